@@ -1,0 +1,327 @@
+/* core.h: the sans-I/O migration control plane.
+ *
+ * The core owns the truth about nodes, VMs, their placements (with epochs),
+ * the gateway map and the pending tasks of live migrations (DESIGN §2).  It
+ * never reads a socket or the clock: callers pass 'now' (milliseconds on a
+ * clock of their choosing; mignetd uses Unix time so due times survive a
+ * restart) and receive instructions for node agents through a sink.  The
+ * daemon, the simulator and the tests all drive this same code. */
+#ifndef MIGNET_CORE_H
+#define MIGNET_CORE_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mignet/config.h"
+
+struct store;
+
+/* Longest node or VM name, not counting the terminating NUL.  Names are
+ * [A-Za-z0-9._:-]+. */
+#define CORE_NAME_MAX 63
+/* Index meaning "no node" / "no VM". */
+#define CORE_NONE UINT32_MAX
+
+/* Errors: name, HTTP-ish class, message. */
+#define CORE_ERRORS                                                          \
+    CORE_ERR(OK, "ok", "success")                                            \
+    CORE_ERR(UNKNOWN_VM, "unknown_vm", "no such VM")                         \
+    CORE_ERR(UNKNOWN_NODE, "unknown_node", "no such node")                   \
+    CORE_ERR(UNKNOWN_MIGRATION, "unknown_migration", "no such migration")    \
+    CORE_ERR(DUPLICATE_VM, "duplicate_vm", "a VM with this id exists")       \
+    CORE_ERR(DUPLICATE_NODE, "duplicate_node", "a node with this id exists") \
+    CORE_ERR(SAME_NODE, "same_node", "the VM is already on that node")       \
+    CORE_ERR(NODE_GONE, "node_gone", "the VM's node has been removed")       \
+    CORE_ERR(WRONG_SOURCE, "wrong_source",                                   \
+             "the VM is not on the given source node")                       \
+    CORE_ERR(IN_PROGRESS, "migration_in_progress",                           \
+             "a migration of this VM is still being prepared")               \
+    CORE_ERR(STALE_EPOCH, "stale_epoch",                                     \
+             "the report carries an epoch older than the node's placement")  \
+    CORE_ERR(BAD_NAME, "invalid_name",                                       \
+             "ids are 1-63 characters of [A-Za-z0-9._:-]")                   \
+    CORE_ERR(BAD_VALUE, "invalid_value", "a value is out of range")          \
+    CORE_ERR(NODE_BUSY, "node_busy", "the node still has VMs or tasks")      \
+    CORE_ERR(BAD_SEQ, "invalid_seq", "acknowledged a sequence never sent")   \
+    CORE_ERR(BAD_VERSION, "invalid_version",                                 \
+             "reported a map version the gateway never had")                 \
+    CORE_ERR(NOMEM, "no_memory", "out of memory")                            \
+    CORE_ERR(STORE, "store_failed", "the durable store failed")
+
+enum core_err {
+#define CORE_ERR(ENUM, NAME, MSG) CORE_E_##ENUM,
+    CORE_ERRORS
+#undef CORE_ERR
+    CORE_N_ERRORS
+};
+const char *core_errname(enum core_err); /* "unknown_vm" */
+const char *core_strerror(enum core_err); /* "no such VM" */
+
+/* A VM's network configuration on a node.  Addresses in host byte order. */
+struct mn_config {
+    uint8_t mac[6];
+    uint16_t vlan;    /* 802.1Q VLAN id, 0 = none */
+    uint32_t ip;      /* IPv4 address */
+    uint32_t vni;     /* overlay VNI, 0 = none */
+    uint32_t port;    /* OpenFlow port on the node, 0 = agent chooses */
+    uint32_t binding; /* port-security binding id, 0 = none (seed 003) */
+};
+bool mn_config_equal(const struct mn_config *, const struct mn_config *);
+
+/* Migration phases. */
+#define MIG_PHASES                                                           \
+    MIG_PHASE(PREPARED, "prepared")                                          \
+    MIG_PHASE(RELAYING, "relaying")                                          \
+    MIG_PHASE(CLEANED, "cleaned")
+enum mig_phase {
+#define MIG_PHASE(ENUM, NAME) MIG_##ENUM,
+    MIG_PHASES
+#undef MIG_PHASE
+};
+const char *mig_phase_name(enum mig_phase);
+
+/* Pending task kinds. */
+#define TASK_KINDS                                                           \
+    TASK_KIND(DELETE, "delete")                                              \
+    TASK_KIND(PREPARE_TIMEOUT, "prepare_timeout")
+enum task_kind {
+#define TASK_KIND(ENUM, NAME) TASK_##ENUM,
+    TASK_KINDS
+#undef TASK_KIND
+};
+const char *task_kind_name(enum task_kind);
+
+/* Instructions for node agents. */
+#define INSTR_KINDS                                                          \
+    INSTR_KIND(INSTALL, "install")                                           \
+    INSTR_KIND(RELAY, "relay")                                               \
+    INSTR_KIND(DELETE, "delete")
+enum instr_kind {
+#define INSTR_KIND(ENUM, NAME) INSTR_##ENUM,
+    INSTR_KINDS
+#undef INSTR_KIND
+};
+const char *instr_kind_name(enum instr_kind);
+
+/* One instruction for the agent of 'node'.
+ *
+ * INSTALL: hold 'config' for 'vm' as placed here with 'epoch' (replaces any
+ *          entry with a lower epoch; equal epoch = configuration update).
+ * RELAY:   the entry for 'vm' with epoch 'epoch' (the snapshot) now forwards
+ *          traffic for the VM to node 'target', where it is placed with
+ *          'target_epoch'.  Sent again with a new target on chains (I5).
+ * DELETE:  remove exactly the snapshot 'config' of 'vm' with epoch 'epoch',
+ *          and its relay.  An agent that holds a newer epoch refuses it.
+ * 'seq' grows by one per instruction per node; agents acknowledge it. */
+struct core_instr {
+    enum instr_kind kind;
+    uint32_t node;
+    uint32_t vm;
+    uint32_t target;       /* RELAY: node index */
+    uint64_t seq;
+    uint64_t epoch;
+    uint64_t target_epoch; /* RELAY */
+    struct mn_config config;
+};
+
+/* A migration's public record. */
+struct core_migration {
+    uint64_t id;
+    uint32_t vm;
+    uint32_t src, dst;
+    uint64_t epoch;       /* the VM's epoch on 'dst' */
+    uint64_t map_version; /* gateway version that moved it */
+    enum mig_phase phase;
+    uint64_t started_ms, relaying_ms, cleaned_ms; /* 0 = not yet */
+    uint64_t delay_ms;    /* the deletion delay chosen at relaying */
+    bool released_early;  /* every node acknowledged before the delay */
+};
+
+/* Output sink.  Callbacks run synchronously inside core calls; they must not
+ * call back into the core.  Any may be NULL. */
+struct core_sink {
+    void (*instr)(void *aux, const struct core_instr *);
+    /* A migration changed phase. */
+    void (*migration)(void *aux, const struct core_migration *);
+    /* The gateway entry of 'vm' changed (moved, created, deleted when
+     * 'removed'); the map is now at 'version'. */
+    void (*map_change)(void *aux, uint32_t vm, uint32_t node, bool removed,
+                       uint64_t version);
+    /* A DELETE was issued while 'vm' is currently placed on that node with
+     * a configuration equal to the snapshot: only possible in strategies
+     * without the pending-task check (the seed's "wrong VM deleted"). */
+    void (*wrong_delete)(void *aux, uint32_t vm, uint32_t node);
+    void *aux;
+};
+
+struct core;
+
+/* Creates a core with 'cfg' (copied).  'store' may be NULL (nothing is
+ * persisted); otherwise every change is written to it before the call that
+ * made it returns, and the caller commits (store_commit) before it answers
+ * anyone.  The core does not own 'store'. */
+struct core *core_create(const struct core_config *, struct store *,
+                         const struct core_sink *);
+void core_destroy(struct core *);
+
+/* Rebuilds the state from the store given at creation (on an empty core).
+ * Pending tasks keep their due times: one already due runs at the next
+ * core_run(), none runs early.  Returns CORE_E_STORE on a corrupt store,
+ * leaving the core empty. */
+enum core_err core_load(struct core *);
+
+const struct core_config *core_get_config(const struct core *);
+
+/* ---- Nodes ---- */
+enum core_err core_node_add(struct core *, const char *name,
+                            const char *address, uint32_t refresh_ms,
+                            uint64_t now, uint32_t *idx);
+/* Removes a node with no VMs and no pending tasks; with VMs on it, marks it
+ * gone (CORE_E_OK) so migrations of its VMs fail with CORE_E_NODE_GONE. */
+enum core_err core_node_remove(struct core *, uint32_t node, uint64_t now);
+uint32_t core_node_find(const struct core *, const char *name);
+size_t core_n_nodes(const struct core *); /* slots, including free ones */
+bool core_node_valid(const struct core *, uint32_t node);
+
+struct core_node_info {
+    const char *name;
+    const char *address;
+    uint32_t expected_refresh_ms;
+    bool gone;
+    uint32_t n_vms;
+    uint64_t acked_version;  /* highest map version the node reported */
+    uint64_t acked_seq;      /* highest instruction acknowledged */
+    uint64_t last_seq;       /* highest instruction sent */
+    uint64_t refreshes;      /* refresh observations */
+    uint64_t last_refresh_ms;
+    double refresh_mean_ms;  /* smoothed observed interval, 0 = none yet */
+    double refresh_dev_ms;
+    uint64_t refresh_upper_ms; /* the bound the delay uses for this node */
+};
+bool core_node_info(const struct core *, uint32_t node,
+                    struct core_node_info *);
+
+/* The node's agent refreshed its map and now holds gateway version
+ * 'version' (an acknowledgement of every change up to it, and a refresh
+ * observation at 'now'). */
+enum core_err core_node_refresh(struct core *, uint32_t node,
+                                uint64_t version, uint64_t now);
+/* The node's agent applied every instruction up to 'seq'. */
+enum core_err core_node_ack(struct core *, uint32_t node, uint64_t seq,
+                            uint64_t now);
+/* The agent reports it holds 'vm' at 'epoch'.  CORE_E_STALE_EPOCH when the
+ * node's desired state for the VM has a newer epoch (the agent will be
+ * corrected by a resync); changes nothing either way. */
+enum core_err core_node_report(struct core *, uint32_t node, uint32_t vm,
+                               uint64_t epoch);
+/* Emits the node's whole desired state (INSTALL for every VM placed there,
+ * INSTALL+RELAY for every pending snapshot there), e.g. after the agent
+ * (re)connects.  Instructions carry fresh sequence numbers. */
+enum core_err core_node_resync(struct core *, uint32_t node, uint64_t now);
+
+/* ---- VMs ---- */
+enum core_err core_vm_add(struct core *, const char *name,
+                          const struct mn_config *, uint32_t node,
+                          uint64_t now, uint32_t *idx);
+/* Replaces the configuration where the VM now runs (INSTALL, same epoch).
+ * Pending deletions keep their snapshots (I3). */
+enum core_err core_vm_update(struct core *, uint32_t vm,
+                             const struct mn_config *, uint64_t now);
+/* Deletes the VM: its configuration on its node and every pending snapshot
+ * are removed at once. */
+enum core_err core_vm_remove(struct core *, uint32_t vm, uint64_t now);
+uint32_t core_vm_find(const struct core *, const char *name);
+size_t core_n_vms(const struct core *); /* slots, including free ones */
+bool core_vm_valid(const struct core *, uint32_t vm);
+
+struct core_vm_info {
+    const char *name;
+    struct mn_config config;
+    uint32_t node;
+    uint64_t epoch;
+    uint64_t map_version; /* version of its last gateway change */
+    uint64_t migration;   /* latest migration id, 0 = none */
+    uint32_t n_tasks;     /* pending tasks */
+};
+bool core_vm_info(const struct core *, uint32_t vm, struct core_vm_info *);
+
+/* ---- Migration ---- */
+struct core_migrate_result {
+    uint64_t migration;
+    uint64_t epoch;
+    uint64_t delay_ms; /* deletion delay the core would choose now */
+};
+/* DESIGN §2 steps 1-4 at once: snapshot, INSTALL on 'to', gateway update,
+ * RELAY on the source; the migration is PREPARED until both agents
+ * acknowledge (or prepare_timeout_ms passes), then RELAYING with the
+ * deletion scheduled (step 5).  'from' may be CORE_NONE. */
+enum core_err core_migrate(struct core *, uint32_t vm, uint32_t from,
+                           uint32_t to, uint64_t now,
+                           struct core_migrate_result *);
+bool core_migration_get(const struct core *, uint64_t id,
+                        struct core_migration *);
+uint64_t core_n_migrations(const struct core *); /* ids are 1..n */
+
+/* The deletion delay the core would choose now (dynamic or fixed). */
+uint64_t core_delay_ms(const struct core *);
+
+/* ---- Time ---- */
+/* Runs every task due at or before 'now'. */
+void core_run(struct core *, uint64_t now);
+/* When core_run() next has work: a due time, or UINT64_MAX. */
+uint64_t core_next_due(const struct core *);
+
+/* ---- Pending tasks ---- */
+struct core_task_info {
+    uint64_t id;
+    enum task_kind kind;
+    uint32_t vm, node;
+    uint64_t epoch;
+    uint64_t due_ms;
+    uint64_t migration;
+    uint32_t relay_target;
+};
+size_t core_n_tasks(const struct core *);
+/* Calls 'cb' for every pending task in no particular order; stops early
+ * when it returns false. */
+void core_tasks_walk(const struct core *,
+                     bool (*cb)(void *aux, const struct core_task_info *),
+                     void *aux);
+
+/* ---- Gateway map ---- */
+uint64_t core_map_version(const struct core *);
+struct core_map_entry {
+    const char *vm;   /* name */
+    const char *node; /* name; NULL when removed */
+    struct mn_config config;
+    uint64_t epoch;
+    uint64_t version; /* version of this entry's last change */
+    bool removed;
+};
+/* Calls 'cb' for each entry changed after version 'since' (every live entry
+ * when since == 0), oldest change first, including removals still
+ * remembered.  Returns true if the answer is complete; false when removals
+ * older than the tombstone horizon were forgotten, in which case the caller
+ * should treat it as a full map (call again with since == 0). */
+bool core_map_since(const struct core *, uint64_t since,
+                    void (*cb)(void *aux, const struct core_map_entry *),
+                    void *aux);
+
+/* ---- Statistics ---- */
+struct core_stats {
+    uint64_t migrations_by_phase[3];
+    uint64_t tasks_pending;
+    uint64_t tasks_fired;
+    uint64_t tasks_cancelled;  /* run first or cancelled on a return (I4) */
+    uint64_t relays_retargeted; /* I5 */
+    uint64_t released_early;   /* deletions ended by acknowledgements */
+    uint64_t instructions;
+    uint64_t prepare_timeouts;
+};
+void core_get_stats(const struct core *, struct core_stats *);
+
+/* Approximate bytes of heap the core holds (for benchmarks). */
+size_t core_memory_bytes(const struct core *);
+
+#endif /* MIGNET_CORE_H */

@@ -1,0 +1,127 @@
+/* store.h: the durable store interface (I7).
+ *
+ * The core writes one record per changed object; a backend keeps the latest
+ * record per key (or forgets it on 'del') and replays them on load.  The
+ * in-memory backend serves tests and the simulator; the SQLite backend
+ * (WAL) serves mignetd.  Nothing written is durable until store_commit()
+ * returns 0: callers commit before they answer anyone. */
+#ifndef MIGNET_STORE_H
+#define MIGNET_STORE_H 1
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mignet/core.h"
+
+enum store_rec_type {
+    STORE_META,      /* key: 0; counters */
+    STORE_NODE,      /* key: name */
+    STORE_VM,        /* key: name */
+    STORE_TASK,      /* key: id */
+    STORE_MIGRATION, /* key: id */
+};
+
+struct store_node_rec {
+    const char *name;
+    const char *address;
+    uint32_t refresh_ms;
+    bool gone;
+};
+
+struct store_vm_rec {
+    const char *name;
+    const char *node;
+    struct mn_config config;
+    uint64_t epoch;
+    uint64_t map_version;
+    uint64_t migration; /* latest, 0 = none */
+};
+
+struct store_task_rec {
+    uint64_t id;
+    enum task_kind kind;
+    const char *vm;
+    const char *node;
+    uint64_t epoch;
+    uint64_t due_ms;
+    uint64_t migration;
+    uint64_t need_version;   /* early release once all nodes acked it */
+    const char *relay_target; /* NULL = none */
+    uint64_t target_epoch;
+    struct mn_config snapshot;
+};
+
+struct store_migration_rec {
+    uint64_t id;
+    const char *vm;
+    const char *src;
+    const char *dst;
+    uint64_t epoch;
+    uint64_t map_version;
+    enum mig_phase phase;
+    uint64_t started_ms, relaying_ms, cleaned_ms, delay_ms;
+    bool released_early;
+};
+
+struct store_meta_rec {
+    uint64_t map_version;
+    uint64_t next_migration;
+    uint64_t next_task;
+};
+
+struct store_rec {
+    enum store_rec_type type;
+    bool del; /* forget the key; only the key fields are meaningful */
+    union {
+        struct store_meta_rec meta;
+        struct store_node_rec node;
+        struct store_vm_rec vm;
+        struct store_task_rec task;
+        struct store_migration_rec migration;
+    };
+};
+
+struct store;
+struct store_ops {
+    /* Upserts or deletes one record (copying what it needs). 0 or errno. */
+    int (*put)(struct store *, const struct store_rec *);
+    /* Makes every put so far durable. 0 or errno. */
+    int (*commit)(struct store *);
+    /* Calls 'cb' for each record: META first, then NODE, VM, MIGRATION,
+     * TASK.  Stops and returns the callback's nonzero value. */
+    int (*load)(struct store *, int (*cb)(void *aux, const struct store_rec *),
+                void *aux);
+    void (*destroy)(struct store *);
+};
+struct store {
+    const struct store_ops *ops;
+};
+
+static inline int
+store_put(struct store *s, const struct store_rec *r)
+{
+    return s->ops->put(s, r);
+}
+static inline int
+store_commit(struct store *s)
+{
+    return s->ops->commit(s);
+}
+static inline void
+store_destroy(struct store *s)
+{
+    if (s) {
+        s->ops->destroy(s);
+    }
+}
+
+/* In-memory backend (src/store/store_mem.c). */
+struct store *store_mem_create(void);
+/* Number of records held, by type (tests). */
+unsigned long store_mem_count(const struct store *, enum store_rec_type);
+
+/* SQLite backend (src/store/store_sqlite.c): opens or creates 'path' in WAL
+ * mode.  On error returns NULL and writes a message to 'err'. */
+struct store *store_sqlite_open(const char *path, char *err, unsigned errlen);
+
+#endif /* MIGNET_STORE_H */
