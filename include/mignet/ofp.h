@@ -303,6 +303,14 @@ struct ofp_instructions {
 };
 
 void ofp_instructions_init(struct ofp_instructions *);
+/* Checks a flow the way Open vSwitch does before accepting it: every match
+ * field has its prerequisites (else OFPBMC_BAD_PREREQ) and every action
+ * makes sense for the packets the match admits, e.g. no set_field of
+ * ipv4_dst without eth_type=0x0800, no pop_vlan of an untagged packet
+ * (else OFPBAC_MATCH_INCONSISTENT).  'insts' may be NULL.  The flow_mod
+ * encoder and decoder both apply it. */
+enum ofperr ofp_flow_check(const struct ofp_match *,
+                           const struct ofp_instructions *);
 /* The apply-actions list, marked present (what "actions=..." means). */
 struct ofp_actions *ofp_instructions_apply(struct ofp_instructions *);
 bool ofp_instructions_equal(const struct ofp_instructions *,

@@ -258,6 +258,9 @@ decode_flow_mod(struct ofpbuf *b, struct ofp_flow_mod *fm)
     fm->flags = ofp_ntoh16(ofm->flags);
 
     enum ofperr err = ofp13_pull_match(b, &fm->match, OFP13_MATCH_STRICT);
+    if (!err) {
+        err = ofp_match_check_prereqs(&fm->match);
+    }
     if (err) {
         return err;
     }
@@ -270,8 +273,9 @@ decode_flow_mod(struct ofpbuf *b, struct ofp_flow_mod *fm)
     if (fm->table_id == OFPTT_ALL && fm->command < OFPFC_DELETE) {
         return OFPERR_OFPFMFC_BAD_TABLE_ID;
     }
-    return ofp13_pull_instructions(b, ofpbuf_remaining(b), fm->table_id,
-                                   &fm->insts);
+    err = ofp13_pull_instructions(b, ofpbuf_remaining(b), fm->table_id,
+                                  &fm->insts);
+    return err ? err : ofp_flow_check(&fm->match, &fm->insts);
 }
 
 static enum ofperr
@@ -654,6 +658,9 @@ encode_flow_mod(struct ofpbuf *b, const struct ofp_flow_mod *fm)
         return OFPERR_OFPFMFC_BAD_TABLE_ID;
     }
     enum ofperr err = ofp13_check_match(&fm->match);
+    if (!err) {
+        err = ofp_flow_check(&fm->match, &fm->insts);
+    }
     if (err) {
         return err;
     }

@@ -60,20 +60,23 @@ ofp_actions_group(struct ofp_actions *acts, uint32_t group_id)
     return OFPERR_OK;
 }
 
+static enum ofperr check_action(const struct ofp_action *);
+
 enum ofperr
 ofp_actions_set_field(struct ofp_actions *acts, enum ofp_field f,
                       uint64_t value)
 {
-    if ((unsigned)f >= OFP_F_N || value > ofp_field_max(f)) {
-        return OFPERR_OFPBAC_BAD_SET_ARGUMENT;
-    }
     struct ofp_action *a = actions_append(acts, OFP_ACT_SET_FIELD);
     if (!a) {
         return OFPERR_OFPBAC_TOO_MANY;
     }
     a->set_field.field = f;
     a->set_field.value = value;
-    return OFPERR_OK;
+    enum ofperr err = check_action(a);
+    if (err) {
+        acts->n--;
+    }
+    return err;
 }
 
 enum ofperr
@@ -240,13 +243,20 @@ check_action(const struct ofp_action *a)
     case OFP_ACT_GROUP:
         return a->group_id <= OFPG_MAX ? OFPERR_OK
                                        : OFPERR_OFPBAC_BAD_OUT_GROUP;
-    case OFP_ACT_SET_FIELD:
-        if ((unsigned)a->set_field.field >= OFP_F_N) {
+    case OFP_ACT_SET_FIELD: {
+        enum ofp_field f = a->set_field.field;
+        if ((unsigned)f >= OFP_F_N) {
             return OFPERR_OFPBAC_BAD_SET_TYPE;
         }
-        return a->set_field.value <= ofp_field_max(a->set_field.field)
-                   ? OFPERR_OK
-                   : OFPERR_OFPBAC_BAD_SET_ARGUMENT;
+        /* As Open vSwitch: these fields are read-only, and a VLAN ID is
+         * written together with its "present" bit. */
+        if (f == OFP_F_IN_PORT || f == OFP_F_ETH_TYPE ||
+            f == OFP_F_IP_PROTO || a->set_field.value > ofp13_field_value_max(f) ||
+            (f == OFP_F_VLAN_VID && !(a->set_field.value & OFPVID_PRESENT))) {
+            return OFPERR_OFPBAC_BAD_SET_ARGUMENT;
+        }
+        return OFPERR_OK;
+    }
     case OFP_ACT_PUSH_VLAN:
         return a->ethertype == 0x8100 || a->ethertype == 0x88a8
                    ? OFPERR_OK
@@ -259,6 +269,63 @@ check_action(const struct ofp_action *a)
                           a->move.dst_ofs, a->move.n_bits);
     }
     return OFPERR_OFPBAC_BAD_TYPE;
+}
+
+/* Walks 'acts' as the switch would, updating what is known about the
+ * packet in 'ctx'. */
+static enum ofperr
+check_actions_consistent(const struct ofp_actions *acts,
+                         struct ofp13_flow_ctx *ctx)
+{
+    for (size_t i = 0; i < acts->n; i++) {
+        const struct ofp_action *a = &acts->a[i];
+        bool ok = true;
+        switch (a->type) {
+        case OFP_ACT_SET_FIELD:
+            ok = ofp13_field_prereqs_ok(a->set_field.field, ctx, true);
+            break;
+        case OFP_ACT_MOVE:
+            ok = ofp13_field_prereqs_ok(a->move.src, ctx, true) &&
+                 ofp13_field_prereqs_ok(a->move.dst, ctx, true);
+            break;
+        case OFP_ACT_PUSH_VLAN:
+            ctx->vlan = true;
+            break;
+        case OFP_ACT_POP_VLAN:
+            ok = ctx->vlan;
+            ctx->vlan = false;
+            break;
+        case OFP_ACT_DEC_NW_TTL:
+            ok = ctx->eth_type == 0x0800 || ctx->eth_type == 0x86dd;
+            break;
+        case OFP_ACT_OUTPUT:
+        case OFP_ACT_GROUP:
+            break;
+        }
+        if (!ok) {
+            return OFPERR_OFPBAC_MATCH_INCONSISTENT;
+        }
+    }
+    return OFPERR_OK;
+}
+
+enum ofperr
+ofp_flow_check(const struct ofp_match *m,
+               const struct ofp_instructions *insts)
+{
+    enum ofperr err = ofp_match_check_prereqs(m);
+    if (err || !insts) {
+        return err;
+    }
+    struct ofp13_flow_ctx ctx;
+    ofp13_flow_ctx_init(&ctx, m);
+    if (insts->present & OFP_INST_APPLY) {
+        err = check_actions_consistent(&insts->apply, &ctx);
+    }
+    if (!err && (insts->present & OFP_INST_WRITE)) {
+        err = check_actions_consistent(&insts->write, &ctx);
+    }
+    return err;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -29,9 +29,8 @@ ofp_field_max(enum ofp_field f)
     return w >= 8 ? UINT64_MAX : (UINT64_C(1) << (8 * w)) - 1;
 }
 
-/* Largest value a field may hold when narrower than its bytes. */
-static uint64_t
-ofp_field_value_max(enum ofp_field f)
+uint64_t
+ofp13_field_value_max(enum ofp_field f)
 {
     switch (f) {
     case OFP_F_VLAN_VID:
@@ -193,60 +192,69 @@ ofp_match_equal(const struct ofp_match *a, const struct ofp_match *b)
     return true;
 }
 
-static bool
-match_is_exact(const struct ofp_match *m, enum ofp_field f, uint64_t v)
+/* The exact value of a narrow field, or -1 if it is absent or masked. */
+static int
+exact_value(const struct ofp_match *m, enum ofp_field f)
 {
     uint32_t bit = UINT32_C(1) << f;
-    return (m->present & bit) && !(m->masked & bit) && m->value[f] == v;
+    return (m->present & bit) && !(m->masked & bit) ? (int)m->value[f] : -1;
+}
+
+void
+ofp13_flow_ctx_init(struct ofp13_flow_ctx *ctx, const struct ofp_match *m)
+{
+    ctx->eth_type = exact_value(m, OFP_F_ETH_TYPE);
+    ctx->ip_proto = exact_value(m, OFP_F_IP_PROTO);
+    ctx->vlan = (m->present & (UINT32_C(1) << OFP_F_VLAN_VID)) &&
+                (m->value[OFP_F_VLAN_VID] & m->mask[OFP_F_VLAN_VID] &
+                 OFPVID_PRESENT);
+}
+
+bool
+ofp13_field_prereqs_ok(enum ofp_field f, const struct ofp13_flow_ctx *ctx,
+                       bool for_action)
+{
+    bool ip = ctx->eth_type == 0x0800;
+    bool ip_any = ip || ctx->eth_type == 0x86dd;
+    switch (f) {
+    case OFP_F_VLAN_VID:
+        return !for_action || ctx->vlan;
+    case OFP_F_VLAN_PCP:
+        return ctx->vlan;
+    case OFP_F_IP_PROTO:
+        return ip_any;
+    case OFP_F_IPV4_SRC:
+    case OFP_F_IPV4_DST:
+        return ip;
+    case OFP_F_TCP_SRC:
+    case OFP_F_TCP_DST:
+        return ip_any && ctx->ip_proto == 6;
+    case OFP_F_UDP_SRC:
+    case OFP_F_UDP_DST:
+        return ip_any && ctx->ip_proto == 17;
+    case OFP_F_ICMPV4_TYPE:
+    case OFP_F_ICMPV4_CODE:
+        return ip && ctx->ip_proto == 1;
+    case OFP_F_ARP_OP:
+    case OFP_F_ARP_SPA:
+    case OFP_F_ARP_TPA:
+    case OFP_F_ARP_SHA:
+    case OFP_F_ARP_THA:
+        return ctx->eth_type == 0x0806;
+    default:
+        return true;
+    }
 }
 
 enum ofperr
 ofp_match_check_prereqs(const struct ofp_match *m)
 {
-    bool ip = match_is_exact(m, OFP_F_ETH_TYPE, 0x0800);
-    bool ip6 = match_is_exact(m, OFP_F_ETH_TYPE, 0x86dd);
-    bool arp = match_is_exact(m, OFP_F_ETH_TYPE, 0x0806);
+    struct ofp13_flow_ctx ctx;
+    ofp13_flow_ctx_init(&ctx, m);
     for (int i = 0; i < OFP_F_N; i++) {
         enum ofp_field f = (enum ofp_field)i;
-        bool ok = true;
-        if (!(m->present & (UINT32_C(1) << f))) {
-            continue;
-        }
-        switch (f) {
-        case OFP_F_VLAN_PCP:
-            ok = (m->present & (UINT32_C(1) << OFP_F_VLAN_VID)) &&
-                 (m->value[OFP_F_VLAN_VID] & OFPVID_PRESENT);
-            break;
-        case OFP_F_IP_PROTO:
-            ok = ip || ip6;
-            break;
-        case OFP_F_IPV4_SRC:
-        case OFP_F_IPV4_DST:
-            ok = ip;
-            break;
-        case OFP_F_TCP_SRC:
-        case OFP_F_TCP_DST:
-            ok = (ip || ip6) && match_is_exact(m, OFP_F_IP_PROTO, 6);
-            break;
-        case OFP_F_UDP_SRC:
-        case OFP_F_UDP_DST:
-            ok = (ip || ip6) && match_is_exact(m, OFP_F_IP_PROTO, 17);
-            break;
-        case OFP_F_ICMPV4_TYPE:
-        case OFP_F_ICMPV4_CODE:
-            ok = ip && match_is_exact(m, OFP_F_IP_PROTO, 1);
-            break;
-        case OFP_F_ARP_OP:
-        case OFP_F_ARP_SPA:
-        case OFP_F_ARP_TPA:
-        case OFP_F_ARP_SHA:
-        case OFP_F_ARP_THA:
-            ok = arp;
-            break;
-        default:
-            break;
-        }
-        if (!ok) {
+        if ((m->present & (UINT32_C(1) << f)) &&
+            !ofp13_field_prereqs_ok(f, &ctx, false)) {
             return OFPERR_OFPBMC_BAD_PREREQ;
         }
     }
@@ -265,7 +273,7 @@ ofp13_check_match(const struct ofp_match *m)
         if ((m->masked & bit) && !ofp_fields[f].maskable) {
             return OFPERR_OFPBMC_BAD_MASK;
         }
-        if (m->value[f] > ofp_field_value_max(f) ||
+        if (m->value[f] > ofp13_field_value_max(f) ||
             m->mask[f] > ofp_field_max(f)) {
             return OFPERR_OFPBMC_BAD_VALUE;
         }
@@ -319,7 +327,7 @@ pull_oxm(struct ofpbuf *oxms, struct ofp_match *m, enum ofp13_match_mode mode)
     if (value & ~mask) {
         return OFPERR_OFPBMC_BAD_WILDCARDS;
     }
-    if (value > ofp_field_value_max(f)) {
+    if (value > ofp13_field_value_max(f)) {
         return OFPERR_OFPBMC_BAD_VALUE;
     }
     m->present |= bit;

@@ -18,6 +18,21 @@ enum ofp13_match_mode {
 /* Field lookup by OXM field number (basic class); false if unknown. */
 bool ofp13_field_from_oxm(uint8_t oxm_field, enum ofp_field *);
 
+/* Largest value the field may hold (vlan_vid: 13 bits, vlan_pcp: 3). */
+uint64_t ofp13_field_value_max(enum ofp_field);
+
+/* What a flow's match (and the actions run so far) say about a packet,
+ * for checking prerequisites the way the switch does. */
+struct ofp13_flow_ctx {
+    int eth_type; /* -1 if not matched exactly. */
+    int ip_proto; /* -1 if not matched exactly. */
+    bool vlan;    /* The packet carries a VLAN tag. */
+};
+void ofp13_flow_ctx_init(struct ofp13_flow_ctx *, const struct ofp_match *);
+/* Whether field 'f' may be matched (or, 'for_action', written). */
+bool ofp13_field_prereqs_ok(enum ofp_field, const struct ofp13_flow_ctx *,
+                            bool for_action);
+
 /* Match: header, OXM TLVs, padding to 8. */
 enum ofperr ofp13_pull_match(struct ofpbuf *, struct ofp_match *,
                              enum ofp13_match_mode);
