@@ -489,7 +489,7 @@ struct ofp_multipart {
 };
 
 struct ofp_msg {
-    uint8_t version; /* OFP13_VERSION except possibly in a hello. */
+    uint8_t version; /* OFP13_VERSION; a hello is sent with this version. */
     uint8_t type;    /* OFPT_* */
     uint32_t xid;
     union {

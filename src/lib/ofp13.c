@@ -925,8 +925,9 @@ enum ofperr
 ofp_encode(const struct ofp_msg *msg, struct ofpbuf *out)
 {
     size_t start = put_header(out, msg->type, msg->xid);
-    if (msg->type == OFPT_HELLO && msg->hello.version) {
-        out->data[start] = msg->hello.version;
+    if (msg->type == OFPT_HELLO) {
+        /* A hello carries the sender's highest version, whatever it is. */
+        out->data[start] = msg->version;
     }
     enum ofperr err = encode_body(out, msg);
     if (err) {
