@@ -848,6 +848,9 @@ static void
 chg_unlink(struct core *c, uint32_t vi)
 {
     struct vm *v = &c->vms[vi];
+    if (v->chg_prev == NIL && c->chg_head != vi) {
+        return; /* not in the list */
+    }
     if (v->chg_prev != NIL) {
         c->vms[v->chg_prev].chg_next = v->chg_next;
     } else {
