@@ -13,8 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
-/* Fields a line may hold: the longest statement (link) has 4; the 5th is
- * kept so arity() can point at it, a 6th is refused at once. */
+/* Fields kept of a line: the longest statement (link) has 4; the 5th is
+ * kept so that arity() can point at it. */
 #define MAX_FIELDS 5
 
 struct field {
@@ -42,6 +42,10 @@ clamp32(size_t x)
 
 /* Records an error at 'line':'col'; 'fmt' adds detail after the code's
  * message.  Returns 'code'. */
+static enum fabric_err fail(struct parse *, enum fabric_err, size_t line,
+                            size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 static enum fabric_err
 fail(struct parse *ps, enum fabric_err code, size_t line, size_t col,
      const char *fmt, ...)
@@ -205,7 +209,8 @@ parse_endpoint(struct parse *ps, const struct line *ln, size_t i,
     return FABRIC_E_OK;
 }
 
-/* Checks the field count: 'min' to 'max' fields after the keyword. */
+/* Checks the field count: 'min' to 'max' fields after the keyword
+ * ('max' + 1 < MAX_FIELDS, so the first field too many is kept). */
 static enum fabric_err
 arity(struct parse *ps, const struct line *ln, size_t min, size_t max,
       size_t end_col, const char *what)
@@ -213,9 +218,10 @@ arity(struct parse *ps, const struct line *ln, size_t min, size_t max,
     if (ln->n - 1 < min) {
         return fail(ps, FABRIC_E_MISSING_FIELD, ln->no, end_col, "%s", what);
     }
-    if (ln->n - 1 > max && max + 1 < MAX_FIELDS) {
-        return fail(ps, FABRIC_E_EXTRA_FIELD, ln->no, ln->f[max + 1].col,
-                    FIELD_FMT, FIELD_ARG(&ln->f[max + 1]));
+    if (ln->n - 1 > max) {
+        const struct field *extra = &ln->f[max + 1 < MAX_FIELDS ? max + 1 : 0];
+        return fail(ps, FABRIC_E_EXTRA_FIELD, ln->no, extra->col, FIELD_FMT,
+                    FIELD_ARG(extra));
     }
     return FABRIC_E_OK;
 }
@@ -353,13 +359,13 @@ tokenize(struct parse *ps, const char *p, const char *end, struct line *ln,
             }
             i++;
         }
-        if (ln->n == MAX_FIELDS) {
-            struct field extra = {.p = p + start, .len = i - start};
-            return fail(ps, FABRIC_E_EXTRA_FIELD, ln->no, start + 1,
-                        FIELD_FMT, FIELD_ARG(&extra));
+        /* Fields past MAX_FIELDS are checked but not kept: arity()
+         * reports the first one too many, which is kept. */
+        if (ln->n < MAX_FIELDS) {
+            ln->f[ln->n] = (struct field) {
+                .p = p + start, .len = i - start, .col = start + 1};
         }
-        ln->f[ln->n++] = (struct field) {
-            .p = p + start, .len = i - start, .col = start + 1};
+        ln->n++;
     }
     *end_col = i + 1;
     return FABRIC_E_OK;
@@ -432,6 +438,9 @@ struct sbuf {
     size_t len, cap;
     bool oom;
 };
+
+static void sbuf_printf(struct sbuf *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 sbuf_printf(struct sbuf *b, const char *fmt, ...)
