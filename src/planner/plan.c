@@ -82,10 +82,10 @@ plan_destroy(struct plan *p)
  * runs at its narrowest link: right for disjoint paths, and adding a path
  * through a shared bottleneck gains nothing. */
 static double
-paths_bandwidth(const struct router *r, const struct fabric *f,
-                const struct plan_config *cfg, const struct route *paths,
-                size_t n)
+paths_bandwidth(const struct router *r, const struct plan_config *cfg,
+                const struct route *paths, size_t n)
 {
+    const struct fabric *f = router_fabric(r);
     double bw[64];
     if (n > sizeof bw / sizeof bw[0]) {
         n = sizeof bw / sizeof bw[0];
@@ -120,12 +120,11 @@ setup_ms(const struct plan_config *cfg, const struct route *path)
 }
 
 static int
-estimate(const struct router *r, const struct fabric *f,
-         const struct plan_config *cfg, const struct plan_request *req,
-         const struct route *paths, size_t n, double setup,
-         struct plan_step *step)
+estimate(const struct router *r, const struct plan_config *cfg,
+         const struct plan_request *req, const struct route *paths, size_t n,
+         double setup, struct plan_step *step)
 {
-    double bps = paths_bandwidth(r, f, cfg, paths, n);
+    double bps = paths_bandwidth(r, cfg, paths, n);
     struct precopy_input in = {
         .memory_bytes = req->memory_bytes,
         .dirty_pages_per_s = req->dirty_pages_per_s,
@@ -196,16 +195,14 @@ explain(struct plan *p, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Decides whether the loop ends before looking for another path (blocks
- * 306 and 310's CPU test).  Returns true with p->stop set if so. */
+/* Decides whether the loop ends before looking for another path (block
+ * 306, and the path limit).  Returns true with p->stop set if so. */
 static bool
 done(struct plan *p, const struct plan_config *cfg,
      const struct plan_request *req)
 {
     const struct plan_step *last = &p->steps[p->n_paths - 1];
     double deadline = (double) req->deadline_ms;
-    /* The next path would be extra stream number n_paths. */
-    double cpu = (double) p->n_paths * cfg->cpu_per_stream;
 
     if (!req->deadline_ms) {
         p->stop = PLAN_STOP_NO_DEADLINE;
@@ -219,12 +216,6 @@ done(struct plan *p, const struct plan_config *cfg,
         p->stop = PLAN_STOP_MAX_PATHS;
         explain(p, "estimate %.0f ms > deadline %.0f ms with %zu path(s), "
                 "the limit", last->total_ms, deadline, p->n_paths);
-    } else if (cpu > req->target_cpu_free + 1e-9) {
-        p->stop = PLAN_STOP_CPU_EXHAUSTED;
-        explain(p, "estimate %.0f ms > deadline %.0f ms; %zu extra "
-                "stream(s) need %.2f of the target's CPU, %.2f is free",
-                last->total_ms, deadline, p->n_paths, cpu,
-                req->target_cpu_free);
     } else {
         return false;
     }
@@ -234,8 +225,8 @@ done(struct plan *p, const struct plan_config *cfg,
 /* The loop proper (blocks 304-314), once the first path is in.  Returns
  * 0 or an errno. */
 static int
-add_paths(struct plan *p, struct router *r, const struct fabric *f,
-          const struct plan_config *cfg, const struct plan_request *req)
+add_paths(struct plan *p, struct router *r, const struct plan_config *cfg,
+          const struct plan_request *req)
 {
     while (!done(p, cfg, req)) {
         size_t n = p->n_paths;
@@ -267,8 +258,18 @@ add_paths(struct plan *p, struct router *r, const struct fabric *f,
             route_destroy(cand);
             return 0;
         }
+        /* The candidate would be extra stream number n. */
+        double cpu = (double) n * cfg->cpu_per_stream;
+        if (cpu > req->target_cpu_free + 1e-9) {
+            p->stop = PLAN_STOP_CPU_EXHAUSTED;
+            explain(p, "estimate %.0f ms > deadline %.0f ms; %zu extra "
+                    "stream(s) need %.2f of the target's CPU, %.2f is free",
+                    last->total_ms, deadline, n, cpu, req->target_cpu_free);
+            route_destroy(cand);
+            return 0;
+        }
         struct plan_step step;
-        err = estimate(r, f, cfg, req, p->paths, n + 1,
+        err = estimate(r, cfg, req, p->paths, n + 1,
                        last->setup_ms + setup, &step);
         if (err || step.total_ms >= last->total_ms) {
             if (!err) {
@@ -292,8 +293,6 @@ int
 plan_create(struct router *r, const struct plan_config *cfg,
             const struct plan_request *req, struct plan **planp)
 {
-    const struct fabric *f = router_fabric(r);
-
     if (!config_ok(cfg) || !request_ok(req)) {
         return EINVAL;
     }
@@ -309,13 +308,13 @@ plan_create(struct router *r, const struct plan_config *cfg,
     }
     if (!err) {
         p->n_paths = 1;
-        err = estimate(r, f, cfg, req, p->paths, 1, 0, &p->steps[0]);
+        err = estimate(r, cfg, req, p->paths, 1, 0, &p->steps[0]);
     }
     if (!err && req->strategy == ROUTE_DR) {
         router_mark(r, &p->paths[0]);
     }
     if (!err) {
-        err = add_paths(p, r, f, cfg, req);
+        err = add_paths(p, r, cfg, req);
     }
     if (err) {
         plan_destroy(p);

@@ -254,7 +254,8 @@ router_port_stats(struct router *r, uint64_t dpid, uint32_t port,
         /* A counter that went back was reset: count from zero. */
         uint64_t dtx = tx >= ps->tx ? tx - ps->tx : tx;
         uint64_t drx = rx >= ps->rx ? rx - ps->rx : rx;
-        double scale = (double) r->cfg.period_ms / (double) (now_ms - ps->t_ms);
+        double dt = (double) (now_ms - ps->t_ms);
+        double scale = (double) r->cfg.period_ms / dt;
         ps->load_tx = (double) dtx * scale;
         ps->load_rx = (double) drx * scale;
     }

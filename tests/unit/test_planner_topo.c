@@ -317,7 +317,8 @@ test_fat_tree(void **state)
             uint32_t l;
             unsigned end;
             assert_true(fabric_port_link(f, c1, p, &l, &end));
-            const char *agg = fabric_node_name(f, fabric_link(f, l)->node[!end]);
+            const char *agg =
+                fabric_node_name(f, fabric_link(f, l)->node[!end]);
             char want[16];
             snprintf(want, sizeof want, "a%u_1", p);
             assert_string_equal(agg, want);
