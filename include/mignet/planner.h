@@ -296,7 +296,8 @@ void router_mark(struct router *, const struct route *);
 int router_route(struct router *, enum route_strategy, uint32_t src,
                  uint32_t dst, struct route *out);
 /* The least-weight route from 'src' to 'dst' edge-disjoint from the 'n'
- * routes 'in_use'; if there is none, the least-weight route with their
+ * routes 'in_use' (a host whose every NIC is in use shares them: nothing
+ * else is possible); if there is none, the least-weight route with their
  * links at ROUTER_WEIGHT_MAX.  ENOENT if that equals a route in use or
  * 'dst' is unreachable.  Does not mark. */
 int router_find_extra(struct router *, uint32_t src, uint32_t dst,

@@ -132,8 +132,10 @@ struct router {
     uint32_t *adj_start;        /* n_nodes + 1 */
     struct adj *adj;            /* 2 n_links, by node, in link order */
     struct port_state *ports;   /* link * 2 + end */
+    uint64_t *base;             /* measured weight, 1 + bytes a period */
     uint64_t *mark;             /* period in which a route took the link */
     uint64_t period;            /* starts at 1; 0 marks nothing */
+    uint8_t *kind;              /* per node, enum fabric_kind */
 
     /* Scratch. */
     uint64_t *dist;
@@ -166,21 +168,30 @@ router_create(const struct fabric *f, const struct router_config *cfg)
     r->adj_start = calloc(n + 1, sizeof *r->adj_start);
     r->adj = calloc(2 * m + 1, sizeof *r->adj);
     r->ports = calloc(2 * m + 1, sizeof *r->ports);
+    r->base = calloc(m + 1, sizeof *r->base);
     r->mark = calloc(m + 1, sizeof *r->mark);
     r->dist = calloc(n + 1, sizeof *r->dist);
     r->prev = calloc(n + 1, sizeof *r->prev);
     r->heap = calloc(n + 1, sizeof *r->heap);
     r->heap_pos = calloc(n + 1, sizeof *r->heap_pos);
     r->flags = calloc(m + 1, sizeof *r->flags);
+    r->kind = calloc(n + 1, sizeof *r->kind);
     r->count = calloc(n + 1, sizeof *r->count);
     r->queue = calloc(n + 1, sizeof *r->queue);
-    if (!r->adj_start || !r->adj || !r->ports || !r->mark || !r->dist
+    if (!r->adj_start || !r->adj || !r->ports || !r->base || !r->mark
+        || !r->dist
         || !r->prev || !r->heap || !r->heap_pos || !r->flags || !r->count
-        || !r->queue) {
+        || !r->queue || !r->kind) {
         router_destroy(r);
         return NULL;
     }
 
+    for (size_t l = 0; l < m; l++) {
+        r->base[l] = 1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        r->kind[i] = (uint8_t) fabric_node_kind(f, i);
+    }
     /* Adjacency in CSR form; within a node, in link order, which is what
      * makes 'single' deterministic. */
     for (uint32_t l = 0; l < m; l++) {
@@ -210,12 +221,14 @@ router_destroy(struct router *r)
         free(r->adj_start);
         free(r->adj);
         free(r->ports);
+        free(r->base);
         free(r->mark);
         free(r->dist);
         free(r->prev);
         free(r->heap);
         free(r->heap_pos);
         free(r->flags);
+        free(r->kind);
         free(r->count);
         free(r->queue);
         free(r);
@@ -232,6 +245,20 @@ void
 router_period_begin(struct router *r)
 {
     r->period++;
+}
+
+/* 1 + the bytes through both ports of 'link' in a period: the 1 a hop
+ * makes an idle fabric take shortest paths. */
+static uint64_t
+measured_weight(const struct router *r, uint32_t link)
+{
+    const struct port_state *p = &r->ports[link * 2];
+    double bytes = p[0].load_tx + p[0].load_rx + p[1].load_tx + p[1].load_rx;
+
+    if (bytes >= (double) (ROUTER_WEIGHT_MAX - 2)) {
+        return ROUTER_WEIGHT_MAX - 1;
+    }
+    return 1 + (uint64_t) bytes;
 }
 
 int
@@ -263,6 +290,7 @@ router_port_stats(struct router *r, uint64_t dpid, uint32_t port,
     ps->tx = tx;
     ps->rx = rx;
     ps->t_ms = now_ms;
+    r->base[link] = measured_weight(r, link);
     return 0;
 }
 
@@ -278,16 +306,7 @@ router_link_weight(const struct router *r, uint32_t link)
     if (link >= r->n_links) {
         return ROUTER_WEIGHT_MAX;
     }
-    if (marked(r, link)) {
-        return ROUTER_WEIGHT_MAX;
-    }
-    const struct port_state *p = &r->ports[link * 2];
-    double bytes = p[0].load_tx + p[0].load_rx + p[1].load_tx + p[1].load_rx;
-    /* One per hop, so that an idle fabric takes shortest paths. */
-    if (bytes >= (double) (ROUTER_WEIGHT_MAX - 2)) {
-        return ROUTER_WEIGHT_MAX - 1;
-    }
-    return 1 + (uint64_t) bytes;
+    return marked(r, link) ? ROUTER_WEIGHT_MAX : r->base[link];
 }
 
 double
@@ -323,7 +342,7 @@ router_mark(struct router *r, const struct route *route)
 static bool
 transit(const struct router *r, uint32_t node, uint32_t src)
 {
-    return node == src || fabric_node_kind(r->f, node) == FABRIC_SWITCH;
+    return node == src || r->kind[node] == FABRIC_SWITCH;
 }
 
 /* Fills 'out' from r->prev, walking back from 'dst'. */
@@ -468,12 +487,15 @@ dijkstra(struct router *r, uint32_t src, uint32_t dst, struct route *out)
         }
         for (uint32_t i = r->adj_start[u]; i < r->adj_start[u + 1]; i++) {
             const struct adj *a = &r->adj[i];
-            if (r->flags[a->link] == LINK_EXCLUDED) {
+            /* Other hosts lead nowhere: keep them out of the heap. */
+            if (r->flags[a->link] == LINK_EXCLUDED
+                || (a->to != dst && r->kind[a->to] == FABRIC_HOST)) {
                 continue;
             }
             uint64_t w = r->flags[a->link] == LINK_PENALISED
+                                 || marked(r, a->link)
                              ? ROUTER_WEIGHT_MAX
-                             : router_link_weight(r, a->link);
+                             : r->base[a->link];
             uint64_t d = sat_add(r->dist[u], w);
             if (d < r->dist[a->to]) {
                 r->dist[a->to] = d;
@@ -485,12 +507,12 @@ dijkstra(struct router *r, uint32_t src, uint32_t dst, struct route *out)
     return ENOENT;
 }
 
-/* Breadth-first from 'from'; stops early once 'stop' is reached (NONE:
- * never).  Leaves hop counts in r->dist (UINT64_MAX: unreached), the
- * discovering link in r->prev and the visiting order in r->queue; returns
- * how many nodes it visited. */
+/* Breadth-first from 'from' over switches, reaching host 'want' too
+ * (no other host) and stopping once it is dequeued.  Leaves hop counts in
+ * r->dist (UINT64_MAX: unreached), the discovering link in r->prev and
+ * the visiting order in r->queue; returns how many nodes it queued. */
 static size_t
-bfs(struct router *r, uint32_t from, uint32_t stop)
+bfs(struct router *r, uint32_t from, uint32_t want)
 {
     for (size_t i = 0; i < r->n_nodes; i++) {
         r->dist[i] = UINT64_MAX;
@@ -501,15 +523,13 @@ bfs(struct router *r, uint32_t from, uint32_t stop)
     r->queue[tail++] = from;
     while (head < tail) {
         uint32_t u = r->queue[head++];
-        if (u == stop) {
+        if (u == want) {
             break;
-        }
-        if (!transit(r, u, from)) {
-            continue;
         }
         for (uint32_t i = r->adj_start[u]; i < r->adj_start[u + 1]; i++) {
             const struct adj *a = &r->adj[i];
-            if (r->dist[a->to] == UINT64_MAX) {
+            if (r->dist[a->to] == UINT64_MAX
+                && (a->to == want || r->kind[a->to] == FABRIC_SWITCH)) {
                 r->dist[a->to] = r->dist[u] + 1;
                 r->prev[a->to] = a->link;
                 r->queue[tail++] = a->to;
@@ -529,27 +549,31 @@ route_single(struct router *r, uint32_t src, uint32_t dst, struct route *out)
     return build_route(r, src, dst, r->dist[dst], out);
 }
 
+/* Whether 'u' is one hop nearer 'dst' than 'v' after bfs(r, dst, src):
+ * only switches, dst and src are ever reached. */
+static bool
+nearer(const struct router *r, uint32_t u, uint32_t v)
+{
+    return r->dist[u] != UINT64_MAX && r->dist[u] + 1 == r->dist[v];
+}
+
 /* ECMP: count the shortest paths to 'dst' from every node (BFS from
- * 'dst', then a pass in BFS order), pick number hash(src, dst) mod count
- * and walk it from 'src'. */
+ * 'dst', then a pass in BFS order, which has every node after those
+ * nearer), pick number hash(src, dst) mod count and walk it from 'src'. */
 static int
 route_ecmp(struct router *r, uint32_t src, uint32_t dst, struct route *out)
 {
-    size_t visited = bfs(r, dst, NONE);
+    size_t queued = bfs(r, dst, src);
     if (r->dist[src] == UINT64_MAX) {
         return ENOENT;
     }
-    for (size_t q = 0; q < visited; q++) {
+    for (size_t q = 0; q < queued; q++) {
         uint32_t v = r->queue[q];
         uint64_t c = v == dst ? 1 : 0;
-        if (v != dst && transit(r, v, src)) {
-            for (uint32_t i = r->adj_start[v]; i < r->adj_start[v + 1];
-                 i++) {
-                uint32_t u = r->adj[i].to;
-                if (r->dist[u] + 1 == r->dist[v]
-                    && (u == dst || transit(r, u, src))) {
-                    c = sat_add(c, r->count[u]);
-                }
+        for (uint32_t i = r->adj_start[v]; v != dst && i < r->adj_start[v + 1];
+             i++) {
+            if (nearer(r, r->adj[i].to, v)) {
+                c = sat_add(c, r->count[r->adj[i].to]);
             }
         }
         r->count[v] = c;
@@ -563,8 +587,7 @@ route_ecmp(struct router *r, uint32_t src, uint32_t dst, struct route *out)
         uint32_t next = NONE, via = NONE;
         for (uint32_t i = r->adj_start[v]; i < r->adj_start[v + 1]; i++) {
             uint32_t u = r->adj[i].to;
-            if (r->dist[u] + 1 != r->dist[v]
-                || !(u == dst || transit(r, u, src)) || !r->count[u]) {
+            if (!nearer(r, u, v) || !r->count[u]) {
                 continue;
             }
             next = u;
@@ -637,6 +660,22 @@ flag_routes(struct router *r, const struct route *in_use, size_t n,
     }
 }
 
+/* A host whose every NIC is in use cannot avoid them: free its links
+ * from exclusion so "disjoint" means disjoint in the fabric. */
+static void
+free_unavoidable(struct router *r, uint32_t host)
+{
+    uint32_t lo = r->adj_start[host], hi = r->adj_start[host + 1];
+    for (uint32_t i = lo; i < hi; i++) {
+        if (r->flags[r->adj[i].link] != LINK_EXCLUDED) {
+            return;
+        }
+    }
+    for (uint32_t i = lo; i < hi; i++) {
+        r->flags[r->adj[i].link] = LINK_FREE;
+    }
+}
+
 int
 router_find_extra(struct router *r, uint32_t src, uint32_t dst,
                   const struct route *in_use, size_t n, struct route *out)
@@ -645,6 +684,8 @@ router_find_extra(struct router *r, uint32_t src, uint32_t dst,
         return EINVAL;
     }
     flag_routes(r, in_use, n, LINK_EXCLUDED);
+    free_unavoidable(r, src);
+    free_unavoidable(r, dst);
     int err = dijkstra(r, src, dst, out);
     if (err == ENOENT) {
         /* Nothing disjoint: share as few links in use as possible. */
