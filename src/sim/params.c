@@ -355,8 +355,8 @@ void
 sim_params_cmdline(const struct sim_params *p, const char *strategy,
                    char *buf, size_t len)
 {
-    char fixed[32] = "";
-    char warm[32] = "";
+    char fixed[48] = "";
+    char warm[48] = "";
     if (p->fixed_delay_ms >= 0) {
         snprintf(fixed, sizeof fixed, " --fixed-delay-ms %" PRId64,
                  p->fixed_delay_ms);

@@ -146,7 +146,7 @@ struct world {
     size_t n_samples, cap_samples;
 
     uint64_t n_hot;
-    uint64_t ctl_inflight;
+    uint64_t ctl_inflight; /* instructions and acks (not refresh reports) */
     uint32_t next_plan;
     uint64_t jobs_done;
     uint64_t last_job_done;
@@ -1018,7 +1018,6 @@ on_ack(struct world *w, const struct sim_ev *ev)
 static void
 on_report(struct world *w, const struct sim_ev *ev)
 {
-    w->ctl_inflight--;
     uint64_t version = (uint64_t)ev->c << 32 | ev->b;
     if (core_node_refresh(w->core, ev->a, version, now_ms(w))
         != CORE_E_OK) {
@@ -1038,7 +1037,6 @@ on_refresh(struct world *w, uint32_t n)
         vcount_move(w, old, version);
     }
     w->r->control_messages++;
-    w->ctl_inflight++;
     push_lane(w, LANE_CTL, w->now + w->lat_us, EV_REPORT, n,
               (uint32_t)version, (uint32_t)(version >> 32), 0, 0);
     double f = 1 + w->p->refresh_wobble
@@ -1168,7 +1166,6 @@ loop(struct world *w)
         dispatch(w, &ev);
         if ((w->r->events & 0xffff) == 0) {
             progress(w);
-            check_end(w);
         }
     }
 }
