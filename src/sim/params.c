@@ -351,10 +351,25 @@ sim_params_check(const struct sim_params *p, char *err, size_t errlen)
     return 0;
 }
 
+/* The shortest of %.15g / %.17g that reads back as exactly 'x'. */
+static void
+fmt_double(char *buf, size_t len, double x)
+{
+    snprintf(buf, len, "%.15g", x);
+    if (strtod(buf, NULL) != x) {
+        snprintf(buf, len, "%.17g", x);
+    }
+}
+
 void
 sim_params_cmdline(const struct sim_params *p, const char *strategy,
                    char *buf, size_t len)
 {
+    char jit[32], wob[32], lat[32], rate[32];
+    fmt_double(jit, sizeof jit, p->refresh_jitter);
+    fmt_double(wob, sizeof wob, p->refresh_wobble);
+    fmt_double(lat, sizeof lat, p->latency_ms);
+    fmt_double(rate, sizeof rate, p->rate);
     char fixed[48] = "";
     char warm[48] = "";
     if (p->fixed_delay_ms >= 0) {
@@ -367,16 +382,16 @@ sim_params_cmdline(const struct sim_params *p, const char *strategy,
     snprintf(buf, len,
              "mignet sim --nodes %" PRIu32 " --vms %" PRIu32
              " --migrations %" PRIu32 " --pattern %s --refresh-ms %" PRIu32
-             " --refresh-jitter %.17g --refresh-wobble %.17g"
+             " --refresh-jitter %s --refresh-wobble %s"
              " --peers %" PRIu32 " --pps %" PRIu32 " --pause-ms %" PRIu32
              " --gap-ms %" PRIu32 " --seed %" PRIu64
-             " --latency-ms %.17g --data-latency-us %" PRIu32
-             " --rate %.17g --fast-factor %" PRIu32 " --chain-len %" PRIu32
+             " --latency-ms %s --data-latency-us %" PRIu32
+             " --rate %s --fast-factor %" PRIu32 " --chain-len %" PRIu32
              " --drain-ms %" PRIu32 "%s%s%s --strategy %s --json",
              p->nodes, p->vms, p->migrations, sim_pattern_name(p->pattern),
-             p->refresh_ms, p->refresh_jitter, p->refresh_wobble, p->peers,
-             p->pps, p->pause_ms, p->gap_ms, p->seed, p->latency_ms,
-             p->data_latency_us, p->rate, p->fast_factor, p->chain_len,
+             p->refresh_ms, jit, wob, p->peers, p->pps, p->pause_ms,
+             p->gap_ms, p->seed, lat, p->data_latency_us, rate,
+             p->fast_factor, p->chain_len,
              p->drain_ms, fixed, warm, p->exact ? " --exact" : "",
              strategy ? strategy : p->strategy);
 }

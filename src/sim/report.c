@@ -93,6 +93,7 @@ result_json(const struct sim_result *r)
     e |= set_new(o, "cleanup_ms", c);
     INT(events);
     e |= set_new(o, "wall_ms", json_real(round(r->wall_ms * 10) / 10));
+    INT(planned);
     INT(migrations);
     INT(cleaned);
     INT(retries);

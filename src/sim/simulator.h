@@ -85,6 +85,7 @@ struct sim_result {
     uint64_t events;
     double wall_ms;
     /* Extras. */
+    uint64_t planned;           /* migrations in the plan */
     uint64_t migrations;        /* core_migrate calls that succeeded */
     uint64_t cleaned;           /* migrations that reached CLEANED */
     uint64_t retries;           /* core_migrate said IN_PROGRESS */

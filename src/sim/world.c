@@ -82,6 +82,7 @@ struct pool {
 struct vm_state {
     uint64_t pause_start;  /* RUNNING when not paused */
     uint64_t migration;    /* latest migration id, 0 = none */
+    uint64_t epoch;        /* of its placement on 'node' */
     uint32_t node;         /* where it runs or will resume */
     uint32_t prev_node;    /* source of the latest migration */
     uint32_t hist, agent;  /* list heads */
@@ -449,7 +450,10 @@ agent_apply(struct world *w, const struct instr_rec *in, bool guard)
             w->r->refused += e != NULL;
             return;
         }
-        if (e->has_config && w->vms[in->vm].node == in->node) {
+        /* The seed's bug: what goes is the VM's current placement, not
+         * the snapshot the instruction means. */
+        if (e->has_config && w->vms[in->vm].node == in->node
+            && e->epoch == w->vms[in->vm].epoch) {
             w->r->wrong_agent++;
         }
         uint32_t i = *link;
@@ -500,6 +504,9 @@ sink_instr(void *aux, const struct core_instr *ci)
     }
     if (w->setup) {
         agent_apply(w, &in, true);
+        if (ci->kind == INSTR_INSTALL) {
+            w->vms[ci->vm].epoch = ci->epoch;
+        }
         if (ci->seq > w->setup_seq[ci->node]) {
             w->setup_seq[ci->node] = ci->seq;
         }
@@ -539,6 +546,7 @@ sink_migration(void *aux, const struct core_migration *m)
     }
     if (m->phase == MIG_CLEANED) {
         w->r->cleaned++;
+        w->r->released_early += m->released_early;
         if (w->n_samples == w->cap_samples
             && !grow((void **)&w->samples, &w->cap_samples,
                      w->n_samples + 1, sizeof *w->samples)) {
@@ -939,6 +947,7 @@ on_issue(struct world *w, const struct sim_ev *ev)
     }
     v->prev_node = src;
     v->node = dst;
+    v->epoch = res.epoch;
     v->pause_start = w->now;
     v->flags &= (uint8_t)~VMF_PAUSE_OVER;
     vfifo_push(w, hist_at(w, v->hist)->version, vm);
@@ -1335,6 +1344,7 @@ finish(struct world *w)
     r->cleanup_max_ms = percentile_ms(w->samples, w->n_samples, 1.0);
     r->wrong_deletions = r->wrong_core > r->wrong_agent ? r->wrong_core
                                                         : r->wrong_agent;
+    r->planned = wl->n_hops;
     r->tasks_left = core_n_tasks(w->core);
     r->jobs_unfinished = wl->n_jobs - w->jobs_done;
     r->hot_left = w->n_hot;
@@ -1342,7 +1352,6 @@ finish(struct world *w)
                                        : 0;
     struct core_stats st = {0};
     core_get_stats(w->core, &st);
-    r->released_early = st.released_early;
     r->relays_retargeted = st.relays_retargeted;
 }
 
