@@ -102,6 +102,7 @@ result_json(const struct sim_result *r)
     INT(wrong_core);
     INT(wrong_agent);
     INT(refused);
+    INT(lost_hop_limit);
     INT(tasks_left);
     INT(jobs_unfinished);
     INT(hot_left);

@@ -94,6 +94,7 @@ struct sim_result {
     uint64_t wrong_core;        /* core_sink.wrong_delete */
     uint64_t wrong_agent;       /* agent model saw the bug */
     uint64_t refused;           /* agent refused (epoch rule) */
+    uint64_t lost_hop_limit;    /* of lost_other: relayed HOP_LIMIT times */
     uint64_t tasks_left;        /* core_n_tasks() at the end */
     uint64_t jobs_unfinished;   /* migrations never issued/resumed */
     uint64_t hot_left;          /* windows still open at the end */

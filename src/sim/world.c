@@ -150,7 +150,7 @@ struct world {
     uint64_t ctl_inflight; /* instructions and acks (not refresh reports) */
     uint32_t next_plan;
     uint64_t jobs_done;
-    uint64_t last_job_done;
+    uint64_t last_progress; /* last resume */
     bool ending;
     uint64_t t_end;
     bool nomem;
@@ -713,6 +713,7 @@ on_arrive(struct world *w, const struct sim_ev *ev)
     if (e && e->relay != NIL) {
         if (ev->x + 1 >= HOP_LIMIT) {
             w->r->lost_other++;
+            w->r->lost_hop_limit++;
             return;
         }
         w->r->relayed++;
@@ -868,7 +869,6 @@ job_next(struct world *w, uint32_t vm)
         return;
     }
     w->jobs_done++;
-    w->last_job_done = w->now;
     v->job = NIL;
     if (v->wait_head != NIL) {
         uint32_t n = v->wait_head;
@@ -973,6 +973,7 @@ on_resume(struct world *w, uint32_t vm)
         }
     }
     v->pause_start = RUNNING;
+    w->last_progress = w->now;
     try_cool(w, vm);
     job_next(w, vm);
 }
@@ -1076,9 +1077,9 @@ on_core(struct world *w, const struct sim_ev *ev)
 
 /* ---- the run ---- */
 
-/* Ends the run when nothing can change any more, or gives up on windows
- * that never close (drain-ms after the last job), or on jobs that never
- * finish. */
+/* Ends the run when nothing can change any more, or gives up when no VM
+ * has resumed for drain-ms after the last planned job (windows that never
+ * close, jobs stuck behind a migration that never gets ready). */
 static void
 check_end(struct world *w)
 {
@@ -1086,16 +1087,14 @@ check_end(struct world *w)
         return;
     }
     const struct sim_workload *wl = w->wl;
-    uint64_t drain = (uint64_t)w->p->drain_ms * 1000;
-    bool jobs_done = w->jobs_done == wl->n_jobs;
-    bool quiet = jobs_done && w->n_hot == 0 && w->ctl_inflight == 0
-                 && core_n_tasks(w->core) == 0;
-    bool give_up = jobs_done && w->now >= w->last_job_done + drain;
-    if (!jobs_done && wl->n_jobs && w->next_plan >= wl->n_jobs) {
-        uint64_t last = wl->jobs[wl->n_jobs - 1].planned_us;
-        uint64_t per_hop = w->gap_us + w->pause_us + 1000000;
-        give_up = w->now >= last + wl->max_hops * per_hop * 4 + drain;
+    bool quiet = w->jobs_done == wl->n_jobs && w->n_hot == 0
+                 && w->ctl_inflight == 0 && core_n_tasks(w->core) == 0;
+    uint64_t since = w->last_progress;
+    if (wl->n_jobs && wl->jobs[wl->n_jobs - 1].planned_us > since) {
+        since = wl->jobs[wl->n_jobs - 1].planned_us;
     }
+    bool give_up = w->next_plan >= wl->n_jobs
+                   && w->now >= since + (uint64_t)w->p->drain_ms * 1000;
     if (quiet || give_up) {
         w->ending = true;
         w->t_end = w->now + 1;
@@ -1444,7 +1443,7 @@ sim_run(const struct sim_workload *wl, const char *strategy,
             push(w, wl->jobs[0].planned_us, EV_ISSUE, 0, 0, 0, 1, 0);
             w->next_plan = 1;
         }
-        w->last_job_done = wl->t_start_us;
+        w->last_progress = wl->t_start_us;
         arm_core(w);
         loop(w);
         rc = w->nomem ? ENOMEM : 0;
