@@ -1337,7 +1337,9 @@ finish(struct world *w)
             flush_stream(w, (uint32_t)s, t_end, true);
         }
     }
-    qsort(w->samples, w->n_samples, sizeof *w->samples, cmp_u64);
+    if (w->n_samples) {
+        qsort(w->samples, w->n_samples, sizeof *w->samples, cmp_u64);
+    }
     r->cleanup_p50_ms = percentile_ms(w->samples, w->n_samples, 0.50);
     r->cleanup_p99_ms = percentile_ms(w->samples, w->n_samples, 0.99);
     r->cleanup_max_ms = percentile_ms(w->samples, w->n_samples, 1.0);
