@@ -12,20 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "sim/evq.h"
 #include "sim/rng.h"
 #include "sim/simulator.h"
-
-static uint64_t
-wall_us(void *aux)
-{
-    (void)aux;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* Pop/push with 'pending' events in the heap and one lane event per pop,
  * the shape of a simulation's hot loop. */
@@ -40,7 +30,7 @@ baseline_events_per_s(uint64_t n, uint32_t pending)
         struct sim_ev ev = {.t = sim_rng_below(&r, 10000), .a = i};
         sim_evq_push(&q, &ev);
     }
-    uint64_t t0 = wall_us(NULL);
+    uint64_t t0 = sim_wall_us(NULL);
     uint64_t done = 0;
     uint64_t sink = 0;
     struct sim_ev ev;
@@ -54,7 +44,7 @@ baseline_events_per_s(uint64_t n, uint32_t pending)
             sim_evq_push_lane(&q, 0, &pkt);
         }
     }
-    uint64_t dt = wall_us(NULL) - t0;
+    uint64_t dt = sim_wall_us(NULL) - t0;
     sim_evq_destroy(&q);
     if (sink == 42) {
         printf(" ");
@@ -80,13 +70,13 @@ scenario(const char *name, uint32_t nodes, uint32_t vms,
     p.vms = vms;
     p.migrations = migrations;
     p.rate = 100;
-    uint64_t t0 = wall_us(NULL);
+    uint64_t t0 = sim_wall_us(NULL);
     struct sim_workload *wl = sim_workload_create(&p);
     if (!wl) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
-    struct sim_hooks hooks = {.wall_us = wall_us};
+    struct sim_hooks hooks = {.wall_us = sim_wall_us};
     struct sim_result r;
     char err[256];
     if (sim_run(wl, strategy, &hooks, &r, err, sizeof err)) {
@@ -94,7 +84,7 @@ scenario(const char *name, uint32_t nodes, uint32_t vms,
         sim_workload_destroy(wl);
         return 1;
     }
-    double total_s = (double)(wall_us(NULL) - t0) / 1e6;
+    double total_s = (double)(sim_wall_us(NULL) - t0) / 1e6;
     sim_workload_destroy(wl);
     double eps = (double)r.events / (r.wall_ms / 1000.0);
     double base = baseline_events_per_s(r.events < 50000000 ? r.events

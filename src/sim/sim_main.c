@@ -13,8 +13,8 @@
 #include "mignet/sim.h"
 #include "sim/simulator.h"
 
-static uint64_t
-wall_us(void *aux)
+uint64_t
+sim_wall_us(void *aux)
 {
     (void)aux;
     struct timespec ts;
@@ -80,7 +80,7 @@ sim_main(int argc, char **argv)
     struct sim_result results[16];
     bool printed = false;
     struct sim_hooks hooks = {
-        .wall_us = wall_us,
+        .wall_us = sim_wall_us,
         .progress = !p.json && p.progress ? progress : NULL,
         .aux = &printed,
     };

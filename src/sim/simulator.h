@@ -123,6 +123,10 @@ struct sim_hooks {
     void *aux;
 };
 
+/* The wall clock (CLOCK_MONOTONIC, microseconds) for sim_hooks.wall_us:
+ * the one place the simulator reads real time. */
+uint64_t sim_wall_us(void *aux);
+
 /* Runs 'strategy' on 'wl'.  0 on success, ENOMEM, EINVAL (unknown
  * strategy) or EIO (the core refused the setup; message in 'err'). */
 int sim_run(const struct sim_workload *wl, const char *strategy,
