@@ -25,7 +25,7 @@ report(const struct sim_params *p, const char *strategy, uint64_t seed,
 #define CHECK(cond, what, got)                                              \
     do {                                                                     \
         if (!(cond)) {                                                       \
-            report(&p, strategy, seed, what, (uint64_t)(got));                         \
+            report(&p, strategy, seed, what, (uint64_t)(got));           \
             failures++;                                                      \
             continue;                                                        \
         }                                                                    \
