@@ -9,21 +9,9 @@
 
 #include "cli/cli.h"
 #include "lib/addr.h"
+#include "lib/strbuf.h"
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list args;
-        va_start(args, fmt);
-        vsnprintf(err, errlen, fmt, args);
-        va_end(args);
-    }
-}
+#define SET_ERR strbuf_format_into
 
 static bool
 is_group(const struct cli_cmd *cmds, size_t n, const char *word)
@@ -71,7 +59,7 @@ resolve(const struct cli_cmd *cmds, size_t n, struct cli_parsed *p,
 {
     if (p->cmd) {
         if (p->n_pos >= CLI_MAX_POS || p->n_pos >= p->cmd->n_pos) {
-            set_err(err, errlen, "unexpected argument '%s'", word);
+            SET_ERR(err, errlen, "unexpected argument '%s'", word);
             return false;
         }
         p->pos[p->n_pos++] = word;
@@ -80,7 +68,7 @@ resolve(const struct cli_cmd *cmds, size_t n, struct cli_parsed *p,
     if (p->group) {
         p->cmd = find_cmd(cmds, n, p->group, word);
         if (!p->cmd) {
-            set_err(err, errlen, "unknown command '%s %s'", p->group, word);
+            SET_ERR(err, errlen, "unknown command '%s %s'", p->group, word);
             return false;
         }
         return true;
@@ -88,7 +76,7 @@ resolve(const struct cli_cmd *cmds, size_t n, struct cli_parsed *p,
     p->cmd = find_cmd(cmds, n, NULL, word);
     if (!p->cmd) {
         if (!is_group(cmds, n, word)) {
-            set_err(err, errlen, "unknown command '%s'", word);
+            SET_ERR(err, errlen, "unknown command '%s'", word);
             return false;
         }
         p->group = word;
@@ -111,7 +99,7 @@ global_option(struct cli_parsed *p, const char *name, size_t name_len,
         return 0;
     }
     if (flag && inline_value) {
-        set_err(err, errlen, "--%.*s takes no value", (int) name_len, name);
+        SET_ERR(err, errlen, "--%.*s takes no value", (int) name_len, name);
         return -1;
     }
     if (flag) {
@@ -125,7 +113,7 @@ global_option(struct cli_parsed *p, const char *name, size_t name_len,
     const char *value = inline_value;
     if (!value) {
         if (*i + 1 >= argc || !strncmp(argv[*i + 1], "--", 2)) {
-            set_err(err, errlen, "--%.*s needs a value", (int) name_len,
+            SET_ERR(err, errlen, "--%.*s needs a value", (int) name_len,
                     name);
             return -1;
         }
@@ -136,7 +124,7 @@ global_option(struct cli_parsed *p, const char *name, size_t name_len,
     } else {
         uint64_t ms;
         if (!addr_parse_u64(value, 1, 3600000, &ms)) {
-            set_err(err, errlen,
+            SET_ERR(err, errlen,
                     "--timeout must be milliseconds from 1 to 3600000");
             return -1;
         }
@@ -152,7 +140,7 @@ cli_parse(const struct cli_cmd *cmds, size_t n, int argc, char **argv,
     bool options_done = false;
 
     memset(p, 0, sizeof *p);
-    set_err(err, errlen, "%s", "");
+    SET_ERR(err, errlen, "%s", "");
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (options_done || arg[0] != '-' || !strcmp(arg, "-")) {
@@ -170,7 +158,7 @@ cli_parse(const struct cli_cmd *cmds, size_t n, int argc, char **argv,
             continue;
         }
         if (arg[1] != '-') {
-            set_err(err, errlen, "unknown option '%s'", arg);
+            SET_ERR(err, errlen, "unknown option '%s'", arg);
             return CLI_EXIT_USAGE;
         }
 
@@ -193,24 +181,24 @@ cli_parse(const struct cli_cmd *cmds, size_t n, int argc, char **argv,
                 continue; /* `mignet vm create --help --mac` still helps */
             }
             if (p->cmd) {
-                set_err(err, errlen, "unknown option '--%.*s' for '%s%s%s'",
+                SET_ERR(err, errlen, "unknown option '--%.*s' for '%s%s%s'",
                         (int) name_len, name,
                         p->cmd->group ? p->cmd->group : "",
                         p->cmd->group ? " " : "", p->cmd->name);
             } else {
-                set_err(err, errlen, "unknown option '--%.*s'",
+                SET_ERR(err, errlen, "unknown option '--%.*s'",
                         (int) name_len, name);
             }
             return CLI_EXIT_USAGE;
         }
         const struct cli_opt *o = &p->cmd->opts[k];
         if (p->opt[k]) {
-            set_err(err, errlen, "--%s given twice", o->name);
+            SET_ERR(err, errlen, "--%s given twice", o->name);
             return CLI_EXIT_USAGE;
         }
         if (!o->metavar) {
             if (inline_value) {
-                set_err(err, errlen, "--%s takes no value", o->name);
+                SET_ERR(err, errlen, "--%s takes no value", o->name);
                 return CLI_EXIT_USAGE;
             }
             p->opt[k] = "";
@@ -218,7 +206,7 @@ cli_parse(const struct cli_cmd *cmds, size_t n, int argc, char **argv,
         }
         if (!inline_value) {
             if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) {
-                set_err(err, errlen, "--%s needs a value (%s)", o->name,
+                SET_ERR(err, errlen, "--%s needs a value (%s)", o->name,
                         o->metavar);
                 return CLI_EXIT_USAGE;
             }
@@ -232,19 +220,19 @@ cli_parse(const struct cli_cmd *cmds, size_t n, int argc, char **argv,
     }
     if (!p->cmd) {
         if (p->group) {
-            set_err(err, errlen, "'%s' needs a command", p->group);
+            SET_ERR(err, errlen, "'%s' needs a command", p->group);
         } else {
-            set_err(err, errlen, "no command given");
+            SET_ERR(err, errlen, "no command given");
         }
         return CLI_EXIT_USAGE;
     }
     if (p->n_pos < p->cmd->n_pos) {
-        set_err(err, errlen, "missing %s", p->cmd->args);
+        SET_ERR(err, errlen, "missing %s", p->cmd->args);
         return CLI_EXIT_USAGE;
     }
     for (int k = 0; k < CLI_MAX_OPTS && p->cmd->opts[k].name; k++) {
         if (p->cmd->opts[k].required && !p->opt[k]) {
-            set_err(err, errlen, "missing --%s %s", p->cmd->opts[k].name,
+            SET_ERR(err, errlen, "missing --%s %s", p->cmd->opts[k].name,
                     p->cmd->opts[k].metavar ? p->cmd->opts[k].metavar : "");
             return CLI_EXIT_USAGE;
         }
@@ -264,23 +252,43 @@ cli_opt_value(const struct cli_parsed *p, const char *name)
 
 /* ---- Help ---- */
 
+/* Appends 'word' after a space, wrapping to an indented new line when the
+ * current line would pass 79 columns. */
+static void
+put_word(struct strbuf *out, const char *word)
+{
+    const char *line = strrchr(strbuf_str(out), '\n');
+    size_t col = out->len - (line ? (size_t) (line + 1 - out->data) : 0);
+    if (col + 1 + strlen(word) > 79) {
+        strbuf_puts(out, "\n       ");
+    } else {
+        strbuf_putc(out, ' ');
+    }
+    strbuf_puts(out, word);
+}
+
 static void
 put_synopsis(const struct cli_cmd *c, struct strbuf *out)
 {
-    strbuf_puts(out, "mignet ");
+    struct strbuf word;
+    strbuf_init(&word);
+    strbuf_puts(out, "mignet");
     if (c->group) {
-        strbuf_printf(out, "%s ", c->group);
+        put_word(out, c->group);
     }
-    strbuf_puts(out, c->name);
+    put_word(out, c->name);
     if (c->args) {
-        strbuf_printf(out, " %s", c->args);
+        put_word(out, c->args);
     }
     for (int k = 0; k < CLI_MAX_OPTS && c->opts[k].name; k++) {
         const struct cli_opt *o = &c->opts[k];
-        strbuf_printf(out, " %s--%s%s%s%s", o->required ? "" : "[",
+        strbuf_clear(&word);
+        strbuf_printf(&word, "%s--%s%s%s%s", o->required ? "" : "[",
                       o->name, o->metavar ? " " : "",
                       o->metavar ? o->metavar : "", o->required ? "" : "]");
+        put_word(out, strbuf_str(&word));
     }
+    strbuf_destroy(&word);
 }
 
 static void

@@ -273,7 +273,7 @@ static const struct cli_cmd commands[] = {
      "The node's agent then connects to mignetd's agent port as ID.",
      {{"address", "ADDR", true, "data-plane address, e.g. 198.18.0.1"},
       {"refresh-ms", "MS", false,
-       "expected map refresh interval (controller default if omitted)"}},
+       "expected map refresh interval (default: the controller's)"}},
      CLI_RENDER_OBJECT, build_node_add},
     {"node", "list", NULL, 0,
      "list nodes, their refresh statistics and map version",

@@ -23,6 +23,8 @@
 
 #include "lib/strbuf.h"
 
+#define SET_ERR strbuf_format_into
+
 static const char *const http_messages[] = {
 #define HTTP_ERR(ENUM, MSG) MSG,
     HTTP_ERRORS
@@ -39,21 +41,6 @@ bool
 http_err_is_unreachable(enum http_err e)
 {
     return e == HTTP_E_RESOLVE || e == HTTP_E_CONNECT || e == HTTP_E_TIMEOUT;
-}
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list args;
-        va_start(args, fmt);
-        vsnprintf(err, errlen, fmt, args);
-        va_end(args);
-    }
 }
 
 /* ---- URLs ---- */
@@ -74,16 +61,16 @@ http_url_parse(const char *url, struct http_url *out, char *err,
 
     if (!url || strncasecmp(url, scheme, sizeof scheme - 1)) {
         if (url && !strncasecmp(url, "https://", 8)) {
-            set_err(err, errlen, "https is not supported; use http://");
+            SET_ERR(err, errlen, "https is not supported; use http://");
         } else {
-            set_err(err, errlen, "URL must start with http://");
+            SET_ERR(err, errlen, "URL must start with http://");
         }
         return HTTP_E_BAD_URL;
     }
     const char *p = url + sizeof scheme - 1;
     for (const char *q = p; *q; q++) {
         if (!is_url_char(*q)) {
-            set_err(err, errlen, "URL contains a space, control character,"
+            SET_ERR(err, errlen, "URL contains a space, control character,"
                                  " '?', '#', '@' or '\\'");
             return HTTP_E_BAD_URL;
         }
@@ -95,7 +82,7 @@ http_url_parse(const char *url, struct http_url *out, char *err,
         host = p + 1;
         host_end = strchr(host, ']');
         if (!host_end) {
-            set_err(err, errlen, "unterminated '[' in URL host");
+            SET_ERR(err, errlen, "unterminated '[' in URL host");
             return HTTP_E_BAD_URL;
         }
         p = host_end + 1;
@@ -105,7 +92,7 @@ http_url_parse(const char *url, struct http_url *out, char *err,
     }
     size_t host_len = (size_t) (host_end - host);
     if (!host_len || host_len >= sizeof u.host) {
-        set_err(err, errlen, "URL host is empty or too long");
+        SET_ERR(err, errlen, "URL host is empty or too long");
         return HTTP_E_BAD_URL;
     }
     memcpy(u.host, host, host_len);
@@ -121,13 +108,13 @@ http_url_parse(const char *url, struct http_url *out, char *err,
         }
         if (n == 0 || n > 5 || port == 0 || port > 65535
             || (p[n] && p[n] != '/')) {
-            set_err(err, errlen, "URL port must be 1-65535");
+            SET_ERR(err, errlen, "URL port must be 1-65535");
             return HTTP_E_BAD_URL;
         }
         snprintf(u.port, sizeof u.port, "%lu", port);
         p += n;
     } else if (*p && *p != '/') {
-        set_err(err, errlen, "unexpected '%c' after URL host", *p);
+        SET_ERR(err, errlen, "unexpected '%c' after URL host", *p);
         return HTTP_E_BAD_URL;
     }
 
@@ -137,7 +124,7 @@ http_url_parse(const char *url, struct http_url *out, char *err,
         n--;
     }
     if (n >= sizeof u.prefix) {
-        set_err(err, errlen, "URL path too long");
+        SET_ERR(err, errlen, "URL path too long");
         return HTTP_E_BAD_URL;
     }
     memcpy(u.prefix, p, n);
@@ -631,7 +618,7 @@ http_request(const struct http_url *url, const char *method,
     struct strbuf req;
     enum http_err e;
 
-    set_err(err, errlen, "%s", "");
+    SET_ERR(err, errlen, "%s", "");
     strbuf_init(&req);
     bool v6 = strchr(url->host, ':') != NULL;
     int error = strbuf_printf(&req,
@@ -665,7 +652,7 @@ http_request(const struct http_url *url, const char *method,
     hints.ai_flags = AI_NUMERICSERV;
     int gai = getaddrinfo(url->host, url->port, &hints, &res);
     if (gai) {
-        set_err(err, errlen, "%s: %s", url->host, gai_strerror(gai));
+        SET_ERR(err, errlen, "%s: %s", url->host, gai_strerror(gai));
         strbuf_destroy(&req);
         return HTTP_E_RESOLVE;
     }
@@ -680,7 +667,7 @@ http_request(const struct http_url *url, const char *method,
     }
     freeaddrinfo(res);
     if (e) {
-        set_err(err, errlen, "%s port %s: %s", url->host, url->port,
+        SET_ERR(err, errlen, "%s port %s: %s", url->host, url->port,
                 strerror(last_errno));
         strbuf_destroy(&req);
         return e;
@@ -694,11 +681,11 @@ http_request(const struct http_url *url, const char *method,
         e = e && re ? e : re;
     }
     if (e == HTTP_E_IO) {
-        set_err(err, errlen, "%s", strerror(errno));
+        SET_ERR(err, errlen, "%s", strerror(errno));
     } else if (e == HTTP_E_TIMEOUT) {
-        set_err(err, errlen, "no complete answer within %d ms", timeout_ms);
+        SET_ERR(err, errlen, "no complete answer within %d ms", timeout_ms);
     } else if (e) {
-        set_err(err, errlen, "%s", http_strerror(e));
+        SET_ERR(err, errlen, "%s", http_strerror(e));
     }
     close(fd);
     strbuf_destroy(&req);
