@@ -8,8 +8,6 @@
 #include "lib/http_client.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -18,9 +16,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "lib/sock.h"
 #include "lib/strbuf.h"
 
 #define SET_ERR strbuf_format_into
@@ -479,70 +477,13 @@ fail:
 
 /* ---- I/O ---- */
 
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits until 'fd' has 'events' or the deadline passes. */
+/* Waits for 'events' on 'fd' until 'deadline'. */
 static enum http_err
 wait_fd(int fd, short events, int64_t deadline)
 {
-    for (;;) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0) {
-            return HTTP_E_TIMEOUT;
-        }
-        struct pollfd pfd = {.fd = fd, .events = events};
-        int n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int) left);
-        if (n > 0) {
-            return HTTP_E_OK;
-        }
-        if (n < 0 && errno != EINTR) {
-            return HTTP_E_IO;
-        }
-    }
-}
-
-static enum http_err
-connect_one(const struct addrinfo *ai, int64_t deadline, int *fdp,
-            int *errnop)
-{
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                    ai->ai_protocol);
-    if (fd < 0) {
-        *errnop = errno;
-        return HTTP_E_CONNECT;
-    }
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        *errnop = errno;
-        close(fd);
-        return HTTP_E_CONNECT;
-    }
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
-        *errnop = errno;
-        close(fd);
-        return HTTP_E_CONNECT;
-    }
-    enum http_err e = wait_fd(fd, POLLOUT, deadline);
-    if (e) {
-        *errnop = e == HTTP_E_TIMEOUT ? ETIMEDOUT : errno;
-        close(fd);
-        return e;
-    }
-    int soerr = 0;
-    socklen_t slen = sizeof soerr;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen) || soerr) {
-        *errnop = soerr ? soerr : errno;
-        close(fd);
-        return HTTP_E_CONNECT;
-    }
-    *fdp = fd;
-    return HTTP_E_OK;
+    int error = sock_wait(fd, events, deadline);
+    return !error ? HTTP_E_OK
+                  : error == ETIMEDOUT ? HTTP_E_TIMEOUT : HTTP_E_IO;
 }
 
 static enum http_err
@@ -614,7 +555,7 @@ http_request(const struct http_url *url, const char *method,
              int timeout_ms, struct http_response *resp, char *err,
              size_t errlen)
 {
-    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+    int64_t deadline = sock_now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
     struct strbuf req;
     enum http_err e;
 
@@ -646,31 +587,14 @@ http_request(const struct http_url *url, const char *method,
         return HTTP_E_NOMEM;
     }
 
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    int gai = getaddrinfo(url->host, url->port, &hints, &res);
-    if (gai) {
-        SET_ERR(err, errlen, "%s: %s", url->host, gai_strerror(gai));
+    int fd = -1;
+    error = sock_connect(url->host, url->port,
+                         (int) (deadline - sock_now_ms()), &fd, err, errlen);
+    if (error) {
         strbuf_destroy(&req);
-        return HTTP_E_RESOLVE;
-    }
-
-    int fd = -1, last_errno = 0;
-    e = HTTP_E_CONNECT;
-    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        e = connect_one(ai, deadline, &fd, &last_errno);
-        if (!e || e == HTTP_E_TIMEOUT) {
-            break;
-        }
-    }
-    freeaddrinfo(res);
-    if (e) {
-        SET_ERR(err, errlen, "%s port %s: %s", url->host, url->port,
-                strerror(last_errno));
-        strbuf_destroy(&req);
-        return e;
+        return error == ENOENT      ? HTTP_E_RESOLVE
+               : error == ETIMEDOUT ? HTTP_E_TIMEOUT
+                                    : HTTP_E_CONNECT;
     }
 
     e = send_all(fd, req.data, req.len, deadline);
