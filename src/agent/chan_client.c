@@ -385,6 +385,11 @@ handle_resync(struct chan_client *c, const struct chan_msg *m)
         violation(c, "resync_end without resync_begin");
         return;
     }
+    /* The node's state now reflects every instruction up to the seq the
+     * controller had sent when the resync ended. */
+    if (m->seq > c->pending_ack) {
+        c->pending_ack = m->seq;
+    }
     /* The resync's state replaces everything held. */
     struct entry_table tmp = c->held;
     c->held = c->staging;

@@ -255,6 +255,7 @@ static const struct column node_cols[] = {
     {"ID", "id|name", false},
     {"ADDRESS", "address", false},
     {"CONNECTED", "connected", false},
+    {"GONE", "gone", false},
     {"VMS", "vms|n_vms", true},
     {"REFRESH_MS", "refresh_ms|expected_refresh_ms", true},
     {"OBSERVED_MS", "refresh_mean_ms|refresh.mean_ms|observed_refresh_ms",
@@ -271,7 +272,7 @@ static const struct column vm_cols[] = {
     {"VNI", "vni|config.vni", true},
     {"VLAN", "vlan|config.vlan", true},
     {"MIGRATION", "migration", true},
-    {"TASKS", "tasks|n_tasks", true},
+    {"TASKS", "pending_tasks|tasks|n_tasks", true},
 };
 
 static const struct column task_cols[] = {

@@ -147,7 +147,7 @@ test_resync_replaces_state(void **state)
     assert_int_equal(feed(f, "{\"type\":\"resync_end\",\"seq\":6}\n", 140),
                      0);
     assert_false(chan_client_in_resync(f->c));
-    expect_out(f, "{\"type\":\"ack\",\"seq\":5}\n");
+    expect_out(f, "{\"type\":\"ack\",\"seq\":6}\n");
     assert_int_equal(f->rec.state_changes, changes + 1);
     assert_int_equal(chan_client_n_entries(f->c), 2);
     assert_null(chan_client_find(f->c, "old"));
@@ -170,7 +170,7 @@ test_resync_replaces_state(void **state)
     assert_int_equal(st.resyncs, 1);
     assert_int_equal(st.installs, 3);
     assert_int_equal(st.relays, 1);
-    assert_int_equal(st.acked_seq, 5);
+    assert_int_equal(st.acked_seq, 6);
     assert_int_equal(st.map_version, 5);
     assert_int_equal(st.heartbeat_ms, 1000);
 }
