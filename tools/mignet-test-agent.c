@@ -39,6 +39,7 @@ struct options {
     uint32_t reconnect_ms;
     bool no_ack;
     bool report;
+    bool refresh_msg; /* report refreshes by message, not by the poll */
     bool once;
 };
 
@@ -436,7 +437,9 @@ map_apply(struct agent *a, const json_t *entry)
                                       : 0;
 }
 
-/* Polls GET /v1/map?since=V&node=ID and reports the version held. */
+/* Polls GET /v1/map?since=V&node=ID (which reports the version held), or
+ * with --refresh-msg polls without 'node' and sends 'refresh {version}';
+ * either way the controller sees one refresh per poll. */
 static void
 poll_gateway(struct agent *a, uint64_t now)
 {
@@ -447,8 +450,12 @@ poll_gateway(struct agent *a, uint64_t now)
         strbuf_printf(&path, "since=%llu&",
                       (unsigned long long) a->map_version);
     }
-    strbuf_puts(&path, "node=");
-    http_escape(&path, a->opt.node);
+    if (!a->opt.refresh_msg) {
+        /* The poll itself acknowledges the version and counts as a
+         * refresh observation. */
+        strbuf_puts(&path, "node=");
+        http_escape(&path, a->opt.node);
+    }
 
     struct http_response resp;
     char err[256];
@@ -484,7 +491,9 @@ poll_gateway(struct agent *a, uint64_t now)
         log_event(a, "poll version=%llu entries=%zu%s",
                   (unsigned long long) a->map_version,
                   json_array_size(entries), full ? " full" : "");
-        chan_client_refreshed(a->chan, a->map_version, now, &a->out);
+        if (a->opt.refresh_msg) {
+            chan_client_refreshed(a->chan, a->map_version, now, &a->out);
+        }
         a->state_dirty = true;
     }
     json_decref(root);
@@ -584,13 +593,17 @@ usage(FILE *stream)
             "  --controller HOST:PORT  mignetd's agent port (required)\n"
             "  --node ID               node id, registered with mignetd "
             "(required)\n"
-            "  --log FILE              a line per message: 'recv JSON', "
-            "'send JSON', 'event ...'\n"
+            "  --log FILE              log a line per message "
+            "('recv JSON', 'send JSON')\n"
+            "                          and per event ('event ...')\n"
             "  --state FILE            held state as JSON, rewritten after "
             "each change\n"
             "  --gateway URL           gateway, e.g. http://127.0.0.1:7480\n"
             "  --refresh-ms MS         poll the gateway every MS ms "
             "(0: never; default 0)\n"
+            "  --refresh-msg           report refreshes with 'refresh' "
+            "messages instead of\n"
+            "                          polling with node=ID\n"
             "  --tls-ca FILE           use TLS, trusting the CAs in FILE\n"
             "  --tls-name NAME         name to verify in the controller's "
             "certificate\n"
@@ -630,6 +643,7 @@ parse_options(int argc, char **argv, struct options *o)
         {"reconnect-ms", required_argument, NULL, 'R'},
         {"no-ack", no_argument, NULL, 'A'},
         {"report", no_argument, NULL, 'P'},
+        {"refresh-msg", no_argument, NULL, 'M'},
         {"once", no_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -651,6 +665,7 @@ parse_options(int argc, char **argv, struct options *o)
         case 'N': o->tls_name = optarg; break;
         case 'A': o->no_ack = true; break;
         case 'P': o->report = true; break;
+        case 'M': o->refresh_msg = true; break;
         case 'o': o->once = true; break;
         case 'r':
             if (!parse_ms(optarg, &o->refresh_ms)) {
