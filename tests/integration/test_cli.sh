@@ -271,6 +271,37 @@ state n2 '.violation_count == 0 and .errors == 0' \
 grep -q '^recv {"type":"error","code":"unknown_node"' \
     "$T/agent-stranger.trace" || fail "no unknown_node error"
 
+# ---- The agent channel over TLS ----
+if command -v openssl >/dev/null; then
+    for name in ctl other; do
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+            -nodes -keyout "$T/$name.key" -out "$T/$name.pem" -days 1 \
+            -subj "/CN=mignet-$name" -addext "subjectAltName=IP:127.0.0.1" \
+            2>/dev/null || fail "openssl req"
+    done
+    start_mignetd tls --agent-tls-cert "$T/ctl.pem" \
+        --agent-tls-key "$T/ctl.key"
+    mig 0 --url "$URL" node add t1 --address 198.18.0.5
+    mig 0 --url "$URL" vm create tvm --mac 02:00:00:00:00:05 \
+        --ip 198.18.1.5 --vni 5 --node t1
+    start_agent t1 --tls-ca "$T/ctl.pem"
+    eventually "t1 over TLS" state t1 \
+        '.entries[] | select(.vm == "tvm" and .epoch == 1)'
+    grep -q '^event connected .* tls$' "$T/agent-t1.trace" \
+        || fail "t1 did not use TLS"
+    # A certificate the agent does not trust, and plain TCP, both fail.
+    "$AGENT" --controller "$AGENT_ADDR" --node t1 --once \
+        --tls-ca "$T/other.pem" --log "$T/agent-t1-bad.trace" \
+        2>>"$T/agent-t1-bad.log" && fail "untrusted certificate accepted"
+    grep -q 'certificate verify failed' "$T/agent-t1-bad.trace" \
+        || fail "no verification failure logged"
+    "$AGENT" --controller "$AGENT_ADDR" --node t1 --once \
+        --log "$T/agent-t1-plain.trace" 2>>"$T/agent-t1-plain.log" \
+        && fail "plain TCP accepted by a TLS controller"
+    grep -q '^recv ' "$T/agent-t1-plain.trace" \
+        && fail "plain TCP agent received a message"
+fi
+
 # ---- Malformed and missing answers from something that is not mignetd ----
 mkdir -p "$T/www/v1"
 echo 'this is not json' >"$T/www/v1/tasks"
