@@ -23,11 +23,6 @@ case $seconds in
     ''|*[!0-9]*) echo "fuzz: SECONDS must be a number" >&2; exit 2 ;;
 esac
 
-CC=clang CFLAGS="-fsanitize=fuzzer-no-link" \
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DMIGNET_FUZZ=ON -DMIGNET_SANITIZE=ON >/dev/null
-ninja -C "$build" -j2 $(cd "$root/tests/fuzz" && ls fuzz_*.c | sed 's/\.c$//') >/dev/null
-
 if [ $# -gt 0 ]; then
     targets=("$@")
 else
@@ -36,6 +31,11 @@ else
         targets+=("$(basename "$src" .c)")
     done
 fi
+
+CC=clang CFLAGS="-fsanitize=fuzzer-no-link" \
+    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DMIGNET_FUZZ=ON -DMIGNET_SANITIZE=ON >/dev/null
+ninja -C "$build" -j2 "${targets[@]}" >/dev/null
 
 status=0
 mkdir -p "$build/findings"
