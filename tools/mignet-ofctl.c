@@ -7,6 +7,9 @@
  *   mignet-ofctl TARGET del-flows [MATCH]    delete in every table
  *   mignet-ofctl TARGET dump-flows [--no-stats] [MATCH]
  *   mignet-ofctl TARGET dump-ports
+ *   mignet-ofctl TARGET bench N K            N flows in one barrier-
+ *                                            confirmed batch, then K single
+ *                                            flow+barrier round trips
  *
  * TARGET is unix:PATH (e.g. a bridge's RUNDIR/BR.mgmt) or tcp:ADDR:PORT.
  * FLOW is the text of ofp_parse_flow_mod ("add" is the default command).
@@ -17,13 +20,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include <event2/event.h>
 
 #include "lib/log.h"
 #include "lib/ofconn.h"
 #include "lib/strbuf.h"
 
+/* The "bench" command's progress. */
+struct bench {
+    unsigned n_batch;  /* Flows in the batch. */
+    unsigned n_single; /* Single-flow round trips. */
+    unsigned done;     /* Round trips finished. */
+    double start;      /* Of the current measurement, seconds. */
+    double *rtt;       /* Single round trips, seconds. */
+};
+
 struct ctl {
+    struct bench bench;
     struct event_base *base;
     struct ofconn *conn;
     const char *cmd;
@@ -152,6 +167,124 @@ parse_or_die(const char *text, struct ofp_msg *msg)
     return 0;
 }
 
+static double
+mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Flow number 'i' of the benchmark: distinct by destination MAC. */
+static int
+bench_flow(struct ctl *ctl, unsigned i)
+{
+    struct ofp_msg *msg = malloc(sizeof *msg);
+    if (!msg) {
+        return ENOMEM;
+    }
+    ofp_msg_init(msg, OFPT_FLOW_MOD, 0);
+    struct ofp_flow_mod *fm = &msg->flow_mod;
+    fm->table_id = 10;
+    fm->priority = 100;
+    fm->cookie = 0xbe7c;
+    ofp_match_set(&fm->match, OFP_F_ETH_TYPE, 0x0800);
+    ofp_match_set(&fm->match, OFP_F_ETH_DST, 0x020000000000 | i);
+    ofp_match_set(&fm->match, OFP_F_IPV4_DST, 0xc6120000 | (i & 0xffff));
+    struct ofp_actions *a = ofp_instructions_apply(&fm->insts);
+    ofp_actions_set_field(a, OFP_F_TUNNEL_ID, i);
+    ofp_actions_output(a, 1);
+    int error = ofconn_send(ctl->conn, msg, NULL);
+    free(msg);
+    return error;
+}
+
+static int
+cmp_double(const void *a_, const void *b_)
+{
+    double a = *(const double *)a_, b = *(const double *)b_;
+    return a < b ? -1 : a > b;
+}
+
+static void bench_next(struct ctl *);
+
+static void
+on_bench_barrier(void *ctl_, const struct ofconn_barrier_result *r)
+{
+    struct ctl *ctl = ctl_;
+    struct bench *b = &ctl->bench;
+    double elapsed = mono_s() - b->start;
+    if (r->closed || r->n_errors) {
+        fprintf(stderr, "mignet-ofctl: bench: %s\n",
+                r->closed ? "connection closed" : "switch refused flows");
+        finish(ctl, r->closed ? 3 : 1);
+        return;
+    }
+    if (!b->done && b->n_batch) {
+        printf("batch: %u flows + barrier in %.1f ms (%.0f flows/s)\n",
+               b->n_batch, elapsed * 1e3, b->n_batch / elapsed);
+    } else {
+        b->rtt[b->done - 1] = elapsed;
+    }
+    bench_next(ctl);
+}
+
+static void
+bench_next(struct ctl *ctl)
+{
+    struct bench *b = &ctl->bench;
+    if (b->done == b->n_single) {
+        if (b->n_single) {
+            qsort(b->rtt, b->n_single, sizeof *b->rtt, cmp_double);
+            unsigned p99 = (unsigned)((b->n_single - 1) * 0.99);
+            printf("single flow + barrier round trip over %u: p50 %.3f ms, "
+                   "p99 %.3f ms, max %.3f ms\n",
+                   b->n_single, b->rtt[(b->n_single - 1) / 2] * 1e3,
+                   b->rtt[p99] * 1e3, b->rtt[b->n_single - 1] * 1e3);
+        }
+        finish(ctl, 0);
+        return;
+    }
+    b->done++;
+    b->start = mono_s();
+    int error = bench_flow(ctl, b->n_batch + b->done);
+    if (!error) {
+        error = ofconn_barrier(ctl->conn, on_bench_barrier, ctl);
+    }
+    if (error) {
+        finish(ctl, 3);
+    }
+}
+
+static int
+bench_start(struct ctl *ctl)
+{
+    struct bench *b = &ctl->bench;
+    char *end;
+    if (ctl->n_args != 2) {
+        fprintf(stderr, "usage: mignet-ofctl TARGET bench N K\n");
+        return 2;
+    }
+    b->n_batch = (unsigned)strtoul(ctl->args[0], &end, 10);
+    b->n_single = (unsigned)strtoul(ctl->args[1], &end, 10);
+    b->rtt = calloc(b->n_single + 1, sizeof *b->rtt);
+    if (!b->rtt) {
+        return ENOMEM;
+    }
+    b->start = mono_s();
+    for (unsigned i = 0; i < b->n_batch; i++) {
+        int error = bench_flow(ctl, i);
+        if (error) {
+            return error;
+        }
+    }
+    if (!b->n_batch) {
+        bench_next(ctl);
+        return 0;
+    }
+    return ofconn_barrier(ctl->conn, on_bench_barrier, ctl);
+}
+
 static void
 run_command(struct ctl *ctl)
 {
@@ -203,6 +336,8 @@ run_command(struct ctl *ctl)
         } else {
             rc = ofconn_request(ctl->conn, msg, on_flow_stats, ctl, NULL);
         }
+    } else if (!strcmp(ctl->cmd, "bench")) {
+        rc = bench_start(ctl);
     } else if (!strcmp(ctl->cmd, "dump-ports")) {
         ofp_msg_init(msg, OFPT_MULTIPART_REQUEST, 0);
         msg->mp.type = OFPMP_PORT_STATS;
@@ -245,7 +380,7 @@ main(int argc, char *argv[])
     if (argc < 3) {
         fprintf(stderr, "usage: mignet-ofctl TARGET show|add-flows FLOW...|"
                         "del-flows [MATCH]|dump-flows [--no-stats] [MATCH]|"
-                        "dump-ports\n");
+                        "dump-ports|bench N K\n");
         return 2;
     }
     log_set_level(LOG_WARN);
@@ -270,11 +405,12 @@ main(int argc, char *argv[])
         return 3;
     }
     struct event *timer = evtimer_new(ctl.base, on_timeout, &ctl);
-    struct timeval tv = {10, 0};
+    struct timeval tv = {strcmp(ctl.cmd, "bench") ? 10 : 120, 0};
     evtimer_add(timer, &tv);
     event_base_dispatch(ctl.base);
     event_free(timer);
     ofconn_destroy(ctl.conn);
+    free(ctl.bench.rtt);
     event_base_free(ctl.base);
     return ctl.status;
 }
