@@ -697,6 +697,7 @@ release_check(struct core *c, uint64_t now)
         if (due < t->due) {
             task_set_due(c, i, due);
             c->migs[t->migration - 1].pub.released_early = true;
+            c->stats.released_early++;
         }
     }
 }
