@@ -278,9 +278,9 @@ struct core_task_info {
     enum task_kind kind;
     uint32_t vm, node;
     uint64_t epoch;
-    uint64_t due_ms;
+    uint64_t due_ms;  /* UINT64_MAX: not scheduled yet (still prepared) */
     uint64_t migration;
-    uint32_t relay_target;
+    uint32_t relay_target; /* CORE_NONE when none */
 };
 size_t core_n_tasks(const struct core *);
 /* Calls 'cb' for every pending task in no particular order; stops early

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds and runs every mignet test: the warnings-as-errors build with all
+# ctest suites (unit, simulation, integration with real daemons and SQLite,
+# end-to-end with real Open vSwitch), then the ASan+UBSan build of the unit
+# and simulation suites, valgrind on the core's unit tests, and a short run
+# of every fuzz target.  Installs the Debian packages it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh test
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "build (warnings as errors)"
+BUILD_DIR=build scripts/build.sh
+step "ctest: every suite"
+(cd build && ctest --output-on-failure -j2 --timeout 900)
+
+step "ASan+UBSan build: unit and simulation suites"
+BUILD_DIR=build-asan scripts/build.sh -DMIGNET_SANITIZE=ON \
+  -DCMAKE_BUILD_TYPE=Debug
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 \
+  ctest --output-on-failure -j2 -L 'unit|sim' --timeout 900)
+
+step "valgrind: unit tests"
+for t in build/test_core build/test_core_store; do
+  [ -x "$t" ] || continue
+  valgrind -q --error-exitcode=1 --leak-check=full \
+    --errors-for-leak-kinds=definite "$t" >/dev/null
+done
+
+step "fuzz targets (short run)"
+if [ -x scripts/fuzz.sh ]; then
+  FUZZ_SECONDS=${FUZZ_SECONDS:-15} scripts/fuzz.sh
+fi
+step "all tests passed"

@@ -1,0 +1,121 @@
+/* core-private.h: the core's internal state, shared by its .c files only.
+ *
+ * Objects live in arrays and refer to each other by uint32 index, so the
+ * arrays can grow without invalidating anything and a million VMs cost
+ * about a hundred bytes each. */
+#ifndef MIGNET_CORE_PRIVATE_H
+#define MIGNET_CORE_PRIVATE_H 1
+
+#include "mignet/core.h"
+#include "mignet/store.h"
+#include "lib/heap.h"
+#include "lib/strmap.h"
+
+#define NIL UINT32_MAX
+
+struct ack_wait {
+    uint64_t seq;
+    uint64_t migration;
+};
+
+struct node {
+    char *name; /* NULL: free slot */
+    char *address;
+    uint32_t expected_refresh_ms;
+    bool gone;
+    uint32_t n_vms, n_tasks;
+    uint32_t vm_head; /* list of VMs placed here */
+    uint64_t acked_version;
+    uint64_t acked_seq, last_seq;
+    uint64_t refreshes, last_refresh_ms;
+    double mean, dev;
+    uint64_t upper;
+    uint32_t ack_pos, upper_pos; /* positions in the node heaps */
+    /* Migrations waiting for this node's acknowledgement, seq ascending. */
+    struct ack_wait *waits;
+    size_t n_waits, waits_head, waits_cap;
+    uint32_t next_free;
+};
+
+struct vm {
+    char *name; /* NULL: free slot */
+    struct mn_config config;
+    uint32_t node;
+    uint32_t task_head;               /* pending tasks of this VM */
+    uint32_t node_prev, node_next;    /* VMs on the same node */
+    uint32_t chg_prev, chg_next;      /* gateway change list */
+    uint64_t epoch;
+    uint64_t map_version;
+    uint64_t migration; /* latest, 0 = none */
+};
+
+struct task {
+    uint64_t id;
+    uint64_t due;
+    uint64_t migration;
+    uint64_t epoch;
+    uint64_t need_version;
+    uint64_t target_epoch;
+    struct mn_config snapshot;
+    uint32_t vm, node, target;
+    uint32_t vm_prev, vm_next;
+    uint32_t due_pos, release_pos;
+    enum task_kind kind;
+    bool live;
+};
+
+struct migration {
+    struct core_migration pub;
+    uint64_t dst_seq, src_seq;
+    bool dst_acked, src_acked;
+    uint32_t timeout_task; /* NIL when none */
+    uint32_t delete_task;  /* NIL when none */
+};
+
+struct tombstone {
+    char *name;
+    uint64_t version;
+};
+
+struct core {
+    struct core_config cfg;
+    struct store *store;
+    struct core_sink sink;
+
+    struct node *nodes;
+    size_t n_nodes, nodes_cap;
+    uint32_t node_free;
+    struct strmap node_index;
+    struct heap ack_heap;   /* live nodes by acked_version, min first */
+    struct heap upper_heap; /* live nodes by refresh bound, max first */
+
+    struct vm *vms;
+    size_t n_vms, vms_cap, live_vms;
+    uint32_t vm_free;
+    struct strmap vm_index;
+    uint32_t chg_head, chg_tail; /* oldest and newest gateway change */
+
+    struct task *tasks;
+    size_t n_task_slots, tasks_cap, live_tasks;
+    uint32_t task_free;
+    struct heap due_heap;     /* tasks by due time */
+    struct heap release_heap; /* DELETE tasks waiting for acks */
+
+    struct migration *migs;
+    size_t n_migs, migs_cap;
+
+    struct tombstone *tombs; /* ring */
+    size_t tomb_head, n_tombs;
+    uint64_t tomb_horizon; /* newest forgotten removal */
+
+    uint64_t map_version;
+    uint64_t next_task_id;
+    struct core_stats stats;
+    bool loading;
+};
+
+void core_init_contents(struct core *, const struct core_config *,
+                        struct store *, const struct core_sink *);
+void core_free_contents(struct core *);
+
+#endif /* MIGNET_CORE_PRIVATE_H */

@@ -1,0 +1,257 @@
+/* load.c: rebuilding the core from its durable store (I7).
+ *
+ * Replays the store's records into an empty core.  Pending tasks come back
+ * with their original due times, so a task already due runs at the next
+ * core_run() and none runs early.  A record that refers to something the
+ * store does not hold fails the whole load: the core is left empty rather
+ * than half-built. */
+#include "core/core-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util.h"
+
+static int
+load_node(struct core *c, const struct store_node_rec *r)
+{
+    uint32_t i;
+    if (core_node_add(c, r->name, r->address, r->refresh_ms, 0, &i)) {
+        return -1;
+    }
+    if (r->gone) {
+        struct node *n = &c->nodes[i];
+        heap_remove(&c->ack_heap, n->ack_pos);
+        heap_remove(&c->upper_heap, n->upper_pos);
+        n->gone = true;
+    }
+    return 0;
+}
+
+static int
+load_vm(struct core *c, const struct store_vm_rec *r)
+{
+    uint32_t node = core_node_find(c, r->node);
+    uint32_t vi;
+    if (node == CORE_NONE || r->epoch == 0) {
+        return -1;
+    }
+    /* core_vm_add refuses gone nodes; a VM may legitimately sit on one. */
+    bool gone = c->nodes[node].gone;
+    uint64_t version = c->map_version;
+    c->nodes[node].gone = false;
+    enum core_err e = core_vm_add(c, r->name, &r->config, node, 0, &vi);
+    c->nodes[node].gone = gone;
+    c->map_version = version;
+    if (e) {
+        return -1;
+    }
+    struct vm *v = &c->vms[vi];
+    v->epoch = r->epoch;
+    v->map_version = r->map_version;
+    v->migration = r->migration;
+    return 0;
+}
+
+static int
+load_migration(struct core *c, const struct store_migration_rec *r)
+{
+    uint32_t vm = core_vm_find(c, r->vm);
+    uint32_t src = core_node_find(c, r->src);
+    uint32_t dst = core_node_find(c, r->dst);
+    if (r->id != c->n_migs + 1 || (unsigned) r->phase > MIG_CLEANED) {
+        return -1;
+    }
+    if (r->phase != MIG_CLEANED
+        && (vm == CORE_NONE || src == CORE_NONE || dst == CORE_NONE)) {
+        return -1;
+    }
+    c->migs = xgrow(c->migs, &c->migs_cap, c->n_migs + 1, sizeof *c->migs);
+    struct migration *m = &c->migs[c->n_migs++];
+    memset(m, 0, sizeof *m);
+    m->pub.id = r->id;
+    m->pub.vm = vm;
+    m->pub.src = src;
+    m->pub.dst = dst;
+    m->pub.epoch = r->epoch;
+    m->pub.map_version = r->map_version;
+    m->pub.phase = r->phase;
+    m->pub.started_ms = r->started_ms;
+    m->pub.relaying_ms = r->relaying_ms;
+    m->pub.cleaned_ms = r->cleaned_ms;
+    m->pub.delay_ms = r->delay_ms;
+    m->pub.released_early = r->released_early;
+    m->timeout_task = m->delete_task = NIL;
+    c->stats.migrations_by_phase[r->phase]++;
+    return 0;
+}
+
+static int
+load_task(struct core *c, const struct store_task_rec *r)
+{
+    uint32_t vm = core_vm_find(c, r->vm);
+    uint32_t node = core_node_find(c, r->node);
+    uint32_t target = r->relay_target ? core_node_find(c, r->relay_target)
+                                      : NIL;
+    struct migration *m = r->migration >= 1 && r->migration <= c->n_migs
+                              ? &c->migs[r->migration - 1]
+                              : NULL;
+    if (vm == CORE_NONE || node == CORE_NONE || !m
+        || (r->relay_target && target == CORE_NONE)
+        || (r->kind != TASK_DELETE && r->kind != TASK_PREPARE_TIMEOUT)) {
+        return -1;
+    }
+    struct task tmp = {0};
+    tmp.id = r->id;
+    tmp.kind = r->kind;
+    tmp.vm = vm;
+    tmp.node = node;
+    tmp.epoch = r->epoch;
+    tmp.due = r->due_ms;
+    tmp.migration = r->migration;
+    tmp.need_version = r->need_version;
+    tmp.target = target;
+    tmp.target_epoch = r->target_epoch;
+    tmp.snapshot = r->snapshot;
+
+    /* A fresh core has no free task slots: append. */
+    c->tasks = xgrow(c->tasks, &c->tasks_cap, c->n_task_slots + 1,
+                     sizeof *c->tasks);
+    uint32_t i = (uint32_t) c->n_task_slots++;
+    struct task *t = &c->tasks[i];
+    *t = tmp;
+    t->live = true;
+    t->due_pos = t->release_pos = HEAP_NOT_IN;
+    t->vm_prev = NIL;
+    struct vm *v = &c->vms[vm];
+    t->vm_next = v->task_head;
+    if (v->task_head != NIL) {
+        c->tasks[v->task_head].vm_prev = i;
+    }
+    v->task_head = i;
+    c->nodes[node].n_tasks++;
+    c->live_tasks++;
+    if (t->due != UINT64_MAX) {
+        heap_push(&c->due_heap, i);
+        if (t->kind == TASK_DELETE && c->cfg.ack_release
+            && m->pub.phase == MIG_RELAYING) {
+            heap_push(&c->release_heap, i);
+        }
+    }
+    if (t->kind == TASK_DELETE) {
+        m->delete_task = i;
+    } else {
+        m->timeout_task = i;
+    }
+    if (r->id >= c->next_task_id) {
+        c->next_task_id = r->id + 1;
+    }
+    return 0;
+}
+
+static int
+load_rec(void *aux, const struct store_rec *r)
+{
+    struct core *c = aux;
+    if (r->del) {
+        return -1;
+    }
+    switch (r->type) {
+    case STORE_META:
+        c->map_version = r->meta.map_version;
+        if (r->meta.next_task > c->next_task_id) {
+            c->next_task_id = r->meta.next_task;
+        }
+        return 0;
+    case STORE_NODE:
+        return load_node(c, &r->node);
+    case STORE_VM:
+        return load_vm(c, &r->vm);
+    case STORE_MIGRATION:
+        return load_migration(c, &r->migration);
+    case STORE_TASK:
+        return load_task(c, &r->task);
+    }
+    return -1;
+}
+
+static int
+cmp_version(const void *a_, const void *b_, void *aux)
+{
+    const struct core *c = aux;
+    uint64_t a = c->vms[*(const uint32_t *) a_].map_version;
+    uint64_t b = c->vms[*(const uint32_t *) b_].map_version;
+    return a < b ? -1 : a > b;
+}
+
+/* Rebuilds the gateway change list in version order. */
+static void
+rebuild_changes(struct core *c)
+{
+    uint32_t *order = xmalloc((c->n_vms + 1) * sizeof *order);
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_vms; i++) {
+        if (c->vms[i].name) {
+            order[n++] = (uint32_t) i;
+        }
+    }
+    qsort_r(order, n, sizeof *order, cmp_version, c);
+    c->chg_head = c->chg_tail = NIL;
+    for (size_t k = 0; k < n; k++) {
+        struct vm *v = &c->vms[order[k]];
+        v->chg_prev = c->chg_tail;
+        v->chg_next = NIL;
+        if (c->chg_tail != NIL) {
+            c->vms[c->chg_tail].chg_next = order[k];
+        } else {
+            c->chg_head = order[k];
+        }
+        c->chg_tail = order[k];
+    }
+    free(order);
+}
+
+enum core_err
+core_load(struct core *c)
+{
+    if (!c->store) {
+        return CORE_E_OK;
+    }
+    /* Replaying is silent: no instructions, no callbacks.  Agents get the
+     * state by resync when they connect. */
+    struct core_sink sink = c->sink;
+    memset(&c->sink, 0, sizeof c->sink);
+    c->loading = true;
+    int err = c->store->ops->load(c->store, load_rec, c);
+    c->loading = false;
+    c->sink = sink;
+    if (!err) {
+        /* core_vm_add bumped the version while replaying; the store's
+         * counter is the truth, and every VM keeps its own version. */
+        uint64_t max = 0;
+        for (size_t i = 0; i < c->n_vms; i++) {
+            if (c->vms[i].name && c->vms[i].map_version > max) {
+                max = c->vms[i].map_version;
+            }
+        }
+        if (max > c->map_version) {
+            err = -1;
+        }
+    }
+    if (err) {
+        struct core_config cfg = c->cfg;
+        struct store *store = c->store;
+        core_free_contents(c);
+        core_init_contents(c, &cfg, store, &sink);
+        return CORE_E_STORE;
+    }
+    rebuild_changes(c);
+    /* Removals before the restart are forgotten: incremental readers from
+     * before it get a full map. */
+    c->tomb_horizon = c->map_version;
+    c->stats.instructions = 0;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        c->nodes[i].last_seq = 0;
+    }
+    return CORE_E_OK;
+}

@@ -1,0 +1,26 @@
+/* util.h: allocation that never returns NULL, and small helpers.
+ *
+ * Out of memory aborts with a message, as in Open vSwitch: the daemons are
+ * not expected to limp on without memory, and checking every allocation
+ * would hide the real error paths. */
+#ifndef MIGNET_UTIL_H
+#define MIGNET_UTIL_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(A) (sizeof (A) / sizeof (A)[0])
+
+void *xmalloc(size_t);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *, size_t);
+/* Grows '*arrayp' (of '*capp' elements of 'elem' bytes) to hold at least
+ * 'need' elements, doubling. */
+void *xgrow(void *array, size_t *capp, size_t need, size_t elem);
+char *xstrdup(const char *);
+void out_of_memory(void) __attribute__((noreturn));
+
+/* 32-bit FNV-1a of a NUL-terminated string. */
+uint32_t hash_str(const char *);
+
+#endif /* MIGNET_UTIL_H */

@@ -1,0 +1,443 @@
+/* store_cases.h: backend-independent checks of the store interface.
+ *
+ * Included by the unit test of each backend, which defines
+ *   static struct store *suite_open(void);          a fresh, empty store
+ *   static struct store *suite_reopen(struct store *); close + reopen
+ * Every check compares what load() returns with what was put, field by
+ * field, through one canonical text form; it must never compare with
+ * results typed in by hand. */
+#ifndef MIGNET_TESTS_STORE_CASES_H
+#define MIGNET_TESTS_STORE_CASES_H 1
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mignet/store.h"
+
+static struct store *suite_open(void);
+static struct store *suite_reopen(struct store *);
+
+#define CASE_TEXT_MAX 512
+
+static const char *
+case_str(const char *s)
+{
+    return s ? s : "(null)";
+}
+
+static void
+case_config_text(char *buf, size_t n, const struct mn_config *c)
+{
+    snprintf(buf, n,
+             "mac=%02x%02x%02x%02x%02x%02x vlan=%u ip=%" PRIu32
+             " vni=%" PRIu32 " port=%" PRIu32 " binding=%" PRIu32,
+             c->mac[0], c->mac[1], c->mac[2], c->mac[3], c->mac[4],
+             c->mac[5], (unsigned) c->vlan, c->ip, c->vni, c->port,
+             c->binding);
+}
+
+/* Every field of 'r' as one line. */
+static void
+case_rec_text(char *buf, size_t n, const struct store_rec *r)
+{
+    char cfg[160];
+    switch (r->type) {
+    case STORE_META:
+        snprintf(buf, n, "META v=%" PRIu64 " mig=%" PRIu64 " task=%" PRIu64,
+                 r->meta.map_version, r->meta.next_migration,
+                 r->meta.next_task);
+        break;
+    case STORE_NODE:
+        snprintf(buf, n, "NODE %s addr=%s refresh=%" PRIu32 " gone=%d",
+                 case_str(r->node.name), case_str(r->node.address),
+                 r->node.refresh_ms, (int) r->node.gone);
+        break;
+    case STORE_VM:
+        case_config_text(cfg, sizeof cfg, &r->vm.config);
+        snprintf(buf, n,
+                 "VM %s node=%s %s epoch=%" PRIu64 " v=%" PRIu64
+                 " mig=%" PRIu64,
+                 case_str(r->vm.name), case_str(r->vm.node), cfg,
+                 r->vm.epoch, r->vm.map_version, r->vm.migration);
+        break;
+    case STORE_TASK:
+        case_config_text(cfg, sizeof cfg, &r->task.snapshot);
+        snprintf(buf, n,
+                 "TASK %" PRIu64 " kind=%d vm=%s node=%s epoch=%" PRIu64
+                 " due=%" PRIu64 " mig=%" PRIu64 " need=%" PRIu64
+                 " target=%s tepoch=%" PRIu64 " %s",
+                 r->task.id, (int) r->task.kind, case_str(r->task.vm),
+                 case_str(r->task.node), r->task.epoch, r->task.due_ms,
+                 r->task.migration, r->task.need_version,
+                 case_str(r->task.relay_target), r->task.target_epoch, cfg);
+        break;
+    case STORE_MIGRATION:
+        snprintf(buf, n,
+                 "MIG %" PRIu64 " vm=%s %s->%s epoch=%" PRIu64
+                 " v=%" PRIu64 " phase=%d t=%" PRIu64 ",%" PRIu64
+                 ",%" PRIu64 " delay=%" PRIu64 " early=%d",
+                 r->migration.id, case_str(r->migration.vm),
+                 case_str(r->migration.src), case_str(r->migration.dst),
+                 r->migration.epoch, r->migration.map_version,
+                 (int) r->migration.phase, r->migration.started_ms,
+                 r->migration.relaying_ms, r->migration.cleaned_ms,
+                 r->migration.delay_ms, (int) r->migration.released_early);
+        break;
+    default:
+        snprintf(buf, n, "BAD TYPE %d", (int) r->type);
+        break;
+    }
+}
+
+/* What load() returned, as text lines. */
+struct case_loaded {
+    char (*lines)[CASE_TEXT_MAX];
+    size_t n, cap;
+    size_t stop_after; /* return 'stop_value' after this many; 0 = never */
+    int stop_value;
+};
+
+static int
+case_collect(void *aux, const struct store_rec *r)
+{
+    struct case_loaded *l = aux;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->lines = realloc(l->lines, l->cap * sizeof *l->lines);
+        assert_non_null(l->lines);
+    }
+    assert_false(r->del);
+    case_rec_text(l->lines[l->n++], CASE_TEXT_MAX, r);
+    if (l->stop_after && l->n == l->stop_after) {
+        return l->stop_value;
+    }
+    return 0;
+}
+
+static void
+case_load(struct store *s, struct case_loaded *l)
+{
+    l->n = 0;
+    assert_int_equal(s->ops->load(s, case_collect, l), 0);
+}
+
+static void
+case_loaded_free(struct case_loaded *l)
+{
+    free(l->lines);
+    memset(l, 0, sizeof *l);
+}
+
+/* Expected lines, built from the records that were put. */
+static void
+case_expect(const struct case_loaded *l, const struct store_rec *const *recs,
+            size_t n)
+{
+    char want[CASE_TEXT_MAX];
+    assert_int_equal(l->n, n);
+    for (size_t i = 0; i < n; i++) {
+        case_rec_text(want, sizeof want, recs[i]);
+        assert_string_equal(l->lines[i], want);
+    }
+}
+
+/* ---- Sample records; names live in caller buffers we later clobber. ---- */
+
+struct case_sample {
+    char names[8][32];
+    struct store_rec meta, node_a, node_b, vm, task, mig;
+};
+
+static void
+case_sample_init(struct case_sample *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->names[0], sizeof c->names[0], "node-a");
+    snprintf(c->names[1], sizeof c->names[1], "198.18.0.1");
+    snprintf(c->names[2], sizeof c->names[2], "node-b");
+    snprintf(c->names[3], sizeof c->names[3], "198.18.0.2");
+    snprintf(c->names[4], sizeof c->names[4], "vm.1");
+
+    c->meta.type = STORE_META;
+    c->meta.meta.map_version = 41;
+    c->meta.meta.next_migration = 7;
+    c->meta.meta.next_task = 99;
+
+    c->node_a.type = STORE_NODE;
+    c->node_a.node.name = c->names[0];
+    c->node_a.node.address = c->names[1];
+    c->node_a.node.refresh_ms = 2000;
+
+    c->node_b.type = STORE_NODE;
+    c->node_b.node.name = c->names[2];
+    c->node_b.node.address = c->names[3];
+    c->node_b.node.refresh_ms = 750;
+    c->node_b.node.gone = true;
+
+    struct mn_config cfg = {
+        .mac = {0x02, 0, 0, 0, 0x12, 0x34},
+        .vlan = 10, .ip = 0xc6120101u, .vni = 100, .port = 5, .binding = 3,
+    };
+    c->vm.type = STORE_VM;
+    c->vm.vm.name = c->names[4];
+    c->vm.vm.node = c->names[2];
+    c->vm.vm.config = cfg;
+    c->vm.vm.epoch = 5;
+    c->vm.vm.map_version = 40;
+    c->vm.vm.migration = 6;
+
+    c->task.type = STORE_TASK;
+    c->task.task.id = 98;
+    c->task.task.kind = TASK_DELETE;
+    c->task.task.vm = c->names[4];
+    c->task.task.node = c->names[0];
+    c->task.task.epoch = 4;
+    c->task.task.due_ms = 1700000000123ULL;
+    c->task.task.migration = 6;
+    c->task.task.need_version = 40;
+    c->task.task.relay_target = c->names[2];
+    c->task.task.target_epoch = 5;
+    c->task.task.snapshot = cfg;
+    c->task.task.snapshot.port = 9;
+
+    c->mig.type = STORE_MIGRATION;
+    c->mig.migration.id = 6;
+    c->mig.migration.vm = c->names[4];
+    c->mig.migration.src = c->names[0];
+    c->mig.migration.dst = c->names[2];
+    c->mig.migration.epoch = 5;
+    c->mig.migration.map_version = 40;
+    c->mig.migration.phase = MIG_RELAYING;
+    c->mig.migration.started_ms = 1700000000000ULL;
+    c->mig.migration.relaying_ms = 1700000000010ULL;
+    c->mig.migration.delay_ms = 4000;
+    c->mig.migration.released_early = true;
+}
+
+static void
+case_put(struct store *s, const struct store_rec *r)
+{
+    assert_int_equal(store_put(s, r), 0);
+}
+
+/* Puts in scrambled type order; load returns META, NODE, VM, MIGRATION,
+ * TASK with every field intact, even after the caller's strings change. */
+static void
+case_roundtrip(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    case_sample_init(&c);
+    struct store *s = suite_open();
+
+    case_put(s, &c.task);
+    case_put(s, &c.vm);
+    case_put(s, &c.mig);
+    case_put(s, &c.node_a);
+    case_put(s, &c.meta);
+    case_put(s, &c.node_b);
+    assert_int_equal(store_commit(s), 0);
+
+    /* Expected text while the caller's strings are still intact. */
+    const struct store_rec *order[] = {
+        &c.meta, &c.node_a, &c.node_b, &c.vm, &c.mig, &c.task,
+    };
+    char want_lines[6][CASE_TEXT_MAX];
+    for (size_t i = 0; i < 6; i++) {
+        case_rec_text(want_lines[i], CASE_TEXT_MAX, order[i]);
+    }
+    for (size_t i = 0; i < 8; i++) {
+        memset(c.names[i], 'X', sizeof c.names[i] - 1);
+    }
+
+    s = suite_reopen(s);
+    struct case_loaded got = {0};
+    case_load(s, &got);
+    assert_int_equal(got.n, 6);
+    for (size_t i = 0; i < 6; i++) {
+        assert_string_equal(got.lines[i], want_lines[i]);
+    }
+    case_loaded_free(&got);
+    store_destroy(s);
+}
+
+/* An upsert keeps the key's first-write position with the newest fields;
+ * a delete forgets the key; a key written again after a delete goes last. */
+static void
+case_upsert_delete(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    case_sample_init(&c);
+    struct store *s = suite_open();
+
+    case_put(s, &c.node_a);
+    case_put(s, &c.node_b);
+    struct store_rec a2 = c.node_a;
+    a2.node.refresh_ms = 1234;
+    a2.node.gone = true;
+    case_put(s, &a2);
+    struct store_rec mig2 = c.mig;
+    case_put(s, &c.mig);
+    mig2.migration.phase = MIG_CLEANED;
+    mig2.migration.cleaned_ms = mig2.migration.relaying_ms + 4000;
+    case_put(s, &mig2);
+    case_put(s, &c.task);
+    assert_int_equal(store_commit(s), 0);
+    s = suite_reopen(s);
+
+    struct case_loaded got = {0};
+    case_load(s, &got);
+    const struct store_rec *want1[] = { &a2, &c.node_b, &mig2, &c.task };
+    case_expect(&got, want1, 4);
+
+    struct store_rec del = {.type = STORE_NODE, .del = true};
+    del.node.name = c.node_a.node.name;
+    case_put(s, &del);
+    struct store_rec tdel = {.type = STORE_TASK, .del = true};
+    tdel.task.id = c.task.task.id;
+    case_put(s, &tdel);
+    /* Deleting what does not exist is not an error. */
+    tdel.task.id = 12345;
+    case_put(s, &tdel);
+    assert_int_equal(store_commit(s), 0);
+    s = suite_reopen(s);
+    case_load(s, &got);
+    const struct store_rec *want2[] = { &c.node_b, &mig2 };
+    case_expect(&got, want2, 2);
+
+    case_put(s, &c.node_a);
+    assert_int_equal(store_commit(s), 0);
+    s = suite_reopen(s);
+    case_load(s, &got);
+    const struct store_rec *want3[] = { &c.node_b, &c.node_a, &mig2 };
+    case_expect(&got, want3, 3);
+
+    case_loaded_free(&got);
+    store_destroy(s);
+}
+
+/* load() stops at the first nonzero callback value and returns it. */
+static void
+case_load_stops(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    case_sample_init(&c);
+    struct store *s = suite_open();
+    case_put(s, &c.meta);
+    case_put(s, &c.node_a);
+    case_put(s, &c.node_b);
+    case_put(s, &c.vm);
+    assert_int_equal(store_commit(s), 0);
+
+    struct case_loaded got = {.stop_after = 2, .stop_value = 77};
+    assert_int_equal(s->ops->load(s, case_collect, &got), 77);
+    assert_int_equal(got.n, 2);
+    case_loaded_free(&got);
+    store_destroy(s);
+}
+
+/* Many keys with interleaved deletes and rewrites keep first-write order. */
+static void
+case_many(void **state)
+{
+    (void) state;
+    enum { N = 3000 };
+    struct store *s = suite_open();
+    static char names[N][24];
+    static struct store_rec recs[N];
+    static bool live[N];
+
+    for (size_t i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "vm-%zu", i * 7919 % 100003);
+        recs[i].type = STORE_VM;
+        recs[i].vm.name = names[i];
+        recs[i].vm.node = "n1";
+        recs[i].vm.epoch = i + 1;
+        recs[i].vm.config.ip = (uint32_t) (0xc6120000u + i);
+        case_put(s, &recs[i]);
+        live[i] = true;
+        if (i % 3 == 2) {
+            /* Forget an older one; rewrite another in place. */
+            size_t d = i / 2;
+            if (live[d]) {
+                struct store_rec del = {.type = STORE_VM, .del = true};
+                del.vm.name = names[d];
+                case_put(s, &del);
+                live[d] = false;
+            }
+            size_t u = i - 1;
+            if (live[u]) {
+                recs[u].vm.epoch += 1000;
+                case_put(s, &recs[u]);
+            }
+        }
+    }
+    assert_int_equal(store_commit(s), 0);
+    s = suite_reopen(s);
+
+    const struct store_rec **want = calloc(N, sizeof *want);
+    assert_non_null(want);
+    size_t n = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (live[i]) {
+            want[n++] = &recs[i];
+        }
+    }
+    struct case_loaded got = {0};
+    case_load(s, &got);
+    case_expect(&got, want, n);
+    assert_true(n < N);
+    free(want);
+    case_loaded_free(&got);
+    store_destroy(s);
+}
+
+/* Records without their key, or of an unknown type, are refused and leave
+ * the store as it was. */
+static void
+case_invalid(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    case_sample_init(&c);
+    struct store *s = suite_open();
+    case_put(s, &c.node_a);
+
+    struct store_rec bad = c.node_b;
+    bad.node.name = NULL;
+    assert_int_equal(store_put(s, &bad), EINVAL);
+    bad = c.vm;
+    bad.vm.name = NULL;
+    assert_int_equal(store_put(s, &bad), EINVAL);
+    bad = c.vm;
+    bad.type = (enum store_rec_type) 17;
+    assert_int_equal(store_put(s, &bad), EINVAL);
+    assert_int_equal(store_commit(s), 0);
+
+    s = suite_reopen(s);
+    struct case_loaded got = {0};
+    case_load(s, &got);
+    const struct store_rec *want[] = { &c.node_a };
+    case_expect(&got, want, 1);
+    case_loaded_free(&got);
+    store_destroy(s);
+}
+
+#define STORE_CASES                                                          \
+    cmocka_unit_test(case_roundtrip),                                        \
+    cmocka_unit_test(case_upsert_delete),                                    \
+    cmocka_unit_test(case_load_stops),                                       \
+    cmocka_unit_test(case_many),                                             \
+    cmocka_unit_test(case_invalid)
+
+#endif /* MIGNET_TESTS_STORE_CASES_H */

@@ -1,0 +1,115 @@
+/* core_fixture.h: a recording sink and helpers shared by the core's unit
+ * tests.  Test-only; the recorder is a double for node agents. */
+#ifndef MIGNET_TESTS_CORE_FIXTURE_H
+#define MIGNET_TESTS_CORE_FIXTURE_H 1
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mignet/core.h"
+#include "mignet/store.h"
+
+#define REC_MAX 4096
+
+struct rec {
+    struct core_instr instrs[REC_MAX];
+    size_t n_instrs;
+    struct core_migration migs[REC_MAX];
+    size_t n_migs;
+    size_t wrong_deletes;
+    size_t map_changes;
+};
+
+static void
+rec_instr(void *aux, const struct core_instr *in)
+{
+    struct rec *r = aux;
+    assert_true(r->n_instrs < REC_MAX);
+    r->instrs[r->n_instrs++] = *in;
+}
+
+static void
+rec_mig(void *aux, const struct core_migration *m)
+{
+    struct rec *r = aux;
+    assert_true(r->n_migs < REC_MAX);
+    r->migs[r->n_migs++] = *m;
+}
+
+static void
+rec_wrong(void *aux, uint32_t vm, uint32_t node)
+{
+    struct rec *r = aux;
+    (void) vm;
+    (void) node;
+    r->wrong_deletes++;
+}
+
+static void
+rec_map(void *aux, uint32_t vm, uint32_t node, bool removed, uint64_t v)
+{
+    struct rec *r = aux;
+    (void) vm;
+    (void) node;
+    (void) removed;
+    (void) v;
+    r->map_changes++;
+}
+
+static inline struct core_sink
+rec_sink(struct rec *r)
+{
+    struct core_sink s = {
+        .instr = rec_instr,
+        .migration = rec_mig,
+        .map_change = rec_map,
+        .wrong_delete = rec_wrong,
+        .aux = r,
+    };
+    return s;
+}
+
+/* Finds the index-th (0-based) recorded instruction of 'kind' for 'node'
+ * at or after position 'from'; returns its position or -1. */
+static inline long
+rec_find(const struct rec *r, size_t from, enum instr_kind kind,
+         uint32_t node)
+{
+    for (size_t i = from; i < r->n_instrs; i++) {
+        if (r->instrs[i].kind == kind && r->instrs[i].node == node) {
+            return (long) i;
+        }
+    }
+    return -1;
+}
+
+static inline struct mn_config
+cfg_of(uint32_t ip)
+{
+    struct mn_config c = {0};
+    c.mac[0] = 0x02;
+    c.mac[5] = (uint8_t) ip;
+    c.ip = 0xc6120000u | ip; /* 198.18.x.x */
+    c.vni = 100;
+    return c;
+}
+
+/* Acknowledges everything sent to every node. */
+static inline void
+ack_all(struct core *c, uint64_t now)
+{
+    for (uint32_t i = 0; i < core_n_nodes(c); i++) {
+        struct core_node_info ni;
+        if (core_node_info(c, i, &ni)) {
+            assert_int_equal(core_node_ack(c, i, ni.last_seq, now),
+                             CORE_E_OK);
+        }
+    }
+}
+
+#endif /* MIGNET_TESTS_CORE_FIXTURE_H */
