@@ -42,16 +42,23 @@ ofp13_field_value_max(enum ofp_field f)
     }
 }
 
+/* OXM field number -> 1 + enum ofp_field (0: not a field we know). */
+static const uint8_t oxm_to_field[128] = {
+#define OFP_FIELD(ENUM, NAME, OXM, WIDTH, MASKABLE, FMT)                     \
+    [OXM] = OFP_F_##ENUM + 1,
+    OFP_FIELD_LIST
+#undef OFP_FIELD
+};
+
 bool
 ofp13_field_from_oxm(uint8_t oxm_field, enum ofp_field *fp)
 {
-    for (int f = 0; f < OFP_F_N; f++) {
-        if (ofp_fields[f].oxm_field == oxm_field) {
-            *fp = (enum ofp_field)f;
-            return true;
-        }
+    uint8_t f = oxm_field < 128 ? oxm_to_field[oxm_field] : 0;
+    if (!f) {
+        return false;
     }
-    return false;
+    *fp = (enum ofp_field)(f - 1);
+    return true;
 }
 
 static const struct {
