@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds mignet's libFuzzer targets with clang (ASan + UBSan) in build-fuzz/
 # and runs every tests/fuzz/fuzz_*.c target for N seconds each, seeded from
-# tests/fuzz/corpus/<name without fuzz_>/.  Fails on any finding (crash,
+# tests/fuzz/corpus/<name without fuzz_>/ (and tests/fuzz/<target>.dict as a
+# libFuzzer dictionary when there is one).  Fails on any finding (crash,
 # sanitizer report, leak, timeout); the input is kept in build-fuzz/findings.
 # The seed corpus in the tree is never modified: new inputs go to a scratch
 # copy under build-fuzz/.
@@ -45,6 +46,8 @@ for t in "${targets[@]}"; do
     mkdir -p "$work"
     args=("$work")
     [ -d "$seed" ] && args+=("$seed")
+    dict="$root/tests/fuzz/$t.dict"
+    [ -f "$dict" ] && args=(-dict="$dict" "${args[@]}")
     echo "fuzz: $t for ${seconds}s (seeds: $(ls "$seed" 2>/dev/null | wc -l))"
     log="$build/findings/$t.log"
     if "$build/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \

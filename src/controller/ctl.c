@@ -57,15 +57,18 @@ ctl_format_sockaddr(const struct sockaddr *sa, char *buf, size_t len)
 {
     char host[INET6_ADDRSTRLEN] = "?";
     unsigned port = 0;
+    /* Copies, not casts: 'sa' need not be aligned for the larger types. */
     if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        port = ntohs(in->sin_port);
+        struct sockaddr_in in;
+        memcpy(&in, sa, sizeof in);
+        inet_ntop(AF_INET, &in.sin_addr, host, sizeof host);
+        port = ntohs(in.sin_port);
         snprintf(buf, len, "%s:%u", host, port);
     } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        port = ntohs(in6->sin6_port);
+        struct sockaddr_in6 in6;
+        memcpy(&in6, sa, sizeof in6);
+        inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof host);
+        port = ntohs(in6.sin6_port);
         snprintf(buf, len, "[%s]:%u", host, port);
     } else {
         snprintf(buf, len, "?");

@@ -334,8 +334,7 @@ ofp_flow_check(const struct ofp_match *m,
 static uint32_t
 field_oxm_header(enum ofp_field f)
 {
-    const struct ofp_field_info *fi = ofp_field_info(f);
-    return OXM_HEADER(OFPXMC_OPENFLOW_BASIC, fi->oxm_field, 0, fi->width);
+    return ofp13_oxm_header(f, false);
 }
 
 /* Nicira (NXM) names of the fields we know, which Open vSwitch uses for
@@ -364,17 +363,13 @@ field_from_oxm_header(uint32_t h, enum ofp_field *fp)
     if (OXM_HASMASK(h)) {
         return false;
     }
-    bool found = false;
-    if (OXM_CLASS(h) == OFPXMC_OPENFLOW_BASIC) {
-        found = ofp13_field_from_oxm(OXM_FIELD(h), fp);
-    } else {
-        for (size_t i = 0; i < sizeof nxm_fields / sizeof *nxm_fields; i++) {
-            if (nxm_fields[i].class == OXM_CLASS(h) &&
-                nxm_fields[i].field == OXM_FIELD(h)) {
-                *fp = nxm_fields[i].f;
-                found = true;
-                break;
-            }
+    bool found = ofp13_field_from_header(h, fp);
+    for (size_t i = 0; !found && i < sizeof nxm_fields / sizeof *nxm_fields;
+         i++) {
+        if (nxm_fields[i].class == OXM_CLASS(h) &&
+            nxm_fields[i].field == OXM_FIELD(h)) {
+            *fp = nxm_fields[i].f;
+            found = true;
         }
     }
     return found && OXM_LENGTH(h) == ofp_field_info(*fp)->width;
@@ -386,8 +381,7 @@ decode_set_field(const uint8_t *p, size_t len, struct ofp_action *a)
     /* 'len' >= 8: the 4-byte action header and a 4-byte OXM header. */
     uint32_t h = ofp13_get_uint(p + 4, 4);
     enum ofp_field f;
-    if (OXM_CLASS(h) != OFPXMC_OPENFLOW_BASIC ||
-        !ofp13_field_from_oxm(OXM_FIELD(h), &f)) {
+    if (!ofp13_field_from_header(h, &f)) {
         return OFPERR_OFPBAC_BAD_SET_TYPE;
     }
     if (OXM_HASMASK(h)) {

@@ -124,8 +124,11 @@ done <<<"$cases"
 # Raw garbage on the HTTP port does not hurt the daemon.
 host=${URL#http://}
 exec 3<>"/dev/tcp/${host%:*}/${host##*:}"
-printf 'BLAH /\x01\x02 HTTP/9.9\r\nX: \xff\xfe\r\n\r\n' >&3
-timeout 5 cat <&3 >/dev/null || true
+# In a subshell: a write to a socket the daemon already closed must not
+# SIGPIPE the test itself.
+(printf 'BLAH /\x01\x02 HTTP/9.9\r\nX: \xff\xfe\r\n\r\n' >&3) 2>/dev/null \
+    || true
+timeout 5 cat <&3 >/dev/null 2>&1 || true
 exec 3<&-
 
 after=$(snapshot)
