@@ -635,7 +635,8 @@ io_flush_and_arm(struct ofconn *c)
         if (ms < 0) {
             ms = 0;
         }
-        struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+        struct timeval tv = {(time_t)(ms / 1000),
+                             (suseconds_t)(ms % 1000) * 1000};
         evtimer_add(c->timer, &tv);
     }
 }

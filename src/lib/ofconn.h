@@ -75,7 +75,8 @@ struct ofconn_barrier_result {
     uint16_t first_type; /* Its OpenFlow error type and code. */
     uint16_t first_code;
 };
-typedef void ofconn_barrier_fn(void *aux, const struct ofconn_barrier_result *);
+typedef void ofconn_barrier_fn(void *aux,
+                               const struct ofconn_barrier_result *);
 
 /* A reply (each part of a multipart reply, in order) or an error for a
  * request.  'msg' is NULL if the connection ended first.  'last' is true
