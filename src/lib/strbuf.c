@@ -159,3 +159,14 @@ strbuf_truncate(struct strbuf *sb, size_t len)
         sb->data[len] = '\0';
     }
 }
+
+void
+strbuf_format_into(char *dst, size_t size, const char *fmt, ...)
+{
+    if (dst && size) {
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(dst, size, fmt, args);
+        va_end(args);
+    }
+}

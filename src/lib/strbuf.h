@@ -38,6 +38,12 @@ int strbuf_pad(struct strbuf *, char c, size_t n);
 /* Shortens the contents to 'len' bytes (no-op when already shorter). */
 void strbuf_truncate(struct strbuf *, size_t len);
 
+/* Formats into the fixed buffer 'dst' of 'size' bytes (cut if needed;
+ * nothing happens when 'dst' is NULL or 'size' is 0).  For the 'err, errlen'
+ * explanations many modules return. */
+void strbuf_format_into(char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Removes the first 'n' bytes (all of them when n >= len). */
 void strbuf_consume(struct strbuf *, size_t n);
 

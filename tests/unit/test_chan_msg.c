@@ -221,7 +221,8 @@ struct bad_case {
     const char *member; /* must appear in the explanation, or NULL */
 };
 
-#define INSTR_HEAD "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":1,"
+#define INSTR_HEAD                                                           \
+    "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":1,"
 #define GOOD_CFG "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\""
 
 static const struct bad_case bad_cases[] = {
