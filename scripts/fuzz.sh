@@ -36,7 +36,11 @@ fi
 CC=clang CFLAGS="-fsanitize=fuzzer-no-link" \
     cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DMIGNET_FUZZ=ON -DMIGNET_SANITIZE=ON >/dev/null
-ninja -C "$build" -j2 "${targets[@]}" >/dev/null
+if ! out=$(ninja -C "$build" -j2 "${targets[@]}" 2>&1); then
+    printf '%s\n' "$out" | tail -n 40 >&2
+    echo "fuzz: build failed" >&2
+    exit 1
+fi
 
 status=0
 mkdir -p "$build/findings"

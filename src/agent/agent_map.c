@@ -72,6 +72,9 @@ agent_map_find(const struct agent_map *m, const char *vm)
     return i == STRMAP_NONE ? NULL : &m->e[i];
 }
 
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {
