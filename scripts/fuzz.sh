@@ -36,10 +36,9 @@ fi
 CC=clang CFLAGS="-fsanitize=fuzzer-no-link" \
     cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DMIGNET_FUZZ=ON -DMIGNET_SANITIZE=ON >/dev/null
-mkdir -p "$build"
-if ! ninja -C "$build" -j2 "${targets[@]}" >"$build/build.log" 2>&1; then
-    echo "fuzz: build failed:" >&2
-    grep -E 'error|FAILED' "$build/build.log" | head -20 >&2
+if ! out=$(ninja -C "$build" -j2 "${targets[@]}" 2>&1); then
+    printf '%s\n' "$out" | tail -n 40 >&2
+    echo "fuzz: build failed" >&2
     exit 1
 fi
 
