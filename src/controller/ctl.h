@@ -4,7 +4,8 @@
  * server and the metrics to one libevent loop.  Every loop iteration ends
  * with one batch: a single durable store commit of every change the
  * iteration made, and only then the HTTP answers and the agent
- * instructions it produced.  Nothing is ever answered before its commit. */
+ * instructions it produced (installs excepted: agent_server.c).  Nothing
+ * is ever answered before its commit. */
 #ifndef MIGNET_CONTROLLER_CTL_H
 #define MIGNET_CONTROLLER_CTL_H 1
 
