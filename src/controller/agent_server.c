@@ -52,6 +52,7 @@ struct agent_session {
     uint64_t last_heard_ms;
     struct strbuf out; /* held until the batch commits, in seq order */
     bool queued;       /* in srv->dirty */
+    double held_install_t0; /* a migration's install waits in 'out' */
     bool closing;      /* close once 'out' is written */
 };
 
@@ -107,7 +108,11 @@ static void
 session_send_install(struct agent_session *s, const struct chan_msg *m)
 {
     struct strbuf *sb = &s->srv->scratch;
+    double t0 = s->srv->ctl->migrate_t0;
     if (s->out.len || s->queued) {
+        if (t0 > 0 && !s->held_install_t0) {
+            s->held_install_t0 = t0; /* measured when it is written */
+        }
         session_send(s, m);
         return;
     }
@@ -134,6 +139,10 @@ session_send_install(struct agent_session *s, const struct chan_msg *m)
     }
     if (done < sb->len) {
         bufferevent_write(s->bev, sb->data + done, sb->len - done);
+    }
+    if (t0 > 0) {
+        metrics_hist_observe(&s->srv->ctl->metrics.install,
+                             ctl_mono_seconds() - t0);
     }
 }
 
@@ -677,6 +686,11 @@ agent_server_flush(struct agent_server *srv)
         }
         bufferevent_write(s->bev, s->out.data, s->out.len);
         strbuf_clear(&s->out);
+        if (s->held_install_t0 > 0) {
+            metrics_hist_observe(&srv->ctl->metrics.install,
+                                 ctl_mono_seconds() - s->held_install_t0);
+            s->held_install_t0 = 0;
+        }
         if (s->closing) {
             /* Told to go (it was sent an error): close once that last
              * message is written. */

@@ -43,7 +43,7 @@ ctl_now_ms(void)
     return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
-static double
+double
 ctl_mono_seconds(void)
 {
     struct timespec ts;

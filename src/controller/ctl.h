@@ -47,6 +47,10 @@ struct ctl {
     bool stopping;
     int exit_code;
 
+    /* Monotonic time a migrate request began being handled; 0 outside
+     * one (for the install latency histogram). */
+    double migrate_t0;
+
     /* The current batch. */
     bool dirty; /* the core may have written to the store */
     struct ctl_reply *replies;
@@ -59,6 +63,8 @@ struct ctl {
 
 /* Wall-clock Unix time in milliseconds: the core's 'now'. */
 uint64_t ctl_now_ms(void);
+/* Monotonic seconds, for measuring latencies. */
+double ctl_mono_seconds(void);
 
 /* Queues an answer for the end of the batch; takes ownership of 'body'. */
 void ctl_reply(struct ctl *, struct evhttp_request *, int status,
