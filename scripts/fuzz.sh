@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds mignet's libFuzzer targets with clang (ASan + UBSan) in build-fuzz/
 # and runs every tests/fuzz/fuzz_*.c target for N seconds each, seeded from
-# tests/fuzz/corpus/<name without fuzz_>/.  Fails on any finding (crash,
+# tests/fuzz/corpus/<name without fuzz_>/ (and tests/fuzz/<target>.dict as a
+# libFuzzer dictionary when there is one).  Fails on any finding (crash,
 # sanitizer report, leak, timeout); the input is kept in build-fuzz/findings.
 # The seed corpus in the tree is never modified: new inputs go to a scratch
 # copy under build-fuzz/.
@@ -23,11 +24,6 @@ case $seconds in
     ''|*[!0-9]*) echo "fuzz: SECONDS must be a number" >&2; exit 2 ;;
 esac
 
-CC=clang CFLAGS="-fsanitize=fuzzer-no-link" \
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DMIGNET_FUZZ=ON -DMIGNET_SANITIZE=ON >/dev/null
-ninja -C "$build" -j2 $(cd "$root/tests/fuzz" && ls fuzz_*.c | sed 's/\.c$//') >/dev/null
-
 if [ $# -gt 0 ]; then
     targets=("$@")
 else
@@ -35,6 +31,15 @@ else
     for src in "$root"/tests/fuzz/fuzz_*.c; do
         targets+=("$(basename "$src" .c)")
     done
+fi
+
+CC=clang CFLAGS="-fsanitize=fuzzer-no-link" \
+    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DMIGNET_FUZZ=ON -DMIGNET_SANITIZE=ON >/dev/null
+if ! out=$(ninja -C "$build" -j2 "${targets[@]}" 2>&1); then
+    printf '%s\n' "$out" | tail -n 40 >&2
+    echo "fuzz: build failed" >&2
+    exit 1
 fi
 
 status=0
@@ -45,6 +50,8 @@ for t in "${targets[@]}"; do
     mkdir -p "$work"
     args=("$work")
     [ -d "$seed" ] && args+=("$seed")
+    dict="$root/tests/fuzz/$t.dict"
+    [ -f "$dict" ] && args=(-dict="$dict" "${args[@]}")
     echo "fuzz: $t for ${seconds}s (seeds: $(ls "$seed" 2>/dev/null | wc -l))"
     log="$build/findings/$t.log"
     if "$build/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \

@@ -157,6 +157,11 @@ enum ofp_field_format {
     OFP_FMT_PORT, /* decimal or a reserved port name (LOCAL, ...) */
 };
 
+/* Fields of Open vSwitch's NXM_1 class (0x0001) carry this bit in the
+ * table's OXM number: OFP_NXM1(32) is NXM_NX_TUN_IPV4_DST, the overlay
+ * destination that Open vSwitch accepts in OpenFlow 1.3 set_field. */
+#define OFP_NXM1(FIELD) (0x80 | (FIELD))
+
 /* ENUM, text name, OXM field, width in bytes, maskable, text format. */
 #define OFP_FIELD_LIST                                                       \
     OFP_FIELD(IN_PORT, "in_port", OFPXMT_OFB_IN_PORT, 4, false, PORT)       \
@@ -182,7 +187,8 @@ enum ofp_field_format {
     OFP_FIELD(ARP_TPA, "arp_tpa", OFPXMT_OFB_ARP_TPA, 4, true, IPV4)        \
     OFP_FIELD(ARP_SHA, "arp_sha", OFPXMT_OFB_ARP_SHA, 6, true, ETH)         \
     OFP_FIELD(ARP_THA, "arp_tha", OFPXMT_OFB_ARP_THA, 6, true, ETH)         \
-    OFP_FIELD(TUNNEL_ID, "tunnel_id", OFPXMT_OFB_TUNNEL_ID, 8, true, HEX)
+    OFP_FIELD(TUNNEL_ID, "tunnel_id", OFPXMT_OFB_TUNNEL_ID, 8, true, HEX)    \
+    OFP_FIELD(TUN_IPV4_DST, "tun_dst", OFP_NXM1(32), 4, true, IPV4)
 
 enum ofp_field {
 #define OFP_FIELD(ENUM, NAME, OXM, WIDTH, MASKABLE, FMT) OFP_F_##ENUM,

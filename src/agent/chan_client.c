@@ -212,6 +212,31 @@ send_ack(struct chan_client *c, uint64_t now, struct strbuf *out)
     }
 }
 
+uint64_t
+chan_client_pending_ack(const struct chan_client *c)
+{
+    return c->pending_ack > c->stats.acked_seq ? c->pending_ack : 0;
+}
+
+void
+chan_client_ack(struct chan_client *c, uint64_t seq, uint64_t now,
+                struct strbuf *out)
+{
+    if (!c->connected || !c->welcomed || c->in_resync) {
+        return;
+    }
+    if (seq > c->pending_ack) {
+        seq = c->pending_ack;
+    }
+    if (seq > c->stats.acked_seq) {
+        struct chan_msg msg;
+        chan_msg_init(&msg, CHAN_ACK);
+        msg.seq = seq;
+        send_msg(c, &msg, now, out);
+        c->stats.acked_seq = seq;
+    }
+}
+
 /* ---- Session ---- */
 
 void

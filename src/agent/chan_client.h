@@ -82,6 +82,14 @@ void chan_client_destroy(struct chan_client *);
 /* Never acknowledge instructions (to test how the controller copes with a
  * node that does not catch up). */
 void chan_client_set_ack(struct chan_client *, bool ack);
+/* With acknowledgements held back (chan_client_set_ack(false)), e.g.
+ * until Open vSwitch confirms the flows with a barrier: the highest
+ * applied instruction not yet acknowledged, 0 when there is none. */
+uint64_t chan_client_pending_ack(const struct chan_client *);
+/* Acknowledges every applied instruction up to 'seq' (never beyond what
+ * was applied; nothing during a resync or before welcome). */
+void chan_client_ack(struct chan_client *, uint64_t seq, uint64_t now,
+                     struct strbuf *out);
 /* After each welcome, report every held entry ('report {vm, epoch}'). */
 void chan_client_set_report(struct chan_client *, bool report);
 

@@ -510,6 +510,7 @@ rest_map_entry(void *aux, const struct core_map_entry *e)
     rest_set(o, "removed", json_boolean(e->removed));
     if (!e->removed) {
         rest_set(o, "node", json_string(e->node));
+        rest_set(o, "address", json_string(e->address));
         rest_set(o, "epoch", rest_u64(e->epoch));
         rest_config_json(o, &e->config);
     }

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "lib/bytes.h"
+
 #define ETH_HDR_LEN 14
 #define VLAN_TAG_LEN 4
 #define ETH_TYPE_IPV4 0x0800
@@ -78,44 +80,13 @@ dhcp_type_valid(unsigned t)
     return t >= DHCP_DISCOVER && t <= DHCP_INFORM;
 }
 
-/* ---- Byte access ---- */
-
-static uint16_t
-get16(const uint8_t *p)
-{
-    return (uint16_t) (p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
-           | (uint32_t) p[2] << 8 | p[3];
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t) (v >> 8);
-    p[1] = (uint8_t) v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t) (v >> 24);
-    p[1] = (uint8_t) (v >> 16);
-    p[2] = (uint8_t) (v >> 8);
-    p[3] = (uint8_t) v;
-}
-
 /* Internet checksum (RFC 1071): accumulate 16-bit big-endian words. */
 static uint32_t
 csum_add(uint32_t sum, const uint8_t *p, size_t n)
 {
     size_t i;
     for (i = 0; i + 1 < n; i += 2) {
-        sum += get16(p + i);
+        sum += bytes_get16(p + i);
     }
     if (i < n) {
         sum += (uint32_t) p[i] << 8;
@@ -165,7 +136,7 @@ opt_u32(struct dhcp_msg *m, enum dhcp_opt opt, const uint8_t *v, size_t len,
     }
     enum dhcp_err e = opt_once(m, opt);
     if (!e) {
-        *dst = get32(v);
+        *dst = bytes_get32(v);
     }
     return e;
 }
@@ -200,7 +171,7 @@ opt_take(struct dhcp_msg *m, uint8_t code, const uint8_t *v, size_t len,
         }
         e = opt_once(m, DHCP_OPT_ROUTER);
         if (!e) {
-            m->router = get32(v);
+            m->router = bytes_get32(v);
         }
         return e;
     case 12:
@@ -305,13 +276,13 @@ bootp_parse(const uint8_t *b, size_t n, struct dhcp_msg *m)
         return DHCP_E_BAD_HTYPE;
     }
     m->hops = b[3];
-    m->xid = get32(b + 4);
-    m->secs = get16(b + 8);
-    m->flags = get16(b + 10);
-    m->ciaddr = get32(b + 12);
-    m->yiaddr = get32(b + 16);
-    m->siaddr = get32(b + 20);
-    m->giaddr = get32(b + 24);
+    m->xid = bytes_get32(b + 4);
+    m->secs = bytes_get16(b + 8);
+    m->flags = bytes_get16(b + 10);
+    m->ciaddr = bytes_get32(b + 12);
+    m->yiaddr = bytes_get32(b + 16);
+    m->siaddr = bytes_get32(b + 20);
+    m->giaddr = bytes_get32(b + 24);
     memcpy(m->chaddr, b + 28, sizeof m->chaddr);
     if (memcmp(b + BOOTP_COOKIE_OFS, dhcp_cookie, sizeof dhcp_cookie)) {
         return DHCP_E_BAD_COOKIE;
@@ -381,39 +352,39 @@ ipv4_parse(const uint8_t *ip, size_t n, unsigned flags, struct dhcp_msg *m)
     if (ihl < IPV4_MIN_HDR || ihl > n) {
         return DHCP_E_BAD_IHL;
     }
-    size_t total = get16(ip + 2);
+    size_t total = bytes_get16(ip + 2);
     if (total < ihl || total > n) {
         return DHCP_E_BAD_IP_LEN;
     }
     if (csum_finish(csum_add(0, ip, ihl)) != 0) {
         return DHCP_E_BAD_IP_CSUM;
     }
-    uint16_t frag = get16(ip + 6);
+    uint16_t frag = bytes_get16(ip + 6);
     if ((frag & IPV4_MF) || (frag & IPV4_OFFSET_MASK)) {
         return DHCP_E_IP_FRAGMENT;
     }
     if (ip[9] != IPV4_PROTO_UDP) {
         return DHCP_E_NOT_UDP;
     }
-    m->ip_src = get32(ip + 12);
-    m->ip_dst = get32(ip + 16);
+    m->ip_src = bytes_get32(ip + 12);
+    m->ip_dst = bytes_get32(ip + 16);
 
     const uint8_t *udp = ip + ihl;
     size_t udp_n = total - ihl;
     if (udp_n < UDP_HDR_LEN) {
         return DHCP_E_TRUNC_UDP;
     }
-    if (get16(udp + 4) != udp_n) {
+    if (bytes_get16(udp + 4) != udp_n) {
         return DHCP_E_BAD_UDP_LEN;
     }
-    if ((flags & DHCP_PARSE_UDP_CSUM) && get16(udp + 6) != 0) {
+    if ((flags & DHCP_PARSE_UDP_CSUM) && bytes_get16(udp + 6) != 0) {
         uint32_t sum = csum_pseudo(m->ip_src, m->ip_dst, (uint16_t) udp_n);
         if (csum_finish(csum_add(sum, udp, udp_n)) != 0) {
             return DHCP_E_BAD_UDP_CSUM;
         }
     }
-    m->udp_src = get16(udp);
-    m->udp_dst = get16(udp + 2);
+    m->udp_src = bytes_get16(udp);
+    m->udp_dst = bytes_get16(udp + 2);
     if (!dhcp_ports_valid(m->udp_src, m->udp_dst)) {
         return DHCP_E_BAD_PORTS;
     }
@@ -443,17 +414,17 @@ dhcp_parse_frame(const void *frame, size_t len, unsigned flags,
     }
     memcpy(m.eth_dst, p, sizeof m.eth_dst);
     memcpy(m.eth_src, p + 6, sizeof m.eth_src);
-    uint16_t type = get16(p + 12);
+    uint16_t type = bytes_get16(p + 12);
     size_t off = ETH_HDR_LEN;
     if (type == ETH_TYPE_VLAN) {
         if (len < ETH_HDR_LEN + VLAN_TAG_LEN) {
             return DHCP_E_TRUNC_VLAN;
         }
-        uint16_t tci = get16(p + 14);
+        uint16_t tci = bytes_get16(p + 14);
         m.vlan_tagged = true;
         m.vlan = tci & 0x0fff;
         m.vlan_pcp = (uint8_t) (tci >> 13);
-        type = get16(p + 16);
+        type = bytes_get16(p + 16);
         off += VLAN_TAG_LEN;
     }
     if (type == ETH_TYPE_VLAN || type == ETH_TYPE_QINQ
@@ -538,7 +509,7 @@ build_opts(const struct dhcp_msg *m, struct opt_out out[DHCP_N_OPTS])
         if (dhcp_msg_has(m, u32s[i].opt)) {
             out[n] = (struct opt_out) {u32s[i].opt, u32s[i].code, NULL, 4,
                                        {0}};
-            put32(out[n].u32, u32s[i].value);
+            bytes_put32(out[n].u32, u32s[i].value);
             out[n].data = out[n].u32;
             n++;
         }
@@ -588,38 +559,38 @@ dhcp_build(const struct dhcp_msg *m, void *buf, size_t cap, size_t *len)
     memcpy(p, m->eth_dst, 6);
     memcpy(p + 6, m->eth_src, 6);
     if (m->vlan_tagged) {
-        put16(p + 12, ETH_TYPE_VLAN);
-        put16(p + 14, (uint16_t) (m->vlan_pcp << 13 | m->vlan));
+        bytes_put16(p + 12, ETH_TYPE_VLAN);
+        bytes_put16(p + 14, (uint16_t) (m->vlan_pcp << 13 | m->vlan));
     }
-    put16(p + l2 - 2, ETH_TYPE_IPV4);
+    bytes_put16(p + l2 - 2, ETH_TYPE_IPV4);
 
     uint8_t *ip = p + l2;
     ip[0] = 0x45;
-    put16(ip + 2, (uint16_t) (IPV4_MIN_HDR + udp_len));
-    put16(ip + 6, IPV4_DF);
+    bytes_put16(ip + 2, (uint16_t) (IPV4_MIN_HDR + udp_len));
+    bytes_put16(ip + 6, IPV4_DF);
     ip[8] = 64;
     ip[9] = IPV4_PROTO_UDP;
-    put32(ip + 12, m->ip_src);
-    put32(ip + 16, m->ip_dst);
-    put16(ip + 10, csum_finish(csum_add(0, ip, IPV4_MIN_HDR)));
+    bytes_put32(ip + 12, m->ip_src);
+    bytes_put32(ip + 16, m->ip_dst);
+    bytes_put16(ip + 10, csum_finish(csum_add(0, ip, IPV4_MIN_HDR)));
 
     uint8_t *udp = ip + IPV4_MIN_HDR;
-    put16(udp, m->udp_src);
-    put16(udp + 2, m->udp_dst);
-    put16(udp + 4, (uint16_t) udp_len);
+    bytes_put16(udp, m->udp_src);
+    bytes_put16(udp + 2, m->udp_dst);
+    bytes_put16(udp + 4, (uint16_t) udp_len);
 
     uint8_t *b = udp + UDP_HDR_LEN;
     b[0] = m->op;
     b[1] = 1;
     b[2] = 6;
     b[3] = m->hops;
-    put32(b + 4, m->xid);
-    put16(b + 8, m->secs);
-    put16(b + 10, m->flags);
-    put32(b + 12, m->ciaddr);
-    put32(b + 16, m->yiaddr);
-    put32(b + 20, m->siaddr);
-    put32(b + 24, m->giaddr);
+    bytes_put32(b + 4, m->xid);
+    bytes_put16(b + 8, m->secs);
+    bytes_put16(b + 10, m->flags);
+    bytes_put32(b + 12, m->ciaddr);
+    bytes_put32(b + 16, m->yiaddr);
+    bytes_put32(b + 20, m->siaddr);
+    bytes_put32(b + 24, m->giaddr);
     memcpy(b + 28, m->chaddr, 6);
     memcpy(b + BOOTP_COOKIE_OFS, dhcp_cookie, sizeof dhcp_cookie);
     size_t o = DHCP_BOOTP_MIN;
@@ -633,7 +604,7 @@ dhcp_build(const struct dhcp_msg *m, void *buf, size_t cap, size_t *len)
 
     uint16_t sum = csum_finish(csum_add(
         csum_pseudo(m->ip_src, m->ip_dst, (uint16_t) udp_len), udp, udp_len));
-    put16(udp + 6, sum ? sum : 0xffff); /* 0 means "no checksum" */
+    bytes_put16(udp + 6, sum ? sum : 0xffff); /* 0 means "no checksum" */
     *len = total;
     return DHCP_E_OK;
 }

@@ -334,8 +334,7 @@ ofp_flow_check(const struct ofp_match *m,
 static uint32_t
 field_oxm_header(enum ofp_field f)
 {
-    const struct ofp_field_info *fi = ofp_field_info(f);
-    return OXM_HEADER(OFPXMC_OPENFLOW_BASIC, fi->oxm_field, 0, fi->width);
+    return ofp13_oxm_header(f, false);
 }
 
 /* The field an unmasked basic-class OXM header names, if it is one we
@@ -343,8 +342,7 @@ field_oxm_header(enum ofp_field f)
 static bool
 field_from_oxm_header(uint32_t h, enum ofp_field *fp)
 {
-    return OXM_CLASS(h) == OFPXMC_OPENFLOW_BASIC && !OXM_HASMASK(h) &&
-           ofp13_field_from_oxm(OXM_FIELD(h), fp) &&
+    return !OXM_HASMASK(h) && ofp13_field_from_header(h, fp) &&
            OXM_LENGTH(h) == ofp_field_info(*fp)->width;
 }
 
@@ -354,8 +352,7 @@ decode_set_field(const uint8_t *p, size_t len, struct ofp_action *a)
     /* 'len' >= 8: the 4-byte action header and a 4-byte OXM header. */
     uint32_t h = ofp13_get_uint(p + 4, 4);
     enum ofp_field f;
-    if (OXM_CLASS(h) != OFPXMC_OPENFLOW_BASIC ||
-        !ofp13_field_from_oxm(OXM_FIELD(h), &f)) {
+    if (!ofp13_field_from_header(h, &f)) {
         return OFPERR_OFPBAC_BAD_SET_TYPE;
     }
     if (OXM_HASMASK(h)) {

@@ -42,14 +42,44 @@ ofp13_field_value_max(enum ofp_field f)
     }
 }
 
+/* OXM field number (NXM_1 fields with bit 7 set) -> 1 + enum ofp_field
+ * (0: not a field we know). */
+static const uint8_t oxm_to_field[256] = {
+#define OFP_FIELD(ENUM, NAME, OXM, WIDTH, MASKABLE, FMT)                     \
+    [OXM] = OFP_F_##ENUM + 1,
+    OFP_FIELD_LIST
+#undef OFP_FIELD
+};
+
 bool
 ofp13_field_from_oxm(uint8_t oxm_field, enum ofp_field *fp)
 {
-    for (int f = 0; f < OFP_F_N; f++) {
-        if (ofp_fields[f].oxm_field == oxm_field) {
-            *fp = (enum ofp_field)f;
-            return true;
-        }
+    uint8_t f = oxm_to_field[oxm_field];
+    if (!f) {
+        return false;
+    }
+    *fp = (enum ofp_field)(f - 1);
+    return true;
+}
+
+uint32_t
+ofp13_oxm_header(enum ofp_field f, bool hasmask)
+{
+    const struct ofp_field_info *fi = ofp_field_info(f);
+    uint16_t cls = fi->oxm_field & 0x80 ? OFPXMC_NXM_1
+                                        : OFPXMC_OPENFLOW_BASIC;
+    return OXM_HEADER(cls, fi->oxm_field & 0x7f, hasmask,
+                      fi->width * (hasmask ? 2u : 1u));
+}
+
+bool
+ofp13_field_from_header(uint32_t h, enum ofp_field *fp)
+{
+    if (OXM_CLASS(h) == OFPXMC_OPENFLOW_BASIC && OXM_FIELD(h) < 0x80) {
+        return ofp13_field_from_oxm(OXM_FIELD(h), fp);
+    }
+    if (OXM_CLASS(h) == OFPXMC_NXM_1 && OXM_FIELD(h) < 0x80) {
+        return ofp13_field_from_oxm(0x80 | OXM_FIELD(h), fp);
     }
     return false;
 }
@@ -302,8 +332,7 @@ pull_oxm(struct ofpbuf *oxms, struct ofp_match *m, enum ofp13_match_mode mode)
     }
 
     enum ofp_field f;
-    if (OXM_CLASS(h) != OFPXMC_OPENFLOW_BASIC ||
-        !ofp13_field_from_oxm(OXM_FIELD(h), &f)) {
+    if (!ofp13_field_from_header(h, &f)) {
         return mode == OFP13_MATCH_LENIENT ? OFPERR_OK
                                            : OFPERR_OFPBMC_BAD_FIELD;
     }
@@ -390,8 +419,7 @@ ofp13_put_match(struct ofpbuf *b, const struct ofp_match *m)
         const struct ofp_field_info *fi = &ofp_fields[f];
         bool hasmask = (m->masked & bit) != 0;
         size_t plen = fi->width * (hasmask ? 2u : 1u);
-        ofp_be32 h = ofp_hton32(
-            OXM_HEADER(OFPXMC_OPENFLOW_BASIC, fi->oxm_field, hasmask, plen));
+        ofp_be32 h = ofp_hton32(ofp13_oxm_header(f, hasmask));
         ofpbuf_put(b, &h, sizeof h);
         uint8_t *p = ofpbuf_put_uninit(b, plen);
         ofp13_put_uint(p, m->value[f], fi->width);

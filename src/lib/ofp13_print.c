@@ -6,6 +6,7 @@
  * ofp_parse_flow_mod() reads back.  Output size is unbounded (a flow stats
  * reply may be long); allocation failure yields NULL, never a crash. */
 #include "ofp13_private.h"
+#include "lib/strbuf.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -13,11 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Growable string; once an allocation fails it stays failed. */
+/* The line being built; once an append fails the line is abandoned. */
 struct ds {
-    char *s;
-    size_t len;
-    size_t cap;
+    struct strbuf sb;
     bool failed;
 };
 
@@ -30,46 +29,24 @@ ds_put(struct ds *ds, const char *fmt, ...)
     if (ds->failed) {
         return;
     }
-    for (;;) {
-        size_t room = ds->cap - ds->len;
-        va_list ap;
-        va_start(ap, fmt);
-        int n = room ? vsnprintf(ds->s + ds->len, room, fmt, ap) : -2;
-        va_end(ap);
-        if (n == -1) {
-            ds->failed = true;
-            return;
-        }
-        if (n >= 0 && (size_t)n < room) {
-            ds->len += (size_t)n;
-            return;
-        }
-        size_t need = ds->len + (n > 0 ? (size_t)n : 0) + 1;
-        size_t cap = ds->cap ? ds->cap * 2 : 128;
-        while (cap < need) {
-            cap *= 2;
-        }
-        char *s = realloc(ds->s, cap);
-        if (!s) {
-            ds->failed = true;
-            return;
-        }
-        ds->s = s;
-        ds->cap = cap;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    ds->failed = strbuf_vprintf(&ds->sb, fmt, ap) != 0;
+    va_end(ap);
 }
 
+/* Hands the line to the caller (NULL if an append failed). */
 static char *
 ds_steal(struct ds *ds)
 {
     if (ds->failed) {
-        free(ds->s);
+        strbuf_destroy(&ds->sb);
         return NULL;
     }
-    if (!ds->s) {
+    if (!ds->sb.data) {
         return strdup("");
     }
-    return ds->s;
+    return ds->sb.data; /* Ownership passes to the caller. */
 }
 
 /* ---------------------------------------------------------------------- */
@@ -872,6 +849,7 @@ char *
 ofp_msg_to_string(const struct ofp_msg *msg)
 {
     struct ds ds = {0};
+    strbuf_init(&ds.sb);
     put_msg(&ds, msg);
     return ds_steal(&ds);
 }
@@ -887,6 +865,7 @@ ofp_to_string(const void *data, size_t len)
     char *s;
     if (err) {
         struct ds ds = {0};
+        strbuf_init(&ds.sb);
         ds_put(&ds, "bad message: %s", ofperr_name(err));
         if (len >= sizeof(struct ofp13_header)) {
             ds_put(&ds, " (%s xid=0x%" PRIx32 " len=%zu)",
@@ -906,6 +885,7 @@ char *
 ofp_match_to_string(const struct ofp_match *m)
 {
     struct ds ds = {0};
+    strbuf_init(&ds.sb);
     if (m->present) {
         put_match(&ds, m);
     } else {
@@ -918,6 +898,7 @@ char *
 ofp_instructions_to_string(const struct ofp_instructions *insts)
 {
     struct ds ds = {0};
+    strbuf_init(&ds.sb);
     put_instructions(&ds, insts);
     return ds_steal(&ds);
 }

@@ -16,6 +16,10 @@ enum ofp13_match_mode {
 };
 
 /* Field lookup by OXM field number (basic class); false if unknown. */
+/* The OXM header of field 'f' (its class, number and length). */
+uint32_t ofp13_oxm_header(enum ofp_field f, bool hasmask);
+/* The field an OXM header names (basic class, or Open vSwitch's NXM_1). */
+bool ofp13_field_from_header(uint32_t h, enum ofp_field *);
 bool ofp13_field_from_oxm(uint8_t oxm_field, enum ofp_field *);
 
 /* Largest value the field may hold (vlan_vid: 13 bits, vlan_pcp: 3). */

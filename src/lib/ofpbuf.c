@@ -4,6 +4,7 @@
  * the remaining length before handing out a pointer; it must never return
  * memory beyond the view it was given. */
 #include "mignet/ofpbuf.h"
+#include "lib/util.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -22,10 +23,7 @@ ofpbuf_init(struct ofpbuf *b, size_t capacity)
 {
     *b = (struct ofpbuf){0};
     if (capacity) {
-        b->base = malloc(capacity);
-        if (!b->base) {
-            ofpbuf_die("out of memory");
-        }
+        b->base = xmalloc(capacity);
         b->allocated = capacity;
     }
     b->data = b->base;
@@ -86,10 +84,7 @@ ofpbuf_put_uninit(struct ofpbuf *b, size_t n)
         while (cap < need) {
             cap = cap > SIZE_MAX / 2 ? need : cap * 2;
         }
-        uint8_t *nb = realloc(b->base, cap);
-        if (!nb) {
-            ofpbuf_die("out of memory");
-        }
+        uint8_t *nb = xrealloc(b->base, cap);
         b->base = nb;
         b->allocated = cap;
         b->data = nb + head;

@@ -256,11 +256,20 @@ test_closed_form_matches_iteration(void **state)
     unsigned seen[PRECOPY_N_STOPS] = {0};
     unsigned cases = 0;
 
-    for (size_t a = 0; a < sizeof mems / sizeof *mems; a++)
-    for (size_t b = 0; b < sizeof ratios / sizeof *ratios; b++)
-    for (size_t c = 0; c < sizeof rounds / sizeof *rounds; c++)
-    for (size_t d = 0; d < sizeof stops / sizeof *stops; d++)
-    for (size_t g = 0; g < sizeof factors / sizeof *factors; g++) {
+#define N(A) (sizeof A / sizeof *A)
+    size_t total = N(mems) * N(ratios) * N(rounds) * N(stops) * N(factors);
+    for (size_t i = 0; i < total; i++) {
+        /* Decompose i into one index per axis. */
+        size_t x = i;
+        size_t a = x % N(mems);
+        x /= N(mems);
+        size_t b = x % N(ratios);
+        x /= N(ratios);
+        size_t c = x % N(rounds);
+        x /= N(rounds);
+        size_t d = x % N(stops);
+        size_t g = x / N(stops);
+#undef N
         struct precopy_config cfg = {
             .max_rounds = rounds[c],
             .stop_bytes = stops[d],
@@ -292,6 +301,34 @@ test_closed_form_matches_iteration(void **state)
         if (!seen[s]) {
             fail_msg("no grid case stopped on %s", precopy_stop_name(s));
         }
+    }
+}
+
+/* The same on 20,000 pseudo-random inputs (a fixed sequence). */
+static void
+test_closed_form_matches_iteration_random(void **state)
+{
+    uint64_t x = 0x243f6a8885a308d3u;
+    for (int i = 0; i < 20000; i++) {
+        uint64_t v[5];
+        for (int j = 0; j < 5; j++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v[j] = x;
+        }
+        struct precopy_config cfg = {
+            .max_rounds = 2 + (uint32_t) (v[0] % 60),
+            .stop_bytes = v[1] % (64u << 20),
+            .max_factor = 1.0 + (double) (v[2] % 1000) / 100.0,
+        };
+        struct precopy_input in = {
+            .memory_bytes = 1 + v[3] % (UINT64_C(256) << 30),
+            .dirty_pages_per_s = (double) (v[4] % 40000),
+            .page_size = 4096,
+            .bandwidth_Bps = 125e6, /* r = pages / 30517.6: 0 .. 1.31 */
+        };
+        both(&cfg, &in);
     }
 }
 
@@ -332,6 +369,7 @@ main(void)
         cmocka_unit_test(test_no_bandwidth),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_closed_form_matches_iteration),
+        cmocka_unit_test(test_closed_form_matches_iteration_random),
         cmocka_unit_test(test_stripe_bandwidth),
         cmocka_unit_test(test_names),
     };

@@ -216,6 +216,7 @@ test_parse_errors(void **state)
     }
     /* Every parse error the format can produce has a case. */
     for (unsigned e = 0; e < FABRIC_N_ERRORS; e++) {
+        /* TOO_MANY: test_limits; NOMEM and BAD_ARG: not from text. */
         if (e == FABRIC_E_OK || e == FABRIC_E_NOMEM || e == FABRIC_E_TOO_MANY
             || e == FABRIC_E_BAD_ARG) {
             continue;
@@ -224,6 +225,45 @@ test_parse_errors(void **state)
             fail_msg("no case for %s", fabric_errname(e));
         }
     }
+}
+
+/* Limits: the first node or link past them is refused where it stands,
+ * and nothing is handed out. */
+static void
+test_limits(void **state)
+{
+    size_t cap = (size_t) FABRIC_MAX_LINKS * 40 + 64;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    struct fabric *f = NULL;
+    struct fabric_parse_error err;
+
+    size_t len = 0;
+    for (uint32_t i = 1; i <= FABRIC_MAX_NODES + 1; i++) {
+        len += (size_t) snprintf(text + len, cap - len,
+                                 "switch s%u dpid=%u\n", i, i);
+    }
+    assert_int_equal(fabric_parse(text, len, &f, &err), FABRIC_E_TOO_MANY);
+    assert_int_equal(err.line, FABRIC_MAX_NODES + 1);
+    assert_int_equal(err.col, 8);
+    assert_null(f);
+
+    len = (size_t) snprintf(text, cap, "switch a dpid=1\nswitch b dpid=2\n");
+    for (uint32_t i = 1; i <= FABRIC_MAX_LINKS + 1; i++) {
+        len += (size_t) snprintf(text + len, cap - len,
+                                 "link a:%u b:%u 1gbit\n", i, i);
+    }
+    assert_int_equal(fabric_parse(text, len, &f, &err), FABRIC_E_TOO_MANY);
+    assert_int_equal(err.line, FABRIC_MAX_LINKS + 3);
+    assert_null(f);
+
+    /* One fewer link parses. */
+    char *last = strstr(text + len - 40, "\nlink") + 1;
+    assert_int_equal(fabric_parse(text, (size_t) (last - text), &f, &err),
+                     FABRIC_E_OK);
+    assert_int_equal(fabric_n_links(f), FABRIC_MAX_LINKS);
+    fabric_destroy(f);
+    free(text);
 }
 
 /* A NULL error pointer is allowed; the fabric is still withheld. */
@@ -432,6 +472,7 @@ main(void)
         cmocka_unit_test(test_format_round_trip),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_parse_error_without_report),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_builders_refuse),
         cmocka_unit_test(test_fat_tree),
         cmocka_unit_test(test_seed002),
