@@ -5,7 +5,7 @@
 # counting as its acknowledgement and refresh, Location headers, /metrics.
 source "$(dirname "$0")/lib.sh"
 
-start_mignetd api --prepare-timeout-ms 200 --delay-floor-ms 300 \
+start_mignetd api --prepare-timeout-ms 1500 --delay-floor-ms 300 \
     --delay-ceiling-ms 300
 
 ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1","refresh_ms":1000}'
@@ -51,7 +51,7 @@ ok GET /v1/tasks 200
     || fail "tasks: $BODY"
 [ "$(json '.tasks[] | select(.kind=="delete") | [.vm,.node,.epoch,.relay_target] | @csv')" \
     = '"vm1","n1",1,"n3"' ] || fail "delete task: $BODY"
-for _ in $(seq 1 60); do
+for _ in $(seq 1 150); do
     api GET "/v1/migrations/$mig"
     [ "$(json .phase)" = cleaned ] && break
     sleep 0.05
