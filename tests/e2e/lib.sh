@@ -134,14 +134,13 @@ tb_mgmt_sock() { printf '%s/run/%s.mgmt' "$(tb_host_dir "$1")" "${2:-br-int}"; }
 tb_host_exec() { local n=$1; shift; ip netns exec "$(tb_ns_host "$n")" "$@"; }
 tb_vm_exec() { local x=$1; shift; ip netns exec "$(tb_ns_vm "$x")" "$@"; }
 
-# Runs a command in the background inside VM X; its PID is recorded so
-# teardown stops it.  Prints the PID.
+# Runs a command in the background inside VM X, as a child of this shell
+# (so `wait` gives its status); sets TB_BG_PID, which teardown stops.
 tb_vm_bg() {
     local x=$1; shift
     ip netns exec "$(tb_ns_vm "$x")" "$@" &
-    local pid=$!
-    printf '%s\n' "$pid" >>"$TB_DIR/pids"
-    echo "$pid"
+    TB_BG_PID=$!
+    printf '%s\n' "$TB_BG_PID" >>"$TB_DIR/pids"
 }
 
 tb_tx_off() {
@@ -385,4 +384,82 @@ tb_teardown() {
 # Registers shell code to run first at teardown (e.g. stopping a daemon).
 tb_on_exit() {
     TB_CLEANUP_HOOKS+=("$1")
+}
+
+# ---- traffic (tools/mignet-traffic) ----
+
+# Path of the mignet-traffic binary of this build; fails if not built.
+tb_traffic_bin() {
+    local b=${MIGNET_BUILD_DIR:-${MIGNET_SOURCE_DIR:-.}/build}/mignet-traffic
+    [ -x "$b" ] || tb_die "mignet-traffic not built ($b)"
+    echo "$b"
+}
+
+# tb_recv_start X PORT REPORT [ARGS...]: receiver in VM X on UDP PORT,
+# report to REPORT, pause windows from $TB_DIR/pauses; waits until bound.
+# Sets TB_BG_PID.
+tb_recv_start() {
+    local x=$1 port=$2 report=$3; shift 3
+    local bin ready i
+    bin=$(tb_traffic_bin)
+    ready=$TB_DIR/ready.$port.$x
+    rm -f "$ready" "$report"
+    tb_vm_bg "$x" "$bin" recv --port "$port" --report "$report" \
+        --ready-file "$ready" --window-file "$TB_DIR/pauses" "$@"
+    for ((i = 0; i < 100; i++)); do
+        [ -e "$ready" ] && return 0
+        sleep 0.05
+    done
+    tb_die "receiver in vm$x did not start"
+}
+
+# tb_send_start X DST_VM PORT RATE SECONDS ID: sender in VM X to DST_VM;
+# its own summary goes to $TB_DIR/send.ID.json.  Sets TB_BG_PID.
+tb_send_start() {
+    local x=$1 dst=$2 port=$3 rate=$4 secs=$5 id=$6 bin
+    bin=$(tb_traffic_bin)
+    tb_vm_bg "$x" sh -c 'exec "$@" >"$0"' "$TB_DIR/send.$id.json" \
+        "$bin" send --dst "$(tb_vm_ip "$dst"):$port" --rate "$rate" \
+        --duration "$secs" --id "$id"
+}
+
+# tb_wait PID [SECONDS]: waits for a background child of this shell and
+# returns its status; fails the run on timeout.
+tb_wait() {
+    local pid=$1 secs=${2:-30} i
+    for ((i = 0; i < secs * 20; i++)); do
+        if ! tb_pid_alive "$pid"; then
+            wait "$pid"
+            return $?
+        fi
+        sleep 0.05
+    done
+    tb_die "process $pid still running after ${secs}s"
+}
+
+# ---- checks ----
+
+TB_FAILURES=0
+
+# tb_expect DESCRIPTION ACTUAL OP EXPECTED (OP: -eq -ne -gt -ge -lt -le):
+# prints the result, counts a failure, never exits.
+tb_expect() {
+    local what=$1 actual=$2 op=$3 expected=$4
+    if [[ $actual =~ ^-?[0-9]+$ ]] && [ "$actual" "$op" "$expected" ]; then
+        printf 'ok   %s: %s %s %s\n' "$what" "$actual" "$op" "$expected"
+    else
+        printf 'FAIL %s: %s, expected %s %s\n' "$what" "$actual" "$op" \
+            "$expected"
+        TB_FAILURES=$((TB_FAILURES + 1))
+    fi
+}
+
+# Exits 1 if any tb_expect failed, else 0 (teardown runs from the trap).
+tb_finish() {
+    if [ "$TB_FAILURES" -ne 0 ]; then
+        tb_log "$TB_FAILURES check(s) failed"
+        exit 1
+    fi
+    tb_log "all checks passed"
+    exit 0
 }
