@@ -67,8 +67,8 @@ static void
 usage(FILE *f)
 {
     fputs(
-"usage: mignet-traffic send --dst IP:PORT --rate PPS (--count N | --duration S)\n"
-"                           [--id ID] [--bind IP]\n"
+"usage: mignet-traffic send --dst IP:PORT --rate PPS\n"
+"                           (--count N | --duration S) [--id ID] [--bind IP]\n"
 "       mignet-traffic recv --port PORT [--bind IP] [--duration S]\n"
 "                           [--senders N] [--linger-ms MS]\n"
 "                           [--window START_MS:END_MS]... [--window-file F]\n"

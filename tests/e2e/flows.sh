@@ -90,10 +90,12 @@ dp_relay() {
     c=$(dp_cookie $DP_RELAY "$x" "$e")
     m=$(tb_vm_mac "$x")
     dst=$(tb_host_ip "$target")
-    tb_ofctl "$h" add-flows br-int - <<EOF
-cookie=$c,table=3,priority=210,in_port=$DP_TUN,tunnel_id=$DP_VNI,dl_dst=$m,actions=set_field:$dst->tun_dst,output:IN_PORT
-cookie=$c,table=3,priority=200,tunnel_id=$DP_VNI,dl_dst=$m,actions=set_field:$dst->tun_dst,output:$DP_TUN
-EOF
+    {
+        echo "cookie=$c,table=3,priority=210,in_port=$DP_TUN,\
+tunnel_id=$DP_VNI,dl_dst=$m,actions=set_field:$dst->tun_dst,output:IN_PORT"
+        echo "cookie=$c,table=3,priority=200,tunnel_id=$DP_VNI,dl_dst=$m,\
+actions=set_field:$dst->tun_dst,output:$DP_TUN"
+    } | tb_ofctl "$h" add-flows br-int -
 }
 
 # dp_delete H X EPOCH: remove exactly the snapshot of X at EPOCH and its

@@ -130,7 +130,10 @@ tb_ofctl() {
     ovs-ofctl -O OpenFlow13 --timeout=10 "$cmd" \
         "unix:$(tb_host_dir "$n")/run/$br.mgmt" "$@"
 }
-tb_mgmt_sock() { printf '%s/run/%s.mgmt' "$(tb_host_dir "$1")" "${2:-br-int}"; }
+# The OpenFlow management socket of host N's bridge (default br-int).
+tb_mgmt_sock() {
+    printf '%s/run/%s.mgmt' "$(tb_host_dir "$1")" "${2:-br-int}"
+}
 tb_host_exec() { local n=$1; shift; ip netns exec "$(tb_ns_host "$n")" "$@"; }
 tb_vm_exec() { local x=$1; shift; ip netns exec "$(tb_ns_vm "$x")" "$@"; }
 
