@@ -70,7 +70,13 @@ tb_init() {
     if [ -n "${TB_DIR:-}" ]; then
         tb_die "tb_init called twice"
     fi
-    TB_RUN=${1:-mn$(printf '%04x' $(( (RANDOM ^ $$) & 0xffff )))}
+    local i want=${1:-}
+    TB_RUN=$want
+    for ((i = 0; i < 20 && ${#want} == 0; i++)); do
+        TB_RUN=mn$(printf '%04x' $(( (RANDOM ^ $$ ^ i) & 0xffff )))
+        [ -e "/run/netns/$TB_RUN-fab" ] || break
+    done
+    [ ! -e "/run/netns/$TB_RUN-fab" ] || tb_die "run id $TB_RUN in use"
     TB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mignet-$TB_RUN.XXXXXX")
     TB_FAB=$TB_RUN-fab
     TB_CLEANUP_HOOKS=()
