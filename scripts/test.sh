@@ -22,9 +22,11 @@ BUILD_DIR=build-asan scripts/build.sh -DMIGNET_SANITIZE=ON \
   ctest --output-on-failure -j2 -L 'unit|sim' --timeout 900)
 
 step "valgrind: unit tests"
-for t in build/test_core build/test_core_store; do
+for t in build/test_core build/test_core_store build/test_planner_precopy \
+         build/test_planner_topo build/test_planner_router \
+         build/test_planner_plan; do
   [ -x "$t" ] || continue
-  valgrind -q --error-exitcode=1 --leak-check=full \
+  MIGNET_SOURCE_DIR=$PWD valgrind -q --error-exitcode=1 --leak-check=full \
     --errors-for-leak-kinds=definite "$t" >/dev/null
 done
 

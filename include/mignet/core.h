@@ -294,6 +294,7 @@ uint64_t core_map_version(const struct core *);
 struct core_map_entry {
     const char *vm;   /* name */
     const char *node; /* name; NULL when removed */
+    const char *address; /* the node's data-plane address; NULL if removed */
     struct mn_config config;
     uint64_t epoch;
     uint64_t version; /* version of this entry's last change */

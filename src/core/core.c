@@ -697,6 +697,7 @@ release_check(struct core *c, uint64_t now)
         if (due < t->due) {
             task_set_due(c, i, due);
             c->migs[t->migration - 1].pub.released_early = true;
+            c->stats.released_early++;
         }
     }
 }
@@ -1400,6 +1401,7 @@ map_entry_of(const struct core *c, uint32_t vi, struct core_map_entry *e)
     const struct vm *v = &c->vms[vi];
     e->vm = v->name;
     e->node = c->nodes[v->node].name;
+    e->address = c->nodes[v->node].address;
     e->config = v->config;
     e->epoch = v->epoch;
     e->version = v->map_version;

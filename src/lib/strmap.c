@@ -2,10 +2,9 @@
  * tombstones accumulate under churn. */
 #include "lib/strmap.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <stdbool.h>
 
 #include "lib/util.h"
 
@@ -28,22 +27,45 @@ strmap_destroy(struct strmap *m)
     m->mask = m->n = 0;
 }
 
-uint32_t
-strmap_find(const struct strmap *m, const char *name)
+static bool
+strmap_name_match(const void *m_, uint32_t idx, const void *name)
+{
+    const struct strmap *m = m_;
+    return !strcmp(m->name_of(m->aux, idx), name);
+}
+
+/* The slot holding 'key', or SIZE_MAX. */
+static size_t
+strmap_slot_of(const struct strmap *m, uint32_t h, strmap_match_fn *match,
+               const void *aux, const void *key)
 {
     if (!m->slots) {
-        return STRMAP_NONE;
+        return SIZE_MAX;
     }
-    uint32_t h = hash_str(name);
     for (size_t i = h & m->mask;; i = (i + 1) & m->mask) {
         const struct strmap_slot *s = &m->slots[i];
         if (s->idx == STRMAP_NONE) {
-            return STRMAP_NONE;
+            return SIZE_MAX;
         }
-        if (s->hash == h && !strcmp(m->name_of(m->aux, s->idx), name)) {
-            return s->idx;
+        if (s->hash == h && match(aux, s->idx, key)) {
+            return i;
         }
     }
+}
+
+uint32_t
+strmap_find_keyed(const struct strmap *m, uint32_t hash,
+                  strmap_match_fn *match, const void *key)
+{
+    size_t i = strmap_slot_of(m, hash, match, m->aux, key);
+    return i == SIZE_MAX ? STRMAP_NONE : m->slots[i].idx;
+}
+
+uint32_t
+strmap_find(const struct strmap *m, const char *name)
+{
+    size_t i = strmap_slot_of(m, hash_str(name), strmap_name_match, m, name);
+    return i == SIZE_MAX ? STRMAP_NONE : m->slots[i].idx;
 }
 
 static void
@@ -76,33 +98,25 @@ strmap_resize(struct strmap *m, size_t cap)
 }
 
 void
-strmap_insert(struct strmap *m, const char *name, uint32_t idx)
+strmap_insert_keyed(struct strmap *m, uint32_t hash, uint32_t idx)
 {
     if (!m->slots || (m->n + 1) * 2 > m->mask + 1) {
         strmap_resize(m, m->slots ? (m->mask + 1) * 2 : 16);
     }
-    strmap_place(m, hash_str(name), idx);
+    strmap_place(m, hash, idx);
     m->n++;
 }
 
 void
-strmap_remove(struct strmap *m, const char *name)
+strmap_insert(struct strmap *m, const char *name, uint32_t idx)
 {
-    if (!m->slots) {
-        return;
-    }
-    uint32_t h = hash_str(name);
-    size_t i = h & m->mask;
-    for (;; i = (i + 1) & m->mask) {
-        struct strmap_slot *s = &m->slots[i];
-        if (s->idx == STRMAP_NONE) {
-            return;
-        }
-        if (s->hash == h && !strcmp(m->name_of(m->aux, s->idx), name)) {
-            break;
-        }
-    }
-    /* Backward-shift deletion. */
+    strmap_insert_keyed(m, hash_str(name), idx);
+}
+
+/* Empties slot 'i' by backward-shift deletion. */
+static void
+strmap_delete_slot(struct strmap *m, size_t i)
+{
     size_t j = i;
     for (;;) {
         j = (j + 1) & m->mask;
@@ -120,6 +134,25 @@ strmap_remove(struct strmap *m, const char *name)
     }
     m->slots[i].idx = STRMAP_NONE;
     m->n--;
+}
+
+void
+strmap_remove_keyed(struct strmap *m, uint32_t hash, strmap_match_fn *match,
+                    const void *key)
+{
+    size_t i = strmap_slot_of(m, hash, match, m->aux, key);
+    if (i != SIZE_MAX) {
+        strmap_delete_slot(m, i);
+    }
+}
+
+void
+strmap_remove(struct strmap *m, const char *name)
+{
+    size_t i = strmap_slot_of(m, hash_str(name), strmap_name_match, m, name);
+    if (i != SIZE_MAX) {
+        strmap_delete_slot(m, i);
+    }
 }
 
 size_t

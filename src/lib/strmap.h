@@ -7,6 +7,7 @@
 #ifndef MIGNET_STRMAP_H
 #define MIGNET_STRMAP_H 1
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,5 +35,17 @@ void strmap_insert(struct strmap *, const char *name, uint32_t idx);
 /* Removes 'name' if present. */
 void strmap_remove(struct strmap *, const char *name);
 size_t strmap_memory(const struct strmap *);
+
+/* The same index for keys that are not names (MAC+VLAN, ids...): the
+ * caller hashes the key and answers whether entry 'idx' holds it.  A map
+ * used this way may be initialised with a NULL 'name_of'; 'aux' is passed
+ * to 'match'. */
+typedef bool strmap_match_fn(const void *aux, uint32_t idx, const void *key);
+uint32_t strmap_find_keyed(const struct strmap *, uint32_t hash,
+                           strmap_match_fn *, const void *key);
+void strmap_insert_keyed(struct strmap *, uint32_t hash, uint32_t idx);
+/* Removes the entry holding 'key' if present. */
+void strmap_remove_keyed(struct strmap *, uint32_t hash, strmap_match_fn *,
+                         const void *key);
 
 #endif /* MIGNET_STRMAP_H */

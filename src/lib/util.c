@@ -79,3 +79,15 @@ hash_str(const char *s)
     }
     return h;
 }
+
+uint32_t
+hash_bytes(const void *p_, size_t n)
+{
+    const unsigned char *p = p_;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 16777619u;
+    }
+    return h;
+}

@@ -22,5 +22,7 @@ void out_of_memory(void) __attribute__((noreturn));
 
 /* 32-bit FNV-1a of a NUL-terminated string. */
 uint32_t hash_str(const char *);
+/* 32-bit FNV-1a of 'n' bytes (callers hash packed keys, never padding). */
+uint32_t hash_bytes(const void *, size_t n);
 
 #endif /* MIGNET_UTIL_H */

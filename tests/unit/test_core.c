@@ -319,6 +319,9 @@ test_early_release(void **state)
     assert_true(core_migration_get(f->core, 1, &m));
     assert_int_equal(m.phase, MIG_CLEANED);
     assert_true(m.released_early);
+    struct core_stats st;
+    core_get_stats(f->core, &st);
+    assert_int_equal(st.released_early, 1);
 
     /* The 'seed' strategy has no early release. */
     struct fx *g = fx_new("seed");

@@ -1,0 +1,34 @@
+/* agent.h: mignet-agent, the per-node agent (as ovn-controller is OVN's).
+ *
+ * It is the OpenFlow 1.3 controller of its node's integration bridge: it
+ * keeps a desired flow table computed from what mignetd told it (agent
+ * channel) and from its copy of the gateway map (polled on its own
+ * refresh interval), sends Open vSwitch only the differences, and
+ * acknowledges instructions -- and reports map refreshes -- only once a
+ * barrier confirms the flows are in place. */
+#ifndef MIGNET_AGENT_AGENT_H
+#define MIGNET_AGENT_AGENT_H 1
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct agent_options {
+    const char *node;        /* this node's id */
+    const char *controller;  /* HOST:PORT of mignetd's agent channel */
+    const char *gateway;     /* http://HOST:PORT of mignetd's REST */
+    const char *ofp;         /* unix:PATH of the bridge's OpenFlow socket */
+    const char *tunnel_port; /* name of the overlay port on the bridge */
+    const char *metrics;     /* ADDR:PORT for GET /metrics, NULL = none */
+    uint32_t refresh_ms;     /* gateway poll interval */
+    double refresh_jitter;   /* fraction, uniform +- */
+    uint32_t stats_ms;       /* relay flow statistics poll interval */
+    uint32_t reconnect_ms;
+    uint64_t seed;           /* jitter PRNG seed (0: from the node id) */
+};
+
+void agent_options_default(struct agent_options *);
+
+/* Runs the agent until SIGTERM/SIGINT.  Returns the exit code. */
+int agent_run(const struct agent_options *);
+
+#endif /* MIGNET_AGENT_AGENT_H */

@@ -1,0 +1,226 @@
+/* flowtab.c: flow sets and their difference (see flowtab.h).
+ *
+ * A chained hash keyed by (table, priority, match).  Flows are large
+ * (instructions hold fixed action arrays), so each lives in its own
+ * allocation and the table holds pointers. */
+#include "agent/flowtab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util.h"
+
+struct fnode {
+    struct fnode *next;
+    uint32_t hash;
+    struct flowtab_flow flow;
+};
+
+struct flowtab {
+    struct fnode **buckets;
+    size_t n_buckets; /* power of two */
+    size_t n;
+};
+
+static uint32_t
+mix(uint32_t h, uint64_t v)
+{
+    h ^= (uint32_t) v;
+    h *= 0x9e3779b1u;
+    h ^= (uint32_t) (v >> 32);
+    h *= 0x85ebca6bu;
+    return h ^ (h >> 15);
+}
+
+static uint32_t
+flow_hash(uint8_t table, uint16_t priority, const struct ofp_match *m)
+{
+    uint32_t h = mix(0, ((uint64_t) table << 16) | priority);
+    h = mix(h, ((uint64_t) m->present << 32) | m->masked);
+    for (int f = 0; f < OFP_F_N; f++) {
+        if (m->present & (UINT32_C(1) << f)) {
+            h = mix(h, m->value[f]);
+            h = mix(h, m->mask[f]);
+        }
+    }
+    return h;
+}
+
+struct flowtab *
+flowtab_create(void)
+{
+    struct flowtab *t = xcalloc(1, sizeof *t);
+    t->n_buckets = 64;
+    t->buckets = xcalloc(t->n_buckets, sizeof *t->buckets);
+    return t;
+}
+
+void
+flowtab_clear(struct flowtab *t)
+{
+    for (size_t i = 0; i < t->n_buckets; i++) {
+        struct fnode *n = t->buckets[i];
+        while (n) {
+            struct fnode *next = n->next;
+            free(n);
+            n = next;
+        }
+        t->buckets[i] = NULL;
+    }
+    t->n = 0;
+}
+
+void
+flowtab_destroy(struct flowtab *t)
+{
+    if (t) {
+        flowtab_clear(t);
+        free(t->buckets);
+        free(t);
+    }
+}
+
+size_t
+flowtab_count(const struct flowtab *t)
+{
+    return t->n;
+}
+
+static struct fnode *
+lookup(const struct flowtab *t, uint32_t hash, uint8_t table,
+       uint16_t priority, const struct ofp_match *m)
+{
+    for (struct fnode *n = t->buckets[hash & (t->n_buckets - 1)]; n;
+         n = n->next) {
+        if (n->hash == hash && n->flow.table == table
+            && n->flow.priority == priority
+            && ofp_match_equal(&n->flow.match, m)) {
+            return n;
+        }
+    }
+    return NULL;
+}
+
+const struct flowtab_flow *
+flowtab_find(const struct flowtab *t, uint8_t table, uint16_t priority,
+             const struct ofp_match *m)
+{
+    struct fnode *n = lookup(t, flow_hash(table, priority, m), table,
+                             priority, m);
+    return n ? &n->flow : NULL;
+}
+
+static void
+grow(struct flowtab *t)
+{
+    size_t nb = t->n_buckets * 2;
+    struct fnode **b = xcalloc(nb, sizeof *b);
+    for (size_t i = 0; i < t->n_buckets; i++) {
+        struct fnode *n = t->buckets[i];
+        while (n) {
+            struct fnode *next = n->next;
+            n->next = b[n->hash & (nb - 1)];
+            b[n->hash & (nb - 1)] = n;
+            n = next;
+        }
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->n_buckets = nb;
+}
+
+void
+flowtab_put(struct flowtab *t, const struct flowtab_flow *f)
+{
+    uint32_t h = flow_hash(f->table, f->priority, &f->match);
+    struct fnode *n = lookup(t, h, f->table, f->priority, &f->match);
+    if (n) {
+        n->flow = *f;
+        return;
+    }
+    if (t->n >= t->n_buckets) {
+        grow(t);
+    }
+    n = xmalloc(sizeof *n);
+    n->hash = h;
+    n->flow = *f;
+    n->next = t->buckets[h & (t->n_buckets - 1)];
+    t->buckets[h & (t->n_buckets - 1)] = n;
+    t->n++;
+}
+
+void
+flowtab_walk(const struct flowtab *t,
+             void (*cb)(void *, const struct flowtab_flow *), void *aux)
+{
+    for (size_t i = 0; i < t->n_buckets; i++) {
+        for (struct fnode *n = t->buckets[i]; n; n = n->next) {
+            cb(aux, &n->flow);
+        }
+    }
+}
+
+static void
+put_flow_mod(struct ofpbuf *out, uint32_t *xid, uint8_t command,
+             const struct flowtab_flow *f)
+{
+    struct ofp_msg msg;
+    ofp_msg_init(&msg, OFPT_FLOW_MOD, (*xid)++);
+    struct ofp_flow_mod *fm = &msg.flow_mod;
+    ofp_flow_mod_init(fm, command);
+    fm->table_id = f->table;
+    fm->priority = f->priority;
+    fm->cookie = f->cookie;
+    fm->match = f->match;
+    if (command != OFPFC_DELETE_STRICT) {
+        fm->insts = f->insts;
+    }
+    /* The agent builds every flow itself; an encoding failure is a bug in
+     * the pipeline, caught by the unit tests. */
+    if (ofp_encode(&msg, out)) {
+        abort();
+    }
+}
+
+void
+flowtab_sync(struct flowtab *installed, const struct flowtab *desired,
+             struct ofpbuf *out, uint32_t *xid, struct flowtab_diff *diff)
+{
+    struct flowtab_diff d = {0};
+    for (size_t i = 0; i < installed->n_buckets; i++) {
+        for (struct fnode *n = installed->buckets[i]; n; n = n->next) {
+            if (!lookup(desired, n->hash, n->flow.table, n->flow.priority,
+                        &n->flow.match)) {
+                put_flow_mod(out, xid, OFPFC_DELETE_STRICT, &n->flow);
+                d.deleted++;
+            }
+        }
+    }
+    for (size_t i = 0; i < desired->n_buckets; i++) {
+        for (struct fnode *n = desired->buckets[i]; n; n = n->next) {
+            struct fnode *have = lookup(installed, n->hash, n->flow.table,
+                                        n->flow.priority, &n->flow.match);
+            if (!have) {
+                put_flow_mod(out, xid, OFPFC_ADD, &n->flow);
+                d.added++;
+            } else if (have->flow.cookie != n->flow.cookie
+                       || !ofp_instructions_equal(&have->flow.insts,
+                                                  &n->flow.insts)) {
+                /* An add replaces a flow with the same key, cookie
+                 * included, and resets its counters only when they
+                 * describe different behaviour. */
+                put_flow_mod(out, xid, OFPFC_ADD, &n->flow);
+                d.modified++;
+            }
+        }
+    }
+    flowtab_clear(installed);
+    for (size_t i = 0; i < desired->n_buckets; i++) {
+        for (struct fnode *n = desired->buckets[i]; n; n = n->next) {
+            flowtab_put(installed, &n->flow);
+        }
+    }
+    if (diff) {
+        *diff = d;
+    }
+}

@@ -1,0 +1,53 @@
+/* flowtab.h: a set of OpenFlow flows keyed as the switch keys them, and
+ * the difference between two such sets as flow_mods.
+ *
+ * The agent keeps a *desired* table (computed from what it was told) and an
+ * *installed* one (what it has sent to Open vSwitch), and sends only the
+ * difference, as ovn-controller does.  Nothing here touches a socket. */
+#ifndef MIGNET_AGENT_FLOWTAB_H
+#define MIGNET_AGENT_FLOWTAB_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mignet/ofp.h"
+
+struct flowtab_flow {
+    uint8_t table;
+    uint16_t priority;
+    uint64_t cookie;
+    struct ofp_match match;
+    struct ofp_instructions insts;
+};
+
+struct flowtab;
+
+struct flowtab *flowtab_create(void);
+void flowtab_destroy(struct flowtab *);
+void flowtab_clear(struct flowtab *);
+size_t flowtab_count(const struct flowtab *);
+
+/* Adds 'flow' (copied), replacing a flow with the same table, priority and
+ * match. */
+void flowtab_put(struct flowtab *, const struct flowtab_flow *);
+/* The flow with that key, or NULL. */
+const struct flowtab_flow *flowtab_find(const struct flowtab *, uint8_t table,
+                                        uint16_t priority,
+                                        const struct ofp_match *);
+/* Calls 'cb' for every flow, in no particular order. */
+void flowtab_walk(const struct flowtab *,
+                  void (*cb)(void *aux, const struct flowtab_flow *),
+                  void *aux);
+
+struct flowtab_diff {
+    size_t added, modified, deleted;
+};
+
+/* Appends to 'out' the flow_mods (OpenFlow 1.3, xids from '*xid' on) that
+ * turn 'installed' into 'desired', then makes 'installed' equal to
+ * 'desired'.  Deletions go first, so a flow replaced by one with another
+ * key never overlaps its successor. */
+void flowtab_sync(struct flowtab *installed, const struct flowtab *desired,
+                  struct ofpbuf *out, uint32_t *xid, struct flowtab_diff *);
+
+#endif /* MIGNET_AGENT_FLOWTAB_H */

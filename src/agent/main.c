@@ -1,0 +1,105 @@
+/* main.c: `mignet-agent`, the per-node agent; flags only (agent.c runs). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "lib/log.h"
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+"usage: mignet-agent --node ID --ofp unix:PATH [options]\n"
+"\n"
+"The per-node agent of mignet: programs this node's Open vSwitch bridge\n"
+"over OpenFlow 1.3 from mignetd's instructions and the gateway map.\n"
+"\n"
+"  --node ID              this node's id (as registered with mignetd)\n"
+"  --ofp unix:PATH        the bridge's OpenFlow socket (RUNDIR/BR.mgmt)\n"
+"  --controller H:P       mignetd's agent channel (default 127.0.0.1:7481)\n"
+"  --gateway URL          mignetd's REST/gateway (default\n"
+"                         http://127.0.0.1:7480)\n"
+"  --tunnel-port NAME     overlay port on the bridge (default vxlan0)\n"
+"  --refresh-ms MS        gateway poll interval (default 2000)\n"
+"  --refresh-jitter F     +- fraction of the interval (default 0.1)\n"
+"  --stats-ms MS          relay flow statistics interval (default 1000)\n"
+"  --metrics H:P          serve GET /metrics (Prometheus) there\n"
+"  --log-level LEVEL      debug, info, warn, error (default info)\n"
+"  --help                 this text\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    struct agent_options o;
+    agent_options_default(&o);
+    static const struct option longopts[] = {
+        {"node", required_argument, NULL, 'n'},
+        {"ofp", required_argument, NULL, 'o'},
+        {"controller", required_argument, NULL, 'c'},
+        {"gateway", required_argument, NULL, 'g'},
+        {"tunnel-port", required_argument, NULL, 't'},
+        {"refresh-ms", required_argument, NULL, 'r'},
+        {"refresh-jitter", required_argument, NULL, 'j'},
+        {"stats-ms", required_argument, NULL, 's'},
+        {"metrics", required_argument, NULL, 'm'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'n': o.node = optarg; break;
+        case 'o': o.ofp = optarg; break;
+        case 'c': o.controller = optarg; break;
+        case 'g': o.gateway = optarg; break;
+        case 't': o.tunnel_port = optarg; break;
+        case 'm': o.metrics = optarg; break;
+        case 'r':
+        case 's': {
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || !v || v > 3600000) {
+                fprintf(stderr, "mignet-agent: bad interval '%s'\n", optarg);
+                return 2;
+            }
+            if (c == 'r') {
+                o.refresh_ms = (uint32_t) v;
+            } else {
+                o.stats_ms = (uint32_t) v;
+            }
+            break;
+        }
+        case 'j':
+            o.refresh_jitter = strtod(optarg, &end);
+            if (*end || o.refresh_jitter < 0 || o.refresh_jitter >= 1) {
+                fprintf(stderr, "mignet-agent: bad jitter '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'l':
+            enum log_level lvl;
+            if (!log_level_parse(optarg, &lvl)) {
+                fprintf(stderr, "mignet-agent: bad log level '%s'\n",
+                        optarg);
+                return 2;
+            }
+            log_set_level(lvl);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc || !o.node || !o.ofp) {
+        usage(stderr);
+        return 2;
+    }
+    return agent_run(&o);
+}

@@ -1,0 +1,207 @@
+/* pipeline.c: the integration bridge's flows (docs/dataplane.md).
+ *
+ * Table 0 classifies by ingress (a VM's port tags the packet with the VM's
+ * overlay key; the tunnel brings its key), table 10 is port security,
+ * table 20 forwards VM traffic (ARP answered from flows, local delivery,
+ * relay, remote by the map), table 30 delivers or relays overlay traffic
+ * and drops what this node cannot place -- never forwarding by the map,
+ * so a stale map can never make packets loop between nodes. */
+#include "agent/pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/flowtab.h"
+#include "lib/util.h"
+#include "mignet/ofp.h"
+
+/* Priorities inside tables 20 and 30: a VM placed here wins over a relay,
+ * a relay over the map (a node's own instructions are newer than any map
+ * it may hold). */
+enum {
+    PRIO_ARP = 300,
+    PRIO_LOCAL = 200,
+    PRIO_RELAY = 150,
+    PRIO_REMOTE = 100,
+    PRIO_CLASSIFY = 100,
+    PRIO_DEFAULT = 0,
+};
+
+uint64_t
+pl_cookie(enum pl_kind kind, const char *vm)
+{
+    return pl_cookie_kind(kind) | (vm ? hash_str(vm) : 0);
+}
+
+uint32_t
+pl_key(const struct mn_config *c)
+{
+    return c->vni ? c->vni : c->vlan;
+}
+
+static uint64_t
+mac_u64(const uint8_t mac[6])
+{
+    return ofp_eth_to_u64(mac);
+}
+
+static void
+flow_init(struct flowtab_flow *f, uint8_t table, uint16_t prio,
+          enum pl_kind kind, const char *vm)
+{
+    memset(f, 0, sizeof *f);
+    f->table = table;
+    f->priority = prio;
+    f->cookie = pl_cookie(kind, vm);
+    ofp_match_init(&f->match);
+    ofp_instructions_init(&f->insts);
+}
+
+static void
+must(enum ofperr e)
+{
+    /* Every flow here is built from validated configuration; a failure is
+     * a bug the unit tests catch. */
+    if (e) {
+        abort();
+    }
+}
+
+/* Send to node 'peer' through the overlay port. */
+static void
+tunnel_to(struct ofp_actions *a, uint32_t peer, uint32_t out_port)
+{
+    must(ofp_actions_set_field(a, OFP_F_TUN_IPV4_DST, peer));
+    must(ofp_actions_output(a, out_port));
+}
+
+static void
+add_default_drop(struct flowtab *out, uint8_t table)
+{
+    struct flowtab_flow f;
+    flow_init(&f, table, PRIO_DEFAULT, PL_K_INFRA, NULL);
+    flowtab_put(out, &f);
+}
+
+static void
+match_dst(struct flowtab_flow *f, const struct mn_config *c)
+{
+    ofp_match_set(&f->match, OFP_F_TUNNEL_ID, pl_key(c));
+    ofp_match_set(&f->match, OFP_F_ETH_DST, mac_u64(c->mac));
+}
+
+/* ARP requests for a VM's address are answered from the flow, as OVN's
+ * ARP responder does: the request is turned into a reply in place and
+ * sent back where it came from. */
+static void
+add_arp_responder(struct flowtab *out, const struct pl_vm *v)
+{
+    const struct mn_config *c = &v->config;
+    struct flowtab_flow f;
+    flow_init(&f, PL_T_FROM_VM, PRIO_ARP, PL_K_ARP, v->vm);
+    ofp_match_set(&f.match, OFP_F_TUNNEL_ID, pl_key(c));
+    ofp_match_set(&f.match, OFP_F_ETH_TYPE, 0x0806);
+    ofp_match_set(&f.match, OFP_F_ARP_OP, 1);
+    ofp_match_set(&f.match, OFP_F_ARP_TPA, c->ip);
+    struct ofp_actions *a = ofp_instructions_apply(&f.insts);
+    must(ofp_actions_move(a, OFP_F_ETH_SRC, 0, OFP_F_ETH_DST, 0, 48));
+    must(ofp_actions_set_field(a, OFP_F_ETH_SRC, mac_u64(c->mac)));
+    must(ofp_actions_set_field(a, OFP_F_ARP_OP, 2));
+    must(ofp_actions_move(a, OFP_F_ARP_SHA, 0, OFP_F_ARP_THA, 0, 48));
+    must(ofp_actions_set_field(a, OFP_F_ARP_SHA, mac_u64(c->mac)));
+    must(ofp_actions_move(a, OFP_F_ARP_SPA, 0, OFP_F_ARP_TPA, 0, 32));
+    must(ofp_actions_set_field(a, OFP_F_ARP_SPA, c->ip));
+    must(ofp_actions_output(a, OFPP_IN_PORT));
+    flowtab_put(out, &f);
+}
+
+static void
+add_vm(struct flowtab *out, const struct pl_input *in, const struct pl_vm *v)
+{
+    struct flowtab_flow f;
+    const struct mn_config *c = &v->config;
+    switch (v->kind) {
+    case PL_VM_LOCAL:
+        if (!v->ofport) {
+            return; /* not plugged yet: nothing to deliver to */
+        }
+        /* Classify: the VM's traffic carries its overlay key. */
+        flow_init(&f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_LOCAL, v->vm);
+        ofp_match_set(&f.match, OFP_F_IN_PORT, v->ofport);
+        must(ofp_actions_set_field(ofp_instructions_apply(&f.insts),
+                                   OFP_F_TUNNEL_ID, pl_key(c)));
+        f.insts.present |= OFP_INST_GOTO;
+        f.insts.goto_table = PL_T_PORTSEC;
+        flowtab_put(out, &f);
+        /* Deliver, from local VMs and from the overlay alike. */
+        for (int t = 0; t < 2; t++) {
+            flow_init(&f, t ? PL_T_FROM_TUN : PL_T_FROM_VM, PRIO_LOCAL,
+                      PL_K_LOCAL, v->vm);
+            match_dst(&f, c);
+            must(ofp_actions_output(ofp_instructions_apply(&f.insts),
+                                    v->ofport));
+            flowtab_put(out, &f);
+        }
+        break;
+    case PL_VM_RELAY:
+        if (!in->tunnel_port) {
+            return;
+        }
+        /* Local senders with a stale map, and overlay packets from stale
+         * nodes, go on to the VM's new node. */
+        flow_init(&f, PL_T_FROM_VM, PRIO_RELAY, PL_K_RELAY, v->vm);
+        match_dst(&f, c);
+        tunnel_to(ofp_instructions_apply(&f.insts), v->peer,
+                  in->tunnel_port);
+        flowtab_put(out, &f);
+        flow_init(&f, PL_T_FROM_TUN, PRIO_RELAY, PL_K_RELAY, v->vm);
+        match_dst(&f, c);
+        tunnel_to(ofp_instructions_apply(&f.insts), v->peer, OFPP_IN_PORT);
+        flowtab_put(out, &f);
+        break;
+    case PL_VM_REMOTE:
+        if (!in->tunnel_port) {
+            return;
+        }
+        flow_init(&f, PL_T_FROM_VM, PRIO_REMOTE, PL_K_REMOTE, v->vm);
+        match_dst(&f, c);
+        tunnel_to(ofp_instructions_apply(&f.insts), v->peer,
+                  in->tunnel_port);
+        flowtab_put(out, &f);
+        break;
+    }
+}
+
+void
+pipeline_compute(const struct pl_input *in, struct flowtab *out)
+{
+    flowtab_clear(out);
+    struct flowtab_flow f;
+
+    add_default_drop(out, PL_T_CLASSIFY);
+    add_default_drop(out, PL_T_FROM_VM);
+    add_default_drop(out, PL_T_FROM_TUN);
+    /* Port security passes everything until bindings say otherwise. */
+    flow_init(&f, PL_T_PORTSEC, PRIO_DEFAULT, PL_K_INFRA, NULL);
+    f.insts.present |= OFP_INST_GOTO;
+    f.insts.goto_table = PL_T_FROM_VM;
+    flowtab_put(out, &f);
+    if (in->tunnel_port) {
+        flow_init(&f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_INFRA, NULL);
+        ofp_match_set(&f.match, OFP_F_IN_PORT, in->tunnel_port);
+        f.insts.present |= OFP_INST_GOTO;
+        f.insts.goto_table = PL_T_FROM_TUN;
+        flowtab_put(out, &f);
+    }
+    for (size_t i = 0; i < in->n_vms; i++) {
+        add_vm(out, in, &in->vms[i]);
+    }
+    /* ARP answers for every VM this node can reach: placed here or
+     * elsewhere per the map (a relay's snapshot is an old address). */
+    for (size_t i = 0; i < in->n_vms; i++) {
+        const struct pl_vm *v = &in->vms[i];
+        if (v->kind != PL_VM_RELAY && v->config.ip) {
+            add_arp_responder(out, v);
+        }
+    }
+}

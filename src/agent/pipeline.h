@@ -1,0 +1,71 @@
+/* pipeline.h: the OpenFlow 1.3 pipeline an agent programs on its node's
+ * integration bridge (docs/dataplane.md), computed from what the node
+ * knows: which VMs it holds (placed here, or a snapshot relaying to a new
+ * node) and where the gateway map says every other VM lives.
+ *
+ * Pure: the same inputs always give the same flow table; it never talks
+ * to a switch. */
+#ifndef MIGNET_AGENT_PIPELINE_H
+#define MIGNET_AGENT_PIPELINE_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mignet/core.h"
+
+struct flowtab;
+
+/* Tables. */
+enum {
+    PL_T_CLASSIFY = 0,   /* by ingress: VM port or tunnel */
+    PL_T_PORTSEC = 10,   /* anti-spoofing on VM ports (seed 003) */
+    PL_T_FROM_VM = 20,   /* forwarding of VM traffic */
+    PL_T_FROM_TUN = 30,  /* delivery (or relay) of overlay traffic */
+};
+
+/* Cookies: the top 16 bits say "mignet", the next 8 the kind of flow, the
+ * low 32 bits a hash of the VM id (so statistics can be read per kind). */
+#define PL_COOKIE_MAGIC UINT64_C(0x4d47)
+enum pl_kind {
+    PL_K_INFRA = 0, /* classification, defaults, drops */
+    PL_K_LOCAL = 1, /* delivery to a VM placed here */
+    PL_K_RELAY = 2, /* relay of a migrated VM's traffic (seed 000) */
+    PL_K_REMOTE = 3, /* forwarding to a VM elsewhere, per the map */
+    PL_K_ARP = 4,   /* ARP responder */
+    PL_K_PORTSEC = 5,
+};
+uint64_t pl_cookie(enum pl_kind, const char *vm);
+#define PL_COOKIE_KIND_MASK UINT64_C(0xffffff0000000000)
+static inline uint64_t
+pl_cookie_kind(enum pl_kind kind)
+{
+    return (PL_COOKIE_MAGIC << 48) | ((uint64_t) kind << 40);
+}
+
+/* One VM as this node sees it. */
+enum pl_vm_kind {
+    PL_VM_LOCAL,  /* placed here: deliver to 'ofport' */
+    PL_VM_RELAY,  /* a snapshot here relaying to 'peer' */
+    PL_VM_REMOTE, /* placed on node 'peer' per the map */
+};
+struct pl_vm {
+    const char *vm;
+    enum pl_vm_kind kind;
+    struct mn_config config;
+    uint32_t ofport; /* LOCAL: the VM's port, 0 when not (yet) plugged */
+    uint32_t peer;   /* RELAY, REMOTE: the node's underlay IPv4 */
+};
+
+struct pl_input {
+    uint32_t tunnel_port; /* 0: no overlay port (yet) */
+    const struct pl_vm *vms;
+    size_t n_vms;
+};
+
+/* The overlay key of a configuration: its VNI, else its VLAN. */
+uint32_t pl_key(const struct mn_config *);
+
+/* Replaces the contents of 'out' with the pipeline for 'in'. */
+void pipeline_compute(const struct pl_input *in, struct flowtab *out);
+
+#endif /* MIGNET_AGENT_PIPELINE_H */

@@ -1,0 +1,184 @@
+/* client.c: `mignet` as the VM manager's client of mignetd: parse, send one
+ * request, print the answer, exit with a code scripts can rely on.
+ *
+ * This is the only part of the CLI that touches the world (environment,
+ * clock, network, stdout/stderr).  It never retries a request that changes
+ * state, and never reports success unless the controller answered 2xx. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "lib/http_client.h"
+
+static uint64_t
+unix_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static void
+print_help(const struct cli_cmd *cmds, size_t n, const struct cli_parsed *p,
+           FILE *stream)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    cli_help(cmds, n, p->cmd ? NULL : p->group, p->cmd, &sb);
+    fputs(strbuf_str(&sb), stream);
+    strbuf_destroy(&sb);
+}
+
+static int
+usage_error(const struct cli_parsed *p, const char *err)
+{
+    fprintf(stderr, "mignet: %s\n", err);
+    if (p->cmd) {
+        fprintf(stderr, "Try 'mignet %s%s%s --help'.\n",
+                p->cmd->group ? p->cmd->group : "",
+                p->cmd->group ? " " : "", p->cmd->name);
+    } else if (p->group) {
+        fprintf(stderr, "Try 'mignet %s --help'.\n", p->group);
+    } else {
+        fprintf(stderr, "Try 'mignet --help'.\n");
+    }
+    return CLI_EXIT_USAGE;
+}
+
+/* Prints 'body' to stdout as received, ending with a newline. */
+static void
+print_body(const struct http_response *resp)
+{
+    fwrite(resp->body, 1, resp->body_len, stdout);
+    if (resp->body_len && resp->body[resp->body_len - 1] != '\n') {
+        putchar('\n');
+    }
+}
+
+static int
+handle_reply(const struct cli_parsed *p, const char *url_text,
+             const struct http_response *resp)
+{
+    if (resp->status < 200 || resp->status > 299) {
+        struct strbuf msg;
+        strbuf_init(&msg);
+        cli_format_error(resp->status, resp->reason, resp->body,
+                         resp->body_len, &msg);
+        fprintf(stderr, "mignet: %s\n", strbuf_str(&msg));
+        strbuf_destroy(&msg);
+        if (p->json && resp->body_len) {
+            json_t *j = json_loadb(resp->body, resp->body_len, 0, NULL);
+            if (j) {
+                print_body(resp);
+                json_decref(j);
+            }
+        }
+        return CLI_EXIT_CONTROLLER;
+    }
+
+    json_t *reply = NULL;
+    if (resp->body_len) {
+        json_error_t jerr;
+        reply = json_loadb(resp->body, resp->body_len, JSON_DECODE_ANY,
+                           &jerr);
+        if (!reply) {
+            fprintf(stderr,
+                    "mignet: malformed answer from %s (status %d): %s\n",
+                    url_text, resp->status, jerr.text);
+            return CLI_EXIT_BAD_REPLY;
+        }
+    }
+    if (p->json) {
+        print_body(resp);
+        json_decref(reply);
+        return CLI_EXIT_OK;
+    }
+
+    struct strbuf out;
+    char err[256] = "";
+    strbuf_init(&out);
+    enum cli_exit rc = cli_render_reply(p, reply, unix_now_ms(), &out, err,
+                                        sizeof err);
+    if (rc == CLI_EXIT_OK) {
+        fputs(strbuf_str(&out), stdout);
+    } else {
+        fprintf(stderr, "mignet: unexpected answer from %s: %s\n", url_text,
+                err);
+    }
+    strbuf_destroy(&out);
+    json_decref(reply);
+    return rc;
+}
+
+int
+cli_client_main(int argc, char **argv)
+{
+    size_t n;
+    const struct cli_cmd *cmds = cli_commands(&n);
+    struct cli_parsed p;
+    char err[256];
+
+    if (argc < 2) {
+        memset(&p, 0, sizeof p);
+        print_help(cmds, n, &p, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (cli_parse(cmds, n, argc, argv, &p, err, sizeof err)) {
+        return usage_error(&p, err);
+    }
+    if (p.help) {
+        print_help(cmds, n, &p, stdout);
+        return CLI_EXIT_OK;
+    }
+
+    const char *url_text = p.url;
+    if (!url_text) {
+        url_text = getenv("MIGNET_URL");
+        if (!url_text || !*url_text) {
+            url_text = CLI_DEFAULT_URL;
+        }
+    }
+    struct http_url url;
+    char url_err[128];
+    if (http_url_parse(url_text, &url, url_err, sizeof url_err)) {
+        snprintf(err, sizeof err, "bad controller URL '%s': %s", url_text,
+                 url_err);
+        return usage_error(&p, err);
+    }
+
+    struct cli_request req;
+    cli_request_init(&req);
+    if (!p.cmd->build(&p, &req, err, sizeof err)) {
+        cli_request_destroy(&req);
+        return usage_error(&p, err);
+    }
+
+    struct http_response resp;
+    http_response_init(&resp);
+    int timeout = p.timeout_ms ? (int) p.timeout_ms : CLI_DEFAULT_TIMEOUT_MS;
+    enum http_err e = http_request(&url, req.method, strbuf_str(&req.path),
+                                   req.body, req.body ? strlen(req.body) : 0,
+                                   timeout, &resp, err, sizeof err);
+    int rc;
+    if (e == HTTP_E_OK) {
+        rc = handle_reply(&p, url_text, &resp);
+    } else if (http_err_is_unreachable(e) || e == HTTP_E_IO) {
+        fprintf(stderr,
+                "mignet: cannot reach the controller at %s: %s (%s)\n"
+                "Is mignetd running?  Set --url or MIGNET_URL.\n",
+                url_text, http_strerror(e), err);
+        rc = CLI_EXIT_UNREACHABLE;
+    } else if (e == HTTP_E_NOMEM) {
+        fprintf(stderr, "mignet: out of memory\n");
+        rc = CLI_EXIT_FAIL;
+    } else {
+        fprintf(stderr, "mignet: malformed answer from %s: %s\n", url_text,
+                http_strerror(e));
+        rc = CLI_EXIT_BAD_REPLY;
+    }
+    http_response_destroy(&resp);
+    cli_request_destroy(&req);
+    return rc;
+}

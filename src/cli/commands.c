@@ -1,0 +1,329 @@
+/* commands.c: the commands of `mignet` and the HTTP request each one makes
+ * (issue 3, section 5; bodies exactly as the northbound API takes them).
+ *
+ * Builders are pure: they turn parsed arguments into a method, an escaped
+ * path and a JSON body.  They check only what the client must (numbers are
+ * numbers, something to update); the controller validates values, so there
+ * is one source of truth for what is acceptable. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "lib/addr.h"
+#include "lib/http_client.h"
+
+void
+cli_request_init(struct cli_request *r)
+{
+    r->method = "GET";
+    strbuf_init(&r->path);
+    r->body = NULL;
+}
+
+void
+cli_request_destroy(struct cli_request *r)
+{
+    if (r) {
+        strbuf_destroy(&r->path);
+        free(r->body);
+        r->body = NULL;
+    }
+}
+
+static bool
+usage(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool
+usage(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(err, errlen, fmt, args);
+    va_end(args);
+    return false;
+}
+
+/* Sets the path to 'prefix' followed by the escaped 'segment' (if any) and
+ * 'suffix' (if any). */
+static bool
+set_path(struct cli_request *r, const char *prefix, const char *segment,
+         const char *suffix, char *err, size_t errlen)
+{
+    strbuf_clear(&r->path);
+    if (strbuf_puts(&r->path, prefix)
+        || (segment && http_escape(&r->path, segment))
+        || (suffix && strbuf_puts(&r->path, suffix))) {
+        return usage(err, errlen, "out of memory");
+    }
+    return true;
+}
+
+/* Takes ownership of 'body' (a JSON object) and stores its text. */
+static bool
+set_body(struct cli_request *r, json_t *body, char *err, size_t errlen)
+{
+    if (body) {
+        r->body = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+    }
+    return r->body ? true : usage(err, errlen, "out of memory");
+}
+
+/* Adds string option 'name' as member 'key' when it was given. */
+static void
+put_string(json_t *obj, const struct cli_parsed *p, const char *name,
+           const char *key)
+{
+    const char *v = cli_opt_value(p, name);
+    if (v) {
+        json_object_set_new(obj, key, json_string(v));
+    }
+}
+
+/* Adds number option 'name' as member 'key' when it was given; false with
+ * 'err' set when it is not a number in [0, max]. */
+static bool
+put_number(json_t *obj, const struct cli_parsed *p, const char *name,
+           const char *key, uint64_t min, uint64_t max, char *err,
+           size_t errlen)
+{
+    const char *v = cli_opt_value(p, name);
+    uint64_t n;
+    if (!v) {
+        return true;
+    }
+    if (!addr_parse_u64(v, min, max, &n)) {
+        return usage(err, errlen, "--%s must be a number from %llu to %llu",
+                     name, (unsigned long long) min,
+                     (unsigned long long) max);
+    }
+    json_object_set_new(obj, key, json_integer((json_int_t) n));
+    return true;
+}
+
+static bool
+build_node_add(const struct cli_parsed *p, struct cli_request *r,
+               char *err, size_t errlen)
+{
+    json_t *body = json_object();
+    r->method = "POST";
+    json_object_set_new(body, "id", json_string(p->pos[0]));
+    put_string(body, p, "address", "address");
+    if (!put_number(body, p, "refresh-ms", "refresh_ms", 1, UINT32_MAX, err,
+                    errlen)) {
+        json_decref(body);
+        return false;
+    }
+    return set_path(r, "/v1/nodes", NULL, NULL, err, errlen)
+           && set_body(r, body, err, errlen);
+}
+
+static bool
+build_node_list(const struct cli_parsed *p, struct cli_request *r,
+                char *err, size_t errlen)
+{
+    return set_path(r, "/v1/nodes", NULL, NULL, err, errlen);
+}
+
+static bool
+build_node_show(const struct cli_parsed *p, struct cli_request *r,
+                char *err, size_t errlen)
+{
+    return set_path(r, "/v1/nodes/", p->pos[0], NULL, err, errlen);
+}
+
+/* The configuration options of create and update, in body order. */
+static bool
+put_config(json_t *body, const struct cli_parsed *p, char *err,
+           size_t errlen)
+{
+    put_string(body, p, "mac", "mac");
+    put_string(body, p, "ip", "ip");
+    return put_number(body, p, "vni", "vni", 0, UINT32_MAX, err, errlen)
+           && put_number(body, p, "vlan", "vlan", 0, UINT32_MAX, err,
+                         errlen);
+}
+
+static bool
+build_vm_create(const struct cli_parsed *p, struct cli_request *r,
+                char *err, size_t errlen)
+{
+    if (!cli_opt_value(p, "vni") && !cli_opt_value(p, "vlan")) {
+        return usage(err, errlen, "give --vni N or --vlan N");
+    }
+    json_t *body = json_object();
+    r->method = "POST";
+    json_object_set_new(body, "id", json_string(p->pos[0]));
+    if (!put_config(body, p, err, errlen)) {
+        json_decref(body);
+        return false;
+    }
+    put_string(body, p, "node", "node");
+    if (!put_number(body, p, "port", "port", 0, UINT32_MAX, err, errlen)) {
+        json_decref(body);
+        return false;
+    }
+    return set_path(r, "/v1/vms", NULL, NULL, err, errlen)
+           && set_body(r, body, err, errlen);
+}
+
+static bool
+build_vm_list(const struct cli_parsed *p, struct cli_request *r, char *err,
+              size_t errlen)
+{
+    return set_path(r, "/v1/vms", NULL, NULL, err, errlen);
+}
+
+static bool
+build_vm_show(const struct cli_parsed *p, struct cli_request *r, char *err,
+              size_t errlen)
+{
+    return set_path(r, "/v1/vms/", p->pos[0], NULL, err, errlen);
+}
+
+static bool
+build_vm_update(const struct cli_parsed *p, struct cli_request *r,
+                char *err, size_t errlen)
+{
+    json_t *body = json_object();
+    r->method = "PATCH";
+    if (!put_config(body, p, err, errlen)
+        || !put_number(body, p, "port", "port", 0, UINT32_MAX, err,
+                       errlen)) {
+        json_decref(body);
+        return false;
+    }
+    if (json_object_size(body) == 0) {
+        json_decref(body);
+        return usage(err, errlen,
+                     "nothing to update: give --mac, --ip, --vni, --vlan "
+                     "or --port");
+    }
+    return set_path(r, "/v1/vms/", p->pos[0], NULL, err, errlen)
+           && set_body(r, body, err, errlen);
+}
+
+static bool
+build_vm_delete(const struct cli_parsed *p, struct cli_request *r,
+                char *err, size_t errlen)
+{
+    r->method = "DELETE";
+    return set_path(r, "/v1/vms/", p->pos[0], NULL, err, errlen);
+}
+
+static bool
+build_vm_migrate(const struct cli_parsed *p, struct cli_request *r,
+                 char *err, size_t errlen)
+{
+    json_t *body = json_object();
+    r->method = "POST";
+    put_string(body, p, "to", "to");
+    put_string(body, p, "from", "from");
+    return set_path(r, "/v1/vms/", p->pos[0], "/migrate", err, errlen)
+           && set_body(r, body, err, errlen);
+}
+
+static bool
+build_migration_show(const struct cli_parsed *p, struct cli_request *r,
+                     char *err, size_t errlen)
+{
+    uint64_t id;
+    if (!addr_parse_u64(p->pos[0], 1, INT64_MAX, &id)) {
+        return usage(err, errlen, "migration ID must be a positive number, "
+                                  "not '%s'",
+                     p->pos[0]);
+    }
+    return set_path(r, "/v1/migrations/", p->pos[0], NULL, err, errlen);
+}
+
+static bool
+build_tasks(const struct cli_parsed *p, struct cli_request *r, char *err,
+            size_t errlen)
+{
+    return set_path(r, "/v1/tasks", NULL, NULL, err, errlen);
+}
+
+static bool
+build_map(const struct cli_parsed *p, struct cli_request *r, char *err,
+          size_t errlen)
+{
+    const char *since = cli_opt_value(p, "since");
+    uint64_t v;
+    if (since && !addr_parse_u64(since, 0, INT64_MAX, &v)) {
+        return usage(err, errlen, "--since must be a map version (a number"
+                                  " from 0), not '%s'",
+                     since);
+    }
+    return since ? set_path(r, "/v1/map?since=", since, NULL, err, errlen)
+                 : set_path(r, "/v1/map", NULL, NULL, err, errlen);
+}
+
+#define OPT_MAC {"mac", "MAC", false, "MAC address, e.g. 02:00:00:00:00:01"}
+#define OPT_IP {"ip", "IP", false, "IPv4 address, e.g. 198.18.1.1"}
+#define OPT_VNI {"vni", "N", false, "overlay VNI (0 = none)"}
+#define OPT_VLAN {"vlan", "N", false, "802.1Q VLAN id (0 = none)"}
+#define OPT_PORT                                                             \
+    {"port", "N", false, "OpenFlow port on the node (0 = agent chooses)"}
+
+static const struct cli_cmd commands[] = {
+    {"node", "add", "ID", 1, "register a compute node",
+     "The node's agent then connects to mignetd's agent port as ID.",
+     {{"address", "ADDR", true, "data-plane address, e.g. 198.18.0.1"},
+      {"refresh-ms", "MS", false,
+       "expected map refresh interval (default: the controller's)"}},
+     CLI_RENDER_OBJECT, build_node_add},
+    {"node", "list", NULL, 0,
+     "list nodes, their refresh statistics and map version",
+     NULL, {{0}}, CLI_RENDER_NODES, build_node_list},
+    {"node", "show", "ID", 1, "show one node", NULL, {{0}},
+     CLI_RENDER_OBJECT, build_node_show},
+    {"vm", "create", "ID", 1, "create a VM placed on a node",
+     "Give --vni for an overlay network or --vlan for a VLAN (or both).",
+     {{"mac", "MAC", true, "MAC address, e.g. 02:00:00:00:00:01"},
+      {"ip", "IP", true, "IPv4 address, e.g. 198.18.1.1"},
+      OPT_VNI,
+      OPT_VLAN,
+      {"node", "NODE", true, "node the VM runs on"},
+      OPT_PORT},
+     CLI_RENDER_OBJECT, build_vm_create},
+    {"vm", "list", NULL, 0, "list VMs with their node and epoch", NULL,
+     {{0}}, CLI_RENDER_VMS, build_vm_list},
+    {"vm", "show", "ID", 1, "show one VM", NULL, {{0}}, CLI_RENDER_OBJECT,
+     build_vm_show},
+    {"vm", "update", "ID", 1,
+     "change a VM's network configuration where it runs",
+     "Only the options given change.  Pending deletions on former nodes "
+     "keep the\nconfiguration snapshotted when the VM left (I3).",
+     {OPT_MAC, OPT_IP, OPT_VNI, OPT_VLAN, OPT_PORT}, CLI_RENDER_OBJECT,
+     build_vm_update},
+    {"vm", "delete", "ID", 1, "delete a VM and its configuration everywhere",
+     NULL, {{0}}, CLI_RENDER_DONE, build_vm_delete},
+    {"vm", "migrate", "VM", 1, "migrate a VM's network state to a node",
+     "Returns at once (the controller answers 202); the source keeps a "
+     "relay until\nevery node has the new location or the deletion delay "
+     "ends.  Follow it with\n'mignet migration show ID'.",
+     {{"to", "NODE", true, "destination node"},
+      {"from", "NODE", false,
+       "expected source node (refused if the VM is elsewhere)"}},
+     CLI_RENDER_MIGRATE, build_vm_migrate},
+    {"migration", "show", "ID", 1,
+     "show a migration's phase and times",
+     NULL, {{0}}, CLI_RENDER_OBJECT, build_migration_show},
+    {NULL, "tasks", NULL, 0, "list pending tasks (deletions and timeouts)",
+     NULL, {{0}}, CLI_RENDER_TASKS, build_tasks},
+    {NULL, "map", NULL, 0, "show the gateway map (VM address -> node)",
+     "Without --since the whole map; with it, the entries changed after "
+     "that\nversion (removals included).",
+     {{"since", "V", false, "only changes after map version V"}},
+     CLI_RENDER_MAP, build_map},
+};
+
+const struct cli_cmd *
+cli_commands(size_t *n)
+{
+    *n = sizeof commands / sizeof commands[0];
+    return commands;
+}

@@ -1,0 +1,659 @@
+/* agent_server.c: agent sessions on mignetd's loop (docs/agent-protocol.md).
+ *
+ * Each session reads '\n'-framed JSON lines (chan_msg), turns them into
+ * core calls, and queues its answers and the core's instructions in a
+ * buffer that only reaches the socket after the batch commits.  A
+ * malformed message never changes state; a node never holds two sessions;
+ * a session for a node the core no longer has is closed. */
+#include "controller/agent_server.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include "controller/ctl.h"
+#include "lib/chan_msg.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
+#include "lib/util.h"
+#include "mignet/core.h"
+
+/* A session whose peer does not read is closed past this much queued
+ * output; its node gets everything again when it reconnects. */
+#define AGENT_MAX_OUTPUT (64u << 20)
+/* Silent for this many heartbeat intervals: closed. */
+#define AGENT_DEAD_INTERVALS 3
+
+struct agent_session {
+    struct agent_server *srv;
+    struct bufferevent *bev;
+    struct agent_session *prev, *next; /* all sessions */
+    uint32_t node;                     /* CORE_NONE before hello */
+    char name[CORE_NAME_MAX + 1];
+    char peer[64];
+    uint64_t last_heard_ms;
+    struct strbuf out; /* held until the batch commits */
+    bool queued;       /* in srv->dirty */
+    bool closing;      /* close once 'out' is written */
+};
+
+struct agent_server {
+    struct ctl *ctl;
+    struct evconnlistener *listener;
+    SSL_CTX *ssl_ctx;
+    struct event *hb_timer;
+    struct agent_session *head;
+    struct agent_session **by_node; /* core node index -> session */
+    size_t n_by_node;
+    unsigned n_registered;
+    struct agent_session **dirty; /* sessions with output queued */
+    size_t n_dirty, dirty_cap;
+};
+
+static void session_close(struct agent_session *);
+
+/* ---- Output ---- */
+
+static void
+session_mark(struct agent_session *s)
+{
+    struct agent_server *srv = s->srv;
+    if (!s->queued) {
+        srv->dirty = xgrow(srv->dirty, &srv->dirty_cap, srv->n_dirty + 1,
+                           sizeof *srv->dirty);
+        srv->dirty[srv->n_dirty++] = s;
+        s->queued = true;
+    }
+}
+
+static void
+session_send(struct agent_session *s, const struct chan_msg *m)
+{
+    enum chan_err e = chan_msg_encode(m, &s->out);
+    if (e) {
+        log_write(LOG_ERROR, "agent",
+                  "event=encode_failed node=%s type=%s err=%s", s->name,
+                  chan_msg_type_name(m->type), chan_err_code(e));
+        return;
+    }
+    session_mark(s);
+}
+
+static void
+session_error(struct agent_session *s, const char *code, const char *text,
+              bool fatal)
+{
+    struct chan_msg m;
+    chan_msg_init(&m, CHAN_ERROR);
+    snprintf(m.code, sizeof m.code, "%s", code);
+    snprintf(m.message, sizeof m.message, "%s", text);
+    session_send(s, &m);
+    s->srv->ctl->metrics.agent_errors++;
+    log_write(fatal ? LOG_WARN : LOG_INF, "agent",
+              "event=protocol_error node=%s peer=%s code=%s fatal=%d "
+              "msg=\"%s\"",
+              s->name[0] ? s->name : "-", s->peer, code, (int) fatal, text);
+    if (fatal) {
+        s->closing = true;
+        bufferevent_disable(s->bev, EV_READ);
+    }
+}
+
+/* ---- Session lifecycle ---- */
+
+static void
+session_unregister(struct agent_session *s)
+{
+    struct agent_server *srv = s->srv;
+    if (s->node != CORE_NONE && s->node < srv->n_by_node
+        && srv->by_node[s->node] == s) {
+        srv->by_node[s->node] = NULL;
+        srv->n_registered--;
+        srv->ctl->metrics.agents_connected = srv->n_registered;
+        log_write(LOG_INF, "agent", "event=disconnected node=%s peer=%s",
+                  s->name, s->peer);
+    }
+    s->node = CORE_NONE;
+}
+
+/* Frees 's' now, with whatever it had queued. */
+static void
+session_close(struct agent_session *s)
+{
+    struct agent_server *srv = s->srv;
+    session_unregister(s);
+    if (s->queued) {
+        for (size_t i = 0; i < srv->n_dirty; i++) {
+            if (srv->dirty[i] == s) {
+                srv->dirty[i] = srv->dirty[--srv->n_dirty];
+                break;
+            }
+        }
+    }
+    if (s->prev) {
+        s->prev->next = s->next;
+    } else {
+        srv->head = s->next;
+    }
+    if (s->next) {
+        s->next->prev = s->prev;
+    }
+    bufferevent_free(s->bev);
+    strbuf_destroy(&s->out);
+    free(s);
+}
+
+static void
+session_drained_cb(struct bufferevent *bev, void *arg)
+{
+    (void) bev;
+    session_close(arg);
+}
+
+static void
+session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct agent_session *s = arg;
+    (void) bev;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+        unsigned long ssl_err = s->srv->ssl_ctx
+                                    ? bufferevent_get_openssl_error(bev)
+                                    : 0;
+        if (ssl_err) {
+            char buf[160];
+            ERR_error_string_n(ssl_err, buf, sizeof buf);
+            log_write(LOG_WARN, "agent", "event=tls_error peer=%s err=\"%s\"",
+                      s->peer, buf);
+        }
+        session_close(s);
+    }
+}
+
+/* ---- Messages from agents ---- */
+
+static void
+session_core_error(struct agent_session *s, enum core_err err)
+{
+    if (err != CORE_E_OK) {
+        session_error(s, core_errname(err), core_strerror(err), false);
+    }
+}
+
+static void
+session_hello(struct agent_session *s, const struct chan_msg *m)
+{
+    struct agent_server *srv = s->srv;
+    struct ctl *ctl = srv->ctl;
+    char text[128];
+    if (m->proto != CHAN_PROTO_VERSION) {
+        snprintf(text, sizeof text, "proto %" PRIu32 " unsupported; this "
+                 "controller speaks %d", m->proto, CHAN_PROTO_VERSION);
+        session_error(s, "bad_field", text, true);
+        return;
+    }
+    uint32_t node = core_node_find(ctl->core, m->node);
+    if (node == CORE_NONE) {
+        snprintf(text, sizeof text, "node '%s' is not registered", m->node);
+        session_error(s, "unknown_node", text, true);
+        return;
+    }
+    if (node >= srv->n_by_node) {
+        size_t n = srv->n_by_node;
+        srv->by_node = xgrow(srv->by_node, &srv->n_by_node, node + 1,
+                             sizeof *srv->by_node);
+        memset(srv->by_node + n, 0, (srv->n_by_node - n)
+                                        * sizeof *srv->by_node);
+    }
+    struct agent_session *old = srv->by_node[node];
+    if (old) {
+        log_write(LOG_INF, "agent", "event=replaced node=%s old_peer=%s "
+                  "peer=%s", m->node, old->peer, s->peer);
+        session_close(old);
+    }
+    s->node = node;
+    snprintf(s->name, sizeof s->name, "%s", m->node);
+    srv->by_node[node] = s;
+    srv->n_registered++;
+    ctl->metrics.agents_connected = srv->n_registered;
+
+    struct chan_msg w;
+    chan_msg_init(&w, CHAN_WELCOME);
+    snprintf(w.node, sizeof w.node, "%s", s->name);
+    w.map_version = core_map_version(ctl->core);
+    w.heartbeat_ms = ctl->opts.heartbeat_ms;
+    session_send(s, &w);
+
+    struct core_node_info info;
+    core_node_info(ctl->core, node, &info);
+    chan_msg_init(&w, CHAN_RESYNC_BEGIN);
+    w.seq = info.last_seq;
+    session_send(s, &w);
+    ctl->dirty = true;
+    session_core_error(s, core_node_resync(ctl->core, node,
+                                           ctl_now_ms()));
+    core_node_info(ctl->core, node, &info);
+    chan_msg_init(&w, CHAN_RESYNC_END);
+    w.seq = info.last_seq;
+    session_send(s, &w);
+    log_write(LOG_INF, "agent", "event=registered node=%s peer=%s seq=%"
+              PRIu64, s->name, s->peer, info.last_seq);
+}
+
+static void
+session_message(struct agent_session *s, const struct chan_msg *m)
+{
+    struct ctl *ctl = s->srv->ctl;
+    uint64_t now = ctl_now_ms();
+    char text[128];
+
+    if (s->node == CORE_NONE) {
+        if (m->type == CHAN_HELLO) {
+            session_hello(s, m);
+        } else {
+            session_error(s, "not_registered", "hello must come first",
+                          true);
+        }
+        return;
+    }
+    switch (m->type) {
+    case CHAN_ACK:
+        ctl->dirty = true;
+        session_core_error(s, core_node_ack(ctl->core, s->node, m->seq,
+                                            now));
+        break;
+    case CHAN_REFRESH:
+        ctl->dirty = true;
+        session_core_error(s, core_node_refresh(ctl->core, s->node,
+                                                m->version, now));
+        break;
+    case CHAN_REPORT: {
+        uint32_t vm = core_vm_find(ctl->core, m->vm);
+        if (vm == CORE_NONE) {
+            session_core_error(s, CORE_E_UNKNOWN_VM);
+        } else {
+            session_core_error(s, core_node_report(ctl->core, s->node, vm,
+                                                   m->epoch));
+        }
+        break;
+    }
+    case CHAN_REFUSED:
+        ctl->metrics.agent_refused++;
+        log_write(LOG_WARN, "agent",
+                  "event=refused node=%s vm=%s seq=%" PRIu64
+                  " epoch=%" PRIu64 " held_epoch=%" PRIu64,
+                  s->name, m->vm, m->seq, m->epoch, m->held_epoch);
+        break;
+    case CHAN_HEARTBEAT:
+        break;
+    case CHAN_ERROR:
+        log_write(LOG_WARN, "agent", "event=agent_error node=%s code=%s "
+                  "msg=\"%s\"", s->name, m->code, m->message);
+        break;
+    case CHAN_HELLO:
+        session_error(s, "bad_field", "hello was already received", false);
+        break;
+    case CHAN_WELCOME:
+    case CHAN_RESYNC_BEGIN:
+    case CHAN_RESYNC_END:
+    case CHAN_INSTALL:
+    case CHAN_RELAY:
+    case CHAN_DELETE:
+    case CHAN_N_TYPES:
+    default:
+        snprintf(text, sizeof text, "'%s' is not sent by agents",
+                 chan_msg_type_name(m->type));
+        session_error(s, "unknown_type", text, false);
+        break;
+    }
+}
+
+static void
+session_line(struct agent_session *s, const char *line, size_t len)
+{
+    struct chan_msg m;
+    char err[CHAN_TEXT_MAX + 1];
+    s->last_heard_ms = ctl_now_ms();
+    enum chan_err e = chan_msg_decode(line, len, &m, err, sizeof err);
+    if (e) {
+        session_error(s, chan_err_code(e), err, chan_err_is_fatal(e));
+        return;
+    }
+    session_message(s, &m);
+}
+
+static void
+session_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct agent_session *s = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    while (!s->closing) {
+        size_t eol_len = 0;
+        struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len,
+                                                    EVBUFFER_EOL_LF);
+        if (p.pos < 0) {
+            if (evbuffer_get_length(in) >= CHAN_MSG_MAX_LINE) {
+                session_error(s, "too_long", chan_strerror(CHAN_E_TOO_LONG),
+                              true);
+            }
+            break;
+        }
+        size_t len = (size_t) p.pos;
+        if (len + 1 > CHAN_MSG_MAX_LINE) {
+            session_error(s, "too_long", chan_strerror(CHAN_E_TOO_LONG),
+                          true);
+            break;
+        }
+        const char *line = (const char *) evbuffer_pullup(in,
+                                                          (ev_ssize_t) len
+                                                              + 1);
+        session_line(s, line, len);
+        evbuffer_drain(in, len + 1);
+    }
+    if (s->closing) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+    }
+}
+
+/* ---- Accepting ---- */
+
+static void
+agent_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+                struct sockaddr *sa, int salen, void *arg)
+{
+    struct agent_server *srv = arg;
+    struct event_base *base = evconnlistener_get_base(l);
+    int one = 1;
+    (void) salen;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+    struct bufferevent *bev;
+    if (srv->ssl_ctx) {
+        SSL *ssl = SSL_new(srv->ssl_ctx);
+        if (!ssl) {
+            evutil_closesocket(fd);
+            return;
+        }
+        bev = bufferevent_openssl_socket_new(base, fd, ssl,
+                                             BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE);
+        if (bev) {
+            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+        }
+    } else {
+        bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!bev) {
+        evutil_closesocket(fd);
+        return;
+    }
+    struct agent_session *s = xcalloc(1, sizeof *s);
+    s->srv = srv;
+    s->bev = bev;
+    s->node = CORE_NONE;
+    s->last_heard_ms = ctl_now_ms();
+    strbuf_init(&s->out);
+    ctl_format_sockaddr(sa, s->peer, sizeof s->peer);
+    s->next = srv->head;
+    if (srv->head) {
+        srv->head->prev = s;
+    }
+    srv->head = s;
+    srv->ctl->metrics.agent_sessions++;
+
+    bufferevent_setcb(bev, session_read_cb, NULL, session_event_cb, s);
+    bufferevent_setwatermark(bev, EV_READ, 0, 4 * CHAN_MSG_MAX_LINE);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* ---- Heartbeats ---- */
+
+/* Whether the core still holds the node 's' registered as. */
+static bool
+session_node_current(const struct agent_session *s)
+{
+    struct core_node_info info;
+    return core_node_info(s->srv->ctl->core, s->node, &info)
+           && !strcmp(info.name, s->name);
+}
+
+static void
+agent_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct agent_server *srv = arg;
+    uint64_t now = ctl_now_ms();
+    uint64_t dead = (uint64_t) AGENT_DEAD_INTERVALS
+                    * srv->ctl->opts.heartbeat_ms;
+    (void) fd;
+    (void) what;
+    struct agent_session *next;
+    for (struct agent_session *s = srv->head; s; s = next) {
+        next = s->next;
+        if (s->closing) {
+            continue;
+        }
+        if (now > s->last_heard_ms && now - s->last_heard_ms > dead) {
+            log_write(LOG_WARN, "agent", "event=timeout node=%s peer=%s",
+                      s->name[0] ? s->name : "-", s->peer);
+            session_close(s);
+        } else if (s->node != CORE_NONE && !session_node_current(s)) {
+            session_error(s, "unknown_node", "the node was removed", true);
+        } else if (s->node != CORE_NONE) {
+            struct chan_msg m;
+            chan_msg_init(&m, CHAN_HEARTBEAT);
+            session_send(s, &m);
+        }
+    }
+}
+
+/* ---- Public ---- */
+
+static SSL_CTX *
+agent_tls_ctx(const struct mignetd_options *o, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        snprintf(err, errlen, "TLS: cannot create a context");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1) {
+        snprintf(err, errlen, "TLS: cannot load certificate %s",
+                 o->tls_cert);
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, o->tls_key,
+                                           SSL_FILETYPE_PEM) != 1) {
+        snprintf(err, errlen, "TLS: cannot load key %s", o->tls_key);
+    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "TLS: %s does not match %s", o->tls_key,
+                 o->tls_cert);
+    } else {
+        return ctx;
+    }
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+struct agent_server *
+agent_server_create(struct ctl *ctl, char *err, size_t errlen)
+{
+    struct agent_server *srv = xcalloc(1, sizeof *srv);
+    srv->ctl = ctl;
+    if (ctl->opts.tls_cert[0]) {
+        srv->ssl_ctx = agent_tls_ctx(&ctl->opts, err, errlen);
+        if (!srv->ssl_ctx) {
+            agent_server_destroy(srv);
+            return NULL;
+        }
+    }
+    int fd = ctl_listen(ctl->opts.agent_listen, ctl->agent_addr,
+                        sizeof ctl->agent_addr, err, errlen);
+    if (fd < 0) {
+        agent_server_destroy(srv);
+        return NULL;
+    }
+    srv->listener = evconnlistener_new(ctl->base, agent_accept_cb, srv,
+                                       LEV_OPT_CLOSE_ON_FREE
+                                           | LEV_OPT_CLOSE_ON_EXEC,
+                                       0, fd);
+    if (!srv->listener) {
+        evutil_closesocket(fd);
+        snprintf(err, errlen, "agent listener: %s", strerror(errno));
+        agent_server_destroy(srv);
+        return NULL;
+    }
+    srv->hb_timer = event_new(ctl->base, -1, EV_PERSIST, agent_heartbeat_cb,
+                              srv);
+    struct timeval tv = {
+        .tv_sec = ctl->opts.heartbeat_ms / 1000,
+        .tv_usec = (ctl->opts.heartbeat_ms % 1000) * 1000,
+    };
+    event_add(srv->hb_timer, &tv);
+    return srv;
+}
+
+void
+agent_server_destroy(struct agent_server *srv)
+{
+    if (!srv) {
+        return;
+    }
+    while (srv->head) {
+        session_close(srv->head);
+    }
+    if (srv->hb_timer) {
+        event_free(srv->hb_timer);
+    }
+    if (srv->listener) {
+        evconnlistener_free(srv->listener);
+    }
+    if (srv->ssl_ctx) {
+        SSL_CTX_free(srv->ssl_ctx);
+    }
+    free(srv->by_node);
+    free(srv->dirty);
+    free(srv);
+}
+
+static struct agent_session *
+agent_session_of(const struct agent_server *srv, uint32_t node)
+{
+    return node < srv->n_by_node ? srv->by_node[node] : NULL;
+}
+
+void
+agent_server_instr(struct agent_server *srv, const struct core_instr *in)
+{
+    struct ctl *ctl = srv->ctl;
+    struct agent_session *s = agent_session_of(srv, in->node);
+    struct core_vm_info vm;
+    struct core_node_info node;
+    if (!s || s->closing || !core_vm_info(ctl->core, in->vm, &vm)
+        || !core_node_info(ctl->core, in->node, &node)
+        || strcmp(node.name, s->name)) {
+        ctl->metrics.instructions_unrouted++;
+        return;
+    }
+    static const enum chan_msg_type types[] = {
+        [INSTR_INSTALL] = CHAN_INSTALL,
+        [INSTR_RELAY] = CHAN_RELAY,
+        [INSTR_DELETE] = CHAN_DELETE,
+    };
+    struct chan_msg m;
+    chan_msg_init(&m, types[in->kind]);
+    m.seq = in->seq;
+    snprintf(m.vm, sizeof m.vm, "%s", vm.name);
+    m.epoch = in->epoch;
+    m.config = in->config;
+    if (in->kind == INSTR_RELAY) {
+        struct core_node_info target;
+        if (!core_node_info(ctl->core, in->target, &target)) {
+            ctl->metrics.instructions_unrouted++;
+            return;
+        }
+        snprintf(m.target, sizeof m.target, "%s", target.name);
+        snprintf(m.target_address, sizeof m.target_address, "%s",
+                 target.address);
+        m.target_epoch = in->target_epoch;
+    }
+    session_send(s, &m);
+    ctl->metrics.instructions_sent[in->kind]++;
+    if (log_enabled(LOG_DBG)) {
+        log_write(LOG_DBG, "agent",
+                  "event=instruction kind=%s node=%s vm=%s epoch=%" PRIu64
+                  " seq=%" PRIu64,
+                  instr_kind_name(in->kind), s->name, vm.name, in->epoch,
+                  in->seq);
+    }
+}
+
+void
+agent_server_flush(struct agent_server *srv)
+{
+    size_t n = srv->n_dirty;
+    srv->n_dirty = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct agent_session *s = srv->dirty[i];
+        struct evbuffer *out = bufferevent_get_output(s->bev);
+        s->queued = false;
+        if (evbuffer_get_length(out) + s->out.len > AGENT_MAX_OUTPUT) {
+            log_write(LOG_WARN, "agent",
+                      "event=not_reading node=%s peer=%s queued=%zu",
+                      s->name, s->peer, evbuffer_get_length(out));
+            session_close(s);
+            continue;
+        }
+        bufferevent_write(s->bev, s->out.data, s->out.len);
+        strbuf_clear(&s->out);
+        if (s->closing) {
+            /* Told to go (it was sent an error): close once that last
+             * message is written. */
+            session_unregister(s);
+            bufferevent_setcb(s->bev, NULL, session_drained_cb,
+                              session_event_cb, s);
+        }
+    }
+}
+
+void
+agent_server_discard(struct agent_server *srv)
+{
+    for (size_t i = 0; i < srv->n_dirty; i++) {
+        srv->dirty[i]->queued = false;
+        strbuf_clear(&srv->dirty[i]->out);
+    }
+    srv->n_dirty = 0;
+}
+
+bool
+agent_server_connected(const struct agent_server *srv, uint32_t node)
+{
+    const struct agent_session *s = agent_session_of(srv, node);
+    return s && !s->closing;
+}
+
+unsigned
+agent_server_n_connected(const struct agent_server *srv)
+{
+    return srv->n_registered;
+}
+
+void
+agent_server_forget_node(struct agent_server *srv, uint32_t node)
+{
+    struct agent_session *s = agent_session_of(srv, node);
+    if (s && !s->closing) {
+        session_error(s, "unknown_node", "the node was removed", true);
+    }
+}

@@ -1,0 +1,44 @@
+/* agent_server.h: the controller's side of the agent channel (C1).
+ *
+ * Accepts agent sessions over TCP or TLS (docs/agent-protocol.md), feeds
+ * their acknowledgements, refresh reports and placement reports to the
+ * core, and carries the core's instructions to the node they are for.
+ * Output is held per session until the batch that produced it has been
+ * committed; a node without a session simply gets its whole state again
+ * when its agent (re)connects. */
+#ifndef MIGNET_CONTROLLER_AGENT_SERVER_H
+#define MIGNET_CONTROLLER_AGENT_SERVER_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct core_instr;
+struct ctl;
+
+struct agent_server;
+
+/* Creates the server for 'ctl' and starts listening on opts.agent_listen
+ * (TLS when opts has a certificate).  Writes the bound address to
+ * ctl->agent_addr.  On error returns NULL with a message in 'err'. */
+struct agent_server *agent_server_create(struct ctl *, char *err,
+                                         size_t errlen);
+/* Closes every session and the listener.  Accepts NULL. */
+void agent_server_destroy(struct agent_server *);
+
+/* The core's instruction sink: queues 'in' on its node's session. */
+void agent_server_instr(struct agent_server *, const struct core_instr *);
+
+/* Writes every session's queued output to its socket (after a commit). */
+void agent_server_flush(struct agent_server *);
+/* Drops every session's queued output (the commit failed). */
+void agent_server_discard(struct agent_server *);
+
+/* Whether node 'node' (core index) has a registered session. */
+bool agent_server_connected(const struct agent_server *, uint32_t node);
+unsigned agent_server_n_connected(const struct agent_server *);
+
+/* Closes the session of a node whose slot the core no longer holds. */
+void agent_server_forget_node(struct agent_server *, uint32_t node);
+
+#endif /* MIGNET_CONTROLLER_AGENT_SERVER_H */

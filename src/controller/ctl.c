@@ -1,0 +1,421 @@
+/* ctl.c: mignetd's event loop, batches and lifecycle.
+ *
+ * Startup opens the SQLite store, reloads the core (pending tasks keep
+ * their due times), binds REST and the agent channel and prints one ready
+ * line.  Each loop iteration is one batch: every change it made is
+ * committed with one durable store commit, and only then are its HTTP
+ * answers and agent instructions released.  A failed commit is fatal: the
+ * daemon answers 500 to that batch and exits, so memory never runs ahead
+ * of the disk. */
+#include "controller/ctl.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/util.h>
+
+#include "controller/agent_server.h"
+#include "controller/rest.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "mignet/core.h"
+#include "mignet/store.h"
+
+uint64_t
+ctl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static double
+ctl_mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* ---- Sockets ---- */
+
+void
+ctl_format_sockaddr(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    /* Copies, not casts: 'sa' need not be aligned for the larger types. */
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in in;
+        memcpy(&in, sa, sizeof in);
+        inet_ntop(AF_INET, &in.sin_addr, host, sizeof host);
+        port = ntohs(in.sin_port);
+        snprintf(buf, len, "%s:%u", host, port);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 in6;
+        memcpy(&in6, sa, sizeof in6);
+        inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof host);
+        port = ntohs(in6.sin6_port);
+        snprintf(buf, len, "[%s]:%u", host, port);
+    } else {
+        snprintf(buf, len, "?");
+    }
+}
+
+int
+ctl_listen(const char *addr_port, char *bound, size_t boundlen, char *err,
+           size_t errlen)
+{
+    char host[OPTIONS_ADDR_MAX], port[8];
+    uint16_t p;
+    if (!options_split_addr(addr_port, host, sizeof host, &p)) {
+        snprintf(err, errlen, "'%s' is not ADDR:PORT", addr_port);
+        return -1;
+    }
+    snprintf(port, sizeof port, "%u", (unsigned) p);
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", addr_port, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
+    int one = 1;
+    if (fd < 0
+        || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one)
+        || bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1024)) {
+        snprintf(err, errlen, "%s: %s", addr_port, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *) &ss, &sslen)) {
+        snprintf(bound, boundlen, "%s", addr_port);
+    } else {
+        ctl_format_sockaddr((struct sockaddr *) &ss, bound, boundlen);
+    }
+    return fd;
+}
+
+/* ---- Batches ---- */
+
+void
+ctl_reply(struct ctl *ctl, struct evhttp_request *req, int status,
+          struct evbuffer *body, const char *content_type)
+{
+    ctl->replies = xgrow(ctl->replies, &ctl->replies_cap,
+                         ctl->n_replies + 1, sizeof *ctl->replies);
+    ctl->replies[ctl->n_replies++] = (struct ctl_reply){
+        .req = req,
+        .status = status,
+        .body = body,
+        .content_type = content_type,
+    };
+}
+
+static void
+ctl_send_replies(struct ctl *ctl, bool failed)
+{
+    static const char fail_body[] =
+        "{\"error\":{\"code\":\"store_failed\","
+        "\"message\":\"the durable store failed\"}}\n";
+    for (size_t i = 0; i < ctl->n_replies; i++) {
+        struct ctl_reply *r = &ctl->replies[i];
+        int status = r->status;
+        struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+        if (failed) {
+            status = 500;
+            if (!r->body) {
+                r->body = evbuffer_new();
+            }
+            if (r->body) {
+                evbuffer_drain(r->body, evbuffer_get_length(r->body));
+                evbuffer_add(r->body, fail_body, sizeof fail_body - 1);
+            }
+            r->content_type = "application/json";
+            evhttp_remove_header(h, "Location");
+        }
+        if (r->content_type) {
+            evhttp_add_header(h, "Content-Type", r->content_type);
+        }
+        metrics_count_api(&ctl->metrics, status);
+        evhttp_send_reply(r->req, status, NULL, r->body);
+        if (r->body) {
+            evbuffer_free(r->body);
+        }
+    }
+    ctl->n_replies = 0;
+}
+
+/* Arms the timer for the core's next due task. */
+static void
+ctl_arm_timer(struct ctl *ctl)
+{
+    uint64_t due = core_next_due(ctl->core);
+    if (due == UINT64_MAX) {
+        event_del(ctl->due_timer);
+        return;
+    }
+    uint64_t now = ctl_now_ms();
+    uint64_t wait = due > now ? due - now : 0;
+    struct timeval tv = {
+        .tv_sec = (time_t) (wait / 1000),
+        .tv_usec = (suseconds_t) (wait % 1000) * 1000,
+    };
+    evtimer_add(ctl->due_timer, &tv);
+}
+
+/* Ends the loop iteration: commit, then release answers and instructions.
+ * Returns false when the store failed (the daemon must stop). */
+static bool
+ctl_end_batch(struct ctl *ctl)
+{
+    bool ok = true;
+    if (ctl->dirty) {
+        double t0 = ctl_mono_seconds();
+        int err = store_commit(ctl->store);
+        metrics_hist_observe(&ctl->metrics.commit, ctl_mono_seconds() - t0);
+        ctl->metrics.store_commits++;
+        ctl->dirty = false;
+        if (err) {
+            ctl->metrics.store_failures++;
+            log_write(LOG_ERROR, "store", "event=commit_failed err=\"%s\" "
+                      "action=exit", strerror(err));
+            ok = false;
+        }
+    }
+    ctl_send_replies(ctl, !ok);
+    if (ok) {
+        agent_server_flush(ctl->agents);
+        ctl_arm_timer(ctl);
+    } else {
+        agent_server_discard(ctl->agents);
+    }
+    return ok;
+}
+
+static void
+ctl_due_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ctl *ctl = arg;
+    (void) fd;
+    (void) what;
+    ctl->dirty = true;
+    core_run(ctl->core, ctl_now_ms());
+}
+
+static void
+ctl_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct ctl *ctl = arg;
+    (void) what;
+    log_write(LOG_INF, "ctl", "event=signal sig=%d action=shutdown",
+              (int) sig);
+    ctl->stopping = true;
+    event_base_loopbreak(ctl->base);
+}
+
+/* ---- Core sink ---- */
+
+static void
+ctl_sink_instr(void *aux, const struct core_instr *in)
+{
+    struct ctl *ctl = aux;
+    if (ctl->agents) {
+        agent_server_instr(ctl->agents, in);
+    }
+}
+
+static void
+ctl_sink_migration(void *aux, const struct core_migration *m)
+{
+    struct ctl *ctl = aux;
+    struct core_vm_info v;
+    struct core_node_info src, dst;
+    if (m->phase == MIG_RELAYING) {
+        metrics_hist_observe(&ctl->metrics.delay, (double) m->delay_ms
+                                                      / 1000.0);
+    }
+    if (!log_enabled(LOG_INF) || !core_vm_info(ctl->core, m->vm, &v)
+        || !core_node_info(ctl->core, m->src, &src)
+        || !core_node_info(ctl->core, m->dst, &dst)) {
+        return;
+    }
+    log_write(LOG_INF, "core",
+              "event=migration id=%" PRIu64 " phase=%s vm=%s node=%s "
+              "from=%s epoch=%" PRIu64 " delay_ms=%" PRIu64 " early=%d",
+              m->id, mig_phase_name(m->phase), v.name, dst.name, src.name,
+              m->epoch, m->delay_ms, (int) m->released_early);
+}
+
+static void
+ctl_sink_wrong_delete(void *aux, uint32_t vm, uint32_t node)
+{
+    struct ctl *ctl = aux;
+    struct core_vm_info v;
+    struct core_node_info n;
+    ctl->metrics.wrong_deletes++;
+    log_write(LOG_WARN, "core", "event=wrong_delete vm=%s node=%s",
+              core_vm_info(ctl->core, vm, &v) ? v.name : "?",
+              core_node_info(ctl->core, node, &n) ? n.name : "?");
+}
+
+/* ---- Lifecycle ---- */
+
+static int
+ctl_open_store(struct ctl *ctl)
+{
+    const char *dir = ctl->opts.state_dir;
+    if (mkdir(dir, 0700) && errno != EEXIST) {
+        log_write(LOG_ERROR, "ctl", "event=state_dir_failed dir=%s "
+                  "err=\"%s\"", dir, strerror(errno));
+        return -1;
+    }
+    char path[OPTIONS_PATH_MAX + 16], err[512];
+    snprintf(path, sizeof path, "%s/mignet.db", dir);
+    ctl->store = store_sqlite_open(path, err, sizeof err);
+    if (!ctl->store) {
+        log_write(LOG_ERROR, "store", "event=open_failed err=\"%s\"", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+ctl_free(struct ctl *ctl)
+{
+    rest_destroy(ctl->rest);
+    agent_server_destroy(ctl->agents);
+    if (ctl->due_timer) {
+        event_free(ctl->due_timer);
+    }
+    if (ctl->sig_term) {
+        event_free(ctl->sig_term);
+    }
+    if (ctl->sig_int) {
+        event_free(ctl->sig_int);
+    }
+    core_destroy(ctl->core);
+    store_destroy(ctl->store);
+    if (ctl->base) {
+        event_base_free(ctl->base);
+    }
+    free(ctl->replies);
+}
+
+static int
+ctl_start(struct ctl *ctl)
+{
+    char err[512] = "";
+    log_set_level(ctl->opts.log_level);
+    signal(SIGPIPE, SIG_IGN);
+    if (ctl_open_store(ctl)) {
+        return -1;
+    }
+    struct core_sink sink = {
+        .instr = ctl_sink_instr,
+        .migration = ctl_sink_migration,
+        .wrong_delete = ctl_sink_wrong_delete,
+        .aux = ctl,
+    };
+    ctl->core = core_create(&ctl->opts.core, ctl->store, &sink);
+    enum core_err cerr = core_load(ctl->core);
+    if (cerr) {
+        log_write(LOG_ERROR, "store", "event=load_failed err=%s",
+                  core_errname(cerr));
+        return -1;
+    }
+    struct core_stats st;
+    core_get_stats(ctl->core, &st);
+    log_write(LOG_INF, "ctl", "event=loaded vms=%zu nodes=%zu tasks=%" PRIu64
+              " map_version=%" PRIu64, core_n_vms(ctl->core),
+              core_n_nodes(ctl->core), st.tasks_pending,
+              core_map_version(ctl->core));
+
+    ctl->base = event_base_new();
+    if (!ctl->base) {
+        log_write(LOG_ERROR, "ctl", "event=event_base_failed");
+        return -1;
+    }
+    ctl->rest = rest_create(ctl, err, sizeof err);
+    if (ctl->rest) {
+        ctl->agents = agent_server_create(ctl, err, sizeof err);
+    }
+    if (!ctl->rest || !ctl->agents) {
+        log_write(LOG_ERROR, "ctl", "event=listen_failed err=\"%s\"", err);
+        return -1;
+    }
+    ctl->due_timer = evtimer_new(ctl->base, ctl_due_cb, ctl);
+    ctl->sig_term = evsignal_new(ctl->base, SIGTERM, ctl_signal_cb, ctl);
+    ctl->sig_int = evsignal_new(ctl->base, SIGINT, ctl_signal_cb, ctl);
+    if (!ctl->due_timer || !ctl->sig_term || !ctl->sig_int
+        || evsignal_add(ctl->sig_term, NULL)
+        || evsignal_add(ctl->sig_int, NULL)) {
+        log_write(LOG_ERROR, "ctl", "event=setup_failed");
+        return -1;
+    }
+    /* Overdue tasks run in the first batch, the rest at their times. */
+    ctl_arm_timer(ctl);
+    return 0;
+}
+
+int
+ctl_main(const struct mignetd_options *opts)
+{
+    struct ctl ctl = {0};
+    ctl.opts = *opts;
+    metrics_init(&ctl.metrics);
+    if (ctl_start(&ctl)) {
+        ctl_free(&ctl);
+        return 1;
+    }
+    printf("mignetd ready rest=%s agents=%s state=%s\n", ctl.rest_addr,
+           ctl.agent_addr, ctl.opts.state_dir);
+    fflush(stdout);
+    log_write(LOG_INF, "ctl", "event=ready rest=%s agents=%s state=%s "
+              "strategy=%s tls=%d", ctl.rest_addr, ctl.agent_addr,
+              ctl.opts.state_dir, ctl.opts.strategy,
+              ctl.opts.tls_cert[0] != '\0');
+
+    while (!ctl.stopping) {
+        if (event_base_loop(ctl.base, EVLOOP_ONCE) < 0) {
+            log_write(LOG_ERROR, "ctl", "event=loop_failed");
+            ctl.exit_code = 1;
+            break;
+        }
+        if (!ctl_end_batch(&ctl)) {
+            ctl.exit_code = 1;
+            break;
+        }
+    }
+    /* Let the answers of the last batch leave before closing. */
+    if (!ctl_end_batch(&ctl)) {
+        ctl.exit_code = 1;
+    }
+    event_base_loop(ctl.base, EVLOOP_NONBLOCK);
+    log_write(LOG_INF, "ctl", "event=stopped code=%d", ctl.exit_code);
+    ctl_free(&ctl);
+    return ctl.exit_code;
+}

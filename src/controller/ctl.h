@@ -1,0 +1,80 @@
+/* ctl.h: mignetd's shared context and its event loop.
+ *
+ * One 'struct ctl' ties the core, the store, the REST server, the agent
+ * server and the metrics to one libevent loop.  Every loop iteration ends
+ * with one batch: a single durable store commit of every change the
+ * iteration made, and only then the HTTP answers and the agent
+ * instructions it produced.  Nothing is ever answered before its commit. */
+#ifndef MIGNET_CONTROLLER_CTL_H
+#define MIGNET_CONTROLLER_CTL_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "controller/metrics.h"
+#include "controller/options.h"
+
+struct agent_server;
+struct core;
+struct event;
+struct event_base;
+struct evbuffer;
+struct evhttp_request;
+struct rest;
+struct store;
+
+/* An HTTP answer held until the batch commits. */
+struct ctl_reply {
+    struct evhttp_request *req;
+    int status;
+    struct evbuffer *body; /* owned; NULL = empty */
+    const char *content_type;
+};
+
+struct ctl {
+    struct mignetd_options opts;
+    struct event_base *base;
+    struct core *core;
+    struct store *store;
+    struct rest *rest;
+    struct agent_server *agents;
+    struct metrics metrics;
+
+    struct event *due_timer;  /* core_next_due() */
+    struct event *sig_term, *sig_int;
+    bool stopping;
+    int exit_code;
+
+    /* The current batch. */
+    bool dirty; /* the core may have written to the store */
+    struct ctl_reply *replies;
+    size_t n_replies, replies_cap;
+
+    /* Bound addresses, for the ready line ("127.0.0.1:7480"). */
+    char rest_addr[80];
+    char agent_addr[80];
+};
+
+/* Wall-clock Unix time in milliseconds: the core's 'now'. */
+uint64_t ctl_now_ms(void);
+
+/* Queues an answer for the end of the batch; takes ownership of 'body'. */
+void ctl_reply(struct ctl *, struct evhttp_request *, int status,
+               struct evbuffer *body, const char *content_type);
+
+/* Opens a listening TCP socket on "ADDR:PORT" (port 0: any free port) and
+ * writes the address it is bound to into 'bound'.  Returns the socket or
+ * -1 with a message in 'err'. */
+int ctl_listen(const char *addr_port, char *bound, size_t boundlen,
+               char *err, size_t errlen);
+/* "198.18.0.1:7480" or "[::1]:7480". */
+struct sockaddr;
+void ctl_format_sockaddr(const struct sockaddr *, char *buf, size_t len);
+
+/* Runs mignetd with 'opts': opens the store, loads the core, binds both
+ * listeners, prints the ready line to stdout and serves until SIGTERM or
+ * SIGINT.  Returns the process exit code. */
+int ctl_main(const struct mignetd_options *opts);
+
+#endif /* MIGNET_CONTROLLER_CTL_H */

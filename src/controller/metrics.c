@@ -1,0 +1,190 @@
+/* metrics.c: counters, histograms and the Prometheus text exposition.
+ *
+ * Metric names follow Prometheus conventions (base units: seconds; _total
+ * for counters).  Rendering reads the counters and the core's statistics
+ * and must never change either. */
+#include "controller/metrics.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "lib/strbuf.h"
+
+static void
+metrics_hist_init(struct metrics_hist *h, const char *name, const char *help,
+                  const double *bounds, size_t n)
+{
+    memset(h, 0, sizeof *h);
+    h->name = name;
+    h->help = help;
+    h->n_bounds = n < METRICS_MAX_BUCKETS ? n : METRICS_MAX_BUCKETS;
+    memcpy(h->bounds, bounds, h->n_bounds * sizeof *bounds);
+}
+
+void
+metrics_hist_observe(struct metrics_hist *h, double v)
+{
+    size_t i = 0;
+    while (i < h->n_bounds && v > h->bounds[i]) {
+        i++;
+    }
+    h->counts[i]++;
+    h->count++;
+    h->sum += v;
+}
+
+void
+metrics_init(struct metrics *m)
+{
+    static const double delay_s[] = {
+        0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128,
+    };
+    static const double commit_s[] = {
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+        0.1, 0.25, 1,
+    };
+    memset(m, 0, sizeof *m);
+    metrics_hist_init(&m->delay, "mignet_deletion_delay_seconds",
+                      "Deletion delay chosen when a migration starts "
+                      "relaying.",
+                      delay_s, sizeof delay_s / sizeof delay_s[0]);
+    metrics_hist_init(&m->commit, "mignet_store_commit_seconds",
+                      "Latency of one durable store commit (a batch).",
+                      commit_s, sizeof commit_s / sizeof commit_s[0]);
+}
+
+void
+metrics_count_api(struct metrics *m, int status)
+{
+    if (status >= 100 && status < 600) {
+        m->api_requests[status]++;
+    }
+}
+
+static int
+metrics_head(struct strbuf *out, const char *name, const char *type,
+             const char *help)
+{
+    return strbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+                         name, type);
+}
+
+static int
+metrics_scalar(struct strbuf *out, const char *name, const char *type,
+               const char *help, uint64_t v)
+{
+    int err = metrics_head(out, name, type, help);
+    return err ? err : strbuf_printf(out, "%s %" PRIu64 "\n", name, v);
+}
+
+static int
+metrics_render_hist(struct strbuf *out, const struct metrics_hist *h)
+{
+    int err = metrics_head(out, h->name, "histogram", h->help);
+    uint64_t cum = 0;
+    for (size_t i = 0; !err && i < h->n_bounds; i++) {
+        cum += h->counts[i];
+        err = strbuf_printf(out, "%s_bucket{le=\"%g\"} %" PRIu64 "\n",
+                            h->name, h->bounds[i], cum);
+    }
+    if (!err) {
+        err = strbuf_printf(out,
+                            "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+                            "%s_sum %.9g\n%s_count %" PRIu64 "\n",
+                            h->name, h->count, h->name, h->sum, h->name,
+                            h->count);
+    }
+    return err;
+}
+
+int
+metrics_render(const struct metrics *m, const struct core *core,
+               struct strbuf *out)
+{
+    struct core_stats st;
+    core_get_stats(core, &st);
+    int err = metrics_head(out, "mignet_migrations", "gauge",
+                           "Migrations by their current phase.");
+    for (int p = MIG_PREPARED; !err && p <= MIG_CLEANED; p++) {
+        err = strbuf_printf(out, "mignet_migrations{phase=\"%s\"} %" PRIu64
+                                 "\n",
+                            mig_phase_name((enum mig_phase) p),
+                            st.migrations_by_phase[p]);
+    }
+    struct {
+        const char *name, *type, *help;
+        uint64_t v;
+    } scalars[] = {
+        {"mignet_tasks_pending", "gauge", "Pending tasks (deletions and "
+         "prepare timeouts).", st.tasks_pending},
+        {"mignet_tasks_fired_total", "counter", "Pending tasks that ran.",
+         st.tasks_fired},
+        {"mignet_tasks_cancelled_total", "counter", "Pending tasks run "
+         "first or cancelled when a VM returned (I4).", st.tasks_cancelled},
+        {"mignet_relays_retargeted_total", "counter", "Relays pointed at "
+         "a newer location (I5).", st.relays_retargeted},
+        {"mignet_deletions_released_early_total", "counter", "Deletions "
+         "ended early by acknowledgements.", st.released_early},
+        {"mignet_prepare_timeouts_total", "counter", "Migrations that "
+         "relayed without both agents' acknowledgements.",
+         st.prepare_timeouts},
+        {"mignet_core_instructions_total", "counter", "Instructions the "
+         "core issued.", st.instructions},
+        {"mignet_map_version", "gauge", "Gateway map version.",
+         core_map_version(core)},
+        {"mignet_agents_connected", "gauge", "Registered agent sessions.",
+         m->agents_connected},
+        {"mignet_agent_sessions_total", "counter", "Agent connections "
+         "accepted.", m->agent_sessions},
+        {"mignet_agent_errors_total", "counter", "Error messages sent to "
+         "agents.", m->agent_errors},
+        {"mignet_agent_refused_total", "counter", "Instructions agents "
+         "refused (stale epoch).", m->agent_refused},
+        {"mignet_instructions_unrouted_total", "counter", "Instructions "
+         "for nodes without a session (sent at resync instead).",
+         m->instructions_unrouted},
+        {"mignet_wrong_deletes_total", "counter", "Deletions that hit a "
+         "current placement (strategies without checks only).",
+         m->wrong_deletes},
+        {"mignet_store_commits_total", "counter", "Durable store commits.",
+         m->store_commits},
+        {"mignet_store_failures_total", "counter", "Failed store "
+         "commits.", m->store_failures},
+    };
+    for (size_t i = 0; !err && i < sizeof scalars / sizeof scalars[0];
+         i++) {
+        err = metrics_scalar(out, scalars[i].name, scalars[i].type,
+                             scalars[i].help, scalars[i].v);
+    }
+    if (!err) {
+        err = metrics_head(out, "mignet_instructions_sent_total", "counter",
+                           "Instructions written to agent sessions.");
+    }
+    for (int k = INSTR_INSTALL; !err && k <= INSTR_DELETE; k++) {
+        err = strbuf_printf(out,
+                            "mignet_instructions_sent_total{kind=\"%s\"} "
+                            "%" PRIu64 "\n",
+                            instr_kind_name((enum instr_kind) k),
+                            m->instructions_sent[k]);
+    }
+    if (!err) {
+        err = metrics_head(out, "mignet_api_requests_total", "counter",
+                           "Northbound API requests by status code.");
+    }
+    for (int code = 100; !err && code < 600; code++) {
+        if (m->api_requests[code]) {
+            err = strbuf_printf(out,
+                                "mignet_api_requests_total{code=\"%d\"} "
+                                "%" PRIu64 "\n",
+                                code, m->api_requests[code]);
+        }
+    }
+    if (!err) {
+        err = metrics_render_hist(out, &m->delay);
+    }
+    if (!err) {
+        err = metrics_render_hist(out, &m->commit);
+    }
+    return err;
+}

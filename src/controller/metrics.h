@@ -1,0 +1,54 @@
+/* metrics.h: mignetd's counters and histograms, and their Prometheus text.
+ *
+ * The daemon's modules bump plain counters here; /metrics renders them
+ * together with the core's statistics.  Nothing here allocates while
+ * counting, and rendering never changes a value. */
+#ifndef MIGNET_CONTROLLER_METRICS_H
+#define MIGNET_CONTROLLER_METRICS_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mignet/core.h"
+
+struct strbuf;
+
+#define METRICS_MAX_BUCKETS 16
+
+/* A histogram with fixed upper bounds (in the unit it is rendered in). */
+struct metrics_hist {
+    const char *name;
+    const char *help;
+    size_t n_bounds;
+    double bounds[METRICS_MAX_BUCKETS];
+    uint64_t counts[METRICS_MAX_BUCKETS + 1]; /* per bucket; last = +Inf */
+    uint64_t count;
+    double sum;
+};
+
+void metrics_hist_observe(struct metrics_hist *, double value);
+
+struct metrics {
+    uint64_t api_requests[600];   /* by HTTP status */
+    uint64_t instructions_sent[3]; /* by enum instr_kind */
+    uint64_t instructions_unrouted; /* node had no session */
+    uint64_t agent_sessions;      /* accepted */
+    uint64_t agent_errors;        /* error messages sent to agents */
+    uint64_t agent_refused;       /* instructions agents refused */
+    uint64_t wrong_deletes;
+    uint64_t store_commits;
+    uint64_t store_failures;
+    unsigned agents_connected;
+    struct metrics_hist delay;    /* deletion delay chosen, seconds */
+    struct metrics_hist commit;   /* store commit latency, seconds */
+};
+
+void metrics_init(struct metrics *);
+void metrics_count_api(struct metrics *, int status);
+
+/* Appends the Prometheus text exposition of 'm' and of 'core' to 'out'.
+ * Returns 0 or ENOMEM. */
+int metrics_render(const struct metrics *, const struct core *,
+                   struct strbuf *out);
+
+#endif /* MIGNET_CONTROLLER_METRICS_H */

@@ -1,0 +1,489 @@
+/* options.c: mignetd's settings from flags and a config file.
+ *
+ * One table names every setting once; flags (--name VALUE, --name=VALUE)
+ * and config file lines (name = value) both go through it.  It must never
+ * accept a value it cannot use exactly as given. */
+#include "controller/options.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/rest_parse.h"
+
+#define MIGNETD_VERSION "0.1.0"
+
+enum opt_kind {
+    OPT_ADDR,     /* ADDR:PORT */
+    OPT_PATH,
+    OPT_STRATEGY,
+    OPT_LEVEL,
+    OPT_U32,      /* a field of struct mignetd_options */
+    OPT_CORE,     /* a numeric core setting (core_override) */
+    OPT_CONFIG,   /* --config, flags only */
+};
+
+struct opt_def {
+    const char *name;
+    enum opt_kind kind;
+    size_t offset; /* into mignetd_options, or core_config for OPT_CORE */
+    size_t size;   /* of a string field */
+    uint32_t min, max;
+    int core_index;
+    const char *help;
+};
+
+#define OPT_STR(NAME, KIND, FIELD, HELP)                                     \
+    {NAME, KIND, offsetof(struct mignetd_options, FIELD),                    \
+     sizeof ((struct mignetd_options *) 0)->FIELD, 0, 0, -1, HELP}
+#define OPT_NUM(NAME, FIELD, MIN, MAX, HELP)                                 \
+    {NAME, OPT_U32, offsetof(struct mignetd_options, FIELD), 0, MIN, MAX,   \
+     -1, HELP}
+#define OPT_CORE_NUM(NAME, FIELD, IDX, MIN, MAX, HELP)                       \
+    {NAME, OPT_CORE, offsetof(struct core_config, FIELD), 0, MIN, MAX, IDX, \
+     HELP}
+
+static const struct opt_def opt_defs[] = {
+    OPT_STR("listen", OPT_ADDR, listen,
+            "ADDR:PORT  northbound REST and gateway (127.0.0.1:7480)"),
+    OPT_STR("agent-listen", OPT_ADDR, agent_listen,
+            "ADDR:PORT  agent channel (127.0.0.1:7481)"),
+    OPT_STR("state-dir", OPT_PATH, state_dir,
+            "DIR  holds the store mignet.db (/var/lib/mignet)"),
+    OPT_STR("config", OPT_CONFIG, config_file,
+            "FILE  read 'name = value' settings (flags win)"),
+    OPT_STR("log-level", OPT_LEVEL, log_level,
+            "debug|info|warn|error (info)"),
+    OPT_STR("strategy", OPT_STRATEGY, strategy,
+            "naive|fixed|fast-refresh|clone|seed|mignet (mignet)"),
+    OPT_STR("agent-tls-cert", OPT_PATH, tls_cert,
+            "FILE  PEM certificate: agents must use TLS"),
+    OPT_STR("agent-tls-key", OPT_PATH, tls_key,
+            "FILE  PEM private key for --agent-tls-cert"),
+    OPT_NUM("heartbeat-ms", heartbeat_ms, 50, 600000,
+            "N  agent heartbeat interval (1000)"),
+    OPT_NUM("max-body-bytes", max_body, 1024, 1048576,
+            "N  request body limit (65536)"),
+    OPT_CORE_NUM("delay-floor-ms", delay_floor_ms, 0, 0, UINT32_MAX,
+                 "N  shortest deletion delay"),
+    OPT_CORE_NUM("delay-ceiling-ms", delay_ceiling_ms, 1, 0, UINT32_MAX,
+                 "N  longest deletion delay"),
+    OPT_CORE_NUM("fixed-delay-ms", fixed_delay_ms, 2, 0, UINT32_MAX,
+                 "N  the delay of strategies without a dynamic one"),
+    OPT_CORE_NUM("delay-margin-ms", delay_margin_ms, 3, 0, UINT32_MAX,
+                 "N  margin added to the dynamic delay"),
+    OPT_CORE_NUM("propagation-ms", propagation_ms, 4, 0, UINT32_MAX,
+                 "N  control + data plane propagation bound"),
+    OPT_CORE_NUM("inflight-ms", inflight_ms, 5, 0, UINT32_MAX,
+                 "N  wait after the last acknowledgement"),
+    OPT_CORE_NUM("prepare-timeout-ms", prepare_timeout_ms, 6, 1, UINT32_MAX,
+                 "N  relay without waiting for both agents after this"),
+    OPT_CORE_NUM("dev-factor", dev_factor, 7, 0, 1000,
+                 "N  refresh bound = mean + N * deviation"),
+    OPT_CORE_NUM("tombstones", tombstones, 8, 0, 100000000,
+                 "N  removals remembered for incremental map reads"),
+};
+#define N_OPT_DEFS (sizeof opt_defs / sizeof opt_defs[0])
+
+void
+options_init(struct mignetd_options *o)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->listen, sizeof o->listen, "127.0.0.1:7480");
+    snprintf(o->agent_listen, sizeof o->agent_listen, "127.0.0.1:7481");
+    snprintf(o->state_dir, sizeof o->state_dir, "/var/lib/mignet");
+    snprintf(o->strategy, sizeof o->strategy, "mignet");
+    o->log_level = LOG_LEVEL_INFO;
+    o->heartbeat_ms = 1000;
+    o->max_body = REST_MAX_BODY_DEFAULT;
+    core_config_default(&o->core);
+}
+
+bool
+options_split_addr(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+    const char *colon;
+    const char *h = s;
+    size_t hlen;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':') {
+            return false;
+        }
+        h = s + 1;
+        hlen = (size_t) (close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || memchr(s, ':', (size_t) (colon - s))) {
+            return false; /* none, or a bare IPv6 address */
+        }
+        hlen = (size_t) (colon - s);
+    }
+    if (!hlen || hlen >= hostlen) {
+        return false;
+    }
+    const char *p = colon + 1;
+    if (!*p || strlen(p) > 5) {
+        return false;
+    }
+    unsigned long v = 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return false;
+        }
+        v = v * 10 + (unsigned long) (*p - '0');
+    }
+    if (v > 65535) {
+        return false;
+    }
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (uint16_t) v;
+    return true;
+}
+
+static const struct opt_def *
+opt_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < N_OPT_DEFS; i++) {
+        /* Config files may spell names with '_' for '-'. */
+        const char *d = opt_defs[i].name;
+        if (strlen(d) != len) {
+            continue;
+        }
+        size_t j = 0;
+        while (j < len && (d[j] == name[j] || (d[j] == '-'
+                                               && name[j] == '_'))) {
+            j++;
+        }
+        if (j == len) {
+            return &opt_defs[i];
+        }
+    }
+    return NULL;
+}
+
+static bool
+opt_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    if (!*s || *s == '-' || *s == '+') {
+        return false;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max) {
+        return false;
+    }
+    *out = (uint32_t) v;
+    return true;
+}
+
+/* Applies one setting; 'where' prefixes errors ("--listen", "f.conf:3"). */
+static bool
+opt_apply(struct mignetd_options *o, const struct opt_def *d,
+          const char *value, const char *where, char *err, size_t errlen)
+{
+    char *base = (char *) o;
+    switch (d->kind) {
+    case OPT_ADDR: {
+        char host[OPTIONS_ADDR_MAX];
+        uint16_t port;
+        if (!options_split_addr(value, host, sizeof host, &port)) {
+            snprintf(err, errlen, "%s: '%s' is not ADDR:PORT", where, value);
+            return false;
+        }
+        break;
+    }
+    case OPT_PATH:
+    case OPT_CONFIG:
+        if (!*value) {
+            snprintf(err, errlen, "%s: empty path", where);
+            return false;
+        }
+        break;
+    case OPT_STRATEGY: {
+        struct core_config probe;
+        core_config_default(&probe);
+        if (!core_config_strategy(&probe, value)) {
+            snprintf(err, errlen, "%s: unknown strategy '%s'", where, value);
+            return false;
+        }
+        break;
+    }
+    case OPT_LEVEL:
+        if (!log_level_parse(value, &o->log_level)) {
+            snprintf(err, errlen, "%s: unknown log level '%s'", where,
+                     value);
+            return false;
+        }
+        return true;
+    case OPT_U32:
+    case OPT_CORE: {
+        uint32_t v;
+        if (!opt_parse_u32(value, d->min, d->max, &v)) {
+            snprintf(err, errlen, "%s: '%s' is not an integer in %u..%u",
+                     where, value, (unsigned) d->min, (unsigned) d->max);
+            return false;
+        }
+        if (d->kind == OPT_U32) {
+            memcpy(base + d->offset, &v, sizeof v);
+        } else {
+            o->core_override[d->core_index].set = true;
+            o->core_override[d->core_index].value = v;
+        }
+        return true;
+    }
+    default:
+        return false;
+    }
+    if (strlen(value) >= d->size) {
+        snprintf(err, errlen, "%s: value too long", where);
+        return false;
+    }
+    snprintf(base + d->offset, d->size, "%s", value);
+    return true;
+}
+
+static char *
+opt_trim(char *s)
+{
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) {
+        s[--n] = '\0';
+    }
+    return s;
+}
+
+bool
+options_apply_text(struct mignetd_options *o, const char *text,
+                   const char *origin, char *err, size_t errlen)
+{
+    unsigned lineno = 0;
+    const char *p = text;
+    while (*p) {
+        char line[1024];
+        size_t len = strcspn(p, "\n");
+        lineno++;
+        char where[OPTIONS_PATH_MAX + 32];
+        snprintf(where, sizeof where, "%s:%u", origin, lineno);
+        if (len >= sizeof line) {
+            snprintf(err, errlen, "%s: line too long", where);
+            return false;
+        }
+        memcpy(line, p, len);
+        line[len] = '\0';
+        p += len + (p[len] == '\n');
+
+        char *s = opt_trim(line);
+        if (!*s || *s == '#') {
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s: expected 'name = value'", where);
+            return false;
+        }
+        *eq = '\0';
+        char *name = opt_trim(s);
+        char *value = opt_trim(eq + 1);
+        size_t vlen = strlen(value);
+        if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+            value[vlen - 1] = '\0';
+            value++;
+        }
+        const struct opt_def *d = opt_find(name, strlen(name));
+        if (!d || d->kind == OPT_CONFIG) {
+            snprintf(err, errlen, "%s: unknown setting '%s'", where, name);
+            return false;
+        }
+        if (!opt_apply(o, d, value, where, err, errlen)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+options_finish(struct mignetd_options *o, char *err, size_t errlen)
+{
+    struct core_config c;
+    core_config_default(&c);
+    if (!core_config_strategy(&c, o->strategy)) {
+        snprintf(err, errlen, "unknown strategy '%s'", o->strategy);
+        return false;
+    }
+    for (size_t i = 0; i < N_OPT_DEFS; i++) {
+        const struct opt_def *d = &opt_defs[i];
+        if (d->kind == OPT_CORE && o->core_override[d->core_index].set) {
+            memcpy((char *) &c + d->offset,
+                   &o->core_override[d->core_index].value, sizeof(uint32_t));
+        }
+    }
+    if (c.delay_floor_ms > c.delay_ceiling_ms) {
+        snprintf(err, errlen,
+                 "delay-floor-ms (%u) is above delay-ceiling-ms (%u)",
+                 (unsigned) c.delay_floor_ms, (unsigned) c.delay_ceiling_ms);
+        return false;
+    }
+    if (!o->tls_cert[0] != !o->tls_key[0]) {
+        snprintf(err, errlen,
+                 "agent-tls-cert and agent-tls-key go together");
+        return false;
+    }
+    o->core = c;
+    return true;
+}
+
+static void
+opt_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mignetd [--name VALUE]...\n"
+            "The mignet controller: northbound REST, gateway, agent "
+            "channel, durable store.\n"
+            "Runs in the foreground; prints one 'mignetd ready ...' line "
+            "when serving.\n\n");
+    for (size_t i = 0; i < N_OPT_DEFS; i++) {
+        fprintf(f, "  --%-20s %s\n", opt_defs[i].name, opt_defs[i].help);
+    }
+    fprintf(f, "  --%-20s %s\n  --%-20s %s\n", "help", "this text",
+            "version", "print the version");
+}
+
+static bool
+opt_read_file(const char *path, char **text, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    bool ok = buf != NULL;
+    while (ok) {
+        if (n + 1 >= cap) {
+            char *b = cap < (1u << 20) ? realloc(buf, cap * 2) : NULL;
+            if (!b) {
+                snprintf(err, errlen, "%s: too large", path);
+                ok = false;
+                break;
+            }
+            buf = b;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (!got) {
+            if (ferror(f)) {
+                snprintf(err, errlen, "%s: read error", path);
+                ok = false;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    if (!ok) {
+        free(buf);
+        return false;
+    }
+    if (memchr(buf, '\0', n)) {
+        free(buf);
+        snprintf(err, errlen, "%s: not a text file", path);
+        return false;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    return true;
+}
+
+/* Finds the value of flag 'argv[*i]': "--name=value" or "--name value". */
+static const struct opt_def *
+opt_flag(int argc, char **argv, int *i, const char **value, char *err,
+         size_t errlen)
+{
+    const char *arg = argv[*i] + 2;
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t) (eq - arg) : strlen(arg);
+    const struct opt_def *d = opt_find(arg, len);
+    if (!d || memchr(arg, '_', len)) {
+        snprintf(err, errlen, "unknown option '%s' (see --help)", argv[*i]);
+        return NULL;
+    }
+    if (eq) {
+        *value = eq + 1;
+    } else if (*i + 1 < argc) {
+        *value = argv[++*i];
+    } else {
+        snprintf(err, errlen, "option '--%s' needs a value", d->name);
+        return NULL;
+    }
+    return d;
+}
+
+enum options_result
+options_parse(struct mignetd_options *o, int argc, char **argv, void *out,
+              char *err, size_t errlen)
+{
+    FILE *f = out ? out : stdout;
+    options_init(o);
+
+    /* First pass: --help, --version, --config and unknown flags. */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            opt_usage(f);
+            return OPTIONS_EXIT;
+        }
+        if (!strcmp(a, "--version")) {
+            fprintf(f, "mignetd %s\n", MIGNETD_VERSION);
+            return OPTIONS_EXIT;
+        }
+        if (strncmp(a, "--", 2)) {
+            snprintf(err, errlen, "unexpected argument '%s' (see --help)",
+                     a);
+            return OPTIONS_ERROR;
+        }
+        const char *value;
+        const struct opt_def *d = opt_flag(argc, argv, &i, &value, err,
+                                           errlen);
+        if (!d) {
+            return OPTIONS_ERROR;
+        }
+        if (d->kind == OPT_CONFIG
+            && !opt_apply(o, d, value, "--config", err, errlen)) {
+            return OPTIONS_ERROR;
+        }
+    }
+    if (o->config_file[0]) {
+        char *text = NULL;
+        if (!opt_read_file(o->config_file, &text, err, errlen)) {
+            return OPTIONS_ERROR;
+        }
+        bool ok = options_apply_text(o, text, o->config_file, err, errlen);
+        free(text);
+        if (!ok) {
+            return OPTIONS_ERROR;
+        }
+    }
+    /* Second pass: flags win over the file. */
+    for (int i = 1; i < argc; i++) {
+        const char *value;
+        const struct opt_def *d = opt_flag(argc, argv, &i, &value, err,
+                                           errlen);
+        char where[64];
+        snprintf(where, sizeof where, "--%s", d->name);
+        if (d->kind != OPT_CONFIG
+            && !opt_apply(o, d, value, where, err, errlen)) {
+            return OPTIONS_ERROR;
+        }
+    }
+    return options_finish(o, err, errlen) ? OPTIONS_RUN : OPTIONS_ERROR;
+}

@@ -1,0 +1,68 @@
+/* options.h: mignetd's settings from flags and a config file.
+ *
+ * Pure parsing: defaults, then the config file (key = value lines), then
+ * flags, which win.  It never opens sockets or the store; an invalid
+ * setting is an error message, never a silent default. */
+#ifndef MIGNET_CONTROLLER_OPTIONS_H
+#define MIGNET_CONTROLLER_OPTIONS_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/log.h"
+#include "mignet/config.h"
+
+#define OPTIONS_PATH_MAX 512
+#define OPTIONS_ADDR_MAX 128
+#define OPTIONS_N_CORE 9 /* numeric core settings (options.c) */
+
+struct mignetd_options {
+    char listen[OPTIONS_ADDR_MAX];       /* REST + gateway, ADDR:PORT */
+    char agent_listen[OPTIONS_ADDR_MAX]; /* agent channel, ADDR:PORT */
+    char state_dir[OPTIONS_PATH_MAX];    /* holds mignet.db */
+    char config_file[OPTIONS_PATH_MAX];  /* "" = none */
+    char strategy[32];
+    char tls_cert[OPTIONS_PATH_MAX]; /* agent channel TLS; "" = plain TCP */
+    char tls_key[OPTIONS_PATH_MAX];
+    enum log_level log_level;
+    uint32_t heartbeat_ms;
+    uint32_t max_body;
+    struct core_config core; /* strategy + overrides applied */
+    /* Core settings given explicitly; they apply on top of the strategy
+     * whatever the order they were given in. */
+    struct {
+        bool set;
+        uint32_t value;
+    } core_override[OPTIONS_N_CORE];
+};
+
+/* What options_parse() wants the caller to do. */
+enum options_result {
+    OPTIONS_RUN,   /* settings are valid */
+    OPTIONS_EXIT,  /* --help or --version printed; exit 0 */
+    OPTIONS_ERROR, /* 'err' says why; exit 2 */
+};
+
+/* Parses 'argv' (and the file named by --config, if any) into 'o'.
+ * --help/--version text goes to 'out'. */
+enum options_result options_parse(struct mignetd_options *o, int argc,
+                                  char **argv, void *out, char *err,
+                                  size_t errlen);
+
+/* Sets 'o' to the defaults. */
+void options_init(struct mignetd_options *o);
+/* Applies the text of a config file (options_parse reads the file with
+ * it).  'origin' names it in errors.  Returns false with 'err' set on the
+ * first bad line. */
+bool options_apply_text(struct mignetd_options *o, const char *text,
+                        const char *origin, char *err, size_t errlen);
+/* Computes o->core from the strategy and the overrides and checks the
+ * settings together (e.g. floor <= ceiling). */
+bool options_finish(struct mignetd_options *o, char *err, size_t errlen);
+
+/* Splits "ADDR:PORT" or "[V6ADDR]:PORT" into host and port. */
+bool options_split_addr(const char *s, char *host, size_t hostlen,
+                        uint16_t *port);
+
+#endif /* MIGNET_CONTROLLER_OPTIONS_H */

@@ -1,0 +1,740 @@
+/* rest.c: the northbound REST API, the gateway and /metrics on evhttp.
+ *
+ * Each handler validates the whole request (rest_parse), makes at most one
+ * mutating core call, and queues its answer with ctl_reply(): nothing is
+ * answered before the batch's commit.  It must never call the core with
+ * input that did not pass validation, and never answer anything but JSON
+ * (or Prometheus text on /metrics). */
+#include "controller/rest.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "controller/agent_server.h"
+#include "controller/ctl.h"
+#include "controller/rest_parse.h"
+#include "lib/addr.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
+#include "lib/util.h"
+#include "mignet/core.h"
+
+#define REST_JSON "application/json"
+#define REST_PROM "text/plain; version=0.0.4; charset=utf-8"
+/* evhttp's own cap: bodies between max_body and this get our JSON 413;
+ * beyond it evhttp answers 413 itself and closes. */
+#define REST_HARD_BODY_CAP (4u << 20)
+
+struct rest {
+    struct ctl *ctl;
+    struct evhttp *http;
+};
+
+/* ---- Answers ---- */
+
+static void
+rest_send_json(struct ctl *ctl, struct evhttp_request *req, int status,
+               json_t *obj)
+{
+    struct evbuffer *body = evbuffer_new();
+    if (!body) {
+        out_of_memory();
+    }
+    size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
+    if (n) {
+        struct evbuffer_iovec v;
+        if (evbuffer_reserve_space(body, (ev_ssize_t) n + 1, &v, 1) < 1) {
+            out_of_memory();
+        }
+        json_dumpb(obj, v.iov_base, n, JSON_COMPACT);
+        ((char *) v.iov_base)[n] = '\n';
+        v.iov_len = n + 1;
+        evbuffer_commit_space(body, &v, 1);
+    }
+    json_decref(obj);
+    ctl_reply(ctl, req, status, body, REST_JSON);
+}
+
+static void
+rest_send_error(struct ctl *ctl, struct evhttp_request *req,
+                const struct rest_error *e)
+{
+    json_t *obj = json_pack("{s:{s:s,s:s}}", "error", "code", e->code,
+                            "message", e->message);
+    if (!obj) {
+        out_of_memory();
+    }
+    if (e->status >= 500 || log_enabled(LOG_DBG)) {
+        log_write(e->status >= 500 ? LOG_ERROR : LOG_DBG, "rest",
+                  "event=error status=%d code=%s uri=\"%.80s\"", e->status,
+                  e->code, evhttp_request_get_uri(req));
+    }
+    rest_send_json(ctl, req, e->status, obj);
+}
+
+static void
+rest_send_core_error(struct ctl *ctl, struct evhttp_request *req,
+                     enum core_err err)
+{
+    struct rest_error e;
+    rest_core_error(&e, err);
+    rest_send_error(ctl, req, &e);
+}
+
+static void
+rest_location(struct evhttp_request *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+rest_location(struct evhttp_request *req, const char *fmt, ...)
+{
+    char buf[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Location",
+                      buf);
+}
+
+/* ---- JSON views of core objects ---- */
+
+static json_t *
+rest_u64(uint64_t v)
+{
+    return json_integer((json_int_t) (v > INT64_MAX ? INT64_MAX : v));
+}
+
+/* A time, or null when it has not happened (0). */
+static json_t *
+rest_time(uint64_t ms)
+{
+    return ms ? rest_u64(ms) : json_null();
+}
+
+static void
+rest_set(json_t *obj, const char *key, json_t *v)
+{
+    if (!v || json_object_set_new(obj, key, v)) {
+        out_of_memory();
+    }
+}
+
+static void
+rest_config_json(json_t *obj, const struct mn_config *c)
+{
+    char mac[ADDR_MAC_STRLEN], ip[ADDR_IPV4_STRLEN];
+    addr_format_mac(c->mac, mac);
+    addr_format_ipv4(c->ip, ip);
+    rest_set(obj, "mac", json_string(mac));
+    rest_set(obj, "ip", json_string(ip));
+    rest_set(obj, "vni", rest_u64(c->vni));
+    rest_set(obj, "vlan", rest_u64(c->vlan));
+    rest_set(obj, "port", rest_u64(c->port));
+    rest_set(obj, "binding", rest_u64(c->binding));
+}
+
+static const char *
+rest_node_name(const struct core *core, uint32_t node)
+{
+    struct core_node_info info;
+    return core_node_info(core, node, &info) ? info.name : NULL;
+}
+
+static json_t *
+rest_node_json(struct ctl *ctl, uint32_t idx)
+{
+    struct core_node_info n;
+    if (!core_node_info(ctl->core, idx, &n)) {
+        return NULL;
+    }
+    json_t *o = json_object();
+    rest_set(o, "id", json_string(n.name));
+    rest_set(o, "address", json_string(n.address));
+    rest_set(o, "refresh_ms", rest_u64(n.expected_refresh_ms));
+    rest_set(o, "gone", json_boolean(n.gone));
+    rest_set(o, "connected",
+             json_boolean(agent_server_connected(ctl->agents, idx)));
+    rest_set(o, "vms", rest_u64(n.n_vms));
+    rest_set(o, "map_version", rest_u64(n.acked_version));
+    rest_set(o, "acked_seq", rest_u64(n.acked_seq));
+    rest_set(o, "last_seq", rest_u64(n.last_seq));
+    json_t *r = json_object();
+    rest_set(r, "count", rest_u64(n.refreshes));
+    rest_set(r, "last_unix_ms", rest_time(n.last_refresh_ms));
+    rest_set(r, "mean_ms", json_real(n.refresh_mean_ms));
+    rest_set(r, "dev_ms", json_real(n.refresh_dev_ms));
+    rest_set(r, "upper_ms", rest_u64(n.refresh_upper_ms));
+    rest_set(o, "refresh", r);
+    return o;
+}
+
+static json_t *
+rest_vm_json(struct ctl *ctl, uint32_t idx)
+{
+    struct core_vm_info v;
+    if (!core_vm_info(ctl->core, idx, &v)) {
+        return NULL;
+    }
+    const char *node = rest_node_name(ctl->core, v.node);
+    json_t *o = json_object();
+    rest_set(o, "id", json_string(v.name));
+    rest_set(o, "node", node ? json_string(node) : json_null());
+    rest_config_json(o, &v.config);
+    rest_set(o, "epoch", rest_u64(v.epoch));
+    rest_set(o, "map_version", rest_u64(v.map_version));
+    rest_set(o, "migration", v.migration ? rest_u64(v.migration)
+                                          : json_null());
+    rest_set(o, "pending_tasks", rest_u64(v.n_tasks));
+    return o;
+}
+
+static json_t *
+rest_migration_json(struct ctl *ctl, const struct core_migration *m)
+{
+    struct core_vm_info v;
+    const char *src = rest_node_name(ctl->core, m->src);
+    const char *dst = rest_node_name(ctl->core, m->dst);
+    json_t *o = json_object();
+    rest_set(o, "id", rest_u64(m->id));
+    rest_set(o, "vm", core_vm_info(ctl->core, m->vm, &v)
+                          ? json_string(v.name)
+                          : json_null());
+    rest_set(o, "from", src ? json_string(src) : json_null());
+    rest_set(o, "to", dst ? json_string(dst) : json_null());
+    rest_set(o, "epoch", rest_u64(m->epoch));
+    rest_set(o, "map_version", rest_u64(m->map_version));
+    rest_set(o, "phase", json_string(mig_phase_name(m->phase)));
+    rest_set(o, "started_unix_ms", rest_time(m->started_ms));
+    rest_set(o, "relaying_unix_ms", rest_time(m->relaying_ms));
+    rest_set(o, "cleaned_unix_ms", rest_time(m->cleaned_ms));
+    rest_set(o, "delay_ms", rest_u64(m->delay_ms));
+    rest_set(o, "released_early", json_boolean(m->released_early));
+    return o;
+}
+
+/* ---- Nodes ---- */
+
+static void
+rest_nodes_post(struct ctl *ctl, struct evhttp_request *req,
+                const char *body, size_t len)
+{
+    struct rest_node_req r;
+    struct rest_error e;
+    if (!rest_parse_node(body, len, &r, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    uint32_t idx;
+    ctl->dirty = true;
+    enum core_err err = core_node_add(ctl->core, r.id, r.address,
+                                      r.refresh_ms, ctl_now_ms(), &idx);
+    if (err) {
+        rest_send_core_error(ctl, req, err);
+        return;
+    }
+    log_write(LOG_INF, "rest", "event=node_added node=%s address=%s "
+              "refresh_ms=%" PRIu32, r.id, r.address, r.refresh_ms);
+    rest_location(req, "/v1/nodes/%s", r.id);
+    rest_send_json(ctl, req, 201, rest_node_json(ctl, idx));
+}
+
+static void
+rest_nodes_get(struct ctl *ctl, struct evhttp_request *req)
+{
+    json_t *list = json_array();
+    size_t n = core_n_nodes(ctl->core);
+    for (uint32_t i = 0; i < n; i++) {
+        json_t *o = core_node_valid(ctl->core, i) ? rest_node_json(ctl, i)
+                                                  : NULL;
+        if (o && json_array_append_new(list, o)) {
+            out_of_memory();
+        }
+    }
+    rest_send_json(ctl, req, 200, json_pack("{s:o}", "nodes", list));
+}
+
+static void
+rest_node_item(struct ctl *ctl, struct evhttp_request *req,
+               const struct rest_route *rt)
+{
+    uint32_t idx = core_node_find(ctl->core, rt->name);
+    if (idx == CORE_NONE) {
+        rest_send_core_error(ctl, req, CORE_E_UNKNOWN_NODE);
+        return;
+    }
+    if (rt->method == REST_GET) {
+        rest_send_json(ctl, req, 200, rest_node_json(ctl, idx));
+        return;
+    }
+    ctl->dirty = true;
+    enum core_err err = core_node_remove(ctl->core, idx, ctl_now_ms());
+    if (err) {
+        rest_send_core_error(ctl, req, err);
+        return;
+    }
+    log_write(LOG_INF, "rest", "event=node_removed node=%s", rt->name);
+    if (core_node_valid(ctl->core, idx)
+        && core_node_find(ctl->core, rt->name) == idx) {
+        /* Still has VMs: marked gone. */
+        rest_send_json(ctl, req, 200, rest_node_json(ctl, idx));
+    } else {
+        agent_server_forget_node(ctl->agents, idx);
+        ctl_reply(ctl, req, 204, NULL, NULL);
+    }
+}
+
+/* ---- VMs ---- */
+
+static void
+rest_vms_post(struct ctl *ctl, struct evhttp_request *req, const char *body,
+              size_t len)
+{
+    struct rest_vm_req r;
+    struct rest_error e;
+    if (!rest_parse_vm_create(body, len, &r, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    uint32_t node = core_node_find(ctl->core, r.node);
+    if (node == CORE_NONE) {
+        rest_send_core_error(ctl, req, CORE_E_UNKNOWN_NODE);
+        return;
+    }
+    uint32_t idx;
+    uint64_t now = ctl_now_ms();
+    ctl->dirty = true;
+    enum core_err err = core_vm_add(ctl->core, r.id, &r.config, node, now,
+                                    &idx);
+    if (err) {
+        rest_send_core_error(ctl, req, err);
+        return;
+    }
+    log_write(LOG_INF, "rest", "event=vm_added vm=%s node=%s", r.id,
+              r.node);
+    rest_location(req, "/v1/vms/%s", r.id);
+    rest_send_json(ctl, req, 201, rest_vm_json(ctl, idx));
+}
+
+static void
+rest_vms_get(struct ctl *ctl, struct evhttp_request *req)
+{
+    json_t *list = json_array();
+    size_t n = core_n_vms(ctl->core);
+    for (uint32_t i = 0; i < n; i++) {
+        json_t *o = core_vm_valid(ctl->core, i) ? rest_vm_json(ctl, i)
+                                                : NULL;
+        if (o && json_array_append_new(list, o)) {
+            out_of_memory();
+        }
+    }
+    rest_send_json(ctl, req, 200, json_pack("{s:o}", "vms", list));
+}
+
+static void
+rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
+             const struct rest_route *rt, const char *body, size_t len)
+{
+    uint32_t idx = core_vm_find(ctl->core, rt->name);
+    if (idx == CORE_NONE) {
+        rest_send_core_error(ctl, req, CORE_E_UNKNOWN_VM);
+        return;
+    }
+    if (rt->method == REST_GET) {
+        rest_send_json(ctl, req, 200, rest_vm_json(ctl, idx));
+        return;
+    }
+    uint64_t now = ctl_now_ms();
+    enum core_err err;
+    if (rt->method == REST_PATCH) {
+        struct core_vm_info v;
+        struct rest_error e;
+        core_vm_info(ctl->core, idx, &v);
+        struct mn_config c = v.config;
+        if (!rest_parse_vm_patch(body, len, &c, &e)) {
+            rest_send_error(ctl, req, &e);
+            return;
+        }
+        ctl->dirty = true;
+        err = core_vm_update(ctl->core, idx, &c, now);
+        if (err) {
+            rest_send_core_error(ctl, req, err);
+            return;
+        }
+        log_write(LOG_INF, "rest", "event=vm_updated vm=%s epoch=%" PRIu64,
+                  rt->name, v.epoch);
+        rest_send_json(ctl, req, 200, rest_vm_json(ctl, idx));
+        return;
+    }
+    ctl->dirty = true;
+    err = core_vm_remove(ctl->core, idx, now);
+    if (err) {
+        rest_send_core_error(ctl, req, err);
+        return;
+    }
+    log_write(LOG_INF, "rest", "event=vm_removed vm=%s", rt->name);
+    ctl_reply(ctl, req, 204, NULL, NULL);
+}
+
+static void
+rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
+                const struct rest_route *rt, const char *body, size_t len)
+{
+    struct rest_migrate_req r;
+    struct rest_error e;
+    if (!rest_parse_migrate(body, len, &r, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    uint32_t vm = core_vm_find(ctl->core, rt->name);
+    uint32_t to = core_node_find(ctl->core, r.to);
+    uint32_t from = r.from[0] ? core_node_find(ctl->core, r.from)
+                              : CORE_NONE;
+    if (vm == CORE_NONE) {
+        rest_send_core_error(ctl, req, CORE_E_UNKNOWN_VM);
+        return;
+    }
+    if (to == CORE_NONE || (r.from[0] && from == CORE_NONE)) {
+        rest_send_core_error(ctl, req, CORE_E_UNKNOWN_NODE);
+        return;
+    }
+    struct core_migrate_result res;
+    ctl->dirty = true;
+    enum core_err err = core_migrate(ctl->core, vm, from, to, ctl_now_ms(),
+                                     &res);
+    if (err) {
+        rest_send_core_error(ctl, req, err);
+        return;
+    }
+    rest_location(req, "/v1/migrations/%" PRIu64, res.migration);
+    rest_send_json(ctl, req, 202,
+                   json_pack("{s:o,s:o,s:o}", "migration",
+                             rest_u64(res.migration), "epoch",
+                             rest_u64(res.epoch), "delay_ms",
+                             rest_u64(res.delay_ms)));
+}
+
+/* ---- Migrations, tasks, map, health, metrics ---- */
+
+static void
+rest_migration_get(struct ctl *ctl, struct evhttp_request *req,
+                   const struct rest_route *rt)
+{
+    struct core_migration m;
+    if (!core_migration_get(ctl->core, rt->migration, &m)) {
+        rest_send_core_error(ctl, req, CORE_E_UNKNOWN_MIGRATION);
+        return;
+    }
+    rest_send_json(ctl, req, 200, rest_migration_json(ctl, &m));
+}
+
+struct rest_task_list {
+    struct core_task_info *v;
+    size_t n, cap;
+};
+
+static bool
+rest_task_collect(void *aux, const struct core_task_info *t)
+{
+    struct rest_task_list *l = aux;
+    l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof *l->v);
+    l->v[l->n++] = *t;
+    return true;
+}
+
+static int
+rest_task_cmp(const void *a_, const void *b_)
+{
+    const struct core_task_info *a = a_, *b = b_;
+    if (a->due_ms != b->due_ms) {
+        return a->due_ms < b->due_ms ? -1 : 1;
+    }
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static void
+rest_tasks_get(struct ctl *ctl, struct evhttp_request *req)
+{
+    struct rest_task_list l = {0};
+    core_tasks_walk(ctl->core, rest_task_collect, &l);
+    if (l.n) {
+        qsort(l.v, l.n, sizeof *l.v, rest_task_cmp);
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < l.n; i++) {
+        const struct core_task_info *t = &l.v[i];
+        struct core_vm_info v;
+        const char *node = rest_node_name(ctl->core, t->node);
+        const char *target = t->relay_target != CORE_NONE
+                                 ? rest_node_name(ctl->core, t->relay_target)
+                                 : NULL;
+        json_t *o = json_object();
+        rest_set(o, "id", rest_u64(t->id));
+        rest_set(o, "vm", core_vm_info(ctl->core, t->vm, &v)
+                              ? json_string(v.name)
+                              : json_null());
+        rest_set(o, "node", node ? json_string(node) : json_null());
+        rest_set(o, "epoch", rest_u64(t->epoch));
+        rest_set(o, "kind", json_string(task_kind_name(t->kind)));
+        /* A deletion waiting for its migration to relay has no due time
+         * yet (UINT64_MAX). */
+        rest_set(o, "due_unix_ms", t->due_ms == UINT64_MAX
+                                       ? json_null()
+                                       : rest_u64(t->due_ms));
+        rest_set(o, "migration", rest_u64(t->migration));
+        rest_set(o, "relay_target", target ? json_string(target)
+                                           : json_null());
+        if (json_array_append_new(list, o)) {
+            out_of_memory();
+        }
+    }
+    free(l.v);
+    rest_send_json(ctl, req, 200, json_pack("{s:o}", "tasks", list));
+}
+
+static void
+rest_map_entry(void *aux, const struct core_map_entry *e)
+{
+    json_t *list = aux;
+    json_t *o = json_object();
+    rest_set(o, "vm", json_string(e->vm));
+    rest_set(o, "version", rest_u64(e->version));
+    rest_set(o, "removed", json_boolean(e->removed));
+    if (!e->removed) {
+        rest_set(o, "node", json_string(e->node));
+        rest_set(o, "address", json_string(e->address));
+        rest_set(o, "epoch", rest_u64(e->epoch));
+        rest_config_json(o, &e->config);
+    }
+    if (json_array_append_new(list, o)) {
+        out_of_memory();
+    }
+}
+
+static void
+rest_map_get(struct ctl *ctl, struct evhttp_request *req, const char *query)
+{
+    struct rest_map_query q;
+    struct rest_error e;
+    const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                         "X-Mignet-Node");
+    if (!rest_parse_map_query(query, hdr, &q, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    uint64_t version = core_map_version(ctl->core);
+    if (q.since > version) {
+        rest_send_core_error(ctl, req, CORE_E_BAD_VERSION);
+        return;
+    }
+    uint32_t node = CORE_NONE;
+    if (q.node[0]) {
+        node = core_node_find(ctl->core, q.node);
+        if (node == CORE_NONE) {
+            rest_send_core_error(ctl, req, CORE_E_UNKNOWN_NODE);
+            return;
+        }
+    }
+    json_t *list = json_array();
+    bool full = !q.since;
+    if (!core_map_since(ctl->core, q.since, rest_map_entry, list)) {
+        json_array_clear(list);
+        core_map_since(ctl->core, 0, rest_map_entry, list);
+        full = true;
+    }
+    if (node != CORE_NONE) {
+        /* The poll acknowledges what the node held when it asked. */
+        ctl->dirty = true;
+        enum core_err err = core_node_refresh(ctl->core, node, q.since,
+                                              ctl_now_ms());
+        if (err) {
+            json_decref(list);
+            rest_send_core_error(ctl, req, err);
+            return;
+        }
+    }
+    rest_send_json(ctl, req, 200,
+                   json_pack("{s:o,s:o,s:b,s:o}", "version",
+                             rest_u64(version), "since", rest_u64(q.since),
+                             "full", full, "entries", list));
+}
+
+static void
+rest_healthz(struct ctl *ctl, struct evhttp_request *req)
+{
+    struct core_stats st;
+    core_get_stats(ctl->core, &st);
+    rest_send_json(ctl, req, 200,
+                   json_pack("{s:s,s:o,s:o,s:o}", "status", "ok",
+                             "map_version",
+                             rest_u64(core_map_version(ctl->core)),
+                             "tasks_pending", rest_u64(st.tasks_pending),
+                             "agents_connected",
+                             rest_u64(agent_server_n_connected(
+                                 ctl->agents))));
+}
+
+static void
+rest_metrics(struct ctl *ctl, struct evhttp_request *req)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    if (metrics_render(&ctl->metrics, ctl->core, &sb)) {
+        out_of_memory();
+    }
+    struct evbuffer *body = evbuffer_new();
+    if (!body || evbuffer_add(body, strbuf_str(&sb), sb.len)) {
+        out_of_memory();
+    }
+    strbuf_destroy(&sb);
+    ctl_reply(ctl, req, 200, body, REST_PROM);
+}
+
+/* ---- Dispatch ---- */
+
+static enum rest_method
+rest_method_of(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET:
+        return REST_GET;
+    case EVHTTP_REQ_POST:
+        return REST_POST;
+    case EVHTTP_REQ_PATCH:
+        return REST_PATCH;
+    case EVHTTP_REQ_DELETE:
+        return REST_DELETE;
+    default:
+        return REST_OTHER;
+    }
+}
+
+static void
+rest_handle(struct evhttp_request *req, void *arg)
+{
+    struct rest *rest = arg;
+    struct ctl *ctl = rest->ctl;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct rest_route rt;
+    struct rest_error e;
+
+    if (!rest_route_match(rest_method_of(evhttp_request_get_command(req)),
+                          path, &rt, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    const char *body = NULL;
+    size_t len = 0;
+    if (rest_route_has_body(&rt)) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        len = evbuffer_get_length(in);
+        const char *ct = evhttp_find_header(
+            evhttp_request_get_input_headers(req), "Content-Type");
+        if (!rest_check_body_size(len, ctl->opts.max_body, &e)
+            || !rest_check_content_type(ct, &e)) {
+            rest_send_error(ctl, req, &e);
+            return;
+        }
+        body = len ? (const char *) evbuffer_pullup(in, -1) : NULL;
+    }
+
+    switch (rt.id) {
+    case REST_R_NODES:
+        if (rt.method == REST_POST) {
+            rest_nodes_post(ctl, req, body, len);
+        } else {
+            rest_nodes_get(ctl, req);
+        }
+        break;
+    case REST_R_NODE:
+        rest_node_item(ctl, req, &rt);
+        break;
+    case REST_R_VMS:
+        if (rt.method == REST_POST) {
+            rest_vms_post(ctl, req, body, len);
+        } else {
+            rest_vms_get(ctl, req);
+        }
+        break;
+    case REST_R_VM:
+        rest_vm_item(ctl, req, &rt, body, len);
+        break;
+    case REST_R_VM_MIGRATE:
+        rest_vm_migrate(ctl, req, &rt, body, len);
+        break;
+    case REST_R_MIGRATION:
+        rest_migration_get(ctl, req, &rt);
+        break;
+    case REST_R_TASKS:
+        rest_tasks_get(ctl, req);
+        break;
+    case REST_R_MAP:
+        rest_map_get(ctl, req, query);
+        break;
+    case REST_R_HEALTHZ:
+        rest_healthz(ctl, req);
+        break;
+    case REST_R_METRICS:
+        rest_metrics(ctl, req);
+        break;
+    default:
+        rest_fail(&e, 404, "not_found", "no such resource");
+        rest_send_error(ctl, req, &e);
+        break;
+    }
+}
+
+struct rest *
+rest_create(struct ctl *ctl, char *err, size_t errlen)
+{
+    struct rest *rest = xcalloc(1, sizeof *rest);
+    rest->ctl = ctl;
+    rest->http = evhttp_new(ctl->base);
+    if (!rest->http) {
+        snprintf(err, errlen, "cannot create the HTTP server");
+        free(rest);
+        return NULL;
+    }
+    evhttp_set_allowed_methods(rest->http,
+                               EVHTTP_REQ_GET | EVHTTP_REQ_POST
+                                   | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT
+                                   | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS
+                                   | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT
+                                   | EVHTTP_REQ_PATCH);
+    evhttp_set_max_body_size(rest->http, REST_HARD_BODY_CAP);
+    evhttp_set_max_headers_size(rest->http, 16384);
+    evhttp_set_timeout(rest->http, 60);
+    evhttp_set_gencb(rest->http, rest_handle, rest);
+
+    int fd = ctl_listen(ctl->opts.listen, ctl->rest_addr,
+                        sizeof ctl->rest_addr, err, errlen);
+    if (fd < 0 || !evhttp_accept_socket_with_handle(rest->http, fd)) {
+        if (fd >= 0) {
+            evutil_closesocket(fd);
+            snprintf(err, errlen, "cannot serve HTTP on %s", ctl->rest_addr);
+        }
+        rest_destroy(rest);
+        return NULL;
+    }
+    return rest;
+}
+
+void
+rest_destroy(struct rest *rest)
+{
+    if (!rest) {
+        return;
+    }
+    if (rest->http) {
+        evhttp_free(rest->http);
+    }
+    free(rest);
+}

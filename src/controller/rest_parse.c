@@ -1,0 +1,576 @@
+/* rest_parse.c: request parsing and validation for the northbound API.
+ *
+ * Everything a client sends is checked here, completely, before the REST
+ * layer calls the core: a request either yields a whole valid structure or
+ * an error with status and code.  It must never touch the core, a socket
+ * or global state, so it can run under the fuzzer. */
+#include "controller/rest_parse.h"
+
+#include <arpa/inet.h>
+#include <sys/queue.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "lib/addr.h"
+
+bool
+rest_fail(struct rest_error *e, int status, const char *code,
+          const char *fmt, ...)
+{
+    e->status = status;
+    e->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+int
+rest_core_status(enum core_err err)
+{
+    switch (err) {
+    case CORE_E_OK:
+        return 200;
+    case CORE_E_UNKNOWN_VM:
+    case CORE_E_UNKNOWN_NODE:
+    case CORE_E_UNKNOWN_MIGRATION:
+        return 404;
+    case CORE_E_DUPLICATE_VM:
+    case CORE_E_DUPLICATE_NODE:
+    case CORE_E_SAME_NODE:
+    case CORE_E_NODE_GONE:
+    case CORE_E_WRONG_SOURCE:
+    case CORE_E_IN_PROGRESS:
+    case CORE_E_STALE_EPOCH:
+    case CORE_E_NODE_BUSY:
+        return 409;
+    case CORE_E_BAD_NAME:
+    case CORE_E_BAD_VALUE:
+    case CORE_E_BAD_SEQ:
+    case CORE_E_BAD_VERSION:
+        return 422;
+    case CORE_E_NOMEM:
+    case CORE_E_STORE:
+    case CORE_N_ERRORS:
+    default:
+        return 500;
+    }
+}
+
+void
+rest_core_error(struct rest_error *e, enum core_err err)
+{
+    rest_fail(e, rest_core_status(err), core_errname(err), "%s",
+              core_strerror(err));
+}
+
+/* ---- Routes ---- */
+
+static bool
+rest_method_fail(struct rest_error *e, const char *allowed)
+{
+    return rest_fail(e, 405, "method_not_allowed",
+                     "this resource allows %s", allowed);
+}
+
+/* Copies the next path segment (up to '/' or the end) into 'out'. */
+static const char *
+rest_segment(const char *p, char *out, size_t n, bool *too_long)
+{
+    size_t len = strcspn(p, "/");
+    *too_long = len >= n;
+    if (!*too_long) {
+        memcpy(out, p, len);
+        out[len] = '\0';
+    } else {
+        out[0] = '\0';
+    }
+    return p + len;
+}
+
+/* Routes under /v1/nodes and /v1/vms: the collection, one item, and (for
+ * VMs) the migrate action. */
+static bool
+rest_route_items(enum rest_method m, const char *rest, bool vms,
+                 struct rest_route *r, struct rest_error *e)
+{
+    if (!*rest) {
+        r->id = vms ? REST_R_VMS : REST_R_NODES;
+        return m == REST_GET || m == REST_POST
+                   ? true
+                   : rest_method_fail(e, "GET, POST");
+    }
+    bool too_long;
+    const char *after = rest_segment(rest, r->name, sizeof r->name,
+                                     &too_long);
+    const char *unknown = vms ? "unknown_vm" : "unknown_node";
+    if (too_long || !addr_name_valid(r->name)) {
+        return rest_fail(e, 404, unknown, "no %s with that id",
+                         vms ? "VM" : "node");
+    }
+    if (!*after || !strcmp(after, "/")) {
+        r->id = vms ? REST_R_VM : REST_R_NODE;
+        if (m == REST_GET || m == REST_DELETE || (vms && m == REST_PATCH)) {
+            return true;
+        }
+        return rest_method_fail(e, vms ? "GET, PATCH, DELETE"
+                                       : "GET, DELETE");
+    }
+    if (vms && (!strcmp(after, "/migrate") || !strcmp(after, "/migrate/"))) {
+        r->id = REST_R_VM_MIGRATE;
+        return m == REST_POST ? true : rest_method_fail(e, "POST");
+    }
+    return rest_fail(e, 404, "not_found", "no such resource");
+}
+
+bool
+rest_route_match(enum rest_method m, const char *path, struct rest_route *r,
+                 struct rest_error *e)
+{
+    memset(r, 0, sizeof *r);
+    r->method = m;
+    if (!path) {
+        return rest_fail(e, 404, "not_found", "no such resource");
+    }
+    static const struct {
+        const char *path;
+        enum rest_route_id id;
+    } fixed[] = {
+        {"/v1/tasks", REST_R_TASKS},
+        {"/v1/map", REST_R_MAP},
+        {"/healthz", REST_R_HEALTHZ},
+        {"/metrics", REST_R_METRICS},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        size_t n = strlen(fixed[i].path);
+        if (!strncmp(path, fixed[i].path, n)
+            && (!path[n] || !strcmp(path + n, "/"))) {
+            r->id = fixed[i].id;
+            return m == REST_GET ? true : rest_method_fail(e, "GET");
+        }
+    }
+    if (!strncmp(path, "/v1/nodes", 9) && (!path[9] || path[9] == '/')) {
+        return rest_route_items(m, path[9] ? path + 10 : path + 9, false, r,
+                                e);
+    }
+    if (!strncmp(path, "/v1/vms", 7) && (!path[7] || path[7] == '/')) {
+        return rest_route_items(m, path[7] ? path + 8 : path + 7, true, r,
+                                e);
+    }
+    if (!strncmp(path, "/v1/migrations/", 15)) {
+        char id[24];
+        bool too_long;
+        const char *after = rest_segment(path + 15, id, sizeof id,
+                                         &too_long);
+        if (*after && strcmp(after, "/")) {
+            return rest_fail(e, 404, "not_found", "no such resource");
+        }
+        r->id = REST_R_MIGRATION;
+        if (too_long || !addr_parse_u64(id, 1, UINT64_MAX, &r->migration)) {
+            return rest_fail(e, 404, "unknown_migration",
+                             "migration ids are positive integers");
+        }
+        return m == REST_GET ? true : rest_method_fail(e, "GET");
+    }
+    return rest_fail(e, 404, "not_found", "no such resource");
+}
+
+bool
+rest_route_has_body(const struct rest_route *r)
+{
+    return r->method == REST_POST || r->method == REST_PATCH;
+}
+
+bool
+rest_check_content_type(const char *ct, struct rest_error *e)
+{
+    static const char want[] = "application/json";
+    if (ct) {
+        while (*ct == ' ' || *ct == '\t') {
+            ct++;
+        }
+        size_t n = sizeof want - 1;
+        if (!strncasecmp(ct, want, n)
+            && (!ct[n] || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t')) {
+            return true;
+        }
+    }
+    return rest_fail(e, 415, "unsupported_media_type",
+                     "the body must be application/json");
+}
+
+bool
+rest_check_body_size(size_t len, size_t max, struct rest_error *e)
+{
+    if (len > max) {
+        return rest_fail(e, 413, "too_large",
+                         "the body is %zu bytes; the limit is %zu", len, max);
+    }
+    return true;
+}
+
+/* ---- Values ---- */
+
+bool
+rest_mac_valid(const uint8_t m[6])
+{
+    bool zero = !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]);
+    return !zero && !(m[0] & 1); /* not all-zero, multicast or broadcast */
+}
+
+bool
+rest_ip_valid(uint32_t ip)
+{
+    /* Not 0.0.0.0, not multicast or class E (which holds broadcast). */
+    return ip != 0 && ip >> 28 < 0xe;
+}
+
+/* ---- Bodies ---- */
+
+static json_t *
+rest_parse_object(const char *body, size_t len, struct rest_error *e)
+{
+    if (!body || !len) {
+        rest_fail(e, 400, "bad_json", "the request needs a JSON body");
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        rest_fail(e, 400, "bad_json", "invalid JSON at line %d column %d: %s",
+                  jerr.line, jerr.column, jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        rest_fail(e, 400, "bad_json", "the body must be a JSON object");
+        return NULL;
+    }
+    return root;
+}
+
+/* Every key of 'obj' must be in 'allowed' (NULL-terminated). */
+static bool
+rest_check_keys(json_t *obj, const char *const *allowed, struct rest_error *e)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++) {
+            if (!strcmp(key, *a)) {
+                ok = true;
+                break;
+            }
+        }
+        if (!ok) {
+            return rest_fail(e, 422, "unknown_field", "unknown field '%.40s'",
+                             key);
+        }
+    }
+    return true;
+}
+
+/* The string at 'key', NULL when absent or null (after setting an error
+ * if it was required, or if it is present but not a string). */
+static const char *
+rest_get_string(json_t *obj, const char *key, bool required, bool *bad,
+                struct rest_error *e)
+{
+    json_t *v = json_object_get(obj, key);
+    *bad = false;
+    if (!v || json_is_null(v)) {
+        if (required) {
+            *bad = true;
+            rest_fail(e, 422, "missing_field", "'%s' is required", key);
+        }
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        *bad = true;
+        rest_fail(e, 422, "invalid_type", "'%s' must be a string", key);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+static bool
+rest_get_name(json_t *obj, const char *key, bool required,
+              char out[CORE_NAME_MAX + 1], struct rest_error *e)
+{
+    bool bad;
+    const char *s = rest_get_string(obj, key, required, &bad, e);
+    if (bad) {
+        return false;
+    }
+    if (!s) {
+        out[0] = '\0';
+        return true;
+    }
+    if (!addr_name_valid(s)) {
+        return rest_fail(e, 422, "invalid_name",
+                         "'%s' must be 1-63 characters of [A-Za-z0-9._:-]",
+                         key);
+    }
+    snprintf(out, CORE_NAME_MAX + 1, "%s", s);
+    return true;
+}
+
+/* An unsigned integer in [min, max]; '*present' tells whether it was
+ * given (absent or null leaves '*out' alone). */
+static bool
+rest_get_u32(json_t *obj, const char *key, uint32_t min, uint32_t max,
+             bool *present, uint32_t *out, struct rest_error *e)
+{
+    json_t *v = json_object_get(obj, key);
+    *present = false;
+    if (!v || json_is_null(v)) {
+        return true;
+    }
+    if (!json_is_integer(v)) {
+        return rest_fail(e, 422, "invalid_type", "'%s' must be an integer",
+                         key);
+    }
+    json_int_t n = json_integer_value(v);
+    if (n < (json_int_t) min || n > (json_int_t) max) {
+        return rest_fail(e, 422, "invalid_value",
+                         "'%s' must be between %u and %u", key,
+                         (unsigned) min, (unsigned) max);
+    }
+    *present = true;
+    *out = (uint32_t) n;
+    return true;
+}
+
+/* The configuration fields shared by create and patch; only the fields
+ * present are written to 'c'. */
+static bool
+rest_get_config(json_t *obj, bool create, struct mn_config *c,
+                unsigned *n_fields, struct rest_error *e)
+{
+    bool bad, present;
+    const char *mac = rest_get_string(obj, "mac", create, &bad, e);
+    if (bad) {
+        return false;
+    }
+    if (mac) {
+        if (!addr_parse_mac(mac, c->mac) || !rest_mac_valid(c->mac)) {
+            return rest_fail(e, 422, "invalid_mac",
+                             "'mac' must be a unicast MAC like "
+                             "02:00:00:00:00:01");
+        }
+        ++*n_fields;
+    }
+    const char *ip = rest_get_string(obj, "ip", create, &bad, e);
+    if (bad) {
+        return false;
+    }
+    if (ip) {
+        if (!addr_parse_ipv4(ip, &c->ip) || !rest_ip_valid(c->ip)) {
+            return rest_fail(e, 422, "invalid_ip",
+                             "'ip' must be an IPv4 host address like "
+                             "198.18.1.1");
+        }
+        ++*n_fields;
+    }
+    uint32_t v = 0;
+    if (!rest_get_u32(obj, "vni", 0, REST_VNI_MAX, &present, &c->vni, e)) {
+        return false;
+    }
+    *n_fields += present;
+    if (!rest_get_u32(obj, "vlan", 0, REST_VLAN_MAX, &present, &v, e)) {
+        return false;
+    }
+    if (present) {
+        c->vlan = (uint16_t) v;
+        ++*n_fields;
+    }
+    if (!rest_get_u32(obj, "port", 0, REST_PORT_MAX, &present, &c->port,
+                      e)) {
+        return false;
+    }
+    *n_fields += present;
+    if (!rest_get_u32(obj, "binding", 0, UINT32_MAX, &present, &c->binding,
+                      e)) {
+        return false;
+    }
+    *n_fields += present;
+    return true;
+}
+
+bool
+rest_parse_node(const char *body, size_t len, struct rest_node_req *req,
+                struct rest_error *e)
+{
+    static const char *const keys[] = {"id", "address", "refresh_ms", NULL};
+    json_t *obj = rest_parse_object(body, len, e);
+    if (!obj) {
+        return false;
+    }
+    struct rest_node_req r = {.refresh_ms = REST_REFRESH_DEFAULT_MS};
+    bool ok = rest_check_keys(obj, keys, e)
+              && rest_get_name(obj, "id", true, r.id, e);
+    if (ok) {
+        bool bad, present;
+        const char *addr = rest_get_string(obj, "address", true, &bad, e);
+        unsigned char tmp[16];
+        if (bad) {
+            ok = false;
+        } else if (strlen(addr) > REST_ADDRESS_MAX
+                   || (inet_pton(AF_INET, addr, tmp) != 1
+                       && inet_pton(AF_INET6, addr, tmp) != 1)) {
+            ok = rest_fail(e, 422, "invalid_address",
+                           "'address' must be an IPv4 or IPv6 address");
+        } else {
+            snprintf(r.address, sizeof r.address, "%s", addr);
+            ok = rest_get_u32(obj, "refresh_ms", REST_REFRESH_MIN_MS,
+                              REST_REFRESH_MAX_MS, &present, &r.refresh_ms,
+                              e);
+        }
+    }
+    json_decref(obj);
+    if (ok) {
+        *req = r;
+    }
+    return ok;
+}
+
+bool
+rest_parse_vm_create(const char *body, size_t len, struct rest_vm_req *req,
+                     struct rest_error *e)
+{
+    static const char *const keys[] = {
+        "id", "mac", "ip", "node", "vni", "vlan", "port", "binding", NULL,
+    };
+    json_t *obj = rest_parse_object(body, len, e);
+    if (!obj) {
+        return false;
+    }
+    struct rest_vm_req r = {0};
+    unsigned n_fields = 0;
+    bool ok = rest_check_keys(obj, keys, e)
+              && rest_get_name(obj, "id", true, r.id, e)
+              && rest_get_name(obj, "node", true, r.node, e)
+              && rest_get_config(obj, true, &r.config, &n_fields, e);
+    json_decref(obj);
+    if (ok) {
+        *req = r;
+    }
+    return ok;
+}
+
+bool
+rest_parse_vm_patch(const char *body, size_t len, struct mn_config *config,
+                    struct rest_error *e)
+{
+    static const char *const keys[] = {
+        "mac", "ip", "vni", "vlan", "port", "binding", NULL,
+    };
+    json_t *obj = rest_parse_object(body, len, e);
+    if (!obj) {
+        return false;
+    }
+    bool ok;
+    if (json_object_get(obj, "node") || json_object_get(obj, "id")) {
+        ok = rest_fail(e, 422, "immutable_field",
+                       "'id' and 'node' cannot be patched; use "
+                       "POST /v1/vms/{id}/migrate to move a VM");
+    } else {
+        ok = rest_check_keys(obj, keys, e);
+    }
+    struct mn_config c = *config;
+    unsigned n_fields = 0;
+    ok = ok && rest_get_config(obj, false, &c, &n_fields, e);
+    json_decref(obj);
+    if (ok && !n_fields) {
+        ok = rest_fail(e, 422, "missing_field",
+                       "give at least one of mac, ip, vni, vlan, port, "
+                       "binding");
+    }
+    if (ok) {
+        *config = c;
+    }
+    return ok;
+}
+
+bool
+rest_parse_migrate(const char *body, size_t len, struct rest_migrate_req *req,
+                   struct rest_error *e)
+{
+    static const char *const keys[] = {"to", "from", NULL};
+    json_t *obj = rest_parse_object(body, len, e);
+    if (!obj) {
+        return false;
+    }
+    struct rest_migrate_req r = {0};
+    bool ok = rest_check_keys(obj, keys, e)
+              && rest_get_name(obj, "to", true, r.to, e)
+              && rest_get_name(obj, "from", false, r.from, e);
+    json_decref(obj);
+    if (ok) {
+        *req = r;
+    }
+    return ok;
+}
+
+bool
+rest_parse_map_query(const char *query, const char *header_node,
+                     struct rest_map_query *q, struct rest_error *e)
+{
+    struct rest_map_query r = {0};
+    struct evkeyvalq params;
+    TAILQ_INIT(&params);
+    bool ok = true;
+    if (query && *query) {
+        if (evhttp_parse_query_str(query, &params)) {
+            return rest_fail(e, 400, "bad_query", "malformed query string");
+        }
+    }
+    bool seen_node = false;
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, &params, next) {
+        if (!strcmp(kv->key, "since")) {
+            if (r.has_since || !addr_parse_u64(kv->value, 0, UINT64_MAX, &r.since)) {
+                ok = rest_fail(e, 400, "bad_query",
+                               "'since' must be one unsigned integer");
+                break;
+            }
+            r.has_since = true;
+        } else if (!strcmp(kv->key, "node")) {
+            if (seen_node || !addr_name_valid(kv->value)) {
+                ok = rest_fail(e, 400, "bad_query",
+                               "'node' must be one node id");
+                break;
+            }
+            snprintf(r.node, sizeof r.node, "%s", kv->value);
+            seen_node = true;
+        } else {
+            ok = rest_fail(e, 400, "bad_query",
+                           "unknown query parameter '%.40s'", kv->key);
+            break;
+        }
+    }
+    evhttp_clear_headers(&params);
+    if (ok && header_node) {
+        if (!addr_name_valid(header_node)) {
+            ok = rest_fail(e, 400, "bad_query",
+                           "X-Mignet-Node must be a node id");
+        } else if (seen_node && strcmp(header_node, r.node)) {
+            ok = rest_fail(e, 400, "bad_query",
+                           "X-Mignet-Node and node= name different nodes");
+        } else {
+            snprintf(r.node, sizeof r.node, "%s", header_node);
+        }
+    }
+    if (ok) {
+        *q = r;
+    }
+    return ok;
+}

@@ -1,0 +1,146 @@
+/* rest_parse.h: the northbound API's request parsing and validation.
+ *
+ * Pure functions from request text (method, path, query, headers, body) to
+ * validated request structures or an error with its HTTP status and code.
+ * No sockets, no core: the REST layer, the unit tests and the fuzzer call
+ * the very same code, and nothing reaches the core unless it passed here. */
+#ifndef MIGNET_CONTROLLER_REST_PARSE_H
+#define MIGNET_CONTROLLER_REST_PARSE_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mignet/core.h"
+
+/* Default limit of a request body; larger bodies get 413. */
+#define REST_MAX_BODY_DEFAULT 65536
+
+/* An error answer: status, machine code, human message. */
+struct rest_error {
+    int status;
+    const char *code; /* static string, e.g. "invalid_mac" */
+    char message[160];
+};
+
+/* Sets '*e' and returns false, so parsers can 'return rest_fail(...)'. */
+bool rest_fail(struct rest_error *e, int status, const char *code,
+               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The HTTP status for a core error (404 unknown_*, 409 conflicts, 422
+ * invalid values, 500 store/memory). */
+int rest_core_status(enum core_err);
+/* Fills 'e' from a core error. */
+void rest_core_error(struct rest_error *e, enum core_err);
+
+/* ---- Routes ---- */
+
+enum rest_method {
+    REST_GET,
+    REST_POST,
+    REST_PATCH,
+    REST_DELETE,
+    REST_OTHER,
+};
+
+#define REST_ROUTES                                                          \
+    REST_ROUTE(NODES, "nodes")                                               \
+    REST_ROUTE(NODE, "node")                                                 \
+    REST_ROUTE(VMS, "vms")                                                   \
+    REST_ROUTE(VM, "vm")                                                     \
+    REST_ROUTE(VM_MIGRATE, "vm_migrate")                                     \
+    REST_ROUTE(MIGRATION, "migration")                                       \
+    REST_ROUTE(TASKS, "tasks")                                               \
+    REST_ROUTE(MAP, "map")                                                   \
+    REST_ROUTE(HEALTHZ, "healthz")                                           \
+    REST_ROUTE(METRICS, "metrics")
+enum rest_route_id {
+#define REST_ROUTE(ENUM, NAME) REST_R_##ENUM,
+    REST_ROUTES
+#undef REST_ROUTE
+};
+
+struct rest_route {
+    enum rest_route_id id;
+    enum rest_method method;
+    char name[CORE_NAME_MAX + 1]; /* {id} of a node or VM */
+    uint64_t migration;           /* {id} of a migration */
+};
+
+/* Matches 'method' and 'path' (without the query).  Unknown paths get 404
+ * not_found; a known path with another method gets 405; a path {id} that
+ * cannot name anything gets 404 with the resource's unknown_* code. */
+bool rest_route_match(enum rest_method, const char *path,
+                      struct rest_route *, struct rest_error *);
+/* Whether the route takes a JSON body (POST/PATCH). */
+bool rest_route_has_body(const struct rest_route *);
+
+/* 415 unless 'content_type' is application/json (parameters allowed). */
+bool rest_check_content_type(const char *content_type, struct rest_error *);
+/* 413 when 'len' exceeds 'max'. */
+bool rest_check_body_size(size_t len, size_t max, struct rest_error *);
+
+/* ---- Values ---- */
+
+/* Names, MACs and IPv4 addresses are parsed by lib/addr.h; these add
+ * what a VM's own addresses must also be. */
+/* Unicast and not all-zero. */
+bool rest_mac_valid(const uint8_t mac[6]);
+/* A host address: not 0.0.0.0, multicast, class E or broadcast. */
+bool rest_ip_valid(uint32_t ip);
+
+/* Limits of configuration values. */
+#define REST_VNI_MAX 16777215u
+#define REST_VLAN_MAX 4094u
+#define REST_PORT_MAX 0xffffff00u /* OFPP_MAX */
+#define REST_REFRESH_MIN_MS 10u
+#define REST_REFRESH_MAX_MS 3600000u
+#define REST_REFRESH_DEFAULT_MS 2000u
+#define REST_ADDRESS_MAX 63
+
+/* ---- Bodies ---- */
+
+/* POST /v1/nodes: {"id", "address", "refresh_ms"?} */
+struct rest_node_req {
+    char id[CORE_NAME_MAX + 1];
+    char address[REST_ADDRESS_MAX + 1];
+    uint32_t refresh_ms;
+};
+bool rest_parse_node(const char *body, size_t len, struct rest_node_req *,
+                     struct rest_error *);
+
+/* POST /v1/vms: {"id", "mac", "ip", "node", "vni"?, "vlan"?, "port"?,
+ * "binding"?} */
+struct rest_vm_req {
+    char id[CORE_NAME_MAX + 1];
+    char node[CORE_NAME_MAX + 1];
+    struct mn_config config;
+};
+bool rest_parse_vm_create(const char *body, size_t len, struct rest_vm_req *,
+                          struct rest_error *);
+
+/* PATCH /v1/vms/{id}: any of "mac", "ip", "vni", "vlan", "port",
+ * "binding" replace those fields of '*config'; at least one is required.
+ * '*config' is only written when the whole body is valid. */
+bool rest_parse_vm_patch(const char *body, size_t len,
+                         struct mn_config *config, struct rest_error *);
+
+/* POST /v1/vms/{id}/migrate: {"to", "from"?} */
+struct rest_migrate_req {
+    char to[CORE_NAME_MAX + 1];
+    char from[CORE_NAME_MAX + 1]; /* "" = not given */
+};
+bool rest_parse_migrate(const char *body, size_t len,
+                        struct rest_migrate_req *, struct rest_error *);
+
+/* GET /v1/map?since=V&node=ID.  'header_node' is the X-Mignet-Node header
+ * (may be NULL); giving both with different values is an error. */
+struct rest_map_query {
+    bool has_since;
+    uint64_t since;
+    char node[CORE_NAME_MAX + 1]; /* "" = not a node's poll */
+};
+bool rest_parse_map_query(const char *query, const char *header_node,
+                          struct rest_map_query *, struct rest_error *);
+
+#endif /* MIGNET_CONTROLLER_REST_PARSE_H */

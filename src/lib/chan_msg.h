@@ -1,0 +1,184 @@
+/* chan_msg.h: the agent channel's message codec (docs/agent-protocol.md),
+ * shared by both ends: mignetd's agent sessions and node agents.
+ *
+ * It turns one line of the channel into a 'struct chan_msg' and back.  It
+ * never allocates anything the caller must free, never accepts a message a
+ * peer would have to reject (encode validates exactly like decode), and
+ * reports every malformed input with its own error.
+ *
+ * API in brief:
+ *
+ *   struct chan_msg msg;
+ *   char err[128];
+ *   enum chan_err e = chan_msg_decode(line, len, &msg, err, sizeof err);
+ *   if (e) {                       // malformed: answer and maybe close
+ *       chan_msg_init_error(&reply, e, err);
+ *       chan_msg_encode(&reply, &out);
+ *       if (chan_err_is_fatal(e)) close...;
+ *   }
+ *
+ *   chan_msg_init(&msg, CHAN_INSTALL);  // then fill the fields
+ *   chan_msg_encode(&msg, &sb);         // appends one line, with '\n'
+ *
+ *   // Framing a byte stream:
+ *   size_t line_len, used;
+ *   while (!(e = chan_frame(buf, n, &line_len, &used)) && used) {
+ *       decode(buf, line_len); consume 'used' bytes;
+ *   }                                   // e == CHAN_E_TOO_LONG: close
+ *
+ * Which members each type uses ("R" required on decode, always encoded;
+ * "o" optional on decode, default 0, always encoded):
+ *
+ *   hello         node R, proto R
+ *   welcome       node R, map_version R, heartbeat_ms R
+ *   resync_begin  seq R
+ *   resync_end    seq R
+ *   install       seq R, vm R, epoch R, config: mac R, ip R, vni o, vlan o,
+ *                 port o
+ *   relay         as install + target R, target_address R, target_epoch R
+ *   delete        as install
+ *   ack           seq R
+ *   refresh       version R
+ *   report        vm R, epoch R
+ *   refused       seq R, vm R, epoch R, held_epoch R
+ *   heartbeat     -
+ *   error         code R, message o
+ *
+ * Unknown members are ignored (forward compatibility).  Integers are JSON
+ * integers in [0, 2^63-1] (vlan 0-4095, vni 0-16777215, port and
+ * heartbeat_ms 32-bit, proto >= 1).  Every other type is rejected. */
+#ifndef MIGNET_CHAN_MSG_H
+#define MIGNET_CHAN_MSG_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mignet/core.h"
+
+struct strbuf;
+
+/* The protocol version this codec speaks (hello's 'proto'). */
+#define CHAN_PROTO_VERSION 1
+/* Longest line on the channel, counting its terminating '\n'. */
+#define CHAN_MSG_MAX_LINE 65536
+/* Longest error code and error message kept (bytes, without the NUL).
+ * Longer messages are cut at a UTF-8 character boundary. */
+#define CHAN_CODE_MAX 31
+#define CHAN_TEXT_MAX 255
+/* Longest node data-plane address (relay's target_address). */
+#define CHAN_ADDRESS_MAX 63
+#define VLAN_MAX 4095
+#define VNI_MAX 16777215
+
+#define CHAN_MSG_TYPES                                                       \
+    CHAN_MSG_TYPE(HELLO, "hello")                                            \
+    CHAN_MSG_TYPE(WELCOME, "welcome")                                        \
+    CHAN_MSG_TYPE(RESYNC_BEGIN, "resync_begin")                              \
+    CHAN_MSG_TYPE(RESYNC_END, "resync_end")                                  \
+    CHAN_MSG_TYPE(INSTALL, "install")                                        \
+    CHAN_MSG_TYPE(RELAY, "relay")                                            \
+    CHAN_MSG_TYPE(DELETE, "delete")                                          \
+    CHAN_MSG_TYPE(ACK, "ack")                                                \
+    CHAN_MSG_TYPE(REFRESH, "refresh")                                        \
+    CHAN_MSG_TYPE(REPORT, "report")                                          \
+    CHAN_MSG_TYPE(REFUSED, "refused")                                        \
+    CHAN_MSG_TYPE(HEARTBEAT, "heartbeat")                                    \
+    CHAN_MSG_TYPE(ERROR, "error")
+
+enum chan_msg_type {
+#define CHAN_MSG_TYPE(ENUM, NAME) CHAN_##ENUM,
+    CHAN_MSG_TYPES
+#undef CHAN_MSG_TYPE
+    CHAN_N_TYPES
+};
+const char *chan_msg_type_name(enum chan_msg_type); /* "install" */
+/* Returns false for an unknown name. */
+bool chan_msg_type_from_name(const char *, enum chan_msg_type *);
+
+/* Codec errors: enum, protocol error code sent to the peer, message.
+ * Several map to the same protocol code ('bad_field'); the enum says
+ * exactly what was wrong. */
+#define CHAN_ERRORS                                                          \
+    CHAN_ERR(OK, "ok", "success")                                            \
+    CHAN_ERR(TOO_LONG, "too_long", "line longer than 65536 bytes")           \
+    CHAN_ERR(BAD_JSON, "bad_json", "not valid JSON")                         \
+    CHAN_ERR(NOT_OBJECT, "bad_json", "not a JSON object")                    \
+    CHAN_ERR(NO_TYPE, "no_type", "no string member 'type'")                 \
+    CHAN_ERR(UNKNOWN_TYPE, "unknown_type", "unknown message type")           \
+    CHAN_ERR(MISSING, "bad_field", "a required member is missing")           \
+    CHAN_ERR(WRONG_TYPE, "bad_field", "a member has the wrong JSON type")    \
+    CHAN_ERR(RANGE, "bad_field", "a number is out of range")                 \
+    CHAN_ERR(BAD_NAME, "bad_field",                                          \
+             "an id is not 1-63 characters of [A-Za-z0-9._:-]")             \
+    CHAN_ERR(BAD_MAC, "bad_field", "not a MAC address like 02:00:00:00:00:01")\
+    CHAN_ERR(BAD_IP, "bad_field", "not an IPv4 address like 198.18.1.1")     \
+    CHAN_ERR(BAD_STRING, "bad_field",                                        \
+             "a string is empty, too long or has invalid characters")        \
+    CHAN_ERR(NOMEM, "no_memory", "out of memory")
+
+enum chan_err {
+#define CHAN_ERR(ENUM, CODE, MSG) CHAN_E_##ENUM,
+    CHAN_ERRORS
+#undef CHAN_ERR
+    CHAN_N_ERRORS
+};
+const char *chan_err_code(enum chan_err);   /* protocol code: "bad_field" */
+const char *chan_strerror(enum chan_err);   /* human message */
+/* Whether the protocol says to close the session after answering this
+ * decode error: a line too long, invalid JSON, not an object, or no type.
+ * Unknown types and bad members of a known type are answered with an
+ * 'error' and the session stays up. */
+bool chan_err_is_fatal(enum chan_err);
+
+/* One message.  A flat value type: copy it freely.  Only the members that
+ * its type uses (table above) are meaningful; chan_msg_init() zeroes the
+ * rest. */
+struct chan_msg {
+    enum chan_msg_type type;
+    char node[CORE_NAME_MAX + 1];     /* hello, welcome */
+    uint32_t proto;                   /* hello */
+    uint64_t map_version;             /* welcome */
+    uint32_t heartbeat_ms;            /* welcome */
+    uint64_t seq;                     /* instructions, resync, ack, refused */
+    char vm[CORE_NAME_MAX + 1];       /* instructions, report, refused */
+    uint64_t epoch;                   /* instructions, report, refused */
+    struct mn_config config;          /* instructions ('binding' unused) */
+    char target[CORE_NAME_MAX + 1];   /* relay */
+    char target_address[CHAN_ADDRESS_MAX + 1]; /* relay */
+    uint64_t target_epoch;            /* relay */
+    uint64_t version;                 /* refresh */
+    uint64_t held_epoch;              /* refused */
+    char code[CHAN_CODE_MAX + 1];     /* error */
+    char message[CHAN_TEXT_MAX + 1];  /* error */
+};
+
+/* Zeroes 'msg' and sets its type (and proto for hello). */
+void chan_msg_init(struct chan_msg *, enum chan_msg_type);
+/* Makes an 'error' message for codec error 'e'; 'detail' (may be NULL)
+ * becomes the message, else chan_strerror(e). */
+void chan_msg_init_error(struct chan_msg *, enum chan_err e,
+                         const char *detail);
+
+/* Decodes one line ('len' bytes, without its '\n'; a trailing '\r' is not
+ * stripped and makes it invalid JSON only if it is inside a token).  On
+ * success fills 'out'.  On failure 'out' is unspecified, and 'err' (if not
+ * NULL) receives a NUL-terminated explanation naming the member at fault.
+ * For CHAN_E_UNKNOWN_TYPE the explanation names the type. */
+enum chan_err chan_msg_decode(const char *line, size_t len,
+                              struct chan_msg *out, char *err,
+                              size_t errlen);
+
+/* Appends 'msg' to 'out' as one compact JSON line ending in '\n', members
+ * in the order of the table above, "type" first.  Validates exactly as the
+ * decoder does; on error 'out' is unchanged. */
+enum chan_err chan_msg_encode(const struct chan_msg *, struct strbuf *out);
+
+/* Stream framing.  Looks for the first complete line in 'buf'.  Returns
+ * CHAN_E_OK with *consumed > 0 (line plus '\n') and *line_len (without the
+ * '\n') when there is one, CHAN_E_OK with *consumed == 0 when more bytes
+ * are needed, CHAN_E_TOO_LONG when the line cannot fit the limit. */
+enum chan_err chan_frame(const char *buf, size_t len, size_t *line_len,
+                         size_t *consumed);
+
+#endif /* MIGNET_CHAN_MSG_H */

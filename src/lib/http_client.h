@@ -1,0 +1,95 @@
+/* http_client.h: a small blocking HTTP/1.1 client for talking to mignetd's
+ * northbound API and gateway (the `mignet` CLI, test and real agents).
+ *
+ * One request per connection ("Connection: close"), every step bounded by
+ * a deadline.  The response parser is a pure function over bytes so it can
+ * be tested and fuzzed on its own; it must never read past its input,
+ * accept a response it cannot frame, or buffer more than HTTP_MAX_BODY. */
+#ifndef MIGNET_HTTP_CLIENT_H
+#define MIGNET_HTTP_CLIENT_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strbuf;
+
+/* Limits on what a response may contain. */
+#define HTTP_MAX_HEADER (64 * 1024)        /* status line + headers */
+#define HTTP_MAX_BODY (64 * 1024 * 1024)   /* decoded body */
+
+#define HTTP_ERRORS                                                          \
+    HTTP_ERR(OK, "success")                                                  \
+    HTTP_ERR(INCOMPLETE, "response incomplete, more bytes needed")           \
+    HTTP_ERR(BAD_URL, "bad URL")                                             \
+    HTTP_ERR(RESOLVE, "cannot resolve host")                                 \
+    HTTP_ERR(CONNECT, "cannot connect")                                      \
+    HTTP_ERR(TIMEOUT, "timed out")                                           \
+    HTTP_ERR(IO, "connection failed")                                        \
+    HTTP_ERR(BAD_STATUS, "malformed status line")                            \
+    HTTP_ERR(BAD_HEADER, "malformed header")                                 \
+    HTTP_ERR(BAD_LENGTH, "malformed or conflicting Content-Length")          \
+    HTTP_ERR(BAD_CHUNK, "malformed chunked encoding")                        \
+    HTTP_ERR(TRUNCATED, "connection closed before the response ended")       \
+    HTTP_ERR(TOO_LARGE, "response too large")                                \
+    HTTP_ERR(NOMEM, "out of memory")
+
+enum http_err {
+#define HTTP_ERR(ENUM, MSG) HTTP_E_##ENUM,
+    HTTP_ERRORS
+#undef HTTP_ERR
+    HTTP_N_ERRORS
+};
+const char *http_strerror(enum http_err);
+/* The controller could not be reached at all (resolve, connect, or a
+ * timeout), as opposed to a reply that made no sense. */
+bool http_err_is_unreachable(enum http_err);
+
+/* "http://HOST[:PORT][/PREFIX]".  HOST is a name, an IPv4 address or a
+ * bracketed IPv6 address; PORT defaults to 80; PREFIX (no trailing '/') is
+ * put before every request path. */
+struct http_url {
+    char host[256];
+    char port[6];
+    char prefix[256];
+};
+/* Returns HTTP_E_OK or HTTP_E_BAD_URL with an explanation in 'err'. */
+enum http_err http_url_parse(const char *, struct http_url *, char *err,
+                             size_t errlen);
+
+/* Appends 's' to 'out' percent-encoded for use as one path segment (or a
+ * query value): everything but [A-Za-z0-9._~-] is escaped.  0 or ENOMEM. */
+int http_escape(struct strbuf *out, const char *s);
+
+/* Embedded object: http_response_init() / http_response_destroy(). */
+struct http_response {
+    int status;              /* 100-599 */
+    char reason[64];         /* cut if longer */
+    char content_type[128];  /* "" when absent; cut if longer */
+    char *body;              /* NUL-terminated, decoded; never NULL after
+                              * a successful parse */
+    size_t body_len;
+};
+void http_response_init(struct http_response *);
+void http_response_destroy(struct http_response *);
+
+/* Parses the response held in the first 'len' bytes of 'buf'; 'eof' says
+ * the peer closed the connection after them.  Returns HTTP_E_OK with
+ * 'resp' filled (replacing what it held), HTTP_E_INCOMPLETE when more bytes
+ * are needed (never when 'eof'), or a parse error (BAD_STATUS, BAD_HEADER,
+ * BAD_LENGTH, BAD_CHUNK, TRUNCATED, TOO_LARGE, NOMEM).  Interim 1xx
+ * responses are skipped.  Pure: no I/O, no global state. */
+enum http_err http_response_parse(const char *buf, size_t len, bool eof,
+                                  struct http_response *resp);
+
+/* Sends 'method' 'url->prefix''path' (path starts with '/', already
+ * escaped; may carry a query) with 'body' ('body_len' bytes, sent as
+ * application/json; NULL for none) and waits at most 'timeout_ms' in all
+ * for the whole response.  Any HTTP status is HTTP_E_OK: the caller looks
+ * at resp->status.  On error 'err' explains (e.g. the errno text). */
+enum http_err http_request(const struct http_url *, const char *method,
+                           const char *path, const char *body,
+                           size_t body_len, int timeout_ms,
+                           struct http_response *resp, char *err,
+                           size_t errlen);
+
+#endif /* MIGNET_HTTP_CLIENT_H */

@@ -1,0 +1,142 @@
+/* sock.c: TCP connect with a deadline, bounded waits, host:port parsing
+ * (see sock.h).
+ *
+ * Used by short-lived blocking clients (the CLI, the test agent); the
+ * daemons use libevent instead and must not call into this. */
+#include "lib/sock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/strbuf.h"
+
+int64_t
+sock_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+sock_wait(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - sock_now_ms();
+        if (left <= 0) {
+            return ETIMEDOUT;
+        }
+        struct pollfd pfd = {.fd = fd, .events = events};
+        int n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int) left);
+        if (n > 0) {
+            return 0;
+        }
+        if (n < 0 && errno != EINTR) {
+            return errno;
+        }
+    }
+}
+
+static int
+connect_one(const struct addrinfo *ai, int64_t deadline, int *fdp)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+    if (fd < 0) {
+        return errno;
+    }
+    int error = 0;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        error = errno;
+    } else if (connect(fd, ai->ai_addr, ai->ai_addrlen)
+               && errno != EINPROGRESS) {
+        error = errno;
+    } else {
+        error = sock_wait(fd, POLLOUT, deadline);
+        if (!error) {
+            socklen_t slen = sizeof error;
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &slen)) {
+                error = errno;
+            }
+        }
+    }
+    if (error) {
+        close(fd);
+        return error;
+    }
+    *fdp = fd;
+    return 0;
+}
+
+int
+sock_connect(const char *host, const char *port, int timeout_ms, int *fdp,
+             char *err, size_t errlen)
+{
+    int64_t deadline = sock_now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+    struct addrinfo hints = {0}, *res = NULL;
+
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai) {
+        strbuf_format_into(err, errlen, "%s: %s", host, gai_strerror(gai));
+        return ENOENT;
+    }
+    int error = ECONNREFUSED;
+    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        error = connect_one(ai, deadline, fdp);
+        if (!error || error == ETIMEDOUT) {
+            break;
+        }
+    }
+    freeaddrinfo(res);
+    if (error) {
+        strbuf_format_into(err, errlen, "%s port %s: %s", host, port,
+                           strerror(error));
+    }
+    return error;
+}
+
+bool
+sock_split_hostport(const char *s, char *host, size_t hostlen, char *port,
+                    size_t portlen)
+{
+    const char *colon, *h = s;
+    size_t hn;
+
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end || end[1] != ':') {
+            return false;
+        }
+        h = s + 1;
+        hn = (size_t) (end - h);
+        colon = end + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || strchr(s, ':') != colon) {
+            return false;
+        }
+        hn = (size_t) (colon - s);
+    }
+    const char *p = colon + 1;
+    size_t pn = strlen(p);
+    if (!hn || hn >= hostlen || !pn || pn >= portlen || pn > 5
+        || strspn(p, "0123456789") != pn || atoi(p) < 1 || atoi(p) > 65535) {
+        return false;
+    }
+    memcpy(host, h, hn);
+    host[hn] = '\0';
+    memcpy(port, p, pn + 1);
+    return true;
+}

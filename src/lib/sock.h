@@ -1,0 +1,33 @@
+/* sock.h: blocking-with-deadline TCP helpers shared by the HTTP client and
+ * the agents' channel connection.
+ *
+ * Every wait is bounded by a deadline on the monotonic clock; nothing here
+ * raises SIGPIPE or leaves a half-open descriptor behind on failure. */
+#ifndef MIGNET_SOCK_H
+#define MIGNET_SOCK_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Milliseconds on the monotonic clock (for deadlines only). */
+int64_t sock_now_ms(void);
+
+/* Connects to 'host' (name or address) port 'port' within 'timeout_ms',
+ * trying every address.  On success '*fdp' is a connected, non-blocking,
+ * close-on-exec socket.  Returns 0 or a positive errno: ENOENT when the
+ * host does not resolve, ETIMEDOUT, or the last connect error; 'err' (if
+ * not NULL) explains. */
+int sock_connect(const char *host, const char *port, int timeout_ms,
+                 int *fdp, char *err, size_t errlen);
+
+/* Waits for 'events' (POLLIN/POLLOUT) on 'fd' until 'deadline' (from
+ * sock_now_ms()).  Returns 0, ETIMEDOUT or an errno from poll(). */
+int sock_wait(int fd, short events, int64_t deadline);
+
+/* Splits "HOST:PORT" or "[V6]:PORT" into 'host' and 'port'.  Returns false
+ * when malformed or too long. */
+bool sock_split_hostport(const char *, char *host, size_t hostlen,
+                         char *port, size_t portlen);
+
+#endif /* MIGNET_SOCK_H */

@@ -1,0 +1,53 @@
+/* evq.h: the simulator's event queue.
+ *
+ * A 4-ary min-heap for events at arbitrary times plus FIFO lanes for events
+ * whose delay is a constant (packets on the data plane, control messages),
+ * merged on pop by (time, sequence number).  The sequence number makes ties
+ * break in insertion order, so a run is a pure function of its inputs; the
+ * queue never reorders two events with equal time. */
+#ifndef MIGNET_SIM_EVQ_H
+#define MIGNET_SIM_EVQ_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One event: 32 bytes.  'type' and the payload mean whatever the owner of
+ * the queue decides. */
+struct sim_ev {
+    uint64_t t;   /* virtual time, microseconds */
+    uint32_t seq; /* insertion order, wrapping */
+    uint32_t a, b, c;
+    uint8_t type;
+    uint8_t x;
+    uint16_t y;
+};
+
+/* FIFO lanes: a lane accepts only non-decreasing times. */
+#define SIM_EVQ_LANES 2
+
+struct sim_evq_fifo {
+    struct sim_ev *ev;
+    size_t head, n, cap; /* ring buffer, cap a power of two */
+};
+
+struct sim_evq {
+    struct sim_ev *heap;
+    size_t n, cap;
+    struct sim_evq_fifo lane[SIM_EVQ_LANES];
+    uint32_t seq;
+};
+
+void sim_evq_init(struct sim_evq *);
+void sim_evq_destroy(struct sim_evq *);
+
+/* Queue 'ev' (its 'seq' is assigned here).  Returns 0 or ENOMEM. */
+int sim_evq_push(struct sim_evq *, struct sim_ev *ev);
+/* Queue 'ev' on FIFO lane 'lane'; its time must not be earlier than the
+ * last event pushed on that lane (EINVAL otherwise).  0 or an errno. */
+int sim_evq_push_lane(struct sim_evq *, int lane, struct sim_ev *ev);
+/* Removes the earliest event into '*ev'; false when the queue is empty. */
+bool sim_evq_pop(struct sim_evq *, struct sim_ev *ev);
+size_t sim_evq_size(const struct sim_evq *);
+
+#endif /* MIGNET_SIM_EVQ_H */

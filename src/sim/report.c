@@ -1,0 +1,199 @@
+/* report.c: `mignet sim` output: a readable table or the JSON contract.
+ *
+ * JSON goes through jansson so it is always well-formed; the table is for
+ * people.  Neither ever prints anything the run did not count. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "sim/simulator.h"
+
+/* Milliseconds rounded to the microsecond the simulation resolves. */
+static json_t *
+ms_real(double ms)
+{
+    return json_real(round(ms * 1000.0) / 1000.0);
+}
+
+static int
+set_new(json_t *obj, const char *key, json_t *v)
+{
+    return v ? json_object_set_new(obj, key, v) : -1;
+}
+
+static json_t *
+params_json(const struct sim_params *p)
+{
+    json_t *o = json_object();
+    if (!o) {
+        return NULL;
+    }
+    int e = 0;
+    e |= set_new(o, "nodes", json_integer(p->nodes));
+    e |= set_new(o, "vms", json_integer(p->vms));
+    e |= set_new(o, "migrations", json_integer(p->migrations));
+    e |= set_new(o, "pattern", json_string(sim_pattern_name(p->pattern)));
+    e |= set_new(o, "refresh_ms", json_integer(p->refresh_ms));
+    e |= set_new(o, "refresh_jitter", json_real(p->refresh_jitter));
+    e |= set_new(o, "refresh_wobble", json_real(p->refresh_wobble));
+    e |= set_new(o, "peers", json_integer(p->peers));
+    e |= set_new(o, "pps", json_integer(p->pps));
+    e |= set_new(o, "pause_ms", json_integer(p->pause_ms));
+    e |= set_new(o, "gap_ms", json_integer(p->gap_ms));
+    /* A JSON integer is signed 64-bit: seeds above it go as a string. */
+    e |= set_new(o, "seed", p->seed <= INT64_MAX
+                                ? json_integer((json_int_t)p->seed)
+                                : json_sprintf("%" PRIu64, p->seed));
+    e |= set_new(o, "strategy", json_string(p->strategy));
+    e |= set_new(o, "latency_ms", json_real(p->latency_ms));
+    e |= set_new(o, "data_latency_us", json_integer(p->data_latency_us));
+    e |= set_new(o, "rate", json_real(p->rate));
+    e |= set_new(o, "fast_factor", json_integer(p->fast_factor));
+    e |= set_new(o, "fixed_delay_ms", json_integer(p->fixed_delay_ms));
+    e |= set_new(o, "chain_len", json_integer(p->chain_len));
+    e |= set_new(o, "warmup_ms", json_integer(p->warmup_ms));
+    e |= set_new(o, "drain_ms", json_integer(p->drain_ms));
+    e |= set_new(o, "exact", json_boolean(p->exact));
+    if (e) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *
+result_json(const struct sim_result *r)
+{
+    json_t *o = json_object();
+    json_t *c = json_object();
+    if (!o || !c) {
+        json_decref(o);
+        json_decref(c);
+        return NULL;
+    }
+    int e = 0;
+    e |= set_new(c, "p50", ms_real(r->cleanup_p50_ms));
+    e |= set_new(c, "p99", ms_real(r->cleanup_p99_ms));
+    e |= set_new(c, "max", ms_real(r->cleanup_max_ms));
+    e |= set_new(o, "strategy", json_string(r->strategy));
+#define INT(name) e |= set_new(o, #name, json_integer((json_int_t)r->name))
+    INT(sent);
+    INT(delivered);
+    INT(lost_pause);
+    INT(lost_stale);
+    INT(lost_other);
+    INT(relayed);
+    INT(extra_packets);
+    INT(wrong_deletions);
+    INT(gateway_polls);
+    INT(control_messages);
+    e |= set_new(o, "cleanup_ms", c);
+    INT(events);
+    e |= set_new(o, "wall_ms", json_real(round(r->wall_ms * 10) / 10));
+    INT(planned);
+    INT(migrations);
+    INT(cleaned);
+    INT(retries);
+    INT(migrate_errors);
+    INT(core_errors);
+    INT(wrong_core);
+    INT(wrong_agent);
+    INT(refused);
+    INT(lost_hop_limit);
+    INT(tasks_left);
+    INT(jobs_unfinished);
+    INT(hot_left);
+    INT(max_hot);
+    INT(sim_ms);
+    INT(released_early);
+    INT(relays_retargeted);
+    INT(core_bytes);
+#undef INT
+    if (e) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int
+sim_report_json(FILE *f, const struct sim_params *p,
+                const struct sim_result *r, size_t n)
+{
+    json_t *root = json_object();
+    json_t *params = params_json(p);
+    json_t *results = json_array();
+    int rc = ENOMEM;
+    if (!root || !params || !results) {
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (json_array_append_new(results, result_json(&r[i]))) {
+            goto out;
+        }
+    }
+    if (json_object_set(root, "params", params)
+        || json_object_set(root, "results", results)) {
+        goto out;
+    }
+    char *s = json_dumps(root, JSON_REAL_PRECISION(12) | JSON_PRESERVE_ORDER);
+    if (!s) {
+        goto out;
+    }
+    fprintf(f, "%s\n", s);
+    free(s);
+    rc = 0;
+out:
+    json_decref(params);
+    json_decref(results);
+    json_decref(root);
+    return rc;
+}
+
+void
+sim_report_table(FILE *f, const struct sim_params *p,
+                 const struct sim_result *r, size_t n)
+{
+    fprintf(f,
+            "mignet sim: %" PRIu32 " nodes, %" PRIu32 " VMs, %" PRIu32
+            " migrations (%s), refresh %" PRIu32 " ms +-%.0f%%, latency "
+            "%g ms, %" PRIu32 " peers x %" PRIu32 " pps, pause %" PRIu32
+            " ms, gap %" PRIu32 " ms, seed %" PRIu64 "\n\n",
+            p->nodes, p->vms, p->migrations, sim_pattern_name(p->pattern),
+            p->refresh_ms, p->refresh_jitter * 100, p->latency_ms, p->peers,
+            p->pps, p->pause_ms, p->gap_ms, p->seed);
+    fprintf(f, "%-12s %12s %12s %9s %9s %9s %9s %9s %6s %9s %10s "
+               "%27s %10s %8s\n",
+            "strategy", "sent", "delivered", "lost_pse", "lost_stl",
+            "lost_oth", "relayed", "extra", "wrong", "polls", "control",
+            "cleanup ms p50/p99/max", "events", "wall_ms");
+    for (size_t i = 0; i < n; i++) {
+        const struct sim_result *x = &r[i];
+        char cl[40];
+        snprintf(cl, sizeof cl, "%.1f/%.1f/%.1f", x->cleanup_p50_ms,
+                 x->cleanup_p99_ms, x->cleanup_max_ms);
+        fprintf(f,
+                "%-12s %12" PRIu64 " %12" PRIu64 " %9" PRIu64 " %9" PRIu64
+                " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %6" PRIu64
+                " %9" PRIu64 " %10" PRIu64 " %27s %10" PRIu64 " %8.0f\n",
+                x->strategy, x->sent, x->delivered, x->lost_pause,
+                x->lost_stale, x->lost_other, x->relayed, x->extra_packets,
+                x->wrong_deletions, x->gateway_polls, x->control_messages,
+                cl, x->events, x->wall_ms);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct sim_result *x = &r[i];
+        if (x->jobs_unfinished || x->tasks_left || x->migrate_errors
+            || x->core_errors || x->hot_left) {
+            fprintf(f,
+                    "note: %s: %" PRIu64 " jobs unfinished, %" PRIu64
+                    " tasks left, %" PRIu64 " windows open, %" PRIu64
+                    " migrate errors, %" PRIu64 " core errors\n",
+                    x->strategy, x->jobs_unfinished, x->tasks_left,
+                    x->hot_left, x->migrate_errors, x->core_errors);
+        }
+    }
+}

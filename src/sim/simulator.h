@@ -1,0 +1,143 @@
+/* simulator.h: the data-centre simulator's internal interface.
+ *
+ * Parameters (parsed from `mignet sim` arguments), the shared workload, one
+ * run per strategy driving the real core (include/mignet/core.h), and the
+ * result counters of the JSON contract.  Nothing here reads the wall clock
+ * or the environment: callers pass hooks for wall time and progress, so a
+ * run is a pure function of its parameters. */
+#ifndef MIGNET_SIM_SIMULATOR_H
+#define MIGNET_SIM_SIMULATOR_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SIM_PATTERNS                                                         \
+    SIM_PATTERN(RANDOM, "random")                                            \
+    SIM_PATTERN(DRAIN, "drain")                                              \
+    SIM_PATTERN(PINGPONG, "pingpong")                                        \
+    SIM_PATTERN(CHAIN, "chain")
+enum sim_pattern {
+#define SIM_PATTERN(ENUM, NAME) SIM_##ENUM,
+    SIM_PATTERNS
+#undef SIM_PATTERN
+    SIM_N_PATTERNS
+};
+const char *sim_pattern_name(enum sim_pattern);
+bool sim_pattern_parse(const char *, enum sim_pattern *);
+
+/* The strategies, in the order `--strategy all` runs them. */
+#define SIM_N_STRATEGIES 6
+extern const char *const sim_strategies[SIM_N_STRATEGIES];
+
+#define SIM_STRATEGY_MAX 80 /* "all" or a comma-separated list */
+
+struct sim_params {
+    uint32_t nodes;
+    uint32_t vms;
+    uint32_t migrations;
+    enum sim_pattern pattern;
+    uint32_t refresh_ms;     /* mean refresh interval of a node */
+    double refresh_jitter;   /* each node's interval: mean * (1 +- F) */
+    double refresh_wobble;   /* each refresh: node interval * (1 +- W) */
+    uint32_t peers;          /* K senders per VM */
+    uint32_t pps;            /* packets/s per sender */
+    uint32_t pause_ms;       /* VM pause during switch-over */
+    uint32_t gap_ms;         /* pingpong return / chain hop gap */
+    uint64_t seed;
+    char strategy[SIM_STRATEGY_MAX + 1];
+    bool json;
+    double latency_ms;       /* control message latency, one way */
+    uint32_t data_latency_us;
+    double rate;             /* migrations (jobs) started per second */
+    uint32_t fast_factor;    /* fast-refresh: k times more often */
+    int64_t fixed_delay_ms;  /* -1: the core's default */
+    uint32_t chain_len;      /* hops per chain */
+    int64_t warmup_ms;       /* -1: 3 * refresh_ms */
+    uint32_t drain_ms;       /* give up this long after the last job */
+    bool exact;              /* simulate every packet (no cold streams) */
+    bool progress;           /* progress on stderr (table mode) */
+};
+
+void sim_params_default(struct sim_params *);
+/* Parses `sim [options]` (argv[0] is skipped).  On error returns EINVAL
+ * and writes a message to 'err' (size 'errlen'); 'p' is then unchanged.
+ * Sets '*help' when --help was given. */
+int sim_params_parse(struct sim_params *p, int argc, char **argv,
+                     bool *help, char *err, size_t errlen);
+/* Checks ranges and combinations; EINVAL with a message, else 0. */
+int sim_params_check(const struct sim_params *, char *err, size_t errlen);
+/* "mignet sim --nodes ... --strategy S --json": replays 'p' exactly. */
+void sim_params_cmdline(const struct sim_params *, const char *strategy,
+                        char *buf, size_t len);
+void sim_params_usage(FILE *);
+
+struct sim_result {
+    char strategy[32];
+    /* The JSON contract. */
+    uint64_t sent, delivered;
+    uint64_t lost_pause, lost_stale, lost_other;
+    uint64_t relayed, extra_packets;
+    uint64_t wrong_deletions;
+    uint64_t gateway_polls, control_messages;
+    double cleanup_p50_ms, cleanup_p99_ms, cleanup_max_ms;
+    uint64_t events;
+    double wall_ms;
+    /* Extras. */
+    uint64_t planned;           /* migrations in the plan */
+    uint64_t migrations;        /* core_migrate calls that succeeded */
+    uint64_t cleaned;           /* migrations that reached CLEANED */
+    uint64_t retries;           /* core_migrate said IN_PROGRESS */
+    uint64_t migrate_errors;    /* any other core_migrate error */
+    uint64_t core_errors;       /* errors from ack/refresh calls */
+    uint64_t wrong_core;        /* core_sink.wrong_delete */
+    uint64_t wrong_agent;       /* agent model saw the bug */
+    uint64_t refused;           /* agent refused (epoch rule) */
+    uint64_t lost_hop_limit;    /* of lost_other: relayed HOP_LIMIT times */
+    uint64_t tasks_left;        /* core_n_tasks() at the end */
+    uint64_t jobs_unfinished;   /* migrations never issued/resumed */
+    uint64_t hot_left;          /* windows still open at the end */
+    uint64_t max_hot;           /* most windows open at once */
+    uint64_t sim_ms;            /* simulated time from traffic start */
+    uint64_t released_early;    /* core_stats */
+    uint64_t relays_retargeted; /* core_stats */
+    size_t core_bytes;          /* core_memory_bytes() after setup */
+};
+
+struct sim_workload;
+
+/* Builds the workload every strategy shares: placement, peers, refresh
+ * phases, the migration plan.  NULL on ENOMEM. */
+struct sim_workload *sim_workload_create(const struct sim_params *);
+void sim_workload_destroy(struct sim_workload *);
+/* Migrations the plan holds (may be fewer than asked, e.g. drain). */
+uint64_t sim_workload_hops(const struct sim_workload *);
+
+struct sim_hooks {
+    uint64_t (*wall_us)(void *aux); /* NULL: wall_ms = 0 */
+    /* Called now and then during long runs. */
+    void (*progress)(void *aux, const char *strategy, uint64_t sim_ms,
+                     uint64_t migrations, uint64_t planned,
+                     uint64_t events);
+    void *aux;
+};
+
+/* The wall clock (CLOCK_MONOTONIC, microseconds) for sim_hooks.wall_us:
+ * the one place the simulator reads real time. */
+uint64_t sim_wall_us(void *aux);
+
+/* Runs 'strategy' on 'wl'.  0 on success, ENOMEM, EINVAL (unknown
+ * strategy) or EIO (the core refused the setup; message in 'err'). */
+int sim_run(const struct sim_workload *wl, const char *strategy,
+            const struct sim_hooks *, struct sim_result *,
+            char *err, size_t errlen);
+
+/* Output. */
+void sim_report_table(FILE *, const struct sim_params *,
+                      const struct sim_result *, size_t n);
+/* Prints the one JSON object of the contract; 0 or ENOMEM. */
+int sim_report_json(FILE *, const struct sim_params *,
+                    const struct sim_result *, size_t n);
+
+#endif /* MIGNET_SIM_SIMULATOR_H */

@@ -1,0 +1,332 @@
+#!/usr/bin/env bash
+# test_cli.sh: every `mignet` command against the real mignetd (real HTTP
+# on loopback, a real SQLite file), with two test agents that must receive
+# exactly the install / relay / delete of a migration.
+#
+# Also checks the exit codes scripts rely on: 2 usage, 3 unreachable or
+# timed out, 4 controller error (with its code), 5 malformed answer.  Skips
+# (77) only while mignetd is not built.  Everything runs on 127.0.0.1 and
+# is stopped by PID on exit.
+set -euo pipefail
+
+: "${MIGNET_BUILD_DIR:?set MIGNET_BUILD_DIR to the build directory}"
+: "${MIGNET_SOURCE_DIR:?set MIGNET_SOURCE_DIR to the source directory}"
+if [ ! -x "$MIGNET_BUILD_DIR/mignetd" ]; then
+    echo "SKIP: mignetd is not built yet"
+    exit 77
+fi
+# shellcheck source=lib.sh
+source "$MIGNET_SOURCE_DIR/tests/integration/lib.sh"
+
+MIGNET=$MIGNET_BUILD_DIR/mignet
+AGENT=$MIGNET_BUILD_DIR/mignet-test-agent
+[ -x "$MIGNET" ] || fail "no mignet at $MIGNET"
+[ -x "$AGENT" ] || fail "no mignet-test-agent at $AGENT"
+command -v python3 >/dev/null || fail "python3 is needed for fake servers"
+
+# mig WANT ARGS...: runs mignet; its exit code must be WANT.  Output in
+# $T/out and $T/err.
+mig() {
+    local want=$1; shift
+    local rc=0
+    "$MIGNET" "$@" >"$T/out" 2>"$T/err" || rc=$?
+    if [ "$rc" != "$want" ]; then
+        fail "mignet $* -> exit $rc, want $want
+stdout: $(cat "$T/out")
+stderr: $(cat "$T/err")"
+    fi
+}
+out_has() { grep -Eq -- "$1" "$T/out" || fail "stdout lacks /$1/: $(cat "$T/out")"; }
+err_has() { grep -Eq -- "$1" "$T/err" || fail "stderr lacks /$1/: $(cat "$T/err")"; }
+
+# eventually DESCRIPTION COMMAND...: retries COMMAND for up to 10 s.
+eventually() {
+    local what=$1; shift
+    local i
+    for i in $(seq 1 200); do
+        if "$@" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    fail "timed out waiting for: $what"
+}
+
+# state NODE FILTER: applies a jq filter to a test agent's state file.
+state() { jq -e "$2" "$T/agent-$1.json" >/dev/null; }
+
+# start_agent NODE [ARGS...]: a test agent for NODE; sets AGENT_PID.
+start_agent() {
+    local node=$1; shift
+    "$AGENT" --controller "$AGENT_ADDR" --node "$node" \
+        --log "$T/agent-$node.trace" --state "$T/agent-$node.json" \
+        --gateway "$URL" --refresh-ms 100 --reconnect-ms 100 "$@" \
+        2>>"$T/agent-$node.log" &
+    AGENT_PID=$!
+    PIDS+=("$AGENT_PID")
+}
+
+# ---- Help and usage (no controller needed) ----
+mig 0 --help
+for word in "node add" "vm create" "vm migrate" "migration show" tasks map \
+            MIGNET_URL "  3  controller unreachable"; do
+    out_has "$word"
+done
+for group in node vm migration; do
+    mig 0 "$group" --help
+    out_has "Usage: mignet $group COMMAND"
+done
+for cmd in "node add" "node list" "node show" "vm create" "vm list" \
+           "vm show" "vm update" "vm delete" "vm migrate" "migration show" \
+           tasks map; do
+    # shellcheck disable=SC2086
+    mig 0 $cmd --help
+    out_has "^Usage: mignet $cmd"
+    # shellcheck disable=SC2086
+    mig 0 $cmd -h
+done
+mig 0 vm migrate --help
+out_has "--to NODE +destination node \(required\)"
+mig 2
+err_has "Usage: mignet"
+mig 2 vm
+err_has "'vm' needs a command"
+mig 2 vm frob
+err_has "unknown command 'vm frob'"
+mig 2 vm migrate vm1
+err_has "missing --to NODE"
+mig 2 vm show a b
+mig 2 tasks --bogus
+mig 2 --url ftp://127.0.0.1:1 tasks
+err_has "bad controller URL"
+
+# ---- Unreachable: nothing listens (a port we bound and released) ----
+FREE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mig 3 --url "http://127.0.0.1:$FREE_PORT" tasks
+err_has "cannot reach the controller at http://127.0.0.1:$FREE_PORT"
+MIGNET_URL="http://127.0.0.1:$FREE_PORT" mig 3 vm list
+
+# ---- The real controller ----
+start_mignetd d1
+export MIGNET_URL=$URL
+
+mig 0 node add n1 --address 198.18.0.1 --refresh-ms 200
+out_has "^id: +n1$"
+mig 0 node add n2 --address 198.18.0.2
+mig 4 node add n1 --address 198.18.0.1
+err_has "controller error 409 duplicate_node"
+mig 4 node add bad/name --address 198.18.0.9
+err_has "controller error"
+mig 2 node add n3 --address 198.18.0.3 --refresh-ms soon
+
+start_agent n1
+A1=$AGENT_PID
+start_agent n2 --refresh-msg
+A2=$AGENT_PID
+eventually "agents connected" state n1 '.welcomed and .resyncs == 1'
+eventually "agent n2 connected" state n2 '.welcomed and .resyncs == 1'
+
+mig 0 node list
+out_has "^ID +ADDRESS +CONNECTED"
+out_has "^n1 +198\.18\.0\.1 +yes +no"
+out_has "^n2 +198\.18\.0\.2 +yes +no"
+mig 0 --json node list
+[ "$(jq '.nodes | length' "$T/out")" = 2 ] || fail "json node list"
+mig 0 node show n2
+out_has "^connected: +yes$"
+out_has "^refresh_ms: +2000$"
+mig 4 node show nope
+err_has "controller error 404 unknown_node"
+
+# VMs.
+mig 0 vm create vm1 --mac 02:00:00:00:00:01 --ip 198.18.1.1 --vni 100 \
+    --node n1
+out_has "^epoch: +1$"
+mig 4 vm create vm1 --mac 02:00:00:00:00:01 --ip 198.18.1.1 --vni 100 \
+    --node n1
+err_has "409 duplicate_vm"
+mig 4 vm create vm2 --mac zz --ip 198.18.1.2 --vni 100 --node n1
+err_has "controller error 422 [a-z_]+: "
+mig 4 vm create vm2 --mac 02:00:00:00:00:02 --ip 198.18.1.2 --vni 100 \
+    --node nowhere
+err_has "unknown_node"
+mig 2 vm create vm2 --mac 02:00:00:00:00:02 --ip 198.18.1.2 --node n1
+err_has "give --vni N or --vlan N"
+mig 0 vm create vm2 --mac 02:00:00:00:00:02 --ip 198.18.1.2 --vlan 12 \
+    --node n2 --port 7
+eventually "n1 holds vm1" state n1 \
+    '.entries[] | select(.vm == "vm1" and .epoch == 1 and .vni == 100)'
+eventually "n2 holds vm2" state n2 \
+    '.entries[] | select(.vm == "vm2" and .vlan == 12 and .port == 7)'
+
+mig 0 vm list
+out_has "^vm1 +n1 +1 +02:00:00:00:00:01 +198\.18\.1\.1 +100 +0 "
+out_has "^vm2 +n2 +1 +02:00:00:00:00:02 +198\.18\.1\.2 +0 +12 "
+mig 0 vm show vm1
+out_has "^ip: +198\.18\.1\.1$"
+mig 4 vm show ghost
+err_has "404 unknown_vm"
+
+mig 0 vm update vm1 --ip 198.18.1.11
+mig 0 vm show vm1
+out_has "^ip: +198\.18\.1\.11$"
+out_has "^epoch: +1$"
+eventually "n1 got the update" state n1 \
+    '.entries[] | select(.vm == "vm1" and .ip == "198.18.1.11")'
+mig 2 vm update vm1
+err_has "nothing to update"
+mig 4 vm update ghost --ip 198.18.1.12
+err_has "404 unknown_vm"
+
+mig 0 map
+out_has "^map version [0-9]+"
+out_has "^vm1 +n1 +1 "
+mig 0 --json map
+MAP_V=$(jq -r .version "$T/out")
+[ "$MAP_V" -ge 2 ] || fail "map version $MAP_V"
+
+# A migration: install on n2, relay then delete on n1.
+mig 0 vm migrate vm1 --to n2 --from n1
+out_has "^migration [0-9]+: vm1 -> n2 at epoch 2$"
+MIG=$(sed -n 's/^migration \([0-9]*\):.*/\1/p' "$T/out")
+mig 4 vm migrate vm1 --to n2
+err_has "409 same_node"
+mig 4 vm migrate vm1 --to n1 --from n1
+err_has "409 wrong_source"
+mig 4 vm migrate vm1 --to nowhere
+err_has "404 unknown_node"
+mig 4 vm migrate ghost --to n1
+err_has "404 unknown_vm"
+
+eventually "n2 holds vm1 at epoch 2" state n2 \
+    '.entries[] | select(.vm == "vm1" and .epoch == 2)'
+eventually "n1 dropped vm1" state n1 '[.entries[].vm] == []'
+grep -q '^recv {"type":"relay",.*"vm":"vm1","epoch":1,.*"target":"n2","target_address":"198.18.0.2","target_epoch":2}$' \
+    "$T/agent-n1.trace" || fail "n1 got no relay for vm1"
+grep -q '^recv {"type":"delete",.*"vm":"vm1","epoch":1,' \
+    "$T/agent-n1.trace" || fail "n1 got no delete for vm1"
+grep -q '^recv {"type":"install",.*"vm":"vm1","epoch":2,' \
+    "$T/agent-n2.trace" || fail "n2 got no install for vm1"
+# Relay before delete, each acknowledged.
+RELAY_LINE=$(grep -n '^recv {"type":"relay"' "$T/agent-n1.trace" | head -1 | cut -d: -f1)
+DELETE_LINE=$(grep -n '^recv {"type":"delete"' "$T/agent-n1.trace" | head -1 | cut -d: -f1)
+[ "$RELAY_LINE" -lt "$DELETE_LINE" ] || fail "delete before relay on n1"
+eventually "n1 acknowledged everything" state n1 '.acked_seq == .last_seq'
+# n2 reports refreshes by message.
+grep -q '^send {"type":"refresh","version":[0-9]*}$' "$T/agent-n2.trace" \
+    || fail "n2 sent no refresh message"
+
+eventually "migration cleaned" bash -c \
+    "'$MIGNET' migration show $MIG | grep -Eq '^phase: +cleaned$'"
+mig 0 migration show "$MIG"
+out_has "^vm: +vm1$"
+out_has "^to: +n2$"
+mig 0 --json migration show "$MIG"
+[ "$(jq -r .phase "$T/out")" = cleaned ] || fail "json migration phase"
+mig 4 migration show 999
+err_has "404 unknown_migration"
+mig 2 migration show first
+
+mig 0 tasks
+out_has "^VM +NODE +EPOCH +KIND +DUE$"
+mig 0 --json tasks
+jq -e '.tasks | type == "array"' "$T/out" >/dev/null || fail "json tasks"
+
+mig 0 map --since "$MAP_V"
+out_has "changes since $MAP_V"
+out_has "^vm1 +n2 +2 "
+mig 2 map --since -3
+
+# Delete: the current node drops it.
+mig 0 vm delete vm1
+out_has "^deleted vm vm1$"
+mig 4 vm show vm1
+err_has "404 unknown_vm"
+mig 4 vm delete vm1
+err_has "404 unknown_vm"
+eventually "n2 dropped vm1" state n2 '[.entries[].vm] == ["vm2"]'
+
+# --json prints the controller's error body too.
+mig 4 --json vm show ghost
+[ "$(jq -r .error.code "$T/out")" = unknown_vm ] || fail "json error body"
+
+# A reconnecting agent is resynchronised to exactly its desired state.
+stop_pid "$A2" TERM
+[ "$STOP_RC" = 0 ] || fail "test agent exit $STOP_RC on SIGTERM"
+start_agent n2
+A2=$AGENT_PID
+eventually "n2 resynced" state n2 \
+    '.resyncs == 1 and ([.entries[].vm] == ["vm2"])'
+
+# The agents saw no protocol violation and no error from the controller.
+state n1 '.violation_count == 0 and .errors == 0' \
+    || fail "agent n1: $(jq -c .violations "$T/agent-n1.json")"
+state n2 '.violation_count == 0 and .errors == 0' \
+    || fail "agent n2: $(jq -c .violations "$T/agent-n2.json")"
+
+# An unknown node is turned away.
+"$AGENT" --controller "$AGENT_ADDR" --node stranger --once \
+    --log "$T/agent-stranger.trace" --state "$T/agent-stranger.json" \
+    2>>"$T/agent-stranger.log" && fail "unknown node accepted"
+grep -q '^recv {"type":"error","code":"unknown_node"' \
+    "$T/agent-stranger.trace" || fail "no unknown_node error"
+
+# ---- The agent channel over TLS ----
+if command -v openssl >/dev/null; then
+    for name in ctl other; do
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+            -nodes -keyout "$T/$name.key" -out "$T/$name.pem" -days 1 \
+            -subj "/CN=mignet-$name" -addext "subjectAltName=IP:127.0.0.1" \
+            2>/dev/null || fail "openssl req"
+    done
+    start_mignetd tls --agent-tls-cert "$T/ctl.pem" \
+        --agent-tls-key "$T/ctl.key"
+    mig 0 --url "$URL" node add t1 --address 198.18.0.5
+    mig 0 --url "$URL" vm create tvm --mac 02:00:00:00:00:05 \
+        --ip 198.18.1.5 --vni 5 --node t1
+    start_agent t1 --tls-ca "$T/ctl.pem"
+    eventually "t1 over TLS" state t1 \
+        '.entries[] | select(.vm == "tvm" and .epoch == 1)'
+    grep -q '^event connected .* tls$' "$T/agent-t1.trace" \
+        || fail "t1 did not use TLS"
+    # A certificate the agent does not trust, and plain TCP, both fail.
+    "$AGENT" --controller "$AGENT_ADDR" --node t1 --once \
+        --tls-ca "$T/other.pem" --log "$T/agent-t1-bad.trace" \
+        2>>"$T/agent-t1-bad.log" && fail "untrusted certificate accepted"
+    grep -q 'certificate verify failed' "$T/agent-t1-bad.trace" \
+        || fail "no verification failure logged"
+    "$AGENT" --controller "$AGENT_ADDR" --node t1 --once \
+        --log "$T/agent-t1-plain.trace" 2>>"$T/agent-t1-plain.log" \
+        && fail "plain TCP accepted by a TLS controller"
+    grep -q '^recv ' "$T/agent-t1-plain.trace" \
+        && fail "plain TCP agent received a message"
+fi
+
+# ---- Malformed and missing answers from something that is not mignetd ----
+mkdir -p "$T/www/v1"
+echo 'this is not json' >"$T/www/v1/tasks"
+echo '{"count": 3}' >"$T/www/v1/vms"
+python3 -u -m http.server --bind 127.0.0.1 --directory "$T/www" 0 \
+    >"$T/www.out" 2>"$T/www.log" &
+PIDS+=("$!")
+eventually "fake server" grep -q 'port' "$T/www.out"
+FAKE=http://127.0.0.1:$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$T/www.out")
+mig 5 --url "$FAKE" tasks
+err_has "malformed answer"
+mig 5 --url "$FAKE" vm list
+err_has "unexpected answer"
+mig 4 --url "$FAKE" node show n1
+err_has "controller answered 404"
+
+# A controller that accepts but never answers: --timeout ends it (exit 3).
+python3 -u -c '
+import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1])
+time.sleep(60)' >"$T/mute.out" &
+PIDS+=("$!")
+eventually "mute server" grep -q '[0-9]' "$T/mute.out"
+mig 3 --url "http://127.0.0.1:$(cat "$T/mute.out")" --timeout 300 tasks
+err_has "timed out"
+
+echo "PASS test_cli"

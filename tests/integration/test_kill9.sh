@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# test_kill9.sh: I7 for real.  mignetd is killed with SIGKILL while
+# migrations are prepared and again while their deletion delays run, and
+# restarted on the same SQLite file each time: every pending task must still
+# be there with the same due time, none may run before it, each runs once
+# due, and the API shows the same VMs, placements and epochs.  A task that
+# fell due while the daemon was down (after a clean SIGTERM) runs at once.
+source "$(dirname "$0")/lib.sh"
+
+PREPARE_MS=5000
+FLAGS=(--prepare-timeout-ms $PREPARE_MS --delay-floor-ms 3000
+       --log-level warn)
+now_ms() { date +%s%3N; }
+
+start_mignetd kill9 "${FLAGS[@]}"
+ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1","refresh_ms":500}'
+ok POST /v1/nodes 201 '{"id":"n2","address":"198.18.0.2","refresh_ms":500}'
+for i in 1 2 3 4 5; do
+    ok POST /v1/vms 201 "{\"id\":\"vm$i\",\"mac\":\"02:00:00:00:00:0$i\",\
+\"ip\":\"198.18.1.$i\",\"vni\":$((100 + i)),\"node\":\"n1\"}"
+done
+ok PATCH /v1/vms/vm5 200 '{"port":7}'
+
+# The whole durable picture, minus what is not state (connections,
+# refresh statistics); one jq run keeps it quick on a loaded machine.
+get() { curl -sf "$URL$1" || fail "GET $1"; }
+state() {
+    {
+        get /v1/vms; get /v1/tasks; get /v1/nodes; get /v1/map
+        local m
+        for m in $(seq 1 "$N_MIG"); do get "/v1/migrations/$m"; done
+    } | jq -cs '[(.[0].vms | sort_by(.id)), (.[1].tasks | sort_by(.id)),
+                 ([.[2].nodes[] | {id, address, refresh_ms, gone, vms}]
+                  | sort_by(.id)),
+                 {version: .[3].version,
+                  entries: (.[3].entries | sort_by(.vm))}, .[4:]]'
+}
+
+t0=$(now_ms)
+N_MIG=0
+for i in 1 2 3; do
+    ok POST "/v1/vms/vm$i/migrate" 202 '{"to":"n2"}'
+    N_MIG=$((N_MIG + 1))
+    [ "$(json .epoch)" = 2 ] || fail "vm$i epoch after migrate: $BODY"
+done
+ok POST /v1/vms/vm5/migrate 202 '{"to":"n2","from":"n1"}'
+N_MIG=$((N_MIG + 1))
+
+# ---- kill -9 while the migrations are prepared ----
+api GET /v1/tasks
+[ "$(json '[.tasks[] | select(.kind == "prepare_timeout")] | length')" = 4 ] \
+    || fail "expected 4 prepare timeouts: $BODY"
+[ "$(json '[.tasks[] | select(.kind == "delete" and .due_unix_ms == null)]
+           | length')" = 4 ] || fail "expected 4 unscheduled deletions: $BODY"
+before=$(state)
+stop_pid "$MIGNETD_PID" 9
+start_mignetd kill9 "${FLAGS[@]}"
+after=$(state)
+# Both pictures must come from before the prepare timeouts fell due.
+[ "$(now_ms)" -lt $((t0 + PREPARE_MS - 100)) ] \
+    || fail "machine too slow: could not restart within the prepare timeout"
+[ "$before" = "$after" ] || {
+    diff <(echo "$before") <(echo "$after") >&2 || true
+    fail "state changed across kill -9 (prepared)"; }
+
+# ---- wait until they relay, then kill -9 inside the deletion delay ----
+deadline=$((t0 + 10000))
+while :; do
+    api GET /v1/migrations/1
+    [ "$(json .phase)" = relaying ] && break
+    [ "$(now_ms)" -lt $deadline ] || fail "never relaying: $BODY"
+    sleep 0.1
+done
+sleep 0.3
+api GET /v1/tasks
+[ "$(json '[.tasks[] | select(.kind == "delete" and .due_unix_ms != null)]
+           | length')" = 4 ] || fail "expected 4 scheduled deletions: $BODY"
+[ "$(json '[.tasks[] | select(.kind == "prepare_timeout")] | length')" = 0 ] \
+    || fail "prepare timeouts left: $BODY"
+due=$(json '[.tasks[].due_unix_ms] | min')
+last_due=$(json '[.tasks[].due_unix_ms] | max')
+[ "$due" -gt "$(now_ms)" ] || fail "deletion already due"
+before=$(state)
+stop_pid "$MIGNETD_PID" 9
+start_mignetd kill9 "${FLAGS[@]}"
+after=$(state)
+[ "$before" = "$after" ] || {
+    diff <(echo "$before") <(echo "$after") >&2 || true
+    fail "state changed across kill -9 (relaying)"; }
+
+# None runs early: until just before the earliest due time every deletion
+# is still pending and every migration still relaying.
+while [ "$(now_ms)" -lt $((due - 150)) ]; do
+    api GET /v1/tasks
+    n=$(json '.tasks | length')
+    t=$(now_ms)
+    if [ "$t" -lt "$due" ] && [ "$n" != 4 ]; then
+        fail "a task ran early at $t (first due $due): $BODY"
+    fi
+    sleep 0.1
+done
+# Each runs once due.
+deadline=$((last_due + 3000))
+while :; do
+    api GET /v1/tasks
+    [ "$(json '.tasks | length')" = 0 ] && break
+    [ "$(now_ms)" -lt $deadline ] || fail "deletions did not run: $BODY"
+    sleep 0.1
+done
+for m in 1 2 3 4; do
+    api GET "/v1/migrations/$m"
+    [ "$(json .phase)" = cleaned ] || fail "migration $m: $BODY"
+    [ "$(json .cleaned_unix_ms)" -ge "$(json '.relaying_unix_ms + .delay_ms')" ] \
+        || fail "migration $m cleaned before its delay: $BODY"
+done
+api GET /v1/vms/vm5
+[ "$(json .node)/$(json .epoch)/$(json .port)" = n2/2/7 ] \
+    || fail "vm5 after restarts: $BODY"
+
+# ---- clean shutdown, and a task that falls due while down ----
+ok POST /v1/vms/vm4/migrate 202 '{"to":"n2"}'
+N_MIG=$((N_MIG + 1))
+mig=$(json .migration)
+while :; do
+    api GET "/v1/migrations/$mig"
+    [ "$(json .phase)" = relaying ] && break
+    sleep 0.1
+done
+api GET /v1/tasks
+due=$(json '.tasks[0].due_unix_ms')
+stop_pid "$MIGNETD_PID" TERM
+[ "$STOP_RC" = 0 ] || fail "SIGTERM exit code $STOP_RC"
+while [ "$(now_ms)" -le $((due + 200)) ]; do sleep 0.1; done
+start_mignetd kill9 "${FLAGS[@]}"
+restart=$(now_ms)
+while :; do
+    api GET "/v1/migrations/$mig"
+    [ "$(json .phase)" = cleaned ] && break
+    [ "$(now_ms)" -lt $((restart + 2000)) ] \
+        || fail "overdue task did not run at once: $BODY"
+    sleep 0.05
+done
+[ "$(json .cleaned_unix_ms)" -ge "$due" ] || fail "cleaned before due: $BODY"
+api GET /v1/tasks
+[ "$(json '.tasks | length')" = 0 ] || fail "tasks left: $BODY"
+echo "test_kill9: ok"

@@ -1,0 +1,73 @@
+/* simtest.h: helpers shared by the simulator's tests.
+ *
+ * Random small schedules drawn from a test seed, and running one strategy
+ * on them.  Test code only; never linked into libmignet. */
+#ifndef MIGNET_TESTS_SIMTEST_H
+#define MIGNET_TESTS_SIMTEST_H 1
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sim/rng.h"
+#include "sim/simulator.h"
+
+/* A random small schedule: every pattern, latency, jitter and timing
+ * within ranges where a correct mignet must lose nothing but paused
+ * packets. */
+static inline void
+simtest_random_params(struct sim_params *p, uint64_t seed)
+{
+    struct sim_rng r;
+    sim_rng_init(&r, seed);
+    sim_params_default(p);
+    p->seed = seed;
+    p->pattern = (enum sim_pattern)sim_rng_below(&r, SIM_N_PATTERNS);
+    p->nodes = 3 + (uint32_t)sim_rng_below(&r, 14);
+    p->vms = 5 + (uint32_t)sim_rng_below(&r, 60);
+    p->migrations = 1 + (uint32_t)sim_rng_below(&r, 30);
+    p->peers = 1 + (uint32_t)sim_rng_below(&r, 4);
+    p->pps = 20 + (uint32_t)sim_rng_below(&r, 300);
+    p->refresh_ms = 50 + (uint32_t)sim_rng_below(&r, 1500);
+    p->refresh_jitter = (double)sim_rng_below(&r, 60) / 100;
+    p->refresh_wobble = (double)sim_rng_below(&r, 6) / 100;
+    p->latency_ms = (double)sim_rng_below(&r, 40000) / 1000;
+    p->data_latency_us = 10 + (uint32_t)sim_rng_below(&r, 2000);
+    p->pause_ms = (uint32_t)sim_rng_below(&r, 200);
+    p->gap_ms = (uint32_t)sim_rng_below(&r, 1500);
+    p->rate = 1 + (double)sim_rng_below(&r, 100);
+    p->chain_len = 2 + (uint32_t)sim_rng_below(&r, 5);
+    p->warmup_ms = (int64_t)sim_rng_below(&r, 4) * p->refresh_ms;
+    p->drain_ms = 20000;
+    p->json = true;
+}
+
+/* Runs 'strategy' on 'p'; fails the test if the run itself fails. */
+static inline void
+simtest_run(const struct sim_params *p, const char *strategy,
+            struct sim_result *r)
+{
+    struct sim_workload *wl = sim_workload_create(p);
+    assert_non_null(wl);
+    char err[256] = "";
+    int rc = sim_run(wl, strategy, NULL, r, err, sizeof err);
+    if (rc) {
+        print_error("sim_run(%s): %s\n", strategy, err);
+    }
+    assert_int_equal(rc, 0);
+    sim_workload_destroy(wl);
+}
+
+/* Every packet sent is delivered or lost in exactly one class. */
+static inline bool
+simtest_conserved(const struct sim_result *r)
+{
+    return r->sent == r->delivered + r->lost_pause + r->lost_stale
+                          + r->lost_other;
+}
+
+#endif /* MIGNET_TESTS_SIMTEST_H */

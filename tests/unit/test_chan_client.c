@@ -1,0 +1,481 @@
+/* test_chan_client.c: the agent side of the channel: session, resync,
+ * the epoch rule, cumulative acks, heartbeats and malformed input.
+ *
+ * Each test plays the controller by feeding exact protocol lines and checks
+ * both the held entries and the exact lines the agent answers with. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/chan_client.h"
+#include "lib/strbuf.h"
+
+#define CFG(MAC_LAST) "\"mac\":\"02:00:00:00:00:0" MAC_LAST "\","           \
+                      "\"ip\":\"198.18.1." MAC_LAST "\",\"vni\":100"
+
+#define WELCOME                                                              \
+    "{\"type\":\"welcome\",\"node\":\"n1\",\"map_version\":5,"               \
+    "\"heartbeat_ms\":1000}\n"
+
+struct recorder {
+    int state_changes;
+    int violations;
+    int received;
+    char last_violation[256];
+};
+
+static void
+on_received(void *aux, const char *line, size_t len,
+            const struct chan_msg *msg, enum chan_err e)
+{
+    struct recorder *r = aux;
+    r->received++;
+}
+
+static void
+on_state(void *aux)
+{
+    struct recorder *r = aux;
+    r->state_changes++;
+}
+
+static void
+on_violation(void *aux, const char *what)
+{
+    struct recorder *r = aux;
+    r->violations++;
+    snprintf(r->last_violation, sizeof r->last_violation, "%s", what);
+}
+
+struct fixture {
+    struct chan_client *c;
+    struct recorder rec;
+    struct strbuf out;
+};
+
+static int
+setup(void **state)
+{
+    static struct fixture f;
+    memset(&f, 0, sizeof f);
+    struct chan_client_hooks hooks = {
+        .received = on_received,
+        .state_changed = on_state,
+        .violation = on_violation,
+        .aux = &f.rec,
+    };
+    f.c = chan_client_create("n1", &hooks);
+    assert_non_null(f.c);
+    strbuf_init(&f.out);
+    *state = &f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    chan_client_destroy(f->c);
+    strbuf_destroy(&f->out);
+    return 0;
+}
+
+static int
+feed(struct fixture *f, const char *text, uint64_t now)
+{
+    return chan_client_receive(f->c, text, strlen(text), now, &f->out);
+}
+
+/* Asserts the output is exactly 'want' and clears it. */
+static void
+expect_out(struct fixture *f, const char *want)
+{
+    assert_string_equal(strbuf_str(&f->out), want);
+    strbuf_clear(&f->out);
+}
+
+static void
+connect_welcome(struct fixture *f)
+{
+    chan_client_connected(f->c, 100, &f->out);
+    expect_out(f, "{\"type\":\"hello\",\"node\":\"n1\",\"proto\":1}\n");
+    assert_false(chan_client_welcomed(f->c));
+    assert_int_equal(feed(f, WELCOME, 110), 0);
+    assert_true(chan_client_welcomed(f->c));
+    expect_out(f, "");
+}
+
+static void
+test_resync_replaces_state(void **state)
+{
+    struct fixture *f = *state;
+    connect_welcome(f);
+
+    /* Something held from before. */
+    assert_int_equal(feed(f, "{\"type\":\"install\",\"seq\":1,\"vm\":\"old\","
+                             "\"epoch\":1," CFG("9") "}\n",
+                          120),
+                     0);
+    expect_out(f, "{\"type\":\"ack\",\"seq\":1}\n");
+    assert_non_null(chan_client_find(f->c, "old"));
+    int changes = f->rec.state_changes;
+
+    assert_int_equal(
+        feed(f,
+             "{\"type\":\"resync_begin\",\"seq\":2}\n"
+             "{\"type\":\"install\",\"seq\":3,\"vm\":\"vm2\",\"epoch\":4,"
+             CFG("2") "}\n"
+             "{\"type\":\"install\",\"seq\":4,\"vm\":\"vm1\",\"epoch\":2,"
+             CFG("1") "}\n"
+             "{\"type\":\"relay\",\"seq\":5,\"vm\":\"vm1\",\"epoch\":2,"
+             CFG("1") ",\"target\":\"n2\",\"target_address\":\"198.18.0.2\","
+             "\"target_epoch\":3}\n",
+             130),
+        0);
+    /* Inside the resync nothing changes and nothing is acknowledged. */
+    assert_true(chan_client_in_resync(f->c));
+    expect_out(f, "");
+    assert_int_equal(chan_client_n_entries(f->c), 1);
+    assert_int_equal(f->rec.state_changes, changes);
+
+    assert_int_equal(feed(f, "{\"type\":\"resync_end\",\"seq\":6}\n", 140),
+                     0);
+    assert_false(chan_client_in_resync(f->c));
+    expect_out(f, "{\"type\":\"ack\",\"seq\":6}\n");
+    assert_int_equal(f->rec.state_changes, changes + 1);
+    assert_int_equal(chan_client_n_entries(f->c), 2);
+    assert_null(chan_client_find(f->c, "old"));
+    const struct chan_entry *e = chan_client_entry(f->c, 0);
+    assert_string_equal(e->vm, "vm1"); /* sorted */
+    assert_int_equal(e->epoch, 2);
+    assert_true(e->relay);
+    assert_string_equal(e->target, "n2");
+    assert_string_equal(e->target_address, "198.18.0.2");
+    assert_int_equal(e->target_epoch, 3);
+    assert_int_equal(e->config.ip, 0xc6120101);
+    e = chan_client_entry(f->c, 1);
+    assert_string_equal(e->vm, "vm2");
+    assert_int_equal(e->epoch, 4);
+    assert_false(e->relay);
+    assert_int_equal(f->rec.violations, 0);
+
+    struct chan_client_stats st;
+    chan_client_get_stats(f->c, &st);
+    assert_int_equal(st.resyncs, 1);
+    assert_int_equal(st.installs, 3);
+    assert_int_equal(st.relays, 1);
+    assert_int_equal(st.acked_seq, 6);
+    assert_int_equal(st.map_version, 5);
+    assert_int_equal(st.heartbeat_ms, 1000);
+}
+
+static void
+test_epoch_rule(void **state)
+{
+    struct fixture *f = *state;
+    connect_welcome(f);
+
+    assert_int_equal(
+        feed(f, "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":5,"
+                CFG("1") "}\n",
+             120),
+        0);
+    expect_out(f, "{\"type\":\"ack\",\"seq\":1}\n");
+
+    /* Older install, relay and delete at another epoch: all refused, the
+     * entry untouched, and the seqs still acknowledged. */
+    assert_int_equal(
+        feed(f,
+             "{\"type\":\"install\",\"seq\":2,\"vm\":\"vm1\",\"epoch\":4,"
+             CFG("7") "}\n"
+             "{\"type\":\"relay\",\"seq\":3,\"vm\":\"vm1\",\"epoch\":4,"
+             CFG("1") ",\"target\":\"n2\",\"target_address\":\"a\","
+             "\"target_epoch\":6}\n"
+             "{\"type\":\"delete\",\"seq\":4,\"vm\":\"vm1\",\"epoch\":6,"
+             CFG("1") "}\n"
+             "{\"type\":\"delete\",\"seq\":5,\"vm\":\"nope\",\"epoch\":1,"
+             CFG("1") "}\n",
+             130),
+        0);
+    expect_out(f, "{\"type\":\"refused\",\"seq\":2,\"vm\":\"vm1\","
+                  "\"epoch\":4,\"held_epoch\":5}\n"
+                  "{\"type\":\"refused\",\"seq\":3,\"vm\":\"vm1\","
+                  "\"epoch\":4,\"held_epoch\":5}\n"
+                  "{\"type\":\"refused\",\"seq\":4,\"vm\":\"vm1\","
+                  "\"epoch\":6,\"held_epoch\":5}\n"
+                  "{\"type\":\"refused\",\"seq\":5,\"vm\":\"nope\","
+                  "\"epoch\":1,\"held_epoch\":0}\n"
+                  "{\"type\":\"ack\",\"seq\":5}\n");
+    const struct chan_entry *e = chan_client_find(f->c, "vm1");
+    assert_non_null(e);
+    assert_int_equal(e->epoch, 5);
+    assert_int_equal(e->config.mac[5], 1);
+    assert_false(e->relay);
+
+    /* Relay at the held epoch, then a same-epoch update keeps the relay. */
+    assert_int_equal(
+        feed(f,
+             "{\"type\":\"relay\",\"seq\":6,\"vm\":\"vm1\",\"epoch\":5,"
+             CFG("1") ",\"target\":\"n3\",\"target_address\":\"b\","
+             "\"target_epoch\":6}\n"
+             "{\"type\":\"install\",\"seq\":7,\"vm\":\"vm1\",\"epoch\":5,"
+             CFG("8") "}\n",
+             140),
+        0);
+    expect_out(f, "{\"type\":\"ack\",\"seq\":7}\n");
+    e = chan_client_find(f->c, "vm1");
+    assert_true(e->relay);
+    assert_string_equal(e->target, "n3");
+    assert_int_equal(e->config.mac[5], 8);
+
+    /* A newer install replaces the entry and drops the relay. */
+    assert_int_equal(
+        feed(f, "{\"type\":\"install\",\"seq\":8,\"vm\":\"vm1\",\"epoch\":9,"
+                CFG("1") "}\n",
+             150),
+        0);
+    e = chan_client_find(f->c, "vm1");
+    assert_int_equal(e->epoch, 9);
+    assert_false(e->relay);
+
+    /* Delete at the held epoch removes it. */
+    strbuf_clear(&f->out);
+    assert_int_equal(
+        feed(f, "{\"type\":\"delete\",\"seq\":9,\"vm\":\"vm1\",\"epoch\":9,"
+                CFG("1") "}\n",
+             160),
+        0);
+    expect_out(f, "{\"type\":\"ack\",\"seq\":9}\n");
+    assert_null(chan_client_find(f->c, "vm1"));
+
+    struct chan_client_stats st;
+    chan_client_get_stats(f->c, &st);
+    assert_int_equal(st.refused, 4);
+    assert_int_equal(st.deletes, 1);
+    assert_int_equal(f->rec.violations, 0);
+}
+
+static void
+test_split_bytes(void **state)
+{
+    struct fixture *f = *state;
+    connect_welcome(f);
+    static const char text[] =
+        "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":5,"
+        CFG("1") "}\n{\"type\":\"heartbeat\"}\n";
+    for (size_t i = 0; i < strlen(text); i++) {
+        assert_int_equal(chan_client_receive(f->c, text + i, 1, 200 + i,
+                                             &f->out),
+                         0);
+    }
+    expect_out(f, "{\"type\":\"ack\",\"seq\":1}\n");
+    assert_non_null(chan_client_find(f->c, "vm1"));
+    struct chan_client_stats st;
+    chan_client_get_stats(f->c, &st);
+    assert_int_equal(st.heartbeats, 1);
+}
+
+static void
+test_malformed_input(void **state)
+{
+    struct fixture *f = *state;
+    connect_welcome(f);
+
+    /* Unknown type: answered, the session goes on. */
+    assert_int_equal(feed(f, "{\"type\":\"teleport\"}\n", 120), 0);
+    expect_out(f, "{\"type\":\"error\",\"code\":\"unknown_type\","
+                  "\"message\":\"unknown message type 'teleport'\"}\n");
+    /* A bad member of a known type: answered, nothing applied. */
+    assert_int_equal(
+        feed(f, "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":1,"
+                "\"mac\":\"zz\",\"ip\":\"198.18.1.1\"}\n",
+             130),
+        0);
+    expect_out(f, "{\"type\":\"error\",\"code\":\"bad_field\",\"message\":"
+                  "\"mac: not a MAC address like 02:00:00:00:00:01\"}\n");
+    assert_int_equal(chan_client_n_entries(f->c), 0);
+    /* Invalid JSON: answered, then the session must close. */
+    assert_int_equal(feed(f, "{oops\n", 140), EPROTO);
+    assert_non_null(strstr(strbuf_str(&f->out), "\"code\":\"bad_json\""));
+    strbuf_clear(&f->out);
+    assert_int_equal(chan_client_n_entries(f->c), 0);
+    assert_int_equal(f->rec.violations, 3);
+}
+
+static void
+test_too_long(void **state)
+{
+    struct fixture *f = *state;
+    connect_welcome(f);
+    struct strbuf big;
+    strbuf_init(&big);
+    strbuf_pad(&big, ' ', CHAN_MSG_MAX_LINE);
+    assert_int_equal(chan_client_receive(f->c, big.data, big.len, 120,
+                                         &f->out),
+                     EMSGSIZE);
+    assert_non_null(strstr(strbuf_str(&f->out), "\"code\":\"too_long\""));
+    strbuf_destroy(&big);
+}
+
+static void
+test_before_welcome_and_violations(void **state)
+{
+    struct fixture *f = *state;
+    chan_client_connected(f->c, 100, &f->out);
+    strbuf_clear(&f->out);
+    assert_int_equal(
+        feed(f, "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":1,"
+                CFG("1") "}\n",
+             110),
+        0);
+    expect_out(f, ""); /* neither applied nor acknowledged */
+    assert_int_equal(chan_client_n_entries(f->c), 0);
+    assert_int_equal(f->rec.violations, 1);
+    assert_non_null(strstr(f->rec.last_violation, "before welcome"));
+
+    assert_int_equal(feed(f, "{\"type\":\"welcome\",\"node\":\"n7\","
+                             "\"map_version\":0,\"heartbeat_ms\":0}\n",
+                          120),
+                     0);
+    assert_int_equal(f->rec.violations, 2);
+    assert_int_equal(feed(f, "{\"type\":\"resync_end\",\"seq\":1}\n", 130),
+                     0);
+    assert_int_equal(f->rec.violations, 3);
+    assert_int_equal(feed(f, "{\"type\":\"ack\",\"seq\":1}\n", 130), 0);
+    assert_int_equal(f->rec.violations, 4);
+    /* Seqs must grow. */
+    assert_int_equal(
+        feed(f, "{\"type\":\"install\",\"seq\":4,\"vm\":\"vm1\",\"epoch\":1,"
+                CFG("1") "}\n"
+                "{\"type\":\"install\",\"seq\":4,\"vm\":\"vm2\",\"epoch\":1,"
+                CFG("2") "}\n",
+             140),
+        0);
+    assert_int_equal(f->rec.violations, 5);
+    assert_non_null(strstr(f->rec.last_violation, "not above"));
+}
+
+static void
+test_heartbeats_and_timeouts(void **state)
+{
+    struct fixture *f = *state;
+    chan_client_connected(f->c, 100, &f->out);
+    strbuf_clear(&f->out);
+    assert_int_equal(chan_client_next_wake(f->c),
+                     100 + CHAN_CLIENT_WELCOME_TIMEOUT_MS);
+    assert_int_equal(chan_client_run(f->c, 5000, &f->out), 0);
+    assert_int_equal(chan_client_run(f->c,
+                                     100 + CHAN_CLIENT_WELCOME_TIMEOUT_MS,
+                                     &f->out),
+                     ETIMEDOUT);
+
+    chan_client_connected(f->c, 20000, &f->out);
+    strbuf_clear(&f->out);
+    assert_int_equal(feed(f, WELCOME, 20000), 0); /* heartbeat 1000 ms */
+    assert_int_equal(chan_client_next_wake(f->c), 21000);
+    assert_int_equal(chan_client_run(f->c, 20999, &f->out), 0);
+    expect_out(f, "");
+    assert_int_equal(chan_client_run(f->c, 21000, &f->out), 0);
+    expect_out(f, "{\"type\":\"heartbeat\"}\n");
+    assert_int_equal(chan_client_next_wake(f->c), 22000);
+    /* The controller's heartbeat keeps the session alive. */
+    assert_int_equal(feed(f, "{\"type\":\"heartbeat\"}\n", 22500), 0);
+    assert_int_equal(chan_client_run(f->c, 25499, &f->out), 0);
+    assert_int_equal(chan_client_run(f->c, 25500, &f->out), ETIMEDOUT);
+}
+
+static void
+test_options_refresh_report_noack(void **state)
+{
+    struct fixture *f = *state;
+    connect_welcome(f);
+    assert_int_equal(
+        feed(f, "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":3,"
+                CFG("1") "}\n",
+             120),
+        0);
+    strbuf_clear(&f->out);
+    chan_client_refreshed(f->c, 42, 130, &f->out);
+    expect_out(f, "{\"type\":\"refresh\",\"version\":42}\n");
+
+    /* Reconnect with reports on and acks off. */
+    chan_client_disconnected(f->c);
+    chan_client_refreshed(f->c, 43, 140, &f->out);
+    expect_out(f, ""); /* not connected */
+    chan_client_set_report(f->c, true);
+    chan_client_set_ack(f->c, false);
+    chan_client_connected(f->c, 150, &f->out);
+    strbuf_clear(&f->out);
+    assert_int_equal(feed(f, WELCOME, 160), 0);
+    expect_out(f, "{\"type\":\"report\",\"vm\":\"vm1\",\"epoch\":3}\n");
+    assert_int_equal(
+        feed(f, "{\"type\":\"install\",\"seq\":9,\"vm\":\"vm2\",\"epoch\":1,"
+                CFG("2") "}\n",
+             170),
+        0);
+    expect_out(f, "");
+    assert_non_null(chan_client_find(f->c, "vm2"));
+}
+
+static void
+test_disconnect_drops_partial_resync(void **state)
+{
+    struct fixture *f = *state;
+    connect_welcome(f);
+    assert_int_equal(
+        feed(f, "{\"type\":\"install\",\"seq\":1,\"vm\":\"keep\",\"epoch\":1,"
+                CFG("1") "}\n"
+                "{\"type\":\"resync_begin\",\"seq\":2}\n"
+                "{\"type\":\"install\",\"seq\":3,\"vm\":\"new\",\"epoch\":1,"
+                CFG("2") "}\n",
+             120),
+        0);
+    chan_client_disconnected(f->c);
+    assert_false(chan_client_in_resync(f->c));
+    assert_int_equal(chan_client_n_entries(f->c), 1);
+    assert_non_null(chan_client_find(f->c, "keep"));
+    assert_null(chan_client_find(f->c, "new"));
+    assert_int_equal(feed(f, "{}\n", 130), ENOTCONN);
+}
+
+static void
+test_create_rejects_bad_node(void **state)
+{
+    assert_null(chan_client_create("bad node", NULL));
+    assert_null(chan_client_create("", NULL));
+    struct chan_client *c = chan_client_create("ok", NULL);
+    assert_non_null(c);
+    assert_string_equal(chan_client_node(c), "ok");
+    chan_client_destroy(c);
+    chan_client_destroy(NULL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_resync_replaces_state, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_epoch_rule, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_split_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_input, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_too_long, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_before_welcome_and_violations,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeats_and_timeouts, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_options_refresh_report_noack,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disconnect_drops_partial_resync,
+                                        setup, teardown),
+        cmocka_unit_test(test_create_rejects_bad_node),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,533 @@
+/* test_chan_msg.c: the agent-channel codec against golden lines and every
+ * kind of malformed input.
+ *
+ * Golden lines carry distinct non-zero values in every member, so a codec
+ * that dropped or swapped a member cannot round-trip them; malformed lines
+ * must each produce their specific error and name the member at fault. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lib/chan_msg.h"
+#include "lib/strbuf.h"
+
+#define SET(DST, SRC) snprintf(DST, sizeof DST, "%s", SRC)
+
+/* One golden line per message type, in the canonical encoding. */
+static const char *const golden[CHAN_N_TYPES] = {
+    [CHAN_HELLO] = "{\"type\":\"hello\",\"node\":\"n1\",\"proto\":1}",
+    [CHAN_WELCOME] = "{\"type\":\"welcome\",\"node\":\"node-2.a\","
+                     "\"map_version\":42,\"heartbeat_ms\":1500}",
+    [CHAN_RESYNC_BEGIN] = "{\"type\":\"resync_begin\",\"seq\":7}",
+    [CHAN_RESYNC_END] = "{\"type\":\"resync_end\",\"seq\":9}",
+    [CHAN_INSTALL] = "{\"type\":\"install\",\"seq\":11,\"vm\":\"vm1\","
+                     "\"epoch\":3,\"mac\":\"02:00:00:00:00:01\","
+                     "\"ip\":\"198.18.1.1\",\"vni\":100,\"vlan\":12,"
+                     "\"port\":5}",
+    [CHAN_RELAY] = "{\"type\":\"relay\",\"seq\":12,\"vm\":\"vm1\","
+                   "\"epoch\":3,\"mac\":\"02:00:00:00:00:01\","
+                   "\"ip\":\"198.18.1.1\",\"vni\":100,\"vlan\":12,"
+                   "\"port\":5,\"target\":\"n2\","
+                   "\"target_address\":\"198.18.0.2\",\"target_epoch\":4}",
+    [CHAN_DELETE] = "{\"type\":\"delete\",\"seq\":13,\"vm\":\"vm:7\","
+                    "\"epoch\":2,\"mac\":\"0a:bb:cc:dd:ee:ff\","
+                    "\"ip\":\"198.19.255.254\",\"vni\":16777215,"
+                    "\"vlan\":4095,\"port\":4294967295}",
+    [CHAN_ACK] = "{\"type\":\"ack\",\"seq\":9223372036854775807}",
+    [CHAN_REFRESH] = "{\"type\":\"refresh\",\"version\":77}",
+    [CHAN_REPORT] = "{\"type\":\"report\",\"vm\":\"vm_9\",\"epoch\":8}",
+    [CHAN_REFUSED] = "{\"type\":\"refused\",\"seq\":14,\"vm\":\"vm1\","
+                     "\"epoch\":2,\"held_epoch\":5}",
+    [CHAN_HEARTBEAT] = "{\"type\":\"heartbeat\"}",
+    [CHAN_ERROR] = "{\"type\":\"error\",\"code\":\"stale_epoch\","
+                   "\"message\":\"epoch 2 < 5 \\u00e9\"}",
+};
+
+/* Builds, field by field, the message each golden line stands for. */
+static void
+build(enum chan_msg_type t, struct chan_msg *m)
+{
+    static const uint8_t mac1[6] = {0x02, 0, 0, 0, 0, 0x01};
+    static const uint8_t mac2[6] = {0x0a, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+
+    chan_msg_init(m, t);
+    switch (t) {
+    case CHAN_HELLO:
+        SET(m->node, "n1");
+        break;
+    case CHAN_WELCOME:
+        SET(m->node, "node-2.a");
+        m->map_version = 42;
+        m->heartbeat_ms = 1500;
+        break;
+    case CHAN_RESYNC_BEGIN:
+        m->seq = 7;
+        break;
+    case CHAN_RESYNC_END:
+        m->seq = 9;
+        break;
+    case CHAN_INSTALL:
+    case CHAN_RELAY:
+        m->seq = t == CHAN_INSTALL ? 11 : 12;
+        SET(m->vm, "vm1");
+        m->epoch = 3;
+        memcpy(m->config.mac, mac1, 6);
+        m->config.ip = 0xc6120101; /* 198.18.1.1 */
+        m->config.vni = 100;
+        m->config.vlan = 12;
+        m->config.port = 5;
+        if (t == CHAN_RELAY) {
+            SET(m->target, "n2");
+            SET(m->target_address, "198.18.0.2");
+            m->target_epoch = 4;
+        }
+        break;
+    case CHAN_DELETE:
+        m->seq = 13;
+        SET(m->vm, "vm:7");
+        m->epoch = 2;
+        memcpy(m->config.mac, mac2, 6);
+        m->config.ip = 0xc613fffe;
+        m->config.vni = 16777215;
+        m->config.vlan = 4095;
+        m->config.port = 4294967295u;
+        break;
+    case CHAN_ACK:
+        m->seq = INT64_MAX;
+        break;
+    case CHAN_REFRESH:
+        m->version = 77;
+        break;
+    case CHAN_REPORT:
+        SET(m->vm, "vm_9");
+        m->epoch = 8;
+        break;
+    case CHAN_REFUSED:
+        m->seq = 14;
+        SET(m->vm, "vm1");
+        m->epoch = 2;
+        m->held_epoch = 5;
+        break;
+    case CHAN_HEARTBEAT:
+        break;
+    case CHAN_ERROR:
+        SET(m->code, "stale_epoch");
+        SET(m->message, "epoch 2 < 5 \xc3\xa9");
+        break;
+    default:
+        fail();
+    }
+}
+
+static void
+assert_msg_equal(const struct chan_msg *a, const struct chan_msg *b)
+{
+    assert_int_equal(a->type, b->type);
+    assert_string_equal(a->node, b->node);
+    assert_int_equal(a->proto, b->proto);
+    assert_int_equal(a->map_version, b->map_version);
+    assert_int_equal(a->heartbeat_ms, b->heartbeat_ms);
+    assert_int_equal(a->seq, b->seq);
+    assert_string_equal(a->vm, b->vm);
+    assert_int_equal(a->epoch, b->epoch);
+    assert_memory_equal(a->config.mac, b->config.mac, 6);
+    assert_int_equal(a->config.ip, b->config.ip);
+    assert_int_equal(a->config.vni, b->config.vni);
+    assert_int_equal(a->config.vlan, b->config.vlan);
+    assert_int_equal(a->config.port, b->config.port);
+    assert_string_equal(a->target, b->target);
+    assert_string_equal(a->target_address, b->target_address);
+    assert_int_equal(a->target_epoch, b->target_epoch);
+    assert_int_equal(a->version, b->version);
+    assert_int_equal(a->held_epoch, b->held_epoch);
+    assert_string_equal(a->code, b->code);
+    assert_string_equal(a->message, b->message);
+}
+
+static void
+test_golden_decode(void **state)
+{
+    for (int t = 0; t < CHAN_N_TYPES; t++) {
+        struct chan_msg expect, got;
+        char err[128];
+        build((enum chan_msg_type) t, &expect);
+        memset(&got, 0xa5, sizeof got);
+        assert_int_equal(chan_msg_decode(golden[t], strlen(golden[t]),
+                                         &got, err, sizeof err),
+                         CHAN_E_OK);
+        assert_msg_equal(&got, &expect);
+    }
+}
+
+static void
+test_golden_encode(void **state)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    for (int t = 0; t < CHAN_N_TYPES; t++) {
+        struct chan_msg m;
+        build((enum chan_msg_type) t, &m);
+        strbuf_clear(&sb);
+        assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_OK);
+        /* The error golden escapes é; jansson writes it as UTF-8. */
+        if (t == CHAN_ERROR) {
+            assert_string_equal(strbuf_str(&sb),
+                                "{\"type\":\"error\",\"code\":"
+                                "\"stale_epoch\",\"message\":"
+                                "\"epoch 2 < 5 \xc3\xa9\"}\n");
+        } else {
+            assert_int_equal(sb.len, strlen(golden[t]) + 1);
+            assert_memory_equal(sb.data, golden[t], strlen(golden[t]));
+            assert_int_equal(sb.data[sb.len - 1], '\n');
+        }
+    }
+    strbuf_destroy(&sb);
+}
+
+static void
+test_optional_members_default(void **state)
+{
+    static const char line[] =
+        "{\"vm\":\"v\",\"epoch\":1,\"seq\":1,\"type\":\"install\","
+        "\"mac\":\"02:00:00:00:00:02\",\"ip\":\"198.18.0.9\","
+        "\"future\":[1,{\"x\":null}]}";
+    struct chan_msg m;
+    memset(&m, 0x5a, sizeof m);
+    assert_int_equal(chan_msg_decode(line, strlen(line), &m, NULL, 0),
+                     CHAN_E_OK);
+    assert_int_equal(m.type, CHAN_INSTALL);
+    assert_int_equal(m.config.vni, 0);
+    assert_int_equal(m.config.vlan, 0);
+    assert_int_equal(m.config.port, 0);
+    assert_int_equal(m.config.ip, 0xc6120009);
+
+    static const char err_line[] = "{\"type\":\"error\",\"code\":\"x_1\"}";
+    assert_int_equal(chan_msg_decode(err_line, strlen(err_line), &m, NULL,
+                                     0),
+                     CHAN_E_OK);
+    assert_string_equal(m.code, "x_1");
+    assert_string_equal(m.message, "");
+}
+
+struct bad_case {
+    const char *line;
+    enum chan_err expect;
+    const char *member; /* must appear in the explanation, or NULL */
+};
+
+#define INSTR_HEAD                                                           \
+    "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":1,"
+#define GOOD_CFG "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\""
+
+static const struct bad_case bad_cases[] = {
+    {"", CHAN_E_BAD_JSON, NULL},
+    {"{", CHAN_E_BAD_JSON, NULL},
+    {"{\"type\":\"ack\",\"seq\":1} x", CHAN_E_BAD_JSON, NULL},
+    {"{\"type\":\"ack\",\"type\":\"ack\",\"seq\":1}", CHAN_E_BAD_JSON, NULL},
+    {"{\"type\":\"ack\",\"seq\":99999999999999999999}", CHAN_E_BAD_JSON,
+     NULL},
+    {"{\"type\":\"error\",\"code\":\"a\",\"message\":\"a\\u0000b\"}",
+     CHAN_E_BAD_JSON, NULL},
+    {"{\"type\":\"ack\",\"seq\":1\xff}", CHAN_E_BAD_JSON, NULL},
+    {"[1,2]", CHAN_E_NOT_OBJECT, NULL},
+    {"\"hello\"", CHAN_E_NOT_OBJECT, NULL},
+    {"17", CHAN_E_NOT_OBJECT, NULL},
+    {"{}", CHAN_E_NO_TYPE, NULL},
+    {"{\"type\":7}", CHAN_E_NO_TYPE, NULL},
+    {"{\"type\":null}", CHAN_E_NO_TYPE, NULL},
+    {"{\"type\":\"reboot\"}", CHAN_E_UNKNOWN_TYPE, "reboot"},
+    {"{\"type\":\"\"}", CHAN_E_UNKNOWN_TYPE, NULL},
+    {"{\"type\":\"HELLO\",\"node\":\"n1\",\"proto\":1}", CHAN_E_UNKNOWN_TYPE,
+     "HELLO"},
+    {"{\"type\":\"hello\",\"proto\":1}", CHAN_E_MISSING, "node"},
+    {"{\"type\":\"hello\",\"node\":\"n1\"}", CHAN_E_MISSING, "proto"},
+    {"{\"type\":\"ack\"}", CHAN_E_MISSING, "seq"},
+    {"{\"type\":\"refresh\"}", CHAN_E_MISSING, "version"},
+    {"{\"type\":\"error\"}", CHAN_E_MISSING, "code"},
+    {"{\"type\":\"refused\",\"seq\":1,\"vm\":\"v\",\"epoch\":1}",
+     CHAN_E_MISSING, "held_epoch"},
+    {INSTR_HEAD "\"ip\":\"198.18.1.1\"}", CHAN_E_MISSING, "mac"},
+    {INSTR_HEAD "\"mac\":\"02:00:00:00:00:01\"}", CHAN_E_MISSING, "ip"},
+    {"{\"type\":\"relay\",\"seq\":1,\"vm\":\"v\",\"epoch\":1," GOOD_CFG
+     ",\"target\":\"n2\",\"target_epoch\":2}",
+     CHAN_E_MISSING, "target_address"},
+    {"{\"type\":\"welcome\",\"node\":\"n\",\"map_version\":1}",
+     CHAN_E_MISSING, "heartbeat_ms"},
+    {"{\"type\":\"ack\",\"seq\":\"1\"}", CHAN_E_WRONG_TYPE, "seq"},
+    {"{\"type\":\"ack\",\"seq\":1.0}", CHAN_E_WRONG_TYPE, "seq"},
+    {"{\"type\":\"ack\",\"seq\":true}", CHAN_E_WRONG_TYPE, "seq"},
+    {"{\"type\":\"ack\",\"seq\":null}", CHAN_E_WRONG_TYPE, "seq"},
+    {"{\"type\":\"hello\",\"node\":5,\"proto\":1}", CHAN_E_WRONG_TYPE,
+     "node"},
+    {INSTR_HEAD "\"mac\":[2,0,0,0,0,1],\"ip\":\"198.18.1.1\"}",
+     CHAN_E_WRONG_TYPE, "mac"},
+    {"{\"type\":\"error\",\"code\":\"x\",\"message\":{}}", CHAN_E_WRONG_TYPE,
+     "message"},
+    {"{\"type\":\"ack\",\"seq\":-1}", CHAN_E_RANGE, "seq"},
+    {"{\"type\":\"hello\",\"node\":\"n1\",\"proto\":0}", CHAN_E_RANGE,
+     "proto"},
+    {"{\"type\":\"hello\",\"node\":\"n1\",\"proto\":4294967296}",
+     CHAN_E_RANGE, "proto"},
+    {INSTR_HEAD GOOD_CFG ",\"vlan\":4096}", CHAN_E_RANGE, "vlan"},
+    {INSTR_HEAD GOOD_CFG ",\"vni\":16777216}", CHAN_E_RANGE, "vni"},
+    {INSTR_HEAD GOOD_CFG ",\"port\":4294967296}", CHAN_E_RANGE, "port"},
+    {"{\"type\":\"welcome\",\"node\":\"n\",\"map_version\":1,"
+     "\"heartbeat_ms\":-5}",
+     CHAN_E_RANGE, "heartbeat_ms"},
+    {"{\"type\":\"hello\",\"node\":\"\",\"proto\":1}", CHAN_E_BAD_NAME,
+     "node"},
+    {"{\"type\":\"hello\",\"node\":\"n 1\",\"proto\":1}", CHAN_E_BAD_NAME,
+     "node"},
+    {"{\"type\":\"hello\",\"node\":\"n/1\",\"proto\":1}", CHAN_E_BAD_NAME,
+     "node"},
+    {"{\"type\":\"hello\",\"node\":\"a123456789012345678901234567890123456"
+     "789012345678901234567890123\",\"proto\":1}",
+     CHAN_E_BAD_NAME, "node"},
+    {"{\"type\":\"report\",\"vm\":\"\xc3\xa9\",\"epoch\":1}",
+     CHAN_E_BAD_NAME, "vm"},
+    {INSTR_HEAD "\"mac\":\"02:00:00:00:00\",\"ip\":\"198.18.1.1\"}",
+     CHAN_E_BAD_MAC, "mac"},
+    {INSTR_HEAD "\"mac\":\"02-00-00-00-00-01\",\"ip\":\"198.18.1.1\"}",
+     CHAN_E_BAD_MAC, "mac"},
+    {INSTR_HEAD "\"mac\":\"02:00:00:00:00:0g\",\"ip\":\"198.18.1.1\"}",
+     CHAN_E_BAD_MAC, "mac"},
+    {INSTR_HEAD "\"mac\":\"02:00:00:00:00:01 \",\"ip\":\"198.18.1.1\"}",
+     CHAN_E_BAD_MAC, "mac"},
+    {INSTR_HEAD "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1\"}",
+     CHAN_E_BAD_IP, "ip"},
+    {INSTR_HEAD "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.256\"}",
+     CHAN_E_BAD_IP, "ip"},
+    {INSTR_HEAD "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.018.1.1\"}",
+     CHAN_E_BAD_IP, "ip"},
+    {INSTR_HEAD "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1.\"}",
+     CHAN_E_BAD_IP, "ip"},
+    {INSTR_HEAD "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"::1\"}",
+     CHAN_E_BAD_IP, "ip"},
+    {"{\"type\":\"relay\",\"seq\":1,\"vm\":\"v\",\"epoch\":1," GOOD_CFG
+     ",\"target\":\"n2\",\"target_address\":\"198.18.0.2 x\","
+     "\"target_epoch\":2}",
+     CHAN_E_BAD_STRING, "target_address"},
+    {"{\"type\":\"relay\",\"seq\":1,\"vm\":\"v\",\"epoch\":1," GOOD_CFG
+     ",\"target\":\"n2\",\"target_address\":\"\",\"target_epoch\":2}",
+     CHAN_E_BAD_STRING, "target_address"},
+    {"{\"type\":\"error\",\"code\":\"Bad\"}", CHAN_E_BAD_STRING, "code"},
+    {"{\"type\":\"error\",\"code\":\"\"}", CHAN_E_BAD_STRING, "code"},
+    {"{\"type\":\"error\",\"code\":\"abcdefghijabcdefghijabcdefghijab\"}",
+     CHAN_E_BAD_STRING, "code"},
+};
+
+static void
+test_malformed(void **state)
+{
+    bool seen[CHAN_N_ERRORS] = {false};
+
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+        const struct bad_case *c = &bad_cases[i];
+        struct chan_msg m;
+        char err[200];
+        enum chan_err e = chan_msg_decode(c->line, strlen(c->line), &m, err,
+                                          sizeof err);
+        if (e != c->expect) {
+            fail_msg("case %zu (%s): got %d (%s), want %d", i, c->line,
+                     (int) e, err, (int) c->expect);
+        }
+        assert_true(strlen(err) > 0);
+        if (c->member && !strstr(err, c->member)) {
+            fail_msg("case %zu: '%s' does not name '%s'", i, err,
+                     c->member);
+        }
+        seen[e] = true;
+    }
+    /* Every decode error the codec defines is reachable from a line. */
+    for (int e = CHAN_E_TOO_LONG; e < CHAN_N_ERRORS; e++) {
+        if (e != CHAN_E_TOO_LONG && e != CHAN_E_NOMEM && !seen[e]) {
+            fail_msg("no malformed case yields %s", chan_strerror(e));
+        }
+    }
+}
+
+static void
+test_too_long(void **state)
+{
+    /* A valid message padded with whitespace to exactly the limit (the
+     * line's '\n' included) decodes; one byte more does not. */
+    size_t len = CHAN_MSG_MAX_LINE - 1;
+    char *line = malloc(len + 1);
+    assert_non_null(line);
+    static const char msg[] = "{\"type\":\"heartbeat\"}";
+    memset(line, ' ', len + 1);
+    memcpy(line, msg, strlen(msg));
+    struct chan_msg m;
+    char err[64];
+    assert_int_equal(chan_msg_decode(line, len, &m, err, sizeof err),
+                     CHAN_E_OK);
+    assert_int_equal(m.type, CHAN_HEARTBEAT);
+    assert_int_equal(chan_msg_decode(line, len + 1, &m, err, sizeof err),
+                     CHAN_E_TOO_LONG);
+    assert_true(chan_err_is_fatal(CHAN_E_TOO_LONG));
+    free(line);
+}
+
+static void
+test_fatality(void **state)
+{
+    assert_true(chan_err_is_fatal(CHAN_E_BAD_JSON));
+    assert_true(chan_err_is_fatal(CHAN_E_NOT_OBJECT));
+    assert_true(chan_err_is_fatal(CHAN_E_NO_TYPE));
+    assert_false(chan_err_is_fatal(CHAN_E_UNKNOWN_TYPE));
+    assert_false(chan_err_is_fatal(CHAN_E_RANGE));
+    assert_false(chan_err_is_fatal(CHAN_E_MISSING));
+    assert_string_equal(chan_err_code(CHAN_E_UNKNOWN_TYPE), "unknown_type");
+    assert_string_equal(chan_err_code(CHAN_E_BAD_MAC), "bad_field");
+    assert_string_equal(chan_err_code(CHAN_E_NO_TYPE), "no_type");
+}
+
+static void
+test_long_error_text_is_cut_on_char_boundary(void **state)
+{
+    struct strbuf line;
+    strbuf_init(&line);
+    strbuf_puts(&line, "{\"type\":\"error\",\"code\":\"x\",\"message\":\"");
+    /* 254 ASCII bytes then 'é' (2 bytes): the cut at 255 would split it. */
+    strbuf_pad(&line, 'a', CHAN_TEXT_MAX - 1);
+    strbuf_puts(&line, "\xc3\xa9zz\"}");
+    struct chan_msg m;
+    assert_int_equal(chan_msg_decode(line.data, line.len, &m, NULL, 0),
+                     CHAN_E_OK);
+    assert_int_equal(strlen(m.message), CHAN_TEXT_MAX - 1);
+    strbuf_destroy(&line);
+}
+
+static void
+test_encode_rejects_invalid(void **state)
+{
+    struct strbuf sb;
+    struct chan_msg m;
+    strbuf_init(&sb);
+    strbuf_puts(&sb, "keep");
+
+    build(CHAN_INSTALL, &m);
+    m.config.vlan = 4096;
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_RANGE);
+    build(CHAN_INSTALL, &m);
+    m.config.vni = VNI_MAX + 1;
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_RANGE);
+    build(CHAN_ACK, &m);
+    m.seq = (uint64_t) INT64_MAX + 1;
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_RANGE);
+    build(CHAN_HELLO, &m);
+    m.proto = 0;
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_RANGE);
+    build(CHAN_REPORT, &m);
+    SET(m.vm, "has space");
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_BAD_NAME);
+    build(CHAN_REPORT, &m);
+    memset(m.vm, 'a', sizeof m.vm); /* no terminating NUL */
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_BAD_NAME);
+    build(CHAN_RELAY, &m);
+    m.target_address[0] = '\0';
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_BAD_STRING);
+    build(CHAN_ERROR, &m);
+    SET(m.message, "bad \xff utf-8");
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_BAD_STRING);
+    build(CHAN_HEARTBEAT, &m);
+    m.type = CHAN_N_TYPES;
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_UNKNOWN_TYPE);
+
+    assert_string_equal(strbuf_str(&sb), "keep");
+    strbuf_destroy(&sb);
+}
+
+static void
+test_init_error(void **state)
+{
+    struct chan_msg m;
+    struct strbuf sb;
+    strbuf_init(&sb);
+    chan_msg_init_error(&m, CHAN_E_BAD_MAC, "mac: nope");
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_OK);
+    assert_string_equal(strbuf_str(&sb),
+                        "{\"type\":\"error\",\"code\":\"bad_field\","
+                        "\"message\":\"mac: nope\"}\n");
+    chan_msg_init_error(&m, CHAN_E_NO_TYPE, NULL);
+    assert_string_equal(m.code, "no_type");
+    assert_string_equal(m.message, chan_strerror(CHAN_E_NO_TYPE));
+    strbuf_destroy(&sb);
+}
+
+static void
+test_frame(void **state)
+{
+    size_t line_len, used;
+    static const char two[] = "{\"a\":1}\n{\"b\":2}\npartial";
+
+    assert_int_equal(chan_frame(two, strlen(two), &line_len, &used),
+                     CHAN_E_OK);
+    assert_int_equal(line_len, 7);
+    assert_int_equal(used, 8);
+    assert_int_equal(chan_frame(two + 8, strlen(two) - 8, &line_len, &used),
+                     CHAN_E_OK);
+    assert_int_equal(used, 8);
+    assert_int_equal(chan_frame(two + 16, strlen(two) - 16, &line_len,
+                                &used),
+                     CHAN_E_OK);
+    assert_int_equal(used, 0);
+
+    char *big = malloc(CHAN_MSG_MAX_LINE + 1);
+    assert_non_null(big);
+    memset(big, 'x', CHAN_MSG_MAX_LINE + 1);
+    /* Newline as the 65536th byte: the longest legal line. */
+    big[CHAN_MSG_MAX_LINE - 1] = '\n';
+    assert_int_equal(chan_frame(big, CHAN_MSG_MAX_LINE + 1, &line_len,
+                                &used),
+                     CHAN_E_OK);
+    assert_int_equal(used, CHAN_MSG_MAX_LINE);
+    /* Newline one byte later: too long, even before it arrives. */
+    big[CHAN_MSG_MAX_LINE - 1] = 'x';
+    big[CHAN_MSG_MAX_LINE] = '\n';
+    assert_int_equal(chan_frame(big, CHAN_MSG_MAX_LINE, &line_len, &used),
+                     CHAN_E_TOO_LONG);
+    assert_int_equal(chan_frame(big, CHAN_MSG_MAX_LINE - 1, &line_len,
+                                &used),
+                     CHAN_E_OK);
+    assert_int_equal(used, 0);
+    free(big);
+}
+
+static void
+test_type_names(void **state)
+{
+    for (int t = 0; t < CHAN_N_TYPES; t++) {
+        enum chan_msg_type back;
+        assert_true(chan_msg_type_from_name(
+            chan_msg_type_name((enum chan_msg_type) t), &back));
+        assert_int_equal(back, t);
+    }
+    enum chan_msg_type x;
+    assert_false(chan_msg_type_from_name("nope", &x));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden_decode),
+        cmocka_unit_test(test_golden_encode),
+        cmocka_unit_test(test_optional_members_default),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_too_long),
+        cmocka_unit_test(test_fatality),
+        cmocka_unit_test(test_long_error_text_is_cut_on_char_boundary),
+        cmocka_unit_test(test_encode_rejects_invalid),
+        cmocka_unit_test(test_init_error),
+        cmocka_unit_test(test_frame),
+        cmocka_unit_test(test_type_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,388 @@
+/* test_http_client.c: the HTTP response parser on well-formed and malformed
+ * responses, URL parsing and path escaping.
+ *
+ * Every malformed response must be refused with its specific error and
+ * without touching the caller's previous response; every well-formed one
+ * must yield exactly its body, whichever way it is framed.  One test runs
+ * a real request against a loopback listener in a child process. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/http_client.h"
+#include "lib/strbuf.h"
+
+static enum http_err
+parse(const char *text, bool eof, struct http_response *r)
+{
+    return http_response_parse(text, strlen(text), eof, r);
+}
+
+static void
+test_content_length(void **state)
+{
+    struct http_response r;
+    http_response_init(&r);
+    const char *text = "HTTP/1.1 201 Created\r\n"
+                       "Content-Type: application/json\r\n"
+                       "Content-Length: 11\r\n"
+                       "\r\n"
+                       "{\"id\":\"n1\"}";
+    assert_int_equal(parse(text, false, &r), HTTP_E_OK);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(r.reason, "Created");
+    assert_string_equal(r.content_type, "application/json");
+    assert_int_equal(r.body_len, 11);
+    assert_string_equal(r.body, "{\"id\":\"n1\"}");
+
+    /* Every strict prefix is incomplete; at EOF it is truncated. */
+    struct http_response r2;
+    http_response_init(&r2);
+    for (size_t n = 0; n < strlen(text); n++) {
+        assert_int_equal(http_response_parse(text, n, false, &r2),
+                         HTTP_E_INCOMPLETE);
+        assert_int_equal(http_response_parse(text, n, true, &r2),
+                         HTTP_E_TRUNCATED);
+    }
+    assert_null(r2.body);
+    http_response_destroy(&r);
+}
+
+static void
+test_bare_lf_and_case(void **state)
+{
+    struct http_response r;
+    http_response_init(&r);
+    assert_int_equal(parse("HTTP/1.0 404 Not Found\n"
+                           "content-LENGTH:   3  \n"
+                           "\n"
+                           "abcEXTRA",
+                           false, &r),
+                     HTTP_E_OK);
+    assert_int_equal(r.status, 404);
+    assert_int_equal(r.body_len, 3);
+    assert_string_equal(r.body, "abc");
+    http_response_destroy(&r);
+}
+
+static void
+test_chunked(void **state)
+{
+    struct http_response r;
+    http_response_init(&r);
+    const char *text = "HTTP/1.1 200 OK\r\n"
+                       "Transfer-Encoding: gzip, Chunked\r\n"
+                       "Content-Length: 1\r\n"
+                       "\r\n"
+                       "4;ext=1\r\nWiki\r\n"
+                       "A\r\npedia in\r\n\r\n"
+                       "0\r\n"
+                       "X-Trailer: yes\r\n"
+                       "\r\n";
+    assert_int_equal(parse(text, false, &r), HTTP_E_OK);
+    assert_int_equal(r.body_len, 14);
+    assert_string_equal(r.body, "Wikipedia in\r\n");
+    for (size_t n = 0; n < strlen(text); n++) {
+        struct http_response r2;
+        http_response_init(&r2);
+        assert_int_equal(http_response_parse(text, n, false, &r2),
+                         HTTP_E_INCOMPLETE);
+    }
+    http_response_destroy(&r);
+}
+
+static void
+test_read_to_close(void **state)
+{
+    struct http_response r;
+    http_response_init(&r);
+    const char *text = "HTTP/1.1 200 OK\r\n\r\n{\"a\":1}";
+    assert_int_equal(parse(text, false, &r), HTTP_E_INCOMPLETE);
+    assert_int_equal(parse(text, true, &r), HTTP_E_OK);
+    assert_string_equal(r.body, "{\"a\":1}");
+    /* A non-chunked Transfer-Encoding also reads to close, ignoring any
+     * Content-Length. */
+    text = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+           "Transfer-Encoding: identity\r\n\r\nabcd";
+    assert_int_equal(parse(text, false, &r), HTTP_E_INCOMPLETE);
+    assert_int_equal(parse(text, true, &r), HTTP_E_OK);
+    assert_string_equal(r.body, "abcd");
+    http_response_destroy(&r);
+}
+
+static void
+test_no_body_statuses_and_interim(void **state)
+{
+    struct http_response r;
+    http_response_init(&r);
+    assert_int_equal(parse("HTTP/1.1 204 No Content\r\n\r\n", false, &r),
+                     HTTP_E_OK);
+    assert_int_equal(r.status, 204);
+    assert_int_equal(r.body_len, 0);
+    assert_non_null(r.body);
+    assert_int_equal(parse("HTTP/1.1 100 Continue\r\n\r\n"
+                           "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n"
+                           "\r\n{}",
+                           false, &r),
+                     HTTP_E_OK);
+    assert_int_equal(r.status, 202);
+    assert_string_equal(r.body, "{}");
+    http_response_destroy(&r);
+}
+
+struct bad_case {
+    const char *text;
+    enum http_err expect;
+};
+
+static const struct bad_case bad_cases[] = {
+    {"HTTP/2 200 OK\r\n\r\n", HTTP_E_BAD_STATUS},
+    {"HTTP/1.1 20 OK\r\n\r\n", HTTP_E_BAD_STATUS},
+    {"HTTP/1.1 2000 OK\r\n\r\n", HTTP_E_BAD_STATUS},
+    {"HTTP/1.1 600 Nope\r\n\r\n", HTTP_E_BAD_STATUS},
+    {"HTTP/1.1 099 Nope\r\n\r\n", HTTP_E_BAD_STATUS},
+    {"HTTP/1.1  200 OK\r\n\r\n", HTTP_E_BAD_STATUS},
+    {"HTTP/1.1 200 O\x01K\r\n\r\n", HTTP_E_BAD_STATUS},
+    {"HTTP/1.1 2x0 OK\r\n\r\n", HTTP_E_BAD_STATUS},
+    {"SSH-2.0-OpenSSH\r\n\r\n", HTTP_E_BAD_STATUS},
+    {"\r\n\r\n", HTTP_E_BAD_STATUS},
+    {"HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", HTTP_E_BAD_HEADER},
+    {"HTTP/1.1 200 OK\r\n: empty\r\n\r\n", HTTP_E_BAD_HEADER},
+    {"HTTP/1.1 200 OK\r\nName : v\r\n\r\n", HTTP_E_BAD_HEADER},
+    {"HTTP/1.1 200 OK\r\nA: b\r\n folded\r\n\r\n", HTTP_E_BAD_HEADER},
+    {"HTTP/1.1 200 OK\r\nA: b\x7f\r\n\r\n", HTTP_E_BAD_HEADER},
+    {"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", HTTP_E_BAD_LENGTH},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", HTTP_E_BAD_LENGTH},
+    {"HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n", HTTP_E_BAD_LENGTH},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\nx",
+     HTTP_E_BAD_LENGTH},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx",
+     HTTP_E_BAD_LENGTH},
+    {"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+     HTTP_E_TOO_LARGE},
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+     HTTP_E_BAD_CHUNK},
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n",
+     HTTP_E_BAD_CHUNK},
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3x\r\nabc\r\n",
+     HTTP_E_BAD_CHUNK},
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n",
+     HTTP_E_BAD_CHUNK},
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "fffffffffffffffffff\r\n",
+     HTTP_E_TOO_LARGE},
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "4000001\r\n",
+     HTTP_E_TOO_LARGE},
+};
+
+static void
+test_malformed(void **state)
+{
+    struct http_response r;
+    http_response_init(&r);
+    assert_int_equal(parse("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nkeep",
+                           false, &r),
+                     HTTP_E_OK);
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+        for (int eof = 0; eof < 2; eof++) {
+            enum http_err e = parse(bad_cases[i].text, eof, &r);
+            if (e != bad_cases[i].expect) {
+                fail_msg("case %zu eof=%d: got %s, want %s", i, eof,
+                         http_strerror(e),
+                         http_strerror(bad_cases[i].expect));
+            }
+        }
+        /* The previous good response is untouched. */
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.body, "keep");
+    }
+    http_response_destroy(&r);
+}
+
+static void
+test_oversized_header(void **state)
+{
+    struct strbuf sb;
+    struct http_response r;
+    http_response_init(&r);
+    strbuf_init(&sb);
+    strbuf_puts(&sb, "HTTP/1.1 200 OK\r\nX-Big: ");
+    strbuf_pad(&sb, 'a', HTTP_MAX_HEADER);
+    assert_int_equal(http_response_parse(sb.data, sb.len, false, &r),
+                     HTTP_E_TOO_LARGE);
+    /* Just under the limit with no end yet: still incomplete. */
+    strbuf_truncate(&sb, HTTP_MAX_HEADER - 10);
+    assert_int_equal(http_response_parse(sb.data, sb.len, false, &r),
+                     HTTP_E_INCOMPLETE);
+    strbuf_destroy(&sb);
+}
+
+static void
+test_url_parse(void **state)
+{
+    struct http_url u;
+    char err[128];
+
+    assert_int_equal(http_url_parse("http://127.0.0.1:7480", &u, err,
+                                    sizeof err),
+                     HTTP_E_OK);
+    assert_string_equal(u.host, "127.0.0.1");
+    assert_string_equal(u.port, "7480");
+    assert_string_equal(u.prefix, "");
+    assert_int_equal(http_url_parse("HTTP://ctl.example/api/", &u, err,
+                                    sizeof err),
+                     HTTP_E_OK);
+    assert_string_equal(u.host, "ctl.example");
+    assert_string_equal(u.port, "80");
+    assert_string_equal(u.prefix, "/api");
+    assert_int_equal(http_url_parse("http://[::1]:81/x", &u, err,
+                                    sizeof err),
+                     HTTP_E_OK);
+    assert_string_equal(u.host, "::1");
+    assert_string_equal(u.port, "81");
+    assert_string_equal(u.prefix, "/x");
+
+    static const char *const bad[] = {
+        "127.0.0.1:7480",       "https://127.0.0.1",  "http://",
+        "http://:80",           "http://h:0",         "http://h:65536",
+        "http://h:12a",         "http://h:",          "http://[::1",
+        "http://h x",           "http://u@h",         "http://h/?q",
+        "http://h\r\nX: y",     "ftp://h",            "http://[::1]x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        if (http_url_parse(bad[i], &u, err, sizeof err) != HTTP_E_BAD_URL) {
+            fail_msg("accepted bad URL '%s'", bad[i]);
+        }
+        assert_true(strlen(err) > 0);
+    }
+}
+
+static void
+test_escape(void **state)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    assert_int_equal(http_escape(&sb, "vm-1.a_b~"), 0);
+    assert_string_equal(strbuf_str(&sb), "vm-1.a_b~");
+    strbuf_clear(&sb);
+    assert_int_equal(http_escape(&sb, "a/b c:d?\r\n\xff"), 0);
+    assert_string_equal(strbuf_str(&sb), "a%2Fb%20c%3Ad%3F%0D%0A%FF");
+    strbuf_destroy(&sb);
+}
+
+/* A real request against a child process that answers with 'reply' in
+ * small pieces and returns what it received through a pipe. */
+static void
+test_request_loopback(void **state)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(lfd >= 0);
+    struct sockaddr_in sin = {0};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(lfd, (struct sockaddr *) &sin, sizeof sin), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    socklen_t slen = sizeof sin;
+    assert_int_equal(getsockname(lfd, (struct sockaddr *) &sin, &slen), 0);
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static const char reply[] = "HTTP/1.1 409 Conflict\r\n"
+                                    "Transfer-Encoding: chunked\r\n\r\n"
+                                    "5\r\n{\"err\r\n3\r\nor\"\r\n"
+                                    "3\r\n:1}\r\n0\r\n\r\n";
+        int fd = accept(lfd, NULL, NULL);
+        char buf[4096];
+        size_t got = 0;
+        while (got < sizeof buf) {
+            ssize_t n = read(fd, buf + got, sizeof buf - got);
+            if (n <= 0) {
+                break;
+            }
+            got += (size_t) n;
+            if (got >= 4 && memmem(buf, got, "\r\n\r\n{}", 6)) {
+                break;
+            }
+        }
+        if (write(pipefd[1], buf, got) < 0) {
+            _exit(1);
+        }
+        for (size_t i = 0; i < sizeof reply - 1; i += 7) {
+            size_t n = sizeof reply - 1 - i < 7 ? sizeof reply - 1 - i : 7;
+            if (write(fd, reply + i, n) < 0) {
+                _exit(1);
+            }
+            usleep(1000);
+        }
+        close(fd);
+        _exit(0);
+    }
+    close(pipefd[1]);
+
+    char url_text[64], err[128];
+    snprintf(url_text, sizeof url_text, "http://127.0.0.1:%d/pre",
+             ntohs(sin.sin_port));
+    struct http_url url;
+    assert_int_equal(http_url_parse(url_text, &url, err, sizeof err),
+                     HTTP_E_OK);
+    struct http_response r;
+    http_response_init(&r);
+    assert_int_equal(http_request(&url, "POST", "/v1/x?y=1", "{}", 2, 5000,
+                                  &r, err, sizeof err),
+                     HTTP_E_OK);
+    assert_int_equal(r.status, 409);
+    assert_string_equal(r.body, "{\"error\":1}");
+
+    char got[4096] = {0};
+    ssize_t n = read(pipefd[0], got, sizeof got - 1);
+    assert_true(n > 0);
+    assert_non_null(strstr(got, "POST /pre/v1/x?y=1 HTTP/1.1\r\n"));
+    assert_non_null(strstr(got, "Content-Length: 2\r\n"));
+    assert_non_null(strstr(got, "Host: 127.0.0.1:"));
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(pipefd[0]);
+
+    /* The listener is gone once closed: connecting fails as unreachable. */
+    close(lfd);
+    enum http_err e = http_request(&url, "GET", "/", NULL, 0, 2000, &r, err,
+                                   sizeof err);
+    assert_int_equal(e, HTTP_E_CONNECT);
+    assert_true(http_err_is_unreachable(e));
+    assert_non_null(strstr(err, "refused"));
+    http_response_destroy(&r);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_content_length),
+        cmocka_unit_test(test_bare_lf_and_case),
+        cmocka_unit_test(test_chunked),
+        cmocka_unit_test(test_read_to_close),
+        cmocka_unit_test(test_no_body_statuses_and_interim),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_oversized_header),
+        cmocka_unit_test(test_url_parse),
+        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_request_loopback),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

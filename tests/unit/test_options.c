@@ -1,0 +1,245 @@
+/* test_options.c: mignetd's flags and config file.
+ *
+ * Flags must win over the file whatever their order, core settings must
+ * apply on top of the chosen strategy, and every bad setting must be an
+ * error naming where it came from.  Config files live in a temporary
+ * directory removed at the end. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "controller/options.h"
+
+static char tmpdir[256];
+static char conf[320];
+
+static int
+setup(void **state)
+{
+    (void) state;
+    const char *base = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/mignet-opt-XXXXXX",
+             base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        return -1;
+    }
+    snprintf(conf, sizeof conf, "%s/mignetd.conf", tmpdir);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void) state;
+    unlink(conf);
+    return rmdir(tmpdir);
+}
+
+static void
+write_conf(const char *text)
+{
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Runs options_parse on a NULL-terminated argument list. */
+static enum options_result
+parse(struct mignetd_options *o, char *err, size_t errlen, ...)
+{
+    char *argv[32] = {"mignetd"};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, errlen);
+    for (char *a; (a = va_arg(ap, char *)) && argc < 31;) {
+        argv[argc++] = a;
+    }
+    va_end(ap);
+    FILE *out = fopen("/dev/null", "w");
+    err[0] = '\0';
+    enum options_result r = options_parse(o, argc, argv, out, err, errlen);
+    fclose(out);
+    return r;
+}
+
+static void
+test_defaults(void **state)
+{
+    (void) state;
+    struct mignetd_options o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof err, NULL), OPTIONS_RUN);
+    assert_string_equal(o.listen, "127.0.0.1:7480");
+    assert_string_equal(o.agent_listen, "127.0.0.1:7481");
+    assert_string_equal(o.strategy, "mignet");
+    assert_int_equal(o.log_level, LOG_LEVEL_INFO);
+    struct core_config def;
+    core_config_default(&def);
+    assert_memory_equal(&o.core, &def, sizeof def);
+}
+
+static void
+test_flags(void **state)
+{
+    (void) state;
+    struct mignetd_options o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof err, "--listen", "127.0.0.1:0",
+                           "--agent-listen=[::1]:9000", "--state-dir",
+                           "/tmp/x", "--log-level", "debug",
+                           "--delay-floor-ms", "2500", "--heartbeat-ms=250",
+                           NULL),
+                     OPTIONS_RUN);
+    assert_string_equal(o.listen, "127.0.0.1:0");
+    assert_string_equal(o.agent_listen, "[::1]:9000");
+    assert_string_equal(o.state_dir, "/tmp/x");
+    assert_int_equal(o.log_level, LOG_LEVEL_DEBUG);
+    assert_int_equal(o.core.delay_floor_ms, 2500);
+    assert_int_equal(o.heartbeat_ms, 250);
+
+    static const char *const bad[][3] = {
+        {"--colour", "red", "unknown option"},
+        {"--listen", NULL, "needs a value"},
+        {"--listen", "7480", "not ADDR:PORT"},
+        {"--listen", "127.0.0.1:65536", "not ADDR:PORT"},
+        {"--log-level", "chatty", "unknown log level"},
+        {"--strategy", "magic", "unknown strategy"},
+        {"--heartbeat-ms", "10", "not an integer in"},
+        {"--delay-floor-ms", "-1", "not an integer in"},
+        {"--delay-floor-ms", "12abc", "not an integer in"},
+        {"--state_dir", "/x", "unknown option"},
+        {"stray", NULL, "unexpected argument"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        enum options_result r = parse(&o, err, sizeof err, bad[i][0],
+                                      bad[i][1], NULL);
+        if (r != OPTIONS_ERROR || !strstr(err, bad[i][2])) {
+            fail_msg("%s %s: result %d err '%s', want '%s'", bad[i][0],
+                     bad[i][1] ? bad[i][1] : "", r, err, bad[i][2]);
+        }
+    }
+    assert_int_equal(parse(&o, err, sizeof err, "--help", NULL),
+                     OPTIONS_EXIT);
+    assert_int_equal(parse(&o, err, sizeof err, "--version", NULL),
+                     OPTIONS_EXIT);
+}
+
+/* Core settings apply on top of the strategy whatever the order. */
+static void
+test_strategy_overrides(void **state)
+{
+    (void) state;
+    struct mignetd_options o;
+    char err[256];
+    struct core_config fixed;
+    core_config_default(&fixed);
+    assert_true(core_config_strategy(&fixed, "fixed"));
+
+    assert_int_equal(parse(&o, err, sizeof err, "--fixed-delay-ms", "777",
+                           "--strategy", "fixed", NULL),
+                     OPTIONS_RUN);
+    assert_int_equal(o.core.fixed_delay_ms, 777);
+    assert_int_equal(o.core.dynamic_delay, fixed.dynamic_delay);
+    assert_int_equal(o.core.relay, fixed.relay);
+
+    assert_int_equal(parse(&o, err, sizeof err, "--delay-floor-ms", "5000",
+                           "--delay-ceiling-ms", "4000", NULL),
+                     OPTIONS_ERROR);
+    assert_non_null(strstr(err, "delay-floor-ms"));
+    assert_int_equal(parse(&o, err, sizeof err, "--agent-tls-cert", "c.pem",
+                           NULL),
+                     OPTIONS_ERROR);
+    assert_non_null(strstr(err, "agent-tls-key"));
+}
+
+static void
+test_config_file(void **state)
+{
+    (void) state;
+    struct mignetd_options o;
+    char err[512];
+    write_conf("# mignetd settings\n"
+               "\n"
+               "listen = 127.0.0.1:9480\n"
+               "  agent_listen=\"127.0.0.1:9481\"  \n"
+               "state-dir = /var/tmp/m\n"
+               "prepare-timeout-ms = 1500\r\n"
+               "log-level = warn\n");
+    /* The flag comes before --config and still wins. */
+    assert_int_equal(parse(&o, err, sizeof err, "--listen", "127.0.0.1:1",
+                           "--config", conf, NULL),
+                     OPTIONS_RUN);
+    assert_string_equal(o.listen, "127.0.0.1:1");
+    assert_string_equal(o.agent_listen, "127.0.0.1:9481");
+    assert_string_equal(o.state_dir, "/var/tmp/m");
+    assert_int_equal(o.core.prepare_timeout_ms, 1500);
+    assert_int_equal(o.log_level, LOG_LEVEL_WARN);
+
+    static const char *const bad[][2] = {
+        {"listen 127.0.0.1:1\n", ":1: expected 'name = value'"},
+        {"\nwhat = 1\n", ":2: unknown setting 'what'"},
+        {"config = other.conf\n", "unknown setting 'config'"},
+        {"delay-floor-ms = lots\n", ":1: 'lots' is not an integer"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_conf(bad[i][0]);
+        enum options_result r = parse(&o, err, sizeof err, "--config", conf,
+                                      NULL);
+        if (r != OPTIONS_ERROR || !strstr(err, bad[i][1])
+            || !strstr(err, conf)) {
+            fail_msg("file '%s': result %d err '%s', want '%s'", bad[i][0],
+                     r, err, bad[i][1]);
+        }
+    }
+    char missing[400];
+    snprintf(missing, sizeof missing, "%s/none.conf", tmpdir);
+    assert_int_equal(parse(&o, err, sizeof err, "--config", missing, NULL),
+                     OPTIONS_ERROR);
+    assert_non_null(strstr(err, "none.conf"));
+}
+
+static void
+test_split_addr(void **state)
+{
+    (void) state;
+    char host[64];
+    uint16_t port = 0;
+    assert_true(options_split_addr("127.0.0.1:7480", host, sizeof host,
+                                   &port));
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 7480);
+    assert_true(options_split_addr("[::1]:0", host, sizeof host, &port));
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 0);
+    static const char *const bad[] = {
+        "", ":80", "host", "host:", "host:x", "::1:80", "[::1]80",
+        "h:123456", "h:-1",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (options_split_addr(bad[i], host, sizeof host, &port)) {
+            fail_msg("accepted '%s'", bad[i]);
+        }
+    }
+    assert_false(options_split_addr("127.0.0.1:1", host, 4, &port));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_strategy_overrides),
+        cmocka_unit_test(test_config_file),
+        cmocka_unit_test(test_split_addr),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

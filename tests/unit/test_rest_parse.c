@@ -1,0 +1,487 @@
+/* test_rest_parse.c: the northbound API's request validation, table-driven.
+ *
+ * Every malformed or invalid route, header, body and query maps to one
+ * status and error code; every valid one yields exactly the fields it
+ * named.  Failing parses must leave their output untouched, so a handler
+ * can never act on half a request. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "controller/rest_parse.h"
+
+/* ---- Routes ---- */
+
+struct route_case {
+    enum rest_method method;
+    const char *path;
+    int status; /* 0 = matches */
+    const char *code;
+    enum rest_route_id id;
+    const char *name;
+    uint64_t migration;
+};
+
+static const struct route_case route_cases[] = {
+    {REST_GET, "/v1/nodes", 0, NULL, REST_R_NODES, "", 0},
+    {REST_POST, "/v1/nodes", 0, NULL, REST_R_NODES, "", 0},
+    {REST_POST, "/v1/nodes/", 0, NULL, REST_R_NODES, "", 0},
+    {REST_PATCH, "/v1/nodes", 405, "method_not_allowed", 0, NULL, 0},
+    {REST_GET, "/v1/nodes/n1", 0, NULL, REST_R_NODE, "n1", 0},
+    {REST_DELETE, "/v1/nodes/n-1.a:b_c", 0, NULL, REST_R_NODE,
+     "n-1.a:b_c", 0},
+    {REST_POST, "/v1/nodes/n1", 405, "method_not_allowed", 0, NULL, 0},
+    {REST_PATCH, "/v1/nodes/n1", 405, "method_not_allowed", 0, NULL, 0},
+    {REST_GET, "/v1/nodes/bad%20name", 404, "unknown_node", 0, NULL, 0},
+    {REST_GET,
+     "/v1/nodes/0123456789012345678901234567890123456789012345678901234"
+     "567890123",
+     404, "unknown_node", 0, NULL, 0},
+    {REST_GET, "/v1/nodes/n1/extra", 404, "not_found", 0, NULL, 0},
+    {REST_GET, "/v1/vms", 0, NULL, REST_R_VMS, "", 0},
+    {REST_DELETE, "/v1/vms", 405, "method_not_allowed", 0, NULL, 0},
+    {REST_GET, "/v1/vms/vm1", 0, NULL, REST_R_VM, "vm1", 0},
+    {REST_PATCH, "/v1/vms/vm1", 0, NULL, REST_R_VM, "vm1", 0},
+    {REST_DELETE, "/v1/vms/vm1/", 0, NULL, REST_R_VM, "vm1", 0},
+    {REST_POST, "/v1/vms/vm1", 405, "method_not_allowed", 0, NULL, 0},
+    {REST_GET, "/v1/vms/a%2Fb", 404, "unknown_vm", 0, NULL, 0},
+    {REST_POST, "/v1/vms/vm1/migrate", 0, NULL, REST_R_VM_MIGRATE, "vm1", 0},
+    {REST_GET, "/v1/vms/vm1/migrate", 405, "method_not_allowed", 0, NULL, 0},
+    {REST_POST, "/v1/vms/vm1/move", 404, "not_found", 0, NULL, 0},
+    {REST_GET, "/v1/migrations/12", 0, NULL, REST_R_MIGRATION, "", 12},
+    {REST_GET, "/v1/migrations/18446744073709551615", 0, NULL,
+     REST_R_MIGRATION, "", UINT64_MAX},
+    {REST_GET, "/v1/migrations/18446744073709551616", 404,
+     "unknown_migration", 0, NULL, 0},
+    {REST_GET, "/v1/migrations/0", 404, "unknown_migration", 0, NULL, 0},
+    {REST_GET, "/v1/migrations/-1", 404, "unknown_migration", 0, NULL, 0},
+    {REST_GET, "/v1/migrations/abc", 404, "unknown_migration", 0, NULL, 0},
+    {REST_GET, "/v1/migrations/", 404, "unknown_migration", 0, NULL, 0},
+    {REST_GET, "/v1/migrations/1/x", 404, "not_found", 0, NULL, 0},
+    {REST_DELETE, "/v1/migrations/1", 405, "method_not_allowed", 0, NULL,
+     0},
+    {REST_GET, "/v1/tasks", 0, NULL, REST_R_TASKS, "", 0},
+    {REST_POST, "/v1/tasks", 405, "method_not_allowed", 0, NULL, 0},
+    {REST_GET, "/v1/map", 0, NULL, REST_R_MAP, "", 0},
+    {REST_GET, "/healthz", 0, NULL, REST_R_HEALTHZ, "", 0},
+    {REST_GET, "/metrics", 0, NULL, REST_R_METRICS, "", 0},
+    {REST_OTHER, "/metrics", 405, "method_not_allowed", 0, NULL, 0},
+    {REST_GET, "/v1/nodesx", 404, "not_found", 0, NULL, 0},
+    {REST_GET, "/v1/mapx", 404, "not_found", 0, NULL, 0},
+    {REST_GET, "/v2/nodes", 404, "not_found", 0, NULL, 0},
+    {REST_GET, "/", 404, "not_found", 0, NULL, 0},
+    {REST_GET, "", 404, "not_found", 0, NULL, 0},
+    {REST_GET, NULL, 404, "not_found", 0, NULL, 0},
+};
+
+static void
+test_routes(void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < sizeof route_cases / sizeof route_cases[0];
+         i++) {
+        const struct route_case *c = &route_cases[i];
+        struct rest_route r;
+        struct rest_error e = {0};
+        bool ok = rest_route_match(c->method, c->path, &r, &e);
+        if (ok != (c->status == 0)) {
+            fail_msg("%s: matched=%d, want status %d (%s %s)",
+                     c->path ? c->path : "NULL", ok, c->status,
+                     e.code ? e.code : "-", e.message);
+        }
+        if (ok) {
+            assert_int_equal(r.id, c->id);
+            assert_int_equal(r.method, c->method);
+            assert_string_equal(r.name, c->name);
+            assert_true(r.migration == c->migration);
+        } else {
+            assert_int_equal(e.status, c->status);
+            assert_string_equal(e.code, c->code);
+            assert_true(e.message[0] != '\0');
+        }
+    }
+}
+
+static void
+test_body_checks(void **state)
+{
+    (void) state;
+    struct rest_error e = {0};
+    static const char *const good[] = {
+        "application/json", "application/json; charset=utf-8",
+        "APPLICATION/JSON", " application/json",
+    };
+    static const char *const bad[] = {
+        NULL, "", "text/plain", "application/jsonx", "application/x-json",
+        "json",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_true(rest_check_content_type(good[i], &e));
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        e.status = 0;
+        assert_false(rest_check_content_type(bad[i], &e));
+        assert_int_equal(e.status, 415);
+        assert_string_equal(e.code, "unsupported_media_type");
+    }
+    assert_true(rest_check_body_size(65536, 65536, &e));
+    assert_false(rest_check_body_size(65537, 65536, &e));
+    assert_int_equal(e.status, 413);
+    assert_string_equal(e.code, "too_large");
+
+    struct rest_route r;
+    assert_true(rest_route_match(REST_PATCH, "/v1/vms/a", &r, &e));
+    assert_true(rest_route_has_body(&r));
+    assert_true(rest_route_match(REST_DELETE, "/v1/vms/a", &r, &e));
+    assert_false(rest_route_has_body(&r));
+}
+
+/* ---- Bodies: every failure case, one status and code each ---- */
+
+struct body_case {
+    const char *body;
+    int status;
+    const char *code;
+};
+
+typedef bool body_parser(const char *, size_t, struct rest_error *);
+
+static void
+run_fail_cases(const char *what, body_parser *parse,
+               const struct body_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct rest_error e = {0};
+        const char *b = cases[i].body;
+        if (parse(b, b ? strlen(b) : 0, &e)) {
+            fail_msg("%s: accepted %s", what, b ? b : "NULL");
+        }
+        if (e.status != cases[i].status || strcmp(e.code, cases[i].code)) {
+            fail_msg("%s: %s -> %d %s (%s), want %d %s", what,
+                     b ? b : "NULL", e.status, e.code, e.message,
+                     cases[i].status, cases[i].code);
+        }
+        assert_true(e.message[0] != '\0');
+    }
+}
+
+/* Malformed JSON is the same 400 for every body. */
+#define MALFORMED_CASES                                                      \
+    {NULL, 400, "bad_json"}, {"", 400, "bad_json"},                          \
+    {"{", 400, "bad_json"}, {"[]", 400, "bad_json"},                         \
+    {"null", 400, "bad_json"}, {"\"x\"", 400, "bad_json"},                   \
+    {"{} {}", 400, "bad_json"}, {"{\"a\":1,\"a\":2}", 400, "bad_json"},      \
+    {"{\"id\":\"a\\u0000b\"}", 400, "bad_json"},                             \
+    {"{\"x\":123456789012345678901234567890}", 400, "bad_json"}
+
+static struct rest_node_req node_out;
+static bool
+parse_node(const char *b, size_t n, struct rest_error *e)
+{
+    return rest_parse_node(b, n, &node_out, e);
+}
+
+static void
+test_node_body(void **state)
+{
+    (void) state;
+    static const struct body_case bad[] = {
+        MALFORMED_CASES,
+        {"{}", 422, "missing_field"},
+        {"{\"address\":\"198.18.0.1\"}", 422, "missing_field"},
+        {"{\"id\":null,\"address\":\"198.18.0.1\"}", 422, "missing_field"},
+        {"{\"id\":\"n1\"}", 422, "missing_field"},
+        {"{\"id\":5,\"address\":\"198.18.0.1\"}", 422, "invalid_type"},
+        {"{\"id\":\"bad name\",\"address\":\"198.18.0.1\"}", 422,
+         "invalid_name"},
+        {"{\"id\":\"\",\"address\":\"198.18.0.1\"}", 422, "invalid_name"},
+        {"{\"id\":\"n1\",\"address\":\"nowhere\"}", 422, "invalid_address"},
+        {"{\"id\":\"n1\",\"address\":\"198.18.0.256\"}", 422,
+         "invalid_address"},
+        {"{\"id\":\"n1\",\"address\":7}", 422, "invalid_type"},
+        {"{\"id\":\"n1\",\"address\":\"198.18.0.1\",\"refresh_ms\":0}", 422,
+         "invalid_value"},
+        {"{\"id\":\"n1\",\"address\":\"198.18.0.1\",\"refresh_ms\":-5}", 422,
+         "invalid_value"},
+        {"{\"id\":\"n1\",\"address\":\"198.18.0.1\","
+         "\"refresh_ms\":3600001}",
+         422, "invalid_value"},
+        {"{\"id\":\"n1\",\"address\":\"198.18.0.1\",\"refresh_ms\":1.5}",
+         422, "invalid_type"},
+        {"{\"id\":\"n1\",\"address\":\"198.18.0.1\",\"refresh_ms\":\"9\"}",
+         422, "invalid_type"},
+        {"{\"id\":\"n1\",\"address\":\"198.18.0.1\",\"colour\":1}", 422,
+         "unknown_field"},
+    };
+    run_fail_cases("node", parse_node, bad, sizeof bad / sizeof bad[0]);
+
+    struct rest_error e = {0};
+    const char *ok = "{\"id\":\"n1\",\"address\":\"198.18.0.1\","
+                     "\"refresh_ms\":1500}";
+    assert_true(rest_parse_node(ok, strlen(ok), &node_out, &e));
+    assert_string_equal(node_out.id, "n1");
+    assert_string_equal(node_out.address, "198.18.0.1");
+    assert_int_equal(node_out.refresh_ms, 1500);
+
+    ok = "{\"id\":\"n2\",\"address\":\"2001:db8::2\",\"refresh_ms\":null}";
+    assert_true(rest_parse_node(ok, strlen(ok), &node_out, &e));
+    assert_string_equal(node_out.address, "2001:db8::2");
+    assert_int_equal(node_out.refresh_ms, REST_REFRESH_DEFAULT_MS);
+
+    /* A failed parse leaves the output as it was. */
+    struct rest_node_req before = node_out;
+    const char *bad_one = "{\"id\":\"n3\",\"address\":\"x\"}";
+    assert_false(rest_parse_node(bad_one, strlen(bad_one), &node_out, &e));
+    assert_memory_equal(&before, &node_out, sizeof before);
+}
+
+static struct rest_vm_req vm_out;
+static bool
+parse_vm(const char *b, size_t n, struct rest_error *e)
+{
+    return rest_parse_vm_create(b, n, &vm_out, e);
+}
+
+#define VM_PREFIX "{\"id\":\"vm1\",\"node\":\"n1\","
+#define VM_OK_ADDR "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\""
+
+static void
+test_vm_body(void **state)
+{
+    (void) state;
+    static const struct body_case bad[] = {
+        MALFORMED_CASES,
+        {"{\"node\":\"n1\"," VM_OK_ADDR "}", 422, "missing_field"},
+        {"{\"id\":\"vm1\"," VM_OK_ADDR "}", 422, "missing_field"},
+        {VM_PREFIX "\"ip\":\"198.18.1.1\"}", 422, "missing_field"},
+        {VM_PREFIX "\"mac\":\"02:00:00:00:00:01\"}", 422, "missing_field"},
+        {VM_PREFIX "\"mac\":\"02:00:00:00:00\",\"ip\":\"198.18.1.1\"}", 422,
+         "invalid_mac"},
+        {VM_PREFIX "\"mac\":\"02-00-00-00-00-01\",\"ip\":\"198.18.1.1\"}",
+         422, "invalid_mac"},
+        {VM_PREFIX "\"mac\":\"01:00:5e:00:00:01\",\"ip\":\"198.18.1.1\"}",
+         422, "invalid_mac"},
+        {VM_PREFIX "\"mac\":\"ff:ff:ff:ff:ff:ff\",\"ip\":\"198.18.1.1\"}",
+         422, "invalid_mac"},
+        {VM_PREFIX "\"mac\":\"00:00:00:00:00:00\",\"ip\":\"198.18.1.1\"}",
+         422, "invalid_mac"},
+        {VM_PREFIX "\"mac\":\"02:00:00:00:00:0g\",\"ip\":\"198.18.1.1\"}",
+         422, "invalid_mac"},
+        {VM_PREFIX "\"mac\":2,\"ip\":\"198.18.1.1\"}", 422, "invalid_type"},
+        {VM_PREFIX "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1\"}", 422,
+         "invalid_ip"},
+        {VM_PREFIX "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.01.1\"}",
+         422, "invalid_ip"},
+        {VM_PREFIX "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"0.0.0.0\"}", 422,
+         "invalid_ip"},
+        {VM_PREFIX "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"224.0.0.1\"}",
+         422, "invalid_ip"},
+        {VM_PREFIX "\"mac\":\"02:00:00:00:00:01\","
+                   "\"ip\":\"255.255.255.255\"}",
+         422, "invalid_ip"},
+        {VM_PREFIX VM_OK_ADDR ",\"vni\":16777216}", 422, "invalid_value"},
+        {VM_PREFIX VM_OK_ADDR ",\"vni\":-1}", 422, "invalid_value"},
+        {VM_PREFIX VM_OK_ADDR ",\"vlan\":4095}", 422, "invalid_value"},
+        {VM_PREFIX VM_OK_ADDR ",\"vlan\":true}", 422, "invalid_type"},
+        {VM_PREFIX VM_OK_ADDR ",\"port\":4294967041}", 422, "invalid_value"},
+        {VM_PREFIX VM_OK_ADDR ",\"binding\":4294967296}", 422,
+         "invalid_value"},
+        {VM_PREFIX VM_OK_ADDR ",\"epoch\":3}", 422, "unknown_field"},
+        {"{\"id\":\"vm 1\",\"node\":\"n1\"," VM_OK_ADDR "}", 422,
+         "invalid_name"},
+        {"{\"id\":\"vm1\",\"node\":[\"n1\"]," VM_OK_ADDR "}", 422,
+         "invalid_type"},
+    };
+    run_fail_cases("vm", parse_vm, bad, sizeof bad / sizeof bad[0]);
+
+    struct rest_error e = {0};
+    const char *ok = VM_PREFIX "\"mac\":\"0A:bb:cc:dd:ee:ff\","
+                               "\"ip\":\"198.19.2.3\",\"vni\":16777215,"
+                               "\"port\":4294967040,\"binding\":7}";
+    assert_true(rest_parse_vm_create(ok, strlen(ok), &vm_out, &e));
+    assert_string_equal(vm_out.id, "vm1");
+    assert_string_equal(vm_out.node, "n1");
+    static const uint8_t mac[6] = {0x0a, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+    assert_memory_equal(vm_out.config.mac, mac, 6);
+    assert_int_equal(vm_out.config.ip, (198u << 24) | (19u << 16)
+                                           | (2u << 8) | 3u);
+    assert_int_equal(vm_out.config.vni, 16777215);
+    assert_int_equal(vm_out.config.vlan, 0);
+    assert_int_equal(vm_out.config.port, 4294967040u);
+    assert_int_equal(vm_out.config.binding, 7);
+
+    ok = VM_PREFIX VM_OK_ADDR ",\"vlan\":4094}";
+    assert_true(rest_parse_vm_create(ok, strlen(ok), &vm_out, &e));
+    assert_int_equal(vm_out.config.vlan, 4094);
+    assert_int_equal(vm_out.config.vni, 0);
+}
+
+static struct mn_config patch_cfg;
+static bool
+parse_patch(const char *b, size_t n, struct rest_error *e)
+{
+    return rest_parse_vm_patch(b, n, &patch_cfg, e);
+}
+
+static void
+test_patch_body(void **state)
+{
+    (void) state;
+    const struct mn_config orig = {
+        .mac = {2, 0, 0, 0, 0, 9}, .vlan = 7, .ip = 0xc6120109u, .vni = 9,
+        .port = 3, .binding = 4,
+    };
+    static const struct body_case bad[] = {
+        MALFORMED_CASES,
+        {"{}", 422, "missing_field"},
+        {"{\"ip\":null}", 422, "missing_field"},
+        {"{\"node\":\"n2\"}", 422, "immutable_field"},
+        {"{\"id\":\"vm2\",\"ip\":\"198.18.1.2\"}", 422, "immutable_field"},
+        {"{\"vni\":5,\"mac\":\"bad\"}", 422, "invalid_mac"},
+        {"{\"vni\":5,\"vlan\":\"x\"}", 422, "invalid_type"},
+        {"{\"ip\":\"198.18.1.2\",\"speed\":1}", 422, "unknown_field"},
+    };
+    patch_cfg = orig;
+    run_fail_cases("patch", parse_patch, bad, sizeof bad / sizeof bad[0]);
+    /* Nothing of a refused patch was applied. */
+    assert_memory_equal(&patch_cfg, &orig, sizeof orig);
+
+    struct rest_error e = {0};
+    const char *ok = "{\"ip\":\"198.18.1.2\",\"vlan\":0}";
+    assert_true(rest_parse_vm_patch(ok, strlen(ok), &patch_cfg, &e));
+    struct mn_config want = orig;
+    want.ip = 0xc6120102u;
+    want.vlan = 0;
+    assert_memory_equal(&patch_cfg, &want, sizeof want);
+}
+
+static struct rest_migrate_req mig_out;
+static bool
+parse_mig(const char *b, size_t n, struct rest_error *e)
+{
+    return rest_parse_migrate(b, n, &mig_out, e);
+}
+
+static void
+test_migrate_body(void **state)
+{
+    (void) state;
+    static const struct body_case bad[] = {
+        MALFORMED_CASES,
+        {"{}", 422, "missing_field"},
+        {"{\"from\":\"n1\"}", 422, "missing_field"},
+        {"{\"to\":\"\"}", 422, "invalid_name"},
+        {"{\"to\":\"n2\",\"from\":\"a/b\"}", 422, "invalid_name"},
+        {"{\"to\":[\"n2\"]}", 422, "invalid_type"},
+        {"{\"to\":\"n2\",\"from\":1}", 422, "invalid_type"},
+        {"{\"to\":\"n2\",\"when\":\"now\"}", 422, "unknown_field"},
+    };
+    run_fail_cases("migrate", parse_mig, bad, sizeof bad / sizeof bad[0]);
+
+    struct rest_error e = {0};
+    const char *ok = "{\"to\":\"n2\"}";
+    assert_true(rest_parse_migrate(ok, strlen(ok), &mig_out, &e));
+    assert_string_equal(mig_out.to, "n2");
+    assert_string_equal(mig_out.from, "");
+    ok = "{\"from\":\"n1\",\"to\":\"n3\"}";
+    assert_true(rest_parse_migrate(ok, strlen(ok), &mig_out, &e));
+    assert_string_equal(mig_out.to, "n3");
+    assert_string_equal(mig_out.from, "n1");
+    ok = "{\"to\":\"n4\",\"from\":null}";
+    assert_true(rest_parse_migrate(ok, strlen(ok), &mig_out, &e));
+    assert_string_equal(mig_out.from, "");
+}
+
+/* ---- Map query ---- */
+
+static void
+test_map_query(void **state)
+{
+    (void) state;
+    struct rest_map_query q;
+    struct rest_error e = {0};
+
+    assert_true(rest_parse_map_query(NULL, NULL, &q, &e));
+    assert_false(q.has_since);
+    assert_string_equal(q.node, "");
+    assert_true(rest_parse_map_query("since=5", NULL, &q, &e));
+    assert_true(q.has_since);
+    assert_true(q.since == 5);
+    assert_true(rest_parse_map_query("since=18446744073709551615&node=n1",
+                                     NULL, &q, &e));
+    assert_true(q.since == UINT64_MAX);
+    assert_string_equal(q.node, "n1");
+    assert_true(rest_parse_map_query("node=n1", "n1", &q, &e));
+    assert_string_equal(q.node, "n1");
+    assert_true(rest_parse_map_query("since=0", "n7", &q, &e));
+    assert_string_equal(q.node, "n7");
+
+    static const struct {
+        const char *query, *header;
+    } bad[] = {
+        {"since=abc", NULL}, {"since=", NULL}, {"since=-1", NULL},
+        {"since=18446744073709551616", NULL}, {"since=1&since=2", NULL},
+        {"node=bad%20name", NULL}, {"node=n1&node=n2", NULL},
+        {"colour=red", NULL}, {"node=n1", "n2"}, {NULL, "bad name"},
+        {"since=1", ""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        q.since = 4242;
+        e.status = 0;
+        if (rest_parse_map_query(bad[i].query, bad[i].header, &q, &e)) {
+            fail_msg("accepted query '%s' header '%s'",
+                     bad[i].query ? bad[i].query : "NULL",
+                     bad[i].header ? bad[i].header : "NULL");
+        }
+        assert_int_equal(e.status, 400);
+        assert_string_equal(e.code, "bad_query");
+        assert_true(q.since == 4242);
+    }
+}
+
+/* ---- Core errors ---- */
+
+static void
+test_core_errors(void **state)
+{
+    (void) state;
+    static const struct {
+        enum core_err err;
+        int status;
+    } map[] = {
+        {CORE_E_UNKNOWN_VM, 404}, {CORE_E_UNKNOWN_NODE, 404},
+        {CORE_E_UNKNOWN_MIGRATION, 404}, {CORE_E_DUPLICATE_VM, 409},
+        {CORE_E_DUPLICATE_NODE, 409}, {CORE_E_SAME_NODE, 409},
+        {CORE_E_NODE_GONE, 409}, {CORE_E_WRONG_SOURCE, 409},
+        {CORE_E_IN_PROGRESS, 409}, {CORE_E_STALE_EPOCH, 409},
+        {CORE_E_NODE_BUSY, 409}, {CORE_E_BAD_NAME, 422},
+        {CORE_E_BAD_VALUE, 422}, {CORE_E_BAD_SEQ, 422},
+        {CORE_E_BAD_VERSION, 422}, {CORE_E_NOMEM, 500}, {CORE_E_STORE, 500},
+    };
+    assert_int_equal(sizeof map / sizeof map[0], CORE_N_ERRORS - 1);
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        struct rest_error e = {0};
+        rest_core_error(&e, map[i].err);
+        assert_int_equal(e.status, map[i].status);
+        assert_string_equal(e.code, core_errname(map[i].err));
+        assert_string_equal(e.message, core_strerror(map[i].err));
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routes),      cmocka_unit_test(test_body_checks),
+        cmocka_unit_test(test_node_body),   cmocka_unit_test(test_vm_body),
+        cmocka_unit_test(test_patch_body),  cmocka_unit_test(test_migrate_body),
+        cmocka_unit_test(test_map_query),   cmocka_unit_test(test_core_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,311 @@
+/* test_store_sqlite.c: the SQLite store backend, on real files.
+ *
+ * Runs the backend-independent store cases against a real database file in
+ * a fresh temporary directory (each "reopen" closes and opens the file
+ * again), then the failure modes only a file has: a crash before or after
+ * commit, garbage, somebody else's database, a missing directory, a second
+ * opener.  It must never touch files outside its temporary directory. */
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store_cases.h"
+
+static char tmpdir[256];
+static char dbpath[300];
+static unsigned db_serial;
+
+static void
+remove_db_files(const char *path)
+{
+    char p[400];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-journal", path);
+    unlink(p);
+}
+
+static struct store *
+open_ok(const char *path)
+{
+    char err[256] = "";
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    if (!s) {
+        fail_msg("store_sqlite_open(%s): %s", path, err);
+    }
+    return s;
+}
+
+/* Each case gets its own file. */
+static struct store *
+suite_open(void)
+{
+    if (dbpath[0]) {
+        remove_db_files(dbpath);
+    }
+    snprintf(dbpath, sizeof dbpath, "%s/case%u.db", tmpdir, db_serial++);
+    return open_ok(dbpath);
+}
+
+static struct store *
+suite_reopen(struct store *s)
+{
+    store_destroy(s);
+    return open_ok(dbpath);
+}
+
+static int
+setup_dir(void **state)
+{
+    (void) state;
+    const char *base = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/mignet-sqlite-XXXXXX",
+             base && *base ? base : "/tmp");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int
+teardown_dir(void **state)
+{
+    (void) state;
+    for (unsigned i = 0; i < db_serial; i++) {
+        char p[320];
+        snprintf(p, sizeof p, "%s/case%u.db", tmpdir, i);
+        remove_db_files(p);
+    }
+    char p[320];
+    snprintf(p, sizeof p, "%s/other.db", tmpdir);
+    remove_db_files(p);
+    snprintf(p, sizeof p, "%s/garbage.db", tmpdir);
+    remove_db_files(p);
+    return rmdir(tmpdir);
+}
+
+static void
+expect_open_fails(const char *path, const char *needle)
+{
+    char err[256] = "";
+    struct store *s = store_sqlite_open(path, err, sizeof err);
+    if (s) {
+        store_destroy(s);
+        fail_msg("open of %s succeeded; expected an error with '%s'", path,
+                 needle);
+    }
+    if (!strstr(err, needle)) {
+        fail_msg("error '%s' does not mention '%s'", err, needle);
+    }
+}
+
+/* Values above INT64_MAX survive SQLite's signed integers. */
+static void
+test_u64_extremes(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    case_sample_init(&c);
+    struct store *s = suite_open();
+    c.task.task.due_ms = UINT64_MAX - 1;
+    c.task.task.epoch = (uint64_t) INT64_MAX + 5;
+    c.meta.meta.map_version = UINT64_MAX;
+    c.task.task.snapshot.mac[0] = 0xfe;
+    c.task.task.snapshot.ip = UINT32_MAX;
+    case_put(s, &c.meta);
+    case_put(s, &c.task);
+    assert_int_equal(store_commit(s), 0);
+    s = suite_reopen(s);
+    struct case_loaded got = {0};
+    case_load(s, &got);
+    const struct store_rec *want[] = { &c.meta, &c.task };
+    case_expect(&got, want, 2);
+    case_loaded_free(&got);
+    store_destroy(s);
+}
+
+/* A process that dies after commit keeps what it committed and loses what
+ * it put afterwards; the file opens cleanly after the crash. */
+static void
+test_crash_after_commit(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    case_sample_init(&c);
+    store_destroy(suite_open()); /* fresh path, file created */
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char err[256];
+        struct store *s = store_sqlite_open(dbpath, err, sizeof err);
+        if (!s || store_put(s, &c.node_a) || store_put(s, &c.vm)
+            || store_commit(s) || store_put(s, &c.node_b)
+            || store_put(s, &c.task)) {
+            _exit(3);
+        }
+        /* Die without closing anything, like kill -9. */
+        raise(SIGKILL);
+        _exit(4);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+
+    struct store *s = open_ok(dbpath);
+    struct case_loaded got = {0};
+    case_load(s, &got);
+    const struct store_rec *want[] = { &c.node_a, &c.vm };
+    case_expect(&got, want, 2);
+    case_loaded_free(&got);
+    store_destroy(s);
+}
+
+/* Closing with puts not yet committed drops them. */
+static void
+test_uncommitted_dropped(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    case_sample_init(&c);
+    struct store *s = suite_open();
+    case_put(s, &c.node_a);
+    assert_int_equal(store_commit(s), 0);
+    assert_int_equal(store_commit(s), 0); /* nothing pending: fine */
+    case_put(s, &c.node_b);
+    s = suite_reopen(s);
+    struct case_loaded got = {0};
+    case_load(s, &got);
+    const struct store_rec *want[] = { &c.node_a };
+    case_expect(&got, want, 1);
+    case_loaded_free(&got);
+    store_destroy(s);
+}
+
+static void
+write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void
+test_garbage_file(void **state)
+{
+    (void) state;
+    char path[320];
+    snprintf(path, sizeof path, "%s/garbage.db", tmpdir);
+    char junk[8192];
+    for (size_t i = 0; i < sizeof junk; i++) {
+        junk[i] = (char) (i * 131 + 7);
+    }
+    write_file(path, junk, sizeof junk);
+    expect_open_fails(path, path);
+    expect_open_fails(path, "not a database");
+}
+
+/* A SQLite database that some other program made is not ours. */
+static void
+test_foreign_database(void **state)
+{
+    (void) state;
+    char path[320];
+    snprintf(path, sizeof path, "%s/other.db", tmpdir);
+    remove_db_files(path);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    expect_open_fails(path, "not a mignet store");
+}
+
+/* Damage inside the file (a page overwritten) is found at open, before
+ * the core could load half a state. */
+static void
+test_corrupt_page(void **state)
+{
+    (void) state;
+    struct store *s = suite_open();
+    static char names[400][16];
+    for (size_t i = 0; i < 400; i++) {
+        struct store_rec r = {.type = STORE_VM};
+        snprintf(names[i], sizeof names[i], "vm%zu", i);
+        r.vm.name = names[i];
+        r.vm.node = "n1";
+        r.vm.epoch = i;
+        case_put(s, &r);
+    }
+    assert_int_equal(store_commit(s), 0);
+    store_destroy(s);
+
+    struct stat st;
+    assert_int_equal(stat(dbpath, &st), 0);
+    assert_true(st.st_size >= 4 * 4096);
+    FILE *f = fopen(dbpath, "r+b");
+    assert_non_null(f);
+    char junk[4096];
+    memset(junk, 0xa5, sizeof junk);
+    /* Page 3 (1-based) holds table b-tree data, not the header. */
+    assert_int_equal(fseek(f, 2 * 4096, SEEK_SET), 0);
+    assert_int_equal(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+    assert_int_equal(fclose(f), 0);
+
+    expect_open_fails(dbpath, "corrupt");
+}
+
+static void
+test_missing_dir(void **state)
+{
+    (void) state;
+    char path[320];
+    snprintf(path, sizeof path, "%s/no/such/dir/mignet.db", tmpdir);
+    expect_open_fails(path, "unable to open");
+    char err[64] = "";
+    assert_null(store_sqlite_open(NULL, err, sizeof err));
+    assert_true(err[0] != '\0');
+    assert_null(store_sqlite_open("", NULL, 0));
+}
+
+/* Two daemons on one state directory would fork the truth. */
+static void
+test_second_opener_refused(void **state)
+{
+    (void) state;
+    struct store *s = suite_open();
+    struct case_sample c;
+    case_sample_init(&c);
+    case_put(s, &c.node_a);
+    assert_int_equal(store_commit(s), 0);
+
+    /* SQLite's own lock accounting makes a second connection in this
+     * process conflict just as another process would. */
+    expect_open_fails(dbpath, "locked");
+
+    /* The first opener is unaffected. */
+    case_put(s, &c.node_b);
+    assert_int_equal(store_commit(s), 0);
+    store_destroy(s);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        STORE_CASES,
+        cmocka_unit_test(test_u64_extremes),
+        cmocka_unit_test(test_crash_after_commit),
+        cmocka_unit_test(test_uncommitted_dropped),
+        cmocka_unit_test(test_garbage_file),
+        cmocka_unit_test(test_foreign_database),
+        cmocka_unit_test(test_corrupt_page),
+        cmocka_unit_test(test_missing_dir),
+        cmocka_unit_test(test_second_opener_refused),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
