@@ -4,8 +4,8 @@
 # installed by hand with ovs-ofctl (tests/e2e/flows.sh); VM 1 receives
 # sequenced UDP from VMs on every host while it moves:
 #   A. h1 -> h2 the mignet way: destination flows and a relay on the source
-#      before the VM resumes, stale nodes refreshed later, snapshot deleted
-#      by cookie at the end: no loss outside the pause window, relay flows
+#      before the VM resumes, a stale node refreshed later, the snapshot
+#      deleted at the end: no loss outside the pause window, relay flows
 #      count packets from the tunnel and from local VMs, and nothing of the
 #      snapshot is left afterwards;
 #   B. h2 -> h3 the naive way (source flows deleted at once, no relay): the
@@ -35,17 +35,20 @@ tb_vm_add 3 3   # sender on a host that stays stale (tunnel relay path)
 tb_log "3 hosts up in $((t_hosts - t0)) ms, 4 VMs in" \
     "$(($(tb_now_ms) - t_hosts)) ms"
 
-# Initial placement, every VM at epoch 1.
+# Initial placement: each VM local on its host, remote (by the map)
+# everywhere else.
 place_all() {
     local h x
     for h in 1 2 3; do
         dp_base "$h"
     done
     for x in $VMS; do
-        dp_place "$(tb_vm_host "$x")" "$x" 1 $VMS
         for h in 1 2 3; do
-            [ "$h" = "$(tb_vm_host "$x")" ] ||
-                dp_remote "$h" "$x" 1 "$(tb_vm_host "$x")"
+            if [ "$h" = "$(tb_vm_host "$x")" ]; then
+                dp_local "$h" "$x"
+            else
+                dp_remote "$h" "$x" "$(tb_vm_host "$x")"
+            fi
         done
     done
 }
@@ -91,21 +94,20 @@ run_traffic() {
 total() { jq -r ".total.$2" "$1"; }
 
 echo "== A: move vm1 h1 -> h2 with a relay (mignet)"
-RELAY_A=$(dp_cookie $DP_RELAY 1 1)
-SNAP_A=$(dp_cookie $DP_PLACE 1 1)
+RELAY=$(dp_cookie $DP_K_RELAY vm1)
+LOCAL=$(dp_cookie $DP_K_LOCAL vm1)
+REMOTE=$(dp_cookie $DP_K_REMOTE vm1)
 on_dst_a() {
-    dp_place 2 1 2 $VMS    # INSTALL on the destination, epoch 2
-    dp_relay 1 1 1 2       # RELAY on the source
+    dp_local 2 1          # INSTALL on the destination
+    dp_relay 1 1 2        # RELAY: the source's snapshot forwards to h2
 }
 move_a() {
     tb_vm_move 1 2 "$PAUSE_MS" on_dst_a
-    sleep 0.4; dp_remote_remove 2 1       # h2's map: vm1 is local
-    sleep 0.4; dp_remote 1 1 2 2          # h1 refreshes
-    sleep 0.4; dp_remote 3 1 2 2          # h3 (the stale one) refreshes
-    RELAYED_TUN=$(dp_flows 1 "$RELAY_A" |
-        sed -n '/in_port=1,/s/.*n_packets=\([0-9]*\),.*/\1/p')
-    RELAYED_ALL=$(dp_packets 1 "$RELAY_A")
-    sleep 0.2; dp_delete 1 1 1            # DELETE the snapshot and relay
+    sleep 1.2; dp_remote 3 1 2            # h3 (stale until now) refreshes
+    RELAYED_TUN=$(dp_packets 1 "$RELAY" $DP_T_FROM_TUN)
+    RELAYED_VM=$(dp_packets 1 "$RELAY" $DP_T_FROM_VM)
+    sleep 0.2
+    dp_remote 1 1 2       # DELETE of the relay; h1's map says h2
 }
 run_traffic 5001 "$TB_DIR/report-a.json" move_a
 jq -c '.senders[] | {sender, sent, received, missing_in_window,
@@ -120,28 +122,24 @@ tb_expect "A: the pause lost packets (the window is real)" \
     "$(total "$ra" missing_in_window)" -gt 0
 tb_expect "A: duplicates" "$(total "$ra" duplicated)" -eq 0
 tb_expect "A: relayed from the tunnel (stale h3)" "${RELAYED_TUN:-0}" -gt 0
-tb_expect "A: relayed in total (tunnel + local vm4)" \
-    "${RELAYED_ALL:-0}" -gt "${RELAYED_TUN:-0}"
-tb_expect "A: snapshot flows left on h1" \
-    "$(dp_flows 1 "$SNAP_A" | wc -l)" -eq 0
-tb_expect "A: relay flows left on h1" \
-    "$(dp_flows 1 "$RELAY_A" | wc -l)" -eq 0
+tb_expect "A: relayed from local vm4" "${RELAYED_VM:-0}" -gt 0
+tb_expect "A: relay flows left on h1" "$(dp_flows 1 "$RELAY" | wc -l)" -eq 0
+tb_expect "A: local flows left on h1" "$(dp_flows 1 "$LOCAL" | wc -l)" -eq 0
 tb_expect "A: h1 forwards vm1 to h2 by the map" \
-    "$(dp_flows 1 "$(dp_cookie $DP_REMOTE 1 2)" |
-        grep -c 'set_field:198.18.0.2->tun_dst')" -eq 1
-tb_expect "A: vm1's placement on h2" \
-    "$(dp_flows 2 "$(dp_cookie $DP_PLACE 1 2)" | wc -l)" -ge 4
+    "$(dp_flows 1 "$REMOTE" | grep -c 'set_field:198.18.0.2->tun_dst')" \
+    -eq 1
+tb_expect "A: vm1 placed on h2 (classify + 2 deliveries)" \
+    "$(dp_flows 2 "$LOCAL" | wc -l)" -eq 3
 
 echo "== B: move vm1 h2 -> h3 without relay (naive)"
 on_dst_b() {
-    dp_place 3 1 3 $VMS
-    dp_delete 2 1 2        # delete at once, no relay
+    dp_local 3 1
+    dp_forget 2 1          # delete at once, no relay
 }
 move_b() {
     tb_vm_move 1 3 "$PAUSE_MS" on_dst_b
-    sleep 0.4; dp_remote_remove 3 1
-    sleep 0.6; dp_remote 2 1 3 3          # h2 refreshes after 1.0 s
-    sleep 0.5; dp_remote 1 1 3 3          # h1 after 1.5 s
+    sleep 1.0; dp_remote 2 1 3            # h2 refreshes after 1.0 s
+    sleep 0.5; dp_remote 1 1 3            # h1 after 1.5 s
 }
 run_traffic 5002 "$TB_DIR/report-b.json" move_b
 rb=$TB_DIR/report-b.json
