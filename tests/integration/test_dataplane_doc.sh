@@ -17,20 +17,24 @@ fi
 [ -f "$doc" ] || { echo "FAIL: $doc missing" >&2; exit 1; }
 
 n=0 bad=0 inblock=0 want="" hex="" name=""
+# same WHAT WANT GOT: counts a failure unless the two print lines agree.
+same() {
+    if [ "$3" != "$2" ]; then
+        printf 'FAIL: %s\n  doc: %s\n  got: %s\n' "$1" "$2" "$3" >&2
+        bad=$((bad + 1))
+    else
+        echo "ok: $1"
+    fi
+}
 check_block() {
-    local got
     n=$((n + 1))
-    got=$(ovs-ofctl ofp-print "$hex" 2>&1 | tr -s ' \n' ' ' | sed 's/ *$//')
     if [ -z "$want" ] || [ -z "$hex" ]; then
         echo "FAIL: block '$name' lacks a print: line or bytes" >&2
         bad=$((bad + 1))
-    elif [ "$got" != "$want" ]; then
-        printf 'FAIL: %s\n  doc:       %s\n  ofp-print: %s\n' \
-            "$name" "$want" "$got" >&2
-        bad=$((bad + 1))
-    else
-        echo "ok: $name"
+        return
     fi
+    same "$name" "$want" "$(ovs-ofctl ofp-print "$hex" 2>&1 |
+        tr -s ' \n' ' ' | sed 's/ *$//')"
 }
 while IFS= read -r line; do
     if [ "$inblock" = 0 ]; then
@@ -92,15 +96,9 @@ if [ -x "$dump" ]; then
                         echo "FAIL: mignet cannot encode '$text': $hex" >&2
                         bad=$((bad + 1))
                     else
-                        got=$(ovs-ofctl ofp-print "$hex" | head -1 |
-                            sed 's/(xid=0x[0-9a-f]*)/(xid=0x0)/')
-                        if [ "$got" != "$want" ]; then
-                            printf 'FAIL: mignet encodes differently\n'\
-'  doc:    %s\n  mignet: %s\n' "$want" "$got" >&2
-                            bad=$((bad + 1))
-                        else
-                            echo "ok: mignet's codec: ${flow:0:60}..."
-                        fi
+                        same "mignet's codec: ${flow:0:60}..." "$want" \
+                            "$(ovs-ofctl ofp-print "$hex" | head -1 |
+                                sed 's/(xid=0x[0-9a-f]*)/(xid=0x0)/')"
                     fi
                 fi
                 inblock=0 ;;
