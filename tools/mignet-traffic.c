@@ -75,7 +75,8 @@ usage(FILE *f)
 "                           [--slack-ms MS] [--report FILE] [--ready-file F]\n"
 "                           [--max-listed N]\n"
 "send: probe s leaves at start + s/PPS (wall clock); prints one JSON object\n"
-"      {sender, sent, send_errors, rate, start_ms, end_ms} when done.\n"
+"      {sender, sent, send_errors, rate, start_ms, end_ms, late_max_us}\n"
+"      when done (late_max_us: the longest a probe left after it was due).\n"
 "recv: stops after S seconds, on SIGINT/SIGTERM, or once N senders have\n"
 "      sent their end probe (plus --linger-ms, default 300); then writes the\n"
 "      JSON report (stdout or --report, written atomically).  Window files\n"
@@ -207,7 +208,7 @@ cmd_send(int argc, char **argv)
         .rate = (uint32_t) rate,
         .start_us = now_us() + 1000, /* probe 0 is due 1 ms from now */
     };
-    uint64_t errors = 0;
+    uint64_t errors = 0, late_max = 0;
     uint8_t buf[TRAFFIC_PROBE_LEN];
     for (p.seq = 0; p.seq < count && !stop_requested; p.seq++) {
         sleep_until_us(traffic_due_us(p.start_us, p.rate, p.seq));
@@ -215,6 +216,10 @@ cmd_send(int argc, char **argv)
             break;
         }
         p.sent_us = now_us();
+        uint64_t due = traffic_due_us(p.start_us, p.rate, p.seq);
+        if (p.sent_us > due && p.sent_us - due > late_max) {
+            late_max = p.sent_us - due; /* the sender was descheduled */
+        }
         traffic_probe_encode(&p, buf);
         if (sendto(fd, buf, sizeof buf, 0, (struct sockaddr *) &dst,
                    sizeof dst) < 0) {
@@ -238,11 +243,13 @@ cmd_send(int argc, char **argv)
     }
     close(fd);
     printf("{\"sender\":%u,\"sent\":%llu,\"send_errors\":%llu,"
-           "\"rate\":%u,\"start_ms\":%llu,\"end_ms\":%llu}\n",
+           "\"rate\":%u,\"start_ms\":%llu,\"end_ms\":%llu,"
+           "\"late_max_us\":%llu}\n",
            p.sender, (unsigned long long) sent,
            (unsigned long long) errors, p.rate,
            (unsigned long long) (p.start_us / 1000),
-           (unsigned long long) (end_us / 1000));
+           (unsigned long long) (end_us / 1000),
+           (unsigned long long) late_max);
     return 0;
 }
 
@@ -427,7 +434,11 @@ recv_loop(const struct recv_opts *o)
         fprintf(stderr, "mignet-traffic: socket: %s\n", strerror(errno));
         return 1;
     }
-    (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    /* A receiver descheduled for a moment must not drop probes itself:
+     * as root the buffer may exceed rmem_max. */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf)) {
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    }
     (void) setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
     (void) setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
     if (bind(fd, (const struct sockaddr *) &o->addr, sizeof o->addr)) {

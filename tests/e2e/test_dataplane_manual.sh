@@ -121,6 +121,13 @@ tb_expect "A: losses outside the pause" \
 tb_expect "A: the pause lost packets (the window is real)" \
     "$(total "$ra" missing_in_window)" -gt 0
 tb_expect "A: duplicates" "$(total "$ra" duplicated)" -eq 0
+tb_expect "A: receiver socket drops (not the network's)" \
+    "$(jq .receiver_drops "$ra")" -eq 0
+# A sender descheduled for longer than the slack can make a pause loss
+# look like one outside the window: say so when it happens.
+tb_log "senders were at most" \
+    "$(cat "$TB_DIR"/send.*.json | jq -s 'map(.late_max_us) | max')" \
+    "us late (slack ${SLACK_MS} ms)"
 tb_expect "A: relayed from the tunnel (stale h3)" "${RELAYED_TUN:-0}" -gt 0
 tb_expect "A: relayed from local vm4" "${RELAYED_VM:-0}" -gt 0
 tb_expect "A: relay flows left on h1" "$(dp_flows 1 "$RELAY" | wc -l)" -eq 0
