@@ -172,6 +172,35 @@ of_send_msg(struct agent *a, struct ofp_msg *msg)
     ofpbuf_uninit(&b);
 }
 
+/* Asks for port changes (and packet-ins, flow removals) on this
+ * connection: Open vSwitch sends a service connection, such as the
+ * bridge's management socket, no asynchronous messages until told.  The
+ * codec has no struct for OFPT_SET_ASYNC, so it is written here, as the
+ * spec lays it out: header, then (master/equal, slave) mask pairs for
+ * packet-in, port-status and flow-removed. */
+static void
+of_send_set_async(struct agent *a)
+{
+    struct ofpbuf b;
+    ofpbuf_init(&b, 32);
+    struct ofp13_header *oh = ofpbuf_put_zeros(&b, sizeof *oh);
+    oh->version = OFP13_VERSION;
+    oh->type = OFPT_SET_ASYNC;
+    oh->length = ofp_hton16(32);
+    oh->xid = ofp_hton32(a->xid++);
+    static const uint32_t masks[6] = {
+        0x7, 0x0, /* packet-in: no match, action, invalid TTL */
+        0x7, 0x7, /* port status: add, delete, modify */
+        0xf, 0x0, /* flow removed: every reason */
+    };
+    for (int i = 0; i < 6; i++) {
+        ofp_be32 m = ofp_hton32(masks[i]);
+        ofpbuf_put(&b, &m, sizeof m);
+    }
+    of_send(a, &b);
+    ofpbuf_uninit(&b);
+}
+
 static uint32_t
 port_lookup(const struct agent *a, const char *name)
 {
@@ -288,7 +317,9 @@ of_handle(struct agent *a, const uint8_t *data, size_t len)
             of_close(a, "no common OpenFlow version");
             return;
         }
-        /* Learn the ports, then start from a clean table. */
+        /* Hear about port changes, learn the ports, then start from a
+         * clean table. */
+        of_send_set_async(a);
         struct ofp_msg req;
         ofp_msg_init(&req, OFPT_MULTIPART_REQUEST, a->xid++);
         req.mp.type = OFPMP_PORT_DESC;
