@@ -15,7 +15,7 @@ MIG_BUILD=${MIGNET_BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd
 MIG_REFRESH=(0 1000 2000 4000) # per node, index = host number
 MIG_RATE=${MIG_RATE:-300}       # probes/s per sender
 MIG_PAUSE_MS=${MIG_PAUSE_MS:-300}
-MIG_SLACK_MS=${MIG_SLACK_MS:-20}
+MIG_SLACK_MS=${MIG_SLACK_MS:-50}
 MIG_METRICS=()
 
 mignet_cli() { "$MIG_BUILD/mignet" --url "$MIG_URL" "$@"; }
