@@ -25,7 +25,7 @@
 static struct store *suite_open(void);
 static struct store *suite_reopen(struct store *);
 
-#define CASE_TEXT_MAX 512
+#define CASE_TEXT_MAX 1024
 
 static const char *
 case_str(const char *s)
@@ -44,11 +44,28 @@ case_config_text(char *buf, size_t n, const struct mn_config *c)
              c->binding);
 }
 
+/* 'len' bytes of 'p' in hex ("-" for NULL). */
+static void
+case_hex(char *buf, size_t n, const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    size_t off = 0;
+    buf[0] = '\0';
+    if (!p) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    for (size_t i = 0; i < len && off + 3 <= n; i++) {
+        off += (size_t) snprintf(buf + off, n - off, "%02x", b[i]);
+    }
+}
+
 /* Every field of 'r' as one line. */
 static void
 case_rec_text(char *buf, size_t n, const struct store_rec *r)
 {
     char cfg[160];
+    char hex[2 * 128 + 1];
     switch (r->type) {
     case STORE_META:
         snprintf(buf, n, "META v=%" PRIu64 " mig=%" PRIu64 " task=%" PRIu64,
@@ -70,14 +87,20 @@ case_rec_text(char *buf, size_t n, const struct store_rec *r)
         break;
     case STORE_TASK:
         case_config_text(cfg, sizeof cfg, &r->task.snapshot);
+        case_hex(hex, sizeof hex, r->task.binding, r->task.binding_len);
         snprintf(buf, n,
                  "TASK %" PRIu64 " kind=%d vm=%s node=%s epoch=%" PRIu64
                  " due=%" PRIu64 " mig=%" PRIu64 " need=%" PRIu64
-                 " target=%s tepoch=%" PRIu64 " %s",
+                 " target=%s tepoch=%" PRIu64 " %s bind=%s",
                  r->task.id, (int) r->task.kind, case_str(r->task.vm),
                  case_str(r->task.node), r->task.epoch, r->task.due_ms,
                  r->task.migration, r->task.need_version,
-                 case_str(r->task.relay_target), r->task.target_epoch, cfg);
+                 case_str(r->task.relay_target), r->task.target_epoch, cfg,
+                 hex);
+        break;
+    case STORE_BINDING:
+        case_hex(hex, sizeof hex, r->binding.record, r->binding.len);
+        snprintf(buf, n, "BINDING %" PRIu32 " %s", r->binding.id, hex);
         break;
     case STORE_MIGRATION:
         snprintf(buf, n,
@@ -153,7 +176,8 @@ case_expect(const struct case_loaded *l, const struct store_rec *const *recs,
 
 struct case_sample {
     char names[8][32];
-    struct store_rec meta, node_a, node_b, vm, task, mig;
+    unsigned char rec[2][64]; /* byte records, clobbered like the names */
+    struct store_rec meta, node_a, node_b, vm, task, mig, bind, lease;
 };
 
 static void
@@ -207,6 +231,27 @@ case_sample_init(struct case_sample *c)
     c->task.task.target_epoch = 5;
     c->task.task.snapshot = cfg;
     c->task.task.snapshot.port = 9;
+    for (size_t i = 0; i < sizeof c->rec[0]; i++) {
+        c->rec[0][i] = (unsigned char) (i * 37 + 1);
+        c->rec[1][i] = (unsigned char) (255 - i);
+    }
+    c->task.task.binding = c->rec[0];
+    c->task.task.binding_len = 50;
+
+    /* The store keeps binding records as opaque bytes. */
+    c->bind.type = STORE_BINDING;
+    c->bind.binding.id = 3;
+    c->bind.binding.record = c->rec[1];
+    c->bind.binding.len = 61;
+
+    c->lease.type = STORE_TASK;
+    c->lease.task.id = 97;
+    c->lease.task.kind = TASK_LEASE;
+    c->lease.task.vm = c->names[4];
+    c->lease.task.node = c->names[2];
+    c->lease.task.epoch = 5;
+    c->lease.task.due_ms = 1700000600000ULL;
+    c->lease.task.snapshot.binding = 3;
 
     c->mig.type = STORE_MIGRATION;
     c->mig.migration.id = 6;
@@ -228,8 +273,9 @@ case_put(struct store *s, const struct store_rec *r)
     assert_int_equal(store_put(s, r), 0);
 }
 
-/* Puts in scrambled type order; load returns META, NODE, VM, MIGRATION,
- * TASK with every field intact, even after the caller's strings change. */
+/* Puts in scrambled type order; load returns META, NODE, VM, BINDING,
+ * MIGRATION, TASK with every field intact, even after the caller's
+ * strings and byte records change. */
 static void
 case_roundtrip(void **state)
 {
@@ -238,7 +284,9 @@ case_roundtrip(void **state)
     case_sample_init(&c);
     struct store *s = suite_open();
 
+    case_put(s, &c.lease);
     case_put(s, &c.task);
+    case_put(s, &c.bind);
     case_put(s, &c.vm);
     case_put(s, &c.mig);
     case_put(s, &c.node_a);
@@ -246,23 +294,28 @@ case_roundtrip(void **state)
     case_put(s, &c.node_b);
     assert_int_equal(store_commit(s), 0);
 
-    /* Expected text while the caller's strings are still intact. */
+    /* Expected text while the caller's strings are still intact.  Tasks
+     * come in key order from SQLite and in first-write order from memory:
+     * the lease (id 97) was written before the deletion (98) for both. */
     const struct store_rec *order[] = {
-        &c.meta, &c.node_a, &c.node_b, &c.vm, &c.mig, &c.task,
+        &c.meta, &c.node_a, &c.node_b, &c.vm, &c.bind, &c.mig, &c.lease,
+        &c.task,
     };
-    char want_lines[6][CASE_TEXT_MAX];
-    for (size_t i = 0; i < 6; i++) {
+    enum { N_ORDER = sizeof order / sizeof order[0] };
+    char want_lines[N_ORDER][CASE_TEXT_MAX];
+    for (size_t i = 0; i < N_ORDER; i++) {
         case_rec_text(want_lines[i], CASE_TEXT_MAX, order[i]);
     }
     for (size_t i = 0; i < 8; i++) {
         memset(c.names[i], 'X', sizeof c.names[i] - 1);
     }
+    memset(c.rec, 0xee, sizeof c.rec);
 
     s = suite_reopen(s);
     struct case_loaded got = {0};
     case_load(s, &got);
-    assert_int_equal(got.n, 6);
-    for (size_t i = 0; i < 6; i++) {
+    assert_int_equal(got.n, N_ORDER);
+    for (size_t i = 0; i < N_ORDER; i++) {
         assert_string_equal(got.lines[i], want_lines[i]);
     }
     case_loaded_free(&got);

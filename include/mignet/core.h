@@ -13,8 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mignet/binding.h"
 #include "mignet/config.h"
 
+struct dhcp_msg;
 struct store;
 
 /* Longest node or VM name, not counting the terminating NUL.  Names are
@@ -46,6 +48,14 @@ struct store;
     CORE_ERR(BAD_SEQ, "invalid_seq", "acknowledged a sequence never sent")   \
     CORE_ERR(BAD_VERSION, "invalid_version",                                 \
              "reported a map version the gateway never had")                 \
+    CORE_ERR(UNKNOWN_BINDING, "unknown_binding", "the VM has no binding")   \
+    CORE_ERR(BINDING, "binding_refused",                                     \
+             "the binding table refused the binding (see its error)")        \
+    CORE_ERR(BINDING_MISMATCH, "binding_mismatch",                           \
+             "the binding's VM, node, MAC or VLAN is not the VM's")          \
+    CORE_ERR(ADDRESS_BOUND, "address_bound",                                 \
+             "the VM's MAC, IP and VLAN are held by its binding; change "   \
+             "the binding instead")                                          \
     CORE_ERR(NOMEM, "no_memory", "out of memory")                            \
     CORE_ERR(STORE, "store_failed", "the durable store failed")
 
@@ -84,7 +94,8 @@ const char *mig_phase_name(enum mig_phase);
 /* Pending task kinds. */
 #define TASK_KINDS                                                           \
     TASK_KIND(DELETE, "delete")                                              \
-    TASK_KIND(PREPARE_TIMEOUT, "prepare_timeout")
+    TASK_KIND(PREPARE_TIMEOUT, "prepare_timeout")                            \
+    TASK_KIND(LEASE, "lease") /* a dynamic binding's lease ends */
 enum task_kind {
 #define TASK_KIND(ENUM, NAME) TASK_##ENUM,
     TASK_KINDS
@@ -123,6 +134,11 @@ struct core_instr {
     uint64_t epoch;
     uint64_t target_epoch; /* RELAY */
     struct mn_config config;
+    /* The port-security binding that goes with 'config' (its enforcement
+     * fields), or NULL when the VM has none.  For RELAY and DELETE of a
+     * snapshot it is the binding as snapshotted.  Valid only during the
+     * sink callback. */
+    const struct binding *binding;
 };
 
 /* A migration's public record. */
@@ -266,6 +282,57 @@ uint64_t core_n_migrations(const struct core *); /* ids are 1..n */
 /* The deletion delay the core would choose now (dynamic or fixed). */
 uint64_t core_delay_ms(const struct core *);
 
+/* ---- Port-security bindings (seed 003, docs/port-security.md) ----
+ *
+ * The core holds at most one binding per VM (MAC, IP, lease, type, VLAN,
+ * port, VM, node, port status, port security).  It is part of the VM's
+ * configuration: 'config.binding' names it, 'config.ip' follows its IP,
+ * every INSTALL for the VM carries it, a migration snapshots it with the
+ * configuration (the source's DELETE carries the snapshot) and moves it to
+ * the destination (node and port updated).  A dynamic binding's lease is
+ * a durable TASK_LEASE due at its expiry: it removes the binding and
+ * INSTALLs the VM without it.  Every call below validates everything
+ * before changing anything; on CORE_E_BINDING '*berr' says why the
+ * binding table refused. */
+
+/* The VM manager sets the binding of 'vm' (FIG. 5, S300-S335), replacing
+ * any it has and keeping its id.  'b' gives ip, type, lease_s, server,
+ * port, port_status, port_security and origin; vm, node, mac and vlan
+ * must be the VM's own (or empty/zero: filled in), else
+ * CORE_E_BINDING_MISMATCH.  expires_ms is computed from 'now' and
+ * lease_s.  The VM's IP becomes the binding's. */
+enum core_err core_binding_set(struct core *, uint32_t vm,
+                               const struct binding *b, uint64_t now,
+                               enum binding_err *berr, uint32_t *id,
+                               bool *created);
+/* The controller snoops a DHCP server message that node 'node' saw on a
+ * trusted port (FIG. 3): an ACK creates or renews the VM's dynamic binding
+ * (origin controller), a NAK/RELEASE/DECLINE removes it.  The VM is 'vm',
+ * or with CORE_NONE the VM on 'node' whose MAC is the message's chaddr.
+ * '*vm_out' (may be NULL) gets the VM, '*act' what happened. */
+enum core_err core_binding_snoop(struct core *, uint32_t node, uint32_t vm,
+                                 const struct dhcp_msg *, uint64_t now,
+                                 enum binding_err *berr,
+                                 enum binding_action *act,
+                                 uint32_t *vm_out);
+/* Node 'node''s agent reports a binding it built from an ACK (FIG. 4;
+ * origin agent), or, with 'removed', that it dropped it.  The VM b->vm
+ * must be placed on 'node' (else CORE_E_WRONG_SOURCE); the expiry is
+ * recomputed from 'now' and the lease; a static binding is never
+ * replaced (BINDING_E_STATIC_HELD). */
+enum core_err core_binding_report(struct core *, uint32_t node,
+                                  const struct binding *b, bool removed,
+                                  uint64_t now, enum binding_err *berr,
+                                  enum binding_action *act);
+/* Removes the VM's binding (CORE_E_UNKNOWN_BINDING if it has none). */
+enum core_err core_binding_delete(struct core *, uint32_t vm, uint64_t now);
+/* The VM's binding, or NULL.  Valid until the core next changes. */
+const struct binding *core_binding_get(const struct core *, uint32_t vm);
+/* Iteration in no particular order, as binding_table_next(). */
+const struct binding *core_binding_next(const struct core *,
+                                        uint32_t *cursor);
+size_t core_n_bindings(const struct core *);
+
 /* ---- Time ---- */
 /* Runs every task due at or before 'now'. */
 void core_run(struct core *, uint64_t now);
@@ -319,6 +386,9 @@ struct core_stats {
     uint64_t released_early;   /* deletions ended by acknowledgements */
     uint64_t instructions;
     uint64_t prepare_timeouts;
+    uint64_t bindings_by_type[2];    /* live, by enum binding_type */
+    uint64_t bindings_by_origin[3];  /* created, by enum binding_origin */
+    uint64_t lease_expiries;         /* dynamic bindings whose lease ended */
 };
 void core_get_stats(const struct core *, struct core_stats *);
 

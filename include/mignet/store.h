@@ -19,7 +19,9 @@ enum store_rec_type {
     STORE_VM,        /* key: name */
     STORE_TASK,      /* key: id */
     STORE_MIGRATION, /* key: id */
+    STORE_BINDING,   /* key: id */
 };
+#define STORE_N_TYPES (STORE_BINDING + 1)
 
 struct store_node_rec {
     const char *name;
@@ -49,6 +51,10 @@ struct store_task_rec {
     const char *relay_target; /* NULL = none */
     uint64_t target_epoch;
     struct mn_config snapshot;
+    /* The snapshot's binding (binding_encode() record), NULL = none.
+     * LEASE tasks name their binding in snapshot.binding. */
+    const void *binding;
+    size_t binding_len;
 };
 
 struct store_migration_rec {
@@ -61,6 +67,14 @@ struct store_migration_rec {
     enum mig_phase phase;
     uint64_t started_ms, relaying_ms, cleaned_ms, delay_ms;
     bool released_early;
+};
+
+/* A port-security binding: the binding_encode() record (version, then
+ * every field), so the store never needs to know the binding's layout. */
+struct store_binding_rec {
+    uint32_t id;
+    const void *record;
+    size_t len;
 };
 
 struct store_meta_rec {
@@ -78,6 +92,7 @@ struct store_rec {
         struct store_vm_rec vm;
         struct store_task_rec task;
         struct store_migration_rec migration;
+        struct store_binding_rec binding;
     };
 };
 
@@ -87,8 +102,8 @@ struct store_ops {
     int (*put)(struct store *, const struct store_rec *);
     /* Makes every put so far durable. 0 or errno. */
     int (*commit)(struct store *);
-    /* Calls 'cb' for each record: META first, then NODE, VM, MIGRATION,
-     * TASK.  Stops and returns the callback's nonzero value. */
+    /* Calls 'cb' for each record: META first, then NODE, VM, BINDING,
+     * MIGRATION, TASK.  Stops and returns the callback's nonzero value. */
     int (*load)(struct store *, int (*cb)(void *aux, const struct store_rec *),
                 void *aux);
     void (*destroy)(struct store *);

@@ -41,6 +41,7 @@ rest_core_status(enum core_err err)
     case CORE_E_UNKNOWN_VM:
     case CORE_E_UNKNOWN_NODE:
     case CORE_E_UNKNOWN_MIGRATION:
+    case CORE_E_UNKNOWN_BINDING:
         return 404;
     case CORE_E_DUPLICATE_VM:
     case CORE_E_DUPLICATE_NODE:
@@ -50,11 +51,14 @@ rest_core_status(enum core_err err)
     case CORE_E_IN_PROGRESS:
     case CORE_E_STALE_EPOCH:
     case CORE_E_NODE_BUSY:
+    case CORE_E_ADDRESS_BOUND:
         return 409;
     case CORE_E_BAD_NAME:
     case CORE_E_BAD_VALUE:
     case CORE_E_BAD_SEQ:
     case CORE_E_BAD_VERSION:
+    case CORE_E_BINDING_MISMATCH:
+    case CORE_E_BINDING: /* rest_binding_error() says more */
         return 422;
     case CORE_E_NOMEM:
     case CORE_E_STORE:

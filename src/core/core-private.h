@@ -56,7 +56,8 @@ struct task {
     uint64_t epoch;
     uint64_t need_version;
     uint64_t target_epoch;
-    struct mn_config snapshot;
+    struct mn_config snapshot; /* LEASE: snapshot.binding is the binding */
+    struct binding *snap;      /* DELETE: the snapshot's binding, or NULL */
     uint32_t vm, node, target;
     uint32_t vm_prev, vm_next;
     uint32_t due_pos, release_pos;
@@ -104,6 +105,8 @@ struct core {
     struct migration *migs;
     size_t n_migs, migs_cap;
 
+    struct binding_table *bindings; /* seed 003, one per VM */
+
     struct tombstone *tombs; /* ring */
     size_t tomb_head, n_tombs;
     uint64_t tomb_horizon; /* newest forgotten removal */
@@ -117,5 +120,37 @@ struct core {
 void core_init_contents(struct core *, const struct core_config *,
                         struct store *, const struct core_sink *);
 void core_free_contents(struct core *);
+
+/* Shared by core.c, bindings.c and load.c. */
+void core_emit(struct core *, enum instr_kind, uint32_t node, uint32_t vm,
+               uint64_t epoch, const struct mn_config *, uint32_t target,
+               uint64_t target_epoch, const struct binding *);
+void core_persist_vm(struct core *, uint32_t vm);
+void core_persist_task(struct core *, uint32_t task);
+void core_gateway_touch(struct core *, uint32_t vm);
+uint32_t core_task_alloc(struct core *);
+/* Links a filled-in task: VM list, node count, heaps, store. */
+void core_task_link(struct core *, uint32_t task);
+void core_task_free(struct core *, uint32_t task);
+void core_task_set_due(struct core *, uint32_t task, uint64_t due);
+
+/* Bindings (bindings.c). */
+/* The VM's binding, or NULL. */
+const struct binding *core_vm_binding(const struct core *, uint32_t vm);
+/* A heap copy of the VM's binding for a snapshot, or NULL. */
+struct binding *core_binding_snapshot(const struct core *, uint32_t vm);
+/* The VM now lives on its new node: the binding follows (node, port) and
+ * so does its lease task. */
+void core_binding_follow(struct core *, uint32_t vm);
+/* The VM is being removed: its binding goes (its tasks go with it). */
+void core_binding_drop(struct core *, uint32_t vm);
+/* A LEASE task is due. */
+void core_lease_run(struct core *, uint32_t task, uint64_t now);
+/* The task record's binding snapshot, encoded; 0 bytes when none. */
+size_t core_binding_encode_snap(const struct task *, uint8_t *buf,
+                                size_t cap);
+/* Loading: one binding record; then the cross-checks once all is in. */
+int core_load_binding(struct core *, const struct store_binding_rec *);
+int core_load_bindings_check(struct core *);
 
 #endif /* MIGNET_CORE_PRIVATE_H */

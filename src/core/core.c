@@ -207,6 +207,7 @@ core_init_contents(struct core *c, const struct core_config *cfg,
     heap_init(&c->release_heap, release_before, release_set_pos, c);
     c->tombs = xcalloc(c->cfg.tombstones, sizeof *c->tombs);
     c->next_task_id = 1;
+    c->bindings = binding_table_create();
 }
 
 struct core *
@@ -232,10 +233,16 @@ core_free_contents(struct core *c)
     for (size_t i = 0; i < c->n_tombs; i++) {
         free(c->tombs[(c->tomb_head + i) % c->cfg.tombstones].name);
     }
+    for (size_t i = 0; i < c->n_task_slots; i++) {
+        if (c->tasks[i].live) {
+            free(c->tasks[i].snap);
+        }
+    }
     free(c->tombs);
     free(c->nodes);
     free(c->vms);
     free(c->tasks);
+    binding_table_destroy(c->bindings);
     free(c->migs);
     strmap_destroy(&c->node_index);
     strmap_destroy(&c->vm_index);
@@ -300,8 +307,8 @@ persist_node_del(struct core *c, const char *name)
     persist(c, &r);
 }
 
-static void
-persist_vm(struct core *c, uint32_t i)
+void
+core_persist_vm(struct core *c, uint32_t i)
 {
     const struct vm *v = &c->vms[i];
     struct store_rec r = {.type = STORE_VM};
@@ -322,8 +329,8 @@ persist_vm_del(struct core *c, const char *name)
     persist(c, &r);
 }
 
-static void
-persist_task(struct core *c, uint32_t i)
+void
+core_persist_task(struct core *c, uint32_t i)
 {
     const struct task *t = &c->tasks[i];
     struct store_rec r = {.type = STORE_TASK};
@@ -338,6 +345,10 @@ persist_task(struct core *c, uint32_t i)
     r.task.relay_target = t->target != NIL ? c->nodes[t->target].name : NULL;
     r.task.target_epoch = t->target_epoch;
     r.task.snapshot = t->snapshot;
+    uint8_t rec[BINDING_RECORD_MAX];
+    size_t n = core_binding_encode_snap(t, rec, sizeof rec);
+    r.task.binding = n ? rec : NULL;
+    r.task.binding_len = n;
     persist(c, &r);
 }
 
@@ -370,10 +381,10 @@ persist_mig(struct core *c, const struct migration *m)
 
 /* ---- Output ---- */
 
-static void
-emit(struct core *c, enum instr_kind kind, uint32_t node, uint32_t vm,
-     uint64_t epoch, const struct mn_config *config, uint32_t target,
-     uint64_t target_epoch)
+void
+core_emit(struct core *c, enum instr_kind kind, uint32_t node, uint32_t vm,
+          uint64_t epoch, const struct mn_config *config, uint32_t target,
+          uint64_t target_epoch, const struct binding *binding)
 {
     struct node *n = &c->nodes[node];
     struct core_instr in = {
@@ -385,6 +396,7 @@ emit(struct core *c, enum instr_kind kind, uint32_t node, uint32_t vm,
         .epoch = epoch,
         .target_epoch = target_epoch,
         .config = *config,
+        .binding = binding,
     };
     c->stats.instructions++;
     if (c->sink.instr) {
@@ -586,8 +598,8 @@ core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
 
 /* ---- Tasks ---- */
 
-static uint32_t
-task_alloc(struct core *c)
+uint32_t
+core_task_alloc(struct core *c)
 {
     uint32_t i;
     if (c->task_free != NIL) {
@@ -608,8 +620,8 @@ task_alloc(struct core *c)
 }
 
 /* Links a filled-in task: VM list, node count, heaps, store. */
-static void
-task_link(struct core *c, uint32_t i)
+void
+core_task_link(struct core *c, uint32_t i)
 {
     struct task *t = &c->tasks[i];
     struct vm *v = &c->vms[t->vm];
@@ -624,11 +636,11 @@ task_link(struct core *c, uint32_t i)
         heap_push(&c->release_heap, i);
     }
     c->live_tasks++;
-    persist_task(c, i);
+    core_persist_task(c, i);
 }
 
-static void
-task_free(struct core *c, uint32_t i)
+void
+core_task_free(struct core *c, uint32_t i)
 {
     struct task *t = &c->tasks[i];
     struct vm *v = &c->vms[t->vm];
@@ -651,6 +663,8 @@ task_free(struct core *c, uint32_t i)
     persist_task_del(c, t->id);
     c->live_tasks--;
     uint32_t node = t->node;
+    free(t->snap);
+    t->snap = NULL;
     t->live = false;
     t->vm_next = c->task_free;
     c->task_free = i;
@@ -660,14 +674,14 @@ task_free(struct core *c, uint32_t i)
     }
 }
 
-static void
-task_set_due(struct core *c, uint32_t i, uint64_t due)
+void
+core_task_set_due(struct core *c, uint32_t i, uint64_t due)
 {
     struct task *t = &c->tasks[i];
     if (due != t->due) {
         t->due = due;
         heap_update(&c->due_heap, t->due_pos);
-        persist_task(c, i);
+        core_persist_task(c, i);
     }
 }
 
@@ -695,7 +709,7 @@ release_check(struct core *c, uint64_t now)
         heap_remove(&c->release_heap, t->release_pos);
         uint64_t due = now + c->cfg.inflight_ms;
         if (due < t->due) {
-            task_set_due(c, i, due);
+            core_task_set_due(c, i, due);
             c->migs[t->migration - 1].pub.released_early = true;
             c->stats.released_early++;
         }
@@ -743,7 +757,7 @@ static void
 mig_relaying(struct core *c, struct migration *m, uint64_t now)
 {
     if (m->timeout_task != NIL) {
-        task_free(c, m->timeout_task);
+        core_task_free(c, m->timeout_task);
         m->timeout_task = NIL;
     }
     m->pub.relaying_ms = now;
@@ -756,7 +770,7 @@ mig_relaying(struct core *c, struct migration *m, uint64_t now)
         if (c->cfg.ack_release) {
             heap_push(&c->release_heap, d);
         }
-        persist_task(c, d);
+        core_persist_task(c, d);
     }
     mig_set_phase(c, m, MIG_RELAYING);
     release_check(c, now);
@@ -880,8 +894,8 @@ chg_append(struct core *c, uint32_t vi)
 }
 
 /* The gateway entry of 'vi' changed: new map version. */
-static void
-gateway_touch(struct core *c, uint32_t vi)
+void
+core_gateway_touch(struct core *c, uint32_t vi)
 {
     struct vm *v = &c->vms[vi];
     v->map_version = ++c->map_version;
@@ -900,7 +914,8 @@ core_vm_add(struct core *c, const char *name, const struct mn_config *cfg,
     if (!name_ok(name)) {
         return CORE_E_BAD_NAME;
     }
-    if (!cfg || !config_ok(cfg)) {
+    if (!cfg || !config_ok(cfg) || (cfg->binding && !c->loading)) {
+        /* A binding is made through core_binding_*(), never named. */
         return CORE_E_BAD_VALUE;
     }
     if (strmap_find(&c->vm_index, name) != STRMAP_NONE) {
@@ -931,9 +946,10 @@ core_vm_add(struct core *c, const char *name, const struct mn_config *cfg,
     strmap_insert(&c->vm_index, name, i);
     vm_link_node(c, i);
     c->live_vms++;
-    gateway_touch(c, i);
-    persist_vm(c, i);
-    emit(c, INSTR_INSTALL, node, i, v->epoch, &v->config, NIL, 0);
+    core_gateway_touch(c, i);
+    core_persist_vm(c, i);
+    core_emit(c, INSTR_INSTALL, node, i, v->epoch, &v->config, NIL, 0,
+              NULL);
     (void) now;
     if (idxp) {
         *idxp = i;
@@ -952,15 +968,24 @@ core_vm_update(struct core *c, uint32_t vi, const struct mn_config *cfg,
         return CORE_E_BAD_VALUE;
     }
     struct vm *v = &c->vms[vi];
+    if (cfg->binding != v->config.binding) {
+        return CORE_E_BAD_VALUE; /* bindings change through their calls */
+    }
+    const struct binding *b = core_vm_binding(c, vi);
+    if (b && (memcmp(cfg->mac, b->mac, sizeof b->mac) || cfg->ip != b->ip
+              || cfg->vlan != b->vlan)) {
+        return CORE_E_ADDRESS_BOUND;
+    }
     if (mn_config_equal(&v->config, cfg)) {
         return CORE_E_OK;
     }
     /* Only the live placement changes; snapshots of pending deletions
      * stay exactly as they were taken (I3). */
     v->config = *cfg;
-    gateway_touch(c, vi);
-    persist_vm(c, vi);
-    emit(c, INSTR_INSTALL, v->node, vi, v->epoch, &v->config, NIL, 0);
+    core_gateway_touch(c, vi);
+    core_persist_vm(c, vi);
+    core_emit(c, INSTR_INSTALL, v->node, vi, v->epoch, &v->config, NIL, 0,
+              b);
     (void) now;
     return CORE_E_OK;
 }
@@ -991,9 +1016,10 @@ task_run_delete(struct core *c, uint32_t ti, uint64_t now)
     if (c->sink.wrong_delete && v->node == t->node) {
         c->sink.wrong_delete(c->sink.aux, t->vm, t->node);
     }
-    emit(c, INSTR_DELETE, t->node, t->vm, t->epoch, &t->snapshot, NIL, 0);
+    core_emit(c, INSTR_DELETE, t->node, t->vm, t->epoch, &t->snapshot, NIL,
+              0, t->snap);
     struct migration *m = mig_get(c, t->migration);
-    task_free(c, ti);
+    core_task_free(c, ti);
     if (m && m->delete_task == ti) {
         mig_cleaned(c, m, now);
     }
@@ -1009,7 +1035,7 @@ core_vm_remove(struct core *c, uint32_t vi, uint64_t now)
     struct migration *m = mig_get(c, v->migration);
     if (m && m->pub.phase == MIG_PREPARED) {
         if (m->timeout_task != NIL) {
-            task_free(c, m->timeout_task);
+            core_task_free(c, m->timeout_task);
             m->timeout_task = NIL;
         }
         m->pub.relaying_ms = now;
@@ -1021,11 +1047,13 @@ core_vm_remove(struct core *c, uint32_t vi, uint64_t now)
         if (t->kind == TASK_DELETE) {
             task_run_delete(c, ti, now);
         } else {
-            task_free(c, ti);
+            core_task_free(c, ti);
         }
         v = &c->vms[vi];
     }
-    emit(c, INSTR_DELETE, v->node, vi, v->epoch, &v->config, NIL, 0);
+    core_emit(c, INSTR_DELETE, v->node, vi, v->epoch, &v->config, NIL, 0,
+              core_vm_binding(c, vi));
+    core_binding_drop(c, vi);
     vm_unlink_node(c, vi);
     uint32_t node = v->node;
     chg_unlink(c, vi);
@@ -1115,8 +1143,10 @@ core_migrate(struct core *c, uint32_t vi, uint32_t from, uint32_t to,
         return CORE_E_IN_PROGRESS;
     }
 
-    /* Step 1: snapshot what is installed on the source. */
+    /* Step 1: snapshot what is installed on the source, binding
+     * included. */
     struct mn_config snapshot = v->config;
+    struct binding *snap_binding = core_binding_snapshot(c, vi);
     uint64_t old_epoch = v->epoch;
     uint64_t new_epoch = old_epoch + 1;
 
@@ -1156,17 +1186,21 @@ core_migrate(struct core *c, uint32_t vi, uint32_t from, uint32_t to,
     vm_unlink_node(c, vi);
     v->node = to;
     vm_link_node(c, vi);
-    emit(c, INSTR_INSTALL, to, vi, new_epoch, &v->config, NIL, 0);
+    core_binding_follow(c, vi);
+    v = &c->vms[vi];
+    core_emit(c, INSTR_INSTALL, to, vi, new_epoch, &v->config, NIL, 0,
+              core_vm_binding(c, vi));
     m->dst_seq = c->nodes[to].last_seq;
     node_wait(c, to, m->dst_seq, m->pub.id);
 
     /* Step 3: the gateway moves the entry. */
-    gateway_touch(c, vi);
+    core_gateway_touch(c, vi);
     m->pub.map_version = v->map_version;
 
     /* Step 4: relay on the source. */
     if (c->cfg.relay) {
-        emit(c, INSTR_RELAY, src, vi, old_epoch, &snapshot, to, new_epoch);
+        core_emit(c, INSTR_RELAY, src, vi, old_epoch, &snapshot, to,
+                  new_epoch, snap_binding);
         m->src_seq = c->nodes[src].last_seq;
         node_wait(c, src, m->src_seq, m->pub.id);
     } else {
@@ -1184,15 +1218,15 @@ core_migrate(struct core *c, uint32_t vi, uint32_t from, uint32_t to,
             t->target = to;
             t->target_epoch = new_epoch;
             c->stats.relays_retargeted++;
-            persist_task(c, ti);
-            emit(c, INSTR_RELAY, t->node, vi, t->epoch, &t->snapshot, to,
-                 new_epoch);
+            core_persist_task(c, ti);
+            core_emit(c, INSTR_RELAY, t->node, vi, t->epoch, &t->snapshot,
+                      to, new_epoch, t->snap);
         }
     }
 
     /* The deletion task exists from now on (so a crash cannot lose it);
      * it is scheduled when the migration reaches RELAYING. */
-    uint32_t di = task_alloc(c);
+    uint32_t di = core_task_alloc(c);
     struct task *d = &c->tasks[di];
     d->id = c->next_task_id++;
     d->kind = TASK_DELETE;
@@ -1200,6 +1234,7 @@ core_migrate(struct core *c, uint32_t vi, uint32_t from, uint32_t to,
     d->node = src;
     d->epoch = old_epoch;
     d->snapshot = snapshot;
+    d->snap = snap_binding;
     d->migration = m->pub.id;
     d->need_version = m->pub.map_version;
     d->target = c->cfg.relay ? to : NIL;
@@ -1216,10 +1251,10 @@ core_migrate(struct core *c, uint32_t vi, uint32_t from, uint32_t to,
         vv->task_head = di;
         c->nodes[src].n_tasks++;
         c->live_tasks++;
-        persist_task(c, di);
+        core_persist_task(c, di);
     }
 
-    uint32_t ti = task_alloc(c);
+    uint32_t ti = core_task_alloc(c);
     struct task *to_task = &c->tasks[ti];
     to_task->id = c->next_task_id++;
     to_task->kind = TASK_PREPARE_TIMEOUT;
@@ -1229,9 +1264,9 @@ core_migrate(struct core *c, uint32_t vi, uint32_t from, uint32_t to,
     to_task->migration = m->pub.id;
     to_task->due = now + c->cfg.prepare_timeout_ms;
     m->timeout_task = ti;
-    task_link(c, ti);
+    core_task_link(c, ti);
 
-    persist_vm(c, vi);
+    core_persist_vm(c, vi);
     persist_mig(c, m);
     persist_meta(c);
     if (c->sink.migration) {
@@ -1304,17 +1339,19 @@ core_node_resync(struct core *c, uint32_t ni, uint64_t now)
             continue;
         }
         struct task copy = *t;
-        emit(c, INSTR_INSTALL, ni, copy.vm, copy.epoch, &copy.snapshot, NIL,
-             0);
+        core_emit(c, INSTR_INSTALL, ni, copy.vm, copy.epoch, &copy.snapshot,
+                  NIL, 0, copy.snap);
         if (copy.target != NIL) {
-            emit(c, INSTR_RELAY, ni, copy.vm, copy.epoch, &copy.snapshot,
-                 copy.target, copy.target_epoch);
+            core_emit(c, INSTR_RELAY, ni, copy.vm, copy.epoch,
+                      &copy.snapshot, copy.target, copy.target_epoch,
+                      copy.snap);
         }
     }
     for (uint32_t vi = c->nodes[ni].vm_head; vi != NIL;
          vi = c->vms[vi].node_next) {
         const struct vm *v = &c->vms[vi];
-        emit(c, INSTR_INSTALL, ni, vi, v->epoch, &v->config, NIL, 0);
+        core_emit(c, INSTR_INSTALL, ni, vi, v->epoch, &v->config, NIL, 0,
+                  core_vm_binding(c, vi));
     }
     (void) now;
     return CORE_E_OK;
@@ -1334,10 +1371,12 @@ core_run(struct core *c, uint64_t now)
         c->stats.tasks_fired++;
         if (t->kind == TASK_DELETE) {
             task_run_delete(c, ti, now);
+        } else if (t->kind == TASK_LEASE) {
+            core_lease_run(c, ti, now);
         } else {
             struct migration *m = mig_get(c, t->migration);
             c->stats.prepare_timeouts++;
-            task_free(c, ti);
+            core_task_free(c, ti);
             if (m) {
                 m->timeout_task = NIL;
                 if (m->pub.phase == MIG_PREPARED) {

@@ -96,10 +96,24 @@ load_task(struct core *c, const struct store_task_rec *r)
     struct migration *m = r->migration >= 1 && r->migration <= c->n_migs
                               ? &c->migs[r->migration - 1]
                               : NULL;
-    if (vm == CORE_NONE || node == CORE_NONE || !m
-        || (r->relay_target && target == CORE_NONE)
-        || (r->kind != TASK_DELETE && r->kind != TASK_PREPARE_TIMEOUT)) {
+    bool lease = r->kind == TASK_LEASE;
+    if (vm == CORE_NONE || node == CORE_NONE || (!m && !lease)
+        || (m && lease) || (r->relay_target && target == CORE_NONE)
+        || (r->kind != TASK_DELETE && r->kind != TASK_PREPARE_TIMEOUT
+            && !lease)
+        || (lease && (r->due_ms == UINT64_MAX || r->binding))) {
         return -1;
+    }
+    struct binding *snap = NULL;
+    if (r->binding) {
+        snap = xmalloc(sizeof *snap);
+        if (r->kind != TASK_DELETE
+            || binding_decode(r->binding, r->binding_len, snap)
+            || snap->id != r->snapshot.binding
+            || strcmp(snap->vm, r->vm)) {
+            free(snap);
+            return -1;
+        }
     }
     struct task tmp = {0};
     tmp.id = r->id;
@@ -113,6 +127,7 @@ load_task(struct core *c, const struct store_task_rec *r)
     tmp.target = target;
     tmp.target_epoch = r->target_epoch;
     tmp.snapshot = r->snapshot;
+    tmp.snap = snap;
 
     /* A fresh core has no free task slots: append. */
     c->tasks = xgrow(c->tasks, &c->tasks_cap, c->n_task_slots + 1,
@@ -140,7 +155,7 @@ load_task(struct core *c, const struct store_task_rec *r)
     }
     if (t->kind == TASK_DELETE) {
         m->delete_task = i;
-    } else {
+    } else if (!lease) {
         m->timeout_task = i;
     }
     if (r->id >= c->next_task_id) {
@@ -171,6 +186,8 @@ load_rec(void *aux, const struct store_rec *r)
         return load_migration(c, &r->migration);
     case STORE_TASK:
         return load_task(c, &r->task);
+    case STORE_BINDING:
+        return core_load_binding(c, &r->binding);
     }
     return -1;
 }
@@ -237,6 +254,9 @@ core_load(struct core *c)
         if (max > c->map_version) {
             err = -1;
         }
+    }
+    if (!err) {
+        err = core_load_bindings_check(c);
     }
     if (err) {
         struct core_config cfg = c->cfg;

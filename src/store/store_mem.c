@@ -10,9 +10,10 @@
 
 #include "mignet/store.h"
 
-#define MEM_N_TYPES 5
+#define MEM_N_TYPES STORE_N_TYPES
 
-/* One record; its strings live right after the struct. */
+/* One record; its strings (and byte records) live right after the
+ * struct. */
 struct mem_entry {
     struct mem_entry *next; /* hash chain */
     size_t pos;             /* index in the table's order list */
@@ -77,6 +78,7 @@ mem_key_name(const struct store_rec *r)
     case STORE_META:
     case STORE_TASK:
     case STORE_MIGRATION:
+    case STORE_BINDING:
     default:
         return NULL;
     }
@@ -90,6 +92,8 @@ mem_key_id(const struct store_rec *r)
         return r->task.id;
     case STORE_MIGRATION:
         return r->migration.id;
+    case STORE_BINDING:
+        return r->binding.id;
     case STORE_META:
     case STORE_NODE:
     case STORE_VM:
@@ -214,6 +218,20 @@ mem_strcopy(char **area, const char *s)
     return dst;
 }
 
+/* Copies 'len' bytes of 'p' into '*area' and advances it; NULL stays
+ * NULL. */
+static const void *
+mem_bytescopy(char **area, const void *p, size_t len)
+{
+    if (!p) {
+        return NULL;
+    }
+    char *dst = *area;
+    memcpy(dst, p, len);
+    *area += len;
+    return dst;
+}
+
 /* A heap copy of 'r' that owns its strings. */
 static struct mem_entry *
 mem_entry_create(const struct store_rec *r, uint64_t hash)
@@ -228,7 +246,11 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
         break;
     case STORE_TASK:
         extra = mem_strsize(r->task.vm) + mem_strsize(r->task.node)
-                + mem_strsize(r->task.relay_target);
+                + mem_strsize(r->task.relay_target)
+                + (r->task.binding ? r->task.binding_len : 0);
+        break;
+    case STORE_BINDING:
+        extra = r->binding.record ? r->binding.len : 0;
         break;
     case STORE_MIGRATION:
         extra = mem_strsize(r->migration.vm) + mem_strsize(r->migration.src)
@@ -261,6 +283,12 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
         e->rec.task.vm = mem_strcopy(&area, r->task.vm);
         e->rec.task.node = mem_strcopy(&area, r->task.node);
         e->rec.task.relay_target = mem_strcopy(&area, r->task.relay_target);
+        e->rec.task.binding = mem_bytescopy(&area, r->task.binding,
+                                            r->task.binding_len);
+        break;
+    case STORE_BINDING:
+        e->rec.binding.record = mem_bytescopy(&area, r->binding.record,
+                                              r->binding.len);
         break;
     case STORE_MIGRATION:
         e->rec.migration.vm = mem_strcopy(&area, r->migration.vm);
@@ -342,7 +370,8 @@ store_mem_load(struct store *s, int (*cb)(void *, const struct store_rec *),
                void *aux)
 {
     static const enum store_rec_type order[MEM_N_TYPES] = {
-        STORE_META, STORE_NODE, STORE_VM, STORE_MIGRATION, STORE_TASK,
+        STORE_META, STORE_NODE,      STORE_VM,
+        STORE_BINDING, STORE_MIGRATION, STORE_TASK,
     };
     struct store_mem *m = store_mem_cast(s);
     for (size_t i = 0; i < MEM_N_TYPES; i++) {

@@ -17,7 +17,9 @@
 
 /* 'mgnt': marks a file as a mignet store. */
 #define SQLS_APP_ID 0x6d676e74
-#define SQLS_SCHEMA 1
+/* 2: bindings (seed 003) and the binding snapshot of a task.  A version 1
+ * file is upgraded in place when opened (sqls_upgrade_1_2). */
+#define SQLS_SCHEMA 2
 
 static const char sqls_schema[] =
     "CREATE TABLE meta("
@@ -46,7 +48,13 @@ static const char sqls_schema[] =
     " relay_target TEXT, target_epoch INTEGER NOT NULL,"
     " mac INTEGER NOT NULL, vlan INTEGER NOT NULL, ip INTEGER NOT NULL,"
     " vni INTEGER NOT NULL, port INTEGER NOT NULL,"
-    " binding INTEGER NOT NULL);";
+    " binding INTEGER NOT NULL, binding_rec BLOB);"
+    "CREATE TABLE bindings(id INTEGER PRIMARY KEY, record BLOB NOT NULL);";
+
+/* From schema 1: the bindings table and the tasks' binding snapshot. */
+static const char sqls_upgrade_1_2[] =
+    "ALTER TABLE tasks ADD COLUMN binding_rec BLOB;"
+    "CREATE TABLE bindings(id INTEGER PRIMARY KEY, record BLOB NOT NULL);";
 
 /* Statements, by record type: upsert, delete by key, load in order. */
 enum sqls_stmt {
@@ -55,6 +63,7 @@ enum sqls_stmt {
     SQLS_VM_PUT, SQLS_VM_DEL, SQLS_VM_LOAD,
     SQLS_TASK_PUT, SQLS_TASK_DEL, SQLS_TASK_LOAD,
     SQLS_MIG_PUT, SQLS_MIG_DEL, SQLS_MIG_LOAD,
+    SQLS_BINDING_PUT, SQLS_BINDING_DEL, SQLS_BINDING_LOAD,
     SQLS_BEGIN, SQLS_COMMIT, SQLS_ROLLBACK,
     SQLS_N_STMTS
 };
@@ -88,13 +97,13 @@ static const char *const sqls_sql[SQLS_N_STMTS] = {
     [SQLS_TASK_PUT] =
         "INSERT OR REPLACE INTO tasks(id, kind, vm, node, epoch, due_ms,"
         " migration, need_version, relay_target, target_epoch, mac, vlan,"
-        " ip, vni, port, binding) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-        " ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        " ip, vni, port, binding, binding_rec) VALUES(?1, ?2, ?3, ?4, ?5,"
+        " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     [SQLS_TASK_DEL] = "DELETE FROM tasks WHERE id = ?1",
     [SQLS_TASK_LOAD] =
         "SELECT id, kind, vm, node, epoch, due_ms, migration, need_version,"
-        " relay_target, target_epoch, mac, vlan, ip, vni, port, binding"
-        " FROM tasks ORDER BY id",
+        " relay_target, target_epoch, mac, vlan, ip, vni, port, binding,"
+        " binding_rec FROM tasks ORDER BY id",
     [SQLS_MIG_PUT] =
         "INSERT OR REPLACE INTO migrations(id, vm, src, dst, epoch,"
         " map_version, phase, started_ms, relaying_ms, cleaned_ms, delay_ms,"
@@ -105,6 +114,10 @@ static const char *const sqls_sql[SQLS_N_STMTS] = {
         "SELECT id, vm, src, dst, epoch, map_version, phase, started_ms,"
         " relaying_ms, cleaned_ms, delay_ms, released_early"
         " FROM migrations ORDER BY id",
+    [SQLS_BINDING_PUT] =
+        "INSERT OR REPLACE INTO bindings(id, record) VALUES(?1, ?2)",
+    [SQLS_BINDING_DEL] = "DELETE FROM bindings WHERE id = ?1",
+    [SQLS_BINDING_LOAD] = "SELECT id, record FROM bindings ORDER BY id",
     [SQLS_BEGIN] = "BEGIN IMMEDIATE",
     [SQLS_COMMIT] = "COMMIT",
     [SQLS_ROLLBACK] = "ROLLBACK",
@@ -212,6 +225,21 @@ sqls_bind_text(sqlite3_stmt *st, int col, const char *s)
     }
 }
 
+/* Binds a byte record, or NULL. */
+static int
+sqls_bind_blob(sqlite3_stmt *st, int col, const void *p, size_t len)
+{
+    if (!p) {
+        sqlite3_bind_null(st, col);
+        return 0;
+    }
+    if (len > 65536) {
+        return EINVAL;
+    }
+    sqlite3_bind_blob(st, col, p, (int) len, SQLITE_STATIC);
+    return 0;
+}
+
 /* Binds the six configuration columns starting at 'col'. */
 static void
 sqls_bind_config(sqlite3_stmt *st, int col, const struct mn_config *c)
@@ -230,7 +258,7 @@ sqls_put_stmt(enum store_rec_type type, bool del)
     static const enum sqls_stmt put[] = {
         [STORE_META] = SQLS_META_PUT, [STORE_NODE] = SQLS_NODE_PUT,
         [STORE_VM] = SQLS_VM_PUT, [STORE_TASK] = SQLS_TASK_PUT,
-        [STORE_MIGRATION] = SQLS_MIG_PUT,
+        [STORE_MIGRATION] = SQLS_MIG_PUT, [STORE_BINDING] = SQLS_BINDING_PUT,
     };
     return put[type] + (del ? 1 : 0);
 }
@@ -284,6 +312,17 @@ sqls_bind_rec(sqlite3_stmt *st, const struct store_rec *r)
             sqls_bind_text(st, 9, r->task.relay_target);
             sqls_bind_u64(st, 10, r->task.target_epoch);
             sqls_bind_config(st, 11, &r->task.snapshot);
+            return sqls_bind_blob(st, 17, r->task.binding,
+                                  r->task.binding_len);
+        }
+        return 0;
+    case STORE_BINDING:
+        sqls_bind_u64(st, 1, r->binding.id);
+        if (!r->del) {
+            if (!r->binding.record || !r->binding.len) {
+                return EINVAL;
+            }
+            return sqls_bind_blob(st, 2, r->binding.record, r->binding.len);
         }
         return 0;
     case STORE_MIGRATION:
@@ -311,7 +350,7 @@ static int
 store_sqlite_put(struct store *s, const struct store_rec *r)
 {
     struct store_sqlite *q = store_sqlite_cast(s);
-    if (!r || (unsigned) r->type > STORE_MIGRATION) {
+    if (!r || (unsigned) r->type >= STORE_N_TYPES) {
         return EINVAL;
     }
     enum sqls_stmt id = sqls_put_stmt(r->type, r->del);
@@ -421,8 +460,15 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         r->task.relay_target = sqls_col_text(st, 8);
         r->task.target_epoch = sqls_col_u64(st, 9);
         sqls_col_config(st, 10, &r->task.snapshot);
-        return kind <= TASK_PREPARE_TIMEOUT ? 0 : EBADMSG;
+        r->task.binding = sqlite3_column_blob(st, 16);
+        r->task.binding_len = (size_t) sqlite3_column_bytes(st, 16);
+        return kind <= TASK_LEASE ? 0 : EBADMSG;
     }
+    case STORE_BINDING:
+        r->binding.id = (uint32_t) sqls_col_u64(st, 0);
+        r->binding.record = sqlite3_column_blob(st, 1);
+        r->binding.len = (size_t) sqlite3_column_bytes(st, 1);
+        return r->binding.record ? 0 : EBADMSG;
     case STORE_MIGRATION: {
         uint64_t phase = sqls_col_u64(st, 6);
         r->migration.id = sqls_col_u64(st, 0);
@@ -487,6 +533,7 @@ store_sqlite_load(struct store *s, int (*cb)(void *, const struct store_rec *),
         {SQLS_META_LOAD, STORE_META},
         {SQLS_NODE_LOAD, STORE_NODE},
         {SQLS_VM_LOAD, STORE_VM},
+        {SQLS_BINDING_LOAD, STORE_BINDING},
         {SQLS_MIG_LOAD, STORE_MIGRATION},
         {SQLS_TASK_LOAD, STORE_TASK},
     };
@@ -596,9 +643,25 @@ sqls_check_schema(sqlite3 *db, char *err, unsigned errlen)
                  (long long) app);
         return -1;
     }
+    if (version == 1) {
+        /* Upgrade in one transaction: all of it or none of it. */
+        char sql[sizeof sqls_upgrade_1_2 + 64];
+        snprintf(sql, sizeof sql, "BEGIN; %s PRAGMA user_version = 2;"
+                 " COMMIT;", sqls_upgrade_1_2);
+        char *msg = NULL;
+        if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot upgrade schema 1 to 2: %s",
+                     msg ? msg : sqlite3_errmsg(db));
+            sqlite3_free(msg);
+            (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        log_write(LOG_INF, "store", "event=schema_upgraded from=1 to=2");
+        version = 2;
+    }
     if (version != SQLS_SCHEMA) {
-        snprintf(err, errlen, "schema version %lld, this mignetd reads %d",
-                 (long long) version, SQLS_SCHEMA);
+        snprintf(err, errlen, "schema version %lld, this mignetd reads "
+                 "1-%d", (long long) version, SQLS_SCHEMA);
         return -1;
     }
     char got[128];

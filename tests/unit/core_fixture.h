@@ -18,6 +18,9 @@
 
 struct rec {
     struct core_instr instrs[REC_MAX];
+    /* Copies of the instructions' bindings (the core's pointer is valid
+     * only during the callback); instrs[i].binding points here. */
+    struct binding bindings[REC_MAX];
     size_t n_instrs;
     struct core_migration migs[REC_MAX];
     size_t n_migs;
@@ -30,7 +33,12 @@ rec_instr(void *aux, const struct core_instr *in)
 {
     struct rec *r = aux;
     assert_true(r->n_instrs < REC_MAX);
-    r->instrs[r->n_instrs++] = *in;
+    size_t i = r->n_instrs++;
+    r->instrs[i] = *in;
+    if (in->binding) {
+        r->bindings[i] = *in->binding;
+        r->instrs[i].binding = &r->bindings[i];
+    }
 }
 
 static void

@@ -9,6 +9,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "mignet/dhcp.h"
+
 /* A printable description of all observable state. */
 struct dump {
     char *buf;
@@ -86,8 +88,9 @@ state_of(const struct core *c)
         if (core_vm_info(c, i, &vi)) {
             assert_true(core_node_info(c, vi.node, &ni));
             dump_add(&d, "vm %s @%s e%" PRIu64 " v%" PRIu64 " ip%u m%" PRIu64
-                     " t%u\n", vi.name, ni.name, vi.epoch, vi.map_version,
-                     vi.config.ip, vi.migration, vi.n_tasks);
+                     " t%u b%u\n", vi.name, ni.name, vi.epoch,
+                     vi.map_version, vi.config.ip, vi.migration, vi.n_tasks,
+                     vi.config.binding);
         }
     }
     for (uint64_t id = 1; id <= core_n_migrations(c); id++) {
@@ -97,6 +100,12 @@ state_of(const struct core *c)
                  "/%" PRIu64 " d%" PRIu64 "\n", m.id,
                  mig_phase_name(m.phase), m.epoch, m.started_ms,
                  m.relaying_ms, m.cleaned_ms, m.delay_ms);
+    }
+    uint32_t cursor = 0;
+    for (const struct binding *b; (b = core_binding_next(c, &cursor));) {
+        char text[512];
+        binding_format(b, text, sizeof text);
+        dump_add(&d, "binding %s\n", text);
     }
     struct task_line tl = {.d = &d, .c = c};
     core_tasks_walk(c, dump_task, &tl);
@@ -173,9 +182,10 @@ test_reload_after_every_step(void **state)
     srand(12345);
     uint64_t now = 1000;
     int n_vms = 0;
+    size_t max_bindings = 0;
     for (int step = 0; step < 400; step++) {
         now += (uint64_t) (rand() % 300);
-        int op = rand() % 10;
+        int op = rand() % 12;
         if (op == 0 || n_vms < 3) {
             snprintf(name, sizeof name, "vm%d", n_vms++);
             struct mn_config mc = cfg_of((uint32_t) n_vms);
@@ -197,6 +207,35 @@ test_reload_after_every_step(void **state)
             if (vm != CORE_NONE) {
                 core_vm_update(c, vm, &mc, now);
             }
+        } else if (op >= 10) {
+            /* Bindings: static or dynamic from the manager, snooped,
+             * deleted; conflicts and all (refusals must not be stored). */
+            snprintf(name, sizeof name, "vm%d", rand() % n_vms);
+            uint32_t vm = core_vm_find(c, name);
+            struct binding b = {0};
+            b.ip = 0xc6120100u | (uint32_t) (rand() % 8 + 1);
+            b.type = rand() % 2 ? BINDING_STATIC : BINDING_DYNAMIC;
+            b.lease_s = b.type == BINDING_DYNAMIC ? 1 + rand() % 60 : 0;
+            enum binding_err be;
+            if (vm == CORE_NONE) {
+                /* removed meanwhile */
+            } else if (op == 10) {
+                core_binding_set(c, vm, &b, now, &be, NULL, NULL);
+            } else if (rand() % 2) {
+                core_binding_delete(c, vm, now);
+            } else {
+                struct core_vm_info vi;
+                assert_true(core_vm_info(c, vm, &vi));
+                struct dhcp_msg m;
+                dhcp_msg_init(&m, DHCP_ACK, 1, vi.config.mac);
+                m.yiaddr = b.ip;
+                m.opts |= DHCP_HAS(DHCP_OPT_LEASE_TIME)
+                          | DHCP_HAS(DHCP_OPT_SERVER_ID);
+                m.lease_s = (uint32_t) (1 + rand() % 60);
+                m.server_id = 0xc61201feu;
+                core_binding_snoop(c, vi.node, vm, &m, now, &be, NULL,
+                                   NULL);
+            }
         } else if (op == 8) {
             int n = rand() % 4;
             core_node_refresh(c, nodes[n], core_map_version(c), now);
@@ -208,7 +247,15 @@ test_reload_after_every_step(void **state)
             }
         }
         check_same(c, s);
+        if (core_n_bindings(c) > max_bindings) {
+            max_bindings = core_n_bindings(c);
+        }
     }
+    /* The schedule did exercise bindings and their leases. */
+    struct core_stats st;
+    core_get_stats(c, &st);
+    assert_true(max_bindings >= 2);
+    assert_true(st.lease_expiries > 0);
     core_destroy(c);
     store_destroy(s);
     free(r);

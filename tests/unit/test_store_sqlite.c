@@ -293,6 +293,104 @@ test_second_opener_refused(void **state)
     store_destroy(s);
 }
 
+/* The schema of store version 1 (before bindings), as mignetd wrote it. */
+static const char schema_v1[] =
+    "CREATE TABLE meta(k INTEGER PRIMARY KEY CHECK (k = 0),"
+    " map_version INTEGER NOT NULL, next_migration INTEGER NOT NULL,"
+    " next_task INTEGER NOT NULL);"
+    "CREATE TABLE nodes(name TEXT NOT NULL UNIQUE, address TEXT,"
+    " refresh_ms INTEGER NOT NULL, gone INTEGER NOT NULL);"
+    "CREATE TABLE vms(name TEXT NOT NULL UNIQUE, node TEXT,"
+    " mac INTEGER NOT NULL, vlan INTEGER NOT NULL, ip INTEGER NOT NULL,"
+    " vni INTEGER NOT NULL, port INTEGER NOT NULL,"
+    " binding INTEGER NOT NULL, epoch INTEGER NOT NULL,"
+    " map_version INTEGER NOT NULL, migration INTEGER NOT NULL);"
+    "CREATE TABLE migrations(id INTEGER PRIMARY KEY, vm TEXT, src TEXT,"
+    " dst TEXT, epoch INTEGER NOT NULL, map_version INTEGER NOT NULL,"
+    " phase INTEGER NOT NULL, started_ms INTEGER NOT NULL,"
+    " relaying_ms INTEGER NOT NULL, cleaned_ms INTEGER NOT NULL,"
+    " delay_ms INTEGER NOT NULL, released_early INTEGER NOT NULL);"
+    "CREATE TABLE tasks(id INTEGER PRIMARY KEY, kind INTEGER NOT NULL,"
+    " vm TEXT, node TEXT, epoch INTEGER NOT NULL, due_ms INTEGER NOT NULL,"
+    " migration INTEGER NOT NULL, need_version INTEGER NOT NULL,"
+    " relay_target TEXT, target_epoch INTEGER NOT NULL,"
+    " mac INTEGER NOT NULL, vlan INTEGER NOT NULL, ip INTEGER NOT NULL,"
+    " vni INTEGER NOT NULL, port INTEGER NOT NULL,"
+    " binding INTEGER NOT NULL);";
+
+static sqlite3_int64
+user_version(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    sqlite3_int64 v = -1;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
+                                        NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        v = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A version 1 file (a mignetd from before bindings) is upgraded in place:
+ * its records load unchanged, tasks without a binding snapshot, and
+ * bindings can be stored; a file from a newer mignetd is refused. */
+static void
+test_schema_upgrade(void **state)
+{
+    (void) state;
+    struct store *s = suite_open();
+    store_destroy(s);
+    remove_db_files(dbpath);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    char sql[4096];
+    snprintf(sql, sizeof sql,
+             "BEGIN; %s PRAGMA application_id = %d; PRAGMA user_version = 1;"
+             " INSERT INTO nodes VALUES('node-a', '198.18.0.1', 2000, 0);"
+             " INSERT INTO tasks VALUES(98, 0, 'vm.1', 'node-a', 4, 17, 6,"
+             " 40, NULL, 5, 2, 10, 3323068673, 100, 9, 3); COMMIT;",
+             schema_v1, 0x6d676e74);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fail_msg("v1 schema: %s", msg);
+    }
+    sqlite3_close(db);
+
+    s = open_ok(dbpath);
+    struct case_loaded got = {0};
+    case_load(s, &got);
+    assert_int_equal(got.n, 2);
+    assert_string_equal(got.lines[0], "NODE node-a addr=198.18.0.1 "
+                                      "refresh=2000 gone=0");
+    assert_non_null(strstr(got.lines[1], "TASK 98 kind=0 vm=vm.1"));
+    assert_non_null(strstr(got.lines[1], "binding=3 bind=-"));
+    struct case_sample c;
+    case_sample_init(&c);
+    case_put(s, &c.bind);
+    assert_int_equal(store_commit(s), 0);
+    s = suite_reopen(s);
+    case_load(s, &got);
+    assert_int_equal(got.n, 3);
+    assert_non_null(strstr(got.lines[1], "BINDING 3 "));
+    case_loaded_free(&got);
+    store_destroy(s);
+    assert_int_equal(user_version(dbpath), 2);
+
+    /* A newer schema than this mignetd knows: refused, file untouched. */
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL,
+                                  NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    expect_open_fails(dbpath, "schema version 3");
+    assert_int_equal(user_version(dbpath), 3);
+}
+
 int
 main(void)
 {
@@ -306,6 +404,7 @@ main(void)
         cmocka_unit_test(test_corrupt_page),
         cmocka_unit_test(test_missing_dir),
         cmocka_unit_test(test_second_opener_refused),
+        cmocka_unit_test(test_schema_upgrade),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
