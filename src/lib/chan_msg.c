@@ -80,6 +80,14 @@ enum field_kind {
     F_ADDRESS, /* char[CHAN_ADDRESS_MAX + 1], printable, no spaces */
     F_CODE,    /* char[CHAN_CODE_MAX + 1], [a-z0-9_] */
     F_TEXT,    /* char[CHAN_TEXT_MAX + 1], cut on decode */
+    F_BVLAN,   /* uint16_t <= BINDING_VLAN_MAX */
+    F_BTYPE,   /* enum binding_type, by name */
+    F_BORIGIN, /* enum binding_origin, by name */
+    F_BSTATUS, /* enum binding_port_status, by name */
+    F_BSEC,    /* enum binding_port_security, by name */
+    F_ACTION,  /* enum binding_action: created, updated, removed */
+    F_HEX,     /* frame[CHAN_FRAME_MAX] + frame_len, lowercase hex */
+    F_BINDING, /* the nested binding object (binding_fields) */
 };
 
 struct field {
@@ -100,6 +108,7 @@ struct field {
         FIELD("vni", F_VNI, config.vni, false),                              \
         FIELD("vlan", F_VLAN, config.vlan, false),                           \
         FIELD("port", F_U32, config.port, false)
+#define F_BINDING_OPT FIELD("binding", F_BINDING, binding, false)
 #define END {NULL, F_U64, 0, false}
 
 static const struct field hello_fields[] = {
@@ -114,8 +123,9 @@ static const struct field welcome_fields[] = {
     END,
 };
 static const struct field seq_fields[] = {F_SEQ, END};
-static const struct field instr_fields[] = {F_SEQ, F_VM, F_EPOCH, F_CONFIG,
-                                            END};
+static const struct field instr_fields[] = {
+    F_SEQ, F_VM, F_EPOCH, F_CONFIG, F_BINDING_OPT, END,
+};
 static const struct field relay_fields[] = {
     F_SEQ,
     F_VM,
@@ -124,6 +134,7 @@ static const struct field relay_fields[] = {
     FIELD("target", F_NAME, target, true),
     FIELD("target_address", F_ADDRESS, target_address, true),
     FIELD("target_epoch", F_U64, target_epoch, true),
+    F_BINDING_OPT,
     END,
 };
 static const struct field refresh_fields[] = {
@@ -139,6 +150,35 @@ static const struct field refused_fields[] = {
     END,
 };
 static const struct field no_fields[] = {END};
+/* Members of the nested "binding" object. */
+static const struct field binding_fields[] = {
+    FIELD("id", F_U32, binding.id, true),
+    FIELD("node", F_NAME, binding.node, true),
+    FIELD("mac", F_MAC, binding.mac, true),
+    FIELD("ip", F_IP, binding.ip, true),
+    FIELD("vlan", F_BVLAN, binding.vlan, false),
+    FIELD("port", F_U32, binding.port, false),
+    FIELD("type", F_BTYPE, binding.type, true),
+    FIELD("origin", F_BORIGIN, binding.origin, true),
+    FIELD("lease", F_U32, binding.lease_s, false),
+    FIELD("expires", F_U64, binding.expires_ms, false),
+    FIELD("server", F_IP, binding.server, false),
+    FIELD("port_status", F_BSTATUS, binding.port_status, false),
+    FIELD("port_security", F_BSEC, binding.port_security, false),
+    END,
+};
+static const struct field dhcp_fields[] = {
+    FIELD("port", F_U32, port, true),
+    FIELD("frame", F_HEX, frame, true),
+    FIELD("vm", F_NAME, vm, false),
+    END,
+};
+static const struct field binding_msg_fields[] = {
+    F_VM,
+    FIELD("action", F_ACTION, action, true),
+    FIELD("binding", F_BINDING, binding, true),
+    END,
+};
 static const struct field error_fields[] = {
     FIELD("code", F_CODE, code, true),
     FIELD("message", F_TEXT, message, false),
@@ -152,7 +192,8 @@ static const struct field *const type_fields[CHAN_N_TYPES] = {
     [CHAN_DELETE] = instr_fields,         [CHAN_ACK] = seq_fields,
     [CHAN_REFRESH] = refresh_fields,      [CHAN_REPORT] = report_fields,
     [CHAN_REFUSED] = refused_fields,      [CHAN_HEARTBEAT] = no_fields,
-    [CHAN_ERROR] = error_fields,
+    [CHAN_ERROR] = error_fields,          [CHAN_DHCP] = dhcp_fields,
+    [CHAN_BINDING] = binding_msg_fields,
 };
 
 /* ---- Value checks shared by decode and encode ---- */
@@ -197,6 +238,8 @@ int_max(enum field_kind kind)
         return VNI_MAX;
     case F_VLAN:
         return VLAN_MAX;
+    case F_BVLAN:
+        return BINDING_VLAN_MAX;
     default:
         return INT64_MAX;
     }
@@ -206,7 +249,7 @@ static bool
 is_int_kind(enum field_kind kind)
 {
     return kind == F_U64 || kind == F_U32 || kind == F_PROTO
-           || kind == F_VNI || kind == F_VLAN;
+           || kind == F_VNI || kind == F_VLAN || kind == F_BVLAN;
 }
 
 static uint64_t
@@ -219,7 +262,8 @@ get_int(const struct chan_msg *msg, const struct field *f)
         memcpy(&v, p, sizeof v);
         return v;
     }
-    case F_VLAN: {
+    case F_VLAN:
+    case F_BVLAN: {
         uint16_t v;
         memcpy(&v, p, sizeof v);
         return v;
@@ -240,7 +284,8 @@ set_int(struct chan_msg *msg, const struct field *f, uint64_t value)
     case F_U64:
         memcpy(p, &value, sizeof value);
         break;
-    case F_VLAN: {
+    case F_VLAN:
+    case F_BVLAN: {
         uint16_t v = (uint16_t) value;
         memcpy(p, &v, sizeof v);
         break;
@@ -282,6 +327,94 @@ check_string(enum field_kind kind, const char *value)
     default:
         return CHAN_E_OK;
     }
+}
+
+/* Enum members: their name, and back (false for an unknown name). */
+static bool
+is_enum_kind(enum field_kind kind)
+{
+    return kind == F_BTYPE || kind == F_BORIGIN || kind == F_BSTATUS
+           || kind == F_BSEC || kind == F_ACTION;
+}
+
+static const char *
+enum_name(enum field_kind kind, int v)
+{
+    switch (kind) {
+    case F_BTYPE:
+        return (unsigned) v < BINDING_N_TYPES
+                   ? binding_type_name((enum binding_type) v)
+                   : NULL;
+    case F_BORIGIN:
+        return (unsigned) v < BINDING_N_ORIGINS
+                   ? binding_origin_name((enum binding_origin) v)
+                   : NULL;
+    case F_BSTATUS:
+        return (unsigned) v < BINDING_N_PORT_STATUSES
+                   ? binding_port_status_name((enum binding_port_status) v)
+                   : NULL;
+    case F_BSEC:
+        return (unsigned) v < BINDING_N_PORT_SECURITIES
+                   ? binding_port_security_name(
+                         (enum binding_port_security) v)
+                   : NULL;
+    case F_ACTION:
+        /* 'none' is not something an agent reports. */
+        return v >= BINDING_ACT_CREATED && v <= BINDING_ACT_REMOVED
+                   ? binding_action_name((enum binding_action) v)
+                   : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static bool
+enum_parse(enum field_kind kind, const char *s, int *out)
+{
+    for (int v = 0; v < 8; v++) {
+        const char *name = enum_name(kind, v);
+        if (name && !strcmp(name, s)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int
+get_enum(const struct chan_msg *msg, const struct field *f)
+{
+    int v;
+    memcpy(&v, (const char *) msg + f->offset, sizeof v);
+    return v;
+}
+
+static void
+set_enum(struct chan_msg *msg, const struct field *f, int v)
+{
+    memcpy((char *) msg + f->offset, &v, sizeof v);
+}
+
+/* The binding a message carries, as binding_validate() sees it: its VM is
+ * the message's. */
+static enum chan_err
+check_binding(const struct chan_msg *msg)
+{
+    struct binding b = msg->binding;
+    snprintf(b.vm, sizeof b.vm, "%s", msg->vm);
+    return binding_validate(&b) ? CHAN_E_BAD_BINDING : CHAN_E_OK;
+}
+
+static int
+hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
 }
 
 /* ---- Public helpers ---- */
@@ -337,12 +470,37 @@ fail(enum chan_err e, char *err, size_t errlen, const char *what)
     return e;
 }
 
+/* Where a decode failed: "seq", "binding.type". */
+#define CHAN_AT_MAX 48
+
+static enum chan_err decode_fields(const json_t *obj,
+                                   const struct field *fields,
+                                   struct chan_msg *out,
+                                   char at[CHAN_AT_MAX]);
+
 static enum chan_err
 decode_field(const json_t *value, const struct field *f,
-             struct chan_msg *out)
+             struct chan_msg *out, char at[CHAN_AT_MAX])
 {
     char *dst = (char *) out + f->offset;
 
+    if (f->kind == F_BINDING) {
+        char sub[CHAN_AT_MAX];
+        if (!json_is_object(value)) {
+            return CHAN_E_WRONG_TYPE;
+        }
+        enum chan_err e = decode_fields(value, binding_fields, out, sub);
+        if (e) {
+            snprintf(at, CHAN_AT_MAX, "%s.%.20s", f->key, sub);
+        } else {
+            out->has_binding = true;
+            /* The message's vm is decoded before its binding. */
+            e = check_binding(out);
+            snprintf(out->binding.vm, sizeof out->binding.vm, "%s",
+                     out->vm);
+        }
+        return e;
+    }
     if (is_int_kind(f->kind)) {
         if (!json_is_integer(value)) {
             return CHAN_E_WRONG_TYPE;
@@ -362,7 +520,30 @@ decode_field(const json_t *value, const struct field *f,
     if (strlen(s) != json_string_length(value)) {
         return CHAN_E_BAD_STRING; /* embedded NUL */
     }
+    if (is_enum_kind(f->kind)) {
+        int v;
+        if (!enum_parse(f->kind, s, &v)) {
+            return CHAN_E_BAD_ENUM;
+        }
+        set_enum(out, f, v);
+        return CHAN_E_OK;
+    }
     switch (f->kind) {
+    case F_HEX: {
+        size_t n = strlen(s);
+        if (n % 2 || n / 2 > CHAN_FRAME_MAX || !n) {
+            return CHAN_E_BAD_HEX;
+        }
+        for (size_t i = 0; i < n / 2; i++) {
+            int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+            if (hi < 0 || lo < 0) {
+                return CHAN_E_BAD_HEX;
+            }
+            out->frame[i] = (uint8_t) (hi << 4 | lo);
+        }
+        out->frame_len = n / 2;
+        return CHAN_E_OK;
+    }
     case F_MAC: {
         uint8_t mac[6];
         if (!addr_parse_mac(s, mac)) {
@@ -391,6 +572,29 @@ decode_field(const json_t *value, const struct field *f,
         return CHAN_E_OK;
     }
     }
+}
+
+/* Decodes the members 'fields' of 'obj' into 'out'; on error '*at' names
+ * the member at fault. */
+static enum chan_err
+decode_fields(const json_t *obj, const struct field *fields,
+              struct chan_msg *out, char at[CHAN_AT_MAX])
+{
+    for (const struct field *f = fields; f->key; f++) {
+        const json_t *value = json_object_get(obj, f->key);
+        snprintf(at, CHAN_AT_MAX, "%s", f->key);
+        if (!value) {
+            if (f->required) {
+                return CHAN_E_MISSING;
+            }
+            continue;
+        }
+        enum chan_err e = decode_field(value, f, out, at);
+        if (e) {
+            return e;
+        }
+    }
+    return CHAN_E_OK;
 }
 
 enum chan_err
@@ -441,20 +645,10 @@ chan_msg_decode(const char *line, size_t len, struct chan_msg *out,
 
     chan_msg_init(out, t);
     out->proto = 0;
-    for (const struct field *f = type_fields[t]; f->key; f++) {
-        const json_t *value = json_object_get(root, f->key);
-        if (!value) {
-            if (f->required) {
-                e = fail(CHAN_E_MISSING, err, errlen, f->key);
-                goto out;
-            }
-            continue;
-        }
-        e = decode_field(value, f, out);
-        if (e) {
-            fail(e, err, errlen, f->key);
-            goto out;
-        }
+    char at[CHAN_AT_MAX];
+    e = decode_fields(root, type_fields[t], out, at);
+    if (e) {
+        fail(e, err, errlen, at);
     }
 
 out:
@@ -464,6 +658,9 @@ out:
 
 /* ---- Encode ---- */
 
+static enum chan_err encode_fields(const struct chan_msg *msg,
+                                   const struct field *fields, json_t *obj);
+
 static enum chan_err
 encode_field(const struct chan_msg *msg, const struct field *f,
              json_t **valuep)
@@ -471,6 +668,40 @@ encode_field(const struct chan_msg *msg, const struct field *f,
     const char *src = (const char *) msg + f->offset;
 
     *valuep = NULL;
+    if (f->kind == F_BINDING) {
+        enum chan_err e = check_binding(msg);
+        if (e) {
+            return e;
+        }
+        *valuep = json_object();
+        if (!*valuep) {
+            return CHAN_E_NOMEM;
+        }
+        return encode_fields(msg, binding_fields, *valuep);
+    }
+    if (is_enum_kind(f->kind)) {
+        const char *name = enum_name(f->kind, get_enum(msg, f));
+        if (!name) {
+            return CHAN_E_BAD_ENUM;
+        }
+        *valuep = json_string(name);
+        return *valuep ? CHAN_E_OK : CHAN_E_NOMEM;
+    }
+    if (f->kind == F_HEX) {
+        if (!msg->frame_len || msg->frame_len > CHAN_FRAME_MAX) {
+            return CHAN_E_BAD_HEX;
+        }
+        char *hex = malloc(2 * msg->frame_len + 1);
+        if (!hex) {
+            return CHAN_E_NOMEM;
+        }
+        for (size_t i = 0; i < msg->frame_len; i++) {
+            snprintf(hex + 2 * i, 3, "%02x", msg->frame[i]);
+        }
+        *valuep = json_string(hex);
+        free(hex);
+        return *valuep ? CHAN_E_OK : CHAN_E_NOMEM;
+    }
     if (is_int_kind(f->kind)) {
         uint64_t v = get_int(msg, f);
         if (v > int_max(f->kind) || (f->kind == F_PROTO && v < 1)) {
@@ -514,6 +745,33 @@ encode_field(const struct chan_msg *msg, const struct field *f,
     return *valuep ? CHAN_E_OK : CHAN_E_BAD_STRING;
 }
 
+/* Adds the members 'fields' of 'msg' to 'obj' (an optional binding only
+ * when the message has one). */
+static enum chan_err
+encode_fields(const struct chan_msg *msg, const struct field *fields,
+              json_t *obj)
+{
+    for (const struct field *f = fields; f->key; f++) {
+        json_t *value;
+        if (f->kind == F_BINDING && !f->required && !msg->has_binding) {
+            continue;
+        }
+        if (f->kind == F_NAME && !f->required
+            && !((const char *) msg)[f->offset]) {
+            continue; /* an optional id not given (dhcp's vm) */
+        }
+        enum chan_err e = encode_field(msg, f, &value);
+        if (!e && json_object_set_new(obj, f->key, value)) {
+            e = CHAN_E_NOMEM;
+        }
+        if (e) {
+            json_decref(value);
+            return e;
+        }
+    }
+    return CHAN_E_OK;
+}
+
 enum chan_err
 chan_msg_encode(const struct chan_msg *msg, struct strbuf *out)
 {
@@ -529,16 +787,9 @@ chan_msg_encode(const struct chan_msg *msg, struct strbuf *out)
         e = CHAN_E_NOMEM;
         goto out;
     }
-    for (const struct field *f = type_fields[msg->type]; f->key; f++) {
-        json_t *value;
-        e = encode_field(msg, f, &value);
-        if (e) {
-            goto out;
-        }
-        if (json_object_set_new(root, f->key, value)) {
-            e = CHAN_E_NOMEM;
-            goto out;
-        }
+    e = encode_fields(msg, type_fields[msg->type], root);
+    if (e) {
+        goto out;
     }
 
     char *text = json_dumps(root, JSON_COMPACT);

@@ -34,7 +34,7 @@
  *   resync_begin  seq R
  *   resync_end    seq R
  *   install       seq R, vm R, epoch R, config: mac R, ip R, vni o, vlan o,
- *                 port o
+ *                 port o; binding o
  *   relay         as install + target R, target_address R, target_epoch R
  *   delete        as install
  *   ack           seq R
@@ -43,6 +43,17 @@
  *   refused       seq R, vm R, epoch R, held_epoch R
  *   heartbeat     -
  *   error         code R, message o
+ *   dhcp          port R, frame R, vm o            (agent -> controller)
+ *   binding       vm R, action R, binding R        (agent -> controller)
+ *
+ * 'binding' is a nested object with the binding's enforcement fields (seed
+ * 003 Table 1): id R, node R, mac R, ip R, vlan o, port o, type R,
+ * origin R, lease o, expires o, server o, port_status o, port_security o;
+ * its VM is the message's 'vm'.  It is encoded only when 'has_binding'
+ * (optional members: peers that do not know it ignore it), and decoded
+ * only if it passes binding_validate().  'frame' is an Ethernet frame in
+ * lowercase hex, at most CHAN_FRAME_MAX bytes; 'action' is "created",
+ * "updated" or "removed".
  *
  * Unknown members are ignored (forward compatibility).  Integers are JSON
  * integers in [0, 2^63-1] (vlan 0-4095, vni 0-16777215, port and
@@ -54,6 +65,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mignet/binding.h"
 #include "mignet/core.h"
 
 struct strbuf;
@@ -70,6 +82,8 @@ struct strbuf;
 #define CHAN_ADDRESS_MAX 63
 #define VLAN_MAX 4095
 #define VNI_MAX 16777215
+/* Longest frame a 'dhcp' message carries (bytes, before hex). */
+#define CHAN_FRAME_MAX 2048
 
 #define CHAN_MSG_TYPES                                                       \
     CHAN_MSG_TYPE(HELLO, "hello")                                            \
@@ -84,7 +98,9 @@ struct strbuf;
     CHAN_MSG_TYPE(REPORT, "report")                                          \
     CHAN_MSG_TYPE(REFUSED, "refused")                                        \
     CHAN_MSG_TYPE(HEARTBEAT, "heartbeat")                                    \
-    CHAN_MSG_TYPE(ERROR, "error")
+    CHAN_MSG_TYPE(ERROR, "error")                                            \
+    CHAN_MSG_TYPE(DHCP, "dhcp")                                              \
+    CHAN_MSG_TYPE(BINDING, "binding")
 
 enum chan_msg_type {
 #define CHAN_MSG_TYPE(ENUM, NAME) CHAN_##ENUM,
@@ -115,6 +131,10 @@ bool chan_msg_type_from_name(const char *, enum chan_msg_type *);
     CHAN_ERR(BAD_IP, "bad_field", "not an IPv4 address like 198.18.1.1")     \
     CHAN_ERR(BAD_STRING, "bad_field",                                        \
              "a string is empty, too long or has invalid characters")        \
+    CHAN_ERR(BAD_ENUM, "bad_field", "not one of the names this member takes") \
+    CHAN_ERR(BAD_HEX, "bad_field",                                           \
+             "not an even number of lowercase hex digits within the limit")  \
+    CHAN_ERR(BAD_BINDING, "bad_field", "the binding is not valid")           \
     CHAN_ERR(NOMEM, "no_memory", "out of memory")
 
 enum chan_err {
@@ -151,6 +171,13 @@ struct chan_msg {
     uint64_t held_epoch;              /* refused */
     char code[CHAN_CODE_MAX + 1];     /* error */
     char message[CHAN_TEXT_MAX + 1];  /* error */
+    /* Port security (seed 003). */
+    bool has_binding;                 /* instructions (optional), binding */
+    struct binding binding;           /* its 'vm' is the message's */
+    enum binding_action action;       /* binding */
+    uint32_t port;                    /* dhcp: the port it came in on */
+    size_t frame_len;                 /* dhcp */
+    uint8_t frame[CHAN_FRAME_MAX];    /* dhcp */
 };
 
 /* Zeroes 'msg' and sets its type (and proto for hello). */

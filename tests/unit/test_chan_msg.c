@@ -19,6 +19,39 @@
 
 #define SET(DST, SRC) snprintf(DST, sizeof DST, "%s", SRC)
 
+#define INSTR_LINE_HEAD                                                      \
+    "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":1,"           \
+    "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\""
+
+/* A binding with a distinct non-default value in every member. */
+#define BINDING_OBJ                                                          \
+    "{\"id\":9,\"node\":\"n1\",\"mac\":\"02:00:00:00:00:01\","                 \
+    "\"ip\":\"198.18.1.1\",\"vlan\":12,\"port\":5,\"type\":\"dynamic\","      \
+    "\"origin\":\"agent\",\"lease\":60,\"expires\":1700000060000,"          \
+    "\"server\":\"198.18.1.254\",\"port_status\":\"down\","                 \
+    "\"port_security\":\"trust\"}"
+
+static void
+build_binding(struct binding *b)
+{
+    static const uint8_t mac1[6] = {0x02, 0, 0, 0, 0, 0x01};
+    memset(b, 0, sizeof *b);
+    b->id = 9;
+    SET(b->vm, "vm1");
+    SET(b->node, "n1");
+    memcpy(b->mac, mac1, 6);
+    b->ip = 0xc6120101;
+    b->vlan = 12;
+    b->port = 5;
+    b->type = BINDING_DYNAMIC;
+    b->origin = BINDING_FROM_AGENT;
+    b->lease_s = 60;
+    b->expires_ms = 1700000060000ULL;
+    b->server = 0xc61201fe;
+    b->port_status = BINDING_PORT_DOWN;
+    b->port_security = BINDING_TRUST;
+}
+
 /* One golden line per message type, in the canonical encoding. */
 static const char *const golden[CHAN_N_TYPES] = {
     [CHAN_HELLO] = "{\"type\":\"hello\",\"node\":\"n1\",\"proto\":1}",
@@ -47,6 +80,10 @@ static const char *const golden[CHAN_N_TYPES] = {
     [CHAN_HEARTBEAT] = "{\"type\":\"heartbeat\"}",
     [CHAN_ERROR] = "{\"type\":\"error\",\"code\":\"stale_epoch\","
                    "\"message\":\"epoch 2 < 5 \\u00e9\"}",
+    [CHAN_DHCP] = "{\"type\":\"dhcp\",\"port\":7,\"frame\":\"00ff10ab\","
+                  "\"vm\":\"vm1\"}",
+    [CHAN_BINDING] = "{\"type\":\"binding\",\"vm\":\"vm1\","
+                     "\"action\":\"updated\",\"binding\":" BINDING_OBJ "}",
 };
 
 /* Builds, field by field, the message each golden line stands for. */
@@ -120,6 +157,18 @@ build(enum chan_msg_type t, struct chan_msg *m)
         SET(m->code, "stale_epoch");
         SET(m->message, "epoch 2 < 5 \xc3\xa9");
         break;
+    case CHAN_DHCP:
+        m->port = 7;
+        memcpy(m->frame, "\x00\xff\x10\xab", 4);
+        m->frame_len = 4;
+        SET(m->vm, "vm1");
+        break;
+    case CHAN_BINDING:
+        SET(m->vm, "vm1");
+        m->action = BINDING_ACT_UPDATED;
+        m->has_binding = true;
+        build_binding(&m->binding);
+        break;
     default:
         fail();
     }
@@ -148,6 +197,80 @@ assert_msg_equal(const struct chan_msg *a, const struct chan_msg *b)
     assert_int_equal(a->held_epoch, b->held_epoch);
     assert_string_equal(a->code, b->code);
     assert_string_equal(a->message, b->message);
+    assert_int_equal(a->has_binding, b->has_binding);
+    if (a->has_binding) {
+        char ta[512], tb[512];
+        binding_format(&a->binding, ta, sizeof ta);
+        binding_format(&b->binding, tb, sizeof tb);
+        assert_string_equal(ta, tb);
+    }
+    assert_int_equal(a->action, b->action);
+    assert_int_equal(a->port, b->port);
+    assert_int_equal(a->frame_len, b->frame_len);
+    assert_memory_equal(a->frame, b->frame, a->frame_len);
+}
+
+/* Instructions carry the binding as an optional member: with it the line
+ * round-trips; without it nothing is encoded; a peer that does not know
+ * it still reads the rest (the member is ignored like any unknown one). */
+static void
+test_instr_binding(void **state)
+{
+    static const char line[] =
+        "{\"type\":\"install\",\"seq\":11,\"vm\":\"vm1\",\"epoch\":3,"
+        "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\",\"vni\":100,"
+        "\"vlan\":12,\"port\":5,\"binding\":" BINDING_OBJ "}";
+    struct chan_msg want, got;
+    build(CHAN_INSTALL, &want);
+    want.has_binding = true;
+    build_binding(&want.binding);
+    memset(&got, 0xa5, sizeof got);
+    char err[128];
+    assert_int_equal(chan_msg_decode(line, strlen(line), &got, err,
+                                     sizeof err),
+                     CHAN_E_OK);
+    assert_msg_equal(&got, &want);
+    struct strbuf sb;
+    strbuf_init(&sb);
+    assert_int_equal(chan_msg_encode(&want, &sb), CHAN_E_OK);
+    assert_int_equal(sb.len, strlen(line) + 1);
+    assert_memory_equal(sb.data, line, strlen(line));
+    /* The same for relay and delete. */
+    for (int t = CHAN_RELAY; t <= CHAN_DELETE; t++) {
+        build((enum chan_msg_type) t, &want);
+        want.has_binding = true;
+        build_binding(&want.binding);
+        SET(want.binding.vm, want.vm);
+        strbuf_clear(&sb);
+        assert_int_equal(chan_msg_encode(&want, &sb), CHAN_E_OK);
+        assert_non_null(strstr(strbuf_str(&sb), "\"binding\":{\"id\":9,"));
+        assert_int_equal(chan_msg_decode(sb.data, sb.len - 1, &got, err,
+                                         sizeof err),
+                         CHAN_E_OK);
+        assert_msg_equal(&got, &want);
+    }
+    /* Optional members of the binding take their defaults. */
+    static const char minimal[] =
+        INSTR_LINE_HEAD ",\"binding\":{\"id\":1,\"node\":\"n1\","
+        "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\","
+        "\"type\":\"static\",\"origin\":\"manager\"}}";
+    assert_int_equal(chan_msg_decode(minimal, strlen(minimal), &got, err,
+                                     sizeof err),
+                     CHAN_E_OK);
+    assert_true(got.has_binding);
+    assert_int_equal(got.binding.port_status, BINDING_PORT_UP);
+    assert_int_equal(got.binding.port_security, BINDING_UNTRUST);
+    assert_int_equal(got.binding.expires_ms, 0);
+    assert_string_equal(got.binding.vm, "vm1");
+    /* A binding that does not validate is never encoded. */
+    build(CHAN_INSTALL, &want);
+    want.has_binding = true;
+    build_binding(&want.binding);
+    want.binding.expires_ms = 0; /* dynamic, finite lease, no expiry */
+    strbuf_clear(&sb);
+    assert_int_equal(chan_msg_encode(&want, &sb), CHAN_E_BAD_BINDING);
+    assert_int_equal(sb.len, 0);
+    strbuf_destroy(&sb);
 }
 
 static void
@@ -224,6 +347,10 @@ struct bad_case {
 #define INSTR_HEAD                                                           \
     "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":1,"
 #define GOOD_CFG "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\""
+#define BIND_HEAD                                                            \
+    "{\"type\":\"binding\",\"vm\":\"vm1\",\"action\":\"created\","           \
+    "\"binding\":{\"id\":0,\"node\":\"n1\",\"mac\":\"02:00:00:00:00:01\","  \
+    "\"ip\":\"198.18.1.1\","
 
 static const struct bad_case bad_cases[] = {
     {"", CHAN_E_BAD_JSON, NULL},
@@ -320,6 +447,52 @@ static const struct bad_case bad_cases[] = {
     {"{\"type\":\"error\",\"code\":\"\"}", CHAN_E_BAD_STRING, "code"},
     {"{\"type\":\"error\",\"code\":\"abcdefghijabcdefghijabcdefghijab\"}",
      CHAN_E_BAD_STRING, "code"},
+    {"{\"type\":\"dhcp\",\"frame\":\"00\"}", CHAN_E_MISSING, "port"},
+    {"{\"type\":\"dhcp\",\"port\":1}", CHAN_E_MISSING, "frame"},
+    {"{\"type\":\"dhcp\",\"port\":1,\"frame\":\"0\"}", CHAN_E_BAD_HEX,
+     "frame"},
+    {"{\"type\":\"dhcp\",\"port\":1,\"frame\":\"\"}", CHAN_E_BAD_HEX,
+     "frame"},
+    {"{\"type\":\"dhcp\",\"port\":1,\"frame\":\"0A\"}", CHAN_E_BAD_HEX,
+     "frame"},
+    {"{\"type\":\"dhcp\",\"port\":1,\"frame\":\"0g\"}", CHAN_E_BAD_HEX,
+     "frame"},
+    {"{\"type\":\"dhcp\",\"port\":1,\"frame\":\"00\",\"vm\":\"a b\"}",
+     CHAN_E_BAD_NAME, "vm"},
+    {"{\"type\":\"binding\",\"vm\":\"vm1\",\"action\":\"created\"}",
+     CHAN_E_MISSING, "binding"},
+    {"{\"type\":\"binding\",\"vm\":\"vm1\",\"binding\":{}}",
+     CHAN_E_MISSING, "action"},
+    {"{\"type\":\"binding\",\"vm\":\"vm1\",\"action\":\"none\","
+     "\"binding\":{}}",
+     CHAN_E_BAD_ENUM, "action"},
+    {"{\"type\":\"binding\",\"vm\":\"vm1\",\"action\":\"created\","
+     "\"binding\":[]}",
+     CHAN_E_WRONG_TYPE, "binding"},
+    {BIND_HEAD "\"origin\":\"agent\"}}", CHAN_E_MISSING, "type"},
+    {BIND_HEAD "\"type\":\"Dynamic\",\"origin\":\"agent\"}}",
+     CHAN_E_BAD_ENUM, "type"},
+    {BIND_HEAD "\"type\":\"dynamic\",\"origin\":\"switch\"}}",
+     CHAN_E_BAD_ENUM, "origin"},
+    {BIND_HEAD "\"type\":\"dynamic\",\"origin\":\"agent\","
+     "\"port_status\":\"off\"}}",
+     CHAN_E_BAD_ENUM, "port_status"},
+    {BIND_HEAD "\"type\":\"dynamic\",\"origin\":\"agent\","
+     "\"port_security\":1}}",
+     CHAN_E_WRONG_TYPE, "port_security"},
+    {BIND_HEAD "\"type\":\"static\",\"origin\":\"manager\","
+     "\"vlan\":4095}}",
+     CHAN_E_RANGE, "vlan"},
+    /* Each member is fine, the whole is not: a dynamic binding with no
+     * lease; a static one from an agent; a zero IP. */
+    {BIND_HEAD "\"type\":\"dynamic\",\"origin\":\"agent\"}}",
+     CHAN_E_BAD_BINDING, "binding"},
+    {BIND_HEAD "\"type\":\"static\",\"origin\":\"agent\"}}",
+     CHAN_E_BAD_BINDING, "binding"},
+    {INSTR_HEAD GOOD_CFG ",\"binding\":{\"id\":1,\"node\":\"n1\","
+     "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"0.0.0.0\","
+     "\"type\":\"static\",\"origin\":\"manager\"}}",
+     CHAN_E_BAD_BINDING, "binding"},
 };
 
 static void
@@ -520,6 +693,7 @@ main(void)
         cmocka_unit_test(test_golden_decode),
         cmocka_unit_test(test_golden_encode),
         cmocka_unit_test(test_optional_members_default),
+        cmocka_unit_test(test_instr_binding),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_fatality),
