@@ -38,7 +38,7 @@ enum cli_exit {
 #define CLI_DEFAULT_URL "http://127.0.0.1:7480"
 #define CLI_DEFAULT_TIMEOUT_MS 10000
 #define CLI_MAX_POS 2
-#define CLI_MAX_OPTS 8
+#define CLI_MAX_OPTS 12
 
 /* How a command's successful answer is printed without --json. */
 enum cli_render {
@@ -47,6 +47,7 @@ enum cli_render {
     CLI_RENDER_VMS,       /* table of VMs */
     CLI_RENDER_TASKS,     /* table of pending tasks */
     CLI_RENDER_MAP,       /* map version + table of entries */
+    CLI_RENDER_BINDINGS,  /* table of port-security bindings */
     CLI_RENDER_MIGRATE,   /* one sentence about the started migration */
     CLI_RENDER_DONE,      /* one sentence: "deleted vm vm1" */
 };

@@ -261,6 +261,62 @@ build_map(const struct cli_parsed *p, struct cli_request *r, char *err,
                  : set_path(r, "/v1/map", NULL, NULL, err, errlen);
 }
 
+/* PUT /v1/vms/ID/binding: the VM manager's static (or leased) binding
+ * (seed 003, FIG. 5).  Values go as the API takes them; "lease" is a
+ * number of seconds or "infinite". */
+static bool
+build_binding_set(const struct cli_parsed *p, struct cli_request *r,
+                  char *err, size_t errlen)
+{
+    json_t *body = json_object();
+    r->method = "PUT";
+    put_string(body, p, "ip", "ip");
+    put_string(body, p, "type", "type");
+    const char *lease = cli_opt_value(p, "lease");
+    if (lease && !strcmp(lease, "infinite")) {
+        json_object_set_new(body, "lease", json_string(lease));
+    } else if (!put_number(body, p, "lease", "lease", 1, UINT32_MAX, err,
+                           errlen)) {
+        json_decref(body);
+        return false;
+    }
+    put_string(body, p, "server", "server");
+    put_string(body, p, "port-status", "port_status");
+    put_string(body, p, "port-security", "port_security");
+    put_string(body, p, "mac", "mac");
+    put_string(body, p, "node", "node");
+    if (!put_number(body, p, "vlan", "vlan", 0, UINT32_MAX, err, errlen)
+        || !put_number(body, p, "port", "port", 0, UINT32_MAX, err,
+                       errlen)) {
+        json_decref(body);
+        return false;
+    }
+    return set_path(r, "/v1/vms/", p->pos[0], "/binding", err, errlen)
+           && set_body(r, body, err, errlen);
+}
+
+static bool
+build_binding_show(const struct cli_parsed *p, struct cli_request *r,
+                   char *err, size_t errlen)
+{
+    return set_path(r, "/v1/vms/", p->pos[0], "/binding", err, errlen);
+}
+
+static bool
+build_binding_delete(const struct cli_parsed *p, struct cli_request *r,
+                     char *err, size_t errlen)
+{
+    r->method = "DELETE";
+    return set_path(r, "/v1/vms/", p->pos[0], "/binding", err, errlen);
+}
+
+static bool
+build_binding_list(const struct cli_parsed *p, struct cli_request *r,
+                   char *err, size_t errlen)
+{
+    return set_path(r, "/v1/bindings", NULL, NULL, err, errlen);
+}
+
 #define OPT_MAC {"mac", "MAC", false, "MAC address, e.g. 02:00:00:00:00:01"}
 #define OPT_IP {"ip", "IP", false, "IPv4 address, e.g. 198.18.1.1"}
 #define OPT_VNI {"vni", "N", false, "overlay VNI (0 = none)"}
@@ -283,7 +339,8 @@ static const struct cli_cmd commands[] = {
     {"vm", "create", "ID", 1, "create a VM placed on a node",
      "Give --vni for an overlay network or --vlan for a VLAN (or both).",
      {{"mac", "MAC", true, "MAC address, e.g. 02:00:00:00:00:01"},
-      {"ip", "IP", true, "IPv4 address, e.g. 198.18.1.1"},
+      {"ip", "IP", false,
+       "IPv4 address, e.g. 198.18.1.1 (none: DHCP assigns one)"},
       OPT_VNI,
       OPT_VLAN,
       {"node", "NODE", true, "node the VM runs on"},
@@ -312,7 +369,33 @@ static const struct cli_cmd commands[] = {
     {"migration", "show", "ID", 1,
      "show a migration's phase and times",
      NULL, {{0}}, CLI_RENDER_OBJECT, build_migration_show},
-    {NULL, "tasks", NULL, 0, "list pending tasks (deletions and timeouts)",
+    {"binding", "list", NULL, 0,
+     "list port-security bindings (seed 003, DHCP snooping)", NULL, {{0}},
+     CLI_RENDER_BINDINGS, build_binding_list},
+    {"binding", "show", "VM", 1, "show a VM's binding (every Table 1 field)",
+     NULL, {{0}}, CLI_RENDER_OBJECT, build_binding_show},
+    {"binding", "set", "VM", 1,
+     "set a VM's binding as the VM manager would",
+     "The VM's node enforces it at once: only packets from the binding's "
+     "MAC and\nIP leave the VM's port.  Static by default; --type "
+     "dynamic with --lease S\nmakes it expire S seconds from now.  MAC, "
+     "VLAN and node default to the VM's.",
+     {{"ip", "IP", true, "bound IPv4 address, e.g. 198.18.1.10"},
+      {"type", "TYPE", false, "static (default) or dynamic"},
+      {"lease", "S", false, "lease in seconds (dynamic), or 'infinite'"},
+      {"port-status", "ST", false, "up (default), down or disable"},
+      {"port-security", "SEC", false,
+       "untrust (default, filtered) or trust (DHCP server)"},
+      {"server", "IP", false, "DHCP server that granted the lease"},
+      {"mac", "MAC", false, "must be the VM's MAC"},
+      {"vlan", "N", false, "must be the VM's VLAN"},
+      {"port", "N", false, "OpenFlow port (0 = the VM's port)"},
+      {"node", "NODE", false, "must be the VM's node"}},
+     CLI_RENDER_OBJECT, build_binding_set},
+    {"binding", "delete", "VM", 1, "remove a VM's binding", NULL, {{0}},
+     CLI_RENDER_DONE, build_binding_delete},
+    {NULL, "tasks", NULL, 0,
+     "list pending tasks (deletions, timeouts, leases)",
      NULL, {{0}}, CLI_RENDER_TASKS, build_tasks},
     {NULL, "map", NULL, 0, "show the gateway map (VM address -> node)",
      "Without --since the whole map; with it, the entries changed after "

@@ -174,7 +174,8 @@ render_table(const json_t *list, const struct column *cols, size_t n_cols,
         for (size_t c = 0; c < n_cols; c++) {
             const json_t *v = lookup(row, cols[c].spec);
             strbuf_clear(&texts[c]);
-            if (!strcmp(cols[c].spec, "due_unix_ms")) {
+            size_t sl = strlen(cols[c].spec);
+            if (sl >= 7 && !strcmp(cols[c].spec + sl - 7, "unix_ms")) {
                 put_due(v, now, &texts[c]);
             } else if (removed && !strcmp(cols[c].header, "NODE")) {
                 strbuf_puts(&texts[c], "(removed)");
@@ -283,6 +284,20 @@ static const struct column task_cols[] = {
     {"DUE", "due_unix_ms", false},
 };
 
+static const struct column binding_cols[] = {
+    {"VM", "vm", false},
+    {"ID", "id", true},
+    {"NODE", "node", false},
+    {"MAC", "mac", false},
+    {"IP", "ip", false},
+    {"VLAN", "vlan", true},
+    {"TYPE", "type", false},
+    {"ORIGIN", "origin", false},
+    {"STATUS", "port_status", false},
+    {"SECURITY", "port_security", false},
+    {"EXPIRES", "expires_unix_ms", false},
+};
+
 static const struct column map_cols[] = {
     {"VM", "vm|id", false},
     {"NODE", "node", false},
@@ -378,6 +393,9 @@ cli_render_reply(const struct cli_parsed *p, const json_t *reply,
                            now_unix_ms, out, err, errlen);
     case CLI_RENDER_MAP:
         return render_map(reply, now_unix_ms, out, err, errlen);
+    case CLI_RENDER_BINDINGS:
+        return render_list(reply, "bindings", binding_cols, N(binding_cols),
+                           now_unix_ms, out, err, errlen);
     case CLI_RENDER_MIGRATE:
         return render_migrate(p, reply, out, err, errlen);
     case CLI_RENDER_DONE:

@@ -35,6 +35,7 @@
 #include "lib/strbuf.h"
 #include "lib/util.h"
 #include "mignet/core.h"
+#include "mignet/dhcp.h"
 
 /* A session whose peer does not read is closed past this much queued
  * output; its node gets everything again when it reconnects. */
@@ -319,6 +320,93 @@ session_hello(struct agent_session *s, const struct chan_msg *m)
               PRIu64, s->name, s->peer, info.last_seq);
 }
 
+/* Answers a refused binding change: the binding table's reason, or the
+ * core's. */
+static void
+session_binding_error(struct agent_session *s, enum core_err err,
+                      enum binding_err berr)
+{
+    if (err == CORE_E_BINDING) {
+        session_error(s, core_errname(err), binding_errname(berr), false);
+    } else {
+        session_core_error(s, err);
+    }
+}
+
+static void
+session_log_binding(struct agent_session *s, const char *how, uint32_t vm,
+                    enum binding_action act)
+{
+    struct ctl *ctl = s->srv->ctl;
+    const struct binding *b = core_binding_get(ctl->core, vm);
+    char text[512] = "";
+    if (b) {
+        binding_format(b, text, sizeof text);
+    }
+    log_write(LOG_INF, "agent", "event=binding_%s node=%s via=%s %s",
+              binding_action_name(act), s->name, how, text);
+}
+
+/* FIG. 3: a DHCP server message the node saw on a trusted port; the
+ * controller parses it (bounds-checked) and snoops it. */
+static void
+session_dhcp(struct agent_session *s, const struct chan_msg *m)
+{
+    struct ctl *ctl = s->srv->ctl;
+    struct dhcp_msg d;
+    ctl->metrics.dhcp_received++;
+    enum dhcp_err de = dhcp_parse_frame(m->frame, m->frame_len, 0, &d);
+    if (de) {
+        ctl->metrics.dhcp_rejected++;
+        session_error(s, "bad_dhcp", dhcp_errname(de), false);
+        return;
+    }
+    uint32_t vm = CORE_NONE;
+    if (m->vm[0]) {
+        vm = core_vm_find(ctl->core, m->vm);
+        if (vm == CORE_NONE) {
+            ctl->metrics.dhcp_rejected++;
+            session_core_error(s, CORE_E_UNKNOWN_VM);
+            return;
+        }
+    }
+    enum binding_err berr;
+    enum binding_action act;
+    ctl->dirty = true;
+    enum core_err err = core_binding_snoop(ctl->core, s->node, vm, &d,
+                                           ctl_now_ms(), &berr, &act, &vm);
+    if (err) {
+        ctl->metrics.dhcp_rejected++;
+        session_binding_error(s, err, berr);
+        return;
+    }
+    if (act != BINDING_ACT_NONE) {
+        session_log_binding(s, "controller", vm, act);
+    }
+}
+
+/* FIG. 4: the agent built (or dropped) the binding itself. */
+static void
+session_binding(struct agent_session *s, const struct chan_msg *m)
+{
+    struct ctl *ctl = s->srv->ctl;
+    enum binding_err berr;
+    enum binding_action act;
+    ctl->metrics.binding_reports++;
+    ctl->dirty = true;
+    enum core_err err = core_binding_report(
+        ctl->core, s->node, &m->binding, m->action == BINDING_ACT_REMOVED,
+        ctl_now_ms(), &berr, &act);
+    if (err) {
+        ctl->metrics.binding_reports_refused++;
+        session_binding_error(s, err, berr);
+        return;
+    }
+    if (act != BINDING_ACT_NONE) {
+        session_log_binding(s, "agent", core_vm_find(ctl->core, m->vm), act);
+    }
+}
+
 static void
 session_message(struct agent_session *s, const struct chan_msg *m)
 {
@@ -364,6 +452,12 @@ session_message(struct agent_session *s, const struct chan_msg *m)
                   s->name, m->vm, m->seq, m->epoch, m->held_epoch);
         break;
     case CHAN_HEARTBEAT:
+        break;
+    case CHAN_DHCP:
+        session_dhcp(s, m);
+        break;
+    case CHAN_BINDING:
+        session_binding(s, m);
         break;
     case CHAN_ERROR:
         log_write(LOG_WARN, "agent", "event=agent_error node=%s code=%s "
@@ -646,6 +740,10 @@ agent_server_instr(struct agent_server *srv, const struct core_instr *in)
     snprintf(m.vm, sizeof m.vm, "%s", vm.name);
     m.epoch = in->epoch;
     m.config = in->config;
+    if (in->binding) {
+        m.has_binding = true;
+        m.binding = *in->binding;
+    }
     if (in->kind == INSTR_RELAY) {
         struct core_node_info target;
         if (!core_node_info(ctl->core, in->target, &target)) {

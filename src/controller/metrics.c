@@ -158,11 +158,42 @@ metrics_render(const struct metrics *m, const struct core *core,
          m->store_commits},
         {"mignet_store_failures_total", "counter", "Failed store "
          "commits.", m->store_failures},
+        {"mignet_bindings_lease_expiries_total", "counter", "Dynamic "
+         "bindings removed because their lease ended.", st.lease_expiries},
+        {"mignet_dhcp_snooped_total", "counter", "DHCP server messages "
+         "agents sent up (controller snooping).", m->dhcp_received},
+        {"mignet_dhcp_rejected_total", "counter", "Snooped DHCP messages "
+         "refused (malformed, unknown VM, conflict).", m->dhcp_rejected},
+        {"mignet_binding_reports_total", "counter", "Bindings agents "
+         "reported (agent snooping).", m->binding_reports},
+        {"mignet_binding_reports_refused_total", "counter", "Agent "
+         "binding reports refused.", m->binding_reports_refused},
     };
     for (size_t i = 0; !err && i < sizeof scalars / sizeof scalars[0];
          i++) {
         err = metrics_scalar(out, scalars[i].name, scalars[i].type,
                              scalars[i].help, scalars[i].v);
+    }
+    if (!err) {
+        err = metrics_head(out, "mignet_bindings", "gauge",
+                           "Port-security bindings by type.");
+    }
+    for (int t = 0; !err && t < BINDING_N_TYPES; t++) {
+        err = strbuf_printf(out, "mignet_bindings{type=\"%s\"} %" PRIu64
+                                 "\n",
+                            binding_type_name((enum binding_type) t),
+                            st.bindings_by_type[t]);
+    }
+    if (!err) {
+        err = metrics_head(out, "mignet_bindings_created_total", "counter",
+                           "Bindings created, by origin.");
+    }
+    for (int o = 0; !err && o < BINDING_N_ORIGINS; o++) {
+        err = strbuf_printf(out,
+                            "mignet_bindings_created_total{origin=\"%s\"} "
+                            "%" PRIu64 "\n",
+                            binding_origin_name((enum binding_origin) o),
+                            st.bindings_by_origin[o]);
     }
     if (!err) {
         err = metrics_head(out, "mignet_instructions_sent_total", "counter",

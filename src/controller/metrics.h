@@ -38,6 +38,10 @@ struct metrics {
     uint64_t wrong_deletes;
     uint64_t store_commits;
     uint64_t store_failures;
+    uint64_t dhcp_received;           /* 'dhcp' messages from agents */
+    uint64_t dhcp_rejected;           /* ... that created nothing */
+    uint64_t binding_reports;         /* 'binding' messages from agents */
+    uint64_t binding_reports_refused;
     unsigned agents_connected;
     struct metrics_hist delay;    /* deletion delay chosen, seconds */
     struct metrics_hist commit;   /* store commit latency, seconds */

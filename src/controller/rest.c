@@ -25,6 +25,7 @@
 #include "lib/strbuf.h"
 #include "lib/util.h"
 #include "mignet/core.h"
+#include "mignet/dhcp.h"
 
 #define REST_JSON "application/json"
 #define REST_PROM "text/plain; version=0.0.4; charset=utf-8"
@@ -140,6 +141,37 @@ rest_config_json(json_t *obj, const struct mn_config *c)
     rest_set(obj, "binding", rest_u64(c->binding));
 }
 
+/* A binding with every field of seed 003's Table 1 (and its id, origin,
+ * DHCP server and absolute expiry). */
+static json_t *
+rest_binding_json(const struct binding *b)
+{
+    char mac[ADDR_MAC_STRLEN], ip[ADDR_IPV4_STRLEN], srv[ADDR_IPV4_STRLEN];
+    addr_format_mac(b->mac, mac);
+    addr_format_ipv4(b->ip, ip);
+    addr_format_ipv4(b->server, srv);
+    json_t *o = json_object();
+    rest_set(o, "id", rest_u64(b->id));
+    rest_set(o, "vm", json_string(b->vm));
+    rest_set(o, "node", json_string(b->node));
+    rest_set(o, "mac", json_string(mac));
+    rest_set(o, "ip", json_string(ip));
+    rest_set(o, "vlan", rest_u64(b->vlan));
+    rest_set(o, "port", rest_u64(b->port));
+    rest_set(o, "type", json_string(binding_type_name(b->type)));
+    rest_set(o, "origin", json_string(binding_origin_name(b->origin)));
+    rest_set(o, "lease", b->lease_s == DHCP_LEASE_INFINITE
+                             ? json_string("infinite")
+                             : rest_u64(b->lease_s));
+    rest_set(o, "expires_unix_ms", rest_time(b->expires_ms));
+    rest_set(o, "server", b->server ? json_string(srv) : json_null());
+    rest_set(o, "port_status",
+             json_string(binding_port_status_name(b->port_status)));
+    rest_set(o, "port_security",
+             json_string(binding_port_security_name(b->port_security)));
+    return o;
+}
+
 static const char *
 rest_node_name(const struct core *core, uint32_t node)
 {
@@ -192,6 +224,10 @@ rest_vm_json(struct ctl *ctl, uint32_t idx)
     rest_set(o, "migration", v.migration ? rest_u64(v.migration)
                                           : json_null());
     rest_set(o, "pending_tasks", rest_u64(v.n_tasks));
+    /* The VM view shows the whole binding where the configuration (and
+     * the map) only name it. */
+    const struct binding *b = core_binding_get(ctl->core, idx);
+    rest_set(o, "binding", b ? rest_binding_json(b) : json_null());
     return o;
 }
 
@@ -422,6 +458,112 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
                              rest_u64(res.delay_ms)));
 }
 
+/* ---- Bindings (seed 003) ---- */
+
+static void
+rest_send_binding_refused(struct ctl *ctl, struct evhttp_request *req,
+                          enum core_err err, enum binding_err berr)
+{
+    struct rest_error e;
+    if (err == CORE_E_BINDING) {
+        rest_binding_error(&e, berr);
+    } else {
+        rest_core_error(&e, err);
+    }
+    rest_send_error(ctl, req, &e);
+}
+
+static void
+rest_vm_binding(struct ctl *ctl, struct evhttp_request *req,
+                const struct rest_route *rt, const char *body, size_t len)
+{
+    uint32_t vm = core_vm_find(ctl->core, rt->name);
+    if (vm == CORE_NONE) {
+        rest_send_core_error(ctl, req, CORE_E_UNKNOWN_VM);
+        return;
+    }
+    const struct binding *b = core_binding_get(ctl->core, vm);
+    if (rt->method == REST_GET) {
+        if (!b) {
+            rest_send_core_error(ctl, req, CORE_E_UNKNOWN_BINDING);
+        } else {
+            rest_send_json(ctl, req, 200, rest_binding_json(b));
+        }
+        return;
+    }
+    uint64_t now = ctl_now_ms();
+    enum core_err err;
+    if (rt->method == REST_DELETE) {
+        ctl->dirty = true;
+        err = core_binding_delete(ctl->core, vm, now);
+        if (err) {
+            rest_send_core_error(ctl, req, err);
+            return;
+        }
+        log_write(LOG_INF, "rest", "event=binding_deleted vm=%s", rt->name);
+        ctl_reply(ctl, req, 204, NULL, NULL);
+        return;
+    }
+    struct rest_binding_req r;
+    struct rest_error e;
+    if (!rest_parse_binding(body, len, &r, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    if (!r.has_vlan) {
+        struct core_vm_info v;
+        core_vm_info(ctl->core, vm, &v);
+        r.b.vlan = v.config.vlan;
+    }
+    enum binding_err berr;
+    uint32_t id;
+    bool created;
+    ctl->dirty = true;
+    err = core_binding_set(ctl->core, vm, &r.b, now, &berr, &id, &created);
+    if (err) {
+        rest_send_binding_refused(ctl, req, err, berr);
+        return;
+    }
+    b = core_binding_get(ctl->core, vm);
+    char text[512];
+    binding_format(b, text, sizeof text);
+    log_write(LOG_INF, "rest", "event=binding_set %s created=%d", text,
+              (int) created);
+    if (created) {
+        rest_location(req, "/v1/vms/%s/binding", rt->name);
+    }
+    rest_send_json(ctl, req, created ? 201 : 200, rest_binding_json(b));
+}
+
+static int
+rest_binding_cmp(const void *a_, const void *b_)
+{
+    const struct binding *a = *(const struct binding *const *) a_;
+    const struct binding *b = *(const struct binding *const *) b_;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static void
+rest_bindings_get(struct ctl *ctl, struct evhttp_request *req)
+{
+    size_t n = core_n_bindings(ctl->core), k = 0;
+    const struct binding **v = xcalloc(n + 1, sizeof *v);
+    uint32_t cursor = 0;
+    for (const struct binding *b;
+         k < n && (b = core_binding_next(ctl->core, &cursor));) {
+        v[k++] = b;
+    }
+    qsort(v, k, sizeof *v, rest_binding_cmp);
+    json_t *list = json_array();
+    for (size_t i = 0; i < k; i++) {
+        if (json_array_append_new(list, rest_binding_json(v[i]))) {
+            out_of_memory();
+        }
+    }
+    free(v);
+    rest_send_json(ctl, req, 200, json_pack("{s:o}", "bindings", list));
+}
+
 /* ---- Migrations, tasks, map, health, metrics ---- */
 
 static void
@@ -610,6 +752,8 @@ rest_method_of(enum evhttp_cmd_type t)
         return REST_POST;
     case EVHTTP_REQ_PATCH:
         return REST_PATCH;
+    case EVHTTP_REQ_PUT:
+        return REST_PUT;
     case EVHTTP_REQ_DELETE:
         return REST_DELETE;
     default:
@@ -671,6 +815,12 @@ rest_handle(struct evhttp_request *req, void *arg)
         break;
     case REST_R_VM_MIGRATE:
         rest_vm_migrate(ctl, req, &rt, body, len);
+        break;
+    case REST_R_VM_BINDING:
+        rest_vm_binding(ctl, req, &rt, body, len);
+        break;
+    case REST_R_BINDINGS:
+        rest_bindings_get(ctl, req);
         break;
     case REST_R_MIGRATION:
         rest_migration_get(ctl, req, &rt);

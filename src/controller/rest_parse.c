@@ -75,6 +75,35 @@ rest_core_error(struct rest_error *e, enum core_err err)
               core_strerror(err));
 }
 
+int
+rest_binding_status(enum binding_err err)
+{
+    switch (err) {
+    case BINDING_E_OK:
+        return 200;
+    case BINDING_E_UNKNOWN_ID:
+        return 404;
+    case BINDING_E_DUP_ID:
+    case BINDING_E_VM_BOUND:
+    case BINDING_E_MAC_CONFLICT:
+    case BINDING_E_IP_CONFLICT:
+    case BINDING_E_STATIC_HELD:
+        return 409;
+    case BINDING_E_FULL:
+    case BINDING_E_NO_SPACE:
+        return 500;
+    default:
+        return 422;
+    }
+}
+
+void
+rest_binding_error(struct rest_error *e, enum binding_err err)
+{
+    rest_fail(e, rest_binding_status(err), binding_errname(err), "%s",
+              binding_strerror(err));
+}
+
 /* ---- Routes ---- */
 
 static bool
@@ -131,6 +160,12 @@ rest_route_items(enum rest_method m, const char *rest, bool vms,
         r->id = REST_R_VM_MIGRATE;
         return m == REST_POST ? true : rest_method_fail(e, "POST");
     }
+    if (vms && (!strcmp(after, "/binding") || !strcmp(after, "/binding/"))) {
+        r->id = REST_R_VM_BINDING;
+        return m == REST_GET || m == REST_PUT || m == REST_DELETE
+                   ? true
+                   : rest_method_fail(e, "GET, PUT, DELETE");
+    }
     return rest_fail(e, 404, "not_found", "no such resource");
 }
 
@@ -148,6 +183,7 @@ rest_route_match(enum rest_method m, const char *path, struct rest_route *r,
         enum rest_route_id id;
     } fixed[] = {
         {"/v1/tasks", REST_R_TASKS},
+        {"/v1/bindings", REST_R_BINDINGS},
         {"/v1/map", REST_R_MAP},
         {"/healthz", REST_R_HEALTHZ},
         {"/metrics", REST_R_METRICS},
@@ -189,7 +225,8 @@ rest_route_match(enum rest_method m, const char *path, struct rest_route *r,
 bool
 rest_route_has_body(const struct rest_route *r)
 {
-    return r->method == REST_POST || r->method == REST_PATCH;
+    return r->method == REST_POST || r->method == REST_PATCH
+           || r->method == REST_PUT;
 }
 
 bool
@@ -372,7 +409,9 @@ rest_get_config(json_t *obj, bool create, struct mn_config *c,
         }
         ++*n_fields;
     }
-    const char *ip = rest_get_string(obj, "ip", create, &bad, e);
+    /* A VM created without an IP gets one by DHCP (seed 003): until its
+     * binding exists it may only send DHCP. */
+    const char *ip = rest_get_string(obj, "ip", false, &bad, e);
     if (bad) {
         return false;
     }
@@ -397,11 +436,6 @@ rest_get_config(json_t *obj, bool create, struct mn_config *c,
         ++*n_fields;
     }
     if (!rest_get_u32(obj, "port", 0, REST_PORT_MAX, &present, &c->port,
-                      e)) {
-        return false;
-    }
-    *n_fields += present;
-    if (!rest_get_u32(obj, "binding", 0, UINT32_MAX, &present, &c->binding,
                       e)) {
         return false;
     }
@@ -451,7 +485,7 @@ rest_parse_vm_create(const char *body, size_t len, struct rest_vm_req *req,
                      struct rest_error *e)
 {
     static const char *const keys[] = {
-        "id", "mac", "ip", "node", "vni", "vlan", "port", "binding", NULL,
+        "id", "mac", "ip", "node", "vni", "vlan", "port", NULL,
     };
     json_t *obj = rest_parse_object(body, len, e);
     if (!obj) {
@@ -459,7 +493,12 @@ rest_parse_vm_create(const char *body, size_t len, struct rest_vm_req *req,
     }
     struct rest_vm_req r = {0};
     unsigned n_fields = 0;
-    bool ok = rest_check_keys(obj, keys, e)
+    bool ok = !json_object_get(obj, "binding")
+                  ? true
+                  : rest_fail(e, 422, "immutable_field",
+                              "the binding is set with "
+                              "PUT /v1/vms/{id}/binding");
+    ok = ok && rest_check_keys(obj, keys, e)
               && rest_get_name(obj, "id", true, r.id, e)
               && rest_get_name(obj, "node", true, r.node, e)
               && rest_get_config(obj, true, &r.config, &n_fields, e);
@@ -475,7 +514,7 @@ rest_parse_vm_patch(const char *body, size_t len, struct mn_config *config,
                     struct rest_error *e)
 {
     static const char *const keys[] = {
-        "mac", "ip", "vni", "vlan", "port", "binding", NULL,
+        "mac", "ip", "vni", "vlan", "port", NULL,
     };
     json_t *obj = rest_parse_object(body, len, e);
     if (!obj) {
@@ -486,6 +525,9 @@ rest_parse_vm_patch(const char *body, size_t len, struct mn_config *config,
         ok = rest_fail(e, 422, "immutable_field",
                        "'id' and 'node' cannot be patched; use "
                        "POST /v1/vms/{id}/migrate to move a VM");
+    } else if (json_object_get(obj, "binding")) {
+        ok = rest_fail(e, 422, "immutable_field",
+                       "the binding is set with PUT /v1/vms/{id}/binding");
     } else {
         ok = rest_check_keys(obj, keys, e);
     }
@@ -495,11 +537,116 @@ rest_parse_vm_patch(const char *body, size_t len, struct mn_config *config,
     json_decref(obj);
     if (ok && !n_fields) {
         ok = rest_fail(e, 422, "missing_field",
-                       "give at least one of mac, ip, vni, vlan, port, "
-                       "binding");
+                       "give at least one of mac, ip, vni, vlan, port");
     }
     if (ok) {
         *config = c;
+    }
+    return ok;
+}
+
+/* One member of a binding body as the text binding_field_set() reads:
+ * strings as they are, integers in decimal. */
+static bool
+rest_binding_member(json_t *obj, const char *key, enum binding_field f,
+                    bool is_int, struct binding *b, bool *present,
+                    struct rest_error *e)
+{
+    json_t *v = json_object_get(obj, key);
+    *present = false;
+    if (!v || json_is_null(v)) {
+        return true;
+    }
+    char text[32];
+    if (json_is_integer(v) && (is_int || f == BINDING_F_LEASE)) {
+        json_int_t n = json_integer_value(v);
+        if (n < 0) {
+            return rest_fail(e, 422, "invalid_value",
+                             "'%s' must not be negative", key);
+        }
+        snprintf(text, sizeof text, "%lld", (long long) n);
+    } else if (json_is_string(v) && !is_int) {
+        const char *s = json_string_value(v);
+        if (strlen(s) >= sizeof text || strlen(s) != json_string_length(v)) {
+            rest_binding_error(e, binding_field_set(b, f, "\x01"));
+            return false;
+        }
+        snprintf(text, sizeof text, "%s", s);
+    } else {
+        return rest_fail(e, 422, "invalid_type", "'%s' must be %s", key,
+                         is_int ? "an integer"
+                         : f == BINDING_F_LEASE
+                             ? "an integer or \"infinite\""
+                             : "a string");
+    }
+    enum binding_err be = binding_field_set(b, f, text);
+    if (be) {
+        rest_binding_error(e, be);
+        snprintf(e->message, sizeof e->message, "'%s': %s", key,
+                 binding_strerror(be));
+        return false;
+    }
+    *present = true;
+    return true;
+}
+
+bool
+rest_parse_binding(const char *body, size_t len,
+                   struct rest_binding_req *req, struct rest_error *e)
+{
+    static const struct {
+        const char *key;
+        enum binding_field field;
+        bool is_int;
+    } members[] = {
+        {"ip", BINDING_F_IP, false},
+        {"type", BINDING_F_TYPE, false},
+        {"lease", BINDING_F_LEASE, false},
+        {"server", BINDING_F_SERVER, false},
+        {"port_status", BINDING_F_PORT_STATUS, false},
+        {"port_security", BINDING_F_PORT_SECURITY, false},
+        {"port", BINDING_F_PORT, true},
+        {"mac", BINDING_F_MAC, false},
+        {"vlan", BINDING_F_VLAN, true},
+        {"node", BINDING_F_NODE, false},
+    };
+    static const char *const keys[] = {
+        "ip", "type", "lease", "server", "port_status", "port_security",
+        "port", "mac", "vlan", "node", NULL,
+    };
+    json_t *obj = rest_parse_object(body, len, e);
+    if (!obj) {
+        return false;
+    }
+    struct rest_binding_req r = {0};
+    r.b.type = BINDING_STATIC;
+    r.b.origin = BINDING_FROM_MANAGER;
+    r.b.port_status = BINDING_PORT_UP;
+    r.b.port_security = BINDING_UNTRUST;
+    bool ok;
+    if (json_object_get(obj, "id") || json_object_get(obj, "vm")
+        || json_object_get(obj, "origin") || json_object_get(obj, "expires")
+        || json_object_get(obj, "expires_unix_ms")) {
+        ok = rest_fail(e, 422, "immutable_field",
+                       "'id', 'vm', 'origin' and the expiry are set by the "
+                       "controller (the expiry from 'lease')");
+    } else {
+        ok = rest_check_keys(obj, keys, e);
+    }
+    bool present = false;
+    for (size_t i = 0; ok && i < sizeof members / sizeof members[0]; i++) {
+        ok = rest_binding_member(obj, members[i].key, members[i].field,
+                                 members[i].is_int, &r.b, &present, e);
+        if (ok && members[i].field == BINDING_F_IP && !present) {
+            ok = rest_fail(e, 422, "missing_field", "'ip' is required");
+        }
+        if (ok && members[i].field == BINDING_F_VLAN) {
+            r.has_vlan = present;
+        }
+    }
+    json_decref(obj);
+    if (ok) {
+        *req = r;
     }
     return ok;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mignet/binding.h"
 #include "mignet/core.h"
 
 /* Default limit of a request body; larger bodies get 413. */
@@ -32,6 +33,13 @@ bool rest_fail(struct rest_error *e, int status, const char *code,
 int rest_core_status(enum core_err);
 /* Fills 'e' from a core error. */
 void rest_core_error(struct rest_error *e, enum core_err);
+/* The HTTP status for a binding table error: 409 for conflicts
+ * (vm_bound, mac_conflict, ip_conflict, static_binding_held,
+ * duplicate_binding), 404 unknown_binding, 500 table_full, 422 for every
+ * invalid value. */
+int rest_binding_status(enum binding_err);
+/* Fills 'e' from a binding error (code: binding_errname()). */
+void rest_binding_error(struct rest_error *e, enum binding_err);
 
 /* ---- Routes ---- */
 
@@ -39,6 +47,7 @@ enum rest_method {
     REST_GET,
     REST_POST,
     REST_PATCH,
+    REST_PUT,
     REST_DELETE,
     REST_OTHER,
 };
@@ -49,6 +58,8 @@ enum rest_method {
     REST_ROUTE(VMS, "vms")                                                   \
     REST_ROUTE(VM, "vm")                                                     \
     REST_ROUTE(VM_MIGRATE, "vm_migrate")                                     \
+    REST_ROUTE(VM_BINDING, "vm_binding")                                     \
+    REST_ROUTE(BINDINGS, "bindings")                                         \
     REST_ROUTE(MIGRATION, "migration")                                       \
     REST_ROUTE(TASKS, "tasks")                                               \
     REST_ROUTE(MAP, "map")                                                   \
@@ -72,7 +83,7 @@ struct rest_route {
  * cannot name anything gets 404 with the resource's unknown_* code. */
 bool rest_route_match(enum rest_method, const char *path,
                       struct rest_route *, struct rest_error *);
-/* Whether the route takes a JSON body (POST/PATCH). */
+/* Whether the route takes a JSON body (POST/PATCH/PUT). */
 bool rest_route_has_body(const struct rest_route *);
 
 /* 415 unless 'content_type' is application/json (parameters allowed). */
@@ -124,6 +135,20 @@ bool rest_parse_vm_create(const char *body, size_t len, struct rest_vm_req *,
  * '*config' is only written when the whole body is valid. */
 bool rest_parse_vm_patch(const char *body, size_t len,
                          struct mn_config *config, struct rest_error *);
+
+/* PUT /v1/vms/{id}/binding: {"ip", "type"?, "lease"?, "server"?,
+ * "port_status"?, "port_security"?, "port"?, "mac"?, "vlan"?, "node"?}.
+ * Each value is checked as the binding table checks it (errors named by
+ * binding_errname(), 422); "lease" is seconds or "infinite".  The binding
+ * defaults to static, from the manager, port up, untrusted; mac (zero),
+ * vlan and node are the VM's unless given ('has_vlan').  The whole binding
+ * is validated by the core once the VM's own values are filled in. */
+struct rest_binding_req {
+    struct binding b;
+    bool has_vlan;
+};
+bool rest_parse_binding(const char *body, size_t len,
+                        struct rest_binding_req *, struct rest_error *);
 
 /* POST /v1/vms/{id}/migrate: {"to", "from"?} */
 struct rest_migrate_req {

@@ -287,10 +287,6 @@ core_binding_set(struct core *c, uint32_t vi, const struct binding *in,
         return CORE_E_BAD_VALUE;
     }
     struct binding b = *in;
-    enum core_err err = complete(c, vi, &b);
-    if (err) {
-        return err;
-    }
     b.id = 0;
     if (b.type == BINDING_DYNAMIC
         && !lease_expiry(b.lease_s, now, &b.expires_ms)) {
@@ -298,6 +294,32 @@ core_binding_set(struct core *c, uint32_t vi, const struct binding *in,
             *berr = BINDING_E_BAD_LEASE;
         }
         return CORE_E_BINDING;
+    }
+    /* Invalid values first (a multicast MAC is invalid before it is
+     * someone else's), then whether they are the VM's. */
+    const struct vm *v = &c->vms[vi];
+    struct binding probe = b;
+    static const uint8_t zero[6];
+    if (!probe.vm[0]) {
+        snprintf(probe.vm, sizeof probe.vm, "%s", v->name);
+    }
+    if (!probe.node[0]) {
+        snprintf(probe.node, sizeof probe.node, "%s",
+                 c->nodes[v->node].name);
+    }
+    if (!memcmp(probe.mac, zero, 6)) {
+        memcpy(probe.mac, v->config.mac, 6);
+    }
+    enum binding_err e = binding_validate(&probe);
+    if (e) {
+        if (berr) {
+            *berr = e;
+        }
+        return CORE_E_BINDING;
+    }
+    enum core_err err = complete(c, vi, &b);
+    if (err) {
+        return err;
     }
     return vm_put(c, vi, &b, berr, idp, created);
 }

@@ -15,13 +15,17 @@ ok POST /v1/vms 201 \
     '{"id":"vm1","mac":"02:00:00:00:00:01","ip":"198.18.1.1","vni":100,"node":"n1"}'
 ok POST /v1/vms 201 \
     '{"id":"vm2","mac":"02:00:00:00:00:02","ip":"198.18.1.2","vlan":10,"node":"n2"}'
+ok PUT /v1/vms/vm1/binding 201 '{"ip":"198.18.1.1"}'
+ok POST /v1/vms 201 \
+    '{"id":"vm3","mac":"02:00:00:00:00:03","ip":"198.18.1.3","vni":100,"node":"n1"}'
 # vm2's migration stays prepared (no agents; long prepare timeout).
 ok POST /v1/vms/vm2/migrate 202 '{"to":"n1"}'
 [ "$(json .migration)" = 1 ] || fail "first migration id: $BODY"
 
 snapshot() {
     local s=""
-    for p in /v1/nodes /v1/vms /v1/tasks /v1/migrations/1 /v1/map; do
+    for p in /v1/nodes /v1/vms /v1/tasks /v1/migrations/1 /v1/map \
+        /v1/bindings; do
         api GET "$p"
         [ "$STATUS" = 200 ] || fail "GET $p -> $STATUS"
         # Node refresh statistics are not state a request may change
@@ -63,7 +67,38 @@ POST|/v1/vms|{"id":"vm9","mac":"01:00:5e:00:00:09","ip":"198.18.1.9","node":"n1"
 POST|/v1/vms|{"id":"vm9","mac":"02:00:00:00:00:09","ip":"198.18.1.256","node":"n1"}|$J|422|invalid_ip
 POST|/v1/vms|{"id":"vm9","mac":"02:00:00:00:00:09","ip":"198.18.1.9","node":"n1","vni":16777216}|$J|422|invalid_value
 POST|/v1/vms|{"id":"vm9","mac":"02:00:00:00:00:09","ip":"198.18.1.9","node":"n1","vlan":4095}|$J|422|invalid_value
-POST|/v1/vms|{"id":"vm9","mac":"02:00:00:00:00:09","node":"n1"}|$J|422|missing_field
+POST|/v1/vms|{"id":"vm9","node":"n1","ip":"198.18.1.9"}|$J|422|missing_field
+POST|/v1/vms|{"id":"vm9","mac":"02:00:00:00:00:09","node":"n1","binding":1}|$J|422|immutable_field
+PATCH|/v1/vms/vm3|{"binding":1}|$J|422|immutable_field
+PATCH|/v1/vms/vm1|{"ip":"198.18.1.77"}|$J|409|address_bound
+PUT|/v1/vms/vm9/binding|{"ip":"198.18.1.9"}|$J|404|unknown_vm
+GET|/v1/vms/vm3/binding|||404|unknown_binding
+DELETE|/v1/vms/vm3/binding|||404|unknown_binding
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.1"}|$J|409|ip_conflict
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","mac":"02:00:00:00:00:01"}|$J|422|binding_mismatch
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","node":"n2"}|$J|422|binding_mismatch
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","vlan":5}|$J|422|binding_mismatch
+PUT|/v1/vms/vm3/binding|{}|$J|422|missing_field
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1"}|$J|422|invalid_ip
+PUT|/v1/vms/vm3/binding|{"ip":"0.0.0.0"}|$J|422|zero_ip
+PUT|/v1/vms/vm3/binding|{"ip":"224.0.0.5"}|$J|422|multicast_ip
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","mac":"01:00:5e:00:00:01"}|$J|422|multicast_mac
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","type":"dhcp"}|$J|422|invalid_type
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","type":"dynamic"}|$J|422|invalid_lease
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","lease":60}|$J|422|static_lease
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","lease":-1}|$J|422|invalid_value
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","lease":true}|$J|422|invalid_type
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","port_status":"off"}|$J|422|invalid_port_status
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","port_security":"maybe"}|$J|422|invalid_port_security
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","port":4294967295}|$J|422|invalid_port
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","vlan":"1"}|$J|422|invalid_type
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","server":"255.255.255.255"}|$J|422|invalid_server
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","origin":"agent"}|$J|422|immutable_field
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3","colour":"red"}|$J|422|unknown_field
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3"|$J|400|bad_json
+PUT|/v1/vms/vm3/binding|{"ip":"198.18.1.3"}|text/plain|415|unsupported_media_type
+POST|/v1/vms/vm3/binding|{"ip":"198.18.1.3"}|$J|405|method_not_allowed
+POST|/v1/bindings|{}|$J|405|method_not_allowed
 POST|/v1/vms|@$big|$J|413|too_large
 POST|/v1/vms|{"id":"vm9"}|application/xml|415|unsupported_media_type
 PUT|/v1/vms|{}|$J|405|method_not_allowed

@@ -269,6 +269,27 @@ static const struct build_case build_cases[] = {
     {"tasks", "GET", "/v1/tasks", NULL},
     {"map", "GET", "/v1/map", NULL},
     {"map --since 5", "GET", "/v1/map?since=5", NULL},
+    {"vm create vm3 --mac 02:00:00:00:00:03 --vni 100 --node n1", "POST",
+     "/v1/vms",
+     "{\"id\":\"vm3\",\"mac\":\"02:00:00:00:00:03\",\"vni\":100,"
+     "\"node\":\"n1\"}"},
+    {"binding list", "GET", "/v1/bindings", NULL},
+    {"binding show vm1", "GET", "/v1/vms/vm1/binding", NULL},
+    {"binding delete vm1", "DELETE", "/v1/vms/vm1/binding", NULL},
+    {"binding set vm1 --ip 198.18.1.10", "PUT", "/v1/vms/vm1/binding",
+     "{\"ip\":\"198.18.1.10\"}"},
+    {"binding set vm1 --ip 198.18.1.10 --type dynamic --lease 30 "
+     "--port-status down --port-security trust --server 198.18.1.254 "
+     "--mac 02:00:00:00:00:01 --vlan 0 --port 5 --node n1",
+     "PUT", "/v1/vms/vm1/binding",
+     "{\"ip\":\"198.18.1.10\",\"type\":\"dynamic\",\"lease\":30,"
+     "\"server\":\"198.18.1.254\",\"port_status\":\"down\","
+     "\"port_security\":\"trust\",\"mac\":\"02:00:00:00:00:01\","
+     "\"node\":\"n1\",\"vlan\":0,\"port\":5}"},
+    {"binding set vm1 --ip 198.18.1.10 --type dynamic --lease infinite",
+     "PUT", "/v1/vms/vm1/binding",
+     "{\"ip\":\"198.18.1.10\",\"type\":\"dynamic\","
+     "\"lease\":\"infinite\"}"},
 };
 
 static void
@@ -294,6 +315,8 @@ test_build_requests(void **state)
 }
 
 static const struct bad_line bad_builds[] = {
+    {"binding set vm1 --ip 198.18.1.1 --lease soon", "--lease must be"},
+    {"binding set vm1 --ip 198.18.1.1 --lease 0", "--lease must be"},
     {"vm create vm1 --mac m --ip i --node n1", "--vni N or --vlan N"},
     {"vm create vm1 --mac m --ip i --node n1 --vni x", "--vni must be"},
     {"vm create vm1 --mac m --ip i --node n1 --vlan -1", "--vlan must be"},
@@ -435,6 +458,25 @@ test_render_lists(void **state)
                         "  198.18.1.1  100     0\n"
                         "vm2  (removed)      1        9  -"
                         "                  -             -     -\n");
+
+    strbuf_clear(&sb);
+    assert_int_equal(
+        render("binding list",
+               "{\"bindings\":[{\"id\":3,\"vm\":\"vm1\",\"node\":\"n1\","
+               "\"mac\":\"02:00:00:00:01:01\",\"ip\":\"198.18.1.100\","
+               "\"vlan\":0,\"port\":0,\"type\":\"dynamic\","
+               "\"origin\":\"controller\",\"lease\":120,"
+               "\"expires_unix_ms\":1767225610250,\"server\":null,"
+               "\"port_status\":\"up\",\"port_security\":\"untrust\"}]}",
+               1767225608000ull, &sb, err, sizeof err),
+        CLI_EXIT_OK);
+    assert_string_equal(strbuf_str(&sb),
+                        "VM   ID  NODE  MAC                IP            "
+                        "VLAN  TYPE     ORIGIN      STATUS  SECURITY  "
+                        "EXPIRES\n"
+                        "vm1   3  n1    02:00:00:00:01:01  198.18.1.100     "
+                        "0  dynamic  controller  up      untrust   "
+                        "00:00:10.250Z (in 2.2s)\n");
 
     /* A bare array works as well as a wrapped one. */
     strbuf_clear(&sb);

@@ -52,6 +52,15 @@ static const struct route_case route_cases[] = {
     {REST_POST, "/v1/vms/vm1", 405, "method_not_allowed", 0, NULL, 0},
     {REST_GET, "/v1/vms/a%2Fb", 404, "unknown_vm", 0, NULL, 0},
     {REST_POST, "/v1/vms/vm1/migrate", 0, NULL, REST_R_VM_MIGRATE, "vm1", 0},
+    {REST_GET, "/v1/vms/vm1/binding", 0, NULL, REST_R_VM_BINDING, "vm1", 0},
+    {REST_PUT, "/v1/vms/vm1/binding/", 0, NULL, REST_R_VM_BINDING, "vm1", 0},
+    {REST_DELETE, "/v1/vms/vm1/binding", 0, NULL, REST_R_VM_BINDING, "vm1",
+     0},
+    {REST_POST, "/v1/vms/vm1/binding", 405, "method_not_allowed", 0, NULL,
+     0},
+    {REST_GET, "/v1/vms/vm1/binding/x", 404, "not_found", 0, NULL, 0},
+    {REST_GET, "/v1/bindings", 0, NULL, REST_R_BINDINGS, "", 0},
+    {REST_PUT, "/v1/bindings", 405, "method_not_allowed", 0, NULL, 0},
     {REST_GET, "/v1/vms/vm1/migrate", 405, "method_not_allowed", 0, NULL, 0},
     {REST_POST, "/v1/vms/vm1/move", 404, "not_found", 0, NULL, 0},
     {REST_GET, "/v1/migrations/12", 0, NULL, REST_R_MIGRATION, "", 12},
@@ -260,7 +269,6 @@ test_vm_body(void **state)
         {"{\"node\":\"n1\"," VM_OK_ADDR "}", 422, "missing_field"},
         {"{\"id\":\"vm1\"," VM_OK_ADDR "}", 422, "missing_field"},
         {VM_PREFIX "\"ip\":\"198.18.1.1\"}", 422, "missing_field"},
-        {VM_PREFIX "\"mac\":\"02:00:00:00:00:01\"}", 422, "missing_field"},
         {VM_PREFIX "\"mac\":\"02:00:00:00:00\",\"ip\":\"198.18.1.1\"}", 422,
          "invalid_mac"},
         {VM_PREFIX "\"mac\":\"02-00-00-00-00-01\",\"ip\":\"198.18.1.1\"}",
@@ -290,8 +298,7 @@ test_vm_body(void **state)
         {VM_PREFIX VM_OK_ADDR ",\"vlan\":4095}", 422, "invalid_value"},
         {VM_PREFIX VM_OK_ADDR ",\"vlan\":true}", 422, "invalid_type"},
         {VM_PREFIX VM_OK_ADDR ",\"port\":4294967041}", 422, "invalid_value"},
-        {VM_PREFIX VM_OK_ADDR ",\"binding\":4294967296}", 422,
-         "invalid_value"},
+        {VM_PREFIX VM_OK_ADDR ",\"binding\":7}", 422, "immutable_field"},
         {VM_PREFIX VM_OK_ADDR ",\"epoch\":3}", 422, "unknown_field"},
         {"{\"id\":\"vm 1\",\"node\":\"n1\"," VM_OK_ADDR "}", 422,
          "invalid_name"},
@@ -303,7 +310,7 @@ test_vm_body(void **state)
     struct rest_error e = {0};
     const char *ok = VM_PREFIX "\"mac\":\"0A:bb:cc:dd:ee:ff\","
                                "\"ip\":\"198.19.2.3\",\"vni\":16777215,"
-                               "\"port\":4294967040,\"binding\":7}";
+                               "\"port\":4294967040}";
     assert_true(rest_parse_vm_create(ok, strlen(ok), &vm_out, &e));
     assert_string_equal(vm_out.id, "vm1");
     assert_string_equal(vm_out.node, "n1");
@@ -314,7 +321,11 @@ test_vm_body(void **state)
     assert_int_equal(vm_out.config.vni, 16777215);
     assert_int_equal(vm_out.config.vlan, 0);
     assert_int_equal(vm_out.config.port, 4294967040u);
-    assert_int_equal(vm_out.config.binding, 7);
+    assert_int_equal(vm_out.config.binding, 0);
+    /* Without an IP: DHCP will give it one. */
+    ok = VM_PREFIX "\"mac\":\"02:00:00:00:00:01\"}";
+    assert_true(rest_parse_vm_create(ok, strlen(ok), &vm_out, &e));
+    assert_int_equal(vm_out.config.ip, 0);
 
     ok = VM_PREFIX VM_OK_ADDR ",\"vlan\":4094}";
     assert_true(rest_parse_vm_create(ok, strlen(ok), &vm_out, &e));
@@ -346,6 +357,7 @@ test_patch_body(void **state)
         {"{\"vni\":5,\"mac\":\"bad\"}", 422, "invalid_mac"},
         {"{\"vni\":5,\"vlan\":\"x\"}", 422, "invalid_type"},
         {"{\"ip\":\"198.18.1.2\",\"speed\":1}", 422, "unknown_field"},
+        {"{\"binding\":5}", 422, "immutable_field"},
     };
     patch_cfg = orig;
     run_fail_cases("patch", parse_patch, bad, sizeof bad / sizeof bad[0]);
@@ -359,6 +371,90 @@ test_patch_body(void **state)
     want.ip = 0xc6120102u;
     want.vlan = 0;
     assert_memory_equal(&patch_cfg, &want, sizeof want);
+}
+
+static struct rest_binding_req binding_out;
+static bool
+parse_binding(const char *b, size_t n, struct rest_error *e)
+{
+    return rest_parse_binding(b, n, &binding_out, e);
+}
+
+/* PUT /v1/vms/{id}/binding: each member checked as the binding table
+ * checks it, with the table's error names. */
+static void
+test_binding_body(void **state)
+{
+    (void) state;
+    static const struct body_case bad[] = {
+        MALFORMED_CASES,
+        {"{}", 422, "missing_field"},
+        {"{\"ip\":null}", 422, "missing_field"},
+        {"{\"ip\":\"198.18.1\"}", 422, "invalid_ip"},
+        {"{\"ip\":7}", 422, "invalid_type"},
+        {"{\"ip\":\"198.18.1.2\",\"type\":\"other\"}", 422, "invalid_type"},
+        {"{\"ip\":\"198.18.1.2\",\"lease\":\"forever\"}", 422,
+         "invalid_lease"},
+        {"{\"ip\":\"198.18.1.2\",\"lease\":-5}", 422, "invalid_value"},
+        {"{\"ip\":\"198.18.1.2\",\"lease\":1.5}", 422, "invalid_type"},
+        {"{\"ip\":\"198.18.1.2\",\"vlan\":4095}", 422, "invalid_vlan"},
+        {"{\"ip\":\"198.18.1.2\",\"vlan\":\"3\"}", 422, "invalid_type"},
+        {"{\"ip\":\"198.18.1.2\",\"port\":4294967041}", 422,
+         "invalid_port"},
+        {"{\"ip\":\"198.18.1.2\",\"mac\":\"02:00:00:00:00\"}", 422,
+         "invalid_mac"},
+        {"{\"ip\":\"198.18.1.2\",\"node\":\"a b\"}", 422, "invalid_node"},
+        {"{\"ip\":\"198.18.1.2\",\"port_status\":\"UP\"}", 422,
+         "invalid_port_status"},
+        {"{\"ip\":\"198.18.1.2\",\"port_security\":\"\"}", 422,
+         "invalid_port_security"},
+        {"{\"ip\":\"198.18.1.2\",\"server\":\"x\"}", 422, "invalid_server"},
+        {"{\"ip\":\"198.18.1.2\",\"vm\":\"vm1\"}", 422, "immutable_field"},
+        {"{\"ip\":\"198.18.1.2\",\"origin\":\"agent\"}", 422,
+         "immutable_field"},
+        {"{\"ip\":\"198.18.1.2\",\"expires\":5}", 422, "immutable_field"},
+        {"{\"ip\":\"198.18.1.2\",\"colour\":1}", 422, "unknown_field"},
+    };
+    memset(&binding_out, 0x5a, sizeof binding_out);
+    struct rest_binding_req before = binding_out;
+    run_fail_cases("binding", parse_binding, bad, sizeof bad / sizeof bad[0]);
+    assert_memory_equal(&binding_out, &before, sizeof before);
+
+    struct rest_error e = {0};
+    const char *ok = "{\"ip\":\"198.18.1.2\"}";
+    assert_true(rest_parse_binding(ok, strlen(ok), &binding_out, &e));
+    assert_int_equal(binding_out.b.ip, 0xc6120102u);
+    assert_int_equal(binding_out.b.type, BINDING_STATIC);
+    assert_int_equal(binding_out.b.origin, BINDING_FROM_MANAGER);
+    assert_int_equal(binding_out.b.port_status, BINDING_PORT_UP);
+    assert_int_equal(binding_out.b.port_security, BINDING_UNTRUST);
+    assert_false(binding_out.has_vlan);
+    assert_string_equal(binding_out.b.vm, "");
+    ok = "{\"ip\":\"198.18.1.3\",\"type\":\"dynamic\",\"lease\":\"infinite\","
+         "\"server\":\"198.18.1.254\",\"port_status\":\"down\","
+         "\"port_security\":\"trust\",\"port\":7,\"vlan\":0,"
+         "\"mac\":\"02:00:00:00:00:09\",\"node\":\"n2\"}";
+    assert_true(rest_parse_binding(ok, strlen(ok), &binding_out, &e));
+    assert_int_equal(binding_out.b.type, BINDING_DYNAMIC);
+    assert_int_equal(binding_out.b.lease_s, UINT32_MAX);
+    assert_int_equal(binding_out.b.server, 0xc61201feu);
+    assert_int_equal(binding_out.b.port_status, BINDING_PORT_DOWN);
+    assert_int_equal(binding_out.b.port_security, BINDING_TRUST);
+    assert_int_equal(binding_out.b.port, 7);
+    assert_true(binding_out.has_vlan);
+    assert_int_equal(binding_out.b.mac[5], 9);
+    assert_string_equal(binding_out.b.node, "n2");
+    ok = "{\"ip\":\"198.18.1.3\",\"type\":\"dynamic\",\"lease\":60}";
+    assert_true(rest_parse_binding(ok, strlen(ok), &binding_out, &e));
+    assert_int_equal(binding_out.b.lease_s, 60);
+    /* Binding errors' statuses. */
+    assert_int_equal(rest_binding_status(BINDING_E_IP_CONFLICT), 409);
+    assert_int_equal(rest_binding_status(BINDING_E_MAC_CONFLICT), 409);
+    assert_int_equal(rest_binding_status(BINDING_E_STATIC_HELD), 409);
+    assert_int_equal(rest_binding_status(BINDING_E_UNKNOWN_ID), 404);
+    assert_int_equal(rest_binding_status(BINDING_E_ZERO_IP), 422);
+    rest_binding_error(&e, BINDING_E_MAC_CONFLICT);
+    assert_string_equal(e.code, "mac_conflict");
 }
 
 static struct rest_migrate_req mig_out;
@@ -486,6 +582,7 @@ main(void)
         cmocka_unit_test(test_vm_body),
         cmocka_unit_test(test_patch_body),
         cmocka_unit_test(test_migrate_body),
+        cmocka_unit_test(test_binding_body),
         cmocka_unit_test(test_map_query),
         cmocka_unit_test(test_core_errors),
     };
