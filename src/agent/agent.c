@@ -2,7 +2,9 @@
  *
  * Three connections, one libevent loop: the agent channel to mignetd
  * (chan_client does the protocol), the OpenFlow connection to the node's
- * bridge, and gateway polls.  Every change recomputes the desired flow
+ * bridge, and gateway polls.  Port security (seed 003): DHCP server
+ * messages punted from trusted ports are sent up to mignetd or snooped
+ * here, and bindings become anti-spoofing flows.  Every change recomputes the desired flow
  * table (pipeline.c) and sends the difference (flowtab.c) followed by a
  * barrier; instructions are acknowledged, and map versions reported, only
  * when that barrier's reply arrives.  It must never acknowledge what
@@ -35,10 +37,28 @@
 #include "lib/sock.h"
 #include "lib/strbuf.h"
 #include "lib/util.h"
+#include "mignet/binding.h"
+#include "mignet/dhcp.h"
 #include "mignet/ofp.h"
 
 #define MAX_PORTS 4096
 #define LAT_SAMPLES 4096
+/* DHCP ACKs whose enforcement is being timed, and for how long at most. */
+#define MAX_PENDING_ACKS 64
+#define PENDING_ACK_MAX_US (30 * 1000000ull)
+
+bool
+agent_dhcp_snoop_parse(const char *s, enum agent_dhcp_snoop *out)
+{
+    static const char *const names[] = {"controller", "agent", "off"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!strcmp(s, names[i])) {
+            *out = (enum agent_dhcp_snoop) i;
+            return true;
+        }
+    }
+    return false;
+}
 
 void
 agent_options_default(struct agent_options *o)
@@ -66,6 +86,23 @@ struct barrier {
     uint64_t version;  /* map version confirmed by it */
     uint64_t sent_ms;
     uint64_t oldest_instr_us; /* arrival of the oldest unconfirmed instr */
+};
+
+/* A DHCP ACK seen on a trusted port, until a barrier confirms flows that
+ * enforce the binding it granted (the ACK -> enforcement latency). */
+struct pending_ack {
+    uint8_t mac[6];
+    uint32_t ip;
+    uint64_t t0_us;
+    bool enforced; /* the desired flows enforce it */
+    uint32_t xid;  /* barrier that confirms them, 0 = not sent yet */
+};
+
+/* A latency summary over the last LAT_SAMPLES observations. */
+struct lat {
+    uint64_t us[LAT_SAMPLES];
+    size_t n;
+    uint64_t total;
 };
 
 struct agent {
@@ -103,14 +140,23 @@ struct agent {
     struct event *stats_timer;
     uint32_t stats_xid;
 
+    /* Port security (seed 003). */
+    struct binding_table *snooped; /* agent-snooped, not yet confirmed */
+    struct pending_ack pend[MAX_PENDING_ACKS];
+    size_t n_pend;
+    uint32_t portsec_xid;
+    uint64_t spoof_drops;  /* packets the drop flows of table 10 counted */
+    uint64_t portsec_sum;  /* ... as last read */
+    uint64_t portsec_flows;
+    uint64_t dhcp_punts, dhcp_sent, dhcp_bad, bindings_snooped;
+
     /* Metrics. */
     struct evhttp *http;
     uint64_t flow_mods, syncs, of_errors, of_connects;
     uint64_t relayed_packets, relay_flows;
     uint64_t relay_sum; /* packets counted by the relay flows last read */
-    uint64_t lat_us[LAT_SAMPLES]; /* instruction -> barrier reply */
-    size_t n_lat;
-    uint64_t n_lat_total;
+    struct lat instr_lat;   /* instruction -> barrier reply */
+    struct lat enforce_lat; /* DHCP ACK -> its binding's flows confirmed */
 
     struct event *sig_term, *sig_int;
 };
@@ -129,6 +175,24 @@ now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Unix time in ms: the clock bindings' expiries are on. */
+static uint64_t
+wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static void
+lat_add(struct lat *l, uint64_t us)
+{
+    l->us[l->total++ % LAT_SAMPLES] = us;
+    if (l->n < LAT_SAMPLES) {
+        l->n++;
+    }
 }
 
 static uint64_t
@@ -258,11 +322,7 @@ barrier_done(struct agent *a, uint32_t xid)
         if (b->session == a->session && b->ack_seq) {
             chan_client_ack(a->chan, b->ack_seq, t, &a->chan_out);
             if (b->oldest_instr_us) {
-                uint64_t lat = now_us() - b->oldest_instr_us;
-                a->lat_us[a->n_lat_total++ % LAT_SAMPLES] = lat;
-                if (a->n_lat < LAT_SAMPLES) {
-                    a->n_lat++;
-                }
+                lat_add(&a->instr_lat, now_us() - b->oldest_instr_us);
             }
         }
         if (b->version > a->confirmed_version) {
@@ -270,6 +330,21 @@ barrier_done(struct agent *a, uint32_t xid)
             chan_client_refreshed(a->chan, b->version, t, &a->chan_out);
         }
     }
+    /* ACKs whose binding's flows this barrier confirmed. */
+    uint64_t us = now_us();
+    size_t j = 0;
+    for (size_t i = 0; i < a->n_pend; i++) {
+        struct pending_ack *p = &a->pend[i];
+        if (p->xid && p->xid <= xid) {
+            lat_add(&a->enforce_lat, us - p->t0_us);
+            log_write(LOG_INF, "agent", "event=binding_enforced node=%s "
+                      "ack_to_flows_us=%" PRIu64, a->opt.node,
+                      us - p->t0_us);
+        } else if (us - p->t0_us < PENDING_ACK_MAX_US) {
+            a->pend[j++] = *p;
+        }
+    }
+    a->n_pend = j;
     memmove(a->barriers, a->barriers + k,
             (a->n_barriers - k) * sizeof *a->barriers);
     a->n_barriers -= k;
@@ -301,6 +376,186 @@ relay_stats(struct agent *a, const struct ofp_multipart *mp)
 }
 
 static void
+portsec_stats(struct agent *a, const struct ofp_multipart *mp)
+{
+    struct ofp_mp_iter it;
+    struct ofp_flow_stats fs;
+    uint64_t packets = 0, flows = 0;
+    ofp_mp_iter_init(&it, mp);
+    while (ofp_flow_stats_next(&it, &fs)) {
+        /* Drop flows have no instructions; the allow flows go on. */
+        if (fs.table_id == PL_T_PORTSEC && !fs.insts.present) {
+            packets += fs.packet_count;
+            flows++;
+        }
+    }
+    if (packets >= a->portsec_sum) {
+        a->spoof_drops += packets - a->portsec_sum;
+    }
+    a->portsec_sum = packets;
+    a->portsec_flows = flows;
+}
+
+static void schedule_sync(struct agent *);
+static void chan_flush(struct agent *);
+
+/* The held, local entry of the VM whose MAC is 'mac', or NULL. */
+static const struct chan_entry *
+local_entry_by_mac(const struct agent *a, const uint8_t mac[6])
+{
+    size_t n = chan_client_n_entries(a->chan);
+    for (size_t i = 0; i < n; i++) {
+        const struct chan_entry *e = chan_client_entry(a->chan, i);
+        if (!e->relay && !memcmp(e->config.mac, mac, 6)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* The binding enforced for a held entry: the controller's, or one this
+ * agent snooped and the controller has not confirmed yet. */
+static const struct binding *
+entry_binding(const struct agent *a, const struct chan_entry *e)
+{
+    const struct binding *local =
+        e->relay ? NULL : binding_table_find_vm(a->snooped, e->vm);
+    if (local) {
+        return local;
+    }
+    return e->has_binding ? &e->binding : NULL;
+}
+
+/* Drops snooped bindings the controller now holds (same MAC and IP),
+ * whose VM is no longer placed here, or whose lease ended. */
+static void
+snooped_prune(struct agent *a)
+{
+    uint32_t cursor = 0, drop[64];
+    size_t n_drop = 0;
+    uint64_t now = wall_ms();
+    for (const struct binding *b;
+         n_drop < 64 && (b = binding_table_next(a->snooped, &cursor));) {
+        const struct chan_entry *e = chan_client_find(a->chan, b->vm);
+        if (!e || e->relay
+            || (e->has_binding && e->binding.ip == b->ip
+                && !memcmp(e->binding.mac, b->mac, 6))
+            || (b->expires_ms && b->expires_ms <= now)) {
+            drop[n_drop++] = b->id;
+        }
+    }
+    for (size_t i = 0; i < n_drop; i++) {
+        binding_table_delete(a->snooped, drop[i], NULL);
+    }
+}
+
+/* FIG. 4: this agent turns the server's message into the VM's binding,
+ * enforces it at once and reports it to mignetd. */
+static void
+snoop_here(struct agent *a, const struct dhcp_msg *d)
+{
+    const struct chan_entry *e = local_entry_by_mac(a, d->chaddr);
+    if (!e) {
+        return; /* not a VM placed here */
+    }
+    const struct binding *cur = entry_binding(a, e);
+    struct binding_table *scratch = binding_table_create();
+    enum binding_err be = BINDING_E_OK;
+    if (cur) {
+        struct binding c = *cur;
+        c.id = 1;
+        be = binding_table_add(scratch, &c, NULL);
+    }
+    struct binding_ctx ctx = {
+        .vm = e->vm,
+        .node = a->opt.node,
+        .port = e->config.port,
+        .vlan = e->config.vlan,
+        .origin = BINDING_FROM_AGENT,
+        .port_status = cur ? cur->port_status : BINDING_PORT_UP,
+        .port_security = cur ? cur->port_security : BINDING_UNTRUST,
+    };
+    enum binding_action act = BINDING_ACT_NONE;
+    struct binding nb;
+    if (!be) {
+        be = binding_table_snoop(scratch, d, &ctx, wall_ms(), &act, &nb);
+    }
+    binding_table_destroy(scratch);
+    if (be) {
+        a->dhcp_bad++;
+        log_write(LOG_WARN, "agent", "event=snoop_refused node=%s vm=%s "
+                  "err=%s", a->opt.node, e->vm, binding_errname(be));
+        return;
+    }
+    if (act == BINDING_ACT_NONE) {
+        return;
+    }
+    const struct binding *old = binding_table_find_vm(a->snooped, e->vm);
+    if (old) {
+        binding_table_delete(a->snooped, old->id, NULL);
+    }
+    if (act != BINDING_ACT_REMOVED
+        && (be = binding_table_add(a->snooped, &nb, NULL))) {
+        log_write(LOG_WARN, "agent", "event=snoop_refused node=%s vm=%s "
+                  "err=%s", a->opt.node, e->vm, binding_errname(be));
+    }
+    a->bindings_snooped++;
+    struct chan_msg m;
+    chan_msg_init(&m, CHAN_BINDING);
+    snprintf(m.vm, sizeof m.vm, "%s", e->vm);
+    m.action = act;
+    m.has_binding = true;
+    m.binding = nb;
+    chan_client_send(a->chan, &m, now_ms(), &a->chan_out);
+    chan_flush(a);
+    schedule_sync(a);
+}
+
+static void
+packet_in(struct agent *a, const struct ofp_packet_in *pi)
+{
+    uint64_t port = 0, mask;
+    if ((pi->cookie & PL_COOKIE_KIND_MASK) != pl_cookie_kind(PL_K_PORTSEC)
+        || !ofp_match_get(&pi->match, OFP_F_IN_PORT, &port, &mask)
+        || a->opt.dhcp_snoop == AGENT_SNOOP_OFF) {
+        return;
+    }
+    a->dhcp_punts++;
+    struct dhcp_msg d;
+    enum dhcp_err de = dhcp_parse_frame(pi->data, pi->data_len, 0, &d);
+    if (!de && d.type == DHCP_ACK && d.yiaddr
+        && a->n_pend < MAX_PENDING_ACKS) {
+        struct pending_ack *p = &a->pend[a->n_pend++];
+        memset(p, 0, sizeof *p);
+        memcpy(p->mac, d.chaddr, 6);
+        p->ip = d.yiaddr;
+        p->t0_us = now_us();
+    }
+    if (a->opt.dhcp_snoop == AGENT_SNOOP_CONTROLLER) {
+        /* FIG. 3: the controller parses and decides; send what came. */
+        if (!pi->data_len || pi->data_len > CHAN_FRAME_MAX) {
+            a->dhcp_bad++;
+            return;
+        }
+        struct chan_msg m;
+        chan_msg_init(&m, CHAN_DHCP);
+        m.port = (uint32_t) port;
+        memcpy(m.frame, pi->data, pi->data_len);
+        m.frame_len = pi->data_len;
+        if (chan_client_send(a->chan, &m, now_ms(), &a->chan_out)) {
+            a->dhcp_sent++;
+        }
+        chan_flush(a);
+    } else if (de) {
+        a->dhcp_bad++;
+        log_write(LOG_INF, "agent", "event=bad_dhcp node=%s port=%" PRIu64
+                  " err=%s", a->opt.node, port, dhcp_errname(de));
+    } else {
+        snoop_here(a, &d);
+    }
+}
+
+static void
 of_handle(struct agent *a, const uint8_t *data, size_t len)
 {
     struct ofp_msg msg;
@@ -320,6 +575,11 @@ of_handle(struct agent *a, const uint8_t *data, size_t len)
         /* Hear about port changes, learn the ports, then start from a
          * clean table. */
         of_send_set_async(a);
+        /* Packet-ins carry the whole frame (the DHCP punt). */
+        struct ofp_msg cfg;
+        ofp_msg_init(&cfg, OFPT_SET_CONFIG, a->xid++);
+        cfg.config.miss_send_len = OFPCML_NO_BUFFER;
+        of_send_msg(a, &cfg);
         struct ofp_msg req;
         ofp_msg_init(&req, OFPT_MULTIPART_REQUEST, a->xid++);
         req.mp.type = OFPMP_PORT_DESC;
@@ -369,7 +629,13 @@ of_handle(struct agent *a, const uint8_t *data, size_t len)
             schedule_sync(a);
         } else if (msg.mp.type == OFPMP_FLOW && msg.xid == a->stats_xid) {
             relay_stats(a, &msg.mp);
+        } else if (msg.mp.type == OFPMP_FLOW
+                   && msg.xid == a->portsec_xid) {
+            portsec_stats(a, &msg.mp);
         }
+        break;
+    case OFPT_PACKET_IN:
+        packet_in(a, &msg.packet_in);
         break;
     default:
         break;
@@ -455,6 +721,7 @@ of_connect(evutil_socket_t fd_, short what, void *aux)
 static void
 compute(struct agent *a)
 {
+    snooped_prune(a);
     size_t n_held = chan_client_n_entries(a->chan);
     size_t n_map = agent_map_count(a->map);
     struct pl_vm *vms = xcalloc(n_held + n_map + 1, sizeof *vms);
@@ -465,7 +732,22 @@ compute(struct agent *a)
         struct pl_vm *v = &vms[n++];
         v->vm = e->vm;
         v->config = e->config;
+        v->binding = entry_binding(a, e);
+        if (v->binding) {
+            /* Timing an ACK's enforcement: these flows enforce it. */
+            for (size_t k = 0; k < a->n_pend; k++) {
+                struct pending_ack *p = &a->pend[k];
+                if (!p->enforced && p->ip == v->binding->ip
+                    && !memcmp(p->mac, v->binding->mac, 6)) {
+                    p->enforced = true;
+                }
+            }
+        }
         if (e->relay) {
+            /* The snapshot keeps its binding's flows while the VM's port
+             * is still here (until its DELETE). */
+            v->ofport = e->config.port ? e->config.port
+                                       : port_lookup(a, e->vm);
             v->kind = PL_VM_RELAY;
             v->peer = 0;
             uint32_t ip;
@@ -492,7 +774,12 @@ compute(struct agent *a)
         v->config = m->config;
         v->peer = m->address;
     }
-    struct pl_input in = {.tunnel_port = tunnel, .vms = vms, .n_vms = n};
+    struct pl_input in = {
+        .tunnel_port = tunnel,
+        .dhcp_punt = a->opt.dhcp_snoop != AGENT_SNOOP_OFF,
+        .vms = vms,
+        .n_vms = n,
+    };
     pipeline_compute(&in, a->desired);
     free(vms);
 }
@@ -531,6 +818,11 @@ sync_cb(evutil_socket_t fd, short what, void *aux)
         .oldest_instr_us = a->unconfirmed_since_us,
     };
     a->unconfirmed_since_us = 0;
+    for (size_t k = 0; k < a->n_pend; k++) {
+        if (a->pend[k].enforced && !a->pend[k].xid) {
+            a->pend[k].xid = barrier.xid;
+        }
+    }
     if (d.added || d.modified || d.deleted) {
         log_write(LOG_DBG, "agent", "event=flows_synced node=%s added=%zu "
                   "modified=%zu deleted=%zu installed=%zu", a->opt.node,
@@ -714,6 +1006,19 @@ stats_cb(evutil_socket_t fd, short what, void *aux)
         req.mp.flow_req.cookie_mask = PL_COOKIE_KIND_MASK;
         a->stats_xid = req.xid;
         of_send_msg(a, &req);
+        req.xid = a->xid++;
+        req.mp.flow_req.table_id = PL_T_PORTSEC;
+        req.mp.flow_req.cookie = pl_cookie_kind(PL_K_PORTSEC);
+        a->portsec_xid = req.xid;
+        of_send_msg(a, &req);
+        /* A snooped binding's lease may have ended. */
+        if (binding_table_count(a->snooped)) {
+            uint64_t due;
+            if (binding_table_next_expiry(a->snooped, &due)
+                && due <= wall_ms()) {
+                schedule_sync(a);
+            }
+        }
     }
     arm_ms(a->stats_timer, a->opt.stats_ms);
 }
@@ -725,6 +1030,18 @@ cmp_u64(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
+/* The median, 99th percentile and maximum of 'l' in milliseconds. */
+static void
+lat_summary(const struct lat *l, double *p50, double *p99, double *max)
+{
+    static uint64_t sorted[LAT_SAMPLES];
+    memcpy(sorted, l->us, l->n * sizeof *sorted);
+    qsort(sorted, l->n, sizeof *sorted, cmp_u64);
+    *p50 = l->n ? sorted[l->n / 2] / 1000.0 : 0;
+    *p99 = l->n ? sorted[(l->n * 99) / 100] / 1000.0 : 0;
+    *max = l->n ? sorted[l->n - 1] / 1000.0 : 0;
+}
+
 static void
 metrics_cb(struct evhttp_request *req, void *aux)
 {
@@ -732,11 +1049,9 @@ metrics_cb(struct evhttp_request *req, void *aux)
     struct evbuffer *out = evbuffer_new();
     struct chan_client_stats cs;
     chan_client_get_stats(a->chan, &cs);
-    uint64_t sorted[LAT_SAMPLES];
-    memcpy(sorted, a->lat_us, a->n_lat * sizeof *sorted);
-    qsort(sorted, a->n_lat, sizeof *sorted, cmp_u64);
-    double p50 = a->n_lat ? sorted[a->n_lat / 2] / 1000.0 : 0;
-    double p99 = a->n_lat ? sorted[(a->n_lat * 99) / 100] / 1000.0 : 0;
+    double p50, p99, max, e50, e99, emax;
+    lat_summary(&a->instr_lat, &p50, &p99, &max);
+    lat_summary(&a->enforce_lat, &e50, &e99, &emax);
     evbuffer_add_printf(out,
         "# TYPE mignet_agent_flows_installed gauge\n"
         "mignet_agent_flows_installed %zu\n"
@@ -750,6 +1065,20 @@ metrics_cb(struct evhttp_request *req, void *aux)
         "mignet_agent_instruction_latency_ms{quantile=\"0.5\"} %.3f\n"
         "mignet_agent_instruction_latency_ms{quantile=\"0.99\"} %.3f\n"
         "mignet_agent_instruction_latency_ms_count %" PRIu64 "\n"
+        "# TYPE mignet_agent_dhcp_ack_to_enforced_ms summary\n"
+        "mignet_agent_dhcp_ack_to_enforced_ms{quantile=\"0.5\"} %.3f\n"
+        "mignet_agent_dhcp_ack_to_enforced_ms{quantile=\"0.99\"} %.3f\n"
+        "mignet_agent_dhcp_ack_to_enforced_ms{quantile=\"1\"} %.3f\n"
+        "mignet_agent_dhcp_ack_to_enforced_ms_count %" PRIu64 "\n"
+        "# TYPE mignet_agent_spoof_drops_total counter\n"
+        "mignet_agent_spoof_drops_total %" PRIu64 "\n"
+        "# TYPE mignet_agent_portsec_drop_flows gauge\n"
+        "mignet_agent_portsec_drop_flows %" PRIu64 "\n"
+        "# TYPE mignet_agent_dhcp_punts_total counter\n"
+        "mignet_agent_dhcp_punts_total %" PRIu64 "\n"
+        "mignet_agent_dhcp_sent_total %" PRIu64 "\n"
+        "mignet_agent_dhcp_bad_total %" PRIu64 "\n"
+        "mignet_agent_bindings_snooped_total %" PRIu64 "\n"
         "# TYPE mignet_agent_map_version gauge\n"
         "mignet_agent_map_version %" PRIu64 "\n"
         "# TYPE mignet_agent_gateway_polls_total counter\n"
@@ -764,7 +1093,9 @@ metrics_cb(struct evhttp_request *req, void *aux)
         "mignet_agent_openflow_connected %d\n"
         "mignet_agent_channel_connected %d\n",
         flowtab_count(a->installed), a->flow_mods, a->relayed_packets,
-        a->relay_flows, p50, p99, a->n_lat_total,
+        a->relay_flows, p50, p99, a->instr_lat.total, e50, e99, emax,
+        a->enforce_lat.total, a->spoof_drops, a->portsec_flows,
+        a->dhcp_punts, a->dhcp_sent, a->dhcp_bad, a->bindings_snooped,
         agent_map_version(a->map), a->polls, a->poll_errors, cs.installs,
         cs.relays, cs.deletes, cs.refused, a->of_errors, a->of_ready,
         chan_client_welcomed(a->chan));
@@ -810,6 +1141,7 @@ agent_run(const struct agent_options *opt)
     a->map = agent_map_create();
     a->desired = flowtab_create();
     a->installed = flowtab_create();
+    a->snooped = binding_table_create();
     signal(SIGPIPE, SIG_IGN);
     a->base = event_base_new();
     a->sync_ev = event_new(a->base, -1, 0, sync_cb, a);
@@ -869,6 +1201,7 @@ out:
     agent_map_destroy(a->map);
     flowtab_destroy(a->desired);
     flowtab_destroy(a->installed);
+    binding_table_destroy(a->snooped);
     strbuf_destroy(&a->chan_out);
     free(a->barriers);
     free(a);

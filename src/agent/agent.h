@@ -12,6 +12,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Who turns DHCP ACKs seen on trusted ports into bindings (seed 003). */
+enum agent_dhcp_snoop {
+    AGENT_SNOOP_CONTROLLER, /* send them up ('dhcp'): FIG. 3 (default) */
+    AGENT_SNOOP_AGENT,      /* build the binding here, report it: FIG. 4 */
+    AGENT_SNOOP_OFF,        /* do not punt DHCP at all */
+};
+/* "controller", "agent", "off"; false for anything else. */
+bool agent_dhcp_snoop_parse(const char *, enum agent_dhcp_snoop *);
+
 struct agent_options {
     const char *node;        /* this node's id */
     const char *controller;  /* HOST:PORT of mignetd's agent channel */
@@ -24,6 +33,7 @@ struct agent_options {
     uint32_t stats_ms;       /* relay flow statistics poll interval */
     uint32_t reconnect_ms;
     uint64_t seed;           /* jitter PRNG seed (0: from the node id) */
+    enum agent_dhcp_snoop dhcp_snoop;
 };
 
 void agent_options_default(struct agent_options *);

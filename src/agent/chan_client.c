@@ -293,6 +293,13 @@ apply_instr(struct entry_table *t, const struct chan_msg *m,
         snprintf(e.vm, sizeof e.vm, "%s", m->vm);
         e.epoch = m->epoch;
         e.config = m->config;
+        /* The install says the whole configuration: no binding in it
+         * means the VM has none now. */
+        e.has_binding = m->has_binding;
+        memset(&e.binding, 0, sizeof e.binding);
+        if (m->has_binding) {
+            e.binding = m->binding;
+        }
         *nomem = table_put(t, &e) != 0;
         return !*nomem;
     }
@@ -301,6 +308,10 @@ apply_instr(struct entry_table *t, const struct chan_msg *m,
             return false;
         }
         held->relay = true;
+        if (m->has_binding) {
+            held->has_binding = true;
+            held->binding = m->binding; /* the snapshot's, as it was */
+        }
         snprintf(held->target, sizeof held->target, "%s", m->target);
         snprintf(held->target_address, sizeof held->target_address, "%s",
                  m->target_address);
@@ -555,6 +566,18 @@ chan_client_next_wake(const struct chan_client *c)
     uint64_t beat = c->last_tx + hb;
     uint64_t dead = c->last_rx + 3 * hb;
     return beat < dead ? beat : dead;
+}
+
+bool
+chan_client_send(struct chan_client *c, const struct chan_msg *msg,
+                 uint64_t now, struct strbuf *out)
+{
+    if (!c->connected || !c->welcomed) {
+        return false;
+    }
+    size_t before = out->len;
+    send_msg(c, msg, now, out);
+    return out->len > before;
 }
 
 void

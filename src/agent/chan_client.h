@@ -41,6 +41,8 @@ struct chan_entry {
     char target[CORE_NAME_MAX + 1];
     char target_address[CHAN_ADDRESS_MAX + 1];
     uint64_t target_epoch;
+    bool has_binding; /* port security (seed 003): the install's binding */
+    struct binding binding;
 };
 
 struct chan_client_stats {
@@ -111,6 +113,11 @@ int chan_client_receive(struct chan_client *, const char *data, size_t len,
 int chan_client_run(struct chan_client *, uint64_t now, struct strbuf *out);
 /* When chan_client_run() next has work (UINT64_MAX when not connected). */
 uint64_t chan_client_next_wake(const struct chan_client *);
+/* Queues an agent-originated message ('dhcp', 'binding') if the session
+ * is welcomed; returns false (nothing queued) otherwise or when it does
+ * not encode. */
+bool chan_client_send(struct chan_client *, const struct chan_msg *,
+                      uint64_t now, struct strbuf *out);
 /* The agent now holds gateway map version 'version': queues 'refresh'
  * if the session is welcomed. */
 void chan_client_refreshed(struct chan_client *, uint64_t version,

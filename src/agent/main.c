@@ -26,6 +26,9 @@ usage(FILE *f)
 "  --refresh-jitter F     +- fraction of the interval (default 0.1)\n"
 "  --stats-ms MS          relay flow statistics interval (default 1000)\n"
 "  --metrics H:P          serve GET /metrics (Prometheus) there\n"
+"  --dhcp-snoop MODE      who turns DHCP ACKs seen on trusted ports into\n"
+"                         bindings: controller (default: sent up),\n"
+"                         agent (built here and reported), off\n"
 "  --log-level LEVEL      debug, info, warn, error (default info)\n"
 "  --help                 this text\n");
 }
@@ -45,6 +48,7 @@ main(int argc, char **argv)
         {"refresh-jitter", required_argument, NULL, 'j'},
         {"stats-ms", required_argument, NULL, 's'},
         {"metrics", required_argument, NULL, 'm'},
+        {"dhcp-snoop", required_argument, NULL, 'd'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -59,6 +63,13 @@ main(int argc, char **argv)
         case 'g': o.gateway = optarg; break;
         case 't': o.tunnel_port = optarg; break;
         case 'm': o.metrics = optarg; break;
+        case 'd':
+            if (!agent_dhcp_snoop_parse(optarg, &o.dhcp_snoop)) {
+                fprintf(stderr, "mignet-agent: --dhcp-snoop takes "
+                        "controller, agent or off, not '%s'\n", optarg);
+                return 2;
+            }
+            break;
         case 'r':
         case 's': {
             unsigned long v = strtoul(optarg, &end, 10);

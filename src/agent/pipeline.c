@@ -1,7 +1,9 @@
 /* pipeline.c: the integration bridge's flows (docs/dataplane.md).
  *
  * Table 0 classifies by ingress (a VM's port tags the packet with the VM's
- * overlay key; the tunnel brings its key), table 10 is port security,
+ * overlay key; the tunnel brings its key), table 10 is port security
+ * (docs/port-security.md: the bound MAC and IP only, DHCP snooped on
+ * trusted ports),
  * table 20 forwards VM traffic (ARP answered from flows, local delivery,
  * relay, remote by the map), table 30 delivers or relays overlay traffic
  * and drops what this node cannot place -- never forwarding by the map,
@@ -172,6 +174,151 @@ add_vm(struct flowtab *out, const struct pl_input *in, const struct pl_vm *v)
     }
 }
 
+/* ---- Port security (seed 003) ---- */
+
+/* One binding_rules() rule as a table-10 flow: allowed traffic goes on to
+ * forwarding, the rest is dropped (and counted by the flow). */
+static void
+add_portsec_rule(struct flowtab *out, const struct pl_vm *v,
+                 const struct binding_rule *r)
+{
+    struct flowtab_flow f;
+    flow_init(&f, PL_T_PORTSEC, (uint16_t) (PL_PORTSEC_BASE + r->priority),
+              PL_K_PORTSEC, v->vm);
+    struct ofp_match *m = &f.match;
+    ofp_match_set(m, OFP_F_IN_PORT, r->in_port);
+    if (r->match & BINDING_M_ETH_SRC) {
+        ofp_match_set(m, OFP_F_ETH_SRC, mac_u64(r->eth_src));
+    }
+    if (r->match & BINDING_M_ETH_TYPE) {
+        ofp_match_set(m, OFP_F_ETH_TYPE, r->eth_type);
+    }
+    if (r->match & BINDING_M_IP_SRC) {
+        ofp_match_set(m, OFP_F_IPV4_SRC, r->ip_src);
+    }
+    if (r->match & BINDING_M_IP_PROTO) {
+        ofp_match_set(m, OFP_F_IP_PROTO, r->ip_proto);
+    }
+    if (r->match & BINDING_M_UDP_SRC) {
+        ofp_match_set(m, OFP_F_UDP_SRC, r->udp_src);
+    }
+    if (r->match & BINDING_M_UDP_DST) {
+        ofp_match_set(m, OFP_F_UDP_DST, r->udp_dst);
+    }
+    if (r->match & BINDING_M_ARP_SHA) {
+        ofp_match_set(m, OFP_F_ARP_SHA, mac_u64(r->arp_sha));
+    }
+    if (r->match & BINDING_M_ARP_SPA) {
+        ofp_match_set(m, OFP_F_ARP_SPA, r->arp_spa);
+    }
+    if (!r->drop) {
+        f.insts.present |= OFP_INST_GOTO;
+        f.insts.goto_table = PL_T_FROM_VM;
+    }
+    flowtab_put(out, &f);
+}
+
+static bool
+pl_trusted(const struct pl_vm *v)
+{
+    return v->binding && v->binding->port_security == BINDING_TRUST
+           && v->binding->port_status != BINDING_PORT_DISABLE;
+}
+
+/* Matches a DHCP message of direction 'src' -> 'dst' (UDP ports). */
+static void
+match_dhcp(struct ofp_match *m, uint16_t src, uint16_t dst)
+{
+    ofp_match_set(m, OFP_F_ETH_TYPE, 0x0800);
+    ofp_match_set(m, OFP_F_IP_PROTO, 17);
+    ofp_match_set(m, OFP_F_UDP_SRC, src);
+    ofp_match_set(m, OFP_F_UDP_DST, dst);
+}
+
+static void
+add_portsec(struct flowtab *out, const struct pl_input *in,
+            const struct pl_vm *v)
+{
+    struct binding_rule rules[BINDING_MAX_RULES];
+    size_t n;
+    if (!v->ofport || (v->kind != PL_VM_LOCAL && v->kind != PL_VM_RELAY)) {
+        return;
+    }
+    if (v->binding) {
+        n = binding_rules(v->binding, v->ofport, rules);
+    } else if (!v->config.ip && v->kind == PL_VM_LOCAL) {
+        n = binding_rules_unbound(v->ofport, v->config.mac, rules);
+    } else {
+        return; /* an address given by hand: not filtered */
+    }
+    for (size_t i = 0; i < n; i++) {
+        add_portsec_rule(out, v, &rules[i]);
+    }
+    if (in->dhcp_punt && pl_trusted(v) && v->kind == PL_VM_LOCAL) {
+        /* DHCP snooping: what a server says goes on to the client and up
+         * to the controller (OFPCML_NO_BUFFER: the whole frame). */
+        struct flowtab_flow f;
+        flow_init(&f, PL_T_PORTSEC, PL_PRIO_DHCP_PUNT, PL_K_PORTSEC, v->vm);
+        ofp_match_set(&f.match, OFP_F_IN_PORT, v->ofport);
+        match_dhcp(&f.match, 67, 68);
+        must(ofp_actions_controller(ofp_instructions_apply(&f.insts),
+                                    0xffff));
+        f.insts.present |= OFP_INST_GOTO;
+        f.insts.goto_table = PL_T_FROM_VM;
+        flowtab_put(out, &f);
+    }
+}
+
+/* DHCP broadcasts in table 20, per overlay key: from clients to the
+ * trusted (server) ports of that key here, and from servers to every
+ * untrusted VM port of that key here.  Unicast DHCP is forwarded like any
+ * traffic. */
+static void
+add_dhcp_broadcast(struct flowtab *out, const struct pl_input *in)
+{
+    for (size_t i = 0; i < in->n_vms; i++) {
+        const struct pl_vm *s = &in->vms[i];
+        uint32_t key = pl_key(&s->config);
+        bool first = true;
+        if (s->kind != PL_VM_LOCAL || !s->ofport || !pl_trusted(s)) {
+            continue;
+        }
+        for (size_t j = 0; j < i && first; j++) {
+            const struct pl_vm *t = &in->vms[j];
+            first = !(t->kind == PL_VM_LOCAL && t->ofport && pl_trusted(t)
+                      && pl_key(&t->config) == key);
+        }
+        if (!first) {
+            continue; /* this key's flows are written already */
+        }
+        struct flowtab_flow up, down;
+        flow_init(&up, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
+        flow_init(&down, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
+        ofp_match_set(&up.match, OFP_F_TUNNEL_ID, key);
+        ofp_match_set(&up.match, OFP_F_ETH_DST, UINT64_C(0xffffffffffff));
+        down.match = up.match;
+        match_dhcp(&up.match, 68, 67);
+        match_dhcp(&down.match, 67, 68);
+        struct ofp_actions *ua = ofp_instructions_apply(&up.insts);
+        struct ofp_actions *da = ofp_instructions_apply(&down.insts);
+        for (size_t j = 0; j < in->n_vms; j++) {
+            const struct pl_vm *t = &in->vms[j];
+            if (t->kind != PL_VM_LOCAL || !t->ofport
+                || pl_key(&t->config) != key) {
+                continue;
+            }
+            struct ofp_actions *a = pl_trusted(t) ? ua : da;
+            if (a->n < OFP_MAX_ACTIONS) {
+                must(ofp_actions_output(a, t->ofport));
+            }
+        }
+        flowtab_put(out, &up);
+        if (da->n) {
+            flowtab_put(out, &down);
+        }
+    }
+}
+
 void
 pipeline_compute(const struct pl_input *in, struct flowtab *out)
 {
@@ -195,7 +342,9 @@ pipeline_compute(const struct pl_input *in, struct flowtab *out)
     }
     for (size_t i = 0; i < in->n_vms; i++) {
         add_vm(out, in, &in->vms[i]);
+        add_portsec(out, in, &in->vms[i]);
     }
+    add_dhcp_broadcast(out, in);
     /* ARP answers for every VM this node can reach: placed here or
      * elsewhere per the map (a relay's snapshot is an old address). */
     for (size_t i = 0; i < in->n_vms; i++) {

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mignet/binding.h"
 #include "mignet/core.h"
 
 struct flowtab;
@@ -32,8 +33,16 @@ enum pl_kind {
     PL_K_RELAY = 2, /* relay of a migrated VM's traffic (seed 000) */
     PL_K_REMOTE = 3, /* forwarding to a VM elsewhere, per the map */
     PL_K_ARP = 4,   /* ARP responder */
-    PL_K_PORTSEC = 5,
+    PL_K_PORTSEC = 5, /* port security: anti-spoofing, DHCP (seed 003) */
 };
+
+/* Port-security priorities in table 10: binding_rules()' relative
+ * priorities on top of this base; the DHCP punt on trusted ports above
+ * them all. */
+#define PL_PORTSEC_BASE 1000
+#define PL_PRIO_DHCP_PUNT (PL_PORTSEC_BASE + 400)
+/* Table 20: DHCP broadcasts between VM ports and trusted (server) ports. */
+#define PL_PRIO_DHCP 250
 uint64_t pl_cookie(enum pl_kind, const char *vm);
 #define PL_COOKIE_KIND_MASK UINT64_C(0xffffff0000000000)
 static inline uint64_t
@@ -52,12 +61,19 @@ struct pl_vm {
     const char *vm;
     enum pl_vm_kind kind;
     struct mn_config config;
-    uint32_t ofport; /* LOCAL: the VM's port, 0 when not (yet) plugged */
+    uint32_t ofport; /* LOCAL (RELAY): the VM's port, 0 when not plugged */
     uint32_t peer;   /* RELAY, REMOTE: the node's underlay IPv4 */
+    /* LOCAL, RELAY: the binding enforced on 'ofport', or NULL.  Without
+     * one, a VM with IP 0.0.0.0 may only get an address (DHCP); a VM
+     * with a configured IP is not filtered. */
+    const struct binding *binding;
 };
 
 struct pl_input {
     uint32_t tunnel_port; /* 0: no overlay port (yet) */
+    /* Send DHCP server messages (UDP 67->68) entering through trusted
+     * ports to the controller as well (DHCP snooping on). */
+    bool dhcp_punt;
     const struct pl_vm *vms;
     size_t n_vms;
 };

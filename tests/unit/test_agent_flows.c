@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -138,6 +139,208 @@ test_pipeline_kinds(void **state)
 }
 
 /* Without an overlay port nothing can leave the node. */
+/* ---- Port security (table 10, docs/port-security.md) ---- */
+
+struct count_aux {
+    uint64_t cookie;
+    uint8_t table;
+    size_t n;
+};
+
+static void
+count_cb(void *aux, const struct flowtab_flow *f)
+{
+    struct count_aux *c = aux;
+    if (f->cookie == c->cookie && f->table == c->table) {
+        c->n++;
+    }
+}
+
+static size_t
+count_flows(const struct flowtab *t, uint8_t table, uint64_t cookie)
+{
+    struct count_aux c = {.cookie = cookie, .table = table};
+    flowtab_walk(t, count_cb, &c);
+    return c.n;
+}
+
+static struct binding
+bind_of(const struct mn_config *c, const char *vm, bool trust)
+{
+    struct binding b = {0};
+    snprintf(b.vm, sizeof b.vm, "%s", vm);
+    snprintf(b.node, sizeof b.node, "n1");
+    memcpy(b.mac, c->mac, 6);
+    b.ip = c->ip;
+    b.type = BINDING_STATIC;
+    b.origin = BINDING_FROM_MANAGER;
+    b.port_security = trust ? BINDING_TRUST : BINDING_UNTRUST;
+    return b;
+}
+
+/* A flow of table 10 at 'prio' whose match is 'm' (in_port first). */
+static const struct flowtab_flow *
+ps_find(const struct flowtab *t, uint16_t prio, const struct ofp_match *m)
+{
+    return flowtab_find(t, PL_T_PORTSEC, prio, m);
+}
+
+static void
+test_pipeline_portsec(void **state)
+{
+    struct mn_config c1 = vmcfg(1), c2 = vmcfg(2), c3 = vmcfg(3),
+                     srv = vmcfg(254);
+    c2.ip = 0; /* waits for DHCP */
+    struct binding b1 = bind_of(&c1, "vm1", false);
+    struct binding bs = bind_of(&srv, "dhcp", true);
+    struct pl_vm vms[] = {
+        {.vm = "vm1", .kind = PL_VM_LOCAL, .config = c1, .ofport = 5,
+         .binding = &b1},
+        {.vm = "vm2", .kind = PL_VM_LOCAL, .config = c2, .ofport = 6},
+        {.vm = "vm3", .kind = PL_VM_LOCAL, .config = c3, .ofport = 7},
+        {.vm = "dhcp", .kind = PL_VM_LOCAL, .config = srv, .ofport = 8,
+         .binding = &bs},
+    };
+    struct pl_input in = {.tunnel_port = TUN, .dhcp_punt = true, .vms = vms,
+                          .n_vms = 4};
+    struct flowtab *t = flowtab_create();
+    pipeline_compute(&in, t);
+    uint64_t mac1 = ofp_eth_to_u64(c1.mac);
+
+    /* Bound: the six rules of binding_rules(), as OpenFlow. */
+    assert_int_equal(count_flows(t, PL_T_PORTSEC,
+                                 pl_cookie(PL_K_PORTSEC, "vm1")),
+                     6);
+    struct ofp_match m;
+    ofp_match_init(&m);
+    ofp_match_set(&m, OFP_F_IN_PORT, 5);
+    ofp_match_set(&m, OFP_F_ETH_SRC, mac1);
+    ofp_match_set(&m, OFP_F_ETH_TYPE, 0x0800);
+    ofp_match_set(&m, OFP_F_IPV4_SRC, c1.ip);
+    const struct flowtab_flow *f = ps_find(t, PL_PORTSEC_BASE + 200, &m);
+    assert_non_null(f);
+    assert_int_equal(f->insts.present, OFP_INST_GOTO);
+    assert_int_equal(f->insts.goto_table, PL_T_FROM_VM);
+    ofp_match_init(&m);
+    ofp_match_set(&m, OFP_F_IN_PORT, 5);
+    ofp_match_set(&m, OFP_F_ETH_SRC, mac1);
+    ofp_match_set(&m, OFP_F_ETH_TYPE, 0x0806);
+    ofp_match_set(&m, OFP_F_ARP_SHA, mac1);
+    ofp_match_set(&m, OFP_F_ARP_SPA, c1.ip);
+    assert_non_null(ps_find(t, PL_PORTSEC_BASE + 200, &m));
+    ofp_match_set(&m, OFP_F_ARP_SPA, 0); /* probes */
+    assert_non_null(ps_find(t, PL_PORTSEC_BASE + 200, &m));
+    ofp_match_init(&m);
+    ofp_match_set(&m, OFP_F_IN_PORT, 5);
+    ofp_match_set(&m, OFP_F_ETH_SRC, mac1);
+    ofp_match_set(&m, OFP_F_ETH_TYPE, 0x0800);
+    ofp_match_set(&m, OFP_F_IPV4_SRC, 0);
+    ofp_match_set(&m, OFP_F_IP_PROTO, 17);
+    ofp_match_set(&m, OFP_F_UDP_SRC, 68);
+    ofp_match_set(&m, OFP_F_UDP_DST, 67);
+    assert_non_null(ps_find(t, PL_PORTSEC_BASE + 200, &m));
+    /* Everything else from the port: dropped (no instructions). */
+    ofp_match_init(&m);
+    ofp_match_set(&m, OFP_F_IN_PORT, 5);
+    f = ps_find(t, PL_PORTSEC_BASE + 100, &m);
+    assert_non_null(f);
+    assert_int_equal(f->insts.present, 0);
+    /* A VM cannot be a DHCP server: above the allow rules. */
+    ofp_match_set(&m, OFP_F_ETH_TYPE, 0x0800);
+    ofp_match_set(&m, OFP_F_IP_PROTO, 17);
+    ofp_match_set(&m, OFP_F_UDP_SRC, 67);
+    f = ps_find(t, PL_PORTSEC_BASE + 300, &m);
+    assert_non_null(f);
+    assert_int_equal(f->insts.present, 0);
+
+    /* Unbound, no address yet: DHCP only (guard, allow, drop). */
+    assert_int_equal(count_flows(t, PL_T_PORTSEC,
+                                 pl_cookie(PL_K_PORTSEC, "vm2")),
+                     3);
+    /* An address given by hand and no binding: not filtered. */
+    assert_int_equal(count_flows(t, PL_T_PORTSEC,
+                                 pl_cookie(PL_K_PORTSEC, "vm3")),
+                     0);
+
+    /* Trusted server port: everything passes, and server messages also
+     * go to the controller, whole. */
+    ofp_match_init(&m);
+    ofp_match_set(&m, OFP_F_IN_PORT, 8);
+    f = ps_find(t, PL_PORTSEC_BASE + 100, &m);
+    assert_non_null(f);
+    assert_int_equal(f->insts.present, OFP_INST_GOTO);
+    ofp_match_set(&m, OFP_F_ETH_TYPE, 0x0800);
+    ofp_match_set(&m, OFP_F_IP_PROTO, 17);
+    ofp_match_set(&m, OFP_F_UDP_SRC, 67);
+    ofp_match_set(&m, OFP_F_UDP_DST, 68);
+    f = ps_find(t, PL_PRIO_DHCP_PUNT, &m);
+    assert_non_null(f);
+    assert_int_equal(act(f, 0)->output.port, OFPP_CONTROLLER);
+    assert_int_equal(act(f, 0)->output.max_len, 0xffff);
+    assert_true(f->insts.present & OFP_INST_GOTO);
+    assert_int_equal(f->insts.goto_table, PL_T_FROM_VM);
+
+    /* Table 20: client broadcasts reach the server port, server
+     * broadcasts every untrusted VM port of the key. */
+    ofp_match_init(&m);
+    ofp_match_set(&m, OFP_F_TUNNEL_ID, 100);
+    ofp_match_set(&m, OFP_F_ETH_DST, UINT64_C(0xffffffffffff));
+    ofp_match_set(&m, OFP_F_ETH_TYPE, 0x0800);
+    ofp_match_set(&m, OFP_F_IP_PROTO, 17);
+    ofp_match_set(&m, OFP_F_UDP_SRC, 68);
+    ofp_match_set(&m, OFP_F_UDP_DST, 67);
+    f = flowtab_find(t, PL_T_FROM_VM, PL_PRIO_DHCP, &m);
+    assert_non_null(f);
+    assert_int_equal(f->insts.apply.n, 1);
+    assert_int_equal(act(f, 0)->output.port, 8);
+    ofp_match_set(&m, OFP_F_UDP_SRC, 67);
+    ofp_match_set(&m, OFP_F_UDP_DST, 68);
+    f = flowtab_find(t, PL_T_FROM_VM, PL_PRIO_DHCP, &m);
+    assert_non_null(f);
+    assert_int_equal(f->insts.apply.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(act(f, i)->output.port, 5 + i);
+    }
+
+    /* Snooping off: no punt; a disabled port drops everything; a
+     * trusted port never is a client's destination when disabled. */
+    in.dhcp_punt = false;
+    bs.port_status = BINDING_PORT_DISABLE;
+    b1.port_status = BINDING_PORT_DISABLE;
+    pipeline_compute(&in, t);
+    assert_int_equal(count_flows(t, PL_T_PORTSEC,
+                                 pl_cookie(PL_K_PORTSEC, "dhcp")),
+                     1);
+    assert_int_equal(count_flows(t, PL_T_PORTSEC,
+                                 pl_cookie(PL_K_PORTSEC, "vm1")),
+                     1);
+    ofp_match_init(&m);
+    ofp_match_set(&m, OFP_F_IN_PORT, 5);
+    f = ps_find(t, PL_PORTSEC_BASE + 100, &m);
+    assert_non_null(f);
+    assert_int_equal(f->insts.present, 0);
+    assert_int_equal(count_flows(t, PL_T_FROM_VM,
+                                 pl_cookie(PL_K_PORTSEC, NULL)),
+                     0);
+
+    /* A snapshot relaying elsewhere keeps its binding's flows while its
+     * port is still on the node, and has none once the port is gone. */
+    b1.port_status = BINDING_PORT_UP;
+    struct pl_vm relay = {.vm = "vm1", .kind = PL_VM_RELAY, .config = c1,
+                          .ofport = 5, .peer = PEER_B, .binding = &b1};
+    struct pl_input rin = {.tunnel_port = TUN, .vms = &relay, .n_vms = 1};
+    pipeline_compute(&rin, t);
+    assert_int_equal(count_flows(t, PL_T_PORTSEC,
+                                 pl_cookie(PL_K_PORTSEC, "vm1")),
+                     6);
+    relay.ofport = 0;
+    pipeline_compute(&rin, t);
+    assert_int_equal(count_flows(t, PL_T_PORTSEC,
+                                 pl_cookie(PL_K_PORTSEC, "vm1")),
+                     0);
+    flowtab_destroy(t);
+}
+
 static void
 test_pipeline_no_tunnel(void **state)
 {
@@ -296,6 +499,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipeline_kinds),
         cmocka_unit_test(test_pipeline_no_tunnel),
+        cmocka_unit_test(test_pipeline_portsec),
         cmocka_unit_test(test_flowtab_diff),
         cmocka_unit_test(test_map_apply),
     };

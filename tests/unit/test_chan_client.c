@@ -111,6 +111,59 @@ connect_welcome(struct fixture *f)
     expect_out(f, "");
 }
 
+#define BIND(IP, TYPE, ORIGIN)                                               \
+    "\"binding\":{\"id\":4,\"node\":\"n1\",\"mac\":\"02:00:00:00:00:01\","    \
+    "\"ip\":\"" IP "\",\"type\":\"" TYPE "\",\"origin\":\"" ORIGIN "\"}"
+
+/* Port security: the install's binding is held with the entry; an install
+ * without one clears it; a relay keeps the snapshot's; the agent's own
+ * messages go out only in a welcomed session. */
+static void
+test_binding_held(void **state)
+{
+    struct fixture *f = *state;
+    struct chan_msg m;
+    chan_msg_init(&m, CHAN_DHCP);
+    m.port = 3;
+    m.frame_len = 1;
+    assert_false(chan_client_send(f->c, &m, 50, &f->out));
+    assert_int_equal(f->out.len, 0);
+    connect_welcome(f);
+    assert_int_equal(
+        feed(f, "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":1,"
+                "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.7\","
+                BIND("198.18.1.7", "static", "manager") "}\n", 120),
+        0);
+    const struct chan_entry *e = chan_client_find(f->c, "vm1");
+    assert_non_null(e);
+    assert_true(e->has_binding);
+    assert_int_equal(e->binding.id, 4);
+    assert_int_equal(e->binding.ip, 0xc6120107);
+    assert_string_equal(e->binding.vm, "vm1");
+    assert_int_equal(
+        feed(f, "{\"type\":\"relay\",\"seq\":2,\"vm\":\"vm1\",\"epoch\":1,"
+                "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.7\","
+                "\"target\":\"n2\",\"target_address\":\"198.18.0.2\","
+                "\"target_epoch\":2," BIND("198.18.1.7", "static", "manager")
+                "}\n", 130),
+        0);
+    e = chan_client_find(f->c, "vm1");
+    assert_true(e->relay);
+    assert_true(e->has_binding);
+    assert_int_equal(
+        feed(f, "{\"type\":\"install\",\"seq\":3,\"vm\":\"vm1\",\"epoch\":1,"
+                "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.7\"}\n",
+             140),
+        0);
+    e = chan_client_find(f->c, "vm1");
+    assert_false(e->has_binding);
+    assert_true(e->relay); /* an update at the same epoch keeps the relay */
+    strbuf_clear(&f->out);
+    m.frame[0] = 0xab;
+    assert_true(chan_client_send(f->c, &m, 150, &f->out));
+    expect_out(f, "{\"type\":\"dhcp\",\"port\":3,\"frame\":\"ab\"}\n");
+}
+
 static void
 test_resync_replaces_state(void **state)
 {
@@ -460,6 +513,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_binding_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resync_replaces_state, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_epoch_rule, setup, teardown),
