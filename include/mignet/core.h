@@ -324,7 +324,8 @@ enum core_err core_binding_report(struct core *, uint32_t node,
                                   const struct binding *b, bool removed,
                                   uint64_t now, enum binding_err *berr,
                                   enum binding_action *act);
-/* Removes the VM's binding (CORE_E_UNKNOWN_BINDING if it has none). */
+/* Removes the VM's binding (CORE_E_UNKNOWN_BINDING if it has none); the
+ * VM's IP goes with it (0.0.0.0: its node lets it only ask for one). */
 enum core_err core_binding_delete(struct core *, uint32_t vm, uint64_t now);
 /* The VM's binding, or NULL.  Valid until the core next changes. */
 const struct binding *core_binding_get(const struct core *, uint32_t vm);

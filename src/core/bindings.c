@@ -178,7 +178,9 @@ vm_bound(struct core *c, uint32_t vi, uint32_t id, const struct binding *old)
               b);
 }
 
-/* Removes the VM's binding; with 'install', tells its node. */
+/* Removes the VM's binding; with 'install', tells its node.  The VM's
+ * address went with it (a lease that ended is no longer the VM's): its IP
+ * becomes 0.0.0.0, so its node lets it do nothing but ask for one. */
 static void
 vm_unbind(struct core *c, uint32_t vi, bool install)
 {
@@ -194,6 +196,10 @@ vm_unbind(struct core *c, uint32_t vi, bool install)
     v = &c->vms[vi];
     v->config.binding = 0;
     if (install) {
+        if (v->config.ip) {
+            v->config.ip = 0;
+            core_gateway_touch(c, vi);
+        }
         core_persist_vm(c, vi);
         core_emit(c, INSTR_INSTALL, v->node, vi, v->epoch, &v->config, NIL,
                   0, NULL);

@@ -17,6 +17,8 @@ MIG_RATE=${MIG_RATE:-300}       # probes/s per sender
 MIG_PAUSE_MS=${MIG_PAUSE_MS:-300}
 MIG_SLACK_MS=${MIG_SLACK_MS:-50}
 MIG_METRICS=()
+# Extra mignet-agent flags (word-split), e.g. "--dhcp-snoop agent".
+MIG_AGENT_ARGS=${MIG_AGENT_ARGS:-}
 
 mignet_cli() { "$MIG_BUILD/mignet" --url "$MIG_URL" "$@"; }
 
@@ -33,24 +35,37 @@ mig_free_port() {
     tb_die "no free port"
 }
 
-# mig_start STRATEGY: mignetd + agents for hosts 1..3.
-mig_start() {
-    local strategy=$1 rest agents h
-    rest=$(mig_free_port)
-    agents=$(mig_free_port)
-    MIG_URL=http://127.0.0.1:$rest
+# mig_mignetd: (re)starts mignetd on MIG_REST_PORT/MIG_AGENT_PORT with
+# strategy MIG_STRATEGY and the state in $TB_DIR/state; sets MIGNETD_PID.
+mig_mignetd() {
     mkdir -p "$TB_DIR/state"
-    "$MIG_BUILD/mignetd" --listen "127.0.0.1:$rest" \
-        --agent-listen "127.0.0.1:$agents" --state-dir "$TB_DIR/state" \
-        --strategy "$strategy" --heartbeat-ms 500 --log-level info \
-        >"$TB_DIR/mignetd.log" 2>&1 &
-    echo $! >>"$TB_DIR/pids"
+    "$MIG_BUILD/mignetd" --listen "127.0.0.1:$MIG_REST_PORT" \
+        --agent-listen "127.0.0.1:$MIG_AGENT_PORT" \
+        --state-dir "$TB_DIR/state" \
+        --strategy "$MIG_STRATEGY" --heartbeat-ms 500 --log-level info \
+        >>"$TB_DIR/mignetd.log" 2>&1 &
+    MIGNETD_PID=$!
+    echo "$MIGNETD_PID" >>"$TB_DIR/pids"
     for _ in $(seq 1 100); do
-        grep -q "mignetd ready" "$TB_DIR/mignetd.log" && break
+        [ "$(grep -c "mignetd ready" "$TB_DIR/mignetd.log")" -gt \
+            "${MIG_READY_SEEN:-0}" ] && break
         sleep 0.05
     done
-    grep -q "mignetd ready" "$TB_DIR/mignetd.log" ||
+    [ "$(grep -c "mignetd ready" "$TB_DIR/mignetd.log")" -gt \
+        "${MIG_READY_SEEN:-0}" ] ||
         tb_die "mignetd did not start: $(tail -5 "$TB_DIR/mignetd.log")"
+    MIG_READY_SEEN=$(grep -c "mignetd ready" "$TB_DIR/mignetd.log")
+}
+
+# mig_start STRATEGY: mignetd + agents for hosts 1..3.
+mig_start() {
+    local h
+    MIG_STRATEGY=$1
+    MIG_REST_PORT=$(mig_free_port)
+    MIG_AGENT_PORT=$(mig_free_port)
+    MIG_URL=http://127.0.0.1:$MIG_REST_PORT
+    local agents=$MIG_AGENT_PORT
+    mig_mignetd
     for h in 1 2 3; do
         MIG_METRICS[$h]=$(mig_free_port)
         mignet_cli node add "n$h" --address "$(tb_host_ip "$h")" \
@@ -59,10 +74,10 @@ mig_start() {
             --controller "127.0.0.1:$agents" --gateway "$MIG_URL" \
             --refresh-ms "${MIG_REFRESH[$h]}" --refresh-jitter 0.1 \
             --stats-ms 100 --metrics "127.0.0.1:${MIG_METRICS[$h]}" \
-            --log-level info >"$TB_DIR/agent$h.log" 2>&1 &
+            --log-level info ${MIG_AGENT_ARGS:-} >"$TB_DIR/agent$h.log" 2>&1 &
         echo $! >>"$TB_DIR/pids"
     done
-    tb_log "mignetd ($strategy) at $MIG_URL, agents for n1..n3"
+    tb_log "mignetd ($MIG_STRATEGY) at $MIG_URL, agents for n1..n3"
 }
 
 # mig_metric H NAME: a metric of host H's agent.

@@ -166,7 +166,9 @@ test_static_set_and_delete(void **state)
     assert_null(core_binding_get(f->core, f->vm[0]));
     assert_true(core_vm_info(f->core, f->vm[0], &vi));
     assert_int_equal(vi.config.binding, 0);
+    assert_int_equal(vi.config.ip, 0); /* may only ask for an address */
     in = last_instr(f);
+    assert_int_equal(in->config.ip, 0);
     assert_int_equal(in->kind, INSTR_INSTALL);
     assert_null(in->binding);
     assert_int_equal(store_mem_count(f->store, STORE_BINDING), 0);
