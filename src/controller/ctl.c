@@ -224,7 +224,16 @@ ctl_due_cb(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     ctl->dirty = true;
-    core_run(ctl->core, ctl_now_ms());
+    struct core_stats before, after;
+    core_get_stats(ctl->core, &before);
+    uint64_t now = ctl_now_ms();
+    core_run(ctl->core, now);
+    core_get_stats(ctl->core, &after);
+    if (after.lease_expiries != before.lease_expiries) {
+        log_write(LOG_INF, "core", "event=leases_ended count=%" PRIu64
+                  " now_ms=%" PRIu64,
+                  after.lease_expiries - before.lease_expiries, now);
+    }
 }
 
 static void

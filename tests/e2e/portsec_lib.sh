@@ -106,7 +106,9 @@ ps_dhcp() {
 
 # ps_binding X FIELD: a field of VM X's binding from mignetd ("" if none).
 ps_binding() {
-    mignet_cli --json binding show "vm$1" 2>/dev/null | jq -r ".$2 // empty"
+    local out
+    out=$(mignet_cli --json binding show "vm$1" 2>/dev/null) || return 0
+    jq -r ".$2 // empty" <<<"$out"
 }
 
 # ps_wait_binding X [SECONDS]: waits until VM X has a binding.

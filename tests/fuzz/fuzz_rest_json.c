@@ -56,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(str, body, len);
     str[len] = '\0';
 
-    switch (data[0] % 6) {
+    switch (data[0] % 7) {
     case 0: {
         struct rest_node_req r;
         if (rest_parse_node(body, len, &r, &e)) {
@@ -127,9 +127,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         break;
     }
+    case 5: {
+        struct rest_binding_req r;
+        memset(&r, 0x5a, sizeof r);
+        struct rest_binding_req orig = r;
+        if (rest_parse_binding(body, len, &r, &e)) {
+            /* Every value passed its field's check; what is left for the
+             * core is the whole (and the VM's own values). */
+            if (!r.b.ip || r.b.origin != BINDING_FROM_MANAGER
+                || (unsigned) r.b.type >= BINDING_N_TYPES
+                || r.b.vlan > BINDING_VLAN_MAX
+                || r.b.port > BINDING_PORT_MAX || r.b.vm[0]) {
+                abort();
+            }
+        } else {
+            check_error(&e);
+            if (memcmp(&r, &orig, sizeof r)) {
+                abort(); /* a refused body wrote its output */
+            }
+        }
+        break;
+    }
     default: {
         struct rest_route r;
-        enum rest_method m = (enum rest_method) (data[0] / 6 % 5);
+        enum rest_method m = (enum rest_method) (data[0] / 7 % 6);
         if (rest_route_match(m, str, &r, &e)) {
             if (r.name[0] && !addr_name_valid(r.name)) {
                 abort();
