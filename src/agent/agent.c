@@ -2,14 +2,14 @@
  *
  * Three connections, one libevent loop: the agent channel to mignetd
  * (chan_client does the protocol), the OpenFlow connection to the node's
- * bridge, and gateway polls.  Port security (seed 003): DHCP server
- * messages punted from trusted ports are sent up to mignetd or snooped
- * here, and bindings become anti-spoofing flows.  Every change recomputes the desired flow
+ * bridge, and gateway polls.  Every change recomputes the desired flow
  * table (pipeline.c) and sends the difference (flowtab.c) followed by a
  * barrier; instructions are acknowledged, and map versions reported, only
  * when that barrier's reply arrives.  It must never acknowledge what
  * Open vSwitch has not confirmed, and never crash on anything a peer
- * sends. */
+ * sends.  Port security (seed 003): DHCP server messages punted from
+ * trusted ports are sent up to mignetd or snooped here; bindings become
+ * table-10 flows. */
 #include "agent/agent.h"
 
 #include <errno.h>

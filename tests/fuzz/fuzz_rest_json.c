@@ -31,9 +31,11 @@ check_error(const struct rest_error *e)
 static void
 check_config(const struct mn_config *c)
 {
-    if (!rest_mac_valid(c->mac) || !rest_ip_valid(c->ip)
+    /* IP 0.0.0.0: not given (DHCP assigns one); bindings are never set
+     * through a VM body. */
+    if (!rest_mac_valid(c->mac) || (c->ip && !rest_ip_valid(c->ip))
         || c->vni > REST_VNI_MAX || c->vlan > REST_VLAN_MAX
-        || c->port > REST_PORT_MAX) {
+        || c->port > REST_PORT_MAX || c->binding) {
         abort();
     }
 }

@@ -25,7 +25,7 @@
 
 /* A binding with a distinct non-default value in every member. */
 #define BINDING_OBJ                                                          \
-    "{\"id\":9,\"node\":\"n1\",\"mac\":\"02:00:00:00:00:01\","                 \
+    "{\"id\":9,\"node\":\"n1\",\"mac\":\"02:00:00:00:00:01\","                \
     "\"ip\":\"198.18.1.1\",\"vlan\":12,\"port\":5,\"type\":\"dynamic\","      \
     "\"origin\":\"agent\",\"lease\":60,\"expires\":1700000060000,"          \
     "\"server\":\"198.18.1.254\",\"port_status\":\"down\","                 \
