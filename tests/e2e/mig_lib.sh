@@ -17,6 +17,7 @@ MIG_RATE=${MIG_RATE:-300}       # probes/s per sender
 MIG_PAUSE_MS=${MIG_PAUSE_MS:-300}
 MIG_SLACK_MS=${MIG_SLACK_MS:-50}
 MIG_METRICS=()
+MIG_AGENT_PID=()
 
 mignet_cli() { "$MIG_BUILD/mignet" --url "$MIG_URL" "$@"; }
 
@@ -60,8 +61,10 @@ mig_start() {
             --refresh-ms "${MIG_REFRESH[$h]}" --refresh-jitter 0.1 \
             --stats-ms 100 --metrics "127.0.0.1:${MIG_METRICS[$h]}" \
             --log-level info >"$TB_DIR/agent$h.log" 2>&1 &
+        MIG_AGENT_PID[$h]=$!
         echo $! >>"$TB_DIR/pids"
     done
+    MIG_AGENTS=127.0.0.1:$agents
     tb_log "mignetd ($strategy) at $MIG_URL, agents for n1..n3"
 }
 
