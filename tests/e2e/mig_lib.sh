@@ -34,24 +34,39 @@ mig_free_port() {
     tb_die "no free port"
 }
 
-# mig_start STRATEGY: mignetd + agents for hosts 1..3.
-mig_start() {
-    local strategy=$1 rest agents h
-    rest=$(mig_free_port)
-    agents=$(mig_free_port)
-    MIG_URL=http://127.0.0.1:$rest
-    mkdir -p "$TB_DIR/state"
-    "$MIG_BUILD/mignetd" --listen "127.0.0.1:$rest" \
-        --agent-listen "127.0.0.1:$agents" --state-dir "$TB_DIR/state" \
-        --strategy "$strategy" --heartbeat-ms 500 --log-level info \
-        >"$TB_DIR/mignetd.log" 2>&1 &
+# _mig_mignetd: (re)starts mignetd on MIG_REST/MIG_AGENT_PORT with the
+# state directory of this run; appends to its log.
+_mig_mignetd() {
+    local mark
+    mark=$(grep -c "mignetd ready" "$TB_DIR/mignetd.log" 2>/dev/null || true)
+    "$MIG_BUILD/mignetd" --listen "127.0.0.1:$MIG_REST" \
+        --agent-listen "127.0.0.1:$MIG_AGENT_PORT" \
+        --state-dir "$TB_DIR/state" --strategy "$MIG_STRATEGY" \
+        --heartbeat-ms 500 --log-level info >>"$TB_DIR/mignetd.log" 2>&1 &
+    MIG_MIGNETD_PID=$!
     echo $! >>"$TB_DIR/pids"
     for _ in $(seq 1 100); do
-        grep -q "mignetd ready" "$TB_DIR/mignetd.log" && break
+        [ "$(grep -c "mignetd ready" "$TB_DIR/mignetd.log")" -gt "${mark:-0}" ] &&
+            return 0
         sleep 0.05
     done
-    grep -q "mignetd ready" "$TB_DIR/mignetd.log" ||
-        tb_die "mignetd did not start: $(tail -5 "$TB_DIR/mignetd.log")"
+    tb_die "mignetd did not start: $(tail -5 "$TB_DIR/mignetd.log")"
+}
+
+# mig_restart_mignetd: starts mignetd again (after it was killed) on the
+# same ports and state.
+mig_restart_mignetd() { _mig_mignetd; }
+
+# mig_start STRATEGY: mignetd + agents for hosts 1..3.
+mig_start() {
+    local h
+    MIG_STRATEGY=$1
+    MIG_REST=$(mig_free_port)
+    MIG_AGENT_PORT=$(mig_free_port)
+    MIG_URL=http://127.0.0.1:$MIG_REST
+    mkdir -p "$TB_DIR/state"
+    _mig_mignetd
+    local agents=$MIG_AGENT_PORT strategy=$MIG_STRATEGY
     for h in 1 2 3; do
         MIG_METRICS[$h]=$(mig_free_port)
         mignet_cli node add "n$h" --address "$(tb_host_ip "$h")" \
