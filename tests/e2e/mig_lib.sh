@@ -42,7 +42,8 @@ _mig_mignetd() {
     "$MIG_BUILD/mignetd" --listen "127.0.0.1:$MIG_REST" \
         --agent-listen "127.0.0.1:$MIG_AGENT_PORT" \
         --state-dir "$TB_DIR/state" --strategy "$MIG_STRATEGY" \
-        --heartbeat-ms 500 --log-level info >>"$TB_DIR/mignetd.log" 2>&1 &
+        --heartbeat-ms 500 --log-level info ${MIG_MIGNETD_ARGS:-} \
+        >>"$TB_DIR/mignetd.log" 2>&1 &
     MIG_MIGNETD_PID=$!
     echo $! >>"$TB_DIR/pids"
     for _ in $(seq 1 100); do
