@@ -14,15 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/heap.h"
 #include "lib/util.h"
+
+#define NOT_IN UINT32_MAX
 
 struct mm_flow {
     uint32_t *res;
     uint32_t n;
     bool used;
-    bool frozen;       /* solve scratch */
-    uint32_t heap_pos; /* of its cap item, solve scratch */
+    bool frozen; /* solve scratch */
     double cap;
     double rate;
 };
@@ -46,43 +46,109 @@ struct fabsim_mm {
 
     /* Solve scratch, per resource. */
     double *rem;     /* capacity not yet given to frozen flows */
+    double *share;   /* rem / cnt: the level at which it fills */
     uint32_t *cnt;   /* unfrozen flows over it */
     uint32_t *start; /* its flows: inc[start .. end) */
     uint32_t *end;
-    uint32_t *pos; /* heap position */
+    uint32_t *pos; /* in 'heap', NOT_IN if absent */
     uint32_t *inc; /* flow ids by resource */
     size_t inc_cap;
-    struct heap heap; /* items: resource r, or n_res + capped flow */
+
+    /* Resources by (share, id), keys inline: a binary min-heap. */
+    struct mm_ent *heap;
+    size_t heap_n;
+    /* Capped flows by (cap, id): each fills at its cap. */
+    uint32_t *capped;
+    size_t n_capped, capped_cap;
 };
 
-/* The fill level at which item 'it' (resource or capped flow) fills. */
-static double
-item_key(const struct fabsim_mm *mm, uint32_t it)
+struct mm_ent {
+    double key;
+    uint32_t res;
+};
+
+static void
+set_share(struct fabsim_mm *mm, uint32_t r)
 {
-    if (it < mm->n_res) {
-        double rem = mm->rem[it] > 0 ? mm->rem[it] : 0;
-        return rem / mm->cnt[it];
-    }
-    return mm->flows[it - mm->n_res].cap;
+    double rem = mm->rem[r] > 0 ? mm->rem[r] : 0;
+    mm->share[r] = mm->cnt[r] ? rem / mm->cnt[r] : INFINITY;
 }
 
+/* Bottlenecks fill in (level, item) order, items being resources r and
+ * capped flows n_res + f, so both solvers take the same steps. */
 static bool
-item_before(const void *aux, uint32_t a, uint32_t b)
+key_before(double ka, uint32_t a, double kb, uint32_t b)
 {
-    const struct fabsim_mm *mm = aux;
-    double ka = item_key(mm, a), kb = item_key(mm, b);
     return ka < kb || (ka == kb && a < b);
 }
 
-static void
-item_set_pos(void *aux, uint32_t it, uint32_t pos)
+static bool
+ent_before(const struct mm_ent *a, const struct mm_ent *b)
 {
-    struct fabsim_mm *mm = aux;
-    if (it < mm->n_res) {
-        mm->pos[it] = pos;
-    } else {
-        mm->flows[it - mm->n_res].heap_pos = pos;
+    return key_before(a->key, a->res, b->key, b->res);
+}
+
+static void
+heap_put(struct fabsim_mm *mm, size_t i, struct mm_ent e)
+{
+    mm->heap[i] = e;
+    mm->pos[e.res] = (uint32_t)i;
+}
+
+/* Moves the entry at 'i' down to its place (keys only grow here). */
+static void
+heap_down(struct fabsim_mm *mm, size_t i)
+{
+    struct mm_ent e = mm->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= mm->heap_n) {
+            break;
+        }
+        if (c + 1 < mm->heap_n && ent_before(&mm->heap[c + 1], &mm->heap[c])) {
+            c++;
+        }
+        if (!ent_before(&mm->heap[c], &e)) {
+            break;
+        }
+        heap_put(mm, i, mm->heap[c]);
+        i = c;
     }
+    heap_put(mm, i, e);
+}
+
+static void
+heap_up(struct fabsim_mm *mm, size_t i)
+{
+    struct mm_ent e = mm->heap[i];
+    while (i > 0 && ent_before(&e, &mm->heap[(i - 1) / 2])) {
+        heap_put(mm, i, mm->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    heap_put(mm, i, e);
+}
+
+/* Takes resource 'r' out of the heap. */
+static void
+heap_del(struct fabsim_mm *mm, uint32_t r)
+{
+    size_t i = mm->pos[r];
+    mm->pos[r] = NOT_IN;
+    if (--mm->heap_n != i) {
+        uint32_t moved = mm->heap[mm->heap_n].res;
+        heap_put(mm, i, mm->heap[mm->heap_n]);
+        heap_up(mm, i);
+        heap_down(mm, mm->pos[moved]);
+    }
+}
+
+static int
+cmp_capped(const void *a, const void *b, void *aux)
+{
+    const struct fabsim_mm *mm = aux;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    double cx = mm->flows[x].cap, cy = mm->flows[y].cap;
+    return cx < cy ? -1 : cx > cy ? 1 : x < y ? -1 : x > y;
 }
 
 struct fabsim_mm *
@@ -100,11 +166,12 @@ fabsim_mm_create(size_t n_res, const double *capacity)
     mm->touched = xcalloc(n, sizeof *mm->touched);
     mm->is_touched = xcalloc(n, sizeof *mm->is_touched);
     mm->rem = xcalloc(n, sizeof *mm->rem);
+    mm->share = xcalloc(n, sizeof *mm->share);
     mm->cnt = xcalloc(n, sizeof *mm->cnt);
     mm->start = xcalloc(n, sizeof *mm->start);
     mm->end = xcalloc(n, sizeof *mm->end);
     mm->pos = xcalloc(n, sizeof *mm->pos);
-    heap_init(&mm->heap, item_before, item_set_pos, mm);
+    mm->heap = xcalloc(n, sizeof *mm->heap);
     return mm;
 }
 
@@ -125,12 +192,14 @@ fabsim_mm_destroy(struct fabsim_mm *mm)
     free(mm->touched);
     free(mm->is_touched);
     free(mm->rem);
+    free(mm->share);
     free(mm->cnt);
     free(mm->start);
     free(mm->end);
     free(mm->pos);
     free(mm->inc);
-    heap_destroy(&mm->heap);
+    free(mm->heap);
+    free(mm->capped);
     free(mm);
 }
 
@@ -213,7 +282,6 @@ prepare(struct fabsim_mm *mm)
         struct mm_flow *fl = &mm->flows[f];
         fl->frozen = !fl->used;
         fl->rate = 0;
-        fl->heap_pos = HEAP_NOT_IN;
         for (uint32_t i = 0; fl->used && i < fl->n; i++) {
             uint32_t r = fl->res[i];
             if (!mm->is_touched[r]) {
@@ -221,7 +289,7 @@ prepare(struct fabsim_mm *mm)
                 mm->touched[mm->n_touched++] = r;
                 mm->rem[r] = mm->cap[r];
                 mm->cnt[r] = 0;
-                mm->pos[r] = HEAP_NOT_IN;
+                mm->pos[r] = NOT_IN;
             }
             mm->cnt[r]++;
             total++;
@@ -231,6 +299,7 @@ prepare(struct fabsim_mm *mm)
     uint32_t off = 0;
     for (size_t i = 0; i < mm->n_touched; i++) {
         uint32_t r = mm->touched[i];
+        set_share(mm, r);
         mm->start[r] = mm->end[r] = off;
         off += mm->cnt[r];
     }
@@ -242,68 +311,93 @@ prepare(struct fabsim_mm *mm)
     }
 }
 
-/* Gives flow 'f' rate 'level' and takes it off its resources (and off the
- * heap, when 'use_heap'). */
+/* Gives flow 'f' rate 'level' and takes it off its resources; with
+ * 'heap', keeps their heap entries in order (their shares only grow: a
+ * flow freezes at the lowest share of all). */
 static void
-freeze(struct fabsim_mm *mm, uint32_t f, double level, bool use_heap)
+freeze(struct fabsim_mm *mm, uint32_t f, double level, bool heap)
 {
     struct mm_flow *fl = &mm->flows[f];
     fl->frozen = true;
     fl->rate = level;
-    if (use_heap && fl->heap_pos != HEAP_NOT_IN) {
-        heap_remove(&mm->heap, fl->heap_pos);
-    }
     for (uint32_t i = 0; i < fl->n; i++) {
         uint32_t r = fl->res[i];
         mm->rem[r] -= level;
         mm->cnt[r]--;
         mm->load[r] += level;
-        if (use_heap && mm->pos[r] != HEAP_NOT_IN) {
-            if (mm->cnt[r]) {
-                heap_update(&mm->heap, mm->pos[r]);
-            } else {
-                heap_remove(&mm->heap, mm->pos[r]);
-            }
+        set_share(mm, r);
+        if (!heap || mm->pos[r] == NOT_IN) {
+            continue;
+        }
+        if (!mm->cnt[r]) {
+            heap_del(mm, r);
+        } else {
+            mm->heap[mm->pos[r]].key = mm->share[r];
+            heap_down(mm, mm->pos[r]);
         }
     }
 }
 
-/* Item 'it' fills at 'level': freezes its unfrozen flows. */
+/* Resource 'r' fills at 'level': freezes its unfrozen flows. */
 static void
-fill(struct fabsim_mm *mm, uint32_t it, double level, bool use_heap)
+fill(struct fabsim_mm *mm, uint32_t r, double level, bool heap)
 {
-    if (it >= mm->n_res) {
-        uint32_t f = it - (uint32_t)mm->n_res;
-        if (!mm->flows[f].frozen) {
-            freeze(mm, f, level, use_heap);
-        }
-        return;
-    }
-    for (uint32_t i = mm->start[it]; i < mm->end[it]; i++) {
+    for (uint32_t i = mm->start[r]; i < mm->end[r]; i++) {
         if (!mm->flows[mm->inc[i]].frozen) {
-            freeze(mm, mm->inc[i], level, use_heap);
+            freeze(mm, mm->inc[i], level, heap);
         }
     }
+}
+
+/* The capped flows of this solve, by (cap, id). */
+static void
+sort_capped(struct fabsim_mm *mm)
+{
+    mm->n_capped = 0;
+    for (size_t f = 0; f < mm->n_flows; f++) {
+        if (mm->flows[f].used && isfinite(mm->flows[f].cap)) {
+            mm->capped = xgrow(mm->capped, &mm->capped_cap, mm->n_capped + 1,
+                               sizeof *mm->capped);
+            mm->capped[mm->n_capped++] = (uint32_t)f;
+        }
+    }
+    qsort_r(mm->capped, mm->n_capped, sizeof *mm->capped, cmp_capped, mm);
 }
 
 void
 fabsim_mm_solve(struct fabsim_mm *mm)
 {
     prepare(mm);
-    mm->heap.n = 0;
+    sort_capped(mm);
+    mm->heap_n = mm->n_touched;
     for (size_t i = 0; i < mm->n_touched; i++) {
-        heap_push(&mm->heap, mm->touched[i]);
+        uint32_t r = mm->touched[i];
+        heap_put(mm, i, (struct mm_ent){mm->share[r], r});
     }
-    for (size_t f = 0; f < mm->n_flows; f++) {
-        if (mm->flows[f].used && isfinite(mm->flows[f].cap)) {
-            heap_push(&mm->heap, (uint32_t)(mm->n_res + f));
+    for (size_t i = mm->heap_n / 2; i-- > 0;) {
+        heap_down(mm, i);
+    }
+    size_t c = 0;
+    for (;;) {
+        while (c < mm->n_capped && mm->flows[mm->capped[c]].frozen) {
+            c++;
         }
-    }
-    while (!heap_is_empty(&mm->heap)) {
-        uint32_t it = heap_top(&mm->heap);
-        double level = item_key(mm, it);
-        heap_remove(&mm->heap, 0);
-        fill(mm, it, level, true);
+        bool cap_next = c < mm->n_capped;
+        if (cap_next && mm->heap_n) {
+            uint32_t f = mm->capped[c];
+            cap_next = key_before(mm->flows[f].cap, (uint32_t)(mm->n_res + f),
+                                  mm->heap[0].key, mm->heap[0].res);
+        }
+        if (cap_next) {
+            uint32_t f = mm->capped[c++];
+            freeze(mm, f, mm->flows[f].cap, true);
+        } else if (mm->heap_n) {
+            struct mm_ent top = mm->heap[0];
+            heap_del(mm, top.res);
+            fill(mm, top.res, top.key, true);
+        } else {
+            return;
+        }
     }
 }
 
@@ -313,24 +407,32 @@ fabsim_mm_solve_scan(struct fabsim_mm *mm)
     prepare(mm);
     for (;;) {
         uint32_t best = UINT32_MAX;
+        double level = INFINITY;
         for (size_t i = 0; i < mm->n_touched; i++) {
             uint32_t r = mm->touched[i];
-            if (mm->cnt[r] &&
-                (best == UINT32_MAX || item_before(mm, r, best))) {
+            if (mm->cnt[r] && (best == UINT32_MAX ||
+                               key_before(mm->share[r], r, level, best))) {
                 best = r;
+                level = mm->share[r];
             }
         }
         for (size_t f = 0; f < mm->n_flows; f++) {
+            const struct mm_flow *fl = &mm->flows[f];
             uint32_t it = (uint32_t)(mm->n_res + f);
-            if (!mm->flows[f].frozen && isfinite(mm->flows[f].cap) &&
-                (best == UINT32_MAX || item_before(mm, it, best))) {
+            if (!fl->frozen && isfinite(fl->cap) &&
+                (best == UINT32_MAX || key_before(fl->cap, it, level, best))) {
                 best = it;
+                level = fl->cap;
             }
         }
         if (best == UINT32_MAX) {
             return;
         }
-        fill(mm, best, item_key(mm, best), false);
+        if (best < mm->n_res) {
+            fill(mm, best, level, false);
+        } else {
+            freeze(mm, best - (uint32_t)mm->n_res, level, false);
+        }
     }
 }
 

@@ -59,6 +59,7 @@ struct run {
     size_t n_live;
     uint32_t *bg;   /* max-min flow per background pair */
     double bg_rate; /* sum of the background rates */
+    bool dirty;     /* flows changed: rates due before time moves */
     bool window;    /* from the first arrival on */
     double t_window;
     double *snap; /* per resource, bytes at t_window */
@@ -132,6 +133,7 @@ resolve(struct run *R)
         fabsim_mm_solve(R->mm);
     }
     R->r->solves++;
+    R->dirty = false;
     for (size_t i = 0; i < R->n_live; i++) {
         struct mrun *m = &R->m[R->live[i]];
         if (m->st == M_COPY) {
@@ -186,7 +188,7 @@ start_copy(struct run *R, uint32_t i)
     }
     m->round_bytes = m->rem = (double)R->w->memory_bytes;
     m->t_round = m->t_last = R->t;
-    resolve(R);
+    R->dirty = true;
 }
 
 static int
@@ -259,7 +261,7 @@ finish(struct run *R, uint32_t i)
             break;
         }
     }
-    resolve(R);
+    R->dirty = true;
 
     /* Seed 004: the added paths' flows go when the migration ends. */
     struct route_hop *hops = NULL;
@@ -361,6 +363,11 @@ loop(struct run *R, char *err, size_t errlen)
                 best = ta;
                 kind = 2;
             }
+        }
+        /* Flows that start or end at one instant share one solve. */
+        if (R->dirty && best > R->t) {
+            resolve(R);
+            continue;
         }
         for (size_t k = 0; k < R->n_live && !progress; k++) {
             progress = isfinite(mig_next(&R->m[R->live[k]]));
@@ -549,9 +556,7 @@ fabsim_run(const struct fabsim_world *w, enum fabsim_strategy strategy,
         }
         route_destroy(&rt);
     }
-    if (!e && w->n_background) {
-        resolve(&R);
-    }
+    R.dirty = w->n_background > 0;
     if (!e) {
         e = loop(&R, err, errlen);
     }
