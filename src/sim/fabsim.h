@@ -183,8 +183,10 @@ struct fabsim_result {
     struct fabsim_mig *mig;
     double time_mean_ms, time_p50_ms, time_p99_ms, time_max_ms;
     double estimate_mean_ms;      /* of the finite estimates */
+    double estimate_p50_ms;       /* of all, infinite ones too */
     uint64_t estimates_infinite;  /* no capacity left, by the estimate */
-    double ratio_mean, ratio_max; /* simulated over finite estimates */
+    /* Simulated over estimated, for the finite estimates. */
+    double ratio_mean, ratio_p50, ratio_max;
     uint64_t deadlines_met, deadlines_missed;
     double bytes;            /* every migration's pre-copy bytes */
     double background_bytes; /* from the first arrival to the end */

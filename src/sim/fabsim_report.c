@@ -169,10 +169,13 @@ result_json(const struct fabsim_world *w, const struct fabsim_result *r)
     e |= sim_json_set(o, "migrations", json_integer((json_int_t)r->n));
     e |= sim_json_set(o, "time_ms", t);
     e |= sim_json_set(o, "estimate_mean_ms", sim_json_ms(r->estimate_mean_ms));
+    e |= sim_json_set(o, "estimate_p50_ms", sim_json_ms(r->estimate_p50_ms));
     e |= sim_json_set(o, "estimates_infinite",
                       json_integer((json_int_t)r->estimates_infinite));
     e |= sim_json_set(o, "sim_over_estimate_mean",
                       json_real(round(r->ratio_mean * 1e6) / 1e6));
+    e |= sim_json_set(o, "sim_over_estimate_p50",
+                      json_real(round(r->ratio_p50 * 1e6) / 1e6));
     e |= sim_json_set(o, "sim_over_estimate_max",
                       json_real(round(r->ratio_max * 1e6) / 1e6));
 #define INT(name)                                                             \
@@ -281,7 +284,7 @@ fabsim_report_table(FILE *out, const struct fabsim_world *w,
             p->seed);
     fprintf(out, "%-9s %6s %13s %33s %10s %13s %9s %9s %6s %8s %8s\n",
             "strategy", "migr", "met/missed", "time ms mean/p50/p99/max",
-            "est mean", "sim/est mean", "paths", "GB sent", "util", "events",
+            "est p50", "sim/est p50", "paths", "GB sent", "util", "events",
             "wall_ms");
     for (size_t i = 0; i < n; i++) {
         const struct fabsim_result *x = &r[i];
@@ -290,7 +293,7 @@ fabsim_report_table(FILE *out, const struct fabsim_world *w,
                  x->deadlines_missed);
         snprintf(times, sizeof times, "%.0f/%.0f/%.0f/%.0f", x->time_mean_ms,
                  x->time_p50_ms, x->time_p99_ms, x->time_max_ms);
-        snprintf(ratio, sizeof ratio, "%.3f (max %.2f)", x->ratio_mean,
+        snprintf(ratio, sizeof ratio, "%.3f (max %.2f)", x->ratio_p50,
                  x->ratio_max);
         snprintf(paths, sizeof paths, "%" PRIu64 "+%" PRIu64,
                  x->paths - x->paths_added, x->paths_added);
@@ -298,7 +301,7 @@ fabsim_report_table(FILE *out, const struct fabsim_world *w,
                 "%-9s %6zu %13s %33s %10.0f %13s %9s %9.2f %5.1f%% "
                 "%8" PRIu64 " %8.0f\n",
                 fabsim_strategy_name(x->strategy), x->n, met, times,
-                x->estimate_mean_ms, ratio, paths, x->bytes / 1e9,
+                x->estimate_p50_ms, ratio, paths, x->bytes / 1e9,
                 x->mean_link_util * 100, x->events, x->wall_ms);
     }
     for (size_t i = 0;

@@ -420,26 +420,39 @@ percentile(const double *sorted, size_t n, double q)
     return sorted[(rank < 1 ? 1 : rank) - 1];
 }
 
+/* Mean, and the nearest-rank p50, p99 and max of 'x' (sorted here). */
+static void
+stats(double *x, size_t n, double *mean, double *p50, double *p99, double *max)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum += x[i];
+    }
+    qsort(x, n, sizeof *x, cmp_double);
+    *mean = n ? sum / (double)n : 0;
+    *p50 = percentile(x, n, 0.50);
+    *p99 = percentile(x, n, 0.99);
+    *max = percentile(x, n, 1.0);
+}
+
 static void
 summarise(struct run *R)
 {
     struct fabsim_result *r = R->r;
-    size_t n = r->n;
+    size_t n = r->n, n_ratio = 0;
     double *times = xcalloc(n ? n : 1, sizeof *times);
-    double sum = 0, est = 0, ratio = 0;
-    size_t n_ratio = 0;
+    double *ests = xcalloc(n ? n : 1, sizeof *ests);
+    double *ratios = xcalloc(n ? n : 1, sizeof *ratios);
+    double est_sum = 0, unused;
     for (size_t i = 0; i < n; i++) {
         const struct fabsim_mig *g = &r->mig[i];
         times[i] = g->sim_ms;
-        sum += g->sim_ms;
+        ests[i] = g->estimate_ms;
         if (!isfinite(g->estimate_ms)) {
             r->estimates_infinite++;
         } else if (g->estimate_ms > 0) {
-            double x = g->sim_ms / g->estimate_ms;
-            est += g->estimate_ms;
-            ratio += x;
-            r->ratio_max = x > r->ratio_max ? x : r->ratio_max;
-            n_ratio++;
+            est_sum += g->estimate_ms;
+            ratios[n_ratio++] = g->sim_ms / g->estimate_ms;
         }
         if (R->p->deadline_ms) {
             r->deadlines_met += g->deadline_met;
@@ -449,15 +462,17 @@ summarise(struct run *R)
         r->paths += g->n_paths;
         r->paths_added += g->n_paths ? g->n_paths - 1 : 0;
     }
-    qsort(times, n, sizeof *times, cmp_double);
-    r->time_mean_ms = n ? sum / (double)n : 0;
-    r->time_p50_ms = percentile(times, n, 0.50);
-    r->time_p99_ms = percentile(times, n, 0.99);
-    r->time_max_ms = percentile(times, n, 1.0);
-    r->estimate_mean_ms = n_ratio ? est / (double)n_ratio : 0;
-    r->ratio_mean = n_ratio ? ratio / (double)n_ratio : 0;
+    stats(times, n, &r->time_mean_ms, &r->time_p50_ms, &r->time_p99_ms,
+          &r->time_max_ms);
+    stats(ratios, n_ratio, &r->ratio_mean, &r->ratio_p50, &unused,
+          &r->ratio_max);
+    qsort(ests, n, sizeof *ests, cmp_double);
+    r->estimate_p50_ms = percentile(ests, n, 0.50);
+    r->estimate_mean_ms = n_ratio ? est_sum / (double)n_ratio : 0;
     r->sim_ms = R->t * 1000.0;
     free(times);
+    free(ests);
+    free(ratios);
 
     /* Utilisation of the switch-switch links, both directions, over the
      * time migrations ran. */
