@@ -107,7 +107,8 @@ main(int argc, char *argv[])
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char err[128];
         ofp_msg_init(&msg, OFPT_FLOW_MOD, 1);
-        if (ofp_parse_flow_mod(cases[i].flow, &msg.flow_mod, err, sizeof err)) {
+        if (ofp_parse_flow_mod(cases[i].flow, &msg.flow_mod, err,
+                               sizeof err)) {
             fprintf(stderr, "bench_ofp: %s\n", err);
             return 1;
         }

@@ -578,7 +578,13 @@ char *ofp_msg_to_string(const struct ofp_msg *);
 char *ofp_to_string(const void *data, size_t len);
 char *ofp_match_to_string(const struct ofp_match *);
 char *ofp_instructions_to_string(const struct ofp_instructions *);
-/* "flow_mod" for OFPT_FLOW_MOD; "type_N" for types this codec lacks. */
+/* One flow statistics entry, "table=0 priority=100 duration=1.5s
+ * packets=3 bytes=180 in_port=1 actions=output:2".  Without counters it
+ * is the flow text ofp_parse_flow_mod() reads (after "add "), so a flow
+ * read back from a switch compares with the flow that was sent. */
+char *ofp_flow_stats_to_string(const struct ofp_flow_stats *,
+                               bool with_counters);
+/* "flow_mod" for OFPT_FLOW_MOD; "unknown_type" for types it lacks. */
 const char *ofp_type_name(uint8_t type);
 
 /* Parses the flow text form printed for a flow_mod, without the

@@ -187,15 +187,8 @@ flowtab_sync(struct flowtab *installed, const struct flowtab *desired,
              struct ofpbuf *out, uint32_t *xid, struct flowtab_diff *diff)
 {
     struct flowtab_diff d = {0};
-    for (size_t i = 0; i < installed->n_buckets; i++) {
-        for (struct fnode *n = installed->buckets[i]; n; n = n->next) {
-            if (!lookup(desired, n->hash, n->flow.table, n->flow.priority,
-                        &n->flow.match)) {
-                put_flow_mod(out, xid, OFPFC_DELETE_STRICT, &n->flow);
-                d.deleted++;
-            }
-        }
-    }
+    /* Make before break: a VM's new flows (another kind, another key) are
+     * in place before its old ones go, so no packet falls in between. */
     for (size_t i = 0; i < desired->n_buckets; i++) {
         for (struct fnode *n = desired->buckets[i]; n; n = n->next) {
             struct fnode *have = lookup(installed, n->hash, n->flow.table,
@@ -211,6 +204,15 @@ flowtab_sync(struct flowtab *installed, const struct flowtab *desired,
                  * describe different behaviour. */
                 put_flow_mod(out, xid, OFPFC_ADD, &n->flow);
                 d.modified++;
+            }
+        }
+    }
+    for (size_t i = 0; i < installed->n_buckets; i++) {
+        for (struct fnode *n = installed->buckets[i]; n; n = n->next) {
+            if (!lookup(desired, n->hash, n->flow.table, n->flow.priority,
+                        &n->flow.match)) {
+                put_flow_mod(out, xid, OFPFC_DELETE_STRICT, &n->flow);
+                d.deleted++;
             }
         }
     }

@@ -2,9 +2,15 @@
  *
  * Each session reads '\n'-framed JSON lines (chan_msg), turns them into
  * core calls, and queues its answers and the core's instructions in a
- * buffer that only reaches the socket after the batch commits.  A
- * malformed message never changes state; a node never holds two sessions;
- * a session for a node the core no longer has is closed. */
+ * buffer that reaches the socket after the batch commits.  One exception
+ * keeps the migration path fast: an install with nothing queued before it
+ * is written at once.  That is safe because an install only adds state on
+ * the destination: if the commit never happens the controller exits, every
+ * session dies with it, and each new session begins with a resync that
+ * replaces the agent's state.  Relays and deletions, which change what a
+ * node does with traffic, always wait for the commit.  A malformed message
+ * never changes state; a node never holds two sessions; a session for a
+ * node the core no longer has is closed. */
 #include "controller/agent_server.h"
 
 #include <errno.h>
@@ -44,8 +50,9 @@ struct agent_session {
     char name[CORE_NAME_MAX + 1];
     char peer[64];
     uint64_t last_heard_ms;
-    struct strbuf out; /* held until the batch commits */
+    struct strbuf out; /* held until the batch commits, in seq order */
     bool queued;       /* in srv->dirty */
+    double held_install_t0; /* a migration's install waits in 'out' */
     bool closing;      /* close once 'out' is written */
 };
 
@@ -60,9 +67,11 @@ struct agent_server {
     unsigned n_registered;
     struct agent_session **dirty; /* sessions with output queued */
     size_t n_dirty, dirty_cap;
+    struct strbuf scratch; /* an install written at once */
 };
 
 static void session_close(struct agent_session *);
+static void session_send(struct agent_session *, const struct chan_msg *);
 
 /* ---- Output ---- */
 
@@ -75,6 +84,65 @@ session_mark(struct agent_session *s)
                            sizeof *srv->dirty);
         srv->dirty[srv->n_dirty++] = s;
         s->queued = true;
+    }
+}
+
+/* Closes a session whose peer lets 'extra' more bytes pile up past the
+ * limit; returns true if it did. */
+static bool
+session_overflow(struct agent_session *s, size_t extra)
+{
+    struct evbuffer *out = bufferevent_get_output(s->bev);
+    if (evbuffer_get_length(out) + extra <= AGENT_MAX_OUTPUT) {
+        return false;
+    }
+    log_write(LOG_WARN, "agent", "event=not_reading node=%s peer=%s "
+              "queued=%zu", s->name, s->peer, evbuffer_get_length(out));
+    session_close(s);
+    return true;
+}
+
+/* Writes an install at once when nothing is queued ahead of it (see the
+ * top of this file); otherwise queues it like everything else. */
+static void
+session_send_install(struct agent_session *s, const struct chan_msg *m)
+{
+    struct strbuf *sb = &s->srv->scratch;
+    double t0 = s->srv->ctl->migrate_t0;
+    if (s->out.len || s->queued) {
+        if (t0 > 0 && !s->held_install_t0) {
+            s->held_install_t0 = t0; /* measured when it is written */
+        }
+        session_send(s, m);
+        return;
+    }
+    strbuf_clear(sb);
+    enum chan_err e = chan_msg_encode(m, sb);
+    if (e) {
+        log_write(LOG_ERROR, "agent", "event=encode_failed node=%s "
+                  "type=install err=%s", s->name, chan_err_code(e));
+        return;
+    }
+    if (session_overflow(s, sb->len)) {
+        return;
+    }
+    /* A bufferevent would only write on the next loop pass, after the
+     * batch's fsync: with nothing pending on a plain socket, send now and
+     * leave only what did not fit to the bufferevent.  An error surfaces
+     * through the bufferevent's own next read or write. */
+    size_t done = 0;
+    if (!s->srv->ssl_ctx
+        && !evbuffer_get_length(bufferevent_get_output(s->bev))) {
+        ssize_t n = send(bufferevent_getfd(s->bev), sb->data, sb->len,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        done = n > 0 ? (size_t) n : 0;
+    }
+    if (done < sb->len) {
+        bufferevent_write(s->bev, sb->data + done, sb->len - done);
+    }
+    if (t0 > 0) {
+        metrics_hist_observe(&s->srv->ctl->metrics.install,
+                             ctl_mono_seconds() - t0);
     }
 }
 
@@ -490,6 +558,7 @@ agent_server_create(struct ctl *ctl, char *err, size_t errlen)
 {
     struct agent_server *srv = xcalloc(1, sizeof *srv);
     srv->ctl = ctl;
+    strbuf_init(&srv->scratch);
     if (ctl->opts.tls_cert[0]) {
         srv->ssl_ctx = agent_tls_ctx(&ctl->opts, err, errlen);
         if (!srv->ssl_ctx) {
@@ -543,6 +612,7 @@ agent_server_destroy(struct agent_server *srv)
     }
     free(srv->by_node);
     free(srv->dirty);
+    strbuf_destroy(&srv->scratch);
     free(srv);
 }
 
@@ -587,13 +657,18 @@ agent_server_instr(struct agent_server *srv, const struct core_instr *in)
                  target.address);
         m.target_epoch = in->target_epoch;
     }
-    session_send(s, &m);
-    ctl->metrics.instructions_sent[in->kind]++;
+    enum instr_kind kind = in->kind;
+    if (kind == INSTR_INSTALL) {
+        session_send_install(s, &m); /* may close 's' */
+    } else {
+        session_send(s, &m);
+    }
+    ctl->metrics.instructions_sent[kind]++;
     if (log_enabled(LOG_DBG)) {
         log_write(LOG_DBG, "agent",
                   "event=instruction kind=%s node=%s vm=%s epoch=%" PRIu64
                   " seq=%" PRIu64,
-                  instr_kind_name(in->kind), s->name, vm.name, in->epoch,
+                  instr_kind_name(kind), node.name, vm.name, in->epoch,
                   in->seq);
     }
 }
@@ -605,17 +680,17 @@ agent_server_flush(struct agent_server *srv)
     srv->n_dirty = 0;
     for (size_t i = 0; i < n; i++) {
         struct agent_session *s = srv->dirty[i];
-        struct evbuffer *out = bufferevent_get_output(s->bev);
         s->queued = false;
-        if (evbuffer_get_length(out) + s->out.len > AGENT_MAX_OUTPUT) {
-            log_write(LOG_WARN, "agent",
-                      "event=not_reading node=%s peer=%s queued=%zu",
-                      s->name, s->peer, evbuffer_get_length(out));
-            session_close(s);
+        if (session_overflow(s, s->out.len)) {
             continue;
         }
         bufferevent_write(s->bev, s->out.data, s->out.len);
         strbuf_clear(&s->out);
+        if (s->held_install_t0 > 0) {
+            metrics_hist_observe(&srv->ctl->metrics.install,
+                                 ctl_mono_seconds() - s->held_install_t0);
+            s->held_install_t0 = 0;
+        }
         if (s->closing) {
             /* Told to go (it was sent an error): close once that last
              * message is written. */

@@ -4,8 +4,9 @@
  * their acknowledgements, refresh reports and placement reports to the
  * core, and carries the core's instructions to the node they are for.
  * Output is held per session until the batch that produced it has been
- * committed; a node without a session simply gets its whole state again
- * when its agent (re)connects. */
+ * committed, except an install with nothing queued ahead of it, which is
+ * written at once (agent_server.c says why that is safe); a node without a
+ * session simply gets its whole state again when its agent (re)connects. */
 #ifndef MIGNET_CONTROLLER_AGENT_SERVER_H
 #define MIGNET_CONTROLLER_AGENT_SERVER_H 1
 
@@ -29,9 +30,9 @@ void agent_server_destroy(struct agent_server *);
 /* The core's instruction sink: queues 'in' on its node's session. */
 void agent_server_instr(struct agent_server *, const struct core_instr *);
 
-/* Writes every session's queued output to its socket (after a commit). */
+/* Writes every session's held output to its socket (after a commit). */
 void agent_server_flush(struct agent_server *);
-/* Drops every session's queued output (the commit failed). */
+/* Drops every session's held output (the commit failed). */
 void agent_server_discard(struct agent_server *);
 
 /* Whether node 'node' (core index) has a registered session. */

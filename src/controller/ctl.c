@@ -4,7 +4,8 @@
  * their due times), binds REST and the agent channel and prints one ready
  * line.  Each loop iteration is one batch: every change it made is
  * committed with one durable store commit, and only then are its HTTP
- * answers and agent instructions released.  A failed commit is fatal: the
+ * answers and agent instructions released (installs may go first, see
+ * agent_server.c).  A failed commit is fatal: the
  * daemon answers 500 to that batch and exits, so memory never runs ahead
  * of the disk. */
 #include "controller/ctl.h"
@@ -42,7 +43,7 @@ ctl_now_ms(void)
     return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
-static double
+double
 ctl_mono_seconds(void)
 {
     struct timespec ts;

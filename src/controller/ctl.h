@@ -4,7 +4,8 @@
  * server and the metrics to one libevent loop.  Every loop iteration ends
  * with one batch: a single durable store commit of every change the
  * iteration made, and only then the HTTP answers and the agent
- * instructions it produced.  Nothing is ever answered before its commit. */
+ * instructions it produced (installs excepted: agent_server.c).  Nothing
+ * is ever answered before its commit. */
 #ifndef MIGNET_CONTROLLER_CTL_H
 #define MIGNET_CONTROLLER_CTL_H 1
 
@@ -46,6 +47,10 @@ struct ctl {
     bool stopping;
     int exit_code;
 
+    /* Monotonic time a migrate request began being handled; 0 outside
+     * one (for the install latency histogram). */
+    double migrate_t0;
+
     /* The current batch. */
     bool dirty; /* the core may have written to the store */
     struct ctl_reply *replies;
@@ -58,6 +63,8 @@ struct ctl {
 
 /* Wall-clock Unix time in milliseconds: the core's 'now'. */
 uint64_t ctl_now_ms(void);
+/* Monotonic seconds, for measuring latencies. */
+double ctl_mono_seconds(void);
 
 /* Queues an answer for the end of the batch; takes ownership of 'body'. */
 void ctl_reply(struct ctl *, struct evhttp_request *, int status,

@@ -44,6 +44,9 @@ metrics_init(struct metrics *m)
         0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
         0.1, 0.25, 1,
     };
+    static const double install_s[] = {
+        0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.1,
+    };
     memset(m, 0, sizeof *m);
     metrics_hist_init(&m->delay, "mignet_deletion_delay_seconds",
                       "Deletion delay chosen when a migration starts "
@@ -52,6 +55,10 @@ metrics_init(struct metrics *m)
     metrics_hist_init(&m->commit, "mignet_store_commit_seconds",
                       "Latency of one durable store commit (a batch).",
                       commit_s, sizeof commit_s / sizeof commit_s[0]);
+    metrics_hist_init(&m->install, "mignet_migrate_install_seconds",
+                      "From handling POST migrate to writing the "
+                      "destination's install to its agent socket.",
+                      install_s, sizeof install_s / sizeof install_s[0]);
 }
 
 void
@@ -185,6 +192,9 @@ metrics_render(const struct metrics *m, const struct core *core,
     }
     if (!err) {
         err = metrics_render_hist(out, &m->commit);
+    }
+    if (!err) {
+        err = metrics_render_hist(out, &m->install);
     }
     return err;
 }

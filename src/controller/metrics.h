@@ -41,6 +41,9 @@ struct metrics {
     unsigned agents_connected;
     struct metrics_hist delay;    /* deletion delay chosen, seconds */
     struct metrics_hist commit;   /* store commit latency, seconds */
+    /* From a migrate request being handled to the destination's install
+     * being written to its agent's socket, seconds. */
+    struct metrics_hist install;
 };
 
 void metrics_init(struct metrics *);

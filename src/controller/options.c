@@ -350,8 +350,18 @@ opt_usage(FILE *f)
             "channel, durable store.\n"
             "Runs in the foreground; prints one 'mignetd ready ...' line "
             "when serving.\n\n");
+    struct core_config def;
+    core_config_default(&def);
     for (size_t i = 0; i < N_OPT_DEFS; i++) {
-        fprintf(f, "  --%-20s %s\n", opt_defs[i].name, opt_defs[i].help);
+        const struct opt_def *d = &opt_defs[i];
+        if (d->kind == OPT_CORE) {
+            uint32_t v;
+            memcpy(&v, (const char *) &def + d->offset, sizeof v);
+            fprintf(f, "  --%-20s %s (%u)\n", d->name, d->help,
+                    (unsigned) v);
+        } else {
+            fprintf(f, "  --%-20s %s\n", d->name, d->help);
+        }
     }
     fprintf(f, "  --%-20s %s\n  --%-20s %s\n", "help", "this text",
             "version", "print the version");

@@ -406,8 +406,10 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
     }
     struct core_migrate_result res;
     ctl->dirty = true;
+    ctl->migrate_t0 = ctl_mono_seconds();
     enum core_err err = core_migrate(ctl->core, vm, from, to, ctl_now_ms(),
                                      &res);
+    ctl->migrate_t0 = 0;
     if (err) {
         rest_send_core_error(ctl, req, err);
         return;

@@ -537,7 +537,8 @@ rest_parse_map_query(const char *query, const char *header_node,
     struct evkeyval *kv;
     TAILQ_FOREACH(kv, &params, next) {
         if (!strcmp(kv->key, "since")) {
-            if (r.has_since || !addr_parse_u64(kv->value, 0, UINT64_MAX, &r.since)) {
+            if (r.has_since
+                || !addr_parse_u64(kv->value, 0, UINT64_MAX, &r.since)) {
                 ok = rest_fail(e, 400, "bad_query",
                                "'since' must be one unsigned integer");
                 break;

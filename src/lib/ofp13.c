@@ -798,7 +798,8 @@ encode_multipart(struct ofpbuf *b, bool request,
         case OFPMP_AGGREGATE:
             return encode_flow_stats_request(b, &mp->flow_req);
         case OFPMP_PORT_STATS: {
-            struct ofp13_port_stats_request *r = ofpbuf_put_zeros(b, sizeof *r);
+            struct ofp13_port_stats_request *r =
+                ofpbuf_put_zeros(b, sizeof *r);
             r->port_no = ofp_hton32(mp->port_no);
             return OFPERR_OK;
         }

@@ -250,8 +250,8 @@ check_action(const struct ofp_action *a)
         }
         /* As Open vSwitch: these fields are read-only, and a VLAN ID is
          * written together with its "present" bit. */
-        if (f == OFP_F_IN_PORT || f == OFP_F_ETH_TYPE ||
-            f == OFP_F_IP_PROTO || a->set_field.value > ofp13_field_value_max(f) ||
+        if (f == OFP_F_IN_PORT || f == OFP_F_ETH_TYPE || f == OFP_F_IP_PROTO ||
+            a->set_field.value > ofp13_field_value_max(f) ||
             (f == OFP_F_VLAN_VID && !(a->set_field.value & OFPVID_PRESENT))) {
             return OFPERR_OFPBAC_BAD_SET_ARGUMENT;
         }
@@ -337,13 +337,51 @@ field_oxm_header(enum ofp_field f)
     return ofp13_oxm_header(f, false);
 }
 
-/* The field an unmasked basic-class OXM header names, if it is one we
- * know with the right length. */
+/* Nicira (NXM) names of the fields we know, which Open vSwitch uses for
+ * the operands of the "move" actions it reports. */
+static const struct {
+    uint16_t class;
+    uint8_t field;
+    enum ofp_field f;
+} nxm_fields[] = {
+    {OFPXMC_NXM_0, 1, OFP_F_ETH_DST},
+    {OFPXMC_NXM_0, 2, OFP_F_ETH_SRC},
+    {OFPXMC_NXM_0, 3, OFP_F_ETH_TYPE},
+    {OFPXMC_NXM_0, 6, OFP_F_IP_PROTO},
+    {OFPXMC_NXM_0, 7, OFP_F_IPV4_SRC},
+    {OFPXMC_NXM_0, 8, OFP_F_IPV4_DST},
+    {OFPXMC_NXM_0, 9, OFP_F_TCP_SRC},
+    {OFPXMC_NXM_0, 10, OFP_F_TCP_DST},
+    {OFPXMC_NXM_0, 11, OFP_F_UDP_SRC},
+    {OFPXMC_NXM_0, 12, OFP_F_UDP_DST},
+    {OFPXMC_NXM_0, 13, OFP_F_ICMPV4_TYPE},
+    {OFPXMC_NXM_0, 14, OFP_F_ICMPV4_CODE},
+    {OFPXMC_NXM_0, 15, OFP_F_ARP_OP},
+    {OFPXMC_NXM_0, 16, OFP_F_ARP_SPA},
+    {OFPXMC_NXM_0, 17, OFP_F_ARP_TPA},
+    {OFPXMC_NXM_1, 16, OFP_F_TUNNEL_ID},
+    {OFPXMC_NXM_1, 17, OFP_F_ARP_SHA},
+    {OFPXMC_NXM_1, 18, OFP_F_ARP_THA},
+};
+
+/* The field an unmasked OXM (basic class) or NXM header names, if it is
+ * one we know, with the right length. */
 static bool
 field_from_oxm_header(uint32_t h, enum ofp_field *fp)
 {
-    return !OXM_HASMASK(h) && ofp13_field_from_header(h, fp) &&
-           OXM_LENGTH(h) == ofp_field_info(*fp)->width;
+    if (OXM_HASMASK(h)) {
+        return false;
+    }
+    bool found = ofp13_field_from_header(h, fp);
+    for (size_t i = 0; !found && i < sizeof nxm_fields / sizeof *nxm_fields;
+         i++) {
+        if (nxm_fields[i].class == OXM_CLASS(h) &&
+            nxm_fields[i].field == OXM_FIELD(h)) {
+            *fp = nxm_fields[i].f;
+            found = true;
+        }
+    }
+    return found && OXM_LENGTH(h) == ofp_field_info(*fp)->width;
 }
 
 static enum ofperr
@@ -752,7 +790,8 @@ ofp13_put_instructions(struct ofpbuf *b, const struct ofp_instructions *insts,
             (table_id != OFPTT_ALL && insts->goto_table <= table_id)) {
             return OFPERR_OFPBIC_BAD_TABLE_ID;
         }
-        struct ofp13_instruction_goto_table *g = ofpbuf_put_zeros(b, sizeof *g);
+        struct ofp13_instruction_goto_table *g =
+            ofpbuf_put_zeros(b, sizeof *g);
         g->type = ofp_hton16(OFPIT_GOTO_TABLE);
         g->len = ofp_hton16(sizeof *g);
         g->table_id = insts->goto_table;

@@ -13,7 +13,8 @@ struct ofperr_info {
 
 static const struct ofperr_info ofperr_table[OFPERR_N] = {
     [OFPERR_OK] = {"OK", "success", 0, 0},
-#define OFPERR(NAME, TYPE, CODE, MSG) [OFPERR_##NAME] = {#NAME, MSG, TYPE, CODE},
+#define OFPERR(NAME, TYPE, CODE, MSG)                                         \
+    [OFPERR_##NAME] = {#NAME, MSG, TYPE, CODE},
     OFPERR_LIST
 #undef OFPERR
 };

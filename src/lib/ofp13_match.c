@@ -110,8 +110,8 @@ ofp_field_from_name(const char *name, size_t len, enum ofp_field *fp)
             return true;
         }
     }
-    for (size_t i = 0; i < sizeof ofp_field_aliases / sizeof *ofp_field_aliases;
-         i++) {
+    for (size_t i = 0;
+         i < sizeof ofp_field_aliases / sizeof *ofp_field_aliases; i++) {
         if (name_is(name, len, ofp_field_aliases[i].alias)) {
             *fp = ofp_field_aliases[i].field;
             return true;

@@ -210,7 +210,8 @@ parse_field_value(enum ofp_field f, struct span sp, uint64_t *v)
 static bool
 parse_field_mask(enum ofp_field f, struct span sp, uint64_t *mask)
 {
-    if (ofp_field_info(f)->format == OFP_FMT_IPV4 && !memchr(sp.s, '.', sp.len)) {
+    if (ofp_field_info(f)->format == OFP_FMT_IPV4 &&
+        !memchr(sp.s, '.', sp.len)) {
         uint64_t n;
         if (!parse_uint(sp, 32, &n)) {
             return false;
@@ -239,7 +240,8 @@ parse_match_item(struct parse_ctx *ctx, struct span item, struct ofp_match *m)
                           name.s);
     }
     if (m->present & (UINT32_C(1) << f)) {
-        return parse_fail(ctx, "field %s given twice", ofp_field_info(f)->name);
+        return parse_fail(ctx, "field %s given twice",
+                          ofp_field_info(f)->name);
     }
     bool masked = span_split(value, '/', &value, &mask_text);
     uint64_t v, mask = UINT64_MAX;
@@ -397,8 +399,8 @@ parse_action(struct parse_ctx *ctx, struct span item, void *aux)
         if (!arrow ||
             !ofp_field_from_name(arrow + 2,
                                  arg.len - (size_t)(arrow - arg.s) - 2, &f) ||
-            !parse_field_value(f, (struct span){arg.s, (size_t)(arrow - arg.s)},
-                               &v)) {
+            !parse_field_value(
+                f, (struct span){arg.s, (size_t)(arrow - arg.s)}, &v)) {
             return parse_fail(ctx, "bad set_field \"%.*s\"", (int)item.len,
                               item.s);
         }
@@ -439,8 +441,8 @@ parse_action(struct parse_ctx *ctx, struct span item, void *aux)
             !parse_subfield(dst, &df, &dofs, &dbits) || sbits != dbits) {
             return parse_fail(ctx, "bad move \"%.*s\"", (int)item.len, item.s);
         }
-        return check_add(ctx, ofp_actions_move(acts, sf, sofs, df, dofs, sbits),
-                         item);
+        return check_add(
+            ctx, ofp_actions_move(acts, sf, sofs, df, dofs, sbits), item);
     }
     return parse_fail(ctx, "unknown action \"%.*s\"", (int)item.len, item.s);
 }

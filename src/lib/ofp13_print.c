@@ -539,11 +539,14 @@ put_flow_stats_request(struct ds *ds, const struct ofp_flow_stats_request *r)
 }
 
 static void
-put_flow_stats(struct ds *ds, const struct ofp_flow_stats *fs)
+put_flow_stats(struct ds *ds, const struct ofp_flow_stats *fs,
+               bool with_counters)
 {
     ds_put(ds, "table=%u priority=%u", fs->table_id, fs->priority);
     put_cookie(ds, fs->cookie, 0);
-    put_duration(ds, fs->duration_sec, fs->duration_nsec);
+    if (with_counters) {
+        put_duration(ds, fs->duration_sec, fs->duration_nsec);
+    }
     if (fs->idle_timeout) {
         ds_put(ds, " idle_timeout=%u", fs->idle_timeout);
     }
@@ -551,8 +554,10 @@ put_flow_stats(struct ds *ds, const struct ofp_flow_stats *fs)
         ds_put(ds, " hard_timeout=%u", fs->hard_timeout);
     }
     put_flow_flags(ds, fs->flags);
-    ds_put(ds, " packets=%" PRIu64 " bytes=%" PRIu64, fs->packet_count,
-           fs->byte_count);
+    if (with_counters) {
+        ds_put(ds, " packets=%" PRIu64 " bytes=%" PRIu64, fs->packet_count,
+               fs->byte_count);
+    }
     put_match_insts(ds, &fs->match, &fs->insts);
 }
 
@@ -645,7 +650,7 @@ put_multipart(struct ds *ds, bool request, const struct ofp_multipart *mp,
         ds_put(ds, " flows=%zu", mp->n_entries);
         while (ofp_flow_stats_next(&it, fs)) {
             ds_put(ds, "%s", sep);
-            put_flow_stats(ds, fs);
+            put_flow_stats(ds, fs, true);
             ds_put(ds, "}");
             sep = ", {";
         }
@@ -900,5 +905,14 @@ ofp_instructions_to_string(const struct ofp_instructions *insts)
     struct ds ds = {0};
     strbuf_init(&ds.sb);
     put_instructions(&ds, insts);
+    return ds_steal(&ds);
+}
+
+char *
+ofp_flow_stats_to_string(const struct ofp_flow_stats *fs, bool with_counters)
+{
+    struct ds ds = {0};
+    strbuf_init(&ds.sb);
+    put_flow_stats(&ds, fs, with_counters);
     return ds_steal(&ds);
 }

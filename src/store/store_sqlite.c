@@ -686,6 +686,11 @@ store_sqlite_open(const char *path, char *err, unsigned errlen)
     return &q->up;
 
 fail:
+    if (q->db && (sqlite3_errcode(q->db) & 0xff) == SQLITE_BUSY
+        && !strstr(err, "another mignetd")) {
+        size_t n = strlen(err);
+        snprintf(err + n, errlen - n, " (is another mignetd using it?)");
+    }
     store_sqlite_destroy(&q->up);
     return NULL;
 }

@@ -3,13 +3,16 @@
  * Arbitrary bytes go through the frame parser (with and without UDP
  * checksum checks) and the BOOTP parser.  Whatever parses must rebuild and
  * parse back to the same message (less the overload, which the builder
- * never uses), and a rejected input must leave the output untouched.  It
+ * never uses), and a rejected input must leave the output untouched.
+ * Whatever parses is also snooped into a binding table: a binding it
+ * creates must be valid and carry the message's chaddr and yiaddr.  It
  * must never crash, leak or read out of bounds. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mignet/binding.h"
 #include "mignet/dhcp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -45,6 +48,34 @@ check_rebuild(const struct dhcp_msg *m)
     }
 }
 
+static void
+check_snoop(const struct dhcp_msg *m)
+{
+    struct binding_table *t = binding_table_create();
+    struct binding_ctx ctx = {
+        .vm = "vm1",
+        .node = "node-a",
+        .port = 3,
+        .vlan = BINDING_VLAN_FRAME,
+        .origin = BINDING_FROM_AGENT,
+    };
+    enum binding_action act = BINDING_ACT_NONE;
+    struct binding got;
+
+    if (binding_table_snoop(t, m, &ctx, 1000, &act, &got) == BINDING_E_OK
+        && act == BINDING_ACT_CREATED) {
+        const struct binding *b = binding_table_find_vm(t, "vm1");
+        if (m->type != DHCP_ACK || !b || binding_validate(b)
+            || b->ip != m->yiaddr || memcmp(b->mac, m->chaddr, 6)
+            || binding_table_count(t) != 1) {
+            abort();
+        }
+    } else if (binding_table_count(t) != 0) {
+        abort(); /* nothing else may leave a binding behind */
+    }
+    binding_table_destroy(t);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -58,6 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
         check_rebuild(&m);
+        check_snoop(&m);
     } else if (e >= DHCP_N_ERRORS || memcmp(&m, &sentinel, sizeof m)) {
         abort();
     }

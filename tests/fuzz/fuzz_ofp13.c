@@ -67,7 +67,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct ofp_mp_iter it;
         size_t n = 0;
         ofp_mp_iter_init(&it, &msg.mp);
-        while (ofp_flow_stats_next(&it, &fs) || ofp_port_stats_next(&it, &ps) ||
+        while (ofp_flow_stats_next(&it, &fs) ||
+               ofp_port_stats_next(&it, &ps) ||
                ofp_port_desc_next(&it, &port)) {
             n++;
         }

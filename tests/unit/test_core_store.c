@@ -15,6 +15,9 @@ struct dump {
     size_t len, cap;
 };
 
+static void dump_add(struct dump *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 dump_add(struct dump *d, const char *fmt, ...)
 {

@@ -478,10 +478,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_routes),      cmocka_unit_test(test_body_checks),
-        cmocka_unit_test(test_node_body),   cmocka_unit_test(test_vm_body),
-        cmocka_unit_test(test_patch_body),  cmocka_unit_test(test_migrate_body),
-        cmocka_unit_test(test_map_query),   cmocka_unit_test(test_core_errors),
+        cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_body_checks),
+        cmocka_unit_test(test_node_body),
+        cmocka_unit_test(test_vm_body),
+        cmocka_unit_test(test_patch_body),
+        cmocka_unit_test(test_migrate_body),
+        cmocka_unit_test(test_map_query),
+        cmocka_unit_test(test_core_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

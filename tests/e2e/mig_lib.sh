@@ -1,0 +1,182 @@
+# mig_lib.sh: live migrations driven through mignet itself on the real
+# Open vSwitch test bed (lib.sh): mignetd, one mignet-agent per host
+# (OpenFlow 1.3 to its bridge), VMs created and migrated with the `mignet`
+# command line exactly as a VM manager would, sequenced UDP measuring every
+# lost packet.  Sourced by tests/e2e/test_mig_*.sh and scripts/demo.sh.
+#
+# Everything started here is recorded for lib.sh's teardown (by PID).
+# Hosts: h1..h3 = nodes n1..n3 with map refresh 1 s, 2 s, 4 s, so stale
+# senders exist.  VM 1 (vm1) is the one that moves and receives; vm2 on
+# n2, vm3 on n3 and vm4 on n1 send to it.
+
+# shellcheck shell=bash
+
+MIG_BUILD=${MIGNET_BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
+MIG_REFRESH=(0 1000 2000 4000) # per node, index = host number
+MIG_RATE=${MIG_RATE:-300}       # probes/s per sender
+MIG_PAUSE_MS=${MIG_PAUSE_MS:-300}
+MIG_SLACK_MS=${MIG_SLACK_MS:-50}
+MIG_METRICS=()
+MIG_AGENT_PID=()
+
+mignet_cli() { "$MIG_BUILD/mignet" --url "$MIG_URL" "$@"; }
+
+# mig_free_port: a free TCP port on loopback.
+mig_free_port() {
+    local p
+    for _ in $(seq 1 50); do
+        p=$((20000 + RANDOM % 30000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+    tb_die "no free port"
+}
+
+# mig_start STRATEGY: mignetd + agents for hosts 1..3.
+mig_start() {
+    local strategy=$1 rest agents h
+    rest=$(mig_free_port)
+    agents=$(mig_free_port)
+    MIG_URL=http://127.0.0.1:$rest
+    mkdir -p "$TB_DIR/state"
+    "$MIG_BUILD/mignetd" --listen "127.0.0.1:$rest" \
+        --agent-listen "127.0.0.1:$agents" --state-dir "$TB_DIR/state" \
+        --strategy "$strategy" --heartbeat-ms 500 --log-level info \
+        >"$TB_DIR/mignetd.log" 2>&1 &
+    echo $! >>"$TB_DIR/pids"
+    for _ in $(seq 1 100); do
+        grep -q "mignetd ready" "$TB_DIR/mignetd.log" && break
+        sleep 0.05
+    done
+    grep -q "mignetd ready" "$TB_DIR/mignetd.log" ||
+        tb_die "mignetd did not start: $(tail -5 "$TB_DIR/mignetd.log")"
+    for h in 1 2 3; do
+        MIG_METRICS[$h]=$(mig_free_port)
+        mignet_cli node add "n$h" --address "$(tb_host_ip "$h")" \
+            --refresh-ms "${MIG_REFRESH[$h]}" >/dev/null
+        "$MIG_BUILD/mignet-agent" --node "n$h" --ofp "unix:$(tb_mgmt_sock "$h")" \
+            --controller "127.0.0.1:$agents" --gateway "$MIG_URL" \
+            --refresh-ms "${MIG_REFRESH[$h]}" --refresh-jitter 0.1 \
+            --stats-ms 100 --metrics "127.0.0.1:${MIG_METRICS[$h]}" \
+            --log-level info >"$TB_DIR/agent$h.log" 2>&1 &
+        MIG_AGENT_PID[$h]=$!
+        echo $! >>"$TB_DIR/pids"
+    done
+    MIG_AGENTS=127.0.0.1:$agents
+    tb_log "mignetd ($strategy) at $MIG_URL, agents for n1..n3"
+}
+
+# mig_metric H NAME: a metric of host H's agent.
+mig_metric() {
+    curl -sf "http://127.0.0.1:${MIG_METRICS[$1]}/metrics" |
+        awk -v n="$2" '$1 == n { print $2 }'
+}
+
+# mig_vm X HOST: creates VM X on HOST in the bed and in mignet.
+mig_vm() {
+    local x=$1 h=$2
+    tb_vm_add "$x" "$h"
+    mignet_cli vm create "vm$x" --mac "$(tb_vm_mac "$x")" \
+        --ip "$(tb_vm_ip "$x")" --vni 100 --node "n$h" >/dev/null
+}
+
+# mig_wait_connected VM...: every pair can ping (the agents' flows work).
+mig_wait_connected() {
+    local a b ok
+    for _ in $(seq 1 40); do
+        ok=1
+        for a in "$@"; do
+            for b in "$@"; do
+                [ "$a" = "$b" ] && continue
+                tb_vm_exec "$a" busybox ping -c 1 -W 1 "$(tb_vm_ip "$b")" \
+                    >/dev/null 2>&1 || { ok=0; break 2; }
+            done
+        done
+        [ "$ok" = 1 ] && return 0
+        sleep 0.25
+    done
+    tb_die "VMs $* not connected through the agents' flows"
+}
+
+# mig_phase ID: the migration's phase.
+mig_phase() { mignet_cli --json migration show "$1" | jq -r .phase; }
+
+# mig_migrate X NODE: the VM manager's switch-over: the VM pauses, mignet
+# is told, the VM resumes on NODE once the network is ready there (phase
+# relaying, i.e. both agents confirmed by barrier), after at least the
+# pause.  Records the migration id in MIG_LAST.
+mig_migrate() {
+    local x=$1 node=$2 h=${2#n}
+    _mig_switch() {
+        MIG_LAST=$(mignet_cli --json vm migrate "vm$MIG_X" --to "$MIG_NODE" |
+            jq -r .migration)
+        local p
+        for _ in $(seq 1 100); do
+            p=$(mig_phase "$MIG_LAST")
+            [ "$p" != prepared ] && break
+            sleep 0.02
+        done
+        echo "$MIG_LAST" >"$TB_DIR/last-migration"
+    }
+    MIG_X=$x MIG_NODE=$node tb_vm_move "$x" "$h" "$MIG_PAUSE_MS" _mig_switch
+    MIG_LAST=$(cat "$TB_DIR/last-migration")
+    tb_log "vm$x -> $node: migration $MIG_LAST ($(mig_phase "$MIG_LAST"))"
+}
+
+# mig_wait_cleaned ID [TIMEOUT_S]
+mig_wait_cleaned() {
+    local id=$1 t=${2:-20}
+    for _ in $(seq 1 $((t * 10))); do
+        [ "$(mig_phase "$id")" = cleaned ] && return 0
+        sleep 0.1
+    done
+    tb_die "migration $id not cleaned after ${t}s"
+}
+
+# mig_flows H KIND VM: flows of that kind for VM on host H
+# (kinds: 1 local, 2 relay, 3 remote; docs/dataplane.md cookies).
+mig_flows() {
+    local h=$1 kind=$2 vm=$3 cookie
+    cookie=$(dp_cookie "$kind" "$vm")
+    dp_flows "$h" "$cookie"
+}
+
+# mig_traffic SECONDS REPORT MOVES_FN: receiver in vm1, senders vm2..vm4;
+# MOVES_FN runs 0.8 s after they start.
+mig_traffic() {
+    local secs=$1 report=$2 moves=$3 rpid s spids=()
+    tb_recv_start 1 5000 "$report" --senders 3 --slack-ms "$MIG_SLACK_MS" \
+        --duration $((secs + 10))
+    rpid=$TB_BG_PID
+    for s in 2 3 4; do
+        tb_send_start "$s" 1 5000 "$MIG_RATE" "$secs" "$s"
+        spids+=("$TB_BG_PID")
+    done
+    sleep 0.8
+    "$moves"
+    for s in "${spids[@]}"; do
+        tb_wait "$s" $((secs + 15))
+    done
+    tb_wait "$rpid" 20
+    [ -s "$report" ] || tb_die "no traffic report in $report"
+}
+
+# mig_total REPORT FIELD
+mig_total() { jq -r ".total.$2" "$1"; }
+
+# mig_bed STRATEGY: the whole set-up: 3 hosts, mignet, 4 VMs connected.
+mig_bed() {
+    tb_init
+    tb_hosts_up 3
+    mig_start "$1"
+    mig_vm 1 1
+    mig_vm 2 2
+    mig_vm 3 3
+    mig_vm 4 1
+    mig_wait_connected 1 2 3 4
+    # Let every agent refresh a few times so the controller has measured
+    # refresh statistics (the dynamic delay is made of them).
+    sleep 2
+}

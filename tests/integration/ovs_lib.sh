@@ -1,0 +1,97 @@
+# ovs_lib.sh: run a private Open vSwitch (userspace datapath) for a test.
+#
+# Source it, then call ovs_start NAME.  It creates a network namespace
+# "mn-NAME-$$", a run/db/log directory under a temporary directory, starts
+# ovsdb-server and ovs-vswitchd inside the namespace with explicit pidfiles
+# and control sockets (see /work/shared/OVS-NOTES.md), and registers an EXIT
+# trap that stops both by PID, deletes the namespace and the directory.  It
+# never touches the root namespace's interfaces or routes, and never kills
+# by name.  Needs root (namespaces) and the openvswitch-switch package; if
+# either is missing, ovs_require exits 77 (skipped).
+#
+#   OVS_T        the run directory (RUNDIR/BR.mgmt is a bridge's OpenFlow
+#                socket)
+#   OVS_NS       the namespace
+#   ovs_vsctl    ovs-vsctl against this instance
+#   ovs_add_bridge BR [DPID]   a netdev bridge, fail_mode=secure, OF1.3
+
+ovs_require() {
+    local tool
+    for tool in ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-ofctl ip; do
+        command -v "$tool" >/dev/null 2>&1 || {
+            echo "SKIP: $tool is not installed"; exit 77; }
+    done
+    [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root for namespaces"; exit 77; }
+}
+
+OVS_PIDFILES=()
+ovs_cleanup() {
+    local rc=$?
+    local f pid i
+    for f in "${OVS_PIDFILES[@]}"; do
+        [ -f "$f" ] || continue
+        pid=$(cat "$f" 2>/dev/null || true)
+        [ -n "$pid" ] || continue
+        kill "$pid" 2>/dev/null || true
+        for i in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -9 "$pid" 2>/dev/null || true
+    done
+    if [ -n "${OVS_NS:-}" ]; then
+        ip netns del "$OVS_NS" 2>/dev/null || true
+    fi
+    if [ $rc -ne 0 ] && [ -n "${OVS_T:-}" ]; then
+        for f in "$OVS_T"/*.log; do
+            [ -f "$f" ] || continue
+            echo "---- $f (last 20 lines)" >&2
+            tail -n 20 "$f" >&2
+        done
+    fi
+    [ -n "${OVS_T:-}" ] && rm -rf "$OVS_T"
+    exit $rc
+}
+
+ovs_vsctl() {
+    ovs-vsctl --db="unix:$OVS_T/db.sock" --timeout=10 "$@"
+}
+
+ovs_start() {
+    local name=$1
+    OVS_T=$(mktemp -d "${TMPDIR:-/tmp}/mn-ovs.XXXXXX")
+    OVS_NS=mn-$name-$$
+    trap ovs_cleanup EXIT
+    ip netns add "$OVS_NS"
+    ip netns exec "$OVS_NS" ip link set lo up
+    export OVS_RUNDIR=$OVS_T OVS_DBDIR=$OVS_T OVS_LOGDIR=$OVS_T
+    ovsdb-tool create "$OVS_T/conf.db" \
+        /usr/share/openvswitch/vswitch.ovsschema
+    OVS_PIDFILES+=("$OVS_T/ovsdb-server.pid")
+    ip netns exec "$OVS_NS" ovsdb-server "$OVS_T/conf.db" \
+        --remote="punix:$OVS_T/db.sock" --pidfile="$OVS_T/ovsdb-server.pid" \
+        --unixctl="$OVS_T/ovsdb-server.ctl" \
+        --log-file="$OVS_T/ovsdb-server.log" --detach
+    ovs_vsctl --no-wait init
+    OVS_PIDFILES+=("$OVS_T/ovs-vswitchd.pid")
+    ip netns exec "$OVS_NS" ovs-vswitchd "unix:$OVS_T/db.sock" \
+        --pidfile="$OVS_T/ovs-vswitchd.pid" \
+        --unixctl="$OVS_T/ovs-vswitchd.ctl" \
+        --log-file="$OVS_T/ovs-vswitchd.log" --detach
+}
+
+ovs_add_bridge() {
+    local br=$1 dpid=${2:-}
+    local extra=()
+    [ -n "$dpid" ] && extra=(other_config:datapath-id="$dpid")
+    ovs_vsctl add-br "$br" -- set bridge "$br" datapath_type=netdev \
+        fail_mode=secure protocols=OpenFlow13 \
+        other_config:disable-in-band=true "${extra[@]}"
+    local i
+    for i in $(seq 1 100); do
+        [ -S "$OVS_T/$br.mgmt" ] && return 0
+        sleep 0.05
+    done
+    echo "FAIL: $OVS_T/$br.mgmt did not appear" >&2
+    return 1
+}
