@@ -361,7 +361,10 @@ sort_capped(struct fabsim_mm *mm)
             mm->capped[mm->n_capped++] = (uint32_t)f;
         }
     }
-    qsort_r(mm->capped, mm->n_capped, sizeof *mm->capped, cmp_capped, mm);
+    if (mm->n_capped > 1) {
+        qsort_r(mm->capped, mm->n_capped, sizeof *mm->capped, cmp_capped,
+                mm);
+    }
 }
 
 void
