@@ -49,24 +49,34 @@ _mig_mignetd() {
     for _ in $(seq 1 100); do
         [ "$(grep -c "mignetd ready" "$TB_DIR/mignetd.log")" -gt "${mark:-0}" ] &&
             return 0
+        tb_pid_alive "$MIG_MIGNETD_PID" || break
         sleep 0.05
     done
-    tb_die "mignetd did not start: $(tail -5 "$TB_DIR/mignetd.log")"
+    return 1
 }
 
 # mig_restart_mignetd: starts mignetd again (after it was killed) on the
 # same ports and state.
-mig_restart_mignetd() { _mig_mignetd; }
+mig_restart_mignetd() {
+    _mig_mignetd || tb_die "mignetd did not restart: $(tail -5 "$TB_DIR/mignetd.log")"
+}
 
 # mig_start STRATEGY: mignetd + agents for hosts 1..3.
 mig_start() {
     local h
     MIG_STRATEGY=$1
-    MIG_REST=$(mig_free_port)
-    MIG_AGENT_PORT=$(mig_free_port)
-    MIG_URL=http://127.0.0.1:$MIG_REST
     mkdir -p "$TB_DIR/state"
-    _mig_mignetd
+    # A port found free may be taken by a parallel test before mignetd
+    # binds it: try other ports.
+    local try
+    for try in 1 2 3 4 5; do
+        MIG_REST=$(mig_free_port)
+        MIG_AGENT_PORT=$(mig_free_port)
+        MIG_URL=http://127.0.0.1:$MIG_REST
+        _mig_mignetd && break
+        [ "$try" = 5 ] &&
+            tb_die "mignetd did not start: $(tail -5 "$TB_DIR/mignetd.log")"
+    done
     local agents=$MIG_AGENT_PORT strategy=$MIG_STRATEGY
     for h in 1 2 3; do
         MIG_METRICS[$h]=$(mig_free_port)
