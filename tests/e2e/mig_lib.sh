@@ -79,16 +79,27 @@ mig_start() {
     done
     local agents=$MIG_AGENT_PORT strategy=$MIG_STRATEGY
     for h in 1 2 3; do
-        MIG_METRICS[$h]=$(mig_free_port)
         mignet_cli node add "n$h" --address "$(tb_host_ip "$h")" \
             --refresh-ms "${MIG_REFRESH[$h]}" >/dev/null
-        "$MIG_BUILD/mignet-agent" --node "n$h" --ofp "unix:$(tb_mgmt_sock "$h")" \
-            --controller "127.0.0.1:$agents" --gateway "$MIG_URL" \
-            --refresh-ms "${MIG_REFRESH[$h]}" --refresh-jitter 0.1 \
-            --stats-ms 100 --metrics "127.0.0.1:${MIG_METRICS[$h]}" \
-            --log-level info >"$TB_DIR/agent$h.log" 2>&1 &
-        MIG_AGENT_PID[$h]=$!
-        echo $! >>"$TB_DIR/pids"
+        for try in 1 2 3 4 5; do
+            MIG_METRICS[$h]=$(mig_free_port)
+            "$MIG_BUILD/mignet-agent" --node "n$h" \
+                --ofp "unix:$(tb_mgmt_sock "$h")" \
+                --controller "127.0.0.1:$agents" --gateway "$MIG_URL" \
+                --refresh-ms "${MIG_REFRESH[$h]}" --refresh-jitter 0.1 \
+                --stats-ms 100 --metrics "127.0.0.1:${MIG_METRICS[$h]}" \
+                --log-level info >"$TB_DIR/agent$h.log" 2>&1 &
+            MIG_AGENT_PID[$h]=$!
+            echo $! >>"$TB_DIR/pids"
+            for _ in $(seq 1 40); do
+                grep -q "mignet-agent ready" "$TB_DIR/agent$h.log" && break
+                tb_pid_alive "${MIG_AGENT_PID[$h]}" || break
+                sleep 0.05
+            done
+            grep -q "mignet-agent ready" "$TB_DIR/agent$h.log" && break
+            [ "$try" = 5 ] && tb_die "agent n$h did not start:" \
+                "$(tail -3 "$TB_DIR/agent$h.log")"
+        done
     done
     MIG_AGENTS=127.0.0.1:$agents
     tb_log "mignetd ($strategy) at $MIG_URL, agents for n1..n3"
