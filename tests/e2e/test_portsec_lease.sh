@@ -46,10 +46,10 @@ tb_expect "lease tasks pending" \
 mignet_cli tasks
 
 # Crash: SIGKILL, then a restart on the same state (and ports).
-kill -9 "$MIGNETD_PID"
-wait "$MIGNETD_PID" 2>/dev/null || true
+kill -9 "$MIG_MIGNETD_PID"
+wait "$MIG_MIGNETD_PID" 2>/dev/null || true
 tb_log "mignetd killed; restarting"
-mig_mignetd
+mig_restart_mignetd
 tb_expect "bindings survived the crash" \
     "$(mignet_cli --json binding list | jq '.bindings | length')" -eq 3
 tb_expect "... with their expiries" \
