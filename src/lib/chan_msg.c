@@ -12,6 +12,7 @@
 
 #include "lib/addr.h"
 #include "lib/strbuf.h"
+#include "lib/util.h"
 
 static const char *const type_names[] = {
 #define CHAN_MSG_TYPE(ENUM, NAME) NAME,
@@ -405,18 +406,6 @@ check_binding(const struct chan_msg *msg)
     return binding_validate(&b) ? CHAN_E_BAD_BINDING : CHAN_E_OK;
 }
 
-static int
-hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
 /* ---- Public helpers ---- */
 
 void
@@ -536,7 +525,9 @@ decode_field(const json_t *value, const struct field *f,
         }
         for (size_t i = 0; i < n / 2; i++) {
             int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
-            if (hi < 0 || lo < 0) {
+            /* Canonical: lowercase only (what the encoder writes). */
+            if (hi < 0 || lo < 0 || (s[2 * i] >= 'A' && s[2 * i] <= 'F')
+                || (s[2 * i + 1] >= 'A' && s[2 * i + 1] <= 'F')) {
                 return CHAN_E_BAD_HEX;
             }
             out->frame[i] = (uint8_t) (hi << 4 | lo);
