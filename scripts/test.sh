@@ -36,7 +36,8 @@ BUILD_DIR=build-asan scripts/build.sh -DMIGNET_SANITIZE=ON \
   ctest --output-on-failure -j2 -L 'unit|sim' --timeout 900)
 
 step "valgrind: unit tests"
-for t in build/test_core build/test_core_store build/test_planner_precopy \
+for t in build/test_core build/test_core_store build/test_core_binding \
+         build/test_planner_precopy \
          build/test_planner_topo build/test_planner_router \
          build/test_planner_plan build/test_store_mem build/test_store_sqlite \
          build/test_rest_parse build/test_options build/test_metrics_log; do
