@@ -865,6 +865,31 @@ chan_state_changed(void *aux)
     schedule_sync(aux);
 }
 
+/* mignetd refused a binding this agent reported: what it snooped is not
+ * the truth, so it stops enforcing it (the controller's install, or the
+ * unbound rules, apply). */
+static void
+chan_received(void *aux, const char *line, size_t len,
+              const struct chan_msg *msg, enum chan_err e)
+{
+    struct agent *a = aux;
+    (void) line;
+    (void) len;
+    (void) e;
+    if (!msg || msg->type != CHAN_ERROR || !binding_table_count(a->snooped)
+        || (strcmp(msg->code, "binding_refused")
+            && strcmp(msg->code, "binding_mismatch")
+            && strcmp(msg->code, "wrong_source"))) {
+        return;
+    }
+    log_write(LOG_WARN, "agent", "event=binding_report_refused node=%s "
+              "code=%s msg=\"%s\" dropped=%zu", a->opt.node, msg->code,
+              msg->message, binding_table_count(a->snooped));
+    binding_table_destroy(a->snooped);
+    a->snooped = binding_table_create();
+    schedule_sync(a);
+}
+
 static void
 chan_read_cb(struct bufferevent *bev, void *aux)
 {
@@ -1140,6 +1165,7 @@ agent_run(const struct agent_options *opt)
         return 2;
     }
     struct chan_client_hooks hooks = {.state_changed = chan_state_changed,
+                                      .received = chan_received,
                                       .aux = a};
     a->chan = chan_client_create(opt->node, &hooks);
     if (!a->chan) {
