@@ -9,8 +9,8 @@
 
 #include "mignet/core.h"
 
-static int
-hex_value(char c)
+int
+addr_hex_value(char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -34,8 +34,8 @@ addr_parse_mac(const char *s, uint8_t mac[6])
     }
     for (int i = 0; i < 6; i++) {
         const char *p = s + i * 3;
-        int hi = hex_value(p[0]);
-        int lo = hex_value(p[1]);
+        int hi = addr_hex_value(p[0]);
+        int lo = addr_hex_value(p[1]);
         if (hi < 0 || lo < 0 || (i < 5 && p[2] != ':')) {
             return false;
         }
