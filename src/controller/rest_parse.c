@@ -146,6 +146,7 @@ rest_route_match(enum rest_method m, const char *path, struct rest_route *r,
     } fixed[] = {
         {"/v1/tasks", REST_R_TASKS},
         {"/v1/map", REST_R_MAP},
+        {"/v1/fabric", REST_R_FABRIC},
         {"/healthz", REST_R_HEALTHZ},
         {"/metrics", REST_R_METRICS},
     };

@@ -53,6 +53,7 @@ enum rest_method {
     REST_ROUTE(MIGRATION, "migration")                                       \
     REST_ROUTE(TASKS, "tasks")                                               \
     REST_ROUTE(MAP, "map")                                                   \
+    REST_ROUTE(FABRIC, "fabric")                                             \
     REST_ROUTE(HEALTHZ, "healthz")                                           \
     REST_ROUTE(METRICS, "metrics")
 enum rest_route_id {
