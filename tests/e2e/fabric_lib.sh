@@ -108,14 +108,22 @@ fb_link() {
     tb_tx_off "$ns" "$db"
     ip -n "$ns" link set "$da" up
     ip -n "$ns" link set "$db" up
-    if [ -n "$rate" ]; then
-        fb_shape "$da" "$rate"
-        fb_shape "$db" "$rate"
-    fi
     fb_vsctl add-port "$a" "$da" -- set interface "$da" \
         ofport_request="$pa" -- add-port "$b" "$db" -- \
         set interface "$db" ofport_request="$pb" ||
         tb_die "cannot cable $a:$pa-$b:$pb"
+    # After add-port: Open vSwitch clears the root qdisc of a port it
+    # takes over when the port has no QoS row.
+    if [ -n "$rate" ]; then
+        fb_shape "$da" "$rate"
+        fb_shape "$db" "$rate"
+    fi
+}
+
+# fb_shaped_bytes DEV: bytes the tbf on DEV has sent (0 if none).
+fb_shaped_bytes() {
+    ip netns exec "$(fb_ns)" tc -s qdisc show dev "$1" |
+        sed -n 's/^ *Sent \([0-9]*\) bytes.*/\1/p' | head -1
 }
 
 # fb_patch A PA B PB: OVS patch ports between two bridges.
