@@ -69,6 +69,16 @@ struct fc_dlink {
     int64_t seen_ms[2]; /* frame from end i seen at the other; 0 = never */
 };
 
+/* The last two counter samples of a switch port, replayed into a new
+ * router when the fabric is rebuilt so D-R weights survive it. */
+struct fc_sample {
+    uint64_t dpid;
+    uint32_t port;
+    unsigned n;          /* samples held, 0..2; [1] is the newer */
+    uint64_t tx[2], rx[2];
+    int64_t t[2];
+};
+
 #define FCM_STATES                                                          \
     FCM_STATE(INSTALLING, "installing")                                     \
     FCM_STATE(INSTALLED, "installed")                                       \
@@ -96,6 +106,8 @@ struct fabric_mig {
     uint16_t priority;
     struct plan *plan;           /* NULL: a route only (no estimate) */
     struct route route;          /* that route */
+    bool dr_first;               /* path 0 was a D-R choice (marked) */
+    uint64_t period;             /* the statistics period it was made in */
     json_t *request;             /* what was planned for, for GET */
     json_t *paths;               /* names fixed at planning time */
     json_t *steps;
@@ -129,6 +141,9 @@ struct fabric_ctl {
     size_t n_links, cap_links;
     struct fabric_mig **migs;
     size_t n_migs, cap_migs;
+    struct fc_sample *samples;
+    size_t n_samples, cap_samples;
+    uint64_t period;             /* statistics periods begun */
 
     struct event *poll_timer, *lldp_timer;
 
@@ -306,6 +321,85 @@ fc_copy_file(const struct fabric *file, struct fabric *f)
     return e;
 }
 
+/* 'r' with its links looked up again in the current fabric from its hops
+ * (a rebuild renumbers links); links that are gone are left out. */
+static void
+fc_remark(struct fabric_ctl *fc, const struct route *r)
+{
+    uint32_t *links = xcalloc(r->n_hops * 2 + 1, sizeof *links);
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_hops; i++) {
+        const struct route_hop *h = &r->hops[i];
+        uint32_t node, link;
+        unsigned end;
+        if (!fabric_find_dpid(fc->fab, h->dpid, &node)) {
+            continue;
+        }
+        if (fabric_port_link(fc->fab, node, h->in_port, &link, &end)) {
+            links[n++] = link;
+        }
+        if (i + 1 == r->n_hops
+            && fabric_port_link(fc->fab, node, h->out_port, &link, &end)) {
+            links[n++] = link;
+        }
+    }
+    struct route tmp;
+    route_init(&tmp);
+    tmp.n_links = n;
+    tmp.links = links;
+    router_mark(fc->router, &tmp);
+    free(links);
+}
+
+/* A new router starts where the old one was: the port samples of the
+ * last two polls, and this period's D-R choices at maximum weight. */
+static void
+fc_replay(struct fabric_ctl *fc)
+{
+    for (size_t i = 0; i < fc->n_samples; i++) {
+        const struct fc_sample *sp = &fc->samples[i];
+        for (unsigned k = 2 - sp->n; k < 2; k++) {
+            (void) router_port_stats(fc->router, sp->dpid, sp->port,
+                                     sp->tx[k], sp->rx[k],
+                                     (uint64_t) sp->t[k]);
+        }
+    }
+    for (size_t i = 0; i < fc->n_migs; i++) {
+        const struct fabric_mig *m = fc->migs[i];
+        if (!mig_live(m) || m->period != fc->period) {
+            continue;
+        }
+        for (size_t p = m->dr_first ? 0 : 1; p < mig_n_paths(m); p++) {
+            fc_remark(fc, mig_path(m, p));
+        }
+    }
+}
+
+static void
+fc_sample(struct fabric_ctl *fc, uint64_t dpid, uint32_t port, uint64_t tx,
+          uint64_t rx, int64_t now)
+{
+    struct fc_sample *sp = NULL;
+    for (size_t i = 0; i < fc->n_samples && !sp; i++) {
+        if (fc->samples[i].dpid == dpid && fc->samples[i].port == port) {
+            sp = &fc->samples[i];
+        }
+    }
+    if (!sp) {
+        fc->samples = xgrow(fc->samples, &fc->cap_samples,
+                            fc->n_samples + 1, sizeof *fc->samples);
+        sp = &fc->samples[fc->n_samples++];
+        *sp = (struct fc_sample){.dpid = dpid, .port = port};
+    }
+    sp->tx[0] = sp->tx[1];
+    sp->rx[0] = sp->rx[1];
+    sp->t[0] = sp->t[1];
+    sp->tx[1] = tx;
+    sp->rx[1] = rx;
+    sp->t[1] = now;
+    sp->n = sp->n < 2 ? sp->n + 1 : 2;
+}
+
 static void
 fc_rebuild(struct fabric_ctl *fc)
 {
@@ -359,6 +453,7 @@ fc_rebuild(struct fabric_ctl *fc)
     if (!fc->router) {
         out_of_memory();
     }
+    fc_replay(fc);
     fc->dirty = false;
     fc->rebuilds++;
     log_write(LOG_DBG, "fabric", "event=rebuilt nodes=%zu links=%zu",
@@ -848,6 +943,10 @@ sw_port_stats_cb(void *aux, const struct ofp_msg *msg, bool last)
     struct ofp_port_stats ps;
     ofp_mp_iter_init(&it, &msg->mp);
     while (ofp_port_stats_next(&it, &ps)) {
+        if (!ps.port_no || ps.port_no > OFPP_MAX) {
+            continue;
+        }
+        fc_sample(fc, s->dpid, ps.port_no, ps.tx_bytes, ps.rx_bytes, now);
         /* ENOENT: a port no link uses; EINVAL: a sample not newer. */
         (void) router_port_stats(fc->router, s->dpid, ps.port_no,
                                  ps.tx_bytes, ps.rx_bytes, (uint64_t) now);
@@ -994,6 +1093,7 @@ fc_poll_cb(evutil_socket_t fd, short what, void *aux)
     if (fc->router) {
         router_period_begin(fc->router);
     }
+    fc->period++;
     for (size_t i = 0; i < fc->n_sw; i++) {
         struct fc_switch *s = &fc->sw[i];
         if (!s->ready) {
@@ -1121,7 +1221,9 @@ fabric_ctl_create(struct ctl *ctl, char *err, size_t errlen)
         out_of_memory();
     }
     if (fc->file || fc->n_sw) {
-        fc_arm(fc->poll_timer, fc->opt->poll_ms);
+        /* The first poll early: D-R needs two samples for a load. */
+        fc_arm(fc->poll_timer, fc->opt->poll_ms < 1000 ? fc->opt->poll_ms
+                                                       : 1000);
         fc_arm(fc->lldp_timer, fc->opt->lldp_ms);
         fc_rebuild(fc);
         log_write(LOG_INF, "fabric", "event=configured file=\"%s\" "
@@ -1153,6 +1255,7 @@ fabric_ctl_destroy(struct fabric_ctl *fc)
     }
     free(fc->migs);
     free(fc->links);
+    free(fc->samples);
     if (fc->poll_timer) {
         event_free(fc->poll_timer);
     }
@@ -1340,6 +1443,8 @@ fabric_ctl_plan(struct fabric_ctl *fc, const struct fabric_plan_req *req,
         err = router_route(fc->router, strategy, src, dst, &m->route);
     }
     m->planning_s = ctl_mono_seconds() - t0;
+    m->dr_first = strategy == ROUTE_DR;
+    m->period = fc->period;
     if (err) {
         fc->plan_errors++;
         mig_free(m);

@@ -263,3 +263,11 @@ fb_mig_flows() {
 fb_register() {
     fb_cli node add "h$1" --address "198.18.0.$1" >/dev/null
 }
+
+# fb_path_flows SWITCH MIG PATH: mignet's flows of path PATH (0-based) of
+# migration MIG on SWITCH.
+fb_path_flows() {
+    local cookie
+    cookie=$(printf '0x6d67%010x%02x' "$2" "$3")
+    fb_ofctl dump-flows "$1" "cookie=$cookie/-1" | grep -c 'cookie=' || true
+}
