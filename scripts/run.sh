@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# mignet's main job: builds mignet and runs the data-centre simulator on the
-# default scenario, every strategy side by side.  Arguments are passed to
-# `mignet sim` (try --help).
+# mignet's main job.  Builds mignet, then
+#   1. runs the data-centre simulator on the default scenario, every
+#      strategy side by side on the identical workload (`mignet sim`);
+#   2. runs the real thing: mignetd, one agent per host on real Open
+#      vSwitch in network namespaces, a live migration under traffic,
+#      mignet against the naive strategy (scripts/demo.sh).
+# Arguments are passed to `mignet sim` (try --help).  Installs the Debian
+# packages it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/deps.sh test
 scripts/build.sh
-exec ./build/mignet sim --strategy all "$@"
+echo "== 1. mignet sim (simulated data centre, the real core)"
+./build/mignet sim --strategy all "$@"
+echo
+echo "== 2. mignet on real Open vSwitch"
+scripts/demo.sh

@@ -10,6 +10,20 @@ scripts/deps.sh test
 
 step() { printf '\n== %s\n' "$*"; }
 
+step "repository checks"
+if [ -d .git ] || git rev-parse --git-dir >/dev/null 2>&1; then
+  if git grep -n -E '^(<<<<<<<|>>>>>>>) ' -- . ':!*.patch' >&2; then
+    echo "leftover merge conflict markers" >&2; exit 1
+  fi
+  by_name='\b(p''kill|kill''all)\b'   # spelt apart so this line is not a hit
+  if git grep -n -E "$by_name" -- '*.sh' '*.c' >&2; then
+    echo "processes are stopped by PID, never by name" >&2; exit 1
+  fi
+  if git grep -n -E '\b(sprintf|strcpy|strcat|gets)\(' -- '*.c' '*.h' >&2; then
+    echo "unbounded string functions" >&2; exit 1
+  fi
+fi
+
 step "build (warnings as errors)"
 BUILD_DIR=build scripts/build.sh
 step "ctest: every suite"

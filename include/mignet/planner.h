@@ -73,6 +73,19 @@ int precopy_iterate(const struct precopy_config *,
                     const struct precopy_input *,
                     struct precopy_estimate *out);
 
+/* The stop rule after iterative round 'n' (>= 1), shared by
+ * precopy_iterate() and callers that run the rounds themselves at a
+ * bandwidth that changes (the fabric simulator): 'sent' bytes went in
+ * rounds 1..n, 'next' bytes were dirtied during round n (what round n + 1
+ * would send) and 'ratio' is 'next' over round n's bytes (D/B at a
+ * constant bandwidth).  Checks, in order: ratio >= 1 (NONCONVERGENT),
+ * next < stop_bytes (THRESHOLD), n + 1 >= max_rounds (MAX_ROUNDS), and
+ * sent + next + next * ratio > max_factor * memory (MAX_SENT).  Returns
+ * true with '*why' set if the stop-and-copy comes now. */
+bool precopy_stops_now(const struct precopy_config *, double memory_bytes,
+                       uint32_t n, double sent, double next, double ratio,
+                       enum precopy_stop *why);
+
 /* Bandwidth of 'n' striped paths: the sum of 'path_bw' times
  * (1 - overhead * (n - 1)), never below 0.  Units are the caller's. */
 double precopy_stripe_bandwidth(const double *path_bw, size_t n,

@@ -64,8 +64,9 @@ struct barrier {
     uint64_t session;  /* chan session it belongs to */
     uint64_t ack_seq;  /* instructions confirmed by it */
     uint64_t version;  /* map version confirmed by it */
-    uint64_t sent_ms;
+    uint64_t sent_us;
     uint64_t oldest_instr_us; /* arrival of the oldest unconfirmed instr */
+    size_t n_mods;            /* flow_mods the barrier closes */
 };
 
 struct agent {
@@ -111,6 +112,8 @@ struct agent {
     uint64_t lat_us[LAT_SAMPLES]; /* instruction -> barrier reply */
     size_t n_lat;
     uint64_t n_lat_total;
+    size_t biggest_batch;     /* most flow_mods confirmed by one barrier */
+    uint64_t biggest_batch_us; /* its time from first send to reply */
 
     struct event *sig_term, *sig_int;
 };
@@ -255,6 +258,10 @@ barrier_done(struct agent *a, uint32_t xid)
     size_t k = 0;
     while (k < a->n_barriers && a->barriers[k].xid <= xid) {
         const struct barrier *b = &a->barriers[k++];
+        if (b->n_mods >= a->biggest_batch) {
+            a->biggest_batch = b->n_mods;
+            a->biggest_batch_us = now_us() - b->sent_us;
+        }
         if (b->session == a->session && b->ack_seq) {
             chan_client_ack(a->chan, b->ack_seq, t, &a->chan_out);
             if (b->oldest_instr_us) {
@@ -510,6 +517,7 @@ sync_cb(evutil_socket_t fd, short what, void *aux)
     struct ofpbuf b;
     ofpbuf_init(&b, 4096);
     struct flowtab_diff d;
+    uint64_t start_us = now_us();
     flowtab_sync(a->installed, a->desired, &b, &a->xid, &d);
     a->flow_mods += d.added + d.modified + d.deleted;
     a->syncs++;
@@ -527,8 +535,9 @@ sync_cb(evutil_socket_t fd, short what, void *aux)
         .session = a->session,
         .ack_seq = chan_client_pending_ack(a->chan),
         .version = agent_map_version(a->map),
-        .sent_ms = now_ms(),
+        .sent_us = start_us,
         .oldest_instr_us = a->unconfirmed_since_us,
+        .n_mods = d.added + d.modified + d.deleted,
     };
     a->unconfirmed_since_us = 0;
     if (d.added || d.modified || d.deleted) {
@@ -761,12 +770,16 @@ metrics_cb(struct evhttp_request *req, void *aux)
         "mignet_agent_instructions_total{kind=\"delete\"} %" PRIu64 "\n"
         "mignet_agent_instructions_refused_total %" PRIu64 "\n"
         "mignet_agent_openflow_errors_total %" PRIu64 "\n"
+        "# TYPE mignet_agent_biggest_batch_flow_mods gauge\n"
+        "mignet_agent_biggest_batch_flow_mods %zu\n"
+        "mignet_agent_biggest_batch_seconds %.6f\n"
         "mignet_agent_openflow_connected %d\n"
         "mignet_agent_channel_connected %d\n",
         flowtab_count(a->installed), a->flow_mods, a->relayed_packets,
         a->relay_flows, p50, p99, a->n_lat_total,
         agent_map_version(a->map), a->polls, a->poll_errors, cs.installs,
-        cs.relays, cs.deletes, cs.refused, a->of_errors, a->of_ready,
+        cs.relays, cs.deletes, cs.refused, a->of_errors,
+        a->biggest_batch, a->biggest_batch_us / 1e6, a->of_ready,
         chan_client_welcomed(a->chan));
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");

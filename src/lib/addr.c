@@ -8,21 +8,8 @@
 #include <string.h>
 
 #include "mignet/core.h"
+#include "lib/util.h"
 
-int
-addr_hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 bool
 addr_parse_mac(const char *s, uint8_t mac[6])
@@ -34,8 +21,8 @@ addr_parse_mac(const char *s, uint8_t mac[6])
     }
     for (int i = 0; i < 6; i++) {
         const char *p = s + i * 3;
-        int hi = addr_hex_value(p[0]);
-        int lo = addr_hex_value(p[1]);
+        int hi = hex_digit(p[0]);
+        int lo = hex_digit(p[1]);
         if (hi < 0 || lo < 0 || (i < 5 && p[2] != ':')) {
             return false;
         }

@@ -26,9 +26,6 @@ void addr_format_ipv4(uint32_t ip, char out[ADDR_IPV4_STRLEN]);
 /* Node and VM ids: 1-63 characters of [A-Za-z0-9._:-] (CORE_NAME_MAX). */
 bool addr_name_valid(const char *);
 
-/* The value of hex digit 'c' (either case), or -1. */
-int addr_hex_value(char c);
-
 /* Parses a whole decimal string into [min, max] (no sign, no spaces, no
  * trailing junk). */
 bool addr_parse_u64(const char *, uint64_t min, uint64_t max, uint64_t *);

@@ -20,6 +20,7 @@
 
 #include "lib/sock.h"
 #include "lib/strbuf.h"
+#include "lib/util.h"
 
 #define SET_ERR strbuf_format_into
 
@@ -340,15 +341,6 @@ parse_head(struct cursor *c, struct head *h, struct http_response *resp)
     }
 }
 
-static int
-hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c = (char) (c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* Decodes a chunked body at c->p into 'out'. */
 static enum http_err

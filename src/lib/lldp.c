@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/addr.h"
 #include "lib/bytes.h"
+#include "lib/util.h"
 
 enum {
     TLV_END = 0,
@@ -177,7 +177,7 @@ lldp_discovery_ids(const struct lldp_pdu *pdu, uint64_t *dpid,
     }
     uint64_t d = 0;
     for (size_t i = 5; i < 21; i++) {
-        int h = addr_hex_value((char) pdu->chassis_id[i]);
+        int h = hex_digit((char) pdu->chassis_id[i]);
         if (h < 0) {
             return false;
         }

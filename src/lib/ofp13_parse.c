@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "lib/util.h"
 
 struct parse_ctx {
     char *err;
@@ -70,20 +71,6 @@ span_split(struct span sp, char c, struct span *head, struct span *tail)
     return true;
 }
 
-static int
-hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 /* An unsigned integer, decimal or 0x-hex, filling all of 'sp'. */
 static bool

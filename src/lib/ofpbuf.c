@@ -135,20 +135,6 @@ ofpbuf_at(const struct ofpbuf *b, size_t offset, size_t n)
     return b->data + offset;
 }
 
-static int
-hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 bool
 ofpbuf_put_hex(struct ofpbuf *b, const char *hex)
@@ -159,7 +145,7 @@ ofpbuf_put_hex(struct ofpbuf *b, const char *hex)
         if (*s == ' ' || *s == '\n' || *s == '\t') {
             continue;
         }
-        int v = hex_value(*s);
+        int v = hex_digit(*s);
         if (v < 0) {
             ofpbuf_truncate(b, start);
             return false;

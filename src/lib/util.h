@@ -20,6 +20,22 @@ void *xgrow(void *array, size_t *capp, size_t need, size_t elem);
 char *xstrdup(const char *);
 void out_of_memory(void) __attribute__((noreturn));
 
+/* The value of hexadecimal digit 'c' (either case), or -1. */
+static inline int
+hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
 /* 32-bit FNV-1a of a NUL-terminated string. */
 uint32_t hash_str(const char *);
 /* 32-bit FNV-1a of 'n' bytes (callers hash packed keys, never padding). */

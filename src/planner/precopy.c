@@ -195,33 +195,41 @@ closed_form(const struct precopy_config *cfg, double m, double b, double r,
     fill(out, n, m * geometric(r, n), m * pow(r, n), b, why);
 }
 
-/* Round by round, as a hypervisor would run it. */
+bool
+precopy_stops_now(const struct precopy_config *cfg, double memory_bytes,
+                  uint32_t n, double sent, double next, double ratio,
+                  enum precopy_stop *why)
+{
+    if (ratio >= 1.0) {
+        *why = PRECOPY_STOP_NONCONVERGENT;
+    } else if (next < (double) cfg->stop_bytes) {
+        *why = PRECOPY_STOP_THRESHOLD;
+    } else if (n + 1 >= cfg->max_rounds) {
+        *why = PRECOPY_STOP_MAX_ROUNDS;
+    } else if (sent + next + next * ratio > cfg->max_factor * memory_bytes) {
+        *why = PRECOPY_STOP_MAX_SENT;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* Round by round, as a hypervisor would run it (r < 1 here: degenerate()
+ * took the rest). */
 static void
 iterate(const struct precopy_config *cfg, double m, double b, double r,
         struct precopy_estimate *out)
 {
-    double t = (double) cfg->stop_bytes;
-    double cap = cfg->max_factor * m;
     double v = m;      /* this round's bytes */
     double sent = 0;
     uint32_t n = 0;    /* iterative rounds done */
     enum precopy_stop why;
 
-    for (;;) {
+    do {
         sent += v;
         n++;
         v *= r; /* dirtied while this round was on the wire */
-        if (v < t) {
-            why = PRECOPY_STOP_THRESHOLD;
-        } else if (n + 1 >= cfg->max_rounds) {
-            why = PRECOPY_STOP_MAX_ROUNDS;
-        } else if (sent + v + v * r > cap) {
-            why = PRECOPY_STOP_MAX_SENT;
-        } else {
-            continue;
-        }
-        break;
-    }
+    } while (!precopy_stops_now(cfg, m, n, sent, v, r, &why));
     fill(out, n, sent, v, b, why);
 }
 

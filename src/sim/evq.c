@@ -1,4 +1,4 @@
-/* evq.c: 4-ary heap plus FIFO lanes, ordered by (time, sequence).
+/* evq.c: 4-ary heap plus FIFO lanes, ordered by (time, rank, sequence).
  *
  * This is the simulator's hottest code.  It must stay deterministic: no
  * pointer comparisons, no unstable ordering, ties by insertion order. */
@@ -16,6 +16,9 @@ ev_before(const struct sim_ev *x, const struct sim_ev *y)
 {
     if (x->t != y->t) {
         return x->t < y->t;
+    }
+    if (x->rank != y->rank) {
+        return x->rank < y->rank;
     }
     return (int32_t)(x->seq - y->seq) < 0;
 }
@@ -103,7 +106,7 @@ sim_evq_push_lane(struct sim_evq *q, int lane, struct sim_ev *ev)
     if (f->n > 0) {
         const struct sim_ev *last = &f->ev[(f->head + f->n - 1)
                                            & (f->cap - 1)];
-        if (ev->t < last->t) {
+        if (ev->t < last->t || (ev->t == last->t && ev->rank < last->rank)) {
             return EINVAL;
         }
     }

@@ -2,9 +2,10 @@
  *
  * A 4-ary min-heap for events at arbitrary times plus FIFO lanes for events
  * whose delay is a constant (packets on the data plane, control messages),
- * merged on pop by (time, sequence number).  The sequence number makes ties
- * break in insertion order, so a run is a pure function of its inputs; the
- * queue never reorders two events with equal time. */
+ * merged on pop by (time, rank, sequence number).  The owner's rank orders
+ * kinds of events at one instant; the sequence number breaks the remaining
+ * ties in insertion order, so a run is a pure function of its inputs; the
+ * queue never reorders two events with equal time and rank. */
 #ifndef MIGNET_SIM_EVQ_H
 #define MIGNET_SIM_EVQ_H 1
 
@@ -21,9 +22,10 @@ struct sim_ev {
     uint8_t type;
     uint8_t x;
     uint16_t y;
+    uint8_t rank; /* at equal times, lower ranks pop first */
 };
 
-/* FIFO lanes: a lane accepts only non-decreasing times. */
+/* FIFO lanes: a lane accepts only non-decreasing (time, rank). */
 #define SIM_EVQ_LANES 2
 
 struct sim_evq_fifo {
@@ -43,8 +45,9 @@ void sim_evq_destroy(struct sim_evq *);
 
 /* Queue 'ev' (its 'seq' is assigned here).  Returns 0 or ENOMEM. */
 int sim_evq_push(struct sim_evq *, struct sim_ev *ev);
-/* Queue 'ev' on FIFO lane 'lane'; its time must not be earlier than the
- * last event pushed on that lane (EINVAL otherwise).  0 or an errno. */
+/* Queue 'ev' on FIFO lane 'lane'; its (time, rank) must not be before
+ * the last event's pushed on that lane (EINVAL otherwise).  0 or an
+ * errno. */
 int sim_evq_push_lane(struct sim_evq *, int lane, struct sim_ev *ev);
 /* Removes the earliest event into '*ev'; false when the queue is empty. */
 bool sim_evq_pop(struct sim_evq *, struct sim_ev *ev);

@@ -67,6 +67,7 @@ sim_params_default(struct sim_params *p)
     p->chain_len = 4;
     p->warmup_ms = -1;
     p->drain_ms = 60000;
+    p->tail_ms = -1;
     p->progress = true;
 }
 
@@ -121,6 +122,9 @@ static const struct opt opts[] = {
     {"drain-ms", OPT_U32, P(drain_ms), 1, 3.6e7,
      "stop waiting for cleanup this long after the last migration "
      "(60000)"},
+    {"tail-ms", OPT_I64, P(tail_ms), -1, 3.6e7,
+     "traffic runs until the last planned move + this (-1 = auto: "
+     "max(fixed delay, 4 refresh intervals) + pause + 4 latency + 1 s)"},
     {"exact", OPT_FLAG, P(exact), 0, 0,
      "simulate every packet (slow; checks the cold-stream counting)"},
     {"no-progress", OPT_NOFLAG, P(progress), 0, 0,
@@ -347,6 +351,27 @@ sim_params_check(const struct sim_params *p, char *err, size_t errlen)
     return 0;
 }
 
+uint64_t
+sim_params_tail_ms(const struct sim_params *p)
+{
+    if (p->tail_ms >= 0) {
+        return (uint64_t)p->tail_ms;
+    }
+    /* Long enough for the slowest node to refresh three times after the
+     * last move (so every map is fresh), for fixed's delayed deletion to
+     * fire and reach its agent, and for the last VM to resume; plus 1 s
+     * of slack.  docs/simulator.md, "The traffic horizon". */
+    struct core_config cfg;
+    core_config_default(&cfg);
+    double fixed = p->fixed_delay_ms >= 0 ? (double)p->fixed_delay_ms
+                                          : (double)cfg.fixed_delay_ms;
+    double slowest = (double)p->refresh_ms * (1 + p->refresh_jitter)
+                     * (1 + p->refresh_wobble);
+    double wait = fmax(fixed, 4 * slowest);
+    return (uint64_t)ceil(wait) + p->pause_ms
+           + (uint64_t)ceil(4 * p->latency_ms) + 1000;
+}
+
 /* The shortest of %.15g / %.17g that reads back as exactly 'x'. */
 static void
 fmt_double(char *buf, size_t len, double x)
@@ -368,12 +393,16 @@ sim_params_cmdline(const struct sim_params *p, const char *strategy,
     fmt_double(rate, sizeof rate, p->rate);
     char fixed[48] = "";
     char warm[48] = "";
+    char tail[48] = "";
     if (p->fixed_delay_ms >= 0) {
         snprintf(fixed, sizeof fixed, " --fixed-delay-ms %" PRId64,
                  p->fixed_delay_ms);
     }
     if (p->warmup_ms >= 0) {
         snprintf(warm, sizeof warm, " --warmup-ms %" PRId64, p->warmup_ms);
+    }
+    if (p->tail_ms >= 0) {
+        snprintf(tail, sizeof tail, " --tail-ms %" PRId64, p->tail_ms);
     }
     snprintf(buf, len,
              "mignet sim --nodes %" PRIu32 " --vms %" PRIu32
@@ -383,11 +412,11 @@ sim_params_cmdline(const struct sim_params *p, const char *strategy,
              " --gap-ms %" PRIu32 " --seed %" PRIu64
              " --latency-ms %s --data-latency-us %" PRIu32
              " --rate %s --fast-factor %" PRIu32 " --chain-len %" PRIu32
-             " --drain-ms %" PRIu32 "%s%s%s --strategy %s --json",
+             " --drain-ms %" PRIu32 "%s%s%s%s --strategy %s --json",
              p->nodes, p->vms, p->migrations, sim_pattern_name(p->pattern),
              p->refresh_ms, jit, wob, p->peers, p->pps, p->pause_ms,
              p->gap_ms, p->seed, lat, p->data_latency_us, rate,
              p->fast_factor, p->chain_len,
-             p->drain_ms, fixed, warm, p->exact ? " --exact" : "",
+             p->drain_ms, fixed, warm, tail, p->exact ? " --exact" : "",
              strategy ? strategy : p->strategy);
 }

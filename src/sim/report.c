@@ -56,6 +56,7 @@ params_json(const struct sim_params *p)
     e |= set_new(o, "chain_len", json_integer(p->chain_len));
     e |= set_new(o, "warmup_ms", json_integer(p->warmup_ms));
     e |= set_new(o, "drain_ms", json_integer(p->drain_ms));
+    e |= set_new(o, "tail_ms", json_integer(p->tail_ms));
     e |= set_new(o, "exact", json_boolean(p->exact));
     if (e) {
         json_decref(o);
@@ -108,6 +109,8 @@ result_json(const struct sim_result *r)
     INT(hot_left);
     INT(max_hot);
     INT(sim_ms);
+    INT(horizon_ms);
+    INT(after_horizon);
     INT(released_early);
     INT(relays_retargeted);
     INT(core_bytes);
@@ -161,10 +164,16 @@ sim_report_table(FILE *f, const struct sim_params *p,
             "mignet sim: %" PRIu32 " nodes, %" PRIu32 " VMs, %" PRIu32
             " migrations (%s), refresh %" PRIu32 " ms +-%.0f%%, latency "
             "%g ms, %" PRIu32 " peers x %" PRIu32 " pps, pause %" PRIu32
-            " ms, gap %" PRIu32 " ms, seed %" PRIu64 "\n\n",
+            " ms, gap %" PRIu32 " ms, seed %" PRIu64 "\n",
             p->nodes, p->vms, p->migrations, sim_pattern_name(p->pattern),
             p->refresh_ms, p->refresh_jitter * 100, p->latency_ms, p->peers,
             p->pps, p->pause_ms, p->gap_ms, p->seed);
+    if (n) {
+        fprintf(f,
+                "traffic: %.3f s for every strategy, until the last "
+                "planned move + %" PRIu64 " ms (--tail-ms)\n\n",
+                (double)r[0].horizon_ms / 1000.0, sim_params_tail_ms(p));
+    }
     fprintf(f, "%-12s %12s %12s %9s %9s %9s %9s %9s %6s %9s %10s "
                "%27s %10s %8s\n",
             "strategy", "sent", "delivered", "lost_pse", "lost_stl",
@@ -194,6 +203,13 @@ sim_report_table(FILE *f, const struct sim_params *p,
                     " migrate errors, %" PRIu64 " core errors\n",
                     x->strategy, x->jobs_unfinished, x->tasks_left,
                     x->hot_left, x->migrate_errors, x->core_errors);
+        }
+        if (x->after_horizon) {
+            fprintf(f,
+                    "note: %s: %" PRIu64 " changes after the traffic "
+                    "horizon (stale maps, paused VMs, moves or wrong "
+                    "deletions): later losses uncounted; raise --tail-ms\n",
+                    x->strategy, x->after_horizon);
         }
     }
 }

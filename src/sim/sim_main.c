@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "mignet/sim.h"
+#include "sim/fabsim.h"
 #include "sim/simulator.h"
 
 uint64_t
@@ -58,6 +59,9 @@ strategy_list(const char *spec, char names[][32], size_t max)
 int
 sim_main(int argc, char **argv)
 {
+    if (fabsim_wanted(argc, argv)) {
+        return fabsim_main(argc, argv);
+    }
     struct sim_params p;
     sim_params_default(&p);
     char err[256] = "";
@@ -68,6 +72,7 @@ sim_main(int argc, char **argv)
     }
     if (help) {
         sim_params_usage(stdout);
+        printf("\nfabric mode: mignet sim --fabric fattree --help\n");
         return 0;
     }
     char names[16][32];

@@ -56,6 +56,7 @@ struct sim_params {
     uint32_t chain_len;      /* hops per chain */
     int64_t warmup_ms;       /* -1: 3 * refresh_ms */
     uint32_t drain_ms;       /* give up this long after the last job */
+    int64_t tail_ms;         /* traffic after the last move (-1: auto) */
     bool exact;              /* simulate every packet (no cold streams) */
     bool progress;           /* progress on stderr (table mode) */
 };
@@ -100,12 +101,18 @@ struct sim_result {
     uint64_t hot_left;          /* windows still open at the end */
     uint64_t max_hot;           /* most windows open at once */
     uint64_t sim_ms;            /* simulated time from traffic start */
+    uint64_t horizon_ms;        /* traffic time: the same for all */
+    uint64_t after_horizon;     /* changes that would hit later packets */
     uint64_t released_early;    /* core_stats */
     uint64_t relays_retargeted; /* core_stats */
     size_t core_bytes;          /* core_memory_bytes() after setup */
 };
 
 struct sim_workload;
+
+/* The tail of traffic after the workload's last move, milliseconds:
+ * --tail-ms, or the default docs/simulator.md derives. */
+uint64_t sim_params_tail_ms(const struct sim_params *);
 
 /* Builds the workload every strategy shares: placement, peers, refresh
  * phases, the migration plan.  NULL on ENOMEM. */

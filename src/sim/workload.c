@@ -5,6 +5,7 @@
  * very same placement, peers, refresh phases and migration plan. */
 #include "sim/workload.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,6 +157,45 @@ plan(struct sim_workload *wl, struct sim_rng *rng)
     return 0;
 }
 
+/* When the plan's last move starts if every switch-over takes what the
+ * network needs and no more: a hop starts at its planned time or when
+ * the VM's previous job ended, the VM resumes after max(pause, the
+ * destination's install round trip), the next hop follows 'gap' later.
+ * Every strategy runs this schedule; the horizon derives from it, so it
+ * is the same for all. */
+static int
+plan_last_move(struct sim_workload *wl)
+{
+    const struct sim_params *p = &wl->p;
+    uint64_t lat = (uint64_t)llround(p->latency_ms * 1000.0);
+    uint64_t pause = (uint64_t)p->pause_ms * 1000;
+    uint64_t switch_us = pause > 2 * lat ? pause : 2 * lat;
+    uint64_t gap = (uint64_t)p->gap_ms * 1000;
+    uint64_t *free_at = xcalloc(wl->n_vms, sizeof *free_at);
+    if (!free_at) {
+        return -1;
+    }
+    wl->t_last_us = wl->t_start_us;
+    for (uint32_t i = 0; i < wl->n_jobs; i++) {
+        const struct sim_job *j = &wl->jobs[i];
+        uint64_t t = j->planned_us > free_at[j->vm] ? j->planned_us
+                                                    : free_at[j->vm];
+        for (uint32_t h = 0; h < j->hops; h++) {
+            if (h) {
+                t += gap;
+            }
+            if (t > wl->t_last_us) {
+                wl->t_last_us = t;
+            }
+            t += switch_us;
+        }
+        free_at[j->vm] = t;
+    }
+    free(free_at);
+    wl->t_end_us = wl->t_last_us + sim_params_tail_ms(p) * 1000;
+    return 0;
+}
+
 struct sim_workload *
 sim_workload_create(const struct sim_params *p)
 {
@@ -193,7 +233,7 @@ sim_workload_create(const struct sim_params *p)
     for (uint32_t v = 0; v < wl->n_vms; v++) {
         wl->home[v] = (uint32_t)sim_rng_below(&rng, wl->n_nodes);
     }
-    if (build_peers(wl, &rng) || plan(wl, &rng)) {
+    if (build_peers(wl, &rng) || plan(wl, &rng) || plan_last_move(wl)) {
         goto fail;
     }
     return wl;

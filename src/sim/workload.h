@@ -29,6 +29,8 @@ struct sim_workload {
     uint64_t period_us;    /* stream period: 1e6 / pps */
     uint64_t t_base_us;    /* setup time */
     uint64_t t_start_us;   /* traffic and migrations start */
+    uint64_t t_last_us;    /* the plan's last move (nominal schedule) */
+    uint64_t t_end_us;     /* traffic horizon: t_last_us + tail */
     uint32_t *home;        /* [vm] initial node */
     uint32_t *peers;       /* [vm * k + i] sender of stream vm*k+i */
     uint32_t *rev_off;     /* [vm]..[vm+1]: streams 'vm' sends on */

@@ -29,6 +29,9 @@
 #define HOP_LIMIT 8
 #define RETRY_US 1000
 
+/* At one instant the data plane goes first: ticks and arrivals see the
+ * state from before every other event of that instant.  Counting cold
+ * streams by arithmetic relies on that rule (flush_stream). */
 enum ev_type {
     EV_TICK,      /* a: stream, x: generation */
     EV_ARRIVE,    /* a: vm, b: node, c: clone node, x: hops, y: stale */
@@ -41,6 +44,7 @@ enum ev_type {
     EV_PAUSE_END, /* a: vm, b: migration id (low) */
     EV_RESUME,    /* a: vm */
     EV_CHECK,     /* a: vm: try to close its window */
+    EV_HORIZON,   /* traffic stops (the workload's t_end_us) */
 };
 
 enum { LANE_DATA, LANE_CTL };
@@ -151,8 +155,10 @@ struct world {
     uint32_t next_plan;
     uint64_t jobs_done;
     uint64_t last_progress; /* last resume */
+    bool traffic_over;      /* past the traffic horizon */
+    uint64_t late_wrong_core, late_wrong_agent;
     bool ending;
-    uint64_t t_end;
+    uint64_t t_stop; /* the run ends: only packets on the wire count */
     bool nomem;
     uint64_t wall0, wall_last;
 };
@@ -236,7 +242,7 @@ push(struct world *w, uint64_t t, uint8_t type, uint32_t a, uint32_t b,
      uint32_t c, uint8_t x, uint16_t y)
 {
     struct sim_ev ev = {.t = t, .a = a, .b = b, .c = c, .type = type,
-                        .x = x, .y = y};
+                        .x = x, .y = y, .rank = type > EV_ARRIVE};
     if (sim_evq_push(&w->q, &ev)) {
         w->nomem = true;
     }
@@ -247,7 +253,7 @@ push_lane(struct world *w, int lane, uint64_t t, uint8_t type, uint32_t a,
           uint32_t b, uint32_t c, uint8_t x, uint16_t y)
 {
     struct sim_ev ev = {.t = t, .a = a, .b = b, .c = c, .type = type,
-                        .x = x, .y = y};
+                        .x = x, .y = y, .rank = type > EV_ARRIVE};
     if (sim_evq_push_lane(&w->q, lane, &ev)) {
         w->nomem = true;
     }
@@ -455,6 +461,7 @@ agent_apply(struct world *w, const struct instr_rec *in, bool guard)
         if (e->has_config && w->vms[in->vm].node == in->node
             && e->epoch == w->vms[in->vm].epoch) {
             w->r->wrong_agent++;
+            w->late_wrong_agent += w->traffic_over;
         }
         uint32_t i = *link;
         *link = e->next;
@@ -583,6 +590,7 @@ sink_wrong_delete(void *aux, uint32_t vm, uint32_t node)
     (void)vm;
     (void)node;
     w->r->wrong_core++;
+    w->late_wrong_core += w->traffic_over;
 }
 
 /* ---- traffic ---- */
@@ -606,10 +614,13 @@ simulated(const struct world *w, uint32_t vm)
     return w->vms[vm].hot || w->exact;
 }
 
-/* Accounts the ticks of stream 's' (receiver not simulated) in
- * [cs[s], t): ticks while the sender was paused are not sent; packets that
- * arrived by 't' (all of them when 'settle') get the receiver's cold
- * outcome; the ones still in flight at 't' become real packet events. */
+/* Accounts the ticks of stream 's' (receiver not simulated) from cs[s]
+ * up to and including the instant 't' (the data plane goes first, so
+ * they happened before the event that calls), and before the traffic
+ * horizon.  A sender does not send after its pause starts up to and
+ * including the instant it resumes.  Packets that arrived by 't' (all of
+ * them when 'settle') get the receiver's cold outcome; the ones still in
+ * flight after 't' become real packet events. */
 static void
 flush_stream(struct world *w, uint32_t s, uint64_t t, bool settle)
 {
@@ -617,9 +628,10 @@ flush_stream(struct world *w, uint32_t s, uint64_t t, bool settle)
     uint32_t vm = s / wl->k;
     const struct vm_state *snd = &w->vms[wl->peers[s]];
     uint64_t from = w->cs[s];
-    uint64_t end = t;
+    uint64_t lim = t < wl->t_end_us ? t + 1 : wl->t_end_us;
+    uint64_t end = lim;
     if (snd->pause_start != RUNNING && snd->pause_start < end) {
-        end = snd->pause_start;
+        end = snd->pause_start + 1;
     }
     if (from < end) {
         uint64_t ph = sim_stream_phase(wl, s);
@@ -647,8 +659,8 @@ flush_stream(struct world *w, uint32_t s, uint64_t t, bool settle)
                  0);
         }
     }
-    if (t > w->cs[s]) {
-        w->cs[s] = t;
+    if (lim > w->cs[s]) {
+        w->cs[s] = lim;
     }
 }
 
@@ -676,6 +688,9 @@ on_tick(struct world *w, const struct sim_ev *ev)
     uint32_t vm = s / w->wl->k;
     if (ev->x != w->vms[vm].gen || !simulated(w, vm)) {
         return; /* the window closed since */
+    }
+    if (w->now >= w->wl->t_end_us) {
+        return; /* past the traffic horizon */
     }
     uint32_t sender = w->wl->peers[s];
     w->cs[s] = w->now + 1;
@@ -750,9 +765,12 @@ window_open(struct world *w, uint32_t vm)
     for (uint32_t i = 0; i < k; i++) {
         uint32_t s = vm * k + i;
         flush_stream(w, s, w->now, false);
-        uint64_t t = tick_at_or_after(w->now, sim_stream_phase(w->wl, s),
+        uint64_t t = tick_at_or_after(w->now + 1,
+                                      sim_stream_phase(w->wl, s),
                                       w->wl->period_us);
-        push(w, t, EV_TICK, s, 0, 0, v->gen, 0);
+        if (t < w->wl->t_end_us) {
+            push(w, t, EV_TICK, s, 0, 0, v->gen, 0);
+        }
     }
 }
 
@@ -926,6 +944,7 @@ on_issue(struct world *w, const struct sim_ev *ev)
         return;
     }
     w->r->migrations++;
+    w->r->after_horizon += w->traffic_over;
     if (grow((void **)&w->mig_start, &w->mig_cap, (size_t)res.migration + 1,
              sizeof *w->mig_start) && !w->mig_start[res.migration]) {
         w->mig_start[res.migration] = w->now;
@@ -1041,12 +1060,16 @@ on_refresh(struct world *w, uint32_t n)
 {
     uint64_t version = core_map_version(w->core);
     uint64_t old = w->applied[n];
-    w->r->gateway_polls++;
     if (version > old) {
         w->applied[n] = version;
         vcount_move(w, old, version);
     }
-    w->r->control_messages++;
+    /* Polls are a steady cost: counted over the traffic time, the same
+     * for every strategy, not over each strategy's cleanup. */
+    if (!w->traffic_over) {
+        w->r->gateway_polls++;
+        w->r->control_messages++;
+    }
     push_lane(w, LANE_CTL, w->now + w->lat_us, EV_REPORT, n,
               (uint32_t)version, (uint32_t)(version >> 32), 0, 0);
     double f = 1 + w->p->refresh_wobble
@@ -1077,13 +1100,31 @@ on_core(struct world *w, const struct sim_ev *ev)
 
 /* ---- the run ---- */
 
-/* Ends the run when nothing can change any more, or gives up when no VM
- * has resumed for drain-ms after the last planned job (windows that never
- * close, jobs stuck behind a migration that never gets ready). */
+/* Traffic stops.  From here on a packet could only meet another fate
+ * than delivery if some node's map were stale, a VM paused, or a move or
+ * a wrong deletion still to come: count those (0 = every loss of the
+ * workload was counted; docs/simulator.md, "The traffic horizon"). */
+static void
+on_horizon(struct world *w)
+{
+    w->traffic_over = true;
+    uint64_t version = core_map_version(w->core);
+    for (uint32_t n = 0; n < w->wl->n_nodes; n++) {
+        w->r->after_horizon += w->applied[n] < version;
+    }
+    for (uint32_t v = 0; v < w->wl->n_vms; v++) {
+        w->r->after_horizon += w->vms[v].pause_start != RUNNING;
+    }
+}
+
+/* Ends the run, never before the traffic horizon, once nothing can change
+ * any more, or gives up when no VM has resumed for drain-ms after the last
+ * planned job (windows that never close, jobs stuck behind a migration
+ * that never gets ready). */
 static void
 check_end(struct world *w)
 {
-    if (w->ending) {
+    if (w->ending || !w->traffic_over) {
         return;
     }
     const struct sim_workload *wl = w->wl;
@@ -1097,7 +1138,7 @@ check_end(struct world *w)
                    && w->now >= since + (uint64_t)w->p->drain_ms * 1000;
     if (quiet || give_up) {
         w->ending = true;
-        w->t_end = w->now + 1;
+        w->t_stop = w->now + 1;
     }
 }
 
@@ -1154,6 +1195,9 @@ dispatch(struct world *w, const struct sim_ev *ev)
     case EV_CHECK:
         try_cool(w, ev->a);
         break;
+    case EV_HORIZON:
+        on_horizon(w);
+        break;
     }
 }
 
@@ -1163,7 +1207,7 @@ loop(struct world *w)
     struct sim_ev ev;
     while (!w->nomem && sim_evq_pop(&w->q, &ev)) {
         w->now = ev.t;
-        if (w->ending && ev.t >= w->t_end) {
+        if (w->ending && ev.t >= w->t_stop) {
             /* Draining: only packets already on the wire still count. */
             if (ev.type == EV_ARRIVE) {
                 on_arrive(w, &ev);
@@ -1329,12 +1373,13 @@ finish(struct world *w)
 {
     const struct sim_workload *wl = w->wl;
     struct sim_result *r = w->r;
-    uint64_t t_end = w->ending ? w->t_end : w->now + 1;
-    /* Streams of cold receivers: every tick before the end, settled. */
+    uint64_t t_stop = w->ending ? w->t_stop : w->now + 1;
+    /* Streams of cold receivers: every tick before the horizon (flushes
+     * stop there), settled. */
     size_t ns = (size_t)wl->n_vms * wl->k;
     for (size_t s = 0; s < ns; s++) {
         if (!simulated(w, (uint32_t)(s / wl->k))) {
-            flush_stream(w, (uint32_t)s, t_end, true);
+            flush_stream(w, (uint32_t)s, t_stop, true);
         }
     }
     if (w->n_samples) {
@@ -1349,8 +1394,12 @@ finish(struct world *w)
     r->tasks_left = core_n_tasks(w->core);
     r->jobs_unfinished = wl->n_jobs - w->jobs_done;
     r->hot_left = w->n_hot;
-    r->sim_ms = t_end > wl->t_start_us ? (t_end - wl->t_start_us) / 1000
+    r->sim_ms = t_stop > wl->t_start_us ? (t_stop - wl->t_start_us) / 1000
                                        : 0;
+    r->horizon_ms = (wl->t_end_us - wl->t_start_us) / 1000;
+    r->after_horizon += w->late_wrong_core > w->late_wrong_agent
+                            ? w->late_wrong_core
+                            : w->late_wrong_agent;
     struct core_stats st = {0};
     core_get_stats(w->core, &st);
     r->relays_retargeted = st.relays_retargeted;
@@ -1433,12 +1482,16 @@ sim_run(const struct sim_workload *wl, const char *strategy,
         if (hooks && hooks->wall_us) {
             w->wall0 = w->wall_last = hooks->wall_us(hooks->aux);
         }
+        /* Before the run's events, so it precedes those at its time. */
+        push(w, wl->t_end_us, EV_HORIZON, 0, 0, 0, 0, 0);
         if (w->exact) {
             for (size_t s = 0; s < (size_t)wl->n_vms * wl->k; s++) {
                 uint64_t t = tick_at_or_after(wl->t_start_us,
                                               sim_stream_phase(wl, s),
                                               wl->period_us);
-                push(w, t, EV_TICK, (uint32_t)s, 0, 0, 0, 0);
+                if (t < wl->t_end_us) {
+                    push(w, t, EV_TICK, (uint32_t)s, 0, 0, 0, 0);
+                }
             }
         }
         if (wl->n_jobs) {

@@ -17,6 +17,7 @@ MIG_RATE=${MIG_RATE:-300}       # probes/s per sender
 MIG_PAUSE_MS=${MIG_PAUSE_MS:-300}
 MIG_SLACK_MS=${MIG_SLACK_MS:-50}
 MIG_METRICS=()
+MIG_AGENT_PID=()
 
 mignet_cli() { "$MIG_BUILD/mignet" --url "$MIG_URL" "$@"; }
 
@@ -33,35 +34,74 @@ mig_free_port() {
     tb_die "no free port"
 }
 
-# mig_start STRATEGY: mignetd + agents for hosts 1..3.
-mig_start() {
-    local strategy=$1 rest agents h
-    rest=$(mig_free_port)
-    agents=$(mig_free_port)
-    MIG_URL=http://127.0.0.1:$rest
-    mkdir -p "$TB_DIR/state"
-    "$MIG_BUILD/mignetd" --listen "127.0.0.1:$rest" \
-        --agent-listen "127.0.0.1:$agents" --state-dir "$TB_DIR/state" \
-        --strategy "$strategy" --heartbeat-ms 500 --log-level info \
-        >"$TB_DIR/mignetd.log" 2>&1 &
+# _mig_mignetd: (re)starts mignetd on MIG_REST/MIG_AGENT_PORT with the
+# state directory of this run; appends to its log.
+_mig_mignetd() {
+    local mark
+    mark=$(grep -c "mignetd ready" "$TB_DIR/mignetd.log" 2>/dev/null || true)
+    "$MIG_BUILD/mignetd" --listen "127.0.0.1:$MIG_REST" \
+        --agent-listen "127.0.0.1:$MIG_AGENT_PORT" \
+        --state-dir "$TB_DIR/state" --strategy "$MIG_STRATEGY" \
+        --heartbeat-ms 500 --log-level info ${MIG_MIGNETD_ARGS:-} \
+        >>"$TB_DIR/mignetd.log" 2>&1 &
+    MIG_MIGNETD_PID=$!
     echo $! >>"$TB_DIR/pids"
     for _ in $(seq 1 100); do
-        grep -q "mignetd ready" "$TB_DIR/mignetd.log" && break
+        [ "$(grep -c "mignetd ready" "$TB_DIR/mignetd.log")" -gt "${mark:-0}" ] &&
+            return 0
+        tb_pid_alive "$MIG_MIGNETD_PID" || break
         sleep 0.05
     done
-    grep -q "mignetd ready" "$TB_DIR/mignetd.log" ||
-        tb_die "mignetd did not start: $(tail -5 "$TB_DIR/mignetd.log")"
+    return 1
+}
+
+# mig_restart_mignetd: starts mignetd again (after it was killed) on the
+# same ports and state.
+mig_restart_mignetd() {
+    _mig_mignetd || tb_die "mignetd did not restart: $(tail -5 "$TB_DIR/mignetd.log")"
+}
+
+# mig_start STRATEGY: mignetd + agents for hosts 1..3.
+mig_start() {
+    local h
+    MIG_STRATEGY=$1
+    mkdir -p "$TB_DIR/state"
+    # A port found free may be taken by a parallel test before mignetd
+    # binds it: try other ports.
+    local try
+    for try in 1 2 3 4 5; do
+        MIG_REST=$(mig_free_port)
+        MIG_AGENT_PORT=$(mig_free_port)
+        MIG_URL=http://127.0.0.1:$MIG_REST
+        _mig_mignetd && break
+        [ "$try" = 5 ] &&
+            tb_die "mignetd did not start: $(tail -5 "$TB_DIR/mignetd.log")"
+    done
+    local agents=$MIG_AGENT_PORT strategy=$MIG_STRATEGY
     for h in 1 2 3; do
-        MIG_METRICS[$h]=$(mig_free_port)
         mignet_cli node add "n$h" --address "$(tb_host_ip "$h")" \
             --refresh-ms "${MIG_REFRESH[$h]}" >/dev/null
-        "$MIG_BUILD/mignet-agent" --node "n$h" --ofp "unix:$(tb_mgmt_sock "$h")" \
-            --controller "127.0.0.1:$agents" --gateway "$MIG_URL" \
-            --refresh-ms "${MIG_REFRESH[$h]}" --refresh-jitter 0.1 \
-            --stats-ms 100 --metrics "127.0.0.1:${MIG_METRICS[$h]}" \
-            --log-level info >"$TB_DIR/agent$h.log" 2>&1 &
-        echo $! >>"$TB_DIR/pids"
+        for try in 1 2 3 4 5; do
+            MIG_METRICS[$h]=$(mig_free_port)
+            "$MIG_BUILD/mignet-agent" --node "n$h" \
+                --ofp "unix:$(tb_mgmt_sock "$h")" \
+                --controller "127.0.0.1:$agents" --gateway "$MIG_URL" \
+                --refresh-ms "${MIG_REFRESH[$h]}" --refresh-jitter 0.1 \
+                --stats-ms 100 --metrics "127.0.0.1:${MIG_METRICS[$h]}" \
+                --log-level info >"$TB_DIR/agent$h.log" 2>&1 &
+            MIG_AGENT_PID[$h]=$!
+            echo $! >>"$TB_DIR/pids"
+            for _ in $(seq 1 40); do
+                grep -q "mignet-agent ready" "$TB_DIR/agent$h.log" && break
+                tb_pid_alive "${MIG_AGENT_PID[$h]}" || break
+                sleep 0.05
+            done
+            grep -q "mignet-agent ready" "$TB_DIR/agent$h.log" && break
+            [ "$try" = 5 ] && tb_die "agent n$h did not start:" \
+                "$(tail -3 "$TB_DIR/agent$h.log")"
+        done
     done
+    MIG_AGENTS=127.0.0.1:$agents
     tb_log "mignetd ($strategy) at $MIG_URL, agents for n1..n3"
 }
 

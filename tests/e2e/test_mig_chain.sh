@@ -10,6 +10,9 @@ tb_require
 . "$here/flows.sh"
 . "$here/mig_lib.sh"
 
+# Hold early release 3 s after the last acknowledgement, so the first
+# migration's deletion is certainly still pending at the second move.
+MIG_MIGNETD_ARGS="--inflight-ms 3000"
 mig_bed mignet
 report=$TB_DIR/report.json
 moves() {

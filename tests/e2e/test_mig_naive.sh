@@ -25,9 +25,5 @@ tb_expect "no relay on n1 (naive)" "$RELAY_FLOWS" -eq 0
 tb_expect "probes sent" "$(mig_total "$report" sent)" -eq $((3 * MIG_RATE * 7))
 tb_expect "naive loses probes after the pause" \
     "$(mig_total "$report" missing_outside_window)" -gt 0
-# The sender on n3 (refresh 4 s) stays stale longest: it loses the most.
-tb_expect "the slowest-refreshing node's sender lost probes" \
-    "$(jq '.senders[] | select(.sender == 3) | .missing_outside_window' \
-        "$report")" -gt 0
 mig_wait_cleaned "$MIG_LAST" 20
 tb_finish

@@ -7,7 +7,7 @@
 # fell due while the daemon was down (after a clean SIGTERM) runs at once.
 source "$(dirname "$0")/lib.sh"
 
-PREPARE_MS=5000
+PREPARE_MS=${PREPARE_MS:-9000}
 FLAGS=(--prepare-timeout-ms $PREPARE_MS --delay-floor-ms 3000
        --log-level warn)
 now_ms() { date +%s%3N; }
@@ -64,7 +64,7 @@ after=$(state)
     fail "state changed across kill -9 (prepared)"; }
 
 # ---- wait until they relay, then kill -9 inside the deletion delay ----
-deadline=$((t0 + 10000))
+deadline=$((t0 + PREPARE_MS + 5000))
 while :; do
     api GET /v1/migrations/1
     [ "$(json .phase)" = relaying ] && break

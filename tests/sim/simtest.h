@@ -46,6 +46,23 @@ simtest_random_params(struct sim_params *p, uint64_t seed)
     p->json = true;
 }
 
+/* A small data centre with a fixed shape: 'pat' with 'seed'. */
+static inline void
+simtest_small_params(struct sim_params *p, enum sim_pattern pat,
+                     uint64_t seed)
+{
+    sim_params_default(p);
+    p->nodes = 20;
+    p->vms = 300;
+    p->migrations = 60;
+    p->pattern = pat;
+    p->seed = seed;
+    p->refresh_ms = 1000;
+    p->pps = 200;
+    p->gap_ms = 100;
+    p->drain_ms = 20000;
+}
+
 /* Runs 'strategy' on 'p'; fails the test if the run itself fails. */
 static inline void
 simtest_run(const struct sim_params *p, const char *strategy,

@@ -11,27 +11,12 @@
 #include <stdlib.h>
 
 static void
-small(struct sim_params *p, enum sim_pattern pat, uint64_t seed)
-{
-    sim_params_default(p);
-    p->nodes = 20;
-    p->vms = 300;
-    p->migrations = 60;
-    p->pattern = pat;
-    p->seed = seed;
-    p->refresh_ms = 1000;
-    p->pps = 200;
-    p->gap_ms = 100;
-    p->drain_ms = 20000;
-}
-
-static void
 test_naive_loses_to_stale_maps(void **state)
 {
     (void)state;
     for (uint64_t seed = 1; seed <= 5; seed++) {
         struct sim_params p;
-        small(&p, SIM_RANDOM, seed);
+        simtest_small_params(&p, SIM_RANDOM, seed);
         struct sim_result naive, mignet;
         simtest_run(&p, "naive", &naive);
         simtest_run(&p, "mignet", &mignet);
@@ -50,7 +35,7 @@ test_fixed_deletes_returned_vm(void **state)
     (void)state;
     for (uint64_t seed = 1; seed <= 5; seed++) {
         struct sim_params p;
-        small(&p, SIM_PINGPONG, seed);
+        simtest_small_params(&p, SIM_PINGPONG, seed);
         p.fixed_delay_ms = 2000; /* the gap (100 ms) is much shorter */
         struct sim_result fixed, seedr, mignet;
         simtest_run(&p, "fixed", &fixed);
@@ -72,7 +57,7 @@ test_fixed_safe_when_gap_exceeds_delay(void **state)
 {
     (void)state;
     struct sim_params p;
-    small(&p, SIM_PINGPONG, 7);
+    simtest_small_params(&p, SIM_PINGPONG, 7);
     p.fixed_delay_ms = 300;
     p.gap_ms = 3000; /* returns long after the deletion */
     struct sim_result fixed;
@@ -86,7 +71,7 @@ test_clone_and_fast_refresh_costs(void **state)
 {
     (void)state;
     struct sim_params p;
-    small(&p, SIM_RANDOM, 3);
+    simtest_small_params(&p, SIM_RANDOM, 3);
     struct sim_result naive, clone, fast;
     simtest_run(&p, "naive", &naive);
     simtest_run(&p, "clone", &clone);
@@ -94,10 +79,10 @@ test_clone_and_fast_refresh_costs(void **state)
     assert_int_equal(naive.extra_packets, 0);
     assert_true(clone.extra_packets > 0);
     assert_true(simtest_conserved(&clone));
-    /* k times more polls per simulated second, and fewer stale losses. */
-    double naive_rate = (double)naive.gateway_polls / (double)naive.sim_ms;
-    double fast_rate = (double)fast.gateway_polls / (double)fast.sim_ms;
-    assert_true(fast_rate > 3 * naive_rate);
+    /* k times more polls over the same traffic time, and fewer stale
+     * losses. */
+    assert_int_equal(fast.horizon_ms, naive.horizon_ms);
+    assert_true(fast.gateway_polls > 3 * naive.gateway_polls);
     assert_true(fast.lost_stale < naive.lost_stale);
 }
 
@@ -106,7 +91,7 @@ test_cleanup_times(void **state)
 {
     (void)state;
     struct sim_params p;
-    small(&p, SIM_RANDOM, 11);
+    simtest_small_params(&p, SIM_RANDOM, 11);
     p.fixed_delay_ms = 2500;
     struct sim_result fixed, mignet, seedr;
     simtest_run(&p, "fixed", &fixed);
@@ -129,7 +114,7 @@ test_deterministic(void **state)
     (void)state;
     for (int pat = 0; pat < SIM_N_PATTERNS; pat++) {
         struct sim_params p;
-        small(&p, (enum sim_pattern)pat, 5);
+        simtest_small_params(&p, (enum sim_pattern)pat, 5);
         for (int s = 0; s < SIM_N_STRATEGIES; s++) {
             struct sim_result a, b;
             simtest_run(&p, sim_strategies[s], &a);
@@ -140,7 +125,7 @@ test_deterministic(void **state)
     }
     /* And a different seed gives a different run. */
     struct sim_params p;
-    small(&p, SIM_RANDOM, 5);
+    simtest_small_params(&p, SIM_RANDOM, 5);
     struct sim_result a, b;
     simtest_run(&p, "mignet", &a);
     p.seed = 6;
@@ -158,9 +143,11 @@ test_params_parse(void **state)
     bool help;
     char *ok[] = {"sim", "--nodes", "7", "--pattern=chain", "--json",
                   "--refresh-jitter", "0.5", "--strategy", "naive,mignet",
-                  "--seed", "18446744073709551615"};
-    assert_int_equal(sim_params_parse(&p, 11, ok, &help, err, sizeof err),
+                  "--seed", "18446744073709551615", "--tail-ms=2500"};
+    assert_int_equal(sim_params_parse(&p, 12, ok, &help, err, sizeof err),
                      0);
+    assert_int_equal(p.tail_ms, 2500);
+    assert_int_equal(sim_params_tail_ms(&p), 2500);
     assert_int_equal(p.nodes, 7);
     assert_int_equal(p.pattern, SIM_CHAIN);
     assert_true(p.json);
@@ -176,6 +163,8 @@ test_params_parse(void **state)
         {"sim", "--refresh-jitter", "2"}, {"sim", "--bogus", "1"},
         {"sim", "--pps", "0"},            {"sim", "--rate", "nan"},
         {"sim", "--seed", "-1"},          {"sim", "--json=1", "x"},
+        {"sim", "--tail-ms", "-2"},
+        {"sim", "--tail-ms", "99999999999"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         before = p;

@@ -75,9 +75,17 @@ test_json_contract(void **state)
                      8);
     assert_string_equal(
         json_string_value(json_object_get(params, "pattern")), "pingpong");
+    assert_int_equal(json_integer_value(json_object_get(params, "tail_ms")),
+                     -1);
     json_t *results = json_object_get(root, "results");
     assert_true(json_is_array(results));
     assert_int_equal(json_array_size(results), SIM_N_STRATEGIES);
+    /* The identical workload: the same traffic in every row. */
+    json_t *first = json_array_get(results, 0);
+    json_int_t sent0 = json_integer_value(json_object_get(first, "sent"));
+    json_int_t horizon0 =
+        json_integer_value(json_object_get(first, "horizon_ms"));
+    assert_true(horizon0 > 0);
     for (size_t i = 0; i < json_array_size(results); i++) {
         json_t *r = json_array_get(results, i);
         assert_string_equal(
@@ -107,6 +115,11 @@ test_json_contract(void **state)
         }
         assert_true(sent > 0);
         assert_true(sent == sum);
+        assert_true(sent == sent0);
+        assert_true(json_integer_value(json_object_get(r, "horizon_ms"))
+                    == horizon0);
+        assert_true(json_integer_value(json_object_get(r, "after_horizon"))
+                    == 0);
     }
     json_decref(root);
     free(out);

@@ -1,8 +1,8 @@
-/* test_sim_evq.c: the event queue pops in (time, insertion) order.
+/* test_sim_evq.c: the event queue pops in (time, rank, insertion) order.
  *
  * Random pushes onto the heap and the FIFO lanes, checked against a
- * reference order; equal times must come out in insertion order, and a
- * lane refuses a time earlier than its last. */
+ * reference order; equal times come out by rank, then in insertion order,
+ * and a lane refuses a (time, rank) before its last. */
 #include "simtest.h"
 
 #include <errno.h>
@@ -113,6 +113,52 @@ test_ties_in_insertion_order(void **state)
     sim_evq_destroy(&q);
 }
 
+/* Equal times: every rank-0 event before any rank-1 one, wherever it was
+ * queued, then insertion order. */
+static void
+test_rank_orders_ties(void **state)
+{
+    (void)state;
+    struct sim_evq q;
+    sim_evq_init(&q);
+    struct sim_rng r;
+    sim_rng_init(&r, 7);
+    enum { N = 400 };
+    uint8_t rank[N];
+    for (uint32_t i = 0; i < N; i++) {
+        struct sim_ev ev = {.t = 500, .a = i};
+        int where = (int)sim_rng_below(&r, 3); /* heap, lane 0, lane 1 */
+        ev.rank = where == 0 ? (uint8_t)sim_rng_below(&r, 2)
+                             : (uint8_t)(where - 1);
+        rank[i] = ev.rank;
+        assert_int_equal(where ? sim_evq_push_lane(&q, where - 1, &ev)
+                               : sim_evq_push(&q, &ev),
+                         0);
+    }
+    struct sim_ev early = {.t = 499, .rank = 1, .a = N};
+    assert_int_equal(sim_evq_push(&q, &early), 0);
+    struct sim_ev ev;
+    assert_true(sim_evq_pop(&q, &ev));
+    assert_int_equal(ev.a, N); /* an earlier time beats any rank */
+    int last_rank = 0;
+    uint32_t last = 0;
+    size_t n0 = 0;
+    for (int i = 0; i < N; i++) {
+        assert_true(sim_evq_pop(&q, &ev));
+        assert_int_equal(ev.rank, rank[ev.a]);
+        assert_true(ev.rank >= last_rank);
+        if (i > 0 && ev.rank == last_rank) {
+            assert_true(ev.a > last);
+        }
+        n0 += ev.rank == 0;
+        last_rank = ev.rank;
+        last = ev.a;
+    }
+    assert_true(n0 > 0 && n0 < N);
+    assert_int_equal(sim_evq_size(&q), 0);
+    sim_evq_destroy(&q);
+}
+
 static void
 test_lane_refuses_the_past(void **state)
 {
@@ -125,7 +171,12 @@ test_lane_refuses_the_past(void **state)
     assert_int_equal(sim_evq_push_lane(&q, 0, &b), EINVAL);
     assert_int_equal(sim_evq_push_lane(&q, 1, &b), 0);
     assert_int_equal(sim_evq_push_lane(&q, SIM_EVQ_LANES, &b), EINVAL);
-    assert_int_equal(sim_evq_size(&q), 2);
+    /* Same time, lower rank: also the past. */
+    struct sim_ev c = {.t = 10, .rank = 1};
+    struct sim_ev d = {.t = 10, .rank = 0};
+    assert_int_equal(sim_evq_push_lane(&q, 0, &c), 0);
+    assert_int_equal(sim_evq_push_lane(&q, 0, &d), EINVAL);
+    assert_int_equal(sim_evq_size(&q), 3);
     struct sim_ev ev;
     assert_true(sim_evq_pop(&q, &ev));
     assert_int_equal(ev.t, 9);
@@ -138,6 +189,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_ties_in_insertion_order),
+        cmocka_unit_test(test_rank_orders_ties),
         cmocka_unit_test(test_lane_refuses_the_past),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

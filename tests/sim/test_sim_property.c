@@ -73,6 +73,8 @@ test_mignet_random_schedules(void **state)
         CHECK(r.cleaned == r.migrations, "migrations not CLEANED",
               r.migrations - r.cleaned);
         CHECK(r.hot_left == 0, "windows still open", r.hot_left);
+        CHECK(r.after_horizon == 0, "changes after the traffic horizon",
+              r.after_horizon);
     }
     assert_int_equal(failures, 0);
     /* The schedules really exercised something. */

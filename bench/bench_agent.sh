@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# bench_agent.sh: mignet-agent on real Open vSwitch.
+#   1. instruction latency: N migrations one at a time between two nodes;
+#      each agent reports the time from receiving an instruction to Open
+#      vSwitch's barrier reply confirming its flows (p50/p99);
+#   2. full resync: V VMs placed on n2 give n1 two flows each (forwarding
+#      by the map + ARP answer); n1's agent is restarted and the batch that
+#      installs its whole table is timed up to the barrier reply.
+# Baseline in the same run: `mignet-ofctl bench` on the same bed, with no
+# agent logic: one batch of 2V flows + barrier, and N single flow_mod +
+# barrier round trips.
+# Usage: bench/bench_agent.sh [N=300] [V=5000]   (root; builds first)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+N=${1:-300}
+V=${2:-5000}
+"$root/scripts/build.sh"
+export MIGNET_BUILD_DIR=$root/build MIGNET_SOURCE_DIR=$root
+. "$root/tests/e2e/lib.sh"
+tb_require
+. "$root/tests/e2e/flows.sh"
+. "$root/tests/e2e/mig_lib.sh"
+exec 3>&1
+{
+tb_init
+tb_hosts_up 2
+MIG_REFRESH=(0 1000 1000 1000)
+mig_start mignet
+} 2>/dev/null
+
+# 1. Migrations one at a time (the agents confirm each with a barrier).
+for i in $(seq 1 20); do
+    mignet_cli vm create "lat$i" --mac "$(printf '02:00:00:02:00:%02x' "$i")" \
+        --ip "198.19.0.$i" --vni 100 --node n1 >/dev/null
+done
+for i in $(seq 1 "$N"); do
+    v=$(( (i - 1) % 20 + 1 ))
+    to=$(( (i / 20) % 2 == 0 ? 2 : 1 ))
+    mignet_cli vm migrate "lat$v" --to "n$to" >/dev/null 2>&1 || true
+    sleep 0.02
+done
+sleep 1
+p50_1=$(mig_metric 1 'mignet_agent_instruction_latency_ms{quantile="0.5"}')
+p99_1=$(mig_metric 1 'mignet_agent_instruction_latency_ms{quantile="0.99"}')
+p50_2=$(mig_metric 2 'mignet_agent_instruction_latency_ms{quantile="0.5"}')
+p99_2=$(mig_metric 2 'mignet_agent_instruction_latency_ms{quantile="0.99"}')
+n_1=$(mig_metric 1 mignet_agent_instruction_latency_ms_count)
+
+# 2. V VMs on n2; restart n1's agent and time its full table.
+seq 1 "$V" | xargs -P 4 -I{} sh -c '
+    i={}; "$0" --url "$1" vm create "bulk$i" \
+      --mac "$(printf "02:00:00:03:%02x:%02x" $((i / 256)) $((i % 256)))" \
+      --ip "198.19.$((1 + i / 250)).$((i % 250 + 1))" --vni 100 \
+      --node n2 >/dev/null' "$MIG_BUILD/mignet" "$MIG_URL"
+sleep 3
+kill -TERM "${MIG_AGENT_PID[1]}"
+sleep 0.5
+"$MIG_BUILD/mignet-agent" --node n1 --ofp "unix:$(tb_mgmt_sock 1)" \
+    --controller "$MIG_AGENTS" --gateway "$MIG_URL" --refresh-ms 1000 \
+    --metrics "127.0.0.1:${MIG_METRICS[1]}" >"$TB_DIR/agent1b.log" 2>&1 &
+echo $! >>"$TB_DIR/pids"
+for _ in $(seq 1 100); do
+    b=$(mig_metric 1 mignet_agent_biggest_batch_flow_mods 2>/dev/null || true)
+    [ -n "$b" ] && [ "$b" -ge "$V" ] && break
+    sleep 0.1
+done
+mods=$(mig_metric 1 mignet_agent_biggest_batch_flow_mods)
+secs=$(mig_metric 1 mignet_agent_biggest_batch_seconds)
+flows=$(mig_metric 1 mignet_agent_flows_installed)
+# Baseline last (its flows are not the agents').
+ofctl_base=$("$MIG_BUILD/mignet-ofctl" "unix:$(tb_mgmt_sock 2)" \
+    bench "$((2 * V))" "$N" 2>/dev/null | tail -n 2 | tr '\n' ' ')
+
+cat >&3 <<JSON
+{"migrations": $N, "instructions_confirmed_n1": $n_1,
+ "instruction_to_barrier_ms": {"n1": {"p50": $p50_1, "p99": $p99_1},
+                               "n2": {"p50": $p50_2, "p99": $p99_2}},
+ "baseline_ofctl_bench": "$ofctl_base",
+ "resync": {"vms": $V, "flows_installed": $flows, "batch_flow_mods": $mods,
+            "batch_seconds": $secs}}
+JSON
