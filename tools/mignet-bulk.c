@@ -27,6 +27,8 @@
 
 #include <jansson.h>
 
+#include "mignet/planner.h"
+
 #define MAX_STREAMS 16
 #define CHUNK 65536
 #define DONE_BYTE 'K'
@@ -557,6 +559,11 @@ cmd_precopy(int argc, char **argv)
         return rc;
     }
     const double m = (double) a.memory;
+    struct precopy_config cfg = {
+        .max_rounds = (uint32_t) a.max_rounds,
+        .stop_bytes = a.stop_bytes,
+        .max_factor = a.max_factor,
+    };
     const double dirty_Bps = a.dirty * (double) a.page_size;
     json_t *rounds = json_array();
     const char *stop = NULL;
@@ -579,20 +586,13 @@ cmd_precopy(int argc, char **argv)
         }
         double next = dirty_Bps * dt;
         next = next < m ? next : m;
-        /* Xen's stop conditions, in the estimator's order. */
-        if (next >= v) {
-            stop = "nonconvergent";
-        } else if (next < (double) a.stop_bytes) {
-            stop = "threshold";
-        } else if (round + 1 >= a.max_rounds) {
-            stop = "max_rounds";
-        } else if (sent + next + next * (next / v) > a.max_factor * m) {
-            /* Another round and its own stop-and-copy (the next dirty set
-             * shrinking by the same ratio) would pass the cap. */
-            stop = "max_sent";
-        }
+        /* Xen's stop conditions, exactly as the estimator applies them. */
+        enum precopy_stop why;
+        bool stops = precopy_stops_now(&cfg, m, (uint32_t) round, sent,
+                                       next, next / v, &why);
         v = next;
-        if (stop) {
+        if (stops) {
+            stop = precopy_stop_name(why);
             break;
         }
     }

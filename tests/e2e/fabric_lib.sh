@@ -169,30 +169,15 @@ fb_host_bg() {
     printf '%s\n' "$FB_BG_PID" >>"$TB_DIR/pids"
 }
 
-fb_free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 30000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-    tb_die "no free port"
-}
-
-# fb_mignetd ARGS...: mignetd on loopback with its state under TB_DIR;
-# sets FB_URL and FB_LOG.
+# fb_mignetd ARGS...: mignetd on loopback (ports chosen by the kernel,
+# read back from its ready line) with its state under TB_DIR; sets FB_URL
+# and FB_LOG.
 fb_mignetd() {
-    local rest agents i
-    rest=$(fb_free_port)
-    agents=$(fb_free_port)
-    FB_URL=http://127.0.0.1:$rest
+    local i
     FB_LOG=$TB_DIR/mignetd.log
     mkdir -p "$TB_DIR/state"
-    "$FB_BUILD/mignetd" --listen "127.0.0.1:$rest" \
-        --agent-listen "127.0.0.1:$agents" --state-dir "$TB_DIR/state" \
-        --log-level info "$@" >"$FB_LOG" 2>&1 &
+    "$FB_BUILD/mignetd" --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 \
+        --state-dir "$TB_DIR/state" --log-level info "$@" >"$FB_LOG" 2>&1 &
     echo $! >>"$TB_DIR/pids"
     for ((i = 0; i < 100; i++)); do
         grep -q "mignetd ready" "$FB_LOG" && break
@@ -200,6 +185,7 @@ fb_mignetd() {
     done
     grep -q "mignetd ready" "$FB_LOG" ||
         tb_die "mignetd did not start: $(tail -5 "$FB_LOG")"
+    FB_URL=http://$(sed -n 's/^mignetd ready rest=\([^ ]*\).*/\1/p' "$FB_LOG")
 }
 
 # fb_switch_args S...: --fabric-switch flags for switches S...
