@@ -22,7 +22,8 @@
 
 # shellcheck shell=bash
 
-FB_BUILD=${MIGNET_BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
+FB_BUILD=${MIGNET_BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." &&
+    pwd)/build}
 FB_TBF_BURST=${FB_TBF_BURST:-16kb}
 FB_TBF_LATENCY=${FB_TBF_LATENCY:-40ms}
 

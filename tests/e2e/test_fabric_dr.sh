@@ -53,7 +53,8 @@ round() {
         eval "port=\$port_$src"
         fb_host_bg "$src" "$FB_BUILD/mignet-bulk" send \
             --to "198.18.0.$((src - 3))" --port "$port" \
-            --seconds "$SECONDS_RUN" --report "$TB_DIR/send.$strategy$src.json"
+            --seconds "$SECONDS_RUN" \
+            --report "$TB_DIR/send.$strategy$src.json"
         pids+=("$FB_BG_PID")
     done
     for pid in "${pids[@]}"; do
@@ -82,7 +83,8 @@ sum_single=$((MBIT[single4] + MBIT[single5] + MBIT[single6]))
 # round and dr's h4->h1 (about 8 s at 27 + 28 Mbit/s; half of one
 # transfer's worth is the floor).
 tb_expect "tbf on s1->s4 carried the transfers (MB)" \
-    $(( $(fb_shaped_bytes s1p1) / 1000000 )) -ge $((rate * SECONDS_RUN / 8 / 2))
+    $(( $(fb_shaped_bytes s1p1) / 1000000 )) \
+    -ge $((rate * SECONDS_RUN / 8 / 2))
 tb_expect "single: every pair through s1" \
     "$(printf '%s\n' "${CORE[single4]}" "${CORE[single5]}" \
         "${CORE[single6]}" | grep -c '^s1$')" -eq 3
