@@ -409,10 +409,17 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
      * refusing afterwards discards the plan. */
     struct core_vm_info v;
     struct core_node_info src, dst;
+    struct core_migration last;
     struct fabric_mig *plan = NULL;
     core_vm_info(ctl->core, vm, &v);
-    uint32_t src_node = from != CORE_NONE ? from : v.node;
-    if (src_node != to && core_node_info(ctl->core, src_node, &src)
+    /* What the core will refuse is not planned (D-R would mark paths for
+     * nothing): the VM elsewhere than 'from', already on 'to', or still
+     * in a prepared migration. */
+    bool refused = (from != CORE_NONE && from != v.node) || v.node == to
+                   || (v.migration
+                       && core_migration_get(ctl->core, v.migration, &last)
+                       && last.phase == MIG_PREPARED);
+    if (!refused && core_node_info(ctl->core, v.node, &src)
         && core_node_info(ctl->core, to, &dst)) {
         struct fabric_plan_req pr = {
             .src_node = src.name,

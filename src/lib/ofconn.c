@@ -624,7 +624,22 @@ io_flush_and_arm(struct ofconn *c)
         return;
     }
     if (c->out.size) {
-        bufferevent_write(c->bev, c->out.data, c->out.size);
+        /* A bufferevent writes on the next loop pass, which may come
+         * after slow work of its owner (mignetd commits its batch first):
+         * with nothing pending on a connected socket, send now and leave
+         * only what did not fit to the bufferevent.  An error surfaces
+         * through the bufferevent's next read or write. */
+        size_t done = 0;
+        if (c->state != OFCONN_IDLE
+            && !evbuffer_get_length(bufferevent_get_output(c->bev))) {
+            ssize_t n = send(bufferevent_getfd(c->bev), c->out.data,
+                             c->out.size, MSG_DONTWAIT | MSG_NOSIGNAL);
+            done = n > 0 ? (size_t) n : 0;
+        }
+        if (done < c->out.size) {
+            bufferevent_write(c->bev, (const uint8_t *) c->out.data + done,
+                              c->out.size - done);
+        }
         ofpbuf_clear(&c->out);
     }
     int64_t wake = ofconn_next_wake(c);
