@@ -770,6 +770,7 @@ metrics_cb(struct evhttp_request *req, void *aux)
         "mignet_agent_instructions_total{kind=\"delete\"} %" PRIu64 "\n"
         "mignet_agent_instructions_refused_total %" PRIu64 "\n"
         "mignet_agent_openflow_errors_total %" PRIu64 "\n"
+        "mignet_agent_openflow_connects_total %" PRIu64 "\n"
         "# TYPE mignet_agent_biggest_batch_flow_mods gauge\n"
         "mignet_agent_biggest_batch_flow_mods %zu\n"
         "mignet_agent_biggest_batch_seconds %.6f\n"
@@ -778,7 +779,7 @@ metrics_cb(struct evhttp_request *req, void *aux)
         flowtab_count(a->installed), a->flow_mods, a->relayed_packets,
         a->relay_flows, p50, p99, a->n_lat_total,
         agent_map_version(a->map), a->polls, a->poll_errors, cs.installs,
-        cs.relays, cs.deletes, cs.refused, a->of_errors,
+        cs.relays, cs.deletes, cs.refused, a->of_errors, a->of_connects,
         a->biggest_batch, a->biggest_batch_us / 1e6, a->of_ready,
         chan_client_welcomed(a->chan));
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
