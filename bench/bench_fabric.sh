@@ -80,7 +80,9 @@ for ((p = 1; p <= k; p++)); do
     done
 done
 for ((v = 0; v < ${#nodes[@]}; v++)); do
-    post /v1/vms "{\"id\":\"v$v\",\"mac\":\"$(printf '02:00:00:00:03:%02x' $v)\",\"ip\":\"198.19.0.$((v + 1))\",\"vni\":1,\"node\":\"${nodes[$v]}\"}" >/dev/null
+    mac=$(printf '02:00:00:00:03:%02x' "$v")
+    post /v1/vms "{\"id\":\"v$v\",\"mac\":\"$mac\",\"vni\":1,
+        \"ip\":\"198.19.0.$((v + 1))\",\"node\":\"${nodes[$v]}\"}" >/dev/null
 done
 declare -A at
 for ((v = 0; v < ${#nodes[@]}; v++)); do at[$v]=$v; done
