@@ -21,6 +21,12 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "controller/ctl.h"
 #include "controller/fabric_flows.h"
@@ -51,9 +57,12 @@ struct fc_port {
 
 struct fc_switch {
     struct fabric_ctl *fc;
-    const struct options_switch *opt;
+    char name[OPTIONS_SWITCH_NAME_MAX + 1];
+    char target[OPTIONS_TARGET_MAX]; /* configured, or the peer that dialed */
+    bool dialed_in;              /* accepted on --fabric-listen */
+    bool dead;                   /* dialed in and gone: to be freed */
     struct ofconn *conn;
-    struct event *retry;
+    struct event *retry;         /* configured switches: reconnect */
     uint32_t retry_ms;
     bool ready;
     uint64_t dpid;
@@ -135,8 +144,10 @@ struct fabric_ctl {
     enum route_strategy strategy;
     double install_ms_per_switch; /* smoothed, for pcfg.flow_install_ms */
 
-    struct fc_switch *sw;
-    size_t n_sw;
+    struct fc_switch **sw;
+    size_t n_sw, cap_sw;
+    struct evconnlistener *listener;
+    char listen_path[OPTIONS_TARGET_MAX]; /* a unix socket to unlink */
     struct fc_dlink *links;
     size_t n_links, cap_links;
     struct fabric_mig **migs;
@@ -146,6 +157,7 @@ struct fabric_ctl {
     uint64_t period;             /* statistics periods begun */
 
     struct event *poll_timer, *lldp_timer;
+    struct event *reaper;        /* frees switches that dialed in and left */
 
     uint64_t plans_by_stop[PLAN_N_STOPS + 1];
     uint64_t plan_errors, routes_installed, flows_installed, flows_removed;
@@ -177,8 +189,8 @@ static struct fc_switch *
 fc_switch_by_dpid(struct fabric_ctl *fc, uint64_t dpid)
 {
     for (size_t i = 0; i < fc->n_sw; i++) {
-        if (fc->sw[i].ready && fc->sw[i].dpid == dpid) {
-            return &fc->sw[i];
+        if (fc->sw[i]->ready && fc->sw[i]->dpid == dpid) {
+            return fc->sw[i];
         }
     }
     return NULL;
@@ -414,18 +426,18 @@ fc_rebuild(struct fabric_ctl *fc)
         out_of_memory();
     }
     for (size_t i = 0; i < fc->n_sw; i++) {
-        const struct fc_switch *s = &fc->sw[i];
+        const struct fc_switch *s = fc->sw[i];
         uint32_t node;
         if (!s->ready || fabric_find_dpid(f, s->dpid, &node)) {
             continue;
         }
-        if (fabric_find(f, s->opt->name, &node)) {
+        if (fabric_find(f, s->name, &node)) {
             log_write(LOG_WARN, "fabric", "event=dpid_mismatch switch=%s "
                       "dpid=0x%" PRIx64 " topology_dpid=0x%" PRIx64,
-                      s->opt->name, s->dpid, fabric_node_dpid(f, node));
+                      s->name, s->dpid, fabric_node_dpid(f, node));
             continue;
         }
-        fabric_add_switch(f, s->opt->name, s->dpid, NULL);
+        fabric_add_switch(f, s->name, s->dpid, NULL);
     }
     uint64_t bps = (uint64_t) fc->opt->link_mbit * 1000000u;
     for (size_t i = 0; i < fc->n_links; i++) {
@@ -868,10 +880,10 @@ static void
 sw_connect(struct fc_switch *s)
 {
     char err[256];
-    if (ofconn_open(s->conn, s->fc->ctl->base, s->opt->target, err,
+    if (ofconn_open(s->conn, s->fc->ctl->base, s->target, err,
                     sizeof err)) {
         log_write(LOG_DBG, "fabric", "event=connect_failed switch=%s "
-                  "err=\"%s\"", s->opt->name, err);
+                  "err=\"%s\"", s->name, err);
         sw_schedule_retry(s);
     }
 }
@@ -961,7 +973,7 @@ sw_setup_done(void *aux, const struct ofconn_barrier_result *r)
     if (!r->closed && r->n_errors) {
         s->errors += r->n_errors;
         log_write(LOG_WARN, "fabric", "event=setup_refused switch=%s "
-                  "errors=%" PRIu32, s->opt->name, r->n_errors);
+                  "errors=%" PRIu32, s->name, r->n_errors);
     }
 }
 
@@ -970,6 +982,31 @@ sw_ready(void *aux, const struct ofp_features *features)
 {
     struct fc_switch *s = aux;
     struct fabric_ctl *fc = s->fc;
+    struct fc_switch *twin = fc_switch_by_dpid(fc, features->datapath_id);
+    if (twin && twin != s) {
+        log_write(LOG_WARN, "fabric", "event=duplicate_dpid switch=%s "
+                  "dpid=0x%" PRIx64 " peer=%s action=%s", twin->name,
+                  features->datapath_id, s->target,
+                  s->dialed_in ? "dropped" : "ignored");
+        if (s->dialed_in) {
+            /* Closed by the reaper: not from inside its own callback. */
+            s->dead = true;
+            event_active(fc->reaper, EV_TIMEOUT, 0);
+        }
+        return;
+    }
+    if (s->dialed_in) {
+        /* Named as the topology names its dpid, else by the dpid. */
+        uint32_t node;
+        if (fc->file && fabric_find_dpid(fc->file, features->datapath_id,
+                                         &node)) {
+            snprintf(s->name, sizeof s->name, "%s",
+                     fabric_node_name(fc->file, node));
+        } else {
+            snprintf(s->name, sizeof s->name, "dpid-%016" PRIx64,
+                     features->datapath_id);
+        }
+    }
     s->ready = true;
     s->dpid = features->datapath_id;
     s->connects++;
@@ -977,7 +1014,7 @@ sw_ready(void *aux, const struct ofp_features *features)
     s->n_ports = 0;
     fc->dirty = true;
     log_write(LOG_INF, "fabric", "event=switch_connected switch=%s dpid=0x%"
-              PRIx64, s->opt->name, s->dpid);
+              PRIx64, s->name, s->dpid);
 
     struct ofp_msg *msg = xmalloc(sizeof *msg);
     /* Packet-ins from our own punt flow, and port changes. */
@@ -1033,6 +1070,9 @@ static void
 sw_message(void *aux, const struct ofp_msg *msg)
 {
     struct fc_switch *s = aux;
+    if (!s->ready) {
+        return; /* a duplicate waiting to be dropped */
+    }
     switch (msg->type) {
     case OFPT_PACKET_IN:
         sw_packet_in(s, &msg->packet_in);
@@ -1058,7 +1098,7 @@ sw_message(void *aux, const struct ofp_msg *msg)
     case OFPT_ERROR:
         s->errors++;
         log_write(LOG_DBG, "fabric", "event=switch_error switch=%s type=%u "
-                  "code=%u", s->opt->name, msg->error.type,
+                  "code=%u", s->name, msg->error.type,
                   msg->error.code);
         break;
     default:
@@ -1072,12 +1112,149 @@ sw_closed(void *aux, int error)
     struct fc_switch *s = aux;
     if (s->ready) {
         log_write(LOG_WARN, "fabric", "event=switch_disconnected switch=%s "
-                  "err=%d", s->opt->name, error);
+                  "err=%d", s->name, error);
     }
     s->ready = false;
     s->n_ports = 0;
     s->fc->dirty = true;
-    sw_schedule_retry(s);
+    if (s->dialed_in) {
+        s->dead = true;
+        event_active(s->fc->reaper, EV_TIMEOUT, 0);
+    } else {
+        sw_schedule_retry(s);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Switches: configured ones, and ones that dial in.                       */
+
+#define FC_MAX_DIALED 1024
+
+static struct fc_switch *
+fc_switch_new(struct fabric_ctl *fc, const char *name, const char *target)
+{
+    static const struct ofconn_hooks hooks = {
+        .ready = sw_ready,
+        .message = sw_message,
+        .closed = sw_closed,
+    };
+    struct fc_switch *s = xcalloc(1, sizeof *s);
+    s->fc = fc;
+    snprintf(s->name, sizeof s->name, "%s", name);
+    snprintf(s->target, sizeof s->target, "%s", target);
+    s->retry_ms = FC_RETRY_MIN_MS;
+    s->conn = ofconn_create(NULL, &hooks, s);
+    fc->sw = xgrow(fc->sw, &fc->cap_sw, fc->n_sw + 1, sizeof *fc->sw);
+    fc->sw[fc->n_sw++] = s;
+    return s;
+}
+
+static void
+fc_switch_free(struct fc_switch *s)
+{
+    if (s) {
+        ofconn_destroy(s->conn);
+        if (s->retry) {
+            event_free(s->retry);
+        }
+        free(s->ports);
+        free(s);
+    }
+}
+
+/* Frees the switches that dialed in and went away (not from inside their
+ * own connection's callbacks). */
+static void
+fc_reap_cb(evutil_socket_t fd, short what, void *aux)
+{
+    struct fabric_ctl *fc = aux;
+    (void) fd;
+    (void) what;
+    for (size_t i = 0; i < fc->n_sw;) {
+        if (fc->sw[i]->dead) {
+            fc_switch_free(fc->sw[i]);
+            fc->sw[i] = fc->sw[--fc->n_sw];
+        } else {
+            i++;
+        }
+    }
+}
+
+static void
+fc_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+             struct sockaddr *sa, int salen, void *aux)
+{
+    struct fabric_ctl *fc = aux;
+    (void) l;
+    (void) salen;
+    size_t dialed = 0;
+    for (size_t i = 0; i < fc->n_sw; i++) {
+        dialed += fc->sw[i]->dialed_in;
+    }
+    if (dialed >= FC_MAX_DIALED) {
+        log_write(LOG_WARN, "fabric", "event=dial_in_refused reason=limit");
+        evutil_closesocket(fd);
+        return;
+    }
+    char peer[OPTIONS_TARGET_MAX] = "unix";
+    if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+        ctl_format_sockaddr(sa, peer, sizeof peer);
+    }
+    struct fc_switch *s = fc_switch_new(fc, "(dialing in)", peer);
+    s->dialed_in = true;
+    char err[128];
+    if (ofconn_attach(s->conn, fc->ctl->base, fd, err, sizeof err)) {
+        log_write(LOG_WARN, "fabric", "event=dial_in_failed err=\"%s\"",
+                  err);
+        s->dead = true;
+        event_active(fc->reaper, EV_TIMEOUT, 0);
+    }
+}
+
+/* Listens on --fabric-listen for switches that dial in (Open vSwitch's
+ * set-controller). */
+static int
+fc_listen(struct fabric_ctl *fc, char *err, size_t errlen)
+{
+    const char *t = fc->opt->listen;
+    struct sockaddr_storage ss = {0};
+    int sslen = sizeof ss;
+    if (!strncmp(t, "unix:", 5)) {
+        struct sockaddr_un *sun = (struct sockaddr_un *) &ss;
+        const char *path = t + 5;
+        struct stat st;
+        if (strlen(path) >= sizeof sun->sun_path) {
+            snprintf(err, errlen, "%s: path too long", t);
+            return -1;
+        }
+        if (!lstat(path, &st)) {
+            if (!S_ISSOCK(st.st_mode)) {
+                snprintf(err, errlen, "%s exists and is not a socket", path);
+                return -1;
+            }
+            unlink(path); /* a stale socket of an earlier run */
+        }
+        sun->sun_family = AF_UNIX;
+        memcpy(sun->sun_path, path, strlen(path) + 1);
+        sslen = (int) sizeof *sun;
+        snprintf(fc->listen_path, sizeof fc->listen_path, "%s", path);
+    } else if (evutil_parse_sockaddr_port(t + 4, (struct sockaddr *) &ss,
+                                          &sslen)) {
+        snprintf(err, errlen, "%s: bad address", t);
+        return -1;
+    }
+    fc->listener = evconnlistener_new_bind(
+        fc->ctl->base, fc_accept_cb, fc,
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+        64, (struct sockaddr *) &ss, sslen);
+    if (!fc->listener) {
+        snprintf(err, errlen, "cannot listen on %s: %s", t,
+                 strerror(errno));
+        fc->listen_path[0] = '\0';
+        return -1;
+    }
+    log_write(LOG_INF, "fabric", "event=listening target=%s", t);
+    return 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1095,7 +1272,7 @@ fc_poll_cb(evutil_socket_t fd, short what, void *aux)
     }
     fc->period++;
     for (size_t i = 0; i < fc->n_sw; i++) {
-        struct fc_switch *s = &fc->sw[i];
+        struct fc_switch *s = fc->sw[i];
         if (!s->ready) {
             continue;
         }
@@ -1119,7 +1296,7 @@ fc_lldp_cb(evutil_socket_t fd, short what, void *aux)
     (void) what;
     fc_expire_links(fc, fc_now());
     for (size_t i = 0; i < fc->n_sw; i++) {
-        fc_send_lldp_all(&fc->sw[i]);
+        fc_send_lldp_all(fc->sw[i]);
     }
     fc_arm(fc->lldp_timer, fc->opt->lldp_ms);
 }
@@ -1180,6 +1357,10 @@ fabric_ctl_create(struct ctl *ctl, char *err, size_t errlen)
     struct fabric_ctl *fc = xcalloc(1, sizeof *fc);
     fc->ctl = ctl;
     fc->opt = &ctl->opts.fabric;
+    fc->reaper = evtimer_new(ctl->base, fc_reap_cb, fc);
+    if (!fc->reaper) {
+        out_of_memory();
+    }
     metrics_hist_init(&fc->plan_hist, "mignet_plan_seconds",
                       "Time to plan one migration (routes, estimate, added "
                       "paths) inside mignetd.",
@@ -1193,34 +1374,28 @@ fabric_ctl_create(struct ctl *ctl, char *err, size_t errlen)
     fc->pcfg.max_paths = fc->opt->max_paths;
     route_strategy_from_name(fc->opt->strategy, &fc->strategy);
     if (fc->opt->file[0] && fc_load_file(fc, fc->opt->file, err, errlen)) {
-        free(fc);
+        fabric_ctl_destroy(fc);
         return NULL;
     }
-    fc->n_sw = fc->opt->n_switches;
-    fc->sw = xcalloc(fc->n_sw ? fc->n_sw : 1, sizeof *fc->sw);
-    struct ofconn_hooks hooks = {
-        .ready = sw_ready,
-        .message = sw_message,
-        .closed = sw_closed,
-    };
-    for (size_t i = 0; i < fc->n_sw; i++) {
-        struct fc_switch *s = &fc->sw[i];
-        s->fc = fc;
-        s->opt = &fc->opt->switches[i];
-        s->retry_ms = FC_RETRY_MIN_MS;
-        s->conn = ofconn_create(NULL, &hooks, s);
+    for (size_t i = 0; i < fc->opt->n_switches; i++) {
+        struct fc_switch *s = fc_switch_new(fc, fc->opt->switches[i].name,
+                                            fc->opt->switches[i].target);
         s->retry = evtimer_new(ctl->base, sw_retry_cb, s);
         if (!s->retry) {
             out_of_memory();
         }
         sw_connect(s);
     }
+    if (fc->opt->listen[0] && fc_listen(fc, err, errlen)) {
+        fabric_ctl_destroy(fc);
+        return NULL;
+    }
     fc->poll_timer = evtimer_new(ctl->base, fc_poll_cb, fc);
     fc->lldp_timer = evtimer_new(ctl->base, fc_lldp_cb, fc);
     if (!fc->poll_timer || !fc->lldp_timer) {
         out_of_memory();
     }
-    if (fc->file || fc->n_sw) {
+    if (fc->file || fc->n_sw || fc->listener) {
         /* The first poll early: D-R needs two samples for a load. */
         fc_arm(fc->poll_timer, fc->opt->poll_ms < 1000 ? fc->opt->poll_ms
                                                        : 1000);
@@ -1241,15 +1416,20 @@ fabric_ctl_destroy(struct fabric_ctl *fc)
     if (!fc) {
         return;
     }
+    if (fc->listener) {
+        evconnlistener_free(fc->listener);
+    }
+    if (fc->listen_path[0]) {
+        unlink(fc->listen_path);
+    }
     /* Connections first: their pending barriers still find the plans. */
     for (size_t i = 0; i < fc->n_sw; i++) {
-        ofconn_destroy(fc->sw[i].conn);
-        if (fc->sw[i].retry) {
-            event_free(fc->sw[i].retry);
-        }
-        free(fc->sw[i].ports);
+        fc_switch_free(fc->sw[i]);
     }
     free(fc->sw);
+    if (fc->reaper) {
+        event_free(fc->reaper);
+    }
     for (size_t i = 0; i < fc->n_migs; i++) {
         mig_free(fc->migs[i]);
     }
@@ -1581,10 +1761,10 @@ fabric_ctl_json(struct fabric_ctl *fc)
 
     json_t *sws = json_array();
     for (size_t i = 0; i < fc->n_sw; i++) {
-        const struct fc_switch *s = &fc->sw[i];
+        const struct fc_switch *s = fc->sw[i];
         json_t *j = json_object();
-        fc_set(j, "name", json_string(s->opt->name));
-        fc_set(j, "target", json_string(s->opt->target));
+        fc_set(j, "name", json_string(s->name));
+        fc_set(j, "target", json_string(s->target));
         fc_set(j, "connected", json_boolean(s->ready));
         fc_set(j, "dpid", s->ready ? fc_dpid_json(s->dpid) : json_null());
         fc_set(j, "ports", json_integer((json_int_t) s->n_ports));
@@ -1676,7 +1856,7 @@ fabric_ctl_metrics(const struct fabric_ctl *fc, struct strbuf *out)
 {
     size_t connected = 0;
     for (size_t i = 0; i < fc->n_sw; i++) {
-        connected += fc->sw[i].ready;
+        connected += fc->sw[i]->ready;
     }
     struct {
         const char *name, *type, *help;

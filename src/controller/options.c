@@ -25,6 +25,7 @@ enum opt_kind {
     OPT_CORE,     /* a numeric core setting (core_override) */
     OPT_CONFIG,   /* --config, flags only */
     OPT_ROUTE,    /* a route strategy of the planner */
+    OPT_TARGET,   /* unix:PATH or tcp:ADDR:PORT */
     OPT_SWITCH,   /* NAME=TARGET, repeatable */
 };
 
@@ -74,6 +75,8 @@ static const struct opt_def opt_defs[] = {
     {"fabric-switch", OPT_SWITCH, 0, 0, 0, 0, -1,
      "NAME=unix:PATH|tcp:ADDR:PORT  an OpenFlow fabric switch "
      "(repeatable)"},
+    OPT_STR("fabric-listen", OPT_TARGET, fabric.listen,
+            "unix:PATH|tcp:ADDR:PORT  switches dial in here"),
     OPT_STR("fabric-strategy", OPT_ROUTE, fabric.strategy,
             "single|ecmp|dr  routing of a plan's first path (dr)"),
     OPT_NUM("fabric-poll-ms", fabric.poll_ms, 100, 3600000,
@@ -232,6 +235,19 @@ opt_switch_name_valid(const char *s, size_t len)
 }
 
 bool
+options_target_valid(const char *target)
+{
+    char host[OPTIONS_ADDR_MAX];
+    uint16_t port;
+    bool unix_ok = !strncmp(target, "unix:", 5) && target[5];
+    bool tcp_ok = !strncmp(target, "tcp:", 4)
+                  && options_split_addr(target + 4, host, sizeof host,
+                                        &port)
+                  && port;
+    return (unix_ok || tcp_ok) && strlen(target) < OPTIONS_TARGET_MAX;
+}
+
+bool
 options_add_switch(struct mignetd_options *o, const char *value,
                    const char *where, char *err, size_t errlen)
 {
@@ -243,14 +259,7 @@ options_add_switch(struct mignetd_options *o, const char *value,
         return false;
     }
     const char *target = eq + 1;
-    char host[OPTIONS_ADDR_MAX];
-    uint16_t port;
-    bool unix_ok = !strncmp(target, "unix:", 5) && target[5];
-    bool tcp_ok = !strncmp(target, "tcp:", 4)
-                  && options_split_addr(target + 4, host, sizeof host,
-                                        &port)
-                  && port;
-    if ((!unix_ok && !tcp_ok) || strlen(target) >= OPTIONS_TARGET_MAX) {
+    if (!options_target_valid(target)) {
         snprintf(err, errlen, "%s: target '%s' is not unix:PATH or "
                  "tcp:ADDR:PORT", where, target);
         return false;
@@ -319,6 +328,13 @@ opt_apply(struct mignetd_options *o, const struct opt_def *d,
     }
     case OPT_SWITCH:
         return options_add_switch(o, value, where, err, errlen);
+    case OPT_TARGET:
+        if (!options_target_valid(value)) {
+            snprintf(err, errlen, "%s: '%s' is not unix:PATH or "
+                     "tcp:ADDR:PORT", where, value);
+            return false;
+        }
+        break;
     case OPT_LEVEL:
         if (!log_level_parse(value, &o->log_level)) {
             snprintf(err, errlen, "%s: unknown log level '%s'", where,

@@ -32,6 +32,7 @@ struct options_fabric {
     char file[OPTIONS_PATH_MAX];  /* topology file; "" = none */
     struct options_switch switches[OPTIONS_MAX_SWITCHES];
     size_t n_switches;
+    char listen[OPTIONS_TARGET_MAX]; /* switches dial in here; "" = no */
     char strategy[16];            /* single|ecmp|dr: a plan's first path */
     uint32_t poll_ms;             /* port statistics period */
     uint32_t lldp_ms;             /* LLDP period; links expire after 3 */
@@ -86,6 +87,9 @@ bool options_apply_text(struct mignetd_options *o, const char *text,
 /* Computes o->core from the strategy and the overrides and checks the
  * settings together (e.g. floor <= ceiling). */
 bool options_finish(struct mignetd_options *o, char *err, size_t errlen);
+
+/* "unix:PATH" or "tcp:ADDR:PORT" with a nonzero port. */
+bool options_target_valid(const char *);
 
 /* Adds a fabric switch from "NAME=TARGET" ('where' prefixes errors). */
 bool options_add_switch(struct mignetd_options *o, const char *value,

@@ -783,6 +783,31 @@ ofconn_open(struct ofconn *c, struct event_base *base, const char *target,
     return 0;
 }
 
+int
+ofconn_attach(struct ofconn *c, struct event_base *base, int fd, char *err,
+              size_t errlen)
+{
+    ofconn_close(c);
+    evutil_make_socket_nonblocking(fd);
+    c->bev = bufferevent_socket_new(base, fd,
+                                    BEV_OPT_CLOSE_ON_FREE |
+                                        BEV_OPT_DEFER_CALLBACKS);
+    c->timer = evtimer_new(base, io_timer_cb, c);
+    if (!c->bev || !c->timer) {
+        if (!c->bev) {
+            evutil_closesocket(fd);
+        }
+        ofconn_close(c);
+        strbuf_format_into(err, errlen, "out of memory");
+        return ENOMEM;
+    }
+    bufferevent_setcb(c->bev, io_read_cb, NULL, io_event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    ofconn_connected(c, sock_now_ms());
+    io_flush_and_arm(c);
+    return 0;
+}
+
 void
 ofconn_close(struct ofconn *c)
 {

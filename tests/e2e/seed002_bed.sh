@@ -9,6 +9,9 @@
 # h1-h6 are registered with their addresses 198.18.0.1-6.
 #
 # Usage: sb_start [MIGNETD ARGS...]   (after tb_require and fabric_lib.sh)
+# With SB_DIAL_IN=1 the switches dial in (Open vSwitch set-controller to
+# mignetd's --fabric-listen unix socket) instead of mignetd connecting to
+# their management sockets.
 
 # shellcheck shell=bash
 
@@ -34,9 +37,20 @@ sb_start() {
     for i in 1 2 3; do fb_host "h$i" "$i" s4 "$i"; done
     for i in 4 5 6; do fb_host "h$i" "$i" s5 $((i - 3)); done
     local swargs
-    mapfile -t swargs < <(fb_switch_args s1 s2 s3 s4 s5)
+    if [ "${SB_DIAL_IN:-0}" = 1 ]; then
+        # Open vSwitch dials unix sockets only in its run directory.
+        SB_LISTEN=$FB_RUN/mignetd-fabric.sock
+        swargs=(--fabric-listen "unix:$SB_LISTEN")
+    else
+        mapfile -t swargs < <(fb_switch_args s1 s2 s3 s4 s5)
+    fi
     fb_mignetd --fabric "$topo" "${swargs[@]}" \
         --fabric-link-mbit "$FB_RATE_MBIT" --fabric-lldp-ms 1000 "$@"
+    if [ "${SB_DIAL_IN:-0}" = 1 ]; then
+        for i in 1 2 3 4 5; do
+            fb_vsctl set-controller "s$i" "unix:$SB_LISTEN"
+        done
+    fi
     fb_wait_connected 5 20
     fb_wait_links 6 20
     for i in 1 2 3 4 5 6; do fb_register "$i"; done

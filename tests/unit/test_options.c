@@ -251,8 +251,10 @@ test_fabric(void **state)
                            "--fabric-switch", "s2=tcp:127.0.0.1:6653",
                            "--fabric-switch=core.3=unix:/x y",
                            "--fabric-strategy", "single",
-                           "--fabric-poll-ms", "250", NULL),
+                           "--fabric-poll-ms", "250", "--fabric-listen",
+                           "unix:/run/m/fabric.sock", NULL),
                      OPTIONS_RUN);
+    assert_string_equal(o.fabric.listen, "unix:/run/m/fabric.sock");
     assert_string_equal(o.fabric.file, "/etc/fabric.topo");
     /* The file's switch, then the flags' (a list appends). */
     assert_int_equal(o.fabric.n_switches, 3);
@@ -278,6 +280,8 @@ test_fabric(void **state)
         {"--plan-max-paths", "65", "not an integer in"},
         {"--plan-cpu-free-pct", "101", "not an integer in"},
         {"--fabric", "", "empty path"},
+        {"--fabric-listen", "6653", "not unix:PATH"},
+        {"--fabric-listen", "tcp:0.0.0.0", "not unix:PATH"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(parse(&o, err, sizeof err, bad[i][0], bad[i][1],
