@@ -2,8 +2,9 @@
  *
  * One OpenFlow connection per switch (lib/ofconn) on mignetd's loop: to
  * each configured switch (reconnected with backoff), and from each switch
- * that dials in on --fabric-listen.  On connect: ask for packet-ins and port changes, delete every
- * flow with mignet's cookie tag, punt LLDP to the controller, re-install
+ * that dials in on --fabric-listen.  On connect: ask for packet-ins and
+ * port changes, delete every flow with mignet's cookie tag, punt LLDP to
+ * the controller, re-install
  * the flows of live plans, learn the ports and send LLDP out of each.  A
  * poll timer feeds port counters to the router (D-R weights); an LLDP
  * timer re-sends discovery frames and expires links not heard for three
