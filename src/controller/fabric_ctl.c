@@ -4,9 +4,8 @@
  * each configured switch (reconnected with backoff), and from each switch
  * that dials in on --fabric-listen.  On connect: ask for packet-ins and
  * port changes, delete every flow with mignet's cookie tag, punt LLDP to
- * the controller, re-install
- * the flows of live plans, learn the ports and send LLDP out of each.  A
- * poll timer feeds port counters to the router (D-R weights); an LLDP
+ * the controller, re-install the flows of live plans, learn the ports
+ * and send LLDP out of each.  A poll timer feeds port counters to the router (D-R weights); an LLDP
  * timer re-sends discovery frames and expires links not heard for three
  * periods.  Plans are made with the planner (src/planner) and installed as
  * flows (fabric_flows.c), each batch closed by a barrier whose answer
