@@ -5,13 +5,14 @@
  * that dials in on --fabric-listen.  On connect: ask for packet-ins and
  * port changes, delete every flow with mignet's cookie tag, punt LLDP to
  * the controller, re-install the flows of live plans, learn the ports
- * and send LLDP out of each.  A poll timer feeds port counters to the router (D-R weights); an LLDP
- * timer re-sends discovery frames and expires links not heard for three
- * periods.  Plans are made with the planner (src/planner) and installed as
- * flows (fabric_flows.c), each batch closed by a barrier whose answer
- * says whether the switch took it.  The fabric model is rebuilt from the
- * topology file and the live links whenever they change, before it is
- * next used.  Nothing here blocks, and nothing here talks to the core. */
+ * and send LLDP out of each.  A poll timer feeds port counters to the
+ * router (D-R weights); an LLDP timer re-sends discovery frames and
+ * expires links not heard for three periods.  Plans are made with the
+ * planner (src/planner) and installed as flows (fabric_flows.c), each
+ * batch closed by a barrier whose answer says whether the switch took it.
+ * The fabric model is rebuilt from the topology file and the live links
+ * whenever they change, before it is next used.  Nothing here blocks, and
+ * nothing here talks to the core. */
 #include "controller/fabric_ctl.h"
 
 #include <errno.h>
