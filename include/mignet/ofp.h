@@ -429,6 +429,16 @@ struct ofp_role {
     uint64_t generation_id;
 };
 
+/* SET_ASYNC and GET_ASYNC_REPLY: which asynchronous messages a connection
+ * receives, as bit masks of reasons; [0] applies in role master or equal,
+ * [1] in role slave.  Open vSwitch sends a service connection (a bridge's
+ * management socket) none until it is told. */
+struct ofp_async_config {
+    uint32_t packet_in[2];    /* 1 << OFPR_* */
+    uint32_t port_status[2];  /* 1 << OFPPR_* */
+    uint32_t flow_removed[2]; /* 1 << OFPRR_* */
+};
+
 /* Body of flow and aggregate statistics requests. */
 struct ofp_flow_stats_request {
     uint8_t table_id; /* OFPTT_ALL for every table. */
@@ -510,6 +520,7 @@ struct ofp_msg {
         struct ofp_packet_out packet_out;
         struct ofp_port_status port_status;
         struct ofp_role role; /* ROLE_REQUEST, ROLE_REPLY */
+        struct ofp_async_config async; /* SET_ASYNC, GET_ASYNC_REPLY */
         struct ofp_multipart mp;
     };
 };

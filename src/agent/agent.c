@@ -1124,6 +1124,7 @@ metrics_cb(struct evhttp_request *req, void *aux)
         "mignet_agent_instructions_total{kind=\"delete\"} %" PRIu64 "\n"
         "mignet_agent_instructions_refused_total %" PRIu64 "\n"
         "mignet_agent_openflow_errors_total %" PRIu64 "\n"
+        "mignet_agent_openflow_connects_total %" PRIu64 "\n"
         "# TYPE mignet_agent_biggest_batch_flow_mods gauge\n"
         "mignet_agent_biggest_batch_flow_mods %zu\n"
         "mignet_agent_biggest_batch_seconds %.6f\n"
@@ -1134,7 +1135,7 @@ metrics_cb(struct evhttp_request *req, void *aux)
         a->enforce_lat.total, a->spoof_drops, a->portsec_flows,
         a->dhcp_punts, a->dhcp_sent, a->dhcp_bad, a->bindings_snooped,
         agent_map_version(a->map), a->polls, a->poll_errors, cs.installs,
-        cs.relays, cs.deletes, cs.refused, a->of_errors,
+        cs.relays, cs.deletes, cs.refused, a->of_errors, a->of_connects,
         a->biggest_batch, a->biggest_batch_us / 1e6, a->of_ready,
         chan_client_welcomed(a->chan));
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",

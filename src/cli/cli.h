@@ -48,7 +48,10 @@ enum cli_render {
     CLI_RENDER_TASKS,     /* table of pending tasks */
     CLI_RENDER_MAP,       /* map version + table of entries */
     CLI_RENDER_BINDINGS,  /* table of port-security bindings */
-    CLI_RENDER_MIGRATE,   /* one sentence about the started migration */
+    CLI_RENDER_MIGRATE,   /* one sentence about the started migration
+                           * (and its plan with --plan) */
+    CLI_RENDER_MIGRATION, /* "key: value" lines, then the plan */
+    CLI_RENDER_FABRIC,    /* switches, links and hosts of the fabric */
     CLI_RENDER_DONE,      /* one sentence: "deleted vm vm1" */
 };
 
@@ -124,6 +127,14 @@ void cli_request_destroy(struct cli_request *);
 enum cli_exit cli_render_reply(const struct cli_parsed *p,
                                const json_t *reply, uint64_t now_unix_ms,
                                struct strbuf *out, char *err, size_t errlen);
+
+/* The plan of a migration ('plan' from the migrate answer or GET
+ * /v1/migrations/{id}; null says there is none) and GET /v1/fabric, for
+ * people (render_plan.c). */
+enum cli_exit cli_render_plan(const json_t *plan, struct strbuf *out,
+                              char *err, size_t errlen);
+enum cli_exit cli_render_fabric(const json_t *fabric, struct strbuf *out,
+                                char *err, size_t errlen);
 
 /* Formats an error answer (status and body as received) into one line for
  * stderr: "controller error 404 unknown_vm: no such VM". */

@@ -5,6 +5,8 @@
  * path and a JSON body.  They check only what the client must (numbers are
  * numbers, something to update); the controller validates values, so there
  * is one source of truth for what is acceptable. */
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +103,31 @@ put_number(json_t *obj, const struct cli_parsed *p, const char *name,
                      (unsigned long long) max);
     }
     json_object_set_new(obj, key, json_integer((json_int_t) n));
+    return true;
+}
+
+/* Adds non-negative number option 'name' (integer or decimal) as member
+ * 'key' when it was given. */
+static bool
+put_real(json_t *obj, const struct cli_parsed *p, const char *name,
+         const char *key, char *err, size_t errlen)
+{
+    const char *v = cli_opt_value(p, name);
+    if (!v) {
+        return true;
+    }
+    char *end = NULL;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (!*v || *end || errno || !isfinite(d) || d < 0 || v[0] == '-'
+        || v[0] == '+' || v[0] == ' ') {
+        return usage(err, errlen, "--%s must be a number from 0, not '%s'",
+                     name, v);
+    }
+    /* Whole numbers go as JSON integers. */
+    json_object_set_new(obj, key, d == floor(d) && d < 9007199254740992.0
+                                      ? json_integer((json_int_t) d)
+                                      : json_real(d));
     return true;
 }
 
@@ -222,6 +249,20 @@ build_vm_migrate(const struct cli_parsed *p, struct cli_request *r,
     r->method = "POST";
     put_string(body, p, "to", "to");
     put_string(body, p, "from", "from");
+    if (!put_number(body, p, "memory-mb", "memory_mb", 1, UINT32_MAX, err,
+                    errlen)
+        || !put_real(body, p, "dirty-pages-per-s", "dirty_pages_per_s", err,
+                     errlen)
+        || !put_number(body, p, "page-size", "page_size", 1, UINT32_MAX,
+                       err, errlen)
+        || !put_number(body, p, "deadline-ms", "deadline_ms", 1, UINT32_MAX,
+                       err, errlen)
+        || !put_real(body, p, "target-cpu-free", "target_cpu_free", err,
+                     errlen)) {
+        json_decref(body);
+        return false;
+    }
+    put_string(body, p, "strategy", "strategy");
     return set_path(r, "/v1/vms/", p->pos[0], "/migrate", err, errlen)
            && set_body(r, body, err, errlen);
 }
@@ -237,6 +278,13 @@ build_migration_show(const struct cli_parsed *p, struct cli_request *r,
                      p->pos[0]);
     }
     return set_path(r, "/v1/migrations/", p->pos[0], NULL, err, errlen);
+}
+
+static bool
+build_fabric_show(const struct cli_parsed *p, struct cli_request *r,
+                  char *err, size_t errlen)
+{
+    return set_path(r, "/v1/fabric", NULL, NULL, err, errlen);
 }
 
 static bool
@@ -361,14 +409,35 @@ static const struct cli_cmd commands[] = {
     {"vm", "migrate", "VM", 1, "migrate a VM's network state to a node",
      "Returns at once (the controller answers 202); the source keeps a "
      "relay until\nevery node has the new location or the deletion delay "
-     "ends.  Follow it with\n'mignet migration show ID'.",
+     "ends.  Follow it with\n'mignet migration show ID'.\n\n"
+     "With a fabric (mignetd --fabric FILE; node ids are the topology's "
+     "host names)\nthe controller plans the transfer: the route of the "
+     "first path, and with\n--memory-mb the pre-copy estimate; with "
+     "--deadline-ms it adds paths while the\nestimate misses the deadline "
+     "(seed 004).  Each path carries TCP to its own\nport of the target "
+     "(tcp_port in the plan).  --plan prints the plan.",
      {{"to", "NODE", true, "destination node"},
       {"from", "NODE", false,
-       "expected source node (refused if the VM is elsewhere)"}},
+       "expected source node (refused if the VM is elsewhere)"},
+      {"plan", NULL, false, "print the migration plan"},
+      {"memory-mb", "MB", false, "VM memory to copy, MiB (enables the "
+       "estimate)"},
+      {"dirty-pages-per-s", "N", false, "pages the VM dirties per second"},
+      {"page-size", "BYTES", false, "page size (default 4096)"},
+      {"deadline-ms", "MS", false, "time budget of the transfer"},
+      {"strategy", "S", false, "first path by single, ecmp or dr"},
+      {"target-cpu-free", "F", false, "free CPU fraction of the target, "
+       "0-1"}},
      CLI_RENDER_MIGRATE, build_vm_migrate},
     {"migration", "show", "ID", 1,
-     "show a migration's phase and times",
-     NULL, {{0}}, CLI_RENDER_OBJECT, build_migration_show},
+     "show a migration's phase, times and plan",
+     NULL, {{0}}, CLI_RENDER_MIGRATION, build_migration_show},
+    {"fabric", "show", NULL, 0,
+     "show fabric switches, links (D-R weights) and hosts",
+     "Links come from the topology file and from LLDP discovery; a "
+     "link's weight\nis 1 + the bytes its two ports counted in the last "
+     "statistics period.", {{0}},
+     CLI_RENDER_FABRIC, build_fabric_show},
     {"binding", "list", NULL, 0,
      "list port-security bindings (seed 003, DHCP snooping)", NULL, {{0}},
      CLI_RENDER_BINDINGS, build_binding_list},

@@ -396,8 +396,33 @@ cli_render_reply(const struct cli_parsed *p, const json_t *reply,
     case CLI_RENDER_BINDINGS:
         return render_list(reply, "bindings", binding_cols, N(binding_cols),
                            now_unix_ms, out, err, errlen);
-    case CLI_RENDER_MIGRATE:
-        return render_migrate(p, reply, out, err, errlen);
+    case CLI_RENDER_MIGRATE: {
+        enum cli_exit rc = render_migrate(p, reply, out, err, errlen);
+        if (rc == CLI_EXIT_OK && cli_opt_value(p, "plan")) {
+            rc = cli_render_plan(json_object_get(reply, "plan"), out, err,
+                                 errlen);
+        }
+        return rc;
+    }
+    case CLI_RENDER_MIGRATION: {
+        if (!json_is_object(reply)) {
+            return bad_reply(err, errlen, "expected a JSON object");
+        }
+        json_t *copy = json_copy((json_t *) reply);
+        if (!copy) {
+            return bad_reply(err, errlen, "out of memory");
+        }
+        json_object_del(copy, "plan");
+        enum cli_exit rc = render_object(copy, out, err, errlen);
+        json_decref(copy);
+        const json_t *plan = json_object_get(reply, "plan");
+        if (rc == CLI_EXIT_OK && plan && !json_is_null(plan)) {
+            rc = cli_render_plan(plan, out, err, errlen);
+        }
+        return rc;
+    }
+    case CLI_RENDER_FABRIC:
+        return cli_render_fabric(reply, out, err, errlen);
     case CLI_RENDER_DONE:
         strbuf_printf(out, "deleted %s %s\n",
                       p->cmd->group ? p->cmd->group : "", p->pos[0]);

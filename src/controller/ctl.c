@@ -29,6 +29,7 @@
 #include <event2/util.h>
 
 #include "controller/agent_server.h"
+#include "controller/fabric_ctl.h"
 #include "controller/rest.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -268,6 +269,7 @@ ctl_sink_migration(void *aux, const struct core_migration *m)
         metrics_hist_observe(&ctl->metrics.delay, (double) m->delay_ms
                                                       / 1000.0);
     }
+    fabric_ctl_migration(ctl->fabric, m);
     if (!log_enabled(LOG_INF) || !core_vm_info(ctl->core, m->vm, &v)
         || !core_node_info(ctl->core, m->src, &src)
         || !core_node_info(ctl->core, m->dst, &dst)) {
@@ -318,6 +320,7 @@ ctl_free(struct ctl *ctl)
 {
     rest_destroy(ctl->rest);
     agent_server_destroy(ctl->agents);
+    fabric_ctl_destroy(ctl->fabric);
     if (ctl->due_timer) {
         event_free(ctl->due_timer);
     }
@@ -375,6 +378,12 @@ ctl_start(struct ctl *ctl)
     }
     if (!ctl->rest || !ctl->agents) {
         log_write(LOG_ERROR, "ctl", "event=listen_failed err=\"%s\"", err);
+        return -1;
+    }
+    ctl->fabric = fabric_ctl_create(ctl, err, sizeof err);
+    if (!ctl->fabric) {
+        log_write(LOG_ERROR, "fabric", "event=topology_failed err=\"%s\"",
+                  err);
         return -1;
     }
     ctl->due_timer = evtimer_new(ctl->base, ctl_due_cb, ctl);

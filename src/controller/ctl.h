@@ -22,6 +22,7 @@ struct event;
 struct event_base;
 struct evbuffer;
 struct evhttp_request;
+struct fabric_ctl;
 struct rest;
 struct store;
 
@@ -40,6 +41,7 @@ struct ctl {
     struct store *store;
     struct rest *rest;
     struct agent_server *agents;
+    struct fabric_ctl *fabric; /* fabric switches and migration plans */
     struct metrics metrics;
 
     struct event *due_timer;  /* core_next_due() */

@@ -11,7 +11,7 @@
 
 #include "lib/strbuf.h"
 
-static void
+void
 metrics_hist_init(struct metrics_hist *h, const char *name, const char *help,
                   const double *bounds, size_t n)
 {
@@ -69,7 +69,7 @@ metrics_count_api(struct metrics *m, int status)
     }
 }
 
-static int
+int
 metrics_head(struct strbuf *out, const char *name, const char *type,
              const char *help)
 {
@@ -77,7 +77,7 @@ metrics_head(struct strbuf *out, const char *name, const char *type,
                          name, type);
 }
 
-static int
+int
 metrics_scalar(struct strbuf *out, const char *name, const char *type,
                const char *help, uint64_t v)
 {
@@ -85,7 +85,7 @@ metrics_scalar(struct strbuf *out, const char *name, const char *type,
     return err ? err : strbuf_printf(out, "%s %" PRIu64 "\n", name, v);
 }
 
-static int
+int
 metrics_render_hist(struct strbuf *out, const struct metrics_hist *h)
 {
     int err = metrics_head(out, h->name, "histogram", h->help);

@@ -27,6 +27,18 @@ struct metrics_hist {
 };
 
 void metrics_hist_observe(struct metrics_hist *, double value);
+/* 'name' and 'help' must outlive the histogram; 'n' bounds, ascending. */
+void metrics_hist_init(struct metrics_hist *, const char *name,
+                       const char *help, const double *bounds, size_t n);
+
+/* Pieces of the exposition, for modules that render their own metrics:
+ * the HELP/TYPE lines, one unlabelled sample with them, a histogram.
+ * Each returns 0 or ENOMEM. */
+int metrics_head(struct strbuf *, const char *name, const char *type,
+                 const char *help);
+int metrics_scalar(struct strbuf *, const char *name, const char *type,
+                   const char *help, uint64_t v);
+int metrics_render_hist(struct strbuf *, const struct metrics_hist *);
 
 struct metrics {
     uint64_t api_requests[600];   /* by HTTP status */

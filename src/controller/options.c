@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "controller/rest_parse.h"
+#include "mignet/planner.h"
 
 #define MIGNETD_VERSION "0.1.0"
 
@@ -23,6 +24,9 @@ enum opt_kind {
     OPT_U32,      /* a field of struct mignetd_options */
     OPT_CORE,     /* a numeric core setting (core_override) */
     OPT_CONFIG,   /* --config, flags only */
+    OPT_ROUTE,    /* a route strategy of the planner */
+    OPT_TARGET,   /* unix:PATH or tcp:ADDR:PORT */
+    OPT_SWITCH,   /* NAME=TARGET, repeatable */
 };
 
 struct opt_def {
@@ -66,6 +70,29 @@ static const struct opt_def opt_defs[] = {
             "N  agent heartbeat interval (1000)"),
     OPT_NUM("max-body-bytes", max_body, 1024, 1048576,
             "N  request body limit (65536)"),
+    OPT_STR("fabric", OPT_PATH, fabric.file,
+            "FILE  fabric topology (docs/planner.md); enables planning"),
+    {"fabric-switch", OPT_SWITCH, 0, 0, 0, 0, -1,
+     "NAME=unix:PATH|tcp:ADDR:PORT  an OpenFlow fabric switch "
+     "(repeatable)"},
+    OPT_STR("fabric-listen", OPT_TARGET, fabric.listen,
+            "unix:PATH|tcp:ADDR:PORT  switches dial in here"),
+    OPT_STR("fabric-strategy", OPT_ROUTE, fabric.strategy,
+            "single|ecmp|dr  routing of a plan's first path (dr)"),
+    OPT_NUM("fabric-poll-ms", fabric.poll_ms, 100, 3600000,
+            "N  port statistics period for D-R weights (5000)"),
+    OPT_NUM("fabric-lldp-ms", fabric.lldp_ms, 100, 3600000,
+            "N  LLDP discovery period; links expire after 3 (5000)"),
+    OPT_NUM("fabric-link-mbit", fabric.link_mbit, 1, 1000000000,
+            "N  capacity of a discovered link, Mbit/s (1000)"),
+    OPT_NUM("fabric-port-base", fabric.port_base, 1, 65000,
+            "N  TCP port of a migration's first path (49152)"),
+    OPT_NUM("plan-setup-max-ms", fabric.setup_max_ms, 0, 3600000,
+            "N  longest set-up of an added path (50)"),
+    OPT_NUM("plan-max-paths", fabric.max_paths, 1, 64,
+            "N  most paths of one migration (8)"),
+    OPT_NUM("plan-cpu-free-pct", fabric.cpu_free_pct, 0, 100,
+            "N  target CPU free when a request does not say (100)"),
     OPT_CORE_NUM("delay-floor-ms", delay_floor_ms, 0, 0, UINT32_MAX,
                  "N  shortest deletion delay"),
     OPT_CORE_NUM("delay-ceiling-ms", delay_ceiling_ms, 1, 0, UINT32_MAX,
@@ -98,6 +125,14 @@ options_init(struct mignetd_options *o)
     o->log_level = LOG_LEVEL_INFO;
     o->heartbeat_ms = 1000;
     o->max_body = REST_MAX_BODY_DEFAULT;
+    snprintf(o->fabric.strategy, sizeof o->fabric.strategy, "dr");
+    o->fabric.poll_ms = 5000;
+    o->fabric.lldp_ms = 5000;
+    o->fabric.link_mbit = 1000;
+    o->fabric.port_base = 49152;
+    o->fabric.setup_max_ms = 50;
+    o->fabric.max_paths = 8;
+    o->fabric.cpu_free_pct = 100;
     core_config_default(&o->core);
 }
 
@@ -182,6 +217,74 @@ opt_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
     return true;
 }
 
+static bool
+opt_switch_name_valid(const char *s, size_t len)
+{
+    if (!len || len > OPTIONS_SWITCH_NAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '.' || c == '_'
+              || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+options_target_valid(const char *target)
+{
+    char host[OPTIONS_ADDR_MAX];
+    uint16_t port;
+    bool unix_ok = !strncmp(target, "unix:", 5) && target[5];
+    bool tcp_ok = !strncmp(target, "tcp:", 4)
+                  && options_split_addr(target + 4, host, sizeof host,
+                                        &port)
+                  && port;
+    return (unix_ok || tcp_ok) && strlen(target) < OPTIONS_TARGET_MAX;
+}
+
+bool
+options_add_switch(struct mignetd_options *o, const char *value,
+                   const char *where, char *err, size_t errlen)
+{
+    const char *eq = strchr(value, '=');
+    size_t nlen = eq ? (size_t) (eq - value) : 0;
+    if (!eq || !opt_switch_name_valid(value, nlen)) {
+        snprintf(err, errlen, "%s: '%s' is not NAME=TARGET with NAME of "
+                 "[A-Za-z0-9._-]", where, value);
+        return false;
+    }
+    const char *target = eq + 1;
+    if (!options_target_valid(target)) {
+        snprintf(err, errlen, "%s: target '%s' is not unix:PATH or "
+                 "tcp:ADDR:PORT", where, target);
+        return false;
+    }
+    struct options_fabric *f = &o->fabric;
+    for (size_t i = 0; i < f->n_switches; i++) {
+        if (strlen(f->switches[i].name) == nlen
+            && !memcmp(f->switches[i].name, value, nlen)) {
+            snprintf(err, errlen, "%s: switch '%.*s' given twice", where,
+                     (int) nlen, value);
+            return false;
+        }
+    }
+    if (f->n_switches >= OPTIONS_MAX_SWITCHES) {
+        snprintf(err, errlen, "%s: more than %d fabric switches", where,
+                 OPTIONS_MAX_SWITCHES);
+        return false;
+    }
+    struct options_switch *sw = &f->switches[f->n_switches++];
+    memcpy(sw->name, value, nlen);
+    sw->name[nlen] = '\0';
+    snprintf(sw->target, sizeof sw->target, "%s", target);
+    return true;
+}
+
 /* Applies one setting; 'where' prefixes errors ("--listen", "f.conf:3"). */
 static bool
 opt_apply(struct mignetd_options *o, const struct opt_def *d,
@@ -214,6 +317,24 @@ opt_apply(struct mignetd_options *o, const struct opt_def *d,
         }
         break;
     }
+    case OPT_ROUTE: {
+        enum route_strategy rs;
+        if (!route_strategy_from_name(value, &rs)) {
+            snprintf(err, errlen, "%s: '%s' is not single, ecmp or dr",
+                     where, value);
+            return false;
+        }
+        break;
+    }
+    case OPT_SWITCH:
+        return options_add_switch(o, value, where, err, errlen);
+    case OPT_TARGET:
+        if (!options_target_valid(value)) {
+            snprintf(err, errlen, "%s: '%s' is not unix:PATH or "
+                     "tcp:ADDR:PORT", where, value);
+            return false;
+        }
+        break;
     case OPT_LEVEL:
         if (!log_level_parse(value, &o->log_level)) {
             snprintf(err, errlen, "%s: unknown log level '%s'", where,

@@ -16,6 +16,32 @@
 #define OPTIONS_PATH_MAX 512
 #define OPTIONS_ADDR_MAX 128
 #define OPTIONS_N_CORE 9 /* numeric core settings (options.c) */
+#define OPTIONS_MAX_SWITCHES 128 /* --fabric-switch entries */
+#define OPTIONS_SWITCH_NAME_MAX 63
+#define OPTIONS_TARGET_MAX 256
+
+/* One fabric switch mignetd connects to: its name in the topology and its
+ * OpenFlow target ("unix:PATH" or "tcp:ADDR:PORT"). */
+struct options_switch {
+    char name[OPTIONS_SWITCH_NAME_MAX + 1];
+    char target[OPTIONS_TARGET_MAX];
+};
+
+/* Fabric control and the planner (docs/planner.md, "mignetd"). */
+struct options_fabric {
+    char file[OPTIONS_PATH_MAX];  /* topology file; "" = none */
+    struct options_switch switches[OPTIONS_MAX_SWITCHES];
+    size_t n_switches;
+    char listen[OPTIONS_TARGET_MAX]; /* switches dial in here; "" = no */
+    char strategy[16];            /* single|ecmp|dr: a plan's first path */
+    uint32_t poll_ms;             /* port statistics period */
+    uint32_t lldp_ms;             /* LLDP period; links expire after 3 */
+    uint32_t link_mbit;           /* capacity of a discovered link */
+    uint32_t port_base;           /* TCP port of a migration's path 0 */
+    uint32_t setup_max_ms;        /* seed 004's second threshold */
+    uint32_t max_paths;
+    uint32_t cpu_free_pct;        /* target CPU free when not given */
+};
 
 struct mignetd_options {
     char listen[OPTIONS_ADDR_MAX];       /* REST + gateway, ADDR:PORT */
@@ -28,6 +54,7 @@ struct mignetd_options {
     enum log_level log_level;
     uint32_t heartbeat_ms;
     uint32_t max_body;
+    struct options_fabric fabric;
     struct core_config core; /* strategy + overrides applied */
     /* Core settings given explicitly; they apply on top of the strategy
      * whatever the order they were given in. */
@@ -60,6 +87,13 @@ bool options_apply_text(struct mignetd_options *o, const char *text,
 /* Computes o->core from the strategy and the overrides and checks the
  * settings together (e.g. floor <= ceiling). */
 bool options_finish(struct mignetd_options *o, char *err, size_t errlen);
+
+/* "unix:PATH" or "tcp:ADDR:PORT" with a nonzero port. */
+bool options_target_valid(const char *);
+
+/* Adds a fabric switch from "NAME=TARGET" ('where' prefixes errors). */
+bool options_add_switch(struct mignetd_options *o, const char *value,
+                        const char *where, char *err, size_t errlen);
 
 /* Splits "ADDR:PORT" or "[V6ADDR]:PORT" into host and port. */
 bool options_split_addr(const char *s, char *host, size_t hostlen,

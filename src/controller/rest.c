@@ -19,6 +19,7 @@
 
 #include "controller/agent_server.h"
 #include "controller/ctl.h"
+#include "controller/fabric_ctl.h"
 #include "controller/rest_parse.h"
 #include "lib/addr.h"
 #include "lib/log.h"
@@ -440,6 +441,34 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
         rest_send_core_error(ctl, req, CORE_E_UNKNOWN_NODE);
         return;
     }
+    /* Plan first (seed 004: estimate, add paths, then migrate); the core
+     * refusing afterwards discards the plan. */
+    struct core_vm_info v;
+    struct core_node_info src, dst;
+    struct core_migration last;
+    struct fabric_mig *plan = NULL;
+    core_vm_info(ctl->core, vm, &v);
+    /* What the core will refuse is not planned (D-R would mark paths for
+     * nothing): the VM elsewhere than 'from', already on 'to', or still
+     * in a prepared migration. */
+    bool refused = (from != CORE_NONE && from != v.node) || v.node == to
+                   || (v.migration
+                       && core_migration_get(ctl->core, v.migration, &last)
+                       && last.phase == MIG_PREPARED);
+    if (!refused && core_node_info(ctl->core, v.node, &src)
+        && core_node_info(ctl->core, to, &dst)) {
+        struct fabric_plan_req pr = {
+            .src_node = src.name,
+            .dst_node = dst.name,
+            .src_address = src.address,
+            .dst_address = dst.address,
+            .fields = &r.plan,
+        };
+        if (!fabric_ctl_plan(ctl->fabric, &pr, &plan, &e)) {
+            rest_send_error(ctl, req, &e);
+            return;
+        }
+    }
     struct core_migrate_result res;
     ctl->dirty = true;
     ctl->migrate_t0 = ctl_mono_seconds();
@@ -447,15 +476,21 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
                                      &res);
     ctl->migrate_t0 = 0;
     if (err) {
+        fabric_ctl_discard(ctl->fabric, plan);
         rest_send_core_error(ctl, req, err);
         return;
     }
+    if (plan) {
+        fabric_ctl_start(ctl->fabric, plan, res.migration);
+    }
+    json_t *plan_json = fabric_ctl_plan_json(ctl->fabric, res.migration);
     rest_location(req, "/v1/migrations/%" PRIu64, res.migration);
     rest_send_json(ctl, req, 202,
-                   json_pack("{s:o,s:o,s:o}", "migration",
+                   json_pack("{s:o,s:o,s:o,s:o}", "migration",
                              rest_u64(res.migration), "epoch",
                              rest_u64(res.epoch), "delay_ms",
-                             rest_u64(res.delay_ms)));
+                             rest_u64(res.delay_ms), "plan",
+                             plan_json ? plan_json : json_null()));
 }
 
 /* ---- Bindings (seed 003) ---- */
@@ -575,7 +610,10 @@ rest_migration_get(struct ctl *ctl, struct evhttp_request *req,
         rest_send_core_error(ctl, req, CORE_E_UNKNOWN_MIGRATION);
         return;
     }
-    rest_send_json(ctl, req, 200, rest_migration_json(ctl, &m));
+    json_t *o = rest_migration_json(ctl, &m);
+    json_t *plan = fabric_ctl_plan_json(ctl->fabric, m.id);
+    rest_set(o, "plan", plan ? plan : json_null());
+    rest_send_json(ctl, req, 200, o);
 }
 
 struct rest_task_list {
@@ -729,7 +767,8 @@ rest_metrics(struct ctl *ctl, struct evhttp_request *req)
 {
     struct strbuf sb;
     strbuf_init(&sb);
-    if (metrics_render(&ctl->metrics, ctl->core, &sb)) {
+    if (metrics_render(&ctl->metrics, ctl->core, &sb)
+        || fabric_ctl_metrics(ctl->fabric, &sb)) {
         out_of_memory();
     }
     struct evbuffer *body = evbuffer_new();
@@ -830,6 +869,9 @@ rest_handle(struct evhttp_request *req, void *arg)
         break;
     case REST_R_MAP:
         rest_map_get(ctl, req, query);
+        break;
+    case REST_R_FABRIC:
+        rest_send_json(ctl, req, 200, fabric_ctl_json(ctl->fabric));
         break;
     case REST_R_HEALTHZ:
         rest_healthz(ctl, req);

@@ -7,6 +7,7 @@
 #include "controller/rest_parse.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <sys/queue.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -185,6 +186,7 @@ rest_route_match(enum rest_method m, const char *path, struct rest_route *r,
         {"/v1/tasks", REST_R_TASKS},
         {"/v1/bindings", REST_R_BINDINGS},
         {"/v1/map", REST_R_MAP},
+        {"/v1/fabric", REST_R_FABRIC},
         {"/healthz", REST_R_HEALTHZ},
         {"/metrics", REST_R_METRICS},
     };
@@ -649,13 +651,83 @@ rest_parse_binding(const char *body, size_t len,
         *req = r;
     }
     return ok;
+
+}
+
+/* A JSON number (integer or real) in [min, max]. */
+static bool
+rest_get_number(json_t *obj, const char *key, double min, double max,
+                bool *present, double *out, struct rest_error *e)
+{
+    json_t *v = json_object_get(obj, key);
+    *present = false;
+    if (!v || json_is_null(v)) {
+        return true;
+    }
+    if (!json_is_number(v)) {
+        return rest_fail(e, 422, "invalid_type", "'%s' must be a number",
+                         key);
+    }
+    double d = json_number_value(v);
+    if (!isfinite(d) || d < min || d > max) {
+        return rest_fail(e, 422, "invalid_value",
+                         "'%s' must be between %g and %g", key, min, max);
+    }
+    *present = true;
+    *out = d;
+    return true;
+}
+
+static bool
+rest_get_plan(json_t *obj, struct rest_plan_fields *p, struct rest_error *e)
+{
+    bool mem, dirty, page, deadline, bad;
+    if (!rest_get_u32(obj, "memory_mb", 1, REST_MEMORY_MB_MAX, &mem,
+                      &p->memory_mb, e)
+        || !rest_get_number(obj, "dirty_pages_per_s", 0,
+                            REST_DIRTY_RATE_MAX, &dirty,
+                            &p->dirty_pages_per_s, e)
+        || !rest_get_u32(obj, "page_size", REST_PAGE_SIZE_MIN,
+                         REST_PAGE_SIZE_MAX, &page, &p->page_size, e)
+        || !rest_get_u32(obj, "deadline_ms", 1, REST_DEADLINE_MS_MAX,
+                         &deadline, &p->deadline_ms, e)
+        || !rest_get_number(obj, "target_cpu_free", 0, 1, &p->has_cpu,
+                            &p->target_cpu_free, e)) {
+        return false;
+    }
+    if (page && (p->page_size & (p->page_size - 1))) {
+        return rest_fail(e, 422, "invalid_value",
+                         "'page_size' must be a power of two");
+    }
+    const char *strategy = rest_get_string(obj, "strategy", false, &bad, e);
+    if (bad) {
+        return false;
+    }
+    if (strategy) {
+        if (!route_strategy_from_name(strategy, &p->strategy)) {
+            return rest_fail(e, 422, "invalid_value",
+                             "'strategy' must be single, ecmp or dr");
+        }
+        p->has_strategy = true;
+    }
+    if (!mem && (dirty || page || deadline)) {
+        return rest_fail(e, 422, "missing_field",
+                         "'memory_mb' is required with dirty_pages_per_s, "
+                         "page_size or deadline_ms");
+    }
+    p->given = mem || dirty || page || deadline || p->has_strategy
+               || p->has_cpu;
+    return true;
 }
 
 bool
 rest_parse_migrate(const char *body, size_t len, struct rest_migrate_req *req,
                    struct rest_error *e)
 {
-    static const char *const keys[] = {"to", "from", NULL};
+    static const char *const keys[] = {
+        "to", "from", "memory_mb", "dirty_pages_per_s", "page_size",
+        "deadline_ms", "strategy", "target_cpu_free", NULL,
+    };
     json_t *obj = rest_parse_object(body, len, e);
     if (!obj) {
         return false;
@@ -663,7 +735,8 @@ rest_parse_migrate(const char *body, size_t len, struct rest_migrate_req *req,
     struct rest_migrate_req r = {0};
     bool ok = rest_check_keys(obj, keys, e)
               && rest_get_name(obj, "to", true, r.to, e)
-              && rest_get_name(obj, "from", false, r.from, e);
+              && rest_get_name(obj, "from", false, r.from, e)
+              && rest_get_plan(obj, &r.plan, e);
     json_decref(obj);
     if (ok) {
         *req = r;

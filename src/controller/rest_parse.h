@@ -13,6 +13,7 @@
 
 #include "mignet/binding.h"
 #include "mignet/core.h"
+#include "mignet/planner.h"
 
 /* Default limit of a request body; larger bodies get 413. */
 #define REST_MAX_BODY_DEFAULT 65536
@@ -63,6 +64,7 @@ enum rest_method {
     REST_ROUTE(MIGRATION, "migration")                                       \
     REST_ROUTE(TASKS, "tasks")                                               \
     REST_ROUTE(MAP, "map")                                                   \
+    REST_ROUTE(FABRIC, "fabric")                                             \
     REST_ROUTE(HEALTHZ, "healthz")                                           \
     REST_ROUTE(METRICS, "metrics")
 enum rest_route_id {
@@ -150,10 +152,35 @@ struct rest_binding_req {
 bool rest_parse_binding(const char *body, size_t len,
                         struct rest_binding_req *, struct rest_error *);
 
-/* POST /v1/vms/{id}/migrate: {"to", "from"?} */
+/* Limits of the migration plan's inputs. */
+#define REST_MEMORY_MB_MAX 16777216u      /* 16 TiB */
+#define REST_DIRTY_RATE_MAX 1e9           /* pages per second */
+#define REST_PAGE_SIZE_MIN 512u
+#define REST_PAGE_SIZE_MAX 1073741824u    /* 1 GiB huge pages */
+#define REST_DEADLINE_MS_MAX 86400000u    /* a day */
+
+/* The plan inputs of a migrate request (docs/planner.md).  'memory_mb' is
+ * required once any of dirty_pages_per_s, page_size, deadline_ms is
+ * given. */
+struct rest_plan_fields {
+    bool given;                 /* any plan field was present */
+    uint32_t memory_mb;         /* 0: not given (route only) */
+    double dirty_pages_per_s;   /* 0 when not given */
+    uint32_t page_size;         /* 0: not given (4096) */
+    uint32_t deadline_ms;       /* 0: none */
+    bool has_strategy;
+    enum route_strategy strategy;
+    bool has_cpu;
+    double target_cpu_free;     /* 0..1 */
+};
+
+/* POST /v1/vms/{id}/migrate: {"to", "from"?, "memory_mb"?,
+ * "dirty_pages_per_s"?, "page_size"?, "deadline_ms"?, "strategy"?,
+ * "target_cpu_free"?} */
 struct rest_migrate_req {
     char to[CORE_NAME_MAX + 1];
     char from[CORE_NAME_MAX + 1]; /* "" = not given */
+    struct rest_plan_fields plan;
 };
 bool rest_parse_migrate(const char *body, size_t len,
                         struct rest_migrate_req *, struct rest_error *);

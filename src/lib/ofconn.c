@@ -624,7 +624,22 @@ io_flush_and_arm(struct ofconn *c)
         return;
     }
     if (c->out.size) {
-        bufferevent_write(c->bev, c->out.data, c->out.size);
+        /* A bufferevent writes on the next loop pass, which may come
+         * after slow work of its owner (mignetd commits its batch first):
+         * with nothing pending on a connected socket, send now and leave
+         * only what did not fit to the bufferevent.  An error surfaces
+         * through the bufferevent's next read or write. */
+        size_t done = 0;
+        if (c->state != OFCONN_IDLE
+            && !evbuffer_get_length(bufferevent_get_output(c->bev))) {
+            ssize_t n = send(bufferevent_getfd(c->bev), c->out.data,
+                             c->out.size, MSG_DONTWAIT | MSG_NOSIGNAL);
+            done = n > 0 ? (size_t) n : 0;
+        }
+        if (done < c->out.size) {
+            bufferevent_write(c->bev, (const uint8_t *) c->out.data + done,
+                              c->out.size - done);
+        }
         ofpbuf_clear(&c->out);
     }
     int64_t wake = ofconn_next_wake(c);
@@ -765,6 +780,31 @@ ofconn_open(struct ofconn *c, struct event_base *base, const char *target,
                            strerror(error));
         return error;
     }
+    return 0;
+}
+
+int
+ofconn_attach(struct ofconn *c, struct event_base *base, int fd, char *err,
+              size_t errlen)
+{
+    ofconn_close(c);
+    evutil_make_socket_nonblocking(fd);
+    c->bev = bufferevent_socket_new(base, fd,
+                                    BEV_OPT_CLOSE_ON_FREE |
+                                        BEV_OPT_DEFER_CALLBACKS);
+    c->timer = evtimer_new(base, io_timer_cb, c);
+    if (!c->bev || !c->timer) {
+        if (!c->bev) {
+            evutil_closesocket(fd);
+        }
+        ofconn_close(c);
+        strbuf_format_into(err, errlen, "out of memory");
+        return ENOMEM;
+    }
+    bufferevent_setcb(c->bev, io_read_cb, NULL, io_event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    ofconn_connected(c, sock_now_ms());
+    io_flush_and_arm(c);
     return 0;
 }
 

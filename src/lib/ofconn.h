@@ -135,6 +135,12 @@ size_t ofconn_n_pending(const struct ofconn *);
  * timers are armed.  Returns 0 or an errno with a reason in 'err'. */
 int ofconn_open(struct ofconn *, struct event_base *, const char *target,
                 char *err, size_t errlen);
+/* Runs the connection over 'fd', a connected stream socket (e.g. one a
+ * listener accepted: a switch dialing in), on 'base'; the hello goes out
+ * at once.  Takes ownership of 'fd' (closed on error too).  Returns 0 or
+ * an errno with a reason in 'err'. */
+int ofconn_attach(struct ofconn *, struct event_base *, int fd, char *err,
+                  size_t errlen);
 /* Closes the socket (no 'closed' hook call). */
 void ofconn_close(struct ofconn *);
 

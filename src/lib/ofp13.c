@@ -386,6 +386,22 @@ decode_role(struct ofpbuf *b, struct ofp_role *r)
 }
 
 static enum ofperr
+decode_async(struct ofpbuf *b, struct ofp_async_config *a)
+{
+    const uint8_t *p = ofpbuf_try_pull(b, 24);
+    if (!p || ofpbuf_remaining(b)) {
+        return OFPERR_OFPBRC_BAD_LEN;
+    }
+    uint32_t *masks[3] = {a->packet_in, a->port_status, a->flow_removed};
+    for (size_t i = 0; i < 6; i++) {
+        ofp_be32 v;
+        memcpy(&v, p + 4 * i, sizeof v);
+        masks[i / 2][i % 2] = ofp_ntoh32(v);
+    }
+    return OFPERR_OK;
+}
+
+static enum ofperr
 decode_flow_stats_request(struct ofpbuf *b, struct ofp_flow_stats_request *r)
 {
     const struct ofp13_flow_stats_request *ofsr =
@@ -589,6 +605,11 @@ decode_body(struct ofpbuf *b, struct ofp_msg *msg)
     case OFPT_ROLE_REQUEST:
     case OFPT_ROLE_REPLY:
         return decode_role(b, &msg->role);
+    case OFPT_GET_ASYNC_REQUEST:
+        return expect_empty(b);
+    case OFPT_SET_ASYNC:
+    case OFPT_GET_ASYNC_REPLY:
+        return decode_async(b, &msg->async);
     case OFPT_MULTIPART_REQUEST:
     case OFPT_MULTIPART_REPLY:
         return decode_multipart(b, msg->type == OFPT_MULTIPART_REQUEST,
@@ -911,6 +932,19 @@ encode_body(struct ofpbuf *b, const struct ofp_msg *msg)
         uint8_t *p = ofpbuf_put_zeros(b, 16);
         ofp13_put_uint(p, msg->role.role, 4);
         ofp13_put_uint(p + 8, msg->role.generation_id, 8);
+        return OFPERR_OK;
+    }
+    case OFPT_GET_ASYNC_REQUEST:
+        return OFPERR_OK;
+    case OFPT_SET_ASYNC:
+    case OFPT_GET_ASYNC_REPLY: {
+        const uint32_t *masks[3] = {msg->async.packet_in,
+                                    msg->async.port_status,
+                                    msg->async.flow_removed};
+        uint8_t *p = ofpbuf_put_zeros(b, 24);
+        for (size_t i = 0; i < 6; i++) {
+            ofp13_put_uint(p + 4 * i, masks[i / 2][i % 2], 4);
+        }
         return OFPERR_OK;
     }
     case OFPT_MULTIPART_REQUEST:

@@ -845,6 +845,15 @@ put_msg(struct ds *ds, const struct ofp_msg *msg)
         ds_put(ds, " role=%s generation_id=%" PRIu64,
                role_names[msg->role.role & 3], msg->role.generation_id);
         break;
+    case OFPT_SET_ASYNC:
+    case OFPT_GET_ASYNC_REPLY:
+        ds_put(ds, " packet_in=0x%" PRIx32 "/0x%" PRIx32
+               " port_status=0x%" PRIx32 "/0x%" PRIx32
+               " flow_removed=0x%" PRIx32 "/0x%" PRIx32,
+               msg->async.packet_in[0], msg->async.packet_in[1],
+               msg->async.port_status[0], msg->async.port_status[1],
+               msg->async.flow_removed[0], msg->async.flow_removed[1]);
+        break;
     default:
         break;
     }

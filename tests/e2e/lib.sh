@@ -231,6 +231,36 @@ tb_tnl_neigh_all() {
     done
 }
 
+# tb_vswitchd_restart N: stops host N's ovs-vswitchd (by its pidfile) and
+# starts it again on the same database, as an upgrade or a crash would.
+# Bridges come back from the database; flows do not (whoever programs
+# them must notice and reinstall); the underlay address on br-phy and the
+# tunnel neighbours are set again.
+tb_vswitchd_restart() {
+    local n=$1 ns dir
+    ns=$(tb_ns_host "$n")
+    dir=$(tb_host_dir "$n")
+    tb_stop_pid "$(cat "$dir/run/ovs-vswitchd.pid" 2>/dev/null)" ovs-vswitchd
+    rm -f "$dir/run/br-int.mgmt" "$dir/run/br-phy.mgmt"
+    ip netns exec "$ns" env OVS_RUNDIR="$dir/run" OVS_DBDIR="$dir/db" \
+        OVS_LOGDIR="$dir/log" ovs-vswitchd "unix:$dir/run/db.sock" \
+        --pidfile="$dir/run/ovs-vswitchd.pid" \
+        --unixctl="$dir/run/ovs-vswitchd.ctl" \
+        --log-file="$dir/log/ovs-vswitchd.log" \
+        --disable-system --detach --no-chdir -vconsole:off \
+        2>>"$dir/log/start.err" ||
+        tb_die "ovs-vswitchd restart failed on host $n"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ -S "$dir/run/br-int.mgmt" ] && break
+        sleep 0.05
+    done
+    ip -n "$ns" addr replace "$(tb_host_ip "$n")/24" dev br-phy
+    ip -n "$ns" link set br-phy up
+    ip -n "$ns" link set br-int up
+    tb_tnl_neigh_all
+}
+
 # tb_hosts_up H: hosts 1..H and their tunnel neighbours.
 tb_hosts_up() {
     local n

@@ -102,8 +102,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 3: {
         struct rest_migrate_req r;
         if (rest_parse_migrate(body, len, &r, &e)) {
+            const struct rest_plan_fields *pf = &r.plan;
             if (!addr_name_valid(r.to)
-                || (r.from[0] && !addr_name_valid(r.from))) {
+                || (r.from[0] && !addr_name_valid(r.from))
+                || pf->memory_mb > REST_MEMORY_MB_MAX
+                || (!pf->memory_mb
+                    && (pf->dirty_pages_per_s || pf->page_size
+                        || pf->deadline_ms))
+                || !(pf->dirty_pages_per_s >= 0
+                     && pf->dirty_pages_per_s <= REST_DIRTY_RATE_MAX)
+                || (pf->page_size & (pf->page_size - 1))
+                || pf->deadline_ms > REST_DEADLINE_MS_MAX
+                || (pf->has_cpu && !(pf->target_cpu_free >= 0
+                                     && pf->target_cpu_free <= 1))
+                || (unsigned) pf->strategy >= ROUTE_N_STRATEGIES) {
                 abort();
             }
         } else {

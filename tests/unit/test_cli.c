@@ -265,7 +265,20 @@ static const struct build_case build_cases[] = {
      "{\"to\":\"n2\"}"},
     {"vm migrate vm1 --from n1 --to n2", "POST", "/v1/vms/vm1/migrate",
      "{\"to\":\"n2\",\"from\":\"n1\"}"},
+    {"vm migrate vm1 --to n2 --plan --memory-mb 1024 --dirty-pages-per-s "
+     "2500.5 --page-size 4096 --deadline-ms 4500 --strategy single "
+     "--target-cpu-free 0.5",
+     "POST", "/v1/vms/vm1/migrate",
+     "{\"to\":\"n2\",\"memory_mb\":1024,\"dirty_pages_per_s\":2500.5,"
+     "\"page_size\":4096,\"deadline_ms\":4500,\"target_cpu_free\":0.5,"
+     "\"strategy\":\"single\"}"},
+    /* Whole numbers go as integers; --plan alone changes no field. */
+    {"vm migrate vm1 --to n2 --memory-mb 64 --dirty-pages-per-s 5000 "
+     "--plan",
+     "POST", "/v1/vms/vm1/migrate",
+     "{\"to\":\"n2\",\"memory_mb\":64,\"dirty_pages_per_s\":5000}"},
     {"migration show 7", "GET", "/v1/migrations/7", NULL},
+    {"fabric show", "GET", "/v1/fabric", NULL},
     {"tasks", "GET", "/v1/tasks", NULL},
     {"map", "GET", "/v1/map", NULL},
     {"map --since 5", "GET", "/v1/map?since=5", NULL},
@@ -328,6 +341,17 @@ static const struct bad_line bad_builds[] = {
     {"migration show 0", "positive number"},
     {"map --since -1", "--since must be"},
     {"map --since 9223372036854775808", "--since must be"},
+    {"vm migrate vm1 --to n2 --memory-mb 0", "--memory-mb must be"},
+    {"vm migrate vm1 --to n2 --memory-mb 1.5", "--memory-mb must be"},
+    {"vm migrate vm1 --to n2 --dirty-pages-per-s -3",
+     "--dirty-pages-per-s must be"},
+    {"vm migrate vm1 --to n2 --dirty-pages-per-s 5k",
+     "--dirty-pages-per-s must be"},
+    {"vm migrate vm1 --to n2 --dirty-pages-per-s nan",
+     "--dirty-pages-per-s must be"},
+    {"vm migrate vm1 --to n2 --deadline-ms soon", "--deadline-ms must be"},
+    {"vm migrate vm1 --to n2 --target-cpu-free inf",
+     "--target-cpu-free must be"},
 };
 
 static void
@@ -526,10 +550,158 @@ test_render_object_and_sentences(void **state)
     strbuf_destroy(&sb);
 }
 
+/* A plan as mignetd answers it: two paths, the second added because one
+ * misses the deadline. */
+static const char plan_reply[] =
+    "{\"migration\":3,\"epoch\":2,\"delay_ms\":900,\"plan\":{"
+    "\"strategy\":\"dr\",\"from_host\":\"h4\",\"to_host\":\"h1\","
+    "\"memory_mb\":16,\"dirty_pages_per_s\":200,\"page_size\":4096,"
+    "\"deadline_ms\":4500,\"target_cpu_free\":1.0,"
+    "\"paths\":[{\"index\":0,\"added\":false,\"tcp_port\":49152,"
+    "\"nodes\":[\"h4\",\"s5\",\"s1\",\"s4\",\"h1\"]},"
+    "{\"index\":1,\"added\":true,\"tcp_port\":49153,"
+    "\"nodes\":[\"h4\",\"s5\",\"s2\",\"s4\",\"h1\"]}],"
+    "\"steps\":[{\"paths\":1,\"bandwidth_bps\":30000000.0,"
+    "\"setup_ms\":0,\"total_ms\":5172.4,\"downtime_ms\":0.91,"
+    "\"rounds\":6,\"precopy_stop\":\"threshold\"},"
+    "{\"paths\":2,\"bandwidth_bps\":57000000.0,\"setup_ms\":15,"
+    "\"total_ms\":2532.7,\"downtime_ms\":0.2,\"rounds\":5,"
+    "\"precopy_stop\":\"threshold\"}],"
+    "\"stop\":\"fits\",\"stop_reason\":\"the estimate meets the "
+    "deadline\",\"explain\":\"estimate 2533 ms <= deadline 4500 ms on 2 "
+    "path(s)\",\"deadline_met\":true,\"planning_us\":41.2,"
+    "\"install\":{\"state\":\"installed\",\"switches\":4,"
+    "\"flows\":20,\"install_ms\":3.25,\"error\":null}}}";
+
+static void
+test_render_plan(void **state)
+{
+    struct strbuf sb;
+    char err[256];
+    strbuf_init(&sb);
+    assert_int_equal(render("vm migrate vm1 --to h1 --plan", plan_reply, 0,
+                            &sb, err, sizeof err),
+                     CLI_EXIT_OK);
+    const char *want =
+        "migration 3: vm1 -> h1 at epoch 2\n"
+        "the source keeps a relay; its snapshot is deleted within 900 ms\n"
+        "(earlier once every node has the new location)\n"
+        "plan: dr route h4 -> h1, 16 MiB, 200 dirty pages/s of 4096 B, "
+        "deadline 4500 ms\n"
+        "PATH  ADDED  TCP_PORT  ROUTE\n"
+        "   1  no        49152  h4 s5 s1 s4 h1\n"
+        "   2  yes       49153  h4 s5 s2 s4 h1\n"
+        "STEP_PATHS    BANDWIDTH  SET-UP  ESTIMATE  DOWNTIME  ROUNDS  "
+        "PRECOPY_STOP\n"
+        "         1  30.0 Mbit/s    0 ms   5172 ms    0.9 ms       6  "
+        "threshold\n"
+        "         2  57.0 Mbit/s   15 ms   2533 ms    0.2 ms       5  "
+        "threshold\n"
+        "stopped adding paths: fits (the estimate meets the deadline)\n"
+        "  estimate 2533 ms <= deadline 4500 ms on 2 path(s)\n"
+        "deadline: met\n"
+        "flows: installed, 20 on 4 switch(es), confirmed in 3.250 ms\n"
+        "planned in 41 us\n";
+    if (strcmp(strbuf_str(&sb), want)) {
+        fail_msg("got:\n%s\nwant:\n%s", strbuf_str(&sb), want);
+    }
+
+    /* Without --plan only the sentence. */
+    strbuf_clear(&sb);
+    assert_int_equal(render("vm migrate vm1 --to h1", plan_reply, 0, &sb,
+                            err, sizeof err),
+                     CLI_EXIT_OK);
+    assert_null(strstr(strbuf_str(&sb), "plan:"));
+
+    /* migration show: the fields, then the plan. */
+    strbuf_clear(&sb);
+    assert_int_equal(render("migration show 3",
+                            "{\"id\":3,\"phase\":\"prepared\","
+                            "\"plan\":{\"strategy\":\"single\","
+                            "\"from_host\":\"h4\",\"to_host\":\"h1\","
+                            "\"paths\":[],\"steps\":[],\"stop\":null,"
+                            "\"deadline_met\":null,\"install\":{"
+                            "\"state\":\"failed\",\"flows\":0,"
+                            "\"switches\":3,\"install_ms\":null,"
+                            "\"error\":\"switch s5 is not connected\"}}}",
+                            0, &sb, err, sizeof err),
+                     CLI_EXIT_OK);
+    want = "id:     3\n"
+           "phase:  prepared\n"
+           "plan: single route h4 -> h1 (no estimate: give --memory-mb)\n"
+           "PATH  ADDED  TCP_PORT  ROUTE\n"
+           "flows: failed, 0 on 3 switch(es) (switch s5 is not connected)\n";
+    if (strcmp(strbuf_str(&sb), want)) {
+        fail_msg("got:\n%s\nwant:\n%s", strbuf_str(&sb), want);
+    }
+    strbuf_clear(&sb);
+    assert_int_equal(render("vm migrate vm1 --to h1 --plan",
+                            "{\"migration\":3,\"epoch\":2,"
+                            "\"delay_ms\":900,\"plan\":null}",
+                            0, &sb, err, sizeof err),
+                     CLI_EXIT_OK);
+    assert_non_null(strstr(strbuf_str(&sb), "no plan: "));
+    strbuf_destroy(&sb);
+}
+
+static void
+test_render_fabric(void **state)
+{
+    struct strbuf sb;
+    char err[256];
+    strbuf_init(&sb);
+    assert_int_equal(
+        render("fabric show",
+               "{\"configured\":true,\"file\":\"f.topo\","
+               "\"strategy\":\"dr\",\"poll_ms\":5000,\"lldp_ms\":1000,"
+               "\"switches\":[{\"name\":\"s1\",\"dpid\":\"0x01\","
+               "\"connected\":true,\"ports\":2,\"lldp_sent\":8,"
+               "\"lldp_received\":7}],"
+               "\"links\":[{\"a\":\"s1:1\",\"b\":\"s4:4\","
+               "\"capacity_bps\":30000000,\"weight\":1125899906842624,"
+               "\"chosen\":true,\"source\":\"lldp\",\"lldp\":true},"
+               "{\"a\":\"s2:1\",\"b\":\"s4:5\",\"capacity_bps\":1e9,"
+               "\"weight\":5121,\"chosen\":false,\"source\":\"file\","
+               "\"lldp\":false}],"
+               "\"hosts\":[{\"name\":\"h1\",\"switch\":\"s4:1\","
+               "\"nic\":1,\"capacity_bps\":1000000000}]}",
+               0, &sb, err, sizeof err),
+        CLI_EXIT_OK);
+    const char *want =
+        "fabric: f.topo, first paths by dr, statistics every 5000 ms, LLDP "
+        "every 1000 ms\n"
+        "SWITCH  DPID  CONNECTED  PORTS  LLDP_SENT  LLDP_RECEIVED\n"
+        "s1      0x01  yes            2          8              7\n"
+        "A     B        CAPACITY  WEIGHT  SOURCE  LLDP\n"
+        "s1:1  s4:4  30.0 Mbit/s  chosen  lldp    yes\n"
+        "s2:1  s4:5   1.0 Gbit/s    5121  file    no\n"
+        "HOST  SWITCH  NIC    CAPACITY\n"
+        "h1    s4:1      1  1.0 Gbit/s\n";
+    if (strcmp(strbuf_str(&sb), want)) {
+        fail_msg("got:\n%s\nwant:\n%s", strbuf_str(&sb), want);
+    }
+    strbuf_clear(&sb);
+    assert_int_equal(render("fabric show",
+                            "{\"configured\":false,\"switches\":[],"
+                            "\"links\":[],\"hosts\":[]}",
+                            0, &sb, err, sizeof err),
+                     CLI_EXIT_OK);
+    assert_non_null(strstr(strbuf_str(&sb), "no fabric configured"));
+    strbuf_destroy(&sb);
+}
+
 static const struct {
     const char *line;
     const char *json;
 } bad_replies[] = {
+    {"vm migrate vm1 --to n2 --plan",
+     "{\"migration\":1,\"epoch\":2,\"delay_ms\":3,\"plan\":{}}"},
+    {"vm migrate vm1 --to n2 --plan",
+     "{\"migration\":1,\"epoch\":2,\"delay_ms\":3,\"plan\":[]}"},
+    {"migration show 1", "{\"id\":1,\"plan\":{\"paths\":7}}"},
+    {"migration show 1", "[]"},
+    {"fabric show", "{\"switches\":[],\"links\":[]}"},
+    {"fabric show", "[]"},
     {"vm list", "5"},
     {"vm list", "{\"count\":2}"},
     {"vm list", "{\"a\":[],\"b\":[]}"},
@@ -596,6 +768,8 @@ main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_render_lists),
         cmocka_unit_test(test_render_object_and_sentences),
+        cmocka_unit_test(test_render_plan),
+        cmocka_unit_test(test_render_fabric),
         cmocka_unit_test(test_render_bad_replies),
         cmocka_unit_test(test_format_error),
     };

@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "lib/ofconn.h"
 
@@ -567,6 +570,66 @@ test_state_names(void **state)
     assert_string_equal(ofconn_state_name(OFCONN_FAILED), "failed");
 }
 
+/* A switch dialing in: ofconn_attach() on one end of a socket pair sends
+ * its hello at once and completes the handshake with the peer on the
+ * other end, over the real libevent transport. */
+static void
+test_attach_accepted(void **state)
+{
+    (void) state;
+    int fds[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    struct event_base *base = event_base_new();
+    assert_non_null(base);
+    struct seen seen = {0};
+    struct ofconn *c = ofconn_create(NULL, &hooks, &seen);
+    char err[128];
+    assert_int_equal(ofconn_attach(c, base, fds[0], err, sizeof err), 0);
+    assert_int_equal(ofconn_get_state(c), OFCONN_HELLO);
+
+    /* The hello is already on the wire. */
+    uint8_t buf[512];
+    ssize_t n = read(fds[1], buf, sizeof buf);
+    struct ofp_msg *msg = malloc(sizeof *msg);
+    assert_non_null(msg);
+    assert_true(n >= 8);
+    assert_int_equal(ofp_decode(buf, (size_t) buf[3] | buf[2] << 8, msg),
+                     OFPERR_OK);
+    assert_int_equal(msg->type, OFPT_HELLO);
+
+    /* The switch's hello; then the features request comes. */
+    struct ofpbuf b;
+    ofpbuf_init(&b, 64);
+    ofp_encode_hello(&b, 1);
+    assert_int_equal(write(fds[1], b.data, b.size), (ssize_t) b.size);
+    for (int i = 0; i < 50 && ofconn_get_state(c) != OFCONN_FEATURES; i++) {
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        usleep(1000);
+    }
+    assert_int_equal(ofconn_get_state(c), OFCONN_FEATURES);
+    n = read(fds[1], buf, sizeof buf);
+    assert_true(n >= 8);
+    assert_int_equal(ofp_decode(buf, (size_t) n, msg), OFPERR_OK);
+    assert_int_equal(msg->type, OFPT_FEATURES_REQUEST);
+    uint32_t xid = msg->xid;
+    ofp_msg_init(msg, OFPT_FEATURES_REPLY, xid);
+    msg->features.datapath_id = 0x42;
+    ofpbuf_clear(&b);
+    assert_int_equal(ofp_encode(msg, &b), OFPERR_OK);
+    assert_int_equal(write(fds[1], b.data, b.size), (ssize_t) b.size);
+    for (int i = 0; i < 50 && !seen.n_ready; i++) {
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        usleep(1000);
+    }
+    assert_int_equal(seen.n_ready, 1);
+    assert_true(seen.dpid == 0x42);
+    ofpbuf_uninit(&b);
+    free(msg);
+    ofconn_destroy(c);
+    close(fds[1]);
+    event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -584,6 +647,7 @@ main(void)
         cmocka_unit_test(test_disconnect_ends_everything),
         cmocka_unit_test(test_send_errors),
         cmocka_unit_test(test_state_names),
+        cmocka_unit_test(test_attach_accepted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -215,6 +215,26 @@ build_role_reply(struct ofpbuf *raw)
 }
 
 static struct ofp_msg *
+build_set_async(struct ofpbuf *raw)
+{
+    (void)raw;
+    struct ofp_msg *m = new_msg(OFPT_SET_ASYNC, 0x1c);
+    m->async.packet_in[0] = 0x7;
+    m->async.port_status[0] = 0x7;
+    m->async.port_status[1] = 0x1;
+    m->async.flow_removed[0] = 0xf;
+    m->async.flow_removed[1] = 0x80000000u;
+    return m;
+}
+
+static struct ofp_msg *
+build_get_async_request(struct ofpbuf *raw)
+{
+    (void)raw;
+    return new_msg(OFPT_GET_ASYNC_REQUEST, 0x1d);
+}
+
+static struct ofp_msg *
 build_flow_basic(struct ofpbuf *raw)
 {
     (void)raw;
@@ -613,6 +633,16 @@ static const struct golden goldens[] = {
     {"role_reply", "04190018 0000000a 00000003 00000000 ffffffffffffffff",
      "role_reply xid=0xa role=slave generation_id=18446744073709551615",
      build_role_reply},
+    /* OpenFlow 1.3.5 §7.3.10: header, then (master/equal, slave) pairs for
+     * packet-in, port status and flow removed. */
+    {"set_async",
+     "041c0020 0000001c 00000007 00000000 00000007 00000001"
+     " 0000000f 80000000",
+     "set_async xid=0x1c packet_in=0x7/0x0 port_status=0x7/0x1 "
+     "flow_removed=0xf/0x80000000",
+     build_set_async},
+    {"get_async_request", "041a0008 0000001d",
+     "get_async_request xid=0x1d", build_get_async_request},
     {"flow_mod_basic",
      /* header, cookie, cookie_mask */
      "040e0060 0000000b 0000000000000000 0000000000000000"
@@ -974,6 +1004,13 @@ static const struct bad bads[] = {
     {"role short", "18", "00000002 00000000", OFPERR_OFPBRC_BAD_LEN},
     {"role bad", "18", "00000007 00000000 0000000000000000",
      OFPERR_OFPRRFC_BAD_ROLE},
+    {"set_async short", "1c", "00000007 00000000 00000007 00000001 0000000f",
+     OFPERR_OFPBRC_BAD_LEN},
+    {"set_async long", "1c",
+     "00000007 00000000 00000007 00000001 0000000f 00000000 00",
+     OFPERR_OFPBRC_BAD_LEN},
+    {"get_async_request with body", "1a", "00000000",
+     OFPERR_OFPBRC_BAD_LEN},
     {"port_status short", "0c", "00 00000000000000 00000001",
      OFPERR_OFPBRC_BAD_LEN},
     /* Hello elements. */

@@ -231,6 +231,74 @@ test_split_addr(void **state)
     assert_false(options_split_addr("127.0.0.1:1", host, 4, &port));
 }
 
+static void
+test_fabric(void **state)
+{
+    (void) state;
+    struct mignetd_options o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof err, NULL), OPTIONS_RUN);
+    assert_string_equal(o.fabric.file, "");
+    assert_int_equal(o.fabric.n_switches, 0);
+    assert_string_equal(o.fabric.strategy, "dr");
+    assert_int_equal(o.fabric.poll_ms, 5000);
+    assert_int_equal(o.fabric.port_base, 49152);
+
+    write_conf("fabric-switch = s1=unix:/run/a/s1.mgmt\n"
+               "fabric_poll_ms = 1000\n");
+    assert_int_equal(parse(&o, err, sizeof err, "--config", conf,
+                           "--fabric", "/etc/fabric.topo",
+                           "--fabric-switch", "s2=tcp:127.0.0.1:6653",
+                           "--fabric-switch=core.3=unix:/x y",
+                           "--fabric-strategy", "single",
+                           "--fabric-poll-ms", "250", "--fabric-listen",
+                           "unix:/run/m/fabric.sock", NULL),
+                     OPTIONS_RUN);
+    assert_string_equal(o.fabric.listen, "unix:/run/m/fabric.sock");
+    assert_string_equal(o.fabric.file, "/etc/fabric.topo");
+    /* The file's switch, then the flags' (a list appends). */
+    assert_int_equal(o.fabric.n_switches, 3);
+    assert_string_equal(o.fabric.switches[0].name, "s1");
+    assert_string_equal(o.fabric.switches[0].target, "unix:/run/a/s1.mgmt");
+    assert_string_equal(o.fabric.switches[1].name, "s2");
+    assert_string_equal(o.fabric.switches[1].target, "tcp:127.0.0.1:6653");
+    assert_string_equal(o.fabric.switches[2].name, "core.3");
+    assert_string_equal(o.fabric.switches[2].target, "unix:/x y");
+    assert_string_equal(o.fabric.strategy, "single");
+    assert_int_equal(o.fabric.poll_ms, 250);
+
+    static const char *const bad[][3] = {
+        {"--fabric-switch", "s1", "not NAME=TARGET"},
+        {"--fabric-switch", "=unix:/a", "not NAME=TARGET"},
+        {"--fabric-switch", "a/b=unix:/a", "not NAME=TARGET"},
+        {"--fabric-switch", "s1=unix:", "not unix:PATH"},
+        {"--fabric-switch", "s1=tcp:127.0.0.1", "not unix:PATH"},
+        {"--fabric-switch", "s1=tcp:127.0.0.1:0", "not unix:PATH"},
+        {"--fabric-switch", "s1=ssl:1.2.3.4:6653", "not unix:PATH"},
+        {"--fabric-strategy", "ospf", "not single, ecmp or dr"},
+        {"--fabric-poll-ms", "99", "not an integer in"},
+        {"--plan-max-paths", "65", "not an integer in"},
+        {"--plan-cpu-free-pct", "101", "not an integer in"},
+        {"--fabric", "", "empty path"},
+        {"--fabric-listen", "6653", "not unix:PATH"},
+        {"--fabric-listen", "tcp:0.0.0.0", "not unix:PATH"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(parse(&o, err, sizeof err, bad[i][0], bad[i][1],
+                               NULL),
+                         OPTIONS_ERROR);
+        if (!strstr(err, bad[i][2])) {
+            fail_msg("%s %s: '%s' lacks '%s'", bad[i][0], bad[i][1], err,
+                     bad[i][2]);
+        }
+    }
+    assert_int_equal(parse(&o, err, sizeof err, "--fabric-switch",
+                           "s1=unix:/a", "--fabric-switch", "s1=unix:/b",
+                           NULL),
+                     OPTIONS_ERROR);
+    assert_non_null(strstr(err, "given twice"));
+}
+
 int
 main(void)
 {
@@ -240,6 +308,7 @@ main(void)
         cmocka_unit_test(test_strategy_overrides),
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_split_addr),
+        cmocka_unit_test(test_fabric),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

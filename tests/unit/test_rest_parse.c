@@ -78,6 +78,10 @@ static const struct route_case route_cases[] = {
     {REST_GET, "/v1/tasks", 0, NULL, REST_R_TASKS, "", 0},
     {REST_POST, "/v1/tasks", 405, "method_not_allowed", 0, NULL, 0},
     {REST_GET, "/v1/map", 0, NULL, REST_R_MAP, "", 0},
+    {REST_GET, "/v1/fabric", 0, NULL, REST_R_FABRIC, "", 0},
+    {REST_GET, "/v1/fabric/", 0, NULL, REST_R_FABRIC, "", 0},
+    {REST_POST, "/v1/fabric", 405, "method_not_allowed", 0, NULL, 0},
+    {REST_GET, "/v1/fabricx", 404, "not_found", 0, NULL, 0},
     {REST_GET, "/healthz", 0, NULL, REST_R_HEALTHZ, "", 0},
     {REST_GET, "/metrics", 0, NULL, REST_R_METRICS, "", 0},
     {REST_OTHER, "/metrics", 405, "method_not_allowed", 0, NULL, 0},
@@ -492,6 +496,89 @@ test_migrate_body(void **state)
     ok = "{\"to\":\"n4\",\"from\":null}";
     assert_true(rest_parse_migrate(ok, strlen(ok), &mig_out, &e));
     assert_string_equal(mig_out.from, "");
+    assert_false(mig_out.plan.given);
+    assert_int_equal(mig_out.plan.memory_mb, 0);
+}
+
+/* The plan's inputs (docs/planner.md, "mignetd"). */
+static void
+test_migrate_plan_fields(void **state)
+{
+    (void) state;
+#define TO "{\"to\":\"n2\","
+    static const struct body_case bad[] = {
+        {TO "\"memory_mb\":0}", 422, "invalid_value"},
+        {TO "\"memory_mb\":-1}", 422, "invalid_value"},
+        {TO "\"memory_mb\":16777217}", 422, "invalid_value"},
+        {TO "\"memory_mb\":1.5}", 422, "invalid_type"},
+        {TO "\"memory_mb\":\"64\"}", 422, "invalid_type"},
+        {TO "\"memory_mb\":64,\"dirty_pages_per_s\":-0.5}", 422,
+         "invalid_value"},
+        {TO "\"memory_mb\":64,\"dirty_pages_per_s\":1e10}", 422,
+         "invalid_value"},
+        {TO "\"memory_mb\":64,\"dirty_pages_per_s\":\"5\"}", 422,
+         "invalid_type"},
+        {TO "\"memory_mb\":64,\"page_size\":4095}", 422,
+         "invalid_value"},
+        {TO "\"memory_mb\":64,\"page_size\":256}", 422, "invalid_value"},
+        {TO "\"memory_mb\":64,\"page_size\":2147483648}", 422,
+         "invalid_value"},
+        {TO "\"memory_mb\":64,\"deadline_ms\":0}", 422, "invalid_value"},
+        {TO "\"memory_mb\":64,\"deadline_ms\":86400001}", 422,
+         "invalid_value"},
+        {TO "\"memory_mb\":64,\"deadline_ms\":true}", 422,
+         "invalid_type"},
+        {TO "\"strategy\":\"ospf\"}", 422, "invalid_value"},
+        {TO "\"strategy\":1}", 422, "invalid_type"},
+        {TO "\"target_cpu_free\":1.01}", 422, "invalid_value"},
+        {TO "\"target_cpu_free\":-0.1}", 422, "invalid_value"},
+        /* Estimating needs the memory size. */
+        {TO "\"deadline_ms\":5000}", 422, "missing_field"},
+        {TO "\"dirty_pages_per_s\":100}", 422, "missing_field"},
+        {TO "\"page_size\":4096}", 422, "missing_field"},
+        {TO "\"memory_mb\":64,\"deadline\":5}", 422, "unknown_field"},
+    };
+#undef TO
+    run_fail_cases("migrate plan", parse_mig, bad, sizeof bad / sizeof bad[0]);
+
+    struct rest_error e = {0};
+    const char *ok = "{\"to\":\"n2\",\"memory_mb\":16777216,"
+                     "\"dirty_pages_per_s\":2500.5,\"page_size\":2097152,"
+                     "\"deadline_ms\":86400000,\"strategy\":\"ecmp\","
+                     "\"target_cpu_free\":0}";
+    assert_true(rest_parse_migrate(ok, strlen(ok), &mig_out, &e));
+    assert_true(mig_out.plan.given);
+    assert_int_equal(mig_out.plan.memory_mb, 16777216);
+    assert_true(mig_out.plan.dirty_pages_per_s == 2500.5);
+    assert_int_equal(mig_out.plan.page_size, 2097152);
+    assert_int_equal(mig_out.plan.deadline_ms, 86400000);
+    assert_true(mig_out.plan.has_strategy);
+    assert_int_equal(mig_out.plan.strategy, ROUTE_ECMP);
+    assert_true(mig_out.plan.has_cpu);
+    assert_true(mig_out.plan.target_cpu_free == 0);
+
+    /* Integers are numbers too; absent fields stay zero. */
+    ok = "{\"to\":\"n2\",\"memory_mb\":1,\"dirty_pages_per_s\":0}";
+    assert_true(rest_parse_migrate(ok, strlen(ok), &mig_out, &e));
+    assert_true(mig_out.plan.given);
+    assert_int_equal(mig_out.plan.memory_mb, 1);
+    assert_int_equal(mig_out.plan.deadline_ms, 0);
+    assert_int_equal(mig_out.plan.page_size, 0);
+    assert_false(mig_out.plan.has_strategy);
+    assert_false(mig_out.plan.has_cpu);
+
+    /* A strategy alone asks for a route, no estimate. */
+    ok = "{\"to\":\"n2\",\"strategy\":\"dr\",\"memory_mb\":null}";
+    assert_true(rest_parse_migrate(ok, strlen(ok), &mig_out, &e));
+    assert_true(mig_out.plan.given);
+    assert_int_equal(mig_out.plan.strategy, ROUTE_DR);
+    assert_int_equal(mig_out.plan.memory_mb, 0);
+
+    /* A refusal leaves the last good answer alone. */
+    struct rest_migrate_req before = mig_out;
+    ok = "{\"to\":\"n9\",\"memory_mb\":64,\"page_size\":3000}";
+    assert_false(rest_parse_migrate(ok, strlen(ok), &mig_out, &e));
+    assert_memory_equal(&before, &mig_out, sizeof before);
 }
 
 /* ---- Map query ---- */
@@ -583,6 +670,7 @@ main(void)
         cmocka_unit_test(test_patch_body),
         cmocka_unit_test(test_migrate_body),
         cmocka_unit_test(test_binding_body),
+        cmocka_unit_test(test_migrate_plan_fields),
         cmocka_unit_test(test_map_query),
         cmocka_unit_test(test_core_errors),
     };
