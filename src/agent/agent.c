@@ -241,31 +241,17 @@ of_send_msg(struct agent *a, struct ofp_msg *msg)
 
 /* Asks for port changes (and packet-ins, flow removals) on this
  * connection: Open vSwitch sends a service connection, such as the
- * bridge's management socket, no asynchronous messages until told.  The
- * codec has no struct for OFPT_SET_ASYNC, so it is written here, as the
- * spec lays it out: header, then (master/equal, slave) mask pairs for
- * packet-in, port-status and flow-removed. */
+ * bridge's management socket, no asynchronous messages until told. */
 static void
 of_send_set_async(struct agent *a)
 {
-    struct ofpbuf b;
-    ofpbuf_init(&b, 32);
-    struct ofp13_header *oh = ofpbuf_put_zeros(&b, sizeof *oh);
-    oh->version = OFP13_VERSION;
-    oh->type = OFPT_SET_ASYNC;
-    oh->length = ofp_hton16(32);
-    oh->xid = ofp_hton32(a->xid++);
-    static const uint32_t masks[6] = {
-        0x7, 0x0, /* packet-in: no match, action, invalid TTL */
-        0x7, 0x7, /* port status: add, delete, modify */
-        0xf, 0x0, /* flow removed: every reason */
-    };
-    for (int i = 0; i < 6; i++) {
-        ofp_be32 m = ofp_hton32(masks[i]);
-        ofpbuf_put(&b, &m, sizeof m);
-    }
-    of_send(a, &b);
-    ofpbuf_uninit(&b);
+    struct ofp_msg msg;
+    ofp_msg_init(&msg, OFPT_SET_ASYNC, a->xid++);
+    msg.async.packet_in[0] = 0x7;    /* no match, action, invalid TTL */
+    msg.async.port_status[0] = 0x7;  /* add, delete, modify */
+    msg.async.port_status[1] = 0x7;
+    msg.async.flow_removed[0] = 0xf; /* every reason */
+    of_send_msg(a, &msg);
 }
 
 static uint32_t
