@@ -51,13 +51,12 @@ bool
 agent_dhcp_snoop_parse(const char *s, enum agent_dhcp_snoop *out)
 {
     static const char *const names[] = {"controller", "agent", "off"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (!strcmp(s, names[i])) {
-            *out = (enum agent_dhcp_snoop) i;
-            return true;
-        }
+    size_t i = name_index(names, ARRAY_SIZE(names), s);
+    if (i == ARRAY_SIZE(names)) {
+        return false;
     }
-    return false;
+    *out = (enum agent_dhcp_snoop) i;
+    return true;
 }
 
 void

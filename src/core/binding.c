@@ -89,16 +89,6 @@ name_in(const char *const *names, size_t n, unsigned v)
     return v < n ? names[v] : "?";
 }
 
-/* The index of 's' in 'names', or 'n'. */
-static unsigned
-name_index(const char *const *names, size_t n, const char *s)
-{
-    unsigned i = 0;
-    while (i < n && (!s || strcmp(s, names[i]))) {
-        i++;
-    }
-    return i;
-}
 
 #define NAME_FUNCS(PREFIX, ENUM, TABLE)                                      \
     const char *PREFIX##_name(enum ENUM v)                                   \

@@ -38,13 +38,12 @@ chan_msg_type_name(enum chan_msg_type type)
 bool
 chan_msg_type_from_name(const char *name, enum chan_msg_type *type)
 {
-    for (int i = 0; i < CHAN_N_TYPES; i++) {
-        if (!strcmp(name, type_names[i])) {
-            *type = (enum chan_msg_type) i;
-            return true;
-        }
+    size_t i = name_index(type_names, CHAN_N_TYPES, name);
+    if (i == CHAN_N_TYPES) {
+        return false;
     }
-    return false;
+    *type = (enum chan_msg_type) i;
+    return true;
 }
 
 const char *

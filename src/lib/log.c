@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
+#include "lib/util.h"
 
 static enum log_level log_level = LOG_LEVEL_INFO;
 static FILE *log_stream;
@@ -45,11 +46,10 @@ log_level_parse(const char *s, enum log_level *out)
     if (!s) {
         return false;
     }
-    for (unsigned i = 0; i <= LOG_LEVEL_ERROR; i++) {
-        if (!strcmp(s, log_names[i])) {
-            *out = (enum log_level) i;
-            return true;
-        }
+    size_t i = name_index(log_names, LOG_LEVEL_ERROR + 1, s);
+    if (i <= LOG_LEVEL_ERROR) {
+        *out = (enum log_level) i;
+        return true;
     }
     if (!strcmp(s, "warning")) {
         *out = LOG_LEVEL_WARN;

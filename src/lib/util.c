@@ -69,6 +69,16 @@ xstrdup(const char *s)
     return p;
 }
 
+size_t
+name_index(const char *const *names, size_t n, const char *s)
+{
+    size_t i = 0;
+    while (i < n && (!s || strcmp(s, names[i]))) {
+        i++;
+    }
+    return i;
+}
+
 uint32_t
 hash_str(const char *s)
 {

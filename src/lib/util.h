@@ -36,6 +36,11 @@ hex_digit(char c)
     return -1;
 }
 
+/* The index of 's' in the 'n' strings of 'names', or 'n' when it is not
+ * there (or 's' is NULL): the one lookup behind every enum's
+ * name-to-value parser. */
+size_t name_index(const char *const *names, size_t n, const char *s);
+
 /* 32-bit FNV-1a of a NUL-terminated string. */
 uint32_t hash_str(const char *);
 /* 32-bit FNV-1a of 'n' bytes (callers hash packed keys, never padding). */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "planner/hindex.h"
+#include "lib/util.h"
 
 #define NONE UINT32_MAX
 
@@ -30,13 +31,12 @@ route_strategy_name(enum route_strategy s)
 bool
 route_strategy_from_name(const char *name, enum route_strategy *s)
 {
-    for (unsigned i = 0; i < ROUTE_N_STRATEGIES; i++) {
-        if (!strcmp(name, strategy_names[i])) {
-            *s = (enum route_strategy) i;
-            return true;
-        }
+    size_t i = name_index(strategy_names, ROUTE_N_STRATEGIES, name);
+    if (i == ROUTE_N_STRATEGIES) {
+        return false;
     }
-    return false;
+    *s = (enum route_strategy) i;
+    return true;
 }
 
 void

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lib/util.h"
 
 static const char *const topo_names[] = {
 #define FABSIM_TOPO(ENUM, NAME) NAME,
@@ -40,13 +41,12 @@ fabsim_strategy_name(enum fabsim_strategy s)
 bool
 fabsim_strategy_from_name(const char *name, enum fabsim_strategy *s)
 {
-    for (unsigned i = 0; i < FABSIM_N_STRATEGIES; i++) {
-        if (!strcmp(name, strategy_names[i])) {
-            *s = (enum fabsim_strategy)i;
-            return true;
-        }
+    size_t i = name_index(strategy_names, FABSIM_N_STRATEGIES, name);
+    if (i == FABSIM_N_STRATEGIES) {
+        return false;
     }
-    return false;
+    *s = (enum fabsim_strategy)i;
+    return true;
 }
 
 void
@@ -297,18 +297,18 @@ set_value(struct fabsim_params *p, const struct fopt *o, const char *v,
     switch (o->kind) {
     case K_NUM:
         return parse_num(p, o, v, err, errlen);
-    case K_TOPO:
-        for (unsigned i = 0; i < FABSIM_N_TOPOS; i++) {
-            if (!strcmp(v, topo_names[i])) {
-                p->topo = (enum fabsim_topo)i;
-                return 0;
-            }
+    case K_TOPO: {
+        size_t i = name_index(topo_names, FABSIM_N_TOPOS, v);
+        if (i < FABSIM_N_TOPOS) {
+            p->topo = (enum fabsim_topo)i;
+            return 0;
         }
         snprintf(err, errlen,
                  "--fabric: '%s' is not fattree, seed002 or "
                  "file",
                  v);
         return EINVAL;
+    }
     case K_FILE:
         if (!*v || strlen(v) >= sizeof p->topo_file) {
             snprintf(err, errlen,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "mignet/config.h"
+#include "lib/util.h"
 
 const char *const sim_strategies[SIM_N_STRATEGIES] = {
     "naive", "fixed", "fast-refresh", "clone", "seed", "mignet",
@@ -33,13 +34,12 @@ sim_pattern_name(enum sim_pattern p)
 bool
 sim_pattern_parse(const char *s, enum sim_pattern *p)
 {
-    for (int i = 0; i < SIM_N_PATTERNS; i++) {
-        if (!strcmp(s, pattern_names[i])) {
-            *p = (enum sim_pattern)i;
-            return true;
-        }
+    size_t i = name_index(pattern_names, SIM_N_PATTERNS, s);
+    if (i == SIM_N_PATTERNS) {
+        return false;
     }
-    return false;
+    *p = (enum sim_pattern)i;
+    return true;
 }
 
 void
