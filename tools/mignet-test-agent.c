@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agent/agent_map.h"
 #include "agent/chan_client.h"
 #include "lib/addr.h"
 #include "lib/http_client.h"
@@ -43,13 +44,6 @@ struct options {
     bool once;
 };
 
-/* One map entry learned from the gateway. */
-struct map_entry {
-    char vm[CORE_NAME_MAX + 1];
-    char node[CORE_NAME_MAX + 1];
-    uint64_t epoch;
-};
-
 struct agent {
     struct options opt;
     struct chan_client *chan;
@@ -64,11 +58,9 @@ struct agent {
 
     /* Gateway. */
     struct http_url gateway;
-    bool have_version;
-    uint64_t map_version;
     uint64_t polls, poll_errors;
-    struct map_entry *map;
-    size_t map_n, map_cap;
+    struct agent_map *map; /* the same copy of the gateway map the real
+                            * agent keeps */
 
     /* Protocol violations seen, last few kept for the state file. */
     char violations[8][200];
@@ -156,11 +148,12 @@ write_state(struct agent *a)
                               entry_json(chan_client_entry(a->chan, i)));
     }
     json_t *map = json_array();
-    for (size_t i = 0; i < a->map_n; i++) {
+    for (size_t i = 0; i < agent_map_count(a->map); i++) {
+        const struct amap_entry *m = agent_map_entry(a->map, i);
         json_array_append_new(map, json_pack("{s:s, s:s, s:I}", "vm",
-                                             a->map[i].vm, "node",
-                                             a->map[i].node, "epoch",
-                                             (json_int_t) a->map[i].epoch));
+                                             m->vm, "node", m->node,
+                                             "epoch",
+                                             (json_int_t) m->epoch));
     }
     json_t *violations = json_array();
     size_t kept = a->n_violations < 8 ? a->n_violations : 8;
@@ -182,7 +175,7 @@ write_state(struct agent *a)
         (json_int_t) st.refused, "resyncs", (json_int_t) st.resyncs,
         "errors", (json_int_t) st.errors, "violation_count",
         (json_int_t) st.violations, "map_version",
-        (json_int_t) a->map_version, "polls", (json_int_t) a->polls,
+        (json_int_t) agent_map_version(a->map), "polls", (json_int_t) a->polls,
         "violations", violations, "entries", entries, "map", map);
 
     char tmp[4096];
@@ -390,53 +383,6 @@ conn_flush(struct agent *a)
 
 /* ---- Gateway ---- */
 
-static struct map_entry *
-map_find(struct agent *a, const char *vm)
-{
-    for (size_t i = 0; i < a->map_n; i++) {
-        if (!strcmp(a->map[i].vm, vm)) {
-            return &a->map[i];
-        }
-    }
-    return NULL;
-}
-
-static void
-map_apply(struct agent *a, const json_t *entry)
-{
-    const char *vm = json_string_value(json_object_get(entry, "vm"));
-    const char *node = json_string_value(json_object_get(entry, "node"));
-    const json_t *epoch = json_object_get(entry, "epoch");
-    bool removed = json_is_true(json_object_get(entry, "removed"));
-    if (!vm || !addr_name_valid(vm)) {
-        return;
-    }
-    struct map_entry *m = map_find(a, vm);
-    if (removed || !node) {
-        if (m) {
-            *m = a->map[--a->map_n];
-        }
-        return;
-    }
-    if (!m) {
-        if (a->map_n == a->map_cap) {
-            size_t cap = a->map_cap ? a->map_cap * 2 : 16;
-            struct map_entry *p = realloc(a->map, cap * sizeof *p);
-            if (!p) {
-                return;
-            }
-            a->map = p;
-            a->map_cap = cap;
-        }
-        m = &a->map[a->map_n++];
-        memset(m, 0, sizeof *m);
-        snprintf(m->vm, sizeof m->vm, "%s", vm);
-    }
-    snprintf(m->node, sizeof m->node, "%s", node);
-    m->epoch = json_is_integer(epoch) ? (uint64_t) json_integer_value(epoch)
-                                      : 0;
-}
-
 /* Polls GET /v1/map?since=V&node=ID (which reports the version held), or
  * with --refresh-msg polls without 'node' and sends 'refresh {version}';
  * either way the controller sees one refresh per poll. */
@@ -446,10 +392,9 @@ poll_gateway(struct agent *a, uint64_t now)
     struct strbuf path;
     strbuf_init(&path);
     strbuf_puts(&path, "/v1/map?");
-    if (a->have_version) {
-        strbuf_printf(&path, "since=%llu&",
-                      (unsigned long long) a->map_version);
-    }
+    /* since=0 (nothing held yet) asks for the full map. */
+    strbuf_printf(&path, "since=%llu&",
+                  (unsigned long long) agent_map_version(a->map));
     if (!a->opt.refresh_msg) {
         /* The poll itself acknowledges the version and counts as a
          * refresh observation. */
@@ -463,40 +408,25 @@ poll_gateway(struct agent *a, uint64_t now)
     int timeout = a->opt.refresh_ms < 2000 ? 2000 : (int) a->opt.refresh_ms;
     enum http_err e = http_request(&a->gateway, "GET", strbuf_str(&path),
                                    NULL, 0, timeout, &resp, err, sizeof err);
-    json_t *root = NULL;
-    const json_t *version = NULL;
-    if (!e && resp.status == 200) {
-        root = json_loadb(resp.body, resp.body_len, 0, NULL);
-        version = json_object_get(root, "version");
-    }
-    if (!json_is_integer(version) || json_integer_value(version) < 0) {
+    char why[160] = "";
+    if (e || resp.status != 200
+        || agent_map_apply(a->map, resp.body, resp.body_len, why,
+                           sizeof why)) {
         a->poll_errors++;
-        log_event(a, "poll-failed %s status=%d", e ? err : "bad answer",
+        log_event(a, "poll-failed %s status=%d",
+                  e ? err : why[0] ? why : "bad answer",
                   e ? 0 : resp.status);
     } else {
-        bool full = !a->have_version
-                    || json_is_true(json_object_get(root, "full"));
-        if (full) {
-            a->map_n = 0;
-        }
-        const json_t *entries = json_object_get(root, "entries");
-        size_t i;
-        const json_t *entry;
-        json_array_foreach (entries, i, entry) {
-            map_apply(a, entry);
-        }
-        a->map_version = (uint64_t) json_integer_value(version);
-        a->have_version = true;
         a->polls++;
-        log_event(a, "poll version=%llu entries=%zu%s",
-                  (unsigned long long) a->map_version,
-                  json_array_size(entries), full ? " full" : "");
+        log_event(a, "poll version=%llu entries=%zu",
+                  (unsigned long long) agent_map_version(a->map),
+                  agent_map_count(a->map));
         if (a->opt.refresh_msg) {
-            chan_client_refreshed(a->chan, a->map_version, now, &a->out);
+            chan_client_refreshed(a->chan, agent_map_version(a->map), now,
+                                  &a->out);
         }
         a->state_dirty = true;
     }
-    json_decref(root);
     http_response_destroy(&resp);
     strbuf_destroy(&path);
 }
@@ -751,6 +681,7 @@ main(int argc, char **argv)
         .violation = hook_violation,
         .aux = &a,
     };
+    a.map = agent_map_create();
     a.chan = chan_client_create(a.opt.node, &hooks);
     chan_client_set_ack(a.chan, !a.opt.no_ack);
     chan_client_set_report(a.chan, a.opt.report);
@@ -771,7 +702,7 @@ main(int argc, char **argv)
     chan_client_destroy(a.chan);
     SSL_CTX_free(a.ssl_ctx);
     strbuf_destroy(&a.out);
-    free(a.map);
+    agent_map_destroy(a.map);
     if (a.log) {
         fclose(a.log);
     }
