@@ -4,8 +4,9 @@
 #      each agent reports the time from receiving an instruction to Open
 #      vSwitch's barrier reply confirming its flows (p50/p99);
 #   2. full resync: V VMs placed on n2 give n1 two flows each (forwarding
-#      by the map + ARP answer); n1's agent is restarted and the batch that
-#      installs its whole table is timed up to the barrier reply.
+#      by the map + ARP answer); n1's agent is restarted and timed from its
+#      start until a barrier confirms a table holding all of them
+#      (connect, resync, map poll, compute, install).
 # Baseline in the same run: `mignet-ofctl bench` on the same bed, with no
 # agent logic: one batch of 2V flows + barrier, and N single flow_mod +
 # barrier round trips.
@@ -55,18 +56,23 @@ seq 1 "$V" | xargs -P 4 -I{} sh -c '
 sleep 3
 kill -TERM "${MIG_AGENT_PID[1]}"
 sleep 0.5
+t_start=$(tb_now_ms)
 "$MIG_BUILD/mignet-agent" --node n1 --ofp "unix:$(tb_mgmt_sock 1)" \
     --controller "$MIG_AGENTS" --gateway "$MIG_URL" --refresh-ms 1000 \
     --metrics "127.0.0.1:${MIG_METRICS[1]}" >"$TB_DIR/agent1b.log" 2>&1 &
 echo $! >>"$TB_DIR/pids"
-for _ in $(seq 1 100); do
-    b=$(mig_metric 1 mignet_agent_biggest_batch_flow_mods 2>/dev/null || true)
-    [ -n "$b" ] && [ "$b" -ge "$V" ] && break
-    sleep 0.1
+# From the process start to Open vSwitch confirming (barrier) a table
+# with every VM's flows: connect, resync, map poll, compute, install.
+confirmed=0
+for _ in $(seq 1 400); do
+    confirmed=$(mig_metric 1 mignet_agent_flows_confirmed 2>/dev/null || true)
+    [ -n "$confirmed" ] && [ "$confirmed" -ge $((2 * V)) ] && break
+    sleep 0.01
 done
+t_done=$(tb_now_ms)
 mods=$(mig_metric 1 mignet_agent_biggest_batch_flow_mods)
 secs=$(mig_metric 1 mignet_agent_biggest_batch_seconds)
-flows=$(mig_metric 1 mignet_agent_flows_installed)
+flows=$(mig_metric 1 mignet_agent_flows_confirmed)
 # Baseline last (its flows are not the agents').
 ofctl_base=$("$MIG_BUILD/mignet-ofctl" "unix:$(tb_mgmt_sock 2)" \
     bench "$((2 * V))" "$N" 2>/dev/null | tail -n 2 | tr '\n' ' ')
@@ -76,6 +82,7 @@ cat >&3 <<JSON
  "instruction_to_barrier_ms": {"n1": {"p50": $p50_1, "p99": $p99_1},
                                "n2": {"p50": $p50_2, "p99": $p99_2}},
  "baseline_ofctl_bench": "$ofctl_base",
- "resync": {"vms": $V, "flows_installed": $flows, "batch_flow_mods": $mods,
-            "batch_seconds": $secs}}
+ "resync": {"vms": $V, "flows_confirmed": $flows,
+            "agent_start_to_table_confirmed_ms": $((t_done - t_start)),
+            "biggest_batch_flow_mods": $mods, "biggest_batch_seconds": $secs}}
 JSON

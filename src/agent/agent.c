@@ -86,6 +86,7 @@ struct barrier {
     uint64_t sent_us;
     uint64_t oldest_instr_us; /* arrival of the oldest unconfirmed instr */
     size_t n_mods;            /* flow_mods the barrier closes */
+    size_t n_installed;       /* size of the table once it is confirmed */
 };
 
 /* A DHCP ACK seen on a trusted port, until a barrier confirms flows that
@@ -118,6 +119,8 @@ struct agent {
     struct strbuf chan_out;
     uint64_t session; /* counts connections */
     uint64_t unconfirmed_since_us; /* oldest applied, unacked instruction */
+    uint64_t synced_seq; /* highest instruction a barrier already covers */
+    size_t confirmed_flows; /* flows in the switch, per the last barrier */
 
     /* Gateway. */
     struct http_url gw;
@@ -307,6 +310,7 @@ barrier_done(struct agent *a, uint32_t xid)
     size_t k = 0;
     while (k < a->n_barriers && a->barriers[k].xid <= xid) {
         const struct barrier *b = &a->barriers[k++];
+        a->confirmed_flows = b->n_installed;
         if (b->n_mods >= a->biggest_batch) {
             a->biggest_batch = b->n_mods;
             a->biggest_batch_us = now_us() - b->sent_us;
@@ -810,8 +814,10 @@ sync_cb(evutil_socket_t fd, short what, void *aux)
         .sent_us = start_us,
         .oldest_instr_us = a->unconfirmed_since_us,
         .n_mods = d.added + d.modified + d.deleted,
+        .n_installed = flowtab_count(a->installed),
     };
     a->unconfirmed_since_us = 0;
+    a->synced_seq = a->barriers[a->n_barriers - 1].ack_seq;
     for (size_t k = 0; k < a->n_pend; k++) {
         if (a->pend[k].enforced && !a->pend[k].xid) {
             a->pend[k].xid = barrier.xid;
@@ -882,7 +888,6 @@ chan_read_cb(struct bufferevent *bev, void *aux)
     struct evbuffer *in = bufferevent_get_input(bev);
     char buf[16384];
     size_t n;
-    bool had_pending = chan_client_pending_ack(a->chan) != 0;
     while ((n = evbuffer_remove(in, buf, sizeof buf)) > 0) {
         int err = chan_client_receive(a->chan, buf, n, now_ms(),
                                       &a->chan_out);
@@ -892,8 +897,11 @@ chan_read_cb(struct bufferevent *bev, void *aux)
             return;
         }
     }
-    if (chan_client_pending_ack(a->chan)) {
-        if (!had_pending && !a->unconfirmed_since_us) {
+    uint64_t pending = chan_client_pending_ack(a->chan);
+    if (pending) {
+        /* Instructions no barrier covers yet start the latency clock,
+         * also while an earlier barrier is still in flight. */
+        if (pending > a->synced_seq && !a->unconfirmed_since_us) {
             a->unconfirmed_since_us = now_us();
         }
         schedule_sync(a); /* a barrier will confirm and acknowledge */
@@ -958,6 +966,7 @@ chan_connect(evutil_socket_t fd_, short what, void *aux)
     bufferevent_setcb(a->chan_bev, chan_read_cb, NULL, chan_event_cb, a);
     bufferevent_enable(a->chan_bev, EV_READ | EV_WRITE);
     a->session++;
+    a->synced_seq = 0; /* sequence numbers start again */
     a->confirmed_version = 0; /* report the held version again */
     chan_client_connected(a->chan, now_ms(), &a->chan_out);
     chan_flush(a);
@@ -1074,6 +1083,8 @@ metrics_cb(struct evhttp_request *req, void *aux)
     evbuffer_add_printf(out,
         "# TYPE mignet_agent_flows_installed gauge\n"
         "mignet_agent_flows_installed %zu\n"
+        "# TYPE mignet_agent_flows_confirmed gauge\n"
+        "mignet_agent_flows_confirmed %zu\n"
         "# TYPE mignet_agent_flow_mods_total counter\n"
         "mignet_agent_flow_mods_total %" PRIu64 "\n"
         "# TYPE mignet_agent_relayed_packets_total counter\n"
@@ -1115,8 +1126,8 @@ metrics_cb(struct evhttp_request *req, void *aux)
         "mignet_agent_biggest_batch_seconds %.6f\n"
         "mignet_agent_openflow_connected %d\n"
         "mignet_agent_channel_connected %d\n",
-        flowtab_count(a->installed), a->flow_mods, a->relayed_packets,
-        a->relay_flows, p50, p99, a->instr_lat.total, e50, e99, emax,
+        flowtab_count(a->installed), a->confirmed_flows, a->flow_mods,
+        a->relayed_packets, a->relay_flows, p50, p99, a->instr_lat.total, e50, e99, emax,
         a->enforce_lat.total, a->spoof_drops, a->portsec_flows,
         a->dhcp_punts, a->dhcp_sent, a->dhcp_bad, a->bindings_snooped,
         agent_map_version(a->map), a->polls, a->poll_errors, cs.installs,
