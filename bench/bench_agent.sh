@@ -73,6 +73,18 @@ t_done=$(tb_now_ms)
 mods=$(mig_metric 1 mignet_agent_biggest_batch_flow_mods)
 secs=$(mig_metric 1 mignet_agent_biggest_batch_seconds)
 flows=$(mig_metric 1 mignet_agent_flows_confirmed)
+# 3. Instruction latency again, now that n1 holds a 10,000-flow table (its
+#    restarted agent's latency samples are all from this phase).
+for i in $(seq 1 "$N"); do
+    v=$(( (i - 1) % 20 + 1 ))
+    to=$(( (i / 20) % 2 == 0 ? 1 : 2 ))
+    mignet_cli vm migrate "lat$v" --to "n$to" >/dev/null 2>&1 || true
+    sleep 0.02
+done
+sleep 1
+big_p50=$(mig_metric 1 'mignet_agent_instruction_latency_ms{quantile="0.5"}')
+big_p99=$(mig_metric 1 'mignet_agent_instruction_latency_ms{quantile="0.99"}')
+
 # Baseline last (its flows are not the agents').
 ofctl_base=$("$MIG_BUILD/mignet-ofctl" "unix:$(tb_mgmt_sock 2)" \
     bench "$((2 * V))" "$N" 2>/dev/null | tail -n 2 | tr '\n' ' ')
@@ -81,6 +93,8 @@ cat >&3 <<JSON
 {"migrations": $N, "instructions_confirmed_n1": $n_1,
  "instruction_to_barrier_ms": {"n1": {"p50": $p50_1, "p99": $p99_1},
                                "n2": {"p50": $p50_2, "p99": $p99_2}},
+ "instruction_to_barrier_ms_with_big_table": {"n1": {"p50": $big_p50,
+     "p99": $big_p99}},
  "baseline_ofctl_bench": "$ofctl_base",
  "resync": {"vms": $V, "flows_confirmed": $flows,
             "agent_start_to_table_confirmed_ms": $((t_done - t_start)),

@@ -20,6 +20,8 @@ struct flowtab {
     struct fnode **buckets;
     size_t n_buckets; /* power of two */
     size_t n;
+    struct fnode *spare; /* nodes kept for reuse: recomputing a table
+                          * every change allocates nothing */
 };
 
 static uint32_t
@@ -62,7 +64,8 @@ flowtab_clear(struct flowtab *t)
         struct fnode *n = t->buckets[i];
         while (n) {
             struct fnode *next = n->next;
-            free(n);
+            n->next = t->spare;
+            t->spare = n;
             n = next;
         }
         t->buckets[i] = NULL;
@@ -75,6 +78,11 @@ flowtab_destroy(struct flowtab *t)
 {
     if (t) {
         flowtab_clear(t);
+        while (t->spare) {
+            struct fnode *n = t->spare;
+            t->spare = n->next;
+            free(n);
+        }
         free(t->buckets);
         free(t);
     }
@@ -129,21 +137,50 @@ grow(struct flowtab *t)
     t->n_buckets = nb;
 }
 
+/* Copies what 'f' means, not its unused action slots: a flow is a few
+ * hundred bytes of meaning in a struct of several kilobytes. */
+static void
+copy_actions(struct ofp_actions *dst, const struct ofp_actions *src)
+{
+    dst->n = src->n;
+    memcpy(dst->a, src->a, src->n * sizeof *src->a);
+}
+
+static void
+copy_flow(struct flowtab_flow *dst, const struct flowtab_flow *src)
+{
+    dst->table = src->table;
+    dst->priority = src->priority;
+    dst->cookie = src->cookie;
+    dst->match = src->match;
+    dst->insts.present = src->insts.present;
+    dst->insts.metadata = src->insts.metadata;
+    dst->insts.metadata_mask = src->insts.metadata_mask;
+    dst->insts.goto_table = src->insts.goto_table;
+    copy_actions(&dst->insts.apply, &src->insts.apply);
+    copy_actions(&dst->insts.write, &src->insts.write);
+}
+
 void
 flowtab_put(struct flowtab *t, const struct flowtab_flow *f)
 {
     uint32_t h = flow_hash(f->table, f->priority, &f->match);
     struct fnode *n = lookup(t, h, f->table, f->priority, &f->match);
     if (n) {
-        n->flow = *f;
+        copy_flow(&n->flow, f);
         return;
     }
     if (t->n >= t->n_buckets) {
         grow(t);
     }
-    n = xmalloc(sizeof *n);
+    if (t->spare) {
+        n = t->spare;
+        t->spare = n->next;
+    } else {
+        n = xmalloc(sizeof *n);
+    }
     n->hash = h;
-    n->flow = *f;
+    copy_flow(&n->flow, f);
     n->next = t->buckets[h & (t->n_buckets - 1)];
     t->buckets[h & (t->n_buckets - 1)] = n;
     t->n++;
@@ -183,7 +220,7 @@ put_flow_mod(struct ofpbuf *out, uint32_t *xid, uint8_t command,
 }
 
 void
-flowtab_sync(struct flowtab *installed, const struct flowtab *desired,
+flowtab_sync(struct flowtab *installed, struct flowtab *desired,
              struct ofpbuf *out, uint32_t *xid, struct flowtab_diff *diff)
 {
     struct flowtab_diff d = {0};
@@ -216,12 +253,17 @@ flowtab_sync(struct flowtab *installed, const struct flowtab *desired,
             }
         }
     }
-    flowtab_clear(installed);
-    for (size_t i = 0; i < desired->n_buckets; i++) {
-        for (struct fnode *n = desired->buckets[i]; n; n = n->next) {
-            flowtab_put(installed, &n->flow);
-        }
-    }
+    /* 'desired' is what is installed now: take its nodes instead of
+     * copying them, and keep the old ones for the next computation. */
+    struct fnode **buckets = installed->buckets;
+    size_t n_buckets = installed->n_buckets, n = installed->n;
+    installed->buckets = desired->buckets;
+    installed->n_buckets = desired->n_buckets;
+    installed->n = desired->n;
+    desired->buckets = buckets;
+    desired->n_buckets = n_buckets;
+    desired->n = n;
+    flowtab_clear(desired);
     if (diff) {
         *diff = d;
     }

@@ -44,11 +44,12 @@ struct flowtab_diff {
 };
 
 /* Appends to 'out' the flow_mods (OpenFlow 1.3, xids from '*xid' on) that
- * turn 'installed' into 'desired', then makes 'installed' equal to
- * 'desired'.  Additions and changes go first and deletions last (make
- * before break): a flow replaced by one with another key is never missing
- * while the switch works through the batch. */
-void flowtab_sync(struct flowtab *installed, const struct flowtab *desired,
+ * turn 'installed' into 'desired', then moves the flows of 'desired' into
+ * 'installed' (no copy) and leaves 'desired' empty, ready to be computed
+ * again.  Additions and changes go first and deletions last (make before
+ * break): a flow replaced by one with another key is never missing while
+ * the switch works through the batch. */
+void flowtab_sync(struct flowtab *installed, struct flowtab *desired,
                   struct ofpbuf *out, uint32_t *xid, struct flowtab_diff *);
 
 #endif /* MIGNET_AGENT_FLOWTAB_H */

@@ -129,10 +129,14 @@ test_pipeline_kinds(void **state)
     struct flowtab *installed = flowtab_create();
     uint32_t xid = 1;
     struct flowtab_diff d;
+    size_t n_flows = flowtab_count(t);
     flowtab_sync(installed, t, &b, &xid, &d);
-    assert_int_equal(d.added, flowtab_count(t));
+    assert_int_equal(d.added, n_flows);
     assert_int_equal(d.deleted + d.modified, 0);
-    assert_int_equal(xid, 1 + flowtab_count(t));
+    assert_int_equal(xid, 1 + n_flows);
+    /* The flows moved into 'installed'; 'desired' is left empty. */
+    assert_int_equal(flowtab_count(installed), n_flows);
+    assert_int_equal(flowtab_count(t), 0);
     ofpbuf_uninit(&b);
     flowtab_destroy(installed);
     flowtab_destroy(t);
@@ -385,10 +389,14 @@ test_flowtab_diff(void **state)
     flowtab_sync(installed, desired, &b, &xid, &d);
     size_t n_before = flowtab_count(installed);
 
+    /* The same view computed again (into reused nodes) changes nothing. */
     b.size = 0;
+    pipeline_compute(&in, desired);
+    assert_int_equal(flowtab_count(desired), n_before);
     flowtab_sync(installed, desired, &b, &xid, &d);
     assert_int_equal(d.added + d.modified + d.deleted, 0);
     assert_int_equal(b.size, 0);
+    assert_int_equal(flowtab_count(installed), n_before);
 
     in.vms = after;
     pipeline_compute(&in, desired);
