@@ -1,0 +1,33 @@
+/* json.h: the one set of jansson helpers every JSON writer uses (REST
+ * answers, the fabric's views, the simulators' reports).
+ *
+ * One rule for unsigned 64-bit values everywhere: a JSON integer when it
+ * fits jansson's signed 64 bits, else its exact decimal string -- never a
+ * wrapped or saturated number.  Constructors that can fail return NULL;
+ * js_set()/js_append() report it instead of crashing, so a caller builds a
+ * whole object and checks once (js_finish). */
+#ifndef MIGNET_JSON_H
+#define MIGNET_JSON_H 1
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* 'v' as an integer, or its decimal string above INT64_MAX. */
+json_t *js_u64(uint64_t v);
+/* A time in ms, or null when it has not happened (0). */
+json_t *js_time(uint64_t ms);
+/* Milliseconds rounded to the microsecond; null when not finite. */
+json_t *js_ms(double ms);
+/* "0x" and 16 hex digits (datapath ids). */
+json_t *js_hex64(uint64_t v);
+/* Sets 'key' of 'obj' to 'v', taking 'v'.  Returns false (and frees
+ * nothing more) when 'v' is NULL or jansson failed. */
+bool js_set(json_t *obj, const char *key, json_t *v);
+/* Appends 'v' to 'arr', taking it; false as js_set(). */
+bool js_append(json_t *arr, json_t *v);
+/* 'obj', or NULL (and 'obj' freed) when '!ok'. */
+json_t *js_finish(json_t *obj, bool ok);
+
+#endif /* MIGNET_JSON_H */
