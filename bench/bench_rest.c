@@ -33,7 +33,7 @@
 
 #include <jansson.h>
 
-#include "lib/chan_msg.h"
+#include "proto/chan_msg.h"
 #include "mignet/store.h"
 
 /* ---- Settings ---- */
@@ -509,7 +509,7 @@ struct agents {
     /* Latency probe: the install the main thread waits for. */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    char want_vm[CORE_NAME_MAX + 1];
+    char want_vm[MN_NAME_MAX + 1];
     uint64_t want_epoch;
     double got_at; /* 0 until seen */
     atomic_long installs, relays, deletes;

@@ -24,6 +24,7 @@
 #include "agent/agent_map.h"
 #include "agent/chan_client.h"
 #include "lib/addr.h"
+#include "mignet/model.h"
 #include "lib/http_client.h"
 #include "lib/sock.h"
 #include "lib/strbuf.h"
@@ -621,7 +622,7 @@ parse_options(int argc, char **argv, struct options *o)
         usage(stderr);
         return 2;
     }
-    if (!addr_name_valid(o->node)) {
+    if (!mn_name_valid(o->node)) {
         fprintf(stderr, "--node: 1-63 characters of [A-Za-z0-9._:-]\n");
         return 2;
     }

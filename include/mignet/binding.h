@@ -17,7 +17,7 @@
 
 struct dhcp_msg;
 
-/* Longest VM or node id (same rule as CORE_NAME_MAX). */
+/* Longest VM or node id (same rule as MN_NAME_MAX). */
 #define BINDING_NAME_MAX 63
 #define BINDING_VLAN_MAX 4094
 #define BINDING_PORT_MAX 0xffffff00u /* OFPP_MAX */

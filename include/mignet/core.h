@@ -15,13 +15,11 @@
 
 #include "mignet/binding.h"
 #include "mignet/config.h"
+#include "mignet/model.h"
 
 struct dhcp_msg;
 struct store;
 
-/* Longest node or VM name, not counting the terminating NUL.  Names are
- * [A-Za-z0-9._:-]+. */
-#define CORE_NAME_MAX 63
 /* Index meaning "no node" / "no VM". */
 #define CORE_NONE UINT32_MAX
 
@@ -67,41 +65,6 @@ enum core_err {
 };
 const char *core_errname(enum core_err); /* "unknown_vm" */
 const char *core_strerror(enum core_err); /* "no such VM" */
-
-/* A VM's network configuration on a node.  Addresses in host byte order. */
-struct mn_config {
-    uint8_t mac[6];
-    uint16_t vlan;    /* 802.1Q VLAN id, 0 = none */
-    uint32_t ip;      /* IPv4 address */
-    uint32_t vni;     /* overlay VNI, 0 = none */
-    uint32_t port;    /* OpenFlow port on the node, 0 = agent chooses */
-    uint32_t binding; /* port-security binding id, 0 = none (seed 003) */
-};
-bool mn_config_equal(const struct mn_config *, const struct mn_config *);
-
-/* Migration phases. */
-#define MIG_PHASES                                                           \
-    MIG_PHASE(PREPARED, "prepared")                                          \
-    MIG_PHASE(RELAYING, "relaying")                                          \
-    MIG_PHASE(CLEANED, "cleaned")
-enum mig_phase {
-#define MIG_PHASE(ENUM, NAME) MIG_##ENUM,
-    MIG_PHASES
-#undef MIG_PHASE
-};
-const char *mig_phase_name(enum mig_phase);
-
-/* Pending task kinds. */
-#define TASK_KINDS                                                           \
-    TASK_KIND(DELETE, "delete")                                              \
-    TASK_KIND(PREPARE_TIMEOUT, "prepare_timeout")                            \
-    TASK_KIND(LEASE, "lease") /* a dynamic binding's lease ends */
-enum task_kind {
-#define TASK_KIND(ENUM, NAME) TASK_##ENUM,
-    TASK_KINDS
-#undef TASK_KIND
-};
-const char *task_kind_name(enum task_kind);
 
 /* Instructions for node agents. */
 #define INSTR_KINDS                                                          \

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "mignet/core.h"
+#include "mignet/model.h"
 
 enum store_rec_type {
     STORE_META,      /* key: 0; counters */

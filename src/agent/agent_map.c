@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lib/addr.h"
+#include "mignet/model.h"
 #include "lib/strmap.h"
 #include "lib/util.h"
 
@@ -113,7 +114,7 @@ parse_entry(json_t *o, struct staged *s, char *err, size_t errlen, size_t i)
 {
     memset(s, 0, sizeof *s);
     const char *vm = json_string_value(json_object_get(o, "vm"));
-    if (!json_is_object(o) || !vm || !addr_name_valid(vm)) {
+    if (!json_is_object(o) || !vm || !mn_name_valid(vm)) {
         return fail(err, errlen, "entry %zu: no valid 'vm'", i);
     }
     snprintf(s->e.vm, sizeof s->e.vm, "%s", vm);
@@ -130,7 +131,7 @@ parse_entry(json_t *o, struct staged *s, char *err, size_t errlen, size_t i)
     const char *ip = json_string_value(json_object_get(o, "ip"));
     const char *address = json_string_value(json_object_get(o, "address"));
     uint64_t epoch, vni, vlan, port;
-    if (!node || !addr_name_valid(node)) {
+    if (!node || !mn_name_valid(node)) {
         return fail(err, errlen, "entry %zu: no valid 'node'", i);
     }
     if (!mac || !addr_parse_mac(mac, s->e.config.mac)) {

@@ -9,11 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mignet/core.h"
+#include "mignet/model.h"
 
 struct amap_entry {
-    char vm[CORE_NAME_MAX + 1];
-    char node[CORE_NAME_MAX + 1];
+    char vm[MN_NAME_MAX + 1];
+    char node[MN_NAME_MAX + 1];
     uint32_t address; /* the node's underlay IPv4, 0 when not an IPv4 */
     struct mn_config config;
     uint64_t epoch;

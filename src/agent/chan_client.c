@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lib/addr.h"
+#include "mignet/model.h"
 #include "lib/strbuf.h"
 
 /* Entries sorted by VM id. */
@@ -22,7 +23,7 @@ struct entry_table {
 };
 
 struct chan_client {
-    char node[CORE_NAME_MAX + 1];
+    char node[MN_NAME_MAX + 1];
     struct chan_client_hooks hooks;
     bool ack;
     bool report;
@@ -121,7 +122,7 @@ table_destroy(struct entry_table *t)
 struct chan_client *
 chan_client_create(const char *node, const struct chan_client_hooks *hooks)
 {
-    if (!addr_name_valid(node)) {
+    if (!mn_name_valid(node)) {
         return NULL;
     }
     struct chan_client *c = calloc(1, sizeof *c);

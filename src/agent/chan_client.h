@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/chan_msg.h"
+#include "proto/chan_msg.h"
 
 struct strbuf;
 
@@ -34,11 +34,11 @@ struct strbuf;
 
 /* One VM's configuration held by the node. */
 struct chan_entry {
-    char vm[CORE_NAME_MAX + 1];
+    char vm[MN_NAME_MAX + 1];
     uint64_t epoch;
     struct mn_config config;
     bool relay; /* the snapshot forwards the VM's traffic to 'target' */
-    char target[CORE_NAME_MAX + 1];
+    char target[MN_NAME_MAX + 1];
     char target_address[CHAN_ADDRESS_MAX + 1];
     uint64_t target_epoch;
     bool has_binding; /* port security (seed 003): the install's binding */

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "mignet/binding.h"
-#include "mignet/core.h"
+#include "mignet/model.h"
 
 struct flowtab;
 

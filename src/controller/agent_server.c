@@ -30,7 +30,7 @@
 #include <sys/socket.h>
 
 #include "controller/ctl.h"
-#include "lib/chan_msg.h"
+#include "proto/chan_msg.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/util.h"
@@ -48,7 +48,7 @@ struct agent_session {
     struct bufferevent *bev;
     struct agent_session *prev, *next; /* all sessions */
     uint32_t node;                     /* CORE_NONE before hello */
-    char name[CORE_NAME_MAX + 1];
+    char name[MN_NAME_MAX + 1];
     char peer[64];
     uint64_t last_heard_ms;
     struct strbuf out; /* held until the batch commits, in seq order */

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "lib/addr.h"
+#include "mignet/model.h"
 
 bool
 rest_fail(struct rest_error *e, int status, const char *code,
@@ -145,7 +146,7 @@ rest_route_items(enum rest_method m, const char *rest, bool vms,
     const char *after = rest_segment(rest, r->name, sizeof r->name,
                                      &too_long);
     const char *unknown = vms ? "unknown_vm" : "unknown_node";
-    if (too_long || !addr_name_valid(r->name)) {
+    if (too_long || !mn_name_valid(r->name)) {
         return rest_fail(e, 404, unknown, "no %s with that id",
                          vms ? "VM" : "node");
     }
@@ -346,7 +347,7 @@ rest_get_string(json_t *obj, const char *key, bool required, bool *bad,
 
 static bool
 rest_get_name(json_t *obj, const char *key, bool required,
-              char out[CORE_NAME_MAX + 1], struct rest_error *e)
+              char out[MN_NAME_MAX + 1], struct rest_error *e)
 {
     bool bad;
     const char *s = rest_get_string(obj, key, required, &bad, e);
@@ -357,12 +358,12 @@ rest_get_name(json_t *obj, const char *key, bool required,
         out[0] = '\0';
         return true;
     }
-    if (!addr_name_valid(s)) {
+    if (!mn_name_valid(s)) {
         return rest_fail(e, 422, "invalid_name",
                          "'%s' must be 1-63 characters of [A-Za-z0-9._:-]",
                          key);
     }
-    snprintf(out, CORE_NAME_MAX + 1, "%s", s);
+    snprintf(out, MN_NAME_MAX + 1, "%s", s);
     return true;
 }
 
@@ -769,7 +770,7 @@ rest_parse_map_query(const char *query, const char *header_node,
             }
             r.has_since = true;
         } else if (!strcmp(kv->key, "node")) {
-            if (seen_node || !addr_name_valid(kv->value)) {
+            if (seen_node || !mn_name_valid(kv->value)) {
                 ok = rest_fail(e, 400, "bad_query",
                                "'node' must be one node id");
                 break;
@@ -784,7 +785,7 @@ rest_parse_map_query(const char *query, const char *header_node,
     }
     evhttp_clear_headers(&params);
     if (ok && header_node) {
-        if (!addr_name_valid(header_node)) {
+        if (!mn_name_valid(header_node)) {
             ok = rest_fail(e, 400, "bad_query",
                            "X-Mignet-Node must be a node id");
         } else if (seen_node && strcmp(header_node, r.node)) {

@@ -76,7 +76,7 @@ enum rest_route_id {
 struct rest_route {
     enum rest_route_id id;
     enum rest_method method;
-    char name[CORE_NAME_MAX + 1]; /* {id} of a node or VM */
+    char name[MN_NAME_MAX + 1]; /* {id} of a node or VM */
     uint64_t migration;           /* {id} of a migration */
 };
 
@@ -115,7 +115,7 @@ bool rest_ip_valid(uint32_t ip);
 
 /* POST /v1/nodes: {"id", "address", "refresh_ms"?} */
 struct rest_node_req {
-    char id[CORE_NAME_MAX + 1];
+    char id[MN_NAME_MAX + 1];
     char address[REST_ADDRESS_MAX + 1];
     uint32_t refresh_ms;
 };
@@ -125,8 +125,8 @@ bool rest_parse_node(const char *body, size_t len, struct rest_node_req *,
 /* POST /v1/vms: {"id", "mac", "ip", "node", "vni"?, "vlan"?, "port"?,
  * "binding"?} */
 struct rest_vm_req {
-    char id[CORE_NAME_MAX + 1];
-    char node[CORE_NAME_MAX + 1];
+    char id[MN_NAME_MAX + 1];
+    char node[MN_NAME_MAX + 1];
     struct mn_config config;
 };
 bool rest_parse_vm_create(const char *body, size_t len, struct rest_vm_req *,
@@ -178,8 +178,8 @@ struct rest_plan_fields {
  * "dirty_pages_per_s"?, "page_size"?, "deadline_ms"?, "strategy"?,
  * "target_cpu_free"?} */
 struct rest_migrate_req {
-    char to[CORE_NAME_MAX + 1];
-    char from[CORE_NAME_MAX + 1]; /* "" = not given */
+    char to[MN_NAME_MAX + 1];
+    char from[MN_NAME_MAX + 1]; /* "" = not given */
     struct rest_plan_fields plan;
 };
 bool rest_parse_migrate(const char *body, size_t len,
@@ -190,7 +190,7 @@ bool rest_parse_migrate(const char *body, size_t len,
 struct rest_map_query {
     bool has_since;
     uint64_t since;
-    char node[CORE_NAME_MAX + 1]; /* "" = not a node's poll */
+    char node[MN_NAME_MAX + 1]; /* "" = not a node's poll */
 };
 bool rest_parse_map_query(const char *query, const char *header_node,
                           struct rest_map_query *, struct rest_error *);

@@ -20,7 +20,7 @@
 #include "mignet/core.h"
 #include "mignet/dhcp.h"
 
-_Static_assert(BINDING_NAME_MAX == CORE_NAME_MAX,
+_Static_assert(BINDING_NAME_MAX == MN_NAME_MAX,
                "binding and core ids follow the same rule");
 
 /* ---- Names ---- */
@@ -141,7 +141,7 @@ binding_rule_kind_name(enum binding_rule_kind k)
 static bool
 name_ok(const char *s, size_t size)
 {
-    return memchr(s, '\0', size) && addr_name_valid(s);
+    return memchr(s, '\0', size) && mn_name_valid(s);
 }
 
 static enum binding_err
@@ -251,7 +251,7 @@ set_u64(const char *v, uint64_t max, enum binding_err err, uint64_t *out)
 static enum binding_err
 set_name(const char *v, enum binding_err err, char dst[BINDING_NAME_MAX + 1])
 {
-    if (!addr_name_valid(v)) {
+    if (!mn_name_valid(v)) {
         return err;
     }
     snprintf(dst, BINDING_NAME_MAX + 1, "%s", v);
@@ -528,7 +528,7 @@ record_name(const uint8_t *p, size_t n, char dst[BINDING_NAME_MAX + 1])
     }
     memcpy(dst, p, n);
     dst[n] = '\0';
-    return addr_name_valid(dst);
+    return mn_name_valid(dst);
 }
 
 enum binding_err
@@ -610,10 +610,10 @@ binding_from_ack(const struct dhcp_msg *m, const struct binding_ctx *ctx,
         && ctx->origin != BINDING_FROM_AGENT) {
         return BINDING_E_BAD_ORIGIN;
     }
-    if (!ctx->vm || !addr_name_valid(ctx->vm)) {
+    if (!ctx->vm || !mn_name_valid(ctx->vm)) {
         return BINDING_E_BAD_VM;
     }
-    if (!ctx->node || !addr_name_valid(ctx->node)) {
+    if (!ctx->node || !mn_name_valid(ctx->node)) {
         return BINDING_E_BAD_NODE;
     }
     uint32_t vlan = ctx->vlan == BINDING_VLAN_FRAME
@@ -1073,7 +1073,7 @@ binding_table_snoop(struct binding_table *t, const struct dhcp_msg *m,
     bool created;
 
     memset(&nb, 0, sizeof nb);
-    if (!ctx->vm || !addr_name_valid(ctx->vm)) {
+    if (!ctx->vm || !mn_name_valid(ctx->vm)) {
         return BINDING_E_BAD_VM;
     }
     switch (m->type) {

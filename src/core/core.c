@@ -38,28 +38,6 @@ core_strerror(enum core_err e)
 }
 
 const char *
-mig_phase_name(enum mig_phase p)
-{
-    static const char *const names[] = {
-#define MIG_PHASE(ENUM, NAME) NAME,
-        MIG_PHASES
-#undef MIG_PHASE
-    };
-    return (unsigned) p < ARRAY_SIZE(names) ? names[p] : "?";
-}
-
-const char *
-task_kind_name(enum task_kind k)
-{
-    static const char *const names[] = {
-#define TASK_KIND(ENUM, NAME) NAME,
-        TASK_KINDS
-#undef TASK_KIND
-    };
-    return (unsigned) k < ARRAY_SIZE(names) ? names[k] : "?";
-}
-
-const char *
 instr_kind_name(enum instr_kind k)
 {
     static const char *const names[] = {
@@ -68,39 +46,6 @@ instr_kind_name(enum instr_kind k)
 #undef INSTR_KIND
     };
     return (unsigned) k < ARRAY_SIZE(names) ? names[k] : "?";
-}
-
-bool
-mn_config_equal(const struct mn_config *a, const struct mn_config *b)
-{
-    return !memcmp(a->mac, b->mac, sizeof a->mac) && a->vlan == b->vlan
-           && a->ip == b->ip && a->vni == b->vni && a->port == b->port
-           && a->binding == b->binding;
-}
-
-static bool
-name_ok(const char *name)
-{
-    if (!name) {
-        return false;
-    }
-    size_t n = 0;
-    for (const char *p = name; *p; p++, n++) {
-        char c = *p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                  || (c >= '0' && c <= '9') || c == '.' || c == '_'
-                  || c == ':' || c == '-';
-        if (!ok || n >= CORE_NAME_MAX) {
-            return false;
-        }
-    }
-    return n > 0;
-}
-
-static bool
-config_ok(const struct mn_config *c)
-{
-    return c->vlan < 4095 && c->vni < (1u << 24);
 }
 
 /* ---- Heaps' orders ---- */
@@ -440,7 +385,7 @@ enum core_err
 core_node_add(struct core *c, const char *name, const char *address,
               uint32_t refresh_ms, uint64_t now, uint32_t *idxp)
 {
-    if (!name_ok(name)) {
+    if (!mn_name_valid(name)) {
         return CORE_E_BAD_NAME;
     }
     if (!address || strlen(address) > 255 || refresh_ms == 0
@@ -911,10 +856,10 @@ enum core_err
 core_vm_add(struct core *c, const char *name, const struct mn_config *cfg,
             uint32_t node, uint64_t now, uint32_t *idxp)
 {
-    if (!name_ok(name)) {
+    if (!mn_name_valid(name)) {
         return CORE_E_BAD_NAME;
     }
-    if (!cfg || !config_ok(cfg) || (cfg->binding && !c->loading)) {
+    if (!cfg || !mn_config_valid(cfg) || (cfg->binding && !c->loading)) {
         /* A binding is made through core_binding_*(), never named. */
         return CORE_E_BAD_VALUE;
     }
@@ -964,7 +909,7 @@ core_vm_update(struct core *c, uint32_t vi, const struct mn_config *cfg,
     if (!core_vm_valid(c, vi)) {
         return CORE_E_UNKNOWN_VM;
     }
-    if (!cfg || !config_ok(cfg)) {
+    if (!cfg || !mn_config_valid(cfg)) {
         return CORE_E_BAD_VALUE;
     }
     struct vm *v = &c->vms[vi];

@@ -1,4 +1,4 @@
-/* addr.c: parsing and formatting of ids, MAC and IPv4 addresses.
+/* addr.c: parsing and formatting of MAC and IPv4 addresses and numbers.
  *
  * Everything here is pure and bounds-checked; a parser either consumes the
  * whole string or fails without touching its output. */
@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mignet/core.h"
 #include "lib/util.h"
 
 
@@ -82,26 +81,6 @@ addr_format_ipv4(uint32_t ip, char out[ADDR_IPV4_STRLEN])
     snprintf(out, ADDR_IPV4_STRLEN, "%u.%u.%u.%u", (unsigned) (ip >> 24),
              (unsigned) (ip >> 16 & 0xff), (unsigned) (ip >> 8 & 0xff),
              (unsigned) (ip & 0xff));
-}
-
-bool
-addr_name_valid(const char *s)
-{
-    size_t n = 0;
-
-    if (!s) {
-        return false;
-    }
-    for (; s[n]; n++) {
-        char c = s[n];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                  || (c >= '0' && c <= '9') || c == '.' || c == '_'
-                  || c == ':' || c == '-';
-        if (!ok || n >= CORE_NAME_MAX) {
-            return false;
-        }
-    }
-    return n > 0;
 }
 
 bool

@@ -1,5 +1,6 @@
 /* addr.h: strict text forms of the identifiers mignet puts on the wire:
- * node and VM ids, MAC addresses and IPv4 addresses.
+ * MAC addresses, IPv4 addresses and numbers (node and VM ids are the
+ * model's: mignet/model.h).
  *
  * Parsers accept exactly one canonical-ish form and never read past the
  * NUL; they never accept leading/trailing junk, so a value that parses is
@@ -22,9 +23,6 @@ void addr_format_mac(const uint8_t mac[6], char out[ADDR_MAC_STRLEN]);
 #define ADDR_IPV4_STRLEN 16 /* including the NUL */
 bool addr_parse_ipv4(const char *, uint32_t *ip);
 void addr_format_ipv4(uint32_t ip, char out[ADDR_IPV4_STRLEN]);
-
-/* Node and VM ids: 1-63 characters of [A-Za-z0-9._:-] (CORE_NAME_MAX). */
-bool addr_name_valid(const char *);
 
 /* Parses a whole decimal string into [min, max] (no sign, no spaces, no
  * trailing junk). */

@@ -12,6 +12,7 @@
 
 #include "controller/rest_parse.h"
 #include "lib/addr.h"
+#include "mignet/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -62,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0: {
         struct rest_node_req r;
         if (rest_parse_node(body, len, &r, &e)) {
-            if (!addr_name_valid(r.id) || !r.address[0]
+            if (!mn_name_valid(r.id) || !r.address[0]
                 || r.refresh_ms < REST_REFRESH_MIN_MS
                 || r.refresh_ms > REST_REFRESH_MAX_MS) {
                 abort();
@@ -75,7 +76,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1: {
         struct rest_vm_req r;
         if (rest_parse_vm_create(body, len, &r, &e)) {
-            if (!addr_name_valid(r.id) || !addr_name_valid(r.node)) {
+            if (!mn_name_valid(r.id) || !mn_name_valid(r.node)) {
                 abort();
             }
             check_config(&r.config);
@@ -103,8 +104,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct rest_migrate_req r;
         if (rest_parse_migrate(body, len, &r, &e)) {
             const struct rest_plan_fields *pf = &r.plan;
-            if (!addr_name_valid(r.to)
-                || (r.from[0] && !addr_name_valid(r.from))
+            if (!mn_name_valid(r.to)
+                || (r.from[0] && !mn_name_valid(r.from))
                 || pf->memory_mb > REST_MEMORY_MB_MAX
                 || (!pf->memory_mb
                     && (pf->dirty_pages_per_s || pf->page_size
@@ -133,7 +134,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         struct rest_map_query q;
         if (rest_parse_map_query(str, header, &q, &e)) {
-            if (q.node[0] && !addr_name_valid(q.node)) {
+            if (q.node[0] && !mn_name_valid(q.node)) {
                 abort();
             }
         } else {
@@ -166,7 +167,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct rest_route r;
         enum rest_method m = (enum rest_method) (data[0] / 7 % 6);
         if (rest_route_match(m, str, &r, &e)) {
-            if (r.name[0] && !addr_name_valid(r.name)) {
+            if (r.name[0] && !mn_name_valid(r.name)) {
                 abort();
             }
         } else {

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/chan_msg.h"
+#include "proto/chan_msg.h"
 #include "lib/strbuf.h"
 #include "mignet/binding.h"
 #include "mignet/core.h"

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "lib/chan_msg.h"
+#include "proto/chan_msg.h"
 #include "lib/strbuf.h"
 
 #define SET(DST, SRC) snprintf(DST, sizeof DST, "%s", SRC)

@@ -3,7 +3,7 @@
  * One table says which members each message type has; decode and encode
  * both walk it, so the two can never disagree about a field.  Decoding must
  * never crash or read past 'len', whatever the bytes: it is fuzzed. */
-#include "lib/chan_msg.h"
+#include "proto/chan_msg.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/addr.h"
+#include "mignet/model.h"
 #include "lib/strbuf.h"
 #include "lib/util.h"
 
@@ -69,7 +70,7 @@ chan_err_is_fatal(enum chan_err e)
 /* ---- The member table ---- */
 
 enum field_kind {
-    F_NAME,    /* char[CORE_NAME_MAX + 1], addr_name_valid() */
+    F_NAME,    /* char[MN_NAME_MAX + 1], mn_name_valid() */
     F_U64,     /* uint64_t, 0..INT64_MAX */
     F_U32,     /* uint32_t */
     F_PROTO,   /* uint32_t >= 1 */
@@ -303,7 +304,7 @@ string_capacity(enum field_kind kind)
 {
     switch (kind) {
     case F_NAME:
-        return CORE_NAME_MAX + 1;
+        return MN_NAME_MAX + 1;
     case F_ADDRESS:
         return CHAN_ADDRESS_MAX + 1;
     case F_CODE:
@@ -319,7 +320,7 @@ check_string(enum field_kind kind, const char *value)
 {
     switch (kind) {
     case F_NAME:
-        return addr_name_valid(value) ? CHAN_E_OK : CHAN_E_BAD_NAME;
+        return mn_name_valid(value) ? CHAN_E_OK : CHAN_E_BAD_NAME;
     case F_ADDRESS:
         return address_valid(value) ? CHAN_E_OK : CHAN_E_BAD_STRING;
     case F_CODE:

@@ -66,7 +66,7 @@
 #include <stdint.h>
 
 #include "mignet/binding.h"
-#include "mignet/core.h"
+#include "mignet/model.h"
 
 struct strbuf;
 
@@ -156,15 +156,15 @@ bool chan_err_is_fatal(enum chan_err);
  * rest. */
 struct chan_msg {
     enum chan_msg_type type;
-    char node[CORE_NAME_MAX + 1];     /* hello, welcome */
+    char node[MN_NAME_MAX + 1];     /* hello, welcome */
     uint32_t proto;                   /* hello */
     uint64_t map_version;             /* welcome */
     uint32_t heartbeat_ms;            /* welcome */
     uint64_t seq;                     /* instructions, resync, ack, refused */
-    char vm[CORE_NAME_MAX + 1];       /* instructions, report, refused */
+    char vm[MN_NAME_MAX + 1];       /* instructions, report, refused */
     uint64_t epoch;                   /* instructions, report, refused */
     struct mn_config config;          /* instructions ('binding' unused) */
-    char target[CORE_NAME_MAX + 1];   /* relay */
+    char target[MN_NAME_MAX + 1];   /* relay */
     char target_address[CHAN_ADDRESS_MAX + 1]; /* relay */
     uint64_t target_epoch;            /* relay */
     uint64_t version;                 /* refresh */

@@ -1,0 +1,62 @@
+/* model.c: the rules of mignet's shared words (see model.h): which names
+ * are valid, when two configurations are the same.  Pure functions. */
+#include "mignet/model.h"
+
+#include <string.h>
+
+#include "lib/util.h"
+
+bool
+mn_name_valid(const char *name)
+{
+    if (!name) {
+        return false;
+    }
+    size_t n = 0;
+    for (const char *p = name; *p; p++, n++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                  || (c >= '0' && c <= '9') || c == '.' || c == '_'
+                  || c == ':' || c == '-';
+        if (!ok || n >= MN_NAME_MAX) {
+            return false;
+        }
+    }
+    return n > 0;
+}
+
+bool
+mn_config_equal(const struct mn_config *a, const struct mn_config *b)
+{
+    return !memcmp(a->mac, b->mac, sizeof a->mac) && a->vlan == b->vlan
+           && a->ip == b->ip && a->vni == b->vni && a->port == b->port
+           && a->binding == b->binding;
+}
+
+bool
+mn_config_valid(const struct mn_config *c)
+{
+    return c->vlan < 4095 && c->vni < (1u << 24);
+}
+
+const char *
+mig_phase_name(enum mig_phase p)
+{
+    static const char *const names[] = {
+#define MIG_PHASE(ENUM, NAME) NAME,
+        MIG_PHASES
+#undef MIG_PHASE
+    };
+    return (unsigned) p < ARRAY_SIZE(names) ? names[p] : "?";
+}
+
+const char *
+task_kind_name(enum task_kind k)
+{
+    static const char *const names[] = {
+#define TASK_KIND(ENUM, NAME) NAME,
+        TASK_KINDS
+#undef TASK_KIND
+    };
+    return (unsigned) k < ARRAY_SIZE(names) ? names[k] : "?";
+}
