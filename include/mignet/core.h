@@ -238,6 +238,10 @@ struct core_migrate_result {
 enum core_err core_migrate(struct core *, uint32_t vm, uint32_t from,
                            uint32_t to, uint64_t now,
                            struct core_migrate_result *);
+/* What core_migrate() would refuse, without changing anything: CORE_E_OK
+ * when it would accept. */
+enum core_err core_migrate_check(const struct core *, uint32_t vm,
+                                 uint32_t from, uint32_t to);
 bool core_migration_get(const struct core *, uint64_t id,
                         struct core_migration *);
 uint64_t core_n_migrations(const struct core *); /* ids are 1..n */

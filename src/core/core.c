@@ -1061,10 +1061,9 @@ core_vm_info(const struct core *c, uint32_t i, struct core_vm_info *out)
 }
 
 enum core_err
-core_migrate(struct core *c, uint32_t vi, uint32_t from, uint32_t to,
-             uint64_t now, struct core_migrate_result *res)
+core_migrate_check(const struct core *c, uint32_t vi, uint32_t from,
+                   uint32_t to)
 {
-    /* Validate everything before touching anything. */
     if (!core_vm_valid(c, vi)) {
         return CORE_E_UNKNOWN_VM;
     }
@@ -1072,7 +1071,7 @@ core_migrate(struct core *c, uint32_t vi, uint32_t from, uint32_t to,
         || (from != CORE_NONE && !core_node_valid(c, from))) {
         return CORE_E_UNKNOWN_NODE;
     }
-    struct vm *v = &c->vms[vi];
+    const struct vm *v = &c->vms[vi];
     uint32_t src = v->node;
     if (c->nodes[src].gone || c->nodes[to].gone) {
         return CORE_E_NODE_GONE;
@@ -1083,10 +1082,24 @@ core_migrate(struct core *c, uint32_t vi, uint32_t from, uint32_t to,
     if (to == src) {
         return CORE_E_SAME_NODE;
     }
-    struct migration *prev = mig_get(c, v->migration);
-    if (prev && prev->pub.phase == MIG_PREPARED) {
+    if (v->migration && v->migration <= c->n_migs
+        && c->migs[v->migration - 1].pub.phase == MIG_PREPARED) {
         return CORE_E_IN_PROGRESS;
     }
+    return CORE_E_OK;
+}
+
+enum core_err
+core_migrate(struct core *c, uint32_t vi, uint32_t from, uint32_t to,
+             uint64_t now, struct core_migrate_result *res)
+{
+    /* Validate everything before touching anything. */
+    enum core_err err = core_migrate_check(c, vi, from, to);
+    if (err) {
+        return err;
+    }
+    struct vm *v = &c->vms[vi];
+    uint32_t src = v->node;
 
     /* Step 1: snapshot what is installed on the source, binding
      * included. */
