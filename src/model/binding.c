@@ -17,11 +17,11 @@
 #include "lib/heap.h"
 #include "lib/strmap.h"
 #include "lib/util.h"
-#include "mignet/core.h"
 #include "mignet/dhcp.h"
+#include "mignet/model.h"
 
 _Static_assert(BINDING_NAME_MAX == MN_NAME_MAX,
-               "binding and core ids follow the same rule");
+               "binding and model names follow the same rule");
 
 /* ---- Names ---- */
 
