@@ -7,7 +7,12 @@
  * module is pure: it never reads a clock (callers pass 'now' in ms on a
  * clock of their choosing), never does I/O, and a rejected call changes
  * nothing.  The anti-spoofing rules a binding implies are produced here as
- * abstract matches; the agent turns them into OpenFlow. */
+ * abstract matches; the agent turns them into OpenFlow.
+ *
+ * A model-layer header (DESIGN §4), implemented in src/model by binding.c
+ * (the value, its names, validation, text form and record),
+ * binding_table.c (the table), binding_snoop.c (from DHCP) and
+ * binding_rules.c (the anti-spoofing rules). */
 #ifndef MIGNET_BINDING_H
 #define MIGNET_BINDING_H 1
 
