@@ -63,6 +63,27 @@ enum ofperr ofp13_put_instructions(struct ofpbuf *,
 void ofp13_put_uint(uint8_t *p, uint64_t v, size_t width);
 uint64_t ofp13_get_uint(const uint8_t *p, size_t width);
 
+/* Shared by ofp13.c, ofp13_decode.c and ofp13_encode.c. */
+/* Appends an OpenFlow header of 'type'; returns where the message
+ * starts. */
+size_t ofp13_put_header(struct ofpbuf *, uint8_t type, uint32_t xid);
+/* Sets the length of the message that begins at 'start', or removes it if
+ * it is too long for the 16-bit length field. */
+enum ofperr ofp13_finish(struct ofpbuf *, size_t start);
+/* A NUL-padded wire string into a C string of 'dst_size', and back. */
+void ofp13_copy_name(char *dst, size_t dst_size, const char *src,
+                     size_t src_len);
+void ofp13_put_name(char *dst, size_t dst_len, const char *src);
+/* The fixed part of a struct whose first 8 bytes are the header: appended
+ * zeroed, or pulled after the header was consumed.  Both return a pointer
+ * to the whole struct (the pull NULL when too short). */
+void *ofp13_put_fixed(struct ofpbuf *, size_t struct_size);
+const void *ofp13_pull_fixed(struct ofpbuf *, size_t struct_size);
+/* Checks every entry of a multipart array body of 'type'; '*n' gets how
+ * many there are. */
+enum ofperr ofp13_validate_mp_array(uint16_t type, const uint8_t *body,
+                                    size_t len, size_t *n);
+
 static inline size_t
 ofp13_round_up8(size_t n)
 {
