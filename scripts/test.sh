@@ -23,6 +23,7 @@ if [ -d .git ] || git rev-parse --git-dir >/dev/null 2>&1; then
     echo "unbounded string functions" >&2; exit 1
   fi
 fi
+scripts/check-layers.sh   # no include goes up a layer (src/LAYERS)
 
 step "build (warnings as errors)"
 BUILD_DIR=build scripts/build.sh
