@@ -87,12 +87,21 @@ const char *instr_kind_name(enum instr_kind);
  *          'target_epoch'.  Sent again with a new target on chains (I5).
  * DELETE:  remove exactly the snapshot 'config' of 'vm' with epoch 'epoch',
  *          and its relay.  An agent that holds a newer epoch refuses it.
- * 'seq' grows by one per instruction per node; agents acknowledge it. */
+ * 'seq' grows by one per instruction per node; agents acknowledge it.
+ * The names and the target's address are what the agent channel needs, so
+ * a sink never reads back into the core; like 'binding' they are valid
+ * only during the sink callback.  'target_name' and 'target_address' are
+ * NULL except for RELAY, and NULL too for a RELAY whose target node has
+ * been removed since (the sink drops it). */
 struct core_instr {
     enum instr_kind kind;
     uint32_t node;
     uint32_t vm;
     uint32_t target;       /* RELAY: node index */
+    const char *node_name;
+    const char *vm_name;
+    const char *target_name;    /* RELAY */
+    const char *target_address; /* RELAY: the target's data-plane address */
     uint64_t seq;
     uint64_t epoch;
     uint64_t target_epoch; /* RELAY */
@@ -152,13 +161,23 @@ enum core_err core_load(struct core *);
 
 const struct core_config *core_get_config(const struct core *);
 
+/* ---- Validation ----
+ *
+ * Each mutating call that the northbound API makes has a _check() twin
+ * that answers exactly what the call would refuse (CORE_E_OK when it would
+ * accept) and changes nothing; the call runs its check first, so the two
+ * never disagree.  core_migrate_check() is with core_migrate(). */
+
 /* ---- Nodes ---- */
+enum core_err core_node_add_check(const struct core *, const char *name,
+                                  const char *address, uint32_t refresh_ms);
 enum core_err core_node_add(struct core *, const char *name,
                             const char *address, uint32_t refresh_ms,
                             uint64_t now, uint32_t *idx);
 /* Removes a node with no VMs and no pending tasks; with VMs on it, marks it
  * gone (CORE_E_OK) so migrations of its VMs fail with CORE_E_NODE_GONE. */
 enum core_err core_node_remove(struct core *, uint32_t node, uint64_t now);
+enum core_err core_node_remove_check(const struct core *, uint32_t node);
 uint32_t core_node_find(const struct core *, const char *name);
 size_t core_n_nodes(const struct core *); /* slots, including free ones */
 bool core_node_valid(const struct core *, uint32_t node);
@@ -200,6 +219,8 @@ enum core_err core_node_report(struct core *, uint32_t node, uint32_t vm,
 enum core_err core_node_resync(struct core *, uint32_t node, uint64_t now);
 
 /* ---- VMs ---- */
+enum core_err core_vm_add_check(const struct core *, const char *name,
+                                const struct mn_config *, uint32_t node);
 enum core_err core_vm_add(struct core *, const char *name,
                           const struct mn_config *, uint32_t node,
                           uint64_t now, uint32_t *idx);
@@ -207,9 +228,12 @@ enum core_err core_vm_add(struct core *, const char *name,
  * Pending deletions keep their snapshots (I3). */
 enum core_err core_vm_update(struct core *, uint32_t vm,
                              const struct mn_config *, uint64_t now);
+enum core_err core_vm_update_check(const struct core *, uint32_t vm,
+                                   const struct mn_config *);
 /* Deletes the VM: its configuration on its node and every pending snapshot
  * are removed at once. */
 enum core_err core_vm_remove(struct core *, uint32_t vm, uint64_t now);
+enum core_err core_vm_remove_check(const struct core *, uint32_t vm);
 uint32_t core_vm_find(const struct core *, const char *name);
 size_t core_n_vms(const struct core *); /* slots, including free ones */
 bool core_vm_valid(const struct core *, uint32_t vm);
@@ -272,6 +296,10 @@ enum core_err core_binding_set(struct core *, uint32_t vm,
                                const struct binding *b, uint64_t now,
                                enum binding_err *berr, uint32_t *id,
                                bool *created);
+/* What core_binding_set() would refuse ('*berr' too), changing nothing. */
+enum core_err core_binding_set_check(const struct core *, uint32_t vm,
+                                     const struct binding *b, uint64_t now,
+                                     enum binding_err *berr);
 /* The controller snoops a DHCP server message that node 'node' saw on a
  * trusted port (FIG. 3): an ACK creates or renews the VM's dynamic binding
  * (origin controller), a NAK/RELEASE/DECLINE removes it.  The VM is 'vm',
@@ -294,6 +322,7 @@ enum core_err core_binding_report(struct core *, uint32_t node,
 /* Removes the VM's binding (CORE_E_UNKNOWN_BINDING if it has none); the
  * VM's IP goes with it (0.0.0.0: its node lets it only ask for one). */
 enum core_err core_binding_delete(struct core *, uint32_t vm, uint64_t now);
+enum core_err core_binding_delete_check(const struct core *, uint32_t vm);
 /* The VM's binding, or NULL.  Valid until the core next changes. */
 const struct binding *core_binding_get(const struct core *, uint32_t vm);
 /* Iteration in no particular order, as binding_table_next(). */

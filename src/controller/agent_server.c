@@ -719,13 +719,12 @@ agent_session_of(const struct agent_server *srv, uint32_t node)
 void
 agent_server_instr(struct agent_server *srv, const struct core_instr *in)
 {
+    /* The instruction carries every name the channel needs: the core is
+     * not read back here. */
     struct ctl *ctl = srv->ctl;
     struct agent_session *s = agent_session_of(srv, in->node);
-    struct core_vm_info vm;
-    struct core_node_info node;
-    if (!s || s->closing || !core_vm_info(ctl->core, in->vm, &vm)
-        || !core_node_info(ctl->core, in->node, &node)
-        || strcmp(node.name, s->name)) {
+    if (!s || s->closing || !in->vm_name || !in->node_name
+        || strcmp(in->node_name, s->name)) {
         ctl->metrics.instructions_unrouted++;
         return;
     }
@@ -737,7 +736,7 @@ agent_server_instr(struct agent_server *srv, const struct core_instr *in)
     struct chan_msg m;
     chan_msg_init(&m, types[in->kind]);
     m.seq = in->seq;
-    snprintf(m.vm, sizeof m.vm, "%s", vm.name);
+    snprintf(m.vm, sizeof m.vm, "%s", in->vm_name);
     m.epoch = in->epoch;
     m.config = in->config;
     if (in->binding) {
@@ -745,14 +744,13 @@ agent_server_instr(struct agent_server *srv, const struct core_instr *in)
         m.binding = *in->binding;
     }
     if (in->kind == INSTR_RELAY) {
-        struct core_node_info target;
-        if (!core_node_info(ctl->core, in->target, &target)) {
+        if (!in->target_name || !in->target_address) {
             ctl->metrics.instructions_unrouted++;
             return;
         }
-        snprintf(m.target, sizeof m.target, "%s", target.name);
+        snprintf(m.target, sizeof m.target, "%s", in->target_name);
         snprintf(m.target_address, sizeof m.target_address, "%s",
-                 target.address);
+                 in->target_address);
         m.target_epoch = in->target_epoch;
     }
     enum instr_kind kind = in->kind;
@@ -766,8 +764,8 @@ agent_server_instr(struct agent_server *srv, const struct core_instr *in)
         log_write(LOG_DBG, "agent",
                   "event=instruction kind=%s node=%s vm=%s epoch=%" PRIu64
                   " seq=%" PRIu64,
-                  instr_kind_name(kind), node.name, vm.name, in->epoch,
-                  in->seq);
+                  instr_kind_name(kind), in->node_name, in->vm_name,
+                  in->epoch, in->seq);
     }
 }
 

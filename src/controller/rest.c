@@ -441,21 +441,20 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
         rest_send_core_error(ctl, req, CORE_E_UNKNOWN_NODE);
         return;
     }
+    /* What the core will refuse is not planned (D-R would mark paths for
+     * nothing): the core says so, before anything changes. */
+    enum core_err refused = core_migrate_check(ctl->core, vm, from, to);
+    if (refused) {
+        rest_send_core_error(ctl, req, refused);
+        return;
+    }
     /* Plan first (seed 004: estimate, add paths, then migrate); the core
      * refusing afterwards discards the plan. */
     struct core_vm_info v;
     struct core_node_info src, dst;
-    struct core_migration last;
     struct fabric_mig *plan = NULL;
     core_vm_info(ctl->core, vm, &v);
-    /* What the core will refuse is not planned (D-R would mark paths for
-     * nothing): the VM elsewhere than 'from', already on 'to', or still
-     * in a prepared migration. */
-    bool refused = (from != CORE_NONE && from != v.node) || v.node == to
-                   || (v.migration
-                       && core_migration_get(ctl->core, v.migration, &last)
-                       && last.phase == MIG_PREPARED);
-    if (!refused && core_node_info(ctl->core, v.node, &src)
+    if (core_node_info(ctl->core, v.node, &src)
         && core_node_info(ctl->core, to, &dst)) {
         struct fabric_plan_req pr = {
             .src_node = src.name,

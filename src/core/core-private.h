@@ -2,7 +2,7 @@
  *
  * Objects live in arrays and refer to each other by uint32 index, so the
  * arrays can grow without invalidating anything and a million VMs cost
- * about a hundred bytes each. */
+ * about a hundred bytes each.  Nothing outside src/core may include it. */
 #ifndef MIGNET_CORE_PRIVATE_H
 #define MIGNET_CORE_PRIVATE_H 1
 
@@ -117,24 +117,79 @@ struct core {
     bool loading;
 };
 
+/* ---- core.c: lifecycle and output ---- */
 void core_init_contents(struct core *, const struct core_config *,
                         struct store *, const struct core_sink *);
 void core_free_contents(struct core *);
-
-/* Shared by core.c, bindings.c and load.c. */
+/* Hands one instruction to the sink, with the names of its node, VM and
+ * target filled in. */
 void core_emit(struct core *, enum instr_kind, uint32_t node, uint32_t vm,
                uint64_t epoch, const struct mn_config *, uint32_t target,
                uint64_t target_epoch, const struct binding *);
+
+/* ---- persist.c: records for the store (nothing while loading) ---- */
+void core_persist_meta(struct core *);
+void core_persist_node(struct core *, uint32_t node);
+void core_persist_node_del(struct core *, const char *name);
 void core_persist_vm(struct core *, uint32_t vm);
+void core_persist_vm_del(struct core *, const char *name);
 void core_persist_task(struct core *, uint32_t task);
-void core_gateway_touch(struct core *, uint32_t vm);
+void core_persist_task_del(struct core *, uint64_t id);
+void core_persist_mig(struct core *, const struct migration *);
+void core_persist_binding(struct core *, const struct binding *);
+void core_persist_binding_del(struct core *, uint32_t id);
+
+/* ---- nodes.c ---- */
+void core_nodes_init(struct core *);
+/* Forgets node 'node' (its slot becomes free). */
+void core_node_free_slot(struct core *, uint32_t node);
+/* Frees a gone node's slot once nothing refers to it any more. */
+void core_node_forget_if_unused(struct core *, uint32_t node);
+/* Migration 'mig' waits for node 'node' to acknowledge 'seq'. */
+void core_node_wait(struct core *, uint32_t node, uint64_t seq,
+                    uint64_t mig);
+
+/* ---- vms.c ---- */
+void core_vms_init(struct core *);
+/* Moves VM 'vm' onto the list of node 'node'. */
+void core_vm_place(struct core *, uint32_t vm, uint32_t node);
+
+/* ---- tasks.c ---- */
+void core_tasks_init(struct core *);
 uint32_t core_task_alloc(struct core *);
 /* Links a filled-in task: VM list, node count, heaps, store. */
 void core_task_link(struct core *, uint32_t task);
+/* Links a filled-in task like core_task_link(), but outside the heaps: it
+ * is not scheduled yet. */
+void core_task_link_unscheduled(struct core *, uint32_t task);
+/* Schedules a task linked by core_task_link_unscheduled() at 'due'. */
+void core_task_schedule(struct core *, uint32_t task, uint64_t due);
 void core_task_free(struct core *, uint32_t task);
 void core_task_set_due(struct core *, uint32_t task, uint64_t due);
 
-/* Bindings (bindings.c). */
+/* ---- gmap.c: the gateway map ---- */
+/* The gateway entry of 'vm' changed: new map version. */
+void core_gateway_touch(struct core *, uint32_t vm);
+/* The gateway entry of 'vm' is removed: new map version, a tombstone. */
+void core_gateway_remove(struct core *, uint32_t vm);
+
+/* ---- migrate.c: the protocol (DESIGN §2) ---- */
+struct migration *core_mig_get(struct core *, uint64_t id);
+/* Node 'node' acknowledged instruction 'seq' that migration 'm' waits
+ * for. */
+void core_mig_acked(struct core *, struct migration *, uint32_t node,
+                    uint64_t seq, uint64_t now);
+/* Step 6, early: brings forward the deletions every node's
+ * acknowledgements allow (I2). */
+void core_release_check(struct core *, uint64_t now);
+/* A DELETE task is due (step 6). */
+void core_mig_delete_run(struct core *, uint32_t task, uint64_t now);
+/* A PREPARE_TIMEOUT task is due. */
+void core_mig_timeout_run(struct core *, uint32_t task, uint64_t now);
+/* VM 'vm' is being removed: every pending task of it goes now. */
+void core_mig_vm_removed(struct core *, uint32_t vm, uint64_t now);
+
+/* ---- vm_binding.c: the VMs' port-security bindings ---- */
 /* The VM's binding, or NULL. */
 const struct binding *core_vm_binding(const struct core *, uint32_t vm);
 /* A heap copy of the VM's binding for a snapshot, or NULL. */
@@ -146,9 +201,6 @@ void core_binding_follow(struct core *, uint32_t vm);
 void core_binding_drop(struct core *, uint32_t vm);
 /* A LEASE task is due. */
 void core_lease_run(struct core *, uint32_t task, uint64_t now);
-/* The task record's binding snapshot, encoded; 0 bytes when none. */
-size_t core_binding_encode_snap(const struct task *, uint8_t *buf,
-                                size_t cap);
 /* Loading: one binding record; then the cross-checks once all is in. */
 int core_load_binding(struct core *, const struct store_binding_rec *);
 int core_load_bindings_check(struct core *);

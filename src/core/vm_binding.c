@@ -1,4 +1,4 @@
-/* bindings.c: the core's port-security bindings (seed 003, DESIGN §3).
+/* vm_binding.c: the core's port-security bindings (seed 003, DESIGN §3).
  *
  * Keeps the binding table (binding.c) inside the core so that a binding
  * is part of the VM's configuration: persisted through the same store,
@@ -14,44 +14,6 @@
 
 #include "lib/util.h"
 #include "mignet/dhcp.h"
-
-/* ---- Persistence ---- */
-
-static void
-persist_binding(struct core *c, const struct binding *b)
-{
-    uint8_t rec[BINDING_RECORD_MAX];
-    size_t len = 0;
-    if (!c->store || c->loading
-        || binding_encode(b, rec, sizeof rec, &len)) {
-        return;
-    }
-    struct store_rec r = {.type = STORE_BINDING};
-    r.binding.id = b->id;
-    r.binding.record = rec;
-    r.binding.len = len;
-    store_put(c->store, &r);
-}
-
-static void
-persist_binding_del(struct core *c, uint32_t id)
-{
-    if (c->store && !c->loading) {
-        struct store_rec r = {.type = STORE_BINDING, .del = true};
-        r.binding.id = id;
-        store_put(c->store, &r);
-    }
-}
-
-size_t
-core_binding_encode_snap(const struct task *t, uint8_t *buf, size_t cap)
-{
-    size_t len = 0;
-    if (!t->snap || binding_encode(t->snap, buf, cap, &len)) {
-        return 0;
-    }
-    return len;
-}
 
 /* ---- Lookups ---- */
 
@@ -171,7 +133,7 @@ vm_bound(struct core *c, uint32_t vi, uint32_t id, const struct binding *old)
         core_gateway_touch(c, vi);
     }
     core_persist_vm(c, vi);
-    persist_binding(c, b);
+    core_persist_binding(c, b);
     lease_sync(c, vi, b);
     b = binding_table_get(c->bindings, id);
     core_emit(c, INSTR_INSTALL, v->node, vi, v->epoch, &v->config, NIL, 0,
@@ -191,7 +153,7 @@ vm_unbind(struct core *c, uint32_t vi, bool install)
         return;
     }
     count_type(c, &old, -1);
-    persist_binding_del(c, id);
+    core_persist_binding_del(c, id);
     lease_sync(c, vi, NULL);
     v = &c->vms[vi];
     v->config.binding = 0;
@@ -278,14 +240,38 @@ lease_expiry(uint32_t lease_s, uint64_t now, uint64_t *expires)
     return true;
 }
 
-enum core_err
-core_binding_set(struct core *c, uint32_t vi, const struct binding *in,
-                 uint64_t now, enum binding_err *berr, uint32_t *idp,
-                 bool *created)
+/* What binding_table_put() would refuse for the complete binding '*b':
+ * the table's own rules (validity, then the MAC and the IP against every
+ * binding but the VM's), read without changing the table.  The table
+ * could also be full (2^32 ids): that one is not foreseen. */
+static enum binding_err
+table_put_refusal(const struct binding_table *t, const struct binding *b)
 {
-    if (berr) {
-        *berr = BINDING_E_OK;
+    const struct binding *self = binding_table_find_vm(t, b->vm);
+    const struct binding *other;
+    enum binding_err e = binding_validate(b);
+    if (e) {
+        return e;
     }
+    other = binding_table_find_mac(t, b->mac, b->vlan);
+    if (other && other != self) {
+        return BINDING_E_MAC_CONFLICT;
+    }
+    other = binding_table_find_ip(t, b->ip, b->vlan);
+    if (other && other != self) {
+        return BINDING_E_IP_CONFLICT;
+    }
+    return BINDING_E_OK;
+}
+
+/* The binding core_binding_set() would put for 'vi', in '*out', or why it
+ * refuses (with '*berr' for CORE_E_BINDING). */
+static enum core_err
+binding_set_prepare(const struct core *c, uint32_t vi,
+                    const struct binding *in, uint64_t now,
+                    enum binding_err *berr, struct binding *out)
+{
+    *berr = BINDING_E_OK;
     if (!core_vm_valid(c, vi)) {
         return CORE_E_UNKNOWN_VM;
     }
@@ -296,9 +282,7 @@ core_binding_set(struct core *c, uint32_t vi, const struct binding *in,
     b.id = 0;
     if (b.type == BINDING_DYNAMIC
         && !lease_expiry(b.lease_s, now, &b.expires_ms)) {
-        if (berr) {
-            *berr = BINDING_E_BAD_LEASE;
-        }
+        *berr = BINDING_E_BAD_LEASE;
         return CORE_E_BINDING;
     }
     /* Invalid values first (a multicast MAC is invalid before it is
@@ -316,14 +300,47 @@ core_binding_set(struct core *c, uint32_t vi, const struct binding *in,
     if (!memcmp(probe.mac, zero, 6)) {
         memcpy(probe.mac, v->config.mac, 6);
     }
-    enum binding_err e = binding_validate(&probe);
-    if (e) {
-        if (berr) {
-            *berr = e;
-        }
+    *berr = binding_validate(&probe);
+    if (*berr) {
         return CORE_E_BINDING;
     }
     enum core_err err = complete(c, vi, &b);
+    if (err) {
+        return err;
+    }
+    *berr = table_put_refusal(c->bindings, &b);
+    if (*berr) {
+        return CORE_E_BINDING;
+    }
+    *out = b;
+    return CORE_E_OK;
+}
+
+enum core_err
+core_binding_set_check(const struct core *c, uint32_t vi,
+                       const struct binding *in, uint64_t now,
+                       enum binding_err *berr)
+{
+    struct binding b;
+    enum binding_err e;
+    enum core_err err = binding_set_prepare(c, vi, in, now, &e, &b);
+    if (berr) {
+        *berr = e;
+    }
+    return err;
+}
+
+enum core_err
+core_binding_set(struct core *c, uint32_t vi, const struct binding *in,
+                 uint64_t now, enum binding_err *berr, uint32_t *idp,
+                 bool *created)
+{
+    struct binding b;
+    enum binding_err e;
+    enum core_err err = binding_set_prepare(c, vi, in, now, &e, &b);
+    if (berr) {
+        *berr = e;
+    }
     if (err) {
         return err;
     }
@@ -506,14 +523,24 @@ core_binding_report(struct core *c, uint32_t ni, const struct binding *in,
 }
 
 enum core_err
-core_binding_delete(struct core *c, uint32_t vi, uint64_t now)
+core_binding_delete_check(const struct core *c, uint32_t vi)
 {
-    (void) now;
     if (!core_vm_valid(c, vi)) {
         return CORE_E_UNKNOWN_VM;
     }
     if (!core_vm_binding(c, vi)) {
         return CORE_E_UNKNOWN_BINDING;
+    }
+    return CORE_E_OK;
+}
+
+enum core_err
+core_binding_delete(struct core *c, uint32_t vi, uint64_t now)
+{
+    (void) now;
+    enum core_err err = core_binding_delete_check(c, vi);
+    if (err) {
+        return err;
     }
     vm_unbind(c, vi, true);
     return CORE_E_OK;
@@ -533,7 +560,7 @@ core_binding_follow(struct core *c, uint32_t vi)
     snprintf(b.node, sizeof b.node, "%s", c->nodes[v->node].name);
     b.port = v->config.port;
     if (binding_table_replace(c->bindings, &b) == BINDING_E_OK) {
-        persist_binding(c, &b);
+        core_persist_binding(c, &b);
     }
     uint32_t ti = lease_task_of(c, vi);
     if (ti != NIL && c->tasks[ti].node != v->node) {

@@ -1,0 +1,370 @@
+/* nodes.c: the compute nodes the core knows, and what their agents report.
+ *
+ * Keeps each node's placements list, its acknowledgements (map versions and
+ * instruction sequence numbers) and its observed refresh behaviour, from
+ * which the dynamic deletion delay is computed (DESIGN §2).  Acknowledgements
+ * only move a migration forward through migrate.c; this file never changes
+ * a migration's phase itself. */
+#include "core/core-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util.h"
+
+/* ---- Heaps' orders ---- */
+
+static const char *
+node_name_of(const void *aux, uint32_t i)
+{
+    const struct core *core = aux;
+    return core->nodes[i].name;
+}
+
+static bool
+ack_before(const void *aux, uint32_t a, uint32_t b)
+{
+    const struct core *c = aux;
+    return c->nodes[a].acked_version < c->nodes[b].acked_version;
+}
+
+static void
+ack_set_pos(void *aux, uint32_t i, uint32_t pos)
+{
+    struct core *c = aux;
+    c->nodes[i].ack_pos = pos;
+}
+
+static bool
+upper_before(const void *aux, uint32_t a, uint32_t b)
+{
+    const struct core *c = aux;
+    return c->nodes[a].upper > c->nodes[b].upper;
+}
+
+static void
+upper_set_pos(void *aux, uint32_t i, uint32_t pos)
+{
+    struct core *c = aux;
+    c->nodes[i].upper_pos = pos;
+}
+
+void
+core_nodes_init(struct core *c)
+{
+    c->node_free = NIL;
+    strmap_init(&c->node_index, node_name_of, c);
+    heap_init(&c->ack_heap, ack_before, ack_set_pos, c);
+    heap_init(&c->upper_heap, upper_before, upper_set_pos, c);
+}
+
+/* ---- Adding and removing ---- */
+
+/* The bound on the node's next refresh that the dynamic delay uses. */
+static void
+node_update_upper(struct core *c, uint32_t i)
+{
+    struct node *n = &c->nodes[i];
+    uint64_t upper;
+    if (n->refreshes >= 2) {
+        upper = (uint64_t) (n->mean + c->cfg.dev_factor * n->dev + 0.5);
+    } else {
+        upper = 2 * (uint64_t) n->expected_refresh_ms;
+    }
+    if (upper != n->upper) {
+        n->upper = upper;
+        if (n->upper_pos != HEAP_NOT_IN) {
+            heap_update(&c->upper_heap, n->upper_pos);
+        }
+    }
+}
+
+enum core_err
+core_node_add_check(const struct core *c, const char *name,
+                    const char *address, uint32_t refresh_ms)
+{
+    if (!mn_name_valid(name)) {
+        return CORE_E_BAD_NAME;
+    }
+    if (!address || strlen(address) > 255 || refresh_ms == 0
+        || refresh_ms > 3600 * 1000) {
+        return CORE_E_BAD_VALUE;
+    }
+    if (strmap_find(&c->node_index, name) != STRMAP_NONE) {
+        return CORE_E_DUPLICATE_NODE;
+    }
+    return CORE_E_OK;
+}
+
+enum core_err
+core_node_add(struct core *c, const char *name, const char *address,
+              uint32_t refresh_ms, uint64_t now, uint32_t *idxp)
+{
+    enum core_err err = core_node_add_check(c, name, address, refresh_ms);
+    if (err) {
+        return err;
+    }
+    uint32_t i;
+    if (c->node_free != NIL) {
+        i = c->node_free;
+        c->node_free = c->nodes[i].next_free;
+    } else {
+        c->nodes = xgrow(c->nodes, &c->nodes_cap, c->n_nodes + 1,
+                         sizeof *c->nodes);
+        i = c->n_nodes++;
+    }
+    struct node *n = &c->nodes[i];
+    memset(n, 0, sizeof *n);
+    n->name = xstrdup(name);
+    n->address = xstrdup(address);
+    n->expected_refresh_ms = refresh_ms;
+    n->vm_head = NIL;
+    n->ack_pos = n->upper_pos = HEAP_NOT_IN;
+    n->next_free = NIL;
+    strmap_insert(&c->node_index, name, i);
+    node_update_upper(c, i);
+    heap_push(&c->ack_heap, i);
+    heap_push(&c->upper_heap, i);
+    core_persist_node(c, i);
+    (void) now;
+    if (idxp) {
+        *idxp = i;
+    }
+    return CORE_E_OK;
+}
+
+void
+core_node_free_slot(struct core *c, uint32_t i)
+{
+    struct node *n = &c->nodes[i];
+    strmap_remove(&c->node_index, n->name);
+    core_persist_node_del(c, n->name);
+    free(n->name);
+    free(n->address);
+    free(n->waits);
+    memset(n, 0, sizeof *n);
+    n->next_free = c->node_free;
+    c->node_free = i;
+}
+
+void
+core_node_forget_if_unused(struct core *c, uint32_t i)
+{
+    const struct node *n = &c->nodes[i];
+    if (n->gone && n->n_vms == 0 && n->n_tasks == 0) {
+        core_node_free_slot(c, i);
+    }
+}
+
+enum core_err
+core_node_remove_check(const struct core *c, uint32_t i)
+{
+    return core_node_valid(c, i) ? CORE_E_OK : CORE_E_UNKNOWN_NODE;
+}
+
+enum core_err
+core_node_remove(struct core *c, uint32_t i, uint64_t now)
+{
+    enum core_err err = core_node_remove_check(c, i);
+    if (err) {
+        return err;
+    }
+    struct node *n = &c->nodes[i];
+    if (!n->gone) {
+        heap_remove(&c->ack_heap, n->ack_pos);
+        heap_remove(&c->upper_heap, n->upper_pos);
+    }
+    if (n->n_vms == 0 && n->n_tasks == 0) {
+        core_node_free_slot(c, i);
+    } else {
+        n->gone = true;
+        core_persist_node(c, i);
+    }
+    /* A departed node no longer holds back early release. */
+    core_release_check(c, now);
+    return CORE_E_OK;
+}
+
+/* ---- Reading ---- */
+
+uint32_t
+core_node_find(const struct core *c, const char *name)
+{
+    return name ? strmap_find(&c->node_index, name) : CORE_NONE;
+}
+
+size_t
+core_n_nodes(const struct core *c)
+{
+    return c->n_nodes;
+}
+
+bool
+core_node_valid(const struct core *c, uint32_t i)
+{
+    return i < c->n_nodes && c->nodes[i].name;
+}
+
+bool
+core_node_info(const struct core *c, uint32_t i, struct core_node_info *out)
+{
+    if (!core_node_valid(c, i)) {
+        return false;
+    }
+    const struct node *n = &c->nodes[i];
+    out->name = n->name;
+    out->address = n->address;
+    out->expected_refresh_ms = n->expected_refresh_ms;
+    out->gone = n->gone;
+    out->n_vms = n->n_vms;
+    out->acked_version = n->acked_version;
+    out->acked_seq = n->acked_seq;
+    out->last_seq = n->last_seq;
+    out->refreshes = n->refreshes;
+    out->last_refresh_ms = n->last_refresh_ms;
+    out->refresh_mean_ms = n->mean;
+    out->refresh_dev_ms = n->dev;
+    out->refresh_upper_ms = n->upper;
+    return true;
+}
+
+/* ---- What agents report ---- */
+
+enum core_err
+core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
+{
+    if (!core_node_valid(c, i)) {
+        return CORE_E_UNKNOWN_NODE;
+    }
+    if (version > c->map_version) {
+        return CORE_E_BAD_VERSION;
+    }
+    /* Refresh statistics: a smoothed interval and deviation, as TCP's
+     * RTT estimator. */
+    struct node *n = &c->nodes[i];
+    if (n->refreshes > 0 && now >= n->last_refresh_ms) {
+        double interval = (double) (now - n->last_refresh_ms);
+        if (n->refreshes == 1) {
+            n->mean = interval;
+            n->dev = interval / 2;
+        } else {
+            double err = interval - n->mean;
+            n->mean += err / 8;
+            n->dev += ((err < 0 ? -err : err) - n->dev) / 4;
+        }
+    }
+    n->refreshes++;
+    if (now > n->last_refresh_ms) {
+        n->last_refresh_ms = now;
+    }
+    if (!n->gone) {
+        node_update_upper(c, i);
+    }
+    if (version > n->acked_version) {
+        n->acked_version = version;
+        if (!n->gone) {
+            heap_update(&c->ack_heap, n->ack_pos);
+            core_release_check(c, now);
+        }
+    }
+    return CORE_E_OK;
+}
+
+void
+core_node_wait(struct core *c, uint32_t node, uint64_t seq, uint64_t mig)
+{
+    struct node *n = &c->nodes[node];
+    if (n->waits_head > 0 && n->waits_head * 2 >= n->n_waits) {
+        memmove(n->waits, n->waits + n->waits_head,
+                (n->n_waits - n->waits_head) * sizeof *n->waits);
+        n->n_waits -= n->waits_head;
+        n->waits_head = 0;
+    }
+    n->waits = xgrow(n->waits, &n->waits_cap, n->n_waits + 1,
+                     sizeof *n->waits);
+    n->waits[n->n_waits++] = (struct ack_wait){.seq = seq, .migration = mig};
+}
+
+enum core_err
+core_node_ack(struct core *c, uint32_t i, uint64_t seq, uint64_t now)
+{
+    if (!core_node_valid(c, i)) {
+        return CORE_E_UNKNOWN_NODE;
+    }
+    struct node *n = &c->nodes[i];
+    if (seq > n->last_seq) {
+        return CORE_E_BAD_SEQ;
+    }
+    if (seq <= n->acked_seq) {
+        return CORE_E_OK;
+    }
+    n->acked_seq = seq;
+    while (n->waits_head < n->n_waits && n->waits[n->waits_head].seq <= seq) {
+        const struct ack_wait *w = &n->waits[n->waits_head++];
+        struct migration *m = core_mig_get(c, w->migration);
+        if (m) {
+            core_mig_acked(c, m, i, w->seq, now);
+        }
+        n = &c->nodes[i];
+    }
+    if (n->waits_head == n->n_waits) {
+        n->waits_head = n->n_waits = 0;
+    }
+    return CORE_E_OK;
+}
+
+enum core_err
+core_node_report(struct core *c, uint32_t ni, uint32_t vi, uint64_t epoch)
+{
+    if (!core_node_valid(c, ni)) {
+        return CORE_E_UNKNOWN_NODE;
+    }
+    if (!core_vm_valid(c, vi)) {
+        return CORE_E_UNKNOWN_VM;
+    }
+    const struct vm *v = &c->vms[vi];
+    uint64_t desired = 0;
+    if (v->node == ni) {
+        desired = v->epoch;
+    }
+    for (uint32_t ti = v->task_head; ti != NIL; ti = c->tasks[ti].vm_next) {
+        const struct task *t = &c->tasks[ti];
+        if (t->kind == TASK_DELETE && t->node == ni && t->epoch > desired) {
+            desired = t->epoch;
+        }
+    }
+    if (epoch > v->epoch) {
+        return CORE_E_BAD_VALUE;
+    }
+    return epoch < desired ? CORE_E_STALE_EPOCH : CORE_E_OK;
+}
+
+enum core_err
+core_node_resync(struct core *c, uint32_t ni, uint64_t now)
+{
+    if (!core_node_valid(c, ni)) {
+        return CORE_E_UNKNOWN_NODE;
+    }
+    for (size_t ti = 0; ti < c->n_task_slots; ti++) {
+        const struct task *t = &c->tasks[ti];
+        if (!t->live || t->kind != TASK_DELETE || t->node != ni) {
+            continue;
+        }
+        struct task copy = *t;
+        core_emit(c, INSTR_INSTALL, ni, copy.vm, copy.epoch, &copy.snapshot,
+                  NIL, 0, copy.snap);
+        if (copy.target != NIL) {
+            core_emit(c, INSTR_RELAY, ni, copy.vm, copy.epoch,
+                      &copy.snapshot, copy.target, copy.target_epoch,
+                      copy.snap);
+        }
+    }
+    for (uint32_t vi = c->nodes[ni].vm_head; vi != NIL;
+         vi = c->vms[vi].node_next) {
+        const struct vm *v = &c->vms[vi];
+        core_emit(c, INSTR_INSTALL, ni, vi, v->epoch, &v->config, NIL, 0,
+                  core_vm_binding(c, vi));
+    }
+    (void) now;
+    return CORE_E_OK;
+}
