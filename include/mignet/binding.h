@@ -298,6 +298,10 @@ enum binding_err binding_table_replace(struct binding_table *,
 enum binding_err binding_table_put(struct binding_table *,
                                    const struct binding *b, uint32_t *id,
                                    bool *created);
+/* What binding_table_put() would answer for '*b', without changing the
+ * table. */
+enum binding_err binding_table_put_check(const struct binding_table *,
+                                         const struct binding *b);
 /* Removes binding 'id', copying it to '*old' if nonnull. */
 enum binding_err binding_table_delete(struct binding_table *, uint32_t id,
                                       struct binding *old);

@@ -240,30 +240,6 @@ lease_expiry(uint32_t lease_s, uint64_t now, uint64_t *expires)
     return true;
 }
 
-/* What binding_table_put() would refuse for the complete binding '*b':
- * the table's own rules (validity, then the MAC and the IP against every
- * binding but the VM's), read without changing the table.  The table
- * could also be full (2^32 ids): that one is not foreseen. */
-static enum binding_err
-table_put_refusal(const struct binding_table *t, const struct binding *b)
-{
-    const struct binding *self = binding_table_find_vm(t, b->vm);
-    const struct binding *other;
-    enum binding_err e = binding_validate(b);
-    if (e) {
-        return e;
-    }
-    other = binding_table_find_mac(t, b->mac, b->vlan);
-    if (other && other != self) {
-        return BINDING_E_MAC_CONFLICT;
-    }
-    other = binding_table_find_ip(t, b->ip, b->vlan);
-    if (other && other != self) {
-        return BINDING_E_IP_CONFLICT;
-    }
-    return BINDING_E_OK;
-}
-
 /* The binding core_binding_set() would put for 'vi', in '*out', or why it
  * refuses (with '*berr' for CORE_E_BINDING). */
 static enum core_err
@@ -308,7 +284,7 @@ binding_set_prepare(const struct core *c, uint32_t vi,
     if (err) {
         return err;
     }
-    *berr = table_put_refusal(c->bindings, &b);
+    *berr = binding_table_put_check(c->bindings, &b);
     if (*berr) {
         return CORE_E_BINDING;
     }

@@ -343,6 +343,18 @@ binding_table_replace(struct binding_table *t, const struct binding *b)
 }
 
 enum binding_err
+binding_table_put_check(const struct binding_table *t,
+                        const struct binding *b)
+{
+    uint32_t self = strmap_find(&t->by_vm, b->vm);
+    enum binding_err e = table_check(t, b, self);
+    if (!e && self == STRMAP_NONE && t->next_id > UINT32_MAX) {
+        e = BINDING_E_FULL;
+    }
+    return e;
+}
+
+enum binding_err
 binding_table_put(struct binding_table *t, const struct binding *b,
                   uint32_t *idp, bool *created)
 {
