@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/traffic.h"
 #include "lib/util.h"
 
@@ -39,14 +40,6 @@ install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-}
-
-static uint64_t
-now_us(void)
-{
-    struct timespec ts = {0};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 static void
@@ -206,7 +199,7 @@ cmd_send(int argc, char **argv)
     struct traffic_probe p = {
         .sender = (uint32_t) id,
         .rate = (uint32_t) rate,
-        .start_us = now_us() + 1000, /* probe 0 is due 1 ms from now */
+        .start_us = clock_wall_us() + 1000, /* probe 0 is due 1 ms from now */
     };
     uint64_t errors = 0, late_max = 0;
     uint8_t buf[TRAFFIC_PROBE_LEN];
@@ -215,7 +208,7 @@ cmd_send(int argc, char **argv)
         if (stop_requested) {
             break;
         }
-        p.sent_us = now_us();
+        p.sent_us = clock_wall_us();
         uint64_t due = traffic_due_us(p.start_us, p.rate, p.seq);
         if (p.sent_us > due && p.sent_us - due > late_max) {
             late_max = p.sent_us - due; /* the sender was descheduled */
@@ -227,14 +220,14 @@ cmd_send(int argc, char **argv)
         }
     }
     uint64_t sent = p.seq;
-    uint64_t end_us = now_us();
+    uint64_t end_us = clock_wall_us();
 
     /* The end probe tells the receiver how many were sent; three copies
      * so one lost datagram does not hide the tail. */
     p.end = true;
     p.seq = sent;
     for (int i = 0; i < 3; i++) {
-        p.sent_us = now_us();
+        p.sent_us = clock_wall_us();
         traffic_probe_encode(&p, buf);
         (void) sendto(fd, buf, sizeof buf, 0, (struct sockaddr *) &dst,
                       sizeof dst);
@@ -361,7 +354,7 @@ drain(int fd, struct traffic_log *log, uint32_t *ovfl)
             }
         }
         if (!arrival) {
-            arrival = now_us();
+            arrival = clock_wall_us();
         }
         struct traffic_probe p;
         if (traffic_probe_decode(buf, (size_t) n, &p)) {
@@ -453,12 +446,12 @@ recv_loop(const struct recv_opts *o)
     }
 
     struct traffic_log *log = traffic_log_create();
-    uint64_t start = now_us();
+    uint64_t start = clock_wall_us();
     uint64_t deadline = o->duration ? start + o->duration * 1000000u : 0;
     uint64_t all_ended_at = 0;
     uint32_t drops = 0;
     while (!stop_requested) {
-        uint64_t t = now_us();
+        uint64_t t = clock_wall_us();
         if (deadline && t >= deadline) {
             break;
         }

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Milliseconds on the monotonic clock (for deadlines only). */
+/* clock_mono_ms(), signed so deadline arithmetic may go negative. */
 int64_t sock_now_ms(void);
 
 /* Connects to 'host' (name or address) port 'port' within 'timeout_ms',
