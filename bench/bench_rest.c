@@ -327,9 +327,9 @@ json_field(const char *text, const char *key)
     return v;
 }
 
-/* A Prometheus sample "name value" from /metrics. */
-static double
-metric(const struct daemon *d, const char *name)
+/* The daemon's /metrics page, in a buffer the next call reuses. */
+static const char *
+get_metrics(const struct daemon *d)
 {
     static char body[1 << 16];
     struct http h;
@@ -338,6 +338,14 @@ metric(const struct daemon *d, const char *name)
         die("GET /metrics failed");
     }
     close(h.fd);
+    return body;
+}
+
+/* A Prometheus sample "name value" from /metrics. */
+static double
+metric(const struct daemon *d, const char *name)
+{
+    const char *body = get_metrics(d);
     size_t n = strlen(name);
     for (const char *p = body; (p = strstr(p, name)); p++) {
         if ((p == body || p[-1] == '\n') && p[n] == ' ') {
@@ -353,13 +361,7 @@ static int
 histogram(const struct daemon *d, const char *name, double *le,
           double *cum, int max)
 {
-    static char body[1 << 16];
-    struct http h;
-    http_open(&h, d);
-    if (http_call(&h, "GET", "/metrics", NULL, body, sizeof body) != 200) {
-        die("GET /metrics failed");
-    }
-    close(h.fd);
+    const char *body = get_metrics(d);
     char prefix[128];
     int n = snprintf(prefix, sizeof prefix, "%s_bucket{le=\"", name);
     int k = 0;

@@ -27,20 +27,12 @@
 #include <jansson.h>
 
 #include "lib/clock.h"
+#include "lib/stopflag.h"
 #include "mignet/planner.h"
 
 #define MAX_STREAMS 16
 #define CHUNK 65536
 #define DONE_BYTE 'K'
-
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_signal(int sig)
-{
-    (void) sig;
-    stop_requested = 1;
-}
 
 static void
 usage(FILE *f)
@@ -213,7 +205,7 @@ cmd_recv(int argc, char **argv)
     size_t n_done = 0;
     double deadline = clock_mono_s() + (double) timeout;
     static char buf[CHUNK];
-    while (n_done < k && !stop_requested && clock_mono_s() < deadline) {
+    while (n_done < k && !stopflag_raised() && clock_mono_s() < deadline) {
         struct pollfd pfd[MAX_STREAMS];
         for (size_t i = 0; i < k; i++) {
             pfd[i].fd = st[i].done ? -1 : st[i].fd >= 0 ? st[i].fd : lfd[i];
@@ -316,7 +308,7 @@ connect_streams(struct sender *s, const char *to, uint64_t port, size_t k,
         /* A few tries: the route may be going in as the test starts. */
         int tries = 0;
         while (connect(fd, (struct sockaddr *) &sin, sizeof sin)) {
-            if (++tries >= 50 || stop_requested) {
+            if (++tries >= 50 || stopflag_raised()) {
                 fprintf(stderr, "mignet-bulk: connect %s:%llu: %s\n", to,
                         (unsigned long long) (port + i), strerror(errno));
                 return 1;
@@ -344,7 +336,7 @@ send_striped(struct sender *s, uint64_t n, double until)
     static char buf[CHUNK];
     uint64_t left = n;
     while ((until > 0 ? clock_mono_s() < until : left > 0)
-           && !stop_requested) {
+           && !stopflag_raised()) {
         struct pollfd pfd[MAX_STREAMS];
         for (size_t i = 0; i < s->k; i++) {
             pfd[i].fd = s->fd[i];
@@ -380,7 +372,7 @@ send_striped(struct sender *s, uint64_t n, double until)
             }
         }
     }
-    return !stop_requested;
+    return !stopflag_raised();
 }
 
 /* Closes the sending side and waits for every receiver's confirmation.
@@ -394,7 +386,7 @@ finish_streams(struct sender *s)
         shutdown(s->fd[i], SHUT_WR);
     }
     double deadline = clock_mono_s() + 120;
-    while (n < s->k && clock_mono_s() < deadline && !stop_requested) {
+    while (n < s->k && clock_mono_s() < deadline && !stopflag_raised()) {
         struct pollfd pfd[MAX_STREAMS];
         for (size_t i = 0; i < s->k; i++) {
             pfd[i].fd = got[i] ? -1 : s->fd[i];
@@ -610,11 +602,7 @@ cmd_precopy(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    stopflag_install();
     signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         return die_usage("give a command");

@@ -11,7 +11,6 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,27 +19,9 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/stopflag.h"
 #include "lib/traffic.h"
 #include "lib/util.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_signal(int sig)
-{
-    (void) sig;
-    stop_requested = 1;
-}
-
-static void
-install_signals(void)
-{
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
 
 static void
 sleep_until_us(uint64_t t)
@@ -49,7 +30,7 @@ sleep_until_us(uint64_t t)
         .tv_sec = (time_t) (t / 1000000u),
         .tv_nsec = (long) (t % 1000000u) * 1000,
     };
-    while (!stop_requested
+    while (!stopflag_raised()
            && clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL)
               == EINTR) {
         continue;
@@ -194,7 +175,7 @@ cmd_send(int argc, char **argv)
         fprintf(stderr, "mignet-traffic: socket: %s\n", strerror(errno));
         return 1;
     }
-    install_signals();
+    stopflag_install();
 
     struct traffic_probe p = {
         .sender = (uint32_t) id,
@@ -203,9 +184,9 @@ cmd_send(int argc, char **argv)
     };
     uint64_t errors = 0, late_max = 0;
     uint8_t buf[TRAFFIC_PROBE_LEN];
-    for (p.seq = 0; p.seq < count && !stop_requested; p.seq++) {
+    for (p.seq = 0; p.seq < count && !stopflag_raised(); p.seq++) {
         sleep_until_us(traffic_due_us(p.start_us, p.rate, p.seq));
-        if (stop_requested) {
+        if (stopflag_raised()) {
             break;
         }
         p.sent_us = clock_wall_us();
@@ -450,7 +431,7 @@ recv_loop(const struct recv_opts *o)
     uint64_t deadline = o->duration ? start + o->duration * 1000000u : 0;
     uint64_t all_ended_at = 0;
     uint32_t drops = 0;
-    while (!stop_requested) {
+    while (!stopflag_raised()) {
         uint64_t t = clock_wall_us();
         if (deadline && t >= deadline) {
             break;
@@ -558,7 +539,7 @@ cmd_recv(int argc, char **argv)
               "(no --duration or --senders)\n", stderr);
     }
     o.addr.sin_port = htons((uint16_t) port);
-    install_signals();
+    stopflag_install();
     rc = recv_loop(&o);
     free(o.windows);
     return rc;
