@@ -9,19 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "lib/clock.h"
 #include "lib/strmap.h"
 #include "lib/util.h"
 #include "mignet/core.h"
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static size_t
 heap_used(void)
@@ -54,7 +46,7 @@ main(int argc, char **argv)
     }
 
     /* Baseline: index every name, then look each up once. */
-    double t0 = now_s();
+    double t0 = clock_mono_s();
     struct strmap m;
     strmap_init(&m, name_of, NULL);
     for (size_t i = 0; i < n_vms; i++) {
@@ -64,7 +56,7 @@ main(int argc, char **argv)
     for (size_t i = 0; i < n_vms; i++) {
         found += strmap_find(&m, names[i]) == i;
     }
-    double base_s = now_s() - t0;
+    double base_s = clock_mono_s() - t0;
     strmap_destroy(&m);
     if (found != n_vms) {
         fprintf(stderr, "baseline index broken\n");
@@ -83,7 +75,7 @@ main(int argc, char **argv)
     }
     size_t mem_nodes = heap_used();
     uint32_t *vms = xmalloc(n_vms * sizeof *vms);
-    t0 = now_s();
+    t0 = clock_mono_s();
     for (size_t i = 0; i < n_vms; i++) {
         struct mn_config mc = {.mac = {2, 0, 0, (uint8_t) (i >> 16),
                                        (uint8_t) (i >> 8), (uint8_t) i},
@@ -94,12 +86,12 @@ main(int argc, char **argv)
             return 1;
         }
     }
-    double add_s = now_s() - t0;
+    double add_s = clock_mono_s() - t0;
     size_t mem_vms = heap_used();
     double per_vm = (double) (mem_vms - mem_nodes) / n_vms;
 
     /* Migrations: migrate, then both agents acknowledge. */
-    t0 = now_s();
+    t0 = clock_mono_s();
     for (size_t i = 0; i < n_vms; i++) {
         uint32_t src = nodes[i % n_nodes];
         uint32_t dst = nodes[(i + 1) % n_nodes];
@@ -114,13 +106,13 @@ main(int argc, char **argv)
         core_node_info(c, src, &ni);
         core_node_ack(c, src, ni.last_seq, now);
     }
-    double mig_s = now_s() - t0;
+    double mig_s = clock_mono_s() - t0;
     size_t pending = core_n_tasks(c);
     size_t mem_tasks = heap_used();
 
-    t0 = now_s();
+    t0 = clock_mono_s();
     core_run(c, UINT64_MAX - 1);
-    double fire_s = now_s() - t0;
+    double fire_s = clock_mono_s() - t0;
     size_t left = core_n_tasks(c);
     (void) acked_to;
 

@@ -5,24 +5,16 @@
  * same run.
  *
  * Usage: bench_fabsim [k8|k16|all]   (default all)
- * Figures are CPU time of this thread (see now_s()).  The only program of
- * the fabric simulator that reads a clock; it never touches the network. */
+ * Figures are CPU time of this thread (clock_thread_cpu_s()): the 2-core
+ * machine is shared, and wall time would count other processes' turns as
+ * ours.  The only program of the fabric simulator that reads a clock; it
+ * never touches the network. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "lib/clock.h"
 #include "sim/fabsim.h"
-
-/* This thread's CPU time: the 2-core machine is shared, and wall time
- * would count other processes' turns as ours. */
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct scenario {
     const char *name;
@@ -71,13 +63,13 @@ bench(const struct scenario *sc)
         for (int scan = 1; scan >= 0; scan--) {
             struct fabsim_result r;
             w->p.scan_solver = scan;
-            double t0 = now_s();
+            double t0 = clock_thread_cpu_s();
             if (fabsim_run(w, s, &r, err, sizeof err)) {
                 fprintf(stderr, "bench_fabsim: %s\n", err);
                 fabsim_world_destroy(w);
                 return 1;
             }
-            double cpu = now_s() - t0;
+            double cpu = clock_thread_cpu_s() - t0;
             rate[scan] = (double)r.events / cpu;
             printf("%-9s %-5s %8" PRIu64 " %7" PRIu64 " %8.3f %10.0f %9.0f "
                    "%10.0f %10.1f %7.2fx\n",

@@ -6,17 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "lib/clock.h"
 #include "mignet/ofp.h"
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Keeps the compiler from discarding work whose result is unused. */
 static void
@@ -56,7 +48,7 @@ run(enum bench_op op, const struct ofp_msg *msg, const struct ofpbuf *wire,
     struct ofpbuf b;
     ofpbuf_init(&b, 1024);
     unsigned long n = 0;
-    double start = now_s(), elapsed;
+    double start = clock_mono_s(), elapsed;
     do {
         for (int i = 0; i < 1000; i++) {
             switch (op) {
@@ -87,7 +79,7 @@ run(enum bench_op op, const struct ofp_msg *msg, const struct ofpbuf *wire,
             }
         }
         n += 1000;
-        elapsed = now_s() - start;
+        elapsed = clock_mono_s() - start;
     } while (elapsed < seconds);
     ofpbuf_uninit(&b);
     return (double)n / elapsed;

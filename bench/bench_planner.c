@@ -4,25 +4,17 @@
  * seed-004 plans that add paths.
  *
  * Usage: bench_planner [k] [routes]   (defaults 16 and 20000)
- * Figures are CPU time of the benchmarking thread (see now_s()).
+ * Figures are CPU time of the benchmarking thread (clock_thread_cpu_s()):
+ * the 2-core machine is shared, and wall time would count other processes'
+ * turns as ours.
  * The only program here that reads a clock; it never touches the network. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "lib/clock.h"
 #include "mignet/planner.h"
-
-/* Times are this thread's CPU time: the 2-core machine is shared, and
- * wall time would count other processes' turns as ours. */
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 /* xorshift64*: a fixed sequence, so every run routes the same pairs. */
 static uint64_t
@@ -105,7 +97,7 @@ run_routes(struct router *r, enum route_strategy s, const struct pairs *p,
     struct route route;
     struct result res = {0};
     route_init(&route);
-    double t0 = now_s();
+    double t0 = clock_thread_cpu_s();
     for (size_t i = 0; i < p->n; i++) {
         if (mark && period && i % period == 0) {
             router_period_begin(r);
@@ -118,7 +110,7 @@ run_routes(struct router *r, enum route_strategy s, const struct pairs *p,
         }
         res.links += route.n_links;
     }
-    res.seconds = now_s() - t0;
+    res.seconds = clock_thread_cpu_s() - t0;
     res.routes = p->n;
     route_destroy(&route);
     return res;
@@ -155,7 +147,7 @@ run_plans(struct router *r, const struct pairs *p, size_t plans,
     if (!times) {
         exit(1);
     }
-    double t0 = now_s();
+    double t0 = clock_thread_cpu_s();
     for (size_t i = 0; i < plans && i < p->n; i++) {
         struct plan_request req = {
             .src = p->src[i],
@@ -168,12 +160,12 @@ run_plans(struct router *r, const struct pairs *p, size_t plans,
             .strategy = ROUTE_DR,
         };
         struct plan *plan;
-        double t1 = now_s();
+        double t1 = clock_thread_cpu_s();
         if (plan_create(r, &cfg, &req, &plan)) {
             fprintf(stderr, "plan failed\n");
             exit(1);
         }
-        times[i] = now_s() - t1;
+        times[i] = clock_thread_cpu_s() - t1;
         paths += plan_n_paths(plan);
         counts[plan_stop(plan)]++;
         plan_destroy(plan);
@@ -182,7 +174,7 @@ run_plans(struct router *r, const struct pairs *p, size_t plans,
             router_period_begin(r);
         }
     }
-    double dt = now_s() - t0;
+    double dt = clock_thread_cpu_s() - t0;
     qsort(times, plans, sizeof *times, cmp_double);
     printf("%-34s %10.0f plans/s  %8.2f us/plan   %5.2f paths\n", what,
            (double) plans / dt, 1e6 * dt / (double) plans,

@@ -28,11 +28,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "lib/clock.h"
 #include "proto/chan_msg.h"
 #include "mignet/store.h"
 
@@ -53,14 +53,6 @@ static struct settings cfg = {
     .clients = 64, .nodes = 100, .vms = 60000, .lat_samples = 2000,
     .mem_vms = 10000, .mem_inflight = 1000, .mem_rounds = 20,
 };
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 static void
 die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -335,9 +327,9 @@ json_field(const char *text, const char *key)
     return v;
 }
 
-/* A Prometheus sample "name value" from /metrics. */
-static double
-metric(const struct daemon *d, const char *name)
+/* The daemon's /metrics page, in a buffer the next call reuses. */
+static const char *
+get_metrics(const struct daemon *d)
 {
     static char body[1 << 16];
     struct http h;
@@ -346,6 +338,14 @@ metric(const struct daemon *d, const char *name)
         die("GET /metrics failed");
     }
     close(h.fd);
+    return body;
+}
+
+/* A Prometheus sample "name value" from /metrics. */
+static double
+metric(const struct daemon *d, const char *name)
+{
+    const char *body = get_metrics(d);
     size_t n = strlen(name);
     for (const char *p = body; (p = strstr(p, name)); p++) {
         if ((p == body || p[-1] == '\n') && p[n] == ' ') {
@@ -361,13 +361,7 @@ static int
 histogram(const struct daemon *d, const char *name, double *le,
           double *cum, int max)
 {
-    static char body[1 << 16];
-    struct http h;
-    http_open(&h, d);
-    if (http_call(&h, "GET", "/metrics", NULL, body, sizeof body) != 200) {
-        die("GET /metrics failed");
-    }
-    close(h.fd);
+    const char *body = get_metrics(d);
     char prefix[128];
     int n = snprintf(prefix, sizeof prefix, "%s_bucket{le=\"", name);
     int k = 0;
@@ -418,7 +412,7 @@ worker_main(void *arg)
     for (int i = 0;; i++) {
         int vm = w->first + i;
         int status, want;
-        double t0 = now_s();
+        double t0 = clock_mono_s();
         if (w->job == JOB_HEALTHZ) {
             if (t0 >= w->until) {
                 break;
@@ -443,7 +437,7 @@ worker_main(void *arg)
             status = http_call(&h, "POST", path, body, NULL, 0);
             want = 202;
         }
-        samples_add(&w->lat, now_s() - t0);
+        samples_add(&w->lat, clock_mono_s() - t0);
         if (status == want) {
             w->ok++;
         } else {
@@ -472,7 +466,7 @@ run_parallel(const struct daemon *d, enum job job, int first, int n,
     if (!w) {
         die("out of memory");
     }
-    double t0 = now_s();
+    double t0 = clock_mono_s();
     for (int i = 0; i < c; i++) {
         w[i].d = d;
         w[i].job = job;
@@ -492,7 +486,7 @@ run_parallel(const struct daemon *d, enum job job, int first, int n,
         samples_merge(&res.lat, &w[i].lat);
         free(w[i].lat.v);
     }
-    res.seconds = now_s() - t0;
+    res.seconds = clock_mono_s() - t0;
     free(w);
     return res;
 }
@@ -535,7 +529,7 @@ agents_line(struct agents *a, int i, const char *line, size_t len,
         pthread_mutex_lock(&a->mu);
         if (!a->got_at && m.epoch == a->want_epoch
             && !strcmp(m.vm, a->want_vm)) {
-            a->got_at = now_s();
+            a->got_at = clock_mono_s();
             pthread_cond_broadcast(&a->cv);
         }
         pthread_mutex_unlock(&a->mu);
@@ -701,17 +695,17 @@ baseline_commits_per_s(struct samples *lat)
         die("baseline store: %s", err);
     }
     int n = 2000;
-    double t0 = now_s();
+    double t0 = clock_mono_s();
     for (int i = 0; i < n; i++) {
         struct store_rec r = {.type = STORE_META};
         r.meta.map_version = (uint64_t) i;
-        double t1 = now_s();
+        double t1 = clock_mono_s();
         if (store_put(s, &r) || store_commit(s)) {
             die("baseline commit failed");
         }
-        samples_add(lat, now_s() - t1);
+        samples_add(lat, clock_mono_s() - t1);
     }
-    double secs = now_s() - t0;
+    double secs = clock_mono_s() - t0;
     store_destroy(s);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -788,7 +782,7 @@ wait_idle(const struct daemon *d, struct http *h, double timeout)
 {
     char body[512];
     long long peak = 0;
-    double end = now_s() + timeout;
+    double end = clock_mono_s() + timeout;
     for (;;) {
         if (http_call(h, "GET", "/healthz", NULL, body, sizeof body) != 200) {
             die("GET /healthz failed");
@@ -798,7 +792,7 @@ wait_idle(const struct daemon *d, struct http *h, double timeout)
         if (t == 0) {
             return peak;
         }
-        if (now_s() > end) {
+        if (clock_mono_s() > end) {
             die("still %lld tasks pending after %.0f s", t, timeout);
         }
         usleep(20000);
@@ -840,11 +834,11 @@ phase_agents(void)
         pthread_mutex_unlock(&ag.mu);
         snprintf(path, sizeof path, "/v1/vms/vm%d/migrate", vm);
         snprintf(body, sizeof body, "{\"to\":\"n%d\"}", vm_node(vm, 1));
-        double t0 = now_s();
+        double t0 = clock_mono_s();
         if (http_call(&h, "POST", path, body, out, sizeof out) != 202) {
             die("migrate vm%d: %s", vm, out);
         }
-        samples_add(&api, now_s() - t0);
+        samples_add(&api, clock_mono_s() - t0);
         pthread_mutex_lock(&ag.mu);
         while (!ag.got_at) {
             pthread_cond_wait(&ag.cv, &ag.mu);

@@ -22,41 +22,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "lib/clock.h"
+#include "lib/stopflag.h"
 #include "mignet/planner.h"
 
 #define MAX_STREAMS 16
 #define CHUNK 65536
 #define DONE_BYTE 'K'
-
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_signal(int sig)
-{
-    (void) sig;
-    stop_requested = 1;
-}
-
-static double
-mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static uint64_t
-unix_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
 
 static void
 usage(FILE *f)
@@ -227,9 +203,9 @@ cmd_recv(int argc, char **argv)
         st[i].port = (uint16_t) (port + i);
     }
     size_t n_done = 0;
-    double deadline = mono_s() + (double) timeout;
+    double deadline = clock_mono_s() + (double) timeout;
     static char buf[CHUNK];
-    while (n_done < k && !stop_requested && mono_s() < deadline) {
+    while (n_done < k && !stopflag_raised() && clock_mono_s() < deadline) {
         struct pollfd pfd[MAX_STREAMS];
         for (size_t i = 0; i < k; i++) {
             pfd[i].fd = st[i].done ? -1 : st[i].fd >= 0 ? st[i].fd : lfd[i];
@@ -250,7 +226,7 @@ cmd_recv(int argc, char **argv)
             for (;;) {
                 ssize_t n = read(st[i].fd, buf, sizeof buf);
                 if (n > 0) {
-                    double t = mono_s();
+                    double t = clock_mono_s();
                     if (!st[i].bytes) {
                         st[i].first = t;
                     }
@@ -332,7 +308,7 @@ connect_streams(struct sender *s, const char *to, uint64_t port, size_t k,
         /* A few tries: the route may be going in as the test starts. */
         int tries = 0;
         while (connect(fd, (struct sockaddr *) &sin, sizeof sin)) {
-            if (++tries >= 50 || stop_requested) {
+            if (++tries >= 50 || stopflag_raised()) {
                 fprintf(stderr, "mignet-bulk: connect %s:%llu: %s\n", to,
                         (unsigned long long) (port + i), strerror(errno));
                 return 1;
@@ -359,7 +335,8 @@ send_striped(struct sender *s, uint64_t n, double until)
 {
     static char buf[CHUNK];
     uint64_t left = n;
-    while ((until > 0 ? mono_s() < until : left > 0) && !stop_requested) {
+    while ((until > 0 ? clock_mono_s() < until : left > 0)
+           && !stopflag_raised()) {
         struct pollfd pfd[MAX_STREAMS];
         for (size_t i = 0; i < s->k; i++) {
             pfd[i].fd = s->fd[i];
@@ -395,7 +372,7 @@ send_striped(struct sender *s, uint64_t n, double until)
             }
         }
     }
-    return !stop_requested;
+    return !stopflag_raised();
 }
 
 /* Closes the sending side and waits for every receiver's confirmation.
@@ -408,8 +385,8 @@ finish_streams(struct sender *s)
     for (size_t i = 0; i < s->k; i++) {
         shutdown(s->fd[i], SHUT_WR);
     }
-    double deadline = mono_s() + 120;
-    while (n < s->k && mono_s() < deadline && !stop_requested) {
+    double deadline = clock_mono_s() + 120;
+    while (n < s->k && clock_mono_s() < deadline && !stopflag_raised()) {
         struct pollfd pfd[MAX_STREAMS];
         for (size_t i = 0; i < s->k; i++) {
             pfd[i].fd = got[i] ? -1 : s->fd[i];
@@ -427,7 +404,7 @@ finish_streams(struct sender *s)
             }
         }
     }
-    double t = mono_s();
+    double t = clock_mono_s();
     for (size_t i = 0; i < s->k; i++) {
         close(s->fd[i]);
     }
@@ -525,8 +502,8 @@ cmd_send(int argc, char **argv)
     if (rc || (rc = connect_streams(&s, a.to, a.port, a.k, a.sndbuf))) {
         return rc;
     }
-    uint64_t start_ms = unix_ms();
-    s.t_start = mono_s();
+    uint64_t start_ms = clock_wall_ms();
+    s.t_start = clock_mono_s();
     bool ok = send_striped(&s, a.bytes,
                            a.seconds ? s.t_start + (double) a.seconds : 0);
     double end = ok ? finish_streams(&s) : NAN;
@@ -569,14 +546,14 @@ cmd_precopy(int argc, char **argv)
     const char *stop = NULL;
     double v = m, sent = 0;
     bool ok = true;
-    uint64_t start_ms = unix_ms();
-    s.t_start = mono_s();
+    uint64_t start_ms = clock_wall_ms();
+    s.t_start = clock_mono_s();
     uint64_t round = 1;
     /* Iterative rounds: this round sends v; what it dirties is next. */
     for (;; round++) {
-        double t0 = mono_s();
+        double t0 = clock_mono_s();
         ok = send_striped(&s, (uint64_t) llround(v), 0);
-        double dt = mono_s() - t0;
+        double dt = clock_mono_s() - t0;
         sent += v;
         json_array_append_new(rounds, json_pack("{s:I,s:f}", "bytes",
                                                 (json_int_t) llround(v),
@@ -597,7 +574,7 @@ cmd_precopy(int argc, char **argv)
         }
     }
     /* Stop-and-copy: the VM is paused while this goes. */
-    double td = mono_s();
+    double td = clock_mono_s();
     if (ok && v >= 1) {
         ok = send_striped(&s, (uint64_t) llround(v), 0);
         sent += v;
@@ -625,11 +602,7 @@ cmd_precopy(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    stopflag_install();
     signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         return die_usage("give a command");

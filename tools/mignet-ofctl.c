@@ -20,10 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <time.h>
 
 #include <event2/event.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/ofconn.h"
 #include "lib/strbuf.h"
@@ -167,14 +167,6 @@ parse_or_die(const char *text, struct ofp_msg *msg)
     return 0;
 }
 
-static double
-mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Flow number 'i' of the benchmark: distinct by destination MAC. */
 static int
 bench_flow(struct ctl *ctl, unsigned i)
@@ -213,7 +205,7 @@ on_bench_barrier(void *ctl_, const struct ofconn_barrier_result *r)
 {
     struct ctl *ctl = ctl_;
     struct bench *b = &ctl->bench;
-    double elapsed = mono_s() - b->start;
+    double elapsed = clock_mono_s() - b->start;
     if (r->closed || r->n_errors) {
         fprintf(stderr, "mignet-ofctl: bench: %s\n",
                 r->closed ? "connection closed" : "switch refused flows");
@@ -246,7 +238,7 @@ bench_next(struct ctl *ctl)
         return;
     }
     b->done++;
-    b->start = mono_s();
+    b->start = clock_mono_s();
     int error = bench_flow(ctl, b->n_batch + b->done);
     if (!error) {
         error = ofconn_barrier(ctl->conn, on_bench_barrier, ctl);
@@ -271,7 +263,7 @@ bench_start(struct ctl *ctl)
     if (!b->rtt) {
         return ENOMEM;
     }
-    b->start = mono_s();
+    b->start = clock_mono_s();
     for (unsigned i = 0; i < b->n_batch; i++) {
         int error = bench_flow(ctl, i);
         if (error) {

@@ -27,6 +27,7 @@
 #include "mignet/model.h"
 #include "lib/http_client.h"
 #include "lib/sock.h"
+#include "lib/stopflag.h"
 #include "lib/strbuf.h"
 
 struct options {
@@ -68,15 +69,6 @@ struct agent {
     size_t n_violations;
     bool state_dirty;
 };
-
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_signal(int sig)
-{
-    (void) sig;
-    stop_requested = 1;
-}
 
 /* ---- Recording ---- */
 
@@ -440,7 +432,7 @@ run(struct agent *a)
     int64_t reconnect_at = 0, next_poll = 0;
     bool ever_connected = false;
 
-    while (!stop_requested) {
+    while (!stopflag_raised()) {
         int64_t now = sock_now_ms();
         if (a->fd < 0 && ever_connected && a->opt.once) {
             return 1;
@@ -687,10 +679,7 @@ main(int argc, char **argv)
     chan_client_set_ack(a.chan, !a.opt.no_ack);
     chan_client_set_report(a.chan, a.opt.report);
 
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    stopflag_install();
     signal(SIGPIPE, SIG_IGN);
 
     log_event(&a, "start node=%s", a.opt.node);

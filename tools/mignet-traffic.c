@@ -11,7 +11,6 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,35 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
+#include "lib/stopflag.h"
 #include "lib/traffic.h"
 #include "lib/util.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_signal(int sig)
-{
-    (void) sig;
-    stop_requested = 1;
-}
-
-static void
-install_signals(void)
-{
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
-static uint64_t
-now_us(void)
-{
-    struct timespec ts = {0};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 static void
 sleep_until_us(uint64_t t)
@@ -56,7 +30,7 @@ sleep_until_us(uint64_t t)
         .tv_sec = (time_t) (t / 1000000u),
         .tv_nsec = (long) (t % 1000000u) * 1000,
     };
-    while (!stop_requested
+    while (!stopflag_raised()
            && clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL)
               == EINTR) {
         continue;
@@ -201,21 +175,21 @@ cmd_send(int argc, char **argv)
         fprintf(stderr, "mignet-traffic: socket: %s\n", strerror(errno));
         return 1;
     }
-    install_signals();
+    stopflag_install();
 
     struct traffic_probe p = {
         .sender = (uint32_t) id,
         .rate = (uint32_t) rate,
-        .start_us = now_us() + 1000, /* probe 0 is due 1 ms from now */
+        .start_us = clock_wall_us() + 1000, /* probe 0 is due 1 ms from now */
     };
     uint64_t errors = 0, late_max = 0;
     uint8_t buf[TRAFFIC_PROBE_LEN];
-    for (p.seq = 0; p.seq < count && !stop_requested; p.seq++) {
+    for (p.seq = 0; p.seq < count && !stopflag_raised(); p.seq++) {
         sleep_until_us(traffic_due_us(p.start_us, p.rate, p.seq));
-        if (stop_requested) {
+        if (stopflag_raised()) {
             break;
         }
-        p.sent_us = now_us();
+        p.sent_us = clock_wall_us();
         uint64_t due = traffic_due_us(p.start_us, p.rate, p.seq);
         if (p.sent_us > due && p.sent_us - due > late_max) {
             late_max = p.sent_us - due; /* the sender was descheduled */
@@ -227,14 +201,14 @@ cmd_send(int argc, char **argv)
         }
     }
     uint64_t sent = p.seq;
-    uint64_t end_us = now_us();
+    uint64_t end_us = clock_wall_us();
 
     /* The end probe tells the receiver how many were sent; three copies
      * so one lost datagram does not hide the tail. */
     p.end = true;
     p.seq = sent;
     for (int i = 0; i < 3; i++) {
-        p.sent_us = now_us();
+        p.sent_us = clock_wall_us();
         traffic_probe_encode(&p, buf);
         (void) sendto(fd, buf, sizeof buf, 0, (struct sockaddr *) &dst,
                       sizeof dst);
@@ -361,7 +335,7 @@ drain(int fd, struct traffic_log *log, uint32_t *ovfl)
             }
         }
         if (!arrival) {
-            arrival = now_us();
+            arrival = clock_wall_us();
         }
         struct traffic_probe p;
         if (traffic_probe_decode(buf, (size_t) n, &p)) {
@@ -453,12 +427,12 @@ recv_loop(const struct recv_opts *o)
     }
 
     struct traffic_log *log = traffic_log_create();
-    uint64_t start = now_us();
+    uint64_t start = clock_wall_us();
     uint64_t deadline = o->duration ? start + o->duration * 1000000u : 0;
     uint64_t all_ended_at = 0;
     uint32_t drops = 0;
-    while (!stop_requested) {
-        uint64_t t = now_us();
+    while (!stopflag_raised()) {
+        uint64_t t = clock_wall_us();
         if (deadline && t >= deadline) {
             break;
         }
@@ -565,7 +539,7 @@ cmd_recv(int argc, char **argv)
               "(no --duration or --senders)\n", stderr);
     }
     o.addr.sin_port = htons((uint16_t) port);
-    install_signals();
+    stopflag_install();
     rc = recv_loop(&o);
     free(o.windows);
     return rc;

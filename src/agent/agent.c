@@ -24,7 +24,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent/agent_map.h"
@@ -32,6 +31,7 @@
 #include "agent/chan_client.h"
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
+#include "lib/clock.h"
 #include "lib/http_client.h"
 #include "lib/log.h"
 #include "lib/sock.h"
@@ -166,31 +166,6 @@ struct agent {
     struct event *sig_term, *sig_int;
 };
 
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
-static uint64_t
-now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
-/* Unix time in ms: the clock bindings' expiries are on. */
-static uint64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 static void
 lat_add(struct lat *l, uint64_t us)
 {
@@ -306,19 +281,19 @@ of_close(struct agent *a, const char *why)
 static void
 barrier_done(struct agent *a, uint32_t xid)
 {
-    uint64_t t = now_ms();
+    uint64_t t = clock_mono_ms();
     size_t k = 0;
     while (k < a->n_barriers && a->barriers[k].xid <= xid) {
         const struct barrier *b = &a->barriers[k++];
         a->confirmed_flows = b->n_installed;
         if (b->n_mods >= a->biggest_batch) {
             a->biggest_batch = b->n_mods;
-            a->biggest_batch_us = now_us() - b->sent_us;
+            a->biggest_batch_us = clock_mono_us() - b->sent_us;
         }
         if (b->session == a->session && b->ack_seq) {
             chan_client_ack(a->chan, b->ack_seq, t, &a->chan_out);
             if (b->oldest_instr_us) {
-                lat_add(&a->instr_lat, now_us() - b->oldest_instr_us);
+                lat_add(&a->instr_lat, clock_mono_us() - b->oldest_instr_us);
             }
         }
         if (b->version > a->confirmed_version) {
@@ -327,7 +302,7 @@ barrier_done(struct agent *a, uint32_t xid)
         }
     }
     /* ACKs whose binding's flows this barrier confirmed. */
-    uint64_t us = now_us();
+    uint64_t us = clock_mono_us();
     size_t j = 0;
     for (size_t i = 0; i < a->n_pend; i++) {
         struct pending_ack *p = &a->pend[i];
@@ -429,7 +404,7 @@ snooped_prune(struct agent *a)
 {
     uint32_t cursor = 0, drop[64];
     size_t n_drop = 0;
-    uint64_t now = wall_ms();
+    uint64_t now = clock_wall_ms();
     for (const struct binding *b;
          n_drop < 64 && (b = binding_table_next(a->snooped, &cursor));) {
         const struct chan_entry *e = chan_client_find(a->chan, b->vm);
@@ -474,7 +449,7 @@ snoop_here(struct agent *a, const struct dhcp_msg *d)
     enum binding_action act = BINDING_ACT_NONE;
     struct binding nb;
     if (!be) {
-        be = binding_table_snoop(scratch, d, &ctx, wall_ms(), &act, &nb);
+        be = binding_table_snoop(scratch, d, &ctx, clock_wall_ms(), &act, &nb);
     }
     binding_table_destroy(scratch);
     if (be) {
@@ -502,7 +477,7 @@ snoop_here(struct agent *a, const struct dhcp_msg *d)
     m.action = act;
     m.has_binding = true;
     m.binding = nb;
-    chan_client_send(a->chan, &m, now_ms(), &a->chan_out);
+    chan_client_send(a->chan, &m, clock_mono_ms(), &a->chan_out);
     chan_flush(a);
     schedule_sync(a);
 }
@@ -525,7 +500,7 @@ packet_in(struct agent *a, const struct ofp_packet_in *pi)
         memset(p, 0, sizeof *p);
         memcpy(p->mac, d.chaddr, 6);
         p->ip = d.yiaddr;
-        p->t0_us = now_us();
+        p->t0_us = clock_mono_us();
     }
     if (a->opt.dhcp_snoop == AGENT_SNOOP_CONTROLLER) {
         /* FIG. 3: the controller parses and decides; send what came. */
@@ -538,7 +513,7 @@ packet_in(struct agent *a, const struct ofp_packet_in *pi)
         m.port = (uint32_t) port;
         memcpy(m.frame, pi->data, pi->data_len);
         m.frame_len = pi->data_len;
-        if (chan_client_send(a->chan, &m, now_ms(), &a->chan_out)) {
+        if (chan_client_send(a->chan, &m, clock_mono_ms(), &a->chan_out)) {
             a->dhcp_sent++;
         }
         chan_flush(a);
@@ -793,7 +768,7 @@ sync_cb(evutil_socket_t fd, short what, void *aux)
     struct ofpbuf b;
     ofpbuf_init(&b, 4096);
     struct flowtab_diff d;
-    uint64_t start_us = now_us();
+    uint64_t start_us = clock_mono_us();
     flowtab_sync(a->installed, a->desired, &b, &a->xid, &d);
     a->flow_mods += d.added + d.modified + d.deleted;
     a->syncs++;
@@ -889,7 +864,7 @@ chan_read_cb(struct bufferevent *bev, void *aux)
     char buf[16384];
     size_t n;
     while ((n = evbuffer_remove(in, buf, sizeof buf)) > 0) {
-        int err = chan_client_receive(a->chan, buf, n, now_ms(),
+        int err = chan_client_receive(a->chan, buf, n, clock_mono_ms(),
                                       &a->chan_out);
         if (err) {
             chan_flush(a);
@@ -902,7 +877,7 @@ chan_read_cb(struct bufferevent *bev, void *aux)
         /* Instructions no barrier covers yet start the latency clock,
          * also while an earlier barrier is still in flight. */
         if (pending > a->synced_seq && !a->unconfirmed_since_us) {
-            a->unconfirmed_since_us = now_us();
+            a->unconfirmed_since_us = clock_mono_us();
         }
         schedule_sync(a); /* a barrier will confirm and acknowledge */
     }
@@ -939,7 +914,7 @@ chan_timer_cb(evutil_socket_t fd, short what, void *aux)
     (void) fd;
     (void) what;
     if (a->chan_bev) {
-        int err = chan_client_run(a->chan, now_ms(), &a->chan_out);
+        int err = chan_client_run(a->chan, clock_mono_ms(), &a->chan_out);
         chan_flush(a);
         if (err) {
             chan_close(a, "controller silent");
@@ -968,7 +943,7 @@ chan_connect(evutil_socket_t fd_, short what, void *aux)
     a->session++;
     a->synced_seq = 0; /* sequence numbers start again */
     a->confirmed_version = 0; /* report the held version again */
-    chan_client_connected(a->chan, now_ms(), &a->chan_out);
+    chan_client_connected(a->chan, clock_mono_ms(), &a->chan_out);
     chan_flush(a);
     log_write(LOG_INF, "agent", "event=channel_connected node=%s "
               "controller=%s", a->opt.node, a->opt.controller);
@@ -1043,7 +1018,7 @@ stats_cb(evutil_socket_t fd, short what, void *aux)
         if (binding_table_count(a->snooped)) {
             uint64_t due;
             if (binding_table_next_expiry(a->snooped, &due)
-                && due <= wall_ms()) {
+                && due <= clock_wall_ms()) {
                 schedule_sync(a);
             }
         }

@@ -7,18 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
+#include "lib/clock.h"
 #include "lib/http_client.h"
-
-static uint64_t
-unix_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
 
 static void
 print_help(const struct cli_cmd *cmds, size_t n, const struct cli_parsed *p,
@@ -99,7 +91,7 @@ handle_reply(const struct cli_parsed *p, const char *url_text,
     struct strbuf out;
     char err[256] = "";
     strbuf_init(&out);
-    enum cli_exit rc = cli_render_reply(p, reply, unix_now_ms(), &out, err,
+    enum cli_exit rc = cli_render_reply(p, reply, clock_wall_ms(), &out, err,
                                         sizeof err);
     if (rc == CLI_EXIT_OK) {
         fputs(strbuf_str(&out), stdout);

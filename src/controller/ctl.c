@@ -32,6 +32,7 @@
 #include "controller/fabric_ctl.h"
 #include "controller/rest.h"
 #include "lib/log.h"
+#include "lib/sock.h"
 #include "lib/util.h"
 #include "mignet/core.h"
 #include "mignet/store.h"
@@ -83,7 +84,7 @@ ctl_listen(const char *addr_port, char *bound, size_t boundlen, char *err,
 {
     char host[OPTIONS_ADDR_MAX], port[8];
     uint16_t p;
-    if (!options_split_addr(addr_port, host, sizeof host, &p)) {
+    if (!sock_split_addr(addr_port, host, sizeof host, &p)) {
         snprintf(err, errlen, "'%s' is not ADDR:PORT", addr_port);
         return -1;
     }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "controller/rest_parse.h"
+#include "lib/sock.h"
 #include "mignet/planner.h"
 
 #define MIGNETD_VERSION "0.1.0"
@@ -136,50 +137,6 @@ options_init(struct mignetd_options *o)
     core_config_default(&o->core);
 }
 
-bool
-options_split_addr(const char *s, char *host, size_t hostlen, uint16_t *port)
-{
-    const char *colon;
-    const char *h = s;
-    size_t hlen;
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':') {
-            return false;
-        }
-        h = s + 1;
-        hlen = (size_t) (close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon || memchr(s, ':', (size_t) (colon - s))) {
-            return false; /* none, or a bare IPv6 address */
-        }
-        hlen = (size_t) (colon - s);
-    }
-    if (!hlen || hlen >= hostlen) {
-        return false;
-    }
-    const char *p = colon + 1;
-    if (!*p || strlen(p) > 5) {
-        return false;
-    }
-    unsigned long v = 0;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9') {
-            return false;
-        }
-        v = v * 10 + (unsigned long) (*p - '0');
-    }
-    if (v > 65535) {
-        return false;
-    }
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    *port = (uint16_t) v;
-    return true;
-}
-
 static const struct opt_def *
 opt_find(const char *name, size_t len)
 {
@@ -241,8 +198,7 @@ options_target_valid(const char *target)
     uint16_t port;
     bool unix_ok = !strncmp(target, "unix:", 5) && target[5];
     bool tcp_ok = !strncmp(target, "tcp:", 4)
-                  && options_split_addr(target + 4, host, sizeof host,
-                                        &port)
+                  && sock_split_addr(target + 4, host, sizeof host, &port)
                   && port;
     return (unix_ok || tcp_ok) && strlen(target) < OPTIONS_TARGET_MAX;
 }
@@ -295,7 +251,7 @@ opt_apply(struct mignetd_options *o, const struct opt_def *d,
     case OPT_ADDR: {
         char host[OPTIONS_ADDR_MAX];
         uint16_t port;
-        if (!options_split_addr(value, host, sizeof host, &port)) {
+        if (!sock_split_addr(value, host, sizeof host, &port)) {
             snprintf(err, errlen, "%s: '%s' is not ADDR:PORT", where, value);
             return false;
         }

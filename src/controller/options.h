@@ -95,8 +95,4 @@ bool options_target_valid(const char *);
 bool options_add_switch(struct mignetd_options *o, const char *value,
                         const char *where, char *err, size_t errlen);
 
-/* Splits "ADDR:PORT" or "[V6ADDR]:PORT" into host and port. */
-bool options_split_addr(const char *s, char *host, size_t hostlen,
-                        uint16_t *port);
-
 #endif /* MIGNET_CONTROLLER_OPTIONS_H */

@@ -40,6 +40,13 @@ clock_wall_ms(void)
     return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
+uint64_t
+clock_wall_us(void)
+{
+    struct timespec ts = clock_read(CLOCK_REALTIME);
+    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
 double
 clock_thread_cpu_s(void)
 {

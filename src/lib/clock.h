@@ -13,8 +13,9 @@
 uint64_t clock_mono_ms(void);
 uint64_t clock_mono_us(void);
 double clock_mono_s(void);
-/* CLOCK_REALTIME (Unix time) in milliseconds. */
+/* CLOCK_REALTIME (Unix time) in milliseconds and microseconds. */
 uint64_t clock_wall_ms(void);
+uint64_t clock_wall_us(void);
 /* CPU time of the calling thread, in seconds (for benchmarks). */
 double clock_thread_cpu_s(void);
 

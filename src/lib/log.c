@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
+
+#include "lib/clock.h"
 #include "lib/util.h"
 
 static enum log_level log_level = LOG_LEVEL_INFO;
@@ -77,17 +79,17 @@ log_write(enum log_level level, const char *comp, const char *fmt, ...)
         return;
     }
     char line[1024];
-    struct timespec ts = {0};
+    uint64_t now = clock_wall_ms();
+    time_t sec = (time_t) (now / 1000);
     struct tm tm = {0};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&sec, &tm);
 
     int n = snprintf(line, sizeof line,
                      "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s "
                      "comp=%s ",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                      tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     ts.tv_nsec / 1000000L, log_level_name(level),
+                     (long) (now % 1000), log_level_name(level),
                      comp ? comp : "-");
     if (n < 0) {
         return;

@@ -13,17 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/strbuf.h"
 
 int64_t
 sock_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t) clock_mono_ms();
 }
 
 int
@@ -108,8 +106,7 @@ sock_connect(const char *host, const char *port, int timeout_ms, int *fdp,
 }
 
 bool
-sock_split_hostport(const char *s, char *host, size_t hostlen, char *port,
-                    size_t portlen)
+sock_split_addr(const char *s, char *host, size_t hostlen, uint16_t *port)
 {
     const char *colon, *h = s;
     size_t hn;
@@ -125,18 +122,40 @@ sock_split_hostport(const char *s, char *host, size_t hostlen, char *port,
     } else {
         colon = strrchr(s, ':');
         if (!colon || strchr(s, ':') != colon) {
-            return false;
+            return false; /* none, or a bare IPv6 address */
         }
         hn = (size_t) (colon - s);
     }
     const char *p = colon + 1;
     size_t pn = strlen(p);
-    if (!hn || hn >= hostlen || !pn || pn >= portlen || pn > 5
-        || strspn(p, "0123456789") != pn || atoi(p) < 1 || atoi(p) > 65535) {
+    if (!hn || hn >= hostlen || !pn || pn > 5
+        || strspn(p, "0123456789") != pn) {
+        return false;
+    }
+    unsigned long v = strtoul(p, NULL, 10);
+    if (v > 65535) {
         return false;
     }
     memcpy(host, h, hn);
     host[hn] = '\0';
+    *port = (uint16_t) v;
+    return true;
+}
+
+bool
+sock_split_hostport(const char *s, char *host, size_t hostlen, char *port,
+                    size_t portlen)
+{
+    uint16_t v;
+    if (!sock_split_addr(s, host, hostlen, &v) || !v) {
+        return false;
+    }
+    /* The port as written: after the last ':' once the split succeeded. */
+    const char *p = strrchr(s, ':') + 1;
+    size_t pn = strlen(p);
+    if (pn >= portlen) {
+        return false;
+    }
     memcpy(port, p, pn + 1);
     return true;
 }

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Milliseconds on the monotonic clock (for deadlines only). */
+/* clock_mono_ms(), signed so deadline arithmetic may go negative. */
 int64_t sock_now_ms(void);
 
 /* Connects to 'host' (name or address) port 'port' within 'timeout_ms',
@@ -25,8 +25,13 @@ int sock_connect(const char *host, const char *port, int timeout_ms,
  * sock_now_ms()).  Returns 0, ETIMEDOUT or an errno from poll(). */
 int sock_wait(int fd, short events, int64_t deadline);
 
-/* Splits "HOST:PORT" or "[V6]:PORT" into 'host' and 'port'.  Returns false
- * when malformed or too long. */
+/* Splits "HOST:PORT" or "[V6]:PORT" into 'host' and a port of 0 to 65535
+ * (up to five digits).  Returns false when malformed, when the host is
+ * empty or does not fit 'hostlen', and for a bare IPv6 address. */
+bool sock_split_addr(const char *, char *host, size_t hostlen,
+                     uint16_t *port);
+/* sock_split_addr() for connecting: the port must be nonzero and is copied
+ * as written (for getaddrinfo()).  On failure 'host' may have been written. */
 bool sock_split_hostport(const char *, char *host, size_t hostlen,
                          char *port, size_t portlen);
 

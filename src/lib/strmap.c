@@ -2,6 +2,7 @@
  * tombstones accumulate under churn. */
 #include "lib/strmap.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,12 +80,13 @@ strmap_place(struct strmap *m, uint32_t h, uint32_t idx)
     m->slots[i].idx = idx;
 }
 
+/* Moves the entries into 'slots' of 'cap' entries (a power of two). */
 static void
-strmap_resize(struct strmap *m, size_t cap)
+strmap_rehash(struct strmap *m, struct strmap_slot *slots, size_t cap)
 {
     struct strmap_slot *old = m->slots;
     size_t old_cap = old ? m->mask + 1 : 0;
-    m->slots = xmalloc(cap * sizeof *m->slots);
+    m->slots = slots;
     for (size_t i = 0; i < cap; i++) {
         m->slots[i].idx = STRMAP_NONE;
     }
@@ -95,6 +97,35 @@ strmap_resize(struct strmap *m, size_t cap)
         }
     }
     free(old);
+}
+
+static void
+strmap_resize(struct strmap *m, size_t cap)
+{
+    strmap_rehash(m, xmalloc(cap * sizeof *m->slots), cap);
+}
+
+int
+strmap_reserve(struct strmap *m, size_t k)
+{
+    size_t need = m->n + k;
+    if (need < k || need > SIZE_MAX / (4 * sizeof *m->slots)) {
+        return ENOMEM; /* the capacity (under 4 * need) would overflow */
+    }
+    size_t cap = m->slots ? m->mask + 1 : 0;
+    if (need * 2 <= cap) {
+        return 0;
+    }
+    size_t ncap = cap ? cap : 16;
+    while (need * 2 > ncap) {
+        ncap *= 2;
+    }
+    struct strmap_slot *slots = malloc(ncap * sizeof *slots);
+    if (!slots) {
+        return ENOMEM;
+    }
+    strmap_rehash(m, slots, ncap);
+    return 0;
 }
 
 void

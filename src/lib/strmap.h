@@ -32,6 +32,10 @@ void strmap_init(struct strmap *,
 void strmap_destroy(struct strmap *);
 uint32_t strmap_find(const struct strmap *, const char *name);
 void strmap_insert(struct strmap *, const char *name, uint32_t idx);
+/* Makes room for 'k' more entries, so that the next 'k' inserts neither
+ * allocate nor abort.  Returns 0 or ENOMEM (the map unchanged): for
+ * owners that report allocation failures instead of aborting. */
+int strmap_reserve(struct strmap *, size_t k);
 /* Removes 'name' if present. */
 void strmap_remove(struct strmap *, const char *name);
 size_t strmap_memory(const struct strmap *);

@@ -45,5 +45,8 @@ size_t name_index(const char *const *names, size_t n, const char *s);
 uint32_t hash_str(const char *);
 /* 32-bit FNV-1a of 'n' bytes (callers hash packed keys, never padding). */
 uint32_t hash_bytes(const void *, size_t n);
+/* splitmix64's finaliser: every bit of 'x' moves every bit of the result
+ * (for integer keys, and a fixed pseudo-random pick). */
+uint64_t hash_u64(uint64_t x);
 
 #endif /* MIGNET_UTIL_H */

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner/hindex.h"
+#include "lib/strmap.h"
+#include "lib/util.h"
 
 struct fnode {
     char name[FABRIC_NAME_MAX + 1];
@@ -26,9 +27,9 @@ struct fabric {
     size_t n_hosts;
     struct fabric_link *links;
     size_t n_links, cap_links;
-    struct hindex by_name;  /* node ids */
-    struct hindex by_dpid;  /* node ids */
-    struct hindex by_port;  /* link ends: link * 2 + end */
+    struct strmap by_name;  /* node ids */
+    struct strmap by_dpid;  /* node ids */
+    struct strmap by_port;  /* link ends: link * 2 + end */
 };
 
 static const char *const err_names[] = {
@@ -55,15 +56,22 @@ fabric_strerror(enum fabric_err e)
     return (unsigned) e < FABRIC_N_ERRORS ? err_strs[e] : "unknown error";
 }
 
+static const char *
+node_name(const void *f_, uint32_t id)
+{
+    const struct fabric *f = f_;
+    return f->nodes[id].name;
+}
+
 struct fabric *
 fabric_create(void)
 {
     struct fabric *f = calloc(1, sizeof *f);
 
     if (f) {
-        hindex_init(&f->by_name);
-        hindex_init(&f->by_dpid);
-        hindex_init(&f->by_port);
+        strmap_init(&f->by_name, node_name, f);
+        strmap_init(&f->by_dpid, NULL, f);
+        strmap_init(&f->by_port, NULL, f);
     }
     return f;
 }
@@ -74,9 +82,9 @@ fabric_destroy(struct fabric *f)
     if (f) {
         free(f->nodes);
         free(f->links);
-        hindex_destroy(&f->by_name);
-        hindex_destroy(&f->by_dpid);
-        hindex_destroy(&f->by_port);
+        strmap_destroy(&f->by_name);
+        strmap_destroy(&f->by_dpid);
+        strmap_destroy(&f->by_port);
         free(f);
     }
 }
@@ -98,67 +106,84 @@ name_ok(const char *name)
     return n > 0;
 }
 
-static uint64_t
+static uint32_t
+dpid_hash(uint64_t dpid)
+{
+    return (uint32_t) hash_u64(dpid);
+}
+
+static bool
+dpid_match(const void *f_, uint32_t id, const void *dpid)
+{
+    const struct fabric *f = f_;
+    return f->nodes[id].dpid == *(const uint64_t *) dpid;
+}
+
+/* A port: the node and its port number. */
+struct port_key {
+    uint32_t node, port;
+};
+
+static uint32_t
 port_hash(uint32_t node, uint32_t port)
 {
-    return hindex_hash_u64(((uint64_t) node << 32) | port);
+    return (uint32_t) hash_u64(((uint64_t) node << 32) | port);
+}
+
+/* Link end 'e' (link * 2 + end) is port 'key'. */
+static bool
+port_match(const void *f_, uint32_t e, const void *key_)
+{
+    const struct fabric *f = f_;
+    const struct port_key *key = key_;
+    const struct fabric_link *l = &f->links[e / 2];
+    return l->node[e % 2] == key->node && l->port[e % 2] == key->port;
 }
 
 bool
 fabric_find(const struct fabric *f, const char *name, uint32_t *node)
 {
-    uint64_t h = hindex_hash_bytes(name, strlen(name));
-    size_t pos = 0;
-    uint32_t id;
-
-    while (hindex_next(&f->by_name, h, &pos, &id)) {
-        if (!strcmp(f->nodes[id].name, name)) {
-            if (node) {
-                *node = id;
-            }
-            return true;
-        }
+    uint32_t id = strmap_find(&f->by_name, name);
+    if (id == STRMAP_NONE) {
+        return false;
     }
-    return false;
+    if (node) {
+        *node = id;
+    }
+    return true;
 }
 
 bool
 fabric_find_dpid(const struct fabric *f, uint64_t dpid, uint32_t *node)
 {
-    size_t pos = 0;
-    uint32_t id;
-
-    while (hindex_next(&f->by_dpid, hindex_hash_u64(dpid), &pos, &id)) {
-        if (f->nodes[id].dpid == dpid) {
-            if (node) {
-                *node = id;
-            }
-            return true;
-        }
+    uint32_t id = strmap_find_keyed(&f->by_dpid, dpid_hash(dpid), dpid_match,
+                                    &dpid);
+    if (id == STRMAP_NONE) {
+        return false;
     }
-    return false;
+    if (node) {
+        *node = id;
+    }
+    return true;
 }
 
 bool
 fabric_port_link(const struct fabric *f, uint32_t node, uint32_t port,
                  uint32_t *link, unsigned *end)
 {
-    size_t pos = 0;
-    uint32_t e;
-
-    while (hindex_next(&f->by_port, port_hash(node, port), &pos, &e)) {
-        const struct fabric_link *l = &f->links[e / 2];
-        if (l->node[e % 2] == node && l->port[e % 2] == port) {
-            if (link) {
-                *link = e / 2;
-            }
-            if (end) {
-                *end = e % 2;
-            }
-            return true;
-        }
+    struct port_key key = {.node = node, .port = port};
+    uint32_t e = strmap_find_keyed(&f->by_port, port_hash(node, port),
+                                   port_match, &key);
+    if (e == STRMAP_NONE) {
+        return false;
     }
-    return false;
+    if (link) {
+        *link = e / 2;
+    }
+    if (end) {
+        *end = e % 2;
+    }
+    return true;
 }
 
 /* Grows '*arr' (of '*cap' elements of 'size') to hold one more than 'n'. */
@@ -200,7 +225,7 @@ add_node(struct fabric *f, const char *name, enum fabric_kind kind,
         return FABRIC_E_TOO_MANY;
     }
     if (grow((void **) &f->nodes, &f->cap_nodes, f->n_nodes, sizeof *f->nodes)
-        || hindex_reserve(&f->by_name, 1) || hindex_reserve(&f->by_dpid, 1)) {
+        || strmap_reserve(&f->by_name, 1) || strmap_reserve(&f->by_dpid, 1)) {
         return FABRIC_E_NOMEM;
     }
 
@@ -208,9 +233,9 @@ add_node(struct fabric *f, const char *name, enum fabric_kind kind,
     struct fnode *n = &f->nodes[id];
     *n = (struct fnode) {.kind = kind, .dpid = dpid};
     snprintf(n->name, sizeof n->name, "%s", name);
-    hindex_insert(&f->by_name, hindex_hash_bytes(name, strlen(name)), id);
+    strmap_insert(&f->by_name, name, id);
     if (kind == FABRIC_SWITCH) {
-        hindex_insert(&f->by_dpid, hindex_hash_u64(dpid), id);
+        strmap_insert_keyed(&f->by_dpid, dpid_hash(dpid), id);
     } else {
         f->n_hosts++;
     }
@@ -261,7 +286,7 @@ add_link(struct fabric *f, uint32_t a, uint32_t pa, uint32_t b, uint32_t pb,
         return FABRIC_E_TOO_MANY;
     }
     if (grow((void **) &f->links, &f->cap_links, f->n_links, sizeof *f->links)
-        || hindex_reserve(&f->by_port, 2)) {
+        || strmap_reserve(&f->by_port, 2)) {
         return FABRIC_E_NOMEM;
     }
 
@@ -271,8 +296,8 @@ add_link(struct fabric *f, uint32_t a, uint32_t pa, uint32_t b, uint32_t pb,
         .port = {pa, pb},
         .capacity_bps = bps,
     };
-    hindex_insert(&f->by_port, port_hash(a, pa), id * 2);
-    hindex_insert(&f->by_port, port_hash(b, pb), id * 2 + 1);
+    strmap_insert_keyed(&f->by_port, port_hash(a, pa), id * 2);
+    strmap_insert_keyed(&f->by_port, port_hash(b, pb), id * 2 + 1);
     if (link) {
         *link = id;
     }

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner/hindex.h"
 #include "lib/util.h"
 
 #define NONE UINT32_MAX
@@ -579,7 +578,7 @@ route_ecmp(struct router *r, uint32_t src, uint32_t dst, struct route *out)
         r->count[v] = c;
     }
 
-    uint64_t pick = hindex_hash_u64(((uint64_t) src << 32) | dst)
+    uint64_t pick = hash_u64(((uint64_t) src << 32) | dst)
                     % (r->count[src] ? r->count[src] : 1);
     /* Walk from src, recording in r->prev as if searched from src. */
     uint32_t v = src;

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "lib/strbuf.h"
+#include "lib/json.h"
 #include "sim/simjson.h"
 
 #define TABLE_PER_MIGRATION 20
@@ -44,51 +45,51 @@ params_json(const struct fabsim_world *w)
     if (!o) {
         return NULL;
     }
-    int e = 0;
-    e |= sim_json_set(o, "fabric", json_string(fabsim_topo_name(p->topo)));
-    e |= sim_json_set(
-        o, "topo", p->topo_file[0] ? json_string(p->topo_file) : json_null());
-    e |= sim_json_set(o, "k", json_integer(p->k));
+    bool ok = true;
+    ok &= js_set(o, "fabric", json_string(fabsim_topo_name(p->topo)));
+    ok &= js_set(o, "topo",
+                 p->topo_file[0] ? json_string(p->topo_file) : json_null());
+    ok &= js_set(o, "k", json_integer(p->k));
     /* A topology file gives its own rates. */
-    e |= sim_json_set(o, "host_mbps",
-                      p->host_mbps >= 0 ? json_real(p->host_mbps)
-                                        : json_null());
-    e |= sim_json_set(o, "link_mbps",
-                      p->link_mbps >= 0 ? json_real(p->link_mbps)
-                                        : json_null());
-    e |= sim_json_set(o, "hosts", json_integer((json_int_t)fabric_n_hosts(f)));
-    e |= sim_json_set(
-        o, "switches",
-        json_integer((json_int_t)(fabric_n_nodes(f) - fabric_n_hosts(f))));
-    e |= sim_json_set(o, "links", json_integer((json_int_t)fabric_n_links(f)));
-    e |= sim_json_set(o, "migrations", json_integer((json_int_t)w->n_jobs));
-    e |= sim_json_set(o, "rate", json_real(p->rate));
-    e |= sim_json_set(o, "concurrent", json_boolean(p->concurrent));
-    e |= sim_json_set(o, "memory_mb", json_real(p->memory_mb));
-    e |= sim_json_set(o, "memory_bytes",
-                      json_integer((json_int_t)w->memory_bytes));
-    e |= sim_json_set(o, "dirty_pages_per_s", json_real(p->dirty_pages_per_s));
-    e |= sim_json_set(o, "page_size", json_integer(4096));
-    e |= sim_json_set(o, "deadline_ms",
-                      json_integer((json_int_t)p->deadline_ms));
-    e |= sim_json_set(o, "background", json_integer(p->background));
-    e |= sim_json_set(o, "background_mbps", json_real(p->background_mbps));
-    e |= sim_json_set(o, "period_ms", json_integer(p->period_ms));
-    e |= sim_json_set(o, "warmup_ms", json_integer(p->warmup_ms));
-    e |= sim_json_set(o, "cpu_free", json_real(p->cpu_free));
-    e |= sim_json_set(o, "setup_max_ms", json_integer(p->setup_max_ms));
-    e |= sim_json_set(o, "flow_install_ms", json_integer(p->flow_install_ms));
-    e |= sim_json_set(o, "max_paths", json_integer(p->max_paths));
-    e |= sim_json_set(o, "striping_overhead", json_real(p->striping_overhead));
-    e |= sim_json_set(o, "pairs", json_string(p->pairs));
-    e |= sim_json_set(o, "seed", sim_json_u64(p->seed));
-    e |= sim_json_set(o, "strategy", json_string(strategies));
-    e |= sim_json_set(o, "solver",
-                      json_string(p->scan_solver ? "scan" : "heap"));
-    e |= sim_json_set(
-        o, "estimate",
-        json_string(p->capacity_estimate ? "capacity" : "residual"));
-    return sim_json_finish(o, e);
+    ok &= js_set(o, "host_mbps",
+                 p->host_mbps >= 0 ? json_real(p->host_mbps)
+                                   : json_null());
+    ok &= js_set(o, "link_mbps",
+                 p->link_mbps >= 0 ? json_real(p->link_mbps)
+                                   : json_null());
+    ok &= js_set(o, "hosts", json_integer((json_int_t)fabric_n_hosts(f)));
+    ok &= js_set(o, "switches",
+                 json_integer((json_int_t)(fabric_n_nodes(f)
+                                           - fabric_n_hosts(f))));
+    ok &= js_set(o, "links", json_integer((json_int_t)fabric_n_links(f)));
+    ok &= js_set(o, "migrations", json_integer((json_int_t)w->n_jobs));
+    ok &= js_set(o, "rate", json_real(p->rate));
+    ok &= js_set(o, "concurrent", json_boolean(p->concurrent));
+    ok &= js_set(o, "memory_mb", json_real(p->memory_mb));
+    ok &= js_set(o, "memory_bytes",
+                 json_integer((json_int_t)w->memory_bytes));
+    ok &= js_set(o, "dirty_pages_per_s", json_real(p->dirty_pages_per_s));
+    ok &= js_set(o, "page_size", json_integer(4096));
+    ok &= js_set(o, "deadline_ms",
+                 json_integer((json_int_t)p->deadline_ms));
+    ok &= js_set(o, "background", json_integer(p->background));
+    ok &= js_set(o, "background_mbps", json_real(p->background_mbps));
+    ok &= js_set(o, "period_ms", json_integer(p->period_ms));
+    ok &= js_set(o, "warmup_ms", json_integer(p->warmup_ms));
+    ok &= js_set(o, "cpu_free", json_real(p->cpu_free));
+    ok &= js_set(o, "setup_max_ms", json_integer(p->setup_max_ms));
+    ok &= js_set(o, "flow_install_ms", json_integer(p->flow_install_ms));
+    ok &= js_set(o, "max_paths", json_integer(p->max_paths));
+    ok &= js_set(o, "striping_overhead", json_real(p->striping_overhead));
+    ok &= js_set(o, "pairs", json_string(p->pairs));
+    ok &= js_set(o, "seed", js_u64(p->seed));
+    ok &= js_set(o, "strategy", json_string(strategies));
+    ok &= js_set(o, "solver",
+                 json_string(p->scan_solver ? "scan" : "heap"));
+    ok &= js_set(o, "estimate",
+                 json_string(p->capacity_estimate ? "capacity"
+                                                  : "residual"));
+    return js_finish(o, ok);
 }
 
 static json_t *
@@ -116,32 +117,32 @@ mig_json(const struct fabsim_world *w, size_t i, const struct fabsim_mig *g)
         json_decref(paths);
         return NULL;
     }
-    int e = 0;
+    bool ok = true;
     for (size_t k = 0; k < g->n_paths; k++) {
-        e |= json_array_append_new(paths, path_json(f, &g->paths[k]));
+        ok &= js_append(paths, path_json(f, &g->paths[k]));
     }
-    e |= sim_json_set(o, "id", json_integer((json_int_t)i));
-    e |= sim_json_set(o, "src", json_string(fabric_node_name(f, g->src)));
-    e |= sim_json_set(o, "dst", json_string(fabric_node_name(f, g->dst)));
-    e |= sim_json_set(o, "start_ms", sim_json_ms(g->start_ms));
-    e |= sim_json_set(o, "estimate_ms", sim_json_ms(g->estimate_ms));
-    e |= sim_json_set(o, "sim_ms", sim_json_ms(g->sim_ms));
-    e |= sim_json_set(o, "setup_ms", sim_json_ms(g->setup_ms));
-    e |= sim_json_set(o, "downtime_ms", sim_json_ms(g->downtime_ms));
-    e |= sim_json_set(o, "rounds", json_integer(g->rounds));
-    e |= sim_json_set(o, "bytes", json_real(round(g->bytes)));
-    e |= sim_json_set(o, "throughput_mbps",
-                      json_real(round(g->throughput_mbps * 1000) / 1000));
-    e |= sim_json_set(o, "n_paths", json_integer((json_int_t)g->n_paths));
-    e |= sim_json_set(o, "paths", paths);
-    e |= sim_json_set(o, "deadline_met",
-                      w->p.deadline_ms ? json_boolean(g->deadline_met)
-                                       : json_null());
-    e |= sim_json_set(o, "precopy_stop",
-                      json_string(precopy_stop_name(g->precopy_stop)));
-    e |= sim_json_set(o, "plan_stop",
-                      json_string(plan_stop_name(g->plan_stop)));
-    return sim_json_finish(o, e);
+    ok &= js_set(o, "id", json_integer((json_int_t)i));
+    ok &= js_set(o, "src", json_string(fabric_node_name(f, g->src)));
+    ok &= js_set(o, "dst", json_string(fabric_node_name(f, g->dst)));
+    ok &= js_set(o, "start_ms", js_ms(g->start_ms));
+    ok &= js_set(o, "estimate_ms", js_ms(g->estimate_ms));
+    ok &= js_set(o, "sim_ms", js_ms(g->sim_ms));
+    ok &= js_set(o, "setup_ms", js_ms(g->setup_ms));
+    ok &= js_set(o, "downtime_ms", js_ms(g->downtime_ms));
+    ok &= js_set(o, "rounds", json_integer(g->rounds));
+    ok &= js_set(o, "bytes", json_real(round(g->bytes)));
+    ok &= js_set(o, "throughput_mbps",
+                 json_real(round(g->throughput_mbps * 1000) / 1000));
+    ok &= js_set(o, "n_paths", json_integer((json_int_t)g->n_paths));
+    ok &= js_set(o, "paths", paths);
+    ok &= js_set(o, "deadline_met",
+                 w->p.deadline_ms ? json_boolean(g->deadline_met)
+                                  : json_null());
+    ok &= js_set(o, "precopy_stop",
+                 json_string(precopy_stop_name(g->precopy_stop)));
+    ok &= js_set(o, "plan_stop",
+                 json_string(plan_stop_name(g->plan_stop)));
+    return js_finish(o, ok);
 }
 
 static json_t *
@@ -156,37 +157,36 @@ result_json(const struct fabsim_world *w, const struct fabsim_result *r)
         json_decref(migs);
         return NULL;
     }
-    int e = 0;
-    e |= sim_json_set(t, "mean", sim_json_ms(r->time_mean_ms));
-    e |= sim_json_set(t, "p50", sim_json_ms(r->time_p50_ms));
-    e |= sim_json_set(t, "p99", sim_json_ms(r->time_p99_ms));
-    e |= sim_json_set(t, "max", sim_json_ms(r->time_max_ms));
+    bool ok = true;
+    ok &= js_set(t, "mean", js_ms(r->time_mean_ms));
+    ok &= js_set(t, "p50", js_ms(r->time_p50_ms));
+    ok &= js_set(t, "p99", js_ms(r->time_p99_ms));
+    ok &= js_set(t, "max", js_ms(r->time_max_ms));
     for (size_t i = 0; i < r->n; i++) {
-        e |= json_array_append_new(migs, mig_json(w, i, &r->mig[i]));
+        ok &= js_append(migs, mig_json(w, i, &r->mig[i]));
     }
-    e |= sim_json_set(o, "strategy",
-                      json_string(fabsim_strategy_name(r->strategy)));
-    e |= sim_json_set(o, "migrations", json_integer((json_int_t)r->n));
-    e |= sim_json_set(o, "time_ms", t);
-    e |= sim_json_set(o, "estimate_mean_ms", sim_json_ms(r->estimate_mean_ms));
-    e |= sim_json_set(o, "estimate_p50_ms", sim_json_ms(r->estimate_p50_ms));
-    e |= sim_json_set(o, "estimates_infinite",
-                      json_integer((json_int_t)r->estimates_infinite));
-    e |= sim_json_set(o, "sim_over_estimate_mean",
-                      json_real(round(r->ratio_mean * 1e6) / 1e6));
-    e |= sim_json_set(o, "sim_over_estimate_p50",
-                      json_real(round(r->ratio_p50 * 1e6) / 1e6));
-    e |= sim_json_set(o, "sim_over_estimate_max",
-                      json_real(round(r->ratio_max * 1e6) / 1e6));
-#define INT(name)                                                             \
-    e |= sim_json_set(o, #name, json_integer((json_int_t)r->name))
+    ok &= js_set(o, "strategy",
+                 json_string(fabsim_strategy_name(r->strategy)));
+    ok &= js_set(o, "migrations", json_integer((json_int_t)r->n));
+    ok &= js_set(o, "time_ms", t);
+    ok &= js_set(o, "estimate_mean_ms", js_ms(r->estimate_mean_ms));
+    ok &= js_set(o, "estimate_p50_ms", js_ms(r->estimate_p50_ms));
+    ok &= js_set(o, "estimates_infinite",
+                 json_integer((json_int_t)r->estimates_infinite));
+    ok &= js_set(o, "sim_over_estimate_mean",
+                 json_real(round(r->ratio_mean * 1e6) / 1e6));
+    ok &= js_set(o, "sim_over_estimate_p50",
+                 json_real(round(r->ratio_p50 * 1e6) / 1e6));
+    ok &= js_set(o, "sim_over_estimate_max",
+                 json_real(round(r->ratio_max * 1e6) / 1e6));
+#define INT(name) ok &= js_set(o, #name, json_integer((json_int_t)r->name))
     INT(deadlines_met);
     INT(deadlines_missed);
-    e |= sim_json_set(o, "bytes", json_real(round(r->bytes)));
-    e |= sim_json_set(o, "background_bytes",
-                      json_real(round(r->background_bytes)));
-    e |= sim_json_set(o, "mean_link_util",
-                      json_real(round(r->mean_link_util * 1e6) / 1e6));
+    ok &= js_set(o, "bytes", json_real(round(r->bytes)));
+    ok &= js_set(o, "background_bytes",
+                 json_real(round(r->background_bytes)));
+    ok &= js_set(o, "mean_link_util",
+                 json_real(round(r->mean_link_util * 1e6) / 1e6));
     INT(paths);
     INT(paths_added);
     INT(hops_released);
@@ -194,10 +194,10 @@ result_json(const struct fabsim_world *w, const struct fabsim_result *r)
     INT(solves);
     INT(polls);
 #undef INT
-    e |= sim_json_set(o, "sim_ms", sim_json_ms(r->sim_ms));
-    e |= sim_json_set(o, "wall_ms", json_real(round(r->wall_ms * 10) / 10));
-    e |= sim_json_set(o, "per_migration", migs);
-    return sim_json_finish(o, e);
+    ok &= js_set(o, "sim_ms", js_ms(r->sim_ms));
+    ok &= js_set(o, "wall_ms", json_real(round(r->wall_ms * 10) / 10));
+    ok &= js_set(o, "per_migration", migs);
+    return js_finish(o, ok);
 }
 
 int
@@ -206,7 +206,7 @@ fabsim_report_json(FILE *f, const struct fabsim_world *w,
 {
     json_t *results = json_array();
     for (size_t i = 0; results && i < n; i++) {
-        if (json_array_append_new(results, result_json(w, &r[i]))) {
+        if (!js_append(results, result_json(w, &r[i]))) {
             json_decref(results);
             results = NULL;
         }

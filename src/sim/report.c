@@ -2,27 +2,14 @@
  *
  * JSON goes through jansson so it is always well-formed; the table is for
  * people.  Neither ever prints anything the run did not count. */
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdlib.h>
 
 #include <jansson.h>
 
+#include "lib/json.h"
+#include "sim/simjson.h"
 #include "sim/simulator.h"
-
-/* Milliseconds rounded to the microsecond the simulation resolves. */
-static json_t *
-ms_real(double ms)
-{
-    return json_real(round(ms * 1000.0) / 1000.0);
-}
-
-static int
-set_new(json_t *obj, const char *key, json_t *v)
-{
-    return v ? json_object_set_new(obj, key, v) : -1;
-}
 
 static json_t *
 params_json(const struct sim_params *p)
@@ -31,38 +18,31 @@ params_json(const struct sim_params *p)
     if (!o) {
         return NULL;
     }
-    int e = 0;
-    e |= set_new(o, "nodes", json_integer(p->nodes));
-    e |= set_new(o, "vms", json_integer(p->vms));
-    e |= set_new(o, "migrations", json_integer(p->migrations));
-    e |= set_new(o, "pattern", json_string(sim_pattern_name(p->pattern)));
-    e |= set_new(o, "refresh_ms", json_integer(p->refresh_ms));
-    e |= set_new(o, "refresh_jitter", json_real(p->refresh_jitter));
-    e |= set_new(o, "refresh_wobble", json_real(p->refresh_wobble));
-    e |= set_new(o, "peers", json_integer(p->peers));
-    e |= set_new(o, "pps", json_integer(p->pps));
-    e |= set_new(o, "pause_ms", json_integer(p->pause_ms));
-    e |= set_new(o, "gap_ms", json_integer(p->gap_ms));
-    /* A JSON integer is signed 64-bit: seeds above it go as a string. */
-    e |= set_new(o, "seed", p->seed <= INT64_MAX
-                                ? json_integer((json_int_t)p->seed)
-                                : json_sprintf("%" PRIu64, p->seed));
-    e |= set_new(o, "strategy", json_string(p->strategy));
-    e |= set_new(o, "latency_ms", json_real(p->latency_ms));
-    e |= set_new(o, "data_latency_us", json_integer(p->data_latency_us));
-    e |= set_new(o, "rate", json_real(p->rate));
-    e |= set_new(o, "fast_factor", json_integer(p->fast_factor));
-    e |= set_new(o, "fixed_delay_ms", json_integer(p->fixed_delay_ms));
-    e |= set_new(o, "chain_len", json_integer(p->chain_len));
-    e |= set_new(o, "warmup_ms", json_integer(p->warmup_ms));
-    e |= set_new(o, "drain_ms", json_integer(p->drain_ms));
-    e |= set_new(o, "tail_ms", json_integer(p->tail_ms));
-    e |= set_new(o, "exact", json_boolean(p->exact));
-    if (e) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    bool ok = true;
+    ok &= js_set(o, "nodes", json_integer(p->nodes));
+    ok &= js_set(o, "vms", json_integer(p->vms));
+    ok &= js_set(o, "migrations", json_integer(p->migrations));
+    ok &= js_set(o, "pattern", json_string(sim_pattern_name(p->pattern)));
+    ok &= js_set(o, "refresh_ms", json_integer(p->refresh_ms));
+    ok &= js_set(o, "refresh_jitter", json_real(p->refresh_jitter));
+    ok &= js_set(o, "refresh_wobble", json_real(p->refresh_wobble));
+    ok &= js_set(o, "peers", json_integer(p->peers));
+    ok &= js_set(o, "pps", json_integer(p->pps));
+    ok &= js_set(o, "pause_ms", json_integer(p->pause_ms));
+    ok &= js_set(o, "gap_ms", json_integer(p->gap_ms));
+    ok &= js_set(o, "seed", js_u64(p->seed));
+    ok &= js_set(o, "strategy", json_string(p->strategy));
+    ok &= js_set(o, "latency_ms", json_real(p->latency_ms));
+    ok &= js_set(o, "data_latency_us", json_integer(p->data_latency_us));
+    ok &= js_set(o, "rate", json_real(p->rate));
+    ok &= js_set(o, "fast_factor", json_integer(p->fast_factor));
+    ok &= js_set(o, "fixed_delay_ms", json_integer(p->fixed_delay_ms));
+    ok &= js_set(o, "chain_len", json_integer(p->chain_len));
+    ok &= js_set(o, "warmup_ms", json_integer(p->warmup_ms));
+    ok &= js_set(o, "drain_ms", json_integer(p->drain_ms));
+    ok &= js_set(o, "tail_ms", json_integer(p->tail_ms));
+    ok &= js_set(o, "exact", json_boolean(p->exact));
+    return js_finish(o, ok);
 }
 
 static json_t *
@@ -75,12 +55,12 @@ result_json(const struct sim_result *r)
         json_decref(c);
         return NULL;
     }
-    int e = 0;
-    e |= set_new(c, "p50", ms_real(r->cleanup_p50_ms));
-    e |= set_new(c, "p99", ms_real(r->cleanup_p99_ms));
-    e |= set_new(c, "max", ms_real(r->cleanup_max_ms));
-    e |= set_new(o, "strategy", json_string(r->strategy));
-#define INT(name) e |= set_new(o, #name, json_integer((json_int_t)r->name))
+    bool ok = true;
+    ok &= js_set(c, "p50", js_ms(r->cleanup_p50_ms));
+    ok &= js_set(c, "p99", js_ms(r->cleanup_p99_ms));
+    ok &= js_set(c, "max", js_ms(r->cleanup_max_ms));
+    ok &= js_set(o, "strategy", json_string(r->strategy));
+#define INT(name) ok &= js_set(o, #name, json_integer((json_int_t)r->name))
     INT(sent);
     INT(delivered);
     INT(lost_pause);
@@ -91,9 +71,9 @@ result_json(const struct sim_result *r)
     INT(wrong_deletions);
     INT(gateway_polls);
     INT(control_messages);
-    e |= set_new(o, "cleanup_ms", c);
+    ok &= js_set(o, "cleanup_ms", c);
     INT(events);
-    e |= set_new(o, "wall_ms", json_real(round(r->wall_ms * 10) / 10));
+    ok &= js_set(o, "wall_ms", json_real(round(r->wall_ms * 10) / 10));
     INT(planned);
     INT(migrations);
     INT(cleaned);
@@ -115,45 +95,21 @@ result_json(const struct sim_result *r)
     INT(relays_retargeted);
     INT(core_bytes);
 #undef INT
-    if (e) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return js_finish(o, ok);
 }
 
 int
 sim_report_json(FILE *f, const struct sim_params *p,
                 const struct sim_result *r, size_t n)
 {
-    json_t *root = json_object();
-    json_t *params = params_json(p);
     json_t *results = json_array();
-    int rc = ENOMEM;
-    if (!root || !params || !results) {
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (json_array_append_new(results, result_json(&r[i]))) {
-            goto out;
+    for (size_t i = 0; results && i < n; i++) {
+        if (!js_append(results, result_json(&r[i]))) {
+            json_decref(results);
+            results = NULL;
         }
     }
-    if (json_object_set(root, "params", params)
-        || json_object_set(root, "results", results)) {
-        goto out;
-    }
-    char *s = json_dumps(root, JSON_REAL_PRECISION(12) | JSON_PRESERVE_ORDER);
-    if (!s) {
-        goto out;
-    }
-    fprintf(f, "%s\n", s);
-    free(s);
-    rc = 0;
-out:
-    json_decref(params);
-    json_decref(results);
-    json_decref(root);
-    return rc;
+    return sim_json_print(f, params_json(p), results);
 }
 
 void

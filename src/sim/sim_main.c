@@ -8,8 +8,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "lib/clock.h"
 #include "mignet/sim.h"
 #include "sim/fabsim.h"
 #include "sim/simulator.h"
@@ -18,9 +18,7 @@ uint64_t
 sim_wall_us(void *aux)
 {
     (void)aux;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+    return clock_mono_us();
 }
 
 static void

@@ -207,31 +207,6 @@ test_config_file(void **state)
 }
 
 static void
-test_split_addr(void **state)
-{
-    (void) state;
-    char host[64];
-    uint16_t port = 0;
-    assert_true(options_split_addr("127.0.0.1:7480", host, sizeof host,
-                                   &port));
-    assert_string_equal(host, "127.0.0.1");
-    assert_int_equal(port, 7480);
-    assert_true(options_split_addr("[::1]:0", host, sizeof host, &port));
-    assert_string_equal(host, "::1");
-    assert_int_equal(port, 0);
-    static const char *const bad[] = {
-        "", ":80", "host", "host:", "host:x", "::1:80", "[::1]80",
-        "h:123456", "h:-1",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (options_split_addr(bad[i], host, sizeof host, &port)) {
-            fail_msg("accepted '%s'", bad[i]);
-        }
-    }
-    assert_false(options_split_addr("127.0.0.1:1", host, 4, &port));
-}
-
-static void
 test_fabric(void **state)
 {
     (void) state;
@@ -307,7 +282,6 @@ main(void)
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_strategy_overrides),
         cmocka_unit_test(test_config_file),
-        cmocka_unit_test(test_split_addr),
         cmocka_unit_test(test_fabric),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
