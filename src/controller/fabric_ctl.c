@@ -39,7 +39,6 @@ static const char *const fcm_names[] = {
 #undef FCM_STATE
 };
 
-
 /* ---------------------------------------------------------------------- */
 /* Small helpers.                                                          */
 
