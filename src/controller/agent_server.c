@@ -31,6 +31,7 @@
 
 #include "controller/ctl.h"
 #include "proto/chan_msg.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/util.h"
@@ -69,6 +70,7 @@ struct agent_server {
     struct agent_session **dirty; /* sessions with output queued */
     size_t n_dirty, dirty_cap;
     struct strbuf scratch; /* an install written at once */
+    double install_t0; /* agent_server_time_installs(); 0 = not timed */
 };
 
 static void session_close(struct agent_session *);
@@ -109,7 +111,7 @@ static void
 session_send_install(struct agent_session *s, const struct chan_msg *m)
 {
     struct strbuf *sb = &s->srv->scratch;
-    double t0 = s->srv->ctl->migrate_t0;
+    double t0 = s->srv->install_t0;
     if (s->out.len || s->queued) {
         if (t0 > 0 && !s->held_install_t0) {
             s->held_install_t0 = t0; /* measured when it is written */
@@ -143,7 +145,7 @@ session_send_install(struct agent_session *s, const struct chan_msg *m)
     }
     if (t0 > 0) {
         metrics_hist_observe(&s->srv->ctl->metrics.install,
-                             ctl_mono_seconds() - t0);
+                             clock_mono_s() - t0);
     }
 }
 
@@ -311,7 +313,7 @@ session_hello(struct agent_session *s, const struct chan_msg *m)
     session_send(s, &w);
     ctl->dirty = true;
     session_core_error(s, core_node_resync(ctl->core, node,
-                                           ctl_now_ms()));
+                                           clock_wall_ms()));
     core_node_info(ctl->core, node, &info);
     chan_msg_init(&w, CHAN_RESYNC_END);
     w.seq = info.last_seq;
@@ -374,7 +376,7 @@ session_dhcp(struct agent_session *s, const struct chan_msg *m)
     enum binding_action act;
     ctl->dirty = true;
     enum core_err err = core_binding_snoop(ctl->core, s->node, vm, &d,
-                                           ctl_now_ms(), &berr, &act, &vm);
+                                           clock_wall_ms(), &berr, &act, &vm);
     if (err) {
         ctl->metrics.dhcp_rejected++;
         session_binding_error(s, err, berr);
@@ -396,7 +398,7 @@ session_binding(struct agent_session *s, const struct chan_msg *m)
     ctl->dirty = true;
     enum core_err err = core_binding_report(
         ctl->core, s->node, &m->binding, m->action == BINDING_ACT_REMOVED,
-        ctl_now_ms(), &berr, &act);
+        clock_wall_ms(), &berr, &act);
     if (err) {
         ctl->metrics.binding_reports_refused++;
         session_binding_error(s, err, berr);
@@ -411,7 +413,7 @@ static void
 session_message(struct agent_session *s, const struct chan_msg *m)
 {
     struct ctl *ctl = s->srv->ctl;
-    uint64_t now = ctl_now_ms();
+    uint64_t now = clock_wall_ms();
     char text[128];
 
     if (s->node == CORE_NONE) {
@@ -486,7 +488,7 @@ session_line(struct agent_session *s, const char *line, size_t len)
 {
     struct chan_msg m;
     char err[CHAN_TEXT_MAX + 1];
-    s->last_heard_ms = ctl_now_ms();
+    s->last_heard_ms = clock_wall_ms();
     enum chan_err e = chan_msg_decode(line, len, &m, err, sizeof err);
     if (e) {
         session_error(s, chan_err_code(e), err, chan_err_is_fatal(e));
@@ -564,7 +566,7 @@ agent_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     s->srv = srv;
     s->bev = bev;
     s->node = CORE_NONE;
-    s->last_heard_ms = ctl_now_ms();
+    s->last_heard_ms = clock_wall_ms();
     strbuf_init(&s->out);
     ctl_format_sockaddr(sa, s->peer, sizeof s->peer);
     s->next = srv->head;
@@ -594,7 +596,7 @@ static void
 agent_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct agent_server *srv = arg;
-    uint64_t now = ctl_now_ms();
+    uint64_t now = clock_wall_ms();
     uint64_t dead = (uint64_t) AGENT_DEAD_INTERVALS
                     * srv->ctl->opts.heartbeat_ms;
     (void) fd;
@@ -770,6 +772,14 @@ agent_server_instr(struct agent_server *srv, const struct core_instr *in)
 }
 
 void
+agent_server_time_installs(struct agent_server *srv, double t0)
+{
+    if (srv) {
+        srv->install_t0 = t0;
+    }
+}
+
+void
 agent_server_flush(struct agent_server *srv)
 {
     size_t n = srv->n_dirty;
@@ -784,7 +794,7 @@ agent_server_flush(struct agent_server *srv)
         strbuf_clear(&s->out);
         if (s->held_install_t0 > 0) {
             metrics_hist_observe(&srv->ctl->metrics.install,
-                                 ctl_mono_seconds() - s->held_install_t0);
+                                 clock_mono_s() - s->held_install_t0);
             s->held_install_t0 = 0;
         }
         if (s->closing) {

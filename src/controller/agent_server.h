@@ -30,6 +30,12 @@ void agent_server_destroy(struct agent_server *);
 /* The core's instruction sink: queues 'in' on its node's session. */
 void agent_server_instr(struct agent_server *, const struct core_instr *);
 
+/* Installs routed from now until the next call are timed from 't0'
+ * (monotonic seconds, clock_mono_s()) to the moment they are written, in
+ * the install latency histogram; 0 stops timing.  The migration
+ * orchestrator (migrations.c) brackets its core_migrate() call with it. */
+void agent_server_time_installs(struct agent_server *, double t0);
+
 /* Writes every session's held output to its socket (after a commit). */
 void agent_server_flush(struct agent_server *);
 /* Drops every session's held output (the commit failed). */

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -30,28 +29,14 @@
 
 #include "controller/agent_server.h"
 #include "controller/fabric_ctl.h"
+#include "controller/migrations.h"
 #include "controller/rest.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/sock.h"
 #include "lib/util.h"
 #include "mignet/core.h"
 #include "mignet/store.h"
-
-uint64_t
-ctl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
-double
-ctl_mono_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 /* ---- Sockets ---- */
 
@@ -181,7 +166,7 @@ ctl_arm_timer(struct ctl *ctl)
         event_del(ctl->due_timer);
         return;
     }
-    uint64_t now = ctl_now_ms();
+    uint64_t now = clock_wall_ms();
     uint64_t wait = due > now ? due - now : 0;
     struct timeval tv = {
         .tv_sec = (time_t) (wait / 1000),
@@ -197,9 +182,9 @@ ctl_end_batch(struct ctl *ctl)
 {
     bool ok = true;
     if (ctl->dirty) {
-        double t0 = ctl_mono_seconds();
+        double t0 = clock_mono_s();
         int err = store_commit(ctl->store);
-        metrics_hist_observe(&ctl->metrics.commit, ctl_mono_seconds() - t0);
+        metrics_hist_observe(&ctl->metrics.commit, clock_mono_s() - t0);
         ctl->metrics.store_commits++;
         ctl->dirty = false;
         if (err) {
@@ -228,7 +213,7 @@ ctl_due_cb(evutil_socket_t fd, short what, void *arg)
     ctl->dirty = true;
     struct core_stats before, after;
     core_get_stats(ctl->core, &before);
-    uint64_t now = ctl_now_ms();
+    uint64_t now = clock_wall_ms();
     core_run(ctl->core, now);
     core_get_stats(ctl->core, &after);
     if (after.lease_expiries != before.lease_expiries) {
@@ -263,24 +248,7 @@ ctl_sink_instr(void *aux, const struct core_instr *in)
 static void
 ctl_sink_migration(void *aux, const struct core_migration *m)
 {
-    struct ctl *ctl = aux;
-    struct core_vm_info v;
-    struct core_node_info src, dst;
-    if (m->phase == MIG_RELAYING) {
-        metrics_hist_observe(&ctl->metrics.delay, (double) m->delay_ms
-                                                      / 1000.0);
-    }
-    fabric_ctl_migration(ctl->fabric, m);
-    if (!log_enabled(LOG_INF) || !core_vm_info(ctl->core, m->vm, &v)
-        || !core_node_info(ctl->core, m->src, &src)
-        || !core_node_info(ctl->core, m->dst, &dst)) {
-        return;
-    }
-    log_write(LOG_INF, "core",
-              "event=migration id=%" PRIu64 " phase=%s vm=%s node=%s "
-              "from=%s epoch=%" PRIu64 " delay_ms=%" PRIu64 " early=%d",
-              m->id, mig_phase_name(m->phase), v.name, dst.name, src.name,
-              m->epoch, m->delay_ms, (int) m->released_early);
+    ctl_migration_changed(aux, m);
 }
 
 static void

@@ -49,10 +49,6 @@ struct ctl {
     bool stopping;
     int exit_code;
 
-    /* Monotonic time a migrate request began being handled; 0 outside
-     * one (for the install latency histogram). */
-    double migrate_t0;
-
     /* The current batch. */
     bool dirty; /* the core may have written to the store */
     struct ctl_reply *replies;
@@ -62,11 +58,6 @@ struct ctl {
     char rest_addr[80];
     char agent_addr[80];
 };
-
-/* Wall-clock Unix time in milliseconds: the core's 'now'. */
-uint64_t ctl_now_ms(void);
-/* Monotonic seconds, for measuring latencies. */
-double ctl_mono_seconds(void);
 
 /* Queues an answer for the end of the batch; takes ownership of 'body'. */
 void ctl_reply(struct ctl *, struct evhttp_request *, int status,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lib/strbuf.h"
+#include "lib/util.h"
 
 void
 metrics_hist_init(struct metrics_hist *h, const char *name, const char *help,
@@ -86,6 +87,16 @@ metrics_scalar(struct strbuf *out, const char *name, const char *type,
 }
 
 int
+metrics_scalars(struct strbuf *out, const struct metrics_sample *v, size_t n)
+{
+    int err = 0;
+    for (size_t i = 0; !err && i < n; i++) {
+        err = metrics_scalar(out, v[i].name, v[i].type, v[i].help, v[i].v);
+    }
+    return err;
+}
+
+int
 metrics_render_hist(struct strbuf *out, const struct metrics_hist *h)
 {
     int err = metrics_head(out, h->name, "histogram", h->help);
@@ -119,10 +130,7 @@ metrics_render(const struct metrics *m, const struct core *core,
                             mig_phase_name((enum mig_phase) p),
                             st.migrations_by_phase[p]);
     }
-    struct {
-        const char *name, *type, *help;
-        uint64_t v;
-    } scalars[] = {
+    const struct metrics_sample scalars[] = {
         {"mignet_tasks_pending", "gauge", "Pending tasks (deletions and "
          "prepare timeouts).", st.tasks_pending},
         {"mignet_tasks_fired_total", "counter", "Pending tasks that ran.",
@@ -169,10 +177,8 @@ metrics_render(const struct metrics *m, const struct core *core,
         {"mignet_binding_reports_refused_total", "counter", "Agent "
          "binding reports refused.", m->binding_reports_refused},
     };
-    for (size_t i = 0; !err && i < sizeof scalars / sizeof scalars[0];
-         i++) {
-        err = metrics_scalar(out, scalars[i].name, scalars[i].type,
-                             scalars[i].help, scalars[i].v);
+    if (!err) {
+        err = metrics_scalars(out, scalars, ARRAY_SIZE(scalars));
     }
     if (!err) {
         err = metrics_head(out, "mignet_bindings", "gauge",

@@ -40,6 +40,15 @@ int metrics_scalar(struct strbuf *, const char *name, const char *type,
                    const char *help, uint64_t v);
 int metrics_render_hist(struct strbuf *, const struct metrics_hist *);
 
+/* One unlabelled sample and its HELP/TYPE, for tables of them. */
+struct metrics_sample {
+    const char *name, *type, *help;
+    uint64_t v;
+};
+/* metrics_scalar() for each of the 'n' samples of 'v'. */
+int metrics_scalars(struct strbuf *, const struct metrics_sample *v,
+                    size_t n);
+
 struct metrics {
     uint64_t api_requests[600];   /* by HTTP status */
     uint64_t instructions_sent[3]; /* by enum instr_kind */

@@ -19,9 +19,12 @@
 
 #include "controller/agent_server.h"
 #include "controller/ctl.h"
-#include "controller/fabric_ctl.h"
+#include "controller/migrations.h"
+#include "controller/rest_fabric.h"
 #include "controller/rest_parse.h"
 #include "lib/addr.h"
+#include "lib/clock.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/util.h"
@@ -107,23 +110,11 @@ rest_location(struct evhttp_request *req, const char *fmt, ...)
 
 /* ---- JSON views of core objects ---- */
 
-static json_t *
-rest_u64(uint64_t v)
-{
-    return json_integer((json_int_t) (v > INT64_MAX ? INT64_MAX : v));
-}
-
-/* A time, or null when it has not happened (0). */
-static json_t *
-rest_time(uint64_t ms)
-{
-    return ms ? rest_u64(ms) : json_null();
-}
-
+/* Sets 'key' of 'obj' to 'v' (taken); no memory is fatal here. */
 static void
 rest_set(json_t *obj, const char *key, json_t *v)
 {
-    if (!v || json_object_set_new(obj, key, v)) {
+    if (!js_set(obj, key, v)) {
         out_of_memory();
     }
 }
@@ -136,10 +127,10 @@ rest_config_json(json_t *obj, const struct mn_config *c)
     addr_format_ipv4(c->ip, ip);
     rest_set(obj, "mac", json_string(mac));
     rest_set(obj, "ip", json_string(ip));
-    rest_set(obj, "vni", rest_u64(c->vni));
-    rest_set(obj, "vlan", rest_u64(c->vlan));
-    rest_set(obj, "port", rest_u64(c->port));
-    rest_set(obj, "binding", rest_u64(c->binding));
+    rest_set(obj, "vni", js_u64(c->vni));
+    rest_set(obj, "vlan", js_u64(c->vlan));
+    rest_set(obj, "port", js_u64(c->port));
+    rest_set(obj, "binding", js_u64(c->binding));
 }
 
 /* A binding with every field of seed 003's Table 1 (and its id, origin,
@@ -152,19 +143,19 @@ rest_binding_json(const struct binding *b)
     addr_format_ipv4(b->ip, ip);
     addr_format_ipv4(b->server, srv);
     json_t *o = json_object();
-    rest_set(o, "id", rest_u64(b->id));
+    rest_set(o, "id", js_u64(b->id));
     rest_set(o, "vm", json_string(b->vm));
     rest_set(o, "node", json_string(b->node));
     rest_set(o, "mac", json_string(mac));
     rest_set(o, "ip", json_string(ip));
-    rest_set(o, "vlan", rest_u64(b->vlan));
-    rest_set(o, "port", rest_u64(b->port));
+    rest_set(o, "vlan", js_u64(b->vlan));
+    rest_set(o, "port", js_u64(b->port));
     rest_set(o, "type", json_string(binding_type_name(b->type)));
     rest_set(o, "origin", json_string(binding_origin_name(b->origin)));
     rest_set(o, "lease", b->lease_s == DHCP_LEASE_INFINITE
                              ? json_string("infinite")
-                             : rest_u64(b->lease_s));
-    rest_set(o, "expires_unix_ms", rest_time(b->expires_ms));
+                             : js_u64(b->lease_s));
+    rest_set(o, "expires_unix_ms", js_time(b->expires_ms));
     rest_set(o, "server", b->server ? json_string(srv) : json_null());
     rest_set(o, "port_status",
              json_string(binding_port_status_name(b->port_status)));
@@ -190,20 +181,20 @@ rest_node_json(struct ctl *ctl, uint32_t idx)
     json_t *o = json_object();
     rest_set(o, "id", json_string(n.name));
     rest_set(o, "address", json_string(n.address));
-    rest_set(o, "refresh_ms", rest_u64(n.expected_refresh_ms));
+    rest_set(o, "refresh_ms", js_u64(n.expected_refresh_ms));
     rest_set(o, "gone", json_boolean(n.gone));
     rest_set(o, "connected",
              json_boolean(agent_server_connected(ctl->agents, idx)));
-    rest_set(o, "vms", rest_u64(n.n_vms));
-    rest_set(o, "map_version", rest_u64(n.acked_version));
-    rest_set(o, "acked_seq", rest_u64(n.acked_seq));
-    rest_set(o, "last_seq", rest_u64(n.last_seq));
+    rest_set(o, "vms", js_u64(n.n_vms));
+    rest_set(o, "map_version", js_u64(n.acked_version));
+    rest_set(o, "acked_seq", js_u64(n.acked_seq));
+    rest_set(o, "last_seq", js_u64(n.last_seq));
     json_t *r = json_object();
-    rest_set(r, "count", rest_u64(n.refreshes));
-    rest_set(r, "last_unix_ms", rest_time(n.last_refresh_ms));
+    rest_set(r, "count", js_u64(n.refreshes));
+    rest_set(r, "last_unix_ms", js_time(n.last_refresh_ms));
     rest_set(r, "mean_ms", json_real(n.refresh_mean_ms));
     rest_set(r, "dev_ms", json_real(n.refresh_dev_ms));
-    rest_set(r, "upper_ms", rest_u64(n.refresh_upper_ms));
+    rest_set(r, "upper_ms", js_u64(n.refresh_upper_ms));
     rest_set(o, "refresh", r);
     return o;
 }
@@ -220,11 +211,11 @@ rest_vm_json(struct ctl *ctl, uint32_t idx)
     rest_set(o, "id", json_string(v.name));
     rest_set(o, "node", node ? json_string(node) : json_null());
     rest_config_json(o, &v.config);
-    rest_set(o, "epoch", rest_u64(v.epoch));
-    rest_set(o, "map_version", rest_u64(v.map_version));
-    rest_set(o, "migration", v.migration ? rest_u64(v.migration)
+    rest_set(o, "epoch", js_u64(v.epoch));
+    rest_set(o, "map_version", js_u64(v.map_version));
+    rest_set(o, "migration", v.migration ? js_u64(v.migration)
                                           : json_null());
-    rest_set(o, "pending_tasks", rest_u64(v.n_tasks));
+    rest_set(o, "pending_tasks", js_u64(v.n_tasks));
     /* The VM view shows the whole binding where the configuration (and
      * the map) only name it. */
     const struct binding *b = core_binding_get(ctl->core, idx);
@@ -239,19 +230,19 @@ rest_migration_json(struct ctl *ctl, const struct core_migration *m)
     const char *src = rest_node_name(ctl->core, m->src);
     const char *dst = rest_node_name(ctl->core, m->dst);
     json_t *o = json_object();
-    rest_set(o, "id", rest_u64(m->id));
+    rest_set(o, "id", js_u64(m->id));
     rest_set(o, "vm", core_vm_info(ctl->core, m->vm, &v)
                           ? json_string(v.name)
                           : json_null());
     rest_set(o, "from", src ? json_string(src) : json_null());
     rest_set(o, "to", dst ? json_string(dst) : json_null());
-    rest_set(o, "epoch", rest_u64(m->epoch));
-    rest_set(o, "map_version", rest_u64(m->map_version));
+    rest_set(o, "epoch", js_u64(m->epoch));
+    rest_set(o, "map_version", js_u64(m->map_version));
     rest_set(o, "phase", json_string(mig_phase_name(m->phase)));
-    rest_set(o, "started_unix_ms", rest_time(m->started_ms));
-    rest_set(o, "relaying_unix_ms", rest_time(m->relaying_ms));
-    rest_set(o, "cleaned_unix_ms", rest_time(m->cleaned_ms));
-    rest_set(o, "delay_ms", rest_u64(m->delay_ms));
+    rest_set(o, "started_unix_ms", js_time(m->started_ms));
+    rest_set(o, "relaying_unix_ms", js_time(m->relaying_ms));
+    rest_set(o, "cleaned_unix_ms", js_time(m->cleaned_ms));
+    rest_set(o, "delay_ms", js_u64(m->delay_ms));
     rest_set(o, "released_early", json_boolean(m->released_early));
     return o;
 }
@@ -271,7 +262,7 @@ rest_nodes_post(struct ctl *ctl, struct evhttp_request *req,
     uint32_t idx;
     ctl->dirty = true;
     enum core_err err = core_node_add(ctl->core, r.id, r.address,
-                                      r.refresh_ms, ctl_now_ms(), &idx);
+                                      r.refresh_ms, clock_wall_ms(), &idx);
     if (err) {
         rest_send_core_error(ctl, req, err);
         return;
@@ -311,7 +302,7 @@ rest_node_item(struct ctl *ctl, struct evhttp_request *req,
         return;
     }
     ctl->dirty = true;
-    enum core_err err = core_node_remove(ctl->core, idx, ctl_now_ms());
+    enum core_err err = core_node_remove(ctl->core, idx, clock_wall_ms());
     if (err) {
         rest_send_core_error(ctl, req, err);
         return;
@@ -345,7 +336,7 @@ rest_vms_post(struct ctl *ctl, struct evhttp_request *req, const char *body,
         return;
     }
     uint32_t idx;
-    uint64_t now = ctl_now_ms();
+    uint64_t now = clock_wall_ms();
     ctl->dirty = true;
     enum core_err err = core_vm_add(ctl->core, r.id, &r.config, node, now,
                                     &idx);
@@ -387,7 +378,7 @@ rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
         rest_send_json(ctl, req, 200, rest_vm_json(ctl, idx));
         return;
     }
-    uint64_t now = ctl_now_ms();
+    uint64_t now = clock_wall_ms();
     enum core_err err;
     if (rt->method == REST_PATCH) {
         struct core_vm_info v;
@@ -441,54 +432,32 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
         rest_send_core_error(ctl, req, CORE_E_UNKNOWN_NODE);
         return;
     }
-    /* What the core will refuse is not planned (D-R would mark paths for
-     * nothing): the core says so, before anything changes. */
-    enum core_err refused = core_migrate_check(ctl->core, vm, from, to);
-    if (refused) {
-        rest_send_core_error(ctl, req, refused);
-        return;
-    }
-    /* Plan first (seed 004: estimate, add paths, then migrate); the core
-     * refusing afterwards discards the plan. */
-    struct core_vm_info v;
-    struct core_node_info src, dst;
-    struct fabric_mig *plan = NULL;
-    core_vm_info(ctl->core, vm, &v);
-    if (core_node_info(ctl->core, v.node, &src)
-        && core_node_info(ctl->core, to, &dst)) {
-        struct fabric_plan_req pr = {
-            .src_node = src.name,
-            .dst_node = dst.name,
-            .src_address = src.address,
-            .dst_address = dst.address,
-            .fields = &r.plan,
-        };
-        if (!fabric_ctl_plan(ctl->fabric, &pr, &plan, &e)) {
-            rest_send_error(ctl, req, &e);
-            return;
-        }
-    }
+    struct fabric_plan_input plan;
+    rest_fabric_input(&r.plan, &plan);
+    struct ctl_migrate_req mr = {
+        .vm = vm,
+        .from = from,
+        .to = to,
+        .plan = &plan,
+    };
     struct core_migrate_result res;
-    ctl->dirty = true;
-    ctl->migrate_t0 = ctl_mono_seconds();
-    enum core_err err = core_migrate(ctl->core, vm, from, to, ctl_now_ms(),
-                                     &res);
-    ctl->migrate_t0 = 0;
-    if (err) {
-        fabric_ctl_discard(ctl->fabric, plan);
-        rest_send_core_error(ctl, req, err);
+    struct ctl_migrate_refusal why;
+    if (!ctl_migrate(ctl, &mr, clock_wall_ms(), &res, &why)) {
+        if (why.core) {
+            rest_core_error(&e, why.core);
+        } else {
+            rest_fabric_error(&e, why.fabric, why.message);
+        }
+        rest_send_error(ctl, req, &e);
         return;
     }
-    if (plan) {
-        fabric_ctl_start(ctl->fabric, plan, res.migration);
-    }
-    json_t *plan_json = fabric_ctl_plan_json(ctl->fabric, res.migration);
+    json_t *plan_json = rest_fabric_plan_json(ctl->fabric, res.migration);
     rest_location(req, "/v1/migrations/%" PRIu64, res.migration);
     rest_send_json(ctl, req, 202,
                    json_pack("{s:o,s:o,s:o,s:o}", "migration",
-                             rest_u64(res.migration), "epoch",
-                             rest_u64(res.epoch), "delay_ms",
-                             rest_u64(res.delay_ms), "plan",
+                             js_u64(res.migration), "epoch",
+                             js_u64(res.epoch), "delay_ms",
+                             js_u64(res.delay_ms), "plan",
                              plan_json ? plan_json : json_null()));
 }
 
@@ -525,7 +494,7 @@ rest_vm_binding(struct ctl *ctl, struct evhttp_request *req,
         }
         return;
     }
-    uint64_t now = ctl_now_ms();
+    uint64_t now = clock_wall_ms();
     enum core_err err;
     if (rt->method == REST_DELETE) {
         ctl->dirty = true;
@@ -610,7 +579,7 @@ rest_migration_get(struct ctl *ctl, struct evhttp_request *req,
         return;
     }
     json_t *o = rest_migration_json(ctl, &m);
-    json_t *plan = fabric_ctl_plan_json(ctl->fabric, m.id);
+    json_t *plan = rest_fabric_plan_json(ctl->fabric, m.id);
     rest_set(o, "plan", plan ? plan : json_null());
     rest_send_json(ctl, req, 200, o);
 }
@@ -656,19 +625,19 @@ rest_tasks_get(struct ctl *ctl, struct evhttp_request *req)
                                  ? rest_node_name(ctl->core, t->relay_target)
                                  : NULL;
         json_t *o = json_object();
-        rest_set(o, "id", rest_u64(t->id));
+        rest_set(o, "id", js_u64(t->id));
         rest_set(o, "vm", core_vm_info(ctl->core, t->vm, &v)
                               ? json_string(v.name)
                               : json_null());
         rest_set(o, "node", node ? json_string(node) : json_null());
-        rest_set(o, "epoch", rest_u64(t->epoch));
+        rest_set(o, "epoch", js_u64(t->epoch));
         rest_set(o, "kind", json_string(task_kind_name(t->kind)));
         /* A deletion waiting for its migration to relay has no due time
          * yet (UINT64_MAX). */
         rest_set(o, "due_unix_ms", t->due_ms == UINT64_MAX
                                        ? json_null()
-                                       : rest_u64(t->due_ms));
-        rest_set(o, "migration", rest_u64(t->migration));
+                                       : js_u64(t->due_ms));
+        rest_set(o, "migration", js_u64(t->migration));
         rest_set(o, "relay_target", target ? json_string(target)
                                            : json_null());
         if (json_array_append_new(list, o)) {
@@ -685,12 +654,12 @@ rest_map_entry(void *aux, const struct core_map_entry *e)
     json_t *list = aux;
     json_t *o = json_object();
     rest_set(o, "vm", json_string(e->vm));
-    rest_set(o, "version", rest_u64(e->version));
+    rest_set(o, "version", js_u64(e->version));
     rest_set(o, "removed", json_boolean(e->removed));
     if (!e->removed) {
         rest_set(o, "node", json_string(e->node));
         rest_set(o, "address", json_string(e->address));
-        rest_set(o, "epoch", rest_u64(e->epoch));
+        rest_set(o, "epoch", js_u64(e->epoch));
         rest_config_json(o, &e->config);
     }
     if (json_array_append_new(list, o)) {
@@ -733,7 +702,7 @@ rest_map_get(struct ctl *ctl, struct evhttp_request *req, const char *query)
         /* The poll acknowledges what the node held when it asked. */
         ctl->dirty = true;
         enum core_err err = core_node_refresh(ctl->core, node, q.since,
-                                              ctl_now_ms());
+                                              clock_wall_ms());
         if (err) {
             json_decref(list);
             rest_send_core_error(ctl, req, err);
@@ -742,7 +711,7 @@ rest_map_get(struct ctl *ctl, struct evhttp_request *req, const char *query)
     }
     rest_send_json(ctl, req, 200,
                    json_pack("{s:o,s:o,s:b,s:o}", "version",
-                             rest_u64(version), "since", rest_u64(q.since),
+                             js_u64(version), "since", js_u64(q.since),
                              "full", full, "entries", list));
 }
 
@@ -754,10 +723,10 @@ rest_healthz(struct ctl *ctl, struct evhttp_request *req)
     rest_send_json(ctl, req, 200,
                    json_pack("{s:s,s:o,s:o,s:o}", "status", "ok",
                              "map_version",
-                             rest_u64(core_map_version(ctl->core)),
-                             "tasks_pending", rest_u64(st.tasks_pending),
+                             js_u64(core_map_version(ctl->core)),
+                             "tasks_pending", js_u64(st.tasks_pending),
                              "agents_connected",
-                             rest_u64(agent_server_n_connected(
+                             js_u64(agent_server_n_connected(
                                  ctl->agents))));
 }
 
@@ -767,7 +736,7 @@ rest_metrics(struct ctl *ctl, struct evhttp_request *req)
     struct strbuf sb;
     strbuf_init(&sb);
     if (metrics_render(&ctl->metrics, ctl->core, &sb)
-        || fabric_ctl_metrics(ctl->fabric, &sb)) {
+        || rest_fabric_metrics(ctl->fabric, &sb)) {
         out_of_memory();
     }
     struct evbuffer *body = evbuffer_new();
@@ -870,7 +839,7 @@ rest_handle(struct evhttp_request *req, void *arg)
         rest_map_get(ctl, req, query);
         break;
     case REST_R_FABRIC:
-        rest_send_json(ctl, req, 200, fabric_ctl_json(ctl->fabric));
+        rest_send_json(ctl, req, 200, rest_fabric_json(ctl->fabric));
         break;
     case REST_R_HEALTHZ:
         rest_healthz(ctl, req);

@@ -1,0 +1,96 @@
+/* migrations.c: a migration's orchestration in mignetd (migrations.h).
+ *
+ * The order is the protocol's: refuse what the core would refuse, plan,
+ * start in the core, then install the plan's paths -- or forget the plan
+ * when the core refused after all.  The install instruction the core call
+ * emits is timed from the moment the core is asked: that time is handed
+ * down to the agent server (agent_server_time_installs), never left in
+ * shared state for it to find. */
+#include "controller/migrations.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "controller/agent_server.h"
+#include "controller/ctl.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+
+/* Plans the fabric paths of a migration the core would accept.  False
+ * with '*why' set when the fabric refuses. */
+static bool
+ctl_migrate_plan(struct ctl *ctl, const struct ctl_migrate_req *r,
+                 struct fabric_mig **plan, struct ctl_migrate_refusal *why)
+{
+    struct core_vm_info v;
+    struct core_node_info src, dst;
+    *plan = NULL;
+    if (!core_vm_info(ctl->core, r->vm, &v)
+        || !core_node_info(ctl->core, v.node, &src)
+        || !core_node_info(ctl->core, r->to, &dst)) {
+        return true;
+    }
+    struct fabric_plan_req pr = {
+        .src_node = src.name,
+        .dst_node = dst.name,
+        .src_address = src.address,
+        .dst_address = dst.address,
+        .input = r->plan,
+    };
+    why->fabric = fabric_ctl_plan(ctl->fabric, &pr, plan, why->message,
+                                  sizeof why->message);
+    return why->fabric == FABRIC_PLAN_E_OK;
+}
+
+bool
+ctl_migrate(struct ctl *ctl, const struct ctl_migrate_req *r, uint64_t now,
+            struct core_migrate_result *res, struct ctl_migrate_refusal *why)
+{
+    struct fabric_mig *plan = NULL;
+    *why = (struct ctl_migrate_refusal){
+        .core = core_migrate_check(ctl->core, r->vm, r->from, r->to),
+    };
+    if (why->core) {
+        return false;
+    }
+    /* Seed 004: estimate and add paths, then migrate. */
+    if (!ctl_migrate_plan(ctl, r, &plan, why)) {
+        return false;
+    }
+    ctl->dirty = true;
+    agent_server_time_installs(ctl->agents, clock_mono_s());
+    why->core = core_migrate(ctl->core, r->vm, r->from, r->to, now, res);
+    agent_server_time_installs(ctl->agents, 0);
+    if (why->core) {
+        fabric_ctl_discard(ctl->fabric, plan);
+        return false;
+    }
+    if (plan) {
+        fabric_ctl_start(ctl->fabric, plan, res->migration);
+    }
+    return true;
+}
+
+void
+ctl_migration_changed(struct ctl *ctl, const struct core_migration *m)
+{
+    struct core_vm_info v;
+    struct core_node_info src, dst;
+    if (m->phase == MIG_RELAYING) {
+        metrics_hist_observe(&ctl->metrics.delay, (double) m->delay_ms
+                                                      / 1000.0);
+    }
+    if (m->phase == MIG_CLEANED) {
+        fabric_ctl_release(ctl->fabric, m->id);
+    }
+    if (!log_enabled(LOG_INF) || !core_vm_info(ctl->core, m->vm, &v)
+        || !core_node_info(ctl->core, m->src, &src)
+        || !core_node_info(ctl->core, m->dst, &dst)) {
+        return;
+    }
+    log_write(LOG_INF, "core",
+              "event=migration id=%" PRIu64 " phase=%s vm=%s node=%s "
+              "from=%s epoch=%" PRIu64 " delay_ms=%" PRIu64 " early=%d",
+              m->id, mig_phase_name(m->phase), v.name, dst.name, src.name,
+              m->epoch, m->delay_ms, (int) m->released_early);
+}
