@@ -34,6 +34,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
+#include "lib/sock.h"
 #include "lib/util.h"
 #include "mignet/core.h"
 #include "mignet/dhcp.h"
@@ -568,7 +569,7 @@ agent_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     s->node = CORE_NONE;
     s->last_heard_ms = clock_wall_ms();
     strbuf_init(&s->out);
-    ctl_format_sockaddr(sa, s->peer, sizeof s->peer);
+    sock_format_addr(sa, s->peer, sizeof s->peer);
     s->next = srv->head;
     if (srv->head) {
         srv->head->prev = s;
@@ -662,7 +663,7 @@ agent_server_create(struct ctl *ctl, char *err, size_t errlen)
             return NULL;
         }
     }
-    int fd = ctl_listen(ctl->opts.agent_listen, ctl->agent_addr,
+    int fd = sock_listen(ctl->opts.agent_listen, ctl->agent_addr,
                         sizeof ctl->agent_addr, err, errlen);
     if (fd < 0) {
         agent_server_destroy(srv);

@@ -63,15 +63,6 @@ struct ctl {
 void ctl_reply(struct ctl *, struct evhttp_request *, int status,
                struct evbuffer *body, const char *content_type);
 
-/* Opens a listening TCP socket on "ADDR:PORT" (port 0: any free port) and
- * writes the address it is bound to into 'bound'.  Returns the socket or
- * -1 with a message in 'err'. */
-int ctl_listen(const char *addr_port, char *bound, size_t boundlen,
-               char *err, size_t errlen);
-/* "198.18.0.1:7480" or "[::1]:7480". */
-struct sockaddr;
-void ctl_format_sockaddr(const struct sockaddr *, char *buf, size_t len);
-
 /* Runs mignetd with 'opts': opens the store, loads the core, binds both
  * listeners, prints the ready line to stdout and serves until SIGTERM or
  * SIGINT.  Returns the process exit code. */

@@ -26,6 +26,7 @@
 #include "controller/fabric_priv.h"
 #include "lib/log.h"
 #include "lib/ofconn.h"
+#include "lib/sock.h"
 #include "lib/util.h"
 
 #define FC_RETRY_MIN_MS 200
@@ -383,7 +384,7 @@ fc_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     }
     char peer[OPTIONS_TARGET_MAX] = "unix";
     if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
-        ctl_format_sockaddr(sa, peer, sizeof peer);
+        sock_format_addr(sa, peer, sizeof peer);
     }
     struct fc_switch *s = fc_switch_new(fc, "(dialing in)", peer);
     s->dialed_in = true;

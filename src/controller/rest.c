@@ -27,6 +27,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
+#include "lib/sock.h"
 #include "lib/util.h"
 #include "mignet/core.h"
 #include "mignet/dhcp.h"
@@ -876,7 +877,7 @@ rest_create(struct ctl *ctl, char *err, size_t errlen)
     evhttp_set_timeout(rest->http, 60);
     evhttp_set_gencb(rest->http, rest_handle, rest);
 
-    int fd = ctl_listen(ctl->opts.listen, ctl->rest_addr,
+    int fd = sock_listen(ctl->opts.listen, ctl->rest_addr,
                         sizeof ctl->rest_addr, err, errlen);
     if (fd < 0 || !evhttp_accept_socket_with_handle(rest->http, fd)) {
         if (fd >= 0) {

@@ -5,9 +5,11 @@
  * daemons use libevent instead and must not call into this. */
 #include "lib/sock.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,4 +160,71 @@ sock_split_hostport(const char *s, char *host, size_t hostlen, char *port,
     }
     memcpy(port, p, pn + 1);
     return true;
+}
+
+void
+sock_format_addr(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    /* Copies, not casts: 'sa' need not be aligned for the larger types. */
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in in;
+        memcpy(&in, sa, sizeof in);
+        inet_ntop(AF_INET, &in.sin_addr, host, sizeof host);
+        port = ntohs(in.sin_port);
+        snprintf(buf, len, "%s:%u", host, port);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 in6;
+        memcpy(&in6, sa, sizeof in6);
+        inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof host);
+        port = ntohs(in6.sin6_port);
+        snprintf(buf, len, "[%s]:%u", host, port);
+    } else {
+        snprintf(buf, len, "?");
+    }
+}
+
+int
+sock_listen(const char *addr_port, char *bound, size_t boundlen, char *err,
+           size_t errlen)
+{
+    char host[256], port[8];
+    uint16_t p;
+    if (!sock_split_addr(addr_port, host, sizeof host, &p)) {
+        snprintf(err, errlen, "'%s' is not ADDR:PORT", addr_port);
+        return -1;
+    }
+    snprintf(port, sizeof port, "%u", (unsigned) p);
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", addr_port, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
+    int one = 1;
+    if (fd < 0
+        || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one)
+        || bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1024)) {
+        snprintf(err, errlen, "%s: %s", addr_port, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *) &ss, &sslen)) {
+        snprintf(bound, boundlen, "%s", addr_port);
+    } else {
+        sock_format_addr((struct sockaddr *) &ss, bound, boundlen);
+    }
+    return fd;
 }

@@ -1,5 +1,6 @@
-/* sock.h: blocking-with-deadline TCP helpers shared by the HTTP client and
- * the agents' channel connection.
+/* sock.h: TCP helpers: blocking-with-deadline connects shared by the HTTP
+ * client and the agents' channel connection, listening sockets for the
+ * daemons, and the text forms of addresses.
  *
  * Every wait is bounded by a deadline on the monotonic clock; nothing here
  * raises SIGPIPE or leaves a half-open descriptor behind on failure. */
@@ -34,5 +35,14 @@ bool sock_split_addr(const char *, char *host, size_t hostlen,
  * as written (for getaddrinfo()).  On failure 'host' may have been written. */
 bool sock_split_hostport(const char *, char *host, size_t hostlen,
                          char *port, size_t portlen);
+
+/* Opens a listening, non-blocking TCP socket on "ADDR:PORT" (port 0: any
+ * free port) and writes the address it is bound to into 'bound'.  Returns
+ * the socket or -1 with a message in 'err'. */
+int sock_listen(const char *addr_port, char *bound, size_t boundlen,
+                char *err, size_t errlen);
+/* "198.18.0.1:7480" or "[::1]:7480". */
+struct sockaddr;
+void sock_format_addr(const struct sockaddr *, char *buf, size_t len);
 
 #endif /* MIGNET_SOCK_H */
