@@ -14,12 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mignet/core.h"
 #include "sim/evq.h"
 #include "sim/simulator.h"
+#include "sim/workload.h"
 
-struct core;
-struct core_instr;
-struct core_migration;
 struct sim_rng;
 
 #define NIL UINT32_MAX
@@ -301,6 +300,64 @@ simulated(const struct world *w, uint32_t vm)
     return w->vms[vm].hot || w->exact;
 }
 
+/* ---- the data plane's hot path ----
+ *
+ * A tick sends one packet by the sender's node's copy of the map.  Here,
+ * not in world_traffic.c, so that dispatch() inlines it as it did when the
+ * world was one file. */
+
+/* The entry node 'n' sees for 'vm': the newest with version <= what the
+ * node applied.  Sets '*stale' when it is not the newest entry. */
+static inline uint32_t
+view_of(struct world *w, uint32_t vm, uint32_t n, bool *stale)
+{
+    uint64_t have = w->applied[n];
+    uint32_t i = w->vms[vm].hist;
+    const struct hist_ent *e = hist_at(w, i);
+    *stale = false;
+    while (e->version > have && e->next != NIL) {
+        *stale = true;
+        e = hist_at(w, e->next);
+    }
+    return e->node;
+}
+
+static inline void
+send_packet(struct world *w, uint32_t vm, uint32_t sender)
+{
+    const struct vm_state *v = &w->vms[vm];
+    bool stale;
+    uint32_t dst = view_of(w, vm, w->vms[sender].node, &stale);
+    uint32_t clone = NIL;
+    if (w->clone && !stale && v->migration && v->phase != MIG_CLEANED
+        && v->prev_node != dst) {
+        clone = v->prev_node;
+        w->r->extra_packets++;
+    }
+    w->r->sent++;
+    push_lane(w, LANE_DATA, w->now + w->dl_us, EV_ARRIVE, vm, dst, clone,
+              0, stale);
+}
+
+static inline void
+on_tick(struct world *w, const struct sim_ev *ev)
+{
+    uint32_t s = ev->a;
+    uint32_t vm = s / w->wl->k;
+    if (ev->x != w->vms[vm].gen || !simulated(w, vm)) {
+        return; /* the window closed since */
+    }
+    if (w->now >= w->wl->t_end_us) {
+        return; /* past the traffic horizon */
+    }
+    uint32_t sender = w->wl->peers[s];
+    w->cs[s] = w->now + 1;
+    if (w->vms[sender].pause_start == RUNNING) {
+        send_packet(w, vm, sender);
+    }
+    push(w, w->now + w->wl->period_us, EV_TICK, s, 0, 0, ev->x, 0);
+}
+
 /* ---- world_traffic.c: map copies and the data plane ---- */
 
 void world_hist_add(struct world *, uint32_t vm, uint32_t node,
@@ -308,7 +365,6 @@ void world_hist_add(struct world *, uint32_t vm, uint32_t node,
 void world_vcount_move(struct world *, uint64_t from, uint64_t to);
 void world_vfifo_push(struct world *, uint64_t version, uint32_t vm);
 void world_flush_stream(struct world *, uint32_t s, uint64_t t, bool settle);
-void world_on_tick(struct world *, const struct sim_ev *);
 void world_on_arrive(struct world *, const struct sim_ev *);
 
 /* ---- world_control.c: agents, core sinks, control channel ---- */

@@ -110,7 +110,7 @@ dispatch(struct world *w, const struct sim_ev *ev)
 {
     switch ((enum ev_type)ev->type) {
     case EV_TICK:
-        world_on_tick(w, ev);
+        on_tick(w, ev);
         break;
     case EV_ARRIVE:
         world_on_arrive(w, ev);
@@ -303,6 +303,8 @@ cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Nearest rank, in ms of the microsecond samples; the fabric simulator's
+ * percentile() (fabsim_run.c) uses the same rule on its doubles. */
 static double
 percentile_ms(const uint64_t *sorted, size_t n, double q)
 {

@@ -13,22 +13,6 @@
 
 /* ---- map copies: a node's view of a VM ---- */
 
-/* The entry node 'n' sees for 'vm': the newest with version <= what the
- * node applied.  Sets '*stale' when it is not the newest entry. */
-static inline uint32_t
-view_of(struct world *w, uint32_t vm, uint32_t n, bool *stale)
-{
-    uint64_t have = w->applied[n];
-    uint32_t i = w->vms[vm].hist;
-    const struct hist_ent *e = hist_at(w, i);
-    *stale = false;
-    while (e->version > have && e->next != NIL) {
-        *stale = true;
-        e = hist_at(w, e->next);
-    }
-    return e->node;
-}
-
 void
 world_hist_add(struct world *w, uint32_t vm, uint32_t node, uint64_t version)
 {
@@ -157,42 +141,6 @@ world_flush_stream(struct world *w, uint32_t s, uint64_t t, bool settle)
     if (lim > w->cs[s]) {
         w->cs[s] = lim;
     }
-}
-
-static void
-send_packet(struct world *w, uint32_t vm, uint32_t sender)
-{
-    const struct vm_state *v = &w->vms[vm];
-    bool stale;
-    uint32_t dst = view_of(w, vm, w->vms[sender].node, &stale);
-    uint32_t clone = NIL;
-    if (w->clone && !stale && v->migration && v->phase != MIG_CLEANED
-        && v->prev_node != dst) {
-        clone = v->prev_node;
-        w->r->extra_packets++;
-    }
-    w->r->sent++;
-    push_lane(w, LANE_DATA, w->now + w->dl_us, EV_ARRIVE, vm, dst, clone,
-              0, stale);
-}
-
-void
-world_on_tick(struct world *w, const struct sim_ev *ev)
-{
-    uint32_t s = ev->a;
-    uint32_t vm = s / w->wl->k;
-    if (ev->x != w->vms[vm].gen || !simulated(w, vm)) {
-        return; /* the window closed since */
-    }
-    if (w->now >= w->wl->t_end_us) {
-        return; /* past the traffic horizon */
-    }
-    uint32_t sender = w->wl->peers[s];
-    w->cs[s] = w->now + 1;
-    if (w->vms[sender].pause_start == RUNNING) {
-        send_packet(w, vm, sender);
-    }
-    push(w, w->now + w->wl->period_us, EV_TICK, s, 0, 0, ev->x, 0);
 }
 
 static inline bool
