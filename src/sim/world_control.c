@@ -1,0 +1,301 @@
+/* world_control.c: the control plane of one simulated data centre.
+ *
+ * The node agents (what INSTALL, RELAY and DELETE leave on a node), the
+ * core_sink callbacks, and the control channel's events: instructions,
+ * acks, map refreshes and their reports, the core's timer.  A sink must
+ * never call into the core: it queues an event instead. */
+#include <string.h>
+
+#include "mignet/config.h"
+#include "mignet/core.h"
+#include "sim/rng.h"
+#include "sim/workload.h"
+#include "sim/world-private.h"
+
+/* ---- agent model ---- */
+
+static struct agent_ent *
+agent_new(struct world *w, uint32_t vm, uint32_t node)
+{
+    uint32_t i = pool_alloc(&w->agent);
+    if (i == NIL) {
+        w->nomem = true;
+        return NULL;
+    }
+    struct agent_ent *e = agent_at(w, i);
+    memset(e, 0, sizeof *e);
+    e->node = node;
+    e->relay = NIL;
+    e->next = w->vms[vm].agent;
+    w->vms[vm].agent = i;
+    return e;
+}
+
+/* Applies one instruction as docs/agent-protocol.md says: with the epoch
+ * rule when the strategy has it, else the seed's agent (a DELETE removes
+ * whatever the node holds). */
+static void
+agent_apply(struct world *w, const struct instr_rec *in, bool guard)
+{
+    uint32_t *link = NULL;
+    struct agent_ent *e = agent_find(w, in->vm, in->node, &link);
+    switch (in->kind) {
+    case INSTR_INSTALL:
+        if (e && guard && e->epoch > in->epoch) {
+            w->r->refused++;
+            return;
+        }
+        if (!e) {
+            e = agent_new(w, in->vm, in->node);
+            if (!e) {
+                return;
+            }
+        }
+        if (e->epoch != in->epoch || !e->has_config) {
+            e->relay = NIL; /* a new placement replaces the old entry */
+        }
+        e->epoch = in->epoch;
+        e->has_config = 1;
+        return;
+    case INSTR_RELAY:
+        if (guard && (!e || e->epoch != in->epoch)) {
+            w->r->refused++;
+            return;
+        }
+        if (!e) {
+            e = agent_new(w, in->vm, in->node);
+            if (!e) {
+                return;
+            }
+            e->epoch = in->epoch;
+        }
+        e->relay = in->target;
+        return;
+    case INSTR_DELETE:
+        if (!e || (guard && e->epoch != in->epoch)) {
+            w->r->refused += e != NULL;
+            return;
+        }
+        /* The seed's bug: what goes is the VM's current placement, not
+         * the snapshot the instruction means. */
+        if (e->has_config && w->vms[in->vm].node == in->node
+            && e->epoch == w->vms[in->vm].epoch) {
+            w->r->wrong_agent++;
+            w->late_wrong_agent += w->traffic_over;
+        }
+        uint32_t i = *link;
+        *link = e->next;
+        pool_free(&w->agent, i);
+        return;
+    }
+}
+
+/* ---- core plumbing ---- */
+
+/* Keeps one timer event at the core's next due time.  Right after
+ * core_run(now) a due time <= now would spin: it waits a millisecond. */
+static void
+arm_core_at(struct world *w, bool after_run)
+{
+    uint64_t due = core_next_due(w->core);
+    if (due == UINT64_MAX) {
+        return;
+    }
+    uint64_t t = due * 1000;
+    if (due <= now_ms(w)) {
+        t = after_run ? (now_ms(w) + 1) * 1000 : w->now;
+    }
+    if (t < w->core_timer_at) {
+        w->core_timer_at = t;
+        push(w, t, EV_CORE, 0, 0, 0, 0, 0);
+    }
+}
+
+void
+world_arm_core(struct world *w)
+{
+    arm_core_at(w, false);
+}
+
+void
+world_sink_instr(void *aux, const struct core_instr *ci)
+{
+    struct world *w = aux;
+    struct instr_rec in = {
+        .seq = ci->seq, .epoch = ci->epoch, .node = ci->node,
+        .vm = ci->vm, .target = ci->target, .kind = ci->kind,
+    };
+    if (ci->vm >= w->wl->n_vms || ci->node >= w->wl->n_nodes) {
+        w->r->core_errors++;
+        return;
+    }
+    if (w->setup) {
+        agent_apply(w, &in, true);
+        if (ci->kind == INSTR_INSTALL) {
+            w->vms[ci->vm].epoch = ci->epoch;
+        }
+        if (ci->seq > w->setup_seq[ci->node]) {
+            w->setup_seq[ci->node] = ci->seq;
+        }
+        return;
+    }
+    uint32_t i = pool_alloc(&w->instr);
+    if (i == NIL) {
+        w->nomem = true;
+        return;
+    }
+    *instr_at(w, i) = in;
+    w->vms[ci->vm].instr_inflight++;
+    w->r->control_messages++;
+    w->ctl_inflight++;
+    push_lane(w, LANE_CTL, w->now + w->lat_us, EV_INSTR, i, 0, 0, 0, 0);
+}
+
+void
+world_sink_migration(void *aux, const struct core_migration *m)
+{
+    struct world *w = aux;
+    if (w->setup || m->vm >= w->wl->n_vms) {
+        return;
+    }
+    if (!grow((void **)&w->mig_start, &w->mig_cap, (size_t)m->id + 1,
+              sizeof *w->mig_start)) {
+        w->nomem = true;
+        return;
+    }
+    if (!w->mig_start[m->id]) {
+        w->mig_start[m->id] = w->now;
+    }
+    struct vm_state *v = &w->vms[m->vm];
+    if (m->id >= v->migration) {
+        v->migration = m->id;
+        v->phase = (uint8_t)m->phase;
+    }
+    if (m->phase == MIG_CLEANED) {
+        w->r->cleaned++;
+        w->r->released_early += m->released_early;
+        if (w->n_samples == w->cap_samples
+            && !grow((void **)&w->samples, &w->cap_samples,
+                     w->n_samples + 1, sizeof *w->samples)) {
+            w->nomem = true;
+            return;
+        }
+        w->samples[w->n_samples++] = w->now - w->mig_start[m->id];
+    }
+    if (m->id == v->migration && m->phase != MIG_PREPARED
+        && (v->flags & VMF_PAUSE_OVER)) {
+        v->flags &= (uint8_t)~VMF_PAUSE_OVER;
+        push(w, w->now, EV_RESUME, m->vm, 0, 0, 0, 0);
+    }
+    if (v->hot) {
+        push(w, w->now, EV_CHECK, m->vm, 0, 0, 0, 0);
+    }
+}
+
+void
+world_sink_map_change(void *aux, uint32_t vm, uint32_t node,
+                      bool removed, uint64_t version)
+{
+    struct world *w = aux;
+    if (vm >= w->wl->n_vms || removed) {
+        return;
+    }
+    world_hist_add(w, vm, node, version);
+}
+
+void
+world_sink_wrong_delete(void *aux, uint32_t vm, uint32_t node)
+{
+    struct world *w = aux;
+    (void)vm;
+    (void)node;
+    w->r->wrong_core++;
+    w->late_wrong_core += w->traffic_over;
+}
+
+/* ---- control plane ---- */
+
+void
+world_on_instr(struct world *w, const struct sim_ev *ev)
+{
+    struct instr_rec in = *instr_at(w, ev->a);
+    pool_free(&w->instr, ev->a);
+    w->ctl_inflight--;
+    struct core_config const *cfg = core_get_config(w->core);
+    agent_apply(w, &in, cfg->epoch_guard);
+    struct vm_state *v = &w->vms[in.vm];
+    v->instr_inflight--;
+    /* The agent acknowledges every instruction it processed. */
+    w->r->control_messages++;
+    w->ctl_inflight++;
+    push_lane(w, LANE_CTL, w->now + w->lat_us, EV_ACK, in.node,
+              (uint32_t)in.seq, (uint32_t)(in.seq >> 32), 0, 0);
+    if (!v->instr_inflight) {
+        world_try_cool(w, in.vm);
+    }
+}
+
+void
+world_on_ack(struct world *w, const struct sim_ev *ev)
+{
+    w->ctl_inflight--;
+    uint64_t seq = (uint64_t)ev->c << 32 | ev->b;
+    if (core_node_ack(w->core, ev->a, seq, now_ms(w)) != CORE_E_OK) {
+        w->r->core_errors++;
+    }
+    world_after_core(w);
+}
+
+void
+world_on_report(struct world *w, const struct sim_ev *ev)
+{
+    uint64_t version = (uint64_t)ev->c << 32 | ev->b;
+    if (core_node_refresh(w->core, ev->a, version, now_ms(w))
+        != CORE_E_OK) {
+        w->r->core_errors++;
+    }
+    world_after_core(w);
+}
+
+void
+world_on_refresh(struct world *w, uint32_t n)
+{
+    uint64_t version = core_map_version(w->core);
+    uint64_t old = w->applied[n];
+    if (version > old) {
+        w->applied[n] = version;
+        world_vcount_move(w, old, version);
+    }
+    /* Polls are a steady cost: counted over the traffic time, the same
+     * for every strategy, not over each strategy's cleanup. */
+    if (!w->traffic_over) {
+        w->r->gateway_polls++;
+        w->r->control_messages++;
+    }
+    push_lane(w, LANE_CTL, w->now + w->lat_us, EV_REPORT, n,
+              (uint32_t)version, (uint32_t)(version >> 32), 0, 0);
+    double f = 1 + w->p->refresh_wobble
+                       * (2 * sim_rng_unit(&w->node_rng[n]) - 1);
+    uint64_t dt = (uint64_t)((double)w->wl->node_base_us[n] * f)
+                  / w->refresh_div;
+    push(w, w->now + (dt ? dt : 1), EV_REFRESH, n, 0, 0, 0, 0);
+    while (w->vfifo.n
+           && w->vfifo.version[w->vfifo.head] <= w->v_min) {
+        uint32_t vm = w->vfifo.vm[w->vfifo.head];
+        w->vfifo.head = (w->vfifo.head + 1) % w->vfifo.cap;
+        w->vfifo.n--;
+        world_try_cool(w, vm);
+    }
+}
+
+void
+world_on_core(struct world *w, const struct sim_ev *ev)
+{
+    if (ev->t != w->core_timer_at) {
+        return;
+    }
+    w->core_timer_at = UINT64_MAX;
+    core_run(w->core, now_ms(w));
+    arm_core_at(w, true);
+    world_after_core(w);
+}
