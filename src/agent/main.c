@@ -91,7 +91,7 @@ main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'l':
+        case 'l': {
             enum log_level lvl;
             if (!log_level_parse(optarg, &lvl)) {
                 fprintf(stderr, "mignet-agent: bad log level '%s'\n",
@@ -100,6 +100,7 @@ main(int argc, char **argv)
             }
             log_set_level(lvl);
             break;
+        }
         case 'h':
             usage(stdout);
             return 0;

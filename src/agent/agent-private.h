@@ -1,0 +1,177 @@
+/* agent-private.h: what the files of mignet-agent share: struct agent,
+ * the state of one running agent, and the functions one of its files
+ * calls in another.  Internal to src/agent; nothing else includes it.
+ *
+ *   agent.c          lifecycle, the event loop, timers, the gateway poll
+ *   agent_of.c       the OpenFlow session with the node's bridge
+ *   agent_snoop.c    port security: DHCP punts, snooped bindings
+ *   agent_sync.c     desired state -> flow table sync, barrier replies
+ *   agent_chan.c     the agent channel's socket around chan_client
+ *   agent_metrics.c  flow statistics and GET /metrics */
+#ifndef MIGNET_AGENT_AGENT_PRIVATE_H
+#define MIGNET_AGENT_AGENT_PRIVATE_H 1
+
+#include <event2/util.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/agent.h"
+#include "agent/chan_client.h"
+#include "lib/http_client.h"
+#include "lib/strbuf.h"
+#include "mignet/ofp.h"
+
+struct agent_map;
+struct binding_table;
+struct bufferevent;
+struct event;
+struct event_base;
+struct evhttp;
+struct evhttp_request;
+struct flowtab;
+
+#define MAX_PORTS 4096
+#define LAT_SAMPLES 4096
+/* DHCP ACKs whose enforcement is being timed, and for how long at most. */
+#define MAX_PENDING_ACKS 64
+#define PENDING_ACK_MAX_US (30 * 1000000ull)
+
+struct port {
+    char name[OFP_MAX_PORT_NAME_LEN + 1];
+    uint32_t no;
+};
+
+/* A barrier in flight and what its reply confirms. */
+struct barrier {
+    uint32_t xid;
+    uint64_t session;  /* chan session it belongs to */
+    uint64_t ack_seq;  /* instructions confirmed by it */
+    uint64_t version;  /* map version confirmed by it */
+    uint64_t sent_us;
+    uint64_t oldest_instr_us; /* arrival of the oldest unconfirmed instr */
+    size_t n_mods;            /* flow_mods the barrier closes */
+    size_t n_installed;       /* size of the table once it is confirmed */
+};
+
+/* A DHCP ACK seen on a trusted port, until a barrier confirms flows that
+ * enforce the binding it granted (the ACK -> enforcement latency). */
+struct pending_ack {
+    uint8_t mac[6];
+    uint32_t ip;
+    uint64_t t0_us;
+    bool enforced; /* the desired flows enforce it */
+    uint32_t xid;  /* barrier that confirms them, 0 = not sent yet */
+};
+
+/* A latency summary over the last LAT_SAMPLES observations. */
+struct lat {
+    uint64_t us[LAT_SAMPLES];
+    size_t n;
+    uint64_t total;
+};
+
+struct agent {
+    struct agent_options opt;
+    struct event_base *base;
+    uint64_t rng;
+
+    /* Agent channel. */
+    struct chan_client *chan;
+    struct bufferevent *chan_bev;
+    struct event *chan_timer;
+    struct event *chan_retry;
+    struct strbuf chan_out;
+    uint64_t session; /* counts connections */
+    uint64_t unconfirmed_since_us; /* oldest applied, unacked instruction */
+    uint64_t synced_seq; /* highest instruction a barrier already covers */
+    size_t confirmed_flows; /* flows in the switch, per the last barrier */
+
+    /* Gateway. */
+    struct http_url gw;
+    struct agent_map *map;
+    struct event *poll_timer;
+    uint64_t polls, poll_errors;
+    uint64_t confirmed_version; /* map version confirmed by a barrier */
+
+    /* OpenFlow. */
+    struct bufferevent *of_bev;
+    struct event *of_retry;
+    bool of_ready;
+    uint32_t xid;
+    struct port ports[MAX_PORTS];
+    size_t n_ports;
+    struct flowtab *desired, *installed;
+    struct barrier *barriers;
+    size_t n_barriers, barriers_cap;
+    struct event *sync_ev;
+    struct event *stats_timer;
+    uint32_t stats_xid;
+
+    /* Port security (seed 003). */
+    struct binding_table *snooped; /* agent-snooped, not yet confirmed */
+    struct pending_ack pend[MAX_PENDING_ACKS];
+    size_t n_pend;
+    uint32_t portsec_xid;
+    uint64_t spoof_drops;  /* packets the drop flows of table 10 counted */
+    uint64_t portsec_sum;  /* ... as last read */
+    uint64_t portsec_flows;
+    uint64_t dhcp_punts, dhcp_sent, dhcp_bad, bindings_snooped;
+
+    /* Metrics. */
+    struct evhttp *http;
+    uint64_t flow_mods, syncs, of_errors, of_connects;
+    uint64_t relayed_packets, relay_flows;
+    uint64_t relay_sum; /* packets counted by the relay flows last read */
+    struct lat instr_lat;   /* instruction -> barrier reply */
+    struct lat enforce_lat; /* DHCP ACK -> its binding's flows confirmed */
+    size_t biggest_batch;     /* most flow_mods confirmed by one barrier */
+    uint64_t biggest_batch_us; /* its time from first send to reply */
+
+    struct event *sig_term, *sig_int;
+};
+
+/* agent.c */
+/* Adds 'ev' to its loop, due in 'ms' milliseconds. */
+void agent_arm_ms(struct event *ev, uint64_t ms);
+
+/* agent_of.c */
+void agent_of_send(struct agent *, struct ofpbuf *);
+void agent_of_send_msg(struct agent *, struct ofp_msg *);
+/* The bridge's number for the port called 'name', 0 if none. */
+uint32_t agent_port_lookup(const struct agent *, const char *name);
+/* Event callback: connects to the bridge and says hello. */
+void agent_of_connect(evutil_socket_t, short what, void *aux);
+
+/* agent_snoop.c */
+const struct binding *agent_entry_binding(const struct agent *,
+                                          const struct chan_entry *);
+void agent_snooped_prune(struct agent *);
+void agent_packet_in(struct agent *, const struct ofp_packet_in *);
+
+/* agent_sync.c */
+void agent_barrier_done(struct agent *, uint32_t xid);
+/* Event callback: recompute, send the difference and a barrier. */
+void agent_sync_cb(evutil_socket_t, short what, void *aux);
+void agent_schedule_sync(struct agent *);
+
+/* agent_chan.c */
+void agent_chan_flush(struct agent *);
+/* chan_client hooks. */
+void agent_chan_state_changed(void *aux);
+void agent_chan_received(void *aux, const char *line, size_t len,
+                         const struct chan_msg *, enum chan_err);
+/* Event callbacks: the channel's 100 ms timer, and (re)connecting. */
+void agent_chan_timer_cb(evutil_socket_t, short what, void *aux);
+void agent_chan_connect(evutil_socket_t, short what, void *aux);
+
+/* agent_metrics.c */
+void agent_lat_add(struct lat *, uint64_t us);
+void agent_relay_stats(struct agent *, const struct ofp_multipart *);
+void agent_portsec_stats(struct agent *, const struct ofp_multipart *);
+/* Event callback: asks the switch for the counters. */
+void agent_stats_cb(evutil_socket_t, short what, void *aux);
+/* evhttp callback of GET /metrics. */
+void agent_metrics_cb(struct evhttp_request *, void *aux);
+
+#endif /* MIGNET_AGENT_AGENT_PRIVATE_H */

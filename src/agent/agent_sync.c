@@ -1,0 +1,196 @@
+/* agent_sync.c: mignet-agent's desired state and its sync to the switch.
+ *
+ * compute() builds the node's desired flow table from the held entries,
+ * the gateway map and the snooped bindings (pipeline.c); agent_sync_cb
+ * sends the difference (flowtab.c) followed by a barrier, and
+ * agent_barrier_done acknowledges what that barrier's reply confirmed.
+ * It must never acknowledge an instruction, or report a map version,
+ * before then. */
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent-private.h"
+#include "agent/agent_map.h"
+#include "agent/flowtab.h"
+#include "agent/pipeline.h"
+#include "lib/addr.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "mignet/ofp.h"
+
+/* A barrier reply: acknowledge what it confirms. */
+void
+agent_barrier_done(struct agent *a, uint32_t xid)
+{
+    uint64_t t = clock_mono_ms();
+    size_t k = 0;
+    while (k < a->n_barriers && a->barriers[k].xid <= xid) {
+        const struct barrier *b = &a->barriers[k++];
+        a->confirmed_flows = b->n_installed;
+        if (b->n_mods >= a->biggest_batch) {
+            a->biggest_batch = b->n_mods;
+            a->biggest_batch_us = clock_mono_us() - b->sent_us;
+        }
+        if (b->session == a->session && b->ack_seq) {
+            chan_client_ack(a->chan, b->ack_seq, t, &a->chan_out);
+            if (b->oldest_instr_us) {
+                agent_lat_add(&a->instr_lat,
+                              clock_mono_us() - b->oldest_instr_us);
+            }
+        }
+        if (b->version > a->confirmed_version) {
+            a->confirmed_version = b->version;
+            chan_client_refreshed(a->chan, b->version, t, &a->chan_out);
+        }
+    }
+    /* ACKs whose binding's flows this barrier confirmed. */
+    uint64_t us = clock_mono_us();
+    size_t j = 0;
+    for (size_t i = 0; i < a->n_pend; i++) {
+        struct pending_ack *p = &a->pend[i];
+        if (p->xid && p->xid <= xid) {
+            agent_lat_add(&a->enforce_lat, us - p->t0_us);
+            log_write(LOG_INF, "agent", "event=binding_enforced node=%s "
+                      "ack_to_flows_us=%" PRIu64, a->opt.node,
+                      us - p->t0_us);
+        } else if (us - p->t0_us < PENDING_ACK_MAX_US) {
+            a->pend[j++] = *p;
+        }
+    }
+    a->n_pend = j;
+    memmove(a->barriers, a->barriers + k,
+            (a->n_barriers - k) * sizeof *a->barriers);
+    a->n_barriers -= k;
+    if (a->chan_bev && a->chan_out.len) {
+        bufferevent_write(a->chan_bev, a->chan_out.data, a->chan_out.len);
+        strbuf_clear(&a->chan_out);
+    }
+}
+
+/* The node's view: held entries (placed here or relaying) and the map. */
+static void
+compute(struct agent *a)
+{
+    agent_snooped_prune(a);
+    size_t n_held = chan_client_n_entries(a->chan);
+    size_t n_map = agent_map_count(a->map);
+    struct pl_vm *vms = xcalloc(n_held + n_map + 1, sizeof *vms);
+    size_t n = 0;
+    uint32_t tunnel = agent_port_lookup(a, a->opt.tunnel_port);
+    for (size_t i = 0; i < n_held; i++) {
+        const struct chan_entry *e = chan_client_entry(a->chan, i);
+        struct pl_vm *v = &vms[n++];
+        v->vm = e->vm;
+        v->config = e->config;
+        v->binding = agent_entry_binding(a, e);
+        if (v->binding) {
+            /* Timing an ACK's enforcement: these flows enforce it. */
+            for (size_t k = 0; k < a->n_pend; k++) {
+                struct pending_ack *p = &a->pend[k];
+                if (!p->enforced && p->ip == v->binding->ip
+                    && !memcmp(p->mac, v->binding->mac, 6)) {
+                    p->enforced = true;
+                }
+            }
+        }
+        if (e->relay) {
+            /* The snapshot keeps its binding's flows while the VM's port
+             * is still here (until its DELETE). */
+            v->ofport = e->config.port ? e->config.port
+                                       : agent_port_lookup(a, e->vm);
+            v->kind = PL_VM_RELAY;
+            v->peer = 0;
+            uint32_t ip;
+            if (!addr_parse_ipv4(e->target_address, &ip)) {
+                n--; /* cannot tunnel to it */
+                continue;
+            }
+            v->peer = ip;
+        } else {
+            v->kind = PL_VM_LOCAL;
+            v->ofport = e->config.port ? e->config.port
+                                       : agent_port_lookup(a, e->vm);
+        }
+    }
+    for (size_t i = 0; i < n_map; i++) {
+        const struct amap_entry *m = agent_map_entry(a->map, i);
+        if (!strcmp(m->node, a->opt.node) || !m->address
+            || chan_client_find(a->chan, m->vm)) {
+            continue; /* ours, unreachable, or held: the instruction wins */
+        }
+        struct pl_vm *v = &vms[n++];
+        v->vm = m->vm;
+        v->kind = PL_VM_REMOTE;
+        v->config = m->config;
+        v->peer = m->address;
+    }
+    struct pl_input in = {
+        .tunnel_port = tunnel,
+        .dhcp_punt = a->opt.dhcp_snoop != AGENT_SNOOP_OFF,
+        .vms = vms,
+        .n_vms = n,
+    };
+    pipeline_compute(&in, a->desired);
+    free(vms);
+}
+
+void
+agent_sync_cb(evutil_socket_t fd, short what, void *aux)
+{
+    struct agent *a = aux;
+    (void) fd;
+    (void) what;
+    if (!a->of_ready) {
+        return; /* resynced in full when the switch is back */
+    }
+    compute(a);
+    struct ofpbuf b;
+    ofpbuf_init(&b, 4096);
+    struct flowtab_diff d;
+    uint64_t start_us = clock_mono_us();
+    flowtab_sync(a->installed, a->desired, &b, &a->xid, &d);
+    a->flow_mods += d.added + d.modified + d.deleted;
+    a->syncs++;
+    struct ofp_msg barrier;
+    ofp_msg_init(&barrier, OFPT_BARRIER_REQUEST, a->xid++);
+    if (ofp_encode(&barrier, &b)) {
+        abort();
+    }
+    agent_of_send(a, &b);
+    ofpbuf_uninit(&b);
+    a->barriers = xgrow(a->barriers, &a->barriers_cap, a->n_barriers + 1,
+                        sizeof *a->barriers);
+    a->barriers[a->n_barriers++] = (struct barrier){
+        .xid = barrier.xid,
+        .session = a->session,
+        .ack_seq = chan_client_pending_ack(a->chan),
+        .version = agent_map_version(a->map),
+        .sent_us = start_us,
+        .oldest_instr_us = a->unconfirmed_since_us,
+        .n_mods = d.added + d.modified + d.deleted,
+        .n_installed = flowtab_count(a->installed),
+    };
+    a->unconfirmed_since_us = 0;
+    a->synced_seq = a->barriers[a->n_barriers - 1].ack_seq;
+    for (size_t k = 0; k < a->n_pend; k++) {
+        if (a->pend[k].enforced && !a->pend[k].xid) {
+            a->pend[k].xid = barrier.xid;
+        }
+    }
+    if (d.added || d.modified || d.deleted) {
+        log_write(LOG_DBG, "agent", "event=flows_synced node=%s added=%zu "
+                  "modified=%zu deleted=%zu installed=%zu", a->opt.node,
+                  d.added, d.modified, d.deleted,
+                  flowtab_count(a->installed));
+    }
+}
+
+void
+agent_schedule_sync(struct agent *a)
+{
+    event_active(a->sync_ev, EV_TIMEOUT, 0);
+}
