@@ -174,7 +174,6 @@ void core_gateway_touch(struct core *, uint32_t vm);
 void core_gateway_remove(struct core *, uint32_t vm);
 
 /* ---- migrate.c: the protocol (DESIGN §2) ---- */
-struct migration *core_mig_get(struct core *, uint64_t id);
 /* Node 'node' acknowledged instruction 'seq' that migration 'm' waits
  * for. */
 void core_mig_acked(struct core *, struct migration *, uint32_t node,
@@ -204,5 +203,26 @@ void core_lease_run(struct core *, uint32_t task, uint64_t now);
 /* Loading: one binding record; then the cross-checks once all is in. */
 int core_load_binding(struct core *, const struct store_binding_rec *);
 int core_load_bindings_check(struct core *);
+
+/* The hot path's lookups, inline so that the split into files costs no
+ * calls: the public core_node_valid()/core_vm_valid() are these. */
+static inline bool
+core_node_live(const struct core *c, uint32_t i)
+{
+    return i < c->n_nodes && c->nodes[i].name;
+}
+
+static inline bool
+core_vm_live(const struct core *c, uint32_t i)
+{
+    return i < c->n_vms && c->vms[i].name;
+}
+
+/* Migration 'id', or NULL. */
+static inline struct migration *
+core_mig_get(struct core *c, uint64_t id)
+{
+    return id >= 1 && id <= c->n_migs ? &c->migs[id - 1] : NULL;
+}
 
 #endif /* MIGNET_CORE_PRIVATE_H */

@@ -140,7 +140,7 @@ core_emit(struct core *c, enum instr_kind kind, uint32_t node, uint32_t vm,
     struct node *n = &c->nodes[node];
     /* A relay target is not counted as a reference to its node: once
      * removed, the slot may be free (NULL names: the sink drops it). */
-    bool has_target = target != NIL && core_node_valid(c, target);
+    bool has_target = target != NIL && core_node_live(c, target);
     struct core_instr in = {
         .kind = kind,
         .node = node,

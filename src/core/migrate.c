@@ -62,12 +62,6 @@ static const struct mig_rule {
     {MIG_CLEANED, MIG_EV_PREPARE_TIMEOUT, MIG_CLEANED, NULL, NULL},
 };
 
-struct migration *
-core_mig_get(struct core *c, uint64_t id)
-{
-    return id >= 1 && id <= c->n_migs ? &c->migs[id - 1] : NULL;
-}
-
 /* The one place a migration's phase changes. */
 static void
 mig_transition(struct core *c, struct migration *m, enum mig_event ev,
@@ -103,11 +97,11 @@ enum core_err
 core_migrate_check(const struct core *c, uint32_t vi, uint32_t from,
                    uint32_t to)
 {
-    if (!core_vm_valid(c, vi)) {
+    if (!core_vm_live(c, vi)) {
         return CORE_E_UNKNOWN_VM;
     }
-    if (!core_node_valid(c, to)
-        || (from != CORE_NONE && !core_node_valid(c, from))) {
+    if (!core_node_live(c, to)
+        || (from != CORE_NONE && !core_node_live(c, from))) {
         return CORE_E_UNKNOWN_NODE;
     }
     const struct vm *v = &c->vms[vi];

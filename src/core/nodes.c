@@ -159,7 +159,7 @@ core_node_forget_if_unused(struct core *c, uint32_t i)
 enum core_err
 core_node_remove_check(const struct core *c, uint32_t i)
 {
-    return core_node_valid(c, i) ? CORE_E_OK : CORE_E_UNKNOWN_NODE;
+    return core_node_live(c, i) ? CORE_E_OK : CORE_E_UNKNOWN_NODE;
 }
 
 enum core_err
@@ -202,13 +202,13 @@ core_n_nodes(const struct core *c)
 bool
 core_node_valid(const struct core *c, uint32_t i)
 {
-    return i < c->n_nodes && c->nodes[i].name;
+    return core_node_live(c, i);
 }
 
 bool
 core_node_info(const struct core *c, uint32_t i, struct core_node_info *out)
 {
-    if (!core_node_valid(c, i)) {
+    if (!core_node_live(c, i)) {
         return false;
     }
     const struct node *n = &c->nodes[i];
@@ -233,7 +233,7 @@ core_node_info(const struct core *c, uint32_t i, struct core_node_info *out)
 enum core_err
 core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
 {
-    if (!core_node_valid(c, i)) {
+    if (!core_node_live(c, i)) {
         return CORE_E_UNKNOWN_NODE;
     }
     if (version > c->map_version) {
@@ -288,7 +288,7 @@ core_node_wait(struct core *c, uint32_t node, uint64_t seq, uint64_t mig)
 enum core_err
 core_node_ack(struct core *c, uint32_t i, uint64_t seq, uint64_t now)
 {
-    if (!core_node_valid(c, i)) {
+    if (!core_node_live(c, i)) {
         return CORE_E_UNKNOWN_NODE;
     }
     struct node *n = &c->nodes[i];
@@ -316,10 +316,10 @@ core_node_ack(struct core *c, uint32_t i, uint64_t seq, uint64_t now)
 enum core_err
 core_node_report(struct core *c, uint32_t ni, uint32_t vi, uint64_t epoch)
 {
-    if (!core_node_valid(c, ni)) {
+    if (!core_node_live(c, ni)) {
         return CORE_E_UNKNOWN_NODE;
     }
-    if (!core_vm_valid(c, vi)) {
+    if (!core_vm_live(c, vi)) {
         return CORE_E_UNKNOWN_VM;
     }
     const struct vm *v = &c->vms[vi];
@@ -342,7 +342,7 @@ core_node_report(struct core *c, uint32_t ni, uint32_t vi, uint64_t epoch)
 enum core_err
 core_node_resync(struct core *c, uint32_t ni, uint64_t now)
 {
-    if (!core_node_valid(c, ni)) {
+    if (!core_node_live(c, ni)) {
         return CORE_E_UNKNOWN_NODE;
     }
     for (size_t ti = 0; ti < c->n_task_slots; ti++) {

@@ -27,7 +27,7 @@ core_vm_binding(const struct core *c, uint32_t vi)
 const struct binding *
 core_binding_get(const struct core *c, uint32_t vi)
 {
-    return core_vm_valid(c, vi) ? core_vm_binding(c, vi) : NULL;
+    return core_vm_live(c, vi) ? core_vm_binding(c, vi) : NULL;
 }
 
 const struct binding *
@@ -248,7 +248,7 @@ binding_set_prepare(const struct core *c, uint32_t vi,
                     enum binding_err *berr, struct binding *out)
 {
     *berr = BINDING_E_OK;
-    if (!core_vm_valid(c, vi)) {
+    if (!core_vm_live(c, vi)) {
         return CORE_E_UNKNOWN_VM;
     }
     if (!in) {
@@ -353,7 +353,7 @@ core_binding_snoop(struct core *c, uint32_t ni, uint32_t vi,
     if (act) {
         *act = BINDING_ACT_NONE;
     }
-    if (!core_node_valid(c, ni)) {
+    if (!core_node_live(c, ni)) {
         return CORE_E_UNKNOWN_NODE;
     }
     if (!m) {
@@ -365,7 +365,7 @@ core_binding_snoop(struct core *c, uint32_t ni, uint32_t vi,
             return CORE_E_BAD_VALUE; /* ambiguous: refuse to guess */
         }
     }
-    if (!core_vm_valid(c, vi)) {
+    if (!core_vm_live(c, vi)) {
         return CORE_E_UNKNOWN_VM;
     }
     const struct vm *v = &c->vms[vi];
@@ -436,7 +436,7 @@ core_binding_report(struct core *c, uint32_t ni, const struct binding *in,
     if (act) {
         *act = BINDING_ACT_NONE;
     }
-    if (!core_node_valid(c, ni)) {
+    if (!core_node_live(c, ni)) {
         return CORE_E_UNKNOWN_NODE;
     }
     if (!in) {
@@ -501,7 +501,7 @@ core_binding_report(struct core *c, uint32_t ni, const struct binding *in,
 enum core_err
 core_binding_delete_check(const struct core *c, uint32_t vi)
 {
-    if (!core_vm_valid(c, vi)) {
+    if (!core_vm_live(c, vi)) {
         return CORE_E_UNKNOWN_VM;
     }
     if (!core_vm_binding(c, vi)) {

@@ -83,7 +83,7 @@ core_vm_add_check(const struct core *c, const char *name,
     if (strmap_find(&c->vm_index, name) != STRMAP_NONE) {
         return CORE_E_DUPLICATE_VM;
     }
-    if (!core_node_valid(c, node)) {
+    if (!core_node_live(c, node)) {
         return CORE_E_UNKNOWN_NODE;
     }
     if (c->nodes[node].gone) {
@@ -134,7 +134,7 @@ enum core_err
 core_vm_update_check(const struct core *c, uint32_t vi,
                      const struct mn_config *cfg)
 {
-    if (!core_vm_valid(c, vi)) {
+    if (!core_vm_live(c, vi)) {
         return CORE_E_UNKNOWN_VM;
     }
     if (!cfg || !mn_config_valid(cfg)) {
@@ -178,7 +178,7 @@ core_vm_update(struct core *c, uint32_t vi, const struct mn_config *cfg,
 enum core_err
 core_vm_remove_check(const struct core *c, uint32_t vi)
 {
-    return core_vm_valid(c, vi) ? CORE_E_OK : CORE_E_UNKNOWN_VM;
+    return core_vm_live(c, vi) ? CORE_E_OK : CORE_E_UNKNOWN_VM;
 }
 
 enum core_err
@@ -225,13 +225,13 @@ core_n_vms(const struct core *c)
 bool
 core_vm_valid(const struct core *c, uint32_t i)
 {
-    return i < c->n_vms && c->vms[i].name;
+    return core_vm_live(c, i);
 }
 
 bool
 core_vm_info(const struct core *c, uint32_t i, struct core_vm_info *out)
 {
-    if (!core_vm_valid(c, i)) {
+    if (!core_vm_live(c, i)) {
         return false;
     }
     const struct vm *v = &c->vms[i];
