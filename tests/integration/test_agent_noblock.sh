@@ -14,8 +14,11 @@ SRC=${MIGNET_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 ovs_require
 command -v python3 >/dev/null || fail "python3 is needed"
 
+# On exit: lib.sh's processes and directory, then Open vSwitch's (which
+# reads the exit code from $?; errexit must not stop us before it).
 both_cleanup() {
     local rc=$?
+    set +e
     stop_all $rc
     (exit $rc)
     ovs_cleanup
