@@ -42,6 +42,12 @@ trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# free_port: a TCP port free on 127.0.0.1 right now (python3).
+free_port() {
+    python3 -c 'import socket; s = socket.socket();
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # start_mignetd NAME [ARGS...]: starts mignetd with state dir $T/NAME and
 # sets MIGNETD_PID, URL (http://ADDR:PORT) and AGENT_ADDR (ADDR:PORT).
 start_mignetd() {

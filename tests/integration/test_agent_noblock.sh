@@ -5,8 +5,10 @@
 # flight (a blocking poll is always over when /metrics can answer), its
 # polls must end and be retried, its channel and OpenFlow session must
 # come up meanwhile, and the loop-stall histogram must show no long
-# stall.  Then the listener starts relaying to mignetd: the agent's map
-# refreshes and its `refresh` report reaches mignetd.  Real mignetd, real
+# stall.  A second agent's controller never completes a connect: its
+# loop must not stall either.  Then the listener starts relaying to
+# mignetd: the agent's map refreshes and its `refresh` report reaches
+# mignetd.  Real mignetd, real
 # agent, a private Open vSwitch (ovs_lib.sh); everything stopped by PID.
 source "$(dirname "$0")/lib.sh"
 SRC=${MIGNET_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -85,19 +87,31 @@ PIDS+=("$!")
 wait_for "gateway listening" 'grep -q "^[0-9]" "$T/gw.out"'
 GW=http://127.0.0.1:$(head -n 1 "$T/gw.out")
 
-MPORT=$(python3 -c 'import socket; s = socket.socket();
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+MPORT=$(free_port)
 "$MIGNET_BUILD_DIR/mignet-agent" --node n1 --ofp "unix:$OVS_T/br-int.mgmt" \
     --controller "$AGENT_ADDR" --gateway "$GW" --refresh-ms 200 \
     --metrics "127.0.0.1:$MPORT" --log-level debug \
     >"$T/agent.out" 2>>"$T/agent.log" &
 PIDS+=("$!")
 
-# fetch: the agent's /metrics into $T/m; from_m NAME: a sample of it;
-# metric NAME: both.
-fetch() { curl -sf --max-time 10 "http://127.0.0.1:$MPORT/metrics" >"$T/m"; }
+# fetch [PORT]: an agent's /metrics (default: n1's) into $T/m; from_m
+# NAME: a sample of it; metric NAME [PORT]: both.
+fetch() {
+    curl -sf --max-time 10 "http://127.0.0.1:${1:-$MPORT}/metrics" >"$T/m"
+}
 from_m() { awk -v n="$1" '$1 == n { print $2 }' "$T/m"; }
-metric() { fetch && from_m "$1"; }
+metric() { fetch "${2:-}" && from_m "$1"; }
+# no_stall [PORT]: no loop stall of 0.5 s or more (a blocking poll or
+# connect holds the loop 1 s each time).
+no_stall() {
+    fetch "${1:-}" || fail "no /metrics"
+    local count under
+    count=$(from_m mignet_agent_loop_stall_seconds_count)
+    [ "$count" -gt 0 ] || fail "no loop-stall samples"
+    under=$(from_m 'mignet_agent_loop_stall_seconds_bucket{le="0.5"}')
+    [ "$under" = "$count" ] ||
+        fail "loop stalled: $under of $count under 0.5 s"
+}
 polls() { metric mignet_agent_gateway_polls_total; }
 wait_for "agent's /metrics" '[ -n "$(polls 2>/dev/null)" ]'
 
@@ -121,14 +135,36 @@ wait_for "OpenFlow up" '[ "$(metric mignet_agent_openflow_connected)" = 1 ]'
 [ "$(metric mignet_agent_map_version)" = 0 ] || fail "map without gateway"
 api GET /v1/nodes/n1
 [ "$(json .map_version)" = 0 ] || fail "refresh reported: $BODY"
-# No stall of 0.5 s or more (a blocking poll holds the loop 1 s each).
-fetch || fail "no /metrics"
-count=$(from_m mignet_agent_loop_stall_seconds_count)
-[ "$count" -gt 0 ] || fail "no loop-stall samples"
-under=$(from_m 'mignet_agent_loop_stall_seconds_bucket{le="0.5"}')
-[ "$under" = "$count" ] || fail "loop stalled: $under of $count under 0.5 s"
+no_stall
 grep -q '^mignet_agent_loop_stall_seconds_bucket{le="+Inf"} ' "$T/m" ||
     fail "no +Inf bucket"
+
+# ---- a controller whose connects never complete ----
+# Its listen queue is full (one connection it never accepts), so a new
+# connect hangs.  Agent n2 (no Open vSwitch) must time its connects out,
+# retry them, and keep its loop (and polls) going meanwhile.
+python3 -u -c '
+import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(0)
+c = socket.create_connection(s.getsockname())
+print(s.getsockname()[1])
+time.sleep(600)' >"$T/jam.out" 2>>"$T/jam.log" &
+PIDS+=("$!")
+wait_for "jammed listener" 'grep -q "^[0-9]" "$T/jam.out"'
+MPORT2=$(free_port)
+"$MIGNET_BUILD_DIR/mignet-agent" --node n2 --ofp "unix:$T/no-bridge.mgmt" \
+    --controller "127.0.0.1:$(head -n 1 "$T/jam.out")" --gateway "$GW" \
+    --refresh-ms 200 --metrics "127.0.0.1:$MPORT2" --log-level debug \
+    >"$T/agent2.out" 2>>"$T/agent2.log" &
+PIDS+=("$!")
+wait_for "n2's connects timed out and retried" \
+    '[ "$(grep -c "channel_connect_failed.*timed out" "$T/agent2.log")" \
+       -ge 3 ]'
+wait_for "n2's polls go on" \
+    '[ "$(metric mignet_agent_gateway_poll_errors_total "$MPORT2")" -ge 3 ]'
+no_stall "$MPORT2"
 
 # ---- the gateway answers: the refresh happens ----
 touch "$T/open"
