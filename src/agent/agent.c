@@ -2,7 +2,8 @@
  *
  * Three connections, one libevent loop: the agent channel to mignetd
  * (agent_chan.c; chan_client does the protocol), the OpenFlow connection
- * to the node's bridge (agent_of.c), and gateway polls (here).  Every
+ * to the node's bridge (agent_of.c), and gateway polls (here, with
+ * libevent's HTTP client: nothing in the loop waits on a peer).  Every
  * change recomputes the desired flow table and sends the difference
  * followed by a barrier (agent_sync.c); instructions are acknowledged, and
  * map versions reported, only when that barrier's reply arrives.  It must

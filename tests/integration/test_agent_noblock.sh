@@ -111,6 +111,8 @@ no_stall() {
     under=$(from_m 'mignet_agent_loop_stall_seconds_bucket{le="0.5"}')
     [ "$under" = "$count" ] ||
         fail "loop stalled: $under of $count under 0.5 s"
+    echo "loop stall max $(from_m mignet_agent_loop_stall_max_seconds) s," \
+        "$count samples"
 }
 polls() { metric mignet_agent_gateway_polls_total; }
 wait_for "agent's /metrics" '[ -n "$(polls 2>/dev/null)" ]'
