@@ -41,11 +41,17 @@ for i in $(seq 1 "$N"); do
     sleep 0.02
 done
 sleep 1
-p50_1=$(mig_metric 1 'mignet_agent_instruction_latency_ms{quantile="0.5"}')
-p99_1=$(mig_metric 1 'mignet_agent_instruction_latency_ms{quantile="0.99"}')
-p50_2=$(mig_metric 2 'mignet_agent_instruction_latency_ms{quantile="0.5"}')
-p99_2=$(mig_metric 2 'mignet_agent_instruction_latency_ms{quantile="0.99"}')
-n_1=$(mig_metric 1 mignet_agent_instruction_latency_ms_count)
+# lat_ms NODE QUANTILE: the agent's instruction latency in milliseconds.
+lat_ms() {
+    mig_metric "$1" \
+        "mignet_agent_instruction_latency_seconds{quantile=\"$2\"}" |
+        awk '{ printf "%.3f", $1 * 1000 }'
+}
+p50_1=$(lat_ms 1 0.5)
+p99_1=$(lat_ms 1 0.99)
+p50_2=$(lat_ms 2 0.5)
+p99_2=$(lat_ms 2 0.99)
+n_1=$(mig_metric 1 mignet_agent_instruction_latency_seconds_count)
 
 # 2. V VMs on n2; restart n1's agent and time its full table.
 seq 1 "$V" | xargs -P 4 -I{} sh -c '
@@ -82,8 +88,11 @@ for i in $(seq 1 "$N"); do
     sleep 0.02
 done
 sleep 1
-big_p50=$(mig_metric 1 'mignet_agent_instruction_latency_ms{quantile="0.5"}')
-big_p99=$(mig_metric 1 'mignet_agent_instruction_latency_ms{quantile="0.99"}')
+big_p50=$(lat_ms 1 0.5)
+big_p99=$(lat_ms 1 0.99)
+# The longest the restarted n1 agent's loop was held (resync included).
+stall_ms=$(mig_metric 1 mignet_agent_loop_stall_max_seconds |
+    awk '{ printf "%.3f", $1 * 1000 }')
 
 # Baseline last (its flows are not the agents').
 ofctl_base=$("$MIG_BUILD/mignet-ofctl" "unix:$(tb_mgmt_sock 2)" \
@@ -95,6 +104,7 @@ cat >&3 <<JSON
                                "n2": {"p50": $p50_2, "p99": $p99_2}},
  "instruction_to_barrier_ms_with_big_table": {"n1": {"p50": $big_p50,
      "p99": $big_p99}},
+ "loop_stall_max_ms_n1": $stall_ms,
  "baseline_ofctl_bench": "$ofctl_base",
  "resync": {"vms": $V, "flows_confirmed": $flows,
             "agent_start_to_table_confirmed_ms": $((t_done - t_start)),

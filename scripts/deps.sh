@@ -8,7 +8,7 @@ case "${1:-build}" in
   build) ;;
   test|all) want+=(clang libclang-rt-14-dev valgrind openvswitch-switch
                    iproute2 ethtool dnsmasq-base busybox procps
-                   curl jq openssl) ;;
+                   curl jq openssl prometheus) ;;
   *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
 esac
 missing=()

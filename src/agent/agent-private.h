@@ -26,8 +26,10 @@ struct agent_map;
 struct binding_table;
 struct bufferevent;
 struct event;
+struct evdns_base;
 struct event_base;
 struct evhttp;
+struct evhttp_connection;
 struct evhttp_request;
 struct flowtab;
 
@@ -69,6 +71,16 @@ struct lat {
     uint64_t us[LAT_SAMPLES];
     size_t n;
     uint64_t total;
+    uint64_t sum_us; /* of every observation, for the summary's _sum */
+};
+
+/* The loop-stall histogram: how late a probe timer ran after its due
+ * time (agent.c); agent_stall_le_us are its bucket bounds. */
+#define AGENT_STALL_BUCKETS 12
+extern const uint64_t agent_stall_le_us[AGENT_STALL_BUCKETS];
+struct stall_hist {
+    uint64_t le[AGENT_STALL_BUCKETS]; /* observations <= each bound */
+    uint64_t count, sum_us, max_us;
 };
 
 struct agent {
@@ -78,7 +90,8 @@ struct agent {
 
     /* Agent channel. */
     struct chan_client *chan;
-    struct bufferevent *chan_bev;
+    struct bufferevent *chan_bev;  /* connected */
+    struct bufferevent *chan_pend; /* connecting, not yet up */
     struct event *chan_timer;
     struct event *chan_retry;
     struct strbuf chan_out;
@@ -89,6 +102,11 @@ struct agent {
 
     /* Gateway. */
     struct http_url gw;
+    struct evdns_base *dns;          /* names resolved off the loop */
+    struct evhttp_connection *gw_conn;
+    struct evhttp_request *poll_req; /* the poll in flight, or NULL */
+    struct event *poll_deadline;     /* ends it after 1 s in all */
+    const char *poll_why;            /* why it failed, for the log */
     struct agent_map *map;
     struct event *poll_timer;
     uint64_t polls, poll_errors;
@@ -128,12 +146,18 @@ struct agent {
     size_t biggest_batch;     /* most flow_mods confirmed by one barrier */
     uint64_t biggest_batch_us; /* its time from first send to reply */
 
+    struct event *stall_timer; /* the loop-stall probe */
+    uint64_t stall_due_us;
+    struct stall_hist stall;
+
     struct event *sig_term, *sig_int;
 };
 
 /* agent.c */
 /* Adds 'ev' to its loop, due in 'ms' milliseconds. */
 void agent_arm_ms(struct event *ev, uint64_t ms);
+/* Counts one loop stall of 'us' microseconds in 'h'. */
+void agent_stall_add(struct stall_hist *h, uint64_t us);
 
 /* agent_of.c */
 void agent_of_send(struct agent *, struct ofpbuf *);

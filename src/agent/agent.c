@@ -2,7 +2,8 @@
  *
  * Three connections, one libevent loop: the agent channel to mignetd
  * (agent_chan.c; chan_client does the protocol), the OpenFlow connection
- * to the node's bridge (agent_of.c), and gateway polls (here).  Every
+ * to the node's bridge (agent_of.c), and gateway polls (here, with
+ * libevent's HTTP client: nothing in the loop waits on a peer).  Every
  * change recomputes the desired flow table and sends the difference
  * followed by a barrier (agent_sync.c); instructions are acknowledged, and
  * map versions reported, only when that barrier's reply arrives.  It must
@@ -12,9 +13,12 @@
  * and frees the loop's events and options. */
 #include "agent/agent.h"
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -77,43 +81,167 @@ agent_arm_ms(struct event *ev, uint64_t ms)
 
 /* ---- Gateway ---- */
 
+/* The whole poll (connect, request, answer) ends after this, as the
+ * blocking client's deadline did; the loop never waits for it. */
+#define POLL_TIMEOUT_MS 1000
+
+static void
+poll_arm_next(struct agent *a)
+{
+    double j = a->opt.refresh_jitter
+               * ((double) (rng_next(a) % 20001) / 10000.0 - 1.0);
+    double next = a->opt.refresh_ms * (1.0 + j);
+    agent_arm_ms(a->poll_timer, next < 1 ? 1 : (uint64_t) next);
+}
+
+/* The poll ended: 'req' holds the answer, or NULL when there is none. */
+static void
+poll_finish(struct agent *a, struct evhttp_request *req)
+{
+    a->poll_req = NULL;
+    event_del(a->poll_deadline);
+    int status = req ? evhttp_request_get_response_code(req) : 0;
+    char err[160];
+    if (status != 200) {
+        a->poll_errors++;
+        log_write(LOG_DBG, "agent", "event=poll_failed node=%s error=\"%s\" "
+                  "status=%d", a->opt.node,
+                  status ? "" : a->poll_why ? a->poll_why : "no answer",
+                  status);
+    } else {
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t len = evbuffer_get_length(in);
+        const char *body = len ? (const char *) evbuffer_pullup(in, -1)
+                               : "";
+        if (agent_map_apply(a->map, body, len, err, sizeof err)) {
+            a->poll_errors++;
+            log_write(LOG_WARN, "agent", "event=bad_map node=%s "
+                      "error=\"%s\"", a->opt.node, err);
+        } else {
+            agent_schedule_sync(a); /* the barrier reports the refresh */
+        }
+    }
+    poll_arm_next(a);
+}
+
+static void
+poll_done_cb(struct evhttp_request *req, void *aux)
+{
+    struct agent *a = aux;
+    if (a->poll_req) {
+        poll_finish(a, req);
+    }
+}
+
+static void
+poll_error_cb(enum evhttp_request_error e, void *aux)
+{
+    static const char *const why[] = {
+        [EVREQ_HTTP_TIMEOUT] = "timed out",
+        [EVREQ_HTTP_EOF] = "connection closed",
+        [EVREQ_HTTP_INVALID_HEADER] = "malformed answer",
+        [EVREQ_HTTP_BUFFER_ERROR] = "cannot connect",
+        [EVREQ_HTTP_REQUEST_CANCEL] = "cancelled",
+        [EVREQ_HTTP_DATA_TOO_LONG] = "answer too large",
+    };
+    struct agent *a = aux;
+    a->poll_why = (size_t) e < ARRAY_SIZE(why) && why[e] ? why[e] : "error";
+}
+
+static void
+poll_deadline_cb(evutil_socket_t fd, short what, void *aux)
+{
+    struct agent *a = aux;
+    (void) fd;
+    (void) what;
+    if (a->poll_req) {
+        /* Closes the connection; the request's callback is not run. */
+        evhttp_cancel_request(a->poll_req);
+        a->poll_why = "timed out";
+        poll_finish(a, NULL);
+    }
+}
+
+/* The poll timer: one GET /v1/map?since=V, answered in poll_done_cb.  A
+ * poll in flight is never started again; its end arms the next. */
 static void
 poll_cb(evutil_socket_t fd, short what, void *aux)
 {
     struct agent *a = aux;
     (void) fd;
     (void) what;
-    struct strbuf path;
+    if (a->poll_req) {
+        return;
+    }
+    struct strbuf path, host;
     strbuf_init(&path);
+    strbuf_init(&host);
     /* No node= parameter: this node reports the version it holds over the
      * channel once its flows are confirmed, so a refresh is counted
      * once, when it is true. */
-    strbuf_printf(&path, "/v1/map?since=%" PRIu64,
+    strbuf_printf(&path, "%s/v1/map?since=%" PRIu64, a->gw.prefix,
                   agent_map_version(a->map));
-    struct http_response resp;
-    http_response_init(&resp);
-    char err[160];
+    strbuf_printf(&host, strchr(a->gw.host, ':') ? "[%s]:%s" : "%s:%s",
+                  a->gw.host, a->gw.port);
+    struct evhttp_request *req = evhttp_request_new(poll_done_cb, a);
+    evhttp_request_set_error_cb(req, poll_error_cb);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Host", strbuf_str(&host));
+    evhttp_add_header(h, "Accept", "application/json");
+    evhttp_add_header(h, "Connection", "close");
     a->polls++;
-    enum http_err e = http_request(&a->gw, "GET", strbuf_str(&path), NULL, 0,
-                                   1000, &resp, err, sizeof err);
-    if (e || resp.status != 200) {
-        a->poll_errors++;
-        log_write(LOG_DBG, "agent", "event=poll_failed node=%s error=\"%s\" "
-                  "status=%d", a->opt.node, e ? err : "", resp.status);
-    } else if (agent_map_apply(a->map, resp.body, resp.body_len, err,
-                               sizeof err)) {
-        a->poll_errors++;
-        log_write(LOG_WARN, "agent", "event=bad_map node=%s error=\"%s\"",
-                  a->opt.node, err);
-    } else {
-        agent_schedule_sync(a); /* the barrier reports the refresh */
+    a->poll_why = NULL;
+    a->poll_req = req;
+    agent_arm_ms(a->poll_deadline, POLL_TIMEOUT_MS);
+    if (evhttp_make_request(a->gw_conn, req, EVHTTP_REQ_GET,
+                            strbuf_str(&path))
+        && a->poll_req) {
+        /* Freed by libevent; its callback did not run. */
+        a->poll_why = "cannot send";
+        poll_finish(a, NULL);
     }
-    http_response_destroy(&resp);
+    strbuf_destroy(&host);
     strbuf_destroy(&path);
-    double j = a->opt.refresh_jitter
-               * ((double) (rng_next(a) % 20001) / 10000.0 - 1.0);
-    double next = a->opt.refresh_ms * (1.0 + j);
-    agent_arm_ms(a->poll_timer, next < 1 ? 1 : (uint64_t) next);
+}
+
+/* ---- Loop stalls ---- */
+
+/* The probe runs every STALL_PROBE_MS; how late it runs after its due
+ * time is how long something else held the loop.  A stall of d ms is
+ * seen whenever it covers a due time: always when d >= STALL_PROBE_MS. */
+#define STALL_PROBE_MS 20
+
+const uint64_t agent_stall_le_us[AGENT_STALL_BUCKETS] = {
+    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+    1000000, 2500000,
+};
+
+void
+agent_stall_add(struct stall_hist *h, uint64_t us)
+{
+    for (size_t i = 0; i < AGENT_STALL_BUCKETS; i++) {
+        if (us <= agent_stall_le_us[i]) {
+            h->le[i]++;
+        }
+    }
+    h->count++;
+    h->sum_us += us;
+    if (us > h->max_us) {
+        h->max_us = us;
+    }
+}
+
+static void
+stall_cb(evutil_socket_t fd, short what, void *aux)
+{
+    struct agent *a = aux;
+    (void) fd;
+    (void) what;
+    uint64_t now = clock_mono_us();
+    agent_stall_add(&a->stall,
+                    now > a->stall_due_us ? now - a->stall_due_us : 0);
+    a->stall_due_us = now + STALL_PROBE_MS * 1000;
+    agent_arm_ms(a->stall_timer, STALL_PROBE_MS);
 }
 
 static void
@@ -163,6 +291,20 @@ agent_run(const struct agent_options *opt)
     a->chan_retry = evtimer_new(a->base, agent_chan_connect, a);
     a->of_retry = evtimer_new(a->base, agent_of_connect, a);
     a->poll_timer = evtimer_new(a->base, poll_cb, a);
+    a->poll_deadline = evtimer_new(a->base, poll_deadline_cb, a);
+    a->stall_timer = evtimer_new(a->base, stall_cb, a);
+    /* Names are resolved by evdns, never by a blocking getaddrinfo(). */
+    a->dns = evdns_base_new(a->base, EVDNS_BASE_INITIALIZE_NAMESERVERS
+                                     | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    if (!a->dns) {
+        a->dns = evdns_base_new(a->base, 0);
+    }
+    a->gw_conn = evhttp_connection_base_new(a->base, a->dns, a->gw.host,
+                                            (uint16_t) atoi(a->gw.port));
+    evhttp_connection_set_timeout(a->gw_conn, POLL_TIMEOUT_MS / 1000);
+    evhttp_connection_set_retries(a->gw_conn, 0);
+    evhttp_connection_set_max_body_size(a->gw_conn, HTTP_MAX_BODY);
+    evhttp_connection_set_max_headers_size(a->gw_conn, HTTP_MAX_HEADER);
     a->stats_timer = evtimer_new(a->base, agent_stats_cb, a);
     a->sig_term = evsignal_new(a->base, SIGTERM, signal_cb, a);
     a->sig_int = evsignal_new(a->base, SIGINT, signal_cb, a);
@@ -187,6 +329,8 @@ agent_run(const struct agent_options *opt)
     agent_chan_connect(-1, 0, a);
     agent_arm_ms(a->chan_timer, 100);
     agent_arm_ms(a->poll_timer, 1);
+    a->stall_due_us = clock_mono_us() + STALL_PROBE_MS * 1000;
+    agent_arm_ms(a->stall_timer, STALL_PROBE_MS);
     agent_arm_ms(a->stats_timer, opt->stats_ms);
     printf("mignet-agent ready node=%s controller=%s gateway=%s ofp=%s\n",
            opt->node, opt->controller, opt->gateway, opt->ofp);
@@ -195,6 +339,12 @@ agent_run(const struct agent_options *opt)
 out:
     if (a->chan_bev) {
         bufferevent_free(a->chan_bev);
+    }
+    if (a->chan_pend) {
+        bufferevent_free(a->chan_pend);
+    }
+    if (a->gw_conn) {
+        evhttp_connection_free(a->gw_conn); /* drops a poll in flight */
     }
     if (a->of_bev) {
         bufferevent_free(a->of_bev);
@@ -207,6 +357,11 @@ out:
     event_free(a->chan_retry);
     event_free(a->of_retry);
     event_free(a->poll_timer);
+    event_free(a->poll_deadline);
+    event_free(a->stall_timer);
+    if (a->dns) {
+        evdns_base_free(a->dns, 0);
+    }
     event_free(a->stats_timer);
     event_free(a->sig_term);
     event_free(a->sig_int);

@@ -12,6 +12,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* mignet_agent_build_info's version (as mignetd's). */
+#define MIGNET_AGENT_VERSION "0.1.0"
+
 /* Who turns DHCP ACKs seen on trusted ports into bindings (seed 003). */
 enum agent_dhcp_snoop {
     AGENT_SNOOP_CONTROLLER, /* send them up ('dhcp'): FIG. 3 (default) */

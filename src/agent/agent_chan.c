@@ -1,14 +1,18 @@
 /* agent_chan.c: the agent channel's socket in mignet-agent.
  *
  * chan_client does the protocol (sans I/O); this file connects to
- * mignetd, feeds it what arrives, writes out what it queues, runs its
- * timer and reconnects after a close.  An instruction only schedules a
+ * mignetd without blocking the loop (bufferevent_socket_connect), feeds
+ * it what arrives, writes out what it queues, runs its timer and
+ * reconnects after a close.  An instruction only schedules a
  * sync here: it is acknowledged by agent_sync.c once a barrier confirms
  * its flows, never on arrival. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/util.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "agent/agent-private.h"
 #include "lib/clock.h"
@@ -125,23 +129,30 @@ agent_chan_timer_cb(evutil_socket_t fd, short what, void *aux)
     agent_arm_ms(a->chan_timer, 100);
 }
 
-void
-agent_chan_connect(evutil_socket_t fd_, short what, void *aux)
+/* The connect started by agent_chan_connect() ended: the session starts,
+ * or the next attempt is armed. */
+static void
+chan_connect_cb(struct bufferevent *bev, short what, void *aux)
 {
     struct agent *a = aux;
-    (void) fd_;
-    (void) what;
-    char host[256], port[8], err[128];
-    int fd;
-    if (!sock_split_hostport(a->opt.controller, host, sizeof host, port,
-                             sizeof port)
-        || sock_connect(host, port, 1000, &fd, err, sizeof err)) {
+    if (!(what & BEV_EVENT_CONNECTED)) {
+        int dns = bufferevent_socket_get_dns_error(bev);
+        log_write(LOG_DBG, "agent", "event=channel_connect_failed node=%s "
+                  "controller=%s reason=\"%s\"", a->opt.node,
+                  a->opt.controller,
+                  dns ? evutil_gai_strerror(dns)
+                  : (what & BEV_EVENT_TIMEOUT) ? "timed out"
+                  : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        bufferevent_free(bev);
+        a->chan_pend = NULL;
         agent_arm_ms(a->chan_retry, a->opt.reconnect_ms);
         return;
     }
-    a->chan_bev = bufferevent_socket_new(a->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(a->chan_bev, chan_read_cb, NULL, chan_event_cb, a);
-    bufferevent_enable(a->chan_bev, EV_READ | EV_WRITE);
+    a->chan_pend = NULL;
+    a->chan_bev = bev;
+    bufferevent_set_timeouts(bev, NULL, NULL);
+    bufferevent_setcb(bev, chan_read_cb, NULL, chan_event_cb, a);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
     a->session++;
     a->synced_seq = 0; /* sequence numbers start again */
     a->confirmed_version = 0; /* report the held version again */
@@ -149,4 +160,42 @@ agent_chan_connect(evutil_socket_t fd_, short what, void *aux)
     agent_chan_flush(a);
     log_write(LOG_INF, "agent", "event=channel_connected node=%s "
               "controller=%s", a->opt.node, a->opt.controller);
+}
+
+/* Starts a non-blocking connect (names through evdns); chan_connect_cb
+ * hears how it ends, after CHAN_CONNECT_TIMEOUT_MS at the latest. */
+#define CHAN_CONNECT_TIMEOUT_MS 1000
+
+void
+agent_chan_connect(evutil_socket_t fd, short what, void *aux)
+{
+    struct agent *a = aux;
+    (void) fd;
+    (void) what;
+    char host[256], port[8];
+    if (a->chan_bev || a->chan_pend) {
+        return; /* connected, or a connect is under way */
+    }
+    if (!sock_split_hostport(a->opt.controller, host, sizeof host, port,
+                             sizeof port)) {
+        log_write(LOG_ERROR, "agent", "event=bad_controller controller=%s",
+                  a->opt.controller);
+        agent_arm_ms(a->chan_retry, a->opt.reconnect_ms);
+        return;
+    }
+    struct bufferevent *bev = bufferevent_socket_new(a->base, -1,
+                                                     BEV_OPT_CLOSE_ON_FREE);
+    struct timeval tv = {.tv_sec = CHAN_CONNECT_TIMEOUT_MS / 1000,
+                         .tv_usec = (CHAN_CONNECT_TIMEOUT_MS % 1000) * 1000};
+    bufferevent_set_timeouts(bev, NULL, &tv); /* the connect's deadline */
+    bufferevent_setcb(bev, NULL, NULL, chan_connect_cb, a);
+    a->chan_pend = bev;
+    if (bufferevent_socket_connect_hostname(bev, a->dns, AF_UNSPEC, host,
+                                            atoi(port))
+        && a->chan_pend == bev) {
+        /* Failed at once, and no callback has said so. */
+        bufferevent_free(bev);
+        a->chan_pend = NULL;
+        agent_arm_ms(a->chan_retry, a->opt.reconnect_ms);
+    }
 }

@@ -16,6 +16,7 @@
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
 #include "lib/clock.h"
+#include "lib/util.h"
 #include "mignet/binding.h"
 #include "mignet/ofp.h"
 
@@ -23,6 +24,7 @@ void
 agent_lat_add(struct lat *l, uint64_t us)
 {
     l->us[l->total++ % LAT_SAMPLES] = us;
+    l->sum_us += us;
     if (l->n < LAT_SAMPLES) {
         l->n++;
     }
@@ -111,17 +113,74 @@ cmp_u64(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-/* The median, 99th percentile and maximum of 'l' in milliseconds. */
+/* The median, 99th percentile and maximum of 'l' in seconds. */
 static void
 lat_summary(const struct lat *l, double *p50, double *p99, double *max)
 {
     static uint64_t sorted[LAT_SAMPLES];
     memcpy(sorted, l->us, l->n * sizeof *sorted);
     qsort(sorted, l->n, sizeof *sorted, cmp_u64);
-    *p50 = l->n ? sorted[l->n / 2] / 1000.0 : 0;
-    *p99 = l->n ? sorted[(l->n * 99) / 100] / 1000.0 : 0;
-    *max = l->n ? sorted[l->n - 1] / 1000.0 : 0;
+    *p50 = l->n ? sorted[l->n / 2] / 1e6 : 0;
+    *p99 = l->n ? sorted[(l->n * 99) / 100] / 1e6 : 0;
+    *max = l->n ? sorted[l->n - 1] / 1e6 : 0;
 }
+
+/* The HELP and TYPE lines of the family mignet_agent_'name'. */
+static void
+family(struct evbuffer *out, const char *name, const char *type,
+       const char *help)
+{
+    evbuffer_add_printf(out, "# HELP mignet_agent_%s %s\n"
+                        "# TYPE mignet_agent_%s %s\n", name, help, name,
+                        type);
+}
+
+static void
+summary(struct evbuffer *out, const char *name, const char *help,
+        const struct lat *l, bool with_max)
+{
+    double p50, p99, max;
+    lat_summary(l, &p50, &p99, &max);
+    family(out, name, "summary", help);
+    evbuffer_add_printf(out,
+        "mignet_agent_%s{quantile=\"0.5\"} %.6f\n"
+        "mignet_agent_%s{quantile=\"0.99\"} %.6f\n",
+        name, p50, name, p99);
+    if (with_max) {
+        evbuffer_add_printf(out, "mignet_agent_%s{quantile=\"1\"} %.6f\n",
+                            name, max);
+    }
+    evbuffer_add_printf(out, "mignet_agent_%s_sum %.6f\n"
+                        "mignet_agent_%s_count %" PRIu64 "\n",
+                        name, l->sum_us / 1e6, name, l->total);
+}
+
+static void
+stall_histogram(struct evbuffer *out, const struct stall_hist *h)
+{
+    family(out, "loop_stall_seconds", "histogram",
+           "How late the loop ran a probe timer due every 20 ms.");
+    for (size_t i = 0; i < AGENT_STALL_BUCKETS; i++) {
+        evbuffer_add_printf(out, "mignet_agent_loop_stall_seconds_bucket"
+                            "{le=\"%g\"} %" PRIu64 "\n",
+                            agent_stall_le_us[i] / 1e6, h->le[i]);
+    }
+    evbuffer_add_printf(out,
+        "mignet_agent_loop_stall_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+        "mignet_agent_loop_stall_seconds_sum %.6f\n"
+        "mignet_agent_loop_stall_seconds_count %" PRIu64 "\n",
+        h->count, h->sum_us / 1e6, h->count);
+    family(out, "loop_stall_max_seconds", "gauge",
+           "The longest loop stall seen.");
+    evbuffer_add_printf(out, "mignet_agent_loop_stall_max_seconds %.6f\n",
+                        h->max_us / 1e6);
+}
+
+/* A family of one sample without labels. */
+struct one_sample {
+    const char *name, *type, *help;
+    uint64_t v;
+};
 
 void
 agent_metrics_cb(struct evhttp_request *req, void *aux)
@@ -130,63 +189,77 @@ agent_metrics_cb(struct evhttp_request *req, void *aux)
     struct evbuffer *out = evbuffer_new();
     struct chan_client_stats cs;
     chan_client_get_stats(a->chan, &cs);
-    double p50, p99, max, e50, e99, emax;
-    lat_summary(&a->instr_lat, &p50, &p99, &max);
-    lat_summary(&a->enforce_lat, &e50, &e99, &emax);
+    const struct one_sample ones[] = {
+        {"flows_installed", "gauge",
+         "Flows in the table the agent last sent.",
+         flowtab_count(a->installed)},
+        {"flows_confirmed", "gauge",
+         "Flows in the switch per the last barrier reply.",
+         a->confirmed_flows},
+        {"flow_mods_total", "counter", "Flow mods sent.", a->flow_mods},
+        {"relayed_packets_total", "counter",
+         "Packets the relay flows carried.", a->relayed_packets},
+        {"relay_flows", "gauge", "Relay flows in the switch.",
+         a->relay_flows},
+        {"spoof_drops_total", "counter",
+         "Packets the port-security drop flows dropped.", a->spoof_drops},
+        {"portsec_drop_flows", "gauge",
+         "Port-security drop flows in the switch.", a->portsec_flows},
+        {"dhcp_punts_total", "counter", "DHCP packets punted to the agent.",
+         a->dhcp_punts},
+        {"dhcp_sent_total", "counter",
+         "DHCP packets sent up to the controller.", a->dhcp_sent},
+        {"dhcp_bad_total", "counter",
+         "Punted DHCP packets that did not parse.", a->dhcp_bad},
+        {"bindings_snooped_total", "counter",
+         "Bindings the agent built from DHCP ACKs.", a->bindings_snooped},
+        {"map_version", "gauge", "Version of the agent's map copy.",
+         agent_map_version(a->map)},
+        {"gateway_polls_total", "counter", "Gateway map polls started.",
+         a->polls},
+        {"gateway_poll_errors_total", "counter",
+         "Gateway map polls that failed or returned a bad map.",
+         a->poll_errors},
+        {"instructions_refused_total", "counter",
+         "Instructions refused (stale or invalid).", cs.refused},
+        {"openflow_errors_total", "counter",
+         "OpenFlow errors the switch sent.", a->of_errors},
+        {"openflow_connects_total", "counter",
+         "OpenFlow connections to the switch.", a->of_connects},
+        {"biggest_batch_flow_mods", "gauge",
+         "Most flow mods one barrier confirmed.", a->biggest_batch},
+        {"openflow_connected", "gauge",
+         "1 when the OpenFlow session with the switch is up.", a->of_ready},
+        {"channel_connected", "gauge",
+         "1 when the agent channel to mignetd is welcomed.",
+         chan_client_welcomed(a->chan)},
+    };
+    family(out, "build_info", "gauge", "The agent's version.");
+    evbuffer_add_printf(out, "mignet_agent_build_info{version=\"%s\"} 1\n",
+                        MIGNET_AGENT_VERSION);
+    for (size_t i = 0; i < ARRAY_SIZE(ones); i++) {
+        family(out, ones[i].name, ones[i].type, ones[i].help);
+        evbuffer_add_printf(out, "mignet_agent_%s %" PRIu64 "\n",
+                            ones[i].name, ones[i].v);
+    }
+    family(out, "instructions_total", "counter",
+           "Instructions received on the agent channel, by kind.");
     evbuffer_add_printf(out,
-        "# TYPE mignet_agent_flows_installed gauge\n"
-        "mignet_agent_flows_installed %zu\n"
-        "# TYPE mignet_agent_flows_confirmed gauge\n"
-        "mignet_agent_flows_confirmed %zu\n"
-        "# TYPE mignet_agent_flow_mods_total counter\n"
-        "mignet_agent_flow_mods_total %" PRIu64 "\n"
-        "# TYPE mignet_agent_relayed_packets_total counter\n"
-        "mignet_agent_relayed_packets_total %" PRIu64 "\n"
-        "# TYPE mignet_agent_relay_flows gauge\n"
-        "mignet_agent_relay_flows %" PRIu64 "\n"
-        "# TYPE mignet_agent_instruction_latency_ms summary\n"
-        "mignet_agent_instruction_latency_ms{quantile=\"0.5\"} %.3f\n"
-        "mignet_agent_instruction_latency_ms{quantile=\"0.99\"} %.3f\n"
-        "mignet_agent_instruction_latency_ms_count %" PRIu64 "\n"
-        "# TYPE mignet_agent_dhcp_ack_to_enforced_ms summary\n"
-        "mignet_agent_dhcp_ack_to_enforced_ms{quantile=\"0.5\"} %.3f\n"
-        "mignet_agent_dhcp_ack_to_enforced_ms{quantile=\"0.99\"} %.3f\n"
-        "mignet_agent_dhcp_ack_to_enforced_ms{quantile=\"1\"} %.3f\n"
-        "mignet_agent_dhcp_ack_to_enforced_ms_count %" PRIu64 "\n"
-        "# TYPE mignet_agent_spoof_drops_total counter\n"
-        "mignet_agent_spoof_drops_total %" PRIu64 "\n"
-        "# TYPE mignet_agent_portsec_drop_flows gauge\n"
-        "mignet_agent_portsec_drop_flows %" PRIu64 "\n"
-        "# TYPE mignet_agent_dhcp_punts_total counter\n"
-        "mignet_agent_dhcp_punts_total %" PRIu64 "\n"
-        "mignet_agent_dhcp_sent_total %" PRIu64 "\n"
-        "mignet_agent_dhcp_bad_total %" PRIu64 "\n"
-        "mignet_agent_bindings_snooped_total %" PRIu64 "\n"
-        "# TYPE mignet_agent_map_version gauge\n"
-        "mignet_agent_map_version %" PRIu64 "\n"
-        "# TYPE mignet_agent_gateway_polls_total counter\n"
-        "mignet_agent_gateway_polls_total %" PRIu64 "\n"
-        "mignet_agent_gateway_poll_errors_total %" PRIu64 "\n"
-        "# TYPE mignet_agent_instructions_total counter\n"
         "mignet_agent_instructions_total{kind=\"install\"} %" PRIu64 "\n"
         "mignet_agent_instructions_total{kind=\"relay\"} %" PRIu64 "\n"
-        "mignet_agent_instructions_total{kind=\"delete\"} %" PRIu64 "\n"
-        "mignet_agent_instructions_refused_total %" PRIu64 "\n"
-        "mignet_agent_openflow_errors_total %" PRIu64 "\n"
-        "mignet_agent_openflow_connects_total %" PRIu64 "\n"
-        "# TYPE mignet_agent_biggest_batch_flow_mods gauge\n"
-        "mignet_agent_biggest_batch_flow_mods %zu\n"
-        "mignet_agent_biggest_batch_seconds %.6f\n"
-        "mignet_agent_openflow_connected %d\n"
-        "mignet_agent_channel_connected %d\n",
-        flowtab_count(a->installed), a->confirmed_flows, a->flow_mods,
-        a->relayed_packets, a->relay_flows, p50, p99, a->instr_lat.total,
-        e50, e99, emax, a->enforce_lat.total, a->spoof_drops, a->portsec_flows,
-        a->dhcp_punts, a->dhcp_sent, a->dhcp_bad, a->bindings_snooped,
-        agent_map_version(a->map), a->polls, a->poll_errors, cs.installs,
-        cs.relays, cs.deletes, cs.refused, a->of_errors, a->of_connects,
-        a->biggest_batch, a->biggest_batch_us / 1e6, a->of_ready,
-        chan_client_welcomed(a->chan));
+        "mignet_agent_instructions_total{kind=\"delete\"} %" PRIu64 "\n",
+        cs.installs, cs.relays, cs.deletes);
+    family(out, "biggest_batch_seconds", "gauge",
+           "Time from that batch's first send to its barrier reply.");
+    evbuffer_add_printf(out, "mignet_agent_biggest_batch_seconds %.6f\n",
+                        a->biggest_batch_us / 1e6);
+    summary(out, "instruction_latency_seconds",
+            "Instruction arrival to its barrier reply.", &a->instr_lat,
+            false);
+    summary(out, "dhcp_ack_to_enforced_seconds",
+            "DHCP ACK seen to its binding's flows confirmed.",
+            &a->enforce_lat, true);
+    stall_histogram(out, &a->stall);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(req, 200, "OK", out);

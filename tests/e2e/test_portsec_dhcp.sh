@@ -149,7 +149,7 @@ done
 tb_expect "agent spoof-drop metric" \
     "$(mig_metric 1 mignet_agent_spoof_drops_total)" -ge "$drops"
 tb_expect "ACKs timed to enforcement" \
-    "$(mig_metric 1 mignet_agent_dhcp_ack_to_enforced_ms_count)" -ge 2
+    "$(mig_metric 1 mignet_agent_dhcp_ack_to_enforced_seconds_count)" -ge 2
 curl -sf "http://127.0.0.1:${MIG_METRICS[1]}/metrics" |
     grep -E 'dhcp_ack_to_enforced|spoof_drops|dhcp_(punts|sent|bad)|snooped'
 curl -sf "$MIG_URL/metrics" | grep -E '^mignet_(bindings|dhcp|binding_)'

@@ -16,13 +16,15 @@ done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mignet-it.XXXXXX")
 PIDS=()
-cleanup() {
-    local rc=$?
+# stop_all RC: stops every process started (by PID), shows the logs when
+# RC is not 0, removes $T.
+stop_all() {
+    local p f
     for p in "${PIDS[@]}"; do
         kill -9 "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
-    if [ $rc -ne 0 ]; then
+    if [ "$1" -ne 0 ]; then
         for f in "$T"/*.log; do
             [ -f "$f" ] || continue
             echo "---- $f (last 30 lines)" >&2
@@ -30,11 +32,21 @@ cleanup() {
         done
     fi
     rm -rf "$T"
+}
+cleanup() {
+    local rc=$?
+    stop_all $rc
     exit $rc
 }
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# free_port: a TCP port free on 127.0.0.1 right now (python3).
+free_port() {
+    python3 -c 'import socket; s = socket.socket();
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
 # start_mignetd NAME [ARGS...]: starts mignetd with state dir $T/NAME and
 # sets MIGNETD_PID, URL (http://ADDR:PORT) and AGENT_ADDR (ADDR:PORT).
