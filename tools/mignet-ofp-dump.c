@@ -52,6 +52,7 @@ sample_flow(const char *name, uint32_t xid, const char *text)
         exit(1);
     }
     sample(name, msg);
+    ofp_msg_destroy(msg);
     free(msg);
 }
 
@@ -183,6 +184,7 @@ samples(void)
     msg->packet_out.data = frame;
     msg->packet_out.data_len = sizeof frame;
     sample("packet_out", msg);
+    ofp_msg_destroy(msg);
 
     ofp_msg_init(msg, OFPT_FLOW_REMOVED, 0);
     msg->flow_removed.cookie = 5;
@@ -242,6 +244,7 @@ samples(void)
     if (ofp_put_flow_stats(&b, fs)) {
         exit(1);
     }
+    ofp_flow_stats_destroy(fs);
     memset(fs, 0, sizeof *fs);
     fs->table_id = 1;
     fs->duration_sec = 1;
@@ -256,6 +259,7 @@ samples(void)
     printf("flow_stats_reply ");
     print_hex(&b);
     printf("\n");
+    ofp_flow_stats_destroy(fs);
     free(fs);
 
     ofpbuf_clear(&b);
@@ -342,6 +346,7 @@ main(int argc, char *argv[])
                 return 1;
             }
             printf("%s\n", ofperr_name(ofp_decode(b.data, b.size, msg)));
+            ofp_msg_destroy(msg);
             free(msg);
         }
     } else if (!strcmp(argv[1], "flow")) {
@@ -363,6 +368,7 @@ main(int argc, char *argv[])
                 print_hex(&b);
                 printf("\n");
             }
+            ofp_msg_destroy(msg);
         }
         free(msg);
     } else {

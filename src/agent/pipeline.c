@@ -10,6 +10,8 @@
  * so a stale map can never make packets loop between nodes. */
 #include "agent/pipeline.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +49,15 @@ mac_u64(const uint8_t mac[6])
     return ofp_eth_to_u64(mac);
 }
 
+/* Where the flows go, and the first flow that could not be expressed. */
+struct pl_out {
+    struct flowtab *table;
+    int error; /* 0 or EMSGSIZE */
+    char *err; /* what failed, for the caller's log; may be NULL */
+    size_t err_size;
+};
+
+/* Starts a flow that owns no action lists; emit() consumes them. */
 static void
 flow_init(struct flowtab_flow *f, uint8_t table, uint16_t prio,
           enum pl_kind kind, const char *vm)
@@ -70,6 +81,36 @@ must(enum ofperr e)
     }
 }
 
+/* Adds 'f' to the table unless it cannot be one OpenFlow message (a flow
+ * is never cut short to fit: it is refused, and so is the computation);
+ * frees the action lists of 'f' either way. */
+static void
+refuse(struct pl_out *out, const struct flowtab_flow *f, size_t len)
+{
+    if (!out->error) {
+        out->error = EMSGSIZE;
+        if (out->err && out->err_size) {
+            snprintf(out->err, out->err_size,
+                     "table %u priority %u cookie 0x%016llx: %zu+ apply "
+                     "actions need a %zu+-byte flow_mod (max 65535)",
+                     f->table, f->priority, (unsigned long long) f->cookie,
+                     f->insts.apply.n, len);
+        }
+    }
+}
+
+static void
+emit(struct pl_out *out, struct flowtab_flow *f)
+{
+    size_t len = ofp_flow_mod_len(&f->match, &f->insts);
+    if (len <= UINT16_MAX) {
+        flowtab_put(out->table, f);
+    } else {
+        refuse(out, f, len);
+    }
+    ofp_instructions_destroy(&f->insts);
+}
+
 /* Send to node 'peer' through the overlay port. */
 static void
 tunnel_to(struct ofp_actions *a, uint32_t peer, uint32_t out_port)
@@ -79,11 +120,11 @@ tunnel_to(struct ofp_actions *a, uint32_t peer, uint32_t out_port)
 }
 
 static void
-add_default_drop(struct flowtab *out, uint8_t table)
+add_default_drop(struct pl_out *out, uint8_t table)
 {
     struct flowtab_flow f;
     flow_init(&f, table, PRIO_DEFAULT, PL_K_INFRA, NULL);
-    flowtab_put(out, &f);
+    emit(out, &f);
 }
 
 static void
@@ -97,7 +138,7 @@ match_dst(struct flowtab_flow *f, const struct mn_config *c)
  * ARP responder does: the request is turned into a reply in place and
  * sent back where it came from. */
 static void
-add_arp_responder(struct flowtab *out, const struct pl_vm *v)
+add_arp_responder(struct pl_out *out, const struct pl_vm *v)
 {
     const struct mn_config *c = &v->config;
     struct flowtab_flow f;
@@ -115,11 +156,11 @@ add_arp_responder(struct flowtab *out, const struct pl_vm *v)
     must(ofp_actions_move(a, OFP_F_ARP_SPA, 0, OFP_F_ARP_TPA, 0, 32));
     must(ofp_actions_set_field(a, OFP_F_ARP_SPA, c->ip));
     must(ofp_actions_output(a, OFPP_IN_PORT));
-    flowtab_put(out, &f);
+    emit(out, &f);
 }
 
 static void
-add_vm(struct flowtab *out, const struct pl_input *in, const struct pl_vm *v)
+add_vm(struct pl_out *out, const struct pl_input *in, const struct pl_vm *v)
 {
     struct flowtab_flow f;
     const struct mn_config *c = &v->config;
@@ -135,7 +176,7 @@ add_vm(struct flowtab *out, const struct pl_input *in, const struct pl_vm *v)
                                    OFP_F_TUNNEL_ID, pl_key(c)));
         f.insts.present |= OFP_INST_GOTO;
         f.insts.goto_table = PL_T_PORTSEC;
-        flowtab_put(out, &f);
+        emit(out, &f);
         /* Deliver, from local VMs and from the overlay alike. */
         for (int t = 0; t < 2; t++) {
             flow_init(&f, t ? PL_T_FROM_TUN : PL_T_FROM_VM, PRIO_LOCAL,
@@ -143,7 +184,7 @@ add_vm(struct flowtab *out, const struct pl_input *in, const struct pl_vm *v)
             match_dst(&f, c);
             must(ofp_actions_output(ofp_instructions_apply(&f.insts),
                                     v->ofport));
-            flowtab_put(out, &f);
+            emit(out, &f);
         }
         break;
     case PL_VM_RELAY:
@@ -156,11 +197,11 @@ add_vm(struct flowtab *out, const struct pl_input *in, const struct pl_vm *v)
         match_dst(&f, c);
         tunnel_to(ofp_instructions_apply(&f.insts), v->peer,
                   in->tunnel_port);
-        flowtab_put(out, &f);
+        emit(out, &f);
         flow_init(&f, PL_T_FROM_TUN, PRIO_RELAY, PL_K_RELAY, v->vm);
         match_dst(&f, c);
         tunnel_to(ofp_instructions_apply(&f.insts), v->peer, OFPP_IN_PORT);
-        flowtab_put(out, &f);
+        emit(out, &f);
         break;
     case PL_VM_REMOTE:
         if (!in->tunnel_port) {
@@ -170,7 +211,7 @@ add_vm(struct flowtab *out, const struct pl_input *in, const struct pl_vm *v)
         match_dst(&f, c);
         tunnel_to(ofp_instructions_apply(&f.insts), v->peer,
                   in->tunnel_port);
-        flowtab_put(out, &f);
+        emit(out, &f);
         break;
     }
 }
@@ -180,7 +221,7 @@ add_vm(struct flowtab *out, const struct pl_input *in, const struct pl_vm *v)
 /* One binding_rules() rule as a table-10 flow: allowed traffic goes on to
  * forwarding, the rest is dropped (and counted by the flow). */
 static void
-add_portsec_rule(struct flowtab *out, const struct pl_vm *v,
+add_portsec_rule(struct pl_out *out, const struct pl_vm *v,
                  const struct binding_rule *r)
 {
     struct flowtab_flow f;
@@ -216,7 +257,7 @@ add_portsec_rule(struct flowtab *out, const struct pl_vm *v,
         f.insts.present |= OFP_INST_GOTO;
         f.insts.goto_table = PL_T_FROM_VM;
     }
-    flowtab_put(out, &f);
+    emit(out, &f);
 }
 
 static bool
@@ -237,7 +278,7 @@ match_dhcp(struct ofp_match *m, uint16_t src, uint16_t dst)
 }
 
 static void
-add_portsec(struct flowtab *out, const struct pl_input *in,
+add_portsec(struct pl_out *out, const struct pl_input *in,
             const struct pl_vm *v)
 {
     struct binding_rule rules[BINDING_MAX_RULES];
@@ -266,7 +307,7 @@ add_portsec(struct flowtab *out, const struct pl_input *in,
                                     0xffff));
         f.insts.present |= OFP_INST_GOTO;
         f.insts.goto_table = PL_T_FROM_VM;
-        flowtab_put(out, &f);
+        emit(out, &f);
     }
 }
 
@@ -275,7 +316,7 @@ add_portsec(struct flowtab *out, const struct pl_input *in,
  * untrusted VM port of that key here.  Unicast DHCP is forwarded like any
  * traffic. */
 static void
-add_dhcp_broadcast(struct flowtab *out, const struct pl_input *in)
+add_dhcp_broadcast(struct pl_out *out, const struct pl_input *in)
 {
     for (size_t i = 0; i < in->n_vms; i++) {
         const struct pl_vm *s = &in->vms[i];
@@ -309,21 +350,31 @@ add_dhcp_broadcast(struct flowtab *out, const struct pl_input *in)
                 continue;
             }
             struct ofp_actions *a = pl_trusted(t) ? ua : da;
-            if (a->n < OFP_MAX_ACTIONS) {
-                must(ofp_actions_output(a, t->ofport));
+            if (ofp_actions_output(a, t->ofport)) {
+                /* More ports than any message can name. */
+                refuse(out, a == ua ? &up : &down,
+                       ofp_flow_mod_len(&up.match, a == ua ? &up.insts
+                                                           : &down.insts));
+                break;
             }
         }
-        flowtab_put(out, &up);
-        if (da->n) {
-            flowtab_put(out, &down);
+        if (!out->error) {
+            emit(out, &up);
         }
+        if (!out->error && da->n) {
+            emit(out, &down);
+        }
+        ofp_instructions_destroy(&up.insts);
+        ofp_instructions_destroy(&down.insts);
     }
 }
 
-void
-pipeline_compute(const struct pl_input *in, struct flowtab *out)
+int
+pipeline_compute(const struct pl_input *in, struct flowtab *table, char *err,
+                 size_t err_size)
 {
-    flowtab_clear(out);
+    struct pl_out o = {table, 0, err, err_size}, *out = &o;
+    flowtab_clear(table);
     struct flowtab_flow f;
 
     add_default_drop(out, PL_T_CLASSIFY);
@@ -333,13 +384,13 @@ pipeline_compute(const struct pl_input *in, struct flowtab *out)
     flow_init(&f, PL_T_PORTSEC, PRIO_DEFAULT, PL_K_INFRA, NULL);
     f.insts.present |= OFP_INST_GOTO;
     f.insts.goto_table = PL_T_FROM_VM;
-    flowtab_put(out, &f);
+    emit(out, &f);
     if (in->tunnel_port) {
         flow_init(&f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_INFRA, NULL);
         ofp_match_set(&f.match, OFP_F_IN_PORT, in->tunnel_port);
         f.insts.present |= OFP_INST_GOTO;
         f.insts.goto_table = PL_T_FROM_TUN;
-        flowtab_put(out, &f);
+        emit(out, &f);
     }
     for (size_t i = 0; i < in->n_vms; i++) {
         add_vm(out, in, &in->vms[i]);
@@ -354,4 +405,5 @@ pipeline_compute(const struct pl_input *in, struct flowtab *out)
             add_arp_responder(out, v);
         }
     }
+    return out->error;
 }

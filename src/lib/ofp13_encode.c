@@ -18,6 +18,14 @@ put_data(struct ofpbuf *b, const uint8_t *data, size_t len)
     }
 }
 
+size_t
+ofp_flow_mod_len(const struct ofp_match *m,
+                 const struct ofp_instructions *insts)
+{
+    return sizeof(struct ofp13_flow_mod) + ofp13_match_len(m)
+           + (insts ? ofp13_instructions_len(insts) : 0);
+}
+
 static enum ofperr
 encode_flow_mod(struct ofpbuf *b, const struct ofp_flow_mod *fm)
 {
