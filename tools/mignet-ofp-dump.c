@@ -169,6 +169,16 @@ samples(void)
                 "add table=0 priority=40 eth_type=0x0800,ip_proto=1,"
                 "icmpv4_type=8,icmpv4_code=0,metadata=0x10/0xf0 "
                 "actions=set_field:0x2->metadata");
+    /* More actions than the codec once held (32): 20 x (tun_id, port). */
+    char many[2048];
+    size_t off = (size_t) snprintf(many, sizeof many,
+                                   "add priority=60 in_port=1 actions=");
+    for (unsigned i = 1; i <= 20 && off < sizeof many; i++) {
+        off += (size_t) snprintf(many + off, sizeof many - off,
+                                 "%sset_field:0x%x->tunnel_id,output:%u",
+                                 i > 1 ? "," : "", i, i + 1);
+    }
+    sample_flow("flow_mod_many_actions", 24, many);
 
     ofp_msg_init(msg, OFPT_PACKET_IN, 0);
     msg->packet_in.reason = OFPR_ACTION;
