@@ -3,7 +3,8 @@
  * ofp_decode() checks the header length against the input, then consumes
  * each body only through bounds-checked pulls and insists that the bytes
  * add up exactly; any mismatch is an OpenFlow error, never a read past the
- * input.  It never allocates. */
+ * input.  Its only allocations are action lists, sized by what the message
+ * holds (ofp13_actions.c); on error it frees them before returning. */
 #include "ofp13_private.h"
 
 #include <string.h>
