@@ -347,6 +347,9 @@ void ofp_instructions_copy(struct ofp_instructions *dst,
  * not fit one message cannot be expressed. */
 size_t ofp_flow_mod_len(const struct ofp_match *,
                         const struct ofp_instructions *);
+/* ofp_flow_mod_len() <= UINT16_MAX, without measuring short action lists
+ * (no match and instructions with under ~2,700 actions can reach it). */
+bool ofp_flow_fits(const struct ofp_match *, const struct ofp_instructions *);
 /* Checks a flow the way Open vSwitch does before accepting it: every match
  * field has its prerequisites (else OFPBMC_BAD_PREREQ) and every action
  * makes sense for the packets the match admits, e.g. no set_field of

@@ -55,12 +55,17 @@ struct pl_out {
     int error; /* 0 or EMSGSIZE */
     char *err; /* what failed, for the caller's log; may be NULL */
     size_t err_size;
+    /* Action storage handed from one flow to the next (at most two flows
+     * are built at once), so a computation allocates nothing for it. */
+    struct ofp_instructions spare[2];
+    size_t n_spare;
 };
 
-/* Starts a flow that owns no action lists; emit() consumes them. */
+/* Starts a flow; its action lists come from 'out''s spares and go back
+ * there with flow_done() (emit() calls it). */
 static void
-flow_init(struct flowtab_flow *f, uint8_t table, uint16_t prio,
-          enum pl_kind kind, const char *vm)
+flow_init(struct pl_out *out, struct flowtab_flow *f, uint8_t table,
+          uint16_t prio, enum pl_kind kind, const char *vm)
 {
     /* No memset: the match and instructions say which of their parts
      * mean anything, and nothing reads the rest. */
@@ -68,6 +73,23 @@ flow_init(struct flowtab_flow *f, uint8_t table, uint16_t prio,
     f->priority = prio;
     f->cookie = pl_cookie(kind, vm);
     ofp_match_init(&f->match);
+    if (out->n_spare) {
+        f->insts = out->spare[--out->n_spare]; /* moved, not shared */
+        ofp_instructions_clear(&f->insts);
+    } else {
+        ofp_instructions_init(&f->insts);
+    }
+}
+
+/* Takes back the action storage of 'f', which then owns nothing. */
+static void
+flow_done(struct pl_out *out, struct flowtab_flow *f)
+{
+    if (out->n_spare < ARRAY_SIZE(out->spare)) {
+        out->spare[out->n_spare++] = f->insts;
+    } else {
+        ofp_instructions_destroy(&f->insts);
+    }
     ofp_instructions_init(&f->insts);
 }
 
@@ -83,7 +105,7 @@ must(enum ofperr e)
 
 /* Adds 'f' to the table unless it cannot be one OpenFlow message (a flow
  * is never cut short to fit: it is refused, and so is the computation);
- * frees the action lists of 'f' either way. */
+ * then flow_done() either way. */
 static void
 refuse(struct pl_out *out, const struct flowtab_flow *f, size_t len)
 {
@@ -102,13 +124,12 @@ refuse(struct pl_out *out, const struct flowtab_flow *f, size_t len)
 static void
 emit(struct pl_out *out, struct flowtab_flow *f)
 {
-    size_t len = ofp_flow_mod_len(&f->match, &f->insts);
-    if (len <= UINT16_MAX) {
+    if (ofp_flow_fits(&f->match, &f->insts)) {
         flowtab_put(out->table, f);
     } else {
-        refuse(out, f, len);
+        refuse(out, f, ofp_flow_mod_len(&f->match, &f->insts));
     }
-    ofp_instructions_destroy(&f->insts);
+    flow_done(out, f);
 }
 
 /* Send to node 'peer' through the overlay port. */
@@ -123,7 +144,7 @@ static void
 add_default_drop(struct pl_out *out, uint8_t table)
 {
     struct flowtab_flow f;
-    flow_init(&f, table, PRIO_DEFAULT, PL_K_INFRA, NULL);
+    flow_init(out, &f, table, PRIO_DEFAULT, PL_K_INFRA, NULL);
     emit(out, &f);
 }
 
@@ -142,7 +163,7 @@ add_arp_responder(struct pl_out *out, const struct pl_vm *v)
 {
     const struct mn_config *c = &v->config;
     struct flowtab_flow f;
-    flow_init(&f, PL_T_FROM_VM, PRIO_ARP, PL_K_ARP, v->vm);
+    flow_init(out, &f, PL_T_FROM_VM, PRIO_ARP, PL_K_ARP, v->vm);
     ofp_match_set(&f.match, OFP_F_TUNNEL_ID, pl_key(c));
     ofp_match_set(&f.match, OFP_F_ETH_TYPE, 0x0806);
     ofp_match_set(&f.match, OFP_F_ARP_OP, 1);
@@ -170,7 +191,7 @@ add_vm(struct pl_out *out, const struct pl_input *in, const struct pl_vm *v)
             return; /* not plugged yet: nothing to deliver to */
         }
         /* Classify: the VM's traffic carries its overlay key. */
-        flow_init(&f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_LOCAL, v->vm);
+        flow_init(out, &f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_LOCAL, v->vm);
         ofp_match_set(&f.match, OFP_F_IN_PORT, v->ofport);
         must(ofp_actions_set_field(ofp_instructions_apply(&f.insts),
                                    OFP_F_TUNNEL_ID, pl_key(c)));
@@ -179,7 +200,7 @@ add_vm(struct pl_out *out, const struct pl_input *in, const struct pl_vm *v)
         emit(out, &f);
         /* Deliver, from local VMs and from the overlay alike. */
         for (int t = 0; t < 2; t++) {
-            flow_init(&f, t ? PL_T_FROM_TUN : PL_T_FROM_VM, PRIO_LOCAL,
+            flow_init(out, &f, t ? PL_T_FROM_TUN : PL_T_FROM_VM, PRIO_LOCAL,
                       PL_K_LOCAL, v->vm);
             match_dst(&f, c);
             must(ofp_actions_output(ofp_instructions_apply(&f.insts),
@@ -193,12 +214,12 @@ add_vm(struct pl_out *out, const struct pl_input *in, const struct pl_vm *v)
         }
         /* Local senders with a stale map, and overlay packets from stale
          * nodes, go on to the VM's new node. */
-        flow_init(&f, PL_T_FROM_VM, PRIO_RELAY, PL_K_RELAY, v->vm);
+        flow_init(out, &f, PL_T_FROM_VM, PRIO_RELAY, PL_K_RELAY, v->vm);
         match_dst(&f, c);
         tunnel_to(ofp_instructions_apply(&f.insts), v->peer,
                   in->tunnel_port);
         emit(out, &f);
-        flow_init(&f, PL_T_FROM_TUN, PRIO_RELAY, PL_K_RELAY, v->vm);
+        flow_init(out, &f, PL_T_FROM_TUN, PRIO_RELAY, PL_K_RELAY, v->vm);
         match_dst(&f, c);
         tunnel_to(ofp_instructions_apply(&f.insts), v->peer, OFPP_IN_PORT);
         emit(out, &f);
@@ -207,7 +228,7 @@ add_vm(struct pl_out *out, const struct pl_input *in, const struct pl_vm *v)
         if (!in->tunnel_port) {
             return;
         }
-        flow_init(&f, PL_T_FROM_VM, PRIO_REMOTE, PL_K_REMOTE, v->vm);
+        flow_init(out, &f, PL_T_FROM_VM, PRIO_REMOTE, PL_K_REMOTE, v->vm);
         match_dst(&f, c);
         tunnel_to(ofp_instructions_apply(&f.insts), v->peer,
                   in->tunnel_port);
@@ -225,8 +246,9 @@ add_portsec_rule(struct pl_out *out, const struct pl_vm *v,
                  const struct binding_rule *r)
 {
     struct flowtab_flow f;
-    flow_init(&f, PL_T_PORTSEC, (uint16_t) (PL_PORTSEC_BASE + r->priority),
-              PL_K_PORTSEC, v->vm);
+    flow_init(out, &f, PL_T_PORTSEC,
+              (uint16_t) (PL_PORTSEC_BASE + r->priority), PL_K_PORTSEC,
+              v->vm);
     struct ofp_match *m = &f.match;
     ofp_match_set(m, OFP_F_IN_PORT, r->in_port);
     if (r->match & BINDING_M_ETH_SRC) {
@@ -300,7 +322,8 @@ add_portsec(struct pl_out *out, const struct pl_input *in,
         /* DHCP snooping: what a server says goes on to the client and up
          * to the controller (OFPCML_NO_BUFFER: the whole frame). */
         struct flowtab_flow f;
-        flow_init(&f, PL_T_PORTSEC, PL_PRIO_DHCP_PUNT, PL_K_PORTSEC, v->vm);
+        flow_init(out, &f, PL_T_PORTSEC, PL_PRIO_DHCP_PUNT, PL_K_PORTSEC,
+                  v->vm);
         ofp_match_set(&f.match, OFP_F_IN_PORT, v->ofport);
         match_dhcp(&f.match, 67, 68);
         must(ofp_actions_controller(ofp_instructions_apply(&f.insts),
@@ -334,8 +357,8 @@ add_dhcp_broadcast(struct pl_out *out, const struct pl_input *in)
             continue; /* this key's flows are written already */
         }
         struct flowtab_flow up, down;
-        flow_init(&up, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
-        flow_init(&down, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
+        flow_init(out, &up, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
+        flow_init(out, &down, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
         ofp_match_set(&up.match, OFP_F_TUNNEL_ID, key);
         ofp_match_set(&up.match, OFP_F_ETH_DST, UINT64_C(0xffffffffffff));
         down.match = up.match;
@@ -364,8 +387,8 @@ add_dhcp_broadcast(struct pl_out *out, const struct pl_input *in)
         if (!out->error && da->n) {
             emit(out, &down);
         }
-        ofp_instructions_destroy(&up.insts);
-        ofp_instructions_destroy(&down.insts);
+        flow_done(out, &up);
+        flow_done(out, &down);
     }
 }
 
@@ -373,7 +396,8 @@ int
 pipeline_compute(const struct pl_input *in, struct flowtab *table, char *err,
                  size_t err_size)
 {
-    struct pl_out o = {table, 0, err, err_size}, *out = &o;
+    struct pl_out o = {.table = table, .err = err, .err_size = err_size};
+    struct pl_out *out = &o;
     flowtab_clear(table);
     struct flowtab_flow f;
 
@@ -381,12 +405,12 @@ pipeline_compute(const struct pl_input *in, struct flowtab *table, char *err,
     add_default_drop(out, PL_T_FROM_VM);
     add_default_drop(out, PL_T_FROM_TUN);
     /* Port security passes everything until bindings say otherwise. */
-    flow_init(&f, PL_T_PORTSEC, PRIO_DEFAULT, PL_K_INFRA, NULL);
+    flow_init(out, &f, PL_T_PORTSEC, PRIO_DEFAULT, PL_K_INFRA, NULL);
     f.insts.present |= OFP_INST_GOTO;
     f.insts.goto_table = PL_T_FROM_VM;
     emit(out, &f);
     if (in->tunnel_port) {
-        flow_init(&f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_INFRA, NULL);
+        flow_init(out, &f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_INFRA, NULL);
         ofp_match_set(&f.match, OFP_F_IN_PORT, in->tunnel_port);
         f.insts.present |= OFP_INST_GOTO;
         f.insts.goto_table = PL_T_FROM_TUN;
@@ -404,6 +428,9 @@ pipeline_compute(const struct pl_input *in, struct flowtab *table, char *err,
         if (v->kind != PL_VM_RELAY && v->config.ip) {
             add_arp_responder(out, v);
         }
+    }
+    while (out->n_spare) {
+        ofp_instructions_destroy(&out->spare[--out->n_spare]);
     }
     return out->error;
 }

@@ -65,6 +65,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (err) {
         fail("a decoded message does not re-encode", text, ofperr_name(err));
     }
+    if (msg.type == OFPT_FLOW_MOD
+        && (ofp_flow_mod_len(&msg.flow_mod.match, &msg.flow_mod.insts)
+                != b.size
+            || !ofp_flow_fits(&msg.flow_mod.match, &msg.flow_mod.insts))) {
+        fail("ofp_flow_mod_len differs from the encoding", text, NULL);
+    }
     err = ofp_decode(b.data, b.size, &again);
     if (err) {
         fail("a re-encoded message does not decode", text, ofperr_name(err));

@@ -1462,6 +1462,7 @@ test_actions_message_limit(void **state)
     }
     assert_true(ofp_flow_mod_len(&m->flow_mod.match, &m->flow_mod.insts)
                 <= UINT16_MAX);
+    assert_true(ofp_flow_fits(&m->flow_mod.match, &m->flow_mod.insts));
     struct ofpbuf b;
     ofpbuf_init(&b, 64);
     assert_int_equal(ofp_encode(m, &b), OFPERR_OK);
@@ -1473,6 +1474,7 @@ test_actions_message_limit(void **state)
     assert_int_equal(ofp_actions_output(a, 1), 0);
     assert_true(ofp_flow_mod_len(&m->flow_mod.match, &m->flow_mod.insts)
                 > UINT16_MAX);
+    assert_false(ofp_flow_fits(&m->flow_mod.match, &m->flow_mod.insts));
     ofpbuf_clear(&b);
     assert_int_equal(ofp_encode(m, &b), OFPERR_OFPBRC_BAD_LEN);
     assert_int_equal(b.size, 0);
