@@ -103,9 +103,8 @@ must(enum ofperr e)
     }
 }
 
-/* Adds 'f' to the table unless it cannot be one OpenFlow message (a flow
- * is never cut short to fit: it is refused, and so is the computation);
- * then flow_done() either way. */
+/* Records that 'f' (at least 'len' bytes as a flow_mod) cannot be
+ * expressed; the first such flow names the error. */
 static void
 refuse(struct pl_out *out, const struct flowtab_flow *f, size_t len)
 {
@@ -113,14 +112,18 @@ refuse(struct pl_out *out, const struct flowtab_flow *f, size_t len)
         out->error = EMSGSIZE;
         if (out->err && out->err_size) {
             snprintf(out->err, out->err_size,
-                     "table %u priority %u cookie 0x%016llx: %zu+ apply "
-                     "actions need a %zu+-byte flow_mod (max 65535)",
+                     "table %u priority %u cookie 0x%016llx: %zu or more "
+                     "actions need at least %zu bytes, more than one "
+                     "flow_mod holds (65535)",
                      f->table, f->priority, (unsigned long long) f->cookie,
                      f->insts.apply.n, len);
         }
     }
 }
 
+/* Adds 'f' to the table unless it cannot be one OpenFlow message (a flow
+ * is never cut short to fit: it is refused, and so is the computation);
+ * then flow_done() either way. */
 static void
 emit(struct pl_out *out, struct flowtab_flow *f)
 {

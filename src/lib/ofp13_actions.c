@@ -1,5 +1,6 @@
-/* ofp13_actions.c: actions and instructions -- builders, wire decoding and
- * encoding.
+/* ofp13_actions.c: actions and instructions -- the lists' lifecycle (heap
+ * arrays they own, grown by the builders, sized exactly by the decoder),
+ * builders, wire decoding and encoding.
  *
  * Every action and instruction is length-checked (at least 8, a multiple of
  * 8, inside its container, the exact size of its type) before its body is
