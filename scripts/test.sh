@@ -45,7 +45,8 @@ for t in build/test_core build/test_core_store build/test_core_binding \
          build/test_planner_topo build/test_planner_router \
          build/test_planner_plan build/test_store_mem build/test_store_sqlite \
          build/test_rest_parse build/test_options build/test_metrics_log \
-         build/test_lldp build/test_fabric_flows build/test_cli; do
+         build/test_lldp build/test_fabric_flows build/test_cli \
+         build/test_ofp13 build/test_agent_flows build/test_ofconn; do
   [ -x "$t" ] || continue
   MIGNET_SOURCE_DIR=$PWD valgrind -q --error-exitcode=1 --leak-check=full \
     --errors-for-leak-kinds=definite "$t" >/dev/null

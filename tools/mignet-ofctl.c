@@ -112,7 +112,7 @@ on_flow_stats(void *ctl_, const struct ofp_msg *msg, bool last)
         finish(ctl, 1);
         return;
     }
-    struct ofp_flow_stats *fs = malloc(sizeof *fs);
+    struct ofp_flow_stats *fs = calloc(1, sizeof *fs);
     if (!fs) {
         finish(ctl, 3);
         return;
@@ -124,6 +124,7 @@ on_flow_stats(void *ctl_, const struct ofp_msg *msg, bool last)
         printf("%s\n", s ? s : "?");
         free(s);
     }
+    ofp_flow_stats_destroy(fs);
     free(fs);
     if (last) {
         finish(ctl, 0);
@@ -187,6 +188,7 @@ bench_flow(struct ctl *ctl, unsigned i)
     ofp_actions_set_field(a, OFP_F_TUNNEL_ID, i);
     ofp_actions_output(a, 1);
     int error = ofconn_send(ctl->conn, msg, NULL);
+    ofp_msg_destroy(msg);
     free(msg);
     return error;
 }
@@ -299,6 +301,7 @@ run_command(struct ctl *ctl)
             rc = parse_or_die(ctl->args[i], msg);
             if (!rc) {
                 rc = ofconn_send(ctl->conn, msg, NULL);
+                ofp_msg_destroy(msg);
             }
         }
         if (!rc) {
@@ -339,6 +342,7 @@ run_command(struct ctl *ctl)
         fprintf(stderr, "mignet-ofctl: unknown command %s\n", ctl->cmd);
         rc = 2;
     }
+    ofp_msg_destroy(msg);
     free(msg);
     if (rc) {
         if (rc != 2) {

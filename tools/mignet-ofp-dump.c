@@ -52,6 +52,7 @@ sample_flow(const char *name, uint32_t xid, const char *text)
         exit(1);
     }
     sample(name, msg);
+    ofp_msg_destroy(msg);
     free(msg);
 }
 
@@ -168,6 +169,16 @@ samples(void)
                 "add table=0 priority=40 eth_type=0x0800,ip_proto=1,"
                 "icmpv4_type=8,icmpv4_code=0,metadata=0x10/0xf0 "
                 "actions=set_field:0x2->metadata");
+    /* More actions than the codec once held (32): 20 x (tun_id, port). */
+    char many[2048];
+    size_t off = (size_t) snprintf(many, sizeof many,
+                                   "add priority=60 in_port=1 actions=");
+    for (unsigned i = 1; i <= 20 && off < sizeof many; i++) {
+        off += (size_t) snprintf(many + off, sizeof many - off,
+                                 "%sset_field:0x%x->tunnel_id,output:%u",
+                                 i > 1 ? "," : "", i, i + 1);
+    }
+    sample_flow("flow_mod_many_actions", 24, many);
 
     ofp_msg_init(msg, OFPT_PACKET_IN, 0);
     msg->packet_in.reason = OFPR_ACTION;
@@ -183,6 +194,7 @@ samples(void)
     msg->packet_out.data = frame;
     msg->packet_out.data_len = sizeof frame;
     sample("packet_out", msg);
+    ofp_msg_destroy(msg);
 
     ofp_msg_init(msg, OFPT_FLOW_REMOVED, 0);
     msg->flow_removed.cookie = 5;
@@ -242,6 +254,7 @@ samples(void)
     if (ofp_put_flow_stats(&b, fs)) {
         exit(1);
     }
+    ofp_flow_stats_destroy(fs);
     memset(fs, 0, sizeof *fs);
     fs->table_id = 1;
     fs->duration_sec = 1;
@@ -256,6 +269,7 @@ samples(void)
     printf("flow_stats_reply ");
     print_hex(&b);
     printf("\n");
+    ofp_flow_stats_destroy(fs);
     free(fs);
 
     ofpbuf_clear(&b);
@@ -342,6 +356,7 @@ main(int argc, char *argv[])
                 return 1;
             }
             printf("%s\n", ofperr_name(ofp_decode(b.data, b.size, msg)));
+            ofp_msg_destroy(msg);
             free(msg);
         }
     } else if (!strcmp(argv[1], "flow")) {
@@ -363,6 +378,7 @@ main(int argc, char *argv[])
                 print_hex(&b);
                 printf("\n");
             }
+            ofp_msg_destroy(msg);
         }
         free(msg);
     } else {

@@ -4,10 +4,12 @@
  * the same structs, so decode(encode(m)) == m and encode(decode(b)) == b for
  * every message this codec accepts.  The decoder reads its input only
  * through bounds-checked pulls and answers malformed input with the
- * OpenFlow error the spec names (enum ofperr); it never crashes, never reads
- * outside its input and never allocates.  Decoded messages may point into
- * the input (packet data, error data, multipart bodies): keep the input
- * alive while using them. */
+ * OpenFlow error the spec names (enum ofperr); it never crashes and never
+ * reads outside its input.  Action lists are the only thing it allocates,
+ * exactly as many actions as the message holds (see struct ofp_actions):
+ * release a decoded message with ofp_msg_destroy().  Decoded messages may
+ * point into the input (packet data, error data, multipart bodies): keep
+ * the input alive while using them. */
 #ifndef MIGNET_OFP_H
 #define MIGNET_OFP_H 1
 
@@ -269,14 +271,38 @@ struct ofp_action {
     };
 };
 
-#define OFP_MAX_ACTIONS 32
+/* No OpenFlow message can carry more actions: each takes at least 8 bytes
+ * of a message whose length is a 16-bit field.  A list never grows past
+ * it, so no size computed from a list can overflow. */
+#define OFP_MAX_ACTIONS (UINT16_MAX / 8)
+
+/* A list of actions in a heap array the list owns.
+ *
+ * Ownership: an all-zero struct (or ofp_actions_init()) is an empty list
+ * that owns nothing.  The builders below and the decoder grow it;
+ * ofp_actions_destroy() frees it.  A struct assignment would share the
+ * array between two owners: copy with ofp_actions_copy() instead (a
+ * shallow copy is fine only as a read-only view that is never destroyed,
+ * e.g. to encode).  The same rules apply to everything that embeds a list:
+ * struct ofp_instructions, ofp_flow_mod, ofp_flow_stats, ofp_packet_out
+ * and struct ofp_msg (ofp_*_destroy). */
 struct ofp_actions {
     size_t n;
-    struct ofp_action a[OFP_MAX_ACTIONS];
+    size_t allocated;     /* Elements of 'a'. */
+    struct ofp_action *a; /* NULL when 'allocated' is 0. */
 };
 
-/* Builders: append one action; OFPBAC_TOO_MANY when the list is full,
- * OFPBAC_BAD_ARGUMENT for a value the field cannot hold. */
+void ofp_actions_init(struct ofp_actions *);    /* 'acts' owns nothing. */
+void ofp_actions_destroy(struct ofp_actions *); /* Leaves it empty. */
+/* Empties the list, keeping its storage for reuse. */
+void ofp_actions_clear(struct ofp_actions *);
+/* Makes 'dst' (an initialised list) a copy of 'src', reusing its storage
+ * when large enough. */
+void ofp_actions_copy(struct ofp_actions *dst, const struct ofp_actions *src);
+
+/* Builders: append one action; OFPBAC_TOO_MANY when the list already
+ * holds OFP_MAX_ACTIONS, OFPBAC_BAD_ARGUMENT for a value the field cannot
+ * hold.  On error the list is unchanged. */
 enum ofperr ofp_actions_output(struct ofp_actions *, uint32_t port);
 enum ofperr ofp_actions_controller(struct ofp_actions *, uint16_t max_len);
 enum ofperr ofp_actions_group(struct ofp_actions *, uint32_t group_id);
@@ -308,7 +334,22 @@ struct ofp_instructions {
     uint8_t goto_table;
 };
 
+/* Lifecycle as for struct ofp_actions: init (owns nothing), destroy
+ * (frees, leaves it empty), clear (empty, keeps storage), copy (into an
+ * initialised 'dst'). */
 void ofp_instructions_init(struct ofp_instructions *);
+void ofp_instructions_destroy(struct ofp_instructions *);
+void ofp_instructions_clear(struct ofp_instructions *);
+void ofp_instructions_copy(struct ofp_instructions *dst,
+                           const struct ofp_instructions *src);
+/* The bytes of a flow_mod with 'm' and 'insts' on the wire.  The encoder
+ * refuses one longer than UINT16_MAX (OFPBRC_BAD_LEN): a flow that does
+ * not fit one message cannot be expressed. */
+size_t ofp_flow_mod_len(const struct ofp_match *,
+                        const struct ofp_instructions *);
+/* ofp_flow_mod_len() <= UINT16_MAX, without measuring short action lists
+ * (no match and instructions with under ~2,700 actions can reach it). */
+bool ofp_flow_fits(const struct ofp_match *, const struct ofp_instructions *);
 /* Checks a flow the way Open vSwitch does before accepting it: every match
  * field has its prerequisites (else OFPBMC_BAD_PREREQ) and every action
  * makes sense for the packets the match admits, e.g. no set_field of
@@ -373,8 +414,11 @@ struct ofp_flow_mod {
     struct ofp_instructions insts;
 };
 /* Defaults: table 0, priority OFP_DEFAULT_PRIORITY, no buffer, out_port and
- * out_group ANY, empty match, no instructions. */
+ * out_group ANY, empty match, no instructions.  'fm' must own nothing
+ * (its previous contents are overwritten, not freed). */
 void ofp_flow_mod_init(struct ofp_flow_mod *, uint8_t command);
+/* Frees the instructions' action lists; 'fm' is then empty. */
+void ofp_flow_mod_destroy(struct ofp_flow_mod *);
 
 struct ofp_flow_removed {
     uint64_t cookie;
@@ -464,6 +508,9 @@ struct ofp_flow_stats {
     struct ofp_instructions insts;
 };
 
+/* Frees the instructions' action lists. */
+void ofp_flow_stats_destroy(struct ofp_flow_stats *);
+
 struct ofp_aggregate_stats {
     uint64_t packet_count;
     uint64_t byte_count;
@@ -526,17 +573,22 @@ struct ofp_msg {
 };
 
 /* Zeroes 'msg' and sets its type, xid and version, plus the defaults of
- * that type's body (see ofp_flow_mod_init). */
+ * that type's body (see ofp_flow_mod_init).  'msg' must own nothing. */
 void ofp_msg_init(struct ofp_msg *, uint8_t type, uint32_t xid);
+/* Frees what 'msg' owns (the action lists of a FLOW_MOD or PACKET_OUT);
+ * 'msg' keeps its type and xid and owns nothing.  Accepts NULL. */
+void ofp_msg_destroy(struct ofp_msg *);
 
 /* Stream framing: if 'avail' bytes at 'data' hold a complete message, sets
  * '*len' to its length; if more bytes are needed, sets '*len' to 0.  Returns
  * OFPBRC_BAD_LEN if the header's length is below 8 (the stream is lost). */
 enum ofperr ofp_frame(const void *data, size_t avail, size_t *len);
 
-/* Decodes exactly one message of 'len' bytes.  On error 'msg' is left
- * zeroed except type and xid (from the header, if it could be read), so the
- * caller can answer with ofp_encode_error(). */
+/* Decodes exactly one message of 'len' bytes into 'msg', which must own
+ * nothing.  On success the caller owns the result: ofp_msg_destroy() it.
+ * On error 'msg' owns nothing and is left zeroed except type and xid (from
+ * the header, if it could be read), so the caller can answer with
+ * ofp_encode_error(). */
 enum ofperr ofp_decode(const void *data, size_t len, struct ofp_msg *);
 
 /* Appends the encoding of 'msg' to 'out'.  On error nothing is appended.
@@ -568,7 +620,9 @@ enum ofperr ofp_mp_finish(struct ofpbuf *, size_t start);
 
 /* Iterating the entries of a decoded array reply.  Each returns true and
  * fills the entry, or false at the end (or on a body that does not parse,
- * which ofp_decode() has already ruled out). */
+ * which ofp_decode() has already ruled out).  ofp_flow_stats_next() needs
+ * an initialised 'fs' (e.g. zeroed) and reuses its action storage from one
+ * entry to the next: ofp_flow_stats_destroy() it after the loop. */
 struct ofp_mp_iter {
     struct ofpbuf body;
     uint16_t type;
@@ -601,7 +655,9 @@ const char *ofp_type_name(uint8_t type);
 /* Parses the flow text form printed for a flow_mod, without the
  * "flow_mod xid=..." prefix, e.g. "add table=0 priority=100
  * in_port=1,eth_dst=02:00:00:00:00:01 actions=set_field:0x5->tunnel_id,
- * output:2".  Returns 0 or EINVAL with a reason in 'err'. */
+ * output:2".  'fm' must own nothing.  Returns 0 (the caller then owns
+ * 'fm': ofp_flow_mod_destroy()) or EINVAL with a reason in 'err' ('fm'
+ * owns nothing). */
 int ofp_parse_flow_mod(const char *text, struct ofp_flow_mod *, char *err,
                        size_t err_size);
 /* The match part alone: "in_port=1,eth_type=0x0800,ipv4_dst=198.18.0.0/16"

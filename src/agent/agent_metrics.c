@@ -34,13 +34,14 @@ void
 agent_relay_stats(struct agent *a, const struct ofp_multipart *mp)
 {
     struct ofp_mp_iter it;
-    struct ofp_flow_stats fs;
+    struct ofp_flow_stats fs = {0};
     uint64_t packets = 0, flows = 0;
     ofp_mp_iter_init(&it, mp);
     while (ofp_flow_stats_next(&it, &fs)) {
         packets += fs.packet_count;
         flows++;
     }
+    ofp_flow_stats_destroy(&fs);
     /* Relay flows come and go; the counter grows by what the current ones
      * carried since the last reading (a flow deleted between two readings
      * takes its last increments with it). */
@@ -55,7 +56,7 @@ void
 agent_portsec_stats(struct agent *a, const struct ofp_multipart *mp)
 {
     struct ofp_mp_iter it;
-    struct ofp_flow_stats fs;
+    struct ofp_flow_stats fs = {0};
     uint64_t packets = 0, flows = 0;
     ofp_mp_iter_init(&it, mp);
     while (ofp_flow_stats_next(&it, &fs)) {
@@ -65,6 +66,7 @@ agent_portsec_stats(struct agent *a, const struct ofp_multipart *mp)
             flows++;
         }
     }
+    ofp_flow_stats_destroy(&fs);
     if (packets >= a->portsec_sum) {
         a->spoof_drops += packets - a->portsec_sum;
     }

@@ -111,6 +111,9 @@ of_handle(struct agent *a, const uint8_t *data, size_t len)
                   ofperr_name(err));
         return;
     }
+    /* The agent reads no action list from the switch (a flow_mod or
+     * packet_out from it is ignored): free them at once. */
+    ofp_msg_destroy(&msg);
     switch (msg.type) {
     case OFPT_HELLO: {
         if (!ofp_hello_negotiate(&msg.hello, 1u << OFP13_VERSION)) {

@@ -71,8 +71,10 @@ agent_barrier_done(struct agent *a, uint32_t xid)
     }
 }
 
-/* The node's view: held entries (placed here or relaying) and the map. */
-static void
+/* The node's view: held entries (placed here or relaying) and the map.
+ * Returns 0, or EMSGSIZE when a flow cannot be expressed (logged): then
+ * 'a->desired' is incomplete and must not be installed. */
+static int
 compute(struct agent *a)
 {
     agent_snooped_prune(a);
@@ -134,8 +136,14 @@ compute(struct agent *a)
         .vms = vms,
         .n_vms = n,
     };
-    pipeline_compute(&in, a->desired);
+    char err[256];
+    int error = pipeline_compute(&in, a->desired, err, sizeof err);
     free(vms);
+    if (error) {
+        log_write(LOG_ERROR, "agent", "event=flow_inexpressible node=%s "
+                  "action=kept_installed error=\"%s\"", a->opt.node, err);
+    }
+    return error;
 }
 
 void
@@ -147,7 +155,11 @@ agent_sync_cb(evutil_socket_t fd, short what, void *aux)
     if (!a->of_ready) {
         return; /* resynced in full when the switch is back */
     }
-    compute(a);
+    if (compute(a)) {
+        /* Nothing is sent, so nothing is acknowledged: the switch keeps
+         * the last complete table rather than half of a new one. */
+        return;
+    }
     struct ofpbuf b;
     ofpbuf_init(&b, 4096);
     struct flowtab_diff d;

@@ -1,8 +1,8 @@
 /* flowtab.c: flow sets and their difference (see flowtab.h).
  *
- * A chained hash keyed by (table, priority, match).  Flows are large
- * (instructions hold fixed action arrays), so each lives in its own
- * allocation and the table holds pointers. */
+ * A chained hash keyed by (table, priority, match).  Each flow lives in
+ * its own node, which owns the flow's action lists; a cleared table keeps
+ * its nodes, storage included, so recomputing it allocates nothing. */
 #include "agent/flowtab.h"
 
 #include <stdlib.h>
@@ -81,6 +81,7 @@ flowtab_destroy(struct flowtab *t)
         while (t->spare) {
             struct fnode *n = t->spare;
             t->spare = n->next;
+            ofp_instructions_destroy(&n->flow.insts);
             free(n);
         }
         free(t->buckets);
@@ -137,15 +138,8 @@ grow(struct flowtab *t)
     t->n_buckets = nb;
 }
 
-/* Copies what 'f' means, not its unused action slots: a flow is a few
- * hundred bytes of meaning in a struct of several kilobytes. */
-static void
-copy_actions(struct ofp_actions *dst, const struct ofp_actions *src)
-{
-    dst->n = src->n;
-    memcpy(dst->a, src->a, src->n * sizeof *src->a);
-}
-
+/* 'dst' (an initialised flow) becomes a copy of 'src', reusing the action
+ * storage 'dst' already owns. */
 static void
 copy_flow(struct flowtab_flow *dst, const struct flowtab_flow *src)
 {
@@ -153,12 +147,7 @@ copy_flow(struct flowtab_flow *dst, const struct flowtab_flow *src)
     dst->priority = src->priority;
     dst->cookie = src->cookie;
     dst->match = src->match;
-    dst->insts.present = src->insts.present;
-    dst->insts.metadata = src->insts.metadata;
-    dst->insts.metadata_mask = src->insts.metadata_mask;
-    dst->insts.goto_table = src->insts.goto_table;
-    copy_actions(&dst->insts.apply, &src->insts.apply);
-    copy_actions(&dst->insts.write, &src->insts.write);
+    ofp_instructions_copy(&dst->insts, &src->insts);
 }
 
 void
@@ -178,6 +167,7 @@ flowtab_put(struct flowtab *t, const struct flowtab_flow *f)
         t->spare = n->next;
     } else {
         n = xmalloc(sizeof *n);
+        ofp_instructions_init(&n->flow.insts);
     }
     n->hash = h;
     copy_flow(&n->flow, f);
@@ -210,6 +200,8 @@ put_flow_mod(struct ofpbuf *out, uint32_t *xid, uint8_t command,
     fm->cookie = f->cookie;
     fm->match = f->match;
     if (command != OFPFC_DELETE_STRICT) {
+        /* A read-only view of the node's lists: 'msg' is only encoded,
+         * never destroyed. */
         fm->insts = f->insts;
     }
     /* The agent builds every flow itself; an encoding failure is a bug in

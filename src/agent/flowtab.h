@@ -27,8 +27,9 @@ void flowtab_destroy(struct flowtab *);
 void flowtab_clear(struct flowtab *);
 size_t flowtab_count(const struct flowtab *);
 
-/* Adds 'flow' (copied), replacing a flow with the same table, priority and
- * match. */
+/* Adds a copy of 'flow' (the caller keeps 'flow' and its action lists),
+ * replacing a flow with the same table, priority and match.  The flow must
+ * be expressible: ofp_flow_mod_len() <= UINT16_MAX (pipeline.c checks). */
 void flowtab_put(struct flowtab *, const struct flowtab_flow *);
 /* The flow with that key, or NULL. */
 const struct flowtab_flow *flowtab_find(const struct flowtab *, uint8_t table,

@@ -10,6 +10,8 @@
  * so a stale map can never make packets loop between nodes. */
 #include "agent/pipeline.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,9 +49,23 @@ mac_u64(const uint8_t mac[6])
     return ofp_eth_to_u64(mac);
 }
 
+/* Where the flows go, and the first flow that could not be expressed. */
+struct pl_out {
+    struct flowtab *table;
+    int error; /* 0 or EMSGSIZE */
+    char *err; /* what failed, for the caller's log; may be NULL */
+    size_t err_size;
+    /* Action storage handed from one flow to the next (at most two flows
+     * are built at once), so a computation allocates nothing for it. */
+    struct ofp_instructions spare[2];
+    size_t n_spare;
+};
+
+/* Starts a flow; its action lists come from 'out''s spares and go back
+ * there with flow_done() (emit() calls it). */
 static void
-flow_init(struct flowtab_flow *f, uint8_t table, uint16_t prio,
-          enum pl_kind kind, const char *vm)
+flow_init(struct pl_out *out, struct flowtab_flow *f, uint8_t table,
+          uint16_t prio, enum pl_kind kind, const char *vm)
 {
     /* No memset: the match and instructions say which of their parts
      * mean anything, and nothing reads the rest. */
@@ -57,6 +73,23 @@ flow_init(struct flowtab_flow *f, uint8_t table, uint16_t prio,
     f->priority = prio;
     f->cookie = pl_cookie(kind, vm);
     ofp_match_init(&f->match);
+    if (out->n_spare) {
+        f->insts = out->spare[--out->n_spare]; /* moved, not shared */
+        ofp_instructions_clear(&f->insts);
+    } else {
+        ofp_instructions_init(&f->insts);
+    }
+}
+
+/* Takes back the action storage of 'f', which then owns nothing. */
+static void
+flow_done(struct pl_out *out, struct flowtab_flow *f)
+{
+    if (out->n_spare < ARRAY_SIZE(out->spare)) {
+        out->spare[out->n_spare++] = f->insts;
+    } else {
+        ofp_instructions_destroy(&f->insts);
+    }
     ofp_instructions_init(&f->insts);
 }
 
@@ -70,6 +103,38 @@ must(enum ofperr e)
     }
 }
 
+/* Records that 'f' (at least 'len' bytes as a flow_mod) cannot be
+ * expressed; the first such flow names the error. */
+static void
+refuse(struct pl_out *out, const struct flowtab_flow *f, size_t len)
+{
+    if (!out->error) {
+        out->error = EMSGSIZE;
+        if (out->err && out->err_size) {
+            snprintf(out->err, out->err_size,
+                     "table %u priority %u cookie 0x%016llx: %zu or more "
+                     "actions need at least %zu bytes, more than one "
+                     "flow_mod holds (65535)",
+                     f->table, f->priority, (unsigned long long) f->cookie,
+                     f->insts.apply.n, len);
+        }
+    }
+}
+
+/* Adds 'f' to the table unless it cannot be one OpenFlow message (a flow
+ * is never cut short to fit: it is refused, and so is the computation);
+ * then flow_done() either way. */
+static void
+emit(struct pl_out *out, struct flowtab_flow *f)
+{
+    if (ofp_flow_fits(&f->match, &f->insts)) {
+        flowtab_put(out->table, f);
+    } else {
+        refuse(out, f, ofp_flow_mod_len(&f->match, &f->insts));
+    }
+    flow_done(out, f);
+}
+
 /* Send to node 'peer' through the overlay port. */
 static void
 tunnel_to(struct ofp_actions *a, uint32_t peer, uint32_t out_port)
@@ -79,11 +144,11 @@ tunnel_to(struct ofp_actions *a, uint32_t peer, uint32_t out_port)
 }
 
 static void
-add_default_drop(struct flowtab *out, uint8_t table)
+add_default_drop(struct pl_out *out, uint8_t table)
 {
     struct flowtab_flow f;
-    flow_init(&f, table, PRIO_DEFAULT, PL_K_INFRA, NULL);
-    flowtab_put(out, &f);
+    flow_init(out, &f, table, PRIO_DEFAULT, PL_K_INFRA, NULL);
+    emit(out, &f);
 }
 
 static void
@@ -97,11 +162,11 @@ match_dst(struct flowtab_flow *f, const struct mn_config *c)
  * ARP responder does: the request is turned into a reply in place and
  * sent back where it came from. */
 static void
-add_arp_responder(struct flowtab *out, const struct pl_vm *v)
+add_arp_responder(struct pl_out *out, const struct pl_vm *v)
 {
     const struct mn_config *c = &v->config;
     struct flowtab_flow f;
-    flow_init(&f, PL_T_FROM_VM, PRIO_ARP, PL_K_ARP, v->vm);
+    flow_init(out, &f, PL_T_FROM_VM, PRIO_ARP, PL_K_ARP, v->vm);
     ofp_match_set(&f.match, OFP_F_TUNNEL_ID, pl_key(c));
     ofp_match_set(&f.match, OFP_F_ETH_TYPE, 0x0806);
     ofp_match_set(&f.match, OFP_F_ARP_OP, 1);
@@ -115,11 +180,11 @@ add_arp_responder(struct flowtab *out, const struct pl_vm *v)
     must(ofp_actions_move(a, OFP_F_ARP_SPA, 0, OFP_F_ARP_TPA, 0, 32));
     must(ofp_actions_set_field(a, OFP_F_ARP_SPA, c->ip));
     must(ofp_actions_output(a, OFPP_IN_PORT));
-    flowtab_put(out, &f);
+    emit(out, &f);
 }
 
 static void
-add_vm(struct flowtab *out, const struct pl_input *in, const struct pl_vm *v)
+add_vm(struct pl_out *out, const struct pl_input *in, const struct pl_vm *v)
 {
     struct flowtab_flow f;
     const struct mn_config *c = &v->config;
@@ -129,21 +194,21 @@ add_vm(struct flowtab *out, const struct pl_input *in, const struct pl_vm *v)
             return; /* not plugged yet: nothing to deliver to */
         }
         /* Classify: the VM's traffic carries its overlay key. */
-        flow_init(&f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_LOCAL, v->vm);
+        flow_init(out, &f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_LOCAL, v->vm);
         ofp_match_set(&f.match, OFP_F_IN_PORT, v->ofport);
         must(ofp_actions_set_field(ofp_instructions_apply(&f.insts),
                                    OFP_F_TUNNEL_ID, pl_key(c)));
         f.insts.present |= OFP_INST_GOTO;
         f.insts.goto_table = PL_T_PORTSEC;
-        flowtab_put(out, &f);
+        emit(out, &f);
         /* Deliver, from local VMs and from the overlay alike. */
         for (int t = 0; t < 2; t++) {
-            flow_init(&f, t ? PL_T_FROM_TUN : PL_T_FROM_VM, PRIO_LOCAL,
+            flow_init(out, &f, t ? PL_T_FROM_TUN : PL_T_FROM_VM, PRIO_LOCAL,
                       PL_K_LOCAL, v->vm);
             match_dst(&f, c);
             must(ofp_actions_output(ofp_instructions_apply(&f.insts),
                                     v->ofport));
-            flowtab_put(out, &f);
+            emit(out, &f);
         }
         break;
     case PL_VM_RELAY:
@@ -152,25 +217,25 @@ add_vm(struct flowtab *out, const struct pl_input *in, const struct pl_vm *v)
         }
         /* Local senders with a stale map, and overlay packets from stale
          * nodes, go on to the VM's new node. */
-        flow_init(&f, PL_T_FROM_VM, PRIO_RELAY, PL_K_RELAY, v->vm);
+        flow_init(out, &f, PL_T_FROM_VM, PRIO_RELAY, PL_K_RELAY, v->vm);
         match_dst(&f, c);
         tunnel_to(ofp_instructions_apply(&f.insts), v->peer,
                   in->tunnel_port);
-        flowtab_put(out, &f);
-        flow_init(&f, PL_T_FROM_TUN, PRIO_RELAY, PL_K_RELAY, v->vm);
+        emit(out, &f);
+        flow_init(out, &f, PL_T_FROM_TUN, PRIO_RELAY, PL_K_RELAY, v->vm);
         match_dst(&f, c);
         tunnel_to(ofp_instructions_apply(&f.insts), v->peer, OFPP_IN_PORT);
-        flowtab_put(out, &f);
+        emit(out, &f);
         break;
     case PL_VM_REMOTE:
         if (!in->tunnel_port) {
             return;
         }
-        flow_init(&f, PL_T_FROM_VM, PRIO_REMOTE, PL_K_REMOTE, v->vm);
+        flow_init(out, &f, PL_T_FROM_VM, PRIO_REMOTE, PL_K_REMOTE, v->vm);
         match_dst(&f, c);
         tunnel_to(ofp_instructions_apply(&f.insts), v->peer,
                   in->tunnel_port);
-        flowtab_put(out, &f);
+        emit(out, &f);
         break;
     }
 }
@@ -180,12 +245,13 @@ add_vm(struct flowtab *out, const struct pl_input *in, const struct pl_vm *v)
 /* One binding_rules() rule as a table-10 flow: allowed traffic goes on to
  * forwarding, the rest is dropped (and counted by the flow). */
 static void
-add_portsec_rule(struct flowtab *out, const struct pl_vm *v,
+add_portsec_rule(struct pl_out *out, const struct pl_vm *v,
                  const struct binding_rule *r)
 {
     struct flowtab_flow f;
-    flow_init(&f, PL_T_PORTSEC, (uint16_t) (PL_PORTSEC_BASE + r->priority),
-              PL_K_PORTSEC, v->vm);
+    flow_init(out, &f, PL_T_PORTSEC,
+              (uint16_t) (PL_PORTSEC_BASE + r->priority), PL_K_PORTSEC,
+              v->vm);
     struct ofp_match *m = &f.match;
     ofp_match_set(m, OFP_F_IN_PORT, r->in_port);
     if (r->match & BINDING_M_ETH_SRC) {
@@ -216,7 +282,7 @@ add_portsec_rule(struct flowtab *out, const struct pl_vm *v,
         f.insts.present |= OFP_INST_GOTO;
         f.insts.goto_table = PL_T_FROM_VM;
     }
-    flowtab_put(out, &f);
+    emit(out, &f);
 }
 
 static bool
@@ -237,7 +303,7 @@ match_dhcp(struct ofp_match *m, uint16_t src, uint16_t dst)
 }
 
 static void
-add_portsec(struct flowtab *out, const struct pl_input *in,
+add_portsec(struct pl_out *out, const struct pl_input *in,
             const struct pl_vm *v)
 {
     struct binding_rule rules[BINDING_MAX_RULES];
@@ -259,14 +325,15 @@ add_portsec(struct flowtab *out, const struct pl_input *in,
         /* DHCP snooping: what a server says goes on to the client and up
          * to the controller (OFPCML_NO_BUFFER: the whole frame). */
         struct flowtab_flow f;
-        flow_init(&f, PL_T_PORTSEC, PL_PRIO_DHCP_PUNT, PL_K_PORTSEC, v->vm);
+        flow_init(out, &f, PL_T_PORTSEC, PL_PRIO_DHCP_PUNT, PL_K_PORTSEC,
+                  v->vm);
         ofp_match_set(&f.match, OFP_F_IN_PORT, v->ofport);
         match_dhcp(&f.match, 67, 68);
         must(ofp_actions_controller(ofp_instructions_apply(&f.insts),
                                     0xffff));
         f.insts.present |= OFP_INST_GOTO;
         f.insts.goto_table = PL_T_FROM_VM;
-        flowtab_put(out, &f);
+        emit(out, &f);
     }
 }
 
@@ -275,7 +342,7 @@ add_portsec(struct flowtab *out, const struct pl_input *in,
  * untrusted VM port of that key here.  Unicast DHCP is forwarded like any
  * traffic. */
 static void
-add_dhcp_broadcast(struct flowtab *out, const struct pl_input *in)
+add_dhcp_broadcast(struct pl_out *out, const struct pl_input *in)
 {
     for (size_t i = 0; i < in->n_vms; i++) {
         const struct pl_vm *s = &in->vms[i];
@@ -293,8 +360,8 @@ add_dhcp_broadcast(struct flowtab *out, const struct pl_input *in)
             continue; /* this key's flows are written already */
         }
         struct flowtab_flow up, down;
-        flow_init(&up, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
-        flow_init(&down, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
+        flow_init(out, &up, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
+        flow_init(out, &down, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
         ofp_match_set(&up.match, OFP_F_TUNNEL_ID, key);
         ofp_match_set(&up.match, OFP_F_ETH_DST, UINT64_C(0xffffffffffff));
         down.match = up.match;
@@ -309,37 +376,48 @@ add_dhcp_broadcast(struct flowtab *out, const struct pl_input *in)
                 continue;
             }
             struct ofp_actions *a = pl_trusted(t) ? ua : da;
-            if (a->n < OFP_MAX_ACTIONS) {
-                must(ofp_actions_output(a, t->ofport));
+            if (ofp_actions_output(a, t->ofport)) {
+                /* More ports than any message can name. */
+                refuse(out, a == ua ? &up : &down,
+                       ofp_flow_mod_len(&up.match, a == ua ? &up.insts
+                                                           : &down.insts));
+                break;
             }
         }
-        flowtab_put(out, &up);
-        if (da->n) {
-            flowtab_put(out, &down);
+        if (!out->error) {
+            emit(out, &up);
         }
+        if (!out->error && da->n) {
+            emit(out, &down);
+        }
+        flow_done(out, &up);
+        flow_done(out, &down);
     }
 }
 
-void
-pipeline_compute(const struct pl_input *in, struct flowtab *out)
+int
+pipeline_compute(const struct pl_input *in, struct flowtab *table, char *err,
+                 size_t err_size)
 {
-    flowtab_clear(out);
+    struct pl_out o = {.table = table, .err = err, .err_size = err_size};
+    struct pl_out *out = &o;
+    flowtab_clear(table);
     struct flowtab_flow f;
 
     add_default_drop(out, PL_T_CLASSIFY);
     add_default_drop(out, PL_T_FROM_VM);
     add_default_drop(out, PL_T_FROM_TUN);
     /* Port security passes everything until bindings say otherwise. */
-    flow_init(&f, PL_T_PORTSEC, PRIO_DEFAULT, PL_K_INFRA, NULL);
+    flow_init(out, &f, PL_T_PORTSEC, PRIO_DEFAULT, PL_K_INFRA, NULL);
     f.insts.present |= OFP_INST_GOTO;
     f.insts.goto_table = PL_T_FROM_VM;
-    flowtab_put(out, &f);
+    emit(out, &f);
     if (in->tunnel_port) {
-        flow_init(&f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_INFRA, NULL);
+        flow_init(out, &f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_INFRA, NULL);
         ofp_match_set(&f.match, OFP_F_IN_PORT, in->tunnel_port);
         f.insts.present |= OFP_INST_GOTO;
         f.insts.goto_table = PL_T_FROM_TUN;
-        flowtab_put(out, &f);
+        emit(out, &f);
     }
     for (size_t i = 0; i < in->n_vms; i++) {
         add_vm(out, in, &in->vms[i]);
@@ -354,4 +432,8 @@ pipeline_compute(const struct pl_input *in, struct flowtab *out)
             add_arp_responder(out, v);
         }
     }
+    while (out->n_spare) {
+        ofp_instructions_destroy(&out->spare[--out->n_spare]);
+    }
+    return out->error;
 }

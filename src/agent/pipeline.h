@@ -81,7 +81,12 @@ struct pl_input {
 /* The overlay key of a configuration: its VNI, else its VLAN. */
 uint32_t pl_key(const struct mn_config *);
 
-/* Replaces the contents of 'out' with the pipeline for 'in'. */
-void pipeline_compute(const struct pl_input *in, struct flowtab *out);
+/* Replaces the contents of 'out' with the pipeline for 'in'.  Returns 0,
+ * or EMSGSIZE when a flow cannot be expressed as one OpenFlow message
+ * (e.g. a DHCP broadcast to more ports of one key than a flow_mod can
+ * name): no flow is ever shortened, so 'out' then lacks that flow and must
+ * not be installed; 'err' (if not NULL) says which flow. */
+int pipeline_compute(const struct pl_input *in, struct flowtab *out,
+                     char *err, size_t err_size);
 
 #endif /* MIGNET_AGENT_PIPELINE_H */

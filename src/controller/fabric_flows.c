@@ -85,11 +85,20 @@ fabric_path_flows(const struct route_hop *hops, size_t n_hops,
                                  k->dst_ip, k->src_ip, OFP_F_N, &out[m++]);
         }
         if (err) {
+            fabric_flows_destroy(out, m);
             return err;
         }
     }
     *n = m;
     return 0;
+}
+
+void
+fabric_flows_destroy(struct fabric_flow *flows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ofp_flow_mod_destroy(&flows[i].fm);
+    }
 }
 
 void

@@ -49,20 +49,26 @@ struct fabric_flow {
 size_t fabric_path_n_flows(size_t n_hops, bool arp);
 
 /* Writes the add flows of a path into 'out' (room for
- * fabric_path_n_flows()): per hop, TCP forward (in_port -> out_port,
- * matching tcp_dst) and back (out_port -> in_port, matching tcp_src), then
- * the same for ARP when asked.  Hops must have nonzero ports; returns
- * EINVAL (nothing usable written) otherwise, else 0 with '*n' set. */
+ * fabric_path_n_flows(), slots that own nothing): per hop, TCP forward
+ * (in_port -> out_port, matching tcp_dst) and back (out_port -> in_port,
+ * matching tcp_src), then the same for ARP when asked.  Hops must have
+ * nonzero ports; returns EINVAL (nothing written that needs freeing)
+ * otherwise, else 0 with '*n' set: the caller then owns the 'n' flows'
+ * action lists (fabric_flows_destroy()). */
 int fabric_path_flows(const struct route_hop *hops, size_t n_hops,
                       const struct fabric_path_key *,
                       struct fabric_flow *out, size_t *n);
+
+/* Frees the action lists of 'n' flows. */
+void fabric_flows_destroy(struct fabric_flow *, size_t n);
 
 /* A flow_mod deleting, in every table, the flows whose cookie matches
  * 'cookie' under 'mask'. */
 void fabric_delete_flows(uint64_t cookie, uint64_t mask,
                          struct ofp_flow_mod *);
 
-/* The flow sending every LLDP frame to the controller, whole. */
+/* The flow sending every LLDP frame to the controller, whole ('fm' owns
+ * nothing before; the caller ofp_flow_mod_destroy()s it). */
 void fabric_lldp_punt_flow(struct ofp_flow_mod *);
 
 #endif /* controller/fabric_flows.h */

@@ -127,6 +127,7 @@ mig_send_flows(struct fabric_mig *m, struct fc_switch *s)
                     sent++;
                 }
             }
+            fabric_flows_destroy(flows, n);
         }
         free(flows);
     }

@@ -34,13 +34,14 @@ fc_send_lldp(struct fc_switch *s, const struct fc_port *p)
     struct ofp_msg *msg = xmalloc(sizeof *msg);
     ofp_msg_init(msg, OFPT_PACKET_OUT, 0);
     msg->packet_out.in_port = OFPP_CONTROLLER;
-    ofp_actions_output(&msg->packet_out.actions, p->no);
     msg->packet_out.data = frame;
     msg->packet_out.data_len = n;
-    if (!ofconn_send(s->conn, msg, NULL)) {
+    if (!ofp_actions_output(&msg->packet_out.actions, p->no)
+        && !ofconn_send(s->conn, msg, NULL)) {
         s->lldp_sent++;
         s->fc->stats.lldp_sent++;
     }
+    ofp_msg_destroy(msg);
     free(msg);
 }
 

@@ -57,7 +57,7 @@ fc_send_flow(struct fc_switch *s, const struct ofp_flow_mod *fm)
 {
     struct ofp_msg *msg = xmalloc(sizeof *msg);
     ofp_msg_init(msg, OFPT_FLOW_MOD, 0);
-    msg->flow_mod = *fm;
+    msg->flow_mod = *fm; /* A view of the caller's lists: not destroyed. */
     fc_send(s, msg);
     free(msg);
 }
@@ -232,6 +232,7 @@ sw_ready(void *aux, const struct ofp_features *features)
     fc_send_flow(s, &fm);
     fabric_lldp_punt_flow(&fm);
     fc_send_flow(s, &fm);
+    ofp_flow_mod_destroy(&fm);
     for (size_t i = 0; i < fc->n_migs; i++) {
         struct fabric_mig *m = fc->migs[i];
         if (mig_live(m) && m->id) {

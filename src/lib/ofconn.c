@@ -367,7 +367,7 @@ handle_undecodable(struct ofconn *c, enum ofperr err, const uint8_t *raw,
 }
 
 static int
-handle_message(struct ofconn *c, const uint8_t *raw, size_t len)
+dispatch_message(struct ofconn *c, const uint8_t *raw, size_t len)
 {
     struct ofp_msg *msg = c->msg;
     enum ofperr err = ofp_decode(raw, len, msg);
@@ -437,6 +437,16 @@ handle_message(struct ofconn *c, const uint8_t *raw, size_t len)
         break;
     }
     return 0;
+}
+
+/* Decodes and handles one message; what the decoder allocated (action
+ * lists) lives only while the hooks run. */
+static int
+handle_message(struct ofconn *c, const uint8_t *raw, size_t len)
+{
+    int error = dispatch_message(c, raw, len);
+    ofp_msg_destroy(c->msg);
+    return error;
 }
 
 int

@@ -57,7 +57,8 @@ struct ofconn_hooks {
     /* Anything not consumed by the connection: packet_in, port_status,
      * flow_removed, replies for no outstanding request, and every error
      * that is not for a request (those sent for messages before a barrier
-     * are also counted in the barrier's result). */
+     * are also counted in the barrier's result).  'msg' and what it
+     * points to (action lists, data) live only during the call. */
     void (*message)(void *aux, const struct ofp_msg *);
     /* Only with ofconn_open(): the connection ended ('error' is 0 when
      * the peer closed it, else an errno such as ECONNREFUSED, ETIMEDOUT,
@@ -80,7 +81,7 @@ typedef void ofconn_barrier_fn(void *aux,
 
 /* A reply (each part of a multipart reply, in order) or an error for a
  * request.  'msg' is NULL if the connection ended first.  'last' is true
- * on the final call for the request. */
+ * on the final call for the request.  'msg' lives only during the call. */
 typedef void ofconn_reply_fn(void *aux, const struct ofp_msg *msg, bool last);
 
 struct ofconn;
@@ -113,7 +114,8 @@ void ofconn_disconnected(struct ofconn *);
 /* --- Sending (state READY, else ENOTCONN). ----------------------------- */
 
 /* Sends 'msg' with a fresh xid (stored in msg->xid and '*xidp').  Returns
- * 0, ENOTCONN, or EINVAL when 'msg' does not encode (nothing is sent). */
+ * 0, ENOTCONN, or EINVAL when 'msg' does not encode (nothing is sent).
+ * The caller keeps ownership of 'msg'. */
 int ofconn_send(struct ofconn *, struct ofp_msg *msg, uint32_t *xidp);
 /* Sends 'msg' and calls 'fn' with its reply or error. */
 int ofconn_request(struct ofconn *, struct ofp_msg *msg, ofconn_reply_fn *fn,

@@ -89,6 +89,40 @@ ofp_flow_mod_init(struct ofp_flow_mod *fm, uint8_t command)
 }
 
 void
+ofp_flow_mod_destroy(struct ofp_flow_mod *fm)
+{
+    if (fm) {
+        ofp_instructions_destroy(&fm->insts);
+    }
+}
+
+void
+ofp_flow_stats_destroy(struct ofp_flow_stats *fs)
+{
+    if (fs) {
+        ofp_instructions_destroy(&fs->insts);
+    }
+}
+
+void
+ofp_msg_destroy(struct ofp_msg *msg)
+{
+    if (!msg) {
+        return;
+    }
+    switch (msg->type) {
+    case OFPT_FLOW_MOD:
+        ofp_flow_mod_destroy(&msg->flow_mod);
+        break;
+    case OFPT_PACKET_OUT:
+        ofp_actions_destroy(&msg->packet_out.actions);
+        break;
+    default:
+        break; /* Nothing else owns memory. */
+    }
+}
+
+void
 ofp_msg_init(struct ofp_msg *msg, uint8_t type, uint32_t xid)
 {
     memset(msg, 0, sizeof *msg);

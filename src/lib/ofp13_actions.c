@@ -1,5 +1,6 @@
-/* ofp13_actions.c: actions and instructions -- builders, wire decoding and
- * encoding.
+/* ofp13_actions.c: actions and instructions -- the lists' lifecycle (heap
+ * arrays they own, grown by the builders, sized exactly by the decoder),
+ * builders, wire decoding and encoding.
  *
  * Every action and instruction is length-checked (at least 8, a multiple of
  * 8, inside its container, the exact size of its type) before its body is
@@ -8,16 +9,77 @@
  * sends a switch something it could not itself parse. */
 #include "ofp13_private.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
+
 /* ---------------------------------------------------------------------- */
-/* Builders.                                                               */
+/* Lists: lifecycle and builders.                                          */
+
+void
+ofp_actions_init(struct ofp_actions *acts)
+{
+    *acts = (struct ofp_actions){0};
+}
+
+void
+ofp_actions_destroy(struct ofp_actions *acts)
+{
+    if (acts) {
+        free(acts->a);
+        ofp_actions_init(acts);
+    }
+}
+
+void
+ofp_actions_clear(struct ofp_actions *acts)
+{
+    acts->n = 0;
+}
+
+/* Makes room for exactly 'n' actions (no more: the decoder allocates what
+ * the message holds).  'n' is at most OFP_MAX_ACTIONS, so the byte count
+ * cannot overflow; the check says so to the reader and to the compiler. */
+static void
+actions_reserve_exact(struct ofp_actions *acts, size_t n)
+{
+    if (n <= acts->allocated) {
+        return;
+    }
+    _Static_assert(OFP_MAX_ACTIONS <= SIZE_MAX / sizeof(struct ofp_action),
+                   "a full action list fits in size_t bytes");
+    if (n > OFP_MAX_ACTIONS) {
+        abort();
+    }
+    acts->a = xrealloc(acts->a, n * sizeof *acts->a);
+    acts->allocated = n;
+}
+
+void
+ofp_actions_copy(struct ofp_actions *dst, const struct ofp_actions *src)
+{
+    if (dst == src) {
+        return;
+    }
+    actions_reserve_exact(dst, src->n);
+    if (src->n) {
+        memcpy(dst->a, src->a, src->n * sizeof *src->a);
+    }
+    dst->n = src->n;
+}
 
 static struct ofp_action *
 actions_append(struct ofp_actions *acts, enum ofp_action_type type)
 {
     if (acts->n >= OFP_MAX_ACTIONS) {
         return NULL;
+    }
+    if (acts->n == acts->allocated) {
+        /* Doubling from 4, capped at the most a message can hold. */
+        size_t cap = acts->allocated ? acts->allocated * 2 : 4;
+        actions_reserve_exact(acts, cap < OFP_MAX_ACTIONS ? cap
+                                                          : OFP_MAX_ACTIONS);
     }
     struct ofp_action *a = &acts->a[acts->n++];
     *a = (struct ofp_action){0};
@@ -167,11 +229,39 @@ ofp_actions_equal(const struct ofp_actions *a, const struct ofp_actions *b)
 void
 ofp_instructions_init(struct ofp_instructions *insts)
 {
+    *insts = (struct ofp_instructions){0};
+}
+
+void
+ofp_instructions_destroy(struct ofp_instructions *insts)
+{
+    if (insts) {
+        ofp_actions_destroy(&insts->apply);
+        ofp_actions_destroy(&insts->write);
+        ofp_instructions_init(insts);
+    }
+}
+
+void
+ofp_instructions_clear(struct ofp_instructions *insts)
+{
     insts->present = 0;
-    insts->apply.n = 0;
-    insts->write.n = 0;
+    ofp_actions_clear(&insts->apply);
+    ofp_actions_clear(&insts->write);
     insts->metadata = insts->metadata_mask = 0;
     insts->goto_table = 0;
+}
+
+void
+ofp_instructions_copy(struct ofp_instructions *dst,
+                      const struct ofp_instructions *src)
+{
+    dst->present = src->present;
+    dst->metadata = src->metadata;
+    dst->metadata_mask = src->metadata_mask;
+    dst->goto_table = src->goto_table;
+    ofp_actions_copy(&dst->apply, &src->apply);
+    ofp_actions_copy(&dst->write, &src->write);
 }
 
 struct ofp_actions *
@@ -509,39 +599,117 @@ decode_action(const uint8_t *p, size_t len, struct ofp_action *a)
     return check_action(a);
 }
 
-enum ofperr
-ofp13_pull_actions(struct ofpbuf *b, size_t len, struct ofp_actions *acts)
+/* How many actions the 'len' bytes at 'region' hold, checking only their
+ * lengths (each at least 8, a multiple of 8, inside the region). */
+static enum ofperr
+count_actions(const uint8_t *region, size_t len, size_t *n)
 {
-    acts->n = 0;
-    const uint8_t *region = ofpbuf_try_pull(b, len);
-    if (!region && len) {
-        return OFPERR_OFPBAC_BAD_LEN;
-    }
     struct ofpbuf r;
     ofpbuf_use_const(&r, region, len);
+    *n = 0;
     while (ofpbuf_remaining(&r)) {
-        const struct ofp13_action_header *ah = ofpbuf_at(&r, 0, 4);
+        const struct ofp13_action_header *ah = ofpbuf_at(&r, 0, sizeof *ah);
         if (!ah) {
             return OFPERR_OFPBAC_BAD_LEN;
         }
         size_t alen = ofp_ntoh16(ah->len);
-        if (alen < sizeof *ah || alen % 8) {
+        if (alen < sizeof *ah || alen % 8 || !ofpbuf_try_pull(&r, alen)) {
             return OFPERR_OFPBAC_BAD_LEN;
         }
+        ++*n;
+    }
+    return OFPERR_OK;
+}
+
+enum ofperr
+ofp13_pull_actions(struct ofpbuf *b, size_t len, struct ofp_actions *acts)
+{
+    ofp_actions_clear(acts);
+    const uint8_t *region = ofpbuf_try_pull(b, len);
+    if (!region && len) {
+        return OFPERR_OFPBAC_BAD_LEN;
+    }
+    /* Lengths first, so the list gets exactly the room the message
+     * holds: at most len / 8 actions, never a size the sender chose. */
+    size_t n;
+    enum ofperr err = count_actions(region, len, &n);
+    if (err) {
+        return err;
+    }
+    if (n > OFP_MAX_ACTIONS) {
+        return OFPERR_OFPBAC_TOO_MANY;
+    }
+    actions_reserve_exact(acts, n);
+    struct ofpbuf r;
+    ofpbuf_use_const(&r, region, len);
+    for (size_t i = 0; i < n; i++) {
+        const struct ofp13_action_header *ah = ofpbuf_at(&r, 0, sizeof *ah);
+        size_t alen = ofp_ntoh16(ah->len);
         const uint8_t *p = ofpbuf_try_pull(&r, alen);
-        if (!p) {
-            return OFPERR_OFPBAC_BAD_LEN;
-        }
-        if (acts->n >= OFP_MAX_ACTIONS) {
-            return OFPERR_OFPBAC_TOO_MANY;
-        }
-        enum ofperr err = decode_action(p, alen, &acts->a[acts->n]);
+        err = decode_action(p, alen, &acts->a[i]);
         if (err) {
+            ofp_actions_clear(acts);
             return err;
         }
         acts->n++;
     }
     return OFPERR_OK;
+}
+
+/* The bytes put_action() appends for 'a'. */
+static size_t
+action_len(const struct ofp_action *a)
+{
+    switch (a->type) {
+    case OFP_ACT_OUTPUT:
+        return sizeof(struct ofp13_action_output);
+    case OFP_ACT_GROUP:
+        return sizeof(struct ofp13_action_group);
+    case OFP_ACT_PUSH_VLAN:
+        return sizeof(struct ofp13_action_push);
+    case OFP_ACT_POP_VLAN:
+    case OFP_ACT_DEC_NW_TTL:
+        return sizeof(struct ofp13_action_header);
+    case OFP_ACT_SET_FIELD:
+        return ofp13_round_up8(8 + ofp_field_info(a->set_field.field)->width);
+    case OFP_ACT_MOVE:
+        return sizeof(struct nx13_action_reg_move);
+    }
+    return 0;
+}
+
+static size_t
+actions_len(const struct ofp_actions *acts)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < acts->n; i++) {
+        len += action_len(&acts->a[i]); /* <= 8191 * 24: no overflow. */
+    }
+    return len;
+}
+
+size_t
+ofp13_instructions_len(const struct ofp_instructions *insts)
+{
+    size_t len = 0;
+    if (insts->present & OFP_INST_APPLY) {
+        len += sizeof(struct ofp13_instruction_actions)
+               + actions_len(&insts->apply);
+    }
+    if (insts->present & OFP_INST_CLEAR) {
+        len += sizeof(struct ofp13_instruction_actions);
+    }
+    if (insts->present & OFP_INST_WRITE) {
+        len += sizeof(struct ofp13_instruction_actions)
+               + actions_len(&insts->write);
+    }
+    if (insts->present & OFP_INST_METADATA) {
+        len += sizeof(struct ofp13_instruction_write_metadata);
+    }
+    if (insts->present & OFP_INST_GOTO) {
+        len += sizeof(struct ofp13_instruction_goto_table);
+    }
+    return len;
 }
 
 static void
@@ -702,7 +870,7 @@ enum ofperr
 ofp13_pull_instructions(struct ofpbuf *b, size_t len, uint8_t table_id,
                         struct ofp_instructions *insts)
 {
-    ofp_instructions_init(insts);
+    ofp_instructions_clear(insts);
     const uint8_t *region = ofpbuf_try_pull(b, len);
     if (!region && len) {
         return OFPERR_OFPBIC_BAD_LEN;

@@ -3,7 +3,8 @@
  * ofp_decode() checks the header length against the input, then consumes
  * each body only through bounds-checked pulls and insists that the bytes
  * add up exactly; any mismatch is an OpenFlow error, never a read past the
- * input.  It never allocates. */
+ * input.  Its only allocations are action lists, sized by what the message
+ * holds (ofp13_actions.c); on error it frees them before returning. */
 #include "ofp13_private.h"
 
 #include <string.h>
@@ -339,15 +340,14 @@ ofp13_validate_mp_array(uint16_t type, const uint8_t *body, size_t len,
     case OFPMP_FLOW: {
         struct ofpbuf b;
         ofpbuf_use_const(&b, body, len);
-        while (ofpbuf_remaining(&b)) {
-            struct ofp_flow_stats fs;
-            enum ofperr err = pull_flow_stats(&b, &fs);
-            if (err) {
-                return err;
-            }
-            ++*n;
+        struct ofp_flow_stats fs = {0};
+        enum ofperr err = OFPERR_OK;
+        while (!err && ofpbuf_remaining(&b)) {
+            err = pull_flow_stats(&b, &fs);
+            *n += !err;
         }
-        return OFPERR_OK;
+        ofp_flow_stats_destroy(&fs);
+        return err;
     }
     default:
         return OFPERR_OFPBRC_BAD_MULTIPART;
@@ -512,6 +512,7 @@ ofp_decode(const void *data, size_t len, struct ofp_msg *msg)
     }
     enum ofperr err = decode_body(&b, msg);
     if (err) {
+        ofp_msg_destroy(msg);
         uint8_t version = msg->version, type = msg->type;
         uint32_t xid = msg->xid;
         memset(msg, 0, sizeof *msg);

@@ -18,6 +18,35 @@ put_data(struct ofpbuf *b, const uint8_t *data, size_t len)
     }
 }
 
+size_t
+ofp_flow_mod_len(const struct ofp_match *m,
+                 const struct ofp_instructions *insts)
+{
+    return sizeof(struct ofp13_flow_mod) + ofp13_match_len(m)
+           + (insts ? ofp13_instructions_len(insts) : 0);
+}
+
+bool
+ofp_flow_fits(const struct ofp_match *m, const struct ofp_instructions *insts)
+{
+    /* Bounds: every field masked, every instruction, the longest action
+     * (move, 24 bytes) for each action. */
+    enum {
+        MAX_MATCH = 4 + OFP_F_N * (4 + 2 * 8) + 7,
+        MAX_INSTS = 8 + 8 + 8 + 24 + 8,
+        MAX_ACTION = 24,
+    };
+    _Static_assert(sizeof(struct nx13_action_reg_move) <= MAX_ACTION &&
+                       sizeof(struct ofp13_action_output) <= MAX_ACTION,
+                   "MAX_ACTION bounds every action");
+    size_t n = insts ? insts->apply.n + insts->write.n : 0;
+    if (n <= (UINT16_MAX - sizeof(struct ofp13_flow_mod) - MAX_MATCH -
+              MAX_INSTS) / MAX_ACTION) {
+        return true;
+    }
+    return ofp_flow_mod_len(m, insts) <= UINT16_MAX;
+}
+
 static enum ofperr
 encode_flow_mod(struct ofpbuf *b, const struct ofp_flow_mod *fm)
 {

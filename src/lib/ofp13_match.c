@@ -404,6 +404,19 @@ ofp13_pull_match(struct ofpbuf *b, struct ofp_match *m,
     return OFPERR_OK;
 }
 
+size_t
+ofp13_match_len(const struct ofp_match *m)
+{
+    size_t len = sizeof(struct ofp13_match);
+    for (int i = 0; i < OFP_F_N; i++) {
+        uint32_t bit = UINT32_C(1) << i;
+        if (m->present & bit) {
+            len += 4 + ofp_fields[i].width * ((m->masked & bit) ? 2u : 1u);
+        }
+    }
+    return ofp13_round_up8(len);
+}
+
 void
 ofp13_put_match(struct ofpbuf *b, const struct ofp_match *m)
 {

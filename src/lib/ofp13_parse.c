@@ -606,9 +606,9 @@ parse_flow_token(struct parse_ctx *ctx, struct span tok,
     return for_each_item(ctx, tok, match_item_fn, &fm->match);
 }
 
-int
-ofp_parse_flow_mod(const char *text, struct ofp_flow_mod *fm, char *err,
-                   size_t err_size)
+static int
+parse_flow_mod(const char *text, struct ofp_flow_mod *fm, char *err,
+               size_t err_size)
 {
     struct parse_ctx ctx = {err, err_size};
     bool have_actions = false;
@@ -645,4 +645,15 @@ ofp_parse_flow_mod(const char *text, struct ofp_flow_mod *fm, char *err,
         return parse_fail(&ctx, "missing actions=");
     }
     return 0;
+}
+
+int
+ofp_parse_flow_mod(const char *text, struct ofp_flow_mod *fm, char *err,
+                   size_t err_size)
+{
+    int error = parse_flow_mod(text, fm, err, err_size);
+    if (error) {
+        ofp_flow_mod_destroy(fm); /* Half-parsed actions are not kept. */
+    }
+    return error;
 }

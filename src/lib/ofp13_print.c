@@ -642,7 +642,7 @@ put_multipart(struct ds *ds, bool request, const struct ofp_multipart *mp,
                mp->aggregate.flow_count);
         return;
     case OFPMP_FLOW: {
-        struct ofp_flow_stats *fs = malloc(sizeof *fs);
+        struct ofp_flow_stats *fs = calloc(1, sizeof *fs);
         if (!fs) {
             ds->failed = true;
             return;
@@ -654,6 +654,7 @@ put_multipart(struct ds *ds, bool request, const struct ofp_multipart *mp,
             ds_put(ds, "}");
             sep = ", {";
         }
+        ofp_flow_stats_destroy(fs);
         free(fs);
         return;
     }
@@ -890,6 +891,7 @@ ofp_to_string(const void *data, size_t len)
         s = ds_steal(&ds);
     } else {
         s = ofp_msg_to_string(msg);
+        ofp_msg_destroy(msg);
     }
     free(msg);
     return s;

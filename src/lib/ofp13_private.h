@@ -41,6 +41,8 @@ bool ofp13_field_prereqs_ok(enum ofp_field, const struct ofp13_flow_ctx *,
 enum ofperr ofp13_pull_match(struct ofpbuf *, struct ofp_match *,
                              enum ofp13_match_mode);
 void ofp13_put_match(struct ofpbuf *, const struct ofp_match *);
+/* The bytes ofp13_put_match() appends for 'm', padding included. */
+size_t ofp13_match_len(const struct ofp_match *);
 /* Each field's value fits its width and lies within its mask. */
 enum ofperr ofp13_check_match(const struct ofp_match *);
 
@@ -48,6 +50,8 @@ enum ofperr ofp13_check_match(const struct ofp_match *);
 enum ofperr ofp13_pull_actions(struct ofpbuf *, size_t len,
                                struct ofp_actions *);
 enum ofperr ofp13_put_actions(struct ofpbuf *, const struct ofp_actions *);
+/* The bytes ofp13_put_instructions() appends for 'insts' (valid ones). */
+size_t ofp13_instructions_len(const struct ofp_instructions *);
 
 /* Exactly 'len' bytes of instructions, for a flow in 'table_id'
  * (OFPTT_ALL if not known). */

@@ -44,11 +44,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
+    /* The decoder allocates exactly the actions the message holds. */
+    const struct ofp_actions *lists[2] = {NULL, NULL};
+    if (msg.type == OFPT_FLOW_MOD) {
+        lists[0] = &msg.flow_mod.insts.apply;
+        lists[1] = &msg.flow_mod.insts.write;
+    } else if (msg.type == OFPT_PACKET_OUT) {
+        lists[0] = &msg.packet_out.actions;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        if (lists[i] && (lists[i]->allocated != lists[i]->n
+                         || lists[i]->n * 8 > size)) {
+            fail("action list larger than the message", text, NULL);
+        }
+    }
+
     struct ofpbuf b;
     ofpbuf_init(&b, size + 64);
     err = ofp_encode(&msg, &b);
     if (err) {
         fail("a decoded message does not re-encode", text, ofperr_name(err));
+    }
+    if (msg.type == OFPT_FLOW_MOD
+        && (ofp_flow_mod_len(&msg.flow_mod.match, &msg.flow_mod.insts)
+                != b.size
+            || !ofp_flow_fits(&msg.flow_mod.match, &msg.flow_mod.insts))) {
+        fail("ofp_flow_mod_len differs from the encoding", text, NULL);
     }
     err = ofp_decode(b.data, b.size, &again);
     if (err) {
@@ -75,7 +96,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (n != msg.mp.n_entries) {
             fail("iterator count differs from n_entries", text, NULL);
         }
+        ofp_flow_stats_destroy(&fs);
     }
+    ofp_msg_destroy(&msg);
+    ofp_msg_destroy(&again);
     free(text);
     free(text2);
     ofpbuf_uninit(&b);

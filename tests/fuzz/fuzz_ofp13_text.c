@@ -61,7 +61,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("print/parse changed the flow", printed);
         }
         free(printed);
+        ofp_msg_destroy(&back);
+        ofp_msg_destroy(&again);
     }
+    ofp_msg_destroy(&msg);
     ofpbuf_uninit(&b);
     ofpbuf_uninit(&b2);
     free(text);

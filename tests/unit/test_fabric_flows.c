@@ -120,6 +120,8 @@ test_path_flows_by_hand(void **state)
     /* Without ARP: only the TCP pair per hop. */
     k.arp = false;
     assert_int_equal(fabric_path_n_flows(rt.n_hops, false), 6);
+    fabric_flows_destroy(flows, 12);
+    memset(flows, 0, cap * sizeof *flows);
     assert_int_equal(fabric_path_flows(rt.hops, rt.n_hops, &k, flows, &n),
                      0);
     assert_int_equal(n, 6);
@@ -129,6 +131,7 @@ test_path_flows_by_hand(void **state)
                                   &m));
         assert_int_equal(v, 0x0800);
     }
+    fabric_flows_destroy(flows, n);
     free(flows);
     route_destroy(&rt);
     router_destroy(r);
@@ -190,6 +193,7 @@ test_cookies_and_deletes(void **state)
     free(a);
     assert_int_equal(fm.priority, FABRIC_PRIO_LLDP);
     assert_true((fm.cookie & FABRIC_COOKIE_MIG_MASK) == FABRIC_COOKIE_TAG);
+    ofp_flow_mod_destroy(&fm);
 }
 
 int

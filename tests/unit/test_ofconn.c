@@ -101,6 +101,7 @@ sw_take(struct ofconn *c, struct sw_msgs *m)
         m->type[m->n] = msg->type;
         m->xid[m->n] = msg->xid;
         m->n++;
+        ofp_msg_destroy(msg);
         off += len;
     }
     ofpbuf_clear(out);
@@ -197,6 +198,7 @@ add_flow(struct ofconn *c, uint32_t port, uint32_t *xid)
     ofp_actions_output(ofp_instructions_apply(&fm.flow_mod.insts), 2);
     assert_int_equal(ofconn_send(c, &fm, xid), 0);
     assert_int_equal(fm.xid, *xid);
+    ofp_msg_destroy(&fm);
 }
 
 /* Tests. ---------------------------------------------------------------- */
@@ -558,6 +560,7 @@ test_send_errors(void **state)
     ofp_actions_output(ofp_instructions_apply(&fm.flow_mod.insts), 0);
     assert_int_equal(ofconn_send(c, &fm, NULL), EINVAL);
     assert_int_equal(ofconn_output(c)->size, 0);
+    ofp_msg_destroy(&fm);
     ofconn_destroy(c);
 }
 

@@ -30,6 +30,14 @@ new_msg(uint8_t type, uint32_t xid)
     return msg;
 }
 
+/* Frees what 'msg' owns (action lists), then 'msg'. */
+static void
+free_msg(struct ofp_msg *msg)
+{
+    ofp_msg_destroy(msg);
+    free(msg);
+}
+
 static void
 hex_to_buf(const char *hex, struct ofpbuf *b)
 {
@@ -442,6 +450,7 @@ build_flow_stats_reply(struct ofpbuf *raw)
     assert_int_equal(
         ofp_actions_output(ofp_instructions_apply(&fs->insts), 2), 0);
     assert_int_equal(ofp_put_flow_stats(raw, fs), OFPERR_OK);
+    ofp_flow_stats_destroy(fs);
     memset(fs, 0, sizeof *fs);
     fs->table_id = 1;
     fs->duration_sec = 1;
@@ -859,7 +868,7 @@ test_golden_decode_print(void **state)
         text = ofp_to_string(b.data, b.size);
         assert_string_equal(text, g->text);
         free(text);
-        free(msg);
+        free_msg(msg);
         ofpbuf_uninit(&b);
     }
 }
@@ -886,7 +895,7 @@ test_golden_encode(void **state)
         }
         assert_int_equal(ofp_encode(msg, &out), OFPERR_OK);
         assert_buf_hex(&out, g->hex);
-        free(msg);
+        free_msg(msg);
         ofpbuf_uninit(&raw);
         ofpbuf_uninit(&out);
         n_built++;
@@ -917,8 +926,8 @@ test_golden_roundtrip(void **state)
         assert_string_equal(t1, t2);
         free(t1);
         free(t2);
-        free(msg);
-        free(again);
+        free_msg(msg);
+        free_msg(again);
         ofpbuf_uninit(&b);
         ofpbuf_uninit(&out);
     }
@@ -948,7 +957,7 @@ test_golden_flow_text(void **state)
         assert_int_equal(ofp_encode(msg, &out), OFPERR_OK);
         assert_buf_hex(&out, g->hex);
         ofpbuf_uninit(&out);
-        free(msg);
+        free_msg(msg);
         n++;
     }
     assert_int_equal(n, 5);
@@ -1303,7 +1312,7 @@ test_malformed(void **state)
         free(s);
         ofpbuf_uninit(&b);
     }
-    free(msg);
+    free_msg(msg);
 }
 
 /* Every strict prefix of every golden is refused as BAD_LEN (the header
@@ -1328,6 +1337,7 @@ test_truncations(void **state)
                 cut[2] = (uint8_t)(len >> 8);
                 cut[3] = (uint8_t)len;
                 enum ofperr err = ofp_decode(cut, len, msg);
+                ofp_msg_destroy(msg);
                 char *s = ofp_to_string(cut, len);
                 assert_non_null(s);
                 if (err) {
@@ -1339,39 +1349,194 @@ test_truncations(void **state)
         }
         ofpbuf_uninit(&b);
     }
-    free(msg);
+    free_msg(msg);
 }
 
+/* A flow of 'n' actions of every kind (n > 32, the old fixed limit). */
 static void
-test_too_many_actions(void **state)
+build_long_flow(struct ofp_flow_mod *fm, size_t n)
+{
+    ofp_flow_mod_init(fm, OFPFC_ADD);
+    fm->priority = 7;
+    ofp_match_set(&fm->match, OFP_F_ETH_TYPE, 0x0800);
+    struct ofp_actions *a = ofp_instructions_apply(&fm->insts);
+    for (size_t i = 0; i < n; i++) {
+        switch (i % 4) {
+        case 0:
+            assert_int_equal(ofp_actions_output(a, (uint32_t)(i + 1)), 0);
+            break;
+        case 1:
+            assert_int_equal(
+                ofp_actions_set_field(a, OFP_F_IPV4_DST, 0xc6120000 + i), 0);
+            break;
+        case 2:
+            assert_int_equal(ofp_actions_move(a, OFP_F_ETH_SRC, 0,
+                                              OFP_F_ETH_DST, 0, 48), 0);
+            break;
+        default:
+            assert_int_equal(ofp_actions_dec_nw_ttl(a), 0);
+            break;
+        }
+    }
+    fm->insts.present |= OFP_INST_WRITE;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(ofp_actions_group(&fm->insts.write, (uint32_t)i), 0);
+    }
+}
+
+/* More than 32 actions survive encode/decode, print/parse and copy; the
+ * decoder allocates exactly what the message holds. */
+static void
+test_many_actions(void **state)
 {
     (void)state;
-    struct ofpbuf b;
-    ofpbuf_init(&b, 512);
-    assert_true(ofpbuf_put_hex(&b, "040e0000 00000001 " FM MATCH_IN_PORT1));
-    size_t n = OFP_MAX_ACTIONS + 1;
-    char inst[32];
-    snprintf(inst, sizeof inst, "0004 %04zx 00000000", 8 + n * 8);
-    assert_true(ofpbuf_put_hex(&b, inst));
-    for (size_t i = 0; i < n; i++) {
-        assert_true(ofpbuf_put_hex(&b, "0016 0008 00000001"));
-    }
-    b.data[2] = (uint8_t)(b.size >> 8);
-    b.data[3] = (uint8_t)b.size;
-    struct ofp_msg *msg = new_msg(0, 0);
-    assert_int_equal(ofp_decode(b.data, b.size, msg), OFPERR_OFPBAC_TOO_MANY);
+    static const size_t sizes[] = {33, 100, 1000};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        size_t n = sizes[k];
+        struct ofp_msg *m = new_msg(OFPT_FLOW_MOD, 9);
+        build_long_flow(&m->flow_mod, n);
+        assert_int_equal(m->flow_mod.insts.apply.n, n);
+        struct ofpbuf b;
+        ofpbuf_init(&b, 64);
+        assert_int_equal(ofp_encode(m, &b), OFPERR_OK);
+        assert_int_equal(b.size, ofp_flow_mod_len(&m->flow_mod.match,
+                                                  &m->flow_mod.insts));
 
-    /* One fewer fits. */
-    ofpbuf_truncate(&b, b.size - 8);
-    snprintf(inst, sizeof inst, "%04zx", 8 + (n - 1) * 8);
+        struct ofp_msg *back = new_msg(0, 0);
+        assert_int_equal(ofp_decode(b.data, b.size, back), OFPERR_OK);
+        assert_int_equal(back->flow_mod.insts.apply.n, n);
+        assert_int_equal(back->flow_mod.insts.apply.allocated, n);
+        assert_int_equal(back->flow_mod.insts.write.allocated, n);
+        assert_true(ofp_instructions_equal(&m->flow_mod.insts,
+                                           &back->flow_mod.insts));
+
+        /* Text: what is printed parses back to the same flow. */
+        char *text = ofp_instructions_to_string(&back->flow_mod.insts);
+        assert_non_null(text);
+        char *match = ofp_match_to_string(&back->flow_mod.match);
+        assert_non_null(match);
+        size_t len = strlen(text) + strlen(match) + 64;
+        char *line = malloc(len);
+        assert_non_null(line);
+        snprintf(line, len, "add priority=7 %s %s", match, text);
+        struct ofp_msg *parsed = new_msg(OFPT_FLOW_MOD, 9);
+        char err[128];
+        assert_int_equal(
+            ofp_parse_flow_mod(line, &parsed->flow_mod, err, sizeof err), 0);
+        assert_true(ofp_instructions_equal(&m->flow_mod.insts,
+                                           &parsed->flow_mod.insts));
+
+        /* Copies are deep: changing one leaves the other. */
+        struct ofp_instructions copy;
+        ofp_instructions_init(&copy);
+        ofp_instructions_copy(&copy, &back->flow_mod.insts);
+        free_msg(back);
+        assert_true(ofp_instructions_equal(&copy, &m->flow_mod.insts));
+        copy.apply.a[0].output.port = 4242;
+        assert_false(ofp_instructions_equal(&copy, &m->flow_mod.insts));
+        ofp_instructions_destroy(&copy);
+        ofp_instructions_destroy(&copy); /* Destroy leaves it empty. */
+        assert_null(copy.apply.a);
+
+        free(text);
+        free(match);
+        free(line);
+        free_msg(parsed);
+        free_msg(m);
+        ofpbuf_uninit(&b);
+    }
+}
+
+/* The most output actions one flow_mod holds encode; one more is refused
+ * with nothing appended, and the builder stops at OFP_MAX_ACTIONS. */
+static void
+test_actions_message_limit(void **state)
+{
+    (void)state;
+    struct ofp_msg *m = new_msg(OFPT_FLOW_MOD, 1);
+    struct ofp_actions *a = ofp_instructions_apply(&m->flow_mod.insts);
+    /* 48 fixed + 8 empty match + 8 instruction header + 16 per output. */
+    size_t fit = (UINT16_MAX - 48 - 8 - 8) / 16;
+    for (size_t i = 0; i < fit; i++) {
+        assert_int_equal(ofp_actions_output(a, 1), 0);
+    }
+    assert_true(ofp_flow_mod_len(&m->flow_mod.match, &m->flow_mod.insts)
+                <= UINT16_MAX);
+    assert_true(ofp_flow_fits(&m->flow_mod.match, &m->flow_mod.insts));
+    struct ofpbuf b;
+    ofpbuf_init(&b, 64);
+    assert_int_equal(ofp_encode(m, &b), OFPERR_OK);
+    struct ofp_msg *back = new_msg(0, 0);
+    assert_int_equal(ofp_decode(b.data, b.size, back), OFPERR_OK);
+    assert_int_equal(back->flow_mod.insts.apply.n, fit);
+    free_msg(back);
+
+    assert_int_equal(ofp_actions_output(a, 1), 0);
+    assert_true(ofp_flow_mod_len(&m->flow_mod.match, &m->flow_mod.insts)
+                > UINT16_MAX);
+    assert_false(ofp_flow_fits(&m->flow_mod.match, &m->flow_mod.insts));
+    ofpbuf_clear(&b);
+    assert_int_equal(ofp_encode(m, &b), OFPERR_OFPBRC_BAD_LEN);
+    assert_int_equal(b.size, 0);
+
+    /* The builder refuses past what any message could hold. */
+    while (a->n < OFP_MAX_ACTIONS) {
+        assert_int_equal(ofp_actions_pop_vlan(a), 0);
+    }
+    assert_int_equal(ofp_actions_pop_vlan(a), OFPERR_OFPBAC_TOO_MANY);
+    assert_int_equal(ofp_actions_output(a, 1), OFPERR_OFPBAC_TOO_MANY);
+    assert_int_equal(a->n, OFP_MAX_ACTIONS);
+    assert_true(a->allocated <= OFP_MAX_ACTIONS);
+    free_msg(m);
+    ofpbuf_uninit(&b);
+}
+
+/* An action list longer than its message allows is refused, and the
+ * decoded message owns nothing afterwards. */
+static void
+test_actions_exceed_message(void **state)
+{
+    (void)state;
+    struct ofp_msg *msg = new_msg(0, 0);
+    struct ofpbuf b;
+
+    /* Apply-actions claims 40 bytes (4 outputs... 2 and a half) in a
+     * message that carries 24 after its header. */
+    hex_to_buf("040e0000 00000001 " FM MATCH_IN_PORT1
+               "0004 0028 00000000 0000 0010 00000002 ffff 000000000000",
+               &b);
     b.data[2] = (uint8_t)(b.size >> 8);
     b.data[3] = (uint8_t)b.size;
-    b.data[48 + 16 + 2] = (uint8_t)((8 + (n - 1) * 8) >> 8);
-    b.data[48 + 16 + 3] = (uint8_t)(8 + (n - 1) * 8);
-    assert_int_equal(ofp_decode(b.data, b.size, msg), OFPERR_OK);
-    assert_int_equal(msg->flow_mod.insts.apply.n, OFP_MAX_ACTIONS);
-    free(msg);
+    assert_int_equal(ofp_decode(b.data, b.size, msg), OFPERR_OFPBIC_BAD_LEN);
+    assert_null(msg->flow_mod.insts.apply.a);
     ofpbuf_uninit(&b);
+
+    /* The second action's own length runs past its instruction. */
+    hex_to_buf("040e0000 00000001 " FM MATCH_IN_PORT1
+               "0004 0020 00000000 0000 0010 00000002 ffff 000000000000"
+               "0000 0010 00000003",
+               &b);
+    b.data[2] = (uint8_t)(b.size >> 8);
+    b.data[3] = (uint8_t)b.size;
+    assert_int_equal(ofp_decode(b.data, b.size, msg), OFPERR_OFPBAC_BAD_LEN);
+    assert_null(msg->flow_mod.insts.apply.a);
+    ofpbuf_uninit(&b);
+
+    /* A packet_out whose actions_len exceeds the message. */
+    hex_to_buf("040d0000 00000002 ffffffff fffffffd 0020 000000000000"
+               "0000 0010 00000001 ffff 000000000000",
+               &b);
+    b.data[2] = (uint8_t)(b.size >> 8);
+    b.data[3] = (uint8_t)b.size;
+    assert_int_equal(ofp_decode(b.data, b.size, msg), OFPERR_OFPBRC_BAD_LEN);
+    assert_null(msg->packet_out.actions.a);
+    /* With the right length it decodes: the case above was the length. */
+    b.data[8 + 8 + 1] = 0x10;
+    assert_int_equal(ofp_decode(b.data, b.size, msg), OFPERR_OK);
+    assert_int_equal(msg->packet_out.actions.n, 1);
+    assert_int_equal(msg->packet_out.actions.allocated, 1);
+    ofpbuf_uninit(&b);
+    free_msg(msg);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1447,6 +1612,7 @@ test_encode_errors(void **state)
 
     /* Too big for the 16-bit length. */
     static uint8_t big[70000];
+    ofp_msg_destroy(m);
     ofp_msg_init(m, OFPT_PACKET_OUT, 2);
     m->packet_out.data = big;
     m->packet_out.data_len = sizeof big;
@@ -1465,7 +1631,7 @@ test_encode_errors(void **state)
     ofp_msg_init(m, OFPT_MULTIPART_REQUEST, 3);
     m->mp.type = OFPMP_TABLE;
     assert_encode_fails(m, OFPERR_OFPBRC_BAD_MULTIPART);
-    free(m);
+    free_msg(m);
 }
 
 static void
@@ -1490,7 +1656,7 @@ test_encode_error_quotes_64_bytes(void **state)
     assert_memory_equal(msg->error.data, req, 64);
     assert_int_equal(ofperr_from_wire(msg->error.type, msg->error.code),
                      OFPERR_OFPBMC_BAD_FIELD);
-    free(msg);
+    free_msg(msg);
     ofpbuf_uninit(&out);
 }
 
@@ -1629,6 +1795,7 @@ test_parse_text(void **state)
     assert_true(ofp_match_get(&fm->match, OFP_F_TUNNEL_ID, &v, NULL));
     assert_int_equal(v, 7);
     assert_int_equal(fm->insts.apply.a[0].output.port, OFPP_LOCAL);
+    ofp_flow_mod_destroy(fm);
 
     struct ofp_match m;
     assert_int_equal(
@@ -1696,6 +1863,7 @@ test_flow_stats_iterator(void **state)
     assert_non_null(got);
     size_t start = ofp_mp_reply_start(&b, 9, OFPMP_FLOW, OFPMPF_REPLY_MORE);
     for (unsigned i = 0; i < 300; i++) {
+        ofp_flow_stats_destroy(fs);
         memset(fs, 0, sizeof *fs);
         fs->table_id = (uint8_t)(i % 3);
         fs->priority = (uint16_t)i;
@@ -1737,9 +1905,11 @@ test_flow_stats_iterator(void **state)
     }
     assert_int_equal(ofp_mp_finish(&b, start), OFPERR_OFPBRC_BAD_LEN);
     assert_int_equal(b.size, start);
+    ofp_flow_stats_destroy(fs);
+    ofp_flow_stats_destroy(got);
     free(fs);
     free(got);
-    free(msg);
+    free_msg(msg);
     ofpbuf_uninit(&b);
 }
 
@@ -1806,7 +1976,9 @@ main(void)
         cmocka_unit_test(test_golden_flow_text),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_truncations),
-        cmocka_unit_test(test_too_many_actions),
+        cmocka_unit_test(test_many_actions),
+        cmocka_unit_test(test_actions_message_limit),
+        cmocka_unit_test(test_actions_exceed_message),
         cmocka_unit_test(test_encode_errors),
         cmocka_unit_test(test_encode_error_quotes_64_bytes),
         cmocka_unit_test(test_hello_negotiate),
