@@ -141,7 +141,8 @@ void agent_snooped_prune(struct agent *);
 void agent_packet_in(struct agent *, const struct ofp_packet_in *);
 
 /* agent_sync.c */
-/* ofctrl hook: a batch's barrier completed. */
+/* ofctrl hooks: the channel's clock; a batch's barrier completed. */
+uint64_t agent_now_ms(void *aux);
 void agent_batch_done(void *aux, const struct ofctrl_batch *,
                       enum ofctrl_outcome,
                       const struct ofconn_barrier_result *);

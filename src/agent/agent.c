@@ -157,7 +157,8 @@ agent_run(const struct agent_options *opt)
     a->installed = flowtab_create();
     a->snooped = binding_table_create();
     a->of = ofconn_create(NULL, &agent_of_hooks, a);
-    struct ofctrl_hooks ofctrl_hooks = {.done = agent_batch_done, .aux = a};
+    struct ofctrl_hooks ofctrl_hooks = {
+        .done = agent_batch_done, .now_ms = agent_now_ms, .aux = a};
     a->ofctrl = ofctrl_create(a->of, a->chan, &a->chan_out, &ofctrl_hooks);
     signal(SIGPIPE, SIG_IGN);
     a->base = event_base_new();

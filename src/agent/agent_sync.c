@@ -23,6 +23,13 @@
 #include "lib/util.h"
 #include "mignet/ofp.h"
 
+uint64_t
+agent_now_ms(void *aux)
+{
+    (void) aux;
+    return clock_mono_ms();
+}
+
 /* ofctrl hook: a batch's barrier completed.  ofctrl.c has already
  * acknowledged or nacked its instructions; a confirmed batch also reports
  * its map version and ends the timing of what it carried. */
@@ -157,7 +164,6 @@ agent_sync_cb(evutil_socket_t fd, short what, void *aux)
         .oldest_instr_us = a->unconfirmed_since_us,
     };
     ofctrl_set_session(a->ofctrl, a->session);
-    ofctrl_set_now(a->ofctrl, clock_mono_ms());
     if (ofctrl_sync(a->ofctrl, a->installed, a->desired, &batch, &d)) {
         return; /* not connected: the next connection syncs in full */
     }

@@ -30,7 +30,6 @@ struct ofctrl {
     struct ofctrl_batch *fifo; /* waiting for their barrier, oldest first */
     size_t head, n, cap;
     struct ofctrl_stats stats;
-    uint64_t now_ms;  /* for chan_client's heartbeat clock */
 };
 
 const char *
@@ -71,12 +70,6 @@ ofctrl_set_session(struct ofctrl *c, uint64_t session)
 }
 
 void
-ofctrl_set_now(struct ofctrl *c, uint64_t now_ms)
-{
-    c->now_ms = now_ms;
-}
-
-void
 ofctrl_reconnected(struct ofctrl *c)
 {
     c->gen++;
@@ -104,6 +97,7 @@ judge(struct ofctrl *c, const struct ofctrl_batch *b,
         return OFCTRL_LOST;
     }
     bool ours = b->session == c->session && b->ack_seq;
+    uint64_t now = c->hooks.now_ms ? c->hooks.now_ms(c->hooks.aux) : 0;
     if (r->n_errors) {
         c->stats.refused++;
         c->stats.ofp_errors += r->n_errors;
@@ -118,7 +112,7 @@ judge(struct ofctrl *c, const struct ofctrl_batch *b,
                   (unsigned) r->first_type, (unsigned) r->first_code);
         if (ours) {
             chan_client_nack(c->chan, b->ack_seq, r->first_type,
-                             r->first_code, c->now_ms, c->chan_out);
+                             r->first_code, now, c->chan_out);
         }
         return OFCTRL_REFUSED;
     }
@@ -128,7 +122,7 @@ judge(struct ofctrl *c, const struct ofctrl_batch *b,
     }
     c->stats.confirmed++;
     if (ours) {
-        chan_client_ack(c->chan, b->ack_seq, c->now_ms, c->chan_out);
+        chan_client_ack(c->chan, b->ack_seq, now, c->chan_out);
     }
     return OFCTRL_CONFIRMED;
 }

@@ -52,6 +52,9 @@ struct ofctrl_hooks {
     /* A batch's barrier completed (after any ack or nack was queued). */
     void (*done)(void *aux, const struct ofctrl_batch *,
                  enum ofctrl_outcome, const struct ofconn_barrier_result *);
+    /* The channel's clock (monotonic ms) for the acks and nacks it queues;
+     * NULL: 0. */
+    uint64_t (*now_ms)(void *aux);
     void *aux;
 };
 
@@ -70,8 +73,6 @@ void ofctrl_destroy(struct ofctrl *);
 
 /* The channel session now in use (the caller counts connections). */
 void ofctrl_set_session(struct ofctrl *, uint64_t session);
-/* The channel clock (monotonic ms) for the acks and nacks it queues. */
-void ofctrl_set_now(struct ofctrl *, uint64_t now_ms);
 /* The switch connection is new and its flow table was cleared: batches
  * still pending are void, nothing needs resending. */
 void ofctrl_reconnected(struct ofctrl *);
