@@ -6,11 +6,11 @@
  * (here).  Every change recomputes the desired flow table and sends the
  * difference followed by a barrier (agent_sync.c, ofctrl.c); instructions
  * are acknowledged, and map versions reported, only when that barrier's
- * reply arrives with no error before it, and nacked when there was one.  It must
- * never acknowledge what Open vSwitch has not confirmed, and never crash on
- * anything a peer sends.  Port security (seed 003) is agent_snoop.c;
- * statistics and /metrics are agent_metrics.c.  This file creates, arms
- * and frees the loop's events and options. */
+ * reply arrives with no error before it, and nacked when there was one.
+ * It must never acknowledge what Open vSwitch has not confirmed, and never
+ * crash on anything a peer sends.  Port security (seed 003) is
+ * agent_snoop.c; statistics and /metrics are agent_metrics.c.  This file
+ * creates, arms and frees the loop's events and options. */
 #include "agent/agent.h"
 
 #include <event2/bufferevent.h>

@@ -20,10 +20,28 @@
 #include "lib/ofconn.h"
 #include "mignet/ofp.h"
 
+static void of_message(void *aux, const struct ofp_msg *);
+
+/* A reply (or error) to a request: dispatched like any message, but an
+ * error for a statistics request never counts against a flow batch. */
+static void
+of_reply(void *aux, const struct ofp_msg *msg, bool last)
+{
+    (void) last;
+    if (msg) {
+        of_message(aux, msg);
+    }
+}
+
 void
 agent_of_send_msg(struct agent *a, struct ofp_msg *msg)
 {
-    if (a->of_ready) {
+    if (!a->of_ready) {
+        return;
+    }
+    if (msg->type == OFPT_MULTIPART_REQUEST) {
+        (void) ofconn_request(a->of, msg, of_reply, a, NULL);
+    } else {
         (void) ofconn_send(a->of, msg, NULL);
     }
 }
@@ -112,7 +130,7 @@ of_message(void *aux, const struct ofp_msg *msg)
     struct agent *a = aux;
     switch (msg->type) {
     case OFPT_ERROR:
-        /* Also counted against its batch's barrier (ofctrl.c). */
+        /* For a flow_mod: also counted against its batch (ofctrl.c). */
         a->of_errors++;
         log_write(LOG_WARN, "agent", "event=ofp_error node=%s type=%u "
                   "code=%u xid=%" PRIu32, a->opt.node, msg->error.type,

@@ -42,7 +42,8 @@ eventually "n1 acknowledged its resync" state n1 '.acked_seq >= 1'
 ok POST /v1/vms/vm1/migrate 202 '{"to":"n2"}'
 eventually "n2 nacked the install" state n2 '.nacks == 1 and .acked_seq == 0'
 seq=$(jq .nacked_seq "$T/agent-n2.json")
-eventually "n1 acknowledged the relay" state n1 '.relays == 1 and .acked_seq == .last_seq'
+eventually "n1 acknowledged the relay" \
+    state n1 '.relays == 1 and .acked_seq == .last_seq'
 eventually "the nack shows on the migration" mig_is \
     "(.nacks | length) == 1 and .nacks_total == 1"
 [ "$(json '.nacks[0].node')" = n2 ] || fail "nack node: $BODY"
