@@ -31,6 +31,10 @@ of_reply(void *aux, const struct ofp_msg *msg, bool last)
     if (msg) {
         of_message(aux, msg);
     }
+    if (msg && msg->type == OFPT_ERROR) {
+        /* E.g. no port table: sync with what is known rather than never. */
+        agent_schedule_sync(aux);
+    }
 }
 
 void
@@ -120,7 +124,9 @@ of_ready(void *aux, const struct ofp_features *features)
     ofctrl_reconnected(a->ofctrl);
     a->of_connects++;
     log_write(LOG_INF, "agent", "event=ofp_connected node=%s", a->opt.node);
-    agent_schedule_sync(a);
+    /* The first sync waits for the port table (its reply schedules it):
+     * flows computed without it would deliver to no port, and their
+     * barrier would confirm a table that is not the node's. */
 }
 
 /* ofconn hook: what the session did not consume itself. */
