@@ -41,6 +41,8 @@ struct options {
     const char *tls_name;
     uint32_t reconnect_ms;
     bool no_ack;
+    bool nack;      /* nack every instruction with this OpenFlow error */
+    uint16_t nack_type, nack_code;
     bool report;
     bool refresh_msg; /* report refreshes by message, not by the poll */
     bool once;
@@ -155,14 +157,16 @@ write_state(struct agent *a)
     }
     json_t *root = json_pack(
         "{s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-        " s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
+        " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
         "node", a->opt.node, "connected", a->fd >= 0, "welcomed",
         chan_client_welcomed(a->chan), "in_resync",
         chan_client_in_resync(a->chan), "sessions",
         (json_int_t) st.sessions, "welcome_map_version",
         (json_int_t) st.map_version, "heartbeat_ms",
         (json_int_t) st.heartbeat_ms, "last_seq", (json_int_t) st.last_seq,
-        "acked_seq", (json_int_t) st.acked_seq, "installs",
+        "acked_seq", (json_int_t) st.acked_seq, "nacked_seq",
+        (json_int_t) st.nacked_seq, "nacks", (json_int_t) st.nacks,
+        "installs",
         (json_int_t) st.installs, "relays", (json_int_t) st.relays,
         "deletes", (json_int_t) st.deletes, "refused",
         (json_int_t) st.refused, "resyncs", (json_int_t) st.resyncs,
@@ -489,6 +493,12 @@ run(struct agent *a)
             int error = chan_client_receive(a->chan, buf, (size_t) got,
                                             (uint64_t) sock_now_ms(),
                                             &a->out);
+            if (!error && a->opt.nack) {
+                /* As if Open vSwitch refused every flow they imply. */
+                chan_client_nack(a->chan, chan_client_pending_ack(a->chan),
+                                 a->opt.nack_type, a->opt.nack_code,
+                                 (uint64_t) sock_now_ms(), &a->out);
+            }
             if (!conn_flush(a)) {
                 conn_close(a, "write-failed");
                 break;
@@ -533,6 +543,10 @@ usage(FILE *stream)
             "  --reconnect-ms MS       wait between connection attempts "
             "(default 200)\n"
             "  --no-ack                never acknowledge instructions\n"
+            "  --nack TYPE,CODE        nack every instruction with this "
+            "OpenFlow error\n"
+            "                          (as if Open vSwitch refused its "
+            "flows)\n"
             "  --report                report held entries after each "
             "welcome\n"
             "  --once                  exit 1 when the session ends "
@@ -565,6 +579,7 @@ parse_options(int argc, char **argv, struct options *o)
         {"tls-name", required_argument, NULL, 'N'},
         {"reconnect-ms", required_argument, NULL, 'R'},
         {"no-ack", no_argument, NULL, 'A'},
+        {"nack", required_argument, NULL, 'K'},
         {"report", no_argument, NULL, 'P'},
         {"refresh-msg", no_argument, NULL, 'M'},
         {"once", no_argument, NULL, 'o'},
@@ -587,6 +602,19 @@ parse_options(int argc, char **argv, struct options *o)
         case 'a': o->tls_ca = optarg; break;
         case 'N': o->tls_name = optarg; break;
         case 'A': o->no_ack = true; break;
+        case 'K': {
+            unsigned t, k;
+            char end;
+            if (sscanf(optarg, "%u,%u%c", &t, &k, &end) != 2 || t > 65535
+                || k > 65535) {
+                fprintf(stderr, "--nack: TYPE,CODE (0-65535 each)\n");
+                return 2;
+            }
+            o->nack = true;
+            o->nack_type = (uint16_t) t;
+            o->nack_code = (uint16_t) k;
+            break;
+        }
         case 'P': o->report = true; break;
         case 'M': o->refresh_msg = true; break;
         case 'o': o->once = true; break;
@@ -676,7 +704,7 @@ main(int argc, char **argv)
     };
     a.map = agent_map_create();
     a.chan = chan_client_create(a.opt.node, &hooks);
-    chan_client_set_ack(a.chan, !a.opt.no_ack);
+    chan_client_set_ack(a.chan, !a.opt.no_ack && !a.opt.nack);
     chan_client_set_report(a.chan, a.opt.report);
 
     stopflag_install();

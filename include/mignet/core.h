@@ -114,6 +114,16 @@ struct core_instr {
 };
 
 /* A migration's public record. */
+/* A node's agent could not make an instruction of a migration true: Open
+ * vSwitch refused a flow_mod with this OpenFlow error (nack). */
+struct core_nack {
+    uint32_t node;
+    uint64_t seq;
+    uint16_t ofp_type, ofp_code;
+};
+/* Nacks kept per migration; later ones are only counted. */
+#define CORE_MIG_NACKS_MAX 8
+
 struct core_migration {
     uint64_t id;
     uint32_t vm;
@@ -124,6 +134,10 @@ struct core_migration {
     uint64_t started_ms, relaying_ms, cleaned_ms; /* 0 = not yet */
     uint64_t delay_ms;    /* the deletion delay chosen at relaying */
     bool released_early;  /* every node acknowledged before the delay */
+    /* Nacks for the instructions it waits on (not persisted: a restart
+     * forgets them), the first CORE_MIG_NACKS_MAX of 'n_nacks'. */
+    uint32_t n_nacks;
+    struct core_nack nacks[CORE_MIG_NACKS_MAX];
 };
 
 /* Output sink.  Callbacks run synchronously inside core calls; they must not
@@ -208,6 +222,18 @@ enum core_err core_node_refresh(struct core *, uint32_t node,
 /* The node's agent applied every instruction up to 'seq'. */
 enum core_err core_node_ack(struct core *, uint32_t node, uint64_t seq,
                             uint64_t now);
+/* The node's agent applied every instruction up to 'seq' but Open vSwitch
+ * refused a flow_mod (OpenFlow error 'ofp_type'/'ofp_code') of the batch
+ * that implements the instructions after its last ack up to 'seq': none
+ * of them is acknowledged (a later ack still may).  Every migration that
+ * waits on one of them records the nack and keeps waiting (the prepare
+ * timeout still applies).  CORE_E_BAD_SEQ for a seq of 0, above the last
+ * one sent, or at or below one already acknowledged. */
+enum core_err core_node_nack_check(const struct core *, uint32_t node,
+                                   uint64_t seq);
+enum core_err core_node_nack(struct core *, uint32_t node, uint64_t seq,
+                             uint16_t ofp_type, uint16_t ofp_code,
+                             uint64_t now);
 /* The agent reports it holds 'vm' at 'epoch'.  CORE_E_STALE_EPOCH when the
  * node's desired state for the VM has a newer epoch (the agent will be
  * corrected by a resync); changes nothing either way. */
@@ -383,6 +409,7 @@ struct core_stats {
     uint64_t released_early;   /* deletions ended by acknowledgements */
     uint64_t instructions;
     uint64_t prepare_timeouts;
+    uint64_t agent_nacks;      /* nacks accepted from agents */
     uint64_t bindings_by_type[2];    /* live, by enum binding_type */
     uint64_t bindings_by_origin[3];  /* created, by enum binding_origin */
     uint64_t lease_expiries;         /* dynamic bindings whose lease ended */

@@ -3,9 +3,10 @@
  * calls in another.  Internal to src/agent; nothing else includes it.
  *
  *   agent.c          lifecycle, the event loop, timers, the gateway poll
- *   agent_of.c       the OpenFlow session with the node's bridge
+ *   agent_of.c       the OpenFlow session with the node's bridge (ofconn)
  *   agent_snoop.c    port security: DHCP punts, snooped bindings
- *   agent_sync.c     desired state -> flow table sync, barrier replies
+ *   agent_sync.c     desired state -> flow table sync (ofctrl.c), and
+ *                    what a confirmed batch reports
  *   agent_chan.c     the agent channel's socket around chan_client
  *   agent_metrics.c  flow statistics and GET /metrics */
 #ifndef MIGNET_AGENT_AGENT_PRIVATE_H
@@ -18,7 +19,9 @@
 
 #include "agent/agent.h"
 #include "agent/chan_client.h"
+#include "agent/ofctrl.h"
 #include "lib/http_client.h"
+#include "lib/ofconn.h"
 #include "lib/strbuf.h"
 #include "mignet/ofp.h"
 
@@ -44,18 +47,6 @@ struct port {
     uint32_t no;
 };
 
-/* A barrier in flight and what its reply confirms. */
-struct barrier {
-    uint32_t xid;
-    uint64_t session;  /* chan session it belongs to */
-    uint64_t ack_seq;  /* instructions confirmed by it */
-    uint64_t version;  /* map version confirmed by it */
-    uint64_t sent_us;
-    uint64_t oldest_instr_us; /* arrival of the oldest unconfirmed instr */
-    size_t n_mods;            /* flow_mods the barrier closes */
-    size_t n_installed;       /* size of the table once it is confirmed */
-};
-
 /* A DHCP ACK seen on a trusted port, until a barrier confirms flows that
  * enforce the binding it granted (the ACK -> enforcement latency). */
 struct pending_ack {
@@ -63,7 +54,7 @@ struct pending_ack {
     uint32_t ip;
     uint64_t t0_us;
     bool enforced; /* the desired flows enforce it */
-    uint32_t xid;  /* barrier that confirms them, 0 = not sent yet */
+    uint64_t batch; /* ofctrl batch that confirms them, 0 = not sent */
 };
 
 /* A latency summary over the last LAT_SAMPLES observations. */
@@ -113,15 +104,13 @@ struct agent {
     uint64_t confirmed_version; /* map version confirmed by a barrier */
 
     /* OpenFlow. */
-    struct bufferevent *of_bev;
+    struct ofconn *of;        /* the session (agent_of.c) */
+    struct ofctrl *ofctrl;    /* flow batches and their barriers */
     struct event *of_retry;
     bool of_ready;
-    uint32_t xid;
     struct port ports[MAX_PORTS];
     size_t n_ports;
     struct flowtab *desired, *installed;
-    struct barrier *barriers;
-    size_t n_barriers, barriers_cap;
     struct event *sync_ev;
     struct event *stats_timer;
     uint32_t stats_xid;
@@ -160,7 +149,9 @@ void agent_arm_ms(struct event *ev, uint64_t ms);
 void agent_stall_add(struct stall_hist *h, uint64_t us);
 
 /* agent_of.c */
-void agent_of_send(struct agent *, struct ofpbuf *);
+/* The session's hooks, for ofconn_create(). */
+extern const struct ofconn_hooks agent_of_hooks;
+/* Sends 'msg' if the session is ready; its xid is then in msg->xid. */
 void agent_of_send_msg(struct agent *, struct ofp_msg *);
 /* The bridge's number for the port called 'name', 0 if none. */
 uint32_t agent_port_lookup(const struct agent *, const char *name);
@@ -174,7 +165,11 @@ void agent_snooped_prune(struct agent *);
 void agent_packet_in(struct agent *, const struct ofp_packet_in *);
 
 /* agent_sync.c */
-void agent_barrier_done(struct agent *, uint32_t xid);
+/* ofctrl hooks: the channel's clock; a batch's barrier completed. */
+uint64_t agent_now_ms(void *aux);
+void agent_batch_done(void *aux, const struct ofctrl_batch *,
+                      enum ofctrl_outcome,
+                      const struct ofconn_barrier_result *);
 /* Event callback: recompute, send the difference and a barrier. */
 void agent_sync_cb(evutil_socket_t, short what, void *aux);
 void agent_schedule_sync(struct agent *);

@@ -2,15 +2,16 @@
  *
  * Three connections, one libevent loop: the agent channel to mignetd
  * (agent_chan.c; chan_client does the protocol), the OpenFlow connection
- * to the node's bridge (agent_of.c), and gateway polls (here, with
- * libevent's HTTP client: nothing in the loop waits on a peer).  Every
- * change recomputes the desired flow table and sends the difference
- * followed by a barrier (agent_sync.c); instructions are acknowledged, and
- * map versions reported, only when that barrier's reply arrives.  It must
- * never acknowledge what Open vSwitch has not confirmed, and never crash on
- * anything a peer sends.  Port security (seed 003) is agent_snoop.c;
- * statistics and /metrics are agent_metrics.c.  This file creates, arms
- * and frees the loop's events and options. */
+ * to the node's bridge (agent_of.c, on lib/ofconn), and gateway polls
+ * (here, with libevent's HTTP client: nothing in the loop waits on a
+ * peer).  Every change recomputes the desired flow table and sends the
+ * difference followed by a barrier (agent_sync.c, ofctrl.c); instructions
+ * are acknowledged, and map versions reported, only when that barrier's
+ * reply arrives with no error before it, and nacked when there was one.
+ * It must never acknowledge what Open vSwitch has not confirmed, and never
+ * crash on anything a peer sends.  Port security (seed 003) is
+ * agent_snoop.c; statistics and /metrics are agent_metrics.c.  This file
+ * creates, arms and frees the loop's events and options. */
 #include "agent/agent.h"
 
 #include <event2/buffer.h>
@@ -278,12 +279,15 @@ agent_run(const struct agent_options *opt)
     }
     chan_client_set_ack(a->chan, false);
     a->rng = opt->seed ? opt->seed : (uint64_t) hash_str(opt->node) | 1;
-    a->xid = 1;
     strbuf_init(&a->chan_out);
     a->map = agent_map_create();
     a->desired = flowtab_create();
     a->installed = flowtab_create();
     a->snooped = binding_table_create();
+    a->of = ofconn_create(NULL, &agent_of_hooks, a);
+    struct ofctrl_hooks ofctrl_hooks = {
+        .done = agent_batch_done, .now_ms = agent_now_ms, .aux = a};
+    a->ofctrl = ofctrl_create(a->of, a->chan, &a->chan_out, &ofctrl_hooks);
     signal(SIGPIPE, SIG_IGN);
     a->base = event_base_new();
     a->sync_ev = event_new(a->base, -1, 0, agent_sync_cb, a);
@@ -346,9 +350,6 @@ out:
     if (a->gw_conn) {
         evhttp_connection_free(a->gw_conn); /* drops a poll in flight */
     }
-    if (a->of_bev) {
-        bufferevent_free(a->of_bev);
-    }
     if (a->http) {
         evhttp_free(a->http);
     }
@@ -365,6 +366,9 @@ out:
     event_free(a->stats_timer);
     event_free(a->sig_term);
     event_free(a->sig_int);
+    /* Its pending barriers call back into ofctrl: the session first. */
+    ofconn_destroy(a->of);
+    ofctrl_destroy(a->ofctrl);
     event_base_free(a->base);
     chan_client_destroy(a->chan);
     agent_map_destroy(a->map);
@@ -372,7 +376,6 @@ out:
     flowtab_destroy(a->installed);
     binding_table_destroy(a->snooped);
     strbuf_destroy(&a->chan_out);
-    free(a->barriers);
     free(a);
     return rc;
 }

@@ -82,20 +82,19 @@ agent_stats_cb(evutil_socket_t fd, short what, void *aux)
     (void) what;
     if (a->of_ready) {
         struct ofp_msg req;
-        ofp_msg_init(&req, OFPT_MULTIPART_REQUEST, a->xid++);
+        ofp_msg_init(&req, OFPT_MULTIPART_REQUEST, 0);
         req.mp.type = OFPMP_FLOW;
         req.mp.flow_req.table_id = OFPTT_ALL;
         req.mp.flow_req.out_port = OFPP_ANY;
         req.mp.flow_req.out_group = OFPG_ANY;
         req.mp.flow_req.cookie = pl_cookie_kind(PL_K_RELAY);
         req.mp.flow_req.cookie_mask = PL_COOKIE_KIND_MASK;
+        agent_of_send_msg(a, &req); /* the session sets the xid */
         a->stats_xid = req.xid;
-        agent_of_send_msg(a, &req);
-        req.xid = a->xid++;
         req.mp.flow_req.table_id = PL_T_PORTSEC;
         req.mp.flow_req.cookie = pl_cookie_kind(PL_K_PORTSEC);
-        a->portsec_xid = req.xid;
         agent_of_send_msg(a, &req);
+        a->portsec_xid = req.xid;
         /* A snooped binding's lease may have ended. */
         if (binding_table_count(a->snooped)) {
             uint64_t due;

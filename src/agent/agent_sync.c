@@ -2,10 +2,11 @@
  *
  * compute() builds the node's desired flow table from the held entries,
  * the gateway map and the snooped bindings (pipeline.c); agent_sync_cb
- * sends the difference (flowtab.c) followed by a barrier, and
- * agent_barrier_done acknowledges what that barrier's reply confirmed.
- * It must never acknowledge an instruction, or report a map version,
- * before then. */
+ * hands it to ofctrl.c, which sends the difference and a barrier and acks
+ * (or nacks) the instructions once the barrier's reply comes;
+ * agent_batch_done reports the map version a confirmed batch carried.  It
+ * must never acknowledge an instruction, or report a map version, that
+ * Open vSwitch did not accept. */
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <inttypes.h>
@@ -22,37 +23,49 @@
 #include "lib/util.h"
 #include "mignet/ofp.h"
 
-/* A barrier reply: acknowledge what it confirms. */
-void
-agent_barrier_done(struct agent *a, uint32_t xid)
+uint64_t
+agent_now_ms(void *aux)
 {
-    uint64_t t = clock_mono_ms();
-    size_t k = 0;
-    while (k < a->n_barriers && a->barriers[k].xid <= xid) {
-        const struct barrier *b = &a->barriers[k++];
-        a->confirmed_flows = b->n_installed;
-        if (b->n_mods >= a->biggest_batch) {
-            a->biggest_batch = b->n_mods;
-            a->biggest_batch_us = clock_mono_us() - b->sent_us;
-        }
-        if (b->session == a->session && b->ack_seq) {
-            chan_client_ack(a->chan, b->ack_seq, t, &a->chan_out);
-            if (b->oldest_instr_us) {
-                agent_lat_add(&a->instr_lat,
-                              clock_mono_us() - b->oldest_instr_us);
-            }
-        }
-        if (b->version > a->confirmed_version) {
-            a->confirmed_version = b->version;
-            chan_client_refreshed(a->chan, b->version, t, &a->chan_out);
-        }
+    (void) aux;
+    return clock_mono_ms();
+}
+
+/* ofctrl hook: a batch's barrier completed.  ofctrl.c has already
+ * acknowledged or nacked its instructions; a confirmed batch also reports
+ * its map version and ends the timing of what it carried. */
+void
+agent_batch_done(void *aux, const struct ofctrl_batch *b,
+                 enum ofctrl_outcome outcome,
+                 const struct ofconn_barrier_result *r)
+{
+    struct agent *a = aux;
+    (void) r;
+    if (outcome == OFCTRL_LOST) {
+        return; /* resynced in full when the switch is back */
     }
-    /* ACKs whose binding's flows this barrier confirmed. */
+    if (outcome != OFCTRL_CONFIRMED) {
+        agent_chan_flush(a); /* a nack, maybe */
+        return;
+    }
+    uint64_t t = clock_mono_ms();
+    a->confirmed_flows = b->n_installed;
+    if (b->n_mods >= a->biggest_batch) {
+        a->biggest_batch = b->n_mods;
+        a->biggest_batch_us = clock_mono_us() - b->sent_us;
+    }
+    if (b->session == a->session && b->ack_seq && b->oldest_instr_us) {
+        agent_lat_add(&a->instr_lat, clock_mono_us() - b->oldest_instr_us);
+    }
+    if (b->version > a->confirmed_version) {
+        a->confirmed_version = b->version;
+        chan_client_refreshed(a->chan, b->version, t, &a->chan_out);
+    }
+    /* ACKs whose binding's flows this batch confirmed. */
     uint64_t us = clock_mono_us();
     size_t j = 0;
     for (size_t i = 0; i < a->n_pend; i++) {
         struct pending_ack *p = &a->pend[i];
-        if (p->xid && p->xid <= xid) {
+        if (p->batch && p->batch <= b->id) {
             agent_lat_add(&a->enforce_lat, us - p->t0_us);
             log_write(LOG_INF, "agent", "event=binding_enforced node=%s "
                       "ack_to_flows_us=%" PRIu64, a->opt.node,
@@ -62,13 +75,7 @@ agent_barrier_done(struct agent *a, uint32_t xid)
         }
     }
     a->n_pend = j;
-    memmove(a->barriers, a->barriers + k,
-            (a->n_barriers - k) * sizeof *a->barriers);
-    a->n_barriers -= k;
-    if (a->chan_bev && a->chan_out.len) {
-        bufferevent_write(a->chan_bev, a->chan_out.data, a->chan_out.len);
-        strbuf_clear(&a->chan_out);
-    }
+    agent_chan_flush(a);
 }
 
 /* The node's view: held entries (placed here or relaying) and the map.
@@ -160,37 +167,25 @@ agent_sync_cb(evutil_socket_t fd, short what, void *aux)
          * the last complete table rather than half of a new one. */
         return;
     }
-    struct ofpbuf b;
-    ofpbuf_init(&b, 4096);
     struct flowtab_diff d;
-    uint64_t start_us = clock_mono_us();
-    flowtab_sync(a->installed, a->desired, &b, &a->xid, &d);
-    a->flow_mods += d.added + d.modified + d.deleted;
-    a->syncs++;
-    struct ofp_msg barrier;
-    ofp_msg_init(&barrier, OFPT_BARRIER_REQUEST, a->xid++);
-    if (ofp_encode(&barrier, &b)) {
-        abort();
-    }
-    agent_of_send(a, &b);
-    ofpbuf_uninit(&b);
-    a->barriers = xgrow(a->barriers, &a->barriers_cap, a->n_barriers + 1,
-                        sizeof *a->barriers);
-    a->barriers[a->n_barriers++] = (struct barrier){
-        .xid = barrier.xid,
+    struct ofctrl_batch batch = {
         .session = a->session,
         .ack_seq = chan_client_pending_ack(a->chan),
         .version = agent_map_version(a->map),
-        .sent_us = start_us,
+        .sent_us = clock_mono_us(),
         .oldest_instr_us = a->unconfirmed_since_us,
-        .n_mods = d.added + d.modified + d.deleted,
-        .n_installed = flowtab_count(a->installed),
     };
+    ofctrl_set_session(a->ofctrl, a->session);
+    if (ofctrl_sync(a->ofctrl, a->installed, a->desired, &batch, &d)) {
+        return; /* not connected: the next connection syncs in full */
+    }
+    a->flow_mods += d.added + d.modified + d.deleted;
+    a->syncs++;
     a->unconfirmed_since_us = 0;
-    a->synced_seq = a->barriers[a->n_barriers - 1].ack_seq;
+    a->synced_seq = batch.ack_seq;
     for (size_t k = 0; k < a->n_pend; k++) {
-        if (a->pend[k].enforced && !a->pend[k].xid) {
-            a->pend[k].xid = barrier.xid;
+        if (a->pend[k].enforced && !a->pend[k].batch) {
+            a->pend[k].batch = batch.id;
         }
     }
     if (d.added || d.modified || d.deleted) {

@@ -238,6 +238,28 @@ chan_client_ack(struct chan_client *c, uint64_t seq, uint64_t now,
     }
 }
 
+void
+chan_client_nack(struct chan_client *c, uint64_t seq, uint16_t ofp_type,
+                 uint16_t ofp_code, uint64_t now, struct strbuf *out)
+{
+    if (!c->connected || !c->welcomed || c->in_resync) {
+        return;
+    }
+    if (seq > c->pending_ack) {
+        seq = c->pending_ack;
+    }
+    if (seq > c->stats.acked_seq && seq > c->stats.nacked_seq) {
+        struct chan_msg msg;
+        chan_msg_init(&msg, CHAN_NACK);
+        msg.seq = seq;
+        msg.ofp_type = ofp_type;
+        msg.ofp_code = ofp_code;
+        send_msg(c, &msg, now, out);
+        c->stats.nacked_seq = seq;
+        c->stats.nacks++;
+    }
+}
+
 /* ---- Session ---- */
 
 void
@@ -253,6 +275,7 @@ chan_client_connected(struct chan_client *c, uint64_t now,
     c->connected_at = c->last_rx = c->last_tx = now;
     c->pending_ack = 0;
     c->stats.acked_seq = 0;
+    c->stats.nacked_seq = 0;
     c->stats.last_seq = 0;
     strbuf_clear(&c->in);
 
@@ -480,6 +503,7 @@ handle_line(struct chan_client *c, const char *line, size_t len,
     case CHAN_REFRESH:
     case CHAN_REPORT:
     case CHAN_REFUSED:
+    case CHAN_NACK:
     default:
         violation(c, "agent-side message '%s' from the controller",
                   chan_msg_type_name(m.type));

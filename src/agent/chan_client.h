@@ -55,6 +55,8 @@ struct chan_client_stats {
     uint64_t violations;   /* protocol violations by the controller */
     uint64_t last_seq;     /* highest instruction seq received */
     uint64_t acked_seq;    /* highest seq acknowledged */
+    uint64_t nacked_seq;   /* highest seq negatively acknowledged */
+    uint64_t nacks;        /* nacks sent */
     uint64_t map_version;  /* from the last welcome */
     uint32_t heartbeat_ms; /* from the last welcome */
 };
@@ -92,6 +94,13 @@ uint64_t chan_client_pending_ack(const struct chan_client *);
  * was applied; nothing during a resync or before welcome). */
 void chan_client_ack(struct chan_client *, uint64_t seq, uint64_t now,
                      struct strbuf *out);
+/* Open vSwitch refused a flow_mod (OpenFlow error 'ofp_type'/'ofp_code')
+ * of the batch that implements the applied instructions up to 'seq':
+ * queues 'nack {seq, ofp_error}' (docs/agent-protocol.md).  Nothing is
+ * acknowledged; 'seq' is capped to what was applied, and a seq at or below
+ * the last ack or the last nack of the session is not nacked again. */
+void chan_client_nack(struct chan_client *, uint64_t seq, uint16_t ofp_type,
+                      uint16_t ofp_code, uint64_t now, struct strbuf *out);
 /* After each welcome, report every held entry ('report {vm, epoch}'). */
 void chan_client_set_report(struct chan_client *, bool report);
 

@@ -432,6 +432,15 @@ session_message(struct agent_session *s, const struct chan_msg *m)
         session_core_error(s, core_node_ack(ctl->core, s->node, m->seq,
                                             now));
         break;
+    case CHAN_NACK:
+        log_write(LOG_WARN, "agent",
+                  "event=nack node=%s seq=%" PRIu64 " ofp_type=%u "
+                  "ofp_code=%u", s->name, m->seq, (unsigned) m->ofp_type,
+                  (unsigned) m->ofp_code);
+        session_core_error(s, core_node_nack(ctl->core, s->node, m->seq,
+                                             m->ofp_type, m->ofp_code,
+                                             now));
+        break;
     case CHAN_REFRESH:
         ctl->dirty = true;
         session_core_error(s, core_node_refresh(ctl->core, s->node,

@@ -144,6 +144,9 @@ metrics_render(const struct metrics *m, const struct core *core,
         {"mignet_prepare_timeouts_total", "counter", "Migrations that "
          "relayed without both agents' acknowledgements.",
          st.prepare_timeouts},
+        {"mignet_agent_nacks_total", "counter", "Negative acknowledgements "
+         "from agents: Open vSwitch refused a flow of an instruction.",
+         st.agent_nacks},
         {"mignet_core_instructions_total", "counter", "Instructions the "
          "core issued.", st.instructions},
         {"mignet_map_version", "gauge", "Gateway map version.",

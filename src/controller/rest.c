@@ -245,6 +245,22 @@ rest_migration_json(struct ctl *ctl, const struct core_migration *m)
     rest_set(o, "cleaned_unix_ms", js_time(m->cleaned_ms));
     rest_set(o, "delay_ms", js_u64(m->delay_ms));
     rest_set(o, "released_early", json_boolean(m->released_early));
+    /* Agents' negative acknowledgements of its instructions (I9). */
+    json_t *nacks = json_array();
+    for (uint32_t i = 0; i < m->n_nacks && i < CORE_MIG_NACKS_MAX; i++) {
+        const struct core_nack *n = &m->nacks[i];
+        const char *node = rest_node_name(ctl->core, n->node);
+        json_t *e = json_object();
+        json_t *oe = json_object();
+        rest_set(oe, "type", json_integer(n->ofp_type));
+        rest_set(oe, "code", json_integer(n->ofp_code));
+        rest_set(e, "node", node ? json_string(node) : json_null());
+        rest_set(e, "seq", js_u64(n->seq));
+        rest_set(e, "ofp_error", oe);
+        json_array_append_new(nacks, e);
+    }
+    rest_set(o, "nacks", nacks);
+    rest_set(o, "nacks_total", js_u64(m->n_nacks));
     return o;
 }
 

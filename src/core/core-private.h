@@ -178,6 +178,10 @@ void core_gateway_remove(struct core *, uint32_t vm);
  * for. */
 void core_mig_acked(struct core *, struct migration *, uint32_t node,
                     uint64_t seq, uint64_t now);
+/* Node 'nack->node' nacked instruction 'nack->seq' that 'm' waits for:
+ * kept with the migration, which does not advance on it. */
+void core_mig_nacked(struct core *, struct migration *,
+                     const struct core_nack *);
 /* Step 6, early: brings forward the deletions every node's
  * acknowledgements allow (I2). */
 void core_release_check(struct core *, uint64_t now);

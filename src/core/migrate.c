@@ -371,6 +371,17 @@ core_mig_acked(struct core *c, struct migration *m, uint32_t node,
 }
 
 void
+core_mig_nacked(struct core *c, struct migration *m,
+                const struct core_nack *nack)
+{
+    (void) c;
+    if (m->pub.n_nacks < CORE_MIG_NACKS_MAX) {
+        m->pub.nacks[m->pub.n_nacks] = *nack;
+    }
+    m->pub.n_nacks++;
+}
+
+void
 core_mig_timeout_run(struct core *c, uint32_t ti, uint64_t now)
 {
     struct migration *m = core_mig_get(c, c->tasks[ti].migration);

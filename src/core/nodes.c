@@ -314,6 +314,46 @@ core_node_ack(struct core *c, uint32_t i, uint64_t seq, uint64_t now)
 }
 
 enum core_err
+core_node_nack_check(const struct core *c, uint32_t i, uint64_t seq)
+{
+    if (!core_node_valid(c, i)) {
+        return CORE_E_UNKNOWN_NODE;
+    }
+    const struct node *n = &c->nodes[i];
+    if (seq == 0 || seq > n->last_seq || seq <= n->acked_seq) {
+        return CORE_E_BAD_SEQ;
+    }
+    return CORE_E_OK;
+}
+
+enum core_err
+core_node_nack(struct core *c, uint32_t i, uint64_t seq, uint16_t ofp_type,
+               uint16_t ofp_code, uint64_t now)
+{
+    enum core_err err = core_node_nack_check(c, i, seq);
+    if (err) {
+        return err;
+    }
+    c->stats.agent_nacks++;
+    /* The waits stay: only an ack moves a migration (I9). */
+    const struct node *n = &c->nodes[i];
+    for (size_t k = n->waits_head; k < n->n_waits; k++) {
+        const struct ack_wait *w = &n->waits[k];
+        if (w->seq > seq) {
+            break;
+        }
+        struct migration *m = core_mig_get(c, w->migration);
+        if (m) {
+            core_mig_nacked(c, m, &(struct core_nack){
+                .node = i, .seq = w->seq, .ofp_type = ofp_type,
+                .ofp_code = ofp_code});
+        }
+    }
+    (void) now;
+    return CORE_E_OK;
+}
+
+enum core_err
 core_node_report(struct core *c, uint32_t ni, uint32_t vi, uint64_t epoch)
 {
     if (!core_node_live(c, ni)) {

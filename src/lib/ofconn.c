@@ -559,6 +559,49 @@ ofconn_send(struct ofconn *c, struct ofp_msg *msg, uint32_t *xidp)
 }
 
 int
+ofconn_send_encoded(struct ofconn *c, const void *data, size_t len,
+                    uint32_t *first_xidp, size_t *n_msgsp)
+{
+    if (c->state != OFCONN_READY) {
+        return ENOTCONN;
+    }
+    const uint8_t *p = data;
+    size_t n_msgs = 0;
+    for (size_t off = 0; off < len;) {
+        size_t mlen;
+        if (ofp_frame(p + off, len - off, &mlen) || !mlen
+            || p[off] != c->version) {
+            return EINVAL;
+        }
+        off += mlen;
+        n_msgs++;
+    }
+    uint8_t *dst = ofpbuf_put(&c->out, data, len);
+    for (size_t off = 0; off < len;) {
+        size_t mlen;
+        (void) ofp_frame(dst + off, len - off, &mlen); /* checked above */
+        uint32_t xid = alloc_xid(c);
+        uint8_t be[4] = {(uint8_t) (xid >> 24), (uint8_t) (xid >> 16),
+                         (uint8_t) (xid >> 8), (uint8_t) xid};
+        memcpy(dst + off + 4, be, sizeof be);
+        if (!c->open.n_sent++) {
+            c->open_first_xid = xid;
+        }
+        if (off == 0 && first_xidp) {
+            *first_xidp = xid;
+        }
+        off += mlen;
+    }
+    if (n_msgsp) {
+        *n_msgsp = n_msgs;
+    }
+    if (n_msgs) {
+        ofconn_kick(c);
+    }
+    return 0;
+}
+
+int
 ofconn_request(struct ofconn *c, struct ofp_msg *msg, ofconn_reply_fn *fn,
                void *aux, uint32_t *xidp)
 {

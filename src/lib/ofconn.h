@@ -117,6 +117,14 @@ void ofconn_disconnected(struct ofconn *);
  * 0, ENOTCONN, or EINVAL when 'msg' does not encode (nothing is sent).
  * The caller keeps ownership of 'msg'. */
 int ofconn_send(struct ofconn *, struct ofp_msg *msg, uint32_t *xidp);
+/* Sends 'len' bytes of OpenFlow messages the caller encoded itself (e.g. a
+ * batch of flow_mods), in one piece: each gets a fresh xid in place of the
+ * one it carries, and counts for the next barrier like ofconn_send().
+ * '*first_xidp' (may be NULL) gets the first xid, '*n_msgsp' (may be NULL)
+ * how many there were.  Returns 0, ENOTCONN, or EINVAL when the bytes are
+ * not whole messages of the negotiated version (nothing is sent). */
+int ofconn_send_encoded(struct ofconn *, const void *data, size_t len,
+                        uint32_t *first_xidp, size_t *n_msgsp);
 /* Sends 'msg' and calls 'fn' with its reply or error. */
 int ofconn_request(struct ofconn *, struct ofp_msg *msg, ofconn_reply_fn *fn,
                    void *aux, uint32_t *xidp);

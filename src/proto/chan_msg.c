@@ -89,6 +89,8 @@ enum field_kind {
     F_ACTION,  /* enum binding_action: created, updated, removed */
     F_HEX,     /* frame[CHAN_FRAME_MAX] + frame_len, lowercase hex */
     F_BINDING, /* the nested binding object (binding_fields) */
+    F_U16,     /* uint16_t */
+    F_OFPERR,  /* the nested ofp_error object (ofp_error_fields) */
 };
 
 struct field {
@@ -151,6 +153,17 @@ static const struct field refused_fields[] = {
     END,
 };
 static const struct field no_fields[] = {END};
+/* Members of the nested "ofp_error" object. */
+static const struct field ofp_error_fields[] = {
+    FIELD("type", F_U16, ofp_type, true),
+    FIELD("code", F_U16, ofp_code, true),
+    END,
+};
+static const struct field nack_fields[] = {
+    F_SEQ,
+    FIELD("ofp_error", F_OFPERR, ofp_type, true),
+    END,
+};
 /* Members of the nested "binding" object. */
 static const struct field binding_fields[] = {
     FIELD("id", F_U32, binding.id, true),
@@ -194,7 +207,7 @@ static const struct field *const type_fields[CHAN_N_TYPES] = {
     [CHAN_REFRESH] = refresh_fields,      [CHAN_REPORT] = report_fields,
     [CHAN_REFUSED] = refused_fields,      [CHAN_HEARTBEAT] = no_fields,
     [CHAN_ERROR] = error_fields,          [CHAN_DHCP] = dhcp_fields,
-    [CHAN_BINDING] = binding_msg_fields,
+    [CHAN_BINDING] = binding_msg_fields,  [CHAN_NACK] = nack_fields,
 };
 
 /* ---- Value checks shared by decode and encode ---- */
@@ -241,6 +254,8 @@ int_max(enum field_kind kind)
         return VLAN_MAX;
     case F_BVLAN:
         return BINDING_VLAN_MAX;
+    case F_U16:
+        return UINT16_MAX;
     default:
         return INT64_MAX;
     }
@@ -250,7 +265,8 @@ static bool
 is_int_kind(enum field_kind kind)
 {
     return kind == F_U64 || kind == F_U32 || kind == F_PROTO
-           || kind == F_VNI || kind == F_VLAN || kind == F_BVLAN;
+           || kind == F_VNI || kind == F_VLAN || kind == F_BVLAN
+           || kind == F_U16;
 }
 
 static uint64_t
@@ -264,7 +280,8 @@ get_int(const struct chan_msg *msg, const struct field *f)
         return v;
     }
     case F_VLAN:
-    case F_BVLAN: {
+    case F_BVLAN:
+    case F_U16: {
         uint16_t v;
         memcpy(&v, p, sizeof v);
         return v;
@@ -286,7 +303,8 @@ set_int(struct chan_msg *msg, const struct field *f, uint64_t value)
         memcpy(p, &value, sizeof value);
         break;
     case F_VLAN:
-    case F_BVLAN: {
+    case F_BVLAN:
+    case F_U16: {
         uint16_t v = (uint16_t) value;
         memcpy(p, &v, sizeof v);
         break;
@@ -490,6 +508,17 @@ decode_field(const json_t *value, const struct field *f,
         }
         return e;
     }
+    if (f->kind == F_OFPERR) {
+        char sub[CHAN_AT_MAX];
+        if (!json_is_object(value)) {
+            return CHAN_E_WRONG_TYPE;
+        }
+        enum chan_err e = decode_fields(value, ofp_error_fields, out, sub);
+        if (e) {
+            snprintf(at, CHAN_AT_MAX, "%s.%.20s", f->key, sub);
+        }
+        return e;
+    }
     if (is_int_kind(f->kind)) {
         if (!json_is_integer(value)) {
             return CHAN_E_WRONG_TYPE;
@@ -669,6 +698,13 @@ encode_field(const struct chan_msg *msg, const struct field *f,
             return CHAN_E_NOMEM;
         }
         return encode_fields(msg, binding_fields, *valuep);
+    }
+    if (f->kind == F_OFPERR) {
+        *valuep = json_object();
+        if (!*valuep) {
+            return CHAN_E_NOMEM;
+        }
+        return encode_fields(msg, ofp_error_fields, *valuep);
     }
     if (is_enum_kind(f->kind)) {
         const char *name = enum_name(f->kind, get_enum(msg, f));

@@ -41,11 +41,14 @@
  *   refresh       version R
  *   report        vm R, epoch R
  *   refused       seq R, vm R, epoch R, held_epoch R
+ *   nack          seq R, ofp_error R
  *   heartbeat     -
  *   error         code R, message o
  *   dhcp          port R, frame R, vm o            (agent -> controller)
  *   binding       vm R, action R, binding R        (agent -> controller)
  *
+ * 'ofp_error' is a nested object {type R, code R}, the OpenFlow error
+ * (16-bit type and code) Open vSwitch answered a flow_mod with.
  * 'binding' is a nested object with the binding's enforcement fields (seed
  * 003 Table 1): id R, node R, mac R, ip R, vlan o, port o, type R,
  * origin R, lease o, expires o, server o, port_status o, port_security o;
@@ -100,7 +103,8 @@ struct strbuf;
     CHAN_MSG_TYPE(HEARTBEAT, "heartbeat")                                    \
     CHAN_MSG_TYPE(ERROR, "error")                                            \
     CHAN_MSG_TYPE(DHCP, "dhcp")                                              \
-    CHAN_MSG_TYPE(BINDING, "binding")
+    CHAN_MSG_TYPE(BINDING, "binding")                                        \
+    CHAN_MSG_TYPE(NACK, "nack")
 
 enum chan_msg_type {
 #define CHAN_MSG_TYPE(ENUM, NAME) CHAN_##ENUM,
@@ -169,6 +173,7 @@ struct chan_msg {
     uint64_t target_epoch;            /* relay */
     uint64_t version;                 /* refresh */
     uint64_t held_epoch;              /* refused */
+    uint16_t ofp_type, ofp_code;      /* nack: its OpenFlow error */
     char code[CHAN_CODE_MAX + 1];     /* error */
     char message[CHAN_TEXT_MAX + 1];  /* error */
     /* Port security (seed 003). */

@@ -116,3 +116,31 @@ ok() {
     if [ $# -ge 4 ]; then api "$1" "$2" "$4"; else api "$1" "$2"; fi
     [ "$STATUS" = "$want" ] || fail "$1 $2 -> $STATUS, want $want: $BODY"
 }
+
+# eventually DESCRIPTION COMMAND...: retries COMMAND for up to 10 s.
+eventually() {
+    local what=$1; shift
+    local i
+    for i in $(seq 1 200); do
+        if "$@" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    fail "timed out waiting for: $what"
+}
+
+# state NODE FILTER: applies a jq filter to a test agent's state file.
+state() { jq -e "$2" "$T/agent-$1.json" >/dev/null; }
+
+# start_agent NODE [ARGS...]: a test agent (mignet-test-agent) for NODE
+# on $AGENT_ADDR, logging to $T/agent-NODE.*; sets AGENT_PID.
+start_agent() {
+    local node=$1; shift
+    "$MIGNET_BUILD_DIR/mignet-test-agent" --controller "$AGENT_ADDR" \
+        --node "$node" --log "$T/agent-$node.trace" \
+        --state "$T/agent-$node.json" --reconnect-ms 100 "$@" \
+        2>>"$T/agent-$node.log" &
+    AGENT_PID=$!
+    PIDS+=("$AGENT_PID")
+}

@@ -39,31 +39,10 @@ stderr: $(cat "$T/err")"
 out_has() { grep -Eq -- "$1" "$T/out" || fail "stdout lacks /$1/: $(cat "$T/out")"; }
 err_has() { grep -Eq -- "$1" "$T/err" || fail "stderr lacks /$1/: $(cat "$T/err")"; }
 
-# eventually DESCRIPTION COMMAND...: retries COMMAND for up to 10 s.
-eventually() {
-    local what=$1; shift
-    local i
-    for i in $(seq 1 200); do
-        if "$@" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    fail "timed out waiting for: $what"
-}
-
-# state NODE FILTER: applies a jq filter to a test agent's state file.
-state() { jq -e "$2" "$T/agent-$1.json" >/dev/null; }
-
-# start_agent NODE [ARGS...]: a test agent for NODE; sets AGENT_PID.
-start_agent() {
+# A test agent that also polls the gateway (lib.sh's start_agent).
+start_polling_agent() {
     local node=$1; shift
-    "$AGENT" --controller "$AGENT_ADDR" --node "$node" \
-        --log "$T/agent-$node.trace" --state "$T/agent-$node.json" \
-        --gateway "$URL" --refresh-ms 100 --reconnect-ms 100 "$@" \
-        2>>"$T/agent-$node.log" &
-    AGENT_PID=$!
-    PIDS+=("$AGENT_PID")
+    start_agent "$node" --gateway "$URL" --refresh-ms 100 "$@"
 }
 
 # ---- Help and usage (no controller needed) ----
@@ -119,9 +98,9 @@ mig 4 node add bad/name --address 198.18.0.9
 err_has "controller error"
 mig 2 node add n3 --address 198.18.0.3 --refresh-ms soon
 
-start_agent n1
+start_polling_agent n1
 A1=$AGENT_PID
-start_agent n2 --refresh-msg
+start_polling_agent n2 --refresh-msg
 A2=$AGENT_PID
 eventually "agents connected" state n1 '.welcomed and .resyncs == 1'
 eventually "agent n2 connected" state n2 '.welcomed and .resyncs == 1'
@@ -253,7 +232,7 @@ mig 4 --json vm show ghost
 # A reconnecting agent is resynchronised to exactly its desired state.
 stop_pid "$A2" TERM
 [ "$STOP_RC" = 0 ] || fail "test agent exit $STOP_RC on SIGTERM"
-start_agent n2
+start_polling_agent n2
 A2=$AGENT_PID
 eventually "n2 resynced" state n2 \
     '.resyncs == 1 and ([.entries[].vm] == ["vm2"])'
@@ -284,7 +263,7 @@ if command -v openssl >/dev/null; then
     mig 0 --url "$URL" node add t1 --address 198.18.0.5
     mig 0 --url "$URL" vm create tvm --mac 02:00:00:00:00:05 \
         --ip 198.18.1.5 --vni 5 --node t1
-    start_agent t1 --tls-ca "$T/ctl.pem"
+    start_polling_agent t1 --tls-ca "$T/ctl.pem"
     eventually "t1 over TLS" state t1 \
         '.entries[] | select(.vm == "tvm" and .epoch == 1)'
     grep -q '^event connected .* tls$' "$T/agent-t1.trace" \

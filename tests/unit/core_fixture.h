@@ -120,4 +120,17 @@ ack_all(struct core *c, uint64_t now)
     }
 }
 
+/* Acknowledges everything sent to every node but 'skip'. */
+static inline void
+ack_all_but(struct core *c, uint32_t skip, uint64_t now)
+{
+    for (uint32_t i = 0; i < core_n_nodes(c); i++) {
+        struct core_node_info ni;
+        if (i != skip && core_node_info(c, i, &ni)) {
+            assert_int_equal(core_node_ack(c, i, ni.last_seq, now),
+                             CORE_E_OK);
+        }
+    }
+}
+
 #endif /* MIGNET_TESTS_CORE_FIXTURE_H */

@@ -476,6 +476,41 @@ test_options_refresh_report_noack(void **state)
     assert_non_null(chan_client_find(f->c, "vm2"));
 }
 
+/* With acks held back (the real agent): a nack names the highest applied
+ * seq and acknowledges nothing; it is not repeated for the same seq; a
+ * later ack still covers it; nothing beyond what was applied is nacked. */
+static void
+test_nack(void **state)
+{
+    struct fixture *f = *state;
+    chan_client_set_ack(f->c, false);
+    connect_welcome(f);
+    chan_client_nack(f->c, 1, 5, 2, 115, &f->out);
+    expect_out(f, ""); /* nothing applied yet */
+    assert_int_equal(
+        feed(f, "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":3,"
+                CFG("1") "}\n{\"type\":\"install\",\"seq\":2,"
+                "\"vm\":\"vm2\",\"epoch\":1," CFG("2") "}\n",
+             120),
+        0);
+    expect_out(f, "");
+    chan_client_nack(f->c, 7, 5, 2, 130, &f->out);
+    expect_out(f, "{\"type\":\"nack\",\"seq\":2,"
+                  "\"ofp_error\":{\"type\":5,\"code\":2}}\n");
+    chan_client_nack(f->c, 2, 5, 3, 131, &f->out);
+    expect_out(f, "");
+    struct chan_client_stats st;
+    chan_client_get_stats(f->c, &st);
+    assert_int_equal(st.acked_seq, 0);
+    assert_int_equal(st.nacked_seq, 2);
+    assert_int_equal(st.nacks, 1);
+    assert_int_equal(chan_client_pending_ack(f->c), 2);
+    chan_client_ack(f->c, 2, 140, &f->out);
+    expect_out(f, "{\"type\":\"ack\",\"seq\":2}\n");
+    chan_client_nack(f->c, 2, 5, 2, 150, &f->out);
+    expect_out(f, ""); /* already acknowledged */
+}
+
 static void
 test_disconnect_drops_partial_resync(void **state)
 {
@@ -529,6 +564,7 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_disconnect_drops_partial_resync,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nack, setup, teardown),
         cmocka_unit_test(test_create_rejects_bad_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,6 +84,8 @@ static const char *const golden[CHAN_N_TYPES] = {
                   "\"vm\":\"vm1\"}",
     [CHAN_BINDING] = "{\"type\":\"binding\",\"vm\":\"vm1\","
                      "\"action\":\"updated\",\"binding\":" BINDING_OBJ "}",
+    [CHAN_NACK] = "{\"type\":\"nack\",\"seq\":15,"
+                  "\"ofp_error\":{\"type\":5,\"code\":65535}}",
 };
 
 /* Builds, field by field, the message each golden line stands for. */
@@ -169,6 +171,11 @@ build(enum chan_msg_type t, struct chan_msg *m)
         m->has_binding = true;
         build_binding(&m->binding);
         break;
+    case CHAN_NACK:
+        m->seq = 15;
+        m->ofp_type = 5;
+        m->ofp_code = 65535;
+        break;
     default:
         fail();
     }
@@ -195,6 +202,8 @@ assert_msg_equal(const struct chan_msg *a, const struct chan_msg *b)
     assert_int_equal(a->target_epoch, b->target_epoch);
     assert_int_equal(a->version, b->version);
     assert_int_equal(a->held_epoch, b->held_epoch);
+    assert_int_equal(a->ofp_type, b->ofp_type);
+    assert_int_equal(a->ofp_code, b->ofp_code);
     assert_string_equal(a->code, b->code);
     assert_string_equal(a->message, b->message);
     assert_int_equal(a->has_binding, b->has_binding);
@@ -447,6 +456,24 @@ static const struct bad_case bad_cases[] = {
     {"{\"type\":\"error\",\"code\":\"\"}", CHAN_E_BAD_STRING, "code"},
     {"{\"type\":\"error\",\"code\":\"abcdefghijabcdefghijabcdefghijab\"}",
      CHAN_E_BAD_STRING, "code"},
+    {"{\"type\":\"nack\",\"ofp_error\":{\"type\":1,\"code\":2}}",
+     CHAN_E_MISSING, "seq"},
+    {"{\"type\":\"nack\",\"seq\":1}", CHAN_E_MISSING, "ofp_error"},
+    {"{\"type\":\"nack\",\"seq\":1,\"ofp_error\":{\"type\":1}}",
+     CHAN_E_MISSING, "ofp_error.code"},
+    {"{\"type\":\"nack\",\"seq\":1,\"ofp_error\":{\"code\":1}}",
+     CHAN_E_MISSING, "ofp_error.type"},
+    {"{\"type\":\"nack\",\"seq\":1,\"ofp_error\":[1,2]}",
+     CHAN_E_WRONG_TYPE, "ofp_error"},
+    {"{\"type\":\"nack\",\"seq\":1,"
+     "\"ofp_error\":{\"type\":\"5\",\"code\":1}}",
+     CHAN_E_WRONG_TYPE, "ofp_error.type"},
+    {"{\"type\":\"nack\",\"seq\":1,"
+     "\"ofp_error\":{\"type\":65536,\"code\":1}}",
+     CHAN_E_RANGE, "ofp_error.type"},
+    {"{\"type\":\"nack\",\"seq\":1,"
+     "\"ofp_error\":{\"type\":1,\"code\":-1}}",
+     CHAN_E_RANGE, "ofp_error.code"},
     {"{\"type\":\"dhcp\",\"frame\":\"00\"}", CHAN_E_MISSING, "port"},
     {"{\"type\":\"dhcp\",\"port\":1}", CHAN_E_MISSING, "frame"},
     {"{\"type\":\"dhcp\",\"port\":1,\"frame\":\"0\"}", CHAN_E_BAD_HEX,

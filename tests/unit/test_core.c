@@ -358,6 +358,112 @@ test_prepare_timeout(void **state)
     fx_free(f);
 }
 
+/* I9: a nack is no acknowledgement.  The migration keeps it (bounded),
+ * stays PREPARED, and still advances on a later ack or the timeout. */
+static void
+test_nack_holds_migration(void **state)
+{
+    struct fx *f = fx_new("mignet");
+    struct core *c = f->core;
+    struct core_node_info src, dst;
+    assert_int_equal(core_migrate(c, f->vm, CORE_NONE, f->n[1], 100, NULL),
+                     CORE_E_OK);
+    assert_true(core_node_info(c, f->n[0], &src));
+    assert_true(core_node_info(c, f->n[1], &dst));
+    assert_int_equal(core_node_ack(c, f->n[0], src.last_seq, 110),
+                     CORE_E_OK);
+    assert_int_equal(core_node_nack_check(c, f->n[1], dst.last_seq),
+                     CORE_E_OK);
+    assert_int_equal(core_node_nack(c, f->n[1], dst.last_seq, 5, 6, 120),
+                     CORE_E_OK);
+    struct core_migration m;
+    assert_true(core_migration_get(c, 1, &m));
+    assert_int_equal(m.phase, MIG_PREPARED);
+    assert_int_equal(m.n_nacks, 1);
+    assert_int_equal(m.nacks[0].node, f->n[1]);
+    assert_int_equal(m.nacks[0].seq, dst.last_seq);
+    assert_int_equal(m.nacks[0].ofp_type, 5);
+    assert_int_equal(m.nacks[0].ofp_code, 6);
+    struct core_stats st;
+    core_get_stats(c, &st);
+    assert_int_equal(st.agent_nacks, 1);
+
+    /* Bad nacks: refused, and nothing is recorded. */
+    assert_int_equal(core_node_nack(c, f->n[1], 0, 1, 1, 130),
+                     CORE_E_BAD_SEQ);
+    assert_int_equal(core_node_nack(c, f->n[1], dst.last_seq + 1, 1, 1,
+                                    130),
+                     CORE_E_BAD_SEQ);
+    assert_int_equal(core_node_nack(c, f->n[0], src.last_seq, 1, 1, 130),
+                     CORE_E_BAD_SEQ); /* already acknowledged */
+    assert_int_equal(core_node_nack_check(c, f->n[0], src.last_seq),
+                     CORE_E_BAD_SEQ);
+    assert_int_equal(core_node_nack(c, 999, 1, 1, 1, 130),
+                     CORE_E_UNKNOWN_NODE);
+    assert_int_equal(core_node_nack_check(c, 999, 1), CORE_E_UNKNOWN_NODE);
+    assert_true(core_migration_get(c, 1, &m));
+    assert_int_equal(m.n_nacks, 1);
+
+    /* A nack of an instruction no migration waits on is only counted. */
+    struct mn_config cfg = cfg_of(7);
+    assert_int_equal(core_vm_add(c, "vm7", &cfg, f->n[2], 135, NULL),
+                     CORE_E_OK);
+    struct core_node_info other;
+    assert_true(core_node_info(c, f->n[2], &other));
+    assert_int_equal(core_node_nack(c, f->n[2], other.last_seq, 1, 1, 135),
+                     CORE_E_OK);
+    core_get_stats(c, &st);
+    assert_int_equal(st.agent_nacks, 2);
+    assert_true(core_migration_get(c, 1, &m));
+    assert_int_equal(m.n_nacks, 1);
+
+    /* More nacks than kept: counted, the first ones kept. */
+    for (int i = 0; i < CORE_MIG_NACKS_MAX + 2; i++) {
+        assert_int_equal(core_node_nack(c, f->n[1], dst.last_seq, 5,
+                                        (uint16_t) i, 140),
+                         CORE_E_OK);
+    }
+    assert_true(core_migration_get(c, 1, &m));
+    assert_int_equal(m.n_nacks, CORE_MIG_NACKS_MAX + 3);
+    assert_int_equal(m.nacks[CORE_MIG_NACKS_MAX - 1].ofp_code,
+                     CORE_MIG_NACKS_MAX - 2);
+    assert_int_equal(m.phase, MIG_PREPARED);
+
+    /* The agent retried and Open vSwitch accepted: the ack counts. */
+    assert_int_equal(core_node_ack(c, f->n[1], dst.last_seq, 150),
+                     CORE_E_OK);
+    assert_true(core_migration_get(c, 1, &m));
+    assert_int_equal(m.phase, MIG_RELAYING);
+    assert_int_equal(m.relaying_ms, 150);
+    fx_free(f);
+}
+
+/* A nacked migration still leaves PREPARED at the prepare timeout. */
+static void
+test_nack_then_timeout(void **state)
+{
+    struct fx *f = fx_new("mignet");
+    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
+                                  NULL),
+                     CORE_E_OK);
+    ack_all_but(f->core, f->n[1], 5);
+    struct core_node_info dst;
+    assert_true(core_node_info(f->core, f->n[1], &dst));
+    assert_int_equal(core_node_nack(f->core, f->n[1], dst.last_seq, 5, 0,
+                                    10),
+                     CORE_E_OK);
+    uint64_t t = core_get_config(f->core)->prepare_timeout_ms;
+    core_run(f->core, t - 1);
+    struct core_migration m;
+    assert_true(core_migration_get(f->core, 1, &m));
+    assert_int_equal(m.phase, MIG_PREPARED);
+    core_run(f->core, t);
+    assert_true(core_migration_get(f->core, 1, &m));
+    assert_int_equal(m.phase, MIG_RELAYING);
+    assert_int_equal(m.n_nacks, 1);
+    fx_free(f);
+}
+
 /* A digest of observable state, to prove failed calls change nothing. */
 static uint64_t
 digest(struct core *c)
@@ -427,6 +533,9 @@ test_errors_change_nothing(void **state)
         {core_node_remove(c, 999, 1), CORE_E_UNKNOWN_NODE},
         {core_node_ack(c, f->n[1], 1u << 30, 1), CORE_E_BAD_SEQ},
         {core_node_ack(c, 999, 1, 1), CORE_E_UNKNOWN_NODE},
+        {core_node_nack(c, f->n[1], 1u << 30, 1, 1, 1), CORE_E_BAD_SEQ},
+        {core_node_nack(c, f->n[1], 0, 1, 1, 1), CORE_E_BAD_SEQ},
+        {core_node_nack(c, 999, 1, 1, 1, 1), CORE_E_UNKNOWN_NODE},
         {core_node_refresh(c, f->n[1], core_map_version(c) + 1, 1),
          CORE_E_BAD_VERSION},
         {core_node_refresh(c, 999, 0, 1), CORE_E_UNKNOWN_NODE},
@@ -650,6 +759,8 @@ main(void)
         cmocka_unit_test(test_delay_clamped),
         cmocka_unit_test(test_early_release),
         cmocka_unit_test(test_prepare_timeout),
+        cmocka_unit_test(test_nack_holds_migration),
+        cmocka_unit_test(test_nack_then_timeout),
         cmocka_unit_test(test_errors_change_nothing),
         cmocka_unit_test(test_vm_remove_runs_tasks),
         cmocka_unit_test(test_map_since),

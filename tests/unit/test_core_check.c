@@ -302,7 +302,14 @@ step(struct run *r)
         /* Agents acknowledge what they were sent, or some of it. */
         for (uint32_t i = 0; i < core_n_nodes(c); i++) {
             struct core_node_info ni;
-            if (core_node_info(c, i, &ni) && rnd(r, 2)) {
+            if (core_node_info(c, i, &ni) && rnd(r, 4) == 0) {
+                /* Or Open vSwitch refused their flows (seq maybe bad). */
+                uint64_t seq = rnd(r, 3) == 0
+                                   ? rnd(r, (uint32_t) ni.last_seq + 2)
+                                   : ni.last_seq;
+                CHECKED(r, core_node_nack_check(c, i, seq),
+                        core_node_nack(c, i, seq, 5, 1, r->now));
+            } else if (core_node_info(c, i, &ni) && rnd(r, 2)) {
                 core_node_ack(c, i, ni.last_seq, r->now);
                 core_node_refresh(c, i, core_map_version(c), r->now);
             }

@@ -564,6 +564,72 @@ test_send_errors(void **state)
     ofconn_destroy(c);
 }
 
+/* A batch the caller encoded: fresh xids, counted for the barrier, errors
+ * matched; bytes that are not whole 1.3 messages send nothing. */
+static void
+test_send_encoded(void **state)
+{
+    (void)state;
+    struct seen s = {0};
+    struct ofpbuf b;
+    ofpbuf_init(&b, 256);
+    for (uint32_t port = 1; port <= 2; port++) {
+        struct ofp_msg fm;
+        ofp_msg_init(&fm, OFPT_FLOW_MOD, 0x55);
+        ofp_match_set(&fm.flow_mod.match, OFP_F_IN_PORT, port);
+        ofp_actions_output(ofp_instructions_apply(&fm.flow_mod.insts), 2);
+        assert_int_equal(ofp_encode(&fm, &b), OFPERR_OK);
+    }
+    struct ofconn *c = ofconn_create(NULL, &hooks, &s);
+    assert_int_equal(ofconn_send_encoded(c, b.data, b.size, NULL, NULL),
+                     ENOTCONN);
+    ofconn_destroy(c);
+
+    c = handshake(&s, NULL);
+    uint32_t first = 0;
+    size_t n = 0;
+    assert_int_equal(ofconn_send_encoded(c, b.data, b.size - 1, &first,
+                                         &n),
+                     EINVAL); /* the second message is cut */
+    uint8_t *raw = b.data;
+    raw[0] = 0x01; /* OpenFlow 1.0 */
+    assert_int_equal(ofconn_send_encoded(c, b.data, b.size, &first, &n),
+                     EINVAL);
+    raw[0] = OFP13_VERSION;
+    assert_int_equal(ofconn_output(c)->size, 0);
+    assert_int_equal(n, 0);
+
+    assert_int_equal(ofconn_send_encoded(c, b.data, b.size, &first, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(ofconn_barrier(c, on_barrier, &s), 0);
+    struct sw_msgs m;
+    sw_take(c, &m);
+    assert_int_equal(m.n, 3);
+    assert_int_equal(m.type[0], OFPT_FLOW_MOD);
+    assert_int_equal(m.type[1], OFPT_FLOW_MOD);
+    assert_int_equal(m.xid[0], first);
+    assert_int_equal(m.xid[1], first + 1);
+    assert_true(m.xid[0] != 0x55);
+    uint32_t barrier = m.xid[2];
+    sw_free(&m);
+    assert_int_equal(sw_send_error(c, first + 1, OFPERR_OFPFMFC_TABLE_FULL,
+                                   0),
+                     0);
+    assert_int_equal(sw_send_simple(c, OFPT_BARRIER_REPLY, barrier, 0), 0);
+    assert_int_equal(s.n_barriers, 1);
+    assert_int_equal(s.barrier[0].n_sent, 2);
+    assert_int_equal(s.barrier[0].n_errors, 1);
+    assert_int_equal(s.barrier[0].first_xid, first + 1);
+    assert_int_equal(s.barrier[0].first_type, OFPET_FLOW_MOD_FAILED);
+
+    /* Nothing to send is no error. */
+    assert_int_equal(ofconn_send_encoded(c, b.data, 0, NULL, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(ofconn_output(c)->size, 0);
+    ofpbuf_uninit(&b);
+    ofconn_destroy(c);
+}
+
 static void
 test_state_names(void **state)
 {
@@ -649,6 +715,7 @@ main(void)
         cmocka_unit_test(test_request_multipart),
         cmocka_unit_test(test_disconnect_ends_everything),
         cmocka_unit_test(test_send_errors),
+        cmocka_unit_test(test_send_encoded),
         cmocka_unit_test(test_state_names),
         cmocka_unit_test(test_attach_accepted),
     };

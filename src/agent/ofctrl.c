@@ -1,0 +1,219 @@
+/* ofctrl.c: flow batches, their barriers, and the acks or nacks they earn
+ * (see ofctrl.h).
+ *
+ * Barriers complete in the order they were sent (ofconn calls each exactly
+ * once), so the batches wait in a FIFO.  A failure starts a new
+ * generation: batches of an older one may have been computed on a table
+ * the switch does not hold and are never acknowledged.  It must never
+ * queue an 'ack' for a batch that had an error, or that followed one
+ * before a full resend was confirmed. */
+#include "agent/ofctrl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/chan_client.h"
+#include "agent/flowtab.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+struct ofctrl {
+    struct ofconn *conn;
+    struct chan_client *chan;
+    struct strbuf *chan_out;
+    struct ofctrl_hooks hooks;
+    uint64_t session;
+    uint64_t gen;     /* bumped by a refused batch and by a reconnection */
+    bool resend;      /* the next sync sends the whole table */
+    uint64_t next_id;
+    struct ofctrl_batch *fifo; /* waiting for their barrier, oldest first */
+    size_t head, n, cap;
+    struct ofctrl_stats stats;
+};
+
+const char *
+ofctrl_outcome_name(enum ofctrl_outcome o)
+{
+    static const char *const names[] = {"confirmed", "refused", "stale",
+                                        "lost"};
+    return (unsigned) o < ARRAY_SIZE(names) ? names[o] : "?";
+}
+
+struct ofctrl *
+ofctrl_create(struct ofconn *conn, struct chan_client *chan,
+              struct strbuf *chan_out, const struct ofctrl_hooks *hooks)
+{
+    struct ofctrl *c = xcalloc(1, sizeof *c);
+    c->conn = conn;
+    c->chan = chan;
+    c->chan_out = chan_out;
+    if (hooks) {
+        c->hooks = *hooks;
+    }
+    return c;
+}
+
+void
+ofctrl_destroy(struct ofctrl *c)
+{
+    if (c) {
+        free(c->fifo);
+        free(c);
+    }
+}
+
+void
+ofctrl_set_session(struct ofctrl *c, uint64_t session)
+{
+    c->session = session;
+}
+
+void
+ofctrl_reconnected(struct ofctrl *c)
+{
+    c->gen++;
+    c->resend = false;
+}
+
+bool
+ofctrl_failed(const struct ofctrl *c)
+{
+    return c->resend;
+}
+
+void
+ofctrl_get_stats(const struct ofctrl *c, struct ofctrl_stats *out)
+{
+    *out = c->stats;
+}
+
+static enum ofctrl_outcome
+judge(struct ofctrl *c, const struct ofctrl_batch *b,
+      const struct ofconn_barrier_result *r)
+{
+    if (r->closed) {
+        c->stats.lost++;
+        return OFCTRL_LOST;
+    }
+    bool ours = b->session == c->session && b->ack_seq;
+    uint64_t now = c->hooks.now_ms ? c->hooks.now_ms(c->hooks.aux) : 0;
+    if (r->n_errors) {
+        c->stats.refused++;
+        c->stats.ofp_errors += r->n_errors;
+        if (b->gen == c->gen) {
+            c->gen++;
+            c->resend = true;
+        }
+        log_write(LOG_WARN, "agent", "event=batch_refused batch=%llu "
+                  "seq=%llu errors=%u first_type=%u first_code=%u",
+                  (unsigned long long) b->id,
+                  (unsigned long long) b->ack_seq, (unsigned) r->n_errors,
+                  (unsigned) r->first_type, (unsigned) r->first_code);
+        if (ours) {
+            chan_client_nack(c->chan, b->ack_seq, r->first_type,
+                             r->first_code, now, c->chan_out);
+        }
+        return OFCTRL_REFUSED;
+    }
+    if (b->gen != c->gen) {
+        c->stats.stale++;
+        return OFCTRL_STALE;
+    }
+    c->stats.confirmed++;
+    if (ours) {
+        chan_client_ack(c->chan, b->ack_seq, now, c->chan_out);
+    }
+    return OFCTRL_CONFIRMED;
+}
+
+static void
+barrier_cb(void *aux, const struct ofconn_barrier_result *r)
+{
+    struct ofctrl *c = aux;
+    if (!c->n) {
+        return; /* cannot happen: one callback per barrier */
+    }
+    struct ofctrl_batch b = c->fifo[c->head];
+    c->head++;
+    c->n--;
+    if (!c->n) {
+        c->head = 0;
+    }
+    enum ofctrl_outcome o = judge(c, &b, r);
+    if (c->hooks.done) {
+        c->hooks.done(c->hooks.aux, &b, o, r);
+    }
+}
+
+struct stale_walk {
+    const struct flowtab *desired;
+    struct flowtab *stale;
+};
+
+static void
+collect_stale(void *aux, const struct flowtab_flow *f)
+{
+    struct stale_walk *w = aux;
+    if (!flowtab_find(w->desired, f->table, f->priority, &f->match)) {
+        flowtab_put(w->stale, f);
+    }
+}
+
+static void
+put_flow(void *aux, const struct flowtab_flow *f)
+{
+    flowtab_put(aux, f);
+}
+
+/* After a failure the installed table is not what the switch holds: keep
+ * in it only what must be deleted, so every desired flow is added again. */
+static void
+forget_installed(struct flowtab *installed, const struct flowtab *desired)
+{
+    struct stale_walk w = {desired, flowtab_create()};
+    flowtab_walk(installed, collect_stale, &w);
+    flowtab_clear(installed);
+    flowtab_walk(w.stale, put_flow, installed);
+    flowtab_destroy(w.stale);
+}
+
+int
+ofctrl_sync(struct ofctrl *c, struct flowtab *installed,
+            struct flowtab *desired, struct ofctrl_batch *batch,
+            struct flowtab_diff *diffp)
+{
+    if (ofconn_get_state(c->conn) != OFCONN_READY) {
+        return ENOTCONN;
+    }
+    if (c->resend) {
+        forget_installed(installed, desired);
+        c->resend = false;
+    }
+    struct ofpbuf b;
+    ofpbuf_init(&b, 4096);
+    struct flowtab_diff d;
+    uint32_t xid = 1; /* ofconn gives every message its own */
+    flowtab_sync(installed, desired, &b, &xid, &d);
+    /* The agent encodes every flow itself; whole 1.3 messages. */
+    if (ofconn_send_encoded(c->conn, b.data, b.size, NULL, NULL)
+        || ofconn_barrier(c->conn, barrier_cb, c)) {
+        abort();
+    }
+    ofpbuf_uninit(&b);
+    batch->id = ++c->next_id;
+    batch->gen = c->gen;
+    batch->n_mods = d.added + d.modified + d.deleted;
+    batch->n_installed = flowtab_count(installed);
+    if (c->head + c->n == c->cap && c->head) {
+        memmove(c->fifo, c->fifo + c->head, c->n * sizeof *c->fifo);
+        c->head = 0;
+    }
+    c->fifo = xgrow(c->fifo, &c->cap, c->head + c->n + 1, sizeof *c->fifo);
+    c->fifo[c->head + c->n++] = *batch;
+    c->stats.batches++;
+    if (diffp) {
+        *diffp = d;
+    }
+    return 0;
+}

@@ -1,0 +1,98 @@
+/* ofctrl.h: mignet-agent's flow table control over one OpenFlow session
+ * (lib/ofconn), and what its barriers let the agent claim.
+ *
+ * ofctrl_sync() sends the difference between the installed and the desired
+ * flow tables as one batch followed by a barrier.  When the barrier's reply
+ * comes, the batch is *confirmed* only if Open vSwitch sent no error for any
+ * of its messages and every batch before it since the last failure was
+ * confirmed too; then the instructions it implements are acknowledged on
+ * the agent channel ('ack {seq}') and its map version reported.  A batch
+ * with an error is *refused*: its instructions are negatively acknowledged
+ * ('nack {seq, ofp_error}', docs/agent-protocol.md), never acknowledged, and
+ * the next sync sends the whole desired table again.  Sans-I/O like
+ * ofconn and chan_client: unit tests drive it with canned switch replies
+ * (tests/unit/test_ofctrl.c).  It never claims what a barrier did not
+ * confirm (DESIGN I9). */
+#ifndef MIGNET_AGENT_OFCTRL_H
+#define MIGNET_AGENT_OFCTRL_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/ofconn.h"
+
+struct chan_client;
+struct flowtab;
+struct flowtab_diff;
+struct strbuf;
+
+/* One batch of flow_mods and what its barrier confirms. */
+struct ofctrl_batch {
+    uint64_t id;        /* 1, 2, ... per ofctrl, set by ofctrl_sync() */
+    uint64_t session;   /* channel session it belongs to */
+    uint64_t ack_seq;   /* highest instruction it implements, 0 = none */
+    uint64_t version;   /* gateway map version it implements, 0 = none */
+    uint64_t sent_us;   /* caller's clock, for latency figures */
+    uint64_t oldest_instr_us; /* arrival of the oldest instruction in it */
+    size_t n_mods;      /* flow_mods in it */
+    size_t n_installed; /* size of the table once it is confirmed */
+    uint64_t gen;       /* internal: the failure generation it was sent in */
+};
+
+enum ofctrl_outcome {
+    OFCTRL_CONFIRMED, /* no error: acknowledged */
+    OFCTRL_REFUSED,   /* an error for one of its messages: nacked */
+    OFCTRL_STALE,     /* no error, but an earlier batch failed: nothing */
+    OFCTRL_LOST,      /* the connection ended first: nothing */
+};
+const char *ofctrl_outcome_name(enum ofctrl_outcome);
+
+struct ofctrl_hooks {
+    /* A batch's barrier completed (after any ack or nack was queued). */
+    void (*done)(void *aux, const struct ofctrl_batch *,
+                 enum ofctrl_outcome, const struct ofconn_barrier_result *);
+    /* The channel's clock (monotonic ms) for the acks and nacks it queues;
+     * NULL: 0. */
+    uint64_t (*now_ms)(void *aux);
+    void *aux;
+};
+
+struct ofctrl;
+
+/* Controls the flows over 'conn' (not owned) and speaks for them on
+ * 'chan' (not owned), queueing acks, nacks and refreshes in 'chan_out'.
+ * 'session' in a batch must match 'ofctrl_set_session()' when its reply
+ * comes, or the channel session it was for is gone and nothing is sent. */
+struct ofctrl *ofctrl_create(struct ofconn *conn, struct chan_client *chan,
+                             struct strbuf *chan_out,
+                             const struct ofctrl_hooks *);
+/* Accepts NULL.  Destroy the ofconn first: its pending barriers call back
+ * into this. */
+void ofctrl_destroy(struct ofctrl *);
+
+/* The channel session now in use (the caller counts connections). */
+void ofctrl_set_session(struct ofctrl *, uint64_t session);
+/* The switch connection is new and its flow table was cleared: batches
+ * still pending are void, nothing needs resending. */
+void ofctrl_reconnected(struct ofctrl *);
+
+/* Sends the flow_mods that turn 'installed' into 'desired' (flowtab_sync:
+ * 'installed' becomes the desired table, 'desired' is left empty) and a
+ * barrier for 'batch' (copied; its id and gen are set here).  After a
+ * refused batch the whole desired table goes again (every flow added,
+ * stale ones deleted).  Returns 0 or ENOTCONN (nothing sent, nothing
+ * changed). */
+int ofctrl_sync(struct ofctrl *, struct flowtab *installed,
+                struct flowtab *desired, struct ofctrl_batch *batch,
+                struct flowtab_diff *);
+/* A refused batch has not been followed by a confirmed full resend. */
+bool ofctrl_failed(const struct ofctrl *);
+
+struct ofctrl_stats {
+    uint64_t batches, confirmed, refused, stale, lost;
+    uint64_t ofp_errors; /* error replies counted by refused batches */
+};
+void ofctrl_get_stats(const struct ofctrl *, struct ofctrl_stats *);
+
+#endif /* MIGNET_AGENT_OFCTRL_H */

@@ -1,0 +1,339 @@
+/* test_ofctrl.c: the agent's flow batches, barriers and the acks or nacks
+ * they earn on the agent channel, without sockets: a scripted switch
+ * answers lib/ofconn with canned replies (flow_mods + error + barrier reply
+ * -> nack; no error -> ack), and a chan_client holds the instructions. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/chan_client.h"
+#include "agent/flowtab.h"
+#include "agent/ofctrl.h"
+#include "lib/ofconn.h"
+#include "lib/strbuf.h"
+
+#define CFG(N) "\"mac\":\"02:00:00:00:00:0" N "\",\"ip\":\"198.18.1." N "\""
+#define WELCOME                                                              \
+    "{\"type\":\"welcome\",\"node\":\"n1\",\"map_version\":5,"               \
+    "\"heartbeat_ms\":1000}\n"
+
+struct fx {
+    struct ofconn *conn;
+    struct chan_client *chan;
+    struct strbuf out; /* the channel's output */
+    struct ofctrl *ctl;
+    struct flowtab *installed, *desired;
+    int n_done;
+    enum ofctrl_outcome outcome[8];
+    uint64_t done_id[8];
+};
+
+static void
+on_done(void *aux, const struct ofctrl_batch *b, enum ofctrl_outcome o,
+        const struct ofconn_barrier_result *r)
+{
+    struct fx *f = aux;
+    (void) r;
+    assert_true(f->n_done < 8);
+    f->done_id[f->n_done] = b->id;
+    f->outcome[f->n_done++] = o;
+}
+
+/* What the switch received: types and xids. */
+struct taken {
+    size_t n;
+    uint8_t type[64];
+    uint32_t xid[64];
+};
+
+static void
+sw_take(struct fx *f, struct taken *t)
+{
+    struct ofpbuf *out = ofconn_output(f->conn);
+    struct ofp_msg *msg = malloc(sizeof *msg);
+    assert_non_null(msg);
+    t->n = 0;
+    for (size_t off = 0; off < out->size;) {
+        size_t len;
+        const uint8_t *p = (const uint8_t *) out->data + off;
+        assert_int_equal(ofp_frame(p, out->size - off, &len), OFPERR_OK);
+        assert_int_equal(ofp_decode(p, len, msg), OFPERR_OK);
+        assert_true(t->n < 64);
+        t->type[t->n] = msg->type;
+        t->xid[t->n++] = msg->xid;
+        off += len;
+    }
+    ofpbuf_clear(out);
+    free(msg);
+}
+
+static void
+sw_send(struct fx *f, const struct ofp_msg *msg)
+{
+    struct ofpbuf b;
+    ofpbuf_init(&b, 64);
+    assert_int_equal(ofp_encode(msg, &b), OFPERR_OK);
+    assert_int_equal(ofconn_receive(f->conn, b.data, b.size, 0), 0);
+    ofpbuf_uninit(&b);
+}
+
+static void
+sw_reply(struct fx *f, uint8_t type, uint32_t xid)
+{
+    struct ofp_msg msg;
+    ofp_msg_init(&msg, type, xid);
+    sw_send(f, &msg);
+}
+
+static void
+sw_error(struct fx *f, uint32_t xid, uint16_t type, uint16_t code)
+{
+    struct ofp_msg msg;
+    ofp_msg_init(&msg, OFPT_ERROR, xid);
+    msg.error.type = type;
+    msg.error.code = code;
+    sw_send(f, &msg);
+}
+
+static void
+feed(struct fx *f, const char *text)
+{
+    assert_int_equal(chan_client_receive(f->chan, text, strlen(text), 10,
+                                         &f->out),
+                     0);
+}
+
+static void
+expect_chan(struct fx *f, const char *want)
+{
+    assert_string_equal(strbuf_str(&f->out), want);
+    strbuf_clear(&f->out);
+}
+
+static int
+setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->conn = ofconn_create(NULL, NULL, NULL);
+    f->chan = chan_client_create("n1", NULL);
+    chan_client_set_ack(f->chan, false);
+    strbuf_init(&f->out);
+    struct ofctrl_hooks hooks = {.done = on_done, .aux = f};
+    f->ctl = ofctrl_create(f->conn, f->chan, &f->out, &hooks);
+    ofctrl_set_session(f->ctl, 1);
+    f->installed = flowtab_create();
+    f->desired = flowtab_create();
+
+    /* The switch: hello, then the features reply. */
+    struct taken t;
+    ofconn_connected(f->conn, 0);
+    sw_take(f, &t);
+    struct ofp_msg hello;
+    ofp_msg_init(&hello, OFPT_HELLO, 1);
+    hello.hello.bitmap = 1u << OFP13_VERSION;
+    sw_send(f, &hello);
+    sw_take(f, &t);
+    assert_int_equal(t.type[0], OFPT_FEATURES_REQUEST);
+    sw_reply(f, OFPT_FEATURES_REPLY, t.xid[0]);
+    assert_int_equal(ofconn_get_state(f->conn), OFCONN_READY);
+    ofctrl_reconnected(f->ctl);
+
+    /* The controller: two instructions. */
+    chan_client_connected(f->chan, 0, &f->out);
+    feed(f, WELCOME);
+    feed(f, "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":1,"
+            CFG("1") "}\n{\"type\":\"install\",\"seq\":2,\"vm\":\"vm2\","
+            "\"epoch\":1," CFG("2") "}\n");
+    strbuf_clear(&f->out);
+    assert_int_equal(chan_client_pending_ack(f->chan), 2);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+    ofconn_destroy(f->conn); /* its barriers call back into ofctrl */
+    ofctrl_destroy(f->ctl);
+    chan_client_destroy(f->chan);
+    strbuf_destroy(&f->out);
+    flowtab_destroy(f->installed);
+    flowtab_destroy(f->desired);
+    free(f);
+    return 0;
+}
+
+/* The desired table: flows for in_port 1..n. */
+static void
+want_flows(struct fx *f, uint32_t n)
+{
+    for (uint32_t port = 1; port <= n; port++) {
+        struct flowtab_flow fl = {.table = 0, .priority = 100};
+        ofp_match_init(&fl.match);
+        ofp_match_set(&fl.match, OFP_F_IN_PORT, port);
+        ofp_actions_output(ofp_instructions_apply(&fl.insts), 7);
+        flowtab_put(f->desired, &fl);
+    }
+}
+
+/* Syncs what is desired as a batch for the pending instructions; returns
+ * what the switch received (flow_mods, then the barrier). */
+static void
+sync(struct fx *f, struct taken *t)
+{
+    struct ofctrl_batch b = {
+        .session = 1,
+        .ack_seq = chan_client_pending_ack(f->chan),
+    };
+    assert_int_equal(ofctrl_sync(f->ctl, f->installed, f->desired, &b,
+                                 NULL),
+                     0);
+    sw_take(f, t);
+    assert_true(t->n >= 1);
+    assert_int_equal(t->type[t->n - 1], OFPT_BARRIER_REQUEST);
+}
+
+static void
+test_no_error_acks(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    want_flows(f, 2);
+    sync(f, &t);
+    assert_int_equal(t.n, 3);
+    assert_int_equal(t.type[0], OFPT_FLOW_MOD);
+    expect_chan(f, ""); /* nothing before the barrier reply */
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[2]);
+    expect_chan(f, "{\"type\":\"ack\",\"seq\":2}\n");
+    assert_int_equal(f->n_done, 1);
+    assert_int_equal(f->outcome[0], OFCTRL_CONFIRMED);
+    assert_false(ofctrl_failed(f->ctl));
+    /* Nothing changed: an empty batch, nothing more to acknowledge. */
+    want_flows(f, 2);
+    sync(f, &t);
+    assert_int_equal(t.n, 1);
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[0]);
+    expect_chan(f, "");
+    assert_int_equal(f->outcome[1], OFCTRL_CONFIRMED);
+}
+
+/* Flow_mods + an error + the barrier reply: a nack with the error, no ack;
+ * the next sync sends the whole table again and its success acks. */
+static void
+test_error_nacks_then_resend_acks(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    want_flows(f, 3);
+    sync(f, &t);
+    assert_int_equal(t.n, 4);
+    sw_error(f, t.xid[1], OFPET_FLOW_MOD_FAILED, 1); /* table full */
+    expect_chan(f, "");
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[3]);
+    expect_chan(f, "{\"type\":\"nack\",\"seq\":2,"
+                   "\"ofp_error\":{\"type\":5,\"code\":1}}\n");
+    assert_int_equal(f->outcome[0], OFCTRL_REFUSED);
+    assert_true(ofctrl_failed(f->ctl));
+    struct chan_client_stats st;
+    chan_client_get_stats(f->chan, &st);
+    assert_int_equal(st.acked_seq, 0);
+
+    /* The same desired table: all three flows go again. */
+    want_flows(f, 3);
+    sync(f, &t);
+    assert_int_equal(t.n, 4);
+    assert_int_equal(t.type[0], OFPT_FLOW_MOD);
+    assert_false(ofctrl_failed(f->ctl));
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[3]);
+    expect_chan(f, "{\"type\":\"ack\",\"seq\":2}\n");
+    assert_int_equal(f->outcome[1], OFCTRL_CONFIRMED);
+    struct ofctrl_stats os;
+    ofctrl_get_stats(f->ctl, &os);
+    assert_int_equal(os.refused, 1);
+    assert_int_equal(os.confirmed, 1);
+    assert_int_equal(os.ofp_errors, 1);
+}
+
+/* A batch sent before an earlier one's failure was known is not
+ * acknowledged even without an error of its own: it was computed on a
+ * table the switch does not hold. */
+static void
+test_batch_after_failure_is_stale(void **state)
+{
+    struct fx *f = *state;
+    struct taken t1, t2, t3;
+    want_flows(f, 2);
+    sync(f, &t1);
+    feed(f, "{\"type\":\"install\",\"seq\":3,\"vm\":\"vm3\",\"epoch\":1,"
+            CFG("3") "}\n");
+    want_flows(f, 3);
+    sync(f, &t2);
+    assert_int_equal(t2.n, 2); /* the third flow and the barrier */
+    sw_error(f, t1.xid[0], OFPET_BAD_MATCH, 9);
+    sw_reply(f, OFPT_BARRIER_REPLY, t1.xid[2]);
+    /* The failed batch implemented instructions up to 2. */
+    expect_chan(f, "{\"type\":\"nack\",\"seq\":2,"
+                   "\"ofp_error\":{\"type\":4,\"code\":9}}\n");
+    sw_reply(f, OFPT_BARRIER_REPLY, t2.xid[1]);
+    expect_chan(f, ""); /* no ack of 3 */
+    assert_int_equal(f->outcome[0], OFCTRL_REFUSED);
+    assert_int_equal(f->outcome[1], OFCTRL_STALE);
+    /* The full resend is confirmed: now 3 is acknowledged. */
+    want_flows(f, 3);
+    sync(f, &t3);
+    assert_int_equal(t3.n, 4);
+    sw_reply(f, OFPT_BARRIER_REPLY, t3.xid[3]);
+    expect_chan(f, "{\"type\":\"ack\",\"seq\":3}\n");
+    assert_int_equal(f->outcome[2], OFCTRL_CONFIRMED);
+}
+
+/* A lost connection or a replaced channel session: nothing is claimed. */
+static void
+test_lost_and_old_session(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    want_flows(f, 1);
+    sync(f, &t);
+    ofctrl_set_session(f->ctl, 2); /* the channel reconnected */
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[1]);
+    expect_chan(f, "");
+    assert_int_equal(f->outcome[0], OFCTRL_CONFIRMED);
+
+    ofctrl_set_session(f->ctl, 1);
+    want_flows(f, 2);
+    sync(f, &t);
+    ofconn_disconnected(f->conn);
+    expect_chan(f, "");
+    assert_int_equal(f->n_done, 2);
+    assert_int_equal(f->outcome[1], OFCTRL_LOST);
+    want_flows(f, 2);
+    struct ofctrl_batch b = {.session = 1, .ack_seq = 2};
+    assert_int_equal(ofctrl_sync(f->ctl, f->installed, f->desired, &b,
+                                 NULL),
+                     ENOTCONN);
+    assert_int_equal(flowtab_count(f->desired), 2); /* untouched */
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_no_error_acks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_nacks_then_resend_acks,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_after_failure_is_stale,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_and_old_session, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
