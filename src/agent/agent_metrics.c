@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agent/agent-private.h"
+#include "agent/ofctrl.h"
 #include "agent/agent_map.h"
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
@@ -190,7 +191,20 @@ agent_metrics_cb(struct evhttp_request *req, void *aux)
     struct evbuffer *out = evbuffer_new();
     struct chan_client_stats cs;
     chan_client_get_stats(a->chan, &cs);
+    struct ofctrl_stats os = {0};
+    if (a->ofctrl) {
+        ofctrl_get_stats(a->ofctrl, &os);
+    }
     const struct one_sample ones[] = {
+        {"flow_batches_total", "counter",
+         "Flow batches sent to the switch, each closed by a barrier.",
+         os.batches},
+        {"flow_batches_confirmed_total", "counter",
+         "Flow batches whose barrier came back with no error.",
+         os.confirmed},
+        {"flow_batches_refused_total", "counter",
+         "Flow batches the switch refused a flow mod of: their instructions "
+         "were nacked, never acked.", os.refused},
         {"flows_installed", "gauge",
          "Flows in the table the agent last sent.",
          flowtab_count(a->installed)},

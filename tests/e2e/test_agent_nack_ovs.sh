@@ -60,9 +60,12 @@ tb_expect "mignetd counted it" "$(curl -sf "$MIG_URL/metrics" |
     awk '$1 == "mignet_agent_nacks_total" { print $2 }')" -ge 1
 tb_expect "n2's agent saw the OpenFlow error" \
     "$(mig_metric 2 mignet_agent_openflow_errors_total)" -ge 1
+tb_expect "n2's agent counted a refused batch" \
+    "$(mig_metric 2 mignet_agent_flow_batches_refused_total)" -ge 1
 
 # The switch takes flows again: the agent's next sync (its map poll, every
 # 2 s) sends its whole table and that batch is acknowledged.
+confirmed_before=$(mig_metric 2 mignet_agent_flow_batches_confirmed_total)
 tb_vsctl 2 clear Bridge br-int flow_tables
 for _ in $(seq 1 100); do
     [ "$(mig_phase "$id")" != prepared ] && break
@@ -72,4 +75,7 @@ tb_expect "relaying once the resend was confirmed" "$(is_phase relaying)" \
     -eq 1
 tb_expect "vm1 delivered on n2" \
     "$(mig_flows 2 $DP_K_LOCAL vm1 | wc -l)" -ge 1
+tb_expect "the resend was a confirmed batch" \
+    "$(mig_metric 2 mignet_agent_flow_batches_confirmed_total)" -gt \
+    "$confirmed_before"
 tb_finish
