@@ -40,7 +40,7 @@ step "valgrind: unit tests"
 for t in build/test_core build/test_core_store build/test_core_binding \
          build/test_core_check build/test_binding build/test_binding_table \
          build/test_binding_snoop build/test_binding_rules build/test_strmap \
-         build/test_sock build/test_rest_fabric \
+         build/test_sock build/test_rest_fabric build/test_ofctrl \
          build/test_planner_precopy \
          build/test_planner_topo build/test_planner_router \
          build/test_planner_plan build/test_store_mem build/test_store_sqlite \

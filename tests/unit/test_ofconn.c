@@ -579,6 +579,7 @@ test_send_encoded(void **state)
         ofp_match_set(&fm.flow_mod.match, OFP_F_IN_PORT, port);
         ofp_actions_output(ofp_instructions_apply(&fm.flow_mod.insts), 2);
         assert_int_equal(ofp_encode(&fm, &b), OFPERR_OK);
+        ofp_msg_destroy(&fm);
     }
     struct ofconn *c = ofconn_create(NULL, &hooks, &s);
     assert_int_equal(ofconn_send_encoded(c, b.data, b.size, NULL, NULL),

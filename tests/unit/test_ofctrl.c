@@ -67,6 +67,7 @@ sw_take(struct fx *f, struct taken *t)
         assert_true(t->n < 64);
         t->type[t->n] = msg->type;
         t->xid[t->n++] = msg->xid;
+        ofp_msg_destroy(msg);
         off += len;
     }
     ofpbuf_clear(out);
@@ -180,7 +181,8 @@ want_flows(struct fx *f, uint32_t n)
         ofp_match_init(&fl.match);
         ofp_match_set(&fl.match, OFP_F_IN_PORT, port);
         ofp_actions_output(ofp_instructions_apply(&fl.insts), 7);
-        flowtab_put(f->desired, &fl);
+        flowtab_put(f->desired, &fl); /* a copy: 'fl' keeps its lists */
+        ofp_instructions_destroy(&fl.insts);
     }
 }
 
