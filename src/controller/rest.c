@@ -22,7 +22,7 @@
 #include "controller/migrations.h"
 #include "controller/rest_fabric.h"
 #include "controller/rest_parse.h"
-#include "lib/addr.h"
+#include "controller/rest_views.h"
 #include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -30,7 +30,6 @@
 #include "lib/sock.h"
 #include "lib/util.h"
 #include "mignet/core.h"
-#include "mignet/dhcp.h"
 
 #define REST_JSON "application/json"
 #define REST_PROM "text/plain; version=0.0.4; charset=utf-8"
@@ -107,161 +106,6 @@ rest_location(struct evhttp_request *req, const char *fmt, ...)
     va_end(ap);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Location",
                       buf);
-}
-
-/* ---- JSON views of core objects ---- */
-
-/* Sets 'key' of 'obj' to 'v' (taken); no memory is fatal here. */
-static void
-rest_set(json_t *obj, const char *key, json_t *v)
-{
-    if (!js_set(obj, key, v)) {
-        out_of_memory();
-    }
-}
-
-static void
-rest_config_json(json_t *obj, const struct mn_config *c)
-{
-    char mac[ADDR_MAC_STRLEN], ip[ADDR_IPV4_STRLEN];
-    addr_format_mac(c->mac, mac);
-    addr_format_ipv4(c->ip, ip);
-    rest_set(obj, "mac", json_string(mac));
-    rest_set(obj, "ip", json_string(ip));
-    rest_set(obj, "vni", js_u64(c->vni));
-    rest_set(obj, "vlan", js_u64(c->vlan));
-    rest_set(obj, "port", js_u64(c->port));
-    rest_set(obj, "binding", js_u64(c->binding));
-}
-
-/* A binding with every field of seed 003's Table 1 (and its id, origin,
- * DHCP server and absolute expiry). */
-static json_t *
-rest_binding_json(const struct binding *b)
-{
-    char mac[ADDR_MAC_STRLEN], ip[ADDR_IPV4_STRLEN], srv[ADDR_IPV4_STRLEN];
-    addr_format_mac(b->mac, mac);
-    addr_format_ipv4(b->ip, ip);
-    addr_format_ipv4(b->server, srv);
-    json_t *o = json_object();
-    rest_set(o, "id", js_u64(b->id));
-    rest_set(o, "vm", json_string(b->vm));
-    rest_set(o, "node", json_string(b->node));
-    rest_set(o, "mac", json_string(mac));
-    rest_set(o, "ip", json_string(ip));
-    rest_set(o, "vlan", js_u64(b->vlan));
-    rest_set(o, "port", js_u64(b->port));
-    rest_set(o, "type", json_string(binding_type_name(b->type)));
-    rest_set(o, "origin", json_string(binding_origin_name(b->origin)));
-    rest_set(o, "lease", b->lease_s == DHCP_LEASE_INFINITE
-                             ? json_string("infinite")
-                             : js_u64(b->lease_s));
-    rest_set(o, "expires_unix_ms", js_time(b->expires_ms));
-    rest_set(o, "server", b->server ? json_string(srv) : json_null());
-    rest_set(o, "port_status",
-             json_string(binding_port_status_name(b->port_status)));
-    rest_set(o, "port_security",
-             json_string(binding_port_security_name(b->port_security)));
-    return o;
-}
-
-static const char *
-rest_node_name(const struct core *core, uint32_t node)
-{
-    struct core_node_info info;
-    return core_node_info(core, node, &info) ? info.name : NULL;
-}
-
-static json_t *
-rest_node_json(struct ctl *ctl, uint32_t idx)
-{
-    struct core_node_info n;
-    if (!core_node_info(ctl->core, idx, &n)) {
-        return NULL;
-    }
-    json_t *o = json_object();
-    rest_set(o, "id", json_string(n.name));
-    rest_set(o, "address", json_string(n.address));
-    rest_set(o, "refresh_ms", js_u64(n.expected_refresh_ms));
-    rest_set(o, "gone", json_boolean(n.gone));
-    rest_set(o, "connected",
-             json_boolean(agent_server_connected(ctl->agents, idx)));
-    rest_set(o, "vms", js_u64(n.n_vms));
-    rest_set(o, "map_version", js_u64(n.acked_version));
-    rest_set(o, "acked_seq", js_u64(n.acked_seq));
-    rest_set(o, "last_seq", js_u64(n.last_seq));
-    json_t *r = json_object();
-    rest_set(r, "count", js_u64(n.refreshes));
-    rest_set(r, "last_unix_ms", js_time(n.last_refresh_ms));
-    rest_set(r, "mean_ms", json_real(n.refresh_mean_ms));
-    rest_set(r, "dev_ms", json_real(n.refresh_dev_ms));
-    rest_set(r, "upper_ms", js_u64(n.refresh_upper_ms));
-    rest_set(o, "refresh", r);
-    return o;
-}
-
-static json_t *
-rest_vm_json(struct ctl *ctl, uint32_t idx)
-{
-    struct core_vm_info v;
-    if (!core_vm_info(ctl->core, idx, &v)) {
-        return NULL;
-    }
-    const char *node = rest_node_name(ctl->core, v.node);
-    json_t *o = json_object();
-    rest_set(o, "id", json_string(v.name));
-    rest_set(o, "node", node ? json_string(node) : json_null());
-    rest_config_json(o, &v.config);
-    rest_set(o, "epoch", js_u64(v.epoch));
-    rest_set(o, "map_version", js_u64(v.map_version));
-    rest_set(o, "migration", v.migration ? js_u64(v.migration)
-                                          : json_null());
-    rest_set(o, "pending_tasks", js_u64(v.n_tasks));
-    /* The VM view shows the whole binding where the configuration (and
-     * the map) only name it. */
-    const struct binding *b = core_binding_get(ctl->core, idx);
-    rest_set(o, "binding", b ? rest_binding_json(b) : json_null());
-    return o;
-}
-
-static json_t *
-rest_migration_json(struct ctl *ctl, const struct core_migration *m)
-{
-    struct core_vm_info v;
-    const char *src = rest_node_name(ctl->core, m->src);
-    const char *dst = rest_node_name(ctl->core, m->dst);
-    json_t *o = json_object();
-    rest_set(o, "id", js_u64(m->id));
-    rest_set(o, "vm", core_vm_info(ctl->core, m->vm, &v)
-                          ? json_string(v.name)
-                          : json_null());
-    rest_set(o, "from", src ? json_string(src) : json_null());
-    rest_set(o, "to", dst ? json_string(dst) : json_null());
-    rest_set(o, "epoch", js_u64(m->epoch));
-    rest_set(o, "map_version", js_u64(m->map_version));
-    rest_set(o, "phase", json_string(mig_phase_name(m->phase)));
-    rest_set(o, "started_unix_ms", js_time(m->started_ms));
-    rest_set(o, "relaying_unix_ms", js_time(m->relaying_ms));
-    rest_set(o, "cleaned_unix_ms", js_time(m->cleaned_ms));
-    rest_set(o, "delay_ms", js_u64(m->delay_ms));
-    rest_set(o, "released_early", json_boolean(m->released_early));
-    /* Agents' negative acknowledgements of its instructions (I9). */
-    json_t *nacks = json_array();
-    for (uint32_t i = 0; i < m->n_nacks && i < CORE_MIG_NACKS_MAX; i++) {
-        const struct core_nack *n = &m->nacks[i];
-        const char *node = rest_node_name(ctl->core, n->node);
-        json_t *e = json_object();
-        json_t *oe = json_object();
-        rest_set(oe, "type", json_integer(n->ofp_type));
-        rest_set(oe, "code", json_integer(n->ofp_code));
-        rest_set(e, "node", node ? json_string(node) : json_null());
-        rest_set(e, "seq", js_u64(n->seq));
-        rest_set(e, "ofp_error", oe);
-        json_array_append_new(nacks, e);
-    }
-    rest_set(o, "nacks", nacks);
-    rest_set(o, "nacks_total", js_u64(m->n_nacks));
-    return o;
 }
 
 /* ---- Nodes ---- */
