@@ -55,6 +55,10 @@ struct ofctrl_hooks {
     /* The channel's clock (monotonic ms) for the acks and nacks it queues;
      * NULL: 0. */
     uint64_t (*now_ms)(void *aux);
+    /* ofctrl_read_switch() is done: the installed table is what the
+     * switch holds ('ok'), or the switch could not say and its flows with
+     * the cookie were deleted (!'ok').  NULL: not told. */
+    void (*read)(void *aux, bool ok);
     void *aux;
 };
 
@@ -73,16 +77,28 @@ void ofctrl_destroy(struct ofctrl *);
 
 /* The channel session now in use (the caller counts connections). */
 void ofctrl_set_session(struct ofctrl *, uint64_t session);
-/* The switch connection is new and its flow table was cleared: batches
- * still pending are void, nothing needs resending. */
+/* The switch connection is new: batches still pending are void, nothing
+ * needs resending.  Call ofctrl_read_switch() next. */
 void ofctrl_reconnected(struct ofctrl *);
+/* Reads what the switch holds instead of clearing it (no blackhole on a
+ * reconnection): clears 'installed' (kept by the caller, not owned) and
+ * fills it with the switch's flows whose cookie matches 'cookie' under
+ * 'cookie_mask', so the next sync sends only the difference; flows with
+ * other cookies are never touched.  Until the reply is complete
+ * ofctrl_sync() returns EAGAIN.  If the switch answers with an error, its
+ * flows with the cookie are deleted and 'installed' stays empty (a full
+ * resync, as before).  Returns 0 or ENOTCONN. */
+int ofctrl_read_switch(struct ofctrl *, struct flowtab *installed,
+                       uint64_t cookie, uint64_t cookie_mask);
+/* A read of the switch's flows is under way. */
+bool ofctrl_reading(const struct ofctrl *);
 
 /* Sends the flow_mods that turn 'installed' into 'desired' (flowtab_sync:
  * 'installed' becomes the desired table, 'desired' is left empty) and a
  * barrier for 'batch' (copied; its id and gen are set here).  After a
  * refused batch the whole desired table goes again (every flow added,
  * stale ones deleted).  Returns 0 or ENOTCONN (nothing sent, nothing
- * changed). */
+ * changed), or EAGAIN while ofctrl_read_switch() waits for its reply. */
 int ofctrl_sync(struct ofctrl *, struct flowtab *installed,
                 struct flowtab *desired, struct ofctrl_batch *batch,
                 struct flowtab_diff *);
@@ -92,6 +108,8 @@ bool ofctrl_failed(const struct ofctrl *);
 struct ofctrl_stats {
     uint64_t batches, confirmed, refused, stale, lost;
     uint64_t ofp_errors; /* error replies counted by refused batches */
+    uint64_t reads;      /* completed reads of the switch's flows */
+    uint64_t read_flows; /* flows the last read found */
 };
 void ofctrl_get_stats(const struct ofctrl *, struct ofctrl_stats *);
 
