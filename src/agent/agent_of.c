@@ -3,10 +3,11 @@
  * lib/ofconn runs the session (hello, features, echo, xids, barriers with
  * the errors before them); this file opens it on the bridge's socket
  * without blocking, sets it up once it is ready (asynchronous messages,
- * port table, the flows it already holds), keeps the port table, and hands each
- * message on: flow statistics to agent_metrics.c, packet-ins to
- * agent_snoop.c.  Barrier results go to ofctrl.c (agent_sync.c).  Nothing a
- * switch sends may crash it: what the codec cannot decode is dropped. */
+ * port table, a read of the agent's flows it already holds), keeps the
+ * port table, and hands each message on: flow statistics to
+ * agent_metrics.c, packet-ins to agent_snoop.c.  Barrier results go to
+ * ofctrl.c (agent_sync.c).  Nothing a switch sends may crash it: what the
+ * codec cannot decode is dropped. */
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>

@@ -4,9 +4,11 @@
  * the gateway map and the snooped bindings (pipeline.c); agent_sync_cb
  * hands it to ofctrl.c, which sends the difference and a barrier and acks
  * (or nacks) the instructions once the barrier's reply comes;
- * agent_batch_done reports the map version a confirmed batch carried.  It
- * must never acknowledge an instruction, or report a map version, that
- * Open vSwitch did not accept. */
+ * agent_batch_done reports the map version a confirmed batch carried.
+ * After a (re)connection the first sync waits for the switch's flows to be
+ * read and, when the switch still held some, for the desired state
+ * (agent_flows_read).  It must never acknowledge an instruction, or
+ * report a map version, that Open vSwitch did not accept. */
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <inttypes.h>

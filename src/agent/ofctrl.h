@@ -9,8 +9,11 @@
  * the agent channel ('ack {seq}') and its map version reported.  A batch
  * with an error is *refused*: its instructions are negatively acknowledged
  * ('nack {seq, ofp_error}', docs/agent-protocol.md), never acknowledged, and
- * the next sync sends the whole desired table again.  Sans-I/O like
- * ofconn and chan_client: unit tests drive it with canned switch replies
+ * the next sync sends the whole desired table again.  On a (re)connection
+ * it reads the switch's flows with the agent's cookie into the installed
+ * table rather than clearing them (ofctrl_read_switch), so the first sync
+ * sends only the difference and a restart blackholes nothing.  Sans-I/O
+ * like ofconn and chan_client: unit tests drive it with canned switch replies
  * (tests/unit/test_ofctrl.c).  It never claims what a barrier did not
  * confirm (DESIGN I9). */
 #ifndef MIGNET_AGENT_OFCTRL_H
