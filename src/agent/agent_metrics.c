@@ -83,13 +83,8 @@ agent_stats_cb(evutil_socket_t fd, short what, void *aux)
     (void) what;
     if (a->of_ready) {
         struct ofp_msg req;
-        ofp_msg_init(&req, OFPT_MULTIPART_REQUEST, 0);
-        req.mp.type = OFPMP_FLOW;
-        req.mp.flow_req.table_id = OFPTT_ALL;
-        req.mp.flow_req.out_port = OFPP_ANY;
-        req.mp.flow_req.out_group = OFPG_ANY;
-        req.mp.flow_req.cookie = pl_cookie_kind(PL_K_RELAY);
-        req.mp.flow_req.cookie_mask = PL_COOKIE_KIND_MASK;
+        ofctrl_flow_stats_request(&req, pl_cookie_kind(PL_K_RELAY),
+                                  PL_COOKIE_KIND_MASK);
         agent_of_send_msg(a, &req); /* the session sets the xid */
         a->stats_xid = req.xid;
         req.mp.flow_req.table_id = PL_T_PORTSEC;

@@ -162,6 +162,19 @@ read_reply(void *aux, const struct ofp_msg *msg, bool last)
     }
 }
 
+void
+ofctrl_flow_stats_request(struct ofp_msg *msg, uint64_t cookie,
+                          uint64_t cookie_mask)
+{
+    ofp_msg_init(msg, OFPT_MULTIPART_REQUEST, 0);
+    msg->mp.type = OFPMP_FLOW;
+    msg->mp.flow_req.table_id = OFPTT_ALL;
+    msg->mp.flow_req.out_port = OFPP_ANY;
+    msg->mp.flow_req.out_group = OFPG_ANY;
+    msg->mp.flow_req.cookie = cookie & cookie_mask;
+    msg->mp.flow_req.cookie_mask = cookie_mask;
+}
+
 int
 ofctrl_read_switch(struct ofctrl *c, struct flowtab *installed,
                    uint64_t cookie, uint64_t cookie_mask)
@@ -171,13 +184,7 @@ ofctrl_read_switch(struct ofctrl *c, struct flowtab *installed,
     }
     flowtab_clear(installed);
     struct ofp_msg req;
-    ofp_msg_init(&req, OFPT_MULTIPART_REQUEST, 0);
-    req.mp.type = OFPMP_FLOW;
-    req.mp.flow_req.table_id = OFPTT_ALL;
-    req.mp.flow_req.out_port = OFPP_ANY;
-    req.mp.flow_req.out_group = OFPG_ANY;
-    req.mp.flow_req.cookie = cookie & cookie_mask;
-    req.mp.flow_req.cookie_mask = cookie_mask;
+    ofctrl_flow_stats_request(&req, cookie, cookie_mask);
     c->reading = installed;
     c->read_cookie = cookie & cookie_mask;
     c->read_mask = cookie_mask;

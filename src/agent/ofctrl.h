@@ -93,6 +93,10 @@ void ofctrl_reconnected(struct ofctrl *);
  * resync, as before).  Returns 0 or ENOTCONN. */
 int ofctrl_read_switch(struct ofctrl *, struct flowtab *installed,
                        uint64_t cookie, uint64_t cookie_mask);
+/* 'msg' becomes a flow statistics request for every table, filtered by
+ * 'cookie' under 'cookie_mask' (its xid is set when it is sent). */
+void ofctrl_flow_stats_request(struct ofp_msg *msg, uint64_t cookie,
+                               uint64_t cookie_mask);
 /* A read of the switch's flows is under way. */
 bool ofctrl_reading(const struct ofctrl *);
 

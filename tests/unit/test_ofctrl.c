@@ -282,6 +282,16 @@ reconnect_read(struct fx *f)
     return xid;
 }
 
+/* A reconnection to a switch holding 'held' (see sw_flows). */
+static void
+reconnect_holding(struct fx *f, const uint64_t (*held)[3], size_t n)
+{
+    sw_flows(f, reconnect_read(f), held, n);
+    assert_false(ofctrl_reading(f->ctl));
+    assert_int_equal(f->n_read, 1);
+    assert_int_equal(f->read_ok, 1);
+}
+
 /* Syncs what is desired as a batch for the pending instructions; returns
  * what the switch received (flow_mods, then the barrier). */
 static void
@@ -426,15 +436,11 @@ test_lost_and_old_session(void **state)
 static void
 test_reconnect_same_flows_sends_nothing(void **state)
 {
-    struct fx *f = *state;
-    struct taken t;
-    uint32_t xid = reconnect_read(f);
     static const uint64_t held[][3] = {
         {OURS | 1, 1, 7}, {OURS | 2, 2, 7}, {OURS | 3, 3, 7}};
-    sw_flows(f, xid, held, 3);
-    assert_false(ofctrl_reading(f->ctl));
-    assert_int_equal(f->n_read, 1);
-    assert_int_equal(f->read_ok, 1);
+    struct fx *f = *state;
+    struct taken t;
+    reconnect_holding(f, held, 3);
     assert_int_equal(flowtab_count(f->installed), 3);
     want_flows(f, 3);
     sync(f, &t);
@@ -454,13 +460,12 @@ test_reconnect_same_flows_sends_nothing(void **state)
 static void
 test_reconnect_sends_exactly_the_difference(void **state)
 {
-    struct fx *f = *state;
-    struct taken t;
-    uint32_t xid = reconnect_read(f);
     static const uint64_t held[][3] = {
         {OURS | 1, 1, 7}, {OURS | 2, 2, 9}, {OURS | 5, 5, 7},
         {FOREIGN, 6, 7}};
-    sw_flows(f, xid, held, 4);
+    struct fx *f = *state;
+    struct taken t;
+    reconnect_holding(f, held, 4);
     assert_int_equal(flowtab_count(f->installed), 3); /* not the foreign */
     want_flows(f, 3);
     sync(f, &t);
