@@ -112,6 +112,11 @@ struct agent {
     size_t n_ports;
     struct flowtab *desired, *installed;
     struct event *sync_ev;
+    /* No blackhole on reconnect (agent_sync.c): with the agent's flows
+     * still in the switch, the first sync waits until the desired state
+     * is known (channel resync and a map read) or settle_timer fires. */
+    bool settled, map_loaded;
+    struct event *settle_timer;
     struct event *stats_timer;
     uint32_t stats_xid;
 
@@ -170,6 +175,10 @@ uint64_t agent_now_ms(void *aux);
 void agent_batch_done(void *aux, const struct ofctrl_batch *,
                       enum ofctrl_outcome,
                       const struct ofconn_barrier_result *);
+/* ofctrl hook: the switch's flows were read (or deleted). */
+void agent_flows_read(void *aux, bool ok);
+/* Event callback: the bounded wait for the desired state is over. */
+void agent_settle_cb(evutil_socket_t, short what, void *aux);
 /* Event callback: recompute, send the difference and a barrier. */
 void agent_sync_cb(evutil_socket_t, short what, void *aux);
 void agent_schedule_sync(struct agent *);

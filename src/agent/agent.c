@@ -119,6 +119,7 @@ poll_finish(struct agent *a, struct evhttp_request *req)
             log_write(LOG_WARN, "agent", "event=bad_map node=%s "
                       "error=\"%s\"", a->opt.node, err);
         } else {
+            a->map_loaded = true;
             agent_schedule_sync(a); /* the barrier reports the refresh */
         }
     }
@@ -286,7 +287,8 @@ agent_run(const struct agent_options *opt)
     a->snooped = binding_table_create();
     a->of = ofconn_create(NULL, &agent_of_hooks, a);
     struct ofctrl_hooks ofctrl_hooks = {
-        .done = agent_batch_done, .now_ms = agent_now_ms, .aux = a};
+        .done = agent_batch_done, .now_ms = agent_now_ms,
+        .read = agent_flows_read, .aux = a};
     a->ofctrl = ofctrl_create(a->of, a->chan, &a->chan_out, &ofctrl_hooks);
     signal(SIGPIPE, SIG_IGN);
     a->base = event_base_new();
@@ -297,6 +299,7 @@ agent_run(const struct agent_options *opt)
     a->poll_timer = evtimer_new(a->base, poll_cb, a);
     a->poll_deadline = evtimer_new(a->base, poll_deadline_cb, a);
     a->stall_timer = evtimer_new(a->base, stall_cb, a);
+    a->settle_timer = evtimer_new(a->base, agent_settle_cb, a);
     /* Names are resolved by evdns, never by a blocking getaddrinfo(). */
     a->dns = evdns_base_new(a->base, EVDNS_BASE_INITIALIZE_NAMESERVERS
                                      | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
@@ -360,6 +363,7 @@ out:
     event_free(a->poll_timer);
     event_free(a->poll_deadline);
     event_free(a->stall_timer);
+    event_free(a->settle_timer);
     if (a->dns) {
         evdns_base_free(a->dns, 0);
     }

@@ -83,13 +83,8 @@ agent_stats_cb(evutil_socket_t fd, short what, void *aux)
     (void) what;
     if (a->of_ready) {
         struct ofp_msg req;
-        ofp_msg_init(&req, OFPT_MULTIPART_REQUEST, 0);
-        req.mp.type = OFPMP_FLOW;
-        req.mp.flow_req.table_id = OFPTT_ALL;
-        req.mp.flow_req.out_port = OFPP_ANY;
-        req.mp.flow_req.out_group = OFPG_ANY;
-        req.mp.flow_req.cookie = pl_cookie_kind(PL_K_RELAY);
-        req.mp.flow_req.cookie_mask = PL_COOKIE_KIND_MASK;
+        ofctrl_flow_stats_request(&req, pl_cookie_kind(PL_K_RELAY),
+                                  PL_COOKIE_KIND_MASK);
         agent_of_send_msg(a, &req); /* the session sets the xid */
         a->stats_xid = req.xid;
         req.mp.flow_req.table_id = PL_T_PORTSEC;
@@ -212,6 +207,9 @@ agent_metrics_cb(struct evhttp_request *req, void *aux)
          "Flows in the switch per the last barrier reply.",
          a->confirmed_flows},
         {"flow_mods_total", "counter", "Flow mods sent.", a->flow_mods},
+        {"flows_read", "gauge",
+         "The agent's flows the switch held at the last (re)connection.",
+         os.read_flows},
         {"relayed_packets_total", "counter",
          "Packets the relay flows carried.", a->relayed_packets},
         {"relay_flows", "gauge", "Relay flows in the switch.",

@@ -3,10 +3,11 @@
  * lib/ofconn runs the session (hello, features, echo, xids, barriers with
  * the errors before them); this file opens it on the bridge's socket
  * without blocking, sets it up once it is ready (asynchronous messages,
- * port table, a clean flow table), keeps the port table, and hands each
- * message on: flow statistics to agent_metrics.c, packet-ins to
- * agent_snoop.c.  Barrier results go to ofctrl.c (agent_sync.c).  Nothing a
- * switch sends may crash it: what the codec cannot decode is dropped. */
+ * port table, a read of the agent's flows it already holds), keeps the
+ * port table, and hands each message on: flow statistics to
+ * agent_metrics.c, packet-ins to agent_snoop.c.  Barrier results go to
+ * ofctrl.c (agent_sync.c).  Nothing a switch sends may crash it: what the
+ * codec cannot decode is dropped. */
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
@@ -16,6 +17,7 @@
 #include "agent/agent-private.h"
 #include "agent/flowtab.h"
 #include "agent/ofctrl.h"
+#include "agent/pipeline.h"
 #include "lib/log.h"
 #include "lib/ofconn.h"
 #include "mignet/ofp.h"
@@ -98,7 +100,7 @@ port_set(struct agent *a, const struct ofp_port *p, bool present)
 }
 
 /* ofconn hook: the handshake is done.  Hear about port changes, learn the
- * ports, then start from a clean table. */
+ * ports, then read the agent's flows the switch already holds. */
 static void
 of_ready(void *aux, const struct ofp_features *features)
 {
@@ -115,13 +117,11 @@ of_ready(void *aux, const struct ofp_features *features)
     ofp_msg_init(&req, OFPT_MULTIPART_REQUEST, 0);
     req.mp.type = OFPMP_PORT_DESC;
     agent_of_send_msg(a, &req);
-    struct ofp_msg del;
-    ofp_msg_init(&del, OFPT_FLOW_MOD, 0);
-    ofp_flow_mod_init(&del.flow_mod, OFPFC_DELETE);
-    del.flow_mod.table_id = OFPTT_ALL;
-    agent_of_send_msg(a, &del);
-    flowtab_clear(a->installed);
+    /* Read what the switch holds rather than clear it: an agent restart
+     * must not blackhole the node's VMs (agent_sync.c converges). */
     ofctrl_reconnected(a->ofctrl);
+    (void) ofctrl_read_switch(a->ofctrl, a->installed,
+                              PL_COOKIE_MAGIC << 48, PL_COOKIE_MAGIC_MASK);
     a->of_connects++;
     log_write(LOG_INF, "agent", "event=ofp_connected node=%s", a->opt.node);
     /* The first sync waits for the port table (its reply schedules it):

@@ -4,9 +4,11 @@
  * the gateway map and the snooped bindings (pipeline.c); agent_sync_cb
  * hands it to ofctrl.c, which sends the difference and a barrier and acks
  * (or nacks) the instructions once the barrier's reply comes;
- * agent_batch_done reports the map version a confirmed batch carried.  It
- * must never acknowledge an instruction, or report a map version, that
- * Open vSwitch did not accept. */
+ * agent_batch_done reports the map version a confirmed batch carried.
+ * After a (re)connection the first sync waits for the switch's flows to be
+ * read and, when the switch still held some, for the desired state
+ * (agent_flows_read).  It must never acknowledge an instruction, or
+ * report a map version, that Open vSwitch did not accept. */
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <inttypes.h>
@@ -153,14 +155,72 @@ compute(struct agent *a)
     return error;
 }
 
+/* How long the first sync waits for the desired state when the switch
+ * still holds the agent's flows (no mignetd, no gateway: it stops
+ * waiting then, and the flows it was not told about go). */
+#define SETTLE_WAIT_MS 3000
+
+static uint64_t
+resyncs(const struct agent *a)
+{
+    struct chan_client_stats st;
+    chan_client_get_stats(a->chan, &st);
+    return st.resyncs;
+}
+
+/* ofctrl hook: the installed table is now what the switch holds.  If
+ * that is nothing, nothing can be blackholed: sync at once.  Otherwise
+ * the first sync waits until the desired state is known, so that flows
+ * the agent merely has not heard about yet are not deleted. */
+void
+agent_flows_read(void *aux, bool ok)
+{
+    struct agent *a = aux;
+    if (!ok || !flowtab_count(a->installed)) {
+        a->settled = true;
+    } else if (!a->settled && !evtimer_pending(a->settle_timer, NULL)) {
+        agent_arm_ms(a->settle_timer, SETTLE_WAIT_MS);
+    }
+    agent_schedule_sync(a);
+}
+
+void
+agent_settle_cb(evutil_socket_t fd, short what, void *aux)
+{
+    struct agent *a = aux;
+    (void) fd;
+    (void) what;
+    if (!a->settled) {
+        log_write(LOG_WARN, "agent", "event=settle_timeout node=%s "
+                  "wait_ms=%d resynced=%d map=%d", a->opt.node,
+                  SETTLE_WAIT_MS, resyncs(a) > 0,
+                  a->map_loaded);
+        a->settled = true;
+    }
+    agent_schedule_sync(a);
+}
+
+/* The desired state is known: a resync from mignetd and a map read. */
+static bool
+settled(struct agent *a)
+{
+    if (!a->settled && a->map_loaded && resyncs(a)) {
+        a->settled = true;
+        event_del(a->settle_timer);
+    }
+    return a->settled;
+}
+
 void
 agent_sync_cb(evutil_socket_t fd, short what, void *aux)
 {
     struct agent *a = aux;
     (void) fd;
     (void) what;
-    if (!a->of_ready) {
-        return; /* resynced in full when the switch is back */
+    if (!a->of_ready || ofctrl_reading(a->ofctrl) || !settled(a)) {
+        /* Resynced in full when the switch is back; or the switch's
+         * flows, or the desired state, are not known yet. */
+        return;
     }
     if (compute(a)) {
         /* Nothing is sent, so nothing is acknowledged: the switch keeps

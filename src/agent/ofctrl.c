@@ -30,6 +30,11 @@ struct ofctrl {
     struct ofctrl_batch *fifo; /* waiting for their barrier, oldest first */
     size_t head, n, cap;
     struct ofctrl_stats stats;
+    /* ofctrl_read_switch(): the table being filled, while the read is
+     * under way; 'read_gen' tells a reply of an older connection. */
+    struct flowtab *reading;
+    uint64_t read_cookie, read_mask, read_gen;
+    size_t read_n;
 };
 
 const char *
@@ -74,6 +79,122 @@ ofctrl_reconnected(struct ofctrl *c)
 {
     c->gen++;
     c->resend = false;
+}
+
+bool
+ofctrl_reading(const struct ofctrl *c)
+{
+    return c->reading != NULL;
+}
+
+static void
+read_finish(struct ofctrl *c, bool ok)
+{
+    c->reading = NULL;
+    if (ok) {
+        c->stats.reads++;
+        c->stats.read_flows = c->read_n;
+    }
+    if (c->hooks.read) {
+        c->hooks.read(c->hooks.aux, ok);
+    }
+}
+
+/* The switch could not list its flows: delete ours, start from none. */
+static void
+read_failed(struct ofctrl *c, const struct ofp_msg *err)
+{
+    log_write(LOG_WARN, "agent", "event=flow_read_failed type=%u code=%u "
+              "action=deleted_own_flows", (unsigned) err->error.type,
+              (unsigned) err->error.code);
+    flowtab_clear(c->reading);
+    struct ofp_msg del;
+    ofp_msg_init(&del, OFPT_FLOW_MOD, 0);
+    ofp_flow_mod_init(&del.flow_mod, OFPFC_DELETE);
+    del.flow_mod.table_id = OFPTT_ALL;
+    del.flow_mod.cookie = c->read_cookie;
+    del.flow_mod.cookie_mask = c->read_mask;
+    (void) ofconn_send(c->conn, &del, NULL);
+    read_finish(c, false);
+}
+
+/* ofconn reply: one part of the flow statistics, an error, or NULL when
+ * the connection ended (the next connection reads again). */
+static void
+read_reply(void *aux, const struct ofp_msg *msg, bool last)
+{
+    struct ofctrl *c = aux;
+    if (!c->reading || c->read_gen != c->gen) {
+        return; /* an older connection's */
+    }
+    if (!msg) {
+        c->reading = NULL;
+        return;
+    }
+    if (msg->type == OFPT_ERROR) {
+        read_failed(c, msg);
+        return;
+    }
+    if (msg->type == OFPT_MULTIPART_REPLY && msg->mp.type == OFPMP_FLOW) {
+        struct ofp_mp_iter it;
+        struct ofp_flow_stats fs = {0};
+        ofp_mp_iter_init(&it, &msg->mp);
+        while (ofp_flow_stats_next(&it, &fs)) {
+            if ((fs.cookie & c->read_mask) != c->read_cookie) {
+                continue; /* not ours, whatever the switch filtered */
+            }
+            struct flowtab_flow f = {
+                .table = fs.table_id,
+                .priority = fs.priority,
+                .cookie = fs.cookie,
+                .match = fs.match,
+                .insts = fs.insts, /* copied by flowtab_put */
+            };
+            flowtab_put(c->reading, &f);
+            c->read_n++;
+        }
+        ofp_flow_stats_destroy(&fs);
+    }
+    if (last) {
+        log_write(LOG_INF, "agent", "event=flows_read flows=%zu",
+                  flowtab_count(c->reading));
+        read_finish(c, true);
+    }
+}
+
+void
+ofctrl_flow_stats_request(struct ofp_msg *msg, uint64_t cookie,
+                          uint64_t cookie_mask)
+{
+    ofp_msg_init(msg, OFPT_MULTIPART_REQUEST, 0);
+    msg->mp.type = OFPMP_FLOW;
+    msg->mp.flow_req.table_id = OFPTT_ALL;
+    msg->mp.flow_req.out_port = OFPP_ANY;
+    msg->mp.flow_req.out_group = OFPG_ANY;
+    msg->mp.flow_req.cookie = cookie & cookie_mask;
+    msg->mp.flow_req.cookie_mask = cookie_mask;
+}
+
+int
+ofctrl_read_switch(struct ofctrl *c, struct flowtab *installed,
+                   uint64_t cookie, uint64_t cookie_mask)
+{
+    if (ofconn_get_state(c->conn) != OFCONN_READY) {
+        return ENOTCONN;
+    }
+    flowtab_clear(installed);
+    struct ofp_msg req;
+    ofctrl_flow_stats_request(&req, cookie, cookie_mask);
+    c->reading = installed;
+    c->read_cookie = cookie & cookie_mask;
+    c->read_mask = cookie_mask;
+    c->read_gen = c->gen;
+    c->read_n = 0;
+    if (ofconn_request(c->conn, &req, read_reply, c, NULL)) {
+        c->reading = NULL;
+        return ENOTCONN;
+    }
+    return 0;
 }
 
 bool
@@ -185,6 +306,9 @@ ofctrl_sync(struct ofctrl *c, struct flowtab *installed,
 {
     if (ofconn_get_state(c->conn) != OFCONN_READY) {
         return ENOTCONN;
+    }
+    if (c->reading) {
+        return EAGAIN;
     }
     if (c->resend) {
         forget_installed(installed, desired);

@@ -9,8 +9,11 @@
  * the agent channel ('ack {seq}') and its map version reported.  A batch
  * with an error is *refused*: its instructions are negatively acknowledged
  * ('nack {seq, ofp_error}', docs/agent-protocol.md), never acknowledged, and
- * the next sync sends the whole desired table again.  Sans-I/O like
- * ofconn and chan_client: unit tests drive it with canned switch replies
+ * the next sync sends the whole desired table again.  On a (re)connection
+ * it reads the switch's flows with the agent's cookie into the installed
+ * table rather than clearing them (ofctrl_read_switch), so the first sync
+ * sends only the difference and a restart blackholes nothing.  Sans-I/O
+ * like ofconn and chan_client: unit tests drive it with canned switch replies
  * (tests/unit/test_ofctrl.c).  It never claims what a barrier did not
  * confirm (DESIGN I9). */
 #ifndef MIGNET_AGENT_OFCTRL_H
@@ -55,6 +58,10 @@ struct ofctrl_hooks {
     /* The channel's clock (monotonic ms) for the acks and nacks it queues;
      * NULL: 0. */
     uint64_t (*now_ms)(void *aux);
+    /* ofctrl_read_switch() is done: the installed table is what the
+     * switch holds ('ok'), or the switch could not say and its flows with
+     * the cookie were deleted (!'ok').  NULL: not told. */
+    void (*read)(void *aux, bool ok);
     void *aux;
 };
 
@@ -73,16 +80,32 @@ void ofctrl_destroy(struct ofctrl *);
 
 /* The channel session now in use (the caller counts connections). */
 void ofctrl_set_session(struct ofctrl *, uint64_t session);
-/* The switch connection is new and its flow table was cleared: batches
- * still pending are void, nothing needs resending. */
+/* The switch connection is new: batches still pending are void, nothing
+ * needs resending.  Call ofctrl_read_switch() next. */
 void ofctrl_reconnected(struct ofctrl *);
+/* Reads what the switch holds instead of clearing it (no blackhole on a
+ * reconnection): clears 'installed' (kept by the caller, not owned) and
+ * fills it with the switch's flows whose cookie matches 'cookie' under
+ * 'cookie_mask', so the next sync sends only the difference; flows with
+ * other cookies are never touched.  Until the reply is complete
+ * ofctrl_sync() returns EAGAIN.  If the switch answers with an error, its
+ * flows with the cookie are deleted and 'installed' stays empty (a full
+ * resync, as before).  Returns 0 or ENOTCONN. */
+int ofctrl_read_switch(struct ofctrl *, struct flowtab *installed,
+                       uint64_t cookie, uint64_t cookie_mask);
+/* 'msg' becomes a flow statistics request for every table, filtered by
+ * 'cookie' under 'cookie_mask' (its xid is set when it is sent). */
+void ofctrl_flow_stats_request(struct ofp_msg *msg, uint64_t cookie,
+                               uint64_t cookie_mask);
+/* A read of the switch's flows is under way. */
+bool ofctrl_reading(const struct ofctrl *);
 
 /* Sends the flow_mods that turn 'installed' into 'desired' (flowtab_sync:
  * 'installed' becomes the desired table, 'desired' is left empty) and a
  * barrier for 'batch' (copied; its id and gen are set here).  After a
  * refused batch the whole desired table goes again (every flow added,
  * stale ones deleted).  Returns 0 or ENOTCONN (nothing sent, nothing
- * changed). */
+ * changed), or EAGAIN while ofctrl_read_switch() waits for its reply. */
 int ofctrl_sync(struct ofctrl *, struct flowtab *installed,
                 struct flowtab *desired, struct ofctrl_batch *batch,
                 struct flowtab_diff *);
@@ -92,6 +115,8 @@ bool ofctrl_failed(const struct ofctrl *);
 struct ofctrl_stats {
     uint64_t batches, confirmed, refused, stale, lost;
     uint64_t ofp_errors; /* error replies counted by refused batches */
+    uint64_t reads;      /* completed reads of the switch's flows */
+    uint64_t read_flows; /* flows the last read found */
 };
 void ofctrl_get_stats(const struct ofctrl *, struct ofctrl_stats *);
 

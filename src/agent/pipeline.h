@@ -45,6 +45,8 @@ enum pl_kind {
 #define PL_PRIO_DHCP 250
 uint64_t pl_cookie(enum pl_kind, const char *vm);
 #define PL_COOKIE_KIND_MASK UINT64_C(0xffffff0000000000)
+/* Every flow of the agent's: the bits PL_COOKIE_MAGIC sits in. */
+#define PL_COOKIE_MAGIC_MASK UINT64_C(0xffff000000000000)
 static inline uint64_t
 pl_cookie_kind(enum pl_kind kind)
 {

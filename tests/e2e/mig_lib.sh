@@ -63,6 +63,39 @@ mig_restart_mignetd() {
     _mig_mignetd || tb_die "mignetd did not restart: $(tail -5 "$TB_DIR/mignetd.log")"
 }
 
+# _mig_agent H: starts host H's agent (a new metrics port each time);
+# appends to its log and waits for it to be ready.
+_mig_agent() {
+    local h=$1 try mark
+    for try in 1 2 3 4 5; do
+        mark=$(grep -c "mignet-agent ready" "$TB_DIR/agent$h.log" \
+            2>/dev/null || true)
+        MIG_METRICS[$h]=$(mig_free_port)
+        "$MIG_BUILD/mignet-agent" --node "n$h" \
+            --ofp "unix:$(tb_mgmt_sock "$h")" \
+            --controller "127.0.0.1:$MIG_AGENT_PORT" --gateway "$MIG_URL" \
+            --refresh-ms "${MIG_REFRESH[$h]}" --refresh-jitter 0.1 \
+            --stats-ms 100 --metrics "127.0.0.1:${MIG_METRICS[$h]}" \
+            --log-level info ${MIG_AGENT_ARGS:-} \
+            >>"$TB_DIR/agent$h.log" 2>&1 &
+        MIG_AGENT_PID[$h]=$!
+        echo $! >>"$TB_DIR/pids"
+        for _ in $(seq 1 40); do
+            [ "$(grep -c "mignet-agent ready" "$TB_DIR/agent$h.log")" \
+                -gt "${mark:-0}" ] && return 0
+            tb_pid_alive "${MIG_AGENT_PID[$h]}" || break
+            sleep 0.05
+        done
+    done
+    tb_die "agent n$h did not start: $(tail -3 "$TB_DIR/agent$h.log")"
+}
+
+# mig_restart_agent H: stops host H's agent by PID and starts it again.
+mig_restart_agent() {
+    tb_stop_pid "${MIG_AGENT_PID[$1]}" mignet-agent
+    _mig_agent "$1"
+}
+
 # mig_start STRATEGY: mignetd + agents for hosts 1..3.
 mig_start() {
     local h
@@ -83,26 +116,7 @@ mig_start() {
     for h in 1 2 3; do
         mignet_cli node add "n$h" --address "$(tb_host_ip "$h")" \
             --refresh-ms "${MIG_REFRESH[$h]}" >/dev/null
-        for try in 1 2 3 4 5; do
-            MIG_METRICS[$h]=$(mig_free_port)
-            "$MIG_BUILD/mignet-agent" --node "n$h" \
-                --ofp "unix:$(tb_mgmt_sock "$h")" \
-                --controller "127.0.0.1:$agents" --gateway "$MIG_URL" \
-                --refresh-ms "${MIG_REFRESH[$h]}" --refresh-jitter 0.1 \
-                --stats-ms 100 --metrics "127.0.0.1:${MIG_METRICS[$h]}" \
-                --log-level info ${MIG_AGENT_ARGS:-} \
-                >"$TB_DIR/agent$h.log" 2>&1 &
-            MIG_AGENT_PID[$h]=$!
-            echo $! >>"$TB_DIR/pids"
-            for _ in $(seq 1 40); do
-                grep -q "mignet-agent ready" "$TB_DIR/agent$h.log" && break
-                tb_pid_alive "${MIG_AGENT_PID[$h]}" || break
-                sleep 0.05
-            done
-            grep -q "mignet-agent ready" "$TB_DIR/agent$h.log" && break
-            [ "$try" = 5 ] && tb_die "agent n$h did not start:" \
-                "$(tail -3 "$TB_DIR/agent$h.log")"
-        done
+        _mig_agent "$h"
     done
     MIG_AGENTS=127.0.0.1:$agents
     tb_log "mignetd ($strategy) at $MIG_URL, agents for n1..n3"
@@ -173,6 +187,11 @@ mig_wait_cleaned() {
         sleep 0.1
     done
     tb_die "migration $id not cleaned after ${t}s"
+}
+
+# mig_table H: host H's whole br-int table, sorted, without counters.
+mig_table() {
+    tb_ofctl "$1" dump-flows br-int --no-stats | sed 's/^ *//' | sort
 }
 
 # mig_flows H KIND VM: flows of that kind for VM on host H

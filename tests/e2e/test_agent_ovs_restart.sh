@@ -12,22 +12,18 @@ tb_require
 . "$here/flows.sh"
 . "$here/mig_lib.sh"
 
-flows_of() {
-    tb_ofctl "$1" dump-flows br-int --no-stats | sed 's/^ *//' | sort
-}
-
 mig_bed mignet
-before=$(flows_of 2)
+before=$(mig_table 2)
 n_before=$(printf '%s\n' "$before" | grep -c cookie=)
 connects=$(mig_metric 2 mignet_agent_openflow_connects_total)
 tb_vswitchd_restart 2
 tb_expect "flows on n2 right after the restart (none)" \
-    "$(flows_of 2 | grep -c cookie= || true)" -eq 0
+    "$(mig_table 2 | grep -c cookie= || true)" -eq 0
 for _ in $(seq 1 60); do
-    [ "$(flows_of 2 | grep -c cookie= || true)" -ge "$n_before" ] && break
+    [ "$(mig_table 2 | grep -c cookie= || true)" -ge "$n_before" ] && break
     sleep 0.1
 done
-after=$(flows_of 2)
+after=$(mig_table 2)
 tb_expect "n2's table before the restart had flows" "$n_before" -gt 10
 if [ "$before" = "$after" ]; then same=1; else
     same=0; diff <(echo "$before") <(echo "$after") >&2 || true

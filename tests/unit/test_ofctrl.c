@@ -1,7 +1,9 @@
 /* test_ofctrl.c: the agent's flow batches, barriers and the acks or nacks
  * they earn on the agent channel, without sockets: a scripted switch
  * answers lib/ofconn with canned replies (flow_mods + error + barrier reply
- * -> nack; no error -> ack), and a chan_client holds the instructions. */
+ * -> nack; no error -> ack), and a chan_client holds the instructions.
+ * A reconnection reads the switch's flows (canned flow statistics) and
+ * sends only the difference. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,7 +34,21 @@ struct fx {
     int n_done;
     enum ofctrl_outcome outcome[8];
     uint64_t done_id[8];
+    int n_read, read_ok; /* the read hook's calls, and how many said ok */
 };
+
+/* The agent's cookie space in these tests, and one outside it. */
+#define OURS UINT64_C(0x4d47000000000000)
+#define OURS_MASK UINT64_C(0xffff000000000000)
+#define FOREIGN UINT64_C(0x1234000000000000)
+
+static void
+on_read(void *aux, bool ok)
+{
+    struct fx *f = aux;
+    f->n_read++;
+    f->read_ok += ok;
+}
 
 static void
 on_done(void *aux, const struct ofctrl_batch *b, enum ofctrl_outcome o,
@@ -50,6 +66,9 @@ struct taken {
     size_t n;
     uint8_t type[64];
     uint32_t xid[64];
+    uint8_t cmd[64];      /* flow_mods: the command */
+    uint64_t in_port[64]; /* flow_mods: the match's in_port, 0 if none */
+    uint64_t cookie[64], cookie_mask[64]; /* flow_mods */
 };
 
 static void
@@ -66,6 +85,15 @@ sw_take(struct fx *f, struct taken *t)
         assert_int_equal(ofp_decode(p, len, msg), OFPERR_OK);
         assert_true(t->n < 64);
         t->type[t->n] = msg->type;
+        t->cmd[t->n] = 0;
+        t->in_port[t->n] = 0;
+        if (msg->type == OFPT_FLOW_MOD) {
+            t->cmd[t->n] = msg->flow_mod.command;
+            t->cookie[t->n] = msg->flow_mod.cookie;
+            t->cookie_mask[t->n] = msg->flow_mod.cookie_mask;
+            (void) ofp_match_get(&msg->flow_mod.match, OFP_F_IN_PORT,
+                                 &t->in_port[t->n], NULL);
+        }
         t->xid[t->n++] = msg->xid;
         ofp_msg_destroy(msg);
         off += len;
@@ -126,7 +154,8 @@ setup(void **state)
     f->chan = chan_client_create("n1", NULL);
     chan_client_set_ack(f->chan, false);
     strbuf_init(&f->out);
-    struct ofctrl_hooks hooks = {.done = on_done, .aux = f};
+    struct ofctrl_hooks hooks = {.done = on_done, .read = on_read,
+                                 .aux = f};
     f->ctl = ofctrl_create(f->conn, f->chan, &f->out, &hooks);
     ofctrl_set_session(f->ctl, 1);
     f->installed = flowtab_create();
@@ -172,18 +201,95 @@ teardown(void **state)
     return 0;
 }
 
+/* A flow for 'in_port' that outputs to 'out'. */
+static void
+make_flow(struct flowtab_flow *fl, uint64_t cookie, uint32_t in_port,
+          uint32_t out)
+{
+    memset(fl, 0, sizeof *fl);
+    fl->priority = 100;
+    fl->cookie = cookie;
+    ofp_match_init(&fl->match);
+    ofp_match_set(&fl->match, OFP_F_IN_PORT, in_port);
+    ofp_actions_output(ofp_instructions_apply(&fl->insts), out);
+}
+
 /* The desired table: flows for in_port 1..n. */
 static void
 want_flows(struct fx *f, uint32_t n)
 {
     for (uint32_t port = 1; port <= n; port++) {
-        struct flowtab_flow fl = {.table = 0, .priority = 100};
-        ofp_match_init(&fl.match);
-        ofp_match_set(&fl.match, OFP_F_IN_PORT, port);
-        ofp_actions_output(ofp_instructions_apply(&fl.insts), 7);
+        struct flowtab_flow fl;
+        make_flow(&fl, OURS | port, port, 7);
         flowtab_put(f->desired, &fl); /* a copy: 'fl' keeps its lists */
         ofp_instructions_destroy(&fl.insts);
     }
+}
+
+/* The switch answers flow statistics request 'xid' with 'n' flows, each
+ * {cookie, in_port, output}, in two parts when there are several. */
+static void
+sw_flows(struct fx *f, uint32_t xid, const uint64_t (*flows)[3], size_t n)
+{
+    struct ofpbuf b;
+    ofpbuf_init(&b, 256);
+    size_t half = n / 2;
+    size_t start = ofp_mp_reply_start(&b, xid, OFPMP_FLOW,
+                                      half ? OFPMPF_REPLY_MORE : 0);
+    for (size_t i = 0; i < n; i++) {
+        if (half && i == half) {
+            assert_int_equal(ofp_mp_finish(&b, start), OFPERR_OK);
+            start = ofp_mp_reply_start(&b, xid, OFPMP_FLOW, 0);
+        }
+        struct flowtab_flow fl;
+        make_flow(&fl, flows[i][0], (uint32_t) flows[i][1],
+                  (uint32_t) flows[i][2]);
+        struct ofp_flow_stats fs = {
+            .priority = fl.priority, .cookie = fl.cookie,
+            .packet_count = 42, .match = fl.match, .insts = fl.insts,
+        };
+        assert_int_equal(ofp_put_flow_stats(&b, &fs), OFPERR_OK);
+        ofp_instructions_destroy(&fl.insts);
+    }
+    assert_int_equal(ofp_mp_finish(&b, start), OFPERR_OK);
+    assert_int_equal(ofconn_receive(f->conn, b.data, b.size, 0), 0);
+    ofpbuf_uninit(&b);
+}
+
+/* A reconnection: ofctrl reads the switch's flows with the agent's
+ * cookie; returns the request's xid.  Syncing waits for the answer. */
+static uint32_t
+reconnect_read(struct fx *f)
+{
+    struct taken t;
+    ofctrl_reconnected(f->ctl);
+    assert_int_equal(ofctrl_read_switch(f->ctl, f->installed, OURS,
+                                        OURS_MASK),
+                     0);
+    assert_true(ofctrl_reading(f->ctl));
+    sw_take(f, &t);
+    assert_int_equal(t.n, 1);
+    assert_int_equal(t.type[0], OFPT_MULTIPART_REQUEST);
+    uint32_t xid = t.xid[0];
+    want_flows(f, 1);
+    struct ofctrl_batch b = {.session = 1, .ack_seq = 2};
+    assert_int_equal(ofctrl_sync(f->ctl, f->installed, f->desired, &b,
+                                 NULL),
+                     EAGAIN);
+    sw_take(f, &t);
+    assert_int_equal(t.n, 0); /* nothing sent while reading */
+    flowtab_clear(f->desired);
+    return xid;
+}
+
+/* A reconnection to a switch holding 'held' (see sw_flows). */
+static void
+reconnect_holding(struct fx *f, const uint64_t (*held)[3], size_t n)
+{
+    sw_flows(f, reconnect_read(f), held, n);
+    assert_false(ofctrl_reading(f->ctl));
+    assert_int_equal(f->n_read, 1);
+    assert_int_equal(f->read_ok, 1);
 }
 
 /* Syncs what is desired as a batch for the pending instructions; returns
@@ -325,6 +431,97 @@ test_lost_and_old_session(void **state)
     assert_int_equal(flowtab_count(f->desired), 2); /* untouched */
 }
 
+/* The switch already holds the desired flows (an agent restart): the
+ * reconnection sends no flow_mod, only the barrier that acknowledges. */
+static void
+test_reconnect_same_flows_sends_nothing(void **state)
+{
+    static const uint64_t held[][3] = {
+        {OURS | 1, 1, 7}, {OURS | 2, 2, 7}, {OURS | 3, 3, 7}};
+    struct fx *f = *state;
+    struct taken t;
+    reconnect_holding(f, held, 3);
+    assert_int_equal(flowtab_count(f->installed), 3);
+    want_flows(f, 3);
+    sync(f, &t);
+    assert_int_equal(t.n, 1); /* the barrier alone */
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[0]);
+    expect_chan(f, "{\"type\":\"ack\",\"seq\":2}\n");
+    assert_int_equal(f->outcome[0], OFCTRL_CONFIRMED);
+    struct ofctrl_stats os;
+    ofctrl_get_stats(f->ctl, &os);
+    assert_int_equal(os.reads, 1);
+    assert_int_equal(os.read_flows, 3);
+}
+
+/* The switch holds one flow as desired, one with other actions, one the
+ * agent no longer wants and one of someone else's: exactly the change,
+ * the addition and the deletion go; the foreign flow is never touched. */
+static void
+test_reconnect_sends_exactly_the_difference(void **state)
+{
+    static const uint64_t held[][3] = {
+        {OURS | 1, 1, 7}, {OURS | 2, 2, 9}, {OURS | 5, 5, 7},
+        {FOREIGN, 6, 7}};
+    struct fx *f = *state;
+    struct taken t;
+    reconnect_holding(f, held, 4);
+    assert_int_equal(flowtab_count(f->installed), 3); /* not the foreign */
+    want_flows(f, 3);
+    sync(f, &t);
+    assert_int_equal(t.n, 4);
+    bool mod2 = false, add3 = false, del5 = false;
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(t.type[i], OFPT_FLOW_MOD);
+        mod2 |= t.cmd[i] == OFPFC_ADD && t.in_port[i] == 2;
+        add3 |= t.cmd[i] == OFPFC_ADD && t.in_port[i] == 3;
+        del5 |= t.cmd[i] == OFPFC_DELETE_STRICT && t.in_port[i] == 5;
+    }
+    assert_true(mod2 && add3 && del5);
+    assert_int_equal(t.cmd[2], OFPFC_DELETE_STRICT); /* make, then break */
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[3]);
+    expect_chan(f, "{\"type\":\"ack\",\"seq\":2}\n");
+}
+
+/* The switch cannot list its flows: the agent's (by cookie) are deleted
+ * and the whole desired table goes, as a fresh start would. */
+static void
+test_reconnect_read_error_deletes_own(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    uint32_t xid = reconnect_read(f);
+    sw_error(f, xid, OFPET_BAD_REQUEST, 1);
+    assert_false(ofctrl_reading(f->ctl));
+    assert_int_equal(f->n_read, 1);
+    assert_int_equal(f->read_ok, 0);
+    want_flows(f, 2);
+    sync(f, &t);
+    assert_int_equal(t.n, 4);
+    assert_int_equal(t.cmd[0], OFPFC_DELETE);
+    assert_int_equal(t.cookie[0], OURS);
+    assert_int_equal(t.cookie_mask[0], OURS_MASK);
+    assert_int_equal(t.cmd[1], OFPFC_ADD);
+    assert_int_equal(t.cmd[2], OFPFC_ADD);
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[3]);
+    expect_chan(f, "{\"type\":\"ack\",\"seq\":2}\n");
+}
+
+/* The connection ends during the read: nothing is claimed, and the
+ * next connection reads again from an empty table. */
+static void
+test_reconnect_read_lost(void **state)
+{
+    struct fx *f = *state;
+    (void) reconnect_read(f);
+    ofconn_disconnected(f->conn);
+    assert_false(ofctrl_reading(f->ctl));
+    assert_int_equal(f->n_read, 0);
+    assert_int_equal(ofctrl_read_switch(f->ctl, f->installed, OURS,
+                                        OURS_MASK),
+                     ENOTCONN);
+}
+
 int
 main(void)
 {
@@ -335,6 +532,14 @@ main(void)
         cmocka_unit_test_setup_teardown(test_batch_after_failure_is_stale,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_and_old_session, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_reconnect_same_flows_sends_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_reconnect_sends_exactly_the_difference, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_reconnect_read_error_deletes_own, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect_read_lost, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
