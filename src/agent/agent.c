@@ -300,11 +300,20 @@ agent_run(const struct agent_options *opt)
     a->poll_deadline = evtimer_new(a->base, poll_deadline_cb, a);
     a->stall_timer = evtimer_new(a->base, stall_cb, a);
     a->settle_timer = evtimer_new(a->base, agent_settle_cb, a);
-    /* Names are resolved by evdns, never by a blocking getaddrinfo(). */
-    a->dns = evdns_base_new(a->base, EVDNS_BASE_INITIALIZE_NAMESERVERS
-                                     | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-    if (!a->dns) {
-        a->dns = evdns_base_new(a->base, 0);
+    /* Host names are resolved by evdns, never by a blocking getaddrinfo();
+     * numeric addresses need no resolver, so the system's name servers
+     * are read (and asked) only when a peer is given by name. */
+    char chost[256], cport[8];
+    bool named = !sock_host_numeric(a->gw.host)
+                 || (sock_split_hostport(opt->controller, chost,
+                                         sizeof chost, cport, sizeof cport)
+                     && !sock_host_numeric(chost));
+    if (named) {
+        a->dns = evdns_base_new(a->base, EVDNS_BASE_INITIALIZE_NAMESERVERS
+                                         | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+        if (!a->dns) {
+            a->dns = evdns_base_new(a->base, 0);
+        }
     }
     a->gw_conn = evhttp_connection_base_new(a->base, a->dns, a->gw.host,
                                             (uint16_t) atoi(a->gw.port));

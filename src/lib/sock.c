@@ -228,3 +228,12 @@ sock_listen(const char *addr_port, char *bound, size_t boundlen, char *err,
     }
     return fd;
 }
+
+bool
+sock_host_numeric(const char *host)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    return host && (inet_pton(AF_INET, host, &a4) == 1
+                    || inet_pton(AF_INET6, host, &a6) == 1);
+}

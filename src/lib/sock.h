@@ -36,6 +36,9 @@ bool sock_split_addr(const char *, char *host, size_t hostlen,
 bool sock_split_hostport(const char *, char *host, size_t hostlen,
                          char *port, size_t portlen);
 
+/* Whether 'host' is an IPv4 or IPv6 address literal (no name lookup). */
+bool sock_host_numeric(const char *host);
+
 /* Opens a listening, non-blocking TCP socket on "ADDR:PORT" (port 0: any
  * free port) and writes the address it is bound to into 'bound'.  Returns
  * the socket or -1 with a message in 'err'. */

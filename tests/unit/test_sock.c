@@ -76,12 +76,31 @@ test_split_hostport(void **state)
     assert_false(sock_split_hostport("host:1", host, 4, port, sizeof port));
 }
 
+/* Only address literals skip the resolver (the agent reads no
+ * resolv.conf for them). */
+static void
+test_host_numeric(void **state)
+{
+    (void) state;
+    assert_true(sock_host_numeric("198.18.0.1"));
+    assert_true(sock_host_numeric("127.0.0.1"));
+    assert_true(sock_host_numeric("::1"));
+    assert_true(sock_host_numeric("2001:db8::6"));
+    assert_false(sock_host_numeric("localhost"));
+    assert_false(sock_host_numeric("gw.example"));
+    assert_false(sock_host_numeric("198.18.0"));
+    assert_false(sock_host_numeric("[::1]"));
+    assert_false(sock_host_numeric(""));
+    assert_false(sock_host_numeric(NULL));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_addr),
         cmocka_unit_test(test_split_hostport),
+        cmocka_unit_test(test_host_numeric),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
