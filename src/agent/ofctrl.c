@@ -37,14 +37,6 @@ struct ofctrl {
     size_t read_n;
 };
 
-const char *
-ofctrl_outcome_name(enum ofctrl_outcome o)
-{
-    static const char *const names[] = {"confirmed", "refused", "stale",
-                                        "lost"};
-    return (unsigned) o < ARRAY_SIZE(names) ? names[o] : "?";
-}
-
 struct ofctrl *
 ofctrl_create(struct ofconn *conn, struct chan_client *chan,
               struct strbuf *chan_out, const struct ofctrl_hooks *hooks)

@@ -49,7 +49,6 @@ enum ofctrl_outcome {
     OFCTRL_STALE,     /* no error, but an earlier batch failed: nothing */
     OFCTRL_LOST,      /* the connection ended first: nothing */
 };
-const char *ofctrl_outcome_name(enum ofctrl_outcome);
 
 struct ofctrl_hooks {
     /* A batch's barrier completed (after any ack or nack was queued). */
