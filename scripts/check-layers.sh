@@ -5,8 +5,16 @@
 # allowed layers' headers only); this check names the offending line and
 # runs without a build.  tools/, bench/ and tests/ stand on top.
 #
-# Usage: scripts/check-layers.sh [ROOT]     (default: the repository)
+# With --symbols BUILD it also reads the built libraries (libmignet_*.a):
+# no layer may leave undefined a symbol that only a layer it may not use
+# defines -- a call the includes did not show.
+#
+# Usage: scripts/check-layers.sh [--symbols BUILD] [ROOT]
 set -euo pipefail
+symbols=
+if [ "${1:-}" = --symbols ]; then
+  symbols=$(cd "${2:?--symbols needs a build folder}" && pwd); shift 2
+fi
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$root"
 
@@ -75,8 +83,26 @@ done < <(if git rev-parse --git-dir >/dev/null 2>&1; then
          else
            find src include tools bench -name '*.[ch]'
          fi)
+if [ -n "$symbols" ]; then
+  for from in "${layers[@]}"; do
+    lib=$symbols/libmignet_$from.a
+    [ -f "$lib" ] || continue
+    ok=" $from ${below[$from]} "
+    for to in "${layers[@]}"; do
+      [[ "$ok" == *" $to "* ]] && continue
+      [ -f "$symbols/libmignet_$to.a" ] || continue
+      while read -r sym; do
+        echo "$lib: uses $sym of layer $to, which $from may not use" >&2
+        bad=1
+      done < <(comm -12 \
+        <(nm -u "$lib" 2>/dev/null | awk '{print $2}' | sort -u) \
+        <(nm --defined-only "$symbols/libmignet_$to.a" 2>/dev/null \
+            | awk '$2 ~ /^[TDBR]$/ {print $3}' | sort -u))
+    done
+  done
+fi
 if [ "$bad" -ne 0 ]; then
   echo "layers: an include goes up a layer (src/LAYERS, docs/architecture.md)" >&2
   exit 1
 fi
-echo "layers: every include goes down (src/LAYERS)"
+echo "layers: every include goes down (src/LAYERS)${symbols:+, and every symbol}"

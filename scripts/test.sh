@@ -27,6 +27,7 @@ scripts/check-layers.sh   # no include goes up a layer (src/LAYERS)
 
 step "build (warnings as errors)"
 BUILD_DIR=build scripts/build.sh
+scripts/check-layers.sh --symbols build   # no call goes up a layer either
 step "ctest: every suite"
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 

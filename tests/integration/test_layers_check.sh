@@ -63,4 +63,27 @@ grep -q 'mignet/core.h: No such file' b.log \
 cp util.c.orig src/lib/util.c
 ninja -C b CMakeFiles/mignet_lib.dir/src/lib/util.c.o >b.log 2>&1 \
   || fail "lib's util.c does not build without the include: $(tail -5 b.log)"
-echo "layers: the check and the build both refuse upward includes"
+
+# 5. A call that no include shows: lib declares a core function itself.
+# The libraries build; the symbol check names it.
+ninja -C b mignet_lib mignet_core >b.log 2>&1 \
+  || fail "the libraries do not build: $(tail -5 b.log)"
+scripts/check-layers.sh --symbols b >/dev/null \
+  || fail "the symbol check refused the tree as it is"
+cat >>src/lib/util.c <<'EOC'
+unsigned long core_n_tasks(const void *);
+unsigned long layers_probe(void);
+unsigned long
+layers_probe(void)
+{
+    return core_n_tasks(0);
+}
+EOC
+ninja -C b mignet_lib >b.log 2>&1 \
+  || fail "lib with a hidden call does not build: $(tail -5 b.log)"
+if out=$(scripts/check-layers.sh --symbols b 2>&1); then
+  fail "the symbol check accepted lib calling the core"
+fi
+grep -q 'libmignet_lib.a: uses core_n_tasks of layer core' <<<"$out" \
+  || fail "unclear symbol refusal: $out"
+echo "layers: the check and the build refuse upward includes and calls"
