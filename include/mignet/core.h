@@ -219,6 +219,14 @@ bool core_node_info(const struct core *, uint32_t node,
  * observation at 'now'). */
 enum core_err core_node_refresh(struct core *, uint32_t node,
                                 uint64_t version, uint64_t now);
+/* The node's agent confirmed that its flows implement gateway version
+ * 'version', which it was sent (map push, docs/agent-protocol.md): an
+ * acknowledgement of every change up to it, but never a refresh
+ * observation -- the deletion delay stays bounded by the pull cadence. */
+enum core_err core_node_version_ack(struct core *, uint32_t node,
+                                    uint64_t version, uint64_t now);
+enum core_err core_node_version_ack_check(const struct core *,
+                                          uint32_t node, uint64_t version);
 /* The node's agent applied every instruction up to 'seq'. */
 enum core_err core_node_ack(struct core *, uint32_t node, uint64_t seq,
                             uint64_t now);

@@ -230,14 +230,41 @@ core_node_info(const struct core *c, uint32_t i, struct core_node_info *out)
 
 /* ---- What agents report ---- */
 
+/* Node 'i' holds map version 'version': an acknowledgement of every change
+ * up to it. */
+static void
+node_version_acked(struct core *c, uint32_t i, uint64_t version,
+                   uint64_t now)
+{
+    struct node *n = &c->nodes[i];
+    if (version > n->acked_version) {
+        n->acked_version = version;
+        if (!n->gone) {
+            heap_update(&c->ack_heap, n->ack_pos);
+            core_release_check(c, now);
+        }
+    }
+}
+
 enum core_err
-core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
+core_node_version_ack_check(const struct core *c, uint32_t i,
+                            uint64_t version)
 {
     if (!core_node_live(c, i)) {
         return CORE_E_UNKNOWN_NODE;
     }
     if (version > c->map_version) {
         return CORE_E_BAD_VERSION;
+    }
+    return CORE_E_OK;
+}
+
+enum core_err
+core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
+{
+    enum core_err err = core_node_version_ack_check(c, i, version);
+    if (err) {
+        return err;
     }
     /* Refresh statistics: a smoothed interval and deviation, as TCP's
      * RTT estimator. */
@@ -248,9 +275,9 @@ core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
             n->mean = interval;
             n->dev = interval / 2;
         } else {
-            double err = interval - n->mean;
-            n->mean += err / 8;
-            n->dev += ((err < 0 ? -err : err) - n->dev) / 4;
+            double e = interval - n->mean;
+            n->mean += e / 8;
+            n->dev += ((e < 0 ? -e : e) - n->dev) / 4;
         }
     }
     n->refreshes++;
@@ -260,13 +287,19 @@ core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
     if (!n->gone) {
         node_update_upper(c, i);
     }
-    if (version > n->acked_version) {
-        n->acked_version = version;
-        if (!n->gone) {
-            heap_update(&c->ack_heap, n->ack_pos);
-            core_release_check(c, now);
-        }
+    node_version_acked(c, i, version, now);
+    return CORE_E_OK;
+}
+
+enum core_err
+core_node_version_ack(struct core *c, uint32_t i, uint64_t version,
+                      uint64_t now)
+{
+    enum core_err err = core_node_version_ack_check(c, i, version);
+    if (err) {
+        return err;
     }
+    node_version_acked(c, i, version, now);
     return CORE_E_OK;
 }
 

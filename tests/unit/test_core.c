@@ -338,6 +338,43 @@ test_early_release(void **state)
     fx_free(f);
 }
 
+/* A pushed version's acknowledgement releases a deletion as a refresh
+ * does, but is no refresh observation: the delay's bound is unchanged. */
+static void
+test_version_ack_no_sample(void **state)
+{
+    (void) state;
+    struct fx *f = fx_new("mignet");
+    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
+                                  NULL),
+                     CORE_E_OK);
+    ack_all(f->core, 10);
+    uint64_t due = core_next_due(f->core);
+    uint64_t v = core_map_version(f->core);
+    struct core_node_info before, after;
+    assert_true(core_node_info(f->core, f->n[0], &before));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(core_node_version_ack(f->core, f->n[i], v, 100),
+                         CORE_E_OK);
+    }
+    assert_int_equal(core_next_due(f->core), due); /* n3 still stale */
+    assert_int_equal(core_node_version_ack(f->core, f->n[3], v + 1, 120),
+                     CORE_E_BAD_VERSION);
+    assert_int_equal(core_node_version_ack(f->core, 999, v, 120),
+                     CORE_E_UNKNOWN_NODE);
+    assert_int_equal(core_next_due(f->core), due); /* errors change nothing */
+    assert_int_equal(core_node_version_ack(f->core, f->n[3], v, 200),
+                     CORE_E_OK);
+    assert_int_equal(core_next_due(f->core),
+                     200 + core_get_config(f->core)->inflight_ms);
+    assert_true(core_node_info(f->core, f->n[0], &after));
+    assert_int_equal(after.acked_version, v);
+    assert_int_equal(after.refreshes, before.refreshes);
+    assert_int_equal(after.last_refresh_ms, before.last_refresh_ms);
+    assert_int_equal(after.refresh_upper_ms, before.refresh_upper_ms);
+    fx_free(f);
+}
+
 static void
 test_prepare_timeout(void **state)
 {
@@ -758,6 +795,7 @@ main(void)
         cmocka_unit_test(test_dynamic_delay),
         cmocka_unit_test(test_delay_clamped),
         cmocka_unit_test(test_early_release),
+        cmocka_unit_test(test_version_ack_no_sample),
         cmocka_unit_test(test_prepare_timeout),
         cmocka_unit_test(test_nack_holds_migration),
         cmocka_unit_test(test_nack_then_timeout),
