@@ -16,8 +16,16 @@
 #include "lib/util.h"
 
 const char *const sim_strategies[SIM_N_STRATEGIES] = {
-    "naive", "fixed", "fast-refresh", "clone", "seed", "mignet",
+    "naive", "fixed", "fast-refresh", "clone", "seed", "mignet", "push",
+    "ovn",
 };
+
+bool
+sim_strategy_known(const char *name)
+{
+    return name_index(sim_strategies, SIM_N_STRATEGIES, name)
+           < SIM_N_STRATEGIES;
+}
 
 static const char *const pattern_names[] = {
 #define SIM_PATTERN(ENUM, NAME) NAME,
@@ -69,6 +77,7 @@ sim_params_default(struct sim_params *p)
     p->drain_ms = 60000;
     p->tail_ms = -1;
     p->progress = true;
+    p->push_interval_ms = 10;
 }
 
 enum opt_type { OPT_U32, OPT_U64, OPT_I64, OPT_DBL, OPT_PATTERN,
@@ -103,8 +112,8 @@ static const struct opt opts[] = {
      "pingpong return / chain hop gap after resume (200)"},
     {"seed", OPT_U64, P(seed), 0, 0, "random seed (1)"},
     {"strategy", OPT_STRATEGY, P(strategy), 0, 0,
-     "naive|fixed|fast-refresh|clone|seed|mignet|all, or a comma list "
-     "(all)"},
+     "naive|fixed|fast-refresh|clone|seed|mignet|push|ovn|all, or a "
+     "comma list (all)"},
     {"json", OPT_FLAG, P(json), 0, 0, "one JSON object on stdout"},
     {"latency-ms", OPT_DBL, P(latency_ms), 0, 60000,
      "control message latency, one way (5)"},
@@ -125,6 +134,8 @@ static const struct opt opts[] = {
     {"tail-ms", OPT_I64, P(tail_ms), -1, 3.6e7,
      "traffic runs until the last planned move + this (-1 = auto: "
      "max(fixed delay, 4 refresh intervals) + pause + 4 latency + 1 s)"},
+    {"push-interval-ms", OPT_U32, P(push_interval_ms), 0, 60000,
+     "push: at most one map update per node per interval (10)"},
     {"exact", OPT_FLAG, P(exact), 0, 0,
      "simulate every packet (slow; checks the cold-stream counting)"},
     {"no-progress", OPT_NOFLAG, P(progress), 0, 0,
@@ -156,8 +167,7 @@ strategy_known(const char *name, size_t len)
     }
     memcpy(buf, name, len);
     buf[len] = '\0';
-    struct core_config cfg;
-    return core_config_strategy(&cfg, buf);
+    return sim_strategy_known(buf);
 }
 
 static int
@@ -244,7 +254,8 @@ set_opt(struct sim_params *p, const struct opt *o, const char *v,
         if (strlen(v) > SIM_STRATEGY_MAX || check_strategy(v)) {
             snprintf(err, errlen,
                      "--strategy: '%s' is not all or a comma list of "
-                     "naive, fixed, fast-refresh, clone, seed, mignet", v);
+                     "naive, fixed, fast-refresh, clone, seed, mignet, "
+                     "push, ovn", v);
             return EINVAL;
         }
         snprintf(base + o->off, SIM_STRATEGY_MAX + 1, "%s", v);
@@ -412,11 +423,12 @@ sim_params_cmdline(const struct sim_params *p, const char *strategy,
              " --gap-ms %" PRIu32 " --seed %" PRIu64
              " --latency-ms %s --data-latency-us %" PRIu32
              " --rate %s --fast-factor %" PRIu32 " --chain-len %" PRIu32
-             " --drain-ms %" PRIu32 "%s%s%s%s --strategy %s --json",
+             " --drain-ms %" PRIu32 " --push-interval-ms %" PRIu32
+             "%s%s%s%s --strategy %s --json",
              p->nodes, p->vms, p->migrations, sim_pattern_name(p->pattern),
              p->refresh_ms, jit, wob, p->peers, p->pps, p->pause_ms,
              p->gap_ms, p->seed, lat, p->data_latency_us, rate,
              p->fast_factor, p->chain_len,
-             p->drain_ms, fixed, warm, tail, p->exact ? " --exact" : "",
+             p->drain_ms, p->push_interval_ms, fixed, warm, tail, p->exact ? " --exact" : "",
              strategy ? strategy : p->strategy);
 }

@@ -42,6 +42,7 @@ params_json(const struct sim_params *p)
     ok &= js_set(o, "drain_ms", json_integer(p->drain_ms));
     ok &= js_set(o, "tail_ms", json_integer(p->tail_ms));
     ok &= js_set(o, "exact", json_boolean(p->exact));
+    ok &= js_set(o, "push_interval_ms", json_integer(p->push_interval_ms));
     return js_finish(o, ok);
 }
 
@@ -94,6 +95,13 @@ result_json(const struct sim_result *r)
     INT(released_early);
     INT(relays_retargeted);
     INT(core_bytes);
+    INT(instructions);
+    INT(instruction_acks);
+    INT(pushes);
+    INT(version_acks);
+    INT(open_connections);
+    INT(subscriptions);
+    INT(stale_sent);
 #undef INT
     return js_finish(o, ok);
 }
@@ -148,6 +156,20 @@ sim_report_table(FILE *f, const struct sim_params *p,
                 x->lost_stale, x->lost_other, x->relayed, x->extra_packets,
                 x->wrong_deletions, x->gateway_polls, x->control_messages,
                 cl, x->events, x->wall_ms);
+    }
+    fprintf(f, "\ncontrol messages by kind, connections, stale senders:\n"
+               "%-12s %10s %10s %10s %10s %10s %8s %8s %12s\n",
+            "strategy", "instr", "instr_ack", "polls", "pushes",
+            "vers_ack", "conns", "subscr", "stale_sent");
+    for (size_t i = 0; i < n; i++) {
+        const struct sim_result *x = &r[i];
+        fprintf(f,
+                "%-12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+                " %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %8" PRIu64
+                " %12" PRIu64 "\n",
+                x->strategy, x->instructions, x->instruction_acks,
+                x->gateway_polls, x->pushes, x->version_acks,
+                x->open_connections, x->subscriptions, x->stale_sent);
     }
     for (size_t i = 0; i < n; i++) {
         const struct sim_result *x = &r[i];

@@ -28,7 +28,7 @@ const char *sim_pattern_name(enum sim_pattern);
 bool sim_pattern_parse(const char *, enum sim_pattern *);
 
 /* The strategies, in the order `--strategy all` runs them. */
-#define SIM_N_STRATEGIES 6
+#define SIM_N_STRATEGIES 8
 extern const char *const sim_strategies[SIM_N_STRATEGIES];
 
 #define SIM_STRATEGY_MAX 80 /* "all" or a comma-separated list */
@@ -59,6 +59,7 @@ struct sim_params {
     int64_t tail_ms;         /* traffic after the last move (-1: auto) */
     bool exact;              /* simulate every packet (no cold streams) */
     bool progress;           /* progress on stderr (table mode) */
+    uint32_t push_interval_ms; /* push: one update per node per interval */
 };
 
 void sim_params_default(struct sim_params *);
@@ -106,7 +107,18 @@ struct sim_result {
     uint64_t released_early;    /* core_stats */
     uint64_t relays_retargeted; /* core_stats */
     size_t core_bytes;          /* core_memory_bytes() after setup */
+    /* Cost and gain of map push (docs/simulator.md, "Map push"). */
+    uint64_t instructions;      /* control_messages by kind: ... */
+    uint64_t instruction_acks;
+    uint64_t pushes;            /* map updates sent to nodes */
+    uint64_t version_acks;      /* core_node_version_ack messages */
+    uint64_t open_connections;  /* persistent channel sessions */
+    uint64_t subscriptions;     /* of those, subscribed to map pushes */
+    uint64_t stale_sent;        /* packets sent by a stale map copy */
 };
+
+/* Is 'name' a strategy of the simulator (sim_strategies)? */
+bool sim_strategy_known(const char *name);
 
 struct sim_workload;
 

@@ -41,6 +41,16 @@ enum ev_type {
     EV_RESUME,    /* a: vm */
     EV_CHECK,     /* a: vm: try to close its window */
     EV_HORIZON,   /* traffic stops (the workload's t_end_us) */
+    EV_PUSH,      /* the controller sends the map to every node */
+    EV_PUSH_IN,   /* b: version (low), c: version (high): nodes apply it */
+    EV_VACK,      /* b, c: version: every node's version ack arrives */
+};
+
+/* How nodes learn map changes besides polling (docs/simulator.md). */
+enum push_mode {
+    PUSH_NONE,  /* polls only */
+    PUSH_MAP,   /* push: coalesced pushes, version acks, polls go on */
+    PUSH_OVN,   /* ovn: every change pushed, no acks, no polls */
 };
 
 enum { LANE_DATA, LANE_CTL };
@@ -81,6 +91,7 @@ struct pool {
 
 struct vm_state {
     uint64_t pause_start;  /* RUNNING when not paused */
+    uint64_t dual_until;   /* ovn: packets cloned to prev_node before */
     uint64_t migration;    /* latest migration id, 0 = none */
     uint64_t epoch;        /* of its placement on 'node' */
     uint32_t node;         /* where it runs or will resume */
@@ -112,6 +123,11 @@ struct world {
     bool setup;
     bool exact;
     bool clone;       /* clone strategy: fresh senders also send to src */
+    enum push_mode push_mode;
+    bool poll;        /* nodes poll the gateway (all but ovn) */
+    bool push_dirty;  /* the map changed since the last push */
+    bool push_armed;  /* an EV_PUSH is queued */
+    uint64_t push_us, push_last; /* interval; when the last push left */
     uint32_t refresh_div;
     uint64_t lat_us, dl_us, pause_us, gap_us;
 
@@ -329,11 +345,13 @@ send_packet(struct world *w, uint32_t vm, uint32_t sender)
     bool stale;
     uint32_t dst = view_of(w, vm, w->vms[sender].node, &stale);
     uint32_t clone = NIL;
-    if (w->clone && !stale && v->migration && v->phase != MIG_CLEANED
-        && v->prev_node != dst) {
+    if (!stale && v->migration && v->prev_node != dst
+        && ((w->clone && v->phase != MIG_CLEANED)
+            || w->now < v->dual_until)) {
         clone = v->prev_node;
         w->r->extra_packets++;
     }
+    w->r->stale_sent += stale;
     w->r->sent++;
     push_lane(w, LANE_DATA, w->now + w->dl_us, EV_ARRIVE, vm, dst, clone,
               0, stale);
@@ -380,6 +398,9 @@ void world_on_ack(struct world *, const struct sim_ev *);
 void world_on_report(struct world *, const struct sim_ev *);
 void world_on_refresh(struct world *, uint32_t n);
 void world_on_core(struct world *, const struct sim_ev *);
+void world_on_push(struct world *);
+void world_on_push_in(struct world *, const struct sim_ev *);
+void world_on_vack(struct world *, const struct sim_ev *);
 
 /* ---- world_vmm.c: migration windows and the VM manager ---- */
 

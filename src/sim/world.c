@@ -146,6 +146,20 @@ dispatch(struct world *w, const struct sim_ev *ev)
     case EV_HORIZON:
         on_horizon(w);
         break;
+    case EV_PUSH:
+        world_on_push(w);
+        break;
+    case EV_PUSH_IN:
+        world_on_push_in(w, ev);
+        break;
+    case EV_VACK:
+        world_on_vack(w, ev);
+        break;
+    }
+    /* Without polls no refresh event checks for the end: every control
+     * event does. */
+    if (!w->poll && ev->type > EV_ARRIVE) {
+        check_end(w);
     }
 }
 
@@ -234,9 +248,15 @@ setup(struct world *w, char *err, size_t errlen)
     for (uint32_t n = 0; n < wl->n_nodes; n++) {
         w->applied[n] = w->v_base;
         sim_rng_init(&w->node_rng[n], sim_hash3(wl->p.seed, 0xf5e, n));
-        push(w, wl->t_base_us + wl->node_phase_us[n] / w->refresh_div,
-             EV_REFRESH, n, 0, 0, 0, 0);
+        if (w->poll) {
+            push(w, wl->t_base_us + wl->node_phase_us[n] / w->refresh_div,
+                 EV_REFRESH, n, 0, 0, 0, 0);
+        }
     }
+    /* Every node's agent holds one channel session (docs/agent-protocol.md);
+     * with push it is also subscribed to the map. */
+    w->r->open_connections = wl->n_nodes;
+    w->r->subscriptions = w->push_mode != PUSH_NONE ? wl->n_nodes : 0;
     w->r->core_bytes = core_memory_bytes(w->core);
     w->setup = false;
     return w->nomem ? ENOMEM : 0;
@@ -355,13 +375,30 @@ finish(struct world *w)
     r->relays_retargeted = st.relays_retargeted;
 }
 
-/* Core switches of 'strategy' plus what the simulated network implies. */
+/* Core switches of 'strategy' plus what the simulated network implies.
+ * push runs mignet's core; ovn a core without relay that deletes the
+ * source's binding when the dual-binding window ends (docs/simulator.md,
+ * "Map push and ovn"). */
 static bool
 strategy_config(const struct sim_params *p, const char *strategy,
                 struct core_config *cfg)
 {
-    if (!core_config_strategy(cfg, strategy)) {
+    bool ovn = !strcmp(strategy, "ovn");
+    const char *base = ovn || !strcmp(strategy, "push") ? "mignet"
+                                                        : strategy;
+    if (!sim_strategy_known(strategy) || !core_config_strategy(cfg, base)) {
         return false;
+    }
+    if (ovn) {
+        cfg->relay = false;
+        cfg->retarget = false;
+        cfg->ack_release = false;
+        cfg->dynamic_delay = false;
+        /* RELAYING comes 2 latencies after the move; the window ends a
+         * latency after the resume, max(pause, 2 latencies) after it. */
+        double d = fmax((double)p->pause_ms - 2 * p->latency_ms, 0)
+                   + p->latency_ms;
+        cfg->fixed_delay_ms = (uint32_t)ceil(d);
     }
     /* The operator sizes the propagation bounds to the network. */
     uint32_t hops_ms = (uint32_t)((uint64_t)p->data_latency_us * HOP_LIMIT
@@ -404,6 +441,13 @@ sim_run(const struct sim_workload *wl, const char *strategy,
     w->r = r;
     w->exact = wl->p.exact;
     w->clone = !strcmp(strategy, "clone");
+    w->push_mode = !strcmp(strategy, "push")  ? PUSH_MAP
+                   : !strcmp(strategy, "ovn") ? PUSH_OVN
+                                              : PUSH_NONE;
+    w->poll = w->push_mode != PUSH_OVN;
+    w->push_us = w->push_mode == PUSH_MAP
+                     ? (uint64_t)wl->p.push_interval_ms * 1000
+                     : 0;
     w->refresh_div = !strcmp(strategy, "fast-refresh") ? wl->p.fast_factor
                                                        : 1;
     w->lat_us = (uint64_t)llround(wl->p.latency_ms * 1000.0);

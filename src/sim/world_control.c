@@ -2,7 +2,8 @@
  *
  * The node agents (what INSTALL, RELAY and DELETE leave on a node), the
  * core_sink callbacks, and the control channel's events: instructions,
- * acks, map refreshes and their reports, the core's timer.  A sink must
+ * acks, map refreshes and their reports, map pushes and version acks, the
+ * core's timer.  A sink must
  * never call into the core: it queues an event instead. */
 #include <string.h>
 
@@ -146,6 +147,7 @@ world_sink_instr(void *aux, const struct core_instr *ci)
     }
     *instr_at(w, i) = in;
     w->vms[ci->vm].instr_inflight++;
+    w->r->instructions++;
     w->r->control_messages++;
     w->ctl_inflight++;
     push_lane(w, LANE_CTL, w->now + w->lat_us, EV_INSTR, i, 0, 0, 0, 0);
@@ -201,6 +203,16 @@ world_sink_map_change(void *aux, uint32_t vm, uint32_t node,
         return;
     }
     world_hist_add(w, vm, node, version);
+    if (w->push_mode != PUSH_NONE && !w->setup) {
+        w->push_dirty = true;
+        if (!w->push_armed) {
+            /* Coalesced: at most one push per interval.  One event for
+             * every node: they are all subscribed and equally far. */
+            uint64_t t = w->push_last + w->push_us;
+            w->push_armed = true;
+            push(w, t > w->now ? t : w->now, EV_PUSH, 0, 0, 0, 0, 0);
+        }
+    }
 }
 
 void
@@ -226,6 +238,7 @@ world_on_instr(struct world *w, const struct sim_ev *ev)
     struct vm_state *v = &w->vms[in.vm];
     v->instr_inflight--;
     /* The agent acknowledges every instruction it processed. */
+    w->r->instruction_acks++;
     w->r->control_messages++;
     w->ctl_inflight++;
     push_lane(w, LANE_CTL, w->now + w->lat_us, EV_ACK, in.node,
@@ -257,6 +270,19 @@ world_on_report(struct world *w, const struct sim_ev *ev)
     world_after_core(w);
 }
 
+/* Windows waiting for every node to hold their VM's move may close. */
+static void
+drain_vfifo(struct world *w)
+{
+    while (w->vfifo.n
+           && w->vfifo.version[w->vfifo.head] <= w->v_min) {
+        uint32_t vm = w->vfifo.vm[w->vfifo.head];
+        w->vfifo.head = (w->vfifo.head + 1) % w->vfifo.cap;
+        w->vfifo.n--;
+        world_try_cool(w, vm);
+    }
+}
+
 void
 world_on_refresh(struct world *w, uint32_t n)
 {
@@ -279,13 +305,68 @@ world_on_refresh(struct world *w, uint32_t n)
     uint64_t dt = (uint64_t)((double)w->wl->node_base_us[n] * f)
                   / w->refresh_div;
     push(w, w->now + (dt ? dt : 1), EV_REFRESH, n, 0, 0, 0, 0);
-    while (w->vfifo.n
-           && w->vfifo.version[w->vfifo.head] <= w->v_min) {
-        uint32_t vm = w->vfifo.vm[w->vfifo.head];
-        w->vfifo.head = (w->vfifo.head + 1) % w->vfifo.cap;
-        w->vfifo.n--;
-        world_try_cool(w, vm);
+    drain_vfifo(w);
+}
+
+/* ---- map push ---- */
+
+/* The controller pushes the map version of now to every subscribed node:
+ * one message per node, arriving after the control latency. */
+void
+world_on_push(struct world *w)
+{
+    w->push_armed = false;
+    if (!w->push_dirty) {
+        return;
     }
+    w->push_dirty = false;
+    w->push_last = w->now;
+    uint64_t version = core_map_version(w->core);
+    w->r->pushes += w->wl->n_nodes;
+    w->r->control_messages += w->wl->n_nodes;
+    w->ctl_inflight++;
+    push_lane(w, LANE_CTL, w->now + w->lat_us, EV_PUSH_IN, 0,
+              (uint32_t)version, (uint32_t)(version >> 32), 0, 0);
+}
+
+/* Every node applies the pushed version (its flows follow, as after a
+ * poll) and, with push, acknowledges it after the control latency. */
+void
+world_on_push_in(struct world *w, const struct sim_ev *ev)
+{
+    uint64_t version = (uint64_t)ev->c << 32 | ev->b;
+    w->ctl_inflight--;
+    for (uint32_t n = 0; n < w->wl->n_nodes; n++) {
+        uint64_t old = w->applied[n];
+        if (version > old) {
+            w->applied[n] = version;
+            world_vcount_move(w, old, version);
+        }
+    }
+    if (w->push_mode == PUSH_MAP) {
+        w->r->version_acks += w->wl->n_nodes;
+        w->r->control_messages += w->wl->n_nodes;
+        w->ctl_inflight++;
+        push_lane(w, LANE_CTL, w->now + w->lat_us, EV_VACK, 0, ev->b, ev->c,
+                  0, 0);
+    }
+    drain_vfifo(w);
+}
+
+/* The nodes' acknowledgements of a pushed version reach the core: never
+ * refresh samples (core_node_version_ack). */
+void
+world_on_vack(struct world *w, const struct sim_ev *ev)
+{
+    uint64_t version = (uint64_t)ev->c << 32 | ev->b;
+    w->ctl_inflight--;
+    for (uint32_t n = 0; n < w->wl->n_nodes; n++) {
+        if (core_node_version_ack(w->core, n, version, now_ms(w))
+            != CORE_E_OK) {
+            w->r->core_errors++;
+        }
+    }
+    world_after_core(w);
 }
 
 void

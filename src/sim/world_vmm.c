@@ -60,7 +60,8 @@ task_wait_add(struct world *w, uint32_t vm)
 }
 
 /* Closes the window of 'vm' once nothing about it can change any more:
- * running, no instruction in flight, its migration CLEANED, no pending
+ * running, out of ovn's dual binding, no instruction in flight, its
+ * migration CLEANED, no pending
  * core task, and every node's map holds its newest entry.  From then on
  * every packet for it goes to its node and meets the same fate. */
 void
@@ -68,6 +69,7 @@ world_try_cool(struct world *w, uint32_t vm)
 {
     struct vm_state *v = &w->vms[vm];
     if (!v->hot || v->pause_start != RUNNING || v->instr_inflight
+        || w->now < v->dual_until
         || (v->migration && v->phase != MIG_CLEANED)
         || hist_at(w, v->hist)->version > w->v_min) {
         return;
@@ -237,6 +239,9 @@ world_on_issue(struct world *w, const struct sim_ev *ev)
     v->node = dst;
     v->epoch = res.epoch;
     v->pause_start = w->now;
+    if (w->push_mode == PUSH_OVN) {
+        v->dual_until = UINT64_MAX; /* bound to source and destination */
+    }
     v->flags &= (uint8_t)~VMF_PAUSE_OVER;
     world_vfifo_push(w, hist_at(w, v->hist)->version, vm);
     push(w, w->now + w->pause_us, EV_PAUSE_END, vm,
@@ -262,6 +267,12 @@ world_on_resume(struct world *w, uint32_t vm)
     }
     v->pause_start = RUNNING;
     w->last_progress = w->now;
+    if (w->push_mode == PUSH_OVN) {
+        /* The destination activates (RARP); every node hears it a control
+         * latency later and stops cloning. */
+        v->dual_until = w->now + w->lat_us;
+        push(w, v->dual_until, EV_CHECK, vm, 0, 0, 0, 0);
+    }
     world_try_cool(w, vm);
     job_next(w, vm);
 }
