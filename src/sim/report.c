@@ -102,6 +102,7 @@ result_json(const struct sim_result *r)
     INT(open_connections);
     INT(subscriptions);
     INT(stale_sent);
+    INT(early_deletes);
 #undef INT
     return js_finish(o, ok);
 }
@@ -158,18 +159,19 @@ sim_report_table(FILE *f, const struct sim_params *p,
                 cl, x->events, x->wall_ms);
     }
     fprintf(f, "\ncontrol messages by kind, connections, stale senders:\n"
-               "%-12s %10s %10s %10s %10s %10s %8s %8s %12s\n",
+               "%-12s %10s %10s %10s %10s %10s %8s %8s %12s %8s\n",
             "strategy", "instr", "instr_ack", "polls", "pushes",
-            "vers_ack", "conns", "subscr", "stale_sent");
+            "vers_ack", "conns", "subscr", "stale_sent", "early_del");
     for (size_t i = 0; i < n; i++) {
         const struct sim_result *x = &r[i];
         fprintf(f,
                 "%-12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64
                 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %8" PRIu64
-                " %12" PRIu64 "\n",
+                " %12" PRIu64 " %8" PRIu64 "\n",
                 x->strategy, x->instructions, x->instruction_acks,
                 x->gateway_polls, x->pushes, x->version_acks,
-                x->open_connections, x->subscriptions, x->stale_sent);
+                x->open_connections, x->subscriptions, x->stale_sent,
+                x->early_deletes);
     }
     for (size_t i = 0; i < n; i++) {
         const struct sim_result *x = &r[i];

@@ -115,6 +115,7 @@ struct sim_result {
     uint64_t open_connections;  /* persistent channel sessions */
     uint64_t subscriptions;     /* of those, subscribed to map pushes */
     uint64_t stale_sent;        /* packets sent by a stale map copy */
+    uint64_t early_deletes;     /* DELETEs while a map still sent there */
 };
 
 /* Is 'name' a strategy of the simulator (sim_strategies)? */

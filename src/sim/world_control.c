@@ -32,6 +32,25 @@ agent_new(struct world *w, uint32_t vm, uint32_t node)
     return e;
 }
 
+/* Could a sender still pick 'node' for 'vm' by its copy of the map?  The
+ * entries some node may still see: every one newer than the oldest map
+ * any node holds, and the newest at or below it. */
+static bool
+some_view_is(struct world *w, uint32_t vm, uint32_t node)
+{
+    for (uint32_t i = w->vms[vm].hist; i != NIL;) {
+        const struct hist_ent *e = hist_at(w, i);
+        if (e->node == node) {
+            return true;
+        }
+        if (e->version <= w->v_min) {
+            return false;
+        }
+        i = e->next;
+    }
+    return false;
+}
+
 /* Applies one instruction as docs/agent-protocol.md says: with the epoch
  * rule when the strategy has it, else the seed's agent (a DELETE removes
  * whatever the node holds). */
@@ -76,6 +95,13 @@ agent_apply(struct world *w, const struct instr_rec *in, bool guard)
         if (!e || (guard && e->epoch != in->epoch)) {
             w->r->refused += e != NULL;
             return;
+        }
+        /* Early: a node's map still sends the VM's packets here, and
+         * the VM does not run here (its packets are lost, or only a
+         * relay would have saved them). */
+        if (!w->setup && w->vms[in->vm].node != in->node
+            && some_view_is(w, in->vm, in->node)) {
+            w->r->early_deletes++;
         }
         /* The seed's bug: what goes is the VM's current placement, not
          * the snapshot the instruction means. */
