@@ -136,6 +136,9 @@ static const struct opt opts[] = {
      "max(fixed delay, 4 refresh intervals) + pause + 4 latency + 1 s)"},
     {"push-interval-ms", OPT_U32, P(push_interval_ms), 0, 60000,
      "push: at most one map update per node per interval (10)"},
+    {"push-down", OPT_DBL, P(push_down), 0, 1,
+     "push: fraction of nodes whose channel is down: no pushes, they "
+     "learn by polling (0)"},
     {"exact", OPT_FLAG, P(exact), 0, 0,
      "simulate every packet (slow; checks the cold-stream counting)"},
     {"no-progress", OPT_NOFLAG, P(progress), 0, 0,
@@ -397,11 +400,12 @@ void
 sim_params_cmdline(const struct sim_params *p, const char *strategy,
                    char *buf, size_t len)
 {
-    char jit[32], wob[32], lat[32], rate[32];
+    char jit[32], wob[32], lat[32], rate[32], down[32];
     fmt_double(jit, sizeof jit, p->refresh_jitter);
     fmt_double(wob, sizeof wob, p->refresh_wobble);
     fmt_double(lat, sizeof lat, p->latency_ms);
     fmt_double(rate, sizeof rate, p->rate);
+    fmt_double(down, sizeof down, p->push_down);
     char fixed[48] = "";
     char warm[48] = "";
     char tail[48] = "";
@@ -424,11 +428,11 @@ sim_params_cmdline(const struct sim_params *p, const char *strategy,
              " --latency-ms %s --data-latency-us %" PRIu32
              " --rate %s --fast-factor %" PRIu32 " --chain-len %" PRIu32
              " --drain-ms %" PRIu32 " --push-interval-ms %" PRIu32
-             "%s%s%s%s --strategy %s --json",
+             " --push-down %s%s%s%s%s --strategy %s --json",
              p->nodes, p->vms, p->migrations, sim_pattern_name(p->pattern),
              p->refresh_ms, jit, wob, p->peers, p->pps, p->pause_ms,
              p->gap_ms, p->seed, lat, p->data_latency_us, rate,
              p->fast_factor, p->chain_len,
-             p->drain_ms, p->push_interval_ms, fixed, warm, tail, p->exact ? " --exact" : "",
+             p->drain_ms, p->push_interval_ms, down, fixed, warm, tail, p->exact ? " --exact" : "",
              strategy ? strategy : p->strategy);
 }

@@ -43,6 +43,7 @@ params_json(const struct sim_params *p)
     ok &= js_set(o, "tail_ms", json_integer(p->tail_ms));
     ok &= js_set(o, "exact", json_boolean(p->exact));
     ok &= js_set(o, "push_interval_ms", json_integer(p->push_interval_ms));
+    ok &= js_set(o, "push_down", json_real(p->push_down));
     return js_finish(o, ok);
 }
 

@@ -60,6 +60,7 @@ struct sim_params {
     bool exact;              /* simulate every packet (no cold streams) */
     bool progress;           /* progress on stderr (table mode) */
     uint32_t push_interval_ms; /* push: one update per node per interval */
+    double push_down;          /* push: fraction of nodes not subscribed */
 };
 
 void sim_params_default(struct sim_params *);

@@ -128,6 +128,8 @@ struct world {
     bool push_dirty;  /* the map changed since the last push */
     bool push_armed;  /* an EV_PUSH is queued */
     uint64_t push_us, push_last; /* interval; when the last push left */
+    uint8_t *subscribed; /* [node]: its channel takes pushes */
+    uint32_t n_subscribed;
     uint32_t refresh_div;
     uint64_t lat_us, dl_us, pause_us, gap_us;
 

@@ -256,7 +256,7 @@ setup(struct world *w, char *err, size_t errlen)
     /* Every node's agent holds one channel session (docs/agent-protocol.md);
      * with push it is also subscribed to the map. */
     w->r->open_connections = wl->n_nodes;
-    w->r->subscriptions = w->push_mode != PUSH_NONE ? wl->n_nodes : 0;
+    w->r->subscriptions = w->n_subscribed;
     w->r->core_bytes = core_memory_bytes(w->core);
     w->setup = false;
     return w->nomem ? ENOMEM : 0;
@@ -273,9 +273,20 @@ world_alloc(struct world *w)
     w->applied = calloc(wl->n_nodes, sizeof *w->applied);
     w->setup_seq = calloc(wl->n_nodes, sizeof *w->setup_seq);
     w->node_rng = calloc(wl->n_nodes, sizeof *w->node_rng);
+    w->subscribed = calloc(wl->n_nodes, sizeof *w->subscribed);
     if (!w->vms || !w->cs || !w->jobs || !w->applied || !w->setup_seq
-        || !w->node_rng) {
+        || !w->node_rng || !w->subscribed) {
         return ENOMEM;
+    }
+    /* push: --push-down of the nodes (a hash of the seed) have their
+     * channel down and learn by polling only. */
+    for (uint32_t n = 0; w->push_mode != PUSH_NONE && n < wl->n_nodes;
+         n++) {
+        double u = (double)(sim_hash3(wl->p.seed, 0x9d0, n) >> 11)
+                   * 0x1p-53;
+        w->subscribed[n] = w->push_mode == PUSH_OVN
+                           || u >= wl->p.push_down;
+        w->n_subscribed += w->subscribed[n];
     }
     for (uint32_t v = 0; v < wl->n_vms; v++) {
         struct vm_state *s = &w->vms[v];
@@ -304,6 +315,7 @@ world_free(struct world *w)
     free(w->applied);
     free(w->setup_seq);
     free(w->node_rng);
+    free(w->subscribed);
     free(w->vcount);
     free(w->vfifo.version);
     free(w->vfifo.vm);

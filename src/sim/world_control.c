@@ -348,8 +348,8 @@ world_on_push(struct world *w)
     w->push_dirty = false;
     w->push_last = w->now;
     uint64_t version = core_map_version(w->core);
-    w->r->pushes += w->wl->n_nodes;
-    w->r->control_messages += w->wl->n_nodes;
+    w->r->pushes += w->n_subscribed;
+    w->r->control_messages += w->n_subscribed;
     w->ctl_inflight++;
     push_lane(w, LANE_CTL, w->now + w->lat_us, EV_PUSH_IN, 0,
               (uint32_t)version, (uint32_t)(version >> 32), 0, 0);
@@ -364,14 +364,14 @@ world_on_push_in(struct world *w, const struct sim_ev *ev)
     w->ctl_inflight--;
     for (uint32_t n = 0; n < w->wl->n_nodes; n++) {
         uint64_t old = w->applied[n];
-        if (version > old) {
+        if (version > old && w->subscribed[n]) {
             w->applied[n] = version;
             world_vcount_move(w, old, version);
         }
     }
     if (w->push_mode == PUSH_MAP) {
-        w->r->version_acks += w->wl->n_nodes;
-        w->r->control_messages += w->wl->n_nodes;
+        w->r->version_acks += w->n_subscribed;
+        w->r->control_messages += w->n_subscribed;
         w->ctl_inflight++;
         push_lane(w, LANE_CTL, w->now + w->lat_us, EV_VACK, 0, ev->b, ev->c,
                   0, 0);
@@ -387,8 +387,9 @@ world_on_vack(struct world *w, const struct sim_ev *ev)
     uint64_t version = (uint64_t)ev->c << 32 | ev->b;
     w->ctl_inflight--;
     for (uint32_t n = 0; n < w->wl->n_nodes; n++) {
-        if (core_node_version_ack(w->core, n, version, now_ms(w))
-            != CORE_E_OK) {
+        if (w->subscribed[n]
+            && core_node_version_ack(w->core, n, version, now_ms(w))
+                   != CORE_E_OK) {
             w->r->core_errors++;
         }
     }

@@ -91,6 +91,7 @@ test_push_never_deletes_early(void **state)
         struct sim_params p;
         simtest_random_params(&p, seed);
         p.push_interval_ms = (uint32_t)(seed % 4) * 25;
+        p.push_down = (double)(seed % 3) * 0.25;
         struct sim_result r;
         simtest_run(&p, "push", &r);
         bool ok = simtest_conserved(&r) && r.lost_stale == 0
@@ -108,6 +109,36 @@ test_push_never_deletes_early(void **state)
         }
         assert_true(ok);
     }
+}
+
+/* Nodes whose channel is down learn by polling: the deletion waits for
+ * them (bounded by the pull cadence, as mignet's), and with every channel
+ * down push is mignet. */
+static void
+test_push_channel_down_falls_back_to_polls(void **state)
+{
+    (void)state;
+    struct sim_params p;
+    simtest_small_params(&p, SIM_RANDOM, 2);
+    struct sim_result up, some, none, mignet;
+    simtest_run(&p, "push", &up);
+    simtest_run(&p, "mignet", &mignet);
+    p.push_down = 0.3;
+    simtest_run(&p, "push", &some);
+    p.push_down = 1;
+    simtest_run(&p, "push", &none);
+    assert_true(some.subscriptions < p.nodes);
+    assert_true(some.subscriptions > 0);
+    assert_int_equal(some.pushes % some.subscriptions, 0);
+    assert_int_equal(some.lost_stale + some.lost_other, 0);
+    assert_int_equal(some.early_deletes, 0);
+    assert_true(some.cleanup_p50_ms > 5 * up.cleanup_p99_ms);
+    assert_true(some.relayed > up.relayed);
+    assert_int_equal(none.subscriptions + none.pushes + none.version_acks,
+                     0);
+    assert_int_equal(none.relayed, mignet.relayed);
+    assert_int_equal(none.delivered, mignet.delivered);
+    assert_true(none.cleanup_p99_ms == mignet.cleanup_p99_ms);
 }
 
 /* The detector can fire: naive deletes at once. */
@@ -237,6 +268,11 @@ test_push_interval_option(void **state)
     char *big[] = {"sim", "--push-interval-ms", "60001"};
     assert_int_equal(sim_params_parse(&p, 3, big, &help, err, sizeof err),
                      EINVAL);
+    char *down[] = {"sim", "--push-down", "1.5"};
+    assert_int_equal(sim_params_parse(&p, 3, down, &help, err, sizeof err),
+                     EINVAL);
+    assert_non_null(strstr(err, "push-down"));
+    assert_true(p.push_down == 0);
     char cmd[1024];
     sim_params_cmdline(&p, "push", cmd, sizeof cmd);
     assert_non_null(strstr(cmd, "--push-interval-ms 250"));
@@ -249,6 +285,7 @@ main(void)
         cmocka_unit_test(test_push_cuts_relays_and_cleanup),
         cmocka_unit_test(test_push_coalesces),
         cmocka_unit_test(test_push_never_deletes_early),
+        cmocka_unit_test(test_push_channel_down_falls_back_to_polls),
         cmocka_unit_test(test_early_delete_detector),
         cmocka_unit_test(test_ovn_duplicates_without_relays),
         cmocka_unit_test(test_ovn_duplicates_grow_with_pause),
