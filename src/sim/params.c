@@ -432,7 +432,7 @@ sim_params_cmdline(const struct sim_params *p, const char *strategy,
              p->nodes, p->vms, p->migrations, sim_pattern_name(p->pattern),
              p->refresh_ms, jit, wob, p->peers, p->pps, p->pause_ms,
              p->gap_ms, p->seed, lat, p->data_latency_us, rate,
-             p->fast_factor, p->chain_len,
-             p->drain_ms, p->push_interval_ms, down, fixed, warm, tail, p->exact ? " --exact" : "",
+             p->fast_factor, p->chain_len, p->drain_ms, p->push_interval_ms,
+             down, fixed, warm, tail, p->exact ? " --exact" : "",
              strategy ? strategy : p->strategy);
 }
