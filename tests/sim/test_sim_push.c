@@ -210,6 +210,30 @@ test_ovn_duplicates_grow_with_pause(void **state)
     assert_true(a.extra_packets > 0);
 }
 
+/* Without relays, packets still on the wire to the old node when the VM
+ * resumes elsewhere are lost: a stale sender's (until nodes learn the
+ * binding) when a latency plus a data hop outlast the pause.  push's
+ * relay delivers them. */
+static void
+test_ovn_loses_what_no_relay_saves(void **state)
+{
+    (void)state;
+    struct sim_params p;
+    simtest_small_params(&p, SIM_RANDOM, 7);
+    p.latency_ms = 1;
+    p.pause_ms = 2;
+    p.data_latency_us = 3000;
+    struct sim_result ovn, push;
+    simtest_run(&p, "ovn", &ovn);
+    simtest_run(&p, "push", &push);
+    assert_true(ovn.lost_stale > 0);
+    assert_true(ovn.lost_other > 0); /* sent before the move */
+    assert_int_equal(ovn.early_deletes + ovn.wrong_deletions, 0);
+    assert_int_equal(push.lost_stale + push.lost_other, 0);
+    assert_true(push.relayed > 0);
+    assert_int_equal(ovn.sent, push.sent);
+}
+
 static char *
 json_of(const struct sim_params *p, const char *strategy)
 {
@@ -289,6 +313,7 @@ main(void)
         cmocka_unit_test(test_early_delete_detector),
         cmocka_unit_test(test_ovn_duplicates_without_relays),
         cmocka_unit_test(test_ovn_duplicates_grow_with_pause),
+        cmocka_unit_test(test_ovn_loses_what_no_relay_saves),
         cmocka_unit_test(test_deterministic_json),
         cmocka_unit_test(test_push_interval_option),
     };
