@@ -24,6 +24,7 @@
 #include "agent/pipeline.h"
 #include "lib/ofconn.h"
 #include "lib/strbuf.h"
+#include "unit/fake_switch.h"
 
 #define CFG(N) "\"mac\":\"02:00:00:00:00:0" N "\",\"ip\":\"198.18.1." N "\""
 #define INSTALL(SEQ, VM, EPOCH, N)                                           \
@@ -48,16 +49,6 @@ static const struct {
 struct fx {
     struct agent_core *c;
     uint64_t now; /* microseconds */
-};
-
-/* What the switch received. */
-struct taken {
-    size_t n;
-    uint8_t type[512];
-    uint32_t xid[512];
-    uint8_t cmd[512];      /* flow_mods: the command */
-    uint64_t in_port[512]; /* flow_mods: the match's in_port, 0 if none */
-    uint16_t mp_type[512]; /* multipart requests: the type */
 };
 
 static size_t
@@ -95,70 +86,40 @@ xid_of(const struct taken *t, uint8_t type, uint16_t mp)
 }
 
 static void
+deliver(void *aux, const void *data, size_t len)
+{
+    struct fx *f = aux;
+    assert_int_equal(agent_core_of_receive(f->c, data, len, f->now), 0);
+}
+
+static void
 sw_take(struct fx *f, struct taken *t)
 {
-    struct ofpbuf *out = agent_core_of_output(f->c);
-    struct ofp_msg *msg = malloc(sizeof *msg);
-    assert_non_null(msg);
-    t->n = 0;
-    for (size_t off = 0; off < out->size;) {
-        size_t len;
-        const uint8_t *p = (const uint8_t *) out->data + off;
-        assert_int_equal(ofp_frame(p, out->size - off, &len), OFPERR_OK);
-        assert_int_equal(ofp_decode(p, len, msg), OFPERR_OK);
-        assert_true(t->n < 512);
-        t->type[t->n] = msg->type;
-        t->cmd[t->n] = 0;
-        t->in_port[t->n] = 0;
-        t->mp_type[t->n] = 0;
-        if (msg->type == OFPT_FLOW_MOD) {
-            t->cmd[t->n] = msg->flow_mod.command;
-            (void) ofp_match_get(&msg->flow_mod.match, OFP_F_IN_PORT,
-                                 &t->in_port[t->n], NULL);
-        } else if (msg->type == OFPT_MULTIPART_REQUEST) {
-            t->mp_type[t->n] = msg->mp.type;
-        }
-        t->xid[t->n++] = msg->xid;
-        ofp_msg_destroy(msg);
-        off += len;
-    }
-    ofpbuf_clear(out);
-    free(msg);
+    fsw_take(agent_core_of_output(f->c), t);
 }
 
 static void
 sw_bytes(struct fx *f, const struct ofpbuf *b)
 {
-    assert_int_equal(agent_core_of_receive(f->c, b->data, b->size, f->now),
-                     0);
+    deliver(f, b->data, b->size);
 }
 
 static void
 sw_send(struct fx *f, const struct ofp_msg *msg)
 {
-    struct ofpbuf b;
-    ofpbuf_init(&b, 64);
-    assert_int_equal(ofp_encode(msg, &b), OFPERR_OK);
-    sw_bytes(f, &b);
-    ofpbuf_uninit(&b);
+    fsw_send(deliver, f, msg);
 }
 
 static void
 sw_reply(struct fx *f, uint8_t type, uint32_t xid)
 {
-    struct ofp_msg msg;
-    ofp_msg_init(&msg, type, xid);
-    sw_send(f, &msg);
+    fsw_reply(deliver, f, type, xid);
 }
 
 static void
 sw_error(struct fx *f, uint32_t xid, uint16_t type, uint16_t code)
 {
-    struct ofp_msg msg;
-    ofp_msg_init(&msg, OFPT_ERROR, xid);
-    msg.error.type = type;
-    msg.error.code = code;
-    sw_send(f, &msg);
+    fsw_error(deliver, f, xid, type, code);
 }
 
 struct put_ctx {
@@ -307,18 +268,33 @@ teardown(void **state)
     return 0;
 }
 
+/* The switch's reply to the barrier that ends 't': the channel then
+ * carries exactly 'want'. */
+static void
+barrier_reply(struct fx *f, const struct taken *t, const char *want)
+{
+    sw_reply(f, OFPT_BARRIER_REPLY, t->xid[t->n - 1]);
+    expect_chan(f, want);
+}
+
+/* A welcomed channel and a switch that holds nothing. */
+static void
+up(struct fx *f)
+{
+    chan_connect(f);
+    sw_connect(f, NULL);
+}
+
 /* A switch and a channel, and instructions 1 (vm1) and 2 (vm2) confirmed
  * and acknowledged. */
 static void
 up_with_two(struct fx *f)
 {
     struct taken t;
-    chan_connect(f);
-    sw_connect(f, NULL);
+    up(f);
     feed(f, INSTALL("1", "vm1", "1", "1") INSTALL("2", "vm2", "1", "2"));
     run_batch(f, &t);
-    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[t.n - 1]);
-    expect_chan(f, "{\"type\":\"ack\",\"seq\":2}\n");
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
 }
 
 /* Whether a flow_mod in 't' matches on 'port'. */
@@ -340,8 +316,7 @@ test_install_barrier_ack(void **state)
 {
     struct fx *f = *state;
     struct taken t;
-    chan_connect(f);
-    sw_connect(f, NULL);
+    up(f);
     feed(f, INSTALL("1", "vm1", "1", "1"));
     expect_chan(f, ""); /* nothing on arrival */
     assert_true(agent_core_next_wake(f->c) <= f->now); /* a sync is due */
@@ -351,8 +326,7 @@ test_install_barrier_ack(void **state)
     assert_false(touches_port(&t, 2));      /* not vm2's */
     assert_int_equal(count_mods(&t, OFPFC_DELETE), 0);
     expect_chan(f, "");
-    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[t.n - 1]);
-    expect_chan(f, "{\"type\":\"ack\",\"seq\":1}\n");
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n");
     assert_int_equal(f->c->confirmed_flows, flowtab_count(f->c->installed));
     assert_int_equal(f->c->instr_lat.total, 1);
     /* Nothing changed since: nothing to send. */
@@ -367,16 +341,14 @@ test_error_nacks_and_resends(void **state)
 {
     struct fx *f = *state;
     struct taken t;
-    chan_connect(f);
-    sw_connect(f, NULL);
+    up(f);
     feed(f, INSTALL("1", "vm1", "1", "1"));
     run_batch(f, &t);
     size_t n_flows = flowtab_count(f->c->installed);
     assert_int_equal(count_mods(&t, OFPFC_ADD), n_flows);
     sw_error(f, t.xid[0], OFPET_FLOW_MOD_FAILED, 1); /* table full */
     expect_chan(f, "");
-    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[t.n - 1]);
-    expect_chan(f, "{\"type\":\"nack\",\"seq\":1,"
+    barrier_reply(f, &t, "{\"type\":\"nack\",\"seq\":1,"
                    "\"ofp_error\":{\"type\":5,\"code\":1}}\n");
     assert_int_equal(f->c->of_errors, 1);
 
@@ -387,8 +359,7 @@ test_error_nacks_and_resends(void **state)
                      flowtab_count(f->c->installed));
     assert_true(touches_port(&t, 1));
     assert_true(touches_port(&t, 2));
-    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[t.n - 1]);
-    expect_chan(f, "{\"type\":\"ack\",\"seq\":2}\n");
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
 }
 
 /* The flows a first agent confirmed for vm1 and the map's vm9: what the
@@ -407,7 +378,8 @@ flows_of_previous_agent(void)
                      0);
     feed(&g, INSTALL("1", "vm1", "1", "1"));
     run_batch(&g, &t);
-    sw_reply(&g, OFPT_BARRIER_REPLY, t.xid[t.n - 1]);
+    barrier_reply(&g, &t, "{\"type\":\"ack\",\"seq\":1}\n"
+                          "{\"type\":\"refresh\",\"version\":7}\n");
     struct flowtab *held = flowtab_create();
     struct flowtab_diff d;
     struct ofpbuf b;
@@ -447,8 +419,7 @@ test_restart_waits_for_resync_and_map(void **state)
                      0);
     run_batch(f, &t);
     assert_int_equal(t.n, 1); /* the barrier alone: nothing differs */
-    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[0]);
-    expect_chan(f, "{\"type\":\"ack\",\"seq\":1}\n"
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n"
                    "{\"type\":\"refresh\",\"version\":7}\n");
     assert_int_equal(flowtab_count(f->c->installed), flowtab_count(held));
     flowtab_destroy(held);
@@ -511,8 +482,7 @@ test_chan_reconnect_resync(void **state)
     assert_true(touches_port(&t, 2));  /* vm2's flows go */
     assert_false(touches_port(&t, 1)); /* vm1's stay as they are */
     expect_chan(f, "");
-    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[t.n - 1]);
-    expect_chan(f, "{\"type\":\"ack\",\"seq\":1}\n");
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n");
 }
 
 /* (4b) The channel reconnects and no resync comes (a new session only):
@@ -539,8 +509,7 @@ test_chan_reconnect_no_resync_keeps(void **state)
             CFG("2") "}\n");
     run_batch(f, &t);
     assert_true(touches_port(&t, 2));
-    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[t.n - 1]);
-    expect_chan(f, "{\"type\":\"ack\",\"seq\":1}\n");
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n");
 }
 
 /* (5) An install with an epoch older than the one held is refused: the
@@ -551,12 +520,10 @@ test_stale_epoch_refused(void **state)
 {
     struct fx *f = *state;
     struct taken t;
-    chan_connect(f);
-    sw_connect(f, NULL);
+    up(f);
     feed(f, INSTALL("1", "vm1", "2", "1"));
     run_batch(f, &t);
-    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[t.n - 1]);
-    expect_chan(f, "{\"type\":\"ack\",\"seq\":1}\n");
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n");
     size_t n_flows = flowtab_count(f->c->installed);
 
     /* Epoch 1 < 2, with another address: refused. */
@@ -570,8 +537,7 @@ test_stale_epoch_refused(void **state)
     run_batch(f, &t);
     assert_int_equal(t.n, 1); /* the barrier alone: no flow changes */
     assert_int_equal(flowtab_count(f->c->installed), n_flows);
-    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[0]);
-    expect_chan(f, "{\"type\":\"ack\",\"seq\":2}\n");
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
 }
 
 /* A lost switch connection: the batch in flight is neither acked nor
@@ -581,8 +547,7 @@ test_switch_lost_mid_batch(void **state)
 {
     struct fx *f = *state;
     struct taken t;
-    chan_connect(f);
-    sw_connect(f, NULL);
+    up(f);
     feed(f, INSTALL("1", "vm1", "1", "1"));
     run_batch(f, &t);
     agent_core_of_disconnected(f->c, f->now);
@@ -593,8 +558,7 @@ test_switch_lost_mid_batch(void **state)
     sw_connect(f, NULL);      /* it lost its flows, too */
     run_batch(f, &t);
     assert_true(touches_port(&t, 1));
-    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[t.n - 1]);
-    expect_chan(f, "{\"type\":\"ack\",\"seq\":1}\n");
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n");
 }
 
 /* Bad input changes nothing: an invalid node id, a malformed map. */
