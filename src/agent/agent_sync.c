@@ -54,6 +54,8 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
     if (b->session == a->session && b->ack_seq && b->oldest_instr_us) {
         agent_lat_add(&a->instr_lat, a->now_us - b->oldest_instr_us);
     }
+    /* The map version the batch implements is now true on the switch:
+     * report it (and, for a pushed map, acknowledge it here). */
     if (b->version > a->confirmed_version) {
         a->confirmed_version = b->version;
         chan_client_refreshed(a->chan, b->version, t, &a->chan_out);
@@ -73,8 +75,6 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
         }
     }
     a->n_pend = j;
-    /* What a confirmed batch reports goes here (e.g. a pushed map
-     * version's acknowledgement). */
 }
 
 /* The node's view: held entries (placed here or relaying) and the map.
