@@ -1,17 +1,17 @@
 /* agent.c: mignet-agent's lifecycle and event loop (see agent.h).
  *
- * Three connections, one libevent loop: the agent channel to mignetd
- * (agent_chan.c; chan_client does the protocol), the OpenFlow connection
- * to the node's bridge (agent_of.c, on lib/ofconn), and gateway polls
+ * The agent is a sans-I/O core (agent_core.h) in a libevent shell.  Three
+ * connections, one loop: the agent channel to mignetd (agent_chan.c), the
+ * OpenFlow connection to the node's bridge (agent_of.c), and gateway polls
  * (here, with libevent's HTTP client: nothing in the loop waits on a
- * peer).  Every change recomputes the desired flow table and sends the
- * difference followed by a barrier (agent_sync.c, ofctrl.c); instructions
- * are acknowledged, and map versions reported, only when that barrier's
- * reply arrives with no error before it, and nacked when there was one.
- * It must never acknowledge what Open vSwitch has not confirmed, and never
- * crash on anything a peer sends.  Port security (seed 003) is
- * agent_snoop.c; statistics and /metrics are agent_metrics.c.  This file
- * creates, arms and frees the loop's events and options. */
+ * peer); each feeds the core, and agent_flush() sends what the core queued
+ * and arms its wake-up.  The core recomputes the desired flow table on
+ * every change and sends the difference followed by a barrier
+ * (agent_sync.c, ofctrl.c); instructions are acknowledged, and map
+ * versions reported, only when that barrier's reply arrives with no error
+ * before it, and nacked when there was one.  It must never acknowledge
+ * what Open vSwitch has not confirmed, and never crash on anything a peer
+ * sends.  This file creates, arms and frees the loop's events. */
 #include "agent/agent.h"
 
 #include <event2/buffer.h>
@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,14 +29,12 @@
 
 #include "agent/agent-private.h"
 #include "agent/agent_map.h"
-#include "agent/flowtab.h"
 #include "lib/clock.h"
 #include "lib/http_client.h"
 #include "lib/log.h"
 #include "lib/sock.h"
 #include "lib/strbuf.h"
 #include "lib/util.h"
-#include "mignet/binding.h"
 
 bool
 agent_dhcp_snoop_parse(const char *s, enum agent_dhcp_snoop *out)
@@ -114,14 +113,13 @@ poll_finish(struct agent *a, struct evhttp_request *req)
         size_t len = evbuffer_get_length(in);
         const char *body = len ? (const char *) evbuffer_pullup(in, -1)
                                : "";
-        if (agent_map_apply(a->map, body, len, err, sizeof err)) {
+        if (agent_core_map_answer(a->core, body, len, clock_mono_us(),
+                                  err, sizeof err)) {
             a->poll_errors++;
             log_write(LOG_WARN, "agent", "event=bad_map node=%s "
                       "error=\"%s\"", a->opt.node, err);
-        } else {
-            a->map_loaded = true;
-            agent_schedule_sync(a); /* the barrier reports the refresh */
         }
+        agent_flush(a); /* the barrier reports the refresh */
     }
     poll_arm_next(a);
 }
@@ -182,7 +180,7 @@ poll_cb(evutil_socket_t fd, short what, void *aux)
      * channel once its flows are confirmed, so a refresh is counted
      * once, when it is true. */
     strbuf_printf(&path, "%s/v1/map?since=%" PRIu64, a->gw.prefix,
-                  agent_map_version(a->map));
+                  agent_map_version(a->core->map));
     strbuf_printf(&host, strchr(a->gw.host, ':') ? "[%s]:%s" : "%s:%s",
                   a->gw.host, a->gw.port);
     struct evhttp_request *req = evhttp_request_new(poll_done_cb, a);
@@ -204,6 +202,41 @@ poll_cb(evutil_socket_t fd, short what, void *aux)
     }
     strbuf_destroy(&host);
     strbuf_destroy(&path);
+}
+
+/* ---- The core's wake-up ---- */
+
+void
+agent_flush(struct agent *a)
+{
+    agent_chan_flush(a);
+    agent_of_flush(a);
+    uint64_t wake = agent_core_next_wake(a->core);
+    if (wake == UINT64_MAX) {
+        event_del(a->wake);
+        return;
+    }
+    uint64_t now = clock_mono_us();
+    uint64_t us = wake > now ? wake - now : 0;
+    struct timeval tv = {.tv_sec = (time_t) (us / 1000000),
+                         .tv_usec = (suseconds_t) (us % 1000000)};
+    event_add(a->wake, &tv);
+}
+
+static void
+wake_cb(evutil_socket_t fd, short what, void *aux)
+{
+    struct agent *a = aux;
+    (void) fd;
+    (void) what;
+    int todo = agent_core_run(a->core, clock_mono_us());
+    if (todo & AGENT_CORE_CLOSE_CHAN) {
+        agent_chan_close(a, "controller silent");
+    }
+    if (todo & AGENT_CORE_CLOSE_OF) {
+        agent_of_close(a, strerror(ETIMEDOUT));
+    }
+    agent_flush(a);
 }
 
 /* ---- Loop stalls ---- */
@@ -267,39 +300,27 @@ agent_run(const struct agent_options *opt)
         free(a);
         return 2;
     }
-    struct chan_client_hooks hooks = {
-        .state_changed = agent_chan_state_changed,
-        .received = agent_chan_received,
-        .aux = a,
+    struct agent_core_options copt = {
+        .node = opt->node,
+        .tunnel_port = opt->tunnel_port,
+        .dhcp_snoop = opt->dhcp_snoop,
+        .wall_offset_ms = clock_wall_ms() - clock_mono_ms(),
     };
-    a->chan = chan_client_create(opt->node, &hooks);
-    if (!a->chan) {
+    a->core = agent_core_create(&copt, clock_mono_us());
+    if (!a->core) {
         fprintf(stderr, "mignet-agent: invalid node id '%s'\n", opt->node);
         free(a);
         return 2;
     }
-    chan_client_set_ack(a->chan, false);
     a->rng = opt->seed ? opt->seed : (uint64_t) hash_str(opt->node) | 1;
-    strbuf_init(&a->chan_out);
-    a->map = agent_map_create();
-    a->desired = flowtab_create();
-    a->installed = flowtab_create();
-    a->snooped = binding_table_create();
-    a->of = ofconn_create(NULL, &agent_of_hooks, a);
-    struct ofctrl_hooks ofctrl_hooks = {
-        .done = agent_batch_done, .now_ms = agent_now_ms,
-        .read = agent_flows_read, .aux = a};
-    a->ofctrl = ofctrl_create(a->of, a->chan, &a->chan_out, &ofctrl_hooks);
     signal(SIGPIPE, SIG_IGN);
     a->base = event_base_new();
-    a->sync_ev = event_new(a->base, -1, 0, agent_sync_cb, a);
-    a->chan_timer = evtimer_new(a->base, agent_chan_timer_cb, a);
+    a->wake = evtimer_new(a->base, wake_cb, a);
     a->chan_retry = evtimer_new(a->base, agent_chan_connect, a);
     a->of_retry = evtimer_new(a->base, agent_of_connect, a);
     a->poll_timer = evtimer_new(a->base, poll_cb, a);
     a->poll_deadline = evtimer_new(a->base, poll_deadline_cb, a);
     a->stall_timer = evtimer_new(a->base, stall_cb, a);
-    a->settle_timer = evtimer_new(a->base, agent_settle_cb, a);
     /* Host names are resolved by evdns, never by a blocking getaddrinfo();
      * numeric addresses need no resolver, so the system's name servers
      * are read (and asked) only when a peer is given by name. */
@@ -343,7 +364,6 @@ agent_run(const struct agent_options *opt)
     }
     agent_of_connect(-1, 0, a);
     agent_chan_connect(-1, 0, a);
-    agent_arm_ms(a->chan_timer, 100);
     agent_arm_ms(a->poll_timer, 1);
     a->stall_due_us = clock_mono_us() + STALL_PROBE_MS * 1000;
     agent_arm_ms(a->stall_timer, STALL_PROBE_MS);
@@ -359,36 +379,29 @@ out:
     if (a->chan_pend) {
         bufferevent_free(a->chan_pend);
     }
+    if (a->of_bev) {
+        bufferevent_free(a->of_bev);
+    }
     if (a->gw_conn) {
         evhttp_connection_free(a->gw_conn); /* drops a poll in flight */
     }
     if (a->http) {
         evhttp_free(a->http);
     }
-    event_free(a->sync_ev);
-    event_free(a->chan_timer);
+    event_free(a->wake);
     event_free(a->chan_retry);
     event_free(a->of_retry);
     event_free(a->poll_timer);
     event_free(a->poll_deadline);
     event_free(a->stall_timer);
-    event_free(a->settle_timer);
     if (a->dns) {
         evdns_base_free(a->dns, 0);
     }
     event_free(a->stats_timer);
     event_free(a->sig_term);
     event_free(a->sig_int);
-    /* Its pending barriers call back into ofctrl: the session first. */
-    ofconn_destroy(a->of);
-    ofctrl_destroy(a->ofctrl);
     event_base_free(a->base);
-    chan_client_destroy(a->chan);
-    agent_map_destroy(a->map);
-    flowtab_destroy(a->desired);
-    flowtab_destroy(a->installed);
-    binding_table_destroy(a->snooped);
-    strbuf_destroy(&a->chan_out);
+    agent_core_destroy(a->core);
     free(a);
     return rc;
 }

@@ -1,11 +1,9 @@
-/* agent_chan.c: the agent channel's socket in mignet-agent.
+/* agent_chan.c: the agent channel's socket in mignet-agent (shell).
  *
- * chan_client does the protocol (sans I/O); this file connects to
- * mignetd without blocking the loop (bufferevent_socket_connect), feeds
- * it what arrives, writes out what it queues, runs its timer and
- * reconnects after a close.  An instruction only schedules a
- * sync here: it is acknowledged by agent_sync.c once a barrier confirms
- * its flows, never on arrival. */
+ * The core (agent_core.h, chan_client inside) does the protocol; this
+ * file connects to mignetd without blocking the loop
+ * (bufferevent_socket_connect), feeds the core what arrives, writes out
+ * what it queues and reconnects after a close. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -18,48 +16,15 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/sock.h"
-#include "mignet/binding.h"
-
-static void chan_close(struct agent *, const char *why);
 
 void
 agent_chan_flush(struct agent *a)
 {
-    if (a->chan_bev && a->chan_out.len) {
-        bufferevent_write(a->chan_bev, a->chan_out.data, a->chan_out.len);
+    struct strbuf *out = agent_core_chan_output(a->core);
+    if (a->chan_bev && out->len) {
+        bufferevent_write(a->chan_bev, out->data, out->len);
     }
-    strbuf_clear(&a->chan_out);
-}
-
-void
-agent_chan_state_changed(void *aux)
-{
-    agent_schedule_sync(aux);
-}
-
-/* mignetd refused a binding this agent reported: what it snooped is not
- * the truth, so it stops enforcing it (the controller's install, or the
- * unbound rules, apply). */
-void
-agent_chan_received(void *aux, const char *line, size_t len,
-                    const struct chan_msg *msg, enum chan_err e)
-{
-    struct agent *a = aux;
-    (void) line;
-    (void) len;
-    (void) e;
-    if (!msg || msg->type != CHAN_ERROR || !binding_table_count(a->snooped)
-        || (strcmp(msg->code, "binding_refused")
-            && strcmp(msg->code, "binding_mismatch")
-            && strcmp(msg->code, "wrong_source"))) {
-        return;
-    }
-    log_write(LOG_WARN, "agent", "event=binding_report_refused node=%s "
-              "code=%s msg=\"%s\" dropped=%zu", a->opt.node, msg->code,
-              msg->message, binding_table_count(a->snooped));
-    binding_table_destroy(a->snooped);
-    a->snooped = binding_table_create();
-    agent_schedule_sync(a);
+    strbuf_clear(out);
 }
 
 static void
@@ -70,24 +35,14 @@ chan_read_cb(struct bufferevent *bev, void *aux)
     char buf[16384];
     size_t n;
     while ((n = evbuffer_remove(in, buf, sizeof buf)) > 0) {
-        int err = chan_client_receive(a->chan, buf, n, clock_mono_ms(),
-                                      &a->chan_out);
+        int err = agent_core_chan_receive(a->core, buf, n, clock_mono_us());
         if (err) {
-            agent_chan_flush(a);
-            chan_close(a, strerror(err));
+            agent_flush(a);
+            agent_chan_close(a, strerror(err));
             return;
         }
     }
-    uint64_t pending = chan_client_pending_ack(a->chan);
-    if (pending) {
-        /* Instructions no barrier covers yet start the latency clock,
-         * also while an earlier barrier is still in flight. */
-        if (pending > a->synced_seq && !a->unconfirmed_since_us) {
-            a->unconfirmed_since_us = clock_mono_us();
-        }
-        agent_schedule_sync(a); /* a barrier will confirm and acknowledge */
-    }
-    agent_chan_flush(a);
+    agent_flush(a);
 }
 
 static void
@@ -95,38 +50,23 @@ chan_event_cb(struct bufferevent *bev, short what, void *aux)
 {
     (void) bev;
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        chan_close(aux, (what & BEV_EVENT_EOF) ? "closed by controller"
-                                               : "error");
+        agent_chan_close(aux, (what & BEV_EVENT_EOF) ? "closed by controller"
+                                                     : "error");
     }
 }
 
-static void
-chan_close(struct agent *a, const char *why)
+void
+agent_chan_close(struct agent *a, const char *why)
 {
     if (a->chan_bev) {
         log_write(LOG_WARN, "agent", "event=channel_closed node=%s "
                   "reason=\"%s\"", a->opt.node, why);
         bufferevent_free(a->chan_bev);
         a->chan_bev = NULL;
-        chan_client_disconnected(a->chan);
+        agent_core_chan_disconnected(a->core, clock_mono_us());
+        agent_flush(a);
     }
     agent_arm_ms(a->chan_retry, a->opt.reconnect_ms);
-}
-
-void
-agent_chan_timer_cb(evutil_socket_t fd, short what, void *aux)
-{
-    struct agent *a = aux;
-    (void) fd;
-    (void) what;
-    if (a->chan_bev) {
-        int err = chan_client_run(a->chan, clock_mono_ms(), &a->chan_out);
-        agent_chan_flush(a);
-        if (err) {
-            chan_close(a, "controller silent");
-        }
-    }
-    agent_arm_ms(a->chan_timer, 100);
 }
 
 /* The connect started by agent_chan_connect() ended: the session starts,
@@ -153,11 +93,8 @@ chan_connect_cb(struct bufferevent *bev, short what, void *aux)
     bufferevent_set_timeouts(bev, NULL, NULL);
     bufferevent_setcb(bev, chan_read_cb, NULL, chan_event_cb, a);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-    a->session++;
-    a->synced_seq = 0; /* sequence numbers start again */
-    a->confirmed_version = 0; /* report the held version again */
-    chan_client_connected(a->chan, clock_mono_ms(), &a->chan_out);
-    agent_chan_flush(a);
+    agent_core_chan_connected(a->core, clock_mono_us());
+    agent_flush(a);
     log_write(LOG_INF, "agent", "event=channel_connected node=%s "
               "controller=%s", a->opt.node, a->opt.controller);
 }

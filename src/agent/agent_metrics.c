@@ -1,10 +1,11 @@
-/* agent_metrics.c: mignet-agent's statistics and its /metrics endpoint.
+/* agent_metrics.c: mignet-agent's statistics timer and its /metrics
+ * endpoint (shell).
  *
- * A timer asks the switch for the counters of the relay and the
- * port-security drop flows; the replies feed the counters that GET
- * /metrics renders in the Prometheus text format, with the latency
- * summaries.  It reads and counts; it never changes a flow or the
- * channel (it only asks for a sync once a snooped lease has ended). */
+ * A timer has the core ask the switch for the counters of the relay and
+ * the port-security drop flows (agent_core_request_stats); GET /metrics
+ * renders the core's counters in the Prometheus text format, with the
+ * latency summaries and the shell's loop-stall histogram.  It reads; it
+ * never changes a flow or the channel. */
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <inttypes.h>
@@ -18,62 +19,7 @@
 #include "agent/pipeline.h"
 #include "lib/clock.h"
 #include "lib/util.h"
-#include "mignet/binding.h"
 #include "mignet/ofp.h"
-
-void
-agent_lat_add(struct lat *l, uint64_t us)
-{
-    l->us[l->total++ % LAT_SAMPLES] = us;
-    l->sum_us += us;
-    if (l->n < LAT_SAMPLES) {
-        l->n++;
-    }
-}
-
-void
-agent_relay_stats(struct agent *a, const struct ofp_multipart *mp)
-{
-    struct ofp_mp_iter it;
-    struct ofp_flow_stats fs = {0};
-    uint64_t packets = 0, flows = 0;
-    ofp_mp_iter_init(&it, mp);
-    while (ofp_flow_stats_next(&it, &fs)) {
-        packets += fs.packet_count;
-        flows++;
-    }
-    ofp_flow_stats_destroy(&fs);
-    /* Relay flows come and go; the counter grows by what the current ones
-     * carried since the last reading (a flow deleted between two readings
-     * takes its last increments with it). */
-    if (packets >= a->relay_sum) {
-        a->relayed_packets += packets - a->relay_sum;
-    }
-    a->relay_sum = packets;
-    a->relay_flows = flows;
-}
-
-void
-agent_portsec_stats(struct agent *a, const struct ofp_multipart *mp)
-{
-    struct ofp_mp_iter it;
-    struct ofp_flow_stats fs = {0};
-    uint64_t packets = 0, flows = 0;
-    ofp_mp_iter_init(&it, mp);
-    while (ofp_flow_stats_next(&it, &fs)) {
-        /* Drop flows have no instructions; the allow flows go on. */
-        if (fs.table_id == PL_T_PORTSEC && !fs.insts.present) {
-            packets += fs.packet_count;
-            flows++;
-        }
-    }
-    ofp_flow_stats_destroy(&fs);
-    if (packets >= a->portsec_sum) {
-        a->spoof_drops += packets - a->portsec_sum;
-    }
-    a->portsec_sum = packets;
-    a->portsec_flows = flows;
-}
 
 void
 agent_stats_cb(evutil_socket_t fd, short what, void *aux)
@@ -81,25 +27,8 @@ agent_stats_cb(evutil_socket_t fd, short what, void *aux)
     struct agent *a = aux;
     (void) fd;
     (void) what;
-    if (a->of_ready) {
-        struct ofp_msg req;
-        ofctrl_flow_stats_request(&req, pl_cookie_kind(PL_K_RELAY),
-                                  PL_COOKIE_KIND_MASK);
-        agent_of_send_msg(a, &req); /* the session sets the xid */
-        a->stats_xid = req.xid;
-        req.mp.flow_req.table_id = PL_T_PORTSEC;
-        req.mp.flow_req.cookie = pl_cookie_kind(PL_K_PORTSEC);
-        agent_of_send_msg(a, &req);
-        a->portsec_xid = req.xid;
-        /* A snooped binding's lease may have ended. */
-        if (binding_table_count(a->snooped)) {
-            uint64_t due;
-            if (binding_table_next_expiry(a->snooped, &due)
-                && due <= clock_wall_ms()) {
-                agent_schedule_sync(a);
-            }
-        }
-    }
+    agent_core_request_stats(a->core, clock_mono_us());
+    agent_flush(a);
     agent_arm_ms(a->stats_timer, a->opt.stats_ms);
 }
 
@@ -182,7 +111,8 @@ struct one_sample {
 void
 agent_metrics_cb(struct evhttp_request *req, void *aux)
 {
-    struct agent *a = aux;
+    struct agent *sh = aux;
+    const struct agent_core *a = sh->core;
     struct evbuffer *out = evbuffer_new();
     struct chan_client_stats cs;
     chan_client_get_stats(a->chan, &cs);
@@ -229,10 +159,10 @@ agent_metrics_cb(struct evhttp_request *req, void *aux)
         {"map_version", "gauge", "Version of the agent's map copy.",
          agent_map_version(a->map)},
         {"gateway_polls_total", "counter", "Gateway map polls started.",
-         a->polls},
+         sh->polls},
         {"gateway_poll_errors_total", "counter",
          "Gateway map polls that failed or returned a bad map.",
-         a->poll_errors},
+         sh->poll_errors},
         {"instructions_refused_total", "counter",
          "Instructions refused (stale or invalid).", cs.refused},
         {"openflow_errors_total", "counter",
@@ -272,7 +202,7 @@ agent_metrics_cb(struct evhttp_request *req, void *aux)
     summary(out, "dhcp_ack_to_enforced_seconds",
             "DHCP ACK seen to its binding's flows confirmed.",
             &a->enforce_lat, true);
-    stall_histogram(out, &a->stall);
+    stall_histogram(out, &sh->stall);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(req, 200, "OK", out);

@@ -3,14 +3,14 @@
  * DHCP server messages punted from trusted ports are sent up to mignetd
  * (FIG. 3) or turned into bindings here (FIG. 4); a snooped binding is
  * enforced until mignetd holds it or refuses it, or its lease ends.  It
- * never builds a binding for a VM that is not placed on this node. */
+ * never builds a binding for a VM that is not placed on this node.  Part
+ * of the sans-I/O core (agent_core.h): its clocks are the core's. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "agent/agent-private.h"
 #include "agent/pipeline.h"
-#include "lib/clock.h"
 #include "lib/log.h"
 #include "mignet/binding.h"
 #include "mignet/dhcp.h"
@@ -18,7 +18,7 @@
 
 /* The held, local entry of the VM whose MAC is 'mac', or NULL. */
 static const struct chan_entry *
-local_entry_by_mac(const struct agent *a, const uint8_t mac[6])
+local_entry_by_mac(const struct agent_core *a, const uint8_t mac[6])
 {
     size_t n = chan_client_n_entries(a->chan);
     for (size_t i = 0; i < n; i++) {
@@ -33,7 +33,7 @@ local_entry_by_mac(const struct agent *a, const uint8_t mac[6])
 /* The binding enforced for a held entry: the controller's, or one this
  * agent snooped and the controller has not confirmed yet. */
 const struct binding *
-agent_entry_binding(const struct agent *a, const struct chan_entry *e)
+agent_entry_binding(const struct agent_core *a, const struct chan_entry *e)
 {
     const struct binding *local =
         e->relay ? NULL : binding_table_find_vm(a->snooped, e->vm);
@@ -46,11 +46,11 @@ agent_entry_binding(const struct agent *a, const struct chan_entry *e)
 /* Drops snooped bindings the controller now holds (same MAC and IP),
  * whose VM is no longer placed here, or whose lease ended. */
 void
-agent_snooped_prune(struct agent *a)
+agent_snooped_prune(struct agent_core *a)
 {
     uint32_t cursor = 0, drop[64];
     size_t n_drop = 0;
-    uint64_t now = clock_wall_ms();
+    uint64_t now = agent_core_wall_ms(a);
     for (const struct binding *b;
          n_drop < 64 && (b = binding_table_next(a->snooped, &cursor));) {
         const struct chan_entry *e = chan_client_find(a->chan, b->vm);
@@ -69,7 +69,7 @@ agent_snooped_prune(struct agent *a)
 /* FIG. 4: this agent turns the server's message into the VM's binding,
  * enforces it at once and reports it to mignetd. */
 static void
-snoop_here(struct agent *a, const struct dhcp_msg *d)
+snoop_here(struct agent_core *a, const struct dhcp_msg *d)
 {
     const struct chan_entry *e = local_entry_by_mac(a, d->chaddr);
     if (!e) {
@@ -95,7 +95,7 @@ snoop_here(struct agent *a, const struct dhcp_msg *d)
     enum binding_action act = BINDING_ACT_NONE;
     struct binding nb;
     if (!be) {
-        be = binding_table_snoop(scratch, d, &ctx, clock_wall_ms(), &act, &nb);
+        be = binding_table_snoop(scratch, d, &ctx, agent_core_wall_ms(a), &act, &nb);
     }
     binding_table_destroy(scratch);
     if (be) {
@@ -123,13 +123,12 @@ snoop_here(struct agent *a, const struct dhcp_msg *d)
     m.action = act;
     m.has_binding = true;
     m.binding = nb;
-    chan_client_send(a->chan, &m, clock_mono_ms(), &a->chan_out);
-    agent_chan_flush(a);
+    chan_client_send(a->chan, &m, agent_core_ms(a), &a->chan_out);
     agent_schedule_sync(a);
 }
 
 void
-agent_packet_in(struct agent *a, const struct ofp_packet_in *pi)
+agent_packet_in(struct agent_core *a, const struct ofp_packet_in *pi)
 {
     uint64_t port = 0, mask;
     if ((pi->cookie & PL_COOKIE_KIND_MASK) != pl_cookie_kind(PL_K_PORTSEC)
@@ -146,7 +145,7 @@ agent_packet_in(struct agent *a, const struct ofp_packet_in *pi)
         memset(p, 0, sizeof *p);
         memcpy(p->mac, d.chaddr, 6);
         p->ip = d.yiaddr;
-        p->t0_us = clock_mono_us();
+        p->t0_us = a->now_us;
     }
     if (a->opt.dhcp_snoop == AGENT_SNOOP_CONTROLLER) {
         /* FIG. 3: the controller parses and decides; send what came. */
@@ -159,11 +158,10 @@ agent_packet_in(struct agent *a, const struct ofp_packet_in *pi)
         m.port = (uint32_t) port;
         memcpy(m.frame, pi->data, pi->data_len);
         m.frame_len = pi->data_len;
-        if (chan_client_send(a->chan, &m, clock_mono_ms(), &a->chan_out)) {
+        if (chan_client_send(a->chan, &m, agent_core_ms(a), &a->chan_out)) {
             a->dhcp_sent++;
         }
-        agent_chan_flush(a);
-    } else if (de) {
+        } else if (de) {
         a->dhcp_bad++;
         log_write(LOG_INF, "agent", "event=bad_dhcp node=%s port=%" PRIu64
                   " err=%s", a->opt.node, port, dhcp_errname(de));

@@ -1,7 +1,8 @@
-/* agent_sync.c: mignet-agent's desired state and its sync to the switch.
+/* agent_sync.c: mignet-agent's desired state and its sync to the switch
+ * (part of the sans-I/O core, agent_core.h: no socket, no clock).
  *
  * compute() builds the node's desired flow table from the held entries,
- * the gateway map and the snooped bindings (pipeline.c); agent_sync_cb
+ * the gateway map and the snooped bindings (pipeline.c); agent_sync()
  * hands it to ofctrl.c, which sends the difference and a barrier and acks
  * (or nacks) the instructions once the barrier's reply comes;
  * agent_batch_done reports the map version a confirmed batch carried.
@@ -9,8 +10,6 @@
  * read and, when the switch still held some, for the desired state
  * (agent_flows_read).  It must never acknowledge an instruction, or
  * report a map version, that Open vSwitch did not accept. */
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,6 @@
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
 #include "lib/addr.h"
-#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mignet/ofp.h"
@@ -28,8 +26,7 @@
 uint64_t
 agent_now_ms(void *aux)
 {
-    (void) aux;
-    return clock_mono_ms();
+    return agent_core_ms(aux);
 }
 
 /* ofctrl hook: a batch's barrier completed.  ofctrl.c has already
@@ -40,30 +37,31 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
                  enum ofctrl_outcome outcome,
                  const struct ofconn_barrier_result *r)
 {
-    struct agent *a = aux;
+    struct agent_core *a = aux;
     (void) r;
     if (outcome == OFCTRL_LOST) {
         return; /* resynced in full when the switch is back */
     }
     if (outcome != OFCTRL_CONFIRMED) {
-        agent_chan_flush(a); /* a nack, maybe */
-        return;
+        return; /* a nack, maybe, is queued */
     }
-    uint64_t t = clock_mono_ms();
+    uint64_t t = agent_core_ms(a);
     a->confirmed_flows = b->n_installed;
     if (b->n_mods >= a->biggest_batch) {
         a->biggest_batch = b->n_mods;
-        a->biggest_batch_us = clock_mono_us() - b->sent_us;
+        a->biggest_batch_us = a->now_us - b->sent_us;
     }
     if (b->session == a->session && b->ack_seq && b->oldest_instr_us) {
-        agent_lat_add(&a->instr_lat, clock_mono_us() - b->oldest_instr_us);
+        agent_lat_add(&a->instr_lat, a->now_us - b->oldest_instr_us);
     }
+    /* The map version the batch implements is now true on the switch:
+     * report it (and, for a pushed map, acknowledge it here). */
     if (b->version > a->confirmed_version) {
         a->confirmed_version = b->version;
         chan_client_refreshed(a->chan, b->version, t, &a->chan_out);
     }
     /* ACKs whose binding's flows this batch confirmed. */
-    uint64_t us = clock_mono_us();
+    uint64_t us = a->now_us;
     size_t j = 0;
     for (size_t i = 0; i < a->n_pend; i++) {
         struct pending_ack *p = &a->pend[i];
@@ -77,14 +75,13 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
         }
     }
     a->n_pend = j;
-    agent_chan_flush(a);
 }
 
 /* The node's view: held entries (placed here or relaying) and the map.
  * Returns 0, or EMSGSIZE when a flow cannot be expressed (logged): then
  * 'a->desired' is incomplete and must not be installed. */
 static int
-compute(struct agent *a)
+compute(struct agent_core *a)
 {
     agent_snooped_prune(a);
     size_t n_held = chan_client_n_entries(a->chan);
@@ -155,13 +152,8 @@ compute(struct agent *a)
     return error;
 }
 
-/* How long the first sync waits for the desired state when the switch
- * still holds the agent's flows (no mignetd, no gateway: it stops
- * waiting then, and the flows it was not told about go). */
-#define SETTLE_WAIT_MS 3000
-
 static uint64_t
-resyncs(const struct agent *a)
+resyncs(const struct agent_core *a)
 {
     struct chan_client_stats st;
     chan_client_get_stats(a->chan, &st);
@@ -175,21 +167,18 @@ resyncs(const struct agent *a)
 void
 agent_flows_read(void *aux, bool ok)
 {
-    struct agent *a = aux;
+    struct agent_core *a = aux;
     if (!ok || !flowtab_count(a->installed)) {
         a->settled = true;
-    } else if (!a->settled && !evtimer_pending(a->settle_timer, NULL)) {
-        agent_arm_ms(a->settle_timer, SETTLE_WAIT_MS);
+    } else if (!a->settled && !a->settle_at) {
+        a->settle_at = a->now_us + SETTLE_WAIT_MS * UINT64_C(1000);
     }
     agent_schedule_sync(a);
 }
 
 void
-agent_settle_cb(evutil_socket_t fd, short what, void *aux)
+agent_settle_expired(struct agent_core *a)
 {
-    struct agent *a = aux;
-    (void) fd;
-    (void) what;
     if (!a->settled) {
         log_write(LOG_WARN, "agent", "event=settle_timeout node=%s "
                   "wait_ms=%d resynced=%d map=%d", a->opt.node,
@@ -202,21 +191,18 @@ agent_settle_cb(evutil_socket_t fd, short what, void *aux)
 
 /* The desired state is known: a resync from mignetd and a map read. */
 static bool
-settled(struct agent *a)
+settled(struct agent_core *a)
 {
     if (!a->settled && a->map_loaded && resyncs(a)) {
         a->settled = true;
-        event_del(a->settle_timer);
+        a->settle_at = 0;
     }
     return a->settled;
 }
 
 void
-agent_sync_cb(evutil_socket_t fd, short what, void *aux)
+agent_sync(struct agent_core *a)
 {
-    struct agent *a = aux;
-    (void) fd;
-    (void) what;
     if (!a->of_ready || ofctrl_reading(a->ofctrl) || !settled(a)) {
         /* Resynced in full when the switch is back; or the switch's
          * flows, or the desired state, are not known yet. */
@@ -232,7 +218,7 @@ agent_sync_cb(evutil_socket_t fd, short what, void *aux)
         .session = a->session,
         .ack_seq = chan_client_pending_ack(a->chan),
         .version = agent_map_version(a->map),
-        .sent_us = clock_mono_us(),
+        .sent_us = a->now_us,
         .oldest_instr_us = a->unconfirmed_since_us,
     };
     ofctrl_set_session(a->ofctrl, a->session);
@@ -257,7 +243,7 @@ agent_sync_cb(evutil_socket_t fd, short what, void *aux)
 }
 
 void
-agent_schedule_sync(struct agent *a)
+agent_schedule_sync(struct agent_core *a)
 {
-    event_active(a->sync_ev, EV_TIMEOUT, 0);
+    a->sync_due = true;
 }

@@ -670,6 +670,26 @@ ofconn_n_pending(const struct ofconn *c)
 /* ---------------------------------------------------------------------- */
 /* libevent transport.                                                     */
 
+void
+ofconn_write_now(struct bufferevent *bev, bool connected, const void *data,
+                 size_t len)
+{
+    /* A bufferevent writes on the next loop pass, which may come after
+     * slow work of its owner (mignetd commits its batch first): with
+     * nothing pending on a connected socket, send now and leave only what
+     * did not fit to the bufferevent.  An error surfaces through the
+     * bufferevent's next read or write. */
+    size_t done = 0;
+    if (connected && !evbuffer_get_length(bufferevent_get_output(bev))) {
+        ssize_t n = send(bufferevent_getfd(bev), data, len,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        done = n > 0 ? (size_t) n : 0;
+    }
+    if (done < len) {
+        bufferevent_write(bev, (const uint8_t *) data + done, len - done);
+    }
+}
+
 static void
 io_flush_and_arm(struct ofconn *c)
 {
@@ -677,22 +697,8 @@ io_flush_and_arm(struct ofconn *c)
         return;
     }
     if (c->out.size) {
-        /* A bufferevent writes on the next loop pass, which may come
-         * after slow work of its owner (mignetd commits its batch first):
-         * with nothing pending on a connected socket, send now and leave
-         * only what did not fit to the bufferevent.  An error surfaces
-         * through the bufferevent's next read or write. */
-        size_t done = 0;
-        if (c->state != OFCONN_IDLE
-            && !evbuffer_get_length(bufferevent_get_output(c->bev))) {
-            ssize_t n = send(bufferevent_getfd(c->bev), c->out.data,
-                             c->out.size, MSG_DONTWAIT | MSG_NOSIGNAL);
-            done = n > 0 ? (size_t) n : 0;
-        }
-        if (done < c->out.size) {
-            bufferevent_write(c->bev, (const uint8_t *) c->out.data + done,
-                              c->out.size - done);
-        }
+        ofconn_write_now(c->bev, c->state != OFCONN_IDLE, c->out.data,
+                         c->out.size);
         ofpbuf_clear(&c->out);
     }
     int64_t wake = ofconn_next_wake(c);
@@ -782,12 +788,11 @@ io_timer_cb(evutil_socket_t fd, short what, void *c_)
 }
 
 int
-ofconn_open(struct ofconn *c, struct event_base *base, const char *target,
-            char *err, size_t errlen)
+ofconn_parse_target(const char *target, struct sockaddr_storage *ssp,
+                    int *sslenp, char *err, size_t errlen)
 {
     struct sockaddr_storage ss = {0};
     int sslen = sizeof ss;
-    ofconn_close(c);
     if (!strncmp(target, "unix:", 5)) {
         struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
         const char *path = target + 5;
@@ -811,6 +816,22 @@ ofconn_open(struct ofconn *c, struct event_base *base, const char *target,
                            target);
         return EINVAL;
     }
+    *ssp = ss;
+    *sslenp = sslen;
+    return 0;
+}
+
+int
+ofconn_open(struct ofconn *c, struct event_base *base, const char *target,
+            char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int sslen;
+    ofconn_close(c);
+    int error = ofconn_parse_target(target, &ss, &sslen, err, errlen);
+    if (error) {
+        return error;
+    }
 
     c->bev = bufferevent_socket_new(base, -1,
                                     BEV_OPT_CLOSE_ON_FREE |
@@ -824,7 +845,7 @@ ofconn_open(struct ofconn *c, struct event_base *base, const char *target,
     bufferevent_setcb(c->bev, io_read_cb, NULL, io_event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, sslen)) {
-        int error = EVUTIL_SOCKET_ERROR();
+        error = EVUTIL_SOCKET_ERROR();
         ofconn_close(c);
         if (!error) {
             error = ECONNREFUSED;

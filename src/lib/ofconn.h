@@ -25,7 +25,9 @@
 
 #include "mignet/ofp.h"
 
+struct bufferevent;
 struct event_base;
+struct sockaddr_storage;
 
 #define OFCONN_STATES                                                        \
     OFCONN_STATE(IDLE, "idle")         /* not connected */                   \
@@ -151,6 +153,14 @@ int ofconn_open(struct ofconn *, struct event_base *, const char *target,
  * an errno with a reason in 'err'. */
 int ofconn_attach(struct ofconn *, struct event_base *, int fd, char *err,
                   size_t errlen);
+/* Parses "unix:PATH" or "tcp:ADDR:PORT" into '*ss' ('*sslen' bytes).
+ * Returns 0, or EINVAL with a reason in 'err'. */
+int ofconn_parse_target(const char *target, struct sockaddr_storage *ss,
+                        int *sslen, char *err, size_t errlen);
+/* Writes 'len' bytes to 'bev': on a 'connected' socket with nothing
+ * queued, at once (send), the rest through the bufferevent. */
+void ofconn_write_now(struct bufferevent *bev, bool connected,
+                      const void *data, size_t len);
 /* Closes the socket (no 'closed' hook call). */
 void ofconn_close(struct ofconn *);
 

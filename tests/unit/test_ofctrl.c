@@ -19,6 +19,7 @@
 #include "agent/ofctrl.h"
 #include "lib/ofconn.h"
 #include "lib/strbuf.h"
+#include "unit/fake_switch.h"
 
 #define CFG(N) "\"mac\":\"02:00:00:00:00:0" N "\",\"ip\":\"198.18.1." N "\""
 #define WELCOME                                                              \
@@ -61,73 +62,29 @@ on_done(void *aux, const struct ofctrl_batch *b, enum ofctrl_outcome o,
     f->outcome[f->n_done++] = o;
 }
 
-/* What the switch received: types and xids. */
-struct taken {
-    size_t n;
-    uint8_t type[64];
-    uint32_t xid[64];
-    uint8_t cmd[64];      /* flow_mods: the command */
-    uint64_t in_port[64]; /* flow_mods: the match's in_port, 0 if none */
-    uint64_t cookie[64], cookie_mask[64]; /* flow_mods */
-};
+static void
+deliver(void *aux, const void *data, size_t len)
+{
+    struct fx *f = aux;
+    assert_int_equal(ofconn_receive(f->conn, data, len, 0), 0);
+}
 
 static void
 sw_take(struct fx *f, struct taken *t)
 {
-    struct ofpbuf *out = ofconn_output(f->conn);
-    struct ofp_msg *msg = malloc(sizeof *msg);
-    assert_non_null(msg);
-    t->n = 0;
-    for (size_t off = 0; off < out->size;) {
-        size_t len;
-        const uint8_t *p = (const uint8_t *) out->data + off;
-        assert_int_equal(ofp_frame(p, out->size - off, &len), OFPERR_OK);
-        assert_int_equal(ofp_decode(p, len, msg), OFPERR_OK);
-        assert_true(t->n < 64);
-        t->type[t->n] = msg->type;
-        t->cmd[t->n] = 0;
-        t->in_port[t->n] = 0;
-        if (msg->type == OFPT_FLOW_MOD) {
-            t->cmd[t->n] = msg->flow_mod.command;
-            t->cookie[t->n] = msg->flow_mod.cookie;
-            t->cookie_mask[t->n] = msg->flow_mod.cookie_mask;
-            (void) ofp_match_get(&msg->flow_mod.match, OFP_F_IN_PORT,
-                                 &t->in_port[t->n], NULL);
-        }
-        t->xid[t->n++] = msg->xid;
-        ofp_msg_destroy(msg);
-        off += len;
-    }
-    ofpbuf_clear(out);
-    free(msg);
-}
-
-static void
-sw_send(struct fx *f, const struct ofp_msg *msg)
-{
-    struct ofpbuf b;
-    ofpbuf_init(&b, 64);
-    assert_int_equal(ofp_encode(msg, &b), OFPERR_OK);
-    assert_int_equal(ofconn_receive(f->conn, b.data, b.size, 0), 0);
-    ofpbuf_uninit(&b);
+    fsw_take(ofconn_output(f->conn), t);
 }
 
 static void
 sw_reply(struct fx *f, uint8_t type, uint32_t xid)
 {
-    struct ofp_msg msg;
-    ofp_msg_init(&msg, type, xid);
-    sw_send(f, &msg);
+    fsw_reply(deliver, f, type, xid);
 }
 
 static void
 sw_error(struct fx *f, uint32_t xid, uint16_t type, uint16_t code)
 {
-    struct ofp_msg msg;
-    ofp_msg_init(&msg, OFPT_ERROR, xid);
-    msg.error.type = type;
-    msg.error.code = code;
-    sw_send(f, &msg);
+    fsw_error(deliver, f, xid, type, code);
 }
 
 static void
@@ -168,7 +125,7 @@ setup(void **state)
     struct ofp_msg hello;
     ofp_msg_init(&hello, OFPT_HELLO, 1);
     hello.hello.bitmap = 1u << OFP13_VERSION;
-    sw_send(f, &hello);
+    fsw_send(deliver, f, &hello);
     sw_take(f, &t);
     assert_int_equal(t.type[0], OFPT_FEATURES_REQUEST);
     sw_reply(f, OFPT_FEATURES_REPLY, t.xid[0]);

@@ -1,0 +1,487 @@
+/* agent_core.c: the inputs and outputs of mignet-agent's sans-I/O core
+ * (agent_core.h).
+ *
+ * It creates what the core owns, turns what the shell feeds it (channel
+ * bytes, switch bytes, map answers, 'now') into calls of chan_client,
+ * lib/ofconn and ofctrl, keeps the port table and the flow statistics,
+ * and says when it next needs to run.  The decisions about flows are in
+ * agent_sync.c, port security in agent_snoop.c.  Nothing here reads a
+ * clock or touches a socket. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent-private.h"
+#include "agent/agent_map.h"
+#include "agent/flowtab.h"
+#include "agent/pipeline.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "mignet/binding.h"
+
+/* ---- Latency and statistics ---- */
+
+void
+agent_lat_add(struct lat *l, uint64_t us)
+{
+    l->us[l->total++ % LAT_SAMPLES] = us;
+    l->sum_us += us;
+    if (l->n < LAT_SAMPLES) {
+        l->n++;
+    }
+}
+
+static void
+relay_stats(struct agent_core *a, const struct ofp_multipart *mp)
+{
+    struct ofp_mp_iter it;
+    struct ofp_flow_stats fs = {0};
+    uint64_t packets = 0, flows = 0;
+    ofp_mp_iter_init(&it, mp);
+    while (ofp_flow_stats_next(&it, &fs)) {
+        packets += fs.packet_count;
+        flows++;
+    }
+    ofp_flow_stats_destroy(&fs);
+    /* Relay flows come and go; the counter grows by what the current ones
+     * carried since the last reading (a flow deleted between two readings
+     * takes its last increments with it). */
+    if (packets >= a->relay_sum) {
+        a->relayed_packets += packets - a->relay_sum;
+    }
+    a->relay_sum = packets;
+    a->relay_flows = flows;
+}
+
+static void
+portsec_stats(struct agent_core *a, const struct ofp_multipart *mp)
+{
+    struct ofp_mp_iter it;
+    struct ofp_flow_stats fs = {0};
+    uint64_t packets = 0, flows = 0;
+    ofp_mp_iter_init(&it, mp);
+    while (ofp_flow_stats_next(&it, &fs)) {
+        /* Drop flows have no instructions; the allow flows go on. */
+        if (fs.table_id == PL_T_PORTSEC && !fs.insts.present) {
+            packets += fs.packet_count;
+            flows++;
+        }
+    }
+    ofp_flow_stats_destroy(&fs);
+    if (packets >= a->portsec_sum) {
+        a->spoof_drops += packets - a->portsec_sum;
+    }
+    a->portsec_sum = packets;
+    a->portsec_flows = flows;
+}
+
+/* ---- The agent channel ---- */
+
+static void
+chan_state_changed(void *aux)
+{
+    agent_schedule_sync(aux);
+}
+
+/* mignetd refused a binding this agent reported: what it snooped is not
+ * the truth, so it stops enforcing it (the controller's install, or the
+ * unbound rules, apply). */
+static void
+chan_received(void *aux, const char *line, size_t len,
+              const struct chan_msg *msg, enum chan_err e)
+{
+    struct agent_core *a = aux;
+    (void) line;
+    (void) len;
+    (void) e;
+    if (!msg || msg->type != CHAN_ERROR || !binding_table_count(a->snooped)
+        || (strcmp(msg->code, "binding_refused")
+            && strcmp(msg->code, "binding_mismatch")
+            && strcmp(msg->code, "wrong_source"))) {
+        return;
+    }
+    log_write(LOG_WARN, "agent", "event=binding_report_refused node=%s "
+              "code=%s msg=\"%s\" dropped=%zu", a->opt.node, msg->code,
+              msg->message, binding_table_count(a->snooped));
+    binding_table_destroy(a->snooped);
+    a->snooped = binding_table_create();
+    agent_schedule_sync(a);
+}
+
+void
+agent_core_chan_connected(struct agent_core *a, uint64_t now)
+{
+    a->now_us = now;
+    a->session++;
+    a->synced_seq = 0; /* sequence numbers start again */
+    a->confirmed_version = 0; /* report the held version again */
+    chan_client_connected(a->chan, agent_core_ms(a), &a->chan_out);
+}
+
+int
+agent_core_chan_receive(struct agent_core *a, const char *data, size_t len,
+                        uint64_t now)
+{
+    a->now_us = now;
+    int err = chan_client_receive(a->chan, data, len, agent_core_ms(a),
+                                  &a->chan_out);
+    if (err) {
+        return err;
+    }
+    uint64_t pending = chan_client_pending_ack(a->chan);
+    if (pending) {
+        /* Instructions no barrier covers yet start the latency clock,
+         * also while an earlier barrier is still in flight. */
+        if (pending > a->synced_seq && !a->unconfirmed_since_us) {
+            a->unconfirmed_since_us = now;
+        }
+        agent_schedule_sync(a); /* a barrier will confirm and acknowledge */
+    }
+    return 0;
+}
+
+void
+agent_core_chan_disconnected(struct agent_core *a, uint64_t now)
+{
+    a->now_us = now;
+    chan_client_disconnected(a->chan);
+}
+
+/* ---- The OpenFlow session ---- */
+
+static void of_message(void *aux, const struct ofp_msg *);
+
+/* A reply (or error) to a request: dispatched like any message, but an
+ * error for a statistics request never counts against a flow batch. */
+static void
+of_reply(void *aux, const struct ofp_msg *msg, bool last)
+{
+    (void) last;
+    if (msg) {
+        of_message(aux, msg);
+    }
+    if (msg && msg->type == OFPT_ERROR) {
+        /* E.g. no port table: sync with what is known rather than never. */
+        agent_schedule_sync(aux);
+    }
+}
+
+/* Sends 'msg' if the session is ready; its xid is then in msg->xid. */
+static void
+of_send_msg(struct agent_core *a, struct ofp_msg *msg)
+{
+    if (!a->of_ready) {
+        return;
+    }
+    if (msg->type == OFPT_MULTIPART_REQUEST) {
+        (void) ofconn_request(a->of, msg, of_reply, a, NULL);
+    } else {
+        (void) ofconn_send(a->of, msg, NULL);
+    }
+}
+
+/* Asks for port changes (and packet-ins, flow removals) on this
+ * connection: Open vSwitch sends a service connection, such as the
+ * bridge's management socket, no asynchronous messages until told. */
+static void
+of_send_set_async(struct agent_core *a)
+{
+    struct ofp_msg msg;
+    ofp_msg_init(&msg, OFPT_SET_ASYNC, 0);
+    msg.async.packet_in[0] = 0x7;    /* no match, action, invalid TTL */
+    msg.async.port_status[0] = 0x7;  /* add, delete, modify */
+    msg.async.port_status[1] = 0x7;
+    msg.async.flow_removed[0] = 0xf; /* every reason */
+    of_send_msg(a, &msg);
+}
+
+uint32_t
+agent_port_lookup(const struct agent_core *a, const char *name)
+{
+    for (size_t i = 0; i < a->n_ports; i++) {
+        if (!strcmp(a->ports[i].name, name)) {
+            return a->ports[i].no;
+        }
+    }
+    return 0;
+}
+
+static void
+port_set(struct agent_core *a, const struct ofp_port *p, bool present)
+{
+    for (size_t i = 0; i < a->n_ports; i++) {
+        if (!strcmp(a->ports[i].name, p->name)) {
+            if (present) {
+                a->ports[i].no = p->port_no;
+            } else {
+                a->ports[i] = a->ports[--a->n_ports];
+            }
+            return;
+        }
+    }
+    if (present && a->n_ports < MAX_PORTS && p->port_no < OFPP_MAX) {
+        snprintf(a->ports[a->n_ports].name, sizeof a->ports[0].name, "%s",
+                 p->name);
+        a->ports[a->n_ports].no = p->port_no;
+        a->n_ports++;
+    }
+}
+
+/* ofconn hook: the handshake is done.  Hear about port changes, learn the
+ * ports, then read the agent's flows the switch already holds. */
+static void
+of_ready(void *aux, const struct ofp_features *features)
+{
+    struct agent_core *a = aux;
+    (void) features;
+    a->of_ready = true;
+    of_send_set_async(a);
+    /* Packet-ins carry the whole frame (the DHCP punt). */
+    struct ofp_msg cfg;
+    ofp_msg_init(&cfg, OFPT_SET_CONFIG, 0);
+    cfg.config.miss_send_len = OFPCML_NO_BUFFER;
+    of_send_msg(a, &cfg);
+    struct ofp_msg req;
+    ofp_msg_init(&req, OFPT_MULTIPART_REQUEST, 0);
+    req.mp.type = OFPMP_PORT_DESC;
+    of_send_msg(a, &req);
+    /* Read what the switch holds rather than clear it: an agent restart
+     * must not blackhole the node's VMs (agent_sync.c converges). */
+    ofctrl_reconnected(a->ofctrl);
+    (void) ofctrl_read_switch(a->ofctrl, a->installed,
+                              PL_COOKIE_MAGIC << 48, PL_COOKIE_MAGIC_MASK);
+    a->of_connects++;
+    log_write(LOG_INF, "agent", "event=ofp_connected node=%s", a->opt.node);
+    /* The first sync waits for the port table (its reply schedules it):
+     * flows computed without it would deliver to no port, and their
+     * barrier would confirm a table that is not the node's. */
+}
+
+/* ofconn hook: what the session did not consume itself. */
+static void
+of_message(void *aux, const struct ofp_msg *msg)
+{
+    struct agent_core *a = aux;
+    switch (msg->type) {
+    case OFPT_ERROR:
+        /* For a flow_mod: also counted against its batch (ofctrl.c). */
+        a->of_errors++;
+        log_write(LOG_WARN, "agent", "event=ofp_error node=%s type=%u "
+                  "code=%u xid=%" PRIu32, a->opt.node, msg->error.type,
+                  msg->error.code, msg->xid);
+        break;
+    case OFPT_PORT_STATUS:
+        port_set(a, &msg->port_status.desc,
+                 msg->port_status.reason != OFPPR_DELETE);
+        agent_schedule_sync(a);
+        break;
+    case OFPT_MULTIPART_REPLY:
+        if (msg->mp.type == OFPMP_PORT_DESC) {
+            struct ofp_mp_iter it;
+            struct ofp_port p;
+            ofp_mp_iter_init(&it, &msg->mp);
+            while (ofp_port_desc_next(&it, &p)) {
+                port_set(a, &p, true);
+            }
+            agent_schedule_sync(a);
+        } else if (msg->mp.type == OFPMP_FLOW && msg->xid == a->stats_xid) {
+            relay_stats(a, &msg->mp);
+        } else if (msg->mp.type == OFPMP_FLOW
+                   && msg->xid == a->portsec_xid) {
+            portsec_stats(a, &msg->mp);
+        }
+        break;
+    case OFPT_PACKET_IN:
+        agent_packet_in(a, &msg->packet_in);
+        break;
+    default:
+        break;
+    }
+}
+
+static const struct ofconn_hooks of_hooks = {
+    .ready = of_ready,
+    .message = of_message,
+};
+
+void
+agent_core_of_connected(struct agent_core *a, uint64_t now)
+{
+    a->now_us = now;
+    a->of_ready = false;
+    ofconn_connected(a->of, (int64_t) agent_core_ms(a));
+}
+
+int
+agent_core_of_receive(struct agent_core *a, const void *data, size_t len,
+                      uint64_t now)
+{
+    a->now_us = now;
+    return ofconn_receive(a->of, data, len, (int64_t) agent_core_ms(a));
+}
+
+void
+agent_core_of_disconnected(struct agent_core *a, uint64_t now)
+{
+    a->now_us = now;
+    /* Its pending barriers report 'lost': resynced in full when the
+     * switch is back. */
+    ofconn_disconnected(a->of);
+    ofpbuf_clear(ofconn_output(a->of));
+    a->of_ready = false;
+}
+
+/* ---- The gateway map, statistics, timers ---- */
+
+int
+agent_core_map_answer(struct agent_core *a, const char *body, size_t len,
+                      uint64_t now, char *err, size_t errlen)
+{
+    a->now_us = now;
+    if (agent_map_apply(a->map, body, len, err, errlen)) {
+        return EINVAL;
+    }
+    a->map_loaded = true;
+    agent_schedule_sync(a); /* the barrier reports the refresh */
+    return 0;
+}
+
+void
+agent_core_request_stats(struct agent_core *a, uint64_t now)
+{
+    a->now_us = now;
+    if (!a->of_ready) {
+        return;
+    }
+    struct ofp_msg req;
+    ofctrl_flow_stats_request(&req, pl_cookie_kind(PL_K_RELAY),
+                              PL_COOKIE_KIND_MASK);
+    of_send_msg(a, &req); /* the session sets the xid */
+    a->stats_xid = req.xid;
+    req.mp.flow_req.table_id = PL_T_PORTSEC;
+    req.mp.flow_req.cookie = pl_cookie_kind(PL_K_PORTSEC);
+    of_send_msg(a, &req);
+    a->portsec_xid = req.xid;
+    /* A snooped binding's lease may have ended. */
+    uint64_t due;
+    if (binding_table_count(a->snooped)
+        && binding_table_next_expiry(a->snooped, &due)
+        && due <= agent_core_wall_ms(a)) {
+        agent_schedule_sync(a);
+    }
+}
+
+int
+agent_core_run(struct agent_core *a, uint64_t now)
+{
+    a->now_us = now;
+    int todo = 0;
+    if (chan_client_run(a->chan, agent_core_ms(a), &a->chan_out)) {
+        todo |= AGENT_CORE_CLOSE_CHAN;
+    }
+    if (ofconn_get_state(a->of) != OFCONN_IDLE
+        && ofconn_run(a->of, (int64_t) agent_core_ms(a))) {
+        todo |= AGENT_CORE_CLOSE_OF;
+    }
+    if (a->settle_at && now >= a->settle_at) {
+        a->settle_at = 0;
+        agent_settle_expired(a);
+    }
+    if (a->sync_due) {
+        a->sync_due = false;
+        agent_sync(a);
+    }
+    return todo;
+}
+
+static uint64_t
+min_u64(uint64_t x, uint64_t y)
+{
+    return x < y ? x : y;
+}
+
+/* Milliseconds of a peer module's clock as core microseconds. */
+static uint64_t
+ms_to_us(uint64_t ms)
+{
+    return ms >= UINT64_MAX / 1000 ? UINT64_MAX : ms * 1000;
+}
+
+uint64_t
+agent_core_next_wake(const struct agent_core *a)
+{
+    uint64_t wake = a->sync_due ? a->now_us : UINT64_MAX;
+    if (a->settle_at) {
+        wake = min_u64(wake, a->settle_at);
+    }
+    wake = min_u64(wake, ms_to_us(chan_client_next_wake(a->chan)));
+    int64_t of = ofconn_next_wake(a->of);
+    if (of != INT64_MAX && ofconn_get_state(a->of) != OFCONN_IDLE) {
+        wake = min_u64(wake, ms_to_us(of < 0 ? 0 : (uint64_t) of));
+    }
+    return wake;
+}
+
+struct strbuf *
+agent_core_chan_output(struct agent_core *a)
+{
+    return &a->chan_out;
+}
+
+struct ofpbuf *
+agent_core_of_output(struct agent_core *a)
+{
+    return ofconn_output(a->of);
+}
+
+/* ---- Lifecycle ---- */
+
+struct agent_core *
+agent_core_create(const struct agent_core_options *opt, uint64_t now)
+{
+    struct agent_core *a = xcalloc(1, sizeof *a);
+    a->opt = *opt;
+    a->now_us = now;
+    struct chan_client_hooks hooks = {
+        .state_changed = chan_state_changed,
+        .received = chan_received,
+        .aux = a,
+    };
+    a->chan = chan_client_create(opt->node, &hooks);
+    if (!a->chan) {
+        free(a);
+        return NULL;
+    }
+    chan_client_set_ack(a->chan, false);
+    strbuf_init(&a->chan_out);
+    a->map = agent_map_create();
+    a->desired = flowtab_create();
+    a->installed = flowtab_create();
+    a->snooped = binding_table_create();
+    a->of = ofconn_create(NULL, &of_hooks, a);
+    struct ofctrl_hooks ofctrl_hooks = {
+        .done = agent_batch_done, .now_ms = agent_now_ms,
+        .read = agent_flows_read, .aux = a};
+    a->ofctrl = ofctrl_create(a->of, a->chan, &a->chan_out, &ofctrl_hooks);
+    return a;
+}
+
+void
+agent_core_destroy(struct agent_core *a)
+{
+    if (!a) {
+        return;
+    }
+    /* Its pending barriers call back into ofctrl: the session first. */
+    ofconn_destroy(a->of);
+    ofctrl_destroy(a->ofctrl);
+    chan_client_destroy(a->chan);
+    agent_map_destroy(a->map);
+    flowtab_destroy(a->desired);
+    flowtab_destroy(a->installed);
+    binding_table_destroy(a->snooped);
+    strbuf_destroy(&a->chan_out);
+    free(a);
+}

@@ -1,0 +1,604 @@
+/* test_agent_core.c: mignet-agent's sans-I/O core (agent_core.h) driven
+ * with canned agent-channel lines and canned Open vSwitch replies (built
+ * with lib's OpenFlow 1.3 encoder), no socket and no clock: an
+ * instruction becomes flow_mods and a barrier, whose reply becomes an
+ * `ack`; an OpenFlow error becomes a `nack` and a full resend; a
+ * reconnection to a switch that still holds the agent's flows deletes
+ * nothing before the desired state is known; a channel reconnection with
+ * a resync replaces the held entries, one without keeps them; an
+ * instruction with a stale epoch is refused and changes no flow. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/agent_core.h"
+#include "agent/agent_map.h"
+#include "agent/flowtab.h"
+#include "agent/pipeline.h"
+#include "lib/ofconn.h"
+#include "lib/strbuf.h"
+#include "unit/fake_switch.h"
+
+#define CFG(N) "\"mac\":\"02:00:00:00:00:0" N "\",\"ip\":\"198.18.1." N "\""
+#define INSTALL(SEQ, VM, EPOCH, N)                                           \
+    "{\"type\":\"install\",\"seq\":" SEQ ",\"vm\":\"" VM "\",\"epoch\":"     \
+    EPOCH "," CFG(N) "}\n"
+#define WELCOME                                                              \
+    "{\"type\":\"welcome\",\"node\":\"n1\",\"map_version\":5,"               \
+    "\"heartbeat_ms\":1000}\n"
+/* The gateway's map: vm9 lives on n2, so this node forwards to it. */
+#define MAP                                                                  \
+    "{\"version\": 7, \"full\": true, \"entries\": ["                        \
+    "{\"vm\": \"vm9\", \"version\": 7, \"removed\": false, \"node\": \"n2\"," \
+    " \"address\": \"198.18.0.2\", \"epoch\": 1,"                            \
+    " \"mac\": \"02:00:00:00:00:09\", \"ip\": \"198.18.1.9\"}]}"
+
+/* The bridge's ports. */
+static const struct {
+    const char *name;
+    uint32_t no;
+} ports[] = {{"vm1", 1}, {"vm2", 2}, {"vxlan0", 10}};
+
+struct fx {
+    struct agent_core *c;
+    uint64_t now; /* microseconds */
+};
+
+static size_t
+count(const struct taken *t, uint8_t type)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        n += t->type[i] == type;
+    }
+    return n;
+}
+
+static size_t
+count_mods(const struct taken *t, uint8_t cmd)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        n += t->type[i] == OFPT_FLOW_MOD && t->cmd[i] == cmd;
+    }
+    return n;
+}
+
+/* The xid of the first message of 'type' (and multipart 'mp'), or fails. */
+static uint32_t
+xid_of(const struct taken *t, uint8_t type, uint16_t mp)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->type[i] == type
+            && (type != OFPT_MULTIPART_REQUEST || t->mp_type[i] == mp)) {
+            return t->xid[i];
+        }
+    }
+    fail_msg("no message of type %u", type);
+    return 0;
+}
+
+static void
+deliver(void *aux, const void *data, size_t len)
+{
+    struct fx *f = aux;
+    assert_int_equal(agent_core_of_receive(f->c, data, len, f->now), 0);
+}
+
+static void
+sw_take(struct fx *f, struct taken *t)
+{
+    fsw_take(agent_core_of_output(f->c), t);
+}
+
+static void
+sw_bytes(struct fx *f, const struct ofpbuf *b)
+{
+    deliver(f, b->data, b->size);
+}
+
+static void
+sw_send(struct fx *f, const struct ofp_msg *msg)
+{
+    fsw_send(deliver, f, msg);
+}
+
+static void
+sw_reply(struct fx *f, uint8_t type, uint32_t xid)
+{
+    fsw_reply(deliver, f, type, xid);
+}
+
+static void
+sw_error(struct fx *f, uint32_t xid, uint16_t type, uint16_t code)
+{
+    fsw_error(deliver, f, xid, type, code);
+}
+
+struct put_ctx {
+    struct ofpbuf *b;
+    size_t n;
+};
+
+static void
+put_flow(void *aux, const struct flowtab_flow *fl)
+{
+    struct put_ctx *p = aux;
+    struct ofp_flow_stats fs = {
+        .table_id = fl->table, .priority = fl->priority,
+        .cookie = fl->cookie, .match = fl->match, .insts = fl->insts,
+    };
+    assert_int_equal(ofp_put_flow_stats(p->b, &fs), OFPERR_OK);
+    p->n++;
+}
+
+/* The switch's answer to the flow read 'xid': the flows of 'held' (NULL:
+ * none). */
+static void
+sw_flows(struct fx *f, uint32_t xid, const struct flowtab *held)
+{
+    struct ofpbuf b;
+    ofpbuf_init(&b, 4096);
+    size_t start = ofp_mp_reply_start(&b, xid, OFPMP_FLOW, 0);
+    struct put_ctx p = {.b = &b};
+    if (held) {
+        flowtab_walk(held, put_flow, &p);
+    }
+    assert_int_equal(ofp_mp_finish(&b, start), OFPERR_OK);
+    sw_bytes(f, &b);
+    ofpbuf_uninit(&b);
+}
+
+/* The switch connects and answers the handshake, the port table and the
+ * read of the agent's flows ('held', see sw_flows). */
+static void
+sw_connect(struct fx *f, const struct flowtab *held)
+{
+    struct taken t;
+    agent_core_of_connected(f->c, f->now);
+    sw_take(f, &t);
+    assert_int_equal(t.type[0], OFPT_HELLO);
+    struct ofp_msg hello;
+    ofp_msg_init(&hello, OFPT_HELLO, 1);
+    hello.hello.bitmap = 1u << OFP13_VERSION;
+    sw_send(f, &hello);
+    sw_take(f, &t);
+    assert_int_equal(t.type[0], OFPT_FEATURES_REQUEST);
+    sw_reply(f, OFPT_FEATURES_REPLY, t.xid[0]);
+    assert_true(f->c->of_ready);
+
+    sw_take(f, &t);
+    uint32_t port_xid = xid_of(&t, OFPT_MULTIPART_REQUEST, OFPMP_PORT_DESC);
+    uint32_t read_xid = xid_of(&t, OFPT_MULTIPART_REQUEST, OFPMP_FLOW);
+    assert_int_equal(count(&t, OFPT_FLOW_MOD), 0); /* nothing cleared */
+    struct ofpbuf b;
+    ofpbuf_init(&b, 256);
+    size_t start = ofp_mp_reply_start(&b, port_xid, OFPMP_PORT_DESC, 0);
+    for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++) {
+        struct ofp_port p = {.port_no = ports[i].no};
+        snprintf(p.name, sizeof p.name, "%s", ports[i].name);
+        ofp_put_port(&b, &p);
+    }
+    assert_int_equal(ofp_mp_finish(&b, start), OFPERR_OK);
+    sw_bytes(f, &b);
+    ofpbuf_uninit(&b);
+    sw_flows(f, read_xid, held);
+}
+
+static void
+feed(struct fx *f, const char *text)
+{
+    assert_int_equal(agent_core_chan_receive(f->c, text, strlen(text),
+                                             f->now),
+                     0);
+}
+
+static void
+expect_chan(struct fx *f, const char *want)
+{
+    struct strbuf *out = agent_core_chan_output(f->c);
+    assert_string_equal(strbuf_str(out), want);
+    strbuf_clear(out);
+}
+
+/* The channel connects and is welcomed (no resync). */
+static void
+chan_connect(struct fx *f)
+{
+    agent_core_chan_connected(f->c, f->now);
+    feed(f, WELCOME);
+    strbuf_clear(agent_core_chan_output(f->c)); /* hello */
+}
+
+/* Time passes by 'ms'; the core runs and the switch takes what it sent. */
+static void
+run(struct fx *f, uint64_t ms, struct taken *t)
+{
+    f->now += ms * 1000;
+    assert_int_equal(agent_core_run(f->c, f->now), 0);
+    sw_take(f, t);
+}
+
+/* Runs; the core must send a batch closed by a barrier. */
+static void
+run_batch(struct fx *f, struct taken *t)
+{
+    run(f, 1, t);
+    assert_true(t->n >= 1);
+    assert_int_equal(t->type[t->n - 1], OFPT_BARRIER_REQUEST);
+    assert_int_equal(count(t, OFPT_BARRIER_REQUEST), 1);
+}
+
+static struct agent_core *
+core_new(uint64_t now)
+{
+    struct agent_core_options o = {
+        .node = "n1", .tunnel_port = "vxlan0",
+        .dhcp_snoop = AGENT_SNOOP_OFF,
+    };
+    struct agent_core *c = agent_core_create(&o, now);
+    assert_non_null(c);
+    return c;
+}
+
+static int
+setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->now = 1000000;
+    f->c = core_new(f->now);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+    agent_core_destroy(f->c);
+    free(f);
+    return 0;
+}
+
+/* The switch's reply to the barrier that ends 't': the channel then
+ * carries exactly 'want'. */
+static void
+barrier_reply(struct fx *f, const struct taken *t, const char *want)
+{
+    sw_reply(f, OFPT_BARRIER_REPLY, t->xid[t->n - 1]);
+    expect_chan(f, want);
+}
+
+/* A welcomed channel and a switch that holds nothing. */
+static void
+up(struct fx *f)
+{
+    chan_connect(f);
+    sw_connect(f, NULL);
+}
+
+/* A switch and a channel, and instructions 1 (vm1) and 2 (vm2) confirmed
+ * and acknowledged. */
+static void
+up_with_two(struct fx *f)
+{
+    struct taken t;
+    up(f);
+    feed(f, INSTALL("1", "vm1", "1", "1") INSTALL("2", "vm2", "1", "2"));
+    run_batch(f, &t);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
+}
+
+/* Whether a flow_mod in 't' matches on 'port'. */
+static bool
+touches_port(const struct taken *t, uint32_t port)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->type[i] == OFPT_FLOW_MOD && t->in_port[i] == port) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* (1) An install becomes flow_mods for the VM's port and a barrier; the
+ * ack comes with the barrier's reply, not before. */
+static void
+test_install_barrier_ack(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up(f);
+    feed(f, INSTALL("1", "vm1", "1", "1"));
+    expect_chan(f, ""); /* nothing on arrival */
+    assert_true(agent_core_next_wake(f->c) <= f->now); /* a sync is due */
+    run_batch(f, &t);
+    assert_true(count_mods(&t, OFPFC_ADD) > 0);
+    assert_true(touches_port(&t, 1));       /* vm1's port */
+    assert_false(touches_port(&t, 2));      /* not vm2's */
+    assert_int_equal(count_mods(&t, OFPFC_DELETE), 0);
+    expect_chan(f, "");
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n");
+    assert_int_equal(f->c->confirmed_flows, flowtab_count(f->c->installed));
+    assert_int_equal(f->c->instr_lat.total, 1);
+    /* Nothing changed since: nothing to send. */
+    assert_true(agent_core_next_wake(f->c) > f->now);
+}
+
+/* (2) An OpenFlow error before the barrier reply: a nack with the error,
+ * no ack; the next sync sends the whole table again, and its success
+ * acks. */
+static void
+test_error_nacks_and_resends(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up(f);
+    feed(f, INSTALL("1", "vm1", "1", "1"));
+    run_batch(f, &t);
+    size_t n_flows = flowtab_count(f->c->installed);
+    assert_int_equal(count_mods(&t, OFPFC_ADD), n_flows);
+    sw_error(f, t.xid[0], OFPET_FLOW_MOD_FAILED, 1); /* table full */
+    expect_chan(f, "");
+    barrier_reply(f, &t, "{\"type\":\"nack\",\"seq\":1,"
+                   "\"ofp_error\":{\"type\":5,\"code\":1}}\n");
+    assert_int_equal(f->c->of_errors, 1);
+
+    /* vm2's install: every flow goes again, not only vm2's. */
+    feed(f, INSTALL("2", "vm2", "1", "2"));
+    run_batch(f, &t);
+    assert_int_equal(count_mods(&t, OFPFC_ADD),
+                     flowtab_count(f->c->installed));
+    assert_true(touches_port(&t, 1));
+    assert_true(touches_port(&t, 2));
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
+}
+
+/* The flows a first agent confirmed for vm1 and the map's vm9: what the
+ * switch holds when a new agent process connects. */
+static struct flowtab *
+flows_of_previous_agent(void)
+{
+    struct fx g = {.now = 1000000};
+    g.c = core_new(g.now);
+    struct taken t;
+    chan_connect(&g);
+    sw_connect(&g, NULL);
+    char err[128];
+    assert_int_equal(agent_core_map_answer(g.c, MAP, strlen(MAP), g.now,
+                                           err, sizeof err),
+                     0);
+    feed(&g, INSTALL("1", "vm1", "1", "1"));
+    run_batch(&g, &t);
+    barrier_reply(&g, &t, "{\"type\":\"ack\",\"seq\":1}\n"
+                          "{\"type\":\"refresh\",\"version\":7}\n");
+    struct flowtab *held = flowtab_create();
+    struct flowtab_diff d;
+    struct ofpbuf b;
+    uint32_t xid = 1;
+    ofpbuf_init(&b, 4096);
+    flowtab_sync(held, g.c->installed, &b, &xid, &d); /* copies over */
+    ofpbuf_uninit(&b);
+    assert_true(flowtab_count(held) > 0);
+    agent_core_destroy(g.c);
+    return held;
+}
+
+#define RESYNC_VM1                                                           \
+    "{\"type\":\"resync_begin\",\"seq\":0}\n" INSTALL("1", "vm1", "1", "1") \
+    "{\"type\":\"resync_end\",\"seq\":1}\n"
+
+/* (3a) A new agent, a switch still holding its flows: no delete-all, and
+ * nothing at all until the resync and the map are in; then the minimal
+ * diff (nothing) and a barrier that acknowledges the resync. */
+static void
+test_restart_waits_for_resync_and_map(void **state)
+{
+    struct fx *f = *state;
+    struct flowtab *held = flows_of_previous_agent();
+    struct taken t;
+    sw_connect(f, held);
+    assert_int_equal(flowtab_count(f->c->installed), flowtab_count(held));
+    chan_connect(f);
+    feed(f, RESYNC_VM1);
+    run(f, 1, &t);
+    assert_int_equal(t.n, 0); /* vm9's flows are not deleted: no map yet */
+    uint64_t wake = agent_core_next_wake(f->c);
+    assert_true(wake > f->now && wake <= f->now + SETTLE_WAIT_MS * 1000);
+    char err[128];
+    assert_int_equal(agent_core_map_answer(f->c, MAP, strlen(MAP), f->now,
+                                           err, sizeof err),
+                     0);
+    run_batch(f, &t);
+    assert_int_equal(t.n, 1); /* the barrier alone: nothing differs */
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n"
+                   "{\"type\":\"refresh\",\"version\":7}\n");
+    assert_int_equal(flowtab_count(f->c->installed), flowtab_count(held));
+    flowtab_destroy(held);
+}
+
+/* (3b) No map ever comes: the settle deadline ends the wait, and only the
+ * flows nobody asked for (vm9's) are deleted, one by one. */
+static void
+test_restart_settles_at_deadline(void **state)
+{
+    struct fx *f = *state;
+    struct flowtab *held = flows_of_previous_agent();
+    struct taken t;
+    sw_connect(f, held);
+    chan_connect(f);
+    feed(f, RESYNC_VM1);
+    /* Almost the whole wait, mignetd alive (heartbeats): nothing. */
+    for (int ms = 0; ms < SETTLE_WAIT_MS - 500; ms += 500) {
+        feed(f, "{\"type\":\"heartbeat\"}\n");
+        run(f, 500, &t);
+        assert_int_equal(count(&t, OFPT_FLOW_MOD), 0);
+        assert_int_equal(count(&t, OFPT_BARRIER_REQUEST), 0);
+    }
+    assert_false(f->c->settled);
+    strbuf_clear(agent_core_chan_output(f->c)); /* heartbeats */
+    uint64_t wake = agent_core_next_wake(f->c);
+    assert_true(wake > f->now);
+    f->now = wake - 1000;
+    run(f, 1, &t); /* at the deadline */
+    assert_true(f->c->settled);
+    assert_int_equal(count(&t, OFPT_BARRIER_REQUEST), 1);
+    assert_int_equal(count_mods(&t, OFPFC_DELETE), 0);   /* no delete-all */
+    assert_int_equal(count_mods(&t, OFPFC_ADD), 0);      /* vm1 is there */
+    size_t deleted = count_mods(&t, OFPFC_DELETE_STRICT);
+    assert_true(deleted > 0);
+    assert_int_equal(flowtab_count(f->c->installed) + deleted,
+                     flowtab_count(held));
+    assert_false(touches_port(&t, 1)); /* vm1's flows stay */
+    flowtab_destroy(held);
+}
+
+/* (4a) The channel reconnects and mignetd resyncs: the held entries are
+ * exactly the resync's (vm2, not in it, goes, with its flows), and the
+ * resync is acknowledged once the barrier confirms it. */
+static void
+test_chan_reconnect_resync(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_with_two(f);
+    agent_core_chan_disconnected(f->c, f->now);
+    run(f, 1, &t);
+    assert_int_equal(t.n, 0); /* a lost channel changes no flow */
+    chan_connect(f);
+    feed(f, RESYNC_VM1);
+    assert_int_equal(chan_client_n_entries(f->c->chan), 1);
+    assert_non_null(chan_client_find(f->c->chan, "vm1"));
+    run_batch(f, &t);
+    assert_true(count_mods(&t, OFPFC_DELETE_STRICT) > 0);
+    assert_true(touches_port(&t, 2));  /* vm2's flows go */
+    assert_false(touches_port(&t, 1)); /* vm1's stay as they are */
+    expect_chan(f, "");
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n");
+}
+
+/* (4b) The channel reconnects and no resync comes (a new session only):
+ * the core keeps the entries it holds and their flows, and has nothing
+ * to acknowledge.  (mignetd always resyncs a new session; until it does,
+ * the node keeps forwarding as it was told.) */
+static void
+test_chan_reconnect_no_resync_keeps(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_with_two(f);
+    size_t n_flows = flowtab_count(f->c->installed);
+    agent_core_chan_disconnected(f->c, f->now);
+    chan_connect(f);
+    assert_int_equal(f->c->session, 2);
+    assert_int_equal(chan_client_n_entries(f->c->chan), 2);
+    run(f, 1, &t);
+    assert_int_equal(count(&t, OFPT_FLOW_MOD), 0);
+    assert_int_equal(flowtab_count(f->c->installed), n_flows);
+    expect_chan(f, "");
+    /* The new session's instructions start again at seq 1. */
+    feed(f, "{\"type\":\"delete\",\"seq\":1,\"vm\":\"vm2\",\"epoch\":1,"
+            CFG("2") "}\n");
+    run_batch(f, &t);
+    assert_true(touches_port(&t, 2));
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n");
+}
+
+/* (5) An install with an epoch older than the one held is refused: the
+ * entry and the flows stay; the refusal is answered at once, and the
+ * instruction (processed) acknowledged by the next barrier. */
+static void
+test_stale_epoch_refused(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up(f);
+    feed(f, INSTALL("1", "vm1", "2", "1"));
+    run_batch(f, &t);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n");
+    size_t n_flows = flowtab_count(f->c->installed);
+
+    /* Epoch 1 < 2, with another address: refused. */
+    feed(f, INSTALL("2", "vm1", "1", "5"));
+    expect_chan(f, "{\"type\":\"refused\",\"seq\":2,\"vm\":\"vm1\","
+                   "\"epoch\":1,\"held_epoch\":2}\n");
+    const struct chan_entry *e = chan_client_find(f->c->chan, "vm1");
+    assert_non_null(e);
+    assert_int_equal(e->epoch, 2);
+    assert_int_equal(e->config.mac[5], 1);
+    run_batch(f, &t);
+    assert_int_equal(t.n, 1); /* the barrier alone: no flow changes */
+    assert_int_equal(flowtab_count(f->c->installed), n_flows);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
+}
+
+/* A lost switch connection: the batch in flight is neither acked nor
+ * nacked; the next connection reads the switch and syncs again. */
+static void
+test_switch_lost_mid_batch(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up(f);
+    feed(f, INSTALL("1", "vm1", "1", "1"));
+    run_batch(f, &t);
+    agent_core_of_disconnected(f->c, f->now);
+    assert_false(f->c->of_ready);
+    expect_chan(f, "");
+    run(f, 1, &t);
+    assert_int_equal(t.n, 0); /* no session: nothing to send */
+    sw_connect(f, NULL);      /* it lost its flows, too */
+    run_batch(f, &t);
+    assert_true(touches_port(&t, 1));
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n");
+}
+
+/* Bad input changes nothing: an invalid node id, a malformed map. */
+static void
+test_bad_input(void **state)
+{
+    struct fx *f = *state;
+    struct agent_core_options o = {.node = "", .tunnel_port = "vxlan0"};
+    assert_null(agent_core_create(&o, 0));
+    char err[128] = "";
+    assert_int_equal(agent_core_map_answer(f->c, "{\"version\":", 11,
+                                           f->now, err, sizeof err),
+                     EINVAL);
+    assert_true(err[0] != '\0');
+    assert_false(f->c->map_loaded);
+    assert_int_equal(agent_map_version(f->c->map), 0);
+    agent_core_destroy(NULL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_install_barrier_ack, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_error_nacks_and_resends, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_restart_waits_for_resync_and_map, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_settles_at_deadline,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chan_reconnect_resync, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_chan_reconnect_no_resync_keeps,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_epoch_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_switch_lost_mid_batch, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
