@@ -26,6 +26,7 @@
 #include "mignet/ofp.h"
 
 struct agent_map;
+struct map_push;
 struct binding_table;
 struct bufferevent;
 struct event;
@@ -99,6 +100,7 @@ struct agent {
     struct event *poll_deadline;     /* ends it after 1 s in all */
     const char *poll_why;            /* why it failed, for the log */
     struct agent_map *map;
+    struct map_push *push; /* map push on the channel (map_push.h) */
     struct event *poll_timer;
     uint64_t polls, poll_errors;
     uint64_t confirmed_version; /* map version confirmed by a barrier */

@@ -28,6 +28,7 @@
 
 #include "agent/agent-private.h"
 #include "agent/agent_map.h"
+#include "agent/map_push.h"
 #include "agent/flowtab.h"
 #include "lib/clock.h"
 #include "lib/http_client.h"
@@ -282,6 +283,7 @@ agent_run(const struct agent_options *opt)
     a->rng = opt->seed ? opt->seed : (uint64_t) hash_str(opt->node) | 1;
     strbuf_init(&a->chan_out);
     a->map = agent_map_create();
+    a->push = map_push_create();
     a->desired = flowtab_create();
     a->installed = flowtab_create();
     a->snooped = binding_table_create();
@@ -385,6 +387,7 @@ out:
     event_base_free(a->base);
     chan_client_destroy(a->chan);
     agent_map_destroy(a->map);
+    map_push_destroy(a->push);
     flowtab_destroy(a->desired);
     flowtab_destroy(a->installed);
     binding_table_destroy(a->snooped);

@@ -10,11 +10,14 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/util.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "agent/agent-private.h"
+#include "agent/agent_map.h"
+#include "agent/map_push.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/sock.h"
@@ -40,6 +43,24 @@ agent_chan_state_changed(void *aux)
 /* mignetd refused a binding this agent reported: what it snooped is not
  * the truth, so it stops enforcing it (the controller's install, or the
  * unbound rules, apply). */
+/* A map push line: applied to the map at its map_end, which schedules a
+ * sync; the confirmed batch acknowledges the version (agent_sync.c). */
+static void
+chan_push(struct agent *a, const struct chan_msg *msg)
+{
+    char err[160];
+    enum map_push_result r = map_push_receive(a->push, a->map, msg, err,
+                                              sizeof err);
+    if (r == MAP_PUSH_APPLIED) {
+        a->map_loaded = true;
+        agent_schedule_sync(a);
+    } else if (r == MAP_PUSH_REFUSED) {
+        log_write(LOG_WARN, "agent", "event=push_refused node=%s "
+                  "error=\"%s\" held=%" PRIu64, a->opt.node, err,
+                  agent_map_version(a->map));
+    }
+}
+
 void
 agent_chan_received(void *aux, const char *line, size_t len,
                     const struct chan_msg *msg, enum chan_err e)
@@ -48,6 +69,9 @@ agent_chan_received(void *aux, const char *line, size_t len,
     (void) line;
     (void) len;
     (void) e;
+    if (msg) {
+        chan_push(a, msg);
+    }
     if (!msg || msg->type != CHAN_ERROR || !binding_table_count(a->snooped)
         || (strcmp(msg->code, "binding_refused")
             && strcmp(msg->code, "binding_mismatch")
@@ -87,6 +111,7 @@ chan_read_cb(struct bufferevent *bev, void *aux)
         }
         agent_schedule_sync(a); /* a barrier will confirm and acknowledge */
     }
+    map_push_run(a->push, a->chan, a->map, clock_mono_ms(), &a->chan_out);
     agent_chan_flush(a);
 }
 
@@ -156,6 +181,7 @@ chan_connect_cb(struct bufferevent *bev, short what, void *aux)
     a->session++;
     a->synced_seq = 0; /* sequence numbers start again */
     a->confirmed_version = 0; /* report the held version again */
+    map_push_session(a->push);
     chan_client_connected(a->chan, clock_mono_ms(), &a->chan_out);
     agent_chan_flush(a);
     log_write(LOG_INF, "agent", "event=channel_connected node=%s "

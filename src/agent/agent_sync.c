@@ -17,6 +17,7 @@
 
 #include "agent/agent-private.h"
 #include "agent/agent_map.h"
+#include "agent/map_push.h"
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
 #include "lib/addr.h"
@@ -60,8 +61,10 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
     }
     if (b->version > a->confirmed_version) {
         a->confirmed_version = b->version;
-        chan_client_refreshed(a->chan, b->version, t, &a->chan_out);
     }
+    /* A polled version as a refresh, a pushed one as a map_ack. */
+    map_push_confirmed(a->push, a->chan, a->map, b->version, t,
+                       &a->chan_out);
     /* ACKs whose binding's flows this batch confirmed. */
     uint64_t us = clock_mono_us();
     size_t j = 0;
