@@ -58,6 +58,14 @@ struct pending_ack {
     uint64_t batch; /* ofctrl batch that confirms them, 0 = not sent */
 };
 
+/* A relay flow's packet count as last read (agent_metrics.c). */
+struct relay_seen {
+    uint8_t table;
+    uint16_t priority;
+    struct ofp_match match;
+    uint64_t packets;
+};
+
 /* A latency summary over the last LAT_SAMPLES observations. */
 struct lat {
     uint64_t us[LAT_SAMPLES];
@@ -137,6 +145,8 @@ struct agent {
     uint64_t flow_mods, syncs, of_errors, of_connects;
     uint64_t relayed_packets, relay_flows;
     uint64_t relay_sum; /* packets counted by the relay flows last read */
+    struct relay_seen *relay_seen; /* each relay flow's count last read */
+    size_t n_relay_seen, relay_seen_cap;
     struct lat instr_lat;   /* instruction -> barrier reply */
     struct lat enforce_lat; /* DHCP ACK -> its binding's flows confirmed */
     size_t biggest_batch;     /* most flow_mods confirmed by one barrier */
@@ -198,6 +208,8 @@ void agent_chan_connect(evutil_socket_t, short what, void *aux);
 /* agent_metrics.c */
 void agent_lat_add(struct lat *, uint64_t us);
 void agent_relay_stats(struct agent *, const struct ofp_multipart *);
+/* A relay flow was deleted: counts what it carried since the last read. */
+void agent_relay_removed(struct agent *, const struct ofp_flow_removed *);
 void agent_portsec_stats(struct agent *, const struct ofp_multipart *);
 /* Event callback: asks the switch for the counters. */
 void agent_stats_cb(evutil_socket_t, short what, void *aux);

@@ -387,6 +387,7 @@ out:
     event_base_free(a->base);
     chan_client_destroy(a->chan);
     agent_map_destroy(a->map);
+    free(a->relay_seen);
     map_push_destroy(a->push);
     flowtab_destroy(a->desired);
     flowtab_destroy(a->installed);

@@ -31,26 +31,74 @@ agent_lat_add(struct lat *l, uint64_t us)
     }
 }
 
+/* The relay flow with that key as last read, or NULL. */
+static struct relay_seen *
+relay_seen_find(struct agent *a, uint8_t table, uint16_t priority,
+                const struct ofp_match *match)
+{
+    for (size_t i = 0; i < a->n_relay_seen; i++) {
+        struct relay_seen *r = &a->relay_seen[i];
+        if (r->table == table && r->priority == priority
+            && ofp_match_equal(&r->match, match)) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/* What a relay flow carried since it was last read ('packets' below the
+ * last reading: the flow was replaced, its count started again). */
+static uint64_t
+relay_delta(const struct relay_seen *r, uint64_t packets)
+{
+    return r && packets >= r->packets ? packets - r->packets : packets;
+}
+
 void
 agent_relay_stats(struct agent *a, const struct ofp_multipart *mp)
 {
     struct ofp_mp_iter it;
     struct ofp_flow_stats fs = {0};
     uint64_t packets = 0, flows = 0;
+    struct relay_seen *now = NULL;
+    size_t n = 0, cap = 0;
     ofp_mp_iter_init(&it, mp);
     while (ofp_flow_stats_next(&it, &fs)) {
+        /* Relay flows come and go: each adds what it carried since it was
+         * last read; a deleted one adds its last increments when the
+         * switch reports its removal (agent_relay_removed). */
+        a->relayed_packets += relay_delta(
+            relay_seen_find(a, fs.table_id, fs.priority, &fs.match),
+            fs.packet_count);
+        now = xgrow(now, &cap, n + 1, sizeof *now);
+        now[n++] = (struct relay_seen){
+            .table = fs.table_id, .priority = fs.priority,
+            .match = fs.match, .packets = fs.packet_count,
+        };
         packets += fs.packet_count;
         flows++;
     }
     ofp_flow_stats_destroy(&fs);
-    /* Relay flows come and go; the counter grows by what the current ones
-     * carried since the last reading (a flow deleted between two readings
-     * takes its last increments with it). */
-    if (packets >= a->relay_sum) {
-        a->relayed_packets += packets - a->relay_sum;
-    }
+    free(a->relay_seen);
+    a->relay_seen = now;
+    a->n_relay_seen = n;
+    a->relay_seen_cap = cap;
     a->relay_sum = packets;
     a->relay_flows = flows;
+}
+
+void
+agent_relay_removed(struct agent *a, const struct ofp_flow_removed *fr)
+{
+    if ((fr->cookie & PL_COOKIE_KIND_MASK) != pl_cookie_kind(PL_K_RELAY)) {
+        return;
+    }
+    struct relay_seen *r = relay_seen_find(a, fr->table_id, fr->priority,
+                                           &fr->match);
+    a->relayed_packets += relay_delta(r, fr->packet_count);
+    if (r) {
+        *r = a->relay_seen[--a->n_relay_seen];
+    }
 }
 
 void

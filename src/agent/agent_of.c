@@ -166,6 +166,9 @@ of_message(void *aux, const struct ofp_msg *msg)
     case OFPT_PACKET_IN:
         agent_packet_in(a, &msg->packet_in);
         break;
+    case OFPT_FLOW_REMOVED:
+        agent_relay_removed(a, &msg->flow_removed);
+        break;
     default:
         break;
     }
