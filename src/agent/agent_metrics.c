@@ -17,6 +17,7 @@
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
 #include "lib/clock.h"
+#include "lib/log.h"
 #include "lib/util.h"
 #include "mignet/binding.h"
 #include "mignet/ofp.h"
@@ -95,7 +96,14 @@ agent_relay_removed(struct agent *a, const struct ofp_flow_removed *fr)
     }
     struct relay_seen *r = relay_seen_find(a, fr->table_id, fr->priority,
                                            &fr->match);
-    a->relayed_packets += relay_delta(r, fr->packet_count);
+    uint64_t delta = relay_delta(r, fr->packet_count);
+    a->relayed_packets += delta;
+    log_write(LOG_DBG, "agent", "event=relay_flow_removed node=%s table=%u "
+              "packets=%" PRIu64 " counted_now=%" PRIu64 " duration_ms=%"
+              PRIu64, a->opt.node, (unsigned) fr->table_id,
+              fr->packet_count, delta,
+              (uint64_t) fr->duration_sec * 1000
+                  + fr->duration_nsec / 1000000);
     if (r) {
         *r = a->relay_seen[--a->n_relay_seen];
     }
