@@ -17,10 +17,9 @@ root=$PWD
 scripts/deps.sh test >/dev/null
 scripts/build.sh
 export MIGNET_BUILD_DIR=$root/build MIGNET_SOURCE_DIR=$root
-MIG_PUSH=${MIG_PUSH:-1}
+export MIG_PUSH=${MIG_PUSH:-1}
 case $MIG_PUSH in
-    1) ;;
-    0) export MIG_MIGNETD_ARGS="${MIG_MIGNETD_ARGS:-} --push-interval-ms 0" ;;
+    0|1) ;;
     *) echo "demo: MIG_PUSH is 0 or 1" >&2; exit 2 ;;
 esac
 if [ "$(id -u)" -ne 0 ]; then
