@@ -51,7 +51,7 @@ run() {
 echo "mignet demo: 3 hosts (Open vSwitch, userspace datapath, VXLAN),"
 echo "nodes n1 n2 n3 refresh their map every 1 s, 2 s, 4 s;"
 echo "vm2 (n2), vm3 (n3), vm4 (n1) send ${MIG_RATE:-300} probes/s each to vm1;"
-echo "vm1 live-migrates n1 -> n2 with a ${MIG_PAUSE_MS:-300} ms pause;"
+echo "vm1 live-migrates n1 -> n2 with a ${MIG_PAUSE_MS:-300} ms pause."
 echo "map push on the agent channel: $([ "$MIG_PUSH" = 1 ] && echo on || echo off)."
 echo
 for s in mignet naive; do
