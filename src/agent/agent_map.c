@@ -292,7 +292,11 @@ agent_map_apply(struct agent_map *m, const char *json, size_t len, char *err,
             goto out;
         }
     }
-    commit(m, st, n, full && json_is_true(full), version);
+    /* An answer older than the map (a push overtook the poll) would take
+     * entries back to older states: nothing in it is new. */
+    if (version >= m->version) {
+        commit(m, st, n, full && json_is_true(full), version);
+    }
     m->polled = version;
 out:
     free(st);

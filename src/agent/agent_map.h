@@ -35,8 +35,9 @@ const struct amap_entry *agent_map_find(const struct agent_map *,
 
 /* Applies one answer of GET /v1/map (JSON {"version", "full", "entries":
  * [{"vm", "removed", "node", "address", "epoch", "mac", "ip", "vni",
- * "vlan", "port"}]}).  Returns 0, or EINVAL with 'err' filled and the map
- * unchanged. */
+ * "vlan", "port"}]}).  An answer whose version is below the map's (a push
+ * overtook the poll) is checked but changes nothing.  Returns 0, or
+ * EINVAL with 'err' filled and the map unchanged. */
 int agent_map_apply(struct agent_map *, const char *json, size_t len,
                     char *err, size_t errlen);
 /* The version the last applied poll answer gave (0 before one): a version

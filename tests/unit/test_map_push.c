@@ -157,6 +157,32 @@ test_apply_push(void **state)
     assert_int_equal(agent_map_apply(m, poll, strlen(poll), err, sizeof err),
                      0);
     assert_int_equal(agent_map_polled_version(m), 13);
+    /* A push overtakes a poll: the poll's older answer (vm1 elsewhere, a
+     * full map without vm1's move) changes nothing. */
+    SET(ch[0].e.node, "n7");
+    ch[0].e.epoch = 9;
+    assert_int_equal(agent_map_apply_push(m, 13, 15, ch, 1, err,
+                                          sizeof err),
+                     0);
+    static const char old[] =
+        "{\"version\":14,\"full\":true,\"entries\":[{\"vm\":\"vm1\","
+        "\"removed\":false,\"node\":\"n4\",\"address\":\"198.18.0.4\","
+        "\"epoch\":8,\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\"},"
+        "{\"vm\":\"vm5\",\"removed\":false,\"node\":\"n4\","
+        "\"epoch\":1,\"mac\":\"02:00:00:00:00:05\",\"ip\":\"198.18.1.5\"}]}";
+    assert_int_equal(agent_map_apply(m, old, strlen(old), err, sizeof err),
+                     0);
+    assert_int_equal(agent_map_version(m), 15);
+    assert_string_equal(agent_map_find(m, "vm1")->node, "n7");
+    assert_null(agent_map_find(m, "vm5"));
+    assert_int_equal(agent_map_polled_version(m), 14);
+    /* One as new as the map applies. */
+    static const char same[] = "{\"version\":15,\"full\":false,"
+                               "\"entries\":[]}";
+    assert_int_equal(agent_map_apply(m, same, strlen(same), err,
+                                     sizeof err),
+                     0);
+    assert_int_equal(agent_map_polled_version(m), 15);
     agent_map_destroy(m);
 }
 
