@@ -28,6 +28,7 @@ struct map_push {
     struct amap_change *ch;
     size_t n, cap;
     uint64_t refreshed, acked; /* reported this session */
+    uint64_t pushed;     /* highest version a push brought this session */
     struct map_push_stats stats;
 };
 
@@ -55,6 +56,7 @@ map_push_session(struct map_push *p)
     p->n = 0;
     p->refreshed = 0;
     p->acked = 0;
+    p->pushed = 0;
 }
 
 void
@@ -152,6 +154,7 @@ map_push_receive(struct map_push *p, struct agent_map *map,
         }
         p->stats.applied++;
         p->stats.changes += n;
+        p->pushed = p->version;
         return MAP_PUSH_APPLIED;
     }
     case CHAN_ERROR:
@@ -175,7 +178,10 @@ map_push_confirmed(struct map_push *p, struct chan_client *chan,
         p->refreshed = polled;
         p->stats.refreshes++;
     }
-    if (version > polled && version > p->acked && version > p->refreshed) {
+    /* Only a version this session was pushed: the controller refuses the
+     * others (a batch may be confirmed after a reconnection). */
+    if (version > polled && version > p->acked && version > p->refreshed
+        && version <= p->pushed) {
         struct chan_msg m;
         chan_msg_init(&m, CHAN_MAP_ACK);
         m.version = version;

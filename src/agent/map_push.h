@@ -59,8 +59,8 @@ enum map_push_result map_push_receive(struct map_push *, struct agent_map *,
 
 /* A barrier confirmed flows computed from map version 'version' of 'map':
  * queues 'refresh {P}' when the last poll's version P is covered and not
- * yet reported, and 'map_ack {version}' when a push brought 'version'
- * (above P) and it was not yet acknowledged. */
+ * yet reported, and 'map_ack {version}' when a push of this session
+ * brought 'version' (above P) and it was not yet acknowledged. */
 void map_push_confirmed(struct map_push *, struct chan_client *,
                         const struct agent_map *, uint64_t version,
                         uint64_t now, struct strbuf *out);

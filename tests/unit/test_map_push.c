@@ -339,6 +339,22 @@ test_confirmed(void **state)
     map_push_confirmed(p, c, m, 7, 16, &out);
     assert_string_equal(strbuf_str(&out),
                         "{\"type\":\"refresh\",\"version\":7}\n");
+    strbuf_clear(&out);
+    /* A version pushed in an earlier session is not acknowledged in this
+     * one (the controller would refuse it); one pushed in this one is. */
+    map_push_session(p);
+    assert_int_equal(feed(p, m, begin(7, 9)), MAP_PUSH_NONE);
+    assert_int_equal(feed(p, m, end(9)), MAP_PUSH_APPLIED);
+    map_push_session(p);
+    map_push_confirmed(p, c, m, 9, 17, &out);
+    assert_string_equal(strbuf_str(&out),
+                        "{\"type\":\"refresh\",\"version\":7}\n");
+    strbuf_clear(&out);
+    assert_int_equal(feed(p, m, begin(9, 10)), MAP_PUSH_NONE);
+    assert_int_equal(feed(p, m, end(10)), MAP_PUSH_APPLIED);
+    map_push_confirmed(p, c, m, 10, 18, &out);
+    assert_string_equal(strbuf_str(&out),
+                        "{\"type\":\"map_ack\",\"version\":10}\n");
     chan_client_destroy(c);
     map_push_destroy(p);
     agent_map_destroy(m);
