@@ -6,12 +6,22 @@
 # three hosts -- once with mignet, once with the naive strategy -- prints
 # the loss table, and tears everything down.  Needs root; installs its
 # Debian packages.  Addresses are 198.18.0.0/15, inside namespaces only.
+#
+# Environment: MIG_RATE (probes/s per sender, 300) and MIG_PAUSE_MS (300)
+# set the traffic; MIG_PUSH=1 (default) lets mignetd push map changes to
+# the agents on their channel (docs/agent-protocol.md, "Map push"),
+# MIG_PUSH=0 leaves them to their polls alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 scripts/deps.sh test >/dev/null
 scripts/build.sh
 export MIGNET_BUILD_DIR=$root/build MIGNET_SOURCE_DIR=$root
+export MIG_PUSH=${MIG_PUSH:-1}
+case $MIG_PUSH in
+    0|1) ;;
+    *) echo "demo: MIG_PUSH is 0 or 1" >&2; exit 2 ;;
+esac
 if [ "$(id -u)" -ne 0 ]; then
     echo "demo: needs root (network namespaces)" >&2
     exit 77
@@ -40,8 +50,9 @@ run() {
 
 echo "mignet demo: 3 hosts (Open vSwitch, userspace datapath, VXLAN),"
 echo "nodes n1 n2 n3 refresh their map every 1 s, 2 s, 4 s;"
-echo "vm2 (n2), vm3 (n3), vm4 (n1) send 300 probes/s each to vm1;"
-echo "vm1 live-migrates n1 -> n2 with a 300 ms pause."
+echo "vm2 (n2), vm3 (n3), vm4 (n1) send ${MIG_RATE:-300} probes/s each to vm1;"
+echo "vm1 live-migrates n1 -> n2 with a ${MIG_PAUSE_MS:-300} ms pause."
+echo "map push on the agent channel: $([ "$MIG_PUSH" = 1 ] && echo on || echo off)."
 echo
 for s in mignet naive; do
     printf 'running %-6s ... ' "$s"

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent/agent_map.h"
+#include "agent/map_push.h"
 #include "agent/chan_client.h"
 #include "lib/addr.h"
 #include "mignet/model.h"
@@ -46,6 +47,7 @@ struct options {
     bool report;
     bool refresh_msg; /* report refreshes by message, not by the poll */
     bool once;
+    bool subscribe; /* map push: subscribe, apply, acknowledge */
 };
 
 struct agent {
@@ -65,6 +67,7 @@ struct agent {
     uint64_t polls, poll_errors;
     struct agent_map *map; /* the same copy of the gateway map the real
                             * agent keeps */
+    struct map_push *push; /* --subscribe */
 
     /* Protocol violations seen, last few kept for the state file. */
     char violations[8][200];
@@ -192,6 +195,20 @@ hook_received(void *aux, const char *line, size_t len,
     struct agent *a = aux;
     if (msg) {
         log_line(a, "recv", line, len);
+        if (a->push) {
+            /* No flows to confirm: a push applied is acknowledged at
+             * once (unless --no-ack). */
+            char why[160];
+            uint64_t now = (uint64_t) sock_now_ms();
+            enum map_push_result r = map_push_receive(a->push, a->map, msg,
+                                                      why, sizeof why);
+            if (r == MAP_PUSH_APPLIED && !a->opt.no_ack) {
+                map_push_confirmed(a->push, a->chan, a->map,
+                                   agent_map_version(a->map), now, &a->out);
+            } else if (r == MAP_PUSH_REFUSED) {
+                log_event(a, "push_refused %s", why);
+            }
+        }
     } else {
         char kind[64];
         snprintf(kind, sizeof kind, "recv-bad %s", chan_err_code(e));
@@ -312,6 +329,9 @@ conn_open(struct agent *a, uint64_t now)
     log_event(a, "connected %s:%s%s", a->host, a->port,
               a->ssl ? " tls" : "");
     chan_client_connected(a->chan, now, &a->out);
+    if (a->push) {
+        map_push_session(a->push);
+    }
     a->state_dirty = true;
     return true;
 }
@@ -493,6 +513,10 @@ run(struct agent *a)
             int error = chan_client_receive(a->chan, buf, (size_t) got,
                                             (uint64_t) sock_now_ms(),
                                             &a->out);
+            if (!error && a->push) {
+                map_push_run(a->push, a->chan, a->map,
+                             (uint64_t) sock_now_ms(), &a->out);
+            }
             if (!error && a->opt.nack) {
                 /* As if Open vSwitch refused every flow they imply. */
                 chan_client_nack(a->chan, chan_client_pending_ack(a->chan),
@@ -542,7 +566,10 @@ usage(FILE *stream)
             "certificate\n"
             "  --reconnect-ms MS       wait between connection attempts "
             "(default 200)\n"
-            "  --no-ack                never acknowledge instructions\n"
+            "  --no-ack                never acknowledge instructions "
+            "(nor pushed map versions)\n"
+            "  --subscribe             subscribe to map push; acknowledge "
+            "each push applied\n"
             "  --nack TYPE,CODE        nack every instruction with this "
             "OpenFlow error\n"
             "                          (as if Open vSwitch refused its "
@@ -583,6 +610,7 @@ parse_options(int argc, char **argv, struct options *o)
         {"report", no_argument, NULL, 'P'},
         {"refresh-msg", no_argument, NULL, 'M'},
         {"once", no_argument, NULL, 'o'},
+        {"subscribe", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -618,6 +646,7 @@ parse_options(int argc, char **argv, struct options *o)
         case 'P': o->report = true; break;
         case 'M': o->refresh_msg = true; break;
         case 'o': o->once = true; break;
+        case 'S': o->subscribe = true; break;
         case 'r':
             if (!parse_ms(optarg, &o->refresh_ms)) {
                 fprintf(stderr, "--refresh-ms: 0 to 3600000\n");
@@ -703,6 +732,7 @@ main(int argc, char **argv)
         .aux = &a,
     };
     a.map = agent_map_create();
+    a.push = a.opt.subscribe ? map_push_create() : NULL;
     a.chan = chan_client_create(a.opt.node, &hooks);
     chan_client_set_ack(a.chan, !a.opt.no_ack && !a.opt.nack);
     chan_client_set_report(a.chan, a.opt.report);
@@ -721,6 +751,7 @@ main(int argc, char **argv)
     SSL_CTX_free(a.ssl_ctx);
     strbuf_destroy(&a.out);
     agent_map_destroy(a.map);
+    map_push_destroy(a.push);
     if (a.log) {
         fclose(a.log);
     }

@@ -15,6 +15,7 @@
 
 #include "agent/agent-private.h"
 #include "agent/agent_map.h"
+#include "agent/map_push.h"
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
 #include "lib/log.h"
@@ -33,26 +34,81 @@ agent_lat_add(struct lat *l, uint64_t us)
     }
 }
 
+/* The relay flow with that key as last read, or NULL. */
+static struct relay_seen *
+relay_seen_find(struct agent_core *a, uint8_t table, uint16_t priority,
+                const struct ofp_match *match)
+{
+    for (size_t i = 0; i < a->n_relay_seen; i++) {
+        struct relay_seen *r = &a->relay_seen[i];
+        if (r->table == table && r->priority == priority
+            && ofp_match_equal(&r->match, match)) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/* What a relay flow carried since it was last read ('packets' below the
+ * last reading: the flow was replaced, its count started again). */
+static uint64_t
+relay_delta(const struct relay_seen *r, uint64_t packets)
+{
+    return r && packets >= r->packets ? packets - r->packets : packets;
+}
+
 static void
 relay_stats(struct agent_core *a, const struct ofp_multipart *mp)
 {
     struct ofp_mp_iter it;
     struct ofp_flow_stats fs = {0};
     uint64_t packets = 0, flows = 0;
+    struct relay_seen *now = NULL;
+    size_t n = 0, cap = 0;
     ofp_mp_iter_init(&it, mp);
     while (ofp_flow_stats_next(&it, &fs)) {
+        /* Relay flows come and go: each adds what it carried since it was
+         * last read; a deleted one adds its last increments when the
+         * switch reports its removal (relay_removed). */
+        a->relayed_packets += relay_delta(
+            relay_seen_find(a, fs.table_id, fs.priority, &fs.match),
+            fs.packet_count);
+        now = xgrow(now, &cap, n + 1, sizeof *now);
+        now[n++] = (struct relay_seen){
+            .table = fs.table_id, .priority = fs.priority,
+            .match = fs.match, .packets = fs.packet_count,
+        };
         packets += fs.packet_count;
         flows++;
     }
     ofp_flow_stats_destroy(&fs);
-    /* Relay flows come and go; the counter grows by what the current ones
-     * carried since the last reading (a flow deleted between two readings
-     * takes its last increments with it). */
-    if (packets >= a->relay_sum) {
-        a->relayed_packets += packets - a->relay_sum;
-    }
+    free(a->relay_seen);
+    a->relay_seen = now;
+    a->n_relay_seen = n;
     a->relay_sum = packets;
     a->relay_flows = flows;
+}
+
+/* A relay flow was deleted: counts what it carried since the last read. */
+static void
+relay_removed(struct agent_core *a, const struct ofp_flow_removed *fr)
+{
+    if ((fr->cookie & PL_COOKIE_KIND_MASK) != pl_cookie_kind(PL_K_RELAY)) {
+        return;
+    }
+    struct relay_seen *r = relay_seen_find(a, fr->table_id, fr->priority,
+                                           &fr->match);
+    uint64_t delta = relay_delta(r, fr->packet_count);
+    a->relayed_packets += delta;
+    log_write(LOG_DBG, "agent", "event=relay_flow_removed node=%s table=%u "
+              "packets=%" PRIu64 " counted_now=%" PRIu64 " duration_ms=%"
+              PRIu64, a->opt.node, (unsigned) fr->table_id,
+              fr->packet_count, delta,
+              (uint64_t) fr->duration_sec * 1000
+                  + fr->duration_nsec / 1000000);
+    if (r) {
+        *r = a->relay_seen[--a->n_relay_seen];
+    }
 }
 
 static void
@@ -85,6 +141,24 @@ chan_state_changed(void *aux)
     agent_schedule_sync(aux);
 }
 
+/* A map push line: applied to the map at its map_end, which schedules a
+ * sync; the confirmed batch acknowledges the version (agent_sync.c). */
+static void
+chan_push(struct agent_core *a, const struct chan_msg *msg)
+{
+    char err[160];
+    enum map_push_result r = map_push_receive(a->push, a->map, msg, err,
+                                              sizeof err);
+    if (r == MAP_PUSH_APPLIED) {
+        a->map_loaded = true;
+        agent_schedule_sync(a);
+    } else if (r == MAP_PUSH_REFUSED) {
+        log_write(LOG_WARN, "agent", "event=push_refused node=%s "
+                  "error=\"%s\" held=%" PRIu64, a->opt.node, err,
+                  agent_map_version(a->map));
+    }
+}
+
 /* mignetd refused a binding this agent reported: what it snooped is not
  * the truth, so it stops enforcing it (the controller's install, or the
  * unbound rules, apply). */
@@ -96,6 +170,9 @@ chan_received(void *aux, const char *line, size_t len,
     (void) line;
     (void) len;
     (void) e;
+    if (msg) {
+        chan_push(a, msg);
+    }
     if (!msg || msg->type != CHAN_ERROR || !binding_table_count(a->snooped)
         || (strcmp(msg->code, "binding_refused")
             && strcmp(msg->code, "binding_mismatch")
@@ -117,6 +194,7 @@ agent_core_chan_connected(struct agent_core *a, uint64_t now)
     a->session++;
     a->synced_seq = 0; /* sequence numbers start again */
     a->confirmed_version = 0; /* report the held version again */
+    map_push_session(a->push);
     chan_client_connected(a->chan, agent_core_ms(a), &a->chan_out);
 }
 
@@ -139,6 +217,7 @@ agent_core_chan_receive(struct agent_core *a, const char *data, size_t len,
         }
         agent_schedule_sync(a); /* a barrier will confirm and acknowledge */
     }
+    map_push_run(a->push, a->chan, a->map, agent_core_ms(a), &a->chan_out);
     return 0;
 }
 
@@ -295,6 +374,9 @@ of_message(void *aux, const struct ofp_msg *msg)
         break;
     case OFPT_PACKET_IN:
         agent_packet_in(a, &msg->packet_in);
+        break;
+    case OFPT_FLOW_REMOVED:
+        relay_removed(a, &msg->flow_removed);
         break;
     default:
         break;
@@ -457,6 +539,7 @@ agent_core_create(const struct agent_core_options *opt, uint64_t now)
     chan_client_set_ack(a->chan, false);
     strbuf_init(&a->chan_out);
     a->map = agent_map_create();
+    a->push = map_push_create();
     a->desired = flowtab_create();
     a->installed = flowtab_create();
     a->snooped = binding_table_create();
@@ -479,6 +562,8 @@ agent_core_destroy(struct agent_core *a)
     ofctrl_destroy(a->ofctrl);
     chan_client_destroy(a->chan);
     agent_map_destroy(a->map);
+    map_push_destroy(a->push);
+    free(a->relay_seen);
     flowtab_destroy(a->desired);
     flowtab_destroy(a->installed);
     binding_table_destroy(a->snooped);

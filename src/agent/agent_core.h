@@ -39,6 +39,7 @@
 
 struct agent_map;
 struct binding_table;
+struct map_push;
 struct flowtab;
 
 #define MAX_PORTS 4096
@@ -65,6 +66,14 @@ struct pending_ack {
     uint64_t t0_us;
     bool enforced; /* the desired flows enforce it */
     uint64_t batch; /* ofctrl batch that confirms them, 0 = not sent */
+};
+
+/* A relay flow's packet count as last read (agent_core.c). */
+struct relay_seen {
+    uint8_t table;
+    uint16_t priority;
+    struct ofp_match match;
+    uint64_t packets;
 };
 
 /* A latency summary over the last LAT_SAMPLES observations. */
@@ -100,6 +109,7 @@ struct agent_core {
 
     /* Gateway map. */
     struct agent_map *map;
+    struct map_push *push; /* map push on the channel (map_push.h) */
     bool map_loaded;
     uint64_t confirmed_version; /* map version confirmed by a barrier */
 
@@ -132,6 +142,8 @@ struct agent_core {
     uint64_t flow_mods, syncs, of_errors, of_connects;
     uint64_t relayed_packets, relay_flows;
     uint64_t relay_sum; /* packets counted by the relay flows last read */
+    struct relay_seen *relay_seen; /* each relay flow's count last read */
+    size_t n_relay_seen;
     struct lat instr_lat;   /* instruction -> barrier reply */
     struct lat enforce_lat; /* DHCP ACK -> its binding's flows confirmed */
     size_t biggest_batch;     /* most flow_mods confirmed by one barrier */

@@ -5,6 +5,7 @@
 #include "agent/agent_map.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@ struct agent_map {
     size_t n, cap;
     struct strmap index;
     uint64_t version;
+    uint64_t polled; /* version of the last poll answer applied */
 };
 
 static const char *
@@ -104,13 +106,32 @@ get_uint(json_t *o, const char *key, uint64_t max, uint64_t *out)
     return true;
 }
 
-struct staged {
-    struct amap_entry e;
-    bool removed;
-};
+/* A live change's members beyond what JSON (or the channel codec) type
+ * checks: the same rules for a poll answer and a push. */
+static int
+check_change(const struct amap_change *s, char *err, size_t errlen,
+             size_t i)
+{
+    if (!mn_name_valid(s->e.vm)) {
+        return fail(err, errlen, "entry %zu: no valid 'vm'", i);
+    }
+    if (s->removed) {
+        return 0;
+    }
+    if (!mn_name_valid(s->e.node)) {
+        return fail(err, errlen, "entry %zu: no valid 'node'", i);
+    }
+    if (!s->e.epoch || s->e.epoch > UINT64_MAX >> 1
+        || s->e.config.vni > 0xffffff || s->e.config.vlan > 4095) {
+        return fail(err, errlen, "entry %zu: epoch/vni/vlan/port invalid",
+                    i);
+    }
+    return 0;
+}
 
 static int
-parse_entry(json_t *o, struct staged *s, char *err, size_t errlen, size_t i)
+parse_entry(json_t *o, struct amap_change *s, char *err, size_t errlen,
+            size_t i)
 {
     memset(s, 0, sizeof *s);
     const char *vm = json_string_value(json_object_get(o, "vm"));
@@ -155,7 +176,7 @@ parse_entry(json_t *o, struct staged *s, char *err, size_t errlen, size_t i)
     s->e.config.vni = (uint32_t) vni;
     s->e.config.vlan = (uint16_t) vlan;
     s->e.config.port = (uint32_t) port;
-    return 0;
+    return check_change(s, err, errlen, i);
 }
 
 static void
@@ -189,6 +210,58 @@ put_vm(struct agent_map *m, const struct amap_entry *e)
     m->n++;
 }
 
+/* Applies checked changes: the whole map when 'full'. */
+static void
+commit(struct agent_map *m, const struct amap_change *st, size_t n,
+       bool full, uint64_t version)
+{
+    if (full) {
+        strmap_destroy(&m->index);
+        strmap_init(&m->index, entry_name, m);
+        m->n = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (st[i].removed) {
+            remove_vm(m, st[i].e.vm);
+        } else {
+            put_vm(m, &st[i].e);
+        }
+    }
+    m->version = version;
+}
+
+uint64_t
+agent_map_polled_version(const struct agent_map *m)
+{
+    return m->polled;
+}
+
+int
+agent_map_apply_push(struct agent_map *m, uint64_t since, uint64_t version,
+                     const struct amap_change *ch, size_t n, char *err,
+                     size_t errlen)
+{
+    if (since > version) {
+        return fail(err, errlen, "push from version %" PRIu64 " to %"
+                    PRIu64, since, version);
+    }
+    if (since > m->version) {
+        return fail(err, errlen, "push from version %" PRIu64 " but the "
+                    "map holds %" PRIu64, since, m->version);
+    }
+    if (version <= m->version && (since || m->version)) {
+        return EALREADY;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_change(&ch[i], err, errlen, i);
+        if (rc) {
+            return rc;
+        }
+    }
+    commit(m, ch, n, since == 0, version);
+    return 0;
+}
+
 int
 agent_map_apply(struct agent_map *m, const char *json, size_t len, char *err,
                 size_t errlen)
@@ -202,7 +275,7 @@ agent_map_apply(struct agent_map *m, const char *json, size_t len, char *err,
     uint64_t version;
     json_t *full = json_object_get(root, "full");
     json_t *entries = json_object_get(root, "entries");
-    struct staged *st = NULL;
+    struct amap_change *st = NULL;
     size_t n = 0;
     if (!json_is_object(root) || !json_is_array(entries)
         || !get_uint(root, "version", UINT64_MAX >> 1, &version)
@@ -219,19 +292,12 @@ agent_map_apply(struct agent_map *m, const char *json, size_t len, char *err,
             goto out;
         }
     }
-    if (full && json_is_true(full)) {
-        strmap_destroy(&m->index);
-        strmap_init(&m->index, entry_name, m);
-        m->n = 0;
+    /* An answer older than the map (a push overtook the poll) would take
+     * entries back to older states: nothing in it is new. */
+    if (version >= m->version) {
+        commit(m, st, n, full && json_is_true(full), version);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (st[i].removed) {
-            remove_vm(m, st[i].e.vm);
-        } else {
-            put_vm(m, &st[i].e);
-        }
-    }
-    m->version = version;
+    m->polled = version;
 out:
     free(st);
     json_decref(root);

@@ -1,11 +1,13 @@
 /* agent_map.h: a node's copy of the gateway map (VM -> node), as the agent
- * learns it by polling `GET /v1/map?since=V`.
+ * learns it by polling `GET /v1/map?since=V` and from map pushes on the
+ * agent channel (map_push.h).
  *
- * Applying a poll answer is all-or-nothing: a malformed answer changes
- * nothing and says why.  Pure: it never does the polling itself. */
+ * Applying a poll answer or a push is all-or-nothing: malformed input
+ * changes nothing and says why.  Pure: it never does the polling itself. */
 #ifndef MIGNET_AGENT_MAP_H
 #define MIGNET_AGENT_MAP_H 1
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,9 +35,29 @@ const struct amap_entry *agent_map_find(const struct agent_map *,
 
 /* Applies one answer of GET /v1/map (JSON {"version", "full", "entries":
  * [{"vm", "removed", "node", "address", "epoch", "mac", "ip", "vni",
- * "vlan", "port"}]}).  Returns 0, or EINVAL with 'err' filled and the map
- * unchanged. */
+ * "vlan", "port"}]}).  An answer whose version is below the map's (a push
+ * overtook the poll) is checked but changes nothing.  Returns 0, or
+ * EINVAL with 'err' filled and the map unchanged. */
 int agent_map_apply(struct agent_map *, const char *json, size_t len,
                     char *err, size_t errlen);
+/* The version the last applied poll answer gave (0 before one): a version
+ * above it was reached by a push. */
+uint64_t agent_map_polled_version(const struct agent_map *);
+
+/* One change of a map push: the entry as the map's JSON has it ('e.vm'
+ * always, the rest unless 'removed'). */
+struct amap_change {
+    struct amap_entry e;
+    bool removed;
+};
+/* Applies a pushed update: the changes after version 'since' up to
+ * 'version' (since == 0: the whole map, which replaces this copy).
+ * Returns 0 (the map now holds 'version'), EALREADY when it already holds
+ * 'version' or a newer one (nothing to do), or EINVAL with 'err' filled
+ * and the map unchanged: a change that is not valid (as in a poll answer),
+ * since > version, or a gap ('since' above the version held). */
+int agent_map_apply_push(struct agent_map *, uint64_t since,
+                         uint64_t version, const struct amap_change *,
+                         size_t n, char *err, size_t errlen);
 
 #endif /* MIGNET_AGENT_MAP_H */

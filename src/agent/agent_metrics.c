@@ -15,6 +15,7 @@
 #include "agent/agent-private.h"
 #include "agent/ofctrl.h"
 #include "agent/agent_map.h"
+#include "agent/map_push.h"
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
 #include "lib/clock.h"
@@ -120,7 +121,19 @@ agent_metrics_cb(struct evhttp_request *req, void *aux)
     if (a->ofctrl) {
         ofctrl_get_stats(a->ofctrl, &os);
     }
+    struct map_push_stats ps;
+    map_push_get_stats(a->push, &ps);
     const struct one_sample ones[] = {
+        {"map_pushes_total", "counter",
+         "Map pushes received and applied.", ps.applied},
+        {"map_push_entries_total", "counter",
+         "Map entries the applied pushes carried.", ps.changes},
+        {"map_pushes_refused_total", "counter",
+         "Map pushes that could not apply (then subscribed again).",
+         ps.refused},
+        {"map_acks_total", "counter",
+         "Pushed map versions acknowledged once their flows were "
+         "confirmed.", ps.acks},
         {"flow_batches_total", "counter",
          "Flow batches sent to the switch, each closed by a barrier.",
          os.batches},

@@ -16,6 +16,7 @@
 
 #include "agent/agent-private.h"
 #include "agent/agent_map.h"
+#include "agent/map_push.h"
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
 #include "lib/addr.h"
@@ -55,11 +56,13 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
         agent_lat_add(&a->instr_lat, a->now_us - b->oldest_instr_us);
     }
     /* The map version the batch implements is now true on the switch:
-     * report it (and, for a pushed map, acknowledge it here). */
+     * report a polled version as a refresh, acknowledge a pushed one as a
+     * map_ack. */
     if (b->version > a->confirmed_version) {
         a->confirmed_version = b->version;
-        chan_client_refreshed(a->chan, b->version, t, &a->chan_out);
     }
+    map_push_confirmed(a->push, a->chan, a->map, b->version, t,
+                       &a->chan_out);
     /* ACKs whose binding's flows this batch confirmed. */
     uint64_t us = a->now_us;
     size_t j = 0;

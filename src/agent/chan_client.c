@@ -498,6 +498,12 @@ handle_line(struct chan_client *c, const char *line, size_t len,
     case CHAN_ERROR:
         c->stats.errors++;
         break;
+    case CHAN_MAP_BEGIN:
+    case CHAN_MAP_ENTRY:
+    case CHAN_MAP_END:
+        break; /* map push: the agent's map, through the 'received' hook */
+    case CHAN_SUBSCRIBE:
+    case CHAN_MAP_ACK:
     case CHAN_HELLO:
     case CHAN_ACK:
     case CHAN_REFRESH:

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/pipeline.h"
 #include "lib/util.h"
 
 struct fnode {
@@ -203,6 +204,12 @@ put_flow_mod(struct ofpbuf *out, uint32_t *xid, uint8_t command,
         /* A read-only view of the node's lists: 'msg' is only encoded,
          * never destroyed. */
         fm->insts = f->insts;
+    }
+    if (command == OFPFC_ADD
+        && (f->cookie & PL_COOKIE_KIND_MASK) == pl_cookie_kind(PL_K_RELAY)) {
+        /* A relay flow reports its last counters when it is deleted, so
+         * that every packet it carried is counted (agent_metrics.c). */
+        fm->flags |= OFPFF_SEND_FLOW_REM;
     }
     /* The agent builds every flow itself; an encoding failure is a bug in
      * the pipeline, caught by the unit tests. */

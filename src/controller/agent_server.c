@@ -57,6 +57,21 @@ struct agent_session {
     bool queued;       /* in srv->dirty */
     double held_install_t0; /* a migration's install waits in 'out' */
     bool closing;      /* close once 'out' is written */
+    /* Map push (docs/agent-protocol.md): changes after 'pushed_version'
+     * go in the next push, at 'pushed_at' + the interval at the soonest. */
+    bool subscribed;
+    uint64_t pushed_version;
+    uint64_t pushed_max; /* highest version pushed this session */
+    uint64_t pushed_at;  /* monotonic ms of the last push, 0 = none */
+};
+
+/* The lines of the last push built (map entries after 'since' up to
+ * 'version'), reused for every session at the same version. */
+struct push_cache {
+    bool valid;
+    uint64_t since, version, full_since; /* full_since: since as sent */
+    struct strbuf lines;
+    size_t n;
 };
 
 struct agent_server {
@@ -72,10 +87,17 @@ struct agent_server {
     size_t n_dirty, dirty_cap;
     struct strbuf scratch; /* an install written at once */
     double install_t0; /* agent_server_time_installs(); 0 = not timed */
+    /* Map push. */
+    unsigned n_subscribed;
+    struct event *push_timer; /* a session's interval ends */
+    bool push_due;            /* look at every subscriber at the next flush */
+    uint64_t push_seen;       /* map version at the last look */
+    struct push_cache cache;
 };
 
 static void session_close(struct agent_session *);
 static void session_send(struct agent_session *, const struct chan_msg *);
+static void session_core_error(struct agent_session *, enum core_err);
 
 /* ---- Output ---- */
 
@@ -183,6 +205,200 @@ session_error(struct agent_session *s, const char *code, const char *text,
     }
 }
 
+/* ---- Map push ---- */
+
+/* Appends one map entry to the push cache as a map_entry line.  An
+ * address the channel cannot carry (not 1-63 printable characters) is
+ * left out, as an agent cannot reach such a node through the overlay
+ * anyway. */
+static void
+push_entry_cb(void *aux, const struct core_map_entry *e)
+{
+    struct push_cache *pc = aux;
+    struct chan_msg m;
+    chan_msg_init(&m, CHAN_MAP_ENTRY);
+    snprintf(m.vm, sizeof m.vm, "%s", e->vm);
+    m.version = e->version;
+    m.removed = e->removed;
+    if (!e->removed) {
+        snprintf(m.node, sizeof m.node, "%s", e->node);
+        if (e->address && strlen(e->address) < sizeof m.address) {
+            snprintf(m.address, sizeof m.address, "%s", e->address);
+        }
+        m.epoch = e->epoch;
+        m.config = e->config;
+    }
+    enum chan_err err = chan_msg_encode(&m, &pc->lines);
+    if (err == CHAN_E_BAD_STRING && m.address[0]) {
+        m.address[0] = '\0';
+        err = chan_msg_encode(&m, &pc->lines);
+    }
+    if (err) {
+        log_write(LOG_ERROR, "agent", "event=encode_failed type=map_entry "
+                  "vm=%s err=%s", e->vm, chan_err_code(err));
+        return;
+    }
+    pc->n++;
+}
+
+/* The push from 'since' to the map's current 'version', built once. */
+static const struct push_cache *
+push_build(struct agent_server *srv, uint64_t since, uint64_t version)
+{
+    struct push_cache *pc = &srv->cache;
+    if (pc->valid && pc->since == since && pc->version == version) {
+        return pc;
+    }
+    const struct core *core = srv->ctl->core;
+    strbuf_clear(&pc->lines);
+    pc->n = 0;
+    pc->full_since = since;
+    if (!core_map_since(core, since, push_entry_cb, pc)) {
+        /* Removals since then were forgotten: the whole map instead. */
+        strbuf_clear(&pc->lines);
+        pc->n = 0;
+        pc->full_since = 0;
+        core_map_since(core, 0, push_entry_cb, pc);
+    }
+    pc->since = since;
+    pc->version = version;
+    pc->valid = true;
+    return pc;
+}
+
+/* Queues one push to 's': map_begin, the changes since the version it was
+ * last pushed (one line each), map_end. */
+static void
+session_push(struct agent_session *s, uint64_t version, uint64_t now)
+{
+    struct agent_server *srv = s->srv;
+    const struct push_cache *pc = push_build(srv, s->pushed_version,
+                                             version);
+    struct chan_msg m;
+    chan_msg_init(&m, CHAN_MAP_BEGIN);
+    m.since = pc->full_since;
+    m.version = version;
+    session_send(s, &m);
+    if (strbuf_append(&s->out, pc->lines.data, pc->lines.len)) {
+        out_of_memory();
+    }
+    chan_msg_init(&m, CHAN_MAP_END);
+    m.version = version;
+    session_send(s, &m);
+    s->pushed_version = version;
+    if (version > s->pushed_max) {
+        s->pushed_max = version;
+    }
+    s->pushed_at = now;
+    srv->ctl->metrics.map_pushes++;
+    srv->ctl->metrics.map_push_entries += pc->n;
+    if (log_enabled(LOG_DBG)) {
+        log_write(LOG_DBG, "agent", "event=map_push node=%s since=%" PRIu64
+                  " version=%" PRIu64 " entries=%zu", s->name,
+                  pc->full_since, version, pc->n);
+    }
+}
+
+/* After a commit: pushes the map's changes to every subscribed session
+ * whose interval is over; the others wait for push_timer. */
+static void
+push_run(struct agent_server *srv)
+{
+    uint32_t iv = srv->ctl->opts.push_interval_ms;
+    uint64_t version = core_map_version(srv->ctl->core);
+    if (!iv || !srv->n_subscribed
+        || (version == srv->push_seen && !srv->push_due)) {
+        return;
+    }
+    srv->push_seen = version;
+    srv->push_due = false;
+    uint64_t now = clock_mono_ms();
+    uint64_t next = UINT64_MAX;
+    for (struct agent_session *s = srv->head; s; s = s->next) {
+        if (!s->subscribed || s->closing || s->pushed_version >= version) {
+            continue;
+        }
+        if (s->pushed_at && now < s->pushed_at + iv) {
+            if (s->pushed_at + iv < next) {
+                next = s->pushed_at + iv;
+            }
+            continue;
+        }
+        session_push(s, version, now);
+    }
+    if (next != UINT64_MAX) {
+        uint64_t wait = next - now;
+        struct timeval tv = {
+            .tv_sec = (time_t) (wait / 1000),
+            .tv_usec = (suseconds_t) (wait % 1000) * 1000,
+        };
+        evtimer_add(srv->push_timer, &tv);
+    }
+}
+
+static void
+push_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct agent_server *srv = arg;
+    (void) fd;
+    (void) what;
+    srv->push_due = true; /* push_run() at the end of this loop pass */
+}
+
+static void
+session_subscribe(struct agent_session *s, const struct chan_msg *m)
+{
+    struct agent_server *srv = s->srv;
+    char text[128];
+    if (!srv->ctl->opts.push_interval_ms) {
+        session_error(s, "push_disabled", "map push is off on this "
+                      "controller (--push-interval-ms 0): poll the map",
+                      false);
+        return;
+    }
+    if (m->version > core_map_version(srv->ctl->core)) {
+        snprintf(text, sizeof text, "version %" PRIu64 " is above the "
+                 "map's %" PRIu64, m->version,
+                 core_map_version(srv->ctl->core));
+        session_error(s, "invalid_version", text, false);
+        return;
+    }
+    if (!s->subscribed) {
+        s->subscribed = true;
+        srv->n_subscribed++;
+        srv->ctl->metrics.agents_subscribed = srv->n_subscribed;
+    }
+    s->pushed_version = m->version;
+    srv->push_due = true;
+    log_write(LOG_INF, "agent", "event=subscribed node=%s version=%" PRIu64,
+              s->name, m->version);
+}
+
+/* The agent's flows implement a pushed version: an acknowledgement that
+ * is no refresh sample (core_node_version_ack). */
+static void
+session_map_ack(struct agent_session *s, const struct chan_msg *m)
+{
+    struct ctl *ctl = s->srv->ctl;
+    if (!s->subscribed || m->version > s->pushed_max) {
+        char text[128];
+        snprintf(text, sizeof text, "map_ack of version %" PRIu64
+                 ", above the last pushed (%" PRIu64 ")", m->version,
+                 s->pushed_max);
+        session_error(s, "invalid_version", text, false);
+        return;
+    }
+    enum core_err err = core_node_version_ack_check(ctl->core, s->node,
+                                                    m->version);
+    if (!err) {
+        ctl->dirty = true;
+        err = core_node_version_ack(ctl->core, s->node, m->version,
+                                    clock_wall_ms());
+        ctl->metrics.map_acks++;
+    }
+    session_core_error(s, err);
+}
+
 /* ---- Session lifecycle ---- */
 
 static void
@@ -194,6 +410,11 @@ session_unregister(struct agent_session *s)
         srv->by_node[s->node] = NULL;
         srv->n_registered--;
         srv->ctl->metrics.agents_connected = srv->n_registered;
+        if (s->subscribed) {
+            s->subscribed = false;
+            srv->n_subscribed--;
+            srv->ctl->metrics.agents_subscribed = srv->n_subscribed;
+        }
         log_write(LOG_INF, "agent", "event=disconnected node=%s peer=%s",
                   s->name, s->peer);
     }
@@ -441,6 +662,12 @@ session_message(struct agent_session *s, const struct chan_msg *m)
                                              m->ofp_type, m->ofp_code,
                                              now));
         break;
+    case CHAN_SUBSCRIBE:
+        session_subscribe(s, m);
+        break;
+    case CHAN_MAP_ACK:
+        session_map_ack(s, m);
+        break;
     case CHAN_REFRESH:
         ctl->dirty = true;
         session_core_error(s, core_node_refresh(ctl->core, s->node,
@@ -484,6 +711,9 @@ session_message(struct agent_session *s, const struct chan_msg *m)
     case CHAN_INSTALL:
     case CHAN_RELAY:
     case CHAN_DELETE:
+    case CHAN_MAP_BEGIN:
+    case CHAN_MAP_ENTRY:
+    case CHAN_MAP_END:
     case CHAN_N_TYPES:
     default:
         snprintf(text, sizeof text, "'%s' is not sent by agents",
@@ -665,6 +895,7 @@ agent_server_create(struct ctl *ctl, char *err, size_t errlen)
     struct agent_server *srv = xcalloc(1, sizeof *srv);
     srv->ctl = ctl;
     strbuf_init(&srv->scratch);
+    strbuf_init(&srv->cache.lines);
     if (ctl->opts.tls_cert[0]) {
         srv->ssl_ctx = agent_tls_ctx(&ctl->opts, err, errlen);
         if (!srv->ssl_ctx) {
@@ -688,6 +919,7 @@ agent_server_create(struct ctl *ctl, char *err, size_t errlen)
         agent_server_destroy(srv);
         return NULL;
     }
+    srv->push_timer = evtimer_new(ctl->base, push_timer_cb, srv);
     srv->hb_timer = event_new(ctl->base, -1, EV_PERSIST, agent_heartbeat_cb,
                               srv);
     struct timeval tv = {
@@ -710,6 +942,10 @@ agent_server_destroy(struct agent_server *srv)
     if (srv->hb_timer) {
         event_free(srv->hb_timer);
     }
+    if (srv->push_timer) {
+        event_free(srv->push_timer);
+    }
+    strbuf_destroy(&srv->cache.lines);
     if (srv->listener) {
         evconnlistener_free(srv->listener);
     }
@@ -792,6 +1028,7 @@ agent_server_time_installs(struct agent_server *srv, double t0)
 void
 agent_server_flush(struct agent_server *srv)
 {
+    push_run(srv); /* the map as just committed */
     size_t n = srv->n_dirty;
     srv->n_dirty = 0;
     for (size_t i = 0; i < n; i++) {

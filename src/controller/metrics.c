@@ -159,6 +159,14 @@ metrics_render(const struct metrics *m, const struct core *core,
          "agents.", m->agent_errors},
         {"mignet_agent_refused_total", "counter", "Instructions agents "
          "refused (stale epoch).", m->agent_refused},
+        {"mignet_map_pushes_total", "counter", "Map pushes sent to "
+         "subscribed agents.", m->map_pushes},
+        {"mignet_map_push_entries_total", "counter", "Map entries carried "
+         "by map pushes.", m->map_push_entries},
+        {"mignet_map_acks_total", "counter", "Pushed map versions agents "
+         "acknowledged (map_ack; not refresh samples).", m->map_acks},
+        {"mignet_agents_subscribed", "gauge", "Agent sessions subscribed "
+         "to map push.", m->agents_subscribed},
         {"mignet_instructions_unrouted_total", "counter", "Instructions "
          "for nodes without a session (sent at resync instead).",
          m->instructions_unrouted},

@@ -56,6 +56,10 @@ struct metrics {
     uint64_t agent_sessions;      /* accepted */
     uint64_t agent_errors;        /* error messages sent to agents */
     uint64_t agent_refused;       /* instructions agents refused */
+    uint64_t map_pushes;          /* map pushes sent to agents */
+    uint64_t map_push_entries;    /* map entries they carried */
+    uint64_t map_acks;            /* map_ack messages accepted */
+    unsigned agents_subscribed;   /* sessions subscribed to map push */
     uint64_t wrong_deletes;
     uint64_t store_commits;
     uint64_t store_failures;

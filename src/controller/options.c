@@ -69,6 +69,9 @@ static const struct opt_def opt_defs[] = {
             "FILE  PEM private key for --agent-tls-cert"),
     OPT_NUM("heartbeat-ms", heartbeat_ms, 50, 600000,
             "N  agent heartbeat interval (1000)"),
+    OPT_NUM("push-interval-ms", push_interval_ms, 0, 3600000,
+            "N  map push to subscribed agents: at most one per node per "
+            "N ms; 0 = off (10)"),
     OPT_NUM("max-body-bytes", max_body, 1024, 1048576,
             "N  request body limit (65536)"),
     OPT_STR("fabric", OPT_PATH, fabric.file,
@@ -125,6 +128,7 @@ options_init(struct mignetd_options *o)
     snprintf(o->strategy, sizeof o->strategy, "mignet");
     o->log_level = LOG_LEVEL_INFO;
     o->heartbeat_ms = 1000;
+    o->push_interval_ms = 10;
     o->max_body = REST_MAX_BODY_DEFAULT;
     snprintf(o->fabric.strategy, sizeof o->fabric.strategy, "dr");
     o->fabric.poll_ms = 5000;

@@ -53,6 +53,7 @@ struct mignetd_options {
     char tls_key[OPTIONS_PATH_MAX];
     enum log_level log_level;
     uint32_t heartbeat_ms;
+    uint32_t push_interval_ms; /* map push coalescing; 0 = push off */
     uint32_t max_body;
     struct options_fabric fabric;
     struct core_config core; /* strategy + overrides applied */

@@ -91,6 +91,7 @@ enum field_kind {
     F_BINDING, /* the nested binding object (binding_fields) */
     F_U16,     /* uint16_t */
     F_OFPERR,  /* the nested ofp_error object (ofp_error_fields) */
+    F_BOOL,    /* bool */
 };
 
 struct field {
@@ -193,6 +194,33 @@ static const struct field binding_msg_fields[] = {
     FIELD("binding", F_BINDING, binding, true),
     END,
 };
+static const struct field version_fields[] = {
+    FIELD("version", F_U64, version, true),
+    END,
+};
+static const struct field map_begin_fields[] = {
+    FIELD("since", F_U64, since, true),
+    FIELD("version", F_U64, version, true),
+    END,
+};
+/* A map entry as GET /v1/map lists it: a removed one has only these... */
+static const struct field map_removed_fields[] = {
+    F_VM,
+    FIELD("version", F_U64, version, false),
+    FIELD("removed", F_BOOL, removed, true),
+    END,
+};
+/* ... a live one these. */
+static const struct field map_entry_fields[] = {
+    F_VM,
+    FIELD("version", F_U64, version, false),
+    FIELD("removed", F_BOOL, removed, false),
+    FIELD("node", F_NAME, node, true),
+    FIELD("address", F_ADDRESS, address, false),
+    F_EPOCH,
+    F_CONFIG,
+    END,
+};
 static const struct field error_fields[] = {
     FIELD("code", F_CODE, code, true),
     FIELD("message", F_TEXT, message, false),
@@ -208,7 +236,22 @@ static const struct field *const type_fields[CHAN_N_TYPES] = {
     [CHAN_REFUSED] = refused_fields,      [CHAN_HEARTBEAT] = no_fields,
     [CHAN_ERROR] = error_fields,          [CHAN_DHCP] = dhcp_fields,
     [CHAN_BINDING] = binding_msg_fields,  [CHAN_NACK] = nack_fields,
+    [CHAN_SUBSCRIBE] = version_fields,    [CHAN_MAP_BEGIN] = map_begin_fields,
+    [CHAN_MAP_ENTRY] = map_entry_fields,  [CHAN_MAP_END] = version_fields,
+    [CHAN_MAP_ACK] = version_fields,
 };
+
+/* Checks across members, after each member passed its own: where it
+ * fails, '*at' names the member at fault. */
+static enum chan_err
+check_message(const struct chan_msg *msg, const char **at)
+{
+    if (msg->type == CHAN_MAP_BEGIN && msg->since > msg->version) {
+        *at = "since";
+        return CHAN_E_RANGE;
+    }
+    return CHAN_E_OK;
+}
 
 /* ---- Value checks shared by decode and encode ---- */
 
@@ -519,6 +562,13 @@ decode_field(const json_t *value, const struct field *f,
         }
         return e;
     }
+    if (f->kind == F_BOOL) {
+        if (!json_is_boolean(value)) {
+            return CHAN_E_WRONG_TYPE;
+        }
+        *(bool *) dst = json_is_true(value);
+        return CHAN_E_OK;
+    }
     if (is_int_kind(f->kind)) {
         if (!json_is_integer(value)) {
             return CHAN_E_WRONG_TYPE;
@@ -666,9 +716,20 @@ chan_msg_decode(const char *line, size_t len, struct chan_msg *out,
     chan_msg_init(out, t);
     out->proto = 0;
     char at[CHAN_AT_MAX];
-    e = decode_fields(root, type_fields[t], out, at);
+    const struct field *fields = type_fields[t];
+    if (t == CHAN_MAP_ENTRY
+        && json_is_true(json_object_get(root, "removed"))) {
+        fields = map_removed_fields;
+    }
+    e = decode_fields(root, fields, out, at);
     if (e) {
         fail(e, err, errlen, at);
+    } else {
+        const char *where = NULL;
+        e = check_message(out, &where);
+        if (e) {
+            fail(e, err, errlen, where);
+        }
     }
 
 out:
@@ -705,6 +766,10 @@ encode_field(const struct chan_msg *msg, const struct field *f,
             return CHAN_E_NOMEM;
         }
         return encode_fields(msg, ofp_error_fields, *valuep);
+    }
+    if (f->kind == F_BOOL) {
+        *valuep = json_boolean(*(const bool *) src);
+        return *valuep ? CHAN_E_OK : CHAN_E_NOMEM;
     }
     if (is_enum_kind(f->kind)) {
         const char *name = enum_name(f->kind, get_enum(msg, f));
@@ -783,9 +848,9 @@ encode_fields(const struct chan_msg *msg, const struct field *fields,
         if (f->kind == F_BINDING && !f->required && !msg->has_binding) {
             continue;
         }
-        if (f->kind == F_NAME && !f->required
+        if ((f->kind == F_NAME || f->kind == F_ADDRESS) && !f->required
             && !((const char *) msg)[f->offset]) {
-            continue; /* an optional id not given (dhcp's vm) */
+            continue; /* optional and not given (dhcp's vm, an address) */
         }
         enum chan_err e = encode_field(msg, f, &value);
         if (!e && json_object_set_new(obj, f->key, value)) {
@@ -814,7 +879,15 @@ chan_msg_encode(const struct chan_msg *msg, struct strbuf *out)
         e = CHAN_E_NOMEM;
         goto out;
     }
-    e = encode_fields(msg, type_fields[msg->type], root);
+    const char *where = NULL;
+    e = check_message(msg, &where);
+    if (e) {
+        goto out;
+    }
+    e = encode_fields(msg, msg->type == CHAN_MAP_ENTRY && msg->removed
+                               ? map_removed_fields
+                               : type_fields[msg->type],
+                      root);
     if (e) {
         goto out;
     }

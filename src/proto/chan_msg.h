@@ -46,6 +46,13 @@
  *   error         code R, message o
  *   dhcp          port R, frame R, vm o            (agent -> controller)
  *   binding       vm R, action R, binding R        (agent -> controller)
+ *   subscribe     version R                        (agent -> controller)
+ *   map_begin     since R, version R               (controller -> agent)
+ *   map_entry     vm R, version o, removed o; unless removed: node R,
+ *                 address o (encoded when not empty), epoch R, mac R, ip R,
+ *                 vni o, vlan o, port o            (controller -> agent)
+ *   map_end       version R                        (controller -> agent)
+ *   map_ack       version R                        (agent -> controller)
  *
  * 'ofp_error' is a nested object {type R, code R}, the OpenFlow error
  * (16-bit type and code) Open vSwitch answered a flow_mod with.
@@ -57,6 +64,11 @@
  * only if it passes binding_validate().  'frame' is an Ethernet frame in
  * lowercase hex, at most CHAN_FRAME_MAX bytes; 'action' is "created",
  * "updated" or "removed".
+ *
+ * Map push (docs/agent-protocol.md): a push is map_begin, one map_entry
+ * per changed VM (so no line comes near CHAN_MSG_MAX_LINE), map_end.
+ * map_begin's 'since' is at most its 'version'.  A removed map_entry
+ * carries (and encodes) only vm, version and removed.
  *
  * Unknown members are ignored (forward compatibility).  Integers are JSON
  * integers in [0, 2^63-1] (vlan 0-4095, vni 0-16777215, port and
@@ -104,7 +116,12 @@ struct strbuf;
     CHAN_MSG_TYPE(ERROR, "error")                                            \
     CHAN_MSG_TYPE(DHCP, "dhcp")                                              \
     CHAN_MSG_TYPE(BINDING, "binding")                                        \
-    CHAN_MSG_TYPE(NACK, "nack")
+    CHAN_MSG_TYPE(NACK, "nack")                                              \
+    CHAN_MSG_TYPE(SUBSCRIBE, "subscribe")                                    \
+    CHAN_MSG_TYPE(MAP_BEGIN, "map_begin")                                    \
+    CHAN_MSG_TYPE(MAP_ENTRY, "map_entry")                                    \
+    CHAN_MSG_TYPE(MAP_END, "map_end")                                        \
+    CHAN_MSG_TYPE(MAP_ACK, "map_ack")
 
 enum chan_msg_type {
 #define CHAN_MSG_TYPE(ENUM, NAME) CHAN_##ENUM,
@@ -160,18 +177,21 @@ bool chan_err_is_fatal(enum chan_err);
  * rest. */
 struct chan_msg {
     enum chan_msg_type type;
-    char node[MN_NAME_MAX + 1];     /* hello, welcome */
+    char node[MN_NAME_MAX + 1];     /* hello, welcome, map_entry */
     uint32_t proto;                   /* hello */
     uint64_t map_version;             /* welcome */
     uint32_t heartbeat_ms;            /* welcome */
     uint64_t seq;                     /* instructions, resync, ack, refused */
     char vm[MN_NAME_MAX + 1];       /* instructions, report, refused */
     uint64_t epoch;                   /* instructions, report, refused */
-    struct mn_config config;          /* instructions ('binding' unused) */
+    struct mn_config config;          /* instructions, map_entry */
     char target[MN_NAME_MAX + 1];   /* relay */
     char target_address[CHAN_ADDRESS_MAX + 1]; /* relay */
     uint64_t target_epoch;            /* relay */
-    uint64_t version;                 /* refresh */
+    uint64_t version;                 /* refresh, subscribe, map_* */
+    uint64_t since;                   /* map_begin */
+    bool removed;                     /* map_entry */
+    char address[CHAN_ADDRESS_MAX + 1]; /* map_entry: the node's address */
     uint64_t held_epoch;              /* refused */
     uint16_t ofp_type, ofp_code;      /* nack: its OpenFlow error */
     char code[CHAN_CODE_MAX + 1];     /* error */

@@ -20,6 +20,11 @@ MIG_METRICS=()
 MIG_AGENT_PID=()
 # Extra mignet-agent flags (word-split), e.g. "--dhcp-snoop agent".
 MIG_AGENT_ARGS=${MIG_AGENT_ARGS:-}
+# Map push (docs/agent-protocol.md): off unless MIG_PUSH=1, so that nodes
+# learn a move by their polls and stay stale for a while, which is what
+# most scenarios here are about; MIG_PUSH_MS is the push interval.
+MIG_PUSH=${MIG_PUSH:-0}
+MIG_PUSH_MS=${MIG_PUSH_MS:-10}
 
 mignet_cli() { "$MIG_BUILD/mignet" --url "$MIG_URL" "$@"; }
 
@@ -44,7 +49,9 @@ _mig_mignetd() {
     "$MIG_BUILD/mignetd" --listen "127.0.0.1:$MIG_REST" \
         --agent-listen "127.0.0.1:$MIG_AGENT_PORT" \
         --state-dir "$TB_DIR/state" --strategy "$MIG_STRATEGY" \
-        --heartbeat-ms 500 --log-level info ${MIG_MIGNETD_ARGS:-} \
+        --heartbeat-ms 500 --log-level info \
+        --push-interval-ms "$([ "$MIG_PUSH" = 1 ] && echo "$MIG_PUSH_MS" || echo 0)" \
+        ${MIG_MIGNETD_ARGS:-} \
         >>"$TB_DIR/mignetd.log" 2>&1 &
     MIG_MIGNETD_PID=$!
     echo $! >>"$TB_DIR/pids"

@@ -43,7 +43,8 @@ wait_for() {
     fail "$what: not within 30 s"
 }
 
-start_mignetd nb --heartbeat-ms 5000
+# Push off: the map must come through the (stalled) gateway poll only.
+start_mignetd nb --heartbeat-ms 5000 --push-interval-ms 0
 ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1","refresh_ms":500}'
 ok POST /v1/vms 201 '{"id":"vm1","mac":"02:00:00:00:00:01",
     "ip":"198.18.1.1","vni":100,"node":"n1"}'

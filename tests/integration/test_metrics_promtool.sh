@@ -51,6 +51,8 @@ grep -q '^mignet_agent_build_info{version="[0-9][^"]*"} 1$' "$T/m" ||
     fail "no mignet_agent_build_info"
 grep -q '^# TYPE mignet_agent_loop_stall_seconds histogram$' "$T/m" ||
     fail "no loop-stall histogram"
+grep -q '^# TYPE mignet_agent_map_acks_total counter$' "$T/m" ||
+    fail "no map push counters"
 if grep -E '^mignet_agent_[a-z_]*_ms[ {_]' "$T/m"; then
     fail "milliseconds left in the agent's metrics"
 fi
@@ -58,5 +60,7 @@ fi
 curl -sf --max-time 10 "$URL/metrics" >"$T/d" || fail "mignetd /metrics"
 [ -s "$T/d" ] || fail "mignetd's /metrics is empty"
 check mignetd <"$T/d"
+grep -q '^mignet_agents_subscribed 1$' "$T/d" ||
+    fail "the agent did not subscribe to map push"
 
 echo "PASS test_metrics_promtool"

@@ -475,7 +475,7 @@ test_flowtab_diff(void **state)
     struct ofp_msg msg;
     size_t len, off = 0;
     bool seen_delete = false;
-    int n_msgs = 0;
+    int n_msgs = 0, n_relay_adds = 0;
     while (off < b.size) {
         assert_int_equal(ofp_frame(b.data + off, b.size - off, &len),
                          OFPERR_OK);
@@ -486,12 +486,22 @@ test_flowtab_diff(void **state)
         } else {
             assert_false(seen_delete);
         }
+        /* Relay flows, and only they, report their counters when they
+         * are deleted (the relayed packets metric counts them all). */
+        bool relay = (msg.flow_mod.cookie & PL_COOKIE_KIND_MASK)
+                     == pl_cookie_kind(PL_K_RELAY);
+        if (msg.flow_mod.command == OFPFC_ADD) {
+            n_relay_adds += relay;
+            assert_int_equal(msg.flow_mod.flags & OFPFF_SEND_FLOW_REM,
+                             relay ? OFPFF_SEND_FLOW_REM : 0);
+        }
         ofp_msg_destroy(&msg);
         off += len;
         n_msgs++;
     }
     assert_true(seen_delete);
     assert_int_equal(n_msgs, 7);
+    assert_int_equal(n_relay_adds, 2);
     ofpbuf_uninit(&b);
     flowtab_destroy(desired);
     flowtab_destroy(installed);

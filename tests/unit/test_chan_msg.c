@@ -86,6 +86,17 @@ static const char *const golden[CHAN_N_TYPES] = {
                      "\"action\":\"updated\",\"binding\":" BINDING_OBJ "}",
     [CHAN_NACK] = "{\"type\":\"nack\",\"seq\":15,"
                   "\"ofp_error\":{\"type\":5,\"code\":65535}}",
+    [CHAN_SUBSCRIBE] = "{\"type\":\"subscribe\",\"version\":31}",
+    [CHAN_MAP_BEGIN] = "{\"type\":\"map_begin\",\"since\":31,"
+                       "\"version\":34}",
+    [CHAN_MAP_ENTRY] = "{\"type\":\"map_entry\",\"vm\":\"vm1\","
+                       "\"version\":33,\"removed\":false,\"node\":\"n2\","
+                       "\"address\":\"198.18.0.2\",\"epoch\":3,"
+                       "\"mac\":\"02:00:00:00:00:01\","
+                       "\"ip\":\"198.18.1.1\",\"vni\":100,\"vlan\":12,"
+                       "\"port\":5}",
+    [CHAN_MAP_END] = "{\"type\":\"map_end\",\"version\":34}",
+    [CHAN_MAP_ACK] = "{\"type\":\"map_ack\",\"version\":35}",
 };
 
 /* Builds, field by field, the message each golden line stands for. */
@@ -176,6 +187,31 @@ build(enum chan_msg_type t, struct chan_msg *m)
         m->ofp_type = 5;
         m->ofp_code = 65535;
         break;
+    case CHAN_SUBSCRIBE:
+        m->version = 31;
+        break;
+    case CHAN_MAP_BEGIN:
+        m->since = 31;
+        m->version = 34;
+        break;
+    case CHAN_MAP_ENTRY:
+        SET(m->vm, "vm1");
+        m->version = 33;
+        SET(m->node, "n2");
+        SET(m->address, "198.18.0.2");
+        m->epoch = 3;
+        memcpy(m->config.mac, mac1, 6);
+        m->config.ip = 0xc6120101;
+        m->config.vni = 100;
+        m->config.vlan = 12;
+        m->config.port = 5;
+        break;
+    case CHAN_MAP_END:
+        m->version = 34;
+        break;
+    case CHAN_MAP_ACK:
+        m->version = 35;
+        break;
     default:
         fail();
     }
@@ -201,6 +237,9 @@ assert_msg_equal(const struct chan_msg *a, const struct chan_msg *b)
     assert_string_equal(a->target_address, b->target_address);
     assert_int_equal(a->target_epoch, b->target_epoch);
     assert_int_equal(a->version, b->version);
+    assert_int_equal(a->since, b->since);
+    assert_int_equal(a->removed, b->removed);
+    assert_string_equal(a->address, b->address);
     assert_int_equal(a->held_epoch, b->held_epoch);
     assert_int_equal(a->ofp_type, b->ofp_type);
     assert_int_equal(a->ofp_code, b->ofp_code);
@@ -279,6 +318,99 @@ test_instr_binding(void **state)
     strbuf_clear(&sb);
     assert_int_equal(chan_msg_encode(&want, &sb), CHAN_E_BAD_BINDING);
     assert_int_equal(sb.len, 0);
+    strbuf_destroy(&sb);
+}
+
+/* Map push: a removed entry carries only vm, version and removed (other
+ * members are ignored, not required); a live one needs node, epoch, mac
+ * and ip; the address is optional; map_begin's since is at most its
+ * version, on both sides. */
+static void
+test_map_push_messages(void **state)
+{
+    struct chan_msg m, want;
+    char err[128];
+    struct strbuf sb;
+    strbuf_init(&sb);
+
+    static const char removed[] =
+        "{\"type\":\"map_entry\",\"vm\":\"vm1\",\"version\":9,"
+        "\"removed\":true}";
+    assert_int_equal(chan_msg_decode(removed, strlen(removed), &m, err,
+                                     sizeof err),
+                     CHAN_E_OK);
+    chan_msg_init(&want, CHAN_MAP_ENTRY);
+    SET(want.vm, "vm1");
+    want.version = 9;
+    want.removed = true;
+    assert_msg_equal(&m, &want);
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_OK);
+    assert_string_equal(strbuf_str(&sb), "{\"type\":\"map_entry\","
+                        "\"vm\":\"vm1\",\"version\":9,\"removed\":true}\n");
+    /* Stray members of a removed entry are not looked at. */
+    static const char removed_extra[] =
+        "{\"type\":\"map_entry\",\"vm\":\"vm1\",\"removed\":true,"
+        "\"node\":\"not valid!\",\"epoch\":-1}";
+    assert_int_equal(chan_msg_decode(removed_extra, strlen(removed_extra), &m,
+                                     err, sizeof err),
+                     CHAN_E_OK);
+    assert_true(m.removed);
+    assert_string_equal(m.node, "");
+
+    /* A live entry without its node, or with a bad 'removed'. */
+    static const char no_node[] =
+        "{\"type\":\"map_entry\",\"vm\":\"vm1\",\"removed\":false,"
+        "\"epoch\":1,\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\"}";
+    assert_int_equal(chan_msg_decode(no_node, strlen(no_node), &m, err,
+                                     sizeof err),
+                     CHAN_E_MISSING);
+    assert_non_null(strstr(err, "node"));
+    static const char bad_removed[] =
+        "{\"type\":\"map_entry\",\"vm\":\"vm1\",\"removed\":1}";
+    assert_int_equal(chan_msg_decode(bad_removed, strlen(bad_removed), &m,
+                                     err, sizeof err),
+                     CHAN_E_WRONG_TYPE);
+    assert_non_null(strstr(err, "removed"));
+    /* No address: decoded empty, and not encoded. */
+    static const char no_address[] =
+        "{\"type\":\"map_entry\",\"vm\":\"vm1\",\"version\":0,"
+        "\"removed\":false,\"node\":\"n1\",\"epoch\":1,"
+        "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\",\"vni\":0,"
+        "\"vlan\":0,\"port\":0}";
+    assert_int_equal(chan_msg_decode(no_address, strlen(no_address), &m,
+                                     err, sizeof err),
+                     CHAN_E_OK);
+    assert_string_equal(m.address, "");
+    strbuf_clear(&sb);
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_OK);
+    assert_int_equal(sb.len, strlen(no_address) + 1);
+    assert_memory_equal(sb.data, no_address, strlen(no_address));
+    /* An address with a space is refused both ways. */
+    SET(m.address, "a b");
+    strbuf_clear(&sb);
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_BAD_STRING);
+    assert_int_equal(sb.len, 0);
+
+    /* since > version. */
+    static const char backwards[] =
+        "{\"type\":\"map_begin\",\"since\":5,\"version\":4}";
+    assert_int_equal(chan_msg_decode(backwards, strlen(backwards), &m, err,
+                                     sizeof err),
+                     CHAN_E_RANGE);
+    assert_non_null(strstr(err, "since"));
+    chan_msg_init(&m, CHAN_MAP_BEGIN);
+    m.since = 5;
+    m.version = 4;
+    strbuf_clear(&sb);
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_RANGE);
+    assert_int_equal(sb.len, 0);
+    m.version = 5; /* an empty push is fine */
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_OK);
+    /* Versions are required. */
+    static const char no_version[] = "{\"type\":\"map_ack\"}";
+    assert_int_equal(chan_msg_decode(no_version, strlen(no_version), &m, err,
+                                     sizeof err),
+                     CHAN_E_MISSING);
     strbuf_destroy(&sb);
 }
 
@@ -721,6 +853,7 @@ main(void)
         cmocka_unit_test(test_golden_encode),
         cmocka_unit_test(test_optional_members_default),
         cmocka_unit_test(test_instr_binding),
+        cmocka_unit_test(test_map_push_messages),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_fatality),

@@ -96,7 +96,7 @@ test_flags(void **state)
                            "--agent-listen=[::1]:9000", "--state-dir",
                            "/tmp/x", "--log-level", "debug",
                            "--delay-floor-ms", "2500", "--heartbeat-ms=250",
-                           NULL),
+                           "--push-interval-ms", "0", NULL),
                      OPTIONS_RUN);
     assert_string_equal(o.listen, "127.0.0.1:0");
     assert_string_equal(o.agent_listen, "[::1]:9000");
@@ -104,6 +104,9 @@ test_flags(void **state)
     assert_int_equal(o.log_level, LOG_LEVEL_DEBUG);
     assert_int_equal(o.core.delay_floor_ms, 2500);
     assert_int_equal(o.heartbeat_ms, 250);
+    assert_int_equal(o.push_interval_ms, 0);
+    assert_int_equal(parse(&o, err, sizeof err, NULL), OPTIONS_RUN);
+    assert_int_equal(o.push_interval_ms, 10); /* the default */
 
     static const char *const bad[][3] = {
         {"--colour", "red", "unknown option"},
@@ -113,6 +116,7 @@ test_flags(void **state)
         {"--log-level", "chatty", "unknown log level"},
         {"--strategy", "magic", "unknown strategy"},
         {"--heartbeat-ms", "10", "not an integer in"},
+        {"--push-interval-ms", "3600001", "not an integer in"},
         {"--delay-floor-ms", "-1", "not an integer in"},
         {"--delay-floor-ms", "12abc", "not an integer in"},
         {"--state_dir", "/x", "unknown option"},
