@@ -20,6 +20,7 @@
 #include "agent/agent.h"
 #include "agent/chan_client.h"
 #include "agent/ofctrl.h"
+#include "agent/vm_changes.h"
 #include "lib/http_client.h"
 #include "lib/ofconn.h"
 #include "lib/strbuf.h"
@@ -35,6 +36,7 @@ struct evhttp;
 struct evhttp_connection;
 struct evhttp_request;
 struct flowtab;
+struct pl_engine;
 
 #define MAX_PORTS 4096
 #define LAT_SAMPLES 4096
@@ -110,7 +112,11 @@ struct agent {
     bool of_ready;
     struct port ports[MAX_PORTS];
     size_t n_ports;
-    struct flowtab *desired, *installed;
+    struct flowtab *installed;
+    /* The desired flows, computed incrementally (agent_sync.c), and the
+     * VMs whose port or snooped binding changed since compute(). */
+    struct pl_engine *engine;
+    struct vm_changes changed;
     struct event *sync_ev;
     /* No blackhole on reconnect (agent_sync.c): with the agent's flows
      * still in the switch, the first sync waits until the desired state

@@ -29,6 +29,7 @@
 #include "agent/agent-private.h"
 #include "agent/agent_map.h"
 #include "agent/flowtab.h"
+#include "agent/pl_engine.h"
 #include "lib/clock.h"
 #include "lib/http_client.h"
 #include "lib/log.h"
@@ -282,7 +283,8 @@ agent_run(const struct agent_options *opt)
     a->rng = opt->seed ? opt->seed : (uint64_t) hash_str(opt->node) | 1;
     strbuf_init(&a->chan_out);
     a->map = agent_map_create();
-    a->desired = flowtab_create();
+    a->engine = pl_engine_create();
+    vm_changes_init(&a->changed);
     a->installed = flowtab_create();
     a->snooped = binding_table_create();
     a->of = ofconn_create(NULL, &agent_of_hooks, a);
@@ -385,7 +387,8 @@ out:
     event_base_free(a->base);
     chan_client_destroy(a->chan);
     agent_map_destroy(a->map);
-    flowtab_destroy(a->desired);
+    pl_engine_destroy(a->engine);
+    vm_changes_destroy(&a->changed);
     flowtab_destroy(a->installed);
     binding_table_destroy(a->snooped);
     strbuf_destroy(&a->chan_out);

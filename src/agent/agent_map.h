@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/vm_changes.h"
 #include "mignet/model.h"
 
 struct amap_entry {
@@ -37,5 +38,11 @@ const struct amap_entry *agent_map_find(const struct agent_map *,
  * unchanged. */
 int agent_map_apply(struct agent_map *, const char *json, size_t len,
                     char *err, size_t errlen);
+
+/* The VMs whose entry changed (added, changed, removed) since the last
+ * agent_map_clear_changes(), or "everything" after a full answer (and
+ * before the first drain).  Every apply path records here. */
+const struct vm_changes *agent_map_changes(const struct agent_map *);
+void agent_map_clear_changes(struct agent_map *);
 
 #endif /* MIGNET_AGENT_MAP_H */

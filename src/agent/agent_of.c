@@ -81,6 +81,7 @@ agent_port_lookup(const struct agent *a, const char *name)
 static void
 port_set(struct agent *a, const struct ofp_port *p, bool present)
 {
+    vm_changes_add(&a->changed, p->name); /* the VM of that name, if any */
     for (size_t i = 0; i < a->n_ports; i++) {
         if (!strcmp(a->ports[i].name, p->name)) {
             if (present) {
