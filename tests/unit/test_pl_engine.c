@@ -8,7 +8,7 @@
  * for flow, and that syncing only the tracked keys keeps a copy equal to
  * it too.  Focused tests show that one VM's change touches only its
  * flows, how a key group follows its ports, and how owners of one key
- * are ranked.  MIGNET_PL_SEQS overrides the number of sequences. */
+ * are ranked, and a change set that overflows.  MIGNET_PL_SEQS overrides the number of sequences. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +23,7 @@
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
 #include "agent/pl_engine.h"
+#include "agent/vm_changes.h"
 #include "mignet/binding.h"
 #include "mignet/ofp.h"
 
@@ -489,6 +490,35 @@ test_inexpressible_group_is_an_error(void **state)
     free(names);
 }
 
+/* A change set that cannot name every change says "everything". */
+static void
+test_change_set_overflows_to_everything(void **state)
+{
+    (void) state;
+    struct vm_changes c;
+    vm_changes_init(&c);
+    assert_true(c.all);
+    vm_changes_add(&c, "a");
+    assert_int_equal(c.n, 0); /* "everything" covers it */
+    vm_changes_clear(&c);
+    assert_false(c.all);
+    for (size_t i = 0; i < VM_CHANGES_MAX; i++) {
+        vm_changes_add(&c, "a");
+    }
+    assert_false(c.all);
+    assert_int_equal(c.n, VM_CHANGES_MAX);
+    vm_changes_add(&c, "b");
+    assert_true(c.all);
+    assert_int_equal(c.n, 0);
+    vm_changes_clear(&c);
+    char longname[MN_NAME_MAX + 2];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    vm_changes_add(&c, longname);
+    assert_true(c.all);
+    vm_changes_destroy(&c);
+}
+
 int
 main(void)
 {
@@ -497,6 +527,7 @@ main(void)
         cmocka_unit_test(test_key_group_follows_its_ports),
         cmocka_unit_test(test_conflicting_owners_rank_by_name),
         cmocka_unit_test(test_inexpressible_group_is_an_error),
+        cmocka_unit_test(test_change_set_overflows_to_everything),
         cmocka_unit_test(test_property_incremental_equals_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
