@@ -37,7 +37,7 @@ mig_start mignet
 # create_vms FROM TO: VMs bulkFROM..bulkTO on n2, over four keep-alive
 # HTTP connections (a process per VM would take minutes for 50,000).
 create_vms() {
-    local from=$1 to=$2 k
+    local from=$1 to=$2 k pids=()
     for k in 0 1 2 3; do
         awk -v from="$from" -v to="$to" -v k="$k" -v url="$MIG_URL" '
         BEGIN {
@@ -55,8 +55,9 @@ create_vms() {
             }
         }' >"$TB_DIR/create$k.curl"
         curl -s -K "$TB_DIR/create$k.curl" &
+        pids+=($!)
     done
-    wait
+    wait "${pids[@]}" # not the agents and mignetd, also children
 }
 # restart_n1 FLOWS TRIES: restarts n1's agent; RESTART_MS becomes the
 # milliseconds from its start until Open vSwitch confirms (barrier) a
