@@ -62,7 +62,8 @@ struct flowtab_diff {
 
 /* Appends to 'out' the flow_mods (OpenFlow 1.3, xids from '*xid' on) that
  * turn 'installed' into 'desired', then makes 'installed' a copy of
- * 'desired' and leaves 'desired' empty, ready to be computed again.  Additions and changes go first and deletions last (make before
+ * 'desired' and leaves 'desired' empty, ready to be computed again.
+ * Additions and changes go first and deletions last (make before
  * break): a flow replaced by one with another key is never missing while
  * the switch works through the batch. */
 void flowtab_sync(struct flowtab *installed, struct flowtab *desired,

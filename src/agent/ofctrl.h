@@ -3,8 +3,8 @@
  *
  * ofctrl_sync() sends the difference between the installed and the desired
  * flow tables as one batch followed by a barrier (ofctrl_sync_tracked():
- * only the difference at the keys an incremental computation changed).  When the barrier's reply
- * comes, the batch is *confirmed* only if Open vSwitch sent no error for any
+ * only the difference at the keys an incremental computation changed).
+ * When the barrier's reply comes, the batch is *confirmed* only if Open vSwitch sent no error for any
  * of its messages and every batch before it since the last failure was
  * confirmed too; then the instructions it implements are acknowledged on
  * the agent channel ('ack {seq}') and its map version reported.  A batch

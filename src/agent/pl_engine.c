@@ -624,7 +624,14 @@ pl_engine_tracked(const struct pl_engine *e)
 void
 pl_engine_clear_tracked(struct pl_engine *e)
 {
-    flowtab_clear(e->tracked);
+    if (flowtab_count(e->tracked) > 4096) {
+        /* After a full build: a cleared table would keep its buckets
+         * (walked by every sync of a few changes) and its nodes. */
+        flowtab_destroy(e->tracked);
+        e->tracked = flowtab_create();
+    } else {
+        flowtab_clear(e->tracked);
+    }
 }
 
 void

@@ -8,7 +8,8 @@
  * for flow, and that syncing only the tracked keys keeps a copy equal to
  * it too.  Focused tests show that one VM's change touches only its
  * flows, how a key group follows its ports, and how owners of one key
- * are ranked, and a change set that overflows.  MIGNET_PL_SEQS overrides the number of sequences. */
+ * are ranked, and a change set that overflows.  MIGNET_PL_SEQS
+ * overrides the number of sequences (10,000). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
