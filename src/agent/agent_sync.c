@@ -266,6 +266,9 @@ agent_sync_cb(evutil_socket_t fd, short what, void *aux)
          * flows, or the desired state, are not known yet. */
         return;
     }
+    uint64_t t0 = clock_mono_us();
+    struct pl_engine_stats e0, e1;
+    pl_engine_get_stats(a->engine, &e0);
     if (compute(a)) {
         /* Nothing is sent, so nothing is acknowledged: the switch keeps
          * the last complete table rather than half of a new one. */
@@ -296,10 +299,13 @@ agent_sync_cb(evutil_socket_t fd, short what, void *aux)
         }
     }
     if (d.added || d.modified || d.deleted) {
+        pl_engine_get_stats(a->engine, &e1);
         log_write(LOG_DBG, "agent", "event=flows_synced node=%s added=%zu "
-                  "modified=%zu deleted=%zu installed=%zu", a->opt.node,
-                  d.added, d.modified, d.deleted,
-                  flowtab_count(a->installed));
+                  "modified=%zu deleted=%zu installed=%zu vms=%" PRIu64
+                  " full=%" PRIu64 " us=%" PRIu64, a->opt.node, d.added,
+                  d.modified, d.deleted, flowtab_count(a->installed),
+                  e1.vms - e0.vms, e1.full - e0.full,
+                  clock_mono_us() - t0);
     }
 }
 
