@@ -7,14 +7,19 @@
 #      by the map + ARP answer); n1's agent is restarted and timed from its
 #      start until a barrier confirms a table holding all of them
 #      (connect, resync, map poll, compute, install).
+#   3. the instruction latency again with that table (~2V flows on n1);
+#   4. V2 VMs in all (about 2 x V2 flows, ~100,000 by default): n1's
+#      agent restarted and timed again, and 5. the latency with that
+#      table ("resync_huge", "..._with_huge_table"; V2 <= V skips them).
 # Baseline in the same run: `mignet-ofctl bench` on the same bed, with no
 # agent logic: one batch of 2V flows + barrier, and N single flow_mod +
 # barrier round trips.
-# Usage: bench/bench_agent.sh [N=300] [V=5000]   (root; builds first)
+# Usage: bench/bench_agent.sh [N=300] [V=5000] [V2=50000] (root; builds)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-300}
 V=${2:-5000}
+V2=${3:-50000}
 "$root/scripts/build.sh"
 export MIGNET_BUILD_DIR=$root/build MIGNET_SOURCE_DIR=$root
 . "$root/tests/e2e/lib.sh"
@@ -29,18 +34,72 @@ MIG_REFRESH=(0 1000 1000 1000)
 mig_start mignet
 } 2>/dev/null
 
+# create_vms FROM TO: VMs bulkFROM..bulkTO on n2, over four keep-alive
+# HTTP connections (a process per VM would take minutes for 50,000).
+create_vms() {
+    local from=$1 to=$2 k pids=()
+    for k in 0 1 2 3; do
+        awk -v from="$from" -v to="$to" -v k="$k" -v url="$MIG_URL" '
+        BEGIN {
+            for (i = from + k; i <= to; i += 4) {
+                printf "url = \"%s/v1/vms\"\n", url
+                print "header = \"Content-Type: application/json\""
+                printf "data = \"{\\\"id\\\":\\\"bulk%d\\\",", i
+                printf "\\\"mac\\\":\\\"02:00:00:03:%02x:%02x\\\",",
+                    int(i / 256), i % 256
+                printf "\\\"ip\\\":\\\"198.19.%d.%d\\\",",
+                    1 + int(i / 250), i % 250 + 1
+                print "\\\"vni\\\":100,\\\"node\\\":\\\"n2\\\"}\""
+                print "output = \"/dev/null\""
+                if (i + 4 <= to) print "next"
+            }
+        }' >"$TB_DIR/create$k.curl"
+        curl -s -K "$TB_DIR/create$k.curl" &
+        pids+=($!)
+    done
+    wait "${pids[@]}" # not the agents and mignetd, also children
+}
+# restart_n1 FLOWS TRIES: restarts n1's agent; RESTART_MS becomes the
+# milliseconds from its start until Open vSwitch confirms (barrier) a
+# table of FLOWS flows: connect, resync, map poll, compute, install.
+restart_n1() {
+    kill -TERM "${MIG_AGENT_PID[1]}"
+    sleep 0.5
+    local t_start t_done confirmed=0 i
+    t_start=$(tb_now_ms)
+    "$MIG_BUILD/mignet-agent" --node n1 --ofp "unix:$(tb_mgmt_sock 1)" \
+        --controller "$MIG_AGENTS" --gateway "$MIG_URL" --refresh-ms 1000 \
+        --metrics "127.0.0.1:${MIG_METRICS[1]}" \
+        >>"$TB_DIR/agent1b.log" 2>&1 &
+    MIG_AGENT_PID[1]=$!
+    echo $! >>"$TB_DIR/pids"
+    for i in $(seq 1 "$2"); do
+        confirmed=$(mig_metric 1 mignet_agent_flows_confirmed 2>/dev/null ||
+            true)
+        [ -n "$confirmed" ] && [ "$confirmed" -ge "$1" ] && break
+        sleep 0.01
+    done
+    t_done=$(tb_now_ms)
+    RESTART_MS=$((t_done - t_start))
+}
+# migrate_all TO_FIRST: N migrations one at a time.
+migrate_all() {
+    local i v to
+    for i in $(seq 1 "$N"); do
+        v=$(( (i - 1) % 20 + 1 ))
+        to=$(( (i / 20) % 2 == 0 ? $1 : 3 - $1 ))
+        mignet_cli vm migrate "lat$v" --to "n$to" >/dev/null 2>&1 || true
+        sleep 0.02
+    done
+    sleep 1
+}
+
 # 1. Migrations one at a time (the agents confirm each with a barrier).
 for i in $(seq 1 20); do
     mignet_cli vm create "lat$i" --mac "$(printf '02:00:00:02:00:%02x' "$i")" \
         --ip "198.19.0.$i" --vni 100 --node n1 >/dev/null
 done
-for i in $(seq 1 "$N"); do
-    v=$(( (i - 1) % 20 + 1 ))
-    to=$(( (i / 20) % 2 == 0 ? 2 : 1 ))
-    mignet_cli vm migrate "lat$v" --to "n$to" >/dev/null 2>&1 || true
-    sleep 0.02
-done
-sleep 1
+migrate_all 2
 # lat_ms NODE QUANTILE: the agent's instruction latency in milliseconds.
 lat_ms() {
     mig_metric "$1" \
@@ -54,45 +113,37 @@ p99_2=$(lat_ms 2 0.99)
 n_1=$(mig_metric 1 mignet_agent_instruction_latency_seconds_count)
 
 # 2. V VMs on n2; restart n1's agent and time its full table.
-seq 1 "$V" | xargs -P 4 -I{} sh -c '
-    i={}; "$0" --url "$1" vm create "bulk$i" \
-      --mac "$(printf "02:00:00:03:%02x:%02x" $((i / 256)) $((i % 256)))" \
-      --ip "198.19.$((1 + i / 250)).$((i % 250 + 1))" --vni 100 \
-      --node n2 >/dev/null' "$MIG_BUILD/mignet" "$MIG_URL"
+create_vms 1 "$V"
 sleep 3
-kill -TERM "${MIG_AGENT_PID[1]}"
-sleep 0.5
-t_start=$(tb_now_ms)
-"$MIG_BUILD/mignet-agent" --node n1 --ofp "unix:$(tb_mgmt_sock 1)" \
-    --controller "$MIG_AGENTS" --gateway "$MIG_URL" --refresh-ms 1000 \
-    --metrics "127.0.0.1:${MIG_METRICS[1]}" >"$TB_DIR/agent1b.log" 2>&1 &
-echo $! >>"$TB_DIR/pids"
-# From the process start to Open vSwitch confirming (barrier) a table
-# with every VM's flows: connect, resync, map poll, compute, install.
-confirmed=0
-for _ in $(seq 1 400); do
-    confirmed=$(mig_metric 1 mignet_agent_flows_confirmed 2>/dev/null || true)
-    [ -n "$confirmed" ] && [ "$confirmed" -ge $((2 * V)) ] && break
-    sleep 0.01
-done
-t_done=$(tb_now_ms)
+restart_n1 $((2 * V)) 400
+start_ms=$RESTART_MS
 mods=$(mig_metric 1 mignet_agent_biggest_batch_flow_mods)
 secs=$(mig_metric 1 mignet_agent_biggest_batch_seconds)
 flows=$(mig_metric 1 mignet_agent_flows_confirmed)
 # 3. Instruction latency again, now that n1 holds a 10,000-flow table (its
 #    restarted agent's latency samples are all from this phase).
-for i in $(seq 1 "$N"); do
-    v=$(( (i - 1) % 20 + 1 ))
-    to=$(( (i / 20) % 2 == 0 ? 1 : 2 ))
-    mignet_cli vm migrate "lat$v" --to "n$to" >/dev/null 2>&1 || true
-    sleep 0.02
-done
-sleep 1
+migrate_all 1
 big_p50=$(lat_ms 1 0.5)
 big_p99=$(lat_ms 1 0.99)
 # The longest the restarted n1 agent's loop was held (resync included).
 stall_ms=$(mig_metric 1 mignet_agent_loop_stall_max_seconds |
     awk '{ printf "%.3f", $1 * 1000 }')
+
+# 4. V2 VMs in all (about 2 x V2 flows on n1): restart n1's agent again,
+#    time its table, and 5. the instruction latency with that table.
+huge_start_ms=0 huge_flows=0 huge_p50=0 huge_p99=0 huge_stall_ms=0
+if [ "$V2" -gt "$V" ]; then
+    create_vms $((V + 1)) "$V2"
+    sleep 5
+    restart_n1 $((2 * V2)) 3000
+    huge_start_ms=$RESTART_MS
+    huge_flows=$(mig_metric 1 mignet_agent_flows_confirmed)
+    migrate_all 2
+    huge_p50=$(lat_ms 1 0.5)
+    huge_p99=$(lat_ms 1 0.99)
+    huge_stall_ms=$(mig_metric 1 mignet_agent_loop_stall_max_seconds |
+        awk '{ printf "%.3f", $1 * 1000 }')
+fi
 
 # Baseline last (its flows are not the agents').
 ofctl_base=$("$MIG_BUILD/mignet-ofctl" "unix:$(tb_mgmt_sock 2)" \
@@ -107,6 +158,11 @@ cat >&3 <<JSON
  "loop_stall_max_ms_n1": $stall_ms,
  "baseline_ofctl_bench": "$ofctl_base",
  "resync": {"vms": $V, "flows_confirmed": $flows,
-            "agent_start_to_table_confirmed_ms": $((t_done - t_start)),
-            "biggest_batch_flow_mods": $mods, "biggest_batch_seconds": $secs}}
+            "agent_start_to_table_confirmed_ms": $start_ms,
+            "biggest_batch_flow_mods": $mods, "biggest_batch_seconds": $secs},
+ "resync_huge": {"vms": $V2, "flows_confirmed": $huge_flows,
+                 "agent_start_to_table_confirmed_ms": $huge_start_ms,
+                 "loop_stall_max_ms": $huge_stall_ms},
+ "instruction_to_barrier_ms_with_huge_table": {"n1": {"p50": $huge_p50,
+     "p99": $huge_p99}}}
 JSON

@@ -18,6 +18,7 @@
 #include "agent/map_push.h"
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
+#include "agent/pl_engine.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mignet/binding.h"
@@ -290,6 +291,7 @@ agent_port_lookup(const struct agent_core *a, const char *name)
 static void
 port_set(struct agent_core *a, const struct ofp_port *p, bool present)
 {
+    vm_changes_add(&a->changed, p->name); /* the VM of that name, if any */
     for (size_t i = 0; i < a->n_ports; i++) {
         if (!strcmp(a->ports[i].name, p->name)) {
             if (present) {
@@ -540,7 +542,8 @@ agent_core_create(const struct agent_core_options *opt, uint64_t now)
     strbuf_init(&a->chan_out);
     a->map = agent_map_create();
     a->push = map_push_create();
-    a->desired = flowtab_create();
+    a->engine = pl_engine_create();
+    vm_changes_init(&a->changed);
     a->installed = flowtab_create();
     a->snooped = binding_table_create();
     a->of = ofconn_create(NULL, &of_hooks, a);
@@ -564,7 +567,8 @@ agent_core_destroy(struct agent_core *a)
     agent_map_destroy(a->map);
     map_push_destroy(a->push);
     free(a->relay_seen);
-    flowtab_destroy(a->desired);
+    pl_engine_destroy(a->engine);
+    vm_changes_destroy(&a->changed);
     flowtab_destroy(a->installed);
     binding_table_destroy(a->snooped);
     strbuf_destroy(&a->chan_out);

@@ -33,6 +33,7 @@
 #include "agent/agent.h"
 #include "agent/chan_client.h"
 #include "agent/ofctrl.h"
+#include "agent/vm_changes.h"
 #include "lib/ofconn.h"
 #include "lib/strbuf.h"
 #include "mignet/ofp.h"
@@ -41,6 +42,7 @@ struct agent_map;
 struct binding_table;
 struct map_push;
 struct flowtab;
+struct pl_engine;
 
 #define MAX_PORTS 4096
 #define LAT_SAMPLES 4096
@@ -119,7 +121,11 @@ struct agent_core {
     bool of_ready;
     struct port ports[MAX_PORTS];
     size_t n_ports;
-    struct flowtab *desired, *installed;
+    struct flowtab *installed;
+    /* The desired flows, computed incrementally (agent_sync.c), and the
+     * VMs whose port or snooped binding changed since compute(). */
+    struct pl_engine *engine;
+    struct vm_changes changed;
     bool sync_due; /* a sync runs at the next agent_core_run() */
     /* No blackhole on reconnect (agent_sync.c): with the agent's flows
      * still in the switch, the first sync waits until the desired state

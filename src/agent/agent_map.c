@@ -23,6 +23,7 @@ struct agent_map {
     struct strmap index;
     uint64_t version;
     uint64_t polled; /* version of the last poll answer applied */
+    struct vm_changes changes; /* entries changed since drained */
 };
 
 static const char *
@@ -37,6 +38,7 @@ agent_map_create(void)
 {
     struct agent_map *m = xcalloc(1, sizeof *m);
     strmap_init(&m->index, entry_name, m);
+    vm_changes_init(&m->changes);
     return m;
 }
 
@@ -45,6 +47,7 @@ agent_map_destroy(struct agent_map *m)
 {
     if (m) {
         strmap_destroy(&m->index);
+        vm_changes_destroy(&m->changes);
         free(m->e);
         free(m);
     }
@@ -179,6 +182,17 @@ parse_entry(json_t *o, struct amap_change *s, char *err, size_t errlen,
     return check_change(s, err, errlen, i);
 }
 
+/* Every change goes through reset(), remove_vm() and put_vm(), which
+ * record it in the change set, whatever answer or push it came from. */
+static void
+reset(struct agent_map *m)
+{
+    strmap_destroy(&m->index);
+    strmap_init(&m->index, entry_name, m);
+    m->n = 0;
+    vm_changes_all(&m->changes);
+}
+
 static void
 remove_vm(struct agent_map *m, const char *vm)
 {
@@ -186,6 +200,7 @@ remove_vm(struct agent_map *m, const char *vm)
     if (i == STRMAP_NONE) {
         return;
     }
+    vm_changes_add(&m->changes, vm);
     strmap_remove(&m->index, vm);
     size_t last = m->n - 1;
     if (i != last) {
@@ -199,6 +214,7 @@ remove_vm(struct agent_map *m, const char *vm)
 static void
 put_vm(struct agent_map *m, const struct amap_entry *e)
 {
+    vm_changes_add(&m->changes, e->vm);
     uint32_t i = strmap_find(&m->index, e->vm);
     if (i != STRMAP_NONE) {
         m->e[i] = *e;
@@ -216,9 +232,7 @@ commit(struct agent_map *m, const struct amap_change *st, size_t n,
        bool full, uint64_t version)
 {
     if (full) {
-        strmap_destroy(&m->index);
-        strmap_init(&m->index, entry_name, m);
-        m->n = 0;
+        reset(m);
     }
     for (size_t i = 0; i < n; i++) {
         if (st[i].removed) {
@@ -302,4 +316,16 @@ out:
     free(st);
     json_decref(root);
     return rc;
+}
+
+const struct vm_changes *
+agent_map_changes(const struct agent_map *m)
+{
+    return &m->changes;
+}
+
+void
+agent_map_clear_changes(struct agent_map *m)
+{
+    vm_changes_clear(&m->changes);
 }

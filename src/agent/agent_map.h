@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/vm_changes.h"
 #include "mignet/model.h"
 
 struct amap_entry {
@@ -59,5 +60,11 @@ struct amap_change {
 int agent_map_apply_push(struct agent_map *, uint64_t since,
                          uint64_t version, const struct amap_change *,
                          size_t n, char *err, size_t errlen);
+
+/* The VMs whose entry changed (added, changed, removed) since the last
+ * agent_map_clear_changes(), or "everything" after a full answer (and
+ * before the first drain).  Every apply path records here. */
+const struct vm_changes *agent_map_changes(const struct agent_map *);
+void agent_map_clear_changes(struct agent_map *);
 
 #endif /* MIGNET_AGENT_MAP_H */

@@ -62,6 +62,10 @@ agent_snooped_prune(struct agent_core *a)
         }
     }
     for (size_t i = 0; i < n_drop; i++) {
+        const struct binding *b = binding_table_get(a->snooped, drop[i]);
+        if (b) {
+            vm_changes_add(&a->changed, b->vm);
+        }
         binding_table_delete(a->snooped, drop[i], NULL);
     }
 }
@@ -117,6 +121,7 @@ snoop_here(struct agent_core *a, const struct dhcp_msg *d)
                   "err=%s", a->opt.node, e->vm, binding_errname(be));
     }
     a->bindings_snooped++;
+    vm_changes_add(&a->changed, e->vm);
     struct chan_msg m;
     chan_msg_init(&m, CHAN_BINDING);
     snprintf(m.vm, sizeof m.vm, "%s", e->vm);

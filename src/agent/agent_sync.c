@@ -1,9 +1,10 @@
 /* agent_sync.c: mignet-agent's desired state and its sync to the switch
  * (part of the sans-I/O core, agent_core.h: no socket, no clock).
  *
- * compute() builds the node's desired flow table from the held entries,
- * the gateway map and the snooped bindings (pipeline.c); agent_sync()
- * hands it to ofctrl.c, which sends the difference and a barrier and acks
+ * compute() feeds the engine (pl_engine.c) the views of the VMs whose
+ * held entry, map entry, port or snooped binding changed, and it
+ * recomputes their flows; agent_sync() hands the changed keys to
+ * ofctrl.c, which sends only those flow_mods and a barrier and acks
  * (or nacks) the instructions once the barrier's reply comes;
  * agent_batch_done reports the map version a confirmed batch carried.
  * After a (re)connection the first sync waits for the switch's flows to be
@@ -19,6 +20,7 @@
 #include "agent/map_push.h"
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
+#include "agent/pl_engine.h"
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -80,74 +82,116 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
     a->n_pend = j;
 }
 
-/* The node's view: held entries (placed here or relaying) and the map.
- * Returns 0, or EMSGSIZE when a flow cannot be expressed (logged): then
- * 'a->desired' is incomplete and must not be installed. */
+/* The engine's view of VM 'name': its held entry (placed here or
+ * relaying), else its map entry (elsewhere), else none. */
+static void
+update_vm(struct agent_core *a, const char *name)
+{
+    struct pl_vm v = {.vm = name};
+    const struct chan_entry *e = chan_client_find(a->chan, name);
+    const struct amap_entry *m = e ? NULL : agent_map_find(a->map, name);
+    if (e) {
+        v.config = e->config;
+        v.binding = agent_entry_binding(a, e);
+        /* A relay's snapshot keeps its binding's flows while the VM's
+         * port is still here (until its DELETE). */
+        v.ofport = e->config.port ? e->config.port
+                                  : agent_port_lookup(a, e->vm);
+        v.kind = e->relay ? PL_VM_RELAY : PL_VM_LOCAL;
+        if (e->relay && !addr_parse_ipv4(e->target_address, &v.peer)) {
+            e = NULL; /* cannot tunnel to it */
+        }
+    } else if (m && strcmp(m->node, a->opt.node) && m->address) {
+        v.kind = PL_VM_REMOTE;
+        v.config = m->config;
+        v.peer = m->address;
+    } else {
+        m = NULL; /* ours or unreachable: the instruction wins */
+    }
+    if (e || m) {
+        pl_engine_set_vm(a->engine, &v);
+    } else {
+        pl_engine_remove_vm(a->engine, name);
+    }
+}
+
+static void
+update_changed(struct agent_core *a, const struct vm_changes *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        update_vm(a, c->names[i]);
+    }
+}
+
+/* Timing DHCP ACKs' enforcement: the desired flows now enforce the
+ * bindings of every held VM. */
+static void
+mark_enforced(struct agent_core *a)
+{
+    size_t n_open = 0;
+    for (size_t k = 0; k < a->n_pend; k++) {
+        n_open += !a->pend[k].enforced;
+    }
+    size_t n_held = chan_client_n_entries(a->chan);
+    for (size_t i = 0; i < n_held && n_open; i++) {
+        const struct chan_entry *e = chan_client_entry(a->chan, i);
+        const struct binding *b = agent_entry_binding(a, e);
+        for (size_t k = 0; b && k < a->n_pend; k++) {
+            struct pending_ack *p = &a->pend[k];
+            if (!p->enforced && p->ip == b->ip && !memcmp(p->mac, b->mac, 6)) {
+                p->enforced = true;
+                n_open--;
+            }
+        }
+    }
+}
+
+/* The node's view: held entries (placed here or relaying), the map, the
+ * ports and the snooped bindings.  Only the VMs their change sets name are
+ * rebuilt and recomputed (pl_engine.h); a resync or a full map answer
+ * rebuilds every view, an option change or a refused batch recomputes
+ * every owner.  Returns 0, or EMSGSIZE when a flow cannot be expressed
+ * (logged): then the desired table is incomplete and must not be
+ * installed. */
 static int
 compute(struct agent_core *a)
 {
     agent_snooped_prune(a);
-    size_t n_held = chan_client_n_entries(a->chan);
-    size_t n_map = agent_map_count(a->map);
-    struct pl_vm *vms = xcalloc(n_held + n_map + 1, sizeof *vms);
-    size_t n = 0;
-    uint32_t tunnel = agent_port_lookup(a, a->opt.tunnel_port);
-    for (size_t i = 0; i < n_held; i++) {
-        const struct chan_entry *e = chan_client_entry(a->chan, i);
-        struct pl_vm *v = &vms[n++];
-        v->vm = e->vm;
-        v->config = e->config;
-        v->binding = agent_entry_binding(a, e);
-        if (v->binding) {
-            /* Timing an ACK's enforcement: these flows enforce it. */
-            for (size_t k = 0; k < a->n_pend; k++) {
-                struct pending_ack *p = &a->pend[k];
-                if (!p->enforced && p->ip == v->binding->ip
-                    && !memcmp(p->mac, v->binding->mac, 6)) {
-                    p->enforced = true;
-                }
+    pl_engine_set_options(a->engine,
+                          agent_port_lookup(a, a->opt.tunnel_port),
+                          a->opt.dhcp_snoop != AGENT_SNOOP_OFF);
+    if (ofctrl_failed(a->ofctrl)) {
+        pl_engine_recompute_all(a->engine); /* the fallback */
+    }
+    const struct vm_changes *held = chan_client_changes(a->chan);
+    const struct vm_changes *map = agent_map_changes(a->map);
+    if (held->all || map->all || a->changed.all) {
+        /* Every view again: what the engine holds and no source has
+         * goes, every entry is set. */
+        for (size_t i = pl_engine_n_vms(a->engine); i-- > 0;) {
+            const char *vm = pl_engine_vm(a->engine, i)->vm;
+            if (!chan_client_find(a->chan, vm)
+                && !agent_map_find(a->map, vm)) {
+                pl_engine_remove_vm(a->engine, vm);
             }
         }
-        if (e->relay) {
-            /* The snapshot keeps its binding's flows while the VM's port
-             * is still here (until its DELETE). */
-            v->ofport = e->config.port ? e->config.port
-                                       : agent_port_lookup(a, e->vm);
-            v->kind = PL_VM_RELAY;
-            v->peer = 0;
-            uint32_t ip;
-            if (!addr_parse_ipv4(e->target_address, &ip)) {
-                n--; /* cannot tunnel to it */
-                continue;
-            }
-            v->peer = ip;
-        } else {
-            v->kind = PL_VM_LOCAL;
-            v->ofport = e->config.port ? e->config.port
-                                       : agent_port_lookup(a, e->vm);
+        for (size_t i = 0; i < chan_client_n_entries(a->chan); i++) {
+            update_vm(a, chan_client_entry(a->chan, i)->vm);
         }
-    }
-    for (size_t i = 0; i < n_map; i++) {
-        const struct amap_entry *m = agent_map_entry(a->map, i);
-        if (!strcmp(m->node, a->opt.node) || !m->address
-            || chan_client_find(a->chan, m->vm)) {
-            continue; /* ours, unreachable, or held: the instruction wins */
+        for (size_t i = 0; i < agent_map_count(a->map); i++) {
+            update_vm(a, agent_map_entry(a->map, i)->vm);
         }
-        struct pl_vm *v = &vms[n++];
-        v->vm = m->vm;
-        v->kind = PL_VM_REMOTE;
-        v->config = m->config;
-        v->peer = m->address;
+    } else {
+        update_changed(a, held);
+        update_changed(a, map);
+        update_changed(a, &a->changed);
     }
-    struct pl_input in = {
-        .tunnel_port = tunnel,
-        .dhcp_punt = a->opt.dhcp_snoop != AGENT_SNOOP_OFF,
-        .vms = vms,
-        .n_vms = n,
-    };
+    chan_client_clear_changes(a->chan);
+    agent_map_clear_changes(a->map);
+    vm_changes_clear(&a->changed);
+    mark_enforced(a);
     char err[256];
-    int error = pipeline_compute(&in, a->desired, err, sizeof err);
-    free(vms);
+    int error = pl_engine_run(a->engine, err, sizeof err);
     if (error) {
         log_write(LOG_ERROR, "agent", "event=flow_inexpressible node=%s "
                   "action=kept_installed error=\"%s\"", a->opt.node, err);
@@ -211,6 +255,8 @@ agent_sync(struct agent_core *a)
          * flows, or the desired state, are not known yet. */
         return;
     }
+    struct pl_engine_stats e0, e1;
+    pl_engine_get_stats(a->engine, &e0);
     if (compute(a)) {
         /* Nothing is sent, so nothing is acknowledged: the switch keeps
          * the last complete table rather than half of a new one. */
@@ -225,9 +271,12 @@ agent_sync(struct agent_core *a)
         .oldest_instr_us = a->unconfirmed_since_us,
     };
     ofctrl_set_session(a->ofctrl, a->session);
-    if (ofctrl_sync(a->ofctrl, a->installed, a->desired, &batch, &d)) {
+    if (ofctrl_sync_tracked(a->ofctrl, a->installed,
+                            pl_engine_desired(a->engine),
+                            pl_engine_tracked(a->engine), &batch, &d)) {
         return; /* not connected: the next connection syncs in full */
     }
+    pl_engine_clear_tracked(a->engine); /* sent */
     a->flow_mods += d.added + d.modified + d.deleted;
     a->syncs++;
     a->unconfirmed_since_us = 0;
@@ -238,10 +287,12 @@ agent_sync(struct agent_core *a)
         }
     }
     if (d.added || d.modified || d.deleted) {
+        pl_engine_get_stats(a->engine, &e1);
         log_write(LOG_DBG, "agent", "event=flows_synced node=%s added=%zu "
-                  "modified=%zu deleted=%zu installed=%zu", a->opt.node,
-                  d.added, d.modified, d.deleted,
-                  flowtab_count(a->installed));
+                  "modified=%zu deleted=%zu installed=%zu vms=%" PRIu64
+                  " full=%" PRIu64, a->opt.node, d.added, d.modified,
+                  d.deleted, flowtab_count(a->installed), e1.vms - e0.vms,
+                  e1.full - e0.full);
     }
 }
 

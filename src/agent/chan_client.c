@@ -39,6 +39,7 @@ struct chan_client {
 
     struct entry_table held;
     struct entry_table staging; /* during a resync */
+    struct vm_changes changes;  /* held entries changed since drained */
     struct chan_client_stats stats;
 };
 
@@ -135,6 +136,7 @@ chan_client_create(const char *node, const struct chan_client_hooks *hooks)
     }
     c->ack = true;
     strbuf_init(&c->in);
+    vm_changes_init(&c->changes);
     return c;
 }
 
@@ -145,6 +147,7 @@ chan_client_destroy(struct chan_client *c)
         strbuf_destroy(&c->in);
         table_destroy(&c->held);
         table_destroy(&c->staging);
+        vm_changes_destroy(&c->changes);
         free(c);
     }
 }
@@ -381,6 +384,7 @@ handle_instr(struct chan_client *c, const struct chan_msg *m, uint64_t now,
             c->stats.deletes++;
         }
         if (!c->in_resync) {
+            vm_changes_add(&c->changes, m->vm);
             state_changed(c);
         }
     } else if (nomem) {
@@ -457,6 +461,7 @@ handle_resync(struct chan_client *c, const struct chan_msg *m)
     c->staging.n = 0;
     c->in_resync = false;
     c->stats.resyncs++;
+    vm_changes_all(&c->changes);
     state_changed(c);
 }
 
@@ -664,4 +669,16 @@ const struct chan_entry *
 chan_client_find(const struct chan_client *c, const char *vm)
 {
     return table_find(&c->held, vm);
+}
+
+const struct vm_changes *
+chan_client_changes(const struct chan_client *c)
+{
+    return &c->changes;
+}
+
+void
+chan_client_clear_changes(struct chan_client *c)
+{
+    vm_changes_clear(&c->changes);
 }

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/vm_changes.h"
 #include "proto/chan_msg.h"
 
 struct strbuf;
@@ -143,5 +144,10 @@ const struct chan_entry *chan_client_entry(const struct chan_client *,
                                            size_t i);
 const struct chan_entry *chan_client_find(const struct chan_client *,
                                           const char *vm);
+/* The VMs whose held entry an instruction changed since the last
+ * chan_client_clear_changes(), or "everything" after a resync (and
+ * before the first drain). */
+const struct vm_changes *chan_client_changes(const struct chan_client *);
+void chan_client_clear_changes(struct chan_client *);
 
 #endif /* MIGNET_AGENT_CHAN_CLIENT_H */

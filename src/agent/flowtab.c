@@ -35,8 +35,8 @@ mix(uint32_t h, uint64_t v)
     return h ^ (h >> 15);
 }
 
-static uint32_t
-flow_hash(uint8_t table, uint16_t priority, const struct ofp_match *m)
+uint32_t
+flowtab_hash(uint8_t table, uint16_t priority, const struct ofp_match *m)
 {
     uint32_t h = mix(0, ((uint64_t) table << 16) | priority);
     h = mix(h, ((uint64_t) m->present << 32) | m->masked);
@@ -115,7 +115,7 @@ const struct flowtab_flow *
 flowtab_find(const struct flowtab *t, uint8_t table, uint16_t priority,
              const struct ofp_match *m)
 {
-    struct fnode *n = lookup(t, flow_hash(table, priority, m), table,
+    struct fnode *n = lookup(t, flowtab_hash(table, priority, m), table,
                              priority, m);
     return n ? &n->flow : NULL;
 }
@@ -151,15 +151,11 @@ copy_flow(struct flowtab_flow *dst, const struct flowtab_flow *src)
     ofp_instructions_copy(&dst->insts, &src->insts);
 }
 
-void
-flowtab_put(struct flowtab *t, const struct flowtab_flow *f)
+/* Inserts a copy of 'f', whose key (hash 'h') is not in 't'. */
+static void
+insert(struct flowtab *t, uint32_t h, const struct flowtab_flow *f)
 {
-    uint32_t h = flow_hash(f->table, f->priority, &f->match);
-    struct fnode *n = lookup(t, h, f->table, f->priority, &f->match);
-    if (n) {
-        copy_flow(&n->flow, f);
-        return;
-    }
+    struct fnode *n;
     if (t->n >= t->n_buckets) {
         grow(t);
     }
@@ -175,6 +171,65 @@ flowtab_put(struct flowtab *t, const struct flowtab_flow *f)
     n->next = t->buckets[h & (t->n_buckets - 1)];
     t->buckets[h & (t->n_buckets - 1)] = n;
     t->n++;
+}
+
+void
+flowtab_put(struct flowtab *t, const struct flowtab_flow *f)
+{
+    uint32_t h = flowtab_hash(f->table, f->priority, &f->match);
+    struct fnode *n = lookup(t, h, f->table, f->priority, &f->match);
+    if (n) {
+        copy_flow(&n->flow, f);
+    } else {
+        insert(t, h, f);
+    }
+}
+
+bool
+flowtab_put_new(struct flowtab *t, const struct flowtab_flow *f)
+{
+    uint32_t h = flowtab_hash(f->table, f->priority, &f->match);
+    if (lookup(t, h, f->table, f->priority, &f->match)) {
+        return false;
+    }
+    insert(t, h, f);
+    return true;
+}
+
+/* Unlinks the node with that key (hash 'h') into the spares. */
+static bool
+remove_hashed(struct flowtab *t, uint32_t h, uint8_t table,
+              uint16_t priority, const struct ofp_match *m)
+{
+    for (struct fnode **p = &t->buckets[h & (t->n_buckets - 1)]; *p;
+         p = &(*p)->next) {
+        struct fnode *n = *p;
+        if (n->hash == h && n->flow.table == table
+            && n->flow.priority == priority
+            && ofp_match_equal(&n->flow.match, m)) {
+            *p = n->next;
+            n->next = t->spare;
+            t->spare = n;
+            t->n--;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+flowtab_remove(struct flowtab *t, uint8_t table, uint16_t priority,
+               const struct ofp_match *m)
+{
+    return remove_hashed(t, flowtab_hash(table, priority, m), table,
+                         priority, m);
+}
+
+bool
+flowtab_flow_same(const struct flowtab_flow *a, const struct flowtab_flow *b)
+{
+    return a->cookie == b->cookie
+           && ofp_instructions_equal(&a->insts, &b->insts);
 }
 
 void
@@ -218,52 +273,90 @@ put_flow_mod(struct ofpbuf *out, uint32_t *xid, uint8_t command,
     }
 }
 
+/* One key of flowtab_sync_keys()'s first pass: add or change it. */
+static void
+sync_put(struct flowtab *installed, const struct fnode *d, struct ofpbuf *out,
+         uint32_t *xid, struct flowtab_diff *diff)
+{
+    struct fnode *have = lookup(installed, d->hash, d->flow.table,
+                                d->flow.priority, &d->flow.match);
+    if (!have) {
+        put_flow_mod(out, xid, OFPFC_ADD, &d->flow);
+        insert(installed, d->hash, &d->flow);
+        diff->added++;
+    } else if (!flowtab_flow_same(&have->flow, &d->flow)) {
+        put_flow_mod(out, xid, OFPFC_ADD, &d->flow);
+        copy_flow(&have->flow, &d->flow);
+        diff->modified++;
+    }
+}
+
 void
-flowtab_sync(struct flowtab *installed, struct flowtab *desired,
-             struct ofpbuf *out, uint32_t *xid, struct flowtab_diff *diff)
+flowtab_sync_keys(struct flowtab *installed, const struct flowtab *desired,
+                  const struct flowtab *keys, struct ofpbuf *out,
+                  uint32_t *xid, struct flowtab_diff *diffp)
 {
     struct flowtab_diff d = {0};
     /* Make before break: a VM's new flows (another kind, another key) are
      * in place before its old ones go, so no packet falls in between. */
-    for (size_t i = 0; i < desired->n_buckets; i++) {
-        for (struct fnode *n = desired->buckets[i]; n; n = n->next) {
-            struct fnode *have = lookup(installed, n->hash, n->flow.table,
-                                        n->flow.priority, &n->flow.match);
-            if (!have) {
-                put_flow_mod(out, xid, OFPFC_ADD, &n->flow);
-                d.added++;
-            } else if (have->flow.cookie != n->flow.cookie
-                       || !ofp_instructions_equal(&have->flow.insts,
-                                                  &n->flow.insts)) {
-                /* An add replaces a flow with the same key, cookie
-                 * included, and resets its counters only when they
-                 * describe different behaviour. */
-                put_flow_mod(out, xid, OFPFC_ADD, &n->flow);
-                d.modified++;
+    const struct flowtab *adds = keys ? keys : desired;
+    for (size_t i = 0; i < adds->n_buckets; i++) {
+        for (struct fnode *k = adds->buckets[i]; k; k = k->next) {
+            const struct fnode *n =
+                keys ? lookup(desired, k->hash, k->flow.table,
+                              k->flow.priority, &k->flow.match)
+                     : k;
+            if (n) {
+                sync_put(installed, n, out, xid, &d);
             }
         }
     }
-    for (size_t i = 0; i < installed->n_buckets; i++) {
-        for (struct fnode *n = installed->buckets[i]; n; n = n->next) {
-            if (!lookup(desired, n->hash, n->flow.table, n->flow.priority,
-                        &n->flow.match)) {
+    if (keys) {
+        for (size_t i = 0; i < keys->n_buckets; i++) {
+            for (struct fnode *k = keys->buckets[i]; k; k = k->next) {
+                if (lookup(desired, k->hash, k->flow.table, k->flow.priority,
+                           &k->flow.match)) {
+                    continue;
+                }
+                struct fnode *have = lookup(installed, k->hash, k->flow.table,
+                                            k->flow.priority,
+                                            &k->flow.match);
+                if (have) {
+                    put_flow_mod(out, xid, OFPFC_DELETE_STRICT, &have->flow);
+                    remove_hashed(installed, k->hash, k->flow.table,
+                                  k->flow.priority, &k->flow.match);
+                    d.deleted++;
+                }
+            }
+        }
+    } else {
+        for (size_t i = 0; i < installed->n_buckets; i++) {
+            struct fnode **p = &installed->buckets[i];
+            while (*p) {
+                struct fnode *n = *p;
+                if (lookup(desired, n->hash, n->flow.table, n->flow.priority,
+                           &n->flow.match)) {
+                    p = &n->next;
+                    continue;
+                }
                 put_flow_mod(out, xid, OFPFC_DELETE_STRICT, &n->flow);
+                *p = n->next;
+                n->next = installed->spare;
+                installed->spare = n;
+                installed->n--;
                 d.deleted++;
             }
         }
     }
-    /* 'desired' is what is installed now: take its nodes instead of
-     * copying them, and keep the old ones for the next computation. */
-    struct fnode **buckets = installed->buckets;
-    size_t n_buckets = installed->n_buckets, n = installed->n;
-    installed->buckets = desired->buckets;
-    installed->n_buckets = desired->n_buckets;
-    installed->n = desired->n;
-    desired->buckets = buckets;
-    desired->n_buckets = n_buckets;
-    desired->n = n;
-    flowtab_clear(desired);
-    if (diff) {
-        *diff = d;
+    if (diffp) {
+        *diffp = d;
     }
+}
+
+void
+flowtab_sync(struct flowtab *installed, struct flowtab *desired,
+             struct ofpbuf *out, uint32_t *xid, struct flowtab_diff *diff)
+{
+    flowtab_sync_keys(installed, desired, NULL, out, xid, diff);
+    flowtab_clear(desired); /* its nodes kept for the next computation */
 }

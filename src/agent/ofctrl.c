@@ -26,6 +26,8 @@ struct ofctrl {
     uint64_t session;
     uint64_t gen;     /* bumped by a refused batch and by a reconnection */
     bool resend;      /* the next sync sends the whole table */
+    bool full;        /* the next tracked sync diffs whole tables: the
+                       * installed table is new (read, or reconnected) */
     uint64_t next_id;
     struct ofctrl_batch *fifo; /* waiting for their barrier, oldest first */
     size_t head, n, cap;
@@ -48,6 +50,7 @@ ofctrl_create(struct ofconn *conn, struct chan_client *chan,
     if (hooks) {
         c->hooks = *hooks;
     }
+    c->full = true;
     return c;
 }
 
@@ -71,6 +74,7 @@ ofctrl_reconnected(struct ofctrl *c)
 {
     c->gen++;
     c->resend = false;
+    c->full = true;
 }
 
 bool
@@ -175,6 +179,7 @@ ofctrl_read_switch(struct ofctrl *c, struct flowtab *installed,
         return ENOTCONN;
     }
     flowtab_clear(installed);
+    c->full = true;
     struct ofp_msg req;
     ofctrl_flow_stats_request(&req, cookie, cookie_mask);
     c->reading = installed;
@@ -291,35 +296,20 @@ forget_installed(struct flowtab *installed, const struct flowtab *desired)
     flowtab_destroy(w.stale);
 }
 
-int
-ofctrl_sync(struct ofctrl *c, struct flowtab *installed,
-            struct flowtab *desired, struct ofctrl_batch *batch,
-            struct flowtab_diff *diffp)
+/* Sends the flow_mods in 'b' and a barrier for 'batch'. */
+static void
+send_batch(struct ofctrl *c, struct ofpbuf *b, const struct flowtab_diff *d,
+           const struct flowtab *installed, struct ofctrl_batch *batch,
+           struct flowtab_diff *diffp)
 {
-    if (ofconn_get_state(c->conn) != OFCONN_READY) {
-        return ENOTCONN;
-    }
-    if (c->reading) {
-        return EAGAIN;
-    }
-    if (c->resend) {
-        forget_installed(installed, desired);
-        c->resend = false;
-    }
-    struct ofpbuf b;
-    ofpbuf_init(&b, 4096);
-    struct flowtab_diff d;
-    uint32_t xid = 1; /* ofconn gives every message its own */
-    flowtab_sync(installed, desired, &b, &xid, &d);
     /* The agent encodes every flow itself; whole 1.3 messages. */
-    if (ofconn_send_encoded(c->conn, b.data, b.size, NULL, NULL)
+    if (ofconn_send_encoded(c->conn, b->data, b->size, NULL, NULL)
         || ofconn_barrier(c->conn, barrier_cb, c)) {
         abort();
     }
-    ofpbuf_uninit(&b);
     batch->id = ++c->next_id;
     batch->gen = c->gen;
-    batch->n_mods = d.added + d.modified + d.deleted;
+    batch->n_mods = d->added + d->modified + d->deleted;
     batch->n_installed = flowtab_count(installed);
     if (c->head + c->n == c->cap && c->head) {
         memmove(c->fifo, c->fifo + c->head, c->n * sizeof *c->fifo);
@@ -329,7 +319,65 @@ ofctrl_sync(struct ofctrl *c, struct flowtab *installed,
     c->fifo[c->head + c->n++] = *batch;
     c->stats.batches++;
     if (diffp) {
-        *diffp = d;
+        *diffp = *d;
     }
+}
+
+/* Whether a sync may go now: 0, ENOTCONN or EAGAIN (see ofctrl.h). */
+static int
+sync_ready(const struct ofctrl *c)
+{
+    if (ofconn_get_state(c->conn) != OFCONN_READY) {
+        return ENOTCONN;
+    }
+    return c->reading ? EAGAIN : 0;
+}
+
+/* Both syncs: the keys of 'tracked', or every key when it is NULL or
+ * the installed table is new. */
+static int
+sync_keys(struct ofctrl *c, struct flowtab *installed,
+          const struct flowtab *desired, const struct flowtab *tracked,
+          struct ofctrl_batch *batch, struct flowtab_diff *diffp)
+{
+    int error = sync_ready(c);
+    if (error) {
+        return error;
+    }
+    if (c->resend) {
+        forget_installed(installed, desired);
+        c->resend = false;
+        c->full = true;
+    }
+    struct ofpbuf b;
+    ofpbuf_init(&b, 4096);
+    struct flowtab_diff d;
+    uint32_t xid = 1; /* ofconn gives every message its own */
+    flowtab_sync_keys(installed, desired, c->full ? NULL : tracked, &b, &xid,
+                      &d);
+    c->full = false;
+    send_batch(c, &b, &d, installed, batch, diffp);
+    ofpbuf_uninit(&b);
     return 0;
+}
+
+int
+ofctrl_sync(struct ofctrl *c, struct flowtab *installed,
+            struct flowtab *desired, struct ofctrl_batch *batch,
+            struct flowtab_diff *diffp)
+{
+    int error = sync_keys(c, installed, desired, NULL, batch, diffp);
+    if (!error) {
+        flowtab_clear(desired);
+    }
+    return error;
+}
+
+int
+ofctrl_sync_tracked(struct ofctrl *c, struct flowtab *installed,
+                    const struct flowtab *desired,
+                    const struct flowtab *tracked,
+                    struct ofctrl_batch *batch, struct flowtab_diff *diffp)
+{
+    return sync_keys(c, installed, desired, tracked, batch, diffp);
 }

@@ -2,8 +2,9 @@
  * (lib/ofconn), and what its barriers let the agent claim.
  *
  * ofctrl_sync() sends the difference between the installed and the desired
- * flow tables as one batch followed by a barrier.  When the barrier's reply
- * comes, the batch is *confirmed* only if Open vSwitch sent no error for any
+ * flow tables as one batch followed by a barrier (ofctrl_sync_tracked():
+ * only the difference at the keys an incremental computation changed).
+ * When the barrier's reply comes, the batch is *confirmed* only if Open vSwitch sent no error for any
  * of its messages and every batch before it since the last failure was
  * confirmed too; then the instructions it implements are acknowledged on
  * the agent channel ('ack {seq}') and its map version reported.  A batch
@@ -108,6 +109,20 @@ bool ofctrl_reading(const struct ofctrl *);
 int ofctrl_sync(struct ofctrl *, struct flowtab *installed,
                 struct flowtab *desired, struct ofctrl_batch *batch,
                 struct flowtab_diff *);
+/* The same with only the changes: for every key in 'tracked' (an
+ * incremental computation's changed keys, pl_engine.h; their instructions
+ * are not read), the flow_mods that make 'installed' hold what 'desired'
+ * holds, so a sync costs the changes, not the table.  'desired' is left
+ * as it is and 'installed' takes copies.  The whole tables are diffed
+ * instead (every desired key is checked, every installed flow it lacks
+ * deleted) on the first sync after ofctrl_create(), a reconnection or a
+ * read of the switch, and after a refused batch (every flow added again,
+ * as ofctrl_sync).  The caller clears its tracked set after 0; after an
+ * error it keeps it for the next try. */
+int ofctrl_sync_tracked(struct ofctrl *, struct flowtab *installed,
+                        const struct flowtab *desired,
+                        const struct flowtab *tracked,
+                        struct ofctrl_batch *batch, struct flowtab_diff *);
 /* A refused batch has not been followed by a confirmed full resend. */
 bool ofctrl_failed(const struct ofctrl *);
 

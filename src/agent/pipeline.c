@@ -122,13 +122,14 @@ refuse(struct pl_out *out, const struct flowtab_flow *f, size_t len)
 }
 
 /* Adds 'f' to the table unless it cannot be one OpenFlow message (a flow
- * is never cut short to fit: it is refused, and so is the computation);
- * then flow_done() either way. */
+ * is never cut short to fit: it is refused, and so is the computation),
+ * or the table has a flow with its key already (the owner that ranks first
+ * keeps it: pipeline.h); then flow_done() either way. */
 static void
 emit(struct pl_out *out, struct flowtab_flow *f)
 {
     if (ofp_flow_fits(&f->match, &f->insts)) {
-        flowtab_put(out->table, f);
+        flowtab_put_new(out->table, f); /* the first owner wins */
     } else {
         refuse(out, f, ofp_flow_mod_len(&f->match, &f->insts));
     }
@@ -285,7 +286,7 @@ add_portsec_rule(struct pl_out *out, const struct pl_vm *v,
     emit(out, &f);
 }
 
-static bool
+bool
 pl_trusted(const struct pl_vm *v)
 {
     return v->binding && v->binding->port_security == BINDING_TRUST
@@ -342,66 +343,63 @@ add_portsec(struct pl_out *out, const struct pl_input *in,
  * untrusted VM port of that key here.  Unicast DHCP is forwarded like any
  * traffic. */
 static void
-add_dhcp_broadcast(struct pl_out *out, const struct pl_input *in)
+add_dhcp_broadcast(struct pl_out *out, uint32_t key,
+                   const struct pl_vm *const *members, size_t n)
 {
-    for (size_t i = 0; i < in->n_vms; i++) {
-        const struct pl_vm *s = &in->vms[i];
-        uint32_t key = pl_key(&s->config);
-        bool first = true;
-        if (s->kind != PL_VM_LOCAL || !s->ofport || !pl_trusted(s)) {
-            continue;
+    bool any_trusted = false;
+    for (size_t i = 0; i < n && !any_trusted; i++) {
+        any_trusted = pl_trusted(members[i]);
+    }
+    if (!any_trusted) {
+        return;
+    }
+    struct flowtab_flow up, down;
+    flow_init(out, &up, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
+    flow_init(out, &down, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
+    ofp_match_set(&up.match, OFP_F_TUNNEL_ID, key);
+    ofp_match_set(&up.match, OFP_F_ETH_DST, UINT64_C(0xffffffffffff));
+    down.match = up.match;
+    match_dhcp(&up.match, 68, 67);
+    match_dhcp(&down.match, 67, 68);
+    struct ofp_actions *ua = ofp_instructions_apply(&up.insts);
+    struct ofp_actions *da = ofp_instructions_apply(&down.insts);
+    bool fits = true;
+    for (size_t j = 0; j < n && fits; j++) {
+        const struct pl_vm *t = members[j];
+        struct ofp_actions *a = pl_trusted(t) ? ua : da;
+        if (ofp_actions_output(a, t->ofport)) {
+            /* More ports than any message can name. */
+            refuse(out, a == ua ? &up : &down,
+                   ofp_flow_mod_len(&up.match, a == ua ? &up.insts
+                                                       : &down.insts));
+            fits = false;
         }
-        for (size_t j = 0; j < i && first; j++) {
-            const struct pl_vm *t = &in->vms[j];
-            first = !(t->kind == PL_VM_LOCAL && t->ofport && pl_trusted(t)
-                      && pl_key(&t->config) == key);
-        }
-        if (!first) {
-            continue; /* this key's flows are written already */
-        }
-        struct flowtab_flow up, down;
-        flow_init(out, &up, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
-        flow_init(out, &down, PL_T_FROM_VM, PL_PRIO_DHCP, PL_K_PORTSEC, NULL);
-        ofp_match_set(&up.match, OFP_F_TUNNEL_ID, key);
-        ofp_match_set(&up.match, OFP_F_ETH_DST, UINT64_C(0xffffffffffff));
-        down.match = up.match;
-        match_dhcp(&up.match, 68, 67);
-        match_dhcp(&down.match, 67, 68);
-        struct ofp_actions *ua = ofp_instructions_apply(&up.insts);
-        struct ofp_actions *da = ofp_instructions_apply(&down.insts);
-        for (size_t j = 0; j < in->n_vms; j++) {
-            const struct pl_vm *t = &in->vms[j];
-            if (t->kind != PL_VM_LOCAL || !t->ofport
-                || pl_key(&t->config) != key) {
-                continue;
-            }
-            struct ofp_actions *a = pl_trusted(t) ? ua : da;
-            if (ofp_actions_output(a, t->ofport)) {
-                /* More ports than any message can name. */
-                refuse(out, a == ua ? &up : &down,
-                       ofp_flow_mod_len(&up.match, a == ua ? &up.insts
-                                                           : &down.insts));
-                break;
-            }
-        }
-        if (!out->error) {
-            emit(out, &up);
-        }
-        if (!out->error && da->n) {
+    }
+    if (fits) {
+        emit(out, &up);
+        if (da->n) {
             emit(out, &down);
         }
-        flow_done(out, &up);
-        flow_done(out, &down);
     }
+    flow_done(out, &up);
+    flow_done(out, &down);
+}
+
+static int
+out_finish(struct pl_out *out)
+{
+    while (out->n_spare) {
+        ofp_instructions_destroy(&out->spare[--out->n_spare]);
+    }
+    return out->error;
 }
 
 int
-pipeline_compute(const struct pl_input *in, struct flowtab *table, char *err,
-                 size_t err_size)
+pipeline_infra(const struct pl_input *in, struct flowtab *table, char *err,
+               size_t err_size)
 {
     struct pl_out o = {.table = table, .err = err, .err_size = err_size};
     struct pl_out *out = &o;
-    flowtab_clear(table);
     struct flowtab_flow f;
 
     add_default_drop(out, PL_T_CLASSIFY);
@@ -419,21 +417,95 @@ pipeline_compute(const struct pl_input *in, struct flowtab *table, char *err,
         f.insts.goto_table = PL_T_FROM_TUN;
         emit(out, &f);
     }
-    for (size_t i = 0; i < in->n_vms; i++) {
-        add_vm(out, in, &in->vms[i]);
-        add_portsec(out, in, &in->vms[i]);
-    }
-    add_dhcp_broadcast(out, in);
+    return out_finish(out);
+}
+
+int
+pipeline_vm(const struct pl_input *in, const struct pl_vm *v,
+            struct flowtab *table, char *err, size_t err_size)
+{
+    struct pl_out o = {.table = table, .err = err, .err_size = err_size};
+    add_vm(&o, in, v);
+    add_portsec(&o, in, v);
     /* ARP answers for every VM this node can reach: placed here or
      * elsewhere per the map (a relay's snapshot is an old address). */
+    if (v->kind != PL_VM_RELAY && v->config.ip) {
+        add_arp_responder(&o, v);
+    }
+    return out_finish(&o);
+}
+
+int
+pipeline_key(const struct pl_input *in, uint32_t key,
+             const struct pl_vm *const *members, size_t n,
+             struct flowtab *table, char *err, size_t err_size)
+{
+    struct pl_out o = {.table = table, .err = err, .err_size = err_size};
+    (void) in;
+    add_dhcp_broadcast(&o, key, members, n);
+    return out_finish(&o);
+}
+
+bool
+pl_key_member(const struct pl_vm *v)
+{
+    return v->kind == PL_VM_LOCAL && v->ofport;
+}
+
+int
+pl_vm_cmp(const struct pl_vm *a, const struct pl_vm *b)
+{
+    return strcmp(a->vm, b->vm);
+}
+
+/* qsort: VMs by name, members of key groups by key first. */
+static int
+by_name(const void *a_, const void *b_)
+{
+    const struct pl_vm *const *a = a_, *const *b = b_;
+    int c = pl_vm_cmp(*a, *b);
+    /* Equal names (a caller's bug): by position, still deterministic. */
+    return c ? c : (*a < *b ? -1 : *a > *b);
+}
+
+static int
+by_key_name(const void *a_, const void *b_)
+{
+    const struct pl_vm *const *a = a_, *const *b = b_;
+    uint32_t ka = pl_key(&(*a)->config), kb = pl_key(&(*b)->config);
+    return ka != kb ? (ka < kb ? -1 : 1) : by_name(a_, b_);
+}
+
+int
+pipeline_compute(const struct pl_input *in, struct flowtab *table, char *err,
+                 size_t err_size)
+{
+    flowtab_clear(table);
+    int error = pipeline_infra(in, table, err, err_size);
+    const struct pl_vm **v = xcalloc(in->n_vms + 1, sizeof *v);
+    size_t n = 0;
+    /* Key groups, in order of key, their members in order of name. */
     for (size_t i = 0; i < in->n_vms; i++) {
-        const struct pl_vm *v = &in->vms[i];
-        if (v->kind != PL_VM_RELAY && v->config.ip) {
-            add_arp_responder(out, v);
+        if (pl_key_member(&in->vms[i])) {
+            v[n++] = &in->vms[i];
         }
     }
-    while (out->n_spare) {
-        ofp_instructions_destroy(&out->spare[--out->n_spare]);
+    qsort(v, n, sizeof *v, by_key_name);
+    for (size_t i = 0, j; i < n && !error; i = j) {
+        uint32_t key = pl_key(&v[i]->config);
+        for (j = i + 1; j < n && pl_key(&v[j]->config) == key; j++) {
+            continue;
+        }
+        error = pipeline_key(in, key, v + i, j - i, table, err, err_size);
     }
-    return out->error;
+    /* Then every VM, in order of name. */
+    for (size_t i = 0; i < in->n_vms; i++) {
+        v[i] = &in->vms[i];
+    }
+    qsort(v, in->n_vms, sizeof *v, by_name);
+    for (size_t i = 0; i < in->n_vms && !error; i++) {
+        error = pipeline_vm(in, v[i], table, err, err_size);
+    }
+    free(v);
+    return error;
 }

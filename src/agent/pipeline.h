@@ -8,6 +8,7 @@
 #ifndef MIGNET_AGENT_PIPELINE_H
 #define MIGNET_AGENT_PIPELINE_H 1
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,8 +88,37 @@ uint32_t pl_key(const struct mn_config *);
  * or EMSGSIZE when a flow cannot be expressed as one OpenFlow message
  * (e.g. a DHCP broadcast to more ports of one key than a flow_mod can
  * name): no flow is ever shortened, so 'out' then lacks that flow and must
- * not be installed; 'err' (if not NULL) says which flow. */
+ * not be installed; 'err' (if not NULL) says which flow.
+ *
+ * Every flow has one *owner*: the infrastructure, a key group (the DHCP
+ * broadcasts of one overlay key, which depend on every local port of that
+ * key) or a VM.  When two owners produce a flow with the same key (table,
+ * priority, match) -- a misconfiguration such as two VMs with one MAC --
+ * the owner that ranks first keeps it, whatever the order of 'in->vms':
+ * the infrastructure, then key groups by key, then VMs by name (strcmp);
+ * inside one owner, its first flow with that key.  pipeline_compute() is
+ * the owners' flows in that order, first writer wins; pl_engine.c
+ * computes the same table owner by owner, with the same rule. */
 int pipeline_compute(const struct pl_input *in, struct flowtab *out,
                      char *err, size_t err_size);
+
+/* One owner's flows, added to 'out' where no flow has their key yet
+ * (flowtab_put_new); the same 0 or EMSGSIZE.  Only 'in''s options are
+ * read (tunnel_port, dhcp_punt), never its VMs. */
+int pipeline_infra(const struct pl_input *in, struct flowtab *out,
+                   char *err, size_t err_size);
+int pipeline_vm(const struct pl_input *in, const struct pl_vm *,
+                struct flowtab *out, char *err, size_t err_size);
+/* The key group of 'key': 'members' are every VM with pl_key_member() and
+ * that key, in pl_vm_cmp() order (the order of the ports in its flows). */
+int pipeline_key(const struct pl_input *in, uint32_t key,
+                 const struct pl_vm *const *members, size_t n,
+                 struct flowtab *out, char *err, size_t err_size);
+/* 'v' belongs to the key group of its key (placed here, plugged). */
+bool pl_key_member(const struct pl_vm *v);
+/* Port security trusts 'v''s port (a DHCP server's). */
+bool pl_trusted(const struct pl_vm *v);
+/* The order of VMs as owners: by name. */
+int pl_vm_cmp(const struct pl_vm *, const struct pl_vm *);
 
 #endif /* MIGNET_AGENT_PIPELINE_H */

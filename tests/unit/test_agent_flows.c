@@ -525,6 +525,11 @@ test_map_apply(void **state)
                      0);
     assert_int_equal(agent_map_version(m), 7);
     assert_int_equal(agent_map_count(m), 2);
+    /* A full answer changes everything; a delta names its VMs. */
+    assert_true(agent_map_changes(m)->all);
+    agent_map_clear_changes(m);
+    assert_false(agent_map_changes(m)->all);
+    assert_int_equal(agent_map_changes(m)->n, 0);
     const struct amap_entry *e = agent_map_find(m, "vm2");
     assert_non_null(e);
     assert_string_equal(e->node, "n2");
@@ -543,6 +548,12 @@ test_map_apply(void **state)
     assert_int_equal(agent_map_count(m), 1);
     assert_null(agent_map_find(m, "vm1"));
     assert_string_equal(agent_map_find(m, "vm2")->node, "n3");
+    const struct vm_changes *ch = agent_map_changes(m);
+    assert_false(ch->all);
+    assert_int_equal(ch->n, 2);
+    assert_string_equal(ch->names[0], "vm1"); /* removed */
+    assert_string_equal(ch->names[1], "vm2"); /* moved */
+    agent_map_clear_changes(m);
 
     /* Malformed answers change nothing, whatever part is wrong. */
     const char *bad[] = {
@@ -571,6 +582,8 @@ test_map_apply(void **state)
         assert_int_equal(agent_map_version(m), 9);
         assert_int_equal(agent_map_count(m), 1);
         assert_string_equal(agent_map_find(m, "vm2")->node, "n3");
+        assert_false(ch->all); /* nor does it record a change */
+        assert_int_equal(ch->n, 0);
     }
     agent_map_destroy(m);
 }

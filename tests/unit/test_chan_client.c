@@ -169,6 +169,9 @@ test_resync_replaces_state(void **state)
 {
     struct fixture *f = *state;
     connect_welcome(f);
+    const struct vm_changes *ch = chan_client_changes(f->c);
+    assert_true(ch->all); /* nothing drained yet */
+    chan_client_clear_changes(f->c);
 
     /* Something held from before. */
     assert_int_equal(feed(f, "{\"type\":\"install\",\"seq\":1,\"vm\":\"old\","
@@ -178,6 +181,10 @@ test_resync_replaces_state(void **state)
     expect_out(f, "{\"type\":\"ack\",\"seq\":1}\n");
     assert_non_null(chan_client_find(f->c, "old"));
     int changes = f->rec.state_changes;
+    assert_false(ch->all);
+    assert_int_equal(ch->n, 1); /* an instruction names its VM */
+    assert_string_equal(ch->names[0], "old");
+    chan_client_clear_changes(f->c);
 
     assert_int_equal(
         feed(f,
@@ -196,12 +203,15 @@ test_resync_replaces_state(void **state)
     expect_out(f, "");
     assert_int_equal(chan_client_n_entries(f->c), 1);
     assert_int_equal(f->rec.state_changes, changes);
+    assert_false(ch->all);
+    assert_int_equal(ch->n, 0);
 
     assert_int_equal(feed(f, "{\"type\":\"resync_end\",\"seq\":6}\n", 140),
                      0);
     assert_false(chan_client_in_resync(f->c));
     expect_out(f, "{\"type\":\"ack\",\"seq\":6}\n");
     assert_int_equal(f->rec.state_changes, changes + 1);
+    assert_true(ch->all); /* a resync changes everything */
     assert_int_equal(chan_client_n_entries(f->c), 2);
     assert_null(chan_client_find(f->c, "old"));
     const struct chan_entry *e = chan_client_entry(f->c, 0);

@@ -3,7 +3,8 @@
  * answers lib/ofconn with canned replies (flow_mods + error + barrier reply
  * -> nack; no error -> ack), and a chan_client holds the instructions.
  * A reconnection reads the switch's flows (canned flow statistics) and
- * sends only the difference. */
+ * sends only the difference; a tracked sync sends only the changed keys,
+ * and the whole difference after a reconnection or a refused batch. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -479,6 +480,141 @@ test_reconnect_read_lost(void **state)
                      ENOTCONN);
 }
 
+/* ofctrl_sync_tracked(): the desired table stays; returns what the
+ * switch received. */
+static void
+sync_tracked(struct fx *f, const struct flowtab *tracked, struct taken *t)
+{
+    struct ofctrl_batch b = {
+        .session = 1,
+        .ack_seq = chan_client_pending_ack(f->chan),
+    };
+    assert_int_equal(ofctrl_sync_tracked(f->ctl, f->installed, f->desired,
+                                         tracked, &b, NULL),
+                     0);
+    sw_take(f, t);
+    assert_true(t->n >= 1);
+    assert_int_equal(t->type[t->n - 1], OFPT_BARRIER_REQUEST);
+}
+
+/* Puts the flow for 'in_port' -> 'out' in 't'. */
+static void
+put_port(struct flowtab *t, uint32_t in_port, uint32_t out)
+{
+    struct flowtab_flow fl;
+    make_flow(&fl, OURS | in_port, in_port, out);
+    flowtab_put(t, &fl);
+    ofp_instructions_destroy(&fl.insts);
+}
+
+static bool
+has_mod(const struct taken *t, uint8_t cmd, uint64_t in_port)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->type[i] == OFPT_FLOW_MOD && t->cmd[i] == cmd
+            && t->in_port[i] == in_port) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Only the tracked keys are looked at: a change the tracked set does not
+ * name is not sent; the first sync after a connection diffs everything. */
+static void
+test_tracked_sends_only_tracked(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    struct flowtab *tracked = flowtab_create();
+    want_flows(f, 3);
+    sync_tracked(f, tracked, &t); /* new connection: whole table */
+    assert_int_equal(t.n, 4);
+    assert_int_equal(flowtab_count(f->desired), 3); /* left as it was */
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[3]);
+    expect_chan(f, "{\"type\":\"ack\",\"seq\":2}\n");
+
+    /* Port 2 changes, port 4 comes, port 3 changes untracked, port 5 is
+     * tracked but neither desired nor installed. */
+    put_port(f->desired, 2, 9);
+    put_port(f->desired, 4, 7);
+    put_port(f->desired, 3, 9);
+    put_port(tracked, 2, 0);
+    put_port(tracked, 4, 0);
+    put_port(tracked, 5, 0);
+    sync_tracked(f, tracked, &t);
+    assert_int_equal(t.n, 3);
+    assert_true(has_mod(&t, OFPFC_ADD, 2));
+    assert_true(has_mod(&t, OFPFC_ADD, 4));
+    assert_false(has_mod(&t, OFPFC_ADD, 3));
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[2]);
+    assert_int_equal(f->outcome[1], OFCTRL_CONFIRMED);
+
+    /* Port 1 goes: one strict delete, after nothing else. */
+    flowtab_clear(tracked);
+    struct flowtab_flow k;
+    make_flow(&k, OURS | 1, 1, 7);
+    assert_true(flowtab_remove(f->desired, k.table, k.priority, &k.match));
+    assert_false(flowtab_remove(f->desired, k.table, k.priority, &k.match));
+    flowtab_put(tracked, &k);
+    ofp_instructions_destroy(&k.insts);
+    sync_tracked(f, tracked, &t);
+    assert_int_equal(t.n, 2);
+    assert_true(has_mod(&t, OFPFC_DELETE_STRICT, 1));
+    assert_int_equal(flowtab_count(f->installed), 3);
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[1]);
+    assert_int_equal(f->outcome[2], OFCTRL_CONFIRMED);
+    flowtab_destroy(tracked);
+}
+
+/* After a refused batch the next tracked sync sends the whole table,
+ * whatever the tracked set says, and only its success is acknowledged. */
+static void
+test_tracked_after_refusal_resends_all(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    struct flowtab *tracked = flowtab_create();
+    want_flows(f, 3);
+    sync_tracked(f, tracked, &t);
+    sw_error(f, t.xid[0], OFPET_FLOW_MOD_FAILED, 1);
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[3]);
+    expect_chan(f, "{\"type\":\"nack\",\"seq\":2,"
+                   "\"ofp_error\":{\"type\":5,\"code\":1}}\n");
+    assert_true(ofctrl_failed(f->ctl));
+    sync_tracked(f, tracked, &t); /* nothing tracked: all three again */
+    assert_int_equal(t.n, 4);
+    assert_true(has_mod(&t, OFPFC_ADD, 1) && has_mod(&t, OFPFC_ADD, 2)
+                && has_mod(&t, OFPFC_ADD, 3));
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[3]);
+    expect_chan(f, "{\"type\":\"ack\",\"seq\":2}\n");
+    /* Then back to the tracked keys only. */
+    sync_tracked(f, tracked, &t);
+    assert_int_equal(t.n, 1);
+    flowtab_destroy(tracked);
+}
+
+/* After a reconnection's read, the first tracked sync diffs the whole
+ * tables: a stale flow the switch holds goes though nothing tracks it. */
+static void
+test_tracked_after_read_diffs_whole(void **state)
+{
+    static const uint64_t held[][3] = {{OURS | 1, 1, 7}, {OURS | 5, 5, 7}};
+    struct fx *f = *state;
+    struct taken t;
+    struct flowtab *tracked = flowtab_create();
+    reconnect_holding(f, held, 2);
+    want_flows(f, 2);
+    sync_tracked(f, tracked, &t);
+    assert_int_equal(t.n, 3);
+    assert_true(has_mod(&t, OFPFC_ADD, 2));
+    assert_true(has_mod(&t, OFPFC_DELETE_STRICT, 5));
+    assert_int_equal(t.cmd[1], OFPFC_DELETE_STRICT); /* make, then break */
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[2]);
+    expect_chan(f, "{\"type\":\"ack\",\"seq\":2}\n");
+    flowtab_destroy(tracked);
+}
+
 int
 main(void)
 {
@@ -498,6 +634,12 @@ main(void)
             test_reconnect_read_error_deletes_own, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_read_lost, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_tracked_sends_only_tracked,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_tracked_after_refusal_resends_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tracked_after_read_diffs_whole,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
