@@ -5,6 +5,7 @@
 # (full resync), after which VMs reach each other again and a migration
 # through the restarted node loses nothing outside the pause.
 # Needs root and Open vSwitch (else exit 77).
+# ctest: serial (its assertions depend on timing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

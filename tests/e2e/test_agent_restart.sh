@@ -9,6 +9,7 @@
 # keeps the switch's flows until the resync and the map arrive (an agent
 # that cleared its flows on connecting lost ~1.5 s of traffic here).
 # Needs root and Open vSwitch (else exit 77).
+# ctest: serial (its assertions depend on timing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

@@ -3,6 +3,7 @@
 # (I5).  n1's pending relay must be retargeted to n3 -- no two-hop relay --
 # and no probe may be lost outside the pauses.
 # Needs root and Open vSwitch (else exit 77).
+# ctest: serial (its assertions depend on timing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

@@ -5,6 +5,7 @@
 # relay.  Senders whose nodes have not refreshed their map yet keep sending
 # to n1, so probes are lost after the pause -- the loss mignet removes.
 # Needs root and Open vSwitch (else exit 77).
+# ctest: serial (its assertions depend on timing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

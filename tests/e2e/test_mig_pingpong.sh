@@ -5,6 +5,7 @@
 # deleted on the node it came back to: no probe lost outside the pauses,
 # vm1 delivered on n1 at the end, nothing of it left on n2.
 # Needs root and Open vSwitch (else exit 77).
+# ctest: serial (its assertions depend on timing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

@@ -8,6 +8,7 @@
 # cleaned within 1 s (polls alone take seconds here); far fewer packets
 # relayed than without push (~2,000 on this bed); mignetd counted pushes
 # and map acks.  Needs root and Open vSwitch (else exit 77).
+# ctest: serial (its assertions depend on timing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

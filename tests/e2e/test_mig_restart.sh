@@ -6,6 +6,7 @@
 # the agents reconnect and are resynchronised; the pending deletion is
 # neither lost nor run early (I7); no probe is lost outside the pause.
 # Needs root and Open vSwitch (else exit 77).
+# ctest: serial (its assertions depend on timing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

@@ -5,6 +5,7 @@
 # relay flows on the source during the deletion delay, carrying packets;
 # none of vm1's old flows on the source after cleanup; the destination
 # delivers.  Needs root and Open vSwitch (else exit 77).
+# ctest: serial (its assertions depend on timing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

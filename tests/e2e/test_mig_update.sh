@@ -5,6 +5,7 @@
 # probe is lost outside the pause.  The update pins vm1's OpenFlow port
 # explicitly (the agent had found it by name), so traffic is unaffected.
 # Needs root and Open vSwitch (else exit 77).
+# ctest: serial (its assertions depend on timing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

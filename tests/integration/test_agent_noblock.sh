@@ -10,6 +10,7 @@
 # mignetd: the agent's map refreshes and its `refresh` report reaches
 # mignetd.  Real mignetd, real
 # agent, a private Open vSwitch (ovs_lib.sh); everything stopped by PID.
+# ctest: serial (its assertions depend on timing)
 source "$(dirname "$0")/lib.sh"
 SRC=${MIGNET_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRC/tests/integration/ovs_lib.sh"

@@ -5,6 +5,7 @@
 # be there with the same due time, none may run before it, each runs once
 # due, and the API shows the same VMs, placements and epochs.  A task that
 # fell due while the daemon was down (after a clean SIGTERM) runs at once.
+# ctest: serial (its assertions depend on timing)
 source "$(dirname "$0")/lib.sh"
 
 PREPARE_MS=${PREPARE_MS:-9000}

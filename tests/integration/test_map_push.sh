@@ -7,6 +7,7 @@
 # their refresh statistics stay untouched; an agent that did not subscribe
 # (n3, which polls) gets no push.  A bad subscribe or map_ack changes
 # nothing.  Loopback only; every process is stopped by PID on exit.
+# ctest: serial (its assertions depend on timing)
 set -euo pipefail
 
 : "${MIGNET_BUILD_DIR:?set MIGNET_BUILD_DIR to the build directory}"
