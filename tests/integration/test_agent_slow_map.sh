@@ -12,15 +12,8 @@ SRC=${MIGNET_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 ovs_require
 command -v python3 >/dev/null || fail "python3 is needed"
 
-both_cleanup() {
-    local rc=$?
-    set +e
-    stop_all $rc
-    (exit $rc)
-    ovs_cleanup
-}
 ovs_start slowmap
-trap both_cleanup EXIT
+trap ovs_and_lib_cleanup EXIT
 ovs_add_bridge br-int
 
 start_mignetd sm --heartbeat-ms 5000
@@ -29,44 +22,9 @@ ok POST /v1/vms 201 '{"id":"vm1","mac":"02:00:00:00:00:01",
     "ip":"198.18.1.1","vni":100,"node":"n1"}'
 rest=${URL#http://}
 
-# The gateway: each request relayed to mignetd, its answer sent back in
-# 25 parts 0.1 s apart.
-python3 -u -c '
-import socket, sys, threading, time
-host, port = sys.argv[1], int(sys.argv[2])
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(64)
-print(s.getsockname()[1])
-def relay(c):
-    req = b""
-    while b"\r\n\r\n" not in req:
-        d = c.recv(65536)
-        if not d:
-            c.close()
-            return
-        req += d
-    u = socket.create_connection((host, port))
-    u.sendall(req)
-    ans = b""
-    while True:
-        d = u.recv(65536)
-        if not d:
-            break
-        ans += d
-    u.close()
-    step = max(1, (len(ans) + 24) // 25)
-    try:
-        for i in range(0, len(ans), step):
-            c.sendall(ans[i:i + step])
-            time.sleep(0.1)
-    except OSError:
-        pass
-    c.close()
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=relay, args=(c,), daemon=True).start()
-' "${rest%:*}" "${rest##*:}" >"$T/gw.out" 2>>"$T/gw.log" &
+# The gateway: each answer trickled back in 25 parts 0.1 s apart.
+python3 -u "$SRC/tests/integration/gw_relay.py" "${rest%:*}" "${rest##*:}" \
+    --trickle 25 >"$T/gw.out" 2>>"$T/gw.log" &
 PIDS+=("$!")
 for _ in $(seq 1 100); do
     grep -q "^[0-9]" "$T/gw.out" && break
