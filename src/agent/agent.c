@@ -86,7 +86,8 @@ agent_arm_ms(struct event *ev, uint64_t ms)
 #define POLL_TIMEOUT_MS 1000
 /* ... except the first, whole map: 50,000 VMs are ~9 MB, which a loaded
  * mignetd may take over a second to write; cut short, it was asked for
- * again and again and never arrived (bench/bench_agent.sh, V2). */
+ * again and again and never arrived (bench/bench_agent.sh, V2).  A
+ * silent gateway still ends it after 1 s (the connection's timeout). */
 #define POLL_FULL_TIMEOUT_MS 10000
 
 static void

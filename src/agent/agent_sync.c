@@ -123,6 +123,33 @@ update_changed(struct agent_core *a, const struct vm_changes *c)
     }
 }
 
+/* Every VM one source says: its views now ('remote': the map's, else the
+ * held entries'), and the engine's views that came from it before. */
+static void
+update_source(struct agent *a, bool remote)
+{
+    for (size_t i = pl_engine_n_vms(a->engine); i-- > 0;) {
+        const struct pl_vm *v = pl_engine_vm(a->engine, i);
+        if ((v->kind == PL_VM_REMOTE) == remote) {
+            update_vm(a, v->vm);
+        }
+    }
+    size_t n = remote ? agent_map_count(a->map)
+                      : chan_client_n_entries(a->chan);
+    for (size_t i = 0; i < n; i++) {
+        update_vm(a, remote ? agent_map_entry(a->map, i)->vm
+                            : chan_client_entry(a->chan, i)->vm);
+    }
+    for (size_t i = 0; !remote && i < agent_map_count(a->map); i++) {
+        /* Held before with no view (a relay it cannot tunnel for): its
+         * map entry may count now. */
+        const char *vm = agent_map_entry(a->map, i)->vm;
+        if (!pl_engine_has_vm(a->engine, vm)) {
+            update_vm(a, vm);
+        }
+    }
+}
+
 /* Timing DHCP ACKs' enforcement: the desired flows now enforce the
  * bindings of every held VM. */
 static void
@@ -148,9 +175,9 @@ mark_enforced(struct agent_core *a)
 
 /* The node's view: held entries (placed here or relaying), the map, the
  * ports and the snooped bindings.  Only the VMs their change sets name are
- * rebuilt and recomputed (pl_engine.h); a resync or a full map answer
- * rebuilds every view, an option change or a refused batch recomputes
- * every owner.  Returns 0, or EMSGSIZE when a flow cannot be expressed
+ * rebuilt and recomputed (pl_engine.h); a resync rebuilds every held VM's
+ * view, a full map answer every map VM's, an option change or a refused
+ * batch recomputes every owner.  Returns 0, or EMSGSIZE when a flow cannot be expressed
  * (logged): then the desired table is incomplete and must not be
  * installed. */
 static int
@@ -165,27 +192,20 @@ compute(struct agent_core *a)
     }
     const struct vm_changes *held = chan_client_changes(a->chan);
     const struct vm_changes *map = agent_map_changes(a->map);
-    if (held->all || map->all || a->changed.all) {
-        /* Every view again: what the engine holds and no source has
-         * goes, every entry is set. */
-        for (size_t i = pl_engine_n_vms(a->engine); i-- > 0;) {
-            const char *vm = pl_engine_vm(a->engine, i)->vm;
-            if (!chan_client_find(a->chan, vm)
-                && !agent_map_find(a->map, vm)) {
-                pl_engine_remove_vm(a->engine, vm);
-            }
-        }
-        for (size_t i = 0; i < chan_client_n_entries(a->chan); i++) {
-            update_vm(a, chan_client_entry(a->chan, i)->vm);
-        }
-        for (size_t i = 0; i < agent_map_count(a->map); i++) {
-            update_vm(a, agent_map_entry(a->map, i)->vm);
-        }
+    /* A resync rebuilds the held VMs' views, a full map answer the
+     * map's: a resync at 50,000 map entries costs its own VMs. */
+    bool all = a->changed.all;
+    if (all || held->all) {
+        update_source(a, false);
     } else {
         update_changed(a, held);
-        update_changed(a, map);
-        update_changed(a, &a->changed);
     }
+    if (all || map->all) {
+        update_source(a, true);
+    } else {
+        update_changed(a, map);
+    }
+    update_changed(a, &a->changed);
     chan_client_clear_changes(a->chan);
     agent_map_clear_changes(a->map);
     vm_changes_clear(&a->changed);

@@ -95,3 +95,14 @@ ovs_add_bridge() {
     echo "FAIL: $OVS_T/$br.mgmt did not appear" >&2
     return 1
 }
+
+# For a test that also uses lib.sh, on exit: lib.sh's processes and
+# directory, then Open vSwitch's (which reads the exit code from $?;
+# errexit must not stop us before it).
+ovs_and_lib_cleanup() {
+    local rc=$?
+    set +e
+    stop_all $rc
+    (exit $rc)
+    ovs_cleanup
+}

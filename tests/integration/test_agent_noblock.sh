@@ -17,17 +17,8 @@ SRC=${MIGNET_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 ovs_require
 command -v python3 >/dev/null || fail "python3 is needed"
 
-# On exit: lib.sh's processes and directory, then Open vSwitch's (which
-# reads the exit code from $?; errexit must not stop us before it).
-both_cleanup() {
-    local rc=$?
-    set +e
-    stop_all $rc
-    (exit $rc)
-    ovs_cleanup
-}
 ovs_start noblock
-trap both_cleanup EXIT
+trap ovs_and_lib_cleanup EXIT
 ovs_add_bridge br-int
 
 # wait_for WHAT 'SHELL CODE': the code (evaluated again each time)
@@ -53,38 +44,8 @@ rest=${URL#http://}
 
 # The gateway: accepts every connection; answers none until $T/open
 # exists, then relays each request to mignetd's REST and its answer back.
-python3 -u -c '
-import os, socket, sys, threading
-host, port, flag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(64)
-print(s.getsockname()[1])
-held = []
-def relay(c):
-    req = b""
-    while b"\r\n\r\n" not in req:
-        d = c.recv(65536)
-        if not d:
-            c.close()
-            return
-        req += d
-    u = socket.create_connection((host, port))
-    u.sendall(req)
-    while True:
-        d = u.recv(65536)
-        if not d:
-            break
-        c.sendall(d)
-    u.close()
-    c.close()
-while True:
-    c, _ = s.accept()
-    if os.path.exists(flag):
-        threading.Thread(target=relay, args=(c,), daemon=True).start()
-    else:
-        held.append(c)
-' "${rest%:*}" "${rest##*:}" "$T/open" >"$T/gw.out" 2>>"$T/gw.log" &
+python3 -u "$SRC/tests/integration/gw_relay.py" "${rest%:*}" "${rest##*:}" \
+    --hold "$T/open" >"$T/gw.out" 2>>"$T/gw.log" &
 PIDS+=("$!")
 wait_for "gateway listening" 'grep -q "^[0-9]" "$T/gw.out"'
 GW=http://127.0.0.1:$(head -n 1 "$T/gw.out")
