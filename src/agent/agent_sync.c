@@ -126,7 +126,7 @@ update_changed(struct agent_core *a, const struct vm_changes *c)
 /* Every VM one source says: its views now ('remote': the map's, else the
  * held entries'), and the engine's views that came from it before. */
 static void
-update_source(struct agent *a, bool remote)
+update_source(struct agent_core *a, bool remote)
 {
     for (size_t i = pl_engine_n_vms(a->engine); i-- > 0;) {
         const struct pl_vm *v = pl_engine_vm(a->engine, i);
