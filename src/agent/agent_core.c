@@ -432,6 +432,18 @@ agent_core_map_answer(struct agent_core *a, const char *body, size_t len,
     return 0;
 }
 
+/* Whether a held entry is a relay (its flows carry PL_K_RELAY cookies). */
+static bool
+relays_held(const struct agent_core *a)
+{
+    for (size_t i = 0; i < chan_client_n_entries(a->chan); i++) {
+        if (chan_client_entry(a->chan, i)->relay) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void
 agent_core_request_stats(struct agent_core *a, uint64_t now)
 {
@@ -442,8 +454,14 @@ agent_core_request_stats(struct agent_core *a, uint64_t now)
     struct ofp_msg req;
     ofctrl_flow_stats_request(&req, pl_cookie_kind(PL_K_RELAY),
                               PL_COOKIE_KIND_MASK);
-    of_send_msg(a, &req); /* the session sets the xid */
-    a->stats_xid = req.xid;
+    if (relays_held(a) || a->n_relay_seen) {
+        /* A masked cookie makes Open vSwitch walk every flow (100,000 at
+         * 50,000 map entries), delaying the barriers behind it: asked
+         * only while relay flows may exist.  A deleted one reports its
+         * last counters itself (relay_removed). */
+        of_send_msg(a, &req); /* the session sets the xid */
+        a->stats_xid = req.xid;
+    }
     req.mp.flow_req.table_id = PL_T_PORTSEC;
     req.mp.flow_req.cookie = pl_cookie_kind(PL_K_PORTSEC);
     of_send_msg(a, &req);

@@ -183,8 +183,9 @@ void agent_core_of_disconnected(struct agent_core *, uint64_t now);
 int agent_core_map_answer(struct agent_core *, const char *body, size_t len,
                           uint64_t now, char *err, size_t errlen);
 
-/* Asks the switch for the relay and port-security counters; a snooped
- * lease that ended schedules a sync. */
+/* Asks the switch for the port-security counters, and for the relay ones
+ * while relay flows may exist; a snooped lease that ended schedules a
+ * sync. */
 void agent_core_request_stats(struct agent_core *, uint64_t now);
 
 /* What agent_core_run() says the shell must do. */

@@ -77,6 +77,7 @@ struct pl_engine {
     struct contrib **buckets;
     size_t n_buckets, n_contribs;
     struct flowtab *desired, *tracked, *scratch;
+    bool track_all; /* more than PL_TRACK_MAX changes: every key counts */
     size_t n_errors; /* owners with error set */
     char err[256];   /* the last owner error */
     struct pl_engine_stats stats;
@@ -383,9 +384,24 @@ same_key(const struct flowtab_flow *a, const struct flowtab_flow *b)
            && ofp_match_equal(&a->match, &b->match);
 }
 
+/* Past this many changed keys (a full build) the keys are no longer
+ * recorded: a whole-table diff then costs no more than the changes, and
+ * the agent does not hold a third copy of every flow's match. */
+#define PL_TRACK_MAX 4096
+
 static void
 track(struct pl_engine *e, const struct flowtab_flow *f)
 {
+    e->stats.changes++;
+    if (e->track_all) {
+        return;
+    }
+    if (flowtab_count(e->tracked) >= PL_TRACK_MAX) {
+        e->track_all = true;
+        flowtab_destroy(e->tracked); /* its nodes and buckets */
+        e->tracked = flowtab_create();
+        return;
+    }
     struct flowtab_flow k = {
         .table = f->table,
         .priority = f->priority,
@@ -393,7 +409,6 @@ track(struct pl_engine *e, const struct flowtab_flow *f)
     };
     ofp_instructions_init(&k.insts);
     flowtab_put(e->tracked, &k);
-    e->stats.changes++;
 }
 
 /* The key of 'f' (hash 'h') gained, lost or changed a contribution: the
@@ -618,20 +633,14 @@ pl_engine_desired(const struct pl_engine *e)
 const struct flowtab *
 pl_engine_tracked(const struct pl_engine *e)
 {
-    return e->tracked;
+    return e->track_all ? NULL : e->tracked;
 }
 
 void
 pl_engine_clear_tracked(struct pl_engine *e)
 {
-    if (flowtab_count(e->tracked) > 4096) {
-        /* After a full build: a cleared table would keep its buckets
-         * (walked by every sync of a few changes) and its nodes. */
-        flowtab_destroy(e->tracked);
-        e->tracked = flowtab_create();
-    } else {
-        flowtab_clear(e->tracked);
-    }
+    flowtab_clear(e->tracked); /* never above PL_TRACK_MAX keys */
+    e->track_all = false;
 }
 
 void

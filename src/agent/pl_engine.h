@@ -54,7 +54,10 @@ int pl_engine_run(struct pl_engine *, char *err, size_t err_size);
 const struct flowtab *pl_engine_desired(const struct pl_engine *);
 /* The keys whose desired flow was added, changed or deleted since the
  * last pl_engine_clear_tracked() (their instructions are empty: look the
- * flow up in the desired table; a key it lacks was deleted). */
+ * flow up in the desired table; a key it lacks was deleted), or NULL
+ * when there were more than a few thousand (a full build): then every key
+ * may have changed, and the whole tables are to be compared
+ * (flowtab_sync_keys() with NULL). */
 const struct flowtab *pl_engine_tracked(const struct pl_engine *);
 void pl_engine_clear_tracked(struct pl_engine *);
 

@@ -578,6 +578,25 @@ test_bad_input(void **state)
     agent_core_destroy(NULL);
 }
 
+/* Relay counters are asked for only while a held entry relays: the
+ * request makes the switch walk its whole table. */
+static void
+test_relay_stats_only_with_relays(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_with_two(f);
+    agent_core_request_stats(f->c, f->now);
+    sw_take(f, &t);
+    assert_int_equal(count(&t, OFPT_MULTIPART_REQUEST), 1); /* portsec */
+    feed(f, "{\"type\":\"relay\",\"seq\":3,\"vm\":\"vm1\",\"epoch\":1,"
+            CFG("1") ",\"target\":\"n2\",\"target_address\":"
+            "\"198.18.0.2\",\"target_epoch\":2}\n");
+    agent_core_request_stats(f->c, f->now);
+    sw_take(f, &t);
+    assert_int_equal(count(&t, OFPT_MULTIPART_REQUEST), 2);
+}
+
 int
 main(void)
 {
@@ -599,6 +618,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_switch_lost_mid_batch, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relay_stats_only_with_relays,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -480,6 +480,64 @@ test_inexpressible_group_is_an_error(void **state)
 }
 
 /* A change set that cannot name every change says "everything". */
+/* A full build's changes are not recorded key by key: the tracked set
+ * says "every key" (NULL), and a whole-table sync then adds every flow
+ * and deletes what the engine dropped, also past the limit. */
+static void
+test_full_build_tracks_every_key(void **state)
+{
+    (void) state;
+    enum { N = 3000 }; /* 6,000 flows: past the engine's 4,096 */
+    static char names[N][8];
+    struct pl_engine *e = pl_engine_create();
+    pl_engine_set_options(e, 9, false);
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "r%d", i);
+        struct pl_vm v = remote(names[i], (uint8_t) i, 0x0a000002u);
+        v.config.ip = 0xc6130000u + (uint32_t) i;
+        v.config.mac[4] = (uint8_t) (i >> 8);
+        pl_engine_set_vm(e, &v);
+    }
+    assert_int_equal(pl_engine_run(e, NULL, 0), 0);
+    assert_int_equal(flowtab_count(pl_engine_desired(e)), 5 + 2 * N);
+    assert_null(pl_engine_tracked(e));
+
+    struct flowtab *installed = flowtab_create();
+    struct flowtab_flow stale = {.table = PL_T_FROM_VM, .priority = 7};
+    ofp_match_init(&stale.match);
+    ofp_match_set(&stale.match, OFP_F_TUNNEL_ID, 4242);
+    ofp_instructions_init(&stale.insts);
+    flowtab_put(installed, &stale);
+    struct ofpbuf buf;
+    ofpbuf_init(&buf, 4096);
+    uint32_t xid = 1;
+    struct flowtab_diff d;
+    flowtab_sync_keys(installed, pl_engine_desired(e), pl_engine_tracked(e),
+                      &buf, &xid, &d);
+    assert_int_equal(d.added, 5 + 2 * N);
+    assert_int_equal(d.deleted, 1); /* not the engine's: gone */
+    assert_true(tables_equal(installed, pl_engine_desired(e)));
+    pl_engine_clear_tracked(e);
+    assert_non_null(pl_engine_tracked(e));
+    assert_int_equal(flowtab_count(pl_engine_tracked(e)), 0);
+
+    /* Every VM leaves: 6,000 deletions, none of them lost. */
+    for (int i = 0; i < N; i++) {
+        pl_engine_remove_vm(e, names[i]);
+    }
+    assert_int_equal(pl_engine_run(e, NULL, 0), 0);
+    assert_null(pl_engine_tracked(e));
+    ofpbuf_clear(&buf);
+    flowtab_sync_keys(installed, pl_engine_desired(e), pl_engine_tracked(e),
+                      &buf, &xid, &d);
+    assert_int_equal(d.deleted, 2 * N);
+    assert_int_equal(flowtab_count(installed), 5);
+    pl_engine_clear_tracked(e);
+    ofpbuf_uninit(&buf);
+    flowtab_destroy(installed);
+    pl_engine_destroy(e);
+}
+
 static void
 test_change_set_overflows_to_everything(void **state)
 {
@@ -517,6 +575,7 @@ main(void)
         cmocka_unit_test(test_conflicting_owners_rank_by_name),
         cmocka_unit_test(test_inexpressible_group_is_an_error),
         cmocka_unit_test(test_change_set_overflows_to_everything),
+        cmocka_unit_test(test_full_build_tracks_every_key),
         cmocka_unit_test(test_property_incremental_equals_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
