@@ -58,36 +58,54 @@ relay_delta(const struct relay_seen *r, uint64_t packets)
     return r && packets >= r->packets ? packets - r->packets : packets;
 }
 
+/* One reply of a round of relay counter requests: each flow adds what it
+ * carried since it was last read (a deleted one adds its last increments
+ * when the switch reports its removal: relay_removed); the round's
+ * flows become the last reading once every reply is in. */
 static void
 relay_stats(struct agent_core *a, const struct ofp_multipart *mp)
 {
     struct ofp_mp_iter it;
     struct ofp_flow_stats fs = {0};
-    uint64_t packets = 0, flows = 0;
-    struct relay_seen *now = NULL;
-    size_t n = 0, cap = 0;
     ofp_mp_iter_init(&it, mp);
     while (ofp_flow_stats_next(&it, &fs)) {
-        /* Relay flows come and go: each adds what it carried since it was
-         * last read; a deleted one adds its last increments when the
-         * switch reports its removal (relay_removed). */
         a->relayed_packets += relay_delta(
             relay_seen_find(a, fs.table_id, fs.priority, &fs.match),
             fs.packet_count);
-        now = xgrow(now, &cap, n + 1, sizeof *now);
-        now[n++] = (struct relay_seen){
+        a->relay_next = xgrow(a->relay_next, &a->relay_next_cap,
+                              a->n_relay_next + 1, sizeof *a->relay_next);
+        a->relay_next[a->n_relay_next++] = (struct relay_seen){
             .table = fs.table_id, .priority = fs.priority,
             .match = fs.match, .packets = fs.packet_count,
         };
-        packets += fs.packet_count;
-        flows++;
+        a->relay_next_sum += fs.packet_count;
     }
     ofp_flow_stats_destroy(&fs);
+    if (a->n_relay_xids) {
+        return; /* more replies to come */
+    }
     free(a->relay_seen);
-    a->relay_seen = now;
-    a->n_relay_seen = n;
-    a->relay_sum = packets;
-    a->relay_flows = flows;
+    a->relay_seen = a->relay_next;
+    a->n_relay_seen = a->n_relay_next;
+    a->relay_sum = a->relay_next_sum;
+    a->relay_flows = a->n_relay_next;
+    a->relay_next = NULL;
+    a->n_relay_next = a->relay_next_cap = 0;
+    a->relay_next_sum = 0;
+}
+
+/* Whether 'xid' answers a relay counter request of this round (it is then
+ * no longer awaited). */
+static bool
+relay_xid_take(struct agent_core *a, uint32_t xid)
+{
+    for (size_t i = 0; i < a->n_relay_xids; i++) {
+        if (a->relay_xids[i] == xid) {
+            a->relay_xids[i] = a->relay_xids[--a->n_relay_xids];
+            return true;
+        }
+    }
+    return false;
 }
 
 /* A relay flow was deleted: counts what it carried since the last read. */
@@ -367,7 +385,8 @@ of_message(void *aux, const struct ofp_msg *msg)
                 port_set(a, &p, true);
             }
             agent_schedule_sync(a);
-        } else if (msg->mp.type == OFPMP_FLOW && msg->xid == a->stats_xid) {
+        } else if (msg->mp.type == OFPMP_FLOW
+                   && relay_xid_take(a, msg->xid)) {
             relay_stats(a, &msg->mp);
         } else if (msg->mp.type == OFPMP_FLOW
                    && msg->xid == a->portsec_xid) {
@@ -432,16 +451,48 @@ agent_core_map_answer(struct agent_core *a, const char *body, size_t len,
     return 0;
 }
 
-/* Whether a held entry is a relay (its flows carry PL_K_RELAY cookies). */
-static bool
-relays_held(const struct agent_core *a)
+/* Asks for the relay flows' counters: one request per held relay by its
+ * exact cookie, which Open vSwitch finds by index -- a masked cookie
+ * makes it walk every flow (100,000 at 50,000 map entries) and delays
+ * the barriers queued behind it.  With more relays than
+ * AGENT_RELAY_REQ_MAX, or relay flows last seen but no relay held, one
+ * request by the relay kind.  A deleted relay flow reports its last
+ * counters itself (relay_removed). */
+static void
+relay_request(struct agent_core *a)
 {
+    /* A round still unanswered is void: its flows so far are dropped. */
+    a->n_relay_xids = 0;
+    a->n_relay_next = 0;
+    a->relay_next_sum = 0;
+    const char *vms[AGENT_RELAY_REQ_MAX];
+    size_t n = 0;
+    bool many = false;
     for (size_t i = 0; i < chan_client_n_entries(a->chan); i++) {
-        if (chan_client_entry(a->chan, i)->relay) {
-            return true;
+        const struct chan_entry *e = chan_client_entry(a->chan, i);
+        if (!e->relay) {
+            continue;
         }
+        if (n == AGENT_RELAY_REQ_MAX) {
+            many = true;
+            break;
+        }
+        vms[n++] = e->vm;
     }
-    return false;
+    struct ofp_msg req;
+    if (many || (!n && a->n_relay_seen)) {
+        ofctrl_flow_stats_request(&req, pl_cookie_kind(PL_K_RELAY),
+                                  PL_COOKIE_KIND_MASK);
+        of_send_msg(a, &req); /* the session sets the xid */
+        a->relay_xids[a->n_relay_xids++] = req.xid;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ofctrl_flow_stats_request(&req, pl_cookie(PL_K_RELAY, vms[i]),
+                                  UINT64_MAX);
+        of_send_msg(a, &req);
+        a->relay_xids[a->n_relay_xids++] = req.xid;
+    }
 }
 
 void
@@ -451,19 +502,11 @@ agent_core_request_stats(struct agent_core *a, uint64_t now)
     if (!a->of_ready) {
         return;
     }
+    relay_request(a);
     struct ofp_msg req;
-    ofctrl_flow_stats_request(&req, pl_cookie_kind(PL_K_RELAY),
+    ofctrl_flow_stats_request(&req, pl_cookie_kind(PL_K_PORTSEC),
                               PL_COOKIE_KIND_MASK);
-    if (relays_held(a) || a->n_relay_seen) {
-        /* A masked cookie makes Open vSwitch walk every flow (100,000 at
-         * 50,000 map entries), delaying the barriers behind it: asked
-         * only while relay flows may exist.  A deleted one reports its
-         * last counters itself (relay_removed). */
-        of_send_msg(a, &req); /* the session sets the xid */
-        a->stats_xid = req.xid;
-    }
     req.mp.flow_req.table_id = PL_T_PORTSEC;
-    req.mp.flow_req.cookie = pl_cookie_kind(PL_K_PORTSEC);
     of_send_msg(a, &req);
     a->portsec_xid = req.xid;
     /* A snooped binding's lease may have ended. */
@@ -585,6 +628,7 @@ agent_core_destroy(struct agent_core *a)
     agent_map_destroy(a->map);
     map_push_destroy(a->push);
     free(a->relay_seen);
+    free(a->relay_next);
     pl_engine_destroy(a->engine);
     vm_changes_destroy(&a->changed);
     flowtab_destroy(a->installed);

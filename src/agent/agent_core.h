@@ -54,6 +54,8 @@ struct pl_engine;
  * mignetd, no gateway: it stops waiting then, and the flows it was not
  * told about go). */
 #define SETTLE_WAIT_MS 3000
+/* Most relay counter requests in one round (agent_core_request_stats). */
+#define AGENT_RELAY_REQ_MAX 64
 
 struct port {
     char name[OFP_MAX_PORT_NAME_LEN + 1];
@@ -132,7 +134,14 @@ struct agent_core {
      * is known (channel resync and a map read) or until settle_at. */
     bool settled;
     uint64_t settle_at; /* microseconds; 0 = no deadline armed */
-    uint32_t stats_xid;
+    /* A round of relay counter requests: one per held relay, by its exact
+     * cookie (Open vSwitch finds those by index instead of walking the
+     * table), or one by the relay kind when there are too many. */
+    uint32_t relay_xids[AGENT_RELAY_REQ_MAX];
+    size_t n_relay_xids;     /* replies of the round still to come */
+    struct relay_seen *relay_next; /* the round's flows so far */
+    size_t n_relay_next, relay_next_cap;
+    uint64_t relay_next_sum;
 
     /* Port security (seed 003). */
     struct binding_table *snooped; /* agent-snooped, not yet confirmed */

@@ -21,7 +21,8 @@ struct taken {
     uint32_t xid[FSW_MAX];
     uint8_t cmd[FSW_MAX];      /* flow_mods: the command */
     uint64_t in_port[FSW_MAX]; /* flow_mods: the match's in_port, or 0 */
-    uint64_t cookie[FSW_MAX], cookie_mask[FSW_MAX]; /* flow_mods */
+    /* flow_mods, flow statistics requests: */
+    uint64_t cookie[FSW_MAX], cookie_mask[FSW_MAX];
     uint16_t mp_type[FSW_MAX]; /* multipart requests: the type */
 };
 
@@ -47,6 +48,10 @@ fsw_take(struct ofpbuf *out, struct taken *t)
                                  &t->in_port[t->n], NULL);
         } else if (msg->type == OFPT_MULTIPART_REQUEST) {
             t->mp_type[t->n] = msg->mp.type;
+            if (msg->mp.type == OFPMP_FLOW) {
+                t->cookie[t->n] = msg->mp.flow_req.cookie;
+                t->cookie_mask[t->n] = msg->mp.flow_req.cookie_mask;
+            }
         }
         t->xid[t->n++] = msg->xid;
         ofp_msg_destroy(msg);

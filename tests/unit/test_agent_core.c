@@ -125,6 +125,7 @@ sw_error(struct fx *f, uint32_t xid, uint16_t type, uint16_t code)
 struct put_ctx {
     struct ofpbuf *b;
     size_t n;
+    uint64_t packets; /* each flow's packet count */
 };
 
 static void
@@ -134,6 +135,7 @@ put_flow(void *aux, const struct flowtab_flow *fl)
     struct ofp_flow_stats fs = {
         .table_id = fl->table, .priority = fl->priority,
         .cookie = fl->cookie, .match = fl->match, .insts = fl->insts,
+        .packet_count = p->packets,
     };
     assert_int_equal(ofp_put_flow_stats(p->b, &fs), OFPERR_OK);
     p->n++;
@@ -151,6 +153,22 @@ sw_flows(struct fx *f, uint32_t xid, const struct flowtab *held)
     if (held) {
         flowtab_walk(held, put_flow, &p);
     }
+    assert_int_equal(ofp_mp_finish(&b, start), OFPERR_OK);
+    sw_bytes(f, &b);
+    ofpbuf_uninit(&b);
+}
+
+/* The switch's answer to a relay counter request 'xid': the flows of
+ * 'flows', each having carried 'packets'. */
+static void
+sw_relay_stats(struct fx *f, uint32_t xid, const struct flowtab *flows,
+               uint64_t packets)
+{
+    struct ofpbuf b;
+    ofpbuf_init(&b, 4096);
+    size_t start = ofp_mp_reply_start(&b, xid, OFPMP_FLOW, 0);
+    struct put_ctx p = {.b = &b, .packets = packets};
+    flowtab_walk(flows, put_flow, &p);
     assert_int_equal(ofp_mp_finish(&b, start), OFPERR_OK);
     sw_bytes(f, &b);
     ofpbuf_uninit(&b);
@@ -595,6 +613,40 @@ test_relay_stats_only_with_relays(void **state)
     agent_core_request_stats(f->c, f->now);
     sw_take(f, &t);
     assert_int_equal(count(&t, OFPT_MULTIPART_REQUEST), 2);
+    /* The relay's counters by its exact cookie (the switch looks that up
+     * by index; a masked cookie makes it walk every flow). */
+    size_t k = FSW_MAX;
+    for (size_t i = 0; i < t.n; i++) {
+        if (t.type[i] == OFPT_MULTIPART_REQUEST
+            && t.cookie_mask[i] == UINT64_MAX) {
+            assert_int_equal(k, FSW_MAX); /* only one */
+            k = i;
+        }
+    }
+    assert_int_not_equal(k, FSW_MAX);
+    assert_int_equal(t.cookie[k], pl_cookie(PL_K_RELAY, "vm1"));
+    /* Its reply counts what the relay carried, and the next round only
+     * what it carried since. */
+    struct flowtab *relay = flowtab_create();
+    struct flowtab_flow fl = {.table = PL_T_FROM_TUN, .priority = 150,
+                              .cookie = pl_cookie(PL_K_RELAY, "vm1")};
+    ofp_match_init(&fl.match);
+    ofp_instructions_init(&fl.insts);
+    flowtab_put(relay, &fl);
+    uint64_t before = f->c->relayed_packets;
+    sw_relay_stats(f, t.xid[k], relay, 7);
+    assert_int_equal(f->c->relayed_packets - before, 7);
+    assert_int_equal(f->c->relay_flows, 1);
+    agent_core_request_stats(f->c, f->now);
+    sw_take(f, &t);
+    for (size_t i = 0; i < t.n; i++) {
+        if (t.cookie_mask[i] == UINT64_MAX) {
+            sw_relay_stats(f, t.xid[i], relay, 10);
+        }
+    }
+    assert_int_equal(f->c->relayed_packets - before, 10);
+    ofp_instructions_destroy(&fl.insts);
+    flowtab_destroy(relay);
 }
 
 int
