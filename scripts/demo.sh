@@ -3,23 +3,25 @@
 # hosts (network namespaces, one ovs-vswitchd each, VXLAN overlay), starts
 # mignetd and one mignet-agent per host, creates four VMs with the `mignet`
 # CLI, live-migrates vm1 from n1 to n2 under sequenced UDP from VMs on all
-# three hosts -- once with mignet, once with the naive strategy -- prints
-# the loss table, and tears everything down.  Needs root; installs its
+# three hosts -- with mignet and map push, with mignet on polls alone, and
+# with the naive strategy on polls alone -- prints the loss table, and
+# tears everything down.  Needs root; installs its
 # Debian packages.  Addresses are 198.18.0.0/15, inside namespaces only.
 #
 # Environment: MIG_RATE (probes/s per sender, 300) and MIG_PAUSE_MS (300)
-# set the traffic; MIG_PUSH=1 (default) lets mignetd push map changes to
-# the agents on their channel (docs/agent-protocol.md, "Map push"),
-# MIG_PUSH=0 leaves them to their polls alone.
+# set the traffic.  MIG_PUSH=1 or 0 runs only mignet and naive, both with
+# map push on the agent channel (docs/agent-protocol.md, "Map push") or
+# both on their polls alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 scripts/deps.sh test >/dev/null
 scripts/build.sh
 export MIGNET_BUILD_DIR=$root/build MIGNET_SOURCE_DIR=$root
-export MIG_PUSH=${MIG_PUSH:-1}
-case $MIG_PUSH in
-    0|1) ;;
+# The runs: name:strategy:push.
+case ${MIG_PUSH:-} in
+    '') runs="mignet+push:mignet:1 mignet:mignet:0 naive:naive:0" ;;
+    0|1) runs="mignet:mignet:$MIG_PUSH naive:naive:$MIG_PUSH" ;;
     *) echo "demo: MIG_PUSH is 0 or 1" >&2; exit 2 ;;
 esac
 if [ "$(id -u)" -ne 0 ]; then
@@ -32,19 +34,20 @@ trap 'rm -rf "$out"' EXIT
 
 # One run in a subshell: lib.sh's EXIT trap tears its bed down.
 run() {
-    local strategy=$1
+    local name=$1 strategy=$2
     (
+        export MIG_PUSH=$3
         . tests/e2e/lib.sh
         . tests/e2e/flows.sh
         . tests/e2e/mig_lib.sh
-        exec 2>>"$out/$strategy.log"
+        exec 2>>"$out/$name.log"
         mig_bed "$strategy"
         moves() { mig_migrate 1 n2; }
-        mig_traffic 7 "$out/$strategy.json" moves
+        mig_traffic 7 "$out/$name.json" moves
         mig_wait_cleaned "$MIG_LAST" 30
-        mignet_cli --json migration show "$MIG_LAST" >"$out/$strategy.mig"
+        mignet_cli --json migration show "$MIG_LAST" >"$out/$name.mig"
         mig_metric 1 mignet_agent_relayed_packets_total \
-            >"$out/$strategy.relayed"
+            >"$out/$name.relayed"
     )
 }
 
@@ -52,20 +55,24 @@ echo "mignet demo: 3 hosts (Open vSwitch, userspace datapath, VXLAN),"
 echo "nodes n1 n2 n3 refresh their map every 1 s, 2 s, 4 s;"
 echo "vm2 (n2), vm3 (n3), vm4 (n1) send ${MIG_RATE:-300} probes/s each to vm1;"
 echo "vm1 live-migrates n1 -> n2 with a ${MIG_PAUSE_MS:-300} ms pause."
-echo "map push on the agent channel: $([ "$MIG_PUSH" = 1 ] && echo on || echo off)."
+echo "+push: mignetd pushes map changes to the agents on their channel;"
+echo "otherwise nodes learn the new location at their next poll."
 echo
-for s in mignet naive; do
-    printf 'running %-6s ... ' "$s"
-    if run "$s"; then echo done; else echo "failed (log: $out/$s.log)"; cat "$out/$s.log" >&2; exit 1; fi
+names=()
+for r in $runs; do
+    IFS=: read -r s strategy push <<<"$r"
+    names+=("$s")
+    printf 'running %-11s ... ' "$s"
+    if run "$s" "$strategy" "$push"; then echo done; else echo "failed (log: $out/$s.log)"; cat "$out/$s.log" >&2; exit 1; fi
 done
 echo
-printf '%-8s %8s %9s %16s %19s %8s %11s\n' strategy sent received \
+printf '%-12s %8s %9s %16s %19s %8s %11s\n' strategy sent received \
     "lost in pause" "lost after pause" relayed "cleanup ms"
-for s in mignet naive; do
+for s in "${names[@]}"; do
     j=$out/$s.json
     cleanup=$(jq '.cleaned_unix_ms - .started_unix_ms' "$out/$s.mig" \
         2>/dev/null || echo "?")
-    printf '%-8s %8s %9s %16s %19s %8s %11s\n' "$s" \
+    printf '%-12s %8s %9s %16s %19s %8s %11s\n' "$s" \
         "$(jq .total.sent "$j")" "$(jq .total.received "$j")" \
         "$(jq .total.missing_in_window "$j")" \
         "$(jq .total.missing_outside_window "$j")" \
@@ -75,3 +82,5 @@ echo
 echo "mignet keeps vm1's configuration and a relay on n1 until every node"
 echo "has acknowledged the new location; naive deletes it at once, so nodes"
 echo "that still believe the old location lose packets after the pause."
+echo "With push the nodes learn it within milliseconds: fewer packets take"
+echo "the relay and the snapshot is deleted sooner."

@@ -4,7 +4,8 @@
 #      strategy side by side on the identical workload (`mignet sim`);
 #   2. runs the real thing: mignetd, one agent per host on real Open
 #      vSwitch in network namespaces, a live migration under traffic,
-#      mignet against the naive strategy (scripts/demo.sh).
+#      mignet (with and without map push) against the naive strategy
+#      (scripts/demo.sh).
 # Arguments are passed to `mignet sim` (try --help).  Installs the Debian
 # packages it needs.
 set -euo pipefail
