@@ -106,3 +106,25 @@ ovs_and_lib_cleanup() {
     (exit $rc)
     ovs_cleanup
 }
+
+# relay_gw_and_agent GW_ARGS...: the test gateway (gw_relay.py with
+# GW_ARGS) in front of mignetd's REST at $URL, and n1's mignet-agent on
+# the bridge at $OVS_T polling it every 200 ms; sets GW and MPORT.
+relay_gw_and_agent() {
+    local rest=${URL#http://} i
+    python3 -u "$SRC/tests/integration/gw_relay.py" "${rest%:*}" \
+        "${rest##*:}" "$@" >"$T/gw.out" 2>>"$T/gw.log" &
+    PIDS+=("$!")
+    for i in $(seq 1 100); do
+        grep -q "^[0-9]" "$T/gw.out" && break
+        sleep 0.1
+    done
+    grep -q "^[0-9]" "$T/gw.out" || fail "gateway not listening"
+    GW=http://127.0.0.1:$(head -n 1 "$T/gw.out")
+    MPORT=$(free_port)
+    "$MIGNET_BUILD_DIR/mignet-agent" --node n1 \
+        --ofp "unix:$OVS_T/br-int.mgmt" --controller "$AGENT_ADDR" \
+        --gateway "$GW" --refresh-ms 200 --metrics "127.0.0.1:$MPORT" \
+        --log-level debug >"$T/agent.out" 2>>"$T/agent.log" &
+    PIDS+=("$!")
+}

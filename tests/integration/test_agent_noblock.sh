@@ -40,22 +40,9 @@ start_mignetd nb --heartbeat-ms 5000 --push-interval-ms 0
 ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1","refresh_ms":500}'
 ok POST /v1/vms 201 '{"id":"vm1","mac":"02:00:00:00:00:01",
     "ip":"198.18.1.1","vni":100,"node":"n1"}'
-rest=${URL#http://}
-
 # The gateway: accepts every connection; answers none until $T/open
 # exists, then relays each request to mignetd's REST and its answer back.
-python3 -u "$SRC/tests/integration/gw_relay.py" "${rest%:*}" "${rest##*:}" \
-    --hold "$T/open" >"$T/gw.out" 2>>"$T/gw.log" &
-PIDS+=("$!")
-wait_for "gateway listening" 'grep -q "^[0-9]" "$T/gw.out"'
-GW=http://127.0.0.1:$(head -n 1 "$T/gw.out")
-
-MPORT=$(free_port)
-"$MIGNET_BUILD_DIR/mignet-agent" --node n1 --ofp "unix:$OVS_T/br-int.mgmt" \
-    --controller "$AGENT_ADDR" --gateway "$GW" --refresh-ms 200 \
-    --metrics "127.0.0.1:$MPORT" --log-level debug \
-    >"$T/agent.out" 2>>"$T/agent.log" &
-PIDS+=("$!")
+relay_gw_and_agent --hold "$T/open"
 
 # fetch [PORT]: an agent's /metrics (default: n1's) into $T/m; from_m
 # NAME: a sample of it; metric NAME [PORT]: both.

@@ -20,24 +20,8 @@ start_mignetd sm --heartbeat-ms 5000
 ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1","refresh_ms":500}'
 ok POST /v1/vms 201 '{"id":"vm1","mac":"02:00:00:00:00:01",
     "ip":"198.18.1.1","vni":100,"node":"n1"}'
-rest=${URL#http://}
-
 # The gateway: each answer trickled back in 25 parts 0.1 s apart.
-python3 -u "$SRC/tests/integration/gw_relay.py" "${rest%:*}" "${rest##*:}" \
-    --trickle 25 >"$T/gw.out" 2>>"$T/gw.log" &
-PIDS+=("$!")
-for _ in $(seq 1 100); do
-    grep -q "^[0-9]" "$T/gw.out" && break
-    sleep 0.1
-done
-GW=http://127.0.0.1:$(head -n 1 "$T/gw.out")
-
-MPORT=$(free_port)
-"$MIGNET_BUILD_DIR/mignet-agent" --node n1 --ofp "unix:$OVS_T/br-int.mgmt" \
-    --controller "$AGENT_ADDR" --gateway "$GW" --refresh-ms 200 \
-    --metrics "127.0.0.1:$MPORT" --log-level debug \
-    >"$T/agent.out" 2>>"$T/agent.log" &
-PIDS+=("$!")
+relay_gw_and_agent --trickle 25
 metric() {
     curl -sf --max-time 10 "http://127.0.0.1:$MPORT/metrics" |
         awk -v n="$1" '$1 == n { print $2 }'
