@@ -68,7 +68,7 @@ tb_expect "n2's agent counted a refused batch" \
 confirmed_before=$(mig_metric 2 mignet_agent_flow_batches_confirmed_total)
 tb_vsctl 2 clear Bridge br-int flow_tables
 for _ in $(seq 1 100); do
-    [ "$(mig_phase "$id")" != prepared ] && break
+    [ "$(mig_phase "$id")" != preparing ] && break
     sleep 0.1
 done
 tb_expect "relaying once the resend was confirmed" "$(is_phase relaying)" \
