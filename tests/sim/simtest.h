@@ -84,7 +84,8 @@ static inline bool
 simtest_conserved(const struct sim_result *r)
 {
     return r->sent == r->delivered + r->lost_pause + r->lost_stale
-                          + r->lost_other;
+                          + r->lost_other + r->lost_activation
+                          + r->lost_install_race;
 }
 
 #endif /* MIGNET_TESTS_SIMTEST_H */
