@@ -157,10 +157,11 @@ deliverable(struct world *w, uint32_t vm, uint32_t node)
     return e && e->has_config && !e->inactive && e->relay == NIL;
 }
 
-/* Dropped where the VM runs or is headed by its prepared copy, still
- * inactive: a map copy learned the switch-over before the destination's
- * INSTALL that activates it landed (the simulator's poll answers at once;
- * docs/simulator.md, "Switch-over modes"). */
+/* A fresh sender's packet dropped where the VM runs or is headed by its
+ * prepared copy, still inactive: the sender's map learned the switch-over
+ * before the destination's INSTALL that activates it landed (the
+ * simulator's poll answers at once; docs/simulator.md, "Switch-over
+ * modes"). */
 static bool
 install_race(struct world *w, uint32_t vm, uint32_t node)
 {
@@ -169,7 +170,10 @@ install_race(struct world *w, uint32_t vm, uint32_t node)
         return false;
     }
     const struct agent_ent *e = agent_find(w, vm, node, NULL);
-    return e && e->has_config && e->inactive;
+    if (!e) {
+        return node == v->dst; /* not even the prepared copy landed */
+    }
+    return e->has_config && e->inactive;
 }
 
 void
@@ -205,10 +209,10 @@ world_on_arrive(struct world *w, const struct sim_ev *ev)
     } else if ((w->vms[vm].flags & VMF_ACT_GAP)
                && node == w->vms[vm].prev_node) {
         w->r->lost_activation++;
-    } else if (install_race(w, vm, node)) {
-        w->r->lost_install_race++;
     } else if (ev->y) {
         w->r->lost_stale++;
+    } else if (install_race(w, vm, node)) {
+        w->r->lost_install_race++;
     } else {
         w->r->lost_other++;
     }

@@ -248,6 +248,21 @@ dual_binding(struct world *w, uint32_t vm)
     }
 }
 
+/* Has the VM's latest migration ended from mignet's view: activated,
+ * or aborted?  Until then the core may still place the VM on the source
+ * (rarp: the activation report is on its way) and would answer a
+ * migration back there with same_node rather than in_progress. */
+static bool
+activated(const struct world *w, uint32_t vm)
+{
+    struct core_migration m;
+    if (!w->vms[vm].migration
+        || !core_migration_get(w->core, w->vms[vm].migration, &m)) {
+        return true;
+    }
+    return m.activated_ms || m.phase == MIG_ABORTED;
+}
+
 void
 world_on_issue(struct world *w, const struct sim_ev *ev)
 {
@@ -283,8 +298,10 @@ world_on_issue(struct world *w, const struct sim_ev *ev)
         .prepare_deadline_ms = w->sw == MIG_SW_NOW ? 0
                                                    : prepare_deadline_ms(w),
     };
-    enum core_err err = core_migrate_opts(w->core, vm, CORE_NONE, dst,
-                                          &opts, now_ms(w), &res);
+    enum core_err err = w->sw != MIG_SW_NOW && !activated(w, vm)
+                            ? CORE_E_IN_PROGRESS
+                            : core_migrate_opts(w->core, vm, CORE_NONE, dst,
+                                                &opts, now_ms(w), &res);
     if (err == CORE_E_IN_PROGRESS) {
         w->r->retries++;
         push(w, w->now + RETRY_US, EV_ISSUE, j, 0, 0, 0, 0);
