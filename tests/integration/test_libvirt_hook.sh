@@ -60,18 +60,15 @@ domain_xml() {
 EOF
 }
 
-# conf FILE NODE [URL [MORE...]]: a hook config file.
+# conf FILE NODE [URL [MORE...]]: the shipped example config with this
+# test's url and node, and MORE lines appended.
 conf() {
     local file=$1 node=$2 url=${3:-$URL}
     shift $(($# < 3 ? $# : 3))
-    {
-        echo "# written by test_libvirt_hook.sh"
-        echo "url = \"$url\""
-        echo "node = $node"
-        echo "timeout_ms = 3000"
-        local line
-        for line in "$@"; do echo "$line"; done
-    } >"$file"
+    sed -e "s|^url = .*|url = \"$url\"|" -e "s|^node = .*|node = $node|" \
+        "$MIGNET_SOURCE_DIR/contrib/libvirt/libvirt-hook.conf" >"$file"
+    local line
+    for line in "$@"; do echo "$line" >>"$file"; done
 }
 
 # hook WANT_RC CONF XML_FILE ARGS...: runs the hook as libvirt does (bare
