@@ -175,6 +175,14 @@ ok GET "/v1/migrations/$M1" 200
 [ "$(json .phase)" != aborted ] || fail "activated migration aborted: $BODY"
 ok GET /v1/vms/vm1 200
 [ "$(json .node)" = n2 ] || fail "vm1 is not on n2: $BODY"
+# Started here again while mignet has vm1 here: nothing new.
+hook 0 "$T/n2.conf" "$T/guest-a.xml" guest-a migrate begin -
+[ "$(mig_of vm1)" = "$M1" ] || fail "migrate begin on vm1's node migrated"
+log_has "level=warn .*domain=guest-a op=migrate node=n2 event=already_here vm=vm1"
+# vm-id = name ignores the metadata element: guest-a is nobody.
+conf "$T/byname.conf" n2 "$URL" "vm_id = name"
+hook 0 "$T/byname.conf" "$T/guest-a.xml" guest-a release end shutdown
+log_has "domain=guest-a op=release node=n2 event=not_mignet_vm vm=guest-a"
 
 # ---- Failure on the destination n2: vm2 by its domain name; the
 # incoming migration fails after QEMU started ----
@@ -217,6 +225,16 @@ hook 1 "$T/strict.conf" "$T/vm3.xml" vm3 migrate begin -
 grep -q "mignet: mignetd unreachable" "$T/hook.err" \
     || fail "no reason on stderr for libvirt: $(cat "$T/hook.err")"
 hook 0 "$T/strict.conf" "$T/vm3.xml" vm3 release end failed
+# A mignetd that accepts but never answers: the time budget ends it.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$T/silent.port" &
+PIDS+=("$!")
+eventually "silent listener" test -s "$T/silent.port"
+conf "$T/silent.conf" n2 "http://127.0.0.1:$(cat "$T/silent.port")" \
+    "timeout_ms = 300"
+hook 0 "$T/silent.conf" "$T/vm3.xml" vm3 migrate begin -
+log_has "domain=vm3 op=migrate node=n2 event=failed detail=\"mignetd unreachable at http://127.0.0.1:[0-9]+: timed out\" outcome=ignored"
 [ "$(mig_of vm3)" = null ] || fail "vm3 has a migration"
 
 echo "PASS: libvirt hook ($(wc -l <"$LOG") log lines)"
