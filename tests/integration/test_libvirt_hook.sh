@@ -96,7 +96,8 @@ mig_of() { ok GET "/v1/vms/$1" 200; json .migration; }
 # ---- No mignetd needed: config problems ----
 domain_xml vm1 02:00:00:00:00:01 >"$T/vm1.xml"
 hook 0 "$T/none.conf" "$T/vm1.xml" vm1 migrate begin -
-log_has 'level=error comp=libvirt-hook domain=vm1 op=migrate event=no_config .*cannot read config'
+log_has 'level=error comp=libvirt-hook domain=vm1 op=migrate '\
+'event=no_config .*cannot read config'
 printf 'url = http://127.0.0.1:1\nnode = n2\nswitch_over = now\n' \
     >"$T/bad.conf"
 hook 0 "$T/bad.conf" "$T/vm1.xml" vm1 migrate begin -
@@ -151,7 +152,8 @@ json .phase | grep -Eqx 'preparing|prepared' || fail "phase: $BODY"
 [ "$(json .activated_unix_ms)" = null ] || fail "activated already: $BODY"
 log_has "event=started vm=vm1 migration=$M1 to=n2 switchover=rarp"
 # The interface's interfaceid is not vm1's iface_id (its id): warned.
-log_has 'level=warn .*event=iface_id_mismatch vm=vm1 iface_id=vm1 interface=c0ffee00-1111-4222-8333-444455556666'
+log_has 'level=warn .*event=iface_id_mismatch vm=vm1 iface_id=vm1 '\
+'interface=c0ffee00-1111-4222-8333-444455556666'
 for op in "prepare begin" "start begin" "started begin"; do
     # shellcheck disable=SC2086
     hook 0 "$T/n2.conf" "$T/guest-a.xml" guest-a $op -
@@ -160,8 +162,8 @@ done
 hook 0 "$T/n2.conf" "$T/guest-a.xml" guest-a migrate begin -
 [ "$(mig_of vm1)" = "$M1" ] || fail "second migrate begin made a migration"
 log_has "event=already_started vm=vm1 migration=$M1"
-eventually "migration $M1 prepared" \
-    bash -c "curl -sf '$URL/v1/migrations/$M1' | jq -e '.phase == \"prepared\"'"
+phase_is() { ok GET "/v1/migrations/$1" 200; [ "$(json .phase)" = "$2" ]; }
+eventually "migration $M1 prepared" phase_is "$M1" prepared
 # libvirt resumes the VM (no hook); its first frame activates it, emulated
 # here by the switch-over call.  Then the source releases its copy.
 ok POST "/v1/migrations/$M1/switchover" 200 '{}'
@@ -200,7 +202,7 @@ hook 0 "$T/n2.conf" "$T/vm2.xml" vm2 release end failed
 ok GET "/v1/migrations/$M2" 200
 [ "$(json .phase)" = aborted ] || fail "migration $M2 not aborted: $BODY"
 REASON=$(json .abort_reason)
-[ "$REASON" = "libvirt released vm2 on n2 before activation (failed)" ] \
+[ "$REASON" = "libvirt released the domain on n2 before activation (failed)" ] \
     || fail "abort_reason: $REASON"
 log_has "event=aborted vm=vm2 migration=$M2 reason=failed"
 ok GET /v1/vms/vm2 200
@@ -218,7 +220,8 @@ DEAD=http://127.0.0.1:$(free_port)
 conf "$T/dead.conf" n2 "$DEAD"
 domain_xml vm3 02:00:00:00:00:03 >"$T/vm3.xml"
 hook 0 "$T/dead.conf" "$T/vm3.xml" vm3 migrate begin -
-log_has "level=error .*domain=vm3 op=migrate node=n2 event=failed detail=\"mignetd unreachable at $DEAD.*outcome=ignored"
+FAILED="domain=vm3 op=migrate node=n2 event=failed"
+log_has "level=error .*$FAILED detail=\"mignetd unreachable at $DEAD.*ignored"
 hook 0 "$T/dead.conf" "$T/vm3.xml" vm3 release end failed
 conf "$T/strict.conf" n2 "$DEAD" "on_error = fail"
 hook 1 "$T/strict.conf" "$T/vm3.xml" vm3 migrate begin -
@@ -226,7 +229,7 @@ grep -q "mignet: mignetd unreachable" "$T/hook.err" \
     || fail "no reason on stderr for libvirt: $(cat "$T/hook.err")"
 hook 0 "$T/strict.conf" "$T/vm3.xml" vm3 release end failed
 # A mignetd that accepts but never answers: the time budget ends it.
-python3 -c 'import socket, sys, time
+python3 -c 'import socket, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
 print(s.getsockname()[1], flush=True); time.sleep(60)' >"$T/silent.port" &
 PIDS+=("$!")
@@ -234,7 +237,8 @@ eventually "silent listener" test -s "$T/silent.port"
 conf "$T/silent.conf" n2 "http://127.0.0.1:$(cat "$T/silent.port")" \
     "timeout_ms = 300"
 hook 0 "$T/silent.conf" "$T/vm3.xml" vm3 migrate begin -
-log_has "domain=vm3 op=migrate node=n2 event=failed detail=\"mignetd unreachable at http://127.0.0.1:[0-9]+: timed out\" outcome=ignored"
+log_has "$FAILED detail=\"mignetd unreachable at http://127.0.0.1:[0-9]+: "\
+'timed out" outcome=ignored'
 [ "$(mig_of vm3)" = null ] || fail "vm3 has a migration"
 
 echo "PASS: libvirt hook ($(wc -l <"$LOG") log lines)"
