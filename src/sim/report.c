@@ -197,8 +197,8 @@ sim_report_table(FILE *f, const struct sim_params *p,
         fprintf(f, "\nlifecycle (--switchover %s):\n"
                    "%-12s %10s %10s %10s %12s %12s %8s %8s\n",
                 mig_switchover_name(p->switchover), "strategy",
-                "lost_act", "lost_race", "queued", "q_delay_max", "q_delay_avg",
-                "aborted", "activ");
+                "lost_act", "lost_race", "queued", "q_delay_max",
+                "q_delay_avg", "aborted", "activ");
         for (size_t i = 0; i < n; i++) {
             const struct sim_result *x = &r[i];
             fprintf(f,
