@@ -97,7 +97,8 @@ struct sim_result {
     double wall_ms;
     /* Extras. */
     uint64_t planned;           /* migrations in the plan */
-    uint64_t migrations;        /* core_migrate calls that succeeded */
+    uint64_t migrations;        /* core_migrate(_opts) calls that
+                                   succeeded */
     uint64_t cleaned;           /* migrations that reached CLEANED */
     uint64_t retries;           /* core_migrate said IN_PROGRESS */
     uint64_t migrate_errors;    /* any other core_migrate error */
