@@ -267,6 +267,24 @@ assert_msg_equal(const struct chan_msg *a, const struct chan_msg *b)
     assert_string_equal(a->iface_id, b->iface_id);
 }
 
+/* 'line' decodes to 'want', and 'want' encodes (into 'sb') to 'line'. */
+static void
+assert_round_trip(const char *line, const struct chan_msg *want,
+                  struct strbuf *sb)
+{
+    struct chan_msg got;
+    char err[160];
+    memset(&got, 0xa5, sizeof got);
+    assert_int_equal(chan_msg_decode(line, strlen(line), &got, err,
+                                     sizeof err),
+                     CHAN_E_OK);
+    assert_msg_equal(&got, want);
+    strbuf_clear(sb);
+    assert_int_equal(chan_msg_encode(want, sb), CHAN_E_OK);
+    assert_int_equal(sb->len, strlen(line) + 1);
+    assert_memory_equal(sb->data, line, strlen(line));
+}
+
 /* The lifecycle members of install (docs/agent-protocol.md): optional,
  * false / empty by default and then left out of the line (the golden
  * install above has none); set, they round-trip; a bad iface_id or a
@@ -287,16 +305,9 @@ test_install_lifecycle(void **state)
     want.inactive = true;
     want.activate_on_frame = true;
     SET(want.iface_id, "5f1c2a4e-0b7d-4c55-9e0a-3f3d1b2c4d5e");
-    memset(&got, 0xa5, sizeof got);
-    assert_int_equal(chan_msg_decode(line, strlen(line), &got, err,
-                                     sizeof err),
-                     CHAN_E_OK);
-    assert_msg_equal(&got, &want);
     struct strbuf sb;
     strbuf_init(&sb);
-    assert_int_equal(chan_msg_encode(&want, &sb), CHAN_E_OK);
-    assert_int_equal(sb.len, strlen(line) + 1);
-    assert_memory_equal(sb.data, line, strlen(line));
+    assert_round_trip(line, &want, &sb);
 
     /* Only one flag set: only that one is written. */
     want.inactive = false;
@@ -415,17 +426,10 @@ test_instr_binding(void **state)
     build(CHAN_INSTALL, &want);
     want.has_binding = true;
     build_binding(&want.binding);
-    memset(&got, 0xa5, sizeof got);
     char err[128];
-    assert_int_equal(chan_msg_decode(line, strlen(line), &got, err,
-                                     sizeof err),
-                     CHAN_E_OK);
-    assert_msg_equal(&got, &want);
     struct strbuf sb;
     strbuf_init(&sb);
-    assert_int_equal(chan_msg_encode(&want, &sb), CHAN_E_OK);
-    assert_int_equal(sb.len, strlen(line) + 1);
-    assert_memory_equal(sb.data, line, strlen(line));
+    assert_round_trip(line, &want, &sb);
     /* The same for relay and delete. */
     for (int t = CHAN_RELAY; t <= CHAN_DELETE; t++) {
         build((enum chan_msg_type) t, &want);
