@@ -123,6 +123,9 @@ void agent_schedule_sync(struct agent_core *);
 
 /* agent_core.c */
 void agent_lat_add(struct lat *, uint64_t us);
+/* The bridge's number for the port of held entry 'e', 0 if none. */
+uint32_t agent_entry_port(const struct agent_core *,
+                          const struct chan_entry *);
 
 /* ---- Shell (libevent). ---- */
 

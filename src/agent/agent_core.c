@@ -206,6 +206,18 @@ chan_received(void *aux, const char *line, size_t len,
     agent_schedule_sync(a);
 }
 
+static bool
+unreported_activations(const struct agent_core *a)
+{
+    for (size_t i = 0; i < chan_client_n_entries(a->chan); i++) {
+        if (chan_client_activation_unreported(chan_client_entry(a->chan,
+                                                                i))) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void
 agent_core_chan_connected(struct agent_core *a, uint64_t now)
 {
@@ -213,6 +225,8 @@ agent_core_chan_connected(struct agent_core *a, uint64_t now)
     a->session++;
     a->synced_seq = 0; /* sequence numbers start again */
     a->confirmed_version = 0; /* report the held version again */
+    /* ... and what it activated, if mignetd may not have heard it. */
+    a->activation_due = unreported_activations(a);
     map_push_session(a->push);
     chan_client_connected(a->chan, agent_core_ms(a), &a->chan_out);
 }
@@ -235,6 +249,10 @@ agent_core_chan_receive(struct agent_core *a, const char *data, size_t len,
             a->unconfirmed_since_us = now;
         }
         agent_schedule_sync(a); /* a barrier will confirm and acknowledge */
+    }
+    if (a->activation_due && chan_client_welcomed(a->chan)
+        && !chan_client_in_resync(a->chan)) {
+        agent_schedule_sync(a); /* its barrier reports the activations */
     }
     map_push_run(a->push, a->chan, a->map, agent_core_ms(a), &a->chan_out);
     return 0;
@@ -304,6 +322,42 @@ agent_port_lookup(const struct agent_core *a, const char *name)
         }
     }
     return 0;
+}
+
+uint32_t
+agent_entry_port(const struct agent_core *a, const struct chan_entry *e)
+{
+    return e->config.port ? e->config.port : agent_port_lookup(a, e->vm);
+}
+
+/* A frame from a watched port (PL_K_ACTIVATE): the VM held there with
+ * activate_on_frame runs here now.  Its entry becomes active at once
+ * (the sync installs local delivery and drops the watch); the confirmed
+ * batch reports 'activated' (agent_batch_done). */
+static void
+activate_on_frame(struct agent_core *a, const struct ofp_packet_in *pi)
+{
+    uint64_t port = 0, mask;
+    a->activation_punts++;
+    if (!ofp_match_get(&pi->match, OFP_F_IN_PORT, &port, &mask)) {
+        return;
+    }
+    for (size_t i = 0; i < chan_client_n_entries(a->chan); i++) {
+        const struct chan_entry *e = chan_client_entry(a->chan, i);
+        if (e->activate_on_frame && !e->activated && !e->relay
+            && agent_entry_port(a, e) == port) {
+            uint64_t epoch = e->epoch;
+            char vm[sizeof e->vm];
+            snprintf(vm, sizeof vm, "%s", e->vm);
+            if (chan_client_activate(a->chan, vm, epoch)) {
+                a->activation_due = true;
+                log_write(LOG_INF, "agent", "event=activated_on_frame "
+                          "node=%s vm=%s epoch=%" PRIu64 " port=%" PRIu64,
+                          a->opt.node, vm, epoch, port);
+            }
+            return;
+        }
+    }
 }
 
 static void
@@ -394,7 +448,12 @@ of_message(void *aux, const struct ofp_msg *msg)
         }
         break;
     case OFPT_PACKET_IN:
-        agent_packet_in(a, &msg->packet_in);
+        if ((msg->packet_in.cookie & PL_COOKIE_KIND_MASK)
+            == pl_cookie_kind(PL_K_ACTIVATE)) {
+            activate_on_frame(a, &msg->packet_in);
+        } else {
+            agent_packet_in(a, &msg->packet_in);
+        }
         break;
     case OFPT_FLOW_REMOVED:
         relay_removed(a, &msg->flow_removed);

@@ -153,6 +153,16 @@ struct agent_core {
     uint64_t portsec_flows;
     uint64_t dhcp_punts, dhcp_sent, dhcp_bad, bindings_snooped;
 
+    /* The migration lifecycle: an entry activated on its port's first
+     * frame is reported ('activated') once a batch sent after the
+     * activation -- or after a channel (re)connection -- is confirmed:
+     * the local delivery is true on the switch before mignetd moves
+     * traffic here.  'activation_due': the next batch carries the
+     * report; 'activation_batch': the batch that does (0: none). */
+    bool activation_due;
+    uint64_t activation_batch;
+    uint64_t activation_punts; /* frames punted by a watch flow */
+
     /* Counters. */
     uint64_t flow_mods, syncs, of_errors, of_connects;
     uint64_t relayed_packets, relay_flows;
