@@ -18,6 +18,7 @@
  *                    the gateway poll, the loop-stall probe
  *   agent_chan.c     the agent channel's socket
  *   agent_of.c       the socket to the node's bridge
+ *   agent_ovsdb.c    the socket to the node's ovsdb-server (--ovsdb)
  *   agent_metrics.c  the statistics timer and GET /metrics */
 #ifndef MIGNET_AGENT_AGENT_PRIVATE_H
 #define MIGNET_AGENT_AGENT_PRIVATE_H 1
@@ -75,6 +76,11 @@ struct agent {
     struct bufferevent *of_bev; /* connecting or connected */
     bool of_up;                 /* connected: the core has the session */
     struct event *of_retry;
+
+    /* ovsdb-server (--ovsdb), for external_ids:iface-id. */
+    struct bufferevent *ovsdb_bev;
+    bool ovsdb_up;
+    struct event *ovsdb_retry;
 
     struct event *stats_timer;
     struct evhttp *http;
@@ -145,6 +151,14 @@ void agent_of_connect(evutil_socket_t, short what, void *aux);
 void agent_of_close(struct agent *, const char *why);
 /* Writes what the core queued for the switch. */
 void agent_of_flush(struct agent *);
+
+/* agent_ovsdb.c */
+/* Event callback: connects to ovsdb-server (nothing without --ovsdb). */
+void agent_ovsdb_connect(evutil_socket_t, short what, void *aux);
+/* Writes what the core queued for ovsdb-server. */
+void agent_ovsdb_flush(struct agent *);
+/* Closes the socket and frees the retry timer. */
+void agent_ovsdb_stop(struct agent *);
 
 /* agent_chan.c */
 /* Event callback: (re)connects the channel. */

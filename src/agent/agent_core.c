@@ -17,6 +17,7 @@
 #include "agent/agent_map.h"
 #include "agent/map_push.h"
 #include "agent/flowtab.h"
+#include "agent/ovsdb_iface.h"
 #include "agent/pipeline.h"
 #include "agent/pl_engine.h"
 #include "lib/log.h"
@@ -324,10 +325,58 @@ agent_port_lookup(const struct agent_core *a, const char *name)
     return 0;
 }
 
+/* The OpenFlow port of the interface 'r' (an OVSDB row) on this
+ * bridge, 0 if none: its ofport, when the bridge has that port under that
+ * name (OpenFlow cuts names to 15 characters; the Interface table spans
+ * every bridge), else the bridge's port of that name. */
+static uint32_t
+ovsdb_row_port(const struct agent_core *a, const struct ovsdb_row *r)
+{
+    for (size_t i = 0; r->ofport && i < a->n_ports; i++) {
+        const struct port *p = &a->ports[i];
+        if (p->no == r->ofport
+            && !strncmp(p->name, r->name, sizeof p->name - 1)) {
+            return p->no;
+        }
+    }
+    return agent_port_lookup(a, r->name);
+}
+
+/* The iface-id that names 'e''s port: its own, else the VM id. */
+static const char *
+entry_iface_id(const struct chan_entry *e)
+{
+    return e->iface_id[0] ? e->iface_id : e->vm;
+}
+
 uint32_t
 agent_entry_port(const struct agent_core *a, const struct chan_entry *e)
 {
-    return e->config.port ? e->config.port : agent_port_lookup(a, e->vm);
+    if (e->config.port) {
+        return e->config.port;
+    }
+    if (a->ovsdb) {
+        const struct ovsdb_row *r = ovsdb_iface_find(a->ovsdb,
+                                                     entry_iface_id(e));
+        uint32_t no = r ? ovsdb_row_port(a, r) : 0;
+        if (no) {
+            return no;
+        }
+    }
+    return agent_port_lookup(a, e->vm); /* the port named like the VM */
+}
+
+/* The held entries whose port an interface called, or with iface-id,
+ * 'key' may be: their views are rebuilt at the next sync. */
+static void
+mark_iface(struct agent_core *a, const char *key)
+{
+    for (size_t i = 0; i < chan_client_n_entries(a->chan); i++) {
+        const struct chan_entry *e = chan_client_entry(a->chan, i);
+        if (!strcmp(e->vm, key) || !strcmp(entry_iface_id(e), key)) {
+            vm_changes_add(&a->changed, e->vm);
+        }
+    }
 }
 
 /* A frame from a watched port (PL_K_ACTIVATE): the VM held there with
@@ -364,6 +413,12 @@ static void
 port_set(struct agent_core *a, const struct ofp_port *p, bool present)
 {
     vm_changes_add(&a->changed, p->name); /* the VM of that name, if any */
+    const struct ovsdb_row *r = a->ovsdb ? ovsdb_iface_by_name(a->ovsdb,
+                                                               p->name)
+                                         : NULL;
+    if (r && r->iface_id[0]) {
+        mark_iface(a, r->iface_id); /* the VM whose iface-id it has */
+    }
     for (size_t i = 0; i < a->n_ports; i++) {
         if (!strcmp(a->ports[i].name, p->name)) {
             if (present) {
@@ -493,6 +548,63 @@ agent_core_of_disconnected(struct agent_core *a, uint64_t now)
     ofconn_disconnected(a->of);
     ofpbuf_clear(ofconn_output(a->of));
     a->of_ready = false;
+}
+
+/* ---- Open vSwitch's Interface table ---- */
+
+void
+agent_core_ovsdb_connected(struct agent_core *a, uint64_t now)
+{
+    a->now_us = now;
+    if (a->ovsdb) {
+        ovsdb_iface_connected(a->ovsdb, &a->ovsdb_out);
+    }
+}
+
+int
+agent_core_ovsdb_receive(struct agent_core *a, const char *data, size_t len,
+                         uint64_t now)
+{
+    a->now_us = now;
+    if (!a->ovsdb) {
+        return ENOTCONN;
+    }
+    char err[160];
+    int error = ovsdb_iface_receive(a->ovsdb, data, len, &a->ovsdb_out, err,
+                                    sizeof err);
+    if (error) {
+        a->ovsdb_errors++;
+        log_write(LOG_WARN, "agent", "event=ovsdb_refused node=%s "
+                  "error=\"%s\"", a->opt.node, err);
+    }
+    struct vm_changes *c = ovsdb_iface_changes(a->ovsdb);
+    if (c->all) {
+        vm_changes_all(&a->changed);
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        mark_iface(a, c->names[i]);
+    }
+    if (c->all || c->n) {
+        agent_schedule_sync(a);
+    }
+    vm_changes_clear(c);
+    return error;
+}
+
+void
+agent_core_ovsdb_disconnected(struct agent_core *a, uint64_t now)
+{
+    a->now_us = now;
+    if (a->ovsdb) {
+        ovsdb_iface_disconnected(a->ovsdb);
+    }
+    strbuf_clear(&a->ovsdb_out);
+}
+
+struct strbuf *
+agent_core_ovsdb_output(struct agent_core *a)
+{
+    return &a->ovsdb_out;
 }
 
 /* ---- The gateway map, statistics, timers ---- */
@@ -666,6 +778,8 @@ agent_core_create(const struct agent_core_options *opt, uint64_t now)
     vm_changes_init(&a->changed);
     a->installed = flowtab_create();
     a->snooped = binding_table_create();
+    a->ovsdb = opt->ovsdb ? ovsdb_iface_create() : NULL;
+    strbuf_init(&a->ovsdb_out);
     a->of = ofconn_create(NULL, &of_hooks, a);
     struct ofctrl_hooks ofctrl_hooks = {
         .done = agent_batch_done, .now_ms = agent_now_ms,
@@ -692,6 +806,8 @@ agent_core_destroy(struct agent_core *a)
     vm_changes_destroy(&a->changed);
     flowtab_destroy(a->installed);
     binding_table_destroy(a->snooped);
+    ovsdb_iface_destroy(a->ovsdb);
+    strbuf_destroy(&a->ovsdb_out);
     strbuf_destroy(&a->chan_out);
     free(a);
 }

@@ -40,6 +40,7 @@
 
 struct agent_map;
 struct binding_table;
+struct ovsdb_iface;
 struct map_push;
 struct flowtab;
 struct pl_engine;
@@ -95,6 +96,9 @@ struct agent_core_options {
     /* Wall-clock milliseconds minus monotonic milliseconds: snooped DHCP
      * leases are wall-clock times.  0 in tests. */
     uint64_t wall_offset_ms;
+    /* Find VMs' ports by OVS external_ids:iface-id, read from ovsdb-server
+     * (agent_core_ovsdb_*); false: by their name alone. */
+    bool ovsdb;
 };
 
 /* The shell reads these fields (metrics, the poll's URL); only the
@@ -123,6 +127,10 @@ struct agent_core {
     bool of_ready;
     struct port ports[MAX_PORTS];
     size_t n_ports;
+    /* Open vSwitch's Interface table (NULL without opt.ovsdb). */
+    struct ovsdb_iface *ovsdb;
+    struct strbuf ovsdb_out; /* queued for ovsdb-server */
+    uint64_t ovsdb_errors;   /* malformed messages (each closes it) */
     struct flowtab *installed;
     /* The desired flows, computed incrementally (agent_sync.c), and the
      * VMs whose port or snooped binding changed since compute(). */
@@ -196,6 +204,16 @@ void agent_core_of_connected(struct agent_core *, uint64_t now);
 int agent_core_of_receive(struct agent_core *, const void *data, size_t len,
                           uint64_t now);
 void agent_core_of_disconnected(struct agent_core *, uint64_t now);
+
+/* With opt.ovsdb: the connection to ovsdb-server is up (queues the
+ * monitor), received bytes (returns 0, or an errno after which the shell
+ * closes it, calls agent_core_ovsdb_disconnected and reconnects later),
+ * and it is gone. */
+void agent_core_ovsdb_connected(struct agent_core *, uint64_t now);
+int agent_core_ovsdb_receive(struct agent_core *, const char *data,
+                             size_t len, uint64_t now);
+void agent_core_ovsdb_disconnected(struct agent_core *, uint64_t now);
+struct strbuf *agent_core_ovsdb_output(struct agent_core *);
 
 /* A 200 answer of GET /v1/map?since=V.  Returns 0, or EINVAL with 'err'
  * filled and nothing changed. */

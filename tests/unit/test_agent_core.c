@@ -44,7 +44,7 @@
 static const struct {
     const char *name;
     uint32_t no;
-} ports[] = {{"vm1", 1}, {"vm2", 2}, {"vxlan0", 10}};
+} ports[] = {{"vm1", 1}, {"vm2", 2}, {"vxlan0", 10}, {"tap-x", 3}};
 
 struct fx {
     struct agent_core *c;
@@ -933,6 +933,60 @@ test_active_watch_keeps_forwarding(void **state)
     barrier_reply(f, &t, ACTIVATED_VM1_2);
 }
 
+/* (L7) With --ovsdb, a VM's port is the interface whose
+ * external_ids:iface-id is the install's iface_id (else the VM id), on
+ * this bridge; without such an interface, the port named like the VM. */
+static void
+test_port_by_iface_id(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    agent_core_destroy(f->c);
+    struct agent_core_options o = {
+        .node = "n1", .tunnel_port = "vxlan0",
+        .dhcp_snoop = AGENT_SNOOP_OFF, .ovsdb = true,
+    };
+    f->c = agent_core_create(&o, f->now);
+    up(f);
+    agent_core_ovsdb_connected(f->c, f->now);
+    assert_non_null(strstr(strbuf_str(agent_core_ovsdb_output(f->c)),
+                           "\"method\":\"monitor\""));
+    strbuf_clear(agent_core_ovsdb_output(f->c));
+    static const char rows[] =
+        "{\"id\":\"mignet-iface\",\"error\":null,\"result\":{\"Interface\":"
+        "{\"u1\":{\"new\":{\"name\":\"tap-x\",\"ofport\":3,\"external_ids\":"
+        "[\"map\",[[\"iface-id\",\"5f1c-vm1\"]]]}}}}}";
+    assert_int_equal(agent_core_ovsdb_receive(f->c, rows, strlen(rows),
+                                              f->now),
+                     0);
+    confirmed(f, INSTALL_X("1", "vm1", "1", "1",
+                           ",\"iface_id\":\"5f1c-vm1\""),
+              "{\"type\":\"ack\",\"seq\":1}\n");
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_CLASSIFY, 3),
+                     1);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_CLASSIFY, 1),
+                     0);
+    /* The interface loses the iface-id: the port named vm1 it is. */
+    static const char upd[] =
+        "{\"id\":null,\"method\":\"update\",\"params\":[\"mignet-iface\","
+        "{\"Interface\":{\"u1\":{\"new\":{\"name\":\"tap-x\",\"ofport\":3,"
+        "\"external_ids\":[\"map\",[]]}}}}]}";
+    assert_int_equal(agent_core_ovsdb_receive(f->c, upd, strlen(upd),
+                                              f->now),
+                     0);
+    run_batch(f, &t);
+    assert_true(touches_port(&t, 1));
+    assert_true(touches_port(&t, 3));
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_CLASSIFY, 1),
+                     1);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_CLASSIFY, 3),
+                     0);
+    /* A malformed message is refused and changes nothing. */
+    assert_int_equal(agent_core_ovsdb_receive(f->c, "]", 1, f->now),
+                     EPROTO);
+    assert_int_equal(f->c->ovsdb_errors, 1);
+}
+
 int
 main(void)
 {
@@ -966,6 +1020,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_active_watch_keeps_forwarding,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_by_iface_id, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_relay_stats_only_with_relays,
                                         setup, teardown),
     };
