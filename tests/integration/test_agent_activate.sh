@@ -40,7 +40,8 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 CHAN=127.0.0.1:$(head -n 1 "$T/chan.out")
-"$MIGNET_BUILD_DIR/mignet-agent" --node n1 \
+MPORT=$(free_port)
+"$MIGNET_BUILD_DIR/mignet-agent" --node n1 --metrics "127.0.0.1:$MPORT" \
     --ofp "unix:$OVS_T/br-int.mgmt" --controller "$CHAN" \
     --gateway "http://127.0.0.1:1" --refresh-ms 60000 \
     --log-level debug >"$T/agent.out" 2>>"$T/agent.log" &
@@ -111,5 +112,13 @@ wait_for "the delete acknowledged" grep -q '"type":"ack","seq":4' \
     "$T/chan.log"
 watched "$V2" && fail "the aborted copy's watch stayed"
 [ -z "$(table0 "$V2")" ] || fail "vm2's port still has a flow"
+metric() {
+    curl -sf --max-time 5 "http://127.0.0.1:$MPORT/metrics" |
+        awk -v n="mignet_agent_$1" '$1 == n { print $2 }'
+}
+[ "$(metric activations_total)" = 1 ] || fail "activations_total"
+[ "$(metric activated_sent_total)" = "$(n_activated)" ] ||
+    fail "activated_sent_total $(metric activated_sent_total)"
+[ "$(metric activation_punts_total)" -ge 1 ] || fail "no punt counted"
 echo "PASS: vm1 activated on its RARP (port $V1), reported" \
     "$(n_activated) times (once per session), vm2's copy aborted"

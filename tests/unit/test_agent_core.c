@@ -803,6 +803,10 @@ test_first_frame_activates(void **state)
     assert_int_equal(t.n, 0);
     expect_chan(f, "");
     assert_int_equal(f->c->activation_punts, 3);
+    struct chan_client_stats cs;
+    chan_client_get_stats(f->c->chan, &cs);
+    assert_int_equal(cs.activations, 1);
+    assert_int_equal(cs.activated_sent, 1);
 }
 
 /* (L3) After a reconnection 'activated' goes again -- also when the
