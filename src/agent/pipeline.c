@@ -210,6 +210,18 @@ add_vm(struct pl_out *out, const struct pl_input *in, const struct pl_vm *v)
 {
     struct flowtab_flow f;
     const struct mn_config *c = &v->config;
+    if (v->watch_port && (v->kind != PL_VM_LOCAL
+                          || v->watch_port != v->ofport)) {
+        /* Held inactive: the port attracts nothing, its first frame
+         * activates the VM (the agent installs the rest).  With or
+         * without an overlay. */
+        flow_init(out, &f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_ACTIVATE,
+                  v->vm);
+        ofp_match_set(&f.match, OFP_F_IN_PORT, v->watch_port);
+        must(ofp_actions_controller(ofp_instructions_apply(&f.insts),
+                                    0xffff));
+        emit(out, &f);
+    }
     switch (v->kind) {
     case PL_VM_LOCAL:
         if (!v->ofport) {
@@ -259,17 +271,6 @@ add_vm(struct pl_out *out, const struct pl_input *in, const struct pl_vm *v)
         break;
     case PL_VM_INACTIVE:
         break;
-    }
-    if (v->watch_port && (v->kind != PL_VM_LOCAL
-                          || v->watch_port != v->ofport)) {
-        /* Held inactive: the port attracts nothing, its first frame
-         * activates the VM (the agent installs the rest). */
-        flow_init(out, &f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_ACTIVATE,
-                  v->vm);
-        ofp_match_set(&f.match, OFP_F_IN_PORT, v->watch_port);
-        must(ofp_actions_controller(ofp_instructions_apply(&f.insts),
-                                    0xffff));
-        emit(out, &f);
     }
 }
 
