@@ -19,6 +19,7 @@ trap ovs_and_lib_cleanup EXIT
 ip netns exec "$OVS_NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
     net.ipv6.conf.default.disable_ipv6=1
 ovs_add_bridge br-int
+OVS_WAIT_BR=br-int
 ovs_vsctl add-port br-int vm1 -- set interface vm1 type=internal \
     -- add-port br-int vm2 -- set interface vm2 type=internal
 ip netns exec "$OVS_NS" ip link set vm1 up
@@ -54,20 +55,10 @@ flows() {
 table0() { flows | grep -v "table=[1-9]" | grep "in_port=$1\b"; }
 delivers() { flows | grep "table=30" | grep -q "output:$1\b"; }
 n_activated() { grep -c '"type":"activated"' "$T/chan.log" || true; }
-wait_for() {
-    local what=$1 end=$((SECONDS + 15))
-    shift
-    while [ $SECONDS -lt $end ]; do
-        "$@" && return 0
-        sleep 0.05
-    done
-    flows >&2 || true
-    fail "$what: not within 15 s"
-}
 watched() { table0 "$1" | grep -q "actions=CONTROLLER:65535$"; }
 
-wait_for "vm1's port watched" watched "$V1"
-wait_for "the resync acknowledged" grep -q '"type":"ack","seq":2' \
+ovs_wait "vm1's port watched" watched "$V1"
+ovs_wait "the resync acknowledged" grep -q '"type":"ack","seq":2' \
     "$T/chan.log"
 delivers "$V1" && fail "inactive vm1 is delivered to"
 delivers "$V2" && fail "inactive vm2 is delivered to"
@@ -75,16 +66,8 @@ table0 "$V1" | grep -q goto_table && fail "inactive vm1's port is classified"
 [ "$(n_activated)" = 0 ] || fail "activated before any frame"
 
 # QEMU's announce: a RARP from vm1's MAC on vm1's port.
-ip netns exec "$OVS_NS" python3 - <<'PY'
-import socket
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("vm1", 0))
-mac = bytes.fromhex("020000000001")
-rarp = (b"\xff" * 6 + mac + b"\x80\x35" + bytes.fromhex("000108000604")
-        + b"\x00\x03" + mac + b"\x00" * 4 + mac + b"\x00" * 4)
-s.send(rarp + b"\x00" * (60 - len(rarp)))
-PY
-wait_for "activated sent" grep -q \
+ovs_send_rarp vm1 02:00:00:00:00:01
+ovs_wait "activated sent" grep -q \
     '{"type":"activated","vm":"vm1","epoch":5}' "$T/chan.log"
 delivers "$V1" || fail "activated, but vm1 is not delivered to"
 table0 "$V1" | grep -q "goto_table:10" || fail "vm1's port not classified"
@@ -100,15 +83,15 @@ sleep 0.3
 # without activate_on_frame comes.
 echo DROP >>"$T/send"
 resent() { [ "$(n_activated)" -ge 2 ]; }
-wait_for "activated re-sent after the reconnection" resent
+ovs_wait "activated re-sent after the reconnection" resent
 delivers "$V1" || fail "vm1 lost its delivery over the reconnection"
 echo '{"type":"install","seq":3,"vm":"vm1","epoch":5,'"$CFG1"'}' >>"$T/send"
-wait_for "the switch-over install acknowledged" grep -q \
+ovs_wait "the switch-over install acknowledged" grep -q \
     '"type":"ack","seq":3' "$T/chan.log"
 
 # Abort of vm2's inactive copy: its watch goes.
 echo '{"type":"delete","seq":4,"vm":"vm2","epoch":3,'"$CFG2"'}' >>"$T/send"
-wait_for "the delete acknowledged" grep -q '"type":"ack","seq":4' \
+ovs_wait "the delete acknowledged" grep -q '"type":"ack","seq":4' \
     "$T/chan.log"
 watched "$V2" && fail "the aborted copy's watch stayed"
 [ -z "$(table0 "$V2")" ] || fail "vm2's port still has a flow"

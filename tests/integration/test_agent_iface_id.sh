@@ -15,6 +15,7 @@ ovs_require
 ovs_start ifidA
 trap ovs_and_lib_cleanup EXIT
 ovs_add_bridge br-int
+OVS_WAIT_BR=br-int
 ovs_vsctl add-port br-int tap-a1 -- set interface tap-a1 type=internal \
         external_ids:iface-id=vm1 \
     -- add-port br-int tap-a2 -- set interface tap-a2 type=internal \
@@ -46,22 +47,12 @@ classifies() {
     flows | grep -v "table=[1-9]" | grep "in_port=$1\b" \
         | grep -q "goto_table:10"
 }
-wait_for() {
-    local what=$1 end=$((SECONDS + 20))
-    shift
-    while [ $SECONDS -lt $end ]; do
-        "$@" && return 0
-        sleep 0.1
-    done
-    flows >&2 || true
-    fail "$what: not within 20 s"
-}
 
 A1=$(port_of tap-a1) A2=$(port_of tap-a2) V2=$(port_of vm2)
-wait_for "vm1 delivered to tap-a1 (iface-id vm1)" \
+ovs_wait "vm1 delivered to tap-a1 (iface-id vm1)" \
     delivers 02:00:00:00:00:01 "$A1"
 classifies "$A1" || fail "tap-a1's traffic is not classified"
-wait_for "vm2 delivered to the port named vm2" \
+ovs_wait "vm2 delivered to the port named vm2" \
     delivers 02:00:00:00:00:02 "$V2"
 classifies "$A2" && fail "tap-a2 (no iface-id) is classified"
 grep -q "event=ovsdb_connected" "$T/agent.log" || fail "no ovsdb connection"
@@ -69,7 +60,7 @@ grep -q "event=ovsdb_connected" "$T/agent.log" || fail "no ovsdb connection"
 # The iface-id moves to tap-a2 (a new port for the VM): the flows follow.
 ovs_vsctl remove interface tap-a1 external_ids iface-id \
     -- set interface tap-a2 external_ids:iface-id=vm1
-wait_for "vm1 delivered to tap-a2 after the move" \
+ovs_wait "vm1 delivered to tap-a2 after the move" \
     delivers 02:00:00:00:00:01 "$A2"
 classifies "$A1" && fail "tap-a1 still classified after the move"
 classifies "$A2" || fail "tap-a2 not classified after the move"

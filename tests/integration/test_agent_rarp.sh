@@ -87,15 +87,7 @@ PY
 [ "$(phase)" = prepared ] || fail "a forged report moved the migration"
 
 # QEMU's announce from the destination's port.
-ip netns exec "$OVS_NS" python3 - <<'PY'
-import socket
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("tap-b1", 0))
-mac = bytes.fromhex("020000000001")
-rarp = (b"\xff" * 6 + mac + b"\x80\x35" + bytes.fromhex("000108000604")
-        + b"\x00\x03" + mac + b"\x00" * 4 + mac + b"\x00" * 4)
-s.send(rarp + b"\x00" * (60 - len(rarp)))
-PY
+ovs_send_rarp tap-b1 02:00:00:00:00:01
 eventually "switched over on the RARP" switched
 delivers_b1 || fail "n2 does not deliver to tap-b1 after the activation"
 grep -q "event=activated node=n2 vm=vm1 epoch=$EPOCH result=ok" \
