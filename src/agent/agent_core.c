@@ -355,13 +355,23 @@ agent_entry_port(const struct agent_core *a, const struct chan_entry *e)
     if (e->config.port) {
         return e->config.port;
     }
-    if (a->ovsdb) {
-        const struct ovsdb_row *r = ovsdb_iface_find(a->ovsdb,
-                                                     entry_iface_id(e));
-        uint32_t no = r ? ovsdb_row_port(a, r) : 0;
-        if (no) {
-            return no;
+    /* The interface with that iface-id on this bridge (one Open vSwitch
+     * may hold the VM's source and destination ports on two bridges); of
+     * several, the first by name. */
+    const char *id = entry_iface_id(e);
+    const struct ovsdb_row *best = NULL;
+    uint32_t no = 0;
+    for (size_t i = 0; a->ovsdb && i < ovsdb_iface_count(a->ovsdb); i++) {
+        const struct ovsdb_row *r = ovsdb_iface_row(a->ovsdb, i);
+        uint32_t p;
+        if (!strcmp(r->iface_id, id) && (p = ovsdb_row_port(a, r))
+            && (!best || strcmp(r->name, best->name) < 0)) {
+            best = r;
+            no = p;
         }
+    }
+    if (no) {
+        return no;
     }
     return agent_port_lookup(a, e->vm); /* the port named like the VM */
 }

@@ -163,6 +163,12 @@ ovsdb_iface_by_name(const struct ovsdb_iface *o, const char *name)
     return NULL;
 }
 
+const struct ovsdb_row *
+ovsdb_iface_row(const struct ovsdb_iface *o, size_t i)
+{
+    return i < o->n ? &o->rows[i] : NULL;
+}
+
 size_t
 ovsdb_iface_count(const struct ovsdb_iface *o)
 {

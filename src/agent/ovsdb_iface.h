@@ -63,6 +63,10 @@ void ovsdb_iface_disconnected(struct ovsdb_iface *);
  * with an ofport, then the first by name), or NULL. */
 const struct ovsdb_row *ovsdb_iface_find(const struct ovsdb_iface *,
                                          const char *iface_id);
+/* The rows, by index (valid until the next receive); several may carry
+ * one iface-id (one per bridge of this Open vSwitch). */
+const struct ovsdb_row *ovsdb_iface_row(const struct ovsdb_iface *,
+                                        size_t i);
 /* The row of the interface called 'name', or NULL. */
 const struct ovsdb_row *ovsdb_iface_by_name(const struct ovsdb_iface *,
                                             const char *name);

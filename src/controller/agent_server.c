@@ -1017,6 +1017,10 @@ agent_server_instr(struct agent_server *srv, const struct core_instr *in)
     if (in->kind == INSTR_INSTALL) {
         m.inactive = in->inactive;
         m.activate_on_frame = in->activate_on_frame;
+        /* The VM id is the default: only another one goes on the wire. */
+        if (in->iface_id && strcmp(in->iface_id, in->vm_name)) {
+            snprintf(m.iface_id, sizeof m.iface_id, "%s", in->iface_id);
+        }
     }
     if (in->binding) {
         m.has_binding = true;

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # test_agent_rarp.sh: a `rarp` switch-over through the real pieces --
 # mignetd, two mignet-agents with --ovsdb, one private Open vSwitch with a
-# bridge per node (br-a for n1, br-b for n2).  vm1 runs on n1 (port named
-# vm1); the destination's port is "tap-b1" with external_ids:iface-id=vm1
-# (interface names are unique in one Open vSwitch: only the iface-id can
-# name it).  The migration is `prepared` with no delivery on n2; a RARP
+# bridge per node (br-a for n1, br-b for n2).  vm1 has an iface_id (an
+# interface UUID, as libvirt sets it); it runs on n1 on port "vnet-a1"
+# and its destination port on n2 is "tap-b1", both with that iface-id
+# (one Open vSwitch: each agent must take the one on its own bridge).
+# The migration is `prepared` with no delivery on n2; a RARP
 # from tap-b1 makes n2's agent activate at once and report `activated`,
 # and mignetd switches over (activated_unix_ms set, relaying or later).
 # A forged `activated` (wrong epoch, unknown VM) is answered with an error
@@ -20,10 +21,13 @@ ip netns exec "$OVS_NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
     net.ipv6.conf.default.disable_ipv6=1
 ovs_add_bridge br-a
 ovs_add_bridge br-b
-ovs_vsctl add-port br-a vm1 -- set interface vm1 type=internal \
+IFID=3c5d1e2f-8a9b-4c0d-9e1f-2a3b4c5d6e7f
+ovs_vsctl add-port br-a vnet-a1 -- set interface vnet-a1 type=internal \
+        external_ids:iface-id=$IFID \
     -- add-port br-b tap-b1 -- set interface tap-b1 type=internal \
-        external_ids:iface-id=vm1
+        external_ids:iface-id=$IFID
 ip netns exec "$OVS_NS" ip link set tap-b1 up
+A1=$(ovs_vsctl get interface vnet-a1 ofport)
 B1=$(ovs_vsctl get interface tap-b1 ofport)
 
 start_mignetd rarp --heartbeat-ms 1000
@@ -31,7 +35,7 @@ ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1","refresh_ms":500}'
 ok POST /v1/nodes 201 '{"id":"n2","address":"198.18.0.2","refresh_ms":500}'
 ok POST /v1/nodes 201 '{"id":"n3","address":"198.18.0.3","refresh_ms":500}'
 ok POST /v1/vms 201 '{"id":"vm1","mac":"02:00:00:00:00:01",
-    "ip":"198.18.1.1","vni":100,"node":"n1"}'
+    "ip":"198.18.1.1","vni":100,"node":"n1","iface_id":"'"$IFID"'"}'
 for n in 1 2; do
     br=br-$(tr 12 ab <<<"$n")
     "$MIGNET_BUILD_DIR/mignet-agent" --node "n$n" \
@@ -41,9 +45,11 @@ for n in 1 2; do
     PIDS+=("$!")
 done
 
-flows_b() {
-    ovs-ofctl -O OpenFlow13 --no-stats dump-flows "unix:$OVS_T/br-b.mgmt"
+flows_of() {
+    ovs-ofctl -O OpenFlow13 --no-stats dump-flows "unix:$OVS_T/$1.mgmt"
 }
+flows_b() { flows_of br-b; }
+delivers_a1() { flows_of br-a | grep "table=30" | grep -q "output:$A1\b"; }
 delivers_b1() { flows_b | grep "table=30" | grep -q "output:$B1\b"; }
 watched_b1() {
     flows_b | grep -v "table=[1-9]" | grep "in_port=$B1\b" |
@@ -57,6 +63,8 @@ switched() {
         grep -qE '^(relaying|cleaning|cleaned)$' <<<"$(json .phase)"
 }
 eventually "both agents connected" grep -q event=registered "$T/rarp.log"
+OVS_WAIT_BR=br-a ovs_wait "n1 delivers vm1 to vnet-a1 (its iface-id)" \
+    delivers_a1
 
 ok POST /v1/vms/vm1/migrate 202 '{"to":"n2","switchover":"rarp"}'
 EPOCH=$(json .epoch)

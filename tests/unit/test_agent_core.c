@@ -939,7 +939,8 @@ test_active_watch_keeps_forwarding(void **state)
 
 /* (L7) With --ovsdb, a VM's port is the interface whose
  * external_ids:iface-id is the install's iface_id (else the VM id), on
- * this bridge; without such an interface, the port named like the VM. */
+ * this bridge (the Interface table spans every bridge); without such an
+ * interface, the port named like the VM. */
 static void
 test_port_by_iface_id(void **state)
 {
@@ -956,10 +957,14 @@ test_port_by_iface_id(void **state)
     assert_non_null(strstr(strbuf_str(agent_core_ovsdb_output(f->c)),
                            "\"method\":\"monitor\""));
     strbuf_clear(agent_core_ovsdb_output(f->c));
+    /* aa-other carries the iface-id too, on another bridge of this Open
+     * vSwitch (its ofport 1 is vm1 here): not this bridge's port. */
     static const char rows[] =
         "{\"id\":\"mignet-iface\",\"error\":null,\"result\":{\"Interface\":"
         "{\"u1\":{\"new\":{\"name\":\"tap-x\",\"ofport\":3,\"external_ids\":"
-        "[\"map\",[[\"iface-id\",\"5f1c-vm1\"]]]}}}}}";
+        "[\"map\",[[\"iface-id\",\"5f1c-vm1\"]]]}},"
+        "\"u0\":{\"new\":{\"name\":\"aa-other\",\"ofport\":1,"
+        "\"external_ids\":[\"map\",[[\"iface-id\",\"5f1c-vm1\"]]]}}}}}";
     assert_int_equal(agent_core_ovsdb_receive(f->c, rows, strlen(rows),
                                               f->now),
                      0);
