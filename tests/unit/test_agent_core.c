@@ -916,7 +916,8 @@ test_active_watch_keeps_forwarding(void **state)
     struct fx *f = *state;
     struct taken t;
     up(f);
-    confirmed(f, INSTALL_X("1", "vm1", "2", "1", ",\"activate_on_frame\":true"),
+    confirmed(f,
+              INSTALL_X("1", "vm1", "2", "1", ",\"activate_on_frame\":true"),
               "{\"type\":\"ack\",\"seq\":1}\n");
     struct ofp_match m;
     ofp_match_init(&m);
