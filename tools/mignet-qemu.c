@@ -810,13 +810,15 @@ follow(struct run *r)
 static void
 clean_up_after_error(struct run *r)
 {
-    if (r->result || !r->have_mig) {
+    if (r->result || (r->o.mode != MODE_LOSSLESS && !r->started_by_us)) {
         return;
     }
-    if (r->o.mode != MODE_LOSSLESS && !r->started_by_us) {
+    if (r->t.setup || r->started_by_us) {
+        cancel_qemu(r);
+    }
+    if (!r->have_mig) {
         return;
     }
-    cancel_qemu(r);
     char save[sizeof r->err];
     memcpy(save, r->err, sizeof save);
     r->t.abort_call = now_us();

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# test_mignet_qemu.sh: mignet-qemu against a scripted QMP server
+# (fake_qmp.py) and a stand-in for mignetd's migration endpoints
+# (fake_mignetd.py), both logging every call into one file, in order.
+#
+# For each MIGRATION event sequence it checks the calls made and their
+# order: setup -> migrate, completed -> switchover (manual), cancelled or
+# failed -> abort, nothing on completion in rarp; lossless: hold, migrate,
+# prepared, release for pre-copy, freeze, switchover, confirmed, release,
+# STOP, completed, RESUME, activation, parameters restored; and the exit
+# codes of --help.  Everything on loopback and unix sockets under $T.
+set -euo pipefail
+
+: "${MIGNET_BUILD_DIR:?set MIGNET_BUILD_DIR to the build directory}"
+: "${MIGNET_SOURCE_DIR:?set MIGNET_SOURCE_DIR to the source directory}"
+# shellcheck source=lib.sh
+source "$MIGNET_SOURCE_DIR/tests/integration/lib.sh"
+
+TOOL=$MIGNET_BUILD_DIR/mignet-qemu
+FAKES=$MIGNET_SOURCE_DIR/tests/integration
+[ -x "$TOOL" ] || fail "no mignet-qemu at $TOOL"
+command -v python3 >/dev/null || fail "python3 is needed for fake servers"
+
+# start_fakes CASE SCENARIO [fake_mignetd options...]: a fresh fake QEMU
+# pair and fake mignetd logging to $T/CASE.calls; sets QMP, DST, FURL.
+start_fakes() {
+    local c=$1 scen=$2; shift 2
+    LOG=$T/$c.calls
+    QMP=$T/$c.src.sock
+    DST=$T/$c.dst.sock
+    : >"$LOG"
+    python3 "$FAKES/fake_qmp.py" --src "$QMP" --dst "$DST" --log "$LOG" \
+        --scenario "$scen" 2>>"$T/$c.fake.log" &
+    PIDS+=($!)
+    python3 "$FAKES/fake_mignetd.py" --log "$LOG" \
+        --port-file "$T/$c.port" "$@" 2>>"$T/$c.fake.log" &
+    PIDS+=($!)
+    local i
+    for i in $(seq 1 100); do
+        [ -S "$QMP" ] && [ -S "$DST" ] && [ -s "$T/$c.port" ] && break
+        sleep 0.05
+    done
+    [ -s "$T/$c.port" ] && [ -S "$QMP" ] || fail "$c: fakes not ready"
+    FURL=http://127.0.0.1:$(cat "$T/$c.port")
+}
+
+# tool WANT ARGS...: runs mignet-qemu; its exit code must be WANT.  The
+# JSON line goes to $T/out, stderr to $T/err.
+tool() {
+    local want=$1; shift
+    local rc=0
+    timeout 30 "$TOOL" "$@" >"$T/out" 2>"$T/err" || rc=$?
+    [ "$rc" = "$want" ] || fail "mignet-qemu $* -> exit $rc, want $want
+stdout: $(cat "$T/out")
+stderr: $(cat "$T/err")
+calls: $(cat "$LOG" 2>/dev/null)"
+}
+
+# line TEXT: the number of the first call line containing TEXT (fixed
+# string), or fails.
+line() {
+    local n
+    n=$(grep -n -F -m1 -- "$1" "$LOG" | cut -d: -f1 || true)
+    [ -n "$n" ] || fail "no call '$1' in:
+$(cat "$LOG")"
+    echo "$n"
+}
+# in_order TEXT...: each TEXT appears, each after the one before it.
+in_order() {
+    local prev=0 n t
+    for t in "$@"; do
+        n=$(grep -n -F -- "$t" "$LOG" | cut -d: -f1 \
+            | awk -v p="$prev" '$1 > p {print; exit}' || true)
+        [ -n "$n" ] || fail "no '$t' after line $prev in:
+$(cat "$LOG")"
+        prev=$n
+    done
+}
+count() { grep -c -F -- "$1" "$LOG" || true; }
+absent() {
+    [ "$(count "$1")" = 0 ] || fail "unexpected '$1' in:
+$(cat "$LOG")"
+}
+report() { jq -r "$1" "$T/out"; }
+
+SET='qmp src migrate-set-parameters'
+MIGRATE='http POST /v1/vms/vm1/migrate'
+SWITCH='http POST /v1/migrations/7/switchover'
+ABORT='http POST /v1/migrations/7/abort'
+
+# -- usage and startup errors
+LOG=/dev/null
+tool 0 --help
+grep -q '^Exit: 0 completed' "$T/out" || fail "--help has no exit codes"
+tool 2 --qmp x --vm v --switchover manual
+tool 2 --qmp x --vm v --to n2 --switchover now
+tool 2 --qmp x --vm v --to n2 --switchover lossless --hold-bandwidth 9
+tool 2 --qmp x --vm v --to n2 --switchover manual --url ftp://x
+tool 2 --qmp x --vm v --to n2 --switchover manual --migrate-uri exec:cat
+tool 2 --qmp x --vm v --to n2 --switchover manual extra
+tool 1 --qmp "$T/nothing.sock" --vm v --to n2 --switchover manual
+grep -q 'source QMP' "$T/err" || fail "no QMP error: $(cat "$T/err")"
+
+# -- manual, started by the tool: migrate on setup, switchover on completed
+start_fakes manual complete
+tool 0 --qmp "$QMP" --vm vm1 --to n2 --switchover manual --url "$FURL" \
+    --migrate-uri tcp:127.0.0.1:1 --max-bandwidth 1000000 \
+    --downtime-limit 150
+in_order 'qmp src migrate-set-capabilities {"capabilities": [{"capability": "events", "state": true}]}' \
+    "$SET {\"downtime-limit\": 150, \"max-bandwidth\": 1000000}" \
+    'qmp src migrate {"uri": "tcp:127.0.0.1:1"}' \
+    'event src MIGRATION setup' \
+    "$MIGRATE {\"to\":\"n2\",\"switchover\":\"manual\"}" \
+    'event src MIGRATION completed' "$SWITCH {}"
+[ "$(count "$SWITCH")" = 1 ] || fail "manual: not one switchover"
+absent "$ABORT"
+[ "$(report .result)" = completed ] || fail "manual: $(cat "$T/out")"
+[ "$(report .migration)" = 7 ] || fail "manual: migration id"
+[ "$(report .held)" = false ] || fail "manual: held"
+[ "$(report '.switchover_call_unix_ms >= .completed_unix_ms')" = true ] \
+    || fail "manual: switchover before completed: $(cat "$T/out")"
+
+# -- manual, a migration started by someone else: followed, not started
+start_fakes external external
+tool 0 --qmp "$QMP" --vm vm1 --to n2 --switchover manual --url "$FURL"
+absent 'qmp src migrate {'
+absent "$SET"
+in_order 'event src MIGRATION setup' "$MIGRATE" \
+    'event src MIGRATION completed' "$SWITCH"
+
+# -- rarp: nothing to call on completion (the agent activates on the RARP)
+start_fakes rarp complete
+tool 0 --qmp "$QMP" --dst-qmp "$DST" --vm vm1 --to n2 --switchover rarp \
+    --url "$FURL" --migrate-uri tcp:127.0.0.1:1
+in_order "$MIGRATE {\"to\":\"n2\",\"switchover\":\"rarp\"}" \
+    'event src MIGRATION completed'
+absent "$SWITCH"
+absent "$ABORT"
+[ "$(report '.resume_unix_ms != null')" = true ] || fail "rarp: no RESUME"
+
+# -- cancelled during pre-copy: abort with the reason, exit 4
+start_fakes cancel cancel
+tool 4 --qmp "$QMP" --vm vm1 --to n2 --switchover manual --url "$FURL" \
+    --migrate-uri tcp:127.0.0.1:1
+in_order 'event src MIGRATION setup' "$MIGRATE" \
+    'event src MIGRATION cancelled' \
+    "$ABORT {\"reason\":\"qemu migration cancelled\"}"
+absent "$SWITCH"
+[ "$(report .result)" = cancelled ] || fail "cancel: $(cat "$T/out")"
+
+# -- failed: the same with "failed"
+start_fakes fail fail
+tool 4 --qmp "$QMP" --vm vm1 --to n2 --switchover rarp --url "$FURL" \
+    --migrate-uri tcp:127.0.0.1:1
+in_order "$MIGRATE" 'event src MIGRATION failed' \
+    "$ABORT {\"reason\":\"qemu migration failed\"}"
+
+# -- lossless: hold, prepared, pre-copy, freeze, switch, confirmed,
+#    release, STOP, completed, RESUME, activation, restore
+start_fakes lossless complete
+tool 0 --qmp "$QMP" --dst-qmp "$DST" --vm vm1 --to n2 \
+    --switchover lossless --url "$FURL" --migrate-uri tcp:127.0.0.1:1 \
+    --max-bandwidth 2000000000 --downtime-limit 200
+in_order 'qmp src query-migrate-parameters' \
+    "$SET {\"downtime-limit\": 1, \"max-bandwidth\": 10}" \
+    'qmp src migrate {"uri": "tcp:127.0.0.1:1"}' \
+    'event src MIGRATION setup' \
+    "$MIGRATE {\"to\":\"n2\",\"switchover\":\"lossless\"}" \
+    'http GET /v1/migrations/7' \
+    "$SET {\"max-bandwidth\": 2000000000}" \
+    'qmp src query-migrate' \
+    "$SET {\"max-bandwidth\": 10}" \
+    "$SWITCH {}" \
+    'http GET /v1/migrations/7' \
+    "$SET {\"downtime-limit\": 200, \"max-bandwidth\": 2000000000}" \
+    'event src STOP' 'event src MIGRATION completed' 'event dst RESUME' \
+    "$SWITCH {}" \
+    "$SET {\"downtime-limit\": 300, \"max-bandwidth\": 134217728}"
+# No pre-copy bandwidth before mignet said prepared: the fake answers
+# "preparing" to the first two GETs.
+[ "$(line "$SET {\"max-bandwidth\": 2000000000}")" -gt \
+  "$(grep -n -F 'http GET' "$LOG" | sed -n 3p | cut -d: -f1)" ] \
+    || fail "lossless: released before prepared"
+# The VM stopped only after the release.
+[ "$(line 'event src STOP')" -gt \
+  "$(line "$SET {\"downtime-limit\": 200")" ] \
+    || fail "lossless: STOP before the release"
+[ "$(count "$SWITCH")" = 2 ] || fail "lossless: not two switchover calls"
+absent "$ABORT"
+[ "$(report .held)" = true ] || fail "lossless: not held: $(cat "$T/out")"
+[ "$(report .remaining_at_switch)" = 16384 ] || fail "lossless: remaining"
+[ "$(report '.confirmed_unix_ms >= .switchover_call_unix_ms and
+             .release_unix_ms >= .confirmed_unix_ms and
+             .activation_call_unix_ms >= .resume_unix_ms and
+             .pause_ms >= 0')" = true ] \
+    || fail "lossless: times out of order: $(cat "$T/out")"
+
+# -- lossless with a guest that dirties nothing: QEMU completes before the
+#    hold can catch it; the tool says so and switches after completion
+start_fakes idle idle
+tool 0 --qmp "$QMP" --dst-qmp "$DST" --vm vm1 --to n2 \
+    --switchover lossless --url "$FURL" --migrate-uri tcp:127.0.0.1:1
+in_order 'event src MIGRATION completed' 'event dst RESUME' "$SWITCH" \
+    "$SWITCH"
+[ "$(report .held)" = false ] || fail "idle: held"
+grep -q 'hold lost' "$T/err" || fail "idle: no warning: $(cat "$T/err")"
+
+# -- lossless, mignetd refuses: QEMU's migration is cancelled, the
+#    parameters restored, exit 3
+start_fakes refuse complete --refuse-migrate
+tool 3 --qmp "$QMP" --vm vm1 --to n2 --switchover lossless --url "$FURL" \
+    --migrate-uri tcp:127.0.0.1:1
+in_order "$MIGRATE" 'qmp src migrate_cancel' \
+    "$SET {\"downtime-limit\": 300, \"max-bandwidth\": 134217728}"
+grep -q 'HTTP 409' "$T/err" || fail "refuse: $(cat "$T/err")"
+[ "$(report .exit)" = 3 ] || fail "refuse: $(cat "$T/out")"
+
+# -- lossless, the switch-over never confirmed: cancel, abort, restore
+start_fakes noconfirm complete --never-confirm
+tool 3 --qmp "$QMP" --vm vm1 --to n2 --switchover lossless --url "$FURL" \
+    --migrate-uri tcp:127.0.0.1:1 --step-timeout-ms 500
+in_order "$SWITCH" 'qmp src migrate_cancel' \
+    "$ABORT {\"reason\":\"mignet-qemu error\"}" \
+    "$SET {\"downtime-limit\": 300, \"max-bandwidth\": 134217728}"
+absent 'event src STOP'
+grep -q 'not confirmed' "$T/err" || fail "noconfirm: $(cat "$T/err")"
+
+# -- mignetd unreachable: exit 3
+start_fakes down external
+tool 3 --qmp "$QMP" --vm vm1 --to n2 --switchover manual \
+    --url "http://127.0.0.1:$(free_port)"
+grep -q 'cannot connect' "$T/err" || fail "down: $(cat "$T/err")"
+
+echo "PASS: mignet-qemu"
