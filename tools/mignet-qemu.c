@@ -78,6 +78,7 @@ struct run {
     bool touched_params;      /* lossless: QEMU's parameters to restore */
     uint64_t orig_bw, orig_dt;
     uint64_t run_bw, release_dt;
+    bool frozen;              /* lossless: max-bandwidth at the hold */
     bool switched, held;
     uint64_t remaining_at_switch;
     const char *result;       /* "completed", "failed", "cancelled", NULL */
@@ -109,7 +110,7 @@ usage(FILE *f)
 "--hold-bandwidth, default 10 B/s: QEMU's smallest that limits; downtime-\n"
 "limit --hold-downtime, default 1 ms), lets pre-copy run at the normal\n"
 "bandwidth once mignet's migration is `prepared`, freezes it again when\n"
-"QEMU's remaining RAM is at most --switch-remaining (default 1048576),\n"
+"QEMU's remaining RAM is at most --switch-remaining (default 32 MiB),\n"
 "switches over, waits for mignet's confirmation (phase relaying) and then\n"
 "releases QEMU (normal bandwidth, --downtime-limit or QEMU's previous\n"
 "downtime-limit) so it stops the VM and completes.  QEMU's previous\n"
@@ -117,7 +118,7 @@ usage(FILE *f)
 "--migrate-uri tcp:ADDR:PORT starts the migration too (after setting\n"
 "--max-bandwidth and --downtime-limit: they stick across migrations).\n"
 "--url defaults to $MIGNET_URL or http://127.0.0.1:7480.  Prints one JSON\n"
-"line: the result and the times (Unix ms) of QEMU's events and the calls.\n"
+"line: the result and the times (Unix us) of QEMU's events and the calls.\n"
 "Exit: 0 completed and every mignet call succeeded; 1 QMP error, timeout\n"
 "or interrupted; 2 usage; 3 mignetd unreachable or refused a call; 4 the\n"
 "QEMU migration failed or was cancelled (mignet's migration aborted).\n",
@@ -367,6 +368,7 @@ hold_start(struct run *r)
     r->release_dt = r->o.downtime_limit != UINT64_MAX ? r->o.downtime_limit
                                                        : r->orig_dt;
     r->touched_params = true;
+    r->frozen = true;
     return set_params(r, r->o.hold_bandwidth, r->o.hold_downtime);
 }
 
@@ -437,9 +439,12 @@ static const char *const confirmed_set[] = {
 static int
 switch_now(struct run *r, uint64_t remaining)
 {
-    int rc = set_params(r, r->o.hold_bandwidth, UINT64_MAX);
-    if (rc) {
-        return rc;
+    int rc;
+    if (!r->frozen) {
+        if ((rc = set_params(r, r->o.hold_bandwidth, UINT64_MAX))) {
+            return rc;
+        }
+        r->frozen = true;
     }
     r->remaining_at_switch = remaining;
     r->t.switch_call = now_us();
@@ -473,11 +478,8 @@ lossless_tick(struct run *r)
         }
         if (phase_in(phase, prepared_set)) {
             r->t.prepared = now_us();
-            if ((rc = set_params(r, r->run_bw, UINT64_MAX))) {
-                return rc;
-            }
             r->stage = ST_PRECOPY;
-            return 0;
+            return lossless_tick(r);
         }
         if (clock_mono_ms() > r->stage_deadline) {
             snprintf(r->err, sizeof r->err, "migration %" PRIu64 " not "
@@ -494,6 +496,14 @@ lossless_tick(struct run *r)
         if (!strcmp(status, "active") && remaining <= r->o.switch_remaining) {
             return switch_now(r, remaining);
         }
+        if (r->frozen) {
+            /* Pre-copy at the normal bandwidth until the RAM left is
+             * small. */
+            if ((rc = set_params(r, r->run_bw, UINT64_MAX))) {
+                return rc;
+            }
+            r->frozen = false;
+        }
         return 0;
     case ST_CONFIRMING:
         if ((rc = get_phase(r, phase, sizeof phase))) {
@@ -504,6 +514,7 @@ lossless_tick(struct run *r)
             if ((rc = set_params(r, r->run_bw, r->release_dt))) {
                 return rc;
             }
+            r->frozen = false;
             r->t.release = now_us();
             r->stage = ST_RELEASED;
             return 0;
@@ -579,20 +590,16 @@ read_downtime(struct run *r)
     }
 }
 
+/* The calls for QEMU's `completed`, without QEMU's downtime figure. */
 static int
-on_completed(struct run *r)
+completed_calls(struct run *r)
 {
-    int rc = 0;
-    if (!r->have_mig) {
-        snprintf(r->err, sizeof r->err, "QEMU completed a migration whose "
-                 "setup was not seen");
-        return EXIT_QEMU;
-    }
-    r->stage = ST_DONE;
-    read_downtime(r);
+    int rc;
     if (r->o.mode == MODE_MANUAL) {
         r->t.switch_call = now_us();
-        return post_action(r, "switchover", NULL);
+        rc = post_action(r, "switchover", NULL);
+        wait_resume(r);
+        return rc;
     }
     if (r->o.mode != MODE_LOSSLESS) {
         wait_resume(r);
@@ -611,6 +618,24 @@ on_completed(struct run *r)
     wait_resume(r);
     r->t.activation_call = now_us();
     return post_action(r, "switchover", NULL);
+}
+
+static int
+on_completed(struct run *r)
+{
+    if (!r->have_mig) {
+        snprintf(r->err, sizeof r->err, "QEMU completed a migration whose "
+                 "setup was not seen");
+        return EXIT_QEMU;
+    }
+    r->stage = ST_DONE;
+    if (r->held && r->t.stop && r->t.stop < r->t.switch_call) {
+        fprintf(stderr, "mignet-qemu: warning: QEMU stopped the VM before "
+                "the switch-over call (hold lost)\n");
+    }
+    int rc = completed_calls(r);
+    read_downtime(r);
+    return rc;
 }
 
 static int
@@ -662,7 +687,7 @@ on_event(struct run *r, const struct qmp_msg *ev)
 static json_t *
 js_us(uint64_t us)
 {
-    return us ? js_ms((double) us / 1000.0) : json_null();
+    return us ? js_u64(us) : json_null();
 }
 
 static json_t *
@@ -676,6 +701,9 @@ static void
 print_report(const struct run *r, int rc)
 {
     const struct times *t = &r->t;
+    /* QEMU may have begun to stop the VM before the freeze took effect:
+     * then the switch did not come first. */
+    bool held = r->held && !(t->stop && t->stop < t->switch_call);
     json_t *o = json_object();
     bool ok = js_set(o, "vm", json_string(r->o.vm))
         && js_set(o, "to", json_string(r->o.to))
@@ -687,20 +715,20 @@ print_report(const struct run *r, int rc)
         && js_set(o, "exit", json_integer(rc))
         && js_set(o, "error", rc && rc != EXIT_ABORTED
                               ? json_string(r->err) : json_null())
-        && js_set(o, "held", json_boolean(r->held))
+        && js_set(o, "held", json_boolean(held))
         && js_set(o, "remaining_at_switch", r->held
                   ? js_u64(r->remaining_at_switch) : json_null())
-        && js_set(o, "setup_unix_ms", js_us(t->setup))
-        && js_set(o, "migrate_call_unix_ms", js_us(t->migrate_call))
-        && js_set(o, "prepared_unix_ms", js_us(t->prepared))
-        && js_set(o, "switchover_call_unix_ms", js_us(t->switch_call))
-        && js_set(o, "confirmed_unix_ms", js_us(t->confirmed))
-        && js_set(o, "release_unix_ms", js_us(t->release))
-        && js_set(o, "stop_unix_ms", js_us(t->stop))
-        && js_set(o, "completed_unix_ms", js_us(t->completed))
-        && js_set(o, "resume_unix_ms", js_us(t->resume))
-        && js_set(o, "activation_call_unix_ms", js_us(t->activation_call))
-        && js_set(o, "abort_call_unix_ms", js_us(t->abort_call))
+        && js_set(o, "setup_unix_us", js_us(t->setup))
+        && js_set(o, "migrate_call_unix_us", js_us(t->migrate_call))
+        && js_set(o, "prepared_unix_us", js_us(t->prepared))
+        && js_set(o, "switchover_call_unix_us", js_us(t->switch_call))
+        && js_set(o, "confirmed_unix_us", js_us(t->confirmed))
+        && js_set(o, "release_unix_us", js_us(t->release))
+        && js_set(o, "stop_unix_us", js_us(t->stop))
+        && js_set(o, "completed_unix_us", js_us(t->completed))
+        && js_set(o, "resume_unix_us", js_us(t->resume))
+        && js_set(o, "activation_call_unix_us", js_us(t->activation_call))
+        && js_set(o, "abort_call_unix_us", js_us(t->abort_call))
         && js_set(o, "switch_confirm_ms", js_gap(t->switch_call,
                                                  t->confirmed))
         && js_set(o, "release_to_stop_ms", js_gap(t->release, t->stop))
@@ -712,7 +740,7 @@ print_report(const struct run *r, int rc)
         return;
     }
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER
-                             | JSON_REAL_PRECISION(16));
+                             | JSON_REAL_PRECISION(15));
     if (text) {
         puts(text);
         fflush(stdout);
@@ -935,7 +963,7 @@ main(int argc, char **argv)
     struct run r = {
         .o = {
             .downtime_limit = UINT64_MAX, .hold_bandwidth = 10,
-            .hold_downtime = 1, .switch_remaining = 1024 * 1024,
+            .hold_downtime = 1, .switch_remaining = 32 * 1024 * 1024,
             .poll_ms = 5, .timeout_ms = 600000, .step_timeout_ms = 10000,
             .http_timeout_ms = 5000,
         },

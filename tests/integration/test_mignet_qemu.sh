@@ -106,7 +106,8 @@ start_fakes manual complete
 tool 0 --qmp "$QMP" --vm vm1 --to n2 --switchover manual --url "$FURL" \
     --migrate-uri tcp:127.0.0.1:1 --max-bandwidth 1000000 \
     --downtime-limit 150
-in_order 'qmp src migrate-set-capabilities {"capabilities": [{"capability": "events", "state": true}]}' \
+EVENTS='{"capabilities": [{"capability": "events", "state": true}]}'
+in_order "qmp src migrate-set-capabilities $EVENTS" \
     "$SET {\"downtime-limit\": 150, \"max-bandwidth\": 1000000}" \
     'qmp src migrate {"uri": "tcp:127.0.0.1:1"}' \
     'event src MIGRATION setup' \
@@ -117,7 +118,7 @@ absent "$ABORT"
 [ "$(report .result)" = completed ] || fail "manual: $(cat "$T/out")"
 [ "$(report .migration)" = 7 ] || fail "manual: migration id"
 [ "$(report .held)" = false ] || fail "manual: held"
-[ "$(report '.switchover_call_unix_ms >= .completed_unix_ms')" = true ] \
+[ "$(report '.switchover_call_unix_us >= .completed_unix_us')" = true ] \
     || fail "manual: switchover before completed: $(cat "$T/out")"
 
 # -- manual, a migration started by someone else: followed, not started
@@ -136,7 +137,7 @@ in_order "$MIGRATE {\"to\":\"n2\",\"switchover\":\"rarp\"}" \
     'event src MIGRATION completed'
 absent "$SWITCH"
 absent "$ABORT"
-[ "$(report '.resume_unix_ms != null')" = true ] || fail "rarp: no RESUME"
+[ "$(report '.resume_unix_us != null')" = true ] || fail "rarp: no RESUME"
 
 # -- cancelled during pre-copy: abort with the reason, exit 4
 start_fakes cancel cancel
@@ -189,9 +190,9 @@ in_order 'qmp src query-migrate-parameters' \
 absent "$ABORT"
 [ "$(report .held)" = true ] || fail "lossless: not held: $(cat "$T/out")"
 [ "$(report .remaining_at_switch)" = 16384 ] || fail "lossless: remaining"
-[ "$(report '.confirmed_unix_ms >= .switchover_call_unix_ms and
-             .release_unix_ms >= .confirmed_unix_ms and
-             .activation_call_unix_ms >= .resume_unix_ms and
+[ "$(report '.confirmed_unix_us >= .switchover_call_unix_us and
+             .release_unix_us >= .confirmed_unix_us and
+             .activation_call_unix_us >= .resume_unix_us and
              .pause_ms >= 0')" = true ] \
     || fail "lossless: times out of order: $(cat "$T/out")"
 
