@@ -161,7 +161,8 @@ in_order "$MIGRATE" 'event src MIGRATION failed' \
 start_fakes lossless complete
 tool 0 --qmp "$QMP" --dst-qmp "$DST" --vm vm1 --to n2 \
     --switchover lossless --url "$FURL" --migrate-uri tcp:127.0.0.1:1 \
-    --max-bandwidth 2000000000 --downtime-limit 200
+    --max-bandwidth 2000000000 --downtime-limit 200 \
+    --switch-remaining 1048576
 in_order 'qmp src query-migrate-parameters' \
     "$SET {\"downtime-limit\": 1, \"max-bandwidth\": 10}" \
     'qmp src migrate {"uri": "tcp:127.0.0.1:1"}' \
@@ -200,11 +201,31 @@ absent "$ABORT"
 #    hold can catch it; the tool says so and switches after completion
 start_fakes idle idle
 tool 0 --qmp "$QMP" --dst-qmp "$DST" --vm vm1 --to n2 \
-    --switchover lossless --url "$FURL" --migrate-uri tcp:127.0.0.1:1
+    --switchover lossless --url "$FURL" --migrate-uri tcp:127.0.0.1:1 \
+    --switch-remaining 1048576
 in_order 'event src MIGRATION completed' 'event dst RESUME' "$SWITCH" \
     "$SWITCH"
 [ "$(report .held)" = false ] || fail "idle: held"
 grep -q 'hold lost' "$T/err" || fail "idle: no warning: $(cat "$T/err")"
+
+# -- lossless, the default threshold (32 MiB) switches at 32 MiB left
+start_fakes default complete
+tool 0 --qmp "$QMP" --vm vm1 --to n2 --switchover lossless --url "$FURL" \
+    --migrate-uri tcp:127.0.0.1:1
+[ "$(report .remaining_at_switch)" = 33554432 ] \
+    || fail "default: $(cat "$T/out")"
+
+# -- lossless, a threshold above the RAM: switched when prepared, before
+#    any pre-copy bandwidth
+start_fakes atprepared complete
+tool 0 --qmp "$QMP" --vm vm1 --to n2 --switchover lossless --url "$FURL" \
+    --migrate-uri tcp:127.0.0.1:1 --switch-remaining 1073741824
+[ "$(report .remaining_at_switch)" = 67108864 ] \
+    || fail "atprepared: $(cat "$T/out")"
+[ "$(report .held)" = true ] || fail "atprepared: not held"
+in_order "$SWITCH" "$SET {\"downtime-limit\": 300, \"max-bandwidth\": 134217728}"
+[ "$(count "$SET")" = 3 ] || fail "atprepared: pre-copy was unfrozen:
+$(cat "$LOG")"
 
 # -- lossless, mignetd refuses: QEMU's migration is cancelled, the
 #    parameters restored, exit 3
