@@ -8,7 +8,10 @@
 # failed -> abort, nothing on completion in rarp; lossless: hold, migrate,
 # prepared, release for pre-copy, freeze, switchover, confirmed, release,
 # STOP, completed, RESUME, activation, parameters restored; and the exit
-# codes of --help.  Everything on loopback and unix sockets under $T.
+# codes of --help.  Then the same against the real mignetd with two test
+# agents: the migration's phases, the gateway map and the abort reason
+# after manual, cancelled and lossless runs.  Everything on loopback and
+# unix sockets under $T.
 set -euo pipefail
 
 : "${MIGNET_BUILD_DIR:?set MIGNET_BUILD_DIR to the build directory}"
@@ -25,6 +28,21 @@ command -v python3 >/dev/null || fail "python3 is needed for fake servers"
 # pair and fake mignetd logging to $T/CASE.calls; sets QMP, DST, FURL.
 start_fakes() {
     local c=$1 scen=$2; shift 2
+    start_qmp "$c" "$scen"
+    python3 "$FAKES/fake_mignetd.py" --log "$LOG" \
+        --port-file "$T/$c.port" "$@" 2>>"$T/$c.fake.log" &
+    PIDS+=($!)
+    local i
+    for i in $(seq 1 100); do
+        [ -s "$T/$c.port" ] && break
+        sleep 0.05
+    done
+    [ -s "$T/$c.port" ] || fail "$c: fake mignetd not ready"
+    FURL=http://127.0.0.1:$(cat "$T/$c.port")
+}
+# start_qmp CASE SCENARIO: the fake QEMU pair alone; sets LOG, QMP, DST.
+start_qmp() {
+    local c=$1 scen=$2
     LOG=$T/$c.calls
     QMP=$T/$c.src.sock
     DST=$T/$c.dst.sock
@@ -32,16 +50,12 @@ start_fakes() {
     python3 "$FAKES/fake_qmp.py" --src "$QMP" --dst "$DST" --log "$LOG" \
         --scenario "$scen" 2>>"$T/$c.fake.log" &
     PIDS+=($!)
-    python3 "$FAKES/fake_mignetd.py" --log "$LOG" \
-        --port-file "$T/$c.port" "$@" 2>>"$T/$c.fake.log" &
-    PIDS+=($!)
     local i
     for i in $(seq 1 100); do
-        [ -S "$QMP" ] && [ -S "$DST" ] && [ -s "$T/$c.port" ] && break
+        [ -S "$QMP" ] && [ -S "$DST" ] && break
         sleep 0.05
     done
-    [ -s "$T/$c.port" ] && [ -S "$QMP" ] || fail "$c: fakes not ready"
-    FURL=http://127.0.0.1:$(cat "$T/$c.port")
+    [ -S "$QMP" ] && [ -S "$DST" ] || fail "$c: fake QMP not ready"
 }
 
 # tool WANT ARGS...: runs mignet-qemu; its exit code must be WANT.  The
@@ -252,5 +266,65 @@ start_fakes down external
 tool 3 --qmp "$QMP" --vm vm1 --to n2 --switchover manual \
     --url "http://127.0.0.1:$(free_port)"
 grep -q 'cannot connect' "$T/err" || fail "down: $(cat "$T/err")"
+
+# ---- against the real mignetd (the lifecycle), with test agents ----
+start_mignetd real --heartbeat-ms 1000 --delay-floor-ms 200 \
+    --delay-ceiling-ms 200
+for n in 1 2; do
+    ok POST /v1/nodes 201 \
+        "{\"id\":\"n$n\",\"address\":\"198.18.0.$n\",\"refresh_ms\":500}"
+done
+for v in 1 2 3; do
+    ok POST /v1/vms 201 "{\"id\":\"vm$v\",\"mac\":\"02:00:00:00:00:0$v\",\
+\"ip\":\"198.18.1.$v\",\"vni\":100,\"node\":\"n1\"}"
+done
+start_agent n1
+start_agent n2
+eventually "agents welcomed" bash -c "jq -e .welcomed '$T/agent-n1.json' &&
+    jq -e .welcomed '$T/agent-n2.json'" >/dev/null
+map_node() {
+    api GET /v1/map
+    json ".entries[] | select(.vm == \"$1\") | .node"
+}
+phase() { api GET "/v1/migrations/$1"; json .phase; }
+cleaned() { [ "$(phase "$1")" = cleaned ]; }
+
+# manual: switched on completed, then cleaned
+start_qmp real-manual complete
+tool 0 --qmp "$QMP" --vm vm1 --to n2 --switchover manual --url "$URL" \
+    --migrate-uri tcp:127.0.0.1:1
+M=$(report .migration)
+api GET "/v1/migrations/$M"
+[ "$(json '[.vm, .to, .switchover] | join(" ")')" = "vm1 n2 manual" ] \
+    || fail "real manual: $BODY"
+[ "$(json '.switched_unix_ms != null')" = true ] || fail "real manual: $BODY"
+[ "$(map_node vm1)" = n2 ] || fail "real manual: the gateway did not move"
+eventually "manual cleaned" cleaned "$M"
+
+# cancelled: aborted with QEMU's reason, the gateway never moved
+start_qmp real-cancel cancel
+tool 4 --qmp "$QMP" --vm vm2 --to n2 --switchover manual --url "$URL" \
+    --migrate-uri tcp:127.0.0.1:1
+M=$(report .migration)
+api GET "/v1/migrations/$M"
+[ "$(json '[.phase, .abort_reason] | join(" ")')" = \
+  "aborted qemu migration cancelled" ] || fail "real cancel: $BODY"
+[ "$(map_node vm2)" = n1 ] || fail "real cancel: the gateway moved"
+
+# lossless: switched while QEMU was held, activated after RESUME
+start_qmp real-lossless complete
+tool 0 --qmp "$QMP" --dst-qmp "$DST" --vm vm3 --to n2 \
+    --switchover lossless --url "$URL" --migrate-uri tcp:127.0.0.1:1
+[ "$(report .held)" = true ] || fail "real lossless: $(cat "$T/out")"
+in_order "$SET {\"max-bandwidth\": 10}" 'event src STOP' \
+    'event src MIGRATION completed'
+M=$(report .migration)
+api GET "/v1/migrations/$M"
+[ "$(json '.switchover')" = lossless ] || fail "real lossless: $BODY"
+[ "$(json '.activated_unix_ms != null and
+           .activated_unix_ms >= .switched_unix_ms')" = true ] \
+    || fail "real lossless: not activated: $BODY"
+[ "$(map_node vm3)" = n2 ] || fail "real lossless: the gateway did not move"
+eventually "lossless cleaned" cleaned "$M"
 
 echo "PASS: mignet-qemu"
