@@ -237,7 +237,8 @@ tool 0 --qmp "$QMP" --vm vm1 --to n2 --switchover lossless --url "$FURL" \
 [ "$(report .remaining_at_switch)" = 67108864 ] \
     || fail "atprepared: $(cat "$T/out")"
 [ "$(report .held)" = true ] || fail "atprepared: not held"
-in_order "$SWITCH" "$SET {\"downtime-limit\": 300, \"max-bandwidth\": 134217728}"
+RESTORE="$SET {\"downtime-limit\": 300, \"max-bandwidth\": 134217728}"
+in_order "$SWITCH" "$RESTORE"
 [ "$(count "$SET")" = 3 ] || fail "atprepared: pre-copy was unfrozen:
 $(cat "$LOG")"
 
