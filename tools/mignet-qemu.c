@@ -658,7 +658,7 @@ static int
 on_event(struct run *r, const struct qmp_msg *ev)
 {
     if (!strcmp(ev->event, "STOP")) {
-        if (!r->t.stop) {
+        if (r->t.setup && !r->t.stop) {
             r->t.stop = ev->ts_us ? ev->ts_us : now_us();
         }
         return 0;
@@ -762,12 +762,16 @@ begin(struct run *r)
     bool running = !strcmp(status, "setup") || !strcmp(status, "active")
                    || !strcmp(status, "pre-switchover")
                    || !strcmp(status, "device");
+    if (running && (r->o.migrate_uri || r->o.mode == MODE_LOSSLESS)) {
+        snprintf(r->err, sizeof r->err, "a migration is already %s%s",
+                 status, r->o.migrate_uri ? ""
+                 : " (lossless must hold QEMU before it starts)");
+        return EXIT_QEMU;
+    }
+    if (r->o.mode == MODE_LOSSLESS && (rc = hold_start(r))) {
+        return rc;
+    }
     if (r->o.migrate_uri) {
-        if (running) {
-            snprintf(r->err, sizeof r->err, "a migration is already %s",
-                     status);
-            return EXIT_QEMU;
-        }
         if (r->o.mode != MODE_LOSSLESS
             && (rc = set_params(r, r->o.max_bandwidth ? r->o.max_bandwidth
                                                       : UINT64_MAX,
@@ -778,28 +782,20 @@ begin(struct run *r)
         return qmp_call(r, "migrate",
                         json_pack("{s:s}", "uri", r->o.migrate_uri), NULL);
     }
-    if (running) {
-        if (r->o.mode == MODE_LOSSLESS) {
-            snprintf(r->err, sizeof r->err, "lossless needs to hold QEMU "
-                     "before the migration starts; it is already %s",
-                     status);
-            return EXIT_QEMU;
-        }
-        return on_setup(r, 0);
-    }
-    return 0;
+    return running ? on_setup(r, 0) : 0;
 }
 
 static int
 follow(struct run *r)
 {
     int rc;
-    if (r->o.mode == MODE_LOSSLESS && (rc = hold_start(r))) {
-        return rc;
-    }
     if ((rc = begin(r))) {
         return rc;
     }
+    /* A script that starts the migration itself waits for this line (in
+     * lossless QEMU is held from here on). */
+    fprintf(stderr, "mignet-qemu: ready: following vm %s (%s)\n", r->o.vm,
+            mode_names[r->o.mode]);
     uint64_t deadline = clock_mono_ms() + r->o.timeout_ms;
     while (!r->result) {
         if (stopflag_raised()) {

@@ -10,7 +10,9 @@ VM and completes once the remaining RAM is small and downtime-limit is at
 least 100 ms.  Scenarios: complete (that model), idle (a guest that dirties
 nothing: completes as soon as the RAM is sent, whatever the downtime
 limit), cancel and fail (end so 150 ms after setup), external (the
-migration starts on its own 200 ms after the client enabled events).  The
+migration starts on its own 200 ms after the client enabled events),
+running (a migration already active when the client connects; it
+progresses once the client enabled events).  The
 destination (--dst) sends RESUME after the source completed.  Every
 command and event goes to --log, one line each."""
 import argparse
@@ -25,7 +27,8 @@ ap.add_argument("--src", required=True)
 ap.add_argument("--dst")
 ap.add_argument("--log", required=True)
 ap.add_argument("--scenario", default="complete",
-                choices=["complete", "idle", "cancel", "fail", "external"])
+                choices=["complete", "idle", "cancel", "fail", "external",
+                         "running"])
 args = ap.parse_args()
 
 MIB = 1 << 20
@@ -82,7 +85,7 @@ def complete():
 
 def tick():
     """One 20 ms step of the model (called with the lock held)."""
-    if st["status"] != "active" or st["ended"]:
+    if st["status"] != "active" or st["ended"] or not st["events"]:
         return
     if args.scenario in ("cancel", "fail"):
         if time.time() - st["setup_at"] > 0.15:
@@ -166,6 +169,9 @@ def serve(role, path):
         conns[role] = None
 
 
+if args.scenario == "running":
+    st["status"] = "active"
+    st["setup_at"] = time.time()
 threading.Thread(target=ticker, daemon=True).start()
 if args.dst:
     threading.Thread(target=serve, args=("dst", args.dst),

@@ -143,6 +143,27 @@ absent "$SET"
 in_order 'event src MIGRATION setup' "$MIGRATE" \
     'event src MIGRATION completed' "$SWITCH"
 
+# -- manual, a migration already running when the tool starts: taken up
+start_fakes running running
+tool 0 --qmp "$QMP" --vm vm1 --to n2 --switchover manual --url "$FURL"
+absent 'event src MIGRATION setup'
+in_order 'qmp src query-migrate' "$MIGRATE" \
+    'event src MIGRATION completed' "$SWITCH"
+[ "$(report '.setup_unix_us != null')" = true ] || fail "running: setup"
+
+# -- lossless cannot hold a migration already running: refused before
+#    touching QEMU's parameters; so is starting a second one
+start_fakes running-lossless running
+tool 1 --qmp "$QMP" --vm vm1 --to n2 --switchover lossless --url "$FURL"
+grep -q 'already active' "$T/err" || fail "running lossless: $(cat "$T/err")"
+absent "$MIGRATE"
+absent "$SET"
+start_fakes running-uri running
+tool 1 --qmp "$QMP" --vm vm1 --to n2 --switchover manual --url "$FURL" \
+    --migrate-uri tcp:127.0.0.1:1
+absent 'qmp src migrate {'
+absent "$MIGRATE"
+
 # -- rarp: nothing to call on completion (the agent activates on the RARP)
 start_fakes rarp complete
 tool 0 --qmp "$QMP" --dst-qmp "$DST" --vm vm1 --to n2 --switchover rarp \
