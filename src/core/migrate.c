@@ -106,8 +106,9 @@ core_migrate_check(const struct core *c, uint32_t vi, uint32_t from,
     }
     const struct vm *v = &c->vms[vi];
     uint32_t src = v->node;
-    if (c->nodes[src].gone || c->nodes[to].gone) {
-        return CORE_E_NODE_GONE;
+    /* Cordon (nodes.c): no new placement on the destination. */
+    if (c->nodes[to].cordoned && to != src) {
+        return CORE_E_CORDONED;
     }
     if (from != CORE_NONE && from != src) {
         return CORE_E_WRONG_SOURCE;

@@ -17,9 +17,10 @@
 
 /* 'mgnt': marks a file as a mignet store. */
 #define SQLS_APP_ID 0x6d676e74
-/* 2: bindings (seed 003) and the binding snapshot of a task.  A version 1
- * file is upgraded in place when opened (sqls_upgrade_1_2). */
-#define SQLS_SCHEMA 2
+/* 2: bindings (seed 003) and the binding snapshot of a task.  3: node
+ * lifecycle (a node's cordon and drain, a VM's drain target).  Older files
+ * are upgraded in place when opened (sqls_upgrades). */
+#define SQLS_SCHEMA 3
 
 static const char sqls_schema[] =
     "CREATE TABLE meta("
@@ -28,13 +29,14 @@ static const char sqls_schema[] =
     " next_task INTEGER NOT NULL);"
     "CREATE TABLE nodes("
     " name TEXT NOT NULL UNIQUE, address TEXT, refresh_ms INTEGER NOT NULL,"
-    " gone INTEGER NOT NULL);"
+    " gone INTEGER NOT NULL, cordoned INTEGER NOT NULL DEFAULT 0,"
+    " draining INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE vms("
     " name TEXT NOT NULL UNIQUE, node TEXT, mac INTEGER NOT NULL,"
     " vlan INTEGER NOT NULL, ip INTEGER NOT NULL, vni INTEGER NOT NULL,"
     " port INTEGER NOT NULL, binding INTEGER NOT NULL,"
     " epoch INTEGER NOT NULL, map_version INTEGER NOT NULL,"
-    " migration INTEGER NOT NULL);"
+    " migration INTEGER NOT NULL, drain_target TEXT);"
     "CREATE TABLE migrations("
     " id INTEGER PRIMARY KEY, vm TEXT, src TEXT, dst TEXT,"
     " epoch INTEGER NOT NULL, map_version INTEGER NOT NULL,"
@@ -55,6 +57,22 @@ static const char sqls_schema[] =
 static const char sqls_upgrade_1_2[] =
     "ALTER TABLE tasks ADD COLUMN binding_rec BLOB;"
     "CREATE TABLE bindings(id INTEGER PRIMARY KEY, record BLOB NOT NULL);";
+
+/* From schema 2: the node lifecycle.  Old 'gone' rows keep their mark,
+ * which the core reads as cordoned. */
+static const char sqls_upgrade_2_3_nodes[] =
+    "ALTER TABLE nodes ADD COLUMN cordoned INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE nodes ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE vms ADD COLUMN drain_target TEXT;";
+
+/* The upgrade steps: 'sql' takes a file of version 'from' to from + 1. */
+static const struct {
+    int from;
+    const char *sql;
+} sqls_upgrades[] = {
+    {1, sqls_upgrade_1_2},
+    {2, sqls_upgrade_2_3_nodes},
+};
 
 /* Statements, by record type: upsert, delete by key, load in order. */
 enum sqls_stmt {
@@ -77,23 +95,25 @@ static const char *const sqls_sql[SQLS_N_STMTS] = {
     [SQLS_META_LOAD] =
         "SELECT map_version, next_migration, next_task FROM meta",
     [SQLS_NODE_PUT] =
-        "INSERT INTO nodes(name, address, refresh_ms, gone)"
-        " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(name) DO UPDATE SET"
-        " address = ?2, refresh_ms = ?3, gone = ?4",
+        "INSERT INTO nodes(name, address, refresh_ms, gone, cordoned,"
+        " draining) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO"
+        " UPDATE SET address = ?2, refresh_ms = ?3, gone = ?4,"
+        " cordoned = ?5, draining = ?6",
     [SQLS_NODE_DEL] = "DELETE FROM nodes WHERE name = ?1",
     [SQLS_NODE_LOAD] =
-        "SELECT name, address, refresh_ms, gone FROM nodes ORDER BY rowid",
+        "SELECT name, address, refresh_ms, gone, cordoned, draining"
+        " FROM nodes ORDER BY rowid",
     [SQLS_VM_PUT] =
         "INSERT INTO vms(name, node, mac, vlan, ip, vni, port, binding,"
-        " epoch, map_version, migration)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        " epoch, map_version, migration, drain_target)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         " ON CONFLICT(name) DO UPDATE SET node = ?2, mac = ?3, vlan = ?4,"
         " ip = ?5, vni = ?6, port = ?7, binding = ?8, epoch = ?9,"
-        " map_version = ?10, migration = ?11",
+        " map_version = ?10, migration = ?11, drain_target = ?12",
     [SQLS_VM_DEL] = "DELETE FROM vms WHERE name = ?1",
     [SQLS_VM_LOAD] =
         "SELECT name, node, mac, vlan, ip, vni, port, binding, epoch,"
-        " map_version, migration FROM vms ORDER BY rowid",
+        " map_version, migration, drain_target FROM vms ORDER BY rowid",
     [SQLS_TASK_PUT] =
         "INSERT OR REPLACE INTO tasks(id, kind, vm, node, epoch, due_ms,"
         " migration, need_version, relay_target, target_epoch, mac, vlan,"
@@ -284,6 +304,8 @@ sqls_bind_rec(sqlite3_stmt *st, const struct store_rec *r)
             sqls_bind_text(st, 2, r->node.address);
             sqls_bind_u64(st, 3, r->node.refresh_ms);
             sqls_bind_u64(st, 4, r->node.gone);
+            sqls_bind_u64(st, 5, r->node.cordoned);
+            sqls_bind_u64(st, 6, r->node.draining);
         }
         return 0;
     case STORE_VM:
@@ -297,6 +319,7 @@ sqls_bind_rec(sqlite3_stmt *st, const struct store_rec *r)
             sqls_bind_u64(st, 9, r->vm.epoch);
             sqls_bind_u64(st, 10, r->vm.map_version);
             sqls_bind_u64(st, 11, r->vm.migration);
+            sqls_bind_text(st, 12, r->vm.drain_target);
         }
         return 0;
     case STORE_TASK:
@@ -438,6 +461,8 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         r->node.address = sqls_col_text(st, 1);
         r->node.refresh_ms = (uint32_t) sqls_col_u64(st, 2);
         r->node.gone = sqls_col_u64(st, 3) != 0;
+        r->node.cordoned = sqls_col_u64(st, 4) != 0;
+        r->node.draining = sqls_col_u64(st, 5) != 0;
         return r->node.name ? 0 : EBADMSG;
     case STORE_VM:
         r->vm.name = sqls_col_text(st, 0);
@@ -446,6 +471,7 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         r->vm.epoch = sqls_col_u64(st, 8);
         r->vm.map_version = sqls_col_u64(st, 9);
         r->vm.migration = sqls_col_u64(st, 10);
+        r->vm.drain_target = sqls_col_text(st, 11);
         return r->vm.name ? 0 : EBADMSG;
     case STORE_TASK: {
         uint64_t kind = sqls_col_u64(st, 1);
@@ -643,21 +669,29 @@ sqls_check_schema(sqlite3 *db, char *err, unsigned errlen)
                  (long long) app);
         return -1;
     }
-    if (version == 1) {
-        /* Upgrade in one transaction: all of it or none of it. */
-        char sql[sizeof sqls_upgrade_1_2 + 64];
-        snprintf(sql, sizeof sql, "BEGIN; %s PRAGMA user_version = 2;"
-                 " COMMIT;", sqls_upgrade_1_2);
+    for (size_t i = 0; i < sizeof sqls_upgrades / sizeof sqls_upgrades[0];
+         i++) {
+        if (version != sqls_upgrades[i].from) {
+            continue;
+        }
+        /* Each step in one transaction: all of it or none of it. */
+        char sql[1024];
+        int n = snprintf(sql, sizeof sql, "BEGIN; %s PRAGMA user_version ="
+                         " %d; COMMIT;", sqls_upgrades[i].sql,
+                         (int) version + 1);
         char *msg = NULL;
-        if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-            snprintf(err, errlen, "cannot upgrade schema 1 to 2: %s",
+        if (n < 0 || (size_t) n >= sizeof sql
+            || sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot upgrade schema %lld to %lld: %s",
+                     (long long) version, (long long) version + 1,
                      msg ? msg : sqlite3_errmsg(db));
             sqlite3_free(msg);
             (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             return -1;
         }
-        log_write(LOG_INF, "store", "event=schema_upgraded from=1 to=2");
-        version = 2;
+        log_write(LOG_INF, "store", "event=schema_upgraded from=%lld to=%lld",
+                  (long long) version, (long long) version + 1);
+        version++;
     }
     if (version != SQLS_SCHEMA) {
         snprintf(err, errlen, "schema version %lld, this mignetd reads "
