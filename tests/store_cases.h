@@ -83,9 +83,10 @@ case_rec_text(char *buf, size_t n, const struct store_rec *r)
         case_config_text(cfg, sizeof cfg, &r->vm.config);
         snprintf(buf, n,
                  "VM %s node=%s %s epoch=%" PRIu64 " v=%" PRIu64
-                 " mig=%" PRIu64 " drain=%s",
+                 " mig=%" PRIu64 " iface=%s drain=%s",
                  case_str(r->vm.name), case_str(r->vm.node), cfg,
                  r->vm.epoch, r->vm.map_version, r->vm.migration,
+                 r->vm.iface_id ? r->vm.iface_id : "",
                  case_str(r->vm.drain_target));
         break;
     case STORE_TASK:
@@ -109,13 +110,22 @@ case_rec_text(char *buf, size_t n, const struct store_rec *r)
         snprintf(buf, n,
                  "MIG %" PRIu64 " vm=%s %s->%s epoch=%" PRIu64
                  " v=%" PRIu64 " phase=%d t=%" PRIu64 ",%" PRIu64
-                 ",%" PRIu64 " delay=%" PRIu64 " early=%d",
+                 ",%" PRIu64 " delay=%" PRIu64 " early=%d sw=%d"
+                 " t2=%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                 ",%" PRIu64 " deadline=%" PRIu64 " degraded=%d"
+                 " reason=%s",
                  r->migration.id, case_str(r->migration.vm),
                  case_str(r->migration.src), case_str(r->migration.dst),
                  r->migration.epoch, r->migration.map_version,
                  (int) r->migration.phase, r->migration.started_ms,
                  r->migration.relaying_ms, r->migration.cleaned_ms,
-                 r->migration.delay_ms, (int) r->migration.released_early);
+                 r->migration.delay_ms, (int) r->migration.released_early,
+                 (int) r->migration.switchover, r->migration.prepared_ms,
+                 r->migration.switched_ms, r->migration.activated_ms,
+                 r->migration.cleaning_ms, r->migration.aborted_ms,
+                 r->migration.prepare_deadline_ms,
+                 (int) r->migration.degraded,
+                 case_str(r->migration.abort_reason));
         break;
     default:
         snprintf(buf, n, "BAD TYPE %d", (int) r->type);
@@ -221,6 +231,7 @@ case_sample_init(struct case_sample *c)
     c->vm.vm.epoch = 5;
     c->vm.vm.map_version = 40;
     c->vm.vm.migration = 6;
+    c->vm.vm.iface_id = "5a9c1f0e-3b7d-4e2a-9f61-0c8d2b4e7a13";
     c->vm.vm.drain_target = c->names[0];
 
     c->task.type = STORE_TASK;
@@ -266,6 +277,15 @@ case_sample_init(struct case_sample *c)
     c->mig.migration.epoch = 5;
     c->mig.migration.map_version = 40;
     c->mig.migration.phase = MIG_RELAYING;
+    c->mig.migration.switchover = MIG_SW_LOSSLESS;
+    c->mig.migration.prepared_ms = 1700000000100ULL;
+    c->mig.migration.switched_ms = 1700000000200ULL;
+    c->mig.migration.activated_ms = 1700000000300ULL;
+    c->mig.migration.cleaning_ms = 0;
+    c->mig.migration.aborted_ms = 0;
+    c->mig.migration.prepare_deadline_ms = 1700000600000ULL;
+    c->mig.migration.degraded = true;
+    c->mig.migration.abort_reason = "";
     c->mig.migration.started_ms = 1700000000000ULL;
     c->mig.migration.relaying_ms = 1700000000010ULL;
     c->mig.migration.delay_ms = 4000;

@@ -152,22 +152,18 @@ rest_nodes_get(struct ctl *ctl, struct evhttp_request *req)
 /* A forced removal drops the node's pending cleanups: each is logged. */
 struct rest_drop_log {
     struct ctl *ctl;
-    uint32_t node;
     const char *name;
 };
 
 static bool
-rest_drop_logged(void *aux, const struct core_task_info *t)
+rest_drop_logged(void *aux, uint64_t migration, uint32_t vm)
 {
     const struct rest_drop_log *d = aux;
     struct core_vm_info v;
-    if (t->node == d->node) {
-        log_write(LOG_WARN, "rest", "event=cleanup_dropped node=%s vm=%s "
-                  "epoch=%" PRIu64 " migration=%" PRIu64 " kind=%s",
-                  d->name, core_vm_info(d->ctl->core, t->vm, &v) ? v.name
-                                                                 : "?",
-                  t->epoch, t->migration, task_kind_name(t->kind));
-    }
+    log_write(LOG_WARN, "rest", "event=cleanup_dropped node=%s vm=%s "
+              "migration=%" PRIu64, d->name,
+              core_vm_info(d->ctl->core, vm, &v) ? v.name : "?",
+              migration);
     return true;
 }
 
@@ -187,9 +183,9 @@ rest_node_delete(struct ctl *ctl, struct evhttp_request *req,
         rest_send_core_error(ctl, req, err);
         return;
     }
-    struct rest_drop_log d = {.ctl = ctl, .node = idx, .name = rt->name};
+    struct rest_drop_log d = {.ctl = ctl, .name = rt->name};
     if (force) {
-        core_tasks_walk(ctl->core, rest_drop_logged, &d);
+        core_node_cleanups_walk(ctl->core, idx, rest_drop_logged, &d);
     }
     ctl->dirty = true;
     err = core_node_remove(ctl->core, idx, force, clock_wall_ms());
@@ -302,8 +298,8 @@ rest_vms_post(struct ctl *ctl, struct evhttp_request *req, const char *body,
     uint32_t idx;
     uint64_t now = clock_wall_ms();
     ctl->dirty = true;
-    enum core_err err = core_vm_add(ctl->core, r.id, &r.config, node, now,
-                                    &idx);
+    enum core_err err = core_vm_add_iface(ctl->core, r.id, &r.config, node,
+                                          r.iface_id, now, &idx);
     if (err) {
         rest_send_core_error(ctl, req, err);
         return;
@@ -398,10 +394,15 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
     }
     struct fabric_plan_input plan;
     rest_fabric_input(&r.plan, &plan);
+    struct core_migrate_opts opts = {
+        .switchover = r.switchover,
+        .prepare_deadline_ms = r.prepare_deadline_ms,
+    };
     struct ctl_migrate_req mr = {
         .vm = vm,
         .from = from,
         .to = to,
+        .opts = &opts,
         .plan = &plan,
     };
     struct core_migrate_result res;
@@ -417,12 +418,17 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
     }
     json_t *plan_json = rest_fabric_plan_json(ctl->fabric, res.migration);
     rest_location(req, "/v1/migrations/%" PRIu64, res.migration);
-    rest_send_json(ctl, req, 202,
-                   json_pack("{s:o,s:o,s:o,s:o}", "migration",
-                             js_u64(res.migration), "epoch",
-                             js_u64(res.epoch), "delay_ms",
-                             js_u64(res.delay_ms), "plan",
-                             plan_json ? plan_json : json_null()));
+    json_t *o = json_pack("{s:o,s:o,s:o,s:o}", "migration",
+                          js_u64(res.migration), "epoch", js_u64(res.epoch),
+                          "delay_ms", js_u64(res.delay_ms), "plan",
+                          plan_json ? plan_json : json_null());
+    struct core_migration m;
+    if (core_migration_get(ctl->core, res.migration, &m)) {
+        rest_set(o, "phase", json_string(mig_phase_name(m.phase)));
+        rest_set(o, "switchover",
+                 json_string(mig_switchover_name(m.switchover)));
+    }
+    rest_send_json(ctl, req, 202, o);
 }
 
 /* ---- Bindings (seed 003) ---- */
@@ -542,6 +548,48 @@ rest_migration_get(struct ctl *ctl, struct evhttp_request *req,
         rest_send_core_error(ctl, req, CORE_E_UNKNOWN_MIGRATION);
         return;
     }
+    json_t *o = rest_migration_json(ctl, &m);
+    json_t *plan = rest_fabric_plan_json(ctl->fabric, m.id);
+    rest_set(o, "plan", plan ? plan : json_null());
+    rest_send_json(ctl, req, 200, o);
+}
+
+/* POST /v1/migrations/{id}/switchover and /abort. */
+static void
+rest_migration_action(struct ctl *ctl, struct evhttp_request *req,
+                      const struct rest_route *rt, const char *body,
+                      size_t len)
+{
+    struct rest_error e;
+    struct rest_abort_req ab;
+    bool abort = rt->id == REST_R_MIGRATION_ABORT;
+    if (abort ? !rest_parse_abort(body, len, &ab, &e)
+              : !rest_parse_switchover(body, len, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    uint64_t id = rt->migration;
+    enum core_err err = abort ? core_migration_abort_check(ctl->core, id)
+                              : core_migration_switchover_check(ctl->core,
+                                                                id);
+    if (err) {
+        rest_send_core_error(ctl, req, err);
+        return;
+    }
+    ctl->dirty = true;
+    uint64_t now = clock_wall_ms();
+    err = abort ? core_migration_abort(ctl->core, id,
+                                       ab.reason[0] ? ab.reason : "manager",
+                                       now)
+                : core_migration_switchover(ctl->core, id, now);
+    if (err) {
+        rest_send_core_error(ctl, req, err);
+        return;
+    }
+    struct core_migration m;
+    core_migration_get(ctl->core, id, &m);
+    log_write(LOG_INF, "rest", "event=migration_%s id=%" PRIu64 " phase=%s",
+              abort ? "abort" : "switchover", id, mig_phase_name(m.phase));
     json_t *o = rest_migration_json(ctl, &m);
     json_t *plan = rest_fabric_plan_json(ctl->fabric, m.id);
     rest_set(o, "plan", plan ? plan : json_null());
@@ -755,8 +803,11 @@ rest_handle(struct evhttp_request *req, void *arg)
         len = evbuffer_get_length(in);
         const char *ct = evhttp_find_header(
             evhttp_request_get_input_headers(req), "Content-Type");
+        /* A switch-over or an abort may come without a body. */
+        bool optional = rt.id == REST_R_MIGRATION_SWITCHOVER
+                        || rt.id == REST_R_MIGRATION_ABORT;
         if (!rest_check_body_size(len, ctl->opts.max_body, &e)
-            || !rest_check_content_type(ct, &e)) {
+            || ((len || !optional) && !rest_check_content_type(ct, &e))) {
             rest_send_error(ctl, req, &e);
             return;
         }
@@ -800,6 +851,10 @@ rest_handle(struct evhttp_request *req, void *arg)
         break;
     case REST_R_MIGRATION:
         rest_migration_get(ctl, req, &rt);
+        break;
+    case REST_R_MIGRATION_SWITCHOVER:
+    case REST_R_MIGRATION_ABORT:
+        rest_migration_action(ctl, req, &rt, body, len);
         break;
     case REST_R_TASKS:
         rest_tasks_get(ctl, req);

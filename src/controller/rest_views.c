@@ -105,6 +105,7 @@ drain_json(const struct core *core, uint32_t idx,
     json_t *o = json_object();
     rest_set(o, "vms_left", js_u64(n->n_vms));
     rest_set(o, "tasks_left", js_u64(n->n_tasks));
+    rest_set(o, "cleanups_left", js_u64(n->n_cleanups));
     rest_set(o, "complete", json_boolean(n->state == CORE_NODE_DRAINED));
     rest_set(o, "targets", d.targets);
     return o;
@@ -130,6 +131,7 @@ rest_node_json(struct ctl *ctl, uint32_t idx)
              json_boolean(agent_server_connected(ctl->agents, idx)));
     rest_set(o, "vms", js_u64(n.n_vms));
     rest_set(o, "tasks", js_u64(n.n_tasks));
+    rest_set(o, "cleanups", js_u64(n.n_cleanups));
     rest_set(o, "map_version", js_u64(n.acked_version));
     rest_set(o, "acked_seq", js_u64(n.acked_seq));
     rest_set(o, "last_seq", js_u64(n.last_seq));
@@ -154,6 +156,7 @@ rest_vm_json(struct ctl *ctl, uint32_t idx)
     json_t *o = json_object();
     rest_set(o, "id", json_string(v.name));
     rest_set(o, "node", node ? json_string(node) : json_null());
+    rest_set(o, "iface_id", json_string(v.iface_id));
     rest_config_json(o, &v.config);
     rest_set(o, "epoch", js_u64(v.epoch));
     rest_set(o, "map_version", js_u64(v.map_version));
@@ -183,9 +186,20 @@ rest_migration_json(struct ctl *ctl, const struct core_migration *m)
     rest_set(o, "epoch", js_u64(m->epoch));
     rest_set(o, "map_version", js_u64(m->map_version));
     rest_set(o, "phase", json_string(mig_phase_name(m->phase)));
+    rest_set(o, "switchover", json_string(mig_switchover_name(m->switchover)));
+    rest_set(o, "degraded", json_boolean(m->degraded));
     rest_set(o, "started_unix_ms", js_time(m->started_ms));
+    rest_set(o, "prepared_unix_ms", js_time(m->prepared_ms));
+    rest_set(o, "switched_unix_ms", js_time(m->switched_ms));
+    rest_set(o, "activated_unix_ms", js_time(m->activated_ms));
     rest_set(o, "relaying_unix_ms", js_time(m->relaying_ms));
+    rest_set(o, "cleaning_unix_ms", js_time(m->cleaning_ms));
     rest_set(o, "cleaned_unix_ms", js_time(m->cleaned_ms));
+    rest_set(o, "aborted_unix_ms", js_time(m->aborted_ms));
+    rest_set(o, "prepare_deadline_unix_ms", js_time(m->prepare_deadline_ms));
+    rest_set(o, "abort_reason", m->phase == MIG_ABORTED
+                                    ? json_string(m->abort_reason)
+                                    : json_null());
     rest_set(o, "delay_ms", js_u64(m->delay_ms));
     rest_set(o, "released_early", json_boolean(m->released_early));
     /* Agents' negative acknowledgements of its instructions (I9). */

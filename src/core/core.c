@@ -92,6 +92,7 @@ core_free_contents(struct core *c)
     }
     for (size_t i = 0; i < c->n_vms; i++) {
         free(c->vms[i].name);
+        free(c->vms[i].iface_id);
     }
     for (size_t i = 0; i < c->n_tombs; i++) {
         free(c->tombs[(c->tomb_head + i) % c->cfg.tombstones].name);
@@ -133,9 +134,10 @@ core_get_config(const struct core *c)
 /* ---- Output ---- */
 
 void
-core_emit(struct core *c, enum instr_kind kind, uint32_t node, uint32_t vm,
-          uint64_t epoch, const struct mn_config *config, uint32_t target,
-          uint64_t target_epoch, const struct binding *binding)
+core_emit_flags(struct core *c, enum instr_kind kind, uint32_t node,
+                uint32_t vm, uint64_t epoch, const struct mn_config *config,
+                uint32_t target, uint64_t target_epoch,
+                const struct binding *binding, unsigned flags)
 {
     struct node *n = &c->nodes[node];
     /* A relay target is not counted as a reference to its node: once
@@ -149,10 +151,13 @@ core_emit(struct core *c, enum instr_kind kind, uint32_t node, uint32_t vm,
         .seq = ++n->last_seq,
         .epoch = epoch,
         .target_epoch = target_epoch,
+        .inactive = (flags & CORE_EMIT_INACTIVE) != 0,
+        .activate_on_frame = (flags & CORE_EMIT_ON_FRAME) != 0,
         .config = *config,
         .binding = binding,
         .node_name = n->name,
         .vm_name = c->vms[vm].name,
+        .iface_id = c->vms[vm].iface_id,
         .target_name = has_target ? c->nodes[target].name : NULL,
         .target_address = has_target ? c->nodes[target].address : NULL,
     };
@@ -160,6 +165,15 @@ core_emit(struct core *c, enum instr_kind kind, uint32_t node, uint32_t vm,
     if (c->sink.instr) {
         c->sink.instr(c->sink.aux, &in);
     }
+}
+
+void
+core_emit(struct core *c, enum instr_kind kind, uint32_t node, uint32_t vm,
+          uint64_t epoch, const struct mn_config *config, uint32_t target,
+          uint64_t target_epoch, const struct binding *binding)
+{
+    core_emit_flags(c, kind, node, vm, epoch, config, target, target_epoch,
+                    binding, 0);
 }
 
 /* ---- Statistics ---- */

@@ -368,6 +368,44 @@ node_tasks_droppable(const struct core *c, uint32_t i)
     return true;
 }
 
+/* Migrations away from node 'i' whose DELETE there was sent and awaits
+ * its agent's confirmation (phase cleaning). */
+static uint32_t
+node_cleanups_confirming(const struct core *c, uint32_t i)
+{
+    uint32_t k = 0;
+    for (size_t mi = c->migs_open_from; mi < c->n_migs; mi++) {
+        const struct migration *m = &c->migs[mi];
+        k += m->pub.phase == MIG_CLEANING && m->pub.src == i;
+    }
+    return k;
+}
+
+void
+core_node_cleanups_walk(const struct core *c, uint32_t i,
+                        bool (*cb)(void *aux, uint64_t migration,
+                                   uint32_t vm),
+                        void *aux)
+{
+    if (!core_node_live(c, i)) {
+        return;
+    }
+    for (size_t ti = 0; ti < c->n_task_slots; ti++) {
+        const struct task *t = &c->tasks[ti];
+        if (t->live && t->node == i && t->kind == TASK_DELETE
+            && !cb(aux, t->migration, t->vm)) {
+            return;
+        }
+    }
+    for (size_t mi = c->migs_open_from; mi < c->n_migs; mi++) {
+        const struct migration *m = &c->migs[mi];
+        if (m->pub.phase == MIG_CLEANING && m->pub.src == i
+            && !cb(aux, m->pub.id, m->pub.vm)) {
+            return;
+        }
+    }
+}
+
 enum core_err
 core_node_remove_check(const struct core *c, uint32_t i, bool force)
 {
@@ -375,8 +413,11 @@ core_node_remove_check(const struct core *c, uint32_t i, bool force)
         return CORE_E_UNKNOWN_NODE;
     }
     const struct node *n = &c->nodes[i];
-    if (n->n_vms > 0
-        || (n->n_tasks > 0 && (!force || !node_tasks_droppable(c, i)))) {
+    if (n->n_vms > 0) {
+        return CORE_E_NODE_BUSY;
+    }
+    if (force ? !node_tasks_droppable(c, i)
+              : n->n_tasks > 0 || node_cleanups_confirming(c, i) > 0) {
         return CORE_E_NODE_BUSY;
     }
     return CORE_E_OK;
@@ -389,6 +430,8 @@ core_node_remove(struct core *c, uint32_t i, bool force, uint64_t now)
     if (err) {
         return err;
     }
+    /* Forced: the pending deletions go to the agent at once (it is gone:
+     * nothing arrives), and no confirmation is awaited from it. */
     for (size_t ti = 0; ti < c->n_task_slots && c->nodes[i].n_tasks;
          ti++) {
         const struct task *t = &c->tasks[ti];
@@ -396,6 +439,7 @@ core_node_remove(struct core *c, uint32_t i, bool force, uint64_t now)
             core_mig_delete_run(c, (uint32_t) ti, now);
         }
     }
+    core_mig_node_removed(c, i, now);
     for (size_t ti = 0; ti < c->n_task_slots; ti++) {
         struct task *t = &c->tasks[ti];
         if (t->live && t->target == i) {
@@ -456,10 +500,12 @@ core_node_info(const struct core *c, uint32_t i, struct core_node_info *out)
     out->draining = n->draining;
     out->n_vms = n->n_vms;
     out->n_tasks = n->n_tasks;
+    out->n_cleanups = node_cleanups_confirming(c, i);
     out->state = !n->cordoned   ? CORE_NODE_ACTIVE
                  : !n->draining ? CORE_NODE_CORDONED
-                 : n->n_vms || n->n_tasks ? CORE_NODE_DRAINING
-                                          : CORE_NODE_DRAINED;
+                 : n->n_vms || n->n_tasks || out->n_cleanups
+                     ? CORE_NODE_DRAINING
+                     : CORE_NODE_DRAINED;
     out->acked_version = n->acked_version;
     out->acked_seq = n->acked_seq;
     out->last_seq = n->last_seq;
@@ -674,9 +720,11 @@ core_node_resync(struct core *c, uint32_t ni, uint64_t now)
     for (uint32_t vi = c->nodes[ni].vm_head; vi != NIL;
          vi = c->vms[vi].node_next) {
         const struct vm *v = &c->vms[vi];
-        core_emit(c, INSTR_INSTALL, ni, vi, v->epoch, &v->config, NIL, 0,
-                  core_vm_binding(c, vi));
+        core_emit_flags(c, INSTR_INSTALL, ni, vi, v->epoch, &v->config, NIL,
+                        0, core_vm_binding(c, vi),
+                        core_mig_install_flags(c, vi, ni));
     }
+    core_mig_resync(c, ni);
     (void) now;
     return CORE_E_OK;
 }

@@ -56,6 +56,7 @@ core_persist_vm(struct core *c, uint32_t i)
     r.vm.epoch = v->epoch;
     r.vm.map_version = v->map_version;
     r.vm.migration = v->migration;
+    r.vm.iface_id = v->iface_id;
     r.vm.drain_target = v->drain_target != NIL
                             ? c->nodes[v->drain_target].name
                             : NULL;
@@ -123,11 +124,20 @@ core_persist_mig(struct core *c, const struct migration *m)
     r.migration.epoch = m->pub.epoch;
     r.migration.map_version = m->pub.map_version;
     r.migration.phase = m->pub.phase;
+    r.migration.switchover = m->pub.switchover;
     r.migration.started_ms = m->pub.started_ms;
+    r.migration.prepared_ms = m->pub.prepared_ms;
+    r.migration.switched_ms = m->pub.switched_ms;
+    r.migration.activated_ms = m->pub.activated_ms;
     r.migration.relaying_ms = m->pub.relaying_ms;
+    r.migration.cleaning_ms = m->pub.cleaning_ms;
     r.migration.cleaned_ms = m->pub.cleaned_ms;
+    r.migration.aborted_ms = m->pub.aborted_ms;
+    r.migration.prepare_deadline_ms = m->pub.prepare_deadline_ms;
     r.migration.delay_ms = m->pub.delay_ms;
     r.migration.released_early = m->pub.released_early;
+    r.migration.degraded = m->pub.degraded;
+    r.migration.abort_reason = m->pub.abort_reason;
     persist(c, &r);
 }
 

@@ -97,9 +97,20 @@ enum core_err
 core_vm_add(struct core *c, const char *name, const struct mn_config *cfg,
             uint32_t node, uint64_t now, uint32_t *idxp)
 {
+    return core_vm_add_iface(c, name, cfg, node, NULL, now, idxp);
+}
+
+enum core_err
+core_vm_add_iface(struct core *c, const char *name,
+                  const struct mn_config *cfg, uint32_t node,
+                  const char *iface_id, uint64_t now, uint32_t *idxp)
+{
     enum core_err err = core_vm_add_check(c, name, cfg, node);
     if (err) {
         return err;
+    }
+    if (iface_id && *iface_id && !mn_name_valid(iface_id)) {
+        return CORE_E_BAD_NAME;
     }
     uint32_t i;
     if (c->vm_free != NIL) {
@@ -112,6 +123,9 @@ core_vm_add(struct core *c, const char *name, const struct mn_config *cfg,
     struct vm *v = &c->vms[i];
     memset(v, 0, sizeof *v);
     v->name = xstrdup(name);
+    v->iface_id = iface_id && *iface_id && strcmp(iface_id, name)
+                      ? xstrdup(iface_id)
+                      : NULL;
     v->config = *cfg;
     v->node = node;
     v->epoch = 1;
@@ -171,8 +185,7 @@ core_vm_update(struct core *c, uint32_t vi, const struct mn_config *cfg,
     v->config = *cfg;
     core_gateway_touch(c, vi);
     core_persist_vm(c, vi);
-    core_emit(c, INSTR_INSTALL, v->node, vi, v->epoch, &v->config, NIL, 0,
-              core_vm_binding(c, vi));
+    core_vm_emit_install(c, vi);
     (void) now;
     return CORE_E_OK;
 }
@@ -201,6 +214,7 @@ core_vm_remove(struct core *c, uint32_t vi, uint64_t now)
     core_persist_vm_del(c, v->name);
     core_gateway_remove(c, vi);
     free(v->name);
+    free(v->iface_id);
     memset(v, 0, sizeof *v);
     v->node_next = c->vm_free;
     c->vm_free = vi;
@@ -236,6 +250,7 @@ core_vm_info(const struct core *c, uint32_t i, struct core_vm_info *out)
     }
     const struct vm *v = &c->vms[i];
     out->name = v->name;
+    out->iface_id = v->iface_id ? v->iface_id : v->name;
     out->config = v->config;
     out->node = v->node;
     out->epoch = v->epoch;

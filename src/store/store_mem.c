@@ -243,6 +243,7 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
         break;
     case STORE_VM:
         extra = mem_strsize(r->vm.name) + mem_strsize(r->vm.node)
+                + mem_strsize(r->vm.iface_id)
                 + mem_strsize(r->vm.drain_target);
         break;
     case STORE_TASK:
@@ -255,7 +256,8 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
         break;
     case STORE_MIGRATION:
         extra = mem_strsize(r->migration.vm) + mem_strsize(r->migration.src)
-                + mem_strsize(r->migration.dst);
+                + mem_strsize(r->migration.dst)
+                + mem_strsize(r->migration.abort_reason);
         break;
     case STORE_META:
     default:
@@ -279,6 +281,7 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
     case STORE_VM:
         e->rec.vm.name = mem_strcopy(&area, r->vm.name);
         e->rec.vm.node = mem_strcopy(&area, r->vm.node);
+        e->rec.vm.iface_id = mem_strcopy(&area, r->vm.iface_id);
         e->rec.vm.drain_target = mem_strcopy(&area, r->vm.drain_target);
         break;
     case STORE_TASK:
@@ -296,6 +299,8 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
         e->rec.migration.vm = mem_strcopy(&area, r->migration.vm);
         e->rec.migration.src = mem_strcopy(&area, r->migration.src);
         e->rec.migration.dst = mem_strcopy(&area, r->migration.dst);
+        e->rec.migration.abort_reason =
+            mem_strcopy(&area, r->migration.abort_reason);
         break;
     case STORE_META:
     default:

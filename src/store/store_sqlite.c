@@ -17,10 +17,11 @@
 
 /* 'mgnt': marks a file as a mignet store. */
 #define SQLS_APP_ID 0x6d676e74
-/* 2: bindings (seed 003) and the binding snapshot of a task.  3: node
- * lifecycle (a node's cordon and drain, a VM's drain target).  Older files
- * are upgraded in place when opened (sqls_upgrades). */
-#define SQLS_SCHEMA 3
+/* 2: bindings (seed 003) and the binding snapshot of a task.
+ * 3: the migration lifecycle (switch-over modes, cleaning, aborted).
+ * 4: the node lifecycle (a node's cordon and drain, a VM's drain target).
+ * An older file is upgraded in place when opened (sqls_upgrades). */
+#define SQLS_SCHEMA 4
 
 static const char sqls_schema[] =
     "CREATE TABLE meta("
@@ -36,13 +37,23 @@ static const char sqls_schema[] =
     " vlan INTEGER NOT NULL, ip INTEGER NOT NULL, vni INTEGER NOT NULL,"
     " port INTEGER NOT NULL, binding INTEGER NOT NULL,"
     " epoch INTEGER NOT NULL, map_version INTEGER NOT NULL,"
-    " migration INTEGER NOT NULL, drain_target TEXT);"
+    " migration INTEGER NOT NULL, iface_id TEXT NOT NULL DEFAULT '',"
+    " drain_target TEXT);"
     "CREATE TABLE migrations("
     " id INTEGER PRIMARY KEY, vm TEXT, src TEXT, dst TEXT,"
     " epoch INTEGER NOT NULL, map_version INTEGER NOT NULL,"
     " phase INTEGER NOT NULL, started_ms INTEGER NOT NULL,"
     " relaying_ms INTEGER NOT NULL, cleaned_ms INTEGER NOT NULL,"
-    " delay_ms INTEGER NOT NULL, released_early INTEGER NOT NULL);"
+    " delay_ms INTEGER NOT NULL, released_early INTEGER NOT NULL,"
+    " switchover INTEGER NOT NULL DEFAULT 0,"
+    " prepared_ms INTEGER NOT NULL DEFAULT 0,"
+    " switched_ms INTEGER NOT NULL DEFAULT 0,"
+    " activated_ms INTEGER NOT NULL DEFAULT 0,"
+    " cleaning_ms INTEGER NOT NULL DEFAULT 0,"
+    " aborted_ms INTEGER NOT NULL DEFAULT 0,"
+    " prepare_deadline_ms INTEGER NOT NULL DEFAULT 0,"
+    " degraded INTEGER NOT NULL DEFAULT 0,"
+    " abort_reason TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE tasks("
     " id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, vm TEXT, node TEXT,"
     " epoch INTEGER NOT NULL, due_ms INTEGER NOT NULL,"
@@ -53,26 +64,47 @@ static const char sqls_schema[] =
     " binding INTEGER NOT NULL, binding_rec BLOB);"
     "CREATE TABLE bindings(id INTEGER PRIMARY KEY, record BLOB NOT NULL);";
 
-/* From schema 1: the bindings table and the tasks' binding snapshot. */
-static const char sqls_upgrade_1_2[] =
+/* In-place upgrades: sqls_upgrades[v - 1] takes schema v to v + 1, each
+ * in one transaction. */
+static const char *const sqls_upgrades[] = {
+    /* 1 -> 2: the bindings table and the tasks' binding snapshot. */
     "ALTER TABLE tasks ADD COLUMN binding_rec BLOB;"
-    "CREATE TABLE bindings(id INTEGER PRIMARY KEY, record BLOB NOT NULL);";
-
-/* From schema 2: the node lifecycle.  Old 'gone' rows keep their mark,
- * which the core reads as cordoned. */
-static const char sqls_upgrade_2_3_nodes[] =
+    "CREATE TABLE bindings(id INTEGER PRIMARY KEY, record BLOB NOT NULL);",
+    /* 2 -> 3: the migration lifecycle.  Phases were prepared (0: the
+     * gateway had moved, both agents' confirmations awaited), relaying (1)
+     * and cleaned (2); they become preparing (0) in `now` mode with the
+     * switch-over done at the start, relaying (2) and cleaned (4). */
+    "ALTER TABLE vms ADD COLUMN iface_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE migrations ADD COLUMN switchover INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN prepared_ms INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN switched_ms INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN activated_ms INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN cleaning_ms INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN aborted_ms INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN prepare_deadline_ms INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN degraded INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN abort_reason TEXT NOT NULL"
+    " DEFAULT '';"
+    "UPDATE migrations SET phase = CASE phase WHEN 1 THEN 2 WHEN 2 THEN 4"
+    " ELSE phase END, switched_ms = started_ms, activated_ms = started_ms,"
+    " cleaning_ms = cleaned_ms;",
+    /* 3 -> 4: the node lifecycle.  Old 'gone' rows keep their mark, which
+     * the core reads as cordoned. */
     "ALTER TABLE nodes ADD COLUMN cordoned INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE nodes ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE vms ADD COLUMN drain_target TEXT;";
-
-/* The upgrade steps: 'sql' takes a file of version 'from' to from + 1. */
-static const struct {
-    int from;
-    const char *sql;
-} sqls_upgrades[] = {
-    {1, sqls_upgrade_1_2},
-    {2, sqls_upgrade_2_3_nodes},
+    "ALTER TABLE vms ADD COLUMN drain_target TEXT;",
 };
+_Static_assert(sizeof sqls_upgrades / sizeof sqls_upgrades[0]
+                   == SQLS_SCHEMA - 1,
+               "one upgrade step per schema version");
 
 /* Statements, by record type: upsert, delete by key, load in order. */
 enum sqls_stmt {
@@ -105,15 +137,17 @@ static const char *const sqls_sql[SQLS_N_STMTS] = {
         " FROM nodes ORDER BY rowid",
     [SQLS_VM_PUT] =
         "INSERT INTO vms(name, node, mac, vlan, ip, vni, port, binding,"
-        " epoch, map_version, migration, drain_target)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        " epoch, map_version, migration, iface_id, drain_target)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         " ON CONFLICT(name) DO UPDATE SET node = ?2, mac = ?3, vlan = ?4,"
         " ip = ?5, vni = ?6, port = ?7, binding = ?8, epoch = ?9,"
-        " map_version = ?10, migration = ?11, drain_target = ?12",
+        " map_version = ?10, migration = ?11, iface_id = ?12,"
+        " drain_target = ?13",
     [SQLS_VM_DEL] = "DELETE FROM vms WHERE name = ?1",
     [SQLS_VM_LOAD] =
         "SELECT name, node, mac, vlan, ip, vni, port, binding, epoch,"
-        " map_version, migration, drain_target FROM vms ORDER BY rowid",
+        " map_version, migration, iface_id, drain_target FROM vms"
+        " ORDER BY rowid",
     [SQLS_TASK_PUT] =
         "INSERT OR REPLACE INTO tasks(id, kind, vm, node, epoch, due_ms,"
         " migration, need_version, relay_target, target_epoch, mac, vlan,"
@@ -127,12 +161,16 @@ static const char *const sqls_sql[SQLS_N_STMTS] = {
     [SQLS_MIG_PUT] =
         "INSERT OR REPLACE INTO migrations(id, vm, src, dst, epoch,"
         " map_version, phase, started_ms, relaying_ms, cleaned_ms, delay_ms,"
-        " released_early) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-        " ?11, ?12)",
+        " released_early, switchover, prepared_ms, switched_ms,"
+        " activated_ms, cleaning_ms, aborted_ms, prepare_deadline_ms,"
+        " degraded, abort_reason) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+        " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     [SQLS_MIG_DEL] = "DELETE FROM migrations WHERE id = ?1",
     [SQLS_MIG_LOAD] =
         "SELECT id, vm, src, dst, epoch, map_version, phase, started_ms,"
-        " relaying_ms, cleaned_ms, delay_ms, released_early"
+        " relaying_ms, cleaned_ms, delay_ms, released_early, switchover,"
+        " prepared_ms, switched_ms, activated_ms, cleaning_ms, aborted_ms,"
+        " prepare_deadline_ms, degraded, abort_reason"
         " FROM migrations ORDER BY id",
     [SQLS_BINDING_PUT] =
         "INSERT OR REPLACE INTO bindings(id, record) VALUES(?1, ?2)",
@@ -319,7 +357,8 @@ sqls_bind_rec(sqlite3_stmt *st, const struct store_rec *r)
             sqls_bind_u64(st, 9, r->vm.epoch);
             sqls_bind_u64(st, 10, r->vm.map_version);
             sqls_bind_u64(st, 11, r->vm.migration);
-            sqls_bind_text(st, 12, r->vm.drain_target);
+            sqls_bind_text(st, 12, r->vm.iface_id ? r->vm.iface_id : "");
+            sqls_bind_text(st, 13, r->vm.drain_target);
         }
         return 0;
     case STORE_TASK:
@@ -362,6 +401,17 @@ sqls_bind_rec(sqlite3_stmt *st, const struct store_rec *r)
             sqls_bind_u64(st, 10, r->migration.cleaned_ms);
             sqls_bind_u64(st, 11, r->migration.delay_ms);
             sqls_bind_u64(st, 12, r->migration.released_early);
+            sqls_bind_u64(st, 13, r->migration.switchover);
+            sqls_bind_u64(st, 14, r->migration.prepared_ms);
+            sqls_bind_u64(st, 15, r->migration.switched_ms);
+            sqls_bind_u64(st, 16, r->migration.activated_ms);
+            sqls_bind_u64(st, 17, r->migration.cleaning_ms);
+            sqls_bind_u64(st, 18, r->migration.aborted_ms);
+            sqls_bind_u64(st, 19, r->migration.prepare_deadline_ms);
+            sqls_bind_u64(st, 20, r->migration.degraded);
+            sqls_bind_text(st, 21, r->migration.abort_reason
+                                       ? r->migration.abort_reason
+                                       : "");
         }
         return 0;
     default:
@@ -471,8 +521,9 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         r->vm.epoch = sqls_col_u64(st, 8);
         r->vm.map_version = sqls_col_u64(st, 9);
         r->vm.migration = sqls_col_u64(st, 10);
-        r->vm.drain_target = sqls_col_text(st, 11);
-        return r->vm.name ? 0 : EBADMSG;
+        r->vm.iface_id = sqls_col_text(st, 11);
+        r->vm.drain_target = sqls_col_text(st, 12);
+        return r->vm.name && r->vm.iface_id ? 0 : EBADMSG;
     case STORE_TASK: {
         uint64_t kind = sqls_col_u64(st, 1);
         r->task.id = sqls_col_u64(st, 0);
@@ -488,7 +539,7 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         sqls_col_config(st, 10, &r->task.snapshot);
         r->task.binding = sqlite3_column_blob(st, 16);
         r->task.binding_len = (size_t) sqlite3_column_bytes(st, 16);
-        return kind <= TASK_LEASE ? 0 : EBADMSG;
+        return kind <= TASK_PREPARE_DEADLINE ? 0 : EBADMSG;
     }
     case STORE_BINDING:
         r->binding.id = (uint32_t) sqls_col_u64(st, 0);
@@ -509,7 +560,20 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         r->migration.cleaned_ms = sqls_col_u64(st, 9);
         r->migration.delay_ms = sqls_col_u64(st, 10);
         r->migration.released_early = sqls_col_u64(st, 11) != 0;
-        return phase <= MIG_CLEANED ? 0 : EBADMSG;
+        uint64_t sw = sqls_col_u64(st, 12);
+        r->migration.switchover = (enum mig_switchover) sw;
+        r->migration.prepared_ms = sqls_col_u64(st, 13);
+        r->migration.switched_ms = sqls_col_u64(st, 14);
+        r->migration.activated_ms = sqls_col_u64(st, 15);
+        r->migration.cleaning_ms = sqls_col_u64(st, 16);
+        r->migration.aborted_ms = sqls_col_u64(st, 17);
+        r->migration.prepare_deadline_ms = sqls_col_u64(st, 18);
+        r->migration.degraded = sqls_col_u64(st, 19) != 0;
+        r->migration.abort_reason = sqls_col_text(st, 20);
+        return phase < MIG_N_PHASES && sw < MIG_N_SWITCHOVERS
+                       && r->migration.abort_reason
+                   ? 0
+                   : EBADMSG;
     }
     default:
         return EINVAL;
@@ -669,19 +733,14 @@ sqls_check_schema(sqlite3 *db, char *err, unsigned errlen)
                  (long long) app);
         return -1;
     }
-    for (size_t i = 0; i < sizeof sqls_upgrades / sizeof sqls_upgrades[0];
-         i++) {
-        if (version != sqls_upgrades[i].from) {
-            continue;
-        }
-        /* Each step in one transaction: all of it or none of it. */
-        char sql[1024];
-        int n = snprintf(sql, sizeof sql, "BEGIN; %s PRAGMA user_version ="
-                         " %d; COMMIT;", sqls_upgrades[i].sql,
-                         (int) version + 1);
+    while (version >= 1 && version < SQLS_SCHEMA) {
+        /* Upgrade in one transaction: all of it or none of it. */
+        const char *up = sqls_upgrades[version - 1];
+        char sql[2048];
+        snprintf(sql, sizeof sql, "BEGIN; %s PRAGMA user_version = %lld;"
+                 " COMMIT;", up, (long long) version + 1);
         char *msg = NULL;
-        if (n < 0 || (size_t) n >= sizeof sql
-            || sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
             snprintf(err, errlen, "cannot upgrade schema %lld to %lld: %s",
                      (long long) version, (long long) version + 1,
                      msg ? msg : sqlite3_errmsg(db));

@@ -25,7 +25,16 @@ ok POST /v1/vms 201 '{"id":"vm1","mac":"02:AA:00:00:00:01","ip":"198.18.1.1","vn
 [ "$(json '[.id,.node,.mac,.ip,.vni,.vlan,.port,.binding,.epoch] | @csv')" \
     = '"vm1","n1","02:aa:00:00:00:01","198.18.1.1",100,0,3,,1' ] \
     || fail "vm: $BODY"
-ok POST /v1/vms 201 '{"id":"vm2","mac":"02:00:00:00:00:02","ip":"198.18.1.2","vlan":42,"node":"n2"}'
+ok POST /v1/vms 201 '{"id":"vm2","mac":"02:00:00:00:00:02","ip":"198.18.1.2","vlan":42,"node":"n2","iface_id":"5a9c1f0e-3b7d-4e2a-9f61-0c8d2b4e7a13"}'
+[ "$(json .iface_id)" = 5a9c1f0e-3b7d-4e2a-9f61-0c8d2b4e7a13 ] \
+    || fail "iface_id: $BODY"
+ok GET /v1/vms/vm1 200
+[ "$(json .iface_id)" = vm1 ] || fail "default iface_id: $BODY"
+api PATCH /v1/vms/vm2 '{"iface_id":"other"}'
+[ "$STATUS/$(json .error.code)" = 422/immutable_field ] \
+    || fail "iface_id patched: $STATUS $BODY"
+api POST /v1/vms '{"id":"vm9","mac":"02:00:00:00:00:09","vni":1,"node":"n2","iface_id":"not valid"}'
+[ "$STATUS" = 422 ] || fail "bad iface_id: $STATUS $BODY"
 ok GET /v1/map 200
 v0=$(json .version)
 [ "$(json '.full')/$(json '.entries | length')" = true/2 ] \
@@ -45,7 +54,7 @@ mig=$(json .migration)
 grep -qi "^Location: /v1/migrations/$mig" "$T/headers" || fail "Location"
 ok GET "/v1/migrations/$mig" 200
 [ "$(json '[.vm,.from,.to,.epoch,.phase] | @csv')" \
-    = '"vm1","n1","n3",2,"prepared"' ] || fail "migration: $BODY"
+    = '"vm1","n1","n3",2,"preparing"' ] || fail "migration: $BODY"
 [ "$(json '.started_unix_ms > 1600000000000')" = true ] \
     || fail "started: $BODY"
 ok GET /v1/tasks 200
@@ -55,12 +64,15 @@ ok GET /v1/tasks 200
     = '"vm1","n1",1,"n3"' ] || fail "delete task: $BODY"
 for _ in $(seq 1 150); do
     api GET "/v1/migrations/$mig"
-    [ "$(json .phase)" = cleaned ] && break
+    [ "$(json .phase)" = cleaning ] && break
     sleep 0.05
 done
-[ "$(json .phase)" = cleaned ] || fail "not cleaned: $BODY"
-[ "$(json '.cleaned_unix_ms - .relaying_unix_ms >= 300')" = true ] \
-    || fail "cleaned early: $BODY"
+# No agent runs here: the deletion was sent, but nobody confirmed it, so
+# the migration is cleaning, never cleaned.
+[ "$(json .phase)" = cleaning ] || fail "not cleaning: $BODY"
+[ "$(json '.cleaning_unix_ms - .relaying_unix_ms >= 300')" = true ] \
+    || fail "deleted early: $BODY"
+[ "$(json .cleaned_unix_ms)" = null ] || fail "cleaned unconfirmed: $BODY"
 ok GET /v1/vms/vm1 200
 [ "$(json '[.node,.epoch,.migration,.pending_tasks] | @csv')" \
     = "\"n3\",2,$mig,0" ] || fail "vm1 after: $BODY"
@@ -109,8 +121,8 @@ ok GET /healthz 200
 api GET /metrics
 [ "$STATUS" = 200 ] || fail "metrics $STATUS"
 case "$CTYPE" in text/plain*) ;; *) fail "metrics type $CTYPE" ;; esac
-grep -q '^mignet_migrations{phase="cleaned"} 1$' <<<"$BODY" \
-    || fail "cleaned count missing"
+grep -q '^mignet_migrations{phase="cleaning"} 1$' <<<"$BODY" \
+    || fail "cleaning count missing"
 grep -q '^mignet_api_requests_total{code="201"} 5$' <<<"$BODY" \
     || fail "201 count: $(grep api_requests <<<"$BODY")"
 grep -q '^mignet_deletion_delay_seconds_count 1$' <<<"$BODY" \

@@ -536,6 +536,9 @@ test_migration(void **state)
     assert_int_equal(in->config.binding, id);
     struct core_migration m;
     assert_true(core_migration_get(f->core, res.migration, &m));
+    assert_int_equal(m.phase, MIG_CLEANING);
+    ack_all(f->core, 0);
+    assert_true(core_migration_get(f->core, res.migration, &m));
     assert_int_equal(m.phase, MIG_CLEANED);
     /* The node the VM left holds nothing of it any more: once its other
      * VMs are gone, it can go without force (no task of vm0 there). */
@@ -566,6 +569,7 @@ test_lease_follows_vm(void **state)
                      CORE_E_OK);
     ack_all(f->core, 20);
     core_run(f->core, 100000);
+    ack_all(f->core, 100000); /* n0 confirms the deletion */
     assert_int_equal(core_n_tasks(f->core), 1); /* the lease */
     assert_int_equal(core_node_remove(f->core, f->n[0], false, 0),
                      CORE_E_OK);

@@ -211,8 +211,16 @@ test_drain_to_empty(void **state)
     assert_int_equal(core_node_remove(c, f->n[0], false, 12),
                      CORE_E_NODE_BUSY);
     core_run(c, 100000);
+    /* The DELETEs are sent: drained only once n0's agent confirms. */
     ni = info(f, f->n[0]);
     assert_int_equal(ni.n_tasks, 0);
+    assert_int_equal(ni.n_cleanups, 4);
+    assert_int_equal(ni.state, CORE_NODE_DRAINING);
+    assert_int_equal(core_node_remove(c, f->n[0], false, 100000),
+                     CORE_E_NODE_BUSY);
+    ack_all(c, 100000);
+    ni = info(f, f->n[0]);
+    assert_int_equal(ni.n_cleanups, 0);
     assert_int_equal(ni.state, CORE_NODE_DRAINED);
     assert_int_equal(core_node_remove(c, f->n[0], false, 100001),
                      CORE_E_OK);
@@ -399,6 +407,7 @@ test_old_gone_record(void **state)
                      CORE_E_OK);
     ack_all(c, 11);
     core_run(c, 100000);
+    ack_all(c, 100000);
     assert_int_equal(core_node_remove(c, old, false, 100001), CORE_E_OK);
     core_destroy(c);
     store_destroy(s);
