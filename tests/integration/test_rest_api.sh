@@ -67,6 +67,11 @@ for _ in $(seq 1 150); do
     [ "$(json .phase)" = cleaning ] && break
     sleep 0.05
 done
+# No agent confirmed the switch-over either: it went on after the prepare
+# timeout, degraded, and an operator is warned.
+[ "$(json .degraded)" = true ] || fail "not degraded: $BODY"
+grep -q 'level=warn comp=core event=migration id=1 phase=relaying .*degraded=1' \
+    "$T/api.log" || fail "no warning for a degraded migration"
 # No agent runs here: the deletion was sent, but nobody confirmed it, so
 # the migration is cleaning, never cleaned.
 [ "$(json .phase)" = cleaning ] || fail "not cleaning: $BODY"
