@@ -52,6 +52,27 @@ cli 0 node uncordon n4
 out_has '^state: +active$'
 cli 0 node cordon n4
 
+# ---- Refusals over HTTP change nothing ----
+ok POST /v1/nodes/nx/cordon 404 '{}'
+[ "$(json .error.code)" = unknown_node ] || fail "cordon nx: $BODY"
+ok POST /v1/nodes/n1/cordon 422 '{"now":true}'
+[ "$(json .error.code)" = unknown_field ] || fail "cordon body: $BODY"
+ok POST /v1/nodes/n1/drain 404 '{"targets":{"nope":"n2"}}'
+[ "$(json .error.code)" = unknown_vm ] || fail "drain vm: $BODY"
+ok POST /v1/nodes/n1/drain 404 '{"targets":{"vm1":"nope"}}'
+[ "$(json .error.code)" = unknown_node ] || fail "drain node: $BODY"
+ok POST /v1/nodes/n1/drain 422 '{"targets":["n2"]}'
+[ "$(json .error.code)" = invalid_type ] || fail "drain type: $BODY"
+ok POST /v1/nodes/n1/drain 400 '{"targets":'
+ok GET /v1/nodes/n1/drain 405
+ok DELETE "/v1/nodes/n3?force=maybe" 400
+[ "$(json .error.code)" = bad_query ] || fail "force: $BODY"
+ok GET /v1/nodes 200
+[ "$(json '[.nodes[] | .state] | unique | join(",")')" = active,cordoned ] \
+    || fail "a refusal changed a node: $BODY"
+[ "$(json '[.nodes[] | select(.state == "cordoned") | .id] | join(",")')" \
+    = n4 ] || fail "cordoned: $BODY"
+
 # ---- Drain n1: vm3 given to n2, the others to the least-loaded node ----
 cli 2 node drain n1 --targets vm3
 cli 4 node drain n1 --targets vm9=n3

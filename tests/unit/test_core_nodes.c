@@ -359,6 +359,58 @@ test_remove_force(void **state)
     nfx_free(f);
 }
 
+/* With a switch-over mode: a migration to a cordoned node is refused
+ * at its start; one admitted before the cordon still switches over; the
+ * VM leaves its drain target behind only when it actually moves (at the
+ * switch-over), and a migration being prepared to a node keeps it from
+ * being removed, even forced. */
+static void
+test_cordon_and_switchover_modes(void **state)
+{
+    (void) state;
+    struct nfx *f = nfx_new();
+    struct core *c = f->core;
+    uint32_t a = vm_on(f, "a", f->n[0]);
+    struct core_migrate_opts manual = {.switchover = MIG_SW_MANUAL};
+    assert_int_equal(core_node_cordon(c, f->n[1], true, 1), CORE_E_OK);
+    assert_int_equal(core_migrate_opts_check(c, a, CORE_NONE, f->n[1],
+                                             &manual),
+                     CORE_E_CORDONED);
+    assert_int_equal(core_migrate_opts(c, a, CORE_NONE, f->n[1], &manual, 1,
+                                       NULL),
+                     CORE_E_CORDONED);
+    assert_int_equal(core_n_migrations(c), 0);
+    assert_int_equal(core_node_cordon(c, f->n[1], false, 2), CORE_E_OK);
+
+    struct core_drain_target tg = {.vm = a, .node = f->n[2]};
+    assert_int_equal(core_node_drain(c, f->n[0], &tg, 1, 3), CORE_E_OK);
+    struct core_migrate_result res;
+    assert_int_equal(core_migrate_opts(c, a, CORE_NONE, f->n[1], &manual, 4,
+                                       &res),
+                     CORE_E_OK);
+    /* Prepared, not switched: still on n0, still headed to n2. */
+    assert_int_equal(target_of(f, f->n[0], a), f->n[2]);
+    assert_int_equal(info(f, f->n[0]).state, CORE_NODE_DRAINING);
+    assert_int_equal(core_node_remove(c, f->n[1], true, 5),
+                     CORE_E_NODE_BUSY);
+    /* n1 cordoned after the start: the switch-over still happens. */
+    assert_int_equal(core_node_cordon(c, f->n[1], true, 5), CORE_E_OK);
+    ack_all(c, 6);
+    assert_int_equal(core_migration_switchover(c, res.migration, 7),
+                     CORE_E_OK);
+    struct core_vm_info vi;
+    assert_true(core_vm_info(c, a, &vi));
+    assert_int_equal(vi.node, f->n[1]);
+    struct core_node_info ni = info(f, f->n[0]);
+    assert_int_equal(ni.n_vms, 0);
+    assert_int_equal(targets_of(f, f->n[0]).n, 0);
+    /* n2 no longer counts a VM headed to it. */
+    uint32_t b = vm_on(f, "b", f->n[3]);
+    assert_int_equal(core_node_drain(c, f->n[3], NULL, 0, 8), CORE_E_OK);
+    assert_int_equal(target_of(f, f->n[3], b), f->n[2]);
+    nfx_free(f);
+}
+
 /* A store written before nodes could be cordoned holds a node 'gone'
  * with VMs; it loads cordoned, its VM migrates off (no longer trapped),
  * and then the node can be removed. */
@@ -423,6 +475,7 @@ main(void)
         cmocka_unit_test(test_drain_refusals),
         cmocka_unit_test(test_drain_retarget_and_uncordon),
         cmocka_unit_test(test_remove_force),
+        cmocka_unit_test(test_cordon_and_switchover_modes),
         cmocka_unit_test(test_old_gone_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
