@@ -269,6 +269,10 @@ enum core_err core_node_drain_check(const struct core *, uint32_t node,
 enum core_err core_node_drain(struct core *, uint32_t node,
                               const struct core_drain_target *,
                               size_t n_targets, uint64_t now);
+/* Migrations away from 'node' whose DELETE there was sent and is not yet
+ * confirmed by its agent (phase cleaning).  A walk of the open
+ * migrations: for views, not for hot paths. */
+uint32_t core_node_cleanups(const struct core *, uint32_t node);
 /* Calls 'cb' for every pending cleanup on 'node' -- a migration away from
  * it whose DELETE there is scheduled, or sent and not yet confirmed: what
  * a forced removal drops -- with the migration and its VM; stops early
@@ -309,7 +313,6 @@ struct core_node_info {
     bool draining;           /* cordoned and its VMs have targets */
     uint32_t n_vms;
     uint32_t n_tasks;        /* pending tasks on the node */
-    uint32_t n_cleanups;     /* deletions sent there, not yet confirmed */
     enum core_node_state state;
     uint64_t acked_version;  /* highest map version the node reported */
     uint64_t acked_seq;      /* highest instruction acknowledged */

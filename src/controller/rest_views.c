@@ -105,7 +105,7 @@ drain_json(const struct core *core, uint32_t idx,
     json_t *o = json_object();
     rest_set(o, "vms_left", js_u64(n->n_vms));
     rest_set(o, "tasks_left", js_u64(n->n_tasks));
-    rest_set(o, "cleanups_left", js_u64(n->n_cleanups));
+    rest_set(o, "cleanups_left", js_u64(core_node_cleanups(core, idx)));
     rest_set(o, "complete", json_boolean(n->state == CORE_NODE_DRAINED));
     rest_set(o, "targets", d.targets);
     return o;
@@ -131,7 +131,6 @@ rest_node_json(struct ctl *ctl, uint32_t idx)
              json_boolean(agent_server_connected(ctl->agents, idx)));
     rest_set(o, "vms", js_u64(n.n_vms));
     rest_set(o, "tasks", js_u64(n.n_tasks));
-    rest_set(o, "cleanups", js_u64(n.n_cleanups));
     rest_set(o, "map_version", js_u64(n.acked_version));
     rest_set(o, "acked_seq", js_u64(n.acked_seq));
     rest_set(o, "last_seq", js_u64(n.last_seq));

@@ -381,6 +381,12 @@ node_cleanups_confirming(const struct core *c, uint32_t i)
     return k;
 }
 
+uint32_t
+core_node_cleanups(const struct core *c, uint32_t i)
+{
+    return core_node_live(c, i) ? node_cleanups_confirming(c, i) : 0;
+}
+
 void
 core_node_cleanups_walk(const struct core *c, uint32_t i,
                         bool (*cb)(void *aux, uint64_t migration,
@@ -500,10 +506,10 @@ core_node_info(const struct core *c, uint32_t i, struct core_node_info *out)
     out->draining = n->draining;
     out->n_vms = n->n_vms;
     out->n_tasks = n->n_tasks;
-    out->n_cleanups = node_cleanups_confirming(c, i);
+    /* The walk of open migrations only for an otherwise empty drain. */
     out->state = !n->cordoned   ? CORE_NODE_ACTIVE
                  : !n->draining ? CORE_NODE_CORDONED
-                 : n->n_vms || n->n_tasks || out->n_cleanups
+                 : n->n_vms || n->n_tasks || node_cleanups_confirming(c, i)
                      ? CORE_NODE_DRAINING
                      : CORE_NODE_DRAINED;
     out->acked_version = n->acked_version;
