@@ -215,8 +215,9 @@ core_migrate_opts_check(const struct core *c, uint32_t vi, uint32_t from,
     }
     const struct vm *v = &c->vms[vi];
     uint32_t src = v->node;
-    if (c->nodes[src].gone || c->nodes[to].gone) {
-        return CORE_E_NODE_GONE;
+    /* Cordon (nodes.c): no new placement on the destination. */
+    if (c->nodes[to].cordoned && to != src) {
+        return CORE_E_CORDONED;
     }
     if (from != CORE_NONE && from != src) {
         return CORE_E_WRONG_SOURCE;
@@ -949,12 +950,13 @@ step6_release_early(struct core *c, struct migration *m, uint64_t now)
     core_release_check(c, now);
 }
 
-/* The source's agent can still confirm a deletion: its node exists and
- * was not removed. */
+/* The source's agent can still confirm a deletion: its node exists (a
+ * node is removed only once nothing of it is left, or forced, which ends
+ * the migrations waiting for it: nodes.c). */
 static bool
 src_can_confirm(const struct core *c, const struct migration *m)
 {
-    return core_node_live(c, m->pub.src) && !c->nodes[m->pub.src].gone;
+    return core_node_live(c, m->pub.src);
 }
 
 static void

@@ -396,7 +396,8 @@ test_prepared_follows(void **state)
 }
 
 /* cleaning -> cleaned only by the source's confirmation; a source that
- * is removed meanwhile has nothing left to confirm. */
+ * is removed meanwhile (forced: it is dead) has nothing left to
+ * confirm. */
 static void
 test_cleaning_needs_source(void **state)
 {
@@ -411,7 +412,11 @@ test_cleaning_needs_source(void **state)
     /* Acknowledgements from other nodes do not clean it. */
     ack_all_but(f->core, f->n[0], 20);
     assert_int_equal(mig(f, 1).phase, MIG_CLEANING);
-    assert_int_equal(core_node_remove(f->core, f->n[0], 30), CORE_E_OK);
+    assert_int_equal(core_node_remove(f->core, f->n[0], false, 30),
+                     CORE_E_NODE_BUSY);
+    assert_int_equal(mig(f, 1).phase, MIG_CLEANING);
+    assert_int_equal(core_node_remove(f->core, f->n[0], true, 30),
+                     CORE_E_OK);
     struct core_migration m = mig(f, 1);
     assert_int_equal(m.phase, MIG_CLEANED);
     assert_int_equal(m.cleaned_ms, 30);
