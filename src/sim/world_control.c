@@ -72,14 +72,22 @@ agent_apply(struct world *w, const struct instr_rec *in, bool guard)
             }
         }
         bool same = e->epoch == in->epoch && e->has_config;
+        bool inactive = (in->flags & INSTRF_INACTIVE) != 0;
         if (!same) {
-            e->relay = NIL; /* a new placement replaces the old entry */
+            /* A new placement replaces the old entry -- but a prepared
+             * copy over a relaying snapshot keeps its relay until it is
+             * activated (docs/agent-protocol.md). */
+            if (!(inactive && e->relay != NIL && e->epoch < in->epoch)) {
+                e->relay = NIL;
+            }
             e->reported = 0;
         }
         /* An active copy stays active; an INSTALL without 'inactive'
          * activates (docs/agent-protocol.md). */
-        e->inactive = (in->flags & INSTRF_INACTIVE)
-                      && !(same && !e->inactive);
+        e->inactive = inactive && !(same && !e->inactive);
+        if (!e->inactive) {
+            e->relay = NIL; /* delivers here now */
+        }
         e->on_frame = (in->flags & INSTRF_ON_FRAME) != 0;
         e->epoch = in->epoch;
         e->has_config = 1;
@@ -450,6 +458,7 @@ world_frame_seen(struct world *w, uint32_t vm, uint32_t node)
     /* Local delivery at once, in the data plane; mignetd hears of it a
      * control latency later. */
     e->inactive = 0;
+    e->relay = NIL;
     e->reported = 1;
     if (e->epoch > UINT32_MAX) {
         w->r->core_errors++; /* the event cannot carry it */
