@@ -6,7 +6,9 @@
  * reconnection to a switch that still holds the agent's flows deletes
  * nothing before the desired state is known; a channel reconnection with
  * a resync replaces the held entries, one without keeps them; an
- * instruction with a stale epoch is refused and changes no flow. */
+ * instruction with a stale epoch is refused and changes no flow; an
+ * inactive install over a relay (a VM migrating back) keeps the relay's
+ * flows until it is activated or deleted. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -957,6 +959,7 @@ struct peer_find {
     uint64_t cookie;
     int table;
     uint64_t peer; /* the tunnel destination its first action sets */
+    uint64_t eth_dst; /* the MAC it matches */
     size_t n;
 };
 
@@ -969,18 +972,29 @@ peer_find_cb(void *aux, const struct flowtab_flow *fl)
         && fl->insts.apply.a[0].type == OFP_ACT_SET_FIELD
         && fl->insts.apply.a[0].set_field.field == OFP_F_TUN_IPV4_DST) {
         p->peer = fl->insts.apply.a[0].set_field.value;
+        (void) ofp_match_get(&fl->match, OFP_F_ETH_DST, &p->eth_dst, NULL);
         p->n++;
     }
 }
 
-/* The node vm1's installed relay flow in 'table' tunnels to (0: none). */
+/* Where vm1's installed relay flow in 'table' tunnels to (0: none), and
+ * the MAC it matches in '*mac' (if not NULL). */
+static uint64_t
+relay_flow(struct fx *f, int table, uint64_t *mac)
+{
+    struct peer_find p = {pl_cookie(PL_K_RELAY, "vm1"), table, 0, 0, 0};
+    flowtab_walk(f->c->installed, peer_find_cb, &p);
+    assert_true(p.n <= 1);
+    if (mac) {
+        *mac = p.eth_dst;
+    }
+    return p.peer;
+}
+
 static uint64_t
 relay_peer(struct fx *f, int table)
 {
-    struct peer_find p = {pl_cookie(PL_K_RELAY, "vm1"), table, 0, 0};
-    flowtab_walk(f->c->installed, peer_find_cb, &p);
-    assert_true(p.n <= 1);
-    return p.peer;
+    return relay_flow(f, table, NULL);
 }
 
 /* vm1 migrated n1 -> n2 (epoch 1 relays to n2, vm1 on n2 per the map)
@@ -1147,6 +1161,35 @@ test_inherited_relay_resync(void **state)
     assert_int_equal(relay_peer(f, PL_T_FROM_TUN), 0xc6120002);
 }
 
+/* (R5) The inherited relay forwards as the snapshot did, whatever the
+ * new install says (here another MAC): stale senders know the old one.
+ * A further inactive install inherits the same relay, which a relay of
+ * the snapshot's epoch still retargets. */
+static void
+test_inherited_relay_is_the_snapshots(void **state)
+{
+    struct fx *f = *state;
+    uint64_t mac = 0;
+    up(f);
+    confirmed(f, INSTALL("1", "vm1", "1", "1")
+                     RELAY_VM1("2", "1", "n2", "198.18.0.2")
+                     INSTALL_X("3", "vm1", "3", "5", WATCHED),
+              "{\"type\":\"ack\",\"seq\":3}\n");
+    for (int table = PL_T_FROM_VM; table <= PL_T_FROM_TUN; table += 10) {
+        assert_int_equal(relay_flow(f, table, &mac), 0xc6120002);
+        assert_int_equal(mac, 0x020000000001);
+    }
+    confirmed(f, INSTALL_X("4", "vm1", "5", "5", WATCHED)
+                     RELAY_VM1("5", "1", "n3", "198.18.0.3"),
+              "{\"type\":\"ack\",\"seq\":5}\n");
+    const struct chan_entry *e = chan_client_find(f->c->chan, "vm1");
+    assert_int_equal(e->epoch, 5);
+    assert_int_equal(e->relay_epoch, 1);
+    assert_int_equal(relay_flow(f, PL_T_FROM_TUN, &mac), 0xc6120003);
+    assert_int_equal(mac, 0x020000000001);
+    assert_int_equal(n_installed(f, PL_K_RELAY, "vm1", -1, 0), 2);
+}
+
 /* (L7) With --ovsdb, a VM's port is the interface whose
  * external_ids:iface-id is the install's iface_id (else the VM id), on
  * this bridge (the Interface table spans every bridge); without such an
@@ -1251,6 +1294,8 @@ main(void)
             test_inherited_relay_deleted_with_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inherited_relay_resync, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_inherited_relay_is_the_snapshots, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
