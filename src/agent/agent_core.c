@@ -403,7 +403,8 @@ activate_on_frame(struct agent_core *a, const struct ofp_packet_in *pi)
     }
     for (size_t i = 0; i < chan_client_n_entries(a->chan); i++) {
         const struct chan_entry *e = chan_client_entry(a->chan, i);
-        if (e->activate_on_frame && !e->activated && !e->relay
+        if (e->activate_on_frame && !e->activated
+            && (!e->relay || e->inactive)
             && agent_entry_port(a, e) == port) {
             uint64_t epoch = e->epoch;
             char vm[sizeof e->vm];

@@ -112,14 +112,23 @@ remote_view(struct agent_core *a, const char *name, struct pl_vm *v)
  * relaying), else its map entry (elsewhere), else none.  An inactive
  * entry attracts nothing: senders here follow the map (the VM still runs
  * where the map says), and its port is only watched when it activates on
- * a frame. */
+ * a frame -- but one that relays (the relay it inherited: the VM migrates
+ * back here while stale senders still send to its old snapshot) keeps
+ * the relay's flows, without the port's. */
 static void
 update_vm(struct agent_core *a, const char *name)
 {
     struct pl_vm v = {.vm = name};
     const struct chan_entry *e = chan_client_find(a->chan, name);
     bool keep;
-    if (e && e->inactive) {
+    if (e && e->inactive && e->relay
+        && addr_parse_ipv4(e->target_address, &v.peer)) {
+        v.kind = PL_VM_RELAY;
+        v.config = chan_entry_relay_inherited(e) ? e->relay_config
+                                                 : e->config;
+        v.watch_port = e->activate_on_frame ? agent_entry_port(a, e) : 0;
+        keep = true;
+    } else if (e && e->inactive) {
         uint32_t port = agent_entry_port(a, e);
         v.watch_port = e->activate_on_frame ? port : 0;
         if (!remote_view(a, name, &v)) {

@@ -297,9 +297,27 @@ chan_client_disconnected(struct chan_client *c)
     strbuf_clear(&c->in);
 }
 
+bool
+chan_entry_relay_inherited(const struct chan_entry *e)
+{
+    return e->relay && e->relay_epoch != e->epoch;
+}
+
+/* An active entry delivers locally: a relay it inherited ends. */
+static void
+end_inherited_relay(struct chan_entry *e)
+{
+    if (!e->inactive && chan_entry_relay_inherited(e)) {
+        e->relay = false;
+        e->target[0] = e->target_address[0] = '\0';
+        e->target_epoch = e->relay_epoch = 0;
+        memset(&e->relay_config, 0, sizeof e->relay_config);
+    }
+}
+
 /* 'e' replaces 'held' (NULL: none) at the same or a newer epoch: an
  * activation (by a frame, or an install without 'inactive') sticks for
- * its epoch. */
+ * its epoch, and ends an inherited relay. */
 static void
 carry_activation(struct chan_entry *e, const struct chan_entry *held)
 {
@@ -312,6 +330,34 @@ carry_activation(struct chan_entry *e, const struct chan_entry *held)
     if (e->activated) {
         e->inactive = false;
     }
+    end_inherited_relay(e);
+}
+
+/* An inactive install of a newer epoch over 'held', an entry that relays:
+ * 'e' goes on relaying as 'held' did (stale senders still send here)
+ * until it is activated or deleted. */
+static void
+inherit_relay(struct chan_entry *e, const struct chan_entry *held)
+{
+    e->relay = true;
+    memcpy(e->target, held->target, sizeof e->target);
+    memcpy(e->target_address, held->target_address,
+           sizeof e->target_address);
+    e->target_epoch = held->target_epoch;
+    e->relay_epoch = held->relay_epoch;
+    e->relay_config = chan_entry_relay_inherited(held) ? held->relay_config
+                                                       : held->config;
+}
+
+/* Whether a `relay` of 'epoch' names 'held''s relay: the snapshot held at
+ * that epoch, or the relay an inactive entry inherited from it (a
+ * retarget, I5). */
+static bool
+relay_names(const struct chan_entry *held, uint64_t epoch)
+{
+    return held->epoch == epoch
+           || (held->inactive && chan_entry_relay_inherited(held)
+               && held->relay_epoch == epoch);
 }
 
 /* Applies an instruction to 'table' under the epoch rule.  Returns true if
@@ -333,6 +379,8 @@ apply_instr(struct entry_table *t, const struct chan_msg *m,
         struct chan_entry e = {0};
         if (held && m->epoch == held->epoch) {
             e = *held; /* configuration update: the relay stays */
+        } else if (held && held->relay && m->inactive) {
+            inherit_relay(&e, held);
         }
         snprintf(e.vm, sizeof e.vm, "%s", m->vm);
         e.epoch = m->epoch;
@@ -352,13 +400,16 @@ apply_instr(struct entry_table *t, const struct chan_msg *m,
         return !*nomem;
     }
     case CHAN_RELAY:
-        if (!held || held->epoch != m->epoch) {
+        if (!held || !relay_names(held, m->epoch)) {
             return false;
         }
-        held->relay = true;
-        if (m->has_binding) {
-            held->has_binding = true;
-            held->binding = m->binding; /* the snapshot's, as it was */
+        if (held->epoch == m->epoch) {
+            held->relay = true;
+            held->relay_epoch = m->epoch;
+            if (m->has_binding) {
+                held->has_binding = true;
+                held->binding = m->binding; /* the snapshot's, as it was */
+            }
         }
         snprintf(held->target, sizeof held->target, "%s", m->target);
         snprintf(held->target_address, sizeof held->target_address, "%s",
@@ -664,6 +715,7 @@ chan_client_activate(struct chan_client *c, const char *vm, uint64_t epoch)
     }
     e->activated = true;
     e->inactive = false;
+    end_inherited_relay(e);
     c->stats.activations++;
     vm_changes_add(&c->changes, vm);
     state_changed(c);

@@ -54,6 +54,14 @@ struct chan_entry {
     bool inactive;
     bool activate_on_frame;
     bool activated;
+    /* The snapshot epoch the relay belongs to: 'epoch', or below it for
+     * a relay an inactive install inherited (the VM migrates back here
+     * while this node still relays its old snapshot).  An inherited
+     * relay forwards as 'relay_config' did until the entry is activated
+     * (then local delivery replaces it) or deleted; a `relay` of
+     * 'relay_epoch' retargets it (the epoch rule's one exception). */
+    uint64_t relay_epoch;
+    struct mn_config relay_config;
     char iface_id[CHAN_IFACE_MAX + 1]; /* OVS iface-id; "" = the VM id */
 };
 
@@ -152,6 +160,9 @@ void chan_client_refreshed(struct chan_client *, uint64_t version,
  * already activated. */
 bool chan_client_activate(struct chan_client *, const char *vm,
                           uint64_t epoch);
+/* Whether 'e' relays a snapshot of an older epoch (an inactive entry
+ * that inherited the relay it replaced). */
+bool chan_entry_relay_inherited(const struct chan_entry *e);
 /* Whether 'e' still needs an 'activated' report: the agent activated it
  * and no install of its epoch without activate_on_frame came since. */
 bool chan_client_activation_unreported(const struct chan_entry *e);

@@ -7,7 +7,8 @@ given with --resync (one instruction a line, seq numbers as written),
 then, each time the file given with --send grows, sends its new lines
 (a line "DROP" closes the session instead: the agent reconnects).
 Every line the agent sends is appended to --log.  A test stops it by
-PID.  Used by tests/integration/test_agent_activate.sh."""
+PID.  Used by tests/integration/test_agent_activate.sh and
+test_agent_relay_back.sh."""
 import argparse
 import json
 import os

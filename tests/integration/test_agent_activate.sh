@@ -12,14 +12,10 @@
 source "$(dirname "$0")/lib.sh"
 SRC=${MIGNET_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRC/tests/integration/ovs_lib.sh"
+. "$SRC/tests/integration/fake_chan_lib.sh"
 ovs_require
 
-ovs_start actA
-trap ovs_and_lib_cleanup EXIT
-ip netns exec "$OVS_NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-    net.ipv6.conf.default.disable_ipv6=1
-ovs_add_bridge br-int
-OVS_WAIT_BR=br-int
+chan_bed_start actA
 ovs_vsctl add-port br-int vm1 -- set interface vm1 type=internal \
     -- add-port br-int vm2 -- set interface vm2 type=internal
 ip netns exec "$OVS_NS" ip link set vm1 up
@@ -32,21 +28,8 @@ cat >"$T/resync" <<JSON
 {"type":"install","seq":1,"vm":"vm1","epoch":5,$CFG1,"inactive":true,"activate_on_frame":true}
 {"type":"install","seq":2,"vm":"vm2","epoch":3,$CFG2,"inactive":true,"activate_on_frame":true}
 JSON
-: >"$T/send"
-python3 -u "$SRC/tests/integration/fake_chan.py" --resync "$T/resync" \
-    --send "$T/send" --log "$T/chan.log" >"$T/chan.out" 2>>"$T/chan.err" &
-PIDS+=("$!")
-for _ in $(seq 1 100); do
-    grep -q "^[0-9]" "$T/chan.out" && break
-    sleep 0.1
-done
-CHAN=127.0.0.1:$(head -n 1 "$T/chan.out")
 MPORT=$(free_port)
-"$MIGNET_BUILD_DIR/mignet-agent" --node n1 --metrics "127.0.0.1:$MPORT" \
-    --ofp "unix:$OVS_T/br-int.mgmt" --controller "$CHAN" \
-    --gateway "http://127.0.0.1:1" --refresh-ms 60000 \
-    --log-level debug >"$T/agent.out" 2>>"$T/agent.log" &
-PIDS+=("$!")
+chan_agent_start --metrics "127.0.0.1:$MPORT"
 
 flows() {
     ovs-ofctl -O OpenFlow13 --no-stats dump-flows "unix:$OVS_T/br-int.mgmt"

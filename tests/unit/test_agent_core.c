@@ -6,7 +6,9 @@
  * reconnection to a switch that still holds the agent's flows deletes
  * nothing before the desired state is known; a channel reconnection with
  * a resync replaces the held entries, one without keeps them; an
- * instruction with a stale epoch is refused and changes no flow. */
+ * instruction with a stale epoch is refused and changes no flow; an
+ * inactive install over a relay (a VM migrating back) keeps the relay's
+ * flows until it is activated or deleted. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -883,6 +885,16 @@ test_relay_keeps_port_egress(void **state)
     assert_int_equal(n_installed(f, PL_K_RELAY, "vm1", -1, 0), 2);
 }
 
+/* vm1 is no longer held, nor watched: senders here follow the map. */
+static void
+expect_gone_to_map(struct fx *f)
+{
+    assert_null(chan_client_find(f->c->chan, "vm1"));
+    assert_int_equal(n_installed(f, PL_K_ACTIVATE, "vm1", -1, 0), 0);
+    assert_int_equal(n_installed(f, PL_K_REMOTE, "vm1", PL_T_FROM_VM, 0),
+                     1);
+}
+
 /* (L5) DELETE of an inactive copy (an abort) removes it, watch and all;
  * the VM's map entry stays. */
 static void
@@ -896,10 +908,7 @@ test_delete_inactive_copy(void **state)
     run_batch(f, &t);
     assert_int_equal(count_mods(&t, OFPFC_DELETE_STRICT), 1);
     barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
-    assert_null(chan_client_find(f->c->chan, "vm1"));
-    assert_int_equal(n_installed(f, PL_K_ACTIVATE, "vm1", -1, 0), 0);
-    assert_int_equal(n_installed(f, PL_K_REMOTE, "vm1", PL_T_FROM_VM, 0),
-                     1);
+    expect_gone_to_map(f);
     /* A frame punted before the delete took effect activates nothing. */
     sw_packet_in(f, 1, pl_cookie(PL_K_ACTIVATE, "vm1"));
     run(f, 1, &t);
@@ -936,6 +945,249 @@ test_active_watch_keeps_forwarding(void **state)
                          + count_mods(&t, OFPFC_MODIFY_STRICT),
                      1); /* the classify flow, without the copy */
     barrier_reply(f, &t, ACTIVATED_VM1_2);
+}
+
+/* ---- An inactive install over a relay (a VM migrating back) ---- */
+
+#define RELAY_VM1(SEQ, EPOCH, TARGET, ADDR)                                 \
+    "{\"type\":\"relay\",\"seq\":" SEQ ",\"vm\":\"vm1\",\"epoch\":" EPOCH  \
+    "," CFG("1") ",\"target\":\"" TARGET "\",\"target_address\":\"" ADDR  \
+    "\",\"target_epoch\":2}\n"
+#define ACTIVATED_VM1_3 "{\"type\":\"activated\",\"vm\":\"vm1\",\"epoch\":3}\n"
+
+struct peer_find {
+    uint64_t cookie;
+    int table;
+    uint64_t peer; /* the tunnel destination its first action sets */
+    uint64_t eth_dst; /* the MAC it matches */
+    size_t n;
+};
+
+static void
+peer_find_cb(void *aux, const struct flowtab_flow *fl)
+{
+    struct peer_find *p = aux;
+    if (fl->cookie == p->cookie && fl->table == p->table
+        && fl->insts.apply.n > 0
+        && fl->insts.apply.a[0].type == OFP_ACT_SET_FIELD
+        && fl->insts.apply.a[0].set_field.field == OFP_F_TUN_IPV4_DST) {
+        p->peer = fl->insts.apply.a[0].set_field.value;
+        (void) ofp_match_get(&fl->match, OFP_F_ETH_DST, &p->eth_dst, NULL);
+        p->n++;
+    }
+}
+
+/* Where vm1's installed relay flow in 'table' tunnels to (0: none), and
+ * the MAC it matches in '*mac' (if not NULL). */
+static uint64_t
+relay_flow(struct fx *f, int table, uint64_t *mac)
+{
+    struct peer_find p = {pl_cookie(PL_K_RELAY, "vm1"), table, 0, 0, 0};
+    flowtab_walk(f->c->installed, peer_find_cb, &p);
+    assert_true(p.n <= 1);
+    if (mac) {
+        *mac = p.eth_dst;
+    }
+    return p.peer;
+}
+
+static uint64_t
+relay_peer(struct fx *f, int table)
+{
+    return relay_flow(f, table, NULL);
+}
+
+/* vm1 migrated n1 -> n2 (epoch 1 relays to n2, vm1 on n2 per the map)
+ * and now migrates back: the inactive, watched install of epoch 3 is
+ * confirmed and acknowledged (seq 3). */
+static void
+up_back_to_n1(struct fx *f)
+{
+    char err[128];
+    up(f);
+    assert_int_equal(agent_core_map_answer(f->c, MAP_VM1_N2,
+                                           strlen(MAP_VM1_N2), f->now, err,
+                                           sizeof err),
+                     0);
+    confirmed(f, INSTALL("1", "vm1", "1", "1")
+                     RELAY_VM1("2", "1", "n2", "198.18.0.2"),
+              "{\"type\":\"ack\",\"seq\":2}\n"
+              "{\"type\":\"refresh\",\"version\":8}\n");
+    assert_int_equal(relay_peer(f, PL_T_FROM_VM), 0xc6120002);
+    confirmed(f, INSTALL_X("3", "vm1", "3", "1", WATCHED),
+              "{\"type\":\"ack\",\"seq\":3}\n");
+    assert_int_equal(n_installed(f, PL_K_RELAY, "vm1", -1, 0), 2);
+}
+
+/* (R1) The inactive install keeps the relay it replaces: local senders
+ * with a stale map and overlay packets from stale nodes still go to n2;
+ * the VM's port attracts nothing but the watch.  The pending deletion of
+ * the old snapshot (epoch 1) is refused and changes nothing; a relay of
+ * epoch 1 retargets the inherited relay -- only while an inactive entry
+ * holds it. */
+static void
+test_inactive_over_relay_keeps_it(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_back_to_n1(f);
+    const struct chan_entry *e = chan_client_find(f->c->chan, "vm1");
+    assert_int_equal(e->epoch, 3);
+    assert_true(e->inactive && e->relay);
+    assert_int_equal(e->relay_epoch, 1);
+    assert_int_equal(relay_peer(f, PL_T_FROM_VM), 0xc6120002);
+    assert_int_equal(relay_peer(f, PL_T_FROM_TUN), 0xc6120002);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", -1, 0), 0);
+    assert_int_equal(n_installed(f, PL_K_ACTIVATE, "vm1", PL_T_CLASSIFY,
+                                 1),
+                     1);
+    size_t n_flows = flowtab_count(f->c->installed);
+
+    feed(f, "{\"type\":\"delete\",\"seq\":4,\"vm\":\"vm1\",\"epoch\":1,"
+            CFG("1") "}\n");
+    expect_chan(f, "{\"type\":\"refused\",\"seq\":4,\"vm\":\"vm1\","
+                   "\"epoch\":1,\"held_epoch\":3}\n");
+    run_batch(f, &t);
+    assert_int_equal(t.n, 1); /* the barrier alone */
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":4}\n");
+    assert_int_equal(flowtab_count(f->c->installed), n_flows);
+
+    confirmed(f, RELAY_VM1("5", "1", "n3", "198.18.0.3"),
+              "{\"type\":\"ack\",\"seq\":5}\n");
+    e = chan_client_find(f->c->chan, "vm1");
+    assert_string_equal(e->target, "n3");
+    assert_int_equal(e->epoch, 3);
+    assert_true(e->inactive);
+    assert_int_equal(relay_peer(f, PL_T_FROM_VM), 0xc6120003);
+    assert_int_equal(relay_peer(f, PL_T_FROM_TUN), 0xc6120003);
+
+    /* vm2 held active, replaced by an inactive install: nothing to
+     * inherit, and a relay of its old epoch is refused. */
+    confirmed(f, INSTALL("6", "vm2", "1", "2")
+                     INSTALL_X("7", "vm2", "3", "2", ",\"inactive\":true"),
+              "{\"type\":\"ack\",\"seq\":7}\n");
+    feed(f, "{\"type\":\"relay\",\"seq\":8,\"vm\":\"vm2\",\"epoch\":1,"
+            CFG("2") ",\"target\":\"n2\",\"target_address\":"
+            "\"198.18.0.2\",\"target_epoch\":2}\n");
+    expect_chan(f, "{\"type\":\"refused\",\"seq\":8,\"vm\":\"vm2\","
+                   "\"epoch\":1,\"held_epoch\":3}\n");
+    assert_false(chan_client_find(f->c->chan, "vm2")->relay);
+
+    /* The VM resumes here: its first frame activates it, local delivery
+     * replaces the relay. */
+    sw_packet_in(f, 1, pl_cookie(PL_K_ACTIVATE, "vm1"));
+    run_batch(f, &t);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":8}\n" ACTIVATED_VM1_3);
+    assert_false(chan_client_find(f->c->chan, "vm1")->relay);
+    assert_int_equal(n_installed(f, PL_K_RELAY, "vm1", -1, 0), 0);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_FROM_TUN, 0),
+                     1);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_CLASSIFY, 1),
+                     1);
+}
+
+/* (R2) The controller's activating install (epoch 3, not inactive):
+ * local delivery replaces the inherited relay; the pending deletion of
+ * epoch 1 sent just before it changes nothing. */
+static void
+test_inherited_relay_ends_at_activation(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_back_to_n1(f);
+    feed(f, "{\"type\":\"delete\",\"seq\":4,\"vm\":\"vm1\",\"epoch\":1,"
+            CFG("1") "}\n"
+            INSTALL_X("5", "vm1", "3", "1", ""));
+    expect_chan(f, "{\"type\":\"refused\",\"seq\":4,\"vm\":\"vm1\","
+                   "\"epoch\":1,\"held_epoch\":3}\n");
+    run_batch(f, &t);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":5}\n");
+    const struct chan_entry *e = chan_client_find(f->c->chan, "vm1");
+    assert_int_equal(e->epoch, 3);
+    assert_false(e->inactive || e->relay);
+    assert_int_equal(n_installed(f, PL_K_RELAY, "vm1", -1, 0), 0);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_FROM_VM, 0),
+                     1);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_FROM_TUN, 0),
+                     1);
+    /* A relay of epoch 1 no longer names anything held. */
+    feed(f, RELAY_VM1("6", "1", "n3", "198.18.0.3"));
+    expect_chan(f, "{\"type\":\"refused\",\"seq\":6,\"vm\":\"vm1\","
+                   "\"epoch\":1,\"held_epoch\":3}\n");
+}
+
+/* (R3) A delete of the inactive entry's epoch (an abort of the way back)
+ * removes it all, the inherited relay included: the map's forwarding
+ * is left. */
+static void
+test_inherited_relay_deleted_with_entry(void **state)
+{
+    struct fx *f = *state;
+    up_back_to_n1(f);
+    confirmed(f, "{\"type\":\"delete\",\"seq\":4,\"vm\":\"vm1\","
+                 "\"epoch\":3," CFG("1") "}\n",
+              "{\"type\":\"ack\",\"seq\":4}\n");
+    assert_int_equal(n_installed(f, PL_K_RELAY, "vm1", -1, 0), 0);
+    expect_gone_to_map(f);
+}
+
+/* (R4) After a reconnection the controller resyncs such a node with the
+ * snapshot (install + relay of epoch 1) then the inactive install of
+ * epoch 3: the same entry and the same flows, not one flow_mod. */
+static void
+test_inherited_relay_resync(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_back_to_n1(f);
+    size_t n_flows = flowtab_count(f->c->installed);
+    agent_core_chan_disconnected(f->c, f->now);
+    chan_connect(f);
+    feed(f, "{\"type\":\"resync_begin\",\"seq\":0}\n"
+            INSTALL("1", "vm1", "1", "1")
+            RELAY_VM1("2", "1", "n2", "198.18.0.2")
+            INSTALL_X("3", "vm1", "3", "1", WATCHED)
+            "{\"type\":\"resync_end\",\"seq\":4}\n");
+    run_batch(f, &t);
+    assert_int_equal(count(&t, OFPT_FLOW_MOD), 0);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":4}\n"
+                         "{\"type\":\"refresh\",\"version\":8}\n");
+    assert_int_equal(flowtab_count(f->c->installed), n_flows);
+    const struct chan_entry *e = chan_client_find(f->c->chan, "vm1");
+    assert_int_equal(e->epoch, 3);
+    assert_true(e->inactive && e->relay);
+    assert_int_equal(e->relay_epoch, 1);
+    assert_string_equal(e->target, "n2");
+    assert_int_equal(relay_peer(f, PL_T_FROM_TUN), 0xc6120002);
+}
+
+/* (R5) The inherited relay forwards as the snapshot did, whatever the
+ * new install says (here another MAC): stale senders know the old one.
+ * A further inactive install inherits the same relay, which a relay of
+ * the snapshot's epoch still retargets. */
+static void
+test_inherited_relay_is_the_snapshots(void **state)
+{
+    struct fx *f = *state;
+    uint64_t mac = 0;
+    up(f);
+    confirmed(f, INSTALL("1", "vm1", "1", "1")
+                     RELAY_VM1("2", "1", "n2", "198.18.0.2")
+                     INSTALL_X("3", "vm1", "3", "5", WATCHED),
+              "{\"type\":\"ack\",\"seq\":3}\n");
+    for (int table = PL_T_FROM_VM; table <= PL_T_FROM_TUN; table += 10) {
+        assert_int_equal(relay_flow(f, table, &mac), 0xc6120002);
+        assert_int_equal(mac, 0x020000000001);
+    }
+    confirmed(f, INSTALL_X("4", "vm1", "5", "5", WATCHED)
+                     RELAY_VM1("5", "1", "n3", "198.18.0.3"),
+              "{\"type\":\"ack\",\"seq\":5}\n");
+    const struct chan_entry *e = chan_client_find(f->c->chan, "vm1");
+    assert_int_equal(e->epoch, 5);
+    assert_int_equal(e->relay_epoch, 1);
+    assert_int_equal(relay_flow(f, PL_T_FROM_TUN, &mac), 0xc6120003);
+    assert_int_equal(mac, 0x020000000001);
+    assert_int_equal(n_installed(f, PL_K_RELAY, "vm1", -1, 0), 2);
 }
 
 /* (L7) With --ovsdb, a VM's port is the interface whose
@@ -1034,6 +1286,16 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_relay_stats_only_with_relays,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inactive_over_relay_keeps_it,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_inherited_relay_ends_at_activation, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_inherited_relay_deleted_with_entry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inherited_relay_resync, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_inherited_relay_is_the_snapshots, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

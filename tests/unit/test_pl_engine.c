@@ -3,7 +3,7 @@
  * A seeded property test drives random input sequences (VMs placed here,
  * relaying, remote or held inactive appearing, moving, changing
  * configuration, port and binding; watched ports, activations and
- * deactivations; keys shared; trusted ports; options toggled; removals) and
+ * deactivations; inactive copies that go on relaying; keys shared; trusted ports; options toggled; removals) and
  * after every step checks that pl_engine's desired table equals a full
  * pipeline_compute() of the same inputs, given in a shuffled order, flow
  * for flow, and that syncing only the tracked keys keeps a copy equal to
@@ -106,7 +106,10 @@ rnd(uint32_t n)
 
 /* The port the agent watches for 'v''s first frame: its own port when
  * placed here (lossless: it forwards too), any port when held inactive
- * (a REMOTE view from the map, or INACTIVE), none for a relay. */
+ * (a REMOTE view from the map, or INACTIVE), none for a relay -- unless
+ * it is an inactive copy that inherited the relay (a VM migrating back to
+ * a node that still relays its old snapshot): its port then attracts
+ * nothing but the watch. */
 static void
 random_watch(struct pl_vm *v)
 {
@@ -121,8 +124,19 @@ random_watch(struct pl_vm *v)
     case PL_VM_RELAY:
     default:
         v->watch_port = 0;
+        if (!rnd(3)) {
+            v->ofport = 0;
+            v->watch_port = 1 + rnd(6);
+        }
         break;
     }
+}
+
+/* Whether 'v' is an inactive copy forwarding as the relay it inherited. */
+static bool
+inherited_relay(const struct pl_vm *v)
+{
+    return v->kind == PL_VM_RELAY && v->watch_port && !v->ofport;
 }
 
 static void
@@ -272,7 +286,7 @@ test_property_incremental_equals_full(void **state)
     struct flowtab *installed = flowtab_create();
     struct ofpbuf buf;
     ofpbuf_init(&buf, 4096);
-    size_t steps = 0, checked = 0, watched = 0;
+    size_t steps = 0, checked = 0, watched = 0, inherited = 0;
     for (size_t s = 0; s < n_seq; s++) {
         rng = 0x9e3779b97f4a7c15ull ^ (s * 0x100000001b3ull + 1);
         struct model m = {0};
@@ -314,6 +328,12 @@ test_property_incremental_equals_full(void **state)
             }
             checked++;
             watched += n_cookie_kind(oracle, PL_K_ACTIVATE) > 0;
+            for (int i = 0; i < POOL; i++) {
+                if (m.present[i] && inherited_relay(&m.vm[i])) {
+                    inherited++;
+                    break;
+                }
+            }
         }
         pl_engine_destroy(e);
     }
@@ -321,6 +341,8 @@ test_property_incremental_equals_full(void **state)
                   steps, checked);
     assert_true(checked > n_seq); /* the runs did compare tables */
     assert_true(watched > checked / 10); /* with watched ports, often */
+    /* ... and with inactive copies relaying, often too. */
+    assert_true(inherited > checked / 10);
     ofpbuf_uninit(&buf);
     flowtab_destroy(oracle);
     flowtab_destroy(installed);
