@@ -133,9 +133,12 @@ update_vm(struct agent_core *a, const char *name)
         v.watch_port = e->activate_on_frame ? port : 0;
         if (!remote_view(a, name, &v)) {
             v.kind = PL_VM_INACTIVE;
-            v.config = e->config;
         }
-        keep = v.kind == PL_VM_REMOTE || v.watch_port;
+        /* Its own configuration for the overlay delivery to its port
+         * (the map's is the VM's too, unless a change is in flight). */
+        v.config = e->config;
+        v.ofport = port;
+        keep = v.kind == PL_VM_REMOTE || v.watch_port || v.ofport;
     } else if (e) {
         v.config = e->config;
         v.binding = agent_entry_binding(a, e);

@@ -260,7 +260,18 @@ add_vm(struct pl_out *out, const struct pl_input *in, const struct pl_vm *v)
         emit(out, &f);
         break;
     case PL_VM_REMOTE:
-        if (!in->tunnel_port) {
+    case PL_VM_INACTIVE:
+        if (v->ofport) {
+            /* A prepared copy: what the switch-over sends over the
+             * overlay reaches its port (queued in a paused VM's tap). */
+            flow_init(out, &f, PL_T_FROM_TUN, PRIO_LOCAL, PL_K_LOCAL,
+                      v->vm);
+            match_dst(&f, c);
+            must(ofp_actions_output(ofp_instructions_apply(&f.insts),
+                                    v->ofport));
+            emit(out, &f);
+        }
+        if (v->kind == PL_VM_INACTIVE || !in->tunnel_port) {
             return;
         }
         flow_init(out, &f, PL_T_FROM_VM, PRIO_REMOTE, PL_K_REMOTE, v->vm);
@@ -268,8 +279,6 @@ add_vm(struct pl_out *out, const struct pl_input *in, const struct pl_vm *v)
         tunnel_to(ofp_instructions_apply(&f.insts), v->peer,
                   in->tunnel_port);
         emit(out, &f);
-        break;
-    case PL_VM_INACTIVE:
         break;
     }
 }

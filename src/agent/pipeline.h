@@ -67,7 +67,12 @@ struct pl_vm {
     const char *vm;
     enum pl_vm_kind kind;
     struct mn_config config;
-    uint32_t ofport; /* LOCAL (RELAY): the VM's port, 0 when not plugged */
+    /* LOCAL (RELAY): the VM's port, 0 when not plugged.  REMOTE,
+     * INACTIVE: a prepared (inactive) copy's port, 0 for none: overlay
+     * traffic for the VM is delivered to it -- only the switch-over makes
+     * anyone tunnel it here, and its relay may land before the install
+     * that activates the copy. */
+    uint32_t ofport;
     uint32_t peer;   /* RELAY, REMOTE: the node's underlay IPv4 */
     /* LOCAL, RELAY: the binding enforced on 'ofport', or NULL.  Without
      * one, a VM with IP 0.0.0.0 may only get an address (DHCP); a VM

@@ -36,7 +36,9 @@ flows() {
 }
 # table0 PORT: the table-0 flow (ovs-ofctl leaves out "table=0") on PORT.
 table0() { flows | grep -v "table=[1-9]" | grep "in_port=$1\b"; }
-delivers() { flows | grep "table=30" | grep -q "output:$1\b"; }
+# Delivery from local senders (table 20): an inactive copy takes only what
+# the overlay brings (table 30), which nobody sends before the switch-over.
+delivers() { flows | grep "table=20" | grep -q "output:$1\b"; }
 n_activated() { grep -c '"type":"activated"' "$T/chan.log" || true; }
 watched() { table0 "$1" | grep -q "actions=CONTROLLER:65535$"; }
 

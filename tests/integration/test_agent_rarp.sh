@@ -49,8 +49,8 @@ flows_of() {
     ovs-ofctl -O OpenFlow13 --no-stats dump-flows "unix:$OVS_T/$1.mgmt"
 }
 flows_b() { flows_of br-b; }
-delivers_a1() { flows_of br-a | grep "table=30" | grep -q "output:$A1\b"; }
-delivers_b1() { flows_b | grep "table=30" | grep -q "output:$B1\b"; }
+delivers_a1() { flows_of br-a | grep "table=20" | grep -q "output:$A1\b"; }
+delivers_b1() { flows_b | grep "table=20" | grep -q "output:$B1\b"; }
 watched_b1() {
     flows_b | grep -v "table=[1-9]" | grep "in_port=$B1\b" |
         grep -q "actions=CONTROLLER:65535$"

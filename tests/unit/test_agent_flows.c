@@ -466,6 +466,39 @@ test_pipeline_watch(void **state)
     }
 }
 
+/* A prepared copy with its port plugged takes what the overlay brings for
+ * the VM (the switch-over's relay may land before the activating install)
+ * but nothing from local senders, who still follow the map. */
+static void
+test_pipeline_prepared_takes_overlay(void **state)
+{
+    struct pl_vm vms[] = {
+        {.vm = "vm1", .kind = PL_VM_REMOTE, .config = vmcfg(1),
+         .peer = PEER_B, .ofport = 11, .watch_port = 11},
+        {.vm = "vm2", .kind = PL_VM_INACTIVE, .config = vmcfg(2),
+         .ofport = 12},
+    };
+    struct pl_input in = {.tunnel_port = TUN, .vms = vms, .n_vms = 2};
+    struct flowtab *t = flowtab_create();
+    assert_int_equal(pipeline_compute(&in, t, NULL, 0), 0);
+    for (int i = 0; i < 2; i++) {
+        const struct flowtab_flow *f = find_dst(t, PL_T_FROM_TUN, 200,
+                                                &vms[i].config);
+        assert_non_null(f);
+        assert_int_equal(act(f, 0)->type, OFPAT_OUTPUT);
+        assert_int_equal(act(f, 0)->output.port, vms[i].ofport);
+        assert_null(find_dst(t, PL_T_FROM_VM, 200, &vms[i].config));
+    }
+    /* Local senders to vm1 still go to its node by the map. */
+    assert_non_null(find_dst(t, PL_T_FROM_VM, 100, &vms[0].config));
+    /* No classify, no port security: the port itself attracts nothing. */
+    struct ofp_match m;
+    ofp_match_init(&m);
+    ofp_match_set(&m, OFP_F_IN_PORT, 12);
+    assert_null(flowtab_find(t, PL_T_CLASSIFY, 100, &m));
+    flowtab_destroy(t);
+}
+
 /* The difference is exactly what changed: a local VM that left and
  * relays now, and nothing at all when nothing changed. */
 static void
@@ -636,6 +669,7 @@ main(void)
         cmocka_unit_test(test_pipeline_kinds),
         cmocka_unit_test(test_pipeline_no_tunnel),
         cmocka_unit_test(test_pipeline_watch),
+        cmocka_unit_test(test_pipeline_prepared_takes_overlay),
         cmocka_unit_test(test_pipeline_portsec),
         cmocka_unit_test(test_pipeline_inexpressible),
         cmocka_unit_test(test_flowtab_diff),
