@@ -236,10 +236,15 @@ qm_on_event_wait() {
 }
 
 # qm_wait_migration NAME [TIMEOUT_S]: waits until the source's migration
-# ends; prints its final status (completed | failed | cancelled).
+# ends; prints its final status (completed | failed | cancelled, or dead
+# if that QEMU is gone).
 qm_wait_migration() {
     local name=$1 t=${2:-60} i s
     for ((i = 0; i < t * 20; i++)); do
+        if ! tb_pid_alive "$(qm_pid "$name")"; then
+            echo dead
+            return 0
+        fi
         s=$(qm_qmp "$name" query-migrate 2>/dev/null | jq -r '.status // empty')
         case $s in
             completed|failed|cancelled) echo "$s"; return 0 ;;
@@ -254,6 +259,7 @@ qm_wait_migration() {
 qm_downtime_ms() {
     local i d
     for ((i = 0; i < 20; i++)); do
+        tb_pid_alive "$(qm_pid "$1")" || break
         d=$(qm_qmp "$1" query-migrate 2>/dev/null | jq -r '.downtime // 0')
         [ "${d:-0}" != 0 ] && break
         sleep 0.05
@@ -261,21 +267,22 @@ qm_downtime_ms() {
     echo "${d:-0}"
 }
 
-# qm_guest_query X FROM_VM ID: sender ID's counts in guest vmX (probe-echo's
-# JSON), asked from namespace VM FROM_VM; empty when it did not answer.
+# qm_guest_query X FROM_VM ID [TRIES]: sender ID's counts in guest vmX
+# (probe-echo's JSON), asked from namespace VM FROM_VM, TRIES times (default
+# 3) 0.3 s apart; empty when it never answered.
 qm_guest_query() {
     tb_vm_exec "$2" "$QM_PY" -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(0.3)
-for _ in range(3):
+for _ in range(int(sys.argv[4])):
     s.sendto(b"MNGQ " + sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
     try:
-        print(s.recv(512).decode().strip())
+        print(s.recv(2048).decode().strip())
         break
     except socket.timeout:
         pass
-' "$(tb_vm_ip "$1")" "$QM_PROBE_PORT" "$3" 2>/dev/null
+' "$(tb_vm_ip "$1")" "$QM_PROBE_PORT" "$3" "${4:-3}" 2>/dev/null
 }
 
 # qm_wait_ready X FROM_VM [TIMEOUT_S]: until guest vmX answers a query from
@@ -326,9 +333,11 @@ QM_PAUSES=()                   # "SRC DST" instance pairs of this run
 qm_note_pause() { QM_PAUSES+=("$1 $2"); }
 
 # qm_probe_run X ID RATE SECS HOOK: probes from VM QM_PEER to guest vmX
-# (sender ID), reflected back to a collector there; HOOK runs 1 s after
-# they start and must return once its migrations ended (qm_note_pause for
-# each).  From the guest's own counts: QM_R_SENT, QM_R_RECV (distinct),
+# (sender ID), reflected back to a collector there, for SECS seconds or,
+# with QM_TAIL_S set, until QM_TAIL_S seconds after HOOK returned.  HOOK
+# runs 1 s after they start and must return once its migrations ended
+# (qm_note_pause for each).  Returns 1 if the guest does not answer after
+# (crashed?), else 0.  From the guest's own counts: QM_R_SENT, QM_R_RECV (distinct),
 # QM_R_LOST (sent - distinct), QM_R_DUPS (copies beyond the first),
 # QM_R_OUTSIDE (lost that were due outside every [STOP - QM_ONEWAY_MS,
 # RESUME] window, QM_SLACK_MS either side); QM_R_PAUSE_MS (sum of the real
@@ -349,6 +358,10 @@ qm_probe_run() {
     spid=$TB_BG_PID
     sleep 1
     "$hook"
+    if [ -n "${QM_TAIL_S:-}" ]; then
+        sleep "$QM_TAIL_S"
+        kill -TERM "$spid" 2>/dev/null || true
+    fi
     QM_R_PAUSE_MS=0
     for p in "${QM_PAUSES[@]}"; do
         read -r s d <<<"$p"
@@ -361,13 +374,33 @@ qm_probe_run() {
         fi
     done
     tb_wait "$spid" $((secs + 30)) || tb_die "sender $id failed"
-    tb_wait "$rpid" 40 || tb_die "collector $id failed"
+    # The end probes may not come back (the guest unreachable): the
+    # collector then reports on TERM.
+    local i
+    for ((i = 0; i < 60; i++)); do
+        tb_pid_alive "$rpid" || break
+        sleep 0.05
+    done
+    kill -TERM "$rpid" 2>/dev/null || true
+    tb_wait "$rpid" 10 || tb_die "collector $id failed"
     [ -s "$report" ] || tb_die "no probe report $report"
     local g
-    g=$(qm_guest_query "$x" "$QM_PEER" "$id")
-    [ -n "$g" ] || tb_die "guest vm$x does not answer after run $id"
+    # Up to 6 s: stale nodes may still send the question elsewhere.
+    g=$(qm_guest_query "$x" "$QM_PEER" "$id" 20)
+    if [ -z "$g" ]; then
+        tb_log "run $id: guest vm$x does not answer"
+        return 1
+    fi
     echo "$g" >"$TB_DIR/guest.$id.json"
-    QM_R_SENT=$(jq -r .sent <<<"$g")
+    # Sent: the sender's own count (its end probes may never have reached
+    # the guest); what the guest did not know of was lost at the end.
+    QM_R_SENT=$(jq -r .sent "$TB_DIR/send.$id.json")
+    g=$(jq -c --argjson sent "$QM_R_SENT" '
+        if .sent < $sent then
+            .missing = ([.missing, "\(.sent)-\($sent - 1)"]
+                        | map(select(length > 0)) | join(","))
+            | .sent = $sent
+        else . end' <<<"$g")
     QM_R_RECV=$(jq -r .received <<<"$g")
     QM_R_DUPS=$(jq -r .duplicates <<<"$g")
     QM_R_LOST=$((QM_R_SENT - QM_R_RECV))
