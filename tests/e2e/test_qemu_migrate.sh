@@ -74,21 +74,27 @@ other_host() { echo $((3 - $1)); }
 
 # ---- one migration of the running guest to the other host ----
 
-# mig_to MODE [BW]: starts the destination and mignet-qemu (which starts
-# the QEMU migration); returns at once.  Sets SRC, DST, TOOL_PID, TOOL_OUT.
-mig_to() {
-    local mode=$1 bw=${2:-$QM_MAX_BW} h oh
-    h=$(cur_host)
-    oh=$(other_host "$h")
+# new_dst: a destination QEMU on the other host.  Sets SRC, DST, SH, DH
+# (their hosts).
+new_dst() {
+    SH=$(cur_host)
+    DH=$(other_host "$SH")
     SRC=$CUR
     G=$((G + 1))
     DST=g$G
-    qm_start_incoming "$DST" 1 "$oh" "$h"
+    qm_start_incoming "$DST" 1 "$DH" "$SH"
+}
+
+# mig_to MODE [BW]: starts the destination and mignet-qemu (which starts
+# the QEMU migration); returns at once.  Sets SRC, DST, TOOL_PID, TOOL_OUT.
+mig_to() {
+    local mode=$1 bw=${2:-$QM_MAX_BW}
+    new_dst
     TOOL_OUT=$(qm_dir "$SRC")/mignet-qemu.json
     "$QEMU_TOOL" --qmp "$(qm_dir "$SRC")/ctl.sock" \
-        --dst-qmp "$(qm_dir "$DST")/ctl.sock" --vm vm1 --to "n$oh" \
+        --dst-qmp "$(qm_dir "$DST")/ctl.sock" --vm vm1 --to "n$DH" \
         --switchover "$mode" --url "$MIG_URL" --max-bandwidth "$bw" \
-        --migrate-uri "tcp:$(qm_mig_addr "$h" "$oh"):$QM_MIG_PORT" \
+        --migrate-uri "tcp:$(qm_mig_addr "$SH" "$DH"):$QM_MIG_PORT" \
         >"$TOOL_OUT" 2>"$(qm_dir "$SRC")/mignet-qemu.log" &
     TOOL_PID=$!
     echo "$TOOL_PID" >>"$TB_DIR/pids"
@@ -142,15 +148,9 @@ hook_break() {
     mig_end
 }
 hook_naive() {
-    local h oh
-    h=$(cur_host)
-    oh=$(other_host "$h")
-    SRC=$CUR
-    G=$((G + 1))
-    DST=g$G
-    qm_start_incoming "$DST" 1 "$oh" "$h"
+    new_dst
     qm_on_event "$SRC" STOP "$MIG_BUILD/mignet" --url "$MIG_URL" --json \
-        vm migrate vm1 --to "n$oh"
+        vm migrate vm1 --to "n$DH"
     qm_migrate "$SRC" "$DST"
     qm_note_pause "$SRC" "$DST"
     STATUS=$(qm_wait_migration "$SRC" 60)
