@@ -106,13 +106,22 @@ case_rec_text(char *buf, size_t n, const struct store_rec *r)
         snprintf(buf, n,
                  "MIG %" PRIu64 " vm=%s %s->%s epoch=%" PRIu64
                  " v=%" PRIu64 " phase=%d t=%" PRIu64 ",%" PRIu64
-                 ",%" PRIu64 " delay=%" PRIu64 " early=%d",
+                 ",%" PRIu64 " delay=%" PRIu64 " early=%d sw=%d"
+                 " t2=%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                 ",%" PRIu64 " deadline=%" PRIu64 " degraded=%d"
+                 " reason=%s",
                  r->migration.id, case_str(r->migration.vm),
                  case_str(r->migration.src), case_str(r->migration.dst),
                  r->migration.epoch, r->migration.map_version,
                  (int) r->migration.phase, r->migration.started_ms,
                  r->migration.relaying_ms, r->migration.cleaned_ms,
-                 r->migration.delay_ms, (int) r->migration.released_early);
+                 r->migration.delay_ms, (int) r->migration.released_early,
+                 (int) r->migration.switchover, r->migration.prepared_ms,
+                 r->migration.switched_ms, r->migration.activated_ms,
+                 r->migration.cleaning_ms, r->migration.aborted_ms,
+                 r->migration.prepare_deadline_ms,
+                 (int) r->migration.degraded,
+                 case_str(r->migration.abort_reason));
         break;
     default:
         snprintf(buf, n, "BAD TYPE %d", (int) r->type);
@@ -261,6 +270,15 @@ case_sample_init(struct case_sample *c)
     c->mig.migration.epoch = 5;
     c->mig.migration.map_version = 40;
     c->mig.migration.phase = MIG_RELAYING;
+    c->mig.migration.switchover = MIG_SW_LOSSLESS;
+    c->mig.migration.prepared_ms = 1700000000100ULL;
+    c->mig.migration.switched_ms = 1700000000200ULL;
+    c->mig.migration.activated_ms = 1700000000300ULL;
+    c->mig.migration.cleaning_ms = 0;
+    c->mig.migration.aborted_ms = 0;
+    c->mig.migration.prepare_deadline_ms = 1700000600000ULL;
+    c->mig.migration.degraded = true;
+    c->mig.migration.abort_reason = "";
     c->mig.migration.started_ms = 1700000000000ULL;
     c->mig.migration.relaying_ms = 1700000000010ULL;
     c->mig.migration.delay_ms = 4000;

@@ -54,6 +54,13 @@ struct store;
     CORE_ERR(ADDRESS_BOUND, "address_bound",                                 \
              "the VM's MAC, IP and VLAN are held by its binding; change "   \
              "the binding instead")                                          \
+    CORE_ERR(ABORTED, "migration_aborted", "the migration was aborted")     \
+    CORE_ERR(ACTIVATED, "already_activated",                                 \
+             "the VM already runs at the destination; migrate it back "     \
+             "instead")                                                      \
+    CORE_ERR(NOT_PREPARING, "not_preparing",                                 \
+             "no migration of this VM is being prepared to that node at "   \
+             "that epoch")                                                   \
     CORE_ERR(NOMEM, "no_memory", "out of memory")                            \
     CORE_ERR(STORE, "store_failed", "the durable store failed")
 
@@ -82,6 +89,11 @@ const char *instr_kind_name(enum instr_kind);
  *
  * INSTALL: hold 'config' for 'vm' as placed here with 'epoch' (replaces any
  *          entry with a lower epoch; equal epoch = configuration update).
+ *          'inactive': a prepared destination -- held, but attracting no
+ *          traffic; an INSTALL of the same epoch without it activates.
+ *          'activate_on_frame': the agent reports `activated` on the
+ *          VM's first frame at its port (and activates an inactive entry
+ *          at once, in the data plane).
  * RELAY:   the entry for 'vm' with epoch 'epoch' (the snapshot) now forwards
  *          traffic for the VM to node 'target', where it is placed with
  *          'target_epoch'.  Sent again with a new target on chains (I5).
@@ -105,6 +117,8 @@ struct core_instr {
     uint64_t seq;
     uint64_t epoch;
     uint64_t target_epoch; /* RELAY */
+    bool inactive;          /* INSTALL */
+    bool activate_on_frame; /* INSTALL */
     struct mn_config config;
     /* The port-security binding that goes with 'config' (its enforcement
      * fields), or NULL when the VM has none.  For RELAY and DELETE of a
@@ -124,16 +138,30 @@ struct core_nack {
 /* Nacks kept per migration; later ones are only counted. */
 #define CORE_MIG_NACKS_MAX 8
 
+/* Longest abort reason kept, not counting the NUL. */
+#define CORE_ABORT_REASON_MAX 127
+
 struct core_migration {
     uint64_t id;
     uint32_t vm;
     uint32_t src, dst;
     uint64_t epoch;       /* the VM's epoch on 'dst' */
-    uint64_t map_version; /* gateway version that moved it */
+    uint64_t map_version; /* gateway version that moved it, 0 = not yet */
     enum mig_phase phase;
-    uint64_t started_ms, relaying_ms, cleaned_ms; /* 0 = not yet */
+    enum mig_switchover switchover;
+    uint64_t started_ms;
+    uint64_t prepared_ms;  /* the destination confirmed its copy */
+    uint64_t switched_ms;  /* the gateway moved (switch-over) */
+    uint64_t activated_ms; /* the VM runs at the destination */
+    uint64_t relaying_ms;  /* both agents confirmed the switch */
+    uint64_t cleaning_ms;  /* the source's deletion was sent */
+    uint64_t cleaned_ms;   /* ... and confirmed; all: 0 = not yet */
+    uint64_t aborted_ms;
+    uint64_t prepare_deadline_ms; /* absolute; 0 for `now` */
     uint64_t delay_ms;    /* the deletion delay chosen at relaying */
     bool released_early;  /* every node acknowledged before the delay */
+    bool degraded;        /* switched without the agents' confirmation */
+    char abort_reason[CORE_ABORT_REASON_MAX + 1];
     /* Nacks for the instructions it waits on (not persisted: a restart
      * forgets them), the first CORE_MIG_NACKS_MAX of 'n_nacks'. */
     uint32_t n_nacks;
@@ -289,10 +317,33 @@ struct core_migrate_result {
     uint64_t epoch;
     uint64_t delay_ms; /* deletion delay the core would choose now */
 };
-/* DESIGN §2 steps 1-4 at once: snapshot, INSTALL on 'to', gateway update,
- * RELAY on the source; the migration is PREPARED until both agents
- * acknowledge (or prepare_timeout_ms passes), then RELAYING with the
- * deletion scheduled (step 5).  'from' may be CORE_NONE. */
+/* Default and bounds of a migration's prepare deadline. */
+#define CORE_PREPARE_DEADLINE_DEFAULT_MS 600000
+#define CORE_PREPARE_DEADLINE_MIN_MS 1000
+#define CORE_PREPARE_DEADLINE_MAX_MS 86400000
+
+struct core_migrate_opts {
+    enum mig_switchover switchover;
+    /* Not for `now` (0 there): an unswitched migration is aborted this
+     * long after its start; 0 = CORE_PREPARE_DEADLINE_DEFAULT_MS. */
+    uint64_t prepare_deadline_ms;
+};
+
+/* Starts a migration of 'vm' to 'to' ('from' may be CORE_NONE).
+ * `now` (opts NULL or switchover MIG_SW_NOW): DESIGN §2 steps 1-4 at once
+ * (INSTALL on 'to', gateway update, RELAY on the source); PREPARING until
+ * both agents acknowledge, then RELAYING with the deletion scheduled (step
+ * 5); after prepare_timeout_ms it goes on unconfirmed and is 'degraded'.
+ * Other modes: only an inactive INSTALL on 'to'; PREPARED once that is
+ * acknowledged; the switch-over comes from core_migration_switchover() or
+ * core_node_activated(), or the deadline aborts it. */
+enum core_err core_migrate_opts(struct core *, uint32_t vm, uint32_t from,
+                                uint32_t to, const struct core_migrate_opts *,
+                                uint64_t now, struct core_migrate_result *);
+enum core_err core_migrate_opts_check(const struct core *, uint32_t vm,
+                                      uint32_t from, uint32_t to,
+                                      const struct core_migrate_opts *);
+/* core_migrate_opts() in `now` mode. */
 enum core_err core_migrate(struct core *, uint32_t vm, uint32_t from,
                            uint32_t to, uint64_t now,
                            struct core_migrate_result *);
@@ -300,6 +351,38 @@ enum core_err core_migrate(struct core *, uint32_t vm, uint32_t from,
  * when it would accept. */
 enum core_err core_migrate_check(const struct core *, uint32_t vm,
                                  uint32_t from, uint32_t to);
+/* The switch-over (DESIGN §2 steps 2-4) of a preparing or prepared
+ * migration: the VM is placed on the destination with its new epoch, the
+ * gateway moves, the source relays.  In every mode but `lossless` the VM
+ * counts as running at the destination from now on (activated); in
+ * `lossless` a second call (after the destination resumed) or the
+ * destination agent's activation does that.  A call once activated
+ * changes nothing.  CORE_E_ABORTED once aborted, CORE_E_UNKNOWN_MIGRATION
+ * when unknown; a migration already past its switch-over answers OK. */
+enum core_err core_migration_switchover(struct core *, uint64_t id,
+                                        uint64_t now);
+enum core_err core_migration_switchover_check(const struct core *,
+                                              uint64_t id);
+/* Aborts a migration that has not activated: before the switch-over the
+ * destination's copy is deleted and nothing else changes; after a
+ * `lossless` switch-over the VM goes back to its source with a new epoch
+ * (gateway and source INSTALL), the relay and the destination's copy go.
+ * 'reason' (may be NULL) is kept, truncated to CORE_ABORT_REASON_MAX.
+ * CORE_E_ACTIVATED once the VM runs at the destination; an aborted
+ * migration answers OK and changes nothing. */
+enum core_err core_migration_abort(struct core *, uint64_t id,
+                                   const char *reason, uint64_t now);
+enum core_err core_migration_abort_check(const struct core *, uint64_t id);
+/* Node 'node''s agent saw the first frame of 'vm' at its port while it
+ * held the VM at 'epoch' with activate_on_frame: the VM runs there.  A
+ * migration to 'node' at that epoch switches over (`rarp`) or activates
+ * (`lossless`); a report for a migration already past that changes nothing
+ * (CORE_E_OK); CORE_E_NOT_PREPARING when no migration of the VM to that
+ * node at that epoch exists. */
+enum core_err core_node_activated(struct core *, uint32_t node, uint32_t vm,
+                                  uint64_t epoch, uint64_t now);
+enum core_err core_node_activated_check(const struct core *, uint32_t node,
+                                        uint32_t vm, uint64_t epoch);
 bool core_migration_get(const struct core *, uint64_t id,
                         struct core_migration *);
 uint64_t core_n_migrations(const struct core *); /* ids are 1..n */
@@ -409,7 +492,9 @@ bool core_map_since(const struct core *, uint64_t since,
 
 /* ---- Statistics ---- */
 struct core_stats {
-    uint64_t migrations_by_phase[3];
+    uint64_t migrations_by_phase[MIG_N_PHASES];
+    uint64_t migrations_degraded; /* switched without confirmation */
+    uint64_t migrations_aborted_deadline; /* by the prepare deadline */
     uint64_t tasks_pending;
     uint64_t tasks_fired;
     uint64_t tasks_cancelled;  /* run first or cancelled on a return (I4) */

@@ -30,23 +30,60 @@ bool mn_config_equal(const struct mn_config *, const struct mn_config *);
 /* VLAN below 4095 and VNI below 2^24. */
 bool mn_config_valid(const struct mn_config *);
 
-/* A migration's phases (DESIGN §2). */
+/* A migration's phases (DESIGN §2):
+ *
+ *   preparing -> prepared -> relaying -> cleaning -> cleaned, and aborted.
+ *
+ * PREPARING: the destination was told to hold the VM (inactive unless the
+ * switch-over is `now`), its acknowledgement is awaited.  PREPARED: it
+ * did; waiting for the switch-over.  RELAYING: switched over and confirmed
+ * by both agents; the source relays, its deletion is pending.  CLEANING:
+ * the deletion was sent to the source.  CLEANED: the source confirmed it.
+ * ABORTED: stopped before the destination became active; the source never
+ * lost the VM.  The numbers are stored (schema 3): append only. */
 #define MIG_PHASES                                                           \
+    MIG_PHASE(PREPARING, "preparing")                                        \
     MIG_PHASE(PREPARED, "prepared")                                          \
     MIG_PHASE(RELAYING, "relaying")                                          \
-    MIG_PHASE(CLEANED, "cleaned")
+    MIG_PHASE(CLEANING, "cleaning")                                          \
+    MIG_PHASE(CLEANED, "cleaned")                                            \
+    MIG_PHASE(ABORTED, "aborted")
 enum mig_phase {
 #define MIG_PHASE(ENUM, NAME) MIG_##ENUM,
     MIG_PHASES
 #undef MIG_PHASE
+    MIG_N_PHASES
 };
 const char *mig_phase_name(enum mig_phase);
+/* Parses a phase name; false when unknown. */
+bool mig_phase_from_name(const char *, enum mig_phase *);
+
+/* How a migration switches over (DESIGN §2): `now` prepares and switches
+ * in one call; `manual` waits for the VM manager's switch-over call;
+ * `rarp` for the VM's first frame at the destination; `lossless` switches
+ * the network just before the hypervisor stops the VM.  Stored: append
+ * only. */
+#define MIG_SWITCHOVERS                                                      \
+    MIG_SW(NOW, "now")                                                       \
+    MIG_SW(MANUAL, "manual")                                                 \
+    MIG_SW(RARP, "rarp")                                                     \
+    MIG_SW(LOSSLESS, "lossless")
+enum mig_switchover {
+#define MIG_SW(ENUM, NAME) MIG_SW_##ENUM,
+    MIG_SWITCHOVERS
+#undef MIG_SW
+    MIG_N_SWITCHOVERS
+};
+const char *mig_switchover_name(enum mig_switchover);
+/* Parses a switch-over mode name; false when unknown. */
+bool mig_switchover_from_name(const char *, enum mig_switchover *);
 
 /* Pending task kinds. */
 #define TASK_KINDS                                                           \
     TASK_KIND(DELETE, "delete")                                              \
     TASK_KIND(PREPARE_TIMEOUT, "prepare_timeout")                            \
-    TASK_KIND(LEASE, "lease") /* a dynamic binding's lease ends */
+    TASK_KIND(LEASE, "lease") /* a dynamic binding's lease ends */       \
+    TASK_KIND(PREPARE_DEADLINE, "prepare_deadline") /* abort if unswitched */
 enum task_kind {
 #define TASK_KIND(ENUM, NAME) TASK_##ENUM,
     TASK_KINDS

@@ -65,8 +65,13 @@ struct store_migration_rec {
     uint64_t epoch;
     uint64_t map_version;
     enum mig_phase phase;
+    enum mig_switchover switchover;
     uint64_t started_ms, relaying_ms, cleaned_ms, delay_ms;
+    uint64_t prepared_ms, switched_ms, activated_ms, cleaning_ms;
+    uint64_t aborted_ms, prepare_deadline_ms;
     bool released_early;
+    bool degraded;
+    const char *abort_reason; /* "" when none */
 };
 
 /* A port-security binding: the binding_encode() record (version, then

@@ -263,6 +263,12 @@ build_vm_migrate(const struct cli_parsed *p, struct cli_request *r,
         return false;
     }
     put_string(body, p, "strategy", "strategy");
+    put_string(body, p, "switchover", "switchover");
+    if (!put_number(body, p, "prepare-deadline-ms", "prepare_deadline_ms",
+                    1, UINT32_MAX, err, errlen)) {
+        json_decref(body);
+        return false;
+    }
     return set_path(r, "/v1/vms/", p->pos[0], "/migrate", err, errlen)
            && set_body(r, body, err, errlen);
 }
@@ -278,6 +284,43 @@ build_migration_show(const struct cli_parsed *p, struct cli_request *r,
                      p->pos[0]);
     }
     return set_path(r, "/v1/migrations/", p->pos[0], NULL, err, errlen);
+}
+
+/* POST /v1/migrations/ID/ACTION, with 'body' (may be NULL). */
+static bool
+build_migration_action(const struct cli_parsed *p, struct cli_request *r,
+                       const char *action, json_t *body, char *err,
+                       size_t errlen)
+{
+    uint64_t id;
+    if (!addr_parse_u64(p->pos[0], 1, INT64_MAX, &id)) {
+        json_decref(body);
+        return usage(err, errlen, "migration ID must be a positive number, "
+                                  "not '%s'",
+                     p->pos[0]);
+    }
+    r->method = "POST";
+    if (!body) {
+        body = json_object();
+    }
+    return set_path(r, "/v1/migrations/", p->pos[0], action, err, errlen)
+           && set_body(r, body, err, errlen);
+}
+
+static bool
+build_migration_switchover(const struct cli_parsed *p,
+                           struct cli_request *r, char *err, size_t errlen)
+{
+    return build_migration_action(p, r, "/switchover", NULL, err, errlen);
+}
+
+static bool
+build_migration_abort(const struct cli_parsed *p, struct cli_request *r,
+                      char *err, size_t errlen)
+{
+    json_t *body = json_object();
+    put_string(body, p, "reason", "reason");
+    return build_migration_action(p, r, "/abort", body, err, errlen);
 }
 
 static bool
@@ -415,7 +458,14 @@ static const struct cli_cmd commands[] = {
      "first path, and with\n--memory-mb the pre-copy estimate; with "
      "--deadline-ms it adds paths while the\nestimate misses the deadline "
      "(seed 004).  Each path carries TCP to its own\nport of the target "
-     "(tcp_port in the plan).  --plan prints the plan.",
+     "(tcp_port in the plan).  --plan prints the plan.\n\n"
+     "--switchover says when the network follows the VM (DESIGN §2): now "
+     "(default:\nprepare and switch at once, called when the VM pauses), "
+     "manual (the\ndestination is prepared inactive; 'mignet migration "
+     "switchover ID' switches),\nrarp (switched by the VM's first frame at "
+     "the destination) or lossless\n(switched just before the hypervisor "
+     "stops the VM; mignet-qemu drives it).\nA migration not switched "
+     "within --prepare-deadline-ms (default 600000) is\naborted.",
      {{"to", "NODE", true, "destination node"},
       {"from", "NODE", false,
        "expected source node (refused if the VM is elsewhere)"},
@@ -427,11 +477,27 @@ static const struct cli_cmd commands[] = {
       {"deadline-ms", "MS", false, "time budget of the transfer"},
       {"strategy", "S", false, "first path by single, ecmp or dr"},
       {"target-cpu-free", "F", false, "free CPU fraction of the target, "
-       "0-1"}},
+       "0-1"},
+      {"switchover", "MODE", false, "now, manual, rarp or lossless"},
+      {"prepare-deadline-ms", "MS", false, "abort if not switched over "
+       "by then"}},
      CLI_RENDER_MIGRATE, build_vm_migrate},
     {"migration", "show", "ID", 1,
      "show a migration's phase, times and plan",
      NULL, {{0}}, CLI_RENDER_MIGRATION, build_migration_show},
+    {"migration", "switchover", "ID", 1,
+     "switch a prepared migration over to its destination",
+     "The gateway moves, the source relays, the destination delivers.  "
+     "Call it when\nthe VM resumes at the destination (or, lossless, just "
+     "before the hypervisor\nstops it, and again once it resumed).",
+     {{0}}, CLI_RENDER_MIGRATION, build_migration_switchover},
+    {"migration", "abort", "ID", 1,
+     "abort a migration that has not switched over",
+     "The destination's copy is removed; the source keeps the VM.  After "
+     "the VM\nresumed at the destination it is refused (409): migrate it "
+     "back instead.",
+     {{"reason", "TEXT", false, "why, kept with the migration"}},
+     CLI_RENDER_MIGRATION, build_migration_abort},
     {"fabric", "show", NULL, 0,
      "show fabric switches, links (D-R weights) and hosts",
      "Links come from the topology file and from LLDP discovery; a "

@@ -358,6 +358,19 @@ render_migrate(const struct cli_parsed *p, const json_t *reply,
         return bad_reply(err, errlen, "migrate answer lacks integer "
                                       "'migration', 'epoch' or 'delay_ms'");
     }
+    const char *sw = json_string_value(json_object_get(reply, "switchover"));
+    if (sw && strcmp(sw, "now")) {
+        strbuf_printf(out,
+                      "migration %" JSON_INTEGER_FORMAT ": %s -> %s at epoch "
+                      "%" JSON_INTEGER_FORMAT ", switch-over %s\n"
+                      "the destination is being prepared (inactive); "
+                      "'mignet migration show %" JSON_INTEGER_FORMAT "' "
+                      "follows it\n",
+                      json_integer_value(id), p->pos[0],
+                      cli_opt_value(p, "to"), json_integer_value(epoch), sw,
+                      json_integer_value(id));
+        return CLI_EXIT_OK;
+    }
     strbuf_printf(out,
                   "migration %" JSON_INTEGER_FORMAT ": %s -> %s at epoch "
                   "%" JSON_INTEGER_FORMAT "\n"

@@ -124,7 +124,7 @@ metrics_render(const struct metrics *m, const struct core *core,
     core_get_stats(core, &st);
     int err = metrics_head(out, "mignet_migrations", "gauge",
                            "Migrations by their current phase.");
-    for (int p = MIG_PREPARED; !err && p <= MIG_CLEANED; p++) {
+    for (int p = 0; !err && p < MIG_N_PHASES; p++) {
         err = strbuf_printf(out, "mignet_migrations{phase=\"%s\"} %" PRIu64
                                  "\n",
                             mig_phase_name((enum mig_phase) p),
@@ -144,6 +144,12 @@ metrics_render(const struct metrics *m, const struct core *core,
         {"mignet_prepare_timeouts_total", "counter", "Migrations that "
          "relayed without both agents' acknowledgements.",
          st.prepare_timeouts},
+        {"mignet_migrations_degraded_total", "counter", "Migrations "
+         "switched over without both agents' confirmation in time.",
+         st.migrations_degraded},
+        {"mignet_migrations_deadline_aborts_total", "counter", "Migrations "
+         "aborted because their prepare deadline passed.",
+         st.migrations_aborted_deadline},
         {"mignet_agent_nacks_total", "counter", "Negative acknowledgements "
          "from agents: Open vSwitch refused a flow of an instruction.",
          st.agent_nacks},

@@ -48,7 +48,8 @@ ctl_migrate(struct ctl *ctl, const struct ctl_migrate_req *r, uint64_t now,
 {
     struct fabric_mig *plan = NULL;
     *why = (struct ctl_migrate_refusal){
-        .core = core_migrate_check(ctl->core, r->vm, r->from, r->to),
+        .core = core_migrate_opts_check(ctl->core, r->vm, r->from, r->to,
+                                        r->opts),
     };
     if (why->core) {
         return false;
@@ -59,7 +60,8 @@ ctl_migrate(struct ctl *ctl, const struct ctl_migrate_req *r, uint64_t now,
     }
     ctl->dirty = true;
     agent_server_time_installs(ctl->agents, clock_mono_s());
-    why->core = core_migrate(ctl->core, r->vm, r->from, r->to, now, res);
+    why->core = core_migrate_opts(ctl->core, r->vm, r->from, r->to, r->opts,
+                                  now, res);
     agent_server_time_installs(ctl->agents, 0);
     if (why->core) {
         fabric_ctl_discard(ctl->fabric, plan);
@@ -80,7 +82,7 @@ ctl_migration_changed(struct ctl *ctl, const struct core_migration *m)
         metrics_hist_observe(&ctl->metrics.delay, (double) m->delay_ms
                                                       / 1000.0);
     }
-    if (m->phase == MIG_CLEANED) {
+    if (m->phase == MIG_CLEANED || m->phase == MIG_ABORTED) {
         fabric_ctl_release(ctl->fabric, m->id);
     }
     if (!log_enabled(LOG_INF) || !core_vm_info(ctl->core, m->vm, &v)

@@ -23,6 +23,7 @@ struct ctl_migrate_req {
     uint32_t vm;
     uint32_t from;                       /* CORE_NONE: wherever it is */
     uint32_t to;
+    const struct core_migrate_opts *opts; /* NULL: `now` */
     const struct fabric_plan_input *plan;
 };
 

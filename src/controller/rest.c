@@ -295,10 +295,15 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
     }
     struct fabric_plan_input plan;
     rest_fabric_input(&r.plan, &plan);
+    struct core_migrate_opts opts = {
+        .switchover = r.switchover,
+        .prepare_deadline_ms = r.prepare_deadline_ms,
+    };
     struct ctl_migrate_req mr = {
         .vm = vm,
         .from = from,
         .to = to,
+        .opts = &opts,
         .plan = &plan,
     };
     struct core_migrate_result res;
@@ -314,12 +319,17 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
     }
     json_t *plan_json = rest_fabric_plan_json(ctl->fabric, res.migration);
     rest_location(req, "/v1/migrations/%" PRIu64, res.migration);
-    rest_send_json(ctl, req, 202,
-                   json_pack("{s:o,s:o,s:o,s:o}", "migration",
-                             js_u64(res.migration), "epoch",
-                             js_u64(res.epoch), "delay_ms",
-                             js_u64(res.delay_ms), "plan",
-                             plan_json ? plan_json : json_null()));
+    json_t *o = json_pack("{s:o,s:o,s:o,s:o}", "migration",
+                          js_u64(res.migration), "epoch", js_u64(res.epoch),
+                          "delay_ms", js_u64(res.delay_ms), "plan",
+                          plan_json ? plan_json : json_null());
+    struct core_migration m;
+    if (core_migration_get(ctl->core, res.migration, &m)) {
+        rest_set(o, "phase", json_string(mig_phase_name(m.phase)));
+        rest_set(o, "switchover",
+                 json_string(mig_switchover_name(m.switchover)));
+    }
+    rest_send_json(ctl, req, 202, o);
 }
 
 /* ---- Bindings (seed 003) ---- */
@@ -439,6 +449,48 @@ rest_migration_get(struct ctl *ctl, struct evhttp_request *req,
         rest_send_core_error(ctl, req, CORE_E_UNKNOWN_MIGRATION);
         return;
     }
+    json_t *o = rest_migration_json(ctl, &m);
+    json_t *plan = rest_fabric_plan_json(ctl->fabric, m.id);
+    rest_set(o, "plan", plan ? plan : json_null());
+    rest_send_json(ctl, req, 200, o);
+}
+
+/* POST /v1/migrations/{id}/switchover and /abort. */
+static void
+rest_migration_action(struct ctl *ctl, struct evhttp_request *req,
+                      const struct rest_route *rt, const char *body,
+                      size_t len)
+{
+    struct rest_error e;
+    struct rest_abort_req ab;
+    bool abort = rt->id == REST_R_MIGRATION_ABORT;
+    if (abort ? !rest_parse_abort(body, len, &ab, &e)
+              : !rest_parse_switchover(body, len, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    uint64_t id = rt->migration;
+    enum core_err err = abort ? core_migration_abort_check(ctl->core, id)
+                              : core_migration_switchover_check(ctl->core,
+                                                                id);
+    if (err) {
+        rest_send_core_error(ctl, req, err);
+        return;
+    }
+    ctl->dirty = true;
+    uint64_t now = clock_wall_ms();
+    err = abort ? core_migration_abort(ctl->core, id,
+                                       ab.reason[0] ? ab.reason : "manager",
+                                       now)
+                : core_migration_switchover(ctl->core, id, now);
+    if (err) {
+        rest_send_core_error(ctl, req, err);
+        return;
+    }
+    struct core_migration m;
+    core_migration_get(ctl->core, id, &m);
+    log_write(LOG_INF, "rest", "event=migration_%s id=%" PRIu64 " phase=%s",
+              abort ? "abort" : "switchover", id, mig_phase_name(m.phase));
     json_t *o = rest_migration_json(ctl, &m);
     json_t *plan = rest_fabric_plan_json(ctl->fabric, m.id);
     rest_set(o, "plan", plan ? plan : json_null());
@@ -652,8 +704,11 @@ rest_handle(struct evhttp_request *req, void *arg)
         len = evbuffer_get_length(in);
         const char *ct = evhttp_find_header(
             evhttp_request_get_input_headers(req), "Content-Type");
+        /* A switch-over or an abort may come without a body. */
+        bool optional = rt.id == REST_R_MIGRATION_SWITCHOVER
+                        || rt.id == REST_R_MIGRATION_ABORT;
         if (!rest_check_body_size(len, ctl->opts.max_body, &e)
-            || !rest_check_content_type(ct, &e)) {
+            || ((len || !optional) && !rest_check_content_type(ct, &e))) {
             rest_send_error(ctl, req, &e);
             return;
         }
@@ -692,6 +747,10 @@ rest_handle(struct evhttp_request *req, void *arg)
         break;
     case REST_R_MIGRATION:
         rest_migration_get(ctl, req, &rt);
+        break;
+    case REST_R_MIGRATION_SWITCHOVER:
+    case REST_R_MIGRATION_ABORT:
+        rest_migration_action(ctl, req, &rt, body, len);
         break;
     case REST_R_TASKS:
         rest_tasks_get(ctl, req);

@@ -54,6 +54,9 @@ rest_core_status(enum core_err err)
     case CORE_E_STALE_EPOCH:
     case CORE_E_NODE_BUSY:
     case CORE_E_ADDRESS_BOUND:
+    case CORE_E_ABORTED:
+    case CORE_E_ACTIVATED:
+    case CORE_E_NOT_PREPARING:
         return 409;
     case CORE_E_BAD_NAME:
     case CORE_E_BAD_VALUE:
@@ -212,15 +215,24 @@ rest_route_match(enum rest_method m, const char *path, struct rest_route *r,
         bool too_long;
         const char *after = rest_segment(path + 15, id, sizeof id,
                                          &too_long);
-        if (*after && strcmp(after, "/")) {
+        if (!*after || !strcmp(after, "/")) {
+            r->id = REST_R_MIGRATION;
+        } else if (!strcmp(after, "/switchover")
+                   || !strcmp(after, "/switchover/")) {
+            r->id = REST_R_MIGRATION_SWITCHOVER;
+        } else if (!strcmp(after, "/abort") || !strcmp(after, "/abort/")) {
+            r->id = REST_R_MIGRATION_ABORT;
+        } else {
             return rest_fail(e, 404, "not_found", "no such resource");
         }
-        r->id = REST_R_MIGRATION;
         if (too_long || !addr_parse_u64(id, 1, UINT64_MAX, &r->migration)) {
             return rest_fail(e, 404, "unknown_migration",
                              "migration ids are positive integers");
         }
-        return m == REST_GET ? true : rest_method_fail(e, "GET");
+        if (r->id == REST_R_MIGRATION) {
+            return m == REST_GET ? true : rest_method_fail(e, "GET");
+        }
+        return m == REST_POST ? true : rest_method_fail(e, "POST");
     }
     return rest_fail(e, 404, "not_found", "no such resource");
 }
@@ -726,22 +738,96 @@ rest_parse_migrate(const char *body, size_t len, struct rest_migrate_req *req,
                    struct rest_error *e)
 {
     static const char *const keys[] = {
-        "to", "from", "memory_mb", "dirty_pages_per_s", "page_size",
-        "deadline_ms", "strategy", "target_cpu_free", NULL,
+        "to", "from", "switchover", "prepare_deadline_ms", "memory_mb",
+        "dirty_pages_per_s", "page_size", "deadline_ms", "strategy",
+        "target_cpu_free", NULL,
     };
     json_t *obj = rest_parse_object(body, len, e);
     if (!obj) {
         return false;
     }
-    struct rest_migrate_req r = {0};
+    struct rest_migrate_req r = {.switchover = MIG_SW_NOW};
+    bool bad = false, has_deadline = false;
     bool ok = rest_check_keys(obj, keys, e)
               && rest_get_name(obj, "to", true, r.to, e)
               && rest_get_name(obj, "from", false, r.from, e)
-              && rest_get_plan(obj, &r.plan, e);
+              && rest_get_plan(obj, &r.plan, e)
+              && rest_get_u32(obj, "prepare_deadline_ms",
+                              CORE_PREPARE_DEADLINE_MIN_MS,
+                              CORE_PREPARE_DEADLINE_MAX_MS, &has_deadline,
+                              &r.prepare_deadline_ms, e);
+    const char *sw = ok ? rest_get_string(obj, "switchover", false, &bad, e)
+                        : NULL;
+    if (ok && bad) {
+        ok = false;
+    } else if (ok && sw && !mig_switchover_from_name(sw, &r.switchover)) {
+        ok = rest_fail(e, 422, "invalid_value", "'switchover' must be now, "
+                       "manual, rarp or lossless");
+    } else if (ok && has_deadline && r.switchover == MIG_SW_NOW) {
+        ok = rest_fail(e, 422, "invalid_value", "'prepare_deadline_ms' "
+                       "needs a switchover other than now");
+    }
     json_decref(obj);
     if (ok) {
         *req = r;
     }
+    return ok;
+}
+
+bool
+rest_parse_abort(const char *body, size_t len, struct rest_abort_req *req,
+                 struct rest_error *e)
+{
+    static const char *const keys[] = {"reason", NULL};
+    struct rest_abort_req r = {{0}};
+    if (!len) {
+        *req = r;
+        return true;
+    }
+    json_t *obj = rest_parse_object(body, len, e);
+    if (!obj) {
+        return false;
+    }
+    bool bad = false;
+    bool ok = rest_check_keys(obj, keys, e);
+    const char *reason = ok ? rest_get_string(obj, "reason", false, &bad, e)
+                            : NULL;
+    if (ok && bad) {
+        ok = false;
+    } else if (ok && reason) {
+        size_t n = strlen(reason);
+        bool printable = n > 0 && n <= CORE_ABORT_REASON_MAX;
+        for (size_t i = 0; printable && i < n; i++) {
+            printable = reason[i] >= 0x20 && reason[i] < 0x7f;
+        }
+        if (!printable) {
+            ok = rest_fail(e, 422, "invalid_value", "'reason' must be 1-%d "
+                           "printable ASCII characters",
+                           CORE_ABORT_REASON_MAX);
+        } else {
+            memcpy(r.reason, reason, n + 1);
+        }
+    }
+    json_decref(obj);
+    if (ok) {
+        *req = r;
+    }
+    return ok;
+}
+
+bool
+rest_parse_switchover(const char *body, size_t len, struct rest_error *e)
+{
+    static const char *const keys[] = {NULL};
+    if (!len) {
+        return true;
+    }
+    json_t *obj = rest_parse_object(body, len, e);
+    if (!obj) {
+        return false;
+    }
+    bool ok = rest_check_keys(obj, keys, e);
+    json_decref(obj);
     return ok;
 }
 

@@ -62,6 +62,8 @@ enum rest_method {
     REST_ROUTE(VM_BINDING, "vm_binding")                                     \
     REST_ROUTE(BINDINGS, "bindings")                                         \
     REST_ROUTE(MIGRATION, "migration")                                       \
+    REST_ROUTE(MIGRATION_SWITCHOVER, "migration_switchover")                 \
+    REST_ROUTE(MIGRATION_ABORT, "migration_abort")                           \
     REST_ROUTE(TASKS, "tasks")                                               \
     REST_ROUTE(MAP, "map")                                                   \
     REST_ROUTE(FABRIC, "fabric")                                             \
@@ -174,16 +176,29 @@ struct rest_plan_fields {
     double target_cpu_free;     /* 0..1 */
 };
 
-/* POST /v1/vms/{id}/migrate: {"to", "from"?, "memory_mb"?,
- * "dirty_pages_per_s"?, "page_size"?, "deadline_ms"?, "strategy"?,
- * "target_cpu_free"?} */
+/* POST /v1/vms/{id}/migrate: {"to", "from"?, "switchover"?,
+ * "prepare_deadline_ms"?, "memory_mb"?, "dirty_pages_per_s"?,
+ * "page_size"?, "deadline_ms"?, "strategy"?, "target_cpu_free"?} */
 struct rest_migrate_req {
     char to[MN_NAME_MAX + 1];
     char from[MN_NAME_MAX + 1]; /* "" = not given */
+    enum mig_switchover switchover;   /* "now" when not given */
+    uint32_t prepare_deadline_ms;     /* 0 = not given */
     struct rest_plan_fields plan;
 };
 bool rest_parse_migrate(const char *body, size_t len,
                         struct rest_migrate_req *, struct rest_error *);
+
+/* POST /v1/migrations/{id}/abort: no body, or {"reason"?: string of at
+ * most CORE_ABORT_REASON_MAX printable characters}. */
+struct rest_abort_req {
+    char reason[CORE_ABORT_REASON_MAX + 1]; /* "" = not given */
+};
+bool rest_parse_abort(const char *body, size_t len, struct rest_abort_req *,
+                      struct rest_error *);
+/* POST /v1/migrations/{id}/switchover: no body, or {}. */
+bool rest_parse_switchover(const char *body, size_t len,
+                           struct rest_error *);
 
 /* GET /v1/map?since=V&node=ID.  'header_node' is the X-Mignet-Node header
  * (may be NULL); giving both with different values is an error. */

@@ -144,9 +144,20 @@ rest_migration_json(struct ctl *ctl, const struct core_migration *m)
     rest_set(o, "epoch", js_u64(m->epoch));
     rest_set(o, "map_version", js_u64(m->map_version));
     rest_set(o, "phase", json_string(mig_phase_name(m->phase)));
+    rest_set(o, "switchover", json_string(mig_switchover_name(m->switchover)));
+    rest_set(o, "degraded", json_boolean(m->degraded));
     rest_set(o, "started_unix_ms", js_time(m->started_ms));
+    rest_set(o, "prepared_unix_ms", js_time(m->prepared_ms));
+    rest_set(o, "switched_unix_ms", js_time(m->switched_ms));
+    rest_set(o, "activated_unix_ms", js_time(m->activated_ms));
     rest_set(o, "relaying_unix_ms", js_time(m->relaying_ms));
+    rest_set(o, "cleaning_unix_ms", js_time(m->cleaning_ms));
     rest_set(o, "cleaned_unix_ms", js_time(m->cleaned_ms));
+    rest_set(o, "aborted_unix_ms", js_time(m->aborted_ms));
+    rest_set(o, "prepare_deadline_unix_ms", js_time(m->prepare_deadline_ms));
+    rest_set(o, "abort_reason", m->phase == MIG_ABORTED
+                                    ? json_string(m->abort_reason)
+                                    : json_null());
     rest_set(o, "delay_ms", js_u64(m->delay_ms));
     rest_set(o, "released_early", json_boolean(m->released_early));
     /* Agents' negative acknowledgements of its instructions (I9). */

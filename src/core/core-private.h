@@ -67,10 +67,13 @@ struct task {
 
 struct migration {
     struct core_migration pub;
+    /* The instructions it waits for: the destination's INSTALL and the
+     * source's RELAY (or, CLEANING, its DELETE in src_seq). */
     uint64_t dst_seq, src_seq;
     bool dst_acked, src_acked;
-    uint32_t timeout_task; /* NIL when none */
-    uint32_t delete_task;  /* NIL when none */
+    uint32_t timeout_task;  /* PREPARE_TIMEOUT, NIL when none */
+    uint32_t deadline_task; /* PREPARE_DEADLINE, NIL when none */
+    uint32_t delete_task;   /* NIL when none */
 };
 
 struct tombstone {
@@ -104,6 +107,7 @@ struct core {
 
     struct migration *migs;
     size_t n_migs, migs_cap;
+    size_t migs_open_from; /* migrations before this index are finished */
 
     struct binding_table *bindings; /* seed 003, one per VM */
 
@@ -126,6 +130,13 @@ void core_free_contents(struct core *);
 void core_emit(struct core *, enum instr_kind, uint32_t node, uint32_t vm,
                uint64_t epoch, const struct mn_config *, uint32_t target,
                uint64_t target_epoch, const struct binding *);
+/* core_emit() with INSTALL flags. */
+#define CORE_EMIT_INACTIVE 1u /* a prepared destination: attracts nothing */
+#define CORE_EMIT_ON_FRAME 2u /* report activation on the first frame */
+void core_emit_flags(struct core *, enum instr_kind, uint32_t node,
+                     uint32_t vm, uint64_t epoch, const struct mn_config *,
+                     uint32_t target, uint64_t target_epoch,
+                     const struct binding *, unsigned flags);
 
 /* ---- persist.c: records for the store (nothing while loading) ---- */
 void core_persist_meta(struct core *);
@@ -187,6 +198,22 @@ void core_mig_nacked(struct core *, struct migration *,
 void core_release_check(struct core *, uint64_t now);
 /* A DELETE task is due (step 6). */
 void core_mig_delete_run(struct core *, uint32_t task, uint64_t now);
+/* A PREPARE_DEADLINE task is due: the migration is aborted. */
+void core_mig_deadline_run(struct core *, uint32_t task, uint64_t now);
+/* Node 'node' was sent its whole desired state: the prepared copies it
+ * holds as a destination, and new waits for every migration that waits
+ * on it (a restart forgot the old ones; a reconnect renumbered them). */
+void core_mig_resync(struct core *, uint32_t node);
+/* INSTALLs the live configuration of 'vm' where it runs, and on the
+ * destination of a migration being prepared (inactive there). */
+void core_vm_emit_install(struct core *, uint32_t vm);
+/* The INSTALL flags of 'vm' placed on 'node' (lossless: watch for the
+ * first frame until activated). */
+unsigned core_mig_install_flags(const struct core *, uint32_t vm,
+                                uint32_t node);
+/* Node 'node' is being removed: migrations waiting for it to confirm a
+ * deletion are cleaned. */
+void core_mig_node_removed(struct core *, uint32_t node, uint64_t now);
 /* A PREPARE_TIMEOUT task is due. */
 void core_mig_timeout_run(struct core *, uint32_t task, uint64_t now);
 /* VM 'vm' is being removed: every pending task of it goes now. */

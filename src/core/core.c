@@ -133,9 +133,10 @@ core_get_config(const struct core *c)
 /* ---- Output ---- */
 
 void
-core_emit(struct core *c, enum instr_kind kind, uint32_t node, uint32_t vm,
-          uint64_t epoch, const struct mn_config *config, uint32_t target,
-          uint64_t target_epoch, const struct binding *binding)
+core_emit_flags(struct core *c, enum instr_kind kind, uint32_t node,
+                uint32_t vm, uint64_t epoch, const struct mn_config *config,
+                uint32_t target, uint64_t target_epoch,
+                const struct binding *binding, unsigned flags)
 {
     struct node *n = &c->nodes[node];
     /* A relay target is not counted as a reference to its node: once
@@ -149,6 +150,8 @@ core_emit(struct core *c, enum instr_kind kind, uint32_t node, uint32_t vm,
         .seq = ++n->last_seq,
         .epoch = epoch,
         .target_epoch = target_epoch,
+        .inactive = (flags & CORE_EMIT_INACTIVE) != 0,
+        .activate_on_frame = (flags & CORE_EMIT_ON_FRAME) != 0,
         .config = *config,
         .binding = binding,
         .node_name = n->name,
@@ -160,6 +163,15 @@ core_emit(struct core *c, enum instr_kind kind, uint32_t node, uint32_t vm,
     if (c->sink.instr) {
         c->sink.instr(c->sink.aux, &in);
     }
+}
+
+void
+core_emit(struct core *c, enum instr_kind kind, uint32_t node, uint32_t vm,
+          uint64_t epoch, const struct mn_config *config, uint32_t target,
+          uint64_t target_epoch, const struct binding *binding)
+{
+    core_emit_flags(c, kind, node, vm, epoch, config, target, target_epoch,
+                    binding, 0);
 }
 
 /* ---- Statistics ---- */

@@ -7,6 +7,7 @@
  * than half-built. */
 #include "core/core-private.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,11 +60,16 @@ load_migration(struct core *c, const struct store_migration_rec *r)
     uint32_t vm = core_vm_find(c, r->vm);
     uint32_t src = core_node_find(c, r->src);
     uint32_t dst = core_node_find(c, r->dst);
-    if (r->id != c->n_migs + 1 || (unsigned) r->phase > MIG_CLEANED) {
+    /* A finished migration may name what was removed since; a cleaning
+     * one only waits for its source. */
+    bool done = r->phase == MIG_CLEANED || r->phase == MIG_ABORTED;
+    bool cleaning = r->phase == MIG_CLEANING;
+    if (r->id != c->n_migs + 1 || (unsigned) r->phase >= MIG_N_PHASES
+        || (unsigned) r->switchover >= MIG_N_SWITCHOVERS) {
         return -1;
     }
-    if (r->phase != MIG_CLEANED
-        && (vm == CORE_NONE || src == CORE_NONE || dst == CORE_NONE)) {
+    if (!done && (src == CORE_NONE
+                  || (!cleaning && (vm == CORE_NONE || dst == CORE_NONE)))) {
         return -1;
     }
     c->migs = xgrow(c->migs, &c->migs_cap, c->n_migs + 1, sizeof *c->migs);
@@ -76,12 +82,22 @@ load_migration(struct core *c, const struct store_migration_rec *r)
     m->pub.epoch = r->epoch;
     m->pub.map_version = r->map_version;
     m->pub.phase = r->phase;
+    m->pub.switchover = r->switchover;
     m->pub.started_ms = r->started_ms;
+    m->pub.prepared_ms = r->prepared_ms;
+    m->pub.switched_ms = r->switched_ms;
+    m->pub.activated_ms = r->activated_ms;
     m->pub.relaying_ms = r->relaying_ms;
+    m->pub.cleaning_ms = r->cleaning_ms;
     m->pub.cleaned_ms = r->cleaned_ms;
+    m->pub.aborted_ms = r->aborted_ms;
+    m->pub.prepare_deadline_ms = r->prepare_deadline_ms;
     m->pub.delay_ms = r->delay_ms;
     m->pub.released_early = r->released_early;
-    m->timeout_task = m->delete_task = NIL;
+    m->pub.degraded = r->degraded;
+    snprintf(m->pub.abort_reason, sizeof m->pub.abort_reason, "%s",
+             r->abort_reason ? r->abort_reason : "");
+    m->timeout_task = m->delete_task = m->deadline_task = NIL;
     c->stats.migrations_by_phase[r->phase]++;
     return 0;
 }
@@ -100,7 +116,7 @@ load_task(struct core *c, const struct store_task_rec *r)
     if (vm == CORE_NONE || node == CORE_NONE || (!m && !lease)
         || (m && lease) || (r->relay_target && target == CORE_NONE)
         || (r->kind != TASK_DELETE && r->kind != TASK_PREPARE_TIMEOUT
-            && !lease)
+            && r->kind != TASK_PREPARE_DEADLINE && !lease)
         || (lease && (r->due_ms == UINT64_MAX || r->binding))) {
         return -1;
     }
@@ -155,6 +171,8 @@ load_task(struct core *c, const struct store_task_rec *r)
     }
     if (t->kind == TASK_DELETE) {
         m->delete_task = i;
+    } else if (t->kind == TASK_PREPARE_DEADLINE) {
+        m->deadline_task = i;
     } else if (!lease) {
         m->timeout_task = i;
     }

@@ -174,6 +174,9 @@ core_node_remove(struct core *c, uint32_t i, uint64_t now)
         heap_remove(&c->ack_heap, n->ack_pos);
         heap_remove(&c->upper_heap, n->upper_pos);
     }
+    /* Deletions it was still to confirm have nothing left to remove. */
+    core_mig_node_removed(c, i, now);
+    n = &c->nodes[i];
     if (n->n_vms == 0 && n->n_tasks == 0) {
         core_node_free_slot(c, i);
     } else {
@@ -435,9 +438,11 @@ core_node_resync(struct core *c, uint32_t ni, uint64_t now)
     for (uint32_t vi = c->nodes[ni].vm_head; vi != NIL;
          vi = c->vms[vi].node_next) {
         const struct vm *v = &c->vms[vi];
-        core_emit(c, INSTR_INSTALL, ni, vi, v->epoch, &v->config, NIL, 0,
-                  core_vm_binding(c, vi));
+        core_emit_flags(c, INSTR_INSTALL, ni, vi, v->epoch, &v->config, NIL,
+                        0, core_vm_binding(c, vi),
+                        core_mig_install_flags(c, vi, ni));
     }
+    core_mig_resync(c, ni);
     (void) now;
     return CORE_E_OK;
 }

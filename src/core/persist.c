@@ -119,11 +119,20 @@ core_persist_mig(struct core *c, const struct migration *m)
     r.migration.epoch = m->pub.epoch;
     r.migration.map_version = m->pub.map_version;
     r.migration.phase = m->pub.phase;
+    r.migration.switchover = m->pub.switchover;
     r.migration.started_ms = m->pub.started_ms;
+    r.migration.prepared_ms = m->pub.prepared_ms;
+    r.migration.switched_ms = m->pub.switched_ms;
+    r.migration.activated_ms = m->pub.activated_ms;
     r.migration.relaying_ms = m->pub.relaying_ms;
+    r.migration.cleaning_ms = m->pub.cleaning_ms;
     r.migration.cleaned_ms = m->pub.cleaned_ms;
+    r.migration.aborted_ms = m->pub.aborted_ms;
+    r.migration.prepare_deadline_ms = m->pub.prepare_deadline_ms;
     r.migration.delay_ms = m->pub.delay_ms;
     r.migration.released_early = m->pub.released_early;
+    r.migration.degraded = m->pub.degraded;
+    r.migration.abort_reason = m->pub.abort_reason;
     persist(c, &r);
 }
 

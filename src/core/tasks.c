@@ -187,6 +187,9 @@ core_run(struct core *c, uint64_t now)
         case TASK_LEASE:
             core_lease_run(c, ti, now);
             break;
+        case TASK_PREPARE_DEADLINE:
+            core_mig_deadline_run(c, ti, now);
+            break;
         case TASK_PREPARE_TIMEOUT:
         default:
             core_mig_timeout_run(c, ti, now);

@@ -135,9 +135,7 @@ vm_bound(struct core *c, uint32_t vi, uint32_t id, const struct binding *old)
     core_persist_vm(c, vi);
     core_persist_binding(c, b);
     lease_sync(c, vi, b);
-    b = binding_table_get(c->bindings, id);
-    core_emit(c, INSTR_INSTALL, v->node, vi, v->epoch, &v->config, NIL, 0,
-              b);
+    core_vm_emit_install(c, vi);
 }
 
 /* Removes the VM's binding; with 'install', tells its node.  The VM's
@@ -163,8 +161,7 @@ vm_unbind(struct core *c, uint32_t vi, bool install)
             core_gateway_touch(c, vi);
         }
         core_persist_vm(c, vi);
-        core_emit(c, INSTR_INSTALL, v->node, vi, v->epoch, &v->config, NIL,
-                  0, NULL);
+        core_vm_emit_install(c, vi);
     }
 }
 

@@ -169,8 +169,7 @@ core_vm_update(struct core *c, uint32_t vi, const struct mn_config *cfg,
     v->config = *cfg;
     core_gateway_touch(c, vi);
     core_persist_vm(c, vi);
-    core_emit(c, INSTR_INSTALL, v->node, vi, v->epoch, &v->config, NIL, 0,
-              core_vm_binding(c, vi));
+    core_vm_emit_install(c, vi);
     (void) now;
     return CORE_E_OK;
 }

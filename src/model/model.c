@@ -50,6 +50,41 @@ mig_phase_name(enum mig_phase p)
     return (unsigned) p < ARRAY_SIZE(names) ? names[p] : "?";
 }
 
+bool
+mig_phase_from_name(const char *s, enum mig_phase *out)
+{
+    for (int p = 0; p < MIG_N_PHASES; p++) {
+        if (!strcmp(s, mig_phase_name((enum mig_phase) p))) {
+            *out = (enum mig_phase) p;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *
+mig_switchover_name(enum mig_switchover m)
+{
+    static const char *const names[] = {
+#define MIG_SW(ENUM, NAME) NAME,
+        MIG_SWITCHOVERS
+#undef MIG_SW
+    };
+    return (unsigned) m < ARRAY_SIZE(names) ? names[m] : "?";
+}
+
+bool
+mig_switchover_from_name(const char *s, enum mig_switchover *out)
+{
+    for (int m = 0; m < MIG_N_SWITCHOVERS; m++) {
+        if (!strcmp(s, mig_switchover_name((enum mig_switchover) m))) {
+            *out = (enum mig_switchover) m;
+            return true;
+        }
+    }
+    return false;
+}
+
 const char *
 task_kind_name(enum task_kind k)
 {

@@ -210,7 +210,7 @@ world_sink_migration(void *aux, const struct core_migration *m)
         }
         w->samples[w->n_samples++] = w->now - w->mig_start[m->id];
     }
-    if (m->id == v->migration && m->phase != MIG_PREPARED
+    if (m->id == v->migration && m->phase != MIG_PREPARING
         && (v->flags & VMF_PAUSE_OVER)) {
         v->flags &= (uint8_t)~VMF_PAUSE_OVER;
         push(w, w->now, EV_RESUME, m->vm, 0, 0, 0, 0);

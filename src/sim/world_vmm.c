@@ -222,7 +222,7 @@ world_on_issue(struct world *w, const struct sim_ev *ev)
     }
     if (res.migration > v->migration) {
         v->migration = res.migration;
-        v->phase = MIG_PREPARED;
+        v->phase = MIG_PREPARING;
     }
     /* Account traffic up to now with the old state, then change it. */
     window_open(w, vm);
@@ -284,7 +284,7 @@ world_on_pause_end(struct world *w, const struct sim_ev *ev)
     if (v->pause_start == RUNNING || (uint32_t)v->migration != ev->b) {
         return;
     }
-    if (v->phase != MIG_PREPARED) {
+    if (v->phase != MIG_PREPARING) {
         world_on_resume(w, ev->a);
     } else {
         v->flags |= VMF_PAUSE_OVER;

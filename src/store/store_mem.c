@@ -254,7 +254,8 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
         break;
     case STORE_MIGRATION:
         extra = mem_strsize(r->migration.vm) + mem_strsize(r->migration.src)
-                + mem_strsize(r->migration.dst);
+                + mem_strsize(r->migration.dst)
+                + mem_strsize(r->migration.abort_reason);
         break;
     case STORE_META:
     default:
@@ -294,6 +295,8 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
         e->rec.migration.vm = mem_strcopy(&area, r->migration.vm);
         e->rec.migration.src = mem_strcopy(&area, r->migration.src);
         e->rec.migration.dst = mem_strcopy(&area, r->migration.dst);
+        e->rec.migration.abort_reason =
+            mem_strcopy(&area, r->migration.abort_reason);
         break;
     case STORE_META:
     default:

@@ -17,9 +17,10 @@
 
 /* 'mgnt': marks a file as a mignet store. */
 #define SQLS_APP_ID 0x6d676e74
-/* 2: bindings (seed 003) and the binding snapshot of a task.  A version 1
- * file is upgraded in place when opened (sqls_upgrade_1_2). */
-#define SQLS_SCHEMA 2
+/* 2: bindings (seed 003) and the binding snapshot of a task.
+ * 3: the migration lifecycle (switch-over modes, cleaning, aborted).
+ * An older file is upgraded in place when opened (sqls_upgrades). */
+#define SQLS_SCHEMA 3
 
 static const char sqls_schema[] =
     "CREATE TABLE meta("
@@ -40,7 +41,16 @@ static const char sqls_schema[] =
     " epoch INTEGER NOT NULL, map_version INTEGER NOT NULL,"
     " phase INTEGER NOT NULL, started_ms INTEGER NOT NULL,"
     " relaying_ms INTEGER NOT NULL, cleaned_ms INTEGER NOT NULL,"
-    " delay_ms INTEGER NOT NULL, released_early INTEGER NOT NULL);"
+    " delay_ms INTEGER NOT NULL, released_early INTEGER NOT NULL,"
+    " switchover INTEGER NOT NULL DEFAULT 0,"
+    " prepared_ms INTEGER NOT NULL DEFAULT 0,"
+    " switched_ms INTEGER NOT NULL DEFAULT 0,"
+    " activated_ms INTEGER NOT NULL DEFAULT 0,"
+    " cleaning_ms INTEGER NOT NULL DEFAULT 0,"
+    " aborted_ms INTEGER NOT NULL DEFAULT 0,"
+    " prepare_deadline_ms INTEGER NOT NULL DEFAULT 0,"
+    " degraded INTEGER NOT NULL DEFAULT 0,"
+    " abort_reason TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE tasks("
     " id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, vm TEXT, node TEXT,"
     " epoch INTEGER NOT NULL, due_ms INTEGER NOT NULL,"
@@ -51,10 +61,38 @@ static const char sqls_schema[] =
     " binding INTEGER NOT NULL, binding_rec BLOB);"
     "CREATE TABLE bindings(id INTEGER PRIMARY KEY, record BLOB NOT NULL);";
 
-/* From schema 1: the bindings table and the tasks' binding snapshot. */
-static const char sqls_upgrade_1_2[] =
+/* In-place upgrades: sqls_upgrades[v - 1] takes schema v to v + 1, each
+ * in one transaction. */
+static const char *const sqls_upgrades[] = {
+    /* 1 -> 2: the bindings table and the tasks' binding snapshot. */
     "ALTER TABLE tasks ADD COLUMN binding_rec BLOB;"
-    "CREATE TABLE bindings(id INTEGER PRIMARY KEY, record BLOB NOT NULL);";
+    "CREATE TABLE bindings(id INTEGER PRIMARY KEY, record BLOB NOT NULL);",
+    /* 2 -> 3: the migration lifecycle.  Phases were prepared (0: the
+     * gateway had moved, both agents' confirmations awaited), relaying (1)
+     * and cleaned (2); they become preparing (0) in `now` mode with the
+     * switch-over done at the start, relaying (2) and cleaned (4). */
+    "ALTER TABLE migrations ADD COLUMN switchover INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN prepared_ms INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN switched_ms INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN activated_ms INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN cleaning_ms INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN aborted_ms INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN prepare_deadline_ms INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN degraded INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE migrations ADD COLUMN abort_reason TEXT NOT NULL"
+    " DEFAULT '';"
+    "UPDATE migrations SET phase = CASE phase WHEN 1 THEN 2 WHEN 2 THEN 4"
+    " ELSE phase END, switched_ms = started_ms, activated_ms = started_ms,"
+    " cleaning_ms = cleaned_ms;",
+};
 
 /* Statements, by record type: upsert, delete by key, load in order. */
 enum sqls_stmt {
@@ -107,12 +145,16 @@ static const char *const sqls_sql[SQLS_N_STMTS] = {
     [SQLS_MIG_PUT] =
         "INSERT OR REPLACE INTO migrations(id, vm, src, dst, epoch,"
         " map_version, phase, started_ms, relaying_ms, cleaned_ms, delay_ms,"
-        " released_early) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-        " ?11, ?12)",
+        " released_early, switchover, prepared_ms, switched_ms,"
+        " activated_ms, cleaning_ms, aborted_ms, prepare_deadline_ms,"
+        " degraded, abort_reason) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+        " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     [SQLS_MIG_DEL] = "DELETE FROM migrations WHERE id = ?1",
     [SQLS_MIG_LOAD] =
         "SELECT id, vm, src, dst, epoch, map_version, phase, started_ms,"
-        " relaying_ms, cleaned_ms, delay_ms, released_early"
+        " relaying_ms, cleaned_ms, delay_ms, released_early, switchover,"
+        " prepared_ms, switched_ms, activated_ms, cleaning_ms, aborted_ms,"
+        " prepare_deadline_ms, degraded, abort_reason"
         " FROM migrations ORDER BY id",
     [SQLS_BINDING_PUT] =
         "INSERT OR REPLACE INTO bindings(id, record) VALUES(?1, ?2)",
@@ -339,6 +381,17 @@ sqls_bind_rec(sqlite3_stmt *st, const struct store_rec *r)
             sqls_bind_u64(st, 10, r->migration.cleaned_ms);
             sqls_bind_u64(st, 11, r->migration.delay_ms);
             sqls_bind_u64(st, 12, r->migration.released_early);
+            sqls_bind_u64(st, 13, r->migration.switchover);
+            sqls_bind_u64(st, 14, r->migration.prepared_ms);
+            sqls_bind_u64(st, 15, r->migration.switched_ms);
+            sqls_bind_u64(st, 16, r->migration.activated_ms);
+            sqls_bind_u64(st, 17, r->migration.cleaning_ms);
+            sqls_bind_u64(st, 18, r->migration.aborted_ms);
+            sqls_bind_u64(st, 19, r->migration.prepare_deadline_ms);
+            sqls_bind_u64(st, 20, r->migration.degraded);
+            sqls_bind_text(st, 21, r->migration.abort_reason
+                                       ? r->migration.abort_reason
+                                       : "");
         }
         return 0;
     default:
@@ -462,7 +515,7 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         sqls_col_config(st, 10, &r->task.snapshot);
         r->task.binding = sqlite3_column_blob(st, 16);
         r->task.binding_len = (size_t) sqlite3_column_bytes(st, 16);
-        return kind <= TASK_LEASE ? 0 : EBADMSG;
+        return kind <= TASK_PREPARE_DEADLINE ? 0 : EBADMSG;
     }
     case STORE_BINDING:
         r->binding.id = (uint32_t) sqls_col_u64(st, 0);
@@ -483,7 +536,20 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         r->migration.cleaned_ms = sqls_col_u64(st, 9);
         r->migration.delay_ms = sqls_col_u64(st, 10);
         r->migration.released_early = sqls_col_u64(st, 11) != 0;
-        return phase <= MIG_CLEANED ? 0 : EBADMSG;
+        uint64_t sw = sqls_col_u64(st, 12);
+        r->migration.switchover = (enum mig_switchover) sw;
+        r->migration.prepared_ms = sqls_col_u64(st, 13);
+        r->migration.switched_ms = sqls_col_u64(st, 14);
+        r->migration.activated_ms = sqls_col_u64(st, 15);
+        r->migration.cleaning_ms = sqls_col_u64(st, 16);
+        r->migration.aborted_ms = sqls_col_u64(st, 17);
+        r->migration.prepare_deadline_ms = sqls_col_u64(st, 18);
+        r->migration.degraded = sqls_col_u64(st, 19) != 0;
+        r->migration.abort_reason = sqls_col_text(st, 20);
+        return phase < MIG_N_PHASES && sw < MIG_N_SWITCHOVERS
+                       && r->migration.abort_reason
+                   ? 0
+                   : EBADMSG;
     }
     default:
         return EINVAL;
@@ -643,21 +709,24 @@ sqls_check_schema(sqlite3 *db, char *err, unsigned errlen)
                  (long long) app);
         return -1;
     }
-    if (version == 1) {
+    while (version >= 1 && version < SQLS_SCHEMA) {
         /* Upgrade in one transaction: all of it or none of it. */
-        char sql[sizeof sqls_upgrade_1_2 + 64];
-        snprintf(sql, sizeof sql, "BEGIN; %s PRAGMA user_version = 2;"
-                 " COMMIT;", sqls_upgrade_1_2);
+        const char *up = sqls_upgrades[version - 1];
+        char sql[2048];
+        snprintf(sql, sizeof sql, "BEGIN; %s PRAGMA user_version = %lld;"
+                 " COMMIT;", up, (long long) version + 1);
         char *msg = NULL;
         if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-            snprintf(err, errlen, "cannot upgrade schema 1 to 2: %s",
+            snprintf(err, errlen, "cannot upgrade schema %lld to %lld: %s",
+                     (long long) version, (long long) version + 1,
                      msg ? msg : sqlite3_errmsg(db));
             sqlite3_free(msg);
             (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             return -1;
         }
-        log_write(LOG_INF, "store", "event=schema_upgraded from=1 to=2");
-        version = 2;
+        log_write(LOG_INF, "store", "event=schema_upgraded from=%lld to=%lld",
+                  (long long) version, (long long) version + 1);
+        version++;
     }
     if (version != SQLS_SCHEMA) {
         snprintf(err, errlen, "schema version %lld, this mignetd reads "

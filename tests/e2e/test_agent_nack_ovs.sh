@@ -55,7 +55,7 @@ tb_expect "ofp_error code TABLE_FULL" \
     "$(jq '.nacks[0].ofp_error.code' <<<"$m")" -eq 1
 sleep 1
 is_phase() { [ "$(mig_phase "$id")" = "$1" ] && echo 1 || echo 0; }
-tb_expect "still prepared (a nack is no ack)" "$(is_phase prepared)" -eq 1
+tb_expect "still preparing (a nack is no ack)" "$(is_phase preparing)" -eq 1
 tb_expect "mignetd counted it" "$(curl -sf "$MIG_URL/metrics" |
     awk '$1 == "mignet_agent_nacks_total" { print $2 }')" -ge 1
 tb_expect "n2's agent saw the OpenFlow error" \
@@ -68,7 +68,7 @@ tb_expect "n2's agent counted a refused batch" \
 confirmed_before=$(mig_metric 2 mignet_agent_flow_batches_confirmed_total)
 tb_vsctl 2 clear Bridge br-int flow_tables
 for _ in $(seq 1 100); do
-    [ "$(mig_phase "$id")" != prepared ] && break
+    [ "$(mig_phase "$id")" != preparing ] && break
     sleep 0.1
 done
 tb_expect "relaying once the resend was confirmed" "$(is_phase relaying)" \

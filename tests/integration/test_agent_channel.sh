@@ -56,15 +56,16 @@ begin=$(jq .seq <<<"$LINE")
 expect_line 5 ".type == \"install\" and .vm == \"vm1\" and .epoch == 1
                and .mac == \"02:00:00:00:00:01\" and .ip == \"198.18.1.1\"
                and .vni == 100 and .seq == $((begin + 1))"
-expect_line 5 ".type == \"resync_end\" and .seq == $((begin + 1))"
-send 5 "{\"type\":\"ack\",\"seq\":$((begin + 1))}"
+# The resync takes a seq of its own: its ack confirms the whole state.
+expect_line 5 ".type == \"resync_end\" and .seq == $((begin + 2))"
+send 5 "{\"type\":\"ack\",\"seq\":$((begin + 2))}"
 
 agent_open 6
 send 6 '{"type":"hello","node":"n2","proto":1}'
 expect_line 6 '.type == "welcome" and .node == "n2"'
 expect_line 6 '.type == "resync_begin"'
 b2=$(jq .seq <<<"$LINE")
-expect_line 6 ".type == \"resync_end\" and .seq == $b2"
+expect_line 6 ".type == \"resync_end\" and .seq == $((b2 + 1))"
 
 ok GET /v1/nodes/n1 200
 [ "$(json .connected)" = true ] || fail "n1 not connected: $BODY"
@@ -79,7 +80,7 @@ expect_line 5 '.type == "relay" and .vm == "vm1" and .epoch == 1
                and .target_epoch == 2'
 s1=$(jq .seq <<<"$LINE")
 ok GET "/v1/migrations/$mig" 200
-[ "$(json .phase)" = prepared ] || fail "before acks: $BODY"
+[ "$(json .phase)" = preparing ] || fail "before acks: $BODY"
 send 5 "{\"type\":\"ack\",\"seq\":$s1}"
 send 6 "{\"type\":\"ack\",\"seq\":$s2}"
 for _ in $(seq 1 50); do
@@ -95,10 +96,18 @@ v=$(json .version)
 send 5 "{\"type\":\"refresh\",\"version\":$v}"
 send 6 "{\"type\":\"refresh\",\"version\":$v}"
 expect_line 5 '.type == "delete" and .vm == "vm1" and .epoch == 1'
-send 5 "{\"type\":\"ack\",\"seq\":$(jq .seq <<<"$LINE")}"
+sdel=$(jq .seq <<<"$LINE")
 ok GET "/v1/migrations/$mig" 200
-[ "$(json .phase)/$(json .released_early)" = cleaned/true ] \
+[ "$(json .phase)/$(json .released_early)" = cleaning/true ] \
     || fail "not released early: $BODY"
+# Cleaned only once the source confirmed the deletion.
+send 5 "{\"type\":\"ack\",\"seq\":$sdel}"
+for _ in $(seq 1 50); do
+    api GET "/v1/migrations/$mig"
+    [ "$(json .phase)" = cleaned ] && break
+    sleep 0.05
+done
+[ "$(json .phase)" = cleaned ] || fail "ack did not clean: $BODY"
 
 # ---- errors that keep the session ----
 send 5 '{"type":"ack","seq":999999}'

@@ -62,7 +62,7 @@ after=$(state)
     || fail "machine too slow: could not restart within the prepare timeout"
 [ "$before" = "$after" ] || {
     diff <(echo "$before") <(echo "$after") >&2 || true
-    fail "state changed across kill -9 (prepared)"; }
+    fail "state changed across kill -9 (preparing)"; }
 
 # ---- wait until they relay, then kill -9 inside the deletion delay ----
 deadline=$((t0 + PREPARE_MS + 5000))
@@ -110,9 +110,10 @@ while :; do
 done
 for m in 1 2 3 4; do
     api GET "/v1/migrations/$m"
-    [ "$(json .phase)" = cleaned ] || fail "migration $m: $BODY"
-    [ "$(json .cleaned_unix_ms)" -ge "$(json '.relaying_unix_ms + .delay_ms')" ] \
-        || fail "migration $m cleaned before its delay: $BODY"
+    # No agent confirms here: deleted (cleaning), never cleaned.
+    [ "$(json .phase)" = cleaning ] || fail "migration $m: $BODY"
+    [ "$(json .cleaning_unix_ms)" -ge "$(json '.relaying_unix_ms + .delay_ms')" ] \
+        || fail "migration $m deleted before its delay: $BODY"
 done
 api GET /v1/vms/vm5
 [ "$(json .node)/$(json .epoch)/$(json .port)" = n2/2/7 ] \
@@ -136,12 +137,12 @@ start_mignetd kill9 "${FLAGS[@]}"
 restart=$(now_ms)
 while :; do
     api GET "/v1/migrations/$mig"
-    [ "$(json .phase)" = cleaned ] && break
+    [ "$(json .phase)" = cleaning ] && break
     [ "$(now_ms)" -lt $((restart + 2000)) ] \
         || fail "overdue task did not run at once: $BODY"
     sleep 0.05
 done
-[ "$(json .cleaned_unix_ms)" -ge "$due" ] || fail "cleaned before due: $BODY"
+[ "$(json .cleaning_unix_ms)" -ge "$due" ] || fail "deleted before due: $BODY"
 api GET /v1/tasks
 [ "$(json '.tasks | length')" = 0 ] || fail "tasks left: $BODY"
 echo "test_kill9: ok"

@@ -43,7 +43,7 @@ mig=$(json .migration)
 grep -qi "^Location: /v1/migrations/$mig" "$T/headers" || fail "Location"
 ok GET "/v1/migrations/$mig" 200
 [ "$(json '[.vm,.from,.to,.epoch,.phase] | @csv')" \
-    = '"vm1","n1","n3",2,"prepared"' ] || fail "migration: $BODY"
+    = '"vm1","n1","n3",2,"preparing"' ] || fail "migration: $BODY"
 [ "$(json '.started_unix_ms > 1600000000000')" = true ] \
     || fail "started: $BODY"
 ok GET /v1/tasks 200
@@ -53,12 +53,15 @@ ok GET /v1/tasks 200
     = '"vm1","n1",1,"n3"' ] || fail "delete task: $BODY"
 for _ in $(seq 1 150); do
     api GET "/v1/migrations/$mig"
-    [ "$(json .phase)" = cleaned ] && break
+    [ "$(json .phase)" = cleaning ] && break
     sleep 0.05
 done
-[ "$(json .phase)" = cleaned ] || fail "not cleaned: $BODY"
-[ "$(json '.cleaned_unix_ms - .relaying_unix_ms >= 300')" = true ] \
-    || fail "cleaned early: $BODY"
+# No agent runs here: the deletion was sent, but nobody confirmed it, so
+# the migration is cleaning, never cleaned.
+[ "$(json .phase)" = cleaning ] || fail "not cleaning: $BODY"
+[ "$(json '.cleaning_unix_ms - .relaying_unix_ms >= 300')" = true ] \
+    || fail "deleted early: $BODY"
+[ "$(json .cleaned_unix_ms)" = null ] || fail "cleaned unconfirmed: $BODY"
 ok GET /v1/vms/vm1 200
 [ "$(json '[.node,.epoch,.migration,.pending_tasks] | @csv')" \
     = "\"n3\",2,$mig,0" ] || fail "vm1 after: $BODY"
@@ -105,8 +108,8 @@ ok GET /healthz 200
 api GET /metrics
 [ "$STATUS" = 200 ] || fail "metrics $STATUS"
 case "$CTYPE" in text/plain*) ;; *) fail "metrics type $CTYPE" ;; esac
-grep -q '^mignet_migrations{phase="cleaned"} 1$' <<<"$BODY" \
-    || fail "cleaned count missing"
+grep -q '^mignet_migrations{phase="cleaning"} 1$' <<<"$BODY" \
+    || fail "cleaning count missing"
 grep -q '^mignet_api_requests_total{code="201"} 5$' <<<"$BODY" \
     || fail "201 count: $(grep api_requests <<<"$BODY")"
 grep -q '^mignet_deletion_delay_seconds_count 1$' <<<"$BODY" \

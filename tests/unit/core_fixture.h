@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -131,6 +132,44 @@ ack_all_but(struct core *c, uint32_t skip, uint64_t now)
                              CORE_E_OK);
         }
     }
+}
+
+/* A core of strategy 'strategy' with nodes n0..n3 (refresh 1000 ms) and
+ * vm1 on n0, everything acknowledged. */
+struct core_fx {
+    struct rec rec;
+    struct core *core;
+    uint32_t n[4];
+    uint32_t vm;
+};
+
+static inline struct core_fx *
+core_fx_new(const char *strategy)
+{
+    struct core_fx *f = calloc(1, sizeof *f);
+    struct core_config cfg;
+    assert_true(core_config_strategy(&cfg, strategy));
+    struct core_sink sink = rec_sink(&f->rec);
+    f->core = core_create(&cfg, NULL, &sink);
+    char name[8];
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "n%d", i);
+        assert_int_equal(core_node_add(f->core, name, "198.18.0.1", 1000, 0,
+                                       &f->n[i]),
+                         CORE_E_OK);
+    }
+    struct mn_config c = cfg_of(1);
+    assert_int_equal(core_vm_add(f->core, "vm1", &c, f->n[0], 0, &f->vm),
+                     CORE_E_OK);
+    ack_all(f->core, 0);
+    return f;
+}
+
+static inline void
+core_fx_free(struct core_fx *f)
+{
+    core_destroy(f->core);
+    free(f);
 }
 
 #endif /* MIGNET_TESTS_CORE_FIXTURE_H */

@@ -4,42 +4,6 @@
 
 #include <stdio.h>
 
-struct fx {
-    struct rec rec;
-    struct core *core;
-    uint32_t n[4];
-    uint32_t vm;
-};
-
-static struct fx *
-fx_new(const char *strategy)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    struct core_config cfg;
-    assert_true(core_config_strategy(&cfg, strategy));
-    struct core_sink sink = rec_sink(&f->rec);
-    f->core = core_create(&cfg, NULL, &sink);
-    char name[8];
-    for (int i = 0; i < 4; i++) {
-        snprintf(name, sizeof name, "n%d", i);
-        assert_int_equal(core_node_add(f->core, name, "198.18.0.1", 1000, 0,
-                                       &f->n[i]),
-                         CORE_E_OK);
-    }
-    struct mn_config c = cfg_of(1);
-    assert_int_equal(core_vm_add(f->core, "vm1", &c, f->n[0], 0, &f->vm),
-                     CORE_E_OK);
-    ack_all(f->core, 0);
-    return f;
-}
-
-static void
-fx_free(struct fx *f)
-{
-    core_destroy(f->core);
-    free(f);
-}
-
 /* Drives time forward in 1 ms steps until no task is due before 'until'. */
 static void
 run_until(struct core *c, uint64_t until)
@@ -52,7 +16,7 @@ run_until(struct core *c, uint64_t until)
 static void
 test_migrate_steps(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     size_t mark = f->rec.n_instrs;
     struct core_migrate_result res;
     assert_int_equal(core_migrate(f->core, f->vm, f->n[0], f->n[1], 1000,
@@ -79,7 +43,7 @@ test_migrate_steps(void **state)
 
     struct core_migration m;
     assert_true(core_migration_get(f->core, 1, &m));
-    assert_int_equal(m.phase, MIG_PREPARED);
+    assert_int_equal(m.phase, MIG_PREPARING);
     /* No deletion is scheduled before the relay is acknowledged. */
     assert_int_equal(rec_find(&f->rec, mark, INSTR_DELETE, f->n[0]), -1);
 
@@ -98,32 +62,39 @@ test_migrate_steps(void **state)
     long del = rec_find(&f->rec, mark, INSTR_DELETE, f->n[0]);
     assert_true(del >= 0);
     assert_int_equal(f->rec.instrs[del].epoch, 1);
+    /* Step 6: cleaning until the source confirmed the deletion. */
+    assert_true(core_migration_get(f->core, 1, &m));
+    assert_int_equal(m.phase, MIG_CLEANING);
+    assert_int_equal(m.cleaning_ms, due);
+    assert_int_equal(m.cleaned_ms, 0);
+    assert_int_equal(core_n_tasks(f->core), 0);
+    ack_all(f->core, due + 7);
     assert_true(core_migration_get(f->core, 1, &m));
     assert_int_equal(m.phase, MIG_CLEANED);
-    assert_int_equal(core_n_tasks(f->core), 0);
+    assert_int_equal(m.cleaned_ms, due + 7);
     assert_int_equal(f->rec.wrong_deletes, 0);
-    fx_free(f);
+    core_fx_free(f);
 }
 
 /* I6: the migrate call returns before any cleanup, with the delay. */
 static void
 test_manager_never_waits(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     struct core_migrate_result res;
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
                                   &res),
                      CORE_E_OK);
     assert_int_equal(res.delay_ms, core_delay_ms(f->core));
     assert_int_equal(core_n_tasks(f->core), 2); /* delete + timeout */
-    fx_free(f);
+    core_fx_free(f);
 }
 
 /* I3: an update after the migration does not change the snapshot. */
 static void
 test_snapshot_after_update(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     struct mn_config before = cfg_of(1);
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
                                   NULL),
@@ -140,7 +111,7 @@ test_snapshot_after_update(void **state)
     assert_true(del >= 0);
     assert_true(mn_config_equal(&f->rec.instrs[del].config, &before));
     assert_false(mn_config_equal(&f->rec.instrs[del].config, &after));
-    fx_free(f);
+    core_fx_free(f);
 }
 
 /* I4: A->B->A inside the delay: the pending deletion on A runs first, so
@@ -148,7 +119,7 @@ test_snapshot_after_update(void **state)
 static void
 test_pingpong_run_first(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
                                   NULL),
                      CORE_E_OK);
@@ -175,14 +146,14 @@ test_pingpong_run_first(void **state)
     core_get_stats(f->core, &st);
     assert_int_equal(st.tasks_cancelled, 1);
     assert_int_equal(core_n_tasks(f->core), 0);
-    fx_free(f);
+    core_fx_free(f);
 }
 
 /* The seed's bug, reproduced by the 'fixed' strategy on the same core. */
 static void
 test_pingpong_fixed_deletes_wrong(void **state)
 {
-    struct fx *f = fx_new("fixed");
+    struct core_fx *f = core_fx_new("fixed");
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
                                   NULL),
                      CORE_E_OK);
@@ -193,14 +164,14 @@ test_pingpong_fixed_deletes_wrong(void **state)
     ack_all(f->core, 51);
     run_until(f->core, UINT64_MAX - 1);
     assert_true(f->rec.wrong_deletes >= 1);
-    fx_free(f);
+    core_fx_free(f);
 }
 
 /* I5: A->B->C: A's relay is retargeted to C (no two-hop relay). */
 static void
 test_chain_retarget(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
                                   NULL),
                      CORE_E_OK);
@@ -222,7 +193,7 @@ test_chain_retarget(void **state)
     assert_int_equal(st.relays_retargeted, 1);
 
     /* Seed without retargeting leaves A -> B. */
-    struct fx *g = fx_new("seed");
+    struct core_fx *g = core_fx_new("seed");
     assert_int_equal(core_migrate(g->core, g->vm, CORE_NONE, g->n[1], 0,
                                   NULL),
                      CORE_E_OK);
@@ -232,15 +203,15 @@ test_chain_retarget(void **state)
                                   NULL),
                      CORE_E_OK);
     assert_int_equal(rec_find(&g->rec, mark, INSTR_RELAY, g->n[0]), -1);
-    fx_free(g);
-    fx_free(f);
+    core_fx_free(g);
+    core_fx_free(f);
 }
 
 /* The delay follows measured refresh behaviour of the slowest node. */
 static void
 test_dynamic_delay(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     const struct core_config *cfg = core_get_config(f->core);
     /* Before observations: 2 x expected (1000 ms) + propagation+margin. */
     assert_int_equal(core_delay_ms(f->core),
@@ -270,7 +241,7 @@ test_dynamic_delay(void **state)
     assert_int_equal(core_node_remove(f->core, f->n[3], 20000), CORE_E_OK);
     d = core_delay_ms(f->core);
     assert_true(d >= 500 && d < 1500);
-    fx_free(f);
+    core_fx_free(f);
 }
 
 static void
@@ -295,7 +266,7 @@ test_delay_clamped(void **state)
 static void
 test_early_release(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
                                   NULL),
                      CORE_E_OK);
@@ -317,14 +288,14 @@ test_early_release(void **state)
     core_run(f->core, early);
     struct core_migration m;
     assert_true(core_migration_get(f->core, 1, &m));
-    assert_int_equal(m.phase, MIG_CLEANED);
+    assert_int_equal(m.phase, MIG_CLEANING);
     assert_true(m.released_early);
     struct core_stats st;
     core_get_stats(f->core, &st);
     assert_int_equal(st.released_early, 1);
 
     /* The 'seed' strategy has no early release. */
-    struct fx *g = fx_new("seed");
+    struct core_fx *g = core_fx_new("seed");
     assert_int_equal(core_migrate(g->core, g->vm, CORE_NONE, g->n[1], 0,
                                   NULL),
                      CORE_E_OK);
@@ -334,8 +305,8 @@ test_early_release(void **state)
         core_node_refresh(g->core, g->n[i], core_map_version(g->core), 100);
     }
     assert_int_equal(core_next_due(g->core), due);
-    fx_free(g);
-    fx_free(f);
+    core_fx_free(g);
+    core_fx_free(f);
 }
 
 /* A pushed version's acknowledgement releases a deletion as a refresh
@@ -344,7 +315,7 @@ static void
 test_version_ack_no_sample(void **state)
 {
     (void) state;
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
                                   NULL),
                      CORE_E_OK);
@@ -372,13 +343,13 @@ test_version_ack_no_sample(void **state)
     assert_int_equal(after.refreshes, before.refreshes);
     assert_int_equal(after.last_refresh_ms, before.last_refresh_ms);
     assert_int_equal(after.refresh_upper_ms, before.refresh_upper_ms);
-    fx_free(f);
+    core_fx_free(f);
 }
 
 static void
 test_prepare_timeout(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
                                   NULL),
                      CORE_E_OK);
@@ -392,7 +363,7 @@ test_prepare_timeout(void **state)
     core_get_stats(f->core, &st);
     assert_int_equal(st.prepare_timeouts, 1);
     assert_int_equal(core_n_tasks(f->core), 1);
-    fx_free(f);
+    core_fx_free(f);
 }
 
 /* I9: a nack is no acknowledgement.  The migration keeps it (bounded),
@@ -400,7 +371,7 @@ test_prepare_timeout(void **state)
 static void
 test_nack_holds_migration(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     struct core *c = f->core;
     struct core_node_info src, dst;
     assert_int_equal(core_migrate(c, f->vm, CORE_NONE, f->n[1], 100, NULL),
@@ -415,7 +386,7 @@ test_nack_holds_migration(void **state)
                      CORE_E_OK);
     struct core_migration m;
     assert_true(core_migration_get(c, 1, &m));
-    assert_int_equal(m.phase, MIG_PREPARED);
+    assert_int_equal(m.phase, MIG_PREPARING);
     assert_int_equal(m.n_nacks, 1);
     assert_int_equal(m.nacks[0].node, f->n[1]);
     assert_int_equal(m.nacks[0].seq, dst.last_seq);
@@ -464,7 +435,7 @@ test_nack_holds_migration(void **state)
     assert_int_equal(m.n_nacks, CORE_MIG_NACKS_MAX + 3);
     assert_int_equal(m.nacks[CORE_MIG_NACKS_MAX - 1].ofp_code,
                      CORE_MIG_NACKS_MAX - 2);
-    assert_int_equal(m.phase, MIG_PREPARED);
+    assert_int_equal(m.phase, MIG_PREPARING);
 
     /* The agent retried and Open vSwitch accepted: the ack counts. */
     assert_int_equal(core_node_ack(c, f->n[1], dst.last_seq, 150),
@@ -472,14 +443,14 @@ test_nack_holds_migration(void **state)
     assert_true(core_migration_get(c, 1, &m));
     assert_int_equal(m.phase, MIG_RELAYING);
     assert_int_equal(m.relaying_ms, 150);
-    fx_free(f);
+    core_fx_free(f);
 }
 
 /* A nacked migration still leaves PREPARED at the prepare timeout. */
 static void
 test_nack_then_timeout(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
                                   NULL),
                      CORE_E_OK);
@@ -493,12 +464,12 @@ test_nack_then_timeout(void **state)
     core_run(f->core, t - 1);
     struct core_migration m;
     assert_true(core_migration_get(f->core, 1, &m));
-    assert_int_equal(m.phase, MIG_PREPARED);
+    assert_int_equal(m.phase, MIG_PREPARING);
     core_run(f->core, t);
     assert_true(core_migration_get(f->core, 1, &m));
     assert_int_equal(m.phase, MIG_RELAYING);
     assert_int_equal(m.n_nacks, 1);
-    fx_free(f);
+    core_fx_free(f);
 }
 
 /* A digest of observable state, to prove failed calls change nothing. */
@@ -528,7 +499,7 @@ digest(struct core *c)
 static void
 test_errors_change_nothing(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     struct core *c = f->core;
     struct mn_config cfg = cfg_of(2);
     uint32_t vm2;
@@ -606,13 +577,13 @@ test_errors_change_nothing(void **state)
             assert_string_not_equal(core_errname(a), core_errname(b));
         }
     }
-    fx_free(f);
+    core_fx_free(f);
 }
 
 static void
 test_vm_remove_runs_tasks(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
                                   NULL),
                      CORE_E_OK);
@@ -630,9 +601,15 @@ test_vm_remove_runs_tasks(void **state)
     for (uint64_t id = 1; id <= 2; id++) {
         struct core_migration m;
         assert_true(core_migration_get(f->core, id, &m));
+        assert_int_equal(m.phase, MIG_CLEANING);
+    }
+    ack_all(f->core, 4);
+    for (uint64_t id = 1; id <= 2; id++) {
+        struct core_migration m;
+        assert_true(core_migration_get(f->core, id, &m));
         assert_int_equal(m.phase, MIG_CLEANED);
     }
-    fx_free(f);
+    core_fx_free(f);
 }
 
 struct map_seen {
@@ -656,7 +633,7 @@ map_cb(void *aux, const struct core_map_entry *e)
 static void
 test_map_since(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     struct core *c = f->core;
     struct mn_config cfg = cfg_of(2);
     uint32_t vm2, vm3;
@@ -685,7 +662,7 @@ test_map_since(void **state)
     memset(&s, 0, sizeof s);
     assert_true(core_map_since(c, core_map_version(c), map_cb, &s));
     assert_int_equal(s.n, 0);
-    fx_free(f);
+    core_fx_free(f);
 
     /* With room for one tombstone, older removals are forgotten and the
      * answer says it is incomplete. */
@@ -713,7 +690,7 @@ test_map_since(void **state)
 static void
 test_resync(void **state)
 {
-    struct fx *f = fx_new("mignet");
+    struct core_fx *f = core_fx_new("mignet");
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
                                   NULL),
                      0);
@@ -734,7 +711,7 @@ test_resync(void **state)
     mark = f->rec.n_instrs;
     assert_int_equal(core_node_resync(f->core, f->n[3], 2), 0);
     assert_int_equal(f->rec.n_instrs, mark);
-    fx_free(f);
+    core_fx_free(f);
 }
 
 /* Many tasks fire in due order. */

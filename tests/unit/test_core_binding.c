@@ -536,6 +536,9 @@ test_migration(void **state)
     assert_int_equal(in->config.binding, id);
     struct core_migration m;
     assert_true(core_migration_get(f->core, res.migration, &m));
+    assert_int_equal(m.phase, MIG_CLEANING);
+    ack_all(f->core, 0);
+    assert_true(core_migration_get(f->core, res.migration, &m));
     assert_int_equal(m.phase, MIG_CLEANED);
     /* The node the VM left holds nothing of it any more: it can go. */
     assert_int_equal(core_node_remove(f->core, f->n[0], 0), CORE_E_OK);

@@ -97,9 +97,14 @@ state_of(const struct core *c)
         struct core_migration m;
         assert_true(core_migration_get(c, id, &m));
         dump_add(&d, "mig %" PRIu64 " %s e%" PRIu64 " %" PRIu64 "/%" PRIu64
-                 "/%" PRIu64 " d%" PRIu64 "\n", m.id,
+                 "/%" PRIu64 " d%" PRIu64 " %s %" PRIu64 "/%" PRIu64
+                 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 " dl%" PRIu64
+                 " deg%d '%s'\n", m.id,
                  mig_phase_name(m.phase), m.epoch, m.started_ms,
-                 m.relaying_ms, m.cleaned_ms, m.delay_ms);
+                 m.relaying_ms, m.cleaned_ms, m.delay_ms,
+                 mig_switchover_name(m.switchover), m.prepared_ms,
+                 m.switched_ms, m.activated_ms, m.cleaning_ms, m.aborted_ms,
+                 m.prepare_deadline_ms, (int) m.degraded, m.abort_reason);
     }
     uint32_t cursor = 0;
     for (const struct binding *b; (b = core_binding_next(c, &cursor));) {
@@ -183,6 +188,7 @@ test_reload_after_every_step(void **state)
     uint64_t now = 1000;
     int n_vms = 0;
     size_t max_bindings = 0;
+    bool seen_phase[MIG_N_PHASES] = {false};
     for (int step = 0; step < 400; step++) {
         now += (uint64_t) (rand() % 300);
         int op = rand() % 12;
@@ -191,10 +197,36 @@ test_reload_after_every_step(void **state)
             struct mn_config mc = cfg_of((uint32_t) n_vms);
             core_vm_add(c, name, &mc, nodes[rand() % 4], now, NULL);
         } else if (op <= 4) {
+            /* Every switch-over mode; the lifecycle calls on the newest
+             * migration (refusals must change nothing). */
             snprintf(name, sizeof name, "vm%d", rand() % n_vms);
             uint32_t vm = core_vm_find(c, name);
-            if (vm != CORE_NONE) {
-                core_migrate(c, vm, CORE_NONE, nodes[rand() % 4], now, NULL);
+            uint64_t last = core_n_migrations(c);
+            struct core_vm_info vi;
+            int what = rand() % 6;
+            if (vm == CORE_NONE) {
+                /* removed meanwhile */
+            } else if (what <= 1) {
+                struct core_migrate_opts o = {
+                    .switchover = (enum mig_switchover) (rand() % 4),
+                    .prepare_deadline_ms = 0,
+                };
+                if (o.switchover != MIG_SW_NOW && rand() % 2) {
+                    o.prepare_deadline_ms = 1000 + (uint64_t) (rand() % 3000);
+                }
+                core_migrate_opts(c, vm, CORE_NONE, nodes[rand() % 4], &o,
+                                  now, NULL);
+            } else if (what == 2 && last) {
+                core_migration_switchover(c, last, now);
+            } else if (what == 3 && last) {
+                core_migration_abort(c, last, "random", now);
+            } else if (what == 4 && core_vm_info(c, vm, &vi)
+                       && vi.migration) {
+                struct core_migration m;
+                core_migration_get(c, vi.migration, &m);
+                core_node_activated(c, m.dst, vm, m.epoch, now);
+            } else if (what == 5) {
+                core_node_resync(c, nodes[rand() % 4], now);
             }
         } else if (op == 5) {
             ack_all(c, now);
@@ -247,6 +279,11 @@ test_reload_after_every_step(void **state)
             }
         }
         check_same(c, s);
+        for (uint64_t id = 1; id <= core_n_migrations(c); id++) {
+            struct core_migration m;
+            core_migration_get(c, id, &m);
+            seen_phase[m.phase] = true;
+        }
         if (core_n_bindings(c) > max_bindings) {
             max_bindings = core_n_bindings(c);
         }
@@ -256,6 +293,12 @@ test_reload_after_every_step(void **state)
     core_get_stats(c, &st);
     assert_true(max_bindings >= 2);
     assert_true(st.lease_expiries > 0);
+    /* ... and every phase of the lifecycle. */
+    for (int p = 0; p < MIG_N_PHASES; p++) {
+        if (!seen_phase[p]) {
+            fail_msg("no migration ever %s", mig_phase_name(p));
+        }
+    }
     core_destroy(c);
     store_destroy(s);
     free(r);
@@ -308,7 +351,23 @@ test_restart_timing(void **state)
     assert_int_equal(core_n_tasks(c), 0);
     struct core_migration m;
     assert_true(core_migration_get(c, 2, &m));
+    assert_int_equal(m.phase, MIG_CLEANING);
+    /* Cleaned once the source confirmed: after this restart, by the ack
+     * of the resync its agent gets when it reconnects. */
+    assert_int_equal(store_commit(s), 0);
+    core_destroy(c);
+    c = core_create(&cfg, s, &sink);
+    assert_int_equal(core_load(c), 0);
+    assert_true(core_migration_get(c, 2, &m));
+    assert_int_equal(m.phase, MIG_CLEANING);
+    ack_all(c, due2 + 1); /* nothing sent yet: acknowledges nothing */
+    assert_true(core_migration_get(c, 2, &m));
+    assert_int_equal(m.phase, MIG_CLEANING);
+    assert_int_equal(core_node_resync(c, a, due2 + 2), CORE_E_OK);
+    ack_all(c, due2 + 3);
+    assert_true(core_migration_get(c, 2, &m));
     assert_int_equal(m.phase, MIG_CLEANED);
+    assert_int_equal(m.cleaned_ms, due2 + 3);
     core_destroy(c);
     store_destroy(s);
     free(r);

@@ -70,9 +70,9 @@ test_metrics(void **state)
     assert_int_equal(metrics_render(&m, c, &sb), 0);
     const char *t = strbuf_str(&sb);
 
-    assert_true(sample(t, "mignet_migrations{phase=\"prepared\"} ")
-                == (double) st.migrations_by_phase[MIG_PREPARED]);
-    assert_true(sample(t, "mignet_migrations{phase=\"prepared\"} ") == 1);
+    assert_true(sample(t, "mignet_migrations{phase=\"preparing\"} ")
+                == (double) st.migrations_by_phase[MIG_PREPARING]);
+    assert_true(sample(t, "mignet_migrations{phase=\"preparing\"} ") == 1);
     assert_true(sample(t, "mignet_tasks_pending ")
                 == (double) core_n_tasks(c));
     assert_true(sample(t, "mignet_map_version ")

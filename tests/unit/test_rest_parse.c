@@ -648,6 +648,8 @@ test_core_errors(void **state)
         {CORE_E_BAD_VERSION, 422}, {CORE_E_NOMEM, 500}, {CORE_E_STORE, 500},
         {CORE_E_UNKNOWN_BINDING, 404}, {CORE_E_BINDING, 422},
         {CORE_E_BINDING_MISMATCH, 422}, {CORE_E_ADDRESS_BOUND, 409},
+        {CORE_E_ABORTED, 409}, {CORE_E_ACTIVATED, 409},
+        {CORE_E_NOT_PREPARING, 409},
     };
     assert_int_equal(sizeof map / sizeof map[0], CORE_N_ERRORS - 1);
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {

@@ -353,7 +353,13 @@ test_schema_upgrade(void **state)
              "BEGIN; %s PRAGMA application_id = %d; PRAGMA user_version = 1;"
              " INSERT INTO nodes VALUES('node-a', '198.18.0.1', 2000, 0);"
              " INSERT INTO tasks VALUES(98, 0, 'vm.1', 'node-a', 4, 17, 6,"
-             " 40, NULL, 5, 2, 10, 3323068673, 100, 9, 3); COMMIT;",
+             " 40, NULL, 5, 2, 10, 3323068673, 100, 9, 3);"
+             " INSERT INTO migrations VALUES(6, 'vm.1', 'node-a', 'node-a',"
+             " 4, 40, 1, 1000, 1100, 0, 900, 0);"
+             " INSERT INTO migrations VALUES(7, 'vm.1', 'node-a', 'node-a',"
+             " 5, 41, 2, 2000, 2100, 3000, 900, 1);"
+             " INSERT INTO migrations VALUES(8, 'vm.1', 'node-a', 'node-a',"
+             " 6, 42, 0, 4000, 0, 0, 0, 0); COMMIT;",
              schema_v1, 0x6d676e74);
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -364,31 +370,41 @@ test_schema_upgrade(void **state)
     s = open_ok(dbpath);
     struct case_loaded got = {0};
     case_load(s, &got);
-    assert_int_equal(got.n, 2);
+    assert_int_equal(got.n, 5);
     assert_string_equal(got.lines[0], "NODE node-a addr=198.18.0.1 "
                                       "refresh=2000 gone=0");
-    assert_non_null(strstr(got.lines[1], "TASK 98 kind=0 vm=vm.1"));
-    assert_non_null(strstr(got.lines[1], "binding=3 bind=-"));
+    /* Schema 3's phases: relaying (1 -> 2), cleaned (2 -> 4), prepared
+     * with the gateway moved (0 -> preparing, 0, switched at its start). */
+    assert_non_null(strstr(got.lines[1], "MIG 6 "));
+    assert_non_null(strstr(got.lines[1], " phase=2 t=1000,1100,0 "));
+    assert_non_null(strstr(got.lines[1], " sw=0 t2=0,1000,1000,0,0 "));
+    assert_non_null(strstr(got.lines[2], " phase=4 t=2000,2100,3000 "));
+    assert_non_null(strstr(got.lines[2], " t2=0,2000,2000,3000,0 "));
+    assert_non_null(strstr(got.lines[3], " phase=0 t=4000,0,0 "));
+    assert_non_null(strstr(got.lines[3], " t2=0,4000,4000,0,0 deadline=0"
+                                         " degraded=0 reason="));
+    assert_non_null(strstr(got.lines[4], "TASK 98 kind=0 vm=vm.1"));
+    assert_non_null(strstr(got.lines[4], "binding=3 bind=-"));
     struct case_sample c;
     case_sample_init(&c);
     case_put(s, &c.bind);
     assert_int_equal(store_commit(s), 0);
     s = suite_reopen(s);
     case_load(s, &got);
-    assert_int_equal(got.n, 3);
+    assert_int_equal(got.n, 6);
     assert_non_null(strstr(got.lines[1], "BINDING 3 "));
     case_loaded_free(&got);
     store_destroy(s);
-    assert_int_equal(user_version(dbpath), 2);
+    assert_int_equal(user_version(dbpath), 3);
 
     /* A newer schema than this mignetd knows: refused, file untouched. */
     assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL,
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL,
                                   NULL),
                      SQLITE_OK);
     sqlite3_close(db);
-    expect_open_fails(dbpath, "schema version 3");
-    assert_int_equal(user_version(dbpath), 3);
+    expect_open_fails(dbpath, "schema version 4");
+    assert_int_equal(user_version(dbpath), 4);
 }
 
 int
