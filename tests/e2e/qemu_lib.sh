@@ -129,6 +129,7 @@ qm_start() {
         -mon chardev=ctl,mode=control \
         "$@" >"$d/qemu.log" 2>&1 &
     pid=$!
+    disown "$pid" # no job notice with the whole command line when killed
     echo "$pid" >"$d/pid"
     echo "$pid" >>"$TB_DIR/pids"
     "$QM_PY" "$QM_QMP" "$d/ev.sock" --events "$d/events.jsonl" \
