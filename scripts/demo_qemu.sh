@@ -37,7 +37,7 @@ if ! jq -e .runs <<<"$json" >/dev/null 2>&1; then
     tail -20 "$out/test.log" >&2
     exit 1
 fi
-printf '%-9s %4s %14s %14s %8s %10s %14s %10s %8s\n' scenario runs \
+printf '%-9s %4s %14s %14s %6s %16s %16s %10s %7s\n' scenario runs \
     "pause ms" "qemu dt ms" sent lost "lost outside" duplicates relayed
 jq -r '
   def med: sort | .[(length - 1) / 2 | floor];
@@ -47,7 +47,7 @@ jq -r '
    fig(.sent), fig(.lost), fig(.lost_outside_pause), fig(.duplicates),
    fig(.relayed)] | @tsv' <<<"$json" |
 while IFS=$'\t' read -r s runs p d sent lost out dup rel; do
-    printf '%-9s %4s %14s %14s %8s %10s %14s %10s %8s\n' "$s" "$runs" \
+    printf '%-9s %4s %14s %14s %6s %16s %16s %10s %7s\n' "$s" "$runs" \
         "$p" "$d" "${sent%% *}" "$lost" "$out" "$dup" "${rel%% *}"
 done
 echo "(median [min-max] over the runs; crashed guest runs retried:" \

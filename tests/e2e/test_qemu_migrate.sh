@@ -48,6 +48,13 @@ for s in $SCENARIOS; do
     esac
 done
 SLOW_BW=${QM_SLOW_BW:-8388608} # cancel, dst-killed: a pre-copy of seconds
+# lossless: QEMU stops the VM on its own once its remaining RAM is below
+# its measured bandwidth times downtime-limit (the tool's 1 ms hold: ~1 MB
+# at the link's ~1 GB/s), which raced the tool's switch at 1 MiB (polled
+# every 5 ms, while ~5 MB go per 5 ms).  At 50 MiB/s the threshold is
+# ~50 kB and the remaining RAM takes ~80 ms from 4 MiB down to it.
+LOSSLESS_BW=${QM_LOSSLESS_BW:-52428800}
+HOLD_ARGS=${QM_HOLD_ARGS:---switch-remaining 4194304}
 TAIL_S=1.5                     # probes after the last migration ended
 
 tb_init
@@ -89,12 +96,14 @@ new_dst() {
 # the QEMU migration); returns at once.  Sets SRC, DST, TOOL_PID, TOOL_OUT.
 mig_to() {
     local mode=$1 bw=${2:-$QM_MAX_BW}
+    [ $# -gt 1 ] || [ "$mode" != lossless ] || bw=$LOSSLESS_BW
     new_dst
     TOOL_OUT=$(qm_dir "$SRC")/mignet-qemu.json
     "$QEMU_TOOL" --qmp "$(qm_dir "$SRC")/ctl.sock" \
         --dst-qmp "$(qm_dir "$DST")/ctl.sock" --vm vm1 --to "n$DH" \
         --switchover "$mode" --url "$MIG_URL" --max-bandwidth "$bw" \
         --migrate-uri "tcp:$(qm_mig_addr "$SH" "$DH"):$QM_MIG_PORT" \
+        $([ "$mode" = lossless ] && echo "$HOLD_ARGS") \
         >"$TOOL_OUT" 2>"$(qm_dir "$SRC")/mignet-qemu.log" &
     TOOL_PID=$!
     echo "$TOOL_PID" >>"$TB_DIR/pids"
@@ -210,6 +219,7 @@ run_once() {
         naive) hook=hook_naive ;;
     esac
     SCEN=$scen
+    TOOL_OUT=/dev/null
     DOWNTIME=0
     MIG_ID=
     FIRST_ID=
@@ -253,11 +263,35 @@ run_once() {
           slack_ms: $slack, sent: $sent, lost: $lost,
           lost_outside_pause: $out, duplicates: $dups, relayed: $rel,
           activation_ms: $act, retried: $retried}' >>"$RUNS"
+    timeline
     # Extra figures for the log (not in the JSON line).
     tb_log "$scen run $ID: status $STATUS, tool rc $TOOL_RC, max round" \
         "trip $QM_R_DELAY_MAX_MS ms (the queued probes' extra delay)"
     run_checks "$scen"
     return 0
+}
+
+# timeline: the run's lost probes (due times) and mignet-qemu's events, in
+# ms from the last migration's STOP, for the log.
+timeline() {
+    local stop r g=$TB_DIR/guest.$ID.json
+    stop=$(qm_event_ms "$SRC" STOP)
+    [ -n "$stop" ] || stop=$(tb_now_ms)
+    {
+        jq -r --argjson t0 "$stop" '
+            . as $g | $g.missing | split(",") | .[] | select(length > 0)
+            | split("-") | map(tonumber)
+            | "lost \(.[1] - .[0] + 1) due \((($g.start_us / 1000
+                + .[0] * 1000 / $g.rate) - $t0) | floor)..\((($g.start_us
+                / 1000 + .[1] * 1000 / $g.rate) - $t0) | floor)"' "$g"
+        jq -r --argjson t0 "$stop" 'to_entries[]
+            | select((.key | endswith("_unix_ms")) and .value != null)
+            | "\(.key | rtrimstr("_unix_ms")) \((.value - $t0) | floor)"' \
+            "$TOOL_OUT" 2>/dev/null
+        r=$(qm_event_ms "$CUR" RESUME)
+        [ -z "$r" ] || echo "resume $((r - stop))"
+    } | tr '\n' ';' | sed 's/;$//' >"$TB_DIR/timeline.$ID"
+    tb_log "$SCEN run $ID timeline (ms from STOP): $(cat "$TB_DIR/timeline.$ID")"
 }
 
 run_checks() {
