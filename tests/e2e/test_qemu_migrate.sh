@@ -96,14 +96,18 @@ new_dst() {
 # the QEMU migration); returns at once.  Sets SRC, DST, TOOL_PID, TOOL_OUT.
 mig_to() {
     local mode=$1 bw=${2:-$QM_MAX_BW}
-    [ $# -gt 1 ] || [ "$mode" != lossless ] || bw=$LOSSLESS_BW
+    local extra=()
+    if [ "$mode" = lossless ]; then
+        read -ra extra <<<"$HOLD_ARGS"
+        [ $# -gt 1 ] || bw=$LOSSLESS_BW
+    fi
     new_dst
     TOOL_OUT=$(qm_dir "$SRC")/mignet-qemu.json
     "$QEMU_TOOL" --qmp "$(qm_dir "$SRC")/ctl.sock" \
         --dst-qmp "$(qm_dir "$DST")/ctl.sock" --vm vm1 --to "n$DH" \
         --switchover "$mode" --url "$MIG_URL" --max-bandwidth "$bw" \
         --migrate-uri "tcp:$(qm_mig_addr "$SH" "$DH"):$QM_MIG_PORT" \
-        $([ "$mode" = lossless ] && echo "$HOLD_ARGS") \
+        "${extra[@]}" \
         >"$TOOL_OUT" 2>"$(qm_dir "$SRC")/mignet-qemu.log" &
     TOOL_PID=$!
     echo "$TOOL_PID" >>"$TB_DIR/pids"
@@ -274,7 +278,7 @@ run_once() {
 # timeline: the run's lost probes (due times) and mignet-qemu's events, in
 # ms from the last migration's STOP, for the log.
 timeline() {
-    local stop r g=$TB_DIR/guest.$ID.json
+    local stop g=$TB_DIR/guest.$ID.json
     stop=$(qm_event_ms "$SRC" STOP)
     [ -n "$stop" ] || stop=$(tb_now_ms)
     {
@@ -288,8 +292,14 @@ timeline() {
             | select((.key | endswith("_unix_ms")) and .value != null)
             | "\(.key | rtrimstr("_unix_ms")) \((.value - $t0) | floor)"' \
             "$TOOL_OUT" 2>/dev/null
-        r=$(qm_event_ms "$CUR" RESUME)
-        [ -z "$r" ] || echo "resume $((r - stop))"
+        local p a b sa rb
+        for p in "${QM_PAUSES[@]}"; do
+            read -r a b <<<"$p"
+            sa=$(qm_event_ms "$a" STOP)
+            rb=$(qm_event_ms "$b" RESUME)
+            [ -z "$sa" ] || echo "$a STOP $((sa - stop))"
+            [ -z "$rb" ] || echo "$b RESUME $((rb - stop))"
+        done
     } | tr '\n' ';' | sed 's/;$//' >"$TB_DIR/timeline.$ID"
     tb_log "$SCEN run $ID timeline (ms from STOP): $(cat "$TB_DIR/timeline.$ID")"
 }
