@@ -81,9 +81,10 @@ case_rec_text(char *buf, size_t n, const struct store_rec *r)
         case_config_text(cfg, sizeof cfg, &r->vm.config);
         snprintf(buf, n,
                  "VM %s node=%s %s epoch=%" PRIu64 " v=%" PRIu64
-                 " mig=%" PRIu64,
+                 " mig=%" PRIu64 " iface=%s",
                  case_str(r->vm.name), case_str(r->vm.node), cfg,
-                 r->vm.epoch, r->vm.map_version, r->vm.migration);
+                 r->vm.epoch, r->vm.map_version, r->vm.migration,
+                 r->vm.iface_id ? r->vm.iface_id : "");
         break;
     case STORE_TASK:
         case_config_text(cfg, sizeof cfg, &r->task.snapshot);
@@ -226,6 +227,7 @@ case_sample_init(struct case_sample *c)
     c->vm.vm.epoch = 5;
     c->vm.vm.map_version = 40;
     c->vm.vm.migration = 6;
+    c->vm.vm.iface_id = "5a9c1f0e-3b7d-4e2a-9f61-0c8d2b4e7a13";
 
     c->task.type = STORE_TASK;
     c->task.task.id = 98;

@@ -117,6 +117,9 @@ struct core_instr {
     uint64_t seq;
     uint64_t epoch;
     uint64_t target_epoch; /* RELAY */
+    /* The VM's port on a node is the one whose external_ids:iface-id is
+     * this (as libvirt and OpenStack set it); NULL: the VM's id. */
+    const char *iface_id;
     bool inactive;          /* INSTALL */
     bool activate_on_frame; /* INSTALL */
     struct mn_config config;
@@ -286,6 +289,13 @@ enum core_err core_vm_add_check(const struct core *, const char *name,
 enum core_err core_vm_add(struct core *, const char *name,
                           const struct mn_config *, uint32_t node,
                           uint64_t now, uint32_t *idx);
+/* core_vm_add() for a VM whose port carries external_ids:iface-id
+ * 'iface_id' (NULL: the VM's id; else an id as mn_name_valid() allows,
+ * e.g. a UUID, or CORE_E_BAD_NAME). */
+enum core_err core_vm_add_iface(struct core *, const char *name,
+                                const struct mn_config *, uint32_t node,
+                                const char *iface_id, uint64_t now,
+                                uint32_t *idx);
 /* Replaces the configuration where the VM now runs (INSTALL, same epoch).
  * Pending deletions keep their snapshots (I3). */
 enum core_err core_vm_update(struct core *, uint32_t vm,
@@ -302,6 +312,7 @@ bool core_vm_valid(const struct core *, uint32_t vm);
 
 struct core_vm_info {
     const char *name;
+    const char *iface_id; /* its port's iface-id (the name when unset) */
     struct mn_config config;
     uint32_t node;
     uint64_t epoch;

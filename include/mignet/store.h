@@ -37,6 +37,7 @@ struct store_vm_rec {
     uint64_t epoch;
     uint64_t map_version;
     uint64_t migration; /* latest, 0 = none */
+    const char *iface_id; /* NULL or "": the VM's name */
 };
 
 struct store_task_rec {

@@ -189,6 +189,7 @@ build_vm_create(const struct cli_parsed *p, struct cli_request *r,
         return false;
     }
     put_string(body, p, "node", "node");
+    put_string(body, p, "iface-id", "iface_id");
     if (!put_number(body, p, "port", "port", 0, UINT32_MAX, err, errlen)) {
         json_decref(body);
         return false;
@@ -435,7 +436,9 @@ static const struct cli_cmd commands[] = {
       OPT_VNI,
       OPT_VLAN,
       {"node", "NODE", true, "node the VM runs on"},
-      OPT_PORT},
+      OPT_PORT,
+      {"iface-id", "ID", false, "its port's external_ids:iface-id (as "
+       "libvirt or OpenStack\nset it; default: the VM's id)"}},
      CLI_RENDER_OBJECT, build_vm_create},
     {"vm", "list", NULL, 0, "list VMs with their node and epoch", NULL,
      {{0}}, CLI_RENDER_VMS, build_vm_list},

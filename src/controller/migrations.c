@@ -85,14 +85,24 @@ ctl_migration_changed(struct ctl *ctl, const struct core_migration *m)
     if (m->phase == MIG_CLEANED || m->phase == MIG_ABORTED) {
         fabric_ctl_release(ctl->fabric, m->id);
     }
-    if (!log_enabled(LOG_INF) || !core_vm_info(ctl->core, m->vm, &v)
+    /* Switched over without both agents' confirmation: the VM moved
+     * regardless, but a node may not be ready -- an operator should
+     * know. */
+    bool degraded = m->phase == MIG_RELAYING && m->degraded;
+    enum log_level level = degraded ? LOG_WARN : LOG_INF;
+    if (!log_enabled(level) || !core_vm_info(ctl->core, m->vm, &v)
         || !core_node_info(ctl->core, m->src, &src)
         || !core_node_info(ctl->core, m->dst, &dst)) {
         return;
     }
-    log_write(LOG_INF, "core",
+    log_write(level, "core",
               "event=migration id=%" PRIu64 " phase=%s vm=%s node=%s "
-              "from=%s epoch=%" PRIu64 " delay_ms=%" PRIu64 " early=%d",
+              "from=%s epoch=%" PRIu64 " switchover=%s delay_ms=%" PRIu64
+              " early=%d degraded=%d%s%s%s",
               m->id, mig_phase_name(m->phase), v.name, dst.name, src.name,
-              m->epoch, m->delay_ms, (int) m->released_early);
+              m->epoch, mig_switchover_name(m->switchover), m->delay_ms,
+              (int) m->released_early, (int) m->degraded,
+              m->phase == MIG_ABORTED ? " reason=\"" : "",
+              m->phase == MIG_ABORTED ? m->abort_reason : "",
+              m->phase == MIG_ABORTED ? "\"" : "");
 }

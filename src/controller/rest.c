@@ -199,8 +199,8 @@ rest_vms_post(struct ctl *ctl, struct evhttp_request *req, const char *body,
     uint32_t idx;
     uint64_t now = clock_wall_ms();
     ctl->dirty = true;
-    enum core_err err = core_vm_add(ctl->core, r.id, &r.config, node, now,
-                                    &idx);
+    enum core_err err = core_vm_add_iface(ctl->core, r.id, &r.config, node,
+                                          r.iface_id, now, &idx);
     if (err) {
         rest_send_core_error(ctl, req, err);
         return;

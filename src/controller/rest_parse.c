@@ -500,7 +500,7 @@ rest_parse_vm_create(const char *body, size_t len, struct rest_vm_req *req,
                      struct rest_error *e)
 {
     static const char *const keys[] = {
-        "id", "mac", "ip", "node", "vni", "vlan", "port", NULL,
+        "id", "mac", "ip", "node", "vni", "vlan", "port", "iface_id", NULL,
     };
     json_t *obj = rest_parse_object(body, len, e);
     if (!obj) {
@@ -516,6 +516,7 @@ rest_parse_vm_create(const char *body, size_t len, struct rest_vm_req *req,
     ok = ok && rest_check_keys(obj, keys, e)
               && rest_get_name(obj, "id", true, r.id, e)
               && rest_get_name(obj, "node", true, r.node, e)
+              && rest_get_name(obj, "iface_id", false, r.iface_id, e)
               && rest_get_config(obj, true, &r.config, &n_fields, e);
     json_decref(obj);
     if (ok) {
@@ -540,6 +541,9 @@ rest_parse_vm_patch(const char *body, size_t len, struct mn_config *config,
         ok = rest_fail(e, 422, "immutable_field",
                        "'id' and 'node' cannot be patched; use "
                        "POST /v1/vms/{id}/migrate to move a VM");
+    } else if (json_object_get(obj, "iface_id")) {
+        ok = rest_fail(e, 422, "immutable_field",
+                       "'iface_id' is set when the VM is created");
     } else if (json_object_get(obj, "binding")) {
         ok = rest_fail(e, 422, "immutable_field",
                        "the binding is set with PUT /v1/vms/{id}/binding");

@@ -129,6 +129,7 @@ bool rest_parse_node(const char *body, size_t len, struct rest_node_req *,
 struct rest_vm_req {
     char id[MN_NAME_MAX + 1];
     char node[MN_NAME_MAX + 1];
+    char iface_id[MN_NAME_MAX + 1]; /* "" = the VM's id */
     struct mn_config config;
 };
 bool rest_parse_vm_create(const char *body, size_t len, struct rest_vm_req *,

@@ -115,6 +115,7 @@ rest_vm_json(struct ctl *ctl, uint32_t idx)
     json_t *o = json_object();
     rest_set(o, "id", json_string(v.name));
     rest_set(o, "node", node ? json_string(node) : json_null());
+    rest_set(o, "iface_id", json_string(v.iface_id));
     rest_config_json(o, &v.config);
     rest_set(o, "epoch", js_u64(v.epoch));
     rest_set(o, "map_version", js_u64(v.map_version));

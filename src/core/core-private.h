@@ -39,6 +39,7 @@ struct node {
 
 struct vm {
     char *name; /* NULL: free slot */
+    char *iface_id; /* NULL: the name */
     struct mn_config config;
     uint32_t node;
     uint32_t task_head;               /* pending tasks of this VM */

@@ -92,6 +92,7 @@ core_free_contents(struct core *c)
     }
     for (size_t i = 0; i < c->n_vms; i++) {
         free(c->vms[i].name);
+        free(c->vms[i].iface_id);
     }
     for (size_t i = 0; i < c->n_tombs; i++) {
         free(c->tombs[(c->tomb_head + i) % c->cfg.tombstones].name);
@@ -156,6 +157,7 @@ core_emit_flags(struct core *c, enum instr_kind kind, uint32_t node,
         .binding = binding,
         .node_name = n->name,
         .vm_name = c->vms[vm].name,
+        .iface_id = c->vms[vm].iface_id,
         .target_name = has_target ? c->nodes[target].name : NULL,
         .target_address = has_target ? c->nodes[target].address : NULL,
     };

@@ -41,7 +41,8 @@ load_vm(struct core *c, const struct store_vm_rec *r)
     bool gone = c->nodes[node].gone;
     uint64_t version = c->map_version;
     c->nodes[node].gone = false;
-    enum core_err e = core_vm_add(c, r->name, &r->config, node, 0, &vi);
+    enum core_err e = core_vm_add_iface(c, r->name, &r->config, node,
+                                        r->iface_id, 0, &vi);
     c->nodes[node].gone = gone;
     c->map_version = version;
     if (e) {

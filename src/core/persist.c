@@ -55,6 +55,7 @@ core_persist_vm(struct core *c, uint32_t i)
     r.vm.epoch = v->epoch;
     r.vm.map_version = v->map_version;
     r.vm.migration = v->migration;
+    r.vm.iface_id = v->iface_id;
     persist(c, &r);
 }
 

@@ -96,9 +96,20 @@ enum core_err
 core_vm_add(struct core *c, const char *name, const struct mn_config *cfg,
             uint32_t node, uint64_t now, uint32_t *idxp)
 {
+    return core_vm_add_iface(c, name, cfg, node, NULL, now, idxp);
+}
+
+enum core_err
+core_vm_add_iface(struct core *c, const char *name,
+                  const struct mn_config *cfg, uint32_t node,
+                  const char *iface_id, uint64_t now, uint32_t *idxp)
+{
     enum core_err err = core_vm_add_check(c, name, cfg, node);
     if (err) {
         return err;
+    }
+    if (iface_id && *iface_id && !mn_name_valid(iface_id)) {
+        return CORE_E_BAD_NAME;
     }
     uint32_t i;
     if (c->vm_free != NIL) {
@@ -111,6 +122,9 @@ core_vm_add(struct core *c, const char *name, const struct mn_config *cfg,
     struct vm *v = &c->vms[i];
     memset(v, 0, sizeof *v);
     v->name = xstrdup(name);
+    v->iface_id = iface_id && *iface_id && strcmp(iface_id, name)
+                      ? xstrdup(iface_id)
+                      : NULL;
     v->config = *cfg;
     v->node = node;
     v->epoch = 1;
@@ -199,6 +213,7 @@ core_vm_remove(struct core *c, uint32_t vi, uint64_t now)
     core_persist_vm_del(c, v->name);
     core_gateway_remove(c, vi);
     free(v->name);
+    free(v->iface_id);
     memset(v, 0, sizeof *v);
     v->node_next = c->vm_free;
     c->vm_free = vi;
@@ -235,6 +250,7 @@ core_vm_info(const struct core *c, uint32_t i, struct core_vm_info *out)
     }
     const struct vm *v = &c->vms[i];
     out->name = v->name;
+    out->iface_id = v->iface_id ? v->iface_id : v->name;
     out->config = v->config;
     out->node = v->node;
     out->epoch = v->epoch;

@@ -242,7 +242,8 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
         extra = mem_strsize(r->node.name) + mem_strsize(r->node.address);
         break;
     case STORE_VM:
-        extra = mem_strsize(r->vm.name) + mem_strsize(r->vm.node);
+        extra = mem_strsize(r->vm.name) + mem_strsize(r->vm.node)
+                + mem_strsize(r->vm.iface_id);
         break;
     case STORE_TASK:
         extra = mem_strsize(r->task.vm) + mem_strsize(r->task.node)
@@ -279,6 +280,7 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
     case STORE_VM:
         e->rec.vm.name = mem_strcopy(&area, r->vm.name);
         e->rec.vm.node = mem_strcopy(&area, r->vm.node);
+        e->rec.vm.iface_id = mem_strcopy(&area, r->vm.iface_id);
         break;
     case STORE_TASK:
         e->rec.task.vm = mem_strcopy(&area, r->task.vm);

@@ -35,7 +35,7 @@ static const char sqls_schema[] =
     " vlan INTEGER NOT NULL, ip INTEGER NOT NULL, vni INTEGER NOT NULL,"
     " port INTEGER NOT NULL, binding INTEGER NOT NULL,"
     " epoch INTEGER NOT NULL, map_version INTEGER NOT NULL,"
-    " migration INTEGER NOT NULL);"
+    " migration INTEGER NOT NULL, iface_id TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE migrations("
     " id INTEGER PRIMARY KEY, vm TEXT, src TEXT, dst TEXT,"
     " epoch INTEGER NOT NULL, map_version INTEGER NOT NULL,"
@@ -71,6 +71,7 @@ static const char *const sqls_upgrades[] = {
      * gateway had moved, both agents' confirmations awaited), relaying (1)
      * and cleaned (2); they become preparing (0) in `now` mode with the
      * switch-over done at the start, relaying (2) and cleaned (4). */
+    "ALTER TABLE vms ADD COLUMN iface_id TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE migrations ADD COLUMN switchover INTEGER NOT NULL"
     " DEFAULT 0;"
     "ALTER TABLE migrations ADD COLUMN prepared_ms INTEGER NOT NULL"
@@ -123,15 +124,15 @@ static const char *const sqls_sql[SQLS_N_STMTS] = {
         "SELECT name, address, refresh_ms, gone FROM nodes ORDER BY rowid",
     [SQLS_VM_PUT] =
         "INSERT INTO vms(name, node, mac, vlan, ip, vni, port, binding,"
-        " epoch, map_version, migration)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        " epoch, map_version, migration, iface_id)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         " ON CONFLICT(name) DO UPDATE SET node = ?2, mac = ?3, vlan = ?4,"
         " ip = ?5, vni = ?6, port = ?7, binding = ?8, epoch = ?9,"
-        " map_version = ?10, migration = ?11",
+        " map_version = ?10, migration = ?11, iface_id = ?12",
     [SQLS_VM_DEL] = "DELETE FROM vms WHERE name = ?1",
     [SQLS_VM_LOAD] =
         "SELECT name, node, mac, vlan, ip, vni, port, binding, epoch,"
-        " map_version, migration FROM vms ORDER BY rowid",
+        " map_version, migration, iface_id FROM vms ORDER BY rowid",
     [SQLS_TASK_PUT] =
         "INSERT OR REPLACE INTO tasks(id, kind, vm, node, epoch, due_ms,"
         " migration, need_version, relay_target, target_epoch, mac, vlan,"
@@ -339,6 +340,7 @@ sqls_bind_rec(sqlite3_stmt *st, const struct store_rec *r)
             sqls_bind_u64(st, 9, r->vm.epoch);
             sqls_bind_u64(st, 10, r->vm.map_version);
             sqls_bind_u64(st, 11, r->vm.migration);
+            sqls_bind_text(st, 12, r->vm.iface_id ? r->vm.iface_id : "");
         }
         return 0;
     case STORE_TASK:
@@ -499,7 +501,8 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         r->vm.epoch = sqls_col_u64(st, 8);
         r->vm.map_version = sqls_col_u64(st, 9);
         r->vm.migration = sqls_col_u64(st, 10);
-        return r->vm.name ? 0 : EBADMSG;
+        r->vm.iface_id = sqls_col_text(st, 11);
+        return r->vm.name && r->vm.iface_id ? 0 : EBADMSG;
     case STORE_TASK: {
         uint64_t kind = sqls_col_u64(st, 1);
         r->task.id = sqls_col_u64(st, 0);

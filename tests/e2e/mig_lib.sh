@@ -176,7 +176,7 @@ mig_migrate() {
         local p
         for _ in $(seq 1 100); do
             p=$(mig_phase "$MIG_LAST")
-            [ "$p" != prepared ] && break
+            [ "$p" != preparing ] && break
             sleep 0.02
         done
         echo "$MIG_LAST" >"$TB_DIR/last-migration"

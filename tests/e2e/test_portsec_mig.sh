@@ -43,7 +43,7 @@ switch() {
     m=$(mignet_cli --json vm migrate vm1 --to n2 | jq -r .migration)
     for _ in $(seq 1 100); do
         p=$(mig_phase "$m")
-        [ "$p" != prepared ] && break
+        [ "$p" != preparing ] && break
         sleep 0.02
     done
     echo "$m" >"$TB_DIR/last-migration"

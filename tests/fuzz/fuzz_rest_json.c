@@ -59,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(str, body, len);
     str[len] = '\0';
 
-    switch (data[0] % 7) {
+    switch (data[0] % 8) {
     case 0: {
         struct rest_node_req r;
         if (rest_parse_node(body, len, &r, &e)) {
@@ -76,7 +76,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1: {
         struct rest_vm_req r;
         if (rest_parse_vm_create(body, len, &r, &e)) {
-            if (!mn_name_valid(r.id) || !mn_name_valid(r.node)) {
+            if (!mn_name_valid(r.id) || !mn_name_valid(r.node)
+                || (r.iface_id[0] && !mn_name_valid(r.iface_id))) {
                 abort();
             }
             check_config(&r.config);
@@ -116,7 +117,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 || pf->deadline_ms > REST_DEADLINE_MS_MAX
                 || (pf->has_cpu && !(pf->target_cpu_free >= 0
                                      && pf->target_cpu_free <= 1))
-                || (unsigned) pf->strategy >= ROUTE_N_STRATEGIES) {
+                || (unsigned) pf->strategy >= ROUTE_N_STRATEGIES
+                || (unsigned) r.switchover >= MIG_N_SWITCHOVERS
+                || (r.prepare_deadline_ms
+                    && (r.switchover == MIG_SW_NOW
+                        || r.prepare_deadline_ms
+                               < CORE_PREPARE_DEADLINE_MIN_MS
+                        || r.prepare_deadline_ms
+                               > CORE_PREPARE_DEADLINE_MAX_MS))) {
                 abort();
             }
         } else {
@@ -163,9 +171,39 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         break;
     }
+    case 6: {
+        /* The two action bodies: abort's and switch-over's. */
+        struct rest_abort_req r;
+        memset(&r, 0x5a, sizeof r);
+        struct rest_abort_req orig = r;
+        if (rest_parse_abort(body, len, &r, &e)) {
+            size_t n = strnlen(r.reason, sizeof r.reason);
+            if (n >= sizeof r.reason) {
+                abort();
+            }
+            for (size_t i = 0; i < n; i++) {
+                if (r.reason[i] < 0x20 || r.reason[i] >= 0x7f) {
+                    abort();
+                }
+            }
+        } else {
+            check_error(&e);
+            if (memcmp(&r, &orig, sizeof r)) {
+                abort();
+            }
+        }
+        if (!rest_parse_switchover(body, len, &e)) {
+            check_error(&e);
+        } else if (len && body[0] != '{' && body[0] != ' '
+                   && body[0] != '\t' && body[0] != '\n'
+                   && body[0] != '\r') {
+            abort(); /* only an empty body or an object is a switch-over */
+        }
+        break;
+    }
     default: {
         struct rest_route r;
-        enum rest_method m = (enum rest_method) (data[0] / 7 % 6);
+        enum rest_method m = (enum rest_method) (data[0] / 8 % 6);
         if (rest_route_match(m, str, &r, &e)) {
             if (r.name[0] && !mn_name_valid(r.name)) {
                 abort();

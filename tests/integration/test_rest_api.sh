@@ -23,7 +23,16 @@ ok POST /v1/vms 201 '{"id":"vm1","mac":"02:AA:00:00:00:01","ip":"198.18.1.1","vn
 [ "$(json '[.id,.node,.mac,.ip,.vni,.vlan,.port,.binding,.epoch] | @csv')" \
     = '"vm1","n1","02:aa:00:00:00:01","198.18.1.1",100,0,3,,1' ] \
     || fail "vm: $BODY"
-ok POST /v1/vms 201 '{"id":"vm2","mac":"02:00:00:00:00:02","ip":"198.18.1.2","vlan":42,"node":"n2"}'
+ok POST /v1/vms 201 '{"id":"vm2","mac":"02:00:00:00:00:02","ip":"198.18.1.2","vlan":42,"node":"n2","iface_id":"5a9c1f0e-3b7d-4e2a-9f61-0c8d2b4e7a13"}'
+[ "$(json .iface_id)" = 5a9c1f0e-3b7d-4e2a-9f61-0c8d2b4e7a13 ] \
+    || fail "iface_id: $BODY"
+ok GET /v1/vms/vm1 200
+[ "$(json .iface_id)" = vm1 ] || fail "default iface_id: $BODY"
+api PATCH /v1/vms/vm2 '{"iface_id":"other"}'
+[ "$STATUS/$(json .error.code)" = 422/immutable_field ] \
+    || fail "iface_id patched: $STATUS $BODY"
+api POST /v1/vms '{"id":"vm9","mac":"02:00:00:00:00:09","vni":1,"node":"n2","iface_id":"not valid"}'
+[ "$STATUS" = 422 ] || fail "bad iface_id: $STATUS $BODY"
 ok GET /v1/map 200
 v0=$(json .version)
 [ "$(json '.full')/$(json '.entries | length')" = true/2 ] \
@@ -56,6 +65,11 @@ for _ in $(seq 1 150); do
     [ "$(json .phase)" = cleaning ] && break
     sleep 0.05
 done
+# No agent confirmed the switch-over either: it went on after the prepare
+# timeout, degraded, and an operator is warned.
+[ "$(json .degraded)" = true ] || fail "not degraded: $BODY"
+grep -q 'level=warn comp=core event=migration id=1 phase=relaying .*degraded=1' \
+    "$T/api.log" || fail "no warning for a degraded migration"
 # No agent runs here: the deletion was sent, but nobody confirmed it, so
 # the migration is cleaning, never cleaned.
 [ "$(json .phase)" = cleaning ] || fail "not cleaning: $BODY"

@@ -418,6 +418,46 @@ test_cleaning_needs_source(void **state)
     core_fx_free(f);
 }
 
+/* A VM's port is found by its iface-id: every instruction for it names
+ * it (NULL: the VM's id), and a migration keeps it. */
+static void
+test_iface_id(void **state)
+{
+    (void) state;
+    struct core_fx *f = core_fx_new("mignet");
+    struct mn_config c = cfg_of(9);
+    uint32_t vm;
+    const char *uuid = "5a9c1f0e-3b7d-4e2a-9f61-0c8d2b4e7a13";
+    assert_int_equal(core_vm_add_iface(f->core, "vm9", &c, f->n[0],
+                                       "bad id!", 0, &vm),
+                     CORE_E_BAD_NAME);
+    assert_int_equal(core_vm_find(f->core, "vm9"), CORE_NONE);
+    size_t mark = f->rec.n_instrs;
+    assert_int_equal(core_vm_add_iface(f->core, "vm9", &c, f->n[0], uuid, 0,
+                                       &vm),
+                     CORE_E_OK);
+    long i = rec_find(&f->rec, mark, INSTR_INSTALL, f->n[0]);
+    assert_string_equal(f->rec.instrs[i].iface_id, uuid);
+    struct core_vm_info vi;
+    assert_true(core_vm_info(f->core, vm, &vi));
+    assert_string_equal(vi.iface_id, uuid);
+    /* The default: no iface-id on the wire, the VM's id in the view. */
+    mark = f->rec.n_instrs;
+    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 1,
+                                  NULL),
+                     CORE_E_OK);
+    i = rec_find(&f->rec, mark, INSTR_INSTALL, f->n[1]);
+    assert_null(f->rec.instrs[i].iface_id);
+    assert_true(core_vm_info(f->core, f->vm, &vi));
+    assert_string_equal(vi.iface_id, "vm1");
+    mark = f->rec.n_instrs;
+    assert_int_equal(core_migrate(f->core, vm, CORE_NONE, f->n[2], 2, NULL),
+                     CORE_E_OK);
+    i = rec_find(&f->rec, mark, INSTR_INSTALL, f->n[2]);
+    assert_string_equal(f->rec.instrs[i].iface_id, uuid);
+    core_fx_free(f);
+}
+
 int
 main(void)
 {
@@ -431,6 +471,7 @@ main(void)
         cmocka_unit_test(test_now_degraded),
         cmocka_unit_test(test_prepared_follows),
         cmocka_unit_test(test_cleaning_needs_source),
+        cmocka_unit_test(test_iface_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
