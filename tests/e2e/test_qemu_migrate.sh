@@ -288,10 +288,13 @@ timeline() {
             | "lost \(.[1] - .[0] + 1) due \((($g.start_us / 1000
                 + .[0] * 1000 / $g.rate) - $t0) | floor)..\((($g.start_us
                 / 1000 + .[1] * 1000 / $g.rate) - $t0) | floor)"' "$g"
-        jq -r --argjson t0 "$stop" 'to_entries[]
-            | select((.key | endswith("_unix_ms")) and .value != null)
-            | "\(.key | rtrimstr("_unix_ms")) \((.value - $t0) | floor)"' \
-            "$TOOL_OUT" 2>/dev/null
+        jq -r --argjson t0 "$stop" 'to_entries[] | select(.value != null)
+            | if (.key | endswith("_unix_ms")) then
+                "\(.key | rtrimstr("_unix_ms")) \((.value - $t0) | floor)"
+              elif (.key | endswith("_unix_us")) then
+                "\(.key | rtrimstr("_unix_us")) \((.value / 1000 - $t0)
+                                                  | floor)"
+              else empty end' "$TOOL_OUT" 2>/dev/null
         local p a b sa rb
         for p in "${QM_PAUSES[@]}"; do
             read -r a b <<<"$p"
