@@ -14,7 +14,8 @@
 # the guest), lost outside [STOP - one-way latency, RESUME] +- slack_ms,
 # duplicates at the guest, packets relayed (the source agent's relay
 # counters), activation_ms (the destination's RESUME, when QEMU sends its
-# first RARP, to the relay confirmed: phase relaying).  A run whose guest
+# first RARP, to the relay confirmed: phase relaying; negative when the
+# relay was confirmed before the resume, as in lossless).  A run whose guest
 # crashed is reported, retried, never counted.  The last line is the JSON
 # of every run.  QM_SCENARIOS, QM_RUNS_<scenario> (dashes as _) select.
 # ctest: serial (its assertions depend on timing)
