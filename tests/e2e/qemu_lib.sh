@@ -48,6 +48,51 @@ qm_guest_build() {
         tb_die "guest build failed"
     QM_KERNEL=$dir/vmlinuz
     QM_INITRD=$dir/initrd.gz
+    QM_ECHO=$dir/probe-echo
+}
+
+# qm_echo_selftest X: runs the guest's probe-echo (static: it runs on the
+# host as well) in namespace VM X on loopback and feeds it crafted probes:
+# sequence numbers 0 1 1 3 5, an end probe saying 7 were sent, a probe of
+# bad magic.  Prints its answer (probe-echo's JSON) for the caller to check.
+qm_echo_selftest() {
+    local x=$1 pid out
+    tb_vm_bg "$x" "$QM_ECHO" --port 7000 --reflect-port 7001 \
+        >"$TB_DIR/echo-selftest.log" 2>&1
+    pid=$TB_BG_PID
+    out=$(tb_vm_exec "$x" "$QM_PY" -c '
+import socket, struct, time
+def probe(seq, kind=0, magic=0x4d4e5452):
+    return struct.pack(">IBBHIIQQQ", magic, 1, kind, 0, 9, 1000, seq,
+                       1000000, 1000000 + seq)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 7001))
+s.settimeout(0.2)
+for _ in range(50):
+    s.sendto(b"MNGQ 9", ("127.0.0.1", 7000))
+    try:
+        s.recv(2048)
+        break
+    except socket.timeout:
+        pass
+for seq in (0, 1, 1, 3, 5):
+    s.sendto(probe(seq), ("127.0.0.1", 7000))
+s.sendto(probe(7, kind=1), ("127.0.0.1", 7000))
+s.sendto(probe(2, magic=1), ("127.0.0.1", 7000))
+back = 0
+s.settimeout(1.0)
+while True:
+    s.sendto(b"MNGQ 9", ("127.0.0.1", 7000))
+    m = s.recv(2048)
+    while m.startswith(b"MNTR"):
+        back += 1
+        m = s.recv(2048)
+    if back >= 6:
+        print(m.decode().strip()[:-1] + ",\"reflected\":%d}" % back)
+        break
+')
+    tb_stop_pid "$pid"
+    echo "$out"
 }
 
 qm_dir() { printf '%s/qemu/%s' "$TB_DIR" "$1"; }

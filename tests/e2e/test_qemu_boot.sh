@@ -4,10 +4,12 @@
 # vm1 managed by mignet; probes from vm3 on h3 reach it; then a real QMP
 # live migration h1 -> h2 over the hosts' migration link, with `mignet vm
 # migrate` (now mode) called the moment the source QEMU reports STOP.
-# Asserts the guest got every probe before, answers on h2 after, and lost
-# nothing later than 1 s after the resume; prints the real pause (source
-# STOP -> destination RESUME, from the QMP event timestamps), QEMU's own
-# downtime figure and the loss inside and outside the pause.  Needs root, Open vSwitch and QEMU.
+# Asserts probe-echo (the guest's receiver, run on the host first) counts
+# crafted probes right, the guest got every probe before, answers on h2
+# after, and lost nothing later than 1 s after the resume; prints the real
+# pause (source STOP -> destination RESUME, from the QMP event timestamps),
+# QEMU's own downtime figure and the loss inside and outside the pause.
+# Needs root, Open vSwitch and QEMU.
 # ctest: serial (its assertions depend on timing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +26,19 @@ tb_hosts_up 3
 mig_start mignet
 qm_miglink 1 2
 mig_vm 3 3
+
+# The guest's receiver, on the host first: its counts of crafted probes.
+echo_json=$(qm_echo_selftest 3)
+tb_log "probe-echo on crafted probes: $echo_json"
+tb_expect "probe-echo: distinct" "$(jq .received <<<"$echo_json")" -eq 4
+tb_expect "probe-echo: duplicates" "$(jq .duplicates <<<"$echo_json")" -eq 1
+tb_expect "probe-echo: sent (end probe)" "$(jq .sent <<<"$echo_json")" -eq 7
+tb_expect "probe-echo: invalid" "$(jq .invalid <<<"$echo_json")" -eq 1
+tb_expect "probe-echo: reflected (copies and end)" \
+    "$(jq .reflected <<<"$echo_json")" -eq 6
+tb_expect "probe-echo: missing 2, 4, 6" \
+    "$([ "$(jq -r .missing <<<"$echo_json")" = "2-2,4-4,6-6" ] &&
+       echo 0 || echo 1)" -eq 0
 qm_vm_create 1 1
 t0=$(tb_now_ms)
 qm_start src 1 1

@@ -94,7 +94,7 @@ inputs=("$here/init" "$here/probe-echo.c" "$here/build.sh"
         "$src/src/lib/traffic.c" "$src/src/lib/traffic.h"
         "$src/src/lib/util.c" "$bb" "$kdir/version")
 fresh=1
-[ -s "$out/initrd.gz" ] || fresh=0
+[ -s "$out/initrd.gz" ] && [ -x "$out/probe-echo" ] || fresh=0
 for f in "${inputs[@]}"; do
     [ "$fresh" = 1 ] && [ "$f" -nt "$out/initrd.gz" ] && fresh=0
 done
@@ -120,6 +120,7 @@ if [ "$fresh" = 0 ]; then
         gzip -1 >"$out/initrd.gz.new"
     mv "$out/initrd.gz.new" "$out/initrd.gz"
     cp "$kdir/vmlinuz" "$out/vmlinuz"
+    cp "$st/bin/probe-echo" "$out/probe-echo" # checked on the host too
     rm -rf "$st"
     trap - EXIT
     log "initramfs $(stat -c %s "$out/initrd.gz") bytes in $out"
