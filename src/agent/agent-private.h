@@ -18,6 +18,7 @@
  *                    the gateway poll, the loop-stall probe
  *   agent_chan.c     the agent channel's socket
  *   agent_of.c       the socket to the node's bridge
+ *   agent_ovsdb.c    the socket to the node's ovsdb-server (--ovsdb)
  *   agent_metrics.c  the statistics timer and GET /metrics */
 #ifndef MIGNET_AGENT_AGENT_PRIVATE_H
 #define MIGNET_AGENT_AGENT_PRIVATE_H 1
@@ -76,6 +77,11 @@ struct agent {
     bool of_up;                 /* connected: the core has the session */
     struct event *of_retry;
 
+    /* ovsdb-server (--ovsdb), for external_ids:iface-id. */
+    struct bufferevent *ovsdb_bev;
+    bool ovsdb_up;
+    struct event *ovsdb_retry;
+
     struct event *stats_timer;
     struct evhttp *http;
 
@@ -123,6 +129,9 @@ void agent_schedule_sync(struct agent_core *);
 
 /* agent_core.c */
 void agent_lat_add(struct lat *, uint64_t us);
+/* The bridge's number for the port of held entry 'e', 0 if none. */
+uint32_t agent_entry_port(const struct agent_core *,
+                          const struct chan_entry *);
 
 /* ---- Shell (libevent). ---- */
 
@@ -142,6 +151,14 @@ void agent_of_connect(evutil_socket_t, short what, void *aux);
 void agent_of_close(struct agent *, const char *why);
 /* Writes what the core queued for the switch. */
 void agent_of_flush(struct agent *);
+
+/* agent_ovsdb.c */
+/* Event callback: connects to ovsdb-server (nothing without --ovsdb). */
+void agent_ovsdb_connect(evutil_socket_t, short what, void *aux);
+/* Writes what the core queued for ovsdb-server. */
+void agent_ovsdb_flush(struct agent *);
+/* Closes the socket and frees the retry timer. */
+void agent_ovsdb_stop(struct agent *);
 
 /* agent_chan.c */
 /* Event callback: (re)connects the channel. */

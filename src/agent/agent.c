@@ -218,6 +218,7 @@ agent_flush(struct agent *a)
 {
     agent_chan_flush(a);
     agent_of_flush(a);
+    agent_ovsdb_flush(a);
     uint64_t wake = agent_core_next_wake(a->core);
     if (wake == UINT64_MAX) {
         event_del(a->wake);
@@ -312,6 +313,7 @@ agent_run(const struct agent_options *opt)
         .tunnel_port = opt->tunnel_port,
         .dhcp_snoop = opt->dhcp_snoop,
         .wall_offset_ms = clock_wall_ms() - clock_mono_ms(),
+        .ovsdb = opt->ovsdb != NULL,
     };
     a->core = agent_core_create(&copt, clock_mono_us());
     if (!a->core) {
@@ -325,6 +327,7 @@ agent_run(const struct agent_options *opt)
     a->wake = evtimer_new(a->base, wake_cb, a);
     a->chan_retry = evtimer_new(a->base, agent_chan_connect, a);
     a->of_retry = evtimer_new(a->base, agent_of_connect, a);
+    a->ovsdb_retry = evtimer_new(a->base, agent_ovsdb_connect, a);
     a->poll_timer = evtimer_new(a->base, poll_cb, a);
     a->poll_deadline = evtimer_new(a->base, poll_deadline_cb, a);
     a->stall_timer = evtimer_new(a->base, stall_cb, a);
@@ -370,6 +373,7 @@ agent_run(const struct agent_options *opt)
         evhttp_set_cb(a->http, "/metrics", agent_metrics_cb, a);
     }
     agent_of_connect(-1, 0, a);
+    agent_ovsdb_connect(-1, 0, a);
     agent_chan_connect(-1, 0, a);
     agent_arm_ms(a->poll_timer, 1);
     a->stall_due_us = clock_mono_us() + STALL_PROBE_MS * 1000;
@@ -389,6 +393,7 @@ out:
     if (a->of_bev) {
         bufferevent_free(a->of_bev);
     }
+    agent_ovsdb_stop(a);
     if (a->gw_conn) {
         evhttp_connection_free(a->gw_conn); /* drops a poll in flight */
     }

@@ -29,6 +29,9 @@ struct agent_options {
     const char *controller;  /* HOST:PORT of mignetd's agent channel */
     const char *gateway;     /* http://HOST:PORT of mignetd's REST */
     const char *ofp;         /* unix:PATH of the bridge's OpenFlow socket */
+    /* unix:PATH of the node's ovsdb-server: VMs' ports are found by
+     * external_ids:iface-id (then by name); NULL: by name alone. */
+    const char *ovsdb;
     const char *tunnel_port; /* name of the overlay port on the bridge */
     const char *metrics;     /* ADDR:PORT for GET /metrics, NULL = none */
     uint32_t refresh_ms;     /* gateway poll interval */

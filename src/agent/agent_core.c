@@ -17,6 +17,7 @@
 #include "agent/agent_map.h"
 #include "agent/map_push.h"
 #include "agent/flowtab.h"
+#include "agent/ovsdb_iface.h"
 #include "agent/pipeline.h"
 #include "agent/pl_engine.h"
 #include "lib/log.h"
@@ -206,6 +207,18 @@ chan_received(void *aux, const char *line, size_t len,
     agent_schedule_sync(a);
 }
 
+static bool
+unreported_activations(const struct agent_core *a)
+{
+    for (size_t i = 0; i < chan_client_n_entries(a->chan); i++) {
+        if (chan_client_activation_unreported(chan_client_entry(a->chan,
+                                                                i))) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void
 agent_core_chan_connected(struct agent_core *a, uint64_t now)
 {
@@ -213,6 +226,8 @@ agent_core_chan_connected(struct agent_core *a, uint64_t now)
     a->session++;
     a->synced_seq = 0; /* sequence numbers start again */
     a->confirmed_version = 0; /* report the held version again */
+    /* ... and what it activated, if mignetd may not have heard it. */
+    a->activation_due = unreported_activations(a);
     map_push_session(a->push);
     chan_client_connected(a->chan, agent_core_ms(a), &a->chan_out);
 }
@@ -235,6 +250,10 @@ agent_core_chan_receive(struct agent_core *a, const char *data, size_t len,
             a->unconfirmed_since_us = now;
         }
         agent_schedule_sync(a); /* a barrier will confirm and acknowledge */
+    }
+    if (a->activation_due && chan_client_welcomed(a->chan)
+        && !chan_client_in_resync(a->chan)) {
+        agent_schedule_sync(a); /* its barrier reports the activations */
     }
     map_push_run(a->push, a->chan, a->map, agent_core_ms(a), &a->chan_out);
     return 0;
@@ -306,10 +325,110 @@ agent_port_lookup(const struct agent_core *a, const char *name)
     return 0;
 }
 
+/* The OpenFlow port of the interface 'r' (an OVSDB row) on this
+ * bridge, 0 if none: its ofport, when the bridge has that port under that
+ * name (OpenFlow cuts names to 15 characters; the Interface table spans
+ * every bridge), else the bridge's port of that name. */
+static uint32_t
+ovsdb_row_port(const struct agent_core *a, const struct ovsdb_row *r)
+{
+    for (size_t i = 0; r->ofport && i < a->n_ports; i++) {
+        const struct port *p = &a->ports[i];
+        if (p->no == r->ofport
+            && !strncmp(p->name, r->name, sizeof p->name - 1)) {
+            return p->no;
+        }
+    }
+    return agent_port_lookup(a, r->name);
+}
+
+/* The iface-id that names 'e''s port: its own, else the VM id. */
+static const char *
+entry_iface_id(const struct chan_entry *e)
+{
+    return e->iface_id[0] ? e->iface_id : e->vm;
+}
+
+uint32_t
+agent_entry_port(const struct agent_core *a, const struct chan_entry *e)
+{
+    if (e->config.port) {
+        return e->config.port;
+    }
+    /* The interface with that iface-id on this bridge (one Open vSwitch
+     * may hold the VM's source and destination ports on two bridges); of
+     * several, the first by name. */
+    const char *id = entry_iface_id(e);
+    const struct ovsdb_row *best = NULL;
+    uint32_t no = 0;
+    for (size_t i = 0; a->ovsdb && i < ovsdb_iface_count(a->ovsdb); i++) {
+        const struct ovsdb_row *r = ovsdb_iface_row(a->ovsdb, i);
+        uint32_t p;
+        if (!strcmp(r->iface_id, id) && (p = ovsdb_row_port(a, r))
+            && (!best || strcmp(r->name, best->name) < 0)) {
+            best = r;
+            no = p;
+        }
+    }
+    if (no) {
+        return no;
+    }
+    return agent_port_lookup(a, e->vm); /* the port named like the VM */
+}
+
+/* The held entries whose port an interface called, or with iface-id,
+ * 'key' may be: their views are rebuilt at the next sync. */
+static void
+mark_iface(struct agent_core *a, const char *key)
+{
+    for (size_t i = 0; i < chan_client_n_entries(a->chan); i++) {
+        const struct chan_entry *e = chan_client_entry(a->chan, i);
+        if (!strcmp(e->vm, key) || !strcmp(entry_iface_id(e), key)) {
+            vm_changes_add(&a->changed, e->vm);
+        }
+    }
+}
+
+/* A frame from a watched port (PL_K_ACTIVATE): the VM held there with
+ * activate_on_frame runs here now.  Its entry becomes active at once
+ * (the sync installs local delivery and drops the watch); the confirmed
+ * batch reports 'activated' (agent_batch_done). */
+static void
+activate_on_frame(struct agent_core *a, const struct ofp_packet_in *pi)
+{
+    uint64_t port = 0, mask;
+    a->activation_punts++;
+    if (!ofp_match_get(&pi->match, OFP_F_IN_PORT, &port, &mask)) {
+        return;
+    }
+    for (size_t i = 0; i < chan_client_n_entries(a->chan); i++) {
+        const struct chan_entry *e = chan_client_entry(a->chan, i);
+        if (e->activate_on_frame && !e->activated && !e->relay
+            && agent_entry_port(a, e) == port) {
+            uint64_t epoch = e->epoch;
+            char vm[sizeof e->vm];
+            snprintf(vm, sizeof vm, "%s", e->vm);
+            if (chan_client_activate(a->chan, vm, epoch)) {
+                a->activation_due = true;
+                log_write(LOG_INF, "agent", "event=activated_on_frame "
+                          "node=%s vm=%s epoch=%" PRIu64 " port=%" PRIu64,
+                          a->opt.node, vm, epoch, port);
+            }
+            return;
+        }
+    }
+}
+
 static void
 port_set(struct agent_core *a, const struct ofp_port *p, bool present)
 {
     vm_changes_add(&a->changed, p->name); /* the VM of that name, if any */
+    const struct ovsdb_row *r = a->ovsdb ? ovsdb_iface_by_name(a->ovsdb,
+                                                               p->name)
+                                         : NULL;
+    if (r && r->iface_id[0]) {
+        mark_iface(a, r->iface_id); /* the VM whose iface-id it has */
+    }
     for (size_t i = 0; i < a->n_ports; i++) {
         if (!strcmp(a->ports[i].name, p->name)) {
             if (present) {
@@ -394,7 +513,12 @@ of_message(void *aux, const struct ofp_msg *msg)
         }
         break;
     case OFPT_PACKET_IN:
-        agent_packet_in(a, &msg->packet_in);
+        if ((msg->packet_in.cookie & PL_COOKIE_KIND_MASK)
+            == pl_cookie_kind(PL_K_ACTIVATE)) {
+            activate_on_frame(a, &msg->packet_in);
+        } else {
+            agent_packet_in(a, &msg->packet_in);
+        }
         break;
     case OFPT_FLOW_REMOVED:
         relay_removed(a, &msg->flow_removed);
@@ -434,6 +558,63 @@ agent_core_of_disconnected(struct agent_core *a, uint64_t now)
     ofconn_disconnected(a->of);
     ofpbuf_clear(ofconn_output(a->of));
     a->of_ready = false;
+}
+
+/* ---- Open vSwitch's Interface table ---- */
+
+void
+agent_core_ovsdb_connected(struct agent_core *a, uint64_t now)
+{
+    a->now_us = now;
+    if (a->ovsdb) {
+        ovsdb_iface_connected(a->ovsdb, &a->ovsdb_out);
+    }
+}
+
+int
+agent_core_ovsdb_receive(struct agent_core *a, const char *data, size_t len,
+                         uint64_t now)
+{
+    a->now_us = now;
+    if (!a->ovsdb) {
+        return ENOTCONN;
+    }
+    char err[160];
+    int error = ovsdb_iface_receive(a->ovsdb, data, len, &a->ovsdb_out, err,
+                                    sizeof err);
+    if (error) {
+        a->ovsdb_errors++;
+        log_write(LOG_WARN, "agent", "event=ovsdb_refused node=%s "
+                  "error=\"%s\"", a->opt.node, err);
+    }
+    struct vm_changes *c = ovsdb_iface_changes(a->ovsdb);
+    if (c->all) {
+        vm_changes_all(&a->changed);
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        mark_iface(a, c->names[i]);
+    }
+    if (c->all || c->n) {
+        agent_schedule_sync(a);
+    }
+    vm_changes_clear(c);
+    return error;
+}
+
+void
+agent_core_ovsdb_disconnected(struct agent_core *a, uint64_t now)
+{
+    a->now_us = now;
+    if (a->ovsdb) {
+        ovsdb_iface_disconnected(a->ovsdb);
+    }
+    strbuf_clear(&a->ovsdb_out);
+}
+
+struct strbuf *
+agent_core_ovsdb_output(struct agent_core *a)
+{
+    return &a->ovsdb_out;
 }
 
 /* ---- The gateway map, statistics, timers ---- */
@@ -607,6 +788,8 @@ agent_core_create(const struct agent_core_options *opt, uint64_t now)
     vm_changes_init(&a->changed);
     a->installed = flowtab_create();
     a->snooped = binding_table_create();
+    a->ovsdb = opt->ovsdb ? ovsdb_iface_create() : NULL;
+    strbuf_init(&a->ovsdb_out);
     a->of = ofconn_create(NULL, &of_hooks, a);
     struct ofctrl_hooks ofctrl_hooks = {
         .done = agent_batch_done, .now_ms = agent_now_ms,
@@ -633,6 +816,8 @@ agent_core_destroy(struct agent_core *a)
     vm_changes_destroy(&a->changed);
     flowtab_destroy(a->installed);
     binding_table_destroy(a->snooped);
+    ovsdb_iface_destroy(a->ovsdb);
+    strbuf_destroy(&a->ovsdb_out);
     strbuf_destroy(&a->chan_out);
     free(a);
 }

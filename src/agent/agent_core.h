@@ -40,6 +40,7 @@
 
 struct agent_map;
 struct binding_table;
+struct ovsdb_iface;
 struct map_push;
 struct flowtab;
 struct pl_engine;
@@ -95,6 +96,9 @@ struct agent_core_options {
     /* Wall-clock milliseconds minus monotonic milliseconds: snooped DHCP
      * leases are wall-clock times.  0 in tests. */
     uint64_t wall_offset_ms;
+    /* Find VMs' ports by OVS external_ids:iface-id, read from ovsdb-server
+     * (agent_core_ovsdb_*); false: by their name alone. */
+    bool ovsdb;
 };
 
 /* The shell reads these fields (metrics, the poll's URL); only the
@@ -123,6 +127,10 @@ struct agent_core {
     bool of_ready;
     struct port ports[MAX_PORTS];
     size_t n_ports;
+    /* Open vSwitch's Interface table (NULL without opt.ovsdb). */
+    struct ovsdb_iface *ovsdb;
+    struct strbuf ovsdb_out; /* queued for ovsdb-server */
+    uint64_t ovsdb_errors;   /* malformed messages (each closes it) */
     struct flowtab *installed;
     /* The desired flows, computed incrementally (agent_sync.c), and the
      * VMs whose port or snooped binding changed since compute(). */
@@ -152,6 +160,16 @@ struct agent_core {
     uint64_t portsec_sum;  /* ... as last read */
     uint64_t portsec_flows;
     uint64_t dhcp_punts, dhcp_sent, dhcp_bad, bindings_snooped;
+
+    /* The migration lifecycle: an entry activated on its port's first
+     * frame is reported ('activated') once a batch sent after the
+     * activation -- or after a channel (re)connection -- is confirmed:
+     * the local delivery is true on the switch before mignetd moves
+     * traffic here.  'activation_due': the next batch carries the
+     * report; 'activation_batch': the batch that does (0: none). */
+    bool activation_due;
+    uint64_t activation_batch;
+    uint64_t activation_punts; /* frames punted by a watch flow */
 
     /* Counters. */
     uint64_t flow_mods, syncs, of_errors, of_connects;
@@ -186,6 +204,16 @@ void agent_core_of_connected(struct agent_core *, uint64_t now);
 int agent_core_of_receive(struct agent_core *, const void *data, size_t len,
                           uint64_t now);
 void agent_core_of_disconnected(struct agent_core *, uint64_t now);
+
+/* With opt.ovsdb: the connection to ovsdb-server is up (queues the
+ * monitor), received bytes (returns 0, or an errno after which the shell
+ * closes it, calls agent_core_ovsdb_disconnected and reconnects later),
+ * and it is gone. */
+void agent_core_ovsdb_connected(struct agent_core *, uint64_t now);
+int agent_core_ovsdb_receive(struct agent_core *, const char *data,
+                             size_t len, uint64_t now);
+void agent_core_ovsdb_disconnected(struct agent_core *, uint64_t now);
+struct strbuf *agent_core_ovsdb_output(struct agent_core *);
 
 /* A 200 answer of GET /v1/map?since=V.  Returns 0, or EINVAL with 'err'
  * filled and nothing changed. */

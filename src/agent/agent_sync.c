@@ -65,6 +65,17 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
     }
     map_push_confirmed(a->push, a->chan, a->map, b->version, t,
                        &a->chan_out);
+    /* Activations this batch made true on the switch; a session not
+     * ready to hear them gets them with a later batch. */
+    if (a->activation_batch && b->id >= a->activation_batch) {
+        a->activation_batch = 0;
+        if (!chan_client_welcomed(a->chan)
+            || chan_client_in_resync(a->chan)) {
+            a->activation_due = true;
+        } else {
+            (void) chan_client_report_activated(a->chan, t, &a->chan_out);
+        }
+    }
     /* ACKs whose binding's flows this batch confirmed. */
     uint64_t us = a->now_us;
     size_t j = 0;
@@ -82,33 +93,57 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
     a->n_pend = j;
 }
 
+/* The map's view of VM 'name' when it lives on another node this node
+ * can reach: fills 'v' and returns true. */
+static bool
+remote_view(struct agent_core *a, const char *name, struct pl_vm *v)
+{
+    const struct amap_entry *m = agent_map_find(a->map, name);
+    if (!m || !strcmp(m->node, a->opt.node) || !m->address) {
+        return false;
+    }
+    v->kind = PL_VM_REMOTE;
+    v->config = m->config;
+    v->peer = m->address;
+    return true;
+}
+
 /* The engine's view of VM 'name': its held entry (placed here or
- * relaying), else its map entry (elsewhere), else none. */
+ * relaying), else its map entry (elsewhere), else none.  An inactive
+ * entry attracts nothing: senders here follow the map (the VM still runs
+ * where the map says), and its port is only watched when it activates on
+ * a frame. */
 static void
 update_vm(struct agent_core *a, const char *name)
 {
     struct pl_vm v = {.vm = name};
     const struct chan_entry *e = chan_client_find(a->chan, name);
-    const struct amap_entry *m = e ? NULL : agent_map_find(a->map, name);
-    if (e) {
+    bool keep;
+    if (e && e->inactive) {
+        uint32_t port = agent_entry_port(a, e);
+        v.watch_port = e->activate_on_frame ? port : 0;
+        if (!remote_view(a, name, &v)) {
+            v.kind = PL_VM_INACTIVE;
+            v.config = e->config;
+        }
+        keep = v.kind == PL_VM_REMOTE || v.watch_port;
+    } else if (e) {
         v.config = e->config;
         v.binding = agent_entry_binding(a, e);
-        /* A relay's snapshot keeps its binding's flows while the VM's
-         * port is still here (until its DELETE). */
-        v.ofport = e->config.port ? e->config.port
-                                  : agent_port_lookup(a, e->vm);
+        /* A relay's snapshot keeps its port's flows while the VM's port
+         * is still here (until its DELETE). */
+        v.ofport = agent_entry_port(a, e);
         v.kind = e->relay ? PL_VM_RELAY : PL_VM_LOCAL;
-        if (e->relay && !addr_parse_ipv4(e->target_address, &v.peer)) {
-            e = NULL; /* cannot tunnel to it */
+        if (!e->relay && e->activate_on_frame && !e->activated) {
+            v.watch_port = v.ofport; /* forwards, and reports its frame */
         }
-    } else if (m && strcmp(m->node, a->opt.node) && m->address) {
-        v.kind = PL_VM_REMOTE;
-        v.config = m->config;
-        v.peer = m->address;
+        keep = !e->relay || addr_parse_ipv4(e->target_address, &v.peer);
     } else {
-        m = NULL; /* ours or unreachable: the instruction wins */
+        /* Not held: the map's, unless it is ours or unreachable (then
+         * the instructions win). */
+        keep = remote_view(a, name, &v);
     }
-    if (e || m) {
+    if (keep) {
         pl_engine_set_vm(a->engine, &v);
     } else {
         pl_engine_remove_vm(a->engine, name);
@@ -130,7 +165,10 @@ update_source(struct agent_core *a, bool remote)
 {
     for (size_t i = pl_engine_n_vms(a->engine); i-- > 0;) {
         const struct pl_vm *v = pl_engine_vm(a->engine, i);
-        if ((v->kind == PL_VM_REMOTE) == remote) {
+        /* A watched port is a held entry's, whatever the kind. */
+        bool from_map = v->kind == PL_VM_REMOTE;
+        bool from_held = !from_map || v->watch_port;
+        if (remote ? from_map : from_held) {
             update_vm(a, v->vm);
         }
     }
@@ -297,6 +335,10 @@ agent_sync(struct agent_core *a)
         return; /* not connected: the next connection syncs in full */
     }
     pl_engine_clear_tracked(a->engine); /* sent */
+    if (a->activation_due) {
+        a->activation_due = false;
+        a->activation_batch = batch.id;
+    }
     a->flow_mods += d.added + d.modified + d.deleted;
     a->syncs++;
     a->unconfirmed_since_us = 0;

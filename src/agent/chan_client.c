@@ -297,6 +297,23 @@ chan_client_disconnected(struct chan_client *c)
     strbuf_clear(&c->in);
 }
 
+/* 'e' replaces 'held' (NULL: none) at the same or a newer epoch: an
+ * activation (by a frame, or an install without 'inactive') sticks for
+ * its epoch. */
+static void
+carry_activation(struct chan_entry *e, const struct chan_entry *held)
+{
+    if (held && held->epoch == e->epoch) {
+        e->activated = held->activated;
+        if (!held->inactive) {
+            e->inactive = false;
+        }
+    }
+    if (e->activated) {
+        e->inactive = false;
+    }
+}
+
 /* Applies an instruction to 'table' under the epoch rule.  Returns true if
  * applied, false if refused (with '*held_epoch' the epoch held, 0 for
  * none). */
@@ -327,6 +344,10 @@ apply_instr(struct entry_table *t, const struct chan_msg *m,
         if (m->has_binding) {
             e.binding = m->binding;
         }
+        e.inactive = m->inactive;
+        e.activate_on_frame = m->activate_on_frame;
+        snprintf(e.iface_id, sizeof e.iface_id, "%s", m->iface_id);
+        carry_activation(&e, held);
         *nomem = table_put(t, &e) != 0;
         return !*nomem;
     }
@@ -454,7 +475,12 @@ handle_resync(struct chan_client *c, const struct chan_msg *m)
     if (m->seq > c->pending_ack) {
         c->pending_ack = m->seq;
     }
-    /* The resync's state replaces everything held. */
+    /* The resync's state replaces everything held; what the agent
+     * activated at an epoch the resync still has stays active. */
+    for (size_t i = 0; i < c->staging.n; i++) {
+        struct chan_entry *e = &c->staging.v[i];
+        carry_activation(e, table_find(&c->held, e->vm));
+    }
     struct entry_table tmp = c->held;
     c->held = c->staging;
     c->staging = tmp;
@@ -515,6 +541,7 @@ handle_line(struct chan_client *c, const char *line, size_t len,
     case CHAN_REPORT:
     case CHAN_REFUSED:
     case CHAN_NACK:
+    case CHAN_ACTIVATED:
     default:
         violation(c, "agent-side message '%s' from the controller",
                   chan_msg_type_name(m.type));
@@ -626,6 +653,50 @@ chan_client_refreshed(struct chan_client *c, uint64_t version,
         msg.version = version;
         send_msg(c, &msg, now, out);
     }
+}
+
+bool
+chan_client_activate(struct chan_client *c, const char *vm, uint64_t epoch)
+{
+    struct chan_entry *e = table_find(&c->held, vm);
+    if (!e || e->epoch != epoch || !e->activate_on_frame || e->activated) {
+        return false;
+    }
+    e->activated = true;
+    e->inactive = false;
+    c->stats.activations++;
+    vm_changes_add(&c->changes, vm);
+    state_changed(c);
+    return true;
+}
+
+bool
+chan_client_activation_unreported(const struct chan_entry *e)
+{
+    return e->activated && e->activate_on_frame;
+}
+
+size_t
+chan_client_report_activated(struct chan_client *c, uint64_t now,
+                             struct strbuf *out)
+{
+    size_t n = 0;
+    if (!c->connected || !c->welcomed || c->in_resync) {
+        return 0;
+    }
+    for (size_t i = 0; i < c->held.n; i++) {
+        const struct chan_entry *e = &c->held.v[i];
+        if (chan_client_activation_unreported(e)) {
+            struct chan_msg m;
+            chan_msg_init(&m, CHAN_ACTIVATED);
+            snprintf(m.vm, sizeof m.vm, "%s", e->vm);
+            m.epoch = e->epoch;
+            send_msg(c, &m, now, out);
+            n++;
+        }
+    }
+    c->stats.activated_sent += n;
+    return n;
 }
 
 bool

@@ -44,11 +44,24 @@ struct chan_entry {
     uint64_t target_epoch;
     bool has_binding; /* port security (seed 003): the install's binding */
     struct binding binding;
+    /* The migration lifecycle (docs/agent-protocol.md).  'inactive': held
+     * but attracting no traffic.  'activate_on_frame': activate on the
+     * first frame from the VM's port.  'activated': the agent did so at
+     * this epoch (chan_client_activate); like an install without
+     * 'inactive', it sticks for the epoch: an install of the same epoch
+     * (a resync's, sent before the controller heard 'activated') never
+     * makes the entry inactive again. */
+    bool inactive;
+    bool activate_on_frame;
+    bool activated;
+    char iface_id[CHAN_IFACE_MAX + 1]; /* OVS iface-id; "" = the VM id */
 };
 
 struct chan_client_stats {
     uint64_t sessions;     /* welcomes received */
     uint64_t installs, relays, deletes; /* applied */
+    uint64_t activations;  /* chan_client_activate() that activated */
+    uint64_t activated_sent; /* 'activated' reports queued */
     uint64_t refused;      /* instructions refused by the epoch rule */
     uint64_t resyncs;      /* completed resyncs */
     uint64_t errors;       /* 'error' messages received */
@@ -132,6 +145,20 @@ bool chan_client_send(struct chan_client *, const struct chan_msg *,
  * if the session is welcomed. */
 void chan_client_refreshed(struct chan_client *, uint64_t version,
                            uint64_t now, struct strbuf *out);
+
+/* The agent saw the first frame from the port of 'vm', held at 'epoch'
+ * with activate_on_frame: the entry is active from now on (its state
+ * changed).  Returns false, changing nothing, for any other entry or one
+ * already activated. */
+bool chan_client_activate(struct chan_client *, const char *vm,
+                          uint64_t epoch);
+/* Whether 'e' still needs an 'activated' report: the agent activated it
+ * and no install of its epoch without activate_on_frame came since. */
+bool chan_client_activation_unreported(const struct chan_entry *e);
+/* Queues 'activated {vm, epoch}' for every such entry, if the session is
+ * welcomed and not inside a resync; returns how many. */
+size_t chan_client_report_activated(struct chan_client *, uint64_t now,
+                                    struct strbuf *out);
 
 bool chan_client_welcomed(const struct chan_client *);
 bool chan_client_in_resync(const struct chan_client *);

@@ -18,6 +18,9 @@ usage(FILE *f)
 "\n"
 "  --node ID              this node's id (as registered with mignetd)\n"
 "  --ofp unix:PATH        the bridge's OpenFlow socket (RUNDIR/BR.mgmt)\n"
+"  --ovsdb unix:PATH      the node's ovsdb-server (RUNDIR/db.sock): find a\n"
+"                         VM's port by external_ids:iface-id, then by its\n"
+"                         name (default: by name alone)\n"
 "  --controller H:P       mignetd's agent channel (default 127.0.0.1:7481)\n"
 "  --gateway URL          mignetd's REST/gateway (default\n"
 "                         http://127.0.0.1:7480)\n"
@@ -41,6 +44,7 @@ main(int argc, char **argv)
     static const struct option longopts[] = {
         {"node", required_argument, NULL, 'n'},
         {"ofp", required_argument, NULL, 'o'},
+        {"ovsdb", required_argument, NULL, 'O'},
         {"controller", required_argument, NULL, 'c'},
         {"gateway", required_argument, NULL, 'g'},
         {"tunnel-port", required_argument, NULL, 't'},
@@ -59,6 +63,14 @@ main(int argc, char **argv)
         switch (c) {
         case 'n': o.node = optarg; break;
         case 'o': o.ofp = optarg; break;
+        case 'O':
+            if (strncmp(optarg, "unix:", 5) || !optarg[5]) {
+                fprintf(stderr, "mignet-agent: --ovsdb takes unix:PATH, "
+                        "not '%s'\n", optarg);
+                return 2;
+            }
+            o.ovsdb = optarg;
+            break;
         case 'c': o.controller = optarg; break;
         case 'g': o.gateway = optarg; break;
         case 't': o.tunnel_port = optarg; break;

@@ -184,24 +184,50 @@ add_arp_responder(struct pl_out *out, const struct pl_vm *v)
     emit(out, &f);
 }
 
+/* Table 0 for the port of a VM placed (or still running) here: its
+ * traffic carries its overlay key on to port security.  A watched port
+ * also sends a copy to the agent (the frame that activates the VM). */
+static void
+add_classify(struct pl_out *out, const struct pl_vm *v)
+{
+    struct flowtab_flow f;
+    bool watch = v->watch_port && v->watch_port == v->ofport;
+    flow_init(out, &f, PL_T_CLASSIFY, PRIO_CLASSIFY,
+              watch ? PL_K_ACTIVATE : PL_K_LOCAL, v->vm);
+    ofp_match_set(&f.match, OFP_F_IN_PORT, v->ofport);
+    struct ofp_actions *a = ofp_instructions_apply(&f.insts);
+    if (watch) {
+        must(ofp_actions_controller(a, 0xffff));
+    }
+    must(ofp_actions_set_field(a, OFP_F_TUNNEL_ID, pl_key(&v->config)));
+    f.insts.present |= OFP_INST_GOTO;
+    f.insts.goto_table = PL_T_PORTSEC;
+    emit(out, &f);
+}
+
 static void
 add_vm(struct pl_out *out, const struct pl_input *in, const struct pl_vm *v)
 {
     struct flowtab_flow f;
     const struct mn_config *c = &v->config;
+    if (v->watch_port && (v->kind != PL_VM_LOCAL
+                          || v->watch_port != v->ofport)) {
+        /* Held inactive: the port attracts nothing, its first frame
+         * activates the VM (the agent installs the rest).  With or
+         * without an overlay. */
+        flow_init(out, &f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_ACTIVATE,
+                  v->vm);
+        ofp_match_set(&f.match, OFP_F_IN_PORT, v->watch_port);
+        must(ofp_actions_controller(ofp_instructions_apply(&f.insts),
+                                    0xffff));
+        emit(out, &f);
+    }
     switch (v->kind) {
     case PL_VM_LOCAL:
         if (!v->ofport) {
             return; /* not plugged yet: nothing to deliver to */
         }
-        /* Classify: the VM's traffic carries its overlay key. */
-        flow_init(out, &f, PL_T_CLASSIFY, PRIO_CLASSIFY, PL_K_LOCAL, v->vm);
-        ofp_match_set(&f.match, OFP_F_IN_PORT, v->ofport);
-        must(ofp_actions_set_field(ofp_instructions_apply(&f.insts),
-                                   OFP_F_TUNNEL_ID, pl_key(c)));
-        f.insts.present |= OFP_INST_GOTO;
-        f.insts.goto_table = PL_T_PORTSEC;
-        emit(out, &f);
+        add_classify(out, v);
         /* Deliver, from local VMs and from the overlay alike. */
         for (int t = 0; t < 2; t++) {
             flow_init(out, &f, t ? PL_T_FROM_TUN : PL_T_FROM_VM, PRIO_LOCAL,
@@ -213,6 +239,11 @@ add_vm(struct pl_out *out, const struct pl_input *in, const struct pl_vm *v)
         }
         break;
     case PL_VM_RELAY:
+        /* The VM may still run here (lossless: until the hypervisor stops
+         * it): its egress keeps going while its port exists. */
+        if (v->ofport) {
+            add_classify(out, v);
+        }
         if (!in->tunnel_port) {
             return;
         }
@@ -237,6 +268,8 @@ add_vm(struct pl_out *out, const struct pl_input *in, const struct pl_vm *v)
         tunnel_to(ofp_instructions_apply(&f.insts), v->peer,
                   in->tunnel_port);
         emit(out, &f);
+        break;
+    case PL_VM_INACTIVE:
         break;
     }
 }
@@ -314,7 +347,7 @@ add_portsec(struct pl_out *out, const struct pl_input *in,
     }
     if (v->binding) {
         n = binding_rules(v->binding, v->ofport, rules);
-    } else if (!v->config.ip && v->kind == PL_VM_LOCAL) {
+    } else if (!v->config.ip) {
         n = binding_rules_unbound(v->ofport, v->config.mac, rules);
     } else {
         return; /* an address given by hand: not filtered */
@@ -428,8 +461,10 @@ pipeline_vm(const struct pl_input *in, const struct pl_vm *v,
     add_vm(&o, in, v);
     add_portsec(&o, in, v);
     /* ARP answers for every VM this node can reach: placed here or
-     * elsewhere per the map (a relay's snapshot is an old address). */
-    if (v->kind != PL_VM_RELAY && v->config.ip) {
+     * elsewhere per the map (a relay's snapshot is an old address, an
+     * inactive copy attracts nothing). */
+    if ((v->kind == PL_VM_LOCAL || v->kind == PL_VM_REMOTE)
+        && v->config.ip) {
         add_arp_responder(&o, v);
     }
     return out_finish(&o);

@@ -35,6 +35,7 @@ enum pl_kind {
     PL_K_REMOTE = 3, /* forwarding to a VM elsewhere, per the map */
     PL_K_ARP = 4,   /* ARP responder */
     PL_K_PORTSEC = 5, /* port security: anti-spoofing, DHCP (seed 003) */
+    PL_K_ACTIVATE = 6, /* table 0 on a watched VM port: first frame punted */
 };
 
 /* Port-security priorities in table 10: binding_rules()' relative
@@ -59,6 +60,8 @@ enum pl_vm_kind {
     PL_VM_LOCAL,  /* placed here: deliver to 'ofport' */
     PL_VM_RELAY,  /* a snapshot here relaying to 'peer' */
     PL_VM_REMOTE, /* placed on node 'peer' per the map */
+    PL_VM_INACTIVE, /* held here inactive, no map entry elsewhere: no
+                     * flows but the watch */
 };
 struct pl_vm {
     const char *vm;
@@ -70,6 +73,11 @@ struct pl_vm {
      * one, a VM with IP 0.0.0.0 may only get an address (DHCP); a VM
      * with a configured IP is not filtered. */
     const struct binding *binding;
+    /* Any kind: the port whose frames are punted to the agent (packet-in,
+     * cookie kind PL_K_ACTIVATE) to activate the VM here; 0 = none.  A
+     * LOCAL VM's own port keeps forwarding (its classify flow punts a
+     * copy); any other kind's watched port sends only to the agent. */
+    uint32_t watch_port;
 };
 
 struct pl_input {

@@ -631,6 +631,30 @@ session_binding(struct agent_session *s, const struct chan_msg *m)
     }
 }
 
+/* The agent saw the VM's first frame at its port (activate_on_frame):
+ * the core switches over (`rarp`) or records the activation (`lossless`).
+ * Checked first: a report the core refuses is answered with an `error`
+ * and changes nothing; a repeat (re-sent after a reconnection) is OK. */
+static void
+session_activated(struct agent_session *s, const struct chan_msg *m,
+                  uint64_t now)
+{
+    struct ctl *ctl = s->srv->ctl;
+    uint32_t vm = core_vm_find(ctl->core, m->vm);
+    enum core_err err = vm == CORE_NONE
+                            ? CORE_E_UNKNOWN_VM
+                            : core_node_activated_check(ctl->core, s->node,
+                                                        vm, m->epoch);
+    log_write(err ? LOG_WARN : LOG_INF, "agent",
+              "event=activated node=%s vm=%s epoch=%" PRIu64 " result=%s",
+              s->name, m->vm, m->epoch, core_errname(err));
+    if (!err) {
+        ctl->dirty = true;
+        err = core_node_activated(ctl->core, s->node, vm, m->epoch, now);
+    }
+    session_core_error(s, err);
+}
+
 static void
 session_message(struct agent_session *s, const struct chan_msg *m)
 {
@@ -683,6 +707,9 @@ session_message(struct agent_session *s, const struct chan_msg *m)
         }
         break;
     }
+    case CHAN_ACTIVATED:
+        session_activated(s, m, now);
+        break;
     case CHAN_REFUSED:
         ctl->metrics.agent_refused++;
         log_write(LOG_WARN, "agent",
@@ -987,6 +1014,14 @@ agent_server_instr(struct agent_server *srv, const struct core_instr *in)
     snprintf(m.vm, sizeof m.vm, "%s", in->vm_name);
     m.epoch = in->epoch;
     m.config = in->config;
+    if (in->kind == INSTR_INSTALL) {
+        m.inactive = in->inactive;
+        m.activate_on_frame = in->activate_on_frame;
+        /* The VM id is the default: only another one goes on the wire. */
+        if (in->iface_id && strcmp(in->iface_id, in->vm_name)) {
+            snprintf(m.iface_id, sizeof m.iface_id, "%s", in->iface_id);
+        }
+    }
     if (in->binding) {
         m.has_binding = true;
         m.binding = *in->binding;

@@ -949,6 +949,14 @@ step6_release_early(struct core *c, struct migration *m, uint64_t now)
     core_release_check(c, now);
 }
 
+/* The source's agent can still confirm a deletion: its node exists and
+ * was not removed. */
+static bool
+src_can_confirm(const struct core *c, const struct migration *m)
+{
+    return core_node_live(c, m->pub.src) && !c->nodes[m->pub.src].gone;
+}
+
 static void
 step6_cleaning(struct core *c, struct migration *m, uint64_t now)
 {
@@ -958,8 +966,10 @@ step6_cleaning(struct core *c, struct migration *m, uint64_t now)
         m->pub.relaying_ms = now ? now : 1;
     }
     m->pub.cleaning_ms = now ? now : 1;
-    m->src_seq = c->nodes[m->pub.src].last_seq;
-    core_node_wait(c, m->pub.src, m->src_seq, m->pub.id);
+    if (src_can_confirm(c, m)) {
+        m->src_seq = c->nodes[m->pub.src].last_seq;
+        core_node_wait(c, m->pub.src, m->src_seq, m->pub.id);
+    }
 }
 
 static void
@@ -981,9 +991,15 @@ task_run_delete(struct core *c, uint32_t ti, uint64_t now)
     core_emit(c, INSTR_DELETE, t->node, t->vm, t->epoch, &t->snapshot, NIL,
               0, t->snap);
     struct migration *m = core_mig_get(c, t->migration);
-    core_task_free(c, ti);
+    core_task_free(c, ti); /* may forget a removed source node */
     if (m && m->delete_task == ti) {
+        uint64_t id = m->pub.id;
         mig_transition(c, m, MIG_EV_SNAPSHOT_DELETED, now);
+        m = core_mig_get(c, id);
+        if (m->pub.phase == MIG_CLEANING && !src_can_confirm(c, m)) {
+            /* Nobody is left to confirm: nothing is left there. */
+            mig_transition(c, m, MIG_EV_DELETE_CONFIRMED, now);
+        }
     }
 }
 

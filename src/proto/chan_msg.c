@@ -92,6 +92,8 @@ enum field_kind {
     F_U16,     /* uint16_t */
     F_OFPERR,  /* the nested ofp_error object (ofp_error_fields) */
     F_BOOL,    /* bool */
+    F_FLAG,    /* bool, optional, encoded only when true */
+    F_IFACE,   /* char[CHAN_IFACE_MAX + 1], printable ASCII */
 };
 
 struct field {
@@ -129,6 +131,17 @@ static const struct field welcome_fields[] = {
 static const struct field seq_fields[] = {F_SEQ, END};
 static const struct field instr_fields[] = {
     F_SEQ, F_VM, F_EPOCH, F_CONFIG, F_BINDING_OPT, END,
+};
+static const struct field install_fields[] = {
+    F_SEQ,
+    F_VM,
+    F_EPOCH,
+    F_CONFIG,
+    F_BINDING_OPT,
+    FIELD("inactive", F_FLAG, inactive, false),
+    FIELD("activate_on_frame", F_FLAG, activate_on_frame, false),
+    FIELD("iface_id", F_IFACE, iface_id, false),
+    END,
 };
 static const struct field relay_fields[] = {
     F_SEQ,
@@ -230,7 +243,7 @@ static const struct field error_fields[] = {
 static const struct field *const type_fields[CHAN_N_TYPES] = {
     [CHAN_HELLO] = hello_fields,          [CHAN_WELCOME] = welcome_fields,
     [CHAN_RESYNC_BEGIN] = seq_fields,     [CHAN_RESYNC_END] = seq_fields,
-    [CHAN_INSTALL] = instr_fields,        [CHAN_RELAY] = relay_fields,
+    [CHAN_INSTALL] = install_fields,      [CHAN_RELAY] = relay_fields,
     [CHAN_DELETE] = instr_fields,         [CHAN_ACK] = seq_fields,
     [CHAN_REFRESH] = refresh_fields,      [CHAN_REPORT] = report_fields,
     [CHAN_REFUSED] = refused_fields,      [CHAN_HEARTBEAT] = no_fields,
@@ -238,7 +251,7 @@ static const struct field *const type_fields[CHAN_N_TYPES] = {
     [CHAN_BINDING] = binding_msg_fields,  [CHAN_NACK] = nack_fields,
     [CHAN_SUBSCRIBE] = version_fields,    [CHAN_MAP_BEGIN] = map_begin_fields,
     [CHAN_MAP_ENTRY] = map_entry_fields,  [CHAN_MAP_END] = version_fields,
-    [CHAN_MAP_ACK] = version_fields,
+    [CHAN_MAP_ACK] = version_fields,      [CHAN_ACTIVATED] = report_fields,
 };
 
 /* Checks across members, after each member passed its own: where it
@@ -264,6 +277,20 @@ code_valid(const char *s)
         if (n >= CHAN_CODE_MAX
             || !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
                  || c == '_')) {
+            return false;
+        }
+    }
+    return n > 0;
+}
+
+/* An OVS iface-id: 1-CHAN_IFACE_MAX printable ASCII characters. */
+static bool
+iface_valid(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char) s[n];
+        if (n >= CHAN_IFACE_MAX || c < 0x20 || c >= 0x7f) {
             return false;
         }
     }
@@ -370,6 +397,8 @@ string_capacity(enum field_kind kind)
         return CHAN_ADDRESS_MAX + 1;
     case F_CODE:
         return CHAN_CODE_MAX + 1;
+    case F_IFACE:
+        return CHAN_IFACE_MAX + 1;
     default:
         return CHAN_TEXT_MAX + 1;
     }
@@ -386,6 +415,8 @@ check_string(enum field_kind kind, const char *value)
         return address_valid(value) ? CHAN_E_OK : CHAN_E_BAD_STRING;
     case F_CODE:
         return code_valid(value) ? CHAN_E_OK : CHAN_E_BAD_STRING;
+    case F_IFACE:
+        return iface_valid(value) ? CHAN_E_OK : CHAN_E_BAD_STRING;
     default:
         return CHAN_E_OK;
     }
@@ -562,7 +593,7 @@ decode_field(const json_t *value, const struct field *f,
         }
         return e;
     }
-    if (f->kind == F_BOOL) {
+    if (f->kind == F_BOOL || f->kind == F_FLAG) {
         if (!json_is_boolean(value)) {
             return CHAN_E_WRONG_TYPE;
         }
@@ -767,7 +798,7 @@ encode_field(const struct chan_msg *msg, const struct field *f,
         }
         return encode_fields(msg, ofp_error_fields, *valuep);
     }
-    if (f->kind == F_BOOL) {
+    if (f->kind == F_BOOL || f->kind == F_FLAG) {
         *valuep = json_boolean(*(const bool *) src);
         return *valuep ? CHAN_E_OK : CHAN_E_NOMEM;
     }
@@ -848,9 +879,14 @@ encode_fields(const struct chan_msg *msg, const struct field *fields,
         if (f->kind == F_BINDING && !f->required && !msg->has_binding) {
             continue;
         }
-        if ((f->kind == F_NAME || f->kind == F_ADDRESS) && !f->required
-            && !((const char *) msg)[f->offset]) {
+        if ((f->kind == F_NAME || f->kind == F_ADDRESS
+             || f->kind == F_IFACE)
+            && !f->required && !((const char *) msg)[f->offset]) {
             continue; /* optional and not given (dhcp's vm, an address) */
+        }
+        if (f->kind == F_FLAG
+            && !*(const bool *) ((const char *) msg + f->offset)) {
+            continue; /* false: the default, left out */
         }
         enum chan_err e = encode_field(msg, f, &value);
         if (!e && json_object_set_new(obj, f->key, value)) {

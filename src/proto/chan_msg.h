@@ -34,7 +34,8 @@
  *   resync_begin  seq R
  *   resync_end    seq R
  *   install       seq R, vm R, epoch R, config: mac R, ip R, vni o, vlan o,
- *                 port o; binding o
+ *                 port o; binding o; inactive f, activate_on_frame f,
+ *                 iface_id s
  *   relay         as install + target R, target_address R, target_epoch R
  *   delete        as install
  *   ack           seq R
@@ -53,6 +54,13 @@
  *                 vni o, vlan o, port o            (controller -> agent)
  *   map_end       version R                        (controller -> agent)
  *   map_ack       version R                        (agent -> controller)
+ *   activated     vm R, epoch R                    (agent -> controller)
+ *
+ * "f": an optional boolean, default false, encoded only when true (so a
+ * plain install reads as before).  "s": an optional string, encoded only
+ * when not empty.  'iface_id' (default: empty, meaning the VM id) is the
+ * OVS external_ids:iface-id of the VM's port, 1-CHAN_IFACE_MAX printable
+ * ASCII characters (0x20-0x7e).
  *
  * 'ofp_error' is a nested object {type R, code R}, the OpenFlow error
  * (16-bit type and code) Open vSwitch answered a flow_mod with.
@@ -97,6 +105,8 @@ struct strbuf;
 #define CHAN_ADDRESS_MAX 63
 #define VLAN_MAX 4095
 #define VNI_MAX 16777215
+/* Longest 'iface_id' (bytes, without the NUL). */
+#define CHAN_IFACE_MAX 63
 /* Longest frame a 'dhcp' message carries (bytes, before hex). */
 #define CHAN_FRAME_MAX 2048
 
@@ -121,7 +131,8 @@ struct strbuf;
     CHAN_MSG_TYPE(MAP_BEGIN, "map_begin")                                    \
     CHAN_MSG_TYPE(MAP_ENTRY, "map_entry")                                    \
     CHAN_MSG_TYPE(MAP_END, "map_end")                                        \
-    CHAN_MSG_TYPE(MAP_ACK, "map_ack")
+    CHAN_MSG_TYPE(MAP_ACK, "map_ack")                                        \
+    CHAN_MSG_TYPE(ACTIVATED, "activated")
 
 enum chan_msg_type {
 #define CHAN_MSG_TYPE(ENUM, NAME) CHAN_##ENUM,
@@ -184,6 +195,10 @@ struct chan_msg {
     uint64_t seq;                     /* instructions, resync, ack, refused */
     char vm[MN_NAME_MAX + 1];       /* instructions, report, refused */
     uint64_t epoch;                   /* instructions, report, refused */
+    /* install: the migration lifecycle (docs/agent-protocol.md). */
+    bool inactive;                    /* hold, attract no traffic */
+    bool activate_on_frame;           /* activate on the port's frame */
+    char iface_id[CHAN_IFACE_MAX + 1]; /* "" = the VM id */
     struct mn_config config;          /* instructions, map_entry */
     char target[MN_NAME_MAX + 1];   /* relay */
     char target_address[CHAN_ADDRESS_MAX + 1]; /* relay */

@@ -80,6 +80,7 @@ _mig_agent() {
         MIG_METRICS[$h]=$(mig_free_port)
         "$MIG_BUILD/mignet-agent" --node "n$h" \
             --ofp "unix:$(tb_mgmt_sock "$h")" \
+            --ovsdb "unix:$(tb_host_dir "$h")/run/db.sock" \
             --controller "127.0.0.1:$MIG_AGENT_PORT" --gateway "$MIG_URL" \
             --refresh-ms "${MIG_REFRESH[$h]}" --refresh-jitter 0.1 \
             --stats-ms 100 --metrics "127.0.0.1:${MIG_METRICS[$h]}" \

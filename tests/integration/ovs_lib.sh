@@ -14,6 +14,9 @@
 #   OVS_NS       the namespace
 #   ovs_vsctl    ovs-vsctl against this instance
 #   ovs_add_bridge BR [DPID]   a netdev bridge, fail_mode=secure, OF1.3
+#   ovs_send_rarp IFACE MAC    QEMU's announce: a RARP from MAC on IFACE
+#   ovs_wait WHAT CMD...       CMD succeeds within 15 s, or the test fails
+#                              (dumping BR's flows when OVS_WAIT_BR is set)
 
 ovs_require() {
     local tool
@@ -94,6 +97,33 @@ ovs_add_bridge() {
     done
     echo "FAIL: $OVS_T/$br.mgmt did not appear" >&2
     return 1
+}
+
+ovs_send_rarp() {
+    ip netns exec "$OVS_NS" python3 - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+mac = bytes.fromhex(sys.argv[2].replace(":", ""))
+rarp = (b"\xff" * 6 + mac + b"\x80\x35" + bytes.fromhex("000108000604")
+        + b"\x00\x03" + mac + b"\x00" * 4 + mac + b"\x00" * 4)
+s.send(rarp + b"\x00" * (60 - len(rarp)))
+PY
+}
+
+ovs_wait() {
+    local what=$1 end=$((SECONDS + 15))
+    shift
+    while [ $SECONDS -lt $end ]; do
+        "$@" && return 0
+        sleep 0.05
+    done
+    if [ -n "${OVS_WAIT_BR:-}" ]; then
+        ovs-ofctl -O OpenFlow13 --no-stats dump-flows \
+            "unix:$OVS_T/$OVS_WAIT_BR.mgmt" >&2 || true
+    fi
+    echo "FAIL: $what: not within 15 s" >&2
+    exit 1
 }
 
 # For a test that also uses lib.sh, on exit: lib.sh's processes and

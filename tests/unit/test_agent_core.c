@@ -44,7 +44,7 @@
 static const struct {
     const char *name;
     uint32_t no;
-} ports[] = {{"vm1", 1}, {"vm2", 2}, {"vxlan0", 10}};
+} ports[] = {{"vm1", 1}, {"vm2", 2}, {"vxlan0", 10}, {"tap-x", 3}};
 
 struct fx {
     struct agent_core *c;
@@ -649,6 +649,354 @@ test_relay_stats_only_with_relays(void **state)
     flowtab_destroy(relay);
 }
 
+/* ---- The migration lifecycle (docs/agent-protocol.md) ---- */
+
+/* vm1 lives on n2 per the map: a copy held here inactive follows it. */
+#define MAP_VM1_N2                                                           \
+    "{\"version\": 8, \"full\": true, \"entries\": ["                        \
+    "{\"vm\": \"vm1\", \"version\": 8, \"removed\": false, \"node\": \"n2\"," \
+    " \"address\": \"198.18.0.2\", \"epoch\": 1,"                            \
+    " \"mac\": \"02:00:00:00:00:01\", \"ip\": \"198.18.1.1\"}]}"
+#define INSTALL_X(SEQ, VM, EPOCH, N, EXTRA)                                  \
+    "{\"type\":\"install\",\"seq\":" SEQ ",\"vm\":\"" VM "\",\"epoch\":"     \
+    EPOCH "," CFG(N) EXTRA "}\n"
+#define WATCHED ",\"inactive\":true,\"activate_on_frame\":true"
+#define ACTIVATED_VM1_2 "{\"type\":\"activated\",\"vm\":\"vm1\",\"epoch\":2}\n"
+
+struct kind_count {
+    uint64_t cookie;
+    int table;        /* -1: any */
+    uint64_t in_port; /* 0: any */
+    size_t n;
+};
+
+static void
+count_kind_cb(void *aux, const struct flowtab_flow *fl)
+{
+    struct kind_count *k = aux;
+    uint64_t port = 0;
+    if (fl->cookie != k->cookie || (k->table >= 0 && fl->table != k->table)) {
+        return;
+    }
+    (void) ofp_match_get(&fl->match, OFP_F_IN_PORT, &port, NULL);
+    k->n += !k->in_port || port == k->in_port;
+}
+
+/* Installed flows of 'kind' for 'vm' in 'table' (-1: any) matching
+ * 'in_port' (0: any). */
+static size_t
+n_installed(struct fx *f, enum pl_kind kind, const char *vm, int table,
+            uint64_t in_port)
+{
+    struct kind_count k = {pl_cookie(kind, vm), table, in_port, 0};
+    flowtab_walk(f->c->installed, count_kind_cb, &k);
+    return k.n;
+}
+
+/* The switch reports a frame that entered on 'port' and hit a flow with
+ * cookie 'cookie'. */
+static void
+sw_packet_in(struct fx *f, uint32_t port, uint64_t cookie)
+{
+    static const uint8_t rarp[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                     0x02, 0, 0, 0, 0, 0x01, 0x80, 0x35};
+    struct ofp_msg pi;
+    ofp_msg_init(&pi, OFPT_PACKET_IN, 0);
+    pi.packet_in.buffer_id = UINT32_MAX;
+    pi.packet_in.reason = 1; /* OFPR_ACTION */
+    pi.packet_in.cookie = cookie;
+    pi.packet_in.total_len = sizeof rarp;
+    ofp_match_set(&pi.packet_in.match, OFP_F_IN_PORT, port);
+    pi.packet_in.data = rarp;
+    pi.packet_in.data_len = sizeof rarp;
+    sw_send(f, &pi);
+}
+
+/* Instructions 'text' are applied, their batch confirmed; the channel
+ * then carries exactly 'want'. */
+static void
+confirmed(struct fx *f, const char *text, const char *want)
+{
+    struct taken t;
+    feed(f, text);
+    run_batch(f, &t);
+    barrier_reply(f, &t, want);
+}
+
+/* vm1 held inactive at epoch 2, watched, vm1 on n2 per the map: the
+ * install is confirmed and acknowledged. */
+static void
+up_inactive_vm1(struct fx *f)
+{
+    char err[128];
+    up(f);
+    assert_int_equal(agent_core_map_answer(f->c, MAP_VM1_N2,
+                                           strlen(MAP_VM1_N2), f->now, err,
+                                           sizeof err),
+                     0);
+    confirmed(f, INSTALL_X("1", "vm1", "2", "1", WATCHED),
+              "{\"type\":\"ack\",\"seq\":1}\n"
+                         "{\"type\":\"refresh\",\"version\":8}\n");
+}
+
+/* (L1) An inactive install attracts nothing: no delivery to the VM's
+ * port, no classify of it, no ARP answer; local senders still reach the
+ * VM where the map says; the port's frames only go to the agent. */
+static void
+test_inactive_install_no_delivery(void **state)
+{
+    struct fx *f = *state;
+    up_inactive_vm1(f);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", -1, 0), 0);
+    assert_int_equal(n_installed(f, PL_K_REMOTE, "vm1", PL_T_FROM_VM, 0),
+                     1);
+    assert_int_equal(n_installed(f, PL_K_ACTIVATE, "vm1", PL_T_CLASSIFY,
+                                 1),
+                     1);
+    const struct flowtab_flow *w = NULL;
+    struct ofp_match m;
+    ofp_match_init(&m);
+    ofp_match_set(&m, OFP_F_IN_PORT, 1);
+    w = flowtab_find(f->c->installed, PL_T_CLASSIFY, 100, &m);
+    assert_non_null(w);
+    assert_false(w->insts.present & OFP_INST_GOTO); /* to the agent only */
+    /* Without activate_on_frame: not even the watch. */
+    struct taken t;
+    feed(f, INSTALL_X("2", "vm2", "1", "2", ",\"inactive\":true"));
+    run_batch(f, &t);
+    assert_false(touches_port(&t, 2));
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
+    /* The same epoch without 'inactive': the controller's switch-over
+     * activates it. */
+    feed(f, INSTALL_X("3", "vm2", "1", "2", ""));
+    run_batch(f, &t);
+    assert_true(touches_port(&t, 2));
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm2", PL_T_FROM_TUN, 0),
+                     1);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":3}\n");
+}
+
+/* (L2) The first frame from the watched port activates the VM at once
+ * (local delivery, the watch gone) and 'activated' goes once the switch
+ * confirmed it -- once: a late second punt changes nothing. */
+static void
+test_first_frame_activates(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_inactive_vm1(f);
+    sw_packet_in(f, 2, pl_cookie(PL_K_ACTIVATE, "vm2")); /* not watched */
+    run(f, 1, &t);
+    assert_int_equal(t.n, 0);
+    sw_packet_in(f, 1, pl_cookie(PL_K_ACTIVATE, "vm1"));
+    expect_chan(f, ""); /* not before the switch confirmed it */
+    run_batch(f, &t);
+    assert_true(count_mods(&t, OFPFC_ADD) > 0);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_FROM_TUN, 0),
+                     1);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_CLASSIFY, 1),
+                     1);
+    assert_int_equal(n_installed(f, PL_K_ACTIVATE, "vm1", -1, 0), 0);
+    barrier_reply(f, &t, ACTIVATED_VM1_2);
+    sw_packet_in(f, 1, pl_cookie(PL_K_ACTIVATE, "vm1"));
+    run(f, 1, &t);
+    assert_int_equal(t.n, 0);
+    expect_chan(f, "");
+    assert_int_equal(f->c->activation_punts, 3);
+    struct chan_client_stats cs;
+    chan_client_get_stats(f->c->chan, &cs);
+    assert_int_equal(cs.activations, 1);
+    assert_int_equal(cs.activated_sent, 1);
+}
+
+/* (L3) After a reconnection 'activated' goes again -- also when the
+ * resync still says inactive (mignetd had not heard it): the activation
+ * sticks for its epoch -- until an install of that epoch comes without
+ * activate_on_frame. */
+static void
+test_activated_resent_after_reconnect(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_inactive_vm1(f);
+    sw_packet_in(f, 1, pl_cookie(PL_K_ACTIVATE, "vm1"));
+    run_batch(f, &t);
+    barrier_reply(f, &t, ACTIVATED_VM1_2);
+    size_t n_flows = flowtab_count(f->c->installed);
+
+    agent_core_chan_disconnected(f->c, f->now);
+    chan_connect(f);
+    feed(f, "{\"type\":\"resync_begin\",\"seq\":0}\n"
+            INSTALL_X("1", "vm1", "2", "1", WATCHED)
+            "{\"type\":\"resync_end\",\"seq\":1}\n");
+    run_batch(f, &t);
+    assert_int_equal(count(&t, OFPT_FLOW_MOD), 0); /* still active */
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n"
+                         "{\"type\":\"refresh\",\"version\":8}\n"
+                         ACTIVATED_VM1_2);
+    assert_int_equal(flowtab_count(f->c->installed), n_flows);
+
+    /* Reconnected without a resync: the welcome alone brings it. */
+    agent_core_chan_disconnected(f->c, f->now);
+    chan_connect(f);
+    run_batch(f, &t);
+    barrier_reply(f, &t, "{\"type\":\"refresh\",\"version\":8}\n"
+                         ACTIVATED_VM1_2);
+
+    /* mignetd's switch-over install: heard, no more reports. */
+    confirmed(f, INSTALL_X("1", "vm1", "2", "1", ""),
+              "{\"type\":\"ack\",\"seq\":1}\n");
+    agent_core_chan_disconnected(f->c, f->now);
+    chan_connect(f);
+    confirmed(f, "{\"type\":\"resync_begin\",\"seq\":0}\n"
+            INSTALL_X("1", "vm1", "2", "1", "")
+            "{\"type\":\"resync_end\",\"seq\":1}\n",
+              "{\"type\":\"ack\",\"seq\":1}\n"
+                         "{\"type\":\"refresh\",\"version\":8}\n");
+}
+
+/* (L4) A relay keeps the VM's own port configuration -- classify and
+ * port security -- while its port is still on this node (the VM may
+ * still run here); the overlay delivery becomes the relay. */
+static void
+test_relay_keeps_port_egress(void **state)
+{
+    struct fx *f = *state;
+    up(f);
+    confirmed(f, INSTALL_X("1", "vm1", "1", "1",
+                      ",\"binding\":{\"id\":3,\"node\":\"n1\","
+                      "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\","
+                      "\"type\":\"static\",\"origin\":\"manager\"}"),
+              "{\"type\":\"ack\",\"seq\":1}\n");
+    size_t portsec = n_installed(f, PL_K_PORTSEC, "vm1", PL_T_PORTSEC, 1);
+    assert_true(portsec > 0);
+    confirmed(f, "{\"type\":\"relay\",\"seq\":2,\"vm\":\"vm1\",\"epoch\":1,"
+            CFG("1") ",\"target\":\"n2\",\"target_address\":\"198.18.0.2\","
+            "\"target_epoch\":2}\n",
+              "{\"type\":\"ack\",\"seq\":2}\n");
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_CLASSIFY, 1),
+                     1);
+    assert_int_equal(n_installed(f, PL_K_PORTSEC, "vm1", PL_T_PORTSEC, 1),
+                     portsec);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_FROM_TUN, 0),
+                     0);
+    assert_int_equal(n_installed(f, PL_K_RELAY, "vm1", -1, 0), 2);
+}
+
+/* (L5) DELETE of an inactive copy (an abort) removes it, watch and all;
+ * the VM's map entry stays. */
+static void
+test_delete_inactive_copy(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_inactive_vm1(f);
+    feed(f, "{\"type\":\"delete\",\"seq\":2,\"vm\":\"vm1\",\"epoch\":2,"
+            CFG("1") "}\n");
+    run_batch(f, &t);
+    assert_int_equal(count_mods(&t, OFPFC_DELETE_STRICT), 1);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
+    assert_null(chan_client_find(f->c->chan, "vm1"));
+    assert_int_equal(n_installed(f, PL_K_ACTIVATE, "vm1", -1, 0), 0);
+    assert_int_equal(n_installed(f, PL_K_REMOTE, "vm1", PL_T_FROM_VM, 0),
+                     1);
+    /* A frame punted before the delete took effect activates nothing. */
+    sw_packet_in(f, 1, pl_cookie(PL_K_ACTIVATE, "vm1"));
+    run(f, 1, &t);
+    assert_int_equal(t.n, 0);
+    expect_chan(f, "");
+}
+
+/* (L6) An active install that watches (lossless): the port forwards as
+ * usual and sends its frames to the agent too; the first one is reported
+ * and the watch goes, delivery untouched. */
+static void
+test_active_watch_keeps_forwarding(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up(f);
+    confirmed(f,
+              INSTALL_X("1", "vm1", "2", "1", ",\"activate_on_frame\":true"),
+              "{\"type\":\"ack\",\"seq\":1}\n");
+    struct ofp_match m;
+    ofp_match_init(&m);
+    ofp_match_set(&m, OFP_F_IN_PORT, 1);
+    const struct flowtab_flow *c =
+        flowtab_find(f->c->installed, PL_T_CLASSIFY, 100, &m);
+    assert_non_null(c);
+    assert_int_equal(c->cookie, pl_cookie(PL_K_ACTIVATE, "vm1"));
+    assert_true(c->insts.present & OFP_INST_GOTO);
+    assert_int_equal(c->insts.goto_table, PL_T_PORTSEC);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_FROM_TUN, 0),
+                     1);
+    sw_packet_in(f, 1, pl_cookie(PL_K_ACTIVATE, "vm1"));
+    run_batch(f, &t);
+    assert_int_equal(count_mods(&t, OFPFC_ADD)
+                         + count_mods(&t, OFPFC_MODIFY_STRICT),
+                     1); /* the classify flow, without the copy */
+    barrier_reply(f, &t, ACTIVATED_VM1_2);
+}
+
+/* (L7) With --ovsdb, a VM's port is the interface whose
+ * external_ids:iface-id is the install's iface_id (else the VM id), on
+ * this bridge (the Interface table spans every bridge); without such an
+ * interface, the port named like the VM. */
+static void
+test_port_by_iface_id(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    agent_core_destroy(f->c);
+    struct agent_core_options o = {
+        .node = "n1", .tunnel_port = "vxlan0",
+        .dhcp_snoop = AGENT_SNOOP_OFF, .ovsdb = true,
+    };
+    f->c = agent_core_create(&o, f->now);
+    up(f);
+    agent_core_ovsdb_connected(f->c, f->now);
+    assert_non_null(strstr(strbuf_str(agent_core_ovsdb_output(f->c)),
+                           "\"method\":\"monitor\""));
+    strbuf_clear(agent_core_ovsdb_output(f->c));
+    /* aa-other carries the iface-id too, on another bridge of this Open
+     * vSwitch (its ofport 1 is vm1 here): not this bridge's port. */
+    static const char rows[] =
+        "{\"id\":\"mignet-iface\",\"error\":null,\"result\":{\"Interface\":"
+        "{\"u1\":{\"new\":{\"name\":\"tap-x\",\"ofport\":3,\"external_ids\":"
+        "[\"map\",[[\"iface-id\",\"5f1c-vm1\"]]]}},"
+        "\"u0\":{\"new\":{\"name\":\"aa-other\",\"ofport\":1,"
+        "\"external_ids\":[\"map\",[[\"iface-id\",\"5f1c-vm1\"]]]}}}}}";
+    assert_int_equal(agent_core_ovsdb_receive(f->c, rows, strlen(rows),
+                                              f->now),
+                     0);
+    confirmed(f, INSTALL_X("1", "vm1", "1", "1",
+                           ",\"iface_id\":\"5f1c-vm1\""),
+              "{\"type\":\"ack\",\"seq\":1}\n");
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_CLASSIFY, 3),
+                     1);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_CLASSIFY, 1),
+                     0);
+    /* The interface loses the iface-id: the port named vm1 it is. */
+    static const char upd[] =
+        "{\"id\":null,\"method\":\"update\",\"params\":[\"mignet-iface\","
+        "{\"Interface\":{\"u1\":{\"new\":{\"name\":\"tap-x\",\"ofport\":3,"
+        "\"external_ids\":[\"map\",[]]}}}}]}";
+    assert_int_equal(agent_core_ovsdb_receive(f->c, upd, strlen(upd),
+                                              f->now),
+                     0);
+    run_batch(f, &t);
+    assert_true(touches_port(&t, 1));
+    assert_true(touches_port(&t, 3));
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_CLASSIFY, 1),
+                     1);
+    assert_int_equal(n_installed(f, PL_K_LOCAL, "vm1", PL_T_CLASSIFY, 3),
+                     0);
+    /* A malformed message is refused and changes nothing. */
+    assert_int_equal(agent_core_ovsdb_receive(f->c, "]", 1, f->now),
+                     EPROTO);
+    assert_int_equal(f->c->ovsdb_errors, 1);
+}
+
 int
 main(void)
 {
@@ -670,6 +1018,20 @@ main(void)
         cmocka_unit_test_setup_teardown(test_switch_lost_mid_batch, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inactive_install_no_delivery,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_frame_activates, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_activated_resent_after_reconnect,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relay_keeps_port_egress, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_delete_inactive_copy, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_active_watch_keeps_forwarding,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_by_iface_id, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_relay_stats_only_with_relays,
                                         setup, teardown),
     };

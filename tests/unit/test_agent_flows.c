@@ -425,6 +425,47 @@ test_pipeline_no_tunnel(void **state)
     flowtab_destroy(t);
 }
 
+/* A held-inactive copy's watched port (a REMOTE view from the map, or
+ * INACTIVE) sends its frames to the agent only, with or without an
+ * overlay port; a LOCAL VM's watched port forwards and sends a copy. */
+static void
+test_pipeline_watch(void **state)
+{
+    struct pl_vm vms[] = {
+        {.vm = "vm1", .kind = PL_VM_REMOTE, .config = vmcfg(1),
+         .peer = PEER_B, .watch_port = 11},
+        {.vm = "vm2", .kind = PL_VM_INACTIVE, .config = vmcfg(2),
+         .watch_port = 12},
+        {.vm = "vm3", .kind = PL_VM_LOCAL, .config = vmcfg(3), .ofport = 13,
+         .watch_port = 13},
+    };
+    for (uint32_t tun = 0; tun <= TUN; tun += TUN) {
+        struct pl_input in = {.tunnel_port = tun, .vms = vms, .n_vms = 3};
+        struct flowtab *t = flowtab_create();
+        assert_int_equal(pipeline_compute(&in, t, NULL, 0), 0);
+        for (uint32_t port = 11; port <= 13; port++) {
+            struct ofp_match m;
+            ofp_match_init(&m);
+            ofp_match_set(&m, OFP_F_IN_PORT, port);
+            const struct flowtab_flow *f = flowtab_find(t, PL_T_CLASSIFY,
+                                                        100, &m);
+            assert_non_null(f);
+            assert_int_equal(f->cookie & PL_COOKIE_KIND_MASK,
+                             pl_cookie_kind(PL_K_ACTIVATE));
+            assert_int_equal(act(f, 0)->type, OFPAT_OUTPUT);
+            assert_int_equal(act(f, 0)->output.port, OFPP_CONTROLLER);
+            /* Only the placed VM's goes on into the pipeline. */
+            assert_int_equal((f->insts.present & OFP_INST_GOTO) != 0,
+                             port == 13);
+        }
+        /* Nothing delivers to the inactive copies. */
+        assert_null(find_dst(t, PL_T_FROM_TUN, 200, &vms[0].config));
+        assert_null(find_dst(t, PL_T_FROM_TUN, 200, &vms[1].config));
+        assert_non_null(find_dst(t, PL_T_FROM_TUN, 200, &vms[2].config));
+        flowtab_destroy(t);
+    }
+}
+
 /* The difference is exactly what changed: a local VM that left and
  * relays now, and nothing at all when nothing changed. */
 static void
@@ -594,6 +635,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipeline_kinds),
         cmocka_unit_test(test_pipeline_no_tunnel),
+        cmocka_unit_test(test_pipeline_watch),
         cmocka_unit_test(test_pipeline_portsec),
         cmocka_unit_test(test_pipeline_inexpressible),
         cmocka_unit_test(test_flowtab_diff),

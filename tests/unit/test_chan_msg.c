@@ -97,6 +97,8 @@ static const char *const golden[CHAN_N_TYPES] = {
                        "\"port\":5}",
     [CHAN_MAP_END] = "{\"type\":\"map_end\",\"version\":34}",
     [CHAN_MAP_ACK] = "{\"type\":\"map_ack\",\"version\":35}",
+    [CHAN_ACTIVATED] = "{\"type\":\"activated\",\"vm\":\"vm1\","
+                       "\"epoch\":5}",
 };
 
 /* Builds, field by field, the message each golden line stands for. */
@@ -212,6 +214,10 @@ build(enum chan_msg_type t, struct chan_msg *m)
     case CHAN_MAP_ACK:
         m->version = 35;
         break;
+    case CHAN_ACTIVATED:
+        SET(m->vm, "vm1");
+        m->epoch = 5;
+        break;
     default:
         fail();
     }
@@ -256,6 +262,154 @@ assert_msg_equal(const struct chan_msg *a, const struct chan_msg *b)
     assert_int_equal(a->port, b->port);
     assert_int_equal(a->frame_len, b->frame_len);
     assert_memory_equal(a->frame, b->frame, a->frame_len);
+    assert_int_equal(a->inactive, b->inactive);
+    assert_int_equal(a->activate_on_frame, b->activate_on_frame);
+    assert_string_equal(a->iface_id, b->iface_id);
+}
+
+/* 'line' decodes to 'want', and 'want' encodes (into 'sb') to 'line'. */
+static void
+assert_round_trip(const char *line, const struct chan_msg *want,
+                  struct strbuf *sb)
+{
+    struct chan_msg got;
+    char err[160];
+    memset(&got, 0xa5, sizeof got);
+    assert_int_equal(chan_msg_decode(line, strlen(line), &got, err,
+                                     sizeof err),
+                     CHAN_E_OK);
+    assert_msg_equal(&got, want);
+    strbuf_clear(sb);
+    assert_int_equal(chan_msg_encode(want, sb), CHAN_E_OK);
+    assert_int_equal(sb->len, strlen(line) + 1);
+    assert_memory_equal(sb->data, line, strlen(line));
+}
+
+/* The lifecycle members of install (docs/agent-protocol.md): optional,
+ * false / empty by default and then left out of the line (the golden
+ * install above has none); set, they round-trip; a bad iface_id or a
+ * non-boolean flag is a bad_field naming the member; delete and relay do
+ * not carry them. */
+static void
+test_install_lifecycle(void **state)
+{
+    static const char line[] =
+        "{\"type\":\"install\",\"seq\":11,\"vm\":\"vm1\",\"epoch\":3,"
+        "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\",\"vni\":100,"
+        "\"vlan\":12,\"port\":5,\"inactive\":true,"
+        "\"activate_on_frame\":true,"
+        "\"iface_id\":\"5f1c2a4e-0b7d-4c55-9e0a-3f3d1b2c4d5e\"}";
+    struct chan_msg want, got;
+    char err[160];
+    build(CHAN_INSTALL, &want);
+    want.inactive = true;
+    want.activate_on_frame = true;
+    SET(want.iface_id, "5f1c2a4e-0b7d-4c55-9e0a-3f3d1b2c4d5e");
+    struct strbuf sb;
+    strbuf_init(&sb);
+    assert_round_trip(line, &want, &sb);
+
+    /* Only one flag set: only that one is written. */
+    want.inactive = false;
+    want.iface_id[0] = '\0';
+    strbuf_clear(&sb);
+    assert_int_equal(chan_msg_encode(&want, &sb), CHAN_E_OK);
+    assert_null(strstr(strbuf_str(&sb), "inactive"));
+    assert_null(strstr(strbuf_str(&sb), "iface_id"));
+    assert_non_null(strstr(strbuf_str(&sb), "\"activate_on_frame\":true}"));
+    /* Explicit false decodes like absent. */
+    static const char falses[] =
+        "{\"type\":\"install\",\"seq\":1,\"vm\":\"v\",\"epoch\":1,"
+        "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\","
+        "\"inactive\":false,\"activate_on_frame\":false}";
+    assert_int_equal(chan_msg_decode(falses, strlen(falses), &got, err,
+                                     sizeof err),
+                     CHAN_E_OK);
+    assert_false(got.inactive);
+    assert_false(got.activate_on_frame);
+    assert_string_equal(got.iface_id, "");
+
+    /* A 63-character iface_id is the longest; spaces are printable. */
+    char buf[256];
+    char id[CHAN_IFACE_MAX + 2];
+    memset(id, 'x', sizeof id);
+    id[CHAN_IFACE_MAX] = '\0';
+    id[3] = ' ';
+    snprintf(buf, sizeof buf, "%.*s,\"iface_id\":\"%s\"}",
+             (int) strlen(falses) - 1, falses, id);
+    assert_int_equal(chan_msg_decode(buf, strlen(buf), &got, err,
+                                     sizeof err),
+                     CHAN_E_OK);
+    assert_string_equal(got.iface_id, id);
+    static const char plain[] =
+        "{\"type\":\"install\",\"seq\":1,\"vm\":\"v\",\"epoch\":1,"
+        "\"mac\":\"02:00:00:00:00:01\",\"ip\":\"198.18.1.1\"";
+    static const struct {
+        const char *member, *name;
+        enum chan_err expect;
+    } bad[] = {
+        {"\"iface_id\":\"\"", "iface_id", CHAN_E_BAD_STRING},
+        {"\"iface_id\":\"tab\\there\"", "iface_id", CHAN_E_BAD_STRING},
+        {"\"iface_id\":\"\\u00e9\"", "iface_id", CHAN_E_BAD_STRING},
+        {"\"iface_id\":\"del\\u007f\"", "iface_id", CHAN_E_BAD_STRING},
+        {"\"iface_id\":7", "iface_id", CHAN_E_WRONG_TYPE},
+        {"\"inactive\":1", "inactive", CHAN_E_WRONG_TYPE},
+        {"\"activate_on_frame\":\"true\"", "activate_on_frame",
+         CHAN_E_WRONG_TYPE},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(buf, sizeof buf, "%s,%s}", plain, bad[i].member);
+        assert_int_equal(chan_msg_decode(buf, strlen(buf), &got, err,
+                                         sizeof err),
+                         bad[i].expect);
+        assert_non_null(strstr(err, bad[i].name));
+    }
+    /* 64 characters: too long. */
+    char longid[CHAN_IFACE_MAX + 2];
+    memset(longid, 'y', sizeof longid);
+    longid[CHAN_IFACE_MAX + 1] = '\0';
+    snprintf(buf, sizeof buf, "%.*s,\"iface_id\":\"%s\"}",
+             (int) strlen(falses) - 1, falses, longid);
+    assert_int_equal(chan_msg_decode(buf, strlen(buf), &got, err,
+                                     sizeof err),
+                     CHAN_E_BAD_STRING);
+    assert_non_null(strstr(err, "iface_id"));
+    /* The encoder refuses what the decoder would. */
+    build(CHAN_INSTALL, &want);
+    SET(want.iface_id, "new\nline");
+    strbuf_clear(&sb);
+    assert_int_equal(chan_msg_encode(&want, &sb), CHAN_E_BAD_STRING);
+    memset(want.iface_id, 'z', sizeof want.iface_id); /* no NUL */
+    assert_int_equal(chan_msg_encode(&want, &sb), CHAN_E_BAD_STRING);
+    assert_int_equal(sb.len, 0);
+    /* delete and relay ignore them (unknown members to those types). */
+    build(CHAN_DELETE, &want);
+    want.inactive = true;
+    SET(want.iface_id, "i1");
+    assert_int_equal(chan_msg_encode(&want, &sb), CHAN_E_OK);
+    assert_null(strstr(strbuf_str(&sb), "inactive"));
+    assert_null(strstr(strbuf_str(&sb), "iface_id"));
+    strbuf_destroy(&sb);
+}
+
+/* activated: the agent's report, vm and epoch required. */
+static void
+test_activated(void **state)
+{
+    struct chan_msg m;
+    char err[160];
+    static const char no_epoch[] = "{\"type\":\"activated\",\"vm\":\"v\"}";
+    assert_int_equal(chan_msg_decode(no_epoch, strlen(no_epoch), &m, err,
+                                     sizeof err),
+                     CHAN_E_MISSING);
+    assert_non_null(strstr(err, "epoch"));
+    static const char bad_vm[] =
+        "{\"type\":\"activated\",\"vm\":\"a b\",\"epoch\":1}";
+    assert_int_equal(chan_msg_decode(bad_vm, strlen(bad_vm), &m, err,
+                                     sizeof err),
+                     CHAN_E_BAD_NAME);
+    assert_true(chan_msg_type_from_name("activated",
+                                        &(enum chan_msg_type){0}));
 }
 
 /* Instructions carry the binding as an optional member: with it the line
@@ -272,17 +426,10 @@ test_instr_binding(void **state)
     build(CHAN_INSTALL, &want);
     want.has_binding = true;
     build_binding(&want.binding);
-    memset(&got, 0xa5, sizeof got);
     char err[128];
-    assert_int_equal(chan_msg_decode(line, strlen(line), &got, err,
-                                     sizeof err),
-                     CHAN_E_OK);
-    assert_msg_equal(&got, &want);
     struct strbuf sb;
     strbuf_init(&sb);
-    assert_int_equal(chan_msg_encode(&want, &sb), CHAN_E_OK);
-    assert_int_equal(sb.len, strlen(line) + 1);
-    assert_memory_equal(sb.data, line, strlen(line));
+    assert_round_trip(line, &want, &sb);
     /* The same for relay and delete. */
     for (int t = CHAN_RELAY; t <= CHAN_DELETE; t++) {
         build((enum chan_msg_type) t, &want);
@@ -853,6 +1000,8 @@ main(void)
         cmocka_unit_test(test_golden_encode),
         cmocka_unit_test(test_optional_members_default),
         cmocka_unit_test(test_instr_binding),
+        cmocka_unit_test(test_install_lifecycle),
+        cmocka_unit_test(test_activated),
         cmocka_unit_test(test_map_push_messages),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_too_long),

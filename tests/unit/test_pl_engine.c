@@ -1,8 +1,9 @@
 /* test_pl_engine.c: the incremental flow computation against its oracle.
  *
  * A seeded property test drives random input sequences (VMs placed here,
- * relaying or remote appearing, moving, changing configuration, port and
- * binding; keys shared; trusted ports; options toggled; removals) and
+ * relaying, remote or held inactive appearing, moving, changing
+ * configuration, port and binding; watched ports, activations and
+ * deactivations; keys shared; trusted ports; options toggled; removals) and
  * after every step checks that pl_engine's desired table equals a full
  * pipeline_compute() of the same inputs, given in a shuffled order, flow
  * for flow, and that syncing only the tracked keys keeps a copy equal to
@@ -57,6 +58,27 @@ tables_equal(const struct flowtab *a, const struct flowtab *b)
     return !c.missing && !c.differ && flowtab_count(a) == flowtab_count(b);
 }
 
+struct kind_ctx {
+    uint64_t kind;
+    size_t n;
+};
+
+static void
+kind_cb(void *aux, const struct flowtab_flow *f)
+{
+    struct kind_ctx *k = aux;
+    k->n += (f->cookie & PL_COOKIE_KIND_MASK) == k->kind;
+}
+
+/* How many flows of 't' have a cookie of 'kind'. */
+static size_t
+n_cookie_kind(const struct flowtab *t, enum pl_kind kind)
+{
+    struct kind_ctx k = {pl_cookie_kind(kind), 0};
+    flowtab_walk(t, kind_cb, &k);
+    return k.n;
+}
+
 /* ---- The model the test drives ---- */
 
 #define POOL 12
@@ -82,13 +104,34 @@ rnd(uint32_t n)
     return (uint32_t) (rng % n);
 }
 
+/* The port the agent watches for 'v''s first frame: its own port when
+ * placed here (lossless: it forwards too), any port when held inactive
+ * (a REMOTE view from the map, or INACTIVE), none for a relay. */
+static void
+random_watch(struct pl_vm *v)
+{
+    switch (v->kind) {
+    case PL_VM_LOCAL:
+        v->watch_port = rnd(3) ? 0 : v->ofport;
+        break;
+    case PL_VM_REMOTE:
+    case PL_VM_INACTIVE:
+        v->watch_port = rnd(3) ? 1 + rnd(6) : 0;
+        break;
+    case PL_VM_RELAY:
+    default:
+        v->watch_port = 0;
+        break;
+    }
+}
+
 static void
 random_vm(struct model *m, int i)
 {
     struct pl_vm *v = &m->vm[i];
     memset(v, 0, sizeof *v);
     v->vm = m->name[i];
-    v->kind = (enum pl_vm_kind) rnd(3);
+    v->kind = (enum pl_vm_kind) rnd(4);
     /* Small pools: shared keys, MACs, IPs and ports make conflicts. */
     v->config.mac[0] = 0x02;
     v->config.mac[5] = (uint8_t) rnd(6);
@@ -100,6 +143,7 @@ random_vm(struct model *m, int i)
     }
     v->ofport = rnd(4) ? 1 + rnd(6) : 0;
     v->peer = 0x0a000001u + rnd(3);
+    random_watch(v);
     m->has_b[i] = v->kind != PL_VM_REMOTE && rnd(3) > 0;
     if (m->has_b[i]) {
         struct binding *b = &m->b[i];
@@ -117,7 +161,7 @@ static void
 step(struct model *m, struct pl_engine *e)
 {
     int i = (int) rnd(POOL);
-    switch (rnd(10)) {
+    switch (rnd(11)) {
     case 0:
     case 1:
     case 2:
@@ -129,9 +173,10 @@ step(struct model *m, struct pl_engine *e)
     case 4: /* move: another kind, port or peer */
         if (m->present[i]) {
             struct pl_vm *v = &m->vm[i];
-            v->kind = (enum pl_vm_kind) rnd(3);
+            v->kind = (enum pl_vm_kind) rnd(4);
             v->ofport = rnd(4) ? 1 + rnd(6) : 0;
             v->peer = 0x0a000001u + rnd(3);
+            random_watch(v);
             pl_engine_set_vm(e, v);
         }
         break;
@@ -160,6 +205,20 @@ step(struct model *m, struct pl_engine *e)
         }
         m->punt = rnd(2);
         pl_engine_set_options(e, m->tunnel, m->punt);
+        break;
+    case 9: /* activation on a frame, or a copy held inactive again */
+        if (m->present[i]) {
+            struct pl_vm *v = &m->vm[i];
+            if (v->kind != PL_VM_LOCAL) {
+                v->kind = PL_VM_LOCAL;
+                v->ofport = v->watch_port ? v->watch_port : v->ofport;
+                v->watch_port = rnd(2) ? v->ofport : 0;
+            } else {
+                v->kind = rnd(2) ? PL_VM_REMOTE : PL_VM_INACTIVE;
+                v->watch_port = v->ofport;
+            }
+            pl_engine_set_vm(e, v);
+        }
         break;
     default: /* the fallback, which must change nothing */
         pl_engine_recompute_all(e);
@@ -213,7 +272,7 @@ test_property_incremental_equals_full(void **state)
     struct flowtab *installed = flowtab_create();
     struct ofpbuf buf;
     ofpbuf_init(&buf, 4096);
-    size_t steps = 0, checked = 0;
+    size_t steps = 0, checked = 0, watched = 0;
     for (size_t s = 0; s < n_seq; s++) {
         rng = 0x9e3779b97f4a7c15ull ^ (s * 0x100000001b3ull + 1);
         struct model m = {0};
@@ -254,12 +313,14 @@ test_property_incremental_equals_full(void **state)
                 fail_msg("sequence %zu step %d: tracked sync diverged", s, k);
             }
             checked++;
+            watched += n_cookie_kind(oracle, PL_K_ACTIVATE) > 0;
         }
         pl_engine_destroy(e);
     }
     print_message("%zu sequences, %zu steps, %zu tables compared\n", n_seq,
                   steps, checked);
     assert_true(checked > n_seq); /* the runs did compare tables */
+    assert_true(watched > checked / 10); /* with watched ports, often */
     ofpbuf_uninit(&buf);
     flowtab_destroy(oracle);
     flowtab_destroy(installed);

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# test_agent_rarp.sh: a `rarp` switch-over through the real pieces --
+# mignetd, two mignet-agents with --ovsdb, one private Open vSwitch with a
+# bridge per node (br-a for n1, br-b for n2).  vm1 has an iface_id (an
+# interface UUID, as libvirt sets it); it runs on n1 on port "vnet-a1"
+# and its destination port on n2 is "tap-b1", both with that iface-id
+# (one Open vSwitch: each agent must take the one on its own bridge).
+# The migration is `prepared` with no delivery on n2; a RARP
+# from tap-b1 makes n2's agent activate at once and report `activated`,
+# and mignetd switches over (activated_unix_ms set, relaying or later).
+# A forged `activated` (wrong epoch, unknown VM) is answered with an error
+# and changes nothing.  Everything stopped by PID.
+source "$(dirname "$0")/lib.sh"
+SRC=${MIGNET_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$SRC/tests/integration/ovs_lib.sh"
+ovs_require
+
+ovs_start rarpA
+trap ovs_and_lib_cleanup EXIT
+ip netns exec "$OVS_NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+    net.ipv6.conf.default.disable_ipv6=1
+ovs_add_bridge br-a
+ovs_add_bridge br-b
+IFID=3c5d1e2f-8a9b-4c0d-9e1f-2a3b4c5d6e7f
+ovs_vsctl add-port br-a vnet-a1 -- set interface vnet-a1 type=internal \
+        external_ids:iface-id=$IFID \
+    -- add-port br-b tap-b1 -- set interface tap-b1 type=internal \
+        external_ids:iface-id=$IFID
+ip netns exec "$OVS_NS" ip link set tap-b1 up
+A1=$(ovs_vsctl get interface vnet-a1 ofport)
+B1=$(ovs_vsctl get interface tap-b1 ofport)
+
+start_mignetd rarp --heartbeat-ms 1000
+ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1","refresh_ms":500}'
+ok POST /v1/nodes 201 '{"id":"n2","address":"198.18.0.2","refresh_ms":500}'
+ok POST /v1/nodes 201 '{"id":"n3","address":"198.18.0.3","refresh_ms":500}'
+ok POST /v1/vms 201 '{"id":"vm1","mac":"02:00:00:00:00:01",
+    "ip":"198.18.1.1","vni":100,"node":"n1","iface_id":"'"$IFID"'"}'
+for n in 1 2; do
+    br=br-$(tr 12 ab <<<"$n")
+    "$MIGNET_BUILD_DIR/mignet-agent" --node "n$n" \
+        --ofp "unix:$OVS_T/$br.mgmt" --ovsdb "unix:$OVS_T/db.sock" \
+        --controller "$AGENT_ADDR" --gateway "$URL" --refresh-ms 200 \
+        --log-level debug >"$T/agent$n.out" 2>>"$T/agent$n.log" &
+    PIDS+=("$!")
+done
+
+flows_of() {
+    ovs-ofctl -O OpenFlow13 --no-stats dump-flows "unix:$OVS_T/$1.mgmt"
+}
+flows_b() { flows_of br-b; }
+delivers_a1() { flows_of br-a | grep "table=30" | grep -q "output:$A1\b"; }
+delivers_b1() { flows_b | grep "table=30" | grep -q "output:$B1\b"; }
+watched_b1() {
+    flows_b | grep -v "table=[1-9]" | grep "in_port=$B1\b" |
+        grep -q "actions=CONTROLLER:65535$"
+}
+phase() { api GET /v1/migrations/1; json .phase; }
+is_phase() { [ "$(phase)" = "$1" ]; }
+switched() {
+    api GET /v1/migrations/1
+    [ "$(json .activated_unix_ms)" != null ] &&
+        grep -qE '^(relaying|cleaning|cleaned)$' <<<"$(json .phase)"
+}
+eventually "both agents connected" grep -q event=registered "$T/rarp.log"
+OVS_WAIT_BR=br-a ovs_wait "n1 delivers vm1 to vnet-a1 (its iface-id)" \
+    delivers_a1
+
+ok POST /v1/vms/vm1/migrate 202 '{"to":"n2","switchover":"rarp"}'
+EPOCH=$(json .epoch)
+eventually "prepared (n2 confirmed its inactive copy)" is_phase prepared
+eventually "tap-b1 watched on n2" watched_b1
+delivers_b1 && fail "n2 delivers to vm1 before its activation"
+
+# A forged report from n3 (no migration to it) and one with a wrong
+# epoch: errors, no switch-over.
+python3 - "${AGENT_ADDR%:*}" "${AGENT_ADDR##*:}" "$EPOCH" >"$T/forged" <<'PY'
+import json, socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+f = s.makefile("rwb")
+def send(o):
+    f.write(json.dumps(o).encode() + b"\n"); f.flush()
+send({"type": "hello", "node": "n3", "proto": 1})
+send({"type": "activated", "vm": "vm1", "epoch": int(sys.argv[3])})
+send({"type": "activated", "vm": "nosuch", "epoch": 1})
+errors = []
+while len(errors) < 2:
+    m = json.loads(f.readline())
+    if m["type"] == "error":
+        errors.append(m["code"])
+print(" ".join(errors))
+PY
+[ "$(cat "$T/forged")" = "not_preparing unknown_vm" ] ||
+    fail "forged reports answered: $(cat "$T/forged")"
+[ "$(phase)" = prepared ] || fail "a forged report moved the migration"
+
+# QEMU's announce from the destination's port.
+ovs_send_rarp tap-b1 02:00:00:00:00:01
+eventually "switched over on the RARP" switched
+delivers_b1 || fail "n2 does not deliver to tap-b1 after the activation"
+grep -q "event=activated node=n2 vm=vm1 epoch=$EPOCH result=ok" \
+    "$T/rarp.log" || fail "mignetd did not log the activation"
+# How long from the frame at the agent to the report at mignetd (the
+# flows' barrier in between), from the two logs' timestamps.
+ts_of() { grep -m1 "$1" "$2" | sed 's/^ts=\([^ ]*\) .*/\1/'; }
+frame_to_core_ms=$(python3 - "$(ts_of event=activated_on_frame \
+    "$T/agent2.log")" "$(ts_of "event=activated node=n2" "$T/rarp.log")" <<'PY'
+import sys
+from datetime import datetime
+t = [datetime.strptime(a, "%Y-%m-%dT%H:%M:%S.%fZ") for a in sys.argv[1:]]
+print(round((t[1] - t[0]).total_seconds() * 1000, 1))
+PY
+)
+api GET /v1/migrations/1
+echo "PASS: rarp switch-over on the destination's RARP: phase" \
+    "$(json .phase); frame at n2's agent -> activated at mignetd" \
+    "$frame_to_core_ms ms"
