@@ -49,13 +49,11 @@ for s in $SCENARIOS; do
     esac
 done
 SLOW_BW=${QM_SLOW_BW:-8388608} # cancel, dst-killed: a pre-copy of seconds
-# lossless: QEMU stops the VM on its own once its remaining RAM is below
-# its measured bandwidth times downtime-limit (the tool's 1 ms hold: ~1 MB
-# at the link's ~1 GB/s), which raced the tool's switch at 1 MiB (polled
-# every 5 ms, while ~5 MB go per 5 ms).  At 50 MiB/s the threshold is
-# ~50 kB and the remaining RAM takes ~80 ms from 4 MiB down to it.
-LOSSLESS_BW=${QM_LOSSLESS_BW:-52428800}
-HOLD_ARGS=${QM_HOLD_ARGS:---switch-remaining 4194304}
+# lossless runs with mignet-qemu's own hold (its defaults: the switch at
+# 32 MiB left); QM_LOSSLESS_BW and QM_HOLD_ARGS (extra tool arguments)
+# change it.
+LOSSLESS_BW=${QM_LOSSLESS_BW:-$QM_MAX_BW}
+HOLD_ARGS=${QM_HOLD_ARGS:-}
 TAIL_S=1.5                     # probes after the last migration ended
 
 tb_init
