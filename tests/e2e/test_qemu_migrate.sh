@@ -385,5 +385,13 @@ jq -rs '
     "$RUNS" >&2
 status=0
 [ "$TB_FAILURES" -eq 0 ] || status=1
-jq -sc '{runs: .}' "$RUNS"
+json=$(jq -sc '{runs: .}' "$RUNS")
+# Tear down first (keeping the run directory on failure), so that the JSON
+# is the very last line.
+if [ "$status" -ne 0 ]; then
+    false || tb_teardown || true # teardown reads the failure from $?
+else
+    true && tb_teardown
+fi
+echo "$json"
 exit "$status"
