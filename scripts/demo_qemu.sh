@@ -3,8 +3,9 @@
 # migrated between two Open vSwitch hosts under 1,000 probes/s, under
 # mignet's lossless switch-over (mignet-qemu holds QEMU's convergence until
 # the network has moved) and under the naive strategy, N runs each; prints
-# the loss table.  It runs tests/e2e/test_qemu_migrate.sh (its assertions
-# included) on a bed of its own and tears it down.  Needs root; installs
+# the loss table.  It runs tests/e2e/test_qemu_migrate.sh on a bed of its
+# own and tears it down; the test's failed assertions are printed after the
+# table (ctest is where they fail the build).  Needs root; installs
 # its Debian packages (QEMU among them).
 #
 # Environment: QM_DEMO_RUNS (runs per scenario, default 3).
@@ -57,8 +58,10 @@ echo "lossless: the network moves while the VM still runs on the source;"
 echo "probes that arrive during the pause wait in the destination's tap and"
 echo "reach the guest when it resumes.  naive: nodes that still believe the"
 echo "old location send there after the pause until their next map poll."
+# The table is the demo; the assertions are the test's (ctest runs it):
+# shown, not fatal here.
 if [ "$rc" -ne 0 ]; then
-    echo "demo_qemu: assertions failed (exit $rc):" >&2
-    grep '^FAIL' "$out/test.out" >&2 || true
-    exit 1
+    echo
+    echo "note: test_qemu_migrate's assertions failed on this run:"
+    grep '^FAIL' "$out/test.out" || true
 fi
