@@ -73,18 +73,21 @@ case_rec_text(char *buf, size_t n, const struct store_rec *r)
                  r->meta.next_task);
         break;
     case STORE_NODE:
-        snprintf(buf, n, "NODE %s addr=%s refresh=%" PRIu32 " gone=%d",
+        snprintf(buf, n, "NODE %s addr=%s refresh=%" PRIu32 " gone=%d"
+                 " cordoned=%d draining=%d",
                  case_str(r->node.name), case_str(r->node.address),
-                 r->node.refresh_ms, (int) r->node.gone);
+                 r->node.refresh_ms, (int) r->node.gone,
+                 (int) r->node.cordoned, (int) r->node.draining);
         break;
     case STORE_VM:
         case_config_text(cfg, sizeof cfg, &r->vm.config);
         snprintf(buf, n,
                  "VM %s node=%s %s epoch=%" PRIu64 " v=%" PRIu64
-                 " mig=%" PRIu64 " iface=%s",
+                 " mig=%" PRIu64 " iface=%s drain=%s",
                  case_str(r->vm.name), case_str(r->vm.node), cfg,
                  r->vm.epoch, r->vm.map_version, r->vm.migration,
-                 r->vm.iface_id ? r->vm.iface_id : "");
+                 r->vm.iface_id ? r->vm.iface_id : "",
+                 case_str(r->vm.drain_target));
         break;
     case STORE_TASK:
         case_config_text(cfg, sizeof cfg, &r->task.snapshot);
@@ -214,7 +217,8 @@ case_sample_init(struct case_sample *c)
     c->node_b.node.name = c->names[2];
     c->node_b.node.address = c->names[3];
     c->node_b.node.refresh_ms = 750;
-    c->node_b.node.gone = true;
+    c->node_b.node.cordoned = true;
+    c->node_b.node.draining = true;
 
     struct mn_config cfg = {
         .mac = {0x02, 0, 0, 0, 0x12, 0x34},
@@ -228,6 +232,7 @@ case_sample_init(struct case_sample *c)
     c->vm.vm.map_version = 40;
     c->vm.vm.migration = 6;
     c->vm.vm.iface_id = "5a9c1f0e-3b7d-4e2a-9f61-0c8d2b4e7a13";
+    c->vm.vm.drain_target = c->names[0];
 
     c->task.type = STORE_TASK;
     c->task.task.id = 98;
@@ -356,7 +361,7 @@ case_upsert_delete(void **state)
     case_put(s, &c.node_b);
     struct store_rec a2 = c.node_a;
     a2.node.refresh_ms = 1234;
-    a2.node.gone = true;
+    a2.node.cordoned = true;
     case_put(s, &a2);
     struct store_rec mig2 = c.mig;
     case_put(s, &c.mig);

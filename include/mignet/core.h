@@ -32,7 +32,6 @@ struct store;
     CORE_ERR(DUPLICATE_VM, "duplicate_vm", "a VM with this id exists")       \
     CORE_ERR(DUPLICATE_NODE, "duplicate_node", "a node with this id exists") \
     CORE_ERR(SAME_NODE, "same_node", "the VM is already on that node")       \
-    CORE_ERR(NODE_GONE, "node_gone", "the VM's node has been removed")       \
     CORE_ERR(WRONG_SOURCE, "wrong_source",                                   \
              "the VM is not on the given source node")                       \
     CORE_ERR(IN_PROGRESS, "migration_in_progress",                           \
@@ -61,6 +60,11 @@ struct store;
     CORE_ERR(NOT_PREPARING, "not_preparing",                                 \
              "no migration of this VM is being prepared to that node at "   \
              "that epoch")                                                   \
+    /* Node lifecycle (cordon, drain, delete): nodes.c. */                   \
+    CORE_ERR(CORDONED, "node_cordoned",                                      \
+             "the node is cordoned: it takes no new placements")             \
+    CORE_ERR(NO_TARGET, "no_drain_target",                                   \
+             "no live uncordoned node can take the node's VMs")              \
     CORE_ERR(NOMEM, "no_memory", "out of memory")                            \
     CORE_ERR(STORE, "store_failed", "the durable store failed")
 
@@ -219,20 +223,97 @@ enum core_err core_node_add_check(const struct core *, const char *name,
 enum core_err core_node_add(struct core *, const char *name,
                             const char *address, uint32_t refresh_ms,
                             uint64_t now, uint32_t *idx);
-/* Removes a node with no VMs and no pending tasks; with VMs on it, marks it
- * gone (CORE_E_OK) so migrations of its VMs fail with CORE_E_NODE_GONE. */
-enum core_err core_node_remove(struct core *, uint32_t node, uint64_t now);
-enum core_err core_node_remove_check(const struct core *, uint32_t node);
+/* Removes a node.  Refused with CORE_E_NODE_BUSY while a VM is placed on
+ * it, 'force' or not: move the VMs off (drain) or delete them first.
+ * Without 'force' also refused while tasks are pending there or a
+ * deletion sent there awaits its agent's confirmation.  'force' is for a
+ * dead node: its pending cleanups (core_node_cleanups_walk) are dropped --
+ * a scheduled DELETE is issued at once to its agent, which is gone, and
+ * no confirmation is awaited: the migrations end cleaned -- while any
+ * other task there (a migration to it not yet switched) still refuses.
+ * Relays on other nodes that pointed at it lose their target, and drains
+ * that had chosen it choose again. */
+enum core_err core_node_remove(struct core *, uint32_t node, bool force,
+                               uint64_t now);
+enum core_err core_node_remove_check(const struct core *, uint32_t node,
+                                     bool force);
+/* Cordons ('on') or uncordons a node.  A cordoned node takes no new
+ * placements: core_vm_add() and migrations to it are refused with
+ * CORE_E_CORDONED; what is placed there stays and works.  Uncordoning
+ * ends a drain (its VMs' targets are forgotten).  Cordoning a node that
+ * drains chose as a target makes them choose again for those VMs (no
+ * target when no node is eligible).  Both are idempotent. */
+enum core_err core_node_cordon_check(const struct core *, uint32_t node);
+enum core_err core_node_cordon(struct core *, uint32_t node, bool on,
+                               uint64_t now);
+/* A VM of a draining node and the node it should move to. */
+struct core_drain_target {
+    uint32_t vm, node;
+};
+/* Drains 'node': cordons it and records a target for every VM placed
+ * there: 'targets' name some (VM on 'node' -> target node); every other VM
+ * keeps the target it has if still eligible, else gets the least-loaded
+ * eligible node (live, not cordoned, not 'node'; load = VMs placed there +
+ * VMs that drains send there; ties to the lowest name).  The core moves
+ * nothing: the VM manager migrates each VM (any destination is accepted;
+ * the target is advice); a VM leaving the node drops its target.  The
+ * drain is complete when no VM, no task and no unconfirmed deletion is
+ * left on the node (then core_node_remove() accepts it).  Refused:
+ * CORE_E_WRONG_SOURCE for a VM not on 'node', CORE_E_SAME_NODE for 'node'
+ * as a target, CORE_E_CORDONED for a cordoned target, CORE_E_BAD_VALUE for
+ * a VM named twice, CORE_E_NO_TARGET when a VM without a target has no
+ * eligible node. */
+enum core_err core_node_drain_check(const struct core *, uint32_t node,
+                                    const struct core_drain_target *,
+                                    size_t n_targets);
+enum core_err core_node_drain(struct core *, uint32_t node,
+                              const struct core_drain_target *,
+                              size_t n_targets, uint64_t now);
+/* Migrations away from 'node' whose DELETE there was sent and is not yet
+ * confirmed by its agent (phase cleaning).  A walk of the open
+ * migrations: for views, not for hot paths. */
+uint32_t core_node_cleanups(const struct core *, uint32_t node);
+/* Calls 'cb' for every pending cleanup on 'node' -- a migration away from
+ * it whose DELETE there is scheduled, or sent and not yet confirmed: what
+ * a forced removal drops -- with the migration and its VM; stops early
+ * when it returns false. */
+void core_node_cleanups_walk(const struct core *, uint32_t node,
+                             bool (*cb)(void *aux, uint64_t migration,
+                                        uint32_t vm),
+                             void *aux);
+/* Calls 'cb' for every VM placed on 'node' with its drain target
+ * (CORE_NONE: none); stops early when it returns false. */
+void core_node_vms_walk(const struct core *, uint32_t node,
+                        bool (*cb)(void *aux, uint32_t vm, uint32_t target),
+                        void *aux);
 uint32_t core_node_find(const struct core *, const char *name);
 size_t core_n_nodes(const struct core *); /* slots, including free ones */
 bool core_node_valid(const struct core *, uint32_t node);
+
+/* A node's lifecycle state, from its cordon and drain: drained = draining
+ * with no VM and no task left. */
+#define CORE_NODE_STATES                                                     \
+    CORE_NODE_STATE(ACTIVE, "active")                                        \
+    CORE_NODE_STATE(CORDONED, "cordoned")                                    \
+    CORE_NODE_STATE(DRAINING, "draining")                                    \
+    CORE_NODE_STATE(DRAINED, "drained")
+enum core_node_state {
+#define CORE_NODE_STATE(ENUM, NAME) CORE_NODE_##ENUM,
+    CORE_NODE_STATES
+#undef CORE_NODE_STATE
+    CORE_NODE_N_STATES
+};
+const char *core_node_state_name(enum core_node_state);
 
 struct core_node_info {
     const char *name;
     const char *address;
     uint32_t expected_refresh_ms;
-    bool gone;
+    bool cordoned;           /* no new placements */
+    bool draining;           /* cordoned and its VMs have targets */
     uint32_t n_vms;
+    uint32_t n_tasks;        /* pending tasks on the node */
+    enum core_node_state state;
     uint64_t acked_version;  /* highest map version the node reported */
     uint64_t acked_seq;      /* highest instruction acknowledged */
     uint64_t last_seq;       /* highest instruction sent */

@@ -27,6 +27,9 @@ struct store_node_rec {
     const char *name;
     const char *address;
     uint32_t refresh_ms;
+    bool cordoned, draining;
+    /* Read only: set by stores of schema <= 2 for a node removed while it
+     * had VMs; the core loads such a node as cordoned. */
     bool gone;
 };
 
@@ -38,6 +41,7 @@ struct store_vm_rec {
     uint64_t map_version;
     uint64_t migration; /* latest, 0 = none */
     const char *iface_id; /* NULL or "": the VM's name */
+    const char *drain_target; /* node name, NULL = none */
 };
 
 struct store_task_rec {

@@ -162,6 +162,62 @@ build_node_show(const struct cli_parsed *p, struct cli_request *r,
     return set_path(r, "/v1/nodes/", p->pos[0], NULL, err, errlen);
 }
 
+/* POST /v1/nodes/ID/cordon and /uncordon (an empty object body). */
+static bool
+build_node_cordon(const struct cli_parsed *p, struct cli_request *r,
+                  char *err, size_t errlen)
+{
+    r->method = "POST";
+    return set_path(r, "/v1/nodes/", p->pos[0],
+                    strcmp(p->cmd->name, "cordon") ? "/uncordon" : "/cordon",
+                    err, errlen)
+           && set_body(r, json_object(), err, errlen);
+}
+
+/* POST /v1/nodes/ID/drain; --targets vm1=n3,vm2=n4 becomes
+ * {"targets": {"vm1": "n3", "vm2": "n4"}}. */
+static bool
+build_node_drain(const struct cli_parsed *p, struct cli_request *r,
+                 char *err, size_t errlen)
+{
+    json_t *body = json_object();
+    const char *list = cli_opt_value(p, "targets");
+    if (list) {
+        json_t *tg = json_object();
+        json_object_set_new(body, "targets", tg);
+        for (const char *s = list; *s;) {
+            size_t len = strcspn(s, ",");
+            const char *eq = memchr(s, '=', len);
+            char vm[128], node[128];
+            if (!eq || eq == s || eq + 1 == s + len
+                || (size_t) (eq - s) >= sizeof vm
+                || (size_t) (s + len - eq - 1) >= sizeof node) {
+                json_decref(body);
+                return usage(err, errlen, "--targets must be VM=NODE[,"
+                             "VM=NODE...], not '%s'", list);
+            }
+            snprintf(vm, sizeof vm, "%.*s", (int) (eq - s), s);
+            snprintf(node, sizeof node, "%.*s", (int) (s + len - eq - 1),
+                     eq + 1);
+            json_object_set_new(tg, vm, json_string(node));
+            s += len + (s[len] == ',');
+        }
+    }
+    r->method = "POST";
+    return set_path(r, "/v1/nodes/", p->pos[0], "/drain", err, errlen)
+           && set_body(r, body, err, errlen);
+}
+
+static bool
+build_node_delete(const struct cli_parsed *p, struct cli_request *r,
+                  char *err, size_t errlen)
+{
+    r->method = "DELETE";
+    return set_path(r, "/v1/nodes/", p->pos[0],
+                    cli_opt_value(p, "force") ? "?force=true" : NULL, err,
+                    errlen);
+}
+
 /* The configuration options of create and update, in body order. */
 static bool
 put_config(json_t *body, const struct cli_parsed *p, char *err,
@@ -428,6 +484,28 @@ static const struct cli_cmd commands[] = {
      NULL, {{0}}, CLI_RENDER_NODES, build_node_list},
     {"node", "show", "ID", 1, "show one node", NULL, {{0}},
      CLI_RENDER_OBJECT, build_node_show},
+    {"node", "cordon", "ID", 1, "stop placing VMs on a node",
+     "New VMs and migrations to it are refused (node_cordoned); its VMs "
+     "stay and\ncan migrate away.", {{0}}, CLI_RENDER_OBJECT,
+     build_node_cordon},
+    {"node", "uncordon", "ID", 1, "let a node take VMs again (ends a drain)",
+     NULL, {{0}}, CLI_RENDER_OBJECT, build_node_cordon},
+    {"node", "drain", "ID", 1,
+     "cordon a node and give each of its VMs a target node",
+     "VMs not named in --targets go to the least-loaded node that is live "
+     "and not\ncordoned (fewest VMs placed or headed there; ties to the "
+     "lowest id).  mignetd\nmoves nothing: the VM manager migrates each "
+     "VM (drain.targets in the node).\nThe drain is complete when the "
+     "node holds no VM, no task and no\nunconfirmed cleanup.",
+     {{"targets", "VM=NODE,...", false, "targets for some VMs"}},
+     CLI_RENDER_OBJECT, build_node_drain},
+    {"node", "delete", "ID", 1, "remove a node that holds no VM",
+     "Refused while VMs are placed on it (move or delete them first) or, "
+     "without\n--force, while cleanups of migrations away from it are "
+     "pending.  --force is for\na dead node: those cleanups are dropped "
+     "(and logged by mignetd).",
+     {{"force", NULL, false, "drop the node's pending cleanups"}},
+     CLI_RENDER_DONE, build_node_delete},
     {"vm", "create", "ID", 1, "create a VM placed on a node",
      "Give --vni for an overlay network or --vlan for a VLAN (or both).",
      {{"mac", "MAC", true, "MAC address, e.g. 02:00:00:00:00:01"},

@@ -256,7 +256,7 @@ static const struct column node_cols[] = {
     {"ID", "id|name", false},
     {"ADDRESS", "address", false},
     {"CONNECTED", "connected", false},
-    {"GONE", "gone", false},
+    {"STATE", "state", false},
     {"VMS", "vms|n_vms", true},
     {"REFRESH_MS", "refresh_ms|expected_refresh_ms", true},
     {"OBSERVED_MS", "refresh_mean_ms|refresh.mean_ms|observed_refresh_ms",

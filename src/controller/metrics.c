@@ -197,6 +197,22 @@ metrics_render(const struct metrics *m, const struct core *core,
     if (!err) {
         err = metrics_scalars(out, scalars, ARRAY_SIZE(scalars));
     }
+    uint64_t by_state[CORE_NODE_N_STATES] = {0};
+    struct core_node_info ni;
+    for (uint32_t i = 0; i < core_n_nodes(core); i++) {
+        if (core_node_info(core, i, &ni)) {
+            by_state[ni.state]++;
+        }
+    }
+    if (!err) {
+        err = metrics_head(out, "mignet_nodes", "gauge",
+                           "Nodes by lifecycle state (cordon, drain).");
+    }
+    for (int s = 0; !err && s < CORE_NODE_N_STATES; s++) {
+        err = strbuf_printf(out, "mignet_nodes{state=\"%s\"} %" PRIu64 "\n",
+                            core_node_state_name((enum core_node_state) s),
+                            by_state[s]);
+    }
     if (!err) {
         err = metrics_head(out, "mignet_bindings", "gauge",
                            "Port-security bindings by type.");

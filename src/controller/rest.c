@@ -149,9 +149,59 @@ rest_nodes_get(struct ctl *ctl, struct evhttp_request *req)
     rest_send_json(ctl, req, 200, json_pack("{s:o}", "nodes", list));
 }
 
+/* A forced removal drops the node's pending cleanups: each is logged. */
+struct rest_drop_log {
+    struct ctl *ctl;
+    const char *name;
+};
+
+static bool
+rest_drop_logged(void *aux, uint64_t migration, uint32_t vm)
+{
+    const struct rest_drop_log *d = aux;
+    struct core_vm_info v;
+    log_write(LOG_WARN, "rest", "event=cleanup_dropped node=%s vm=%s "
+              "migration=%" PRIu64, d->name,
+              core_vm_info(d->ctl->core, vm, &v) ? v.name : "?",
+              migration);
+    return true;
+}
+
+static void
+rest_node_delete(struct ctl *ctl, struct evhttp_request *req,
+                 const struct rest_route *rt, uint32_t idx,
+                 const char *query)
+{
+    bool force;
+    struct rest_error e;
+    if (!rest_parse_node_delete_query(query, &force, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    enum core_err err = core_node_remove_check(ctl->core, idx, force);
+    if (err) {
+        rest_send_core_error(ctl, req, err);
+        return;
+    }
+    struct rest_drop_log d = {.ctl = ctl, .name = rt->name};
+    if (force) {
+        core_node_cleanups_walk(ctl->core, idx, rest_drop_logged, &d);
+    }
+    ctl->dirty = true;
+    err = core_node_remove(ctl->core, idx, force, clock_wall_ms());
+    if (err) {
+        rest_send_core_error(ctl, req, err);
+        return;
+    }
+    log_write(LOG_INF, "rest", "event=node_removed node=%s force=%d",
+              rt->name, (int) force);
+    agent_server_forget_node(ctl->agents, idx);
+    ctl_reply(ctl, req, 204, NULL, NULL);
+}
+
 static void
 rest_node_item(struct ctl *ctl, struct evhttp_request *req,
-               const struct rest_route *rt)
+               const struct rest_route *rt, const char *query)
 {
     uint32_t idx = core_node_find(ctl->core, rt->name);
     if (idx == CORE_NONE) {
@@ -162,21 +212,70 @@ rest_node_item(struct ctl *ctl, struct evhttp_request *req,
         rest_send_json(ctl, req, 200, rest_node_json(ctl, idx));
         return;
     }
-    ctl->dirty = true;
-    enum core_err err = core_node_remove(ctl->core, idx, clock_wall_ms());
-    if (err) {
-        rest_send_core_error(ctl, req, err);
+    rest_node_delete(ctl, req, rt, idx, query);
+}
+
+/* Resolves the drain body's names; false with the answer sent. */
+static bool
+rest_drain_targets(struct ctl *ctl, struct evhttp_request *req,
+                   const struct rest_drain_req *r,
+                   struct core_drain_target *out)
+{
+    for (size_t i = 0; i < r->n_targets; i++) {
+        out[i].vm = core_vm_find(ctl->core, r->targets[i].vm);
+        out[i].node = core_node_find(ctl->core, r->targets[i].node);
+        if (out[i].vm == CORE_NONE || out[i].node == CORE_NONE) {
+            rest_send_core_error(ctl, req, out[i].vm == CORE_NONE
+                                               ? CORE_E_UNKNOWN_VM
+                                               : CORE_E_UNKNOWN_NODE);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* POST /v1/nodes/{id}/cordon, /uncordon, /drain. */
+static void
+rest_node_action(struct ctl *ctl, struct evhttp_request *req,
+                 const struct rest_route *rt, const char *body, size_t len)
+{
+    struct rest_error e;
+    struct rest_drain_req dr = {0};
+    bool drain = rt->id == REST_R_NODE_DRAIN;
+    bool ok = drain ? rest_parse_drain(body, len, &dr, &e)
+                    : rest_parse_empty_body(body, len, &e);
+    if (!ok) {
+        rest_send_error(ctl, req, &e);
         return;
     }
-    log_write(LOG_INF, "rest", "event=node_removed node=%s", rt->name);
-    if (core_node_valid(ctl->core, idx)
-        && core_node_find(ctl->core, rt->name) == idx) {
-        /* Still has VMs: marked gone. */
-        rest_send_json(ctl, req, 200, rest_node_json(ctl, idx));
-    } else {
-        agent_server_forget_node(ctl->agents, idx);
-        ctl_reply(ctl, req, 204, NULL, NULL);
+    uint32_t idx = core_node_find(ctl->core, rt->name);
+    struct core_drain_target *tg = xcalloc(dr.n_targets + 1, sizeof *tg);
+    enum core_err err = CORE_E_OK;
+    uint64_t now = clock_wall_ms();
+    if (idx == CORE_NONE) {
+        rest_send_core_error(ctl, req, CORE_E_UNKNOWN_NODE);
+    } else if (!drain || rest_drain_targets(ctl, req, &dr, tg)) {
+        ctl->dirty = true;
+        err = drain ? core_node_drain(ctl->core, idx, tg, dr.n_targets, now)
+                    : core_node_cordon(ctl->core, idx,
+                                       rt->id == REST_R_NODE_CORDON, now);
+        if (err) {
+            rest_send_core_error(ctl, req, err);
+        } else {
+            struct core_node_info n;
+            core_node_info(ctl->core, idx, &n);
+            log_write(LOG_INF, "rest", "event=node_%s node=%s state=%s "
+                      "vms=%" PRIu32 " targets_given=%zu",
+                      drain ? "drain"
+                            : rt->id == REST_R_NODE_CORDON ? "cordon"
+                                                           : "uncordon",
+                      rt->name, core_node_state_name(n.state), n.n_vms,
+                      dr.n_targets);
+            rest_send_json(ctl, req, 200, rest_node_json(ctl, idx));
+        }
     }
+    free(tg);
+    rest_drain_req_destroy(&dr);
 }
 
 /* ---- VMs ---- */
@@ -724,7 +823,12 @@ rest_handle(struct evhttp_request *req, void *arg)
         }
         break;
     case REST_R_NODE:
-        rest_node_item(ctl, req, &rt);
+        rest_node_item(ctl, req, &rt, query);
+        break;
+    case REST_R_NODE_CORDON:
+    case REST_R_NODE_UNCORDON:
+    case REST_R_NODE_DRAIN:
+        rest_node_action(ctl, req, &rt, body, len);
         break;
     case REST_R_VMS:
         if (rt.method == REST_POST) {

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "lib/addr.h"
+#include "lib/util.h"
 #include "mignet/model.h"
 
 bool
@@ -48,7 +49,8 @@ rest_core_status(enum core_err err)
     case CORE_E_DUPLICATE_VM:
     case CORE_E_DUPLICATE_NODE:
     case CORE_E_SAME_NODE:
-    case CORE_E_NODE_GONE:
+    case CORE_E_CORDONED:
+    case CORE_E_NO_TARGET:
     case CORE_E_WRONG_SOURCE:
     case CORE_E_IN_PROGRESS:
     case CORE_E_STALE_EPOCH:
@@ -133,8 +135,9 @@ rest_segment(const char *p, char *out, size_t n, bool *too_long)
     return p + len;
 }
 
-/* Routes under /v1/nodes and /v1/vms: the collection, one item, and (for
- * VMs) the migrate action. */
+/* Routes under /v1/nodes and /v1/vms: the collection, one item, and the
+ * actions (a VM's migrate and binding, a node's cordon, uncordon and
+ * drain). */
 static bool
 rest_route_items(enum rest_method m, const char *rest, bool vms,
                  struct rest_route *r, struct rest_error *e)
@@ -164,6 +167,22 @@ rest_route_items(enum rest_method m, const char *rest, bool vms,
     if (vms && (!strcmp(after, "/migrate") || !strcmp(after, "/migrate/"))) {
         r->id = REST_R_VM_MIGRATE;
         return m == REST_POST ? true : rest_method_fail(e, "POST");
+    }
+    static const struct {
+        const char *action;
+        enum rest_route_id id;
+    } node_actions[] = {
+        {"/cordon", REST_R_NODE_CORDON},
+        {"/uncordon", REST_R_NODE_UNCORDON},
+        {"/drain", REST_R_NODE_DRAIN},
+    };
+    for (size_t i = 0; !vms && i < ARRAY_SIZE(node_actions); i++) {
+        size_t n = strlen(node_actions[i].action);
+        if (!strncmp(after, node_actions[i].action, n)
+            && (!after[n] || !strcmp(after + n, "/"))) {
+            r->id = node_actions[i].id;
+            return m == REST_POST ? true : rest_method_fail(e, "POST");
+        }
     }
     if (vms && (!strcmp(after, "/binding") || !strcmp(after, "/binding/"))) {
         r->id = REST_R_VM_BINDING;
@@ -887,6 +906,115 @@ rest_parse_map_query(const char *query, const char *header_node,
     }
     if (ok) {
         *q = r;
+    }
+    return ok;
+}
+
+/* ---- Node lifecycle ---- */
+
+bool
+rest_parse_empty_body(const char *body, size_t len, struct rest_error *e)
+{
+    /* The same as a switch-over's body: none, or an empty object. */
+    return rest_parse_switchover(body, len, e);
+}
+
+void
+rest_drain_req_destroy(struct rest_drain_req *r)
+{
+    if (r) {
+        free(r->targets);
+        r->targets = NULL;
+        r->n_targets = 0;
+    }
+}
+
+bool
+rest_parse_drain(const char *body, size_t len, struct rest_drain_req *req,
+                 struct rest_error *e)
+{
+    req->targets = NULL;
+    req->n_targets = 0;
+    if (!body || !len) {
+        return true;
+    }
+    json_t *obj = rest_parse_object(body, len, e);
+    if (!obj) {
+        return false;
+    }
+    static const char *const allowed[] = {"targets", NULL};
+    bool ok = rest_check_keys(obj, allowed, e);
+    json_t *tg = json_object_get(obj, "targets");
+    if (ok && tg && !json_is_null(tg) && !json_is_object(tg)) {
+        ok = rest_fail(e, 422, "invalid_type",
+                       "'targets' must be an object of VM id -> node id");
+    }
+    size_t n = ok && json_is_object(tg) ? json_object_size(tg) : 0;
+    struct rest_drain_target *v = n ? calloc(n, sizeof *v) : NULL;
+    if (n && !v) {
+        ok = rest_fail(e, 413, "too_large", "too many targets");
+    }
+    size_t k = 0;
+    const char *vm;
+    json_t *node;
+    if (ok && n) {
+        json_object_foreach(tg, vm, node) {
+            if (!mn_name_valid(vm)) {
+                ok = rest_fail(e, 422, "invalid_name",
+                               "'targets' keys must be VM ids");
+                break;
+            }
+            if (!json_is_string(node)
+                || !mn_name_valid(json_string_value(node))) {
+                ok = rest_fail(e, 422, "invalid_name",
+                               "the target of '%s' must be a node id", vm);
+                break;
+            }
+            snprintf(v[k].vm, sizeof v[k].vm, "%s", vm);
+            snprintf(v[k].node, sizeof v[k].node, "%s",
+                     json_string_value(node));
+            k++;
+        }
+    }
+    json_decref(obj);
+    if (!ok) {
+        free(v);
+        return false;
+    }
+    req->targets = v;
+    req->n_targets = k;
+    return true;
+}
+
+bool
+rest_parse_node_delete_query(const char *query, bool *force,
+                             struct rest_error *e)
+{
+    struct evkeyvalq params;
+    TAILQ_INIT(&params);
+    bool ok = true, seen = false, f = false;
+    if (query && *query && evhttp_parse_query_str(query, &params)) {
+        return rest_fail(e, 400, "bad_query", "malformed query string");
+    }
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, &params, next) {
+        if (strcmp(kv->key, "force")) {
+            ok = rest_fail(e, 400, "bad_query",
+                           "unknown query parameter '%.40s'", kv->key);
+            break;
+        }
+        if (seen
+            || (strcmp(kv->value, "true") && strcmp(kv->value, "false"))) {
+            ok = rest_fail(e, 400, "bad_query",
+                           "'force' must be given once, true or false");
+            break;
+        }
+        seen = true;
+        f = !strcmp(kv->value, "true");
+    }
+    evhttp_clear_headers(&params);
+    if (ok) {
+        *force = f;
     }
     return ok;
 }

@@ -56,6 +56,9 @@ enum rest_method {
 #define REST_ROUTES                                                          \
     REST_ROUTE(NODES, "nodes")                                               \
     REST_ROUTE(NODE, "node")                                                 \
+    REST_ROUTE(NODE_CORDON, "node_cordon")                                   \
+    REST_ROUTE(NODE_UNCORDON, "node_uncordon")                               \
+    REST_ROUTE(NODE_DRAIN, "node_drain")                                     \
     REST_ROUTE(VMS, "vms")                                                   \
     REST_ROUTE(VM, "vm")                                                     \
     REST_ROUTE(VM_MIGRATE, "vm_migrate")                                     \
@@ -123,6 +126,33 @@ struct rest_node_req {
 };
 bool rest_parse_node(const char *body, size_t len, struct rest_node_req *,
                      struct rest_error *);
+
+/* ---- Node lifecycle ---- */
+
+/* POST /v1/nodes/{id}/cordon and /uncordon: no body, or an empty
+ * object. */
+bool rest_parse_empty_body(const char *body, size_t len,
+                           struct rest_error *);
+
+/* POST /v1/nodes/{id}/drain: no body, or {"targets": {"vm1": "n3", ...}}
+ * (VM id -> node id; VMs not named get a target chosen by the core).
+ * 'targets' is a heap array owned by the request: free it with
+ * rest_drain_req_destroy() (also after a failed parse). */
+struct rest_drain_target {
+    char vm[MN_NAME_MAX + 1];
+    char node[MN_NAME_MAX + 1];
+};
+struct rest_drain_req {
+    struct rest_drain_target *targets;
+    size_t n_targets;
+};
+bool rest_parse_drain(const char *body, size_t len, struct rest_drain_req *,
+                      struct rest_error *);
+void rest_drain_req_destroy(struct rest_drain_req *);
+
+/* DELETE /v1/nodes/{id}?force=true|false (default false). */
+bool rest_parse_node_delete_query(const char *query, bool *force,
+                                  struct rest_error *);
 
 /* POST /v1/vms: {"id", "mac", "ip", "node", "vni"?, "vlan"?, "port"?,
  * "binding"?} */

@@ -76,6 +76,41 @@ rest_node_name(const struct core *core, uint32_t node)
     return core_node_info(core, node, &info) ? info.name : NULL;
 }
 
+struct drain_view {
+    const struct core *core;
+    json_t *targets;
+};
+
+static bool
+drain_target_json(void *aux, uint32_t vm, uint32_t target)
+{
+    struct drain_view *d = aux;
+    struct core_vm_info v;
+    const char *node = rest_node_name(d->core, target);
+    if (core_vm_info(d->core, vm, &v)) {
+        rest_set(d->targets, v.name, node ? json_string(node)
+                                          : json_null());
+    }
+    return true;
+}
+
+/* A draining node's progress: what is left and where each VM should go
+ * (null: no node can take it now). */
+static json_t *
+drain_json(const struct core *core, uint32_t idx,
+           const struct core_node_info *n)
+{
+    struct drain_view d = {.core = core, .targets = json_object()};
+    core_node_vms_walk(core, idx, drain_target_json, &d);
+    json_t *o = json_object();
+    rest_set(o, "vms_left", js_u64(n->n_vms));
+    rest_set(o, "tasks_left", js_u64(n->n_tasks));
+    rest_set(o, "cleanups_left", js_u64(core_node_cleanups(core, idx)));
+    rest_set(o, "complete", json_boolean(n->state == CORE_NODE_DRAINED));
+    rest_set(o, "targets", d.targets);
+    return o;
+}
+
 json_t *
 rest_node_json(struct ctl *ctl, uint32_t idx)
 {
@@ -87,10 +122,15 @@ rest_node_json(struct ctl *ctl, uint32_t idx)
     rest_set(o, "id", json_string(n.name));
     rest_set(o, "address", json_string(n.address));
     rest_set(o, "refresh_ms", js_u64(n.expected_refresh_ms));
-    rest_set(o, "gone", json_boolean(n.gone));
+    rest_set(o, "state", json_string(core_node_state_name(n.state)));
+    rest_set(o, "cordoned", json_boolean(n.cordoned));
+    rest_set(o, "draining", json_boolean(n.draining));
+    rest_set(o, "drain", n.draining ? drain_json(ctl->core, idx, &n)
+                                    : json_null());
     rest_set(o, "connected",
              json_boolean(agent_server_connected(ctl->agents, idx)));
     rest_set(o, "vms", js_u64(n.n_vms));
+    rest_set(o, "tasks", js_u64(n.n_tasks));
     rest_set(o, "map_version", js_u64(n.acked_version));
     rest_set(o, "acked_seq", js_u64(n.acked_seq));
     rest_set(o, "last_seq", js_u64(n.last_seq));

@@ -22,7 +22,8 @@ struct node {
     char *name; /* NULL: free slot */
     char *address;
     uint32_t expected_refresh_ms;
-    bool gone;
+    bool cordoned, draining;
+    uint32_t n_incoming; /* VMs whose drain target it is */
     uint32_t n_vms, n_tasks;
     uint32_t vm_head; /* list of VMs placed here */
     uint64_t acked_version;
@@ -48,6 +49,7 @@ struct vm {
     uint64_t epoch;
     uint64_t map_version;
     uint64_t migration; /* latest, 0 = none */
+    uint32_t drain_target; /* NIL = none (nodes.c) */
 };
 
 struct task {
@@ -155,8 +157,11 @@ void core_persist_binding_del(struct core *, uint32_t id);
 void core_nodes_init(struct core *);
 /* Forgets node 'node' (its slot becomes free). */
 void core_node_free_slot(struct core *, uint32_t node);
-/* Frees a gone node's slot once nothing refers to it any more. */
-void core_node_forget_if_unused(struct core *, uint32_t node);
+/* VM 'vm' leaves its node (migrated away or removed): it no longer needs
+ * a drain target. */
+void core_node_drain_vm_left(struct core *, uint32_t vm);
+/* Loading: VM 'vm' was stored with drain target 'node'. */
+void core_node_drain_set(struct core *, uint32_t vm, uint32_t node);
 /* Migration 'mig' waits for node 'node' to acknowledge 'seq'. */
 void core_node_wait(struct core *, uint32_t node, uint64_t seq,
                     uint64_t mig);

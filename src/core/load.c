@@ -20,12 +20,11 @@ load_node(struct core *c, const struct store_node_rec *r)
     if (core_node_add(c, r->name, r->address, r->refresh_ms, 0, &i)) {
         return -1;
     }
-    if (r->gone) {
-        struct node *n = &c->nodes[i];
-        heap_remove(&c->ack_heap, n->ack_pos);
-        heap_remove(&c->upper_heap, n->upper_pos);
-        n->gone = true;
-    }
+    /* A node stored 'gone' (removed while it had VMs, before nodes could
+     * be cordoned) comes back cordoned: its VMs can move off, then it can
+     * be removed. */
+    c->nodes[i].cordoned = r->cordoned || r->gone;
+    c->nodes[i].draining = r->draining && c->nodes[i].cordoned;
     return 0;
 }
 
@@ -37,16 +36,19 @@ load_vm(struct core *c, const struct store_vm_rec *r)
     if (node == CORE_NONE || r->epoch == 0) {
         return -1;
     }
-    /* core_vm_add refuses gone nodes; a VM may legitimately sit on one. */
-    bool gone = c->nodes[node].gone;
+    /* While loading, core_vm_add accepts a cordoned node. */
     uint64_t version = c->map_version;
-    c->nodes[node].gone = false;
     enum core_err e = core_vm_add_iface(c, r->name, &r->config, node,
                                         r->iface_id, 0, &vi);
-    c->nodes[node].gone = gone;
     c->map_version = version;
     if (e) {
         return -1;
+    }
+    /* A drain target is advice: one naming a node no longer there (or the
+     * VM's own) is dropped rather than failing the load. */
+    uint32_t target = core_node_find(c, r->drain_target);
+    if (target != CORE_NONE && target != node) {
+        core_node_drain_set(c, vi, target);
     }
     struct vm *v = &c->vms[vi];
     v->epoch = r->epoch;

@@ -215,18 +215,21 @@ core_migrate_opts_check(const struct core *c, uint32_t vi, uint32_t from,
     }
     const struct vm *v = &c->vms[vi];
     uint32_t src = v->node;
-    if (c->nodes[src].gone || c->nodes[to].gone) {
-        return CORE_E_NODE_GONE;
+    /* Cordon (nodes.c): no new placement on the destination. */
+    if (c->nodes[to].cordoned && to != src) {
+        return CORE_E_CORDONED;
     }
     if (from != CORE_NONE && from != src) {
         return CORE_E_WRONG_SOURCE;
     }
-    if (to == src) {
-        return CORE_E_SAME_NODE;
-    }
+    /* A migration still running answers first: "back to where it runs"
+     * before its activation is that migration's business (abort it). */
     const struct migration *m = vm_latest_mig(c, vi);
     if (m && mig_in_progress(m)) {
         return CORE_E_IN_PROGRESS;
+    }
+    if (to == src) {
+        return CORE_E_SAME_NODE;
     }
     return CORE_E_OK;
 }
@@ -533,8 +536,10 @@ core_migrate_opts(struct core *c, uint32_t vi, uint32_t from, uint32_t to,
     if (now_mode) {
         mig_transition(c, m, MIG_EV_SWITCH, now);
     } else {
-        run_pending_deletes_on(c, vi, to, now);
-        m = core_mig_get(c, id);
+        /* A snapshot of the VM still pending on 'to' keeps relaying for
+         * stale senders until the switch-over runs its deletion (I4 then:
+         * step2to4_switch_over); the agent keeps that relay under the
+         * inactive copy (docs/agent-protocol.md). */
         step1_prepare(c, m, o, now);
         core_persist_vm(c, vi);
         core_persist_mig(c, m);
@@ -695,13 +700,28 @@ core_migration_abort_check(const struct core *c, uint64_t id)
     return CORE_E_OK;
 }
 
-/* Deletes the destination's copy: exactly the epoch it was given. */
+/* Deletes the destination's copy: exactly the epoch it was given.  A
+ * snapshot of the VM still pending there (the VM left that node earlier,
+ * its relay lived on under the copy) is installed and relaying again. */
 static void
 delete_dst_copy(struct core *c, const struct migration *m)
 {
-    uint32_t vi = m->pub.vm;
-    core_emit(c, INSTR_DELETE, m->pub.dst, vi, m->pub.epoch,
-              &c->vms[vi].config, NIL, 0, core_vm_binding(c, vi));
+    uint32_t vi = m->pub.vm, dst = m->pub.dst;
+    core_emit(c, INSTR_DELETE, dst, vi, m->pub.epoch, &c->vms[vi].config,
+              NIL, 0, core_vm_binding(c, vi));
+    for (uint32_t ti = c->vms[vi].task_head; ti != NIL;
+         ti = c->tasks[ti].vm_next) {
+        const struct task *t = &c->tasks[ti];
+        if (t->kind != TASK_DELETE || t->node != dst) {
+            continue;
+        }
+        core_emit(c, INSTR_INSTALL, dst, vi, t->epoch, &t->snapshot, NIL, 0,
+                  t->snap);
+        if (t->target != NIL) {
+            core_emit(c, INSTR_RELAY, dst, vi, t->epoch, &t->snapshot,
+                      t->target, t->target_epoch, t->snap);
+        }
+    }
 }
 
 /* After a `lossless` switch-over the VM goes back to its source with a
@@ -949,12 +969,13 @@ step6_release_early(struct core *c, struct migration *m, uint64_t now)
     core_release_check(c, now);
 }
 
-/* The source's agent can still confirm a deletion: its node exists and
- * was not removed. */
+/* The source's agent can still confirm a deletion: its node exists (a
+ * node is removed only once nothing of it is left, or forced, which ends
+ * the migrations waiting for it: nodes.c). */
 static bool
 src_can_confirm(const struct core *c, const struct migration *m)
 {
-    return core_node_live(c, m->pub.src) && !c->nodes[m->pub.src].gone;
+    return core_node_live(c, m->pub.src);
 }
 
 static void

@@ -2,7 +2,9 @@
  *
  * Keeps each node's placements list, its acknowledgements (map versions and
  * instruction sequence numbers) and its observed refresh behaviour, from
- * which the dynamic deletion delay is computed (DESIGN §2).  Acknowledgements
+ * which the dynamic deletion delay is computed (DESIGN §2), and the
+ * operator's lifecycle of a node: cordon, drain (a target per VM, the VM
+ * manager moves them), removal.  Acknowledgements
  * only move a migration forward through migrate.c; this file never changes
  * a migration's phase itself. */
 #include "core/core-private.h"
@@ -137,6 +139,8 @@ void
 core_node_free_slot(struct core *c, uint32_t i)
 {
     struct node *n = &c->nodes[i];
+    heap_remove(&c->ack_heap, n->ack_pos);
+    heap_remove(&c->upper_heap, n->upper_pos);
     strmap_remove(&c->node_index, n->name);
     core_persist_node_del(c, n->name);
     free(n->name);
@@ -147,48 +151,328 @@ core_node_free_slot(struct core *c, uint32_t i)
     c->node_free = i;
 }
 
-void
-core_node_forget_if_unused(struct core *c, uint32_t i)
+/* ---- Cordon and drain ---- */
+
+/* Whether node 'i' may take VMs drained from node 'from'. */
+static bool
+drain_eligible(const struct core *c, uint32_t i, uint32_t from)
 {
-    const struct node *n = &c->nodes[i];
-    if (n->gone && n->n_vms == 0 && n->n_tasks == 0) {
-        core_node_free_slot(c, i);
+    return i != from && core_node_live(c, i) && !c->nodes[i].cordoned;
+}
+
+/* The least-loaded node eligible for a VM of 'from' other than 'skip'
+ * (NIL: none): fewest VMs placed plus VMs headed there, ties to the
+ * lowest name so that the choice does not depend on slot order. */
+static uint32_t
+drain_pick(const struct core *c, uint32_t from, uint32_t skip)
+{
+    uint32_t best = NIL;
+    uint64_t best_load = 0;
+    for (uint32_t i = 0; i < c->n_nodes; i++) {
+        if (i == skip || !drain_eligible(c, i, from)) {
+            continue;
+        }
+        const struct node *n = &c->nodes[i];
+        uint64_t load = (uint64_t) n->n_vms + n->n_incoming;
+        if (best == NIL || load < best_load
+            || (load == best_load
+                && strcmp(n->name, c->nodes[best].name) < 0)) {
+            best = i;
+            best_load = load;
+        }
+    }
+    return best;
+}
+
+void
+core_node_drain_set(struct core *c, uint32_t vi, uint32_t node)
+{
+    struct vm *v = &c->vms[vi];
+    if (v->drain_target != NIL) {
+        c->nodes[v->drain_target].n_incoming--;
+    }
+    v->drain_target = node;
+    if (node != NIL) {
+        c->nodes[node].n_incoming++;
+    }
+}
+
+void
+core_node_drain_vm_left(struct core *c, uint32_t vi)
+{
+    core_node_drain_set(c, vi, NIL);
+}
+
+/* Node 'bad' can no longer take VMs (cordoned or removed): every VM
+ * headed there gets a new target, or none when no node is eligible. */
+static void
+drain_retarget_from(struct core *c, uint32_t bad)
+{
+    for (uint32_t d = 0; d < c->n_nodes && c->nodes[bad].n_incoming;
+         d++) {
+        if (!core_node_live(c, d) || !c->nodes[d].draining) {
+            continue;
+        }
+        for (uint32_t vi = c->nodes[d].vm_head; vi != NIL;
+             vi = c->vms[vi].node_next) {
+            if (c->vms[vi].drain_target == bad) {
+                core_node_drain_set(c, vi, drain_pick(c, d, bad));
+                core_persist_vm(c, vi);
+            }
+        }
     }
 }
 
 enum core_err
-core_node_remove_check(const struct core *c, uint32_t i)
+core_node_cordon_check(const struct core *c, uint32_t i)
 {
     return core_node_live(c, i) ? CORE_E_OK : CORE_E_UNKNOWN_NODE;
 }
 
 enum core_err
-core_node_remove(struct core *c, uint32_t i, uint64_t now)
+core_node_cordon(struct core *c, uint32_t i, bool on, uint64_t now)
 {
-    enum core_err err = core_node_remove_check(c, i);
+    enum core_err err = core_node_cordon_check(c, i);
     if (err) {
         return err;
     }
     struct node *n = &c->nodes[i];
-    if (!n->gone) {
-        heap_remove(&c->ack_heap, n->ack_pos);
-        heap_remove(&c->upper_heap, n->upper_pos);
+    (void) now;
+    if (on) {
+        if (!n->cordoned) {
+            n->cordoned = true;
+            core_persist_node(c, i);
+            drain_retarget_from(c, i);
+        }
+        return CORE_E_OK;
     }
-    /* Deletions it was still to confirm have nothing left to remove. */
-    core_mig_node_removed(c, i, now);
-    n = &c->nodes[i];
-    if (n->n_vms == 0 && n->n_tasks == 0) {
-        core_node_free_slot(c, i);
-    } else {
-        n->gone = true;
+    if (!n->cordoned && !n->draining) {
+        return CORE_E_OK;
+    }
+    n->cordoned = n->draining = false;
+    core_persist_node(c, i);
+    for (uint32_t vi = n->vm_head; vi != NIL; vi = c->vms[vi].node_next) {
+        if (c->vms[vi].drain_target != NIL) {
+            core_node_drain_set(c, vi, NIL);
+            core_persist_vm(c, vi);
+        }
+    }
+    return CORE_E_OK;
+}
+
+enum core_err
+core_node_drain_check(const struct core *c, uint32_t i,
+                      const struct core_drain_target *tg, size_t n_tg)
+{
+    if (!core_node_live(c, i)) {
+        return CORE_E_UNKNOWN_NODE;
+    }
+    if (n_tg && !tg) {
+        return CORE_E_BAD_VALUE;
+    }
+    for (size_t k = 0; k < n_tg; k++) {
+        if (!core_vm_live(c, tg[k].vm)) {
+            return CORE_E_UNKNOWN_VM;
+        }
+        if (!core_node_live(c, tg[k].node)) {
+            return CORE_E_UNKNOWN_NODE;
+        }
+        if (c->vms[tg[k].vm].node != i) {
+            return CORE_E_WRONG_SOURCE;
+        }
+        if (tg[k].node == i) {
+            return CORE_E_SAME_NODE;
+        }
+        if (c->nodes[tg[k].node].cordoned) {
+            return CORE_E_CORDONED;
+        }
+        for (size_t j = 0; j < k; j++) {
+            if (tg[j].vm == tg[k].vm) {
+                return CORE_E_BAD_VALUE;
+            }
+        }
+    }
+    /* Every VM not named needs a node to go to. */
+    if (c->nodes[i].n_vms > n_tg && drain_pick(c, i, NIL) == NIL) {
+        return CORE_E_NO_TARGET;
+    }
+    return CORE_E_OK;
+}
+
+enum core_err
+core_node_drain(struct core *c, uint32_t i,
+                const struct core_drain_target *tg, size_t n_tg,
+                uint64_t now)
+{
+    enum core_err err = core_node_drain_check(c, i, tg, n_tg);
+    if (err) {
+        return err;
+    }
+    struct node *n = &c->nodes[i];
+    if (!n->cordoned || !n->draining) {
+        bool was_cordoned = n->cordoned;
+        n->cordoned = n->draining = true;
         core_persist_node(c, i);
+        if (!was_cordoned) {
+            drain_retarget_from(c, i);
+        }
     }
+    for (size_t k = 0; k < n_tg; k++) {
+        if (c->vms[tg[k].vm].drain_target != tg[k].node) {
+            core_node_drain_set(c, tg[k].vm, tg[k].node);
+            core_persist_vm(c, tg[k].vm);
+        }
+    }
+    for (uint32_t vi = c->nodes[i].vm_head; vi != NIL;
+         vi = c->vms[vi].node_next) {
+        uint32_t t = c->vms[vi].drain_target;
+        if (t == NIL || !drain_eligible(c, t, i)) {
+            core_node_drain_set(c, vi, drain_pick(c, i, NIL));
+            core_persist_vm(c, vi);
+        }
+    }
+    (void) now;
+    return CORE_E_OK;
+}
+
+void
+core_node_vms_walk(const struct core *c, uint32_t i,
+                   bool (*cb)(void *aux, uint32_t vm, uint32_t target),
+                   void *aux)
+{
+    if (!core_node_live(c, i)) {
+        return;
+    }
+    for (uint32_t vi = c->nodes[i].vm_head; vi != NIL;
+         vi = c->vms[vi].node_next) {
+        uint32_t t = c->vms[vi].drain_target;
+        if (!cb(aux, vi, t == NIL ? CORE_NONE : t)) {
+            return;
+        }
+    }
+}
+
+/* ---- Removing ---- */
+
+/* Whether every task on node 'i' is a DELETE: the only kind that a
+ * forced removal drops. */
+static bool
+node_tasks_droppable(const struct core *c, uint32_t i)
+{
+    for (size_t ti = 0; ti < c->n_task_slots; ti++) {
+        const struct task *t = &c->tasks[ti];
+        if (t->live && t->node == i && t->kind != TASK_DELETE) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Migrations away from node 'i' whose DELETE there was sent and awaits
+ * its agent's confirmation (phase cleaning). */
+static uint32_t
+node_cleanups_confirming(const struct core *c, uint32_t i)
+{
+    uint32_t k = 0;
+    for (size_t mi = c->migs_open_from; mi < c->n_migs; mi++) {
+        const struct migration *m = &c->migs[mi];
+        k += m->pub.phase == MIG_CLEANING && m->pub.src == i;
+    }
+    return k;
+}
+
+uint32_t
+core_node_cleanups(const struct core *c, uint32_t i)
+{
+    return core_node_live(c, i) ? node_cleanups_confirming(c, i) : 0;
+}
+
+void
+core_node_cleanups_walk(const struct core *c, uint32_t i,
+                        bool (*cb)(void *aux, uint64_t migration,
+                                   uint32_t vm),
+                        void *aux)
+{
+    if (!core_node_live(c, i)) {
+        return;
+    }
+    for (size_t ti = 0; ti < c->n_task_slots; ti++) {
+        const struct task *t = &c->tasks[ti];
+        if (t->live && t->node == i && t->kind == TASK_DELETE
+            && !cb(aux, t->migration, t->vm)) {
+            return;
+        }
+    }
+    for (size_t mi = c->migs_open_from; mi < c->n_migs; mi++) {
+        const struct migration *m = &c->migs[mi];
+        if (m->pub.phase == MIG_CLEANING && m->pub.src == i
+            && !cb(aux, m->pub.id, m->pub.vm)) {
+            return;
+        }
+    }
+}
+
+enum core_err
+core_node_remove_check(const struct core *c, uint32_t i, bool force)
+{
+    if (!core_node_live(c, i)) {
+        return CORE_E_UNKNOWN_NODE;
+    }
+    const struct node *n = &c->nodes[i];
+    if (n->n_vms > 0) {
+        return CORE_E_NODE_BUSY;
+    }
+    if (force ? !node_tasks_droppable(c, i)
+              : n->n_tasks > 0 || node_cleanups_confirming(c, i) > 0) {
+        return CORE_E_NODE_BUSY;
+    }
+    return CORE_E_OK;
+}
+
+enum core_err
+core_node_remove(struct core *c, uint32_t i, bool force, uint64_t now)
+{
+    enum core_err err = core_node_remove_check(c, i, force);
+    if (err) {
+        return err;
+    }
+    /* Forced: the pending deletions go to the agent at once (it is gone:
+     * nothing arrives), and no confirmation is awaited from it. */
+    for (size_t ti = 0; ti < c->n_task_slots && c->nodes[i].n_tasks;
+         ti++) {
+        const struct task *t = &c->tasks[ti];
+        if (t->live && t->node == i) {
+            core_mig_delete_run(c, (uint32_t) ti, now);
+        }
+    }
+    core_mig_node_removed(c, i, now);
+    for (size_t ti = 0; ti < c->n_task_slots; ti++) {
+        struct task *t = &c->tasks[ti];
+        if (t->live && t->target == i) {
+            t->target = NIL;
+            core_persist_task(c, (uint32_t) ti);
+        }
+    }
+    c->nodes[i].cordoned = true; /* no target for the drains below */
+    drain_retarget_from(c, i);
+    core_node_free_slot(c, i);
     /* A departed node no longer holds back early release. */
     core_release_check(c, now);
     return CORE_E_OK;
 }
 
 /* ---- Reading ---- */
+
+const char *
+core_node_state_name(enum core_node_state s)
+{
+    static const char *const names[] = {
+#define CORE_NODE_STATE(ENUM, NAME) NAME,
+        CORE_NODE_STATES
+#undef CORE_NODE_STATE
+    };
+    return (unsigned) s < CORE_NODE_N_STATES ? names[s] : "?";
+}
 
 uint32_t
 core_node_find(const struct core *c, const char *name)
@@ -218,8 +502,16 @@ core_node_info(const struct core *c, uint32_t i, struct core_node_info *out)
     out->name = n->name;
     out->address = n->address;
     out->expected_refresh_ms = n->expected_refresh_ms;
-    out->gone = n->gone;
+    out->cordoned = n->cordoned;
+    out->draining = n->draining;
     out->n_vms = n->n_vms;
+    out->n_tasks = n->n_tasks;
+    /* The walk of open migrations only for an otherwise empty drain. */
+    out->state = !n->cordoned   ? CORE_NODE_ACTIVE
+                 : !n->draining ? CORE_NODE_CORDONED
+                 : n->n_vms || n->n_tasks || node_cleanups_confirming(c, i)
+                     ? CORE_NODE_DRAINING
+                     : CORE_NODE_DRAINED;
     out->acked_version = n->acked_version;
     out->acked_seq = n->acked_seq;
     out->last_seq = n->last_seq;
@@ -242,10 +534,8 @@ node_version_acked(struct core *c, uint32_t i, uint64_t version,
     struct node *n = &c->nodes[i];
     if (version > n->acked_version) {
         n->acked_version = version;
-        if (!n->gone) {
-            heap_update(&c->ack_heap, n->ack_pos);
-            core_release_check(c, now);
-        }
+        heap_update(&c->ack_heap, n->ack_pos);
+        core_release_check(c, now);
     }
 }
 
@@ -287,9 +577,7 @@ core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
     if (now > n->last_refresh_ms) {
         n->last_refresh_ms = now;
     }
-    if (!n->gone) {
-        node_update_upper(c, i);
-    }
+    node_update_upper(c, i);
     node_version_acked(c, i, version, now);
     return CORE_E_OK;
 }

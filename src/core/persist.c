@@ -32,7 +32,8 @@ core_persist_node(struct core *c, uint32_t i)
     r.node.name = n->name;
     r.node.address = n->address;
     r.node.refresh_ms = n->expected_refresh_ms;
-    r.node.gone = n->gone;
+    r.node.cordoned = n->cordoned;
+    r.node.draining = n->draining;
     persist(c, &r);
 }
 
@@ -56,6 +57,9 @@ core_persist_vm(struct core *c, uint32_t i)
     r.vm.map_version = v->map_version;
     r.vm.migration = v->migration;
     r.vm.iface_id = v->iface_id;
+    r.vm.drain_target = v->drain_target != NIL
+                            ? c->nodes[v->drain_target].name
+                            : NULL;
     persist(c, &r);
 }
 

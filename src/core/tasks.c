@@ -148,13 +148,11 @@ core_task_free(struct core *c, uint32_t i)
     n->n_tasks--;
     core_persist_task_del(c, t->id);
     c->live_tasks--;
-    uint32_t node = t->node;
     free(t->snap);
     t->snap = NULL;
     t->live = false;
     t->vm_next = c->task_free;
     c->task_free = i;
-    core_node_forget_if_unused(c, node);
 }
 
 void

@@ -46,6 +46,7 @@ vm_link_node(struct core *c, uint32_t vi)
 static void
 vm_unlink_node(struct core *c, uint32_t vi)
 {
+    core_node_drain_vm_left(c, vi);
     struct vm *v = &c->vms[vi];
     struct node *n = &c->nodes[v->node];
     if (v->node_prev != NIL) {
@@ -86,8 +87,8 @@ core_vm_add_check(const struct core *c, const char *name,
     if (!core_node_live(c, node)) {
         return CORE_E_UNKNOWN_NODE;
     }
-    if (c->nodes[node].gone) {
-        return CORE_E_NODE_GONE;
+    if (c->nodes[node].cordoned && !c->loading) {
+        return CORE_E_CORDONED;
     }
     return CORE_E_OK;
 }
@@ -130,6 +131,7 @@ core_vm_add_iface(struct core *c, const char *name,
     v->epoch = 1;
     v->task_head = NIL;
     v->chg_prev = v->chg_next = NIL;
+    v->drain_target = NIL;
     strmap_insert(&c->vm_index, name, i);
     vm_link_node(c, i);
     c->live_vms++;
@@ -208,7 +210,6 @@ core_vm_remove(struct core *c, uint32_t vi, uint64_t now)
               core_vm_binding(c, vi));
     core_binding_drop(c, vi);
     vm_unlink_node(c, vi);
-    uint32_t node = v->node;
     strmap_remove(&c->vm_index, v->name);
     core_persist_vm_del(c, v->name);
     core_gateway_remove(c, vi);
@@ -218,7 +219,6 @@ core_vm_remove(struct core *c, uint32_t vi, uint64_t now)
     v->node_next = c->vm_free;
     c->vm_free = vi;
     c->live_vms--;
-    core_node_forget_if_unused(c, node);
     return CORE_E_OK;
 }
 

@@ -78,10 +78,12 @@ sim_params_default(struct sim_params *p)
     p->tail_ms = -1;
     p->progress = true;
     p->push_interval_ms = 10;
+    p->switchover = MIG_SW_NOW;
+    p->precopy_ms = 500;
 }
 
 enum opt_type { OPT_U32, OPT_U64, OPT_I64, OPT_DBL, OPT_PATTERN,
-                OPT_STRATEGY, OPT_FLAG, OPT_NOFLAG };
+                OPT_STRATEGY, OPT_SWITCHOVER, OPT_FLAG, OPT_NOFLAG };
 
 struct opt {
     const char *name;
@@ -139,6 +141,15 @@ static const struct opt opts[] = {
     {"push-down", OPT_DBL, P(push_down), 0, 1,
      "push: fraction of nodes whose channel is down: no pushes, they "
      "learn by polling (0)"},
+    {"switchover", OPT_SWITCHOVER, P(switchover), 0, 0,
+     "now|manual|rarp|lossless: how the VM manager drives the lifecycle "
+     "(now)"},
+    {"precopy-ms", OPT_U32, P(precopy_ms), 0, 3.6e6,
+     "pre-copy before the pause: the migration starts this early (not "
+     "with now) (500)"},
+    {"abort-rate", OPT_DBL, P(abort_rate), 0, 1,
+     "fraction of migrations cancelled in their pre-copy (not with now) "
+     "(0)"},
     {"exact", OPT_FLAG, P(exact), 0, 0,
      "simulate every packet (slow; checks the cold-stream counting)"},
     {"no-progress", OPT_NOFLAG, P(progress), 0, 0,
@@ -190,6 +201,24 @@ check_strategy(const char *s)
         }
         s = comma + 1;
     }
+}
+
+_Static_assert(sizeof(enum sim_pattern) == sizeof(int)
+                   && sizeof(enum mig_switchover) == sizeof(int),
+               "set_choice() stores an int");
+
+/* Stores an enum option's value, or says which ones it takes (value
+ * -1: not one of them). */
+static int
+set_choice(char *field, int value, const struct opt *o, const char *v,
+           const char *choices, char *err, size_t errlen)
+{
+    if (value < 0) {
+        snprintf(err, errlen, "--%s: '%s' is not %s", o->name, v, choices);
+        return EINVAL;
+    }
+    memcpy(field, &value, sizeof value);
+    return 0;
 }
 
 static int
@@ -244,14 +273,9 @@ set_opt(struct sim_params *p, const struct opt *o, const char *v,
     }
     case OPT_PATTERN: {
         enum sim_pattern pat;
-        if (!sim_pattern_parse(v, &pat)) {
-            snprintf(err, errlen,
-                     "--pattern: '%s' is not random, drain, pingpong or "
-                     "chain", v);
-            return EINVAL;
-        }
-        memcpy(base + o->off, &pat, sizeof pat);
-        return 0;
+        return set_choice(base + o->off,
+                          sim_pattern_parse(v, &pat) ? (int)pat : -1, o, v,
+                          "random, drain, pingpong or chain", err, errlen);
     }
     case OPT_STRATEGY:
         if (strlen(v) > SIM_STRATEGY_MAX || check_strategy(v)) {
@@ -263,6 +287,13 @@ set_opt(struct sim_params *p, const struct opt *o, const char *v,
         }
         snprintf(base + o->off, SIM_STRATEGY_MAX + 1, "%s", v);
         return 0;
+    case OPT_SWITCHOVER: {
+        enum mig_switchover sw;
+        return set_choice(base + o->off,
+                          mig_switchover_from_name(v, &sw) ? (int)sw : -1,
+                          o, v, "now, manual, rarp or lossless", err,
+                          errlen);
+    }
     case OPT_FLAG:
     case OPT_NOFLAG:
         break;
@@ -357,6 +388,12 @@ sim_params_check(const struct sim_params *p, char *err, size_t errlen)
         snprintf(err, errlen, "--pattern drain needs at least 3 nodes");
         return EINVAL;
     }
+    if (p->abort_rate > 0 && p->switchover == MIG_SW_NOW) {
+        snprintf(err, errlen, "--abort-rate needs --switchover manual, "
+                              "rarp or lossless (now has no prepared "
+                              "phase to cancel)");
+        return EINVAL;
+    }
     if (p->exact && (uint64_t)p->vms * p->peers > 10000000) {
         snprintf(err, errlen, "--exact is for small runs "
                               "(vms * peers <= 10^7)");
@@ -400,12 +437,13 @@ void
 sim_params_cmdline(const struct sim_params *p, const char *strategy,
                    char *buf, size_t len)
 {
-    char jit[32], wob[32], lat[32], rate[32], down[32];
+    char jit[32], wob[32], lat[32], rate[32], down[32], abrt[32];
     fmt_double(jit, sizeof jit, p->refresh_jitter);
     fmt_double(wob, sizeof wob, p->refresh_wobble);
     fmt_double(lat, sizeof lat, p->latency_ms);
     fmt_double(rate, sizeof rate, p->rate);
     fmt_double(down, sizeof down, p->push_down);
+    fmt_double(abrt, sizeof abrt, p->abort_rate);
     char fixed[48] = "";
     char warm[48] = "";
     char tail[48] = "";
@@ -428,11 +466,13 @@ sim_params_cmdline(const struct sim_params *p, const char *strategy,
              " --latency-ms %s --data-latency-us %" PRIu32
              " --rate %s --fast-factor %" PRIu32 " --chain-len %" PRIu32
              " --drain-ms %" PRIu32 " --push-interval-ms %" PRIu32
-             " --push-down %s%s%s%s%s --strategy %s --json",
+             " --push-down %s --switchover %s --precopy-ms %" PRIu32
+             " --abort-rate %s%s%s%s%s --strategy %s --json",
              p->nodes, p->vms, p->migrations, sim_pattern_name(p->pattern),
              p->refresh_ms, jit, wob, p->peers, p->pps, p->pause_ms,
              p->gap_ms, p->seed, lat, p->data_latency_us, rate,
              p->fast_factor, p->chain_len, p->drain_ms, p->push_interval_ms,
-             down, fixed, warm, tail, p->exact ? " --exact" : "",
+             down, mig_switchover_name(p->switchover), p->precopy_ms, abrt,
+             fixed, warm, tail, p->exact ? " --exact" : "",
              strategy ? strategy : p->strategy);
 }

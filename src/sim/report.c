@@ -44,6 +44,10 @@ params_json(const struct sim_params *p)
     ok &= js_set(o, "exact", json_boolean(p->exact));
     ok &= js_set(o, "push_interval_ms", json_integer(p->push_interval_ms));
     ok &= js_set(o, "push_down", json_real(p->push_down));
+    ok &= js_set(o, "switchover",
+                 json_string(mig_switchover_name(p->switchover)));
+    ok &= js_set(o, "precopy_ms", json_integer(p->precopy_ms));
+    ok &= js_set(o, "abort_rate", json_real(p->abort_rate));
     return js_finish(o, ok);
 }
 
@@ -104,6 +108,14 @@ result_json(const struct sim_result *r)
     INT(subscriptions);
     INT(stale_sent);
     INT(early_deletes);
+    ok &= js_set(o, "switchover", json_string(r->switchover));
+    INT(lost_activation);
+    INT(lost_install_race);
+    INT(queued);
+    ok &= js_set(o, "queued_delay_max_ms", js_ms(r->queued_delay_max_ms));
+    ok &= js_set(o, "queued_delay_mean_ms", js_ms(r->queued_delay_mean_ms));
+    INT(aborted);
+    INT(activations);
 #undef INT
     return js_finish(o, ok);
 }
@@ -134,6 +146,13 @@ sim_report_table(FILE *f, const struct sim_params *p,
             p->nodes, p->vms, p->migrations, sim_pattern_name(p->pattern),
             p->refresh_ms, p->refresh_jitter * 100, p->latency_ms, p->peers,
             p->pps, p->pause_ms, p->gap_ms, p->seed);
+    if (p->switchover != MIG_SW_NOW) {
+        fprintf(f,
+                "switch-over %s: pre-copy %" PRIu32 " ms before the pause, "
+                "abort rate %g\n",
+                mig_switchover_name(p->switchover), p->precopy_ms,
+                p->abort_rate);
+    }
     if (n) {
         fprintf(f,
                 "traffic: %.3f s for every strategy, until the last "
@@ -173,6 +192,23 @@ sim_report_table(FILE *f, const struct sim_params *p,
                 x->gateway_polls, x->pushes, x->version_acks,
                 x->open_connections, x->subscriptions, x->stale_sent,
                 x->early_deletes);
+    }
+    if (p->switchover != MIG_SW_NOW) {
+        fprintf(f, "\nlifecycle (--switchover %s):\n"
+                   "%-12s %10s %10s %10s %12s %12s %8s %8s\n",
+                mig_switchover_name(p->switchover), "strategy",
+                "lost_act", "lost_race", "queued", "q_delay_max",
+                "q_delay_avg", "aborted", "activ");
+        for (size_t i = 0; i < n; i++) {
+            const struct sim_result *x = &r[i];
+            fprintf(f,
+                    "%-12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+                    " %12.3f %12.3f %8" PRIu64 " %8" PRIu64 "\n",
+                    x->strategy, x->lost_activation, x->lost_install_race,
+                    x->queued,
+                    x->queued_delay_max_ms, x->queued_delay_mean_ms,
+                    x->aborted, x->activations);
+        }
     }
     for (size_t i = 0; i < n; i++) {
         const struct sim_result *x = &r[i];

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mignet/model.h"
+
 #define SIM_PATTERNS                                                         \
     SIM_PATTERN(RANDOM, "random")                                            \
     SIM_PATTERN(DRAIN, "drain")                                              \
@@ -61,6 +63,12 @@ struct sim_params {
     bool progress;           /* progress on stderr (table mode) */
     uint32_t push_interval_ms; /* push: one update per node per interval */
     double push_down;          /* push: fraction of nodes not subscribed */
+    /* How the VM manager drives a migration (docs/simulator.md, "Switch-
+     * over modes"): `now` calls core_migrate() at the pause; the others
+     * start it precopy_ms before the pause and switch as the mode says. */
+    enum mig_switchover switchover;
+    uint32_t precopy_ms;       /* pre-copy before the pause (not `now`) */
+    double abort_rate;         /* fraction of migrations cancelled */
 };
 
 void sim_params_default(struct sim_params *);
@@ -89,7 +97,8 @@ struct sim_result {
     double wall_ms;
     /* Extras. */
     uint64_t planned;           /* migrations in the plan */
-    uint64_t migrations;        /* core_migrate calls that succeeded */
+    uint64_t migrations;        /* core_migrate(_opts) calls that
+                                   succeeded */
     uint64_t cleaned;           /* migrations that reached CLEANED */
     uint64_t retries;           /* core_migrate said IN_PROGRESS */
     uint64_t migrate_errors;    /* any other core_migrate error */
@@ -117,6 +126,18 @@ struct sim_result {
     uint64_t subscriptions;     /* of those, subscribed to map pushes */
     uint64_t stale_sent;        /* packets sent by a stale map copy */
     uint64_t early_deletes;     /* DELETEs while a map still sent there */
+    /* The migration lifecycle (docs/simulator.md, "Switch-over modes"). */
+    char switchover[16];        /* the VM manager's mode */
+    uint64_t lost_activation;   /* dropped at the source after the VM
+                                   resumed, before the switch reached it */
+    uint64_t lost_install_race; /* dropped where the VM runs or goes,
+                                   its INSTALL still on the way */
+    uint64_t queued;            /* lossless: held at the destination while
+                                   the VM was not running there */
+    double queued_delay_max_ms; /* ... their extra delay, max and mean */
+    double queued_delay_mean_ms;
+    uint64_t aborted;           /* migrations that reached ABORTED */
+    uint64_t activations;       /* `activated` reports of agents */
 };
 
 /* Is 'name' a strategy of the simulator (sim_strategies)? */

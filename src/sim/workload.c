@@ -157,10 +157,14 @@ plan(struct sim_workload *wl, struct sim_rng *rng)
     return 0;
 }
 
-/* When the plan's last move starts if every switch-over takes what the
- * network needs and no more: a hop starts at its planned time or when
- * the VM's previous job ended, the VM resumes after max(pause, the
- * destination's install round trip), the next hop follows 'gap' later.
+/* When the plan's last move (the gateway's switch) happens if every
+ * switch-over takes what the network needs and no more: a hop starts at
+ * its planned time or when the VM's previous job ended, moves and
+ * resumes as its switch-over mode says (now: moves at once, resumes after
+ * max(pause, the destination's install round trip); manual: pre-copy,
+ * pause, moves and resumes; rarp: pre-copy, pause, resumes, moves a
+ * latency later; lossless: pre-copy, moves, pauses once the switch is
+ * confirmed, resumes), the next hop follows 'gap' after the resume.
  * Every strategy runs this schedule; the horizon derives from it, so it
  * is the same for all. */
 static int
@@ -169,7 +173,24 @@ plan_last_move(struct sim_workload *wl)
     const struct sim_params *p = &wl->p;
     uint64_t lat = (uint64_t)llround(p->latency_ms * 1000.0);
     uint64_t pause = (uint64_t)p->pause_ms * 1000;
-    uint64_t switch_us = pause > 2 * lat ? pause : 2 * lat;
+    uint64_t pre = (uint64_t)p->precopy_ms * 1000;
+    uint64_t move_us = 0, switch_us = pause > 2 * lat ? pause : 2 * lat;
+    switch (p->switchover) {
+    case MIG_SW_MANUAL:
+        move_us = switch_us = pre + pause;
+        break;
+    case MIG_SW_RARP:
+        move_us = pre + pause + lat;
+        switch_us = pre + pause;
+        break;
+    case MIG_SW_LOSSLESS:
+        move_us = pre;
+        switch_us = pre + 2 * lat + pause;
+        break;
+    case MIG_SW_NOW:
+    case MIG_N_SWITCHOVERS:
+        break;
+    }
     uint64_t gap = (uint64_t)p->gap_ms * 1000;
     uint64_t *free_at = xcalloc(wl->n_vms, sizeof *free_at);
     if (!free_at) {
@@ -184,8 +205,8 @@ plan_last_move(struct sim_workload *wl)
             if (h) {
                 t += gap;
             }
-            if (t > wl->t_last_us) {
-                wl->t_last_us = t;
+            if (t + move_us > wl->t_last_us) {
+                wl->t_last_us = t + move_us;
             }
             t += switch_us;
         }

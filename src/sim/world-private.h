@@ -44,6 +44,11 @@ enum ev_type {
     EV_PUSH,      /* the controller sends the map to every node */
     EV_PUSH_IN,   /* b: version (low), c: version (high): nodes apply it */
     EV_VACK,      /* b, c: version: every node's version ack arrives */
+    /* The lifecycle of the modes but `now` (world_vmm.c). */
+    EV_PRECOPY_END, /* a: vm, b: migration id (low): the pause is due */
+    EV_PAUSE_START, /* a: vm, b: migration id (low) */
+    EV_ABORT,       /* a: vm, b: migration id (low): the VMM cancels */
+    EV_ACTIVATED,   /* a: vm, b: node, c: epoch (low): report arrives */
 };
 
 /* How nodes learn map changes besides polling (docs/simulator.md). */
@@ -68,13 +73,29 @@ struct agent_ent {
     uint32_t node;
     uint32_t relay; /* target node or NIL */
     uint32_t next;
-    uint32_t has_config;
+    uint8_t has_config;
+    uint8_t inactive; /* a prepared copy: attracts nothing */
+    uint8_t on_frame; /* activate_on_frame: watches the VM's port */
+    uint8_t reported; /* ... and sent `activated` for this epoch */
 };
+
+#define INSTRF_INACTIVE 0x1
+#define INSTRF_ON_FRAME 0x2
 
 struct instr_rec {
     uint64_t seq, epoch;
     uint32_t node, vm, target;
-    uint32_t kind;
+    uint16_t kind;
+    uint16_t flags; /* INSTRF_* */
+};
+
+/* Packets a lossless destination holds for a VM that does not run there
+ * yet (the tap's queue), delivered when it resumes. */
+struct queue_rec {
+    uint32_t next_free; /* the pool's free list */
+    uint32_t n;
+    uint64_t first_us; /* arrival of the oldest */
+    uint64_t sum_us;   /* of the arrival times */
 };
 
 /* Fixed-size records with a free list threaded through their first four
@@ -88,6 +109,8 @@ struct pool {
 #define VMF_PAUSE_OVER 0x01 /* pause elapsed, waiting for RELAYING */
 #define VMF_LOST_COLD 0x02  /* cold, but packets are lost (no config) */
 #define VMF_TASK_WAIT 0x04  /* on the task_wait list */
+#define VMF_ACT_GAP 0x08    /* resumed on dst before the source relays */
+#define VMF_HOLD 0x10       /* lossless: pause held until RELAYING */
 
 struct vm_state {
     uint64_t pause_start;  /* RUNNING when not paused */
@@ -96,6 +119,9 @@ struct vm_state {
     uint64_t epoch;        /* of its placement on 'node' */
     uint32_t node;         /* where it runs or will resume */
     uint32_t prev_node;    /* source of the latest migration */
+    uint32_t dst;          /* the VM manager's migration in flight: its
+                              destination until the VM resumed, or NIL */
+    uint32_t queue;        /* queue_rec at 'dst' or NIL */
     uint32_t hist, agent;  /* list heads */
     uint32_t job;          /* active job or NIL */
     uint32_t wait_head, wait_tail;
@@ -132,11 +158,15 @@ struct world {
     uint32_t n_subscribed;
     uint32_t refresh_div;
     uint64_t lat_us, dl_us, pause_us, gap_us;
+    enum mig_switchover sw; /* the VM manager's mode */
+    uint64_t precopy_us;
+    uint64_t queued_now;    /* packets in lossless queues */
+    uint64_t queued_delay_sum_us, queued_delay_max_us;
 
     struct vm_state *vms;
     uint64_t *cs; /* [stream] ticks before this time are accounted */
     struct job_state *jobs;
-    struct pool hist, agent, instr;
+    struct pool hist, agent, instr, queue;
 
     /* Nodes. */
     uint64_t *applied; /* map version each node holds */
@@ -226,6 +256,13 @@ instr_at(struct world *w, uint32_t i)
 {
     return (struct instr_rec *)(void *)(w->instr.mem + (size_t)i
                                         * sizeof(struct instr_rec));
+}
+
+static inline struct queue_rec *
+queue_at(struct world *w, uint32_t i)
+{
+    return (struct queue_rec *)(void *)(w->queue.mem + (size_t)i
+                                        * sizeof(struct queue_rec));
 }
 
 /* ---- small helpers ---- */
@@ -403,6 +440,10 @@ void world_on_core(struct world *, const struct sim_ev *);
 void world_on_push(struct world *);
 void world_on_push_in(struct world *, const struct sim_ev *);
 void world_on_vack(struct world *, const struct sim_ev *);
+void world_on_activated(struct world *, const struct sim_ev *);
+/* The VM's first frame at 'node' (it resumed there): an agent watching
+ * for it activates its copy and reports `activated`. */
+void world_frame_seen(struct world *, uint32_t vm, uint32_t node);
 
 /* ---- world_vmm.c: migration windows and the VM manager ---- */
 
@@ -411,5 +452,10 @@ void world_after_core(struct world *);
 void world_on_issue(struct world *, const struct sim_ev *);
 void world_on_resume(struct world *, uint32_t vm);
 void world_on_pause_end(struct world *, const struct sim_ev *);
+void world_on_precopy_end(struct world *, const struct sim_ev *);
+void world_on_pause_start(struct world *, const struct sim_ev *);
+void world_on_abort(struct world *, const struct sim_ev *);
+/* The lossless queue of 'vm' at 'node', if it holds the packet. */
+bool world_queue_packet(struct world *, uint32_t vm, uint32_t node);
 
 #endif /* sim/world-private.h */

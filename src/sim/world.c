@@ -6,7 +6,8 @@
  * latency, all on one virtual clock in microseconds.  It must never call
  * into the core from a core_sink callback, never read the wall clock except
  * through the hooks, and never let a packet go uncounted: at the end
- * sent == delivered + lost_pause + lost_stale + lost_other.
+ * sent == delivered + lost_pause + lost_stale + lost_other +
+ * lost_activation + lost_install_race.
  *
  * Packets are simulated one by one only for VMs inside a migration window
  * (hot); outside, every stream's ticks are counted exactly by arithmetic
@@ -155,6 +156,18 @@ dispatch(struct world *w, const struct sim_ev *ev)
     case EV_VACK:
         world_on_vack(w, ev);
         break;
+    case EV_PRECOPY_END:
+        world_on_precopy_end(w, ev);
+        break;
+    case EV_PAUSE_START:
+        world_on_pause_start(w, ev);
+        break;
+    case EV_ABORT:
+        world_on_abort(w, ev);
+        break;
+    case EV_ACTIVATED:
+        world_on_activated(w, ev);
+        break;
     }
     /* Without polls no refresh event checks for the end: every control
      * event does. */
@@ -291,7 +304,7 @@ world_alloc(struct world *w)
     for (uint32_t v = 0; v < wl->n_vms; v++) {
         struct vm_state *s = &w->vms[v];
         s->pause_start = RUNNING;
-        s->prev_node = NIL;
+        s->prev_node = s->dst = s->queue = NIL;
         s->hist = s->agent = NIL;
         s->job = s->wait_head = s->wait_tail = NIL;
     }
@@ -325,6 +338,7 @@ world_free(struct world *w)
     pool_destroy(&w->hist);
     pool_destroy(&w->agent);
     pool_destroy(&w->instr);
+    pool_destroy(&w->queue);
 }
 
 static int
@@ -385,6 +399,14 @@ finish(struct world *w)
     struct core_stats st = {0};
     core_get_stats(w->core, &st);
     r->relays_retargeted = st.relays_retargeted;
+    /* Held for a VM that never resumed (a run that gave up): lost. */
+    r->lost_pause += w->queued_now;
+    r->queued_delay_max_ms = (double)w->queued_delay_max_us / 1000.0;
+    uint64_t released = r->queued - w->queued_now;
+    r->queued_delay_mean_ms =
+        released ? (double)w->queued_delay_sum_us / 1000.0
+                       / (double)released
+                 : 0;
 }
 
 /* Core switches of 'strategy' plus what the simulated network implies.
@@ -438,6 +460,8 @@ sim_run(const struct sim_workload *wl, const char *strategy,
 {
     memset(r, 0, sizeof *r);
     snprintf(r->strategy, sizeof r->strategy, "%s", strategy);
+    snprintf(r->switchover, sizeof r->switchover, "%s",
+             mig_switchover_name(wl->p.switchover));
     struct core_config cfg;
     if (!strategy_config(&wl->p, strategy, &cfg)) {
         snprintf(err, errlen, "unknown strategy '%s'", strategy);
@@ -466,11 +490,14 @@ sim_run(const struct sim_workload *wl, const char *strategy,
     w->dl_us = wl->p.data_latency_us;
     w->pause_us = (uint64_t)wl->p.pause_ms * 1000;
     w->gap_us = (uint64_t)wl->p.gap_ms * 1000;
+    w->sw = wl->p.switchover;
+    w->precopy_us = (uint64_t)wl->p.precopy_ms * 1000;
     w->core_timer_at = UINT64_MAX;
     sim_evq_init(&w->q);
     pool_init(&w->hist, sizeof(struct hist_ent));
     pool_init(&w->agent, sizeof(struct agent_ent));
     pool_init(&w->instr, sizeof(struct instr_rec));
+    pool_init(&w->queue, sizeof(struct queue_rec));
 
     int rc = world_alloc(w);
     if (!rc) {

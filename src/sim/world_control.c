@@ -60,7 +60,7 @@ agent_apply(struct world *w, const struct instr_rec *in, bool guard)
     uint32_t *link = NULL;
     struct agent_ent *e = agent_find(w, in->vm, in->node, &link);
     switch (in->kind) {
-    case INSTR_INSTALL:
+    case INSTR_INSTALL: {
         if (e && guard && e->epoch > in->epoch) {
             w->r->refused++;
             return;
@@ -71,12 +71,33 @@ agent_apply(struct world *w, const struct instr_rec *in, bool guard)
                 return;
             }
         }
-        if (e->epoch != in->epoch || !e->has_config) {
-            e->relay = NIL; /* a new placement replaces the old entry */
+        bool same = e->epoch == in->epoch && e->has_config;
+        bool inactive = (in->flags & INSTRF_INACTIVE) != 0;
+        if (!same) {
+            /* A new placement replaces the old entry -- but a prepared
+             * copy over a relaying snapshot keeps its relay until it is
+             * activated (docs/agent-protocol.md). */
+            if (!(inactive && e->relay != NIL && e->epoch < in->epoch)) {
+                e->relay = NIL;
+            }
+            e->reported = 0;
         }
+        /* An active copy stays active; an INSTALL without 'inactive'
+         * activates (docs/agent-protocol.md). */
+        e->inactive = inactive && !(same && !e->inactive);
+        if (!e->inactive) {
+            e->relay = NIL; /* delivers here now */
+        }
+        e->on_frame = (in->flags & INSTRF_ON_FRAME) != 0;
         e->epoch = in->epoch;
         e->has_config = 1;
+        /* Watching a VM that already runs here: its frames come at once. */
+        const struct vm_state *v = &w->vms[in->vm];
+        if (!w->setup && v->node == in->node && v->pause_start == RUNNING) {
+            world_frame_seen(w, in->vm, in->node);
+        }
         return;
+    }
     case INSTR_RELAY:
         if (guard && (!e || e->epoch != in->epoch)) {
             w->r->refused++;
@@ -90,6 +111,11 @@ agent_apply(struct world *w, const struct instr_rec *in, bool guard)
             e->epoch = in->epoch;
         }
         e->relay = in->target;
+        /* The switch-over reached the source: what it drops from now on
+         * is no activation gap. */
+        if (w->vms[in->vm].prev_node == in->node) {
+            w->vms[in->vm].flags &= (uint8_t)~VMF_ACT_GAP;
+        }
         return;
     case INSTR_DELETE:
         if (!e || (guard && e->epoch != in->epoch)) {
@@ -150,7 +176,10 @@ world_sink_instr(void *aux, const struct core_instr *ci)
     struct world *w = aux;
     struct instr_rec in = {
         .seq = ci->seq, .epoch = ci->epoch, .node = ci->node,
-        .vm = ci->vm, .target = ci->target, .kind = ci->kind,
+        .vm = ci->vm, .target = ci->target, .kind = (uint16_t)ci->kind,
+        .flags = (uint16_t)((ci->inactive ? INSTRF_INACTIVE : 0)
+                            | (ci->activate_on_frame ? INSTRF_ON_FRAME
+                                                     : 0)),
     };
     if (ci->vm >= w->wl->n_vms || ci->node >= w->wl->n_nodes) {
         w->r->core_errors++;
@@ -210,10 +239,19 @@ world_sink_migration(void *aux, const struct core_migration *m)
         }
         w->samples[w->n_samples++] = w->now - w->mig_start[m->id];
     }
+    if (m->phase == MIG_ABORTED) {
+        w->r->aborted++;
+    }
     if (m->id == v->migration && m->phase != MIG_PREPARING
         && (v->flags & VMF_PAUSE_OVER)) {
         v->flags &= (uint8_t)~VMF_PAUSE_OVER;
         push(w, w->now, EV_RESUME, m->vm, 0, 0, 0, 0);
+    }
+    /* lossless: the switch is confirmed, QEMU may stop the VM. */
+    if (m->id == v->migration && m->phase == MIG_RELAYING
+        && (v->flags & VMF_HOLD)) {
+        v->flags &= (uint8_t)~VMF_HOLD;
+        push(w, w->now, EV_PAUSE_START, m->vm, (uint32_t)m->id, 0, 0, 0);
     }
     if (v->hot) {
         push(w, w->now, EV_CHECK, m->vm, 0, 0, 0, 0);
@@ -229,6 +267,18 @@ world_sink_map_change(void *aux, uint32_t vm, uint32_t node,
         return;
     }
     world_hist_add(w, vm, node, version);
+    if (!w->setup) {
+        /* A move: the VM's window waits until every node holds it; one
+         * after the traffic horizon would change what later packets
+         * meet. */
+        world_vfifo_push(w, version, vm);
+        w->r->after_horizon += w->traffic_over;
+        if (!core_get_config(w->core)->relay) {
+            /* No relay will close the activation gap: from the move on
+             * what the source drops is lost to stale maps. */
+            w->vms[vm].flags &= (uint8_t)~VMF_ACT_GAP;
+        }
+    }
     if (w->push_mode != PUSH_NONE && !w->setup) {
         w->push_dirty = true;
         if (!w->push_armed) {
@@ -394,6 +444,50 @@ world_on_vack(struct world *w, const struct sim_ev *ev)
         }
     }
     world_after_core(w);
+}
+
+/* ---- activation (rarp, lossless) ---- */
+
+void
+world_frame_seen(struct world *w, uint32_t vm, uint32_t node)
+{
+    struct agent_ent *e = agent_find(w, vm, node, NULL);
+    if (!e || !e->has_config || !e->on_frame || e->reported) {
+        return;
+    }
+    /* Local delivery at once, in the data plane; mignetd hears of it a
+     * control latency later. */
+    e->inactive = 0;
+    e->relay = NIL;
+    e->reported = 1;
+    if (e->epoch > UINT32_MAX) {
+        w->r->core_errors++; /* the event cannot carry it */
+        return;
+    }
+    w->r->activations++;
+    w->r->control_messages++;
+    w->ctl_inflight++;
+    w->vms[vm].instr_inflight++; /* keeps the window open */
+    push_lane(w, LANE_CTL, w->now + w->lat_us, EV_ACTIVATED, vm, node,
+              (uint32_t)e->epoch, 0, 0);
+}
+
+void
+world_on_activated(struct world *w, const struct sim_ev *ev)
+{
+    w->ctl_inflight--;
+    w->vms[ev->a].instr_inflight--;
+    enum core_err e = core_node_activated(w->core, ev->b, ev->a, ev->c,
+                                          now_ms(w));
+    /* NOT_PREPARING: a newer migration of the VM started since; the
+     * report is moot, as mignetd would answer. */
+    if (e != CORE_E_OK && e != CORE_E_NOT_PREPARING) {
+        w->r->core_errors++;
+    }
+    world_after_core(w);
+    if (!w->vms[ev->a].instr_inflight) {
+        world_try_cool(w, ev->a);
+    }
 }
 
 void

@@ -151,7 +151,29 @@ deliverable(struct world *w, uint32_t vm, uint32_t node)
         return false;
     }
     const struct agent_ent *e = agent_find(w, vm, node, NULL);
-    return e && e->has_config;
+    /* A relaying entry forwards what reaches it, even while the VM still
+     * runs here (lossless switches before the pause); an inactive one
+     * attracts nothing. */
+    return e && e->has_config && !e->inactive && e->relay == NIL;
+}
+
+/* A fresh sender's packet dropped where the VM runs or is headed by its
+ * prepared copy, still inactive: the sender's map learned the switch-over
+ * before the destination's INSTALL that activates it landed (the
+ * simulator's poll answers at once; docs/simulator.md, "Switch-over
+ * modes"). */
+static bool
+install_race(struct world *w, uint32_t vm, uint32_t node)
+{
+    const struct vm_state *v = &w->vms[vm];
+    if (v->node != node && v->dst != node) {
+        return false;
+    }
+    const struct agent_ent *e = agent_find(w, vm, node, NULL);
+    if (!e) {
+        return node == v->dst; /* not even the prepared copy landed */
+    }
+    return e->has_config && e->inactive;
 }
 
 void
@@ -167,6 +189,9 @@ world_on_arrive(struct world *w, const struct sim_ev *ev)
         w->r->delivered++; /* the clone made it */
         return;
     }
+    if (world_queue_packet(w, vm, node)) {
+        return; /* lossless: delivered when the VM resumes */
+    }
     const struct agent_ent *e = agent_find(w, vm, node, NULL);
     if (e && e->relay != NIL) {
         if (ev->x + 1 >= HOP_LIMIT) {
@@ -181,8 +206,13 @@ world_on_arrive(struct world *w, const struct sim_ev *ev)
     }
     if (w->vms[vm].pause_start != RUNNING) {
         w->r->lost_pause++;
+    } else if ((w->vms[vm].flags & VMF_ACT_GAP)
+               && node == w->vms[vm].prev_node) {
+        w->r->lost_activation++;
     } else if (ev->y) {
         w->r->lost_stale++;
+    } else if (install_race(w, vm, node)) {
+        w->r->lost_install_race++;
     } else {
         w->r->lost_other++;
     }

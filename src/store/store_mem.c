@@ -243,7 +243,8 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
         break;
     case STORE_VM:
         extra = mem_strsize(r->vm.name) + mem_strsize(r->vm.node)
-                + mem_strsize(r->vm.iface_id);
+                + mem_strsize(r->vm.iface_id)
+                + mem_strsize(r->vm.drain_target);
         break;
     case STORE_TASK:
         extra = mem_strsize(r->task.vm) + mem_strsize(r->task.node)
@@ -281,6 +282,7 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
         e->rec.vm.name = mem_strcopy(&area, r->vm.name);
         e->rec.vm.node = mem_strcopy(&area, r->vm.node);
         e->rec.vm.iface_id = mem_strcopy(&area, r->vm.iface_id);
+        e->rec.vm.drain_target = mem_strcopy(&area, r->vm.drain_target);
         break;
     case STORE_TASK:
         e->rec.task.vm = mem_strcopy(&area, r->task.vm);

@@ -19,8 +19,9 @@
 #define SQLS_APP_ID 0x6d676e74
 /* 2: bindings (seed 003) and the binding snapshot of a task.
  * 3: the migration lifecycle (switch-over modes, cleaning, aborted).
+ * 4: the node lifecycle (a node's cordon and drain, a VM's drain target).
  * An older file is upgraded in place when opened (sqls_upgrades). */
-#define SQLS_SCHEMA 3
+#define SQLS_SCHEMA 4
 
 static const char sqls_schema[] =
     "CREATE TABLE meta("
@@ -29,13 +30,15 @@ static const char sqls_schema[] =
     " next_task INTEGER NOT NULL);"
     "CREATE TABLE nodes("
     " name TEXT NOT NULL UNIQUE, address TEXT, refresh_ms INTEGER NOT NULL,"
-    " gone INTEGER NOT NULL);"
+    " gone INTEGER NOT NULL, cordoned INTEGER NOT NULL DEFAULT 0,"
+    " draining INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE vms("
     " name TEXT NOT NULL UNIQUE, node TEXT, mac INTEGER NOT NULL,"
     " vlan INTEGER NOT NULL, ip INTEGER NOT NULL, vni INTEGER NOT NULL,"
     " port INTEGER NOT NULL, binding INTEGER NOT NULL,"
     " epoch INTEGER NOT NULL, map_version INTEGER NOT NULL,"
-    " migration INTEGER NOT NULL, iface_id TEXT NOT NULL DEFAULT '');"
+    " migration INTEGER NOT NULL, iface_id TEXT NOT NULL DEFAULT '',"
+    " drain_target TEXT);"
     "CREATE TABLE migrations("
     " id INTEGER PRIMARY KEY, vm TEXT, src TEXT, dst TEXT,"
     " epoch INTEGER NOT NULL, map_version INTEGER NOT NULL,"
@@ -93,7 +96,15 @@ static const char *const sqls_upgrades[] = {
     "UPDATE migrations SET phase = CASE phase WHEN 1 THEN 2 WHEN 2 THEN 4"
     " ELSE phase END, switched_ms = started_ms, activated_ms = started_ms,"
     " cleaning_ms = cleaned_ms;",
+    /* 3 -> 4: the node lifecycle.  Old 'gone' rows keep their mark, which
+     * the core reads as cordoned. */
+    "ALTER TABLE nodes ADD COLUMN cordoned INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE nodes ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE vms ADD COLUMN drain_target TEXT;",
 };
+_Static_assert(sizeof sqls_upgrades / sizeof sqls_upgrades[0]
+                   == SQLS_SCHEMA - 1,
+               "one upgrade step per schema version");
 
 /* Statements, by record type: upsert, delete by key, load in order. */
 enum sqls_stmt {
@@ -116,23 +127,27 @@ static const char *const sqls_sql[SQLS_N_STMTS] = {
     [SQLS_META_LOAD] =
         "SELECT map_version, next_migration, next_task FROM meta",
     [SQLS_NODE_PUT] =
-        "INSERT INTO nodes(name, address, refresh_ms, gone)"
-        " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(name) DO UPDATE SET"
-        " address = ?2, refresh_ms = ?3, gone = ?4",
+        "INSERT INTO nodes(name, address, refresh_ms, gone, cordoned,"
+        " draining) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO"
+        " UPDATE SET address = ?2, refresh_ms = ?3, gone = ?4,"
+        " cordoned = ?5, draining = ?6",
     [SQLS_NODE_DEL] = "DELETE FROM nodes WHERE name = ?1",
     [SQLS_NODE_LOAD] =
-        "SELECT name, address, refresh_ms, gone FROM nodes ORDER BY rowid",
+        "SELECT name, address, refresh_ms, gone, cordoned, draining"
+        " FROM nodes ORDER BY rowid",
     [SQLS_VM_PUT] =
         "INSERT INTO vms(name, node, mac, vlan, ip, vni, port, binding,"
-        " epoch, map_version, migration, iface_id)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        " epoch, map_version, migration, iface_id, drain_target)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         " ON CONFLICT(name) DO UPDATE SET node = ?2, mac = ?3, vlan = ?4,"
         " ip = ?5, vni = ?6, port = ?7, binding = ?8, epoch = ?9,"
-        " map_version = ?10, migration = ?11, iface_id = ?12",
+        " map_version = ?10, migration = ?11, iface_id = ?12,"
+        " drain_target = ?13",
     [SQLS_VM_DEL] = "DELETE FROM vms WHERE name = ?1",
     [SQLS_VM_LOAD] =
         "SELECT name, node, mac, vlan, ip, vni, port, binding, epoch,"
-        " map_version, migration, iface_id FROM vms ORDER BY rowid",
+        " map_version, migration, iface_id, drain_target FROM vms"
+        " ORDER BY rowid",
     [SQLS_TASK_PUT] =
         "INSERT OR REPLACE INTO tasks(id, kind, vm, node, epoch, due_ms,"
         " migration, need_version, relay_target, target_epoch, mac, vlan,"
@@ -327,6 +342,8 @@ sqls_bind_rec(sqlite3_stmt *st, const struct store_rec *r)
             sqls_bind_text(st, 2, r->node.address);
             sqls_bind_u64(st, 3, r->node.refresh_ms);
             sqls_bind_u64(st, 4, r->node.gone);
+            sqls_bind_u64(st, 5, r->node.cordoned);
+            sqls_bind_u64(st, 6, r->node.draining);
         }
         return 0;
     case STORE_VM:
@@ -341,6 +358,7 @@ sqls_bind_rec(sqlite3_stmt *st, const struct store_rec *r)
             sqls_bind_u64(st, 10, r->vm.map_version);
             sqls_bind_u64(st, 11, r->vm.migration);
             sqls_bind_text(st, 12, r->vm.iface_id ? r->vm.iface_id : "");
+            sqls_bind_text(st, 13, r->vm.drain_target);
         }
         return 0;
     case STORE_TASK:
@@ -493,6 +511,8 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         r->node.address = sqls_col_text(st, 1);
         r->node.refresh_ms = (uint32_t) sqls_col_u64(st, 2);
         r->node.gone = sqls_col_u64(st, 3) != 0;
+        r->node.cordoned = sqls_col_u64(st, 4) != 0;
+        r->node.draining = sqls_col_u64(st, 5) != 0;
         return r->node.name ? 0 : EBADMSG;
     case STORE_VM:
         r->vm.name = sqls_col_text(st, 0);
@@ -502,6 +522,7 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         r->vm.map_version = sqls_col_u64(st, 9);
         r->vm.migration = sqls_col_u64(st, 10);
         r->vm.iface_id = sqls_col_text(st, 11);
+        r->vm.drain_target = sqls_col_text(st, 12);
         return r->vm.name && r->vm.iface_id ? 0 : EBADMSG;
     case STORE_TASK: {
         uint64_t kind = sqls_col_u64(st, 1);

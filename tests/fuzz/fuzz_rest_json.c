@@ -1,10 +1,11 @@
 /* fuzz_rest_json.c: libFuzzer target for the northbound request parsing.
  *
  * The first byte picks what the rest of the input is fed to: a node, VM,
- * patch or migrate body, a map query (+ header), or a route path; each
- * result is checked for consistency (valid output on success, a known
- * status and code on failure, nothing written by a failed parse).  It
- * must never crash, leak or read out of bounds. */
+ * patch, migrate, binding, abort/switch-over or drain body, a map or
+ * node-delete query, or a route path; each result is checked for
+ * consistency (valid output on success, a known status and code on
+ * failure, nothing written by a failed parse).  It must never crash, leak
+ * or read out of bounds. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,7 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(str, body, len);
     str[len] = '\0';
 
-    switch (data[0] % 8) {
+    switch (data[0] % 10) {
     case 0: {
         struct rest_node_req r;
         if (rest_parse_node(body, len, &r, &e)) {
@@ -198,6 +199,39 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    && body[0] != '\t' && body[0] != '\n'
                    && body[0] != '\r') {
             abort(); /* only an empty body or an object is a switch-over */
+        }
+        break;
+    }
+    case 7: {
+        /* POST /v1/nodes/{id}/drain (cordon's empty body too). */
+        struct rest_drain_req r;
+        if (rest_parse_drain(body, len, &r, &e)) {
+            for (size_t i = 0; i < r.n_targets; i++) {
+                if (!mn_name_valid(r.targets[i].vm)
+                    || !mn_name_valid(r.targets[i].node)) {
+                    abort();
+                }
+            }
+            rest_drain_req_destroy(&r);
+        } else {
+            check_error(&e);
+            if (r.targets || r.n_targets) {
+                abort(); /* a refused body kept targets */
+            }
+        }
+        if (!rest_parse_empty_body(body, len, &e)) {
+            check_error(&e);
+        }
+        break;
+    }
+    case 8: {
+        bool force = data[0] & 1;
+        bool orig = force;
+        if (!rest_parse_node_delete_query(str, &force, &e)) {
+            check_error(&e);
+            if (force != orig) {
+                abort();
+            }
         }
         break;
     }

@@ -55,7 +55,8 @@ for group in node vm migration; do
     mig 0 "$group" --help
     out_has "Usage: mignet $group COMMAND"
 done
-for cmd in "node add" "node list" "node show" "vm create" "vm list" \
+for cmd in "node add" "node list" "node show" "node cordon" \
+           "node uncordon" "node drain" "node delete" "vm create" "vm list" \
            "vm show" "vm update" "vm delete" "vm migrate" "migration show" \
            tasks map; do
     # shellcheck disable=SC2086
@@ -107,8 +108,8 @@ eventually "agent n2 connected" state n2 '.welcomed and .resyncs == 1'
 
 mig 0 node list
 out_has "^ID +ADDRESS +CONNECTED"
-out_has "^n1 +198\.18\.0\.1 +yes +no"
-out_has "^n2 +198\.18\.0\.2 +yes +no"
+out_has "^n1 +198\.18\.0\.1 +yes +active"
+out_has "^n2 +198\.18\.0\.2 +yes +active"
 mig 0 --json node list
 [ "$(jq '.nodes | length' "$T/out")" = 2 ] || fail "json node list"
 mig 0 node show n2

@@ -31,7 +31,7 @@ state() {
         local m
         for m in $(seq 1 "$N_MIG"); do get "/v1/migrations/$m"; done
     } | jq -cs '[(.[0].vms | sort_by(.id)), (.[1].tasks | sort_by(.id)),
-                 ([.[2].nodes[] | {id, address, refresh_ms, gone, vms}]
+                 ([.[2].nodes[] | {id, address, refresh_ms, state, vms}]
                   | sort_by(.id)),
                  {version: .[3].version,
                   entries: (.[3].entries | sort_by(.vm))}, .[4:]]'

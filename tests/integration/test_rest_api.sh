@@ -9,8 +9,10 @@ start_mignetd api --prepare-timeout-ms 1500 --delay-floor-ms 300 \
     --delay-ceiling-ms 300
 
 ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1","refresh_ms":1000}'
-[ "$(json '[.id,.address,.refresh_ms,.gone,.connected,.vms] | @csv')" \
-    = '"n1","198.18.0.1",1000,false,false,0' ] || fail "node: $BODY"
+[ "$(json '[.id,.address,.refresh_ms,.state,.cordoned,.draining,.drain,
+           .connected,.vms] | @csv')" \
+    = '"n1","198.18.0.1",1000,"active",false,false,,false,0' ] \
+    || fail "node: $BODY"
 grep -qi '^Location: /v1/nodes/n1' "$T/headers" || fail "no Location"
 ok POST /v1/nodes 201 '{"id":"n2","address":"2001:db8::2"}'
 [ "$(json .refresh_ms)" = 2000 ] || fail "default refresh: $BODY"
@@ -108,13 +110,15 @@ STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -H 'X-Mignet-Node: n3' \
 ok GET /v1/nodes/n3 200
 [ "$(json '.refresh.count')" = 2 ] || fail "header poll not counted: $BODY"
 
-# Removing nodes: empty -> 204 and gone; with VMs -> marked gone.
+# Removing nodes: empty -> 204; with a VM -> 409 node_busy, forced or
+# not, and nothing changes (test_node_lifecycle.sh has the rest).
 ok DELETE /v1/nodes/n2 204
 ok GET /v1/nodes/n2 404
-ok DELETE /v1/nodes/n3 200
-[ "$(json '[.gone,.vms] | @csv')" = 'true,1' ] || fail "gone: $BODY"
-ok POST /v1/vms/vm1/migrate 409 '{"to":"n1"}'
-[ "$(json .error.code)" = node_gone ] || fail "node_gone: $BODY"
+ok DELETE /v1/nodes/n3 409
+[ "$(json .error.code)" = node_busy ] || fail "node_busy: $BODY"
+ok DELETE "/v1/nodes/n3?force=true" 409
+ok GET /v1/nodes/n3 200
+[ "$(json '[.state,.vms] | @csv')" = '"active",1' ] || fail "n3: $BODY"
 
 ok GET /healthz 200
 [ "$(json '[.status,.tasks_pending] | @csv')" = '"ok",0' ] \

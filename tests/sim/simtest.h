@@ -84,7 +84,17 @@ static inline bool
 simtest_conserved(const struct sim_result *r)
 {
     return r->sent == r->delivered + r->lost_pause + r->lost_stale
-                          + r->lost_other;
+                          + r->lost_other + r->lost_activation
+                          + r->lost_install_race;
+}
+
+/* The control messages by kind add up to control_messages. */
+static inline bool
+simtest_kinds_add_up(const struct sim_result *r)
+{
+    return r->instructions + r->instruction_acks + r->gateway_polls
+               + r->pushes + r->version_acks + r->activations
+           == r->control_messages;
 }
 
 #endif /* MIGNET_TESTS_SIMTEST_H */

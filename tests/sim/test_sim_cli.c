@@ -43,7 +43,8 @@ run(const char *args, int *status)
 static const char *const int_keys[] = {
     "sent", "delivered", "lost_pause", "lost_stale", "lost_other",
     "relayed", "extra_packets", "wrong_deletions", "gateway_polls",
-    "control_messages", "events",
+    "control_messages", "events", "lost_activation", "lost_install_race",
+    "queued", "aborted", "activations",
 };
 
 static json_t *
@@ -113,6 +114,8 @@ test_json_contract(void **state)
         for (size_t k = 1; k <= 4; k++) {
             sum += json_integer_value(json_object_get(r, int_keys[k]));
         }
+        sum += json_integer_value(json_object_get(r, "lost_activation"));
+        sum += json_integer_value(json_object_get(r, "lost_install_race"));
         assert_true(sent > 0);
         assert_true(sent == sum);
         assert_true(sent == sent0);
@@ -165,7 +168,10 @@ test_table_and_errors(void **state)
     const char *bad[] = {
         "sim --nodes 0 --json", "sim --pattern spiral --json",
         "sim --strategy nope --json", "sim --frobnicate", "nosuchcommand",
-        "sim --vms",
+        "sim --vms", "sim --switchover maybe --json",
+        "sim --abort-rate 0.5 --json",
+        "sim --switchover rarp --abort-rate 2 --json",
+        "sim --switchover lossless --precopy-ms -1 --json",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         out = run(bad[i], &status);
@@ -179,6 +185,56 @@ test_table_and_errors(void **state)
     free(out);
 }
 
+/* --switchover reaches the params and every row; the table adds the
+ * lifecycle's counters. */
+static void
+test_switchover(void **state)
+{
+    (void)state;
+    int status;
+    char *out = run("sim " SMALL "--switchover lossless --precopy-ms 300 "
+                    "--abort-rate 0.25 --strategy mignet,naive --json",
+                    &status);
+    assert_int_equal(status, 0);
+    json_t *root = parse_one_object(out);
+    json_t *params = json_object_get(root, "params");
+    assert_string_equal(
+        json_string_value(json_object_get(params, "switchover")),
+        "lossless");
+    assert_int_equal(
+        json_integer_value(json_object_get(params, "precopy_ms")), 300);
+    assert_true(json_real_value(json_object_get(params, "abort_rate"))
+                == 0.25);
+    json_t *results = json_object_get(root, "results");
+    assert_int_equal(json_array_size(results), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *r = json_array_get(results, i);
+        assert_string_equal(
+            json_string_value(json_object_get(r, "switchover")),
+            "lossless");
+        assert_true(json_is_number(json_object_get(r,
+                                                   "queued_delay_max_ms")));
+        assert_true(json_is_number(json_object_get(r,
+                                                   "queued_delay_mean_ms")));
+    }
+    json_t *mignet = json_array_get(results, 0);
+    assert_true(json_integer_value(json_object_get(mignet, "queued")) > 0);
+    assert_true(json_integer_value(json_object_get(mignet, "aborted")) > 0);
+    json_decref(root);
+    free(out);
+
+    out = run("sim " SMALL "--switchover rarp --strategy mignet", &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(out, "switch-over rarp: pre-copy 500 ms"));
+    assert_non_null(strstr(out, "lifecycle (--switchover rarp)"));
+    assert_non_null(strstr(out, "lost_act"));
+    free(out);
+    out = run("sim " SMALL "--strategy mignet", &status);
+    assert_int_equal(status, 0);
+    assert_null(strstr(out, "lifecycle"));
+    free(out);
+}
+
 int
 main(void)
 {
@@ -186,6 +242,7 @@ main(void)
         cmocka_unit_test(test_json_contract),
         cmocka_unit_test(test_same_args_same_numbers),
         cmocka_unit_test(test_table_and_errors),
+        cmocka_unit_test(test_switchover),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,14 +5,15 @@
  * random small schedules both must give identical counters for every
  * strategy (only events and wall time differ), also when packets tick
  * every 50 us, so that ticks and arrivals fall on the very instants VMs
- * pause, resume and move.  This is what makes the scale runs
- * trustworthy. */
+ * pause, resume and move, and in every switch-over mode.  This is what
+ * makes the scale runs trustworthy. */
 #include "simtest.h"
 
 #include <inttypes.h>
 
 #define N_SCHEDULES 40
 #define N_TIE_SCHEDULES 4
+#define N_MODE_SCHEDULES 12
 
 static void
 check_exact(struct sim_params *p)
@@ -75,12 +76,33 @@ test_exact_equals_analytic_on_ties(void **state)
     }
 }
 
+/* The switch-over modes: pre-copy, pauses held for the switch, queues
+ * at the destination, activations after the resume and cancellations
+ * all happen inside windows, where counting must still agree. */
+static void
+test_exact_equals_analytic_modes(void **state)
+{
+    (void)state;
+    const enum mig_switchover modes[] = {MIG_SW_MANUAL, MIG_SW_RARP,
+                                         MIG_SW_LOSSLESS};
+    for (uint64_t seed = 3000; seed < 3000 + N_MODE_SCHEDULES; seed++) {
+        struct sim_params p;
+        simtest_random_params(&p, seed);
+        p.switchover = modes[seed % 3];
+        p.precopy_ms = (uint32_t)(seed * 37 % 400);
+        p.abort_rate = seed % 2 ? 0.25 : 0;
+        p.drain_ms = 3000;
+        check_exact(&p);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_equals_analytic),
         cmocka_unit_test(test_exact_equals_analytic_on_ties),
+        cmocka_unit_test(test_exact_equals_analytic_modes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

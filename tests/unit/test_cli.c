@@ -244,6 +244,13 @@ static const struct build_case build_cases[] = {
      "{\"id\":\"n2\",\"address\":\"198.18.0.2\"}"},
     {"node list", "GET", "/v1/nodes", NULL},
     {"node show n1", "GET", "/v1/nodes/n1", NULL},
+    {"node cordon n1", "POST", "/v1/nodes/n1/cordon", "{}"},
+    {"node uncordon n1", "POST", "/v1/nodes/n1/uncordon", "{}"},
+    {"node drain n1", "POST", "/v1/nodes/n1/drain", "{}"},
+    {"node drain n1 --targets vm1=n3,vm.2=n4", "POST", "/v1/nodes/n1/drain",
+     "{\"targets\":{\"vm1\":\"n3\",\"vm.2\":\"n4\"}}"},
+    {"node delete n1", "DELETE", "/v1/nodes/n1", NULL},
+    {"node delete n1 --force", "DELETE", "/v1/nodes/n1?force=true", NULL},
     {"vm create vm1 --mac 02:00:00:00:00:01 --ip 198.18.1.1 --vni 100 "
      "--node n1",
      "POST", "/v1/vms",
@@ -336,6 +343,10 @@ static const struct bad_line bad_builds[] = {
     {"vm create vm1 --mac m --ip i --node n1 --vni 1 --port 4294967296",
      "--port must be"},
     {"vm update vm1", "nothing to update"},
+    {"node drain n1 --targets vm1", "--targets must be VM=NODE"},
+    {"node drain n1 --targets =n2", "--targets must be VM=NODE"},
+    {"node drain n1 --targets vm1=", "--targets must be VM=NODE"},
+    {"node drain n1 --targets vm1=n2,,", "--targets must be VM=NODE"},
     {"node add n1 --address a --refresh-ms 0", "--refresh-ms must be"},
     {"migration show x", "positive number, not 'x'"},
     {"migration show 0", "positive number"},
@@ -440,6 +451,21 @@ test_render_lists(void **state)
         "        2      1\n"
         "vm10  n2        1  02:00:00:00:00:0a  198.18.1.10    -     7  "
         "        -      -\n");
+
+    strbuf_clear(&sb);
+    assert_int_equal(
+        render("node list",
+               "{\"nodes\":[{\"id\":\"n1\",\"address\":\"198.18.0.1\","
+               "\"connected\":true,\"state\":\"draining\",\"vms\":2,"
+               "\"refresh_ms\":1000,\"map_version\":7}]}",
+               0, &sb, err, sizeof err),
+        CLI_EXIT_OK);
+    assert_string_equal(
+        strbuf_str(&sb),
+        "ID  ADDRESS     CONNECTED  STATE     VMS  REFRESH_MS  OBSERVED_MS  "
+        "MAP_VERSION\n"
+        "n1  198.18.0.1  yes        draining    2        1000            -  "
+        "          7\n");
 
     strbuf_clear(&sb);
     /* 2026-01-01T00:00:10.250Z is 1767225610250 ms. */

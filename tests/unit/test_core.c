@@ -238,7 +238,8 @@ test_dynamic_delay(void **state)
     assert_true(d >= 4000 + cfg->propagation_ms + cfg->delay_margin_ms);
     assert_true(d < 4000 * 2);
     /* Removing the slow node shrinks the delay to the 500 ms nodes. */
-    assert_int_equal(core_node_remove(f->core, f->n[3], 20000), CORE_E_OK);
+    assert_int_equal(core_node_remove(f->core, f->n[3], false, 20000),
+                     CORE_E_OK);
     d = core_delay_ms(f->core);
     assert_true(d >= 500 && d < 1500);
     core_fx_free(f);
@@ -490,7 +491,7 @@ digest(struct core *c)
         struct core_node_info ni;
         if (core_node_info(c, i, &ni)) {
             h = h * 31 + ni.acked_version + ni.acked_seq * 7 + ni.last_seq;
-            h = h * 31 + ni.gone;
+            h = h * 31 + ni.cordoned + ni.draining * 2u + ni.n_tasks * 4u;
         }
     }
     return h;
@@ -538,7 +539,10 @@ test_errors_change_nothing(void **state)
         {core_node_add(c, "n1", "x", 1000, 1, NULL), CORE_E_DUPLICATE_NODE},
         {core_node_add(c, "n9", "x", 0, 1, NULL), CORE_E_BAD_VALUE},
         {core_node_add(c, "n/9", "x", 10, 1, NULL), CORE_E_BAD_NAME},
-        {core_node_remove(c, 999, 1), CORE_E_UNKNOWN_NODE},
+        {core_node_remove(c, 999, false, 1), CORE_E_UNKNOWN_NODE},
+        {core_node_remove(c, f->n[0], true, 1), CORE_E_NODE_BUSY},
+        {core_node_cordon(c, 999, true, 1), CORE_E_UNKNOWN_NODE},
+        {core_node_drain(c, 999, NULL, 0, 1), CORE_E_UNKNOWN_NODE},
         {core_node_ack(c, f->n[1], 1u << 30, 1), CORE_E_BAD_SEQ},
         {core_node_ack(c, 999, 1, 1), CORE_E_UNKNOWN_NODE},
         {core_node_nack(c, f->n[1], 1u << 30, 1, 1, 1), CORE_E_BAD_SEQ},
@@ -563,14 +567,19 @@ test_errors_change_nothing(void **state)
     assert_int_equal(digest(c), d0);
     assert_int_equal(f->rec.n_instrs, instrs);
 
-    /* A VM whose node is gone cannot migrate. */
-    assert_int_equal(core_node_remove(c, f->n[0], 2), CORE_E_OK);
+    /* A cordoned node takes no new placement, and the refusal changes
+     * nothing; its own VM still migrates off. */
+    assert_int_equal(core_node_cordon(c, f->n[1], true, 2), CORE_E_OK);
     d0 = digest(c);
+    instrs = f->rec.n_instrs;
     assert_int_equal(core_migrate(c, f->vm, CORE_NONE, f->n[1], 3, NULL),
-                     CORE_E_NODE_GONE);
-    assert_int_equal(core_vm_add(c, "vm8", &cfg, f->n[0], 3, NULL),
-                     CORE_E_NODE_GONE);
+                     CORE_E_CORDONED);
+    assert_int_equal(core_migrate_check(c, f->vm, CORE_NONE, f->n[1]),
+                     CORE_E_CORDONED);
+    assert_int_equal(core_vm_add(c, "vm8", &cfg, f->n[1], 3, NULL),
+                     CORE_E_CORDONED);
     assert_int_equal(digest(c), d0);
+    assert_int_equal(f->rec.n_instrs, instrs);
     /* The error names are distinct. */
     for (int a = 0; a < CORE_N_ERRORS; a++) {
         for (int b = a + 1; b < CORE_N_ERRORS; b++) {

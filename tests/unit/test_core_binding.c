@@ -540,8 +540,12 @@ test_migration(void **state)
     ack_all(f->core, 0);
     assert_true(core_migration_get(f->core, res.migration, &m));
     assert_int_equal(m.phase, MIG_CLEANED);
-    /* The node the VM left holds nothing of it any more: it can go. */
-    assert_int_equal(core_node_remove(f->core, f->n[0], 0), CORE_E_OK);
+    /* The node the VM left holds nothing of it any more: once its other
+     * VMs are gone, it can go without force (no task of vm0 there). */
+    assert_int_equal(core_vm_remove(f->core, f->vm[1], 0), CORE_E_OK);
+    assert_int_equal(core_vm_remove(f->core, f->vm[2], 0), CORE_E_OK);
+    assert_int_equal(core_node_remove(f->core, f->n[0], false, 0),
+                     CORE_E_OK);
     fx_free(f);
 }
 
@@ -565,10 +569,13 @@ test_lease_follows_vm(void **state)
                      CORE_E_OK);
     ack_all(f->core, 20);
     core_run(f->core, 100000);
+    ack_all(f->core, 100000); /* n0 confirms the deletion */
     assert_int_equal(core_n_tasks(f->core), 1); /* the lease */
-    assert_int_equal(core_node_remove(f->core, f->n[0], 0), CORE_E_OK);
-    assert_int_equal(core_node_remove(f->core, f->n[2], 0),
-                     CORE_E_OK); /* marked gone: it still has the VM */
+    assert_int_equal(core_node_remove(f->core, f->n[0], false, 0),
+                     CORE_E_OK);
+    /* Not while it has the VM, even forced. */
+    assert_int_equal(core_node_remove(f->core, f->n[2], true, 0),
+                     CORE_E_NODE_BUSY);
     assert_true(core_node_valid(f->core, f->n[2]));
     /* Removing the VM removes the binding, its record and its lease. */
     assert_int_equal(core_vm_remove(f->core, f->vm[0], 0), CORE_E_OK);

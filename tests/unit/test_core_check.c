@@ -70,6 +70,7 @@ struct print {
     struct core_stats stats;
     uint64_t map_version, n_migrations, next_due;
     size_t n_tasks, n_bindings, n_nodes, n_vms, memory;
+    uint64_t node_lifecycle; /* digest of cordons, drains and targets */
 };
 
 struct run {
@@ -86,6 +87,29 @@ struct run {
 static size_t answers[CORE_N_ERRORS];
 static size_t binding_answers[BINDING_N_ERRORS];
 
+static bool
+hash_target(void *aux, uint32_t vm, uint32_t target)
+{
+    uint64_t *h = aux;
+    *h = *h * 31 + vm;
+    *h = *h * 31 + target;
+    return true;
+}
+
+static uint64_t
+node_lifecycle_digest(const struct core *c)
+{
+    uint64_t h = 0;
+    for (uint32_t i = 0; i < core_n_nodes(c); i++) {
+        struct core_node_info ni;
+        if (core_node_info(c, i, &ni)) {
+            h = h * 31 + ni.state;
+            core_node_vms_walk(c, i, hash_target, &h);
+        }
+    }
+    return h;
+}
+
 static void
 print_of(const struct run *r, struct print *p)
 {
@@ -100,6 +124,7 @@ print_of(const struct run *r, struct print *p)
     p->n_nodes = core_n_nodes(r->core);
     p->n_vms = core_n_vms(r->core);
     p->memory = core_memory_bytes(r->core);
+    p->node_lifecycle = node_lifecycle_digest(r->core);
 }
 
 static void
@@ -241,7 +266,7 @@ step(struct run *r)
     uint32_t vm = pick(r, core_n_vms(c));
     uint32_t node = pick(r, core_n_nodes(c));
     r->now += rnd(r, 400);
-    switch (rnd(r, 14)) {
+    switch (rnd(r, 16)) {
     case 0: {
         name_of(r, "n", name, sizeof name);
         const char *address = rnd(r, 20) ? "198.18.0.1" : NULL;
@@ -252,10 +277,30 @@ step(struct run *r)
     }
     case 1:
         if (rnd(r, 3) == 0) {
-            CHECKED(r, core_node_remove_check(c, node),
-                    core_node_remove(c, node, r->now));
+            bool force = rnd(r, 2);
+            CHECKED(r, core_node_remove_check(c, node, force),
+                    core_node_remove(c, node, force, r->now));
         }
         break;
+    case 14:
+        if (rnd(r, 2)) {
+            bool on = rnd(r, 3) != 0;
+            CHECKED(r, core_node_cordon_check(c, node),
+                    core_node_cordon(c, node, on, r->now));
+        }
+        break;
+    case 15: {
+        /* Targets for some VMs (of the node or not), to any node. */
+        struct core_drain_target tg[3];
+        size_t n = rnd(r, 4);
+        for (size_t k = 0; k < n; k++) {
+            tg[k].vm = pick(r, core_n_vms(c));
+            tg[k].node = pick(r, core_n_nodes(c));
+        }
+        CHECKED(r, core_node_drain_check(c, node, tg, n),
+                core_node_drain(c, node, tg, n, r->now));
+        break;
+    }
     case 2:
     case 3: {
         name_of(r, "vm", name, sizeof name);
@@ -375,7 +420,8 @@ test_answers_covered(void **state)
     static const enum core_err core_must[] = {
         CORE_E_OK, CORE_E_UNKNOWN_VM, CORE_E_UNKNOWN_NODE,
         CORE_E_DUPLICATE_VM, CORE_E_DUPLICATE_NODE, CORE_E_SAME_NODE,
-        CORE_E_NODE_GONE, CORE_E_WRONG_SOURCE, CORE_E_IN_PROGRESS,
+        CORE_E_WRONG_SOURCE, CORE_E_IN_PROGRESS, CORE_E_CORDONED,
+        CORE_E_NODE_BUSY, CORE_E_NO_TARGET,
         CORE_E_BAD_NAME, CORE_E_BAD_VALUE, CORE_E_UNKNOWN_BINDING,
         CORE_E_BINDING, CORE_E_BINDING_MISMATCH, CORE_E_ADDRESS_BOUND,
     };

@@ -396,7 +396,8 @@ test_prepared_follows(void **state)
 }
 
 /* cleaning -> cleaned only by the source's confirmation; a source that
- * is removed meanwhile has nothing left to confirm. */
+ * is removed meanwhile (forced: it is dead) has nothing left to
+ * confirm. */
 static void
 test_cleaning_needs_source(void **state)
 {
@@ -411,10 +412,71 @@ test_cleaning_needs_source(void **state)
     /* Acknowledgements from other nodes do not clean it. */
     ack_all_but(f->core, f->n[0], 20);
     assert_int_equal(mig(f, 1).phase, MIG_CLEANING);
-    assert_int_equal(core_node_remove(f->core, f->n[0], 30), CORE_E_OK);
+    assert_int_equal(core_node_remove(f->core, f->n[0], false, 30),
+                     CORE_E_NODE_BUSY);
+    assert_int_equal(mig(f, 1).phase, MIG_CLEANING);
+    assert_int_equal(core_node_remove(f->core, f->n[0], true, 30),
+                     CORE_E_OK);
     struct core_migration m = mig(f, 1);
     assert_int_equal(m.phase, MIG_CLEANED);
     assert_int_equal(m.cleaned_ms, 30);
+    core_fx_free(f);
+}
+
+/* Back to a node that still relays for the VM: the prepare leaves that
+ * snapshot alone (stale senders still use its relay), the switch-over
+ * deletes it first (I4); an abort gives the node its relay back. */
+static void
+test_return_to_relaying_node(void **state)
+{
+    (void) state;
+    struct core_fx *f = core_fx_new("mignet");
+    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
+                                  NULL),
+                     CORE_E_OK);
+    ack_all(f->core, 10); /* relaying: n0 holds snapshot 1, relay -> n1 */
+    struct core_migrate_opts o = {.switchover = MIG_SW_RARP};
+    struct core_migrate_result res;
+    size_t mark = f->rec.n_instrs;
+    assert_int_equal(core_migrate_opts(f->core, f->vm, CORE_NONE, f->n[0],
+                                       &o, 20, &res),
+                     CORE_E_OK);
+    assert_int_equal(res.epoch, 3);
+    assert_int_equal(rec_find(&f->rec, mark, INSTR_DELETE, f->n[0]), -1);
+    long inst = rec_find(&f->rec, mark, INSTR_INSTALL, f->n[0]);
+    assert_true(f->rec.instrs[inst].inactive);
+    assert_int_equal(core_n_tasks(f->core), 2); /* the delete, the deadline */
+    /* Another migration before this one activated is told why. */
+    assert_int_equal(core_migrate_check(f->core, f->vm, CORE_NONE, f->n[1]),
+                     CORE_E_IN_PROGRESS);
+
+    /* Aborted: n0's copy goes, its snapshot relays again. */
+    mark = f->rec.n_instrs;
+    assert_int_equal(core_migration_abort(f->core, res.migration, NULL, 30),
+                     CORE_E_OK);
+    long del = rec_find(&f->rec, mark, INSTR_DELETE, f->n[0]);
+    assert_int_equal(f->rec.instrs[del].epoch, 3);
+    long back = rec_find(&f->rec, del, INSTR_INSTALL, f->n[0]);
+    long relay = rec_find(&f->rec, del, INSTR_RELAY, f->n[0]);
+    assert_true(back > del && relay > back);
+    assert_int_equal(f->rec.instrs[back].epoch, 1);
+    assert_int_equal(f->rec.instrs[relay].target, f->n[1]);
+
+    /* Again, switched this time: the pending deletion runs first. */
+    assert_int_equal(core_migrate_opts(f->core, f->vm, CORE_NONE, f->n[0],
+                                       &o, 40, &res),
+                     CORE_E_OK);
+    assert_int_equal(res.epoch, 4);
+    ack_all(f->core, 50);
+    mark = f->rec.n_instrs;
+    assert_int_equal(core_node_activated(f->core, f->n[0], f->vm, 4, 60),
+                     CORE_E_OK);
+    del = rec_find(&f->rec, mark, INSTR_DELETE, f->n[0]);
+    inst = rec_find(&f->rec, mark, INSTR_INSTALL, f->n[0]);
+    assert_true(del >= 0 && inst > del);
+    assert_int_equal(f->rec.instrs[del].epoch, 1);
+    assert_int_equal(f->rec.instrs[inst].epoch, 4);
+    assert_false(f->rec.instrs[inst].inactive);
     core_fx_free(f);
 }
 
@@ -472,6 +534,7 @@ main(void)
         cmocka_unit_test(test_prepared_follows),
         cmocka_unit_test(test_cleaning_needs_source),
         cmocka_unit_test(test_iface_id),
+        cmocka_unit_test(test_return_to_relaying_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,6 +70,25 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+struct drain_line {
+    struct dump *d;
+    const struct core *c;
+};
+
+static bool
+dump_drain(void *aux, uint32_t vm, uint32_t target)
+{
+    struct drain_line *dl = aux;
+    struct core_vm_info vi;
+    struct core_node_info ni;
+    assert_true(core_vm_info(dl->c, vm, &vi));
+    dump_add(dl->d, "drain %s -> %s\n", vi.name,
+             target == CORE_NONE ? "-"
+             : core_node_info(dl->c, target, &ni) ? ni.name
+                                                  : "?");
+    return true;
+}
+
 static char *
 state_of(const struct core *c)
 {
@@ -78,8 +97,11 @@ state_of(const struct core *c)
     for (uint32_t i = 0; i < core_n_nodes(c); i++) {
         struct core_node_info ni;
         if (core_node_info(c, i, &ni)) {
-            dump_add(&d, "node %s %s %u gone=%d vms=%u\n", ni.name,
-                     ni.address, ni.expected_refresh_ms, ni.gone, ni.n_vms);
+            dump_add(&d, "node %s %s %u state=%s vms=%u\n", ni.name,
+                     ni.address, ni.expected_refresh_ms,
+                     core_node_state_name(ni.state), ni.n_vms);
+            struct drain_line dl = {.d = &d, .c = c};
+            core_node_vms_walk(c, i, dump_drain, &dl);
         }
     }
     for (uint32_t i = 0; i < core_n_vms(c); i++) {
@@ -188,10 +210,12 @@ test_reload_after_every_step(void **state)
     uint64_t now = 1000;
     int n_vms = 0;
     size_t max_bindings = 0;
+    int drains = 0; /* accepted drains of a node with VMs */
+    struct core_node_info dni;
     bool seen_phase[MIG_N_PHASES] = {false};
     for (int step = 0; step < 400; step++) {
         now += (uint64_t) (rand() % 300);
-        int op = rand() % 12;
+        int op = rand() % 14;
         if (op == 0 || n_vms < 3) {
             snprintf(name, sizeof name, "vm%d", n_vms++);
             struct mn_config mc = cfg_of((uint32_t) n_vms);
@@ -239,7 +263,7 @@ test_reload_after_every_step(void **state)
             if (vm != CORE_NONE) {
                 core_vm_update(c, vm, &mc, now);
             }
-        } else if (op >= 10) {
+        } else if (op == 10 || op == 11) {
             /* Bindings: static or dynamic from the manager, snooped,
              * deleted; conflicts and all (refusals must not be stored). */
             snprintf(name, sizeof name, "vm%d", rand() % n_vms);
@@ -268,6 +292,20 @@ test_reload_after_every_step(void **state)
                 core_binding_snoop(c, vi.node, vm, &m, now, &be, NULL,
                                    NULL);
             }
+        } else if (op >= 12) {
+            /* Node lifecycle: cordon, uncordon, drain (targets chosen by
+             * the core, or one given). */
+            uint32_t n = nodes[rand() % 4];
+            int what = rand() % 4;
+            if (what < 2) {
+                core_node_cordon(c, n, what == 0, now);
+            } else {
+                struct core_drain_target tg = {
+                    .vm = core_vm_find(c, "vm1"), .node = nodes[rand() % 4]};
+                drains += core_node_drain(c, n, &tg, what == 3 ? 1 : 0,
+                                          now) == CORE_E_OK
+                          && core_node_info(c, n, &dni) && dni.n_vms > 0;
+            }
         } else if (op == 8) {
             int n = rand() % 4;
             core_node_refresh(c, nodes[n], core_map_version(c), now);
@@ -293,6 +331,7 @@ test_reload_after_every_step(void **state)
     core_get_stats(c, &st);
     assert_true(max_bindings >= 2);
     assert_true(st.lease_expiries > 0);
+    assert_true(drains >= 3);
     /* ... and every phase of the lifecycle. */
     for (int p = 0; p < MIG_N_PHASES; p++) {
         if (!seen_phase[p]) {

@@ -44,6 +44,15 @@ static const struct route_case route_cases[] = {
      "567890123",
      404, "unknown_node", 0, NULL, 0},
     {REST_GET, "/v1/nodes/n1/extra", 404, "not_found", 0, NULL, 0},
+    {REST_POST, "/v1/nodes/n1/cordon", 0, NULL, REST_R_NODE_CORDON, "n1",
+     0},
+    {REST_POST, "/v1/nodes/n1/uncordon/", 0, NULL, REST_R_NODE_UNCORDON,
+     "n1", 0},
+    {REST_POST, "/v1/nodes/n1/drain", 0, NULL, REST_R_NODE_DRAIN, "n1", 0},
+    {REST_GET, "/v1/nodes/n1/drain", 405, "method_not_allowed", 0, NULL, 0},
+    {REST_POST, "/v1/nodes/n1/drainx", 404, "not_found", 0, NULL, 0},
+    {REST_POST, "/v1/nodes/n1/cordon/x", 404, "not_found", 0, NULL, 0},
+    {REST_POST, "/v1/vms/vm1/cordon", 404, "not_found", 0, NULL, 0},
     {REST_GET, "/v1/vms", 0, NULL, REST_R_VMS, "", 0},
     {REST_DELETE, "/v1/vms", 405, "method_not_allowed", 0, NULL, 0},
     {REST_GET, "/v1/vms/vm1", 0, NULL, REST_R_VM, "vm1", 0},
@@ -628,6 +637,78 @@ test_map_query(void **state)
     }
 }
 
+/* ---- Node lifecycle ---- */
+
+static void
+test_node_lifecycle_bodies(void **state)
+{
+    (void) state;
+    struct rest_error e = {0};
+    assert_true(rest_parse_empty_body(NULL, 0, &e));
+    assert_true(rest_parse_empty_body("{}", 2, &e));
+    assert_false(rest_parse_empty_body("{\"x\":1}", 7, &e));
+    assert_string_equal(e.code, "unknown_field");
+    assert_false(rest_parse_empty_body("[]", 2, &e));
+    assert_int_equal(e.status, 400);
+
+    struct rest_drain_req r;
+    assert_true(rest_parse_drain(NULL, 0, &r, &e));
+    assert_int_equal(r.n_targets, 0);
+    assert_true(rest_parse_drain("{}", 2, &r, &e));
+    assert_int_equal(r.n_targets, 0);
+    const char *two = "{\"targets\": {\"vm1\": \"n3\", \"vm-2\": \"n4\"}}";
+    assert_true(rest_parse_drain(two, strlen(two), &r, &e));
+    assert_int_equal(r.n_targets, 2);
+    assert_string_equal(r.targets[0].vm, "vm1");
+    assert_string_equal(r.targets[0].node, "n3");
+    assert_string_equal(r.targets[1].vm, "vm-2");
+    assert_string_equal(r.targets[1].node, "n4");
+    rest_drain_req_destroy(&r);
+    assert_null(r.targets);
+
+    static const struct {
+        const char *body, *code;
+    } bad[] = {
+        {"{\"targets\": [\"n1\"]}", "invalid_type"},
+        {"{\"targets\": {\"vm1\": 3}}", "invalid_name"},
+        {"{\"targets\": {\"vm1\": \"bad name\"}}", "invalid_name"},
+        {"{\"targets\": {\"bad name\": \"n1\"}}", "invalid_name"},
+        {"{\"targets\": {\"vm1\": \"n1\", \"vm1\": \"n2\"}}", "bad_json"},
+        {"{\"target\": {}}", "unknown_field"},
+        {"{\"targets\": {", "bad_json"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&r, 0x5a, sizeof r);
+        if (rest_parse_drain(bad[i].body, strlen(bad[i].body), &r, &e)) {
+            fail_msg("accepted drain body %s", bad[i].body);
+        }
+        assert_string_equal(e.code, bad[i].code);
+        assert_null(r.targets);
+        assert_int_equal(r.n_targets, 0);
+    }
+
+    bool force = true;
+    assert_true(rest_parse_node_delete_query(NULL, &force, &e));
+    assert_false(force);
+    assert_true(rest_parse_node_delete_query("force=true", &force, &e));
+    assert_true(force);
+    assert_true(rest_parse_node_delete_query("force=false", &force, &e));
+    assert_false(force);
+    static const char *const bad_q[] = {
+        "force=yes", "force=", "force=true&force=true", "forced=true",
+        "force=1",
+    };
+    for (size_t i = 0; i < sizeof bad_q / sizeof bad_q[0]; i++) {
+        force = true;
+        if (rest_parse_node_delete_query(bad_q[i], &force, &e)) {
+            fail_msg("accepted query %s", bad_q[i]);
+        }
+        assert_int_equal(e.status, 400);
+        assert_string_equal(e.code, "bad_query");
+        assert_true(force);
+    }
+}
+
 /* ---- Core errors ---- */
 
 static void
@@ -641,7 +722,8 @@ test_core_errors(void **state)
         {CORE_E_UNKNOWN_VM, 404}, {CORE_E_UNKNOWN_NODE, 404},
         {CORE_E_UNKNOWN_MIGRATION, 404}, {CORE_E_DUPLICATE_VM, 409},
         {CORE_E_DUPLICATE_NODE, 409}, {CORE_E_SAME_NODE, 409},
-        {CORE_E_NODE_GONE, 409}, {CORE_E_WRONG_SOURCE, 409},
+        {CORE_E_CORDONED, 409}, {CORE_E_NO_TARGET, 409},
+        {CORE_E_WRONG_SOURCE, 409},
         {CORE_E_IN_PROGRESS, 409}, {CORE_E_STALE_EPOCH, 409},
         {CORE_E_NODE_BUSY, 409}, {CORE_E_BAD_NAME, 422},
         {CORE_E_BAD_VALUE, 422}, {CORE_E_BAD_SEQ, 422},
@@ -674,6 +756,7 @@ main(void)
         cmocka_unit_test(test_binding_body),
         cmocka_unit_test(test_migrate_plan_fields),
         cmocka_unit_test(test_map_query),
+        cmocka_unit_test(test_node_lifecycle_bodies),
         cmocka_unit_test(test_core_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
