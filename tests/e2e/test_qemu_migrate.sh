@@ -130,6 +130,7 @@ mig_end() {
 mig_done() {
     if [ "$STATUS" = completed ]; then
         DOWNTIME=$((DOWNTIME + $(qm_downtime_ms "$SRC")))
+        QUIT_MS=$(tb_now_ms)
         qm_stop "$SRC"
         CUR=$DST
     else
@@ -207,6 +208,7 @@ guest_ok() {
         [ -n "$(qm_guest_query 1 3 0 20)" ]
 }
 
+NAIVE_OUTSIDE=0
 RUNS=$TB_DIR/runs.jsonl
 : >"$RUNS"
 ID=10
@@ -223,6 +225,7 @@ run_once() {
     esac
     SCEN=$scen
     TOOL_OUT=/dev/null
+    QUIT_MS=
     DOWNTIME=0
     MIG_ID=
     FIRST_ID=
@@ -302,6 +305,7 @@ timeline() {
             [ -z "$sa" ] || echo "$a STOP $((sa - stop))"
             [ -z "$rb" ] || echo "$b RESUME $((rb - stop))"
         done
+        [ -z "$QUIT_MS" ] || echo "source QEMU quit $((QUIT_MS - stop))"
     } | tr '\n' ';' | sed 's/;$//' >"$TB_DIR/timeline.$ID"
     tb_log "$SCEN run $ID timeline (ms from STOP): $(cat "$TB_DIR/timeline.$ID")"
 }
@@ -350,8 +354,9 @@ run_checks() {
             tb_expect "$s run $ID: vm1's flows left on the destination" \
                 "$dst_local" -eq 0 ;;
         naive)
-            tb_expect "$s run $ID: lost outside the pause (naive loses)" \
-                "$QM_R_OUTSIDE" -gt 0 ;;
+            # Per scenario (below): a run whose stale node refreshed during
+            # the pause may lose nothing outside it.
+            NAIVE_OUTSIDE=$((NAIVE_OUTSIDE + QM_R_OUTSIDE)) ;;
     esac
 }
 
@@ -369,6 +374,12 @@ for s in $SCENARIOS; do
         done
     done
 done
+
+case " $SCENARIOS " in
+    *" naive "*)
+        tb_expect "naive: lost outside the pause, all runs" \
+            "$NAIVE_OUTSIDE" -gt 0 ;;
+esac
 
 # The table: median [min..max] per scenario.
 jq -rs '
