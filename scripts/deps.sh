@@ -7,8 +7,8 @@ want=(build-essential cmake ninja-build pkg-config libevent-dev
 case "${1:-build}" in
   build) ;;
   test|all) want+=(clang libclang-rt-14-dev valgrind openvswitch-switch
-                   iproute2 ethtool dnsmasq-base busybox procps
-                   curl jq openssl prometheus) ;;
+                   iproute2 ethtool dnsmasq-base busybox-static procps
+                   curl jq openssl prometheus qemu-system-x86) ;;
   *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
 esac
 [ "${1:-build}" = build ] || want+=(qemu-system-x86)  # real QEMU checks

@@ -5,7 +5,9 @@
 #   2. runs the real thing: mignetd, one agent per host on real Open
 #      vSwitch in network namespaces, a live migration under traffic,
 #      mignet (with and without map push) against the naive strategy
-#      (scripts/demo.sh).
+#      (scripts/demo.sh), the VM's pause emulated;
+#   3. migrates a real QEMU guest the same way, mignet's lossless
+#      switch-over against naive (scripts/demo_qemu.sh).
 # Arguments are passed to `mignet sim` (try --help).  Installs the Debian
 # packages it needs.
 set -euo pipefail
@@ -17,3 +19,6 @@ echo "== 1. mignet sim (simulated data centre, the real core)"
 echo
 echo "== 2. mignet on real Open vSwitch"
 scripts/demo.sh
+echo
+echo "== 3. a real QEMU guest live-migrated (lossless against naive)"
+scripts/demo_qemu.sh
