@@ -47,6 +47,8 @@ ovs_wait "the resync acknowledged" grep -q '"type":"ack","seq":2' \
     "$T/chan.log"
 delivers "$V1" && fail "inactive vm1 is delivered to"
 delivers "$V2" && fail "inactive vm2 is delivered to"
+flows | grep "table=30" | grep -q "output:$V1\b" \
+    || fail "inactive vm1 does not take what the overlay brings"
 table0 "$V1" | grep -q goto_table && fail "inactive vm1's port is classified"
 [ "$(n_activated)" = 0 ] || fail "activated before any frame"
 
