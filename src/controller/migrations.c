@@ -82,7 +82,10 @@ ctl_migration_changed(struct ctl *ctl, const struct core_migration *m)
         metrics_hist_observe(&ctl->metrics.delay, (double) m->delay_ms
                                                       / 1000.0);
     }
-    if (m->phase == MIG_CLEANED || m->phase == MIG_ABORTED) {
+    /* The transfer's paths are done with once the source's snapshot is
+     * being deleted (the VM runs at the destination), or on an abort. */
+    if (m->phase == MIG_CLEANING || m->phase == MIG_CLEANED
+        || m->phase == MIG_ABORTED) {
         fabric_ctl_release(ctl->fabric, m->id);
     }
     /* Switched over without both agents' confirmation: the VM moved
