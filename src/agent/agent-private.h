@@ -111,6 +111,10 @@ const struct binding *agent_entry_binding(const struct agent_core *,
                                           const struct chan_entry *);
 void agent_snooped_prune(struct agent_core *);
 void agent_packet_in(struct agent_core *, const struct ofp_packet_in *);
+/* Sends one priming frame to the port of a prepared (inactive) copy of
+ * 'vm' at 'epoch', once per copy and port (agent_core.c, "Priming"). */
+void agent_prime_port(struct agent_core *, const char *vm, uint64_t epoch,
+                      const uint8_t mac[6], uint32_t port);
 
 /* agent_sync.c */
 /* ofctrl hooks: the core's clock; a batch's barrier completed. */

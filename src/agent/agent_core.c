@@ -299,6 +299,61 @@ of_send_msg(struct agent_core *a, struct ofp_msg *msg)
     }
 }
 
+/* ---- Priming a prepared copy's port ----
+ *
+ * A hypervisor that has not started the VM yet may still take the first
+ * frame that reaches its tap into a queue of its own and drop it when the
+ * VM starts: QEMU 7.2 reads one frame while its virtio NIC cannot receive
+ * (the incoming side of a migration), queues it, stops reading the tap,
+ * and purges that queue when the device is loaded -- exactly one packet
+ * of a `lossless` switch-over lost, the first one after it.  The frames
+ * after that one wait in the kernel's tap queue and reach the guest.  So
+ * the agent gives a prepared copy's port one frame of its own first: to
+ * the VM's MAC, EtherType 0x88b5 (IEEE local experimental), which a guest
+ * that ever sees it drops.  Once per copy and port. */
+void
+agent_prime_port(struct agent_core *a, const char *vm, uint64_t epoch,
+                 const uint8_t mac[6], uint32_t port)
+{
+    for (size_t i = 0; i < AGENT_PRIMED_MAX; i++) {
+        const struct agent_primed *p = &a->primed[i];
+        if (p->port == port && p->epoch == epoch && !strcmp(p->vm, vm)) {
+            return;
+        }
+    }
+    if (!a->of_ready) {
+        return; /* primed when the switch is back (a full recompute) */
+    }
+    static const char payload[] = "mignet: priming a prepared port";
+    uint8_t frame[64] = {0};
+    memcpy(frame, mac, 6);
+    static const uint8_t src[6] = {0x02, 0x6d, 0x67, 0x6e, 0x74, 0x00};
+    memcpy(frame + 6, src, 6);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+    memcpy(frame + 14, payload, sizeof payload);
+    struct ofp_msg msg;
+    ofp_msg_init(&msg, OFPT_PACKET_OUT, 0);
+    msg.packet_out.buffer_id = OFP_NO_BUFFER;
+    msg.packet_out.in_port = OFPP_CONTROLLER;
+    msg.packet_out.data = frame;
+    msg.packet_out.data_len = sizeof frame;
+    if (ofp_actions_output(&msg.packet_out.actions, port)) {
+        ofp_msg_destroy(&msg);
+        return;
+    }
+    of_send_msg(a, &msg);
+    ofp_msg_destroy(&msg);
+    struct agent_primed *p = &a->primed[a->primed_next];
+    snprintf(p->vm, sizeof p->vm, "%s", vm);
+    p->epoch = epoch;
+    p->port = port;
+    a->primed_next = (a->primed_next + 1) % AGENT_PRIMED_MAX;
+    a->primes_sent++;
+    log_write(LOG_INF, "agent", "event=port_primed node=%s vm=%s epoch=%"
+              PRIu64 " port=%" PRIu32, a->opt.node, vm, epoch, port);
+}
+
 /* Asks for port changes (and packet-ins, flow removals) on this
  * connection: Open vSwitch sends a service connection, such as the
  * bridge's management socket, no asynchronous messages until told. */

@@ -170,6 +170,16 @@ struct agent_core {
     bool activation_due;
     uint64_t activation_batch;
     uint64_t activation_punts; /* frames punted by a watch flow */
+    /* The prepared copies whose port got its priming frame (a ring: the
+     * newest AGENT_PRIMED_MAX), and how many frames were sent. */
+#define AGENT_PRIMED_MAX 64
+    struct agent_primed {
+        char vm[MN_NAME_MAX + 1];
+        uint64_t epoch;
+        uint32_t port;
+    } primed[AGENT_PRIMED_MAX];
+    size_t primed_next;
+    uint64_t primes_sent;
 
     /* Counters. */
     uint64_t flow_mods, syncs, of_errors, of_connects;

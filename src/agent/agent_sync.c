@@ -123,10 +123,14 @@ update_vm(struct agent_core *a, const char *name)
     bool keep;
     if (e && e->inactive && e->relay
         && addr_parse_ipv4(e->target_address, &v.peer)) {
+        uint32_t port = agent_entry_port(a, e);
         v.kind = PL_VM_RELAY;
         v.config = chan_entry_relay_inherited(e) ? e->relay_config
                                                  : e->config;
-        v.watch_port = e->activate_on_frame ? agent_entry_port(a, e) : 0;
+        v.watch_port = e->activate_on_frame ? port : 0;
+        if (port) {
+            agent_prime_port(a, name, e->epoch, e->config.mac, port);
+        }
         keep = true;
     } else if (e && e->inactive) {
         uint32_t port = agent_entry_port(a, e);
@@ -138,6 +142,9 @@ update_vm(struct agent_core *a, const char *name)
          * (the map's is the VM's too, unless a change is in flight). */
         v.config = e->config;
         v.ofport = port;
+        if (port) {
+            agent_prime_port(a, name, e->epoch, e->config.mac, port);
+        }
         keep = v.kind == PL_VM_REMOTE || v.watch_port || v.ofport;
     } else if (e) {
         v.config = e->config;

@@ -343,11 +343,11 @@ run_checks() {
             tb_expect "$s run $ID: duplicates" "$QM_R_DUPS" -eq 0 ;;
         manual)
             tb_expect "$s run $ID: mignet-qemu rc" "$TOOL_RC" -eq 0
-            gate "$s run $ID: lost outside the pause" "$QM_R_OUTSIDE" 0 8
+            gate "$s run $ID: lost outside the pause" "$QM_R_OUTSIDE" 0 25
             tb_expect "$s run $ID: duplicates" "$QM_R_DUPS" -eq 0 ;;
         rarp)
             tb_expect "$s run $ID: mignet-qemu rc" "$TOOL_RC" -eq 0
-            gate "$s run $ID: lost outside the pause" "$QM_R_OUTSIDE" 5 20
+            gate "$s run $ID: lost outside the pause" "$QM_R_OUTSIDE" 5 30
             tb_expect "$s run $ID: duplicates" "$QM_R_DUPS" -eq 0 ;;
         pingpong)
             tb_expect "$s run $ID: mignet-qemu rc" "$TOOL_RC" -eq 0

@@ -24,6 +24,9 @@ struct taken {
     /* flow_mods, flow statistics requests: */
     uint64_t cookie[FSW_MAX], cookie_mask[FSW_MAX];
     uint16_t mp_type[FSW_MAX]; /* multipart requests: the type */
+    /* packet_outs: the first output action's port, the frame's type */
+    uint32_t out_port[FSW_MAX];
+    uint16_t ethertype[FSW_MAX];
 };
 
 /* Decodes every message in 'out' into 't', then clears 'out'. */
@@ -46,6 +49,15 @@ fsw_take(struct ofpbuf *out, struct taken *t)
             t->cookie_mask[t->n] = msg->flow_mod.cookie_mask;
             (void) ofp_match_get(&msg->flow_mod.match, OFP_F_IN_PORT,
                                  &t->in_port[t->n], NULL);
+        } else if (msg->type == OFPT_PACKET_OUT) {
+            const struct ofp_packet_out *po = &msg->packet_out;
+            if (po->actions.n && po->actions.a[0].type == OFP_ACT_OUTPUT) {
+                t->out_port[t->n] = po->actions.a[0].output.port;
+            }
+            if (po->data_len >= 14) {
+                t->ethertype[t->n] = (uint16_t) (po->data[12] << 8
+                                                 | po->data[13]);
+            }
         } else if (msg->type == OFPT_MULTIPART_REQUEST) {
             t->mp_type[t->n] = msg->mp.type;
             if (msg->mp.type == OFPMP_FLOW) {

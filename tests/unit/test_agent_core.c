@@ -725,10 +725,9 @@ confirmed(struct fx *f, const char *text, const char *want)
     barrier_reply(f, &t, want);
 }
 
-/* vm1 held inactive at epoch 2, watched, vm1 on n2 per the map: the
- * install is confirmed and acknowledged. */
+/* Up, and the map says vm1 is on n2. */
 static void
-up_inactive_vm1(struct fx *f)
+up_map_vm1_n2(struct fx *f)
 {
     char err[128];
     up(f);
@@ -736,9 +735,61 @@ up_inactive_vm1(struct fx *f)
                                            strlen(MAP_VM1_N2), f->now, err,
                                            sizeof err),
                      0);
+}
+
+/* vm1 held inactive at epoch 2, watched, vm1 on n2 per the map: the
+ * install is confirmed and acknowledged. */
+static void
+up_inactive_vm1(struct fx *f)
+{
+    up_map_vm1_n2(f);
     confirmed(f, INSTALL_X("1", "vm1", "2", "1", WATCHED),
               "{\"type\":\"ack\",\"seq\":1}\n"
                          "{\"type\":\"refresh\",\"version\":8}\n");
+}
+
+/* The packet_outs in 't' to 'port' with EtherType 0x88b5. */
+static size_t
+primes_to(const struct taken *t, uint32_t port)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        n += t->type[i] == OFPT_PACKET_OUT && t->out_port[i] == port
+             && t->ethertype[i] == 0x88b5;
+    }
+    return n;
+}
+
+/* (L0) A prepared copy's port gets one frame of the agent's own first, so
+ * a hypervisor that swallows the first frame before the VM runs (QEMU's
+ * incoming side) swallows that one; once per copy, again for a newer one;
+ * never for an active entry. */
+static void
+test_prepared_port_primed(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_map_vm1_n2(f);
+    feed(f, INSTALL_X("1", "vm1", "2", "1", WATCHED));
+    run_batch(f, &t);
+    assert_int_equal(primes_to(&t, 1), 1);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n"
+                         "{\"type\":\"refresh\",\"version\":8}\n");
+    /* The same copy again (a resync's install): not primed twice. */
+    feed(f, INSTALL_X("2", "vm1", "2", "1", WATCHED));
+    run_batch(f, &t);
+    assert_int_equal(primes_to(&t, 1), 0);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
+    /* A newer prepared copy (another migration here): primed. */
+    feed(f, INSTALL_X("3", "vm1", "4", "1", WATCHED));
+    run_batch(f, &t);
+    assert_int_equal(primes_to(&t, 1), 1);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":3}\n");
+    /* An active entry's port: nothing. */
+    feed(f, INSTALL("4", "vm2", "1", "2"));
+    run_batch(f, &t);
+    assert_int_equal(primes_to(&t, 2), 0);
+    assert_int_equal(f->c->primes_sent, 2);
 }
 
 /* (L1) An inactive install attracts nothing: no delivery to the VM's
@@ -1010,20 +1061,18 @@ relay_peer(struct fx *f, int table)
 static void
 up_back_to_n1(struct fx *f)
 {
-    char err[128];
-    up(f);
-    assert_int_equal(agent_core_map_answer(f->c, MAP_VM1_N2,
-                                           strlen(MAP_VM1_N2), f->now, err,
-                                           sizeof err),
-                     0);
+    up_map_vm1_n2(f);
     confirmed(f, INSTALL("1", "vm1", "1", "1")
                      RELAY_VM1("2", "1", "n2", "198.18.0.2"),
               "{\"type\":\"ack\",\"seq\":2}\n"
               "{\"type\":\"refresh\",\"version\":8}\n");
     assert_int_equal(relay_peer(f, PL_T_FROM_VM), 0xc6120002);
+    assert_int_equal(f->c->primes_sent, 0); /* an active entry's port */
     confirmed(f, INSTALL_X("3", "vm1", "3", "1", WATCHED),
               "{\"type\":\"ack\",\"seq\":3}\n");
     assert_int_equal(n_installed(f, PL_K_RELAY, "vm1", -1, 0), 2);
+    /* The prepared copy's port is primed under the inherited relay too. */
+    assert_int_equal(f->c->primes_sent, 1);
 }
 
 /* (R1) The inactive install keeps the relay it replaces: local senders
@@ -1277,6 +1326,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_switch_lost_mid_batch, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prepared_port_primed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_inactive_install_no_delivery,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_frame_activates, setup,
