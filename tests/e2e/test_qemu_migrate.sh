@@ -351,7 +351,7 @@ run_checks() {
             tb_expect "$s run $ID: duplicates" "$QM_R_DUPS" -eq 0 ;;
         pingpong)
             tb_expect "$s run $ID: mignet-qemu rc" "$TOOL_RC" -eq 0
-            gate "$s run $ID: lost outside the pauses" "$QM_R_OUTSIDE" 0 6
+            gate "$s run $ID: lost outside the pauses" "$QM_R_OUTSIDE" 0 12
             tb_expect "$s run $ID: duplicates" "$QM_R_DUPS" -eq 0 ;;
         cancel|dst-killed)
             tb_expect "$s run $ID: QEMU's migration did not complete" \
