@@ -319,7 +319,7 @@ qmp_open_fd(int fd, int timeout_ms, char *err, size_t errlen)
     q->fd = fd;
     strbuf_init(&q->in);
     int64_t deadline = sock_now_ms() + timeout_ms;
-    struct qmp_msg hello;
+    struct qmp_msg hello = {0}; /* destroyed even if nothing was read */
     char why[256];
     int rc = read_msg(q, deadline, &hello, why, sizeof why);
     if (!rc && hello.kind != QMP_GREETING) {

@@ -134,10 +134,11 @@ test_cordon(void **state)
     assert_int_equal(core_vm_find(c, "x"), CORE_NONE);
 
     /* A restart keeps the cordon. */
-    struct rec r2 = {0};
+    struct rec *r2 = calloc(1, sizeof *r2); /* megabytes: not the stack */
+    assert_non_null(r2);
     struct core_config ccfg;
     core_config_default(&ccfg);
-    struct core_sink sink = rec_sink(&r2);
+    struct core_sink sink = rec_sink(r2);
     struct core *copy = core_create(&ccfg, f->store, &sink);
     assert_int_equal(core_load(copy), CORE_E_OK);
     struct core_node_info ni;
@@ -145,6 +146,7 @@ test_cordon(void **state)
     assert_int_equal(ni.state, CORE_NODE_CORDONED);
     assert_int_equal(ni.n_vms, 1);
     core_destroy(copy);
+    free(r2);
 
     /* Its own VM leaves as usual. */
     assert_int_equal(core_migrate(c, a, CORE_NONE, f->n[2], 3, NULL),
