@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/stopflag.h"
 #include "mignet/planner.h"
@@ -66,22 +67,6 @@ die_usage(const char *what)
     fprintf(stderr, "mignet-bulk: %s\n", what);
     usage(stderr);
     return 2;
-}
-
-static bool
-parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
-{
-    char *end = NULL;
-    if (!s || !*s || *s == '-' || *s == '+') {
-        return false;
-    }
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (errno || *end || x < lo || x > hi) {
-        return false;
-    }
-    *v = x;
-    return true;
 }
 
 static bool
@@ -156,12 +141,12 @@ cmd_recv(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         bool ok = true;
         switch (c) {
-        case 'p': ok = parse_u64(optarg, 1, 65535, &port); break;
-        case 'k': ok = parse_u64(optarg, 1, MAX_STREAMS, &k); break;
+        case 'p': ok = addr_parse_u64(optarg, 1, 65535, &port); break;
+        case 'k': ok = addr_parse_u64(optarg, 1, MAX_STREAMS, &k); break;
         case 'b': bind_ip = optarg; break;
         case 'r': report = optarg; break;
         case 'y': ready = optarg; break;
-        case 't': ok = parse_u64(optarg, 1, 86400, &timeout); break;
+        case 't': ok = addr_parse_u64(optarg, 1, 86400, &timeout); break;
         default: return die_usage("unknown option");
         }
         if (!ok) {
@@ -459,21 +444,21 @@ parse_send_args(int argc, char **argv, bool precopy, struct send_args *a)
         bool ok = true;
         switch (c) {
         case 't': a->to = optarg; break;
-        case 'p': ok = parse_u64(optarg, 1, 65535, &a->port); break;
-        case 'k': ok = parse_u64(optarg, 1, MAX_STREAMS, &a->k); break;
-        case 'n': ok = parse_u64(optarg, 1, UINT64_MAX >> 1, &a->bytes);
+        case 'p': ok = addr_parse_u64(optarg, 1, 65535, &a->port); break;
+        case 'k': ok = addr_parse_u64(optarg, 1, MAX_STREAMS, &a->k); break;
+        case 'n': ok = addr_parse_u64(optarg, 1, UINT64_MAX >> 1, &a->bytes);
             break;
-        case 's': ok = parse_u64(optarg, 1, 86400, &a->seconds); break;
-        case 'b': ok = parse_u64(optarg, 4096, 1 << 26, &a->sndbuf); break;
+        case 's': ok = addr_parse_u64(optarg, 1, 86400, &a->seconds); break;
+        case 'b': ok = addr_parse_u64(optarg, 4096, 1 << 26, &a->sndbuf); break;
         case 'r': a->report = optarg; break;
-        case 'm': ok = parse_u64(optarg, 1, UINT64_MAX >> 1, &a->memory);
+        case 'm': ok = addr_parse_u64(optarg, 1, UINT64_MAX >> 1, &a->memory);
             break;
         case 'd': ok = parse_real(optarg, 0, 1e9, &a->dirty); break;
-        case 'g': ok = parse_u64(optarg, 1, 1 << 30, &a->page_size); break;
-        case 'x': ok = parse_u64(optarg, 0, UINT64_MAX >> 1,
+        case 'g': ok = addr_parse_u64(optarg, 1, 1 << 30, &a->page_size); break;
+        case 'x': ok = addr_parse_u64(optarg, 0, UINT64_MAX >> 1,
                                  &a->stop_bytes);
             break;
-        case 'R': ok = parse_u64(optarg, 2, 1000, &a->max_rounds); break;
+        case 'R': ok = addr_parse_u64(optarg, 2, 1000, &a->max_rounds); break;
         case 'F': ok = parse_real(optarg, 1, 1000, &a->max_factor); break;
         default: return die_usage("unknown option");
         }

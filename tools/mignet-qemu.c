@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/http_client.h"
 #include "lib/json.h"
@@ -131,22 +132,6 @@ die_usage(const char *what)
     fprintf(stderr, "mignet-qemu: %s\n", what);
     usage(stderr);
     return EXIT_USAGE;
-}
-
-static bool
-parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
-{
-    char *end = NULL;
-    if (!s || !*s || *s == '-' || *s == '+') {
-        return false;
-    }
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (errno || *end || x < lo || x > hi) {
-        return false;
-    }
-    *v = x;
-    return true;
 }
 
 static uint64_t
@@ -895,32 +880,32 @@ parse_args(int argc, char **argv, struct opts *o)
         case O_MODE: mode = optarg; break;
         case O_URI: o->migrate_uri = optarg; break;
         case O_BW:
-            ok = parse_u64(optarg, 1, INT64_MAX, &o->max_bandwidth);
+            ok = addr_parse_u64(optarg, 1, INT64_MAX, &o->max_bandwidth);
             break;
         case O_DT:
-            ok = parse_u64(optarg, 0, 2000000, &o->downtime_limit);
+            ok = addr_parse_u64(optarg, 0, 2000000, &o->downtime_limit);
             break;
         case O_SWREM:
-            ok = parse_u64(optarg, 0, INT64_MAX, &o->switch_remaining);
+            ok = addr_parse_u64(optarg, 0, INT64_MAX, &o->switch_remaining);
             break;
         case O_HOLDBW:
-            ok = parse_u64(optarg, 10, INT64_MAX, &o->hold_bandwidth);
+            ok = addr_parse_u64(optarg, 10, INT64_MAX, &o->hold_bandwidth);
             break;
         case O_HOLDDT:
-            ok = parse_u64(optarg, 0, 2000000, &o->hold_downtime);
+            ok = addr_parse_u64(optarg, 0, 2000000, &o->hold_downtime);
             break;
         case O_DEADLINE:
-            ok = parse_u64(optarg, 1000, 86400000, &o->prepare_deadline_ms);
+            ok = addr_parse_u64(optarg, 1000, 86400000, &o->prepare_deadline_ms);
             break;
-        case O_POLL: ok = parse_u64(optarg, 1, 1000, &o->poll_ms); break;
+        case O_POLL: ok = addr_parse_u64(optarg, 1, 1000, &o->poll_ms); break;
         case O_STEP:
-            ok = parse_u64(optarg, 1, 3600000, &o->step_timeout_ms);
+            ok = addr_parse_u64(optarg, 1, 3600000, &o->step_timeout_ms);
             break;
         case O_TIMEOUT:
-            ok = parse_u64(optarg, 1, 86400000, &o->timeout_ms);
+            ok = addr_parse_u64(optarg, 1, 86400000, &o->timeout_ms);
             break;
         case O_HTTP:
-            ok = parse_u64(optarg, 1, 600000, &o->http_timeout_ms);
+            ok = addr_parse_u64(optarg, 1, 600000, &o->http_timeout_ms);
             break;
         case O_HELP: usage(stdout); exit(EXIT_DONE);
         default: return die_usage("unknown option");

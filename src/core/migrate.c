@@ -584,18 +584,22 @@ core_migration_switchover_check(const struct core *c, uint64_t id)
     return CORE_E_OK;
 }
 
-/* The VM runs at the destination: switch over if not yet, else (lossless)
- * count it as activated. */
+/* Switches over if not yet, then counts the VM as running at the
+ * destination -- at once when it 'resumed' there (its first frame), else
+ * only if it had switched before (lossless: the second call, after the
+ * destination resumed; in every other mode the switch-over activates). */
 static void
-mig_activate(struct core *c, struct migration *m, uint64_t now)
+mig_switch_and_activate(struct core *c, struct migration *m, bool resumed,
+                        uint64_t now)
 {
     uint64_t id = m->pub.id;
-    if (mig_unswitched(m)) {
+    bool was_switched = !mig_unswitched(m);
+    if (!was_switched) {
         mig_transition(c, m, MIG_EV_SWITCH, now);
         m = core_mig_get(c, id);
     }
-    if (!mig_activated(m) && m->pub.phase != MIG_CLEANING
-        && m->pub.phase != MIG_CLEANED) {
+    if ((resumed || was_switched) && !mig_activated(m)
+        && m->pub.phase != MIG_CLEANING && m->pub.phase != MIG_CLEANED) {
         mig_transition(c, m, MIG_EV_ACTIVATED, now);
     }
 }
@@ -607,14 +611,7 @@ core_migration_switchover(struct core *c, uint64_t id, uint64_t now)
     if (err) {
         return err;
     }
-    struct migration *m = &c->migs[id - 1];
-    if (mig_unswitched(m)) {
-        mig_transition(c, m, MIG_EV_SWITCH, now);
-    } else if (!mig_activated(m) && m->pub.phase != MIG_CLEANING
-               && m->pub.phase != MIG_CLEANED) {
-        /* lossless: the second call, after the destination resumed. */
-        mig_transition(c, m, MIG_EV_ACTIVATED, now);
-    }
+    mig_switch_and_activate(c, &c->migs[id - 1], false, now);
     return CORE_E_OK;
 }
 
@@ -665,7 +662,7 @@ core_node_activated(struct core *c, uint32_t node, uint32_t vi,
     if (mig_unswitched(m) && m->pub.switchover == MIG_SW_MANUAL) {
         return CORE_E_OK;
     }
-    mig_activate(c, m, now);
+    mig_switch_and_activate(c, m, true, now);
     return CORE_E_OK;
 }
 

@@ -118,7 +118,9 @@ api POST /v1/vms/vm2/migrate '{"to":"n3","switchover":"later"}'
 api POST /v1/vms/vm2/migrate '{"to":"n3","prepare_deadline_ms":5000}'
 [ "$STATUS/$(json .error.code)" = 422/invalid_value ] \
     || fail "deadline with now: $BODY"
-ok GET /v1/migrations/999 404 2>/dev/null || true
+ok GET /v1/migrations/999 404
+ok POST /v1/migrations/999/switchover 404
+ok POST /v1/migrations/999/abort 404
 
 # ---- the prepare deadline aborts ----
 ok POST /v1/vms/vm2/migrate 202 '{"to":"n3","switchover":"manual","prepare_deadline_ms":1000}'
