@@ -55,8 +55,6 @@ enum mig_phase {
     MIG_N_PHASES
 };
 const char *mig_phase_name(enum mig_phase);
-/* Parses a phase name; false when unknown. */
-bool mig_phase_from_name(const char *, enum mig_phase *);
 
 /* How a migration switches over (DESIGN §2): `now` prepares and switches
  * in one call; `manual` waits for the VM manager's switch-over call;

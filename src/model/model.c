@@ -50,18 +50,6 @@ mig_phase_name(enum mig_phase p)
     return (unsigned) p < ARRAY_SIZE(names) ? names[p] : "?";
 }
 
-bool
-mig_phase_from_name(const char *s, enum mig_phase *out)
-{
-    for (int p = 0; p < MIG_N_PHASES; p++) {
-        if (!strcmp(s, mig_phase_name((enum mig_phase) p))) {
-            *out = (enum mig_phase) p;
-            return true;
-        }
-    }
-    return false;
-}
-
 const char *
 mig_switchover_name(enum mig_switchover m)
 {

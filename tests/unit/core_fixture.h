@@ -165,6 +165,17 @@ core_fx_new(const char *strategy)
     return f;
 }
 
+/* vm1 migrates (`now`) to node 'to' at 'now', and every agent
+ * acknowledges it at 'acked': the migration relays. */
+static inline void
+core_fx_migrated(struct core_fx *f, uint32_t to, uint64_t now,
+                 uint64_t acked)
+{
+    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, to, now, NULL),
+                     CORE_E_OK);
+    ack_all(f->core, acked);
+}
+
 static inline void
 core_fx_free(struct core_fx *f)
 {

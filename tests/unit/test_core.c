@@ -96,10 +96,7 @@ test_snapshot_after_update(void **state)
 {
     struct core_fx *f = core_fx_new("mignet");
     struct mn_config before = cfg_of(1);
-    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
-                                  NULL),
-                     CORE_E_OK);
-    ack_all(f->core, 1);
+    core_fx_migrated(f, f->n[1], 0, 1);
     size_t mark = f->rec.n_instrs;
     struct mn_config after = cfg_of(77);
     assert_int_equal(core_vm_update(f->core, f->vm, &after, 2), CORE_E_OK);
@@ -120,10 +117,7 @@ static void
 test_pingpong_run_first(void **state)
 {
     struct core_fx *f = core_fx_new("mignet");
-    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
-                                  NULL),
-                     CORE_E_OK);
-    ack_all(f->core, 1);
+    core_fx_migrated(f, f->n[1], 0, 1);
     size_t mark = f->rec.n_instrs;
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[0], 50,
                                   NULL),
@@ -154,14 +148,8 @@ static void
 test_pingpong_fixed_deletes_wrong(void **state)
 {
     struct core_fx *f = core_fx_new("fixed");
-    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
-                                  NULL),
-                     CORE_E_OK);
-    ack_all(f->core, 1);
-    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[0], 50,
-                                  NULL),
-                     CORE_E_OK);
-    ack_all(f->core, 51);
+    core_fx_migrated(f, f->n[1], 0, 1);
+    core_fx_migrated(f, f->n[0], 50, 51);
     run_until(f->core, UINT64_MAX - 1);
     assert_true(f->rec.wrong_deletes >= 1);
     core_fx_free(f);
@@ -172,10 +160,7 @@ static void
 test_chain_retarget(void **state)
 {
     struct core_fx *f = core_fx_new("mignet");
-    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
-                                  NULL),
-                     CORE_E_OK);
-    ack_all(f->core, 1);
+    core_fx_migrated(f, f->n[1], 0, 1);
     size_t mark = f->rec.n_instrs;
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[2], 20,
                                   NULL),
@@ -268,10 +253,7 @@ static void
 test_early_release(void **state)
 {
     struct core_fx *f = core_fx_new("mignet");
-    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
-                                  NULL),
-                     CORE_E_OK);
-    ack_all(f->core, 10);
+    core_fx_migrated(f, f->n[1], 0, 10);
     uint64_t due = core_next_due(f->core);
     uint64_t v = core_map_version(f->core);
     for (int i = 0; i < 3; i++) {
@@ -317,10 +299,7 @@ test_version_ack_no_sample(void **state)
 {
     (void) state;
     struct core_fx *f = core_fx_new("mignet");
-    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
-                                  NULL),
-                     CORE_E_OK);
-    ack_all(f->core, 10);
+    core_fx_migrated(f, f->n[1], 0, 10);
     uint64_t due = core_next_due(f->core);
     uint64_t v = core_map_version(f->core);
     struct core_node_info before, after;
@@ -593,10 +572,7 @@ static void
 test_vm_remove_runs_tasks(void **state)
 {
     struct core_fx *f = core_fx_new("mignet");
-    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
-                                  NULL),
-                     CORE_E_OK);
-    ack_all(f->core, 1);
+    core_fx_migrated(f, f->n[1], 0, 1);
     assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[2], 2,
                                   NULL),
                      CORE_E_OK);

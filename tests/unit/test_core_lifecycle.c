@@ -403,10 +403,7 @@ test_cleaning_needs_source(void **state)
 {
     (void) state;
     struct core_fx *f = core_fx_new("mignet");
-    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
-                                  NULL),
-                     CORE_E_OK);
-    ack_all(f->core, 10);
+    core_fx_migrated(f, f->n[1], 0, 10);
     core_run(f->core, core_next_due(f->core));
     assert_int_equal(mig(f, 1).phase, MIG_CLEANING);
     /* Acknowledgements from other nodes do not clean it. */
