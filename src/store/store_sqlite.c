@@ -20,8 +20,9 @@
 /* 2: bindings (seed 003) and the binding snapshot of a task.
  * 3: the migration lifecycle (switch-over modes, cleaning, aborted).
  * 4: the node lifecycle (a node's cordon and drain, a VM's drain target).
+ * 5: node identity (the SHA-256 of a node's token).
  * An older file is upgraded in place when opened (sqls_upgrades). */
-#define SQLS_SCHEMA 4
+#define SQLS_SCHEMA 5
 
 static const char sqls_schema[] =
     "CREATE TABLE meta("
@@ -31,7 +32,7 @@ static const char sqls_schema[] =
     "CREATE TABLE nodes("
     " name TEXT NOT NULL UNIQUE, address TEXT, refresh_ms INTEGER NOT NULL,"
     " gone INTEGER NOT NULL, cordoned INTEGER NOT NULL DEFAULT 0,"
-    " draining INTEGER NOT NULL DEFAULT 0);"
+    " draining INTEGER NOT NULL DEFAULT 0, token_hash TEXT);"
     "CREATE TABLE vms("
     " name TEXT NOT NULL UNIQUE, node TEXT, mac INTEGER NOT NULL,"
     " vlan INTEGER NOT NULL, ip INTEGER NOT NULL, vni INTEGER NOT NULL,"
@@ -101,6 +102,9 @@ static const char *const sqls_upgrades[] = {
     "ALTER TABLE nodes ADD COLUMN cordoned INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE nodes ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE vms ADD COLUMN drain_target TEXT;",
+    /* 4 -> 5: node identity.  Nodes stored before have no token: only a
+     * TLS client certificate authenticates them until one is rotated. */
+    "ALTER TABLE nodes ADD COLUMN token_hash TEXT;",
 };
 _Static_assert(sizeof sqls_upgrades / sizeof sqls_upgrades[0]
                    == SQLS_SCHEMA - 1,
@@ -128,13 +132,13 @@ static const char *const sqls_sql[SQLS_N_STMTS] = {
         "SELECT map_version, next_migration, next_task FROM meta",
     [SQLS_NODE_PUT] =
         "INSERT INTO nodes(name, address, refresh_ms, gone, cordoned,"
-        " draining) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO"
-        " UPDATE SET address = ?2, refresh_ms = ?3, gone = ?4,"
-        " cordoned = ?5, draining = ?6",
+        " draining, token_hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        " ON CONFLICT(name) DO UPDATE SET address = ?2, refresh_ms = ?3,"
+        " gone = ?4, cordoned = ?5, draining = ?6, token_hash = ?7",
     [SQLS_NODE_DEL] = "DELETE FROM nodes WHERE name = ?1",
     [SQLS_NODE_LOAD] =
-        "SELECT name, address, refresh_ms, gone, cordoned, draining"
-        " FROM nodes ORDER BY rowid",
+        "SELECT name, address, refresh_ms, gone, cordoned, draining,"
+        " token_hash FROM nodes ORDER BY rowid",
     [SQLS_VM_PUT] =
         "INSERT INTO vms(name, node, mac, vlan, ip, vni, port, binding,"
         " epoch, map_version, migration, iface_id, drain_target)"
@@ -344,6 +348,9 @@ sqls_bind_rec(sqlite3_stmt *st, const struct store_rec *r)
             sqls_bind_u64(st, 4, r->node.gone);
             sqls_bind_u64(st, 5, r->node.cordoned);
             sqls_bind_u64(st, 6, r->node.draining);
+            if (r->node.token_hash && r->node.token_hash[0]) {
+                sqls_bind_text(st, 7, r->node.token_hash);
+            }
         }
         return 0;
     case STORE_VM:
@@ -513,6 +520,7 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         r->node.gone = sqls_col_u64(st, 3) != 0;
         r->node.cordoned = sqls_col_u64(st, 4) != 0;
         r->node.draining = sqls_col_u64(st, 5) != 0;
+        r->node.token_hash = sqls_col_text(st, 6);
         return r->node.name ? 0 : EBADMSG;
     case STORE_VM:
         r->vm.name = sqls_col_text(st, 0);

@@ -337,7 +337,7 @@ user_version(const char *path)
 }
 
 /* A version 1 file (a mignetd from before bindings) is upgraded in place,
- * step by step to 3: its records load unchanged, tasks without a binding
+ * step by step to 5: its records load unchanged (nodes without a token), tasks without a binding
  * snapshot, nodes neither cordoned nor draining, and bindings can be
  * stored; a file from a newer mignetd is refused. */
 static void
@@ -374,7 +374,7 @@ test_schema_upgrade(void **state)
     assert_int_equal(got.n, 5);
     assert_string_equal(got.lines[0], "NODE node-a addr=198.18.0.1 "
                                       "refresh=2000 gone=0 cordoned=0"
-                                      " draining=0");
+                                      " draining=0 token=-");
     /* Schema 3's phases: relaying (1 -> 2), cleaned (2 -> 4), prepared
      * with the gateway moved (0 -> preparing, 0, switched at its start). */
     assert_non_null(strstr(got.lines[1], "MIG 6 "));
@@ -397,16 +397,16 @@ test_schema_upgrade(void **state)
     assert_non_null(strstr(got.lines[1], "BINDING 3 "));
     case_loaded_free(&got);
     store_destroy(s);
-    assert_int_equal(user_version(dbpath), 4);
+    assert_int_equal(user_version(dbpath), 5);
 
     /* A newer schema than this mignetd knows: refused, file untouched. */
     assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 5", NULL, NULL,
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 6", NULL, NULL,
                                   NULL),
                      SQLITE_OK);
     sqlite3_close(db);
-    expect_open_fails(dbpath, "schema version 5");
-    assert_int_equal(user_version(dbpath), 5);
+    expect_open_fails(dbpath, "schema version 6");
+    assert_int_equal(user_version(dbpath), 6);
 }
 
 int
