@@ -55,6 +55,12 @@
 #define AGENT_MAX_OUTPUT (64u << 20)
 /* Before an authenticated hello a session gets at most an error line. */
 #define AGENT_PRE_HELLO_MAX_OUTPUT (4u << 10)
+/* Back-pressure: a session with this much output queued is not read until
+ * its peer has taken all but AGENT_READ_RESUME of it, so a peer that
+ * sends without reading cannot make the controller queue answers without
+ * bound.  (What the controller sends on its own, a resync, is not held.) */
+#define AGENT_READ_PAUSE (1u << 20)
+#define AGENT_READ_RESUME (256u << 10)
 /* Silent for this many heartbeat intervals: closed. */
 #define AGENT_DEAD_INTERVALS 3
 
@@ -71,6 +77,8 @@ struct agent_session {
     bool queued;       /* in srv->dirty */
     double held_install_t0; /* a migration's install waits in 'out' */
     bool closing;      /* close once 'out' is written */
+    bool read_paused;  /* back-pressure: output over AGENT_READ_PAUSE */
+    size_t paused_queued; /* output at the last look while paused */
     /* Map push (docs/agent-protocol.md): changes after 'pushed_version'
      * go in the next push, at 'pushed_at' + the interval at the soonest. */
     bool subscribed;
@@ -870,12 +878,54 @@ session_line(struct agent_session *s, const char *line, size_t len)
     session_message(s, &m);
 }
 
+/* Output queued for 's': written to the bufferevent or held for the
+ * batch. */
+static size_t
+session_queued(const struct agent_session *s)
+{
+    return evbuffer_get_length(bufferevent_get_output(s->bev)) + s->out.len;
+}
+
+static void session_read_cb(struct bufferevent *, void *);
+
+/* The peer took enough of its output: reading resumes, starting with the
+ * lines already received. */
+static void
+session_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct agent_session *s = arg;
+    if (s->read_paused && !s->closing
+        && session_queued(s) <= AGENT_READ_RESUME) {
+        s->read_paused = false;
+        bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+        bufferevent_enable(bev, EV_READ);
+        session_read_cb(bev, s);
+    }
+}
+
+/* Stops reading 's' until its output drains (session_write_cb). */
+static void
+session_pause_reading(struct agent_session *s)
+{
+    s->read_paused = true;
+    s->paused_queued = session_queued(s);
+    s->srv->ctl->metrics.agent_read_pauses++;
+    bufferevent_disable(s->bev, EV_READ);
+    bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+                      session_event_cb, s);
+    bufferevent_setwatermark(s->bev, EV_WRITE, AGENT_READ_RESUME, 0);
+}
+
 static void
 session_read_cb(struct bufferevent *bev, void *arg)
 {
     struct agent_session *s = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
-    while (!s->closing) {
+    while (!s->closing && !s->read_paused) {
+        if (session_queued(s) >= AGENT_READ_PAUSE) {
+            session_pause_reading(s);
+            break;
+        }
         size_t eol_len = 0;
         struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len,
                                                     EVBUFFER_EOL_LF);
@@ -979,6 +1029,15 @@ agent_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
         next = s->next;
         if (s->closing) {
             continue;
+        }
+        if (s->read_paused) {
+            /* Not read, so not heard: a peer that takes its output (a big
+             * resync) is alive; one that takes nothing times out. */
+            size_t q = session_queued(s);
+            if (q < s->paused_queued) {
+                s->last_heard_ms = now;
+            }
+            s->paused_queued = q;
         }
         if (now > s->last_heard_ms && now - s->last_heard_ms > dead) {
             log_write(LOG_WARN, "agent", "event=timeout node=%s peer=%s",

@@ -198,6 +198,9 @@ metrics_render(const struct metrics *m, const struct core *core,
          m->agent_unauthorized},
         {"mignet_agent_forbidden_total", "counter", "Agent messages "
          "refused because they spoke for another node.", m->agent_forbidden},
+        {"mignet_agent_read_pauses_total", "counter", "Times an agent "
+         "session was not read until it took its queued output.",
+         m->agent_read_pauses},
         {"mignet_map_reads_unauthenticated_total", "counter", "Map reads "
          "naming a node without its token (no acknowledgement).",
          m->map_reads_unauthenticated},

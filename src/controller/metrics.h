@@ -70,6 +70,7 @@ struct metrics {
     /* Node identity (docs/mignetd.md). */
     uint64_t agent_unauthorized;  /* hellos without a valid credential */
     uint64_t agent_forbidden;     /* messages about another node's VMs */
+    uint64_t agent_read_pauses;   /* sessions not read (back-pressure) */
     uint64_t map_reads_unauthenticated; /* GET /v1/map?node= without the
                                          * node's token: no ack */
     unsigned agents_connected;

@@ -224,6 +224,39 @@ api GET /v1/vms/vm1/binding
 api GET /v1/vms/vm1
 [ "$(json .ip)" = "$ip0" ] || fail "vm1's address changed: $BODY"
 
+# ---- back-pressure: answers to a peer that does not read stay bounded ----
+# n4 sends up to 200,000 bad acks (each answered with an error line) and
+# reads nothing: mignetd stops reading it at 1 MiB queued, so its peak
+# RSS grows by well under 8 MiB (without back-pressure: ~14 MiB).
+hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$MIGNETD_PID/status"; }
+hwm0=$(hwm)
+pauses0=$(metric mignet_agent_read_pauses_total)
+python3 - "${AGENT_ADDR%:*}" "${AGENT_ADDR##*:}" "$(token n4)" <<'PY' \
+    >"$T/flood.out"
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(('{"type":"hello","node":"n4","proto":1,"token":"%s"}\n'
+           % sys.argv[3]).encode())
+data = b'{"type":"ack","seq":999999999}\n' * 200000
+s.setblocking(False)
+sent, end = 0, time.time() + 3
+while sent < len(data) and time.time() < end:
+    try:
+        sent += s.send(data[sent:sent + 65536])
+    except BlockingIOError:
+        time.sleep(0.01)
+print(sent // 31)
+time.sleep(1.5)
+PY
+hwm1=$(hwm)
+echo "back-pressure: $(cat "$T/flood.out") bad acks unread, peak RSS" \
+    "+$((hwm1 - hwm0)) KiB"
+[ "$(metric mignet_agent_read_pauses_total)" -gt "$pauses0" ] \
+    || fail "no back-pressure (sent $(cat "$T/flood.out") lines)"
+[ $((hwm1 - hwm0)) -lt 8192 ] \
+    || fail "peak RSS grew $((hwm1 - hwm0)) KiB under a non-reading peer"
+kill -0 "$MIGNETD_PID" || fail "mignetd died"
+
 # ---- token rotation closes the session that used the old token ----
 "$MIGNET_BUILD_DIR/mignet" --url "$URL" node token n3 \
     --token-out "$T/token-n3.new" >/dev/null || fail "mignet node token"
