@@ -509,7 +509,8 @@ session_core_error(struct agent_session *s, enum core_err err)
 }
 
 /* The TLS client certificate's subject CN, when the peer sent one that
- * verified against --agent-tls-ca; false otherwise (or with two CNs). */
+ * verified against --agent-tls-ca; false otherwise (two CNs, a NUL in
+ * it).  A CN longer than 'cnlen' - 1 is cut, and then names no node. */
 static bool
 session_cert_cn(const struct agent_session *s, char *cn, size_t cnlen)
 {
@@ -522,10 +523,13 @@ session_cert_cn(const struct agent_session *s, char *cn, size_t cnlen)
     if (cert && SSL_get_verify_result(ssl) == X509_V_OK) {
         X509_NAME *subj = X509_get_subject_name(cert);
         int at = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
-        ok = at >= 0
-             && X509_NAME_get_index_by_NID(subj, NID_commonName, at) < 0
-             && X509_NAME_get_text_by_NID(subj, NID_commonName, cn,
-                                          (int) cnlen) > 0;
+        int len = at >= 0 && X509_NAME_get_index_by_NID(subj, NID_commonName,
+                                                        at) < 0
+                      ? X509_NAME_get_text_by_NID(subj, NID_commonName, cn,
+                                                  (int) cnlen)
+                      : -1;
+        /* One CN, without a NUL inside that would end it early. */
+        ok = len > 0 && (size_t) len == strlen(cn);
     }
     X509_free(cert);
     return ok;
