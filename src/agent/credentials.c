@@ -27,7 +27,7 @@ agent_token_read(const char *path, char out[CHAN_TOKEN_MAX + 1], char *err,
         log_write(LOG_WARN, "agent", "event=token_file_readable file=%s "
                   "mode=%03o", path, (unsigned) (st.st_mode & 0777));
     }
-    char line[CHAN_TOKEN_MAX + 3];
+    char line[CHAN_TOKEN_MAX + 3] = "";
     bool got = fgets(line, sizeof line, f) != NULL;
     fclose(f);
     size_t len = got ? strlen(line) : 0;
