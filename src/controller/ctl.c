@@ -1,8 +1,10 @@
 /* ctl.c: mignetd's event loop, batches and lifecycle.
  *
- * Startup opens the SQLite store, reloads the core (pending tasks keep
- * their due times), binds REST and the agent channel and prints one ready
- * line.  Each loop iteration is one batch: every change it made is
+ * Startup opens the SQLite store, reloads the core (pending deletions and
+ * prepare deadlines get fresh times at the first core_run: the restart
+ * rule, DESIGN I7), binds REST and the agent channel and prints one ready
+ * line.  The core runs on the run clock (lib/clock.h): wall time at start
+ * plus elapsed monotonic time, so a clock step never moves a delay.  Each loop iteration is one batch: every change it made is
  * committed with one durable store commit, and only then are its HTTP
  * answers and agent instructions released (installs may go first, see
  * agent_server.c).  A failed commit is fatal: the
@@ -95,7 +97,7 @@ ctl_arm_timer(struct ctl *ctl)
         event_del(ctl->due_timer);
         return;
     }
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     uint64_t wait = due > now ? due - now : 0;
     struct timeval tv = {
         .tv_sec = (time_t) (wait / 1000),
@@ -142,7 +144,7 @@ ctl_due_cb(evutil_socket_t fd, short what, void *arg)
     ctl->dirty = true;
     struct core_stats before, after;
     core_get_stats(ctl->core, &before);
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     core_run(ctl->core, now);
     core_get_stats(ctl->core, &after);
     if (after.lease_expiries != before.lease_expiries) {
@@ -242,6 +244,14 @@ ctl_start(struct ctl *ctl)
     char err[512] = "";
     log_set_level(ctl->opts.log_level);
     signal(SIGPIPE, SIG_IGN);
+    /* The core's clock for this run: the wall clock now, then elapsed
+     * time only (docs/mignetd.md "Time"). */
+    clock_run_start();
+    if (clock_test_file()) {
+        log_write(LOG_WARN, "ctl", "event=test_clock file=%s "
+                  "wall_ms=%" PRIu64 " (MIGNET_TEST_CLOCK_FILE: for tests "
+                  "only)", clock_test_file(), clock_wall_ms());
+    }
     if (ctl_open_store(ctl)) {
         return -1;
     }
@@ -293,7 +303,8 @@ ctl_start(struct ctl *ctl)
         log_write(LOG_ERROR, "ctl", "event=setup_failed");
         return -1;
     }
-    /* Overdue tasks run in the first batch, the rest at their times. */
+    /* The first batch applies the restart rule (core_run), then tasks
+     * run at their times. */
     ctl_arm_timer(ctl);
     return 0;
 }
