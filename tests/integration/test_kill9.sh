@@ -2,9 +2,10 @@
 # test_kill9.sh: I7 for real.  mignetd is killed with SIGKILL while
 # migrations are prepared and again while their deletion delays run, and
 # restarted on the same SQLite file each time: every pending task must still
-# be there with the same due time, none may run before it, each runs once
-# due, and the API shows the same VMs, placements and epochs.  A task that
-# fell due while the daemon was down (after a clean SIGTERM) runs at once.
+# be there, and the API shows the same VMs, placements and epochs.  The
+# restart rule (DESIGN I7): no agent acknowledges here, so each pending
+# deletion runs a full fresh delay after the restart, never before -- also
+# one that fell due while the daemon was down (after a clean SIGTERM).
 # ctest: serial (its assertions depend on timing)
 source "$(dirname "$0")/lib.sh"
 
@@ -30,11 +31,27 @@ state() {
         get /v1/vms; get /v1/tasks; get /v1/nodes; get /v1/map
         local m
         for m in $(seq 1 "$N_MIG"); do get "/v1/migrations/$m"; done
-    } | jq -cs '[(.[0].vms | sort_by(.id)), (.[1].tasks | sort_by(.id)),
+    } | jq -cs '[(.[0].vms | sort_by(.id)),
+                 ([.[1].tasks[] | del(.due_unix_ms)] | sort_by(.id)),
                  ([.[2].nodes[] | {id, address, refresh_ms, state, vms}]
                   | sort_by(.id)),
                  {version: .[3].version,
-                  entries: (.[3].entries | sort_by(.vm))}, .[4:]]'
+                  entries: (.[3].entries | sort_by(.vm))},
+                 [.[4:][] | del(.prepare_deadline_unix_ms)]]'
+}
+# fresh_due RESTART: every scheduled deletion is due no sooner than a full
+# delay of its migration after RESTART (ms, taken before the start).
+fresh_due() {
+    local t m d
+    api GET /v1/tasks
+    for t in $(json '.tasks[] | select(.kind == "delete" and .due_unix_ms)
+                     | "\(.migration):\(.due_unix_ms)"'); do
+        m=${t%%:*}; d=${t##*:}
+        local delay
+        delay=$(get "/v1/migrations/$m" | jq -r .delay_ms)
+        [ "$d" -ge $(($1 + delay)) ] \
+            || fail "migration $m deletion due $d, before restart $1 + $delay"
+    done
 }
 
 t0=$(now_ms)
@@ -83,11 +100,16 @@ last_due=$(json '[.tasks[].due_unix_ms] | max')
 [ "$due" -gt "$(now_ms)" ] || fail "deletion already due"
 before=$(state)
 stop_pid "$MIGNETD_PID" 9
+restart=$(now_ms)
 start_mignetd kill9 "${FLAGS[@]}"
 after=$(state)
 [ "$before" = "$after" ] || {
     diff <(echo "$before") <(echo "$after") >&2 || true
     fail "state changed across kill -9 (relaying)"; }
+fresh_due "$restart"
+api GET /v1/tasks
+due=$(json '[.tasks[].due_unix_ms] | min')
+last_due=$(json '[.tasks[].due_unix_ms] | max')
 
 # None runs early: until just before the earliest due time every deletion
 # is still pending and every migration still relaying.
@@ -114,6 +136,8 @@ for m in 1 2 3 4; do
     [ "$(json .phase)" = cleaning ] || fail "migration $m: $BODY"
     [ "$(json .cleaning_unix_ms)" -ge "$(json '.relaying_unix_ms + .delay_ms')" ] \
         || fail "migration $m deleted before its delay: $BODY"
+    [ "$(json .cleaning_unix_ms)" -ge "$(json ".delay_ms + $restart")" ] \
+        || fail "migration $m deleted before a fresh delay: $BODY"
 done
 api GET /v1/vms/vm5
 [ "$(json .node)/$(json .epoch)/$(json .port)" = n2/2/7 ] \
@@ -133,16 +157,20 @@ due=$(json '.tasks[0].due_unix_ms')
 stop_pid "$MIGNETD_PID" TERM
 [ "$STOP_RC" = 0 ] || fail "SIGTERM exit code $STOP_RC"
 while [ "$(now_ms)" -le $((due + 200)) ]; do sleep 0.1; done
-start_mignetd kill9 "${FLAGS[@]}"
 restart=$(now_ms)
+start_mignetd kill9 "${FLAGS[@]}"
+fresh_due "$restart"
+api GET "/v1/migrations/$mig"
+delay=$(json .delay_ms)
 while :; do
     api GET "/v1/migrations/$mig"
     [ "$(json .phase)" = cleaning ] && break
-    [ "$(now_ms)" -lt $((restart + 2000)) ] \
-        || fail "overdue task did not run at once: $BODY"
+    [ "$(now_ms)" -lt $((restart + delay + 3000)) ] \
+        || fail "overdue task did not run after a fresh delay: $BODY"
     sleep 0.05
 done
-[ "$(json .cleaning_unix_ms)" -ge "$due" ] || fail "deleted before due: $BODY"
+[ "$(json .cleaning_unix_ms)" -ge $((restart + delay)) ] \
+    || fail "overdue deletion ran before a fresh delay: $BODY"
 api GET /v1/tasks
 [ "$(json '.tasks | length')" = 0 ] || fail "tasks left: $BODY"
 echo "test_kill9: ok"
