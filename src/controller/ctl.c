@@ -196,6 +196,14 @@ ctl_sink_wrong_delete(void *aux, uint32_t vm, uint32_t node)
 
 /* ---- Lifecycle ---- */
 
+static void
+ctl_store_path(const struct ctl *ctl, char *path, size_t n)
+{
+    snprintf(path, n, "%s/mignet.db", ctl->opts.state_dir);
+}
+
+/* Opens the store; a missing, empty, damaged or incomplete one is refused
+ * (store.h) unless --accept-store. */
 static int
 ctl_open_store(struct ctl *ctl)
 {
@@ -205,9 +213,11 @@ ctl_open_store(struct ctl *ctl)
                   "err=\"%s\"", dir, strerror(errno));
         return -1;
     }
-    char path[OPTIONS_PATH_MAX + 16], err[512];
-    snprintf(path, sizeof path, "%s/mignet.db", dir);
-    ctl->store = store_sqlite_open(path, err, sizeof err);
+    char path[OPTIONS_PATH_MAX + 16], err[4096];
+    ctl_store_path(ctl, path, sizeof path);
+    ctl->store = store_sqlite_open_flags(
+        path, ctl->opts.accept_store ? STORE_SQLITE_ACCEPT : 0, err,
+        sizeof err);
     if (!ctl->store) {
         log_write(LOG_ERROR, "store", "event=open_failed err=\"%s\"", err);
         return -1;
@@ -264,7 +274,11 @@ ctl_start(struct ctl *ctl)
     ctl->core = core_create(&ctl->opts.core, ctl->store, &sink);
     enum core_err cerr = core_load(ctl->core);
     if (cerr) {
-        log_write(LOG_ERROR, "store", "event=load_failed err=%s",
+        char path[OPTIONS_PATH_MAX + 16];
+        ctl_store_path(ctl, path, sizeof path);
+        log_write(LOG_ERROR, "store", "event=load_failed file=%s err=%s "
+                  "msg=\"records fail their checksums or do not fit "
+                  "together: refusing to start with less state\"", path,
                   core_errname(cerr));
         return -1;
     }
