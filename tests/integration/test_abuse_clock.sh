@@ -100,7 +100,8 @@ for shift in 3600000 -3600000; do
     watch "restart $shift" $((restart + DELAY_MS))
 done
 
-printf '{"test":"abuse_clock","steps":4,"restarts":2,"early":%d,"late":%d,"lost":%d,"min_margin_ms":%d}\n' \
+printf '{"test":"abuse_clock","steps":4,"restarts":2,'
+printf '"early":%d,"late":%d,"lost":%d,"min_margin_ms":%d}\n' \
     "$early" "$late" "$lost" "$min_margin"
 [ "$early" = 0 ] || fail "$early deletions early"
 [ "$lost" = 0 ] || fail "$lost deletions lost"

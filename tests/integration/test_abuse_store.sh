@@ -21,7 +21,9 @@ populate() {
     ok POST /v1/nodes 201 '{"id":"n2","address":"198.18.0.2","refresh_ms":500}'
     local i
     for i in $(seq 1 $N_VM); do
-        ok POST /v1/vms 201 "{\"id\":\"vmabuse$i\",\"mac\":\"02:00:00:00:01:$(printf %02x "$i")\",\
+        local mac
+        mac=02:00:00:00:01:$(printf %02x "$i")
+        ok POST /v1/vms 201 "{\"id\":\"vmabuse$i\",\"mac\":\"$mac\",\
 \"ip\":\"198.18.1.$i\",\"vni\":$((100 + i)),\"node\":\"n1\"}"
     done
     for i in $(seq 1 $N_MIG); do
@@ -67,6 +69,14 @@ random_offset() {
 size = os.path.getsize(sys.argv[1]); r = random.Random(int(sys.argv[2]))
 print(r.randrange(4096, size))' "$1" "$2"
 }
+size_of() { stat -c %s "$1"; }
+# The damages (run inside the copied state directory).
+flip_text() { flip "$1" "$(offset_of "$1" "$2")"; }
+flip_random() { flip "$1" "$(random_offset "$1" "$2")"; }
+flip_from_end() { flip "$1" $(( $(size_of "$1") - $2 )); }
+flip_middle() { flip "$1" $(( $(size_of "$1") / 2 )); }
+cut_by() { truncate -s $(( $(size_of "$1") - $2 )) "$1"; }
+cut_half() { truncate -s $(( $(size_of "$1") / 2 )) "$1"; }
 
 cases=0 refused=0 intact=0 loss=0
 results=()
@@ -84,7 +94,8 @@ run_case() {
     local outcome
     if [ "$TRY" = exited ]; then
         grep -q "$dir/mignet.db" "$T/case-$name.log" \
-            || fail "case $name: refused without naming the file: $(tail -n 3 "$T/case-$name.log")"
+            || fail "case $name: refused without naming the file:" \
+                    "$(tail -n 3 "$T/case-$name.log")"
         refused=$((refused + 1))
         outcome=refused
     else
@@ -116,31 +127,22 @@ cases=0 intact=0 results=()
 
 run_case zero_db clean refused truncate -s 0 mignet.db
 run_case missing_db clean refused rm mignet.db
-run_case truncated_db_half clean refused \
-    sh -c 'truncate -s $(( $(stat -c %s mignet.db) / 2 )) mignet.db'
-run_case truncated_db_page clean any \
-    sh -c 'truncate -s $(( $(stat -c %s mignet.db) - 4096 )) mignet.db'
-run_case flip_vm_name clean refused \
-    sh -c "$(declare -f flip offset_of); flip mignet.db \$(offset_of mignet.db vmabuse17)"
+run_case truncated_db_half clean refused cut_half mignet.db
+run_case truncated_db_page clean any cut_by mignet.db 4096
+run_case flip_vm_name clean refused flip_text mignet.db vmabuse17
 for seed in 1 2 3 4 5 6 7 8; do
-    run_case "flip_db_random_$seed" clean any \
-        sh -c "$(declare -f flip random_offset); flip mignet.db \$(random_offset mignet.db $seed)"
+    run_case "flip_db_random_$seed" clean any flip_random mignet.db $seed
 done
 run_case missing_marker clean refused rm mignet.db.gen
-run_case damaged_marker clean refused \
-    sh -c "$(declare -f flip); flip mignet.db.gen 20"
+run_case damaged_marker clean refused flip mignet.db.gen 20
 # The WAL of a killed daemon holds committed transactions.
 run_case wal_removed killed refused rm mignet.db-wal
-run_case wal_truncated_tail killed refused \
-    sh -c 'truncate -s $(( $(stat -c %s mignet.db-wal) - 100 )) mignet.db-wal'
-run_case wal_truncated_half killed refused \
-    sh -c 'truncate -s $(( $(stat -c %s mignet.db-wal) / 2 )) mignet.db-wal'
+run_case wal_truncated_tail killed refused cut_by mignet.db-wal 100
+run_case wal_truncated_half killed refused cut_half mignet.db-wal
 run_case wal_damaged_last_frame killed refused \
-    sh -c "$(declare -f flip); flip mignet.db-wal \$(( \$(stat -c %s mignet.db-wal) - 2000 ))"
-run_case wal_damaged_middle killed refused \
-    sh -c "$(declare -f flip); flip mignet.db-wal \$(( \$(stat -c %s mignet.db-wal) / 2 ))"
-run_case wal_damaged_header killed refused \
-    sh -c "$(declare -f flip); flip mignet.db-wal 10"
+    flip_from_end mignet.db-wal 2000
+run_case wal_damaged_middle killed refused flip_middle mignet.db-wal
+run_case wal_damaged_header killed refused flip mignet.db-wal 10
 
 # The operator's way out: --accept-store starts on what is there.
 dir=$T/accept
@@ -149,7 +151,8 @@ rm "$dir/mignet.db"
 try_mignetd accept "$dir" "${FLAGS[@]}"
 [ "$TRY" = exited ] || fail "missing store accepted without --accept-store"
 try_mignetd accept "$dir" "${FLAGS[@]}" --accept-store
-[ "$TRY" = ready ] || fail "--accept-store did not start: $(tail -n 3 "$T/accept.log")"
+[ "$TRY" = ready ] \
+    || fail "--accept-store did not start: $(tail -n 3 "$T/accept.log")"
 api GET /v1/vms
 [ "$(json '.vms | length')" = 0 ] || fail "accepted empty store holds VMs"
 stop_pid "$MIGNETD_PID" TERM
@@ -158,8 +161,8 @@ try_mignetd accept2 "$dir" "${FLAGS[@]}"
 stop_pid "$MIGNETD_PID" TERM
 
 echo "cases: ${results[*]}" >&2
-printf '{"test":"abuse_store","cases":%d,"refused":%d,"recovered_intact":%d,"silent_loss":%d}\n' \
-    "$cases" "$refused" "$intact" "$loss"
+printf '{"test":"abuse_store","cases":%d,"refused":%d,' "$cases" "$refused"
+printf '"recovered_intact":%d,"silent_loss":%d}\n' "$intact" "$loss"
 [ "$loss" = 0 ] || fail "silent loss in ${results[*]}"
 [ $((refused + intact)) = "$cases" ] || fail "unclassified cases"
 echo "test_abuse_store: ok"

@@ -39,7 +39,8 @@ scripted_kills() {
             local delay
             delay=$(get "/v1/migrations/$m" | jq -r .delay_ms)
             [ "$d" -ge $(($1 + delay)) ] \
-                || fail "migration $m deletion due $d, before restart $1 + $delay"
+                || fail "migration $m deletion due $d," \
+                    "before restart $1 + $delay"
         done
     }
 
@@ -186,7 +187,8 @@ for n in 1 2 3; do
 \"refresh_ms\":100}"
 done
 for i in $(seq 1 12); do
-    ok POST /v1/vms 201 "{\"id\":\"cvm$i\",\"mac\":\"02:00:00:00:03:$(printf %02x "$i")\",\
+    mac=02:00:00:00:03:$(printf %02x "$i")
+    ok POST /v1/vms 201 "{\"id\":\"cvm$i\",\"mac\":\"$mac\",\
 \"ip\":\"198.18.3.$i\",\"vni\":$((300 + i)),\"node\":\"c1\"}"
 done
 # load_loop URL: migrations without pause; each answered 202 is logged
