@@ -5,8 +5,9 @@
  * never reads a socket or the clock: callers pass 'now' (milliseconds on a
  * clock of their choosing that never goes back within a run; mignetd uses
  * its run clock, Unix time at start plus elapsed time, so delays ignore
- * clock steps and stored due times read as wall time) and receive instructions for node agents through a sink.  The
- * daemon, the simulator and the tests all drive this same code. */
+ * clock steps and stored due times read as wall time) and receive
+ * instructions for node agents through a sink.  The daemon, the simulator
+ * and the tests all drive this same code. */
 #ifndef MIGNET_CORE_H
 #define MIGNET_CORE_H 1
 

@@ -1,15 +1,16 @@
 /* ctl.c: mignetd's event loop, batches and lifecycle.
  *
- * Startup opens the SQLite store, reloads the core (pending deletions and
- * prepare deadlines get fresh times at the first core_run: the restart
- * rule, DESIGN I7), binds REST and the agent channel and prints one ready
- * line.  The core runs on the run clock (lib/clock.h): wall time at start
- * plus elapsed monotonic time, so a clock step never moves a delay.  Each loop iteration is one batch: every change it made is
- * committed with one durable store commit, and only then are its HTTP
- * answers and agent instructions released (installs may go first, see
- * agent_server.c).  A failed commit is fatal: the
- * daemon answers 500 to that batch and exits, so memory never runs ahead
- * of the disk. */
+ * Startup opens the SQLite store (refusing one that is missing, damaged
+ * or incomplete), reloads the core (pending deletions and prepare tasks
+ * get fresh times at the first core_run: the restart rule, DESIGN I7),
+ * binds REST and the agent channel and prints one ready line.  The core
+ * runs on the run clock (lib/clock.h): wall time at start plus elapsed
+ * monotonic time, so a clock step never moves a delay.  Each loop
+ * iteration is one batch: every change it made is committed with one
+ * durable store commit, and only then are its HTTP answers and agent
+ * instructions released (installs may go first, see agent_server.c).  A
+ * failed commit is fatal: the daemon answers 500 to that batch and exits,
+ * so memory never runs ahead of the disk. */
 #include "controller/ctl.h"
 
 #include <errno.h>

@@ -3,9 +3,9 @@
  * Replays the store's records into an empty core.  Pending deletions and
  * prepare tasks come back held: the first core_run() gives them fresh due
  * times (the restart rule, tasks.c), so none runs at once because its old
- * due time has passed; leases keep their stored end.  A record that refers to something the
- * store does not hold fails the whole load: the core is left empty rather
- * than half-built. */
+ * due time has passed; leases keep their stored end.  A record that
+ * refers to something the store does not hold fails the whole load: the
+ * core is left empty rather than half-built. */
 #include "core/core-private.h"
 
 #include <stdio.h>
