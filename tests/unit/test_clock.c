@@ -4,20 +4,13 @@
  * MIGNET_TEST_CLOCK_FILE shifts clock_wall_ms() by the milliseconds in the
  * file; the run clock mignetd feeds the core is anchored to the wall clock
  * once and then follows only the monotonic clock, so steps of +-10 s and
- * +-1 h of the wall clock do not move it. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+ * +-1 h of the wall clock do not move it, nor a deletion delay of a core
+ * driven by it as mignetd drives it. */
 #include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
 #include "lib/clock.h"
+#include "unit/core_fixture.h"
 
 static char path[] = "/tmp/mignet-test-clock-XXXXXX";
 
@@ -103,6 +96,48 @@ test_run_clock_ignores_steps(void **state)
     unlink(path);
 }
 
+/* The core driven as mignetd drives it (now = clock_run_ms()): a deletion
+ * delay of 60 s is not cut short by wall clock steps of +-10 s and +-1 h
+ * within the run, nor made an hour longer. */
+static void
+test_core_on_run_clock(void **state)
+{
+    (void) state;
+    struct rec *r = calloc(1, sizeof *r);
+    struct core_config cfg;
+    core_config_default(&cfg);
+    cfg.delay_floor_ms = cfg.delay_ceiling_ms = 60000;
+    struct core_sink sink = rec_sink(r);
+    struct core *c = core_create(&cfg, NULL, &sink);
+    set_offset("0");
+    clock_run_start();
+    uint32_t a, b, v;
+    uint64_t t0 = clock_run_ms();
+    assert_int_equal(core_node_add(c, "a", "198.18.0.1", 1000, t0, &a), 0);
+    assert_int_equal(core_node_add(c, "b", "198.18.0.2", 1000, t0, &b), 0);
+    struct mn_config mc = cfg_of(1);
+    assert_int_equal(core_vm_add(c, "v", &mc, a, t0, &v), 0);
+    assert_int_equal(core_migrate(c, v, CORE_NONE, b, clock_run_ms(), NULL),
+                     0);
+    ack_all(c, clock_run_ms());
+    uint64_t due = core_next_due(c);
+    assert_true(due >= t0 + 60000 && due < UINT64_MAX);
+    static const char *const steps[] = {"10000", "-10000", "3600000",
+                                        "-3600000", "0"};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        set_offset(steps[i]);
+        core_run(c, clock_run_ms());
+        assert_int_equal(rec_find(r, 0, INSTR_DELETE, a), -1);
+        assert_int_equal(core_next_due(c), due);
+    }
+    /* Its own 60 s later (elapsed), it runs. */
+    core_run(c, due);
+    assert_true(rec_find(r, 0, INSTR_DELETE, a) >= 0);
+    core_destroy(c);
+    free(r);
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -115,6 +150,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seam_shifts_wall_only),
         cmocka_unit_test(test_run_clock_ignores_steps),
+        cmocka_unit_test(test_core_on_run_clock),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     unlink(path);
