@@ -3,9 +3,11 @@
  * The core owns the truth about nodes, VMs, their placements (with epochs),
  * the gateway map and the pending tasks of live migrations (DESIGN §2).  It
  * never reads a socket or the clock: callers pass 'now' (milliseconds on a
- * clock of their choosing; mignetd uses Unix time so due times survive a
- * restart) and receive instructions for node agents through a sink.  The
- * daemon, the simulator and the tests all drive this same code. */
+ * clock of their choosing that never goes back within a run; mignetd uses
+ * its run clock, Unix time at start plus elapsed time, so delays ignore
+ * clock steps and stored due times read as wall time) and receive
+ * instructions for node agents through a sink.  The daemon, the simulator
+ * and the tests all drive this same code. */
 #ifndef MIGNET_CORE_H
 #define MIGNET_CORE_H 1
 
@@ -203,9 +205,13 @@ struct core *core_create(const struct core_config *, struct store *,
 void core_destroy(struct core *);
 
 /* Rebuilds the state from the store given at creation (on an empty core).
- * Pending tasks keep their due times: one already due runs at the next
- * core_run(), none runs early.  Returns CORE_E_STORE on a corrupt store,
- * leaving the core empty. */
+ * The restart rule (DESIGN I7): a loaded deletion runs only once every
+ * node acknowledged (after the load) a map version that includes its move,
+ * or a full fresh delay after the first core_run() that follows the load
+ * -- never at once because its stored due time has passed; prepare
+ * timeouts and deadlines get at least prepare_timeout_ms from then; leases
+ * keep their stored end (tasks.c).  Returns CORE_E_STORE on a corrupt
+ * store, leaving the core empty. */
 enum core_err core_load(struct core *);
 
 const struct core_config *core_get_config(const struct core *);
@@ -559,9 +565,12 @@ const struct binding *core_binding_next(const struct core *,
 size_t core_n_bindings(const struct core *);
 
 /* ---- Time ---- */
-/* Runs every task due at or before 'now'. */
+/* Runs every task due at or before 'now'.  The first call after
+ * core_load() first gives the loaded tasks fresh due times from 'now' (the
+ * restart rule); 'now' must not go back within a run. */
 void core_run(struct core *, uint64_t now);
-/* When core_run() next has work: a due time, or UINT64_MAX. */
+/* When core_run() next has work: a due time, or UINT64_MAX; 0 after
+ * core_load() until core_run() applied the restart rule. */
 uint64_t core_next_due(const struct core *);
 
 /* ---- Pending tasks ---- */
@@ -608,6 +617,7 @@ struct core_stats {
     uint64_t migrations_aborted_deadline; /* by the prepare deadline */
     uint64_t tasks_pending;
     uint64_t tasks_fired;
+    uint64_t tasks_restarted;  /* given fresh due times after a restart */
     uint64_t tasks_cancelled;  /* run first or cancelled on a return (I4) */
     uint64_t relays_retargeted; /* I5 */
     uint64_t released_early;   /* deletions ended by acknowledgements */

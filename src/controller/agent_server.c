@@ -417,7 +417,7 @@ session_map_ack(struct agent_session *s, const struct chan_msg *m)
     if (!err) {
         ctl->dirty = true;
         err = core_node_version_ack(ctl->core, s->node, m->version,
-                                    clock_wall_ms());
+                                    clock_run_ms());
         ctl->metrics.map_acks++;
     }
     session_core_error(s, err);
@@ -622,7 +622,7 @@ session_hello(struct agent_session *s, const struct chan_msg *m)
     session_send(s, &w);
     ctl->dirty = true;
     session_core_error(s, core_node_resync(ctl->core, node,
-                                           clock_wall_ms()));
+                                           clock_run_ms()));
     core_node_info(ctl->core, node, &info);
     chan_msg_init(&w, CHAN_RESYNC_END);
     w.seq = info.last_seq;
@@ -685,7 +685,7 @@ session_dhcp(struct agent_session *s, const struct chan_msg *m)
     enum binding_action act;
     ctl->dirty = true;
     enum core_err err = core_binding_snoop(ctl->core, s->node, vm, &d,
-                                           clock_wall_ms(), &berr, &act, &vm);
+                                           clock_run_ms(), &berr, &act, &vm);
     if (err) {
         ctl->metrics.dhcp_rejected++;
         session_binding_error(s, err, berr);
@@ -707,7 +707,7 @@ session_binding(struct agent_session *s, const struct chan_msg *m)
     ctl->dirty = true;
     enum core_err err = core_binding_report(
         ctl->core, s->node, &m->binding, m->action == BINDING_ACT_REMOVED,
-        clock_wall_ms(), &berr, &act);
+        clock_run_ms(), &berr, &act);
     if (err) {
         ctl->metrics.binding_reports_refused++;
         session_binding_error(s, err, berr);
@@ -772,7 +772,7 @@ static void
 session_message(struct agent_session *s, const struct chan_msg *m)
 {
     struct ctl *ctl = s->srv->ctl;
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     char text[128];
 
     if (s->node == CORE_NONE) {
@@ -871,7 +871,7 @@ session_line(struct agent_session *s, const char *line, size_t len)
 {
     struct chan_msg m;
     char err[CHAN_TEXT_MAX + 1];
-    s->last_heard_ms = clock_wall_ms();
+    s->last_heard_ms = clock_run_ms();
     enum chan_err e = chan_msg_decode(line, len, &m, err, sizeof err);
     if (e) {
         /* Before hello every error is the last. */
@@ -993,7 +993,7 @@ agent_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     s->srv = srv;
     s->bev = bev;
     s->node = CORE_NONE;
-    s->last_heard_ms = clock_wall_ms();
+    s->last_heard_ms = clock_run_ms();
     strbuf_init(&s->out);
     sock_format_addr(sa, s->peer, sizeof s->peer);
     s->next = srv->head;
@@ -1023,7 +1023,7 @@ static void
 agent_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct agent_server *srv = arg;
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     uint64_t dead = (uint64_t) AGENT_DEAD_INTERVALS
                     * srv->ctl->opts.heartbeat_ms;
     (void) fd;

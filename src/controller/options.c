@@ -455,6 +455,9 @@ opt_usage(FILE *f)
             fprintf(f, "  --%-20s %s\n", d->name, d->help);
         }
     }
+    fprintf(f, "  --%-20s %s\n", OPTIONS_ACCEPT_STORE + 2,
+            "start on the store as it is (after damage or a restored "
+            "backup: docs/mignetd.md)");
     fprintf(f, "  --%-20s %s\n  --%-20s %s\n", "help", "this text",
             "version", "print the version");
 }
@@ -553,6 +556,12 @@ options_parse(struct mignetd_options *o, int argc, char **argv, void *out,
                      a);
             return OPTIONS_ERROR;
         }
+        /* Store integrity (T): a flag without a value, never from a
+         * config file, so that accepting a store is a one-off decision. */
+        if (!strcmp(a, OPTIONS_ACCEPT_STORE)) {
+            o->accept_store = true;
+            continue;
+        }
         const char *value;
         const struct opt_def *d = opt_flag(argc, argv, &i, &value, err,
                                            errlen);
@@ -577,6 +586,9 @@ options_parse(struct mignetd_options *o, int argc, char **argv, void *out,
     }
     /* Second pass: flags win over the file. */
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], OPTIONS_ACCEPT_STORE)) {
+            continue;
+        }
         const char *value;
         const struct opt_def *d = opt_flag(argc, argv, &i, &value, err,
                                            errlen);

@@ -19,6 +19,8 @@
 #define OPTIONS_MAX_SWITCHES 128 /* --fabric-switch entries */
 #define OPTIONS_SWITCH_NAME_MAX 63
 #define OPTIONS_TARGET_MAX 256
+/* Store integrity (T): start on the store as it is (docs/mignetd.md). */
+#define OPTIONS_ACCEPT_STORE "--accept-store"
 
 /* One fabric switch mignetd connects to: its name in the topology and its
  * OpenFlow target ("unix:PATH" or "tcp:ADDR:PORT"). */
@@ -57,6 +59,8 @@ struct mignetd_options {
     uint32_t push_interval_ms; /* map push coalescing; 0 = push off */
     uint32_t max_body;
     struct options_fabric fabric;
+    /* Store integrity (T): --accept-store, flags only. */
+    bool accept_store;
     struct core_config core; /* strategy + overrides applied */
     /* Core settings given explicitly; they apply on top of the strategy
      * whatever the order they were given in. */

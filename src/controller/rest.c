@@ -137,7 +137,7 @@ rest_nodes_post(struct ctl *ctl, struct evhttp_request *req,
     uint32_t idx;
     ctl->dirty = true;
     enum core_err err = core_node_add(ctl->core, r.id, r.address,
-                                      r.refresh_ms, clock_wall_ms(), &idx);
+                                      r.refresh_ms, clock_run_ms(), &idx);
     if (err) {
         rest_send_core_error(ctl, req, err);
         return;
@@ -238,7 +238,7 @@ rest_node_delete(struct ctl *ctl, struct evhttp_request *req,
         core_node_cleanups_walk(ctl->core, idx, rest_drop_logged, &d);
     }
     ctl->dirty = true;
-    err = core_node_remove(ctl->core, idx, force, clock_wall_ms());
+    err = core_node_remove(ctl->core, idx, force, clock_run_ms());
     if (err) {
         rest_send_core_error(ctl, req, err);
         return;
@@ -301,7 +301,7 @@ rest_node_action(struct ctl *ctl, struct evhttp_request *req,
     uint32_t idx = core_node_find(ctl->core, rt->name);
     struct core_drain_target *tg = xcalloc(dr.n_targets + 1, sizeof *tg);
     enum core_err err = CORE_E_OK;
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     if (idx == CORE_NONE) {
         rest_send_core_error(ctl, req, CORE_E_UNKNOWN_NODE);
     } else if (!drain || rest_drain_targets(ctl, req, &dr, tg)) {
@@ -346,7 +346,7 @@ rest_vms_post(struct ctl *ctl, struct evhttp_request *req, const char *body,
         return;
     }
     uint32_t idx;
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     ctl->dirty = true;
     enum core_err err = core_vm_add_iface(ctl->core, r.id, &r.config, node,
                                           r.iface_id, now, &idx);
@@ -388,7 +388,7 @@ rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
         rest_send_json(ctl, req, 200, rest_vm_json(ctl, idx));
         return;
     }
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     enum core_err err;
     if (rt->method == REST_PATCH) {
         struct core_vm_info v;
@@ -457,7 +457,7 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
     };
     struct core_migrate_result res;
     struct ctl_migrate_refusal why;
-    if (!ctl_migrate(ctl, &mr, clock_wall_ms(), &res, &why)) {
+    if (!ctl_migrate(ctl, &mr, clock_run_ms(), &res, &why)) {
         if (why.core) {
             rest_core_error(&e, why.core);
         } else {
@@ -514,7 +514,7 @@ rest_vm_binding(struct ctl *ctl, struct evhttp_request *req,
         }
         return;
     }
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     enum core_err err;
     if (rt->method == REST_DELETE) {
         ctl->dirty = true;
@@ -627,7 +627,7 @@ rest_migration_action(struct ctl *ctl, struct evhttp_request *req,
         return;
     }
     ctl->dirty = true;
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     err = abort ? core_migration_abort(ctl->core, id,
                                        ab.reason[0] ? ab.reason : "manager",
                                        now)
@@ -788,7 +788,7 @@ rest_map_get(struct ctl *ctl, struct evhttp_request *req, const char *query)
         /* The poll acknowledges what the node held when it asked. */
         ctl->dirty = true;
         enum core_err err = core_node_refresh(ctl->core, node, q.since,
-                                              clock_wall_ms());
+                                              clock_run_ms());
         if (err) {
             json_decref(list);
             rest_send_core_error(ctl, req, err);

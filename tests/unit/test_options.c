@@ -107,6 +107,13 @@ test_flags(void **state)
     assert_int_equal(o.push_interval_ms, 0);
     assert_int_equal(parse(&o, err, sizeof err, NULL), OPTIONS_RUN);
     assert_int_equal(o.push_interval_ms, 10); /* the default */
+    assert_false(o.accept_store);
+    /* --accept-store takes no value: the next flag is still read. */
+    assert_int_equal(parse(&o, err, sizeof err, "--accept-store",
+                           "--listen", "127.0.0.1:1", NULL),
+                     OPTIONS_RUN);
+    assert_true(o.accept_store);
+    assert_string_equal(o.listen, "127.0.0.1:1");
 
     static const char *const bad[][3] = {
         {"--colour", "red", "unknown option"},
@@ -210,6 +217,8 @@ test_config_file(void **state)
         {"listen 127.0.0.1:1\n", ":1: expected 'name = value'"},
         {"\nwhat = 1\n", ":2: unknown setting 'what'"},
         {"config = other.conf\n", "unknown setting 'config'"},
+        /* Accepting a damaged store is a one-off flag, never a file's. */
+        {"accept-store = 1\n", "unknown setting 'accept-store'"},
         {"delay-floor-ms = lots\n", ":1: 'lots' is not an integer"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
