@@ -332,9 +332,28 @@ struct core_node_info {
 bool core_node_info(const struct core *, uint32_t node,
                     struct core_node_info *);
 
+/* A node's credential (docs/mignetd.md, "Node identity"): the SHA-256 of
+ * its token as CORE_TOKEN_HASH_HEX lowercase hex digits, or "" for none
+ * (the node then authenticates only by a TLS client certificate).  The
+ * core keeps and persists it; making and hashing tokens is the caller's
+ * job.  Setting refuses CORE_E_BAD_VALUE for anything but "" or 64
+ * lowercase hex digits, CORE_E_UNKNOWN_NODE for a node not there. */
+#define CORE_TOKEN_HASH_HEX 64
+enum core_err core_node_set_token_hash(struct core *, uint32_t node,
+                                       const char *hex);
+/* The node's token hash, "" for none, NULL for a node not there. */
+const char *core_node_token_hash(const struct core *, uint32_t node);
+/* Whether the agent of 'node' may speak about 'vm': the VM is placed on
+ * the node, has a pending task there (a relay or deletion), or its latest
+ * migration, not yet cleaned or aborted, comes from or goes to it. */
+bool core_node_concerns_vm(const struct core *, uint32_t node, uint32_t vm);
+
 /* The node's agent refreshed its map and now holds gateway version
- * 'version' (an acknowledgement of every change up to it, and a refresh
- * observation at 'now'). */
+ * 'version': an acknowledgement of every change up to it, and a refresh
+ * observation at 'now' -- unless it comes sooner than the larger of
+ * refresh_floor_ms and half the node's expected refresh interval after
+ * the last observation taken, which is then not a sample (a fast or forged
+ * poller cannot shrink the node's refresh bound). */
 enum core_err core_node_refresh(struct core *, uint32_t node,
                                 uint64_t version, uint64_t now);
 /* The node's agent confirmed that its flows implement gateway version
@@ -608,6 +627,7 @@ struct core_stats {
     uint64_t bindings_by_type[2];    /* live, by enum binding_type */
     uint64_t bindings_by_origin[3];  /* created, by enum binding_origin */
     uint64_t lease_expiries;         /* dynamic bindings whose lease ended */
+    uint64_t refreshes_ignored; /* refreshes too soon to be observations */
 };
 void core_get_stats(const struct core *, struct core_stats *);
 

@@ -28,6 +28,9 @@ struct store_node_rec {
     const char *address;
     uint32_t refresh_ms;
     bool cordoned, draining;
+    /* SHA-256 of the node's token, 64 lowercase hex digits; NULL or ""
+     * for none (a node only TLS can authenticate). */
+    const char *token_hash;
     /* Read only: set by stores of schema <= 2 for a node removed while it
      * had VMs; the core loads such a node as cordoned. */
     bool gone;

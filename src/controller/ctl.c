@@ -31,6 +31,7 @@
 #include "controller/agent_server.h"
 #include "controller/fabric_ctl.h"
 #include "controller/migrations.h"
+#include "controller/node_auth.h"
 #include "controller/rest.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -322,6 +323,12 @@ ctl_start(struct ctl *ctl)
      * run at their times. */
     ctl_arm_timer(ctl);
     return 0;
+}
+
+uint32_t
+ctl_node_by_token(struct ctl *ctl, const char *token)
+{
+    return node_token_find(ctl->core, token);
 }
 
 int

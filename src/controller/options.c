@@ -67,6 +67,10 @@ static const struct opt_def opt_defs[] = {
             "FILE  PEM certificate: agents must use TLS"),
     OPT_STR("agent-tls-key", OPT_PATH, tls_key,
             "FILE  PEM private key for --agent-tls-cert"),
+    /* Node identity (docs/mignetd.md). */
+    OPT_STR("agent-tls-ca", OPT_PATH, tls_ca,
+            "FILE  PEM CA: an agent's client certificate signed by it "
+            "with CN = node id authenticates the node"),
     OPT_NUM("heartbeat-ms", heartbeat_ms, 50, 600000,
             "N  agent heartbeat interval (1000)"),
     OPT_NUM("push-interval-ms", push_interval_ms, 0, 3600000,
@@ -115,6 +119,8 @@ static const struct opt_def opt_defs[] = {
                  "N  refresh bound = mean + N * deviation"),
     OPT_CORE_NUM("tombstones", tombstones, 8, 0, 100000000,
                  "N  removals remembered for incremental map reads"),
+    OPT_CORE_NUM("refresh-floor-ms", refresh_floor_ms, 9, 0, 3600000,
+                 "N  a refresh sooner than this is no refresh sample"),
 };
 #define N_OPT_DEFS (sizeof opt_defs / sizeof opt_defs[0])
 
@@ -416,6 +422,11 @@ options_finish(struct mignetd_options *o, char *err, size_t errlen)
     if (!o->tls_cert[0] != !o->tls_key[0]) {
         snprintf(err, errlen,
                  "agent-tls-cert and agent-tls-key go together");
+        return false;
+    }
+    if (o->tls_ca[0] && !o->tls_cert[0]) {
+        snprintf(err, errlen, "agent-tls-ca needs agent-tls-cert and "
+                 "agent-tls-key (client certificates need TLS)");
         return false;
     }
     o->core = c;

@@ -15,7 +15,7 @@
 
 #define OPTIONS_PATH_MAX 512
 #define OPTIONS_ADDR_MAX 128
-#define OPTIONS_N_CORE 9 /* numeric core settings (options.c) */
+#define OPTIONS_N_CORE 10 /* numeric core settings (options.c) */
 #define OPTIONS_MAX_SWITCHES 128 /* --fabric-switch entries */
 #define OPTIONS_SWITCH_NAME_MAX 63
 #define OPTIONS_TARGET_MAX 256
@@ -53,6 +53,7 @@ struct mignetd_options {
     char strategy[32];
     char tls_cert[OPTIONS_PATH_MAX]; /* agent channel TLS; "" = plain TCP */
     char tls_key[OPTIONS_PATH_MAX];
+    char tls_ca[OPTIONS_PATH_MAX]; /* verifies agents' certificates */
     enum log_level log_level;
     uint32_t heartbeat_ms;
     uint32_t push_interval_ms; /* map push coalescing; 0 = push off */

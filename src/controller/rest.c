@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -20,6 +21,7 @@
 #include "controller/agent_server.h"
 #include "controller/ctl.h"
 #include "controller/migrations.h"
+#include "controller/node_auth.h"
 #include "controller/rest_fabric.h"
 #include "controller/rest_parse.h"
 #include "controller/rest_views.h"
@@ -110,6 +112,18 @@ rest_location(struct evhttp_request *req, const char *fmt, ...)
 
 /* ---- Nodes ---- */
 
+/* No randomness for a token: a 500 (the node, if just added, stays
+ * without a token: only TLS authenticates it until a rotation). */
+static void
+rest_token_failed(struct ctl *ctl, struct evhttp_request *req,
+                  const char *node)
+{
+    struct rest_error e;
+    log_write(LOG_ERROR, "rest", "event=token_failed node=%s", node);
+    rest_fail(&e, 500, "internal", "cannot make a token (no randomness)");
+    rest_send_error(ctl, req, &e);
+}
+
 static void
 rest_nodes_post(struct ctl *ctl, struct evhttp_request *req,
                 const char *body, size_t len)
@@ -128,10 +142,46 @@ rest_nodes_post(struct ctl *ctl, struct evhttp_request *req,
         rest_send_core_error(ctl, req, err);
         return;
     }
+    char token[NODE_TOKEN_LEN + 1];
+    if (node_token_issue(ctl->core, idx, token)) {
+        rest_token_failed(ctl, req, r.id);
+        return;
+    }
     log_write(LOG_INF, "rest", "event=node_added node=%s address=%s "
               "refresh_ms=%" PRIu32, r.id, r.address, r.refresh_ms);
     rest_location(req, "/v1/nodes/%s", r.id);
-    rest_send_json(ctl, req, 201, rest_node_json(ctl, idx));
+    json_t *o = rest_node_json(ctl, idx);
+    rest_set(o, "token", json_string(token));
+    rest_send_json(ctl, req, 201, o);
+}
+
+/* POST /v1/nodes/{id}/token: a new token; sessions that authenticated
+ * with the old one are closed. */
+static void
+rest_node_token(struct ctl *ctl, struct evhttp_request *req,
+                const struct rest_route *rt, const char *body, size_t len)
+{
+    struct rest_error e;
+    if (!rest_parse_empty_body(body, len, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    uint32_t idx = core_node_find(ctl->core, rt->name);
+    if (idx == CORE_NONE) {
+        rest_send_core_error(ctl, req, CORE_E_UNKNOWN_NODE);
+        return;
+    }
+    char token[NODE_TOKEN_LEN + 1];
+    ctl->dirty = true;
+    if (node_token_issue(ctl->core, idx, token)) {
+        rest_token_failed(ctl, req, rt->name);
+        return;
+    }
+    log_write(LOG_INF, "rest", "event=node_token_rotated node=%s",
+              rt->name);
+    agent_server_token_rotated(ctl->agents, idx);
+    rest_send_json(ctl, req, 200, json_pack("{s:s,s:s}", "node", rt->name,
+                                            "token", token));
 }
 
 static void
@@ -679,6 +729,24 @@ rest_map_entry(void *aux, const struct core_map_entry *e)
     }
 }
 
+/* Whether the request carries "Authorization: Bearer TOKEN" with the
+ * token of 'node'. */
+static bool
+rest_node_bearer(struct evhttp_request *req, struct ctl *ctl, uint32_t node)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                       "Authorization");
+    static const char bearer[] = "Bearer ";
+    if (!h || strncasecmp(h, bearer, sizeof bearer - 1)) {
+        return false;
+    }
+    h += sizeof bearer - 1;
+    while (*h == ' ') {
+        h++;
+    }
+    return node_token_matches(h, core_node_token_hash(ctl->core, node));
+}
+
 static void
 rest_map_get(struct ctl *ctl, struct evhttp_request *req, const char *query)
 {
@@ -709,6 +777,12 @@ rest_map_get(struct ctl *ctl, struct evhttp_request *req, const char *query)
         json_array_clear(list);
         core_map_since(ctl->core, 0, rest_map_entry, list);
         full = true;
+    }
+    if (node != CORE_NONE && !rest_node_bearer(req, ctl, node)) {
+        /* Not the node's own credential: a read like any other, which
+         * acknowledges nothing and is no refresh sample. */
+        ctl->metrics.map_reads_unauthenticated++;
+        node = CORE_NONE;
     }
     if (node != CORE_NONE) {
         /* The poll acknowledges what the node held when it asked. */
@@ -829,6 +903,9 @@ rest_handle(struct evhttp_request *req, void *arg)
     case REST_R_NODE_UNCORDON:
     case REST_R_NODE_DRAIN:
         rest_node_action(ctl, req, &rt, body, len);
+        break;
+    case REST_R_NODE_TOKEN:
+        rest_node_token(ctl, req, &rt, body, len);
         break;
     case REST_R_VMS:
         if (rt.method == REST_POST) {

@@ -23,6 +23,7 @@ struct node {
     char *address;
     uint32_t expected_refresh_ms;
     bool cordoned, draining;
+    char token_hash[CORE_TOKEN_HASH_HEX + 1]; /* "" = TLS only */
     uint32_t n_incoming; /* VMs whose drain target it is */
     uint32_t n_vms, n_tasks;
     uint32_t vm_head; /* list of VMs placed here */

@@ -26,6 +26,12 @@ load_node(struct core *c, const struct store_node_rec *r)
      * be removed. */
     c->nodes[i].cordoned = r->cordoned || r->gone;
     c->nodes[i].draining = r->draining && c->nodes[i].cordoned;
+    /* A node stored without a hash (schema <= 4) authenticates only by
+     * TLS until its token is rotated. */
+    if (r->token_hash && r->token_hash[0]
+        && core_node_set_token_hash(c, i, r->token_hash)) {
+        return -1;
+    }
     return 0;
 }
 

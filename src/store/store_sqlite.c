@@ -32,7 +32,7 @@
 /* 2: bindings (seed 003) and the binding snapshot of a task.
  * 3: the migration lifecycle (switch-over modes, cleaning, aborted).
  * 4: the node lifecycle (a node's cordon and drain, a VM's drain target).
- * 5: node tokens (issue 12, N).
+ * 5: node identity: the SHA-256 of a node's token (issue 12, N).
  * 6: integrity: a checksum per row, the commit generation (issue 12, T).
  * An older file is upgraded in place when opened (sqls_upgrades). */
 #define SQLS_SCHEMA 6
@@ -42,7 +42,8 @@
 /* Each table's fields in the order of its upsert's parameters: a row's
  * crc is mgcrc() of them (sqls_row_crc). */
 #define SQLS_META_COLS "map_version, next_migration, next_task"
-#define SQLS_NODE_COLS "name, address, refresh_ms, gone, cordoned, draining"
+#define SQLS_NODE_COLS                                                       \
+    "name, address, refresh_ms, gone, cordoned, draining, token_hash"
 #define SQLS_VM_COLS                                                         \
     "name, node, mac, vlan, ip, vni, port, binding, epoch, map_version,"    \
     " migration, iface_id, drain_target"
@@ -58,7 +59,7 @@
 #define SQLS_BINDING_COLS "id, record"
 /* mgcrc() of the first N parameters. */
 #define SQLS_CRC3 "mgcrc(?1, ?2, ?3)"
-#define SQLS_CRC6 "mgcrc(?1, ?2, ?3, ?4, ?5, ?6)"
+#define SQLS_CRC7 "mgcrc(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 #define SQLS_CRC13                                                           \
     "mgcrc(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
 #define SQLS_CRC17                                                           \
@@ -76,7 +77,7 @@ static const char sqls_schema[] =
     "CREATE TABLE nodes("
     " name TEXT NOT NULL UNIQUE, address TEXT, refresh_ms INTEGER NOT NULL,"
     " gone INTEGER NOT NULL, cordoned INTEGER NOT NULL DEFAULT 0,"
-    " draining INTEGER NOT NULL DEFAULT 0, crc INTEGER);"
+    " draining INTEGER NOT NULL DEFAULT 0, token_hash TEXT, crc INTEGER);"
     "CREATE TABLE vms("
     " name TEXT NOT NULL UNIQUE, node TEXT, mac INTEGER NOT NULL,"
     " vlan INTEGER NOT NULL, ip INTEGER NOT NULL, vni INTEGER NOT NULL,"
@@ -150,8 +151,9 @@ static const char *const sqls_upgrades[] = {
     "ALTER TABLE nodes ADD COLUMN cordoned INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE nodes ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE vms ADD COLUMN drain_target TEXT;",
-    /* 4 -> 5: node tokens (N's step; nothing on this branch). */
-    "SELECT 1;",
+    /* 4 -> 5: node identity.  Nodes stored before have no token: only a
+     * TLS client certificate authenticates them until one is rotated. */
+    "ALTER TABLE nodes ADD COLUMN token_hash TEXT;",
     /* 5 -> 6: integrity.  Every row gets its checksum, the store its
      * generation counter (the marker is written after the upgrade). */
     "ALTER TABLE meta ADD COLUMN crc INTEGER;"
@@ -196,9 +198,9 @@ static const char *const sqls_sql[SQLS_N_STMTS] = {
     [SQLS_META_LOAD] = "SELECT " SQLS_META_COLS ", crc FROM meta",
     [SQLS_NODE_PUT] =
         "INSERT INTO nodes(" SQLS_NODE_COLS ", crc)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, " SQLS_CRC6 ") ON CONFLICT(name) DO"
-        " UPDATE SET address = ?2, refresh_ms = ?3, gone = ?4,"
-        " cordoned = ?5, draining = ?6, crc = " SQLS_CRC6,
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, " SQLS_CRC7 ") ON CONFLICT(name)"
+        " DO UPDATE SET address = ?2, refresh_ms = ?3, gone = ?4,"
+        " cordoned = ?5, draining = ?6, token_hash = ?7, crc = " SQLS_CRC7,
     [SQLS_NODE_DEL] = "DELETE FROM nodes WHERE name = ?1",
     [SQLS_NODE_LOAD] =
         "SELECT " SQLS_NODE_COLS ", crc FROM nodes ORDER BY rowid",
@@ -405,6 +407,9 @@ sqls_bind_rec(sqlite3_stmt *st, const struct store_rec *r)
             sqls_bind_u64(st, 4, r->node.gone);
             sqls_bind_u64(st, 5, r->node.cordoned);
             sqls_bind_u64(st, 6, r->node.draining);
+            if (r->node.token_hash && r->node.token_hash[0]) {
+                sqls_bind_text(st, 7, r->node.token_hash);
+            }
         }
         return 0;
     case STORE_VM:
@@ -671,6 +676,7 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         r->node.gone = sqls_col_u64(st, 3) != 0;
         r->node.cordoned = sqls_col_u64(st, 4) != 0;
         r->node.draining = sqls_col_u64(st, 5) != 0;
+        r->node.token_hash = sqls_col_text(st, 6);
         return r->node.name ? 0 : EBADMSG;
     case STORE_VM:
         r->vm.name = sqls_col_text(st, 0);

@@ -169,6 +169,25 @@ test_strategy_overrides(void **state)
                            NULL),
                      OPTIONS_ERROR);
     assert_non_null(strstr(err, "agent-tls-key"));
+    /* Node identity: a CA for client certificates needs TLS; the refresh
+     * floor is a core setting (default 100). */
+    assert_int_equal(parse(&o, err, sizeof err, "--agent-tls-ca", "ca.pem",
+                           NULL),
+                     OPTIONS_ERROR);
+    assert_non_null(strstr(err, "agent-tls-ca needs agent-tls-cert"));
+    assert_int_equal(parse(&o, err, sizeof err, "--agent-tls-ca", "ca.pem",
+                           "--agent-tls-cert", "c.pem", "--agent-tls-key",
+                           "k.pem", NULL),
+                     OPTIONS_RUN);
+    assert_string_equal(o.tls_ca, "ca.pem");
+    assert_int_equal(o.core.refresh_floor_ms, 100);
+    assert_int_equal(parse(&o, err, sizeof err, "--refresh-floor-ms", "250",
+                           NULL),
+                     OPTIONS_RUN);
+    assert_int_equal(o.core.refresh_floor_ms, 250);
+    assert_int_equal(parse(&o, err, sizeof err, "--refresh-floor-ms",
+                           "3600001", NULL),
+                     OPTIONS_ERROR);
 }
 
 static void

@@ -340,7 +340,7 @@ user_version(const char *path)
 }
 
 /* A version 1 file (a mignetd from before bindings) is upgraded in place,
- * step by step to 3: its records load unchanged, tasks without a binding
+ * step by step to 5: its records load unchanged (nodes without a token), tasks without a binding
  * snapshot, nodes neither cordoned nor draining, and bindings can be
  * stored; a file from a newer mignetd is refused. */
 static void
@@ -377,7 +377,7 @@ test_schema_upgrade(void **state)
     assert_int_equal(got.n, 5);
     assert_string_equal(got.lines[0], "NODE node-a addr=198.18.0.1 "
                                       "refresh=2000 gone=0 cordoned=0"
-                                      " draining=0");
+                                      " draining=0 token=-");
     /* Schema 3's phases: relaying (1 -> 2), cleaned (2 -> 4), prepared
      * with the gateway moved (0 -> preparing, 0, switched at its start). */
     assert_non_null(strstr(got.lines[1], "MIG 6 "));
