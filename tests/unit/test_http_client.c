@@ -252,9 +252,22 @@ test_url_parse(void **state)
     assert_string_equal(u.host, "::1");
     assert_string_equal(u.port, "81");
     assert_string_equal(u.prefix, "/x");
+    assert_false(u.tls);
+    assert_int_equal(http_url_parse("https://ctl.example/api", &u, err,
+                                    sizeof err),
+                     HTTP_E_OK);
+    assert_true(u.tls);
+    assert_string_equal(u.host, "ctl.example");
+    assert_string_equal(u.port, "443");
+    assert_string_equal(u.prefix, "/api");
+    assert_int_equal(http_url_parse("HTTPS://127.0.0.1:7443", &u, err,
+                                    sizeof err),
+                     HTTP_E_OK);
+    assert_true(u.tls);
+    assert_string_equal(u.port, "7443");
 
     static const char *const bad[] = {
-        "127.0.0.1:7480",       "https://127.0.0.1",  "http://",
+        "127.0.0.1:7480",       "https://",           "http://",
         "http://:80",           "http://h:0",         "http://h:65536",
         "http://h:12a",         "http://h:",          "http://[::1",
         "http://h x",           "http://u@h",         "http://h/?q",
@@ -342,8 +355,18 @@ test_request_loopback(void **state)
                      HTTP_E_OK);
     struct http_response r;
     http_response_init(&r);
-    assert_int_equal(http_request(&url, "POST", "/v1/x?y=1", "{}", 2, 5000,
-                                  &r, err, sizeof err),
+    /* A token that could break the header is refused before connecting. */
+    static const char *const bad_tokens[] = {"", "a b", "x\r\nX-Y: z",
+                                             "caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof bad_tokens / sizeof bad_tokens[0]; i++) {
+        struct http_opts bo = {.token = bad_tokens[i]};
+        assert_int_equal(http_request_opts(&url, &bo, "GET", "/", NULL, 0,
+                                           5000, &r, err, sizeof err),
+                         HTTP_E_BAD_TOKEN);
+    }
+    struct http_opts opts = {.token = "mgn_tok-en.1"};
+    assert_int_equal(http_request_opts(&url, &opts, "POST", "/v1/x?y=1",
+                                       "{}", 2, 5000, &r, err, sizeof err),
                      HTTP_E_OK);
     assert_int_equal(r.status, 409);
     assert_string_equal(r.body, "{\"error\":1}");
@@ -353,6 +376,7 @@ test_request_loopback(void **state)
     assert_true(n > 0);
     assert_non_null(strstr(got, "POST /pre/v1/x?y=1 HTTP/1.1\r\n"));
     assert_non_null(strstr(got, "Content-Length: 2\r\n"));
+    assert_non_null(strstr(got, "Authorization: Bearer mgn_tok-en.1\r\n"));
     assert_non_null(strstr(got, "Host: 127.0.0.1:"));
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
