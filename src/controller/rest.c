@@ -8,6 +8,8 @@
 #include "controller/rest.h"
 
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -970,6 +972,13 @@ rest_create(struct ctl *ctl, char *err, size_t errlen)
 
     int fd = sock_listen(ctl->opts.listen, ctl->rest_addr,
                         sizeof ctl->rest_addr, err, errlen);
+    if (fd >= 0 && rest->ssl_ctx) {
+        /* Accepted sockets inherit it: TLS writes a response as several
+         * records, which Nagle would hold for the client's delayed ACK
+         * (40 ms a request). */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
     if (fd < 0 || !evhttp_accept_socket_with_handle(rest->http, fd)) {
         if (fd >= 0) {
             evutil_closesocket(fd);
