@@ -314,7 +314,10 @@ opt_apply(struct mignetd_options *o, const struct opt_def *d,
                      value);
             return false;
         }
-        base[d->offset] = !strcmp(value, "true");
+        {
+            bool v = !strcmp(value, "true");
+            memcpy(base + d->offset, &v, sizeof v);
+        }
         return true;
     case OPT_LEVEL:
         if (!log_level_parse(value, &o->log_level)) {
