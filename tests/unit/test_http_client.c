@@ -295,10 +295,10 @@ test_escape(void **state)
     strbuf_destroy(&sb);
 }
 
-/* A real request against a child process that answers with 'reply' in
- * small pieces and returns what it received through a pipe. */
-static void
-test_request_loopback(void **state)
+/* A listening socket on an ephemeral loopback port, and '*url' for it:
+ * "SCHEME://127.0.0.1:PORTSUFFIX". */
+static int
+listen_loopback(const char *scheme, const char *suffix, struct http_url *url)
 {
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(lfd >= 0);
@@ -306,9 +306,23 @@ test_request_loopback(void **state)
     sin.sin_family = AF_INET;
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(lfd, (struct sockaddr *) &sin, sizeof sin), 0);
-    assert_int_equal(listen(lfd, 1), 0);
+    assert_int_equal(listen(lfd, 4), 0);
     socklen_t slen = sizeof sin;
     assert_int_equal(getsockname(lfd, (struct sockaddr *) &sin, &slen), 0);
+    char text[64], err[128];
+    snprintf(text, sizeof text, "%s://127.0.0.1:%d%s", scheme,
+             ntohs(sin.sin_port), suffix);
+    assert_int_equal(http_url_parse(text, url, err, sizeof err), HTTP_E_OK);
+    return lfd;
+}
+
+/* A real request against a child process that answers with 'reply' in
+ * small pieces and returns what it received through a pipe. */
+static void
+test_request_loopback(void **state)
+{
+    struct http_url url;
+    int lfd = listen_loopback("http", "/pre", &url);
     int pipefd[2];
     assert_int_equal(pipe(pipefd), 0);
 
@@ -347,12 +361,7 @@ test_request_loopback(void **state)
     }
     close(pipefd[1]);
 
-    char url_text[64], err[128];
-    snprintf(url_text, sizeof url_text, "http://127.0.0.1:%d/pre",
-             ntohs(sin.sin_port));
-    struct http_url url;
-    assert_int_equal(http_url_parse(url_text, &url, err, sizeof err),
-                     HTTP_E_OK);
+    char err[128];
     struct http_response r;
     http_response_init(&r);
     /* A token that could break the header is refused before connecting. */
@@ -393,6 +402,57 @@ test_request_loopback(void **state)
     http_response_destroy(&r);
 }
 
+/* https to something that is not a TLS server, or with a CA file that
+ * does not load: HTTP_E_TLS with the reason, never a response. */
+static void
+test_tls_refused(void **state)
+{
+    (void) state;
+    struct http_url url;
+    int lfd = listen_loopback("https", "", &url);
+    char err[256];
+    struct http_response r;
+    http_response_init(&r);
+
+    /* The connection is queued by the kernel; the CA file is the error. */
+    struct http_opts bad_ca = {.cacert = "/nonexistent/ca.pem"};
+    assert_int_equal(http_request_opts(&url, &bad_ca, "GET", "/", NULL, 0,
+                                       5000, &r, err, sizeof err),
+                     HTTP_E_TLS);
+    assert_non_null(strstr(err, "/nonexistent/ca.pem"));
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* Drop the first (queued) connection, answer plain HTTP on the
+         * next. */
+        int fd = accept(lfd, NULL, NULL);
+        close(fd);
+        fd = accept(lfd, NULL, NULL);
+        char buf[512];
+        if (read(fd, buf, sizeof buf) <= 0) {
+            _exit(1);
+        }
+        static const char plain[] = "HTTP/1.1 200 OK\r\n"
+                                    "Content-Length: 2\r\n\r\n{}";
+        if (write(fd, plain, sizeof plain - 1) < 0) {
+            _exit(1);
+        }
+        close(fd);
+        _exit(0);
+    }
+    assert_int_equal(http_request_opts(&url, NULL, "GET", "/", NULL, 0,
+                                       5000, &r, err, sizeof err),
+                     HTTP_E_TLS);
+    assert_non_null(strstr(err, "TLS handshake failed"));
+    assert_int_equal(r.status, 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(lfd);
+    http_response_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -402,6 +462,7 @@ main(void)
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_read_to_close),
         cmocka_unit_test(test_no_body_statuses_and_interim),
+        cmocka_unit_test(test_tls_refused),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_oversized_header),
         cmocka_unit_test(test_url_parse),
