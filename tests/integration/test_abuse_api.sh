@@ -175,6 +175,7 @@ want "$READER" 200 GET /v1/nodes
 want "$READER" 403 POST /v1/nodes "$N1"
 want "$VMM" 403 POST /v1/nodes "$N1"
 want "$ADMIN" 201 POST /v1/nodes "$N1"
+NODE_TOKEN=$(json '.token // empty')
 want "$ADMIN" 201 POST /v1/nodes "$N2"
 want "$READER" 403 POST /v1/vms "$VM1"
 want "$VMM" 201 POST /v1/vms "$VM1"
@@ -200,13 +201,29 @@ for p in /v1/nodes /v1/vms /v1/tasks /v1/bindings /v1/map /v1/fabric \
     want "$READER" 200 GET "$p"
 done
 
+# A node's own token (POST /v1/nodes answers it once node identity is
+# in: helper N, issue 12) reads the gateway map and nothing else.
+# TEMPORARY: the 'if' goes once main has node tokens.
+if [ -n "$NODE_TOKEN" ]; then
+    want "$NODE_TOKEN" 200 GET "/v1/map?node=n1"
+    want "$NODE_TOKEN" 403 GET /v1/vms
+    want "$NODE_TOKEN" 403 GET /metrics
+    want "$NODE_TOKEN" 403 POST /v1/nodes "$N1"
+    want "$NODE_TOKEN" 403 POST /v1/nodes/n1/token '{}'
+    NODE_403=4
+else
+    echo "note: no node token in POST /v1/nodes yet; node-token checks off"
+    NODE_403=0
+fi
+
 # The refusals are counted, and the exposition stays clean.
 want "$READER" 200 GET /metrics
 grep -q '^mignet_api_refused_total{reason="unauthorized"} [1-9]' \
     "$T/body" || fail "no unauthorized count: $(grep refused "$T/body")"
 forbidden=$(sed -n 's/^mignet_api_refused_total{reason="forbidden"} //p' \
     "$T/body")
-[ "$forbidden" = 10 ] || fail "forbidden count $forbidden, want 10"
+[ "$forbidden" = $((10 + NODE_403)) ] ||
+    fail "forbidden count $forbidden, want $((10 + NODE_403))"
 if command -v promtool >/dev/null; then
     out=$(promtool check metrics <"$T/body" 2>&1) ||
         fail "promtool: $out"
