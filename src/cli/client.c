@@ -111,6 +111,14 @@ handle_reply(const struct cli_parsed *p, const char *url_text,
     return rc;
 }
 
+/* An environment variable's value; NULL when unset or empty. */
+static const char *
+env_value(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
 int
 cli_client_main(int argc, char **argv)
 {
@@ -154,13 +162,10 @@ cli_client_main(int argc, char **argv)
         return usage_error(&p, err);
     }
 
-    struct http_opts opts = {.token = p.token, .cacert = p.cacert};
-    if (!opts.token) {
-        opts.token = getenv("MIGNET_TOKEN");
-        if (opts.token && !*opts.token) {
-            opts.token = NULL;
-        }
-    }
+    struct http_opts opts = {
+        .token = p.token ? p.token : env_value("MIGNET_TOKEN"),
+        .cacert = p.cacert ? p.cacert : env_value("MIGNET_CACERT"),
+    };
     struct http_response resp;
     http_response_init(&resp);
     int timeout = p.timeout_ms ? (int) p.timeout_ms : CLI_DEFAULT_TIMEOUT_MS;

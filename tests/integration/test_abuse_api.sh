@@ -243,6 +243,8 @@ mig 0 --token "$READER" --cacert "$T/api.pem" node list
 grep -q '^n1 ' "$T/out" || fail "node list: $(cat "$T/out")"
 MIGNET_TOKEN=$VMM mig 0 --cacert "$T/api.pem" vm list
 grep -q '^vm1 ' "$T/out" || fail "vm list: $(cat "$T/out")"
+MIGNET_TOKEN=$VMM MIGNET_CACERT=$T/api.pem mig 0 vm list
+grep -q '^vm1 ' "$T/out" || fail "vm list: $(cat "$T/out")"
 # Through a host name too (the certificate names localhost).
 mig 0 --url "${URL/127.0.0.1/localhost}" --token "$ADMIN" \
     --cacert "$T/api.pem" node add n3 --address 198.18.0.3
@@ -261,6 +263,63 @@ mig 4 --token "$READER" --cacert "$T/api.pem" node add n4 \
     --address 198.18.0.4
 grep -q 'controller error 403 forbidden' "$T/err" || fail "$(cat "$T/err")"
 mig 2 --token $'bad\ntoken' --cacert "$T/api.pem" node list
+# ---- The libvirt hook (the vmm's client) over https with its token.
+HOOK=$MIGNET_SOURCE_DIR/contrib/libvirt/qemu
+want "$ADMIN" 201 POST /v1/vms \
+    '{"id":"vm3","mac":"02:00:00:00:00:03","ip":"198.18.1.3","vni":100,"node":"n1"}'
+cat >"$T/vm3.xml" <<'XML'
+<domain type='kvm'><name>vm3</name><devices>
+  <interface type='bridge'><mac address='02:00:00:00:00:03'/>
+    <virtualport type='openvswitch'>
+      <parameters interfaceid='vm3'/></virtualport></interface>
+</devices></domain>
+XML
+printf '%s\n' "$VMM" >"$T/hook.token"
+printf '%s\n' "$READER" >"$T/hook-reader.token"
+chmod 600 "$T/hook.token" "$T/hook-reader.token"
+# hook_conf FILE [LINES...]: url, node n3, on-error fail, and LINES.
+hook_conf() {
+    local f=$1; shift
+    printf 'url = %s\nnode = n3\non-error = fail\n' "$URL" >"$f"
+    printf '%s\n' "$@" >>"$f"
+}
+# hook WANT CONF: `vm3 migrate begin` as libvirt runs it; exit WANT.
+hook() {
+    local rc=0
+    env -i PATH="$PATH" LC_ALL=C MIGNET_LIBVIRT_HOOK_CONF="$2" \
+        MIGNET_LIBVIRT_HOOK_LOG="$T/hook.log" "$HOOK" vm3 migrate begin - \
+        <"$T/vm3.xml" >/dev/null 2>&1 || rc=$?
+    [ $rc -eq "$1" ] ||
+        fail "hook with $(cat "$2") -> $rc, want $1: $(tail -n 2 "$T/hook.log")"
+}
+# last_log REGEX: the hook's last log line matches REGEX.
+last_log() {
+    tail -n 1 "$T/hook.log" | grep -q -- "$1" ||
+        fail "hook log lacks '$1': $(tail -n 1 "$T/hook.log")"
+}
+hook_conf "$T/h-none.conf" "cacert = $T/api.pem"
+hook 1 "$T/h-none.conf"
+last_log '401'
+hook_conf "$T/h-reader.conf" "cacert = $T/api.pem" \
+    "token-file = $T/hook-reader.token"
+hook 1 "$T/h-reader.conf"
+last_log '403'
+hook_conf "$T/h-noca.conf" "token-file = $T/hook.token"
+hook 1 "$T/h-noca.conf"
+last_log 'CERTIFICATE_VERIFY_FAILED'
+chmod 644 "$T/hook.token"
+hook_conf "$T/h-vmm.conf" "cacert = $T/api.pem" "token-file = $T/hook.token"
+hook 0 "$T/h-vmm.conf"
+last_log 'group or others may access it'
+want "$READER" 200 GET /v1/vms/vm3
+[ "$(json .migration)" = null ] || fail "a refused hook migrated: $BODY"
+chmod 600 "$T/hook.token"
+hook 0 "$T/h-vmm.conf"
+want "$READER" 200 GET /v1/vms/vm3
+[ "$(json .migration)" != null ] || fail "the hook did not migrate: $BODY"
+want "$READER" 200 GET "/v1/migrations/$(json .migration)"
+[ "$(json .to)" = n3 ] || fail "hook migration: $BODY"
+
 # Against a server whose certificate names someone else.
 stop_pid "$MIGNETD_PID" TERM
 start_mignetd other --api-tls-cert "$T/other.pem" \
