@@ -336,13 +336,3 @@ ctl_main(const struct mignetd_options *opts)
     ctl_free(&ctl);
     return ctl.exit_code;
 }
-
-/* TEMPORARY STUB (helper A, issue 12): helper N's ctl_node_by_token()
- * replaces this when main has node tokens; drop this commit then. */
-uint32_t
-ctl_node_by_token(struct ctl *ctl, const char *token)
-{
-    (void) ctl;
-    (void) token;
-    return CORE_NONE;
-}

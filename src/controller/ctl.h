@@ -63,9 +63,6 @@ struct ctl {
 void ctl_reply(struct ctl *, struct evhttp_request *, int status,
                struct evbuffer *body, const char *content_type);
 
-/* The node whose token is 'token', or CORE_NONE. */
-uint32_t ctl_node_by_token(struct ctl *, const char *token);
-
 /* Runs mignetd with 'opts': opens the store, loads the core, binds both
  * listeners, prints the ready line to stdout and serves until SIGTERM or
  * SIGINT.  Returns the process exit code. */
