@@ -9,8 +9,12 @@
  * POST migrate to the destination agent reading its install instruction;
  * (3) 10,000 VMs with 1,000 migrations in flight, round after round, with
  * the daemon's memory and pending tasks sampled, and a final check that
- * nothing was lost.  It never leaves a daemon running: each is stopped by
- * PID (SIGTERM, then SIGKILL on timeout). */
+ * nothing was lost.  The throughput phase runs twice in the same run:
+ * plain HTTP, then HTTPS (TLS 1.2+, a throwaway certificate made with the
+ * openssl CLI) with a bearer token on every request, so the cost of
+ * authentication is read beside the plain figure.  It never leaves a
+ * daemon running: each is stopped by PID (SIGTERM, then SIGKILL on
+ * timeout). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -31,8 +35,11 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "lib/clock.h"
+#include "lib/tls.h"
 #include "proto/chan_msg.h"
 #include "mignet/store.h"
 
@@ -53,6 +60,16 @@ static struct settings cfg = {
     .clients = 64, .nodes = 100, .vms = 60000, .lat_samples = 2000,
     .mem_vms = 10000, .mem_inflight = 1000, .mem_rounds = 20,
 };
+
+/* The secure mode: HTTPS + bearer token (sec.on) for the daemons started
+ * while it is on. */
+static struct {
+    bool on;
+    SSL_CTX *ctx; /* verifies the throwaway certificate */
+    char dir[256];
+    char cert[300], key[300], tokens[300];
+    char token[80]; /* admin */
+} sec;
 
 static void
 die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -144,8 +161,16 @@ daemon_start(struct daemon *d, const char *name, const char *const *extra)
         "127.0.0.1:0", "--state-dir", state, "--log-level", "warn",
     };
     int argc = 9;
-    for (; extra && *extra && argc < 30; extra++) {
+    for (; extra && *extra && argc < 24; extra++) {
         argv[argc++] = *extra;
+    }
+    if (sec.on) {
+        argv[argc++] = "--api-tls-cert";
+        argv[argc++] = sec.cert;
+        argv[argc++] = "--api-tls-key";
+        argv[argc++] = sec.key;
+        argv[argc++] = "--api-tokens";
+        argv[argc++] = sec.tokens;
     }
     d->pid = fork();
     if (d->pid < 0) {
@@ -216,6 +241,7 @@ done:;
 
 struct http {
     int fd;
+    SSL *ssl; /* secure mode */
     char buf[1 << 16];
     size_t len; /* bytes in buf */
 };
@@ -253,23 +279,55 @@ write_all(int fd, const char *p, size_t n)
     }
 }
 
+static void
+http_write(struct http *h, const char *p, size_t n)
+{
+    if (!h->ssl) {
+        write_all(h->fd, p, n);
+        return;
+    }
+    while (n) {
+        int w = SSL_write(h->ssl, p, (int) n);
+        if (w <= 0) {
+            die("SSL_write: error %d", SSL_get_error(h->ssl, w));
+        }
+        p += w;
+        n -= (size_t) w;
+    }
+}
+
+static ssize_t
+http_read(struct http *h, char *p, size_t n)
+{
+    if (!h->ssl) {
+        return recv(h->fd, p, n, 0);
+    }
+    int r = SSL_read(h->ssl, p, (int) n);
+    return r > 0 ? r : -1;
+}
+
 /* One request; returns the status and copies up to 'outlen' - 1 bytes of
- * the body into 'out' (NUL-terminated) when 'out' is not NULL. */
+ * the body into 'out' (NUL-terminated) when 'out' is not NULL.  In the
+ * secure mode it carries the bearer token. */
 static int
 http_call(struct http *h, const char *method, const char *path,
           const char *body, char *out, size_t outlen)
 {
-    char req[1024];
+    char req[1024], auth[128] = "";
     size_t blen = body ? strlen(body) : 0;
+    if (h->ssl) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n",
+                 sec.token);
+    }
     int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: bench\r\n%s"
+                     "%s %s HTTP/1.1\r\nHost: bench\r\n%s%s"
                      "Content-Length: %zu\r\n\r\n",
-                     method, path,
+                     method, path, auth,
                      body ? "Content-Type: application/json\r\n" : "",
                      blen);
-    write_all(h->fd, req, (size_t) n);
+    http_write(h, req, (size_t) n);
     if (blen) {
-        write_all(h->fd, body, blen);
+        http_write(h, body, blen);
     }
     /* Read the head, then Content-Length bytes. */
     size_t head_end = 0, clen = 0;
@@ -289,7 +347,7 @@ http_call(struct http *h, const char *method, const char *path,
         if (head_end && h->len >= head_end + clen) {
             break;
         }
-        ssize_t r = recv(h->fd, h->buf + h->len, sizeof h->buf - h->len, 0);
+        ssize_t r = http_read(h, h->buf + h->len, sizeof h->buf - h->len);
         if (r <= 0) {
             die("recv: %s", r ? strerror(errno) : "closed");
         }
@@ -309,11 +367,34 @@ http_call(struct http *h, const char *method, const char *path,
     return status;
 }
 
+/* Connects (and in the secure mode completes a verified handshake). */
 static void
 http_open(struct http *h, const struct daemon *d)
 {
     h->fd = tcp_connect(d->rest_host, d->rest_port);
     h->len = 0;
+    h->ssl = NULL;
+    if (!sec.on) {
+        return;
+    }
+    h->ssl = SSL_new(sec.ctx);
+    if (!h->ssl || !SSL_set_fd(h->ssl, h->fd)
+        || tls_client_expect_host(h->ssl, d->rest_host)
+        || SSL_connect(h->ssl) != 1) {
+        die("TLS handshake with %s:%d failed (verify: %s)", d->rest_host,
+            d->rest_port,
+            h->ssl ? X509_verify_cert_error_string(
+                         SSL_get_verify_result(h->ssl))
+                   : "-");
+    }
+}
+
+static void
+http_close(struct http *h)
+{
+    SSL_free(h->ssl);
+    h->ssl = NULL;
+    close(h->fd);
 }
 
 /* A JSON number field of an answer (e.g. "tasks_pending"). */
@@ -337,7 +418,7 @@ get_metrics(const struct daemon *d)
     if (http_call(&h, "GET", "/metrics", NULL, body, sizeof body) != 200) {
         die("GET /metrics failed");
     }
-    close(h.fd);
+    http_close(&h);
     return body;
 }
 
@@ -380,6 +461,7 @@ histogram(const struct daemon *d, const char *name, double *le,
 
 enum job {
     JOB_HEALTHZ,
+    JOB_HEALTHZ_NEW, /* a new connection for each request, as the CLI */
     JOB_CREATE,
     JOB_MIGRATE,
 };
@@ -413,9 +495,13 @@ worker_main(void *arg)
         int vm = w->first + i;
         int status, want;
         double t0 = clock_mono_s();
-        if (w->job == JOB_HEALTHZ) {
+        if (w->job == JOB_HEALTHZ || w->job == JOB_HEALTHZ_NEW) {
             if (t0 >= w->until) {
                 break;
+            }
+            if (w->job == JOB_HEALTHZ_NEW && i) {
+                http_close(&h);
+                http_open(&h, w->d);
             }
             status = http_call(&h, "GET", "/healthz", NULL, NULL, 0);
             want = 200;
@@ -444,7 +530,7 @@ worker_main(void *arg)
             w->bad++;
         }
     }
-    close(h.fd);
+    http_close(&h);
     return NULL;
 }
 
@@ -455,7 +541,7 @@ struct run_result {
 };
 
 /* Runs 'job' over VMs [0, n) split across the clients (or for 'secs'
- * seconds for JOB_HEALTHZ). */
+ * seconds for JOB_HEALTHZ*). */
 static struct run_result
 run_parallel(const struct daemon *d, enum job job, int first, int n,
              int round, double secs)
@@ -675,7 +761,7 @@ add_nodes(const struct daemon *d, int refresh_ms)
             die("POST /v1/nodes n%d failed", i);
         }
     }
-    close(h.fd);
+    http_close(&h);
 }
 
 /* Durable single-record commits of the same store on the same disk; their
@@ -715,18 +801,27 @@ baseline_commits_per_s(struct samples *lat)
     return n / secs;
 }
 
-static void
+/* The figures of one throughput run, for the plain/secure comparison. */
+struct tput {
+    double hz_rate, hz_p99;   /* keep-alive GET /healthz */
+    double new_rate, new_p99; /* GET /healthz, a connection each */
+    double cr_rate;
+    double mg_rate, mg_p50, mg_p99;
+};
+
+static struct tput
 phase_throughput(void)
 {
     static const char *const extra[] = {"--prepare-timeout-ms", "3600000",
                                         NULL};
     struct daemon d;
-    daemon_start(&d, "tput", extra);
+    daemon_start(&d, sec.on ? "tput-tls" : "tput", extra);
     add_nodes(&d, 1000);
 
     struct samples commit_lat = {0};
-    double commit_base = baseline_commits_per_s(&commit_lat);
+    double commit_base = sec.on ? 0 : baseline_commits_per_s(&commit_lat);
     struct run_result hz = run_parallel(&d, JOB_HEALTHZ, 0, 0, 0, 3.0);
+    struct run_result nc = run_parallel(&d, JOB_HEALTHZ_NEW, 0, 0, 0, 1.0);
     struct run_result cr = run_parallel(&d, JOB_CREATE, 0, cfg.vms, 0, 0);
     if (cr.bad) {
         die("%ld VM creates failed", cr.bad);
@@ -739,40 +834,152 @@ phase_throughput(void)
     long rss = daemon_rss_kib(&d);
     int rc = daemon_stop(&d);
 
-    double hz_rate = (double) hz.ok / hz.seconds;
-    double mg_rate = (double) mg.ok / mg.seconds;
-    printf("## Throughput (%d parallel clients, %d nodes, durable commits)"
-           "\n\n",
-           cfg.clients, cfg.nodes);
+    struct tput t = {
+        .hz_rate = (double) hz.ok / hz.seconds,
+        .hz_p99 = samples_q_ms(&hz.lat, 0.99),
+        .new_rate = (double) nc.ok / nc.seconds,
+        .new_p99 = samples_q_ms(&nc.lat, 0.99),
+        .cr_rate = (double) cr.ok / cr.seconds,
+        .mg_rate = (double) mg.ok / mg.seconds,
+        .mg_p50 = samples_q_ms(&mg.lat, 0.50),
+        .mg_p99 = samples_q_ms(&mg.lat, 0.99),
+    };
+    printf("## Throughput%s (%d parallel clients, %d nodes, durable "
+           "commits)\n\n",
+           sec.on ? " over HTTPS with a bearer token" : "", cfg.clients,
+           cfg.nodes);
     printf("| figure | measured |\n|---|---|\n");
     printf("| baseline: GET /healthz round trips/s | %.0f (p99 %.2f ms) |\n",
-           hz_rate, samples_q_ms(&hz.lat, 0.99));
-    printf("| baseline: single-record durable commits/s (same store, same "
-           "disk) | %.0f (p50 %.3f ms, p99 %.3f ms) |\n",
-           commit_base, samples_q_ms(&commit_lat, 0.5),
-           samples_q_ms(&commit_lat, 0.99));
+           t.hz_rate, t.hz_p99);
+    printf("| GET /healthz with a new connection each/s | %.0f (p99 %.2f "
+           "ms) |\n",
+           t.new_rate, t.new_p99);
+    if (!sec.on) {
+        printf("| baseline: single-record durable commits/s (same store, "
+               "same disk) | %.0f (p50 %.3f ms, p99 %.3f ms) |\n",
+               commit_base, samples_q_ms(&commit_lat, 0.5),
+               samples_q_ms(&commit_lat, 0.99));
+    }
     printf("| VM creates/s (POST /v1/vms, %d VMs) | %.0f |\n", cfg.vms,
-           (double) cr.ok / cr.seconds);
-    printf("| **migrations/s accepted (202)** | **%.0f** |\n", mg_rate);
+           t.cr_rate);
+    printf("| **migrations/s accepted (202)** | **%.0f** |\n", t.mg_rate);
     printf("| migrations refused | %ld |\n", mg.bad);
     printf("| migrate latency p50 / p99 / p99.9 | %.2f / %.2f / %.2f ms |\n",
-           samples_q_ms(&mg.lat, 0.50), samples_q_ms(&mg.lat, 0.99),
-           samples_q_ms(&mg.lat, 0.999));
+           t.mg_p50, t.mg_p99, samples_q_ms(&mg.lat, 0.999));
     printf("| migrations per durable commit (group commit) | %.1f |\n",
            commits > 0 ? (double) mg.ok / commits : 0);
     printf("| mean commit latency | %.3f ms |\n",
            commits > 0 ? csum / commits * 1000 : 0);
-    printf("| migrate rate / healthz rate | %.2f |\n", mg_rate / hz_rate);
-    printf("| migrate rate / single-record commit rate | %.1f |\n",
-           mg_rate / commit_base);
+    printf("| migrate rate / healthz rate | %.2f |\n",
+           t.mg_rate / t.hz_rate);
+    if (!sec.on) {
+        printf("| migrate rate / single-record commit rate | %.1f |\n",
+               t.mg_rate / commit_base);
+    }
     printf("| daemon RSS after %d VMs + %ld migrations | %.1f MiB |\n",
            cfg.vms, mg.ok, (double) rss / 1024);
     printf("| daemon exit code on SIGTERM | %d |\n\n", rc);
     fflush(stdout);
     free(commit_lat.v);
     free(hz.lat.v);
+    free(nc.lat.v);
     free(cr.lat.v);
     free(mg.lat.v);
+    return t;
+}
+
+/* The secure mode's files: a throwaway self-signed certificate for
+ * 127.0.0.1 (ECDSA P-256, by the openssl CLI) and a token file with one
+ * token a role (the bench uses admin's). */
+static void
+secure_setup(void)
+{
+    snprintf(sec.dir, sizeof sec.dir, "%s/mignet-bench-tls-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(sec.dir)) {
+        die("mkdtemp: %s", strerror(errno));
+    }
+    snprintf(sec.cert, sizeof sec.cert, "%s/api.pem", sec.dir);
+    snprintf(sec.key, sizeof sec.key, "%s/api.key", sec.dir);
+    snprintf(sec.tokens, sizeof sec.tokens, "%s/tokens", sec.dir);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt "
+             "ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout '%s' -out '%s' "
+             ">/dev/null 2>&1",
+             sec.key, sec.cert);
+    if (system(cmd)) {
+        die("cannot make a certificate with the openssl CLI");
+    }
+    FILE *r = fopen("/dev/urandom", "rb");
+    unsigned char rnd[24];
+    if (!r || fread(rnd, 1, sizeof rnd, r) != sizeof rnd) {
+        die("/dev/urandom");
+    }
+    fclose(r);
+    int n = snprintf(sec.token, sizeof sec.token, "bench_");
+    for (size_t i = 0; i < sizeof rnd; i++) {
+        n += snprintf(sec.token + n, sizeof sec.token - (size_t) n, "%02x",
+                      rnd[i]);
+    }
+    FILE *f = fopen(sec.tokens, "w");
+    if (!f || fchmod(fileno(f), 0600)) {
+        die("%s: %s", sec.tokens, strerror(errno));
+    }
+    fprintf(f, "reader %s-r\nvmm %s-v\nadmin %s bench\n", sec.token,
+            sec.token, sec.token);
+    fclose(f);
+    char err[256];
+    sec.ctx = tls_client_ctx(sec.cert, err, sizeof err);
+    if (!sec.ctx) {
+        die("%s", err);
+    }
+    sec.on = true;
+}
+
+static void
+secure_teardown(void)
+{
+    sec.on = false;
+    SSL_CTX_free(sec.ctx);
+    sec.ctx = NULL;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", sec.dir);
+    if (system(cmd)) {
+        fprintf(stderr, "bench_rest: could not remove %s\n", sec.dir);
+    }
+}
+
+/* Plain, then HTTPS + token, in the same run; then the two side by side. */
+static void
+phase_throughput_both(void)
+{
+    struct tput p = phase_throughput();
+    secure_setup();
+    struct tput s = phase_throughput();
+    secure_teardown();
+    printf("## Authenticated REST throughput beside plain (same run)\n\n"
+           "HTTPS: TLS 1.2+ (OpenSSL through libevent), ECDSA P-256 "
+           "certificate, every request with `Authorization: Bearer` checked "
+           "against a 3-token file (admin role).\n\n");
+    printf("| figure | plain HTTP | HTTPS + token | secure / plain |\n"
+           "|---|---|---|---|\n");
+    printf("| GET /healthz keep-alive/s (p99) | %.0f (%.2f ms) | %.0f "
+           "(%.2f ms) | %.2f |\n",
+           p.hz_rate, p.hz_p99, s.hz_rate, s.hz_p99, s.hz_rate / p.hz_rate);
+    printf("| GET /healthz, a new connection each/s (p99) | %.0f (%.2f ms) "
+           "| %.0f (%.2f ms) | %.2f |\n",
+           p.new_rate, p.new_p99, s.new_rate, s.new_p99,
+           s.new_rate / p.new_rate);
+    printf("| VM creates/s | %.0f | %.0f | %.2f |\n", p.cr_rate, s.cr_rate,
+           s.cr_rate / p.cr_rate);
+    printf("| **migrations/s accepted** | **%.0f** | **%.0f** | %.2f |\n",
+           p.mg_rate, s.mg_rate, s.mg_rate / p.mg_rate);
+    printf("| migrate latency p50 / p99 | %.2f / %.2f ms | %.2f / %.2f ms "
+           "| |\n\n",
+           p.mg_p50, p.mg_p99, s.mg_p50, s.mg_p99);
+    fflush(stdout);
 }
 
 /* Waits until the daemon reports no pending tasks; returns the peak of
@@ -949,7 +1156,7 @@ phase_agents(void)
         misplaced += !strstr(out, want);
     }
     double cleaned = metric(&d, "mignet_migrations{phase=\"cleaned\"}");
-    close(h.fd);
+    http_close(&h);
     agents_stop(&ag);
     int rc = daemon_stop(&d);
     printf("\n| check | result |\n|---|---|\n");
@@ -1050,7 +1257,7 @@ main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     printf("# bench_rest: mignetd %s\n\n", cfg.mignetd);
-    phase_throughput();
+    phase_throughput_both();
     phase_agents();
     return 0;
 }

@@ -72,6 +72,7 @@ struct run {
     struct opts o;
     struct qmp *src, *dst;
     struct http_url url;
+    struct http_opts http; /* $MIGNET_TOKEN, $MIGNET_CACERT */
     enum stage stage;
     uint64_t mig_id;
     bool have_mig;
@@ -118,8 +119,11 @@ usage(FILE *f)
 "parameters are restored at the end.\n"
 "--migrate-uri tcp:ADDR:PORT starts the migration too (after setting\n"
 "--max-bandwidth and --downtime-limit: they stick across migrations).\n"
-"--url defaults to $MIGNET_URL or http://127.0.0.1:7480.  Prints one JSON\n"
-"line: the result and the times (Unix us) of QEMU's events and the calls.\n"
+"--url defaults to $MIGNET_URL or http://127.0.0.1:7480 (https:// too:\n"
+"the server is verified against $MIGNET_CACERT, else the system's CAs).\n"
+"With mignetd's --api-tokens, $MIGNET_TOKEN is sent as the bearer token\n"
+"(role vmm).  Prints one JSON line: the result and the times (Unix us) of\n"
+"QEMU's events and the calls.\n"
 "Exit: 0 completed and every mignet call succeeded; 1 QMP error, timeout\n"
 "or interrupted; 2 usage; 3 mignetd unreachable or refused a call; 4 the\n"
 "QEMU migration failed or was cancelled (mignet's migration aborted).\n",
@@ -154,10 +158,10 @@ rest(struct run *r, const char *method, const char *path, json_t *body,
     struct http_response resp;
     http_response_init(&resp);
     char err[256] = "";
-    enum http_err e = http_request(&r->url, method, path, text,
-                                   text ? strlen(text) : 0,
-                                   (int) r->o.http_timeout_ms, &resp, err,
-                                   sizeof err);
+    enum http_err e = http_request_opts(&r->url, &r->http, method, path,
+                                        text, text ? strlen(text) : 0,
+                                        (int) r->o.http_timeout_ms, &resp,
+                                        err, sizeof err);
     free(text);
     int rc = 0;
     if (e != HTTP_E_OK) {
@@ -965,6 +969,10 @@ main(int argc, char **argv)
         snprintf(msg, sizeof msg, "bad --url '%s': %s", url, err);
         return die_usage(msg);
     }
+    const char *token = getenv("MIGNET_TOKEN");
+    const char *cacert = getenv("MIGNET_CACERT");
+    r.http.token = token && *token ? token : NULL;
+    r.http.cacert = cacert && *cacert ? cacert : NULL;
     stopflag_install();
     int step = (int) r.o.step_timeout_ms;
     r.src = qmp_connect(r.o.qmp, step, err, sizeof err);

@@ -93,7 +93,8 @@ global_option(struct cli_parsed *p, const char *name, size_t name_len,
 {
 #define IS(S) (name_len == strlen(S) && !strncmp(name, S, name_len))
     bool flag = IS("json") || IS("help");
-    bool valued = IS("url") || IS("timeout");
+    bool valued = IS("url") || IS("timeout") || IS("token")
+                  || IS("cacert");
 #undef IS
     if (!flag && !valued) {
         return 0;
@@ -121,6 +122,10 @@ global_option(struct cli_parsed *p, const char *name, size_t name_len,
     }
     if (name[0] == 'u') {
         p->url = value;
+    } else if (name[0] == 'c') {
+        p->cacert = value;
+    } else if (name[1] == 'o') {
+        p->token = value;
     } else {
         uint64_t ms;
         if (!addr_parse_u64(value, 1, 3600000, &ms)) {
@@ -296,9 +301,15 @@ put_globals(struct strbuf *out)
 {
     strbuf_puts(out,
                 "\nGlobal options (anywhere on the line):\n"
-                "  --url URL      controller, e.g. http://127.0.0.1:7480 "
+                "  --url URL      controller, http[s]://HOST:PORT "
                 "(default: $MIGNET_URL,\n"
                 "                 else " CLI_DEFAULT_URL ")\n"
+                "  --token TOKEN  bearer token for the API (default: "
+                "$MIGNET_TOKEN)\n"
+                "  --cacert FILE  https: verify the controller with this PEM "
+                "CA file\n"
+                "                 (default: $MIGNET_CACERT, else the "
+                "system's CAs)\n"
                 "  --json         print the controller's JSON answer\n"
                 "  --timeout MS   give up after MS milliseconds "
                 "(default 10000)\n"

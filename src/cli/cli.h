@@ -25,7 +25,8 @@ int cli_client_main(int argc, char **argv);
     CLI_EXIT(OK, 0, "success")                                               \
     CLI_EXIT(FAIL, 1, "internal failure (e.g. out of memory)")               \
     CLI_EXIT(USAGE, 2, "bad command line")                                   \
-    CLI_EXIT(UNREACHABLE, 3, "controller unreachable or timed out")          \
+    CLI_EXIT(UNREACHABLE, 3, "controller unreachable, timed out, or not "    \
+                             "trusted (TLS)")                                \
     CLI_EXIT(CONTROLLER, 4, "controller answered with an error")             \
     CLI_EXIT(BAD_REPLY, 5, "controller's answer was malformed")
 
@@ -90,6 +91,8 @@ struct cli_parsed {
     bool help;
     bool json;
     const char *url;     /* --url, NULL if not given */
+    const char *token;   /* --token, NULL if not given ($MIGNET_TOKEN) */
+    const char *cacert;  /* --cacert, NULL if not given */
     uint32_t timeout_ms; /* --timeout, 0 if not given */
     int n_pos;
     const char *pos[CLI_MAX_POS];
@@ -98,7 +101,8 @@ struct cli_parsed {
 
 /* Parses argv[1..argc-1] against 'cmds'.  Returns CLI_EXIT_OK (check
  * 'p->help') or CLI_EXIT_USAGE with 'err' explaining.  Global options
- * (--url URL, --json, --timeout MS, --help/-h) are accepted anywhere;
+ * (--url URL, --token TOKEN, --cacert FILE, --json, --timeout MS,
+ * --help/-h) are accepted anywhere;
  * "--opt=value" and "--opt value" both work; "--" ends options. */
 enum cli_exit cli_parse(const struct cli_cmd *cmds, size_t n, int argc,
                         char **argv, struct cli_parsed *p, char *err,

@@ -101,6 +101,13 @@ handle_reply(const struct cli_parsed *p, const char *url_text,
                          resp->body_len, &msg);
         fprintf(stderr, "mignet: %s\n", strbuf_str(&msg));
         strbuf_destroy(&msg);
+        if (resp->status == 401) {
+            fprintf(stderr, "mignet: the controller wants a valid API token:"
+                            " give --token TOKEN or set MIGNET_TOKEN.\n");
+        } else if (resp->status == 403) {
+            fprintf(stderr, "mignet: the token's role may not do this; "
+                            "use a token with a stronger role.\n");
+        }
         if (p->json && resp->body_len) {
             json_t *j = json_loadb(resp->body, resp->body_len, 0, NULL);
             if (j) {
@@ -158,6 +165,14 @@ handle_reply(const struct cli_parsed *p, const char *url_text,
     return rc;
 }
 
+/* An environment variable's value; NULL when unset or empty. */
+static const char *
+env_value(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
 int
 cli_client_main(int argc, char **argv)
 {
@@ -201,15 +216,29 @@ cli_client_main(int argc, char **argv)
         return usage_error(&p, err);
     }
 
+    struct http_opts opts = {
+        .token = p.token ? p.token : env_value("MIGNET_TOKEN"),
+        .cacert = p.cacert ? p.cacert : env_value("MIGNET_CACERT"),
+    };
     struct http_response resp;
     http_response_init(&resp);
     int timeout = p.timeout_ms ? (int) p.timeout_ms : CLI_DEFAULT_TIMEOUT_MS;
-    enum http_err e = http_request(&url, req.method, strbuf_str(&req.path),
-                                   req.body, req.body ? strlen(req.body) : 0,
-                                   timeout, &resp, err, sizeof err);
+    enum http_err e = http_request_opts(&url, &opts, req.method,
+                                        strbuf_str(&req.path), req.body,
+                                        req.body ? strlen(req.body) : 0,
+                                        timeout, &resp, err, sizeof err);
     int rc;
     if (e == HTTP_E_OK) {
         rc = handle_reply(&p, url_text, &resp);
+    } else if (e == HTTP_E_BAD_TOKEN) {
+        fprintf(stderr, "mignet: bad --token or MIGNET_TOKEN: %s\n", err);
+        rc = CLI_EXIT_USAGE;
+    } else if (e == HTTP_E_TLS) {
+        fprintf(stderr,
+                "mignet: no trusted TLS connection to %s: %s\n"
+                "Give the controller's CA with --cacert FILE.\n",
+                url_text, err);
+        rc = CLI_EXIT_UNREACHABLE;
     } else if (http_err_is_unreachable(e) || e == HTTP_E_IO) {
         fprintf(stderr,
                 "mignet: cannot reach the controller at %s: %s (%s)\n"

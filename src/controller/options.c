@@ -5,6 +5,7 @@
  * accept a value it cannot use exactly as given. */
 #include "controller/options.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ enum opt_kind {
     OPT_ROUTE,    /* a route strategy of the planner */
     OPT_TARGET,   /* unix:PATH or tcp:ADDR:PORT */
     OPT_SWITCH,   /* NAME=TARGET, repeatable */
+    OPT_BOOL,     /* a flag without a value; "name = true|false" in files */
 };
 
 struct opt_def {
@@ -71,6 +73,14 @@ static const struct opt_def opt_defs[] = {
     OPT_STR("agent-tls-ca", OPT_PATH, tls_ca,
             "FILE  PEM CA: an agent's client certificate signed by it "
             "with CN = node id authenticates the node"),
+    OPT_STR("api-tls-cert", OPT_PATH, api_tls_cert,
+            "FILE  PEM certificate: serve --listen over HTTPS"),
+    OPT_STR("api-tls-key", OPT_PATH, api_tls_key,
+            "FILE  PEM private key for --api-tls-cert"),
+    OPT_STR("api-tokens", OPT_PATH, api_tokens,
+            "FILE  bearer tokens, lines 'ROLE TOKEN [NAME]' (mode 0600)"),
+    {"insecure", OPT_BOOL, offsetof(struct mignetd_options, insecure), 0,
+     0, 0, -1, "allow a non-loopback listener without TLS and tokens"},
     OPT_NUM("heartbeat-ms", heartbeat_ms, 50, 600000,
             "N  agent heartbeat interval (1000)"),
     OPT_NUM("push-interval-ms", push_interval_ms, 0, 3600000,
@@ -123,6 +133,9 @@ static const struct opt_def opt_defs[] = {
                  "N  a refresh sooner than this is no refresh sample"),
 };
 #define N_OPT_DEFS (sizeof opt_defs / sizeof opt_defs[0])
+
+static bool options_check_exposure(const struct mignetd_options *,
+                                   char *err, size_t errlen);
 
 void
 options_init(struct mignetd_options *o)
@@ -301,6 +314,17 @@ opt_apply(struct mignetd_options *o, const struct opt_def *d,
             return false;
         }
         break;
+    case OPT_BOOL:
+        if (strcmp(value, "true") && strcmp(value, "false")) {
+            snprintf(err, errlen, "%s: '%s' is not true or false", where,
+                     value);
+            return false;
+        }
+        {
+            bool v = !strcmp(value, "true");
+            memcpy(base + d->offset, &v, sizeof v);
+        }
+        return true;
     case OPT_LEVEL:
         if (!log_level_parse(value, &o->log_level)) {
             snprintf(err, errlen, "%s: unknown log level '%s'", where,
@@ -429,7 +453,62 @@ options_finish(struct mignetd_options *o, char *err, size_t errlen)
                  "agent-tls-key (client certificates need TLS)");
         return false;
     }
+    if (!options_check_exposure(o, err, errlen)) {
+        return false;
+    }
     o->core = c;
+    return true;
+}
+
+bool
+options_addr_loopback(const char *addr)
+{
+    char host[OPTIONS_ADDR_MAX];
+    uint16_t port;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (!sock_split_addr(addr, host, sizeof host, &port)) {
+        return false;
+    }
+    if (inet_pton(AF_INET, host, &a4) == 1) {
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    }
+    if (inet_pton(AF_INET6, host, &a6) == 1) {
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    }
+    return !strcmp(host, "localhost");
+}
+
+/* Secure by default: a listener other hosts can reach needs TLS and
+ * credentials (the API: --api-tls-cert and --api-tokens; the agent
+ * channel: --agent-tls-cert, node credentials being always on) unless
+ * --insecure says otherwise.  Checked before anything is bound. */
+static bool
+options_check_exposure(const struct mignetd_options *o, char *err,
+                       size_t errlen)
+{
+    if (!o->api_tls_cert[0] != !o->api_tls_key[0]) {
+        snprintf(err, errlen, "api-tls-cert and api-tls-key go together");
+        return false;
+    }
+    if (o->insecure) {
+        return true;
+    }
+    if (!options_addr_loopback(o->listen)
+        && (!o->api_tls_cert[0] || !o->api_tokens[0])) {
+        snprintf(err, errlen,
+                 "--listen %s is not a loopback address: it needs "
+                 "--api-tls-cert, --api-tls-key and --api-tokens "
+                 "(or --insecure)", o->listen);
+        return false;
+    }
+    if (!options_addr_loopback(o->agent_listen) && !o->tls_cert[0]) {
+        snprintf(err, errlen,
+                 "--agent-listen %s is not a loopback address: it needs "
+                 "--agent-tls-cert and --agent-tls-key (or --insecure)",
+                 o->agent_listen);
+        return false;
+    }
     return true;
 }
 
@@ -524,6 +603,8 @@ opt_flag(int argc, char **argv, int *i, const char **value, char *err,
     }
     if (eq) {
         *value = eq + 1;
+    } else if (d->kind == OPT_BOOL) {
+        *value = "true";
     } else if (*i + 1 < argc) {
         *value = argv[++*i];
     } else {

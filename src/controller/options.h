@@ -54,6 +54,13 @@ struct mignetd_options {
     char tls_cert[OPTIONS_PATH_MAX]; /* agent channel TLS; "" = plain TCP */
     char tls_key[OPTIONS_PATH_MAX];
     char tls_ca[OPTIONS_PATH_MAX]; /* verifies agents' certificates */
+    /* Northbound API security (docs/mignetd.md, "Northbound
+     * authentication"): HTTPS on --listen, bearer tokens with roles, and
+     * whether a non-loopback listener may go without them. */
+    char api_tls_cert[OPTIONS_PATH_MAX]; /* "" = plain HTTP */
+    char api_tls_key[OPTIONS_PATH_MAX];
+    char api_tokens[OPTIONS_PATH_MAX];   /* "" = no authentication */
+    bool insecure;
     enum log_level log_level;
     uint32_t heartbeat_ms;
     uint32_t push_interval_ms; /* map push coalescing; 0 = push off */
@@ -93,6 +100,10 @@ bool options_apply_text(struct mignetd_options *o, const char *text,
 /* Computes o->core from the strategy and the overrides and checks the
  * settings together (e.g. floor <= ceiling). */
 bool options_finish(struct mignetd_options *o, char *err, size_t errlen);
+
+/* Whether the host of "ADDR:PORT" 'addr' is a loopback address
+ * (127.0.0.0/8, ::1 or "localhost"); a name or a wildcard is not. */
+bool options_addr_loopback(const char *addr);
 
 /* "unix:PATH" or "tcp:ADDR:PORT" with a nonzero port. */
 bool options_target_valid(const char *);

@@ -8,20 +8,26 @@
 #include "controller/rest.h"
 
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <openssl/ssl.h>
 
 #include "controller/agent_server.h"
 #include "controller/ctl.h"
 #include "controller/migrations.h"
 #include "controller/node_auth.h"
+#include "controller/rest_auth.h"
 #include "controller/rest_fabric.h"
 #include "controller/rest_parse.h"
 #include "controller/rest_views.h"
@@ -30,6 +36,7 @@
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/sock.h"
+#include "lib/tls.h"
 #include "lib/util.h"
 #include "mignet/core.h"
 
@@ -42,6 +49,8 @@
 struct rest {
     struct ctl *ctl;
     struct evhttp *http;
+    SSL_CTX *ssl_ctx; /* --api-tls-cert; NULL = plain HTTP */
+    struct rest_auth auth;
 };
 
 /* ---- Answers ---- */
@@ -77,6 +86,10 @@ rest_send_error(struct ctl *ctl, struct evhttp_request *req,
                             "message", e->message);
     if (!obj) {
         out_of_memory();
+    }
+    if (e->status == 401) {
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "WWW-Authenticate", "Bearer realm=\"mignet\"");
     }
     if (e->status >= 500 || log_enabled(LOG_DBG)) {
         log_write(e->status >= 500 ? LOG_ERROR : LOG_DBG, "rest",
@@ -817,12 +830,14 @@ rest_healthz(struct ctl *ctl, struct evhttp_request *req)
 }
 
 static void
-rest_metrics(struct ctl *ctl, struct evhttp_request *req)
+rest_metrics(struct rest *rest, struct evhttp_request *req)
 {
+    struct ctl *ctl = rest->ctl;
     struct strbuf sb;
     strbuf_init(&sb);
     if (metrics_render(&ctl->metrics, ctl->core, &sb)
-        || rest_fabric_metrics(ctl->fabric, &sb)) {
+        || rest_fabric_metrics(ctl->fabric, &sb)
+        || rest_auth_metrics(&rest->auth, &sb)) {
         out_of_memory();
     }
     struct evbuffer *body = evbuffer_new();
@@ -865,8 +880,20 @@ rest_handle(struct evhttp_request *req, void *arg)
     struct rest_route rt;
     struct rest_error e;
 
-    if (!rest_route_match(rest_method_of(evhttp_request_get_command(req)),
-                          path, &rt, &e)) {
+    /* Who asks is checked before anything else, so that without a
+     * valid token not even a 404 tells which paths exist. */
+    bool routed = rest_route_match(
+        rest_method_of(evhttp_request_get_command(req)), path, &rt, &e);
+    struct rest_error ae;
+    if (!rest_auth_gate(&rest->auth, ctl,
+                        evhttp_find_header(
+                            evhttp_request_get_input_headers(req),
+                            "Authorization"),
+                        routed ? &rt : NULL, &ae)) {
+        rest_send_error(ctl, req, &ae);
+        return;
+    }
+    if (!routed) {
         rest_send_error(ctl, req, &e);
         return;
     }
@@ -946,13 +973,52 @@ rest_handle(struct evhttp_request *req, void *arg)
         rest_healthz(ctl, req);
         break;
     case REST_R_METRICS:
-        rest_metrics(ctl, req);
+        rest_metrics(rest, req);
         break;
     default:
         rest_fail(&e, 404, "not_found", "no such resource");
         rest_send_error(ctl, req, &e);
         break;
     }
+}
+
+/* evhttp's connections over TLS (--api-tls-cert). */
+static struct bufferevent *
+rest_tls_bev(struct event_base *base, void *arg)
+{
+    struct rest *rest = arg;
+    SSL *ssl = SSL_new(rest->ssl_ctx);
+    if (!ssl) {
+        return NULL;
+    }
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (bev) {
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    }
+    return bev;
+}
+
+/* The token file and the TLS context, before anything is bound. */
+static bool
+rest_security(struct rest *rest, char *err, size_t errlen)
+{
+    const struct mignetd_options *o = &rest->ctl->opts;
+    if (o->api_tokens[0]) {
+        rest->auth.tokens = rest_tokens_load(o->api_tokens, err, errlen);
+        if (!rest->auth.tokens) {
+            return false;
+        }
+    }
+    if (o->api_tls_cert[0]) {
+        rest->ssl_ctx = tls_server_ctx(o->api_tls_cert, o->api_tls_key,
+                                       err, errlen);
+        if (!rest->ssl_ctx) {
+            return false;
+        }
+        evhttp_set_bevcb(rest->http, rest_tls_bev, rest);
+    }
+    return true;
 }
 
 struct rest *
@@ -964,6 +1030,10 @@ rest_create(struct ctl *ctl, char *err, size_t errlen)
     if (!rest->http) {
         snprintf(err, errlen, "cannot create the HTTP server");
         free(rest);
+        return NULL;
+    }
+    if (!rest_security(rest, err, errlen)) {
+        rest_destroy(rest);
         return NULL;
     }
     evhttp_set_allowed_methods(rest->http,
@@ -979,6 +1049,13 @@ rest_create(struct ctl *ctl, char *err, size_t errlen)
 
     int fd = sock_listen(ctl->opts.listen, ctl->rest_addr,
                         sizeof ctl->rest_addr, err, errlen);
+    if (fd >= 0 && rest->ssl_ctx) {
+        /* Accepted sockets inherit it: TLS writes a response as several
+         * records, which Nagle would hold for the client's delayed ACK
+         * (40 ms a request). */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
     if (fd < 0 || !evhttp_accept_socket_with_handle(rest->http, fd)) {
         if (fd >= 0) {
             evutil_closesocket(fd);
@@ -986,6 +1063,15 @@ rest_create(struct ctl *ctl, char *err, size_t errlen)
         }
         rest_destroy(rest);
         return NULL;
+    }
+    if (!rest->auth.tokens) {
+        log_write(LOG_WARN, "rest", "event=api_open listen=%s msg=\"no "
+                  "--api-tokens: anyone who can connect may use the API\"",
+                  ctl->rest_addr);
+    } else {
+        log_write(LOG_INF, "rest", "event=api_auth tokens=%zu tls=%d",
+                  rest_tokens_count(rest->auth.tokens),
+                  rest->ssl_ctx != NULL);
     }
     return rest;
 }
@@ -999,5 +1085,7 @@ rest_destroy(struct rest *rest)
     if (rest->http) {
         evhttp_free(rest->http);
     }
+    SSL_CTX_free(rest->ssl_ctx);
+    rest_tokens_destroy(rest->auth.tokens);
     free(rest);
 }

@@ -4,10 +4,12 @@
  * The parser trusts nothing it reads: every length is bounded and checked
  * for overflow before use, and a response is only accepted when it can be
  * framed exactly (Content-Length, chunked, or read to close).  The I/O half
- * never blocks past its deadline and never raises SIGPIPE. */
+ * (plain or TLS over the same non-blocking socket) never blocks past its
+ * deadline and never raises SIGPIPE. */
 #include "lib/http_client.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -18,8 +20,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "lib/sock.h"
 #include "lib/strbuf.h"
+#include "lib/tls.h"
 #include "lib/util.h"
 
 #define SET_ERR strbuf_format_into
@@ -56,17 +63,14 @@ http_url_parse(const char *url, struct http_url *out, char *err,
                size_t errlen)
 {
     struct http_url u = {0};
-    static const char scheme[] = "http://";
 
-    if (!url || strncasecmp(url, scheme, sizeof scheme - 1)) {
-        if (url && !strncasecmp(url, "https://", 8)) {
-            SET_ERR(err, errlen, "https is not supported; use http://");
-        } else {
-            SET_ERR(err, errlen, "URL must start with http://");
-        }
+    if (url && !strncasecmp(url, "https://", 8)) {
+        u.tls = true;
+    } else if (!url || strncasecmp(url, "http://", 7)) {
+        SET_ERR(err, errlen, "URL must start with http:// or https://");
         return HTTP_E_BAD_URL;
     }
-    const char *p = url + sizeof scheme - 1;
+    const char *p = url + (u.tls ? 8 : 7);
     for (const char *q = p; *q; q++) {
         if (!is_url_char(*q)) {
             SET_ERR(err, errlen, "URL contains a space, control character,"
@@ -97,7 +101,7 @@ http_url_parse(const char *url, struct http_url *out, char *err,
     memcpy(u.host, host, host_len);
 
     /* Port. */
-    snprintf(u.port, sizeof u.port, "80");
+    snprintf(u.port, sizeof u.port, u.tls ? "443" : "80");
     if (*p == ':') {
         p++;
         size_t n = strspn(p, "0123456789");
@@ -469,6 +473,12 @@ fail:
 
 /* ---- I/O ---- */
 
+/* A connection: the socket, and the TLS session over it for https. */
+struct http_conn {
+    int fd;
+    SSL *ssl;
+};
+
 /* Waits for 'events' on 'fd' until 'deadline'. */
 static enum http_err
 wait_fd(int fd, short events, int64_t deadline)
@@ -478,30 +488,86 @@ wait_fd(int fd, short events, int64_t deadline)
                   : error == ETIMEDOUT ? HTTP_E_TIMEOUT : HTTP_E_IO;
 }
 
+/* After a TLS call returned 'r': what to wait for (POLLIN/POLLOUT), 0
+ * for a clean end of the stream, or -1 for an error. */
+static int
+tls_want(SSL *ssl, int r)
+{
+    switch (SSL_get_error(ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+        return POLLIN;
+    case SSL_ERROR_WANT_WRITE:
+        return POLLOUT;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* Moves up to 'len' bytes in one step, waiting as needed: '*done' gets
+ * the count, 0 meaning the peer closed (reads). */
 static enum http_err
-send_all(int fd, const char *data, size_t len, int64_t deadline)
+conn_io(struct http_conn *c, bool writing, void *buf, size_t len,
+        size_t *done, int64_t deadline)
+{
+    int n = len > INT_MAX ? INT_MAX : (int) len;
+    for (;;) {
+        short ev;
+        if (c->ssl) {
+            int r = writing ? SSL_write(c->ssl, buf, n)
+                            : SSL_read(c->ssl, buf, n);
+            if (r > 0) {
+                *done = (size_t) r;
+                return HTTP_E_OK;
+            }
+            int want = tls_want(c->ssl, r);
+            if (want <= 0) {
+                ERR_clear_error();
+                *done = 0;
+                return want || writing ? HTTP_E_IO : HTTP_E_OK;
+            }
+            ev = (short) want;
+        } else {
+            ssize_t r = writing ? send(c->fd, buf, (size_t) n, MSG_NOSIGNAL)
+                                : recv(c->fd, buf, (size_t) n, 0);
+            if (r >= 0) {
+                *done = (size_t) r;
+                return writing && !r ? HTTP_E_IO : HTTP_E_OK;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                return HTTP_E_IO;
+            }
+            ev = writing ? POLLOUT : POLLIN;
+        }
+        enum http_err e = wait_fd(c->fd, ev, deadline);
+        if (e) {
+            return e;
+        }
+    }
+}
+
+static enum http_err
+send_all(struct http_conn *c, const char *data, size_t len,
+         int64_t deadline)
 {
     while (len) {
-        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-        if (n > 0) {
-            data += n;
-            len -= (size_t) n;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            enum http_err e = wait_fd(fd, POLLOUT, deadline);
-            if (e) {
-                return e;
-            }
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else {
-            return HTTP_E_IO;
+        size_t n;
+        enum http_err e = conn_io(c, true, (void *) data, len, &n, deadline);
+        if (e) {
+            return e;
         }
+        data += n;
+        len -= n;
     }
     return HTTP_E_OK;
 }
 
 static enum http_err
-receive(int fd, int64_t deadline, struct http_response *resp)
+receive(struct http_conn *c, int64_t deadline, struct http_response *resp)
 {
     struct strbuf in;
     enum http_err e;
@@ -509,36 +575,95 @@ receive(int fd, int64_t deadline, struct http_response *resp)
     strbuf_init(&in);
     for (;;) {
         char chunk[16384];
-        ssize_t n = recv(fd, chunk, sizeof chunk, 0);
-        if (n > 0) {
-            if (in.len + (size_t) n
-                > (size_t) HTTP_MAX_HEADER + HTTP_MAX_BODY * 2) {
-                e = HTTP_E_TOO_LARGE;
-                break;
-            }
-            if (strbuf_append(&in, chunk, (size_t) n)) {
-                e = HTTP_E_NOMEM;
-                break;
-            }
-            e = http_response_parse(in.data, in.len, false, resp);
-            if (e != HTTP_E_INCOMPLETE) {
-                break;
-            }
-        } else if (n == 0) {
+        size_t n;
+        e = conn_io(c, false, chunk, sizeof chunk, &n, deadline);
+        if (e) {
+            break;
+        }
+        if (!n) {
             e = http_response_parse(strbuf_str(&in), in.len, true, resp);
             break;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            e = wait_fd(fd, POLLIN, deadline);
-            if (e) {
-                break;
-            }
-        } else if (errno != EINTR) {
-            e = HTTP_E_IO;
+        }
+        if (in.len + n > (size_t) HTTP_MAX_HEADER + HTTP_MAX_BODY * 2) {
+            e = HTTP_E_TOO_LARGE;
+            break;
+        }
+        if (strbuf_append(&in, chunk, n)) {
+            e = HTTP_E_NOMEM;
+            break;
+        }
+        e = http_response_parse(in.data, in.len, false, resp);
+        if (e != HTTP_E_INCOMPLETE) {
             break;
         }
     }
     strbuf_destroy(&in);
     return e;
+}
+
+/* The TLS handshake over 'c->fd', verifying the server against 'cafile'
+ * and 'host', within 'deadline'. */
+static enum http_err
+conn_tls(struct http_conn *c, const char *cafile, const char *host,
+         int64_t deadline, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = tls_client_ctx(cafile, err, errlen);
+    if (!ctx) {
+        return HTTP_E_TLS;
+    }
+    c->ssl = SSL_new(ctx);
+    SSL_CTX_free(ctx); /* the session holds a reference */
+    if (!c->ssl || !SSL_set_fd(c->ssl, c->fd)
+        || tls_client_expect_host(c->ssl, host)) {
+        SET_ERR(err, errlen, "TLS: cannot set up the session");
+        ERR_clear_error();
+        return HTTP_E_TLS;
+    }
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    /* A close without close_notify ends the stream; the parser still
+     * refuses a response cut short of its framing. */
+    SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+    for (;;) {
+        int r = SSL_connect(c->ssl);
+        if (r == 1) {
+            return HTTP_E_OK;
+        }
+        int want = tls_want(c->ssl, r);
+        if (want <= 0) {
+            break;
+        }
+        enum http_err e = wait_fd(c->fd, (short) want, deadline);
+        if (e) {
+            return e;
+        }
+    }
+    long v = SSL_get_verify_result(c->ssl);
+    unsigned long code = ERR_peek_last_error();
+    const char *why = ERR_reason_error_string(code);
+    if (v != X509_V_OK) {
+        SET_ERR(err, errlen, "certificate verify failed: %s",
+                X509_verify_cert_error_string(v));
+    } else {
+        SET_ERR(err, errlen, "TLS handshake failed: %s",
+                why ? why : "connection closed");
+    }
+    ERR_clear_error();
+    return HTTP_E_TLS;
+}
+
+static bool
+token_valid(const char *t)
+{
+    if (!*t) {
+        return false;
+    }
+    for (; *t; t++) {
+        if ((unsigned char) *t <= 0x20 || (unsigned char) *t >= 0x7f) {
+            return false;
+        }
+    }
+    return true;
 }
 
 enum http_err
@@ -547,11 +672,28 @@ http_request(const struct http_url *url, const char *method,
              int timeout_ms, struct http_response *resp, char *err,
              size_t errlen)
 {
+    return http_request_opts(url, NULL, method, path, body, body_len,
+                             timeout_ms, resp, err, errlen);
+}
+
+enum http_err
+http_request_opts(const struct http_url *url, const struct http_opts *opts,
+                  const char *method, const char *path, const char *body,
+                  size_t body_len, int timeout_ms,
+                  struct http_response *resp, char *err, size_t errlen)
+{
     int64_t deadline = sock_now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+    const struct http_opts none = {0};
     struct strbuf req;
     enum http_err e;
 
     SET_ERR(err, errlen, "%s", "");
+    opts = opts ? opts : &none;
+    if (opts->token && !token_valid(opts->token)) {
+        SET_ERR(err, errlen, "the token is empty or has a space or a "
+                             "control character");
+        return HTTP_E_BAD_TOKEN;
+    }
     strbuf_init(&req);
     bool v6 = strchr(url->host, ':') != NULL;
     int error = strbuf_printf(&req,
@@ -562,6 +704,10 @@ http_request(const struct http_url *url, const char *method,
                               "Connection: close\r\n",
                               method, url->prefix, path, v6 ? "[" : "",
                               url->host, v6 ? "]" : "", url->port);
+    if (!error && opts->token) {
+        error = strbuf_printf(&req, "Authorization: Bearer %s\r\n",
+                              opts->token);
+    }
     if (!error && body) {
         error = strbuf_printf(&req,
                               "Content-Type: application/json\r\n"
@@ -579,9 +725,10 @@ http_request(const struct http_url *url, const char *method,
         return HTTP_E_NOMEM;
     }
 
-    int fd = -1;
+    struct http_conn c = {.fd = -1};
     error = sock_connect(url->host, url->port,
-                         (int) (deadline - sock_now_ms()), &fd, err, errlen);
+                         (int) (deadline - sock_now_ms()), &c.fd, err,
+                         errlen);
     if (error) {
         strbuf_destroy(&req);
         return error == ENOENT      ? HTTP_E_RESOLVE
@@ -589,21 +736,29 @@ http_request(const struct http_url *url, const char *method,
                                     : HTTP_E_CONNECT;
     }
 
-    e = send_all(fd, req.data, req.len, deadline);
+    e = url->tls ? conn_tls(&c, opts->cacert, url->host, deadline, err,
+                            errlen)
+                 : HTTP_E_OK;
+    if (!e) {
+        e = send_all(&c, req.data, req.len, deadline);
+    }
     if (!e || e == HTTP_E_IO) {
         /* Even when the send failed the peer may have answered (e.g. 413
          * before reading the whole body): try to read it. */
-        enum http_err re = receive(fd, deadline, resp);
+        enum http_err re = receive(&c, deadline, resp);
         e = e && re ? e : re;
     }
     if (e == HTTP_E_IO) {
         SET_ERR(err, errlen, "%s", strerror(errno));
     } else if (e == HTTP_E_TIMEOUT) {
         SET_ERR(err, errlen, "no complete answer within %d ms", timeout_ms);
-    } else if (e) {
+    } else if (e && e != HTTP_E_TLS) {
         SET_ERR(err, errlen, "%s", http_strerror(e));
     }
-    close(fd);
+    if (c.ssl) {
+        SSL_free(c.ssl);
+    }
+    close(c.fd);
     strbuf_destroy(&req);
     return e;
 }

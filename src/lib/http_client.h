@@ -31,7 +31,9 @@ struct strbuf;
     HTTP_ERR(BAD_CHUNK, "malformed chunked encoding")                        \
     HTTP_ERR(TRUNCATED, "connection closed before the response ended")       \
     HTTP_ERR(TOO_LARGE, "response too large")                                \
-    HTTP_ERR(NOMEM, "out of memory")
+    HTTP_ERR(NOMEM, "out of memory")                                         \
+    HTTP_ERR(TLS, "TLS handshake or server verification failed")             \
+    HTTP_ERR(BAD_TOKEN, "bad bearer token")
 
 enum http_err {
 #define HTTP_ERR(ENUM, MSG) HTTP_E_##ENUM,
@@ -44,10 +46,11 @@ const char *http_strerror(enum http_err);
  * timeout), as opposed to a reply that made no sense. */
 bool http_err_is_unreachable(enum http_err);
 
-/* "http://HOST[:PORT][/PREFIX]".  HOST is a name, an IPv4 address or a
- * bracketed IPv6 address; PORT defaults to 80; PREFIX (no trailing '/') is
- * put before every request path. */
+/* "http[s]://HOST[:PORT][/PREFIX]".  HOST is a name, an IPv4 address or
+ * a bracketed IPv6 address; PORT defaults to 80 (https: 443); PREFIX (no
+ * trailing '/') is put before every request path. */
 struct http_url {
+    bool tls; /* https:// */
     char host[256];
     char port[6];
     char prefix[256];
@@ -91,5 +94,26 @@ enum http_err http_request(const struct http_url *, const char *method,
                            size_t body_len, int timeout_ms,
                            struct http_response *resp, char *err,
                            size_t errlen);
+
+/* What a request carries beyond its URL. */
+struct http_opts {
+    /* Sent as "Authorization: Bearer TOKEN"; NULL for none.  Printable
+     * ASCII without spaces, else HTTP_E_BAD_TOKEN. */
+    const char *token;
+    /* https: the PEM CA file the server's certificate must chain to
+     * (NULL: the system's CAs).  The certificate must also name the URL's
+     * host (DNS name, or IP address for an address literal). */
+    const char *cacert;
+};
+
+/* http_request() with 'opts' (NULL: none).  Over https the handshake and
+ * the verification are within the same deadline; their failure is
+ * HTTP_E_TLS with the reason (e.g. the verification error) in 'err'. */
+enum http_err http_request_opts(const struct http_url *,
+                                const struct http_opts *, const char *method,
+                                const char *path, const char *body,
+                                size_t body_len, int timeout_ms,
+                                struct http_response *resp, char *err,
+                                size_t errlen);
 
 #endif /* MIGNET_HTTP_CLIENT_H */

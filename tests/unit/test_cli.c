@@ -58,6 +58,8 @@ test_parse_ok(void **state)
     assert_null(cli_opt_value(&p, "from"));
     assert_false(p.json);
     assert_null(p.url);
+    assert_null(p.token);
+    assert_null(p.cacert);
     assert_false(p.help);
 
     assert_int_equal(parse_line("--json vm migrate --to=n2 vm1 --from n1 "
@@ -70,6 +72,18 @@ test_parse_ok(void **state)
     assert_string_equal(cli_opt_value(&p, "to"), "n2");
     assert_string_equal(cli_opt_value(&p, "from"), "n1");
     assert_string_equal(p.pos[0], "vm1");
+
+    assert_int_equal(parse_line("--token=t0k3n vm list --cacert /ca.pem "
+                                "--url https://h:2",
+                                &p, err, sizeof err, words, sizeof words),
+                     CLI_EXIT_OK);
+    assert_string_equal(p.token, "t0k3n");
+    assert_string_equal(p.cacert, "/ca.pem");
+    assert_string_equal(p.url, "https://h:2");
+    assert_int_equal(parse_line("vm list --token", &p, err, sizeof err,
+                                words, sizeof words),
+                     CLI_EXIT_USAGE);
+    assert_non_null(strstr(err, "--token needs a value"));
 
     assert_int_equal(parse_line("tasks", &p, err, sizeof err, words,
                                 sizeof words),

@@ -252,9 +252,22 @@ test_url_parse(void **state)
     assert_string_equal(u.host, "::1");
     assert_string_equal(u.port, "81");
     assert_string_equal(u.prefix, "/x");
+    assert_false(u.tls);
+    assert_int_equal(http_url_parse("https://ctl.example/api", &u, err,
+                                    sizeof err),
+                     HTTP_E_OK);
+    assert_true(u.tls);
+    assert_string_equal(u.host, "ctl.example");
+    assert_string_equal(u.port, "443");
+    assert_string_equal(u.prefix, "/api");
+    assert_int_equal(http_url_parse("HTTPS://127.0.0.1:7443", &u, err,
+                                    sizeof err),
+                     HTTP_E_OK);
+    assert_true(u.tls);
+    assert_string_equal(u.port, "7443");
 
     static const char *const bad[] = {
-        "127.0.0.1:7480",       "https://127.0.0.1",  "http://",
+        "127.0.0.1:7480",       "https://",           "http://",
         "http://:80",           "http://h:0",         "http://h:65536",
         "http://h:12a",         "http://h:",          "http://[::1",
         "http://h x",           "http://u@h",         "http://h/?q",
@@ -282,10 +295,10 @@ test_escape(void **state)
     strbuf_destroy(&sb);
 }
 
-/* A real request against a child process that answers with 'reply' in
- * small pieces and returns what it received through a pipe. */
-static void
-test_request_loopback(void **state)
+/* A listening socket on an ephemeral loopback port, and '*url' for it:
+ * "SCHEME://127.0.0.1:PORTSUFFIX". */
+static int
+listen_loopback(const char *scheme, const char *suffix, struct http_url *url)
 {
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(lfd >= 0);
@@ -293,9 +306,23 @@ test_request_loopback(void **state)
     sin.sin_family = AF_INET;
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(lfd, (struct sockaddr *) &sin, sizeof sin), 0);
-    assert_int_equal(listen(lfd, 1), 0);
+    assert_int_equal(listen(lfd, 4), 0);
     socklen_t slen = sizeof sin;
     assert_int_equal(getsockname(lfd, (struct sockaddr *) &sin, &slen), 0);
+    char text[64], err[128];
+    snprintf(text, sizeof text, "%s://127.0.0.1:%d%s", scheme,
+             ntohs(sin.sin_port), suffix);
+    assert_int_equal(http_url_parse(text, url, err, sizeof err), HTTP_E_OK);
+    return lfd;
+}
+
+/* A real request against a child process that answers with 'reply' in
+ * small pieces and returns what it received through a pipe. */
+static void
+test_request_loopback(void **state)
+{
+    struct http_url url;
+    int lfd = listen_loopback("http", "/pre", &url);
     int pipefd[2];
     assert_int_equal(pipe(pipefd), 0);
 
@@ -334,16 +361,21 @@ test_request_loopback(void **state)
     }
     close(pipefd[1]);
 
-    char url_text[64], err[128];
-    snprintf(url_text, sizeof url_text, "http://127.0.0.1:%d/pre",
-             ntohs(sin.sin_port));
-    struct http_url url;
-    assert_int_equal(http_url_parse(url_text, &url, err, sizeof err),
-                     HTTP_E_OK);
+    char err[128];
     struct http_response r;
     http_response_init(&r);
-    assert_int_equal(http_request(&url, "POST", "/v1/x?y=1", "{}", 2, 5000,
-                                  &r, err, sizeof err),
+    /* A token that could break the header is refused before connecting. */
+    static const char *const bad_tokens[] = {"", "a b", "x\r\nX-Y: z",
+                                             "caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof bad_tokens / sizeof bad_tokens[0]; i++) {
+        struct http_opts bo = {.token = bad_tokens[i]};
+        assert_int_equal(http_request_opts(&url, &bo, "GET", "/", NULL, 0,
+                                           5000, &r, err, sizeof err),
+                         HTTP_E_BAD_TOKEN);
+    }
+    struct http_opts opts = {.token = "mgn_tok-en.1"};
+    assert_int_equal(http_request_opts(&url, &opts, "POST", "/v1/x?y=1",
+                                       "{}", 2, 5000, &r, err, sizeof err),
                      HTTP_E_OK);
     assert_int_equal(r.status, 409);
     assert_string_equal(r.body, "{\"error\":1}");
@@ -353,6 +385,7 @@ test_request_loopback(void **state)
     assert_true(n > 0);
     assert_non_null(strstr(got, "POST /pre/v1/x?y=1 HTTP/1.1\r\n"));
     assert_non_null(strstr(got, "Content-Length: 2\r\n"));
+    assert_non_null(strstr(got, "Authorization: Bearer mgn_tok-en.1\r\n"));
     assert_non_null(strstr(got, "Host: 127.0.0.1:"));
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -369,6 +402,57 @@ test_request_loopback(void **state)
     http_response_destroy(&r);
 }
 
+/* https to something that is not a TLS server, or with a CA file that
+ * does not load: HTTP_E_TLS with the reason, never a response. */
+static void
+test_tls_refused(void **state)
+{
+    (void) state;
+    struct http_url url;
+    int lfd = listen_loopback("https", "", &url);
+    char err[256];
+    struct http_response r;
+    http_response_init(&r);
+
+    /* The connection is queued by the kernel; the CA file is the error. */
+    struct http_opts bad_ca = {.cacert = "/nonexistent/ca.pem"};
+    assert_int_equal(http_request_opts(&url, &bad_ca, "GET", "/", NULL, 0,
+                                       5000, &r, err, sizeof err),
+                     HTTP_E_TLS);
+    assert_non_null(strstr(err, "/nonexistent/ca.pem"));
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* Drop the first (queued) connection, answer plain HTTP on the
+         * next. */
+        int fd = accept(lfd, NULL, NULL);
+        close(fd);
+        fd = accept(lfd, NULL, NULL);
+        char buf[512];
+        if (read(fd, buf, sizeof buf) <= 0) {
+            _exit(1);
+        }
+        static const char plain[] = "HTTP/1.1 200 OK\r\n"
+                                    "Content-Length: 2\r\n\r\n{}";
+        if (write(fd, plain, sizeof plain - 1) < 0) {
+            _exit(1);
+        }
+        close(fd);
+        _exit(0);
+    }
+    assert_int_equal(http_request_opts(&url, NULL, "GET", "/", NULL, 0,
+                                       5000, &r, err, sizeof err),
+                     HTTP_E_TLS);
+    assert_non_null(strstr(err, "TLS handshake failed"));
+    assert_int_equal(r.status, 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(lfd);
+    http_response_destroy(&r);
+}
+
 int
 main(void)
 {
@@ -378,6 +462,7 @@ main(void)
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_read_to_close),
         cmocka_unit_test(test_no_body_statuses_and_interim),
+        cmocka_unit_test(test_tls_refused),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_oversized_header),
         cmocka_unit_test(test_url_parse),

@@ -306,6 +306,77 @@ test_fabric(void **state)
     assert_non_null(strstr(err, "given twice"));
 }
 
+/* Secure by default: a non-loopback listener needs TLS and credentials
+ * unless --insecure; loopback ones do not. */
+static void
+test_exposure(void **state)
+{
+    (void) state;
+    struct mignetd_options o;
+    char err[256];
+    static const char *const loop[] = {"127.0.0.1:1", "127.9.8.7:1",
+                                       "[::1]:1", "localhost:1"};
+    for (size_t i = 0; i < sizeof loop / sizeof loop[0]; i++) {
+        assert_true(options_addr_loopback(loop[i]));
+        assert_int_equal(parse(&o, err, sizeof err, "--listen", loop[i],
+                               NULL),
+                         OPTIONS_RUN);
+    }
+    static const char *const open[] = {"0.0.0.0:1", "[::]:1",
+                                       "198.18.0.1:1", "128.0.0.1:1",
+                                       "ctl.example:1", "[::2]:1"};
+    for (size_t i = 0; i < sizeof open / sizeof open[0]; i++) {
+        assert_false(options_addr_loopback(open[i]));
+        assert_int_equal(parse(&o, err, sizeof err, "--listen", open[i],
+                               NULL),
+                         OPTIONS_ERROR);
+        assert_non_null(strstr(err, "not a loopback address"));
+        assert_non_null(strstr(err, "--insecure"));
+        assert_int_equal(parse(&o, err, sizeof err, "--agent-listen",
+                               open[i], NULL),
+                         OPTIONS_ERROR);
+        assert_non_null(strstr(err, "--agent-tls-cert"));
+        assert_int_equal(parse(&o, err, sizeof err, "--listen", open[i],
+                               "--agent-listen", open[i], "--insecure",
+                               NULL),
+                         OPTIONS_RUN);
+        assert_true(o.insecure);
+    }
+    /* TLS without tokens, or tokens without TLS, is not enough. */
+    assert_int_equal(parse(&o, err, sizeof err, "--listen", "0.0.0.0:1",
+                           "--api-tls-cert", "c", "--api-tls-key", "k",
+                           NULL),
+                     OPTIONS_ERROR);
+    assert_int_equal(parse(&o, err, sizeof err, "--listen", "0.0.0.0:1",
+                           "--api-tokens", "t", NULL),
+                     OPTIONS_ERROR);
+    assert_int_equal(parse(&o, err, sizeof err, "--listen", "0.0.0.0:1",
+                           "--api-tls-cert", "c", "--api-tls-key", "k",
+                           "--api-tokens", "t", "--agent-listen",
+                           "0.0.0.0:2", "--agent-tls-cert", "c",
+                           "--agent-tls-key", "k", NULL),
+                     OPTIONS_RUN);
+    assert_false(o.insecure);
+    assert_string_equal(o.api_tokens, "t");
+    assert_int_equal(parse(&o, err, sizeof err, "--api-tls-cert", "c",
+                           NULL),
+                     OPTIONS_ERROR);
+    assert_non_null(strstr(err, "go together"));
+    assert_int_equal(parse(&o, err, sizeof err, "--insecure=maybe", NULL),
+                     OPTIONS_ERROR);
+    /* In a file: "insecure = true". */
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fputs("listen = 0.0.0.0:1\ninsecure = true\n", f);
+    fclose(f);
+    assert_int_equal(parse(&o, err, sizeof err, "--config", conf, NULL),
+                     OPTIONS_RUN);
+    assert_true(o.insecure);
+    assert_int_equal(parse(&o, err, sizeof err, "--config", conf,
+                           "--insecure=false", NULL),
+                     OPTIONS_ERROR);
+}
+
 int
 main(void)
 {
@@ -315,6 +386,7 @@ main(void)
         cmocka_unit_test(test_strategy_overrides),
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_fabric),
+        cmocka_unit_test(test_exposure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

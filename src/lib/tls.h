@@ -1,0 +1,27 @@
+/* tls.h: OpenSSL contexts set up the one way mignet uses them.
+ *
+ * Servers (the REST API, the agent channel) load a certificate chain and
+ * its key; clients verify the server against a CA file and its name.  Both
+ * refuse anything older than TLS 1.2.  Errors name the file at fault. */
+#ifndef MIGNET_LIB_TLS_H
+#define MIGNET_LIB_TLS_H 1
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+/* A server context with the PEM chain 'cert' and key 'key'; NULL with
+ * the reason in 'err'. */
+SSL_CTX *tls_server_ctx(const char *cert, const char *key, char *err,
+                        size_t errlen);
+
+/* A client context that verifies the server against the PEM 'cafile'
+ * (NULL: the system's default CA paths); NULL with 'err' set. */
+SSL_CTX *tls_client_ctx(const char *cafile, char *err, size_t errlen);
+
+/* Makes 'ssl' check that the server's certificate names 'host' (a DNS
+ * name, or an IP address checked against the IP SANs) and sends it as SNI
+ * when it is a name.  0 or -1. */
+int tls_client_expect_host(SSL *ssl, const char *host);
+
+#endif /* MIGNET_LIB_TLS_H */
