@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 
 #include "controller/ctl.h"
+#include "controller/listen_guard.h"
 #include "proto/chan_msg.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -42,6 +43,8 @@
 /* A session whose peer does not read is closed past this much queued
  * output; its node gets everything again when it reconnects. */
 #define AGENT_MAX_OUTPUT (64u << 20)
+/* Output queued for a session before its welcome (error replies). */
+#define AGENT_PREHELLO_OUT 4096u
 /* Silent for this many heartbeat intervals: closed. */
 #define AGENT_DEAD_INTERVALS 3
 
@@ -77,6 +80,7 @@ struct push_cache {
 struct agent_server {
     struct ctl *ctl;
     struct evconnlistener *listener;
+    struct lguard *guard; /* caps, accept back-off, pre-hello output */
     SSL_CTX *ssl_ctx;
     struct event *hb_timer;
     struct agent_session *head;
@@ -806,7 +810,12 @@ agent_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct agent_server *srv = arg;
     struct event_base *base = evconnlistener_get_base(l);
     int one = 1;
+    size_t slot;
     (void) salen;
+    if (!lguard_accept(srv->guard, fd, sa, &slot)) {
+        evutil_closesocket(fd);
+        return;
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
     struct bufferevent *bev;
@@ -845,6 +854,9 @@ agent_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 
     bufferevent_setcb(bev, session_read_cb, NULL, session_event_cb, s);
     bufferevent_setwatermark(bev, EV_READ, 0, 4 * CHAN_MSG_MAX_LINE);
+    /* Until the session's welcome is queued its output stays small. */
+    lguard_cap_output(srv->guard, slot, bev, AGENT_PREHELLO_OUT,
+                      "{\"type\":\"welcome\"");
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
@@ -946,6 +958,13 @@ agent_server_create(struct ctl *ctl, char *err, size_t errlen)
         agent_server_destroy(srv);
         return NULL;
     }
+    const struct lguard_config gc = {
+        .name = "agent",
+        .max_conns = ctl->opts.max_conns,
+        .max_per_peer = ctl->opts.max_conns_per_peer,
+    };
+    srv->guard = lguard_new(ctl->base, &gc);
+    lguard_watch_listener(srv->guard, srv->listener);
     srv->push_timer = evtimer_new(ctl->base, push_timer_cb, srv);
     srv->hb_timer = event_new(ctl->base, -1, EV_PERSIST, agent_heartbeat_cb,
                               srv);
@@ -976,6 +995,7 @@ agent_server_destroy(struct agent_server *srv)
     if (srv->listener) {
         evconnlistener_free(srv->listener);
     }
+    lguard_free(srv->guard);
     if (srv->ssl_ctx) {
         SSL_CTX_free(srv->ssl_ctx);
     }

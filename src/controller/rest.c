@@ -19,6 +19,7 @@
 
 #include "controller/agent_server.h"
 #include "controller/ctl.h"
+#include "controller/listen_guard.h"
 #include "controller/migrations.h"
 #include "controller/rest_fabric.h"
 #include "controller/rest_parse.h"
@@ -33,13 +34,11 @@
 
 #define REST_JSON "application/json"
 #define REST_PROM "text/plain; version=0.0.4; charset=utf-8"
-/* evhttp's own cap: bodies between max_body and this get our JSON 413;
- * beyond it evhttp answers 413 itself and closes. */
-#define REST_HARD_BODY_CAP (4u << 20)
 
 struct rest {
     struct ctl *ctl;
     struct evhttp *http;
+    struct lguard *guard; /* caps, back-off, request bounds */
 };
 
 /* ---- Answers ---- */
@@ -895,14 +894,18 @@ rest_create(struct ctl *ctl, char *err, size_t errlen)
                                    | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS
                                    | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT
                                    | EVHTTP_REQ_PATCH);
-    evhttp_set_max_body_size(rest->http, REST_HARD_BODY_CAP);
-    evhttp_set_max_headers_size(rest->http, 16384);
+    /* evhttp refuses a body announced over max_body before reading it
+     * (and a chunked one once it passes); the guard makes it JSON. */
+    evhttp_set_max_body_size(rest->http, ctl->opts.max_body);
+    evhttp_set_max_headers_size(rest->http, LGUARD_HEAD_MAX);
     evhttp_set_timeout(rest->http, 60);
     evhttp_set_gencb(rest->http, rest_handle, rest);
 
     int fd = sock_listen(ctl->opts.listen, ctl->rest_addr,
                         sizeof ctl->rest_addr, err, errlen);
-    if (fd < 0 || !evhttp_accept_socket_with_handle(rest->http, fd)) {
+    struct evhttp_bound_socket *bound =
+        fd < 0 ? NULL : evhttp_accept_socket_with_handle(rest->http, fd);
+    if (!bound) {
         if (fd >= 0) {
             evutil_closesocket(fd);
             snprintf(err, errlen, "cannot serve HTTP on %s", ctl->rest_addr);
@@ -910,6 +913,14 @@ rest_create(struct ctl *ctl, char *err, size_t errlen)
         rest_destroy(rest);
         return NULL;
     }
+    const struct lguard_config gc = {
+        .name = "rest",
+        .max_conns = ctl->opts.max_conns,
+        .max_per_peer = ctl->opts.max_conns_per_peer,
+        .request_timeout_ms = ctl->opts.request_timeout_ms,
+    };
+    rest->guard = lguard_new(ctl->base, &gc);
+    lguard_http(rest->guard, rest->http, bound, NULL, NULL);
     return rest;
 }
 
@@ -922,5 +933,6 @@ rest_destroy(struct rest *rest)
     if (rest->http) {
         evhttp_free(rest->http);
     }
+    lguard_free(rest->guard); /* after the connections it counts */
     free(rest);
 }
