@@ -33,6 +33,10 @@
 /* Stale slots (connections closed without telling the guard) are looked
  * for at most this often, and only when a cap is reached. */
 #define LGUARD_SWEEP_MS 100
+/* REST: after this many refusals in a row the listener pauses for a
+ * millisecond, so evhttp closes them before more are accepted (a refused
+ * socket is only shut down: evhttp owns its descriptor). */
+#define LGUARD_BURST 64
 /* Refusals are summed up in one line at most this often. */
 #define LGUARD_REPORT_MS 1000
 
@@ -142,6 +146,8 @@ struct lguard {
     /* REST: connections whose socket is not looked at yet. */
     struct lguard_conn *pending;
     struct event *pending_ev;
+    struct event *resume_timer; /* ends a pause after a burst */
+    unsigned burst_refused;
     lguard_make_bev make;
     void *make_arg;
 };
@@ -189,10 +195,25 @@ lguard_backoff_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* The guards watching a listener: libevent hands an error callback the
+ * listener's own argument (evhttp's, the agent server's), so the guard
+ * is found by its listener. */
+#define LGUARD_MAX_WATCHED 8
+static struct lguard *lguard_watching[LGUARD_MAX_WATCHED];
+
 static void
 lguard_accept_error(struct evconnlistener *l, void *arg)
 {
-    struct lguard *g = arg;
+    struct lguard *g = NULL;
+    (void) arg;
+    for (size_t i = 0; i < LGUARD_MAX_WATCHED && !g; i++) {
+        if (lguard_watching[i] && lguard_watching[i]->listener == l) {
+            g = lguard_watching[i];
+        }
+    }
+    if (!g) {
+        return; /* cannot happen: the callback is set with the guard */
+    }
     uint64_t now = clock_mono_ms();
     g->last_errno = EVUTIL_SOCKET_ERROR();
     g->backoff_ms = lguard_backoff_next(g->backoff_ms,
@@ -216,8 +237,15 @@ lguard_accept_error(struct evconnlistener *l, void *arg)
 void
 lguard_watch_listener(struct lguard *g, struct evconnlistener *l)
 {
-    g->listener = l;
-    evconnlistener_set_error_cb(l, lguard_accept_error);
+    for (size_t i = 0; i < LGUARD_MAX_WATCHED; i++) {
+        if (!lguard_watching[i] || lguard_watching[i] == g) {
+            lguard_watching[i] = g;
+            g->listener = l;
+            evconnlistener_set_error_cb(l, lguard_accept_error);
+            return;
+        }
+    }
+    abort(); /* more listeners than mignetd has */
 }
 
 /* The numeric address of 'sa' without its port. */
@@ -559,6 +587,23 @@ lguard_check_pending(struct lguard *g)
             shutdown(c->fd, SHUT_RDWR); /* evhttp frees it */
         }
         lguard_conn_free(c);
+        if (++g->burst_refused >= LGUARD_BURST && g->listener) {
+            static const struct timeval ms = {0, 1000};
+            evconnlistener_disable(g->listener);
+            evtimer_add(g->resume_timer, &ms);
+        }
+    }
+}
+
+static void
+lguard_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct lguard *g = arg;
+    (void) fd;
+    (void) what;
+    g->burst_refused = 0;
+    if (!evtimer_pending(g->backoff_timer, NULL)) {
+        evconnlistener_enable(g->listener);
     }
 }
 
@@ -631,7 +676,9 @@ lguard_new(struct event_base *base, const struct lguard_config *cfg)
     g->backoff_timer = evtimer_new(base, lguard_backoff_cb, g);
     g->report_timer = evtimer_new(base, lguard_report_cb, g);
     g->pending_ev = event_new(base, -1, 0, lguard_pending_cb, g);
-    if (!g->backoff_timer || !g->report_timer || !g->pending_ev) {
+    g->resume_timer = evtimer_new(base, lguard_resume_cb, g);
+    if (!g->backoff_timer || !g->report_timer || !g->pending_ev
+        || !g->resume_timer) {
         out_of_memory();
     }
     return g;
@@ -642,6 +689,11 @@ lguard_free(struct lguard *g)
 {
     if (!g) {
         return;
+    }
+    for (size_t i = 0; i < LGUARD_MAX_WATCHED; i++) {
+        if (lguard_watching[i] == g) {
+            lguard_watching[i] = NULL;
+        }
     }
     while (g->pending) {
         lguard_conn_free(g->pending);
@@ -654,6 +706,7 @@ lguard_free(struct lguard *g)
     event_free(g->backoff_timer);
     event_free(g->report_timer);
     event_free(g->pending_ev);
+    event_free(g->resume_timer);
     lguard_table_destroy(&g->table);
     free(g);
 }
