@@ -83,6 +83,18 @@ api GET /v1/vms
 [ "$STATUS" = 200 ] && [ "$(json '.vms | length')" = 0 ] \
     || fail "a refused body changed the state: $BODY"
 
+# A head over 16 KiB and a chunked body over the limit: refused, in JSON.
+big_hdr=$(head -c 20000 /dev/zero | tr '\0' a)
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -H "X-Big: $big_hdr" \
+    "$URL/healthz")
+[ "$STATUS" = 400 ] && jq -e '.error.code == "bad_request"' "$T/body" \
+    >/dev/null || fail "a 20 KiB header: $STATUS $(cat "$T/body")"
+STATUS=$(head -c 200000 /dev/zero | curl -s -o "$T/body" -w '%{http_code}' \
+    -H 'Transfer-Encoding: chunked' -H 'Content-Type: application/json' \
+    --data-binary @- "$URL/v1/vms")
+[ "$STATUS" = 413 ] && jq -e '.error.code == "too_large"' "$T/body" \
+    >/dev/null || fail "a chunked 200 kB body: $STATUS $(cat "$T/body")"
+
 # ---- 3. Trickling clients (1 byte a second) ----
 trickle=$(python3 "$CLIENT" trickle 127.0.0.1 "$PORT" 5 \
     $((TIMEOUT_MS / 1000 + 3)))
