@@ -152,6 +152,8 @@ struct lguard {
     void *make_arg;
 };
 
+static void lguard_sweep(struct lguard *);
+
 static void
 lguard_report_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -159,6 +161,7 @@ lguard_report_cb(evutil_socket_t fd, short what, void *arg)
     const struct lguard_stats *s = &g->stats, *r = &g->reported;
     (void) fd;
     (void) what;
+    lguard_sweep(g); /* 'open' counts only live connections */
     log_write(LOG_WARN, "listen", "event=limits listener=%s "
               "refused_peer=%" PRIu64 " refused_total=%" PRIu64
               " accept_backoffs=%" PRIu64 " backoff_ms=%" PRIu32
