@@ -48,7 +48,7 @@ lguard_table_init(struct lguard_table *t, uint32_t max_conns,
 {
     t->n_slots = max_conns ? max_conns : 1;
     t->slots = xcalloc(t->n_slots, sizeof *t->slots);
-    t->n_used = 0;
+    t->n_used = t->n_hw = 0;
     t->max_per_peer = max_per_peer ? max_per_peer : 1;
 }
 
@@ -57,14 +57,14 @@ lguard_table_destroy(struct lguard_table *t)
 {
     free(t->slots);
     t->slots = NULL;
-    t->n_slots = t->n_used = 0;
+    t->n_slots = t->n_used = t->n_hw = 0;
 }
 
 size_t
 lguard_table_peer_count(const struct lguard_table *t, const char *peer)
 {
     size_t n = 0;
-    for (size_t i = 0; i < t->n_slots; i++) {
+    for (size_t i = 0; i < t->n_hw; i++) {
         n += t->slots[i].used && !strcmp(t->slots[i].peer, peer);
     }
     return n;
@@ -74,8 +74,11 @@ enum lguard_verdict
 lguard_table_admit(struct lguard_table *t, const char *peer, int fd,
                    ino_t ino, size_t *idx)
 {
-    size_t free_slot = t->n_slots, same = 0;
-    for (size_t i = 0; i < t->n_slots; i++) {
+    /* Slots past n_hw were never used: the scan costs the connections
+     * open, not the cap. */
+    size_t free_slot = t->n_hw < t->n_slots ? t->n_hw : t->n_slots;
+    size_t same = 0;
+    for (size_t i = 0; i < t->n_hw; i++) {
         const struct lguard_slot *s = &t->slots[i];
         if (!s->used) {
             free_slot = free_slot < i ? free_slot : i;
@@ -98,6 +101,9 @@ lguard_table_admit(struct lguard_table *t, const char *peer, int fd,
     s->ino = ino;
     snprintf(s->peer, sizeof s->peer, "%s", peer);
     t->n_used++;
+    if (free_slot >= t->n_hw) {
+        t->n_hw = free_slot + 1;
+    }
     *idx = free_slot;
     return LGUARD_OK;
 }
@@ -109,6 +115,9 @@ lguard_table_release(struct lguard_table *t, size_t idx, uint32_t gen)
         t->slots[idx].used = false;
         t->slots[idx].gen++;
         t->n_used--;
+        while (t->n_hw && !t->slots[t->n_hw - 1].used) {
+            t->n_hw--;
+        }
     }
 }
 
@@ -286,7 +295,7 @@ static void
 lguard_sweep(struct lguard *g)
 {
     struct lguard_table *t = &g->table;
-    for (size_t i = 0; i < t->n_slots; i++) {
+    for (size_t i = t->n_hw; i-- > 0;) {
         struct lguard_slot *s = &t->slots[i];
         struct stat st;
         if (s->used && (fstat(s->fd, &st) || st.st_ino != s->ino)) {
@@ -701,7 +710,7 @@ lguard_free(struct lguard *g)
     while (g->pending) {
         lguard_conn_free(g->pending);
     }
-    for (size_t i = 0; i < g->table.n_slots; i++) {
+    for (size_t i = g->table.n_hw; i-- > 0;) {
         if (g->table.slots[i].used) {
             lguard_slot_drop(g, i);
         }

@@ -53,6 +53,7 @@ struct lguard_table {
     struct lguard_slot *slots;
     size_t n_slots; /* == the listener's cap */
     size_t n_used;
+    size_t n_hw;    /* slots at and past this one are free */
     uint32_t max_per_peer;
 };
 

@@ -71,10 +71,23 @@ test_total(void **state)
     assert_int_equal(lguard_table_admit(&t, "10.0.0.9", 9, 9, &x),
                      LGUARD_TOTAL_FULL);
     assert_int_equal(t.n_used, 4);
+    assert_int_equal(t.n_hw, 4);
     lguard_table_release(&t, 2, t.slots[2].gen);
+    assert_int_equal(t.n_hw, 4);
     assert_int_equal(lguard_table_admit(&t, "10.0.0.9", 9, 9, &x),
                      LGUARD_OK);
     assert_int_equal(x, 2);
+    /* Releasing the top slots lowers the part that is scanned. */
+    lguard_table_release(&t, 3, t.slots[3].gen);
+    lguard_table_release(&t, 1, t.slots[1].gen);
+    assert_int_equal(t.n_hw, 3);
+    lguard_table_release(&t, 2, t.slots[2].gen);
+    assert_int_equal(t.n_hw, 1);
+    assert_int_equal(t.n_used, 1);
+    assert_int_equal(lguard_table_admit(&t, "10.0.0.7", 7, 7, &x),
+                     LGUARD_OK);
+    assert_int_equal(x, 1);
+    assert_int_equal(t.n_hw, 2);
     lguard_table_destroy(&t);
 
     /* A zero cap is one, never none. */
