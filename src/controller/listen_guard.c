@@ -8,7 +8,8 @@
  * to its answer (trickling clients are shut down) and turns evhttp's own
  * HTML error pages (a body over the limit is refused from its announced
  * length, before it is read) into the API's JSON errors.  A slot whose
- * socket is closed is found by its descriptor and inode. */
+ * socket is closed is found by its descriptor and inode (socket inodes
+ * are unique among open sockets). */
 #include "controller/listen_guard.h"
 
 #include <arpa/inet.h>
@@ -298,7 +299,8 @@ lguard_sweep(struct lguard *g)
     for (size_t i = t->n_hw; i-- > 0;) {
         struct lguard_slot *s = &t->slots[i];
         struct stat st;
-        if (s->used && (fstat(s->fd, &st) || st.st_ino != s->ino)) {
+        if (s->used && (fstat(s->fd, &st) || !S_ISSOCK(st.st_mode)
+                        || st.st_ino != s->ino)) {
             lguard_slot_drop(g, i);
         }
     }
@@ -439,7 +441,8 @@ static bool
 lguard_conn_alive(const struct lguard_conn *c)
 {
     struct stat st;
-    return c->fd >= 0 && !fstat(c->fd, &st) && st.st_ino == c->ino;
+    return c->fd >= 0 && !fstat(c->fd, &st) && S_ISSOCK(st.st_mode)
+           && st.st_ino == c->ino;
 }
 
 static void
