@@ -164,6 +164,17 @@ struct lguard {
 
 static void lguard_sweep(struct lguard *);
 
+/* Arms 'ev' to fire in 'ms' milliseconds. */
+static void
+lguard_arm(struct event *ev, uint32_t ms)
+{
+    struct timeval tv = {
+        .tv_sec = ms / 1000,
+        .tv_usec = (suseconds_t) (ms % 1000) * 1000,
+    };
+    evtimer_add(ev, &tv);
+}
+
 static void
 lguard_report_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -189,11 +200,7 @@ static void
 lguard_note(struct lguard *g)
 {
     if (!evtimer_pending(g->report_timer, NULL)) {
-        struct timeval tv = {
-            .tv_sec = LGUARD_REPORT_MS / 1000,
-            .tv_usec = (LGUARD_REPORT_MS % 1000) * 1000,
-        };
-        evtimer_add(g->report_timer, &tv);
+        lguard_arm(g->report_timer, LGUARD_REPORT_MS);
     }
 }
 
@@ -239,11 +246,7 @@ lguard_accept_error(struct evconnlistener *l, void *arg)
     }
     g->stats.backoffs++;
     evconnlistener_disable(l);
-    struct timeval tv = {
-        .tv_sec = g->backoff_ms / 1000,
-        .tv_usec = (g->backoff_ms % 1000) * 1000,
-    };
-    evtimer_add(g->backoff_timer, &tv);
+    lguard_arm(g->backoff_timer, g->backoff_ms);
     lguard_note(g);
 }
 
@@ -462,13 +465,8 @@ lguard_deadline_cb(evutil_socket_t fd, short what, void *arg)
 static void
 lguard_arm_deadline(struct lguard_conn *c)
 {
-    uint32_t ms = c->g->cfg.request_timeout_ms;
-    if (ms) {
-        struct timeval tv = {
-            .tv_sec = ms / 1000,
-            .tv_usec = (ms % 1000) * 1000,
-        };
-        evtimer_add(c->deadline, &tv);
+    if (c->g->cfg.request_timeout_ms) {
+        lguard_arm(c->deadline, c->g->cfg.request_timeout_ms);
     }
 }
 
@@ -603,9 +601,8 @@ lguard_check_pending(struct lguard *g)
         }
         lguard_conn_free(c);
         if (++g->burst_refused >= LGUARD_BURST && g->listener) {
-            static const struct timeval ms = {0, 1000};
             evconnlistener_disable(g->listener);
-            evtimer_add(g->resume_timer, &ms);
+            lguard_arm(g->resume_timer, 1);
         }
     }
 }

@@ -5,8 +5,8 @@
  * timer), caps open connections per listener and per client address
  * (closing the ones beyond at once), and for the REST server bounds a
  * request's total time and answers evhttp's own refusals (a body over
- * the limit, refused before it is read) in JSON.  What it refuses is counted and logged at most once
- * a second. */
+ * the limit, refused before it is read) in JSON.  What it refuses is
+ * counted and logged at most once a second. */
 #ifndef MIGNET_CONTROLLER_LISTEN_GUARD_H
 #define MIGNET_CONTROLLER_LISTEN_GUARD_H 1
 
