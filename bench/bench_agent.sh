@@ -67,7 +67,8 @@ restart_n1() {
     sleep 0.5
     local t_start t_done confirmed=0 i
     t_start=$(tb_now_ms)
-    "$MIG_BUILD/mignet-agent" --node n1 --ofp "unix:$(tb_mgmt_sock 1)" \
+    "$MIG_BUILD/mignet-agent" --node n1 --token-file "$TB_DIR/token-n1" \
+        --ofp "unix:$(tb_mgmt_sock 1)" \
         --controller "$MIG_AGENTS" --gateway "$MIG_URL" --refresh-ms 1000 \
         --metrics "127.0.0.1:${MIG_METRICS[1]}" \
         >>"$TB_DIR/agent1b.log" 2>&1 &

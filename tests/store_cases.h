@@ -74,10 +74,13 @@ case_rec_text(char *buf, size_t n, const struct store_rec *r)
         break;
     case STORE_NODE:
         snprintf(buf, n, "NODE %s addr=%s refresh=%" PRIu32 " gone=%d"
-                 " cordoned=%d draining=%d",
+                 " cordoned=%d draining=%d token=%.12s",
                  case_str(r->node.name), case_str(r->node.address),
                  r->node.refresh_ms, (int) r->node.gone,
-                 (int) r->node.cordoned, (int) r->node.draining);
+                 (int) r->node.cordoned, (int) r->node.draining,
+                 r->node.token_hash && r->node.token_hash[0]
+                     ? r->node.token_hash
+                     : "-");
         break;
     case STORE_VM:
         case_config_text(cfg, sizeof cfg, &r->vm.config);
@@ -219,6 +222,8 @@ case_sample_init(struct case_sample *c)
     c->node_b.node.refresh_ms = 750;
     c->node_b.node.cordoned = true;
     c->node_b.node.draining = true;
+    c->node_b.node.token_hash = "9f86d081884c7d659a2feaa0c55ad015"
+                                "a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
     struct mn_config cfg = {
         .mac = {0x02, 0, 0, 0, 0x12, 0x34},

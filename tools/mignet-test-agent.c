@@ -27,6 +27,7 @@
 #include "lib/addr.h"
 #include "mignet/model.h"
 #include "lib/http_client.h"
+#include "agent/credentials.h"
 #include "lib/sock.h"
 #include "lib/stopflag.h"
 #include "lib/strbuf.h"
@@ -40,6 +41,8 @@ struct options {
     uint32_t refresh_ms; /* 0: do not poll */
     const char *tls_ca;
     const char *tls_name;
+    const char *tls_cert, *tls_key; /* the node's client certificate */
+    const char *token_file;         /* the node's token */
     uint32_t reconnect_ms;
     bool no_ack;
     bool nack;      /* nack every instruction with this OpenFlow error */
@@ -564,6 +567,12 @@ usage(FILE *stream)
             "  --tls-ca FILE           use TLS, trusting the CAs in FILE\n"
             "  --tls-name NAME         name to verify in the controller's "
             "certificate\n"
+            "  --tls-cert FILE         client certificate (CN = node id) "
+            "with --tls-key FILE\n"
+            "  --token-file FILE       the node's token (from POST "
+            "/v1/nodes), sent in hello;\n"
+            "                          its map polls then report refreshes "
+            "by message\n"
             "  --reconnect-ms MS       wait between connection attempts "
             "(default 200)\n"
             "  --no-ack                never acknowledge instructions "
@@ -604,6 +613,9 @@ parse_options(int argc, char **argv, struct options *o)
         {"refresh-ms", required_argument, NULL, 'r'},
         {"tls-ca", required_argument, NULL, 'a'},
         {"tls-name", required_argument, NULL, 'N'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'k'},
+        {"token-file", required_argument, NULL, 'T'},
         {"reconnect-ms", required_argument, NULL, 'R'},
         {"no-ack", no_argument, NULL, 'A'},
         {"nack", required_argument, NULL, 'K'},
@@ -629,6 +641,9 @@ parse_options(int argc, char **argv, struct options *o)
         case 'g': o->gateway = optarg; break;
         case 'a': o->tls_ca = optarg; break;
         case 'N': o->tls_name = optarg; break;
+        case 'C': o->tls_cert = optarg; break;
+        case 'k': o->tls_key = optarg; break;
+        case 'T': o->token_file = optarg; break;
         case 'A': o->no_ack = true; break;
         case 'K': {
             unsigned t, k;
@@ -675,6 +690,16 @@ parse_options(int argc, char **argv, struct options *o)
         fprintf(stderr, "--node: 1-63 characters of [A-Za-z0-9._:-]\n");
         return 2;
     }
+    if ((o->tls_cert || o->tls_key) && !o->tls_ca) {
+        fprintf(stderr, "--tls-cert and --tls-key need --tls-ca\n");
+        return 2;
+    }
+    /* Until the gateway client can send the bearer token, the node's
+     * refreshes go by message (a poll with node= and no token acknowledges
+     * nothing). */
+    if (o->token_file) {
+        o->refresh_msg = true;
+    }
     if (o->refresh_ms && !o->gateway) {
         fprintf(stderr, "--refresh-ms needs --gateway URL\n");
         return 2;
@@ -704,16 +729,19 @@ main(int argc, char **argv)
         fprintf(stderr, "--gateway: %s\n", err);
         return 2;
     }
+    char token[CHAN_TOKEN_MAX + 1] = "";
+    if (a.opt.token_file
+        && agent_token_read(a.opt.token_file, token, err, sizeof err)) {
+        fprintf(stderr, "--token-file: %s\n", err);
+        return 2;
+    }
     if (a.opt.tls_ca) {
-        a.ssl_ctx = SSL_CTX_new(TLS_client_method());
-        if (!a.ssl_ctx
-            || !SSL_CTX_load_verify_locations(a.ssl_ctx, a.opt.tls_ca, NULL)) {
-            fprintf(stderr, "--tls-ca: cannot load %s\n", a.opt.tls_ca);
-            SSL_CTX_free(a.ssl_ctx);
+        a.ssl_ctx = agent_tls_client_ctx(a.opt.tls_ca, a.opt.tls_cert,
+                                         a.opt.tls_key, err, sizeof err);
+        if (!a.ssl_ctx) {
+            fprintf(stderr, "%s\n", err);
             return 2;
         }
-        SSL_CTX_set_verify(a.ssl_ctx, SSL_VERIFY_PEER, NULL);
-        SSL_CTX_set_min_proto_version(a.ssl_ctx, TLS1_2_VERSION);
     }
     if (a.opt.log_file) {
         a.log = fopen(a.opt.log_file, "a");
@@ -736,6 +764,7 @@ main(int argc, char **argv)
     a.chan = chan_client_create(a.opt.node, &hooks);
     chan_client_set_ack(a.chan, !a.opt.no_ack && !a.opt.nack);
     chan_client_set_report(a.chan, a.opt.report);
+    chan_client_set_token(a.chan, token); /* checked by agent_token_read */
 
     stopflag_install();
     signal(SIGPIPE, SIG_IGN);

@@ -30,6 +30,9 @@ struct core_config {
      * observed intervals; before it has two observations it is
      * 2 * expected refresh interval. */
     uint32_t dev_factor;
+    /* A refresh sooner than this (ms) after the node's last observation
+     * is no observation (nor sooner than half its expected interval). */
+    uint32_t refresh_floor_ms;
     /* Removals remembered for incremental map reads. */
     uint32_t tombstones;
 };

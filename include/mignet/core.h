@@ -3,9 +3,11 @@
  * The core owns the truth about nodes, VMs, their placements (with epochs),
  * the gateway map and the pending tasks of live migrations (DESIGN §2).  It
  * never reads a socket or the clock: callers pass 'now' (milliseconds on a
- * clock of their choosing; mignetd uses Unix time so due times survive a
- * restart) and receive instructions for node agents through a sink.  The
- * daemon, the simulator and the tests all drive this same code. */
+ * clock of their choosing that never goes back within a run; mignetd uses
+ * its run clock, Unix time at start plus elapsed time, so delays ignore
+ * clock steps and stored due times read as wall time) and receive
+ * instructions for node agents through a sink.  The daemon, the simulator
+ * and the tests all drive this same code. */
 #ifndef MIGNET_CORE_H
 #define MIGNET_CORE_H 1
 
@@ -203,9 +205,13 @@ struct core *core_create(const struct core_config *, struct store *,
 void core_destroy(struct core *);
 
 /* Rebuilds the state from the store given at creation (on an empty core).
- * Pending tasks keep their due times: one already due runs at the next
- * core_run(), none runs early.  Returns CORE_E_STORE on a corrupt store,
- * leaving the core empty. */
+ * The restart rule (DESIGN I7): a loaded deletion runs only once every
+ * node acknowledged (after the load) a map version that includes its move,
+ * or a full fresh delay after the first core_run() that follows the load
+ * -- never at once because its stored due time has passed; prepare
+ * timeouts and deadlines get at least prepare_timeout_ms from then; leases
+ * keep their stored end (tasks.c).  Returns CORE_E_STORE on a corrupt
+ * store, leaving the core empty. */
 enum core_err core_load(struct core *);
 
 const struct core_config *core_get_config(const struct core *);
@@ -326,9 +332,28 @@ struct core_node_info {
 bool core_node_info(const struct core *, uint32_t node,
                     struct core_node_info *);
 
+/* A node's credential (docs/mignetd.md, "Node identity"): the SHA-256 of
+ * its token as CORE_TOKEN_HASH_HEX lowercase hex digits, or "" for none
+ * (the node then authenticates only by a TLS client certificate).  The
+ * core keeps and persists it; making and hashing tokens is the caller's
+ * job.  Setting refuses CORE_E_BAD_VALUE for anything but "" or 64
+ * lowercase hex digits, CORE_E_UNKNOWN_NODE for a node not there. */
+#define CORE_TOKEN_HASH_HEX 64
+enum core_err core_node_set_token_hash(struct core *, uint32_t node,
+                                       const char *hex);
+/* The node's token hash, "" for none, NULL for a node not there. */
+const char *core_node_token_hash(const struct core *, uint32_t node);
+/* Whether the agent of 'node' may speak about 'vm': the VM is placed on
+ * the node, has a pending task there (a relay or deletion), or its latest
+ * migration, not yet cleaned or aborted, comes from or goes to it. */
+bool core_node_concerns_vm(const struct core *, uint32_t node, uint32_t vm);
+
 /* The node's agent refreshed its map and now holds gateway version
- * 'version' (an acknowledgement of every change up to it, and a refresh
- * observation at 'now'). */
+ * 'version': an acknowledgement of every change up to it, and a refresh
+ * observation at 'now' -- unless it comes sooner than the larger of
+ * refresh_floor_ms and half the node's expected refresh interval after
+ * the last observation taken, which is then not a sample (a fast or forged
+ * poller cannot shrink the node's refresh bound). */
 enum core_err core_node_refresh(struct core *, uint32_t node,
                                 uint64_t version, uint64_t now);
 /* The node's agent confirmed that its flows implement gateway version
@@ -540,9 +565,12 @@ const struct binding *core_binding_next(const struct core *,
 size_t core_n_bindings(const struct core *);
 
 /* ---- Time ---- */
-/* Runs every task due at or before 'now'. */
+/* Runs every task due at or before 'now'.  The first call after
+ * core_load() first gives the loaded tasks fresh due times from 'now' (the
+ * restart rule); 'now' must not go back within a run. */
 void core_run(struct core *, uint64_t now);
-/* When core_run() next has work: a due time, or UINT64_MAX. */
+/* When core_run() next has work: a due time, or UINT64_MAX; 0 after
+ * core_load() until core_run() applied the restart rule. */
 uint64_t core_next_due(const struct core *);
 
 /* ---- Pending tasks ---- */
@@ -589,6 +617,7 @@ struct core_stats {
     uint64_t migrations_aborted_deadline; /* by the prepare deadline */
     uint64_t tasks_pending;
     uint64_t tasks_fired;
+    uint64_t tasks_restarted;  /* given fresh due times after a restart */
     uint64_t tasks_cancelled;  /* run first or cancelled on a return (I4) */
     uint64_t relays_retargeted; /* I5 */
     uint64_t released_early;   /* deletions ended by acknowledgements */
@@ -598,6 +627,7 @@ struct core_stats {
     uint64_t bindings_by_type[2];    /* live, by enum binding_type */
     uint64_t bindings_by_origin[3];  /* created, by enum binding_origin */
     uint64_t lease_expiries;         /* dynamic bindings whose lease ended */
+    uint64_t refreshes_ignored; /* refreshes too soon to be observations */
 };
 void core_get_stats(const struct core *, struct core_stats *);
 

@@ -28,6 +28,9 @@ struct store_node_rec {
     const char *address;
     uint32_t refresh_ms;
     bool cordoned, draining;
+    /* SHA-256 of the node's token, 64 lowercase hex digits; NULL or ""
+     * for none (a node only TLS can authenticate). */
+    const char *token_hash;
     /* Read only: set by stores of schema <= 2 for a node removed while it
      * had VMs; the core loads such a node as cordoned. */
     bool gone;
@@ -146,7 +149,18 @@ struct store *store_mem_create(void);
 unsigned long store_mem_count(const struct store *, enum store_rec_type);
 
 /* SQLite backend (src/store/store_sqlite.c): opens or creates 'path' in WAL
- * mode.  On error returns NULL and writes a message to 'err'. */
+ * mode.  On error returns NULL and writes a message to 'err' that names
+ * the file.  Beside it, 'path'.gen (the generation marker) is created and
+ * kept up to date; a store that is missing, empty, damaged or behind its
+ * marker is refused (docs/mignetd.md "Store integrity"). */
 struct store *store_sqlite_open(const char *path, char *err, unsigned errlen);
+/* store_sqlite_open() with flags: */
+#define STORE_SQLITE_ACCEPT 1u /* take the store as it is: a missing or
+                                * empty one starts empty, one behind or
+                                * without its marker is used as found (the
+                                * marker is rewritten); damage inside the
+                                * file is still refused */
+struct store *store_sqlite_open_flags(const char *path, unsigned flags,
+                                      char *err, unsigned errlen);
 
 #endif /* MIGNET_STORE_H */

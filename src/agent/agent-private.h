@@ -58,6 +58,8 @@ struct agent {
     struct event *wake;      /* at agent_core_next_wake() */
 
     /* Agent channel. */
+    char token[CHAN_TOKEN_MAX + 1]; /* --token-file; "" = none */
+    struct ssl_ctx_st *chan_tls;    /* --tls-ca; NULL = plain TCP */
     struct bufferevent *chan_bev;  /* connected */
     struct bufferevent *chan_pend; /* connecting, not yet up */
     struct event *chan_retry;

@@ -22,6 +22,7 @@
 #include <event2/keyvalq_struct.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 
 #include "agent/agent-private.h"
 #include "agent/agent_map.h"
+#include "agent/credentials.h"
 #include "lib/clock.h"
 #include "lib/http_client.h"
 #include "lib/log.h"
@@ -194,6 +196,14 @@ poll_cb(evutil_socket_t fd, short what, void *aux)
     evhttp_add_header(h, "Host", strbuf_str(&host));
     evhttp_add_header(h, "Accept", "application/json");
     evhttp_add_header(h, "Connection", "close");
+    if (a->token[0]) {
+        /* The node's credential: the gateway may ask for it. */
+        struct strbuf auth;
+        strbuf_init(&auth);
+        strbuf_printf(&auth, "Bearer %s", a->token);
+        evhttp_add_header(h, "Authorization", strbuf_str(&auth));
+        strbuf_destroy(&auth);
+    }
     a->polls++;
     a->poll_why = NULL;
     a->poll_req = req;
@@ -321,6 +331,24 @@ agent_run(const struct agent_options *opt)
         free(a);
         return 2;
     }
+    if (opt->token_file
+        && agent_token_read(opt->token_file, a->token, err, sizeof err)) {
+        fprintf(stderr, "mignet-agent: --token-file: %s\n", err);
+        agent_core_destroy(a->core);
+        free(a);
+        return 2;
+    }
+    chan_client_set_token(a->core->chan, a->token);
+    if (opt->tls_ca) {
+        a->chan_tls = agent_tls_client_ctx(opt->tls_ca, opt->tls_cert,
+                                           opt->tls_key, err, sizeof err);
+        if (!a->chan_tls) {
+            fprintf(stderr, "mignet-agent: %s\n", err);
+            agent_core_destroy(a->core);
+            free(a);
+            return 2;
+        }
+    }
     a->rng = opt->seed ? opt->seed : (uint64_t) hash_str(opt->node) | 1;
     signal(SIGPIPE, SIG_IGN);
     a->base = event_base_new();
@@ -414,6 +442,7 @@ out:
     event_free(a->sig_int);
     event_base_free(a->base);
     agent_core_destroy(a->core);
+    SSL_CTX_free(a->chan_tls);
     free(a);
     return rc;
 }

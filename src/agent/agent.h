@@ -40,6 +40,11 @@ struct agent_options {
     uint32_t reconnect_ms;
     uint64_t seed;           /* jitter PRNG seed (0: from the node id) */
     enum agent_dhcp_snoop dhcp_snoop;
+    /* Node identity (docs/mignetd.md): the node token's file, and TLS to
+     * the channel (the controller's CA; the node's certificate and key,
+     * optional with a token).  NULL = none. */
+    const char *token_file;
+    const char *tls_ca, *tls_cert, *tls_key;
 };
 
 void agent_options_default(struct agent_options *);

@@ -2,12 +2,19 @@
  *
  * The core (agent_core.h, chan_client inside) does the protocol; this
  * file connects to mignetd without blocking the loop
- * (bufferevent_socket_connect), feeds the core what arrives, writes out
- * what it queues and reconnects after a close. */
+ * (bufferevent_socket_connect), over TLS with --tls-ca (the
+ * controller's certificate checked against the CA and the host named in
+ * --controller; the node's certificate sent with --tls-cert), feeds the
+ * core what arrives, writes out what it queues and reconnects after a
+ * close. */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -48,10 +55,16 @@ chan_read_cb(struct bufferevent *bev, void *aux)
 static void
 chan_event_cb(struct bufferevent *bev, short what, void *aux)
 {
-    (void) bev;
+    struct agent *a = aux;
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        agent_chan_close(aux, (what & BEV_EVENT_EOF) ? "closed by controller"
-                                                     : "error");
+        char why[160] = "error";
+        unsigned long e = a->chan_tls ? bufferevent_get_openssl_error(bev)
+                                      : 0;
+        if (e) {
+            ERR_error_string_n(e, why, sizeof why);
+        }
+        agent_chan_close(a, (what & BEV_EVENT_EOF) ? "closed by controller"
+                                                   : why);
     }
 }
 
@@ -77,10 +90,18 @@ chan_connect_cb(struct bufferevent *bev, short what, void *aux)
     struct agent *a = aux;
     if (!(what & BEV_EVENT_CONNECTED)) {
         int dns = bufferevent_socket_get_dns_error(bev);
-        log_write(LOG_DBG, "agent", "event=channel_connect_failed node=%s "
+        unsigned long tls = a->chan_tls ? bufferevent_get_openssl_error(bev)
+                                        : 0;
+        char tls_why[160] = "";
+        if (tls) {
+            ERR_error_string_n(tls, tls_why, sizeof tls_why);
+        }
+        log_write(tls ? LOG_WARN : LOG_DBG, "agent",
+                  "event=channel_connect_failed node=%s "
                   "controller=%s reason=\"%s\"", a->opt.node,
                   a->opt.controller,
-                  dns ? evutil_gai_strerror(dns)
+                  tls ? tls_why
+                  : dns ? evutil_gai_strerror(dns)
                   : (what & BEV_EVENT_TIMEOUT) ? "timed out"
                   : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         bufferevent_free(bev);
@@ -97,6 +118,33 @@ chan_connect_cb(struct bufferevent *bev, short what, void *aux)
     agent_flush(a);
     log_write(LOG_INF, "agent", "event=channel_connected node=%s "
               "controller=%s", a->opt.node, a->opt.controller);
+}
+
+/* A bufferevent for a new connection to 'host': plain, or TLS whose
+ * handshake starts once connected. */
+static struct bufferevent *
+chan_bev_new(struct agent *a, const char *host)
+{
+    if (!a->chan_tls) {
+        return bufferevent_socket_new(a->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    }
+    SSL *ssl = SSL_new(a->chan_tls);
+    if (!ssl) {
+        return NULL;
+    }
+    SSL_set_tlsext_host_name(ssl, host);
+    X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+    if (!X509_VERIFY_PARAM_set1_ip_asc(param, host)) {
+        X509_VERIFY_PARAM_set1_host(param, host, 0);
+    }
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        a->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
 }
 
 /* Starts a non-blocking connect (names through evdns); chan_connect_cb
@@ -120,8 +168,11 @@ agent_chan_connect(evutil_socket_t fd, short what, void *aux)
         agent_arm_ms(a->chan_retry, a->opt.reconnect_ms);
         return;
     }
-    struct bufferevent *bev = bufferevent_socket_new(a->base, -1,
-                                                     BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = chan_bev_new(a, host);
+    if (!bev) {
+        agent_arm_ms(a->chan_retry, a->opt.reconnect_ms);
+        return;
+    }
     struct timeval tv = {.tv_sec = CHAN_CONNECT_TIMEOUT_MS / 1000,
                          .tv_usec = (CHAN_CONNECT_TIMEOUT_MS % 1000) * 1000};
     bufferevent_set_timeouts(bev, NULL, &tv); /* the connect's deadline */

@@ -24,6 +24,7 @@ struct entry_table {
 
 struct chan_client {
     char node[MN_NAME_MAX + 1];
+    char token[CHAN_TOKEN_MAX + 1]; /* hello's; "" = none (TLS) */
     struct chan_client_hooks hooks;
     bool ack;
     bool report;
@@ -265,6 +266,26 @@ chan_client_nack(struct chan_client *c, uint64_t seq, uint16_t ofp_type,
 
 /* ---- Session ---- */
 
+bool
+chan_client_set_token(struct chan_client *c, const char *token)
+{
+    struct chan_msg probe;
+    struct strbuf sb;
+    chan_msg_init(&probe, CHAN_HELLO);
+    snprintf(probe.node, sizeof probe.node, "%s", c->node);
+    if (strlen(token) > CHAN_TOKEN_MAX) {
+        return false;
+    }
+    snprintf(probe.token, sizeof probe.token, "%s", token);
+    strbuf_init(&sb);
+    bool ok = !chan_msg_encode(&probe, &sb);
+    strbuf_destroy(&sb);
+    if (ok) {
+        memcpy(c->token, probe.token, sizeof c->token);
+    }
+    return ok;
+}
+
 void
 chan_client_connected(struct chan_client *c, uint64_t now,
                       struct strbuf *out)
@@ -284,6 +305,7 @@ chan_client_connected(struct chan_client *c, uint64_t now,
 
     chan_msg_init(&hello, CHAN_HELLO);
     snprintf(hello.node, sizeof hello.node, "%s", c->node);
+    memcpy(hello.token, c->token, sizeof hello.token);
     send_msg(c, &hello, now, out);
 }
 

@@ -123,6 +123,11 @@ void chan_client_ack(struct chan_client *, uint64_t seq, uint64_t now,
  * the last ack or the last nack of the session is not nacked again. */
 void chan_client_nack(struct chan_client *, uint64_t seq, uint16_t ofp_type,
                       uint16_t ofp_code, uint64_t now, struct strbuf *out);
+/* The node's token, sent in every hello (docs/agent-protocol.md); ""
+ * (the default) for none, when the TLS client certificate authenticates
+ * the node.  Returns false, changing nothing, for a token the channel
+ * cannot carry (over CHAN_TOKEN_MAX bytes, spaces, control characters). */
+bool chan_client_set_token(struct chan_client *, const char *token);
 /* After each welcome, report every held entry ('report {vm, epoch}'). */
 void chan_client_set_report(struct chan_client *, bool report);
 

@@ -32,6 +32,10 @@ usage(FILE *f)
 "  --dhcp-snoop MODE      who turns DHCP ACKs seen on trusted ports into\n"
 "                         bindings: controller (default: sent up),\n"
 "                         agent (built here and reported), off\n"
+"  --token-file FILE      the node's token (mignet node add --token-out)\n"
+"  --tls-ca FILE          TLS to the channel; mignetd's CA (PEM)\n"
+"  --tls-cert FILE        the node's client certificate (CN = node id)\n"
+"  --tls-key FILE         its key; with --tls-cert no token is needed\n"
 "  --log-level LEVEL      debug, info, warn, error (default info)\n"
 "  --help                 this text\n");
 }
@@ -54,6 +58,10 @@ main(int argc, char **argv)
         {"metrics", required_argument, NULL, 'm'},
         {"dhcp-snoop", required_argument, NULL, 'd'},
         {"log-level", required_argument, NULL, 'l'},
+        {"token-file", required_argument, NULL, 'T'},
+        {"tls-ca", required_argument, NULL, 'A'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -75,6 +83,10 @@ main(int argc, char **argv)
         case 'g': o.gateway = optarg; break;
         case 't': o.tunnel_port = optarg; break;
         case 'm': o.metrics = optarg; break;
+        case 'T': o.token_file = optarg; break;
+        case 'A': o.tls_ca = optarg; break;
+        case 'C': o.tls_cert = optarg; break;
+        case 'K': o.tls_key = optarg; break;
         case 'd':
             if (!agent_dhcp_snoop_parse(optarg, &o.dhcp_snoop)) {
                 fprintf(stderr, "mignet-agent: --dhcp-snoop takes "
@@ -123,6 +135,16 @@ main(int argc, char **argv)
     }
     if (optind != argc || !o.node || !o.ofp) {
         usage(stderr);
+        return 2;
+    }
+    if ((o.tls_cert || o.tls_key) && !o.tls_ca) {
+        fprintf(stderr, "mignet-agent: --tls-cert and --tls-key need "
+                "--tls-ca\n");
+        return 2;
+    }
+    if (!o.token_file && !o.tls_cert) {
+        fprintf(stderr, "mignet-agent: give the node's credential: "
+                "--token-file FILE or --tls-cert/--tls-key\n");
         return 2;
     }
     return agent_run(&o);

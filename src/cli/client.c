@@ -4,9 +4,13 @@
  * This is the only part of the CLI that touches the world (environment,
  * clock, network, stdout/stderr).  It never retries a request that changes
  * state, and never reports success unless the controller answered 2xx. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "lib/clock.h"
@@ -49,6 +53,43 @@ print_body(const struct http_response *resp)
     }
 }
 
+/* --token-out FILE: writes the answer's node token to FILE (mode 0600,
+ * replaced if it exists) and takes it out of 'reply', so it is never
+ * printed.  0, or an errno with a message on stderr. */
+static int
+save_token(const struct cli_parsed *p, json_t *reply)
+{
+    const char *path = cli_opt_value(p, "token-out");
+    json_t *tok = json_is_object(reply) ? json_object_get(reply, "token")
+                                        : NULL;
+    if (!path) {
+        return 0;
+    }
+    if (!json_is_string(tok)) {
+        fprintf(stderr, "mignet: the answer carries no token\n");
+        return EINVAL;
+    }
+    const char *text = json_string_value(tok);
+    size_t len = strlen(text);
+    int err = 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || fchmod(fd, 0600)
+        || write(fd, text, len) != (ssize_t) len || write(fd, "\n", 1) != 1) {
+        err = errno ? errno : EIO;
+    }
+    if (fd >= 0 && close(fd) && !err) {
+        err = errno;
+    }
+    if (err) {
+        fprintf(stderr, "mignet: cannot write the token to %s: %s; rotate "
+                "it with 'mignet node token ID --token-out FILE'\n", path,
+                strerror(err));
+        return err;
+    }
+    json_object_del(reply, "token");
+    return 0;
+}
+
 static int
 handle_reply(const struct cli_parsed *p, const char *url_text,
              const struct http_response *resp)
@@ -81,6 +122,19 @@ handle_reply(const struct cli_parsed *p, const char *url_text,
                     url_text, resp->status, jerr.text);
             return CLI_EXIT_BAD_REPLY;
         }
+    }
+    if (save_token(p, reply)) {
+        json_decref(reply);
+        return CLI_EXIT_FAIL;
+    }
+    if (p->json && cli_opt_value(p, "token-out")) {
+        char *text = json_dumps(reply, JSON_COMPACT);
+        if (text) {
+            puts(text);
+        }
+        free(text);
+        json_decref(reply);
+        return text ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     }
     if (p->json) {
         print_body(resp);

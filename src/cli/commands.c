@@ -162,6 +162,16 @@ build_node_show(const struct cli_parsed *p, struct cli_request *r,
     return set_path(r, "/v1/nodes/", p->pos[0], NULL, err, errlen);
 }
 
+/* POST /v1/nodes/ID/token: a new token (--token-out: client.c). */
+static bool
+build_node_token(const struct cli_parsed *p, struct cli_request *r,
+                 char *err, size_t errlen)
+{
+    r->method = "POST";
+    return set_path(r, "/v1/nodes/", p->pos[0], "/token", err, errlen)
+           && set_body(r, json_object(), err, errlen);
+}
+
 /* POST /v1/nodes/ID/cordon and /uncordon (an empty object body). */
 static bool
 build_node_cordon(const struct cli_parsed *p, struct cli_request *r,
@@ -469,16 +479,26 @@ build_binding_list(const struct cli_parsed *p, struct cli_request *r,
 #define OPT_IP {"ip", "IP", false, "IPv4 address, e.g. 198.18.1.1"}
 #define OPT_VNI {"vni", "N", false, "overlay VNI (0 = none)"}
 #define OPT_VLAN {"vlan", "N", false, "802.1Q VLAN id (0 = none)"}
+#define OPT_TOKEN_OUT                                                        \
+    {"token-out", "FILE", false, "write the node's token to FILE (0600)"}
 #define OPT_PORT                                                             \
     {"port", "N", false, "OpenFlow port on the node (0 = agent chooses)"}
 
 static const struct cli_cmd commands[] = {
     {"node", "add", "ID", 1, "register a compute node",
-     "The node's agent then connects to mignetd's agent port as ID.",
+     "The node's agent then connects to mignetd's agent port as ID with "
+     "the node's\ntoken (mignet-agent --token-file), shown only in this "
+     "answer: --token-out\nFILE writes it to FILE (mode 0600) instead of "
+     "printing it.",
      {{"address", "ADDR", true, "data-plane address, e.g. 198.18.0.1"},
       {"refresh-ms", "MS", false,
-       "expected map refresh interval (default: the controller's)"}},
+       "expected map refresh interval (default: the controller's)"},
+      OPT_TOKEN_OUT},
      CLI_RENDER_OBJECT, build_node_add},
+    {"node", "token", "ID", 1, "give a node a new token (rotate)",
+     "The old token stops working at once; the node's session that used it "
+     "is\nclosed, and its agent must reconnect with the new one.",
+     {OPT_TOKEN_OUT}, CLI_RENDER_OBJECT, build_node_token},
     {"node", "list", NULL, 0,
      "list nodes, their refresh statistics and map version",
      NULL, {{0}}, CLI_RENDER_NODES, build_node_list},

@@ -10,7 +10,16 @@
  * replaces the agent's state.  Relays and deletions, which change what a
  * node does with traffic, always wait for the commit.  A malformed message
  * never changes state; a node never holds two sessions; a session for a
- * node the core no longer has is closed. */
+ * node the core no longer has is closed.
+ *
+ * Node identity (docs/agent-protocol.md): a hello must carry the node's
+ * token, or come over TLS with a client certificate, verified against
+ * --agent-tls-ca, whose CN is the node id; otherwise `unauthorized` and
+ * close.  Only an authenticated hello displaces a node's session.  Before
+ * hello, anything else closes the session after one error, and little
+ * output may queue.  After it, a session speaks only for its own node:
+ * anything about a VM not on it (nor coming to or leaving it) is answered
+ * `forbidden` and changes nothing. */
 #include "controller/agent_server.h"
 
 #include <errno.h>
@@ -27,10 +36,12 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 
 #include "controller/ctl.h"
 #include "controller/listen_guard.h"
+#include "controller/node_auth.h"
 #include "proto/chan_msg.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -43,8 +54,14 @@
 /* A session whose peer does not read is closed past this much queued
  * output; its node gets everything again when it reconnects. */
 #define AGENT_MAX_OUTPUT (64u << 20)
-/* Output queued for a session before its welcome (error replies). */
-#define AGENT_PREHELLO_OUT 4096u
+/* Before an authenticated hello a session gets at most an error line. */
+#define AGENT_PRE_HELLO_MAX_OUTPUT (4u << 10)
+/* Back-pressure: a session with this much output queued is not read until
+ * its peer has taken all but AGENT_READ_RESUME of it, so a peer that
+ * sends without reading cannot make the controller queue answers without
+ * bound.  (What the controller sends on its own, a resync, is not held.) */
+#define AGENT_READ_PAUSE (1u << 20)
+#define AGENT_READ_RESUME (256u << 10)
 /* Silent for this many heartbeat intervals: closed. */
 #define AGENT_DEAD_INTERVALS 3
 
@@ -53,6 +70,7 @@ struct agent_session {
     struct bufferevent *bev;
     struct agent_session *prev, *next; /* all sessions */
     uint32_t node;                     /* CORE_NONE before hello */
+    enum { AUTH_NONE, AUTH_TOKEN, AUTH_TLS } auth; /* how hello proved it */
     char name[MN_NAME_MAX + 1];
     char peer[64];
     uint64_t last_heard_ms;
@@ -60,6 +78,8 @@ struct agent_session {
     bool queued;       /* in srv->dirty */
     double held_install_t0; /* a migration's install waits in 'out' */
     bool closing;      /* close once 'out' is written */
+    bool read_paused;  /* back-pressure: output over AGENT_READ_PAUSE */
+    size_t paused_queued; /* output at the last look while paused */
     /* Map push (docs/agent-protocol.md): changes after 'pushed_version'
      * go in the next push, at 'pushed_at' + the interval at the soonest. */
     bool subscribed;
@@ -80,7 +100,7 @@ struct push_cache {
 struct agent_server {
     struct ctl *ctl;
     struct evconnlistener *listener;
-    struct lguard *guard; /* caps, accept back-off, pre-hello output */
+    struct lguard *guard; /* connection caps, accept back-off */
     SSL_CTX *ssl_ctx;
     struct event *hb_timer;
     struct agent_session *head;
@@ -123,7 +143,9 @@ static bool
 session_overflow(struct agent_session *s, size_t extra)
 {
     struct evbuffer *out = bufferevent_get_output(s->bev);
-    if (evbuffer_get_length(out) + extra <= AGENT_MAX_OUTPUT) {
+    size_t cap = s->auth == AUTH_NONE ? AGENT_PRE_HELLO_MAX_OUTPUT
+                                      : AGENT_MAX_OUTPUT;
+    if (evbuffer_get_length(out) + extra <= cap) {
         return false;
     }
     log_write(LOG_WARN, "agent", "event=not_reading node=%s peer=%s "
@@ -397,7 +419,7 @@ session_map_ack(struct agent_session *s, const struct chan_msg *m)
     if (!err) {
         ctl->dirty = true;
         err = core_node_version_ack(ctl->core, s->node, m->version,
-                                    clock_wall_ms());
+                                    clock_run_ms());
         ctl->metrics.map_acks++;
     }
     session_core_error(s, err);
@@ -488,6 +510,61 @@ session_core_error(struct agent_session *s, enum core_err err)
     }
 }
 
+/* The TLS client certificate's subject CN, when the peer sent one that
+ * verified against --agent-tls-ca; false otherwise (two CNs, a NUL in
+ * it).  A CN longer than 'cnlen' - 1 is cut, and then names no node. */
+static bool
+session_cert_cn(const struct agent_session *s, char *cn, size_t cnlen)
+{
+    if (!s->srv->ssl_ctx || !s->srv->ctl->opts.tls_ca[0]) {
+        return false;
+    }
+    SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+    X509 *cert = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+    bool ok = false;
+    if (cert && SSL_get_verify_result(ssl) == X509_V_OK) {
+        X509_NAME *subj = X509_get_subject_name(cert);
+        int at = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+        int len = at >= 0 && X509_NAME_get_index_by_NID(subj, NID_commonName,
+                                                        at) < 0
+                      ? X509_NAME_get_text_by_NID(subj, NID_commonName, cn,
+                                                  (int) cnlen)
+                      : -1;
+        /* One CN, without a NUL inside that would end it early. */
+        ok = len > 0 && (size_t) len == strlen(cn);
+    }
+    X509_free(cert);
+    return ok;
+}
+
+/* Checks hello's credential for 'node': NULL when it proves the node
+ * (and sets s->auth), else why not. */
+static const char *
+session_authenticate(struct agent_session *s, const struct chan_msg *m,
+                     uint32_t node)
+{
+    const struct core *core = s->srv->ctl->core;
+    char cn[MN_NAME_MAX + 2];
+    if (m->token[0]) {
+        if (!node_token_matches(m->token, core_node_token_hash(core,
+                                                               node))) {
+            return "the token is not the node's";
+        }
+        s->auth = AUTH_TOKEN;
+        return NULL;
+    }
+    if (session_cert_cn(s, cn, sizeof cn)) {
+        if (strcmp(cn, m->node)) {
+            return "the client certificate names another node";
+        }
+        s->auth = AUTH_TLS;
+        return NULL;
+    }
+    return s->srv->ctl->opts.tls_ca[0]
+               ? "no token and no verified client certificate"
+               : "no token";
+}
+
 static void
 session_hello(struct agent_session *s, const struct chan_msg *m)
 {
@@ -506,6 +583,13 @@ session_hello(struct agent_session *s, const struct chan_msg *m)
         session_error(s, "unknown_node", text, true);
         return;
     }
+    const char *why = session_authenticate(s, m, node);
+    if (why) {
+        ctl->metrics.agent_unauthorized++;
+        snprintf(text, sizeof text, "node '%s': %s", m->node, why);
+        session_error(s, "unauthorized", text, true);
+        return;
+    }
     if (node >= srv->n_by_node) {
         size_t n = srv->n_by_node;
         srv->by_node = xgrow(srv->by_node, &srv->n_by_node, node + 1,
@@ -515,8 +599,9 @@ session_hello(struct agent_session *s, const struct chan_msg *m)
     }
     struct agent_session *old = srv->by_node[node];
     if (old) {
-        log_write(LOG_INF, "agent", "event=replaced node=%s old_peer=%s "
-                  "peer=%s", m->node, old->peer, s->peer);
+        log_write(LOG_WARN, "agent", "event=replaced node=%s old_peer=%s "
+                  "peer=%s auth=%s", m->node, old->peer, s->peer,
+                  s->auth == AUTH_TLS ? "tls" : "token");
         session_close(old);
     }
     s->node = node;
@@ -539,7 +624,7 @@ session_hello(struct agent_session *s, const struct chan_msg *m)
     session_send(s, &w);
     ctl->dirty = true;
     session_core_error(s, core_node_resync(ctl->core, node,
-                                           clock_wall_ms()));
+                                           clock_run_ms()));
     core_node_info(ctl->core, node, &info);
     chan_msg_init(&w, CHAN_RESYNC_END);
     w.seq = info.last_seq;
@@ -602,7 +687,7 @@ session_dhcp(struct agent_session *s, const struct chan_msg *m)
     enum binding_action act;
     ctl->dirty = true;
     enum core_err err = core_binding_snoop(ctl->core, s->node, vm, &d,
-                                           clock_wall_ms(), &berr, &act, &vm);
+                                           clock_run_ms(), &berr, &act, &vm);
     if (err) {
         ctl->metrics.dhcp_rejected++;
         session_binding_error(s, err, berr);
@@ -624,7 +709,7 @@ session_binding(struct agent_session *s, const struct chan_msg *m)
     ctl->dirty = true;
     enum core_err err = core_binding_report(
         ctl->core, s->node, &m->binding, m->action == BINDING_ACT_REMOVED,
-        clock_wall_ms(), &berr, &act);
+        clock_run_ms(), &berr, &act);
     if (err) {
         ctl->metrics.binding_reports_refused++;
         session_binding_error(s, err, berr);
@@ -659,11 +744,37 @@ session_activated(struct agent_session *s, const struct chan_msg *m,
     session_core_error(s, err);
 }
 
+/* Whether 's' may send 'm': a message about a VM must be about one that
+ * concerns the session's node (core_node_concerns_vm); otherwise it is
+ * answered `forbidden`, counted, and changes nothing.  An unknown VM is
+ * left to the handler (unknown_vm). */
+static bool
+session_speaks_for(struct agent_session *s, const struct chan_msg *m)
+{
+    struct ctl *ctl = s->srv->ctl;
+    bool about_vm = m->type == CHAN_REPORT || m->type == CHAN_ACTIVATED
+                    || m->type == CHAN_BINDING
+                    || (m->type == CHAN_DHCP && m->vm[0]);
+    if (!about_vm) {
+        return true;
+    }
+    uint32_t vm = core_vm_find(ctl->core, m->vm);
+    if (vm == CORE_NONE || core_node_concerns_vm(ctl->core, s->node, vm)) {
+        return true;
+    }
+    char text[CHAN_TEXT_MAX + 1];
+    ctl->metrics.agent_forbidden++;
+    snprintf(text, sizeof text, "%s about VM '%s', which is not on node "
+             "'%s'", chan_msg_type_name(m->type), m->vm, s->name);
+    session_error(s, "forbidden", text, false);
+    return false;
+}
+
 static void
 session_message(struct agent_session *s, const struct chan_msg *m)
 {
     struct ctl *ctl = s->srv->ctl;
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     char text[128];
 
     if (s->node == CORE_NONE) {
@@ -673,6 +784,9 @@ session_message(struct agent_session *s, const struct chan_msg *m)
             session_error(s, "not_registered", "hello must come first",
                           true);
         }
+        return;
+    }
+    if (!session_speaks_for(s, m)) {
         return;
     }
     switch (m->type) {
@@ -759,13 +873,53 @@ session_line(struct agent_session *s, const char *line, size_t len)
 {
     struct chan_msg m;
     char err[CHAN_TEXT_MAX + 1];
-    s->last_heard_ms = clock_wall_ms();
+    s->last_heard_ms = clock_run_ms();
     enum chan_err e = chan_msg_decode(line, len, &m, err, sizeof err);
     if (e) {
-        session_error(s, chan_err_code(e), err, chan_err_is_fatal(e));
+        /* Before hello every error is the last. */
+        session_error(s, chan_err_code(e), err,
+                      chan_err_is_fatal(e) || s->node == CORE_NONE);
         return;
     }
     session_message(s, &m);
+}
+
+/* Output queued for 's': written to the bufferevent or held for the
+ * batch. */
+static size_t
+session_queued(const struct agent_session *s)
+{
+    return evbuffer_get_length(bufferevent_get_output(s->bev)) + s->out.len;
+}
+
+static void session_read_cb(struct bufferevent *, void *);
+
+/* The peer took enough of its output: reading resumes, starting with the
+ * lines already received. */
+static void
+session_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct agent_session *s = arg;
+    if (s->read_paused && !s->closing
+        && session_queued(s) <= AGENT_READ_RESUME) {
+        s->read_paused = false;
+        bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+        bufferevent_enable(bev, EV_READ);
+        session_read_cb(bev, s);
+    }
+}
+
+/* Stops reading 's' until its output drains (session_write_cb). */
+static void
+session_pause_reading(struct agent_session *s)
+{
+    s->read_paused = true;
+    s->paused_queued = session_queued(s);
+    s->srv->ctl->metrics.agent_read_pauses++;
+    bufferevent_disable(s->bev, EV_READ);
+    bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+                      session_event_cb, s);
+    bufferevent_setwatermark(s->bev, EV_WRITE, AGENT_READ_RESUME, 0);
 }
 
 static void
@@ -773,7 +927,11 @@ session_read_cb(struct bufferevent *bev, void *arg)
 {
     struct agent_session *s = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
-    while (!s->closing) {
+    while (!s->closing && !s->read_paused) {
+        if (session_queued(s) >= AGENT_READ_PAUSE) {
+            session_pause_reading(s);
+            break;
+        }
         size_t eol_len = 0;
         struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len,
                                                     EVBUFFER_EOL_LF);
@@ -810,9 +968,8 @@ agent_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct agent_server *srv = arg;
     struct event_base *base = evconnlistener_get_base(l);
     int one = 1;
-    size_t slot;
     (void) salen;
-    if (!lguard_accept(srv->guard, fd, sa, &slot)) {
+    if (!lguard_accept(srv->guard, fd, sa)) {
         evutil_closesocket(fd);
         return;
     }
@@ -842,7 +999,7 @@ agent_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     s->srv = srv;
     s->bev = bev;
     s->node = CORE_NONE;
-    s->last_heard_ms = clock_wall_ms();
+    s->last_heard_ms = clock_run_ms();
     strbuf_init(&s->out);
     sock_format_addr(sa, s->peer, sizeof s->peer);
     s->next = srv->head;
@@ -854,9 +1011,6 @@ agent_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 
     bufferevent_setcb(bev, session_read_cb, NULL, session_event_cb, s);
     bufferevent_setwatermark(bev, EV_READ, 0, 4 * CHAN_MSG_MAX_LINE);
-    /* Until the session's welcome is queued its output stays small. */
-    lguard_cap_output(srv->guard, slot, bev, AGENT_PREHELLO_OUT,
-                      "{\"type\":\"welcome\"");
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
@@ -875,7 +1029,7 @@ static void
 agent_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct agent_server *srv = arg;
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     uint64_t dead = (uint64_t) AGENT_DEAD_INTERVALS
                     * srv->ctl->opts.heartbeat_ms;
     (void) fd;
@@ -885,6 +1039,15 @@ agent_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
         next = s->next;
         if (s->closing) {
             continue;
+        }
+        if (s->read_paused) {
+            /* Not read, so not heard: a peer that takes its output (a big
+             * resync) is alive; one that takes nothing times out. */
+            size_t q = session_queued(s);
+            if (q < s->paused_queued) {
+                s->last_heard_ms = now;
+            }
+            s->paused_queued = q;
         }
         if (now > s->last_heard_ms && now - s->last_heard_ms > dead) {
             log_write(LOG_WARN, "agent", "event=timeout node=%s peer=%s",
@@ -920,7 +1083,19 @@ agent_tls_ctx(const struct mignetd_options *o, char *err, size_t errlen)
     } else if (SSL_CTX_check_private_key(ctx) != 1) {
         snprintf(err, errlen, "TLS: %s does not match %s", o->tls_key,
                  o->tls_cert);
+    } else if (o->tls_ca[0]
+               && SSL_CTX_load_verify_locations(ctx, o->tls_ca, NULL) != 1) {
+        snprintf(err, errlen, "TLS: cannot load CA %s", o->tls_ca);
     } else {
+        if (o->tls_ca[0]) {
+            /* Ask for a client certificate; one without still gets in
+             * and must then give a token at hello. */
+            STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->tls_ca);
+            if (names) {
+                SSL_CTX_set_client_CA_list(ctx, names);
+            }
+            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        }
         return ctx;
     }
     ERR_clear_error();
@@ -1130,6 +1305,16 @@ unsigned
 agent_server_n_connected(const struct agent_server *srv)
 {
     return srv->n_registered;
+}
+
+void
+agent_server_token_rotated(struct agent_server *srv, uint32_t node)
+{
+    struct agent_session *s = agent_session_of(srv, node);
+    if (s && !s->closing && s->auth == AUTH_TOKEN) {
+        session_error(s, "unauthorized", "the node's token was rotated",
+                      true);
+    }
 }
 
 void

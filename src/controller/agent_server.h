@@ -47,5 +47,9 @@ unsigned agent_server_n_connected(const struct agent_server *);
 
 /* Closes the session of a node whose slot the core no longer holds. */
 void agent_server_forget_node(struct agent_server *, uint32_t node);
+/* The token of 'node' was rotated: its session, if it authenticated with
+ * a token, is told `unauthorized` and closed (the agent reconnects with
+ * the new one). */
+void agent_server_token_rotated(struct agent_server *, uint32_t node);
 
 #endif /* MIGNET_CONTROLLER_AGENT_SERVER_H */

@@ -1,13 +1,16 @@
 /* ctl.c: mignetd's event loop, batches and lifecycle.
  *
- * Startup opens the SQLite store, reloads the core (pending tasks keep
- * their due times), binds REST and the agent channel and prints one ready
- * line.  Each loop iteration is one batch: every change it made is
- * committed with one durable store commit, and only then are its HTTP
- * answers and agent instructions released (installs may go first, see
- * agent_server.c).  A failed commit is fatal: the
- * daemon answers 500 to that batch and exits, so memory never runs ahead
- * of the disk. */
+ * Startup opens the SQLite store (refusing one that is missing, damaged
+ * or incomplete), reloads the core (pending deletions and prepare tasks
+ * get fresh times at the first core_run: the restart rule, DESIGN I7),
+ * binds REST and the agent channel and prints one ready line.  The core
+ * runs on the run clock (lib/clock.h): wall time at start plus elapsed
+ * monotonic time, so a clock step never moves a delay.  Each loop
+ * iteration is one batch: every change it made is committed with one
+ * durable store commit, and only then are its HTTP answers and agent
+ * instructions released (installs may go first, see agent_server.c).  A
+ * failed commit is fatal: the daemon answers 500 to that batch and exits,
+ * so memory never runs ahead of the disk. */
 #include "controller/ctl.h"
 
 #include <errno.h>
@@ -28,6 +31,7 @@
 #include "controller/agent_server.h"
 #include "controller/fabric_ctl.h"
 #include "controller/migrations.h"
+#include "controller/node_auth.h"
 #include "controller/rest.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -95,7 +99,7 @@ ctl_arm_timer(struct ctl *ctl)
         event_del(ctl->due_timer);
         return;
     }
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     uint64_t wait = due > now ? due - now : 0;
     struct timeval tv = {
         .tv_sec = (time_t) (wait / 1000),
@@ -142,7 +146,7 @@ ctl_due_cb(evutil_socket_t fd, short what, void *arg)
     ctl->dirty = true;
     struct core_stats before, after;
     core_get_stats(ctl->core, &before);
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     core_run(ctl->core, now);
     core_get_stats(ctl->core, &after);
     if (after.lease_expiries != before.lease_expiries) {
@@ -194,6 +198,14 @@ ctl_sink_wrong_delete(void *aux, uint32_t vm, uint32_t node)
 
 /* ---- Lifecycle ---- */
 
+static void
+ctl_store_path(const struct ctl *ctl, char *path, size_t n)
+{
+    snprintf(path, n, "%s/mignet.db", ctl->opts.state_dir);
+}
+
+/* Opens the store; a missing, empty, damaged or incomplete one is refused
+ * (store.h) unless --accept-store. */
 static int
 ctl_open_store(struct ctl *ctl)
 {
@@ -203,9 +215,11 @@ ctl_open_store(struct ctl *ctl)
                   "err=\"%s\"", dir, strerror(errno));
         return -1;
     }
-    char path[OPTIONS_PATH_MAX + 16], err[512];
-    snprintf(path, sizeof path, "%s/mignet.db", dir);
-    ctl->store = store_sqlite_open(path, err, sizeof err);
+    char path[OPTIONS_PATH_MAX + 16], err[4096];
+    ctl_store_path(ctl, path, sizeof path);
+    ctl->store = store_sqlite_open_flags(
+        path, ctl->opts.accept_store ? STORE_SQLITE_ACCEPT : 0, err,
+        sizeof err);
     if (!ctl->store) {
         log_write(LOG_ERROR, "store", "event=open_failed err=\"%s\"", err);
         return -1;
@@ -242,6 +256,14 @@ ctl_start(struct ctl *ctl)
     char err[512] = "";
     log_set_level(ctl->opts.log_level);
     signal(SIGPIPE, SIG_IGN);
+    /* The core's clock for this run: the wall clock now, then elapsed
+     * time only (docs/mignetd.md "Time"). */
+    clock_run_start();
+    if (clock_test_file()) {
+        log_write(LOG_WARN, "ctl", "event=test_clock file=%s "
+                  "wall_ms=%" PRIu64 " (MIGNET_TEST_CLOCK_FILE: for tests "
+                  "only)", clock_test_file(), clock_wall_ms());
+    }
     if (ctl_open_store(ctl)) {
         return -1;
     }
@@ -254,7 +276,11 @@ ctl_start(struct ctl *ctl)
     ctl->core = core_create(&ctl->opts.core, ctl->store, &sink);
     enum core_err cerr = core_load(ctl->core);
     if (cerr) {
-        log_write(LOG_ERROR, "store", "event=load_failed err=%s",
+        char path[OPTIONS_PATH_MAX + 16];
+        ctl_store_path(ctl, path, sizeof path);
+        log_write(LOG_ERROR, "store", "event=load_failed file=%s err=%s "
+                  "msg=\"records fail their checksums or do not fit "
+                  "together: refusing to start with less state\"", path,
                   core_errname(cerr));
         return -1;
     }
@@ -293,9 +319,16 @@ ctl_start(struct ctl *ctl)
         log_write(LOG_ERROR, "ctl", "event=setup_failed");
         return -1;
     }
-    /* Overdue tasks run in the first batch, the rest at their times. */
+    /* The first batch applies the restart rule (core_run), then tasks
+     * run at their times. */
     ctl_arm_timer(ctl);
     return 0;
+}
+
+uint32_t
+ctl_node_by_token(struct ctl *ctl, const char *token)
+{
+    return node_token_find(ctl->core, token);
 }
 
 int

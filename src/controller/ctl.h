@@ -63,6 +63,10 @@ struct ctl {
 void ctl_reply(struct ctl *, struct evhttp_request *, int status,
                struct evbuffer *body, const char *content_type);
 
+/* The node whose token 'token' is (node_auth.h), or CORE_NONE: for
+ * gates that accept a node's credential (GET /v1/map). */
+uint32_t ctl_node_by_token(struct ctl *, const char *token);
+
 /* Runs mignetd with 'opts': opens the store, loads the core, binds both
  * listeners, prints the ready line to stdout and serves until SIGTERM or
  * SIGINT.  Returns the process exit code. */

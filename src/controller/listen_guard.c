@@ -343,50 +343,10 @@ lguard_admit_fd(struct lguard *g, int fd, const struct sockaddr *sa,
 }
 
 bool
-lguard_accept(struct lguard *g, int fd, const struct sockaddr *sa,
-              size_t *slot)
+lguard_accept(struct lguard *g, int fd, const struct sockaddr *sa)
 {
-    return lguard_admit_fd(g, fd, sa, slot);
-}
-
-/* ---- Output cap before hello ---- */
-
-/* The slot outlives the callback: a slot is freed only once its socket is
- * closed, which a bufferevent does when it frees its buffers. */
-static void
-lguard_cap_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-              void *arg)
-{
-    struct lguard_slot *s = arg;
-    struct lguard *g = s->owner;
-    if (!s->marker || s->capped || !info->n_added) {
-        return;
-    }
-    if (evbuffer_search(buf, s->marker, strlen(s->marker), NULL).pos >= 0) {
-        s->marker = NULL; /* said hello: the session's own limits */
-        return;
-    }
-    s->out_total += info->n_added;
-    if (s->out_total > s->out_cap) {
-        s->capped = true;
-        g->stats.too_large++;
-        lguard_note(g);
-        shutdown(s->fd, SHUT_RDWR);
-    }
-}
-
-void
-lguard_cap_output(struct lguard *g, size_t slot, struct bufferevent *bev,
-                  size_t cap, const char *marker)
-{
-    if (slot >= g->table.n_slots || !g->table.slots[slot].used) {
-        return;
-    }
-    struct lguard_slot *s = &g->table.slots[slot];
-    s->owner = g;
-    s->out_cap = cap;
-    s->marker = marker;
-    evbuffer_add_cb(bufferevent_get_output(bev), lguard_cap_cb, s);
+    size_t slot;
+    return lguard_admit_fd(g, fd, sa, &slot);
 }
 
 /* ---- REST connections ---- */

@@ -41,12 +41,7 @@ struct lguard_slot {
     ino_t ino;
     uint32_t gen; /* bumped at each release: stale handles are ignored */
     char peer[LGUARD_PEER_MAX];
-    /* Output cap until 'marker' was written (lguard_cap_output). */
-    size_t out_total, out_cap;
-    const char *marker;
-    bool capped;  /* over the cap: the connection was shut down */
-    void *owner;  /* the guard */
-    void *conn;   /* REST: the guard's record of the connection */
+    void *conn; /* REST: the guard's record of the connection */
 };
 
 struct lguard_table {
@@ -103,15 +98,9 @@ void lguard_free(struct lguard *);
 void lguard_watch_listener(struct lguard *, struct evconnlistener *);
 
 /* A plain accept path (the agent channel): whether the connection 'fd'
- * from 'sa' may stay.  On false the caller closes it.  'slot' identifies
- * it for lguard_cap_output. */
-bool lguard_accept(struct lguard *, int fd, const struct sockaddr *sa,
-                   size_t *slot);
-/* Shuts the connection of 'slot' down once more than 'cap' bytes were
- * queued on 'bev' before a line starting with 'marker' (a static string)
- * was: the small output budget of a session that has not said hello. */
-void lguard_cap_output(struct lguard *, size_t slot, struct bufferevent *bev,
-                       size_t cap, const char *marker);
+ * from 'sa' may stay (its slot is freed once the socket is closed).  On
+ * false the caller closes it. */
+bool lguard_accept(struct lguard *, int fd, const struct sockaddr *sa);
 
 /* The REST server: every connection 'http' accepts on 'bound' goes
  * through the guard (evhttp_set_bevcb).  'make' builds the transport

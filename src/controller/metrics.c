@@ -193,6 +193,19 @@ metrics_render(const struct metrics *m, const struct core *core,
          "reported (agent snooping).", m->binding_reports},
         {"mignet_binding_reports_refused_total", "counter", "Agent "
          "binding reports refused.", m->binding_reports_refused},
+        {"mignet_agent_unauthorized_total", "counter", "Agent hellos "
+         "refused for want of a valid node credential.",
+         m->agent_unauthorized},
+        {"mignet_agent_forbidden_total", "counter", "Agent messages "
+         "refused because they spoke for another node.", m->agent_forbidden},
+        {"mignet_agent_read_pauses_total", "counter", "Times an agent "
+         "session was not read until it took its queued output.",
+         m->agent_read_pauses},
+        {"mignet_map_reads_unauthenticated_total", "counter", "Map reads "
+         "naming a node without its token (no acknowledgement).",
+         m->map_reads_unauthenticated},
+        {"mignet_refresh_samples_ignored_total", "counter", "Refreshes "
+         "too soon after the last sample to be one.", st.refreshes_ignored},
     };
     if (!err) {
         err = metrics_scalars(out, scalars, ARRAY_SIZE(scalars));

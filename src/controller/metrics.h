@@ -67,6 +67,12 @@ struct metrics {
     uint64_t dhcp_rejected;           /* ... that created nothing */
     uint64_t binding_reports;         /* 'binding' messages from agents */
     uint64_t binding_reports_refused;
+    /* Node identity (docs/mignetd.md). */
+    uint64_t agent_unauthorized;  /* hellos without a valid credential */
+    uint64_t agent_forbidden;     /* messages about another node's VMs */
+    uint64_t agent_read_pauses;   /* sessions not read (back-pressure) */
+    uint64_t map_reads_unauthenticated; /* GET /v1/map?node= without the
+                                         * node's token: no ack */
     unsigned agents_connected;
     struct metrics_hist delay;    /* deletion delay chosen, seconds */
     struct metrics_hist commit;   /* store commit latency, seconds */

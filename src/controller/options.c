@@ -67,6 +67,10 @@ static const struct opt_def opt_defs[] = {
             "FILE  PEM certificate: agents must use TLS"),
     OPT_STR("agent-tls-key", OPT_PATH, tls_key,
             "FILE  PEM private key for --agent-tls-cert"),
+    /* Node identity (docs/mignetd.md). */
+    OPT_STR("agent-tls-ca", OPT_PATH, tls_ca,
+            "FILE  PEM CA: an agent's client certificate signed by it "
+            "with CN = node id authenticates the node"),
     OPT_NUM("heartbeat-ms", heartbeat_ms, 50, 600000,
             "N  agent heartbeat interval (1000)"),
     OPT_NUM("push-interval-ms", push_interval_ms, 0, 3600000,
@@ -122,6 +126,8 @@ static const struct opt_def opt_defs[] = {
                  "N  refresh bound = mean + N * deviation"),
     OPT_CORE_NUM("tombstones", tombstones, 8, 0, 100000000,
                  "N  removals remembered for incremental map reads"),
+    OPT_CORE_NUM("refresh-floor-ms", refresh_floor_ms, 9, 0, 3600000,
+                 "N  a refresh sooner than this is no refresh sample"),
 };
 #define N_OPT_DEFS (sizeof opt_defs / sizeof opt_defs[0])
 
@@ -428,6 +434,11 @@ options_finish(struct mignetd_options *o, char *err, size_t errlen)
                  "agent-tls-cert and agent-tls-key go together");
         return false;
     }
+    if (o->tls_ca[0] && !o->tls_cert[0]) {
+        snprintf(err, errlen, "agent-tls-ca needs agent-tls-cert and "
+                 "agent-tls-key (client certificates need TLS)");
+        return false;
+    }
     o->core = c;
     return true;
 }
@@ -454,6 +465,9 @@ opt_usage(FILE *f)
             fprintf(f, "  --%-20s %s\n", d->name, d->help);
         }
     }
+    fprintf(f, "  --%-20s %s\n", OPTIONS_ACCEPT_STORE + 2,
+            "start on the store as it is (after damage or a restored "
+            "backup: docs/mignetd.md)");
     fprintf(f, "  --%-20s %s\n  --%-20s %s\n", "help", "this text",
             "version", "print the version");
 }
@@ -552,6 +566,12 @@ options_parse(struct mignetd_options *o, int argc, char **argv, void *out,
                      a);
             return OPTIONS_ERROR;
         }
+        /* Store integrity (T): a flag without a value, never from a
+         * config file, so that accepting a store is a one-off decision. */
+        if (!strcmp(a, OPTIONS_ACCEPT_STORE)) {
+            o->accept_store = true;
+            continue;
+        }
         const char *value;
         const struct opt_def *d = opt_flag(argc, argv, &i, &value, err,
                                            errlen);
@@ -576,6 +596,9 @@ options_parse(struct mignetd_options *o, int argc, char **argv, void *out,
     }
     /* Second pass: flags win over the file. */
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], OPTIONS_ACCEPT_STORE)) {
+            continue;
+        }
         const char *value;
         const struct opt_def *d = opt_flag(argc, argv, &i, &value, err,
                                            errlen);

@@ -15,10 +15,12 @@
 
 #define OPTIONS_PATH_MAX 512
 #define OPTIONS_ADDR_MAX 128
-#define OPTIONS_N_CORE 9 /* numeric core settings (options.c) */
+#define OPTIONS_N_CORE 10 /* numeric core settings (options.c) */
 #define OPTIONS_MAX_SWITCHES 128 /* --fabric-switch entries */
 #define OPTIONS_SWITCH_NAME_MAX 63
 #define OPTIONS_TARGET_MAX 256
+/* Store integrity (T): start on the store as it is (docs/mignetd.md). */
+#define OPTIONS_ACCEPT_STORE "--accept-store"
 
 /* One fabric switch mignetd connects to: its name in the topology and its
  * OpenFlow target ("unix:PATH" or "tcp:ADDR:PORT"). */
@@ -51,6 +53,7 @@ struct mignetd_options {
     char strategy[32];
     char tls_cert[OPTIONS_PATH_MAX]; /* agent channel TLS; "" = plain TCP */
     char tls_key[OPTIONS_PATH_MAX];
+    char tls_ca[OPTIONS_PATH_MAX]; /* verifies agents' certificates */
     enum log_level log_level;
     uint32_t heartbeat_ms;
     uint32_t push_interval_ms; /* map push coalescing; 0 = push off */
@@ -60,6 +63,8 @@ struct mignetd_options {
     uint32_t max_conns_per_peer; /* per client address */
     uint32_t request_timeout_ms; /* a whole REST request */
     struct options_fabric fabric;
+    /* Store integrity (T): --accept-store, flags only. */
+    bool accept_store;
     struct core_config core; /* strategy + overrides applied */
     /* Core settings given explicitly; they apply on top of the strategy
      * whatever the order they were given in. */

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -21,6 +22,7 @@
 #include "controller/ctl.h"
 #include "controller/listen_guard.h"
 #include "controller/migrations.h"
+#include "controller/node_auth.h"
 #include "controller/rest_fabric.h"
 #include "controller/rest_parse.h"
 #include "controller/rest_views.h"
@@ -109,6 +111,18 @@ rest_location(struct evhttp_request *req, const char *fmt, ...)
 
 /* ---- Nodes ---- */
 
+/* No randomness for a token: a 500 (the node, if just added, stays
+ * without a token: only TLS authenticates it until a rotation). */
+static void
+rest_token_failed(struct ctl *ctl, struct evhttp_request *req,
+                  const char *node)
+{
+    struct rest_error e;
+    log_write(LOG_ERROR, "rest", "event=token_failed node=%s", node);
+    rest_fail(&e, 500, "internal", "cannot make a token (no randomness)");
+    rest_send_error(ctl, req, &e);
+}
+
 static void
 rest_nodes_post(struct ctl *ctl, struct evhttp_request *req,
                 const char *body, size_t len)
@@ -122,15 +136,51 @@ rest_nodes_post(struct ctl *ctl, struct evhttp_request *req,
     uint32_t idx;
     ctl->dirty = true;
     enum core_err err = core_node_add(ctl->core, r.id, r.address,
-                                      r.refresh_ms, clock_wall_ms(), &idx);
+                                      r.refresh_ms, clock_run_ms(), &idx);
     if (err) {
         rest_send_core_error(ctl, req, err);
+        return;
+    }
+    char token[NODE_TOKEN_LEN + 1];
+    if (node_token_issue(ctl->core, idx, token)) {
+        rest_token_failed(ctl, req, r.id);
         return;
     }
     log_write(LOG_INF, "rest", "event=node_added node=%s address=%s "
               "refresh_ms=%" PRIu32, r.id, r.address, r.refresh_ms);
     rest_location(req, "/v1/nodes/%s", r.id);
-    rest_send_json(ctl, req, 201, rest_node_json(ctl, idx));
+    json_t *o = rest_node_json(ctl, idx);
+    rest_set(o, "token", json_string(token));
+    rest_send_json(ctl, req, 201, o);
+}
+
+/* POST /v1/nodes/{id}/token: a new token; sessions that authenticated
+ * with the old one are closed. */
+static void
+rest_node_token(struct ctl *ctl, struct evhttp_request *req,
+                const struct rest_route *rt, const char *body, size_t len)
+{
+    struct rest_error e;
+    if (!rest_parse_empty_body(body, len, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    uint32_t idx = core_node_find(ctl->core, rt->name);
+    if (idx == CORE_NONE) {
+        rest_send_core_error(ctl, req, CORE_E_UNKNOWN_NODE);
+        return;
+    }
+    char token[NODE_TOKEN_LEN + 1];
+    ctl->dirty = true;
+    if (node_token_issue(ctl->core, idx, token)) {
+        rest_token_failed(ctl, req, rt->name);
+        return;
+    }
+    log_write(LOG_INF, "rest", "event=node_token_rotated node=%s",
+              rt->name);
+    agent_server_token_rotated(ctl->agents, idx);
+    rest_send_json(ctl, req, 200, json_pack("{s:s,s:s}", "node", rt->name,
+                                            "token", token));
 }
 
 static void
@@ -187,7 +237,7 @@ rest_node_delete(struct ctl *ctl, struct evhttp_request *req,
         core_node_cleanups_walk(ctl->core, idx, rest_drop_logged, &d);
     }
     ctl->dirty = true;
-    err = core_node_remove(ctl->core, idx, force, clock_wall_ms());
+    err = core_node_remove(ctl->core, idx, force, clock_run_ms());
     if (err) {
         rest_send_core_error(ctl, req, err);
         return;
@@ -250,7 +300,7 @@ rest_node_action(struct ctl *ctl, struct evhttp_request *req,
     uint32_t idx = core_node_find(ctl->core, rt->name);
     struct core_drain_target *tg = xcalloc(dr.n_targets + 1, sizeof *tg);
     enum core_err err = CORE_E_OK;
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     if (idx == CORE_NONE) {
         rest_send_core_error(ctl, req, CORE_E_UNKNOWN_NODE);
     } else if (!drain || rest_drain_targets(ctl, req, &dr, tg)) {
@@ -295,7 +345,7 @@ rest_vms_post(struct ctl *ctl, struct evhttp_request *req, const char *body,
         return;
     }
     uint32_t idx;
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     ctl->dirty = true;
     enum core_err err = core_vm_add_iface(ctl->core, r.id, &r.config, node,
                                           r.iface_id, now, &idx);
@@ -337,7 +387,7 @@ rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
         rest_send_json(ctl, req, 200, rest_vm_json(ctl, idx));
         return;
     }
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     enum core_err err;
     if (rt->method == REST_PATCH) {
         struct core_vm_info v;
@@ -406,7 +456,7 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
     };
     struct core_migrate_result res;
     struct ctl_migrate_refusal why;
-    if (!ctl_migrate(ctl, &mr, clock_wall_ms(), &res, &why)) {
+    if (!ctl_migrate(ctl, &mr, clock_run_ms(), &res, &why)) {
         if (why.core) {
             rest_core_error(&e, why.core);
         } else {
@@ -463,7 +513,7 @@ rest_vm_binding(struct ctl *ctl, struct evhttp_request *req,
         }
         return;
     }
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     enum core_err err;
     if (rt->method == REST_DELETE) {
         ctl->dirty = true;
@@ -576,7 +626,7 @@ rest_migration_action(struct ctl *ctl, struct evhttp_request *req,
         return;
     }
     ctl->dirty = true;
-    uint64_t now = clock_wall_ms();
+    uint64_t now = clock_run_ms();
     err = abort ? core_migration_abort(ctl->core, id,
                                        ab.reason[0] ? ab.reason : "manager",
                                        now)
@@ -678,6 +728,24 @@ rest_map_entry(void *aux, const struct core_map_entry *e)
     }
 }
 
+/* Whether the request carries "Authorization: Bearer TOKEN" with the
+ * token of 'node'. */
+static bool
+rest_node_bearer(struct evhttp_request *req, struct ctl *ctl, uint32_t node)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                       "Authorization");
+    static const char bearer[] = "Bearer ";
+    if (!h || strncasecmp(h, bearer, sizeof bearer - 1)) {
+        return false;
+    }
+    h += sizeof bearer - 1;
+    while (*h == ' ') {
+        h++;
+    }
+    return node_token_matches(h, core_node_token_hash(ctl->core, node));
+}
+
 static void
 rest_map_get(struct ctl *ctl, struct evhttp_request *req, const char *query)
 {
@@ -709,11 +777,17 @@ rest_map_get(struct ctl *ctl, struct evhttp_request *req, const char *query)
         core_map_since(ctl->core, 0, rest_map_entry, list);
         full = true;
     }
+    if (node != CORE_NONE && !rest_node_bearer(req, ctl, node)) {
+        /* Not the node's own credential: a read like any other, which
+         * acknowledges nothing and is no refresh sample. */
+        ctl->metrics.map_reads_unauthenticated++;
+        node = CORE_NONE;
+    }
     if (node != CORE_NONE) {
         /* The poll acknowledges what the node held when it asked. */
         ctl->dirty = true;
         enum core_err err = core_node_refresh(ctl->core, node, q.since,
-                                              clock_wall_ms());
+                                              clock_run_ms());
         if (err) {
             json_decref(list);
             rest_send_core_error(ctl, req, err);
@@ -828,6 +902,9 @@ rest_handle(struct evhttp_request *req, void *arg)
     case REST_R_NODE_UNCORDON:
     case REST_R_NODE_DRAIN:
         rest_node_action(ctl, req, &rt, body, len);
+        break;
+    case REST_R_NODE_TOKEN:
+        rest_node_token(ctl, req, &rt, body, len);
         break;
     case REST_R_VMS:
         if (rt.method == REST_POST) {

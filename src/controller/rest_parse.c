@@ -136,8 +136,8 @@ rest_segment(const char *p, char *out, size_t n, bool *too_long)
 }
 
 /* Routes under /v1/nodes and /v1/vms: the collection, one item, and the
- * actions (a VM's migrate and binding, a node's cordon, uncordon and
- * drain). */
+ * actions (a VM's migrate and binding, a node's cordon, uncordon,
+ * drain and token). */
 static bool
 rest_route_items(enum rest_method m, const char *rest, bool vms,
                  struct rest_route *r, struct rest_error *e)
@@ -175,6 +175,7 @@ rest_route_items(enum rest_method m, const char *rest, bool vms,
         {"/cordon", REST_R_NODE_CORDON},
         {"/uncordon", REST_R_NODE_UNCORDON},
         {"/drain", REST_R_NODE_DRAIN},
+        {"/token", REST_R_NODE_TOKEN},
     };
     for (size_t i = 0; !vms && i < ARRAY_SIZE(node_actions); i++) {
         size_t n = strlen(node_actions[i].action);

@@ -59,6 +59,7 @@ enum rest_method {
     REST_ROUTE(NODE_CORDON, "node_cordon")                                   \
     REST_ROUTE(NODE_UNCORDON, "node_uncordon")                               \
     REST_ROUTE(NODE_DRAIN, "node_drain")                                     \
+    REST_ROUTE(NODE_TOKEN, "node_token")                                     \
     REST_ROUTE(VMS, "vms")                                                   \
     REST_ROUTE(VM, "vm")                                                     \
     REST_ROUTE(VM_MIGRATE, "vm_migrate")                                     \

@@ -129,6 +129,8 @@ rest_node_json(struct ctl *ctl, uint32_t idx)
                                     : json_null());
     rest_set(o, "connected",
              json_boolean(agent_server_connected(ctl->agents, idx)));
+    const char *th = core_node_token_hash(ctl->core, idx);
+    rest_set(o, "token_set", json_boolean(th && th[0]));
     rest_set(o, "vms", js_u64(n.n_vms));
     rest_set(o, "tasks", js_u64(n.n_tasks));
     rest_set(o, "map_version", js_u64(n.acked_version));

@@ -25,6 +25,7 @@ core_config_default(struct core_config *c)
     c->inflight_ms = 50;
     c->prepare_timeout_ms = 5000;
     c->dev_factor = 4;
+    c->refresh_floor_ms = 100;
     c->tombstones = 65536;
 }
 

@@ -23,6 +23,7 @@ struct node {
     char *address;
     uint32_t expected_refresh_ms;
     bool cordoned, draining;
+    char token_hash[CORE_TOKEN_HASH_HEX + 1]; /* "" = TLS only */
     uint32_t n_incoming; /* VMs whose drain target it is */
     uint32_t n_vms, n_tasks;
     uint32_t vm_head; /* list of VMs placed here */
@@ -66,6 +67,9 @@ struct task {
     uint32_t due_pos, release_pos;
     enum task_kind kind;
     bool live;
+    /* Loaded after a restart and not yet given a fresh due time: its
+     * stored one belongs to the last run (tasks.c, the restart rule). */
+    bool held;
 };
 
 struct migration {
@@ -107,6 +111,7 @@ struct core {
     uint32_t task_free;
     struct heap due_heap;     /* tasks by due time */
     struct heap release_heap; /* DELETE tasks waiting for acks */
+    size_t n_held;            /* tasks with 'held' set */
 
     struct migration *migs;
     size_t n_migs, migs_cap;
@@ -183,6 +188,9 @@ void core_task_link_unscheduled(struct core *, uint32_t task);
 void core_task_schedule(struct core *, uint32_t task, uint64_t due);
 void core_task_free(struct core *, uint32_t task);
 void core_task_set_due(struct core *, uint32_t task, uint64_t due);
+/* Task 'task' no longer waits for the restart rule (its due time was just
+ * chosen afresh). */
+void core_task_unhold(struct core *, uint32_t task);
 
 /* ---- gmap.c: the gateway map ---- */
 /* The gateway entry of 'vm' changed: new map version. */

@@ -1,10 +1,11 @@
 /* load.c: rebuilding the core from its durable store (I7).
  *
- * Replays the store's records into an empty core.  Pending tasks come back
- * with their original due times, so a task already due runs at the next
- * core_run() and none runs early.  A record that refers to something the
- * store does not hold fails the whole load: the core is left empty rather
- * than half-built. */
+ * Replays the store's records into an empty core.  Pending deletions and
+ * prepare tasks come back held: the first core_run() gives them fresh due
+ * times (the restart rule, tasks.c), so none runs at once because its old
+ * due time has passed; leases keep their stored end.  A record that
+ * refers to something the store does not hold fails the whole load: the
+ * core is left empty rather than half-built. */
 #include "core/core-private.h"
 
 #include <stdio.h>
@@ -25,6 +26,12 @@ load_node(struct core *c, const struct store_node_rec *r)
      * be removed. */
     c->nodes[i].cordoned = r->cordoned || r->gone;
     c->nodes[i].draining = r->draining && c->nodes[i].cordoned;
+    /* A node stored without a hash (schema <= 4) authenticates only by
+     * TLS until its token is rotated. */
+    if (r->token_hash && r->token_hash[0]
+        && core_node_set_token_hash(c, i, r->token_hash)) {
+        return -1;
+    }
     return 0;
 }
 
@@ -166,6 +173,10 @@ load_task(struct core *c, const struct store_task_rec *r)
     c->nodes[node].n_tasks++;
     c->live_tasks++;
     if (t->due != UINT64_MAX) {
+        if (!lease) {
+            t->held = true;
+            c->n_held++;
+        }
         heap_push(&c->due_heap, i);
         if (t->kind == TASK_DELETE && c->cfg.ack_release
             && m->pub.phase == MIG_RELAYING) {

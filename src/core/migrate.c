@@ -951,7 +951,11 @@ core_release_check(struct core *c, uint64_t now)
         }
         heap_remove(&c->release_heap, t->release_pos);
         uint64_t due = now + c->cfg.inflight_ms;
-        if (due < t->due) {
+        /* Held after a restart: its stored due time is not a bound, and
+         * these acknowledgements came after the restart. */
+        bool held = t->held;
+        core_task_unhold(c, i);
+        if (due < t->due || held) {
             core_task_set_due(c, i, due);
             c->migs[t->migration - 1].pub.released_early = true;
             c->stats.released_early++;

@@ -9,6 +9,7 @@
  * a migration's phase itself. */
 #include "core/core-private.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -560,9 +561,20 @@ core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
         return err;
     }
     /* Refresh statistics: a smoothed interval and deviation, as TCP's
-     * RTT estimator. */
+     * RTT estimator, from observations at least 'min_gap' apart (a
+     * sooner refresh still acknowledges, but is no observation). */
     struct node *n = &c->nodes[i];
-    if (n->refreshes > 0 && now >= n->last_refresh_ms) {
+    uint64_t min_gap = n->expected_refresh_ms / 2;
+    if (c->cfg.refresh_floor_ms > min_gap) {
+        min_gap = c->cfg.refresh_floor_ms;
+    }
+    if (n->refreshes > 0
+        && (now < n->last_refresh_ms || now - n->last_refresh_ms < min_gap)) {
+        c->stats.refreshes_ignored++;
+        node_version_acked(c, i, version, now);
+        return CORE_E_OK;
+    }
+    if (n->refreshes > 0) {
         double interval = (double) (now - n->last_refresh_ms);
         if (n->refreshes == 1) {
             n->mean = interval;
@@ -574,12 +586,68 @@ core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
         }
     }
     n->refreshes++;
-    if (now > n->last_refresh_ms) {
-        n->last_refresh_ms = now;
-    }
+    n->last_refresh_ms = now;
     node_update_upper(c, i);
     node_version_acked(c, i, version, now);
     return CORE_E_OK;
+}
+
+static bool
+token_hash_valid(const char *hex)
+{
+    size_t n = 0;
+    for (; hex[n]; n++) {
+        char ch = hex[n];
+        if (n >= CORE_TOKEN_HASH_HEX
+            || !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) {
+            return false;
+        }
+    }
+    return n == 0 || n == CORE_TOKEN_HASH_HEX;
+}
+
+enum core_err
+core_node_set_token_hash(struct core *c, uint32_t i, const char *hex)
+{
+    if (!core_node_live(c, i)) {
+        return CORE_E_UNKNOWN_NODE;
+    }
+    if (!hex || !token_hash_valid(hex)) {
+        return CORE_E_BAD_VALUE;
+    }
+    snprintf(c->nodes[i].token_hash, sizeof c->nodes[i].token_hash, "%s",
+             hex);
+    core_persist_node(c, i);
+    return CORE_E_OK;
+}
+
+const char *
+core_node_token_hash(const struct core *c, uint32_t i)
+{
+    return core_node_live(c, i) ? c->nodes[i].token_hash : NULL;
+}
+
+bool
+core_node_concerns_vm(const struct core *c, uint32_t ni, uint32_t vi)
+{
+    if (!core_node_live(c, ni) || !core_vm_live(c, vi)) {
+        return false;
+    }
+    const struct vm *v = &c->vms[vi];
+    if (v->node == ni) {
+        return true;
+    }
+    for (uint32_t ti = v->task_head; ti != NIL; ti = c->tasks[ti].vm_next) {
+        if (c->tasks[ti].node == ni) {
+            return true;
+        }
+    }
+    const struct migration *m = v->migration
+                                    ? core_mig_get((struct core *) c,
+                                                   v->migration)
+                                    : NULL;
+    return m && m->pub.phase != MIG_CLEANED && m->pub.phase != MIG_ABORTED
+           && (m->pub.src == ni || m->pub.dst == ni);
 }
 
 enum core_err

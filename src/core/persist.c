@@ -34,6 +34,7 @@ core_persist_node(struct core *c, uint32_t i)
     r.node.refresh_ms = n->expected_refresh_ms;
     r.node.cordoned = n->cordoned;
     r.node.draining = n->draining;
+    r.node.token_hash = n->token_hash;
     persist(c, &r);
 }
 

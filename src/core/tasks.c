@@ -4,7 +4,8 @@
  * (step 6), end a prepare phase, end a lease.  This file keeps them (slots,
  * per-VM lists, the due and release heaps, the store) and runs the due
  * ones; what a task does belongs to migrate.c and vm_binding.c.  It must
- * never run a task before its due time. */
+ * never run a task before its due time, and never run one on a due time
+ * computed in an earlier run (the restart rule below). */
 #include "core/core-private.h"
 
 #include <stdlib.h>
@@ -144,6 +145,7 @@ core_task_free(struct core *c, uint32_t i)
     if (t->release_pos != HEAP_NOT_IN) {
         heap_remove(&c->release_heap, t->release_pos);
     }
+    core_task_unhold(c, i);
     struct node *n = &c->nodes[t->node];
     n->n_tasks--;
     core_persist_task_del(c, t->id);
@@ -166,11 +168,97 @@ core_task_set_due(struct core *c, uint32_t i, uint64_t due)
     }
 }
 
+void
+core_task_unhold(struct core *c, uint32_t i)
+{
+    struct task *t = &c->tasks[i];
+    if (t->held) {
+        t->held = false;
+        c->n_held--;
+    }
+}
+
+/* ---- The restart rule (DESIGN I7) ----
+ * Due times are stored as times of the run clock, which is the wall clock
+ * at a run's start plus elapsed time.  A restart may find them far in the
+ * past (mignetd was down, or the wall clock stepped ahead) or far in the
+ * future; either way they say nothing about what the nodes have seen: the
+ * gateway lives in mignetd, so no node could refresh while it was down.
+ * So core_load() holds every loaded deletion and prepare task, and the
+ * first core_run() after it gives each a fresh due time from its 'now':
+ *   DELETE            now + a full delay (the migration's own, or the one
+ *                     the core would choose now if longer); earlier only
+ *                     when every node acknowledges the move's map version
+ *                     after the restart (core_release_check);
+ *   PREPARE_TIMEOUT   now + prepare_timeout_ms (agents reconnect first);
+ *   PREPARE_DEADLINE  its stored time, but no sooner than now +
+ *                     prepare_timeout_ms.
+ * A LEASE ends at its stored time: a lease's end is a fact of the wall
+ * clock, not a wait for the nodes. */
+
+/* now + d, short of UINT64_MAX (which means "not scheduled"). */
+static uint64_t
+add_sat(uint64_t now, uint64_t d)
+{
+    return now < UINT64_MAX - 1 && d < UINT64_MAX - 1 - now
+               ? now + d
+               : UINT64_MAX - 1;
+}
+
+static uint64_t
+restart_due(struct core *c, const struct task *t, uint64_t now)
+{
+    struct migration *m = core_mig_get(c, t->migration);
+    uint64_t due;
+    switch (t->kind) {
+    case TASK_DELETE: {
+        uint64_t delay = core_delay_ms(c);
+        if (m && m->pub.delay_ms > delay) {
+            delay = m->pub.delay_ms;
+        }
+        due = add_sat(now, delay);
+        break;
+    }
+    case TASK_PREPARE_DEADLINE:
+        due = add_sat(now, c->cfg.prepare_timeout_ms);
+        if (t->due > due) {
+            due = t->due;
+        }
+        if (m) {
+            m->pub.prepare_deadline_ms = due;
+            core_persist_mig(c, m);
+        }
+        break;
+    case TASK_PREPARE_TIMEOUT:
+    default:
+        due = add_sat(now, c->cfg.prepare_timeout_ms);
+        break;
+    }
+    return due > now ? due : add_sat(now, 1);
+}
+
+static void
+restart_rule(struct core *c, uint64_t now)
+{
+    for (size_t i = 0; i < c->n_task_slots && c->n_held; i++) {
+        struct task *t = &c->tasks[i];
+        if (t->live && t->held) {
+            uint64_t due = restart_due(c, t, now);
+            core_task_unhold(c, (uint32_t) i);
+            core_task_set_due(c, (uint32_t) i, due);
+            c->stats.tasks_restarted++;
+        }
+    }
+}
+
 /* ---- Time ---- */
 
 void
 core_run(struct core *c, uint64_t now)
 {
+    if (c->n_held) {
+        restart_rule(c, now);
+    }
     while (!heap_is_empty(&c->due_heap)) {
         uint32_t ti = heap_top(&c->due_heap);
         const struct task *t = &c->tasks[ti];
@@ -199,6 +287,9 @@ core_run(struct core *c, uint64_t now)
 uint64_t
 core_next_due(const struct core *c)
 {
+    if (c->n_held) {
+        return 0; /* core_run() has the restart rule to apply */
+    }
     return heap_is_empty(&c->due_heap)
                ? UINT64_MAX
                : c->tasks[heap_top(&c->due_heap)].due;

@@ -94,6 +94,7 @@ enum field_kind {
     F_BOOL,    /* bool */
     F_FLAG,    /* bool, optional, encoded only when true */
     F_IFACE,   /* char[CHAN_IFACE_MAX + 1], printable ASCII */
+    F_TOKEN,   /* char[CHAN_TOKEN_MAX + 1], printable, no spaces */
 };
 
 struct field {
@@ -120,6 +121,7 @@ struct field {
 static const struct field hello_fields[] = {
     FIELD("node", F_NAME, node, true),
     FIELD("proto", F_PROTO, proto, true),
+    FIELD("token", F_TOKEN, token, false),
     END,
 };
 static const struct field welcome_fields[] = {
@@ -297,13 +299,14 @@ iface_valid(const char *s)
     return n > 0;
 }
 
+/* 1-'max' printable ASCII characters without spaces. */
 static bool
-address_valid(const char *s)
+visible_valid(const char *s, size_t max)
 {
     size_t n = 0;
     for (; s[n]; n++) {
         unsigned char c = (unsigned char) s[n];
-        if (n >= CHAN_ADDRESS_MAX || c <= 0x20 || c >= 0x7f) {
+        if (n >= max || c <= 0x20 || c >= 0x7f) {
             return false;
         }
     }
@@ -399,6 +402,8 @@ string_capacity(enum field_kind kind)
         return CHAN_CODE_MAX + 1;
     case F_IFACE:
         return CHAN_IFACE_MAX + 1;
+    case F_TOKEN:
+        return CHAN_TOKEN_MAX + 1;
     default:
         return CHAN_TEXT_MAX + 1;
     }
@@ -412,7 +417,11 @@ check_string(enum field_kind kind, const char *value)
     case F_NAME:
         return mn_name_valid(value) ? CHAN_E_OK : CHAN_E_BAD_NAME;
     case F_ADDRESS:
-        return address_valid(value) ? CHAN_E_OK : CHAN_E_BAD_STRING;
+        return visible_valid(value, CHAN_ADDRESS_MAX) ? CHAN_E_OK
+                                                      : CHAN_E_BAD_STRING;
+    case F_TOKEN:
+        return visible_valid(value, CHAN_TOKEN_MAX) ? CHAN_E_OK
+                                                    : CHAN_E_BAD_STRING;
     case F_CODE:
         return code_valid(value) ? CHAN_E_OK : CHAN_E_BAD_STRING;
     case F_IFACE:
@@ -880,7 +889,7 @@ encode_fields(const struct chan_msg *msg, const struct field *fields,
             continue;
         }
         if ((f->kind == F_NAME || f->kind == F_ADDRESS
-             || f->kind == F_IFACE)
+             || f->kind == F_IFACE || f->kind == F_TOKEN)
             && !f->required && !((const char *) msg)[f->offset]) {
             continue; /* optional and not given (dhcp's vm, an address) */
         }

@@ -29,7 +29,7 @@
  * Which members each type uses ("R" required on decode, always encoded;
  * "o" optional on decode, default 0, always encoded):
  *
- *   hello         node R, proto R
+ *   hello         node R, proto R, token s
  *   welcome       node R, map_version R, heartbeat_ms R
  *   resync_begin  seq R
  *   resync_end    seq R
@@ -60,7 +60,9 @@
  * plain install reads as before).  "s": an optional string, encoded only
  * when not empty.  'iface_id' (default: empty, meaning the VM id) is the
  * OVS external_ids:iface-id of the VM's port, 1-CHAN_IFACE_MAX printable
- * ASCII characters (0x20-0x7e).
+ * ASCII characters (0x20-0x7e).  'token' (hello) is the node's token
+ * (docs/mignetd.md, "Node identity"), 1-CHAN_TOKEN_MAX characters
+ * 0x21-0x7e; absent when the agent authenticates by its TLS certificate.
  *
  * 'ofp_error' is a nested object {type R, code R}, the OpenFlow error
  * (16-bit type and code) Open vSwitch answered a flow_mod with.
@@ -107,6 +109,8 @@ struct strbuf;
 #define VNI_MAX 16777215
 /* Longest 'iface_id' (bytes, without the NUL). */
 #define CHAN_IFACE_MAX 63
+/* Longest hello 'token' (bytes, without the NUL). */
+#define CHAN_TOKEN_MAX 127
 /* Longest frame a 'dhcp' message carries (bytes, before hex). */
 #define CHAN_FRAME_MAX 2048
 
@@ -190,6 +194,7 @@ struct chan_msg {
     enum chan_msg_type type;
     char node[MN_NAME_MAX + 1];     /* hello, welcome, map_entry */
     uint32_t proto;                   /* hello */
+    char token[CHAN_TOKEN_MAX + 1];   /* hello: "" = none (TLS) */
     uint64_t map_version;             /* welcome */
     uint32_t heartbeat_ms;            /* welcome */
     uint64_t seq;                     /* instructions, resync, ack, refused */

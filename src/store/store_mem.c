@@ -239,7 +239,8 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
     size_t extra = 0;
     switch (r->type) {
     case STORE_NODE:
-        extra = mem_strsize(r->node.name) + mem_strsize(r->node.address);
+        extra = mem_strsize(r->node.name) + mem_strsize(r->node.address)
+                + mem_strsize(r->node.token_hash);
         break;
     case STORE_VM:
         extra = mem_strsize(r->vm.name) + mem_strsize(r->vm.node)
@@ -277,6 +278,7 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
     case STORE_NODE:
         e->rec.node.name = mem_strcopy(&area, r->node.name);
         e->rec.node.address = mem_strcopy(&area, r->node.address);
+        e->rec.node.token_hash = mem_strcopy(&area, r->node.token_hash);
         break;
     case STORE_VM:
         e->rec.vm.name = mem_strcopy(&area, r->vm.name);

@@ -4,8 +4,16 @@
  * one open transaction that store_commit() ends, so a caller can group many
  * changes into a single durable (fsynced) commit.  It must never report a
  * commit as done before SQLite has made it durable, and never hand the
- * core a record it could not read back whole. */
+ * core a record it could not read back whole.
+ *
+ * Integrity (docs/mignetd.md "Store integrity"): every row carries a
+ * checksum of its fields (crc, checked on load), every commit counts one
+ * generation in the table gen and then in the marker file PATH.gen
+ * (store_marker.h), and opening runs a full integrity_check.  A store
+ * missing, empty or behind its marker (committed transactions lost, e.g.
+ * a damaged or removed WAL) is refused unless the operator accepts it. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,31 +22,69 @@
 
 #include "lib/log.h"
 #include "mignet/store.h"
+#include "store/store_marker.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* 'mgnt': marks a file as a mignet store. */
 #define SQLS_APP_ID 0x6d676e74
 /* 2: bindings (seed 003) and the binding snapshot of a task.
  * 3: the migration lifecycle (switch-over modes, cleaning, aborted).
  * 4: the node lifecycle (a node's cordon and drain, a VM's drain target).
+ * 5: node identity: the SHA-256 of a node's token (issue 12, N).
+ * 6: integrity: a checksum per row, the commit generation (issue 12, T).
  * An older file is upgraded in place when opened (sqls_upgrades). */
-#define SQLS_SCHEMA 4
+#define SQLS_SCHEMA 6
+/* The first schema with checksums and a generation. */
+#define SQLS_SCHEMA_GEN 6
+
+/* Each table's fields in the order of its upsert's parameters: a row's
+ * crc is mgcrc() of them (sqls_row_crc). */
+#define SQLS_META_COLS "map_version, next_migration, next_task"
+#define SQLS_NODE_COLS                                                       \
+    "name, address, refresh_ms, gone, cordoned, draining, token_hash"
+#define SQLS_VM_COLS                                                         \
+    "name, node, mac, vlan, ip, vni, port, binding, epoch, map_version,"    \
+    " migration, iface_id, drain_target"
+#define SQLS_TASK_COLS                                                       \
+    "id, kind, vm, node, epoch, due_ms, migration, need_version,"           \
+    " relay_target, target_epoch, mac, vlan, ip, vni, port, binding,"       \
+    " binding_rec"
+#define SQLS_MIG_COLS                                                        \
+    "id, vm, src, dst, epoch, map_version, phase, started_ms, relaying_ms,"  \
+    " cleaned_ms, delay_ms, released_early, switchover, prepared_ms,"       \
+    " switched_ms, activated_ms, cleaning_ms, aborted_ms,"                  \
+    " prepare_deadline_ms, degraded, abort_reason"
+#define SQLS_BINDING_COLS "id, record"
+/* mgcrc() of the first N parameters. */
+#define SQLS_CRC3 "mgcrc(?1, ?2, ?3)"
+#define SQLS_CRC7 "mgcrc(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+#define SQLS_CRC13                                                           \
+    "mgcrc(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+#define SQLS_CRC17                                                           \
+    "mgcrc(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"    \
+    " ?15, ?16, ?17)"
+#define SQLS_CRC21                                                           \
+    "mgcrc(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"    \
+    " ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
 
 static const char sqls_schema[] =
     "CREATE TABLE meta("
     " k INTEGER PRIMARY KEY CHECK (k = 0),"
     " map_version INTEGER NOT NULL, next_migration INTEGER NOT NULL,"
-    " next_task INTEGER NOT NULL);"
+    " next_task INTEGER NOT NULL, crc INTEGER);"
     "CREATE TABLE nodes("
     " name TEXT NOT NULL UNIQUE, address TEXT, refresh_ms INTEGER NOT NULL,"
     " gone INTEGER NOT NULL, cordoned INTEGER NOT NULL DEFAULT 0,"
-    " draining INTEGER NOT NULL DEFAULT 0);"
+    " draining INTEGER NOT NULL DEFAULT 0, token_hash TEXT, crc INTEGER);"
     "CREATE TABLE vms("
     " name TEXT NOT NULL UNIQUE, node TEXT, mac INTEGER NOT NULL,"
     " vlan INTEGER NOT NULL, ip INTEGER NOT NULL, vni INTEGER NOT NULL,"
     " port INTEGER NOT NULL, binding INTEGER NOT NULL,"
     " epoch INTEGER NOT NULL, map_version INTEGER NOT NULL,"
     " migration INTEGER NOT NULL, iface_id TEXT NOT NULL DEFAULT '',"
-    " drain_target TEXT);"
+    " drain_target TEXT, crc INTEGER);"
     "CREATE TABLE migrations("
     " id INTEGER PRIMARY KEY, vm TEXT, src TEXT, dst TEXT,"
     " epoch INTEGER NOT NULL, map_version INTEGER NOT NULL,"
@@ -53,7 +99,7 @@ static const char sqls_schema[] =
     " aborted_ms INTEGER NOT NULL DEFAULT 0,"
     " prepare_deadline_ms INTEGER NOT NULL DEFAULT 0,"
     " degraded INTEGER NOT NULL DEFAULT 0,"
-    " abort_reason TEXT NOT NULL DEFAULT '');"
+    " abort_reason TEXT NOT NULL DEFAULT '', crc INTEGER);"
     "CREATE TABLE tasks("
     " id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, vm TEXT, node TEXT,"
     " epoch INTEGER NOT NULL, due_ms INTEGER NOT NULL,"
@@ -61,8 +107,12 @@ static const char sqls_schema[] =
     " relay_target TEXT, target_epoch INTEGER NOT NULL,"
     " mac INTEGER NOT NULL, vlan INTEGER NOT NULL, ip INTEGER NOT NULL,"
     " vni INTEGER NOT NULL, port INTEGER NOT NULL,"
-    " binding INTEGER NOT NULL, binding_rec BLOB);"
-    "CREATE TABLE bindings(id INTEGER PRIMARY KEY, record BLOB NOT NULL);";
+    " binding INTEGER NOT NULL, binding_rec BLOB, crc INTEGER);"
+    "CREATE TABLE bindings(id INTEGER PRIMARY KEY, record BLOB NOT NULL,"
+    " crc INTEGER);"
+    "CREATE TABLE gen(k INTEGER PRIMARY KEY CHECK (k = 0),"
+    " n INTEGER NOT NULL);"
+    "INSERT INTO gen VALUES(0, 0);";
 
 /* In-place upgrades: sqls_upgrades[v - 1] takes schema v to v + 1, each
  * in one transaction. */
@@ -101,6 +151,26 @@ static const char *const sqls_upgrades[] = {
     "ALTER TABLE nodes ADD COLUMN cordoned INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE nodes ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE vms ADD COLUMN drain_target TEXT;",
+    /* 4 -> 5: node identity.  Nodes stored before have no token: only a
+     * TLS client certificate authenticates them until one is rotated. */
+    "ALTER TABLE nodes ADD COLUMN token_hash TEXT;",
+    /* 5 -> 6: integrity.  Every row gets its checksum, the store its
+     * generation counter (the marker is written after the upgrade). */
+    "ALTER TABLE meta ADD COLUMN crc INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN crc INTEGER;"
+    "ALTER TABLE vms ADD COLUMN crc INTEGER;"
+    "ALTER TABLE migrations ADD COLUMN crc INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN crc INTEGER;"
+    "ALTER TABLE bindings ADD COLUMN crc INTEGER;"
+    "UPDATE meta SET crc = mgcrc(" SQLS_META_COLS ");"
+    "UPDATE nodes SET crc = mgcrc(" SQLS_NODE_COLS ");"
+    "UPDATE vms SET crc = mgcrc(" SQLS_VM_COLS ");"
+    "UPDATE migrations SET crc = mgcrc(" SQLS_MIG_COLS ");"
+    "UPDATE tasks SET crc = mgcrc(" SQLS_TASK_COLS ");"
+    "UPDATE bindings SET crc = mgcrc(" SQLS_BINDING_COLS ");"
+    "CREATE TABLE gen(k INTEGER PRIMARY KEY CHECK (k = 0),"
+    " n INTEGER NOT NULL);"
+    "INSERT INTO gen VALUES(0, 0);",
 };
 _Static_assert(sizeof sqls_upgrades / sizeof sqls_upgrades[0]
                    == SQLS_SCHEMA - 1,
@@ -114,71 +184,61 @@ enum sqls_stmt {
     SQLS_TASK_PUT, SQLS_TASK_DEL, SQLS_TASK_LOAD,
     SQLS_MIG_PUT, SQLS_MIG_DEL, SQLS_MIG_LOAD,
     SQLS_BINDING_PUT, SQLS_BINDING_DEL, SQLS_BINDING_LOAD,
-    SQLS_BEGIN, SQLS_COMMIT, SQLS_ROLLBACK,
+    SQLS_BEGIN, SQLS_COMMIT, SQLS_ROLLBACK, SQLS_GEN_PUT,
     SQLS_N_STMTS
 };
 
 static const char *const sqls_sql[SQLS_N_STMTS] = {
     [SQLS_META_PUT] =
-        "INSERT INTO meta(k, map_version, next_migration, next_task)"
-        " VALUES(0, ?1, ?2, ?3) ON CONFLICT(k) DO UPDATE SET"
-        " map_version = ?1, next_migration = ?2, next_task = ?3",
+        "INSERT INTO meta(k, map_version, next_migration, next_task, crc)"
+        " VALUES(0, ?1, ?2, ?3, " SQLS_CRC3 ") ON CONFLICT(k) DO UPDATE SET"
+        " map_version = ?1, next_migration = ?2, next_task = ?3,"
+        " crc = " SQLS_CRC3,
     [SQLS_META_DEL] = "DELETE FROM meta",
-    [SQLS_META_LOAD] =
-        "SELECT map_version, next_migration, next_task FROM meta",
+    [SQLS_META_LOAD] = "SELECT " SQLS_META_COLS ", crc FROM meta",
     [SQLS_NODE_PUT] =
-        "INSERT INTO nodes(name, address, refresh_ms, gone, cordoned,"
-        " draining) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO"
-        " UPDATE SET address = ?2, refresh_ms = ?3, gone = ?4,"
-        " cordoned = ?5, draining = ?6",
+        "INSERT INTO nodes(" SQLS_NODE_COLS ", crc)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, " SQLS_CRC7 ") ON CONFLICT(name)"
+        " DO UPDATE SET address = ?2, refresh_ms = ?3, gone = ?4,"
+        " cordoned = ?5, draining = ?6, token_hash = ?7, crc = " SQLS_CRC7,
     [SQLS_NODE_DEL] = "DELETE FROM nodes WHERE name = ?1",
     [SQLS_NODE_LOAD] =
-        "SELECT name, address, refresh_ms, gone, cordoned, draining"
-        " FROM nodes ORDER BY rowid",
+        "SELECT " SQLS_NODE_COLS ", crc FROM nodes ORDER BY rowid",
     [SQLS_VM_PUT] =
-        "INSERT INTO vms(name, node, mac, vlan, ip, vni, port, binding,"
-        " epoch, map_version, migration, iface_id, drain_target)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+        "INSERT INTO vms(" SQLS_VM_COLS ", crc)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+        SQLS_CRC13 ")"
         " ON CONFLICT(name) DO UPDATE SET node = ?2, mac = ?3, vlan = ?4,"
         " ip = ?5, vni = ?6, port = ?7, binding = ?8, epoch = ?9,"
         " map_version = ?10, migration = ?11, iface_id = ?12,"
-        " drain_target = ?13",
+        " drain_target = ?13, crc = " SQLS_CRC13,
     [SQLS_VM_DEL] = "DELETE FROM vms WHERE name = ?1",
     [SQLS_VM_LOAD] =
-        "SELECT name, node, mac, vlan, ip, vni, port, binding, epoch,"
-        " map_version, migration, iface_id, drain_target FROM vms"
-        " ORDER BY rowid",
+        "SELECT " SQLS_VM_COLS ", crc FROM vms ORDER BY rowid",
     [SQLS_TASK_PUT] =
-        "INSERT OR REPLACE INTO tasks(id, kind, vm, node, epoch, due_ms,"
-        " migration, need_version, relay_target, target_epoch, mac, vlan,"
-        " ip, vni, port, binding, binding_rec) VALUES(?1, ?2, ?3, ?4, ?5,"
-        " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        "INSERT OR REPLACE INTO tasks(" SQLS_TASK_COLS ", crc) VALUES(?1,"
+        " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+        " ?17, " SQLS_CRC17 ")",
     [SQLS_TASK_DEL] = "DELETE FROM tasks WHERE id = ?1",
     [SQLS_TASK_LOAD] =
-        "SELECT id, kind, vm, node, epoch, due_ms, migration, need_version,"
-        " relay_target, target_epoch, mac, vlan, ip, vni, port, binding,"
-        " binding_rec FROM tasks ORDER BY id",
+        "SELECT " SQLS_TASK_COLS ", crc FROM tasks ORDER BY id",
     [SQLS_MIG_PUT] =
-        "INSERT OR REPLACE INTO migrations(id, vm, src, dst, epoch,"
-        " map_version, phase, started_ms, relaying_ms, cleaned_ms, delay_ms,"
-        " released_early, switchover, prepared_ms, switched_ms,"
-        " activated_ms, cleaning_ms, aborted_ms, prepare_deadline_ms,"
-        " degraded, abort_reason) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-        " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+        "INSERT OR REPLACE INTO migrations(" SQLS_MIG_COLS ", crc)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, " SQLS_CRC21 ")",
     [SQLS_MIG_DEL] = "DELETE FROM migrations WHERE id = ?1",
     [SQLS_MIG_LOAD] =
-        "SELECT id, vm, src, dst, epoch, map_version, phase, started_ms,"
-        " relaying_ms, cleaned_ms, delay_ms, released_early, switchover,"
-        " prepared_ms, switched_ms, activated_ms, cleaning_ms, aborted_ms,"
-        " prepare_deadline_ms, degraded, abort_reason"
-        " FROM migrations ORDER BY id",
+        "SELECT " SQLS_MIG_COLS ", crc FROM migrations ORDER BY id",
     [SQLS_BINDING_PUT] =
-        "INSERT OR REPLACE INTO bindings(id, record) VALUES(?1, ?2)",
+        "INSERT OR REPLACE INTO bindings(id, record, crc) VALUES(?1, ?2,"
+        " mgcrc(?1, ?2))",
     [SQLS_BINDING_DEL] = "DELETE FROM bindings WHERE id = ?1",
-    [SQLS_BINDING_LOAD] = "SELECT id, record FROM bindings ORDER BY id",
+    [SQLS_BINDING_LOAD] =
+        "SELECT " SQLS_BINDING_COLS ", crc FROM bindings ORDER BY id",
     [SQLS_BEGIN] = "BEGIN IMMEDIATE",
     [SQLS_COMMIT] = "COMMIT",
     [SQLS_ROLLBACK] = "ROLLBACK",
+    [SQLS_GEN_PUT] = "UPDATE gen SET n = ?1 WHERE k = 0",
 };
 
 struct store_sqlite {
@@ -187,6 +247,9 @@ struct store_sqlite {
     sqlite3_stmt *stmts[SQLS_N_STMTS];
     bool in_txn;
     bool failed; /* a put failed inside the open transaction */
+    uint64_t gen;  /* generation of the last commit */
+    int marker_fd; /* PATH.gen, -1 before it is open */
+    char path[1024];
 };
 
 static struct store_sqlite *
@@ -344,6 +407,9 @@ sqls_bind_rec(sqlite3_stmt *st, const struct store_rec *r)
             sqls_bind_u64(st, 4, r->node.gone);
             sqls_bind_u64(st, 5, r->node.cordoned);
             sqls_bind_u64(st, 6, r->node.draining);
+            if (r->node.token_hash && r->node.token_hash[0]) {
+                sqls_bind_text(st, 7, r->node.token_hash);
+            }
         }
         return 0;
     case STORE_VM:
@@ -456,7 +522,25 @@ store_sqlite_commit(struct store *s)
     if (!q->in_txn) {
         return 0;
     }
-    int err = q->failed ? EIO : sqls_step_done(q, SQLS_COMMIT);
+    int err = q->failed ? EIO : 0;
+    if (!err) {
+        sqls_bind_u64(q->stmts[SQLS_GEN_PUT], 1, q->gen + 1);
+        err = sqls_step_done(q, SQLS_GEN_PUT);
+    }
+    if (!err) {
+        err = sqls_step_done(q, SQLS_COMMIT);
+    }
+    if (!err) {
+        /* Durable in the database: only now may the marker say so. */
+        q->gen++;
+        err = store_marker_update(q->marker_fd, q->gen);
+        if (err) {
+            log_write(LOG_ERROR, "store", "event=marker_write_failed "
+                      "file=%s.gen err=\"%s\"", q->path, strerror(err));
+        }
+        q->in_txn = false;
+        return err;
+    }
     if (err) {
         /* COMMIT can fail and leave the transaction open (e.g. busy). */
         if (!sqlite3_get_autocommit(q->db)) {
@@ -466,6 +550,85 @@ store_sqlite_commit(struct store *s)
     q->in_txn = false;
     q->failed = false;
     return err;
+}
+
+/* ---- Row checksums ---- */
+
+/* Adds one field (type, then value) to a row's checksum. */
+static uint64_t
+sqls_crc_field(uint64_t h, int type, sqlite3_int64 i, const void *p,
+               int len)
+{
+    unsigned char b[9];
+    b[0] = (unsigned char) type;
+    for (int k = 0; k < 8; k++) {
+        b[k + 1] = (unsigned char) ((uint64_t) i >> (8 * k));
+    }
+    h = store_fnv1a(h, b, sizeof b);
+    return p && len > 0 ? store_fnv1a(h, p, (size_t) len) : h;
+}
+
+/* mgcrc(FIELD...): the checksum of a row's fields as stored. */
+static void
+sqls_crc_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    uint64_t h = STORE_FNV_INIT;
+    for (int a = 0; a < argc; a++) {
+        sqlite3_value *v = argv[a];
+        int t = sqlite3_value_type(v);
+        const void *p = NULL;
+        sqlite3_int64 i = 0;
+        if (t == SQLITE_INTEGER) {
+            i = sqlite3_value_int64(v);
+        } else if (t == SQLITE_TEXT) {
+            p = sqlite3_value_text(v);
+        } else if (t == SQLITE_BLOB) {
+            p = sqlite3_value_blob(v);
+        } else if (t == SQLITE_FLOAT) {
+            double d = sqlite3_value_double(v);
+            memcpy(&i, &d, sizeof i);
+        }
+        int len = p ? sqlite3_value_bytes(v) : 0;
+        h = sqls_crc_field(h, t, t == SQLITE_TEXT || t == SQLITE_BLOB ? len
+                                                                      : i,
+                           p, len);
+    }
+    sqlite3_result_int64(ctx, (sqlite3_int64) h);
+}
+
+static const char *const sqls_table[STORE_N_TYPES] = {
+    [STORE_META] = "meta", [STORE_NODE] = "nodes", [STORE_VM] = "vms",
+    [STORE_TASK] = "tasks", [STORE_MIGRATION] = "migrations",
+    [STORE_BINDING] = "bindings",
+};
+
+/* Whether the current row's last column is the checksum of the others. */
+static bool
+sqls_row_crc_ok(sqlite3_stmt *st)
+{
+    int n = sqlite3_column_count(st) - 1;
+    uint64_t h = STORE_FNV_INIT;
+    for (int c = 0; c < n; c++) {
+        int t = sqlite3_column_type(st, c);
+        const void *p = NULL;
+        sqlite3_int64 i = 0;
+        if (t == SQLITE_INTEGER) {
+            i = sqlite3_column_int64(st, c);
+        } else if (t == SQLITE_TEXT) {
+            p = sqlite3_column_text(st, c);
+        } else if (t == SQLITE_BLOB) {
+            p = sqlite3_column_blob(st, c);
+        } else if (t == SQLITE_FLOAT) {
+            double d = sqlite3_column_double(st, c);
+            memcpy(&i, &d, sizeof i);
+        }
+        int len = p ? sqlite3_column_bytes(st, c) : 0;
+        h = sqls_crc_field(h, t, t == SQLITE_TEXT || t == SQLITE_BLOB ? len
+                                                                      : i,
+                           p, len);
+    }
+    return sqlite3_column_type(st, n) == SQLITE_INTEGER
+           && (uint64_t) sqlite3_column_int64(st, n) == h;
 }
 
 /* Column helpers for load; a NULL where a name must be is corruption. */
@@ -513,6 +676,7 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         r->node.gone = sqls_col_u64(st, 3) != 0;
         r->node.cordoned = sqls_col_u64(st, 4) != 0;
         r->node.draining = sqls_col_u64(st, 5) != 0;
+        r->node.token_hash = sqls_col_text(st, 6);
         return r->node.name ? 0 : EBADMSG;
     case STORE_VM:
         r->vm.name = sqls_col_text(st, 0);
@@ -586,7 +750,7 @@ sqls_load_type(struct store_sqlite *q, enum sqls_stmt id,
                int (*cb)(void *, const struct store_rec *), void *aux)
 {
     sqlite3_stmt *st = q->stmts[id];
-    int ret = 0;
+    int ret = 0, n_rows = 0;
     for (;;) {
         int rc = sqlite3_step(st);
         if (rc == SQLITE_DONE) {
@@ -596,11 +760,20 @@ sqls_load_type(struct store_sqlite *q, enum sqls_stmt id,
             ret = sqls_fail(q, sqls_sql[id], rc);
             break;
         }
+        if (!sqls_row_crc_ok(st)) {
+            log_write(LOG_ERROR, "store", "event=corrupt_row file=%s "
+                      "table=%s row=%d reason=checksum", q->path,
+                      sqls_table[type], n_rows + 1);
+            ret = EBADMSG;
+            break;
+        }
+        n_rows++;
         struct store_rec r;
         ret = sqls_read_row(st, type, &r);
         if (ret) {
-            log_write(LOG_ERROR, "store",
-                      "event=corrupt_row table_stmt=%d", (int) id);
+            log_write(LOG_ERROR, "store", "event=corrupt_row file=%s "
+                      "table=%s row=%d", q->path,
+                      sqls_table[type], n_rows);
             break;
         }
         ret = cb(aux, &r);
@@ -652,6 +825,9 @@ store_sqlite_destroy(struct store *s)
         sqlite3_finalize(q->stmts[i]);
     }
     sqlite3_close(q->db);
+    if (q->marker_fd >= 0) {
+        close(q->marker_fd);
+    }
     free(q);
 }
 
@@ -736,7 +912,7 @@ sqls_check_schema(sqlite3 *db, char *err, unsigned errlen)
     while (version >= 1 && version < SQLS_SCHEMA) {
         /* Upgrade in one transaction: all of it or none of it. */
         const char *up = sqls_upgrades[version - 1];
-        char sql[2048];
+        char sql[4096];
         snprintf(sql, sizeof sql, "BEGIN; %s PRAGMA user_version = %lld;"
                  " COMMIT;", up, (long long) version + 1);
         char *msg = NULL;
@@ -757,17 +933,91 @@ sqls_check_schema(sqlite3 *db, char *err, unsigned errlen)
                  "1-%d", (long long) version, SQLS_SCHEMA);
         return -1;
     }
-    char got[128];
-    if (!sqls_query_text_is(db, "PRAGMA quick_check", "ok", got,
-                            sizeof got)) {
-        snprintf(err, errlen, "corrupt: %s", got);
-        return -1;
-    }
     return 0;
 }
 
+/* ---- Opening: the integrity checks ---- */
+
+/* The file's size, or -1 when it does not exist (errno ENOENT) or cannot
+ * be read. */
+static long long
+sqls_file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) ? -1 : (long long) st.st_size;
+}
+
+/* Full structural check of every page (PRAGMA integrity_check); 'why'
+ * gets its first complaint. */
+static bool
+sqls_integrity_ok(sqlite3 *db, char *why, size_t n)
+{
+    return sqls_query_text_is(db, "PRAGMA integrity_check(1)", "ok", why,
+                              n);
+}
+
+/* The generation the database holds (0 before schema SQLS_SCHEMA_GEN). */
+static int
+sqls_read_gen(sqlite3 *db, sqlite3_int64 version, uint64_t *gen)
+{
+    sqlite3_int64 v = 0;
+    *gen = 0;
+    if (version < SQLS_SCHEMA_GEN) {
+        return SQLITE_OK;
+    }
+    int rc = sqls_query_int(db, "SELECT n FROM gen WHERE k = 0", &v);
+    *gen = (uint64_t) v;
+    return rc;
+}
+
+/* Compares the database's generation with its marker: 0 when they agree
+ * (or the database is ahead: the marker lags after a system crash), else
+ * an error in 'err' (unless 'accept'). */
+static int
+sqls_check_marker(struct store_sqlite *q, enum store_marker_state ms,
+                  uint64_t marker, const char *mwhy, uint64_t gen,
+                  bool upgraded, bool accept, char *err, unsigned errlen)
+{
+    const char *mp = q->path;
+    if (ms == STORE_MARKER_OK && gen == marker) {
+        return 0;
+    }
+    if (ms == STORE_MARKER_OK && gen > marker) {
+        log_write(LOG_WARN, "store", "event=marker_behind file=%s.gen "
+                  "marker=%" PRIu64 " gen=%" PRIu64 " (a crash before the "
+                  "marker was written)", mp, marker, gen);
+        return 0;
+    }
+    if (ms == STORE_MARKER_ABSENT && (gen == 0 || upgraded)) {
+        return 0; /* new, or from a mignetd without markers */
+    }
+    char what[3600];
+    if (ms == STORE_MARKER_OK) {
+        snprintf(what, sizeof what, "%s is at generation %" PRIu64 " but "
+                 "its marker %s.gen says %" PRIu64 ": committed changes "
+                 "are missing (a damaged, truncated or removed WAL file "
+                 "%s-wal, or an older copy)", mp, gen, mp, marker, mp);
+    } else if (ms == STORE_MARKER_ABSENT) {
+        snprintf(what, sizeof what, "%s is at generation %" PRIu64 " but "
+                 "its marker %s.gen is missing", mp, gen, mp);
+    } else {
+        snprintf(what, sizeof what, "the marker %s.gen of %s is damaged "
+                 "(%s)", mp, mp, mwhy);
+    }
+    if (accept) {
+        log_write(LOG_WARN, "store", "event=store_accepted file=%s gen=%"
+                  PRIu64 " problem=\"%s\"", mp, gen, what);
+        return 0;
+    }
+    snprintf(err, errlen, "%s; refusing to start with less state "
+             "(restore the state directory, or start once with "
+             "--accept-store to use the store as it is)", what);
+    return -1;
+}
+
 struct store *
-store_sqlite_open(const char *path, char *err, unsigned errlen)
+store_sqlite_open_flags(const char *path, unsigned flags, char *err,
+                        unsigned errlen)
 {
     char dummy[1];
     if (!err || !errlen) {
@@ -778,12 +1028,43 @@ store_sqlite_open(const char *path, char *err, unsigned errlen)
         snprintf(err, errlen, "no path given");
         return NULL;
     }
+    bool accept = flags & STORE_SQLITE_ACCEPT;
     struct store_sqlite *q = calloc(1, sizeof *q);
     if (!q) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     q->up.ops = &store_sqlite_ops;
+    q->marker_fd = -1;
+    char marker_path[sizeof q->path + 8];
+    if (snprintf(q->path, sizeof q->path, "%s", path) >= (int) sizeof q->path
+        || !store_marker_path(path, marker_path, sizeof marker_path)) {
+        snprintf(err, errlen, "%s: path too long", path);
+        free(q);
+        return NULL;
+    }
+
+    /* A marker says a store was here: its file must be too, whole. */
+    uint64_t marker = 0;
+    char mwhy[128] = "";
+    enum store_marker_state ms = store_marker_read(marker_path, &marker,
+                                                   mwhy, sizeof mwhy);
+    long long size = sqls_file_size(path);
+    bool fresh = size <= 0;
+    if (fresh && ms != STORE_MARKER_ABSENT) {
+        if (!accept) {
+            snprintf(err, errlen, "%s is %s but its marker %s says it "
+                     "held committed state; refusing to start with less "
+                     "state (restore it, or start once with "
+                     "--accept-store to begin empty)", path,
+                     size < 0 ? "missing" : "empty (0 bytes)", marker_path);
+            free(q);
+            return NULL;
+        }
+        log_write(LOG_WARN, "store", "event=store_accepted file=%s "
+                  "problem=%s action=start_empty", path,
+                  size < 0 ? "missing" : "empty");
+    }
 
     int rc = sqlite3_open_v2(path, &q->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
@@ -795,6 +1076,16 @@ store_sqlite_open(const char *path, char *err, unsigned errlen)
         goto fail;
     }
     sqlite3_extended_result_codes(q->db, 0);
+    /* Until the checks pass, closing must leave the files as found (no
+     * checkpoint folding a partial WAL into the database). */
+    sqlite3_db_config(q->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    rc = sqlite3_create_function_v2(q->db, "mgcrc", -1,
+                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                    NULL, sqls_crc_func, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(q->db));
+        goto fail;
+    }
 
     /* Exclusive locking (taken by the write below and never released)
      * keeps a second mignetd off the same state; it also spares WAL its
@@ -819,7 +1110,29 @@ store_sqlite_open(const char *path, char *err, unsigned errlen)
                  mode);
         goto fail;
     }
-    char why[256];
+    char why[4096];
+    if (!fresh && !sqls_integrity_ok(q->db, why, sizeof why)) {
+        snprintf(err, errlen, "%s: corrupt: %s", path, why);
+        goto fail;
+    }
+    sqlite3_int64 version = 0;
+    uint64_t gen = 0;
+    rc = sqls_query_int(q->db, "PRAGMA user_version", &version);
+    if (rc == SQLITE_OK) {
+        rc = sqls_read_gen(q->db, version, &gen);
+    }
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot read: %s", path,
+                 sqlite3_errmsg(q->db));
+        goto fail;
+    }
+    if (!fresh
+        && sqls_check_marker(q, ms, marker, mwhy, gen,
+                             version < SQLS_SCHEMA_GEN, accept, why,
+                             sizeof why)) {
+        snprintf(err, errlen, "%s", why);
+        goto fail;
+    }
     if (sqls_check_schema(q->db, why, sizeof why)) {
         snprintf(err, errlen, "%s: %s", path, why);
         goto fail;
@@ -839,6 +1152,22 @@ store_sqlite_open(const char *path, char *err, unsigned errlen)
             goto fail;
         }
     }
+    /* Checked and ours: the marker now follows this file. */
+    rc = sqls_query_int(q->db, "SELECT n FROM gen WHERE k = 0",
+                        (sqlite3_int64 *) &gen);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot read: %s", path,
+                 sqlite3_errmsg(q->db));
+        goto fail;
+    }
+    q->gen = gen;
+    q->marker_fd = store_marker_create(marker_path, gen);
+    if (q->marker_fd < 0) {
+        snprintf(err, errlen, "%s: cannot write: %s", marker_path,
+                 strerror(-q->marker_fd));
+        goto fail;
+    }
+    sqlite3_db_config(q->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
     return &q->up;
 
 fail:
@@ -849,4 +1178,10 @@ fail:
     }
     store_sqlite_destroy(&q->up);
     return NULL;
+}
+
+struct store *
+store_sqlite_open(const char *path, char *err, unsigned errlen)
+{
+    return store_sqlite_open_flags(path, 0, err, errlen);
 }

@@ -70,8 +70,9 @@ mig_restart_mignetd() {
     _mig_mignetd || tb_die "mignetd did not restart: $(tail -5 "$TB_DIR/mignetd.log")"
 }
 
-# _mig_agent H: starts host H's agent (a new metrics port each time);
-# appends to its log and waits for it to be ready.
+# _mig_agent H: starts host H's agent with the node's token
+# ($TB_DIR/token-nH, from mig_start's node add; a new metrics port each
+# time); appends to its log and waits for it to be ready.
 _mig_agent() {
     local h=$1 try mark
     for try in 1 2 3 4 5; do
@@ -79,6 +80,7 @@ _mig_agent() {
             2>/dev/null || true)
         MIG_METRICS[$h]=$(mig_free_port)
         "$MIG_BUILD/mignet-agent" --node "n$h" \
+            --token-file "$TB_DIR/token-n$h" \
             --ofp "unix:$(tb_mgmt_sock "$h")" \
             --ovsdb "unix:$(tb_host_dir "$h")/run/db.sock" \
             --controller "127.0.0.1:$MIG_AGENT_PORT" --gateway "$MIG_URL" \
@@ -123,7 +125,8 @@ mig_start() {
     local agents=$MIG_AGENT_PORT strategy=$MIG_STRATEGY
     for h in 1 2 3; do
         mignet_cli node add "n$h" --address "$(tb_host_ip "$h")" \
-            --refresh-ms "${MIG_REFRESH[$h]}" >/dev/null
+            --refresh-ms "${MIG_REFRESH[$h]}" \
+            --token-out "$TB_DIR/token-n$h" >/dev/null
         _mig_agent "$h"
     done
     MIG_AGENTS=127.0.0.1:$agents

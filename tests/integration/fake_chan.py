@@ -6,8 +6,9 @@ agent's hello with welcome and a resync holding the lines of the file
 given with --resync (one instruction a line, seq numbers as written),
 then, each time the file given with --send grows, sends its new lines
 (a line "DROP" closes the session instead: the agent reconnects).
-Every line the agent sends is appended to --log.  A test stops it by
-PID.  Used by tests/integration/test_agent_activate.sh and
+Every line the agent sends is appended to --log.  With --token, a hello
+must carry that token (as mignetd checks it), else it is answered
+'unauthorized' and the session closed.  A test stops it by PID.  Used by tests/integration/test_agent_activate.sh and
 test_agent_relay_back.sh."""
 import argparse
 import json
@@ -20,6 +21,7 @@ ap.add_argument("--node", default="n1")
 ap.add_argument("--resync", required=True)
 ap.add_argument("--send", required=True)
 ap.add_argument("--log", required=True)
+ap.add_argument("--token", default=None)
 args = ap.parse_args()
 
 s = socket.socket()
@@ -56,6 +58,13 @@ while True:
             with open(args.log, "ab") as f:
                 f.write(line + b"\n")
             msg = json.loads(line)
+            if msg.get("type") == "hello" and args.token is not None \
+                    and msg.get("token") != args.token:
+                send({"type": "error", "code": "unauthorized",
+                      "message": "the token is not the node's"})
+                conn.close()
+                conn = None
+                break
             if msg.get("type") == "hello":
                 send({"type": "welcome", "node": args.node,
                       "map_version": 0, "heartbeat_ms": 60000})

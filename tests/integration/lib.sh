@@ -87,11 +87,14 @@ stop_pid() {
 # api METHOD PATH [BODY [CONTENT_TYPE]]: one real HTTP request; sets
 # STATUS, BODY and CTYPE (the answer's Content-Type).  With a BODY the
 # content type defaults to application/json; "-" sends none.  A BODY of
-# @FILE sends the file.
+# @FILE sends the file.  API_HEADERS (an array) adds curl -H arguments.
+# A node added (POST /v1/nodes, 201) leaves its token in $T/token-ID
+# (mode 0600), which start_agent gives the agent.
+API_HEADERS=()
 api() {
     local method=$1 path=$2
     local args=(-s -o "$T/body" -D "$T/headers" -w '%{http_code}'
-                -X "$method")
+                -X "$method" "${API_HEADERS[@]+"${API_HEADERS[@]}"}")
     if [ $# -ge 3 ]; then
         local ct=${4-application/json}
         if [ "$ct" = "-" ]; then
@@ -105,7 +108,20 @@ api() {
     BODY=$(cat "$T/body")
     CTYPE=$(sed -n 's/^[Cc]ontent-[Tt]ype: *\([^\r]*\).*/\1/p' \
             "$T/headers")
+    if [ "$method" = POST ] && [ "${path%%\?*}" = /v1/nodes ] \
+        && [ "$STATUS" = 201 ]; then
+        save_token "$(jq -r .id <<<"$BODY")" "$(jq -r .token <<<"$BODY")"
+    fi
 }
+
+# save_token NODE TOKEN: keeps a node's token in $T/token-NODE (0600).
+save_token() {
+    [ -n "$2" ] && [ "$2" != null ] || fail "no token for node $1"
+    (umask 077 && printf '%s\n' "$2" >"$T/token-$1")
+}
+
+# token NODE: the node's token saved by api or save_token.
+token() { cat "$T/token-$1"; }
 
 # json FILTER: applies a jq filter to the last BODY.
 json() { jq -r "$1" <<<"$BODY"; }
@@ -134,11 +150,15 @@ eventually() {
 state() { jq -e "$2" "$T/agent-$1.json" >/dev/null; }
 
 # start_agent NODE [ARGS...]: a test agent (mignet-test-agent) for NODE
-# on $AGENT_ADDR, logging to $T/agent-NODE.*; sets AGENT_PID.
+# on $AGENT_ADDR with the node's token ($T/token-NODE, if there is one),
+# logging to $T/agent-NODE.*; sets AGENT_PID.
 start_agent() {
     local node=$1; shift
+    local cred=()
+    [ -f "$T/token-$node" ] && cred=(--token-file "$T/token-$node")
     "$MIGNET_BUILD_DIR/mignet-test-agent" --controller "$AGENT_ADDR" \
-        --node "$node" --log "$T/agent-$node.trace" \
+        --node "$node" "${cred[@]+"${cred[@]}"}" \
+        --log "$T/agent-$node.trace" \
         --state "$T/agent-$node.json" --reconnect-ms 100 "$@" \
         2>>"$T/agent-$node.log" &
     AGENT_PID=$!

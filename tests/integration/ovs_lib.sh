@@ -152,7 +152,7 @@ relay_gw_and_agent() {
     grep -q "^[0-9]" "$T/gw.out" || fail "gateway not listening"
     GW=http://127.0.0.1:$(head -n 1 "$T/gw.out")
     MPORT=$(free_port)
-    "$MIGNET_BUILD_DIR/mignet-agent" --node n1 \
+    "$MIGNET_BUILD_DIR/mignet-agent" --node n1 --token-file "$T/token-n1" \
         --ofp "unix:$OVS_T/br-int.mgmt" --controller "$AGENT_ADDR" \
         --gateway "$GW" --refresh-ms 200 --metrics "127.0.0.1:$MPORT" \
         --log-level debug >"$T/agent.out" 2>>"$T/agent.log" &

@@ -20,6 +20,11 @@ port=${AGENT_ADDR##*:}
 agent_open() { eval "exec $1<>/dev/tcp/$host/$port"; }
 agent_close() { eval "exec $1<&-"; }
 send() { printf '%s\n' "$2" >&"$1"; }
+# hello NODE: the node's hello, with its token (lib.sh's token).
+hello() {
+    printf '{"type":"hello","node":"%s","proto":1,"token":"%s"}' "$1" \
+        "$(token "$1")"
+}
 # recv FD: next non-heartbeat line into LINE (fails after 3 s).
 recv() {
     while :; do
@@ -48,7 +53,7 @@ expect_closed() {
 
 # ---- registration and resync ----
 agent_open 5
-send 5 '{"type":"hello","node":"n1","proto":1}'
+send 5 "$(hello n1)"
 expect_line 5 '.type == "welcome" and .node == "n1" and .heartbeat_ms == 5000
                and .map_version == 1'
 expect_line 5 '.type == "resync_begin"'
@@ -61,7 +66,7 @@ expect_line 5 ".type == \"resync_end\" and .seq == $((begin + 2))"
 send 5 "{\"type\":\"ack\",\"seq\":$((begin + 2))}"
 
 agent_open 6
-send 6 '{"type":"hello","node":"n2","proto":1}'
+send 6 "$(hello n2)"
 expect_line 6 '.type == "welcome" and .node == "n2"'
 expect_line 6 '.type == "resync_begin"'
 b2=$(jq .seq <<<"$LINE")
@@ -147,7 +152,7 @@ agent_close 7
 
 # ---- a second session for n2 replaces the first and gets the state ----
 agent_open 8
-send 8 '{"type":"hello","node":"n2","proto":1}'
+send 8 "$(hello n2)"
 expect_line 8 '.type == "welcome"'
 expect_line 8 '.type == "resync_begin"'
 expect_line 8 '.type == "install" and .vm == "vm1" and .epoch == 2'
@@ -164,7 +169,7 @@ start_mignetd hb --heartbeat-ms 200
 ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1"}'
 port=${AGENT_ADDR##*:}
 agent_open 5
-send 5 '{"type":"hello","node":"n1","proto":1}'
+send 5 "$(hello n1)"
 expect_line 5 '.type == "welcome" and .heartbeat_ms == 200'
 for _ in 1 2 3; do
     IFS= read -r -t 1 LINE <&5 || fail "no line"
@@ -192,14 +197,14 @@ ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1"}'
 coproc TLS { openssl s_client -quiet -connect "$AGENT_ADDR" \
              -CAfile "$T/cert.pem" -verify_return_error 2>/dev/null; }
 PIDS+=("$TLS_PID")
-printf '%s\n' '{"type":"hello","node":"n1","proto":1}' >&"${TLS[1]}"
+printf '%s\n' "$(hello n1)" >&"${TLS[1]}"
 IFS= read -r -t 5 LINE <&"${TLS[0]}" || fail "no welcome over TLS"
 [ "$(jq -r '.type + " " + .node' <<<"$LINE")" = "welcome n1" ] \
     || fail "TLS: '$LINE'"
 # Plain TCP to a TLS port gets nowhere.
 port=${AGENT_ADDR##*:}
 agent_open 5
-send 5 '{"type":"hello","node":"n1","proto":1}'
+send 5 "$(hello n1)"
 if IFS= read -r -t 2 LINE <&5 2>/dev/null && [ "$(jq -r .type <<<"$LINE" 2>/dev/null)" = welcome ]; then
     fail "plain TCP accepted on the TLS port"
 fi

@@ -28,7 +28,7 @@ ok POST /v1/vms 201 '{"id":"vm1","mac":"02:00:00:00:00:01",
     "ip":"198.18.1.1","vni":100,"node":"n1"}'
 ok POST /v1/vms 201 '{"id":"vm2","mac":"02:00:00:00:00:02",
     "ip":"198.18.1.2","vni":100,"node":"n1"}'
-"$MIGNET_BUILD_DIR/mignet-agent" --node n1 \
+"$MIGNET_BUILD_DIR/mignet-agent" --node n1 --token-file "$T/token-n1" \
     --ofp "unix:$OVS_T/br-int.mgmt" --ovsdb "unix:$OVS_T/db.sock" \
     --controller "$AGENT_ADDR" --gateway "$URL" --refresh-ms 200 \
     --log-level debug >"$T/agent.out" 2>>"$T/agent.log" &

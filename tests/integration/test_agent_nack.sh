@@ -76,7 +76,7 @@ api GET /v1/migrations/1
 host=${AGENT_ADDR%:*}
 port=${AGENT_ADDR##*:}
 exec 5<>"/dev/tcp/$host/$port"
-printf '%s\n' '{"type":"hello","node":"n4","proto":1}' >&5
+printf '{"type":"hello","node":"n4","proto":1,"token":"%s"}\n' "$(token n4)" >&5
 printf '%s\n' '{"type":"nack","seq":99999,"ofp_error":{"type":5,"code":6}}' >&5
 got=
 for _ in $(seq 1 50); do

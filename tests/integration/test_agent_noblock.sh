@@ -106,7 +106,9 @@ time.sleep(600)' >"$T/jam.out" 2>>"$T/jam.log" &
 PIDS+=("$!")
 wait_for "jammed listener" 'grep -q "^[0-9]" "$T/jam.out"'
 MPORT2=$(free_port)
-"$MIGNET_BUILD_DIR/mignet-agent" --node n2 --ofp "unix:$T/no-bridge.mgmt" \
+save_token n2 mgn_never-checked # the jammed listener never reads it
+"$MIGNET_BUILD_DIR/mignet-agent" --node n2 --token-file "$T/token-n2" \
+    --ofp "unix:$T/no-bridge.mgmt" \
     --controller "127.0.0.1:$(head -n 1 "$T/jam.out")" --gateway "$GW" \
     --refresh-ms 200 --metrics "127.0.0.1:$MPORT2" --log-level debug \
     >"$T/agent2.out" 2>>"$T/agent2.log" &

@@ -38,7 +38,7 @@ ok POST /v1/vms 201 '{"id":"vm1","mac":"02:00:00:00:00:01",
     "ip":"198.18.1.1","vni":100,"node":"n1","iface_id":"'"$IFID"'"}'
 for n in 1 2; do
     br=br-$(tr 12 ab <<<"$n")
-    "$MIGNET_BUILD_DIR/mignet-agent" --node "n$n" \
+    "$MIGNET_BUILD_DIR/mignet-agent" --node "n$n" --token-file "$T/token-n$n" \
         --ofp "unix:$OVS_T/$br.mgmt" --ovsdb "unix:$OVS_T/db.sock" \
         --controller "$AGENT_ADDR" --gateway "$URL" --refresh-ms 200 \
         --log-level debug >"$T/agent$n.out" 2>>"$T/agent$n.log" &
@@ -72,15 +72,16 @@ eventually "prepared (n2 confirmed its inactive copy)" is_phase prepared
 eventually "tap-b1 watched on n2" watched_b1
 delivers_b1 && fail "n2 delivers to vm1 before its activation"
 
-# A forged report from n3 (no migration to it) and one with a wrong
-# epoch: errors, no switch-over.
-python3 - "${AGENT_ADDR%:*}" "${AGENT_ADDR##*:}" "$EPOCH" >"$T/forged" <<'PY'
+# A report from n3 (authenticated, but no migration to it: forbidden)
+# and one about no VM: errors, no switch-over.
+python3 - "${AGENT_ADDR%:*}" "${AGENT_ADDR##*:}" "$EPOCH" "$(token n3)" \
+    >"$T/forged" <<'PY'
 import json, socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
 f = s.makefile("rwb")
 def send(o):
     f.write(json.dumps(o).encode() + b"\n"); f.flush()
-send({"type": "hello", "node": "n3", "proto": 1})
+send({"type": "hello", "node": "n3", "proto": 1, "token": sys.argv[4]})
 send({"type": "activated", "vm": "vm1", "epoch": int(sys.argv[3])})
 send({"type": "activated", "vm": "nosuch", "epoch": 1})
 errors = []
@@ -90,7 +91,7 @@ while len(errors) < 2:
         errors.append(m["code"])
 print(" ".join(errors))
 PY
-[ "$(cat "$T/forged")" = "not_preparing unknown_vm" ] ||
+[ "$(cat "$T/forged")" = "forbidden unknown_vm" ] ||
     fail "forged reports answered: $(cat "$T/forged")"
 [ "$(phase)" = prepared ] || fail "a forged report moved the migration"
 

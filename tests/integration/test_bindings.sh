@@ -37,7 +37,7 @@ expect_line() {
     recv "$1"
     [ "$(jq -r "$1" <<<"$LINE")" = true ] || fail "'$LINE' is not $1"
 }
-send '{"type":"hello","node":"n1","proto":1}'
+send "{\"type\":\"hello\",\"node\":\"n1\",\"proto\":1,\"token\":\"$(token n1)\"}"
 expect_line '.type == "welcome"'
 expect_line '.type == "resync_begin"'
 expect_line '.type == "install" and .binding == null'
@@ -104,7 +104,7 @@ report vm2 updated 02:00:00:00:00:02 198.18.0.10
 expect_line '.type == "error" and .message == "ip_conflict"'
 # A VM on another node is not this agent's to report.
 report vm3 created 02:00:00:00:00:03 198.18.1.33
-expect_line '.type == "error" and .code == "wrong_source"'
+expect_line '.type == "error" and .code == "forbidden"'
 
 # ---- the list, the CLI table, metrics ----
 [ "$(cli --json binding list | jq -r '[.bindings[].vm] | join(",")')" \

@@ -90,9 +90,19 @@ MIGNET_URL="http://127.0.0.1:$FREE_PORT" mig 3 vm list
 start_mignetd d1
 export MIGNET_URL=$URL
 
-mig 0 node add n1 --address 198.18.0.1 --refresh-ms 200
+mig 0 node add n1 --address 198.18.0.1 --refresh-ms 200 \
+    --token-out "$T/token-n1"
 out_has "^id: +n1$"
+grep -q "mgn_" "$T/out" && fail "token printed with --token-out"
+[ "$(stat -c %a "$T/token-n1")" = 600 ] || fail "token file not 0600"
+grep -Eq '^mgn_[A-Za-z0-9_-]{43}$' "$T/token-n1" || fail "token form"
+# Without --token-out the token is printed, once.
 mig 0 node add n2 --address 198.18.0.2
+out_has "^token: +mgn_[A-Za-z0-9_-]{43}$"
+sed -n 's/^token: *//p' "$T/out" >"$T/token-n2"
+mig 0 node show n2
+grep -q "mgn_" "$T/out" && fail "node show shows the token"
+out_has "^token_set: +yes$"
 mig 4 node add n1 --address 198.18.0.1
 err_has "controller error 409 duplicate_node"
 mig 4 node add bad/name --address 198.18.0.9
@@ -261,7 +271,8 @@ if command -v openssl >/dev/null; then
     done
     start_mignetd tls --agent-tls-cert "$T/ctl.pem" \
         --agent-tls-key "$T/ctl.key"
-    mig 0 --url "$URL" node add t1 --address 198.18.0.5
+    mig 0 --url "$URL" node add t1 --address 198.18.0.5 \
+        --token-out "$T/token-t1"
     mig 0 --url "$URL" vm create tvm --mac 02:00:00:00:00:05 \
         --ip 198.18.1.5 --vni 5 --node t1
     start_polling_agent t1 --tls-ca "$T/ctl.pem"
@@ -271,11 +282,13 @@ if command -v openssl >/dev/null; then
         || fail "t1 did not use TLS"
     # A certificate the agent does not trust, and plain TCP, both fail.
     "$AGENT" --controller "$AGENT_ADDR" --node t1 --once \
+        --token-file "$T/token-t1" \
         --tls-ca "$T/other.pem" --log "$T/agent-t1-bad.trace" \
         2>>"$T/agent-t1-bad.log" && fail "untrusted certificate accepted"
     grep -q 'certificate verify failed' "$T/agent-t1-bad.trace" \
         || fail "no verification failure logged"
     "$AGENT" --controller "$AGENT_ADDR" --node t1 --once \
+        --token-file "$T/token-t1" \
         --log "$T/agent-t1-plain.trace" 2>>"$T/agent-t1-plain.log" \
         && fail "plain TCP accepted by a TLS controller"
     grep -q '^recv ' "$T/agent-t1-plain.trace" \

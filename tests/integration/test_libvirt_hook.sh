@@ -110,8 +110,8 @@ log_has "event=no_config .*switchover must be rarp or manual, not 'now'"
 # ---- The real controller, two nodes, three VMs (CLI) ----
 start_mignetd d1
 export MIGNET_URL=$URL
-"$MIGNET" node add n1 --address 198.18.0.1 >/dev/null
-"$MIGNET" node add n2 --address 198.18.0.2 >/dev/null
+"$MIGNET" node add n1 --address 198.18.0.1 --token-out "$T/token-n1" >/dev/null
+"$MIGNET" node add n2 --address 198.18.0.2 --token-out "$T/token-n2" >/dev/null
 start_agent n1
 start_agent n2
 eventually "agents connected" state n2 '.welcomed'

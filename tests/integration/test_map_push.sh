@@ -105,7 +105,7 @@ host=${AGENT_ADDR%:*}
 port=${AGENT_ADDR##*:}
 ok POST /v1/nodes 201 '{"id":"n4","address":"198.18.0.4","refresh_ms":500}'
 exec 5<>"/dev/tcp/$host/$port"
-printf '%s\n' '{"type":"hello","node":"n4","proto":1}' >&5
+printf '{"type":"hello","node":"n4","proto":1,"token":"%s"}\n' "$(token n4)" >&5
 # a map_ack before any subscribe, then a subscribe above the map's version
 printf '%s\n' '{"type":"map_ack","version":1}' >&5
 printf '%s\n' '{"type":"subscribe","version":999999}' >&5
@@ -129,7 +129,7 @@ start_mignetd push2 --push-interval-ms 0
 ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1","refresh_ms":500}'
 : >"$T/agent-n9.trace"
 "$MIGNET_BUILD_DIR/mignet-test-agent" --controller "$AGENT_ADDR" --node n1 \
-    --log "$T/agent-n9.trace" --state "$T/agent-n9.json" --subscribe \
+    --token-file "$T/token-n1" --log "$T/agent-n9.trace" --state "$T/agent-n9.json" --subscribe \
     --reconnect-ms 100 2>>"$T/agent-n9.log" &
 PIDS+=("$!")
 eventually "push_disabled answered" grep -q '"code":"push_disabled"' \

@@ -99,13 +99,24 @@ ok GET "/v1/map?since=$v1" 200
 v=$(json .version)
 ok GET /v1/vms/vm2 404
 
-# A node's poll acknowledges 'since' and counts as a refresh.
+# A node's poll acknowledges 'since' and counts as a refresh only with
+# the node's token (Authorization: Bearer); without it, or with another
+# node's, it is a plain read that changes nothing.
 ok GET "/v1/map?since=$v&node=n3" 200
+API_HEADERS=(-H "Authorization: Bearer $(token n1)")
+ok GET "/v1/map?since=$v&node=n3" 200
+ok GET /v1/nodes/n3 200
+[ "$(json '.refresh.count')" = 0 ] || fail "poll without n3's token: $BODY"
+API_HEADERS=(-H "Authorization: Bearer $(token n3)")
+ok GET "/v1/map?since=$v&node=n3" 200
+API_HEADERS=()
 ok GET /v1/nodes/n3 200
 [ "$(json '[.map_version, .refresh.count] | @csv')" = "$v,1" ] \
     || fail "poll not counted: $BODY"
+# The next sample only past the refresh floor (100 ms).
+sleep 0.15
 STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -H 'X-Mignet-Node: n3' \
-         "$URL/v1/map?since=$v")
+         -H "Authorization: Bearer $(token n3)" "$URL/v1/map?since=$v")
 [ "$STATUS" = 200 ] || fail "header poll: $STATUS"
 ok GET /v1/nodes/n3 200
 [ "$(json '.refresh.count')" = 2 ] || fail "header poll not counted: $BODY"

@@ -9,11 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/chan_client.h"
+#include "agent/credentials.h"
 #include "lib/strbuf.h"
 
 #define CFG(MAC_LAST) "\"mac\":\"02:00:00:00:00:0" MAC_LAST "\","           \
@@ -554,6 +557,72 @@ test_create_rejects_bad_node(void **state)
     chan_client_destroy(NULL);
 }
 
+/* The node's token goes in every hello; one the channel cannot carry is
+ * refused and the previous one stays. */
+static void
+test_token_in_hello(void **state)
+{
+    struct fixture *f = *state;
+    assert_true(chan_client_set_token(f->c, ""));  /* none: TLS */
+    assert_true(chan_client_set_token(f->c, "mgn_Ab-_9"));
+    assert_false(chan_client_set_token(f->c, "has space"));
+    char longer[CHAN_TOKEN_MAX + 2];
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    assert_false(chan_client_set_token(f->c, longer));
+    chan_client_connected(f->c, 100, &f->out);
+    expect_out(f, "{\"type\":\"hello\",\"node\":\"n1\",\"proto\":1,"
+                  "\"token\":\"mgn_Ab-_9\"}\n");
+    chan_client_disconnected(f->c);
+    chan_client_connected(f->c, 200, &f->out);
+    expect_out(f, "{\"type\":\"hello\",\"node\":\"n1\",\"proto\":1,"
+                  "\"token\":\"mgn_Ab-_9\"}\n");
+}
+
+/* agent_token_read: the first line, trimmed; empty, too long or spaced
+ * tokens and missing files are errors. */
+static void
+test_token_file(void **state)
+{
+    (void) state;
+    char path[] = "/tmp/mignet-token-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    struct {
+        const char *text;
+        int err;
+        const char *want;
+    } cases[] = {
+        {"mgn_abc\n", 0, "mgn_abc"},
+        {"  mgn_abc \r\nsecond line\n", 0, "mgn_abc"},
+        {"\n", EINVAL, NULL},
+        {"", EINVAL, NULL},
+        {"mgn a\n", EINVAL, NULL},
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+         EINVAL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fputs(cases[i].text, fp);
+        fclose(fp);
+        char tok[CHAN_TOKEN_MAX + 1] = "";
+        char err[256] = "";
+        assert_int_equal(agent_token_read(path, tok, err, sizeof err),
+                         cases[i].err);
+        if (cases[i].want) {
+            assert_string_equal(tok, cases[i].want);
+        } else {
+            assert_true(err[0] != '\0');
+        }
+    }
+    unlink(path);
+    char tok[CHAN_TOKEN_MAX + 1], err[256];
+    assert_int_equal(agent_token_read(path, tok, err, sizeof err), ENOENT);
+}
+
 int
 main(void)
 {
@@ -576,6 +645,9 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_nack, setup, teardown),
         cmocka_unit_test(test_create_rejects_bad_node),
+        cmocka_unit_test_setup_teardown(test_token_in_hello, setup,
+                                        teardown),
+        cmocka_unit_test(test_token_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,7 +54,8 @@ build_binding(struct binding *b)
 
 /* One golden line per message type, in the canonical encoding. */
 static const char *const golden[CHAN_N_TYPES] = {
-    [CHAN_HELLO] = "{\"type\":\"hello\",\"node\":\"n1\",\"proto\":1}",
+    [CHAN_HELLO] = "{\"type\":\"hello\",\"node\":\"n1\",\"proto\":1,"
+                   "\"token\":\"mgn_Ab-_9\"}",
     [CHAN_WELCOME] = "{\"type\":\"welcome\",\"node\":\"node-2.a\","
                      "\"map_version\":42,\"heartbeat_ms\":1500}",
     [CHAN_RESYNC_BEGIN] = "{\"type\":\"resync_begin\",\"seq\":7}",
@@ -112,6 +113,7 @@ build(enum chan_msg_type t, struct chan_msg *m)
     switch (t) {
     case CHAN_HELLO:
         SET(m->node, "n1");
+        SET(m->token, "mgn_Ab-_9");
         break;
     case CHAN_WELCOME:
         SET(m->node, "node-2.a");
@@ -618,6 +620,12 @@ test_optional_members_default(void **state)
     assert_int_equal(m.config.port, 0);
     assert_int_equal(m.config.ip, 0xc6120009);
 
+    static const char hello[] = "{\"type\":\"hello\",\"node\":\"n\","
+                                "\"proto\":1}";
+    assert_int_equal(chan_msg_decode(hello, strlen(hello), &m, NULL, 0),
+                     CHAN_E_OK);
+    assert_string_equal(m.token, "");
+
     static const char err_line[] = "{\"type\":\"error\",\"code\":\"x_1\"}";
     assert_int_equal(chan_msg_decode(err_line, strlen(err_line), &m, NULL,
                                      0),
@@ -706,6 +714,16 @@ static const struct bad_case bad_cases[] = {
      CHAN_E_BAD_NAME, "node"},
     {"{\"type\":\"report\",\"vm\":\"\xc3\xa9\",\"epoch\":1}",
      CHAN_E_BAD_NAME, "vm"},
+    {"{\"type\":\"hello\",\"node\":\"n1\",\"proto\":1,\"token\":\"\"}",
+     CHAN_E_BAD_STRING, "token"},
+    {"{\"type\":\"hello\",\"node\":\"n1\",\"proto\":1,\"token\":\"a b\"}",
+     CHAN_E_BAD_STRING, "token"},
+    {"{\"type\":\"hello\",\"node\":\"n1\",\"proto\":1,\"token\":7}",
+     CHAN_E_WRONG_TYPE, "token"},
+    {"{\"type\":\"hello\",\"node\":\"n1\",\"proto\":1,\"token\":"
+     "\"mgn_5678901234567890123456789012345678901234567890123456789012345"
+     "6789012345678901234567890123456789012345678901234567890123456789\"}",
+     CHAN_E_BAD_STRING, "token"},
     {INSTR_HEAD "\"mac\":\"02:00:00:00:00\",\"ip\":\"198.18.1.1\"}",
      CHAN_E_BAD_MAC, "mac"},
     {INSTR_HEAD "\"mac\":\"02-00-00-00-00-01\",\"ip\":\"198.18.1.1\"}",
@@ -903,6 +921,12 @@ test_encode_rejects_invalid(void **state)
     build(CHAN_HELLO, &m);
     m.proto = 0;
     assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_RANGE);
+    build(CHAN_HELLO, &m);
+    SET(m.token, "tab\there");
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_BAD_STRING);
+    build(CHAN_HELLO, &m);
+    memset(m.token, 'a', sizeof m.token); /* no terminating NUL */
+    assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_BAD_STRING);
     build(CHAN_REPORT, &m);
     SET(m.vm, "has space");
     assert_int_equal(chan_msg_encode(&m, &sb), CHAN_E_BAD_NAME);

@@ -247,6 +247,8 @@ static const struct build_case build_cases[] = {
     {"node cordon n1", "POST", "/v1/nodes/n1/cordon", "{}"},
     {"node uncordon n1", "POST", "/v1/nodes/n1/uncordon", "{}"},
     {"node drain n1", "POST", "/v1/nodes/n1/drain", "{}"},
+    {"node token n1", "POST", "/v1/nodes/n1/token", "{}"},
+    {"node token n1 --token-out /tmp/t", "POST", "/v1/nodes/n1/token", "{}"},
     {"node drain n1 --targets vm1=n3,vm.2=n4", "POST", "/v1/nodes/n1/drain",
      "{\"targets\":{\"vm1\":\"n3\",\"vm.2\":\"n4\"}}"},
     {"node delete n1", "DELETE", "/v1/nodes/n1", NULL},

@@ -468,6 +468,140 @@ test_old_gone_record(void **state)
     free(rec);
 }
 
+/* Refresh samples are rate-limited: forty polls 1 ms apart neither count
+ * as observations nor lower the node's refresh bound (they still
+ * acknowledge), while a poll after the node's interval is a sample. */
+static void
+test_refresh_floor(void **state)
+{
+    (void) state;
+    struct nfx *f = nfx_new();
+    struct core *c = f->core;
+    uint32_t n = f->n[0];
+    vm_on(f, "vm-r", f->n[1]);
+    uint64_t v = core_map_version(c);
+    assert_true(v > 0);
+    for (uint64_t t = 0; t <= 3000; t += 1000) {
+        assert_int_equal(core_node_refresh(c, n, 0, 10000 + t), CORE_E_OK);
+    }
+    struct core_node_info before = info(f, n);
+    assert_int_equal(before.refreshes, 4);
+    for (uint64_t i = 1; i <= 40; i++) {
+        assert_int_equal(core_node_refresh(c, n, i == 40 ? v : 0,
+                                           13000 + i),
+                         CORE_E_OK);
+    }
+    struct core_node_info after = info(f, n);
+    assert_int_equal(after.refreshes, before.refreshes);
+    assert_int_equal(after.refresh_upper_ms, before.refresh_upper_ms);
+    assert_true(after.refresh_mean_ms == before.refresh_mean_ms);
+    assert_int_equal(after.last_refresh_ms, 13000);
+    assert_int_equal(after.acked_version, v); /* still an ack */
+    struct core_stats st;
+    core_get_stats(c, &st);
+    assert_int_equal(st.refreshes_ignored, 40);
+    /* Half the expected interval (500 ms) after the last sample: one. */
+    assert_int_equal(core_node_refresh(c, n, v, 13500), CORE_E_OK);
+    assert_int_equal(info(f, n).refreshes, 5);
+    nfx_free(f);
+
+    /* The floor binds where half the interval is shorter: a node expected
+     * every 100 ms polled every 60 ms gets no samples below 100 ms. */
+    struct core_config cfg;
+    core_config_default(&cfg);
+    cfg.refresh_floor_ms = 100;
+    struct store *s = store_mem_create();
+    struct rec *rec = calloc(1, sizeof *rec);
+    struct core_sink sink = rec_sink(rec);
+    c = core_create(&cfg, s, &sink);
+    assert_int_equal(core_node_add(c, "fast", "198.18.0.9", 100, 0, &n),
+                     CORE_E_OK);
+    for (uint64_t t = 0; t < 600; t += 60) {
+        assert_int_equal(core_node_refresh(c, n, 0, 1000 + t), CORE_E_OK);
+    }
+    struct core_node_info ni;
+    assert_true(core_node_info(c, n, &ni));
+    /* Samples at 1000, 1120, 1240, 1360, 1480 (every other poll). */
+    assert_int_equal(ni.refreshes, 5);
+    assert_true(ni.refresh_mean_ms >= 100);
+    core_destroy(c);
+    store_destroy(s);
+    free(rec);
+}
+
+/* A node's token hash: validated, persisted, reloaded, cleared. */
+static void
+test_token_hash(void **state)
+{
+    (void) state;
+    struct nfx *f = nfx_new();
+    struct core *c = f->core;
+    static const char good[] = "9f86d081884c7d659a2feaa0c55ad015"
+                               "a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    assert_string_equal(core_node_token_hash(c, f->n[0]), "");
+    const char *bad[] = {
+        "abc", NULL,
+        "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a080",
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0g",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(core_node_set_token_hash(c, f->n[0], bad[i]),
+                         CORE_E_BAD_VALUE);
+    }
+    assert_string_equal(core_node_token_hash(c, f->n[0]), "");
+    assert_int_equal(core_node_set_token_hash(c, 999, good),
+                     CORE_E_UNKNOWN_NODE);
+    assert_null(core_node_token_hash(c, 999));
+    assert_int_equal(core_node_set_token_hash(c, f->n[1], good), CORE_E_OK);
+    assert_string_equal(core_node_token_hash(c, f->n[1]), good);
+
+    /* Reloaded from the store: the hash comes back; n0 has none. */
+    struct rec *rec = calloc(1, sizeof *rec);
+    struct core_config cfg;
+    core_config_default(&cfg);
+    struct core_sink sink = rec_sink(rec);
+    struct core *c2 = core_create(&cfg, f->store, &sink);
+    assert_int_equal(core_load(c2), CORE_E_OK);
+    assert_string_equal(core_node_token_hash(c2, core_node_find(c2, "n1")),
+                        good);
+    assert_string_equal(core_node_token_hash(c2, core_node_find(c2, "n0")),
+                        "");
+    core_destroy(c2);
+    free(rec);
+    assert_int_equal(core_node_set_token_hash(c, f->n[1], ""), CORE_E_OK);
+    assert_string_equal(core_node_token_hash(c, f->n[1]), "");
+    nfx_free(f);
+}
+
+/* Which node may speak about a VM: where it runs, and both ends of a
+ * migration until it is cleaned; never a third node. */
+static void
+test_concerns_vm(void **state)
+{
+    (void) state;
+    struct nfx *f = nfx_new();
+    struct core *c = f->core;
+    uint32_t vm = vm_on(f, "vm-c", f->n[0]);
+    assert_true(core_node_concerns_vm(c, f->n[0], vm));
+    assert_false(core_node_concerns_vm(c, f->n[1], vm));
+    assert_false(core_node_concerns_vm(c, f->n[0], 999));
+    assert_false(core_node_concerns_vm(c, 999, vm));
+    assert_int_equal(core_migrate(c, vm, CORE_NONE, f->n[1], 10, NULL),
+                     CORE_E_OK);
+    assert_true(core_node_concerns_vm(c, f->n[0], vm));
+    assert_true(core_node_concerns_vm(c, f->n[1], vm));
+    assert_false(core_node_concerns_vm(c, f->n[2], vm));
+    ack_all(c, 11);
+    core_run(c, 100000);
+    ack_all(c, 100000);
+    core_run(c, 100001);
+    /* Cleaned: the source no longer speaks for it. */
+    assert_false(core_node_concerns_vm(c, f->n[0], vm));
+    assert_true(core_node_concerns_vm(c, f->n[1], vm));
+    nfx_free(f);
+}
+
 int
 main(void)
 {
@@ -479,6 +613,9 @@ main(void)
         cmocka_unit_test(test_remove_force),
         cmocka_unit_test(test_cordon_and_switchover_modes),
         cmocka_unit_test(test_old_gone_record),
+        cmocka_unit_test(test_refresh_floor),
+        cmocka_unit_test(test_token_hash),
+        cmocka_unit_test(test_concerns_vm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

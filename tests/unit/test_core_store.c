@@ -2,8 +2,8 @@
  *
  * After every single operation of a random schedule, a second core loaded
  * from the store must show exactly the live core's state: a crash at any
- * moment loses no accepted change.  Loaded tasks keep their due times, so
- * none runs early and an overdue one runs at once. */
+ * moment loses no accepted change.  After a restart the pending deletions
+ * wait for fresh acknowledgements or a fresh full delay (DESIGN I7). */
 #include "unit/core_fixture.h"
 
 #include <inttypes.h>
@@ -343,72 +343,205 @@ test_reload_after_every_step(void **state)
     free(r);
 }
 
-/* After a restart an overdue deletion runs at once, a later one on time. */
-static void
-test_restart_timing(void **state)
+/* Two nodes, v1 and v2 moved a -> b at 'base' and 'base' + 4900 with every
+ * instruction acknowledged: two deletions pending.  Committed, then the
+ * core is destroyed (the crash); '*due1' and '*due2' get their due times. */
+static struct core *
+two_pending(struct store *s, struct rec *r, const struct core_config *cfg,
+            uint64_t base, uint64_t *due1, uint64_t *due2)
 {
+    struct core_sink sink = rec_sink(r);
+    struct core *c = core_create(cfg, s, &sink);
+    uint32_t a, b, v1, v2;
+    assert_int_equal(core_node_add(c, "a", "198.18.0.1", 1000, base, &a), 0);
+    assert_int_equal(core_node_add(c, "b", "198.18.0.2", 1000, base, &b), 0);
+    struct mn_config m1 = cfg_of(1), m2 = cfg_of(2);
+    assert_int_equal(core_vm_add(c, "v1", &m1, a, base, &v1), 0);
+    assert_int_equal(core_vm_add(c, "v2", &m2, a, base, &v2), 0);
+    assert_int_equal(core_migrate(c, v1, CORE_NONE, b, base + 100, NULL), 0);
+    ack_all(c, base + 100);
+    assert_int_equal(core_migrate(c, v2, CORE_NONE, b, base + 5000, NULL),
+                     0);
+    ack_all(c, base + 5000);
+    *due1 = base + 100 + core_delay_ms(c);
+    *due2 = base + 5000 + core_delay_ms(c);
+    assert_int_equal(core_next_due(c), *due1);
+    assert_int_equal(store_commit(s), 0);
+    core_destroy(c);
+    memset(r, 0, sizeof *r);
+    c = core_create(cfg, s, &sink);
+    assert_int_equal(core_load(c), 0);
+    assert_int_equal(core_n_tasks(c), 2);
+    return c;
+}
+
+static size_t
+n_deletes(const struct rec *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_instrs; i++) {
+        n += r->instrs[i].kind == INSTR_DELETE;
+    }
+    return n;
+}
+
+/* The restart rule (DESIGN I7): loaded deletions are not run at load, nor
+ * at once because their stored due times passed (a late restart, or the
+ * clock an hour ahead), nor an hour late when the clock is an hour behind:
+ * each waits a full fresh delay from the first core_run(). */
+static void
+test_restart_fresh_delay(void **state)
+{
+    (void) state;
+    static const int64_t shifts[] = {10, 10000, 3600000, -10000, -3600000};
+    const uint64_t base = 10000000;
+    for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+        struct store *s = store_mem_create();
+        struct rec *r = calloc(1, sizeof *r);
+        struct core_config cfg;
+        core_config_default(&cfg);
+        uint64_t due1, due2;
+        struct core *c = two_pending(s, r, &cfg, base, &due1, &due2);
+        /* Nothing runs while loading; the core asks to be run now. */
+        assert_int_equal(r->n_instrs, 0);
+        assert_int_equal(core_next_due(c), 0);
+        uint64_t restart = (uint64_t) ((int64_t) due1 + shifts[k]);
+        core_run(c, restart);
+        assert_int_equal(n_deletes(r), 0);
+        assert_int_equal(core_n_tasks(c), 2);
+        uint64_t fresh = restart + core_delay_ms(c);
+        assert_int_equal(core_next_due(c), fresh);
+        struct core_stats st;
+        core_get_stats(c, &st);
+        assert_int_equal(st.tasks_restarted, 2);
+        core_run(c, fresh - 1);
+        assert_int_equal(n_deletes(r), 0);
+        core_run(c, fresh);
+        assert_int_equal(n_deletes(r), 2);
+        assert_int_equal(core_n_tasks(c), 0);
+        core_destroy(c);
+        store_destroy(s);
+        free(r);
+    }
+}
+
+/* ...or earlier, once every node acknowledged (after the restart) a map
+ * version that includes the move; one node is not enough. */
+static void
+test_restart_fresh_acks(void **state)
+{
+    (void) state;
     struct store *s = store_mem_create();
     struct rec *r = calloc(1, sizeof *r);
     struct core_config cfg;
     core_config_default(&cfg);
-    struct core_sink sink = rec_sink(r);
-    struct core *c = core_create(&cfg, s, &sink);
-    uint32_t a, b, v1, v2;
-    assert_int_equal(core_node_add(c, "a", "198.18.0.1", 1000, 0, &a), 0);
-    assert_int_equal(core_node_add(c, "b", "198.18.0.2", 1000, 0, &b), 0);
-    struct mn_config m1 = cfg_of(1), m2 = cfg_of(2);
-    assert_int_equal(core_vm_add(c, "v1", &m1, a, 0, &v1), 0);
-    assert_int_equal(core_vm_add(c, "v2", &m2, a, 0, &v2), 0);
-    assert_int_equal(core_migrate(c, v1, CORE_NONE, b, 100, NULL), 0);
-    ack_all(c, 100);
-    assert_int_equal(core_migrate(c, v2, CORE_NONE, b, 5000, NULL), 0);
-    ack_all(c, 5000);
-    uint64_t due1 = 100 + core_delay_ms(c);
-    uint64_t due2 = 5000 + core_delay_ms(c);
-    assert_int_equal(core_next_due(c), due1);
-    assert_int_equal(store_commit(s), 0);
-    core_destroy(c); /* the crash */
-
-    memset(r, 0, sizeof *r);
-    c = core_create(&cfg, s, &sink);
-    assert_int_equal(core_load(c), 0);
-    assert_int_equal(core_n_tasks(c), 2);
-    assert_int_equal(core_next_due(c), due1);
-    /* Restarted late: the first deletion is overdue and runs now. */
-    uint64_t restart = due1 + 10;
-    assert_true(restart < due2);
+    uint64_t due1, due2;
+    struct core *c = two_pending(s, r, &cfg, 1000, &due1, &due2);
+    uint64_t restart = due2 + 3600000;
     core_run(c, restart);
-    assert_int_equal(core_n_tasks(c), 1);
-    assert_int_equal(r->n_instrs, 1);
-    assert_int_equal(r->instrs[0].kind, INSTR_DELETE);
-    assert_int_equal(r->instrs[0].vm, core_vm_find(c, "v1"));
-    /* The second waits for its own due time. */
-    assert_int_equal(core_next_due(c), due2);
-    core_run(c, due2 - 1);
-    assert_int_equal(core_n_tasks(c), 1);
-    core_run(c, due2);
-    assert_int_equal(core_n_tasks(c), 0);
+    uint64_t v = core_map_version(c);
+    uint32_t a = core_node_find(c, "a"), b = core_node_find(c, "b");
+    assert_int_equal(core_node_version_ack(c, a, v, restart + 10), 0);
+    core_run(c, restart + 10 + cfg.inflight_ms);
+    assert_int_equal(n_deletes(r), 0);
+    assert_int_equal(core_next_due(c), restart + core_delay_ms(c));
+    assert_int_equal(core_node_version_ack(c, b, v, restart + 20), 0);
+    assert_int_equal(core_next_due(c), restart + 20 + cfg.inflight_ms);
+    core_run(c, restart + 20 + cfg.inflight_ms - 1);
+    assert_int_equal(n_deletes(r), 0);
+    core_run(c, restart + 20 + cfg.inflight_ms);
+    assert_int_equal(n_deletes(r), 2);
     struct core_migration m;
-    assert_true(core_migration_get(c, 2, &m));
-    assert_int_equal(m.phase, MIG_CLEANING);
-    /* Cleaned once the source confirmed: after this restart, by the ack
-     * of the resync its agent gets when it reconnects. */
+    assert_true(core_migration_get(c, 1, &m));
+    assert_true(m.released_early);
+
+    /* Acknowledgements that arrive before the first core_run() after a
+     * load count too: they came after the restart. */
     assert_int_equal(store_commit(s), 0);
     core_destroy(c);
-    c = core_create(&cfg, s, &sink);
-    assert_int_equal(core_load(c), 0);
-    assert_true(core_migration_get(c, 2, &m));
-    assert_int_equal(m.phase, MIG_CLEANING);
-    ack_all(c, due2 + 1); /* nothing sent yet: acknowledges nothing */
-    assert_true(core_migration_get(c, 2, &m));
-    assert_int_equal(m.phase, MIG_CLEANING);
-    assert_int_equal(core_node_resync(c, a, due2 + 2), CORE_E_OK);
-    ack_all(c, due2 + 3);
-    assert_true(core_migration_get(c, 2, &m));
-    assert_int_equal(m.phase, MIG_CLEANED);
-    assert_int_equal(m.cleaned_ms, due2 + 3);
+    struct store *s2 = store_mem_create();
+    c = two_pending(s2, r, &cfg, 1000, &due1, &due2);
+    a = core_node_find(c, "a");
+    b = core_node_find(c, "b");
+    v = core_map_version(c);
+    assert_int_equal(core_node_version_ack(c, a, v, restart), 0);
+    assert_int_equal(core_node_version_ack(c, b, v, restart), 0);
+    core_run(c, restart);
+    assert_int_equal(n_deletes(r), 0);
+    assert_int_equal(core_next_due(c), restart + cfg.inflight_ms);
+    core_run(c, restart + cfg.inflight_ms);
+    assert_int_equal(n_deletes(r), 2);
     core_destroy(c);
+    store_destroy(s2);
     store_destroy(s);
+    free(r);
+}
+
+/* Prepare tasks after a restart: a timeout gets a fresh prepare_timeout_ms,
+ * a deadline keeps its stored time unless that is sooner than that. */
+static void
+test_restart_prepare_tasks(void **state)
+{
+    (void) state;
+    struct rec *r = calloc(1, sizeof *r);
+    struct core_config cfg;
+    core_config_default(&cfg);
+    struct core_sink sink = rec_sink(r);
+    for (int late = 0; late < 2; late++) {
+        struct store *s = store_mem_create();
+        struct core *c = core_create(&cfg, s, &sink);
+        uint32_t a, b, v1, v2;
+        assert_int_equal(core_node_add(c, "a", "198.18.0.1", 1000, 0, &a),
+                         0);
+        assert_int_equal(core_node_add(c, "b", "198.18.0.2", 1000, 0, &b),
+                         0);
+        struct mn_config m1 = cfg_of(1), m2 = cfg_of(2);
+        assert_int_equal(core_vm_add(c, "v1", &m1, a, 0, &v1), 0);
+        assert_int_equal(core_vm_add(c, "v2", &m2, a, 0, &v2), 0);
+        /* v1: `now`, unacknowledged: a prepare timeout.  v2: prepared
+         * with a 60 s deadline. */
+        assert_int_equal(core_migrate(c, v1, CORE_NONE, b, 1000, NULL), 0);
+        struct core_migrate_opts o = {.switchover = MIG_SW_MANUAL,
+                                      .prepare_deadline_ms = 60000};
+        assert_int_equal(core_migrate_opts(c, v2, CORE_NONE, b, &o, 1000,
+                                           NULL),
+                         0);
+        assert_int_equal(store_commit(s), 0);
+        core_destroy(c);
+
+        memset(r, 0, sizeof *r);
+        c = core_create(&cfg, s, &sink);
+        assert_int_equal(core_load(c), 0);
+        /* Early restart: the deadline stays at 61000; late (an hour on):
+         * it moves to a fresh prepare timeout.  Neither runs at once. */
+        uint64_t restart = late ? 3600000 : 2000;
+        core_run(c, restart);
+        struct core_migration m;
+        assert_true(core_migration_get(c, 1, &m));
+        assert_false(m.degraded);
+        assert_true(core_migration_get(c, 2, &m));
+        assert_int_not_equal(m.phase, MIG_ABORTED);
+        uint64_t deadline = late ? restart + cfg.prepare_timeout_ms : 61000;
+        assert_int_equal(m.prepare_deadline_ms, deadline);
+        core_run(c, restart + cfg.prepare_timeout_ms - 1);
+        assert_true(core_migration_get(c, 1, &m));
+        assert_false(m.degraded);
+        assert_true(core_migration_get(c, 2, &m));
+        assert_int_not_equal(m.phase, MIG_ABORTED);
+        core_run(c, restart + cfg.prepare_timeout_ms);
+        assert_true(core_migration_get(c, 1, &m));
+        assert_true(m.degraded);
+        if (deadline > restart + cfg.prepare_timeout_ms) {
+            core_run(c, deadline - 1);
+            assert_true(core_migration_get(c, 2, &m));
+            assert_int_not_equal(m.phase, MIG_ABORTED);
+        }
+        core_run(c, deadline);
+        assert_true(core_migration_get(c, 2, &m));
+        assert_int_equal(m.phase, MIG_ABORTED);
+        core_destroy(c);
+        store_destroy(s);
+    }
     free(r);
 }
 
@@ -443,7 +576,9 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reload_after_every_step),
-        cmocka_unit_test(test_restart_timing),
+        cmocka_unit_test(test_restart_fresh_delay),
+        cmocka_unit_test(test_restart_fresh_acks),
+        cmocka_unit_test(test_restart_prepare_tasks),
         cmocka_unit_test(test_corrupt_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

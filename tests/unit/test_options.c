@@ -107,6 +107,13 @@ test_flags(void **state)
     assert_int_equal(o.push_interval_ms, 0);
     assert_int_equal(parse(&o, err, sizeof err, NULL), OPTIONS_RUN);
     assert_int_equal(o.push_interval_ms, 10); /* the default */
+    assert_false(o.accept_store);
+    /* --accept-store takes no value: the next flag is still read. */
+    assert_int_equal(parse(&o, err, sizeof err, "--accept-store",
+                           "--listen", "127.0.0.1:1", NULL),
+                     OPTIONS_RUN);
+    assert_true(o.accept_store);
+    assert_string_equal(o.listen, "127.0.0.1:1");
 
     static const char *const bad[][3] = {
         {"--colour", "red", "unknown option"},
@@ -194,6 +201,25 @@ test_strategy_overrides(void **state)
                            NULL),
                      OPTIONS_ERROR);
     assert_non_null(strstr(err, "agent-tls-key"));
+    /* Node identity: a CA for client certificates needs TLS; the refresh
+     * floor is a core setting (default 100). */
+    assert_int_equal(parse(&o, err, sizeof err, "--agent-tls-ca", "ca.pem",
+                           NULL),
+                     OPTIONS_ERROR);
+    assert_non_null(strstr(err, "agent-tls-ca needs agent-tls-cert"));
+    assert_int_equal(parse(&o, err, sizeof err, "--agent-tls-ca", "ca.pem",
+                           "--agent-tls-cert", "c.pem", "--agent-tls-key",
+                           "k.pem", NULL),
+                     OPTIONS_RUN);
+    assert_string_equal(o.tls_ca, "ca.pem");
+    assert_int_equal(o.core.refresh_floor_ms, 100);
+    assert_int_equal(parse(&o, err, sizeof err, "--refresh-floor-ms", "250",
+                           NULL),
+                     OPTIONS_RUN);
+    assert_int_equal(o.core.refresh_floor_ms, 250);
+    assert_int_equal(parse(&o, err, sizeof err, "--refresh-floor-ms",
+                           "3600001", NULL),
+                     OPTIONS_ERROR);
 }
 
 static void
@@ -223,6 +249,8 @@ test_config_file(void **state)
         {"listen 127.0.0.1:1\n", ":1: expected 'name = value'"},
         {"\nwhat = 1\n", ":2: unknown setting 'what'"},
         {"config = other.conf\n", "unknown setting 'config'"},
+        /* Accepting a damaged store is a one-off flag, never a file's. */
+        {"accept-store = 1\n", "unknown setting 'accept-store'"},
         {"delay-floor-ms = lots\n", ":1: 'lots' is not an integer"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -49,6 +49,8 @@ static const struct route_case route_cases[] = {
     {REST_POST, "/v1/nodes/n1/uncordon/", 0, NULL, REST_R_NODE_UNCORDON,
      "n1", 0},
     {REST_POST, "/v1/nodes/n1/drain", 0, NULL, REST_R_NODE_DRAIN, "n1", 0},
+    {REST_POST, "/v1/nodes/n1/token", 0, NULL, REST_R_NODE_TOKEN, "n1", 0},
+    {REST_GET, "/v1/nodes/n1/token", 405, "method_not_allowed", 0, NULL, 0},
     {REST_GET, "/v1/nodes/n1/drain", 405, "method_not_allowed", 0, NULL, 0},
     {REST_POST, "/v1/nodes/n1/drainx", 404, "not_found", 0, NULL, 0},
     {REST_POST, "/v1/nodes/n1/cordon/x", 404, "not_found", 0, NULL, 0},

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store/store_marker.h"
 #include "store_cases.h"
 
 static char tmpdir[256];
@@ -27,6 +28,8 @@ remove_db_files(const char *path)
     snprintf(p, sizeof p, "%s-shm", path);
     unlink(p);
     snprintf(p, sizeof p, "%s-journal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s.gen", path);
     unlink(p);
 }
 
@@ -89,7 +92,7 @@ teardown_dir(void **state)
 static void
 expect_open_fails(const char *path, const char *needle)
 {
-    char err[256] = "";
+    char err[4096] = "";
     struct store *s = store_sqlite_open(path, err, sizeof err);
     if (s) {
         store_destroy(s);
@@ -337,7 +340,7 @@ user_version(const char *path)
 }
 
 /* A version 1 file (a mignetd from before bindings) is upgraded in place,
- * step by step to 3: its records load unchanged, tasks without a binding
+ * step by step to 5: its records load unchanged (nodes without a token), tasks without a binding
  * snapshot, nodes neither cordoned nor draining, and bindings can be
  * stored; a file from a newer mignetd is refused. */
 static void
@@ -374,7 +377,7 @@ test_schema_upgrade(void **state)
     assert_int_equal(got.n, 5);
     assert_string_equal(got.lines[0], "NODE node-a addr=198.18.0.1 "
                                       "refresh=2000 gone=0 cordoned=0"
-                                      " draining=0");
+                                      " draining=0 token=-");
     /* Schema 3's phases: relaying (1 -> 2), cleaned (2 -> 4), prepared
      * with the gateway moved (0 -> preparing, 0, switched at its start). */
     assert_non_null(strstr(got.lines[1], "MIG 6 "));
@@ -397,16 +400,176 @@ test_schema_upgrade(void **state)
     assert_non_null(strstr(got.lines[1], "BINDING 3 "));
     case_loaded_free(&got);
     store_destroy(s);
-    assert_int_equal(user_version(dbpath), 4);
+    assert_int_equal(user_version(dbpath), 6);
 
     /* A newer schema than this mignetd knows: refused, file untouched. */
     assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 5", NULL, NULL,
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL,
                                   NULL),
                      SQLITE_OK);
     sqlite3_close(db);
-    expect_open_fails(dbpath, "schema version 5");
-    assert_int_equal(user_version(dbpath), 5);
+    expect_open_fails(dbpath, "schema version 7");
+    assert_int_equal(user_version(dbpath), 7);
+}
+
+/* ---- Integrity (docs/mignetd.md "Store integrity") ---- */
+
+static char marker_of_db[320];
+
+static const char *
+marker_path(void)
+{
+    snprintf(marker_of_db, sizeof marker_of_db, "%s.gen", dbpath);
+    return marker_of_db;
+}
+
+static uint64_t
+marker_gen(void)
+{
+    uint64_t g = 0;
+    char why[64];
+    assert_int_equal(store_marker_read(marker_path(), &g, why, sizeof why),
+                     STORE_MARKER_OK);
+    return g;
+}
+
+/* A store of three commits, closed; returns the sample it holds. */
+static void
+three_commits(struct case_sample *c)
+{
+    case_sample_init(c);
+    struct store *s = suite_open();
+    assert_int_equal(marker_gen(), 0);
+    case_put(s, &c->node_a);
+    assert_int_equal(store_commit(s), 0);
+    case_put(s, &c->node_b);
+    assert_int_equal(store_commit(s), 0);
+    assert_int_equal(store_commit(s), 0); /* nothing put: no generation */
+    case_put(s, &c->vm);
+    assert_int_equal(store_commit(s), 0);
+    assert_int_equal(marker_gen(), 3);
+    store_destroy(s);
+}
+
+static struct store *
+open_accept(const char *path)
+{
+    char err[4096] = "";
+    struct store *s = store_sqlite_open_flags(path, STORE_SQLITE_ACCEPT, err,
+                                              sizeof err);
+    if (!s) {
+        fail_msg("accepting %s: %s", path, err);
+    }
+    return s;
+}
+
+static void
+set_marker(uint64_t gen)
+{
+    int fd = store_marker_create(marker_path(), gen);
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+/* A database behind its marker lost committed transactions: refused,
+ * naming the file; accepted on request, after which the marker follows. */
+static void
+test_behind_marker_refused(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    three_commits(&c);
+    set_marker(5);
+    expect_open_fails(dbpath, dbpath);
+    expect_open_fails(dbpath, "generation 3 but its marker");
+    assert_int_equal(marker_gen(), 5); /* a refusal changes nothing */
+    store_destroy(open_accept(dbpath));
+    assert_int_equal(marker_gen(), 3);
+    struct store *s = open_ok(dbpath);
+    struct case_loaded got = {0};
+    case_load(s, &got);
+    assert_int_equal(got.n, 3);
+    case_loaded_free(&got);
+    store_destroy(s);
+    /* Ahead of its marker (the marker's write lost in a system crash):
+     * fine, and the marker catches up. */
+    set_marker(2);
+    store_destroy(open_ok(dbpath));
+    assert_int_equal(marker_gen(), 3);
+}
+
+/* A marker without its store: a missing or 0-byte file is refused (never
+ * a silent empty start); accepted on request it starts empty. */
+static void
+test_missing_or_empty_refused(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    for (int empty = 0; empty < 2; empty++) {
+        three_commits(&c);
+        if (empty) {
+            assert_int_equal(truncate(dbpath, 0), 0);
+        } else {
+            assert_int_equal(unlink(dbpath), 0);
+        }
+        expect_open_fails(dbpath, dbpath);
+        expect_open_fails(dbpath, empty ? "empty (0 bytes)" : "is missing");
+        struct stat st;
+        assert_int_equal(stat(dbpath, &st) == 0, empty);
+        struct store *s = open_accept(dbpath);
+        struct case_loaded got = {0};
+        case_load(s, &got);
+        assert_int_equal(got.n, 0);
+        case_loaded_free(&got);
+        store_destroy(s);
+        assert_int_equal(marker_gen(), 0);
+    }
+}
+
+/* A damaged or removed marker is refused too (it could hide lost
+ * commits); a store made before markers existed gets one. */
+static void
+test_marker_damaged_or_removed(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    three_commits(&c);
+    write_file(marker_path(), "mignet-gen 3\n", 13);
+    expect_open_fails(dbpath, "damaged");
+    set_marker(3);
+    char text[128];
+    FILE *f = fopen(marker_path(), "rb");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof text, f);
+    fclose(f);
+    text[12] ^= 1; /* one digit of the generation */
+    write_file(marker_path(), text, n);
+    expect_open_fails(dbpath, "checksum mismatch");
+    assert_int_equal(unlink(marker_path()), 0);
+    expect_open_fails(dbpath, "is missing");
+    store_destroy(open_accept(dbpath));
+    assert_int_equal(marker_gen(), 3);
+}
+
+/* A field changed behind the store's back (the bytes of a record, which
+ * integrity_check does not read) fails the load, naming file and table. */
+static void
+test_row_checksum(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    three_commits(&c);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE vms SET epoch = epoch + 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    struct store *s = open_ok(dbpath);
+    struct case_loaded got = {0};
+    assert_int_equal(s->ops->load(s, case_collect, &got), EBADMSG);
+    case_loaded_free(&got);
+    store_destroy(s);
 }
 
 int
@@ -423,6 +586,10 @@ main(void)
         cmocka_unit_test(test_missing_dir),
         cmocka_unit_test(test_second_opener_refused),
         cmocka_unit_test(test_schema_upgrade),
+        cmocka_unit_test(test_behind_marker_refused),
+        cmocka_unit_test(test_missing_or_empty_refused),
+        cmocka_unit_test(test_marker_damaged_or_removed),
+        cmocka_unit_test(test_row_checksum),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
