@@ -997,6 +997,8 @@ rest_create(struct ctl *ctl, char *err, size_t errlen)
         .request_timeout_ms = ctl->opts.request_timeout_ms,
     };
     rest->guard = lguard_new(ctl->base, &gc);
+    /* evhttp has one bufferevent callback and the guard sets it: a TLS
+     * server passes its bufferevent maker here (not evhttp_set_bevcb). */
     lguard_http(rest->guard, rest->http, bound, NULL, NULL);
     return rest;
 }
