@@ -5,8 +5,9 @@
 # it, and a client on 127.0.0.1 still gets answers), 100 connections with
 # 4 MiB bodies (RSS stays small), trickling clients (closed within the
 # request timeout), junk on the agent port before hello (closed, the log
-# stays small), a newline in a logged value (no forged line), and caps
-# above the descriptor limit (accept backs off on EMFILE).  Prints
+# stays small), a newline in a logged value sent by an agent that says
+# hello during a flood of the agent port (welcomed; no forged line), and
+# caps above the descriptor limit (accept backs off on EMFILE).  Prints
 # the measured figures as one JSON line.  Runs as any user.
 # ctest: serial (it measures CPU time and latency)
 source "$(dirname "$0")/lib.sh"
@@ -119,9 +120,21 @@ junk_log=$(( $(wc -c <"$LOG") - bytes0 ))
 junk_lines=$(jq -r .lines_sent <<<"$junk")
 [ "$junk_lines" -lt 20000 ] || fail "the junk session was never closed"
 
-# ---- 5. A newline in a logged value ----
+# ---- 5. A newline in a logged value, sent by an agent on 127.0.0.1
+# that says hello while 127.0.0.2 floods the agent port ----
+python3 "$CLIENT" flood 127.0.0.1 "$APORT" 127.0.0.2 1100 4 127.0.0.1 / 0 \
+    >"$T/aflood.json" &
+aflood=$!
+sleep 1
 inject=$(python3 "$CLIENT" inject 127.0.0.1 "$APORT" "$PORT")
-[ "$(jq -r .welcomed <<<"$inject")" = true ] || fail "inject: $inject"
+wait "$aflood" || fail "agent-port flood client failed"
+echo "agent flood: $(cat "$T/aflood.json")"
+[ "$(jq -r .welcomed <<<"$inject")" = true ] \
+    || fail "no welcome during the agent-port flood: $inject"
+[ "$(jq -r .closed_by_server "$T/aflood.json")" -ge 1000 ] \
+    || fail "agent connections beyond the per-peer cap were not closed"
+eventually "a summary line about the agent port" \
+    grep -q 'event=limits listener=agent refused_peer=[1-9]' "$LOG"
 eventually "the agent's error is logged" grep -q 'event=agent_error' "$LOG"
 grep -q 'msg="x\\nts=2026-01-01T00:00:00.000Z level=error comp=core' "$LOG" \
     || fail "the newline is not escaped"
