@@ -159,9 +159,12 @@ daemon_start(struct daemon *d, const char *name, const char *const *extra)
     const char *argv[32] = {
         cfg.mignetd, "--listen", "127.0.0.1:0", "--agent-listen",
         "127.0.0.1:0", "--state-dir", state, "--log-level", "warn",
+        /* Every client and agent is on 127.0.0.1: above the per-address
+         * cap (docs/mignetd.md, "Limits"). */
+        "--max-conns-per-peer", "100000", "--max-conns", "100000",
     };
-    int argc = 9;
-    for (; extra && *extra && argc < 24; extra++) {
+    int argc = 13;
+    for (; extra && *extra && argc < 30; extra++) {
         argv[argc++] = *extra;
     }
     if (sec.on) {

@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 
 #include "controller/ctl.h"
+#include "controller/listen_guard.h"
 #include "controller/node_auth.h"
 #include "proto/chan_msg.h"
 #include "lib/clock.h"
@@ -99,6 +100,7 @@ struct push_cache {
 struct agent_server {
     struct ctl *ctl;
     struct evconnlistener *listener;
+    struct lguard *guard; /* connection caps, accept back-off */
     SSL_CTX *ssl_ctx;
     struct event *hb_timer;
     struct agent_session *head;
@@ -967,6 +969,10 @@ agent_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct event_base *base = evconnlistener_get_base(l);
     int one = 1;
     (void) salen;
+    if (!lguard_accept(srv->guard, fd, sa)) {
+        evutil_closesocket(fd);
+        return;
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
     struct bufferevent *bev;
@@ -1127,6 +1133,13 @@ agent_server_create(struct ctl *ctl, char *err, size_t errlen)
         agent_server_destroy(srv);
         return NULL;
     }
+    const struct lguard_config gc = {
+        .name = "agent",
+        .max_conns = ctl->opts.max_conns,
+        .max_per_peer = ctl->opts.max_conns_per_peer,
+    };
+    srv->guard = lguard_new(ctl->base, &gc);
+    lguard_watch_listener(srv->guard, srv->listener);
     srv->push_timer = evtimer_new(ctl->base, push_timer_cb, srv);
     srv->hb_timer = event_new(ctl->base, -1, EV_PERSIST, agent_heartbeat_cb,
                               srv);
@@ -1157,6 +1170,7 @@ agent_server_destroy(struct agent_server *srv)
     if (srv->listener) {
         evconnlistener_free(srv->listener);
     }
+    lguard_free(srv->guard);
     if (srv->ssl_ctx) {
         SSL_CTX_free(srv->ssl_ctx);
     }

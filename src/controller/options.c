@@ -88,6 +88,13 @@ static const struct opt_def opt_defs[] = {
             "N ms; 0 = off (10)"),
     OPT_NUM("max-body-bytes", max_body, 1024, 1048576,
             "N  request body limit (65536)"),
+    /* Limits of both listeners (docs/mignetd.md, "Limits"). */
+    OPT_NUM("max-conns", max_conns, 1, 1000000,
+            "N  open connections per listener; more are closed (512)"),
+    OPT_NUM("max-conns-per-peer", max_conns_per_peer, 1, 1000000,
+            "N  open connections per client address (64)"),
+    OPT_NUM("request-timeout-ms", request_timeout_ms, 100, 3600000,
+            "N  a REST request must arrive whole within this (10000)"),
     OPT_STR("fabric", OPT_PATH, fabric.file,
             "FILE  fabric topology (docs/planner.md); enables planning"),
     {"fabric-switch", OPT_SWITCH, 0, 0, 0, 0, -1,
@@ -149,6 +156,9 @@ options_init(struct mignetd_options *o)
     o->heartbeat_ms = 1000;
     o->push_interval_ms = 10;
     o->max_body = REST_MAX_BODY_DEFAULT;
+    o->max_conns = 512;
+    o->max_conns_per_peer = 64;
+    o->request_timeout_ms = 10000;
     snprintf(o->fabric.strategy, sizeof o->fabric.strategy, "dr");
     o->fabric.poll_ms = 5000;
     o->fabric.lldp_ms = 5000;

@@ -65,6 +65,10 @@ struct mignetd_options {
     uint32_t heartbeat_ms;
     uint32_t push_interval_ms; /* map push coalescing; 0 = push off */
     uint32_t max_body;
+    /* Limits of both listeners (listen_guard.h). */
+    uint32_t max_conns;          /* per listener */
+    uint32_t max_conns_per_peer; /* per client address */
+    uint32_t request_timeout_ms; /* a whole REST request */
     struct options_fabric fabric;
     /* Store integrity (T): --accept-store, flags only. */
     bool accept_store;

@@ -25,6 +25,7 @@
 
 #include "controller/agent_server.h"
 #include "controller/ctl.h"
+#include "controller/listen_guard.h"
 #include "controller/migrations.h"
 #include "controller/node_auth.h"
 #include "controller/rest_auth.h"
@@ -42,15 +43,13 @@
 
 #define REST_JSON "application/json"
 #define REST_PROM "text/plain; version=0.0.4; charset=utf-8"
-/* evhttp's own cap: bodies between max_body and this get our JSON 413;
- * beyond it evhttp answers 413 itself and closes. */
-#define REST_HARD_BODY_CAP (4u << 20)
 
 struct rest {
     struct ctl *ctl;
     struct evhttp *http;
     SSL_CTX *ssl_ctx; /* --api-tls-cert; NULL = plain HTTP */
     struct rest_auth auth;
+    struct lguard *guard; /* caps, back-off, request bounds */
 };
 
 /* ---- Answers ---- */
@@ -1016,7 +1015,6 @@ rest_security(struct rest *rest, char *err, size_t errlen)
         if (!rest->ssl_ctx) {
             return false;
         }
-        evhttp_set_bevcb(rest->http, rest_tls_bev, rest);
     }
     return true;
 }
@@ -1042,8 +1040,10 @@ rest_create(struct ctl *ctl, char *err, size_t errlen)
                                    | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS
                                    | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT
                                    | EVHTTP_REQ_PATCH);
-    evhttp_set_max_body_size(rest->http, REST_HARD_BODY_CAP);
-    evhttp_set_max_headers_size(rest->http, 16384);
+    /* evhttp refuses a body announced over max_body before reading it
+     * (and a chunked one once it passes); the guard makes it JSON. */
+    evhttp_set_max_body_size(rest->http, ctl->opts.max_body);
+    evhttp_set_max_headers_size(rest->http, LGUARD_HEAD_MAX);
     evhttp_set_timeout(rest->http, 60);
     evhttp_set_gencb(rest->http, rest_handle, rest);
 
@@ -1056,7 +1056,9 @@ rest_create(struct ctl *ctl, char *err, size_t errlen)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
-    if (fd < 0 || !evhttp_accept_socket_with_handle(rest->http, fd)) {
+    struct evhttp_bound_socket *bound =
+        fd < 0 ? NULL : evhttp_accept_socket_with_handle(rest->http, fd);
+    if (!bound) {
         if (fd >= 0) {
             evutil_closesocket(fd);
             snprintf(err, errlen, "cannot serve HTTP on %s", ctl->rest_addr);
@@ -1073,6 +1075,17 @@ rest_create(struct ctl *ctl, char *err, size_t errlen)
                   rest_tokens_count(rest->auth.tokens),
                   rest->ssl_ctx != NULL);
     }
+    const struct lguard_config gc = {
+        .name = "rest",
+        .max_conns = ctl->opts.max_conns,
+        .max_per_peer = ctl->opts.max_conns_per_peer,
+        .request_timeout_ms = ctl->opts.request_timeout_ms,
+    };
+    rest->guard = lguard_new(ctl->base, &gc);
+    /* evhttp has one bufferevent callback and the guard sets it: a TLS
+     * server passes its bufferevent maker here (not evhttp_set_bevcb). */
+    lguard_http(rest->guard, rest->http, bound,
+                rest->ssl_ctx ? rest_tls_bev : NULL, rest);
     return rest;
 }
 
@@ -1087,5 +1100,6 @@ rest_destroy(struct rest *rest)
     }
     SSL_CTX_free(rest->ssl_ctx);
     rest_tokens_destroy(rest->auth.tokens);
+    lguard_free(rest->guard); /* after the connections it counts */
     free(rest);
 }

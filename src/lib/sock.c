@@ -210,7 +210,8 @@ sock_listen(const char *addr_port, char *bound, size_t boundlen, char *err,
     int one = 1;
     if (fd < 0
         || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one)
-        || bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1024)) {
+        || bind(fd, ai->ai_addr, ai->ai_addrlen)
+        || listen(fd, SOCK_BACKLOG)) {
         snprintf(err, errlen, "%s: %s", addr_port, strerror(errno));
         if (fd >= 0) {
             close(fd);

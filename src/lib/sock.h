@@ -39,6 +39,11 @@ bool sock_split_hostport(const char *, char *host, size_t hostlen,
 /* Whether 'host' is an IPv4 or IPv6 address literal (no name lookup). */
 bool sock_host_numeric(const char *host);
 
+/* Pending connections a listening socket queues (the kernel caps it at
+ * net.core.somaxconn): deeper than a flood of a thousand connections, so
+ * a client beside the flood is not dropped before it is accepted. */
+#define SOCK_BACKLOG 4096
+
 /* Opens a listening, non-blocking TCP socket on "ADDR:PORT" (port 0: any
  * free port) and writes the address it is bound to into 'bound'.  Returns
  * the socket or -1 with a message in 'err'. */

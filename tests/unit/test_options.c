@@ -143,6 +143,38 @@ test_flags(void **state)
                      OPTIONS_EXIT);
 }
 
+/* The listeners' limits (docs/mignetd.md, "Limits"). */
+static void
+test_limits(void **state)
+{
+    (void) state;
+    struct mignetd_options o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof err, NULL), OPTIONS_RUN);
+    assert_int_equal(o.max_conns, 512);
+    assert_int_equal(o.max_conns_per_peer, 64);
+    assert_int_equal(o.request_timeout_ms, 10000);
+    assert_int_equal(parse(&o, err, sizeof err, "--max-conns", "100",
+                           "--max-conns-per-peer=8",
+                           "--request-timeout-ms", "2500", NULL),
+                     OPTIONS_RUN);
+    assert_int_equal(o.max_conns, 100);
+    assert_int_equal(o.max_conns_per_peer, 8);
+    assert_int_equal(o.request_timeout_ms, 2500);
+    static const char *const bad[][2] = {
+        {"--max-conns", "0"},
+        {"--max-conns-per-peer", "0"},
+        {"--request-timeout-ms", "99"},
+        {"--request-timeout-ms", "3600001"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(parse(&o, err, sizeof err, bad[i][0], bad[i][1],
+                               NULL),
+                         OPTIONS_ERROR);
+        assert_non_null(strstr(err, "not an integer in"));
+    }
+}
+
 /* Core settings apply on top of the strategy whatever the order. */
 static void
 test_strategy_overrides(void **state)
@@ -383,6 +415,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_strategy_overrides),
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_fabric),
