@@ -16,17 +16,16 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include "controller/ctl.h"
 #include "controller/metrics.h"
 #include "controller/rest_parse.h"
 #include "lib/strbuf.h"
+#include "lib/tls.h"
 #include "lib/util.h"
 
 struct rest_token {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
+    unsigned char digest[TLS_SHA256_LEN];
     enum rest_role role;
     char name[REST_TOKEN_NAME_MAX + 1];
 };
@@ -61,15 +60,6 @@ name_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
            || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
-static void
-token_digest(const char *token, size_t len,
-             unsigned char out[SHA256_DIGEST_LENGTH])
-{
-    if (!EVP_Digest(token, len, out, NULL, EVP_sha256(), NULL)) {
-        out_of_memory();
-    }
 }
 
 /* Splits 'line' ('n' bytes, no newline) into at most 'max' fields
@@ -150,7 +140,7 @@ parse_line(struct rest_tokens *t, const char *line, size_t n, char *why,
         }
         memcpy(tok.name, f[2], flen[2]);
     }
-    token_digest(f[1], flen[1], tok.digest);
+    tls_sha256(f[1], flen[1], tok.digest);
     for (size_t i = 0; i < t->n; i++) {
         if (!memcmp(t->v[i].digest, tok.digest, sizeof tok.digest)) {
             snprintf(why, whylen, "the token is already given on an "
@@ -278,13 +268,13 @@ enum rest_role
 rest_tokens_lookup(const struct rest_tokens *t, const char *token,
                    const char **name)
 {
-    unsigned char d[SHA256_DIGEST_LENGTH];
+    unsigned char d[TLS_SHA256_LEN];
     const struct rest_token *hit = NULL;
     *name = "";
     if (!t || !token) {
         return REST_ROLE_NONE;
     }
-    token_digest(token, strlen(token), d);
+    tls_sha256(token, strlen(token), d);
     for (size_t i = 0; i < t->n; i++) {
         /* No early exit: every digest is compared. */
         bool eq = !CRYPTO_memcmp(t->v[i].digest, d, sizeof d);

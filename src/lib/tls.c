@@ -9,7 +9,10 @@
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
+
+#include "lib/util.h"
 
 SSL_CTX *
 tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen)
@@ -73,4 +76,12 @@ tls_client_expect_host(SSL *ssl, const char *host)
         return -1;
     }
     return 0;
+}
+
+void
+tls_sha256(const void *data, size_t len, unsigned char out[TLS_SHA256_LEN])
+{
+    if (!EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL)) {
+        out_of_memory();
+    }
 }

@@ -24,4 +24,11 @@ SSL_CTX *tls_client_ctx(const char *cafile, char *err, size_t errlen);
  * when it is a name.  0 or -1. */
 int tls_client_expect_host(SSL *ssl, const char *host);
 
+/* The SHA-256 digest of 'len' bytes at 'data' (the form in which mignet
+ * keeps every secret token: API tokens and node tokens alike).  Aborts
+ * only when libcrypto cannot allocate. */
+#define TLS_SHA256_LEN 32
+void tls_sha256(const void *data, size_t len,
+                unsigned char out[TLS_SHA256_LEN]);
+
 #endif /* MIGNET_LIB_TLS_H */
