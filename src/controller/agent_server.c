@@ -787,6 +787,10 @@ session_message(struct agent_session *s, const struct chan_msg *m)
     if (!session_speaks_for(s, m)) {
         return;
     }
+    /* Any message of an authenticated session: its node is not silent
+     * (the silence hold may release deletions held for it). */
+    ctl->dirty = true;
+    core_node_heard(ctl->core, s->node, now);
     switch (m->type) {
     case CHAN_ACK:
         ctl->dirty = true;
