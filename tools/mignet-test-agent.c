@@ -67,6 +67,9 @@ struct agent {
 
     /* Gateway. */
     struct http_url gateway;
+    /* The node's token ("" for none): in hello, and as the bearer of the
+     * map polls with node=, which then acknowledge (docs/mignetd.md). */
+    char token[CHAN_TOKEN_MAX + 1];
     uint64_t polls, poll_errors;
     struct agent_map *map; /* the same copy of the gateway map the real
                             * agent keeps */
@@ -426,8 +429,13 @@ poll_gateway(struct agent *a, uint64_t now)
     char err[256];
     http_response_init(&resp);
     int timeout = a->opt.refresh_ms < 2000 ? 2000 : (int) a->opt.refresh_ms;
-    enum http_err e = http_request(&a->gateway, "GET", strbuf_str(&path),
-                                   NULL, 0, timeout, &resp, err, sizeof err);
+    struct http_opts hopts = {
+        .token = a->token[0] ? a->token : NULL,
+        .cacert = a->opt.tls_ca,
+    };
+    enum http_err e = http_request_opts(&a->gateway, &hopts, "GET",
+                                        strbuf_str(&path), NULL, 0, timeout,
+                                        &resp, err, sizeof err);
     char why[160] = "";
     if (e || resp.status != 200
         || agent_map_apply(a->map, resp.body, resp.body_len, why,
@@ -570,9 +578,12 @@ usage(FILE *stream)
             "  --tls-cert FILE         client certificate (CN = node id) "
             "with --tls-key FILE\n"
             "  --token-file FILE       the node's token (from POST "
-            "/v1/nodes), sent in hello;\n"
-            "                          its map polls then report refreshes "
-            "by message\n"
+            "/v1/nodes), sent in hello\n"
+            "                          and as the bearer of map polls "
+            "(without it a poll\n"
+            "                          with node=ID acknowledges nothing); "
+            "an https gateway\n"
+            "                          is verified against --tls-ca\n"
             "  --reconnect-ms MS       wait between connection attempts "
             "(default 200)\n"
             "  --no-ack                never acknowledge instructions "
@@ -694,12 +705,6 @@ parse_options(int argc, char **argv, struct options *o)
         fprintf(stderr, "--tls-cert and --tls-key need --tls-ca\n");
         return 2;
     }
-    /* Until the gateway client can send the bearer token, the node's
-     * refreshes go by message (a poll with node= and no token acknowledges
-     * nothing). */
-    if (o->token_file) {
-        o->refresh_msg = true;
-    }
     if (o->refresh_ms && !o->gateway) {
         fprintf(stderr, "--refresh-ms needs --gateway URL\n");
         return 2;
@@ -729,9 +734,8 @@ main(int argc, char **argv)
         fprintf(stderr, "--gateway: %s\n", err);
         return 2;
     }
-    char token[CHAN_TOKEN_MAX + 1] = "";
     if (a.opt.token_file
-        && agent_token_read(a.opt.token_file, token, err, sizeof err)) {
+        && agent_token_read(a.opt.token_file, a.token, err, sizeof err)) {
         fprintf(stderr, "--token-file: %s\n", err);
         return 2;
     }
@@ -764,7 +768,7 @@ main(int argc, char **argv)
     a.chan = chan_client_create(a.opt.node, &hooks);
     chan_client_set_ack(a.chan, !a.opt.no_ack && !a.opt.nack);
     chan_client_set_report(a.chan, a.opt.report);
-    chan_client_set_token(a.chan, token); /* checked by agent_token_read */
+    chan_client_set_token(a.chan, a.token); /* agent_token_read checked */
 
     stopflag_install();
     signal(SIGPIPE, SIG_IGN);

@@ -17,6 +17,10 @@ struct core_config {
     bool pending_check;  /* I4: run first / cancel pending tasks on return */
     bool retarget;       /* I5: point every live relay at the newest node */
     bool epoch_guard;    /* agents refuse instructions with stale epochs */
+    /* Hold a due deletion while a node that has not acknowledged the move
+     * is silent beyond its bound, up to delay_ceiling_ms (silence.c).
+     * Only with ack_release: it judges nodes by their acknowledgements. */
+    bool silence_hold;
 
     /* Delay, milliseconds. */
     uint32_t fixed_delay_ms;  /* used when !dynamic_delay */

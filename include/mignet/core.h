@@ -170,6 +170,12 @@ struct core_migration {
     uint64_t delay_ms;    /* the deletion delay chosen at relaying */
     bool released_early;  /* every node acknowledged before the delay */
     bool degraded;        /* switched without the agents' confirmation */
+    /* The silence hold (docs/mignetd.md): the deletion was held past its
+     * delay for a silent node, and ran at the ceiling with one still
+     * silent ('forced'); 'held_for' is the last node it was held for
+     * (CORE_NONE: none).  Not persisted: a restart forgets them. */
+    bool deletion_held, deletion_forced;
+    uint32_t held_for;
     char abort_reason[CORE_ABORT_REASON_MAX + 1];
     /* Nacks for the instructions it waits on (not persisted: a restart
      * forgets them), the first CORE_MIG_NACKS_MAX of 'n_nacks'. */
@@ -328,6 +334,8 @@ struct core_node_info {
     double refresh_mean_ms;  /* smoothed observed interval, 0 = none yet */
     double refresh_dev_ms;
     uint64_t refresh_upper_ms; /* the bound the delay uses for this node */
+    bool heard;              /* heard at all in this run */
+    uint64_t heard_ms;       /* when last heard (if 'heard') */
 };
 bool core_node_info(const struct core *, uint32_t node,
                     struct core_node_info *);
@@ -348,6 +356,11 @@ const char *core_node_token_hash(const struct core *, uint32_t node);
  * migration, not yet cleaned or aborted, comes from or goes to it. */
 bool core_node_concerns_vm(const struct core *, uint32_t node, uint32_t vm);
 
+/* Something authenticated of the node's agent arrived at 'now' (any
+ * message of its session, a map read with its token): the node is not
+ * silent (the silence hold, docs/mignetd.md).  The calls below that take
+ * 'now' count as heard by themselves. */
+enum core_err core_node_heard(struct core *, uint32_t node, uint64_t now);
 /* The node's agent refreshed its map and now holds gateway version
  * 'version': an acknowledgement of every change up to it, and a refresh
  * observation at 'now' -- unless it comes sooner than the larger of
@@ -628,6 +641,8 @@ struct core_stats {
     uint64_t bindings_by_origin[3];  /* created, by enum binding_origin */
     uint64_t lease_expiries;         /* dynamic bindings whose lease ended */
     uint64_t refreshes_ignored; /* refreshes too soon to be observations */
+    uint64_t deletions_held;   /* held past their delay for a silent node */
+    uint64_t deletions_forced; /* ... and run at the ceiling regardless */
 };
 void core_get_stats(const struct core *, struct core_stats *);
 

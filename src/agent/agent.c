@@ -318,6 +318,17 @@ agent_run(const struct agent_options *opt)
         free(a);
         return 2;
     }
+    /* The poll is plain evhttp, which reconnects for every poll; libevent
+     * 2.1 cannot reuse a TLS bufferevent across reconnections, so https
+     * is refused rather than polled in clear or half-working. */
+    if (a->gw.tls) {
+        fprintf(stderr, "mignet-agent: --gateway: https:// is not "
+                "supported by mignet-agent's map poll; give the gateway's "
+                "http:// address (a loopback or management-network "
+                "listener)\n");
+        free(a);
+        return 2;
+    }
     struct agent_core_options copt = {
         .node = opt->node,
         .tunnel_port = opt->tunnel_port,

@@ -15,11 +15,16 @@
 #include "lib/addr.h"
 #include "mignet/model.h"
 #include "lib/strbuf.h"
+#include "lib/strmap.h"
 
-/* Entries sorted by VM id. */
+/* Entries sorted by VM id -- except while a resync builds one: then they
+ * are appended as they come and found through 'index', and sorted once at
+ * the end (a 50,000-VM resync would otherwise move the array for each). */
 struct entry_table {
     struct chan_entry *v;
     size_t n, cap;
+    bool unsorted;
+    struct strmap index; /* while 'unsorted': VM id -> position */
 };
 
 struct chan_client {
@@ -68,11 +73,30 @@ table_search(const struct entry_table *t, const char *vm, bool *found)
     return lo;
 }
 
+static const char *
+table_name_of(const void *aux, uint32_t i)
+{
+    const struct entry_table *t = aux;
+    return t->v[i].vm;
+}
+
+/* Where 'vm' is (*found), or where it goes in a sorted table. */
+static size_t
+table_locate(const struct entry_table *t, const char *vm, bool *found)
+{
+    if (!t->unsorted) {
+        return table_search(t, vm, found);
+    }
+    uint32_t i = strmap_find(&t->index, vm);
+    *found = i != STRMAP_NONE;
+    return *found ? i : t->n;
+}
+
 static struct chan_entry *
 table_find(const struct entry_table *t, const char *vm)
 {
     bool found;
-    size_t i = table_search(t, vm, &found);
+    size_t i = table_locate(t, vm, &found);
     return found ? &t->v[i] : NULL;
 }
 
@@ -81,7 +105,7 @@ static int
 table_put(struct entry_table *t, const struct chan_entry *e)
 {
     bool found;
-    size_t i = table_search(t, e->vm, &found);
+    size_t i = table_locate(t, e->vm, &found);
     if (found) {
         t->v[i] = *e;
         return 0;
@@ -95,9 +119,15 @@ table_put(struct entry_table *t, const struct chan_entry *e)
         t->v = v;
         t->cap = cap;
     }
+    if (t->unsorted && strmap_reserve(&t->index, 1)) {
+        return ENOMEM;
+    }
     memmove(&t->v[i + 1], &t->v[i], (t->n - i) * sizeof *t->v);
     t->v[i] = *e;
     t->n++;
+    if (t->unsorted) {
+        strmap_insert(&t->index, t->v[i].vm, (uint32_t) i);
+    }
     return 0;
 }
 
@@ -105,16 +135,61 @@ static void
 table_remove(struct entry_table *t, const char *vm)
 {
     bool found;
-    size_t i = table_search(t, vm, &found);
-    if (found) {
+    size_t i = table_locate(t, vm, &found);
+    if (!found) {
+        return;
+    }
+    if (!t->unsorted) {
         memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof *t->v);
         t->n--;
+        return;
+    }
+    /* Unsorted: the last entry takes its place. */
+    strmap_remove(&t->index, vm);
+    size_t last = --t->n;
+    if (i != last) {
+        strmap_remove(&t->index, t->v[last].vm);
+        t->v[i] = t->v[last];
+        strmap_insert(&t->index, t->v[i].vm, (uint32_t) i);
+    }
+}
+
+/* Empties 't'; 'unsorted': it fills in arrival order (a resync). */
+static void
+table_clear(struct entry_table *t, bool unsorted)
+{
+    if (t->unsorted) {
+        strmap_destroy(&t->index);
+    }
+    t->n = 0;
+    t->unsorted = unsorted;
+    if (unsorted) {
+        strmap_init(&t->index, table_name_of, t);
+    }
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+    const struct chan_entry *x = a, *y = b;
+    return strcmp(x->vm, y->vm);
+}
+
+/* Sorts an unsorted table (names are unique: the index saw to it). */
+static void
+table_sort(struct entry_table *t)
+{
+    if (t->unsorted) {
+        qsort(t->v, t->n, sizeof *t->v, entry_cmp);
+        strmap_destroy(&t->index);
+        t->unsorted = false;
     }
 }
 
 static void
 table_destroy(struct entry_table *t)
 {
+    table_clear(t, false);
     free(t->v);
     memset(t, 0, sizeof *t);
 }
@@ -295,7 +370,7 @@ chan_client_connected(struct chan_client *c, uint64_t now,
     c->connected = true;
     c->welcomed = false;
     c->in_resync = false;
-    c->staging.n = 0;
+    table_clear(&c->staging, false);
     c->connected_at = c->last_rx = c->last_tx = now;
     c->pending_ack = 0;
     c->stats.acked_seq = 0;
@@ -315,7 +390,7 @@ chan_client_disconnected(struct chan_client *c)
     c->connected = false;
     c->welcomed = false;
     c->in_resync = false;
-    c->staging.n = 0;
+    table_clear(&c->staging, false);
     strbuf_clear(&c->in);
 }
 
@@ -536,7 +611,7 @@ handle_resync(struct chan_client *c, const struct chan_msg *m)
             violation(c, "resync_begin inside a resync");
         }
         c->in_resync = true;
-        c->staging.n = 0;
+        table_clear(&c->staging, true);
         return;
     }
     if (!c->in_resync) {
@@ -550,6 +625,7 @@ handle_resync(struct chan_client *c, const struct chan_msg *m)
     }
     /* The resync's state replaces everything held; what the agent
      * activated at an epoch the resync still has stays active. */
+    table_sort(&c->staging);
     for (size_t i = 0; i < c->staging.n; i++) {
         struct chan_entry *e = &c->staging.v[i];
         carry_activation(e, table_find(&c->held, e->vm));
@@ -557,7 +633,7 @@ handle_resync(struct chan_client *c, const struct chan_msg *m)
     struct entry_table tmp = c->held;
     c->held = c->staging;
     c->staging = tmp;
-    c->staging.n = 0;
+    table_clear(&c->staging, false);
     c->in_resync = false;
     c->stats.resyncs++;
     vm_changes_all(&c->changes);

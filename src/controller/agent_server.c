@@ -47,6 +47,7 @@
 #include "lib/log.h"
 #include "lib/strbuf.h"
 #include "lib/sock.h"
+#include "lib/tls.h"
 #include "lib/util.h"
 #include "mignet/core.h"
 #include "mignet/dhcp.h"
@@ -789,6 +790,10 @@ session_message(struct agent_session *s, const struct chan_msg *m)
     if (!session_speaks_for(s, m)) {
         return;
     }
+    /* Any message of an authenticated session: its node is not silent
+     * (the silence hold may release deletions held for it). */
+    ctl->dirty = true;
+    core_node_heard(ctl->core, s->node, now);
     switch (m->type) {
     case CHAN_ACK:
         ctl->dirty = true;
@@ -1065,42 +1070,31 @@ agent_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- Public ---- */
 
+/* The channel's TLS context: lib/tls's server context (the REST
+ * listener's too), plus, with --agent-tls-ca, a request for a client
+ * certificate verified against that CA (mutual TLS: the node id is its
+ * CN, node_auth.c). */
 static SSL_CTX *
 agent_tls_ctx(const struct mignetd_options *o, char *err, size_t errlen)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (!ctx) {
-        snprintf(err, errlen, "TLS: cannot create a context");
-        return NULL;
-    }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1) {
-        snprintf(err, errlen, "TLS: cannot load certificate %s",
-                 o->tls_cert);
-    } else if (SSL_CTX_use_PrivateKey_file(ctx, o->tls_key,
-                                           SSL_FILETYPE_PEM) != 1) {
-        snprintf(err, errlen, "TLS: cannot load key %s", o->tls_key);
-    } else if (SSL_CTX_check_private_key(ctx) != 1) {
-        snprintf(err, errlen, "TLS: %s does not match %s", o->tls_key,
-                 o->tls_cert);
-    } else if (o->tls_ca[0]
-               && SSL_CTX_load_verify_locations(ctx, o->tls_ca, NULL) != 1) {
-        snprintf(err, errlen, "TLS: cannot load CA %s", o->tls_ca);
-    } else {
-        if (o->tls_ca[0]) {
-            /* Ask for a client certificate; one without still gets in
-             * and must then give a token at hello. */
-            STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->tls_ca);
-            if (names) {
-                SSL_CTX_set_client_CA_list(ctx, names);
-            }
-            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-        }
+    SSL_CTX *ctx = tls_server_ctx(o->tls_cert, o->tls_key, err, errlen);
+    if (!ctx || !o->tls_ca[0]) {
         return ctx;
     }
-    ERR_clear_error();
-    SSL_CTX_free(ctx);
-    return NULL;
+    if (SSL_CTX_load_verify_locations(ctx, o->tls_ca, NULL) != 1) {
+        snprintf(err, errlen, "TLS: cannot load CA %s", o->tls_ca);
+        ERR_clear_error();
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    /* Ask for a client certificate; one without still gets in and must
+     * then give a token at hello. */
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->tls_ca);
+    if (names) {
+        SSL_CTX_set_client_CA_list(ctx, names);
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    return ctx;
 }
 
 struct agent_server *

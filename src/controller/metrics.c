@@ -141,6 +141,12 @@ metrics_render(const struct metrics *m, const struct core *core,
          "a newer location (I5).", st.relays_retargeted},
         {"mignet_deletions_released_early_total", "counter", "Deletions "
          "ended early by acknowledgements.", st.released_early},
+        {"mignet_deletions_held_total", "counter", "Deletions held past "
+         "their delay for a silent node (the silence hold).",
+         st.deletions_held},
+        {"mignet_deletions_forced_total", "counter", "Held deletions run "
+         "at the delay ceiling with a node still silent.",
+         st.deletions_forced},
         {"mignet_prepare_timeouts_total", "counter", "Migrations that "
          "relayed without both agents' acknowledgements.",
          st.prepare_timeouts},

@@ -73,6 +73,14 @@ ctl_migrate(struct ctl *ctl, const struct ctl_migrate_req *r, uint64_t now,
     return true;
 }
 
+/* The name of node 'node', "?" when it is gone. */
+static const char *
+silent_name(struct ctl *ctl, uint32_t node)
+{
+    struct core_node_info n;
+    return core_node_info(ctl->core, node, &n) ? n.name : "?";
+}
+
 void
 ctl_migration_changed(struct ctl *ctl, const struct core_migration *m)
 {
@@ -92,7 +100,10 @@ ctl_migration_changed(struct ctl *ctl, const struct core_migration *m)
      * regardless, but a node may not be ready -- an operator should
      * know. */
     bool degraded = m->phase == MIG_RELAYING && m->degraded;
-    enum log_level level = degraded ? LOG_WARN : LOG_INF;
+    /* The ceiling ended a silence hold: a node that may still hold the
+     * old map was cut off all along. */
+    bool forced = m->phase == MIG_CLEANING && m->deletion_forced;
+    enum log_level level = degraded || forced ? LOG_WARN : LOG_INF;
     if (!log_enabled(level) || !core_vm_info(ctl->core, m->vm, &v)
         || !core_node_info(ctl->core, m->src, &src)
         || !core_node_info(ctl->core, m->dst, &dst)) {
@@ -101,10 +112,12 @@ ctl_migration_changed(struct ctl *ctl, const struct core_migration *m)
     log_write(level, "core",
               "event=migration id=%" PRIu64 " phase=%s vm=%s node=%s "
               "from=%s epoch=%" PRIu64 " switchover=%s delay_ms=%" PRIu64
-              " early=%d degraded=%d%s%s%s",
+              " early=%d degraded=%d%s%s%s%s%s",
               m->id, mig_phase_name(m->phase), v.name, dst.name, src.name,
               m->epoch, mig_switchover_name(m->switchover), m->delay_ms,
               (int) m->released_early, (int) m->degraded,
+              forced ? " deletion_forced=1 silent_node=" : "",
+              forced ? silent_name(ctl, m->held_for) : "",
               m->phase == MIG_ABORTED ? " reason=\"" : "",
               m->phase == MIG_ABORTED ? m->abort_reason : "",
               m->phase == MIG_ABORTED ? "\"" : "");

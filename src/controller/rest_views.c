@@ -203,6 +203,9 @@ rest_migration_json(struct ctl *ctl, const struct core_migration *m)
                                     : json_null());
     rest_set(o, "delay_ms", js_u64(m->delay_ms));
     rest_set(o, "released_early", json_boolean(m->released_early));
+    /* The silence hold (docs/mignetd.md): not kept across a restart. */
+    rest_set(o, "deletion_held", json_boolean(m->deletion_held));
+    rest_set(o, "deletion_forced", json_boolean(m->deletion_forced));
     /* Agents' negative acknowledgements of its instructions (I9). */
     json_t *nacks = json_array();
     for (uint32_t i = 0; i < m->n_nacks && i < CORE_MIG_NACKS_MAX; i++) {

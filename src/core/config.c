@@ -17,6 +17,7 @@ core_config_default(struct core_config *c)
     c->pending_check = true;
     c->retarget = true;
     c->epoch_guard = true;
+    c->silence_hold = true;
     c->fixed_delay_ms = 3000;
     c->delay_floor_ms = 100;
     c->delay_ceiling_ms = 120000;
@@ -39,6 +40,7 @@ core_config_strategy(struct core_config *c, const char *name)
     c->ack_release = false;
     c->retarget = false;
     c->epoch_guard = false;
+    c->silence_hold = false;
     if (!strcmp(name, "seed")) {
         /* Seed 000 as written: dynamic delay, relay, snapshot deletion and
          * the pending-task check; no acknowledgements, epochs or

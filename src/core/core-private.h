@@ -33,6 +33,12 @@ struct node {
     double mean, dev;
     uint64_t upper;
     uint32_t ack_pos, upper_pos; /* positions in the node heaps */
+    /* The silence hold (silence.c): when anything of the node was last
+     * heard ('heard': at all in this run), since when without a
+     * silence, and the deletions held until it is heard again. */
+    bool heard;
+    uint64_t heard_ms, contact_ms;
+    uint32_t park_head;
     /* Migrations waiting for this node's acknowledgement, seq ascending. */
     struct ack_wait *waits;
     size_t n_waits, waits_head, waits_cap;
@@ -70,6 +76,12 @@ struct task {
     /* Loaded after a restart and not yet given a fresh due time: its
      * stored one belongs to the last run (tasks.c, the restart rule). */
     bool held;
+    /* DELETE: when its delay started (the silence hold's ceiling counts
+     * from there), the node it is held for (NIL: none) and its place on
+     * that node's list, and whether a silence ever held it. */
+    uint64_t hold_from;
+    uint32_t park_node, park_prev, park_next;
+    bool silence_held;
 };
 
 struct migration {
@@ -127,6 +139,9 @@ struct core {
     uint64_t next_task_id;
     struct core_stats stats;
     bool loading;
+    /* Loaded: the first core_run() counts every node heard at its 'now'
+     * (silence.c). */
+    bool hear_all;
 };
 
 /* ---- core.c: lifecycle and output ---- */
@@ -192,6 +207,20 @@ void core_task_set_due(struct core *, uint32_t task, uint64_t due);
  * chosen afresh). */
 void core_task_unhold(struct core *, uint32_t task);
 
+/* ---- silence.c: the silence hold (DESIGN I2 under partitions) ---- */
+/* Something authenticated of node 'node' was heard at 'now'. */
+void core_silence_heard(struct core *, uint32_t node, uint64_t now);
+/* DELETE task 'task' is due: true when a silent node holds it (it was
+ * given a later due time), false when it may run now (if a silent node
+ * still blocks it, the ceiling passed: counted as forced). */
+bool core_silence_hold(struct core *, uint32_t task, uint64_t now);
+/* Task 'task' no longer waits for any node (it runs or goes). */
+void core_silence_unpark(struct core *, uint32_t task);
+/* Node 'node' is being removed: nothing waits for it any longer. */
+void core_silence_node_gone(struct core *, uint32_t node, uint64_t now);
+/* After core_load(): every node counts as heard at 'now'. */
+void core_silence_restart(struct core *, uint64_t now);
+
 /* ---- gmap.c: the gateway map ---- */
 /* The gateway entry of 'vm' changed: new map version. */
 void core_gateway_touch(struct core *, uint32_t vm);
@@ -210,8 +239,10 @@ void core_mig_nacked(struct core *, struct migration *,
 /* Step 6, early: brings forward the deletions every node's
  * acknowledgements allow (I2). */
 void core_release_check(struct core *, uint64_t now);
-/* A DELETE task is due (step 6). */
+/* Runs a DELETE task now (step 6). */
 void core_mig_delete_run(struct core *, uint32_t task, uint64_t now);
+/* A DELETE task is due: it runs unless the silence hold holds it. */
+void core_mig_delete_due(struct core *, uint32_t task, uint64_t now);
 /* A PREPARE_DEADLINE task is due: the migration is aborted. */
 void core_mig_deadline_run(struct core *, uint32_t task, uint64_t now);
 /* Node 'node' was sent its whole desired state: the prepared copies it
@@ -261,6 +292,15 @@ static inline bool
 core_vm_live(const struct core *c, uint32_t i)
 {
     return i < c->n_vms && c->vms[i].name;
+}
+
+/* now + d, short of UINT64_MAX (which means "not scheduled"). */
+static inline uint64_t
+core_add_sat(uint64_t now, uint64_t d)
+{
+    return now < UINT64_MAX - 1 && d < UINT64_MAX - 1 - now
+               ? now + d
+               : UINT64_MAX - 1;
 }
 
 /* Migration 'id', or NULL. */

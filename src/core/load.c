@@ -108,6 +108,7 @@ load_migration(struct core *c, const struct store_migration_rec *r)
     snprintf(m->pub.abort_reason, sizeof m->pub.abort_reason, "%s",
              r->abort_reason ? r->abort_reason : "");
     m->timeout_task = m->delete_task = m->deadline_task = NIL;
+    m->pub.held_for = CORE_NONE;
     c->stats.migrations_by_phase[r->phase]++;
     return 0;
 }
@@ -154,6 +155,7 @@ load_task(struct core *c, const struct store_task_rec *r)
     tmp.target_epoch = r->target_epoch;
     tmp.snapshot = r->snapshot;
     tmp.snap = snap;
+    tmp.park_node = tmp.park_prev = tmp.park_next = NIL;
 
     /* A fresh core has no free task slots: append. */
     c->tasks = xgrow(c->tasks, &c->tasks_cap, c->n_task_slots + 1,
@@ -305,5 +307,6 @@ core_load(struct core *c)
     for (size_t i = 0; i < c->n_nodes; i++) {
         c->nodes[i].last_seq = 0;
     }
+    c->hear_all = true; /* silence counts from the first core_run */
     return CORE_E_OK;
 }

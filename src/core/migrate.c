@@ -299,6 +299,7 @@ step1_open(struct core *c, uint32_t vi, uint32_t to,
     m->pub.switchover = o ? o->switchover : MIG_SW_NOW;
     m->pub.started_ms = now;
     m->timeout_task = m->delete_task = m->deadline_task = NIL;
+    m->pub.held_for = CORE_NONE;
     c->stats.migrations_by_phase[MIG_PREPARING]++;
     c->vms[vi].migration = m->pub.id;
     return m;
@@ -652,6 +653,7 @@ core_node_activated(struct core *c, uint32_t node, uint32_t vi,
     if (err) {
         return err;
     }
+    core_silence_heard(c, node, now);
     struct migration *m = activation_target(c, node, vi, epoch);
     /* An aborted migration stays aborted: the agent is corrected by the
      * DELETE it was sent. */
@@ -830,6 +832,7 @@ schedule_deletion(struct core *c, struct migration *m, uint64_t now)
 {
     m->pub.delay_ms = core_delay_ms(c);
     if (m->delete_task != NIL) {
+        c->tasks[m->delete_task].hold_from = now;
         core_task_schedule(c, m->delete_task, now + m->pub.delay_ms);
     }
 }
@@ -955,6 +958,9 @@ core_release_check(struct core *c, uint64_t now)
          * these acknowledgements came after the restart. */
         bool held = t->held;
         core_task_unhold(c, i);
+        if (held) {
+            t->hold_from = now;
+        }
         if (due < t->due || held) {
             core_task_set_due(c, i, due);
             c->migs[t->migration - 1].pub.released_early = true;
@@ -1029,6 +1035,14 @@ void
 core_mig_delete_run(struct core *c, uint32_t ti, uint64_t now)
 {
     task_run_delete(c, ti, now);
+}
+
+void
+core_mig_delete_due(struct core *c, uint32_t ti, uint64_t now)
+{
+    if (!core_silence_hold(c, ti, now)) {
+        task_run_delete(c, ti, now);
+    }
 }
 
 void

@@ -124,6 +124,7 @@ core_node_add(struct core *c, const char *name, const char *address,
     n->vm_head = NIL;
     n->ack_pos = n->upper_pos = HEAP_NOT_IN;
     n->next_free = NIL;
+    n->park_head = NIL;
     strmap_insert(&c->node_index, name, i);
     node_update_upper(c, i);
     heap_push(&c->ack_heap, i);
@@ -456,6 +457,7 @@ core_node_remove(struct core *c, uint32_t i, bool force, uint64_t now)
     }
     c->nodes[i].cordoned = true; /* no target for the drains below */
     drain_retarget_from(c, i);
+    core_silence_node_gone(c, i, now);
     core_node_free_slot(c, i);
     /* A departed node no longer holds back early release. */
     core_release_check(c, now);
@@ -521,6 +523,8 @@ core_node_info(const struct core *c, uint32_t i, struct core_node_info *out)
     out->refresh_mean_ms = n->mean;
     out->refresh_dev_ms = n->dev;
     out->refresh_upper_ms = n->upper;
+    out->heard = n->heard;
+    out->heard_ms = n->heard_ms;
     return true;
 }
 
@@ -563,6 +567,7 @@ core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
     /* Refresh statistics: a smoothed interval and deviation, as TCP's
      * RTT estimator, from observations at least 'min_gap' apart (a
      * sooner refresh still acknowledges, but is no observation). */
+    core_silence_heard(c, i, now);
     struct node *n = &c->nodes[i];
     uint64_t min_gap = n->expected_refresh_ms / 2;
     if (c->cfg.refresh_floor_ms > min_gap) {
@@ -658,7 +663,18 @@ core_node_version_ack(struct core *c, uint32_t i, uint64_t version,
     if (err) {
         return err;
     }
+    core_silence_heard(c, i, now);
     node_version_acked(c, i, version, now);
+    return CORE_E_OK;
+}
+
+enum core_err
+core_node_heard(struct core *c, uint32_t i, uint64_t now)
+{
+    if (!core_node_live(c, i)) {
+        return CORE_E_UNKNOWN_NODE;
+    }
+    core_silence_heard(c, i, now);
     return CORE_E_OK;
 }
 
@@ -687,6 +703,8 @@ core_node_ack(struct core *c, uint32_t i, uint64_t seq, uint64_t now)
     if (seq > n->last_seq) {
         return CORE_E_BAD_SEQ;
     }
+    core_silence_heard(c, i, now);
+    n = &c->nodes[i];
     if (seq <= n->acked_seq) {
         return CORE_E_OK;
     }
@@ -727,6 +745,7 @@ core_node_nack(struct core *c, uint32_t i, uint64_t seq, uint16_t ofp_type,
         return err;
     }
     c->stats.agent_nacks++;
+    core_silence_heard(c, i, now);
     /* The waits stay: only an ack moves a migration (I9). */
     const struct node *n = &c->nodes[i];
     for (size_t k = n->waits_head; k < n->n_waits; k++) {
@@ -741,7 +760,6 @@ core_node_nack(struct core *c, uint32_t i, uint64_t seq, uint16_t ofp_type,
                 .ofp_code = ofp_code});
         }
     }
-    (void) now;
     return CORE_E_OK;
 }
 
@@ -799,6 +817,6 @@ core_node_resync(struct core *c, uint32_t ni, uint64_t now)
                         core_mig_install_flags(c, vi, ni));
     }
     core_mig_resync(c, ni);
-    (void) now;
+    core_silence_heard(c, ni, now);
     return CORE_E_OK;
 }

@@ -75,6 +75,7 @@ core_task_alloc(struct core *c)
     t->due_pos = t->release_pos = HEAP_NOT_IN;
     t->vm_prev = t->vm_next = NIL;
     t->target = NIL;
+    t->park_node = t->park_prev = t->park_next = NIL;
     t->live = true;
     return i;
 }
@@ -146,6 +147,7 @@ core_task_free(struct core *c, uint32_t i)
         heap_remove(&c->release_heap, t->release_pos);
     }
     core_task_unhold(c, i);
+    core_silence_unpark(c, i);
     struct node *n = &c->nodes[t->node];
     n->n_tasks--;
     core_persist_task_del(c, t->id);
@@ -196,15 +198,6 @@ core_task_unhold(struct core *c, uint32_t i)
  * A LEASE ends at its stored time: a lease's end is a fact of the wall
  * clock, not a wait for the nodes. */
 
-/* now + d, short of UINT64_MAX (which means "not scheduled"). */
-static uint64_t
-add_sat(uint64_t now, uint64_t d)
-{
-    return now < UINT64_MAX - 1 && d < UINT64_MAX - 1 - now
-               ? now + d
-               : UINT64_MAX - 1;
-}
-
 static uint64_t
 restart_due(struct core *c, const struct task *t, uint64_t now)
 {
@@ -216,11 +209,11 @@ restart_due(struct core *c, const struct task *t, uint64_t now)
         if (m && m->pub.delay_ms > delay) {
             delay = m->pub.delay_ms;
         }
-        due = add_sat(now, delay);
+        due = core_add_sat(now, delay);
         break;
     }
     case TASK_PREPARE_DEADLINE:
-        due = add_sat(now, c->cfg.prepare_timeout_ms);
+        due = core_add_sat(now, c->cfg.prepare_timeout_ms);
         if (t->due > due) {
             due = t->due;
         }
@@ -231,10 +224,10 @@ restart_due(struct core *c, const struct task *t, uint64_t now)
         break;
     case TASK_PREPARE_TIMEOUT:
     default:
-        due = add_sat(now, c->cfg.prepare_timeout_ms);
+        due = core_add_sat(now, c->cfg.prepare_timeout_ms);
         break;
     }
-    return due > now ? due : add_sat(now, 1);
+    return due > now ? due : core_add_sat(now, 1);
 }
 
 static void
@@ -244,6 +237,7 @@ restart_rule(struct core *c, uint64_t now)
         struct task *t = &c->tasks[i];
         if (t->live && t->held) {
             uint64_t due = restart_due(c, t, now);
+            t->hold_from = now; /* the silence hold's ceiling too */
             core_task_unhold(c, (uint32_t) i);
             core_task_set_due(c, (uint32_t) i, due);
             c->stats.tasks_restarted++;
@@ -256,6 +250,10 @@ restart_rule(struct core *c, uint64_t now)
 void
 core_run(struct core *c, uint64_t now)
 {
+    if (c->hear_all) {
+        c->hear_all = false;
+        core_silence_restart(c, now);
+    }
     if (c->n_held) {
         restart_rule(c, now);
     }
@@ -268,7 +266,7 @@ core_run(struct core *c, uint64_t now)
         c->stats.tasks_fired++;
         switch (t->kind) {
         case TASK_DELETE:
-            core_mig_delete_run(c, ti, now);
+            core_mig_delete_due(c, ti, now);
             break;
         case TASK_LEASE:
             core_lease_run(c, ti, now);

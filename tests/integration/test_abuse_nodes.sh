@@ -333,6 +333,15 @@ grep -q '"welcome"' "$T/tls4.out" || fail "token over TLS: $(cat "$T/tls4.out")"
 PIDS+=("$!")
 n6_connected() { api GET /v1/nodes/n6; [ "$(json .connected)" = true ]; }
 eventually "mignet-agent n6 over mutual TLS" n6_connected
+# Its map poll is plain HTTP: an https:// gateway is refused at start.
+RC=0
+timeout 10 "$MIGNET_BUILD_DIR/mignet-agent" --node n6 \
+    --ofp "unix:$T/no-bridge.mgmt" --controller "$AGENT_ADDR" \
+    --gateway "https://127.0.0.1:9" --tls-ca "$T/ca.pem" \
+    --tls-cert "$T/n6.pem" --tls-key "$T/n6.key" \
+    >/dev/null 2>"$T/agent6-https.err" || RC=$?
+[ "$RC" = 2 ] && grep -q 'https:// is not supported' "$T/agent6-https.err" \
+    || fail "https gateway not refused (rc $RC): $(cat "$T/agent6-https.err")"
 
 printf '{"forged_acks_accepted": %d, "forged_samples_accepted": %d, "sessions_displaced_without_credentials": %d}\n' \
     "$FORGED_ACKS" "$FORGED_SAMPLES" "$DISPLACED"

@@ -205,6 +205,15 @@ eventually "n1 acknowledged everything" state n1 '.acked_seq == .last_seq'
 # n2 reports refreshes by message.
 grep -q '^send {"type":"refresh","version":[0-9]*}$' "$T/agent-n2.trace" \
     || fail "n2 sent no refresh message"
+# n1 polls with node= and its token as the bearer: the polls themselves
+# are its refreshes (a poll without the token would count for nothing).
+grep -q '^send {"type":"refresh"' "$T/agent-n1.trace" \
+    && fail "n1 refreshed by message"
+n1_refreshed() {
+    "$MIGNET" --json node show n1 >"$T/n1.json" 2>/dev/null \
+        && [ "$(jq '.refresh.count' "$T/n1.json")" -ge 2 ]
+}
+eventually "n1's token polls counted as refreshes" n1_refreshed
 
 eventually "migration cleaned" bash -c \
     "'$MIGNET' migration show $MIG | grep -Eq '^phase: +cleaned$'"

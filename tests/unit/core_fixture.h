@@ -121,6 +121,33 @@ ack_all(struct core *c, uint64_t now)
     }
 }
 
+/* Every node is heard at 'now' (agents are heard at least every refresh
+ * interval: nothing is silent, the silence hold stays out of the way). */
+static inline void
+hear_all(struct core *c, uint64_t now)
+{
+    for (uint32_t i = 0; i < core_n_nodes(c); i++) {
+        if (core_node_valid(c, i)) {
+            assert_int_equal(core_node_heard(c, i, now), CORE_E_OK);
+        }
+    }
+}
+
+/* Every node refreshes its map to the current version (an
+ * acknowledgement of every move so far: nothing waits for a silent
+ * node). */
+static inline void
+refresh_all(struct core *c, uint64_t now)
+{
+    for (uint32_t i = 0; i < core_n_nodes(c); i++) {
+        if (core_node_valid(c, i)) {
+            assert_int_equal(core_node_version_ack(c, i, core_map_version(c),
+                                                   now),
+                             CORE_E_OK);
+        }
+    }
+}
+
 /* Acknowledges everything sent to every node but 'skip'. */
 static inline void
 ack_all_but(struct core *c, uint32_t skip, uint64_t now)

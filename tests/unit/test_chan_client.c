@@ -241,6 +241,59 @@ test_resync_replaces_state(void **state)
     assert_int_equal(st.heartbeat_ms, 1000);
 }
 
+/* A resync builds its state in arrival order and sorts it once at the
+ * end: thousands of VMs in descending order, one installed twice (the
+ * later, newer epoch wins), one refused for a stale epoch, come out
+ * sorted, unique and findable. */
+static void
+test_large_resync_sorted(void **state)
+{
+    struct fixture *f = *state;
+    connect_welcome(f);
+    enum { N = 3000 };
+    uint64_t seq = 1;
+    char line[256];
+    snprintf(line, sizeof line, "{\"type\":\"resync_begin\",\"seq\":%llu}\n",
+             (unsigned long long) seq++);
+    assert_int_equal(feed(f, line, 120), 0);
+    for (int i = N - 1; i >= 0; i--) {
+        snprintf(line, sizeof line,
+                 "{\"type\":\"install\",\"seq\":%llu,\"vm\":\"v%04d\","
+                 "\"epoch\":2," CFG("1") "}\n",
+                 (unsigned long long) seq++, i);
+        assert_int_equal(feed(f, line, 120), 0);
+    }
+    /* v0005 again, newer; v0007 again, older. */
+    struct {
+        const char *vm;
+        int epoch;
+    } again[] = {{"v0005", 9}, {"v0007", 1}};
+    for (int k = 0; k < 2; k++) {
+        snprintf(line, sizeof line,
+                 "{\"type\":\"install\",\"seq\":%llu,\"vm\":\"%s\","
+                 "\"epoch\":%d," CFG("1") "}\n",
+                 (unsigned long long) seq++, again[k].vm, again[k].epoch);
+        assert_int_equal(feed(f, line, 120), 0);
+    }
+    /* The stale one is refused at once, even inside the resync. */
+    assert_non_null(strstr(strbuf_str(&f->out), "\"type\":\"refused\""));
+    strbuf_clear(&f->out);
+    assert_int_equal(chan_client_n_entries(f->c), 0);
+    snprintf(line, sizeof line, "{\"type\":\"resync_end\",\"seq\":%llu}\n",
+             (unsigned long long) seq);
+    assert_int_equal(feed(f, line, 130), 0);
+    assert_int_equal(chan_client_n_entries(f->c), N);
+    for (size_t i = 1; i < N; i++) {
+        assert_true(strcmp(chan_client_entry(f->c, i - 1)->vm,
+                           chan_client_entry(f->c, i)->vm)
+                    < 0);
+    }
+    assert_int_equal(chan_client_find(f->c, "v0005")->epoch, 9);
+    assert_int_equal(chan_client_find(f->c, "v0007")->epoch, 2);
+    assert_int_equal(chan_client_find(f->c, "v2999")->epoch, 2);
+    assert_int_equal(f->rec.violations, 0);
+}
+
 static void
 test_epoch_rule(void **state)
 {
@@ -628,6 +681,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_binding_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_resync_sorted, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_resync_replaces_state, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_epoch_rule, setup, teardown),

@@ -56,6 +56,7 @@ test_migrate_steps(void **state)
     assert_int_equal(due, 1010 + m.delay_ms);
 
     /* I2: nothing is deleted a millisecond early. */
+    hear_all(f->core, due - 1000);
     core_run(f->core, due - 1);
     assert_int_equal(rec_find(&f->rec, mark, INSTR_DELETE, f->n[0]), -1);
     core_run(f->core, due);

@@ -571,6 +571,7 @@ test_lease_follows_vm(void **state)
                                   NULL),
                      CORE_E_OK);
     ack_all(f->core, 20);
+    refresh_all(f->core, 99000);
     core_run(f->core, 100000);
     ack_all(f->core, 100000); /* n0 confirms the deletion */
     assert_int_equal(core_n_tasks(f->core), 1); /* the lease */

@@ -115,6 +115,7 @@ test_manual(void **state)
     assert_false(m.degraded);
     uint64_t due = core_next_due(f->core);
     assert_int_equal(due, 1300 + m.delay_ms);
+    hear_all(f->core, due - 1000);
     core_run(f->core, due);
     assert_int_equal(mig(f, id).phase, MIG_CLEANING);
     ack_all(f->core, due + 3);
@@ -404,6 +405,7 @@ test_cleaning_needs_source(void **state)
     (void) state;
     struct core_fx *f = core_fx_new("mignet");
     core_fx_migrated(f, f->n[1], 0, 10);
+    hear_all(f->core, core_next_due(f->core) - 1000);
     core_run(f->core, core_next_due(f->core));
     assert_int_equal(mig(f, 1).phase, MIG_CLEANING);
     /* Acknowledgements from other nodes do not clean it. */

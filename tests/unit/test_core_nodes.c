@@ -212,6 +212,7 @@ test_drain_to_empty(void **state)
     assert_true(ni.n_tasks > 0);
     assert_int_equal(core_node_remove(c, f->n[0], false, 12),
                      CORE_E_NODE_BUSY);
+    refresh_all(c, 99000);
     core_run(c, 100000);
     /* The DELETEs are sent: drained only once n0's agent confirms. */
     ni = info(f, f->n[0]);
@@ -460,6 +461,7 @@ test_old_gone_record(void **state)
                                   10, NULL),
                      CORE_E_OK);
     ack_all(c, 11);
+    refresh_all(c, 99000);
     core_run(c, 100000);
     ack_all(c, 100000);
     assert_int_equal(core_node_remove(c, old, false, 100001), CORE_E_OK);
@@ -593,6 +595,7 @@ test_concerns_vm(void **state)
     assert_true(core_node_concerns_vm(c, f->n[1], vm));
     assert_false(core_node_concerns_vm(c, f->n[2], vm));
     ack_all(c, 11);
+    refresh_all(c, 99000);
     core_run(c, 100000);
     ack_all(c, 100000);
     core_run(c, 100001);

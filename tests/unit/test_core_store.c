@@ -411,6 +411,7 @@ test_restart_fresh_delay(void **state)
         assert_int_equal(core_n_tasks(c), 2);
         uint64_t fresh = restart + core_delay_ms(c);
         assert_int_equal(core_next_due(c), fresh);
+        hear_all(c, restart + 1000); /* the agents are back */
         struct core_stats st;
         core_get_stats(c, &st);
         assert_int_equal(st.tasks_restarted, 2);
