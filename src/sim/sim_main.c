@@ -11,6 +11,7 @@
 
 #include "lib/clock.h"
 #include "mignet/sim.h"
+#include "sim/chaos.h"
 #include "sim/fabsim.h"
 #include "sim/simulator.h"
 
@@ -59,6 +60,9 @@ sim_main(int argc, char **argv)
 {
     if (fabsim_wanted(argc, argv)) {
         return fabsim_main(argc, argv);
+    }
+    if (chaos_wanted(argc, argv)) {
+        return chaos_main(argc, argv);
     }
     struct sim_params p;
     sim_params_default(&p);
