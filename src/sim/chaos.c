@@ -88,7 +88,8 @@ struct cw {
     uint64_t *applied, *gen, *heard, *fifo_down, *fifo_up;
     uint64_t *frozen_until, *down_until, *cut_until, *sess_since;
     uint64_t ctl_since; /* the controller's last start */
-    uint8_t *sess;
+    uint8_t *sess, *restarted;
+    uint8_t *synced; /* the session's resync reached the agent */
     bool ctl_up, crash_armed;
     uint64_t *ovl_until; /* [a * nodes + b] */
     struct minstr *out;
@@ -133,11 +134,18 @@ violation(struct cw *w, const char *what, uint32_t vm, uint32_t node,
           uint32_t other)
 {
     if (!w->r->violations++) {
+        /* For a stale node: how long the controller has not heard it
+         * (what the silence-hold rule looks at). */
+        uint64_t silent = other < w->p->nodes && w->heard
+                              ? (w->now - w->heard[other]) / 1000 : 0;
         snprintf(w->r->first, sizeof w->r->first,
-                 "t=%" PRIu64 ".%03" PRIu64 " ms %s (vm %" PRIu32
-                 ", node %" PRIu32 ", other %" PRId64 ")",
-                 w->now / 1000, w->now % 1000, what, vm, node,
-                 other == NIL ? (int64_t)-1 : (int64_t)other);
+                 "t=%" PRIu64 ".%03" PRIu64 " ms %s (vm %" PRId64
+                 ", node %" PRId64 ", other node %" PRId64
+                 ", other heard %" PRIu64 " ms ago)",
+                 w->now / 1000, w->now % 1000, what,
+                 vm == NIL ? (int64_t)-1 : (int64_t)vm,
+                 node == NIL ? (int64_t)-1 : (int64_t)node,
+                 other == NIL ? (int64_t)-1 : (int64_t)other, silent);
     }
 }
 
@@ -410,9 +418,12 @@ session_drop(struct cw *w, uint32_t n, uint64_t retry_us)
         return;
     }
     w->sess[n] = 0;
+    w->synced[n] = 0;
     w->gen[n]++;
     push(w, w->now + retry_us, EV_RECONNECT, n, 0, 0, 0, 0);
 }
+
+static void poll_now(struct cw *w, uint32_t n);
 
 static void
 on_reconnect(struct cw *w, uint32_t n)
@@ -432,6 +443,11 @@ on_reconnect(struct cw *w, uint32_t n)
     /* After reconnecting the agent reports the version it holds again. */
     if (w->sess[n]) {
         send_up(w, n, M_REPORT, w->applied[n]);
+    }
+    /* A restarted agent reads the map at once. */
+    if (w->restarted[n]) {
+        w->restarted[n] = 0;
+        poll_now(w, n);
     }
 }
 
@@ -474,6 +490,7 @@ ctl_crash(struct cw *w)
     for (uint32_t n = 0; n < w->p->nodes; n++) {
         if (w->sess[n]) {
             w->sess[n] = 0;
+            w->synced[n] = 0;
             w->gen[n]++;
         }
     }
@@ -558,11 +575,6 @@ check_deletion(struct cw *w, uint32_t node, uint32_t vm, uint64_t epoch)
             continue; /* cut off longer than the ceiling */
         }
         w->r->early_deletions++;
-        if (getenv("CHAOS_DEBUG")) {
-            fprintf(stderr, "DBG t=%llu del vm %u at %u epoch %llu; s=%u applied %llu moved %llu; hist:", (unsigned long long)w->now, vm, node, (unsigned long long)epoch, s, (unsigned long long)w->applied[s], (unsigned long long)moved);
-            for (size_t j = 0; j < v->nh; j++) fprintf(stderr, " (v%llu t%llu n%u)", (unsigned long long)v->h[j].version, (unsigned long long)v->h[j].t_us, v->h[j].node);
-            fprintf(stderr, " vmnode %u paused %d\n", v->node, v->paused);
-        }
         violation(w, "I2 deletion while a node's map still sends there",
                   vm, node, s);
         return;
@@ -656,6 +668,7 @@ on_down(struct cw *w, const struct sim_ev *ev)
     uint64_t seq;
     if (m->kind == M_RESYNC) {
         agent_resync(w, n, m);
+        w->synced[n] = 1;
         seq = m->value;
     } else {
         agent_apply(w, n, &m->in);
@@ -686,11 +699,8 @@ on_up(struct cw *w, const struct sim_ev *ev)
 /* ---- polls: the map answer travels outside the session ---- */
 
 static void
-on_poll(struct cw *w, uint32_t n)
+poll_now(struct cw *w, uint32_t n)
 {
-    uint64_t iv = (uint64_t)w->p->refresh_ms * 1000;
-    push(w, w->now + iv - iv / 10 + sim_rng_below(&w->rng, iv / 5),
-         EV_POLL, n, 0, 0, 0, 0);
     if (unreachable(w, n) || w->now < w->frozen_until[n]) {
         return; /* the gateway cannot be reached: a failed poll */
     }
@@ -711,6 +721,16 @@ on_poll(struct cw *w, uint32_t n)
          0, 0);
 }
 
+/* Every node polls on its interval (+-10 %). */
+static void
+on_poll(struct cw *w, uint32_t n)
+{
+    uint64_t iv = (uint64_t)w->p->refresh_ms * 1000;
+    push(w, w->now + iv - iv / 10 + sim_rng_below(&w->rng, iv / 5),
+         EV_POLL, n, 0, 0, 0, 0);
+    poll_now(w, n);
+}
+
 static void
 on_answer(struct cw *w, const struct sim_ev *ev)
 {
@@ -724,6 +744,11 @@ on_answer(struct cw *w, const struct sim_ev *ev)
     }
     if (w->sess[n]) {
         send_up(w, n, M_REPORT, w->applied[n]);
+    }
+    /* A restarted agent reads the map at once. */
+    if (w->restarted[n]) {
+        w->restarted[n] = 0;
+        poll_now(w, n);
     }
 }
 
@@ -783,7 +808,7 @@ drop(struct cw *w, uint32_t vm, uint32_t node, uint32_t origin,
     if (stale) {
         uint64_t moved = v->h[stale].t_us;
         if (w->now - moved >= (uint64_t)w->p->ceiling_ms * 1000
-            || !w->sess[node]) {
+            || !w->synced[node]) {
             w->r->lost_partitioned++;
             return;
         }
@@ -791,7 +816,7 @@ drop(struct cw *w, uint32_t vm, uint32_t node, uint32_t origin,
         violation(w, "I1 stale loss", vm, node, origin);
         return;
     }
-    if (!w->sess[node]) {
+    if (!w->synced[node]) {
         w->r->lost_partitioned++;
         return;
     }
@@ -809,6 +834,10 @@ i5_due(const struct cw *w, uint32_t vm, uint32_t first)
     const struct vmx *v = &w->vm[vm];
     uint64_t moved = v->h[v->nh - 1].t_us;
     uint64_t slack = 20 * w->lat_us + 2 * w->dl_us;
+    if (ent_at((struct cw *)w, first, vm)->relay == v->h[v->nh - 1].node) {
+        return false; /* the first relay points at the VM's newest node:
+                         the second hop is that node's lag, not I5's */
+    }
     return w->sess[first] && w->now > moved + slack
            && w->sess_since[first] < moved
            && w->frozen_until[first] < moved && w->ctl_up
@@ -979,6 +1008,7 @@ on_fault(struct cw *w, const struct sched *s)
     case CHAOS_RESTART:
         w->r->faults[CHAOS_RESTART]++;
         w->down_until[s->node] = end;
+        w->restarted[s->node] = 1;
         session_drop(w, s->node, s->dur_us);
         w->sess[s->node] = 0;
         return;
@@ -1068,6 +1098,7 @@ setup(struct cw *w)
         w->applied[n] = core_map_version(w->core);
         (void)core_node_refresh(w->core, n, w->applied[n], now_ms(w));
         w->sess[n] = 1;
+        w->synced[n] = 1;
         w->heard[n] = w->now;
         push(w, w->now + sim_rng_below(&w->rng, (uint64_t)p->refresh_ms
                                                     * 1000),
@@ -1210,9 +1241,12 @@ chaos_run(const struct chaos_params *p, uint64_t seed,
         ok = ok && *arrs[i];
     }
     w->sess = calloc(nn, 1);
+    w->restarted = calloc(nn, 1);
+    w->synced = calloc(nn, 1);
     w->ovl_until = calloc(nn * nn, sizeof *w->ovl_until);
     w->store = store_mem_create();
-    ok = ok && w->sess && w->ovl_until && w->store;
+    ok = ok && w->sess && w->restarted && w->synced && w->ovl_until
+         && w->store;
     w->sink = (struct core_sink){.instr = sink_instr,
                                  .map_change = sink_map_change,
                                  .wrong_delete = sink_wrong_delete,
@@ -1279,6 +1313,8 @@ chaos_run(const struct chaos_params *p, uint64_t seed,
     free(w->ent);
     free(w->peers);
     free(w->sess);
+    free(w->restarted);
+    free(w->synced);
     free(w->ovl_until);
     free(w->out);
     free(w->out_node);
