@@ -34,9 +34,7 @@ chaos_wanted(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         for (size_t k = 0; k < sizeof chaos_opts / sizeof *chaos_opts; k++) {
-            size_t l = strlen(chaos_opts[k]);
-            if (!strncmp(argv[i], chaos_opts[k], l)
-                && (argv[i][l] == 0 || argv[i][l] == '=')) {
+            if (!strcmp(argv[i], chaos_opts[k])) {
                 return true;
             }
         }
