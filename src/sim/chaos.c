@@ -23,12 +23,27 @@ enum {
     EV_TICK, EV_ARRIVE, /* the data plane first at an instant */
     EV_DOWN, EV_UP, EV_POLL, EV_ANSWER, EV_CORE, EV_MIGRATE,
     EV_FAULT, EV_RECONNECT, EV_CTL_UP, EV_RESUME,
+    /* The lifecycle of the modes but `now`: a: vm, b: migration (low). */
+    EV_PRECOPY, EV_PAUSE_END, EV_SWITCH, EV_ABORT,
 };
+
+/* Where the VM manager is with a VM's migration. */
+enum vm_stage {
+    ST_IDLE,    /* runs, no migration in hand */
+    ST_PRECOPY, /* runs on its source, the destination prepared */
+    ST_HOLD,    /* lossless: switched, the pause waits for RELAYING */
+    ST_PAUSED,  /* stopped */
+    ST_SWITCH,  /* runs on its destination; the switch-over call is due */
+};
+
+#define INF_INACTIVE 0x1
+#define INF_ON_FRAME 0x2
 
 enum msg_kind { M_INSTR, M_RESYNC, M_ACK, M_REPORT };
 
 struct minstr {
     uint8_t kind;
+    uint8_t flags; /* INF_* */
     uint32_t vm, target;
     uint64_t seq, epoch;
 };
@@ -55,13 +70,15 @@ struct vmx {
     uint32_t node;
     bool paused;
     uint64_t pause_end, mig;
-    uint32_t dst;
+    uint32_t dst, src;
+    uint8_t stage, mode; /* enum vm_stage; the migration's switchover */
 };
 
 struct ent {
     uint64_t epoch;
     uint32_t relay;
     uint8_t has;
+    uint8_t inactive; /* a prepared copy: attracts nothing */
 };
 
 /* A scheduled fault: kind, start, duration, node(s). */
@@ -70,6 +87,11 @@ struct sched {
     uint64_t t_us, dur_us;
     uint32_t node, node2;
     uint64_t set; /* partition: bit per node (first 64) */
+};
+
+struct pend {
+    uint32_t node, vm;
+    uint64_t epoch;
 };
 
 struct cw {
@@ -87,6 +109,7 @@ struct cw {
     uint32_t *peers;
     uint64_t *applied, *gen, *heard, *fifo_down, *fifo_up;
     uint64_t *frozen_until, *down_until, *cut_until, *sess_since;
+    uint64_t *wrote_down, *wrote_up; /* instant of the last write, + 1 */
     uint64_t ctl_since; /* the controller's last start */
     uint8_t *sess, *restarted;
     uint8_t *synced; /* the session's resync reached the agent */
@@ -101,6 +124,9 @@ struct cw {
     size_t n_free;
     struct sched *sc;
     size_t n_sc;
+    uint64_t seed;
+    struct pend *pend; /* deletions to judge at the instant's end */
+    size_t n_pend, cap_pend;
     bool nomem;
 };
 
@@ -191,6 +217,8 @@ sink_instr(void *aux, const struct core_instr *ci)
     }
     w->out[w->n_out] = (struct minstr){
         .kind = (uint8_t)ci->kind, .vm = ci->vm, .target = ci->target,
+        .flags = (uint8_t)((ci->inactive ? INF_INACTIVE : 0)
+                           | (ci->activate_on_frame ? INF_ON_FRAME : 0)),
         .seq = ci->seq, .epoch = ci->epoch};
     w->out_node[w->n_out++] = ci->node;
 }
@@ -284,22 +312,31 @@ send_msg(struct cw *w, uint32_t i, bool down)
         msg_put(w, i);
         return;
     }
-    if (faults && p->loss > 0 && sim_rng_unit(&w->frng) < p->loss) {
+    uint64_t *fifo = down ? &w->fifo_down[n] : &w->fifo_up[n];
+    uint64_t *wrote = down ? &w->wrote_down[n] : &w->wrote_up[n];
+    /* What one instant writes on a session is one write: it arrives
+     * whole or not at all, together (a spike delays all of it). */
+    bool more = *wrote == w->now + 1;
+    if (!more && faults && p->loss > 0
+        && sim_rng_unit(&w->frng) < p->loss) {
         w->r->faults[CHAOS_LOSS]++;
         msg_put(w, i);
         session_drop(w, n, 50000 + sim_rng_below(&w->frng, 450000));
         return;
     }
     uint64_t t = w->now + w->lat_us;
-    if (faults && p->reorder > 0 && sim_rng_unit(&w->frng) < p->reorder) {
+    if (more && *fifo >= t) {
+        t = *fifo;
+    } else if (faults && p->reorder > 0
+               && sim_rng_unit(&w->frng) < p->reorder) {
         w->r->faults[CHAOS_REORDER]++;
         t += 1 + sim_rng_below(&w->frng, 8 * w->lat_us);
     }
-    uint64_t *fifo = down ? &w->fifo_down[n] : &w->fifo_up[n];
     if (t < *fifo) {
         t = *fifo;
     }
     *fifo = t;
+    *wrote = w->now + 1;
     push(w, t, down ? EV_DOWN : EV_UP, i, 0, 0, 0, 0);
     if (faults && p->dup > 0 && sim_rng_unit(&w->frng) < p->dup) {
         w->r->faults[CHAOS_DUP]++;
@@ -439,6 +476,7 @@ on_reconnect(struct cw *w, uint32_t n)
     w->sess_since[n] = w->now;
     w->gen[n]++;
     w->fifo_down[n] = w->fifo_up[n] = 0;
+    w->wrote_down[n] = w->wrote_up[n] = 0;
     ctl_hello(w, n);
     /* After reconnecting the agent reports the version it holds again. */
     if (w->sess[n]) {
@@ -457,6 +495,7 @@ struct task_set {
     struct core_task_info *t;
     size_t n, cap;
 };
+static struct task_set crash_tasks;
 
 static bool
 collect_task(void *aux, const struct core_task_info *ti)
@@ -475,7 +514,6 @@ collect_task(void *aux, const struct core_task_info *ti)
     return true;
 }
 
-static struct task_set crash_tasks;
 
 static void
 ctl_crash(struct cw *w)
@@ -543,7 +581,7 @@ ctl_up(struct cw *w)
 /* Could a node whose map is fresh enough still send 'vm' to 'node'?
  * Checks the deletion of what 'node' held for 'vm' (I2, I3). */
 static void
-check_deletion(struct cw *w, uint32_t node, uint32_t vm, uint64_t epoch)
+check_deletion_now(struct cw *w, uint32_t node, uint32_t vm, uint64_t epoch)
 {
     struct vmx *v = &w->vm[vm];
     if (v->node == node && !v->paused) {
@@ -581,20 +619,67 @@ check_deletion(struct cw *w, uint32_t node, uint32_t vm, uint64_t epoch)
     }
 }
 
+/* A deletion is judged on the state at the end of its instant: the
+ * instructions of one instant (an abort's DELETE of the prepared copy and
+ * the snapshot's INSTALL + RELAY again) land before any packet sees them
+ * (at an instant the data plane goes first). */
+static void
+check_deletion(struct cw *w, uint32_t node, uint32_t vm, uint64_t epoch)
+{
+    if (w->n_pend == w->cap_pend) {
+        size_t cap = w->cap_pend ? w->cap_pend * 2 : 16;
+        struct pend *pd = realloc(w->pend, cap * sizeof *pd);
+        if (!pd) {
+            w->nomem = true;
+            return;
+        }
+        w->pend = pd;
+        w->cap_pend = cap;
+    }
+    w->pend[w->n_pend++] = (struct pend){node, vm, epoch};
+}
+
+static void
+flush_deletions(struct cw *w)
+{
+    for (size_t i = 0; i < w->n_pend; i++) {
+        const struct pend *pd = &w->pend[i];
+        const struct ent *e = ent_at(w, pd->node, pd->vm);
+        if (e->has && (!e->inactive || e->relay != NIL)) {
+            continue; /* the node still delivers or relays */
+        }
+        check_deletion_now(w, pd->node, pd->vm, pd->epoch);
+    }
+    w->n_pend = 0;
+}
+
 static void
 agent_apply(struct cw *w, uint32_t n, const struct minstr *in)
 {
     bool guard = w->cfg.epoch_guard;
     struct ent *e = ent_at(w, n, in->vm);
     switch (in->kind) {
-    case INSTR_INSTALL:
+    case INSTR_INSTALL: {
         if (e->has && guard && e->epoch > in->epoch) {
             return;
         }
+        bool same = e->has && e->epoch == in->epoch;
+        bool inactive = (in->flags & INF_INACTIVE) != 0;
+        /* A prepared copy over a relaying snapshot keeps its relay until
+         * it is activated; an active copy stays active; an INSTALL
+         * without 'inactive' activates (docs/agent-protocol.md). */
+        if (!same && !(inactive && e->has && e->relay != NIL
+                       && e->epoch < in->epoch)) {
+            e->relay = NIL;
+        }
+        e->inactive = inactive && !(same && !e->inactive);
+        if (!e->inactive) {
+            e->relay = NIL;
+        }
         e->has = 1;
         e->epoch = in->epoch;
-        e->relay = NIL;
         return;
+    }
     case INSTR_RELAY:
         if (guard && (!e->has || e->epoch != in->epoch)) {
             return;
@@ -611,6 +696,7 @@ agent_apply(struct cw *w, uint32_t n, const struct minstr *in)
         }
         check_deletion(w, n, in->vm, e->epoch);
         e->has = 0;
+        e->inactive = 0;
         e->relay = NIL;
         return;
     default:
@@ -636,14 +722,8 @@ agent_resync(struct cw *w, uint32_t n, const struct msg *m)
         if (!kept) {
             check_deletion(w, n, vm, e->epoch);
             e->has = 0;
+            e->inactive = 0;
             e->relay = NIL;
-        }
-    }
-    for (size_t k = 0; k < m->n_batch; k++) {
-        struct ent *e = ent_at(w, n, m->batch[k].vm);
-        if (m->batch[k].kind == INSTR_INSTALL && e->has
-            && e->epoch < m->batch[k].epoch) {
-            e->has = 0; /* replaced */
         }
     }
     for (size_t k = 0; k < m->n_batch; k++) {
@@ -805,6 +885,18 @@ drop(struct cw *w, uint32_t vm, uint32_t node, uint32_t origin,
         w->r->lost_pause++;
         return;
     }
+    if (v->mode != MIG_SW_NOW && v->mig && (node == v->src || node == v->dst)
+        && w->ctl_up) {
+        /* Its switch-over not confirmed yet (manual's gap, the install
+         * race): the lifecycle's own classes, not a fault's. */
+        struct core_migration m;
+        if (core_migration_get(w->core, v->mig, &m)
+            && (m.phase == MIG_PREPARING || m.phase == MIG_PREPARED
+                || v->stage == ST_SWITCH)) {
+            w->r->lost_activation++;
+            return;
+        }
+    }
     if (stale) {
         uint64_t moved = v->h[stale].t_us;
         if (w->now - moved >= (uint64_t)w->p->ceiling_ms * 1000
@@ -867,7 +959,14 @@ on_arrive(struct cw *w, const struct sim_ev *ev)
         forward(w, vm, n, e->relay, first, (uint8_t)(ev->x + 1), ev->y);
         return;
     }
-    if (e->has && v->node == n && !v->paused) {
+    if (e->has && !e->inactive && v->node == n && !v->paused) {
+        w->r->delivered++;
+        return;
+    }
+    if (v->mode == MIG_SW_LOSSLESS && v->stage != ST_IDLE && v->dst == n
+        && e->has && !e->inactive) {
+        /* The tap's queue: delivered when the VM runs here. */
+        w->r->queued++;
         w->r->delivered++;
         return;
     }
@@ -877,43 +976,185 @@ on_arrive(struct cw *w, const struct sim_ev *ev)
 /* ---- the VM manager ---- */
 
 static void
+retry(struct cw *w, uint8_t type, uint32_t vm, uint32_t b, uint16_t tries)
+{
+    if (tries < 2000) {
+        push(w, w->now + 10000, type, vm, b, 0, 0, (uint16_t)(tries + 1));
+    }
+}
+
+static enum mig_phase
+phase_of(struct cw *w, uint64_t id)
+{
+    struct core_migration m;
+    if (!core_migration_get(w->core, id, &m)) {
+        return MIG_N_PHASES;
+    }
+    return m.phase;
+}
+
+static void
 on_migrate(struct cw *w, const struct sim_ev *ev)
 {
     uint32_t vm = ev->a;
     struct vmx *v = &w->vm[vm];
-    if (v->paused || !w->ctl_up) {
-        if (ev->y < 1000) {
-            push(w, w->now + 20000, EV_MIGRATE, vm, ev->b, 0, 0,
-                 (uint16_t)(ev->y + 1));
-        }
+    if (v->stage != ST_IDLE || !w->ctl_up) {
+        retry(w, EV_MIGRATE, vm, ev->b, ev->y);
         return;
     }
     uint32_t dst = ev->b;
     if (dst == v->node) {
         dst = (dst + 1) % w->p->nodes;
     }
+    uint64_t h = sim_hash3(w->seed, vm, ev->t);
+    static const uint8_t mix[] = {MIG_SW_NOW, MIG_SW_MANUAL,
+                                  MIG_SW_LOSSLESS};
+    uint8_t mode = w->p->switchover >= 0 ? (uint8_t)w->p->switchover
+                                         : mix[h % 3];
+    struct core_migrate_opts opts = {.switchover = (enum mig_switchover)mode};
     struct core_migrate_result res;
-    enum core_err e = core_migrate(w->core, vm, CORE_NONE, dst, now_ms(w),
-                                   &res);
+    enum core_err e = core_migrate_opts(w->core, vm, CORE_NONE, dst, &opts,
+                                        now_ms(w), &res);
+    ctl_flush(w);
     if (e != CORE_E_OK) {
-        ctl_flush(w);
-        if (ev->y < 1000) {
-            push(w, w->now + 20000, EV_MIGRATE, vm, ev->b, 0, 0,
-                 (uint16_t)(ev->y + 1));
-        }
+        retry(w, EV_MIGRATE, vm, ev->b, ev->y);
         return;
     }
     w->r->migrations++;
+    v->mig = res.migration;
+    v->src = v->node;
+    v->dst = dst;
+    v->mode = mode;
+    uint32_t id = (uint32_t)res.migration;
+    if (mode == MIG_SW_NOW) {
+        v->stage = ST_PAUSED;
+        v->paused = true;
+        v->pause_end = w->now + (uint64_t)w->p->pause_ms * 1000;
+        push(w, v->pause_end, EV_RESUME, vm, 0, 0, 0, 0);
+        return;
+    }
+    v->stage = ST_PRECOPY;
+    uint64_t pre = (uint64_t)w->p->precopy_ms * 1000;
+    if ((double)(sim_mix64(h) >> 11) * 0x1p-53 < w->p->abort_rate) {
+        push(w, w->now + pre / 2, EV_ABORT, vm, id, 0, 0, 0);
+    } else {
+        push(w, w->now + pre, EV_PRECOPY, vm, id, 0, 0, 0);
+    }
+}
+
+static bool
+stage_is(const struct cw *w, const struct sim_ev *ev, uint8_t stage)
+{
+    const struct vmx *v = &w->vm[ev->a];
+    return v->stage == stage && (uint32_t)v->mig == ev->b;
+}
+
+static void
+pause_vm(struct cw *w, uint32_t vm)
+{
+    struct vmx *v = &w->vm[vm];
+    v->stage = ST_PAUSED;
     v->paused = true;
     v->pause_end = w->now + (uint64_t)w->p->pause_ms * 1000;
-    v->mig = res.migration;
-    v->dst = dst;
-    push(w, v->pause_end, EV_RESUME, vm, 0, 0, 0, 0);
+    push(w, v->pause_end, EV_PAUSE_END, vm, (uint32_t)v->mig, 0, 0, 0);
+}
+
+/* The pre-copy converged.  The adapter holds QEMU until the destination
+ * is PREPARED; manual then stops the VM, lossless switches first. */
+static void
+on_precopy(struct cw *w, const struct sim_ev *ev)
+{
+    if (!stage_is(w, ev, ST_PRECOPY)) {
+        return;
+    }
+    struct vmx *v = &w->vm[ev->a];
+    enum mig_phase ph = w->ctl_up ? phase_of(w, v->mig) : MIG_PREPARING;
+    if (ph == MIG_ABORTED) {
+        v->stage = ST_IDLE; /* the prepare deadline */
+        return;
+    }
+    if (ph != MIG_PREPARED) {
+        retry(w, EV_PRECOPY, ev->a, ev->b, ev->y);
+        return;
+    }
+    if (v->mode == MIG_SW_MANUAL) {
+        pause_vm(w, ev->a);
+        return;
+    }
+    enum core_err e = core_migration_switchover(w->core, v->mig, now_ms(w));
+    if (e == CORE_E_OK) {
+        v->stage = ST_HOLD;
+    } else {
+        retry(w, EV_PRECOPY, ev->a, ev->b, ev->y);
+    }
     ctl_flush(w);
 }
 
-/* The VM resumes on its destination once its pause elapsed and the
- * migration reached RELAYING (nova waits for vif-plugged). */
+/* The pause ended: `now` resumes once RELAYING (check_resumes); manual
+ * and lossless resume on the destination and call the switch-over
+ * (manual's switch, lossless's activation). */
+static void
+on_pause_end(struct cw *w, const struct sim_ev *ev)
+{
+    if (!stage_is(w, ev, ST_PAUSED)) {
+        return;
+    }
+    struct vmx *v = &w->vm[ev->a];
+    v->paused = false;
+    v->node = v->dst;
+    v->stage = ST_SWITCH;
+    push(w, w->now, EV_SWITCH, ev->a, ev->b, 0, 0, 0);
+}
+
+static void
+on_switch(struct cw *w, const struct sim_ev *ev)
+{
+    if (!stage_is(w, ev, ST_SWITCH)) {
+        return;
+    }
+    struct vmx *v = &w->vm[ev->a];
+    if (!w->ctl_up) {
+        retry(w, EV_SWITCH, ev->a, ev->b, ev->y);
+        return;
+    }
+    enum core_err e = core_migration_switchover(w->core, v->mig, now_ms(w));
+    ctl_flush(w);
+    struct core_migration m;
+    if (e == CORE_E_OK
+        || (core_migration_get(w->core, v->mig, &m)
+            && (m.activated_ms || m.phase == MIG_CLEANED
+                || m.phase == MIG_CLEANING || m.phase == MIG_ABORTED))) {
+        v->stage = ST_IDLE;
+        return;
+    }
+    retry(w, EV_SWITCH, ev->a, ev->b, ev->y);
+}
+
+/* QEMU's migrate_cancel halfway through the pre-copy. */
+static void
+on_abort(struct cw *w, const struct sim_ev *ev)
+{
+    if (!stage_is(w, ev, ST_PRECOPY)) {
+        return;
+    }
+    struct vmx *v = &w->vm[ev->a];
+    if (!w->ctl_up) {
+        retry(w, EV_ABORT, ev->a, ev->b, ev->y);
+        return;
+    }
+    enum core_err e = core_migration_abort(w->core, v->mig, "cancelled",
+                                           now_ms(w));
+    ctl_flush(w);
+    if (e == CORE_E_OK || phase_of(w, v->mig) == MIG_ABORTED) {
+        v->stage = ST_IDLE;
+    } else {
+        push(w, w->now, EV_PRECOPY, ev->a, ev->b, 0, 0, 0);
+    }
+}
+
+/* `now`: the VM resumes on its destination once its pause elapsed and
+ * the migration left PREPARING (nova waits for vif-plugged); lossless:
+ * the VM stops once the switch is confirmed (RELAYING). */
 static void
 check_resumes(struct cw *w)
 {
@@ -922,14 +1163,22 @@ check_resumes(struct cw *w)
     }
     for (uint32_t vm = 0; vm < w->p->vms; vm++) {
         struct vmx *v = &w->vm[vm];
-        if (!v->paused || w->now < v->pause_end) {
+        if (v->stage == ST_HOLD) {
+            enum mig_phase ph = phase_of(w, v->mig);
+            if (ph == MIG_RELAYING || ph == MIG_CLEANING
+                || ph == MIG_CLEANED) {
+                pause_vm(w, vm);
+            }
             continue;
         }
-        struct core_migration m;
-        if (core_migration_get(w->core, v->mig, &m)
-            && m.phase != MIG_PREPARING) {
+        if (v->stage != ST_PAUSED || v->mode != MIG_SW_NOW
+            || w->now < v->pause_end) {
+            continue;
+        }
+        if (phase_of(w, v->mig) != MIG_PREPARING) {
             v->paused = false;
             v->node = v->dst;
+            v->stage = ST_IDLE;
         }
     }
 }
@@ -1123,14 +1372,15 @@ check_end(struct cw *w)
         if (!core_vm_info(w->core, vm, &vi)) {
             continue;
         }
-        if (w->vm[vm].paused) {
-            violation(w, "liveness: a VM never resumed", vm, vi.node, NIL);
+        if (w->vm[vm].stage != ST_IDLE) {
+            violation(w, "liveness: a migration never ended in the VM "
+                      "manager", vm, vi.node, NIL);
         }
         for (uint32_t n = 0; n < w->p->nodes; n++) {
             const struct ent *e = ent_at(w, n, vm);
             bool want = vi.node == n;
             if (e->has != want || (want && e->epoch != vi.epoch)
-                || e->relay != NIL) {
+                || e->relay != NIL || e->inactive) {
                 violation(w, "convergence: agent differs from the desired "
                           "state", vm, n, NIL);
             }
@@ -1141,6 +1391,9 @@ check_end(struct cw *w)
         struct core_migration m;
         if (core_migration_get(w->core, id, &m) && m.phase == MIG_CLEANED) {
             w->r->cleaned++;
+        }
+        if (core_migration_get(w->core, id, &m) && m.phase == MIG_ABORTED) {
+            w->r->aborted++;
         }
     }
 }
@@ -1190,6 +1443,18 @@ dispatch(struct cw *w, const struct sim_ev *ev)
     case EV_RESUME:
         check_resumes(w);
         break;
+    case EV_PRECOPY:
+        on_precopy(w, ev);
+        break;
+    case EV_PAUSE_END:
+        on_pause_end(w, ev);
+        break;
+    case EV_SWITCH:
+        on_switch(w, ev);
+        break;
+    case EV_ABORT:
+        on_abort(w, ev);
+        break;
     default:
         break;
     }
@@ -1207,6 +1472,7 @@ chaos_run(const struct chaos_params *p, uint64_t seed,
     }
     w->p = p;
     w->r = r;
+    w->seed = seed;
     int rc = 0;
     if (!core_config_strategy(&w->cfg, p->strategy)) {
         free(w);
@@ -1234,7 +1500,8 @@ chaos_run(const struct chaos_params *p, uint64_t seed,
     w->peers = calloc((size_t)nv * p->peers, sizeof *w->peers);
     uint64_t **arrs[] = {&w->applied, &w->gen, &w->heard, &w->fifo_down,
                          &w->fifo_up, &w->frozen_until, &w->down_until,
-                         &w->cut_until, &w->sess_since};
+                         &w->cut_until, &w->sess_since,
+                         &w->wrote_down, &w->wrote_up};
     bool ok = w->vm && w->ent && w->peers;
     for (size_t i = 0; i < sizeof arrs / sizeof *arrs; i++) {
         *arrs[i] = calloc(nn, sizeof(uint64_t));
@@ -1286,11 +1553,15 @@ chaos_run(const struct chaos_params *p, uint64_t seed,
         if (ev.t >= w->t_end) {
             break;
         }
+        if (ev.t != w->now) {
+            flush_deletions(w);
+        }
         w->now = ev.t;
         r->events++;
         dispatch(w, &ev);
     }
     if (ok && !w->nomem) {
+        flush_deletions(w);
         w->now = w->t_end;
         check_end(w);
     }
@@ -1321,6 +1592,7 @@ chaos_run(const struct chaos_params *p, uint64_t seed,
     free(w->msgs);
     free(w->free_msgs);
     free(w->sc);
+    free(w->pend);
     free(crash_tasks.t);
     crash_tasks = (struct task_set){0};
     free(w);

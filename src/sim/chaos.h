@@ -43,6 +43,11 @@ struct chaos_params {
     double loss, dup, reorder, answer_loss;
     /* Scheduled faults per run. */
     uint32_t restarts, slow, partitions, overlay, crashes;
+    /* The lifecycle: enum mig_switchover (not rarp), or -1: a mix of
+     * now, manual and lossless drawn per migration. */
+    int switchover;
+    uint32_t precopy_ms;
+    double abort_rate;
 };
 
 struct chaos_result {
@@ -50,6 +55,7 @@ struct chaos_result {
     uint64_t faults[CHAOS_N_FAULTS];
     uint64_t sent, delivered, relayed, lost_pause, lost_partitioned;
     uint64_t lost_dataplane_partition, lost_stale, lost_other;
+    uint64_t lost_activation, queued, aborted;
     uint64_t wrong_deletions, early_deletions, two_hop;
     uint64_t migrations, cleaned, tasks_left, resyncs, events;
     uint64_t violations;

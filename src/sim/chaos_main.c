@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mignet/config.h"
+#include "mignet/model.h"
 #include "sim/chaos.h"
 
 void
@@ -20,6 +21,7 @@ chaos_params_default(struct chaos_params *p)
         .refresh_ms = 200, .pause_ms = 20, .run_ms = 8000,
         .settle_ms = 8000, .ceiling_ms = 3000, .latency_ms = 2,
         .seed = 1, .seeds = 1, .strategy = "mignet",
+        .switchover = MIG_SW_NOW, .precopy_ms = 300,
     };
 }
 
@@ -103,13 +105,14 @@ chaos_params_parse(struct chaos_params *out, int argc, char **argv,
         {"--partitions", &p.partitions, 0, 1000},
         {"--overlay-cuts", &p.overlay, 0, 1000},
         {"--crashes", &p.crashes, 0, 1000},
+        {"--precopy-ms", &p.precopy_ms, 2, 60000},
     };
     struct {
         const char *name;
         double *v;
     } rates[] = {
         {"--loss", &p.loss}, {"--dup", &p.dup}, {"--reorder", &p.reorder},
-        {"--answer-loss", &p.answer_loss},
+        {"--answer-loss", &p.answer_loss}, {"--abort-rate", &p.abort_rate},
     };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -159,6 +162,19 @@ chaos_params_parse(struct chaos_params *out, int argc, char **argv,
             if (!bad) {
                 snprintf(p.strategy, sizeof p.strategy, "%s", val);
             }
+        } else if (!done && !strcmp(a, "--switchover")) {
+            done = true;
+            if (!strcmp(val, "now")) {
+                p.switchover = MIG_SW_NOW;
+            } else if (!strcmp(val, "manual")) {
+                p.switchover = MIG_SW_MANUAL;
+            } else if (!strcmp(val, "lossless")) {
+                p.switchover = MIG_SW_LOSSLESS;
+            } else if (!strcmp(val, "mix")) {
+                p.switchover = -1;
+            } else {
+                bad = true; /* rarp is not modelled with faults */
+            }
         } else if (!done && !strcmp(a, "--faults")) {
             done = true;
             if (!strcmp(val, "all")) {
@@ -192,12 +208,17 @@ chaos_cmdline(const struct chaos_params *p, uint64_t seed, char *buf,
              " --ceiling-ms %" PRIu32 " --loss %g --dup %g --reorder %g"
              " --answer-loss %g --restarts %" PRIu32 " --slow %" PRIu32
              " --partitions %" PRIu32 " --overlay-cuts %" PRIu32
-             " --crashes %" PRIu32 " --seed %" PRIu64 " --seeds 1",
+             " --crashes %" PRIu32 " --switchover %s --precopy-ms %" PRIu32
+             " --abort-rate %g --seed %" PRIu64 " --seeds 1",
              p->strategy, p->nodes, p->vms, p->migrations, p->peers, p->pps,
              p->refresh_ms, p->pause_ms, p->latency_ms, p->run_ms,
              p->settle_ms, p->ceiling_ms, p->loss, p->dup, p->reorder,
              p->answer_loss, p->restarts, p->slow, p->partitions,
-             p->overlay, p->crashes, seed);
+             p->overlay, p->crashes,
+             p->switchover < 0 ? "mix"
+                               : mig_switchover_name(
+                                     (enum mig_switchover)p->switchover),
+             p->precopy_ms, p->abort_rate, seed);
 }
 
 static void
@@ -214,6 +235,8 @@ usage(FILE *f)
             "  --strategy NAME --nodes N --vms N --migrations N --peers K\n"
             "  --pps R --refresh-ms MS --pause-ms MS --latency-ms MS\n"
             "  --run-ms MS (faults) --settle-ms MS (after) --ceiling-ms MS\n"
+            "  --switchover now|manual|lossless|mix --precopy-ms MS\n"
+            "  --abort-rate F      the lifecycle, under the same faults\n"
             "  --json\n");
 }
 
@@ -233,7 +256,8 @@ add(struct chaos_result *s, const struct chaos_result *r)
     ADD(lost_partitioned); ADD(lost_dataplane_partition); ADD(lost_stale);
     ADD(lost_other); ADD(wrong_deletions); ADD(early_deletions);
     ADD(two_hop); ADD(migrations); ADD(cleaned); ADD(tasks_left);
-    ADD(resyncs); ADD(events); ADD(violations);
+    ADD(resyncs); ADD(events); ADD(violations); ADD(lost_activation);
+    ADD(queued); ADD(aborted);
 #undef ADD
 }
 
@@ -259,12 +283,14 @@ print_json(FILE *f, const struct chaos_params *p, const struct totals *t,
             ", \"early_deletions\": %" PRIu64 ", \"two_hop\": %" PRIu64
             ", \"migrations\": %" PRIu64 ", \"cleaned\": %" PRIu64
             ", \"tasks_left\": %" PRIu64 ", \"resyncs\": %" PRIu64
-            ", \"events\": %" PRIu64,
+            ", \"events\": %" PRIu64 ", \"lost_activation\": %" PRIu64
+            ", \"queued\": %" PRIu64 ", \"aborted\": %" PRIu64,
             s->sent, s->delivered, s->relayed, s->lost_pause,
             s->lost_partitioned, s->lost_dataplane_partition, s->lost_stale,
             s->lost_other, s->wrong_deletions, s->early_deletions,
             s->two_hop, s->migrations, s->cleaned, s->tasks_left,
-            s->resyncs, s->events);
+            s->resyncs, s->events, s->lost_activation, s->queued,
+            s->aborted);
     if (t->failed) {
         fprintf(f, ", \"first_failure\": {\"seed\": %" PRIu64
                 ", \"violation\": \"%s\", \"replay\": \"%s\"}",
@@ -297,6 +323,9 @@ print_table(FILE *f, const struct chaos_params *p, const struct totals *t)
             " two_hop %" PRIu64 " events %" PRIu64 "\n",
             s->migrations, s->cleaned, s->tasks_left, s->resyncs,
             s->wrong_deletions, s->early_deletions, s->two_hop, s->events);
+    fprintf(f, "lifecycle: aborted %" PRIu64 " lost_activation %" PRIu64
+            " queued %" PRIu64 "\n", s->aborted, s->lost_activation,
+            s->queued);
 }
 
 int
