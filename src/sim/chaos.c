@@ -25,6 +25,7 @@ enum {
     EV_FAULT, EV_RECONNECT, EV_CTL_UP, EV_RESUME,
     /* The lifecycle of the modes but `now`: a: vm, b: migration (low). */
     EV_PRECOPY, EV_PAUSE_END, EV_SWITCH, EV_ABORT,
+    EV_BREAK, /* a: node, b: session (low), c: reconnect after, ms */
 };
 
 /* Where the VM manager is with a VM's migration. */
@@ -321,7 +322,10 @@ send_msg(struct cw *w, uint32_t i, bool down)
         && sim_rng_unit(&w->frng) < p->loss) {
         w->r->faults[CHAOS_LOSS]++;
         msg_put(w, i);
-        session_drop(w, n, 50000 + sim_rng_below(&w->frng, 450000));
+        /* The session breaks once this instant is over: what reached
+         * either side at this instant was read. */
+        push(w, w->now + 1, EV_BREAK, n, (uint32_t)w->gen[n],
+             (uint32_t)(50 + sim_rng_below(&w->frng, 450)), 0, 0);
         return;
     }
     uint64_t t = w->now + w->lat_us;
@@ -1454,6 +1458,11 @@ dispatch(struct cw *w, const struct sim_ev *ev)
         break;
     case EV_ABORT:
         on_abort(w, ev);
+        break;
+    case EV_BREAK:
+        if ((uint32_t)w->gen[ev->a] == ev->b) {
+            session_drop(w, ev->a, (uint64_t)ev->c * 1000);
+        }
         break;
     default:
         break;
