@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <inttypes.h>
 
+#include <jansson.h>
+
 #include "mignet/config.h"
 #include "mignet/core.h"
 #include "sim/chaos.h"
@@ -372,11 +374,64 @@ test_bad_options(void **state)
     assert_false(chaos_wanted(4, (char **)plain));
 }
 
+/* The binary: one JSON object with the faults by kind; a failing seed
+ * gives exit 3 and its replay command; bad options exit 2, print
+ * nothing on stdout. */
+static void
+test_cli_json(void **state)
+{
+    (void)state;
+    int st;
+    char *out = simtest_run_cli("sim --faults all --loss 0.05 --seeds 20 "
+                                "--switchover mix --abort-rate 0.2 --json",
+                                &st);
+    json_error_t err;
+    json_t *root = json_loads(out, 0, &err);
+    assert_non_null(root);
+    assert_int_equal(json_integer_value(json_object_get(root, "seeds")),
+                     20);
+    json_t *faults = json_object_get(root, "faults");
+    for (size_t k = 0; k < CHAOS_N_FAULTS; k++) {
+        json_t *v = json_object_get(faults, chaos_fault_names[k]);
+        assert_true(json_is_integer(v));
+        assert_true(json_integer_value(v) > 0);
+    }
+    const char *keys[] = {"violations", "failed_seeds", "sent",
+                          "lost_partitioned", "lost_dataplane_partition",
+                          "lost_stale", "lost_other", "wrong_deletions",
+                          "migrations", "cleaned", "aborted", "tasks_left"};
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+        assert_true(json_is_integer(json_object_get(root, keys[k])));
+    }
+    json_decref(root);
+    free(out);
+    out = simtest_run_cli("sim --faults all --strategy naive --seeds 3 "
+                          "--json", &st);
+    assert_int_equal(st, 3);
+    root = json_loads(out, 0, &err);
+    assert_non_null(root);
+    json_t *ff = json_object_get(root, "first_failure");
+    const char *replay = json_string_value(json_object_get(ff, "replay"));
+    assert_non_null(replay);
+    assert_true(strncmp(replay, "mignet sim --strategy naive", 27) == 0);
+    json_decref(root);
+    free(out);
+    out = simtest_run_cli("sim --faults none --seeds 3", &st);
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(out, "0 violation(s)"));
+    free(out);
+    out = simtest_run_cli("sim --faults all --loss 2", &st);
+    assert_int_equal(st, 2);
+    assert_string_equal(out, "");
+    free(out);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_cli_json),
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_regression_seeds),
         cmocka_unit_test(test_baselines_caught),
