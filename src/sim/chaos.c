@@ -90,6 +90,12 @@ struct sched {
     uint64_t set; /* partition: bit per node (first 64) */
 };
 
+/* The pending tasks before a crash (I7). */
+struct task_set {
+    struct core_task_info *t;
+    size_t n, cap;
+};
+
 struct pend {
     uint32_t node, vm;
     uint64_t epoch;
@@ -126,6 +132,7 @@ struct cw {
     struct sched *sc;
     size_t n_sc;
     uint64_t seed;
+    struct task_set crash_tasks;
     struct pend *pend; /* deletions to judge at the instant's end */
     size_t n_pend, cap_pend;
     bool nomem;
@@ -495,11 +502,6 @@ on_reconnect(struct cw *w, uint32_t n)
 
 /* ---- I7 across crashes: the pending tasks before and after ---- */
 
-struct task_set {
-    struct core_task_info *t;
-    size_t n, cap;
-};
-static struct task_set crash_tasks;
 
 static bool
 collect_task(void *aux, const struct core_task_info *ti)
@@ -523,8 +525,8 @@ static void
 ctl_crash(struct cw *w)
 {
     w->r->faults[CHAOS_CRASH]++;
-    crash_tasks.n = 0;
-    core_tasks_walk(w->core, collect_task, &crash_tasks);
+    w->crash_tasks.n = 0;
+    core_tasks_walk(w->core, collect_task, &w->crash_tasks);
     core_destroy(w->core);
     w->core = NULL;
     w->ctl_up = false;
@@ -557,8 +559,8 @@ ctl_up(struct cw *w)
     /* Nothing pending may be lost across the crash. */
     struct task_set after = {0};
     core_tasks_walk(w->core, collect_task, &after);
-    for (size_t i = 0; i < crash_tasks.n; i++) {
-        const struct core_task_info *b = &crash_tasks.t[i];
+    for (size_t i = 0; i < w->crash_tasks.n; i++) {
+        const struct core_task_info *b = &w->crash_tasks.t[i];
         bool found = false;
         for (size_t j = 0; j < after.n && !found; j++) {
             const struct core_task_info *a = &after.t[j];
@@ -1602,10 +1604,16 @@ chaos_run(const struct chaos_params *p, uint64_t seed,
     free(w->free_msgs);
     free(w->sc);
     free(w->pend);
-    free(crash_tasks.t);
-    crash_tasks = (struct task_set){0};
+    free(w->crash_tasks.t);
     free(w);
     return rc;
+}
+
+static int
+sched_cmp(const void *a, const void *b)
+{
+    const struct sched *x = a, *y = b;
+    return (x->t_us > y->t_us) - (x->t_us < y->t_us);
 }
 
 void
@@ -1615,6 +1623,9 @@ chaos_schedule_print(FILE *f, const struct chaos_params *p, uint64_t seed)
     uint64_t t0 = 1000000 + 3 * (uint64_t)p->refresh_ms * 1000;
     w.t_quiet = t0 + (uint64_t)p->run_ms * 1000;
     schedule_build(&w, seed);
+    if (w.sc) {
+        qsort(w.sc, w.n_sc, sizeof *w.sc, sched_cmp);
+    }
     for (size_t i = 0; i < w.n_sc; i++) {
         const struct sched *s = &w.sc[i];
         fprintf(f, "  t=%" PRIu64 " ms %s node %" PRIu32, s->t_us / 1000,
