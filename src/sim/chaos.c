@@ -1628,8 +1628,11 @@ chaos_schedule_print(FILE *f, const struct chaos_params *p, uint64_t seed)
     }
     for (size_t i = 0; i < w.n_sc; i++) {
         const struct sched *s = &w.sc[i];
-        fprintf(f, "  t=%" PRIu64 " ms %s node %" PRIu32, s->t_us / 1000,
-                chaos_fault_names[s->kind], s->node);
+        fprintf(f, "  t=%" PRIu64 " ms %s", s->t_us / 1000,
+                chaos_fault_names[s->kind]);
+        if (s->kind != CHAOS_CRASH) {
+            fprintf(f, " node %" PRIu32, s->node);
+        }
         if (s->kind == CHAOS_OVERLAY) {
             fprintf(f, "<->%" PRIu32, s->node2);
         }
