@@ -170,16 +170,17 @@ violation(struct cw *w, const char *what, uint32_t vm, uint32_t node,
     if (!w->r->violations++) {
         /* For a stale node: how long the controller has not heard it
          * (what the silence-hold rule looks at). */
-        uint64_t silent = other < w->p->nodes && w->heard
-                              ? (w->now - w->heard[other]) / 1000 : 0;
+        char heard[64] = "";
+        if (other < w->p->nodes && w->heard) {
+            snprintf(heard, sizeof heard, ", other node %" PRIu32
+                     " heard %" PRIu64 " ms ago", other,
+                     (w->now - w->heard[other]) / 1000);
+        }
         snprintf(w->r->first, sizeof w->r->first,
                  "t=%" PRIu64 ".%03" PRIu64 " ms %s (vm %" PRId64
-                 ", node %" PRId64 ", other node %" PRId64
-                 ", other heard %" PRIu64 " ms ago)",
-                 w->now / 1000, w->now % 1000, what,
-                 vm == NIL ? (int64_t)-1 : (int64_t)vm,
-                 node == NIL ? (int64_t)-1 : (int64_t)node,
-                 other == NIL ? (int64_t)-1 : (int64_t)other, silent);
+                 ", node %" PRId64 "%s)", w->now / 1000, w->now % 1000,
+                 what, vm == NIL ? (int64_t)-1 : (int64_t)vm,
+                 node == NIL ? (int64_t)-1 : (int64_t)node, heard);
     }
 }
 
@@ -914,7 +915,9 @@ drop(struct cw *w, uint32_t vm, uint32_t node, uint32_t origin,
         violation(w, "I1 stale loss", vm, node, origin);
         return;
     }
-    if (!w->synced[node]) {
+    if (!w->synced[node] || !w->synced[v->node]) {
+        /* Dropped where it arrived, or looping because the node the VM
+         * runs on is cut off and holds an old relay. */
         w->r->lost_partitioned++;
         return;
     }
