@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mignet/config.h"
 #include "mignet/core.h"
@@ -133,6 +134,7 @@ struct cw {
     size_t n_sc;
     uint64_t seed;
     struct task_set crash_tasks;
+    char dir[64], db[96]; /* --store sqlite: a temporary file */
     struct pend *pend; /* deletions to judge at the instant's end */
     size_t n_pend, cap_pend;
     bool nomem;
@@ -531,6 +533,10 @@ ctl_crash(struct cw *w)
     core_destroy(w->core);
     w->core = NULL;
     w->ctl_up = false;
+    if (w->p->store_sqlite) {
+        store_destroy(w->store); /* the process dies: the file stays */
+        w->store = NULL;
+    }
     w->core_at = UINT64_MAX;
     for (uint32_t n = 0; n < w->p->nodes; n++) {
         if (w->sess[n]) {
@@ -546,6 +552,16 @@ ctl_crash(struct cw *w)
 static void
 ctl_up(struct cw *w)
 {
+    if (w->p->store_sqlite) {
+        /* mignetd's start: the strict open (marker, checksums). */
+        char err[256] = "";
+        w->store = store_sqlite_open(w->db, err, sizeof err);
+        if (!w->store) {
+            violation(w, "I7 the store was refused after a crash", NIL,
+                      NIL, NIL);
+            return;
+        }
+    }
     w->core = core_create(&w->cfg, w->store, &w->sink);
     if (!w->core) {
         w->nomem = true;
@@ -1525,7 +1541,19 @@ chaos_run(const struct chaos_params *p, uint64_t seed,
     w->restarted = calloc(nn, 1);
     w->synced = calloc(nn, 1);
     w->ovl_until = calloc(nn * nn, sizeof *w->ovl_until);
-    w->store = store_mem_create();
+    if (p->store_sqlite) {
+        snprintf(w->dir, sizeof w->dir, "/tmp/mignet-sim-XXXXXX");
+        if (mkdtemp(w->dir)) {
+            char err[256];
+            snprintf(w->db, sizeof w->db, "%s/state.db", w->dir);
+            w->store = store_sqlite_open_flags(w->db, STORE_SQLITE_ACCEPT,
+                                               err, sizeof err);
+        } else {
+            w->dir[0] = 0;
+        }
+    } else {
+        w->store = store_mem_create();
+    }
     ok = ok && w->sess && w->restarted && w->synced && w->ovl_until
          && w->store;
     w->sink = (struct core_sink){.instr = sink_instr,
@@ -1584,6 +1612,15 @@ chaos_run(const struct chaos_params *p, uint64_t seed,
     }
     core_destroy(w->core);
     store_destroy(w->store);
+    if (w->dir[0]) {
+        const char *const ext[] = {"", ".gen", "-wal", "-shm", "-journal"};
+        for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+            char f[128];
+            snprintf(f, sizeof f, "%s%s", w->db, ext[i]);
+            (void)unlink(f);
+        }
+        (void)rmdir(w->dir);
+    }
     sim_evq_destroy(&w->q);
     for (size_t v = 0; w->vm && v < nv; v++) {
         free(w->vm[v].h);

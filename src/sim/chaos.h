@@ -48,6 +48,9 @@ struct chaos_params {
     int switchover;
     uint32_t precopy_ms;
     double abort_rate;
+    /* The store mignetd reloads from: store_mem, or SQLite in a
+     * temporary file (closed at a crash, opened strictly after). */
+    bool store_sqlite;
 };
 
 struct chaos_result {

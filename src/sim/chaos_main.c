@@ -175,6 +175,13 @@ chaos_params_parse(struct chaos_params *out, int argc, char **argv,
             } else {
                 bad = true; /* rarp is not modelled with faults */
             }
+        } else if (!done && !strcmp(a, "--store")) {
+            done = true;
+            if (!strcmp(val, "sqlite") || !strcmp(val, "mem")) {
+                p.store_sqlite = val[0] == 's';
+            } else {
+                bad = true;
+            }
         } else if (!done && !strcmp(a, "--faults")) {
             done = true;
             if (!strcmp(val, "all")) {
@@ -209,7 +216,7 @@ chaos_cmdline(const struct chaos_params *p, uint64_t seed, char *buf,
              " --answer-loss %g --restarts %" PRIu32 " --slow %" PRIu32
              " --partitions %" PRIu32 " --overlay-cuts %" PRIu32
              " --crashes %" PRIu32 " --switchover %s --precopy-ms %" PRIu32
-             " --abort-rate %g --seed %" PRIu64 " --seeds 1",
+             " --abort-rate %g --store %s --seed %" PRIu64 " --seeds 1",
              p->strategy, p->nodes, p->vms, p->migrations, p->peers, p->pps,
              p->refresh_ms, p->pause_ms, p->latency_ms, p->run_ms,
              p->settle_ms, p->ceiling_ms, p->loss, p->dup, p->reorder,
@@ -218,7 +225,8 @@ chaos_cmdline(const struct chaos_params *p, uint64_t seed, char *buf,
              p->switchover < 0 ? "mix"
                                : mig_switchover_name(
                                      (enum mig_switchover)p->switchover),
-             p->precopy_ms, p->abort_rate, seed);
+             p->precopy_ms, p->abort_rate, p->store_sqlite ? "sqlite" : "mem",
+             seed);
 }
 
 static void
@@ -237,6 +245,7 @@ usage(FILE *f)
             "  --run-ms MS (faults) --settle-ms MS (after) --ceiling-ms MS\n"
             "  --switchover now|manual|lossless|mix --precopy-ms MS\n"
             "  --abort-rate F      the lifecycle, under the same faults\n"
+            "  --store mem|sqlite  what a crashed mignetd reloads from\n"
             "  --json\n");
 }
 

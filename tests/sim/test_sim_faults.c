@@ -128,6 +128,34 @@ test_lifecycle_under_faults(void **state)
     assert_int_equal(s.cleaned + s.aborted, s.migrations);
 }
 
+/* A crashed mignetd reloads from SQLite (a temporary file, opened
+ * strictly at each restart) exactly as from the in-memory store: the
+ * same runs, violation for violation. */
+static void
+test_sqlite_store(void **state)
+{
+    (void)state;
+    struct chaos_params p;
+    chaos_params_default(&p);
+    p.loss = 0.02;
+    p.reorder = 0.1;
+    p.crashes = 4;
+    p.switchover = -1;
+    p.abort_rate = 0.2;
+    uint64_t crashes = 0;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        struct chaos_result a, b;
+        p.store_sqlite = false;
+        assert_int_equal(chaos_run(&p, seed, &a), 0);
+        p.store_sqlite = true;
+        assert_int_equal(chaos_run(&p, seed, &b), 0);
+        assert_memory_equal(&a, &b, sizeof a);
+        assert_int_equal(b.violations, 0);
+        crashes += b.faults[CHAOS_CRASH];
+    }
+    assert_true(crashes > 20);
+}
+
 /* The silence-hold rule (issue 13): does the core hold a deletion while
  * a node has been silent beyond its refresh bound?  One VM moves from n0
  * to n1; n0 and n1 answer everything, n2 stops talking; well past the
@@ -356,7 +384,7 @@ test_bad_options(void **state)
         {"sim", "--faults", "some"}, {"sim", "--nodes", "1"},
         {"sim", "--strategy", "zz"}, {"sim", "--crashes", "-1"},
         {"sim", "--pattern", "drain"}, {"sim", "--switchover", "rarp"},
-        {"sim", "--abort-rate", "0.7"},
+        {"sim", "--abort-rate", "0.7"}, {"sim", "--store", "disk"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err[0] = 0;
@@ -437,6 +465,7 @@ main(void)
         cmocka_unit_test(test_baselines_caught),
         cmocka_unit_test(test_session_and_crash_faults),
         cmocka_unit_test(test_lifecycle_under_faults),
+        cmocka_unit_test(test_sqlite_store),
         cmocka_unit_test(test_every_fault_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
