@@ -18,6 +18,26 @@
 
 #define N_SEEDS 1000
 
+/* The defaults with the faults today's core survives on its own: lost,
+ * duplicated and reordered messages, crashes, overlay cuts; 'lifecycle'
+ * adds the mix of switch-over modes with a fifth aborted. */
+static struct chaos_params
+session_faults(bool lifecycle)
+{
+    struct chaos_params p;
+    chaos_params_default(&p);
+    p.loss = 0.02;
+    p.dup = 0.03;
+    p.reorder = 0.1;
+    p.crashes = 3;
+    p.overlay = 3;
+    if (lifecycle) {
+        p.switchover = -1;
+        p.abort_rate = 0.2;
+    }
+    return p;
+}
+
 /* Runs seeds [seed, seed + n) and sums them; prints the first failure
  * with its fault schedule and replay command. */
 static void
@@ -62,13 +82,7 @@ static void
 test_session_and_crash_faults(void **state)
 {
     (void)state;
-    struct chaos_params p;
-    chaos_params_default(&p);
-    p.loss = 0.02;
-    p.dup = 0.03;
-    p.reorder = 0.1;
-    p.crashes = 3;
-    p.overlay = 3;
+    struct chaos_params p = session_faults(false);
     struct chaos_result s;
     uint64_t failed;
     run_seeds(&p, 1, N_SEEDS, &s, &failed);
@@ -106,15 +120,7 @@ static void
 test_lifecycle_under_faults(void **state)
 {
     (void)state;
-    struct chaos_params p;
-    chaos_params_default(&p);
-    p.loss = 0.02;
-    p.dup = 0.03;
-    p.reorder = 0.1;
-    p.crashes = 3;
-    p.overlay = 3;
-    p.switchover = -1;
-    p.abort_rate = 0.2;
+    struct chaos_params p = session_faults(true);
     struct chaos_result s;
     uint64_t failed;
     run_seeds(&p, 1, N_SEEDS, &s, &failed);
@@ -135,13 +141,8 @@ static void
 test_sqlite_store(void **state)
 {
     (void)state;
-    struct chaos_params p;
-    chaos_params_default(&p);
-    p.loss = 0.02;
-    p.reorder = 0.1;
+    struct chaos_params p = session_faults(true);
     p.crashes = 4;
-    p.switchover = -1;
-    p.abort_rate = 0.2;
     uint64_t crashes = 0;
     for (uint64_t seed = 1; seed <= 20; seed++) {
         struct chaos_result a, b;
@@ -254,12 +255,7 @@ static void
 test_baselines_caught(void **state)
 {
     (void)state;
-    struct chaos_params p;
-    chaos_params_default(&p);
-    p.loss = 0.02;
-    p.dup = 0.03;
-    p.reorder = 0.1;
-    p.crashes = 3;
+    struct chaos_params p = session_faults(false);
     struct chaos_result s;
     uint64_t failed;
     snprintf(p.strategy, sizeof p.strategy, "naive");
@@ -278,11 +274,8 @@ static void
 test_replay(void **state)
 {
     (void)state;
-    struct chaos_params p;
-    chaos_params_default(&p);
-    p.loss = 0.05;
+    struct chaos_params p = session_faults(true);
     p.partitions = 2;
-    p.crashes = 2;
     p.slow = 1;
     struct chaos_result a, b;
     assert_int_equal(chaos_run(&p, 7, &a), 0);
@@ -348,18 +341,16 @@ test_regression_seeds(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct chaos_params p;
-        chaos_params_default(&p);
-        p.loss = cases[i].loss;
+        if (cases[i].lifecycle && cases[i].loss > 0) {
+            p = session_faults(true);
+        } else {
+            chaos_params_default(&p);
+            p.loss = cases[i].loss;
+            p.abort_rate = cases[i].lifecycle ? 0.2 : 0;
+        }
         p.restarts = cases[i].restarts;
         if (cases[i].lifecycle) {
             p.switchover = MIG_SW_MANUAL;
-            p.abort_rate = 0.2;
-            if (p.loss > 0) {
-                p.dup = 0.03;
-                p.reorder = 0.1;
-                p.crashes = 3;
-                p.overlay = 3;
-            }
         }
         struct chaos_result r;
         assert_int_equal(chaos_run(&p, cases[i].seed, &r), 0);
