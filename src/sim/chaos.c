@@ -1490,10 +1490,33 @@ dispatch(struct cw *w, const struct sim_ev *ev)
     }
 }
 
+void
+chaos_params_for_seed(const struct chaos_params *p, uint64_t seed,
+                      struct chaos_params *out)
+{
+    *out = *p;
+    if (!p->vary) {
+        return;
+    }
+    struct sim_rng r;
+    sim_rng_init(&r, sim_hash3(seed, 0x5a9e, 3));
+    out->nodes = 3 + (uint32_t)sim_rng_below(&r, 10);
+    out->vms = 4 + (uint32_t)sim_rng_below(&r, 27);
+    out->migrations = 4 + (uint32_t)sim_rng_below(&r, 17);
+    out->peers = 1 + (uint32_t)sim_rng_below(&r, 3);
+    out->refresh_ms = 50 + (uint32_t)sim_rng_below(&r, 751);
+    out->latency_ms = (double)(500 + sim_rng_below(&r, 9501)) / 1000;
+    out->pause_ms = (uint32_t)sim_rng_below(&r, 101);
+    out->precopy_ms = 50 + (uint32_t)sim_rng_below(&r, 451);
+}
+
 int
-chaos_run(const struct chaos_params *p, uint64_t seed,
+chaos_run(const struct chaos_params *given, uint64_t seed,
           struct chaos_result *r)
 {
+    struct chaos_params shape;
+    chaos_params_for_seed(given, seed, &shape);
+    const struct chaos_params *p = &shape;
     memset(r, 0, sizeof *r);
     r->seed = seed;
     struct cw *w = calloc(1, sizeof *w);
@@ -1657,8 +1680,19 @@ sched_cmp(const void *a, const void *b)
 }
 
 void
-chaos_schedule_print(FILE *f, const struct chaos_params *p, uint64_t seed)
+chaos_schedule_print(FILE *f, const struct chaos_params *given,
+                     uint64_t seed)
 {
+    struct chaos_params shape;
+    chaos_params_for_seed(given, seed, &shape);
+    const struct chaos_params *p = &shape;
+    if (p->vary) {
+        fprintf(f, "  shape: %" PRIu32 " nodes, %" PRIu32 " VMs, %" PRIu32
+                " migrations, %" PRIu32 " peers, refresh %" PRIu32
+                " ms, latency %g ms, pause %" PRIu32 " ms, pre-copy %"
+                PRIu32 " ms\n", p->nodes, p->vms, p->migrations, p->peers,
+                p->refresh_ms, p->latency_ms, p->pause_ms, p->precopy_ms);
+    }
     struct cw w = {.p = p};
     uint64_t t0 = 1000000 + 3 * (uint64_t)p->refresh_ms * 1000;
     w.t_quiet = t0 + (uint64_t)p->run_ms * 1000;

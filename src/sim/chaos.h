@@ -51,6 +51,9 @@ struct chaos_params {
     /* The store mignetd reloads from: store_mem, or SQLite in a
      * temporary file (closed at a crash, opened strictly after). */
     bool store_sqlite;
+    /* Each seed draws its own shape (nodes, VMs, migrations, peers,
+     * refresh, latency, pause, pre-copy): chaos_params_for_seed. */
+    bool vary;
 };
 
 struct chaos_result {
@@ -76,6 +79,10 @@ void chaos_cmdline(const struct chaos_params *, uint64_t seed, char *buf,
 /* Prints the fault schedule of 'seed' (what chaos_run injects). */
 void chaos_schedule_print(FILE *, const struct chaos_params *,
                           uint64_t seed);
+/* The parameters seed 'seed' runs with: 'p', or with --vary the shape
+ * that seed draws. */
+void chaos_params_for_seed(const struct chaos_params *p, uint64_t seed,
+                           struct chaos_params *out);
 /* One run with seed 'seed'.  0, ENOMEM, or EINVAL (unknown strategy). */
 int chaos_run(const struct chaos_params *, uint64_t seed,
               struct chaos_result *);

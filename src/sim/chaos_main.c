@@ -28,7 +28,7 @@ chaos_params_default(struct chaos_params *p)
 static const char *const chaos_opts[] = {
     "--faults", "--loss", "--dup", "--reorder", "--answer-loss",
     "--restarts", "--slow", "--partitions", "--overlay-cuts", "--crashes",
-    "--seeds", "--ceiling-ms", "--run-ms", "--settle-ms",
+    "--seeds", "--ceiling-ms", "--run-ms", "--settle-ms", "--vary",
 };
 
 bool
@@ -124,6 +124,10 @@ chaos_params_parse(struct chaos_params *out, int argc, char **argv,
             p.json = true;
             continue;
         }
+        if (!strcmp(a, "--vary")) {
+            p.vary = true;
+            continue;
+        }
         if (i + 1 >= argc) {
             snprintf(err, errlen, "unknown option or missing value: %s", a);
             return EINVAL;
@@ -216,7 +220,7 @@ chaos_cmdline(const struct chaos_params *p, uint64_t seed, char *buf,
              " --answer-loss %g --restarts %" PRIu32 " --slow %" PRIu32
              " --partitions %" PRIu32 " --overlay-cuts %" PRIu32
              " --crashes %" PRIu32 " --switchover %s --precopy-ms %" PRIu32
-             " --abort-rate %g --store %s --seed %" PRIu64 " --seeds 1",
+             " --abort-rate %g --store %s%s --seed %" PRIu64 " --seeds 1",
              p->strategy, p->nodes, p->vms, p->migrations, p->peers, p->pps,
              p->refresh_ms, p->pause_ms, p->latency_ms, p->run_ms,
              p->settle_ms, p->ceiling_ms, p->loss, p->dup, p->reorder,
@@ -226,7 +230,7 @@ chaos_cmdline(const struct chaos_params *p, uint64_t seed, char *buf,
                                : mig_switchover_name(
                                      (enum mig_switchover)p->switchover),
              p->precopy_ms, p->abort_rate, p->store_sqlite ? "sqlite" : "mem",
-             seed);
+             p->vary ? " --vary" : "", seed);
 }
 
 static void
@@ -246,6 +250,7 @@ usage(FILE *f)
             "  --switchover now|manual|lossless|mix --precopy-ms MS\n"
             "  --abort-rate F      the lifecycle, under the same faults\n"
             "  --store mem|sqlite  what a crashed mignetd reloads from\n"
+            "  --vary              each seed draws its own shape\n"
             "  --json\n");
 }
 

@@ -103,6 +103,13 @@ test_session_and_crash_faults(void **state)
     }
     assert_true(s.lost_dataplane_partition > 0);
     assert_int_equal(s.cleaned, s.migrations);
+    /* Every seed its own shape (3-12 nodes, refresh 50-800 ms, latency
+     * 0.5-10 ms, pause 0-100 ms, ...), the lifecycle too. */
+    struct chaos_params v = session_faults(true);
+    v.vary = true;
+    run_seeds(&v, 1, N_SEEDS / 4, &s, &failed);
+    assert_int_equal(failed, 0);
+    assert_int_equal(s.cleaned + s.aborted, s.migrations);
     /* A second shape: more nodes, slower refresh, longer latency. */
     p.nodes = 12;
     p.vms = 30;
