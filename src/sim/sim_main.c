@@ -75,6 +75,7 @@ sim_main(int argc, char **argv)
     if (help) {
         sim_params_usage(stdout);
         printf("\nfabric mode: mignet sim --fabric fattree --help\n");
+        printf("fault mode:  mignet sim --faults all --help\n");
         return 0;
     }
     char names[16][32];
