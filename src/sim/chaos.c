@@ -118,6 +118,7 @@ struct cw {
     uint64_t *applied, *gen, *heard, *fifo_down, *fifo_up;
     uint64_t *frozen_until, *down_until, *cut_until, *sess_since;
     uint64_t *wrote_down, *wrote_up; /* instant of the last write, + 1 */
+    uint64_t *seen_since_load; /* highest version reported since */
     uint64_t ctl_since; /* the controller's last start */
     uint8_t *sess, *restarted;
     uint8_t *synced; /* the session's resync reached the agent */
@@ -380,11 +381,47 @@ static void check_resumes(struct cw *w);
 /* Ends a core call as mignetd ends a loop iteration (ctl_end_batch):
  * commit, then release the instructions.  An armed crash strikes between
  * the two. */
+/* I7, the restart rule: a deletion pending at the crash runs no sooner
+ * than its migration's delay after the restart, unless every node
+ * reported the move's map version since. */
+static void
+check_restart_rule(struct cw *w, uint32_t node, const struct minstr *in)
+{
+    for (size_t i = 0; i < w->crash_tasks.n; i++) {
+        const struct core_task_info *t = &w->crash_tasks.t[i];
+        struct core_migration m;
+        if (t->kind != TASK_DELETE || t->vm != in->vm || t->node != node
+            || t->epoch != in->epoch
+            || !core_migration_get(w->core, t->migration, &m)) {
+            continue;
+        }
+        w->r->loaded_deletions++;
+        const struct vmx *v = &w->vm[in->vm];
+        if (now_ms(w) >= w->ctl_since / 1000 + m.delay_ms
+            || (v->nh && v->h[v->nh - 1].node == node)) {
+            return; /* due, or the VM returns there (I4 runs it first) */
+        }
+        for (uint32_t n = 0; n < w->p->nodes; n++) {
+            if (w->seen_since_load[n] < m.map_version) {
+                violation(w, "I7 a loaded deletion ran early after a "
+                          "restart", in->vm, node, n);
+                return;
+            }
+        }
+        return;
+    }
+}
+
 static void
 ctl_flush(struct cw *w)
 {
     if (store_commit(w->store)) {
         violation(w, "store commit failed", NIL, NIL, NIL);
+    }
+    for (size_t k = 0; k < w->n_out && w->crash_tasks.n; k++) {
+        if (w->out[k].kind == INSTR_DELETE) {
+            check_restart_rule(w, w->out_node[k], &w->out[k]);
+        }
     }
     if (w->crash_armed && w->n_out) {
         w->crash_armed = false;
@@ -573,6 +610,7 @@ ctl_up(struct cw *w)
     }
     w->ctl_up = true;
     w->ctl_since = w->now;
+    memset(w->seen_since_load, 0, w->p->nodes * sizeof *w->seen_since_load);
     /* Nothing pending may be lost across the crash. */
     struct task_set after = {0};
     core_tasks_walk(w->core, collect_task, &after);
@@ -795,6 +833,9 @@ on_up(struct cw *w, const struct sim_ev *ev)
         (void)core_node_ack(w->core, n, m.value, now_ms(w));
     } else {
         (void)core_node_refresh(w->core, n, m.value, now_ms(w));
+        if (m.value > w->seen_since_load[n]) {
+            w->seen_since_load[n] = m.value;
+        }
     }
     ctl_flush(w);
 }
@@ -1554,7 +1595,8 @@ chaos_run(const struct chaos_params *given, uint64_t seed,
     uint64_t **arrs[] = {&w->applied, &w->gen, &w->heard, &w->fifo_down,
                          &w->fifo_up, &w->frozen_until, &w->down_until,
                          &w->cut_until, &w->sess_since,
-                         &w->wrote_down, &w->wrote_up};
+                         &w->wrote_down, &w->wrote_up,
+                         &w->seen_since_load};
     bool ok = w->vm && w->ent && w->peers;
     for (size_t i = 0; i < sizeof arrs / sizeof *arrs; i++) {
         *arrs[i] = calloc(nn, sizeof(uint64_t));

@@ -62,6 +62,7 @@ struct chaos_result {
     uint64_t sent, delivered, relayed, lost_pause, lost_partitioned;
     uint64_t lost_dataplane_partition, lost_stale, lost_other;
     uint64_t lost_activation, queued, aborted;
+    uint64_t loaded_deletions; /* deletions pending at a crash, run after */
     uint64_t wrong_deletions, early_deletions, two_hop;
     uint64_t migrations, cleaned, tasks_left, resyncs, events;
     uint64_t violations;

@@ -271,7 +271,7 @@ add(struct chaos_result *s, const struct chaos_result *r)
     ADD(lost_other); ADD(wrong_deletions); ADD(early_deletions);
     ADD(two_hop); ADD(migrations); ADD(cleaned); ADD(tasks_left);
     ADD(resyncs); ADD(events); ADD(violations); ADD(lost_activation);
-    ADD(queued); ADD(aborted);
+    ADD(queued); ADD(aborted); ADD(loaded_deletions);
 #undef ADD
 }
 
@@ -298,13 +298,14 @@ print_json(FILE *f, const struct chaos_params *p, const struct totals *t,
             ", \"migrations\": %" PRIu64 ", \"cleaned\": %" PRIu64
             ", \"tasks_left\": %" PRIu64 ", \"resyncs\": %" PRIu64
             ", \"events\": %" PRIu64 ", \"lost_activation\": %" PRIu64
-            ", \"queued\": %" PRIu64 ", \"aborted\": %" PRIu64,
+            ", \"queued\": %" PRIu64 ", \"aborted\": %" PRIu64
+            ", \"loaded_deletions\": %" PRIu64,
             s->sent, s->delivered, s->relayed, s->lost_pause,
             s->lost_partitioned, s->lost_dataplane_partition, s->lost_stale,
             s->lost_other, s->wrong_deletions, s->early_deletions,
             s->two_hop, s->migrations, s->cleaned, s->tasks_left,
             s->resyncs, s->events, s->lost_activation, s->queued,
-            s->aborted);
+            s->aborted, s->loaded_deletions);
     if (t->failed) {
         fprintf(f, ", \"first_failure\": {\"seed\": %" PRIu64
                 ", \"violation\": \"%s\", \"replay\": \"%s\"}",
@@ -338,8 +339,8 @@ print_table(FILE *f, const struct chaos_params *p, const struct totals *t)
             s->migrations, s->cleaned, s->tasks_left, s->resyncs,
             s->wrong_deletions, s->early_deletions, s->two_hop, s->events);
     fprintf(f, "lifecycle: aborted %" PRIu64 " lost_activation %" PRIu64
-            " queued %" PRIu64 "\n", s->aborted, s->lost_activation,
-            s->queued);
+            " queued %" PRIu64 "; loaded_deletions %" PRIu64 "\n",
+            s->aborted, s->lost_activation, s->queued, s->loaded_deletions);
 }
 
 int

@@ -61,6 +61,7 @@ run_seeds(const struct chaos_params *p, uint64_t seed, uint32_t n,
         sum->migrations += r.migrations;
         sum->cleaned += r.cleaned;
         sum->aborted += r.aborted;
+        sum->loaded_deletions += r.loaded_deletions;
         sum->queued += r.queued;
         sum->lost_activation += r.lost_activation;
         sum->sent += r.sent;
@@ -102,6 +103,7 @@ test_session_and_crash_faults(void **state)
         assert_true(s.faults[kinds[k]] > 0);
     }
     assert_true(s.lost_dataplane_partition > 0);
+    assert_true(s.loaded_deletions > 0); /* I7's restart rule exercised */
     assert_int_equal(s.cleaned, s.migrations);
     /* Every seed its own shape (3-12 nodes, refresh 50-800 ms, latency
      * 0.5-10 ms, pause 0-100 ms, ...), the lifecycle too. */
@@ -323,28 +325,32 @@ test_regression_seeds(void **state)
         double loss;
         uint32_t restarts;
         bool lifecycle; /* manual, 20 % aborted, session faults */
+        uint32_t crashes;
     } cases[] = {
         /* A return to a node: I4 deletes the old snapshot first, which
          * the first I2 check called early. */
-        {61, 0, 0, false},
+        {61, 0, 0, false, 0},
         /* A packet on the wire during a retarget relayed twice: not I5. */
-        {639, 0, 0, false},
+        {639, 0, 0, false, 0},
         /* A relay loop while the destination resyncs after a lost
          * message: the VM is paused, I5 is not broken. */
-        {74, 0.02, 0, false},
+        {74, 0.02, 0, false, 0},
         /* A restarted agent must read the map at once. */
-        {13, 0, 3, false},
+        {13, 0, 3, false, 0},
         /* An abort deletes the prepared copy and installs the snapshot
          * and its relay again in one instant: judged at its end. */
-        {366, 0, 0, true},
+        {366, 0, 0, true, 0},
         /* One instant's write on a session arrives together: a delay
          * spike between the snapshot's INSTALL and RELAY is not TCP. */
-        {409, 0.02, 0, true},
+        {409, 0.02, 0, true, 0},
         /* ... and whole: no lost suffix of an abort's write. */
-        {494, 0.02, 0, true},
+        {494, 0.02, 0, true, 0},
         /* A lost ack breaks the session after the instant, not before
          * the rest of what arrived with its instruction is read. */
-        {2527, 0.02, 0, true},
+        {2527, 0.02, 0, true, 0},
+        /* A return right after a restart: I4 runs the loaded deletion
+         * at once, which the restart rule allows. */
+        {59, 0, 0, false, 6},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct chaos_params p;
@@ -356,6 +362,9 @@ test_regression_seeds(void **state)
             p.abort_rate = cases[i].lifecycle ? 0.2 : 0;
         }
         p.restarts = cases[i].restarts;
+        if (cases[i].crashes) {
+            p.crashes = cases[i].crashes;
+        }
         if (cases[i].lifecycle) {
             p.switchover = MIG_SW_MANUAL;
         }
