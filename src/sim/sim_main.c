@@ -11,6 +11,7 @@
 
 #include "lib/clock.h"
 #include "mignet/sim.h"
+#include "sim/chaos.h"
 #include "sim/fabsim.h"
 #include "sim/simulator.h"
 
@@ -60,6 +61,9 @@ sim_main(int argc, char **argv)
     if (fabsim_wanted(argc, argv)) {
         return fabsim_main(argc, argv);
     }
+    if (chaos_wanted(argc, argv)) {
+        return chaos_main(argc, argv);
+    }
     struct sim_params p;
     sim_params_default(&p);
     char err[256] = "";
@@ -71,6 +75,7 @@ sim_main(int argc, char **argv)
     if (help) {
         sim_params_usage(stdout);
         printf("\nfabric mode: mignet sim --fabric fattree --help\n");
+        printf("fault mode:  mignet sim --faults all --help\n");
         return 0;
     }
     char names[16][32];

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -95,6 +97,35 @@ simtest_kinds_add_up(const struct sim_result *r)
     return r->instructions + r->instruction_acks + r->gateway_polls
                + r->pushes + r->version_acks + r->activations
            == r->control_messages;
+}
+
+/* Runs `mignet ARGS` from MIGNET_BUILD_DIR; returns its stdout (to
+ * free) and sets '*status' to its exit status (-1: killed). */
+static inline char *
+simtest_run_cli(const char *args, int *status)
+{
+    const char *dir = getenv("MIGNET_BUILD_DIR");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/mignet %s 2>/dev/null", dir ? dir : ".",
+             args);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (n + 1 == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+    }
+    buf[n] = '\0';
+    int st = pclose(f);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return buf;
 }
 
 #endif /* MIGNET_TESTS_SIMTEST_H */

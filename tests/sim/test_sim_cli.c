@@ -6,9 +6,6 @@
  * exit 2, a message on stderr and nothing on stdout. */
 #include "simtest.h"
 
-#include <stdlib.h>
-#include <sys/wait.h>
-
 #include <jansson.h>
 
 #define SMALL "--nodes 8 --vms 60 --migrations 12 --refresh-ms 300 "
@@ -16,28 +13,7 @@
 static char *
 run(const char *args, int *status)
 {
-    const char *dir = getenv("MIGNET_BUILD_DIR");
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s/mignet %s 2>/dev/null", dir ? dir : ".",
-             args);
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (n + 1 == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-    }
-    buf[n] = '\0';
-    int st = pclose(f);
-    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return buf;
+    return simtest_run_cli(args, status);
 }
 
 static const char *const int_keys[] = {
