@@ -369,6 +369,12 @@ enum core_err core_node_heard(struct core *, uint32_t node, uint64_t now);
  * poller cannot shrink the node's refresh bound). */
 enum core_err core_node_refresh(struct core *, uint32_t node,
                                 uint64_t version, uint64_t now);
+/* The node polled the gateway at 'now' holding 'version' and is answered
+ * with the current map: core_node_refresh, and evidence for the silence
+ * hold that the node read the map at 'now' (a refresh report, which may
+ * arrive late or twice, is not: it only acknowledges what it holds). */
+enum core_err core_node_poll(struct core *, uint32_t node, uint64_t version,
+                             uint64_t now);
 /* The node's agent confirmed that its flows implement gateway version
  * 'version', which it was sent (map push, docs/agent-protocol.md): an
  * acknowledgement of every change up to it, but never a refresh

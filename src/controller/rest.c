@@ -799,8 +799,8 @@ rest_map_get(struct ctl *ctl, struct evhttp_request *req, const char *query)
     if (node != CORE_NONE) {
         /* The poll acknowledges what the node held when it asked. */
         ctl->dirty = true;
-        enum core_err err = core_node_refresh(ctl->core, node, q.since,
-                                              clock_run_ms());
+        enum core_err err = core_node_poll(ctl->core, node, q.since,
+                                           clock_run_ms());
         if (err) {
             json_decref(list);
             rest_send_core_error(ctl, req, err);

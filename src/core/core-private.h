@@ -34,10 +34,11 @@ struct node {
     uint64_t upper;
     uint32_t ack_pos, upper_pos; /* positions in the node heaps */
     /* The silence hold (silence.c): when anything of the node was last
-     * heard ('heard': at all in this run), since when without a
-     * silence, and the deletions held until it is heard again. */
-    bool heard;
-    uint64_t heard_ms, contact_ms;
+     * heard ('heard': at all in this run), when it last polled the map
+     * ('read': at all in this run; a sample or not), and the deletions
+     * held until it is heard again. */
+    bool heard, read;
+    uint64_t heard_ms, read_ms;
     uint32_t park_head;
     /* Migrations waiting for this node's acknowledgement, seq ascending. */
     struct ack_wait *waits;
@@ -210,6 +211,8 @@ void core_task_unhold(struct core *, uint32_t task);
 /* ---- silence.c: the silence hold (DESIGN I2 under partitions) ---- */
 /* Something authenticated of node 'node' was heard at 'now'. */
 void core_silence_heard(struct core *, uint32_t node, uint64_t now);
+/* Node 'node' polled (read the map) at 'now'; it was heard too. */
+void core_silence_read(struct core *, uint32_t node, uint64_t now);
 /* DELETE task 'task' is due: true when a silent node holds it (it was
  * given a later due time), false when it may run now (if a silent node
  * still blocks it, the ceiling passed: counted as forced). */

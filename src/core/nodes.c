@@ -557,8 +557,9 @@ core_node_version_ack_check(const struct core *c, uint32_t i,
     return CORE_E_OK;
 }
 
-enum core_err
-core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
+static enum core_err
+node_refresh(struct core *c, uint32_t i, uint64_t version, bool poll,
+             uint64_t now)
 {
     enum core_err err = core_node_version_ack_check(c, i, version);
     if (err) {
@@ -567,7 +568,11 @@ core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
     /* Refresh statistics: a smoothed interval and deviation, as TCP's
      * RTT estimator, from observations at least 'min_gap' apart (a
      * sooner refresh still acknowledges, but is no observation). */
-    core_silence_heard(c, i, now);
+    if (poll) {
+        core_silence_read(c, i, now);
+    } else {
+        core_silence_heard(c, i, now);
+    }
     struct node *n = &c->nodes[i];
     uint64_t min_gap = n->expected_refresh_ms / 2;
     if (c->cfg.refresh_floor_ms > min_gap) {
@@ -595,6 +600,18 @@ core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
     node_update_upper(c, i);
     node_version_acked(c, i, version, now);
     return CORE_E_OK;
+}
+
+enum core_err
+core_node_refresh(struct core *c, uint32_t i, uint64_t version, uint64_t now)
+{
+    return node_refresh(c, i, version, false, now);
+}
+
+enum core_err
+core_node_poll(struct core *c, uint32_t i, uint64_t version, uint64_t now)
+{
+    return node_refresh(c, i, version, true, now);
 }
 
 static bool

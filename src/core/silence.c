@@ -2,17 +2,17 @@
  *
  * The deletion delay (step 5) bounds a node's next refresh only while the
  * node can reach the controller: a partitioned node keeps its stale map
- * however long the delay.  So when a deletion is due while a node that
- * has not acknowledged the move is silent -- nothing heard from it for
- * longer than its bound -- the deletion is held until that node is heard
- * and either acknowledges or stays in contact for its bound, or until
- * delay_ceiling_ms after the delay started, when it runs anyway (forced,
- * counted).  Nothing here reads a clock: 'now' comes with every call. */
+ * however long the delay, and a node heard again has not read the map
+ * until it refreshes.  So when a deletion is due while a node has neither
+ * acknowledged the move's map version nor polled the map since the delay
+ * started, the deletion is held until that node acknowledges or polls,
+ * or until delay_ceiling_ms after the delay started, when it runs anyway
+ * (forced, counted).  Nothing here reads a clock: 'now' comes
+ * with every call. */
 #include "core/core-private.h"
 
-/* How long node 'n' may go unheard, and how long it must stay in contact
- * after a silence before it no longer holds a deletion: its share of the
- * dynamic delay (its refresh bound, propagation and the margin). */
+/* How long node 'n' may go unheard: its share of the dynamic delay (its
+ * refresh bound, propagation and the margin). */
 static uint64_t
 node_bound(const struct core *c, const struct node *n)
 {
@@ -81,9 +81,6 @@ void
 core_silence_heard(struct core *c, uint32_t ni, uint64_t now)
 {
     struct node *n = &c->nodes[ni];
-    if (!n->heard || node_silent(c, n, now)) {
-        n->contact_ms = now; /* a silence (or the first contact) ends */
-    }
     if (!n->heard || now > n->heard_ms) {
         n->heard_ms = now;
     }
@@ -91,6 +88,16 @@ core_silence_heard(struct core *c, uint32_t ni, uint64_t now)
     /* What it held is looked at again once packets it sent before this
      * are no longer in flight. */
     unpark_all(c, ni, core_add_sat(now, c->cfg.inflight_ms));
+}
+
+/* A poll answered with the current map. */
+void
+core_silence_read(struct core *c, uint32_t ni, uint64_t now)
+{
+    struct node *n = &c->nodes[ni];
+    n->read_ms = n->read && n->read_ms > now ? n->read_ms : now;
+    n->read = true;
+    core_silence_heard(c, ni, now);
 }
 
 void
@@ -107,25 +114,37 @@ core_silence_restart(struct core *c, uint64_t now)
     for (size_t i = 0; i < c->n_nodes; i++) {
         if (core_node_live(c, (uint32_t) i)) {
             c->nodes[i].heard = true;
-            c->nodes[i].heard_ms = c->nodes[i].contact_ms = now;
+            c->nodes[i].heard_ms = now;
+            c->nodes[i].read = false; /* what it read was last run's map */
         }
     }
 }
 
 /* ---- The rule ---- */
 
-/* The node that holds deletion 't' at 'now', or NIL.  A node holds it
- * when it has not acknowledged the move's map version, was heard in this
- * run (one never heard holds no map of this run), and is silent now
- * (then '*wake' is 0: it holds until heard) or came back from a silence
- * after the delay started less than its bound ago (then '*wake' is when
- * the last such node stops holding). */
+/* Whether node 'n' has read a map including the move of 't': it
+ * acknowledged the move's map version, or it polled the gateway (answered
+ * with the current map) once an answer sent before the delay started can
+ * no longer be in flight.  Merely being heard is no evidence: a node back
+ * from a silence keeps its stale map until it refreshes; nor is a session
+ * refresh, which may arrive late or twice and only names what it holds. */
+static bool
+node_has_read(const struct core *c, const struct node *n,
+              const struct task *t)
+{
+    return n->acked_version >= t->need_version
+           || (n->read
+               && n->read_ms >= core_add_sat(t->hold_from,
+                                             c->cfg.inflight_ms));
+}
+
+/* The node that holds deletion 't' at 'now', or NIL: one that was heard
+ * in this run (one never heard holds no map of this run) and has not read
+ * the move; a silent one first (the one reported as held for). */
 static uint32_t
-silence_blocker(const struct core *c, const struct task *t, uint64_t now,
-                uint64_t *wake)
+silence_blocker(const struct core *c, const struct task *t, uint64_t now)
 {
     uint32_t blocker = NIL;
-    *wake = 0;
     if (!heap_is_empty(&c->ack_heap)
         && c->nodes[heap_top(&c->ack_heap)].acked_version
                >= t->need_version) {
@@ -133,17 +152,13 @@ silence_blocker(const struct core *c, const struct task *t, uint64_t now,
     }
     for (uint32_t i = 0; i < c->n_nodes; i++) {
         const struct node *n = &c->nodes[i];
-        if (!core_node_live(c, i) || !n->heard
-            || n->acked_version >= t->need_version) {
+        if (!core_node_live(c, i) || !n->heard || node_has_read(c, n, t)) {
             continue;
         }
         if (node_silent(c, n, now)) {
-            *wake = 0;
             return i;
         }
-        uint64_t back = core_add_sat(n->contact_ms, node_bound(c, n));
-        if (n->contact_ms > t->hold_from && back > now && back > *wake) {
-            *wake = back;
+        if (blocker == NIL) {
             blocker = i;
         }
     }
@@ -158,8 +173,7 @@ core_silence_hold(struct core *c, uint32_t ti, uint64_t now)
     }
     struct task *t = &c->tasks[ti];
     core_silence_unpark(c, ti);
-    uint64_t wake;
-    uint32_t b = silence_blocker(c, t, now, &wake);
+    uint32_t b = silence_blocker(c, t, now);
     if (b == NIL) {
         return false;
     }
@@ -182,11 +196,8 @@ core_silence_hold(struct core *c, uint32_t ti, uint64_t now)
             m->pub.deletion_held = true;
         }
     }
-    if (wake) {
-        core_task_set_due(c, ti, wake < force ? wake : force);
-    } else {
-        park(c, ti, b);
-        core_task_set_due(c, ti, force);
-    }
+    /* Looked at again when 'b' is heard, at the latest at the ceiling. */
+    park(c, ti, b);
+    core_task_set_due(c, ti, force);
     return true;
 }

@@ -1,11 +1,12 @@
 /* test_core_silence.c: the silence hold (src/core/silence.c).
  *
- * A due deletion waits while a node that has not acknowledged the move is
- * silent beyond its bound, until it is heard and acknowledges or stays in
- * contact for its bound, or until the delay ceiling; a node never heard,
- * or removed, is not waited for; after a restart silence counts from the
- * first core_run.  Nodes refresh every 1000 ms: bound = 2 * 1000 + 50 +
- * 200 = 2250 ms, which is also the delay. */
+ * A due deletion waits while a node has neither acknowledged the move nor
+ * polled (read the map) since the delay started -- silent, or heard
+ * without a poll -- until it acknowledges or polls, or until the delay
+ * ceiling; a node never heard, or removed, is not waited for; after a
+ * restart what a node read counts from the first core_run.  Nodes
+ * refresh every 1000 ms: bound = 2 * 1000 + 50 + 200 = 2250 ms, which is
+ * also the delay. */
 #include "core_fixture.h"
 
 #define BOUND 2250
@@ -14,18 +15,19 @@
 #define DUE (RELAYING + BOUND)         /* the delay passed */
 #define FORCE (RELAYING + 120000)      /* the default ceiling */
 
-/* Every live node but 'skip' (CORE_NONE: none) is heard at 'now'. */
+/* Every live node but 'skip' (CORE_NONE: none) polls at 'now': it reads
+ * the map but acknowledges nothing (since 0). */
 static void
 hear_but(struct core *c, uint32_t skip, uint64_t now)
 {
     for (uint32_t i = 0; i < core_n_nodes(c); i++) {
         if (i != skip && core_node_valid(c, i)) {
-            assert_int_equal(core_node_heard(c, i, now), CORE_E_OK);
+            assert_int_equal(core_node_poll(c, i, 0, now), CORE_E_OK);
         }
     }
 }
 
-/* Every node but 'skip' is heard every 1000 ms in [from, to], and at
+/* Every node but 'skip' refreshes every 1000 ms in [from, to], and at
  * 'to'. */
 static void
 hear_until(struct core *c, uint32_t skip, uint64_t from, uint64_t to)
@@ -65,8 +67,8 @@ assert_hold(const struct core_fx *f, uint64_t held, uint64_t forced)
     assert_int_equal(m.held_for, f->n[3]);
 }
 
-/* vm1 moves n0 -> n1; everybody but n3 confirms and keeps being heard
- * (without refreshing the map); n3 was last heard at 0 and is cut off.
+/* vm1 moves n0 -> n1; everybody but n3 confirms and keeps refreshing the
+ * map (without acknowledging it); n3 was last heard at 0 and is cut off.
  * When the delay ends the deletion is held. */
 static struct core_fx *
 held_fx(void)
@@ -89,26 +91,72 @@ held_fx(void)
     return f;
 }
 
-/* Heard again, n3 must stay in contact for its bound before the deletion
- * runs (it may refresh at any time in it). */
+/* Heard again, n3 still holds its stale map until it refreshes: being
+ * heard (here a message every 500 ms for twice its bound) is no evidence
+ * that it read the map.  Its refresh releases the deletion once what it
+ * sent before is no longer in flight. */
 static void
-test_held_until_back_for_its_bound(void **state)
+test_back_held_until_it_refreshes(void **state)
 {
     (void) state;
     struct core_fx *f = held_fx();
     struct core *c = f->core;
     hear_until(c, f->n[3], 3000, 4999);
-    hear_but(c, CORE_NONE, 5000); /* n3 is back */
-    core_run(c, 5000 + 50);
+    for (uint64_t t = 5000; t <= 5000 + 2 * BOUND; t += 500) {
+        assert_int_equal(core_node_heard(c, f->n[3], t), CORE_E_OK);
+        hear_but(c, f->n[3], t);
+        core_run(c, t);
+        assert_false(deleted(f));
+    }
+    core_run(c, 5000 + 2 * BOUND + 50);
     assert_false(deleted(f));
-    assert_int_equal(core_next_due(c), 5000 + BOUND);
-    hear_until(c, CORE_NONE, 6000, 5000 + BOUND - 1);
-    core_run(c, 5000 + BOUND - 1);
+    assert_int_equal(core_node_poll(c, f->n[3], 0, 10000), CORE_E_OK);
+    assert_int_equal(core_next_due(c), 10000 + 50);
+    core_run(c, 10000 + 49);
     assert_false(deleted(f));
-    core_run(c, 5000 + BOUND);
+    core_run(c, 10000 + 50);
     assert_true(deleted(f));
     assert_int_equal(mig(f).phase, MIG_CLEANING);
     assert_hold(f, 1, 0);
+    core_fx_free(f);
+}
+
+/* A node heard after the move but quiet for less than its bound when the
+ * delay ends, that has not refreshed since the delay started, holds the
+ * deletion: a refresh in the delay's first --inflight-ms (its answer may
+ * predate the move) and an instruction ack are no evidence it read the
+ * new map.  (Before: not silent, so not waited for.) */
+static void
+test_quiet_node_without_refresh_holds(void **state)
+{
+    (void) state;
+    struct core_fx *f = core_fx_new("mignet");
+    struct core *c = f->core;
+    assert_int_equal(core_migrate(c, f->vm, CORE_NONE, f->n[1], MOVED,
+                                  NULL),
+                     CORE_E_OK);
+    ack_all(c, RELAYING);
+    assert_int_equal(core_next_due(c), DUE);
+    assert_int_equal(core_node_poll(c, f->n[3], 0, RELAYING + 10),
+                     CORE_E_OK);
+    hear_until(c, f->n[3], 1000, DUE);
+    assert_int_equal(core_node_heard(c, f->n[3], DUE - 1084), CORE_E_OK);
+    core_run(c, DUE);
+    assert_false(deleted(f));
+    assert_hold(f, 1, 0);
+    assert_int_equal(core_next_due(c), FORCE);
+    /* A refresh report of an old version (late, or sent twice) is no
+     * read either. */
+    assert_int_equal(core_node_refresh(c, f->n[3], 0, DUE + 100),
+                     CORE_E_OK);
+    core_run(c, DUE + 150);
+    assert_false(deleted(f));
+    assert_int_equal(core_node_poll(c, f->n[3], 0, DUE + 300),
+                     CORE_E_OK);
+    core_run(c, DUE + 349);
+    assert_false(deleted(f));
+    core_run(c, DUE + 350);
+    assert_true(deleted(f));
     core_fx_free(f);
 }
 
@@ -198,7 +246,7 @@ test_never_heard_and_baselines(void **state)
         uint64_t times[] = {1000, 2000, due};
         for (int t = 0; t < 3; t++) {
             for (int i = 0; i < 3; i++) {
-                assert_int_equal(core_node_heard(c, f->n[i], times[t]),
+                assert_int_equal(core_node_poll(c, f->n[i], 0, times[t]),
                                  CORE_E_OK);
             }
         }
@@ -284,7 +332,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_held_until_back_for_its_bound),
+        cmocka_unit_test(test_back_held_until_it_refreshes),
+        cmocka_unit_test(test_quiet_node_without_refresh_holds),
         cmocka_unit_test(test_held_until_acknowledged),
         cmocka_unit_test(test_ceiling_forces),
         cmocka_unit_test(test_removed_node_releases),
