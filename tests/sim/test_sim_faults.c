@@ -314,6 +314,59 @@ test_replay(void **state)
                 || a.sent != b.sent);
 }
 
+/* The core's bugs the faults found (docs/simulator.md, "Regression
+ * seeds"): each seed broke I1/I2 before the silence hold, or before it
+ * asked for evidence that a node read the new map. */
+static void
+test_core_regression_seeds(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t seed;
+        const char *args[6];
+    } cases[] = {
+        /* No silence hold: deletions ran while a node was silent. */
+        {2, {"--faults", "all"}},
+        {48, {"--restarts", "3"}},
+        {8, {"--answer-loss", "0.05"}},
+        /* A node back from a 1.07 s cut, heard 44 ms before the
+         * deletion, its map still stale: heard is not read. */
+        {79, {"--faults", "all"}},
+        {17, {"--faults", "all", "--switchover", "mix", "--abort-rate",
+              "0.1"}},
+        /* A node heard after the move (an ack), quiet under its bound,
+         * its map stale: never held. */
+        {263, {"--faults", "all", "--switchover", "mix", "--abort-rate",
+               "0.1"}},
+        {354, {"--faults", "all", "--switchover", "mix", "--abort-rate",
+               "0.1"}},
+        {512, {"--faults", "all", "--switchover", "mix", "--abort-rate",
+               "0.1"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *argv[7] = {"sim"};
+        int argc = 1;
+        while (argc < 7 && cases[i].args[argc - 1]) {
+            argv[argc] = (char *) cases[i].args[argc - 1];
+            argc++;
+        }
+        struct chaos_params p;
+        chaos_params_default(&p);
+        bool help;
+        char err[128];
+        assert_int_equal(chaos_params_parse(&p, argc, argv, &help, err,
+                                            sizeof err), 0);
+        struct chaos_result r;
+        assert_int_equal(chaos_run(&p, cases[i].seed, &r), 0);
+        if (r.violations) {
+            print_message("seed %" PRIu64 ": %s\n", cases[i].seed,
+                          r.first);
+        }
+        assert_int_equal(r.violations, 0);
+    }
+}
+
+
 /* The bugs the faults found, each at the seed that found it (docs/
  * simulator.md, "Regression seeds"). */
 static void
@@ -469,6 +522,7 @@ main(void)
         cmocka_unit_test(test_cli_json),
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_regression_seeds),
+        cmocka_unit_test(test_core_regression_seeds),
         cmocka_unit_test(test_baselines_caught),
         cmocka_unit_test(test_session_and_crash_faults),
         cmocka_unit_test(test_lifecycle_under_faults),

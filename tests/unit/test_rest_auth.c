@@ -158,7 +158,7 @@ test_bearer(void **state)
         "Bearer 0123456789012345678901234567890123456789",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        strcpy(tok, "unchanged");
+        snprintf(tok, sizeof tok, "%s", "unchanged");
         if (rest_auth_bearer(bad[i], tok, sizeof tok)) {
             fail_msg("'%s' accepted", bad[i] ? bad[i] : "(null)");
         }
