@@ -544,7 +544,7 @@ opt_usage(FILE *f)
             fprintf(f, "  --%-20s %s\n", d->name, d->help);
         }
     }
-    fprintf(f, "  --%-20s %s\n", OPTIONS_ACCEPT_STORE + 2,
+    fprintf(f, "  --%-20s %s\n", &OPTIONS_ACCEPT_STORE[2],
             "start on the store as it is (after damage or a restored "
             "backup: docs/mignetd.md)");
     fprintf(f, "  --%-20s %s\n  --%-20s %s\n", "help", "this text",
