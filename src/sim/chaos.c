@@ -451,15 +451,9 @@ arm_core(struct cw *w, bool after_run)
     if (!w->ctl_up) {
         return;
     }
-    uint64_t due = core_next_due(w->core);
-    if (due == UINT64_MAX) {
-        return;
-    }
-    uint64_t t = due * 1000;
-    if (due <= now_ms(w)) {
-        t = after_run ? (now_ms(w) + 1) * 1000 : w->now;
-    }
-    if (t < w->core_at) {
+    uint64_t t = sim_core_wake_us(core_next_due(w->core), w->now,
+                                  after_run);
+    if (t != UINT64_MAX && t < w->core_at) {
         w->core_at = t;
         push(w, t, EV_CORE, 0, 0, 0, 0, 0);
     }

@@ -53,4 +53,21 @@ int sim_evq_push_lane(struct sim_evq *, int lane, struct sim_ev *ev);
 bool sim_evq_pop(struct sim_evq *, struct sim_ev *ev);
 size_t sim_evq_size(const struct sim_evq *);
 
+/* When a simulator should run the core next, in microseconds, for the
+ * core's next due time 'due_ms' (UINT64_MAX: nothing due) at virtual time
+ * 'now_us'; UINT64_MAX if it should not be woken.  A task already due runs
+ * now, or one millisecond on when the core has just run ('after_run'), so
+ * the millisecond clock the core sees moves on. */
+static inline uint64_t
+sim_core_wake_us(uint64_t due_ms, uint64_t now_us, bool after_run)
+{
+    if (due_ms == UINT64_MAX) {
+        return UINT64_MAX;
+    }
+    if (due_ms <= now_us / 1000) {
+        return after_run ? (now_us / 1000 + 1) * 1000 : now_us;
+    }
+    return due_ms * 1000;
+}
+
 #endif /* MIGNET_SIM_EVQ_H */

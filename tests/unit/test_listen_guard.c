@@ -64,17 +64,17 @@ test_total(void **state)
     lguard_table_init(&t, 4, 64);
     char peer[32];
     for (int i = 0; i < 4; i++) {
-        snprintf(peer, sizeof peer, "10.0.0.%d", i);
+        snprintf(peer, sizeof peer, "198.18.0.%d", i);
         assert_int_equal(lguard_table_admit(&t, peer, i, (ino_t) i, &x),
                          LGUARD_OK);
     }
-    assert_int_equal(lguard_table_admit(&t, "10.0.0.9", 9, 9, &x),
+    assert_int_equal(lguard_table_admit(&t, "198.18.0.9", 9, 9, &x),
                      LGUARD_TOTAL_FULL);
     assert_int_equal(t.n_used, 4);
     assert_int_equal(t.n_hw, 4);
     lguard_table_release(&t, 2, t.slots[2].gen);
     assert_int_equal(t.n_hw, 4);
-    assert_int_equal(lguard_table_admit(&t, "10.0.0.9", 9, 9, &x),
+    assert_int_equal(lguard_table_admit(&t, "198.18.0.9", 9, 9, &x),
                      LGUARD_OK);
     assert_int_equal(x, 2);
     /* Releasing the top slots lowers the part that is scanned. */
@@ -84,7 +84,7 @@ test_total(void **state)
     lguard_table_release(&t, 2, t.slots[2].gen);
     assert_int_equal(t.n_hw, 1);
     assert_int_equal(t.n_used, 1);
-    assert_int_equal(lguard_table_admit(&t, "10.0.0.7", 7, 7, &x),
+    assert_int_equal(lguard_table_admit(&t, "198.18.0.7", 7, 7, &x),
                      LGUARD_OK);
     assert_int_equal(x, 1);
     assert_int_equal(t.n_hw, 2);
