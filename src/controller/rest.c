@@ -998,6 +998,12 @@ rest_tls_bev(struct event_base *base, void *arg)
     return bev;
 }
 
+struct rest_auth *
+rest_get_auth(struct rest *rest)
+{
+    return &rest->auth;
+}
+
 /* The token file and the TLS context, before anything is bound. */
 static bool
 rest_security(struct rest *rest, char *err, size_t errlen)
