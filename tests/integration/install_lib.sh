@@ -70,3 +70,51 @@ run_unit() {
 notified() {
     eventually "$1 sends $2" grep -q -- "$2" "$T/$1.notify"
 }
+
+# check_pkgconfig PC PREFIX VERSION: a program using libmignet's public
+# headers compiles and links with only `pkg-config --cflags --libs mignet`
+# of the installed PC file (its prefix moved to PREFIX), and runs.
+check_pkgconfig() {
+    local PC=$1 P=$2 VERSION=$3 cflags libs pcflags
+    cat >"$T/prog.c" <<'C'
+#include <stdio.h>
+#include "mignet/core.h"
+#include "mignet/model.h"
+#include "mignet/sim.h"
+#include "openflow/openflow13.h"
+int main(void)
+{
+    struct core_config c;
+    core_config_default(&c);
+    printf("%s %d %d\n", mig_phase_name(MIG_PREPARED),
+           mn_name_valid("vm-1"), c.delay_ceiling_ms > 0);
+    return 0;
+}
+C
+    pcflags=(--define-variable=prefix="$P")
+    cflags=$(PKG_CONFIG_PATH=$(dirname "$PC") pkg-config "${pcflags[@]}" \
+             --cflags mignet) || fail "pkg-config --cflags mignet"
+    libs=$(PKG_CONFIG_PATH=$(dirname "$PC") pkg-config "${pcflags[@]}" \
+           --libs mignet) || fail "pkg-config --libs mignet"
+    [ "$(PKG_CONFIG_PATH=$(dirname "$PC") pkg-config --modversion mignet)" \
+      = "$VERSION" ] || fail "mignet.pc version"
+    # Only the staged install: not the source tree's headers.
+    # shellcheck disable=SC2086
+    cc -std=c11 -Wall -Werror -o "$T/prog" "$T/prog.c" $cflags $libs \
+        2>"$T/cc.err" || { cat "$T/cc.err" >&2; fail "prog does not build"; }
+    [ "$("$T/prog")" = "prepared 1 1" ] || fail "prog printed: $("$T/prog")"
+}
+
+# stop_unit NAME PID: SIGTERM; the service must say STOPPING=1 and exit 0.
+stop_unit() {
+    kill -TERM "$2"
+    notified "$1" STOPPING=1
+    local rc=0
+    wait "$2" 2>/dev/null || rc=$?
+    [ "$rc" = 0 ] || fail "$1 exit code $rc after SIGTERM"
+    local keep=() p
+    for p in "${PIDS[@]}"; do
+        [ "$p" = "$2" ] || keep+=("$p")
+    done
+    PIDS=("${keep[@]+"${keep[@]}"}")
+}

@@ -149,33 +149,7 @@ out=$(PATH=$P/bin:$PATH bash -c '
 # ---- Headers and mignet.pc: a program compiles, links and runs ----
 PC=$(find "$R" -name mignet.pc | head -n 1)
 [ -f "$PC" ] || fail "no mignet.pc installed"
-cat >"$T/prog.c" <<'C'
-#include <stdio.h>
-#include "mignet/core.h"
-#include "mignet/model.h"
-#include "mignet/sim.h"
-#include "openflow/openflow13.h"
-int main(void)
-{
-    struct core_config c;
-    core_config_default(&c);
-    printf("%s %d %d\n", mig_phase_name(MIG_PREPARED),
-           mn_name_valid("vm-1"), c.delay_ceiling_ms > 0);
-    return 0;
-}
-C
-pcflags=(--define-variable=prefix="$P")
-cflags=$(PKG_CONFIG_PATH=$(dirname "$PC") pkg-config "${pcflags[@]}" \
-         --cflags mignet) || fail "pkg-config --cflags mignet"
-libs=$(PKG_CONFIG_PATH=$(dirname "$PC") pkg-config "${pcflags[@]}" \
-       --libs mignet) || fail "pkg-config --libs mignet"
-[ "$(PKG_CONFIG_PATH=$(dirname "$PC") pkg-config --modversion mignet)" \
-  = "$VERSION" ] || fail "mignet.pc version"
-# Only the staged install: not the source tree's headers.
-# shellcheck disable=SC2086
-cc -std=c11 -Wall -Werror -o "$T/prog" "$T/prog.c" $cflags $libs \
-    2>"$T/cc.err" || { cat "$T/cc.err" >&2; fail "prog does not build"; }
-[ "$("$T/prog")" = "prepared 1 1" ] || fail "prog printed: $("$T/prog")"
+check_pkgconfig "$PC" "$P" "$VERSION"
 
 # ---- The services, started from their units' command lines ----
 export STATE_DIRECTORY=$T/state
@@ -217,12 +191,6 @@ grep -q '^mignet-agent ready node=n1 ' "$T/agent.out" \
 eventually "the agent says hello to mignetd" \
     grep -q 'event=registered node=n1 ' "$T/mignetd.log"
 
-kill -TERM "$G_PID"
-notified agent STOPPING=1
-stop_pid "$G_PID" TERM 2>/dev/null || true
-kill -TERM "$D_PID"
-notified mignetd STOPPING=1
-STOP_RC=0
-wait "$D_PID" 2>/dev/null || STOP_RC=$?
-[ "$STOP_RC" = 0 ] || fail "installed mignetd exit code $STOP_RC"
+stop_unit agent "$G_PID"
+stop_unit mignetd "$D_PID"
 echo "PASS test_install"
