@@ -55,6 +55,17 @@ lost_total(const struct sim_result *r)
            + r->lost_activation + r->lost_install_race;
 }
 
+static bool
+any_loss(const struct sim_result *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (lost_total(&r[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Rows of the loss block: the whole traffic time, and any loss after it
  * (packets in flight at the horizon, queues at the end). */
 static size_t
@@ -193,10 +204,11 @@ write_script(FILE *f, const struct sim_params *p, const struct sim_result *r,
             " (legend: total lost)'\n"
             "set xlabel 'simulated time since the traffic start (s)'\n"
             "set ylabel 'packets lost per %" PRIu32 " ms'\n"
-            "set xrange [0:*]\nset yrange [0:*]\n"
+            "set xrange [0:*]\nset yrange [0:%s]\n"
             "set lmargin 12\nset rmargin 40\n"
             "plot ",
-            p->plot_bucket_ms, p->plot_bucket_ms);
+            p->plot_bucket_ms, p->plot_bucket_ms,
+            any_loss(r, n) ? "*" : "1");
     for (size_t i = 0; i < n; i++) {
         fprintf(f, "%s", i ? ", \\\n     " : "");
         gp_string(f, data);
@@ -224,7 +236,7 @@ write_script(FILE *f, const struct sim_params *p, const struct sim_result *r,
             logx && any ? "set logscale x\nset xrange [*:*]\n"
                         : "set xrange [0:*]\n");
     if (!any) {
-        fprintf(f, "set xrange [0:1]\n"
+        fprintf(f, "set xrange [0:1]\nunset key\n"
                    "set label 1 'no migration was cleaned' at graph 0.5,"
                    "0.5 center\nplot 1/0 notitle\n");
     } else {
