@@ -45,7 +45,7 @@ done
 # ---- Man pages: render without warnings, document every flag ----
 MAN=$P/share/man
 for page in man1/mignet.1 man8/mignetd.8 man8/mignet-agent.8 \
-            man5/mignetd.conf.5; do
+            man5/mignetd.conf.5 man1/mignet-qemu.1 man1/mignet-ofctl.1; do
     [ -f "$MAN/$page" ] || fail "$page not installed"
     warn=$(groff -man -Tutf8 -ww -z "$MAN/$page" 2>&1)
     [ -z "$warn" ] || fail "$page: groff warns: $warn"
@@ -84,6 +84,17 @@ done
 for flag in $(flags_of "$T/mignet.help") --version; do
     grep -qF -- "$flag" "$(plain "$MAN/man1/mignet.1")" \
         || fail "mignet.1 does not document $flag"
+done
+# The tools: every flag their help or usage text names.
+"$P/bin/mignet-qemu" --help >"$T/qemu.help"
+"$P/bin/mignet-ofctl" >"$T/ofctl.help" 2>&1 || true
+for tool in qemu ofctl; do
+    flags=$(grep -o -- '--[a-z][a-z-]*' "$T/$tool.help" | sort -u)
+    [ -n "$flags" ] || fail "mignet-$tool's help names no flag"
+    for flag in $flags; do
+        grep -qF -- "$flag" "$(plain "$MAN/man1/mignet-$tool.1")" \
+            || fail "mignet-$tool.1 does not document $flag"
+    done
 done
 for cmd in $(sed -n '/^Commands:/,/^$/s/^  \([a-z]\+\).*/\1/p' \
              "$T/mignet.help" | sort -u); do
