@@ -66,9 +66,13 @@ run_unit() {
     PIDS+=("$UNIT_PID")
 }
 
-# notified NAME TEXT: waits until the service sent a datagram with TEXT.
+# notified NAME TEXT [N]: waits until the service sent N (default 1)
+# datagrams with TEXT.
 notified() {
-    eventually "$1 sends $2" grep -q -- "$2" "$T/$1.notify"
+    eventually "$1 sends $2 (${3:-1} times)" _notified "$@"
+}
+_notified() {
+    [ "$(grep -c -- "$2" "$T/$1.notify")" -ge "${3:-1}" ]
 }
 
 # check_pkgconfig PC PREFIX VERSION: a program using libmignet's public

@@ -179,8 +179,7 @@ ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1"}'
 set_conf "$ETC/mignetd.conf" log-level debug
 kill -HUP "$D_PID"
 notified mignetd RELOADING=1
-eventually "READY=1 after the reload" \
-    test "$(grep -c '^READY=1' "$T/mignetd.notify")" -ge 2
+notified mignetd ^READY=1 2
 grep -q 'event=reloaded changed="log-level"' "$T/mignetd.log" \
     || fail "reload not logged"
 
@@ -199,6 +198,12 @@ grep -q '^mignet-agent ready node=n1 ' "$T/agent.out" \
     || fail "agent READY=1 before its ready line"
 eventually "the agent says hello to mignetd" \
     grep -q 'event=registered node=n1 ' "$T/mignetd.log"
+set_conf "$A" log-level debug
+kill -HUP "$G_PID"
+notified agent RELOADING=1
+notified agent ^READY=1 2
+grep -q 'event=reloaded node=n1 changed="log-level"' "$T/agent.log" \
+    || fail "agent reload not logged"
 
 stop_unit agent "$G_PID"
 stop_unit mignetd "$D_PID"
