@@ -161,6 +161,17 @@ PC=$(find "$R" -name mignet.pc | head -n 1)
 check_pkgconfig "$PC" "$P" "$VERSION"
 
 # ---- The services, started from their units' command lines ----
+# reload_debug NAME PID CONF: sets log-level = debug in CONF and sends
+# SIGHUP: RELOADING=1, READY=1 again, and the reload's log line.
+reload_debug() {
+    set_conf "$3" log-level debug
+    kill -HUP "$2"
+    notified "$1" RELOADING=1
+    notified "$1" ^READY=1 2
+    grep 'event=reloaded' "$T/$1.log" >"$T/$1.reloads" || true
+    grep -q 'changed="log-level"' "$T/$1.reloads" \
+        || fail "$1: reload not logged: $(grep reload "$T/$1.log")"
+}
 export STATE_DIRECTORY=$T/state
 mkdir -p "$STATE_DIRECTORY"
 rest_port=$(free_port)
@@ -176,12 +187,7 @@ ok GET /healthz 200
 [ -f "$STATE_DIRECTORY/mignet.db" ] || fail "no store in STATE_DIRECTORY"
 ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1"}'
 
-set_conf "$ETC/mignetd.conf" log-level debug
-kill -HUP "$D_PID"
-notified mignetd RELOADING=1
-notified mignetd ^READY=1 2
-grep -q 'event=reloaded changed="log-level"' "$T/mignetd.log" \
-    || fail "reload not logged"
+reload_debug mignetd "$D_PID" "$ETC/mignetd.conf"
 
 printf '%s\n' "$(token n1)" >"$ETC/node-token"
 chmod 600 "$ETC/node-token"
@@ -198,12 +204,7 @@ grep -q '^mignet-agent ready node=n1 ' "$T/agent.out" \
     || fail "agent READY=1 before its ready line"
 eventually "the agent says hello to mignetd" \
     grep -q 'event=registered node=n1 ' "$T/mignetd.log"
-set_conf "$A" log-level debug
-kill -HUP "$G_PID"
-notified agent RELOADING=1
-notified agent ^READY=1 2
-grep -q 'event=reloaded node=n1 changed="log-level"' "$T/agent.log" \
-    || fail "agent reload not logged"
+reload_debug agent "$G_PID" "$A"
 
 stop_unit agent "$G_PID"
 stop_unit mignetd "$D_PID"
