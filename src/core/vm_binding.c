@@ -129,7 +129,7 @@ vm_bound(struct core *c, uint32_t vi, uint32_t id, const struct binding *old)
     v->config.binding = id;
     if (v->config.ip != b->ip) {
         /* The gateway map carries the IP (ARP answers everywhere). */
-        v->config.ip = b->ip;
+        core_vm_set_ip(c, vi, b->ip);
         core_gateway_touch(c, vi);
     }
     core_persist_vm(c, vi);
@@ -157,7 +157,7 @@ vm_unbind(struct core *c, uint32_t vi, bool install)
     v->config.binding = 0;
     if (install) {
         if (v->config.ip) {
-            v->config.ip = 0;
+            core_vm_set_ip(c, vi, 0);
             core_gateway_touch(c, vi);
         }
         core_persist_vm(c, vi);

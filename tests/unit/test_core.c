@@ -621,10 +621,10 @@ test_map_since(void **state)
 {
     struct core_fx *f = core_fx_new("mignet");
     struct core *c = f->core;
-    struct mn_config cfg = cfg_of(2);
+    struct mn_config cfg = cfg_of(2), cfg3 = cfg_of(3);
     uint32_t vm2, vm3;
     assert_int_equal(core_vm_add(c, "vm2", &cfg, f->n[1], 0, &vm2), 0);
-    assert_int_equal(core_vm_add(c, "vm3", &cfg, f->n[1], 0, &vm3), 0);
+    assert_int_equal(core_vm_add(c, "vm3", &cfg3, f->n[1], 0, &vm3), 0);
     uint64_t v0 = core_map_version(c);
     assert_int_equal(v0, 3);
     assert_int_equal(core_migrate(c, f->vm, CORE_NONE, f->n[2], 0, NULL), 0);
@@ -659,7 +659,7 @@ test_map_since(void **state)
     uint32_t n, a, b;
     assert_int_equal(core_node_add(c, "n", "x", 100, 0, &n), 0);
     assert_int_equal(core_vm_add(c, "a", &cfg, n, 0, &a), 0);
-    assert_int_equal(core_vm_add(c, "b", &cfg, n, 0, &b), 0);
+    assert_int_equal(core_vm_add(c, "b", &cfg3, n, 0, &b), 0);
     uint64_t before = core_map_version(c);
     assert_int_equal(core_vm_remove(c, a, 0), 0);
     assert_int_equal(core_vm_remove(c, b, 0), 0);
