@@ -199,6 +199,10 @@ struct core_sink {
      * a configuration equal to the snapshot: only possible in strategies
      * without the pending-task check (the seed's "wrong VM deleted"). */
     void (*wrong_delete)(void *aux, uint32_t vm, uint32_t node);
+    /* The lease of 'vm''s binding to 'ip' (host order) on 'node' ended at
+     * 'expires_ms': the VM lost its address (may be NULL). */
+    void (*lease_ended)(void *aux, uint32_t vm, uint32_t node, uint32_t ip,
+                        uint64_t expires_ms);
     void *aux;
 };
 

@@ -73,6 +73,10 @@ struct agent {
     const char *poll_why;            /* why it failed, for the log */
     struct event *poll_timer;
     uint64_t polls, poll_errors;
+    /* Failed polls in a row, when the streak began and when it was last
+     * logged (monotonic us): warn at its start, then every
+     * GATEWAY_WARN_EVERY_MS, and one info line when it ends. */
+    uint64_t gw_fail_streak, gw_fail_since_us, gw_warned_us;
 
     /* OpenFlow socket. */
     struct bufferevent *of_bev; /* connecting or connected */

@@ -536,10 +536,10 @@ build_binding_set(const struct cli_parsed *p, struct cli_request *r,
         {"server", "server", BINDING_F_SERVER, false},
         {"port-status", "port_status", BINDING_F_PORT_STATUS, false},
         {"port-security", "port_security", BINDING_F_PORT_SECURITY, false},
-        {"port", "port", BINDING_F_PORT, true},
         {"mac", "mac", BINDING_F_MAC, false},
-        {"vlan", "vlan", BINDING_F_VLAN, true},
         {"node", "node", BINDING_F_NODE, false},
+        {"vlan", "vlan", BINDING_F_VLAN, true},
+        {"port", "port", BINDING_F_PORT, true},
     };
     struct binding scratch = {0};
     if (!check_id(p, "VM id", err, errlen)) {
@@ -613,8 +613,8 @@ static const struct cli_cmd commands[] = {
      "printing it.",
      {{"address", "ADDR", true, "data-plane address, e.g. 198.18.0.1"},
       {"refresh-ms", "MS", false,
-       "how often its agent re-reads the gateway map, 10-3600000 "
-       "(default 2000)"},
+       "how often its agent re-reads the map, 10-3600000 "
+       "(2000)"},
       OPT_TOKEN_OUT},
      CLI_RENDER_OBJECT, build_node_add},
     {"node", "token", "ID", 1, "give a node a new token (rotate)",
@@ -734,17 +734,16 @@ static const struct cli_cmd commands[] = {
      {{"reason", "TEXT", false, "why, kept with the migration"}},
      CLI_RENDER_MIGRATION, build_migration_abort},
     {"fabric", "show", NULL, 0,
-     "show fabric switches, links (with their load weights) and hosts",
+     "show fabric switches, links (load weights) and hosts",
      "Links come from the topology file and from LLDP discovery; a "
-     "link's weight\n(used to route migration traffic around busy links) "
-     "is 1 + the bytes its two ports counted in the last "
-     "statistics period.", {{0}},
+     "link's weight\n(migration traffic is routed around heavy links) "
+     "is 1 + the bytes its two\nports counted in the last statistics "
+     "period.", {{0}},
      CLI_RENDER_FABRIC, build_fabric_show},
     {"binding", "list", NULL, 0,
-     "list port-security bindings (set by the VM manager or learnt "
-     "from DHCP)", NULL, {{0}},
+     "list port-security bindings (static or from DHCP)", NULL, {{0}},
      CLI_RENDER_BINDINGS, build_binding_list},
-    {"binding", "show", "VM", 1, "show a VM's binding: addresses, lease, port status and security",
+    {"binding", "show", "VM", 1, "show a VM's binding (addresses, lease, port state)",
      NULL, {{0}}, CLI_RENDER_OBJECT, build_binding_show},
     {"binding", "set", "VM", 1,
      "set a VM's binding as the VM manager would",

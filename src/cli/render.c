@@ -453,19 +453,21 @@ render_migrate(const struct cli_parsed *p, const json_t *reply,
      * deadline is promised, only the delay and what moves it. */
     strbuf_printf(out,
                   "migration %" JSON_INTEGER_FORMAT ": %s -> %s at epoch "
-                  "%" JSON_INTEGER_FORMAT ", started ",
+                  "%" JSON_INTEGER_FORMAT,
                   json_integer_value(id), p->pos[0],
                   cli_opt_value(p, "to"), json_integer_value(epoch));
-    cli_put_time(out, now, 0);
-    strbuf_puts(out, "\nthe source relays to the destination until its copy "
-                     "is deleted: ");
+    if (now) {
+        strbuf_puts(out, ", started ");
+        cli_put_time(out, now, 0);
+    }
+    strbuf_puts(out, "\nthe source relays until its copy is deleted, ");
     cli_put_duration(out, (uint64_t) json_integer_value(delay), true);
     strbuf_printf(out,
                   " (the deletion delay)\nafter both nodes confirm the "
-                  "switch-over, earlier once every node has\nthe new "
-                  "location, later while a node stays silent (up to the "
-                  "controller's\ndelay ceiling); 'mignet migration show "
-                  "%" JSON_INTEGER_FORMAT "' tells when it was cleaned\n",
+                  "switch-over: earlier once every node has the new\n"
+                  "location, later while a node stays silent (at most the "
+                  "controller's delay\nceiling); 'mignet migration show "
+                  "%" JSON_INTEGER_FORMAT "' says when it was cleaned\n",
                   json_integer_value(id));
     return CLI_EXIT_OK;
 }

@@ -33,6 +33,7 @@
 #include "controller/migrations.h"
 #include "controller/node_auth.h"
 #include "controller/rest.h"
+#include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/sock.h"
@@ -196,6 +197,22 @@ ctl_sink_wrong_delete(void *aux, uint32_t vm, uint32_t node)
               core_node_info(ctl->core, node, &n) ? n.name : "?");
 }
 
+/* A lease ended: which VM lost which address, one line each. */
+static void
+ctl_sink_lease_ended(void *aux, uint32_t vm, uint32_t node, uint32_t ip,
+                     uint64_t expires_ms)
+{
+    struct ctl *ctl = aux;
+    struct core_vm_info v;
+    struct core_node_info n;
+    char addr[ADDR_IPV4_STRLEN];
+    addr_format_ipv4(ip, addr);
+    (void) expires_ms; /* core time; the line's own time says when */
+    log_write(LOG_INF, "core", "event=lease_ended vm=%s node=%s ip=%s",
+              core_vm_info(ctl->core, vm, &v) ? v.name : "?",
+              core_node_info(ctl->core, node, &n) ? n.name : "?", addr);
+}
+
 /* ---- Lifecycle ---- */
 
 static void
@@ -271,6 +288,7 @@ ctl_start(struct ctl *ctl)
         .instr = ctl_sink_instr,
         .migration = ctl_sink_migration,
         .wrong_delete = ctl_sink_wrong_delete,
+        .lease_ended = ctl_sink_lease_ended,
         .aux = ctl,
     };
     ctl->core = core_create(&ctl->opts.core, ctl->store, &sink);

@@ -565,8 +565,14 @@ core_lease_run(struct core *c, uint32_t ti, uint64_t now)
     }
     core_task_free(c, ti);
     if (b && c->vms[vi].config.binding == id) {
+        uint32_t ip = b->ip;
+        uint64_t expires = b->expires_ms;
         c->stats.lease_expiries++;
         vm_unbind(c, vi, true);
+        if (c->sink.lease_ended) {
+            c->sink.lease_ended(c->sink.aux, vi, c->vms[vi].node, ip,
+                                expires);
+        }
     }
 }
 
