@@ -182,10 +182,16 @@ static void
 put_time_value(const json_t *v, enum col_fmt fmt, uint64_t now,
                struct strbuf *out)
 {
-    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+    if (!(json_is_integer(v) && json_integer_value(v) >= 0)
+        && !(fmt == COL_DURATION && json_is_real(v)
+             && json_real_value(v) >= 0)) {
         put_value(v ? v : json_null(), out);
     } else if (fmt == COL_TIME) {
         cli_put_time(out, (uint64_t) json_integer_value(v), now);
+    } else if (json_is_real(v)) {
+        double ms = json_real_value(v);
+        cli_put_duration(out, ms > 0 && ms < 1e15 ? (uint64_t) (ms + 0.5) : 0,
+                         true);
     } else {
         cli_put_duration(out, (uint64_t) json_integer_value(v), true);
     }
@@ -286,7 +292,7 @@ collect_pairs(const json_t *obj, const char *prefix, uint64_t now,
                 strbuf_truncate(&name, name.len - cut);
             }
             strbuf_putc(&name, ':');
-            if (fmt != COL_VALUE && (json_is_integer(v) || json_is_null(v))) {
+            if (fmt != COL_VALUE && (json_is_number(v) || json_is_null(v))) {
                 put_time_value(v, fmt, now, &text);
             } else {
                 put_value(v, &text);
@@ -453,21 +459,19 @@ render_migrate(const struct cli_parsed *p, const json_t *reply,
      * deadline is promised, only the delay and what moves it. */
     strbuf_printf(out,
                   "migration %" JSON_INTEGER_FORMAT ": %s -> %s at epoch "
-                  "%" JSON_INTEGER_FORMAT,
+                  "%" JSON_INTEGER_FORMAT "\n"
+                  "the source relays until its copy is deleted, after the "
+                  "deletion delay of\n",
                   json_integer_value(id), p->pos[0],
                   cli_opt_value(p, "to"), json_integer_value(epoch));
-    if (now) {
-        strbuf_puts(out, ", started ");
-        cli_put_time(out, now, 0);
-    }
-    strbuf_puts(out, "\nthe source relays until its copy is deleted, ");
     cli_put_duration(out, (uint64_t) json_integer_value(delay), true);
     strbuf_printf(out,
-                  " (the deletion delay)\nafter both nodes confirm the "
-                  "switch-over: earlier once every node has the new\n"
-                  "location, later while a node stays silent (at most the "
-                  "controller's delay\nceiling); 'mignet migration show "
-                  "%" JSON_INTEGER_FORMAT "' says when it was cleaned\n",
+                  " counted from the switch-over once both nodes confirmed "
+                  "it (or the\nprepare timeout passed); earlier once every "
+                  "node has the new location, later\nwhile a node stays "
+                  "silent (at most to the controller's delay ceiling);\n"
+                  "'mignet migration show %" JSON_INTEGER_FORMAT "' says "
+                  "when it was cleaned\n",
                   json_integer_value(id));
     return CLI_EXIT_OK;
 }

@@ -913,9 +913,10 @@ test_render_object_and_sentences(void **state)
      * counts from the confirmed switch-over, and silence can hold it. */
     assert_null(strstr(strbuf_str(&sb), "within"));
     assert_non_null(strstr(strbuf_str(&sb),
-                           "deleted, 4.5 s (the deletion delay)\nafter both "
-                           "nodes confirm the switch-over"));
-    assert_non_null(strstr(strbuf_str(&sb), "later while a node stays "
+                           "deletion delay of\n4.5 s counted from the "
+                           "switch-over once both nodes confirmed it (or "
+                           "the\nprepare timeout passed)"));
+    assert_non_null(strstr(strbuf_str(&sb), "later\nwhile a node stays "
                                             "silent"));
     assert_lines_fit(strbuf_str(&sb));
 
@@ -960,13 +961,15 @@ test_render_plan(void **state)
                      CLI_EXIT_OK);
     const char *want =
         "migration 3: vm1 -> h1 at epoch 2\n"
-        "the source relays until its copy is deleted, 0.9 s (the deletion "
-        "delay)\n"
-        "after both nodes confirm the switch-over: earlier once every node "
-        "has the new\n"
-        "location, later while a node stays silent (at most the "
-        "controller's delay\n"
-        "ceiling); 'mignet migration show 3' says when it was cleaned\n"
+        "the source relays until its copy is deleted, after the deletion "
+        "delay of\n"
+        "0.9 s counted from the switch-over once both nodes confirmed it "
+        "(or the\n"
+        "prepare timeout passed); earlier once every node has the new "
+        "location, later\n"
+        "while a node stays silent (at most to the controller's delay "
+        "ceiling);\n"
+        "'mignet migration show 3' says when it was cleaned\n"
         "plan: dr route h4 -> h1, 16 MiB, 200 dirty pages/s of 4096 B, "
         "deadline 4500 ms\n"
         "PATH  ADDED  TCP_PORT  ROUTE\n"
