@@ -350,6 +350,40 @@ state n2 '.violation_count == 0 and .errors == 0' \
 grep -q '^recv {"type":"error","code":"unknown_node"' \
     "$T/agent-stranger.trace" || fail "no unknown_node error"
 
+# ---- Log lines an operator needs (issue 17) ----
+# A lease that ends names its VM, node and address.
+mig 0 vm create vml --mac 02:00:00:00:00:31 --vni 7 --node n1
+mig 0 binding set vml --ip 198.18.1.31 --type dynamic --lease 1
+out_has "^expires: +$TS \(in 0\.[0-9] s\)$"
+eventually "lease_ended logged with its VM" grep -Eq \
+    'level=info comp=core event=lease_ended vm=vml node=n1 ip=198\.18\.1\.31$' \
+    "$T/d1.log"
+mig 0 vm delete vml
+# An agent that cannot reach the gateway warns (once, not at every poll),
+# and says so at info when it reaches it again.
+GW_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+echo mgn_unused >"$T/token-gw"
+chmod 600 "$T/token-gw"
+"$MIGNET_BUILD_DIR/mignet-agent" --node gw1 --token-file "$T/token-gw" \
+    --ofp "unix:$T/no-bridge.mgmt" --controller "127.0.0.1:$FREE_PORT" \
+    --gateway "http://127.0.0.1:$GW_PORT" --refresh-ms 50 \
+    --refresh-jitter 0 >"$T/agent-gw.out" 2>"$T/agent-gw.log" &
+PIDS+=("$!")
+eventually "gateway_unreachable warned" grep -Eq \
+    "level=warn comp=agent event=gateway_unreachable node=gw1 gateway=http://127.0.0.1:$GW_PORT .*failures=1 " \
+    "$T/agent-gw.log"
+sleep 1 # some 20 more failed polls
+[ "$(grep -c 'event=gateway_unreachable' "$T/agent-gw.log")" = 1 ] \
+    || fail "gateway failures logged more than once: $(cat "$T/agent-gw.log")"
+mkdir -p "$T/gw/v1"
+echo '{"version":0,"full":true,"entries":[]}' >"$T/gw/v1/map"
+python3 -u -m http.server --bind 127.0.0.1 --directory "$T/gw" "$GW_PORT" \
+    >"$T/gw.out" 2>"$T/gw.log" &
+PIDS+=("$!")
+eventually "gateway_reachable logged" grep -Eq \
+    'level=info comp=agent event=gateway_reachable node=gw1 .*failures=[0-9]+ down_ms=[0-9]+' \
+    "$T/agent-gw.log"
+
 # ---- The agent channel over TLS ----
 if command -v openssl >/dev/null; then
     for name in ctl other; do
