@@ -274,6 +274,12 @@ build_node_drain(const struct cli_parsed *p, struct cli_request *r,
             snprintf(vm, sizeof vm, "%.*s", (int) (eq - s), s);
             snprintf(node, sizeof node, "%.*s", (int) (s + len - eq - 1),
                      eq + 1);
+            if (!mn_name_valid(vm) || !mn_name_valid(node)) {
+                json_decref(body);
+                return usage(err, errlen, "--targets: '%s' and '%s' must be "
+                             "VM and node ids (1-%d characters of "
+                             "[A-Za-z0-9._:-])", vm, node, MN_NAME_MAX);
+            }
             json_object_set_new(tg, vm, json_string(node));
             s += len + (s[len] == ',');
         }

@@ -611,7 +611,7 @@ test_help_words(void **state)
  * paired with the body the API would get for the same values; the CLI's
  * builder and the controller's parser must agree on every pair. */
 enum api_kind { API_NODE, API_VM, API_PATCH, API_MIGRATE, API_BINDING,
-                API_ABORT };
+                API_ABORT, API_DRAIN };
 
 static bool
 api_accepts(enum api_kind k, const char *body)
@@ -642,6 +642,12 @@ api_accepts(enum api_kind k, const char *body)
     case API_ABORT: {
         struct rest_abort_req r;
         return rest_parse_abort(body, len, &r, &e);
+    }
+    case API_DRAIN: {
+        struct rest_drain_req r;
+        bool ok = rest_parse_drain(body, len, &r, &e);
+        rest_drain_req_destroy(&r);
+        return ok;
     }
     }
     return false;
@@ -741,6 +747,10 @@ test_cli_equals_api(void **state)
          BND_J ",\"server\":\"198.18.1.300\"}"},
         {"binding set vm1 --ip 127.0.0.1", API_BINDING,
          "{\"ip\":\"127.0.0.1\"}"},
+        {"node drain n1 --targets vm1=n/2", API_DRAIN,
+         "{\"targets\":{\"vm1\":\"n/2\"}}"},
+        {"node drain n1 --targets vm1=n2", API_DRAIN,
+         "{\"targets\":{\"vm1\":\"n2\"}}"},
         {"migration abort 3 --reason because", API_ABORT,
          "{\"reason\":\"because\"}"},
     };
