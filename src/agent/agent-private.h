@@ -63,6 +63,9 @@ struct agent {
     struct bufferevent *chan_bev;  /* connected */
     struct bufferevent *chan_pend; /* connecting, not yet up */
     struct event *chan_retry;
+    /* Failed connects in a row and when the last was logged at warn
+     * (monotonic us): the first of a streak and then one every 30 s. */
+    uint64_t chan_fail_streak, chan_warned_us;
 
     /* Gateway. */
     struct http_url gw;

@@ -375,6 +375,9 @@ eventually "gateway_unreachable warned" grep -Eq \
 sleep 1 # some 20 more failed polls
 [ "$(grep -c 'event=gateway_unreachable' "$T/agent-gw.log")" = 1 ] \
     || fail "gateway failures logged more than once: $(cat "$T/agent-gw.log")"
+# Its controller is not there either: warned once too, not at debug only.
+[ "$(grep -c 'level=warn comp=agent event=channel_connect_failed node=gw1 .*failures=1 ' "$T/agent-gw.log")" = 1 ] \
+    || fail "channel failure not warned once: $(cat "$T/agent-gw.log")"
 mkdir -p "$T/gw/v1"
 echo '{"version":0,"full":true,"entries":[]}' >"$T/gw/v1/map"
 python3 -u -m http.server --bind 127.0.0.1 --directory "$T/gw" "$GW_PORT" \
