@@ -197,10 +197,7 @@ test_reload_allowed_duplicate(void **state)
 {
     struct store *s = store_mem_create();
     struct rec *r = calloc(1, sizeof *r);
-    struct core_config cfg;
-    core_config_default(&cfg);
-    struct core_sink sink = rec_sink(r);
-    struct core *c = core_create(&cfg, s, &sink);
+    struct core *c = reload(s, r); /* an empty store: a new core */
     uint32_t n, vi;
     assert_int_equal(core_node_add(c, "n0", "198.18.0.9", 500, 0, &n), 0);
     struct mn_config mc = cfg_of(5);
