@@ -107,6 +107,17 @@ for n in $(sed -n 's/^#\?\([a-z][a-z_-]*\) *=.*/\1/p' "$ETC/mignetd.conf"); do
     flags_of "$T/mignetd.help" | grep -x -- "--$n" >/dev/null \
         || fail "mignetd.conf names '$n', not a mignetd flag"
 done
+# ... and every setting is there, commented out at its default.
+for flag in $(flags_of "$T/mignetd.help"); do
+    case $flag in --config|--help|--version|--accept-store) continue ;; esac
+    grep -q "^#${flag#--} =" "$ETC/mignetd.conf" \
+        || fail "mignetd.conf does not show the setting ${flag#--}"
+done
+for flag in $(flags_of "$T/agent.help"); do
+    case $flag in --config|--help|--version) continue ;; esac
+    grep -q "^#${flag#--} =" "$ETC/mignet-agent.conf" \
+        || fail "mignet-agent.conf does not show the setting ${flag#--}"
+done
 for n in $(sed -n 's/^#\?\([a-z][a-z_-]*\) *=.*/\1/p' \
            "$ETC/mignet-agent.conf"); do
     flags_of "$T/agent.help" | grep -x -- "--$n" >/dev/null \
