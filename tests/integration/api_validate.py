@@ -66,7 +66,8 @@ def to_jsonschema(s):
 class Contract:
     def __init__(self, path):
         with open(path, encoding="utf-8") as f:
-            self.doc = yaml.safe_load(f)
+            self.doc = yaml.load(f, Loader=getattr(yaml, "CSafeLoader",
+                                                   yaml.SafeLoader))
         self.defs = {n: to_jsonschema(s) for n, s in
                      self.doc["components"]["schemas"].items()}
         self.routes = []
@@ -75,6 +76,7 @@ class Contract:
                               re.escape(tmpl)) + "$"
             self.routes.append((re.compile(rx), tmpl, item))
         self.error = self.schema({"$ref": "#/components/schemas/Error"})
+        self.cache = {}  # (template, method, status) -> validator
 
     def resolve(self, o):
         while isinstance(o, dict) and "$ref" in o:
@@ -122,9 +124,11 @@ class Contract:
                         % (where, body[:80])]
             return []
         if "application/json" in content:
-            sch = content["application/json"].get("schema")
-            return self.check_json(where, self.schema(sch or {}), body,
-                                   ctype)
+            key = (tmpl, method.lower(), status)
+            if key not in self.cache:
+                sch = content["application/json"].get("schema")
+                self.cache[key] = self.schema(sch or {})
+            return self.check_json(where, self.cache[key], body, ctype)
         if "text/plain" in content:
             if not ctype.startswith("text/plain"):
                 return ["%s: content type %r, want text/plain"
