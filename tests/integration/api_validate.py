@@ -13,10 +13,10 @@ For each answer: the operation is found by path template and method; the
 status must be one the operation documents, and the body must validate
 (jsonschema, Draft 4) against the response's schema, translated from
 OpenAPI 3.0 (nullable, readOnly...) to JSON Schema.  Answers the HTTP
-layer gives on any path (the "Conventions" of api.yaml: 404 for a path
-that no route has, 405 for a method the path does not have, 400, 408, 413,
-431, 501 and 503 from the HTTP layer) must be JSON errors (the Error
-schema).  Prints each mismatch; exit 1 if any.
+layer gives on any path (the "Conventions" of api.yaml: 401 before
+routing, 404 for a path that no route has, 405 for a method the path does
+not have, 400, 408, 413, 431, 501 and 503 from the HTTP layer) must be
+JSON errors (the Error schema).  Prints each mismatch; exit 1 if any.
 """
 import json
 import re
@@ -27,7 +27,8 @@ import yaml
 
 METHODS = ("get", "put", "post", "delete", "patch")
 # Statuses any request may get from the HTTP layer or the router itself.
-ANY_PATH_ERRORS = {"400", "404", "405", "408", "413", "431", "501", "503"}
+ANY_PATH_ERRORS = {"400", "401", "404", "405", "408", "413", "431", "501",
+                   "503"}
 DROP = {"nullable", "readOnly", "writeOnly", "example", "deprecated",
         "discriminator", "xml", "externalDocs"}
 
