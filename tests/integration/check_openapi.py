@@ -11,8 +11,9 @@ Checks, printing every problem found (exit 1 if any):
 - every schema's "required" names properties the schema declares (when it
   declares them), and no schema mixes allOf parts whose same-named
   properties have different types (a value could never conform);
-- every path parameter ({id}) is declared, every operation answers JSON
-  (or text/plain for /metrics) and documents its 401.
+- every path parameter ({id}) is declared, every operation has a unique
+  operationId, answers JSON (or text/plain for /metrics) and documents
+  its 401.
 
 Debian packages: python3-yaml, python3-jsonschema, openapi-specification.
 """
@@ -131,6 +132,7 @@ def check_schemas(doc, problems):
 
 
 def check_paths(doc, problems):
+    op_ids = set()
     for route, item in doc.get("paths", {}).items():
         declared = {p["name"] for p in item.get("parameters", [])
                     if deref(doc, p).get("in") == "path"}
@@ -138,6 +140,12 @@ def check_paths(doc, problems):
             op = item.get(method)
             if op is None:
                 continue
+            oid = op.get("operationId")
+            if not oid or oid in op_ids:
+                problems.append("%s %s: operationId %s" % (
+                    method, route, "missing" if not oid else
+                    "%r used twice" % oid))
+            op_ids.add(oid)
             names = set(declared)
             for p in op.get("parameters", []):
                 p = deref(doc, p)

@@ -50,6 +50,7 @@ broken dupkey '0,/^    Node:$/s|^    Node:$|    Node:\n      type: object|' \
     "duplicate key 'type'"
 broken version 's|^openapi: 3.0.3|openapi: 2.0|' 'schema: /openapi'
 broken status 's|^        "200":$|        "2000":|' "'2000' does not match"
+broken opid 's|operationId: getVm$|operationId: listVms|' "operationId 'listVms' used twice"
 # A schema no answer can match: allOf parts typing one property twice.
 broken types 's|^            node: {$ref: "#/components/schemas/Id"}$|&\n            mac: {type: integer}|' \
     "allOf parts give 'mac' the types"
