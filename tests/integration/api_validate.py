@@ -4,13 +4,16 @@
 Usage:
   api_validate.py API_YAML --log FILE
       every answer recorded in FILE (tests/integration/lib.sh's api()
-      writes it): records "@@ METHOD PATH STATUS LENGTH CTYPE" then LENGTH
-      bytes of body and a newline.
-  api_validate.py API_YAML METHOD PATH STATUS BODY_FILE [CTYPE]
+      writes it): records "@@ METHOD PATH STATUS LENGTH HEADERS CTYPE"
+      (HEADERS: the answer's header names, lower case, comma-separated)
+      then LENGTH bytes of body and a newline.
+  api_validate.py API_YAML METHOD PATH STATUS BODY_FILE [CTYPE [HEADERS]]
       one answer.
 
 For each answer: the operation is found by path template and method; the
-status must be one the operation documents, and the body must validate
+status must be one the operation documents, the headers the response
+documents (Location, ETag, WWW-Authenticate; Allow on every 405) must be
+there when the answer's header names are known, and the body must validate
 (jsonschema, Draft 4) against the response's schema, translated from
 OpenAPI 3.0 (nullable, readOnly...) to JSON Schema.  Answers the HTTP
 layer gives on any path (the "Conventions" of api.yaml: 401 before
@@ -100,10 +103,20 @@ class Contract:
                 return tmpl, item
         return None, None
 
-    def check(self, method, path, status, body, ctype):
-        """A list of problems with one answer (empty: it conforms)."""
+    def check(self, method, path, status, body, ctype, headers=None):
+        """A list of problems with one answer (empty: it conforms);
+        'headers': the set of its header names in lower case, or None
+        when unknown (then headers are not checked)."""
         where = "%s %s -> %s" % (method, path, status)
         status = str(status)
+        out = []
+        if headers is not None and status == "405" and "allow" not in headers:
+            out.append("%s: a 405 without Allow" % where)
+        return out + self.check_answer(where, method, path, status, body,
+                                       ctype, headers)
+
+    def check_answer(self, where, method, path, status, body, ctype,
+                     headers):
         tmpl, item = self.find(path)
         op = item.get(method.lower()) if item else None
         if op is None:
@@ -118,6 +131,11 @@ class Contract:
             return ["%s: status %s not documented for %s %s"
                     % (where, status, method.upper(), tmpl)]
         resp = self.resolve(resp)
+        missing = [h for h in (resp.get("headers") or {})
+                   if headers is not None and h.lower() not in headers]
+        if missing:
+            return ["%s: documented header(s) %s missing"
+                    % (where, ", ".join(missing))]
         content = resp.get("content")
         if not content:
             if body.strip():
@@ -154,20 +172,21 @@ class Contract:
 
 
 def read_log(path):
-    """Yields (method, path, status, ctype, body) of a recorded log."""
+    """Yields (method, path, status, ctype, body, header names) of a
+    recorded log."""
     with open(path, "rb") as f:
         data = f.read()
     i = 0
     while i < len(data):
         nl = data.index(b"\n", i)
-        head = data[i:nl].decode("utf-8", "replace").split(" ", 5)
-        if head[0] != "@@" or len(head) < 5:
+        head = data[i:nl].decode("utf-8", "replace").split(" ", 6)
+        if head[0] != "@@" or len(head) < 7:
             raise ValueError("%s: bad record at byte %d" % (path, i))
         n = int(head[4])
         body = data[nl + 1:nl + 1 + n].decode("utf-8", "replace")
         i = nl + 1 + n + 1
-        yield head[1], head[2], head[3], head[5] if len(head) > 5 else "", \
-            body
+        names = {h for h in head[5].split(",") if h}
+        yield head[1], head[2], head[3], head[6], body, names
 
 
 def main(argv):
@@ -178,15 +197,19 @@ def main(argv):
     problems = []
     n = 0
     if argv[2] == "--log":
-        for method, path, status, ctype, body in read_log(argv[3]):
+        for method, path, status, ctype, body, names in read_log(argv[3]):
             n += 1
-            problems += c.check(method, path, status, body, ctype)
+            problems += c.check(method, path, status, body, ctype, names)
     else:
         with open(argv[5], encoding="utf-8", errors="replace") as f:
             body = f.read()
         n = 1
+        names = None
+        if len(argv) > 7:
+            names = {h for h in argv[7].lower().split(",") if h}
         problems += c.check(argv[2], argv[3], argv[4], body,
-                            argv[6] if len(argv) > 6 else "application/json")
+                            argv[6] if len(argv) > 6 else "application/json",
+                            names)
     for p in problems:
         print("api contract: " + p)
     if problems:

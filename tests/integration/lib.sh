@@ -130,8 +130,11 @@ api() {
     CTYPE=$(sed -n 's/^[Cc]ontent-[Tt]ype: *\([^\r]*\).*/\1/p' \
             "$T/headers")
     if [ "$API_CHECK" = 1 ]; then
-        { printf '@@ %s %s %s %s %s\n' "$method" "$path" "$STATUS" \
-              "$(stat -c %s "$T/body")" "${CTYPE:--}"
+        local names
+        names=$(sed -n 's/^\([A-Za-z0-9-]*\):.*/\1/p' "$T/headers" \
+                | tr 'A-Z\n' 'a-z,')
+        { printf '@@ %s %s %s %s %s %s\n' "$method" "$path" "$STATUS" \
+              "$(stat -c %s "$T/body")" "${names:-,}" "${CTYPE:--}"
           cat "$T/body"; echo; } >>"$T/answers"
     fi
     if [ "$method" = POST ] && [ "${path%%\?*}" = /v1/nodes ] \

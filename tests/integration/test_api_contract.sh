@@ -88,4 +88,22 @@ if "$py" "$here/api_validate.py" "$src/docs/api.yaml" FOO /v1/tasks 501 \
     "$T/html" text/html >/dev/null; then
     fail "an HTML error page passed"
 fi
+# Documented headers: a VM's GET without its ETag, a 405 without Allow.
+printf '{"error":{"code":"method_not_allowed","message":"m"}}' >"$T/err405"
+"$py" "$here/api_validate.py" "$src/docs/api.yaml" DELETE /v1/vms 405 \
+    "$T/err405" application/json content-type,allow \
+    || fail "a 405 with Allow was refused"
+if "$py" "$here/api_validate.py" "$src/docs/api.yaml" DELETE /v1/vms 405 \
+    "$T/err405" application/json content-type >"$T/v.out"; then
+    fail "a 405 without Allow passed"
+fi
+printf '{"error":{"code":"unknown_vm","message":"m"}}' >"$T/err404"
+"$py" "$here/api_validate.py" "$src/docs/api.yaml" GET /v1/vms/vm1/binding \
+    404 "$T/err404" application/json content-type \
+    || fail "a 404 was refused"
+if "$py" "$here/api_validate.py" "$src/docs/api.yaml" GET /v1/vms/vm1/binding \
+    200 "$T/err404" application/json content-type >"$T/v.out"; then
+    fail "a binding's 200 without ETag (and not a binding) passed"
+fi
+grep -q "ETag missing" "$T/v.out" || fail "no ETag reason: $(cat "$T/v.out")"
 echo "PASS: the contract validates and its checkers catch mistakes"
