@@ -252,9 +252,13 @@ raw_is() {
     sed '1,/^\r$/d' "$T/raw" >"$T/raw.body"
     [ "$(jq -r .error.code "$T/raw.body")" = "$3" ] \
         || fail "raw '$1': $(cat "$T/raw.body")"
+    local names
+    names=$(sed -n '2,/^\r$/s/^\([A-Za-z0-9-]*\):.*/\1/p' "$T/raw" \
+            | tr 'A-Z\n' 'a-z,')
     "$PY" "$(dirname "$0")/api_validate.py" "$API_SPEC" \
         "$(printf '%s' "$1" | cut -d' ' -f1)" /v1/nodes "$2" "$T/raw.body" \
-        application/json || fail "raw '$1': not the contract's Error"
+        application/json "${names:-,}" \
+        || fail "raw '$1': not the contract's Error"
 }
 raw_is 'GARBAGE\r\n\r\n' 400 bad_request
 raw_is 'GET /v1/nodes HTTP/9.9\r\nHost: x\r\n\r\n' 400 bad_request
