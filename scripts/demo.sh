@@ -9,7 +9,9 @@
 # Debian packages.  Addresses are 198.18.0.0/15, inside namespaces only.
 #
 # Environment: MIG_RATE (probes/s per sender, 300) and MIG_PAUSE_MS (300)
-# set the traffic.  MIG_PUSH=1 or 0 runs only mignet and naive, both with
+# set the traffic.  The VM manager calls `mignet vm migrate` as the VM
+# stops, before its port leaves n1 (TB_MOVE_HOOK_AT=pause, the default
+# here; =attach calls it only once the port is on n2, as before).  MIG_PUSH=1 or 0 runs only mignet and naive, both with
 # map push on the agent channel (docs/agent-protocol.md, "Map push") or
 # both on their polls alone.
 set -euo pipefail
@@ -18,6 +20,7 @@ root=$PWD
 scripts/deps.sh test >/dev/null
 scripts/build.sh
 export MIGNET_BUILD_DIR=$root/build MIGNET_SOURCE_DIR=$root
+export TB_MOVE_HOOK_AT=${TB_MOVE_HOOK_AT:-pause}
 # The runs: name:strategy:push.
 case ${MIG_PUSH:-} in
     '') runs="mignet+push:mignet:1 mignet:mignet:0 naive:naive:0" ;;

@@ -446,8 +446,15 @@ mark_iface(struct agent_core *a, const char *key)
 
 /* A frame from a watched port (PL_K_ACTIVATE): the VM held there with
  * activate_on_frame runs here now.  Its entry becomes active at once
- * (the sync installs local delivery and drops the watch); the confirmed
- * batch reports 'activated' (agent_batch_done). */
+ * (the sync installs local delivery and drops the watch) and 'activated'
+ * goes to mignetd at once, in parallel with that batch: the frame proves
+ * the VM runs here, and what mignetd does next -- the source's relay, the
+ * map -- only sends the VM's traffic over the overlay, whose delivery to
+ * this port the prepared copy already has (its batch put the watch and
+ * that delivery in, in order, before this frame could come).  A copy held
+ * over a relay it inherited (the VM moving back) has no such delivery
+ * until the batch replaces the relay: it reports after the barrier, as
+ * does a session not ready to hear it. */
 static void
 activate_on_frame(struct agent_core *a, const struct ofp_packet_in *pi)
 {
@@ -462,10 +469,17 @@ activate_on_frame(struct agent_core *a, const struct ofp_packet_in *pi)
             && (!e->relay || e->inactive)
             && agent_entry_port(a, e) == port) {
             uint64_t epoch = e->epoch;
+            bool over_relay = e->relay;
             char vm[sizeof e->vm];
             snprintf(vm, sizeof vm, "%s", e->vm);
             if (chan_client_activate(a->chan, vm, epoch)) {
-                a->activation_due = true;
+                agent_schedule_sync(a);
+                if (over_relay
+                    || !chan_client_report_activated(a->chan,
+                                                     agent_core_ms(a),
+                                                     &a->chan_out)) {
+                    a->activation_due = true;
+                }
                 log_write(LOG_INF, "agent", "event=activated_on_frame "
                           "node=%s vm=%s epoch=%" PRIu64 " port=%" PRIu64,
                           a->opt.node, vm, epoch, port);

@@ -75,7 +75,7 @@ ctl_migrate(struct ctl *ctl, const struct ctl_migrate_req *r, uint64_t now,
 
 /* The name of node 'node', "?" when it is gone. */
 static const char *
-silent_name(struct ctl *ctl, uint32_t node)
+unconfirmed_name(struct ctl *ctl, uint32_t node)
 {
     struct core_node_info n;
     return core_node_info(ctl->core, node, &n) ? n.name : "?";
@@ -116,8 +116,8 @@ ctl_migration_changed(struct ctl *ctl, const struct core_migration *m)
               m->id, mig_phase_name(m->phase), v.name, dst.name, src.name,
               m->epoch, mig_switchover_name(m->switchover), m->delay_ms,
               (int) m->released_early, (int) m->degraded,
-              forced ? " deletion_forced=1 silent_node=" : "",
-              forced ? silent_name(ctl, m->held_for) : "",
+              forced ? " deletion_forced=1 unconfirmed_node=" : "",
+              forced ? unconfirmed_name(ctl, m->held_for) : "",
               m->phase == MIG_ABORTED ? " reason=\"" : "",
               m->phase == MIG_ABORTED ? m->abort_reason : "",
               m->phase == MIG_ABORTED ? "\"" : "");

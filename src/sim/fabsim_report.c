@@ -260,6 +260,53 @@ table_migrations(FILE *out, const struct fabsim_world *w,
     }
 }
 
+/* What met/missed means, under the table, and why every migration missed
+ * when no plan could have met the deadline (seed002's example: one NIC
+ * per host caps each transfer, however many paths). */
+static void
+deadline_note(FILE *out, const struct fabsim_world *w,
+              const struct fabsim_result *r, size_t n)
+{
+    uint64_t deadline = w->p.deadline_ms;
+    if (!deadline) {
+        fprintf(out, "\nmet/missed: no deadline (--deadline-ms 0), none "
+                     "counted; compare the times.\n");
+        return;
+    }
+    fprintf(out,
+            "\nmet/missed: migrations that ended (arrival to the end of "
+            "stop-and-copy)\n  within the deadline, %" PRIu64 " ms "
+            "(--deadline-ms): the time the VM manager\n  asks a "
+            "migration to take; dr+paths adds paths while its estimate "
+            "is over.\n",
+            deadline);
+    double best = INFINITY;
+    uint64_t missed = 0, all = 0;
+    const struct fabsim_mig *paths_mig = NULL;
+    for (size_t i = 0; i < n; i++) {
+        missed += r[i].deadlines_missed;
+        all += r[i].n;
+        for (size_t j = 0; j < r[i].n; j++) {
+            best = fmin(best, r[i].mig[j].estimate_ms);
+        }
+        if (r[i].strategy == FABSIM_DR_PATHS && r[i].n) {
+            paths_mig = &r[i].mig[0];
+        }
+    }
+    if (all && missed == all && best > (double)deadline) {
+        char why[160] = "";
+        if (paths_mig) {
+            snprintf(why, sizeof why, "\n  (dr+paths stopped: %s)",
+                     plan_stop_str(paths_mig->plan_stop));
+        }
+        fprintf(out,
+                "  None could meet it here: the shortest estimate of any "
+                "plan is %.0f ms%s.\n  Compare the time columns, or "
+                "give a reachable --deadline-ms.\n",
+                best, why);
+    }
+}
+
 void
 fabsim_report_table(FILE *out, const struct fabsim_world *w,
                     const struct fabsim_result *r, size_t n)
@@ -304,6 +351,7 @@ fabsim_report_table(FILE *out, const struct fabsim_world *w,
                 x->estimate_p50_ms, ratio, paths, x->bytes / 1e9,
                 x->mean_link_util * 100, x->events, x->wall_ms);
     }
+    deadline_note(out, w, r, n);
     for (size_t i = 0;
          i < n && (p->per_migration || w->n_jobs <= TABLE_PER_MIGRATION);
          i++) {

@@ -80,10 +80,12 @@ sim_params_default(struct sim_params *p)
     p->push_interval_ms = 10;
     p->switchover = MIG_SW_NOW;
     p->precopy_ms = 500;
+    p->plot_bucket_ms = 100;
 }
 
 enum opt_type { OPT_U32, OPT_U64, OPT_I64, OPT_DBL, OPT_PATTERN,
-                OPT_STRATEGY, OPT_SWITCHOVER, OPT_FLAG, OPT_NOFLAG };
+                OPT_STRATEGY, OPT_SWITCHOVER, OPT_FLAG, OPT_NOFLAG,
+                OPT_PATH };
 
 struct opt {
     const char *name;
@@ -154,6 +156,13 @@ static const struct opt opts[] = {
      "simulate every packet (slow; checks the cold-stream counting)"},
     {"no-progress", OPT_NOFLAG, P(progress), 0, 0,
      "no progress line on stderr"},
+    {"plot", OPT_PATH, P(plot), 0, 0,
+     "also draw FILE.png with gnuplot: packets lost per strategy over "
+     "simulated time, and each strategy's cleanup-time distribution"},
+    {"plot-data", OPT_PATH, P(plot_data), 0, 0,
+     "also write the numbers behind the plot to FILE (tab-separated)"},
+    {"plot-bucket-ms", OPT_U32, P(plot_bucket_ms), 1, 3.6e6,
+     "plot: losses are counted per this much simulated time (100)"},
 };
 #undef P
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -294,6 +303,21 @@ set_opt(struct sim_params *p, const struct opt *o, const char *v,
                           o, v, "now, manual, rarp or lossless", err,
                           errlen);
     }
+    case OPT_PATH:
+        if (!*v) {
+            snprintf(err, errlen, "--%s needs a file name", o->name);
+            return EINVAL;
+        }
+        for (const char *c = v; *c; c++) {
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+                snprintf(err, errlen,
+                         "--%s: the file name has a control character",
+                         o->name);
+                return EINVAL;
+            }
+        }
+        memcpy(base + o->off, &v, sizeof v);
+        return 0;
     case OPT_FLAG:
     case OPT_NOFLAG:
         break;
@@ -392,6 +416,10 @@ sim_params_check(const struct sim_params *p, char *err, size_t errlen)
         snprintf(err, errlen, "--abort-rate needs --switchover manual, "
                               "rarp or lossless (now has no prepared "
                               "phase to cancel)");
+        return EINVAL;
+    }
+    if (p->plot && p->plot_data && !strcmp(p->plot, p->plot_data)) {
+        snprintf(err, errlen, "--plot and --plot-data name the same file");
         return EINVAL;
     }
     if (p->exact && (uint64_t)p->vms * p->peers > 10000000) {

@@ -55,6 +55,41 @@ strategy_list(const char *spec, char names[][32], size_t max)
     return n;
 }
 
+/* The table or the JSON, then the pictures; the exit code. */
+static int
+report(const struct sim_params *p, const struct sim_result *results,
+       size_t n)
+{
+    if (p->json) {
+        if (sim_report_json(stdout, p, results, n)) {
+            fprintf(stderr, "mignet sim: out of memory writing JSON\n");
+            return 1;
+        }
+    } else {
+        sim_report_table(stdout, p, results, n);
+    }
+    if (fflush(stdout)) {
+        return 1;
+    }
+    char err[512] = "";
+    if (p->plot_data
+        && sim_plot_write_data(p->plot_data, p, results, n, err,
+                               sizeof err)) {
+        fprintf(stderr, "mignet sim: --plot-data: %s\n", err);
+        return 1;
+    }
+    if (p->plot && sim_plot(p, results, n, err, sizeof err)) {
+        fprintf(stderr, "mignet sim: --plot: %s\n", err);
+        return 1;
+    }
+    if (p->plot && !p->json) {
+        printf("plot: %s%s%s\n", p->plot, p->plot_data ? ", its numbers: "
+                                                      : "",
+               p->plot_data ? p->plot_data : "");
+    }
+    return fflush(stdout) ? 1 : 0;
+}
+
 int
 sim_main(int argc, char **argv)
 {
@@ -78,6 +113,11 @@ sim_main(int argc, char **argv)
         printf("fault mode:  mignet sim --faults all --help\n");
         return 0;
     }
+    /* Before simulating: a missing gnuplot should not cost a long run. */
+    if (p.plot && sim_plot_check(err, sizeof err)) {
+        fprintf(stderr, "mignet sim: %s\n", err);
+        return 1;
+    }
     char names[16][32];
     size_t n = strategy_list(p.strategy, names, 16);
     struct sim_workload *wl = sim_workload_create(&p);
@@ -85,7 +125,7 @@ sim_main(int argc, char **argv)
         fprintf(stderr, "mignet sim: out of memory building the workload\n");
         return 1;
     }
-    struct sim_result results[16];
+    struct sim_result results[16] = {0};
     bool printed = false;
     struct sim_hooks hooks = {
         .wall_us = sim_wall_us,
@@ -106,16 +146,11 @@ sim_main(int argc, char **argv)
         }
     }
     sim_workload_destroy(wl);
-    if (rc) {
-        return rc;
+    if (!rc) {
+        rc = report(&p, results, n);
     }
-    if (p.json) {
-        if (sim_report_json(stdout, &p, results, n)) {
-            fprintf(stderr, "mignet sim: out of memory writing JSON\n");
-            return 1;
-        }
-    } else {
-        sim_report_table(stdout, &p, results, n);
+    for (size_t i = 0; i < n; i++) {
+        sim_result_destroy(&results[i]);
     }
-    return fflush(stdout) ? 1 : 0;
+    return rc;
 }

@@ -69,6 +69,12 @@ struct sim_params {
     enum mig_switchover switchover;
     uint32_t precopy_ms;       /* pre-copy before the pause (not `now`) */
     double abort_rate;         /* fraction of migrations cancelled */
+    /* Pictures (docs/simulator.md, "Plots"): not part of the run's
+     * parameters, so neither in the JSON nor in the replay line.  The
+     * strings point into argv. */
+    const char *plot;          /* --plot FILE.png, or NULL */
+    const char *plot_data;     /* --plot-data FILE.tsv, or NULL */
+    uint32_t plot_bucket_ms;   /* loss time series bucket (100) */
 };
 
 void sim_params_default(struct sim_params *);
@@ -138,7 +144,19 @@ struct sim_result {
     double queued_delay_mean_ms;
     uint64_t aborted;           /* migrations that reached ABORTED */
     uint64_t activations;       /* `activated` reports of agents */
+    /* With --plot or --plot-data only (else NULL): packets lost in each
+     * 'series_ms' of simulated time from the traffic start (they add up
+     * to the lost_* classes), and every cleaned migration's cleanup
+     * time in microseconds, sorted ('cleaned' of them).  Owned by the
+     * result: sim_result_destroy(). */
+    uint64_t series_ms;
+    uint64_t *lost_series;
+    size_t n_series;
+    uint64_t *cleanup_us;
 };
+
+/* Frees what a result owns (its series); NULL is fine. */
+void sim_result_destroy(struct sim_result *);
 
 /* Is 'name' a strategy of the simulator (sim_strategies)? */
 bool sim_strategy_known(const char *name);
@@ -181,5 +199,19 @@ void sim_report_table(FILE *, const struct sim_params *,
 /* Prints the one JSON object of the contract; 0 or ENOMEM. */
 int sim_report_json(FILE *, const struct sim_params *,
                     const struct sim_result *, size_t n);
+
+/* Pictures (plot.c).  Is gnuplot on PATH?  If not, writes a message
+ * naming the Debian package to 'err' and returns ENOENT. */
+int sim_plot_check(char *err, size_t errlen);
+/* Writes the numbers behind the picture (the loss series of every
+ * result, one column a strategy, then each strategy's cleanup times) to
+ * 'path'.  0 or errno with a message in 'err'. */
+int sim_plot_write_data(const char *path, const struct sim_params *,
+                        const struct sim_result *, size_t n,
+                        char *err, size_t errlen);
+/* Draws p->plot from p->plot_data's numbers (or a temporary copy) with
+ * gnuplot.  0 or errno with a message in 'err'. */
+int sim_plot(const struct sim_params *, const struct sim_result *,
+             size_t n, char *err, size_t errlen);
 
 #endif /* MIGNET_SIM_SIMULATOR_H */

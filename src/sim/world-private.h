@@ -193,6 +193,8 @@ struct world {
     size_t mig_cap;
     uint64_t *samples; /* cleanup times, us */
     size_t n_samples, cap_samples;
+    uint64_t series_us; /* --plot: loss bucket width (0: no series) */
+    size_t cap_series;  /* of r->lost_series */
 
     uint64_t n_hot;
     uint64_t ctl_inflight; /* instructions and acks (not refresh reports) */
@@ -423,6 +425,9 @@ void world_vcount_move(struct world *, uint64_t from, uint64_t to);
 void world_vfifo_push(struct world *, uint64_t version, uint32_t vm);
 void world_flush_stream(struct world *, uint32_t s, uint64_t t, bool settle);
 void world_on_arrive(struct world *, const struct sim_ev *);
+/* Counts 'n' packets lost at 't_us' in the run's loss time series
+ * (--plot); nothing without one. */
+void world_series_lost(struct world *, uint64_t t_us, uint64_t n);
 
 /* ---- world_control.c: agents, core sinks, control channel ---- */
 

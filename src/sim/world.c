@@ -401,6 +401,12 @@ finish(struct world *w)
     r->relays_retargeted = st.relays_retargeted;
     /* Held for a VM that never resumed (a run that gave up): lost. */
     r->lost_pause += w->queued_now;
+    world_series_lost(w, t_stop, w->queued_now);
+    if (w->series_us) {
+        /* The sorted samples behind the percentiles, for the plot. */
+        r->cleanup_us = w->samples;
+        w->samples = NULL;
+    }
     r->queued_delay_max_ms = (double)w->queued_delay_max_us / 1000.0;
     uint64_t released = r->queued - w->queued_now;
     r->queued_delay_mean_ms =
@@ -453,6 +459,18 @@ strategy_config(const struct sim_params *p, const char *strategy,
     return true;
 }
 
+void
+sim_result_destroy(struct sim_result *r)
+{
+    if (r) {
+        free(r->lost_series);
+        free(r->cleanup_us);
+        r->lost_series = NULL;
+        r->cleanup_us = NULL;
+        r->n_series = 0;
+    }
+}
+
 int
 sim_run(const struct sim_workload *wl, const char *strategy,
         const struct sim_hooks *hooks, struct sim_result *r, char *err,
@@ -493,6 +511,10 @@ sim_run(const struct sim_workload *wl, const char *strategy,
     w->sw = wl->p.switchover;
     w->precopy_us = (uint64_t)wl->p.precopy_ms * 1000;
     w->core_timer_at = UINT64_MAX;
+    if (wl->p.plot || wl->p.plot_data) {
+        w->series_us = (uint64_t)wl->p.plot_bucket_ms * 1000;
+        r->series_ms = wl->p.plot_bucket_ms;
+    }
     sim_evq_init(&w->q);
     pool_init(&w->hist, sizeof(struct hist_ent));
     pool_init(&w->agent, sizeof(struct agent_ent));

@@ -91,6 +91,50 @@ world_vfifo_push(struct world *w, uint64_t version, uint32_t vm)
     w->vfifo.vm[j] = vm;
 }
 
+/* ---- the loss time series (--plot) ---- */
+
+void
+world_series_lost(struct world *w, uint64_t t_us, uint64_t n)
+{
+    if (!w->series_us || !n) {
+        return;
+    }
+    struct sim_result *r = w->r;
+    uint64_t t0 = w->wl->t_start_us;
+    size_t i = (size_t)((t_us > t0 ? t_us - t0 : 0) / w->series_us);
+    if (i >= r->n_series) {
+        if (!grow((void **)&r->lost_series, &w->cap_series, i + 1,
+                  sizeof *r->lost_series)) {
+            w->nomem = true;
+            return;
+        }
+        r->n_series = i + 1;
+    }
+    r->lost_series[i] += n;
+}
+
+/* The cold stream's packets sent in [from, split) that are lost: each
+ * in the bucket of its arrival (send time + data latency). */
+static void
+series_cold(struct world *w, uint64_t from, uint64_t split, uint64_t ph,
+            uint64_t per)
+{
+    uint64_t t0 = w->wl->t_start_us;
+    uint64_t b = w->series_us;
+    uint64_t a = from;
+    while (a < split) {
+        uint64_t arrive = a + w->dl_us;
+        uint64_t idx = (arrive > t0 ? arrive - t0 : 0) / b;
+        /* The first send time whose arrival falls in the next bucket. */
+        uint64_t next = t0 + (idx + 1) * b - w->dl_us;
+        uint64_t end = next < split ? next : split;
+        world_series_lost(w, arrive,
+                          ticks_before(end, ph, per)
+                              - ticks_before(a, ph, per));
+        a = end;
+    }
+}
+
 /* ---- traffic ---- */
 
 /* Accounts the ticks of stream 's' (receiver not simulated) from cs[s]
@@ -126,6 +170,9 @@ world_flush_stream(struct world *w, uint32_t s, uint64_t t, bool settle)
             w->r->sent += n;
             if (w->vms[vm].flags & VMF_LOST_COLD) {
                 w->r->lost_other += n;
+                if (w->series_us) {
+                    series_cold(w, from, split, ph, per);
+                }
             } else {
                 w->r->delivered += n;
             }
@@ -197,6 +244,7 @@ world_on_arrive(struct world *w, const struct sim_ev *ev)
         if (ev->x + 1 >= HOP_LIMIT) {
             w->r->lost_other++;
             w->r->lost_hop_limit++;
+            world_series_lost(w, w->now, 1);
             return;
         }
         w->r->relayed++;
@@ -216,4 +264,5 @@ world_on_arrive(struct world *w, const struct sim_ev *ev)
     } else {
         w->r->lost_other++;
     }
+    world_series_lost(w, w->now, 1);
 }

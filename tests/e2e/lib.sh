@@ -328,7 +328,13 @@ tb_vm_resume() {
 # is unreachable for at least PAUSE_MS: its link goes down, its port moves
 # from the old host's br-int to host N's, CMD (if any: e.g. installing the
 # destination's flows) runs, and the link comes back once PAUSE_MS have
-# passed.  Appends "START_MS END_MS" (wall clock) of the actual pause to
+# passed.  With TB_MOVE_HOOK_AT=pause, CMD runs as the VM pauses, before
+# its port moves (as a hypervisor's VM manager calls at the stop, while
+# the source's tap still exists and the destination's is ready); the
+# function TB_MOVE_READY (if set), called with X N once the port is on
+# host N, waits until the network delivers there before the VM resumes
+# (a real destination's tap exists from the start of the migration; the
+# bed's port only appears now).  Appends "START_MS END_MS" (wall clock) of the actual pause to
 # $TB_DIR/pauses, the traffic tool's window file.
 tb_vm_move() {
     local x=$1 n=$2 pause=$3; shift 3
@@ -338,10 +344,15 @@ tb_vm_move() {
     [ "$old" != "$n" ] || tb_die "vm$x is already on host $n"
     t0=$(tb_now_ms)
     tb_vm_pause "$x"
+    if [ $# -gt 0 ] && [ "${TB_MOVE_HOOK_AT:-attach}" = pause ]; then
+        "$@" || tb_die "move hook '$*' failed"
+    fi
     tb_vm_detach_to "$x" "$n"
     tb_vm_attach "$x" "$n"
-    if [ $# -gt 0 ]; then
+    if [ $# -gt 0 ] && [ "${TB_MOVE_HOOK_AT:-attach}" != pause ]; then
         "$@" || tb_die "move hook '$*' failed"
+    elif [ $# -gt 0 ] && [ -n "${TB_MOVE_READY:-}" ]; then
+        "$TB_MOVE_READY" "$x" "$n" || tb_die "$TB_MOVE_READY failed"
     fi
     left=$((pause - ($(tb_now_ms) - t0)))
     if [ "$left" -gt 0 ]; then

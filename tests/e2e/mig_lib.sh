@@ -190,6 +190,21 @@ mig_migrate() {
     tb_log "vm$x -> $node: migration $MIG_LAST ($(mig_phase "$MIG_LAST"))"
 }
 
+# _mig_dst_ready X H: host H's br-int delivers to VM X's port (its LOCAL
+# flows output there), e.g. before the VM resumes (TB_MOVE_READY).
+_mig_dst_ready() {
+    local x=$1 h=$2 cookie port
+    cookie=$(dp_cookie 1 "vm$x")
+    port=$(tb_vm_ofport "$x")
+    for _ in $(seq 1 400); do
+        dp_flows "$h" "$cookie" | grep -q "output:$port\b" && return 0
+        sleep 0.005
+    done
+    tb_log "vm$x: no delivery to port $port on host $h after 2 s"
+    return 1
+}
+export TB_MOVE_READY=${TB_MOVE_READY:-_mig_dst_ready}
+
 # mig_wait_cleaned ID [TIMEOUT_S]
 mig_wait_cleaned() {
     local id=$1 t=${2:-20}

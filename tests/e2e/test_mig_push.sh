@@ -15,6 +15,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 tb_require
 . "$here/flows.sh"
 MIG_PUSH=1 MIG_RATE=1000 MIG_PAUSE_MS=100
+# The VM manager calls mignet as the VM stops, while the source port still
+# exists (docs/agent-protocol.md, "Map push"; the relay then carries only
+# what stale senders send until the push lands).
+export TB_MOVE_HOOK_AT=pause
 . "$here/mig_lib.sh"
 
 mig_bed mignet
@@ -33,7 +37,7 @@ tb_expect "duplicates" "$(mig_total "$report" duplicated)" -eq 0
 tb_expect "released early (1 = yes)" \
     "$(jq '.released_early | if . then 1 else 0 end' <<<"$mig")" -eq 1
 tb_expect "cleanup ms" "$cleanup" -le 1000
-tb_expect "packets relayed by n1" "$relayed" -le 500
+tb_expect "packets relayed by n1 (the issue's gate)" "$relayed" -le 100
 metrics=$(curl -sf "$MIG_URL/metrics")
 tb_expect "map pushes" "$(awk '$1 == "mignet_map_pushes_total" { print $2 }' \
     <<<"$metrics")" -ge 3
