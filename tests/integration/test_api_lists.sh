@@ -301,4 +301,20 @@ ok GET /v1/vms 200
 eventually "a debug access line" grep -Eq \
     'level=debug comp=rest event=access method=GET route=vms path="/v1/vms" status=200' \
     "$T/chatty.log"
+
+# ---- With tokens: the new list is a reader's, 401 without a token ----
+READER=mgnrd_$(openssl rand -hex 16)
+printf 'reader %s\n' "$READER" >"$T/tokens"
+chmod 600 "$T/tokens"
+start_mignetd tokened --api-tokens "$T/tokens"
+ok GET /v1/migrations 401
+[ "$(json .error.code)" = unauthorized ] || fail "no token: $BODY"
+ok GET "/v1/migrations?limit=1" 401
+API_HEADERS=(-H "Authorization: Bearer $READER")
+ok GET "/v1/migrations?limit=1" 200
+[ "$(json '.migrations | length'),$(json .next)" = 0,null ] \
+    || fail "reader's list: $BODY"
+ok DELETE /v1/migrations 405
+allow_is "GET"
+API_HEADERS=()
 echo "PASS: lists, filters, history names, Allow, ETag, JSON errors, access log"
