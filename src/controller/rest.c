@@ -81,6 +81,38 @@ rest_etag(const json_t *obj, char out[REST_ETAG_LEN])
     free(text);
 }
 
+/* Whether a GET's If-None-Match names 'tag' (or is "*"): the client's
+ * copy is current. */
+static bool
+rest_none_match(struct evhttp_request *req, const char *tag)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                       "If-None-Match");
+    if (!h || evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        return false;
+    }
+    size_t tlen = strlen(tag);
+    for (const char *p = h; *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, " \t,");
+        if (!n) {
+            break;
+        }
+        /* Weak comparison (RFC 9110 13.1.2): W/ is ignored. */
+        const char *t = p;
+        size_t tn = n;
+        if (tn > 2 && !strncmp(t, "W/", 2)) {
+            t += 2;
+            tn -= 2;
+        }
+        if ((tn == 1 && *t == '*') || (tn == tlen && !strncmp(t, tag, tn))) {
+            return true;
+        }
+        p += n;
+    }
+    return false;
+}
+
 static void
 rest_send_json_tagged(struct ctl *ctl, struct evhttp_request *req,
                       int status, json_t *obj, bool etag)
@@ -101,6 +133,13 @@ rest_send_json_tagged(struct ctl *ctl, struct evhttp_request *req,
             rest_etag_of(v.iov_base, n, tag);
             evhttp_add_header(evhttp_request_get_output_headers(req),
                               "ETag", tag);
+            if (status == 200 && rest_none_match(req, tag)) {
+                /* The client has it: 304, no body. */
+                evbuffer_free(body);
+                json_decref(obj);
+                ctl_reply(ctl, req, 304, NULL, NULL);
+                return;
+            }
         }
         ((char *) v.iov_base)[n] = '\n';
         v.iov_len = n + 1;

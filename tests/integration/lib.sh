@@ -125,6 +125,7 @@ api() {
         fi
         args+=(--data-binary "$3")
     fi
+    : >"$T/body" # curl leaves the file alone when there is no body
     STATUS=$(curl "${args[@]}" "$URL$path") || fail "curl $method $path"
     BODY=$(cat "$T/body")
     CTYPE=$(sed -n 's/^[Cc]ontent-[Tt]ype: *\([^\r]*\).*/\1/p' \

@@ -97,6 +97,13 @@ E1=$(etag)
 [[ "$E1" =~ ^\"[0-9a-f]{16}\"$ ]] || fail "ETag: '$E1'"
 ok GET /v1/vms/vm4 200
 [ "$(etag)" = "$E1" ] || fail "ETag changed without a change"
+# If-None-Match: 304 without a body while the copy is current.
+API_HEADERS=(-H "If-None-Match: $E1")
+ok GET /v1/vms/vm4 304
+[ -z "$BODY" ] && [ "$(etag)" = "$E1" ] || fail "304: '$BODY' $(etag)"
+API_HEADERS=(-H 'If-None-Match: "0000000000000000"')
+ok GET /v1/vms/vm4 200
+[ "$(json .id)" = vm4 ] || fail "If-None-Match other: $BODY"
 API_HEADERS=(-H 'If-Match: "0000000000000000"')
 ok PATCH /v1/vms/vm4 412 '{"port":7}'
 [ "$(json .error.code)" = precondition_failed ] || fail "412: $BODY"
@@ -107,6 +114,9 @@ API_HEADERS=(-H "If-Match: \"x\", $E1")
 ok PATCH /v1/vms/vm4 200 '{"port":7}'
 E2=$(etag)
 [ -n "$E2" ] && [ "$E2" != "$E1" ] || fail "PATCH ETag '$E2' (was $E1)"
+API_HEADERS=(-H "If-None-Match: $E1")
+ok GET /v1/vms/vm4 200
+[ "$(json .port),$(etag)" = "7,$E2" ] || fail "after PATCH: $BODY"
 API_HEADERS=(-H "If-Match: $E1")
 ok PATCH /v1/vms/vm4 412 '{"port":8}'
 API_HEADERS=(-H "If-Match: *")
