@@ -33,6 +33,8 @@ struct store;
     CORE_ERR(UNKNOWN_MIGRATION, "unknown_migration", "no such migration")    \
     CORE_ERR(DUPLICATE_VM, "duplicate_vm", "a VM with this id exists")       \
     CORE_ERR(DUPLICATE_NODE, "duplicate_node", "a node with this id exists") \
+    CORE_ERR(DUPLICATE_ADDRESS, "duplicate_address",                         \
+             "another VM has this MAC or IP address in the same network")   \
     CORE_ERR(SAME_NODE, "same_node", "the VM is already on that node")       \
     CORE_ERR(WRONG_SOURCE, "wrong_source",                                   \
              "the VM is not on the given source node")                       \
@@ -148,7 +150,7 @@ struct core_nack {
 #define CORE_MIG_NACKS_MAX 8
 
 /* Longest abort reason kept, not counting the NUL. */
-#define CORE_ABORT_REASON_MAX 127
+#define CORE_ABORT_REASON_MAX MN_ABORT_REASON_MAX
 
 struct core_migration {
     uint64_t id;
@@ -201,6 +203,10 @@ struct core_sink {
      * a configuration equal to the snapshot: only possible in strategies
      * without the pending-task check (the seed's "wrong VM deleted"). */
     void (*wrong_delete)(void *aux, uint32_t vm, uint32_t node);
+    /* The lease of 'vm''s binding to 'ip' (host order) on 'node' ended at
+     * 'expires_ms': the VM lost its address (may be NULL). */
+    void (*lease_ended)(void *aux, uint32_t vm, uint32_t node, uint32_t ip,
+                        uint64_t expires_ms);
     void *aux;
 };
 
@@ -431,6 +437,29 @@ enum core_err core_vm_update(struct core *, uint32_t vm,
                              const struct mn_config *, uint64_t now);
 enum core_err core_vm_update_check(const struct core *, uint32_t vm,
                                    const struct mn_config *);
+
+/* Duplicate addresses.  Two VMs are in the same network when their VNIs
+ * are equal and not 0, or both have VNI 0 and the same VLAN (0 = the
+ * untagged network).  core_vm_add*() and core_vm_update*() refuse
+ * CORE_E_DUPLICATE_ADDRESS for a MAC, or an IP other than 0, that another
+ * live VM has in the same network -- unless 'flags' holds
+ * CORE_VM_ALLOW_DUPLICATE (the operator said so), or the core is loading
+ * its store (what was stored was accepted).  An update is checked only
+ * when it changes the VM's MAC, IP, VNI or VLAN; a migration moves a VM,
+ * never its addresses, and is never a duplicate of itself. */
+#define CORE_VM_ALLOW_DUPLICATE 0x1u
+enum core_err core_vm_add_opts(struct core *, const char *name,
+                               const struct mn_config *, uint32_t node,
+                               const char *iface_id, unsigned flags,
+                               uint64_t now, uint32_t *idx);
+enum core_err core_vm_update_opts(struct core *, uint32_t vm,
+                                  const struct mn_config *, unsigned flags,
+                                  uint64_t now);
+/* The live VM other than 'except' (CORE_NONE: none excepted) that has
+ * 'cfg''s MAC, or its IP if not 0, in the same network; CORE_NONE when
+ * there is none. */
+uint32_t core_vm_address_owner(const struct core *,
+                               const struct mn_config *cfg, uint32_t except);
 /* Deletes the VM: its configuration on its node and every pending snapshot
  * are removed at once. */
 enum core_err core_vm_remove(struct core *, uint32_t vm, uint64_t now);
@@ -458,9 +487,9 @@ struct core_migrate_result {
     uint64_t delay_ms; /* deletion delay the core would choose now */
 };
 /* Default and bounds of a migration's prepare deadline. */
-#define CORE_PREPARE_DEADLINE_DEFAULT_MS 600000
-#define CORE_PREPARE_DEADLINE_MIN_MS 1000
-#define CORE_PREPARE_DEADLINE_MAX_MS 86400000
+#define CORE_PREPARE_DEADLINE_DEFAULT_MS MN_PREPARE_DEADLINE_DEFAULT_MS
+#define CORE_PREPARE_DEADLINE_MIN_MS MN_PREPARE_DEADLINE_MIN_MS
+#define CORE_PREPARE_DEADLINE_MAX_MS MN_PREPARE_DEADLINE_MAX_MS
 
 struct core_migrate_opts {
     enum mig_switchover switchover;

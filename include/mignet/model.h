@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mignet/limits.h"
+
 /* Longest node or VM name, not counting the terminating NUL. */
 #define MN_NAME_MAX 63
 
@@ -27,8 +29,14 @@ struct mn_config {
     uint32_t binding; /* port-security binding id, 0 = none (seed 003) */
 };
 bool mn_config_equal(const struct mn_config *, const struct mn_config *);
-/* VLAN below 4095 and VNI below 2^24. */
+/* VLAN at most MN_VLAN_MAX, VNI at most MN_VNI_MAX, port at most
+ * MN_PORT_MAX (limits.h). */
 bool mn_config_valid(const struct mn_config *);
+/* A VM's MAC: unicast and not all-zero. */
+bool mn_mac_valid(const uint8_t mac[6]);
+/* A VM's IPv4 address (host order): not 0.0.0.0, multicast or class E
+ * (which holds broadcast). */
+bool mn_ip_valid(uint32_t ip);
 
 /* A migration's phases (DESIGN §2):
  *

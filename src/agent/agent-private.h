@@ -63,6 +63,9 @@ struct agent {
     struct bufferevent *chan_bev;  /* connected */
     struct bufferevent *chan_pend; /* connecting, not yet up */
     struct event *chan_retry;
+    /* Failed connects in a row and when the last was logged at warn
+     * (monotonic us): the first of a streak and then one every 30 s. */
+    uint64_t chan_fail_streak, chan_warned_us;
 
     /* Gateway. */
     struct http_url gw;
@@ -73,6 +76,10 @@ struct agent {
     const char *poll_why;            /* why it failed, for the log */
     struct event *poll_timer;
     uint64_t polls, poll_errors;
+    /* Failed polls in a row, when the streak began and when it was last
+     * logged (monotonic us): warn at its start, then every
+     * GATEWAY_WARN_EVERY_MS, and one info line when it ends. */
+    uint64_t gw_fail_streak, gw_fail_since_us, gw_warned_us;
 
     /* OpenFlow socket. */
     struct bufferevent *of_bev; /* connecting or connected */

@@ -101,6 +101,41 @@ poll_arm_next(struct agent *a)
     agent_arm_ms(a->poll_timer, next < 1 ? 1 : (uint64_t) next);
 }
 
+/* While the gateway stays unreachable, one warning this often. */
+#define GATEWAY_WARN_EVERY_MS 30000
+
+/* A poll got no map: warn at the first failure of a streak and then
+ * every GATEWAY_WARN_EVERY_MS (log.c's rate limit caps bursts too). */
+static void
+gateway_failed(struct agent *a, int status)
+{
+    uint64_t now = clock_mono_us();
+    if (!a->gw_fail_streak++) {
+        a->gw_fail_since_us = now;
+    } else if (now - a->gw_warned_us < GATEWAY_WARN_EVERY_MS * 1000ull) {
+        return;
+    }
+    a->gw_warned_us = now;
+    log_write(LOG_WARN, "agent", "event=gateway_unreachable node=%s "
+              "gateway=%s error=\"%s\" status=%d failures=%" PRIu64
+              " for_ms=%" PRIu64, a->opt.node, a->opt.gateway,
+              status ? "" : a->poll_why ? a->poll_why : "no answer", status,
+              a->gw_fail_streak, (now - a->gw_fail_since_us) / 1000);
+}
+
+/* A poll got an answer: after failures, say the gateway is back. */
+static void
+gateway_reached(struct agent *a)
+{
+    if (a->gw_fail_streak) {
+        log_write(LOG_INF, "agent", "event=gateway_reachable node=%s "
+                  "gateway=%s failures=%" PRIu64 " down_ms=%" PRIu64,
+                  a->opt.node, a->opt.gateway, a->gw_fail_streak,
+                  (clock_mono_us() - a->gw_fail_since_us) / 1000);
+        a->gw_fail_streak = 0;
+    }
+}
+
 /* The poll ended: 'req' holds the answer, or NULL when there is none. */
 static void
 poll_finish(struct agent *a, struct evhttp_request *req)
@@ -111,11 +146,9 @@ poll_finish(struct agent *a, struct evhttp_request *req)
     char err[160];
     if (status != 200) {
         a->poll_errors++;
-        log_write(LOG_DBG, "agent", "event=poll_failed node=%s error=\"%s\" "
-                  "status=%d", a->opt.node,
-                  status ? "" : a->poll_why ? a->poll_why : "no answer",
-                  status);
+        gateway_failed(a, status);
     } else {
+        gateway_reached(a);
         struct evbuffer *in = evhttp_request_get_input_buffer(req);
         size_t len = evbuffer_get_length(in);
         const char *body = len ? (const char *) evbuffer_pullup(in, -1)

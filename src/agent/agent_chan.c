@@ -96,10 +96,19 @@ chan_connect_cb(struct bufferevent *bev, short what, void *aux)
         if (tls) {
             ERR_error_string_n(tls, tls_why, sizeof tls_why);
         }
-        log_write(tls ? LOG_WARN : LOG_DBG, "agent",
+        /* Warn at the first failure of a streak, then every 30 s (and
+         * always for TLS, a configuration error); debug in between. */
+        uint64_t now = clock_mono_us();
+        bool warn = tls || !a->chan_fail_streak++
+                    || now - a->chan_warned_us >= 30000000ull;
+        if (warn) {
+            a->chan_warned_us = now;
+        }
+        log_write(warn ? LOG_WARN : LOG_DBG, "agent",
                   "event=channel_connect_failed node=%s "
-                  "controller=%s reason=\"%s\"", a->opt.node,
-                  a->opt.controller,
+                  "controller=%s failures=%" PRIu64 " reason=\"%s\"",
+                  a->opt.node, a->opt.controller,
+                  a->chan_fail_streak ? a->chan_fail_streak : 1,
                   tls ? tls_why
                   : dns ? evutil_gai_strerror(dns)
                   : (what & BEV_EVENT_TIMEOUT) ? "timed out"
@@ -117,7 +126,9 @@ chan_connect_cb(struct bufferevent *bev, short what, void *aux)
     agent_core_chan_connected(a->core, clock_mono_us());
     agent_flush(a);
     log_write(LOG_INF, "agent", "event=channel_connected node=%s "
-              "controller=%s", a->opt.node, a->opt.controller);
+              "controller=%s failures=%" PRIu64, a->opt.node,
+              a->opt.controller, a->chan_fail_streak);
+    a->chan_fail_streak = 0;
 }
 
 /* A bufferevent for a new connection to 'host': plain, or TLS whose

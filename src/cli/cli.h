@@ -132,6 +132,14 @@ enum cli_exit cli_render_reply(const struct cli_parsed *p,
                                const json_t *reply, uint64_t now_unix_ms,
                                struct strbuf *out, char *err, size_t errlen);
 
+/* Times for people, the CLI's one format: RFC 3339 UTC with
+ * milliseconds ("2026-12-02T13:05:01.784Z"), followed, when 'now_unix_ms'
+ * is not 0, by its distance from now: " (in 4.9 s)" or " (4.9 s ago)". */
+void cli_put_time(struct strbuf *out, uint64_t unix_ms, uint64_t now_unix_ms);
+/* A duration: "4.25 s" ('precise': milliseconds, trailing zeros dropped;
+ * else tenths, "4.2 s"), "2 min 3 s", "1 h 5 min", "2 d 3 h". */
+void cli_put_duration(struct strbuf *out, uint64_t ms, bool precise);
+
 /* The plan of a migration ('plan' from the migrate answer or GET
  * /v1/migrations/{id}; null says there is none) and GET /v1/fabric, for
  * people (render_plan.c). */

@@ -2,9 +2,12 @@
  * (issue 3, section 5; bodies exactly as the northbound API takes them).
  *
  * Builders are pure: they turn parsed arguments into a method, an escaped
- * path and a JSON body.  They check only what the client must (numbers are
- * numbers, something to update); the controller validates values, so there
- * is one source of truth for what is acceptable. */
+ * path and a JSON body.  They refuse exactly what the controller would
+ * refuse, with the same bounds (mignet/limits.h, mn_*_valid() of
+ * mignet/model.h, binding_field_set() of mignet/binding.h, the planner's
+ * strategy names), so a command line the CLI accepts is one the API
+ * accepts and the other way round. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -15,6 +18,10 @@
 #include "cli/cli.h"
 #include "lib/addr.h"
 #include "lib/http_client.h"
+#include "mignet/binding.h"
+#include "mignet/limits.h"
+#include "mignet/model.h"
+#include "mignet/planner.h"
 
 void
 cli_request_init(struct cli_request *r)
@@ -85,8 +92,56 @@ put_string(json_t *obj, const struct cli_parsed *p, const char *name,
     }
 }
 
+/* The positional id: a node or VM name as the API takes it. */
+static bool
+check_id(const struct cli_parsed *p, const char *what, char *err,
+         size_t errlen)
+{
+    if (!mn_name_valid(p->pos[0])) {
+        return usage(err, errlen, "%s '%s' must be 1-%d characters of "
+                     "[A-Za-z0-9._:-]", what, p->pos[0], MN_NAME_MAX);
+    }
+    return true;
+}
+
+/* Adds name option 'name' (a node or VM id) as member 'key' when given. */
+static bool
+put_name(json_t *obj, const struct cli_parsed *p, const char *name,
+         const char *key, char *err, size_t errlen)
+{
+    const char *v = cli_opt_value(p, name);
+    if (v && !mn_name_valid(v)) {
+        return usage(err, errlen, "--%s must be 1-%d characters of "
+                     "[A-Za-z0-9._:-], not '%s'", name, MN_NAME_MAX, v);
+    }
+    put_string(obj, p, name, key);
+    return true;
+}
+
+/* Adds --mac and --ip when given, checked as the API checks them. */
+static bool
+put_addresses(json_t *obj, const struct cli_parsed *p, char *err,
+              size_t errlen)
+{
+    const char *mac = cli_opt_value(p, "mac");
+    const char *ip = cli_opt_value(p, "ip");
+    uint8_t m[6];
+    uint32_t a;
+    if (mac && (!addr_parse_mac(mac, m) || !mn_mac_valid(m))) {
+        return usage(err, errlen, "--mac must be a unicast MAC like "
+                     "02:00:00:00:00:01, not '%s'", mac);
+    }
+    if (ip && (!addr_parse_ipv4(ip, &a) || !mn_ip_valid(a))) {
+        return usage(err, errlen, "--ip must be an IPv4 host address like "
+                     "198.18.1.1, not '%s'", ip);
+    }
+    put_string(obj, p, "mac", "mac");
+    put_string(obj, p, "ip", "ip");
+    return true;
+}
+
 /* Adds number option 'name' as member 'key' when it was given; false with
- * 'err' set when it is not a number in [0, max]. */
+ * 'err' set when it is not a number in [min, max]. */
 static bool
 put_number(json_t *obj, const struct cli_parsed *p, const char *name,
            const char *key, uint64_t min, uint64_t max, char *err,
@@ -106,11 +161,11 @@ put_number(json_t *obj, const struct cli_parsed *p, const char *name,
     return true;
 }
 
-/* Adds non-negative number option 'name' (integer or decimal) as member
+/* Adds number option 'name' (integer or decimal) in [0, max] as member
  * 'key' when it was given. */
 static bool
 put_real(json_t *obj, const struct cli_parsed *p, const char *name,
-         const char *key, char *err, size_t errlen)
+         const char *key, double max, char *err, size_t errlen)
 {
     const char *v = cli_opt_value(p, name);
     if (!v) {
@@ -119,10 +174,10 @@ put_real(json_t *obj, const struct cli_parsed *p, const char *name,
     char *end = NULL;
     errno = 0;
     double d = strtod(v, &end);
-    if (!*v || *end || errno || !isfinite(d) || d < 0 || v[0] == '-'
-        || v[0] == '+' || v[0] == ' ') {
-        return usage(err, errlen, "--%s must be a number from 0, not '%s'",
-                     name, v);
+    if (!*v || *end || errno || !isfinite(d) || d < 0 || d > max
+        || v[0] == '-' || v[0] == '+' || v[0] == ' ') {
+        return usage(err, errlen, "--%s must be a number from 0 to %g, not "
+                     "'%s'", name, max, v);
     }
     /* Whole numbers go as JSON integers. */
     json_object_set_new(obj, key, d == floor(d) && d < 9007199254740992.0
@@ -138,9 +193,19 @@ build_node_add(const struct cli_parsed *p, struct cli_request *r,
     json_t *body = json_object();
     r->method = "POST";
     json_object_set_new(body, "id", json_string(p->pos[0]));
+    const char *addr = cli_opt_value(p, "address");
+    unsigned char tmp[16];
+    if (addr && (strlen(addr) > MN_ADDRESS_MAX
+                 || (inet_pton(AF_INET, addr, tmp) != 1
+                     && inet_pton(AF_INET6, addr, tmp) != 1))) {
+        json_decref(body);
+        return usage(err, errlen, "--address must be an IPv4 or IPv6 "
+                     "address, not '%s'", addr);
+    }
     put_string(body, p, "address", "address");
-    if (!put_number(body, p, "refresh-ms", "refresh_ms", 1, UINT32_MAX, err,
-                    errlen)) {
+    if (!check_id(p, "node id", err, errlen)
+        || !put_number(body, p, "refresh-ms", "refresh_ms",
+                       MN_REFRESH_MIN_MS, MN_REFRESH_MAX_MS, err, errlen)) {
         json_decref(body);
         return false;
     }
@@ -209,6 +274,12 @@ build_node_drain(const struct cli_parsed *p, struct cli_request *r,
             snprintf(vm, sizeof vm, "%.*s", (int) (eq - s), s);
             snprintf(node, sizeof node, "%.*s", (int) (s + len - eq - 1),
                      eq + 1);
+            if (!mn_name_valid(vm) || !mn_name_valid(node)) {
+                json_decref(body);
+                return usage(err, errlen, "--targets: '%s' and '%s' must be "
+                             "VM and node ids (1-%d characters of "
+                             "[A-Za-z0-9._:-])", vm, node, MN_NAME_MAX);
+            }
             json_object_set_new(tg, vm, json_string(node));
             s += len + (s[len] == ',');
         }
@@ -233,10 +304,14 @@ static bool
 put_config(json_t *body, const struct cli_parsed *p, char *err,
            size_t errlen)
 {
-    put_string(body, p, "mac", "mac");
-    put_string(body, p, "ip", "ip");
-    return put_number(body, p, "vni", "vni", 0, UINT32_MAX, err, errlen)
-           && put_number(body, p, "vlan", "vlan", 0, UINT32_MAX, err,
+    if (cli_opt_value(p, "allow-duplicate")) {
+        json_object_set_new(body, "allow_duplicate", json_true());
+    }
+    return put_addresses(body, p, err, errlen)
+           && put_number(body, p, "vni", "vni", 0, MN_VNI_MAX, err, errlen)
+           && put_number(body, p, "vlan", "vlan", 0, MN_VLAN_MAX, err,
+                         errlen)
+           && put_number(body, p, "port", "port", 0, MN_PORT_MAX, err,
                          errlen);
 }
 
@@ -244,19 +319,13 @@ static bool
 build_vm_create(const struct cli_parsed *p, struct cli_request *r,
                 char *err, size_t errlen)
 {
-    if (!cli_opt_value(p, "vni") && !cli_opt_value(p, "vlan")) {
-        return usage(err, errlen, "give --vni N or --vlan N");
-    }
     json_t *body = json_object();
     r->method = "POST";
     json_object_set_new(body, "id", json_string(p->pos[0]));
-    if (!put_config(body, p, err, errlen)) {
-        json_decref(body);
-        return false;
-    }
-    put_string(body, p, "node", "node");
-    put_string(body, p, "iface-id", "iface_id");
-    if (!put_number(body, p, "port", "port", 0, UINT32_MAX, err, errlen)) {
+    if (!check_id(p, "VM id", err, errlen)
+        || !put_config(body, p, err, errlen)
+        || !put_name(body, p, "node", "node", err, errlen)
+        || !put_name(body, p, "iface-id", "iface_id", err, errlen)) {
         json_decref(body);
         return false;
     }
@@ -284,13 +353,12 @@ build_vm_update(const struct cli_parsed *p, struct cli_request *r,
 {
     json_t *body = json_object();
     r->method = "PATCH";
-    if (!put_config(body, p, err, errlen)
-        || !put_number(body, p, "port", "port", 0, UINT32_MAX, err,
-                       errlen)) {
+    if (!put_config(body, p, err, errlen)) {
         json_decref(body);
         return false;
     }
-    if (json_object_size(body) == 0) {
+    if (json_object_size(body)
+        == (size_t) !!cli_opt_value(p, "allow-duplicate")) {
         json_decref(body);
         return usage(err, errlen,
                      "nothing to update: give --mac, --ip, --vni, --vlan "
@@ -314,28 +382,54 @@ build_vm_migrate(const struct cli_parsed *p, struct cli_request *r,
 {
     json_t *body = json_object();
     r->method = "POST";
-    put_string(body, p, "to", "to");
-    put_string(body, p, "from", "from");
-    if (!put_number(body, p, "memory-mb", "memory_mb", 1, UINT32_MAX, err,
-                    errlen)
-        || !put_real(body, p, "dirty-pages-per-s", "dirty_pages_per_s", err,
-                     errlen)
-        || !put_number(body, p, "page-size", "page_size", 1, UINT32_MAX,
-                       err, errlen)
-        || !put_number(body, p, "deadline-ms", "deadline_ms", 1, UINT32_MAX,
-                       err, errlen)
-        || !put_real(body, p, "target-cpu-free", "target_cpu_free", err,
-                     errlen)) {
+    if (!check_id(p, "VM id", err, errlen)
+        || !put_name(body, p, "to", "to", err, errlen)
+        || !put_name(body, p, "from", "from", err, errlen)
+        || !put_number(body, p, "memory-mb", "memory_mb", 1,
+                       MN_MEMORY_MB_MAX, err, errlen)
+        || !put_real(body, p, "dirty-pages-per-s", "dirty_pages_per_s",
+                     MN_DIRTY_RATE_MAX, err, errlen)
+        || !put_number(body, p, "page-size", "page_size", MN_PAGE_SIZE_MIN,
+                       MN_PAGE_SIZE_MAX, err, errlen)
+        || !put_number(body, p, "deadline-ms", "deadline_ms", 1,
+                       MN_DEADLINE_MS_MAX, err, errlen)
+        || !put_real(body, p, "target-cpu-free", "target_cpu_free",
+                     MN_CPU_FREE_MAX, err, errlen)
+        || !put_number(body, p, "prepare-deadline-ms", "prepare_deadline_ms",
+                       MN_PREPARE_DEADLINE_MIN_MS, MN_PREPARE_DEADLINE_MAX_MS,
+                       err, errlen)) {
         json_decref(body);
         return false;
+    }
+    const json_t *page = json_object_get(body, "page_size");
+    const char *strategy = cli_opt_value(p, "strategy");
+    const char *sw = cli_opt_value(p, "switchover");
+    enum route_strategy rs;
+    enum mig_switchover mode = MIG_SW_NOW;
+    const char *bad = NULL;
+    if (page && (json_integer_value(page) & (json_integer_value(page) - 1))) {
+        bad = "--page-size must be a power of two";
+    } else if (strategy && !route_strategy_from_name(strategy, &rs)) {
+        bad = "--strategy must be single, ecmp or dr";
+    } else if (sw && !mig_switchover_from_name(sw, &mode)) {
+        bad = "--switchover must be now, manual, rarp or lossless";
+    } else if (cli_opt_value(p, "prepare-deadline-ms")
+               && mode == MIG_SW_NOW) {
+        bad = "--prepare-deadline-ms needs --switchover manual, rarp or "
+              "lossless";
+    } else if (!cli_opt_value(p, "memory-mb")
+               && (cli_opt_value(p, "dirty-pages-per-s")
+                   || cli_opt_value(p, "page-size")
+                   || cli_opt_value(p, "deadline-ms"))) {
+        bad = "--memory-mb is needed with --dirty-pages-per-s, --page-size "
+              "or --deadline-ms";
+    }
+    if (bad) {
+        json_decref(body);
+        return usage(err, errlen, "%s", bad);
     }
     put_string(body, p, "strategy", "strategy");
     put_string(body, p, "switchover", "switchover");
-    if (!put_number(body, p, "prepare-deadline-ms", "prepare_deadline_ms",
-                    1, UINT32_MAX, err, errlen)) {
-        json_decref(body);
-        return false;
-    }
     return set_path(r, "/v1/vms/", p->pos[0], "/migrate", err, errlen)
            && set_body(r, body, err, errlen);
 }
@@ -345,7 +439,7 @@ build_migration_show(const struct cli_parsed *p, struct cli_request *r,
                      char *err, size_t errlen)
 {
     uint64_t id;
-    if (!addr_parse_u64(p->pos[0], 1, INT64_MAX, &id)) {
+    if (!addr_parse_u64(p->pos[0], 1, UINT64_MAX, &id)) {
         return usage(err, errlen, "migration ID must be a positive number, "
                                   "not '%s'",
                      p->pos[0]);
@@ -360,7 +454,7 @@ build_migration_action(const struct cli_parsed *p, struct cli_request *r,
                        size_t errlen)
 {
     uint64_t id;
-    if (!addr_parse_u64(p->pos[0], 1, INT64_MAX, &id)) {
+    if (!addr_parse_u64(p->pos[0], 1, UINT64_MAX, &id)) {
         json_decref(body);
         return usage(err, errlen, "migration ID must be a positive number, "
                                   "not '%s'",
@@ -385,6 +479,16 @@ static bool
 build_migration_abort(const struct cli_parsed *p, struct cli_request *r,
                       char *err, size_t errlen)
 {
+    const char *reason = cli_opt_value(p, "reason");
+    size_t n = reason ? strlen(reason) : 0;
+    bool printable = n > 0 && n <= MN_ABORT_REASON_MAX;
+    for (size_t i = 0; printable && i < n; i++) {
+        printable = reason[i] >= 0x20 && reason[i] < 0x7f;
+    }
+    if (reason && !printable) {
+        return usage(err, errlen, "--reason must be 1-%d printable ASCII "
+                     "characters", MN_ABORT_REASON_MAX);
+    }
     json_t *body = json_object();
     put_string(body, p, "reason", "reason");
     return build_migration_action(p, r, "/abort", body, err, errlen);
@@ -410,7 +514,7 @@ build_map(const struct cli_parsed *p, struct cli_request *r, char *err,
 {
     const char *since = cli_opt_value(p, "since");
     uint64_t v;
-    if (since && !addr_parse_u64(since, 0, INT64_MAX, &v)) {
+    if (since && !addr_parse_u64(since, 0, UINT64_MAX, &v)) {
         return usage(err, errlen, "--since must be a map version (a number"
                                   " from 0), not '%s'",
                      since);
@@ -419,35 +523,54 @@ build_map(const struct cli_parsed *p, struct cli_request *r, char *err,
                  : set_path(r, "/v1/map", NULL, NULL, err, errlen);
 }
 
-/* PUT /v1/vms/ID/binding: the VM manager's static (or leased) binding
- * (seed 003, FIG. 5).  Values go as the API takes them; "lease" is a
- * number of seconds or "infinite". */
+/* PUT /v1/vms/ID/binding: the VM manager's static (or leased) binding.
+ * Each value is read by binding_field_set(), as the controller reads it;
+ * "lease" is a number of seconds or "infinite", "vlan" and "port" go as
+ * JSON integers. */
 static bool
 build_binding_set(const struct cli_parsed *p, struct cli_request *r,
                   char *err, size_t errlen)
 {
-    json_t *body = json_object();
-    r->method = "PUT";
-    put_string(body, p, "ip", "ip");
-    put_string(body, p, "type", "type");
-    const char *lease = cli_opt_value(p, "lease");
-    if (lease && !strcmp(lease, "infinite")) {
-        json_object_set_new(body, "lease", json_string(lease));
-    } else if (!put_number(body, p, "lease", "lease", 1, UINT32_MAX, err,
-                           errlen)) {
-        json_decref(body);
+    static const struct {
+        const char *opt, *key;
+        enum binding_field field;
+        bool is_int;
+    } fields[] = {
+        {"ip", "ip", BINDING_F_IP, false},
+        {"type", "type", BINDING_F_TYPE, false},
+        {"lease", "lease", BINDING_F_LEASE, false},
+        {"server", "server", BINDING_F_SERVER, false},
+        {"port-status", "port_status", BINDING_F_PORT_STATUS, false},
+        {"port-security", "port_security", BINDING_F_PORT_SECURITY, false},
+        {"mac", "mac", BINDING_F_MAC, false},
+        {"node", "node", BINDING_F_NODE, false},
+        {"vlan", "vlan", BINDING_F_VLAN, true},
+        {"port", "port", BINDING_F_PORT, true},
+    };
+    struct binding scratch = {0};
+    if (!check_id(p, "VM id", err, errlen)) {
         return false;
     }
-    put_string(body, p, "server", "server");
-    put_string(body, p, "port-status", "port_status");
-    put_string(body, p, "port-security", "port_security");
-    put_string(body, p, "mac", "mac");
-    put_string(body, p, "node", "node");
-    if (!put_number(body, p, "vlan", "vlan", 0, UINT32_MAX, err, errlen)
-        || !put_number(body, p, "port", "port", 0, UINT32_MAX, err,
-                       errlen)) {
-        json_decref(body);
-        return false;
+    json_t *body = json_object();
+    r->method = "PUT";
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const char *v = cli_opt_value(p, fields[i].opt);
+        if (!v) {
+            continue;
+        }
+        uint64_t n;
+        bool digits = addr_parse_u64(v, 0, UINT32_MAX, &n);
+        enum binding_err be = binding_field_set(&scratch, fields[i].field, v);
+        if (be || (fields[i].is_int && !digits)) {
+            json_decref(body);
+            return usage(err, errlen, "--%s '%s': %s", fields[i].opt, v,
+                         be ? binding_strerror(be) : "not a number");
+        }
+        json_object_set_new(body, fields[i].key,
+                            digits && (fields[i].is_int
+                                       || fields[i].field == BINDING_F_LEASE)
+                                ? json_integer((json_int_t) n)
+                                : json_string(v));
     }
     return set_path(r, "/v1/vms/", p->pos[0], "/binding", err, errlen)
            && set_body(r, body, err, errlen);
@@ -477,8 +600,12 @@ build_binding_list(const struct cli_parsed *p, struct cli_request *r,
 
 #define OPT_MAC {"mac", "MAC", false, "MAC address, e.g. 02:00:00:00:00:01"}
 #define OPT_IP {"ip", "IP", false, "IPv4 address, e.g. 198.18.1.1"}
-#define OPT_VNI {"vni", "N", false, "overlay VNI (0 = none)"}
-#define OPT_VLAN {"vlan", "N", false, "802.1Q VLAN id (0 = none)"}
+#define OPT_VNI                                                              \
+    {"vni", "N", false, "overlay (VXLAN) network 1-16777215; 0 = none"}
+#define OPT_VLAN {"vlan", "N", false, "802.1Q VLAN id 1-4094; 0 = untagged"}
+#define OPT_ALLOW_DUP                                                        \
+    {"allow-duplicate", NULL, false, "accept a MAC or IP another VM has "  \
+     "in the same network"}
 #define OPT_TOKEN_OUT                                                        \
     {"token-out", "FILE", false, "write the node's token to FILE (0600)"}
 #define OPT_PORT                                                             \
@@ -492,7 +619,8 @@ static const struct cli_cmd commands[] = {
      "printing it.",
      {{"address", "ADDR", true, "data-plane address, e.g. 198.18.0.1"},
       {"refresh-ms", "MS", false,
-       "expected map refresh interval (default: the controller's)"},
+       "how often its agent re-reads the map, 10-3600000 "
+       "(2000)"},
       OPT_TOKEN_OUT},
      CLI_RENDER_OBJECT, build_node_add},
     {"node", "token", "ID", 1, "give a node a new token (rotate)",
@@ -527,7 +655,11 @@ static const struct cli_cmd commands[] = {
      {{"force", NULL, false, "drop the node's pending cleanups"}},
      CLI_RENDER_DONE, build_node_delete},
     {"vm", "create", "ID", 1, "create a VM placed on a node",
-     "Give --vni for an overlay network or --vlan for a VLAN (or both).",
+     "--vni puts the VM on an overlay network, --vlan on a VLAN; without "
+     "either it\nis on the node's untagged network.  A MAC or IP address "
+     "another VM already\nhas in the same network (same VNI; without a "
+     "VNI, same VLAN) is refused\n(duplicate_address) unless "
+     "--allow-duplicate is given.",
      {{"mac", "MAC", true, "MAC address, e.g. 02:00:00:00:00:01"},
       {"ip", "IP", false,
        "IPv4 address, e.g. 198.18.1.1 (none: DHCP assigns one)"},
@@ -536,7 +668,8 @@ static const struct cli_cmd commands[] = {
       {"node", "NODE", true, "node the VM runs on"},
       OPT_PORT,
       {"iface-id", "ID", false, "its port's external_ids:iface-id (as "
-       "libvirt or OpenStack\nset it; default: the VM's id)"}},
+       "libvirt or OpenStack\nset it; default: the VM's id)"},
+      OPT_ALLOW_DUP},
      CLI_RENDER_OBJECT, build_vm_create},
     {"vm", "list", NULL, 0, "list VMs with their node and epoch", NULL,
      {{0}}, CLI_RENDER_VMS, build_vm_list},
@@ -544,9 +677,12 @@ static const struct cli_cmd commands[] = {
      build_vm_show},
     {"vm", "update", "ID", 1,
      "change a VM's network configuration where it runs",
-     "Only the options given change.  Pending deletions on former nodes "
-     "keep the\nconfiguration snapshotted when the VM left (I3).",
-     {OPT_MAC, OPT_IP, OPT_VNI, OPT_VLAN, OPT_PORT}, CLI_RENDER_OBJECT,
+     "Only the options given change.  Nodes the VM left earlier keep "
+     "its old\nconfiguration until their copy is deleted.  A new MAC or "
+     "IP that another VM\nhas in the same network is refused unless "
+     "--allow-duplicate is given.",
+     {OPT_MAC, OPT_IP, OPT_VNI, OPT_VLAN, OPT_PORT, OPT_ALLOW_DUP},
+     CLI_RENDER_OBJECT,
      build_vm_update},
     {"vm", "delete", "ID", 1, "delete a VM and its configuration everywhere",
      NULL, {{0}}, CLI_RENDER_DONE, build_vm_delete},
@@ -557,10 +693,10 @@ static const struct cli_cmd commands[] = {
      "With a fabric (mignetd --fabric FILE; node ids are the topology's "
      "host names)\nthe controller plans the transfer: the route of the "
      "first path, and with\n--memory-mb the pre-copy estimate; with "
-     "--deadline-ms it adds paths while the\nestimate misses the deadline "
-     "(seed 004).  Each path carries TCP to its own\nport of the target "
+     "--deadline-ms it adds paths while the\nestimate misses the deadline.  "
+     "Each path carries TCP to its own\nport of the target "
      "(tcp_port in the plan).  --plan prints the plan.\n\n"
-     "--switchover says when the network follows the VM (DESIGN §2): now "
+     "--switchover says when the network follows the VM: now "
      "(default:\nprepare and switch at once, called when the VM pauses), "
      "manual (the\ndestination is prepared inactive; 'mignet migration "
      "switchover ID' switches),\nrarp (switched by the VM's first frame at "
@@ -584,8 +720,12 @@ static const struct cli_cmd commands[] = {
        "by then"}},
      CLI_RENDER_MIGRATE, build_vm_migrate},
     {"migration", "show", "ID", 1,
-     "show a migration's phase, times and plan",
-     NULL, {{0}}, CLI_RENDER_MIGRATION, build_migration_show},
+     "show a migration's phase, timeline and plan",
+     "The timeline lists each phase the migration reached (preparing, "
+     "prepared,\nswitched, relaying, cleaning, cleaned or aborted) with "
+     "its time and the time\nsince the start; --json prints the "
+     "controller's answer with its *_unix_ms\nfields.",
+     {{0}}, CLI_RENDER_MIGRATION, build_migration_show},
     {"migration", "switchover", "ID", 1,
      "switch a prepared migration over to its destination",
      "The gateway moves, the source relays, the destination delivers.  "
@@ -600,15 +740,16 @@ static const struct cli_cmd commands[] = {
      {{"reason", "TEXT", false, "why, kept with the migration"}},
      CLI_RENDER_MIGRATION, build_migration_abort},
     {"fabric", "show", NULL, 0,
-     "show fabric switches, links (D-R weights) and hosts",
+     "show fabric switches, links (load weights) and hosts",
      "Links come from the topology file and from LLDP discovery; a "
-     "link's weight\nis 1 + the bytes its two ports counted in the last "
-     "statistics period.", {{0}},
+     "link's weight\n(migration traffic is routed around heavy links) "
+     "is 1 + the bytes its two\nports counted in the last statistics "
+     "period.", {{0}},
      CLI_RENDER_FABRIC, build_fabric_show},
     {"binding", "list", NULL, 0,
-     "list port-security bindings (seed 003, DHCP snooping)", NULL, {{0}},
+     "list port-security bindings (static or from DHCP)", NULL, {{0}},
      CLI_RENDER_BINDINGS, build_binding_list},
-    {"binding", "show", "VM", 1, "show a VM's binding (every Table 1 field)",
+    {"binding", "show", "VM", 1, "show a VM's binding (addresses, lease, port state)",
      NULL, {{0}}, CLI_RENDER_OBJECT, build_binding_show},
     {"binding", "set", "VM", 1,
      "set a VM's binding as the VM manager would",

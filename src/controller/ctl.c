@@ -33,6 +33,7 @@
 #include "controller/migrations.h"
 #include "controller/node_auth.h"
 #include "controller/rest.h"
+#include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/sock.h"
@@ -144,16 +145,8 @@ ctl_due_cb(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     ctl->dirty = true;
-    struct core_stats before, after;
-    core_get_stats(ctl->core, &before);
-    uint64_t now = clock_run_ms();
-    core_run(ctl->core, now);
-    core_get_stats(ctl->core, &after);
-    if (after.lease_expiries != before.lease_expiries) {
-        log_write(LOG_INF, "core", "event=leases_ended count=%" PRIu64
-                  " now_ms=%" PRIu64,
-                  after.lease_expiries - before.lease_expiries, now);
-    }
+    /* Each ended lease logs its VM (ctl_sink_lease_ended). */
+    core_run(ctl->core, clock_run_ms());
 }
 
 static void
@@ -194,6 +187,22 @@ ctl_sink_wrong_delete(void *aux, uint32_t vm, uint32_t node)
     log_write(LOG_WARN, "core", "event=wrong_delete vm=%s node=%s",
               core_vm_info(ctl->core, vm, &v) ? v.name : "?",
               core_node_info(ctl->core, node, &n) ? n.name : "?");
+}
+
+/* A lease ended: which VM lost which address, one line each. */
+static void
+ctl_sink_lease_ended(void *aux, uint32_t vm, uint32_t node, uint32_t ip,
+                     uint64_t expires_ms)
+{
+    struct ctl *ctl = aux;
+    struct core_vm_info v;
+    struct core_node_info n;
+    char addr[ADDR_IPV4_STRLEN];
+    addr_format_ipv4(ip, addr);
+    (void) expires_ms; /* core time; the line's own time says when */
+    log_write(LOG_INF, "core", "event=lease_ended vm=%s node=%s ip=%s",
+              core_vm_info(ctl->core, vm, &v) ? v.name : "?",
+              core_node_info(ctl->core, node, &n) ? n.name : "?", addr);
 }
 
 /* ---- Lifecycle ---- */
@@ -271,6 +280,7 @@ ctl_start(struct ctl *ctl)
         .instr = ctl_sink_instr,
         .migration = ctl_sink_migration,
         .wrong_delete = ctl_sink_wrong_delete,
+        .lease_ended = ctl_sink_lease_ended,
         .aux = ctl,
     };
     ctl->core = core_create(&ctl->opts.core, ctl->store, &sink);

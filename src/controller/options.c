@@ -66,7 +66,9 @@ static const struct opt_def opt_defs[] = {
     OPT_STR("access-log-level", OPT_LEVEL, access_log_level,
             "debug|info|warn|error  one line a REST request (debug)"),
     OPT_STR("strategy", OPT_STRATEGY, strategy,
-            "naive|fixed|fast-refresh|clone|seed|mignet (mignet)"),
+            "NAME  how deletions are timed: mignet (the default); naive, "
+            "fixed, fast-refresh, clone and seed are baselines for comparison, "
+            "not for production"),
     OPT_STR("agent-tls-cert", OPT_PATH, tls_cert,
             "FILE  PEM certificate: agents must use TLS"),
     OPT_STR("agent-tls-key", OPT_PATH, tls_key,
@@ -107,7 +109,7 @@ static const struct opt_def opt_defs[] = {
     OPT_STR("fabric-strategy", OPT_ROUTE, fabric.strategy,
             "single|ecmp|dr  routing of a plan's first path (dr)"),
     OPT_NUM("fabric-poll-ms", fabric.poll_ms, 100, 3600000,
-            "N  port statistics period for D-R weights (5000)"),
+            "N  port statistics period for the links' load weights (5000)"),
     OPT_NUM("fabric-lldp-ms", fabric.lldp_ms, 100, 3600000,
             "N  LLDP discovery period; links expire after 3 (5000)"),
     OPT_NUM("fabric-link-mbit", fabric.link_mbit, 1, 1000000000,

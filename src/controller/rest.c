@@ -233,6 +233,27 @@ rest_send_core_error(struct ctl *ctl, struct evhttp_request *req,
     rest_send_error(ctl, req, &e);
 }
 
+/* 409 duplicate_address naming the VM that has 'cfg''s address in the
+ * same network ('except' is the VM being changed, or CORE_NONE). */
+static void
+rest_send_duplicate(struct ctl *ctl, struct evhttp_request *req,
+                    const struct mn_config *cfg, uint32_t except)
+{
+    struct rest_error e;
+    struct core_vm_info other;
+    rest_core_error(&e, CORE_E_DUPLICATE_ADDRESS);
+    uint32_t owner = core_vm_address_owner(ctl->core, cfg, except);
+    if (owner != CORE_NONE && core_vm_info(ctl->core, owner, &other)) {
+        bool mac = !memcmp(other.config.mac, cfg->mac, sizeof cfg->mac);
+        snprintf(e.message, sizeof e.message,
+                 "VM %s has this %s in the same network (%s %u); give "
+                 "\"allow_duplicate\": true to accept it", other.name,
+                 mac ? "MAC" : "IP", cfg->vni ? "VNI" : "VLAN",
+                 cfg->vni ? (unsigned) cfg->vni : (unsigned) cfg->vlan);
+    }
+    rest_send_error(ctl, req, &e);
+}
+
 static void
 rest_location(struct evhttp_request *req, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -471,8 +492,13 @@ rest_vms_post(struct ctl *ctl, struct evhttp_request *req, const char *body,
     uint32_t idx;
     uint64_t now = clock_run_ms();
     ctl->dirty = true;
-    enum core_err err = core_vm_add_iface(ctl->core, r.id, &r.config, node,
-                                          r.iface_id, now, &idx);
+    enum core_err err = core_vm_add_opts(
+        ctl->core, r.id, &r.config, node, r.iface_id,
+        r.allow_duplicate ? CORE_VM_ALLOW_DUPLICATE : 0, now, &idx);
+    if (err == CORE_E_DUPLICATE_ADDRESS) {
+        rest_send_duplicate(ctl, req, &r.config, CORE_NONE);
+        return;
+    }
     if (err) {
         rest_send_core_error(ctl, req, err);
         return;
@@ -503,7 +529,8 @@ rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
         struct rest_error e;
         core_vm_info(ctl->core, idx, &v);
         struct mn_config c = v.config;
-        if (!rest_parse_vm_patch(body, len, &c, &e)) {
+        bool dup = false;
+        if (!rest_parse_vm_patch(body, len, &c, &dup, &e)) {
             rest_send_error(ctl, req, &e);
             return;
         }
@@ -515,7 +542,12 @@ rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
             return;
         }
         ctl->dirty = true;
-        err = core_vm_update(ctl->core, idx, &c, now);
+        err = core_vm_update_opts(ctl->core, idx, &c,
+                                  dup ? CORE_VM_ALLOW_DUPLICATE : 0, now);
+        if (err == CORE_E_DUPLICATE_ADDRESS) {
+            rest_send_duplicate(ctl, req, &c, idx);
+            return;
+        }
         if (err) {
             rest_send_core_error(ctl, req, err);
             return;

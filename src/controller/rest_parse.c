@@ -49,6 +49,7 @@ rest_core_status(enum core_err err)
         return 404;
     case CORE_E_DUPLICATE_VM:
     case CORE_E_DUPLICATE_NODE:
+    case CORE_E_DUPLICATE_ADDRESS:
     case CORE_E_SAME_NODE:
     case CORE_E_CORDONED:
     case CORE_E_NO_TARGET:
@@ -301,15 +302,13 @@ rest_check_body_size(size_t len, size_t max, struct rest_error *e)
 bool
 rest_mac_valid(const uint8_t m[6])
 {
-    bool zero = !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]);
-    return !zero && !(m[0] & 1); /* not all-zero, multicast or broadcast */
+    return mn_mac_valid(m); /* the CLI checks the same (model.h) */
 }
 
 bool
 rest_ip_valid(uint32_t ip)
 {
-    /* Not 0.0.0.0, not multicast or class E (which holds broadcast). */
-    return ip != 0 && ip >> 28 < 0xe;
+    return mn_ip_valid(ip);
 }
 
 /* ---- Bodies ---- */
@@ -429,6 +428,19 @@ rest_get_u32(json_t *obj, const char *key, uint32_t min, uint32_t max,
     return true;
 }
 
+/* "allow_duplicate": a boolean, false when absent or null. */
+static bool
+rest_get_allow_dup(json_t *obj, bool *out, struct rest_error *e)
+{
+    json_t *v = json_object_get(obj, "allow_duplicate");
+    if (v && !json_is_null(v) && !json_is_boolean(v)) {
+        return rest_fail(e, 422, "invalid_type",
+                         "'allow_duplicate' must be true or false");
+    }
+    *out = json_is_true(v);
+    return true;
+}
+
 /* The configuration fields shared by create and patch; only the fields
  * present are written to 'c'. */
 static bool
@@ -524,7 +536,8 @@ rest_parse_vm_create(const char *body, size_t len, struct rest_vm_req *req,
                      struct rest_error *e)
 {
     static const char *const keys[] = {
-        "id", "mac", "ip", "node", "vni", "vlan", "port", "iface_id", NULL,
+        "id", "mac", "ip", "node", "vni", "vlan", "port", "iface_id",
+        "allow_duplicate", NULL,
     };
     json_t *obj = rest_parse_object(body, len, e);
     if (!obj) {
@@ -541,7 +554,8 @@ rest_parse_vm_create(const char *body, size_t len, struct rest_vm_req *req,
               && rest_get_name(obj, "id", true, r.id, e)
               && rest_get_name(obj, "node", true, r.node, e)
               && rest_get_name(obj, "iface_id", false, r.iface_id, e)
-              && rest_get_config(obj, true, &r.config, &n_fields, e);
+              && rest_get_config(obj, true, &r.config, &n_fields, e)
+              && rest_get_allow_dup(obj, &r.allow_duplicate, e);
     json_decref(obj);
     if (ok) {
         *req = r;
@@ -551,10 +565,10 @@ rest_parse_vm_create(const char *body, size_t len, struct rest_vm_req *req,
 
 bool
 rest_parse_vm_patch(const char *body, size_t len, struct mn_config *config,
-                    struct rest_error *e)
+                    bool *allow_duplicate, struct rest_error *e)
 {
     static const char *const keys[] = {
-        "mac", "ip", "vni", "vlan", "port", NULL,
+        "mac", "ip", "vni", "vlan", "port", "allow_duplicate", NULL,
     };
     json_t *obj = rest_parse_object(body, len, e);
     if (!obj) {
@@ -576,7 +590,9 @@ rest_parse_vm_patch(const char *body, size_t len, struct mn_config *config,
     }
     struct mn_config c = *config;
     unsigned n_fields = 0;
-    ok = ok && rest_get_config(obj, false, &c, &n_fields, e);
+    bool dup = false;
+    ok = ok && rest_get_config(obj, false, &c, &n_fields, e)
+         && rest_get_allow_dup(obj, &dup, e);
     json_decref(obj);
     if (ok && !n_fields) {
         ok = rest_fail(e, 422, "missing_field",
@@ -584,6 +600,9 @@ rest_parse_vm_patch(const char *body, size_t len, struct mn_config *config,
     }
     if (ok) {
         *config = c;
+        if (allow_duplicate) {
+            *allow_duplicate = dup;
+        }
     }
     return ok;
 }

@@ -110,14 +110,15 @@ bool rest_mac_valid(const uint8_t mac[6]);
 /* A host address: not 0.0.0.0, multicast, class E or broadcast. */
 bool rest_ip_valid(uint32_t ip);
 
-/* Limits of configuration values. */
-#define REST_VNI_MAX 16777215u
-#define REST_VLAN_MAX 4094u
-#define REST_PORT_MAX 0xffffff00u /* OFPP_MAX */
-#define REST_REFRESH_MIN_MS 10u
-#define REST_REFRESH_MAX_MS 3600000u
-#define REST_REFRESH_DEFAULT_MS 2000u
-#define REST_ADDRESS_MAX 63
+/* Limits of configuration values: one source with the CLI
+ * (mignet/limits.h). */
+#define REST_VNI_MAX MN_VNI_MAX
+#define REST_VLAN_MAX MN_VLAN_MAX
+#define REST_PORT_MAX MN_PORT_MAX
+#define REST_REFRESH_MIN_MS MN_REFRESH_MIN_MS
+#define REST_REFRESH_MAX_MS MN_REFRESH_MAX_MS
+#define REST_REFRESH_DEFAULT_MS MN_REFRESH_DEFAULT_MS
+#define REST_ADDRESS_MAX MN_ADDRESS_MAX
 
 /* ---- Bodies ---- */
 
@@ -158,21 +159,25 @@ bool rest_parse_node_delete_query(const char *query, bool *force,
                                   struct rest_error *);
 
 /* POST /v1/vms: {"id", "mac", "ip", "node", "vni"?, "vlan"?, "port"?,
- * "binding"?} */
+ * "binding"?, "allow_duplicate"?} */
 struct rest_vm_req {
     char id[MN_NAME_MAX + 1];
     char node[MN_NAME_MAX + 1];
     char iface_id[MN_NAME_MAX + 1]; /* "" = the VM's id */
     struct mn_config config;
+    bool allow_duplicate; /* "allow_duplicate": true */
 };
 bool rest_parse_vm_create(const char *body, size_t len, struct rest_vm_req *,
                           struct rest_error *);
 
 /* PATCH /v1/vms/{id}: any of "mac", "ip", "vni", "vlan", "port",
  * "binding" replace those fields of '*config'; at least one is required.
- * '*config' is only written when the whole body is valid. */
+ * '*config' is only written when the whole body is valid.
+ * '*allow_duplicate' (may be NULL) tells whether "allow_duplicate": true
+ * was given (it is no field to change on its own). */
 bool rest_parse_vm_patch(const char *body, size_t len,
-                         struct mn_config *config, struct rest_error *);
+                         struct mn_config *config, bool *allow_duplicate,
+                         struct rest_error *);
 
 /* PUT /v1/vms/{id}/binding: {"ip", "type"?, "lease"?, "server"?,
  * "port_status"?, "port_security"?, "port"?, "mac"?, "vlan"?, "node"?}.
@@ -189,11 +194,11 @@ bool rest_parse_binding(const char *body, size_t len,
                         struct rest_binding_req *, struct rest_error *);
 
 /* Limits of the migration plan's inputs. */
-#define REST_MEMORY_MB_MAX 16777216u      /* 16 TiB */
-#define REST_DIRTY_RATE_MAX 1e9           /* pages per second */
-#define REST_PAGE_SIZE_MIN 512u
-#define REST_PAGE_SIZE_MAX 1073741824u    /* 1 GiB huge pages */
-#define REST_DEADLINE_MS_MAX 86400000u    /* a day */
+#define REST_MEMORY_MB_MAX MN_MEMORY_MB_MAX
+#define REST_DIRTY_RATE_MAX MN_DIRTY_RATE_MAX
+#define REST_PAGE_SIZE_MIN MN_PAGE_SIZE_MIN
+#define REST_PAGE_SIZE_MAX MN_PAGE_SIZE_MAX
+#define REST_DEADLINE_MS_MAX MN_DEADLINE_MS_MAX
 
 /* The plan inputs of a migrate request (docs/planner.md).  'memory_mb' is
  * required once any of dirty_pages_per_s, page_size, deadline_ms is

@@ -117,6 +117,8 @@ struct core {
     size_t n_vms, vms_cap, live_vms;
     uint32_t vm_free;
     struct strmap vm_index;
+    struct strmap addr_index; /* live VMs by (network, MAC) and (network,
+                               * IP): duplicate addresses (vms.c) */
     uint32_t chg_head, chg_tail; /* oldest and newest gateway change */
 
     struct task *tasks;
@@ -191,6 +193,8 @@ void core_node_wait(struct core *, uint32_t node, uint64_t seq,
 void core_vms_init(struct core *);
 /* Moves VM 'vm' onto the list of node 'node'. */
 void core_vm_place(struct core *, uint32_t vm, uint32_t node);
+/* Sets the VM's IP (its binding's), keeping the address index true. */
+void core_vm_set_ip(struct core *, uint32_t vm, uint32_t ip);
 
 /* ---- tasks.c ---- */
 void core_tasks_init(struct core *);

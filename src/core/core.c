@@ -110,6 +110,7 @@ core_free_contents(struct core *c)
     free(c->migs);
     strmap_destroy(&c->node_index);
     strmap_destroy(&c->vm_index);
+    strmap_destroy(&c->addr_index);
     heap_destroy(&c->ack_heap);
     heap_destroy(&c->upper_heap);
     heap_destroy(&c->due_heap);
@@ -193,7 +194,8 @@ core_memory_bytes(const struct core *c)
     b += c->vms_cap * sizeof *c->vms;
     b += c->tasks_cap * sizeof *c->tasks;
     b += c->migs_cap * sizeof *c->migs;
-    b += strmap_memory(&c->node_index) + strmap_memory(&c->vm_index);
+    b += strmap_memory(&c->node_index) + strmap_memory(&c->vm_index)
+         + strmap_memory(&c->addr_index);
     b += (c->ack_heap.cap + c->upper_heap.cap + c->due_heap.cap
           + c->release_heap.cap)
          * sizeof(uint32_t);

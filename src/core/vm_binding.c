@@ -129,7 +129,7 @@ vm_bound(struct core *c, uint32_t vi, uint32_t id, const struct binding *old)
     v->config.binding = id;
     if (v->config.ip != b->ip) {
         /* The gateway map carries the IP (ARP answers everywhere). */
-        v->config.ip = b->ip;
+        core_vm_set_ip(c, vi, b->ip);
         core_gateway_touch(c, vi);
     }
     core_persist_vm(c, vi);
@@ -157,7 +157,7 @@ vm_unbind(struct core *c, uint32_t vi, bool install)
     v->config.binding = 0;
     if (install) {
         if (v->config.ip) {
-            v->config.ip = 0;
+            core_vm_set_ip(c, vi, 0);
             core_gateway_touch(c, vi);
         }
         core_persist_vm(c, vi);
@@ -565,8 +565,14 @@ core_lease_run(struct core *c, uint32_t ti, uint64_t now)
     }
     core_task_free(c, ti);
     if (b && c->vms[vi].config.binding == id) {
+        uint32_t ip = b->ip;
+        uint64_t expires = b->expires_ms;
         c->stats.lease_expiries++;
         vm_unbind(c, vi, true);
+        if (c->sink.lease_ended) {
+            c->sink.lease_ended(c->sink.aux, vi, c->vms[vi].node, ip,
+                                expires);
+        }
     }
 }
 

@@ -4,7 +4,9 @@
  * every migration; it sits on its node's list.  Adding, updating and
  * removing one sends its node the matching instruction and moves its
  * gateway entry.  It must never change a placement: that is migrate.c's
- * job, the only place epochs grow. */
+ * job, the only place epochs grow.  It also keeps the addresses of live
+ * VMs indexed by network, so a MAC or IP another VM already has in the
+ * same network is refused unless the caller allows it (core.h). */
 #include "core/core-private.h"
 
 #include <stdlib.h>
@@ -25,6 +27,143 @@ core_vms_init(struct core *c)
     c->vm_free = NIL;
     c->chg_head = c->chg_tail = NIL;
     strmap_init(&c->vm_index, vm_name_of, c);
+    strmap_init(&c->addr_index, NULL, c);
+}
+
+/* ---- The address index ---- */
+
+/* A key of the address index: a MAC or an IP within a network. */
+struct addr_key {
+    bool is_ip;
+    uint64_t net;      /* vni | 1 << 32 with a VNI, else the VLAN */
+    uint64_t addr;     /* the MAC's 48 bits, or the IP */
+    uint32_t except;   /* an entry of this VM does not match (NIL: none) */
+    uint32_t only;     /* only an entry of this VM matches (NIL: any) */
+};
+
+static uint64_t
+addr_net(const struct mn_config *cfg)
+{
+    return cfg->vni ? (uint64_t) cfg->vni | UINT64_C(1) << 32 : cfg->vlan;
+}
+
+static uint64_t
+addr_mac(const uint8_t mac[6])
+{
+    uint64_t m = 0;
+    for (int i = 0; i < 6; i++) {
+        m = m << 8 | mac[i];
+    }
+    return m;
+}
+
+static uint32_t
+addr_hash(const struct addr_key *k)
+{
+    uint64_t h = (k->net * UINT64_C(0x9e3779b97f4a7c15))
+                 ^ (k->addr + (k->is_ip ? UINT64_C(0x5bd1e995) << 20 : 0));
+    h ^= h >> 31;
+    h *= UINT64_C(0xbf58476d1ce4e5b9);
+    h ^= h >> 29;
+    return (uint32_t) h;
+}
+
+static void
+addr_key_init(struct addr_key *k, const struct mn_config *cfg, bool is_ip,
+              uint32_t except, uint32_t only)
+{
+    k->is_ip = is_ip;
+    k->net = addr_net(cfg);
+    k->addr = is_ip ? cfg->ip : addr_mac(cfg->mac);
+    k->except = except;
+    k->only = only;
+}
+
+static bool
+addr_match(const void *aux, uint32_t idx, const void *key_)
+{
+    const struct core *c = aux;
+    const struct addr_key *k = key_;
+    if (k->only != NIL) {
+        return idx == k->only;
+    }
+    if (idx == k->except) {
+        return false;
+    }
+    const struct mn_config *cfg = &c->vms[idx].config;
+    return addr_net(cfg) == k->net
+           && (k->is_ip ? cfg->ip : addr_mac(cfg->mac)) == k->addr;
+}
+
+/* Adds (or, 'add' false, removes) VM 'vi''s entries under its current
+ * configuration. */
+static void
+addr_index_update(struct core *c, uint32_t vi, bool add)
+{
+    const struct mn_config *cfg = &c->vms[vi].config;
+    for (int is_ip = 0; is_ip < 2; is_ip++) {
+        if (is_ip && !cfg->ip) {
+            break;
+        }
+        struct addr_key k;
+        addr_key_init(&k, cfg, is_ip, NIL, vi);
+        if (add) {
+            strmap_insert_keyed(&c->addr_index, addr_hash(&k), vi);
+        } else {
+            strmap_remove_keyed(&c->addr_index, addr_hash(&k), addr_match,
+                                &k);
+        }
+    }
+}
+
+uint32_t
+core_vm_address_owner(const struct core *c, const struct mn_config *cfg,
+                      uint32_t except)
+{
+    if (!cfg) {
+        return CORE_NONE;
+    }
+    for (int is_ip = 0; is_ip < 2; is_ip++) {
+        if (is_ip && !cfg->ip) {
+            break;
+        }
+        struct addr_key k;
+        addr_key_init(&k, cfg, is_ip, except == CORE_NONE ? NIL : except,
+                      NIL);
+        uint32_t owner = strmap_find_keyed(&c->addr_index, addr_hash(&k),
+                                           addr_match, &k);
+        if (owner != STRMAP_NONE) {
+            return owner;
+        }
+    }
+    return CORE_NONE;
+}
+
+void
+core_vm_set_ip(struct core *c, uint32_t vi, uint32_t ip)
+{
+    addr_index_update(c, vi, false);
+    c->vms[vi].config.ip = ip;
+    addr_index_update(c, vi, true);
+}
+
+/* Whether 'cfg' of VM 'vi' (NIL for a new VM) takes an address another
+ * VM has in its network, and that is to be refused. */
+static bool
+addr_refused(const struct core *c, const struct mn_config *cfg, uint32_t vi,
+             unsigned flags)
+{
+    return !(flags & CORE_VM_ALLOW_DUPLICATE) && !c->loading
+           && core_vm_address_owner(c, cfg, vi == NIL ? CORE_NONE : vi)
+                  != CORE_NONE;
+}
+
+/* Whether 'a' and 'b' differ in what makes an address duplicate. */
+static bool
+addr_changed(const struct mn_config *a, const struct mn_config *b)
+{
+    return memcmp(a->mac, b->mac, sizeof a->mac) || a->ip != b->ip
+           || addr_net(a) != addr_net(b);
 }
 
 /* ---- Node lists ---- */
@@ -70,9 +209,9 @@ core_vm_place(struct core *c, uint32_t vi, uint32_t node)
 
 /* ---- Adding, updating, removing ---- */
 
-enum core_err
-core_vm_add_check(const struct core *c, const char *name,
-                  const struct mn_config *cfg, uint32_t node)
+static enum core_err
+vm_add_check(const struct core *c, const char *name,
+             const struct mn_config *cfg, uint32_t node, unsigned flags)
 {
     if (!mn_name_valid(name)) {
         return CORE_E_BAD_NAME;
@@ -90,7 +229,17 @@ core_vm_add_check(const struct core *c, const char *name,
     if (c->nodes[node].cordoned && !c->loading) {
         return CORE_E_CORDONED;
     }
+    if (addr_refused(c, cfg, NIL, flags)) {
+        return CORE_E_DUPLICATE_ADDRESS;
+    }
     return CORE_E_OK;
+}
+
+enum core_err
+core_vm_add_check(const struct core *c, const char *name,
+                  const struct mn_config *cfg, uint32_t node)
+{
+    return vm_add_check(c, name, cfg, node, 0);
 }
 
 enum core_err
@@ -105,7 +254,16 @@ core_vm_add_iface(struct core *c, const char *name,
                   const struct mn_config *cfg, uint32_t node,
                   const char *iface_id, uint64_t now, uint32_t *idxp)
 {
-    enum core_err err = core_vm_add_check(c, name, cfg, node);
+    return core_vm_add_opts(c, name, cfg, node, iface_id, 0, now, idxp);
+}
+
+enum core_err
+core_vm_add_opts(struct core *c, const char *name,
+                 const struct mn_config *cfg, uint32_t node,
+                 const char *iface_id, unsigned flags, uint64_t now,
+                 uint32_t *idxp)
+{
+    enum core_err err = vm_add_check(c, name, cfg, node, flags);
     if (err) {
         return err;
     }
@@ -133,6 +291,7 @@ core_vm_add_iface(struct core *c, const char *name,
     v->chg_prev = v->chg_next = NIL;
     v->drain_target = NIL;
     strmap_insert(&c->vm_index, name, i);
+    addr_index_update(c, i, true);
     vm_link_node(c, i);
     c->live_vms++;
     core_gateway_touch(c, i);
@@ -146,9 +305,9 @@ core_vm_add_iface(struct core *c, const char *name,
     return CORE_E_OK;
 }
 
-enum core_err
-core_vm_update_check(const struct core *c, uint32_t vi,
-                     const struct mn_config *cfg)
+static enum core_err
+vm_update_check(const struct core *c, uint32_t vi,
+                const struct mn_config *cfg, unsigned flags)
 {
     if (!core_vm_live(c, vi)) {
         return CORE_E_UNKNOWN_VM;
@@ -165,14 +324,33 @@ core_vm_update_check(const struct core *c, uint32_t vi,
               || cfg->vlan != b->vlan)) {
         return CORE_E_ADDRESS_BOUND;
     }
+    /* Keeping its addresses (a port change, or a duplicate accepted
+     * earlier) is never refused; taking another VM's is. */
+    if (addr_changed(&v->config, cfg) && addr_refused(c, cfg, vi, flags)) {
+        return CORE_E_DUPLICATE_ADDRESS;
+    }
     return CORE_E_OK;
+}
+
+enum core_err
+core_vm_update_check(const struct core *c, uint32_t vi,
+                     const struct mn_config *cfg)
+{
+    return vm_update_check(c, vi, cfg, 0);
 }
 
 enum core_err
 core_vm_update(struct core *c, uint32_t vi, const struct mn_config *cfg,
                uint64_t now)
 {
-    enum core_err err = core_vm_update_check(c, vi, cfg);
+    return core_vm_update_opts(c, vi, cfg, 0, now);
+}
+
+enum core_err
+core_vm_update_opts(struct core *c, uint32_t vi, const struct mn_config *cfg,
+                    unsigned flags, uint64_t now)
+{
+    enum core_err err = vm_update_check(c, vi, cfg, flags);
     if (err) {
         return err;
     }
@@ -182,7 +360,14 @@ core_vm_update(struct core *c, uint32_t vi, const struct mn_config *cfg,
     }
     /* Only the live placement changes; snapshots of pending deletions
      * stay exactly as they were taken (I3). */
+    bool moved = addr_changed(&v->config, cfg);
+    if (moved) {
+        addr_index_update(c, vi, false);
+    }
     v->config = *cfg;
+    if (moved) {
+        addr_index_update(c, vi, true);
+    }
     core_gateway_touch(c, vi);
     core_persist_vm(c, vi);
     core_vm_emit_install(c, vi);
@@ -210,6 +395,7 @@ core_vm_remove(struct core *c, uint32_t vi, uint64_t now)
               core_vm_binding(c, vi));
     core_binding_drop(c, vi);
     vm_unlink_node(c, vi);
+    addr_index_update(c, vi, false);
     strmap_remove(&c->vm_index, v->name);
     core_persist_vm_del(c, v->name);
     core_gateway_remove(c, vi);

@@ -36,7 +36,21 @@ mn_config_equal(const struct mn_config *a, const struct mn_config *b)
 bool
 mn_config_valid(const struct mn_config *c)
 {
-    return c->vlan < 4095 && c->vni < (1u << 24);
+    return c->vlan <= MN_VLAN_MAX && c->vni <= MN_VNI_MAX
+           && c->port <= MN_PORT_MAX;
+}
+
+bool
+mn_mac_valid(const uint8_t m[6])
+{
+    bool zero = !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]);
+    return !zero && !(m[0] & 1); /* not all-zero, multicast or broadcast */
+}
+
+bool
+mn_ip_valid(uint32_t ip)
+{
+    return ip != 0 && ip >> 28 < 0xe;
 }
 
 const char *

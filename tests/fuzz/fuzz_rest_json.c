@@ -92,7 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             .mac = {2, 0, 0, 0, 0, 1}, .ip = 0xc6120101u, .vni = 1,
         };
         struct mn_config c = orig;
-        if (rest_parse_vm_patch(body, len, &c, &e)) {
+        if (rest_parse_vm_patch(body, len, &c, NULL, &e)) {
             check_config(&c);
         } else {
             check_error(&e);

@@ -87,7 +87,7 @@ grep -q '^CHECK migration 1: phase: cleaned released_early: true $' "$T/out" ||
     fail "migration 1 not cleaned early: $(grep CHECK "$T/out")"
 [ -s "$T/run/sim.png" ] && [ -s "$T/run/sim.tsv" ] || fail "no sim.png / sim.tsv"
 
-# The output blocks: the node list's timings vary (OBSERVED_MS), every
+# The output blocks: the node list's timings vary (OBSERVED), every
 # other line is the commands' own.
 n=0
 while IFS= read -r line; do

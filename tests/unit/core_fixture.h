@@ -102,6 +102,7 @@ cfg_of(uint32_t ip)
 {
     struct mn_config c = {0};
     c.mac[0] = 0x02;
+    c.mac[4] = (uint8_t) (ip >> 8); /* distinct MACs up to 65535 */
     c.mac[5] = (uint8_t) ip;
     c.ip = 0xc6120000u | ip; /* 198.18.x.x */
     c.vni = 100;

@@ -616,15 +616,106 @@ map_cb(void *aux, const struct core_map_entry *e)
     s->n++;
 }
 
+
+/* Duplicate addresses (core.h): a MAC, or an IP other than 0, that another
+ * VM has in the same network is refused unless allowed; the same VM
+ * moving or keeping its addresses never is. */
+static void
+test_duplicate_address(void **state)
+{
+    struct core_fx *f = core_fx_new("mignet");
+    struct core *c = f->core;
+    const struct mn_config one = cfg_of(1); /* vm1's: VNI 100 */
+    struct mn_config x;
+    uint32_t i, j;
+
+    /* Exactly vm1's MAC, IP and VNI: refused, and nothing changes. */
+    uint64_t version = core_map_version(c);
+    assert_int_equal(core_vm_add_check(c, "vm2", &one, f->n[1]),
+                     CORE_E_DUPLICATE_ADDRESS);
+    assert_int_equal(core_vm_add(c, "vm2", &one, f->n[1], 0, &i),
+                     CORE_E_DUPLICATE_ADDRESS);
+    assert_int_equal(core_vm_find(c, "vm2"), CORE_NONE);
+    assert_int_equal(core_map_version(c), version);
+    /* Only the MAC, or only the IP, is enough; the VLAN does not split a
+     * VNI. */
+    x = cfg_of(2);
+    memcpy(x.mac, one.mac, 6);
+    x.vlan = 7;
+    assert_int_equal(core_vm_add(c, "vm2", &x, f->n[1], 0, &i),
+                     CORE_E_DUPLICATE_ADDRESS);
+    x = cfg_of(2);
+    x.ip = one.ip;
+    assert_int_equal(core_vm_add(c, "vm2", &x, f->n[1], 0, &i),
+                     CORE_E_DUPLICATE_ADDRESS);
+    assert_int_equal(core_vm_address_owner(c, &x, CORE_NONE), f->vm);
+    assert_int_equal(core_vm_address_owner(c, &x, f->vm), CORE_NONE);
+
+    /* Another VNI is another network. */
+    x = one;
+    x.vni = 200;
+    assert_int_equal(core_vm_add(c, "vm2", &x, f->n[1], 0, &i), CORE_E_OK);
+    /* Without a VNI the VLAN is the network; 0 is the untagged one. */
+    x = one;
+    x.vni = 0;
+    x.vlan = 10;
+    assert_int_equal(core_vm_add(c, "vm3", &x, f->n[1], 0, &j), CORE_E_OK);
+    x.vlan = 11;
+    assert_int_equal(core_vm_add(c, "vm4", &x, f->n[1], 0, &j), CORE_E_OK);
+    x.vlan = 10;
+    assert_int_equal(core_vm_add(c, "vm5", &x, f->n[1], 0, &j),
+                     CORE_E_DUPLICATE_ADDRESS);
+    /* No IP (DHCP will assign one) is no duplicate of another without. */
+    x = cfg_of(20);
+    x.ip = 0;
+    assert_int_equal(core_vm_add(c, "vm6", &x, f->n[1], 0, &j), CORE_E_OK);
+    x = cfg_of(21);
+    x.ip = 0;
+    assert_int_equal(core_vm_add(c, "vm7", &x, f->n[1], 0, &j), CORE_E_OK);
+
+    /* Allowed explicitly. */
+    uint32_t twin;
+    assert_int_equal(core_vm_add_opts(c, "twin", &one, f->n[2], NULL,
+                                      CORE_VM_ALLOW_DUPLICATE, 0, &twin),
+                     CORE_E_OK);
+    /* Keeping its (duplicate) addresses is no new duplicate... */
+    x = one;
+    x.port = 9;
+    assert_int_equal(core_vm_update(c, twin, &x, 0), CORE_E_OK);
+    /* ...taking another VM's is, unless allowed. */
+    x = cfg_of(3);
+    assert_int_equal(core_vm_update(c, twin, &x, 0), CORE_E_OK);
+    x = one;
+    assert_int_equal(core_vm_update_check(c, twin, &x),
+                     CORE_E_DUPLICATE_ADDRESS);
+    assert_int_equal(core_vm_update(c, twin, &x, 0),
+                     CORE_E_DUPLICATE_ADDRESS);
+    assert_int_equal(core_vm_update_opts(c, twin, &x,
+                                         CORE_VM_ALLOW_DUPLICATE, 0),
+                     CORE_E_OK);
+
+    /* A migration moves vm1 with its addresses: not a duplicate of
+     * itself, and they stay taken. */
+    assert_int_equal(core_vm_remove(c, twin, 0), CORE_E_OK);
+    core_fx_migrated(f, f->n[3], 10, 20);
+    assert_int_equal(core_vm_add(c, "vm8", &one, f->n[1], 30, &j),
+                     CORE_E_DUPLICATE_ADDRESS);
+    /* Removed, its addresses are free again. */
+    assert_int_equal(core_vm_remove(c, f->vm, 40), CORE_E_OK);
+    assert_int_equal(core_vm_add(c, "vm8", &one, f->n[1], 50, &j),
+                     CORE_E_OK);
+    core_fx_free(f);
+}
+
 static void
 test_map_since(void **state)
 {
     struct core_fx *f = core_fx_new("mignet");
     struct core *c = f->core;
-    struct mn_config cfg = cfg_of(2);
+    struct mn_config cfg = cfg_of(2), cfg3 = cfg_of(3);
     uint32_t vm2, vm3;
     assert_int_equal(core_vm_add(c, "vm2", &cfg, f->n[1], 0, &vm2), 0);
-    assert_int_equal(core_vm_add(c, "vm3", &cfg, f->n[1], 0, &vm3), 0);
+    assert_int_equal(core_vm_add(c, "vm3", &cfg3, f->n[1], 0, &vm3), 0);
     uint64_t v0 = core_map_version(c);
     assert_int_equal(v0, 3);
     assert_int_equal(core_migrate(c, f->vm, CORE_NONE, f->n[2], 0, NULL), 0);
@@ -659,7 +750,7 @@ test_map_since(void **state)
     uint32_t n, a, b;
     assert_int_equal(core_node_add(c, "n", "x", 100, 0, &n), 0);
     assert_int_equal(core_vm_add(c, "a", &cfg, n, 0, &a), 0);
-    assert_int_equal(core_vm_add(c, "b", &cfg, n, 0, &b), 0);
+    assert_int_equal(core_vm_add(c, "b", &cfg3, n, 0, &b), 0);
     uint64_t before = core_map_version(c);
     assert_int_equal(core_vm_remove(c, a, 0), 0);
     assert_int_equal(core_vm_remove(c, b, 0), 0);
@@ -765,6 +856,7 @@ main(void)
         cmocka_unit_test(test_errors_change_nothing),
         cmocka_unit_test(test_vm_remove_runs_tasks),
         cmocka_unit_test(test_map_since),
+        cmocka_unit_test(test_duplicate_address),
         cmocka_unit_test(test_resync),
         cmocka_unit_test(test_many_tasks_in_order),
     };

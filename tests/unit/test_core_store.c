@@ -238,6 +238,37 @@ test_history_names(void **state)
     free(r2);
 }
 
+/* A duplicate address accepted with CORE_VM_ALLOW_DUPLICATE is stored as
+ * it was accepted: the store loads (mignetd starts), and the reloaded
+ * core still refuses a new duplicate that was not allowed. */
+static void
+test_reload_allowed_duplicate(void **state)
+{
+    struct store *s = store_mem_create();
+    struct rec *r = calloc(1, sizeof *r);
+    struct core *c = reload(s, r); /* an empty store: a new core */
+    uint32_t n, vi;
+    assert_int_equal(core_node_add(c, "n0", "198.18.0.9", 500, 0, &n), 0);
+    struct mn_config mc = cfg_of(5);
+    assert_int_equal(core_vm_add(c, "a", &mc, n, 0, &vi), CORE_E_OK);
+    assert_int_equal(core_vm_add(c, "b", &mc, n, 0, &vi),
+                     CORE_E_DUPLICATE_ADDRESS);
+    assert_int_equal(core_vm_add_opts(c, "b", &mc, n, NULL,
+                                      CORE_VM_ALLOW_DUPLICATE, 0, &vi),
+                     CORE_E_OK);
+    check_same(c, s);
+    struct rec *r2 = calloc(1, sizeof *r2);
+    struct core *copy = reload(s, r2);
+    assert_int_not_equal(core_vm_find(copy, "b"), CORE_NONE);
+    assert_int_equal(core_vm_add(copy, "c", &mc, n, 0, &vi),
+                     CORE_E_DUPLICATE_ADDRESS);
+    core_destroy(copy);
+    core_destroy(c);
+    store_destroy(s);
+    free(r);
+    free(r2);
+}
+
 static void
 test_reload_after_every_step(void **state)
 {
@@ -632,6 +663,7 @@ main(void)
         cmocka_unit_test(test_restart_fresh_acks),
         cmocka_unit_test(test_restart_prepare_tasks),
         cmocka_unit_test(test_corrupt_store),
+        cmocka_unit_test(test_reload_allowed_duplicate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -369,7 +369,7 @@ static struct mn_config patch_cfg;
 static bool
 parse_patch(const char *b, size_t n, struct rest_error *e)
 {
-    return rest_parse_vm_patch(b, n, &patch_cfg, e);
+    return rest_parse_vm_patch(b, n, &patch_cfg, NULL, e);
 }
 
 static void
@@ -398,7 +398,7 @@ test_patch_body(void **state)
 
     struct rest_error e = {0};
     const char *ok = "{\"ip\":\"198.18.1.2\",\"vlan\":0}";
-    assert_true(rest_parse_vm_patch(ok, strlen(ok), &patch_cfg, &e));
+    assert_true(rest_parse_vm_patch(ok, strlen(ok), &patch_cfg, NULL, &e));
     struct mn_config want = orig;
     want.ip = 0xc6120102u;
     want.vlan = 0;
@@ -809,7 +809,7 @@ test_core_errors(void **state)
         {CORE_E_UNKNOWN_BINDING, 404}, {CORE_E_BINDING, 422},
         {CORE_E_BINDING_MISMATCH, 422}, {CORE_E_ADDRESS_BOUND, 409},
         {CORE_E_ABORTED, 409}, {CORE_E_ACTIVATED, 409},
-        {CORE_E_NOT_PREPARING, 409},
+        {CORE_E_NOT_PREPARING, 409}, {CORE_E_DUPLICATE_ADDRESS, 409},
     };
     assert_int_equal(sizeof map / sizeof map[0], CORE_N_ERRORS - 1);
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
