@@ -9,6 +9,7 @@ case "${1:-build}" in
   test|all) want+=(clang libclang-rt-14-dev valgrind openvswitch-switch
                    iproute2 ethtool dnsmasq-base busybox-static procps
                    curl jq openssl prometheus qemu-system-x86
+                   python3-jsonschema python3-yaml openapi-specification
                    gnuplot-nox debhelper dpkg-dev fakeroot groff-base
                    man-db bash-completion) ;;
   *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;

@@ -156,6 +156,10 @@ struct core_migration {
     uint64_t id;
     uint32_t vm;
     uint32_t src, dst;
+    /* Their names when it started: the history keeps them after the VM
+     * or a node is removed (and its slot reused); stored with it. */
+    char vm_name[MN_NAME_MAX + 1];
+    char src_name[MN_NAME_MAX + 1], dst_name[MN_NAME_MAX + 1];
     uint64_t epoch;       /* the VM's epoch on 'dst' */
     uint64_t map_version; /* gateway version that moved it, 0 = not yet */
     enum mig_phase phase;

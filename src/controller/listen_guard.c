@@ -443,20 +443,42 @@ lguard_in_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     }
 }
 
-/* The JSON code of an error page evhttp wrote itself. */
-static const char *
-lguard_error_code(int status)
+/* The JSON code, message and reason phrase of an error page evhttp wrote
+ * itself. */
+struct lguard_page {
+    const char *code, *message, *reason;
+};
+
+static struct lguard_page
+lguard_error_page(int status)
 {
     switch (status) {
     case 413:
-        return "too_large";
+        return (struct lguard_page){"too_large",
+                                    "the body is over --max-body-bytes",
+                                    "Payload Too Large"};
     case 404:
-        return "not_found";
+        return (struct lguard_page){"not_found", "no such resource",
+                                    "Not Found"};
     case 405:
+        return (struct lguard_page){"method_not_allowed",
+                                    "the resource does not allow this "
+                                    "method", "Method Not Allowed"};
     case 501:
-        return "method_not_allowed";
+        return (struct lguard_page){"not_implemented",
+                                    "the HTTP server does not know this "
+                                    "method", "Not Implemented"};
+    case 400:
+        return (struct lguard_page){"bad_request",
+                                    "malformed request (request line, "
+                                    "header or body framing)",
+                                    "Bad Request"};
     default:
-        return status >= 500 ? "internal" : "bad_request";
+        return (struct lguard_page){status >= 500 ? "internal"
+                                                  : "bad_request",
+                                    "the HTTP server refused the request",
+                                    status >= 500 ? "Internal Server Error"
+                                                  : "Bad Request"};
     }
 }
 
@@ -483,19 +505,15 @@ lguard_fix_cb(evutil_socket_t fd, short what, void *arg)
         || !memmem(head, (size_t) end.pos, "Content-Type: text/html", 23)) {
         return;
     }
-    char body[160], line[256];
+    struct lguard_page pg = lguard_error_page(status);
+    char body[200], line[256];
     int blen = snprintf(body, sizeof body,
                         "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
-                        lguard_error_code(status),
-                        status == 413 ? "the body is over --max-body-bytes"
-                                      : "the HTTP server refused the "
-                                        "request");
+                        pg.code, pg.message);
     int hlen = snprintf(line, sizeof line,
                         "HTTP/1.1 %d %s\r\nContent-Type: application/json"
                         "\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
-                        status, status == 413 ? "Payload Too Large"
-                                              : "Refused",
-                        blen);
+                        status, pg.reason, blen);
     if (status == 413) {
         c->g->stats.too_large++;
         lguard_note(c->g);
@@ -513,7 +531,6 @@ lguard_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 {
     struct lguard_conn *c = arg;
     static const char cont[] = "HTTP/1.1 100";
-    static const char err[] = "HTTP/1.1 4";
     if (!info->n_added || info->orig_size) {
         return; /* only the first bytes of an answer matter */
     }
@@ -523,7 +540,9 @@ lguard_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     }
     c->state = LGUARD_IDLE;
     evtimer_del(c->deadline);
-    if (p && !memcmp(p, err, sizeof err - 1)) {
+    /* "HTTP/1.x 4.." or "5..": an error, maybe one of evhttp's HTML
+     * pages (also 501 for an unknown method, and to HTTP/1.0). */
+    if (p && !memcmp(p, "HTTP/1.", 7) && (p[9] == '4' || p[9] == '5')) {
         /* Looked at once the whole head is written: before any write. */
         event_active(c->fix, EV_TIMEOUT, 0);
     }

@@ -63,6 +63,8 @@ static const struct opt_def opt_defs[] = {
             "FILE  read 'name = value' settings (flags win)"),
     OPT_STR("log-level", OPT_LEVEL, log_level,
             "debug|info|warn|error (info)"),
+    OPT_STR("access-log-level", OPT_LEVEL, access_log_level,
+            "debug|info|warn|error  one line a REST request (debug)"),
     OPT_STR("strategy", OPT_STRATEGY, strategy,
             "NAME  how deletions are timed: mignet (the default); naive, "
             "fixed, fast-refresh, clone and seed are baselines for comparison, "
@@ -155,6 +157,7 @@ options_init(struct mignetd_options *o)
     snprintf(o->state_dir, sizeof o->state_dir, "/var/lib/mignet");
     snprintf(o->strategy, sizeof o->strategy, "mignet");
     o->log_level = LOG_LEVEL_INFO;
+    o->access_log_level = LOG_LEVEL_DEBUG;
     o->heartbeat_ms = 1000;
     o->push_interval_ms = 10;
     o->max_body = REST_MAX_BODY_DEFAULT;
@@ -337,13 +340,16 @@ opt_apply(struct mignetd_options *o, const struct opt_def *d,
             memcpy(base + d->offset, &v, sizeof v);
         }
         return true;
-    case OPT_LEVEL:
-        if (!log_level_parse(value, &o->log_level)) {
+    case OPT_LEVEL: {
+        enum log_level lv;
+        if (!log_level_parse(value, &lv)) {
             snprintf(err, errlen, "%s: unknown log level '%s'", where,
                      value);
             return false;
         }
+        memcpy(base + d->offset, &lv, sizeof lv);
         return true;
+    }
     case OPT_U32:
     case OPT_CORE: {
         uint32_t v;

@@ -62,6 +62,9 @@ struct mignetd_options {
     char api_tokens[OPTIONS_PATH_MAX];   /* "" = no authentication */
     bool insecure;
     enum log_level log_level;
+    /* The REST access log's level: one line a request (docs/mignetd.md
+     * "Access log"). */
+    enum log_level access_log_level;
     uint32_t heartbeat_ms;
     uint32_t push_interval_ms; /* map push coalescing; 0 = push off */
     uint32_t max_body;

@@ -30,6 +30,7 @@
 #include "controller/node_auth.h"
 #include "controller/rest_auth.h"
 #include "controller/rest_fabric.h"
+#include "controller/rest_lists.h"
 #include "controller/rest_parse.h"
 #include "controller/rest_views.h"
 #include "lib/clock.h"
@@ -54,9 +55,67 @@ struct rest {
 
 /* ---- Answers ---- */
 
+/* The entity tag of a single resource's answer: FNV-1a (64 bits) of its
+ * compact JSON, quoted (a strong validator: any change of any field
+ * changes it). */
+#define REST_ETAG_LEN 19 /* '"' + 16 hex + '"' + NUL */
 static void
-rest_send_json(struct ctl *ctl, struct evhttp_request *req, int status,
-               json_t *obj)
+rest_etag_of(const char *json, size_t n, char out[REST_ETAG_LEN])
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char) json[i];
+        h *= 0x100000001b3ULL;
+    }
+    snprintf(out, REST_ETAG_LEN, "\"%016" PRIx64 "\"", h);
+}
+
+static void
+rest_etag(const json_t *obj, char out[REST_ETAG_LEN])
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    if (!text) {
+        out_of_memory();
+    }
+    rest_etag_of(text, strlen(text), out);
+    free(text);
+}
+
+/* Whether a GET's If-None-Match names 'tag' (or is "*"): the client's
+ * copy is current. */
+static bool
+rest_none_match(struct evhttp_request *req, const char *tag)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                       "If-None-Match");
+    if (!h || evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        return false;
+    }
+    size_t tlen = strlen(tag);
+    for (const char *p = h; *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, " \t,");
+        if (!n) {
+            break;
+        }
+        /* Weak comparison (RFC 9110 13.1.2): W/ is ignored. */
+        const char *t = p;
+        size_t tn = n;
+        if (tn > 2 && !strncmp(t, "W/", 2)) {
+            t += 2;
+            tn -= 2;
+        }
+        if ((tn == 1 && *t == '*') || (tn == tlen && !strncmp(t, tag, tn))) {
+            return true;
+        }
+        p += n;
+    }
+    return false;
+}
+
+static void
+rest_send_json_tagged(struct ctl *ctl, struct evhttp_request *req,
+                      int status, json_t *obj, bool etag)
 {
     struct evbuffer *body = evbuffer_new();
     if (!body) {
@@ -69,12 +128,75 @@ rest_send_json(struct ctl *ctl, struct evhttp_request *req, int status,
             out_of_memory();
         }
         json_dumpb(obj, v.iov_base, n, JSON_COMPACT);
+        if (etag) {
+            char tag[REST_ETAG_LEN];
+            rest_etag_of(v.iov_base, n, tag);
+            evhttp_add_header(evhttp_request_get_output_headers(req),
+                              "ETag", tag);
+            if (status == 200 && rest_none_match(req, tag)) {
+                /* The client has it: 304, no body. */
+                evbuffer_free(body);
+                json_decref(obj);
+                ctl_reply(ctl, req, 304, NULL, NULL);
+                return;
+            }
+        }
         ((char *) v.iov_base)[n] = '\n';
         v.iov_len = n + 1;
         evbuffer_commit_space(body, &v, 1);
     }
     json_decref(obj);
     ctl_reply(ctl, req, status, body, REST_JSON);
+}
+
+static void
+rest_send_json(struct ctl *ctl, struct evhttp_request *req, int status,
+               json_t *obj)
+{
+    rest_send_json_tagged(ctl, req, status, obj, false);
+}
+
+/* A single resource's answer, with its ETag. */
+static void
+rest_send_resource(struct ctl *ctl, struct evhttp_request *req, int status,
+                   json_t *obj)
+{
+    rest_send_json_tagged(ctl, req, status, obj, true);
+}
+
+/* Whether the request's If-Match, if it has one, names the ETag of 'cur'
+ * (the resource as GET shows it now; NULL: it does not exist): "*"
+ * matches any existing resource, else one of the comma-separated strong
+ * tags must be equal.  On a mismatch, 412 precondition_failed. */
+static bool
+rest_if_match(struct evhttp_request *req, const json_t *cur,
+              struct rest_error *e)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                       "If-Match");
+    if (!h) {
+        return true;
+    }
+    char tag[REST_ETAG_LEN] = "";
+    if (cur) {
+        rest_etag(cur, tag);
+    }
+    const char *p = h;
+    while (*p) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, " \t,");
+        if (!n) {
+            break;
+        }
+        if (cur && ((n == 1 && *p == '*')
+                    || (n == strlen(tag) && !strncmp(p, tag, n)))) {
+            return true;
+        }
+        p += n;
+    }
+    return rest_fail(e, 412, "precondition_failed",
+                     cur ? "If-Match does not name the current ETag"
+                         : "If-Match: the resource does not exist");
 }
 
 static void
@@ -85,6 +207,10 @@ rest_send_error(struct ctl *ctl, struct evhttp_request *req,
                             "message", e->message);
     if (!obj) {
         out_of_memory();
+    }
+    if (e->status == 405 && e->allow) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                          e->allow);
     }
     if (e->status == 401) {
         evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -217,21 +343,6 @@ rest_node_token(struct ctl *ctl, struct evhttp_request *req,
                                             "token", token));
 }
 
-static void
-rest_nodes_get(struct ctl *ctl, struct evhttp_request *req)
-{
-    json_t *list = json_array();
-    size_t n = core_n_nodes(ctl->core);
-    for (uint32_t i = 0; i < n; i++) {
-        json_t *o = core_node_valid(ctl->core, i) ? rest_node_json(ctl, i)
-                                                  : NULL;
-        if (o && json_array_append_new(list, o)) {
-            out_of_memory();
-        }
-    }
-    rest_send_json(ctl, req, 200, json_pack("{s:o}", "nodes", list));
-}
-
 /* A forced removal drops the node's pending cleanups: each is logged. */
 struct rest_drop_log {
     struct ctl *ctl;
@@ -292,7 +403,7 @@ rest_node_item(struct ctl *ctl, struct evhttp_request *req,
         return;
     }
     if (rt->method == REST_GET) {
-        rest_send_json(ctl, req, 200, rest_node_json(ctl, idx));
+        rest_send_resource(ctl, req, 200, rest_node_json(ctl, idx));
         return;
     }
     rest_node_delete(ctl, req, rt, idx, query);
@@ -399,21 +510,6 @@ rest_vms_post(struct ctl *ctl, struct evhttp_request *req, const char *body,
 }
 
 static void
-rest_vms_get(struct ctl *ctl, struct evhttp_request *req)
-{
-    json_t *list = json_array();
-    size_t n = core_n_vms(ctl->core);
-    for (uint32_t i = 0; i < n; i++) {
-        json_t *o = core_vm_valid(ctl->core, i) ? rest_vm_json(ctl, i)
-                                                : NULL;
-        if (o && json_array_append_new(list, o)) {
-            out_of_memory();
-        }
-    }
-    rest_send_json(ctl, req, 200, json_pack("{s:o}", "vms", list));
-}
-
-static void
 rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
              const struct rest_route *rt, const char *body, size_t len)
 {
@@ -423,7 +519,7 @@ rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
         return;
     }
     if (rt->method == REST_GET) {
-        rest_send_json(ctl, req, 200, rest_vm_json(ctl, idx));
+        rest_send_resource(ctl, req, 200, rest_vm_json(ctl, idx));
         return;
     }
     uint64_t now = clock_run_ms();
@@ -435,6 +531,13 @@ rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
         struct mn_config c = v.config;
         bool dup = false;
         if (!rest_parse_vm_patch(body, len, &c, &dup, &e)) {
+            rest_send_error(ctl, req, &e);
+            return;
+        }
+        json_t *cur = rest_vm_json(ctl, idx);
+        bool match = rest_if_match(req, cur, &e);
+        json_decref(cur);
+        if (!match) {
             rest_send_error(ctl, req, &e);
             return;
         }
@@ -451,7 +554,7 @@ rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
         }
         log_write(LOG_INF, "rest", "event=vm_updated vm=%s epoch=%" PRIu64,
                   rt->name, v.epoch);
-        rest_send_json(ctl, req, 200, rest_vm_json(ctl, idx));
+        rest_send_resource(ctl, req, 200, rest_vm_json(ctl, idx));
         return;
     }
     ctl->dirty = true;
@@ -554,7 +657,7 @@ rest_vm_binding(struct ctl *ctl, struct evhttp_request *req,
         if (!b) {
             rest_send_core_error(ctl, req, CORE_E_UNKNOWN_BINDING);
         } else {
-            rest_send_json(ctl, req, 200, rest_binding_json(b));
+            rest_send_resource(ctl, req, 200, rest_binding_json(b));
         }
         return;
     }
@@ -574,6 +677,13 @@ rest_vm_binding(struct ctl *ctl, struct evhttp_request *req,
     struct rest_binding_req r;
     struct rest_error e;
     if (!rest_parse_binding(body, len, &r, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    json_t *cur = b ? rest_binding_json(b) : NULL;
+    bool match = rest_if_match(req, cur, &e);
+    json_decref(cur);
+    if (!match) {
         rest_send_error(ctl, req, &e);
         return;
     }
@@ -599,36 +709,7 @@ rest_vm_binding(struct ctl *ctl, struct evhttp_request *req,
     if (created) {
         rest_location(req, "/v1/vms/%s/binding", rt->name);
     }
-    rest_send_json(ctl, req, created ? 201 : 200, rest_binding_json(b));
-}
-
-static int
-rest_binding_cmp(const void *a_, const void *b_)
-{
-    const struct binding *a = *(const struct binding *const *) a_;
-    const struct binding *b = *(const struct binding *const *) b_;
-    return a->id < b->id ? -1 : a->id > b->id;
-}
-
-static void
-rest_bindings_get(struct ctl *ctl, struct evhttp_request *req)
-{
-    size_t n = core_n_bindings(ctl->core), k = 0;
-    const struct binding **v = xcalloc(n + 1, sizeof *v);
-    uint32_t cursor = 0;
-    for (const struct binding *b;
-         k < n && (b = core_binding_next(ctl->core, &cursor));) {
-        v[k++] = b;
-    }
-    qsort(v, k, sizeof *v, rest_binding_cmp);
-    json_t *list = json_array();
-    for (size_t i = 0; i < k; i++) {
-        if (json_array_append_new(list, rest_binding_json(v[i]))) {
-            out_of_memory();
-        }
-    }
-    free(v);
-    rest_send_json(ctl, req, 200, json_pack("{s:o}", "bindings", list));
+    rest_send_resource(ctl, req, created ? 201 : 200, rest_binding_json(b));
 }
 
 /* ---- Migrations, tasks, map, health, metrics ---- */
@@ -645,7 +726,7 @@ rest_migration_get(struct ctl *ctl, struct evhttp_request *req,
     json_t *o = rest_migration_json(ctl, &m);
     json_t *plan = rest_fabric_plan_json(ctl->fabric, m.id);
     rest_set(o, "plan", plan ? plan : json_null());
-    rest_send_json(ctl, req, 200, o);
+    rest_send_resource(ctl, req, 200, o);
 }
 
 /* POST /v1/migrations/{id}/switchover and /abort. */
@@ -688,70 +769,6 @@ rest_migration_action(struct ctl *ctl, struct evhttp_request *req,
     json_t *plan = rest_fabric_plan_json(ctl->fabric, m.id);
     rest_set(o, "plan", plan ? plan : json_null());
     rest_send_json(ctl, req, 200, o);
-}
-
-struct rest_task_list {
-    struct core_task_info *v;
-    size_t n, cap;
-};
-
-static bool
-rest_task_collect(void *aux, const struct core_task_info *t)
-{
-    struct rest_task_list *l = aux;
-    l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof *l->v);
-    l->v[l->n++] = *t;
-    return true;
-}
-
-static int
-rest_task_cmp(const void *a_, const void *b_)
-{
-    const struct core_task_info *a = a_, *b = b_;
-    if (a->due_ms != b->due_ms) {
-        return a->due_ms < b->due_ms ? -1 : 1;
-    }
-    return a->id < b->id ? -1 : a->id > b->id;
-}
-
-static void
-rest_tasks_get(struct ctl *ctl, struct evhttp_request *req)
-{
-    struct rest_task_list l = {0};
-    core_tasks_walk(ctl->core, rest_task_collect, &l);
-    if (l.n) {
-        qsort(l.v, l.n, sizeof *l.v, rest_task_cmp);
-    }
-    json_t *list = json_array();
-    for (size_t i = 0; i < l.n; i++) {
-        const struct core_task_info *t = &l.v[i];
-        struct core_vm_info v;
-        const char *node = rest_node_name(ctl->core, t->node);
-        const char *target = t->relay_target != CORE_NONE
-                                 ? rest_node_name(ctl->core, t->relay_target)
-                                 : NULL;
-        json_t *o = json_object();
-        rest_set(o, "id", js_u64(t->id));
-        rest_set(o, "vm", core_vm_info(ctl->core, t->vm, &v)
-                              ? json_string(v.name)
-                              : json_null());
-        rest_set(o, "node", node ? json_string(node) : json_null());
-        rest_set(o, "epoch", js_u64(t->epoch));
-        rest_set(o, "kind", json_string(task_kind_name(t->kind)));
-        /* A deletion waiting for its migration to relay has no due time
-         * yet (UINT64_MAX). */
-        rest_set(o, "due_unix_ms", t->due_ms == UINT64_MAX
-                                       ? json_null()
-                                       : js_u64(t->due_ms));
-        rest_set(o, "migration", js_u64(t->migration));
-        rest_set(o, "relay_target", target ? json_string(target)
-                                           : json_null());
-        if (json_array_append_new(list, o)) {
-            out_of_memory();
-        }
-    }
-    free(l.v);
-    rest_send_json(ctl, req, 200, json_pack("{s:o}", "tasks", list));
 }
 
 static void
@@ -900,6 +917,86 @@ rest_method_of(enum evhttp_cmd_type t)
     }
 }
 
+/* ---- Access log ---- */
+
+/* The access log's level (--access-log-level); one REST server a
+ * process. */
+static enum log_level rest_access_level = LOG_LEVEL_DEBUG;
+
+static const char *
+rest_method_name(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    default:
+        return "OTHER";
+    }
+}
+
+static const char *
+rest_route_name(enum rest_route_id id)
+{
+    static const char *const names[] = {
+#define REST_ROUTE(ENUM, NAME) NAME,
+        REST_ROUTES
+#undef REST_ROUTE
+    };
+    return (size_t) id < ARRAY_SIZE(names) ? names[id] : "-";
+}
+
+/* Once the answer is written: one line with method, route (the template's
+ * name, "-" for no route), path, status and milliseconds from the
+ * request's arrival (its handling, the commit it waited for, the write).
+ * 'arg' is the arrival time in monotonic microseconds: nothing to free,
+ * so a connection that dies first leaks nothing. */
+static void
+rest_access_done(struct evhttp_request *req, void *arg)
+{
+    if (!log_enabled(rest_access_level)) {
+        return;
+    }
+    uint64_t t0 = (uint64_t) (uintptr_t) arg;
+    uint64_t t1 = clock_mono_us();
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    struct rest_route rt;
+    struct rest_error e;
+    bool routed = rest_route_match(rest_method_of(cmd), path, &rt, &e);
+    log_write(rest_access_level, "rest", "event=access method=%s route=%s "
+              "path=\"%.80s\" status=%d ms=%.3f", rest_method_name(cmd),
+              routed || e.status == 405 ? rest_route_name(rt.id) : "-",
+              path ? path : "", evhttp_request_get_response_code(req),
+              (double) (t1 > t0 ? t1 - t0 : 0) / 1000.0);
+}
+
+/* The lists (GET): paginated and filtered (rest_lists.c). */
+static bool
+rest_route_is_list(const struct rest_route *rt)
+{
+    return rt->method == REST_GET
+           && (rt->id == REST_R_NODES || rt->id == REST_R_VMS
+               || rt->id == REST_R_BINDINGS || rt->id == REST_R_TASKS
+               || rt->id == REST_R_MIGRATIONS);
+}
+
 static void
 rest_handle(struct evhttp_request *req, void *arg)
 {
@@ -911,6 +1008,8 @@ rest_handle(struct evhttp_request *req, void *arg)
     struct rest_route rt;
     struct rest_error e;
 
+    evhttp_request_set_on_complete_cb(req, rest_access_done,
+                                      (void *) (uintptr_t) clock_mono_us());
     /* Who asks is checked before anything else, so that without a
      * valid token not even a 404 tells which paths exist. */
     bool routed = rest_route_match(
@@ -945,14 +1044,26 @@ rest_handle(struct evhttp_request *req, void *arg)
         }
         body = len ? (const char *) evbuffer_pullup(in, -1) : NULL;
     }
+    if (rest_route_is_list(&rt)) {
+        json_t *o;
+        if (rest_list_answer(ctl, rt.id, query, &o, &e)) {
+            rest_send_json(ctl, req, 200, o);
+        } else {
+            rest_send_error(ctl, req, &e);
+        }
+        return;
+    }
+    /* Only the map and a node's removal take query parameters. */
+    bool takes_query = rt.id == REST_R_MAP
+                       || (rt.id == REST_R_NODE && rt.method == REST_DELETE);
+    if (!takes_query && !rest_parse_no_query(query, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
 
     switch (rt.id) {
     case REST_R_NODES:
-        if (rt.method == REST_POST) {
-            rest_nodes_post(ctl, req, body, len);
-        } else {
-            rest_nodes_get(ctl, req);
-        }
+        rest_nodes_post(ctl, req, body, len);
         break;
     case REST_R_NODE:
         rest_node_item(ctl, req, &rt, query);
@@ -966,11 +1077,7 @@ rest_handle(struct evhttp_request *req, void *arg)
         rest_node_token(ctl, req, &rt, body, len);
         break;
     case REST_R_VMS:
-        if (rt.method == REST_POST) {
-            rest_vms_post(ctl, req, body, len);
-        } else {
-            rest_vms_get(ctl, req);
-        }
+        rest_vms_post(ctl, req, body, len);
         break;
     case REST_R_VM:
         rest_vm_item(ctl, req, &rt, body, len);
@@ -981,18 +1088,12 @@ rest_handle(struct evhttp_request *req, void *arg)
     case REST_R_VM_BINDING:
         rest_vm_binding(ctl, req, &rt, body, len);
         break;
-    case REST_R_BINDINGS:
-        rest_bindings_get(ctl, req);
-        break;
     case REST_R_MIGRATION:
         rest_migration_get(ctl, req, &rt);
         break;
     case REST_R_MIGRATION_SWITCHOVER:
     case REST_R_MIGRATION_ABORT:
         rest_migration_action(ctl, req, &rt, body, len);
-        break;
-    case REST_R_TASKS:
-        rest_tasks_get(ctl, req);
         break;
     case REST_R_MAP:
         rest_map_get(ctl, req, query);
@@ -1084,6 +1185,7 @@ rest_create(struct ctl *ctl, char *err, size_t errlen)
     evhttp_set_max_headers_size(rest->http, LGUARD_HEAD_MAX);
     evhttp_set_timeout(rest->http, 60);
     evhttp_set_gencb(rest->http, rest_handle, rest);
+    rest_access_level = ctl->opts.access_log_level;
 
     int fd = sock_listen(ctl->opts.listen, ctl->rest_addr,
                         sizeof ctl->rest_addr, err, errlen);

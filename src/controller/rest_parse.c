@@ -28,6 +28,7 @@ rest_fail(struct rest_error *e, int status, const char *code,
 {
     e->status = status;
     e->code = code;
+    e->allow = NULL;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
@@ -117,8 +118,10 @@ rest_binding_error(struct rest_error *e, enum binding_err err)
 static bool
 rest_method_fail(struct rest_error *e, const char *allowed)
 {
-    return rest_fail(e, 405, "method_not_allowed",
-                     "this resource allows %s", allowed);
+    rest_fail(e, 405, "method_not_allowed", "this resource allows %s",
+              allowed);
+    e->allow = allowed;
+    return false;
 }
 
 /* Copies the next path segment (up to '/' or the end) into 'out'. */
@@ -210,6 +213,7 @@ rest_route_match(enum rest_method m, const char *path, struct rest_route *r,
     } fixed[] = {
         {"/v1/tasks", REST_R_TASKS},
         {"/v1/bindings", REST_R_BINDINGS},
+        {"/v1/migrations", REST_R_MIGRATIONS},
         {"/v1/map", REST_R_MAP},
         {"/v1/fabric", REST_R_FABRIC},
         {"/healthz", REST_R_HEALTHZ},
@@ -928,6 +932,114 @@ rest_parse_map_query(const char *query, const char *header_node,
         *q = r;
     }
     return ok;
+}
+
+/* One filter's value: a name given once. */
+static bool
+rest_query_name(const struct evkeyval *kv, char *out, size_t n,
+                struct rest_error *e)
+{
+    if (out[0] || !mn_name_valid(kv->value) || strlen(kv->value) >= n) {
+        return rest_fail(e, 400, "bad_query", "'%s' must be one id",
+                         kv->key);
+    }
+    snprintf(out, n, "%s", kv->value);
+    return true;
+}
+
+static bool
+rest_query_phase(const char *v, struct rest_list_query *r,
+                 struct rest_error *e)
+{
+    for (int p = 0; !r->has_phase && p < MIG_N_PHASES; p++) {
+        if (!strcmp(v, mig_phase_name(p))) {
+            r->has_phase = true;
+            r->phase = p;
+            return true;
+        }
+    }
+    return rest_fail(e, 400, "bad_query",
+                     "'phase' must be one migration phase");
+}
+
+/* A marker: what a "next" can be (ids, numbers, "due.id"). */
+static bool
+rest_marker_valid(const char *v)
+{
+    size_t n = strlen(v);
+    return n >= 1 && n <= REST_MARKER_MAX && mn_name_valid(v);
+}
+
+bool
+rest_parse_list_query(const char *query, unsigned allowed,
+                      struct rest_list_query *q, struct rest_error *e)
+{
+    struct rest_list_query r = {0};
+    struct evkeyvalq params;
+    TAILQ_INIT(&params);
+    if (query && *query && evhttp_parse_query_str(query, &params)) {
+        return rest_fail(e, 400, "bad_query", "malformed query string");
+    }
+    bool ok = true, seen_limit = false;
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, &params, next) {
+        uint64_t n;
+        if (!strcmp(kv->key, "limit")) {
+            if (seen_limit
+                || !addr_parse_u64(kv->value, 1, REST_LIMIT_MAX, &n)) {
+                ok = rest_fail(e, 400, "bad_query",
+                               "'limit' must be one integer, 1 to %u",
+                               REST_LIMIT_MAX);
+                break;
+            }
+            seen_limit = true;
+            r.limit = (uint32_t) n;
+        } else if (!strcmp(kv->key, "marker")) {
+            if (r.marker[0] || !rest_marker_valid(kv->value)) {
+                ok = rest_fail(e, 400, "bad_query",
+                               "'marker' must be one 'next' of a page");
+                break;
+            }
+            snprintf(r.marker, sizeof r.marker, "%s", kv->value);
+        } else if ((allowed & REST_Q_NODE) && !strcmp(kv->key, "node")) {
+            if (!(ok = rest_query_name(kv, r.node, sizeof r.node, e))) {
+                break;
+            }
+        } else if ((allowed & REST_Q_VM) && !strcmp(kv->key, "vm")) {
+            if (!(ok = rest_query_name(kv, r.vm, sizeof r.vm, e))) {
+                break;
+            }
+        } else if ((allowed & REST_Q_PHASE) && !strcmp(kv->key, "phase")) {
+            if (!(ok = rest_query_phase(kv->value, &r, e))) {
+                break;
+            }
+        } else {
+            ok = rest_fail(e, 400, "bad_query",
+                           "unknown query parameter '%.40s'", kv->key);
+            break;
+        }
+    }
+    evhttp_clear_headers(&params);
+    if (ok) {
+        *q = r;
+    }
+    return ok;
+}
+
+bool
+rest_parse_no_query(const char *query, struct rest_error *e)
+{
+    struct rest_list_query q;
+    /* No filter allowed; limit and marker are not either. */
+    if (!rest_parse_list_query(query, 0, &q, e)) {
+        return false;
+    }
+    if (q.limit || q.marker[0]) {
+        return rest_fail(e, 400, "bad_query",
+                         "unknown query parameter '%s'",
+                         q.limit ? "limit" : "marker");
+    }
+    return true;
 }
 
 /* ---- Node lifecycle ---- */

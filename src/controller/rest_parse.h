@@ -23,6 +23,7 @@ struct rest_error {
     int status;
     const char *code; /* static string, e.g. "invalid_mac" */
     char message[160];
+    const char *allow; /* 405: the methods the path has (Allow) */
 };
 
 /* Sets '*e' and returns false, so parsers can 'return rest_fail(...)'. */
@@ -65,6 +66,7 @@ enum rest_method {
     REST_ROUTE(VM_MIGRATE, "vm_migrate")                                     \
     REST_ROUTE(VM_BINDING, "vm_binding")                                     \
     REST_ROUTE(BINDINGS, "bindings")                                         \
+    REST_ROUTE(MIGRATIONS, "migrations")                                     \
     REST_ROUTE(MIGRATION, "migration")                                       \
     REST_ROUTE(MIGRATION_SWITCHOVER, "migration_switchover")                 \
     REST_ROUTE(MIGRATION_ABORT, "migration_abort")                           \
@@ -236,6 +238,32 @@ bool rest_parse_abort(const char *body, size_t len, struct rest_abort_req *,
 /* POST /v1/migrations/{id}/switchover: no body, or {}. */
 bool rest_parse_switchover(const char *body, size_t len,
                            struct rest_error *);
+
+/* The query of a list (GET /v1/nodes, /v1/vms, /v1/bindings, /v1/tasks,
+ * /v1/migrations): "limit" (1..REST_LIMIT_MAX; absent: the whole list),
+ * "marker" (the "next" of the previous page: where this page starts,
+ * after that item) and the filters 'allowed' names (REST_Q_*).  Each
+ * parameter at most once; anything else is 400 bad_query. */
+#define REST_LIMIT_MAX 10000u
+#define REST_MARKER_MAX 63
+enum {
+    REST_Q_NODE = 1 << 0,  /* node=ID */
+    REST_Q_VM = 1 << 1,    /* vm=ID */
+    REST_Q_PHASE = 1 << 2, /* phase=NAME (a migration phase) */
+};
+struct rest_list_query {
+    uint32_t limit; /* 0: no limit */
+    char marker[REST_MARKER_MAX + 1]; /* "" = from the start */
+    char node[MN_NAME_MAX + 1];       /* "" = any */
+    char vm[MN_NAME_MAX + 1];         /* "" = any */
+    bool has_phase;
+    enum mig_phase phase;
+};
+bool rest_parse_list_query(const char *query, unsigned allowed,
+                           struct rest_list_query *, struct rest_error *);
+/* 400 bad_query unless 'query' has no parameter (routes that take
+ * none). */
+bool rest_parse_no_query(const char *query, struct rest_error *);
 
 /* GET /v1/map?since=V&node=ID.  'header_node' is the X-Mignet-Node header
  * (may be NULL); giving both with different values is an error. */

@@ -174,16 +174,12 @@ rest_vm_json(struct ctl *ctl, uint32_t idx)
 json_t *
 rest_migration_json(struct ctl *ctl, const struct core_migration *m)
 {
-    struct core_vm_info v;
-    const char *src = rest_node_name(ctl->core, m->src);
-    const char *dst = rest_node_name(ctl->core, m->dst);
     json_t *o = json_object();
+    /* The names it started with, also once the VM or a node is gone. */
     rest_set(o, "id", js_u64(m->id));
-    rest_set(o, "vm", core_vm_info(ctl->core, m->vm, &v)
-                          ? json_string(v.name)
-                          : json_null());
-    rest_set(o, "from", src ? json_string(src) : json_null());
-    rest_set(o, "to", dst ? json_string(dst) : json_null());
+    rest_set(o, "vm", json_string(m->vm_name));
+    rest_set(o, "from", json_string(m->src_name));
+    rest_set(o, "to", json_string(m->dst_name));
     rest_set(o, "epoch", js_u64(m->epoch));
     rest_set(o, "map_version", js_u64(m->map_version));
     rest_set(o, "phase", json_string(mig_phase_name(m->phase)));
@@ -222,5 +218,33 @@ rest_migration_json(struct ctl *ctl, const struct core_migration *m)
     }
     rest_set(o, "nacks", nacks);
     rest_set(o, "nacks_total", js_u64(m->n_nacks));
+    return o;
+}
+
+json_t *
+rest_task_json(struct ctl *ctl, const struct core_task_info *t)
+{
+    struct core_vm_info v;
+    const char *node = rest_node_name(ctl->core, t->node);
+    const char *target = t->relay_target != CORE_NONE
+                             ? rest_node_name(ctl->core, t->relay_target)
+                             : NULL;
+    json_t *o = json_object();
+    rest_set(o, "id", js_u64(t->id));
+    rest_set(o, "vm", core_vm_info(ctl->core, t->vm, &v)
+                          ? json_string(v.name)
+                          : json_null());
+    rest_set(o, "node", node ? json_string(node) : json_null());
+    rest_set(o, "epoch", js_u64(t->epoch));
+    rest_set(o, "kind", json_string(task_kind_name(t->kind)));
+    /* A deletion waiting for its migration to relay has no due time yet
+     * (UINT64_MAX). */
+    rest_set(o, "due_unix_ms", t->due_ms == UINT64_MAX ? json_null()
+                                                       : js_u64(t->due_ms));
+    /* A lease belongs to no migration: null, like every absent value. */
+    rest_set(o, "migration", t->migration ? js_u64(t->migration)
+                                          : json_null());
+    rest_set(o, "relay_target", target ? json_string(target)
+                                       : json_null());
     return o;
 }

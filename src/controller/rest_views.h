@@ -24,5 +24,7 @@ const char *rest_node_name(const struct core *, uint32_t node);
 json_t *rest_node_json(struct ctl *, uint32_t node);
 json_t *rest_vm_json(struct ctl *, uint32_t vm);
 json_t *rest_migration_json(struct ctl *, const struct core_migration *);
+struct core_task_info;
+json_t *rest_task_json(struct ctl *, const struct core_task_info *);
 
 #endif /* MIGNET_REST_VIEWS_H */

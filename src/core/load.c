@@ -89,6 +89,13 @@ load_migration(struct core *c, const struct store_migration_rec *r)
     m->pub.vm = vm;
     m->pub.src = src;
     m->pub.dst = dst;
+    /* The names as stored, also of what was removed since. */
+    snprintf(m->pub.vm_name, sizeof m->pub.vm_name, "%s",
+             r->vm ? r->vm : "");
+    snprintf(m->pub.src_name, sizeof m->pub.src_name, "%s",
+             r->src ? r->src : "");
+    snprintf(m->pub.dst_name, sizeof m->pub.dst_name, "%s",
+             r->dst ? r->dst : "");
     m->pub.epoch = r->epoch;
     m->pub.map_version = r->map_version;
     m->pub.phase = r->phase;

@@ -294,6 +294,11 @@ step1_open(struct core *c, uint32_t vi, uint32_t to,
     m->pub.vm = vi;
     m->pub.src = c->vms[vi].node;
     m->pub.dst = to;
+    snprintf(m->pub.vm_name, sizeof m->pub.vm_name, "%s", c->vms[vi].name);
+    snprintf(m->pub.src_name, sizeof m->pub.src_name, "%s",
+             c->nodes[m->pub.src].name);
+    snprintf(m->pub.dst_name, sizeof m->pub.dst_name, "%s",
+             c->nodes[to].name);
     m->pub.epoch = next_epoch(c, vi);
     m->pub.phase = MIG_PREPARING; /* born here, not a transition */
     m->pub.switchover = o ? o->switchover : MIG_SW_NOW;

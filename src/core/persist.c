@@ -119,9 +119,11 @@ core_persist_mig(struct core *c, const struct migration *m)
 {
     struct store_rec r = {.type = STORE_MIGRATION};
     r.migration.id = m->pub.id;
-    r.migration.vm = c->vms[m->pub.vm].name;
-    r.migration.src = c->nodes[m->pub.src].name;
-    r.migration.dst = c->nodes[m->pub.dst].name;
+    /* The names it started with: a finished migration may outlive its
+     * VM and nodes. */
+    r.migration.vm = m->pub.vm_name;
+    r.migration.src = m->pub.src_name;
+    r.migration.dst = m->pub.dst_name;
     r.migration.epoch = m->pub.epoch;
     r.migration.map_version = m->pub.map_version;
     r.migration.phase = m->pub.phase;

@@ -1,8 +1,8 @@
 /* fuzz_rest_json.c: libFuzzer target for the northbound request parsing.
  *
  * The first byte picks what the rest of the input is fed to: a node, VM,
- * patch, migrate, binding, abort/switch-over or drain body, a map or
- * node-delete query, or a route path; each result is checked for
+ * patch, migrate, binding, abort/switch-over or drain body, a map,
+ * list or node-delete query, or a route path; each result is checked for
  * consistency (valid output on success, a known status and code on
  * failure, nothing written by a failed parse).  It must never crash, leak
  * or read out of bounds. */
@@ -225,6 +225,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case 8: {
+        if (data[0] & 2) {
+            /* A list's query, with some of the filters allowed. */
+            struct rest_list_query q;
+            memset(&q, 0x5a, sizeof q);
+            unsigned allowed = (unsigned) (data[0] >> 2) & 7u;
+            if (rest_parse_list_query(str, allowed, &q, &e)) {
+                if (q.limit > REST_LIMIT_MAX
+                    || (q.marker[0] && !mn_name_valid(q.marker))
+                    || (q.node[0] && (!(allowed & REST_Q_NODE)
+                                      || !mn_name_valid(q.node)))
+                    || (q.vm[0] && (!(allowed & REST_Q_VM)
+                                    || !mn_name_valid(q.vm)))
+                    || (q.has_phase && (!(allowed & REST_Q_PHASE)
+                                        || (unsigned) q.phase
+                                               >= MIG_N_PHASES))) {
+                    abort();
+                }
+            } else {
+                check_error(&e);
+                if (q.limit != 0x5a5a5a5au) {
+                    abort(); /* a refused query wrote nothing */
+                }
+            }
+            break;
+        }
         bool force = data[0] & 1;
         bool orig = force;
         if (!rest_parse_node_delete_query(str, &force, &e)) {
@@ -244,6 +269,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         } else {
             check_error(&e);
+            if ((e.status == 405) != (e.allow != NULL)) {
+                abort(); /* a 405, and only a 405, names Allow */
+            }
         }
         break;
     }

@@ -35,8 +35,29 @@ stop_all() {
 }
 cleanup() {
     local rc=$?
+    if [ "$rc" -eq 0 ] && ! check_answers; then
+        rc=1
+    fi
     stop_all $rc
     exit $rc
+}
+
+# Every answer api() receives is recorded in $T/answers and checked
+# against docs/api.yaml once, when the test ends (api_validate.py, one
+# python run a test): a mismatch fails the test.  API_CHECK=0 records
+# nothing (a test of answers the contract does not describe, e.g. a fake
+# server's).
+API_CHECK=${API_CHECK:-1}
+API_SPEC=${API_SPEC:-${MIGNET_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." \
+    && pwd)}/docs/api.yaml}
+check_answers() {
+    [ -s "$T/answers" ] || return 0
+    local py=/usr/bin/python3
+    "$py" -c 'import jsonschema, yaml' 2>/dev/null || {
+        echo "FAIL: python3-jsonschema and python3-yaml are needed" \
+             "(scripts/deps.sh test)" >&2; return 1; }
+    "$py" "$(dirname "${BASH_SOURCE[0]}")/api_validate.py" "$API_SPEC" \
+        --log "$T/answers" >&2
 }
 trap cleanup EXIT
 
@@ -104,10 +125,19 @@ api() {
         fi
         args+=(--data-binary "$3")
     fi
+    : >"$T/body" # curl leaves the file alone when there is no body
     STATUS=$(curl "${args[@]}" "$URL$path") || fail "curl $method $path"
     BODY=$(cat "$T/body")
     CTYPE=$(sed -n 's/^[Cc]ontent-[Tt]ype: *\([^\r]*\).*/\1/p' \
             "$T/headers")
+    if [ "$API_CHECK" = 1 ]; then
+        local names
+        names=$(sed -n 's/^\([A-Za-z0-9-]*\):.*/\1/p' "$T/headers" \
+                | tr 'A-Z\n' 'a-z,')
+        { printf '@@ %s %s %s %s %s %s\n' "$method" "$path" "$STATUS" \
+              "$(stat -c %s "$T/body")" "${names:-,}" "${CTYPE:--}"
+          cat "$T/body"; echo; } >>"$T/answers"
+    fi
     if [ "$method" = POST ] && [ "${path%%\?*}" = /v1/nodes ] \
         && [ "$STATUS" = 201 ]; then
         save_token "$(jq -r .id <<<"$BODY")" "$(jq -r .token <<<"$BODY")"

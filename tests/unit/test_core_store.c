@@ -121,12 +121,13 @@ state_of(const struct core *c)
         dump_add(&d, "mig %" PRIu64 " %s e%" PRIu64 " %" PRIu64 "/%" PRIu64
                  "/%" PRIu64 " d%" PRIu64 " %s %" PRIu64 "/%" PRIu64
                  "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 " dl%" PRIu64
-                 " deg%d '%s'\n", m.id,
+                 " deg%d '%s' %s:%s>%s\n", m.id,
                  mig_phase_name(m.phase), m.epoch, m.started_ms,
                  m.relaying_ms, m.cleaned_ms, m.delay_ms,
                  mig_switchover_name(m.switchover), m.prepared_ms,
                  m.switched_ms, m.activated_ms, m.cleaning_ms, m.aborted_ms,
-                 m.prepare_deadline_ms, (int) m.degraded, m.abort_reason);
+                 m.prepare_deadline_ms, (int) m.degraded, m.abort_reason,
+                 m.vm_name, m.src_name, m.dst_name);
     }
     uint32_t cursor = 0;
     for (const struct binding *b; (b = core_binding_next(c, &cursor));) {
@@ -188,6 +189,54 @@ check_same(struct core *live, struct store *s)
     free(r);
 }
 
+/* A migration's history names its VM and nodes as they were: after the
+ * source node is removed and its slot taken by a new node, after the VM
+ * is deleted, and after a reload (the stored form keeps the names). */
+static void
+test_history_names(void **state)
+{
+    (void) state;
+    struct store *s = store_mem_create();
+    struct rec *r = calloc(1, sizeof *r);
+    struct core_config cfg;
+    core_config_default(&cfg);
+    struct core_sink sink = rec_sink(r);
+    struct core *c = core_create(&cfg, s, &sink);
+    uint32_t na, nb, nd, vm;
+    assert_int_equal(core_node_add(c, "na", "198.18.0.1", 500, 0, &na), 0);
+    assert_int_equal(core_node_add(c, "nb", "198.18.0.2", 500, 0, &nb), 0);
+    struct mn_config mc = cfg_of(1);
+    assert_int_equal(core_vm_add(c, "vm1", &mc, na, 0, &vm), 0);
+    struct core_migrate_result res;
+    assert_int_equal(core_migrate(c, vm, na, nb, 10, &res), 0);
+    /* No agent answers: the prepare timeout relays it, its deletion on
+     * na waits; a forced removal of na drops that and ends it. */
+    for (uint64_t now = 20; now < 600000; now += 1000) {
+        core_run(c, now);
+    }
+    assert_int_equal(core_node_remove(c, na, true, 600000), 0);
+    assert_int_equal(core_node_add(c, "nd", "198.18.0.4", 500, 600001, &nd),
+                     0);
+    assert_int_equal(nd, na); /* the slot is reused */
+    assert_int_equal(core_vm_remove(c, vm, 600002), 0);
+    struct core_migration m;
+    assert_true(core_migration_get(c, res.migration, &m));
+    assert_string_equal(m.vm_name, "vm1");
+    assert_string_equal(m.src_name, "na");
+    assert_string_equal(m.dst_name, "nb");
+    check_same(c, s);
+    struct rec *r2 = calloc(1, sizeof *r2);
+    struct core *copy = reload(s, r2);
+    assert_true(core_migration_get(copy, res.migration, &m));
+    assert_string_equal(m.vm_name, "vm1");
+    assert_string_equal(m.src_name, "na");
+    assert_string_equal(m.dst_name, "nb");
+    core_destroy(copy);
+    core_destroy(c);
+    store_destroy(s);
+    free(r);
+    free(r2);
+}
 
 /* A duplicate address accepted with CORE_VM_ALLOW_DUPLICATE is stored as
  * it was accepted: the store loads (mignetd starts), and the reloaded
@@ -608,6 +657,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_history_names),
         cmocka_unit_test(test_reload_after_every_step),
         cmocka_unit_test(test_restart_fresh_delay),
         cmocka_unit_test(test_restart_fresh_acks),

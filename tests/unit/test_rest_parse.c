@@ -82,7 +82,10 @@ static const struct route_case route_cases[] = {
     {REST_GET, "/v1/migrations/0", 404, "unknown_migration", 0, NULL, 0},
     {REST_GET, "/v1/migrations/-1", 404, "unknown_migration", 0, NULL, 0},
     {REST_GET, "/v1/migrations/abc", 404, "unknown_migration", 0, NULL, 0},
-    {REST_GET, "/v1/migrations/", 404, "unknown_migration", 0, NULL, 0},
+    {REST_GET, "/v1/migrations/", 0, NULL, REST_R_MIGRATIONS, "", 0},
+    {REST_GET, "/v1/migrations", 0, NULL, REST_R_MIGRATIONS, "", 0},
+    {REST_POST, "/v1/migrations", 405, "method_not_allowed", 0, NULL, 0},
+    {REST_GET, "/v1/migrations//", 404, "unknown_migration", 0, NULL, 0},
     {REST_GET, "/v1/migrations/1/x", 404, "not_found", 0, NULL, 0},
     {REST_DELETE, "/v1/migrations/1", 405, "method_not_allowed", 0, NULL,
      0},
@@ -128,6 +131,20 @@ test_routes(void **state)
             assert_int_equal(e.status, c->status);
             assert_string_equal(e.code, c->code);
             assert_true(e.message[0] != '\0');
+            /* A 405 names the methods the path has (the Allow header),
+             * the method asked for not among them. */
+            if (c->status == 405) {
+                assert_non_null(e.allow);
+                assert_null(strstr(e.allow, c->method == REST_GET ? "GET"
+                                            : c->method == REST_POST
+                                                ? "POST"
+                                            : c->method == REST_PATCH
+                                                ? "PATCH"
+                                            : c->method == REST_PUT ? "PUT"
+                                                                    : "DELETE"));
+            } else {
+                assert_null(e.allow);
+            }
         }
     }
 }
@@ -595,6 +612,65 @@ test_migrate_plan_fields(void **state)
 /* ---- Map query ---- */
 
 static void
+test_list_query(void **state)
+{
+    (void) state;
+    struct rest_list_query q;
+    struct rest_error e = {0};
+    unsigned all = REST_Q_NODE | REST_Q_VM | REST_Q_PHASE;
+
+    assert_true(rest_parse_list_query(NULL, 0, &q, &e));
+    assert_int_equal(q.limit, 0);
+    assert_string_equal(q.marker, "");
+    assert_true(rest_parse_list_query("", 0, &q, &e));
+    assert_true(rest_parse_list_query("limit=2&marker=vm7", 0, &q, &e));
+    assert_int_equal(q.limit, 2);
+    assert_string_equal(q.marker, "vm7");
+    assert_true(rest_parse_list_query("limit=10000&marker=5.12", 0, &q, &e));
+    assert_int_equal(q.limit, 10000);
+    assert_string_equal(q.marker, "5.12");
+    assert_true(rest_parse_list_query("node=n1&vm=vm2&phase=cleaned", all,
+                                      &q, &e));
+    assert_string_equal(q.node, "n1");
+    assert_string_equal(q.vm, "vm2");
+    assert_true(q.has_phase);
+    assert_int_equal(q.phase, MIG_CLEANED);
+    assert_true(rest_parse_no_query(NULL, &e));
+    assert_true(rest_parse_no_query("", &e));
+
+    static const struct {
+        const char *query;
+        unsigned allowed;
+    } bad[] = {
+        {"limit=0", 0}, {"limit=10001", 0}, {"limit=x", 0}, {"limit=", 0},
+        {"limit=1&limit=2", 0}, {"marker=", 0}, {"marker=a%20b", 0},
+        {"marker=a&marker=b", 0}, {"node=n1", 0}, {"node=n1", REST_Q_VM},
+        {"vm=vm1", REST_Q_NODE}, {"phase=cleaned", REST_Q_NODE | REST_Q_VM},
+        {"phase=done", REST_Q_PHASE}, {"phase=cleaned&phase=aborted",
+                                       REST_Q_PHASE},
+        {"node=bad%20name", REST_Q_NODE}, {"node=n1&node=n2", REST_Q_NODE},
+        {"colour=red", REST_Q_NODE | REST_Q_VM | REST_Q_PHASE},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        q.limit = 4242;
+        e.status = 0;
+        if (rest_parse_list_query(bad[i].query, bad[i].allowed, &q, &e)) {
+            fail_msg("accepted list query '%s'", bad[i].query);
+        }
+        assert_int_equal(e.status, 400);
+        assert_string_equal(e.code, "bad_query");
+        assert_int_equal(q.limit, 4242);
+    }
+    static const char *const bad_none[] = {"x=1", "limit=1", "marker=a",
+                                           "force=true"};
+    for (size_t i = 0; i < sizeof bad_none / sizeof bad_none[0]; i++) {
+        e.status = 0;
+        assert_false(rest_parse_no_query(bad_none[i], &e));
+        assert_int_equal(e.status, 400);
+    }
+}
+
+static void
 test_map_query(void **state)
 {
     (void) state;
@@ -757,6 +833,7 @@ main(void)
         cmocka_unit_test(test_migrate_body),
         cmocka_unit_test(test_binding_body),
         cmocka_unit_test(test_migrate_plan_fields),
+        cmocka_unit_test(test_list_query),
         cmocka_unit_test(test_map_query),
         cmocka_unit_test(test_node_lifecycle_bodies),
         cmocka_unit_test(test_core_errors),
