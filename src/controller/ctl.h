@@ -78,7 +78,7 @@ uint32_t ctl_node_by_token(struct ctl *, const char *token);
 int ctl_main(const struct mignetd_options *opts, int argc, char **argv);
 
 /* SIGHUP (reload.c): parses the command line and the config file again,
- * applies what can change while running (the log level, the API tokens
+ * applies what can change while running (the log levels, the API tokens
  * file) and logs the settings that changed and those that need a
  * restart.  A setting or file that does not parse changes nothing. */
 void ctl_reload(struct ctl *);

@@ -540,7 +540,8 @@ opt_same(const struct opt_def *d, const struct mignetd_options *a,
     case OPT_CONFIG:
         return true; /* the file itself; its settings are compared */
     case OPT_LEVEL:
-        return a->log_level == b->log_level;
+        return !memcmp(pa + d->offset, pb + d->offset,
+                       sizeof(enum log_level));
     case OPT_BOOL:
         return !memcmp(pa + d->offset, pb + d->offset, sizeof(bool));
     case OPT_U32:

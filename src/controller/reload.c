@@ -1,8 +1,8 @@
 /* reload.c: what mignetd does on SIGHUP (ctl_reload, ctl.h).
  *
  * The command line and the config file are parsed again exactly as at
- * start-up; of the settings that changed, the log level and the API
- * tokens file apply at once, the others need a restart and are named in
+ * start-up; of the settings that changed, the log levels (log-level,
+ * access-log-level) and the API tokens file apply at once, the others need a restart and are named in
  * one log line and left as they run.  Nothing applies unless everything
  * parses: a bad config or tokens file leaves the daemon as it was.
  * systemd hears RELOADING=1 then READY=1 around it. */
@@ -65,6 +65,10 @@ ctl_reload(struct ctl *ctl)
         if (!strcmp(names[i], "log-level")) {
             log_set_level(n->log_level);
             ctl->opts.log_level = n->log_level;
+            reload_list_add(&changed, names[i]);
+        } else if (!strcmp(names[i], "access-log-level")) {
+            rest_set_access_level(n->access_log_level);
+            ctl->opts.access_log_level = n->access_log_level;
             reload_list_add(&changed, names[i]);
         } else if (!strcmp(names[i], "api-tokens")) {
             snprintf(ctl->opts.api_tokens, sizeof ctl->opts.api_tokens, "%s",

@@ -923,6 +923,12 @@ rest_method_of(enum evhttp_cmd_type t)
  * process. */
 static enum log_level rest_access_level = LOG_LEVEL_DEBUG;
 
+void
+rest_set_access_level(enum log_level level)
+{
+    rest_access_level = level;
+}
+
 static const char *
 rest_method_name(enum evhttp_cmd_type t)
 {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_sighup.sh: SIGHUP makes mignetd reload what it can -- the log level
+# test_sighup.sh: SIGHUP makes mignetd reload what it can -- the log levels
 # (config file) and the API tokens file -- and keep running; a setting that
 # needs a restart is named in one log line and left as it was.  Also the
 # agent: SIGHUP reloads its log level and token file and it keeps running.
@@ -11,6 +11,7 @@ NEW=new-token-bbbbbbbbbbbbbbbb
 cat >"$T/mignetd.conf" <<CONF
 # mignetd settings for test_sighup.sh
 log-level = info
+access-log-level = debug
 api-tokens = $T/tokens
 heartbeat-ms = 1000
 CONF
@@ -29,13 +30,16 @@ grep -q 'level=debug' "$LOG" && fail "debug lines before the reload"
 # to debug, and heartbeat-ms changes (it needs a restart).
 (umask 077 && printf 'reader %s ops\n' "$NEW" >"$T/tokens")
 sed -i -e 's/^log-level = info/log-level = debug/' \
+       -e 's/^access-log-level = debug/access-log-level = info/' \
        -e 's/^heartbeat-ms = 1000/heartbeat-ms = 2000/' "$T/mignetd.conf"
 kill -HUP "$MIGNETD_PID"
 eventually "the reload is logged" grep -q 'event=reloaded' "$LOG"
 kill -0 "$MIGNETD_PID" 2>/dev/null || fail "mignetd died of SIGHUP"
 
-grep 'event=reloaded' "$LOG" | grep -q 'changed="log-level api-tokens"' \
-    || fail "reload line does not name log-level and api-tokens: \
+grep 'event=reloaded' "$LOG" \
+    | grep -q 'changed="log-level access-log-level api-tokens"' \
+    || fail "reload line does not name log-level, access-log-level and \
+api-tokens: \
 $(grep 'event=reload' "$LOG")"
 grep 'event=reload_ignored' "$LOG" | grep -q 'restart_needed="heartbeat-ms"' \
     || fail "no line naming heartbeat-ms as needing a restart: \
@@ -46,9 +50,12 @@ ok GET /v1/nodes 200
 API_HEADERS=(-H "Authorization: Bearer $OLD")
 api GET /v1/nodes
 [ "$STATUS" = 401 ] || fail "old token after reload -> $STATUS, want 401"
-# The log level is debug now: the refused request is logged at debug.
+# The log level is debug now: the refused request is logged at debug;
+# the access log went from debug to info.
 grep -q 'level=debug comp=rest event=error status=401' "$LOG" \
     || fail "no debug line after the reload to debug"
+grep -q 'level=info comp=rest event=access' "$LOG" \
+    || fail "no access line at info after the reload"
 
 # A bad tokens file is refused and the running tokens stay.
 printf 'reader short\n' >"$T/tokens"

@@ -56,6 +56,22 @@ test_options_diff(void **state)
     assert_string_equal(names[4], "fabric-switch");
     assert_string_equal(names[5], "delay-floor-ms");
 
+    /* Each log level on its own. */
+    parse_conf(b, "log-level = info\nheartbeat-ms = 1000\n"
+                  "access-log-level = info\n");
+    options_diff(a, b, names, &n, 16);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "access-log-level");
+    parse_conf(b, "log-level = debug\nheartbeat-ms = 1000\n"
+                  "access-log-level = info\n");
+    options_diff(a, b, names, &n, 16);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[0], "log-level");
+    assert_string_equal(names[1], "access-log-level");
+
+    parse_conf(b, "log-level = debug\nheartbeat-ms = 2000\n"
+                  "api-tokens = /etc/t\ninsecure = true\n"
+                  "delay-floor-ms = 7\nfabric-switch = s1=tcp:127.0.0.1:1\n");
     /* At most 'max' names. */
     options_diff(a, b, names, &n, 2);
     assert_int_equal(n, 2);
