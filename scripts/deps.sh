@@ -10,7 +10,8 @@ case "${1:-build}" in
                    iproute2 ethtool dnsmasq-base busybox-static procps
                    curl jq openssl prometheus qemu-system-x86
                    python3-jsonschema python3-yaml openapi-specification
-                   gnuplot-nox) ;;
+                   gnuplot-nox debhelper dpkg-dev fakeroot groff-base
+                   man-db bash-completion) ;;
   *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
 esac
 missing=()

@@ -372,6 +372,10 @@ on_timeout(evutil_socket_t fd, short what, void *ctl_)
 int
 main(int argc, char *argv[])
 {
+    if (argc == 2 && !strcmp(argv[1], "--version")) {
+        printf("mignet-ofctl %s\n", MIGNET_VERSION);
+        return 0;
+    }
     struct ctl ctl = {0};
     if (argc < 3) {
         fprintf(stderr, "usage: mignet-ofctl TARGET show|add-flows FLOW...|"

@@ -945,6 +945,10 @@ parse_args(int argc, char **argv, struct opts *o)
 int
 main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "--version")) {
+        printf("mignet-qemu %s\n", MIGNET_VERSION);
+        return 0;
+    }
     struct run r = {
         .o = {
             .downtime_limit = UINT64_MAX, .hold_bandwidth = 10,

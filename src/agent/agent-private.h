@@ -98,7 +98,7 @@ struct agent {
     uint64_t stall_due_us;
     struct stall_hist stall;
 
-    struct event *sig_term, *sig_int;
+    struct event *sig_term, *sig_int, *sig_hup;
 };
 
 /* ---- Core (no I/O): called only from the core's files. ---- */
@@ -186,5 +186,11 @@ void agent_chan_flush(struct agent *);
 void agent_stats_cb(evutil_socket_t, short what, void *aux);
 /* evhttp callback of GET /metrics. */
 void agent_metrics_cb(struct evhttp_request *, void *aux);
+
+/* SIGHUP (agent_reload.c): reads the config file and the token file
+ * again; applies the log level and the token (used from the next
+ * connection to mignetd), logs the settings that need a restart.  A file
+ * that does not parse changes nothing. */
+void agent_reload(struct agent *);
 
 #endif /* MIGNET_AGENT_AGENT_PRIVATE_H */

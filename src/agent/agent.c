@@ -34,6 +34,7 @@
 #include "lib/clock.h"
 #include "lib/http_client.h"
 #include "lib/log.h"
+#include "lib/sdnotify.h"
 #include "lib/sock.h"
 #include "lib/strbuf.h"
 #include "lib/util.h"
@@ -335,8 +336,13 @@ signal_cb(evutil_socket_t sig, short what, void *aux)
 {
     struct agent *a = aux;
     (void) what;
+    if (sig == SIGHUP) {
+        agent_reload(a);
+        return;
+    }
     log_write(LOG_INF, "agent", "event=stopping node=%s signal=%d",
               a->opt.node, (int) sig);
+    sdnotify("STOPPING=1");
     event_base_loopexit(a->base, NULL);
 }
 
@@ -429,6 +435,8 @@ agent_run(const struct agent_options *opt)
     a->sig_int = evsignal_new(a->base, SIGINT, signal_cb, a);
     event_add(a->sig_term, NULL);
     event_add(a->sig_int, NULL);
+    a->sig_hup = evsignal_new(a->base, SIGHUP, signal_cb, a);
+    event_add(a->sig_hup, NULL);
     int rc = 0;
     if (opt->metrics) {
         char host[256], port[8];
@@ -454,6 +462,8 @@ agent_run(const struct agent_options *opt)
     printf("mignet-agent ready node=%s controller=%s gateway=%s ofp=%s\n",
            opt->node, opt->controller, opt->gateway, opt->ofp);
     fflush(stdout);
+    sdnotifyf("READY=1\nSTATUS=node %s, controller %s", opt->node,
+              opt->controller);
     event_base_dispatch(a->base);
 out:
     if (a->chan_bev) {
@@ -484,6 +494,7 @@ out:
     event_free(a->stats_timer);
     event_free(a->sig_term);
     event_free(a->sig_int);
+    event_free(a->sig_hup);
     event_base_free(a->base);
     agent_core_destroy(a->core);
     SSL_CTX_free(a->chan_tls);

@@ -12,8 +12,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct agent_conf;
+
 /* mignet_agent_build_info's version (as mignetd's). */
-#define MIGNET_AGENT_VERSION "0.1.0"
+#define MIGNET_AGENT_VERSION MIGNET_VERSION /* CMakeLists.txt project() */
 
 /* Who turns DHCP ACKs seen on trusted ports into bindings (seed 003). */
 enum agent_dhcp_snoop {
@@ -45,11 +47,19 @@ struct agent_options {
      * optional with a token).  NULL = none. */
     const char *token_file;
     const char *tls_ca, *tls_cert, *tls_key;
+    /* --config (agent_conf.h), read again on SIGHUP (agent_reload.c):
+     * its path, its settings as read at start, which names it accepts,
+     * and whether --log-level was a flag (flags win).  NULL = none. */
+    const char *config_file;
+    const struct agent_conf *conf;
+    bool (*conf_known)(const char *name);
+    bool log_level_flag;
 };
 
 void agent_options_default(struct agent_options *);
 
-/* Runs the agent until SIGTERM/SIGINT.  Returns the exit code. */
+/* Runs the agent until SIGTERM/SIGINT; SIGHUP reloads (agent_reload.c).
+ * Returns the exit code. */
 int agent_run(const struct agent_options *);
 
 #endif /* MIGNET_AGENT_AGENT_H */

@@ -1,10 +1,12 @@
-/* main.c: `mignet-agent`, the per-node agent; flags only (agent.c runs). */
+/* main.c: `mignet-agent`, the per-node agent: flags and a config file of
+ * the same names (agent_conf.h; flags win); agent.c runs. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/agent_conf.h"
 #include "lib/log.h"
 
 static void
@@ -38,34 +40,118 @@ usage(FILE *f)
 "  --tls-cert FILE        the node's client certificate (CN = node id)\n"
 "  --tls-key FILE         its key; with --tls-cert no token is needed\n"
 "  --log-level LEVEL      debug, info, warn, error (default info)\n"
+"  --config FILE          read 'name = value' lines naming these flags\n"
+"                         (flags win); SIGHUP reads it again\n"
+"  --version              print the version\n"
 "  --help                 this text\n");
 }
+
+static const struct option longopts[] = {
+    {"node", required_argument, NULL, 'n'},
+    {"ofp", required_argument, NULL, 'o'},
+    {"ovsdb", required_argument, NULL, 'O'},
+    {"controller", required_argument, NULL, 'c'},
+    {"gateway", required_argument, NULL, 'g'},
+    {"tunnel-port", required_argument, NULL, 't'},
+    {"refresh-ms", required_argument, NULL, 'r'},
+    {"refresh-jitter", required_argument, NULL, 'j'},
+    {"stats-ms", required_argument, NULL, 's'},
+    {"metrics", required_argument, NULL, 'm'},
+    {"dhcp-snoop", required_argument, NULL, 'd'},
+    {"log-level", required_argument, NULL, 'l'},
+    {"token-file", required_argument, NULL, 'T'},
+    {"tls-ca", required_argument, NULL, 'A'},
+    {"tls-cert", required_argument, NULL, 'C'},
+    {"tls-key", required_argument, NULL, 'K'},
+    {"config", required_argument, NULL, 'F'},
+    {"version", no_argument, NULL, 'V'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* A name a config file may set: a flag with a value, not --config. */
+static bool
+conf_known(const char *name)
+{
+    for (const struct option *lo = longopts; lo->name; lo++) {
+        if (!strcmp(lo->name, name)) {
+            return lo->has_arg == required_argument && lo->val != 'F';
+        }
+    }
+    return false;
+}
+
+/* The value of --config in 'argv' (the last one), or NULL. */
+static const char *
+find_config(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            break;
+        }
+        if (!strncmp(argv[i], "--config=", 9)) {
+            path = argv[i] + 9;
+        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            path = argv[++i];
+        }
+    }
+    return path;
+}
+
+/* Whether --log-level is on the command line itself. */
+static bool
+has_log_level_flag(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--log-level")
+            || !strncmp(argv[i], "--log-level=", 12)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int agent_main(int argc, char **argv, struct agent_options *o);
 
 int
 main(int argc, char **argv)
 {
     struct agent_options o;
     agent_options_default(&o);
-    static const struct option longopts[] = {
-        {"node", required_argument, NULL, 'n'},
-        {"ofp", required_argument, NULL, 'o'},
-        {"ovsdb", required_argument, NULL, 'O'},
-        {"controller", required_argument, NULL, 'c'},
-        {"gateway", required_argument, NULL, 'g'},
-        {"tunnel-port", required_argument, NULL, 't'},
-        {"refresh-ms", required_argument, NULL, 'r'},
-        {"refresh-jitter", required_argument, NULL, 'j'},
-        {"stats-ms", required_argument, NULL, 's'},
-        {"metrics", required_argument, NULL, 'm'},
-        {"dhcp-snoop", required_argument, NULL, 'd'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"token-file", required_argument, NULL, 'T'},
-        {"tls-ca", required_argument, NULL, 'A'},
-        {"tls-cert", required_argument, NULL, 'C'},
-        {"tls-key", required_argument, NULL, 'K'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    static struct agent_conf conf; /* its strings live as long as 'o' */
+    const char *config = find_config(argc, argv);
+    if (!config) {
+        return agent_main(argc, argv, &o);
+    }
+    char err[600];
+    if (agent_conf_read(config, conf_known, &conf, err, sizeof err)) {
+        fprintf(stderr, "mignet-agent: --config: %s\n", err);
+        return 2;
+    }
+    /* The file's settings first, then the command line: flags win. */
+    char **all = calloc((size_t) argc + conf.n + 1, sizeof *all);
+    if (!all) {
+        fprintf(stderr, "mignet-agent: out of memory\n");
+        return 1;
+    }
+    all[0] = argv[0];
+    memcpy(all + 1, conf.args, conf.n * sizeof *all);
+    memcpy(all + 1 + conf.n, argv + 1, (size_t) (argc - 1) * sizeof *all);
+    o.config_file = config;
+    o.conf = &conf;
+    o.conf_known = conf_known;
+    o.log_level_flag = has_log_level_flag(argc, argv);
+    int rc = agent_main(argc + (int) conf.n, all, &o);
+    free(all);
+    agent_conf_destroy(&conf);
+    return rc;
+}
+
+static int
+agent_main(int argc, char **argv, struct agent_options *op)
+{
+    struct agent_options o = *op;
     int c;
     char *end;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -126,6 +212,11 @@ main(int argc, char **argv)
             log_set_level(lvl);
             break;
         }
+        case 'F':
+            break; /* read before (main) */
+        case 'V':
+            printf("mignet-agent %s\n", MIGNET_AGENT_VERSION);
+            return 0;
         case 'h':
             usage(stdout);
             return 0;

@@ -2,6 +2,7 @@
  * everything else is the controller's command-line client.
  *
  * A dispatcher only: it must never grow logic of its own. */
+#include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -10,6 +11,10 @@
 int
 main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "--version")) {
+        printf("mignet %s\n", MIGNET_VERSION);
+        return 0;
+    }
     if (argc > 1 && !strcmp(argv[1], "sim")) {
         return sim_main(argc - 1, argv + 1);
     }

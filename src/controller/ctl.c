@@ -36,6 +36,7 @@
 #include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/sdnotify.h"
 #include "lib/sock.h"
 #include "lib/util.h"
 #include "mignet/core.h"
@@ -154,8 +155,13 @@ ctl_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct ctl *ctl = arg;
     (void) what;
+    if (sig == SIGHUP) {
+        ctl_reload(ctl);
+        return;
+    }
     log_write(LOG_INF, "ctl", "event=signal sig=%d action=shutdown",
               (int) sig);
+    sdnotify("STOPPING=1");
     ctl->stopping = true;
     event_base_loopbreak(ctl->base);
 }
@@ -251,6 +257,9 @@ ctl_free(struct ctl *ctl)
     if (ctl->sig_int) {
         event_free(ctl->sig_int);
     }
+    if (ctl->sig_hup) {
+        event_free(ctl->sig_hup);
+    }
     core_destroy(ctl->core);
     store_destroy(ctl->store);
     if (ctl->base) {
@@ -323,9 +332,11 @@ ctl_start(struct ctl *ctl)
     ctl->due_timer = evtimer_new(ctl->base, ctl_due_cb, ctl);
     ctl->sig_term = evsignal_new(ctl->base, SIGTERM, ctl_signal_cb, ctl);
     ctl->sig_int = evsignal_new(ctl->base, SIGINT, ctl_signal_cb, ctl);
-    if (!ctl->due_timer || !ctl->sig_term || !ctl->sig_int
+    ctl->sig_hup = evsignal_new(ctl->base, SIGHUP, ctl_signal_cb, ctl);
+    if (!ctl->due_timer || !ctl->sig_term || !ctl->sig_int || !ctl->sig_hup
         || evsignal_add(ctl->sig_term, NULL)
-        || evsignal_add(ctl->sig_int, NULL)) {
+        || evsignal_add(ctl->sig_int, NULL)
+        || evsignal_add(ctl->sig_hup, NULL)) {
         log_write(LOG_ERROR, "ctl", "event=setup_failed");
         return -1;
     }
@@ -342,10 +353,12 @@ ctl_node_by_token(struct ctl *ctl, const char *token)
 }
 
 int
-ctl_main(const struct mignetd_options *opts)
+ctl_main(const struct mignetd_options *opts, int argc, char **argv)
 {
     struct ctl ctl = {0};
     ctl.opts = *opts;
+    ctl.argc = argc;
+    ctl.argv = argv;
     metrics_init(&ctl.metrics);
     if (ctl_start(&ctl)) {
         ctl_free(&ctl);
@@ -358,6 +371,8 @@ ctl_main(const struct mignetd_options *opts)
               "strategy=%s tls=%d", ctl.rest_addr, ctl.agent_addr,
               ctl.opts.state_dir, ctl.opts.strategy,
               ctl.opts.tls_cert[0] != '\0');
+    sdnotifyf("READY=1\nSTATUS=serving rest=%s agents=%s", ctl.rest_addr,
+              ctl.agent_addr);
 
     while (!ctl.stopping) {
         if (event_base_loop(ctl.base, EVLOOP_ONCE) < 0) {

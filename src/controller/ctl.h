@@ -45,7 +45,10 @@ struct ctl {
     struct metrics metrics;
 
     struct event *due_timer;  /* core_next_due() */
-    struct event *sig_term, *sig_int;
+    struct event *sig_term, *sig_int, *sig_hup;
+    /* The command line, parsed again by a reload (SIGHUP). */
+    int argc;
+    char **argv;
     bool stopping;
     int exit_code;
 
@@ -67,9 +70,17 @@ void ctl_reply(struct ctl *, struct evhttp_request *, int status,
  * gates that accept a node's credential (GET /v1/map). */
 uint32_t ctl_node_by_token(struct ctl *, const char *token);
 
-/* Runs mignetd with 'opts': opens the store, loads the core, binds both
- * listeners, prints the ready line to stdout and serves until SIGTERM or
- * SIGINT.  Returns the process exit code. */
-int ctl_main(const struct mignetd_options *opts);
+/* Runs mignetd with 'opts' (parsed from 'argc'/'argv', which a reload
+ * parses again): opens the store, loads the core, binds both listeners,
+ * prints the ready line to stdout (and READY=1 to systemd) and serves
+ * until SIGTERM or SIGINT; SIGHUP reloads (ctl_reload).  Returns the
+ * process exit code. */
+int ctl_main(const struct mignetd_options *opts, int argc, char **argv);
+
+/* SIGHUP (reload.c): parses the command line and the config file again,
+ * applies what can change while running (the log levels, the API tokens
+ * file) and logs the settings that changed and those that need a
+ * restart.  A setting or file that does not parse changes nothing. */
+void ctl_reload(struct ctl *);
 
 #endif /* MIGNET_CONTROLLER_CTL_H */

@@ -15,7 +15,7 @@ main(int argc, char **argv)
     char err[512] = "";
     switch (options_parse(&opts, argc, argv, stdout, err, sizeof err)) {
     case OPTIONS_RUN:
-        return ctl_main(&opts);
+        return ctl_main(&opts, argc, argv);
     case OPTIONS_EXIT:
         return 0;
     case OPTIONS_ERROR:

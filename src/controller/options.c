@@ -16,7 +16,7 @@
 #include "lib/sock.h"
 #include "mignet/planner.h"
 
-#define MIGNETD_VERSION "0.1.0"
+#define MIGNETD_VERSION MIGNET_VERSION /* CMakeLists.txt project() */
 
 enum opt_kind {
     OPT_ADDR,     /* ADDR:PORT */
@@ -528,6 +528,57 @@ options_check_exposure(const struct mignetd_options *o, char *err,
         return false;
     }
     return true;
+}
+
+/* Whether setting 'd' has the same value in 'a' and 'b'. */
+static bool
+opt_same(const struct opt_def *d, const struct mignetd_options *a,
+         const struct mignetd_options *b)
+{
+    const char *pa = (const char *) a, *pb = (const char *) b;
+    switch (d->kind) {
+    case OPT_CONFIG:
+        return true; /* the file itself; its settings are compared */
+    case OPT_LEVEL:
+        return !memcmp(pa + d->offset, pb + d->offset,
+                       sizeof(enum log_level));
+    case OPT_BOOL:
+        return !memcmp(pa + d->offset, pb + d->offset, sizeof(bool));
+    case OPT_U32:
+        return !memcmp(pa + d->offset, pb + d->offset, sizeof(uint32_t));
+    case OPT_CORE:
+        return !memcmp((const char *) &a->core + d->offset,
+                       (const char *) &b->core + d->offset,
+                       sizeof(uint32_t));
+    case OPT_SWITCH:
+        if (a->fabric.n_switches != b->fabric.n_switches) {
+            return false;
+        }
+        for (size_t i = 0; i < a->fabric.n_switches; i++) {
+            if (strcmp(a->fabric.switches[i].name,
+                       b->fabric.switches[i].name)
+                || strcmp(a->fabric.switches[i].target,
+                          b->fabric.switches[i].target)) {
+                return false;
+            }
+        }
+        return true;
+    default:
+        return !strcmp(pa + d->offset, pb + d->offset);
+    }
+}
+
+void
+options_diff(const struct mignetd_options *a,
+             const struct mignetd_options *b, const char **names,
+             size_t *n, size_t max)
+{
+    *n = 0;
+    for (size_t i = 0; i < N_OPT_DEFS && *n < max; i++) {
+        if (!opt_same(&opt_defs[i], a, b)) {
+            names[(*n)++] = opt_defs[i].name;
+        }
+    }
 }
 
 static void

@@ -108,6 +108,13 @@ bool options_apply_text(struct mignetd_options *o, const char *text,
  * settings together (e.g. floor <= ceiling). */
 bool options_finish(struct mignetd_options *o, char *err, size_t errlen);
 
+/* The names of the settings whose values differ between 'a' and 'b'
+ * (both finished), in --help order: at most 'max' into 'names', their
+ * count in '*n'.  SIGHUP's reload (reload.c) compares with it. */
+void options_diff(const struct mignetd_options *a,
+                  const struct mignetd_options *b, const char **names,
+                  size_t *n, size_t max);
+
 /* Whether the host of "ADDR:PORT" 'addr' is a loopback address
  * (127.0.0.0/8, ::1 or "localhost"); a name or a wildcard is not. */
 bool options_addr_loopback(const char *addr);

@@ -923,6 +923,12 @@ rest_method_of(enum evhttp_cmd_type t)
  * process. */
 static enum log_level rest_access_level = LOG_LEVEL_DEBUG;
 
+void
+rest_set_access_level(enum log_level level)
+{
+    rest_access_level = level;
+}
+
 static const char *
 rest_method_name(enum evhttp_cmd_type t)
 {
@@ -1129,6 +1135,12 @@ rest_tls_bev(struct event_base *base, void *arg)
         bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     }
     return bev;
+}
+
+struct rest_auth *
+rest_get_auth(struct rest *rest)
+{
+    return &rest->auth;
 }
 
 /* The token file and the TLS context, before anything is bound. */

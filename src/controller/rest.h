@@ -8,12 +8,19 @@
 
 #include <stddef.h>
 
+#include "lib/log.h"
+
 struct ctl;
 struct rest;
+struct rest_auth;
 
 /* Starts serving on opts.listen; writes the bound address to
  * ctl->rest_addr.  On error returns NULL with a message in 'err'. */
 struct rest *rest_create(struct ctl *, char *err, size_t errlen);
+/* The access log's level (--access-log-level), for SIGHUP's reload. */
+void rest_set_access_level(enum log_level);
+/* The API's authentication gate, for SIGHUP's token reload. */
+struct rest_auth *rest_get_auth(struct rest *);
 /* Stops listening and closes connections.  Accepts NULL. */
 void rest_destroy(struct rest *);
 

@@ -402,6 +402,44 @@ rest_auth_gate(struct rest_auth *a, struct ctl *ctl,
     return false;
 }
 
+/* Whether 'a' and 'b' hold the same tokens with the same roles and
+ * names (NULL: none). */
+static bool
+rest_tokens_equal(const struct rest_tokens *a, const struct rest_tokens *b)
+{
+    if (!a || !b) {
+        return a == b;
+    }
+    if (a->n != b->n) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (memcmp(a->v[i].digest, b->v[i].digest, sizeof a->v[i].digest)
+            || a->v[i].role != b->v[i].role
+            || strcmp(a->v[i].name, b->v[i].name)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+rest_auth_reload(struct rest_auth *a, const char *path, bool *changed,
+                 char *err, size_t errlen)
+{
+    struct rest_tokens *t = NULL;
+    if (path && *path) {
+        t = rest_tokens_load(path, err, errlen);
+        if (!t) {
+            return EINVAL;
+        }
+    }
+    *changed = !rest_tokens_equal(a->tokens, t);
+    rest_tokens_destroy(a->tokens);
+    a->tokens = t;
+    return 0;
+}
+
 int
 rest_auth_metrics(const struct rest_auth *a, struct strbuf *out)
 {

@@ -94,6 +94,12 @@ struct rest_auth {
 bool rest_auth_gate(struct rest_auth *a, struct ctl *ctl,
                     const char *authorization, const struct rest_route *,
                     struct rest_error *e);
+/* SIGHUP: replaces the gate's tokens with those of file 'path' ("" or
+ * NULL: none, the API is open).  0 with '*changed' saying whether the
+ * tokens differ from those before; EINVAL with the reason in 'err' when
+ * the file is refused, the running tokens then staying in force. */
+int rest_auth_reload(struct rest_auth *a, const char *path, bool *changed,
+                     char *err, size_t errlen);
 /* Appends mignet_api_refused_total{reason} to 'out'.  0 or ENOMEM. */
 int rest_auth_metrics(const struct rest_auth *, struct strbuf *out);
 
