@@ -500,8 +500,14 @@ lguard_fix_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     const char *head = (const char *) evbuffer_pullup(out, end.pos);
+    /* The status line, as a bounded string: the head is not NUL-ended. */
+    char first[32];
+    size_t n = (size_t) end.pos < sizeof first - 1 ? (size_t) end.pos
+                                                   : sizeof first - 1;
+    memcpy(first, head, n);
+    first[n] = '\0';
     int status = 0;
-    if (sscanf(head, "HTTP/1.%*d %d", &status) != 1
+    if (sscanf(first, "HTTP/1.%*d %d", &status) != 1
         || !memmem(head, (size_t) end.pos, "Content-Type: text/html", 23)) {
         return;
     }

@@ -36,9 +36,12 @@ done
 for f in "$ETC/mignetd.conf" "$ETC/mignet-agent.conf" \
          "$UNITS/mignet-agent.service" \
          "$P/share/bash-completion/completions/mignet" \
-         "$P/include/mignet/core.h" "$P/include/openflow/openflow13.h"; do
+         "$P/include/mignet/core.h" "$P/include/openflow/openflow13.h" \
+         "$P/share/mignet/libvirt/qemu" "$P/share/mignet/grafana/mignet.json"; do
     [ -f "$f" ] || fail "${f#"$R"} not installed"
 done
+jq -e '.panels | length > 0' "$P/share/mignet/grafana/mignet.json" \
+    >/dev/null || fail "the installed dashboard is no Grafana dashboard"
 [ -z "$(find "$P/bin" -name 'mignet-test-agent')" ] \
     || fail "a test-only tool is installed"
 
