@@ -7,6 +7,7 @@
  * (or Prometheus text on /metrics). */
 #include "controller/rest.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -33,6 +34,7 @@
 #include "controller/rest_lists.h"
 #include "controller/rest_parse.h"
 #include "controller/rest_views.h"
+#include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -113,40 +115,70 @@ rest_none_match(struct evhttp_request *req, const char *tag)
     return false;
 }
 
+/* json_dump_callback's writer: appends to the strbuf 'aux'. */
+static int
+rest_dump_cb(const char *buf, size_t size, void *aux)
+{
+    return strbuf_append(aux, buf, size) ? -1 : 0;
+}
+
+/* evbuffer_add_reference's cleanup: the answer's text was a strbuf's. */
 static void
-rest_send_json_tagged(struct ctl *ctl, struct evhttp_request *req,
-                      int status, json_t *obj, bool etag)
+rest_dump_free(const void *data, size_t len, void *aux)
+{
+    (void) len;
+    (void) aux;
+    free((void *) data);
+}
+
+/* Sends 'text' (JSON, without its final newline) as the answer, taking
+ * its buffer; with 'etag', its ETag too (and 304 when the client has it). */
+static void
+rest_send_text(struct ctl *ctl, struct evhttp_request *req, int status,
+               struct strbuf *text, bool etag)
 {
     struct evbuffer *body = evbuffer_new();
     if (!body) {
         out_of_memory();
     }
-    size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
-    if (n) {
-        struct evbuffer_iovec v;
-        if (evbuffer_reserve_space(body, (ev_ssize_t) n + 1, &v, 1) < 1) {
+    if (text->len && etag) {
+        char tag[REST_ETAG_LEN];
+        rest_etag_of(text->data, text->len, tag);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "ETag",
+                          tag);
+        if (status == 200 && rest_none_match(req, tag)) {
+            /* The client has it: 304, no body. */
+            strbuf_destroy(text);
+            evbuffer_free(body);
+            ctl_reply(ctl, req, 304, NULL, NULL);
+            return;
+        }
+    }
+    if (text->len) {
+        /* Handed to the body without a copy (a 50,000-VM map is ~9 MB). */
+        if (strbuf_putc(text, '\n')
+            || evbuffer_add_reference(body, text->data, text->len,
+                                      rest_dump_free, NULL)) {
             out_of_memory();
         }
-        json_dumpb(obj, v.iov_base, n, JSON_COMPACT);
-        if (etag) {
-            char tag[REST_ETAG_LEN];
-            rest_etag_of(v.iov_base, n, tag);
-            evhttp_add_header(evhttp_request_get_output_headers(req),
-                              "ETag", tag);
-            if (status == 200 && rest_none_match(req, tag)) {
-                /* The client has it: 304, no body. */
-                evbuffer_free(body);
-                json_decref(obj);
-                ctl_reply(ctl, req, 304, NULL, NULL);
-                return;
-            }
-        }
-        ((char *) v.iov_base)[n] = '\n';
-        v.iov_len = n + 1;
-        evbuffer_commit_space(body, &v, 1);
+    } else {
+        strbuf_destroy(text);
+    }
+    ctl_reply(ctl, req, status, body, REST_JSON);
+}
+
+static void
+rest_send_json_tagged(struct ctl *ctl, struct evhttp_request *req,
+                      int status, json_t *obj, bool etag)
+{
+    /* One pass into one buffer (sizing it first wrote it twice). */
+    struct strbuf text;
+    strbuf_init(&text);
+    if (json_dump_callback(obj, rest_dump_cb, &text, JSON_COMPACT)) {
+        out_of_memory();
     }
     json_decref(obj);
-    ctl_reply(ctl, req, status, body, REST_JSON);
+    rest_send_text(ctl, req, status, &text, etag);
 }
 
 static void
@@ -771,22 +803,47 @@ rest_migration_action(struct ctl *ctl, struct evhttp_request *req,
     rest_send_json(ctl, req, 200, o);
 }
 
+/* One map entry, written as text: the map is the one answer that grows
+ * with every VM (50,000 entries are ~9 MB), too big to build as a tree
+ * of JSON objects first.  The same fields and values as the views. */
+struct rest_map_text {
+    struct strbuf *sb;
+    size_t n;
+    int err;
+};
+
 static void
 rest_map_entry(void *aux, const struct core_map_entry *e)
 {
-    json_t *list = aux;
-    json_t *o = json_object();
-    rest_set(o, "vm", json_string(e->vm));
-    rest_set(o, "version", js_u64(e->version));
-    rest_set(o, "removed", json_boolean(e->removed));
-    if (!e->removed) {
-        rest_set(o, "node", json_string(e->node));
-        rest_set(o, "address", json_string(e->address));
-        rest_set(o, "epoch", js_u64(e->epoch));
-        rest_config_json(o, &e->config);
+    struct rest_map_text *t = aux;
+    struct strbuf *sb = t->sb;
+    int err = strbuf_puts(sb, t->n++ ? ",{\"vm\":" : "{\"vm\":")
+              || js_put_string(sb, e->vm)
+              || strbuf_puts(sb, ",\"version\":")
+              || js_put_u64(sb, e->version)
+              || strbuf_puts(sb, e->removed ? ",\"removed\":true"
+                                            : ",\"removed\":false");
+    if (!err && !e->removed) {
+        char mac[ADDR_MAC_STRLEN], ip[ADDR_IPV4_STRLEN];
+        addr_format_mac(e->config.mac, mac);
+        addr_format_ipv4(e->config.ip, ip);
+        err = strbuf_puts(sb, ",\"node\":") || js_put_string(sb, e->node)
+              || strbuf_puts(sb, ",\"address\":")
+              || js_put_string(sb, e->address)
+              || strbuf_puts(sb, ",\"epoch\":") || js_put_u64(sb, e->epoch)
+              || strbuf_puts(sb, ",\"mac\":") || js_put_string(sb, mac)
+              || strbuf_puts(sb, ",\"ip\":") || js_put_string(sb, ip)
+              || strbuf_puts(sb, ",\"vni\":")
+              || js_put_u64(sb, e->config.vni)
+              || strbuf_puts(sb, ",\"vlan\":")
+              || js_put_u64(sb, e->config.vlan)
+              || strbuf_puts(sb, ",\"port\":")
+              || js_put_u64(sb, e->config.port)
+              || strbuf_puts(sb, ",\"binding\":")
+              || js_put_u64(sb, e->config.binding);
     }
-    if (json_array_append_new(list, o)) {
-        out_of_memory();
+    if (err || strbuf_putc(sb, '}')) {
+        t->err = ENOMEM;
     }
 }
 
@@ -832,11 +889,15 @@ rest_map_get(struct ctl *ctl, struct evhttp_request *req, const char *query)
             return;
         }
     }
-    json_t *list = json_array();
+    struct strbuf ents;
+    strbuf_init(&ents);
+    struct rest_map_text t = {.sb = &ents};
     bool full = !q.since;
-    if (!core_map_since(ctl->core, q.since, rest_map_entry, list)) {
-        json_array_clear(list);
-        core_map_since(ctl->core, 0, rest_map_entry, list);
+    if (!core_map_since(ctl->core, q.since, rest_map_entry, &t)) {
+        strbuf_clear(&ents);
+        t.n = 0;
+        t.err = 0;
+        core_map_since(ctl->core, 0, rest_map_entry, &t);
         full = true;
     }
     if (node != CORE_NONE && !rest_node_bearer(req, ctl, node)) {
@@ -851,15 +912,24 @@ rest_map_get(struct ctl *ctl, struct evhttp_request *req, const char *query)
         enum core_err err = core_node_poll(ctl->core, node, q.since,
                                            clock_run_ms());
         if (err) {
-            json_decref(list);
+            strbuf_destroy(&ents);
             rest_send_core_error(ctl, req, err);
             return;
         }
     }
-    rest_send_json(ctl, req, 200,
-                   json_pack("{s:o,s:o,s:b,s:o}", "version",
-                             js_u64(version), "since", js_u64(q.since),
-                             "full", full, "entries", list));
+    struct strbuf text;
+    strbuf_init(&text);
+    if (t.err || strbuf_puts(&text, "{\"version\":")
+        || js_put_u64(&text, version) || strbuf_puts(&text, ",\"since\":")
+        || js_put_u64(&text, q.since)
+        || strbuf_puts(&text, full ? ",\"full\":true,\"entries\":["
+                                   : ",\"full\":false,\"entries\":[")
+        || (ents.len && strbuf_append(&text, ents.data, ents.len))
+        || strbuf_puts(&text, "]}")) {
+        out_of_memory();
+    }
+    strbuf_destroy(&ents);
+    rest_send_text(ctl, req, 200, &text, false);
 }
 
 static void

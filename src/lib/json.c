@@ -1,9 +1,13 @@
 /* json.c: jansson helpers (see json.h).  Pure formatting: no I/O. */
 #include "lib/json.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "lib/strbuf.h"
 
 json_t *
 js_u64(uint64_t v)
@@ -53,4 +57,50 @@ js_finish(json_t *obj, bool ok)
         return NULL;
     }
     return obj;
+}
+
+int
+js_put_string(struct strbuf *sb, const char *s)
+{
+    if (strbuf_putc(sb, '"')) {
+        return ENOMEM;
+    }
+    const char *run = s;
+    for (;; s++) {
+        unsigned char ch = (unsigned char) *s;
+        if (ch && ch != '"' && ch != '\\' && ch >= 0x20) {
+            continue;
+        }
+        if (s > run && strbuf_append(sb, run, (size_t) (s - run))) {
+            return ENOMEM;
+        }
+        if (!ch) {
+            break;
+        }
+        int err;
+        switch (ch) {
+        case '"': err = strbuf_puts(sb, "\\\""); break;
+        case '\\': err = strbuf_puts(sb, "\\\\"); break;
+        case '\n': err = strbuf_puts(sb, "\\n"); break;
+        case '\r': err = strbuf_puts(sb, "\\r"); break;
+        case '\t': err = strbuf_puts(sb, "\\t"); break;
+        case '\b': err = strbuf_puts(sb, "\\b"); break;
+        case '\f': err = strbuf_puts(sb, "\\f"); break;
+        default: err = strbuf_printf(sb, "\\u%04X", ch); break;
+        }
+        if (err) {
+            return ENOMEM;
+        }
+        run = s + 1;
+    }
+    return strbuf_putc(sb, '"') ? ENOMEM : 0;
+}
+
+int
+js_put_u64(struct strbuf *sb, uint64_t v)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof buf, v <= INT64_MAX ? "%" PRIu64
+                                                     : "\"%" PRIu64 "\"", v);
+    return strbuf_append(sb, buf, (size_t) n) ? ENOMEM : 0;
 }

@@ -30,4 +30,15 @@ bool js_append(json_t *arr, json_t *v);
 /* 'obj', or NULL (and 'obj' freed) when '!ok'. */
 json_t *js_finish(json_t *obj, bool ok);
 
+/* Writers for answers too big to build as a tree (the gateway map): the
+ * same text jansson writes with JSON_COMPACT, appended to 'sb'.  Return 0
+ * or ENOMEM (then 'sb' may hold part of the value). */
+struct strbuf;
+/* 's' as a JSON string: quoted, with '"', '\\' and control characters
+ * escaped (bytes 0x80 and above are copied: the caller's text is UTF-8). */
+int js_put_string(struct strbuf *sb, const char *s);
+/* 'v' by the js_u64() rule: an integer, or its decimal string above
+ * INT64_MAX. */
+int js_put_u64(struct strbuf *sb, uint64_t v);
+
 #endif /* MIGNET_JSON_H */

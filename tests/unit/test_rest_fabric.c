@@ -13,6 +13,7 @@
 #include "controller/rest_fabric.h"
 #include "controller/rest_parse.h"
 #include "lib/json.h"
+#include "lib/strbuf.h"
 
 static void
 test_input(void **state)
@@ -79,6 +80,43 @@ test_u64_rule(void **state)
     json_decref(big);
 }
 
+/* The text writers (the gateway map's) write what jansson writes for the
+ * same value, byte for byte. */
+static void
+test_text_writers_equal_jansson(void **state)
+{
+    (void) state;
+    static const char *const strings[] = {
+        "", "vm1", "a\"b", "back\\slash", "tab\tnl\ncr\r", "\x01\x1f end",
+        "\b\f", "caf\xc3\xa9", "\"\"\\\\",
+    };
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+        struct strbuf sb;
+        strbuf_init(&sb);
+        assert_int_equal(js_put_string(&sb, strings[i]), 0);
+        json_t *v = json_string(strings[i]);
+        assert_non_null(v);
+        char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        assert_string_equal(strbuf_str(&sb), want);
+        free(want);
+        json_decref(v);
+        strbuf_destroy(&sb);
+    }
+    static const uint64_t nums[] = {0, 1, 4095, INT64_MAX,
+                                    (uint64_t) INT64_MAX + 1, UINT64_MAX};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        struct strbuf sb;
+        strbuf_init(&sb);
+        assert_int_equal(js_put_u64(&sb, nums[i]), 0);
+        json_t *v = js_u64(nums[i]);
+        char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        assert_string_equal(strbuf_str(&sb), want);
+        free(want);
+        json_decref(v);
+        strbuf_destroy(&sb);
+    }
+}
+
 int
 main(void)
 {
@@ -86,6 +124,7 @@ main(void)
         cmocka_unit_test(test_input),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_u64_rule),
+        cmocka_unit_test(test_text_writers_equal_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
