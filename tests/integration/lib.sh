@@ -194,3 +194,17 @@ start_agent() {
     AGENT_PID=$!
     PIDS+=("$AGENT_PID")
 }
+
+# start_real_agent NODE: the real mignet-agent for NODE, without Open
+# vSwitch (its OpenFlow socket does not exist; it keeps retrying) but with
+# its channel, its gateway polls and its /metrics on a free port, MPORT;
+# logs to $T/agent.log.  Sets AGENT_PID.
+start_real_agent() {
+    MPORT=$(free_port)
+    "$MIGNET_BUILD_DIR/mignet-agent" --node "$1" --token-file "$T/token-$1" \
+        --ofp "unix:$T/no-bridge.mgmt" \
+        --controller "$AGENT_ADDR" --gateway "$URL" --refresh-ms 200 \
+        --metrics "127.0.0.1:$MPORT" >"$T/agent.out" 2>>"$T/agent.log" &
+    AGENT_PID=$!
+    PIDS+=("$AGENT_PID")
+}

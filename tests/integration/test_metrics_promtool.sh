@@ -27,12 +27,7 @@ start_mignetd prom
 ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1","refresh_ms":500}'
 ok POST /v1/vms 201 '{"id":"vm1","mac":"02:00:00:00:00:01",
     "ip":"198.18.1.1","vni":100,"node":"n1"}'
-MPORT=$(free_port)
-"$MIGNET_BUILD_DIR/mignet-agent" --node n1 --token-file "$T/token-n1" \
-    --ofp "unix:$T/no-bridge.mgmt" \
-    --controller "$AGENT_ADDR" --gateway "$URL" --refresh-ms 200 \
-    --metrics "127.0.0.1:$MPORT" >"$T/agent.out" 2>>"$T/agent.log" &
-PIDS+=("$!")
+start_real_agent n1
 
 fetch() { curl -sf --max-time 10 "http://127.0.0.1:$MPORT/metrics" >"$T/m"; }
 sample() { awk -v n="$1" '$1 == n { print $2 }' "$T/m"; }
