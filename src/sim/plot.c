@@ -48,18 +48,11 @@ sim_plot_check(char *err, size_t errlen)
     return ENOENT;
 }
 
-static uint64_t
-lost_total(const struct sim_result *r)
-{
-    return r->lost_pause + r->lost_stale + r->lost_other
-           + r->lost_activation + r->lost_install_race;
-}
-
 static bool
 any_loss(const struct sim_result *r, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (lost_total(&r[i])) {
+        if (sim_result_lost(&r[i])) {
             return true;
         }
     }
@@ -215,7 +208,7 @@ write_script(FILE *f, const struct sim_params *p, const struct sim_result *r,
         fprintf(f,
                 " index 0 using 1:%zu with steps ls %zu title "
                 "'%s (%" PRIu64 ")'",
-                i + 2, i + 1, r[i].strategy, lost_total(&r[i]));
+                i + 2, i + 1, r[i].strategy, sim_result_lost(&r[i]));
     }
     fputc('\n', f);
     /* Cleanup times: a CDF a strategy, log x when every time is > 0. */

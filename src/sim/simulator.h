@@ -157,6 +157,8 @@ struct sim_result {
 
 /* Frees what a result owns (its series); NULL is fine. */
 void sim_result_destroy(struct sim_result *);
+/* Every packet the run lost, whatever the cause: sent - delivered. */
+uint64_t sim_result_lost(const struct sim_result *);
 
 /* Is 'name' a strategy of the simulator (sim_strategies)? */
 bool sim_strategy_known(const char *name);

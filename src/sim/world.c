@@ -461,6 +461,13 @@ strategy_config(const struct sim_params *p, const char *strategy,
     return true;
 }
 
+uint64_t
+sim_result_lost(const struct sim_result *r)
+{
+    return r->lost_pause + r->lost_stale + r->lost_other
+           + r->lost_activation + r->lost_install_race;
+}
+
 void
 sim_result_destroy(struct sim_result *r)
 {

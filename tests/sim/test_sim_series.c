@@ -13,13 +13,6 @@
 #include <inttypes.h>
 #include <unistd.h>
 
-static uint64_t
-lost(const struct sim_result *r)
-{
-    return r->lost_pause + r->lost_stale + r->lost_other
-           + r->lost_activation + r->lost_install_race;
-}
-
 static double
 rank_ms(const struct sim_result *r, double q)
 {
@@ -42,11 +35,11 @@ check_series(const struct sim_params *p, const struct sim_result *r)
     for (size_t i = 0; i < r->n_series; i++) {
         sum += r->lost_series[i];
     }
-    if (sum != lost(r)) {
+    if (sum != sim_result_lost(r)) {
         print_error("%s seed %" PRIu64 ": series %" PRIu64 ", lost %" PRIu64
-                    "\n", r->strategy, p->seed, sum, lost(r));
+                    "\n", r->strategy, p->seed, sum, sim_result_lost(r));
     }
-    assert_int_equal(sum, lost(r));
+    assert_int_equal(sum, sim_result_lost(r));
     assert_int_equal(sum, r->sent - r->delivered);
     /* Nothing is lost after the run stops. */
     assert_true(r->n_series <= r->sim_ms / r->series_ms + 1);
@@ -109,12 +102,12 @@ test_exact_and_cold_agree(void **state)
     simtest_run(&p, "fixed", &cold);
     p.exact = true;
     simtest_run(&p, "fixed", &exact);
-    assert_true(lost(&cold) > 0);
+    assert_true(sim_result_lost(&cold) > 0);
     check_series(&p, &cold);
     check_series(&p, &exact);
     /* The same packets, the same buckets, whichever way they are
      * counted (docs/simulator.md: cold streams are exact). */
-    assert_int_equal(lost(&cold), lost(&exact));
+    assert_int_equal(sim_result_lost(&cold), sim_result_lost(&exact));
     size_t n = cold.n_series > exact.n_series ? cold.n_series
                                               : exact.n_series;
     for (size_t i = 0; i < n; i++) {
@@ -138,7 +131,7 @@ test_no_series_without_plot(void **state)
     simtest_small_params(&p, SIM_RANDOM, 2);
     struct sim_result r;
     simtest_run(&p, "naive", &r);
-    assert_true(lost(&r) > 0);
+    assert_true(sim_result_lost(&r) > 0);
     assert_null(r.lost_series);
     assert_null(r.cleanup_us);
     assert_int_equal(r.n_series, 0);
@@ -190,8 +183,8 @@ test_data_file(void **state)
     }
     fclose(f);
     unlink(path);
-    assert_int_equal(sum[0], lost(&r[0]));
-    assert_int_equal(sum[1], lost(&r[1]));
+    assert_int_equal(sum[0], sim_result_lost(&r[0]));
+    assert_int_equal(sum[1], sim_result_lost(&r[1]));
     assert_true(rows >= r[0].horizon_ms / p.plot_bucket_ms);
     assert_int_equal(cleanup_rows, r[0].cleaned + r[1].cleaned);
     /* A file that cannot be written: an error naming it. */
