@@ -473,7 +473,7 @@ activate_on_frame(struct agent_core *a, const struct ofp_packet_in *pi)
             char vm[sizeof e->vm];
             snprintf(vm, sizeof vm, "%s", e->vm);
             if (chan_client_activate(a->chan, vm, epoch)) {
-                agent_schedule_sync(a);
+                /* (its state_changed hook schedules the sync) */
                 if (over_relay
                     || !chan_client_report_activated(a->chan,
                                                      agent_core_ms(a),
