@@ -22,6 +22,7 @@
 #     deadline; when the migration is cleaned, every flow of the plan,
 #     the added path's included, is removed from the switches.
 # Needs root and Open vSwitch (else exit 77).
+# ctest: serial (its measured/estimate ratio depends on timing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

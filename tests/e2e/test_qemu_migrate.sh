@@ -346,11 +346,17 @@ run_checks() {
             tb_expect "$s run $ID: duplicates" "$QM_R_DUPS" -eq 0 ;;
         manual)
             tb_expect "$s run $ID: mignet-qemu rc" "$TOOL_RC" -eq 0
-            gate "$s run $ID: lost outside the pause" "$QM_R_OUTSIDE" 0 25
+            # CI bound 40: one run in 13 lost 10-11 on a quiet machine
+            # (2026-12-02); CI machines are busier.
+            gate "$s run $ID: lost outside the pause" "$QM_R_OUTSIDE" 0 40
             tb_expect "$s run $ID: duplicates" "$QM_R_DUPS" -eq 0 ;;
         rarp)
             tb_expect "$s run $ID: mignet-qemu rc" "$TOOL_RC" -eq 0
-            gate "$s run $ID: lost outside the pause" "$QM_R_OUTSIDE" 5 30
+            # CI bound 60: the loss is the activation path (destination
+            # bridge -> agent -> mignetd -> source agent), scheduled among
+            # two TCG guests on 2 cores; CI once lost 35 (activation 34 ms),
+            # a quiet machine 0-15 in 15 runs (2026-12-02).
+            gate "$s run $ID: lost outside the pause" "$QM_R_OUTSIDE" 5 60
             tb_expect "$s run $ID: duplicates" "$QM_R_DUPS" -eq 0 ;;
         pingpong)
             tb_expect "$s run $ID: mignet-qemu rc" "$TOOL_RC" -eq 0
