@@ -311,7 +311,11 @@ precopy_track_protect(struct precopy_track *t,
         n = t->n_pages;
     }
     size_t set = precopy_bitmap_count(pages);
-    if (set > t->n_pages / 8) {
+    /* With mprotect, always the whole region: every page the handler
+     * unprotected split the mapping (Linux caps a process at
+     * vm.max_map_count mappings, 65,530 by default), and one call over
+     * the region merges it back into one. */
+    if (set > t->n_pages / 8 || t->kind == PRECOPY_TRACK_MPROTECT) {
         /* Many runs: one call over the whole region does the same (a page
          * not in 'pages' was not written since it was last protected, so
          * it is protected already) in one page-table walk. */
