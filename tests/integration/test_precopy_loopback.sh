@@ -155,27 +155,26 @@ verified mprotect 1 tcp en
     fail "mprotect: $(q mprotect '{tracking, faults}')"
 echo "ok: the mprotect fallback verifies"
 
-# A high dirty rate into a hot set of 60 % of the pages (4915 pages): the
-# ratio of a round to the last stays <= 0.6, never non-convergent.  With
-# a cap of 1.2 x memory, round 1 (8192 pages) and N pages dirtied during
-# it stop on max_sent as soon as 8192 + N + N x N / 8192 > 9830, i.e. N >
-# 1400 (the workload is CPU- and fault-bound here, well below 500,000
-# writes/s, but dirties ~3,000-4,900 hot pages in round 1).  With
-# --max-rounds 2 the same run stops on max_rounds.  Only hot pages are
-# ever dirtied, so the stop-and-copy holds hot pages only.
-HIGH=(--mode en --dirty-pps 500000 --hot 60:100)
-run high-sent 1 0 -- "${HIGH[@]}" --max-factor 1.2
+# A high dirty rate into a hot set of 10 % of the pages (819 pages): the
+# ratio of a round to the last is <= 0.1, never non-convergent, and the
+# rate the workload reaches (bound by write faults here, far below the
+# 500,000 asked) does not matter once N >= 50 hot pages (200 KiB, the
+# threshold) are dirtied during round 1:
+# - with a cap of 1.005 x memory (8233 pages), 8192 + N + N x N / 8192 >
+#   8233 for every N >= 42, so the stop is max_sent after round 1;
+# - with --max-rounds 2 it is max_rounds after round 1.
+# Only hot pages are ever dirtied: the stop-and-copy holds <= 819 pages.
+HIGH=(--mode en --dirty-pps 500000 --hot 10:100)
+run high-sent 1 0 -- "${HIGH[@]}" --max-factor 1.005
 verified high-sent 1 tcp en
 [ "$(q high-sent .stop)" = max_sent ] ||
     fail "high-sent: stop $(q high-sent '{stop, pages: [.round_list[].pages]}')"
-[ "$(q high-sent '.rounds == 2 and .round_list[1].pages > 1400')" = true ] ||
-    fail "high-sent: $(q high-sent '[.round_list[].pages]')"
 run high-rounds 1 0 -- "${HIGH[@]}" --max-rounds 2
 verified high-rounds 1 tcp en
 [ "$(q high-rounds .stop)" = max_rounds ] ||
     fail "high-rounds: stop $(q high-rounds '{stop, pages: [.round_list[].pages]}')"
 for n in high-sent high-rounds; do
-    [ "$(q "$n" '.rounds == 2 and .round_list[1].pages <= 4915 and .round_list[1].pages >= 50')" = true ] ||
+    [ "$(q "$n" '.rounds == 2 and .round_list[1].pages <= 819 and .round_list[1].pages >= 50')" = true ] ||
         fail "$n: $(q "$n" '[.round_list[].pages]')"
 done
 # The modest runs stopped on the threshold or a cap, never the round
