@@ -193,7 +193,8 @@ struct precopy_track;
 /* Starts tracking writes to 'base' ('n_pages' pages): every page is
  * write-protected and a write to a protected page sets its bit in
  * 'dirty' and unprotects it.  Uses userfaultfd write-protect, or mprotect
- * + SIGSEGV if that is unavailable or 'force_mprotect'.  Returns 0 or an
+ * + SIGSEGV if that is unavailable or 'force_mprotect'.  The page is
+ * unprotected before its bit is set.  Returns 0 or an
  * errno with 'err' set. */
 int precopy_track_start(void *base, size_t n_pages,
                         struct precopy_bitmap *dirty, bool force_mprotect,
@@ -204,6 +205,10 @@ enum precopy_tracking precopy_track_kind(const struct precopy_track *);
  * Returns 0 or an errno. */
 int precopy_track_protect(struct precopy_track *,
                           const struct precopy_bitmap *pages);
+/* Returns once every write fault read so far has set its bit.  The bit
+ * of a write may trail it by a moment (track.c says why); once the
+ * writers are parked, this makes the bitmap complete. */
+void precopy_track_quiesce(struct precopy_track *);
 /* Write faults handled so far. */
 uint64_t precopy_track_faults(const struct precopy_track *);
 void precopy_track_stop(struct precopy_track *);

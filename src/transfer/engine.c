@@ -601,10 +601,12 @@ run_rounds(struct sender *s, struct precopy_bitmap *dirty,
         }
     }
 
-    /* Stop-and-copy: the workload is paused (no write in flight), so the
-     * rest needs no protection and the region is what must arrive. */
+    /* Stop-and-copy: the workload is paused (no write in flight) and the
+     * faults in hand have set their bits, so the rest needs no protection
+     * and the region is what must arrive. */
     uint64_t pause = clock_mono_us();
     precopy_workload_pause(wl);
+    precopy_track_quiesce(track);
     round++;
     precopy_bitmap_clear_all(set);
     precopy_bitmap_take(dirty, set);

@@ -6,9 +6,17 @@
  * pagemap-based tracking, what QEMU's and CRIU's dirty logging would use
  * outside KVM, sees nothing), while UFFD_FEATURE_PAGEFAULT_FLAG_WP with
  * UFFDIO_REGISTER_MODE_WP and UFFDIO_WRITEPROTECT works on anonymous
- * memory.  A thread reads the write faults, sets the page's bit in the
- * dirty bitmap, then unprotects the page (which wakes the writer): the bit
- * is set before the write can land.  Where userfaultfd is unavailable
+ * memory.  A thread reads the write faults, unprotects the page (which
+ * wakes the writer), then sets the page's bit in the dirty bitmap.  That
+ * order is the race-free one against the sender's "take the bitmap,
+ * protect, read": a bit set before the take means the unprotect is done
+ * and the sender's protect comes after it; a bit set after the take lands
+ * in the next round.  (Bit first would let a take slip between the bit
+ * and the unprotect: the page taken, protected in vain, then unprotected
+ * with its bit clear, and its later writes lost.)  The bit may trail the
+ * write, so the stop-and-copy, once the writers are parked, waits for the
+ * faults in hand: precopy_track_quiesce().  Where userfaultfd is
+ * unavailable
  * (vm.unprivileged_userfaultfd=0 without the capability, an old kernel)
  * mprotect + SIGSEGV does the same from a signal handler, one tracker per
  * process.  The sender write-protects a page again BEFORE it reads it for
@@ -30,6 +38,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef UFFD_USER_MODE_ONLY
@@ -42,6 +51,7 @@ struct precopy_track {
     size_t n_pages;
     struct precopy_bitmap *dirty;
     _Atomic uint64_t faults;
+    _Atomic uint64_t in_hand;   /* faults read, bit not yet set */
     /* userfaultfd */
     int uffd;
     int stop_fd;            /* eventfd that ends the fault thread */
@@ -103,22 +113,24 @@ uffd_thread(void *t_)
             }
             break;
         }
-        for (size_t i = 0; i < (size_t) n / sizeof msgs[0]; i++) {
+        size_t count = (size_t) n / sizeof msgs[0];
+        /* Counted before any write they hold can complete (that needs
+         * the unprotect below). */
+        atomic_fetch_add(&t->in_hand, count);
+        for (size_t i = 0; i < count; i++) {
             const struct uffd_msg *m = &msgs[i];
-            if (m->event != UFFD_EVENT_PAGEFAULT) {
-                continue;
-            }
             uintptr_t a = (uintptr_t) m->arg.pagefault.address;
             uintptr_t b = (uintptr_t) t->base;
-            if (a < b || (a - b) / PRECOPY_PAGE_SIZE >= t->n_pages) {
-                continue;
+            if (m->event == UFFD_EVENT_PAGEFAULT && a >= b
+                && (a - b) / PRECOPY_PAGE_SIZE < t->n_pages) {
+                size_t page = (a - b) / PRECOPY_PAGE_SIZE;
+                /* Unprotect, then the bit (the header says why). */
+                uffd_wp(t, page, 1, false);
+                precopy_bitmap_set(t->dirty, page);
+                atomic_fetch_add_explicit(&t->faults, 1,
+                                          memory_order_relaxed);
             }
-            size_t page = (a - b) / PRECOPY_PAGE_SIZE;
-            /* The bit first, then the unprotect that lets the write go:
-             * a sender that takes the bitmap after this sees the page. */
-            precopy_bitmap_set(t->dirty, page);
-            atomic_fetch_add_explicit(&t->faults, 1, memory_order_relaxed);
-            uffd_wp(t, page, 1, false);
+            atomic_fetch_sub(&t->in_hand, 1);
         }
     }
     return NULL;
@@ -190,10 +202,12 @@ segv_handler(int sig, siginfo_t *si, void *ctx)
     if (t && a >= (uintptr_t) t->base
         && (a - (uintptr_t) t->base) / PRECOPY_PAGE_SIZE < t->n_pages) {
         size_t page = (a - (uintptr_t) t->base) / PRECOPY_PAGE_SIZE;
-        precopy_bitmap_set(t->dirty, page);
-        atomic_fetch_add_explicit(&t->faults, 1, memory_order_relaxed);
+        /* Unprotect, then the bit, as the fault thread does; the write
+         * waits for this handler, so no quiescing is needed. */
         if (mprotect(t->base + page * PRECOPY_PAGE_SIZE, PRECOPY_PAGE_SIZE,
                      PROT_READ | PROT_WRITE) == 0) {
+            precopy_bitmap_set(t->dirty, page);
+            atomic_fetch_add_explicit(&t->faults, 1, memory_order_relaxed);
             return;
         }
     }
@@ -334,6 +348,15 @@ precopy_track_protect(struct precopy_track *t,
         i = precopy_bitmap_next(pages, j);
     }
     return 0;
+}
+
+void
+precopy_track_quiesce(struct precopy_track *t)
+{
+    while (atomic_load(&t->in_hand)) {
+        struct timespec ts = {0, 20 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 uint64_t

@@ -63,6 +63,7 @@ check_tracking(bool force_mprotect)
     assert_int_equal(precopy_bitmap_count(dirty), 0);
 
     poke(base, 5, 0xa5);
+    precopy_track_quiesce(t);
     assert_true(precopy_bitmap_test(dirty, 5));
     assert_int_equal(precopy_bitmap_count(dirty), 1);
     assert_int_equal(precopy_track_faults(t), 1);
@@ -79,6 +80,7 @@ check_tracking(bool force_mprotect)
     assert_int_equal(precopy_track_protect(t, set), 0);
     poke(base, 5, 0x11);
     poke(base, 63, 0x22);
+    precopy_track_quiesce(t);
     assert_true(precopy_bitmap_test(dirty, 5));
     assert_true(precopy_bitmap_test(dirty, 63));
     assert_false(precopy_bitmap_test(dirty, 6));
@@ -95,6 +97,7 @@ check_tracking(bool force_mprotect)
     for (size_t p = 0; p < NPAGES; p += 2) {
         poke(base, p, 1);
     }
+    precopy_track_quiesce(t);
     assert_int_equal(precopy_bitmap_count(dirty), NPAGES / 2);
 
     precopy_track_stop(t);
@@ -159,6 +162,7 @@ test_workload_hot_and_pause(void **state)
     assert_int_equal(precopy_workload_start(base, NPAGES, &cfg, &w), 0);
     sleep_ms(60);
     precopy_workload_pause(w);
+    precopy_track_quiesce(t);
     uint64_t writes = precopy_workload_writes(w);
     assert_true(writes > 100);
     size_t hot = NPAGES * 10 / 100; /* 6 pages */
