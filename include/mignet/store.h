@@ -8,6 +8,7 @@
 #ifndef MIGNET_STORE_H
 #define MIGNET_STORE_H 1
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -162,5 +163,31 @@ struct store *store_sqlite_open(const char *path, char *err, unsigned errlen);
                                 * file is still refused */
 struct store *store_sqlite_open_flags(const char *path, unsigned flags,
                                       char *err, unsigned errlen);
+
+/* etcd backend (src/store/store_etcd.c, docs/ha.md): the records under
+ * 'prefix' ("/mignet": PREFIX/TYPE/KEY, one JSON value each) in the etcd
+ * cluster at 'endpoints' ("[etcd://]HOST:PORT[,HOST:PORT...]"; the next is
+ * tried when one cannot be connected to).  Each commit is one etcd
+ * transaction holding every put since the last (the last write of a key
+ * wins).  NULL with a message in 'err' when etcd cannot be reached or the
+ * prefix holds something else. */
+struct store *store_etcd_open(const char *endpoints, const char *prefix,
+                              char *err, unsigned errlen);
+/* etcd's --max-txn-ops (its default: 128).  A commit of more records is
+ * refused with STORE_E_TOO_LARGE and writes nothing: a batch is one
+ * transaction or none. */
+#define STORE_ETCD_MAX_TXN_OPS_DEFAULT 128
+void store_etcd_set_max_ops(struct store *, unsigned max_ops);
+/* From now on every commit requires etcd key 'key' to be attached to
+ * lease 'lease_id' (NULL 'key': no guard); when it is not (the lease
+ * expired or was revoked, another process holds the key), the commit
+ * writes nothing and fails with STORE_E_GUARD.  A deposed leader can
+ * never commit. */
+void store_etcd_set_guard(struct store *, const char *key,
+                          int64_t lease_id);
+/* The commit errors only the etcd backend gives (besides ECONNREFUSED,
+ * ETIMEDOUT -- the transaction may or may not have applied -- and EIO). */
+#define STORE_E_TOO_LARGE E2BIG      /* more records than max_ops */
+#define STORE_E_GUARD EOWNERDEAD     /* the guard lease does not hold */
 
 #endif /* MIGNET_STORE_H */

@@ -1,7 +1,7 @@
 /* ctl.c: mignetd's event loop, batches and lifecycle.
  *
- * Startup opens the SQLite store (refusing one that is missing, damaged
- * or incomplete), reloads the core (pending deletions and prepare tasks
+ * Startup opens the store -- SQLite (refusing one that is missing, damaged
+ * or incomplete) or etcd (--store etcd://..., docs/ha.md) -- reloads the core (pending deletions and prepare tasks
  * get fresh times at the first core_run: the restart rule, DESIGN I7),
  * binds REST and the agent channel and prints one ready line.  The core
  * runs on the run clock (lib/clock.h): wall time at start plus elapsed
@@ -216,7 +216,11 @@ ctl_sink_lease_ended(void *aux, uint32_t vm, uint32_t node, uint32_t ip,
 static void
 ctl_store_path(const struct ctl *ctl, char *path, size_t n)
 {
-    snprintf(path, n, "%s/mignet.db", ctl->opts.state_dir);
+    if (options_store_is_etcd(&ctl->opts)) {
+        snprintf(path, n, "%s%s", ctl->opts.store, ctl->opts.store_prefix);
+    } else {
+        snprintf(path, n, "%s/mignet.db", ctl->opts.state_dir);
+    }
 }
 
 /* Opens the store; a missing, empty, damaged or incomplete one is refused
@@ -230,11 +234,22 @@ ctl_open_store(struct ctl *ctl)
                   "err=\"%s\"", dir, strerror(errno));
         return -1;
     }
-    char path[OPTIONS_PATH_MAX + 16], err[4096];
+    char path[OPTIONS_PATH_MAX + OPTIONS_ADDR_MAX + 16], err[4096];
     ctl_store_path(ctl, path, sizeof path);
-    ctl->store = store_sqlite_open_flags(
-        path, ctl->opts.accept_store ? STORE_SQLITE_ACCEPT : 0, err,
-        sizeof err);
+    if (options_store_is_etcd(&ctl->opts)) {
+        ctl->store = store_etcd_open(ctl->opts.store, ctl->opts.store_prefix,
+                                     err, sizeof err);
+        if (ctl->store) {
+            store_etcd_set_max_ops(ctl->store, ctl->opts.store_max_txn_ops);
+            log_write(LOG_INF, "store", "event=etcd_opened store=%s "
+                      "max_txn_ops=%u", path,
+                      (unsigned) ctl->opts.store_max_txn_ops);
+        }
+    } else {
+        ctl->store = store_sqlite_open_flags(
+            path, ctl->opts.accept_store ? STORE_SQLITE_ACCEPT : 0, err,
+            sizeof err);
+    }
     if (!ctl->store) {
         log_write(LOG_ERROR, "store", "event=open_failed err=\"%s\"", err);
         return -1;
@@ -295,7 +310,7 @@ ctl_start(struct ctl *ctl)
     ctl->core = core_create(&ctl->opts.core, ctl->store, &sink);
     enum core_err cerr = core_load(ctl->core);
     if (cerr) {
-        char path[OPTIONS_PATH_MAX + 16];
+        char path[OPTIONS_PATH_MAX + OPTIONS_ADDR_MAX + 16];
         ctl_store_path(ctl, path, sizeof path);
         log_write(LOG_ERROR, "store", "event=load_failed file=%s err=%s "
                   "msg=\"records fail their checksums or do not fit "
