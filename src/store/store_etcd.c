@@ -1,10 +1,13 @@
 /* store_etcd.c: the etcd backend of the durable store (docs/ha.md).
  *
  * Each record is one etcd key, PREFIX/TYPE/KEY, whose value is a JSON
- * object with every field of its store_*_rec (the field tables below, one
- * description per record type, named as the SQLite columns are) plus
- * "v" (the encoding's version) and "seq" (the key's first-write order,
- * which load() keeps within a type, as the other backends do).  put()
+ * array: the encoding's version, the key's first-write order ("seq",
+ * which load() keeps within a type, as the other backends do), then every
+ * field of its store_*_rec in the order of the field tables below (one
+ * description per record type, named as the SQLite columns are; the names
+ * document the positions, docs/ha.md).  An array, not an object: etcd's
+ * JSON gateway costs grow with the bytes of a transaction, and the names
+ * would double them.  put()
  * only buffers (the last write of a key wins); commit() sends the whole
  * batch as ONE etcd transaction, so a batch is applied all or nothing.
  * A batch over the server's --max-txn-ops is refused, never split (a split
@@ -324,9 +327,9 @@ static char *
 se_encode(const struct store_rec *r, uint64_t seq, size_t *len)
 {
     const char *base = (const char *) r;
-    json_t *o = json_object();
-    bool ok = o && js_set(o, "v", json_integer(SE_ENCODING))
-              && js_set(o, "seq", js_u64(seq));
+    json_t *o = json_array();
+    bool ok = o && js_append(o, json_integer(SE_ENCODING))
+              && js_append(o, js_u64(seq));
     for (size_t i = 0; ok && i < se_types[r->type].n; i++) {
         const struct se_field *f = &se_types[r->type].fields[i];
         const char *p = base + f->off;
@@ -394,7 +397,7 @@ se_encode(const struct store_rec *r, uint64_t seq, size_t *len)
             break;
         }
         }
-        ok = js_set(o, f->name, v);
+        ok = js_append(o, v);
     }
     char *text = ok ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
@@ -457,17 +460,17 @@ se_decode(const struct store_etcd *q, enum store_rec_type type,
                          &je);
     const json_t *o = l->json;
     uint64_t v = 0;
-    if (!json_is_object(o)) {
-        snprintf(why, whylen, "not a JSON object");
+    if (!json_is_array(o)) {
+        snprintf(why, whylen, "not a JSON array");
         return EBADMSG;
     }
-    if (!se_get_u64(json_object_get(o, "v"), &v) || v != SE_ENCODING
-        || !se_get_u64(json_object_get(o, "seq"), &l->seq) || !l->seq) {
+    if (!se_get_u64(json_array_get(o, 0), &v) || v != SE_ENCODING
+        || !se_get_u64(json_array_get(o, 1), &l->seq) || !l->seq) {
         snprintf(why, whylen, "encoding version or seq missing or unknown");
         return EBADMSG;
     }
-    if (json_object_size(o) != se_types[type].n + 2) {
-        snprintf(why, whylen, "%zu fields, want %zu", json_object_size(o),
+    if (json_array_size(o) != se_types[type].n + 2) {
+        snprintf(why, whylen, "%zu fields, want %zu", json_array_size(o),
                  se_types[type].n + 2);
         return EBADMSG;
     }
@@ -477,7 +480,7 @@ se_decode(const struct store_etcd *q, enum store_rec_type type,
     int n_bytes = 0;
     for (size_t i = 0; i < se_types[type].n; i++) {
         const struct se_field *f = &se_types[type].fields[i];
-        const json_t *j = json_object_get(o, f->name);
+        const json_t *j = json_array_get(o, i + 2);
         char *p = base + f->off;
         uint64_t x = 0;
         bool ok = j != NULL;

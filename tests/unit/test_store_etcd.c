@@ -206,7 +206,7 @@ test_foreign(void **state)
     snprintf(key, sizeof key, "%s/vm/x", prefix);
     struct etcd_op op = {
         .kind = ETCD_OP_PUT, .key = key, .key_len = strlen(key),
-        .value = "{\"v\":1}", .value_len = 7,
+        .value = "[1]", .value_len = 3,
     };
     struct etcd_txn_result res;
     assert_int_equal(etcd_txn(e, NULL, 0, &op, 1, NULL, 0, &res, err,
