@@ -403,10 +403,8 @@ etcd_parse_lease_grant(int status, const char *body, size_t len,
         return error;
     }
     int64_t rev, i, t;
-    const json_t *e = json_object_get(j, "error");
     if (!etcd_header_revision(j, &rev) || !etcd_get_i64(j, "ID", &i)
-        || !etcd_get_i64(j, "TTL", &t) || i <= 0 || t <= 0
-        || (e && !(json_is_string(e) && !json_string_length(e)))) {
+        || !etcd_get_i64(j, "TTL", &t) || i <= 0 || t <= 0) {
         return etcd_bad(j, "lease grant", err, errlen);
     }
     json_decref(j);

@@ -585,9 +585,8 @@ static int
 se_read_type(struct store_etcd *q, enum store_rec_type type,
              struct se_loaded **outp, size_t *np)
 {
-    struct strbuf from, end_buf;
+    struct strbuf from;
     strbuf_init(&from);
-    strbuf_init(&end_buf);
     char err[512];
     struct se_loaded *out = NULL;
     size_t n = 0, cap = 0;
@@ -632,7 +631,6 @@ se_read_type(struct store_etcd *q, enum store_rec_type type,
         }
     }
     strbuf_destroy(&from);
-    strbuf_destroy(&end_buf);
     if (e) {
         for (size_t i = 0; i < n; i++) {
             se_loaded_destroy(&out[i]);
@@ -830,16 +828,18 @@ store_etcd_commit(struct store *s)
             .value_len = o->len,
         };
     }
-    struct etcd_cmp guard = {
-        .key = q->guard_key,
-        .key_len = q->guard_key ? strlen(q->guard_key) : 0,
-        .target = ETCD_CMP_LEASE,
-        .result = ETCD_CMP_EQUAL,
-        .number = q->guard_lease,
+    /* The guard: the key exists (etcd compares a missing key's lease as
+     * 0) and is attached to the lease. */
+    size_t klen = q->guard_key ? strlen(q->guard_key) : 0;
+    struct etcd_cmp guard[2] = {
+        {.key = q->guard_key, .key_len = klen, .target = ETCD_CMP_VERSION,
+         .result = ETCD_CMP_GREATER, .number = 0},
+        {.key = q->guard_key, .key_len = klen, .target = ETCD_CMP_LEASE,
+         .result = ETCD_CMP_EQUAL, .number = q->guard_lease},
     };
     struct etcd_txn_result res = {0};
     char err[512];
-    int e = etcd_txn(q->etcd, &guard, q->guard_key ? 1 : 0, ops, q->n_ops,
+    int e = etcd_txn(q->etcd, guard, q->guard_key ? 2 : 0, ops, q->n_ops,
                      NULL, 0, &res, err, sizeof err);
     free(ops);
     if (!e && !res.succeeded) {

@@ -142,10 +142,15 @@ test_guard(void **state)
     assert_true(ttl > 0 && ttl <= 30 && lease != other);
     snprintf(key, sizeof key, "%s-leader", prefix);
 
-    /* No guard key yet: refused, nothing written. */
+    /* No guard key yet: refused, nothing written -- also with lease 0,
+     * which is what etcd compares a missing key's lease as. */
     store_etcd_set_guard(s, key, lease);
     case_put(s, &c.node_a);
     assert_int_equal(store_commit(s), STORE_E_GUARD);
+    store_etcd_set_guard(s, key, 0);
+    case_put(s, &c.node_a);
+    assert_int_equal(store_commit(s), STORE_E_GUARD);
+    store_etcd_set_guard(s, key, lease);
 
     struct etcd_op hold = {
         .kind = ETCD_OP_PUT, .key = key, .key_len = strlen(key),
