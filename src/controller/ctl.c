@@ -78,7 +78,10 @@ ctl_send_replies(struct ctl *ctl, bool failed)
                 evbuffer_add(r->body, fail_body, sizeof fail_body - 1);
             }
             r->content_type = "application/json";
+            /* Nothing was created or changed: no Location, and no ETag
+             * of a state that was never committed. */
             evhttp_remove_header(h, "Location");
+            evhttp_remove_header(h, "ETag");
         }
         if (r->content_type) {
             evhttp_add_header(h, "Content-Type", r->content_type);
