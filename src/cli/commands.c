@@ -824,8 +824,7 @@ static const struct cli_cmd commands[] = {
      "period.", {{0}},
      CLI_RENDER_FABRIC, build_fabric_show},
     {"transfer", "report", "FILE", 1,
-     "tell mignetd how a pre-copy transfer went (it learns the pair's "
-     "goodput)",
+     "report a pre-copy transfer (mignetd learns from it)",
      "FILE is the report `mignet precopy send --json FILE` wrote.  "
      "mignetd takes the\ngoodput of its rounds (sum V_i / sum T_i but the "
      "stop-and-copy) as the\nbandwidth between the two nodes: a plan "
@@ -836,7 +835,7 @@ static const struct cli_cmd commands[] = {
       {"to", "NODE", true, "the node it went to"}},
      CLI_RENDER_TRANSFER, build_transfer_report},
     {"transfer", "list", NULL, 0,
-     "list reported transfers with their estimate errors, newest first",
+     "list reported transfers and their estimate errors",
      NULL, {{"node", "NODE", false, "only those from or to NODE"}},
      CLI_RENDER_TRANSFERS, build_transfer_list},
     {"transfer", "pairs", NULL, 0,
