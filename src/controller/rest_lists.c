@@ -334,7 +334,7 @@ rest_migrations(struct ctl *ctl, const struct rest_list_query *q,
                      rest_render_migration, NULL, out, e);
 }
 
-/* ---- Transfers, newest first; pairs by "FROM,TO" ---- */
+/* ---- Transfers, newest first; pairs in the order first reported ---- */
 
 static json_t *
 rest_render_transfer(struct ctl *ctl, void *aux, size_t ref)
@@ -372,22 +372,18 @@ rest_transfer_pairs(struct ctl *ctl, const struct rest_list_query *q,
                     json_t **out, struct rest_error *e)
 {
     struct rest_list l = {0};
-    size_t n = transfers_n_pairs(ctl->transfers);
-    /* Node names never hold a comma: "FROM,TO" sorts and marks a pair. */
-    char (*keys)[2 * MN_NAME_MAX + 2] = xcalloc(n + 1, sizeof *keys);
-    for (size_t i = 0; i < n; i++) {
+    /* Pairs are never forgotten while mignetd runs: a pair's place in
+     * the table (from 1) is its stable key and marker. */
+    for (size_t i = 0; i < transfers_n_pairs(ctl->transfers); i++) {
         const struct transfer_pair *p = transfers_pair(ctl->transfers, i);
         if (q->node[0] && strcmp(p->from, q->node)
             && strcmp(p->to, q->node)) {
             continue;
         }
-        snprintf(keys[i], sizeof keys[i], "%s,%s", p->from, p->to);
-        rest_list_add(&l, keys[i], 0, 0, i);
+        rest_list_add(&l, NULL, i + 1, 0, i);
     }
-    bool ok = rest_page(ctl, &l, true, false, q, "pairs", rest_render_pair,
-                        NULL, out, e);
-    free(keys);
-    return ok;
+    return rest_page(ctl, &l, false, false, q, "pairs", rest_render_pair,
+                     NULL, out, e);
 }
 
 bool

@@ -250,8 +250,18 @@ ok GET "/v1/transfers?limit=2&marker=2" 200
 ok GET "/v1/transfers?node=outside" 200
 [ "$(json '.transfers | length')" = 0 ] || fail "node filter: $BODY"
 ok GET "/v1/transfers?bogus=1" 400
+as "$VMM"
+post "$R1" h4 h1
+[ "$STATUS" = 201 ] || fail "report h4 -> h1: $STATUS $BODY"
+[ "$(json .transfer.estimate_before.bandwidth_source)" = nominal ] \
+    || fail "h1 -> h4 taught h4 -> h1: $BODY"
+as "$READER"
 ok GET "/v1/transfers/pairs?node=h1&limit=1" 200
 [ "$(json '.pairs[0].from'),$(json '.pairs[0].window_Bps | length'),$(json .next)" \
-    = "h1,3,null" ] || fail "pairs: $BODY"
+    = "h1,3,1" ] || fail "pairs page 1: $BODY"
+ok GET "/v1/transfers/pairs?node=h1&limit=1&marker=1" 200
+[ "$(json '.pairs[0].from'),$(json '.pairs[0].to'),$(json .next)" \
+    = "h4,h1,null" ] || fail "pairs page 2: $BODY"
+ok GET "/v1/transfers/pairs?marker=h1,h4" 400
 ok DELETE /v1/transfers 405
 echo "PASS: transfer learning: error $err1 -> $err2, plan $plan_ms ms"
