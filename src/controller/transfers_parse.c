@@ -250,7 +250,14 @@ tp_report(json_t *rep, struct transfer_post *p, struct rest_error *e)
     static const char *const keys[] = {
         "mode", "mem_mb", "dirty_pps", "hot", "paths", "transport",
         "total_ms", "downtime_ms", "bytes", "rounds", "retransmits",
-        "verified", "stop", "tracking", "round_list", "timeline", NULL};
+        "verified", "stop", "tracking", "round_list", "timeline",
+        /* The engine's own accounting and settings: checked, not
+         * learned from. */
+        "verify_ms", "checked", "mismatches", "writes", "faults",
+        "max_rounds", "stop_bytes", "max_factor", "error", NULL};
+    static const char *const counts[] = {"retransmits", "checked",
+                                         "mismatches", "writes", "faults",
+                                         "stop_bytes", NULL};
     static const char *const modes[] = {"ack", "en", "buffer", NULL};
     static const char *const transports[] = {"tcp", "mptcp", NULL};
     static const char *const R = "the report";
@@ -296,8 +303,18 @@ tp_report(json_t *rep, struct transfer_post *p, struct rest_error *e)
         return rest_fail(e, 422, "invalid_value",
                          "'downtime_ms' exceeds 'total_ms'");
     }
-    if (!tp_num(rep, R, "retransmits", false, true, 0,
-                MN_TRANSFER_BYTES_MAX, NULL, &d, e)) {
+    for (const char *const *k = counts; *k; k++) {
+        if (!tp_num(rep, R, *k, false, true, 0, MN_TRANSFER_BYTES_MAX, NULL,
+                    &d, e)) {
+            return false;
+        }
+    }
+    if (!tp_num(rep, R, "verify_ms", false, false, 0, MN_TRANSFER_MS_MAX,
+                NULL, &d, e)
+        || !tp_num(rep, R, "max_rounds", false, true, 2,
+                   MN_TRANSFER_ROUNDS_MAX, NULL, &d, e)
+        || !tp_num(rep, R, "max_factor", false, false, 0, 1e6, NULL, &d,
+                   e)) {
         return false;
     }
     json_t *v = json_object_get(rep, "verified");
@@ -311,16 +328,18 @@ tp_report(json_t *rep, struct transfer_post *p, struct rest_error *e)
         return rest_fail(e, 422, "not_verified",
                          "the transfer did not verify: nothing to learn");
     }
-    for (const char *const *k = (const char *const[]){"stop", "tracking",
-                                                      NULL};
-         *k; k++) {
-        json_t *s = json_object_get(rep, *k);
+    static const struct {
+        const char *key;
+        size_t max;
+    } strs[] = {{"stop", 32}, {"tracking", 32}, {"error", 512}};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        json_t *s = json_object_get(rep, strs[i].key);
         if (s && !json_is_null(s)
             && (!json_is_string(s) || !json_string_length(s)
-                || json_string_length(s) > 32)) {
+                || json_string_length(s) > strs[i].max)) {
             return rest_fail(e, 422, "invalid_type",
-                             "'%s' in the report must be a short string",
-                             *k);
+                             "'%s' in the report must be a string of 1 to "
+                             "%zu bytes", strs[i].key, strs[i].max);
         }
     }
     return tp_hot(rep, e) && tp_timeline(rep, e) && tp_rounds(rep, p, e);

@@ -32,7 +32,10 @@
     "\"paths\":1,\"transport\":\"tcp\",\"total_ms\":8400,"                  \
     "\"downtime_ms\":60,\"bytes\":104200000,\"rounds\":3,"                  \
     "\"retransmits\":2,\"verified\":true,\"stop\":\"threshold\","           \
-    "\"tracking\":\"uffd-wp\",\"timeline\":[{\"t_ms\":1.5,\"conn\":0,"       \
+    "\"tracking\":\"uffd-wp\",\"verify_ms\":3.5,\"checked\":24576,"        \
+    "\"mismatches\":0,\"writes\":41000,\"faults\":9000,\"max_rounds\":30,"  \
+    "\"stop_bytes\":204800,\"max_factor\":3.0,"                           \
+    "\"timeline\":[{\"t_ms\":1.5,\"conn\":0,"                               \
     "\"cwnd\":10,\"rtt_us\":210,\"total_retrans\":0,\"unacked\":4,"         \
     "\"notsent\":0}],\"round_list\":" ROUNDS extra "}"
 #define BODY(extra) "{\"from\":\"h1\",\"to\":\"h4\",\"report\":" REPORT(extra) "}"
@@ -156,6 +159,12 @@ test_parse_fields(void **state)
         {"\"verified\":true", "\"verified\":false", "not_verified"},
         {"\"verified\":true", "\"verified\":1", "invalid_type"},
         {"\"stop\":\"threshold\"", "\"stop\":\"\"", "invalid_type"},
+        {"\"verify_ms\":3.5", "\"verify_ms\":-3.5", "invalid_value"},
+        {"\"mismatches\":0", "\"mismatches\":0.5", "invalid_type"},
+        {"\"max_rounds\":30", "\"max_rounds\":1", "invalid_value"},
+        {"\"max_factor\":3.0", "\"max_factor\":\"3\"", "invalid_type"},
+        {"\"max_factor\":3.0", "\"max_factor\":3.0,\"error\":7",
+         "invalid_type"},
         {"\"hot\":null", "\"hot\":{\"pages_pct\":10}", "missing_field"},
         {"\"hot\":null", "\"hot\":{\"pages_pct\":10,\"writes_pct\":101}",
          "invalid_value"},
