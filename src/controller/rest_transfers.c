@@ -21,6 +21,7 @@
 #define METHOD                                                             \
     "median of the last 8 transfers' per-path goodput; a transfer's "     \
     "goodput is sum V_i / sum T_i of its rounds but the stop-and-copy"
+_Static_assert(TRANSFERS_WINDOW == 8, "METHOD names the window's size");
 
 /* The estimate of 'p' between its nodes now, with what was learned. */
 static void
