@@ -166,6 +166,33 @@ handle_reply(const struct cli_parsed *p, const char *url_text,
     return rc;
 }
 
+/* Reads the whole file 'path' (at most CLI_INPUT_MAX bytes) into a
+ * malloc'ed, NUL-terminated '*buf'.  0 or an errno (EFBIG: too large). */
+static int
+read_input(const char *path, char **buf, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return errno;
+    }
+    char *b = malloc(CLI_INPUT_MAX + 1);
+    if (!b) {
+        fclose(f);
+        return ENOMEM;
+    }
+    size_t n = fread(b, 1, CLI_INPUT_MAX + 1, f);
+    int err = ferror(f) ? EIO : n > CLI_INPUT_MAX ? EFBIG : 0;
+    fclose(f);
+    if (err) {
+        free(b);
+        return err;
+    }
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
 /* An environment variable's value; NULL when unset or empty. */
 static const char *
 env_value(const char *name)
@@ -219,9 +246,22 @@ cli_client_main(int argc, char **argv)
         }
     }
 
+    char *input = NULL;
+    if (CLI_CMD_READS_FILE(p.cmd)) {
+        int ferr = read_input(p.pos[0], &input, &p.input_len);
+        if (ferr) {
+            fprintf(stderr, "mignet: cannot read %s: %s\n", p.pos[0],
+                    ferr == EFBIG ? "larger than 16 MiB" : strerror(ferr));
+            return CLI_EXIT_USAGE;
+        }
+        p.input = input;
+    }
     struct cli_request req;
     cli_request_init(&req);
-    if (!p.cmd->build(&p, &req, err, sizeof err)) {
+    bool built = p.cmd->build(&p, &req, err, sizeof err);
+    free(input);
+    p.input = NULL;
+    if (!built) {
         cli_request_destroy(&req);
         return usage_error(&p, err);
     }
