@@ -11,6 +11,7 @@
  * instructions released (installs may go first, see agent_server.c).  A
  * failed commit is fatal: the daemon answers 500 to that batch and exits,
  * so memory never runs ahead of the disk. */
+#include "controller/transfers.h"
 #include "controller/ctl.h"
 
 #include <errno.h>
@@ -78,7 +79,10 @@ ctl_send_replies(struct ctl *ctl, bool failed)
                 evbuffer_add(r->body, fail_body, sizeof fail_body - 1);
             }
             r->content_type = "application/json";
+            /* Nothing was created or changed: no Location, and no ETag
+             * of a state that was never committed. */
             evhttp_remove_header(h, "Location");
+            evhttp_remove_header(h, "ETag");
         }
         if (r->content_type) {
             evhttp_add_header(h, "Content-Type", r->content_type);
@@ -263,6 +267,7 @@ ctl_free(struct ctl *ctl)
     rest_destroy(ctl->rest);
     agent_server_destroy(ctl->agents);
     fabric_ctl_destroy(ctl->fabric);
+    transfers_destroy(ctl->transfers);
     if (ctl->due_timer) {
         event_free(ctl->due_timer);
     }
@@ -338,6 +343,7 @@ ctl_start(struct ctl *ctl)
         log_write(LOG_ERROR, "ctl", "event=listen_failed err=\"%s\"", err);
         return -1;
     }
+    ctl->transfers = transfers_create();
     ctl->fabric = fabric_ctl_create(ctl, err, sizeof err);
     if (!ctl->fabric) {
         log_write(LOG_ERROR, "fabric", "event=topology_failed err=\"%s\"",

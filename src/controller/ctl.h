@@ -42,6 +42,7 @@ struct ctl {
     struct rest *rest;
     struct agent_server *agents;
     struct fabric_ctl *fabric; /* fabric switches and migration plans */
+    struct transfers *transfers; /* learned goodputs, memory only */
     struct metrics metrics;
 
     struct event *due_timer;  /* core_next_due() */
