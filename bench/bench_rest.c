@@ -54,6 +54,11 @@ struct settings {
     int mem_vms;       /* memory phase */
     int mem_inflight;  /* concurrent migrations */
     int mem_rounds;
+    /* --store etcd://...: every daemon on that etcd (bench/bench_store.sh),
+     * with --store-max-txn-ops 'store_max_ops'; NULL = SQLite. */
+    const char *store;
+    const char *store_max_ops;
+    bool throughput_only; /* the plain throughput phase alone */
 };
 
 static struct settings cfg = {
@@ -164,6 +169,19 @@ daemon_start(struct daemon *d, const char *name, const char *const *extra)
         "--max-conns-per-peer", "100000", "--max-conns", "100000",
     };
     int argc = 13;
+    char prefix[64];
+    if (cfg.store) {
+        /* A fresh prefix a daemon: the state starts empty, as SQLite's. */
+        static unsigned serial;
+        snprintf(prefix, sizeof prefix, "/mignet-bench-%ld-%u",
+                 (long) getpid(), serial++);
+        argv[argc++] = "--store";
+        argv[argc++] = cfg.store;
+        argv[argc++] = "--store-prefix";
+        argv[argc++] = prefix;
+        argv[argc++] = "--store-max-txn-ops";
+        argv[argc++] = cfg.store_max_ops;
+    }
     for (; extra && *extra && argc < 30; extra++) {
         argv[argc++] = *extra;
     }
@@ -779,7 +797,12 @@ baseline_commits_per_s(struct samples *lat)
         die("mkdtemp");
     }
     snprintf(path, sizeof path, "%s/b.db", dir);
-    struct store *s = store_sqlite_open(path, err, sizeof err);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "/mignet-bench-baseline-%ld",
+             (long) getpid());
+    struct store *s = cfg.store ? store_etcd_open(cfg.store, prefix, err,
+                                                  sizeof err)
+                                : store_sqlite_open(path, err, sizeof err);
     if (!s) {
         die("baseline store: %s", err);
     }
@@ -848,9 +871,10 @@ phase_throughput(void)
         .mg_p99 = samples_q_ms(&mg.lat, 0.99),
     };
     printf("## Throughput%s (%d parallel clients, %d nodes, durable "
-           "commits)\n\n",
+           "commits%s%s)\n\n",
            sec.on ? " over HTTPS with a bearer token" : "", cfg.clients,
-           cfg.nodes);
+           cfg.nodes, cfg.store ? ", store " : ", store SQLite",
+           cfg.store ? cfg.store : "");
     printf("| figure | measured |\n|---|---|\n");
     printf("| baseline: GET /healthz round trips/s | %.0f (p99 %.2f ms) |\n",
            t.hz_rate, t.hz_p99);
@@ -1192,7 +1216,9 @@ usage(void)
 {
     printf("usage: bench_rest [--quick] [--clients N] [--nodes N] [--vms N]"
            "\n       [--latency-samples N] [--mem-vms N] [--mem-inflight N]"
-           "\n       [--mem-rounds N] [--mignetd PATH]\n"
+           "\n       [--mem-rounds N] [--mignetd PATH]"
+           "\n       [--store etcd://HOST:PORT --store-max-txn-ops N]"
+           " [--throughput-only]\n"
            "Starts mignetd (default: next to this binary) on loopback with "
            "temporary state\nand prints markdown tables for "
            "docs/PERFORMANCE.md.\n");
@@ -1231,6 +1257,18 @@ main(int argc, char **argv)
             cfg.mignetd = argv[++i];
             continue;
         }
+        if (!strcmp(argv[i], "--store") && i + 1 < argc) {
+            cfg.store = argv[++i];
+            continue;
+        }
+        if (!strcmp(argv[i], "--store-max-txn-ops") && i + 1 < argc) {
+            cfg.store_max_ops = argv[++i];
+            continue;
+        }
+        if (!strcmp(argv[i], "--throughput-only")) {
+            cfg.throughput_only = true;
+            continue;
+        }
         for (size_t j = 0; j < sizeof ints / sizeof ints[0]; j++) {
             if (!strcmp(argv[i], ints[j].flag) && i + 1 < argc) {
                 *ints[j].v = atoi(argv[++i]);
@@ -1260,6 +1298,13 @@ main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     printf("# bench_rest: mignetd %s\n\n", cfg.mignetd);
+    if (cfg.store && !cfg.store_max_ops) {
+        cfg.store_max_ops = "10000";
+    }
+    if (cfg.throughput_only) {
+        (void) phase_throughput();
+        return 0;
+    }
     phase_throughput_both();
     phase_agents();
     return 0;

@@ -32,6 +32,14 @@
 #define MN_PREPARE_DEADLINE_MIN_MS 1000u
 #define MN_PREPARE_DEADLINE_MAX_MS 86400000u
 
+/* A pre-copy transfer's report (POST /v1/transfers, `mignet transfer
+ * report`): rounds in its round_list (the planner's PRECOPY_MAX_ROUNDS),
+ * paths it ran on (the planner's path limit), its times and sizes. */
+#define MN_TRANSFER_ROUNDS_MAX 1000u
+#define MN_TRANSFER_PATHS_MAX 64u
+#define MN_TRANSFER_MS_MAX 86400000.0      /* a day */
+#define MN_TRANSFER_BYTES_MAX 9007199254740992.0 /* 2^53: exact in JSON */
+
 /* Longest abort reason kept (printable ASCII), not counting the NUL. */
 #define MN_ABORT_REASON_MAX 127
 

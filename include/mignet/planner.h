@@ -362,6 +362,12 @@ struct plan_request {
     uint64_t deadline_ms;       /* threshold 1; 0: none */
     double target_cpu_free;     /* fraction of the target's CPU, 0..1 */
     enum route_strategy strategy; /* of the first path */
+    /* A goodput measured between the pair (mignetd's transfer learning),
+     * bytes per second of one path; 0: the links' capacity or residual.
+     * It replaces the first path's bandwidth, and every path's scales by
+     * the same factor (learned over the first path's own), so shared
+     * links keep sharing. */
+    double learned_Bps;
 };
 
 /* The estimate with the first 'n_paths' paths of the plan. */
@@ -382,6 +388,15 @@ struct plan;
 int plan_create(struct router *, const struct plan_config *,
                 const struct plan_request *, struct plan **planp);
 void plan_destroy(struct plan *);
+
+/* The estimate of 'req' on exactly 'n_paths' paths (the strategy's first,
+ * then router_find_extra()'s), ignoring its deadline and marking nothing:
+ * what a transfer over that many paths is expected to take.  Returns 0,
+ * EINVAL (bad request, config or 'n_paths' outside 1..max_paths), ENOENT
+ * (no route, or fewer distinct paths than asked) or ENOMEM. */
+int plan_estimate_paths(struct router *, const struct plan_config *,
+                        const struct plan_request *, uint32_t n_paths,
+                        struct plan_step *out);
 
 size_t plan_n_paths(const struct plan *);
 const struct route *plan_path(const struct plan *, size_t i);

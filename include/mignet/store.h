@@ -8,6 +8,7 @@
 #ifndef MIGNET_STORE_H
 #define MIGNET_STORE_H 1
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -123,17 +124,31 @@ struct store_ops {
 };
 struct store {
     const struct store_ops *ops;
+    size_t pending; /* puts since the last commit that succeeded */
 };
 
 static inline int
 store_put(struct store *s, const struct store_rec *r)
 {
+    s->pending++;
     return s->ops->put(s, r);
 }
 static inline int
 store_commit(struct store *s)
 {
-    return s->ops->commit(s);
+    int err = s->ops->commit(s);
+    if (!err) {
+        s->pending = 0;
+    }
+    return err;
+}
+/* Puts since the last commit (a record put twice counts twice): how big
+ * the next commit is at most.  The controller ends a batch early by it
+ * (a backend may bound a commit: etcd's --max-txn-ops). */
+static inline size_t
+store_pending(const struct store *s)
+{
+    return s->pending;
 }
 static inline void
 store_destroy(struct store *s)
@@ -162,5 +177,31 @@ struct store *store_sqlite_open(const char *path, char *err, unsigned errlen);
                                 * file is still refused */
 struct store *store_sqlite_open_flags(const char *path, unsigned flags,
                                       char *err, unsigned errlen);
+
+/* etcd backend (src/store/store_etcd.c, docs/ha.md): the records under
+ * 'prefix' ("/mignet": PREFIX/TYPE/KEY, one JSON value each) in the etcd
+ * cluster at 'endpoints' ("[etcd://]HOST:PORT[,HOST:PORT...]"; the next is
+ * tried when one cannot be connected to).  Each commit is one etcd
+ * transaction holding every put since the last (the last write of a key
+ * wins).  NULL with a message in 'err' when etcd cannot be reached or the
+ * prefix holds something else. */
+struct store *store_etcd_open(const char *endpoints, const char *prefix,
+                              char *err, unsigned errlen);
+/* etcd's --max-txn-ops (its default: 128).  A commit of more records is
+ * refused with STORE_E_TOO_LARGE and writes nothing: a batch is one
+ * transaction or none. */
+#define STORE_ETCD_MAX_TXN_OPS_DEFAULT 128
+void store_etcd_set_max_ops(struct store *, unsigned max_ops);
+/* From now on every commit requires etcd key 'key' to be attached to
+ * lease 'lease_id' (NULL 'key': no guard); when it is not (the lease
+ * expired or was revoked, another process holds the key), the commit
+ * writes nothing and fails with STORE_E_GUARD.  A deposed leader can
+ * never commit. */
+void store_etcd_set_guard(struct store *, const char *key,
+                          int64_t lease_id);
+/* The commit errors only the etcd backend gives (besides ECONNREFUSED,
+ * ETIMEDOUT -- the transaction may or may not have applied -- and EIO). */
+#define STORE_E_TOO_LARGE E2BIG      /* more records than max_ops */
+#define STORE_E_GUARD EOWNERDEAD     /* the guard lease does not hold */
 
 #endif /* MIGNET_STORE_H */

@@ -30,6 +30,7 @@
 
 #include "agent/agent.h"
 #include "agent/agent_core.h"
+#include "lib/addr_list.h"
 #include "lib/http_client.h"
 
 struct bufferevent;
@@ -57,7 +58,9 @@ struct agent {
     struct agent_core *core;
     struct event *wake;      /* at agent_core_next_wake() */
 
-    /* Agent channel. */
+    /* Agent channel: --controller, one address per replica of mignetd;
+     * the agent follows the leader (docs/agent-protocol.md). */
+    struct addr_list ctls;
     char token[CHAN_TOKEN_MAX + 1]; /* --token-file; "" = none */
     struct ssl_ctx_st *chan_tls;    /* --tls-ca; NULL = plain TCP */
     struct bufferevent *chan_bev;  /* connected */
@@ -67,7 +70,11 @@ struct agent {
      * (monotonic us): the first of a streak and then one every 30 s. */
     uint64_t chan_fail_streak, chan_warned_us;
 
-    /* Gateway. */
+    /* Gateway: --gateway, one URL per replica (then the one of the
+     * controller in use), or one for all; 'gw' is the one in use. */
+    struct addr_list gws;
+    size_t gw_index;                 /* of 'gw' in 'gws' */
+    const char *gw_url;              /* its text */
     struct http_url gw;
     struct evdns_base *dns;          /* names resolved off the loop */
     struct evhttp_connection *gw_conn;
@@ -176,10 +183,17 @@ void agent_ovsdb_stop(struct agent *);
 /* agent_chan.c */
 /* Event callback: (re)connects the channel. */
 void agent_chan_connect(evutil_socket_t, short what, void *aux);
-/* Closes the channel (the core hears it) and retries later. */
-void agent_chan_close(struct agent *, const char *why);
+/* Closes the channel (the core hears it) and retries: with the leader
+ * the replica named ('leader', NULL or "" for none) if it is listed, else
+ * with the next address; at once, or after --reconnect-ms once every
+ * address failed in a row. */
+void agent_chan_close(struct agent *, const char *why, const char *leader);
 /* Writes what the core queued for the channel. */
 void agent_chan_flush(struct agent *);
+
+/* agent.c */
+/* Polls the gateway at --gateway's URL 'index' from the next poll on. */
+void agent_gateway_select(struct agent *, size_t index);
 
 /* agent_metrics.c */
 /* Event callback: asks the switch for the counters. */

@@ -110,6 +110,12 @@ poll_arm_next(struct agent *a)
 static void
 gateway_failed(struct agent *a, int status)
 {
+    /* One URL per controller: the channel picks the replica (and the
+     * gateway with it).  Otherwise the next URL serves the next poll. */
+    if (a->gws.n > 1 && a->gws.n != a->ctls.n) {
+        addr_list_next(&a->gws, NULL);
+        agent_gateway_select(a, addr_list_index(&a->gws));
+    }
     uint64_t now = clock_mono_us();
     if (!a->gw_fail_streak++) {
         a->gw_fail_since_us = now;
@@ -119,7 +125,7 @@ gateway_failed(struct agent *a, int status)
     a->gw_warned_us = now;
     log_write(LOG_WARN, "agent", "event=gateway_unreachable node=%s "
               "gateway=%s error=\"%s\" status=%d failures=%" PRIu64
-              " for_ms=%" PRIu64, a->opt.node, a->opt.gateway,
+              " for_ms=%" PRIu64, a->opt.node, a->gw_url,
               status ? "" : a->poll_why ? a->poll_why : "no answer", status,
               a->gw_fail_streak, (now - a->gw_fail_since_us) / 1000);
 }
@@ -131,7 +137,7 @@ gateway_reached(struct agent *a)
     if (a->gw_fail_streak) {
         log_write(LOG_INF, "agent", "event=gateway_reachable node=%s "
                   "gateway=%s failures=%" PRIu64 " down_ms=%" PRIu64,
-                  a->opt.node, a->opt.gateway, a->gw_fail_streak,
+                  a->opt.node, a->gw_url, a->gw_fail_streak,
                   (clock_mono_us() - a->gw_fail_since_us) / 1000);
         a->gw_fail_streak = 0;
     }
@@ -150,6 +156,7 @@ poll_finish(struct agent *a, struct evhttp_request *req)
         gateway_failed(a, status);
     } else {
         gateway_reached(a);
+        addr_list_succeeded(&a->gws);
         struct evbuffer *in = evhttp_request_get_input_buffer(req);
         size_t len = evbuffer_get_length(in);
         const char *body = len ? (const char *) evbuffer_pullup(in, -1)
@@ -283,7 +290,7 @@ wake_cb(evutil_socket_t fd, short what, void *aux)
     (void) what;
     int todo = agent_core_run(a->core, clock_mono_us());
     if (todo & AGENT_CORE_CLOSE_CHAN) {
-        agent_chan_close(a, "controller silent");
+        agent_chan_close(a, "controller silent", NULL);
     }
     if (todo & AGENT_CORE_CLOSE_OF) {
         agent_of_close(a, strerror(ETIMEDOUT));
@@ -346,25 +353,117 @@ signal_cb(evutil_socket_t sig, short what, void *aux)
     event_base_loopexit(a->base, NULL);
 }
 
+/* --controller and --gateway: one address each, or one per replica of
+ * mignetd.  Every controller must be HOST:PORT and every gateway an
+ * http:// URL: the poll is plain evhttp, which reconnects for every poll;
+ * libevent 2.1 cannot reuse a TLS bufferevent across reconnections, so
+ * https is refused rather than polled in clear or half-working.  0, or
+ * EINVAL with a message. */
+static int
+agent_peers_parse(struct agent *a, const struct agent_options *opt,
+                  char *err, size_t errlen)
+{
+    char why[128], host[256], port[8];
+    if (addr_list_parse(&a->ctls, opt->controller, why, sizeof why)) {
+        snprintf(err, errlen, "--controller: %s", why);
+        return EINVAL;
+    }
+    for (size_t i = 0; i < a->ctls.n; i++) {
+        if (!sock_split_hostport(a->ctls.item[i], host, sizeof host, port,
+                                 sizeof port)) {
+            snprintf(err, errlen, "--controller: '%s' is not HOST:PORT",
+                     a->ctls.item[i]);
+            return EINVAL;
+        }
+    }
+    if (addr_list_parse(&a->gws, opt->gateway, why, sizeof why)) {
+        snprintf(err, errlen, "--gateway: %s", why);
+        return EINVAL;
+    }
+    for (size_t i = 0; i < a->gws.n; i++) {
+        if (http_url_parse(a->gws.item[i], &a->gw, why, sizeof why)) {
+            snprintf(err, errlen, "--gateway: %s", why);
+            return EINVAL;
+        }
+        if (a->gw.tls) {
+            snprintf(err, errlen, "--gateway: https:// is not supported by "
+                     "mignet-agent's map poll; give the gateway's http:// "
+                     "address (a loopback or management-network listener)");
+            return EINVAL;
+        }
+    }
+    a->gw_index = 0;
+    http_url_parse(a->gws.item[0], &a->gw, why, sizeof why);
+    a->gw_url = a->gws.item[0];
+    return 0;
+}
+
+/* Whether a controller or gateway is given by name (evdns needed). */
+static bool
+agent_peers_named(struct agent *a)
+{
+    char host[256], port[8], why[160];
+    struct http_url u;
+    for (size_t i = 0; i < a->ctls.n; i++) {
+        if (sock_split_hostport(a->ctls.item[i], host, sizeof host, port,
+                                sizeof port)
+            && !sock_host_numeric(host)) {
+            return true;
+        }
+    }
+    for (size_t i = 0; i < a->gws.n; i++) {
+        if (!http_url_parse(a->gws.item[i], &u, why, sizeof why)
+            && !sock_host_numeric(u.host)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The HTTP connection the polls use, to 'gw'. */
+static void
+gw_conn_new(struct agent *a)
+{
+    a->gw_conn = evhttp_connection_base_new(a->base, a->dns, a->gw.host,
+                                            (uint16_t) atoi(a->gw.port));
+    evhttp_connection_set_timeout(a->gw_conn, POLL_TIMEOUT_MS / 1000);
+    evhttp_connection_set_retries(a->gw_conn, 0);
+    evhttp_connection_set_max_body_size(a->gw_conn, HTTP_MAX_BODY);
+    evhttp_connection_set_max_headers_size(a->gw_conn, HTTP_MAX_HEADER);
+}
+
+void
+agent_gateway_select(struct agent *a, size_t index)
+{
+    char why[160];
+    if (index >= a->gws.n || index == a->gw_index) {
+        return;
+    }
+    if (a->poll_req) {
+        /* A poll to the replica left behind ends now; the next one goes
+         * to the new URL. */
+        evhttp_cancel_request(a->poll_req);
+        a->poll_req = NULL;
+        event_del(a->poll_deadline);
+        agent_arm_ms(a->poll_timer, 1);
+    }
+    evhttp_connection_free(a->gw_conn);
+    a->gw_index = index;
+    a->gw_url = a->gws.item[index];
+    http_url_parse(a->gw_url, &a->gw, why, sizeof why); /* checked at start */
+    gw_conn_new(a);
+    log_write(LOG_INF, "agent", "event=gateway_selected node=%s gateway=%s",
+              a->opt.node, a->gw_url);
+}
+
 int
 agent_run(const struct agent_options *opt)
 {
     struct agent *a = xcalloc(1, sizeof *a);
     a->opt = *opt;
-    char err[160];
-    if (http_url_parse(opt->gateway, &a->gw, err, sizeof err)) {
-        fprintf(stderr, "mignet-agent: --gateway: %s\n", err);
-        free(a);
-        return 2;
-    }
-    /* The poll is plain evhttp, which reconnects for every poll; libevent
-     * 2.1 cannot reuse a TLS bufferevent across reconnections, so https
-     * is refused rather than polled in clear or half-working. */
-    if (a->gw.tls) {
-        fprintf(stderr, "mignet-agent: --gateway: https:// is not "
-                "supported by mignet-agent's map poll; give the gateway's "
-                "http:// address (a loopback or management-network "
-                "listener)\n");
+    char err[320];
+    if (agent_peers_parse(a, opt, err, sizeof err)) {
+        fprintf(stderr, "mignet-agent: %s\n", err);
         free(a);
         return 2;
     }
@@ -412,11 +511,7 @@ agent_run(const struct agent_options *opt)
     /* Host names are resolved by evdns, never by a blocking getaddrinfo();
      * numeric addresses need no resolver, so the system's name servers
      * are read (and asked) only when a peer is given by name. */
-    char chost[256], cport[8];
-    bool named = !sock_host_numeric(a->gw.host)
-                 || (sock_split_hostport(opt->controller, chost,
-                                         sizeof chost, cport, sizeof cport)
-                     && !sock_host_numeric(chost));
+    bool named = agent_peers_named(a);
     if (named) {
         a->dns = evdns_base_new(a->base, EVDNS_BASE_INITIALIZE_NAMESERVERS
                                          | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
@@ -424,12 +519,7 @@ agent_run(const struct agent_options *opt)
             a->dns = evdns_base_new(a->base, 0);
         }
     }
-    a->gw_conn = evhttp_connection_base_new(a->base, a->dns, a->gw.host,
-                                            (uint16_t) atoi(a->gw.port));
-    evhttp_connection_set_timeout(a->gw_conn, POLL_TIMEOUT_MS / 1000);
-    evhttp_connection_set_retries(a->gw_conn, 0);
-    evhttp_connection_set_max_body_size(a->gw_conn, HTTP_MAX_BODY);
-    evhttp_connection_set_max_headers_size(a->gw_conn, HTTP_MAX_HEADER);
+    gw_conn_new(a);
     a->stats_timer = evtimer_new(a->base, agent_stats_cb, a);
     a->sig_term = evsignal_new(a->base, SIGTERM, signal_cb, a);
     a->sig_int = evsignal_new(a->base, SIGINT, signal_cb, a);

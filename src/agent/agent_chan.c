@@ -6,7 +6,12 @@
  * controller's certificate checked against the CA and the host named in
  * --controller; the node's certificate sent with --tls-cert), feeds the
  * core what arrives, writes out what it queues and reconnects after a
- * close. */
+ * close.  With several --controller addresses (mignetd's replicas) it
+ * follows the leader: after a failed connect or a close it tries the
+ * leader a replica named in 'not_leader', or the next address, at once,
+ * and waits --reconnect-ms only once every address failed in a row
+ * (lib/addr_list.h); a welcome ends such a streak. */
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -15,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -43,11 +49,23 @@ chan_read_cb(struct bufferevent *bev, void *aux)
     size_t n;
     while ((n = evbuffer_remove(in, buf, sizeof buf)) > 0) {
         int err = agent_core_chan_receive(a->core, buf, n, clock_mono_us());
-        if (err) {
+        if (err == EREMCHG) {
+            const char *leader = chan_client_leader(a->core->chan);
+            char why[CHAN_ADDRESS_MAX + 64];
+            snprintf(why, sizeof why, "not the leader (leader: %s)",
+                     *leader ? leader : "not known");
             agent_flush(a);
-            agent_chan_close(a, strerror(err));
+            agent_chan_close(a, why, leader);
             return;
         }
+        if (err) {
+            agent_flush(a);
+            agent_chan_close(a, strerror(err), NULL);
+            return;
+        }
+    }
+    if (chan_client_welcomed(a->core->chan)) {
+        addr_list_succeeded(&a->ctls);
     }
     agent_flush(a);
 }
@@ -64,22 +82,43 @@ chan_event_cb(struct bufferevent *bev, short what, void *aux)
             ERR_error_string_n(e, why, sizeof why);
         }
         agent_chan_close(a, (what & BEV_EVENT_EOF) ? "closed by controller"
-                                                   : why);
+                                                   : why, NULL);
     }
 }
 
+/* The address in use failed: the next attempt goes to 'leader' if
+ * listed, else to the next address (the gateway follows when there is
+ * one URL per controller), at once unless every address failed in a
+ * row. */
+static void
+chan_retry_next(struct agent *a, const char *leader)
+{
+    size_t was = addr_list_index(&a->ctls);
+    bool back_off = addr_list_next(&a->ctls, leader);
+    if (addr_list_index(&a->ctls) != was) {
+        log_write(LOG_INF, "agent", "event=controller_selected node=%s "
+                  "controller=%s previous=%s", a->opt.node,
+                  addr_list_current(&a->ctls), a->ctls.item[was]);
+        if (a->gws.n == a->ctls.n) {
+            agent_gateway_select(a, addr_list_index(&a->ctls));
+        }
+    }
+    agent_arm_ms(a->chan_retry, back_off ? a->opt.reconnect_ms : 0);
+}
+
 void
-agent_chan_close(struct agent *a, const char *why)
+agent_chan_close(struct agent *a, const char *why, const char *leader)
 {
     if (a->chan_bev) {
         log_write(LOG_WARN, "agent", "event=channel_closed node=%s "
-                  "reason=\"%s\"", a->opt.node, why);
+                  "controller=%s reason=\"%s\"", a->opt.node,
+                  addr_list_current(&a->ctls), why);
         bufferevent_free(a->chan_bev);
         a->chan_bev = NULL;
         agent_core_chan_disconnected(a->core, clock_mono_us());
         agent_flush(a);
     }
-    agent_arm_ms(a->chan_retry, a->opt.reconnect_ms);
+    chan_retry_next(a, leader);
 }
 
 /* The connect started by agent_chan_connect() ended: the session starts,
@@ -107,7 +146,7 @@ chan_connect_cb(struct bufferevent *bev, short what, void *aux)
         log_write(warn ? LOG_WARN : LOG_DBG, "agent",
                   "event=channel_connect_failed node=%s "
                   "controller=%s failures=%" PRIu64 " reason=\"%s\"",
-                  a->opt.node, a->opt.controller,
+                  a->opt.node, addr_list_current(&a->ctls),
                   a->chan_fail_streak ? a->chan_fail_streak : 1,
                   tls ? tls_why
                   : dns ? evutil_gai_strerror(dns)
@@ -115,7 +154,7 @@ chan_connect_cb(struct bufferevent *bev, short what, void *aux)
                   : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         bufferevent_free(bev);
         a->chan_pend = NULL;
-        agent_arm_ms(a->chan_retry, a->opt.reconnect_ms);
+        chan_retry_next(a, NULL);
         return;
     }
     a->chan_pend = NULL;
@@ -127,7 +166,7 @@ chan_connect_cb(struct bufferevent *bev, short what, void *aux)
     agent_flush(a);
     log_write(LOG_INF, "agent", "event=channel_connected node=%s "
               "controller=%s failures=%" PRIu64, a->opt.node,
-              a->opt.controller, a->chan_fail_streak);
+              addr_list_current(&a->ctls), a->chan_fail_streak);
     a->chan_fail_streak = 0;
 }
 
@@ -172,16 +211,16 @@ agent_chan_connect(evutil_socket_t fd, short what, void *aux)
     if (a->chan_bev || a->chan_pend) {
         return; /* connected, or a connect is under way */
     }
-    if (!sock_split_hostport(a->opt.controller, host, sizeof host, port,
-                             sizeof port)) {
+    if (!sock_split_hostport(addr_list_current(&a->ctls), host, sizeof host,
+                             port, sizeof port)) {
         log_write(LOG_ERROR, "agent", "event=bad_controller controller=%s",
-                  a->opt.controller);
-        agent_arm_ms(a->chan_retry, a->opt.reconnect_ms);
+                  addr_list_current(&a->ctls));
+        chan_retry_next(a, NULL);
         return;
     }
     struct bufferevent *bev = chan_bev_new(a, host);
     if (!bev) {
-        agent_arm_ms(a->chan_retry, a->opt.reconnect_ms);
+        chan_retry_next(a, NULL);
         return;
     }
     struct timeval tv = {.tv_sec = CHAN_CONNECT_TIMEOUT_MS / 1000,
@@ -195,6 +234,6 @@ agent_chan_connect(evutil_socket_t fd, short what, void *aux)
         /* Failed at once, and no callback has said so. */
         bufferevent_free(bev);
         a->chan_pend = NULL;
-        agent_arm_ms(a->chan_retry, a->opt.reconnect_ms);
+        chan_retry_next(a, NULL);
     }
 }

@@ -42,6 +42,7 @@ struct chan_client {
     uint64_t last_rx, last_tx;
     uint64_t pending_ack; /* highest applied seq not yet acknowledged */
     struct strbuf in;
+    char leader[CHAN_ADDRESS_MAX + 1]; /* the last not_leader's hint */
 
     struct entry_table held;
     struct entry_table staging; /* during a resync */
@@ -678,6 +679,12 @@ handle_line(struct chan_client *c, const char *line, size_t len,
     case CHAN_ERROR:
         c->stats.errors++;
         break;
+    case CHAN_NOT_LEADER:
+        /* A replica that does not lead: the session ends here, and the
+         * shell connects to the leader it names (or the next address). */
+        c->stats.not_leader++;
+        snprintf(c->leader, sizeof c->leader, "%s", m.address);
+        return EREMCHG;
     case CHAN_MAP_BEGIN:
     case CHAN_MAP_ENTRY:
     case CHAN_MAP_END:
@@ -734,6 +741,12 @@ chan_client_receive(struct chan_client *c, const char *data, size_t len,
         send_ack(c, now, out);
     }
     return error;
+}
+
+const char *
+chan_client_leader(const struct chan_client *c)
+{
+    return c->leader;
 }
 
 int

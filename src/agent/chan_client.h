@@ -73,6 +73,7 @@ struct chan_client_stats {
     uint64_t refused;      /* instructions refused by the epoch rule */
     uint64_t resyncs;      /* completed resyncs */
     uint64_t errors;       /* 'error' messages received */
+    uint64_t not_leader;   /* 'not_leader' answers received */
     uint64_t heartbeats;   /* heartbeats received */
     uint64_t violations;   /* protocol violations by the controller */
     uint64_t last_seq;     /* highest instruction seq received */
@@ -140,9 +141,14 @@ void chan_client_disconnected(struct chan_client *);
 
 /* Feeds received bytes (any split).  Returns 0, or a positive errno when
  * the session must be closed: EPROTO after a fatal decode error (an
- * 'error' is queued first), EMSGSIZE for a line over the limit. */
+ * 'error' is queued first), EMSGSIZE for a line over the limit, EREMCHG
+ * when the controller is a replica that does not lead ('not_leader':
+ * chan_client_leader() names the leader it gave). */
 int chan_client_receive(struct chan_client *, const char *data, size_t len,
                         uint64_t now, struct strbuf *out);
+/* The leader's channel address the last 'not_leader' named; "" when it
+ * named none (or none came). */
+const char *chan_client_leader(const struct chan_client *);
 /* Time passed: queues a heartbeat when due.  Returns ETIMEDOUT when the
  * controller has been silent for 3 heartbeat intervals (or sent no
  * welcome in time). */

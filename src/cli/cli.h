@@ -56,6 +56,9 @@ enum cli_render {
                            * (and its plan with --plan) */
     CLI_RENDER_MIGRATION, /* "key: value" lines, then the plan */
     CLI_RENDER_FABRIC,    /* switches, links and hosts of the fabric */
+    CLI_RENDER_TRANSFER,  /* what a transfer report taught */
+    CLI_RENDER_TRANSFERS, /* table of reported transfers */
+    CLI_RENDER_TRANSFER_PAIRS, /* table of learned node pairs */
     CLI_RENDER_DONE,      /* one sentence: "deleted vm vm1" */
 };
 
@@ -83,6 +86,11 @@ struct cli_cmd {
     bool (*build)(const struct cli_parsed *, struct cli_request *,
                   char *err, size_t errlen);
 };
+/* Commands whose first positional argument is a file the client reads
+ * (at most CLI_INPUT_MAX bytes) into cli_parsed's 'input' before build:
+ * those rendered as CLI_RENDER_TRANSFER (`mignet transfer report`). */
+#define CLI_INPUT_MAX (16u << 20)
+#define CLI_CMD_READS_FILE(cmd) ((cmd)->render == CLI_RENDER_TRANSFER)
 
 /* The commands of `mignet` (commands.c). */
 const struct cli_cmd *cli_commands(size_t *n);
@@ -100,6 +108,8 @@ struct cli_parsed {
     int n_pos;
     const char *pos[CLI_MAX_POS];
     const char *opt[CLI_MAX_OPTS]; /* per cmd->opts index; flags get "" */
+    const char *input;   /* CLI_CMD_READS_FILE(cmd): the file's bytes */
+    size_t input_len;
 };
 
 /* Parses argv[1..argc-1] against 'cmds'.  Returns CLI_EXIT_OK (check
@@ -150,6 +160,12 @@ enum cli_exit cli_render_plan(const json_t *plan, struct strbuf *out,
                               char *err, size_t errlen);
 enum cli_exit cli_render_fabric(const json_t *fabric, struct strbuf *out,
                                 char *err, size_t errlen);
+/* POST /v1/transfers' answer, GET /v1/transfers and GET
+ * /v1/transfers/pairs (render_plan.c); 'kind' is one of the
+ * CLI_RENDER_TRANSFER* values. */
+enum cli_exit cli_render_transfers(enum cli_render kind, const json_t *reply,
+                                   struct strbuf *out, char *err,
+                                   size_t errlen);
 
 /* Formats an error answer (status and body as received) into one line for
  * stderr: "controller error 404 unknown_vm: no such VM". */

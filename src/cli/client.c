@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "lib/addr_list.h"
 #include "lib/clock.h"
 #include "lib/http_client.h"
 
@@ -165,6 +166,33 @@ handle_reply(const struct cli_parsed *p, const char *url_text,
     return rc;
 }
 
+/* Reads the whole file 'path' (at most CLI_INPUT_MAX bytes) into a
+ * malloc'ed, NUL-terminated '*buf'.  0 or an errno (EFBIG: too large). */
+static int
+read_input(const char *path, char **buf, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return errno;
+    }
+    char *b = malloc(CLI_INPUT_MAX + 1);
+    if (!b) {
+        fclose(f);
+        return ENOMEM;
+    }
+    size_t n = fread(b, 1, CLI_INPUT_MAX + 1, f);
+    int err = ferror(f) ? EIO : n > CLI_INPUT_MAX ? EFBIG : 0;
+    fclose(f);
+    if (err) {
+        free(b);
+        return err;
+    }
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
 /* An environment variable's value; NULL when unset or empty. */
 static const char *
 env_value(const char *name)
@@ -194,24 +222,46 @@ cli_client_main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
 
-    const char *url_text = p.url;
-    if (!url_text) {
-        url_text = getenv("MIGNET_URL");
-        if (!url_text || !*url_text) {
-            url_text = CLI_DEFAULT_URL;
+    const char *urls_text = p.url;
+    if (!urls_text) {
+        urls_text = getenv("MIGNET_URL");
+        if (!urls_text || !*urls_text) {
+            urls_text = CLI_DEFAULT_URL;
         }
     }
+    /* One URL, or one per replica of mignetd: tried in order. */
+    struct addr_list urls;
     struct http_url url;
     char url_err[128];
-    if (http_url_parse(url_text, &url, url_err, sizeof url_err)) {
-        snprintf(err, sizeof err, "bad controller URL '%s': %s", url_text,
-                 url_err);
+    if (addr_list_parse(&urls, urls_text, url_err, sizeof url_err)) {
+        snprintf(err, sizeof err, "bad controller URL list '%s': %s",
+                 urls_text, url_err);
         return usage_error(&p, err);
     }
+    for (size_t i = 0; i < urls.n; i++) {
+        if (http_url_parse(urls.item[i], &url, url_err, sizeof url_err)) {
+            snprintf(err, sizeof err, "bad controller URL '%s': %s",
+                     urls.item[i], url_err);
+            return usage_error(&p, err);
+        }
+    }
 
+    char *input = NULL;
+    if (CLI_CMD_READS_FILE(p.cmd)) {
+        int ferr = read_input(p.pos[0], &input, &p.input_len);
+        if (ferr) {
+            fprintf(stderr, "mignet: cannot read %s: %s\n", p.pos[0],
+                    ferr == EFBIG ? "larger than 16 MiB" : strerror(ferr));
+            return CLI_EXIT_USAGE;
+        }
+        p.input = input;
+    }
     struct cli_request req;
     cli_request_init(&req);
-    if (!p.cmd->build(&p, &req, err, sizeof err)) {
+    bool built = p.cmd->build(&p, &req, err, sizeof err);
+    free(input);
+    p.input = NULL;
+    if (!built) {
         cli_request_destroy(&req);
         return usage_error(&p, err);
     }
@@ -223,10 +273,26 @@ cli_client_main(int argc, char **argv)
     struct http_response resp;
     http_response_init(&resp);
     int timeout = p.timeout_ms ? (int) p.timeout_ms : CLI_DEFAULT_TIMEOUT_MS;
-    enum http_err e = http_request_opts(&url, &opts, req.method,
-                                        strbuf_str(&req.path), req.body,
-                                        req.body ? strlen(req.body) : 0,
-                                        timeout, &resp, err, sizeof err);
+    enum http_err e;
+    const char *url_text;
+    for (;;) {
+        url_text = addr_list_current(&urls);
+        http_url_parse(url_text, &url, url_err, sizeof url_err);
+        e = http_request_opts(&url, &opts, req.method, strbuf_str(&req.path),
+                              req.body, req.body ? strlen(req.body) : 0,
+                              timeout, &resp, err, sizeof err);
+        /* The next replica only when this request cannot have reached
+         * anyone (no connection), or it reads and timed out: a request
+         * that changes state is never sent twice. */
+        bool unsent = e == HTTP_E_RESOLVE || e == HTTP_E_CONNECT;
+        bool reads = !strcmp(req.method, "GET");
+        if (!(unsent || (reads && e == HTTP_E_TIMEOUT))
+            || addr_list_next(&urls, NULL)) {
+            break;
+        }
+        http_response_destroy(&resp);
+        http_response_init(&resp);
+    }
     int rc;
     if (e == HTTP_E_OK) {
         rc = handle_reply(&p, url_text, &resp);
@@ -243,7 +309,7 @@ cli_client_main(int argc, char **argv)
         fprintf(stderr,
                 "mignet: cannot reach the controller at %s: %s (%s)\n"
                 "Is mignetd running?  Set --url or MIGNET_URL.\n",
-                url_text, http_strerror(e), err);
+                urls.n > 1 ? urls_text : url_text, http_strerror(e), err);
         rc = CLI_EXIT_UNREACHABLE;
     } else if (e == HTTP_E_NOMEM) {
         fprintf(stderr, "mignet: out of memory\n");

@@ -523,6 +523,83 @@ build_map(const struct cli_parsed *p, struct cli_request *r, char *err,
                  : set_path(r, "/v1/map", NULL, NULL, err, errlen);
 }
 
+/* POST /v1/transfers: the pre-copy engine's report (the file, a JSON
+ * object as `mignet precopy send --json` writes it) between two nodes.
+ * Its "timeline" (TCP_INFO samples, nothing the controller learns from)
+ * is left out: a long transfer's would exceed the API's body limit. */
+static bool
+build_transfer_report(const struct cli_parsed *p, struct cli_request *r,
+                      char *err, size_t errlen)
+{
+    const char *from = cli_opt_value(p, "from");
+    const char *to = cli_opt_value(p, "to");
+    json_error_t jerr;
+    json_t *report = p->input ? json_loadb(p->input, p->input_len,
+                                           JSON_REJECT_DUPLICATES, &jerr)
+                              : NULL;
+    if (!report) {
+        return usage(err, errlen, "%s is not JSON: %s", p->pos[0],
+                     p->input ? jerr.text : "not read");
+    }
+    if (!json_is_object(report)) {
+        json_decref(report);
+        return usage(err, errlen, "%s is not a JSON object (the engine's "
+                     "report)", p->pos[0]);
+    }
+    json_object_del(report, "timeline");
+    json_t *body = json_object();
+    if (!body || json_object_set_new(body, "report", report)) {
+        json_decref(body);
+        return usage(err, errlen, "out of memory");
+    }
+    if (!put_name(body, p, "from", "from", err, errlen)
+        || !put_name(body, p, "to", "to", err, errlen)) {
+        json_decref(body);
+        return false;
+    }
+    if (!strcmp(from, to)) {
+        json_decref(body);
+        return usage(err, errlen, "--from and --to are the same node");
+    }
+    r->method = "POST";
+    return set_path(r, "/v1/transfers", NULL, NULL, err, errlen)
+           && set_body(r, body, err, errlen);
+}
+
+/* GET /v1/transfers or /v1/transfers/pairs, with --node. */
+static bool
+build_transfer_get(const char *path, const struct cli_parsed *p,
+                   struct cli_request *r, char *err, size_t errlen)
+{
+    const char *node = cli_opt_value(p, "node");
+    if (node && !mn_name_valid(node)) {
+        return usage(err, errlen, "--node must be 1-%d characters of "
+                     "[A-Za-z0-9._:-], not '%s'", MN_NAME_MAX, node);
+    }
+    return node ? set_path(r, path, node, NULL, err, errlen)
+                : set_path(r, path, NULL, NULL, err, errlen);
+}
+
+static bool
+build_transfer_list(const struct cli_parsed *p, struct cli_request *r,
+                    char *err, size_t errlen)
+{
+    return build_transfer_get(cli_opt_value(p, "node")
+                                  ? "/v1/transfers?node="
+                                  : "/v1/transfers",
+                              p, r, err, errlen);
+}
+
+static bool
+build_transfer_pairs(const struct cli_parsed *p, struct cli_request *r,
+                     char *err, size_t errlen)
+{
+    return build_transfer_get(cli_opt_value(p, "node")
+                                  ? "/v1/transfers/pairs?node="
+                                  : "/v1/transfers/pairs",
+                              p, r, err, errlen);
+}
+
 /* PUT /v1/vms/ID/binding: the VM manager's static (or leased) binding.
  * Each value is read by binding_field_set(), as the controller reads it;
  * "lease" is a number of seconds or "infinite", "vlan" and "port" go as
@@ -746,6 +823,25 @@ static const struct cli_cmd commands[] = {
      "is 1 + the bytes its two\nports counted in the last statistics "
      "period.", {{0}},
      CLI_RENDER_FABRIC, build_fabric_show},
+    {"transfer", "report", "FILE", 1,
+     "report a pre-copy transfer (mignetd learns from it)",
+     "FILE is the report `mignet precopy send --json FILE` wrote.  "
+     "mignetd takes the\ngoodput of its rounds (sum V_i / sum T_i but the "
+     "stop-and-copy) as the\nbandwidth between the two nodes: a plan "
+     "between them then uses the median of\nthe last 8 transfers instead "
+     "of the links' bandwidth.  Kept in memory only\n(a restart of "
+     "mignetd forgets it).  The report's timeline is not sent.",
+     {{"from", "NODE", true, "the node the transfer left"},
+      {"to", "NODE", true, "the node it went to"}},
+     CLI_RENDER_TRANSFER, build_transfer_report},
+    {"transfer", "list", NULL, 0,
+     "list reported transfers and their estimate errors",
+     NULL, {{"node", "NODE", false, "only those from or to NODE"}},
+     CLI_RENDER_TRANSFERS, build_transfer_list},
+    {"transfer", "pairs", NULL, 0,
+     "show the bandwidth learned per node pair",
+     NULL, {{"node", "NODE", false, "only pairs from or to NODE"}},
+     CLI_RENDER_TRANSFER_PAIRS, build_transfer_pairs},
     {"binding", "list", NULL, 0,
      "list port-security bindings (static or from DHCP)", NULL, {{0}},
      CLI_RENDER_BINDINGS, build_binding_list},

@@ -619,6 +619,10 @@ cli_render_reply(const struct cli_parsed *p, const json_t *reply,
     }
     case CLI_RENDER_FABRIC:
         return cli_render_fabric(reply, out, err, errlen);
+    case CLI_RENDER_TRANSFER:
+    case CLI_RENDER_TRANSFERS:
+    case CLI_RENDER_TRANSFER_PAIRS:
+        return cli_render_transfers(kind, reply, out, err, errlen);
     case CLI_RENDER_DONE:
         strbuf_printf(out, "deleted %s %s\n",
                       p->cmd->group ? p->cmd->group : "", p->pos[0]);

@@ -159,6 +159,16 @@ cli_render_plan(const json_t *plan, struct strbuf *out, char *err,
             strbuf_printf(out, ", deadline %.0f ms", deadline);
         }
         strbuf_putc(out, '\n');
+        /* Which bandwidth the estimate assumed (transfer learning). */
+        const char *src = str_or(plan, "bandwidth_source", "nominal");
+        if (!strcmp(src, "learned")) {
+            strbuf_puts(out, "bandwidth: learned, ");
+            put_rate(out, num(plan, "learned_bandwidth_Bps") * 8);
+            strbuf_printf(out, " a path from %.0f transfer(s)\n",
+                          num(plan, "learned_transfers"));
+        } else {
+            strbuf_printf(out, "bandwidth: %s (the links')\n", src);
+        }
     }
     static const char *const path_h[] = {"PATH", "ADDED", "TCP_PORT",
                                          "ROUTE"};
@@ -281,5 +291,97 @@ cli_render_fabric(const json_t *f, struct strbuf *out, char *err,
                                          "CAPACITY"};
     static const size_t host_r[] = {2, 3};
     put_table(hosts, host_h, 4, host_r, 2, fill_host, out);
+    return CLI_EXIT_OK;
+}
+
+/* ---- Transfer learning ---- */
+
+/* "nominal 1.0 Gbit/s: 1110 ms (error 90.0 %)", or "-". */
+static void
+put_estimate(struct strbuf *out, const json_t *e)
+{
+    if (!json_is_object(e)) {
+        strbuf_puts(out, "-");
+        return;
+    }
+    strbuf_printf(out, "%s ", str_or(e, "bandwidth_source", "-"));
+    put_rate(out, num(e, "bandwidth_bps"));
+    strbuf_puts(out, ": ");
+    put_ms(out, num(e, "total_ms"), 0);
+    strbuf_printf(out, " (error %.1f %%)", num(e, "error_ratio") * 100);
+}
+
+static void
+fill_transfer(const json_t *t, struct strbuf *c)
+{
+    strbuf_printf(&c[0], "%.0f", num(t, "id"));
+    strbuf_printf(&c[1], "%s -> %s", str_or(t, "from", "-"),
+                  str_or(t, "to", "-"));
+    strbuf_printf(&c[2], "%s/%s x%.0f", str_or(t, "mode", "-"),
+                  str_or(t, "transport", "-"), num(t, "paths"));
+    strbuf_printf(&c[3], "%.0f", num(t, "mem_mb"));
+    put_ms(&c[4], num(t, "total_ms"), 0);
+    put_rate(&c[5], num(t, "goodput_Bps") * 8);
+    put_estimate(&c[6], json_object_get(t, "estimate_before"));
+}
+
+static void
+fill_pair(const json_t *p, struct strbuf *c)
+{
+    strbuf_puts(&c[0], str_or(p, "from", "-"));
+    strbuf_puts(&c[1], str_or(p, "to", "-"));
+    strbuf_printf(&c[2], "%.0f", num(p, "transfers"));
+    put_rate(&c[3], num(p, "bandwidth_bps"));
+    put_rate(&c[4], num(p, "nominal_bps"));
+}
+
+enum cli_exit
+cli_render_transfers(enum cli_render kind, const json_t *reply,
+                     struct strbuf *out, char *err, size_t errlen)
+{
+    if (kind == CLI_RENDER_TRANSFERS || kind == CLI_RENDER_TRANSFER_PAIRS) {
+        bool pairs = kind == CLI_RENDER_TRANSFER_PAIRS;
+        const json_t *rows = json_object_get(reply, pairs ? "pairs"
+                                                          : "transfers");
+        if (!json_is_array(rows)) {
+            return refuse(err, errlen, pairs ? "expected a list of pairs"
+                                             : "expected a list of "
+                                               "transfers");
+        }
+        if (pairs) {
+            static const char *const h[] = {"FROM", "TO", "TRANSFERS",
+                                            "LEARNED", "NOMINAL"};
+            static const size_t r[] = {2, 3, 4};
+            put_table(rows, h, 5, r, 3, fill_pair, out);
+        } else {
+            static const char *const h[] = {"ID", "PAIR", "MODE", "MEM_MB",
+                                            "TOTAL", "GOODPUT",
+                                            "ESTIMATE_BEFORE"};
+            static const size_t r[] = {0, 3, 4, 5};
+            put_table(rows, h, 7, r, 4, fill_transfer, out);
+        }
+        return CLI_EXIT_OK;
+    }
+    const json_t *t = json_object_get(reply, "transfer");
+    const json_t *pair = json_object_get(reply, "pair");
+    if (!json_is_object(t) || !json_is_object(pair)) {
+        return refuse(err, errlen, "expected the transfer and its pair");
+    }
+    strbuf_printf(out, "transfer %.0f %s -> %s: ", num(t, "id"),
+                  str_or(t, "from", "-"), str_or(t, "to", "-"));
+    put_ms(out, num(t, "total_ms"), 0);
+    strbuf_puts(out, ", goodput ");
+    put_rate(out, num(t, "goodput_Bps") * 8);
+    strbuf_puts(out, "\nestimate before: ");
+    put_estimate(out, json_object_get(t, "estimate_before"));
+    strbuf_puts(out, "\nestimate now:    ");
+    put_estimate(out, json_object_get(reply, "estimate_after"));
+    strbuf_printf(out, "\npair %s -> %s: learned ",
+                  str_or(pair, "from", "-"), str_or(pair, "to", "-"));
+    put_rate(out, num(pair, "bandwidth_bps"));
+    strbuf_printf(out, " a path from %.0f transfer(s), nominal ",
+                  num(pair, "transfers"));
+    put_rate(out, num(pair, "nominal_bps"));
+    strbuf_putc(out, '\n');
     return CLI_EXIT_OK;
 }

@@ -1,7 +1,7 @@
 /* ctl.c: mignetd's event loop, batches and lifecycle.
  *
- * Startup opens the SQLite store (refusing one that is missing, damaged
- * or incomplete), reloads the core (pending deletions and prepare tasks
+ * Startup opens the store -- SQLite (refusing one that is missing, damaged
+ * or incomplete) or etcd (--store etcd://..., docs/ha.md) -- reloads the core (pending deletions and prepare tasks
  * get fresh times at the first core_run: the restart rule, DESIGN I7),
  * binds REST and the agent channel and prints one ready line.  The core
  * runs on the run clock (lib/clock.h): wall time at start plus elapsed
@@ -11,6 +11,7 @@
  * instructions released (installs may go first, see agent_server.c).  A
  * failed commit is fatal: the daemon answers 500 to that batch and exits,
  * so memory never runs ahead of the disk. */
+#include "controller/transfers.h"
 #include "controller/ctl.h"
 
 #include <errno.h>
@@ -78,7 +79,10 @@ ctl_send_replies(struct ctl *ctl, bool failed)
                 evbuffer_add(r->body, fail_body, sizeof fail_body - 1);
             }
             r->content_type = "application/json";
+            /* Nothing was created or changed: no Location, and no ETag
+             * of a state that was never committed. */
             evhttp_remove_header(h, "Location");
+            evhttp_remove_header(h, "ETag");
         }
         if (r->content_type) {
             evhttp_add_header(h, "Content-Type", r->content_type);
@@ -139,15 +143,57 @@ ctl_end_batch(struct ctl *ctl)
     return ok;
 }
 
+/* Commits the batch so far (its answers and instructions go out) and
+ * starts a new one.  False when the commit failed: mignetd stops. */
+static bool
+ctl_cut_batch(struct ctl *ctl)
+{
+    ctl->metrics.batches_cut++;
+    if (!ctl_end_batch(ctl)) {
+        ctl->exit_code = 1;
+        ctl->stopping = true;
+        event_base_loopbreak(ctl->base);
+        return false;
+    }
+    return true;
+}
+
+/* The timer: the due tasks, as many as fit in the batch (and at most
+ * 'batch_tasks'); the core then asks to run again at once, in the next
+ * batch. */
 static void
 ctl_due_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct ctl *ctl = arg;
     (void) fd;
     (void) what;
+    if (ctl->stopping) {
+        return;
+    }
+    if (store_pending(ctl->store) + CORE_TASK_RECORDS_MAX
+            > ctl->batch_records
+        && !ctl_cut_batch(ctl)) {
+        return;
+    }
+    size_t fit = (ctl->batch_records - store_pending(ctl->store))
+                 / CORE_TASK_RECORDS_MAX;
+    size_t n = fit < ctl->batch_tasks ? fit : ctl->batch_tasks;
     ctl->dirty = true;
     /* Each ended lease logs its VM (ctl_sink_lease_ended). */
-    core_run(ctl->core, clock_run_ms());
+    core_run_some(ctl->core, clock_run_ms(), n ? n : 1);
+}
+
+bool
+ctl_make_room(struct ctl *ctl)
+{
+    if (ctl->stopping) {
+        return false;
+    }
+    if (store_pending(ctl->store) + CTL_EVENT_RECORDS_MAX
+        <= ctl->batch_records) {
+        return true;
+    }
+    return ctl_cut_batch(ctl);
 }
 
 static void
@@ -216,7 +262,11 @@ ctl_sink_lease_ended(void *aux, uint32_t vm, uint32_t node, uint32_t ip,
 static void
 ctl_store_path(const struct ctl *ctl, char *path, size_t n)
 {
-    snprintf(path, n, "%s/mignet.db", ctl->opts.state_dir);
+    if (options_store_is_etcd(&ctl->opts)) {
+        snprintf(path, n, "%s%s", ctl->opts.store, ctl->opts.store_prefix);
+    } else {
+        snprintf(path, n, "%s/mignet.db", ctl->opts.state_dir);
+    }
 }
 
 /* Opens the store; a missing, empty, damaged or incomplete one is refused
@@ -230,14 +280,42 @@ ctl_open_store(struct ctl *ctl)
                   "err=\"%s\"", dir, strerror(errno));
         return -1;
     }
-    char path[OPTIONS_PATH_MAX + 16], err[4096];
+    char path[OPTIONS_PATH_MAX + OPTIONS_ADDR_MAX + 16], err[4096];
     ctl_store_path(ctl, path, sizeof path);
-    ctl->store = store_sqlite_open_flags(
-        path, ctl->opts.accept_store ? STORE_SQLITE_ACCEPT : 0, err,
-        sizeof err);
+    if (options_store_is_etcd(&ctl->opts)) {
+        ctl->store = store_etcd_open(ctl->opts.store, ctl->opts.store_prefix,
+                                     err, sizeof err);
+        if (ctl->store) {
+            store_etcd_set_max_ops(ctl->store, ctl->opts.store_max_txn_ops);
+            ctl->batch_records = ctl->opts.store_max_txn_ops;
+            log_write(LOG_INF, "store", "event=etcd_opened store=%s "
+                      "max_txn_ops=%u", path,
+                      (unsigned) ctl->opts.store_max_txn_ops);
+        }
+    } else {
+        ctl->store = store_sqlite_open_flags(
+            path, ctl->opts.accept_store ? STORE_SQLITE_ACCEPT : 0, err,
+            sizeof err);
+    }
     if (!ctl->store) {
         log_write(LOG_ERROR, "store", "event=open_failed err=\"%s\"", err);
         return -1;
+    }
+    /* A batch's bound: etcd's --max-txn-ops, or none (SQLite); the timer
+     * runs at most so many tasks a batch (and 1024 at most, so that
+     * answers are not held back behind a long run). */
+    if (!ctl->batch_records) {
+        ctl->batch_records = SIZE_MAX / 2;
+    }
+    size_t room = ctl->batch_records > CTL_EVENT_RECORDS_MAX
+                      ? ctl->batch_records - CTL_EVENT_RECORDS_MAX
+                      : 0;
+    ctl->batch_tasks = room / CORE_TASK_RECORDS_MAX;
+    if (ctl->batch_tasks < 1) {
+        ctl->batch_tasks = 1;
+    }
+    if (ctl->batch_tasks > 1024) {
+        ctl->batch_tasks = 1024;
     }
     return 0;
 }
@@ -248,6 +326,7 @@ ctl_free(struct ctl *ctl)
     rest_destroy(ctl->rest);
     agent_server_destroy(ctl->agents);
     fabric_ctl_destroy(ctl->fabric);
+    transfers_destroy(ctl->transfers);
     if (ctl->due_timer) {
         event_free(ctl->due_timer);
     }
@@ -295,7 +374,7 @@ ctl_start(struct ctl *ctl)
     ctl->core = core_create(&ctl->opts.core, ctl->store, &sink);
     enum core_err cerr = core_load(ctl->core);
     if (cerr) {
-        char path[OPTIONS_PATH_MAX + 16];
+        char path[OPTIONS_PATH_MAX + OPTIONS_ADDR_MAX + 16];
         ctl_store_path(ctl, path, sizeof path);
         log_write(LOG_ERROR, "store", "event=load_failed file=%s err=%s "
                   "msg=\"records fail their checksums or do not fit "
@@ -323,6 +402,7 @@ ctl_start(struct ctl *ctl)
         log_write(LOG_ERROR, "ctl", "event=listen_failed err=\"%s\"", err);
         return -1;
     }
+    ctl->transfers = transfers_create();
     ctl->fabric = fabric_ctl_create(ctl, err, sizeof err);
     if (!ctl->fabric) {
         log_write(LOG_ERROR, "fabric", "event=topology_failed err=\"%s\"",

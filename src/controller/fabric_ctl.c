@@ -634,6 +634,7 @@ fabric_ctl_plan(struct fabric_ctl *fc, const struct fabric_plan_req *req,
             .deadline_ms = in->deadline_ms,
             .target_cpu_free = cpu,
             .strategy = strategy,
+            .learned_Bps = in->learned_Bps,
         };
         err = plan_create(fc->router, &fc->pcfg, &pr, &m->plan);
     } else {
@@ -659,6 +660,30 @@ fabric_ctl_plan(struct fabric_ctl *fc, const struct fabric_plan_req *req,
     fc_name_paths(fc, m);
     *migp = m;
     return FABRIC_PLAN_E_OK;
+}
+
+bool
+fabric_ctl_estimate(struct fabric_ctl *fc, const char *src_node,
+                    const char *dst_node, const struct fabric_plan_input *in,
+                    uint32_t n_paths, struct plan_step *out)
+{
+    uint32_t src, dst;
+    fc_ensure(fc);
+    if (!fc->router || !fc_host(fc->fab, src_node, &src)
+        || !fc_host(fc->fab, dst_node, &dst) || !in->memory_mb) {
+        return false;
+    }
+    struct plan_request pr = {
+        .src = src,
+        .dst = dst,
+        .memory_bytes = (uint64_t) in->memory_mb << 20,
+        .dirty_pages_per_s = in->dirty_pages_per_s,
+        .page_size = in->page_size,
+        .target_cpu_free = 1,
+        .strategy = fc->strategy,
+        .learned_Bps = in->learned_Bps,
+    };
+    return !plan_estimate_paths(fc->router, &fc->pcfg, &pr, n_paths, out);
 }
 
 void

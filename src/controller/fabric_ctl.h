@@ -45,6 +45,10 @@ struct fabric_plan_input {
     enum route_strategy strategy;
     bool has_cpu;             /* else the daemon's --fabric-cpu-free */
     double target_cpu_free;   /* 0..1 */
+    /* The pair's learned goodput (transfers.h), bytes/s of one path, and
+     * how many transfers it came from; 0: the links' bandwidth. */
+    double learned_Bps;
+    uint64_t learned_n;
 };
 
 /* What a migrate request asks of the fabric. */
@@ -81,6 +85,15 @@ enum fabric_plan_err fabric_ctl_plan(struct fabric_ctl *,
                                      const struct fabric_plan_req *,
                                      struct fabric_mig **migp, char *msg,
                                      size_t msglen);
+/* The pre-copy estimate between nodes 'src_node' and 'dst_node' (fabric
+ * host names) on 'n_paths' paths, as a plan would make it now (the
+ * daemon's strategy and bandwidth model; in->learned_Bps when it is
+ * not 0), marking nothing.  False when there is no fabric, a node is no
+ * host of it, or the estimate fails (no route, fewer paths). */
+bool fabric_ctl_estimate(struct fabric_ctl *, const char *src_node,
+                         const char *dst_node,
+                         const struct fabric_plan_input *in,
+                         uint32_t n_paths, struct plan_step *out);
 /* The core accepted the migration as 'migration': keep the plan with it
  * and install its paths (barrier-confirmed).  Takes ownership. */
 void fabric_ctl_start(struct fabric_ctl *, struct fabric_mig *,

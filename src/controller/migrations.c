@@ -13,6 +13,7 @@
 
 #include "controller/agent_server.h"
 #include "controller/ctl.h"
+#include "controller/transfers.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -30,12 +31,19 @@ ctl_migrate_plan(struct ctl *ctl, const struct ctl_migrate_req *r,
         || !core_node_info(ctl->core, r->to, &dst)) {
         return true;
     }
+    /* The pair's learned goodput, if any (transfers.h). */
+    struct fabric_plan_input in = *r->plan;
+    if (!transfers_learned(ctl->transfers, src.name, dst.name,
+                           &in.learned_Bps, &in.learned_n)) {
+        in.learned_Bps = 0;
+        in.learned_n = 0;
+    }
     struct fabric_plan_req pr = {
         .src_node = src.name,
         .dst_node = dst.name,
         .src_address = src.address,
         .dst_address = dst.address,
-        .input = r->plan,
+        .input = &in,
     };
     why->fabric = fabric_ctl_plan(ctl->fabric, &pr, plan, why->message,
                                   sizeof why->message);

@@ -14,7 +14,9 @@
 
 #include "controller/rest_parse.h"
 #include "lib/sock.h"
+#include "mignet/etcd.h"
 #include "mignet/planner.h"
+#include "mignet/store.h"
 
 #define MIGNETD_VERSION MIGNET_VERSION /* CMakeLists.txt project() */
 
@@ -30,6 +32,8 @@ enum opt_kind {
     OPT_TARGET,   /* unix:PATH or tcp:ADDR:PORT */
     OPT_SWITCH,   /* NAME=TARGET, repeatable */
     OPT_BOOL,     /* a flag without a value; "name = true|false" in files */
+    OPT_STORE,    /* sqlite | etcd://HOST:PORT[,HOST:PORT...] */
+    OPT_PREFIX,   /* an etcd key prefix: /NAME[/NAME...] */
 };
 
 struct opt_def {
@@ -59,6 +63,15 @@ static const struct opt_def opt_defs[] = {
             "ADDR:PORT  agent channel (127.0.0.1:7481)"),
     OPT_STR("state-dir", OPT_PATH, state_dir,
             "DIR  holds the store mignet.db (/var/lib/mignet)"),
+    /* The store backend (docs/ha.md). */
+    OPT_STR("store", OPT_STORE, store,
+            "sqlite|etcd://HOST:PORT[,HOST:PORT...]  the durable store: "
+            "STATE_DIR/mignet.db (sqlite, the default) or an etcd cluster"),
+    OPT_STR("store-prefix", OPT_PREFIX, store_prefix,
+            "/PATH  etcd: the key prefix of mignet's records (/mignet)"),
+    OPT_NUM("store-max-txn-ops", store_max_txn_ops, 1, 10000000,
+            "N  etcd: the server's --max-txn-ops; a batch of more records "
+            "is refused (128)"),
     OPT_STR("config", OPT_CONFIG, config_file,
             "FILE  read 'name = value' settings (flags win)"),
     OPT_STR("log-level", OPT_LEVEL, log_level,
@@ -156,6 +169,9 @@ options_init(struct mignetd_options *o)
     snprintf(o->agent_listen, sizeof o->agent_listen, "127.0.0.1:7481");
     snprintf(o->state_dir, sizeof o->state_dir, "/var/lib/mignet");
     snprintf(o->strategy, sizeof o->strategy, "mignet");
+    snprintf(o->store, sizeof o->store, "sqlite");
+    snprintf(o->store_prefix, sizeof o->store_prefix, "/mignet");
+    o->store_max_txn_ops = STORE_ETCD_MAX_TXN_OPS_DEFAULT;
     o->log_level = LOG_LEVEL_INFO;
     o->access_log_level = LOG_LEVEL_DEBUG;
     o->heartbeat_ms = 1000;
@@ -322,6 +338,31 @@ opt_apply(struct mignetd_options *o, const struct opt_def *d,
     }
     case OPT_SWITCH:
         return options_add_switch(o, value, where, err, errlen);
+    case OPT_STORE: {
+        char why[256];
+        if (strcmp(value, "sqlite")
+            && (strncmp(value, "etcd://", 7)
+                || !etcd_endpoints_valid(value, why, sizeof why))) {
+            snprintf(err, errlen, "%s: '%s' is not sqlite or "
+                     "etcd://HOST:PORT[,HOST:PORT...]", where, value);
+            return false;
+        }
+        break;
+    }
+    case OPT_PREFIX: {
+        size_t n = strlen(value);
+        bool ok = n > 1 && value[0] == '/' && value[n - 1] != '/';
+        for (size_t i = 0; ok && i < n; i++) {
+            unsigned char c = (unsigned char) value[i];
+            ok = c > 0x20 && c < 0x7f && !(c == '/' && value[i + 1] == '/');
+        }
+        if (!ok) {
+            snprintf(err, errlen, "%s: '%s' is not a key prefix /NAME[/NAME"
+                     "...] of printable characters", where, value);
+            return false;
+        }
+        break;
+    }
     case OPT_TARGET:
         if (!options_target_valid(value)) {
             snprintf(err, errlen, "%s: '%s' is not unix:PATH or "
@@ -476,6 +517,12 @@ options_finish(struct mignetd_options *o, char *err, size_t errlen)
     }
     o->core = c;
     return true;
+}
+
+bool
+options_store_is_etcd(const struct mignetd_options *o)
+{
+    return !strncmp(o->store, "etcd://", 7);
 }
 
 bool

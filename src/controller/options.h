@@ -49,6 +49,13 @@ struct mignetd_options {
     char listen[OPTIONS_ADDR_MAX];       /* REST + gateway, ADDR:PORT */
     char agent_listen[OPTIONS_ADDR_MAX]; /* agent channel, ADDR:PORT */
     char state_dir[OPTIONS_PATH_MAX];    /* holds mignet.db */
+    /* The durable store (docs/ha.md): "" or "sqlite" = STATE_DIR/mignet.db;
+     * "etcd://HOST:PORT[,HOST:PORT...]" = the etcd backend, its records
+     * under 'store_prefix', each batch one transaction of at most
+     * 'store_max_txn_ops' records (etcd's --max-txn-ops). */
+    char store[OPTIONS_PATH_MAX];
+    char store_prefix[OPTIONS_ADDR_MAX];
+    uint32_t store_max_txn_ops;
     char config_file[OPTIONS_PATH_MAX];  /* "" = none */
     char strategy[32];
     char tls_cert[OPTIONS_PATH_MAX]; /* agent channel TLS; "" = plain TCP */
@@ -114,6 +121,9 @@ bool options_finish(struct mignetd_options *o, char *err, size_t errlen);
 void options_diff(const struct mignetd_options *a,
                   const struct mignetd_options *b, const char **names,
                   size_t *n, size_t max);
+
+/* Whether 'o' selects the etcd store backend (--store etcd://...). */
+bool options_store_is_etcd(const struct mignetd_options *o);
 
 /* Whether the host of "ADDR:PORT" 'addr' is a loopback address
  * (127.0.0.0/8, ::1 or "localhost"); a name or a wildcard is not. */

@@ -33,6 +33,8 @@
 #include "controller/rest_fabric.h"
 #include "controller/rest_lists.h"
 #include "controller/rest_parse.h"
+#include "controller/rest_transfers.h"
+#include "controller/transfers.h"
 #include "controller/rest_views.h"
 #include "lib/addr.h"
 #include "lib/clock.h"
@@ -955,6 +957,7 @@ rest_metrics(struct rest *rest, struct evhttp_request *req)
     strbuf_init(&sb);
     if (metrics_render(&ctl->metrics, ctl->core, &sb)
         || rest_fabric_metrics(ctl->fabric, &sb)
+        || transfers_metrics(ctl->transfers, &sb)
         || rest_auth_metrics(&rest->auth, &sb)) {
         out_of_memory();
     }
@@ -1070,7 +1073,8 @@ rest_route_is_list(const struct rest_route *rt)
     return rt->method == REST_GET
            && (rt->id == REST_R_NODES || rt->id == REST_R_VMS
                || rt->id == REST_R_BINDINGS || rt->id == REST_R_TASKS
-               || rt->id == REST_R_MIGRATIONS);
+               || rt->id == REST_R_MIGRATIONS || rt->id == REST_R_TRANSFERS
+               || rt->id == REST_R_TRANSFER_PAIRS);
 }
 
 static void
@@ -1100,6 +1104,13 @@ rest_handle(struct evhttp_request *req, void *arg)
         return;
     }
     if (!routed) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    /* The request's records must fit in the batch (etcd bounds a
+     * commit): if not, the batch so far is committed first. */
+    if (!ctl_make_room(ctl)) {
+        rest_fail(&e, 500, "store_failed", "the durable store failed");
         rest_send_error(ctl, req, &e);
         return;
     }
@@ -1177,6 +1188,15 @@ rest_handle(struct evhttp_request *req, void *arg)
     case REST_R_FABRIC:
         rest_send_json(ctl, req, 200, rest_fabric_json(ctl->fabric));
         break;
+    case REST_R_TRANSFERS: {
+        json_t *o;
+        if (rest_transfers_post(ctl, body, len, &o, &e)) {
+            rest_send_json(ctl, req, 201, o);
+        } else {
+            rest_send_error(ctl, req, &e);
+        }
+        break;
+    }
     case REST_R_HEALTHZ:
         rest_healthz(ctl, req);
         break;

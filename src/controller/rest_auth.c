@@ -337,6 +337,7 @@ rest_auth_route_role(const struct rest_route *r)
     case REST_R_VM_BINDING:
     case REST_R_MIGRATION_SWITCHOVER:
     case REST_R_MIGRATION_ABORT:
+    case REST_R_TRANSFERS: /* the migration engine's reports */
         return REST_ROLE_VMM;
     default:
         return REST_ROLE_ADMIN;

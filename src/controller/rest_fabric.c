@@ -149,6 +149,15 @@ rest_fabric_request(json_t *o, const struct fabric_mig_view *v)
                                        ? json_integer(in->deadline_ms)
                                        : json_null());
     ok &= js_set(o, "target_cpu_free", json_real(v->target_cpu_free));
+    /* Which bandwidth the estimate assumed (mignetd's transfer
+     * learning, docs/mignetd.md). */
+    bool learned = mem && in->learned_Bps > 0;
+    ok &= js_set(o, "bandwidth_source",
+                 json_string(learned ? "learned" : "nominal"));
+    ok &= js_set(o, "learned_transfers",
+                 js_u64(learned ? in->learned_n : 0));
+    ok &= js_set(o, "learned_bandwidth_Bps",
+                 learned ? json_real(in->learned_Bps) : json_null());
     return ok;
 }
 

@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "controller/ctl.h"
+#include "controller/rest_transfers.h"
 #include "controller/rest_views.h"
+#include "controller/transfers.h"
 #include "lib/addr.h"
 #include "lib/json.h"
 #include "lib/util.h"
@@ -332,6 +334,58 @@ rest_migrations(struct ctl *ctl, const struct rest_list_query *q,
                      rest_render_migration, NULL, out, e);
 }
 
+/* ---- Transfers, newest first; pairs in the order first reported ---- */
+
+static json_t *
+rest_render_transfer(struct ctl *ctl, void *aux, size_t ref)
+{
+    (void) aux;
+    return rest_transfer_json(transfers_get(ctl->transfers, ref));
+}
+
+static bool
+rest_transfers(struct ctl *ctl, const struct rest_list_query *q,
+               json_t **out, struct rest_error *e)
+{
+    struct rest_list l = {.descending = true};
+    for (size_t i = 0; i < transfers_n(ctl->transfers); i++) {
+        const struct transfer_entry *t = transfers_get(ctl->transfers, i);
+        if (q->node[0] && strcmp(t->from, q->node)
+            && strcmp(t->to, q->node)) {
+            continue;
+        }
+        rest_list_add(&l, NULL, t->id, 0, i);
+    }
+    return rest_page(ctl, &l, false, false, q, "transfers",
+                     rest_render_transfer, NULL, out, e);
+}
+
+static json_t *
+rest_render_pair(struct ctl *ctl, void *aux, size_t ref)
+{
+    (void) aux;
+    return rest_transfer_pair_json(ctl, transfers_pair(ctl->transfers, ref));
+}
+
+static bool
+rest_transfer_pairs(struct ctl *ctl, const struct rest_list_query *q,
+                    json_t **out, struct rest_error *e)
+{
+    struct rest_list l = {0};
+    /* Pairs are never forgotten while mignetd runs: a pair's place in
+     * the table (from 1) is its stable key and marker. */
+    for (size_t i = 0; i < transfers_n_pairs(ctl->transfers); i++) {
+        const struct transfer_pair *p = transfers_pair(ctl->transfers, i);
+        if (q->node[0] && strcmp(p->from, q->node)
+            && strcmp(p->to, q->node)) {
+            continue;
+        }
+        rest_list_add(&l, NULL, i + 1, 0, i);
+    }
+    return rest_page(ctl, &l, false, false, q, "pairs", rest_render_pair,
+                     NULL, out, e);
+}
+
 bool
 rest_list_answer(struct ctl *ctl, enum rest_route_id route,
                  const char *query, json_t **out, struct rest_error *e)
@@ -348,6 +402,8 @@ rest_list_answer(struct ctl *ctl, enum rest_route_id route,
         {REST_R_TASKS, REST_Q_NODE | REST_Q_VM, rest_tasks},
         {REST_R_MIGRATIONS, REST_Q_NODE | REST_Q_VM | REST_Q_PHASE,
          rest_migrations},
+        {REST_R_TRANSFERS, REST_Q_NODE, rest_transfers},
+        {REST_R_TRANSFER_PAIRS, REST_Q_NODE, rest_transfer_pairs},
     };
     for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
         if (lists[i].route == route) {

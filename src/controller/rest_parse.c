@@ -216,6 +216,7 @@ rest_route_match(enum rest_method m, const char *path, struct rest_route *r,
         {"/v1/migrations", REST_R_MIGRATIONS},
         {"/v1/map", REST_R_MAP},
         {"/v1/fabric", REST_R_FABRIC},
+        {"/v1/transfers/pairs", REST_R_TRANSFER_PAIRS},
         {"/healthz", REST_R_HEALTHZ},
         {"/metrics", REST_R_METRICS},
     };
@@ -226,6 +227,13 @@ rest_route_match(enum rest_method m, const char *path, struct rest_route *r,
             r->id = fixed[i].id;
             return m == REST_GET ? true : rest_method_fail(e, "GET");
         }
+    }
+    /* Transfer reports (transfers.h): read, and posted. */
+    if (!strcmp(path, "/v1/transfers") || !strcmp(path, "/v1/transfers/")) {
+        r->id = REST_R_TRANSFERS;
+        return m == REST_GET || m == REST_POST
+                   ? true
+                   : rest_method_fail(e, "GET, POST");
     }
     if (!strncmp(path, "/v1/nodes", 9) && (!path[9] || path[9] == '/')) {
         return rest_route_items(m, path[9] ? path + 10 : path + 9, false, r,

@@ -73,6 +73,8 @@ enum rest_method {
     REST_ROUTE(TASKS, "tasks")                                               \
     REST_ROUTE(MAP, "map")                                                   \
     REST_ROUTE(FABRIC, "fabric")                                             \
+    REST_ROUTE(TRANSFERS, "transfers")                                       \
+    REST_ROUTE(TRANSFER_PAIRS, "transfer_pairs")                             \
     REST_ROUTE(HEALTHZ, "healthz")                                           \
     REST_ROUTE(METRICS, "metrics")
 enum rest_route_id {

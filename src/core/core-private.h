@@ -195,6 +195,10 @@ void core_vms_init(struct core *);
 void core_vm_place(struct core *, uint32_t vm, uint32_t node);
 /* Sets the VM's IP (its binding's), keeping the address index true. */
 void core_vm_set_ip(struct core *, uint32_t vm, uint32_t ip);
+/* Whether a binding of IP 'ip' for 'vm' would give it an address another
+ * live VM of its network has in its configuration without a binding
+ * (core_vm_address_owner); never while the core loads its store. */
+bool core_vm_ip_taken(const struct core *, uint32_t vm, uint32_t ip);
 
 /* ---- tasks.c ---- */
 void core_tasks_init(struct core *);

@@ -176,6 +176,9 @@ vm_put(struct core *c, uint32_t vi, const struct binding *nb,
     if (had) {
         old = *cur;
     }
+    if (core_vm_ip_taken(c, vi, nb->ip)) {
+        return CORE_E_DUPLICATE_ADDRESS;
+    }
     uint32_t id = 0;
     bool created = false;
     enum binding_err e = binding_table_put(c->bindings, nb, &id, &created);
@@ -280,6 +283,9 @@ binding_set_prepare(const struct core *c, uint32_t vi,
     enum core_err err = complete(c, vi, &b);
     if (err) {
         return err;
+    }
+    if (core_vm_ip_taken(c, vi, b.ip)) {
+        return CORE_E_DUPLICATE_ADDRESS;
     }
     *berr = binding_table_put_check(c->bindings, &b);
     if (*berr) {

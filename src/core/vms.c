@@ -139,6 +139,22 @@ core_vm_address_owner(const struct core *c, const struct mn_config *cfg,
     return CORE_NONE;
 }
 
+bool
+core_vm_ip_taken(const struct core *c, uint32_t vi, uint32_t ip)
+{
+    if (c->loading || !ip) {
+        return false;
+    }
+    struct mn_config probe = c->vms[vi].config;
+    probe.ip = ip;
+    uint32_t owner = core_vm_address_owner(c, &probe, vi);
+    /* Only the IP (a MAC another VM shares was allowed when it was set),
+     * and only a configured one: an IP another binding holds is the
+     * binding table's conflict (CORE_E_BINDING, with its reason). */
+    return owner != CORE_NONE && c->vms[owner].config.ip == ip
+           && !c->vms[owner].config.binding;
+}
+
 void
 core_vm_set_ip(struct core *c, uint32_t vi, uint32_t ip)
 {

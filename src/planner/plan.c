@@ -125,6 +125,22 @@ estimate(const struct router *r, const struct plan_config *cfg,
          double setup, struct plan_step *step)
 {
     double bps = paths_bandwidth(r, cfg, paths, n);
+    if (req->learned_Bps > 0) {
+        /* Calibrated: the first path alone runs at the learned goodput,
+         * every path in the same proportion to what the links give. */
+        double first = paths_bandwidth(r, cfg, paths, 1);
+        double learned = req->learned_Bps * 8;
+        if (first > 0) {
+            bps *= learned / first;
+        } else {
+            double same[64];
+            size_t k = n < 64 ? n : 64;
+            for (size_t i = 0; i < k; i++) {
+                same[i] = learned;
+            }
+            bps = precopy_stripe_bandwidth(same, k, cfg->striping_overhead);
+        }
+    }
     struct precopy_input in = {
         .memory_bytes = req->memory_bytes,
         .dirty_pages_per_s = req->dirty_pages_per_s,
@@ -158,6 +174,7 @@ request_ok(const struct plan_request *req)
     return req->memory_bytes > 0 && isfinite(req->dirty_pages_per_s)
            && req->dirty_pages_per_s >= 0 && isfinite(req->target_cpu_free)
            && req->target_cpu_free >= 0 && req->target_cpu_free <= 1
+           && isfinite(req->learned_Bps) && req->learned_Bps >= 0
            && (unsigned) req->strategy < ROUTE_N_STRATEGIES;
 }
 
@@ -322,6 +339,42 @@ plan_create(struct router *r, const struct plan_config *cfg,
     }
     *planp = p;
     return 0;
+}
+
+int
+plan_estimate_paths(struct router *r, const struct plan_config *cfg,
+                    const struct plan_request *req, uint32_t n_paths,
+                    struct plan_step *out)
+{
+    if (!config_ok(cfg) || !request_ok(req) || !n_paths
+        || n_paths > cfg->max_paths) {
+        return EINVAL;
+    }
+    struct route *paths = calloc(n_paths, sizeof *paths);
+    if (!paths) {
+        return ENOMEM;
+    }
+    size_t n = 0;
+    double setup = 0;
+    int err = 0;
+    for (; n < n_paths && !err; n++) {
+        route_init(&paths[n]);
+        err = n ? router_find_extra(r, req->src, req->dst, paths, n,
+                                    &paths[n])
+                : router_find(r, req->strategy, req->src, req->dst,
+                              &paths[0]);
+        if (!err && n) {
+            setup += setup_ms(cfg, &paths[n]);
+        }
+    }
+    if (!err) {
+        err = estimate(r, cfg, req, paths, n_paths, setup, out);
+    }
+    for (size_t i = 0; i < n; i++) {
+        route_destroy(&paths[i]);
+    }
+    free(paths);
+    return err;
 }
 
 size_t

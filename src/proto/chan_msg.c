@@ -236,6 +236,11 @@ static const struct field map_entry_fields[] = {
     F_CONFIG,
     END,
 };
+/* A replica that does not lead answers 'hello' with this and closes. */
+static const struct field not_leader_fields[] = {
+    FIELD("leader", F_ADDRESS, address, false),
+    END,
+};
 static const struct field error_fields[] = {
     FIELD("code", F_CODE, code, true),
     FIELD("message", F_TEXT, message, false),
@@ -254,6 +259,7 @@ static const struct field *const type_fields[CHAN_N_TYPES] = {
     [CHAN_SUBSCRIBE] = version_fields,    [CHAN_MAP_BEGIN] = map_begin_fields,
     [CHAN_MAP_ENTRY] = map_entry_fields,  [CHAN_MAP_END] = version_fields,
     [CHAN_MAP_ACK] = version_fields,      [CHAN_ACTIVATED] = report_fields,
+    [CHAN_NOT_LEADER] = not_leader_fields,
 };
 
 /* Checks across members, after each member passed its own: where it

@@ -55,6 +55,7 @@
  *   map_end       version R                        (controller -> agent)
  *   map_ack       version R                        (agent -> controller)
  *   activated     vm R, epoch R                    (agent -> controller)
+ *   not_leader    leader s                         (controller -> agent)
  *
  * "f": an optional boolean, default false, encoded only when true (so a
  * plain install reads as before).  "s": an optional string, encoded only
@@ -136,7 +137,8 @@ struct strbuf;
     CHAN_MSG_TYPE(MAP_ENTRY, "map_entry")                                    \
     CHAN_MSG_TYPE(MAP_END, "map_end")                                        \
     CHAN_MSG_TYPE(MAP_ACK, "map_ack")                                        \
-    CHAN_MSG_TYPE(ACTIVATED, "activated")
+    CHAN_MSG_TYPE(ACTIVATED, "activated")                                    \
+    CHAN_MSG_TYPE(NOT_LEADER, "not_leader")
 
 enum chan_msg_type {
 #define CHAN_MSG_TYPE(ENUM, NAME) CHAN_##ENUM,
@@ -211,7 +213,9 @@ struct chan_msg {
     uint64_t version;                 /* refresh, subscribe, map_* */
     uint64_t since;                   /* map_begin */
     bool removed;                     /* map_entry */
-    char address[CHAN_ADDRESS_MAX + 1]; /* map_entry: the node's address */
+    char address[CHAN_ADDRESS_MAX + 1]; /* map_entry: the node's address;
+                                          * not_leader: the leader's channel
+                                          * address, "" = not known */
     uint64_t held_epoch;              /* refused */
     uint16_t ofp_type, ofp_code;      /* nack: its OpenFlow error */
     char code[CHAN_CODE_MAX + 1];     /* error */

@@ -90,9 +90,12 @@ _mig_agent() {
             >>"$TB_DIR/agent$h.log" 2>&1 &
         MIG_AGENT_PID[$h]=$!
         echo $! >>"$TB_DIR/pids"
+        local ready
         for _ in $(seq 1 40); do
-            [ "$(grep -c "mignet-agent ready" "$TB_DIR/agent$h.log")" \
-                -gt "${mark:-0}" ] && return 0
+            # The background shell may not have created the log yet.
+            ready=$(grep -c "mignet-agent ready" "$TB_DIR/agent$h.log" \
+                2>/dev/null || true)
+            [ "${ready:-0}" -gt "${mark:-0}" ] && return 0
             tb_pid_alive "${MIG_AGENT_PID[$h]}" || break
             sleep 0.05
         done

@@ -44,6 +44,14 @@ expect_line '.type == "install" and .binding == null'
 expect_line '.type == "install" and .binding == null'
 expect_line '.type == "resync_end"'
 
+# ---- A binding may not take an IP another VM has configured ----
+# vm3 (n2, same VNI) has 198.18.1.3 in its configuration: 409, nothing sent.
+api PUT /v1/vms/vm2/binding '{"ip":"198.18.1.3","type":"static"}'
+[ "$STATUS" = 409 ] && [ "$(json .error.code)" = duplicate_address ] ||
+    fail "a binding on vm3's IP: $STATUS $BODY"
+api GET /v1/vms/vm2/binding
+[ "$STATUS" = 404 ] || fail "the refused binding exists: $STATUS $BODY"
+
 # ---- FIG. 5: the VM manager, through the CLI ----
 out=$(cli binding set vm2 --ip 198.18.1.2)
 grep -q '^type: *static$' <<<"$out" || fail "set: $out"

@@ -427,6 +427,55 @@ test_malformed_input(void **state)
     assert_int_equal(f->rec.violations, 3);
 }
 
+/* A replica that does not lead answers hello with not_leader: the
+ * session must end (EREMCHG), naming the leader it gave; entries held
+ * from an earlier session stay; a bad leader address is refused like any
+ * bad member and names nothing. */
+static void
+test_not_leader(void **state)
+{
+    struct fixture *f = *state;
+    connect_welcome(f);
+    assert_int_equal(
+        feed(f, "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\","
+                "\"epoch\":1,\"mac\":\"02:00:00:00:00:01\","
+                "\"ip\":\"198.18.1.1\"}\n", 120),
+        0);
+    strbuf_clear(&f->out);
+    chan_client_disconnected(f->c);
+    assert_string_equal(chan_client_leader(f->c), "");
+
+    chan_client_connected(f->c, 200, &f->out);
+    strbuf_clear(&f->out);
+    assert_int_equal(feed(f, "{\"type\":\"not_leader\","
+                             "\"leader\":\"198.18.0.7:7481\"}\n", 210),
+                     EREMCHG);
+    assert_string_equal(chan_client_leader(f->c), "198.18.0.7:7481");
+    assert_false(chan_client_welcomed(f->c));
+    assert_int_equal(chan_client_n_entries(f->c), 1);
+    struct chan_client_stats st;
+    chan_client_get_stats(f->c, &st);
+    assert_int_equal(st.not_leader, 1);
+    chan_client_disconnected(f->c);
+
+    /* No leader known (an election under way). */
+    chan_client_connected(f->c, 300, &f->out);
+    strbuf_clear(&f->out);
+    assert_int_equal(feed(f, "{\"type\":\"not_leader\"}\n", 310), EREMCHG);
+    assert_string_equal(chan_client_leader(f->c), "");
+    chan_client_disconnected(f->c);
+
+    /* A leader with a space: a bad member, answered; nothing named. */
+    chan_client_connected(f->c, 400, &f->out);
+    strbuf_clear(&f->out);
+    assert_int_equal(feed(f, "{\"type\":\"not_leader\","
+                             "\"leader\":\"a b\"}\n", 410), 0);
+    assert_non_null(strstr(strbuf_str(&f->out), "\"code\":\"bad_field\""));
+    assert_string_equal(chan_client_leader(f->c), "");
+    chan_client_get_stats(f->c, &st);
+    assert_int_equal(st.not_leader, 2);
+}
+
 static void
 test_too_long(void **state)
 {
@@ -687,6 +736,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_epoch_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_leader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_input, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_too_long, setup, teardown),

@@ -100,6 +100,8 @@ static const char *const golden[CHAN_N_TYPES] = {
     [CHAN_MAP_ACK] = "{\"type\":\"map_ack\",\"version\":35}",
     [CHAN_ACTIVATED] = "{\"type\":\"activated\",\"vm\":\"vm1\","
                        "\"epoch\":5}",
+    [CHAN_NOT_LEADER] = "{\"type\":\"not_leader\","
+                        "\"leader\":\"198.18.0.9:7481\"}",
 };
 
 /* Builds, field by field, the message each golden line stands for. */
@@ -219,6 +221,9 @@ build(enum chan_msg_type t, struct chan_msg *m)
     case CHAN_ACTIVATED:
         SET(m->vm, "vm1");
         m->epoch = 5;
+        break;
+    case CHAN_NOT_LEADER:
+        SET(m->address, "198.18.0.9:7481");
         break;
     default:
         fail();

@@ -989,6 +989,7 @@ test_render_plan(void **state)
         "'mignet migration show 3' says when it was cleaned\n"
         "plan: dr route h4 -> h1, 16 MiB, 200 dirty pages/s of 4096 B, "
         "deadline 4500 ms\n"
+        "bandwidth: nominal (the links')\n"
         "PATH  ADDED  TCP_PORT  ROUTE\n"
         "   1  no        49152  h4 s5 s1 s4 h1\n"
         "   2  yes       49153  h4 s5 s2 s4 h1\n"
@@ -1042,6 +1043,95 @@ test_render_plan(void **state)
                             0, &sb, err, sizeof err),
                      CLI_EXIT_OK);
     assert_non_null(strstr(strbuf_str(&sb), "no plan: "));
+    strbuf_destroy(&sb);
+}
+
+
+/* Transfer learning: what a report taught, the lists, and a plan that
+ * used a learned bandwidth. */
+static void
+test_render_transfers(void **state)
+{
+    struct strbuf sb;
+    char err[256];
+    strbuf_init(&sb);
+    static const char est[] =
+        "{\"bandwidth_source\":\"nominal\",\"learned_transfers\":0,"
+        "\"bandwidth_bps\":1e9,\"total_ms\":1110.4,\"error_ratio\":0.899}";
+    static const char tr[] =
+        "{\"id\":7,\"from\":\"h1\",\"to\":\"h4\",\"mode\":\"en\","
+        "\"transport\":\"tcp\",\"paths\":1,\"mem_mb\":128,"
+        "\"total_ms\":11000,\"goodput_Bps\":12.5e6,\"estimate_before\":";
+    static const char pair[] =
+        "{\"from\":\"h1\",\"to\":\"h4\",\"transfers\":1,"
+        "\"bandwidth_bps\":1e8,\"nominal_bps\":1e9}";
+    char reply[1024];
+    snprintf(reply, sizeof reply,
+             "{\"transfer\":%s%s},\"estimate_after\":{\"bandwidth_source\":"
+             "\"learned\",\"learned_transfers\":1,\"bandwidth_bps\":1e8,"
+             "\"total_ms\":10950,\"error_ratio\":0.0046},\"pair\":%s}",
+             tr, est, pair);
+    assert_int_equal(render("transfer report r.json --from h1 --to h4",
+                            reply, 0, &sb, err, sizeof err),
+                     CLI_EXIT_OK);
+    const char *want =
+        "transfer 7 h1 -> h4: 11000 ms, goodput 100.0 Mbit/s\n"
+        "estimate before: nominal 1.0 Gbit/s: 1110 ms (error 89.9 %)\n"
+        "estimate now:    learned 100.0 Mbit/s: 10950 ms (error 0.5 %)\n"
+        "pair h1 -> h4: learned 100.0 Mbit/s a path from 1 transfer(s), "
+        "nominal 1.0 Gbit/s\n";
+    if (strcmp(strbuf_str(&sb), want)) {
+        fail_msg("got:\n%s\nwant:\n%s", strbuf_str(&sb), want);
+    }
+
+    strbuf_clear(&sb);
+    snprintf(reply, sizeof reply, "{\"transfers\":[%snull}],\"next\":null}",
+             tr);
+    assert_int_equal(render("transfer list", reply, 0, &sb, err,
+                            sizeof err),
+                     CLI_EXIT_OK);
+    want = "ID  PAIR      MODE       MEM_MB     TOTAL       GOODPUT  "
+           "ESTIMATE_BEFORE\n"
+           " 7  h1 -> h4  en/tcp x1     128  11000 ms  100.0 Mbit/s  -\n";
+    if (strcmp(strbuf_str(&sb), want)) {
+        fail_msg("got:\n%s\nwant:\n%s", strbuf_str(&sb), want);
+    }
+
+    strbuf_clear(&sb);
+    snprintf(reply, sizeof reply, "{\"pairs\":[%s],\"next\":null}", pair);
+    assert_int_equal(render("transfer pairs --node h1", reply, 0, &sb, err,
+                            sizeof err),
+                     CLI_EXIT_OK);
+    want = "FROM  TO  TRANSFERS       LEARNED     NOMINAL\n"
+           "h1    h4          1  100.0 Mbit/s  1.0 Gbit/s\n";
+    if (strcmp(strbuf_str(&sb), want)) {
+        fail_msg("got:\n%s\nwant:\n%s", strbuf_str(&sb), want);
+    }
+    /* The wrong shape is refused. */
+    strbuf_clear(&sb);
+    assert_int_equal(render("transfer pairs", "{\"pairs\":1}", 0, &sb, err,
+                            sizeof err),
+                     CLI_EXIT_BAD_REPLY);
+    assert_int_equal(render("transfer report r.json --from a --to b",
+                            "{\"transfer\":{}}", 0, &sb, err, sizeof err),
+                     CLI_EXIT_BAD_REPLY);
+
+    /* A plan that used a learned bandwidth says so. */
+    strbuf_clear(&sb);
+    assert_int_equal(render("migration show 3",
+                            "{\"id\":3,\"plan\":{\"strategy\":\"single\","
+                            "\"from_host\":\"h4\",\"to_host\":\"h1\","
+                            "\"memory_mb\":128,\"dirty_pages_per_s\":0,"
+                            "\"page_size\":4096,"
+                            "\"bandwidth_source\":\"learned\","
+                            "\"learned_transfers\":3,"
+                            "\"learned_bandwidth_Bps\":12.5e6,"
+                            "\"paths\":[],\"steps\":[]}}",
+                            0, &sb, err, sizeof err),
+                     CLI_EXIT_OK);
+    assert_non_null(strstr(strbuf_str(&sb),
+                           "\nbandwidth: learned, 100.0 Mbit/s a path from "
+                           "3 transfer(s)\n"));
     strbuf_destroy(&sb);
 }
 
@@ -1170,6 +1260,7 @@ main(void)
         cmocka_unit_test(test_render_lists),
         cmocka_unit_test(test_render_object_and_sentences),
         cmocka_unit_test(test_render_plan),
+        cmocka_unit_test(test_render_transfers),
         cmocka_unit_test(test_render_fabric),
         cmocka_unit_test(test_render_bad_replies),
         cmocka_unit_test(test_format_error),

@@ -177,6 +177,61 @@ test_static_set_and_delete(void **state)
     fx_free(f);
 }
 
+/* A binding may not give a VM an IP another VM of its network has in its
+ * configuration (a static address, no binding): set, check, DHCP snoop
+ * and an agent's report are all refused with CORE_E_DUPLICATE_ADDRESS
+ * and change nothing.  The same IP in another network is fine. */
+static void
+test_binding_takes_anothers_ip(void **state)
+{
+    (void) state;
+    struct fx *f = fx_new();
+    const uint32_t taken = IP(198, 18, 1, 77);
+    struct core_vm_info vi;
+    assert_true(core_vm_info(f->core, f->vm[2], &vi));
+    struct mn_config c2 = vi.config;
+    c2.ip = taken;
+    assert_int_equal(core_vm_update(f->core, f->vm[2], &c2, 0), CORE_E_OK);
+    ack_all(f->core, 0);
+    f->rec.n_instrs = 0;
+    uint64_t version = core_map_version(f->core);
+
+    struct binding b = static_binding(taken);
+    enum binding_err be;
+    assert_int_equal(core_binding_set_check(f->core, f->vm[0], &b, 0, &be),
+                     CORE_E_DUPLICATE_ADDRESS);
+    assert_int_equal(core_binding_set(f->core, f->vm[0], &b, 0, &be, NULL,
+                                      NULL),
+                     CORE_E_DUPLICATE_ADDRESS);
+    struct dhcp_msg ack = ack_for(f, f->vm[1], taken, 3600);
+    assert_int_equal(core_binding_snoop(f->core, f->n[0], f->vm[1], &ack, 0,
+                                        &be, NULL, NULL),
+                     CORE_E_DUPLICATE_ADDRESS);
+    struct binding r = {0};
+    snprintf(r.vm, sizeof r.vm, "vm1");
+    r.ip = taken;
+    r.type = BINDING_DYNAMIC;
+    r.origin = BINDING_FROM_AGENT;
+    r.lease_s = 3600;
+    r.server = SERVER;
+    assert_int_equal(core_binding_report(f->core, f->n[0], &r, false, 0,
+                                         &be, NULL),
+                     CORE_E_DUPLICATE_ADDRESS);
+    assert_int_equal(core_n_bindings(f->core), 0);
+    assert_int_equal(f->rec.n_instrs, 0);
+    assert_int_equal(core_map_version(f->core), version);
+    assert_true(core_vm_info(f->core, f->vm[0], &vi));
+    assert_int_equal(vi.config.ip, 0);
+
+    /* vm2 leaves that network: the address is free for vm0. */
+    c2.vni = 200;
+    assert_int_equal(core_vm_update(f->core, f->vm[2], &c2, 0), CORE_E_OK);
+    assert_int_equal(core_binding_set(f->core, f->vm[0], &b, 0, &be, NULL,
+                                      NULL),
+                     CORE_E_OK);
+    fx_free(f);
+}
+
 /* A refused binding changes nothing: no instruction, no store record, the
  * VM's configuration as it was. */
 static void
@@ -618,6 +673,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_static_set_and_delete),
         cmocka_unit_test(test_refusals_change_nothing),
+        cmocka_unit_test(test_binding_takes_anothers_ip),
         cmocka_unit_test(test_snoop),
         cmocka_unit_test(test_agent_report),
         cmocka_unit_test(test_lease_expiry_and_restart),

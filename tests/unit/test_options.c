@@ -143,6 +143,57 @@ test_flags(void **state)
                      OPTIONS_EXIT);
 }
 
+/* The store backend (docs/ha.md): flags and the config file. */
+static void
+test_store(void **state)
+{
+    (void) state;
+    struct mignetd_options o;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof err, NULL), OPTIONS_RUN);
+    assert_string_equal(o.store, "sqlite");
+    assert_false(options_store_is_etcd(&o));
+    assert_string_equal(o.store_prefix, "/mignet");
+    assert_int_equal(o.store_max_txn_ops, 128);
+    assert_int_equal(parse(&o, err, sizeof err, "--store",
+                           "etcd://10.0.0.1:2379,[::1]:2379,e3:2379",
+                           "--store-prefix=/prod/mignet",
+                           "--store-max-txn-ops", "10000", NULL),
+                     OPTIONS_RUN);
+    assert_true(options_store_is_etcd(&o));
+    assert_string_equal(o.store, "etcd://10.0.0.1:2379,[::1]:2379,e3:2379");
+    assert_string_equal(o.store_prefix, "/prod/mignet");
+    assert_int_equal(o.store_max_txn_ops, 10000);
+    assert_true(options_apply_text(&o, "store = sqlite\n"
+                                   "store_prefix = /x\n", "f.conf", err,
+                                   sizeof err));
+    assert_false(options_store_is_etcd(&o));
+    assert_string_equal(o.store_prefix, "/x");
+
+    static const char *const bad[][3] = {
+        {"--store", "etcd://", "not sqlite or etcd://"},
+        {"--store", "etcd://h", "not sqlite or etcd://"},
+        {"--store", "etcd://h:0", "not sqlite or etcd://"},
+        {"--store", "etcd://h:1,", "not sqlite or etcd://"},
+        {"--store", "h:2379", "not sqlite or etcd://"},
+        {"--store", "postgres", "not sqlite or etcd://"},
+        {"--store-prefix", "mignet", "not a key prefix"},
+        {"--store-prefix", "/", "not a key prefix"},
+        {"--store-prefix", "/a/", "not a key prefix"},
+        {"--store-prefix", "/a//b", "not a key prefix"},
+        {"--store-prefix", "/a b", "not a key prefix"},
+        {"--store-max-txn-ops", "0", "not an integer in"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        enum options_result r = parse(&o, err, sizeof err, bad[i][0],
+                                      bad[i][1], NULL);
+        if (r != OPTIONS_ERROR || !strstr(err, bad[i][2])) {
+            fail_msg("%s %s: result %d err '%s', want '%s'", bad[i][0],
+                     bad[i][1], r, err, bad[i][2]);
+        }
+    }
+}
+
 /* The listeners' limits (docs/mignetd.md, "Limits"). */
 static void
 test_limits(void **state)
@@ -416,6 +467,7 @@ main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_store),
         cmocka_unit_test(test_strategy_overrides),
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_fabric),

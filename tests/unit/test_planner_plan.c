@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "unit/planner_helpers.h"
@@ -421,6 +422,51 @@ test_bad_requests(void **state)
     fabric_destroy(f);
 }
 
+/* A learned goodput replaces the first path's bandwidth and scales the
+ * others in proportion: 25e6 B/s is a fifth of the 1 Gbit/s links, so
+ *   1 path:  200 Mbit/s -> 1.25e9 B / 25e6 B/s = 50 s
+ *   2 paths: 2 * 0.95 * 200 Mbit/s = 380 Mbit/s -> 1.25e9 / 47.5e6 B/s
+ *            = 26.315789473684212 s + 15 ms set-up. */
+static void
+test_learned_bandwidth(void **state)
+{
+    struct env *env = *state;
+    struct plan_step st;
+    env->req.deadline_ms = 0;
+    env->req.learned_Bps = 25e6;
+    const struct plan *p = run(env);
+    assert_int_equal(plan_n_paths(p), 1);
+    assert_float_equal(plan_final(p)->bandwidth_bps, 200e6, 1e-3);
+    assert_float_equal(plan_final(p)->total_ms, 50000, 1e-6);
+
+    assert_int_equal(plan_estimate_paths(env->r, &env->cfg, &env->req, 2,
+                                         &st), 0);
+    assert_int_equal(st.n_paths, 2);
+    assert_float_equal(st.bandwidth_bps, 380e6, 1e-3);
+    assert_float_equal(st.total_ms, 26315.789473684212 + 15, 1e-6);
+    /* Without it, the links' own: 1.9 Gbit/s. */
+    env->req.learned_Bps = 0;
+    assert_int_equal(plan_estimate_paths(env->r, &env->cfg, &env->req, 2,
+                                         &st), 0);
+    assert_float_equal(st.bandwidth_bps, 1.9e9, 1e-3);
+    assert_float_equal(st.total_ms, 5263.157894736842 + 15, 1e-6);
+    /* Three middle switches: a fourth path would repeat one. */
+    assert_int_equal(plan_estimate_paths(env->r, &env->cfg, &env->req, 4,
+                                         &st), ENOENT);
+    assert_int_equal(plan_estimate_paths(env->r, &env->cfg, &env->req, 0,
+                                         &st), EINVAL);
+    assert_int_equal(plan_estimate_paths(env->r, &env->cfg, &env->req, 65,
+                                         &st), EINVAL);
+    env->req.learned_Bps = -1;
+    assert_int_equal(plan_estimate_paths(env->r, &env->cfg, &env->req, 1,
+                                         &st), EINVAL);
+    env->req.learned_Bps = NAN;
+    struct plan *none = NULL;
+    assert_int_equal(plan_create(env->r, &env->cfg, &env->req, &none),
+                     EINVAL);
+    assert_null(none);
+}
+
 static void
 test_stop_names(void **state)
 {
@@ -448,6 +494,7 @@ main(void)
         T(test_dr_marks_and_load),
         T(test_release),
         T(test_bad_requests),
+        T(test_learned_bandwidth),
         cmocka_unit_test(test_stop_names),
     };
 #undef T
