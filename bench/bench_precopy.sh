@@ -18,6 +18,16 @@
 #     path), and one MPTCP connection whose second subflow the kernel's
 #     path manager opens over path 2.
 #
+# Frames are 9,000 bytes by default (--mtu): the bed's switch is Open
+# vSwitch's userspace datapath and a userspace delay line (the kernel has
+# no netem), and on 2 shared cores 1,500-byte frames at 500 Mbit/s are
+# more than it forwards: its receive sockets overflow and drop frames
+# before the shaped queue (the case's switch_sock_drops, while tbf_drops
+# stays 0), which a loss-based TCP takes for congestion.  Jumbo frames cut
+# the packet rate by 6 and the bed runs the switch and the delay lines at
+# nice -10 (PB_NICE), so that the shaped link, not the emulator, is the
+# bottleneck as far as this machine allows.
+#
 # Every case is compared with the planner's estimate: `mignet sim --topo`
 # on a topology file that describes the bed (the planner's plan and its
 # precopy_estimate(), at link capacity; two paths by the dr+paths
@@ -32,10 +42,11 @@
 # Usage: bench/bench_precopy.sh [--quick] [--out DIR] [--runs N]
 #          [--mem "128 256"] [--dirty "5000 10000"] [--modes "ack en"]
 #          [--bg "0 1"] [--ssai "1 0"] [--no-single] [--no-multipath]
-#          [--rate MBIT] [--rtt MS] [--mp-rate MBIT] [--mp-mem MB]
+#          [--rate MBIT] [--rtt MS] [--mtu BYTES] [--mp-rate MBIT] [--mp-mem MB]
 #          [--mp-dirty PPS] [--mp-modes "en"]
-# --quick: 128 MB only, ack and en, one run per case, the multi-path
-# comparison in en mode: under 3 minutes on an idle 2-core machine.
+# --quick: 128 MB only, ack and en, one run per case, the background
+# flow only with the first --ssai and --dirty values, the multi-path
+# comparison in en mode: about 3 minutes on a 2-core machine.
 # Root (network namespaces).  Exit 1 if any migration did not verify.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -53,6 +64,7 @@ do_single=1
 do_multi=1
 rate=500
 rtt=10
+mtu=9000
 mp_rate=100
 mp_mem=128
 mp_dirty=1000
@@ -79,6 +91,7 @@ while [ $# -gt 0 ]; do
     --no-multipath) do_multi=0; shift ;;
     --rate) rate=${2:?}; shift 2 ;;
     --rtt) rtt=${2:?}; shift 2 ;;
+    --mtu) mtu=${2:?}; shift 2 ;;
     --mp-rate) mp_rate=${2:?}; shift 2 ;;
     --mp-mem) mp_mem=${2:?}; shift 2 ;;
     --mp-dirty) mp_dirty=${2:?}; shift 2 ;;
@@ -93,7 +106,7 @@ else
     : "${mems:=128 256 512 1024}" "${modes:=ack en buffer}" "${runs:=3}"
     : "${mp_modes:=ack en}"
 fi
-for v in $mems $dirties $runs $rate $rtt $mp_rate $mp_mem $mp_dirty; do
+for v in $mems $dirties $runs $rate $rtt $mtu $mp_rate $mp_mem $mp_dirty; do
     if ! [[ $v =~ ^[0-9]+$ ]] || [ "$v" -eq 0 ]; then
         die_usage "bad number '$v'"
     fi
@@ -136,7 +149,7 @@ bench_t0=$(date +%s)
 
 tb_init
 fb_ovs_start
-PB_PATHS=2 PB_RATE_MBIT=$rate PB_RTT_MS=$rtt pb_bed
+PB_PATHS=2 PB_RATE_MBIT=$rate PB_RTT_MS=$rtt PB_MTU=$mtu pb_bed
 
 # ---- the planner's estimate -------------------------------------------
 
@@ -224,9 +237,13 @@ pc_case() {
     fi
     # Generous: three times memory at a tenth of the rate, plus 30 s.
     tmo=$((mem * 8 * 3 * 10 / mbit + 30))
-    local before=() after=() j0 j1
-    for ((p = 1; p <= 2; p++)); do before+=("$(pb_path_bytes "$p")"); done
+    local before=() after=() d0=() d1=() j0 j1 o0 o1
+    for ((p = 1; p <= 2; p++)); do
+        before+=("$(pb_path_bytes "$p")")
+        d0+=("$(pb_path_drops "$p")")
+    done
     j0=$(pb_mptcp_joins 1)
+    o0=$(pb_sock_drops)
     # shellcheck disable=SC2016 # the inner shell expands them
     fb_host_bg 2 sh -c 'exec "$@" >"$0.out" 2>"$0.err"' \
         "$out/raw/$name.recv" "$MIGNET" precopy recv "${l[@]}" \
@@ -238,8 +255,12 @@ pc_case() {
         --json "$out/raw/$name.send.json" --timeout-s "$tmo" \
         >"$out/raw/$name.send.out" 2>"$out/raw/$name.send.err" || rc_s=$?
     tb_wait "$rpid" $((tmo + 10)) || rc_r=$?
-    for ((p = 1; p <= 2; p++)); do after+=("$(pb_path_bytes "$p")"); done
+    for ((p = 1; p <= 2; p++)); do
+        after+=("$(pb_path_bytes "$p")")
+        d1+=("$(pb_path_drops "$p")")
+    done
     j1=$(pb_mptcp_joins 1)
+    o1=$(pb_sock_drops)
     est=$(pc_estimate "$mem" "$dirty" "$paths" "$mbit")
     local rep=$out/raw/$name.send.json
     [ -s "$rep" ] || rep=/dev/null
@@ -251,6 +272,8 @@ pc_case() {
         --argjson rc_s "$rc_s" --argjson rc_r "$rc_r" \
         --argjson p1 "$((after[0] - before[0]))" \
         --argjson p2 "$((after[1] - before[1]))" \
+        --argjson q1 "$((d1[0] - d0[0]))" --argjson q2 "$((d1[1] - d0[1]))" \
+        --argjson mtu "$mtu" --argjson ovs "$((o1 - o0))" \
         --argjson joins "$((j1 - j0))" --arg name "$name" '
         ($s[0] // {}) as $r
         | {mode: $mode, mem_mb: $mem, dirty_pps: $dirty,
@@ -266,7 +289,9 @@ pc_case() {
            first_round_mbps: (($r.round_list // [])[0]
                | if . and .t_ms > 0 then .v_bytes * 8 / .t_ms / 1000
                  else null end),
-           path_bytes: [$p1, $p2], mptcp_joins: $joins,
+           path_bytes: [$p1, $p2], tbf_drops: [$q1, $q2], mtu: $mtu,
+           switch_sock_drops: $ovs,
+           mptcp_joins: $joins,
            estimate_ms: $est.estimate_ms, estimate_rounds: $est.rounds,
            estimate_err_pct: (if $r.total_ms and $r.total_ms > 0 then
                (($est.estimate_ms - $r.total_ms) / $r.total_ms * 100
@@ -295,6 +320,14 @@ if [ "$do_single" = 1 ]; then
             [ "$bg" = 0 ] || bg_start
             for mem in $mems; do
                 for dirty in $dirties; do
+                    # --quick: the background flow only in the first
+                    # slow-start-after-idle setting and dirty rate (each
+                    # such case runs ~30 s here: the flow starves it).
+                    if [ "$quick" = 1 ] && [ "$bg" = 1 ] &&
+                        { [ "$ssai" != "${ssais%% *}" ] ||
+                            [ "$dirty" != "${dirties%% *}" ]; }; then
+                        continue
+                    fi
                     for ((run = 1; run <= runs; run++)); do
                         for mode in $modes; do
                             pc_case single "$mode" "$mem" "$dirty" "$bg" \
