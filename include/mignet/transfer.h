@@ -60,8 +60,8 @@ size_t precopy_bitmap_next(const struct precopy_bitmap *, size_t i);
 enum precopy_msg_type {
     PRECOPY_MSG_HELLO = 1,   /* sender -> receiver, first on a connection */
     PRECOPY_MSG_PAGE = 2,    /* sender -> receiver: a page's contents */
-    PRECOPY_MSG_CSUM = 3,    /* sender -> receiver, connection 0 only */
-    PRECOPY_MSG_DONE = 4,    /* sender -> receiver: nothing more follows */
+    PRECOPY_MSG_CSUM = 3,    /* sender -> receiver, conn 0, after DONE */
+    PRECOPY_MSG_DONE = 4,    /* sender -> receiver: no more pages */
     PRECOPY_MSG_VERDICT = 5, /* receiver -> sender, connection 0 only */
 };
 
@@ -262,6 +262,7 @@ struct precopy_send_report {
     struct precopy_rounds rounds;
     enum precopy_tracking tracking;
     uint64_t total_us, downtime_us;
+    uint64_t verify_us;         /* the final round's end to the verdict */
     uint64_t bytes;             /* written by the engine, headers too */
     uint64_t retransmits;       /* tcpi_total_retrans over the conns */
     uint64_t writes;            /* the workload's page writes */

@@ -145,6 +145,7 @@ send_json(const struct precopy_send_opts *o,
     ok &= js_set(obj, "transport", json_string(o->mptcp ? "mptcp" : "tcp"));
     ok &= js_set(obj, "total_ms", js_ms((double) r->total_us / 1000.0));
     ok &= js_set(obj, "downtime_ms", js_ms((double) r->downtime_us / 1000.0));
+    ok &= js_set(obj, "verify_ms", js_ms((double) r->verify_us / 1000.0));
     ok &= js_set(obj, "bytes", js_u64(r->bytes));
     ok &= js_set(obj, "rounds", js_u64(r->rounds.n));
     ok &= js_set(obj, "retransmits", js_u64(r->retransmits));
