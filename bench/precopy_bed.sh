@@ -7,8 +7,9 @@
 # Hosts h1 (the migration's source), h2 (its destination) and h3 (the
 # background flow's source) are namespaces.  Path P (1..PB_PATHS) is an
 # OVS bridge "pP" with one NIC of each host (h3 on path 1 only), subnet
-# 198.18.(P-1).0/24, host N at .N on ethP-1.  The bridge's port towards h2
-# is the shaped link: its egress (the data direction) has a tbf at
+# 198.18.(P-1).0/24, host N at .N on ethP-1.  The link from the bridge to
+# h2 (through a Linux bridge, see pb_nic) is the shaped link: its egress
+# (the data direction) has a tbf at
 # PB_RATE_MBIT with a queue of one bandwidth-delay product (a shallow
 # switch buffer).  This kernel has no netem, so the round trip comes from
 # bench/pc_delayline (a userspace fixed delay): OpenFlow rules send
@@ -42,12 +43,27 @@ pb_ns() { fb_host_ns "$1"; }
 # pb_ip P N: host N's address on path P.
 pb_ip() { printf '198.18.%d.%d' $(($1 - 1)) "$2"; }
 
-# pb_nic P N: host N's NIC on path P: ethP-1 in the host, hNpP on the switch.
+# pb_nic P N: host N's NIC on path P: ethP-1 in the host, hNpP on the
+# switch.  h2's NIC is the shaped link: OVS port h2pP is a veth into a
+# Linux bridge lbP whose other port h2pP_w (tbf, pb_rate) leads to h2.  A
+# frame crossing a veth is no longer charged to the socket that sent it,
+# so the tbf queue is not capped by Open vSwitch's packet-socket send
+# buffer (208 KiB by default: a third of the bandwidth-delay product at
+# 500 Mbit/s and 10 ms, beyond which the switch dropped frames silently).
 pb_nic() {
     local p=$1 n=$2 sw hns dev
     sw=$(fb_ns)
     hns=$(pb_ns "$n")
     dev="h${n}p${p}"
+    if [ "$n" = 2 ]; then
+        ip -n "$sw" link add "lb$p" type bridge || tb_die "bridge lb$p"
+        ip -n "$sw" link set "lb$p" mtu "$PB_MTU" up
+        ip -n "$sw" link add "$dev" mtu "$PB_MTU" type veth \
+            peer name "${dev}_l" mtu "$PB_MTU" || tb_die "veth $dev"
+        tb_tx_off "$sw" "${dev}_l"
+        ip -n "$sw" link set "${dev}_l" master "lb$p" up
+        dev="${dev}_w"
+    fi
     ip -n "$sw" link add "$dev" mtu "$PB_MTU" type veth \
         peer name "eth$((p - 1))" mtu "$PB_MTU" netns "$hns" ||
         tb_die "veth $dev"
@@ -58,6 +74,11 @@ pb_nic() {
     tb_tx_off "$sw" "$dev"
     ip -n "$hns" link set "eth$((p - 1))" up
     ip -n "$sw" link set "$dev" up
+    if [ "$n" = 2 ]; then
+        ip -n "$sw" link set "$dev" master "lb$p" || tb_die "$dev in lb$p"
+        dev="h${n}p${p}"
+        ip -n "$sw" link set "$dev" up
+    fi
     fb_vsctl add-port "p$p" "$dev" -- set interface "$dev" \
         ofport_request="$n" || tb_die "cannot attach $dev to p$p"
 }
@@ -164,13 +185,13 @@ pb_mptcp() {
 
 # pb_path_bytes P: bytes path P's shaped link (towards h2) has sent.
 pb_path_bytes() {
-    ip netns exec "$(fb_ns)" tc -s qdisc show dev "h2p$1" |
+    ip netns exec "$(fb_ns)" tc -s qdisc show dev "h2p${1}_w" |
         sed -n 's/^ *Sent \([0-9]*\) bytes.*/\1/p' | head -1
 }
 
 # pb_path_drops P: packets path P's tbf dropped (queue full).
 pb_path_drops() {
-    ip netns exec "$(fb_ns)" tc -s qdisc show dev "h2p$1" |
+    ip netns exec "$(fb_ns)" tc -s qdisc show dev "h2p${1}_w" |
         sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' | head -1
 }
 
@@ -204,9 +225,9 @@ pb_rate() {
     bdp=$((PB_RATE_MBIT * 1000 * PB_RTT_MS / 8))
     [ "$bdp" -ge $((4 * PB_MTU)) ] || bdp=$((4 * PB_MTU))
     for ((p = 1; p <= PB_PATHS; p++)); do
-        ip netns exec "$(fb_ns)" tc qdisc replace dev "h2p$p" root tbf \
+        ip netns exec "$(fb_ns)" tc qdisc replace dev "h2p${p}_w" root tbf \
             rate "${PB_RATE_MBIT}mbit" burst "$PB_TBF_BURST" \
-            limit "$bdp" || tb_die "tbf on h2p$p"
+            limit "$bdp" || tb_die "tbf on h2p${p}_w"
     done
 }
 
