@@ -53,7 +53,8 @@ for t in build/test_core build/test_core_store build/test_core_binding \
          build/test_qmp build/test_ovsdb_iface build/test_node_auth \
          build/test_rest_auth build/test_listen_guard build/test_log \
          build/test_clock build/test_core_silence build/test_http_client \
-         build/test_sdnotify build/test_reload_conf; do
+         build/test_sdnotify build/test_reload_conf \
+         build/test_precopy_wire build/test_precopy_rounds; do
   [ -x "$t" ] || continue
   # The engine's property test: 1,000 of its 10,000 sequences here.
   MIGNET_PL_SEQS=1000 MIGNET_SOURCE_DIR=$PWD valgrind -q \

@@ -61,7 +61,8 @@ pick_page(struct precopy_workload *w, uint64_t *rng)
 static void
 write_page(struct precopy_workload *w, size_t page, uint64_t r)
 {
-    volatile uint64_t *word = (volatile uint64_t *) (w->base
+    /* Pages are page-aligned, so a word in one is 8-byte aligned. */
+    volatile uint64_t *word = (volatile uint64_t *) (void *) (w->base
         + page * PRECOPY_PAGE_SIZE) + (r % (PRECOPY_PAGE_SIZE / 8));
     *word = *word + 1 + (r >> 40);
 }
@@ -115,12 +116,21 @@ workload_thread(void *w_)
         if (burst > cap) {
             burst = cap;
         }
-        for (uint64_t i = 0; i < burst; i++) {
+        uint64_t i = 0;
+        while (i < burst) {
             size_t page = pick_page(w, &rng);
             write_page(w, page, rng_next(&rng));
+            i++;
+            /* A pause request stops the burst at once: the writes between
+             * the sender's stop decision and the pause are the stop-and-
+             * copy's, so they must be few. */
+            if (atomic_load_explicit(&w->state, memory_order_relaxed)
+                != WL_RUN) {
+                break;
+            }
         }
-        done += burst;
-        atomic_fetch_add_explicit(&w->writes, burst, memory_order_relaxed);
+        done += i;
+        atomic_fetch_add_explicit(&w->writes, i, memory_order_relaxed);
     }
     return NULL;
 }
