@@ -42,8 +42,8 @@ pb_ssai 1
 pb_mptcp
 
 rc=0
-"$MIGNET" precopy send --to 198.18.0.2:1 --mem-mb 1 --dirty-pps 1 \
-    --mode bogus >/dev/null 2>&1 || rc=$?
+fb_host_exec 1 "$MIGNET" precopy send --to "$(pb_ip 1 2):$PORT" \
+    --mem-mb 1 --dirty-pps 1 --mode bogus >/dev/null 2>&1 || rc=$?
 tb_expect "send with a bad mode: usage error" "$rc" -eq 2
 
 # migrate MODE TRANSPORT: one migration h1 -> h2; checks it.
