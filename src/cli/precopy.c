@@ -132,7 +132,10 @@ send_json(const struct precopy_send_opts *o,
     }
     ok &= js_set(obj, "mode", json_string(precopy_mode_name(o->mode)));
     ok &= js_set(obj, "mem_mb", js_u64(o->mem_bytes >> 20));
-    ok &= js_set(obj, "dirty_pps", json_real(o->workload.dirty_pps));
+    double d = o->workload.dirty_pps;
+    ok &= js_set(obj, "dirty_pps", d == floor(d) && d < 9e15
+                                       ? json_integer((json_int_t) d)
+                                       : json_real(d));
     if (o->workload.hot) {
         ok &= js_set(obj, "hot", json_pack("{s:i,s:i}", "pages_pct",
                                            (int) o->workload.hot_pages_pct,

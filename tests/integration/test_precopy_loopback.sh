@@ -188,6 +188,46 @@ for n in ack-1 en-2 buffer-1; do
 done
 echo "ok: a high dirty rate stops on max_sent / max_rounds"
 
+# A receiver fed junk, or a session it cannot take, fails cleanly (exit
+# 1, a sentence), at once, without waiting for its timeout.
+junk() {
+    local name=$1 bytes=$2 want=$3 port rc=0
+    port=$(ports 1)
+    "$MIGNET" precopy recv --listen "127.0.0.1:$port" --timeout-s 20 \
+        --json "$T/$name.recv.json" >/dev/null 2>"$T/$name.recv.err" &
+    RECV_PID=$!
+    python3 - "$port" "$bytes" <<'PY'
+import socket, sys, time
+port, data = int(sys.argv[1]), eval(sys.argv[2])
+for _ in range(200):
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        break
+    except ConnectionRefusedError:
+        time.sleep(0.02)
+s.sendall(data)
+s.recv(1)
+PY
+    wait "$RECV_PID" || rc=$?
+    RECV_PID=
+    [ "$rc" -eq 1 ] || fail "$name: recv exited $rc, want 1"
+    grep -q "$want" "$T/$name.recv.err" ||
+        fail "$name: $(cat "$T/$name.recv.err"), want '$want'"
+    [ "$(jq -r .verified "$T/$name.recv.json")" = false ] || fail "$name: verified"
+}
+# (The second argument is the bytes, as a Python expression.)
+junk junk-type "bytes.fromhex('09000000000000080000000000000000')" \
+    "malformed frame"
+# A whole PAGE frame (round 1, page 0) before any HELLO.
+junk junk-order \
+    "bytes.fromhex('02000000000010080000000100000000') + bytes(4096)" \
+    "before HELLO"
+# HELLO: MGPC, version 1, connection 0 of 2, to a receiver of one path.
+junk junk-paths \
+    "bytes.fromhex('01000000000000144d475043000100000002000000001000' '00000010')" \
+    "2 connections"
+echo "ok: junk and a session of the wrong shape fail the receiver cleanly"
+
 # Bad command lines: exit 2, nothing started.
 for args in "send" "recv" "send --to 127.0.0.1:1 --mem-mb 1 --dirty-pps 1" \
             "send --to 127.0.0.1:1 --mem-mb 1 --dirty-pps 1 --mode fast" \
