@@ -234,13 +234,13 @@ cli_client_main(int argc, char **argv)
     struct http_url url;
     char url_err[128];
     if (addr_list_parse(&urls, urls_text, url_err, sizeof url_err)) {
-        snprintf(err, sizeof err, "bad controller URL list '%s': %s",
+        snprintf(err, sizeof err, "bad controller URL list '%.120s': %.100s",
                  urls_text, url_err);
         return usage_error(&p, err);
     }
     for (size_t i = 0; i < urls.n; i++) {
         if (http_url_parse(urls.item[i], &url, url_err, sizeof url_err)) {
-            snprintf(err, sizeof err, "bad controller URL '%s': %s",
+            snprintf(err, sizeof err, "bad controller URL '%.120s': %.100s",
                      urls.item[i], url_err);
             return usage_error(&p, err);
         }
