@@ -27,6 +27,7 @@
 #include "controller/agent_server.h"
 #include "controller/ctl.h"
 #include "controller/listen_guard.h"
+#include "controller/replica.h"
 #include "controller/migrations.h"
 #include "controller/node_auth.h"
 #include "controller/rest_auth.h"
@@ -940,7 +941,11 @@ rest_healthz(struct ctl *ctl, struct evhttp_request *req)
     struct core_stats st;
     core_get_stats(ctl->core, &st);
     rest_send_json(ctl, req, 200,
-                   json_pack("{s:s,s:o,s:o,s:o}", "status", "ok",
+                   json_pack("{s:s,s:s,s:o,s:o,s:o}", "status", "ok",
+                             /* docs/ha.md: leader, or single */
+                             "role",
+                             ctl->replica ? replica_role(ctl->replica)
+                                          : "single",
                              "map_version",
                              js_u64(core_map_version(ctl->core)),
                              "tasks_pending", js_u64(st.tasks_pending),
