@@ -187,6 +187,7 @@ for c in $(seq 1 "$CYCLES"); do
     ms=$((($(date +%s%N) - t0) / 1000000))
     echo "cycle $c: r$old killed, r$LEADER leads after $ms ms"
     [ "$ms" -gt "$max_failover" ] && max_failover=$ms
+    echo "$ms" >>"$T/failover_ms"
     if [ "$etcd_killed" = 0 ] && [ "$c" -ge $((CYCLES / 2)) ]; then
         kill -9 "${E_PID[2]}"
         etcd_killed=1
@@ -266,6 +267,9 @@ for n in n1 n2; do
 done
 deletes=$(cat "$T"/agent-n*.trace | grep -c '^recv {"type":"delete"' || true)
 echo "deletions received by the agents: $deletes"
+sort -n "$T/failover_ms" | awk '{a[NR] = $1} END {
+    printf "failover_ms n=%d p50=%d p99=%d max=%d (lease TTL '"$TTL"' s)\n",
+        NR, a[int((NR + 1) / 2)], a[int(NR * 0.99 + 0.999)], a[NR] }'
 [ "$accepted" -gt 0 ] || fail "no migration accepted"
 [ "$deletes" -gt 0 ] || fail "no deletion reached an agent"
 printf '{"leader_kills": %d, "accepted": %d, "lost": %d, "early": %d, "duplicate_deletions": %d, "two_leaders_committed": %d, "max_failover_ms": %d}\n' \
