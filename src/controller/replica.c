@@ -43,6 +43,7 @@ struct replica {
     char key[OPTIONS_ADDR_MAX + 16];
     char value[1024];          /* ours */
     int64_t lease;             /* held (leader) */
+    uint64_t campaign_failures; /* in a row: logged 1st, then every 50th */
     /* The leader as the key names it ("" = none known). */
     char leader_name[OPTIONS_ADDR_MAX];
     char leader_agents[OPTIONS_ADDR_MAX];
@@ -183,6 +184,19 @@ replica_note_leader(struct replica *r, const char *value, size_t len)
     json_decref(v);
 }
 
+/* A campaign's etcd call failed (etcd unreachable or slow): one line at
+ * the first failure in a row, then every 50th (10 s at the poll). */
+static void
+replica_campaign_failed(struct replica *r, const char *step,
+                        const char *err)
+{
+    if (r->campaign_failures++ % 50 == 0) {
+        log_write(LOG_WARN, "replica", "event=campaign_failed step=%s "
+                  "in_a_row=%" PRIu64 " err=\"%s\"", step,
+                  r->campaign_failures, err);
+    }
+}
+
 /* One campaign: read the key; when it is gone, take it on a new lease. */
 static void
 replica_campaign(struct replica *r)
@@ -195,9 +209,9 @@ replica_campaign(struct replica *r)
     if (e || rr.n > 0) {
         if (!e) {
             replica_note_leader(r, rr.kvs[0].value, rr.kvs[0].value_len);
+            r->campaign_failures = 0;
         } else {
-            log_write(LOG_WARN, "replica", "event=campaign_failed step=read "
-                      "err=\"%s\"", err);
+            replica_campaign_failed(r, "read", err);
         }
         etcd_range_result_destroy(&rr);
         election_campaign_done(&r->el, sent, replica_now(), false, 0);
@@ -208,8 +222,7 @@ replica_campaign(struct replica *r)
     e = etcd_lease_grant(r->etcd, r->opts->lease_ttl_s, &id, &ttl, err,
                          sizeof err);
     if (e) {
-        log_write(LOG_WARN, "replica", "event=campaign_failed step=grant "
-                  "err=\"%s\"", err);
+        replica_campaign_failed(r, "grant", err);
         election_campaign_done(&r->el, sent, replica_now(), false, 0);
         return;
     }
@@ -226,8 +239,7 @@ replica_campaign(struct replica *r)
     bool won = !e && tr.succeeded;
     if (!won) {
         if (e) {
-            log_write(LOG_WARN, "replica", "event=campaign_failed step=txn "
-                      "err=\"%s\"", err);
+            replica_campaign_failed(r, "txn", err);
         }
         /* Another replica won (or the answer was lost: then the key is on
          * this lease, and revoking it frees the key for the next

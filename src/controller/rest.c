@@ -963,7 +963,12 @@ rest_metrics(struct rest *rest, struct evhttp_request *req)
     if (metrics_render(&ctl->metrics, ctl->core, &sb)
         || rest_fabric_metrics(ctl->fabric, &sb)
         || transfers_metrics(ctl->transfers, &sb)
-        || rest_auth_metrics(&rest->auth, &sb)) {
+        || rest_auth_metrics(&rest->auth, &sb)
+        || (ctl->replica /* a follower answers 0 (replica.c) */
+            && strbuf_puts(&sb, "# HELP mignet_replica_leader Whether this "
+                           "replica leads (1) or follows (0).\n"
+                           "# TYPE mignet_replica_leader gauge\n"
+                           "mignet_replica_leader 1\n"))) {
         out_of_memory();
     }
     struct evbuffer *body = evbuffer_new();

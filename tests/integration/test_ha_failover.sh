@@ -8,7 +8,8 @@
 # a follower.  Once, half-way, an etcd member is killed too (the cluster
 # goes on with 2 of 3).  Once, the leader is stopped (SIGSTOP) until
 # another replica leads, sent a request, and resumed: it must answer no
-# success and exit 3 (deposed), its request changing nothing.
+# success and exit 3 (deposed), its request changing nothing.  The CLI,
+# given the followers' URLs first, reaches the leader.
 # Then every deletion runs and the test checks, with the issue's
 # definitions:
 #   lost                 202-accepted migrations absent, or at another
@@ -112,6 +113,9 @@ for i in 0 1 2; do
         grep -q '^mignet_replica_leader 0' || fail "follower r$i metrics"
 done
 
+curl -s "$URL/metrics" | grep -q '^mignet_replica_leader 1' ||
+    fail "the leader's metrics do not say it leads"
+
 # ---- nodes, VMs, agents ----
 ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1","refresh_ms":500}'
 ok POST /v1/nodes 201 '{"id":"n2","address":"198.18.0.2","refresh_ms":500}'
@@ -127,6 +131,20 @@ for n in n1 n2; do
         2>>"$T/agent-$n.log" &
     PIDS+=("$!")
 done
+# The CLI given the followers first reaches the leader (503 not_leader
+# changed nothing: the next URL); a POST through them is applied once.
+urls=""
+for i in 0 1 2; do
+    [ "$i" = "$LEADER" ] || urls+="http://127.0.0.1:${R_REST[$i]},"
+done
+urls+="http://127.0.0.1:${R_REST[$LEADER]}"
+"$MIGNET_BUILD_DIR/mignet" --url "$urls" vm create cli1 \
+    --mac 02:00:00:00:fe:01 --ip 198.18.250.1 --vni 100 --node n1 \
+    >/dev/null 2>"$T/cli.err" || fail "the CLI through followers: $(cat "$T/cli.err")"
+"$MIGNET_BUILD_DIR/mignet" --url "$urls" node list >"$T/cli.out" \
+    2>"$T/cli.err" || fail "the CLI through followers: $(cat "$T/cli.err")"
+grep -q n2 "$T/cli.out" || fail "node list: $(cat "$T/cli.out")"
+ok GET /v1/vms/cli1 200
 connected() { api GET "/v1/nodes/$1"; [ "$(json .connected)" = true ]; }
 eventually "n1 connected" connected n1
 eventually "n2 connected" connected n2
