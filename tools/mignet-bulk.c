@@ -6,7 +6,10 @@
  * memory; each next round copies what was dirtied while the last one was
  * sent; Xen's stop conditions), so a measured run can be set against the
  * estimator.  It only opens the sockets it is told to, never decides
- * pass/fail, and reports JSON: the tests read it. */
+ * pass/fail, and reports JSON: the tests read it.  "precopy" here is the
+ * old emulator (a static buffer, dirty bytes computed as D x round time),
+ * kept for test_fabric_deadline; `mignet precopy send|recv` is the real
+ * engine (real memory, write tracking, verification: docs/precopy.md). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

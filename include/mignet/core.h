@@ -621,6 +621,16 @@ size_t core_n_bindings(const struct core *);
  * core_load() first gives the loaded tasks fresh due times from 'now' (the
  * restart rule); 'now' must not go back within a run. */
 void core_run(struct core *, uint64_t now);
+/* core_run(), but it handles at most 'max_tasks' tasks (the restart rule
+ * counts each task it gives a fresh due time) and returns true when it
+ * stopped with more to do; core_next_due() then says 0 or a time not
+ * after 'now', so the caller commits and calls again.  Each task writes a
+ * handful of records, so a caller whose store bounds a commit's size
+ * bounds its batches with it. */
+bool core_run_some(struct core *, uint64_t now, size_t max_tasks);
+/* The most records one task writes when it runs or is restarted
+ * (tests/unit/test_core_store.c checks it for every kind). */
+#define CORE_TASK_RECORDS_MAX 8
 /* When core_run() next has work: a due time, or UINT64_MAX; 0 after
  * core_load() until core_run() applied the restart rule. */
 uint64_t core_next_due(const struct core *);

@@ -124,17 +124,31 @@ struct store_ops {
 };
 struct store {
     const struct store_ops *ops;
+    size_t pending; /* puts since the last commit that succeeded */
 };
 
 static inline int
 store_put(struct store *s, const struct store_rec *r)
 {
+    s->pending++;
     return s->ops->put(s, r);
 }
 static inline int
 store_commit(struct store *s)
 {
-    return s->ops->commit(s);
+    int err = s->ops->commit(s);
+    if (!err) {
+        s->pending = 0;
+    }
+    return err;
+}
+/* Puts since the last commit (a record put twice counts twice): how big
+ * the next commit is at most.  The controller ends a batch early by it
+ * (a backend may bound a commit: etcd's --max-txn-ops). */
+static inline size_t
+store_pending(const struct store *s)
+{
+    return s->pending;
 }
 static inline void
 store_destroy(struct store *s)

@@ -396,6 +396,8 @@ cli_help(const struct cli_cmd *cmds, size_t n, const char *group,
     put_command_list(cmds, n, NULL, out);
     strbuf_puts(out, "  sim ...                 run the data-centre "
                      "simulator\n"
+                     "  precopy send|recv ...   live-copy memory in "
+                     "pre-copy rounds\n"
                      "\nSee 'mignet COMMAND --help' for a command's "
                      "options.\n");
     put_globals(out);

@@ -19,6 +19,9 @@
 /* Runs `mignet ARGS...` for everything but `mignet sim`.  Returns the exit
  * code (enum cli_exit). */
 int cli_client_main(int argc, char **argv);
+/* Runs `mignet precopy send|recv ...` (precopy.c); argv[0] is "precopy".
+ * Returns 0 verified, 1 failed migration, 2 bad command line. */
+int precopy_main(int argc, char **argv);
 
 /* Exit codes, documented in `mignet --help`. */
 #define CLI_EXITS                                                            \

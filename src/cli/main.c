@@ -1,4 +1,5 @@
 /* main.c: the `mignet` executable: `mignet sim ...` runs the simulator,
+ * `mignet precopy ...` the pre-copy engine,
  * everything else is the controller's command-line client.
  *
  * A dispatcher only: it must never grow logic of its own. */
@@ -17,6 +18,9 @@ main(int argc, char **argv)
     }
     if (argc > 1 && !strcmp(argv[1], "sim")) {
         return sim_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && !strcmp(argv[1], "precopy")) {
+        return precopy_main(argc - 1, argv + 1);
     }
     return cli_client_main(argc, argv);
 }

@@ -777,6 +777,11 @@ session_message(struct agent_session *s, const struct chan_msg *m)
     struct ctl *ctl = s->srv->ctl;
     uint64_t now = clock_run_ms();
     char text[128];
+    /* Its records must fit in the batch (etcd bounds a commit); after a
+     * failed commit nothing more is handled: mignetd stops. */
+    if (!ctl_make_room(ctl)) {
+        return;
+    }
 
     if (s->node == CORE_NONE) {
         if (m->type == CHAN_HELLO) {

@@ -147,15 +147,59 @@ ctl_end_batch(struct ctl *ctl)
     return ok;
 }
 
+/* Commits the batch so far (its answers and instructions go out) and
+ * starts a new one.  False when the commit failed: mignetd stops. */
+static bool
+ctl_cut_batch(struct ctl *ctl)
+{
+    ctl->metrics.batches_cut++;
+    if (!ctl_end_batch(ctl)) {
+        if (!ctl->exit_code) { /* CTL_EXIT_DEPOSED stays */
+            ctl->exit_code = 1;
+        }
+        ctl->stopping = true;
+        event_base_loopbreak(ctl->base);
+        return false;
+    }
+    return true;
+}
+
+/* The timer: the due tasks, as many as fit in the batch (and at most
+ * 'batch_tasks'); the core then asks to run again at once, in the next
+ * batch. */
 static void
 ctl_due_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct ctl *ctl = arg;
     (void) fd;
     (void) what;
+    if (ctl->stopping) {
+        return;
+    }
+    if (store_pending(ctl->store) + CORE_TASK_RECORDS_MAX
+            > ctl->batch_records
+        && !ctl_cut_batch(ctl)) {
+        return;
+    }
+    size_t fit = (ctl->batch_records - store_pending(ctl->store))
+                 / CORE_TASK_RECORDS_MAX;
+    size_t n = fit < ctl->batch_tasks ? fit : ctl->batch_tasks;
     ctl->dirty = true;
     /* Each ended lease logs its VM (ctl_sink_lease_ended). */
-    core_run(ctl->core, clock_run_ms());
+    core_run_some(ctl->core, clock_run_ms(), n ? n : 1);
+}
+
+bool
+ctl_make_room(struct ctl *ctl)
+{
+    if (ctl->stopping) {
+        return false;
+    }
+    if (store_pending(ctl->store) + CTL_EVENT_RECORDS_MAX
+        <= ctl->batch_records) {
+        return true;
+    }
+    return ctl_cut_batch(ctl);
 }
 
 static void
@@ -249,6 +293,7 @@ ctl_open_store(struct ctl *ctl)
                                      err, sizeof err);
         if (ctl->store) {
             store_etcd_set_max_ops(ctl->store, ctl->opts.store_max_txn_ops);
+            ctl->batch_records = ctl->opts.store_max_txn_ops;
             if (ctl->replica) { /* no commit unless this lease leads */
                 store_etcd_set_guard(ctl->store, replica_key(ctl->replica),
                                      replica_lease(ctl->replica));
@@ -265,6 +310,22 @@ ctl_open_store(struct ctl *ctl)
     if (!ctl->store) {
         log_write(LOG_ERROR, "store", "event=open_failed err=\"%s\"", err);
         return -1;
+    }
+    /* A batch's bound: etcd's --max-txn-ops, or none (SQLite); the timer
+     * runs at most so many tasks a batch (and 1024 at most, so that
+     * answers are not held back behind a long run). */
+    if (!ctl->batch_records) {
+        ctl->batch_records = SIZE_MAX / 2;
+    }
+    size_t room = ctl->batch_records > CTL_EVENT_RECORDS_MAX
+                      ? ctl->batch_records - CTL_EVENT_RECORDS_MAX
+                      : 0;
+    ctl->batch_tasks = room / CORE_TASK_RECORDS_MAX;
+    if (ctl->batch_tasks < 1) {
+        ctl->batch_tasks = 1;
+    }
+    if (ctl->batch_tasks > 1024) {
+        ctl->batch_tasks = 1024;
     }
     return 0;
 }

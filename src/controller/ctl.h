@@ -56,8 +56,11 @@ struct ctl {
     bool stopping;
     int exit_code;
 
-    /* The current batch. */
+    /* The current batch: at most 'batch_records' records (a store may
+     * bound a commit: etcd's --max-txn-ops), 'batch_tasks' tasks run by
+     * the timer in one. */
     bool dirty; /* the core may have written to the store */
+    size_t batch_records, batch_tasks;
     struct ctl_reply *replies;
     size_t n_replies, replies_cap;
 
@@ -65,6 +68,15 @@ struct ctl {
     char rest_addr[80];
     char agent_addr[80];
 };
+
+/* Before an event that may write (a request, an agent's message): ends
+ * the batch early when the event's records might not fit in it any more.
+ * Returns false when that commit failed: the event must not be handled
+ * (answer 500 store_failed, or drop it) and mignetd stops. */
+bool ctl_make_room(struct ctl *);
+/* The most records one request or agent message writes, apart from the
+ * few that touch a whole node (a forced node removal). */
+#define CTL_EVENT_RECORDS_MAX 32
 
 /* Queues an answer for the end of the batch; takes ownership of 'body'. */
 void ctl_reply(struct ctl *, struct evhttp_request *, int status,

@@ -189,6 +189,9 @@ metrics_render(const struct metrics *m, const struct core *core,
          m->store_commits},
         {"mignet_store_failures_total", "counter", "Failed store "
          "commits.", m->store_failures},
+        {"mignet_store_batches_cut_total", "counter", "Batches committed "
+         "early to stay within the store's bound on a commit "
+         "(--store-max-txn-ops).", m->batches_cut},
         {"mignet_bindings_lease_expiries_total", "counter", "Dynamic "
          "bindings removed because their lease ended.", st.lease_expiries},
         {"mignet_dhcp_snooped_total", "counter", "DHCP server messages "

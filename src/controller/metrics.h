@@ -63,6 +63,7 @@ struct metrics {
     uint64_t wrong_deletes;
     uint64_t store_commits;
     uint64_t store_failures;
+    uint64_t batches_cut; /* batches ended early to stay under the bound */
     uint64_t dhcp_received;           /* 'dhcp' messages from agents */
     uint64_t dhcp_rejected;           /* ... that created nothing */
     uint64_t binding_reports;         /* 'binding' messages from agents */

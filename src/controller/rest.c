@@ -1117,6 +1117,13 @@ rest_handle(struct evhttp_request *req, void *arg)
         rest_send_error(ctl, req, &e);
         return;
     }
+    /* The request's records must fit in the batch (etcd bounds a
+     * commit): if not, the batch so far is committed first. */
+    if (!ctl_make_room(ctl)) {
+        rest_fail(&e, 500, "store_failed", "the durable store failed");
+        rest_send_error(ctl, req, &e);
+        return;
+    }
     const char *body = NULL;
     size_t len = 0;
     if (rest_route_has_body(&rt)) {

@@ -6,6 +6,7 @@
  * ones; what a task does belongs to migrate.c and vm_binding.c.  It must
  * never run a task before its due time, and never run one on a due time
  * computed in an earlier run (the restart rule below). */
+#include <stdint.h>
 #include "core/core-private.h"
 
 #include <stdlib.h>
@@ -230,10 +231,15 @@ restart_due(struct core *c, const struct task *t, uint64_t now)
     return due > now ? due : core_add_sat(now, 1);
 }
 
+/* Gives at most '*budget' held tasks their fresh due time (the budget
+ * goes down by each).  A rule cut short goes on at the next call: until
+ * every task is unheld, core_next_due() says 0.  Cutting it is safe: a
+ * crash in between loads every task held again, and the rule is applied
+ * again from that start. */
 static void
-restart_rule(struct core *c, uint64_t now)
+restart_rule(struct core *c, uint64_t now, size_t *budget)
 {
-    for (size_t i = 0; i < c->n_task_slots && c->n_held; i++) {
+    for (size_t i = 0; i < c->n_task_slots && c->n_held && *budget; i++) {
         struct task *t = &c->tasks[i];
         if (t->live && t->held) {
             uint64_t due = restart_due(c, t, now);
@@ -241,6 +247,7 @@ restart_rule(struct core *c, uint64_t now)
             core_task_unhold(c, (uint32_t) i);
             core_task_set_due(c, (uint32_t) i, due);
             c->stats.tasks_restarted++;
+            (*budget)--;
         }
     }
 }
@@ -250,12 +257,22 @@ restart_rule(struct core *c, uint64_t now)
 void
 core_run(struct core *c, uint64_t now)
 {
+    core_run_some(c, now, SIZE_MAX);
+}
+
+bool
+core_run_some(struct core *c, uint64_t now, size_t max_tasks)
+{
+    size_t budget = max_tasks ? max_tasks : 1;
     if (c->hear_all) {
         c->hear_all = false;
         core_silence_restart(c, now);
     }
     if (c->n_held) {
-        restart_rule(c, now);
+        restart_rule(c, now, &budget);
+        if (c->n_held) {
+            return true;
+        }
     }
     while (!heap_is_empty(&c->due_heap)) {
         uint32_t ti = heap_top(&c->due_heap);
@@ -263,6 +280,10 @@ core_run(struct core *c, uint64_t now)
         if (t->due > now) {
             break;
         }
+        if (!budget) {
+            return true;
+        }
+        budget--;
         c->stats.tasks_fired++;
         switch (t->kind) {
         case TASK_DELETE:
@@ -280,6 +301,7 @@ core_run(struct core *c, uint64_t now)
             break;
         }
     }
+    return false;
 }
 
 uint64_t

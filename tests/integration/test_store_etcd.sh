@@ -99,6 +99,39 @@ api GET /v1/vms
 [ "$(json '.vms | length')" = 0 ] || fail "prefix /it-other not empty: $BODY"
 stop_pid "$MIGNETD_PID" TERM
 
+# ---- (4) a restart whose restart rule writes more than one commit may
+# hold: 30 prepared migrations (each deadline is written again at the
+# restart), then --store-max-txn-ops 16.  mignetd cuts
+# its batches (the rule runs a few tasks a batch) and starts; every task
+# is there, none ran early.  (Before: one batch, refused, and mignetd
+# could never start again on that store.) ----
+BIG=(--store "etcd://$ETCD_ADDR" --store-prefix /it-big
+     --prepare-timeout-ms 600000 --delay-floor-ms 100000 --log-level warn)
+start_mignetd big1 "${BIG[@]}" --store-max-txn-ops "$ETCD_MAX_TXN_OPS"
+ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1","refresh_ms":500}'
+ok POST /v1/nodes 201 '{"id":"n2","address":"198.18.0.2","refresh_ms":500}'
+for i in $(seq 10 39); do
+    ok POST /v1/vms 201 "{\"id\":\"big$i\",\"mac\":\"02:00:00:00:01:$i\",\
+\"ip\":\"198.18.2.$i\",\"vni\":100,\"node\":\"n1\"}"
+    ok POST "/v1/vms/big$i/migrate" 202 '{"to":"n2","switchover":"manual"}'
+done
+api GET /v1/tasks
+tasks_before=$(json '[.tasks[] | [.kind, .vm]] | sort')
+[ "$(json '.tasks | length')" -ge 30 ] || fail "expected 30 pending tasks: $BODY"
+stop_pid "$MIGNETD_PID" 9
+start_mignetd big2 "${BIG[@]}" --store-max-txn-ops 16
+api GET /v1/tasks
+[ "$(json '[.tasks[] | [.kind, .vm]] | sort')" = "$tasks_before" ] ||
+    fail "tasks changed across a restart with small commits: $BODY"
+api GET /metrics
+commits=$(sed -n 's/^mignet_store_commits_total //p' <<<"$BODY")
+[ "${commits:-0}" -ge 5 ] ||
+    fail "the restart rule ran in $commits commits; 16 operations hold 2 tasks at most"
+! grep -q 'event=etcd_batch_too_large' "$T/big2.log" ||
+    fail "a batch over 16 operations was sent"
+kill -0 "$MIGNETD_PID" || fail "mignetd big2 exited"
+stop_pid "$MIGNETD_PID" TERM
+
 # ---- (3) a batch above the limit: refused, nothing written ----
 restart
 api GET /v1/vms

@@ -627,6 +627,95 @@ test_restart_prepare_tasks(void **state)
     free(r);
 }
 
+/* core_run_some(): a run cut into bounded steps does what one core_run()
+ * does -- the restart rule and then the tasks, every kind -- and no step
+ * writes more than CORE_TASK_RECORDS_MAX records a task, so a store that
+ * bounds a commit (etcd's --max-txn-ops) can take every batch. */
+static void
+test_run_some_bounded(void **state)
+{
+    (void) state;
+    struct rec *r = calloc(1, sizeof *r);
+    struct core_config cfg;
+    core_config_default(&cfg);
+    struct core_sink sink = rec_sink(r);
+    struct store *s = store_mem_create();
+    struct core *c = core_create(&cfg, s, &sink);
+    uint32_t a, b;
+    assert_int_equal(core_node_add(c, "a", "198.18.0.1", 1000, 0, &a), 0);
+    assert_int_equal(core_node_add(c, "b", "198.18.0.2", 1000, 0, &b), 0);
+    enum { N = 30 };
+    char name[16];
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t v;
+        struct mn_config m = cfg_of(i + 1);
+        snprintf(name, sizeof name, "v%u", (unsigned) i);
+        assert_int_equal(core_vm_add(c, name, &m, a, 0, &v), 0);
+        /* A third each: `now` (prepare timeout, then a deletion), manual
+         * with a deadline, and `now` again. */
+        if (i % 3 == 1) {
+            struct core_migrate_opts o = {.switchover = MIG_SW_MANUAL,
+                                          .prepare_deadline_ms = 60000};
+            assert_int_equal(core_migrate_opts(c, v, CORE_NONE, b, &o, 1000,
+                                               NULL),
+                             0);
+        } else {
+            assert_int_equal(core_migrate(c, v, CORE_NONE, b, 1000, NULL), 0);
+        }
+    }
+    assert_int_equal(store_commit(s), 0);
+    core_destroy(c);
+
+    memset(r, 0, sizeof *r);
+    c = core_create(&cfg, s, &sink);
+    assert_int_equal(core_load(c), 0);
+    assert_int_equal(store_commit(s), 0);
+    size_t tasks = core_n_tasks(c); /* the durable ones, all held */
+    assert_true(tasks >= N);
+    /* The restart rule, two tasks a step. */
+    uint64_t now = 2000;
+    size_t steps = 0;
+    while (core_run_some(c, now, 2)) {
+        assert_true(store_pending(s) <= 2 * CORE_TASK_RECORDS_MAX);
+        assert_int_equal(store_commit(s), 0);
+        assert_true(core_next_due(c) <= now);
+        steps++;
+    }
+    assert_true(store_pending(s) <= 2 * CORE_TASK_RECORDS_MAX);
+    assert_int_equal(store_commit(s), 0);
+    /* Every held task was restarted (the others were not held: leases
+     * keep their times), two a step. */
+    struct core_stats st;
+    core_get_stats(c, &st);
+    assert_true(st.tasks_restarted >= N);
+    assert_true(steps >= st.tasks_restarted / 2 - 1);
+    assert_true(core_next_due(c) > now);
+
+    /* Every task fires, one a step, far in the future. */
+    now += 10 * 3600 * 1000ull;
+    size_t fired = 0;
+    for (;;) {
+        bool more = core_run_some(c, now, 1);
+        assert_true(store_pending(s) <= CORE_TASK_RECORDS_MAX);
+        assert_int_equal(store_commit(s), 0);
+        fired++;
+        if (!more && core_next_due(c) > now) {
+            break;
+        }
+        assert_true(fired < 10 * tasks); /* it ends */
+    }
+    /* Tasks fired (a migration's other tasks may go with it, unfired),
+     * and nothing due is left. */
+    core_get_stats(c, &st);
+    assert_true(st.tasks_fired >= N);
+    assert_true(fired >= st.tasks_fired);
+    assert_true(core_n_tasks(c) < tasks);
+    assert_true(core_next_due(c) > now);
+    core_destroy(c);
+    store_destroy(s);
+    free(r);
+}
+
 /* A store that refers to a missing node fails the load, leaving nothing. */
 static void
 test_corrupt_store(void **state)
@@ -662,6 +751,7 @@ main(void)
         cmocka_unit_test(test_restart_fresh_delay),
         cmocka_unit_test(test_restart_fresh_acks),
         cmocka_unit_test(test_restart_prepare_tasks),
+        cmocka_unit_test(test_run_some_bounded),
         cmocka_unit_test(test_corrupt_store),
         cmocka_unit_test(test_reload_allowed_duplicate),
     };
