@@ -25,6 +25,7 @@
 #include "agent/map_push.h"
 #include "agent/chan_client.h"
 #include "lib/addr.h"
+#include "lib/addr_list.h"
 #include "mignet/model.h"
 #include "lib/http_client.h"
 #include "agent/credentials.h"
@@ -33,7 +34,9 @@
 #include "lib/strbuf.h"
 
 struct options {
-    const char *controller; /* HOST:PORT of the agent channel */
+    /* HOST:PORT[,HOST:PORT...] of the agent channel: replicas, tried in
+     * turn; a 'not_leader' answer moves to the leader it names. */
+    const char *controller;
     const char *node;
     const char *log_file;
     const char *state_file;
@@ -63,6 +66,8 @@ struct agent {
     SSL_CTX *ssl_ctx;
     SSL *ssl;
     char host[256], port[8];
+    struct addr_list ctls; /* --controller */
+    bool not_leader;       /* the session ended with 'not_leader' */
     struct strbuf out;
 
     /* Gateway. */
@@ -257,6 +262,27 @@ hook_violation(void *aux, const char *what)
 
 /* ---- Connection ---- */
 
+/* host and port from the controller address in use. */
+static bool
+ctl_select(struct agent *a)
+{
+    return sock_split_hostport(addr_list_current(&a->ctls), a->host,
+                               sizeof a->host, a->port, sizeof a->port);
+}
+
+/* The address in use failed: the leader a 'not_leader' named, else the
+ * next. */
+static void
+ctl_next(struct agent *a)
+{
+    if (a->ctls.n > 1) {
+        addr_list_next(&a->ctls, a->not_leader ? chan_client_leader(a->chan)
+                                               : NULL);
+        ctl_select(a);
+    }
+    a->not_leader = false;
+}
+
 static void
 conn_close(struct agent *a, const char *why)
 {
@@ -273,6 +299,7 @@ conn_close(struct agent *a, const char *why)
     strbuf_clear(&a->out);
     chan_client_disconnected(a->chan);
     log_event(a, "disconnected %s", why);
+    ctl_next(a);
     a->state_dirty = true;
 }
 
@@ -330,8 +357,10 @@ conn_open(struct agent *a, uint64_t now)
     if (error) {
         a->fd = -1;
         log_event(a, "connect-failed %s", err);
+        ctl_next(a);
         return false;
     }
+    addr_list_succeeded(&a->ctls);
     log_event(a, "connected %s:%s%s", a->host, a->port,
               a->ssl ? " tls" : "");
     chan_client_connected(a->chan, now, &a->out);
@@ -539,6 +568,7 @@ run(struct agent *a)
                 break;
             }
             if (error) {
+                a->not_leader = error == EREMCHG;
                 conn_close(a, strerror(error));
                 break;
             }
@@ -554,11 +584,11 @@ static void
 usage(FILE *stream)
 {
     fprintf(stream,
-            "Usage: mignet-test-agent --controller HOST:PORT --node ID "
+            "Usage: mignet-test-agent --controller HOST:PORT[,...] --node ID "
             "[options]\n"
             "A node agent for tests: speaks the agent channel and records "
             "what it is told.\n\n"
-            "  --controller HOST:PORT  mignetd's agent port (required)\n"
+            "  --controller HOST:PORT[,HOST:PORT...]  mignetd's agent port, or its replicas' (required)\n"
             "  --node ID               node id, registered with mignetd "
             "(required)\n"
             "  --log FILE              log a line per message "
@@ -722,8 +752,9 @@ main(int argc, char **argv)
     }
     a.fd = -1;
     strbuf_init(&a.out);
-    if (!sock_split_hostport(a.opt.controller, a.host, sizeof a.host, a.port,
-                             sizeof a.port)) {
+    char lerr[128];
+    if (addr_list_parse(&a.ctls, a.opt.controller, lerr, sizeof lerr)
+        || !ctl_select(&a)) {
         fprintf(stderr, "--controller: HOST:PORT expected, not '%s'\n",
                 a.opt.controller);
         return 2;

@@ -194,6 +194,22 @@ read_input(const char *path, char **buf, size_t *len)
 }
 
 /* An environment variable's value; NULL when unset or empty. */
+/* A replica that does not lead (503 not_leader, docs/ha.md): the request
+ * changed nothing, the next URL may be the leader. */
+static bool
+cli_not_leader(const struct http_response *resp)
+{
+    if (resp->status != 503 || !resp->body) {
+        return false;
+    }
+    json_t *v = json_loadb(resp->body, resp->body_len, 0, NULL);
+    const char *code = NULL;
+    bool yes = v && !json_unpack(v, "{s:{s:s}}", "error", "code", &code)
+               && !strcmp(code, "not_leader");
+    json_decref(v);
+    return yes;
+}
+
 static const char *
 env_value(const char *name)
 {
@@ -282,9 +298,11 @@ cli_client_main(int argc, char **argv)
                               req.body, req.body ? strlen(req.body) : 0,
                               timeout, &resp, err, sizeof err);
         /* The next replica only when this request cannot have reached
-         * anyone (no connection), or it reads and timed out: a request
-         * that changes state is never sent twice. */
-        bool unsent = e == HTTP_E_RESOLVE || e == HTTP_E_CONNECT;
+         * anyone (no connection), a replica that does not lead refused it
+         * (503 not_leader: nothing changed), or it reads and timed out: a
+         * request that changes state is never sent twice. */
+        bool unsent = e == HTTP_E_RESOLVE || e == HTTP_E_CONNECT
+                      || (e == HTTP_E_OK && cli_not_leader(&resp));
         bool reads = !strcmp(req.method, "GET");
         if (!(unsent || (reads && e == HTTP_E_TIMEOUT))
             || addr_list_next(&urls, NULL)) {

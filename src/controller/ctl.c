@@ -33,6 +33,7 @@
 #include "controller/fabric_ctl.h"
 #include "controller/migrations.h"
 #include "controller/node_auth.h"
+#include "controller/replica.h"
 #include "controller/rest.h"
 #include "lib/addr.h"
 #include "lib/clock.h"
@@ -131,6 +132,9 @@ ctl_end_batch(struct ctl *ctl)
             log_write(LOG_ERROR, "store", "event=commit_failed err=\"%s\" "
                       "action=exit", strerror(err));
             ok = false;
+            if (err == STORE_E_GUARD) { /* another replica leads */
+                ctl->exit_code = CTL_EXIT_DEPOSED;
+            }
         }
     }
     ctl_send_replies(ctl, !ok);
@@ -150,7 +154,9 @@ ctl_cut_batch(struct ctl *ctl)
 {
     ctl->metrics.batches_cut++;
     if (!ctl_end_batch(ctl)) {
-        ctl->exit_code = 1;
+        if (!ctl->exit_code) { /* CTL_EXIT_DEPOSED stays */
+            ctl->exit_code = 1;
+        }
         ctl->stopping = true;
         event_base_loopbreak(ctl->base);
         return false;
@@ -288,6 +294,10 @@ ctl_open_store(struct ctl *ctl)
         if (ctl->store) {
             store_etcd_set_max_ops(ctl->store, ctl->opts.store_max_txn_ops);
             ctl->batch_records = ctl->opts.store_max_txn_ops;
+            if (ctl->replica) { /* no commit unless this lease leads */
+                store_etcd_set_guard(ctl->store, replica_key(ctl->replica),
+                                     replica_lease(ctl->replica));
+            }
             log_write(LOG_INF, "store", "event=etcd_opened store=%s "
                       "max_txn_ops=%u", path,
                       (unsigned) ctl->opts.store_max_txn_ops);
@@ -341,6 +351,7 @@ ctl_free(struct ctl *ctl)
     }
     core_destroy(ctl->core);
     store_destroy(ctl->store);
+    replica_destroy(ctl->replica); /* its timer is on ctl->base */
     if (ctl->base) {
         event_base_free(ctl->base);
     }
@@ -432,6 +443,33 @@ ctl_node_by_token(struct ctl *ctl, const char *token)
     return node_token_find(ctl->core, token);
 }
 
+/* The leader's lease may have expired (replica.h): stop serving now;
+ * nothing of this batch is committed (the guard would refuse it). */
+static void
+ctl_deposed(void *aux)
+{
+    struct ctl *ctl = aux;
+    ctl->exit_code = CTL_EXIT_DEPOSED;
+    ctl->stopping = true;
+    event_base_loopbreak(ctl->base);
+}
+
+/* --replica: follows until elected (0), stopped by a signal (-1) or
+ * failed (1). */
+static int
+ctl_follow(struct ctl *ctl)
+{
+    char err[512] = "";
+    ctl->replica = replica_create(&ctl->opts, err, sizeof err);
+    if (!ctl->replica) {
+        log_write(LOG_ERROR, "replica", "event=setup_failed err=\"%s\"",
+                  err);
+        return 1;
+    }
+    int r = replica_follow(ctl->replica);
+    return r == 0 ? 0 : r == 1 ? -1 : 1;
+}
+
 int
 ctl_main(const struct mignetd_options *opts, int argc, char **argv)
 {
@@ -440,7 +478,17 @@ ctl_main(const struct mignetd_options *opts, int argc, char **argv)
     ctl.argc = argc;
     ctl.argv = argv;
     metrics_init(&ctl.metrics);
-    if (ctl_start(&ctl)) {
+    log_set_level(ctl.opts.log_level);
+    if (ctl.opts.replica[0]) {
+        int r = ctl_follow(&ctl);
+        if (r) {
+            ctl_free(&ctl);
+            return r < 0 ? 0 : r;
+        }
+    }
+    if (ctl_start(&ctl)
+        || (ctl.replica
+            && replica_lead(ctl.replica, ctl.base, ctl_deposed, &ctl))) {
         ctl_free(&ctl);
         return 1;
     }
@@ -460,14 +508,20 @@ ctl_main(const struct mignetd_options *opts, int argc, char **argv)
             ctl.exit_code = 1;
             break;
         }
+        if (ctl.exit_code == CTL_EXIT_DEPOSED) {
+            break;
+        }
         if (!ctl_end_batch(&ctl)) {
-            ctl.exit_code = 1;
+            if (!ctl.exit_code) {
+                ctl.exit_code = 1;
+            }
             break;
         }
     }
-    /* Let the answers of the last batch leave before closing. */
-    if (!ctl_end_batch(&ctl)) {
-        ctl.exit_code = 1;
+    /* Let the answers of the last batch leave before closing (a deposed
+     * leader answers nothing more: its commit would be refused). */
+    if (ctl.exit_code != CTL_EXIT_DEPOSED && !ctl_end_batch(&ctl)) {
+        ctl.exit_code = ctl.exit_code ? ctl.exit_code : 1;
     }
     event_base_loop(ctl.base, EVLOOP_NONBLOCK);
     log_write(LOG_INF, "ctl", "event=stopped code=%d", ctl.exit_code);

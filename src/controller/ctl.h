@@ -24,6 +24,7 @@ struct evbuffer;
 struct evhttp_request;
 struct fabric_ctl;
 struct rest;
+struct replica;
 struct store;
 
 /* An HTTP answer held until the batch commits. */
@@ -44,6 +45,8 @@ struct ctl {
     struct fabric_ctl *fabric; /* fabric switches and migration plans */
     struct transfers *transfers; /* learned goodputs, memory only */
     struct metrics metrics;
+    /* --replica: the election (replica.h); NULL = a single mignetd. */
+    struct replica *replica;
 
     struct event *due_timer;  /* core_next_due() */
     struct event *sig_term, *sig_int, *sig_hup;

@@ -72,6 +72,18 @@ static const struct opt_def opt_defs[] = {
     OPT_NUM("store-max-txn-ops", store_max_txn_ops, 1, 10000000,
             "N  etcd: the server's --max-txn-ops; a batch of more records "
             "is refused (128)"),
+    /* Replicas and leader election (docs/ha.md). */
+    OPT_STR("replica", OPT_PATH, replica,
+            "NAME  run as one replica of several on the etcd store: only "
+            "the elected leader serves (docs/ha.md)"),
+    OPT_NUM("lease-ttl-s", lease_ttl_s, 2, 60,
+            "N  the leader's etcd lease, seconds (3)"),
+    OPT_STR("advertise-agents", OPT_ADDR, advertise_agents,
+            "HOST:PORT  the agent channel as agents reach it, named to them "
+            "while another replica leads (--agent-listen)"),
+    OPT_STR("advertise-rest", OPT_PATH, advertise_rest,
+            "URL  the REST API as clients reach it, named to them while "
+            "another replica leads (http(s)://--listen)"),
     OPT_STR("config", OPT_CONFIG, config_file,
             "FILE  read 'name = value' settings (flags win)"),
     OPT_STR("log-level", OPT_LEVEL, log_level,
@@ -172,6 +184,7 @@ options_init(struct mignetd_options *o)
     snprintf(o->store, sizeof o->store, "sqlite");
     snprintf(o->store_prefix, sizeof o->store_prefix, "/mignet");
     o->store_max_txn_ops = STORE_ETCD_MAX_TXN_OPS_DEFAULT;
+    o->lease_ttl_s = 3;
     o->log_level = LOG_LEVEL_INFO;
     o->access_log_level = LOG_LEVEL_DEBUG;
     o->heartbeat_ms = 1000;
@@ -513,6 +526,11 @@ options_finish(struct mignetd_options *o, char *err, size_t errlen)
         return false;
     }
     if (!options_check_exposure(o, err, errlen)) {
+        return false;
+    }
+    if (o->replica[0] && strncmp(o->store, "etcd://", 7)) {
+        snprintf(err, errlen, "replica needs store etcd://... (the "
+                 "replicas elect their leader on etcd)");
         return false;
     }
     o->core = c;

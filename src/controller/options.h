@@ -56,6 +56,14 @@ struct mignetd_options {
     char store[OPTIONS_PATH_MAX];
     char store_prefix[OPTIONS_ADDR_MAX];
     uint32_t store_max_txn_ops;
+    /* Replicas (docs/ha.md): "" = a single mignetd; else this replica's
+     * name, leader election on an etcd lease of 'lease_ttl_s' seconds;
+     * the addresses named to clients while another replica leads ("" =
+     * the listeners'). */
+    char replica[OPTIONS_ADDR_MAX];
+    uint32_t lease_ttl_s;
+    char advertise_agents[OPTIONS_ADDR_MAX];
+    char advertise_rest[OPTIONS_PATH_MAX];
     char config_file[OPTIONS_PATH_MAX];  /* "" = none */
     char strategy[32];
     char tls_cert[OPTIONS_PATH_MAX]; /* agent channel TLS; "" = plain TCP */

@@ -27,6 +27,7 @@
 #include "controller/agent_server.h"
 #include "controller/ctl.h"
 #include "controller/listen_guard.h"
+#include "controller/replica.h"
 #include "controller/migrations.h"
 #include "controller/node_auth.h"
 #include "controller/rest_auth.h"
@@ -940,7 +941,11 @@ rest_healthz(struct ctl *ctl, struct evhttp_request *req)
     struct core_stats st;
     core_get_stats(ctl->core, &st);
     rest_send_json(ctl, req, 200,
-                   json_pack("{s:s,s:o,s:o,s:o}", "status", "ok",
+                   json_pack("{s:s,s:s,s:o,s:o,s:o}", "status", "ok",
+                             /* docs/ha.md: leader, or single */
+                             "role",
+                             ctl->replica ? replica_role(ctl->replica)
+                                          : "single",
                              "map_version",
                              js_u64(core_map_version(ctl->core)),
                              "tasks_pending", js_u64(st.tasks_pending),
@@ -958,7 +963,12 @@ rest_metrics(struct rest *rest, struct evhttp_request *req)
     if (metrics_render(&ctl->metrics, ctl->core, &sb)
         || rest_fabric_metrics(ctl->fabric, &sb)
         || transfers_metrics(ctl->transfers, &sb)
-        || rest_auth_metrics(&rest->auth, &sb)) {
+        || rest_auth_metrics(&rest->auth, &sb)
+        || (ctl->replica /* a follower answers 0 (replica.c) */
+            && strbuf_puts(&sb, "# HELP mignet_replica_leader Whether this "
+                           "replica leads (1) or follows (0).\n"
+                           "# TYPE mignet_replica_leader gauge\n"
+                           "mignet_replica_leader 1\n"))) {
         out_of_memory();
     }
     struct evbuffer *body = evbuffer_new();

@@ -164,6 +164,17 @@ test_store(void **state)
     assert_string_equal(o.store, "etcd://10.0.0.1:2379,[::1]:2379,e3:2379");
     assert_string_equal(o.store_prefix, "/prod/mignet");
     assert_int_equal(o.store_max_txn_ops, 10000);
+    assert_string_equal(o.replica, "");
+    assert_int_equal(o.lease_ttl_s, 3);
+    assert_int_equal(parse(&o, err, sizeof err, "--store", "etcd://e1:2379",
+                           "--replica", "r2", "--lease-ttl-s", "5",
+                           "--advertise-agents", "10.0.0.2:7481",
+                           "--advertise-rest", "https://c2:7480", NULL),
+                     OPTIONS_RUN);
+    assert_string_equal(o.replica, "r2");
+    assert_int_equal(o.lease_ttl_s, 5);
+    assert_string_equal(o.advertise_agents, "10.0.0.2:7481");
+    assert_string_equal(o.advertise_rest, "https://c2:7480");
     assert_true(options_apply_text(&o, "store = sqlite\n"
                                    "store_prefix = /x\n", "f.conf", err,
                                    sizeof err));
@@ -183,6 +194,10 @@ test_store(void **state)
         {"--store-prefix", "/a//b", "not a key prefix"},
         {"--store-prefix", "/a b", "not a key prefix"},
         {"--store-max-txn-ops", "0", "not an integer in"},
+        {"--replica", "r1", "replica needs store etcd://"},
+        {"--lease-ttl-s", "1", "not an integer in 2..60"},
+        {"--lease-ttl-s", "61", "not an integer in 2..60"},
+        {"--advertise-agents", "nohostport", "is not ADDR:PORT"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         enum options_result r = parse(&o, err, sizeof err, bad[i][0],
