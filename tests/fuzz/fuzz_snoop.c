@@ -95,7 +95,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct mn_config oc = {.mac = {2, 0, 0, 0, 0x77, 0x77}, .vni = 100};
     if (core_node_add(c, "n1", "198.18.0.1", 1000, 0, &node)
         || core_vm_add(c, "other", &oc, node, 0, &other)
-        || core_vm_add(c, "vm1", &mc, node, 0, &vm)) {
+        /* chaddr may be "other"'s MAC: allowed here, so that the
+         * ambiguous case is fuzzed too (duplicates are refused by
+         * default). */
+        || core_vm_add_opts(c, "vm1", &mc, node, NULL,
+                            CORE_VM_ALLOW_DUPLICATE, 0, &vm)) {
         abort();
     }
     struct binding s = {0};
