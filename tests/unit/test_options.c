@@ -156,24 +156,24 @@ test_store(void **state)
     assert_string_equal(o.store_prefix, "/mignet");
     assert_int_equal(o.store_max_txn_ops, 128);
     assert_int_equal(parse(&o, err, sizeof err, "--store",
-                           "etcd://10.0.0.1:2379,[::1]:2379,e3:2379",
+                           "etcd://198.18.0.1:2379,[::1]:2379,e3:2379",
                            "--store-prefix=/prod/mignet",
                            "--store-max-txn-ops", "10000", NULL),
                      OPTIONS_RUN);
     assert_true(options_store_is_etcd(&o));
-    assert_string_equal(o.store, "etcd://10.0.0.1:2379,[::1]:2379,e3:2379");
+    assert_string_equal(o.store, "etcd://198.18.0.1:2379,[::1]:2379,e3:2379");
     assert_string_equal(o.store_prefix, "/prod/mignet");
     assert_int_equal(o.store_max_txn_ops, 10000);
     assert_string_equal(o.replica, "");
     assert_int_equal(o.lease_ttl_s, 3);
     assert_int_equal(parse(&o, err, sizeof err, "--store", "etcd://e1:2379",
                            "--replica", "r2", "--lease-ttl-s", "5",
-                           "--advertise-agents", "10.0.0.2:7481",
+                           "--advertise-agents", "198.18.0.2:7481",
                            "--advertise-rest", "https://c2:7480", NULL),
                      OPTIONS_RUN);
     assert_string_equal(o.replica, "r2");
     assert_int_equal(o.lease_ttl_s, 5);
-    assert_string_equal(o.advertise_agents, "10.0.0.2:7481");
+    assert_string_equal(o.advertise_agents, "198.18.0.2:7481");
     assert_string_equal(o.advertise_rest, "https://c2:7480");
     assert_true(options_apply_text(&o, "store = sqlite\n"
                                    "store_prefix = /x\n", "f.conf", err,
