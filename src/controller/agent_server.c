@@ -42,6 +42,7 @@
 #include "controller/ctl.h"
 #include "controller/listen_guard.h"
 #include "controller/node_auth.h"
+#include "controller/vnet_ctl.h"
 #include "proto/chan_msg.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -444,6 +445,9 @@ session_unregister(struct agent_session *s)
         }
         log_write(LOG_INF, "agent", "event=disconnected node=%s peer=%s",
                   s->name, s->peer);
+        if (srv->ctl->vnet) {
+            vnet_ctl_node_down(srv->ctl->vnet, s->name);
+        }
     }
     s->node = CORE_NONE;
 }
@@ -632,6 +636,9 @@ session_hello(struct agent_session *s, const struct chan_msg *m)
     session_send(s, &w);
     log_write(LOG_INF, "agent", "event=registered node=%s peer=%s seq=%"
               PRIu64, s->name, s->peer, info.last_seq);
+    if (ctl->vnet) {
+        vnet_ctl_node_up(ctl->vnet, s->name);
+    }
 }
 
 /* Answers a refused binding change: the binding table's reason, or the
@@ -771,6 +778,32 @@ session_speaks_for(struct agent_session *s, const struct chan_msg *m)
     return false;
 }
 
+/* The tenant virtual switches' traffic (vnet_ctl.c): what agents send
+ * them; what only controllers send is refused. */
+static void
+session_vnet(struct agent_session *s, const struct chan_msg *m)
+{
+    switch (m->type) {
+    case CHAN_ACK:
+    case CHAN_NACK:
+    case CHAN_VNET_PACKET_IN:
+    case CHAN_VNET_FSTAT:
+    case CHAN_VNET_PSTAT:
+    case CHAN_VNET_STATS_END:
+        if (s->srv->ctl->vnet) {
+            vnet_ctl_node_msg(s->srv->ctl->vnet, s->name, m);
+        }
+        return;
+    default: {
+        char text[128];
+        snprintf(text, sizeof text, "'%s' is not sent by agents",
+                 chan_msg_type_name(m->type));
+        session_error(s, "unknown_type", text, false);
+        return;
+    }
+    }
+}
+
 static void
 session_message(struct agent_session *s, const struct chan_msg *m)
 {
@@ -799,6 +832,12 @@ session_message(struct agent_session *s, const struct chan_msg *m)
      * (the silence hold may release deletions held for it). */
     ctl->dirty = true;
     core_node_heard(ctl->core, s->node, now);
+    if (((m->type == CHAN_ACK || m->type == CHAN_NACK)
+         && (m->seq & VNET_CTL_SEQ_BIT))
+        || (m->type >= CHAN_VNET_BEGIN && m->type < CHAN_N_TYPES)) {
+        session_vnet(s, m);
+        return;
+    }
     switch (m->type) {
     case CHAN_ACK:
         ctl->dirty = true;
@@ -1291,6 +1330,18 @@ agent_server_discard(struct agent_server *srv)
         strbuf_clear(&srv->dirty[i]->out);
     }
     srv->n_dirty = 0;
+}
+
+void
+agent_server_send_named(struct agent_server *srv, const char *node,
+                        const struct chan_msg *m)
+{
+    uint32_t idx = core_node_find(srv->ctl->core, node);
+    struct agent_session *s = idx == CORE_NONE ? NULL
+                                               : agent_session_of(srv, idx);
+    if (s && !s->closing) {
+        session_send(s, m);
+    }
 }
 
 bool

@@ -41,6 +41,12 @@ void agent_server_flush(struct agent_server *);
 /* Drops every session's held output (the commit failed). */
 void agent_server_discard(struct agent_server *);
 
+/* Queues 'm' on the session of the node named 'node', if it has one
+ * (held until the batch commits, like instructions). */
+struct chan_msg;
+void agent_server_send_named(struct agent_server *, const char *node,
+                             const struct chan_msg *m);
+
 /* Whether node 'node' (core index) has a registered session. */
 bool agent_server_connected(const struct agent_server *, uint32_t node);
 unsigned agent_server_n_connected(const struct agent_server *);

@@ -35,6 +35,7 @@
 #include "controller/node_auth.h"
 #include "controller/replica.h"
 #include "controller/rest.h"
+#include "controller/vnet_ctl.h"
 #include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -121,6 +122,7 @@ static bool
 ctl_end_batch(struct ctl *ctl)
 {
     bool ok = true;
+    bool changed = ctl->dirty;
     if (ctl->dirty) {
         double t0 = clock_mono_s();
         int err = store_commit(ctl->store);
@@ -139,6 +141,7 @@ ctl_end_batch(struct ctl *ctl)
     }
     ctl_send_replies(ctl, !ok);
     if (ok) {
+        vnet_ctl_after_batch(ctl->vnet, changed);
         agent_server_flush(ctl->agents);
         ctl_arm_timer(ctl);
     } else {
@@ -335,6 +338,7 @@ ctl_free(struct ctl *ctl)
 {
     rest_destroy(ctl->rest);
     agent_server_destroy(ctl->agents);
+    vnet_ctl_destroy(ctl->vnet);
     fabric_ctl_destroy(ctl->fabric);
     transfers_destroy(ctl->transfers);
     if (ctl->due_timer) {
@@ -414,6 +418,11 @@ ctl_start(struct ctl *ctl)
         return -1;
     }
     ctl->transfers = transfers_create();
+    ctl->vnet = vnet_ctl_create(ctl, err, sizeof err);
+    if (!ctl->vnet) {
+        log_write(LOG_ERROR, "vnet", "event=setup_failed err=\"%s\"", err);
+        return -1;
+    }
     ctl->fabric = fabric_ctl_create(ctl, err, sizeof err);
     if (!ctl->fabric) {
         log_write(LOG_ERROR, "fabric", "event=topology_failed err=\"%s\"",

@@ -26,6 +26,7 @@ struct fabric_ctl;
 struct rest;
 struct replica;
 struct store;
+struct vnet_ctl;
 
 /* An HTTP answer held until the batch commits. */
 struct ctl_reply {
@@ -44,6 +45,7 @@ struct ctl {
     struct agent_server *agents;
     struct fabric_ctl *fabric; /* fabric switches and migration plans */
     struct transfers *transfers; /* learned goodputs, memory only */
+    struct vnet_ctl *vnet; /* tenant virtual switches (seed 001) */
     struct metrics metrics;
     /* --replica: the election (replica.h); NULL = a single mignetd. */
     struct replica *replica;

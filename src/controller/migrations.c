@@ -13,6 +13,7 @@
 
 #include "controller/agent_server.h"
 #include "controller/ctl.h"
+#include "controller/vnet_ctl.h"
 #include "controller/transfers.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -94,6 +95,7 @@ ctl_migration_changed(struct ctl *ctl, const struct core_migration *m)
 {
     struct core_vm_info v;
     struct core_node_info src, dst;
+    vnet_ctl_migration_changed(ctl->vnet, m);
     if (m->phase == MIG_RELAYING) {
         metrics_hist_observe(&ctl->metrics.delay, (double) m->delay_ms
                                                       / 1000.0);

@@ -117,6 +117,9 @@ static const struct opt_def opt_defs[] = {
             "N ms; 0 = off (10)"),
     OPT_NUM("max-body-bytes", max_body, 1024, 1048576,
             "N  request body limit (65536)"),
+    OPT_NUM("vnet-key-base", vnet_key_base, 1, 16777215,
+            "N  tunnel keys of tenant switch ports start here; VM VNIs "
+            "stay below it (15728640 = 0xf00000)"),
     /* Limits of both listeners (docs/mignetd.md, "Limits"). */
     OPT_NUM("max-conns", max_conns, 1, 1000000,
             "N  open connections per listener; more are closed (512)"),
@@ -190,6 +193,7 @@ options_init(struct mignetd_options *o)
     o->heartbeat_ms = 1000;
     o->push_interval_ms = 10;
     o->max_body = REST_MAX_BODY_DEFAULT;
+    o->vnet_key_base = 0xf00000;
     o->max_conns = 512;
     o->max_conns_per_peer = 64;
     o->request_timeout_ms = 10000;

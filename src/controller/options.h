@@ -83,6 +83,7 @@ struct mignetd_options {
     uint32_t heartbeat_ms;
     uint32_t push_interval_ms; /* map push coalescing; 0 = push off */
     uint32_t max_body;
+    uint32_t vnet_key_base; /* tenant switch ports' tunnel keys (seed 001) */
     /* Limits of both listeners (listen_guard.h). */
     uint32_t max_conns;          /* per listener */
     uint32_t max_conns_per_peer; /* per client address */

@@ -35,6 +35,7 @@
 #include "controller/rest_lists.h"
 #include "controller/rest_parse.h"
 #include "controller/rest_transfers.h"
+#include "controller/rest_vswitch.h"
 #include "controller/transfers.h"
 #include "controller/rest_views.h"
 #include "lib/addr.h"
@@ -663,6 +664,36 @@ rest_vm_migrate(struct ctl *ctl, struct evhttp_request *req,
     rest_send_json(ctl, req, 202, o);
 }
 
+/* ---- Tenant virtual switches (seed 001, rest_vswitch.c) ---- */
+
+static void
+rest_vswitch(struct ctl *ctl, struct evhttp_request *req,
+             const struct rest_route *rt, const char *body, size_t len)
+{
+    struct rest_error e;
+    json_t *o = NULL;
+    int status = 0;
+    char loc[MN_NAME_MAX + 32];
+    if (!rest_vswitch_handle(ctl, rt, body, len, &status, &o, loc,
+                             sizeof loc, &e)) {
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    if (loc[0]) {
+        rest_location(req, "%s", loc);
+    }
+    if (status == 204) {
+        ctl_reply(ctl, req, 204, NULL, NULL);
+        return;
+    }
+    if (!o) {
+        rest_fail(&e, 500, "no_memory", "out of memory");
+        rest_send_error(ctl, req, &e);
+        return;
+    }
+    rest_send_json(ctl, req, status, o);
+}
+
 /* ---- Bindings (seed 003) ---- */
 
 static void
@@ -1207,6 +1238,12 @@ rest_handle(struct evhttp_request *req, void *arg)
         }
         break;
     }
+    case REST_R_VSWITCHES:
+    case REST_R_VSWITCH:
+    case REST_R_VSWITCH_FLOWS:
+    case REST_R_VSWITCH_MIGRATE:
+        rest_vswitch(ctl, req, &rt, body, len);
+        break;
     case REST_R_HEALTHZ:
         rest_healthz(ctl, req);
         break;

@@ -338,6 +338,7 @@ rest_auth_route_role(const struct rest_route *r)
     case REST_R_MIGRATION_SWITCHOVER:
     case REST_R_MIGRATION_ABORT:
     case REST_R_TRANSFERS: /* the migration engine's reports */
+    case REST_R_VSWITCH_MIGRATE: /* a VM manager moves a tenant's VMs */
         return REST_ROLE_VMM;
     default:
         return REST_ROLE_ADMIN;

@@ -198,6 +198,41 @@ rest_route_items(enum rest_method m, const char *rest, bool vms,
     return rest_fail(e, 404, "not_found", "no such resource");
 }
 
+/* Routes under /v1/vswitches (docs/vswitch.md). */
+static bool
+rest_route_vswitches(enum rest_method m, const char *rest,
+                     struct rest_route *r, struct rest_error *e)
+{
+    if (!*rest) {
+        r->id = REST_R_VSWITCHES;
+        return m == REST_GET || m == REST_POST
+                   ? true
+                   : rest_method_fail(e, "GET, POST");
+    }
+    bool too_long;
+    const char *after = rest_segment(rest, r->name, sizeof r->name,
+                                     &too_long);
+    if (too_long || !mn_name_valid(r->name)) {
+        return rest_fail(e, 404, "unknown_vswitch",
+                         "no virtual switch with that id");
+    }
+    if (!*after || !strcmp(after, "/")) {
+        r->id = REST_R_VSWITCH;
+        return m == REST_GET || m == REST_DELETE
+                   ? true
+                   : rest_method_fail(e, "GET, DELETE");
+    }
+    if (!strcmp(after, "/flows") || !strcmp(after, "/flows/")) {
+        r->id = REST_R_VSWITCH_FLOWS;
+        return m == REST_GET ? true : rest_method_fail(e, "GET");
+    }
+    if (!strcmp(after, "/migrate") || !strcmp(after, "/migrate/")) {
+        r->id = REST_R_VSWITCH_MIGRATE;
+        return m == REST_POST ? true : rest_method_fail(e, "POST");
+    }
+    return rest_fail(e, 404, "not_found", "no such resource");
+}
+
 bool
 rest_route_match(enum rest_method m, const char *path, struct rest_route *r,
                  struct rest_error *e)
@@ -234,6 +269,11 @@ rest_route_match(enum rest_method m, const char *path, struct rest_route *r,
         return m == REST_GET || m == REST_POST
                    ? true
                    : rest_method_fail(e, "GET, POST");
+    }
+    if (!strncmp(path, "/v1/vswitches", 13)
+        && (!path[13] || path[13] == '/')) {
+        return rest_route_vswitches(m, path[13] ? path + 14 : path + 13, r,
+                                    e);
     }
     if (!strncmp(path, "/v1/nodes", 9) && (!path[9] || path[9] == '/')) {
         return rest_route_items(m, path[9] ? path + 10 : path + 9, false, r,
@@ -320,6 +360,9 @@ rest_ip_valid(uint32_t ip)
 }
 
 /* ---- Bodies ---- */
+
+static bool rest_get_switchover(json_t *obj, enum mig_switchover *sw,
+                                uint32_t *deadline, struct rest_error *e);
 
 static json_t *
 rest_parse_object(const char *body, size_t len, struct rest_error *e)
@@ -802,31 +845,205 @@ rest_parse_migrate(const char *body, size_t len, struct rest_migrate_req *req,
         return false;
     }
     struct rest_migrate_req r = {.switchover = MIG_SW_NOW};
-    bool bad = false, has_deadline = false;
     bool ok = rest_check_keys(obj, keys, e)
               && rest_get_name(obj, "to", true, r.to, e)
               && rest_get_name(obj, "from", false, r.from, e)
               && rest_get_plan(obj, &r.plan, e)
-              && rest_get_u32(obj, "prepare_deadline_ms",
-                              CORE_PREPARE_DEADLINE_MIN_MS,
-                              CORE_PREPARE_DEADLINE_MAX_MS, &has_deadline,
-                              &r.prepare_deadline_ms, e);
-    const char *sw = ok ? rest_get_string(obj, "switchover", false, &bad, e)
-                        : NULL;
-    if (ok && bad) {
-        ok = false;
-    } else if (ok && sw && !mig_switchover_from_name(sw, &r.switchover)) {
-        ok = rest_fail(e, 422, "invalid_value", "'switchover' must be now, "
-                       "manual, rarp or lossless");
-    } else if (ok && has_deadline && r.switchover == MIG_SW_NOW) {
-        ok = rest_fail(e, 422, "invalid_value", "'prepare_deadline_ms' "
-                       "needs a switchover other than now");
-    }
+              && rest_get_switchover(obj, &r.switchover,
+                                     &r.prepare_deadline_ms, e);
     json_decref(obj);
     if (ok) {
         *req = r;
     }
     return ok;
+}
+
+/* "switchover" and "prepare_deadline_ms" of a migrate request. */
+static bool
+rest_get_switchover(json_t *obj, enum mig_switchover *sw_out,
+                    uint32_t *deadline, struct rest_error *e)
+{
+    bool bad = false, has_deadline = false;
+    if (!rest_get_u32(obj, "prepare_deadline_ms",
+                      CORE_PREPARE_DEADLINE_MIN_MS,
+                      CORE_PREPARE_DEADLINE_MAX_MS, &has_deadline, deadline,
+                      e)) {
+        return false;
+    }
+    const char *sw = rest_get_string(obj, "switchover", false, &bad, e);
+    if (bad) {
+        return false;
+    }
+    if (sw && !mig_switchover_from_name(sw, sw_out)) {
+        return rest_fail(e, 422, "invalid_value", "'switchover' must be now, "
+                         "manual, rarp or lossless");
+    }
+    if (has_deadline && *sw_out == MIG_SW_NOW) {
+        return rest_fail(e, 422, "invalid_value", "'prepare_deadline_ms' "
+                         "needs a switchover other than now");
+    }
+    return true;
+}
+
+void
+rest_vswitch_req_destroy(struct rest_vswitch_req *r)
+{
+    free(r->ports);
+    r->ports = NULL;
+    r->n_ports = 0;
+}
+
+/* The "ports" object of a vswitch: VM -> distinct port numbers. */
+static bool
+rest_get_vswitch_ports(json_t *obj, struct rest_vswitch_req *r,
+                       struct rest_error *e)
+{
+    json_t *ports = json_object_get(obj, "ports");
+    if (!ports || json_is_null(ports)) {
+        return rest_fail(e, 422, "missing_field", "'ports' is required");
+    }
+    if (!json_is_object(ports)) {
+        return rest_fail(e, 422, "invalid_type", "'ports' must be an object "
+                         "of VM: port number");
+    }
+    size_t n = json_object_size(ports);
+    if (n > REST_VSWITCH_PORTS_MAX) {
+        return rest_fail(e, 422, "invalid_value", "at most %d ports",
+                         REST_VSWITCH_PORTS_MAX);
+    }
+    r->ports = xcalloc(n ? n : 1, sizeof *r->ports);
+    const char *vm;
+    json_t *v;
+    json_object_foreach(ports, vm, v) {
+        if (!mn_name_valid(vm)) {
+            return rest_fail(e, 422, "invalid_name", "port VM '%.40s' must "
+                             "be 1-63 characters of [A-Za-z0-9._:-]", vm);
+        }
+        json_int_t p = json_is_integer(v) ? json_integer_value(v) : 0;
+        if (p < 1 || p > (json_int_t) REST_VSWITCH_PORT_MAX) {
+            return rest_fail(e, 422, "invalid_value", "the port of '%s' must "
+                             "be an integer 1-%u", vm,
+                             (unsigned) REST_VSWITCH_PORT_MAX);
+        }
+        for (size_t i = 0; i < r->n_ports; i++) {
+            if (r->ports[i].port == (uint32_t) p) {
+                return rest_fail(e, 422, "invalid_value", "port %u is given "
+                                 "twice", (unsigned) p);
+            }
+        }
+        struct rest_vswitch_port *rp = &r->ports[r->n_ports++];
+        snprintf(rp->vm, sizeof rp->vm, "%s", vm);
+        rp->port = (uint32_t) p;
+    }
+    return true;
+}
+
+bool
+rest_parse_vswitch(const char *body, size_t len, struct rest_vswitch_req *req,
+                   struct rest_error *e)
+{
+    static const char *const keys[] = {
+        "id", "tenant", "vni", "controller", "datapath_id", "ports", NULL,
+    };
+    json_t *obj = rest_parse_object(body, len, e);
+    if (!obj) {
+        return false;
+    }
+    struct rest_vswitch_req r = {0};
+    bool bad = false, has_vni = false;
+    bool ok = rest_check_keys(obj, keys, e)
+              && rest_get_name(obj, "id", true, r.id, e)
+              && rest_get_name(obj, "tenant", true, r.tenant, e)
+              && rest_get_u32(obj, "vni", 1, REST_VNI_MAX, &has_vni, &r.vni,
+                              e);
+    if (ok && !has_vni) {
+        ok = rest_fail(e, 422, "missing_field", "'vni' is required");
+    }
+    const char *c = ok ? rest_get_string(obj, "controller", true, &bad, e)
+                       : NULL;
+    if (ok && bad) {
+        ok = false;
+    } else if (ok && (!*c || strlen(c) > REST_TARGET_MAX)) {
+        ok = rest_fail(e, 422, "invalid_value", "'controller' must be "
+                       "tcp:ADDRESS:PORT or unix:PATH");
+    } else if (ok) {
+        snprintf(r.controller, sizeof r.controller, "%s", c);
+    }
+    json_t *dp = ok ? json_object_get(obj, "datapath_id") : NULL;
+    if (dp && !json_is_null(dp)) {
+        if (!json_is_integer(dp) || json_integer_value(dp) < 1) {
+            ok = rest_fail(e, 422, "invalid_value", "'datapath_id' must be "
+                           "a positive integer");
+        } else {
+            r.has_dpid = true;
+            r.dpid = (uint64_t) json_integer_value(dp);
+        }
+    }
+    ok = ok && rest_get_vswitch_ports(obj, &r, e);
+    json_decref(obj);
+    if (!ok) {
+        rest_vswitch_req_destroy(&r);
+        return false;
+    }
+    *req = r;
+    return true;
+}
+
+void
+rest_vswitch_migrate_req_destroy(struct rest_vswitch_migrate_req *r)
+{
+    free(r->moves);
+    r->moves = NULL;
+    r->n = 0;
+}
+
+bool
+rest_parse_vswitch_migrate(const char *body, size_t len,
+                           struct rest_vswitch_migrate_req *req,
+                           struct rest_error *e)
+{
+    static const char *const keys[] = {
+        "moves", "switchover", "prepare_deadline_ms", NULL,
+    };
+    json_t *obj = rest_parse_object(body, len, e);
+    if (!obj) {
+        return false;
+    }
+    struct rest_vswitch_migrate_req r = {.switchover = MIG_SW_NOW};
+    bool ok = rest_check_keys(obj, keys, e)
+              && rest_get_switchover(obj, &r.switchover,
+                                     &r.prepare_deadline_ms, e);
+    json_t *moves = ok ? json_object_get(obj, "moves") : NULL;
+    if (ok && (!moves || !json_is_object(moves) || !json_object_size(moves)
+               || json_object_size(moves) > REST_VSWITCH_PORTS_MAX)) {
+        ok = rest_fail(e, 422, "invalid_value", "'moves' must be an object "
+                       "of 1-%d VM: node", REST_VSWITCH_PORTS_MAX);
+    }
+    if (ok) {
+        r.moves = xcalloc(json_object_size(moves), sizeof *r.moves);
+        const char *vm;
+        json_t *v;
+        json_object_foreach(moves, vm, v) {
+            const char *node = json_is_string(v) ? json_string_value(v)
+                                                 : NULL;
+            if (!mn_name_valid(vm) || !node || !mn_name_valid(node)) {
+                ok = rest_fail(e, 422, "invalid_name", "each move must be "
+                               "VM: node, both 1-63 characters of "
+                               "[A-Za-z0-9._:-]");
+                break;
+            }
+            struct rest_vswitch_move *m = &r.moves[r.n++];
+            snprintf(m->vm, sizeof m->vm, "%s", vm);
+            snprintf(m->node, sizeof m->node, "%s", node);
+        }
+    }
+    json_decref(obj);
+    if (!ok) {
+        rest_vswitch_migrate_req_destroy(&r);
+        return false;
+    }
+    *req = r;
+    return true;
 }
 
 bool

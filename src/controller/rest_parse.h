@@ -75,6 +75,10 @@ enum rest_method {
     REST_ROUTE(FABRIC, "fabric")                                             \
     REST_ROUTE(TRANSFERS, "transfers")                                       \
     REST_ROUTE(TRANSFER_PAIRS, "transfer_pairs")                             \
+    REST_ROUTE(VSWITCHES, "vswitches")                                       \
+    REST_ROUTE(VSWITCH, "vswitch")                                           \
+    REST_ROUTE(VSWITCH_FLOWS, "vswitch_flows")                               \
+    REST_ROUTE(VSWITCH_MIGRATE, "vswitch_migrate")                           \
     REST_ROUTE(HEALTHZ, "healthz")                                           \
     REST_ROUTE(METRICS, "metrics")
 enum rest_route_id {
@@ -86,7 +90,7 @@ enum rest_route_id {
 struct rest_route {
     enum rest_route_id id;
     enum rest_method method;
-    char name[MN_NAME_MAX + 1]; /* {id} of a node or VM */
+    char name[MN_NAME_MAX + 1]; /* {id} of a node, VM or vswitch */
     uint64_t migration;           /* {id} of a migration */
 };
 
@@ -229,6 +233,49 @@ struct rest_migrate_req {
 };
 bool rest_parse_migrate(const char *body, size_t len,
                         struct rest_migrate_req *, struct rest_error *);
+
+/* POST /v1/vswitches (docs/vswitch.md): {"id", "tenant", "vni",
+ * "controller": "tcp:ADDR:PORT" | "unix:PATH", "datapath_id"?: integer,
+ * "ports": {VM: port number 1..REST_VSWITCH_PORT_MAX, ...}}; the ports'
+ * numbers and VMs distinct, at most REST_VSWITCH_PORTS_MAX. */
+#define REST_VSWITCH_PORTS_MAX 1024
+#define REST_VSWITCH_PORT_MAX 0xffffff00u /* OFPP_MAX */
+#define REST_TARGET_MAX 127
+struct rest_vswitch_port {
+    char vm[MN_NAME_MAX + 1];
+    uint32_t port;
+};
+struct rest_vswitch_req {
+    char id[MN_NAME_MAX + 1];
+    char tenant[MN_NAME_MAX + 1];
+    uint32_t vni;
+    bool has_dpid;
+    uint64_t dpid;
+    char controller[REST_TARGET_MAX + 1];
+    size_t n_ports;
+    struct rest_vswitch_port *ports; /* owned: rest_vswitch_req_destroy() */
+};
+bool rest_parse_vswitch(const char *body, size_t len,
+                        struct rest_vswitch_req *, struct rest_error *);
+void rest_vswitch_req_destroy(struct rest_vswitch_req *);
+
+/* POST /v1/vswitches/{id}/migrate: {"moves": {VM: node, ...} (1 to
+ * REST_VSWITCH_PORTS_MAX), "switchover"?, "prepare_deadline_ms"?} (the
+ * same two as a VM's migrate). */
+struct rest_vswitch_move {
+    char vm[MN_NAME_MAX + 1];
+    char node[MN_NAME_MAX + 1];
+};
+struct rest_vswitch_migrate_req {
+    size_t n;
+    struct rest_vswitch_move *moves; /* owned */
+    enum mig_switchover switchover;
+    uint32_t prepare_deadline_ms; /* 0 = not given */
+};
+bool rest_parse_vswitch_migrate(const char *body, size_t len,
+                                struct rest_vswitch_migrate_req *,
+                                struct rest_error *);
+void rest_vswitch_migrate_req_destroy(struct rest_vswitch_migrate_req *);
 
 /* POST /v1/migrations/{id}/abort: no body, or {"reason"?: string of at
  * most CORE_ABORT_REASON_MAX printable characters}. */

@@ -1,0 +1,24 @@
+/* rest_vswitch.h: the REST resources of tenant virtual switches
+ * (/v1/vswitches, docs/vswitch.md, docs/api.yaml).  Parses with
+ * rest_parse.c, checks with the core and the vnet layer, changes through
+ * vnet_ctl.c; rest.c sends what it answers. */
+#ifndef MIGNET_CONTROLLER_REST_VSWITCH_H
+#define MIGNET_CONTROLLER_REST_VSWITCH_H 1
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "controller/rest_parse.h"
+
+struct ctl;
+
+/* One request to a REST_R_VSWITCH* route.  On success sets '*status'
+ * (200, 201, 202 or 204), '*out' (NULL for 204) and 'location' ("" when
+ * none); on failure fills 'e'. */
+bool rest_vswitch_handle(struct ctl *, const struct rest_route *,
+                         const char *body, size_t len, int *status,
+                         json_t **out, char *location, size_t location_len,
+                         struct rest_error *e);
+
+#endif /* MIGNET_CONTROLLER_REST_VSWITCH_H */
