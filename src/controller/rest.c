@@ -36,6 +36,7 @@
 #include "controller/rest_parse.h"
 #include "controller/rest_transfers.h"
 #include "controller/rest_vswitch.h"
+#include "controller/vnet_ctl.h"
 #include "controller/transfers.h"
 #include "controller/rest_views.h"
 #include "lib/addr.h"
@@ -994,6 +995,7 @@ rest_metrics(struct rest *rest, struct evhttp_request *req)
     if (metrics_render(&ctl->metrics, ctl->core, &sb)
         || rest_fabric_metrics(ctl->fabric, &sb)
         || transfers_metrics(ctl->transfers, &sb)
+        || vnet_ctl_metrics(ctl->vnet, &sb)
         || rest_auth_metrics(&rest->auth, &sb)
         || (ctl->replica /* a follower answers 0 (replica.c) */
             && strbuf_puts(&sb, "# HELP mignet_replica_leader Whether this "
