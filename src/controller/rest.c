@@ -578,6 +578,15 @@ rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
             rest_send_error(ctl, req, &e);
             return;
         }
+        const char *vs = rest_vswitch_of_vm(ctl, rt->name);
+        if (vs && (c.vni != v.config.vni
+                   || memcmp(c.mac, v.config.mac, sizeof c.mac))) {
+            rest_fail(&e, 409, "vm_in_vswitch", "VM '%s' is a port of "
+                      "virtual switch '%s': its VNI and MAC stay", rt->name,
+                      vs);
+            rest_send_error(ctl, req, &e);
+            return;
+        }
         ctl->dirty = true;
         err = core_vm_update_opts(ctl->core, idx, &c,
                                   dup ? CORE_VM_ALLOW_DUPLICATE : 0, now);
@@ -592,6 +601,14 @@ rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
         log_write(LOG_INF, "rest", "event=vm_updated vm=%s epoch=%" PRIu64,
                   rt->name, v.epoch);
         rest_send_resource(ctl, req, 200, rest_vm_json(ctl, idx));
+        return;
+    }
+    const char *vs = rest_vswitch_of_vm(ctl, rt->name);
+    if (vs) {
+        struct rest_error e;
+        rest_fail(&e, 409, "vm_in_vswitch", "VM '%s' is a port of virtual "
+                  "switch '%s': delete the switch first", rt->name, vs);
+        rest_send_error(ctl, req, &e);
         return;
     }
     ctl->dirty = true;
