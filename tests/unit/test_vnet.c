@@ -970,6 +970,39 @@ test_stats_timeout_and_nodes_leaving(void **state)
 }
 
 static void
+test_nack_reports_and_resyncs_once(void **state)
+{
+    (void)state;
+    struct ofp_msg m;
+    handshake();
+    hosts("n1", NULL);
+    send_flow("add priority=10 in_port=1 actions=output:2", 0, 41);
+    send_simple(OFPT_BARRIER_REQUEST, 42);
+    size_t n = drain();
+    struct chan_msg nk;
+    chan_msg_init(&nk, CHAN_NACK);
+    nk.seq = q[find(n, "n1", CHAN_VNET_END, 0)].seq;
+    nk.ofp_type = OFPET_FLOW_MOD_FAILED;
+    nk.ofp_code = 1; /* TABLE_FULL */
+    assert_true(vnet_node_msg(v, "n1", &nk, now));
+    expect_error(OFPERR_OFPFMFC_TABLE_FULL, 41);
+    /* A full push follows; the barrier waits for it. */
+    n = drain();
+    int b = find(n, "n1", CHAN_VNET_BEGIN, 0);
+    assert_true(b >= 0 && q[b].full);
+    expect_nothing();
+    /* A second nack in a row: no further push (no loop). */
+    nk.seq = q[find(n, "n1", CHAN_VNET_END, 0)].seq;
+    assert_true(vnet_node_msg(v, "n1", &nk, now));
+    expect_type(&m, OFPT_BARRIER_REPLY);
+    assert_int_equal(m.xid, 42);
+    assert_int_equal(drain(), 0);
+    struct vnet_counters c;
+    vnet_get_counters(v, &c);
+    assert_int_equal(c.nacks, 2);
+}
+
+static void
 test_garbage_input_never_crashes(void **state)
 {
     (void)state;
@@ -1039,6 +1072,7 @@ main(void)
         T(test_timeouts_and_flow_removed),
         T(test_packet_out_flood_per_node),
         T(test_stats_timeout_and_nodes_leaving),
+        T(test_nack_reports_and_resyncs_once),
         T(test_garbage_input_never_crashes),
         T(test_switch_definitions),
 #undef T
