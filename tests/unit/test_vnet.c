@@ -19,6 +19,7 @@
 
 #include "mignet/ofp.h"
 #include "mignet/vnet.h"
+#include "lib/strbuf.h"
 #include "proto/chan_msg.h"
 
 #define VS "vs1"
@@ -207,14 +208,25 @@ flow_stats(struct ofp_flow_stats *fs, size_t max)
 static struct chan_msg q[MAXQ];
 static char qnode[MAXQ][MN_NAME_MAX + 1];
 
-/* Drains every queued node message; returns how many. */
+/* Drains every queued node message; returns how many.  Each must pass
+ * the channel codec (what the agent would accept) and read back equal. */
 static size_t
 drain(void)
 {
     size_t n = 0;
+    struct strbuf sb;
+    strbuf_init(&sb);
     while (n < MAXQ && vnet_node_output(v, qnode[n], &q[n])) {
+        strbuf_clear(&sb);
+        assert_int_equal(chan_msg_encode(&q[n], &sb), CHAN_E_OK);
+        static struct chan_msg back;
+        assert_int_equal(chan_msg_decode(sb.data, sb.len - 1, &back, NULL, 0),
+                         CHAN_E_OK);
+        assert_int_equal(back.type, q[n].type);
+        assert_int_equal(back.seq, q[n].seq);
         n++;
     }
+    strbuf_destroy(&sb);
     return n;
 }
 
