@@ -574,6 +574,26 @@ handle_instr(struct chan_client *c, const struct chan_msg *m, uint64_t now,
     }
 }
 
+void
+chan_client_applied(struct chan_client *c, uint64_t seq)
+{
+    if (!c->welcomed) {
+        violation(c, "vnet instruction (seq %llu) before welcome",
+                  (unsigned long long) seq);
+        return;
+    }
+    if (seq <= c->stats.last_seq) {
+        violation(c, "vnet instruction seq %llu not above %llu",
+                  (unsigned long long) seq,
+                  (unsigned long long) c->stats.last_seq);
+    } else {
+        c->stats.last_seq = seq;
+    }
+    if (seq > c->pending_ack) {
+        c->pending_ack = seq;
+    }
+}
+
 static void
 handle_welcome(struct chan_client *c, const struct chan_msg *m,
                uint64_t now, struct strbuf *out)
