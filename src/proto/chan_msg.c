@@ -247,6 +247,81 @@ static const struct field error_fields[] = {
     END,
 };
 
+/* Tenant virtual switches (seed 001). */
+#define F_VSWITCH FIELD("vswitch", F_NAME, vswitch, true)
+static const struct field vnet_begin_fields[] = {
+    F_VSWITCH,
+    FIELD("vni", F_VNI, vni, true),
+    FIELD("active", F_U64, active, true),
+    F_SEQ,
+    FIELD("full", F_FLAG, full, false),
+    END,
+};
+static const struct field vnet_port_fields[] = {
+    F_VSWITCH,
+    FIELD("port", F_U32, port, true),
+    F_VM,
+    FIELD("key", F_VNI, key, true),
+    END,
+};
+static const struct field vnet_flow_fields[] = {
+    F_VSWITCH,
+    FIELD("id", F_U32, flow_id, true),
+    FIELD("version", F_U64, version, true),
+    FIELD("ofp", F_HEX, frame, true),
+    END,
+};
+static const struct field vnet_flow_del_fields[] = {
+    F_VSWITCH,
+    FIELD("id", F_U32, flow_id, true),
+    FIELD("version", F_U64, version, true),
+    END,
+};
+static const struct field vnet_seq_fields[] = {F_VSWITCH, F_SEQ, END};
+static const struct field vnet_drop_fields[] = {
+    F_VSWITCH,
+    FIELD("version", F_U64, version, true),
+    F_SEQ,
+    END,
+};
+static const struct field vnet_packet_out_fields[] = {
+    F_VSWITCH,
+    FIELD("port", F_U32, port, true),
+    FIELD("frame", F_HEX, frame, true),
+    END,
+};
+static const struct field vnet_packet_in_fields[] = {
+    F_VSWITCH,
+    FIELD("port", F_U32, port, true),
+    FIELD("id", F_U32, flow_id, true),
+    FIELD("version", F_U64, version, true),
+    FIELD("total_len", F_U32, total_len, true),
+    FIELD("frame", F_HEX, frame, true),
+    END,
+};
+static const struct field vnet_fstat_fields[] = {
+    F_VSWITCH,
+    FIELD("id", F_U32, flow_id, true),
+    FIELD("version", F_U64, version, true),
+    FIELD("port", F_U32, port, true),
+    FIELD("packets", F_U64, packets, true),
+    FIELD("bytes", F_U64, bytes, true),
+    END,
+};
+static const struct field vnet_pstat_fields[] = {
+    F_VSWITCH,
+    FIELD("port", F_U32, port, true),
+    FIELD("packets", F_U64, packets, true),
+    FIELD("bytes", F_U64, bytes, true),
+    END,
+};
+static const struct field vnet_stats_end_fields[] = {
+    F_VSWITCH,
+    F_SEQ,
+    FIELD("final", F_FLAG, final, false),
+    END,
+};
+
 static const struct field *const type_fields[CHAN_N_TYPES] = {
     [CHAN_HELLO] = hello_fields,          [CHAN_WELCOME] = welcome_fields,
     [CHAN_RESYNC_BEGIN] = seq_fields,     [CHAN_RESYNC_END] = seq_fields,
@@ -260,6 +335,19 @@ static const struct field *const type_fields[CHAN_N_TYPES] = {
     [CHAN_MAP_ENTRY] = map_entry_fields,  [CHAN_MAP_END] = version_fields,
     [CHAN_MAP_ACK] = version_fields,      [CHAN_ACTIVATED] = report_fields,
     [CHAN_NOT_LEADER] = not_leader_fields,
+    [CHAN_VNET_BEGIN] = vnet_begin_fields,
+    [CHAN_VNET_PORT] = vnet_port_fields,
+    [CHAN_VNET_FLOW] = vnet_flow_fields,
+    [CHAN_VNET_FLOW_DEL] = vnet_flow_del_fields,
+    [CHAN_VNET_END] = vnet_seq_fields,
+    [CHAN_VNET_DROP] = vnet_drop_fields,
+    [CHAN_VNET_REMOVE] = vnet_seq_fields,
+    [CHAN_VNET_PACKET_OUT] = vnet_packet_out_fields,
+    [CHAN_VNET_STATS_REQ] = vnet_seq_fields,
+    [CHAN_VNET_PACKET_IN] = vnet_packet_in_fields,
+    [CHAN_VNET_FSTAT] = vnet_fstat_fields,
+    [CHAN_VNET_PSTAT] = vnet_pstat_fields,
+    [CHAN_VNET_STATS_END] = vnet_stats_end_fields,
 };
 
 /* Checks across members, after each member passed its own: where it

@@ -57,6 +57,26 @@
  *   activated     vm R, epoch R                    (agent -> controller)
  *   not_leader    leader s                         (controller -> agent)
  *
+ * Tenant virtual switches (seed 001, docs/vswitch.md):
+ *   vnet_begin    vswitch R, vni R, active R, seq R, full f   (ctl -> agent)
+ *   vnet_port     vswitch R, port R, vm R, key R              (ctl -> agent)
+ *   vnet_flow     vswitch R, id R, version R, ofp R           (ctl -> agent)
+ *   vnet_flow_del vswitch R, id R, version R                  (ctl -> agent)
+ *   vnet_end      vswitch R, seq R                            (ctl -> agent)
+ *   vnet_drop     vswitch R, version R, seq R                 (ctl -> agent)
+ *   vnet_remove   vswitch R, seq R                            (ctl -> agent)
+ *   vnet_packet_out vswitch R, port R, frame R                (ctl -> agent)
+ *   vnet_stats_req vswitch R, seq R                           (ctl -> agent)
+ *   vnet_packet_in vswitch R, port R, id R, version R, total_len R, frame R
+ *                                                             (agent -> ctl)
+ *   vnet_fstat    vswitch R, id R, version R, port R, packets R, bytes R
+ *                                                             (agent -> ctl)
+ *   vnet_pstat    vswitch R, port R, packets R, bytes R       (agent -> ctl)
+ *   vnet_stats_end vswitch R, seq R, final f                  (agent -> ctl)
+ * 'ofp' (vnet_flow) is an OpenFlow 1.3 FLOW_MOD in the tenant's terms, in
+ * lowercase hex like 'frame' and held in the same member; 'key' is a
+ * tunnel key (0-VNI_MAX).
+ *
  * "f": an optional boolean, default false, encoded only when true (so a
  * plain install reads as before).  "s": an optional string, encoded only
  * when not empty.  'iface_id' (default: empty, meaning the VM id) is the
@@ -138,7 +158,20 @@ struct strbuf;
     CHAN_MSG_TYPE(MAP_END, "map_end")                                        \
     CHAN_MSG_TYPE(MAP_ACK, "map_ack")                                        \
     CHAN_MSG_TYPE(ACTIVATED, "activated")                                    \
-    CHAN_MSG_TYPE(NOT_LEADER, "not_leader")
+    CHAN_MSG_TYPE(NOT_LEADER, "not_leader")                                  \
+    CHAN_MSG_TYPE(VNET_BEGIN, "vnet_begin")                                  \
+    CHAN_MSG_TYPE(VNET_PORT, "vnet_port")                                    \
+    CHAN_MSG_TYPE(VNET_FLOW, "vnet_flow")                                    \
+    CHAN_MSG_TYPE(VNET_FLOW_DEL, "vnet_flow_del")                            \
+    CHAN_MSG_TYPE(VNET_END, "vnet_end")                                      \
+    CHAN_MSG_TYPE(VNET_DROP, "vnet_drop")                                    \
+    CHAN_MSG_TYPE(VNET_REMOVE, "vnet_remove")                                \
+    CHAN_MSG_TYPE(VNET_PACKET_OUT, "vnet_packet_out")                        \
+    CHAN_MSG_TYPE(VNET_STATS_REQ, "vnet_stats_req")                          \
+    CHAN_MSG_TYPE(VNET_PACKET_IN, "vnet_packet_in")                          \
+    CHAN_MSG_TYPE(VNET_FSTAT, "vnet_fstat")                                  \
+    CHAN_MSG_TYPE(VNET_PSTAT, "vnet_pstat")                                  \
+    CHAN_MSG_TYPE(VNET_STATS_END, "vnet_stats_end")
 
 enum chan_msg_type {
 #define CHAN_MSG_TYPE(ENUM, NAME) CHAN_##ENUM,
@@ -226,7 +259,17 @@ struct chan_msg {
     enum binding_action action;       /* binding */
     uint32_t port;                    /* dhcp: the port it came in on */
     size_t frame_len;                 /* dhcp */
-    uint8_t frame[CHAN_FRAME_MAX];    /* dhcp */
+    uint8_t frame[CHAN_FRAME_MAX];    /* dhcp, vnet_packet_*, vnet_flow */
+    /* Tenant virtual switches (seed 001). */
+    char vswitch[MN_NAME_MAX + 1];  /* every vnet_* message */
+    uint32_t vni;                     /* vnet_begin */
+    uint64_t active;                  /* vnet_begin: the dispatched version */
+    bool full;                        /* vnet_begin: replaces every flow */
+    uint32_t key;                     /* vnet_port: its tunnel key */
+    uint32_t flow_id;                 /* vnet_flow*, _packet_in, _fstat */
+    uint64_t packets, bytes;          /* vnet_fstat, vnet_pstat */
+    uint32_t total_len;               /* vnet_packet_in */
+    bool final;                       /* vnet_stats_end */
 };
 
 /* Zeroes 'msg' and sets its type (and proto for hello). */

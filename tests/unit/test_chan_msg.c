@@ -102,6 +102,40 @@ static const char *const golden[CHAN_N_TYPES] = {
                        "\"epoch\":5}",
     [CHAN_NOT_LEADER] = "{\"type\":\"not_leader\","
                         "\"leader\":\"198.18.0.9:7481\"}",
+    [CHAN_VNET_BEGIN] = "{\"type\":\"vnet_begin\",\"vswitch\":\"vs1\","
+                        "\"vni\":5001,\"active\":3,\"seq\":21,"
+                        "\"full\":true}",
+    [CHAN_VNET_PORT] = "{\"type\":\"vnet_port\",\"vswitch\":\"vs1\","
+                       "\"port\":2,\"vm\":\"vm2\",\"key\":15728642}",
+    [CHAN_VNET_FLOW] = "{\"type\":\"vnet_flow\",\"vswitch\":\"vs1\","
+                       "\"id\":4294967295,\"version\":3,"
+                       "\"ofp\":\"040e0038\"}",
+    [CHAN_VNET_FLOW_DEL] = "{\"type\":\"vnet_flow_del\","
+                           "\"vswitch\":\"vs1\",\"id\":9,"
+                           "\"version\":3}",
+    [CHAN_VNET_END] = "{\"type\":\"vnet_end\",\"vswitch\":\"vs1\","
+                      "\"seq\":21}",
+    [CHAN_VNET_DROP] = "{\"type\":\"vnet_drop\",\"vswitch\":\"vs1\","
+                       "\"version\":2,\"seq\":22}",
+    [CHAN_VNET_REMOVE] = "{\"type\":\"vnet_remove\","
+                         "\"vswitch\":\"vs1\",\"seq\":23}",
+    [CHAN_VNET_PACKET_OUT] = "{\"type\":\"vnet_packet_out\","
+                             "\"vswitch\":\"vs1\",\"port\":1,"
+                             "\"frame\":\"ffffffffffff\"}",
+    [CHAN_VNET_STATS_REQ] = "{\"type\":\"vnet_stats_req\","
+                            "\"vswitch\":\"vs1\",\"seq\":24}",
+    [CHAN_VNET_PACKET_IN] = "{\"type\":\"vnet_packet_in\","
+                            "\"vswitch\":\"vs1\",\"port\":3,\"id\":7,"
+                            "\"version\":3,\"total_len\":60,"
+                            "\"frame\":\"0200000001010200\"}",
+    [CHAN_VNET_FSTAT] = "{\"type\":\"vnet_fstat\",\"vswitch\":\"vs1\","
+                        "\"id\":7,\"version\":3,\"port\":3,"
+                        "\"packets\":100,\"bytes\":6000}",
+    [CHAN_VNET_PSTAT] = "{\"type\":\"vnet_pstat\",\"vswitch\":\"vs1\","
+                        "\"port\":3,\"packets\":101,\"bytes\":6060}",
+    [CHAN_VNET_STATS_END] = "{\"type\":\"vnet_stats_end\","
+                            "\"vswitch\":\"vs1\",\"seq\":0,"
+                            "\"final\":true}",
 };
 
 /* Builds, field by field, the message each golden line stands for. */
@@ -225,6 +259,75 @@ build(enum chan_msg_type t, struct chan_msg *m)
     case CHAN_NOT_LEADER:
         SET(m->address, "198.18.0.9:7481");
         break;
+    case CHAN_VNET_BEGIN:
+        SET(m->vswitch, "vs1");
+        m->vni = 5001;
+        m->active = 3;
+        m->seq = 21;
+        m->full = true;
+        break;
+    case CHAN_VNET_PORT:
+        SET(m->vswitch, "vs1");
+        m->port = 2;
+        SET(m->vm, "vm2");
+        m->key = 0xf00002;
+        break;
+    case CHAN_VNET_FLOW:
+        SET(m->vswitch, "vs1");
+        m->flow_id = UINT32_MAX;
+        m->version = 3;
+        memcpy(m->frame, "\x04\x0e\x00\x38", 4);
+        m->frame_len = 4;
+        break;
+    case CHAN_VNET_FLOW_DEL:
+        SET(m->vswitch, "vs1");
+        m->flow_id = 9;
+        m->version = 3;
+        break;
+    case CHAN_VNET_END:
+    case CHAN_VNET_REMOVE:
+    case CHAN_VNET_STATS_REQ:
+        SET(m->vswitch, "vs1");
+        m->seq = t == CHAN_VNET_END ? 21 : t == CHAN_VNET_REMOVE ? 23 : 24;
+        break;
+    case CHAN_VNET_DROP:
+        SET(m->vswitch, "vs1");
+        m->version = 2;
+        m->seq = 22;
+        break;
+    case CHAN_VNET_PACKET_OUT:
+        SET(m->vswitch, "vs1");
+        m->port = 1;
+        memset(m->frame, 0xff, 6);
+        m->frame_len = 6;
+        break;
+    case CHAN_VNET_PACKET_IN:
+        SET(m->vswitch, "vs1");
+        m->port = 3;
+        m->flow_id = 7;
+        m->version = 3;
+        m->total_len = 60;
+        memcpy(m->frame, "\x02\x00\x00\x00\x01\x01\x02\x00", 8);
+        m->frame_len = 8;
+        break;
+    case CHAN_VNET_FSTAT:
+        SET(m->vswitch, "vs1");
+        m->flow_id = 7;
+        m->version = 3;
+        m->port = 3;
+        m->packets = 100;
+        m->bytes = 6000;
+        break;
+    case CHAN_VNET_PSTAT:
+        SET(m->vswitch, "vs1");
+        m->port = 3;
+        m->packets = 101;
+        m->bytes = 6060;
+        break;
+    case CHAN_VNET_STATS_END:
+        SET(m->vswitch, "vs1");
+        m->final = true;
+        break;
     default:
         fail();
     }
@@ -272,6 +375,16 @@ assert_msg_equal(const struct chan_msg *a, const struct chan_msg *b)
     assert_int_equal(a->inactive, b->inactive);
     assert_int_equal(a->activate_on_frame, b->activate_on_frame);
     assert_string_equal(a->iface_id, b->iface_id);
+    assert_string_equal(a->vswitch, b->vswitch);
+    assert_int_equal(a->vni, b->vni);
+    assert_int_equal(a->active, b->active);
+    assert_int_equal(a->full, b->full);
+    assert_int_equal(a->key, b->key);
+    assert_int_equal(a->flow_id, b->flow_id);
+    assert_int_equal(a->packets, b->packets);
+    assert_int_equal(a->bytes, b->bytes);
+    assert_int_equal(a->total_len, b->total_len);
+    assert_int_equal(a->final, b->final);
 }
 
 /* 'line' decodes to 'want', and 'want' encodes (into 'sb') to 'line'. */
@@ -777,6 +890,17 @@ static const struct bad_case bad_cases[] = {
      "\"ofp_error\":{\"type\":1,\"code\":-1}}",
      CHAN_E_RANGE, "ofp_error.code"},
     {"{\"type\":\"dhcp\",\"frame\":\"00\"}", CHAN_E_MISSING, "port"},
+    {"{\"type\":\"vnet_port\",\"port\":1,\"vm\":\"a\",\"key\":1}",
+     CHAN_E_MISSING, "vswitch"},
+    {"{\"type\":\"vnet_port\",\"vswitch\":\"s\",\"port\":1,"
+     "\"vm\":\"a\",\"key\":16777216}", CHAN_E_RANGE, "key"},
+    {"{\"type\":\"vnet_flow\",\"vswitch\":\"s\",\"id\":4294967296,"
+     "\"version\":1,\"ofp\":\"00\"}", CHAN_E_RANGE, "id"},
+    {"{\"type\":\"vnet_flow\",\"vswitch\":\"s\",\"id\":1,"
+     "\"version\":1,\"ofp\":\"0G\"}", CHAN_E_BAD_HEX, "ofp"},
+    {"{\"type\":\"vnet_fstat\",\"vswitch\":\"s\",\"id\":1,"
+     "\"version\":1,\"port\":1,\"packets\":-1,\"bytes\":0}",
+     CHAN_E_RANGE, "packets"},
     {"{\"type\":\"dhcp\",\"port\":1}", CHAN_E_MISSING, "frame"},
     {"{\"type\":\"dhcp\",\"port\":1,\"frame\":\"0\"}", CHAN_E_BAD_HEX,
      "frame"},
