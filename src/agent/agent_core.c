@@ -183,6 +183,55 @@ chan_push(struct agent_core *a, const struct chan_msg *msg)
 /* mignetd refused a binding this agent reported: what it snooped is not
  * the truth, so it stops enforcing it (the controller's install, or the
  * unbound rules, apply). */
+/* A tenant virtual switch's message (agent_vnet.c); only once welcomed
+ * (chan_client counts a violation otherwise). */
+static void
+chan_vnet(struct agent_core *a, const struct chan_msg *m)
+{
+    if (!chan_client_welcomed(a->chan)) {
+        return;
+    }
+    switch (m->type) {
+    case CHAN_VNET_BEGIN:
+        agent_vnet_begin(a, m->vswitch, m->vni, m->active, m->seq, m->full);
+        break;
+    case CHAN_VNET_PORT:
+        agent_vnet_port(a, m->vswitch, m->port, m->vm, m->key);
+        break;
+    case CHAN_VNET_FLOW:
+        agent_vnet_flow(a, m->vswitch, m->flow_id, m->version, m->frame,
+                        m->frame_len);
+        break;
+    case CHAN_VNET_FLOW_DEL:
+        agent_vnet_flow_del(a, m->vswitch, m->flow_id, m->version);
+        break;
+    case CHAN_VNET_END:
+        agent_vnet_end(a, m->vswitch, m->seq);
+        break;
+    case CHAN_VNET_DROP:
+        agent_vnet_drop(a, m->vswitch, m->version, m->seq);
+        break;
+    case CHAN_VNET_REMOVE:
+        agent_vnet_remove(a, m->vswitch, m->seq);
+        break;
+    case CHAN_VNET_PACKET_OUT: {
+        int error = agent_vnet_packet_out(a, m->vswitch, m->port, m->frame,
+                                          m->frame_len);
+        if (error) {
+            log_write(LOG_DBG, "agent", "event=vnet_packet_out_dropped "
+                      "node=%s vswitch=%s port=%" PRIu32 " error=%s",
+                      a->opt.node, m->vswitch, m->port, strerror(error));
+        }
+        break;
+    }
+    case CHAN_VNET_STATS_REQ:
+        agent_vnet_stats_req(a, m->vswitch, m->seq);
+        break;
+    default:
+        break;
+    }
+}
+
 static void
 chan_received(void *aux, const char *line, size_t len,
               const struct chan_msg *msg, enum chan_err e)
@@ -193,6 +242,7 @@ chan_received(void *aux, const char *line, size_t len,
     (void) e;
     if (msg) {
         chan_push(a, msg);
+        chan_vnet(a, msg);
     }
     if (!msg || msg->type != CHAN_ERROR || !binding_table_count(a->snooped)
         || (strcmp(msg->code, "binding_refused")

@@ -709,6 +709,19 @@ handle_line(struct chan_client *c, const char *line, size_t len,
     case CHAN_MAP_ENTRY:
     case CHAN_MAP_END:
         break; /* map push: the agent's map, through the 'received' hook */
+    case CHAN_VNET_BEGIN:
+    case CHAN_VNET_PORT:
+    case CHAN_VNET_FLOW:
+    case CHAN_VNET_FLOW_DEL:
+    case CHAN_VNET_END:
+    case CHAN_VNET_DROP:
+    case CHAN_VNET_REMOVE:
+    case CHAN_VNET_PACKET_OUT:
+    case CHAN_VNET_STATS_REQ:
+        if (!c->welcomed) {
+            violation(c, "%s before welcome", chan_msg_type_name(m.type));
+        }
+        break; /* tenant switches: the agent's, through 'received' */
     case CHAN_SUBSCRIBE:
     case CHAN_MAP_ACK:
     case CHAN_HELLO:
