@@ -7,7 +7,12 @@
  * flows are compared as text.  A node holds vm1 (port 101) and vm2 (port
  * 102) here, vm3 on 198.18.0.3, vm4 relaying to 198.18.0.4 and vm5 as a
  * prepared copy (port 105) of a VM still on 198.18.0.5; the tunnel port
- * is 1, the switch's VNI 100 and its ports 1-5 have keys 0xf00001... */
+ * is 1, the switch's VNI 100 and its ports 1-5 have keys 0xf00001...
+ * A seeded property test runs the same compile incrementally through
+ * pl_engine's external owners (one per tenant flow, one for the switch's
+ * own flows, as agent_vnet.c does) against pipeline_vnet() of the same
+ * state, flow for flow, with the tracked sync's copy equal too; and one
+ * tenant flow's change touches only its own flows. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +27,8 @@
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
 #include "agent/pipeline_vnet.h"
+#include "agent/pl_engine.h"
+#include "lib/util.h"
 #include "mignet/ofp.h"
 #include "mignet/ofpbuf.h"
 
@@ -444,6 +451,273 @@ test_too_big(void **state)
     free(names);
 }
 
+/* ---- The incremental compile against its oracle ---- */
+
+#define MAXF 24
+static struct pl_vnet_flow pflows[MAXF];
+static bool pused[MAXF];
+static struct pl_engine *eng;
+
+static const struct pl_vm *
+engine_view(void *aux, const char *vm)
+{
+    (void) aux;
+    return pl_engine_find_vm(eng, vm);
+}
+
+static const struct pl_vnet_env eenv = {.tunnel_port = 1, .vm = engine_view};
+
+/* The owners: "sw" and "f<i>". */
+static int
+gen(void *aux, const char *owner, struct flowtab *out, char *err,
+    size_t err_size)
+{
+    (void) aux;
+    if (!strcmp(owner, "sw")) {
+        pipeline_vnet_infra(&eenv, &vs, out);
+        return 0;
+    }
+    int i = atoi(owner + 1);
+    assert_true(i >= 0 && i < MAXF);
+    return pused[i] ? pipeline_vnet_flow(&eenv, &vs, &pflows[i], out, err,
+                                         err_size)
+                    : 0;
+}
+
+struct only_vnet {
+    struct flowtab *t;
+};
+
+static void
+keep_vnet(void *aux, const struct flowtab_flow *f)
+{
+    struct only_vnet *o = aux;
+    uint64_t k = f->cookie & PL_COOKIE_KIND_MASK;
+    if (k == pl_cookie_kind(PL_K_VNET)
+        || k == pl_cookie_kind(PL_K_VNET_INFRA)) {
+        flowtab_put(o->t, f);
+    }
+}
+
+struct cmp {
+    const struct flowtab *other;
+    size_t missing, differ;
+};
+
+static void
+cmp_flow(void *aux, const struct flowtab_flow *f)
+{
+    struct cmp *c = aux;
+    const struct flowtab_flow *o =
+        flowtab_find(c->other, f->table, f->priority, &f->match);
+    c->missing += !o;
+    c->differ += o && !flowtab_flow_same(f, o);
+}
+
+static bool
+same_tables(const struct flowtab *a, const struct flowtab *b)
+{
+    struct cmp c = {.other = b};
+    flowtab_walk(a, cmp_flow, &c);
+    return !c.missing && !c.differ && flowtab_count(a) == flowtab_count(b);
+}
+
+static uint64_t rng;
+
+static uint32_t
+rnd(uint32_t n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t) (rng % n);
+}
+
+static const char *const texts[] = {
+    "add priority=0 actions=output:FLOOD",
+    "add priority=5 in_port=1 actions=output:2,output:3",
+    "add priority=5 in_port=2 actions=output:IN_PORT,output:1",
+    "add priority=7 eth_type=0x0800 actions=output:CONTROLLER:64",
+    "add priority=9 eth_dst=02:00:00:00:01:04 actions=output:4",
+    "add priority=9 in_port=3 actions=output:ALL",
+    "add priority=1 in_port=5 actions=output:5,output:1",
+};
+
+/* A random view of VM 'i' (1-5). */
+static void
+random_vm(int i)
+{
+    static const char *const names[] = {"vm1", "vm2", "vm3", "vm4", "vm5"};
+    struct pl_vm v = {.vm = names[i - 1]};
+    v.kind = (enum pl_vm_kind) rnd(4);
+    v.ofport = rnd(3) ? 100 + (uint32_t) i : 0;
+    v.peer = rnd(4) ? IP(198, 18, 0, 10 + rnd(3)) : 0;
+    v.config.vni = 100;
+    if (rnd(6)) {
+        pl_engine_set_vm(eng, &v);
+    } else {
+        pl_engine_remove_vm(eng, v.vm);
+    }
+}
+
+static int by_name[MAXF]; /* owner indexes in strcmp order of "f<i>" */
+
+static int
+owner_cmp(const void *a_, const void *b_)
+{
+    char a[8], b[8];
+    snprintf(a, sizeof a, "f%d", *(const int *) a_);
+    snprintf(b, sizeof b, "f%d", *(const int *) b_);
+    return strcmp(a, b);
+}
+
+static void
+test_incremental_oracle(void **state)
+{
+    (void) state;
+    for (int j = 0; j < MAXF; j++) {
+        by_name[j] = j;
+    }
+    qsort(by_name, MAXF, sizeof by_name[0], owner_cmp);
+    const char *env_seqs = getenv("MIGNET_PL_SEQS");
+    int seqs = env_seqs ? atoi(env_seqs) : 300;
+    rng = 0x9e3779b97f4a7c15ull;
+    for (int seq = 0; seq < seqs; seq++) {
+        eng = pl_engine_create();
+        pl_engine_set_options(eng, 1, false);
+        pl_engine_set_ext(eng, gen, NULL);
+        pl_engine_ext_dirty(eng, "sw");
+        memset(pused, 0, sizeof pused);
+        vs.active = rnd(4);
+        vs.n_ports = 5;
+        struct flowtab *installed = flowtab_create();
+        struct flowtab *oracle = flowtab_create();
+        struct flowtab *mine = flowtab_create();
+        for (int step = 0; step < 40; step++) {
+            char owner[8];
+            int i = (int) rnd(MAXF);
+            snprintf(owner, sizeof owner, "f%d", i);
+            switch (rnd(5)) {
+            case 0: /* upsert a tenant flow */
+            case 1:
+                if (pused[i]) {
+                    pl_vnet_flow_destroy(&pflows[i]);
+                }
+                tenant_flow(texts[rnd(ARRAY_SIZE(texts))], (uint32_t) i,
+                            vs.active + rnd(2), &pflows[i]);
+                pused[i] = true;
+                pl_engine_ext_dirty(eng, owner);
+                break;
+            case 2: /* delete one */
+                if (pused[i]) {
+                    pl_vnet_flow_destroy(&pflows[i]);
+                    pused[i] = false;
+                }
+                pl_engine_ext_remove(eng, owner);
+                break;
+            case 3: /* a VM moves: the agent dirties the whole switch */
+                random_vm(1 + (int) rnd(5));
+                pl_engine_ext_dirty(eng, "sw");
+                for (int j = 0; j < MAXF; j++) {
+                    if (pused[j]) {
+                        snprintf(owner, sizeof owner, "f%d", j);
+                        pl_engine_ext_dirty(eng, owner);
+                    }
+                }
+                break;
+            default: /* the flip, or a port less */
+                if (rnd(2)) {
+                    vs.active++;
+                } else {
+                    vs.n_ports = 3 + rnd(3);
+                }
+                pl_engine_recompute_all(eng);
+                break;
+            }
+            assert_int_equal(pl_engine_run(eng, NULL, 0), 0);
+            /* The oracle: the whole switch at once, its flows in the
+             * order the engine ranks their owners (by name: two tenant
+             * flows with one key, the first keeps it). */
+            struct pl_vnet_flow all[MAXF];
+            size_t n = 0;
+            for (int j = 0; j < MAXF; j++) {
+                int k = by_name[j];
+                if (pused[k]) {
+                    all[n++] = pflows[k];
+                }
+            }
+            flowtab_clear(oracle);
+            assert_int_equal(pipeline_vnet(&eenv, &vs, all, n, oracle, NULL,
+                                           0), 0);
+            flowtab_clear(mine);
+            struct only_vnet o = {mine};
+            flowtab_walk(pl_engine_desired(eng), keep_vnet, &o);
+            assert_true(same_tables(mine, oracle));
+            /* The tracked keys alone keep an installed copy equal. */
+            struct ofpbuf b;
+            ofpbuf_init(&b, 4096);
+            uint32_t xid = 1;
+            flowtab_sync_keys(installed, pl_engine_desired(eng),
+                              pl_engine_tracked(eng), &b, &xid, NULL);
+            ofpbuf_uninit(&b);
+            pl_engine_clear_tracked(eng);
+            assert_true(same_tables(installed, pl_engine_desired(eng)));
+        }
+        for (int j = 0; j < MAXF; j++) {
+            if (pused[j]) {
+                pl_vnet_flow_destroy(&pflows[j]);
+            }
+        }
+        flowtab_destroy(installed);
+        flowtab_destroy(oracle);
+        flowtab_destroy(mine);
+        pl_engine_destroy(eng);
+    }
+    vs.n_ports = 5;
+}
+
+/* One tenant flow changed among many: only its own flows change. */
+static void
+test_one_flow_one_change(void **state)
+{
+    (void) state;
+    eng = pl_engine_create();
+    pl_engine_set_options(eng, 1, false);
+    pl_engine_set_ext(eng, gen, NULL);
+    for (size_t i = 0; i < n_vms; i++) {
+        pl_engine_set_vm(eng, &vms[i]);
+    }
+    pl_engine_ext_dirty(eng, "sw");
+    char owner[8];
+    for (int i = 0; i < MAXF; i++) {
+        char text[96];
+        snprintf(text, sizeof text, "add priority=%d in_port=1 "
+                 "actions=output:2", 10 + i);
+        tenant_flow(text, (uint32_t) i, 6, &pflows[i]);
+        pused[i] = true;
+        snprintf(owner, sizeof owner, "f%d", i);
+        pl_engine_ext_dirty(eng, owner);
+    }
+    assert_int_equal(pl_engine_run(eng, NULL, 0), 0);
+    pl_engine_clear_tracked(eng);
+    struct pl_engine_stats s0, s1;
+    pl_engine_get_stats(eng, &s0);
+    pl_vnet_flow_destroy(&pflows[7]);
+    tenant_flow("add priority=17 in_port=1 actions=output:3", 7, 6,
+                &pflows[7]);
+    pl_engine_ext_dirty(eng, "f7");
+    assert_int_equal(pl_engine_run(eng, NULL, 0), 0);
+    pl_engine_get_stats(eng, &s1);
+    assert_int_equal(s1.exts - s0.exts, 1);
+    assert_int_equal(s1.changes - s0.changes, 1);
+    assert_int_equal(flowtab_count(pl_engine_tracked(eng)), 1);
+    for (int i = 0; i < MAXF; i++) {
+        pl_vnet_flow_destroy(&pflows[i]);
+        pused[i] = false;
+    }
+    pl_engine_destroy(eng);
+}
+
 int
 main(void)
 {
@@ -458,6 +732,8 @@ main(void)
         cmocka_unit_test_setup(test_relay_still_plugged, setup),
         cmocka_unit_test_setup(test_versions, setup),
         cmocka_unit_test_setup(test_too_big, setup),
+        cmocka_unit_test_setup(test_incremental_oracle, setup),
+        cmocka_unit_test_setup(test_one_flow_one_change, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
