@@ -499,27 +499,21 @@ keep_vnet(void *aux, const struct flowtab_flow *f)
     }
 }
 
-struct cmp {
-    const struct flowtab *other;
-    size_t missing, differ;
-};
-
-static void
-cmp_flow(void *aux, const struct flowtab_flow *f)
-{
-    struct cmp *c = aux;
-    const struct flowtab_flow *o =
-        flowtab_find(c->other, f->table, f->priority, &f->match);
-    c->missing += !o;
-    c->differ += o && !flowtab_flow_same(f, o);
-}
-
+/* Whether no flow_mod turns a copy of 'a' into 'b' (same keys, cookies
+ * and instructions). */
 static bool
 same_tables(const struct flowtab *a, const struct flowtab *b)
 {
-    struct cmp c = {.other = b};
-    flowtab_walk(a, cmp_flow, &c);
-    return !c.missing && !c.differ && flowtab_count(a) == flowtab_count(b);
+    struct flowtab *copy = flowtab_create();
+    struct ofpbuf buf;
+    ofpbuf_init(&buf, 4096);
+    uint32_t xid = 1;
+    struct flowtab_diff d;
+    flowtab_sync_keys(copy, a, NULL, &buf, &xid, &d);
+    flowtab_sync_keys(copy, b, NULL, &buf, &xid, &d);
+    ofpbuf_uninit(&buf);
+    flowtab_destroy(copy);
+    return !d.added && !d.modified && !d.deleted;
 }
 
 static uint64_t rng;
