@@ -652,8 +652,10 @@ agent_vnet_end(struct agent_core *a, const char *vs, uint64_t seq)
     }
     a->vnet->pushes++;
     qsort(p->ports, p->n_ports, sizeof *p->ports, port_cmp);
-    bool all = !s->known || s->vni != p->vni || s->active != p->active
-               || !ports_equal(s, p);
+    /* The tenant flows' compile reads the VNI and the ports, not the
+     * active version: the flip recomputes the dispatch alone. */
+    bool all = !s->known || s->vni != p->vni || !ports_equal(s, p);
+    bool flip = s->known && s->active != p->active;
     /* Ports that stop entering the switch here report their counters one
      * last time before their flows go (the request precedes the batch). */
     if (s->known && !ports_equal(s, p)) {
@@ -710,6 +712,8 @@ agent_vnet_end(struct agent_core *a, const char *vs, uint64_t seq)
     s->known = true;
     if (all) {
         dirty_switch(a, s);
+    } else if (flip) {
+        pl_engine_ext_dirty(a->engine, s->name);
     }
     push_clear(p);
     agent_schedule_sync(a); /* its barrier acknowledges 'seq' */

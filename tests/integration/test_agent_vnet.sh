@@ -34,7 +34,8 @@ cat >"$T/resync" <<JSON
 {"type":"install","seq":1,"vm":"vm1","epoch":1,$CFG1}
 {"type":"install","seq":2,"vm":"vm2","epoch":1,$CFG2}
 JSON
-chan_agent_start --vnet-stats-ms 200
+MPORT=$(free_port)
+chan_agent_start --vnet-stats-ms 200 --metrics "127.0.0.1:$MPORT"
 ovs_wait "the resync acknowledged" grep -q '"type":"ack","seq":2' \
     "$T/chan.log"
 
@@ -192,6 +193,14 @@ push "{\"type\":\"vnet_remove\",$VS,\"seq\":9}"
 ovs_wait "the removal acknowledged" acked 9
 [ -z "$(flows | grep -E "table=4[01]|priority=400|priority=250")" ] ||
     fail "the switch's flows stayed"
+metric() {
+    curl -sf --max-time 5 "http://127.0.0.1:$MPORT/metrics" |
+        awk -v n="mignet_agent_$1" '$1 == n { print $2 }'
+}
+[ "$(metric vnet_packet_ins_total)" = 1 ] || fail "vnet_packet_ins_total"
+[ "$(metric vnet_packet_outs_total)" = 1 ] || fail "vnet_packet_outs_total"
+[ "$(metric vnet_pushes_refused_total)" = 1 ] || fail "vnet_pushes_refused"
+[ "$(metric vnet_switches)" = 0 ] || fail "vnet_switches after the removal"
 echo "PASS: vs1 compiled (dispatch, tenant tables, delivery), frames" \
     "forwarded and punted, packet-out, counters, one flow_mod per tenant" \
     "flow, a bad flow nacked, the flip, drop with final counters, removal"
