@@ -725,6 +725,41 @@ test_token_file(void **state)
     assert_int_equal(agent_token_read(path, tok, err, sizeof err), ENOENT);
 }
 
+/* Tenant switch instructions: a client that acknowledges on its own (the
+ * test agent) acknowledges a push at its vnet_end, and a drop or removal
+ * at once; one that waits for its data plane (mignet-agent) does not;
+ * agent-side vnet messages from the controller are violations. */
+static void
+test_vnet_acked(void **state)
+{
+    struct fixture *f = *state;
+    connect_welcome(f);
+    assert_int_equal(feed(f, "{\"type\":\"vnet_begin\",\"vswitch\":\"vs1\","
+                             "\"vni\":100,\"active\":0,\"seq\":3}\n"
+                             "{\"type\":\"vnet_port\",\"vswitch\":\"vs1\","
+                             "\"port\":1,\"vm\":\"vm1\",\"key\":7}\n", 120),
+                     0);
+    expect_out(f, "");
+    assert_int_equal(feed(f, "{\"type\":\"vnet_end\",\"vswitch\":\"vs1\","
+                             "\"seq\":3}\n", 130), 0);
+    expect_out(f, "{\"type\":\"ack\",\"seq\":3}\n");
+    assert_int_equal(feed(f, "{\"type\":\"vnet_drop\",\"vswitch\":\"vs1\","
+                             "\"version\":0,\"seq\":4}\n", 140), 0);
+    expect_out(f, "{\"type\":\"ack\",\"seq\":4}\n");
+    assert_int_equal(f->rec.violations, 0);
+    assert_int_equal(feed(f, "{\"type\":\"vnet_pstat\",\"vswitch\":\"vs1\","
+                             "\"port\":1,\"packets\":1,\"bytes\":2}\n",
+                          150), 0);
+    assert_int_equal(f->rec.violations, 1);
+    /* Waiting for the data plane: applied only when the agent says so. */
+    chan_client_set_ack(f->c, false);
+    assert_int_equal(feed(f, "{\"type\":\"vnet_remove\",\"vswitch\":\"vs1\","
+                             "\"seq\":5}\n", 160), 0);
+    assert_int_equal(chan_client_pending_ack(f->c), 0);
+    chan_client_applied(f->c, 5);
+    assert_int_equal(chan_client_pending_ack(f->c), 5);
+}
+
 int
 main(void)
 {
@@ -753,6 +788,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_token_in_hello, setup,
                                         teardown),
         cmocka_unit_test(test_token_file),
+        cmocka_unit_test_setup_teardown(test_vnet_acked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
