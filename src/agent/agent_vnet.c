@@ -88,9 +88,18 @@ struct vstats_req {
     uint64_t active;
 };
 
+/* A push, drop or removal applied and waiting for the barrier of the
+ * batch that carries it ('batch' 0: not sent yet). */
+struct vseq {
+    uint64_t seq;
+    uint64_t batch;
+};
+
 struct agent_vnet {
     struct vswitch **sw;
     size_t n;
+    struct vseq *seqs; /* in arrival order */
+    size_t n_seqs, cap_seqs;
     /* Counters. */
     uint64_t packet_ins, packet_outs, stats_rounds, pushes, refused;
 };
@@ -292,6 +301,7 @@ agent_vnet_destroy(struct agent_vnet *v)
         sw_free(v->sw[i]);
     }
     free(v->sw);
+    free(v->seqs);
     free(v);
 }
 
@@ -491,6 +501,75 @@ agent_vnet_stats(struct agent_core *a)
     }
 }
 
+/* ---- Acknowledgements ----
+ *
+ * The seqs of vnet_end, vnet_drop and vnet_remove are mignetd's vnet
+ * module's own (from 2^62 up, never an instruction's): each is answered
+ * exactly -- ack {seq} once the barrier of the batch that carries it came
+ * back with no error, nack {seq, ofp_error} when that batch was refused
+ * -- and never by the instructions' cumulative acks (chan_client). */
+
+static void
+answer(struct agent_core *a, uint64_t seq, bool nack, uint16_t type,
+       uint16_t code)
+{
+    struct chan_msg m;
+    chan_msg_init(&m, nack ? CHAN_NACK : CHAN_ACK);
+    m.seq = seq;
+    m.ofp_type = type;
+    m.ofp_code = code;
+    send_msg(a, &m);
+}
+
+/* 'seq' is applied: the next batch carries it. */
+static void
+applied(struct agent_core *a, uint64_t seq)
+{
+    struct agent_vnet *v = a->vnet;
+    v->seqs = xgrow(v->seqs, &v->cap_seqs, v->n_seqs + 1, sizeof *v->seqs);
+    v->seqs[v->n_seqs++] = (struct vseq){seq, 0};
+    agent_schedule_sync(a);
+}
+
+void
+agent_vnet_batch_sent(struct agent_core *a, uint64_t batch)
+{
+    struct agent_vnet *v = a->vnet;
+    for (size_t i = 0; i < v->n_seqs; i++) {
+        if (!v->seqs[i].batch) {
+            v->seqs[i].batch = batch;
+        }
+    }
+}
+
+void
+agent_vnet_batch_done(struct agent_core *a, uint64_t batch, bool confirmed,
+                      bool refused, uint16_t type, uint16_t code)
+{
+    struct agent_vnet *v = a->vnet;
+    size_t j = 0;
+    for (size_t i = 0; i < v->n_seqs; i++) {
+        struct vseq *q = &v->seqs[i];
+        if (q->batch && q->batch <= batch && (confirmed || refused)) {
+            answer(a, q->seq, refused, type, code);
+            continue;
+        }
+        if (q->batch && q->batch <= batch) {
+            q->batch = 0; /* not confirmed (lost, or after a failure):
+                           * the next batch carries it again */
+            agent_schedule_sync(a);
+        }
+        v->seqs[j++] = *q;
+    }
+    v->n_seqs = j;
+}
+
+void
+agent_vnet_session(struct agent_core *a)
+{
+    a->vnet->n_seqs = 0; /* a new session: mignetd pushes again */
+}
+
 /* ---- Pushes and instructions ---- */
 
 static struct vswitch *
@@ -637,13 +716,10 @@ agent_vnet_end(struct agent_core *a, const char *vs, uint64_t seq)
         return;
     }
     struct vpush *p = &s->push;
-    chan_client_applied(a->chan, seq);
     if (p->error) {
         /* Nothing of the push is applied: the switch keeps its state. */
         a->vnet->refused++;
-        chan_client_nack(a->chan, seq, ofperr_type(p->error),
-                         ofperr_code(p->error), agent_core_ms(a),
-                         &a->chan_out);
+        answer(a, seq, true, ofperr_type(p->error), ofperr_code(p->error));
         push_clear(p);
         if (!s->known) {
             agent_vnet_remove_now(a, vs);
@@ -716,7 +792,7 @@ agent_vnet_end(struct agent_core *a, const char *vs, uint64_t seq)
         pl_engine_ext_dirty(a->engine, s->name);
     }
     push_clear(p);
-    agent_schedule_sync(a); /* its barrier acknowledges 'seq' */
+    applied(a, seq); /* the barrier of the next batch acknowledges it */
 }
 
 void
@@ -724,7 +800,6 @@ agent_vnet_drop(struct agent_core *a, const char *vs, uint64_t version,
                 uint64_t seq)
 {
     struct vswitch *s = sw_find(a->vnet, vs);
-    chan_client_applied(a->chan, seq);
     /* The final counters of that version, read before the batch that
      * deletes its flows (OpenFlow keeps the order). */
     request(a, vs, seq, true, &version);
@@ -733,7 +808,7 @@ agent_vnet_drop(struct agent_core *a, const char *vs, uint64_t version,
             drop_flow(a, s, j);
         }
     }
-    agent_schedule_sync(a);
+    applied(a, seq);
 }
 
 void
@@ -758,10 +833,9 @@ agent_vnet_remove_now(struct agent_core *a, const char *vs)
 void
 agent_vnet_remove(struct agent_core *a, const char *vs, uint64_t seq)
 {
-    chan_client_applied(a->chan, seq);
     request(a, vs, seq, true, NULL);
     agent_vnet_remove_now(a, vs);
-    agent_schedule_sync(a);
+    applied(a, seq);
 }
 
 void

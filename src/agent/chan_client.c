@@ -574,26 +574,6 @@ handle_instr(struct chan_client *c, const struct chan_msg *m, uint64_t now,
     }
 }
 
-void
-chan_client_applied(struct chan_client *c, uint64_t seq)
-{
-    if (!c->welcomed) {
-        violation(c, "vnet instruction (seq %llu) before welcome",
-                  (unsigned long long) seq);
-        return;
-    }
-    if (seq <= c->stats.last_seq) {
-        violation(c, "vnet instruction seq %llu not above %llu",
-                  (unsigned long long) seq,
-                  (unsigned long long) c->stats.last_seq);
-    } else {
-        c->stats.last_seq = seq;
-    }
-    if (seq > c->pending_ack) {
-        c->pending_ack = seq;
-    }
-}
-
 static void
 handle_welcome(struct chan_client *c, const struct chan_msg *m,
                uint64_t now, struct strbuf *out)
@@ -724,9 +704,14 @@ handle_line(struct chan_client *c, const char *line, size_t len,
                               || m.type == CHAN_VNET_DROP
                               || m.type == CHAN_VNET_REMOVE)) {
             /* A client that acknowledges on its own (the test agent: no
-             * data plane) takes a tenant switch instruction as applied;
-             * mignet-agent does so itself after its barrier. */
-            chan_client_applied(c, m.seq);
+             * data plane) acknowledges a tenant switch instruction on
+             * arrival; mignet-agent does after its barrier.  Their seqs
+             * are mignetd's vnet module's own: each is acknowledged
+             * exactly, outside the instructions' cumulative acks. */
+            struct chan_msg ack;
+            chan_msg_init(&ack, CHAN_ACK);
+            ack.seq = m.seq;
+            send_msg(c, &ack, now, out);
         }
         break; /* tenant switches: the agent's, through 'received' */
     case CHAN_SUBSCRIBE:

@@ -1660,6 +1660,39 @@ test_vnet_periodic_stats(void **state)
     assert_null(strstr(out, "final"));
 }
 
+/* (T7) A push's seq is mignetd's vnet module's own (from 2^62): it is
+ * acknowledged exactly, beside the instructions' cumulative ack, by the
+ * barrier of the batch that carries it; a refused batch nacks it with
+ * the switch's error, and the resend's barrier does not ack it again. */
+static void
+test_vnet_seq_apart(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_with_two(f);
+    feed(f, VNET_BEGIN("4611686018427387904", "0", ",\"full\":true")
+            VNET_PORT("1", "vm1")
+            VNET_END("4611686018427387904")
+            "{\"type\":\"install\",\"seq\":3,\"vm\":\"vm3\",\"epoch\":1,"
+            CFG("3") "}\n");
+    run_batch(f, &t);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":3}\n"
+                         "{\"type\":\"ack\",\"seq\":4611686018427387904}\n");
+    feed(f, VNET_BEGIN("4611686018427387905", "1", "") VNET_PORT("1", "vm1")
+            VNET_END("4611686018427387905"));
+    run_batch(f, &t);
+    sw_error(f, t.xid[0], 5, 1); /* OFPFMFC_TABLE_FULL */
+    barrier_reply(f, &t, "{\"type\":\"nack\",\"seq\":4611686018427387905,"
+                         "\"ofp_error\":{\"type\":5,\"code\":1}}\n");
+    /* The next push goes with the whole table again; only it is
+     * acknowledged. */
+    feed(f, VNET_BEGIN("4611686018427387906", "1", "") VNET_PORT("1", "vm1")
+            VNET_END("4611686018427387906"));
+    run_batch(f, &t);
+    assert_true(count_mods(&t, OFPFC_ADD) > 4);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":4611686018427387906}\n");
+}
+
 int
 main(void)
 {
@@ -1720,6 +1753,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_vnet_port_leaves, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_vnet_periodic_stats, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_vnet_seq_apart, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
