@@ -341,17 +341,18 @@ static void stats_reply(void *aux, const struct ofp_msg *msg, bool last);
 
 /* Asks for the counters of every tenant flow (cookie kind PL_K_VNET) and
  * of the dispatch flows (PL_K_VNET_INFRA), for 'vs' ("" = every switch),
- * reported with 'seq' and 'final'. */
-static void
+ * reported with 'seq' and 'final'.  Returns false when nothing could be
+ * asked (no bridge, no such switch): no vnet_stats_end will come. */
+static bool
 request(struct agent_core *a, const char *vs, uint64_t seq, bool final,
         const uint64_t *version)
 {
     if (!a->of_ready) {
-        return; /* nothing to read; counts since the last read are lost */
+        return false; /* nothing to read: counts since the last are lost */
     }
     const struct vswitch *s = vs[0] ? sw_find(a->vnet, vs) : NULL;
     if (vs[0] && (!s || !s->known)) {
-        return;
+        return false;
     }
     /* The dispatch flows first: the tenant flows' answer ends the round
      * (Open vSwitch answers in order). */
@@ -388,8 +389,10 @@ request(struct agent_core *a, const char *vs, uint64_t seq, bool final,
         }
         if (ofconn_request(a->of, &req, stats_reply, r, NULL)) {
             free(r);
+            return false;
         }
     }
+    return true;
 }
 
 static void
@@ -497,7 +500,7 @@ agent_vnet_stats(struct agent_core *a)
     }
     if (any) {
         a->vnet->stats_rounds++;
-        request(a, "", 0, false, NULL);
+        (void) request(a, "", 0, false, NULL);
     }
 }
 
@@ -735,7 +738,7 @@ agent_vnet_end(struct agent_core *a, const char *vs, uint64_t seq)
     /* Ports that stop entering the switch here report their counters one
      * last time before their flows go (the request precedes the batch). */
     if (s->known && !ports_equal(s, p)) {
-        request(a, s->name, 0, true, NULL);
+        (void) request(a, s->name, 0, true, NULL);
     }
     s->vni = p->vni;
     s->active = p->active;
@@ -801,8 +804,11 @@ agent_vnet_drop(struct agent_core *a, const char *vs, uint64_t version,
 {
     struct vswitch *s = sw_find(a->vnet, vs);
     /* The final counters of that version, read before the batch that
-     * deletes its flows (OpenFlow keeps the order). */
-    request(a, vs, seq, true, &version);
+     * deletes its flows (OpenFlow keeps the order); without a bridge (or
+     * a switch) there are none, and the round still ends. */
+    if (!request(a, vs, seq, true, &version)) {
+        emit_end(a, vs, seq, true);
+    }
     for (size_t j = s ? s->n_flows : 0; j-- > 0;) {
         if (s->flows[j].f.version == version) {
             drop_flow(a, s, j);
@@ -833,7 +839,9 @@ agent_vnet_remove_now(struct agent_core *a, const char *vs)
 void
 agent_vnet_remove(struct agent_core *a, const char *vs, uint64_t seq)
 {
-    request(a, vs, seq, true, NULL);
+    if (!request(a, vs, seq, true, NULL)) {
+        emit_end(a, vs, seq, true);
+    }
     agent_vnet_remove_now(a, vs);
     applied(a, seq);
 }
@@ -841,11 +849,9 @@ agent_vnet_remove(struct agent_core *a, const char *vs, uint64_t seq)
 void
 agent_vnet_stats_req(struct agent_core *a, const char *vs, uint64_t seq)
 {
-    if (!a->of_ready) {
-        emit_end(a, vs, seq, false); /* nothing to read now */
-        return;
+    if (!request(a, vs, seq, false, NULL)) {
+        emit_end(a, vs, seq, false); /* nothing to read: the round ends */
     }
-    request(a, vs, seq, false, NULL);
 }
 
 /* ---- Frames ---- */
@@ -958,7 +964,7 @@ agent_vnet_vm_changed(struct agent_core *a, const char *vm)
         if (leaves) {
             /* Its flows go with the batch this sync sends: their last
              * counters first. */
-            request(a, s->name, 0, true, NULL);
+            (void) request(a, s->name, 0, true, NULL);
         }
         dirty_switch(a, s);
     }

@@ -1619,6 +1619,12 @@ test_vnet_port_leaves(void **state)
     sw_vnet_stats(f, t.xid[1], 0, UINT64_MAX, -1, 0);
     expect_chan(f, "{\"type\":\"vnet_stats_end\",\"vswitch\":\"vs1\","
                    "\"seq\":5}\n");
+    /* A switch this node does not hold: the round ends at once. */
+    feed(f, "{\"type\":\"vnet_stats_req\",\"vswitch\":\"vs9\",\"seq\":6}\n");
+    expect_chan(f, "{\"type\":\"vnet_stats_end\",\"vswitch\":\"vs9\","
+                   "\"seq\":6}\n");
+    sw_take(f, &t);
+    assert_int_equal(count(&t, OFPT_MULTIPART_REQUEST), 0);
 }
 
 /* (T6) With --vnet-stats-ms the counters of every switch held come by
