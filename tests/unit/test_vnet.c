@@ -1261,7 +1261,45 @@ test_switch_definitions(void **state)
     assert_string_equal(vnet_switch_id(v, 1), "vs2");
     assert_int_equal(vnet_switch_remove(v, "vs2"), 0);
     assert_int_equal(vnet_switch_remove(v, "vs2"), ENOENT);
+
+    /* Keys given back (a restarted daemon): kept, and checked. */
+    snprintf(d->id, sizeof d->id, "vs3");
+    d->ports[0].key = 0xf00001; /* vs1's port 2 */
+    assert_int_equal(vnet_switch_add(v, d, err, sizeof err), EINVAL);
+    d->ports[0].key = 0xf00010;
+    d->ports[1].key = 0xf00010;
+    assert_int_equal(vnet_switch_add(v, d, err, sizeof err), EINVAL);
+    d->ports[1].key = 0;
+    assert_int_equal(vnet_switch_add(v, d, err, sizeof err), 0);
+    assert_int_equal(vnet_port_key(v, "vs3", 1), 0xf00010);
+    uint32_t k2 = vnet_port_key(v, "vs3", 2);
+    assert_true(k2 >= 0xf00000 && k2 != 0xf00010);
+    for (uint32_t p = 1; p <= 3; p++) {
+        assert_int_not_equal(vnet_port_key(v, VS, p), k2);
+    }
     free(d);
+
+    /* A key space that runs out. */
+    struct vnet_options o;
+    vnet_options_init(&o);
+    o.key_base = 0x100;
+    o.key_max = 0x101;
+    struct vnet *small = vnet_create(&o);
+    struct vnet_switch_def *e = calloc(1, sizeof *e);
+    snprintf(e->id, sizeof e->id, "a");
+    e->vni = 1;
+    e->n_ports = 3;
+    for (int i = 0; i < 3; i++) {
+        e->ports[i].port = (uint32_t)i + 1;
+        snprintf(e->ports[i].vm, sizeof e->ports[i].vm, "m%d", i);
+    }
+    assert_int_equal(vnet_switch_add(small, e, err, sizeof err), ENOSPC);
+    e->n_ports = 2;
+    assert_int_equal(vnet_switch_add(small, e, err, sizeof err), 0);
+    assert_int_equal(vnet_switch_remove(small, "a"), 0);
+    assert_int_equal(vnet_switch_add(small, e, err, sizeof err), 0);
+    vnet_destroy(small);
+    free(e);
 }
 
 int
