@@ -246,7 +246,10 @@ check_packet_out(const struct vswitch *s, const struct ofp_packet_out *po)
     if (po->buffer_id != OFP_NO_BUFFER) {
         return OFPERR_OFPBRC_BUFFER_UNKNOWN;
     }
-    bool from_ctl = po->in_port == OFPP_CONTROLLER;
+    /* From the controller: CONTROLLER, or ANY ("none", as ovs-ofctl's
+     * packet-out sends it). */
+    bool from_ctl =
+        po->in_port == OFPP_CONTROLLER || po->in_port == OFPP_ANY;
     if (!from_ctl && !vswitch_port((struct vswitch *)s, po->in_port)) {
         return OFPERR_OFPBRC_BAD_PORT;
     }

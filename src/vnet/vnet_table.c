@@ -169,7 +169,8 @@ vtable_selects(const struct vflow *f, const struct ofp_match *m,
 static bool
 selects_strict(const struct vflow *f, const struct ofp_flow_mod *fm)
 {
-    return f->priority == fm->priority && ofp_match_equal(&f->match, &fm->match)
+    return f->priority == fm->priority
+           && ofp_match_equal(&f->match, &fm->match)
            && (f->cookie & fm->cookie_mask) == (fm->cookie & fm->cookie_mask);
 }
 

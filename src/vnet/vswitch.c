@@ -174,7 +174,8 @@ check_def(const struct vnet *v, const struct vnet_switch_def *d, char *err,
             return EINVAL;
         }
         for (size_t j = 0; j < i; j++) {
-            if (d->ports[j].port == p->port || !strcmp(d->ports[j].vm, p->vm)) {
+            if (d->ports[j].port == p->port
+                || !strcmp(d->ports[j].vm, p->vm)) {
                 snprintf(err, errlen, "ports: port %u or VM %s twice",
                          (unsigned)p->port, p->vm);
                 return EINVAL;
@@ -382,7 +383,8 @@ vnet_node_down(struct vnet *v, const char *node, int64_t now_ms)
     v->now_ms = now_ms;
     for (size_t i = 0; i < v->n_up; i++) {
         if (!strcmp(v->up[i], node)) {
-            memmove(&v->up[i], &v->up[i + 1], (v->n_up - i - 1) * sizeof *v->up);
+            memmove(&v->up[i], &v->up[i + 1],
+                    (v->n_up - i - 1) * sizeof *v->up);
             v->n_up--;
             break;
         }

@@ -1147,7 +1147,8 @@ test_incremental_matches_full_push(void **state)
         unsigned prio = r % 4, in = 1 + (r >> 4) % 3, out = 1 + (r >> 6) % 3;
         const char *cmd[] = {"add", "add", "modify", "delete",
                              "delete_strict", "modify_strict"};
-        snprintf(text, sizeof text, "%s priority=%u in_port=%u actions=output:%u",
+        snprintf(text, sizeof text,
+                 "%s priority=%u in_port=%u actions=output:%u",
                  cmd[(r >> 9) % 6], prio, in, out);
         if ((r >> 12) % 5 == 0) {
             snprintf(text, sizeof text, "add priority=%u actions=output:%u",
@@ -1187,8 +1188,8 @@ test_large_flow_stats_split_into_parts(void **state)
     char text[96];
     for (int i = 0; i < 1500; i++) {
         snprintf(text, sizeof text,
-                 "add priority=%d in_port=1,eth_type=0x0800,ipv4_dst=198.18.%d.%d"
-                 " actions=output:2,output:3",
+                 "add priority=%d in_port=1,eth_type=0x0800,"
+                 "ipv4_dst=198.18.%d.%d actions=output:2,output:3",
                  100 + i % 7, i / 250, i % 250);
         send_flow(text, 0, (uint32_t)i);
     }
