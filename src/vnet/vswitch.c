@@ -64,6 +64,8 @@ vswitch_destroy(struct vswitch *s)
     free(s->snap_staged.f);
     vpush_nodes_destroy(s);
     free(s->ctr);
+    vidx_destroy(&s->fid_idx);
+    vidx_destroy(&s->ctr_idx);
     free(s);
 }
 

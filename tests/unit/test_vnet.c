@@ -1213,6 +1213,50 @@ test_large_flow_stats_split_into_parts(void **state)
 }
 
 static void
+test_many_counters_add_up(void **state)
+{
+    (void)state;
+    handshake();
+    hosts("n1", "n2");
+    char text[96];
+    static uint32_t fids[1000];
+    size_t nf = 0;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(text, sizeof text,
+                 "add priority=%d eth_type=0x0800,ipv4_dst=198.18.%d.%d"
+                 " actions=output:2",
+                 10 + i % 5, i / 250, i % 250);
+        send_flow(text, 0, (uint32_t)i);
+        size_t n = drain();
+        fids[nf++] = q[find(n, "n1", CHAN_VNET_FLOW, 0)].flow_id;
+        ack_all(n);
+    }
+    /* Three rounds of reports from both nodes for ports 1 and 3; n2's
+     * counters restart before the last round. */
+    uint64_t want = 0;
+    for (int round = 1; round <= 3; round++) {
+        for (size_t i = 0; i < nf; i++) {
+            for (uint32_t qp = 1; qp <= 3; qp += 2) {
+                fstat("n1", fids[i], 1, qp, (uint64_t)round * 2, 100);
+                uint64_t n2 = round == 3 ? 1 : (uint64_t)round;
+                fstat("n2", fids[i], 1, qp, n2, 100);
+            }
+        }
+    }
+    /* n1: 6 per key; n2: 2 then a restart at 1: 3 per key. */
+    want = nf * 2 * (6 + 3);
+    vnet_node_down(v, "n1", now);
+    vnet_node_down(v, "n2", now);
+    struct ofp_msg m;
+    ofp_msg_init(&m, OFPT_MULTIPART_REQUEST, 3);
+    m.mp.type = OFPMP_AGGREGATE;
+    send_msg(&m);
+    expect_type(&m, OFPT_MULTIPART_REPLY);
+    assert_int_equal(m.mp.aggregate.flow_count, 1000);
+    assert_int_equal(m.mp.aggregate.packet_count, want);
+}
+
+static void
 test_garbage_input_never_crashes(void **state)
 {
     (void)state;
@@ -1323,6 +1367,7 @@ main(void)
         T(test_nack_reports_and_resyncs_once),
         T(test_incremental_matches_full_push),
         T(test_large_flow_stats_split_into_parts),
+        T(test_many_counters_add_up),
         T(test_garbage_input_never_crashes),
         T(test_switch_definitions),
 #undef T
