@@ -373,6 +373,7 @@ vnet_node_up(struct vnet *v, const char *node, int64_t now_ms)
         struct vnode *n = vpush_node(v->sw[i], node);
         if (n) {
             n->n_push = 0;
+            n->nacks = 0;
             vpush_full(v->sw[i], n);
             vpush_progress(v->sw[i], now_ms);
         }
