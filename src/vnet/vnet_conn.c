@@ -2,7 +2,8 @@
  * switch -- bytes in, bytes out.
  *
  * It plays the switch: hello negotiation (1.3 only), echo, features,
- * switch config, role, async config, multipart DESC, PORT_DESC, FLOW,
+ * switch config, role (as asked; a slave may not modify, and gets the
+ * asynchronous messages of its async config's slave half), async config, multipart DESC, PORT_DESC, FLOW,
  * AGGREGATE, PORT_STATS and TABLE, FLOW_MOD (vnet_table.c), PACKET_OUT and
  * BARRIER, whose reply waits until every earlier flow-mod is acked by every
  * up hosting node.  Statistics are asked of the nodes first and answered
@@ -168,10 +169,6 @@ on_role(struct vswitch *s, const struct ofp_msg *m, const void *req,
         size_t len)
 {
     uint32_t role = m->role.role;
-    if (role == OFPCR_ROLE_SLAVE) {
-        vconn_send_error(s, m->xid, OFPERR_OFPRRFC_UNSUP, req, len);
-        return;
-    }
     if (role != OFPCR_ROLE_NOCHANGE) {
         s->role = role;
         s->generation_id = m->role.generation_id;
@@ -626,6 +623,11 @@ static void
 dispatch(struct vswitch *s, const struct ofp_msg *m, const void *req,
          size_t len, int64_t now_ms)
 {
+    if (s->role == OFPCR_ROLE_SLAVE
+        && (m->type == OFPT_FLOW_MOD || m->type == OFPT_PACKET_OUT)) {
+        vconn_send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, req, len);
+        return;
+    }
     switch (m->type) {
     case OFPT_HELLO:
     case OFPT_ERROR:

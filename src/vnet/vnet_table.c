@@ -344,7 +344,8 @@ send_flow_removed(struct vswitch *s, const struct vflow *f, uint8_t reason,
                   int64_t now_ms)
 {
     if (!(f->flags & OFPFF_SEND_FLOW_REM) || !s->ready
-        || !(s->async.flow_removed[0] & (1u << reason))) {
+        || !(s->async.flow_removed[s->role == OFPCR_ROLE_SLAVE]
+              & (1u << reason))) {
         return;
     }
     struct ofp_msg m;

@@ -346,6 +346,22 @@ test_handshake_and_simple_requests(void **state)
     assert_int_equal(m.role.role, OFPCR_ROLE_MASTER);
     assert_int_equal(m.role.generation_id, 9);
 
+    /* As a slave: no flow-mods. */
+    ofp_msg_init(&m, OFPT_ROLE_REQUEST, 15);
+    m.role.role = OFPCR_ROLE_SLAVE;
+    m.role.generation_id = 10;
+    send_msg(&m);
+    expect_type(&m, OFPT_ROLE_REPLY);
+    assert_int_equal(m.role.role, OFPCR_ROLE_SLAVE);
+    send_flow("add priority=1 actions=output:1", 0, 16);
+    expect_error(OFPERR_OFPBRC_IS_SLAVE, 16);
+    ofp_msg_init(&m, OFPT_ROLE_REQUEST, 17);
+    m.role.role = OFPCR_ROLE_EQUAL;
+    m.role.generation_id = 11;
+    send_msg(&m);
+    expect_type(&m, OFPT_ROLE_REPLY);
+    assert_int_equal(m.role.role, OFPCR_ROLE_EQUAL);
+
     send_simple(OFPT_GET_ASYNC_REQUEST, 10);
     expect_type(&m, OFPT_GET_ASYNC_REPLY);
     assert_int_equal(m.async.packet_in[0], 3);
