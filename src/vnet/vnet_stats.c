@@ -198,7 +198,8 @@ vstats_packet_in(struct vswitch *s, const char *node, const struct chan_msg *m,
     }
     struct vflow *f = m->flow_id ? vtable_find(s, m->flow_id) : NULL;
     uint8_t reason = f && vflow_is_table_miss(f) ? OFPR_NO_MATCH : OFPR_ACTION;
-    if (!s->ready || !(s->async.packet_in[s->role == OFPCR_ROLE_SLAVE] & (1u << reason))) {
+    uint32_t mask = s->async.packet_in[s->role == OFPCR_ROLE_SLAVE];
+    if (!s->ready || !(mask & (1u << reason))) {
         return;
     }
     uint16_t max_len = controller_max_len(f, s->miss_send_len);
