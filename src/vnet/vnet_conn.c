@@ -5,8 +5,9 @@
  * switch config, role (as asked; a slave may not modify, and gets the
  * asynchronous messages of its async config's slave half), async config,
  * multipart DESC, PORT_DESC, FLOW, AGGREGATE, PORT_STATS and TABLE,
- * FLOW_MOD (vnet_table.c), PACKET_OUT and BARRIER, whose reply waits until every earlier flow-mod is acked by every
- * up hosting node.  Statistics are asked of the nodes first and answered
+ * FLOW_MOD (vnet_table.c), PACKET_OUT and BARRIER, whose reply waits
+ * until every earlier flow-mod is acked by every up hosting node.
+ * Statistics are asked of the nodes first and answered
  * when all of them reported, or after options.stats_timeout_ms.  Anything
  * else gets the OpenFlow error the spec names.  Input is read only through
  * the codec's bounds-checked decoder; nothing the tenant sends can crash it
