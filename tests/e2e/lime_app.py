@@ -26,6 +26,8 @@
 #     flip          generation + 1: MODIFY_STRICT every learned flow to the
 #                   new mirror (cookie unchanged: the flow keeps its counters
 #                   in OpenFlow), then BARRIER; done at the barrier reply.
+#     flip-bad      a wrong update for the checker's self-test: delete
+#                   and re-add every learned flow with no mirror.
 #     stats         one FLOW + PORT_STATS poll marked final; done once both
 #                   replies are in.
 #     bench N       N times in sequence: an ADD flow-mod (priority 5, a
@@ -414,6 +416,8 @@ class LimeApp(app_manager.OSKenApp):
             self.poll(True, cid)
         elif cmd == 'flip':
             self.flip(cid)
+        elif cmd == 'flip-bad':
+            self.flip_bad(cid)
         elif cmd == 'bench':
             self.bench_start(cid, int(words[1]))
         elif cmd == 'install':
@@ -443,6 +447,29 @@ class LimeApp(app_manager.OSKenApp):
             self.barrier(dp, 'flip', {'cid': cid, 't0': t0, 'n': n})
         if not self.dps:
             self.done(cid, {'error': 'no switch'})
+
+    def flip_bad(self, cid):
+        """A deliberately wrong update, for the checker's self-test: each
+        learned flow deleted and added again without any mirror (counters
+        restart from 0: a regression; probes reach no tap: 'neither')."""
+        self.gen += 1
+        t0 = time.monotonic()
+        n = 0
+        for dpid, dp in self.dps.items():
+            ofp, parser = dp.ofproto, dp.ofproto_parser
+            for (in_port, src, dst), out in self.learned[dpid].items():
+                m = parser.OFPMatch(in_port=in_port, eth_src=src, eth_dst=dst)
+                dp.send_msg(parser.OFPFlowMod(
+                    dp, table_id=0, command=ofp.OFPFC_DELETE_STRICT,
+                    priority=LEARN_PRIO, out_port=ofp.OFPP_ANY,
+                    out_group=ofp.OFPG_ANY, match=m))
+                self.add_flow(dp, LEARN_PRIO, m,
+                              [parser.OFPActionOutput(out)],
+                              cookie=self.cookie_base + self.gen)
+                n += 1
+            self.log({'ev': 'flip', 'dpid': dpid, 'gen': self.gen, 'n': n,
+                      'bad': True})
+            self.barrier(dp, 'flip', {'cid': cid, 't0': t0, 'n': n})
 
     def _one_dp(self, cid):
         if len(self.dps) != 1:

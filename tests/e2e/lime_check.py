@@ -37,8 +37,9 @@
 #          it was paused (its port unplugged in the bed) never arrive: then
 #          0 <= port tx - VMs' rx <= what could arrive in the pauses
 #          (per destination, its inbound rate x its pause time + 2).
-#     and, when --rest-flows is given (mignetd's GET /v1/vswitches/ID/flows),
-#     the sum of its flows' packets equals the app's final flow sum.
+#     and, when --rest-flows is given (mignetd's GET /v1/vswitches/ID/flows,
+#     read after the final poll), the sum of its flows' packets equals the
+#     app's final flow sum and every port's rx/tx the app's final poll.
 # mixed_version_packets (tag and check): learned flows output to the
 #     destination AND to the current generation's mirror VM (tap A before
 #     the app's flip, tap B after: lime_app.py); packet-outs never go to a
@@ -245,14 +246,21 @@ def main():
             try:
                 with open(a.rest_flows) as f:
                     rf = json.load(f)
-                fl = rf.get('flows', rf) if isinstance(rf, dict) else rf
-                rest_pk = sum(int(x.get('packets', x.get('packet_count', 0)))
-                              for x in fl)
+                rest_pk = sum(int(x['packets']) for x in rf['flows'])
                 d['rest_flow_packets'] = rest_pk
                 if rest_pk != flow_pk:
                     match = False
                     bad.append('mignetd flows vs the tenant')
-            except (OSError, ValueError, AttributeError, TypeError) as e:
+                # mignetd's port counters against the tenant's last poll
+                last_p = {p['port']: p for p in fp['ports']}
+                for rp in rf.get('ports', []):
+                    tp = last_p.get(int(rp['port']))
+                    if tp is None or (int(rp['rx_packets']), int(
+                            rp['tx_packets'])) != (tp['rx'], tp['tx']):
+                        match = False
+                        bad.append('mignetd port %s vs the tenant'
+                                   % rp['port'])
+            except (OSError, ValueError, AttributeError, TypeError, KeyError) as e:
                 d['rest_flows_error'] = repr(e)
                 match = False
                 bad.append('mignetd flows unreadable')

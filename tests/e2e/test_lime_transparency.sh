@@ -47,7 +47,7 @@ TRAFFIC=(1 2 3 4)
 TAP_A=5
 TAP_B=6
 ALL=(1 2 3 4 5 6)
-LIME_RUNS="straight-ref straight ref mig tc"
+LIME_RUNS="straight-ref straight straight-bad tc-straight ref mig tc"
 
 tb_init
 tb_hosts_up 3
@@ -88,7 +88,7 @@ lime_run() {
         "$moves"
     elif [ -n "$flip_at" ]; then
         sleep $((flip_at - 1))
-        lime_app_cmd "$app" flip >"$d/flip.json"
+        lime_app_cmd "$app" "${LIME_FLIP:-flip}" >"$d/flip.json"
     fi
     lime_ring_wait "$run"
     sleep 1.5   # every counter settled (mignet's stats: every 0.5 s)
@@ -158,10 +158,27 @@ for run in straight-ref straight; do
     tb_vsctl 4 del-controller br-int
     lime_app_stop "$run"
 done
+# The checker's self-test: a wrong update (lime_app.py flip-bad: the
+# learned flows deleted and added again without a mirror) must show as
+# mixed-version packets and counter regressions.
+LIME_FLIP=flip-bad
+lime_app_start straight-bad "$P_STRAIGHT" "$h4" \
+    "$(tb_vm_ofport "$TAP_A"),$(tb_vm_ofport "$TAP_B")"
+tb_vsctl 4 set-controller br-int "tcp:127.0.0.1:$P_STRAIGHT"
+lime_app_wait straight-bad '.ev == "hello"' 20
+lime_run straight-bad straight-bad : 4 2
+tb_vsctl 4 del-controller br-int
+lime_app_stop straight-bad
+LIME_FLIP=flip
 lime_figures straight-ref straight-ref straight-ref
 lime_figures straight straight straight-ref
+lime_figures straight-bad straight-bad straight-ref
 expect_six straight-ref
 expect_six straight
+tb_expect "self-test: a wrong update shows mixed-version packets" \
+    "$(jq .mixed_version_packets "$(lime_dir straight-bad)/figures.json")" -gt 100
+tb_expect "self-test: a wrong update shows counter regressions" \
+    "$(jq .counter_regressions "$(lime_dir straight-bad)/figures.json")" -ge 4
 # ovs-testcontroller straight: it learns, the probes arrive, no error.
 tb_ofctl 4 del-flows br-int
 lime_testctl_start tc-straight "$P_STRAIGHT" "$h4"
@@ -243,9 +260,8 @@ ensemble_move() {
         "$MIG_URL/v1/vswitches/lime/migrate" >"$d/migrate.json" ||
         tb_die "POST /v1/vswitches/lime/migrate failed"
     for x in "${ALL[@]}"; do
-        MIG_ID[$x]=$(jq -r --arg v "vm$x" \
-            '(.migrations // .)[$v] // (.migrations[]? | select(.vm == $v) | .id) // empty' \
-            "$d/migrate.json" | head -1)
+        MIG_ID[$x]=$(jq -r --arg v "vm$x" '.migrations[$v] // empty' \
+            "$d/migrate.json")
         [ -n "${MIG_ID[$x]}" ] || tb_die "no migration id for vm$x in $(cat "$d/migrate.json")"
     done
     for x in "$@"; do
@@ -277,6 +293,13 @@ lime_counters_json "${ALL[@]}" >"$(lime_dir mig)/after.json"
 curl -sf "$MIG_URL/v1/vswitches/lime/flows" >"$(lime_dir mig)/rest-flows.json"
 lime_figures mig mig ref --moved --rest-flows "$(lime_dir mig)/rest-flows.json"
 expect_six mig
+# The flip came while the ensemble was split: a two-phase update, so the
+# active version moved on (in place outside an ensemble: the ref run's).
+tb_expect "mig: the active version moved on (two-phase update)" \
+    "$(jq .active "$(lime_dir mig)/rest-flows.json")" -gt \
+    "$(jq .active "$(lime_dir ref)/rest-flows.json")"
+tb_expect "mig: no ensemble left" \
+    "$(jq '.ensemble | length' "$(lime_dir mig)/rest-flows.json")" -eq 0
 tb_expect "mig: the flip answered (barrier)" \
     "$(jq -r 'if .gen == 1 then 1 else 0 end' "$(lime_dir mig)/flip.json")" -eq 1
 
