@@ -153,6 +153,18 @@ lime_testctl_flows() {
     grep -c 'sent (Success): OFPT_FLOW_MOD .*ADD priority=1,' \
         "$(lime_dir "$1")/tc.log" || true
 }
+# lime_testctl_wait NAME: until ovs-testcontroller has a switch and has
+# sent its table-miss flow (before that a secure bridge drops everything).
+lime_testctl_wait() {
+    local f i
+    f=$(lime_dir "$1")/tc.log
+    for ((i = 0; i < 300; i++)); do
+        grep -q 'sent (Success): OFPT_FLOW_MOD .*ADD priority=0 actions=CONTROLLER' \
+            "$f" 2>/dev/null && { sleep 0.2; return 0; }
+        sleep 0.05
+    done
+    tb_die "ovs-testcontroller $1: no switch after 15 s"
+}
 lime_testctl_connected() {
     grep -c 'received: OFPT_FEATURES_REPLY' "$(lime_dir "$1")/tc.log" || true
 }
