@@ -215,6 +215,18 @@ fi
 mignet_swap
 PORT_OF=tenant_port
 mig_start mignet
+# On any exit, mignet's view and every node's tenant tables, for the
+# post-mortem (the run directory is kept when the test fails).
+lime_diag() {
+    curl -s -m 2 "$MIG_URL/v1/vswitches/lime/flows" >"$TB_DIR/diag-vswitch.json"
+    curl -s -m 2 "$MIG_URL/v1/migrations" >"$TB_DIR/diag-migrations.json"
+    curl -s -m 2 "$MIG_URL/metrics" | grep -i vnet >"$TB_DIR/diag-metrics.txt"
+    local h
+    for h in 1 2 3; do
+        tb_ofctl "$h" dump-flows br-int >"$TB_DIR/diag-flows-n$h.txt" 2>&1
+    done
+}
+tb_on_exit 'lime_diag || true'
 HOST_OF=(0 1 2 3 1 2 3)          # index = VM: vm1 n1, vm2 n2, ... vm6 n3
 for x in "${ALL[@]}"; do
     tb_vm_add "$x" "${HOST_OF[$x]}"
