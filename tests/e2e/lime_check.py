@@ -226,6 +226,18 @@ def main():
         # on the straight runs: table-miss 5 where the app got 10
         # packet-ins.  The port counters are exact (checked below).
         d['tx_by_flows_minus_port_tx'] = flow_out + po_deliv - port_tx
+        # Per VM: the switch's tx to its port against what its eth0 got.
+        per = {}
+        for p in fp['ports']:
+            if p['port'] in vm_ports:
+                x = vm_of_port[p['port']]
+                per[x] = {'port_rx': p['rx'] - base.get(p['port'], {}).get(
+                              'rx', 0),
+                          'port_tx': p['tx'] - base.get(p['port'], {}).get(
+                              'tx', 0),
+                          'vm_tx': after[x]['tx'] - before[x]['tx'],
+                          'vm_rx': after[x]['rx'] - before[x]['rx']}
+        d['per_vm'] = per
         if not a.moved:
             if port_tx != vm_rx:
                 match = False

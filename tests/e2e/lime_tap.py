@@ -9,6 +9,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -34,6 +35,10 @@ def main():
         except socket.timeout:
             continue
         except InterruptedError:
+            continue
+        except OSError:
+            # ENETDOWN while the VM is paused (its link down): wait.
+            time.sleep(0.01)
             continue
         if addr[2] == PACKET_OUTGOING:
             continue

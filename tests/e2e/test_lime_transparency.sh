@@ -280,9 +280,11 @@ ensemble_move() {
             "$d/migrate.json")
         [ -n "${MIG_ID[$x]}" ] || tb_die "no migration id for vm$x in $(cat "$d/migrate.json")"
     done
+    local flip_pid=
     for x in "$@"; do
         if [ "$x" = flip ]; then
             lime_app_cmd "$LIME_CUR_APP" flip >"$d/flip.json" &
+            flip_pid=$!
             continue
         fi
         h=$(jq -r --arg v "vm$x" '.[$v]' <<<"$moves")
@@ -291,7 +293,9 @@ ensemble_move() {
             tb_vm_move "$x" "$h" "$MIG_PAUSE_MS" _lime_switchover
         printf '%s %s\n' "$x" "$(tail -1 "$TB_DIR/pauses")" >>"$d/vm-pauses"
     done
-    wait   # the flip's answer
+    if [ -n "$flip_pid" ]; then
+        wait "$flip_pid" || tb_die "the flip failed"
+    fi
 }
 _lime_switchover() {
     curl -sf -X POST "$MIG_URL/v1/migrations/$LIME_SW_ID/switchover" >/dev/null
