@@ -96,8 +96,9 @@ lime_app_wait() {
     local d i
     d=$(lime_dir "$1")
     for ((i = 0; i < ${3:-20} * 20; i++)); do
-        jq -ce "select($2)" "$d/events.jsonl" 2>/dev/null | grep -q . &&
-            return 0
+        # (no `| grep -q`: with pipefail jq's SIGPIPE would fail it)
+        [ -n "$(jq -c "select($2)" "$d/events.jsonl" 2>/dev/null |
+            head -n 1)" ] && return 0
         sleep 0.05
     done
     tb_die "app $1: no event matching '$2' after ${3:-20}s"
