@@ -314,13 +314,13 @@ lime_run mig mig moves_mig 10
 # dynamic deletion delay; at most --delay-ceiling-ms, 120 s by default).
 t_clean=$(tb_now_ms)
 cleaned=0
-for _ in $(seq 1 1300); do
-    cleaned=0
-    for x in "${ALL[@]}"; do
-        [ "$(mig_phase "${MIG_ID[$x]}")" = cleaned ] && cleaned=$((cleaned + 1))
-    done
+while [ $(( $(tb_now_ms) - t_clean )) -lt "${LIME_CLEAN_S:-130}000" ]; do
+    cleaned=$(curl -sf "$MIG_URL/v1/migrations" | jq --argjson ids \
+        "$(printf '%s\n' "${MIG_ID[@]}" | jq -s -c .)" \
+        '[.migrations[] | select(.id as $i | $ids | index($i))
+          | select(.phase == "cleaned")] | length' || echo 0)
     [ "$cleaned" = "${#ALL[@]}" ] && break
-    sleep 0.1
+    sleep 0.2
 done
 tb_log "mig: $cleaned of ${#ALL[@]} migrations cleaned $(( $(tb_now_ms) - t_clean )) ms after the traffic"
 tb_expect "mig: migrations cleaned" "$cleaned" -eq "${#ALL[@]}"
