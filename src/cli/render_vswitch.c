@@ -3,11 +3,10 @@
  *
  * Pure: JSON in, text out.  A switch shows as "key: value" lines and a
  * table of its ports with their combined counters; its flows as a table
- * in the tenant's own terms (ports are the tenant's port numbers); an
- * ensemble migration as one line per VM with its migration id.  Match
- * fields and actions print as "key=value" lists however the controller
- * spells them (a string, an object or a list); anything missing prints
- * as "-", and only an answer of the wrong shape is refused. */
+ * in the tenant's own terms (ports are the tenant's port numbers, match
+ * and actions as the controller prints them, ovs-ofctl style); an
+ * ensemble migration as one line per VM with its migration id.  Anything
+ * missing prints as "-"; only an answer of the wrong shape is refused. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,80 +22,21 @@ refuse(char *err, size_t errlen, const char *what)
     return CLI_EXIT_BAD_REPLY;
 }
 
-/* Appends 'v' in the tenant's flow language: a string as it is, an
- * integer in decimal, an object as "key=value,...", a list as its items
- * joined by ','; an action object {"type": "output", "port": 2} reads
- * "output:2".  'empty' is what an empty object or list, null or a
- * missing value (NULL) prints. */
+/* Appends 'v': a string as it is, an integer in decimal, null or a
+ * missing value (NULL) as 'empty', anything else as compact JSON. */
 static void
-put_ofp(const json_t *v, const char *empty, struct strbuf *out)
+put_text(const json_t *v, const char *empty, struct strbuf *out)
 {
-    const char *key;
-    const json_t *m;
-    size_t i;
-    if (!v) {
+    if (!v || json_is_null(v)) {
         strbuf_puts(out, empty);
-        return;
-    }
-    switch (json_typeof(v)) {
-    case JSON_STRING:
+    } else if (json_is_string(v)) {
         strbuf_append(out, json_string_value(v), json_string_length(v));
-        return;
-    case JSON_INTEGER:
+    } else if (json_is_integer(v)) {
         strbuf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return;
-    case JSON_TRUE:
-    case JSON_FALSE:
-        strbuf_puts(out, json_is_true(v) ? "true" : "false");
-        return;
-    case JSON_OBJECT: {
-        if (!json_object_size(v)) {
-            strbuf_puts(out, empty);
-            return;
-        }
-        const json_t *type = json_object_get(v, "type");
-        bool first = true;
-        if (json_is_string(type)) {
-            strbuf_puts(out, json_string_value(type));
-        }
-        json_object_foreach ((json_t *) v, key, m) {
-            if (m == type) {
-                continue;
-            }
-            if (json_is_string(type)) {
-                strbuf_putc(out, first ? ':' : ',');
-                if (json_object_size(v) > 2) {
-                    strbuf_printf(out, "%s=", key);
-                }
-            } else {
-                strbuf_printf(out, "%s%s=", first ? "" : ",", key);
-            }
-            put_ofp(m, "", out);
-            first = false;
-        }
-        return;
-    }
-    case JSON_ARRAY:
-        if (!json_array_size(v)) {
-            strbuf_puts(out, empty);
-            return;
-        }
-        json_array_foreach (v, i, m) {
-            if (i) {
-                strbuf_putc(out, ',');
-            }
-            put_ofp(m, "", out);
-        }
-        return;
-    case JSON_NULL:
-        strbuf_puts(out, empty);
-        return;
-    default: {
+    } else {
         char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         strbuf_puts(out, text ? text : "?");
         free(text);
-        return;
-    }
     }
 }
 
@@ -114,7 +54,7 @@ put_list(const json_t *v, struct strbuf *out)
         if (i) {
             strbuf_puts(out, ", ");
         }
-        put_ofp(item, "-", out);
+        put_text(item, "-", out);
     }
 }
 
@@ -209,10 +149,10 @@ fill_switch(const json_t *s, struct strbuf *texts)
     }
     const json_t *ports = json_object_get(s, "ports");
     const json_t *ens = json_object_get(s, "ensemble");
-    put_ofp(json_object_get(s, "id"), "-", &texts[0]);
-    put_ofp(json_object_get(s, "tenant"), "-", &texts[1]);
+    put_text(json_object_get(s, "id"), "-", &texts[0]);
+    put_text(json_object_get(s, "tenant"), "-", &texts[1]);
     put_int(s, "vni", &texts[2]);
-    put_ofp(json_object_get(s, "controller"), "-", &texts[3]);
+    put_text(json_object_get(s, "controller"), "-", &texts[3]);
     strbuf_puts(&texts[4], json_is_boolean(conn)
                                ? (json_is_true(conn) ? "yes" : "no")
                                : "-");
@@ -255,16 +195,17 @@ fill_port(const json_t *p, struct strbuf *texts)
     };
     const json_t *key = json_object_get(p, "key");
     put_int(p, "port", &texts[0]);
-    put_ofp(json_object_get(p, "vm"), "-", &texts[1]);
-    put_ofp(json_object_get(p, "mac"), "-", &texts[2]);
+    put_text(json_object_get(p, "vm"), "-", &texts[1]);
+    put_text(json_object_get(p, "mac"), "-", &texts[2]);
+    put_text(json_object_get(p, "node"), "-", &texts[3]);
     if (json_is_integer(key)) {
-        strbuf_printf(&texts[3], "0x%06" PRIx64,
+        strbuf_printf(&texts[4], "0x%06" PRIx64,
                       (uint64_t) json_integer_value(key));
     } else {
-        strbuf_puts(&texts[3], "-");
+        strbuf_puts(&texts[4], "-");
     }
     for (size_t i = 0; i < 4; i++) {
-        put_int(p, counters[i], &texts[4 + i]);
+        put_int(p, counters[i], &texts[5 + i]);
     }
 }
 
@@ -273,8 +214,8 @@ render_switch(const json_t *s, uint64_t now, struct strbuf *out, char *err,
               size_t errlen)
 {
     static const char *const headers[] = {
-        "PORT", "VM", "MAC", "KEY", "RX_PACKETS", "RX_BYTES", "TX_PACKETS",
-        "TX_BYTES",
+        "PORT", "VM", "MAC", "NODE", "KEY", "RX_PACKETS", "RX_BYTES",
+        "TX_PACKETS", "TX_BYTES",
     };
     if (!json_is_object(s)) {
         return refuse(err, errlen, "expected a JSON object");
@@ -285,7 +226,7 @@ render_switch(const json_t *s, uint64_t now, struct strbuf *out, char *err,
     }
     json_object_del(copy, "ports");
     json_object_del(copy, "flows");
-    /* Lists as words; the datapath id as OpenFlow tools print it too. */
+    /* Lists as words; an integer datapath id also in hexadecimal. */
     static const char *const lists[] = {"nodes", "ensemble"};
     for (size_t i = 0; i < 2; i++) {
         if (json_object_get(copy, lists[i])) {
@@ -310,7 +251,7 @@ render_switch(const json_t *s, uint64_t now, struct strbuf *out, char *err,
     if (rc == CLI_EXIT_OK && json_is_array(ports)) {
         strbuf_puts(out, json_array_size(ports) ? "ports:\n" : "ports: -\n");
         if (json_array_size(ports)) {
-            rc = render_rows(ports, headers, 8, "R...RRRR", fill_port, out,
+            rc = render_rows(ports, headers, 9, "R....RRRR", fill_port, out,
                              err, errlen);
         }
     }
@@ -325,8 +266,14 @@ fill_flow(const json_t *f, struct strbuf *texts)
     const json_t *cookie = json_object_get(f, "cookie");
     const json_t *dur = json_object_get(f, "duration_ms");
     put_int(f, "priority", &texts[0]);
-    put_ofp(json_object_get(f, "match"), "*", &texts[1]);
-    put_ofp(json_object_get(f, "actions"), "drop", &texts[2]);
+    put_text(json_object_get(f, "match"), "-", &texts[1]);
+    /* "actions=output:2" -> "output:2" */
+    const char *acts = json_string_value(json_object_get(f, "actions"));
+    if (acts && !strncmp(acts, "actions=", 8)) {
+        strbuf_puts(&texts[2], acts + 8);
+    } else {
+        put_text(json_object_get(f, "actions"), "-", &texts[2]);
+    }
     put_int(f, "packets", &texts[3]);
     put_int(f, "bytes", &texts[4]);
     if (json_is_integer(dur) && json_integer_value(dur) >= 0) {
@@ -345,12 +292,7 @@ fill_flow(const json_t *f, struct strbuf *texts)
             strbuf_puts(&texts[6 + i], "-");
         }
     }
-    if (json_is_integer(cookie)) {
-        strbuf_printf(&texts[8], "0x%" PRIx64,
-                      (uint64_t) json_integer_value(cookie));
-    } else {
-        put_ofp(cookie, "-", &texts[8]);
-    }
+    put_text(cookie, "-", &texts[8]);
 }
 
 static enum cli_exit
@@ -365,7 +307,7 @@ render_flows(const json_t *s, struct strbuf *out, char *err, size_t errlen)
         return refuse(err, errlen, "expected a vswitch with a list of flows");
     }
     strbuf_puts(out, "vswitch ");
-    put_ofp(json_object_get(s, "id"), "-", out);
+    put_text(json_object_get(s, "id"), "-", out);
     strbuf_printf(out, ": %zu flow%s, version ", json_array_size(flows),
                   json_array_size(flows) == 1 ? "" : "s");
     put_int(s, "active", out);

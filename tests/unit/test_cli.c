@@ -1429,8 +1429,9 @@ test_parse_repeats(void **state)
     }
 }
 
-/* `mignet vswitch ...` answers: a switch, its ports and counters, its
- * flows in the tenant's terms, an ensemble migration. */
+/* `mignet vswitch ...` answers (vnet_switch_to_json() plus the REST
+ * layer's "ensemble" and "controller_connected"): a switch, its ports and
+ * counters, its flows in the tenant's terms, an ensemble migration. */
 static void
 test_render_vswitch(void **state)
 {
@@ -1439,16 +1440,17 @@ test_render_vswitch(void **state)
     strbuf_init(&sb);
 #define SW_J                                                                 \
     "{\"id\":\"vs1\",\"tenant\":\"acme\",\"vni\":100,"                     \
-    "\"datapath_id\":100,\"controller\":\"tcp:127.0.0.1:6653\","          \
-    "\"connected\":true,\"active\":2,\"split\":false,"                     \
-    "\"update_pending\":false,\"nodes\":[\"n1\",\"n2\"],"                  \
+    "\"datapath_id\":\"0x0000000000000064\","                              \
+    "\"controller\":\"tcp:127.0.0.1:6653\",\"connected\":true,"            \
+    "\"active\":2,\"split\":false,\"update_pending\":false,\"n_flows\":2,"  \
+    "\"nodes\":[\"n1\",\"n2\"],"                                           \
     "\"ports\":[{\"port\":1,\"vm\":\"vm1\",\"mac\":\"02:00:00:00:00:01\","   \
-    "\"key\":15728640,\"rx_packets\":10,\"rx_bytes\":980,"                 \
+    "\"key\":15728640,\"node\":\"n1\",\"rx_packets\":10,\"rx_bytes\":980,"  \
     "\"tx_packets\":7,\"tx_bytes\":686},"                                  \
     "{\"port\":2,\"vm\":\"vm2\",\"mac\":\"02:00:00:00:00:02\","             \
-    "\"key\":15728641,\"rx_packets\":0,\"rx_bytes\":0,"                    \
+    "\"key\":15728641,\"node\":null,\"rx_packets\":0,\"rx_bytes\":0,"       \
     "\"tx_packets\":12345,\"tx_bytes\":1209810}],"                         \
-    "\"n_flows\":2,\"ensemble\":null,\"controller_connected\":true"
+    "\"ensemble\":null,\"controller_connected\":true"
     assert_int_equal(render("vswitch show vs1", SW_J "}", 0, &sb, err,
                             sizeof err),
                      CLI_EXIT_OK);
@@ -1457,23 +1459,34 @@ test_render_vswitch(void **state)
         "id:                    vs1\n"
         "tenant:                acme\n"
         "vni:                   100\n"
-        "datapath_id:           0x0000000000000064 (100)\n"
+        "datapath_id:           0x0000000000000064\n"
         "controller:            tcp:127.0.0.1:6653\n"
         "connected:             yes\n"
         "active:                2\n"
         "split:                 no\n"
         "update_pending:        no\n"
-        "nodes:                 n1, n2\n"
         "n_flows:               2\n"
+        "nodes:                 n1, n2\n"
         "ensemble:              -\n"
         "controller_connected:  yes\n"
         "ports:\n"
-        "PORT  VM   MAC                KEY       RX_PACKETS  RX_BYTES  "
+        "PORT  VM   MAC                NODE  KEY       RX_PACKETS  RX_BYTES  "
         "TX_PACKETS  TX_BYTES\n"
-        "   1  vm1  02:00:00:00:00:01  0xf00000          10       980  "
+        "   1  vm1  02:00:00:00:00:01  n1    0xf00000          10       980  "
         "         7       686\n"
-        "   2  vm2  02:00:00:00:00:02  0xf00001           0         0  "
+        "   2  vm2  02:00:00:00:00:02  -     0xf00001           0         0  "
         "     12345   1209810\n");
+
+    /* An integer datapath id is also shown in hexadecimal. */
+    strbuf_clear(&sb);
+    assert_int_equal(render("vswitch show vs1",
+                            "{\"id\":\"vs1\",\"datapath_id\":31,"
+                            "\"ports\":[]}", 0, &sb, err, sizeof err),
+                     CLI_EXIT_OK);
+    assert_string_equal(strbuf_str(&sb),
+                        "id:           vs1\n"
+                        "datapath_id:  0x000000000000001f (31)\n"
+                        "ports: -\n");
 
     strbuf_clear(&sb);
     assert_int_equal(
@@ -1493,34 +1506,32 @@ test_render_vswitch(void **state)
         "vs2  b         7  unix:/c             no             0      0  "
         "      1  -       5, 6\n");
 
-    /* Match and actions however they are spelled: strings, objects,
-     * lists of action objects; an empty match is "*", no action "drop". */
     strbuf_clear(&sb);
     assert_int_equal(
         render("vswitch flows vs1",
                SW_J ",\"split\":true,\"flows\":["
-               "{\"priority\":100,\"cookie\":255,"
-               "\"match\":{\"in_port\":1,\"eth_dst\":\"02:00:00:00:00:02\"},"
-               "\"actions\":[{\"type\":\"output\",\"port\":2}],"
+               "{\"id\":1,\"priority\":100,\"cookie\":\"0x00000000000000ff\","
+               "\"match\":\"in_port=1,dl_dst=02:00:00:00:00:02\","
+               "\"actions\":\"actions=output:2\","
                "\"packets\":7,\"bytes\":686,\"duration_ms\":65000,"
                "\"idle_timeout\":10,\"hard_timeout\":0},"
-               "{\"priority\":0,\"cookie\":0,\"match\":{},"
-               "\"actions\":[\"CONTROLLER:128\"],\"packets\":3,"
-               "\"bytes\":294,\"duration_ms\":900},"
-               "{\"priority\":5,\"match\":\"in_port=2\",\"actions\":[],"
-               "\"packets\":0,\"bytes\":0}]}",
+               "{\"id\":2,\"priority\":0,\"cookie\":\"0x0000000000000000\","
+               "\"match\":\"any\",\"actions\":\"actions=CONTROLLER:128\","
+               "\"packets\":3,\"bytes\":294,\"duration_ms\":900},"
+               "{\"id\":3,\"priority\":5,\"match\":\"in_port=2\","
+               "\"actions\":\"actions=drop\",\"packets\":0,\"bytes\":0}]}",
                0, &sb, err, sizeof err),
         CLI_EXIT_OK);
     assert_string_equal(
         strbuf_str(&sb),
         "vswitch vs1: 3 flows, version 2, split (ensemble migration)\n"
-        "PRIORITY  MATCH                                ACTIONS         "
+        "PRIORITY  MATCH                               ACTIONS         "
         "PACKETS  BYTES        AGE  IDLE  HARD  COOKIE\n"
-        "     100  in_port=1,eth_dst=02:00:00:00:00:02  output:2        "
-        "      7    686  1 min 5 s  10 s     -  0xff\n"
-        "       0  *                                    CONTROLLER:128  "
-        "      3    294      0.9 s     -     -  0x0\n"
-        "       5  in_port=2                            drop            "
+        "     100  in_port=1,dl_dst=02:00:00:00:00:02  output:2        "
+        "      7    686  1 min 5 s  10 s     -  0x00000000000000ff\n"
+        "       0  any                                 CONTROLLER:128  "
+        "      3    294      0.9 s     -     -  0x0000000000000000\n"
+        "       5  in_port=2                           drop            "
         "      0      0          -     -     -  -\n");
 
     strbuf_clear(&sb);
