@@ -56,7 +56,7 @@ for t in build/test_core build/test_core_store build/test_core_binding \
          build/test_sdnotify build/test_reload_conf build/test_addr_list \
          build/test_transfers build/test_etcd_client \
          build/test_store_etcd build/test_precopy_wire \
-         build/test_precopy_rounds build/test_election; do
+         build/test_precopy_rounds build/test_election build/test_vnet; do
   [ -x "$t" ] || continue
   # The engine's property test: 1,000 of its 10,000 sequences here.
   MIGNET_PL_SEQS=1000 MIGNET_SOURCE_DIR=$PWD valgrind -q \

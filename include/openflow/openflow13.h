@@ -640,6 +640,16 @@ struct ofp13_aggregate_stats_reply {
 _Static_assert(sizeof(struct ofp13_aggregate_stats_reply) == 24,
                "aggregate_stats_reply");
 
+/* OFPMP_TABLE reply entry (the request has no body). */
+struct ofp13_table_stats {
+    uint8_t table_id;
+    uint8_t pad[3];
+    ofp_be32 active_count;
+    ofp_be64 lookup_count;
+    ofp_be64 matched_count;
+};
+_Static_assert(sizeof(struct ofp13_table_stats) == 24, "table_stats");
+
 struct ofp13_port_stats_request {
     ofp_be32 port_no; /* OFPP_ANY for all ports. */
     uint8_t pad[4];

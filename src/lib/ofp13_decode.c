@@ -328,8 +328,10 @@ ofp13_validate_mp_array(uint16_t type, const uint8_t *body, size_t len,
     *n = 0;
     switch (type) {
     case OFPMP_PORT_STATS:
-    case OFPMP_PORT_DESC: {
+    case OFPMP_PORT_DESC:
+    case OFPMP_TABLE: {
         size_t sz = type == OFPMP_PORT_STATS ? sizeof(struct ofp13_port_stats)
+                    : type == OFPMP_TABLE    ? sizeof(struct ofp13_table_stats)
                                              : sizeof(struct ofp13_port);
         if (len % sz) {
             return OFPERR_OFPBRC_BAD_LEN;
@@ -371,6 +373,7 @@ decode_multipart(struct ofpbuf *b, bool request, struct ofp_multipart *mp)
         switch (mp->type) {
         case OFPMP_DESC:
         case OFPMP_PORT_DESC:
+        case OFPMP_TABLE:
             return expect_empty(b);
         case OFPMP_FLOW:
         case OFPMP_AGGREGATE:

@@ -195,6 +195,7 @@ encode_multipart(struct ofpbuf *b, bool request,
         switch (mp->type) {
         case OFPMP_DESC:
         case OFPMP_PORT_DESC:
+        case OFPMP_TABLE:
             return OFPERR_OK;
         case OFPMP_FLOW:
         case OFPMP_AGGREGATE:

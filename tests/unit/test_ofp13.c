@@ -1223,8 +1223,10 @@ static const struct bad bads[] = {
      OFPERR_OFPBRC_BAD_LEN},
     /* Multipart. */
     {"multipart short", "12", "0001 0000", OFPERR_OFPBRC_BAD_LEN},
-    {"multipart unknown request", "12", "0003 0000 00000000",
+    {"multipart unknown request", "12", "0005 0000 00000000",
      OFPERR_OFPBRC_BAD_MULTIPART},
+    {"multipart table request with a body", "12",
+     "0003 0000 00000000 00000000", OFPERR_OFPBRC_BAD_LEN},
     {"multipart experimenter", "12",
      "ffff 0000 00000000 00002320 00000000",
      OFPERR_OFPBRC_BAD_EXPERIMENTER},
@@ -1629,7 +1631,7 @@ test_encode_errors(void **state)
     m->role.role = 9;
     assert_encode_fails(m, OFPERR_OFPRRFC_BAD_ROLE);
     ofp_msg_init(m, OFPT_MULTIPART_REQUEST, 3);
-    m->mp.type = OFPMP_TABLE;
+    m->mp.type = OFPMP_QUEUE;
     assert_encode_fails(m, OFPERR_OFPBRC_BAD_MULTIPART);
     free_msg(m);
 }
