@@ -49,7 +49,8 @@ for t in build/test_core build/test_core_store build/test_core_binding \
          build/test_lldp build/test_fabric_flows build/test_cli \
          build/test_ofp13 build/test_agent_flows build/test_ofconn \
          build/test_agent_core build/test_map_push build/test_chan_client \
-         build/test_pl_engine build/test_core_lifecycle build/test_core_nodes \
+         build/test_pl_engine build/test_pipeline_vnet \
+         build/test_core_lifecycle build/test_core_nodes \
          build/test_qmp build/test_ovsdb_iface build/test_node_auth \
          build/test_rest_auth build/test_listen_guard build/test_log \
          build/test_clock build/test_core_silence build/test_http_client \

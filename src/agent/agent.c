@@ -61,6 +61,7 @@ agent_options_default(struct agent_options *o)
     o->refresh_ms = 2000;
     o->refresh_jitter = 0.1;
     o->stats_ms = 1000;
+    o->vnet_stats_ms = 500;
     o->reconnect_ms = 500;
 }
 
@@ -473,6 +474,7 @@ agent_run(const struct agent_options *opt)
         .dhcp_snoop = opt->dhcp_snoop,
         .wall_offset_ms = clock_wall_ms() - clock_mono_ms(),
         .ovsdb = opt->ovsdb != NULL,
+        .vnet_stats_ms = opt->vnet_stats_ms,
     };
     a->core = agent_core_create(&copt, clock_mono_us());
     if (!a->core) {

@@ -39,6 +39,7 @@ struct agent_options {
     uint32_t refresh_ms;     /* gateway poll interval */
     double refresh_jitter;   /* fraction, uniform +- */
     uint32_t stats_ms;       /* relay flow statistics poll interval */
+    uint32_t vnet_stats_ms;  /* tenant switches' counters; 0 = on request */
     uint32_t reconnect_ms;
     uint64_t seed;           /* jitter PRNG seed (0: from the node id) */
     enum agent_dhcp_snoop dhcp_snoop;

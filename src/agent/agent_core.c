@@ -15,6 +15,7 @@
 
 #include "agent/agent-private.h"
 #include "agent/agent_map.h"
+#include "agent/agent_vnet.h"
 #include "agent/map_push.h"
 #include "agent/flowtab.h"
 #include "agent/ovsdb_iface.h"
@@ -182,6 +183,55 @@ chan_push(struct agent_core *a, const struct chan_msg *msg)
 /* mignetd refused a binding this agent reported: what it snooped is not
  * the truth, so it stops enforcing it (the controller's install, or the
  * unbound rules, apply). */
+/* A tenant virtual switch's message (agent_vnet.c); only once welcomed
+ * (chan_client counts a violation otherwise). */
+static void
+chan_vnet(struct agent_core *a, const struct chan_msg *m)
+{
+    if (!chan_client_welcomed(a->chan)) {
+        return;
+    }
+    switch (m->type) {
+    case CHAN_VNET_BEGIN:
+        agent_vnet_begin(a, m->vswitch, m->vni, m->active, m->seq, m->full);
+        break;
+    case CHAN_VNET_PORT:
+        agent_vnet_port(a, m->vswitch, m->port, m->vm, m->key);
+        break;
+    case CHAN_VNET_FLOW:
+        agent_vnet_flow(a, m->vswitch, m->flow_id, m->version, m->frame,
+                        m->frame_len);
+        break;
+    case CHAN_VNET_FLOW_DEL:
+        agent_vnet_flow_del(a, m->vswitch, m->flow_id, m->version);
+        break;
+    case CHAN_VNET_END:
+        agent_vnet_end(a, m->vswitch, m->seq);
+        break;
+    case CHAN_VNET_DROP:
+        agent_vnet_drop(a, m->vswitch, m->version, m->seq);
+        break;
+    case CHAN_VNET_REMOVE:
+        agent_vnet_remove(a, m->vswitch, m->seq);
+        break;
+    case CHAN_VNET_PACKET_OUT: {
+        int error = agent_vnet_packet_out(a, m->vswitch, m->port, m->frame,
+                                          m->frame_len);
+        if (error) {
+            log_write(LOG_DBG, "agent", "event=vnet_packet_out_dropped "
+                      "node=%s vswitch=%s port=%" PRIu32 " error=%s",
+                      a->opt.node, m->vswitch, m->port, strerror(error));
+        }
+        break;
+    }
+    case CHAN_VNET_STATS_REQ:
+        agent_vnet_stats_req(a, m->vswitch, m->seq);
+        break;
+    default:
+        break;
+    }
+}
+
 static void
 chan_received(void *aux, const char *line, size_t len,
               const struct chan_msg *msg, enum chan_err e)
@@ -192,6 +242,7 @@ chan_received(void *aux, const char *line, size_t len,
     (void) e;
     if (msg) {
         chan_push(a, msg);
+        chan_vnet(a, msg);
     }
     if (!msg || msg->type != CHAN_ERROR || !binding_table_count(a->snooped)
         || (strcmp(msg->code, "binding_refused")
@@ -583,6 +634,9 @@ of_message(void *aux, const struct ofp_msg *msg)
         }
         break;
     case OFPT_PACKET_IN:
+        if (agent_vnet_packet_in(a, &msg->packet_in)) {
+            break; /* a tenant flow's: up to mignetd as vnet_packet_in */
+        }
         if ((msg->packet_in.cookie & PL_COOKIE_KIND_MASK)
             == pl_cookie_kind(PL_K_ACTIVATE)) {
             activate_on_frame(a, &msg->packet_in);
@@ -785,6 +839,11 @@ agent_core_run(struct agent_core *a, uint64_t now)
         a->settle_at = 0;
         agent_settle_expired(a);
     }
+    if (a->opt.vnet_stats_ms && agent_vnet_count(a->vnet)
+        && now >= a->vnet_stats_at) {
+        a->vnet_stats_at = now + a->opt.vnet_stats_ms * UINT64_C(1000);
+        agent_vnet_stats(a);
+    }
     if (a->sync_due) {
         a->sync_due = false;
         agent_sync(a);
@@ -813,6 +872,9 @@ agent_core_next_wake(const struct agent_core *a)
         wake = min_u64(wake, a->settle_at);
     }
     wake = min_u64(wake, ms_to_us(chan_client_next_wake(a->chan)));
+    if (a->opt.vnet_stats_ms && agent_vnet_count(a->vnet)) {
+        wake = min_u64(wake, a->vnet_stats_at);
+    }
     int64_t of = ofconn_next_wake(a->of);
     if (of != INT64_MAX && ofconn_get_state(a->of) != OFCONN_IDLE) {
         wake = min_u64(wake, ms_to_us(of < 0 ? 0 : (uint64_t) of));
@@ -855,6 +917,7 @@ agent_core_create(const struct agent_core_options *opt, uint64_t now)
     a->map = agent_map_create();
     a->push = map_push_create();
     a->engine = pl_engine_create();
+    a->vnet = agent_vnet_create(a);
     vm_changes_init(&a->changed);
     a->installed = flowtab_create();
     a->snooped = binding_table_create();
@@ -882,6 +945,7 @@ agent_core_destroy(struct agent_core *a)
     map_push_destroy(a->push);
     free(a->relay_seen);
     free(a->relay_next);
+    agent_vnet_destroy(a->vnet); /* after the session: its requests */
     pl_engine_destroy(a->engine);
     vm_changes_destroy(&a->changed);
     flowtab_destroy(a->installed);

@@ -44,6 +44,7 @@ struct ovsdb_iface;
 struct map_push;
 struct flowtab;
 struct pl_engine;
+struct agent_vnet;
 
 #define MAX_PORTS 4096
 #define LAT_SAMPLES 4096
@@ -99,6 +100,9 @@ struct agent_core_options {
     /* Find VMs' ports by OVS external_ids:iface-id, read from ovsdb-server
      * (agent_core_ovsdb_*); false: by their name alone. */
     bool ovsdb;
+    /* Tenant virtual switches' counters are read this often (ms); 0 =
+     * only on request and before deletions (agent_vnet.c). */
+    uint32_t vnet_stats_ms;
 };
 
 /* The shell reads these fields (metrics, the poll's URL); only the
@@ -150,6 +154,11 @@ struct agent_core {
     struct relay_seen *relay_next; /* the round's flows so far */
     size_t n_relay_next, relay_next_cap;
     uint64_t relay_next_sum;
+
+    /* Tenant virtual switches (agent_vnet.c) and when their counters
+     * are next read (microseconds; 0 = not armed). */
+    struct agent_vnet *vnet;
+    uint64_t vnet_stats_at;
 
     /* Port security (seed 003). */
     struct binding_table *snooped; /* agent-snooped, not yet confirmed */

@@ -17,6 +17,7 @@
 
 #include "agent/agent-private.h"
 #include "agent/agent_map.h"
+#include "agent/agent_vnet.h"
 #include "agent/map_push.h"
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
@@ -167,6 +168,7 @@ update_vm(struct agent_core *a, const char *name)
     } else {
         pl_engine_remove_vm(a->engine, name);
     }
+    agent_vnet_vm_changed(a, name); /* the tenant switches it is a port of */
 }
 
 static void

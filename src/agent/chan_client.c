@@ -574,6 +574,26 @@ handle_instr(struct chan_client *c, const struct chan_msg *m, uint64_t now,
     }
 }
 
+void
+chan_client_applied(struct chan_client *c, uint64_t seq)
+{
+    if (!c->welcomed) {
+        violation(c, "vnet instruction (seq %llu) before welcome",
+                  (unsigned long long) seq);
+        return;
+    }
+    if (seq <= c->stats.last_seq) {
+        violation(c, "vnet instruction seq %llu not above %llu",
+                  (unsigned long long) seq,
+                  (unsigned long long) c->stats.last_seq);
+    } else {
+        c->stats.last_seq = seq;
+    }
+    if (seq > c->pending_ack) {
+        c->pending_ack = seq;
+    }
+}
+
 static void
 handle_welcome(struct chan_client *c, const struct chan_msg *m,
                uint64_t now, struct strbuf *out)
@@ -689,6 +709,19 @@ handle_line(struct chan_client *c, const char *line, size_t len,
     case CHAN_MAP_ENTRY:
     case CHAN_MAP_END:
         break; /* map push: the agent's map, through the 'received' hook */
+    case CHAN_VNET_BEGIN:
+    case CHAN_VNET_PORT:
+    case CHAN_VNET_FLOW:
+    case CHAN_VNET_FLOW_DEL:
+    case CHAN_VNET_END:
+    case CHAN_VNET_DROP:
+    case CHAN_VNET_REMOVE:
+    case CHAN_VNET_PACKET_OUT:
+    case CHAN_VNET_STATS_REQ:
+        if (!c->welcomed) {
+            violation(c, "%s before welcome", chan_msg_type_name(m.type));
+        }
+        break; /* tenant switches: the agent's, through 'received' */
     case CHAN_SUBSCRIBE:
     case CHAN_MAP_ACK:
     case CHAN_HELLO:

@@ -113,6 +113,11 @@ void chan_client_set_ack(struct chan_client *, bool ack);
  * until Open vSwitch confirms the flows with a barrier: the highest
  * applied instruction not yet acknowledged, 0 when there is none. */
 uint64_t chan_client_pending_ack(const struct chan_client *);
+/* An instruction the agent handles itself (the vnet_* messages,
+ * agent_vnet.c) is applied: 'seq' joins the instructions the next
+ * acknowledgement may cover, with the same checks as an install's (after
+ * welcome, above the last seq). */
+void chan_client_applied(struct chan_client *, uint64_t seq);
 /* Acknowledges every applied instruction up to 'seq' (never beyond what
  * was applied; nothing during a resync or before welcome). */
 void chan_client_ack(struct chan_client *, uint64_t seq, uint64_t now,

@@ -34,6 +34,8 @@ usage(FILE *f)
 "  --refresh-ms MS        gateway poll interval (default 2000)\n"
 "  --refresh-jitter F     +- fraction of the interval (default 0.1)\n"
 "  --stats-ms MS          relay flow statistics interval (default 1000)\n"
+"  --vnet-stats-ms MS     tenant virtual switches' counters interval\n"
+"                         (default 500; 0: only on request)\n"
 "  --metrics H:P          serve GET /metrics (Prometheus) there\n"
 "  --dhcp-snoop MODE      who turns DHCP ACKs seen on trusted ports into\n"
 "                         bindings: controller (default: sent up),\n"
@@ -59,6 +61,7 @@ static const struct option longopts[] = {
     {"refresh-ms", required_argument, NULL, 'r'},
     {"refresh-jitter", required_argument, NULL, 'j'},
     {"stats-ms", required_argument, NULL, 's'},
+    {"vnet-stats-ms", required_argument, NULL, 'S'},
     {"metrics", required_argument, NULL, 'm'},
     {"dhcp-snoop", required_argument, NULL, 'd'},
     {"log-level", required_argument, NULL, 'l'},
@@ -196,6 +199,15 @@ agent_main(int argc, char **argv, struct agent_options *op)
             } else {
                 o.stats_ms = (uint32_t) v;
             }
+            break;
+        }
+        case 'S': {
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || !*optarg || v > 3600000) {
+                fprintf(stderr, "mignet-agent: bad interval '%s'\n", optarg);
+                return 2;
+            }
+            o.vnet_stats_ms = (uint32_t) v;
             break;
         }
         case 'j':

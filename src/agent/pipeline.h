@@ -36,6 +36,8 @@ enum pl_kind {
     PL_K_ARP = 4,   /* ARP responder */
     PL_K_PORTSEC = 5, /* port security: anti-spoofing, DHCP (seed 003) */
     PL_K_ACTIVATE = 6, /* table 0 on a watched VM port: first frame punted */
+    PL_K_VNET = 7,  /* a tenant flow (pipeline_vnet.h): version byte, id */
+    PL_K_VNET_INFRA = 8, /* a tenant port's dispatch and delivery */
 };
 
 /* Port-security priorities in table 10: binding_rules()' relative

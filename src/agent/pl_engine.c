@@ -17,14 +17,14 @@
 #include "lib/util.h"
 #include "mignet/binding.h"
 
-enum owner_type { OWNER_INFRA, OWNER_KEY, OWNER_VM };
+enum owner_type { OWNER_INFRA, OWNER_KEY, OWNER_VM, OWNER_EXT };
 
 struct contrib;
 
 struct owner {
     enum owner_type type;
     uint32_t key;     /* OWNER_KEY */
-    const char *name; /* OWNER_VM */
+    const char *name; /* OWNER_VM, OWNER_EXT */
     struct contrib **c; /* its flows */
     size_t n, cap;
     bool dirty;
@@ -53,6 +53,15 @@ struct evm {
     bool trusted;         /* counted in group->n_trusted */
 };
 
+/* An external owner (pl_engine_ext_dirty): flows the caller's hook
+ * generates, e.g. one tenant flow of a virtual switch. */
+struct eext {
+    struct owner owner; /* first, as in evm */
+    char *name;
+    bool removed;
+    size_t idx; /* in engine->exts */
+};
+
 struct group {
     struct owner owner; /* first, as in evm */
     struct evm **members;
@@ -70,6 +79,11 @@ struct pl_engine {
     struct group **groups;
     size_t n_groups, cap_groups;
     struct strmap group_index;
+    struct eext **exts;
+    size_t n_exts, cap_exts;
+    struct strmap ext_index;
+    pl_engine_ext_fn *ext_fn;
+    void *ext_aux;
     struct owner **dirty;
     size_t n_dirty, cap_dirty;
     bool full; /* everything was marked dirty since the last run */
@@ -88,6 +102,13 @@ vm_name(const void *aux, uint32_t i)
 {
     const struct pl_engine *e = aux;
     return e->vms[i]->name;
+}
+
+static const char *
+ext_name(const void *aux, uint32_t i)
+{
+    const struct pl_engine *e = aux;
+    return e->exts[i]->name;
 }
 
 static uint32_t
@@ -110,6 +131,7 @@ pl_engine_create(void)
     e->infra.type = OWNER_INFRA;
     strmap_init(&e->vm_index, vm_name, e);
     strmap_init(&e->group_index, NULL, e);
+    strmap_init(&e->ext_index, ext_name, e);
     e->n_buckets = 1024;
     e->buckets = xcalloc(e->n_buckets, sizeof *e->buckets);
     e->desired = flowtab_create();
@@ -148,6 +170,13 @@ pl_engine_destroy(struct pl_engine *e)
         free(e->groups[i]->members);
         free(e->groups[i]);
     }
+    for (size_t i = 0; i < e->n_exts; i++) {
+        owner_free_contribs(&e->exts[i]->owner);
+        free(e->exts[i]->name);
+        free(e->exts[i]);
+    }
+    free(e->exts);
+    strmap_destroy(&e->ext_index);
     free(e->vms);
     free(e->groups);
     free(e->dirty);
@@ -181,6 +210,9 @@ pl_engine_recompute_all(struct pl_engine *e)
     }
     for (size_t i = 0; i < e->n_groups; i++) {
         mark_dirty(e, &e->groups[i]->owner);
+    }
+    for (size_t i = 0; i < e->n_exts; i++) {
+        mark_dirty(e, &e->exts[i]->owner);
     }
 }
 
@@ -356,10 +388,87 @@ vm_free(struct pl_engine *e, struct evm *v)
     free(v);
 }
 
+const struct pl_vm *
+pl_engine_find_vm(const struct pl_engine *e, const char *name)
+{
+    const struct evm *v = vm_find(e, name);
+    return v && !v->removed ? &v->view : NULL;
+}
+
+/* ---- External owners ---- */
+
+void
+pl_engine_set_ext(struct pl_engine *e, pl_engine_ext_fn *fn, void *aux)
+{
+    e->ext_fn = fn;
+    e->ext_aux = aux;
+}
+
+static struct eext *
+ext_find(const struct pl_engine *e, const char *name)
+{
+    uint32_t i = strmap_find(&e->ext_index, name);
+    return i == STRMAP_NONE ? NULL : e->exts[i];
+}
+
+void
+pl_engine_ext_dirty(struct pl_engine *e, const char *name)
+{
+    struct eext *x = ext_find(e, name);
+    if (!x) {
+        x = xcalloc(1, sizeof *x);
+        x->owner.type = OWNER_EXT;
+        x->name = xstrdup(name);
+        x->owner.name = x->name;
+        x->idx = e->n_exts;
+        e->exts = xgrow(e->exts, &e->cap_exts, e->n_exts + 1,
+                        sizeof *e->exts);
+        e->exts[e->n_exts++] = x;
+        strmap_insert(&e->ext_index, x->name, (uint32_t) x->idx);
+    }
+    x->removed = false;
+    mark_dirty(e, &x->owner);
+}
+
+void
+pl_engine_ext_remove(struct pl_engine *e, const char *name)
+{
+    struct eext *x = ext_find(e, name);
+    if (x && !x->removed) {
+        x->removed = true;
+        mark_dirty(e, &x->owner);
+    }
+}
+
+size_t
+pl_engine_n_exts(const struct pl_engine *e)
+{
+    return e->n_exts;
+}
+
+/* After a removed external owner's flows went. */
+static void
+ext_free(struct pl_engine *e, struct eext *x)
+{
+    strmap_remove(&e->ext_index, x->name);
+    size_t last = e->n_exts - 1;
+    if (x->idx != last) {
+        struct eext *m = e->exts[last];
+        strmap_remove(&e->ext_index, m->name);
+        e->exts[x->idx] = m;
+        m->idx = x->idx;
+        strmap_insert(&e->ext_index, m->name, (uint32_t) m->idx);
+    }
+    e->n_exts--;
+    free(x->owner.c);
+    free(x->name);
+    free(x);
+}
+
 /* ---- The desired table ---- */
 
 /* pipeline.h's rank of owners: infrastructure, key groups by key, VMs by
- * name. */
+ * name; then external owners by name. */
 static int
 owner_cmp(const struct owner *a, const struct owner *b)
 {
@@ -370,6 +479,7 @@ owner_cmp(const struct owner *a, const struct owner *b)
     case OWNER_KEY:
         return a->key < b->key ? -1 : a->key > b->key;
     case OWNER_VM:
+    case OWNER_EXT:
         return strcmp(a->name, b->name);
     case OWNER_INFRA:
     default:
@@ -530,6 +640,13 @@ generate(struct pl_engine *e, struct owner *o, char *err, size_t err_size)
         return v->removed ? 0 : pipeline_vm(&e->opts, &v->view, e->scratch,
                                             err, err_size);
     }
+    case OWNER_EXT: {
+        struct eext *x = (struct eext *) o;
+        return x->removed || !e->ext_fn
+                   ? 0
+                   : e->ext_fn(e->ext_aux, x->name, e->scratch, err,
+                               err_size);
+    }
     case OWNER_KEY: {
         struct group *g = (struct group *) o;
         if (!g->n_trusted) {
@@ -605,6 +722,12 @@ pl_engine_run(struct pl_engine *e, char *err, size_t err_size)
             struct evm *v = (struct evm *) o;
             if (v->removed) {
                 vm_free(e, v);
+            }
+        } else if (o->type == OWNER_EXT) {
+            e->stats.exts++;
+            struct eext *x = (struct eext *) o;
+            if (x->removed) {
+                ext_free(e, x);
             }
         } else if (o->type == OWNER_KEY) {
             e->stats.keys++;

@@ -41,6 +41,28 @@ void pl_engine_remove_vm(struct pl_engine *, const char *vm);
 size_t pl_engine_n_vms(const struct pl_engine *);
 const struct pl_vm *pl_engine_vm(const struct pl_engine *, size_t i);
 bool pl_engine_has_vm(const struct pl_engine *, const char *vm);
+/* The view of VM 'vm' (not removed), or NULL. */
+const struct pl_vm *pl_engine_find_vm(const struct pl_engine *,
+                                      const char *vm);
+
+/* External owners: flows the engine does not derive from VMs itself --
+ * the tenant virtual switches (pipeline_vnet.h, agent_vnet.c), one owner
+ * per switch's infrastructure and one per tenant flow -- each named by a
+ * string and generated, when dirty, by the hook into 'out' (with
+ * flowtab_put_new; 0 or EMSGSIZE as pipeline_compute()).  The hook may
+ * read the VM views (pl_engine_find_vm).  They rank after every VM, by
+ * name (their keys never meet mignet's own flows anyway). */
+typedef int pl_engine_ext_fn(void *aux, const char *owner,
+                             struct flowtab *out, char *err,
+                             size_t err_size);
+void pl_engine_set_ext(struct pl_engine *, pl_engine_ext_fn *, void *aux);
+/* Creates owner 'name' if needed and marks it dirty. */
+void pl_engine_ext_dirty(struct pl_engine *, const char *name);
+/* Removes owner 'name' (nothing if unknown); its flows go at the next
+ * run. */
+void pl_engine_ext_remove(struct pl_engine *, const char *name);
+size_t pl_engine_n_exts(const struct pl_engine *);
+
 /* Marks every owner dirty: the fallback full recompute. */
 void pl_engine_recompute_all(struct pl_engine *);
 
@@ -66,6 +88,7 @@ struct pl_engine_stats {
     uint64_t full;    /* runs after pl_engine_recompute_all or options */
     uint64_t vms;     /* VM owners recomputed, in all */
     uint64_t keys;    /* key groups recomputed, in all */
+    uint64_t exts;    /* external owners recomputed, in all */
     uint64_t changes; /* desired keys added, changed or deleted, in all */
 };
 void pl_engine_get_stats(const struct pl_engine *, struct pl_engine_stats *);

@@ -36,6 +36,7 @@
 #include "controller/rest_parse.h"
 #include "controller/rest_transfers.h"
 #include "controller/rest_vswitch.h"
+#include "controller/vnet_ctl.h"
 #include "controller/transfers.h"
 #include "controller/rest_views.h"
 #include "lib/addr.h"
@@ -577,6 +578,15 @@ rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
             rest_send_error(ctl, req, &e);
             return;
         }
+        const char *vs = rest_vswitch_of_vm(ctl, rt->name);
+        if (vs && (c.vni != v.config.vni
+                   || memcmp(c.mac, v.config.mac, sizeof c.mac))) {
+            rest_fail(&e, 409, "vm_in_vswitch", "VM '%s' is a port of "
+                      "virtual switch '%s': its VNI and MAC stay", rt->name,
+                      vs);
+            rest_send_error(ctl, req, &e);
+            return;
+        }
         ctl->dirty = true;
         err = core_vm_update_opts(ctl->core, idx, &c,
                                   dup ? CORE_VM_ALLOW_DUPLICATE : 0, now);
@@ -591,6 +601,14 @@ rest_vm_item(struct ctl *ctl, struct evhttp_request *req,
         log_write(LOG_INF, "rest", "event=vm_updated vm=%s epoch=%" PRIu64,
                   rt->name, v.epoch);
         rest_send_resource(ctl, req, 200, rest_vm_json(ctl, idx));
+        return;
+    }
+    const char *vs = rest_vswitch_of_vm(ctl, rt->name);
+    if (vs) {
+        struct rest_error e;
+        rest_fail(&e, 409, "vm_in_vswitch", "VM '%s' is a port of virtual "
+                  "switch '%s': delete the switch first", rt->name, vs);
+        rest_send_error(ctl, req, &e);
         return;
     }
     ctl->dirty = true;
@@ -994,6 +1012,7 @@ rest_metrics(struct rest *rest, struct evhttp_request *req)
     if (metrics_render(&ctl->metrics, ctl->core, &sb)
         || rest_fabric_metrics(ctl->fabric, &sb)
         || transfers_metrics(ctl->transfers, &sb)
+        || vnet_ctl_metrics(ctl->vnet, &sb)
         || rest_auth_metrics(&rest->auth, &sb)
         || (ctl->replica /* a follower answers 0 (replica.c) */
             && strbuf_puts(&sb, "# HELP mignet_replica_leader Whether this "

@@ -50,7 +50,7 @@ rest_vswitch_json(struct ctl *ctl, const char *vs, bool with_flows)
 
 /* The switch that already has VM 'vm' as a port, or NULL. */
 static const char *
-rest_vswitch_of_vm(const struct vnet *vnet, const char *vm)
+vswitch_of_vm(const struct vnet *vnet, const char *vm)
 {
     for (size_t i = 0; i < vnet_n_switches(vnet); i++) {
         const char *id = vnet_switch_id(vnet, i);
@@ -62,6 +62,12 @@ rest_vswitch_of_vm(const struct vnet *vnet, const char *vm)
         }
     }
     return NULL;
+}
+
+const char *
+rest_vswitch_of_vm(struct ctl *ctl, const char *vm)
+{
+    return vswitch_of_vm(vnet_ctl_vnet(ctl->vnet), vm);
 }
 
 /* The request as a switch definition, checked against the core. */
@@ -109,7 +115,7 @@ rest_vswitch_def(struct ctl *ctl, const struct rest_vswitch_req *r,
                              "the switch %u", vm_name,
                              (unsigned) vi.config.vni, (unsigned) r->vni);
         }
-        const char *other = rest_vswitch_of_vm(vnet, vm_name);
+        const char *other = vswitch_of_vm(vnet, vm_name);
         if (other) {
             return rest_fail(e, 409, "vm_in_vswitch", "VM '%s' is a port "
                              "of virtual switch '%s'", vm_name, other);

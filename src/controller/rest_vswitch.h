@@ -21,4 +21,8 @@ bool rest_vswitch_handle(struct ctl *, const struct rest_route *,
                          json_t **out, char *location, size_t location_len,
                          struct rest_error *e);
 
+/* The virtual switch VM 'vm' is a port of, or NULL: such a VM keeps its
+ * VNI and MAC and is not deleted (409 vm_in_vswitch). */
+const char *rest_vswitch_of_vm(struct ctl *, const char *vm);
+
 #endif /* MIGNET_CONTROLLER_REST_VSWITCH_H */

@@ -14,9 +14,11 @@
 
 #include "controller/agent_server.h"
 #include "controller/ctl.h"
+#include "controller/metrics.h"
 #include "controller/migrations.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/strbuf.h"
 #include "lib/ofconn.h"
 #include "mignet/ofpbuf.h"
 #include "lib/util.h"
@@ -555,4 +557,44 @@ struct vnet *
 vnet_ctl_vnet(struct vnet_ctl *vc)
 {
     return vc->vnet;
+}
+
+int
+vnet_ctl_metrics(const struct vnet_ctl *vc, struct strbuf *out)
+{
+    struct vnet_counters c;
+    vnet_get_counters(vc->vnet, &c);
+    size_t connected = 0;
+    for (const struct vnet_tenant *t = vc->tenants; t; t = t->next) {
+        connected += t->up;
+    }
+    const struct metrics_sample v[] = {
+        {"mignet_vnet_switches", "gauge", "Tenant virtual switches.",
+         vnet_n_switches(vc->vnet)},
+        {"mignet_vnet_controllers_connected", "gauge", "Tenant "
+         "controllers connected.", connected},
+        {"mignet_vnet_flow_mods_total", "counter", "Tenant flow-mods "
+         "accepted.", c.flow_mods},
+        {"mignet_vnet_flow_mods_refused_total", "counter", "Tenant "
+         "flow-mods refused with an OpenFlow error.", c.flow_mods_refused},
+        {"mignet_vnet_packet_ins_total", "counter", "Packet-ins sent to "
+         "tenant controllers.", c.packet_ins},
+        {"mignet_vnet_packet_in_duplicates_total", "counter", "Packet-ins "
+         "merged away: the same packet reported by a second node.",
+         c.packet_in_duplicates},
+        {"mignet_vnet_packet_outs_total", "counter", "Tenant packet-outs "
+         "accepted.", c.packet_outs},
+        {"mignet_vnet_errors_sent_total", "counter", "OpenFlow errors sent "
+         "to tenant controllers.", c.errors_sent},
+        {"mignet_vnet_two_phase_updates_total", "counter", "Version "
+         "updates done in two phases (stage, flip, drop) while split.",
+         c.two_phase_updates},
+        {"mignet_vnet_pushes_total", "counter", "Tenant switch pushes "
+         "sent to nodes.", c.pushes},
+        {"mignet_vnet_nacks_total", "counter", "Pushes a node's switch "
+         "refused.", c.nacks},
+        {"mignet_vnet_flows_expired_total", "counter", "Tenant flows "
+         "removed by their idle or hard timeout.", c.flows_expired},
+    };
+    return metrics_scalars(out, v, sizeof v / sizeof v[0]);
 }

@@ -69,6 +69,10 @@ size_t vnet_ctl_ensemble(const struct vnet_ctl *, const char *vswitch,
 /* Whether the tenant controller of 'vswitch' is connected. */
 bool vnet_ctl_connected(const struct vnet_ctl *, const char *vswitch);
 
+/* The switches' metrics in the Prometheus text format; 0 or ENOMEM. */
+struct strbuf;
+int vnet_ctl_metrics(const struct vnet_ctl *, struct strbuf *out);
+
 /* End of a batch (after its commit; 'changed': it wrote something):
  * which nodes host each switch, from what the batch changed, and the
  * switches' output to the agents. */

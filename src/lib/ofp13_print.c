@@ -592,6 +592,7 @@ mp_name(uint16_t type)
     case OFPMP_AGGREGATE: return "aggregate_stats";
     case OFPMP_PORT_STATS: return "port_stats";
     case OFPMP_PORT_DESC: return "port_desc";
+    case OFPMP_TABLE: return "table_stats";
     default: return NULL;
     }
 }

@@ -218,9 +218,11 @@ vconn_barriers(struct vswitch *s)
         send_simple(s, OFPT_BARRIER_REPLY, s->barriers[done].xid);
         done++;
     }
-    memmove(s->barriers, s->barriers + done,
-            (s->n_barriers - done) * sizeof *s->barriers);
-    s->n_barriers -= done;
+    if (done) {
+        memmove(s->barriers, s->barriers + done,
+                (s->n_barriers - done) * sizeof *s->barriers);
+        s->n_barriers -= done;
+    }
 }
 
 /* ---- Flow-mod and packet-out. ----------------------------------------- */
@@ -706,7 +708,9 @@ vnet_tenant_input(struct vnet *v, const char *vs, const void *data,
         s->must_close = true;
         return;
     }
-    ofpbuf_put(&s->in, data, len);
+    if (len) {
+        ofpbuf_put(&s->in, data, len);
+    }
     size_t off = 0;
     while (!s->must_close) {
         size_t mlen = 0;
@@ -720,8 +724,10 @@ vnet_tenant_input(struct vnet *v, const char *vs, const void *data,
         off += mlen;
     }
     size_t rest = s->in.size - off;
-    memmove(s->in.data, s->in.data + off, rest);
-    ofpbuf_truncate(&s->in, rest);
+    if (off) {
+        memmove(s->in.data, s->in.data + off, rest);
+        ofpbuf_truncate(&s->in, rest);
+    }
     vpush_flush(s);
     vpush_progress(s, now_ms);
 }

@@ -72,6 +72,7 @@ struct vpush {
 
 struct vnode {
     char name[MN_NAME_MAX + 1];
+    unsigned nacks;          /* Nacks in a row: a full push retries once. */
     size_t n_push, cap_push;
     struct vpush *push;
 };

@@ -478,8 +478,16 @@ vpush_ack(struct vnet *v, const char *node, uint64_t seq, bool nack,
                 vconn_send_error(s, p.xid, e ? e : OFPERR_OFPFMFC_UNKNOWN,
                                  NULL, 0);
             }
-        } else if (p.kind == VP_DROP) {
-            vstats_drop_version(s, node, p.version);
+            /* The node's state is unknown now: one full push to
+             * resynchronise it, not a loop if it keeps refusing. */
+            if (n->nacks++ == 0) {
+                vpush_full(s, n);
+            }
+        } else {
+            n->nacks = 0;
+            if (p.kind == VP_DROP) {
+                vstats_drop_version(s, node, p.version);
+            }
         }
         vpush_progress(s, now_ms);
         return true;

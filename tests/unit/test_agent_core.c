@@ -24,6 +24,7 @@
 #include "agent/agent_map.h"
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
+#include "agent/pipeline_vnet.h"
 #include "lib/ofconn.h"
 #include "lib/strbuf.h"
 #include "unit/fake_switch.h"
@@ -1306,6 +1307,314 @@ test_port_by_iface_id(void **state)
     assert_int_equal(f->c->ovsdb_errors, 1);
 }
 
+/* ---- Tenant virtual switches (agent_vnet.c) ---- */
+
+/* 'line' with "OFP" replaced by the hex of the tenant flow_mod 'text'. */
+static void
+feed_flow(struct fx *f, const char *line, const char *text)
+{
+    struct ofp_msg msg;
+    char err[160];
+    ofp_msg_init(&msg, OFPT_FLOW_MOD, 1);
+    assert_int_equal(ofp_parse_flow_mod(text, &msg.flow_mod, err,
+                                        sizeof err), 0);
+    struct ofpbuf b;
+    ofpbuf_init(&b, 256);
+    assert_int_equal(ofp_encode(&msg, &b), 0);
+    char hex[1024] = "";
+    for (size_t i = 0; i < b.size && 2 * i + 3 < sizeof hex; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", ((const uint8_t *) b.data)[i]);
+    }
+    const char *at = strstr(line, "OFP");
+    assert_non_null(at);
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int) (at - line), line, hex,
+             at + 3);
+    feed(f, buf);
+    ofpbuf_uninit(&b);
+    ofp_msg_destroy(&msg);
+}
+
+#define VNET_BEGIN(SEQ, ACTIVE, FULL)                                        \
+    "{\"type\":\"vnet_begin\",\"vswitch\":\"vs1\",\"vni\":100,\"active\":"   \
+    ACTIVE ",\"seq\":" SEQ FULL "}\n"
+#define VNET_PORT(P, VM)                                                     \
+    "{\"type\":\"vnet_port\",\"vswitch\":\"vs1\",\"port\":" P ",\"vm\":\""   \
+    VM "\",\"key\":1572864" P "}\n"
+#define VNET_FLOW(ID, V)                                                     \
+    "{\"type\":\"vnet_flow\",\"vswitch\":\"vs1\",\"id\":" ID                 \
+    ",\"version\":" V ",\"ofp\":\"OFP\"}\n"
+#define VNET_END(SEQ)                                                        \
+    "{\"type\":\"vnet_end\",\"vswitch\":\"vs1\",\"seq\":" SEQ "}\n"
+
+/* Installed flows whose cookie's kind is 'kind'. */
+struct kind_only {
+    uint64_t kind;
+    size_t n;
+};
+
+static void
+count_kind_only(void *aux, const struct flowtab_flow *fl)
+{
+    struct kind_only *k = aux;
+    k->n += (fl->cookie & PL_COOKIE_KIND_MASK) == k->kind;
+}
+
+static size_t
+n_kind(struct fx *f, enum pl_kind kind)
+{
+    struct kind_only k = {pl_cookie_kind(kind), 0};
+    flowtab_walk(f->c->installed, count_kind_only, &k);
+    return k.n;
+}
+
+/* vm1 (port 1) and vm2 (port 2) here, and vs1 pushed: tenant ports 1, 2
+ * are vm1, vm2; flow 1 of version 4 floods. */
+static void
+up_vnet(struct fx *f)
+{
+    struct taken t;
+    up_with_two(f);
+    feed(f, VNET_BEGIN("3", "4", ",\"full\":true") VNET_PORT("1", "vm1")
+                VNET_PORT("2", "vm2"));
+    feed_flow(f, VNET_FLOW("1", "4"), "add priority=0 actions=output:FLOOD");
+    feed(f, VNET_END("3"));
+    expect_chan(f, ""); /* nothing before the barrier */
+    run_batch(f, &t);
+    /* Two dispatch flows, two deliveries, the tenant flow once per q. */
+    assert_int_equal(count_mods(&t, OFPFC_ADD), 6);
+    assert_int_equal(n_kind(f, PL_K_VNET_INFRA), 4);
+    assert_int_equal(n_kind(f, PL_K_VNET), 2);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":3}\n");
+}
+
+/* (T1) A push is acknowledged by its barrier; one tenant flow more or
+ * less costs its own flow_mods, not the switch's. */
+static void
+test_vnet_push_incremental(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_vnet(f);
+    feed(f, VNET_BEGIN("4", "4", "") VNET_PORT("1", "vm1")
+                VNET_PORT("2", "vm2"));
+    feed_flow(f, VNET_FLOW("2", "4"),
+              "add priority=5 in_port=1,eth_type=0x0800 actions=output:2");
+    feed(f, VNET_END("4"));
+    run_batch(f, &t);
+    assert_int_equal(count(&t, OFPT_FLOW_MOD), 1); /* only q = 1 */
+    assert_true(t.cookie[0] == pl_vnet_cookie(4, 2));
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":4}\n");
+    feed(f, VNET_BEGIN("5", "4", "") VNET_PORT("1", "vm1")
+                VNET_PORT("2", "vm2")
+            "{\"type\":\"vnet_flow_del\",\"vswitch\":\"vs1\",\"id\":2,"
+            "\"version\":4}\n" VNET_END("5"));
+    run_batch(f, &t);
+    assert_int_equal(count_mods(&t, OFPFC_DELETE_STRICT), 1);
+    assert_int_equal(count(&t, OFPT_FLOW_MOD), 1);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":5}\n");
+    assert_int_equal(n_kind(f, PL_K_VNET), 2);
+    /* The two-phase flip: a new active version moves the dispatch. */
+    feed(f, VNET_BEGIN("6", "5", "") VNET_PORT("1", "vm1")
+                VNET_PORT("2", "vm2") VNET_END("6"));
+    run_batch(f, &t);
+    assert_int_equal(count_mods(&t, OFPFC_ADD), 2); /* the dispatches */
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":6}\n");
+}
+
+/* (T2) A tenant flow that does not decode: the push is nacked with its
+ * OpenFlow error at once and changes nothing. */
+static void
+test_vnet_bad_flow_nacked(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_vnet(f);
+    feed(f, VNET_BEGIN("4", "5", "") VNET_PORT("1", "vm1"));
+    feed_flow(f, VNET_FLOW("2", "4"), "add table=1 actions=output:2");
+    feed(f, VNET_END("4"));
+    expect_chan(f, "{\"type\":\"nack\",\"seq\":4,\"ofp_error\":"
+                   "{\"type\":5,\"code\":2}}\n");
+    run(f, 1, &t);
+    assert_int_equal(count(&t, OFPT_FLOW_MOD), 0);
+    assert_int_equal(n_kind(f, PL_K_VNET_INFRA), 4); /* still 2 ports */
+}
+
+struct sel_ctx {
+    struct flowtab *sel;
+    uint64_t cookie, mask;
+    int table; /* -1: any */
+};
+
+static void
+select_cookie(void *aux, const struct flowtab_flow *fl)
+{
+    struct sel_ctx *c = aux;
+    if ((fl->cookie & c->mask) == c->cookie
+        && (c->table < 0 || fl->table == c->table)) {
+        flowtab_put(c->sel, fl);
+    }
+}
+
+/* The switch answers counter request 'xid' with its installed flows
+ * whose cookie is 'cookie' under 'mask' (in 'table', -1: any), each
+ * having counted 'packets'. */
+static void
+sw_vnet_stats(struct fx *f, uint32_t xid, uint64_t cookie, uint64_t mask,
+              int table, uint64_t packets)
+{
+    struct sel_ctx c = {flowtab_create(), cookie, mask, table};
+    flowtab_walk(f->c->installed, select_cookie, &c);
+    sw_relay_stats(f, xid, c.sel, packets);
+    flowtab_destroy(c.sel);
+}
+
+/* The index of the 'nth' (0-based) flow statistics request in 't'. */
+static size_t
+nth_stats(const struct taken *t, size_t nth)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->type[i] == OFPT_MULTIPART_REQUEST && t->mp_type[i] == OFPMP_FLOW
+            && !nth--) {
+            return i;
+        }
+    }
+    fail_msg("no flow statistics request");
+    return 0;
+}
+
+/* (T3) vnet_drop: the version's final counters are asked for before the
+ * batch that deletes its flows, reported as final, and the drop is
+ * acknowledged by that batch's barrier. */
+static void
+test_vnet_drop_final_stats(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_vnet(f);
+    feed(f, "{\"type\":\"vnet_drop\",\"vswitch\":\"vs1\",\"version\":4,"
+            "\"seq\":4}\n");
+    run_batch(f, &t);
+    size_t infra = nth_stats(&t, 0), flows = nth_stats(&t, 1);
+    size_t first_mod = 0;
+    while (t.type[first_mod] != OFPT_FLOW_MOD) {
+        first_mod++;
+    }
+    assert_true(flows < first_mod); /* read, then deleted */
+    assert_true(t.cookie[flows] == pl_vnet_cookie(4, 0));
+    assert_int_equal(count_mods(&t, OFPFC_DELETE_STRICT), 2);
+    sw_vnet_stats(f, t.xid[infra], pl_cookie_kind(PL_K_VNET_INFRA),
+                  PL_COOKIE_KIND_MASK, PL_T_FROM_VM, 7);
+    /* Counters are those the switch held before the deletion. */
+    struct ofpbuf b;
+    ofpbuf_init(&b, 4096);
+    size_t start = ofp_mp_reply_start(&b, t.xid[flows], OFPMP_FLOW, 0);
+    struct ofp_flow_stats fs = {.table_id = 40, .priority = 0,
+                                .cookie = pl_vnet_cookie(4, 1),
+                                .packet_count = 9, .byte_count = 900};
+    ofp_match_init(&fs.match);
+    ofp_match_set(&fs.match, OFP_F_TUNNEL_ID, 100);
+    ofp_match_set_masked(&fs.match, OFP_F_METADATA, 2, 0xffffffff);
+    assert_int_equal(ofp_put_flow_stats(&b, &fs), OFPERR_OK);
+    assert_int_equal(ofp_mp_finish(&b, start), OFPERR_OK);
+    sw_bytes(f, &b);
+    ofpbuf_uninit(&b);
+    const char *out = strbuf_str(agent_core_chan_output(f->c));
+    assert_non_null(strstr(out, "{\"type\":\"vnet_pstat\",\"vswitch\":"
+                                "\"vs1\",\"port\":1,\"packets\":7"));
+    assert_non_null(strstr(out, "{\"type\":\"vnet_fstat\",\"vswitch\":"
+                                "\"vs1\",\"id\":1,\"version\":4,"
+                                "\"port\":2,\"packets\":9,\"bytes\":900}"));
+    assert_non_null(strstr(out, "{\"type\":\"vnet_stats_end\",\"vswitch\":"
+                                "\"vs1\",\"seq\":4,\"final\":true}"));
+    assert_null(strstr(out, "\"ack\""));
+    strbuf_clear(agent_core_chan_output(f->c));
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":4}\n");
+    assert_int_equal(n_kind(f, PL_K_VNET), 0);
+    assert_int_equal(n_kind(f, PL_K_VNET_INFRA), 4);
+    /* vnet_remove: everything of the switch goes. */
+    feed(f, "{\"type\":\"vnet_remove\",\"vswitch\":\"vs1\",\"seq\":5}\n");
+    run_batch(f, &t);
+    assert_int_equal(count_mods(&t, OFPFC_DELETE_STRICT), 4);
+    assert_int_equal(n_kind(f, PL_K_VNET_INFRA), 0);
+}
+
+/* (T4) A tenant flow's packet-in goes up with the tenant port from the
+ * metadata and the flow's id and version from its cookie; a packet-out
+ * leaves through the tenant port's VM's port. */
+static void
+test_vnet_packet_in_out(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_vnet(f);
+    static const uint8_t frame[20] = {0x02, 0, 0, 0, 0, 0x02,
+                                      0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00};
+    struct ofp_msg pi;
+    ofp_msg_init(&pi, OFPT_PACKET_IN, 0);
+    pi.packet_in.buffer_id = UINT32_MAX;
+    pi.packet_in.reason = 1;
+    pi.packet_in.table_id = 40;
+    pi.packet_in.cookie = pl_vnet_cookie(4, 1);
+    pi.packet_in.total_len = 60;
+    ofp_match_set(&pi.packet_in.match, OFP_F_IN_PORT, 1);
+    ofp_match_set(&pi.packet_in.match, OFP_F_TUNNEL_ID, 100);
+    ofp_match_set(&pi.packet_in.match, OFP_F_METADATA,
+                  pl_vnet_metadata(4, 1));
+    pi.packet_in.data = frame;
+    pi.packet_in.data_len = sizeof frame;
+    sw_send(f, &pi);
+    expect_chan(f, "{\"type\":\"vnet_packet_in\",\"vswitch\":\"vs1\","
+                   "\"port\":1,\"id\":1,\"version\":4,\"total_len\":60,"
+                   "\"frame\":\"02000000000202000000000108000000"
+                   "00000000\"}\n");
+    /* Not a tenant flow's: not a vnet_packet_in. */
+    sw_packet_in(f, 2, pl_cookie(PL_K_LOCAL, "vm2"));
+    expect_chan(f, "");
+    feed(f, "{\"type\":\"vnet_packet_out\",\"vswitch\":\"vs1\",\"port\":2,"
+            "\"frame\":\"0200000000020200000000010800\"}\n");
+    sw_take(f, &t);
+    assert_int_equal(count(&t, OFPT_PACKET_OUT), 1);
+    assert_int_equal(t.out_port[0], 2);
+    /* A port the switch lacks: nothing. */
+    feed(f, "{\"type\":\"vnet_packet_out\",\"vswitch\":\"vs1\",\"port\":9,"
+            "\"frame\":\"0200000000020200000000010800\"}\n");
+    sw_take(f, &t);
+    assert_int_equal(t.n, 0);
+}
+
+/* (T5) A port's VM leaves the node: its flows' final counters are asked
+ * for first, in the batch that removes them. */
+static void
+test_vnet_port_leaves(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_vnet(f);
+    feed(f, "{\"type\":\"delete\",\"seq\":4,\"vm\":\"vm2\",\"epoch\":1,"
+         CFG("2") "}\n");
+    run_batch(f, &t);
+    size_t flows = nth_stats(&t, 1);
+    size_t first_mod = 0;
+    while (t.type[first_mod] != OFPT_FLOW_MOD) {
+        first_mod++;
+    }
+    assert_true(flows < first_mod);
+    /* vm2's dispatch, delivery and tenant flow (q = 2) go; vm1's tenant
+     * flow changes (no output to vm2). */
+    assert_int_equal(n_kind(f, PL_K_VNET_INFRA), 2);
+    assert_int_equal(n_kind(f, PL_K_VNET), 1);
+    /* A stats request is answered even with nothing to report. */
+    strbuf_clear(agent_core_chan_output(f->c));
+    feed(f, "{\"type\":\"vnet_stats_req\",\"vswitch\":\"vs1\",\"seq\":5}\n");
+    sw_take(f, &t);
+    assert_int_equal(count(&t, OFPT_MULTIPART_REQUEST), 2);
+    sw_vnet_stats(f, t.xid[0], 0, UINT64_MAX, -1, 0);
+    sw_vnet_stats(f, t.xid[1], 0, UINT64_MAX, -1, 0);
+    expect_chan(f, "{\"type\":\"vnet_stats_end\",\"vswitch\":\"vs1\","
+                   "\"seq\":5}\n");
+}
+
 int
 main(void)
 {
@@ -1355,6 +1664,16 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_inherited_relay_is_the_snapshots, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vnet_push_incremental, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_vnet_bad_flow_nacked, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_vnet_drop_final_stats, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_vnet_packet_in_out, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_vnet_port_leaves, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include "mignet/ofp.h"
 #include "mignet/vnet.h"
+#include "lib/strbuf.h"
 #include "proto/chan_msg.h"
 
 #define VS "vs1"
@@ -207,14 +208,25 @@ flow_stats(struct ofp_flow_stats *fs, size_t max)
 static struct chan_msg q[MAXQ];
 static char qnode[MAXQ][MN_NAME_MAX + 1];
 
-/* Drains every queued node message; returns how many. */
+/* Drains every queued node message; returns how many.  Each must pass
+ * the channel codec (what the agent would accept) and read back equal. */
 static size_t
 drain(void)
 {
     size_t n = 0;
+    struct strbuf sb;
+    strbuf_init(&sb);
     while (n < MAXQ && vnet_node_output(v, qnode[n], &q[n])) {
+        strbuf_clear(&sb);
+        assert_int_equal(chan_msg_encode(&q[n], &sb), CHAN_E_OK);
+        static struct chan_msg back;
+        assert_int_equal(chan_msg_decode(sb.data, sb.len - 1, &back, NULL, 0),
+                         CHAN_E_OK);
+        assert_int_equal(back.type, q[n].type);
+        assert_int_equal(back.seq, q[n].seq);
         n++;
     }
+    strbuf_destroy(&sb);
     return n;
 }
 
@@ -970,6 +982,236 @@ test_stats_timeout_and_nodes_leaving(void **state)
 }
 
 static void
+test_nack_reports_and_resyncs_once(void **state)
+{
+    (void)state;
+    struct ofp_msg m;
+    handshake();
+    hosts("n1", NULL);
+    send_flow("add priority=10 in_port=1 actions=output:2", 0, 41);
+    send_simple(OFPT_BARRIER_REQUEST, 42);
+    size_t n = drain();
+    struct chan_msg nk;
+    chan_msg_init(&nk, CHAN_NACK);
+    nk.seq = q[find(n, "n1", CHAN_VNET_END, 0)].seq;
+    nk.ofp_type = OFPET_FLOW_MOD_FAILED;
+    nk.ofp_code = 1; /* TABLE_FULL */
+    assert_true(vnet_node_msg(v, "n1", &nk, now));
+    expect_error(OFPERR_OFPFMFC_TABLE_FULL, 41);
+    /* A full push follows; the barrier waits for it. */
+    n = drain();
+    int b = find(n, "n1", CHAN_VNET_BEGIN, 0);
+    assert_true(b >= 0 && q[b].full);
+    expect_nothing();
+    /* A second nack in a row: no further push (no loop). */
+    nk.seq = q[find(n, "n1", CHAN_VNET_END, 0)].seq;
+    assert_true(vnet_node_msg(v, "n1", &nk, now));
+    expect_type(&m, OFPT_BARRIER_REPLY);
+    assert_int_equal(m.xid, 42);
+    assert_int_equal(drain(), 0);
+    struct vnet_counters c;
+    vnet_get_counters(v, &c);
+    assert_int_equal(c.nacks, 2);
+}
+
+/* ---- A fake node: applies pushes as the agent would. ------------------ */
+
+struct fake_flow {
+    uint32_t fid;
+    uint64_t version;
+    size_t len;
+    uint8_t ofp[CHAN_FRAME_MAX];
+    bool listed;
+};
+
+struct fake_node {
+    uint64_t active;
+    bool in_full;
+    size_t n;
+    struct fake_flow f[256];
+};
+
+static struct fake_flow *
+fake_find(struct fake_node *fn, uint32_t fid, uint64_t version)
+{
+    for (size_t i = 0; i < fn->n; i++) {
+        if (fn->f[i].fid == fid && fn->f[i].version == version) {
+            return &fn->f[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+fake_apply(struct fake_node *fn, const struct chan_msg *m)
+{
+    struct fake_flow *f;
+    switch (m->type) {
+    case CHAN_VNET_BEGIN:
+        fn->active = m->active;
+        fn->in_full = m->full;
+        for (size_t i = 0; i < fn->n; i++) {
+            fn->f[i].listed = false;
+        }
+        break;
+    case CHAN_VNET_FLOW:
+        f = fake_find(fn, m->flow_id, m->version);
+        if (!f) {
+            assert_true(fn->n < 256);
+            f = &fn->f[fn->n++];
+        }
+        f->fid = m->flow_id;
+        f->version = m->version;
+        f->len = m->frame_len;
+        memcpy(f->ofp, m->frame, m->frame_len);
+        f->listed = true;
+        break;
+    case CHAN_VNET_FLOW_DEL:
+        f = fake_find(fn, m->flow_id, m->version);
+        if (f) {
+            *f = fn->f[--fn->n];
+        }
+        break;
+    case CHAN_VNET_END:
+        for (size_t i = 0; fn->in_full && i < fn->n;) {
+            if (!fn->f[i].listed) {
+                fn->f[i] = fn->f[--fn->n];
+            } else {
+                i++;
+            }
+        }
+        break;
+    case CHAN_VNET_DROP:
+        for (size_t i = 0; i < fn->n;) {
+            if (fn->f[i].version == m->version) {
+                fn->f[i] = fn->f[--fn->n];
+            } else {
+                i++;
+            }
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* Applies every drained message to its fake node, then acks. */
+static void
+fake_round(struct fake_node *a, struct fake_node *b)
+{
+    for (int again = 0; again < 8; again++) {
+        size_t n = drain();
+        if (!n) {
+            return;
+        }
+        for (size_t k = 0; k < n; k++) {
+            fake_apply(!strcmp(qnode[k], "n1") ? a : b, &q[k]);
+        }
+        ack_all(n);
+    }
+}
+
+static bool
+fake_same(struct fake_node *a, struct fake_node *b)
+{
+    if (a->active != b->active || a->n != b->n) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        struct fake_flow *o = fake_find(b, a->f[i].fid, a->f[i].version);
+        if (!o || o->len != a->f[i].len
+            || memcmp(o->ofp, a->f[i].ofp, o->len)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+test_incremental_matches_full_push(void **state)
+{
+    (void)state;
+    static struct fake_node a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    handshake();
+    vnet_node_up(v, "n1", now);
+    const char *one[1] = {"n1"};
+    vnet_set_nodes(v, VS, one, 1);
+    fake_round(&a, &b);
+    uint32_t seed = 12345;
+    char text[160];
+    for (int i = 0; i < 400; i++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = seed >> 8;
+        unsigned prio = r % 4, in = 1 + (r >> 4) % 3, out = 1 + (r >> 6) % 3;
+        const char *cmd[] = {"add", "add", "modify", "delete",
+                             "delete_strict", "modify_strict"};
+        snprintf(text, sizeof text, "%s priority=%u in_port=%u actions=output:%u",
+                 cmd[(r >> 9) % 6], prio, in, out);
+        if ((r >> 12) % 5 == 0) {
+            snprintf(text, sizeof text, "add priority=%u actions=output:%u",
+                     prio, out);
+        }
+        send_flow(text, 0, (uint32_t)i + 1);
+        if (i == 100) {
+            vnet_split_begin(v, VS);
+        } else if (i == 250) {
+            vnet_split_end(v, VS);
+        }
+        if (r % 3 == 0) {
+            fake_round(&a, &b);
+        }
+    }
+    fake_round(&a, &b);
+    /* Drain the tenant side (flow-removed and errors are none here). */
+    expect_nothing();
+    /* A fresh node gets a full push: the same state as n1's. */
+    vnet_node_up(v, "n2", now);
+    const char *two[2] = {"n1", "n2"};
+    vnet_set_nodes(v, VS, two, 2);
+    fake_round(&a, &b);
+    assert_true(a.n > 0);
+    assert_true(fake_same(&a, &b));
+    struct vnet_switch_info info;
+    assert_true(vnet_switch_info(v, VS, &info));
+    assert_int_equal(info.n_flows, a.n); /* One version left on the node. */
+    assert_true(info.active > 1);        /* Rounds ran while split. */
+}
+
+static void
+test_large_flow_stats_split_into_parts(void **state)
+{
+    (void)state;
+    handshake();
+    char text[96];
+    for (int i = 0; i < 1500; i++) {
+        snprintf(text, sizeof text,
+                 "add priority=%d in_port=1,eth_type=0x0800,ipv4_dst=198.18.%d.%d"
+                 " actions=output:2,output:3",
+                 100 + i % 7, i / 250, i % 250);
+        send_flow(text, 0, (uint32_t)i);
+    }
+    expect_nothing();
+    struct ofp_msg m;
+    ofp_msg_init(&m, OFPT_MULTIPART_REQUEST, 5);
+    m.mp.type = OFPMP_FLOW;
+    send_msg(&m);
+    size_t total = 0, parts = 0;
+    bool more = true;
+    while (more) {
+        expect_type(&m, OFPT_MULTIPART_REPLY);
+        assert_int_equal(m.xid, 5);
+        more = m.mp.flags & OFPMPF_REPLY_MORE;
+        total += m.mp.n_entries;
+        parts++;
+    }
+    expect_nothing();
+    assert_int_equal(total, 1500);
+    assert_true(parts > 1);
+}
+
+static void
 test_garbage_input_never_crashes(void **state)
 {
     (void)state;
@@ -1039,6 +1281,9 @@ main(void)
         T(test_timeouts_and_flow_removed),
         T(test_packet_out_flood_per_node),
         T(test_stats_timeout_and_nodes_leaving),
+        T(test_nack_reports_and_resyncs_once),
+        T(test_incremental_matches_full_push),
+        T(test_large_flow_stats_split_into_parts),
         T(test_garbage_input_never_crashes),
         T(test_switch_definitions),
 #undef T
