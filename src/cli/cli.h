@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "lib/strbuf.h"
+#include "mignet/vnet.h"
 
 /* Runs `mignet ARGS...` for everything but `mignet sim`.  Returns the exit
  * code (enum cli_exit). */
@@ -42,9 +43,9 @@ enum cli_exit {
 #define CLI_DEFAULT_URL "http://127.0.0.1:7480"
 #define CLI_DEFAULT_TIMEOUT_MS 10000
 #define CLI_MAX_OPTS 12
-/* Values of repeatable options, all together, and so the most ports a
- * virtual switch has (VNET_MAX_PORTS of mignet/vnet.h). */
-#define CLI_MAX_REPEAT 128
+/* Values of repeatable options, all together: the most ports a virtual
+ * switch has. */
+#define CLI_MAX_REPEAT VNET_MAX_PORTS
 /* Positional arguments: a command whose 'args' end in "..." takes up to
  * this many (`mignet vswitch migrate ID VM=NODE...`). */
 #define CLI_MAX_POS (1 + CLI_MAX_REPEAT)

@@ -26,9 +26,10 @@
 #include "mignet/planner.h"
 
 /* A switch's controller target and port numbers, as the API takes them
- * (REST_TARGET_MAX, REST_VSWITCH_PORT_MAX of controller/rest_parse.h). */
-#define CLI_TARGET_MAX 127
-#define CLI_VSWITCH_PORT_MAX 0xffffff00u
+ * (REST_TARGET_MAX, REST_VSWITCH_PORT_MAX of controller/rest_parse.h;
+ * test_cli checks they agree). */
+#define CLI_TARGET_MAX VNET_TARGET_MAX
+#define CLI_VSWITCH_PORT_MAX MN_PORT_MAX
 
 void
 cli_request_init(struct cli_request *r)

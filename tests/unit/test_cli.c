@@ -19,6 +19,12 @@
 
 #define MAX_ARGS 32
 
+/* The CLI's bounds of a virtual switch are the API's. */
+_Static_assert(CLI_MAX_REPEAT >= 1 && CLI_MAX_REPEAT <= REST_VSWITCH_PORTS_MAX,
+               "--port limit within the API's");
+_Static_assert(VNET_TARGET_MAX == REST_TARGET_MAX, "controller target");
+_Static_assert(MN_PORT_MAX == REST_VSWITCH_PORT_MAX, "port numbers");
+
 /* Parses a space-separated command line ("mignet" prepended). */
 static enum cli_exit
 parse_line(const char *line, struct cli_parsed *p, char *err, size_t errlen,
