@@ -60,6 +60,18 @@ case_hex(char *buf, size_t n, const void *p, size_t len)
     }
 }
 
+/* FNV-1a of 'len' bytes of 'p': a long record's every byte in a line. */
+static uint64_t
+case_fnv(const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; b && i < len; i++) {
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
 /* Every field of 'r' as one line. */
 static void
 case_rec_text(char *buf, size_t n, const struct store_rec *r)
@@ -108,6 +120,13 @@ case_rec_text(char *buf, size_t n, const struct store_rec *r)
     case STORE_BINDING:
         case_hex(hex, sizeof hex, r->binding.record, r->binding.len);
         snprintf(buf, n, "BINDING %" PRIu32 " %s", r->binding.id, hex);
+        break;
+    case STORE_VSWITCH:
+        /* The first 128 bytes in hex, and a hash of all of them. */
+        case_hex(hex, sizeof hex, r->vswitch.record, r->vswitch.len);
+        snprintf(buf, n, "VSWITCH %s len=%zu fnv=%016" PRIx64 " %s",
+                 case_str(r->vswitch.name), r->vswitch.len,
+                 case_fnv(r->vswitch.record, r->vswitch.len), hex);
         break;
     case STORE_MIGRATION:
         snprintf(buf, n,
@@ -186,6 +205,33 @@ case_expect(const struct case_loaded *l, const struct store_rec *const *recs,
         case_rec_text(want, sizeof want, recs[i]);
         assert_string_equal(l->lines[i], want);
     }
+}
+
+/* The lines of 'n' records, taken while the caller's buffers are intact;
+ * case_expect_lines() compares a load with them after they changed. */
+static char (*case_lines_of(const struct store_rec *const *recs,
+                            size_t n))[CASE_TEXT_MAX]
+{
+    char (*lines)[CASE_TEXT_MAX] = calloc(n ? n : 1, sizeof *lines);
+    assert_non_null(lines);
+    for (size_t i = 0; i < n; i++) {
+        case_rec_text(lines[i], CASE_TEXT_MAX, recs[i]);
+    }
+    return lines;
+}
+
+/* Loads 's' and checks it returns exactly 'want' (frees it). */
+static void
+case_expect_lines(struct store *s, char (*want)[CASE_TEXT_MAX], size_t n)
+{
+    struct case_loaded got = {0};
+    case_load(s, &got);
+    assert_int_equal(got.n, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(got.lines[i], want[i]);
+    }
+    case_loaded_free(&got);
+    free(want);
 }
 
 /* ---- Sample records; names live in caller buffers we later clobber. ---- */
@@ -304,7 +350,7 @@ case_put(struct store *s, const struct store_rec *r)
 }
 
 /* Puts in scrambled type order; load returns META, NODE, VM, BINDING,
- * MIGRATION, TASK with every field intact, even after the caller's
+ * (VSWITCH: case_vswitch_roundtrip) MIGRATION, TASK with every field intact, even after the caller's
  * strings and byte records change. */
 static void
 case_roundtrip(void **state)
@@ -332,23 +378,14 @@ case_roundtrip(void **state)
         &c.task,
     };
     enum { N_ORDER = sizeof order / sizeof order[0] };
-    char want_lines[N_ORDER][CASE_TEXT_MAX];
-    for (size_t i = 0; i < N_ORDER; i++) {
-        case_rec_text(want_lines[i], CASE_TEXT_MAX, order[i]);
-    }
+    char (*want)[CASE_TEXT_MAX] = case_lines_of(order, N_ORDER);
     for (size_t i = 0; i < 8; i++) {
         memset(c.names[i], 'X', sizeof c.names[i] - 1);
     }
     memset(c.rec, 0xee, sizeof c.rec);
 
     s = suite_reopen(s);
-    struct case_loaded got = {0};
-    case_load(s, &got);
-    assert_int_equal(got.n, N_ORDER);
-    for (size_t i = 0; i < N_ORDER; i++) {
-        assert_string_equal(got.lines[i], want_lines[i]);
-    }
-    case_loaded_free(&got);
+    case_expect_lines(s, want, N_ORDER);
     store_destroy(s);
 }
 
@@ -516,11 +553,251 @@ case_invalid(void **state)
     store_destroy(s);
 }
 
+/* ---- Tenant virtual switches: opaque records keyed by name ---- */
+
+/* Two switch definitions in caller buffers (clobbered before loading). */
+struct case_vswitches {
+    char names[3][32];
+    char text[3][160];
+    struct store_rec a, b, c;
+};
+
+static void
+case_vswitch_set(struct store_rec *r, char *name, const char *id,
+                 char *text, size_t textlen, const char *json)
+{
+    memset(r, 0, sizeof *r);
+    r->type = STORE_VSWITCH;
+    snprintf(name, 32, "%s", id);
+    snprintf(text, textlen, "%s", json);
+    r->vswitch.name = name;
+    r->vswitch.record = text;
+    r->vswitch.len = strlen(text);
+}
+
+static void
+case_vswitches_init(struct case_vswitches *v)
+{
+    case_vswitch_set(&v->a, v->names[0], "red", v->text[0],
+                     sizeof v->text[0],
+                     "{\"id\":\"red\",\"tenant\":\"t1\",\"vni\":5001,"
+                     "\"controller\":\"tcp:127.0.0.1:6653\","
+                     "\"ports\":{\"vm1\":1,\"vm2\":2}}");
+    case_vswitch_set(&v->b, v->names[1], "blue.2", v->text[1],
+                     sizeof v->text[1],
+                     "{\"id\":\"blue.2\",\"tenant\":\"t2\",\"vni\":5002,"
+                     "\"ports\":{}}");
+    case_vswitch_set(&v->c, v->names[2], "green", v->text[2],
+                     sizeof v->text[2], "{\"id\":\"green\"}");
+}
+
+static void
+case_vswitch_del(struct store *s, const char *name)
+{
+    struct store_rec del = {.type = STORE_VSWITCH, .del = true};
+    del.vswitch.name = name;
+    case_put(s, &del);
+}
+
+/* Two switches among the other types load after the bindings and before
+ * the migrations, in first-write order, byte for byte, after a reopen and
+ * after the caller's buffers changed. */
+static void
+case_vswitch_roundtrip(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    struct case_vswitches v;
+    case_sample_init(&c);
+    case_vswitches_init(&v);
+    struct store *s = suite_open();
+
+    case_put(s, &c.task);
+    case_put(s, &v.a);
+    case_put(s, &c.mig);
+    case_put(s, &c.bind);
+    case_put(s, &v.b);
+    case_put(s, &c.vm);
+    case_put(s, &c.node_b);
+    case_put(s, &c.meta);
+    assert_int_equal(store_commit(s), 0);
+
+    const struct store_rec *order[] = {
+        &c.meta, &c.node_b, &c.vm, &c.bind, &v.a, &v.b, &c.mig, &c.task,
+    };
+    char (*want)[CASE_TEXT_MAX] = case_lines_of(order, 8);
+    memset(v.names, 'X', sizeof v.names);
+    memset(v.text, 'Y', sizeof v.text);
+    memset(c.names, 'X', sizeof c.names);
+    memset(c.rec, 0xee, sizeof c.rec);
+
+    s = suite_reopen(s);
+    case_expect_lines(s, want, 8);
+    store_destroy(s);
+}
+
+/* An overwrite keeps the name's place with the new bytes (longer or
+ * shorter); a delete forgets the name, also one put in the same batch; a
+ * name written again after its delete goes last. */
+static void
+case_vswitch_overwrite_delete(void **state)
+{
+    (void) state;
+    struct case_vswitches v;
+    case_vswitches_init(&v);
+    struct store *s = suite_open();
+    case_put(s, &v.a);
+    case_put(s, &v.b);
+    case_put(s, &v.c);
+    assert_int_equal(store_commit(s), 0);
+
+    char longer[200], shorter[8];
+    memset(longer, 'L', sizeof longer);
+    memcpy(shorter, "{\"v\":2}", 7);
+    struct store_rec a2 = v.a, c2 = v.c;
+    a2.vswitch.record = longer;
+    a2.vswitch.len = sizeof longer;
+    c2.vswitch.record = shorter;
+    c2.vswitch.len = 7;
+    case_put(s, &a2);
+    case_put(s, &c2);
+    assert_int_equal(store_commit(s), 0);
+    s = suite_reopen(s);
+    struct case_loaded got = {0};
+    case_load(s, &got);
+    const struct store_rec *want1[] = {&a2, &v.b, &c2};
+    case_expect(&got, want1, 3);
+
+    case_vswitch_del(s, v.a.vswitch.name);
+    case_vswitch_del(s, "never-written");
+    struct store_rec tmp = v.b;
+    tmp.vswitch.name = "written-then-deleted";
+    case_put(s, &tmp);
+    case_vswitch_del(s, "written-then-deleted");
+    assert_int_equal(store_commit(s), 0);
+    s = suite_reopen(s);
+    case_load(s, &got);
+    const struct store_rec *want2[] = {&v.b, &c2};
+    case_expect(&got, want2, 2);
+
+    case_put(s, &v.a);
+    assert_int_equal(store_commit(s), 0);
+    s = suite_reopen(s);
+    case_load(s, &got);
+    const struct store_rec *want3[] = {&v.b, &c2, &v.a};
+    case_expect(&got, want3, 3);
+
+    /* Deleting every switch leaves the other types alone. */
+    struct case_sample c;
+    case_sample_init(&c);
+    case_put(s, &c.node_a);
+    case_vswitch_del(s, v.a.vswitch.name);
+    case_vswitch_del(s, v.b.vswitch.name);
+    case_vswitch_del(s, v.c.vswitch.name);
+    assert_int_equal(store_commit(s), 0);
+    s = suite_reopen(s);
+    case_load(s, &got);
+    const struct store_rec *want4[] = {&c.node_a};
+    case_expect(&got, want4, 1);
+    case_loaded_free(&got);
+    store_destroy(s);
+}
+
+/* The record is bytes, not a string: NULs (first, inside, last) and every
+ * byte value come back, and so does a record of the largest size. */
+static void
+case_vswitch_bytes(void **state)
+{
+    (void) state;
+    static unsigned char all[256 + 3];
+    static unsigned char big[STORE_VSWITCH_RECORD_MAX];
+    all[0] = 0;
+    for (size_t i = 0; i < 256; i++) {
+        all[i + 1] = (unsigned char) (255 - i); /* ... 0x01, 0x00 */
+    }
+    all[257] = 0;
+    all[258] = 0;
+    for (size_t i = 0; i < sizeof big; i++) {
+        big[i] = (unsigned char) ((i * 2654435761u) >> 13);
+    }
+    big[0] = big[sizeof big / 2] = big[sizeof big - 1] = 0;
+    struct store_rec r1 = {.type = STORE_VSWITCH}, r2 = r1, r3 = r1;
+    r1.vswitch.name = "nul";
+    r1.vswitch.record = all;
+    r1.vswitch.len = sizeof all;
+    r2.vswitch.name = "one-nul";
+    r2.vswitch.record = "";
+    r2.vswitch.len = 1; /* the single byte 0x00 */
+    r3.vswitch.name = "big";
+    r3.vswitch.record = big;
+    r3.vswitch.len = sizeof big;
+
+    struct store *s = suite_open();
+    case_put(s, &r1);
+    case_put(s, &r2);
+    case_put(s, &r3);
+    assert_int_equal(store_commit(s), 0);
+    const struct store_rec *order[] = {&r1, &r2, &r3};
+    char (*want)[CASE_TEXT_MAX] = case_lines_of(order, 3);
+    memset(all, 0x5a, sizeof all);
+    memset(big, 0x5a, sizeof big);
+    s = suite_reopen(s);
+    case_expect_lines(s, want, 3);
+    store_destroy(s);
+}
+
+/* A switch without a name, or (unless deleted) without a record, with an
+ * empty one or one above STORE_VSWITCH_RECORD_MAX, is refused by every
+ * backend and changes nothing. */
+static void
+case_vswitch_invalid(void **state)
+{
+    (void) state;
+    static unsigned char big[STORE_VSWITCH_RECORD_MAX + 1];
+    struct case_vswitches v;
+    case_vswitches_init(&v);
+    struct store *s = suite_open();
+    case_put(s, &v.a);
+
+    struct store_rec bad = v.b;
+    bad.vswitch.name = NULL;
+    assert_int_equal(store_put(s, &bad), EINVAL);
+    bad.vswitch.name = "";
+    assert_int_equal(store_put(s, &bad), EINVAL);
+    bad = v.b;
+    bad.vswitch.record = NULL;
+    assert_int_equal(store_put(s, &bad), EINVAL);
+    bad = v.b;
+    bad.vswitch.len = 0;
+    assert_int_equal(store_put(s, &bad), EINVAL);
+    bad = v.a; /* an overwrite refused keeps the old record */
+    bad.vswitch.record = big;
+    bad.vswitch.len = sizeof big;
+    assert_int_equal(store_put(s, &bad), EINVAL);
+    struct store_rec del = {.type = STORE_VSWITCH, .del = true};
+    assert_int_equal(store_put(s, &del), EINVAL);
+    del.vswitch.name = "";
+    assert_int_equal(store_put(s, &del), EINVAL);
+    assert_int_equal(store_commit(s), 0);
+
+    s = suite_reopen(s);
+    struct case_loaded got = {0};
+    case_load(s, &got);
+    const struct store_rec *want[] = {&v.a};
+    case_expect(&got, want, 1);
+    case_loaded_free(&got);
+    store_destroy(s);
+}
+
 #define STORE_CASES                                                          \
     cmocka_unit_test(case_roundtrip),                                        \
     cmocka_unit_test(case_upsert_delete),                                    \
     cmocka_unit_test(case_load_stops),                                       \
     cmocka_unit_test(case_many),                                             \
-    cmocka_unit_test(case_invalid)
+    cmocka_unit_test(case_invalid),                                          \
+    cmocka_unit_test(case_vswitch_roundtrip),                                \
+    cmocka_unit_test(case_vswitch_overwrite_delete),                         \
+    cmocka_unit_test(case_vswitch_bytes),                                    \
+    cmocka_unit_test(case_vswitch_invalid)
 
 #endif /* MIGNET_TESTS_STORE_CASES_H */

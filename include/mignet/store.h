@@ -21,8 +21,9 @@ enum store_rec_type {
     STORE_TASK,      /* key: id */
     STORE_MIGRATION, /* key: id */
     STORE_BINDING,   /* key: id */
+    STORE_VSWITCH,   /* key: name */
 };
-#define STORE_N_TYPES (STORE_BINDING + 1)
+#define STORE_N_TYPES (STORE_VSWITCH + 1)
 
 struct store_node_rec {
     const char *name;
@@ -91,6 +92,20 @@ struct store_binding_rec {
     size_t len;
 };
 
+/* A tenant virtual switch's definition (issue 14): opaque bytes that
+ * mignetd writes (its JSON text) and reads back itself; the store never
+ * looks inside, the core never sees one (core_load skips them).  'record'
+ * must hold 1 to STORE_VSWITCH_RECORD_MAX bytes, NUL bytes included;
+ * 'name' must not be empty. */
+struct store_vswitch_rec {
+    const char *name;
+    const void *record;
+    size_t len;
+};
+/* The largest record a backend accepts (etcd holds it as base64 in one
+ * transaction, beside the rest of a batch). */
+#define STORE_VSWITCH_RECORD_MAX (256u * 1024)
+
 struct store_meta_rec {
     uint64_t map_version;
     uint64_t next_migration;
@@ -107,6 +122,7 @@ struct store_rec {
         struct store_task_rec task;
         struct store_migration_rec migration;
         struct store_binding_rec binding;
+        struct store_vswitch_rec vswitch;
     };
 };
 
@@ -117,7 +133,8 @@ struct store_ops {
     /* Makes every put so far durable. 0 or errno. */
     int (*commit)(struct store *);
     /* Calls 'cb' for each record: META first, then NODE, VM, BINDING,
-     * MIGRATION, TASK.  Stops and returns the callback's nonzero value. */
+     * VSWITCH (in the order each name was first written), MIGRATION,
+     * TASK.  Stops and returns the callback's nonzero value. */
     int (*load)(struct store *, int (*cb)(void *aux, const struct store_rec *),
                 void *aux);
     void (*destroy)(struct store *);

@@ -345,6 +345,7 @@ agent_sync(struct agent_core *a)
     struct ofctrl_batch batch = {
         .session = a->session,
         .ack_seq = chan_client_pending_ack(a->chan),
+        .vnet_seq = chan_client_vnet_pending(a->chan),
         .version = agent_map_version(a->map),
         .sent_us = a->now_us,
         .oldest_instr_us = a->unconfirmed_since_us,

@@ -637,19 +637,19 @@ agent_vnet_end(struct agent_core *a, const char *vs, uint64_t seq)
         return;
     }
     struct vpush *p = &s->push;
-    chan_client_applied(a->chan, seq);
     if (p->error) {
         /* Nothing of the push is applied: the switch keeps its state. */
         a->vnet->refused++;
-        chan_client_nack(a->chan, seq, ofperr_type(p->error),
-                         ofperr_code(p->error), agent_core_ms(a),
-                         &a->chan_out);
+        chan_client_vnet_nack(a->chan, seq, ofperr_type(p->error),
+                              ofperr_code(p->error), agent_core_ms(a),
+                              &a->chan_out);
         push_clear(p);
         if (!s->known) {
             agent_vnet_remove_now(a, vs);
         }
         return;
     }
+    chan_client_applied(a->chan, seq);
     a->vnet->pushes++;
     qsort(p->ports, p->n_ports, sizeof *p->ports, port_cmp);
     bool all = !s->known || s->vni != p->vni || s->active != p->active

@@ -469,15 +469,16 @@ vnet_ctl_migrate(struct vnet_ctl *vc, const char *vs,
     }
     vnet_split_begin(vc->vnet, vs);
     uint64_t now = clock_run_ms();
-    /* No plan fields: ctl_migrate() plans with the fabric's defaults. */
-    const struct fabric_plan_input no_plan = {0};
+    /* No plan fields: a fabric plans each VM's path as it would for a
+     * migrate request without them. */
+    const struct fabric_plan_input plan = {0};
     for (size_t i = 0; i < n; i++) {
         struct ctl_migrate_req mr = {
             .vm = core_vm_find(ctl->core, moves[i].vm),
             .from = CORE_NONE,
             .to = core_node_find(ctl->core, moves[i].node),
             .opts = opts,
-            .plan = &no_plan,
+            .plan = &plan,
         };
         struct core_migrate_result res;
         struct ctl_migrate_refusal why;

@@ -134,6 +134,10 @@ static const struct se_field se_binding_fields[] = {
     SE_KEY("id", SE_U32, binding.id),
     SE_BLOB("record", binding.record, binding.len),
 };
+static const struct se_field se_vswitch_fields[] = {
+    SE_KEY("name", SE_STR, vswitch.name),
+    SE_BLOB("record", vswitch.record, vswitch.len),
+};
 
 static const struct {
     const char *name; /* the key's TYPE part */
@@ -147,14 +151,18 @@ static const struct {
     SE_TYPE(STORE_TASK, "task", se_task_fields),
     SE_TYPE(STORE_MIGRATION, "migration", se_mig_fields),
     SE_TYPE(STORE_BINDING, "binding", se_binding_fields),
+    SE_TYPE(STORE_VSWITCH, "vswitch", se_vswitch_fields),
 #undef SE_TYPE
 };
 
 /* load()'s order (store.h). */
 static const enum store_rec_type se_load_order[] = {
-    STORE_META, STORE_NODE, STORE_VM, STORE_BINDING, STORE_MIGRATION,
-    STORE_TASK,
+    STORE_META,    STORE_NODE,      STORE_VM,   STORE_BINDING,
+    STORE_VSWITCH, STORE_MIGRATION, STORE_TASK,
 };
+_Static_assert(sizeof se_load_order / sizeof se_load_order[0]
+                   == STORE_N_TYPES,
+               "every type in the load order");
 
 /* ---- The store ---- */
 
@@ -315,6 +323,10 @@ se_key(const struct store_etcd *q, const struct store_rec *r,
         return strbuf_printf(out, "%020" PRIu64, r->migration.id);
     case STORE_BINDING:
         return strbuf_printf(out, "%010" PRIu32, r->binding.id);
+    case STORE_VSWITCH:
+        return r->vswitch.name && *r->vswitch.name
+                   ? strbuf_puts(out, r->vswitch.name)
+                   : EINVAL;
     default:
         return EINVAL;
     }
@@ -561,8 +573,15 @@ se_decode(const struct store_etcd *q, enum store_rec_type type,
         }
     }
     /* What the other backends insist on too. */
-    if (type == STORE_BINDING && !r->binding.record) {
+    if ((type == STORE_BINDING && !r->binding.record)
+        || (type == STORE_VSWITCH && !r->vswitch.record)) {
         snprintf(why, whylen, "a required field is null");
+        return EBADMSG;
+    }
+    if (type == STORE_VSWITCH
+        && (!r->vswitch.len || r->vswitch.len > STORE_VSWITCH_RECORD_MAX)) {
+        snprintf(why, whylen, "record of %zu bytes (1-%u)", r->vswitch.len,
+                 STORE_VSWITCH_RECORD_MAX);
         return EBADMSG;
     }
     struct strbuf k;
@@ -748,6 +767,11 @@ se_put(struct store_etcd *q, const struct store_rec *r)
     }
     if (!r->del && r->type == STORE_BINDING
         && (!r->binding.record || !r->binding.len)) {
+        return EINVAL;
+    }
+    if (!r->del && r->type == STORE_VSWITCH
+        && (!r->vswitch.record || !r->vswitch.len
+            || r->vswitch.len > STORE_VSWITCH_RECORD_MAX)) {
         return EINVAL;
     }
     if (!q->indexed && !q->n_ops) {

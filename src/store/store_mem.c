@@ -66,7 +66,8 @@ mem_hash_u64(uint64_t x)
     return x;
 }
 
-/* The key of 'r': a name for nodes and VMs, a number otherwise. */
+/* The key of 'r': a name for nodes, VMs and virtual switches, a number
+ * otherwise. */
 static const char *
 mem_key_name(const struct store_rec *r)
 {
@@ -75,6 +76,8 @@ mem_key_name(const struct store_rec *r)
         return r->node.name;
     case STORE_VM:
         return r->vm.name;
+    case STORE_VSWITCH:
+        return r->vswitch.name;
     case STORE_META:
     case STORE_TASK:
     case STORE_MIGRATION:
@@ -97,6 +100,7 @@ mem_key_id(const struct store_rec *r)
     case STORE_META:
     case STORE_NODE:
     case STORE_VM:
+    case STORE_VSWITCH:
     default:
         return 0;
     }
@@ -255,6 +259,9 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
     case STORE_BINDING:
         extra = r->binding.record ? r->binding.len : 0;
         break;
+    case STORE_VSWITCH:
+        extra = mem_strsize(r->vswitch.name) + r->vswitch.len;
+        break;
     case STORE_MIGRATION:
         extra = mem_strsize(r->migration.vm) + mem_strsize(r->migration.src)
                 + mem_strsize(r->migration.dst)
@@ -297,6 +304,11 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
         e->rec.binding.record = mem_bytescopy(&area, r->binding.record,
                                               r->binding.len);
         break;
+    case STORE_VSWITCH:
+        e->rec.vswitch.name = mem_strcopy(&area, r->vswitch.name);
+        e->rec.vswitch.record = mem_bytescopy(&area, r->vswitch.record,
+                                              r->vswitch.len);
+        break;
     case STORE_MIGRATION:
         e->rec.migration.vm = mem_strcopy(&area, r->migration.vm);
         e->rec.migration.src = mem_strcopy(&area, r->migration.src);
@@ -311,13 +323,25 @@ mem_entry_create(const struct store_rec *r, uint64_t hash)
     return e;
 }
 
+/* What every backend refuses of a virtual switch: no name, and (unless
+ * deleted) no record or one outside 1..STORE_VSWITCH_RECORD_MAX. */
+static bool
+mem_vswitch_valid(const struct store_rec *r)
+{
+    const struct store_vswitch_rec *v = &r->vswitch;
+    return v->name && v->name[0]
+           && (r->del
+               || (v->record && v->len && v->len <= STORE_VSWITCH_RECORD_MAX));
+}
+
 static int
 store_mem_put(struct store *s, const struct store_rec *r)
 {
     struct store_mem *m = store_mem_cast(s);
     if (!r || !mem_type_valid(r->type)
         || ((r->type == STORE_NODE || r->type == STORE_VM)
-            && !mem_key_name(r))) {
+            && !mem_key_name(r))
+        || (r->type == STORE_VSWITCH && !mem_vswitch_valid(r))) {
         return EINVAL;
     }
     struct mem_table *t = &m->tables[r->type];
@@ -378,10 +402,12 @@ static int
 store_mem_load(struct store *s, int (*cb)(void *, const struct store_rec *),
                void *aux)
 {
-    static const enum store_rec_type order[MEM_N_TYPES] = {
-        STORE_META, STORE_NODE,      STORE_VM,
-        STORE_BINDING, STORE_MIGRATION, STORE_TASK,
+    static const enum store_rec_type order[] = {
+        STORE_META,    STORE_NODE,      STORE_VM,   STORE_BINDING,
+        STORE_VSWITCH, STORE_MIGRATION, STORE_TASK,
     };
+    _Static_assert(sizeof order / sizeof order[0] == MEM_N_TYPES,
+                   "every type in the load order");
     struct store_mem *m = store_mem_cast(s);
     for (size_t i = 0; i < MEM_N_TYPES; i++) {
         struct mem_table *t = &m->tables[order[i]];

@@ -34,8 +34,9 @@
  * 4: the node lifecycle (a node's cordon and drain, a VM's drain target).
  * 5: node identity: the SHA-256 of a node's token (issue 12, N).
  * 6: integrity: a checksum per row, the commit generation (issue 12, T).
+ * 7: tenant virtual switch definitions, table vswitches (issue 14).
  * An older file is upgraded in place when opened (sqls_upgrades). */
-#define SQLS_SCHEMA 6
+#define SQLS_SCHEMA 7
 /* The first schema with checksums and a generation. */
 #define SQLS_SCHEMA_GEN 6
 
@@ -57,6 +58,7 @@
     " switched_ms, activated_ms, cleaning_ms, aborted_ms,"                  \
     " prepare_deadline_ms, degraded, abort_reason"
 #define SQLS_BINDING_COLS "id, record"
+#define SQLS_VSWITCH_COLS "name, record"
 /* mgcrc() of the first N parameters. */
 #define SQLS_CRC3 "mgcrc(?1, ?2, ?3)"
 #define SQLS_CRC7 "mgcrc(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -68,6 +70,11 @@
 #define SQLS_CRC21                                                           \
     "mgcrc(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"    \
     " ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+
+/* Schema 7's new table (created by sqls_schema and by the upgrade). */
+#define SQLS_VSWITCHES_TABLE                                                 \
+    "CREATE TABLE vswitches(name TEXT PRIMARY KEY, record BLOB NOT NULL,"   \
+    " crc INTEGER);"
 
 static const char sqls_schema[] =
     "CREATE TABLE meta("
@@ -110,6 +117,7 @@ static const char sqls_schema[] =
     " binding INTEGER NOT NULL, binding_rec BLOB, crc INTEGER);"
     "CREATE TABLE bindings(id INTEGER PRIMARY KEY, record BLOB NOT NULL,"
     " crc INTEGER);"
+    SQLS_VSWITCHES_TABLE
     "CREATE TABLE gen(k INTEGER PRIMARY KEY CHECK (k = 0),"
     " n INTEGER NOT NULL);"
     "INSERT INTO gen VALUES(0, 0);";
@@ -171,6 +179,8 @@ static const char *const sqls_upgrades[] = {
     "CREATE TABLE gen(k INTEGER PRIMARY KEY CHECK (k = 0),"
     " n INTEGER NOT NULL);"
     "INSERT INTO gen VALUES(0, 0);",
+    /* 6 -> 7: tenant virtual switches; every other table is as it was. */
+    SQLS_VSWITCHES_TABLE,
 };
 _Static_assert(sizeof sqls_upgrades / sizeof sqls_upgrades[0]
                    == SQLS_SCHEMA - 1,
@@ -184,6 +194,7 @@ enum sqls_stmt {
     SQLS_TASK_PUT, SQLS_TASK_DEL, SQLS_TASK_LOAD,
     SQLS_MIG_PUT, SQLS_MIG_DEL, SQLS_MIG_LOAD,
     SQLS_BINDING_PUT, SQLS_BINDING_DEL, SQLS_BINDING_LOAD,
+    SQLS_VSWITCH_PUT, SQLS_VSWITCH_DEL, SQLS_VSWITCH_LOAD,
     SQLS_BEGIN, SQLS_COMMIT, SQLS_ROLLBACK, SQLS_GEN_PUT,
     SQLS_N_STMTS
 };
@@ -235,6 +246,14 @@ static const char *const sqls_sql[SQLS_N_STMTS] = {
     [SQLS_BINDING_DEL] = "DELETE FROM bindings WHERE id = ?1",
     [SQLS_BINDING_LOAD] =
         "SELECT " SQLS_BINDING_COLS ", crc FROM bindings ORDER BY id",
+    /* An upsert keeps the row (its rowid: first-write order). */
+    [SQLS_VSWITCH_PUT] =
+        "INSERT INTO vswitches(" SQLS_VSWITCH_COLS ", crc) VALUES(?1, ?2,"
+        " mgcrc(?1, ?2)) ON CONFLICT(name) DO UPDATE SET record = ?2,"
+        " crc = mgcrc(?1, ?2)",
+    [SQLS_VSWITCH_DEL] = "DELETE FROM vswitches WHERE name = ?1",
+    [SQLS_VSWITCH_LOAD] =
+        "SELECT " SQLS_VSWITCH_COLS ", crc FROM vswitches ORDER BY rowid",
     [SQLS_BEGIN] = "BEGIN IMMEDIATE",
     [SQLS_COMMIT] = "COMMIT",
     [SQLS_ROLLBACK] = "ROLLBACK",
@@ -346,19 +365,27 @@ sqls_bind_text(sqlite3_stmt *st, int col, const char *s)
     }
 }
 
-/* Binds a byte record, or NULL. */
+/* Binds a byte record of at most 'max' bytes, or NULL. */
 static int
-sqls_bind_blob(sqlite3_stmt *st, int col, const void *p, size_t len)
+sqls_bind_blob_max(sqlite3_stmt *st, int col, const void *p, size_t len,
+                   size_t max)
 {
     if (!p) {
         sqlite3_bind_null(st, col);
         return 0;
     }
-    if (len > 65536) {
+    if (len > max) {
         return EINVAL;
     }
     sqlite3_bind_blob(st, col, p, (int) len, SQLITE_STATIC);
     return 0;
+}
+
+/* A binding record (at most 64 KiB), or NULL. */
+static int
+sqls_bind_blob(sqlite3_stmt *st, int col, const void *p, size_t len)
+{
+    return sqls_bind_blob_max(st, col, p, len, 65536);
 }
 
 /* Binds the six configuration columns starting at 'col'. */
@@ -380,6 +407,7 @@ sqls_put_stmt(enum store_rec_type type, bool del)
         [STORE_META] = SQLS_META_PUT, [STORE_NODE] = SQLS_NODE_PUT,
         [STORE_VM] = SQLS_VM_PUT, [STORE_TASK] = SQLS_TASK_PUT,
         [STORE_MIGRATION] = SQLS_MIG_PUT, [STORE_BINDING] = SQLS_BINDING_PUT,
+        [STORE_VSWITCH] = SQLS_VSWITCH_PUT,
     };
     return put[type] + (del ? 1 : 0);
 }
@@ -451,6 +479,20 @@ sqls_bind_rec(sqlite3_stmt *st, const struct store_rec *r)
                 return EINVAL;
             }
             return sqls_bind_blob(st, 2, r->binding.record, r->binding.len);
+        }
+        return 0;
+    case STORE_VSWITCH:
+        if (!r->vswitch.name || !r->vswitch.name[0]) {
+            return EINVAL;
+        }
+        sqls_bind_text(st, 1, r->vswitch.name);
+        if (!r->del) {
+            if (!r->vswitch.record || !r->vswitch.len) {
+                return EINVAL;
+            }
+            return sqls_bind_blob_max(st, 2, r->vswitch.record,
+                                      r->vswitch.len,
+                                      STORE_VSWITCH_RECORD_MAX);
         }
         return 0;
     case STORE_MIGRATION:
@@ -599,7 +641,7 @@ sqls_crc_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static const char *const sqls_table[STORE_N_TYPES] = {
     [STORE_META] = "meta", [STORE_NODE] = "nodes", [STORE_VM] = "vms",
     [STORE_TASK] = "tasks", [STORE_MIGRATION] = "migrations",
-    [STORE_BINDING] = "bindings",
+    [STORE_BINDING] = "bindings", [STORE_VSWITCH] = "vswitches",
 };
 
 /* Whether the current row's last column is the checksum of the others. */
@@ -710,6 +752,18 @@ sqls_read_row(sqlite3_stmt *st, enum store_rec_type type,
         r->binding.record = sqlite3_column_blob(st, 1);
         r->binding.len = (size_t) sqlite3_column_bytes(st, 1);
         return r->binding.record ? 0 : EBADMSG;
+    case STORE_VSWITCH:
+        /* SQLite lets a TEXT PRIMARY KEY be NULL; the store never writes
+         * one, nor an empty record. */
+        if (sqlite3_column_type(st, 1) != SQLITE_BLOB) {
+            return EBADMSG;
+        }
+        r->vswitch.name = sqls_col_text(st, 0);
+        r->vswitch.record = sqlite3_column_blob(st, 1);
+        r->vswitch.len = (size_t) sqlite3_column_bytes(st, 1);
+        return r->vswitch.name && r->vswitch.name[0] && r->vswitch.record
+                   ? 0
+                   : EBADMSG;
     case STORE_MIGRATION: {
         uint64_t phase = sqls_col_u64(st, 6);
         r->migration.id = sqls_col_u64(st, 0);
@@ -797,6 +851,7 @@ store_sqlite_load(struct store *s, int (*cb)(void *, const struct store_rec *),
         {SQLS_NODE_LOAD, STORE_NODE},
         {SQLS_VM_LOAD, STORE_VM},
         {SQLS_BINDING_LOAD, STORE_BINDING},
+        {SQLS_VSWITCH_LOAD, STORE_VSWITCH},
         {SQLS_MIG_LOAD, STORE_MIGRATION},
         {SQLS_TASK_LOAD, STORE_TASK},
     };

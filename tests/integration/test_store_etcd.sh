@@ -22,7 +22,7 @@ out=$(MIGNET_TEST_ETCD=$ETCD_ADDR MIGNET_TEST_ETCD_MAX_OPS=$ETCD_MAX_TXN_OPS \
       "$MIGNET_BUILD_DIR/test_store_etcd" 2>&1) || {
     echo "$out" >&2; fail "test_store_etcd"; }
 grep -q SKIPPED <<<"$out" && { echo "$out" >&2; fail "store cases skipped"; }
-grep -q '^\[  PASSED  \] 10 test(s)' <<<"$out" \
+grep -q '^\[  PASSED  \] 15 test(s)' <<<"$out" \
     || { echo "$out" >&2; fail "store cases: not all ran"; }
 
 # ---- (2) mignetd on etcd, kill -9, restart ----

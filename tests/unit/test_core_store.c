@@ -716,6 +716,53 @@ test_run_some_bounded(void **state)
     free(r);
 }
 
+static int
+count_vswitches(void *aux, const struct store_rec *r)
+{
+    if (r->type == STORE_VSWITCH) {
+        (*(unsigned *) aux)++;
+    }
+    return 0;
+}
+
+/* Virtual switch records (mignetd's, issue 14) in the store: the core's
+ * load passes over them -- also one naming nothing the core knows -- and
+ * rebuilds exactly the live state, silently; the core's own writes leave
+ * them in the store for mignetd to read. */
+static void
+test_reload_skips_vswitches(void **state)
+{
+    (void) state;
+    struct store *s = store_mem_create();
+    struct store_rec vs = {.type = STORE_VSWITCH};
+    vs.vswitch.name = "red";
+    vs.vswitch.record = "{\"id\":\"red\",\"ports\":{\"vm1\":1}}";
+    vs.vswitch.len = strlen(vs.vswitch.record);
+    assert_int_equal(store_put(s, &vs), 0);
+    struct rec *r = calloc(1, sizeof *r);
+    struct core *c = reload(s, r);
+    uint32_t na, nb, vm;
+    assert_int_equal(core_node_add(c, "na", "198.18.0.1", 500, 0, &na), 0);
+    assert_int_equal(core_node_add(c, "nb", "198.18.0.2", 500, 0, &nb), 0);
+    struct mn_config mc = cfg_of(1);
+    assert_int_equal(core_vm_add(c, "vm1", &mc, na, 0, &vm), 0);
+    vs.vswitch.name = "ghost";
+    vs.vswitch.record = "{\"ports\":{\"no-such-vm\":1}}";
+    vs.vswitch.len = strlen(vs.vswitch.record);
+    assert_int_equal(store_put(s, &vs), 0);
+    struct core_migrate_result res;
+    assert_int_equal(core_migrate(c, vm, na, nb, 10, &res), 0);
+    core_run(c, 20);
+    check_same(c, s);
+    assert_int_equal(store_mem_count(s, STORE_VSWITCH), 2);
+    unsigned n = 0;
+    assert_int_equal(s->ops->load(s, count_vswitches, &n), 0);
+    assert_int_equal(n, 2);
+    core_destroy(c);
+    store_destroy(s);
+    free(r);
+}
+
 /* A store that refers to a missing node fails the load, leaving nothing. */
 static void
 test_corrupt_store(void **state)
@@ -754,6 +801,7 @@ main(void)
         cmocka_unit_test(test_run_some_bounded),
         cmocka_unit_test(test_corrupt_store),
         cmocka_unit_test(test_reload_allowed_duplicate),
+        cmocka_unit_test(test_reload_skips_vswitches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
