@@ -3,6 +3,7 @@
  * Startup opens the store -- SQLite (refusing one that is missing, damaged
  * or incomplete) or etcd (--store etcd://..., docs/ha.md) -- reloads the core (pending deletions and prepare tasks
  * get fresh times at the first core_run: the restart rule, DESIGN I7),
+ * adds back the tenant virtual switches it holds (rest_vswitch_load),
  * binds REST and the agent channel and prints one ready line.  The core
  * runs on the run clock (lib/clock.h): wall time at start plus elapsed
  * monotonic time, so a clock step never moves a delay.  Each loop
@@ -35,6 +36,7 @@
 #include "controller/node_auth.h"
 #include "controller/replica.h"
 #include "controller/rest.h"
+#include "controller/rest_vswitch.h"
 #include "controller/vnet_ctl.h"
 #include "lib/addr.h"
 #include "lib/clock.h"
@@ -422,6 +424,21 @@ ctl_start(struct ctl *ctl)
     if (!ctl->vnet) {
         log_write(LOG_ERROR, "vnet", "event=setup_failed err=\"%s\"", err);
         return -1;
+    }
+    /* The tenant virtual switches the store holds (the core skipped
+     * them): a damaged one stops the start like a damaged core record. */
+    size_t n_vswitches;
+    if (rest_vswitch_load(ctl, &n_vswitches, err, sizeof err)) {
+        char path[OPTIONS_PATH_MAX + OPTIONS_ADDR_MAX + 16];
+        ctl_store_path(ctl, path, sizeof path);
+        log_write(LOG_ERROR, "store", "event=load_failed file=%s "
+                  "err=vswitch msg=\"%s: refusing to start with less "
+                  "state\"", path, err);
+        return -1;
+    }
+    if (n_vswitches) {
+        log_write(LOG_INF, "ctl", "event=vswitches_loaded n=%zu",
+                  n_vswitches);
     }
     ctl->fabric = fabric_ctl_create(ctl, err, sizeof err);
     if (!ctl->fabric) {

@@ -6,7 +6,14 @@
  * the switch's VNI as their own (that VNI carries the tenant's traffic
  * on the overlay; docs/dataplane.md) below --vnet-key-base (the ports'
  * tunnel keys live above it); two switches never share a VNI.  A refusal
- * changes nothing. */
+ * changes nothing.
+ *
+ * Durability ("Nothing lost", DESIGN): an accepted switch is a
+ * STORE_VSWITCH record, its definition as the JSON text of a POST body,
+ * written in the batch of the change (the 201 and 204 go out after its
+ * commit; a failed commit stops mignetd before anything is answered, so
+ * a switch added in memory then never outlives the process), and read
+ * back at start (rest_vswitch_load) through the same checks as a POST. */
 #include "controller/rest_vswitch.h"
 
 #include <errno.h>
@@ -19,9 +26,11 @@
 #include "controller/vnet_ctl.h"
 #include "lib/clock.h"
 #include "lib/json.h"
+#include "lib/log.h"
 #include "lib/ofconn.h"
 #include "lib/util.h"
 #include "mignet/core.h"
+#include "mignet/store.h"
 #include "mignet/vnet.h"
 
 static json_t *
@@ -70,10 +79,22 @@ rest_vswitch_of_vm(struct ctl *ctl, const char *vm)
     return vswitch_of_vm(vnet_ctl_vnet(ctl->vnet), vm);
 }
 
-/* The request as a switch definition, checked against the core. */
+/* A port of a switch read back at start ('restore') that no longer
+ * fits: logged and left out (the VM went, or is not what it was). */
+static void
+rest_vswitch_port_dropped(const char *vs, const char *vm, const char *why)
+{
+    log_write(LOG_WARN, "vnet", "event=vswitch_port_dropped vswitch=%s "
+              "vm=%s reason=%s", vs, vm, why);
+}
+
+/* The request as a switch definition, checked against the core.  With
+ * 'restore' (a record read back at start), a port whose VM is gone, has
+ * another VNI or is a port elsewhere is logged and left out instead. */
 static bool
 rest_vswitch_def(struct ctl *ctl, const struct rest_vswitch_req *r,
-                 struct vnet_switch_def *d, struct rest_error *e)
+                 bool restore, struct vnet_switch_def *d,
+                 struct rest_error *e)
 {
     struct vnet *vnet = vnet_ctl_vnet(ctl->vnet);
     if (vnet_switch_def(vnet, r->id)) {
@@ -108,15 +129,27 @@ rest_vswitch_def(struct ctl *ctl, const struct rest_vswitch_req *r,
         uint32_t vm = core_vm_find(ctl->core, vm_name);
         struct core_vm_info vi;
         if (vm == CORE_NONE || !core_vm_info(ctl->core, vm, &vi)) {
+            if (restore) {
+                rest_vswitch_port_dropped(r->id, vm_name, "no_vm");
+                continue;
+            }
             return rest_fail(e, 404, "unknown_vm", "no VM '%s'", vm_name);
         }
         if (vi.config.vni != r->vni) {
+            if (restore) {
+                rest_vswitch_port_dropped(r->id, vm_name, "vni_mismatch");
+                continue;
+            }
             return rest_fail(e, 422, "vni_mismatch", "VM '%s' has VNI %u, "
                              "the switch %u", vm_name,
                              (unsigned) vi.config.vni, (unsigned) r->vni);
         }
         const char *other = vswitch_of_vm(vnet, vm_name);
         if (other) {
+            if (restore) {
+                rest_vswitch_port_dropped(r->id, vm_name, "vm_in_vswitch");
+                continue;
+            }
             return rest_fail(e, 409, "vm_in_vswitch", "VM '%s' is a port "
                              "of virtual switch '%s'", vm_name, other);
         }
@@ -125,6 +158,108 @@ rest_vswitch_def(struct ctl *ctl, const struct rest_vswitch_req *r,
         snprintf(p->vm, sizeof p->vm, "%s", vm_name);
         memcpy(p->mac, vi.config.mac, sizeof p->mac);
     }
+    return true;
+}
+
+/* The switch's STORE_VSWITCH record: 'd' as the JSON text of the POST
+ * body that makes it (rest_parse_vswitch reads it back); NULL when out of
+ * memory.  The caller frees it. */
+static char *
+rest_vswitch_record(const struct vnet_switch_def *d)
+{
+    json_t *ports = json_object();
+    json_t *o = json_object();
+    if (!ports || !o) {
+        json_decref(ports);
+        json_decref(o);
+        return NULL;
+    }
+    for (size_t i = 0; i < d->n_ports; i++) {
+        json_object_set_new(ports, d->ports[i].vm,
+                            json_integer((json_int_t) d->ports[i].port));
+    }
+    json_object_set_new(o, "id", json_string(d->id));
+    json_object_set_new(o, "tenant", json_string(d->tenant));
+    json_object_set_new(o, "vni", json_integer((json_int_t) d->vni));
+    json_object_set_new(o, "controller", json_string(d->controller));
+    if (d->datapath_id) { /* given (0: derived from the VNI again) */
+        json_object_set_new(o, "datapath_id", js_u64(d->datapath_id));
+    }
+    json_object_set_new(o, "ports", ports);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return text;
+}
+
+/* Writes switch 'vs' (d != NULL) or its deletion (d == NULL) to the
+ * store, for this batch's commit.  0 or errno. */
+static int
+rest_vswitch_persist(struct ctl *ctl, const char *vs,
+                     const struct vnet_switch_def *d)
+{
+    struct store_rec rec = {.type = STORE_VSWITCH, .del = d == NULL};
+    rec.vswitch.name = vs;
+    char *text = NULL;
+    if (d) {
+        text = rest_vswitch_record(d);
+        if (!text) {
+            return ENOMEM;
+        }
+        rec.vswitch.record = text;
+        rec.vswitch.len = strlen(text);
+        if (rec.vswitch.len > STORE_VSWITCH_RECORD_MAX) {
+            free(text);
+            return E2BIG;
+        }
+    }
+    ctl->dirty = true;
+    int err = store_put(ctl->store, &rec);
+    free(text);
+    if (err) {
+        log_write(LOG_ERROR, "store", "event=put_failed vswitch=%s "
+                  "err=\"%s\"", vs, strerror(err));
+    }
+    return err;
+}
+
+/* Adds the switch of request 'r' (a POST, or with 'restore' a record read
+ * back at start): checks it, hands it to the vnet layer, writes its
+ * record (at start only when a port was left out) and starts dialing its
+ * controller.  A refusal changes nothing.  On success '*d' is the
+ * switch's definition. */
+static bool
+rest_vswitch_add(struct ctl *ctl, const struct rest_vswitch_req *r,
+                 bool restore, struct vnet_switch_def *d,
+                 struct rest_error *e)
+{
+    char err[160];
+    if (!rest_vswitch_def(ctl, r, restore, d, e)) {
+        return false;
+    }
+    char target_err[128];
+    struct sockaddr_storage ss;
+    int sslen;
+    if (ofconn_parse_target(d->controller, &ss, &sslen, target_err,
+                            sizeof target_err)) {
+        return rest_fail(e, 422, "invalid_value", "'controller': %s",
+                         target_err);
+    }
+    struct vnet *vnet = vnet_ctl_vnet(ctl->vnet);
+    int error = vnet_switch_add(vnet, d, err, sizeof err);
+    if (error) {
+        return rest_fail(e, error == EEXIST ? 409 : 422,
+                         error == EEXIST   ? "exists"
+                         : error == ENOSPC ? "no_tunnel_keys"
+                                           : "invalid_value",
+                         "%s", err);
+    }
+    if ((!restore || d->n_ports != r->n_ports)
+        && rest_vswitch_persist(ctl, d->id, d)) {
+        vnet_switch_remove(vnet, d->id);
+        return rest_fail(e, 500, "store_failed", "the durable store "
+                         "failed");
+    }
+    vnet_ctl_switch_added(ctl->vnet, d->id);
     return true;
 }
 
@@ -138,31 +273,10 @@ rest_vswitch_create(struct ctl *ctl, const char *body, size_t len,
         return false;
     }
     struct vnet_switch_def *d = xcalloc(1, sizeof *d);
-    char err[160];
-    bool ok = rest_vswitch_def(ctl, &r, d, e);
+    bool ok = rest_vswitch_add(ctl, &r, false, d, e);
     if (ok) {
-        char target_err[128];
-        struct sockaddr_storage ss;
-        int sslen;
-        if (ofconn_parse_target(d->controller, &ss, &sslen, target_err,
-                                sizeof target_err)) {
-            ok = rest_fail(e, 422, "invalid_value", "'controller': %s",
-                           target_err);
-        }
-    }
-    if (ok) {
-        int error = vnet_switch_add(vnet_ctl_vnet(ctl->vnet), d, err,
-                                    sizeof err);
-        if (error) {
-            ok = rest_fail(e, error == EEXIST ? 409 : 422,
-                           error == EEXIST   ? "exists"
-                           : error == ENOSPC ? "no_tunnel_keys"
-                                             : "invalid_value",
-                           "%s", err);
-        }
-    }
-    if (ok) {
-        vnet_ctl_switch_added(ctl->vnet, d->id);
+        log_write(LOG_INF, "rest", "event=vswitch_created vswitch=%s "
+                  "vni=%u ports=%zu", d->id, (unsigned) d->vni, d->n_ports);
         *status = 201;
         *out = rest_vswitch_json(ctl, d->id, false);
         snprintf(loc, loclen, "/v1/vswitches/%s", d->id);
@@ -170,6 +284,99 @@ rest_vswitch_create(struct ctl *ctl, const char *body, size_t len,
     free(d);
     rest_vswitch_req_destroy(&r);
     return ok;
+}
+
+/* ---- Start: the switches the store holds ---- */
+
+struct rest_vswitch_loaded {
+    char name[MN_NAME_MAX + 1];
+    char *record; /* NUL-terminated copy */
+    size_t len;
+};
+struct rest_vswitch_loading {
+    struct rest_vswitch_loaded *recs;
+    size_t n, cap;
+};
+
+static int
+rest_vswitch_load_cb(void *aux, const struct store_rec *rec)
+{
+    struct rest_vswitch_loading *l = aux;
+    if (rec->type != STORE_VSWITCH || rec->del) {
+        return 0;
+    }
+    l->recs = xgrow(l->recs, &l->cap, l->n + 1, sizeof *l->recs);
+    struct rest_vswitch_loaded *c = &l->recs[l->n++];
+    snprintf(c->name, sizeof c->name, "%s",
+             rec->vswitch.name ? rec->vswitch.name : "");
+    c->len = rec->vswitch.record ? rec->vswitch.len : 0;
+    c->record = xmalloc(c->len + 1);
+    if (c->len) {
+        memcpy(c->record, rec->vswitch.record, c->len);
+    }
+    c->record[c->len] = '\0';
+    return 0;
+}
+
+/* One record read back: parsed and added as a POST would be.  False with
+ * 'err' saying why when it is damaged or cannot be added any more. */
+static bool
+rest_vswitch_restore(struct ctl *ctl, const struct rest_vswitch_loaded *c,
+                     char *err, size_t errlen)
+{
+    struct rest_vswitch_req r;
+    struct rest_error e;
+    if (!rest_parse_vswitch(c->record, c->len, &r, &e)) {
+        snprintf(err, errlen, "virtual switch '%s': the record does not "
+                 "parse: %s", c->name, e.message);
+        return false;
+    }
+    bool ok = true;
+    if (strcmp(r.id, c->name)) {
+        snprintf(err, errlen, "virtual switch '%s': the record names "
+                 "'%s'", c->name, r.id);
+        ok = false;
+    }
+    struct vnet_switch_def *d = xcalloc(1, sizeof *d);
+    if (ok && !rest_vswitch_add(ctl, &r, true, d, &e)) {
+        snprintf(err, errlen, "virtual switch '%s': %s", c->name,
+                 e.message);
+        ok = false;
+    }
+    if (ok) {
+        log_write(LOG_INF, "vnet", "event=vswitch_loaded vswitch=%s vni=%u "
+                  "ports=%zu", d->id, (unsigned) d->vni, d->n_ports);
+    }
+    free(d);
+    rest_vswitch_req_destroy(&r);
+    return ok;
+}
+
+int
+rest_vswitch_load(struct ctl *ctl, size_t *n, char *err, size_t errlen)
+{
+    struct rest_vswitch_loading l = {0};
+    *n = 0;
+    /* Copied first, added after: the store is not written to while it
+     * is being read. */
+    int error = ctl->store->ops->load(ctl->store, rest_vswitch_load_cb,
+                                      &l);
+    if (error) {
+        snprintf(err, errlen, "reading the virtual switches: %s",
+                 strerror(error > 0 ? error : EIO));
+    }
+    for (size_t i = 0; !error && i < l.n; i++) {
+        if (!rest_vswitch_restore(ctl, &l.recs[i], err, errlen)) {
+            error = EINVAL;
+        } else {
+            (*n)++;
+        }
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        free(l.recs[i].record);
+    }
+    free(l.recs);
+    return error;
 }
 
 static bool
@@ -264,8 +471,14 @@ rest_vswitch_handle(struct ctl *ctl, const struct rest_route *rt,
     switch (rt->id) {
     case REST_R_VSWITCH:
         if (rt->method == REST_DELETE) {
+            if (rest_vswitch_persist(ctl, rt->name, NULL)) {
+                return rest_fail(e, 500, "store_failed", "the durable "
+                                 "store failed");
+            }
             vnet_ctl_switch_removed(ctl->vnet, rt->name);
             vnet_switch_remove(vnet, rt->name);
+            log_write(LOG_INF, "rest", "event=vswitch_removed vswitch=%s",
+                      rt->name);
             *status = 204;
             return true;
         }
