@@ -173,6 +173,8 @@ enum ofp_field_format {
     OFP_FIELD(ETH_TYPE, "eth_type", OFPXMT_OFB_ETH_TYPE, 2, false, HEX)     \
     OFP_FIELD(VLAN_VID, "vlan_vid", OFPXMT_OFB_VLAN_VID, 2, true, HEX)      \
     OFP_FIELD(VLAN_PCP, "vlan_pcp", OFPXMT_OFB_VLAN_PCP, 1, false, DEC)     \
+    OFP_FIELD(IP_DSCP, "ip_dscp", OFPXMT_OFB_IP_DSCP, 1, false, DEC)        \
+    OFP_FIELD(IP_ECN, "ip_ecn", OFPXMT_OFB_IP_ECN, 1, false, DEC)           \
     OFP_FIELD(IP_PROTO, "ip_proto", OFPXMT_OFB_IP_PROTO, 1, false, DEC)     \
     OFP_FIELD(IPV4_SRC, "ipv4_src", OFPXMT_OFB_IPV4_SRC, 4, true, IPV4)     \
     OFP_FIELD(IPV4_DST, "ipv4_dst", OFPXMT_OFB_IPV4_DST, 4, true, IPV4)     \

@@ -37,6 +37,10 @@ ofp13_field_value_max(enum ofp_field f)
         return OFPVID_PRESENT | 0xfff;
     case OFP_F_VLAN_PCP:
         return 7;
+    case OFP_F_IP_DSCP:
+        return 63;
+    case OFP_F_IP_ECN:
+        return 3;
     default:
         return ofp_field_max(f);
     }
@@ -92,7 +96,7 @@ static const struct {
     {"dl_dst", OFP_F_ETH_DST},    {"dl_type", OFP_F_ETH_TYPE},
     {"nw_src", OFP_F_IPV4_SRC},   {"nw_dst", OFP_F_IPV4_DST},
     {"ip_src", OFP_F_IPV4_SRC},   {"ip_dst", OFP_F_IPV4_DST},
-    {"nw_proto", OFP_F_IP_PROTO},
+    {"nw_proto", OFP_F_IP_PROTO}, {"nw_ecn", OFP_F_IP_ECN},
 };
 
 static bool
@@ -252,6 +256,8 @@ ofp13_field_prereqs_ok(enum ofp_field f, const struct ofp13_flow_ctx *ctx,
     case OFP_F_VLAN_PCP:
         return ctx->vlan;
     case OFP_F_IP_PROTO:
+    case OFP_F_IP_DSCP:
+    case OFP_F_IP_ECN:
         return ip_any;
     case OFP_F_IPV4_SRC:
     case OFP_F_IPV4_DST:
