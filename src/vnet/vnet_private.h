@@ -139,6 +139,7 @@ struct vswitch {
     uint32_t *dirty;
     uint32_t dirty_xid;      /* First flow-mod among them. */
     bool table_dirty;        /* Split mode: a round is needed. */
+    uint32_t round_xid;      /* First flow-mod waiting for that round. */
     uint64_t gen;            /* Accepted changes so far. */
     uint64_t pushed_gen;     /* Changes fully sent (or committed). */
 

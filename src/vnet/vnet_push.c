@@ -280,9 +280,11 @@ start_round(struct vswitch *s)
             emit_begin(s, n->name, seq, false);
             emit_snap(s, n->name, &s->snap_staged, s->active + 1);
             emit_end(s, n->name, seq);
-            add_pending(n, seq, VP_STAGE, s->pushed_gen + 1, 0, s->dirty_xid);
+            add_pending(n, seq, VP_STAGE, s->pushed_gen + 1, 0,
+                        s->round_xid);
         }
     }
+    s->round_xid = 0;
 }
 
 static void
@@ -332,12 +334,15 @@ vpush_flush(struct vswitch *s)
     if (s->split || s->phase != VTP_NONE) {
         if (s->n_dirty) {
             s->table_dirty = true;
+            if (!s->round_xid) {
+                s->round_xid = s->dirty_xid;
+            }
         }
         s->n_dirty = 0;
+        s->dirty_xid = 0;
         if (s->phase == VTP_NONE && s->table_dirty) {
             start_round(s);
         }
-        s->dirty_xid = 0;
         return;
     }
     if (s->n_dirty) {

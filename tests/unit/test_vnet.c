@@ -1030,6 +1030,37 @@ test_nack_reports_and_resyncs_once(void **state)
     assert_int_equal(c.nacks, 2);
 }
 
+static void
+test_nack_of_a_staged_round(void **state)
+{
+    (void)state;
+    handshake();
+    hosts("n1", NULL);
+    vnet_split_begin(v, VS);
+    send_flow("add priority=10 in_port=1 actions=output:2", 0, 50);
+    send_flow("add priority=11 in_port=1 actions=output:3", 0, 51);
+    size_t n = drain();
+    /* 50 started a round; 51 and the next two came while it staged: the
+     * next round, which 51 opened. */
+    send_flow("add priority=12 in_port=2 actions=output:3", 0, 52);
+    send_flow("add priority=13 in_port=2 actions=output:1", 0, 53);
+    ack_all(n);       /* stage */
+    ack_all(drain()); /* flip */
+    ack_all(drain()); /* drop; the next round stages */
+    n = drain();
+    int e = find(n, "n1", CHAN_VNET_END, 0);
+    assert_true(e >= 0);
+    struct chan_msg nk;
+    chan_msg_init(&nk, CHAN_NACK);
+    nk.seq = q[e].seq;
+    nk.ofp_type = OFPET_FLOW_MOD_FAILED;
+    nk.ofp_code = 1;
+    assert_true(vnet_node_msg(v, "n1", &nk, now));
+    /* The first flow-mod of that batch hears of it. */
+    expect_error(OFPERR_OFPFMFC_TABLE_FULL, 51);
+    expect_nothing();
+}
+
 /* ---- A fake node: applies pushes as the agent would. ------------------ */
 
 struct fake_flow {
@@ -1381,6 +1412,7 @@ main(void)
         T(test_packet_out_flood_per_node),
         T(test_stats_timeout_and_nodes_leaving),
         T(test_nack_reports_and_resyncs_once),
+        T(test_nack_of_a_staged_round),
         T(test_incremental_matches_full_push),
         T(test_large_flow_stats_split_into_parts),
         T(test_many_counters_add_up),
