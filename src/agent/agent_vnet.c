@@ -458,7 +458,8 @@ stats_entry(struct vstats_req *r, const struct ofp_flow_stats *fs)
 
 /* ofconn reply hook: a part of a counter reply, an error, or NULL when
  * the connection ended.  The tenant flows' request ends the round: one
- * vnet_stats_end per switch (or the one asked for). */
+ * vnet_stats_end per switch (or the one asked for); a periodic round cut
+ * by the connection's end just stops. */
 static void
 stats_reply(void *aux, const struct ofp_msg *msg, bool last)
 {
@@ -477,7 +478,9 @@ stats_reply(void *aux, const struct ofp_msg *msg, bool last)
     if (msg && !last) {
         return;
     }
-    if (msg && !r->infra) {
+    /* The round ends even when the bridge's connection did (msg NULL):
+     * mignetd waits for the end of a round it asked for. */
+    if (!r->infra && (msg || r->seq || r->final)) {
         for (size_t i = 0; i < a->vnet->n; i++) {
             const struct vswitch *s = a->vnet->sw[i];
             if (s->known && (!r->vs[0] || !strcmp(r->vs, s->name))) {

@@ -1699,6 +1699,23 @@ test_vnet_seq_apart(void **state)
     barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":4611686018427387906}\n");
 }
 
+/* (T8) A requested round cut by the end of the bridge's connection still
+ * ends (mignetd waits for it); a periodic one just stops. */
+static void
+test_vnet_stats_cut(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_vnet(f);
+    feed(f, "{\"type\":\"vnet_stats_req\",\"vswitch\":\"vs1\",\"seq\":7}\n");
+    sw_take(f, &t);
+    assert_int_equal(count(&t, OFPT_MULTIPART_REQUEST), 2);
+    expect_chan(f, "");
+    agent_core_of_disconnected(f->c, f->now);
+    expect_chan(f, "{\"type\":\"vnet_stats_end\",\"vswitch\":\"vs1\","
+                   "\"seq\":7}\n");
+}
+
 int
 main(void)
 {
@@ -1761,6 +1778,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_vnet_periodic_stats, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_vnet_seq_apart, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_vnet_stats_cut, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
