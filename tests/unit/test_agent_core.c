@@ -383,6 +383,23 @@ test_error_nacks_and_resends(void **state)
     barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
 }
 
+/* What the switch holds once agent 'c' is gone: a copy of its installed
+ * table ('c' is destroyed). */
+static struct flowtab *
+held_by(struct agent_core *c)
+{
+    struct flowtab *held = flowtab_create();
+    struct flowtab_diff d;
+    struct ofpbuf b;
+    uint32_t xid = 1;
+    ofpbuf_init(&b, 4096);
+    flowtab_sync(held, c->installed, &b, &xid, &d); /* copies over */
+    ofpbuf_uninit(&b);
+    assert_true(flowtab_count(held) > 0);
+    agent_core_destroy(c);
+    return held;
+}
+
 /* The flows a first agent confirmed for vm1 and the map's vm9: what the
  * switch holds when a new agent process connects. */
 static struct flowtab *
@@ -401,16 +418,7 @@ flows_of_previous_agent(void)
     run_batch(&g, &t);
     barrier_reply(&g, &t, "{\"type\":\"ack\",\"seq\":1}\n"
                           "{\"type\":\"refresh\",\"version\":7}\n");
-    struct flowtab *held = flowtab_create();
-    struct flowtab_diff d;
-    struct ofpbuf b;
-    uint32_t xid = 1;
-    ofpbuf_init(&b, 4096);
-    flowtab_sync(held, g.c->installed, &b, &xid, &d); /* copies over */
-    ofpbuf_uninit(&b);
-    assert_true(flowtab_count(held) > 0);
-    agent_core_destroy(g.c);
-    return held;
+    return held_by(g.c);
 }
 
 #define RESYNC_VM1                                                           \
@@ -1727,14 +1735,7 @@ test_vnet_restart_waits_for_push(void **state)
     struct fx g = {.now = 1000000};
     g.c = core_new(g.now);
     up_vnet(&g);
-    struct flowtab *held = flowtab_create();
-    struct flowtab_diff d;
-    struct ofpbuf b;
-    uint32_t xid = 1;
-    ofpbuf_init(&b, 4096);
-    flowtab_sync(held, g.c->installed, &b, &xid, &d); /* copies over */
-    ofpbuf_uninit(&b);
-    agent_core_destroy(g.c);
+    struct flowtab *held = held_by(g.c);
 
     sw_connect(f, held);
     chan_connect(f);
