@@ -298,6 +298,7 @@ void
 agent_flows_read(void *aux, bool ok)
 {
     struct agent_core *a = aux;
+    agent_vnet_flows_read(a, ok);
     if (!ok || !flowtab_count(a->installed)) {
         a->settled = true;
     } else if (!a->settled && !a->settle_at) {
@@ -319,11 +320,14 @@ agent_settle_expired(struct agent_core *a)
     agent_schedule_sync(a);
 }
 
-/* The desired state is known: a resync from mignetd and a map read. */
+/* The desired state is known: a resync from mignetd and a map read --
+ * and, when the switch held tenant switch flows, a tenant switch push
+ * (agent_vnet.c), so that a restart deletes no tenant's flows either. */
 static bool
 settled(struct agent_core *a)
 {
-    if (!a->settled && a->map_loaded && resyncs(a)) {
+    if (!a->settled && a->map_loaded && resyncs(a)
+        && !agent_vnet_awaited(a)) {
         a->settled = true;
         a->settle_at = 0;
     }

@@ -100,6 +100,7 @@ struct agent_vnet {
     size_t n;
     struct vseq *seqs; /* in arrival order */
     size_t n_seqs, cap_seqs;
+    bool await_push; /* the switch held tenant flows we know nothing of */
     /* Counters. */
     uint64_t packet_ins, packet_outs, stats_rounds, pushes, refused;
 };
@@ -458,7 +459,8 @@ stats_entry(struct vstats_req *r, const struct ofp_flow_stats *fs)
 
 /* ofconn reply hook: a part of a counter reply, an error, or NULL when
  * the connection ended.  The tenant flows' request ends the round: one
- * vnet_stats_end per switch (or the one asked for). */
+ * vnet_stats_end per switch (or the one asked for); a periodic round cut
+ * by the connection's end just stops. */
 static void
 stats_reply(void *aux, const struct ofp_msg *msg, bool last)
 {
@@ -477,7 +479,9 @@ stats_reply(void *aux, const struct ofp_msg *msg, bool last)
     if (msg && !last) {
         return;
     }
-    if (msg && !r->infra) {
+    /* The round ends even when the bridge's connection did (msg NULL):
+     * mignetd waits for the end of a round it asked for. */
+    if (!r->infra && (msg || r->seq || r->final)) {
         for (size_t i = 0; i < a->vnet->n; i++) {
             const struct vswitch *s = a->vnet->sw[i];
             if (s->known && (!r->vs[0] || !strcmp(r->vs, s->name))) {
@@ -565,6 +569,35 @@ agent_vnet_batch_done(struct agent_core *a, uint64_t batch, bool confirmed,
         v->seqs[j++] = *q;
     }
     v->n_seqs = j;
+}
+
+struct vnet_read {
+    bool any;
+};
+
+static void
+find_vnet(void *aux, const struct flowtab_flow *f)
+{
+    struct vnet_read *r = aux;
+    uint64_t k = f->cookie & PL_COOKIE_KIND_MASK;
+    r->any |= k == pl_cookie_kind(PL_K_VNET)
+              || k == pl_cookie_kind(PL_K_VNET_INFRA);
+}
+
+void
+agent_vnet_flows_read(struct agent_core *a, bool ok)
+{
+    struct vnet_read r = {false};
+    if (ok && !a->vnet->n) {
+        flowtab_walk(a->installed, find_vnet, &r);
+    }
+    a->vnet->await_push = r.any;
+}
+
+bool
+agent_vnet_awaited(const struct agent_core *a)
+{
+    return a->vnet->await_push;
 }
 
 void
@@ -730,6 +763,7 @@ agent_vnet_end(struct agent_core *a, const char *vs, uint64_t seq)
         return;
     }
     a->vnet->pushes++;
+    a->vnet->await_push = false;
     qsort(p->ports, p->n_ports, sizeof *p->ports, port_cmp);
     /* The tenant flows' compile reads the VNI and the ports, not the
      * active version: the flip recomputes the dispatch alone. */

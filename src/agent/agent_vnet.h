@@ -69,6 +69,12 @@ void agent_vnet_batch_done(struct agent_core *, uint64_t batch,
                            bool confirmed, bool refused, uint16_t type,
                            uint16_t code);
 void agent_vnet_session(struct agent_core *);
+/* The switch's flows were read after a (re)connection ('ok', into the
+ * installed table): when they hold tenant switch flows and this agent
+ * holds no switch yet, the first sync also waits for a push
+ * (agent_vnet_awaited), up to the settle deadline. */
+void agent_vnet_flows_read(struct agent_core *, bool ok);
+bool agent_vnet_awaited(const struct agent_core *);
 /* VM 'vm''s view in the engine changed (agent_sync.c update_vm): the
  * switches it is a port of are compiled again; a port that stops
  * entering a switch here reports its flows' final counters first. */

@@ -383,6 +383,23 @@ test_error_nacks_and_resends(void **state)
     barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
 }
 
+/* What the switch holds once agent 'c' is gone: a copy of its installed
+ * table ('c' is destroyed). */
+static struct flowtab *
+held_by(struct agent_core *c)
+{
+    struct flowtab *held = flowtab_create();
+    struct flowtab_diff d;
+    struct ofpbuf b;
+    uint32_t xid = 1;
+    ofpbuf_init(&b, 4096);
+    flowtab_sync(held, c->installed, &b, &xid, &d); /* copies over */
+    ofpbuf_uninit(&b);
+    assert_true(flowtab_count(held) > 0);
+    agent_core_destroy(c);
+    return held;
+}
+
 /* The flows a first agent confirmed for vm1 and the map's vm9: what the
  * switch holds when a new agent process connects. */
 static struct flowtab *
@@ -401,16 +418,7 @@ flows_of_previous_agent(void)
     run_batch(&g, &t);
     barrier_reply(&g, &t, "{\"type\":\"ack\",\"seq\":1}\n"
                           "{\"type\":\"refresh\",\"version\":7}\n");
-    struct flowtab *held = flowtab_create();
-    struct flowtab_diff d;
-    struct ofpbuf b;
-    uint32_t xid = 1;
-    ofpbuf_init(&b, 4096);
-    flowtab_sync(held, g.c->installed, &b, &xid, &d); /* copies over */
-    ofpbuf_uninit(&b);
-    assert_true(flowtab_count(held) > 0);
-    agent_core_destroy(g.c);
-    return held;
+    return held_by(g.c);
 }
 
 #define RESYNC_VM1                                                           \
@@ -1699,6 +1707,60 @@ test_vnet_seq_apart(void **state)
     barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":4611686018427387906}\n");
 }
 
+/* (T8) A requested round cut by the end of the bridge's connection still
+ * ends (mignetd waits for it); a periodic one just stops. */
+static void
+test_vnet_stats_cut(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_vnet(f);
+    feed(f, "{\"type\":\"vnet_stats_req\",\"vswitch\":\"vs1\",\"seq\":7}\n");
+    sw_take(f, &t);
+    assert_int_equal(count(&t, OFPT_MULTIPART_REQUEST), 2);
+    expect_chan(f, "");
+    agent_core_of_disconnected(f->c, f->now);
+    expect_chan(f, "{\"type\":\"vnet_stats_end\",\"vswitch\":\"vs1\","
+                   "\"seq\":7}\n");
+}
+
+/* (T9) A new agent on a switch that still holds tenant switch flows: the
+ * first sync waits for a push as well as for the resync and the map, so
+ * a restart deletes none of the tenant's flows. */
+static void
+test_vnet_restart_waits_for_push(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    struct fx g = {.now = 1000000};
+    g.c = core_new(g.now);
+    up_vnet(&g);
+    struct flowtab *held = held_by(g.c);
+
+    sw_connect(f, held);
+    chan_connect(f);
+    feed(f, "{\"type\":\"resync_begin\",\"seq\":0}\n"
+            INSTALL("1", "vm1", "1", "1") INSTALL("2", "vm2", "1", "2")
+            "{\"type\":\"resync_end\",\"seq\":2}\n");
+    char err[128];
+    assert_int_equal(agent_core_map_answer(f->c, MAP, strlen(MAP), f->now,
+                                           err, sizeof err),
+                     0);
+    run(f, 1, &t);
+    assert_int_equal(t.n, 0); /* the tenant flows are not deleted */
+    feed(f, VNET_BEGIN("3", "4", ",\"full\":true") VNET_PORT("1", "vm1")
+                VNET_PORT("2", "vm2"));
+    feed_flow(f, VNET_FLOW("1", "4"), "add priority=0 actions=output:FLOOD");
+    feed(f, VNET_END("3"));
+    run_batch(f, &t);
+    assert_int_equal(count_mods(&t, OFPFC_DELETE_STRICT), 0);
+    assert_int_equal(n_kind(f, PL_K_VNET), 2);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n"
+                         "{\"type\":\"ack\",\"seq\":3}\n"
+                         "{\"type\":\"refresh\",\"version\":7}\n");
+    flowtab_destroy(held);
+}
+
 int
 main(void)
 {
@@ -1762,6 +1824,10 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_vnet_seq_apart, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_vnet_stats_cut, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_vnet_restart_waits_for_push,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
