@@ -18,8 +18,6 @@
 #   off in every namespace of the bed: tb_netns_add), so the only frames a
 #   VM ever sends are the probes of mignet-traffic: nothing else reaches
 #   the switch, and counters can be compared with the probes exactly.
-#   A move flushes them (link down): lime_vm_arp sets them again before
-#   the VM resumes (the test's TB_MOVE_READY).
 # - lime_vm_counters X: "RX TX" packets of VM X's eth0 (kernel counters).
 # - lime_tap_start X FILE: tests/e2e/lime_tap.py in VM X: every probe that
 #   reaches X's eth0 (any MAC) as "SENDER SEQ KIND" lines.
@@ -173,26 +171,16 @@ lime_testctl_connected() {
 }
 
 lime_vm_quiet() {
-    local x
+    local x y
     for x in "$@"; do
-        lime_vm_arp "$x" "$@"
+        for y in "$@"; do
+            [ "$x" = "$y" ] && continue
+            ip -n "$(tb_ns_vm "$x")" neigh replace "$(tb_vm_ip "$y")" \
+                lladdr "$(tb_vm_mac "$y")" dev eth0 nud permanent
+        done
         # IPv6 is off (tb_netns_add); no gratuitous ARP on link up either.
         ip netns exec "$(tb_ns_vm "$x")" sysctl -q -w \
             net.ipv4.conf.eth0.arp_notify=0 >/dev/null
-    done
-}
-
-# lime_vm_arp X VM...: static ARP entries in VM X for the other VMs.  A
-# link going down (tb_vm_pause) flushes them, permanent ones included
-# (Linux: neigh_ifdown), so a move sets them again before the VM resumes
-# (entries added to a down link survive it coming up).
-lime_vm_arp() {
-    local x=$1 y
-    shift
-    for y in "$@"; do
-        [ "$x" = "$y" ] && continue
-        ip -n "$(tb_ns_vm "$x")" neigh replace "$(tb_vm_ip "$y")" \
-            lladdr "$(tb_vm_mac "$y")" dev eth0 nud permanent
     done
 }
 

@@ -302,13 +302,6 @@ ensemble_move() {
         wait "$flip_pid" || tb_die "the flip failed"
     fi
 }
-# Before the VM resumes: the destination delivers to it (mig_lib's check)
-# and its static ARP is back (the pause's link down flushed it).
-_lime_ready() {
-    _mig_dst_ready "$@" || return 1
-    lime_vm_arp "$1" "${ALL[@]}"
-}
-TB_MOVE_READY=_lime_ready
 _lime_switchover() {
     curl -sf -X POST "$MIG_URL/v1/migrations/$LIME_SW_ID/switchover" >/dev/null
 }
