@@ -170,6 +170,19 @@ lime_testctl_connected() {
     grep -c 'received: OFPT_FEATURES_REPLY' "$(lime_dir "$1")/tc.log" || true
 }
 
+# lime_vm_neighbors X VM...: X's static ARP entries for the other VMs
+# again: a VM's link going down (tb_vm_pause) flushes its neighbour table,
+# while a real VM's ARP cache moves with its memory.
+lime_vm_neighbors() {
+    local x=$1 y
+    shift
+    for y in "$@"; do
+        [ "$x" = "$y" ] && continue
+        ip -n "$(tb_ns_vm "$x")" neigh replace "$(tb_vm_ip "$y")" \
+            lladdr "$(tb_vm_mac "$y")" dev eth0 nud permanent
+    done
+}
+
 lime_vm_quiet() {
     local x y
     for x in "$@"; do

@@ -294,7 +294,7 @@ ensemble_move() {
         fi
         h=$(jq -r --arg v "vm$x" '.[$v]' <<<"$moves")
         h=${h#n}
-        LIME_SW_ID=${MIG_ID[$x]} TB_MOVE_HOOK_AT=pause \
+        LIME_SW_ID=${MIG_ID[$x]} LIME_SW_VM=$x TB_MOVE_HOOK_AT=pause \
             tb_vm_move "$x" "$h" "$MIG_PAUSE_MS" _lime_switchover
         printf '%s %s\n' "$x" "$(tail -1 "$TB_DIR/pauses")" >>"$d/vm-pauses"
     done
@@ -303,6 +303,7 @@ ensemble_move() {
     fi
 }
 _lime_switchover() {
+    lime_vm_neighbors "$LIME_SW_VM" "${ALL[@]}"
     curl -sf -X POST "$MIG_URL/v1/migrations/$LIME_SW_ID/switchover" >/dev/null
 }
 moves_mig() {
