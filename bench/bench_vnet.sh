@@ -64,6 +64,9 @@ if ! grep -qi 'vswitch\|vnet' <<<"$mignetd_help"; then
 fi
 
 # ---- 1b. through mignet ----
+# As the test: map push, 0.5 s refresh (a short deletion delay).
+MIG_PUSH=1
+MIG_REFRESH=(0 500 500 500)
 {
 mig_start mignet
 } 2>/dev/null
@@ -148,6 +151,10 @@ while [ $(( $(tb_now_ms) - t0 )) -lt 150000 ]; do
     fi
     sleep 0.1
 done
+if [ "$t_cleaned" = null ]; then
+    curl -sf "$MIG_URL/v1/migrations" | jq -c '.migrations[] |
+        {id, vm, phase, degraded, delay_ms}' >&2 || true
+fi
 if [ "$t_cleaned" != null ]; then
     while [ $(( $(tb_now_ms) - t0 )) -lt 180000 ]; do
         if [ "$(tenant_flows)" -le "$steady" ]; then
