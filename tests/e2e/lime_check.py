@@ -237,6 +237,21 @@ def main():
                               'tx', 0),
                           'vm_tx': after[x]['tx'] - before[x]['tx'],
                           'vm_rx': after[x]['rx'] - before[x]['rx']}
+        # Per in_port: the flows that match it, the table-miss's share
+        # is not known per port (its match is empty), the packet-ins are.
+        pin_by_port = collections.Counter(e['in_port'] for e in pins)
+        for fl in ff['flows']:
+            for kv in fl['match'].split(','):
+                if kv.startswith('in_port='):
+                    x = vm_of_port.get(int(kv[8:]))
+                    if x in per:
+                        per[x]['flows'] = per[x].get('flows', 0) + \
+                            fl['packets']
+        for x in per:
+            per[x]['packet_ins'] = pin_by_port.get(ports[x], 0)
+        d['table_miss_packets'] = sum(fl['packets'] for fl in ff['flows']
+                                      if fl['priority'] == 0
+                                      and fl['match'] == '')
         d['per_vm'] = per
         if not a.moved:
             if port_tx != vm_rx:
