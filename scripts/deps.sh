@@ -11,7 +11,8 @@ case "${1:-build}" in
                    curl jq openssl prometheus qemu-system-x86
                    python3-jsonschema python3-yaml openapi-specification
                    gnuplot-nox debhelper dpkg-dev fakeroot groff-base
-                   man-db bash-completion etcd-server etcd-client) ;;
+                   man-db bash-completion etcd-server etcd-client
+                   python3-os-ken openvswitch-testcontroller) ;;
   *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
 esac
 missing=()

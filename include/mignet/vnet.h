@@ -51,6 +51,9 @@ struct vnet_port_def {
     uint32_t port;                 /* Tenant port number, 1..0xffffff00. */
     char vm[MN_NAME_MAX + 1];      /* The VM behind it. */
     uint8_t mac[6];                /* Its MAC (the port's hw_addr). */
+    uint32_t key;                  /* Its tunnel key K(p); 0: allocate one
+                                    * (a daemon that restarts passes back
+                                    * the vnet_port_key() it stored). */
 };
 
 struct vnet_switch_def {
@@ -96,7 +99,7 @@ void vnet_destroy(struct vnet *); /* Accepts NULL. */
 
 /* Adds a switch.  Returns 0, EEXIST, ENOSPC (no tunnel keys left) or
  * EINVAL with a reason in 'err' (bad id, vni, port number, duplicate
- * port or VM). */
+ * port or VM, a given key outside [key_base, key_max] or already used). */
 int vnet_switch_add(struct vnet *, const struct vnet_switch_def *,
                     char *err, size_t errlen);
 /* Removes a switch: queues vnet_remove to its up nodes.  ENOENT if none. */

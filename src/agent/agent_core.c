@@ -280,6 +280,7 @@ agent_core_chan_connected(struct agent_core *a, uint64_t now)
     /* ... and what it activated, if mignetd may not have heard it. */
     a->activation_due = unreported_activations(a);
     map_push_session(a->push);
+    agent_vnet_session(a);
     chan_client_connected(a->chan, agent_core_ms(a), &a->chan_out);
 }
 

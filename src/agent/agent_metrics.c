@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agent/agent-private.h"
+#include "agent/agent_vnet.h"
 #include "agent/ofctrl.h"
 #include "agent/agent_map.h"
 #include "agent/map_push.h"
@@ -123,7 +124,26 @@ agent_metrics_cb(struct evhttp_request *req, void *aux)
     }
     struct map_push_stats ps;
     map_push_get_stats(a->push, &ps);
+    struct agent_vnet_stats vs;
+    agent_vnet_get_stats(a, &vs);
     const struct one_sample ones[] = {
+        {"vnet_switches", "gauge",
+         "Tenant virtual switches held on this node.", vs.switches},
+        {"vnet_flows", "gauge", "Tenant flows held (every version).",
+         vs.flows},
+        {"vnet_pushes_total", "counter",
+         "Tenant switch pushes applied.", vs.pushes},
+        {"vnet_pushes_refused_total", "counter",
+         "Tenant switch pushes refused (a flow did not decode: nacked).",
+         vs.refused},
+        {"vnet_packet_ins_total", "counter",
+         "Tenant flows' packet-ins sent up as vnet_packet_in.",
+         vs.packet_ins},
+        {"vnet_packet_outs_total", "counter",
+         "Tenant packet-outs sent to the switch.", vs.packet_outs},
+        {"vnet_stats_rounds_total", "counter",
+         "Periodic reads of the tenant switches' counters.",
+         vs.stats_rounds},
         {"map_pushes_total", "counter",
          "Map pushes received and applied.", ps.applied},
         {"map_push_entries_total", "counter",

@@ -42,7 +42,11 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
                  const struct ofconn_barrier_result *r)
 {
     struct agent_core *a = aux;
-    (void) r;
+    if (b->session == a->session) {
+        agent_vnet_batch_done(a, b->id, outcome == OFCTRL_CONFIRMED,
+                              outcome == OFCTRL_REFUSED, r->first_type,
+                              r->first_code);
+    }
     if (outcome == OFCTRL_LOST) {
         return; /* resynced in full when the switch is back */
     }
@@ -345,7 +349,6 @@ agent_sync(struct agent_core *a)
     struct ofctrl_batch batch = {
         .session = a->session,
         .ack_seq = chan_client_pending_ack(a->chan),
-        .vnet_seq = chan_client_vnet_pending(a->chan),
         .version = agent_map_version(a->map),
         .sent_us = a->now_us,
         .oldest_instr_us = a->unconfirmed_since_us,
@@ -357,6 +360,7 @@ agent_sync(struct agent_core *a)
         return; /* not connected: the next connection syncs in full */
     }
     pl_engine_clear_tracked(a->engine); /* sent */
+    agent_vnet_batch_sent(a, batch.id);
     if (a->activation_due) {
         a->activation_due = false;
         a->activation_batch = batch.id;

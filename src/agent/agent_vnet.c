@@ -88,9 +88,18 @@ struct vstats_req {
     uint64_t active;
 };
 
+/* A push, drop or removal applied and waiting for the barrier of the
+ * batch that carries it ('batch' 0: not sent yet). */
+struct vseq {
+    uint64_t seq;
+    uint64_t batch;
+};
+
 struct agent_vnet {
     struct vswitch **sw;
     size_t n;
+    struct vseq *seqs; /* in arrival order */
+    size_t n_seqs, cap_seqs;
     /* Counters. */
     uint64_t packet_ins, packet_outs, stats_rounds, pushes, refused;
 };
@@ -292,6 +301,7 @@ agent_vnet_destroy(struct agent_vnet *v)
         sw_free(v->sw[i]);
     }
     free(v->sw);
+    free(v->seqs);
     free(v);
 }
 
@@ -331,17 +341,18 @@ static void stats_reply(void *aux, const struct ofp_msg *msg, bool last);
 
 /* Asks for the counters of every tenant flow (cookie kind PL_K_VNET) and
  * of the dispatch flows (PL_K_VNET_INFRA), for 'vs' ("" = every switch),
- * reported with 'seq' and 'final'. */
-static void
+ * reported with 'seq' and 'final'.  Returns false when nothing could be
+ * asked (no bridge, no such switch): no vnet_stats_end will come. */
+static bool
 request(struct agent_core *a, const char *vs, uint64_t seq, bool final,
         const uint64_t *version)
 {
     if (!a->of_ready) {
-        return; /* nothing to read; counts since the last read are lost */
+        return false; /* nothing to read: counts since the last are lost */
     }
     const struct vswitch *s = vs[0] ? sw_find(a->vnet, vs) : NULL;
     if (vs[0] && (!s || !s->known)) {
-        return;
+        return false;
     }
     /* The dispatch flows first: the tenant flows' answer ends the round
      * (Open vSwitch answers in order). */
@@ -378,8 +389,10 @@ request(struct agent_core *a, const char *vs, uint64_t seq, bool final,
         }
         if (ofconn_request(a->of, &req, stats_reply, r, NULL)) {
             free(r);
+            return false;
         }
     }
+    return true;
 }
 
 static void
@@ -487,8 +500,77 @@ agent_vnet_stats(struct agent_core *a)
     }
     if (any) {
         a->vnet->stats_rounds++;
-        request(a, "", 0, false, NULL);
+        (void) request(a, "", 0, false, NULL);
     }
+}
+
+/* ---- Acknowledgements ----
+ *
+ * The seqs of vnet_end, vnet_drop and vnet_remove are mignetd's vnet
+ * module's own (from 2^62 up, never an instruction's): each is answered
+ * exactly -- ack {seq} once the barrier of the batch that carries it came
+ * back with no error, nack {seq, ofp_error} when that batch was refused
+ * -- and never by the instructions' cumulative acks (chan_client). */
+
+static void
+answer(struct agent_core *a, uint64_t seq, bool nack, uint16_t type,
+       uint16_t code)
+{
+    struct chan_msg m;
+    chan_msg_init(&m, nack ? CHAN_NACK : CHAN_ACK);
+    m.seq = seq;
+    m.ofp_type = type;
+    m.ofp_code = code;
+    send_msg(a, &m);
+}
+
+/* 'seq' is applied: the next batch carries it. */
+static void
+applied(struct agent_core *a, uint64_t seq)
+{
+    struct agent_vnet *v = a->vnet;
+    v->seqs = xgrow(v->seqs, &v->cap_seqs, v->n_seqs + 1, sizeof *v->seqs);
+    v->seqs[v->n_seqs++] = (struct vseq){seq, 0};
+    agent_schedule_sync(a);
+}
+
+void
+agent_vnet_batch_sent(struct agent_core *a, uint64_t batch)
+{
+    struct agent_vnet *v = a->vnet;
+    for (size_t i = 0; i < v->n_seqs; i++) {
+        if (!v->seqs[i].batch) {
+            v->seqs[i].batch = batch;
+        }
+    }
+}
+
+void
+agent_vnet_batch_done(struct agent_core *a, uint64_t batch, bool confirmed,
+                      bool refused, uint16_t type, uint16_t code)
+{
+    struct agent_vnet *v = a->vnet;
+    size_t j = 0;
+    for (size_t i = 0; i < v->n_seqs; i++) {
+        struct vseq *q = &v->seqs[i];
+        if (q->batch && q->batch <= batch && (confirmed || refused)) {
+            answer(a, q->seq, refused, type, code);
+            continue;
+        }
+        if (q->batch && q->batch <= batch) {
+            q->batch = 0; /* not confirmed (lost, or after a failure):
+                           * the next batch carries it again */
+            agent_schedule_sync(a);
+        }
+        v->seqs[j++] = *q;
+    }
+    v->n_seqs = j;
+}
+
+void
+agent_vnet_session(struct agent_core *a)
+{
+    a->vnet->n_seqs = 0; /* a new session: mignetd pushes again */
 }
 
 /* ---- Pushes and instructions ---- */
@@ -640,24 +722,23 @@ agent_vnet_end(struct agent_core *a, const char *vs, uint64_t seq)
     if (p->error) {
         /* Nothing of the push is applied: the switch keeps its state. */
         a->vnet->refused++;
-        chan_client_vnet_nack(a->chan, seq, ofperr_type(p->error),
-                              ofperr_code(p->error), agent_core_ms(a),
-                              &a->chan_out);
+        answer(a, seq, true, ofperr_type(p->error), ofperr_code(p->error));
         push_clear(p);
         if (!s->known) {
             agent_vnet_remove_now(a, vs);
         }
         return;
     }
-    chan_client_applied(a->chan, seq);
     a->vnet->pushes++;
     qsort(p->ports, p->n_ports, sizeof *p->ports, port_cmp);
-    bool all = !s->known || s->vni != p->vni || s->active != p->active
-               || !ports_equal(s, p);
+    /* The tenant flows' compile reads the VNI and the ports, not the
+     * active version: the flip recomputes the dispatch alone. */
+    bool all = !s->known || s->vni != p->vni || !ports_equal(s, p);
+    bool flip = s->known && s->active != p->active;
     /* Ports that stop entering the switch here report their counters one
      * last time before their flows go (the request precedes the batch). */
     if (s->known && !ports_equal(s, p)) {
-        request(a, s->name, 0, true, NULL);
+        (void) request(a, s->name, 0, true, NULL);
     }
     s->vni = p->vni;
     s->active = p->active;
@@ -710,9 +791,11 @@ agent_vnet_end(struct agent_core *a, const char *vs, uint64_t seq)
     s->known = true;
     if (all) {
         dirty_switch(a, s);
+    } else if (flip) {
+        pl_engine_ext_dirty(a->engine, s->name);
     }
     push_clear(p);
-    agent_schedule_sync(a); /* its barrier acknowledges 'seq' */
+    applied(a, seq); /* the barrier of the next batch acknowledges it */
 }
 
 void
@@ -720,16 +803,18 @@ agent_vnet_drop(struct agent_core *a, const char *vs, uint64_t version,
                 uint64_t seq)
 {
     struct vswitch *s = sw_find(a->vnet, vs);
-    chan_client_applied(a->chan, seq);
     /* The final counters of that version, read before the batch that
-     * deletes its flows (OpenFlow keeps the order). */
-    request(a, vs, seq, true, &version);
+     * deletes its flows (OpenFlow keeps the order); without a bridge (or
+     * a switch) there are none, and the round still ends. */
+    if (!request(a, vs, seq, true, &version)) {
+        emit_end(a, vs, seq, true);
+    }
     for (size_t j = s ? s->n_flows : 0; j-- > 0;) {
         if (s->flows[j].f.version == version) {
             drop_flow(a, s, j);
         }
     }
-    agent_schedule_sync(a);
+    applied(a, seq);
 }
 
 void
@@ -754,20 +839,19 @@ agent_vnet_remove_now(struct agent_core *a, const char *vs)
 void
 agent_vnet_remove(struct agent_core *a, const char *vs, uint64_t seq)
 {
-    chan_client_applied(a->chan, seq);
-    request(a, vs, seq, true, NULL);
+    if (!request(a, vs, seq, true, NULL)) {
+        emit_end(a, vs, seq, true);
+    }
     agent_vnet_remove_now(a, vs);
-    agent_schedule_sync(a);
+    applied(a, seq);
 }
 
 void
 agent_vnet_stats_req(struct agent_core *a, const char *vs, uint64_t seq)
 {
-    if (!a->of_ready) {
-        emit_end(a, vs, seq, false); /* nothing to read now */
-        return;
+    if (!request(a, vs, seq, false, NULL)) {
+        emit_end(a, vs, seq, false); /* nothing to read: the round ends */
     }
-    request(a, vs, seq, false, NULL);
 }
 
 /* ---- Frames ---- */
@@ -880,7 +964,7 @@ agent_vnet_vm_changed(struct agent_core *a, const char *vm)
         if (leaves) {
             /* Its flows go with the batch this sync sends: their last
              * counters first. */
-            request(a, s->name, 0, true, NULL);
+            (void) request(a, s->name, 0, true, NULL);
         }
         dirty_switch(a, s);
     }

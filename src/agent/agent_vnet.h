@@ -58,6 +58,17 @@ int agent_vnet_packet_out(struct agent_core *, const char *vs,
 /* A packet-in: true when it came from a tenant flow (PL_K_VNET cookie),
  * then sent up as vnet_packet_in. */
 bool agent_vnet_packet_in(struct agent_core *, const struct ofp_packet_in *);
+/* The answers to the pushes, drops and removals (their seqs are
+ * mignetd's vnet module's own, each answered exactly): batch 'batch' was
+ * sent with every one applied so far not yet sent; a batch's barrier
+ * came back (confirmed: ack; refused: nack with the OpenFlow error
+ * 'type'/'code'; neither: they go again with the next batch); a new
+ * channel session forgets them. */
+void agent_vnet_batch_sent(struct agent_core *, uint64_t batch);
+void agent_vnet_batch_done(struct agent_core *, uint64_t batch,
+                           bool confirmed, bool refused, uint16_t type,
+                           uint16_t code);
+void agent_vnet_session(struct agent_core *);
 /* VM 'vm''s view in the engine changed (agent_sync.c update_vm): the
  * switches it is a port of are compiled again; a port that stops
  * entering a switch here reports its flows' final counters first. */

@@ -113,24 +113,6 @@ void chan_client_set_ack(struct chan_client *, bool ack);
  * until Open vSwitch confirms the flows with a barrier: the highest
  * applied instruction not yet acknowledged, 0 when there is none. */
 uint64_t chan_client_pending_ack(const struct chan_client *);
-/* A tenant switch push (the vnet_* messages, agent_vnet.c) is applied:
- * 'seq' (after welcome, above the last vnet seq) waits for the barrier
- * of the next flow batch.  These have a sequence of their own (mignetd's
- * vnet layer numbers them) and are acknowledged one by one with their
- * exact seq, never through the instructions' cumulative ack. */
-void chan_client_applied(struct chan_client *, uint64_t seq);
-/* A vnet push refused before anything of it was applied: one nack. */
-void chan_client_vnet_nack(struct chan_client *, uint64_t seq,
-                           uint16_t ofp_type, uint16_t ofp_code,
-                           uint64_t now, struct strbuf *out);
-/* The highest vnet seq applied and not yet confirmed, 0 when none: what
- * a flow batch sent now implements. */
-uint64_t chan_client_vnet_pending(const struct chan_client *);
-/* The batch implementing vnet seqs up to 'upto' was confirmed ('ok': an
- * ack for each) or refused (a nack with the OpenFlow error for each). */
-void chan_client_vnet_confirm(struct chan_client *, uint64_t upto, bool ok,
-                              uint16_t ofp_type, uint16_t ofp_code,
-                              uint64_t now, struct strbuf *out);
 /* Acknowledges every applied instruction up to 'seq' (never beyond what
  * was applied; nothing during a resync or before welcome). */
 void chan_client_ack(struct chan_client *, uint64_t seq, uint64_t now,

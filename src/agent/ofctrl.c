@@ -232,11 +232,6 @@ judge(struct ofctrl *c, const struct ofctrl_batch *b,
             chan_client_nack(c->chan, b->ack_seq, r->first_type,
                              r->first_code, now, c->chan_out);
         }
-        if (b->session == c->session && b->vnet_seq) {
-            chan_client_vnet_confirm(c->chan, b->vnet_seq, false,
-                                     r->first_type, r->first_code, now,
-                                     c->chan_out);
-        }
         return OFCTRL_REFUSED;
     }
     if (b->gen != c->gen) {
@@ -246,10 +241,6 @@ judge(struct ofctrl *c, const struct ofctrl_batch *b,
     c->stats.confirmed++;
     if (ours) {
         chan_client_ack(c->chan, b->ack_seq, now, c->chan_out);
-    }
-    if (b->session == c->session && b->vnet_seq) {
-        chan_client_vnet_confirm(c->chan, b->vnet_seq, true, 0, 0, now,
-                                 c->chan_out);
     }
     return OFCTRL_CONFIRMED;
 }

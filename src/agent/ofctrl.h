@@ -36,7 +36,6 @@ struct ofctrl_batch {
     uint64_t id;        /* 1, 2, ... per ofctrl, set by ofctrl_sync() */
     uint64_t session;   /* channel session it belongs to */
     uint64_t ack_seq;   /* highest instruction it implements, 0 = none */
-    uint64_t vnet_seq;  /* highest tenant switch push it implements */
     uint64_t version;   /* gateway map version it implements, 0 = none */
     uint64_t sent_us;   /* caller's clock, for latency figures */
     uint64_t oldest_instr_us; /* arrival of the oldest instruction in it */

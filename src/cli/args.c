@@ -13,6 +13,13 @@
 
 #define SET_ERR strbuf_format_into
 
+bool
+cli_repeats(const char *synopsis)
+{
+    size_t n = synopsis ? strlen(synopsis) : 0;
+    return n > 3 && !strcmp(synopsis + n - 3, "...");
+}
+
 static bool
 is_group(const struct cli_cmd *cmds, size_t n, const char *word)
 {
@@ -58,8 +65,15 @@ resolve(const struct cli_cmd *cmds, size_t n, struct cli_parsed *p,
         const char *word, char *err, size_t errlen)
 {
     if (p->cmd) {
-        if (p->n_pos >= CLI_MAX_POS || p->n_pos >= p->cmd->n_pos) {
-            SET_ERR(err, errlen, "unexpected argument '%s'", word);
+        int most = cli_repeats(p->cmd->args) ? CLI_MAX_POS : p->cmd->n_pos;
+        if (p->n_pos >= CLI_MAX_POS || p->n_pos >= most) {
+            if (cli_repeats(p->cmd->args)) {
+                SET_ERR(err, errlen, "at most %d arguments after '%s %s'",
+                        CLI_MAX_POS, p->cmd->group ? p->cmd->group : "",
+                        p->cmd->name);
+            } else {
+                SET_ERR(err, errlen, "unexpected argument '%s'", word);
+            }
             return false;
         }
         p->pos[p->n_pos++] = word;
@@ -197,7 +211,7 @@ cli_parse(const struct cli_cmd *cmds, size_t n, int argc, char **argv,
             return CLI_EXIT_USAGE;
         }
         const struct cli_opt *o = &p->cmd->opts[k];
-        if (p->opt[k]) {
+        if (p->opt[k] && !cli_repeats(o->metavar)) {
             SET_ERR(err, errlen, "--%s given twice", o->name);
             return CLI_EXIT_USAGE;
         }
@@ -216,6 +230,18 @@ cli_parse(const struct cli_cmd *cmds, size_t n, int argc, char **argv,
                 return CLI_EXIT_USAGE;
             }
             inline_value = argv[++i];
+        }
+        if (cli_repeats(o->metavar)) {
+            if (p->n_rep >= CLI_MAX_REPEAT) {
+                SET_ERR(err, errlen, "--%s given more than %d times",
+                        o->name, CLI_MAX_REPEAT);
+                return CLI_EXIT_USAGE;
+            }
+            p->rep[p->n_rep] = inline_value;
+            p->rep_opt[p->n_rep++] = k;
+            if (p->opt[k]) {
+                continue;
+            }
         }
         p->opt[k] = inline_value;
     }
@@ -253,6 +279,18 @@ cli_opt_value(const struct cli_parsed *p, const char *name)
     }
     int k = find_opt(p->cmd, name, strlen(name));
     return k < 0 ? NULL : p->opt[k];
+}
+
+const char *
+cli_opt_nth(const struct cli_parsed *p, const char *name, size_t i)
+{
+    int k = p->cmd ? find_opt(p->cmd, name, strlen(name)) : -1;
+    for (size_t r = 0; k >= 0 && r < p->n_rep; r++) {
+        if (p->rep_opt[r] == k && !i--) {
+            return p->rep[r];
+        }
+    }
+    return NULL;
 }
 
 /* ---- Help ---- */
@@ -369,8 +407,12 @@ cli_help(const struct cli_cmd *cmds, size_t n, const char *group,
                               o->metavar ? o->metavar : "");
                 size_t w = out->len - start;
                 strbuf_pad(out, ' ', w < 22 ? 22 - w : 2);
+                bool rep = cli_repeats(o->metavar);
                 strbuf_printf(out, "%s%s\n", o->help,
-                              o->required ? " (required)" : "");
+                              o->required && rep ? " (required, repeatable)"
+                              : o->required      ? " (required)"
+                              : rep              ? " (repeatable)"
+                                                 : "");
             }
         }
         put_globals(out);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "lib/strbuf.h"
+#include "mignet/vnet.h"
 
 /* Runs `mignet ARGS...` for everything but `mignet sim`.  Returns the exit
  * code (enum cli_exit). */
@@ -41,8 +42,13 @@ enum cli_exit {
 
 #define CLI_DEFAULT_URL "http://127.0.0.1:7480"
 #define CLI_DEFAULT_TIMEOUT_MS 10000
-#define CLI_MAX_POS 2
 #define CLI_MAX_OPTS 12
+/* Values of repeatable options, all together: the most ports a virtual
+ * switch has. */
+#define CLI_MAX_REPEAT VNET_MAX_PORTS
+/* Positional arguments: a command whose 'args' end in "..." takes up to
+ * this many (`mignet vswitch migrate ID VM=NODE...`). */
+#define CLI_MAX_POS (1 + CLI_MAX_REPEAT)
 
 /* How a command's successful answer is printed without --json. */
 enum cli_render {
@@ -60,6 +66,10 @@ enum cli_render {
     CLI_RENDER_TRANSFERS, /* table of reported transfers */
     CLI_RENDER_TRANSFER_PAIRS, /* table of learned node pairs */
     CLI_RENDER_DONE,      /* one sentence: "deleted vm vm1" */
+    CLI_RENDER_VSWITCHES, /* table of virtual switches */
+    CLI_RENDER_VSWITCH,   /* "key: value" lines, then the ports */
+    CLI_RENDER_VSWITCH_FLOWS,   /* the tenant's flow table */
+    CLI_RENDER_VSWITCH_MIGRATE, /* the ensemble's migration per VM */
 };
 
 struct cli_opt {
@@ -68,6 +78,11 @@ struct cli_opt {
     bool required;
     const char *help;
 };
+/* An option whose metavar ends in "..." ("VM=NUM...") may be given more
+ * than once (cli_opt_nth); a command whose 'args' end in "..." ("ID
+ * VM=NODE...") takes 'n_pos' or more positional arguments, up to
+ * CLI_MAX_POS. */
+bool cli_repeats(const char *synopsis);
 
 struct cli_parsed;
 struct cli_request;
@@ -107,7 +122,11 @@ struct cli_parsed {
     uint32_t timeout_ms; /* --timeout, 0 if not given */
     int n_pos;
     const char *pos[CLI_MAX_POS];
-    const char *opt[CLI_MAX_OPTS]; /* per cmd->opts index; flags get "" */
+    const char *opt[CLI_MAX_OPTS]; /* per cmd->opts index; flags get "";
+                                    * a repeatable option its first value */
+    size_t n_rep;                  /* values of repeatable options, in */
+    const char *rep[CLI_MAX_REPEAT]; /* command-line order, and the */
+    int rep_opt[CLI_MAX_REPEAT];   /* cmd->opts index of each */
     const char *input;   /* CLI_CMD_READS_FILE(cmd): the file's bytes */
     size_t input_len;
 };
@@ -122,6 +141,9 @@ enum cli_exit cli_parse(const struct cli_cmd *cmds, size_t n, int argc,
                         size_t errlen);
 /* The value of option 'name' of the parsed command, or NULL. */
 const char *cli_opt_value(const struct cli_parsed *, const char *name);
+/* The i-th value (from 0) of repeatable option 'name', or NULL. */
+const char *cli_opt_nth(const struct cli_parsed *, const char *name,
+                        size_t i);
 
 /* Help text: the whole tool ('group' NULL, 'cmd' NULL), one group, or one
  * command. */
@@ -166,6 +188,19 @@ enum cli_exit cli_render_fabric(const json_t *fabric, struct strbuf *out,
 enum cli_exit cli_render_transfers(enum cli_render kind, const json_t *reply,
                                    struct strbuf *out, char *err,
                                    size_t errlen);
+
+/* "key: value" lines of an object (nested objects flattened with dotted
+ * keys; times and durations as render.c says).  A NULL 'reply' prints
+ * nothing. */
+enum cli_exit cli_render_object(const json_t *reply, uint64_t now_unix_ms,
+                                struct strbuf *out, char *err,
+                                size_t errlen);
+/* The answers of `mignet vswitch` (render_vswitch.c); 'p->cmd->render' is
+ * one of the CLI_RENDER_VSWITCH* values. */
+enum cli_exit cli_render_vswitch(const struct cli_parsed *p,
+                                 const json_t *reply, uint64_t now_unix_ms,
+                                 struct strbuf *out, char *err,
+                                 size_t errlen);
 
 /* Formats an error answer (status and body as received) into one line for
  * stderr: "controller error 404 unknown_vm: no such VM". */

@@ -14,14 +14,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cli/cli.h"
 #include "lib/addr.h"
 #include "lib/http_client.h"
+#include "lib/ofconn.h"
 #include "mignet/binding.h"
 #include "mignet/limits.h"
 #include "mignet/model.h"
 #include "mignet/planner.h"
+
+/* A switch's controller target and port numbers, as the API takes them
+ * (REST_TARGET_MAX, REST_VSWITCH_PORT_MAX of controller/rest_parse.h;
+ * test_cli checks they agree). */
+#define CLI_TARGET_MAX VNET_TARGET_MAX
+#define CLI_VSWITCH_PORT_MAX MN_PORT_MAX
 
 void
 cli_request_init(struct cli_request *r)
@@ -376,6 +384,23 @@ build_vm_delete(const struct cli_parsed *p, struct cli_request *r,
     return set_path(r, "/v1/vms/", p->pos[0], NULL, err, errlen);
 }
 
+/* What is wrong with --switchover and --prepare-deadline-ms (checked as
+ * the API checks "switchover" and "prepare_deadline_ms"), or NULL. */
+static const char *
+switchover_problem(const struct cli_parsed *p)
+{
+    const char *sw = cli_opt_value(p, "switchover");
+    enum mig_switchover mode = MIG_SW_NOW;
+    if (sw && !mig_switchover_from_name(sw, &mode)) {
+        return "--switchover must be now, manual, rarp or lossless";
+    }
+    if (cli_opt_value(p, "prepare-deadline-ms") && mode == MIG_SW_NOW) {
+        return "--prepare-deadline-ms needs --switchover manual, rarp or "
+               "lossless";
+    }
+    return NULL;
+}
+
 static bool
 build_vm_migrate(const struct cli_parsed *p, struct cli_request *r,
                  char *err, size_t errlen)
@@ -403,20 +428,15 @@ build_vm_migrate(const struct cli_parsed *p, struct cli_request *r,
     }
     const json_t *page = json_object_get(body, "page_size");
     const char *strategy = cli_opt_value(p, "strategy");
-    const char *sw = cli_opt_value(p, "switchover");
+    const char *sw_bad = switchover_problem(p);
     enum route_strategy rs;
-    enum mig_switchover mode = MIG_SW_NOW;
     const char *bad = NULL;
     if (page && (json_integer_value(page) & (json_integer_value(page) - 1))) {
         bad = "--page-size must be a power of two";
     } else if (strategy && !route_strategy_from_name(strategy, &rs)) {
         bad = "--strategy must be single, ecmp or dr";
-    } else if (sw && !mig_switchover_from_name(sw, &mode)) {
-        bad = "--switchover must be now, manual, rarp or lossless";
-    } else if (cli_opt_value(p, "prepare-deadline-ms")
-               && mode == MIG_SW_NOW) {
-        bad = "--prepare-deadline-ms needs --switchover manual, rarp or "
-              "lossless";
+    } else if (sw_bad) {
+        bad = sw_bad;
     } else if (!cli_opt_value(p, "memory-mb")
                && (cli_opt_value(p, "dirty-pages-per-s")
                    || cli_opt_value(p, "page-size")
@@ -675,6 +695,183 @@ build_binding_list(const struct cli_parsed *p, struct cli_request *r,
     return set_path(r, "/v1/bindings", NULL, NULL, err, errlen);
 }
 
+/* ---- Tenant virtual switches (docs/vswitch.md) ---- */
+
+/* Splits "LEFT=RIGHT" ('word') into two names (node, VM or port ids of
+ * at most MN_NAME_MAX characters); false if it is not that shape. */
+static bool
+split_pair(const char *word, char left[MN_NAME_MAX + 1],
+           char right[MN_NAME_MAX + 1])
+{
+    const char *eq = strchr(word, '=');
+    size_t l = eq ? (size_t) (eq - word) : 0;
+    if (!eq || !l || l > MN_NAME_MAX || !eq[1]
+        || strlen(eq + 1) > MN_NAME_MAX) {
+        return false;
+    }
+    snprintf(left, MN_NAME_MAX + 1, "%.*s", (int) l, word);
+    snprintf(right, MN_NAME_MAX + 1, "%s", eq + 1);
+    return true;
+}
+
+/* A datapath id: decimal, or hexadecimal after "0x"; 1 to INT64_MAX (a
+ * JSON integer). */
+static bool
+parse_dpid(const char *s, uint64_t *out)
+{
+    if ((s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))) {
+        uint64_t v = 0;
+        size_t n = 0;
+        for (s += 2; *s; s++, n++) {
+            int d = *s >= '0' && *s <= '9'   ? *s - '0'
+                    : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+                    : *s >= 'A' && *s <= 'F' ? *s - 'A' + 10
+                                             : -1;
+            if (d < 0 || v >> 60) {
+                return false;
+            }
+            v = v << 4 | (uint64_t) d;
+        }
+        *out = v;
+        return n && v >= 1 && v <= INT64_MAX;
+    }
+    return addr_parse_u64(s, 1, INT64_MAX, out);
+}
+
+/* POST /v1/vswitches: {"id", "tenant", "vni", "controller",
+ * "datapath_id"?, "ports": {VM: number, ...}}.  Each --port is VM=NUM;
+ * a VM or a number given twice is refused (the API's JSON could not say
+ * it). */
+static bool
+build_vswitch_create(const struct cli_parsed *p, struct cli_request *r,
+                     char *err, size_t errlen)
+{
+    if (!check_id(p, "virtual switch id", err, errlen)) {
+        return false;
+    }
+    json_t *body = json_object();
+    json_object_set_new(body, "id", json_string(p->pos[0]));
+    if (!put_name(body, p, "tenant", "tenant", err, errlen)
+        || !put_number(body, p, "vni", "vni", 1, MN_VNI_MAX, err, errlen)) {
+        json_decref(body);
+        return false;
+    }
+    const char *ctl = cli_opt_value(p, "controller");
+    struct sockaddr_storage ss;
+    int sslen;
+    char why[128] = "";
+    if (strlen(ctl) > CLI_TARGET_MAX
+        || ofconn_parse_target(ctl, &ss, &sslen, why, sizeof why)) {
+        json_decref(body);
+        return usage(err, errlen, "--controller must be tcp:ADDRESS:PORT or "
+                     "unix:PATH (at most %d characters)%s%s",
+                     CLI_TARGET_MAX, *why ? ": " : "", why);
+    }
+    json_object_set_new(body, "controller", json_string(ctl));
+    const char *dp = cli_opt_value(p, "datapath-id");
+    uint64_t dpid;
+    if (dp && !parse_dpid(dp, &dpid)) {
+        json_decref(body);
+        return usage(err, errlen, "--datapath-id must be a number from 1 to "
+                     "%lld (decimal, or hexadecimal after 0x), not '%s'",
+                     (long long) INT64_MAX, dp);
+    }
+    if (dp) {
+        json_object_set_new(body, "datapath_id",
+                            json_integer((json_int_t) dpid));
+    }
+    json_t *ports = json_object();
+    json_object_set_new(body, "ports", ports);
+    const char *word;
+    for (size_t i = 0; (word = cli_opt_nth(p, "port", i)); i++) {
+        char vm[MN_NAME_MAX + 1], num[MN_NAME_MAX + 1];
+        uint64_t n;
+        const char *bad = NULL;
+        if (!split_pair(word, vm, num) || !mn_name_valid(vm)
+            || !addr_parse_u64(num, 1, CLI_VSWITCH_PORT_MAX, &n)) {
+            bad = "must be VM=NUMBER, the number 1-4294967040";
+        } else if (json_object_get(ports, vm)) {
+            bad = "names a VM given before";
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach (ports, k, v) {
+            if (!bad && (uint64_t) json_integer_value(v) == n) {
+                bad = "has a port number given before";
+            }
+        }
+        if (bad) {
+            json_decref(body);
+            return usage(err, errlen, "--port '%s' %s", word, bad);
+        }
+        json_object_set_new(ports, vm, json_integer((json_int_t) n));
+    }
+    r->method = "POST";
+    return set_path(r, "/v1/vswitches", NULL, NULL, err, errlen)
+           && set_body(r, body, err, errlen);
+}
+
+static bool
+build_vswitch_list(const struct cli_parsed *p, struct cli_request *r,
+                   char *err, size_t errlen)
+{
+    return set_path(r, "/v1/vswitches", NULL, NULL, err, errlen);
+}
+
+/* GET or DELETE /v1/vswitches/ID; flows: GET /v1/vswitches/ID/flows. */
+static bool
+build_vswitch_item(const struct cli_parsed *p, struct cli_request *r,
+                   char *err, size_t errlen)
+{
+    const char *name = p->cmd->name;
+    if (!strcmp(name, "delete")) {
+        r->method = "DELETE";
+    }
+    return set_path(r, "/v1/vswitches/", p->pos[0],
+                    !strcmp(name, "flows") ? "/flows" : NULL, err, errlen);
+}
+
+/* POST /v1/vswitches/ID/migrate: {"moves": {VM: node, ...},
+ * "switchover"?, "prepare_deadline_ms"?} from `ID VM=NODE...`. */
+static bool
+build_vswitch_migrate(const struct cli_parsed *p, struct cli_request *r,
+                      char *err, size_t errlen)
+{
+    if (!check_id(p, "virtual switch id", err, errlen)) {
+        return false;
+    }
+    json_t *body = json_object();
+    json_t *moves = json_object();
+    json_object_set_new(body, "moves", moves);
+    for (int i = 1; i < p->n_pos; i++) {
+        char vm[MN_NAME_MAX + 1], node[MN_NAME_MAX + 1];
+        const char *bad = NULL;
+        if (!split_pair(p->pos[i], vm, node) || !mn_name_valid(vm)
+            || !mn_name_valid(node)) {
+            bad = "must be VM=NODE, both 1-63 characters of "
+                  "[A-Za-z0-9._:-]";
+        } else if (json_object_get(moves, vm)) {
+            bad = "moves a VM moved before";
+        }
+        if (bad) {
+            json_decref(body);
+            return usage(err, errlen, "'%s' %s", p->pos[i], bad);
+        }
+        json_object_set_new(moves, vm, json_string(node));
+    }
+    const char *bad = switchover_problem(p);
+    if (bad || !put_number(body, p, "prepare-deadline-ms",
+                           "prepare_deadline_ms", MN_PREPARE_DEADLINE_MIN_MS,
+                           MN_PREPARE_DEADLINE_MAX_MS, err, errlen)) {
+        json_decref(body);
+        return bad ? usage(err, errlen, "%s", bad) : false;
+    }
+    put_string(body, p, "switchover", "switchover");
+    r->method = "POST";
+    return set_path(r, "/v1/vswitches/", p->pos[0], "/migrate", err, errlen)
+           && set_body(r, body, err, errlen);
+}
+
 #define OPT_MAC {"mac", "MAC", false, "MAC address, e.g. 02:00:00:00:00:01"}
 #define OPT_IP {"ip", "IP", false, "IPv4 address, e.g. 198.18.1.1"}
 #define OPT_VNI                                                              \
@@ -867,6 +1064,50 @@ static const struct cli_cmd commands[] = {
      CLI_RENDER_OBJECT, build_binding_set},
     {"binding", "delete", "VM", 1, "remove a VM's binding", NULL, {{0}},
      CLI_RENDER_DONE, build_binding_delete},
+    {"vswitch", "create", "ID", 1,
+     "create a tenant's virtual switch over some of its VMs",
+     "The tenant's OpenFlow 1.3 controller sees one switch with one port "
+     "per VM:\nmignetd connects to --controller (as ovs-vsctl "
+     "set-controller makes a switch\ndo) and compiles the tenant's flows "
+     "onto the nodes the VMs run on.  Each\n--port VM=NUM makes VM port "
+     "NUM; the VMs exist, are in no other switch and\nhave the switch's "
+     "VNI (mignet vm create --vni N).  Two switches never share\na VNI.  "
+     "--datapath-id is what the controller is told (default: from the "
+     "VNI).",
+     {{"tenant", "NAME", true, "the tenant owning the switch"},
+      {"vni", "N", true, "the VNI of its VMs, 1-16777215"},
+      {"controller", "TARGET", true, "tcp:ADDRESS:PORT or unix:PATH"},
+      {"datapath-id", "N", false, "decimal, or hexadecimal after 0x"},
+      {"port", "VM=NUM...", true, "a port: a VM and its number"}},
+     CLI_RENDER_VSWITCH, build_vswitch_create},
+    {"vswitch", "list", NULL, 0,
+     "list virtual switches, their controllers and nodes", NULL, {{0}},
+     CLI_RENDER_VSWITCHES, build_vswitch_list},
+    {"vswitch", "show", "ID", 1,
+     "show a virtual switch and its ports' counters", NULL, {{0}},
+     CLI_RENDER_VSWITCH, build_vswitch_item},
+    {"vswitch", "flows", "ID", 1,
+     "show the tenant's flow table with combined counters",
+     "Counters are summed over every node that holds a copy of a flow "
+     "and never go\nback, also across an ensemble migration.",
+     {{0}}, CLI_RENDER_VSWITCH_FLOWS, build_vswitch_item},
+    {"vswitch", "delete", "ID", 1,
+     "delete a virtual switch (its VMs stay)",
+     "Its flows are removed from every node and its controller connection "
+     "is closed.", {{0}}, CLI_RENDER_DONE, build_vswitch_item},
+    {"vswitch", "migrate", "ID VM=NODE...", 2,
+     "migrate VMs of the switch together (ensemble)",
+     "Starts one migration per VM (each as 'mignet vm migrate' would) "
+     "and answers\nwith their ids.  Until every one of them is over the "
+     "switch is split: the\nnodes on both sides hold its flows, the "
+     "tenant's flow changes are applied\nin two phases (never a mix of "
+     "old and new rules on one packet's path),\npacket-ins are merged "
+     "and counters combined.  Refused while another ensemble\nof the "
+     "switch runs.  --switchover applies to each migration.",
+     {{"switchover", "MODE", false, "now, manual, rarp or lossless"},
+      {"prepare-deadline-ms", "MS", false, "abort if not switched over "
+       "by then"}},
+     CLI_RENDER_VSWITCH_MIGRATE, build_vswitch_migrate},
     {NULL, "tasks", NULL, 0,
      "list pending tasks (deletions, timeouts, leases)",
      NULL, {{0}}, CLI_RENDER_TASKS, build_tasks},

@@ -305,9 +305,9 @@ collect_pairs(const json_t *obj, const char *prefix, uint64_t now,
     }
 }
 
-static enum cli_exit
-render_object(const json_t *reply, uint64_t now, struct strbuf *out,
-              char *err, size_t errlen)
+enum cli_exit
+cli_render_object(const json_t *reply, uint64_t now, struct strbuf *out,
+                  char *err, size_t errlen)
 {
     if (!reply) {
         return CLI_EXIT_OK;
@@ -569,7 +569,7 @@ cli_render_reply(const struct cli_parsed *p, const json_t *reply,
     }
     switch (kind) {
     case CLI_RENDER_OBJECT:
-        return render_object(reply, now_unix_ms, out, err, errlen);
+        return cli_render_object(reply, now_unix_ms, out, err, errlen);
     case CLI_RENDER_NODES:
         return render_list(reply, "nodes", node_cols, N(node_cols),
                            now_unix_ms, out, err, errlen);
@@ -605,8 +605,8 @@ cli_render_reply(const struct cli_parsed *p, const json_t *reply,
         for (size_t i = 0; i < N(timeline); i++) {
             json_object_del(copy, timeline[i].key);
         }
-        enum cli_exit rc = render_object(copy, now_unix_ms, out, err,
-                                         errlen);
+        enum cli_exit rc = cli_render_object(copy, now_unix_ms, out, err,
+                                             errlen);
         json_decref(copy);
         if (rc == CLI_EXIT_OK) {
             render_timeline(reply, now_unix_ms, out);
@@ -623,6 +623,11 @@ cli_render_reply(const struct cli_parsed *p, const json_t *reply,
     case CLI_RENDER_TRANSFERS:
     case CLI_RENDER_TRANSFER_PAIRS:
         return cli_render_transfers(kind, reply, out, err, errlen);
+    case CLI_RENDER_VSWITCHES:
+    case CLI_RENDER_VSWITCH:
+    case CLI_RENDER_VSWITCH_FLOWS:
+    case CLI_RENDER_VSWITCH_MIGRATE:
+        return cli_render_vswitch(p, reply, now_unix_ms, out, err, errlen);
     case CLI_RENDER_DONE:
         strbuf_printf(out, "deleted %s %s\n",
                       p->cmd->group ? p->cmd->group : "", p->pos[0]);

@@ -321,10 +321,13 @@ vnet_ctl_place(struct vnet_ctl *vc, const char *vs)
     if (!def) {
         return;
     }
+    /* Names copied: a migration's are in a struct read per VM. */
+    typedef char node_name[MN_NAME_MAX + 1];
+    node_name *names = xcalloc(2 * def->n_ports + 1, sizeof *names);
     const char **nodes = xcalloc(2 * def->n_ports + 1, sizeof *nodes);
     size_t n = 0;
     for (size_t i = 0; i < def->n_ports; i++) {
-        const char *cand[2] = {NULL, NULL};
+        node_name cand[2] = {"", ""};
         const char *vm_name = def->ports[i].vm;
         struct core_vm_info vi;
         struct core_node_info ni;
@@ -334,27 +337,30 @@ vnet_ctl_place(struct vnet_ctl *vc, const char *vs)
             continue;
         }
         if (vi.node != CORE_NONE && core_node_info(core, vi.node, &ni)) {
-            cand[0] = ni.name;
+            snprintf(cand[0], sizeof cand[0], "%s", ni.name);
         }
         vnet_set_vm_node(vc->vnet, vs, vm_name, cand[0]);
         struct core_migration m;
         if (vi.migration && core_migration_get(core, vi.migration, &m)
             && m.phase != MIG_CLEANED && m.phase != MIG_ABORTED) {
-            cand[0] = m.src_name;
-            cand[1] = m.dst_name;
+            snprintf(cand[0], sizeof cand[0], "%s", m.src_name);
+            snprintf(cand[1], sizeof cand[1], "%s", m.dst_name);
         }
         for (size_t c = 0; c < 2; c++) {
-            bool seen = !cand[c] || !cand[c][0];
+            bool seen = !cand[c][0];
             for (size_t k = 0; k < n && !seen; k++) {
-                seen = !strcmp(nodes[k], cand[c]);
+                seen = !strcmp(names[k], cand[c]);
             }
             if (!seen) {
-                nodes[n++] = cand[c];
+                memcpy(names[n], cand[c], sizeof names[n]);
+                nodes[n] = names[n];
+                n++;
             }
         }
     }
     vnet_set_nodes(vc->vnet, vs, nodes, n);
     free(nodes);
+    free(names);
 }
 
 void

@@ -2,10 +2,12 @@
  * switch -- bytes in, bytes out.
  *
  * It plays the switch: hello negotiation (1.3 only), echo, features,
- * switch config, role, async config, multipart DESC, PORT_DESC, FLOW,
- * AGGREGATE, PORT_STATS and TABLE, FLOW_MOD (vnet_table.c), PACKET_OUT and
- * BARRIER, whose reply waits until every earlier flow-mod is acked by every
- * up hosting node.  Statistics are asked of the nodes first and answered
+ * switch config, role (as asked; a slave may not modify, and gets the
+ * asynchronous messages of its async config's slave half), async config,
+ * multipart DESC, PORT_DESC, FLOW, AGGREGATE, PORT_STATS and TABLE,
+ * FLOW_MOD (vnet_table.c), PACKET_OUT and BARRIER, whose reply waits
+ * until every earlier flow-mod is acked by every up hosting node.
+ * Statistics are asked of the nodes first and answered
  * when all of them reported, or after options.stats_timeout_ms.  Anything
  * else gets the OpenFlow error the spec names.  Input is read only through
  * the codec's bounds-checked decoder; nothing the tenant sends can crash it
@@ -168,10 +170,6 @@ on_role(struct vswitch *s, const struct ofp_msg *m, const void *req,
         size_t len)
 {
     uint32_t role = m->role.role;
-    if (role == OFPCR_ROLE_SLAVE) {
-        vconn_send_error(s, m->xid, OFPERR_OFPRRFC_UNSUP, req, len);
-        return;
-    }
     if (role != OFPCR_ROLE_NOCHANGE) {
         s->role = role;
         s->generation_id = m->role.generation_id;
@@ -246,7 +244,10 @@ check_packet_out(const struct vswitch *s, const struct ofp_packet_out *po)
     if (po->buffer_id != OFP_NO_BUFFER) {
         return OFPERR_OFPBRC_BUFFER_UNKNOWN;
     }
-    bool from_ctl = po->in_port == OFPP_CONTROLLER;
+    /* From the controller: CONTROLLER, or ANY ("none", as ovs-ofctl's
+     * packet-out sends it). */
+    bool from_ctl =
+        po->in_port == OFPP_CONTROLLER || po->in_port == OFPP_ANY;
     if (!from_ctl && !vswitch_port((struct vswitch *)s, po->in_port)) {
         return OFPERR_OFPBRC_BAD_PORT;
     }
@@ -623,6 +624,11 @@ static void
 dispatch(struct vswitch *s, const struct ofp_msg *m, const void *req,
          size_t len, int64_t now_ms)
 {
+    if (s->role == OFPCR_ROLE_SLAVE
+        && (m->type == OFPT_FLOW_MOD || m->type == OFPT_PACKET_OUT)) {
+        vconn_send_error(s, m->xid, OFPERR_OFPBRC_IS_SLAVE, req, len);
+        return;
+    }
     switch (m->type) {
     case OFPT_HELLO:
     case OFPT_ERROR:

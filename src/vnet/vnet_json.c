@@ -44,7 +44,8 @@ flow_json(const struct vflow *f, int64_t now_ms)
     bool ok = o && js_set(o, "id", js_u64(f->fid))
               && js_set(o, "priority", js_u64(f->priority))
               && js_set(o, "cookie", js_hex64(f->cookie))
-              && js_set(o, "match", take_string(ofp_match_to_string(&f->match)))
+              && js_set(o, "match",
+                        take_string(ofp_match_to_string(&f->match)))
               && js_set(o, "actions",
                         take_string(ofp_instructions_to_string(&f->insts)))
               && js_set(o, "packets", js_u64(f->packets))

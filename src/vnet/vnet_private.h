@@ -58,6 +58,13 @@ struct vsnap {
     struct vsnap_flow *f;
 };
 
+/* A hash index of positions in one of a switch's arrays (vnet_index.c). */
+struct vidx {
+    size_t cap, n;   /* Slots (a power of 2), positions recorded. */
+    uint32_t *slot;  /* Position + 1; 0 = free. */
+    bool stale;      /* Elements moved: rebuilt on the next lookup. */
+};
+
 enum vpush_kind { VP_FULL, VP_INCR, VP_STAGE, VP_FLIP, VP_DROP, VP_STATS };
 
 /* A push (or stats request) sent to a node, waiting for its ack. */
@@ -113,6 +120,7 @@ struct vswitch {
     size_t n_flows, cap_flows;
     struct vflow *flows;
     uint32_t next_fid;
+    struct vidx fid_idx; /* fid -> position in 'flows'. */
 
     /* Tenant session. */
     bool connected, ready, must_close;
@@ -148,6 +156,7 @@ struct vswitch {
     /* Counters. */
     size_t n_ctr, cap_ctr;
     struct vctr *ctr;
+    struct vidx ctr_idx;
     struct vpin_seen pin[VNET_PIN_RING];
     size_t pin_next;
 };
@@ -226,6 +235,13 @@ bool vpush_ack(struct vnet *, const char *node, uint64_t seq, bool nack,
 void vnet_queue(struct vnet *, const char *node, const struct chan_msg *);
 /* After acks: barriers, rounds. */
 void vpush_progress(struct vswitch *, int64_t now_ms);
+
+/* vnet_index.c */
+void vidx_destroy(struct vidx *);
+struct vctr *vidx_find_ctr(struct vswitch *, const char *node, uint32_t fid,
+                           uint64_t version, uint32_t q);
+/* The last element of 's->ctr' is new. */
+void vidx_added_ctr(struct vswitch *);
 
 /* vnet_stats.c */
 void vstats_fstat(struct vswitch *, const char *node,

@@ -2,13 +2,14 @@
  * a change counts as done.
  *
  * A push is vnet_begin, the vnet_port lines, vnet_flow or vnet_flow_del
- * lines, vnet_end, answered by ack/nack of its seq.  A node that (re)connects or starts
- * hosting gets a full push; outside an ensemble, accepted flow-mods go out
- * as incremental pushes of version 'active'; while split, each batch is a
- * two-phase round: the whole table as version a+1 (stage), then active =
- * a+1 (flip), then vnet_drop a -- each phase once every up hosting node
- * acked the previous one.  A change is committed (barrier replies) once
- * every up node acked the push that holds it. */
+ * lines, vnet_end, answered by ack/nack of its seq.  A node that
+ * (re)connects or starts hosting gets a full push; outside an ensemble,
+ * accepted flow-mods go out as incremental pushes of version 'active';
+ * while split, each batch is a two-phase round: the whole table as version
+ * a+1 (stage), then active = a+1 (flip), then vnet_drop a -- each phase
+ * once every up hosting node acked the previous one.  A change is
+ * committed (barrier replies) once every up node acked the push that
+ * holds it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -25,12 +25,9 @@ static struct vctr *
 find_key(struct vswitch *s, const char *node, uint32_t fid, uint64_t version,
          uint32_t q, bool create)
 {
-    for (size_t i = 0; i < s->n_ctr; i++) {
-        struct vctr *c = &s->ctr[i];
-        if (c->fid == fid && c->version == version && c->q == q
-            && !strcmp(c->node, node)) {
-            return c;
-        }
+    struct vctr *found = vidx_find_ctr(s, node, fid, version, q);
+    if (found) {
+        return found;
     }
     if (!create || s->n_ctr >= VNET_MAX_KEYS) {
         return NULL;
@@ -42,6 +39,7 @@ find_key(struct vswitch *s, const char *node, uint32_t fid, uint64_t version,
     c->fid = fid;
     c->version = version;
     c->q = q;
+    vidx_added_ctr(s);
     return c;
 }
 
@@ -106,6 +104,7 @@ drop_keys(struct vswitch *s, const char *node, bool by_version,
                    && (!fid || c->fid == fid);
         if (hit) {
             s->ctr[i] = s->ctr[--s->n_ctr];
+            s->ctr_idx.stale = true;
         } else {
             i++;
         }
@@ -199,7 +198,8 @@ vstats_packet_in(struct vswitch *s, const char *node, const struct chan_msg *m,
     }
     struct vflow *f = m->flow_id ? vtable_find(s, m->flow_id) : NULL;
     uint8_t reason = f && vflow_is_table_miss(f) ? OFPR_NO_MATCH : OFPR_ACTION;
-    if (!s->ready || !(s->async.packet_in[0] & (1u << reason))) {
+    uint32_t mask = s->async.packet_in[s->role == OFPCR_ROLE_SLAVE];
+    if (!s->ready || !(mask & (1u << reason))) {
         return;
     }
     uint16_t max_len = controller_max_len(f, s->miss_send_len);

@@ -23,17 +23,7 @@ vtable_clear(struct vswitch *s)
         vflow_destroy(&s->flows[i]);
     }
     s->n_flows = 0;
-}
-
-struct vflow *
-vtable_find(struct vswitch *s, uint32_t fid)
-{
-    for (size_t i = 0; i < s->n_flows; i++) {
-        if (s->flows[i].fid == fid) {
-            return &s->flows[i];
-        }
-    }
-    return NULL;
+    s->fid_idx.stale = true;
 }
 
 bool
@@ -169,7 +159,8 @@ vtable_selects(const struct vflow *f, const struct ofp_match *m,
 static bool
 selects_strict(const struct vflow *f, const struct ofp_flow_mod *fm)
 {
-    return f->priority == fm->priority && ofp_match_equal(&f->match, &fm->match)
+    return f->priority == fm->priority
+           && ofp_match_equal(&f->match, &fm->match)
            && (f->cookie & fm->cookie_mask) == (fm->cookie & fm->cookie_mask);
 }
 
@@ -227,6 +218,7 @@ reset_counts(struct vswitch *s, struct vflow *f, uint32_t xid)
     uint32_t old = f->fid;
     vstats_drop_flow(s, old);
     f->fid = new_fid(s);
+    s->fid_idx.stale = true;
     f->packets = f->bytes = 0;
     vpush_changed(s, old, xid);
 }
@@ -263,6 +255,7 @@ flow_add(struct vswitch *s, const struct ofp_flow_mod *fm, uint32_t xid,
     memmove(&s->flows[pos + 1], &s->flows[pos],
             (s->n_flows - pos) * sizeof *s->flows);
     s->n_flows++;
+    s->fid_idx.stale = true;
     struct vflow *f = &s->flows[pos];
     memset(f, 0, sizeof *f);
     f->fid = new_fid(s);
@@ -351,7 +344,8 @@ send_flow_removed(struct vswitch *s, const struct vflow *f, uint8_t reason,
                   int64_t now_ms)
 {
     if (!(f->flags & OFPFF_SEND_FLOW_REM) || !s->ready
-        || !(s->async.flow_removed[0] & (1u << reason))) {
+        || !(s->async.flow_removed[s->role == OFPCR_ROLE_SLAVE]
+              & (1u << reason))) {
         return;
     }
     struct ofp_msg m;
@@ -383,6 +377,7 @@ vtable_remove(struct vswitch *s, size_t i, uint8_t reason, int64_t now_ms)
     memmove(&s->flows[i], &s->flows[i + 1],
             (s->n_flows - i - 1) * sizeof *s->flows);
     s->n_flows--;
+    s->fid_idx.stale = true;
     vpush_changed(s, fid, 0);
 }
 

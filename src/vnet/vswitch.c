@@ -34,6 +34,12 @@ vnet_create(const struct vnet_options *opts)
         vnet_options_init(&v->opts);
     }
     v->next_seq = v->opts.seq_base ? v->opts.seq_base : 1;
+    if (!v->opts.key_base) {
+        v->opts.key_base = 1; /* Key 0 means "allocate one". */
+    }
+    if (v->opts.key_max < v->opts.key_base) {
+        v->opts.key_max = v->opts.key_base;
+    }
     v->next_key = v->opts.key_base;
     return v;
 }
@@ -58,6 +64,8 @@ vswitch_destroy(struct vswitch *s)
     free(s->snap_staged.f);
     vpush_nodes_destroy(s);
     free(s->ctr);
+    vidx_destroy(&s->fid_idx);
+    vidx_destroy(&s->ctr_idx);
     free(s);
 }
 
@@ -99,6 +107,38 @@ vswitch_port(struct vswitch *s, uint32_t port)
     return NULL;
 }
 
+static bool
+key_used(const struct vnet *v, uint32_t key)
+{
+    for (size_t i = 0; i < v->n_sw; i++) {
+        for (size_t k = 0; k < v->sw[i]->n_ports; k++) {
+            if (v->sw[i]->ports[k].key == key) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static int
+check_key(const struct vnet *v, const struct vnet_switch_def *d, size_t i,
+          char *err, size_t errlen)
+{
+    uint32_t key = d->ports[i].key;
+    bool bad = key < v->opts.key_base || key > v->opts.key_max
+               || key_used(v, key);
+    for (size_t j = 0; !bad && j < i; j++) {
+        bad = d->ports[j].key == key;
+    }
+    if (bad) {
+        snprintf(err, errlen, "ports: port %u: key %u is taken or outside "
+                 "the tunnel key range", (unsigned)d->ports[i].port,
+                 (unsigned)key);
+        return EINVAL;
+    }
+    return 0;
+}
+
 static int
 check_def(const struct vnet *v, const struct vnet_switch_def *d, char *err,
           size_t errlen)
@@ -132,8 +172,12 @@ check_def(const struct vnet *v, const struct vnet_switch_def *d, char *err,
                      (unsigned)p->port);
             return EINVAL;
         }
+        if (p->key && check_key(v, d, i, err, errlen)) {
+            return EINVAL;
+        }
         for (size_t j = 0; j < i; j++) {
-            if (d->ports[j].port == p->port || !strcmp(d->ports[j].vm, p->vm)) {
+            if (d->ports[j].port == p->port
+                || !strcmp(d->ports[j].vm, p->vm)) {
                 snprintf(err, errlen, "ports: port %u or VM %s twice",
                          (unsigned)p->port, p->vm);
                 return EINVAL;
@@ -141,6 +185,43 @@ check_def(const struct vnet *v, const struct vnet_switch_def *d, char *err,
         }
     }
     return 0;
+}
+
+/* Keys not used by any switch nor given in 'd', counted up to d->n_ports
+ * (enough to know whether 'd' fits), from 'next_key' on, wrapping. */
+static size_t
+free_keys(const struct vnet *v, const struct vnet_switch_def *d)
+{
+    uint64_t range = (uint64_t)v->opts.key_max - v->opts.key_base + 1;
+    uint64_t k = v->next_key;
+    size_t n = 0;
+    for (uint64_t i = 0; i < range && n < d->n_ports; i++) {
+        bool given = false;
+        for (size_t p = 0; p < d->n_ports && !given; p++) {
+            given = d->ports[p].key == k;
+        }
+        n += !given && !key_used(v, (uint32_t)k);
+        k = k >= v->opts.key_max ? v->opts.key_base : k + 1;
+    }
+    return n;
+}
+
+/* The next key no switch (nor 's', being built) uses, from 'next_key' on,
+ * wrapping to key_base.  free_keys() said there is one. */
+static uint32_t
+alloc_key(struct vnet *v, const struct vswitch *s)
+{
+    for (;;) {
+        uint32_t k = v->next_key;
+        v->next_key = k >= v->opts.key_max ? v->opts.key_base : k + 1;
+        bool mine = false;
+        for (size_t i = 0; i < s->n_ports && !mine; i++) {
+            mine = s->ports[i].key == k;
+        }
+        if (!mine && !key_used(v, k)) {
+            return k;
+        }
+    }
 }
 
 int
@@ -160,7 +241,7 @@ vnet_switch_add(struct vnet *v, const struct vnet_switch_def *d, char *err,
         snprintf(err, errlen, "vswitch %s exists", d->id);
         return EEXIST;
     }
-    if ((uint64_t)v->next_key + d->n_ports > (uint64_t)v->opts.key_max + 1) {
+    if (free_keys(v, d) < d->n_ports) {
         snprintf(err, errlen, "no tunnel keys left");
         return ENOSPC;
     }
@@ -179,7 +260,12 @@ vnet_switch_add(struct vnet *v, const struct vnet_switch_def *d, char *err,
         p->port = d->ports[i].port;
         snprintf(p->vm, sizeof p->vm, "%s", d->ports[i].vm);
         memcpy(p->mac, d->ports[i].mac, 6);
-        p->key = v->next_key++;
+        p->key = d->ports[i].key;
+    }
+    for (size_t i = 0; i < d->n_ports; i++) {
+        if (!s->ports[i].key) {
+            s->ports[i].key = alloc_key(v, s);
+        }
     }
     s->next_fid = 1;
     s->active = 1;
@@ -287,6 +373,7 @@ vnet_node_up(struct vnet *v, const char *node, int64_t now_ms)
         struct vnode *n = vpush_node(v->sw[i], node);
         if (n) {
             n->n_push = 0;
+            n->nacks = 0;
             vpush_full(v->sw[i], n);
             vpush_progress(v->sw[i], now_ms);
         }
@@ -299,7 +386,8 @@ vnet_node_down(struct vnet *v, const char *node, int64_t now_ms)
     v->now_ms = now_ms;
     for (size_t i = 0; i < v->n_up; i++) {
         if (!strcmp(v->up[i], node)) {
-            memmove(&v->up[i], &v->up[i + 1], (v->n_up - i - 1) * sizeof *v->up);
+            memmove(&v->up[i], &v->up[i + 1],
+                    (v->n_up - i - 1) * sizeof *v->up);
             v->n_up--;
             break;
         }

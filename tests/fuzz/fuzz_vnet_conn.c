@@ -5,7 +5,8 @@
  * with a valid hello so the input reaches every message handler.  The
  * input is fed in chunks whose sizes come from the input itself; between
  * chunks the nodes ack every push, report counters and a packet-in, and
- * time moves (timeouts, one split/unsplit).  It must never crash or leak,
+ * time moves (timeouts, one split/unsplit), and the input's bits take a
+ * node down and up again, move the hosting set and a VM's placement.  It must never crash or leak,
  * and everything the switch sends the tenant must frame and decode as
  * OpenFlow 1.3. */
 #include <stdio.h>
@@ -87,6 +88,32 @@ packet_in(struct vnet *v, const uint8_t *data, size_t n, int64_t now,
     vnet_node_msg(v, salt & 1 ? "n1" : "n2", &in, now);
 }
 
+/* Nodes coming and going, the hosting set and a VM's node changing. */
+static void
+churn(struct vnet *v, int64_t now, uint8_t salt)
+{
+    static const char *const sets[3][2] = {
+        {"n1", "n2"}, {"n2", "n3"}, {"n1", NULL}};
+    switch (salt >> 5) {
+    case 1:
+        vnet_node_down(v, salt & 1 ? "n1" : "n2", now);
+        break;
+    case 2:
+        vnet_node_up(v, salt & 1 ? "n1" : "n3", now);
+        vnet_node_up(v, "n2", now);
+        break;
+    case 3:
+        vnet_set_nodes(v, "vs", sets[salt % 3], salt % 3 == 2 ? 1 : 2);
+        break;
+    case 4:
+        vnet_set_vm_node(v, "vs", salt & 1 ? "vm1" : "vm2",
+                         salt & 2 ? "n3" : "n1");
+        break;
+    default:
+        break;
+    }
+}
+
 static struct vnet *
 make_switch(void)
 {
@@ -136,6 +163,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (step == 9) {
             vnet_split_end(v, "vs");
         }
+        churn(v, now, salt);
         now += salt * 37;
         vnet_run(v, now);
         check_tenant_output(v);

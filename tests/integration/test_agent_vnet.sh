@@ -34,7 +34,8 @@ cat >"$T/resync" <<JSON
 {"type":"install","seq":1,"vm":"vm1","epoch":1,$CFG1}
 {"type":"install","seq":2,"vm":"vm2","epoch":1,$CFG2}
 JSON
-chan_agent_start --vnet-stats-ms 200
+MPORT=$(free_port)
+chan_agent_start --vnet-stats-ms 200 --metrics "127.0.0.1:$MPORT"
 ovs_wait "the resync acknowledged" grep -q '"type":"ack","seq":2' \
     "$T/chan.log"
 
@@ -83,16 +84,19 @@ flows() {
     ovs-ofctl -O OpenFlow13 --no-stats dump-flows "unix:$OVS_T/br-int.mgmt"
 }
 push() { printf '%s\n' "$@" >>"$T/send"; }
+# mignetd's vnet module numbers its pushes from 2^62 (never an
+# instruction's seq): each is acknowledged exactly.
+S=4611686018427387904
 acked() { grep -q "\"type\":\"ack\",\"seq\":$1\b" "$T/chan.log"; }
 VS='"vswitch":"vs1"'
 
-push "{\"type\":\"vnet_begin\",$VS,\"vni\":100,\"active\":0,\"seq\":3,\"full\":true}" \
+push "{\"type\":\"vnet_begin\",$VS,\"vni\":100,\"active\":0,\"seq\":$((S + 3)),\"full\":true}" \
     "{\"type\":\"vnet_port\",$VS,\"port\":1,\"vm\":\"vm1\",\"key\":15728641}" \
     "{\"type\":\"vnet_port\",$VS,\"port\":2,\"vm\":\"vm2\",\"key\":15728642}" \
     "{\"type\":\"vnet_flow\",$VS,\"id\":1,\"version\":0,\"ofp\":\"$(flow_hex 10 1 0 2)\"}" \
     "{\"type\":\"vnet_flow\",$VS,\"id\":2,\"version\":0,\"ofp\":\"$(flow_hex 10 2 0 0xfffffffd)\"}" \
-    "{\"type\":\"vnet_end\",$VS,\"seq\":3}"
-ovs_wait "the push acknowledged" acked 3
+    "{\"type\":\"vnet_end\",$VS,\"seq\":$((S + 3))}"
+ovs_wait "the push acknowledged" acked $((S + 3))
 F=$(flows)
 echo "$F" | grep "table=20" | grep "priority=400" | grep "in_port=$V1" |
     grep -q "write_metadata:0x1,goto_table:40" || fail "no dispatch of port 1"
@@ -139,36 +143,36 @@ grep -q '"type":"vnet_stats_end","vswitch":"vs1","seq":0}' "$T/chan.log" ||
     fail "no periodic vnet_stats_end"
 
 # One tenant flow more costs one flow_mod (an upsert push).
-push "{\"type\":\"vnet_begin\",$VS,\"vni\":100,\"active\":0,\"seq\":4}" \
+push "{\"type\":\"vnet_begin\",$VS,\"vni\":100,\"active\":0,\"seq\":$((S + 4))}" \
     "{\"type\":\"vnet_port\",$VS,\"port\":1,\"vm\":\"vm1\",\"key\":15728641}" \
     "{\"type\":\"vnet_port\",$VS,\"port\":2,\"vm\":\"vm2\",\"key\":15728642}" \
     "{\"type\":\"vnet_flow\",$VS,\"id\":3,\"version\":0,\"ofp\":\"$(flow_hex 5 1 0 0xfffffff8)\"}" \
-    "{\"type\":\"vnet_end\",$VS,\"seq\":4}"
-ovs_wait "the upsert acknowledged" acked 4
+    "{\"type\":\"vnet_end\",$VS,\"seq\":$((S + 4))}"
+ovs_wait "the upsert acknowledged" acked $((S + 4))
 grep -q "event=flows_synced node=n1 added=1 modified=0 deleted=0" \
     "$T/agent.log" || fail "the upsert was not one flow_mod"
 flows | grep "table=40" | grep "priority=5" | grep -q "actions=IN_PORT" ||
     fail "tenant flow 3 (IN_PORT) not compiled"
 
 # A tenant flow that does not decode (table 1): nacked, nothing changes.
-push "{\"type\":\"vnet_begin\",$VS,\"vni\":100,\"active\":0,\"seq\":5}" \
+push "{\"type\":\"vnet_begin\",$VS,\"vni\":100,\"active\":0,\"seq\":$((S + 5))}" \
     "{\"type\":\"vnet_flow\",$VS,\"id\":4,\"version\":0,\"ofp\":\"$(flow_hex 5 1 1 2)\"}" \
-    "{\"type\":\"vnet_end\",$VS,\"seq\":5}"
+    "{\"type\":\"vnet_end\",$VS,\"seq\":$((S + 5))}"
 ovs_wait "the bad flow nacked" grep -q \
-    '"type":"nack","seq":5,"ofp_error":{"type":5,"code":2}' "$T/chan.log"
+    '"type":"nack","seq":'$((S + 5))',"ofp_error":{"type":5,"code":2}' "$T/chan.log"
 [ "$(flows | grep -c "table=4[01]")" = 3 ] || fail "the nacked push changed flows"
 
 # The flip: version 1's copy of flow 1 in table 41, then active 1.
-push "{\"type\":\"vnet_begin\",$VS,\"vni\":100,\"active\":0,\"seq\":6}" \
+push "{\"type\":\"vnet_begin\",$VS,\"vni\":100,\"active\":0,\"seq\":$((S + 6))}" \
     "{\"type\":\"vnet_port\",$VS,\"port\":1,\"vm\":\"vm1\",\"key\":15728641}" \
     "{\"type\":\"vnet_port\",$VS,\"port\":2,\"vm\":\"vm2\",\"key\":15728642}" \
     "{\"type\":\"vnet_flow\",$VS,\"id\":1,\"version\":1,\"ofp\":\"$(flow_hex 10 1 0 2)\"}" \
-    "{\"type\":\"vnet_end\",$VS,\"seq\":6}" \
-    "{\"type\":\"vnet_begin\",$VS,\"vni\":100,\"active\":1,\"seq\":7}" \
+    "{\"type\":\"vnet_end\",$VS,\"seq\":$((S + 6))}" \
+    "{\"type\":\"vnet_begin\",$VS,\"vni\":100,\"active\":1,\"seq\":$((S + 7))}" \
     "{\"type\":\"vnet_port\",$VS,\"port\":1,\"vm\":\"vm1\",\"key\":15728641}" \
     "{\"type\":\"vnet_port\",$VS,\"port\":2,\"vm\":\"vm2\",\"key\":15728642}" \
-    "{\"type\":\"vnet_end\",$VS,\"seq\":7}"
-ovs_wait "the flip acknowledged" acked 7
+    "{\"type\":\"vnet_end\",$VS,\"seq\":$((S + 7))}"
+ovs_wait "the flip acknowledged" acked $((S + 7))
 flows | grep "table=20" | grep "in_port=$V1" |
     grep -q "write_metadata:0x100000001,goto_table:41" || fail "no flip"
 r2=$(rx vm2)
@@ -177,21 +181,31 @@ ovs_wait "vm1's frame at vm2 through version 1" rx_above vm2 "$r2"
 
 # vnet_drop of version 0: final counters (flow 1 of version 0 carried
 # one frame), then its flows go, then the ack.
-push "{\"type\":\"vnet_drop\",$VS,\"version\":0,\"seq\":8}"
-ovs_wait "the drop acknowledged" acked 8
-grep -q '"type":"vnet_stats_end","vswitch":"vs1","seq":8,"final":true}' \
+push "{\"type\":\"vnet_drop\",$VS,\"version\":0,\"seq\":$((S + 8))}"
+ovs_wait "the drop acknowledged" acked $((S + 8))
+grep -q '"type":"vnet_stats_end","vswitch":"vs1","seq":'$((S + 8))',"final":true}' \
     "$T/chan.log" || fail "no final vnet_stats_end for the drop"
-final_line=$(grep -n '"seq":8,"final":true' "$T/chan.log" | cut -d: -f1)
-ack_line=$(grep -n '"type":"ack","seq":8' "$T/chan.log" | cut -d: -f1)
+final_line=$(grep -n '"seq":'$((S + 8))',"final":true' "$T/chan.log" |
+    cut -d: -f1)
+ack_line=$(grep -n '"type":"ack","seq":'$((S + 8)) "$T/chan.log" |
+    cut -d: -f1)
 [ "$final_line" -lt "$ack_line" ] || fail "the drop was acked before its counters"
 [ "$(flows | grep -c "table=40")" = 0 ] || fail "version 0's flows stayed"
 [ "$(flows | grep -c "table=41")" = 1 ] || fail "version 1's flow went"
 
 # vnet_remove: everything of the switch goes.
-push "{\"type\":\"vnet_remove\",$VS,\"seq\":9}"
-ovs_wait "the removal acknowledged" acked 9
+push "{\"type\":\"vnet_remove\",$VS,\"seq\":$((S + 9))}"
+ovs_wait "the removal acknowledged" acked $((S + 9))
 [ -z "$(flows | grep -E "table=4[01]|priority=400|priority=250")" ] ||
     fail "the switch's flows stayed"
+metric() {
+    curl -sf --max-time 5 "http://127.0.0.1:$MPORT/metrics" |
+        awk -v n="mignet_agent_$1" '$1 == n { print $2 }'
+}
+[ "$(metric vnet_packet_ins_total)" = 1 ] || fail "vnet_packet_ins_total"
+[ "$(metric vnet_packet_outs_total)" = 1 ] || fail "vnet_packet_outs_total"
+[ "$(metric vnet_pushes_refused_total)" = 1 ] || fail "vnet_pushes_refused"
+[ "$(metric vnet_switches)" = 0 ] || fail "vnet_switches after the removal"
 echo "PASS: vs1 compiled (dispatch, tenant tables, delivery), frames" \
     "forwarded and punted, packet-out, counters, one flow_mod per tenant" \
     "flow, a bad flow nacked, the flip, drop with final counters, removal"

@@ -51,14 +51,15 @@ for word in "node add" "vm create" "vm migrate" "migration show" tasks map \
             MIGNET_URL "  3  controller unreachable"; do
     out_has "$word"
 done
-for group in node vm migration; do
+for group in node vm migration vswitch; do
     mig 0 "$group" --help
     out_has "Usage: mignet $group COMMAND"
 done
 for cmd in "node add" "node list" "node show" "node cordon" \
            "node uncordon" "node drain" "node delete" "vm create" "vm list" \
            "vm show" "vm update" "vm delete" "vm migrate" "migration show" \
-           tasks map; do
+           "vswitch create" "vswitch list" "vswitch show" "vswitch flows" \
+           "vswitch delete" "vswitch migrate" tasks map; do
     # shellcheck disable=SC2086
     mig 0 $cmd --help
     out_has "^Usage: mignet $cmd"

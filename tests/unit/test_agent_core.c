@@ -1368,13 +1368,12 @@ n_kind(struct fx *f, enum pl_kind kind)
     return k.n;
 }
 
-/* vm1 (port 1) and vm2 (port 2) here, and vs1 pushed: tenant ports 1, 2
+/* With vm1 (port 1) and vm2 (port 2) here: vs1 pushed, tenant ports 1, 2
  * are vm1, vm2; flow 1 of version 4 floods. */
 static void
-up_vnet(struct fx *f)
+up_vnet_pushed(struct fx *f)
 {
     struct taken t;
-    up_with_two(f);
     feed(f, VNET_BEGIN("3", "4", ",\"full\":true") VNET_PORT("1", "vm1")
                 VNET_PORT("2", "vm2"));
     feed_flow(f, VNET_FLOW("1", "4"), "add priority=0 actions=output:FLOOD");
@@ -1386,6 +1385,13 @@ up_vnet(struct fx *f)
     assert_int_equal(n_kind(f, PL_K_VNET_INFRA), 4);
     assert_int_equal(n_kind(f, PL_K_VNET), 2);
     barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":3}\n");
+}
+
+static void
+up_vnet(struct fx *f)
+{
+    up_with_two(f);
+    up_vnet_pushed(f);
 }
 
 /* (T1) A push is acknowledged by its barrier; one tenant flow more or
@@ -1613,6 +1619,84 @@ test_vnet_port_leaves(void **state)
     sw_vnet_stats(f, t.xid[1], 0, UINT64_MAX, -1, 0);
     expect_chan(f, "{\"type\":\"vnet_stats_end\",\"vswitch\":\"vs1\","
                    "\"seq\":5}\n");
+    /* A switch this node does not hold: the round ends at once. */
+    feed(f, "{\"type\":\"vnet_stats_req\",\"vswitch\":\"vs9\",\"seq\":6}\n");
+    expect_chan(f, "{\"type\":\"vnet_stats_end\",\"vswitch\":\"vs9\","
+                   "\"seq\":6}\n");
+    sw_take(f, &t);
+    assert_int_equal(count(&t, OFPT_MULTIPART_REQUEST), 0);
+}
+
+/* (T6) With --vnet-stats-ms the counters of every switch held come by
+ * themselves: the dispatch flows', then the tenant flows', then
+ * vnet_stats_end {seq 0}; none while no switch is held. */
+static void
+test_vnet_periodic_stats(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    agent_core_destroy(f->c);
+    struct agent_core_options o = {
+        .node = "n1", .tunnel_port = "vxlan0",
+        .dhcp_snoop = AGENT_SNOOP_OFF, .vnet_stats_ms = 100,
+    };
+    f->c = agent_core_create(&o, f->now);
+    up_with_two(f);
+    run(f, 200, &t);
+    assert_int_equal(count(&t, OFPT_MULTIPART_REQUEST), 0); /* none held */
+    up_vnet_pushed(f);
+    assert_true(agent_core_next_wake(f->c) <= f->now + 100 * 1000);
+    run(f, 100, &t);
+    assert_int_equal(count(&t, OFPT_MULTIPART_REQUEST), 2);
+    size_t infra = nth_stats(&t, 0), flows = nth_stats(&t, 1);
+    assert_true(t.cookie[infra] == pl_cookie_kind(PL_K_VNET_INFRA));
+    assert_true(t.cookie[flows] == pl_cookie_kind(PL_K_VNET));
+    sw_vnet_stats(f, t.xid[infra], pl_cookie_kind(PL_K_VNET_INFRA),
+                  PL_COOKIE_KIND_MASK, PL_T_FROM_VM, 3);
+    sw_vnet_stats(f, t.xid[flows], pl_cookie_kind(PL_K_VNET),
+                  PL_COOKIE_KIND_MASK, -1, 5);
+    const char *out = strbuf_str(agent_core_chan_output(f->c));
+    assert_non_null(strstr(out, "\"type\":\"vnet_pstat\",\"vswitch\":\"vs1\","
+                                "\"port\":2,\"packets\":3"));
+    assert_non_null(strstr(out, "\"type\":\"vnet_fstat\",\"vswitch\":\"vs1\","
+                                "\"id\":1,\"version\":4,\"port\":1,"
+                                "\"packets\":5"));
+    assert_non_null(strstr(out, "{\"type\":\"vnet_stats_end\",\"vswitch\":"
+                                "\"vs1\",\"seq\":0}\n"));
+    assert_null(strstr(out, "final"));
+}
+
+/* (T7) A push's seq is mignetd's vnet module's own (from 2^62): it is
+ * acknowledged exactly, beside the instructions' cumulative ack, by the
+ * barrier of the batch that carries it; a refused batch nacks it with
+ * the switch's error, and the resend's barrier does not ack it again. */
+static void
+test_vnet_seq_apart(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_with_two(f);
+    feed(f, VNET_BEGIN("4611686018427387904", "0", ",\"full\":true")
+            VNET_PORT("1", "vm1")
+            VNET_END("4611686018427387904")
+            "{\"type\":\"install\",\"seq\":3,\"vm\":\"vm3\",\"epoch\":1,"
+            CFG("3") "}\n");
+    run_batch(f, &t);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":3}\n"
+                         "{\"type\":\"ack\",\"seq\":4611686018427387904}\n");
+    feed(f, VNET_BEGIN("4611686018427387905", "1", "") VNET_PORT("1", "vm1")
+            VNET_END("4611686018427387905"));
+    run_batch(f, &t);
+    sw_error(f, t.xid[0], 5, 1); /* OFPFMFC_TABLE_FULL */
+    barrier_reply(f, &t, "{\"type\":\"nack\",\"seq\":4611686018427387905,"
+                         "\"ofp_error\":{\"type\":5,\"code\":1}}\n");
+    /* The next push goes with the whole table again; only it is
+     * acknowledged. */
+    feed(f, VNET_BEGIN("4611686018427387906", "1", "") VNET_PORT("1", "vm1")
+            VNET_END("4611686018427387906"));
+    run_batch(f, &t);
+    assert_true(count_mods(&t, OFPFC_ADD) > 4);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":4611686018427387906}\n");
 }
 
 int
@@ -1673,6 +1757,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_vnet_packet_in_out, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_vnet_port_leaves, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_vnet_periodic_stats, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_vnet_seq_apart, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -725,6 +725,50 @@ test_token_file(void **state)
     assert_int_equal(agent_token_read(path, tok, err, sizeof err), ENOENT);
 }
 
+/* Tenant switch instructions: their seqs are mignetd's vnet module's own
+ * (from 2^62): a client that acknowledges on its own (the test agent)
+ * answers each exactly at vnet_end, vnet_drop and vnet_remove, apart from
+ * the instructions' cumulative acks; one that waits for its data plane
+ * (mignet-agent) leaves them to the agent; agent-side vnet messages from
+ * the controller are violations. */
+static void
+test_vnet_acked(void **state)
+{
+    struct fixture *f = *state;
+    connect_welcome(f);
+    assert_int_equal(feed(f, "{\"type\":\"vnet_begin\",\"vswitch\":\"vs1\","
+                             "\"vni\":100,\"active\":0,"
+                             "\"seq\":4611686018427387904}\n"
+                             "{\"type\":\"vnet_port\",\"vswitch\":\"vs1\","
+                             "\"port\":1,\"vm\":\"vm1\",\"key\":7}\n", 120),
+                     0);
+    expect_out(f, "");
+    assert_int_equal(feed(f, "{\"type\":\"vnet_end\",\"vswitch\":\"vs1\","
+                             "\"seq\":4611686018427387904}\n", 130), 0);
+    expect_out(f, "{\"type\":\"ack\",\"seq\":4611686018427387904}\n");
+    /* An instruction after it is acknowledged on its own seq. */
+    assert_int_equal(feed(f, "{\"type\":\"install\",\"seq\":3,\"vm\":"
+                             "\"vm1\",\"epoch\":1," CFG("1") "}\n", 135),
+                     0);
+    expect_out(f, "{\"type\":\"ack\",\"seq\":3}\n");
+    assert_int_equal(feed(f, "{\"type\":\"vnet_drop\",\"vswitch\":\"vs1\","
+                             "\"version\":0,"
+                             "\"seq\":4611686018427387905}\n", 140), 0);
+    expect_out(f, "{\"type\":\"ack\",\"seq\":4611686018427387905}\n");
+    assert_int_equal(f->rec.violations, 0);
+    assert_int_equal(feed(f, "{\"type\":\"vnet_pstat\",\"vswitch\":\"vs1\","
+                             "\"port\":1,\"packets\":1,\"bytes\":2}\n",
+                          150), 0);
+    assert_int_equal(f->rec.violations, 1);
+    expect_out(f, "");
+    /* Waiting for the data plane: nothing here. */
+    chan_client_set_ack(f->c, false);
+    assert_int_equal(feed(f, "{\"type\":\"vnet_remove\",\"vswitch\":\"vs1\","
+                             "\"seq\":4611686018427387906}\n", 160), 0);
+    expect_out(f, "");
+    assert_int_equal(chan_client_pending_ack(f->c), 0);
+}
+
 int
 main(void)
 {
@@ -753,6 +797,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_token_in_hello, setup,
                                         teardown),
         cmocka_unit_test(test_token_file),
+        cmocka_unit_test_setup_teardown(test_vnet_acked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

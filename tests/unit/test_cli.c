@@ -19,6 +19,12 @@
 
 #define MAX_ARGS 32
 
+/* The CLI's bounds of a virtual switch are the API's. */
+_Static_assert(CLI_MAX_REPEAT >= 1 && CLI_MAX_REPEAT <= REST_VSWITCH_PORTS_MAX,
+               "--port limit within the API's");
+_Static_assert(VNET_TARGET_MAX == REST_TARGET_MAX, "controller target");
+_Static_assert(MN_PORT_MAX == REST_VSWITCH_PORT_MAX, "port numbers");
+
 /* Parses a space-separated command line ("mignet" prepended). */
 static enum cli_exit
 parse_line(const char *line, struct cli_parsed *p, char *err, size_t errlen,
@@ -136,6 +142,12 @@ struct bad_line {
 
 static const struct bad_line bad_lines[] = {
     {"", "no command"},
+    {"vswitch migrate vs1", "missing ID VM=NODE..."},
+    {"vswitch show vs1 vs2", "unexpected argument 'vs2'"},
+    {"vswitch create vs1 --tenant t --vni 5 --controller tcp:127.0.0.1:1",
+     "missing --port VM=NUM..."},
+    {"vswitch create vs1 --tenant t --tenant u --vni 5 "
+     "--controller tcp:127.0.0.1:1 --port vm1=1", "--tenant given twice"},
     {"vm", "'vm' needs a command"},
     {"vm frob", "unknown command 'vm frob'"},
     {"frob", "unknown command 'frob'"},
@@ -333,6 +345,31 @@ static const struct build_case build_cases[] = {
      "PUT", "/v1/vms/vm1/binding",
      "{\"ip\":\"198.18.1.10\",\"type\":\"dynamic\","
      "\"lease\":\"infinite\"}"},
+    /* Ports in command-line order; the datapath id in hex or decimal. */
+    {"vswitch create vs1 --tenant acme --vni 100 --controller "
+     "tcp:127.0.0.1:6653 --port vm2=2 --port vm1=1 --datapath-id 0x1f",
+     "POST", "/v1/vswitches",
+     "{\"id\":\"vs1\",\"tenant\":\"acme\",\"vni\":100,"
+     "\"controller\":\"tcp:127.0.0.1:6653\",\"datapath_id\":31,"
+     "\"ports\":{\"vm2\":2,\"vm1\":1}}"},
+    {"vswitch create vs2 --port=vm3=4294967040 --vni 16777215 --tenant t "
+     "--controller unix:/run/c.sock --datapath-id 9223372036854775807",
+     "POST", "/v1/vswitches",
+     "{\"id\":\"vs2\",\"tenant\":\"t\",\"vni\":16777215,"
+     "\"controller\":\"unix:/run/c.sock\","
+     "\"datapath_id\":9223372036854775807,"
+     "\"ports\":{\"vm3\":4294967040}}"},
+    {"vswitch list", "GET", "/v1/vswitches", NULL},
+    {"vswitch show vs1", "GET", "/v1/vswitches/vs1", NULL},
+    {"vswitch show a/b", "GET", "/v1/vswitches/a%2Fb", NULL},
+    {"vswitch flows vs1", "GET", "/v1/vswitches/vs1/flows", NULL},
+    {"vswitch delete vs1", "DELETE", "/v1/vswitches/vs1", NULL},
+    {"vswitch migrate vs1 vm1=n2", "POST", "/v1/vswitches/vs1/migrate",
+     "{\"moves\":{\"vm1\":\"n2\"}}"},
+    {"vswitch migrate vs1 vm1=n2 --switchover manual vm2=n3 "
+     "--prepare-deadline-ms 5000", "POST", "/v1/vswitches/vs1/migrate",
+     "{\"moves\":{\"vm1\":\"n2\",\"vm2\":\"n3\"},"
+     "\"prepare_deadline_ms\":5000,\"switchover\":\"manual\"}"},
 };
 
 static void
@@ -357,7 +394,48 @@ test_build_requests(void **state)
     }
 }
 
+#define VS "vswitch create vs1 --tenant t --vni 5 --controller "           \
+           "tcp:127.0.0.1:6653"
 static const struct bad_line bad_builds[] = {
+    {VS " --port vm1", "--port 'vm1' must be VM=NUMBER"},
+    {VS " --port vm1=", "--port 'vm1=' must be VM=NUMBER"},
+    {VS " --port =1", "--port '=1' must be VM=NUMBER"},
+    {VS " --port vm1=0", "must be VM=NUMBER, the number 1-4294967040"},
+    {VS " --port vm1=4294967041", "must be VM=NUMBER"},
+    {VS " --port vm/1=1", "--port 'vm/1=1' must be VM=NUMBER"},
+    {VS " --port vm1=1 --port vm1=2", "--port 'vm1=2' names a VM given"},
+    {VS " --port vm1=1 --port vm2=1", "--port 'vm2=1' has a port number"},
+    {VS " --port vm1=1 --datapath-id 0", "--datapath-id must be"},
+    {VS " --port vm1=1 --datapath-id 0x", "--datapath-id must be"},
+    {VS " --port vm1=1 --datapath-id 0xg1", "--datapath-id must be"},
+    {VS " --port vm1=1 --datapath-id 9223372036854775808",
+     "--datapath-id must be"},
+    {VS " --port vm1=1 --datapath-id 0x8000000000000000",
+     "--datapath-id must be"},
+    {VS " --port vm1=1 --datapath-id 0x10000000000000000",
+     "--datapath-id must be"},
+    {"vswitch create vs1 --tenant t --vni 5 --controller 127.0.0.1:6653 "
+     "--port vm1=1", "--controller must be tcp:ADDRESS:PORT or unix:PATH"},
+    {"vswitch create vs1 --tenant t --vni 5 --controller tcp:localhost:1 "
+     "--port vm1=1", "--controller must be"},
+    {"vswitch create vs1 --tenant t --vni 5 --controller unix: "
+     "--port vm1=1", "--controller must be"},
+    {"vswitch create vs1 --tenant t --vni 0 --controller tcp:127.0.0.1:1 "
+     "--port vm1=1", "--vni must be a number from 1 to 16777215"},
+    {"vswitch create vs1 --tenant t/u --vni 1 --controller tcp:127.0.0.1:1 "
+     "--port vm1=1", "--tenant must be"},
+    {"vswitch create v/s --tenant t --vni 1 --controller tcp:127.0.0.1:1 "
+     "--port vm1=1", "virtual switch id 'v/s'"},
+    {"vswitch migrate vs1 vm1", "'vm1' must be VM=NODE"},
+    {"vswitch migrate vs1 vm1=n/2", "'vm1=n/2' must be VM=NODE"},
+    {"vswitch migrate vs1 vm1=n2 vm1=n3", "'vm1=n3' moves a VM moved"},
+    {"vswitch migrate vs1 vm1=n2 --switchover later",
+     "--switchover must be"},
+    {"vswitch migrate vs1 vm1=n2 --prepare-deadline-ms 5000",
+     "--prepare-deadline-ms needs"},
+    {"vswitch migrate vs1 vm1=n2 --switchover rarp --prepare-deadline-ms 9",
+     "--prepare-deadline-ms must be a number from 1000"},
+    {"vswitch migrate v/s vm1=n2", "virtual switch id 'v/s'"},
     {"binding set vm1 --ip 198.18.1.1 --lease soon", "--lease 'soon'"},
     {"vm create vm1 --mac m --ip 198.18.1.1 --node n1", "--mac must be"},
     {"vm create vm1 --mac 02:00:00:00:00:01 --ip i --node n1",
@@ -400,6 +478,8 @@ static const struct bad_line bad_builds[] = {
     {"vm migrate vm1 --to n2 --target-cpu-free inf",
      "--target-cpu-free must be"},
 };
+
+#undef VS
 
 static void
 test_build_errors(void **state)
@@ -618,7 +698,7 @@ test_help_words(void **state)
  * paired with the body the API would get for the same values; the CLI's
  * builder and the controller's parser must agree on every pair. */
 enum api_kind { API_NODE, API_VM, API_PATCH, API_MIGRATE, API_BINDING,
-                API_ABORT, API_DRAIN };
+                API_ABORT, API_DRAIN, API_VSWITCH, API_VSWITCH_MIGRATE };
 
 static bool
 api_accepts(enum api_kind k, const char *body)
@@ -656,6 +736,22 @@ api_accepts(enum api_kind k, const char *body)
         rest_drain_req_destroy(&r);
         return ok;
     }
+    case API_VSWITCH: {
+        struct rest_vswitch_req r;
+        bool ok = rest_parse_vswitch(body, len, &r, &e);
+        if (ok) {
+            rest_vswitch_req_destroy(&r);
+        }
+        return ok;
+    }
+    case API_VSWITCH_MIGRATE: {
+        struct rest_vswitch_migrate_req r;
+        bool ok = rest_parse_vswitch_migrate(body, len, &r, &e);
+        if (ok) {
+            rest_vswitch_migrate_req_destroy(&r);
+        }
+        return ok;
+    }
     }
     return false;
 }
@@ -671,6 +767,10 @@ test_cli_equals_api(void **state)
 #define MIG_J "{\"to\":\"n2\""
 #define BND "binding set vm1 --ip 198.18.1.1"
 #define BND_J "{\"ip\":\"198.18.1.1\""
+#define VSW "vswitch create vs1 --tenant acme --vni 7 --controller "     \
+            "tcp:127.0.0.1:1"
+#define VSW_J "{\"id\":\"vs1\",\"tenant\":\"acme\",\"vni\":7,"          \
+              "\"controller\":\"tcp:127.0.0.1:1\","
     static const struct {
         const char *line;
         enum api_kind kind;
@@ -760,6 +860,51 @@ test_cli_equals_api(void **state)
          "{\"targets\":{\"vm1\":\"n2\"}}"},
         {"migration abort 3 --reason because", API_ABORT,
          "{\"reason\":\"because\"}"},
+        {VSW " --port vm1=1", API_VSWITCH, VSW_J "\"ports\":{\"vm1\":1}}"},
+        {VSW " --port vm1=4294967040", API_VSWITCH,
+         VSW_J "\"ports\":{\"vm1\":4294967040}}"},
+        {VSW " --port vm1=4294967041", API_VSWITCH,
+         VSW_J "\"ports\":{\"vm1\":4294967041}}"},
+        {VSW " --port vm1=0", API_VSWITCH, VSW_J "\"ports\":{\"vm1\":0}}"},
+        {VSW " --port vm1=1 --port vm2=1", API_VSWITCH,
+         VSW_J "\"ports\":{\"vm1\":1,\"vm2\":1}}"},
+        {VSW " --port vm1=1 --port vm1=2", API_VSWITCH,
+         VSW_J "\"ports\":{\"vm1\":1,\"vm1\":2}}"},
+        {VSW " --port v/1=1", API_VSWITCH, VSW_J "\"ports\":{\"v/1\":1}}"},
+        {VSW " --port vm1=1 --datapath-id 9223372036854775807", API_VSWITCH,
+         VSW_J "\"datapath_id\":9223372036854775807,"
+         "\"ports\":{\"vm1\":1}}"},
+        {VSW " --port vm1=1 --datapath-id 0", API_VSWITCH,
+         VSW_J "\"datapath_id\":0,\"ports\":{\"vm1\":1}}"},
+        {"vswitch create vs1 --tenant acme --vni 0 --controller "
+         "tcp:127.0.0.1:1 --port vm1=1", API_VSWITCH,
+         "{\"id\":\"vs1\",\"tenant\":\"acme\",\"vni\":0,"
+         "\"controller\":\"tcp:127.0.0.1:1\",\"ports\":{\"vm1\":1}}"},
+        {"vswitch create vs1 --tenant acme --vni 16777216 --controller "
+         "tcp:127.0.0.1:1 --port vm1=1", API_VSWITCH,
+         "{\"id\":\"vs1\",\"tenant\":\"acme\",\"vni\":16777216,"
+         "\"controller\":\"tcp:127.0.0.1:1\",\"ports\":{\"vm1\":1}}"},
+        {"vswitch create vs1 --tenant a/b --vni 7 --controller "
+         "tcp:127.0.0.1:1 --port vm1=1", API_VSWITCH,
+         "{\"id\":\"vs1\",\"tenant\":\"a/b\",\"vni\":7,"
+         "\"controller\":\"tcp:127.0.0.1:1\",\"ports\":{\"vm1\":1}}"},
+        {"vswitch migrate vs1 vm1=n2", API_VSWITCH_MIGRATE,
+         "{\"moves\":{\"vm1\":\"n2\"}}"},
+        {"vswitch migrate vs1 vm1=n/2", API_VSWITCH_MIGRATE,
+         "{\"moves\":{\"vm1\":\"n/2\"}}"},
+        {"vswitch migrate vs1 vm1=n2 vm1=n3", API_VSWITCH_MIGRATE,
+         "{\"moves\":{\"vm1\":\"n2\",\"vm1\":\"n3\"}}"},
+        {"vswitch migrate vs1 vm1=n2 --switchover lossless", API_VSWITCH_MIGRATE,
+         "{\"moves\":{\"vm1\":\"n2\"},\"switchover\":\"lossless\"}"},
+        {"vswitch migrate vs1 vm1=n2 --switchover soon", API_VSWITCH_MIGRATE,
+         "{\"moves\":{\"vm1\":\"n2\"},\"switchover\":\"soon\"}"},
+        {"vswitch migrate vs1 vm1=n2 --prepare-deadline-ms 1000",
+         API_VSWITCH_MIGRATE,
+         "{\"moves\":{\"vm1\":\"n2\"},\"prepare_deadline_ms\":1000}"},
+        {"vswitch migrate vs1 vm1=n2 --switchover rarp "
+         "--prepare-deadline-ms 999", API_VSWITCH_MIGRATE,
+         "{\"moves\":{\"vm1\":\"n2\"},\"switchover\":\"rarp\","
+         "\"prepare_deadline_ms\":999}"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         struct cli_request r;
@@ -781,6 +926,8 @@ test_cli_equals_api(void **state)
 #undef MIG_J
 #undef BND
 #undef BND_J
+#undef VSW
+#undef VSW_J
 }
 
 static void
@@ -1197,6 +1344,15 @@ static const struct {
     {"vm list", "{\"count\":2}"},
     {"vm list", "{\"a\":[],\"b\":[]}"},
     {"vm list", "[1,2]"},
+    {"vswitch list", "{\"vswitches\":5}"},
+    {"vswitch list", "[1]"},
+    {"vswitch show vs1", "[]"},
+    {"vswitch show vs1", "{\"id\":\"vs1\",\"ports\":[3]}"},
+    {"vswitch flows vs1", "{\"id\":\"vs1\"}"},
+    {"vswitch flows vs1", "{\"id\":\"vs1\",\"flows\":[\"x\"]}"},
+    {"vswitch migrate vs1 vm1=n2", "{\"vswitch\":\"vs1\"}"},
+    {"vswitch migrate vs1 vm1=n2",
+     "{\"migrations\":{\"vm1\":\"eleven\"}}"},
     {"vm show vm1", "[]"},
     {"vm migrate vm1 --to n2", "{\"migration\":1,\"epoch\":2}"},
     {"vm migrate vm1 --to n2", "{\"migration\":\"1\",\"epoch\":2,"
@@ -1204,6 +1360,211 @@ static const struct {
     {"map", "{\"entries\":[]}"},
     {"tasks", NULL},
 };
+
+/* Repeatable options and trailing arguments: every value kept in order,
+ * and no more than a virtual switch can hold. */
+static void
+test_parse_repeats(void **state)
+{
+    size_t n;
+    const struct cli_cmd *cmds = cli_commands(&n);
+    static char vals[CLI_MAX_REPEAT + 2][16];
+    char *argv[4 + 2 * (CLI_MAX_REPEAT + 2)];
+    struct cli_parsed p;
+    char err[256];
+
+    for (int ports = CLI_MAX_REPEAT; ports <= CLI_MAX_REPEAT + 1; ports++) {
+        int argc = 0;
+        argv[argc++] = "mignet";
+        argv[argc++] = "vswitch";
+        argv[argc++] = "create";
+        argv[argc++] = "vs1";
+        for (int i = 0; i < ports; i++) {
+            snprintf(vals[i], sizeof vals[i], "vm%d=%d", i, i + 1);
+            argv[argc++] = "--port";
+            argv[argc++] = vals[i];
+        }
+        enum cli_exit rc = cli_parse(cmds, n, argc, argv, &p, err,
+                                     sizeof err);
+        if (ports > CLI_MAX_REPEAT) {
+            assert_int_equal(rc, CLI_EXIT_USAGE);
+            assert_non_null(strstr(err, "--port given more than 128 times"));
+            continue;
+        }
+        /* Parsed; only the required options are missing. */
+        assert_int_equal(rc, CLI_EXIT_USAGE);
+        assert_non_null(strstr(err, "missing --tenant"));
+        assert_int_equal(p.n_rep, ports);
+        assert_string_equal(cli_opt_nth(&p, "port", 0), "vm0=1");
+        assert_string_equal(cli_opt_nth(&p, "port", 127), "vm127=128");
+        assert_null(cli_opt_nth(&p, "port", 128));
+        assert_null(cli_opt_nth(&p, "tenant", 0));
+        assert_string_equal(cli_opt_value(&p, "port"), "vm0=1");
+    }
+
+    for (int moves = CLI_MAX_POS - 1; moves <= CLI_MAX_POS; moves++) {
+        int argc = 0;
+        argv[argc++] = "mignet";
+        argv[argc++] = "vswitch";
+        argv[argc++] = "migrate";
+        argv[argc++] = "vs1";
+        for (int i = 0; i < moves; i++) {
+            snprintf(vals[i], sizeof vals[i], "vm%d=n%d", i, i % 3);
+            argv[argc++] = vals[i];
+        }
+        enum cli_exit rc = cli_parse(cmds, n, argc, argv, &p, err,
+                                     sizeof err);
+        if (moves >= CLI_MAX_POS) {
+            assert_int_equal(rc, CLI_EXIT_USAGE);
+            assert_non_null(strstr(err, "at most 129 arguments"));
+            continue;
+        }
+        assert_int_equal(rc, CLI_EXIT_OK);
+        assert_int_equal(p.n_pos, CLI_MAX_POS);
+        struct cli_request r;
+        cli_request_init(&r);
+        assert_true(p.cmd->build(&p, &r, err, sizeof err));
+        json_t *body = json_loads(r.body, 0, NULL);
+        assert_int_equal(json_object_size(json_object_get(body, "moves")),
+                         moves);
+        assert_string_equal(json_string_value(json_object_get(
+                                json_object_get(body, "moves"), "vm127")),
+                            "n1");
+        json_decref(body);
+        cli_request_destroy(&r);
+    }
+}
+
+/* `mignet vswitch ...` answers (vnet_switch_to_json() plus the REST
+ * layer's "ensemble" and "controller_connected"): a switch, its ports and
+ * counters, its flows in the tenant's terms, an ensemble migration. */
+static void
+test_render_vswitch(void **state)
+{
+    struct strbuf sb;
+    char err[256];
+    strbuf_init(&sb);
+#define SW_J                                                                 \
+    "{\"id\":\"vs1\",\"tenant\":\"acme\",\"vni\":100,"                     \
+    "\"datapath_id\":\"0x0000000000000064\","                              \
+    "\"controller\":\"tcp:127.0.0.1:6653\",\"connected\":true,"            \
+    "\"active\":2,\"split\":false,\"update_pending\":false,\"n_flows\":2,"  \
+    "\"nodes\":[\"n1\",\"n2\"],"                                           \
+    "\"ports\":[{\"port\":1,\"vm\":\"vm1\",\"mac\":\"02:00:00:00:00:01\","   \
+    "\"key\":15728640,\"node\":\"n1\",\"rx_packets\":10,\"rx_bytes\":980,"  \
+    "\"tx_packets\":7,\"tx_bytes\":686},"                                  \
+    "{\"port\":2,\"vm\":\"vm2\",\"mac\":\"02:00:00:00:00:02\","             \
+    "\"key\":15728641,\"node\":null,\"rx_packets\":0,\"rx_bytes\":0,"       \
+    "\"tx_packets\":12345,\"tx_bytes\":1209810}],"                         \
+    "\"ensemble\":null,\"controller_connected\":true"
+    assert_int_equal(render("vswitch show vs1", SW_J "}", 0, &sb, err,
+                            sizeof err),
+                     CLI_EXIT_OK);
+    assert_string_equal(
+        strbuf_str(&sb),
+        "id:                    vs1\n"
+        "tenant:                acme\n"
+        "vni:                   100\n"
+        "datapath_id:           0x0000000000000064\n"
+        "controller:            tcp:127.0.0.1:6653\n"
+        "connected:             yes\n"
+        "active:                2\n"
+        "split:                 no\n"
+        "update_pending:        no\n"
+        "n_flows:               2\n"
+        "nodes:                 n1, n2\n"
+        "ensemble:              -\n"
+        "controller_connected:  yes\n"
+        "ports:\n"
+        "PORT  VM   MAC                NODE  KEY       RX_PACKETS  RX_BYTES  "
+        "TX_PACKETS  TX_BYTES\n"
+        "   1  vm1  02:00:00:00:00:01  n1    0xf00000          10       980  "
+        "         7       686\n"
+        "   2  vm2  02:00:00:00:00:02  -     0xf00001           0         0  "
+        "     12345   1209810\n");
+
+    /* An integer datapath id is also shown in hexadecimal. */
+    strbuf_clear(&sb);
+    assert_int_equal(render("vswitch show vs1",
+                            "{\"id\":\"vs1\",\"datapath_id\":31,"
+                            "\"ports\":[]}", 0, &sb, err, sizeof err),
+                     CLI_EXIT_OK);
+    assert_string_equal(strbuf_str(&sb),
+                        "id:           vs1\n"
+                        "datapath_id:  0x000000000000001f (31)\n"
+                        "ports: -\n");
+
+    strbuf_clear(&sb);
+    assert_int_equal(
+        render("vswitch list",
+               "{\"vswitches\":[" SW_J "},{\"id\":\"vs2\","
+               "\"tenant\":\"b\",\"vni\":7,\"controller\":\"unix:/c\","
+               "\"controller_connected\":false,\"ports\":[],\"n_flows\":0,"
+               "\"active\":1,\"nodes\":[],\"ensemble\":[5,6]}]}",
+               0, &sb, err, sizeof err),
+        CLI_EXIT_OK);
+    assert_string_equal(
+        strbuf_str(&sb),
+        "ID   TENANT  VNI  CONTROLLER          CONNECTED  PORTS  FLOWS  "
+        "VERSION  NODES   ENSEMBLE\n"
+        "vs1  acme    100  tcp:127.0.0.1:6653  yes            2      2  "
+        "      2  n1, n2  -\n"
+        "vs2  b         7  unix:/c             no             0      0  "
+        "      1  -       5, 6\n");
+
+    strbuf_clear(&sb);
+    assert_int_equal(
+        render("vswitch flows vs1",
+               SW_J ",\"split\":true,\"flows\":["
+               "{\"id\":1,\"priority\":100,\"cookie\":\"0x00000000000000ff\","
+               "\"match\":\"in_port=1,dl_dst=02:00:00:00:00:02\","
+               "\"actions\":\"actions=output:2\","
+               "\"packets\":7,\"bytes\":686,\"duration_ms\":65000,"
+               "\"idle_timeout\":10,\"hard_timeout\":0},"
+               "{\"id\":2,\"priority\":0,\"cookie\":\"0x0000000000000000\","
+               "\"match\":\"any\",\"actions\":\"actions=CONTROLLER:128\","
+               "\"packets\":3,\"bytes\":294,\"duration_ms\":900},"
+               "{\"id\":3,\"priority\":5,\"match\":\"in_port=2\","
+               "\"actions\":\"actions=drop\",\"packets\":0,\"bytes\":0}]}",
+               0, &sb, err, sizeof err),
+        CLI_EXIT_OK);
+    assert_string_equal(
+        strbuf_str(&sb),
+        "vswitch vs1: 3 flows, version 2, split (ensemble migration)\n"
+        "PRIORITY  MATCH                               ACTIONS         "
+        "PACKETS  BYTES        AGE  IDLE  HARD  COOKIE\n"
+        "     100  in_port=1,dl_dst=02:00:00:00:00:02  output:2        "
+        "      7    686  1 min 5 s  10 s     -  0x00000000000000ff\n"
+        "       0  any                                 CONTROLLER:128  "
+        "      3    294      0.9 s     -     -  0x0000000000000000\n"
+        "       5  in_port=2                           drop            "
+        "      0      0          -     -     -  -\n");
+
+    strbuf_clear(&sb);
+    assert_int_equal(
+        render("vswitch migrate vs1 vm1=n2 vm2=n3 --switchover manual",
+               "{\"vswitch\":\"vs1\",\"migrations\":{\"vm1\":11,"
+               "\"vm2\":12}}", 0, &sb, err, sizeof err),
+        CLI_EXIT_OK);
+    assert_string_equal(
+        strbuf_str(&sb),
+        "ensemble migration of vswitch vs1: 2 VMs\n"
+        "VM   TO  MIGRATION\n"
+        "vm1  n2         11\n"
+        "vm2  n3         12\n"
+        "each destination is being prepared (inactive, switch-over "
+        "manual);\n'mignet migration switchover ID' switches one over\n"
+        "the switch stays split until every migration is over;\n"
+        "'mignet vswitch show vs1' follows it\n");
+
+    strbuf_clear(&sb);
+    assert_int_equal(render("vswitch delete vs1", NULL, 0, &sb, err,
+                            sizeof err),
+                     CLI_EXIT_OK);
+    assert_string_equal(strbuf_str(&sb), "deleted vswitch vs1\n");
+#undef SW_J
+    strbuf_destroy(&sb);
+}
 
 static void
 test_render_bad_replies(void **state)
@@ -1263,6 +1624,8 @@ main(void)
         cmocka_unit_test(test_render_transfers),
         cmocka_unit_test(test_render_fabric),
         cmocka_unit_test(test_render_bad_replies),
+        cmocka_unit_test(test_parse_repeats),
+        cmocka_unit_test(test_render_vswitch),
         cmocka_unit_test(test_format_error),
         cmocka_unit_test(test_time_format),
         cmocka_unit_test(test_migration_timeline),

@@ -346,6 +346,22 @@ test_handshake_and_simple_requests(void **state)
     assert_int_equal(m.role.role, OFPCR_ROLE_MASTER);
     assert_int_equal(m.role.generation_id, 9);
 
+    /* As a slave: no flow-mods. */
+    ofp_msg_init(&m, OFPT_ROLE_REQUEST, 15);
+    m.role.role = OFPCR_ROLE_SLAVE;
+    m.role.generation_id = 10;
+    send_msg(&m);
+    expect_type(&m, OFPT_ROLE_REPLY);
+    assert_int_equal(m.role.role, OFPCR_ROLE_SLAVE);
+    send_flow("add priority=1 actions=output:1", 0, 16);
+    expect_error(OFPERR_OFPBRC_IS_SLAVE, 16);
+    ofp_msg_init(&m, OFPT_ROLE_REQUEST, 17);
+    m.role.role = OFPCR_ROLE_EQUAL;
+    m.role.generation_id = 11;
+    send_msg(&m);
+    expect_type(&m, OFPT_ROLE_REPLY);
+    assert_int_equal(m.role.role, OFPCR_ROLE_EQUAL);
+
     send_simple(OFPT_GET_ASYNC_REQUEST, 10);
     expect_type(&m, OFPT_GET_ASYNC_REPLY);
     assert_int_equal(m.async.packet_in[0], 3);
@@ -1147,7 +1163,8 @@ test_incremental_matches_full_push(void **state)
         unsigned prio = r % 4, in = 1 + (r >> 4) % 3, out = 1 + (r >> 6) % 3;
         const char *cmd[] = {"add", "add", "modify", "delete",
                              "delete_strict", "modify_strict"};
-        snprintf(text, sizeof text, "%s priority=%u in_port=%u actions=output:%u",
+        snprintf(text, sizeof text,
+                 "%s priority=%u in_port=%u actions=output:%u",
                  cmd[(r >> 9) % 6], prio, in, out);
         if ((r >> 12) % 5 == 0) {
             snprintf(text, sizeof text, "add priority=%u actions=output:%u",
@@ -1187,8 +1204,8 @@ test_large_flow_stats_split_into_parts(void **state)
     char text[96];
     for (int i = 0; i < 1500; i++) {
         snprintf(text, sizeof text,
-                 "add priority=%d in_port=1,eth_type=0x0800,ipv4_dst=198.18.%d.%d"
-                 " actions=output:2,output:3",
+                 "add priority=%d in_port=1,eth_type=0x0800,"
+                 "ipv4_dst=198.18.%d.%d actions=output:2,output:3",
                  100 + i % 7, i / 250, i % 250);
         send_flow(text, 0, (uint32_t)i);
     }
@@ -1209,6 +1226,50 @@ test_large_flow_stats_split_into_parts(void **state)
     expect_nothing();
     assert_int_equal(total, 1500);
     assert_true(parts > 1);
+}
+
+static void
+test_many_counters_add_up(void **state)
+{
+    (void)state;
+    handshake();
+    hosts("n1", "n2");
+    char text[96];
+    static uint32_t fids[1000];
+    size_t nf = 0;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(text, sizeof text,
+                 "add priority=%d eth_type=0x0800,ipv4_dst=198.18.%d.%d"
+                 " actions=output:2",
+                 10 + i % 5, i / 250, i % 250);
+        send_flow(text, 0, (uint32_t)i);
+        size_t n = drain();
+        fids[nf++] = q[find(n, "n1", CHAN_VNET_FLOW, 0)].flow_id;
+        ack_all(n);
+    }
+    /* Three rounds of reports from both nodes for ports 1 and 3; n2's
+     * counters restart before the last round. */
+    uint64_t want = 0;
+    for (int round = 1; round <= 3; round++) {
+        for (size_t i = 0; i < nf; i++) {
+            for (uint32_t qp = 1; qp <= 3; qp += 2) {
+                fstat("n1", fids[i], 1, qp, (uint64_t)round * 2, 100);
+                uint64_t n2 = round == 3 ? 1 : (uint64_t)round;
+                fstat("n2", fids[i], 1, qp, n2, 100);
+            }
+        }
+    }
+    /* n1: 6 per key; n2: 2 then a restart at 1: 3 per key. */
+    want = nf * 2 * (6 + 3);
+    vnet_node_down(v, "n1", now);
+    vnet_node_down(v, "n2", now);
+    struct ofp_msg m;
+    ofp_msg_init(&m, OFPT_MULTIPART_REQUEST, 3);
+    m.mp.type = OFPMP_AGGREGATE;
+    send_msg(&m);
+    expect_type(&m, OFPT_MULTIPART_REPLY);
+    assert_int_equal(m.mp.aggregate.flow_count, 1000);
+    assert_int_equal(m.mp.aggregate.packet_count, want);
 }
 
 static void
@@ -1261,7 +1322,45 @@ test_switch_definitions(void **state)
     assert_string_equal(vnet_switch_id(v, 1), "vs2");
     assert_int_equal(vnet_switch_remove(v, "vs2"), 0);
     assert_int_equal(vnet_switch_remove(v, "vs2"), ENOENT);
+
+    /* Keys given back (a restarted daemon): kept, and checked. */
+    snprintf(d->id, sizeof d->id, "vs3");
+    d->ports[0].key = 0xf00001; /* vs1's port 2 */
+    assert_int_equal(vnet_switch_add(v, d, err, sizeof err), EINVAL);
+    d->ports[0].key = 0xf00010;
+    d->ports[1].key = 0xf00010;
+    assert_int_equal(vnet_switch_add(v, d, err, sizeof err), EINVAL);
+    d->ports[1].key = 0;
+    assert_int_equal(vnet_switch_add(v, d, err, sizeof err), 0);
+    assert_int_equal(vnet_port_key(v, "vs3", 1), 0xf00010);
+    uint32_t k2 = vnet_port_key(v, "vs3", 2);
+    assert_true(k2 >= 0xf00000 && k2 != 0xf00010);
+    for (uint32_t p = 1; p <= 3; p++) {
+        assert_int_not_equal(vnet_port_key(v, VS, p), k2);
+    }
     free(d);
+
+    /* A key space that runs out. */
+    struct vnet_options o;
+    vnet_options_init(&o);
+    o.key_base = 0x100;
+    o.key_max = 0x101;
+    struct vnet *small = vnet_create(&o);
+    struct vnet_switch_def *e = calloc(1, sizeof *e);
+    snprintf(e->id, sizeof e->id, "a");
+    e->vni = 1;
+    e->n_ports = 3;
+    for (int i = 0; i < 3; i++) {
+        e->ports[i].port = (uint32_t)i + 1;
+        snprintf(e->ports[i].vm, sizeof e->ports[i].vm, "m%d", i);
+    }
+    assert_int_equal(vnet_switch_add(small, e, err, sizeof err), ENOSPC);
+    e->n_ports = 2;
+    assert_int_equal(vnet_switch_add(small, e, err, sizeof err), 0);
+    assert_int_equal(vnet_switch_remove(small, "a"), 0);
+    assert_int_equal(vnet_switch_add(small, e, err, sizeof err), 0);
+    vnet_destroy(small);
+    free(e);
 }
 
 int
@@ -1284,6 +1383,7 @@ main(void)
         T(test_nack_reports_and_resyncs_once),
         T(test_incremental_matches_full_push),
         T(test_large_flow_stats_split_into_parts),
+        T(test_many_counters_add_up),
         T(test_garbage_input_never_crashes),
         T(test_switch_definitions),
 #undef T
