@@ -224,8 +224,8 @@ rest_vswitch_persist(struct ctl *ctl, const char *vs,
 
 /* Adds the switch of request 'r' (a POST, or with 'restore' a record read
  * back at start): checks it, hands it to the vnet layer, writes its
- * record (at start only when a port was left out) and starts dialing its
- * controller.  A refusal changes nothing.  On success '*d' is the
+ * record (at start only when a port was left out; rest_vswitch_load
+ * commits it) and starts dialing its controller.  A refusal changes nothing.  On success '*d' is the
  * switch's definition. */
 static bool
 rest_vswitch_add(struct ctl *ctl, const struct rest_vswitch_req *r,
@@ -368,8 +368,18 @@ rest_vswitch_load(struct ctl *ctl, size_t *n, char *err, size_t errlen)
     for (size_t i = 0; !error && i < l.n; i++) {
         if (!rest_vswitch_restore(ctl, &l.recs[i], err, errlen)) {
             error = EINVAL;
-        } else {
-            (*n)++;
+            break;
+        }
+        (*n)++;
+        /* A record rewritten without a port is committed now, one at a
+         * time: however many there are, no batch outgrows the store's
+         * bound (etcd's --max-txn-ops). */
+        if (store_pending(ctl->store)) {
+            error = store_commit(ctl->store);
+            if (error) {
+                snprintf(err, errlen, "virtual switch '%s': rewriting its "
+                         "record: %s", l.recs[i].name, strerror(error));
+            }
         }
     }
     for (size_t i = 0; i < l.n; i++) {

@@ -28,7 +28,8 @@ const char *rest_vswitch_of_vm(struct ctl *, const char *vm);
 /* At start, once the core is loaded and the vnet layer exists: adds every
  * switch the store holds (STORE_VSWITCH records) as a POST would, with
  * the VMs' MACs from the core; a port whose VM is gone (or has another
- * VNI) is logged and left out, and the record rewritten without it.  A
+ * VNI) is logged and left out, and the record rewritten (and committed)
+ * without it.  A
  * record that does not parse, or a switch that cannot be added any more,
  * stops the start: 'err' says which and why.  Sets '*n' to the switches
  * added.  0 or errno. */

@@ -50,3 +50,19 @@ start_etcd() {
     done
     fail "etcd $name did not start (see $T/etcd-$name.log)"
 }
+
+# store_failed_exit: after a request answered 500 store_failed, mignetd
+# ($MIGNETD_PID) must exit, and not with 0 (a failed commit stops it).
+store_failed_exit() {
+    [ "$STATUS" = 500 ] || fail "a failed commit answered $STATUS: $BODY"
+    [ "$(json .error.code)" = store_failed ] || fail "not store_failed: $BODY"
+    local i rc=0
+    for i in $(seq 1 100); do
+        kill -0 "$MIGNETD_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -0 "$MIGNETD_PID" 2>/dev/null \
+        && fail "mignetd still runs after a failed commit"
+    wait "$MIGNETD_PID" || rc=$?
+    [ "$rc" != 0 ] || fail "mignetd exited 0 after a failed commit"
+}
