@@ -779,28 +779,34 @@ session_speaks_for(struct agent_session *s, const struct chan_msg *m)
 }
 
 /* The tenant virtual switches' traffic (vnet_ctl.c): what agents send
- * them; what only controllers send is refused. */
-static void
+ * them, and the acks and nacks of their pushes (numbered by the vnet
+ * layer apart from the core's instructions: it says which are its own).
+ * True when 'm' was theirs. */
+static bool
 session_vnet(struct agent_session *s, const struct chan_msg *m)
 {
+    struct vnet_ctl *vc = s->srv->ctl->vnet;
     switch (m->type) {
     case CHAN_ACK:
     case CHAN_NACK:
+        return vc && vnet_ctl_node_msg(vc, s->name, m);
     case CHAN_VNET_PACKET_IN:
     case CHAN_VNET_FSTAT:
     case CHAN_VNET_PSTAT:
     case CHAN_VNET_STATS_END:
-        if (s->srv->ctl->vnet) {
-            vnet_ctl_node_msg(s->srv->ctl->vnet, s->name, m);
+        if (vc) {
+            vnet_ctl_node_msg(vc, s->name, m);
         }
-        return;
-    default: {
-        char text[128];
-        snprintf(text, sizeof text, "'%s' is not sent by agents",
-                 chan_msg_type_name(m->type));
-        session_error(s, "unknown_type", text, false);
-        return;
-    }
+        return true;
+    default:
+        if (m->type >= CHAN_VNET_BEGIN && m->type < CHAN_N_TYPES) {
+            char text[128];
+            snprintf(text, sizeof text, "'%s' is not sent by agents",
+                     chan_msg_type_name(m->type));
+            session_error(s, "unknown_type", text, false);
+            return true;
+        }
+        return false;
     }
 }
 
@@ -832,10 +838,7 @@ session_message(struct agent_session *s, const struct chan_msg *m)
      * (the silence hold may release deletions held for it). */
     ctl->dirty = true;
     core_node_heard(ctl->core, s->node, now);
-    if (((m->type == CHAN_ACK || m->type == CHAN_NACK)
-         && (m->seq & VNET_CTL_SEQ_BIT))
-        || (m->type >= CHAN_VNET_BEGIN && m->type < CHAN_N_TYPES)) {
-        session_vnet(s, m);
+    if (session_vnet(s, m)) {
         return;
     }
     switch (m->type) {

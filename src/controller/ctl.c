@@ -124,7 +124,6 @@ static bool
 ctl_end_batch(struct ctl *ctl)
 {
     bool ok = true;
-    bool changed = ctl->dirty;
     if (ctl->dirty) {
         double t0 = clock_mono_s();
         int err = store_commit(ctl->store);
@@ -143,7 +142,7 @@ ctl_end_batch(struct ctl *ctl)
     }
     ctl_send_replies(ctl, !ok);
     if (ok) {
-        vnet_ctl_after_batch(ctl->vnet, changed);
+        vnet_ctl_after_batch(ctl->vnet);
         agent_server_flush(ctl->agents);
         ctl_arm_timer(ctl);
     } else {
@@ -232,6 +231,18 @@ ctl_sink_instr(void *aux, const struct core_instr *in)
     if (ctl->agents) {
         agent_server_instr(ctl->agents, in);
     }
+}
+
+static void
+ctl_sink_map_change(void *aux, uint32_t vm, uint32_t node, bool removed,
+                    uint64_t version)
+{
+    struct ctl *ctl = aux;
+    (void) vm;
+    (void) node;
+    (void) removed;
+    (void) version;
+    vnet_ctl_placement_changed(ctl->vnet);
 }
 
 static void
@@ -384,6 +395,7 @@ ctl_start(struct ctl *ctl)
     struct core_sink sink = {
         .instr = ctl_sink_instr,
         .migration = ctl_sink_migration,
+        .map_change = ctl_sink_map_change,
         .wrong_delete = ctl_sink_wrong_delete,
         .lease_ended = ctl_sink_lease_ended,
         .aux = ctl,

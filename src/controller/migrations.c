@@ -95,7 +95,7 @@ ctl_migration_changed(struct ctl *ctl, const struct core_migration *m)
 {
     struct core_vm_info v;
     struct core_node_info src, dst;
-    vnet_ctl_migration_changed(ctl->vnet, m);
+    vnet_ctl_placement_changed(ctl->vnet);
     if (m->phase == MIG_RELAYING) {
         metrics_hist_observe(&ctl->metrics.delay, (double) m->delay_ms
                                                       / 1000.0);

@@ -34,7 +34,6 @@ struct vnet_tenant {
     struct vnet_ctl *vc;
     struct vnet_tenant *next;
     char vswitch[MN_NAME_MAX + 1];
-    char target[VNET_TARGET_MAX + 1];
     struct bufferevent *bev;
     bool up;
     struct event *retry;
@@ -58,6 +57,15 @@ struct vnet_ctl {
 };
 
 static void tenant_dial(struct vnet_tenant *);
+
+/* The switch's controller, as its definition gives it. */
+static const char *
+tenant_target(const struct vnet_tenant *t)
+{
+    const struct vnet_switch_def *d = vnet_switch_def(t->vc->vnet,
+                                                      t->vswitch);
+    return d ? d->controller : "";
+}
 static void ensembles_check(struct vnet_ctl *);
 static void vnet_ctl_drain(struct vnet_ctl *);
 
@@ -90,7 +98,7 @@ tenant_close(struct vnet_tenant *t, const char *why)
     if (t->up) {
         t->up = false;
         log_write(LOG_WARN, "vnet", "event=tenant_down vswitch=%s "
-                  "controller=%s reason=\"%s\"", t->vswitch, t->target,
+                  "controller=%s reason=\"%s\"", t->vswitch, tenant_target(t),
                   why);
         vnet_tenant_disconnected(t->vc->vnet, t->vswitch);
         vnet_ctl_drain(t->vc);
@@ -123,7 +131,7 @@ tenant_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         t->up = true;
         log_write(LOG_INF, "vnet", "event=tenant_up vswitch=%s "
-                  "controller=%s", t->vswitch, t->target);
+                  "controller=%s", t->vswitch, tenant_target(t));
         vnet_tenant_connected(t->vc->vnet, t->vswitch, now_ms());
         vnet_ctl_drain(t->vc);
         return;
@@ -148,9 +156,9 @@ tenant_dial(struct vnet_tenant *t)
     struct sockaddr_storage ss;
     int sslen;
     char err[128];
-    if (ofconn_parse_target(t->target, &ss, &sslen, err, sizeof err)) {
+    if (ofconn_parse_target(tenant_target(t), &ss, &sslen, err, sizeof err)) {
         log_write(LOG_WARN, "vnet", "event=tenant_target vswitch=%s "
-                  "controller=%s err=\"%s\"", t->vswitch, t->target, err);
+                  "controller=%s err=\"%s\"", t->vswitch, tenant_target(t), err);
         return;
     }
     struct event_base *base = t->vc->ctl->base;
@@ -177,7 +185,6 @@ vnet_ctl_switch_added(struct vnet_ctl *vc, const char *vs)
     struct vnet_tenant *t = xcalloc(1, sizeof *t);
     t->vc = vc;
     snprintf(t->vswitch, sizeof t->vswitch, "%s", vs);
-    snprintf(t->target, sizeof t->target, "%s", def->controller);
     t->retry = evtimer_new(vc->ctl->base, tenant_retry_cb, t);
     t->next = vc->tenants;
     vc->tenants = t;
@@ -297,16 +304,15 @@ vnet_ctl_node_down(struct vnet_ctl *vc, const char *node)
     vnet_ctl_drain(vc);
 }
 
-void
+bool
 vnet_ctl_node_msg(struct vnet_ctl *vc, const char *node,
                   const struct chan_msg *msg)
 {
-    if (!vnet_node_msg(vc->vnet, node, msg, now_ms())) {
-        log_write(LOG_DBG, "vnet", "event=node_msg_ignored node=%s type=%s "
-                  "seq=%" PRIu64, node, chan_msg_type_name(msg->type),
-                  msg->seq);
+    bool mine = vnet_node_msg(vc->vnet, node, msg, now_ms());
+    if (mine) {
+        vnet_ctl_drain(vc);
     }
-    vnet_ctl_drain(vc);
+    return mine;
 }
 
 /* The nodes that hold a switch: those its VMs are placed on, and both
@@ -364,12 +370,12 @@ vnet_ctl_place(struct vnet_ctl *vc, const char *vs)
 }
 
 void
-vnet_ctl_after_batch(struct vnet_ctl *vc, bool changed)
+vnet_ctl_after_batch(struct vnet_ctl *vc)
 {
     if (!vc) {
         return;
     }
-    if (vc->placement_dirty || changed) {
+    if (vc->placement_dirty) {
         vc->placement_dirty = false;
         for (struct vnet_tenant *t = vc->tenants; t; t = t->next) {
             vnet_ctl_place(vc, t->vswitch);
@@ -417,10 +423,8 @@ ensemble_over(const struct vnet_ctl *vc, const struct vnet_ensemble *en)
 /* Called inside the core (its sink): only notes that placements and
  * ensembles must be looked at again, after the batch. */
 void
-vnet_ctl_migration_changed(struct vnet_ctl *vc,
-                           const struct core_migration *m)
+vnet_ctl_placement_changed(struct vnet_ctl *vc)
 {
-    (void) m;
     if (vc) {
         vc->placement_dirty = true;
     }

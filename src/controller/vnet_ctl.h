@@ -25,11 +25,6 @@ struct ctl;
 struct vnet;
 struct vnet_ctl;
 
-/* Acknowledgements of the switches' pushes share the channel's `ack` and
- * `nack` with the core's instructions: their seq carries this bit, which
- * the core's own sequence numbers never reach. */
-#define VNET_CTL_SEQ_BIT (UINT64_C(1) << 62)
-
 struct vnet_ctl *vnet_ctl_create(struct ctl *, char *err, size_t errlen);
 void vnet_ctl_destroy(struct vnet_ctl *);
 struct vnet *vnet_ctl_vnet(struct vnet_ctl *);
@@ -40,16 +35,18 @@ void vnet_ctl_switch_added(struct vnet_ctl *, const char *vswitch);
 void vnet_ctl_switch_removed(struct vnet_ctl *, const char *vswitch);
 
 /* The agent channel: a node's session came up (registered) or went; a
- * message for the switches arrived (a vnet_* message, or an ack/nack whose
- * seq has VNET_CTL_SEQ_BIT). */
+ * vnet_* message arrived, or an ack/nack that may be of a switch's push:
+ * vnet_ctl_node_msg() returns whether it was the switches' (else it is
+ * the core's). */
 void vnet_ctl_node_up(struct vnet_ctl *, const char *node);
 void vnet_ctl_node_down(struct vnet_ctl *, const char *node);
-void vnet_ctl_node_msg(struct vnet_ctl *, const char *node,
+bool vnet_ctl_node_msg(struct vnet_ctl *, const char *node,
                        const struct chan_msg *);
 
-/* A migration changed phase (the core's sink). */
-void vnet_ctl_migration_changed(struct vnet_ctl *,
-                                const struct core_migration *);
+/* A VM's gateway entry changed, or a migration its phase (the core's
+ * sink): which nodes host each switch is looked at again after the
+ * batch.  Accepts NULL (the core loads before the switches exist). */
+void vnet_ctl_placement_changed(struct vnet_ctl *);
 
 /* An ensemble migration: one migration per move, all checked before any
  * starts (a refusal changes nothing).  On success fills 'ids' (one per
@@ -73,9 +70,8 @@ bool vnet_ctl_connected(const struct vnet_ctl *, const char *vswitch);
 struct strbuf;
 int vnet_ctl_metrics(const struct vnet_ctl *, struct strbuf *out);
 
-/* End of a batch (after its commit; 'changed': it wrote something):
- * which nodes host each switch, from what the batch changed, and the
- * switches' output to the agents. */
-void vnet_ctl_after_batch(struct vnet_ctl *, bool changed);
+/* End of a batch (after its commit): which nodes host each switch, if
+ * a placement changed, and the switches' output to the agents. */
+void vnet_ctl_after_batch(struct vnet_ctl *);
 
 #endif /* MIGNET_CONTROLLER_VNET_CTL_H */
