@@ -615,6 +615,10 @@ of_message(void *aux, const struct ofp_msg *msg)
     case OFPT_PORT_STATUS:
         port_set(a, &msg->port_status.desc,
                  msg->port_status.reason != OFPPR_DELETE);
+        if (msg->port_status.reason == OFPPR_MODIFY
+            && (msg->port_status.desc.state & OFPPS_LINK_DOWN)) {
+            agent_vnet_link_down(a, msg->port_status.desc.port_no);
+        }
         agent_schedule_sync(a);
         break;
     case OFPT_MULTIPART_REPLY:

@@ -10,7 +10,10 @@
  * switch's packet-ins into vnet_packet_in, tenant packet-outs into
  * packet_outs on the port's local ofport or its tunnel, and reads the
  * tenant flows' counters (periodically, on request, and one final time
- * before any of them is deleted).  A push is acknowledged only through
+ * before any of them is deleted) and each tenant port's tx where Open
+ * vSwitch really delivers it: the counters of its VM's interface here,
+ * from a base read before this node began delivering to it.  A push is
+ * acknowledged only through
  * the barrier of the batch that installed it (ofctrl.c), like any
  * instruction. */
 #include <errno.h>
@@ -32,14 +35,28 @@ struct vflow {
     struct pl_vnet_flow f; /* id, version inside */
 };
 
+/* A tenant port's tx base: none yet, asked for, read. */
+enum vtx_state { VTX_NONE, VTX_ASKED, VTX_BASED };
+
 /* One tenant port held: the port, its VM, K(p); whether its frames
  * entered the switch here at the last look (for the final counters when
- * it leaves). */
+ * it leaves); the VM's interface here whose tx is the port's (0: none)
+ * and that interface's counters when this node began delivering to it. */
 struct vport {
     uint32_t port;
     char vm[MN_NAME_MAX + 1];
     uint32_t key;
     bool was_local;
+    uint32_t tx_ofport;
+    enum vtx_state tx_state;
+    uint64_t tx_base_packets, tx_base_bytes;
+};
+
+/* A tenant port's tx as it was when a counter round was asked for. */
+struct vtx_snap {
+    char vs[MN_NAME_MAX + 1];
+    uint32_t port, ofport;
+    uint64_t base_packets, base_bytes;
 };
 
 /* A push being received (vnet_begin .. vnet_end). */
@@ -73,6 +90,14 @@ struct vswitch {
     struct vpush push;
 };
 
+/* What a counter read in flight asked for. */
+enum vreq_kind {
+    VREQ_FLOWS, /* the tenant flows (vnet_fstat): ends the round */
+    VREQ_INFRA, /* the dispatch flows (vnet_pstat: rx) */
+    VREQ_PORTS, /* the VM interfaces (vnet_ptx: tx) */
+    VREQ_BASE,  /* one VM interface's tx base */
+};
+
 /* A counter read in flight: every switch (periodic: 'vs' ""), or one. */
 struct vstats_req {
     struct agent_core *a;
@@ -81,7 +106,10 @@ struct vstats_req {
     bool final;
     bool has_version; /* a vnet_drop's: that version only */
     uint64_t version;
-    bool infra;       /* the dispatch flows' (pstat) request */
+    enum vreq_kind kind;
+    struct vtx_snap *snap; /* VREQ_PORTS: the ports and their bases */
+    size_t n_snap;
+    uint32_t port, ofport; /* VREQ_BASE */
     /* One switch's: its VNI and active version when asked (it may be
      * removed before the answer: vnet_remove's final counters). */
     uint32_t vni;
@@ -340,10 +368,57 @@ full_version(const struct vswitch *s, uint32_t id, uint8_t lo)
 
 static void stats_reply(void *aux, const struct ofp_msg *msg, bool last);
 
-/* Asks for the counters of every tenant flow (cookie kind PL_K_VNET) and
- * of the dispatch flows (PL_K_VNET_INFRA), for 'vs' ("" = every switch),
- * reported with 'seq' and 'final'.  Returns false when nothing could be
- * asked (no bridge, no such switch): no vnet_stats_end will come. */
+static void
+req_free(struct vstats_req *r)
+{
+    free(r->snap);
+    free(r);
+}
+
+static void
+port_stats_request(struct ofp_msg *req, uint32_t ofport)
+{
+    ofp_msg_init(req, OFPT_MULTIPART_REQUEST, 0);
+    req->mp.type = OFPMP_PORT_STATS;
+    req->mp.port_no = ofport;
+}
+
+/* The ports of 'vs' ("" = every switch) whose tx is read here (from
+ * interface 'ofport' only, unless 0), with their bases as they are now. */
+static size_t
+snap_tx(const struct agent_vnet *v, const char *vs, uint32_t ofport,
+        struct vtx_snap **out)
+{
+    size_t n = 0, cap = 0;
+    *out = NULL;
+    for (size_t i = 0; i < v->n; i++) {
+        const struct vswitch *s = v->sw[i];
+        if (!s->known || (vs[0] && strcmp(vs, s->name))) {
+            continue;
+        }
+        for (size_t j = 0; j < s->n_ports; j++) {
+            const struct vport *vp = &s->ports[j];
+            if (!vp->tx_ofport || vp->tx_state != VTX_BASED
+                || (ofport && vp->tx_ofport != ofport)) {
+                continue;
+            }
+            *out = xgrow(*out, &cap, n + 1, sizeof **out);
+            struct vtx_snap *e = &(*out)[n++];
+            snprintf(e->vs, sizeof e->vs, "%s", s->name);
+            e->port = vp->port;
+            e->ofport = vp->tx_ofport;
+            e->base_packets = vp->tx_base_packets;
+            e->base_bytes = vp->tx_base_bytes;
+        }
+    }
+    return n;
+}
+
+/* Asks for the counters of every tenant flow (cookie kind PL_K_VNET), of
+ * the dispatch flows (PL_K_VNET_INFRA) and of the tenant ports' VM
+ * interfaces here, for 'vs' ("" = every switch), reported with 'seq' and
+ * 'final'.  Returns false when nothing could be asked (no bridge, no such
+ * switch): no vnet_stats_end will come. */
 static bool
 request(struct agent_core *a, const char *vs, uint64_t seq, bool final,
         const uint64_t *version)
@@ -355,10 +430,15 @@ request(struct agent_core *a, const char *vs, uint64_t seq, bool final,
     if (vs[0] && (!s || !s->known)) {
         return false;
     }
-    /* The dispatch flows first: the tenant flows' answer ends the round
-     * (Open vSwitch answers in order). */
-    for (int k = 0; k < 2; k++) {
-        bool infra = k == 0;
+    /* The interfaces and the dispatch flows first: the tenant flows'
+     * answer ends the round (Open vSwitch answers in order).  A version's
+     * read (vnet_drop) is about that version's flows alone. */
+    for (int k = version ? VREQ_INFRA : VREQ_PORTS; k >= VREQ_FLOWS; k--) {
+        struct vtx_snap *snap = NULL;
+        size_t n_snap = 0;
+        if (k == VREQ_PORTS && !(n_snap = snap_tx(a->vnet, vs, 0, &snap))) {
+            continue;
+        }
         struct vstats_req *r = xcalloc(1, sizeof *r);
         r->a = a;
         snprintf(r->vs, sizeof r->vs, "%s", vs);
@@ -368,13 +448,17 @@ request(struct agent_core *a, const char *vs, uint64_t seq, bool final,
         }
         r->seq = seq;
         r->final = final;
-        r->infra = infra;
+        r->kind = (enum vreq_kind) k;
+        r->snap = snap;
+        r->n_snap = n_snap;
         if (version) {
             r->has_version = true;
             r->version = *version;
         }
         struct ofp_msg req;
-        if (infra) {
+        if (k == VREQ_PORTS) {
+            port_stats_request(&req, OFPP_ANY);
+        } else if (k == VREQ_INFRA) {
             ofctrl_flow_stats_request(&req, pl_cookie_kind(PL_K_VNET_INFRA),
                                       PL_COOKIE_KIND_MASK);
             req.mp.flow_req.table_id = PL_T_FROM_VM;
@@ -389,11 +473,172 @@ request(struct agent_core *a, const char *vs, uint64_t seq, bool final,
                                       PL_COOKIE_KIND_MASK);
         }
         if (ofconn_request(a->of, &req, stats_reply, r, NULL)) {
-            free(r);
+            req_free(r);
             return false;
         }
     }
     return true;
+}
+
+/* ---- Counters: each tenant port's tx, where it is delivered ---- */
+
+static uint32_t
+port_ofport(struct agent_core *a, const struct vport *vp)
+{
+    const struct pl_vm *v = pl_engine_find_vm(a->engine, vp->vm);
+    return v ? v->ofport : 0;
+}
+
+/* Asks for the counters of 'vp''s VM interface before anything sent after
+ * this: what it had counted before this node delivered to it. */
+static void
+ask_base(struct agent_core *a, const struct vswitch *s, struct vport *vp)
+{
+    vp->tx_state = VTX_NONE;
+    if (!a->of_ready) {
+        return; /* asked again at the next look */
+    }
+    struct vstats_req *r = xcalloc(1, sizeof *r);
+    r->a = a;
+    snprintf(r->vs, sizeof r->vs, "%s", s->name);
+    r->kind = VREQ_BASE;
+    r->port = vp->port;
+    r->ofport = vp->tx_ofport;
+    struct ofp_msg req;
+    port_stats_request(&req, vp->tx_ofport);
+    if (ofconn_request(a->of, &req, stats_reply, r, NULL)) {
+        req_free(r);
+        return;
+    }
+    vp->tx_state = VTX_ASKED;
+}
+
+/* Follows the VM interface of each port of 's': one that changed (or
+ * whose base is still to be read) gets its base asked for. */
+static void
+track_tx(struct agent_core *a, struct vswitch *s)
+{
+    for (size_t i = 0; i < s->n_ports; i++) {
+        struct vport *vp = &s->ports[i];
+        uint32_t of = port_ofport(a, vp);
+        if (of != vp->tx_ofport) {
+            vp->tx_ofport = of;
+            vp->tx_state = VTX_NONE;
+        }
+        if (vp->tx_ofport && vp->tx_state == VTX_NONE) {
+            ask_base(a, s, vp);
+        }
+    }
+}
+
+void
+agent_vnet_link_down(struct agent_core *a, uint32_t ofport)
+{
+    struct vtx_snap *snap;
+    size_t n = a->of_ready ? snap_tx(a->vnet, "", ofport, &snap) : 0;
+    if (!n) {
+        return;
+    }
+    struct vstats_req *r = xcalloc(1, sizeof *r);
+    r->a = a;
+    r->kind = VREQ_PORTS;
+    r->snap = snap;
+    r->n_snap = n;
+    struct ofp_msg req;
+    port_stats_request(&req, ofport);
+    if (ofconn_request(a->of, &req, stats_reply, r, NULL)) {
+        req_free(r);
+    }
+}
+
+/* Whether a port of 's' whose VM is 'vm' reads its tx from an interface
+ * other than the one it has now. */
+static bool
+tx_moves(struct agent_core *a, const struct vswitch *s, const char *vm)
+{
+    for (size_t i = 0; i < s->n_ports; i++) {
+        const struct vport *vp = &s->ports[i];
+        if (!strcmp(vm, vp->vm) && vp->tx_ofport
+            && vp->tx_ofport != port_ofport(a, vp)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The port a base request (VREQ_BASE) was for, if it still waits for
+ * that answer. */
+static struct vport *
+base_port(const struct vstats_req *r)
+{
+    struct vswitch *s = sw_find(r->a->vnet, r->vs);
+    for (size_t i = 0; s && i < s->n_ports; i++) {
+        struct vport *vp = &s->ports[i];
+        if (vp->port == r->port) {
+            return vp->tx_ofport == r->ofport && vp->tx_state == VTX_ASKED
+                       ? vp : NULL; /* else asked again meanwhile */
+        }
+    }
+    return NULL;
+}
+
+/* One interface's counters in a round's answer: the tx of each tenant
+ * port read from it, less its base. */
+static void
+emit_ptx(struct vstats_req *r, const struct ofp_port_stats *ps)
+{
+    for (size_t i = 0; i < r->n_snap; i++) {
+        const struct vtx_snap *e = &r->snap[i];
+        if (e->ofport != ps->port_no) {
+            continue;
+        }
+        struct chan_msg m;
+        chan_msg_init(&m, CHAN_VNET_PTX);
+        snprintf(m.vswitch, sizeof m.vswitch, "%s", e->vs);
+        m.port = e->port;
+        /* Below the base: the interface was made again (its counters
+         * restarted), which mignetd counts as a restart. */
+        m.packets = ps->tx_packets >= e->base_packets
+                        ? ps->tx_packets - e->base_packets
+                        : ps->tx_packets;
+        m.bytes = ps->tx_bytes >= e->base_bytes ? ps->tx_bytes - e->base_bytes
+                                                : ps->tx_bytes;
+        send_msg(r->a, &m);
+    }
+}
+
+/* A port statistics reply (NULL: the connection ended): a base
+ * (VREQ_BASE) or a round's tx (VREQ_PORTS). */
+static void
+port_stats_reply(struct vstats_req *r, const struct ofp_msg *msg)
+{
+    struct vport *vp = NULL;
+    if (r->kind == VREQ_BASE) {
+        if (!(vp = base_port(r))) {
+            return;
+        }
+        if (!msg) {
+            vp->tx_state = VTX_NONE; /* asked again at the next look */
+            return;
+        }
+        vp->tx_base_packets = vp->tx_base_bytes = 0; /* no such port: 0 */
+        vp->tx_state = VTX_BASED;
+    }
+    if (!msg || msg->type != OFPT_MULTIPART_REPLY
+        || msg->mp.type != OFPMP_PORT_STATS) {
+        return;
+    }
+    struct ofp_mp_iter it;
+    struct ofp_port_stats ps;
+    ofp_mp_iter_init(&it, &msg->mp);
+    while (ofp_port_stats_next(&it, &ps)) {
+        if (!vp) {
+            emit_ptx(r, &ps);
+        } else if (ps.port_no == r->ofport) {
+            vp->tx_base_packets = ps.tx_packets;
+            vp->tx_base_bytes = ps.tx_bytes;
+        }
+    }
 }
 
 static void
@@ -427,7 +672,7 @@ stats_entry(struct vstats_req *r, const struct ofp_flow_stats *fs)
     }
     const char *name = s ? s->name : r->vs;
     struct chan_msg m;
-    if (r->infra) {
+    if (r->kind == VREQ_INFRA) {
         /* A dispatch flow: its tenant port is in the metadata it writes;
          * what it counted entered the switch (rx). */
         if (fs->table_id != PL_T_FROM_VM
@@ -466,6 +711,13 @@ stats_reply(void *aux, const struct ofp_msg *msg, bool last)
 {
     struct vstats_req *r = aux;
     struct agent_core *a = r->a;
+    if (r->kind == VREQ_PORTS || r->kind == VREQ_BASE) {
+        port_stats_reply(r, msg);
+        if (!msg || last) {
+            req_free(r);
+        }
+        return;
+    }
     if (msg && msg->type == OFPT_MULTIPART_REPLY
         && msg->mp.type == OFPMP_FLOW) {
         struct ofp_mp_iter it;
@@ -481,7 +733,7 @@ stats_reply(void *aux, const struct ofp_msg *msg, bool last)
     }
     /* The round ends even when the bridge's connection did (msg NULL):
      * mignetd waits for the end of a round it asked for. */
-    if (!r->infra && (msg || r->seq || r->final)) {
+    if (r->kind == VREQ_FLOWS && (msg || r->seq || r->final)) {
         for (size_t i = 0; i < a->vnet->n; i++) {
             const struct vswitch *s = a->vnet->sw[i];
             if (s->known && (!r->vs[0] || !strcmp(r->vs, s->name))) {
@@ -492,15 +744,19 @@ stats_reply(void *aux, const struct ofp_msg *msg, bool last)
             emit_end(a, r->vs, r->seq, r->final); /* removed meanwhile */
         }
     }
-    free(r);
+    req_free(r);
 }
 
 void
 agent_vnet_stats(struct agent_core *a)
 {
     bool any = false;
-    for (size_t i = 0; i < a->vnet->n && !any; i++) {
-        any = a->vnet->sw[i]->known;
+    for (size_t i = 0; i < a->vnet->n; i++) {
+        struct vswitch *s = a->vnet->sw[i];
+        if (s->known) {
+            any = true;
+            track_tx(a, s); /* a base the connection's end cut */
+        }
     }
     if (any) {
         a->vnet->stats_rounds++;
@@ -776,15 +1032,28 @@ agent_vnet_end(struct agent_core *a, const char *vs, uint64_t seq)
     }
     s->vni = p->vni;
     s->active = p->active;
-    free(s->ports);
+    struct vport *prev = s->ports;
+    size_t n_prev = s->n_ports;
     s->ports = xcalloc(p->n_ports + 1, sizeof *s->ports);
     if (p->n_ports) {
         memcpy(s->ports, p->ports, p->n_ports * sizeof *p->ports);
     }
     s->n_ports = p->n_ports;
     for (size_t i = 0; i < s->n_ports; i++) {
-        s->ports[i].was_local = port_local(a, &s->ports[i]);
+        struct vport *vp = &s->ports[i];
+        vp->was_local = port_local(a, vp);
+        for (size_t j = 0; j < n_prev; j++) {
+            const struct vport *o = &prev[j];
+            if (o->port == vp->port && !strcmp(o->vm, vp->vm)) {
+                vp->tx_ofport = o->tx_ofport; /* its tx goes on */
+                vp->tx_state = o->tx_state;
+                vp->tx_base_packets = o->tx_base_packets;
+                vp->tx_base_bytes = o->tx_base_bytes;
+            }
+        }
     }
+    free(prev);
+    track_tx(a, s); /* new interfaces' bases: before the batch */
     for (size_t i = 0; i < p->n_dels; i++) {
         for (size_t j = 0; j < s->n_flows; j++) {
             if (s->flows[j].f.id == p->dels[i].id
@@ -995,11 +1264,12 @@ agent_vnet_vm_changed(struct agent_core *a, const char *vm)
         if (!uses || !s->known) {
             continue;
         }
-        if (leaves) {
-            /* Its flows go with the batch this sync sends: their last
-             * counters first. */
+        if (leaves || tx_moves(a, s, vm)) {
+            /* Its flows go with the batch this sync sends, or its tx is
+             * read elsewhere from now on: the last counters first. */
             (void) request(a, s->name, 0, true, NULL);
         }
+        track_tx(a, s);
         dirty_switch(a, s);
     }
 }

@@ -49,6 +49,10 @@ void agent_vnet_remove_now(struct agent_core *, const char *vs);
 void agent_vnet_stats_req(struct agent_core *, const char *vs, uint64_t seq);
 /* The periodic read (--vnet-stats-ms): every switch held, seq 0. */
 void agent_vnet_stats(struct agent_core *);
+/* Interface 'ofport' lost its link (its VM paused, its tap going): the
+ * tenant ports' tx read from it is read now, while it still exists --
+ * what it delivered since the last read would go with it. */
+void agent_vnet_link_down(struct agent_core *, uint32_t ofport);
 /* Sends 'frame' out of tenant port 'port': on its VM's port here, else
  * through the tunnel keyed K(port) to the VM's node.  0, ENOENT (no such
  * switch or port), EHOSTUNREACH (the VM is nowhere this node can reach)

@@ -793,6 +793,7 @@ session_vnet(struct agent_session *s, const struct chan_msg *m)
     case CHAN_VNET_PACKET_IN:
     case CHAN_VNET_FSTAT:
     case CHAN_VNET_PSTAT:
+    case CHAN_VNET_PTX:
     case CHAN_VNET_STATS_END:
         if (vc) {
             vnet_ctl_node_msg(vc, s->name, m);

@@ -348,6 +348,7 @@ static const struct field *const type_fields[CHAN_N_TYPES] = {
     [CHAN_VNET_FSTAT] = vnet_fstat_fields,
     [CHAN_VNET_PSTAT] = vnet_pstat_fields,
     [CHAN_VNET_STATS_END] = vnet_stats_end_fields,
+    [CHAN_VNET_PTX] = vnet_pstat_fields,
 };
 
 /* Checks across members, after each member passed its own: where it

@@ -73,6 +73,7 @@
  *                                                             (agent -> ctl)
  *   vnet_pstat    vswitch R, port R, packets R, bytes R       (agent -> ctl)
  *   vnet_stats_end vswitch R, seq R, final f                  (agent -> ctl)
+ *   vnet_ptx      vswitch R, port R, packets R, bytes R       (agent -> ctl)
  * 'ofp' (vnet_flow) is an OpenFlow 1.3 FLOW_MOD in the tenant's terms, in
  * lowercase hex like 'frame' and held in the same member; 'key' is a
  * tunnel key (0-VNI_MAX).
@@ -171,7 +172,8 @@ struct strbuf;
     CHAN_MSG_TYPE(VNET_PACKET_IN, "vnet_packet_in")                          \
     CHAN_MSG_TYPE(VNET_FSTAT, "vnet_fstat")                                  \
     CHAN_MSG_TYPE(VNET_PSTAT, "vnet_pstat")                                  \
-    CHAN_MSG_TYPE(VNET_STATS_END, "vnet_stats_end")
+    CHAN_MSG_TYPE(VNET_STATS_END, "vnet_stats_end")                          \
+    CHAN_MSG_TYPE(VNET_PTX, "vnet_ptx")
 
 enum chan_msg_type {
 #define CHAN_MSG_TYPE(ENUM, NAME) CHAN_##ENUM,

@@ -206,10 +206,6 @@ bool vtable_selects(const struct vflow *, const struct ofp_match *,
  * tenant if asked for, the nodes told. */
 void vtable_remove(struct vswitch *, size_t i, uint8_t reason,
                    int64_t now_ms);
-/* Outputs of 'f' for a frame that entered on tenant port 'q' that go to
- * port 'p'. */
-unsigned vtable_n_out(const struct vswitch *, const struct vflow *,
-                      uint32_t q, uint32_t p);
 void vtable_expire(struct vswitch *, int64_t now_ms);
 int64_t vtable_next_expiry(const struct vswitch *);
 void vtable_clear(struct vswitch *);
@@ -249,13 +245,13 @@ void vstats_fstat(struct vswitch *, const char *node,
                   const struct chan_msg *, int64_t now_ms);
 void vstats_pstat(struct vswitch *, const char *node,
                   const struct chan_msg *);
+void vstats_ptx(struct vswitch *, const char *node, const struct chan_msg *);
 void vstats_drop_version(struct vswitch *, const char *node,
                          uint64_t version);
 void vstats_drop_node(struct vswitch *, const char *node);
 void vstats_drop_flow(struct vswitch *, uint32_t fid);
 void vstats_packet_in(struct vswitch *, const char *node,
                       const struct chan_msg *, int64_t now_ms);
-void vstats_packet_out(struct vswitch *, uint32_t port, size_t len);
 
 /* vnet_conn.c */
 void vconn_send_error(struct vswitch *, uint32_t xid, enum ofperr,

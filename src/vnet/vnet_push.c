@@ -617,8 +617,7 @@ vpush_packet_out(struct vswitch *s, uint32_t port, const uint8_t *frame,
     m.port = port;
     m.frame_len = len;
     memcpy(m.frame, frame, len);
-    vnet_queue(s->vnet, node, &m);
-    vstats_packet_out(s, port, len);
+    vnet_queue(s->vnet, node, &m); /* its tx is counted where it leaves */
 }
 
 uint64_t

@@ -1,13 +1,18 @@
 /* vnet_stats.c: the tenant's counters, combined from every node's, and
  * its packet-ins, merged across nodes.
  *
- * Each node reports cumulative counts per (flow id, version, tenant port)
- * and per port (rx).  The last value of each key is kept; a new value adds
- * its growth to the tenant's counter, and a value below the last one (the
- * node's counter restarted) adds itself.  So the tenant's counters never
- * decrease -- across node restarts, version drops and nodes leaving.  Port
- * tx is computed from flow growth times the flow's outputs to the port,
- * plus the tenant's packet-outs.
+ * Each node reports cumulative counts per (flow id, version, tenant port),
+ * per port rx (the frames its dispatch flow sent into the switch) and per
+ * port tx (vnet_ptx: what Open vSwitch delivered to the port's VM
+ * interface on that node since the node began delivering to it -- the
+ * frames the tenant's flows and packet-outs put out of the port, counted
+ * where they really left).  The last value of each key is kept; a new
+ * value adds its growth to the tenant's counter, and a value below the
+ * last one (the node's counter restarted) adds itself.  So the tenant's
+ * counters never decrease -- across node restarts, version drops and nodes
+ * leaving.  Tx is not derived from flow counters: Open vSwitch credits the
+ * packets in flight while a rule is added (its revalidation) to the new
+ * rule, so flow counters times outputs over-count at every learning step.
  *
  * A packet-in whose (in_port, frame hash) came from a different node within
  * the merge window is the same packet seen twice (an ensemble runs the VM
@@ -72,25 +77,40 @@ vstats_fstat(struct vswitch *s, const char *node, const struct chan_msg *m,
     f->packets += dp;
     f->bytes += db;
     f->used_ms = now_ms;
-    for (size_t i = 0; i < s->n_ports; i++) {
-        unsigned n = vtable_n_out(s, f, m->port, s->ports[i].port);
-        s->ports[i].tx_packets += dp * n;
-        s->ports[i].tx_bytes += db * n;
+}
+
+/* A port counter report: 'version' 0 is rx (vnet_pstat), 1 tx (vnet_ptx);
+ * their keys have no flow id. */
+static void
+port_counter(struct vswitch *s, const char *node, const struct chan_msg *m,
+             uint64_t version, uint64_t *packets, uint64_t *bytes)
+{
+    struct vctr *c = find_key(s, node, 0, version, m->port, true);
+    if (!c) {
+        return;
     }
+    *packets += growth(c->packets, m->packets);
+    *bytes += growth(c->bytes, m->bytes);
+    c->packets = m->packets;
+    c->bytes = m->bytes;
 }
 
 void
 vstats_pstat(struct vswitch *s, const char *node, const struct chan_msg *m)
 {
     struct vport *p = vswitch_port(s, m->port);
-    struct vctr *c = p ? find_key(s, node, 0, 0, m->port, true) : NULL;
-    if (!c) {
-        return;
+    if (p) {
+        port_counter(s, node, m, 0, &p->rx_packets, &p->rx_bytes);
     }
-    p->rx_packets += growth(c->packets, m->packets);
-    p->rx_bytes += growth(c->bytes, m->bytes);
-    c->packets = m->packets;
-    c->bytes = m->bytes;
+}
+
+void
+vstats_ptx(struct vswitch *s, const char *node, const struct chan_msg *m)
+{
+    struct vport *p = vswitch_port(s, m->port);
+    if (p) {
+        port_counter(s, node, m, 1, &p->tx_packets, &p->tx_bytes);
+    }
 }
 
 static void
@@ -128,16 +148,6 @@ vstats_drop_flow(struct vswitch *s, uint32_t fid)
 {
     if (fid) {
         drop_keys(s, NULL, false, 0, fid);
-    }
-}
-
-void
-vstats_packet_out(struct vswitch *s, uint32_t port, size_t len)
-{
-    struct vport *p = vswitch_port(s, port);
-    if (p) {
-        p->tx_packets++;
-        p->tx_bytes += len;
     }
 }
 

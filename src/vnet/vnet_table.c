@@ -164,26 +164,6 @@ selects_strict(const struct vflow *f, const struct ofp_flow_mod *fm)
            && (f->cookie & fm->cookie_mask) == (fm->cookie & fm->cookie_mask);
 }
 
-unsigned
-vtable_n_out(const struct vswitch *s, const struct vflow *f, uint32_t q,
-             uint32_t p)
-{
-    unsigned n = 0;
-    const struct ofp_actions *a = &f->insts.apply;
-    for (size_t i = 0; i < a->n; i++) {
-        uint32_t o = a->a[i].output.port;
-        if (a->a[i].type != OFP_ACT_OUTPUT) {
-            continue;
-        }
-        if ((o == p && p != q) || (o == OFPP_IN_PORT && p == q)
-            || ((o == OFPP_FLOOD || o == OFPP_ALL) && p != q
-                && is_port(s, p))) {
-            n++;
-        }
-    }
-    return n;
-}
-
 /* ---- Changes. --------------------------------------------------------- */
 
 static uint32_t

@@ -418,7 +418,8 @@ vnet_node_msg(struct vnet *v, const char *node, const struct chan_msg *m,
                          m->ofp_code, now_ms);
     }
     if (m->type != CHAN_VNET_PACKET_IN && m->type != CHAN_VNET_FSTAT
-        && m->type != CHAN_VNET_PSTAT && m->type != CHAN_VNET_STATS_END) {
+        && m->type != CHAN_VNET_PSTAT && m->type != CHAN_VNET_PTX
+        && m->type != CHAN_VNET_STATS_END) {
         return false;
     }
     struct vswitch *s = vnet_find(v, m->vswitch);
@@ -434,6 +435,9 @@ vnet_node_msg(struct vnet *v, const char *node, const struct chan_msg *m,
         break;
     case CHAN_VNET_PSTAT:
         vstats_pstat(s, node, m);
+        break;
+    case CHAN_VNET_PTX:
+        vstats_ptx(s, node, m);
         break;
     default:
         vconn_stats_end(s, node, m->seq);

@@ -27,8 +27,9 @@
 # counters_match_traffic  the final poll (after the traffic stopped):
 #     rx:  sum of port rx deltas == the VMs' eth0 tx deltas == the probes
 #          the senders put on the wire (sent - send_errors + 3 end probes)
-#          == sum of every flow's packets (one table: each frame that
-#          enters the switch is counted by exactly one flow);
+#          == sum of every flow's packets during the run (one table:
+#          each frame that enters the switch is counted by exactly one
+#          flow; flows are counted from the first poll, as ports are);
 #     tx:  sum of port tx deltas == the VMs' eth0 rx deltas, exactly, in
 #          a run without moves (the frames the learned flows output, and
 #          the app's packet-outs: FLOOD = every port but in_port; details
@@ -198,8 +199,17 @@ def main():
                       for p in fp['ports'] if p['port'] in vm_ports)
         port_tx = sum(p['tx'] - base.get(p['port'], {}).get('tx', 0)
                       for p in fp['ports'] if p['port'] in vm_ports)
-        flow_pk = sum(fl['packets'] for fl in ff['flows'])
-        flow_out = sum(fl['packets'] * fl.get('n_out', 0)
+        # Flows as ports: what they counted during the run (the switch's
+        # flows outlive a controller: a fresh app's table-miss ADD keeps
+        # the counters of the one it replaces, as OpenFlow says).
+        fbase = {(fl['table'], fl['priority'], fl['match']): fl['packets']
+                 for fl in fstats[0]['flows']} if fstats else {}
+        def run_packets(fl):
+            return fl['packets'] - fbase.get(
+                (fl['table'], fl['priority'], fl['match']), 0)
+        flow_abs = sum(fl['packets'] for fl in ff['flows'])
+        flow_pk = sum(run_packets(fl) for fl in ff['flows'])
+        flow_out = sum(run_packets(fl) * fl.get('n_out', 0)
                        for fl in ff['flows'])
         po = [e for e in ev if e.get('ev') == 'packet_out']
         po_deliv = 0
@@ -246,10 +256,10 @@ def main():
                     x = vm_of_port.get(int(kv[8:]))
                     if x in per:
                         per[x]['flows'] = per[x].get('flows', 0) + \
-                            fl['packets']
+                            run_packets(fl)
         for x in per:
             per[x]['packet_ins'] = pin_by_port.get(ports[x], 0)
-        d['table_miss_packets'] = sum(fl['packets'] for fl in ff['flows']
+        d['table_miss_packets'] = sum(run_packets(fl) for fl in ff['flows']
                                       if fl['priority'] == 0
                                       and fl['match'] == '')
         d['per_vm'] = per
@@ -275,7 +285,7 @@ def main():
                     rf = json.load(f)
                 rest_pk = sum(int(x['packets']) for x in rf['flows'])
                 d['rest_flow_packets'] = rest_pk
-                if rest_pk != flow_pk:
+                if rest_pk != flow_abs:
                     match = False
                     bad.append('mignetd flows vs the tenant')
                 # mignetd's port counters against the tenant's last poll

@@ -28,17 +28,11 @@ MIG_PUSH_MS=${MIG_PUSH_MS:-10}
 
 mignet_cli() { "$MIG_BUILD/mignet" --url "$MIG_URL" "$@"; }
 
-# mig_free_port: a free TCP port on loopback.
+# mig_free_port: a free TCP port on loopback, below the ephemeral range and
+# never one this run was given before (free_port.py's ledger).
 mig_free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 30000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-    tb_die "no free port"
+    python3 "$(dirname "${BASH_SOURCE[0]}")/../integration/free_port.py" \
+        "${TB_DIR:?tb_setup first}/.ports" || tb_die "no free port"
 }
 
 # _mig_mignetd: (re)starts mignetd on MIG_REST/MIG_AGENT_PORT with the

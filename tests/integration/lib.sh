@@ -17,7 +17,7 @@ done
 T=$(mktemp -d "${TMPDIR:-/tmp}/mignet-it.XXXXXX")
 PIDS=()
 # stop_all RC: stops every process started (by PID), shows the logs when
-# RC is not 0, removes $T.
+# RC is not 0, removes $T (kept after a failure with MIGNET_KEEP=1).
 stop_all() {
     local p f
     for p in "${PIDS[@]}"; do
@@ -30,6 +30,10 @@ stop_all() {
             echo "---- $f (last 30 lines)" >&2
             tail -n 30 "$f" >&2
         done
+        if [ "${MIGNET_KEEP:-0}" = 1 ]; then
+            echo "MIGNET_KEEP=1: the failed test's files stay in $T" >&2
+            return
+        fi
     fi
     rm -rf "$T"
 }
@@ -63,10 +67,11 @@ trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# free_port: a TCP port free on 127.0.0.1 right now (python3).
+# free_port: a TCP port free on 127.0.0.1, below the ephemeral range and
+# never one this test was given before (free_port.py, ledger $T/.ports).
 free_port() {
-    python3 -c 'import socket; s = socket.socket();
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py" "$T/.ports" ||
+        fail "no free port"
 }
 
 # start_mignetd NAME [ARGS...]: starts mignetd with state dir $T/NAME and

@@ -9,7 +9,8 @@
 # delivery (table 30) and acknowledge the push after its barrier; a frame
 # from vm1 must reach vm2 (and nothing else), a frame from vm2 must come
 # back as vnet_packet_in {port 2, id 2}; a vnet_packet_out to port 1 must
-# reach vm1; the counters come every --vnet-stats-ms; one more tenant
+# reach vm1; the counters come every --vnet-stats-ms (a port's tx: what
+# Open vSwitch delivered to its VM's interface since); one more tenant
 # flow costs one flow_mod, and so does changing one of 1,000; a full push
 # deletes what it does not list; a flow that does not decode is nacked; the
 # flip to version 1 moves the dispatch to table 41; vnet_drop of version
@@ -24,8 +25,11 @@ ovs_require
 chan_bed_start vnet
 ovs_vsctl add-port br-int vm1 -- set interface vm1 type=internal \
     -- add-port br-int vm2 -- set interface vm2 type=internal
-ip netns exec "$OVS_NS" ip link set vm1 up
-ip netns exec "$OVS_NS" ip link set vm2 up
+# No IPv6 chatter: the frames at each port are the test's alone.
+for v in vm1 vm2; do
+    ip netns exec "$OVS_NS" sysctl -qw "net.ipv6.conf.$v.disable_ipv6=1"
+    ip netns exec "$OVS_NS" ip link set "$v" up
+done
 V1=$(ovs_vsctl get interface vm1 ofport)
 V2=$(ovs_vsctl get interface vm2 ofport)
 
@@ -90,6 +94,11 @@ push() { printf '%s\n' "$@" >>"$T/send"; }
 S=4611686018427387904
 acked() { grep -q "\"type\":\"ack\",\"seq\":$1\b" "$T/chan.log"; }
 VS='"vswitch":"vs1"'
+# Port tx counts from here: what the interfaces had before is not the
+# switch's (the agent reads a base before its first flows).
+sleep 0.3
+base1=$(rx vm1)
+base2=$(rx vm2)
 
 push "{\"type\":\"vnet_begin\",$VS,\"vni\":100,\"active\":0,\"seq\":$((S + 3)),\"full\":true}" \
     "{\"type\":\"vnet_port\",$VS,\"port\":1,\"vm\":\"vm1\",\"key\":15728641}" \
@@ -142,6 +151,19 @@ ovs_wait "vnet_pstat of port 1" grep -q \
     "$T/chan.log"
 grep -q '"type":"vnet_stats_end","vswitch":"vs1","seq":0}' "$T/chan.log" ||
     fail "no periodic vnet_stats_end"
+# Each port's tx is what Open vSwitch delivered to its VM's interface
+# since the switch began: vm1 the packet-out, vm2 vm1's frame.
+last_ptx() {
+    grep -o "\"type\":\"vnet_ptx\",\"vswitch\":\"vs1\",\"port\":$1,\"packets\":[0-9]*" \
+        "$T/chan.log" | tail -n 1 | sed 's/.*://'
+}
+ptx_is_ovs() {
+    [ "$(last_ptx 1)" = $(($(rx vm1) - base1)) ] &&
+        [ "$(last_ptx 2)" = $(($(rx vm2) - base2)) ]
+}
+ovs_wait "vnet_ptx equal to the interfaces' tx" ptx_is_ovs
+[ "$(last_ptx 1)" -ge 1 ] && [ "$(last_ptx 2)" -ge 1 ] ||
+    fail "port tx: $(last_ptx 1) $(last_ptx 2)"
 
 # One tenant flow more costs one flow_mod (an upsert push).
 push "{\"type\":\"vnet_begin\",$VS,\"vni\":100,\"active\":0,\"seq\":$((S + 4))}" \

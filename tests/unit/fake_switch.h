@@ -24,6 +24,7 @@ struct taken {
     /* flow_mods, flow statistics requests: */
     uint64_t cookie[FSW_MAX], cookie_mask[FSW_MAX];
     uint16_t mp_type[FSW_MAX]; /* multipart requests: the type */
+    uint32_t mp_port[FSW_MAX]; /* port statistics requests: the port */
     /* packet_outs: the first output action's port, the frame's type */
     uint32_t out_port[FSW_MAX];
     uint16_t ethertype[FSW_MAX];
@@ -63,6 +64,8 @@ fsw_take(struct ofpbuf *out, struct taken *t)
             if (msg->mp.type == OFPMP_FLOW) {
                 t->cookie[t->n] = msg->mp.flow_req.cookie;
                 t->cookie_mask[t->n] = msg->mp.flow_req.cookie_mask;
+            } else if (msg->mp.type == OFPMP_PORT_STATS) {
+                t->mp_port[t->n] = msg->mp.port_no;
             }
         }
         t->xid[t->n++] = msg->xid;

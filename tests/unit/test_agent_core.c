@@ -1724,6 +1724,134 @@ test_vnet_stats_cut(void **state)
                    "\"seq\":7}\n");
 }
 
+/* The switch answers port statistics request 'xid': each port in 'no'
+ * has sent 'tx[i]' packets of 100 bytes. */
+static void
+sw_port_tx(struct fx *f, uint32_t xid, const uint32_t *no,
+           const uint64_t *tx, size_t n)
+{
+    struct ofpbuf b;
+    ofpbuf_init(&b, 1024);
+    size_t start = ofp_mp_reply_start(&b, xid, OFPMP_PORT_STATS, 0);
+    for (size_t i = 0; i < n; i++) {
+        struct ofp_port_stats ps = {.port_no = no[i], .tx_packets = tx[i],
+                                    .tx_bytes = tx[i] * 100,
+                                    .rx_packets = 1000};
+        ofp_put_port_stats(&b, &ps);
+    }
+    assert_int_equal(ofp_mp_finish(&b, start), OFPERR_OK);
+    sw_bytes(f, &b);
+    ofpbuf_uninit(&b);
+}
+
+/* The index of the port statistics request for 'port' in 't', or fails. */
+static size_t
+port_req(const struct taken *t, uint32_t port)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->type[i] == OFPT_MULTIPART_REQUEST
+            && t->mp_type[i] == OFPMP_PORT_STATS && t->mp_port[i] == port) {
+            return i;
+        }
+    }
+    fail_msg("no port statistics request for port %u", port);
+    return 0;
+}
+
+static size_t
+first_flow_mod(const struct taken *t)
+{
+    size_t i = 0;
+    while (i < t->n && t->type[i] != OFPT_FLOW_MOD) {
+        i++;
+    }
+    return i;
+}
+
+/* (T10) A tenant port's tx is what Open vSwitch delivered to its VM's
+ * interface here, counted from a base read before the batch that begins
+ * to deliver to it; it is read at once when the interface's link goes
+ * down; a port whose VM leaves has its last tx read before its flows go,
+ * and is read no more. */
+static void
+test_vnet_port_tx(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_with_two(f);
+    feed(f, VNET_BEGIN("3", "4", ",\"full\":true") VNET_PORT("1", "vm1")
+                VNET_PORT("2", "vm2"));
+    feed_flow(f, VNET_FLOW("1", "4"), "add priority=0 actions=output:FLOOD");
+    feed(f, VNET_END("3"));
+    run_batch(f, &t);
+    size_t b1 = port_req(&t, 1), b2 = port_req(&t, 2);
+    assert_true(b1 < first_flow_mod(&t) && b2 < first_flow_mod(&t));
+    /* Before this node delivered to them, vm1's interface had sent 100
+     * (DHCP, anything), vm2's 7. */
+    sw_port_tx(f, t.xid[b1], (uint32_t[]){1}, (uint64_t[]){100}, 1);
+    sw_port_tx(f, t.xid[b2], (uint32_t[]){2}, (uint64_t[]){7}, 1);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":3}\n");
+
+    feed(f, "{\"type\":\"vnet_stats_req\",\"vswitch\":\"vs1\",\"seq\":5}\n");
+    sw_take(f, &t);
+    assert_int_equal(count(&t, OFPT_MULTIPART_REQUEST), 3);
+    size_t all = port_req(&t, OFPP_ANY);
+    assert_true(all < nth_stats(&t, 1)); /* before the round's end */
+    /* vm1's interface 130 (30 delivered), vm2's 7, tap-x (no tenant
+     * port) 999. */
+    sw_port_tx(f, t.xid[all], (uint32_t[]){1, 2, 3},
+               (uint64_t[]){130, 7, 999}, 3);
+    sw_vnet_stats(f, t.xid[nth_stats(&t, 0)], 0, UINT64_MAX, -1, 0);
+    sw_vnet_stats(f, t.xid[nth_stats(&t, 1)], 0, UINT64_MAX, -1, 0);
+    expect_chan(f, "{\"type\":\"vnet_ptx\",\"vswitch\":\"vs1\",\"port\":1,"
+                   "\"packets\":30,\"bytes\":3000}\n"
+                   "{\"type\":\"vnet_ptx\",\"vswitch\":\"vs1\",\"port\":2,"
+                   "\"packets\":0,\"bytes\":0}\n"
+                   "{\"type\":\"vnet_stats_end\",\"vswitch\":\"vs1\","
+                   "\"seq\":5}\n");
+
+    /* vm1's link goes down (paused; its tap may go at once): its tx is
+     * read now, that interface alone. */
+    struct ofp_msg ps;
+    ofp_msg_init(&ps, OFPT_PORT_STATUS, 0);
+    ps.port_status.reason = OFPPR_MODIFY;
+    ps.port_status.desc.port_no = 1;
+    snprintf(ps.port_status.desc.name, sizeof ps.port_status.desc.name,
+             "vm1");
+    ps.port_status.desc.state = OFPPS_LINK_DOWN;
+    sw_send(f, &ps);
+    sw_take(f, &t);
+    assert_int_equal(count(&t, OFPT_MULTIPART_REQUEST), 1);
+    sw_port_tx(f, t.xid[port_req(&t, 1)], (uint32_t[]){1},
+               (uint64_t[]){135}, 1);
+    expect_chan(f, "{\"type\":\"vnet_ptx\",\"vswitch\":\"vs1\",\"port\":1,"
+                   "\"packets\":35,\"bytes\":3500}\n");
+    ps.port_status.desc.state = 0; /* back: nothing to read */
+    sw_send(f, &ps);
+    sw_take(f, &t);
+    assert_int_equal(count(&t, OFPT_MULTIPART_REQUEST), 0);
+
+    /* vm2 leaves: its last tx is read before the batch removes it. */
+    feed(f, "{\"type\":\"delete\",\"seq\":4,\"vm\":\"vm2\",\"epoch\":1,"
+         CFG("2") "}\n");
+    run_batch(f, &t);
+    all = port_req(&t, OFPP_ANY);
+    assert_true(all < first_flow_mod(&t));
+    sw_port_tx(f, t.xid[all], (uint32_t[]){1, 2}, (uint64_t[]){131, 9}, 2);
+    const char *out = strbuf_str(agent_core_chan_output(f->c));
+    assert_non_null(strstr(out, "{\"type\":\"vnet_ptx\",\"vswitch\":\"vs1\","
+                                "\"port\":2,\"packets\":2,\"bytes\":200}"));
+    strbuf_clear(agent_core_chan_output(f->c));
+    feed(f, "{\"type\":\"vnet_stats_req\",\"vswitch\":\"vs1\",\"seq\":6}\n");
+    sw_take(f, &t);
+    all = port_req(&t, OFPP_ANY);
+    sw_port_tx(f, t.xid[all], (uint32_t[]){1, 2}, (uint64_t[]){140, 50}, 2);
+    out = strbuf_str(agent_core_chan_output(f->c));
+    assert_non_null(strstr(out, "{\"type\":\"vnet_ptx\",\"vswitch\":\"vs1\","
+                                "\"port\":1,\"packets\":40,"));
+    assert_null(strstr(out, "\"port\":2"));
+}
+
 /* (T9) A new agent on a switch that still holds tenant switch flows: the
  * first sync waits for a push as well as for the resync and the map, so
  * a restart deletes none of the tenant's flows. */
@@ -1824,6 +1952,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_vnet_seq_apart, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_vnet_port_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vnet_stats_cut, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_vnet_restart_waits_for_push,

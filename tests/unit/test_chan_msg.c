@@ -136,6 +136,8 @@ static const char *const golden[CHAN_N_TYPES] = {
     [CHAN_VNET_STATS_END] = "{\"type\":\"vnet_stats_end\","
                             "\"vswitch\":\"vs1\",\"seq\":0,"
                             "\"final\":true}",
+    [CHAN_VNET_PTX] = "{\"type\":\"vnet_ptx\",\"vswitch\":\"vs1\","
+                      "\"port\":3,\"packets\":90,\"bytes\":5400}",
 };
 
 /* Builds, field by field, the message each golden line stands for. */
@@ -327,6 +329,12 @@ build(enum chan_msg_type t, struct chan_msg *m)
     case CHAN_VNET_STATS_END:
         SET(m->vswitch, "vs1");
         m->final = true;
+        break;
+    case CHAN_VNET_PTX:
+        SET(m->vswitch, "vs1");
+        m->port = 3;
+        m->packets = 90;
+        m->bytes = 5400;
         break;
     default:
         fail();

@@ -762,6 +762,26 @@ test_counters_monotone_and_tx(void **state)
     node_send("n1", &ps);
     ps.packets = 20; /* restart */
     node_send("n1", &ps);
+    /* Tx is what the nodes delivered to each port's VM interface
+     * (vnet_ptx), never flow counters times outputs: n1 delivered 30 to
+     * port 2, then restarted and delivered 12; n2 delivered 5 to port 2
+     * and 26 to port 3. */
+    struct chan_msg tx;
+    chan_msg_init(&tx, CHAN_VNET_PTX);
+    tx.port = 2;
+    tx.packets = 30;
+    tx.bytes = 3000;
+    node_send("n1", &tx);
+    tx.packets = 12;
+    tx.bytes = 1200;
+    node_send("n1", &tx);
+    tx.packets = 5;
+    tx.bytes = 500;
+    node_send("n2", &tx);
+    tx.port = 3;
+    tx.packets = 26;
+    tx.bytes = 2600;
+    node_send("n2", &tx);
 
     vnet_node_down(v, "n1", now);
     vnet_node_down(v, "n2", now);
@@ -779,20 +799,22 @@ test_counters_monotone_and_tx(void **state)
     expect_type(&m, OFPT_MULTIPART_REPLY);
     struct ofp_mp_iter it;
     struct ofp_port_stats p;
-    uint64_t tx[4] = {0}, rx[4] = {0};
+    uint64_t tx_pk[4] = {0}, tx_by[4] = {0}, rx[4] = {0};
     ofp_mp_iter_init(&it, &m.mp);
     while (ofp_port_stats_next(&it, &p)) {
-        tx[p.port_no] = p.tx_packets;
+        tx_pk[p.port_no] = p.tx_packets;
+        tx_by[p.port_no] = p.tx_bytes;
         rx[p.port_no] = p.rx_packets;
     }
-    /* Flow 1 (24 packets from port 1) outputs to 2 and 3; flow 2 (2 packets
-     * from port 2) floods to 1 and 3. */
-    assert_int_equal(tx[1], 2);
-    assert_int_equal(tx[2], 24);
-    assert_int_equal(tx[3], 26);
+    /* Flow 1 (24 packets from port 1) outputs to 2 and 3 and flow 2
+     * floods: none of it is tx, only the interfaces' counts are. */
+    assert_int_equal(tx_pk[1], 0);
+    assert_int_equal(tx_pk[2], 47);
+    assert_int_equal(tx_by[2], 4700);
+    assert_int_equal(tx_pk[3], 26);
     assert_int_equal(rx[1], 70);
 
-    /* Packet-outs count as tx too. */
+    /* A packet-out is tx where it is delivered: not when it is sent. */
     vnet_node_up(v, "n1", now);
     ack_all(drain());
     ofp_msg_init(&m, OFPT_PACKET_OUT, 10);
@@ -810,6 +832,15 @@ test_counters_monotone_and_tx(void **state)
     json_t *j = vnet_switch_to_json(v, VS, true, now);
     assert_non_null(j);
     json_t *ports = json_object_get(j, "ports");
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(ports, 2), "tx_packets")),
+                     26);
+    json_decref(j);
+    tx.packets = 1; /* n1 delivered it */
+    tx.bytes = 16;
+    node_send("n1", &tx);
+    j = vnet_switch_to_json(v, VS, true, now);
+    ports = json_object_get(j, "ports");
     assert_int_equal(json_integer_value(json_object_get(
                          json_array_get(ports, 2), "tx_packets")),
                      27);
