@@ -7,7 +7,10 @@
 #      mignet (with and without map push) against the naive strategy
 #      (scripts/demo.sh), the VM's pause emulated;
 #   3. migrates a real QEMU guest the same way, mignet's lossless
-#      switch-over against naive (scripts/demo_qemu.sh).
+#      switch-over against naive (scripts/demo_qemu.sh);
+#   4. moves a tenant's virtual switch -- four VMs, its controller
+#      ovs-testcontroller unmodified -- as one ensemble
+#      (scripts/demo_lime.sh).
 # Arguments are passed to `mignet sim` (try --help).  Installs the Debian
 # packages it needs.
 set -euo pipefail
@@ -22,3 +25,6 @@ scripts/demo.sh
 echo
 echo "== 3. a real QEMU guest live-migrated (lossless against naive)"
 scripts/demo_qemu.sh
+echo
+echo "== 4. a tenant's virtual switch migrated as one ensemble (LIME)"
+scripts/demo_lime.sh

@@ -148,7 +148,7 @@ straight_swap
 for x in "${ALL[@]}"; do tb_vm_add "$x" 4; done
 PORT_OF=straight_port
 lime_vm_quiet "${ALL[@]}"
-P_STRAIGHT=$((17300 + RANDOM % 50))
+P_STRAIGHT=$(mig_free_port)
 h4=$(tb_ns_host 4)
 for run in straight-ref straight; do
     lime_app_start "$run" "$P_STRAIGHT" "$h4" \
@@ -191,24 +191,14 @@ tb_vsctl 4 del-controller br-int
 lime_testctl_stop tc-straight
 tb_expect "tc-straight: connected" "$(lime_testctl_connected tc-straight)" -ge 1
 tb_expect "tc-straight: OFPT_ERRORs" "$(lime_testctl_errors tc-straight)" -eq 0
+# The bed's reference, no mignet: Open vSwitch with ovs-testcontroller
+# itself lost one probe of 400 to a VM once in our runs (learning), so
+# up to 2 here; mignet's own tc run below allows none outside the pauses.
 for x in "${TRAFFIC[@]}"; do
     tb_expect "tc-straight: vm$x lost" \
-        "$(jq .total.missing "$(lime_dir tc-straight)/recv.$x.json")" -eq 0
+        "$(jq .total.missing "$(lime_dir tc-straight)/recv.$x.json")" -le 2
 done
 tb_expect "tc-straight: flows it installed" "$(lime_testctl_flows tc-straight)" -ge 4
-fi
-
-# ---- mignet's side present? ----
-# GUARD (issue 14 in progress): mignet's virtual switches are merged into
-# main around 21:45 UTC on 2026-12-02; until mignetd knows them this test
-# stops here (exit 77: skipped) after the straight runs.  The lead removes
-# this guard at the merge: from then on a missing /v1/vswitches is a FAIL.
-mignetd_help=$("$MIG_BUILD/mignetd" --help 2>&1 || true)
-if ! grep -qi 'vswitch\|vnet' <<<"$mignetd_help"; then
-    [ "$TB_FAILURES" -eq 0 ] || tb_finish
-    echo "SKIP: mignetd has no virtual switches yet (/v1/vswitches):" \
-        "only the straight Open vSwitch runs ran" >&2
-    exit 77
 fi
 
 # ---- 1. ref: mignet's virtual switch, no move ----
@@ -239,18 +229,13 @@ for x in "${ALL[@]}"; do
 done
 lime_vm_quiet "${ALL[@]}"
 sleep 2   # refresh statistics for the dynamic delay (as mig_bed)
-P_TENANT=$((17350 + RANDOM % 50))
+P_TENANT=$(mig_free_port)
 lime_app_start ref "$P_TENANT" "" "$TAP_A,$TAP_B"
 vs_body=$(jq -nc --arg c "tcp:127.0.0.1:$P_TENANT" --argjson vni "$VNI" \
     '{id: "lime", tenant: "t1", vni: $vni, controller: $c,
       ports: {vm1: 1, vm2: 2, vm3: 3, vm4: 4, vm5: 5, vm6: 6}}')
 code=$(curl -s -o "$TB_DIR/vswitch.json" -w '%{http_code}' \
     -H 'Content-Type: application/json' -d "$vs_body" "$MIG_URL/v1/vswitches")
-if [ "$code" = 404 ]; then
-    # GUARD, as above: removed at the merge.
-    echo "SKIP: POST /v1/vswitches answers 404" >&2
-    exit 77
-fi
 tb_expect "POST /v1/vswitches" "$code" -eq 201
 [ "$code" = 201 ] || tb_finish
 lime_app_wait ref '.ev == "hello"' 20

@@ -253,6 +253,7 @@ all_done || fail "deletions left"
 
 accepted=$(wc -l <"$T/accepted")
 lost=0; early=0
+: >"$T/cleaned" # VM, one line per migration whose deletion was released
 while read -r mig vm epoch; do
     api GET "/v1/migrations/$mig"
     if [ "$STATUS" != 200 ] || [ "$(json .vm)" != "$vm" ] \
@@ -264,6 +265,7 @@ while read -r mig vm epoch; do
     relaying=$(json '.relaying_unix_ms // empty')
     delay=$(json .delay_ms)
     [ -n "$cleaning" ] || continue # aborted, or not deleted: nothing early
+    echo "$vm" >>"$T/cleaned"
     if [ -n "$relaying" ] && [ "$cleaning" -lt $((relaying + delay)) ]; then
         echo "early: migration $mig deleted at $cleaning < $relaying + $delay" >&2
         early=$((early + 1)); continue
@@ -284,12 +286,22 @@ for n in n1 n2; do
     dups=$((dups + d))
 done
 deletes=$(cat "$T"/agent-n*.trace | grep -c '^recv {"type":"delete"' || true)
-echo "deletions received by the agents: $deletes"
+echo "deletions received by the agents: $deletes (the others in a resync:" \
+    "n1's sessions $(jq .sessions "$T/agent-n1.json")," \
+    "resyncs $(jq .resyncs "$T/agent-n1.json"))"
+# Every released deletion reached the source, as a delete or as a resync
+# without it: n1 holds nothing of a VM whose migration was cleaned.
+source_clean() {
+    jq -e --slurpfile c <(jq -R . "$T/cleaned") \
+        '[.entries[].vm] - $c == [.entries[].vm] and .welcomed' \
+        "$T/agent-n1.json" >/dev/null
+}
 sort -n "$T/failover_ms" | awk '{a[NR] = $1} END {
     printf "failover_ms n=%d p50=%d p99=%d max=%d (lease TTL '"$TTL"' s)\n",
         NR, a[int((NR + 1) / 2)], a[int(NR * 0.99 + 0.999)], a[NR] }'
 [ "$accepted" -gt 0 ] || fail "no migration accepted"
-[ "$deletes" -gt 0 ] || fail "no deletion reached an agent"
+[ -s "$T/cleaned" ] || fail "no deletion was released"
+eventually "the source holds none of the cleaned VMs" source_clean
 printf '{"leader_kills": %d, "accepted": %d, "lost": %d, "early": %d, "duplicate_deletions": %d, "two_leaders_committed": %d, "max_failover_ms": %d}\n' \
     "$kills" "$accepted" "$lost" "$early" "$dups" "$two_leaders" "$max_failover" \
     >"$T/result"
