@@ -32,7 +32,9 @@
 #include "mignet/ofp.h"
 #include "mignet/ofpbuf.h"
 
-#define IP(a, b, c, d) ((uint32_t) ((a) << 24 | (b) << 16 | (c) << 8 | (d)))
+#define IP(a, b, c, d)                                                       \
+    ((uint32_t) (a) << 24 | (uint32_t) (b) << 16 | (uint32_t) (c) << 8      \
+     | (uint32_t) (d))
 
 static struct pl_vm vms[6];
 static size_t n_vms;
