@@ -156,16 +156,16 @@ verified mprotect 1 tcp en
 echo "ok: the mprotect fallback verifies"
 
 # A high dirty rate into a hot set of 10 % of the pages (819 pages): the
-# ratio of a round to the last is <= 0.1, never non-convergent, and the
-# rate the workload reaches (bound by write faults here, far below the
-# 500,000 asked) does not matter once N >= 50 hot pages (200 KiB, the
-# threshold) are dirtied during round 1:
-# - with a cap of 1.005 x memory (8233 pages), 8192 + N + N x N / 8192 >
-#   8233 for every N >= 42, so the stop is max_sent after round 1;
+# ratio of a round to the last is <= 0.1, never non-convergent.  How many
+# hot pages N the workload dirties during round 1 depends on the CPU it
+# gets (CI once saw 20), so no stop here may depend on N: the threshold
+# is off (--stop-bytes 0: it never applies while a page is dirty), and
+# - with a cap of 1.0001 x memory (8192.8 pages), 8192 + N > the cap for
+#   every N >= 1, so the stop is max_sent after round 1;
 # - with --max-rounds 2 it is max_rounds after round 1.
 # Only hot pages are ever dirtied: the stop-and-copy holds <= 819 pages.
-HIGH=(--mode en --dirty-pps 500000 --hot 10:100)
-run high-sent 1 0 -- "${HIGH[@]}" --max-factor 1.005
+HIGH=(--mode en --dirty-pps 500000 --hot 10:100 --stop-bytes 0)
+run high-sent 1 0 -- "${HIGH[@]}" --max-factor 1.0001
 verified high-sent 1 tcp en
 [ "$(q high-sent .stop)" = max_sent ] ||
     fail "high-sent: stop $(q high-sent '{stop, pages: [.round_list[].pages]}')"
@@ -174,7 +174,7 @@ verified high-rounds 1 tcp en
 [ "$(q high-rounds .stop)" = max_rounds ] ||
     fail "high-rounds: stop $(q high-rounds '{stop, pages: [.round_list[].pages]}')"
 for n in high-sent high-rounds; do
-    [ "$(q "$n" '.rounds == 2 and .round_list[1].pages <= 819 and .round_list[1].pages >= 50')" = true ] ||
+    [ "$(q "$n" '.rounds == 2 and .round_list[1].pages <= 819 and .round_list[1].pages >= 1')" = true ] ||
         fail "$n: $(q "$n" '[.round_list[].pages]')"
 done
 # The modest runs stopped on the threshold or a cap, never the round
