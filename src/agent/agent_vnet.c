@@ -414,6 +414,32 @@ snap_tx(const struct agent_vnet *v, const char *vs, uint32_t ofport,
     return n;
 }
 
+/* Asks for the tx of the ports of 'vs' ("" = every switch) read from
+ * interface 'ofport' (0: any): one port statistics request, answered by
+ * vnet_ptx.  Returns false when the request could not be sent (nothing
+ * to read is not a failure). */
+static bool
+ask_tx(struct agent_core *a, const char *vs, uint32_t ofport)
+{
+    struct vtx_snap *snap;
+    size_t n = a->of_ready ? snap_tx(a->vnet, vs, ofport, &snap) : 0;
+    if (!n) {
+        return true;
+    }
+    struct vstats_req *r = xcalloc(1, sizeof *r);
+    r->a = a;
+    r->kind = VREQ_PORTS;
+    r->snap = snap;
+    r->n_snap = n;
+    struct ofp_msg req;
+    port_stats_request(&req, ofport ? ofport : OFPP_ANY);
+    if (ofconn_request(a->of, &req, stats_reply, r, NULL)) {
+        req_free(r);
+        return false;
+    }
+    return true;
+}
+
 /* Asks for the counters of every tenant flow (cookie kind PL_K_VNET), of
  * the dispatch flows (PL_K_VNET_INFRA) and of the tenant ports' VM
  * interfaces here, for 'vs' ("" = every switch), reported with 'seq' and
@@ -433,12 +459,10 @@ request(struct agent_core *a, const char *vs, uint64_t seq, bool final,
     /* The interfaces and the dispatch flows first: the tenant flows'
      * answer ends the round (Open vSwitch answers in order).  A version's
      * read (vnet_drop) is about that version's flows alone. */
-    for (int k = version ? VREQ_INFRA : VREQ_PORTS; k >= VREQ_FLOWS; k--) {
-        struct vtx_snap *snap = NULL;
-        size_t n_snap = 0;
-        if (k == VREQ_PORTS && !(n_snap = snap_tx(a->vnet, vs, 0, &snap))) {
-            continue;
-        }
+    if (!version && !ask_tx(a, vs, 0)) {
+        return false;
+    }
+    for (int k = VREQ_INFRA; k >= VREQ_FLOWS; k--) {
         struct vstats_req *r = xcalloc(1, sizeof *r);
         r->a = a;
         snprintf(r->vs, sizeof r->vs, "%s", vs);
@@ -449,16 +473,12 @@ request(struct agent_core *a, const char *vs, uint64_t seq, bool final,
         r->seq = seq;
         r->final = final;
         r->kind = (enum vreq_kind) k;
-        r->snap = snap;
-        r->n_snap = n_snap;
         if (version) {
             r->has_version = true;
             r->version = *version;
         }
         struct ofp_msg req;
-        if (k == VREQ_PORTS) {
-            port_stats_request(&req, OFPP_ANY);
-        } else if (k == VREQ_INFRA) {
+        if (k == VREQ_INFRA) {
             ofctrl_flow_stats_request(&req, pl_cookie_kind(PL_K_VNET_INFRA),
                                       PL_COOKIE_KIND_MASK);
             req.mp.flow_req.table_id = PL_T_FROM_VM;
@@ -534,21 +554,7 @@ track_tx(struct agent_core *a, struct vswitch *s)
 void
 agent_vnet_link_down(struct agent_core *a, uint32_t ofport)
 {
-    struct vtx_snap *snap;
-    size_t n = a->of_ready ? snap_tx(a->vnet, "", ofport, &snap) : 0;
-    if (!n) {
-        return;
-    }
-    struct vstats_req *r = xcalloc(1, sizeof *r);
-    r->a = a;
-    r->kind = VREQ_PORTS;
-    r->snap = snap;
-    r->n_snap = n;
-    struct ofp_msg req;
-    port_stats_request(&req, ofport);
-    if (ofconn_request(a->of, &req, stats_reply, r, NULL)) {
-        req_free(r);
-    }
+    (void) ask_tx(a, "", ofport);
 }
 
 /* Whether a port of 's' whose VM is 'vm' reads its tx from an interface
