@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -276,6 +277,20 @@ read_file(const char *path, char **out)
 static int
 write_file_atomic(const char *path, const char *text)
 {
+    /* A path that exists and is not a regular file (/dev/null, a pipe)
+     * is written in place: a rename would replace the device itself. */
+    struct stat st;
+    if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+        FILE *d = fopen(path, "w");
+        if (!d) {
+            return errno;
+        }
+        int derr = fputs(text, d) < 0 || fputc('\n', d) < 0 ? EIO : 0;
+        if (fclose(d) && !derr) {
+            derr = errno;
+        }
+        return derr;
+    }
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int) sizeof tmp) {
         return ENAMETOOLONG;
