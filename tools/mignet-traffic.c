@@ -274,28 +274,11 @@ read_file(const char *path, char **out)
     return 0;
 }
 
+/* Writes 'text' and a newline to 'path' (created or truncated). */
 static int
-write_file_atomic(const char *path, const char *text)
+write_text(const char *path, const char *text)
 {
-    /* A path that exists and is not a regular file (/dev/null, a pipe)
-     * is written in place: a rename would replace the device itself. */
-    struct stat st;
-    if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
-        FILE *d = fopen(path, "w");
-        if (!d) {
-            return errno;
-        }
-        int derr = fputs(text, d) < 0 || fputc('\n', d) < 0 ? EIO : 0;
-        if (fclose(d) && !derr) {
-            derr = errno;
-        }
-        return derr;
-    }
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int) sizeof tmp) {
-        return ENAMETOOLONG;
-    }
-    FILE *f = fopen(tmp, "w");
+    FILE *f = fopen(path, "w");
     if (!f) {
         return errno;
     }
@@ -303,6 +286,23 @@ write_file_atomic(const char *path, const char *text)
     if (fclose(f) && !err) {
         err = errno;
     }
+    return err;
+}
+
+static int
+write_file_atomic(const char *path, const char *text)
+{
+    /* A path that exists and is not a regular file (/dev/null, a pipe)
+     * is written in place: a rename would replace the device itself. */
+    struct stat st;
+    if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+        return write_text(path, text);
+    }
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int) sizeof tmp) {
+        return ENAMETOOLONG;
+    }
+    int err = write_text(tmp, text);
     if (!err && rename(tmp, path)) {
         err = errno;
     }
