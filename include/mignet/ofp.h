@@ -527,6 +527,13 @@ struct ofp_port_stats {
     uint32_t duration_sec, duration_nsec;
 };
 
+/* One OFPMP_TABLE reply entry. */
+struct ofp_table_stats {
+    uint8_t table_id;
+    uint32_t active_count;
+    uint64_t lookup_count, matched_count;
+};
+
 struct ofp_desc {
     char mfr_desc[DESC_STR_LEN + 1];
     char hw_desc[DESC_STR_LEN + 1];
@@ -537,7 +544,7 @@ struct ofp_desc {
 
 /* A multipart request or reply.  Requests with a body (FLOW, AGGREGATE,
  * PORT_STATS) and fixed-size replies (DESC, AGGREGATE) are decoded into the
- * union; replies that are arrays (FLOW, PORT_STATS, PORT_DESC) keep their
+ * union; replies that are arrays (FLOW, TABLE, PORT_STATS, PORT_DESC) keep their
  * validated wire body, read with the ofp_*_next() iterators below. */
 struct ofp_multipart {
     uint16_t type;  /* OFPMP_* */
@@ -618,6 +625,7 @@ size_t ofp_mp_reply_start(struct ofpbuf *, uint32_t xid, uint16_t type,
 enum ofperr ofp_put_flow_stats(struct ofpbuf *, const struct ofp_flow_stats *);
 void ofp_put_port_stats(struct ofpbuf *, const struct ofp_port_stats *);
 void ofp_put_port(struct ofpbuf *, const struct ofp_port *);
+void ofp_put_table_stats(struct ofpbuf *, const struct ofp_table_stats *);
 enum ofperr ofp_mp_finish(struct ofpbuf *, size_t start);
 
 /* Iterating the entries of a decoded array reply.  Each returns true and
@@ -633,6 +641,7 @@ void ofp_mp_iter_init(struct ofp_mp_iter *, const struct ofp_multipart *);
 bool ofp_flow_stats_next(struct ofp_mp_iter *, struct ofp_flow_stats *);
 bool ofp_port_stats_next(struct ofp_mp_iter *, struct ofp_port_stats *);
 bool ofp_port_desc_next(struct ofp_mp_iter *, struct ofp_port *);
+bool ofp_table_stats_next(struct ofp_mp_iter *, struct ofp_table_stats *);
 
 /* ---------------------------------------------------------------------- */
 /* Text form (one line per message, in the spirit of ovs-ofctl).           */

@@ -586,3 +586,18 @@ ofp_port_desc_next(struct ofp_mp_iter *it, struct ofp_port *p)
     decode_port(o, p);
     return true;
 }
+
+bool
+ofp_table_stats_next(struct ofp_mp_iter *it, struct ofp_table_stats *ts)
+{
+    const struct ofp13_table_stats *o;
+    if (it->type != OFPMP_TABLE ||
+        !(o = ofpbuf_try_pull(&it->body, sizeof *o))) {
+        return false;
+    }
+    ts->table_id = o->table_id;
+    ts->active_count = ofp_ntoh32(o->active_count);
+    ts->lookup_count = ofp_ntoh64(o->lookup_count);
+    ts->matched_count = ofp_ntoh64(o->matched_count);
+    return true;
+}

@@ -486,3 +486,13 @@ ofp_put_port(struct ofpbuf *b, const struct ofp_port *p)
 {
     encode_port(ofpbuf_put_zeros(b, sizeof(struct ofp13_port)), p);
 }
+
+void
+ofp_put_table_stats(struct ofpbuf *b, const struct ofp_table_stats *ts)
+{
+    struct ofp13_table_stats *o = ofpbuf_put_zeros(b, sizeof *o);
+    o->table_id = ts->table_id;
+    o->active_count = ofp_hton32(ts->active_count);
+    o->lookup_count = ofp_hton64(ts->lookup_count);
+    o->matched_count = ofp_hton64(ts->matched_count);
+}

@@ -670,6 +670,19 @@ put_multipart(struct ds *ds, bool request, const struct ofp_multipart *mp,
         }
         return;
     }
+    case OFPMP_TABLE: {
+        struct ofp_table_stats ts;
+        ds_put(ds, " tables=%zu", mp->n_entries);
+        while (ofp_table_stats_next(&it, &ts)) {
+            ds_put(ds,
+                   "%stable=%u active=%" PRIu32 " lookup=%" PRIu64
+                   " matched=%" PRIu64 "}",
+                   sep, ts.table_id, ts.active_count, ts.lookup_count,
+                   ts.matched_count);
+            sep = ", {";
+        }
+        return;
+    }
     case OFPMP_PORT_DESC: {
         struct ofp_port p;
         ds_put(ds, " ports=%zu", mp->n_entries);

@@ -465,32 +465,20 @@ reply_ports(struct vswitch *s, const struct vstats_req *r)
     mpw_finish(&w);
 }
 
-static void
-put_be(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-/* OFPMP_TABLE: one ofp_table_stats (24 bytes) for table 0. */
+/* OFPMP_TABLE: one entry, for table 0. */
 static void
 reply_table(struct vswitch *s, uint32_t xid)
 {
-    uint64_t lookup = 0, matched = 0;
+    struct ofp_table_stats ts = {.table_id = 0, .active_count = s->n_flows};
     for (size_t i = 0; i < s->n_ports; i++) {
-        lookup += s->ports[i].rx_packets;
+        ts.lookup_count += s->ports[i].rx_packets;
     }
     for (size_t i = 0; i < s->n_flows; i++) {
-        matched += s->flows[i].packets;
+        ts.matched_count += s->flows[i].packets;
     }
     struct mpw w;
     mpw_start(&w, s, xid, OFPMP_TABLE);
-    uint8_t *e = ofpbuf_put_zeros(&s->out, 24);
-    put_be(e + 4, s->n_flows, 4);
-    put_be(e + 8, lookup, 8);
-    put_be(e + 16, matched, 8);
+    ofp_put_table_stats(&s->out, &ts);
     mpw_finish(&w);
 }
 

@@ -85,12 +85,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static struct ofp_flow_stats fs;
         struct ofp_port_stats ps;
         struct ofp_port port;
+        struct ofp_table_stats ts;
         struct ofp_mp_iter it;
         size_t n = 0;
         ofp_mp_iter_init(&it, &msg.mp);
         while (ofp_flow_stats_next(&it, &fs) ||
                ofp_port_stats_next(&it, &ps) ||
-               ofp_port_desc_next(&it, &port)) {
+               ofp_port_desc_next(&it, &port) ||
+               ofp_table_stats_next(&it, &ts)) {
             n++;
         }
         if (n != msg.mp.n_entries) {

@@ -508,6 +508,17 @@ build_port_stats_reply(struct ofpbuf *raw)
 }
 
 static struct ofp_msg *
+build_table_stats_reply(struct ofpbuf *raw)
+{
+    size_t start = ofp_mp_reply_start(raw, 0x16, OFPMP_TABLE, 0);
+    struct ofp_table_stats ts = {.table_id = 0, .active_count = 3,
+                                 .lookup_count = 100, .matched_count = 80};
+    ofp_put_table_stats(raw, &ts);
+    assert_int_equal(ofp_mp_finish(raw, start), OFPERR_OK);
+    return decode_raw(raw);
+}
+
+static struct ofp_msg *
 build_port_desc_request(struct ofpbuf *raw)
 {
     (void)raw;
@@ -829,6 +840,12 @@ static const struct golden goldens[] = {
      "rx_bytes=3 tx_bytes=4 rx_dropped=5 tx_dropped=6 rx_errors=7 "
      "tx_errors=8 duration=9.000000010s}",
      build_port_stats_reply},
+    {"table_stats_reply",
+     "04130028 00000016 0003 0000 00000000"
+     " 00000000 00000003 0000000000000064 0000000000000050",
+     "table_stats_reply xid=0x16 tables=1: {table=0 active=3 lookup=100 "
+     "matched=80}",
+     build_table_stats_reply},
     {"port_desc_request", "04120010 00000013 000d 0000 00000000",
      "port_desc_request xid=0x13", build_port_desc_request},
     {"port_desc_reply",

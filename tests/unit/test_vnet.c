@@ -391,12 +391,22 @@ test_handshake_and_simple_requests(void **state)
     }
     assert_int_equal(n, 3);
 
+    send_flow("add priority=1 actions=output:1", 0, 18);
     ofp_msg_init(&m, OFPT_MULTIPART_REQUEST, 13);
     m.mp.type = OFPMP_TABLE;
     send_msg(&m);
     expect_type(&m, OFPT_MULTIPART_REPLY);
     assert_int_equal(m.mp.type, OFPMP_TABLE);
     assert_int_equal(m.mp.n_entries, 1);
+    struct ofp_table_stats ts;
+    ofp_mp_iter_init(&it, &m.mp);
+    assert_true(ofp_table_stats_next(&it, &ts));
+    assert_int_equal(ts.table_id, 0);
+    struct vnet_switch_info info;
+    assert_true(vnet_switch_info(v, VS, &info));
+    assert_int_equal(info.n_flows, 1);
+    assert_int_equal(ts.active_count, 1);
+    assert_false(ofp_table_stats_next(&it, &ts));
 
     /* A switch-to-controller message from the tenant: BAD_TYPE. */
     send_simple(OFPT_FEATURES_REPLY, 14);
