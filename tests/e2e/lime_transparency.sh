@@ -67,16 +67,27 @@ ports_json() {
 straight_port() { tb_vm_ofport "$1"; }
 tenant_port() { echo "$1"; }
 
-# lime_dp_lost: "HOST LOST" per host, the upcalls its datapath lost
-# (dpctl/show's "lost:").  A diagnostic: a frame a datapath lost is the
-# bed's loss, not mignet's (a mirror copy lost there reads as a probe
-# handled by neither version).
-lime_dp_lost() {
+# lime_dp_counts: "HOST:COUNTER VALUE" per host, the upcalls its datapath
+# lost (dpctl/show's "lost:") and every drop counter of its vswitchd
+# (coverage/show's "*drop*" totals: the datapath's and the pipeline's drop
+# reasons).  A diagnostic: a frame a datapath dropped is the bed's loss,
+# not mignet's (a mirror copy lost there reads as a probe handled by
+# neither version).  Sorted for join.
+lime_dp_counts() {
     local h
     for h in 1 2 3 4; do
-        printf '%s %s\n' "$h" "$(tb_appctl "$h" dpctl/show 2>/dev/null |
-            sed -n 's/.*lost:\([0-9]*\).*/\1/p' | head -n 1)"
-    done
+        printf '%s:dpctl_lost %s\n' "$h" "$(tb_appctl "$h" dpctl/show \
+            2>/dev/null | sed -n 's/.*lost:\([0-9]*\).*/\1/p' | head -n 1)"
+        tb_appctl "$h" coverage/show 2>/dev/null |
+            awk -v h="$h" '$1 ~ /drop/ && $(NF-1) == "total:" {
+                print h ":" $1, $NF }'
+    done | sort
+}
+
+# lime_dp_delta BEFORE AFTER: " HOST:COUNTER:DELTA" for each that grew.
+lime_dp_delta() {
+    join -a2 -e 0 -o 0,1.2,2.2 "$1" "$2" |
+        awk '$3 != $2 { printf " %s:%s", $1, ($3 == "" ? "?" : $3 - $2) }'
 }
 
 # lime_run RUN APP MOVES_FN SECS [FLIP_AT_S]: one run of the ring with
@@ -92,7 +103,7 @@ lime_run() {
     # The first poll (the port counters' base) before any probe.
     lime_app_wait "$app" '.ev == "port_stats"' 20
     lime_counters_json "${ALL[@]}" >"$d/before.json"
-    lime_dp_lost >"$d/dp-lost-before"
+    lime_dp_counts >"$d/dp-before"
     lime_tap_start "$TAP_A" "$d/tap-a"
     lime_tap_start "$TAP_B" "$d/tap-b"
     lime_ring_start "$run" "$RATE" "$secs" "${TRAFFIC[@]}"
@@ -107,10 +118,9 @@ lime_run() {
     sleep 1.5   # every counter settled (mignet's stats: every 0.5 s)
     lime_app_cmd "$app" stats >/dev/null
     lime_counters_json "${ALL[@]}" >"$d/after.json"
-    lime_dp_lost >"$d/dp-lost-after"
-    tb_log "$run: upcalls the datapaths lost (host lost):" \
-        "$(join -a1 "$d/dp-lost-before" "$d/dp-lost-after" |
-            awk '{printf " %s:%s", $1, ($3 == "" ? "?" : $3 - $2)}')"
+    lime_dp_counts >"$d/dp-after"
+    tb_log "$run: the datapaths' lost upcalls and drops that grew" \
+        "(host:counter:delta):$(lime_dp_delta "$d/dp-before" "$d/dp-after")"
     lime_tap_stop "$d/tap-a"
     lime_tap_stop "$d/tap-b"
 }
