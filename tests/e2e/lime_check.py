@@ -6,7 +6,8 @@
 #
 # Usage: lime_check.py --events RUN.jsonl --run-dir DIR --ports JSON
 #          --before FILE --after FILE [--ref-events REF.jsonl]
-#          [--tap-a FILE --tap-b FILE] [--vm-pauses FILE] [--moved]
+#          [--tap-a FILE --tap-b FILE] [--underlay FILE...]
+#          [--vm-pauses FILE] [--moved]
 #          [--rest-flows FILE] [--details FILE]
 # --ports: {"X": tenant_port} of every tenant VM (traffic VMs and taps);
 # --before/--after: lime_counters_json of those VMs around the run;
@@ -52,7 +53,13 @@
 #         e.g. looked up again after a tunnel under the other version), or
 #       - it reached its destination but no tap (handled by neither
 #         version: a stale or foreign path), unless a tap was paused when
-#         it was sent (then its tag may be lost: "unclassified", listed), or
+#         it was sent (then its tag may be lost: "unclassified", listed)
+#         or a copy of it reached a host's kernel still inside its VXLAN
+#         frame (--underlay: lime_tap.py --vxlan on every br-phy; Open
+#         vSwitch's userspace datapath now and then hands an overlay frame
+#         to br-phy's own interface instead of decapsulating it, seen under
+#         load while that host's ports change: "not_decapsulated",
+#         counted), or
 #       - it carries tap B's tag but was sent before the flip was issued,
 #         or tap A's tag more than LATE_MS after the flip's barrier reply
 #         (the update confirmed, the old version still forwarding).
@@ -110,6 +117,7 @@ def main():
     ap.add_argument('--tap-a')
     ap.add_argument('--tap-b')
     ap.add_argument('--tap-vms', default='')
+    ap.add_argument('--underlay', nargs='*', default=[])
     ap.add_argument('--vm-pauses')
     ap.add_argument('--moved', action='store_true')
     ap.add_argument('--rest-flows')
@@ -364,6 +372,11 @@ def tag_check(a, ev, pins, ring, send, recv, d):
     tap_b, sb = load_tap(a.tap_b)
     d['tap_a'] = sa
     d['tap_b'] = sb
+    underlay = collections.Counter()
+    for path in a.underlay:
+        probes, summary = load_tap(path)
+        underlay.update(probes)
+        d.setdefault('underlay', {})[path.rsplit('.', 1)[-1]] = summary
     pauses = load_pauses(a.vm_pauses)
     taps = [int(v) for v in a.tap_vms.split(',') if v]
     tap_windows = [w for t in taps for w in pauses.get(t, [])]
@@ -407,6 +420,11 @@ def tag_check(a, ev, pins, ring, send, recv, d):
                 if any(ws - slack <= due <= we + slack
                        for ws, we in tap_windows):
                     counts['unclassified'] += 1
+                    continue
+                if underlay[key]:
+                    # Its mirror copy reached a host's kernel inside a
+                    # VXLAN frame: Open vSwitch did not decapsulate it.
+                    counts['not_decapsulated'] += 1
                     continue
                 why = 'neither'
             elif nb and (flip_t is None or due < flip_t - LATE_MS):

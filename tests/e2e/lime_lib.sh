@@ -20,7 +20,11 @@
 #   the switch, and counters can be compared with the probes exactly.
 # - lime_vm_counters X: "RX TX" packets of VM X's eth0 (kernel counters).
 # - lime_tap_start X FILE: tests/e2e/lime_tap.py in VM X: every probe that
-#   reaches X's eth0 (any MAC) as "SENDER SEQ KIND" lines.
+#   reaches X's eth0 (any MAC) as "SENDER SEQ KIND" lines.  lime_tap_stop.
+# - lime_underlay_start DIR: lime_tap.py --vxlan on every host's br-phy
+#   interface (DIR/underlay.N): probes inside overlay frames that Open
+#   vSwitch handed to the host's kernel instead of decapsulating them.
+#   lime_underlay_stop DIR; lime_underlay_files DIR lists the files.
 # - lime_ring_start RUN RATE SECS VM...: the tenant's traffic: every VM
 #   sends to the next one in the list (the last to the first), each VM
 #   receives from one; receivers' reports $TB_DIR/lime/RUN/recv.X.json,
@@ -123,6 +127,28 @@ lime_app_cmd() {
     tb_die "app $name: command '$*' not done"
 }
 
+# lime_app_final_stats NAME: a final poll (the app's "stats"), repeated
+# until two in a row show the same totals (flow packets, port rx and tx),
+# at most LIME_SETTLE_POLLS (8) times 0.6 s apart: the switch's counters
+# trail the traffic by a statistics round or two, longer on a loaded
+# machine.  The checker reads the last final poll.
+lime_app_final_stats() {
+    local name=$1 log prev='' cur i
+    log=$(lime_dir "$name")/events.jsonl
+    for ((i = 0; i < ${LIME_SETTLE_POLLS:-8}; i++)); do
+        sleep 0.6
+        lime_app_cmd "$name" stats >/dev/null
+        cur=$(jq -sc '[ (map(select(.ev == "flow_stats" and .final))
+                             | last | [.flows[].packets] | add),
+                        (map(select(.ev == "port_stats" and .final))
+                             | last | [.ports[] | .rx, .tx] | add) ]' \
+              "$log")
+        [ "$cur" = "$prev" ] && return 0
+        prev=$cur
+    done
+    tb_log "app $name: counters still moving after $i polls: $cur"
+}
+
 lime_testctl_start() {
     local name=$1 port=$2 ns=${3:-} d
     d=$(lime_dir "$name")
@@ -215,18 +241,25 @@ lime_counters_json() {
     printf '}\n'
 }
 
-lime_tap_start() {
-    local x=$1 file=$2 ready
+# lime_cap_start NETNS FILE TAP_ARGS...: lime_tap.py in NETNS, ready.
+lime_cap_start() {
+    local ns=$1 file=$2 ready i
+    shift 2
     ready=$file.ready
     rm -f "$ready"
-    tb_vm_bg "$x" "$LIME_PY" "$LIME_HERE/lime_tap.py" eth0 "$file" "$ready"
-    echo "$TB_BG_PID" >"$file.pid"
-    local i
+    ip netns exec "$ns" "$LIME_PY" "$LIME_HERE/lime_tap.py" "$@" \
+        "$file" "$ready" &
+    echo "$!" >"$file.pid"
+    echo "$!" >>"$TB_DIR/pids"
     for ((i = 0; i < 100; i++)); do
         [ -e "$ready" ] && return 0
         sleep 0.05
     done
-    tb_die "tap in vm$x did not start"
+    tb_die "capture $file did not start"
+}
+
+lime_tap_start() {
+    lime_cap_start "$(tb_ns_vm "$1")" "$2" eth0
 }
 
 lime_tap_stop() {
@@ -238,6 +271,27 @@ lime_tap_stop() {
         sleep 0.05
     done
     grep -q '^# frames' "$file" || tb_die "tap $file did not finish"
+}
+
+lime_underlay_start() {
+    local h
+    for h in $(tb_hosts); do
+        lime_cap_start "$(tb_ns_host "$h")" "$1/underlay.$h" --vxlan br-phy
+    done
+}
+
+lime_underlay_files() {
+    local h
+    for h in $(tb_hosts); do
+        printf '%s\n' "$1/underlay.$h"
+    done
+}
+
+lime_underlay_stop() {
+    local f
+    for f in $(lime_underlay_files "$1"); do
+        lime_tap_stop "$f"
+    done
 }
 
 # lime_ring_start RUN RATE SECS VM...

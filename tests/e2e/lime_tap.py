@@ -14,10 +14,46 @@ import time
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 MAGIC = 0x4d4e5452
+VXLAN_PORT = 4789
+
+
+def udp_payload(frame):
+    """The UDP payload of an IPv4 frame (no VLAN tag), or None."""
+    if len(frame) < 42 or frame[12:14] != b'\x08\x00' or frame[23] != 17:
+        return None, None
+    off = 14 + (frame[14] & 0x0f) * 4
+    if len(frame) < off + 8:
+        return None, None
+    return struct.unpack('!H', frame[off + 2:off + 4])[0], frame[off + 8:]
+
+
+def probe_of(frame):
+    """(sender, seq, kind) of a mignet-traffic probe frame, or None."""
+    _dport, p = udp_payload(frame)
+    if p is None or len(p) < 40:
+        return None
+    magic, ver, kind = struct.unpack('!IBB', p[:6])
+    if magic != MAGIC or ver != 1 or kind > 1:
+        return None
+    sender, _rate, seq = struct.unpack('!IIQ', p[8:24])
+    return (sender, seq, kind)
+
+
+def vxlan_probe_of(frame):
+    """The probe inside a VXLAN frame (8-byte VXLAN header), or None."""
+    dport, p = udp_payload(frame)
+    if dport != VXLAN_PORT or p is None or len(p) < 8:
+        return None
+    return probe_of(p[8:])
 
 
 def main():
-    iface, out = sys.argv[1], sys.argv[2]
+    args = sys.argv[1:]
+    parse = probe_of
+    if args and args[0] == '--vxlan':
+        parse = vxlan_probe_of
+        args = args[1:]
+    iface, out = args[0], args[1]
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
                       socket.htons(ETH_P_ALL))
     s.bind((iface, 0))
@@ -27,8 +63,8 @@ def main():
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     signal.signal(signal.SIGINT, lambda *a: stop.append(1))
-    if len(sys.argv) > 3:
-        open(sys.argv[3], 'w').close()
+    if len(args) > 2:
+        open(args[2], 'w').close()
     while not stop:
         try:
             data, addr = s.recvfrom(65535)
@@ -43,15 +79,7 @@ def main():
         if addr[2] == PACKET_OUTGOING:
             continue
         counts['frames'] += 1
-        probe = None
-        if len(data) >= 82 and data[12:14] == b'\x08\x00' and data[23] == 17:
-            off = 14 + (data[14] & 0x0f) * 4 + 8
-            p = data[off:off + 40]
-            if len(p) == 40:
-                magic, ver, kind = struct.unpack('!IBB', p[:6])
-                if magic == MAGIC and ver == 1 and kind <= 1:
-                    sender, _rate, seq = struct.unpack('!IIQ', p[8:24])
-                    probe = (sender, seq, kind)
+        probe = parse(data)
         if probe:
             counts['probes'] += 1
             f.write('%d %d %d\n' % probe)

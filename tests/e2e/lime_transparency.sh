@@ -70,9 +70,11 @@ tenant_port() { echo "$1"; }
 # lime_dp_counts: "HOST:COUNTER VALUE" per host, the upcalls its datapath
 # lost (dpctl/show's "lost:") and every drop counter of its vswitchd
 # (coverage/show's "*drop*" totals: the datapath's and the pipeline's drop
-# reasons).  A diagnostic: a frame a datapath dropped is the bed's loss,
-# not mignet's (a mirror copy lost there reads as a probe handled by
-# neither version).  Sorted for join.
+# reasons), and UDP datagrams its namespace's kernel found no socket for
+# (an overlay frame Open vSwitch handed to br-phy's own interface instead of
+# decapsulating it would end there).  A diagnostic: a frame a datapath
+# dropped is the bed's loss, not mignet's (a mirror copy lost there reads
+# as a probe handled by neither version).  Sorted for join.
 lime_dp_counts() {
     local h
     for h in 1 2 3 4; do
@@ -81,6 +83,9 @@ lime_dp_counts() {
         tb_appctl "$h" coverage/show 2>/dev/null |
             awk -v h="$h" '$1 ~ /drop/ && $(NF-1) == "total:" {
                 print h ":" $1, $NF }'
+        ip netns exec "$(tb_ns_host "$h")" cat /proc/net/snmp 2>/dev/null |
+            awk -v h="$h" '$1 == "Udp:" && $2 ~ /^[0-9]+$/ {
+                print h ":udp_no_ports", $3 }'
     done | sort
 }
 
@@ -106,6 +111,7 @@ lime_run() {
     lime_dp_counts >"$d/dp-before"
     lime_tap_start "$TAP_A" "$d/tap-a"
     lime_tap_start "$TAP_B" "$d/tap-b"
+    lime_underlay_start "$d"
     lime_ring_start "$run" "$RATE" "$secs" "${TRAFFIC[@]}"
     sleep 1
     if [ "$moves" != : ]; then
@@ -115,14 +121,14 @@ lime_run() {
         lime_app_cmd "$app" "${LIME_FLIP:-flip}" >"$d/flip.json"
     fi
     lime_ring_wait "$run"
-    sleep 1.5   # every counter settled (mignet's stats: every 0.5 s)
-    lime_app_cmd "$app" stats >/dev/null
+    lime_app_final_stats "$app"
     lime_counters_json "${ALL[@]}" >"$d/after.json"
     lime_dp_counts >"$d/dp-after"
     tb_log "$run: the datapaths' lost upcalls and drops that grew" \
         "(host:counter:delta):$(lime_dp_delta "$d/dp-before" "$d/dp-after")"
     lime_tap_stop "$d/tap-a"
     lime_tap_stop "$d/tap-b"
+    lime_underlay_stop "$d"
 }
 
 # lime_figures RUN APP REF_APP [--moved ...]: lime_check.py on a run.
@@ -135,12 +141,14 @@ lime_figures() {
         --run-dir "$d" --ports "$(ports_json "${ALL[@]}")" \
         --before "$d/before.json" --after "$d/after.json" \
         --tap-a "$d/tap-a" --tap-b "$d/tap-b" --tap-vms "$TAP_A,$TAP_B" \
+        --underlay $(lime_underlay_files "$d") \
         --vm-pauses "$d/vm-pauses" --details "$d/details.json" "$@" \
         >"$d/figures.json" || true
     tb_log "$run: $(cat "$d/figures.json")"
     tb_log "$run: $(jq -c '{packet_ins, run_keys, ref_keys, packet_outs,
         port_rx, vm_tx, probes_out, flow_packets, port_tx, vm_rx,
-        flow_outputs, packet_out_deliveries, tags, tx_lost_in_pauses,
+        flow_outputs, packet_out_deliveries, tags, underlay,
+        tx_lost_in_pauses,
         tx_lost_bound, rest_flow_packets, problems}' "$d/details.json")"
 }
 
@@ -338,8 +346,7 @@ done
 tb_log "mig: $cleaned of ${#ALL[@]} migrations cleaned $(( $(tb_now_ms) - t_clean )) ms after the traffic"
 tb_expect "mig: migrations cleaned" "$cleaned" -eq "${#ALL[@]}"
 # Final counters once the old copies are retired (their final stats in).
-sleep 1
-lime_app_cmd mig stats >/dev/null
+lime_app_final_stats mig
 lime_counters_json "${ALL[@]}" >"$(lime_dir mig)/after.json"
 curl -sf "$MIG_URL/v1/vswitches/lime/flows" >"$(lime_dir mig)/rest-flows.json"
 lime_figures mig mig ref --moved --rest-flows "$(lime_dir mig)/rest-flows.json"
