@@ -314,6 +314,8 @@ def main():
     mixed = 0
     if a.tap_a and a.tap_b:
         mixed = tag_check(a, ev, pins, ring, send, recv, d)
+        # A capture that dropped frames cannot tag: the run proves nothing.
+        bad.extend(d.get('problems_capture', []))
 
     lost = sum(r['total']['missing_outside_window'] for r in recv.values())
     d['received'] = sum(r['total']['received'] for r in recv.values())
@@ -377,6 +379,11 @@ def tag_check(a, ev, pins, ring, send, recv, d):
         probes, summary = load_tap(path)
         underlay.update(probes)
         d.setdefault('underlay', {})[path.rsplit('.', 1)[-1]] = summary
+    for name, summary in [('tap A', sa), ('tap B', sb)] + [
+            ('underlay ' + h, v) for h, v in d.get('underlay', {}).items()]:
+        if summary.get('drops'):
+            d.setdefault('problems_capture', []).append(
+                '%s capture dropped %d frames' % (name, summary['drops']))
     pauses = load_pauses(a.vm_pauses)
     taps = [int(v) for v in a.tap_vms.split(',') if v]
     tap_windows = [w for t in taps for w in pauses.get(t, [])]

@@ -1,6 +1,6 @@
 # lime_lib.sh: tenant controllers nobody here wrote, on the real Open
 # vSwitch test bed (lib.sh) -- issue 14 (seed 001, LIME: tenant virtual
-# switches).  Sourced by tests/e2e/lime_transparency.sh and
+# switches).  Sourced by tests/e2e/test_lime_transparency.sh and
 # bench/bench_vnet.sh, after lib.sh (and mig_lib.sh for the mignet parts).
 #
 # - lime_app_start NAME PORT [NETNS] [MIRRORS]: our os-ken app

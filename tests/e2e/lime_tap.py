@@ -12,7 +12,12 @@ import sys
 import time
 
 ETH_P_ALL = 0x0003
+PACKET_HOST = 0
 PACKET_OUTGOING = 4
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
+SO_RCVBUFFORCE = 33
+RCVBUF = 16 << 20
 MAGIC = 0x4d4e5452
 VXLAN_PORT = 4789
 
@@ -50,13 +55,20 @@ def vxlan_probe_of(frame):
 def main():
     args = sys.argv[1:]
     parse = probe_of
+    host_only = False
     if args and args[0] == '--vxlan':
         parse = vxlan_probe_of
+        host_only = True
         args = args[1:]
     iface, out = args[0], args[1]
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
                       socket.htons(ETH_P_ALL))
+    try:
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
     s.bind((iface, 0))
+    s.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)  # zeroes the counts
     s.settimeout(0.2)
     f = open(out, 'w', buffering=1)
     counts = {'frames': 0, 'probes': 0, 'other': 0}
@@ -78,6 +90,8 @@ def main():
             continue
         if addr[2] == PACKET_OUTGOING:
             continue
+        if host_only and addr[2] != PACKET_HOST:
+            continue
         counts['frames'] += 1
         probe = parse(data)
         if probe:
@@ -85,8 +99,10 @@ def main():
             f.write('%d %d %d\n' % probe)
         else:
             counts['other'] += 1
-    f.write('# frames %(frames)d probes %(probes)d other %(other)d\n'
-            % counts)
+    _packets, counts['drops'] = struct.unpack(
+        'II', s.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+    f.write('# frames %(frames)d probes %(probes)d other %(other)d'
+            ' drops %(drops)d\n' % counts)
     f.close()
     os._exit(0)
 

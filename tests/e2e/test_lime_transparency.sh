@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lime_transparency.sh: issue 14 (seed 001, LIME): a tenant's virtual
+# test_lime_transparency.sh: issue 14 (seed 001, LIME): a tenant's virtual
 # switch is transparent to controllers nobody here wrote, through an
 # ensemble migration of all its VMs.
 #
