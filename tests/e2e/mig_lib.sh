@@ -187,18 +187,26 @@ mig_migrate() {
     tb_log "vm$x -> $node: migration $MIG_LAST ($(mig_phase "$MIG_LAST"))"
 }
 
-# _mig_dst_ready X H: host H's br-int delivers to VM X's port (its LOCAL
-# flows output there), e.g. before the VM resumes (TB_MOVE_READY).
+# _mig_dst_ready X H [KIND...]: host H's br-int delivers to VM X's port
+# (its flows of each cookie KIND, default 1 = LOCAL, output there), e.g.
+# before the VM resumes (TB_MOVE_READY).  A tenant VM's port also needs
+# kind 8 (its directed delivery from the overlay: docs/vswitch.md).
 _mig_dst_ready() {
-    local x=$1 h=$2 cookie port
-    cookie=$(dp_cookie 1 "vm$x")
+    local x=$1 h=$2 port kind i
+    shift 2
+    [ $# -gt 0 ] || set -- 1
     port=$(tb_vm_ofport "$x")
-    for _ in $(seq 1 400); do
-        dp_flows "$h" "$cookie" | grep -q "output:$port\b" && return 0
-        sleep 0.005
+    for kind in "$@"; do
+        for ((i = 0; i < 400; i++)); do
+            dp_flows "$h" "$(dp_cookie "$kind" "vm$x")" |
+                grep -q "output:$port\b" && break
+            sleep 0.005
+        done
+        if [ "$i" -ge 400 ]; then
+            tb_log "vm$x: no delivery (kind $kind) to port $port on host $h after 2 s"
+            return 1
+        fi
     done
-    tb_log "vm$x: no delivery to port $port on host $h after 2 s"
-    return 1
 }
 export TB_MOVE_READY=${TB_MOVE_READY:-_mig_dst_ready}
 

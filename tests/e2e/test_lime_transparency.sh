@@ -315,6 +315,7 @@ ensemble_move() {
         h=$(jq -r --arg v "vm$x" '.[$v]' <<<"$moves")
         h=${h#n}
         LIME_SW_ID=${MIG_ID[$x]} LIME_SW_VM=$x TB_MOVE_HOOK_AT=pause \
+            TB_MOVE_READY=_lime_dst_ready \
             tb_vm_move "$x" "$h" "$MIG_PAUSE_MS" _lime_switchover
         printf '%s %s\n' "$x" "$(tail -1 "$TB_DIR/pauses")" >>"$d/vm-pauses"
     done
@@ -322,6 +323,9 @@ ensemble_move() {
         wait "$flip_pid" || tb_die "the flip failed"
     fi
 }
+# The bed's port appears at the pause (a real destination's tap exists from
+# the start): the VM resumes once its tenant port delivers there too.
+_lime_dst_ready() { _mig_dst_ready "$1" "$2" 1 8; }
 _lime_switchover() {
     lime_vm_neighbors "$LIME_SW_VM" "${ALL[@]}"
     curl -sf -X POST "$MIG_URL/v1/migrations/$LIME_SW_ID/switchover" >/dev/null
