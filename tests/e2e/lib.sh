@@ -147,7 +147,14 @@ tb_vm_exec() { local x=$1; shift; ip netns exec "$(tb_ns_vm "$x")" "$@"; }
 # (so `wait` gives its status); sets TB_BG_PID, which teardown stops.
 tb_vm_bg() {
     local x=$1; shift
-    ip netns exec "$(tb_ns_vm "$x")" "$@" &
+    tb_ns_bg "$(tb_ns_vm "$x")" "$@"
+}
+
+# tb_ns_bg NETNS CMD...: CMD in the background in NETNS; its PID in
+# TB_BG_PID and in the bed's pid list (killed at teardown).
+tb_ns_bg() {
+    local ns=$1; shift
+    ip netns exec "$ns" "$@" &
     TB_BG_PID=$!
     printf '%s\n' "$TB_BG_PID" >>"$TB_DIR/pids"
 }

@@ -247,10 +247,8 @@ lime_cap_start() {
     shift 2
     ready=$file.ready
     rm -f "$ready"
-    ip netns exec "$ns" "$LIME_PY" "$LIME_HERE/lime_tap.py" "$@" \
-        "$file" "$ready" &
-    echo "$!" >"$file.pid"
-    echo "$!" >>"$TB_DIR/pids"
+    tb_ns_bg "$ns" "$LIME_PY" "$LIME_HERE/lime_tap.py" "$@" "$file" "$ready"
+    echo "$TB_BG_PID" >"$file.pid"
     for ((i = 0; i < 100; i++)); do
         [ -e "$ready" ] && return 0
         sleep 0.05

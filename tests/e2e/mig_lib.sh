@@ -192,14 +192,14 @@ mig_migrate() {
 # before the VM resumes (TB_MOVE_READY).  A tenant VM's port also needs
 # kind 8 (its directed delivery from the overlay: docs/vswitch.md).
 _mig_dst_ready() {
-    local x=$1 h=$2 port kind i
+    local x=$1 h=$2 port kind cookie i
     shift 2
     [ $# -gt 0 ] || set -- 1
     port=$(tb_vm_ofport "$x")
     for kind in "$@"; do
+        cookie=$(dp_cookie "$kind" "vm$x")
         for ((i = 0; i < 400; i++)); do
-            dp_flows "$h" "$(dp_cookie "$kind" "vm$x")" |
-                grep -q "output:$port\b" && break
+            dp_flows "$h" "$cookie" | grep -q "output:$port\b" && break
             sleep 0.005
         done
         if [ "$i" -ge 400 ]; then

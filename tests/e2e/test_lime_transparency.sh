@@ -77,7 +77,7 @@ tenant_port() { echo "$1"; }
 # as a probe handled by neither version).  Sorted for join.
 lime_dp_counts() {
     local h
-    for h in 1 2 3 4; do
+    for h in $(tb_hosts); do
         printf '%s:dpctl_lost %s\n' "$h" "$(tb_appctl "$h" dpctl/show \
             2>/dev/null | sed -n 's/.*lost:\([0-9]*\).*/\1/p' | head -n 1)"
         tb_appctl "$h" coverage/show 2>/dev/null |
