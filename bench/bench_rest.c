@@ -58,6 +58,7 @@ struct settings {
      * with --store-max-txn-ops 'store_max_ops'; NULL = SQLite. */
     const char *store;
     const char *store_max_ops;
+    bool serial_commits; /* mignetd --serial-commits (the baseline) */
     bool throughput_only; /* the plain throughput phase alone */
 };
 
@@ -181,6 +182,9 @@ daemon_start(struct daemon *d, const char *name, const char *const *extra)
         argv[argc++] = prefix;
         argv[argc++] = "--store-max-txn-ops";
         argv[argc++] = cfg.store_max_ops;
+        if (cfg.serial_commits) {
+            argv[argc++] = "--serial-commits";
+        }
     }
     for (; extra && *extra && argc < 30; extra++) {
         argv[argc++] = *extra;
@@ -871,10 +875,12 @@ phase_throughput(void)
         .mg_p99 = samples_q_ms(&mg.lat, 0.99),
     };
     printf("## Throughput%s (%d parallel clients, %d nodes, durable "
-           "commits%s%s)\n\n",
+           "commits%s%s%s)\n\n",
            sec.on ? " over HTTPS with a bearer token" : "", cfg.clients,
            cfg.nodes, cfg.store ? ", store " : ", store SQLite",
-           cfg.store ? cfg.store : "");
+           cfg.store ? cfg.store : "",
+           !cfg.store ? "" : cfg.serial_commits ? ", serial commits"
+                                                : ", pipelined commits");
     printf("| figure | measured |\n|---|---|\n");
     printf("| baseline: GET /healthz round trips/s | %.0f (p99 %.2f ms) |\n",
            t.hz_rate, t.hz_p99);
@@ -1218,6 +1224,7 @@ usage(void)
            "\n       [--latency-samples N] [--mem-vms N] [--mem-inflight N]"
            "\n       [--mem-rounds N] [--mignetd PATH]"
            "\n       [--store etcd://HOST:PORT --store-max-txn-ops N]"
+           " [--serial-commits]"
            " [--throughput-only]\n"
            "Starts mignetd (default: next to this binary) on loopback with "
            "temporary state\nand prints markdown tables for "
@@ -1263,6 +1270,10 @@ main(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--store-max-txn-ops") && i + 1 < argc) {
             cfg.store_max_ops = argv[++i];
+            continue;
+        }
+        if (!strcmp(argv[i], "--serial-commits")) {
+            cfg.serial_commits = true;
             continue;
         }
         if (!strcmp(argv[i], "--throughput-only")) {

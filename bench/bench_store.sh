@@ -6,7 +6,10 @@
 # temporary data dir, --max-txn-ops ETCD_MAX_TXN_OPS (10000), stopped by
 # PID on exit), then runs bench_rest's throughput phase twice with the
 # same settings: mignetd on SQLite (WAL, synchronous=FULL), then mignetd
-# --store etcd://... (each batch one etcd transaction: group commit).
+# --store etcd://... (each batch one etcd transaction: group commit),
+# first with --serial-commits (each batch committed before the next
+# fills: the baseline), then as mignetd runs by default (one commit in
+# flight while the next batch fills).
 # Usage: MIGNET_BUILD_DIR=build bench/bench_store.sh [bench_rest flags]
 #        (e.g. --quick, --clients 64 --vms 20000)
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +32,9 @@ echo
 echo "command: bench/bench_store.sh $*"
 echo
 "$BENCH" --throughput-only "$@" || fail "bench_rest (SQLite)"
+"$BENCH" --throughput-only --store "etcd://$ETCD_ADDR" \
+    --store-max-txn-ops "$ETCD_MAX_TXN_OPS" --serial-commits "$@" \
+    || fail "bench_rest (etcd, serial commits)"
 "$BENCH" --throughput-only --store "etcd://$ETCD_ADDR" \
     --store-max-txn-ops "$ETCD_MAX_TXN_OPS" "$@" || fail "bench_rest (etcd)"
 grep -q 'etcd_batch_too_large' "$T"/*.log 2>/dev/null \

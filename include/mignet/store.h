@@ -127,6 +127,7 @@ struct store_rec {
 };
 
 struct store;
+struct store_txn;
 struct store_ops {
     /* Upserts or deletes one record (copying what it needs). 0 or errno. */
     int (*put)(struct store *, const struct store_rec *);
@@ -138,6 +139,19 @@ struct store_ops {
     int (*load)(struct store *, int (*cb)(void *aux, const struct store_rec *),
                 void *aux);
     void (*destroy)(struct store *);
+
+    /* Pipelined commits (optional: NULL where a backend commits only in
+     * place).  commit_begin() takes every put so far out of the open
+     * batch into '*txn' (the next put opens a new batch); commit_run()
+     * makes it durable, and may run on another thread while puts go into
+     * the next batch: it touches nothing but 'txn'; commit_end() takes
+     * the result back on the store's thread and frees 'txn'.  At most one
+     * txn is in flight; commit() and load() refuse (EBUSY) meanwhile.
+     * After a failed txn every later commit fails too: what the next
+     * batch was built on may never have been written. */
+    int (*commit_begin)(struct store *, struct store_txn **);
+    int (*commit_run)(struct store_txn *);
+    void (*commit_end)(struct store *, struct store_txn *, int err);
 };
 struct store {
     const struct store_ops *ops;
@@ -166,6 +180,35 @@ static inline size_t
 store_pending(const struct store *s)
 {
     return s->pending;
+}
+/* Whether the backend pipelines commits (store_ops.commit_begin). */
+static inline bool
+store_can_pipeline(const struct store *s)
+{
+    return s->ops->commit_begin != NULL;
+}
+/* commit_begin(): 0 with '*txn' set (NULL when there was nothing to
+ * commit); EBUSY with one in flight (nothing changed); or another errno,
+ * the batch then failed as commit() would have. */
+static inline int
+store_commit_begin(struct store *s, struct store_txn **txn)
+{
+    *txn = NULL;
+    int err = s->ops->commit_begin(s, txn);
+    if (err != EBUSY) {
+        s->pending = 0; /* those puts are in 'txn' (or failed with it) */
+    }
+    return err;
+}
+static inline int
+store_commit_run(const struct store *s, struct store_txn *txn)
+{
+    return s->ops->commit_run(txn);
+}
+static inline void
+store_commit_end(struct store *s, struct store_txn *txn, int err)
+{
+    s->ops->commit_end(s, txn, err);
 }
 static inline void
 store_destroy(struct store *s)

@@ -77,6 +77,7 @@ struct agent_session {
     char peer[64];
     uint64_t last_heard_ms;
     struct strbuf out; /* held until the batch commits, in seq order */
+    size_t sealed;     /* the first bytes of 'out', of a sealed batch */
     bool queued;       /* in srv->dirty */
     double held_install_t0; /* a migration's install waits in 'out' */
     bool closing;      /* close once 'out' is written */
@@ -1298,24 +1299,45 @@ agent_server_time_installs(struct agent_server *srv, double t0)
 }
 
 void
-agent_server_flush(struct agent_server *srv)
+agent_server_seal(struct agent_server *srv)
 {
-    push_run(srv); /* the map as just committed */
-    size_t n = srv->n_dirty;
+    push_run(srv); /* the map as this batch leaves it */
+    for (size_t i = 0; i < srv->n_dirty; i++) {
+        srv->dirty[i]->sealed = srv->dirty[i]->out.len;
+    }
+}
+
+void
+agent_server_release(struct agent_server *srv)
+{
+    /* Sessions closed meanwhile left the list; one closed here (an
+     * overflow) is not looked for in it (n_dirty is 0 meanwhile).  Those
+     * with output of the next batch are kept, compacted in place. */
+    size_t n = srv->n_dirty, kept = 0;
     srv->n_dirty = 0;
     for (size_t i = 0; i < n; i++) {
         struct agent_session *s = srv->dirty[i];
-        s->queued = false;
-        if (session_overflow(s, s->out.len)) {
+        size_t len = s->sealed;
+        s->sealed = 0;
+        if (!len) {
+            srv->dirty[kept++] = s; /* all of it queued after the seal */
             continue;
         }
-        bufferevent_write(s->bev, s->out.data, s->out.len);
-        strbuf_clear(&s->out);
+        if (session_overflow(s, len)) {
+            continue; /* closed (freed) */
+        }
+        bufferevent_write(s->bev, s->out.data, len);
+        strbuf_consume(&s->out, len);
         if (s->held_install_t0 > 0) {
             metrics_hist_observe(&srv->ctl->metrics.install,
                                  clock_mono_s() - s->held_install_t0);
             s->held_install_t0 = 0;
         }
+        if (s->out.len) {
+            srv->dirty[kept++] = s;
+            continue;
+        }
+        s->queued = false;
         if (s->closing) {
             /* Told to go (it was sent an error): close once that last
              * message is written. */
@@ -1324,6 +1346,14 @@ agent_server_flush(struct agent_server *srv)
                               session_event_cb, s);
         }
     }
+    srv->n_dirty = kept;
+}
+
+void
+agent_server_flush(struct agent_server *srv)
+{
+    agent_server_seal(srv);
+    agent_server_release(srv);
 }
 
 void
@@ -1331,6 +1361,7 @@ agent_server_discard(struct agent_server *srv)
 {
     for (size_t i = 0; i < srv->n_dirty; i++) {
         srv->dirty[i]->queued = false;
+        srv->dirty[i]->sealed = 0;
         strbuf_clear(&srv->dirty[i]->out);
     }
     srv->n_dirty = 0;

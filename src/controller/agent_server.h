@@ -36,7 +36,14 @@ void agent_server_instr(struct agent_server *, const struct core_instr *);
  * orchestrator (migrations.c) brackets its core_migrate() call with it. */
 void agent_server_time_installs(struct agent_server *, double t0);
 
-/* Writes every session's held output to its socket (after a commit). */
+/* Ends the batch's output: runs the map push (the map as of this batch)
+ * and seals what every session holds so far, for the next release;
+ * output queued later belongs to the next batch. */
+void agent_server_seal(struct agent_server *);
+/* Writes every session's sealed output to its socket (after the commit
+ * of the batch it belongs to); what was queued after the seal waits. */
+void agent_server_release(struct agent_server *);
+/* seal, then release (a batch committed in place). */
 void agent_server_flush(struct agent_server *);
 /* Drops every session's held output (the commit failed). */
 void agent_server_discard(struct agent_server *);

@@ -16,7 +16,9 @@
 #include "controller/ctl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,14 +65,16 @@ ctl_reply(struct ctl *ctl, struct evhttp_request *req, int status,
     };
 }
 
+/* Sends 'n' answers; all of them fail (500) when 'failed'. */
 static void
-ctl_send_replies(struct ctl *ctl, bool failed)
+ctl_send_replies(struct ctl *ctl, struct ctl_reply *replies, size_t n,
+                 bool failed)
 {
     static const char fail_body[] =
         "{\"error\":{\"code\":\"store_failed\","
         "\"message\":\"the durable store failed\"}}\n";
-    for (size_t i = 0; i < ctl->n_replies; i++) {
-        struct ctl_reply *r = &ctl->replies[i];
+    for (size_t i = 0; i < n; i++) {
+        struct ctl_reply *r = &replies[i];
         int status = r->status;
         struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
         if (failed) {
@@ -97,7 +101,6 @@ ctl_send_replies(struct ctl *ctl, bool failed)
             evbuffer_free(r->body);
         }
     }
-    ctl->n_replies = 0;
 }
 
 /* Arms the timer for the core's next due task. */
@@ -118,37 +121,155 @@ ctl_arm_timer(struct ctl *ctl)
     evtimer_add(ctl->due_timer, &tv);
 }
 
-/* Ends the loop iteration: commit, then release answers and instructions.
- * Returns false when the store failed (the daemon must stop). */
-static bool
-ctl_end_batch(struct ctl *ctl)
+/* Ends the open batch's output: what is derived from the state it leaves
+ * (tenant switch placement, the map push) is queued, then its answers
+ * and agent output are sealed: they leave with its commit. */
+static void
+ctl_seal(struct ctl *ctl)
 {
-    bool ok = true;
-    if (ctl->dirty) {
-        double t0 = clock_mono_s();
+    vnet_ctl_after_batch(ctl->vnet);
+    agent_server_seal(ctl->agents);
+    struct ctl_reply *r = ctl->sealed;
+    size_t cap = ctl->sealed_cap;
+    ctl->sealed = ctl->replies;
+    ctl->sealed_cap = ctl->replies_cap;
+    ctl->n_sealed = ctl->n_replies;
+    ctl->replies = r;
+    ctl->replies_cap = cap;
+    ctl->n_replies = 0;
+}
+
+/* The sealed batch's commit ended with 'err' (0: durable): its answers
+ * and agent output go out, or -- the store failed -- every answer held,
+ * sealed or not, says so, nothing goes to the agents, and mignetd must
+ * stop (false): memory may not run ahead of the store. */
+static bool
+ctl_release(struct ctl *ctl, int err)
+{
+    if (err) {
+        ctl->metrics.store_failures++;
+        log_write(LOG_ERROR, "store", "event=commit_failed err=\"%s\" "
+                  "action=exit", strerror(err));
+        if (err == STORE_E_GUARD) { /* another replica leads */
+            ctl->exit_code = CTL_EXIT_DEPOSED;
+        }
+        ctl_send_replies(ctl, ctl->sealed, ctl->n_sealed, true);
+        ctl_send_replies(ctl, ctl->replies, ctl->n_replies, true);
+        ctl->n_sealed = ctl->n_replies = 0;
+        agent_server_discard(ctl->agents);
+        return false;
+    }
+    ctl_send_replies(ctl, ctl->sealed, ctl->n_sealed, false);
+    ctl->n_sealed = 0;
+    agent_server_release(ctl->agents);
+    ctl_arm_timer(ctl);
+    return true;
+}
+
+/* The commit thread: the batch in flight, then a byte on the pipe. */
+static void *
+ctl_txn_main(void *arg)
+{
+    struct ctl *ctl = arg;
+    ctl->txn_err = store_commit_run(ctl->store, ctl->txn);
+    char b = 1;
+    while (write(ctl->txn_pipe[1], &b, 1) < 0 && errno == EINTR) {
+    }
+    return NULL;
+}
+
+/* Waits for the commit in flight, if any, and releases its batch.
+ * False when it failed (mignetd must stop). */
+static bool
+ctl_txn_finish(struct ctl *ctl)
+{
+    if (!ctl->txn) {
+        return true;
+    }
+    pthread_join(ctl->txn_thread, NULL);
+    int err = ctl->txn_err;
+    store_commit_end(ctl->store, ctl->txn, err);
+    ctl->txn = NULL;
+    metrics_hist_observe(&ctl->metrics.commit, clock_mono_s() - ctl->txn_t0);
+    ctl->metrics.store_commits++;
+    return ctl_release(ctl, err);
+}
+
+static void
+ctl_txn_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ctl *ctl = arg;
+    (void) what;
+    char b[16];
+    while (read(fd, b, sizeof b) > 0) {
+    }
+    if (ctl->txn && !ctl_txn_finish(ctl)) {
+        if (!ctl->exit_code) {
+            ctl->exit_code = 1;
+        }
+        ctl->stopping = true;
+        event_base_loopbreak(ctl->base);
+    }
+    /* The open batch's commit starts at the end of this loop pass. */
+}
+
+/* Commits the open batch: sealed, then made durable -- in place, or
+ * (ctl->pipeline) begun on the commit thread, released when it ends,
+ * while the next batch fills.  Only with no commit in flight.  False
+ * when the store failed (mignetd must stop). */
+static bool
+ctl_commit_open(struct ctl *ctl)
+{
+    ctl_seal(ctl);
+    if (!ctl->dirty) {
+        return ctl_release(ctl, 0);
+    }
+    ctl->dirty = false;
+    double t0 = clock_mono_s();
+    if (!ctl->pipeline) {
         int err = store_commit(ctl->store);
         metrics_hist_observe(&ctl->metrics.commit, clock_mono_s() - t0);
         ctl->metrics.store_commits++;
-        ctl->dirty = false;
-        if (err) {
-            ctl->metrics.store_failures++;
-            log_write(LOG_ERROR, "store", "event=commit_failed err=\"%s\" "
-                      "action=exit", strerror(err));
-            ok = false;
-            if (err == STORE_E_GUARD) { /* another replica leads */
-                ctl->exit_code = CTL_EXIT_DEPOSED;
-            }
-        }
+        return ctl_release(ctl, err);
     }
-    ctl_send_replies(ctl, !ok);
-    if (ok) {
-        vnet_ctl_after_batch(ctl->vnet);
-        agent_server_flush(ctl->agents);
-        ctl_arm_timer(ctl);
-    } else {
-        agent_server_discard(ctl->agents);
+    struct store_txn *txn;
+    int err = store_commit_begin(ctl->store, &txn);
+    if (err || !txn) {
+        return ctl_release(ctl, err);
     }
-    return ok;
+    ctl->txn = txn;
+    ctl->txn_t0 = t0;
+    err = pthread_create(&ctl->txn_thread, NULL, ctl_txn_main, ctl);
+    if (err) { /* run it here */
+        log_write(LOG_WARN, "store", "event=commit_thread_failed "
+                  "err=\"%s\" action=commit_in_place", strerror(err));
+        err = store_commit_run(ctl->store, txn);
+        store_commit_end(ctl->store, txn, err);
+        ctl->txn = NULL;
+        metrics_hist_observe(&ctl->metrics.commit, clock_mono_s() - t0);
+        ctl->metrics.store_commits++;
+        return ctl_release(ctl, err);
+    }
+    return true;
+}
+
+/* Ends the loop iteration: the open batch is committed, unless a commit
+ * is in flight (it then waits for that one; ctl_txn_done_cb).  Returns
+ * false when the store failed (the daemon must stop). */
+static bool
+ctl_end_batch(struct ctl *ctl)
+{
+    return ctl->txn ? true : ctl_commit_open(ctl);
+}
+
+/* Waits for every commit: the one in flight and the open batch's. */
+static bool
+ctl_end_all(struct ctl *ctl)
+{
+    if (!ctl_txn_finish(ctl) || !ctl_commit_open(ctl)) {
+        return false;
+    }
+    return ctl_txn_finish(ctl);
 }
 
 /* Commits the batch so far (its answers and instructions go out) and
@@ -157,7 +278,8 @@ static bool
 ctl_cut_batch(struct ctl *ctl)
 {
     ctl->metrics.batches_cut++;
-    if (!ctl_end_batch(ctl)) {
+    /* The batch in flight first: then this one may begin. */
+    if (!ctl_txn_finish(ctl) || !ctl_commit_open(ctl)) {
         if (!ctl->exit_code) { /* CTL_EXIT_DEPOSED stays */
             ctl->exit_code = 1;
         }
@@ -349,6 +471,19 @@ ctl_open_store(struct ctl *ctl)
 static void
 ctl_free(struct ctl *ctl)
 {
+    if (ctl->txn) { /* not reached: ctl_main ends every commit */
+        pthread_join(ctl->txn_thread, NULL);
+        store_commit_end(ctl->store, ctl->txn, ECANCELED);
+        ctl->txn = NULL;
+    }
+    if (ctl->txn_done) {
+        event_free(ctl->txn_done);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (ctl->txn_pipe[i] > 0) {
+            close(ctl->txn_pipe[i]);
+        }
+    }
     rest_destroy(ctl->rest);
     agent_server_destroy(ctl->agents);
     vnet_ctl_destroy(ctl->vnet);
@@ -373,6 +508,7 @@ ctl_free(struct ctl *ctl)
         event_base_free(ctl->base);
     }
     free(ctl->replies);
+    free(ctl->sealed);
 }
 
 static int
@@ -459,6 +595,23 @@ ctl_start(struct ctl *ctl)
         return -1;
     }
     ctl->due_timer = evtimer_new(ctl->base, ctl_due_cb, ctl);
+    /* Pipelined commits where the store can (docs/ha.md): the commit
+     * thread says it is done on a pipe the loop watches. */
+    if (store_can_pipeline(ctl->store) && !ctl->opts.serial_commits) {
+        if (pipe2(ctl->txn_pipe, O_CLOEXEC | O_NONBLOCK)) {
+            log_write(LOG_ERROR, "ctl", "event=pipe_failed err=\"%s\"",
+                      strerror(errno));
+            return -1;
+        }
+        ctl->txn_done = event_new(ctl->base, ctl->txn_pipe[0],
+                                  EV_READ | EV_PERSIST, ctl_txn_done_cb,
+                                  ctl);
+        if (!ctl->txn_done || event_add(ctl->txn_done, NULL)) {
+            log_write(LOG_ERROR, "ctl", "event=event_failed");
+            return -1;
+        }
+        ctl->pipeline = true;
+    }
     ctl->sig_term = evsignal_new(ctl->base, SIGTERM, ctl_signal_cb, ctl);
     ctl->sig_int = evsignal_new(ctl->base, SIGINT, ctl_signal_cb, ctl);
     ctl->sig_hup = evsignal_new(ctl->base, SIGHUP, ctl_signal_cb, ctl);
@@ -556,9 +709,12 @@ ctl_main(const struct mignetd_options *opts, int argc, char **argv)
             break;
         }
     }
-    /* Let the answers of the last batch leave before closing (a deposed
-     * leader answers nothing more: its commit would be refused). */
-    if (ctl.exit_code != CTL_EXIT_DEPOSED && !ctl_end_batch(&ctl)) {
+    /* Let the answers of the last batches leave before closing (a
+     * deposed leader answers nothing more: its commit would be refused;
+     * the one in flight, begun before, still ends and says how). */
+    bool ended = ctl.exit_code == CTL_EXIT_DEPOSED ? ctl_txn_finish(&ctl)
+                                                   : ctl_end_all(&ctl);
+    if (!ended) {
         ctl.exit_code = ctl.exit_code ? ctl.exit_code : 1;
     }
     event_base_loop(ctl.base, EVLOOP_NONBLOCK);

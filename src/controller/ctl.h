@@ -9,6 +9,7 @@
 #ifndef MIGNET_CONTROLLER_CTL_H
 #define MIGNET_CONTROLLER_CTL_H 1
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,21 @@ struct ctl {
     size_t batch_records, batch_tasks;
     struct ctl_reply *replies;
     size_t n_replies, replies_cap;
+
+    /* Pipelined commits (a store that can, store.h; not with
+     * --serial-commits): the sealed batch's records are in 'txn', being
+     * committed on 'txn_thread', its answers in 'sealed' (its agent
+     * output sealed in agent_server); the open batch fills meanwhile and
+     * begins its commit only when that one ended (a byte on 'txn_pipe'). */
+    bool pipeline;
+    struct store_txn *txn; /* NULL = none in flight */
+    pthread_t txn_thread;
+    int txn_pipe[2];
+    struct event *txn_done;
+    int txn_err;
+    double txn_t0;
+    struct ctl_reply *sealed;
+    size_t n_sealed, sealed_cap;
 
     /* Bound addresses, for the ready line ("127.0.0.1:7480"). */
     char rest_addr[80];

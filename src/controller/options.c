@@ -69,6 +69,10 @@ static const struct opt_def opt_defs[] = {
             "STATE_DIR/mignet.db (sqlite, the default) or an etcd cluster"),
     OPT_STR("store-prefix", OPT_PREFIX, store_prefix,
             "/PATH  etcd: the key prefix of mignet's records (/mignet)"),
+    {"serial-commits", OPT_BOOL,
+     offsetof(struct mignetd_options, serial_commits), 0, 0, 0, -1,
+     "commit each batch before the next starts filling (etcd pipelines "
+     "them by default: one commit in flight while the next batch fills)"},
     OPT_NUM("store-max-txn-ops", store_max_txn_ops, 1, 10000000,
             "N  etcd: the server's --max-txn-ops; a batch of more records "
             "is refused (128)"),

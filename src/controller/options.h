@@ -76,6 +76,8 @@ struct mignetd_options {
     char api_tls_key[OPTIONS_PATH_MAX];
     char api_tokens[OPTIONS_PATH_MAX];   /* "" = no authentication */
     bool insecure;
+    /* Commit in place (no pipelining even where the store can). */
+    bool serial_commits;
     enum log_level log_level;
     /* The REST access log's level: one line a request (docs/mignetd.md
      * "Access log"). */

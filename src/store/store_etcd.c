@@ -13,7 +13,10 @@
  * A batch over the server's --max-txn-ops is refused, never split (a split
  * would not be atomic).  With a guard set, the transaction also compares
  * that the guard key is held by the guard lease: a process whose lease
- * ended (a deposed leader) can never commit.
+ * ended (a deposed leader) can never commit.  Commits may be pipelined
+ * (store.h): commit_begin() moves the batch into a store_txn that
+ * commit_run() sends from another thread while the next batch fills; the
+ * keys it writes stay in the index, marked in flight, until commit_end().
  *
  * It must never report a commit before etcd answered that it applied,
  * and never hand the core a record it could not read back whole. */
@@ -173,6 +176,7 @@ struct se_entry {
     uint64_t seq;          /* as of the last put, committed or not */
     uint64_t committed;    /* as etcd holds it */
     long op;               /* its operation in the batch, -1 = none */
+    bool inflight;         /* written by the commit in flight */
     char key[];
 };
 
@@ -180,6 +184,19 @@ struct se_op {
     struct se_entry *entry;
     char *value; /* NULL = delete */
     size_t len;
+    uint64_t seq; /* the entry's seq once this op applied (0: deleted) */
+};
+
+/* A batch taken out of the store (commit_begin) and made durable
+ * (commit_run, possibly on another thread: it reads only this). */
+struct store_txn {
+    struct etcd_client *etcd;
+    struct se_op *ops;
+    struct etcd_op *eops;
+    size_t n_ops;
+    char *guard_key;
+    int64_t guard_lease;
+    char err[512]; /* commit_run's failure, logged by commit_end */
 };
 
 struct store_etcd {
@@ -200,6 +217,11 @@ struct store_etcd {
     int64_t guard_lease;
     /* A put failed (the core does not look): the commit must fail. */
     int failed;
+    /* The commit in flight (pipelined), NULL = none. */
+    struct store_txn *txn;
+    /* A pipelined commit failed with puts already made after it: every
+     * later commit fails with this (they may rest on what was lost). */
+    int broken;
     /* Statistics (logged on destroy; bench and docs). */
     uint64_t commits;
     size_t max_batch;
@@ -255,6 +277,7 @@ se_find_or_add(struct store_etcd *q, const char *key)
         e->next = NULL;
         e->seq = e->committed = 0;
         e->op = -1;
+        e->inflight = false;
         *pp = e;
         q->n_entries++;
     }
@@ -265,7 +288,7 @@ static void
 se_remove(struct store_etcd *q, struct se_entry *e)
 {
     struct se_entry **pp = se_slot(q, e->key);
-    if (*pp == e) {
+    if (*pp == e && !e->inflight) { /* the commit in flight names it */
         *pp = e->next;
         free(e);
         q->n_entries--;
@@ -775,6 +798,9 @@ se_put(struct store_etcd *q, const struct store_rec *r)
         return EINVAL;
     }
     if (!q->indexed && !q->n_ops) {
+        if (q->txn) {
+            return EBUSY; /* no scan while the client is in use */
+        }
         int e = se_scan(q, NULL, NULL);
         if (e) {
             return e;
@@ -810,22 +836,30 @@ se_put(struct store_etcd *q, const struct store_rec *r)
         free(op->value);
         op->value = value;
         op->len = len;
+        op->seq = seq;
     } else {
         q->ops = xgrow(q->ops, &q->ops_cap, q->n_ops + 1, sizeof *q->ops);
         ent->op = (long) q->n_ops;
-        q->ops[q->n_ops++] = (struct se_op){ent, value, len};
+        q->ops[q->n_ops++] = (struct se_op){ent, value, len, seq};
     }
     return 0;
 }
 
+/* Takes the open batch out as one transaction (store.h). */
 static int
-store_etcd_commit(struct store *s)
+store_etcd_commit_begin(struct store *s, struct store_txn **out)
 {
     struct store_etcd *q = se_cast(s);
-    if (q->failed) {
-        int e = q->failed;
+    *out = NULL;
+    if (q->txn) {
+        return EBUSY;
+    }
+    int e = q->broken ? q->broken : q->failed;
+    if (e) {
         log_write(LOG_ERROR, "store", "event=etcd_commit_failed ops=%zu "
-                  "err=\"a put failed: %s\"", q->n_ops, strerror(e));
+                  "err=\"%s: %s\"", q->n_ops, q->broken
+                  ? "an earlier pipelined commit failed" : "a put failed",
+                  strerror(e));
         q->failed = 0;
         se_batch_end(q, false);
         return e;
@@ -841,50 +875,108 @@ store_etcd_commit(struct store *s)
         se_batch_end(q, false);
         return E2BIG;
     }
-    struct etcd_op *ops = xcalloc(q->n_ops, sizeof *ops);
-    for (size_t i = 0; i < q->n_ops; i++) {
-        const struct se_op *o = &q->ops[i];
-        ops[i] = (struct etcd_op){
+    struct store_txn *t = xcalloc(1, sizeof *t);
+    t->etcd = q->etcd;
+    t->ops = q->ops;
+    t->n_ops = q->n_ops;
+    t->eops = xcalloc(t->n_ops, sizeof *t->eops);
+    for (size_t i = 0; i < t->n_ops; i++) {
+        struct se_op *o = &t->ops[i];
+        t->eops[i] = (struct etcd_op){
             .kind = o->value ? ETCD_OP_PUT : ETCD_OP_DELETE,
             .key = o->entry->key,
             .key_len = strlen(o->entry->key),
             .value = o->value,
             .value_len = o->len,
         };
+        o->entry->op = -1; /* the next put opens the next batch */
+        o->entry->inflight = true;
     }
+    t->guard_key = q->guard_key ? xstrdup(q->guard_key) : NULL;
+    t->guard_lease = q->guard_lease;
+    q->ops = NULL;
+    q->n_ops = q->ops_cap = 0;
+    q->txn = t;
+    *out = t;
+    return 0;
+}
+
+/* The transaction, with the guard when one is set.  Reads only 't'. */
+static int
+store_etcd_commit_run(struct store_txn *t)
+{
     /* The guard: the key exists (etcd compares a missing key's lease as
      * 0) and is attached to the lease. */
-    size_t klen = q->guard_key ? strlen(q->guard_key) : 0;
+    size_t klen = t->guard_key ? strlen(t->guard_key) : 0;
     struct etcd_cmp guard[2] = {
-        {.key = q->guard_key, .key_len = klen, .target = ETCD_CMP_VERSION,
+        {.key = t->guard_key, .key_len = klen, .target = ETCD_CMP_VERSION,
          .result = ETCD_CMP_GREATER, .number = 0},
-        {.key = q->guard_key, .key_len = klen, .target = ETCD_CMP_LEASE,
-         .result = ETCD_CMP_EQUAL, .number = q->guard_lease},
+        {.key = t->guard_key, .key_len = klen, .target = ETCD_CMP_LEASE,
+         .result = ETCD_CMP_EQUAL, .number = t->guard_lease},
     };
     struct etcd_txn_result res = {0};
-    char err[512];
-    int e = etcd_txn(q->etcd, guard, q->guard_key ? 2 : 0, ops, q->n_ops,
-                     NULL, 0, &res, err, sizeof err);
-    free(ops);
+    int e = etcd_txn(t->etcd, guard, t->guard_key ? 2 : 0, t->eops,
+                     t->n_ops, NULL, 0, &res, t->err, sizeof t->err);
     if (!e && !res.succeeded) {
-        snprintf(err, sizeof err, "guard key %s is not held by lease %"
-                 PRId64 " (the lease ended or another process holds it)",
-                 q->guard_key, q->guard_lease);
+        snprintf(t->err, sizeof t->err, "guard key %s is not held by "
+                 "lease %" PRId64 " (the lease ended or another process "
+                 "holds it)", t->guard_key, t->guard_lease);
         e = STORE_E_GUARD;
     }
-    if (e) {
+    return e;
+}
+
+/* Back on the store's thread: the keys 't' wrote are committed, or (on
+ * 'err') as they were; a failure after later puts breaks the store. */
+static void
+store_etcd_commit_end(struct store *s, struct store_txn *t, int err)
+{
+    struct store_etcd *q = se_cast(s);
+    if (err) {
         log_write(LOG_ERROR, "store", "event=etcd_commit_failed ops=%zu "
-                  "endpoint=%s err=\"%s\"", q->n_ops,
-                  etcd_client_endpoint(q->etcd), err);
-        se_batch_end(q, false);
+                  "endpoint=%s err=\"%s\"", t->n_ops,
+                  etcd_client_endpoint(q->etcd), t->err);
+        if (q->n_ops && !q->broken) {
+            q->broken = err;
+        }
+    } else {
+        q->commits++;
+        if (t->n_ops > q->max_batch) {
+            q->max_batch = t->n_ops;
+        }
+    }
+    for (size_t i = 0; i < t->n_ops; i++) {
+        struct se_entry *e = t->ops[i].entry;
+        e->inflight = false;
+        if (!err) {
+            e->committed = t->ops[i].seq;
+        } else if (e->op < 0) {
+            e->seq = e->committed;
+        }
+        free(t->ops[i].value);
+        if (!e->seq && e->op < 0) {
+            se_remove(q, e);
+        }
+    }
+    free(t->ops);
+    free(t->eops);
+    free(t->guard_key);
+    free(t);
+    q->txn = NULL;
+}
+
+/* In place: the three steps on this thread. */
+static int
+store_etcd_commit(struct store *s)
+{
+    struct store_txn *t;
+    int e = store_etcd_commit_begin(s, &t);
+    if (e || !t) {
         return e;
     }
-    q->commits++;
-    if (q->n_ops > q->max_batch) {
-        q->max_batch = q->n_ops;
-    }
-    se_batch_end(q, true);
-    return 0;
+    e = store_etcd_commit_run(t);
+    store_etcd_commit_end(s, t, e);
+    return e;
 }
 
 static int
@@ -892,7 +984,7 @@ store_etcd_load(struct store *s, int (*cb)(void *, const struct store_rec *),
                 void *aux)
 {
     struct store_etcd *q = se_cast(s);
-    if (q->n_ops) {
+    if (q->n_ops || q->txn) {
         return EBUSY; /* load with a batch open would lose it */
     }
     return se_scan(q, cb, aux);
@@ -909,6 +1001,9 @@ store_etcd_destroy(struct store *s)
         log_write(LOG_INF, "store", "event=etcd_closed commits=%" PRIu64
                   " largest_txn_ops=%zu", q->commits, q->max_batch);
     }
+    if (q->txn) { /* never run: the caller ends what it begins */
+        store_etcd_commit_end(s, q->txn, ECANCELED);
+    }
     se_batch_end(q, false); /* uncommitted puts are not durable */
     se_index_clear(q);
     free(q->buckets);
@@ -923,6 +1018,9 @@ static const struct store_ops store_etcd_ops = {
     .commit = store_etcd_commit,
     .load = store_etcd_load,
     .destroy = store_etcd_destroy,
+    .commit_begin = store_etcd_commit_begin,
+    .commit_run = store_etcd_commit_run,
+    .commit_end = store_etcd_commit_end,
 };
 
 /* Writes the schema key if the prefix has none; refuses another. */

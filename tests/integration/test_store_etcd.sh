@@ -9,7 +9,8 @@
 # directory: the state is in etcd) shows the same state, and deletions run
 # a full fresh delay after the restart, never before.  (3) A batch above
 # --store-max-txn-ops is refused whole: the daemon answers 500, exits, and
-# nothing of the batch is in etcd.
+# nothing of the batch is in etcd.  (5) Pipelined commits: answers wait for
+# their batch's commit; a batch built on one that failed fails too.
 # ctest: serial (its assertions depend on timing)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/abuse_lib.sh"
@@ -22,7 +23,7 @@ out=$(MIGNET_TEST_ETCD=$ETCD_ADDR MIGNET_TEST_ETCD_MAX_OPS=$ETCD_MAX_TXN_OPS \
       "$MIGNET_BUILD_DIR/test_store_etcd" 2>&1) || {
     echo "$out" >&2; fail "test_store_etcd"; }
 grep -q SKIPPED <<<"$out" && { echo "$out" >&2; fail "store cases skipped"; }
-grep -q '^\[  PASSED  \] 15 test(s)' <<<"$out" \
+grep -q '^\[  PASSED  \] 17 test(s)' <<<"$out" \
     || { echo "$out" >&2; fail "store cases: not all ran"; }
 
 # ---- (2) mignetd on etcd, kill -9, restart ----
@@ -150,4 +151,37 @@ api GET /v1/vms
 [ "$BODY" = "$vms_before" ] || fail "the refused batch left traces: $BODY"
 api GET /v1/migrations/4
 [ "$STATUS" = 404 ] || fail "refused migration 4 exists: $BODY"
+
+# ---- (5) pipelined commits: an answer waits for its batch's commit,
+# and a batch built while another was in flight fails with it.  etcd is
+# frozen (SIGSTOP): A's commit hangs in flight while the loop, free,
+# takes B into the next batch.  Neither is answered while etcd is frozen;
+# then etcd dies: both are answered 500 (never 202), and mignetd exits
+# non-zero. ----
+restart
+grep -q 'serial' <<<"${FLAGS[*]}" && fail "(5) needs pipelined commits"
+post_bg() { # VM OUTFILE: a migration to n1, its status into OUTFILE
+    curl -s -o /dev/null -w '%{http_code}' -X POST \
+        -H 'Content-Type: application/json' --data-binary '{"to":"n1"}' \
+        "$URL/v1/vms/$1/migrate" >"$2" &
+}
+kill -STOP "$ETCD_PID"
+post_bg vm1 "$T/a.status"; pa=$!
+sleep 0.5
+post_bg vm2 "$T/b.status"; pb=$!
+sleep 0.5
+[ ! -s "$T/a.status" ] && [ ! -s "$T/b.status" ] ||
+    fail "answered while etcd was frozen: A=$(cat "$T/a.status") B=$(cat "$T/b.status")"
+stop_pid "$ETCD_PID" 9
+wait "$pa" || true
+wait "$pb" || true
+[ "$(cat "$T/a.status")" = 500 ] || fail "A (in flight) answered $(cat "$T/a.status")"
+[ "$(cat "$T/b.status")" = 500 ] || fail "B (built on A) answered $(cat "$T/b.status")"
+for i in $(seq 1 100); do
+    kill -0 "$MIGNETD_PID" 2>/dev/null || break
+    sleep 0.1
+done
+stop_pid "$MIGNETD_PID" 9 2>/dev/null || true
+[ "$STOP_RC" != 0 ] || fail "mignetd exited 0 after its store failed"
+grep -q 'event=commit_failed' "$T/run$RUN.log" || fail "no commit_failed logged"
 echo "test_store_etcd: ok"

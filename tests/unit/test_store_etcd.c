@@ -6,7 +6,7 @@
  * "reopen" a new client on the same keys), then what only this backend
  * does: one transaction per batch, refused whole above the transaction
  * limit (ours, and etcd's --max-txn-ops given as MIGNET_TEST_ETCD_MAX_OPS),
- * the lease guard, a prefix holding something else.  Without it, only the
+ * the lease guard, pipelined commits, a prefix holding something else.  Without it, only the
  * cases that need no server run (the unit label has no etcd). */
 #include <inttypes.h>
 #include <unistd.h>
@@ -196,6 +196,109 @@ test_guard(void **state)
     store_destroy(s);
 }
 
+static int
+count_cb(void *aux, const struct store_rec *r)
+{
+    (void) r;
+    ++*(unsigned *) aux;
+    return 0;
+}
+
+/* Pipelined commits: the next batch fills while one is in flight; etcd
+ * holds each batch only once its own commit ended; a key the batch in
+ * flight writes may be written again (or deleted) meanwhile. */
+static void
+test_pipeline(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    case_sample_init(&c);
+    struct store *s = suite_open();
+    assert_true(store_can_pipeline(s));
+    struct store_txn *t, *t2;
+    assert_int_equal(store_commit_begin(s, &t), 0);
+    assert_null(t); /* nothing to commit */
+
+    case_put(s, &c.node_a);
+    case_put(s, &c.node_b);
+    assert_int_equal(store_commit_begin(s, &t), 0);
+    assert_non_null(t);
+    assert_int_equal(store_pending(s), 0);
+    struct store_rec del_b = c.node_b;
+    del_b.del = true;
+    case_put(s, &del_b);
+    case_put(s, &c.vm);
+    assert_int_equal(store_pending(s), 2);
+    /* One in flight at a time; no load or in-place commit meanwhile, and
+     * the refusals change nothing. */
+    assert_int_equal(store_commit_begin(s, &t2), EBUSY);
+    assert_int_equal(store_commit(s), EBUSY);
+    unsigned n = 0;
+    assert_int_equal(s->ops->load(s, count_cb, &n), EBUSY);
+    assert_int_equal(store_pending(s), 2);
+
+    assert_int_equal(store_commit_run(s, t), 0);
+    store_commit_end(s, t, 0);
+    struct store *o = open_ok(); /* what etcd holds: the first batch */
+    struct case_loaded got = {0};
+    case_load(o, &got);
+    const struct store_rec *first[] = {&c.node_a, &c.node_b};
+    case_expect(&got, first, 2);
+    case_loaded_free(&got);
+    store_destroy(o);
+
+    assert_int_equal(store_commit(s), 0); /* the second, in place */
+    s = suite_reopen(s);
+    case_load(s, &got);
+    const struct store_rec *second[] = {&c.node_a, &c.vm};
+    case_expect(&got, second, 2);
+    case_loaded_free(&got);
+    store_destroy(s);
+}
+
+/* A pipelined commit that failed: its keys are as etcd holds them; with
+ * no put since, the store goes on; with puts since (they may rest on what
+ * was lost), every later commit fails. */
+static void
+test_pipeline_failed(void **state)
+{
+    (void) state;
+    struct case_sample c;
+    case_sample_init(&c);
+    struct store *s = suite_open();
+    char key[200];
+    snprintf(key, sizeof key, "%s-nobody", prefix);
+    struct store_txn *t;
+
+    store_etcd_set_guard(s, key, 7); /* nobody holds it: refused */
+    case_put(s, &c.node_a);
+    assert_int_equal(store_commit_begin(s, &t), 0);
+    assert_int_equal(store_commit_run(s, t), STORE_E_GUARD);
+    store_commit_end(s, t, STORE_E_GUARD);
+    store_etcd_set_guard(s, NULL, 0);
+    case_put(s, &c.vm);
+    assert_int_equal(store_commit(s), 0);
+
+    store_etcd_set_guard(s, key, 7);
+    case_put(s, &c.node_b);
+    assert_int_equal(store_commit_begin(s, &t), 0);
+    case_put(s, &c.task); /* the next batch, built on node_b */
+    assert_int_equal(store_commit_run(s, t), STORE_E_GUARD);
+    store_commit_end(s, t, STORE_E_GUARD);
+    store_etcd_set_guard(s, NULL, 0);
+    assert_int_equal(store_commit(s), STORE_E_GUARD);
+    case_put(s, &c.mig);
+    assert_int_equal(store_commit(s), STORE_E_GUARD);
+
+    s = suite_reopen(s);
+    struct case_loaded got = {0};
+    case_load(s, &got);
+    const struct store_rec *want[] = {&c.vm};
+    case_expect(&got, want, 1);
+    case_loaded_free(&got);
+    store_destroy(s);
+}
+
 /* A prefix whose schema key is not ours is refused; a record that is not
  * ours fails the load. */
 static void
@@ -324,6 +427,8 @@ main(void)
         cmocka_unit_test(test_batch_limit),
         cmocka_unit_test(test_server_limit),
         cmocka_unit_test(test_guard),
+        cmocka_unit_test(test_pipeline),
+        cmocka_unit_test(test_pipeline_failed),
         cmocka_unit_test(test_foreign),
         cmocka_unit_test(test_vswitch_value),
         cmocka_unit_test(test_open_errors),
