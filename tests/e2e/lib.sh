@@ -203,7 +203,7 @@ tb_host_add() {
         --pidfile="$dir/run/ovs-vswitchd.pid" \
         --unixctl="$dir/run/ovs-vswitchd.ctl" \
         --log-file="$dir/log/ovs-vswitchd.log" \
-        --disable-system --detach --no-chdir -vconsole:off \
+        --disable-system $(tb_route_flag) --detach --no-chdir -vconsole:off \
         2>>"$dir/log/start.err" ||
         tb_die "ovs-vswitchd failed on host $n: $(cat "$dir/log/start.err")"
 
@@ -223,6 +223,25 @@ tb_host_add() {
     ip -n "$ns" addr add "$(tb_host_ip "$n")/24" dev br-phy
     ip -n "$ns" link set br-phy up
     ip -n "$ns" link set br-int up
+    tb_underlay_route "$n"
+}
+
+# The underlay route of Open vSwitch's native tunnelling.  By default
+# ovs-vswitchd does not mirror the kernel's routing table
+# (--disable-system-route) and is given the underlay's route itself: when
+# it mirrors the table, every interface change in the host's namespace (a
+# VM port added or removed) makes it flush and re-read the table, and
+# between the two the tunnel's receive side has no address: VXLAN frames
+# that arrive then are not decapsulated but handed to br-phy's kernel
+# interface, which drops them (UdpNoPorts).  Seen as a few lost probes per
+# port change (docs/dataplane.md).  TB_SYSTEM_ROUTE=1 keeps the mirror.
+tb_route_flag() {
+    [ "${TB_SYSTEM_ROUTE:-0}" = 1 ] || printf '%s' --disable-system-route
+}
+tb_underlay_route() {
+    [ "${TB_SYSTEM_ROUTE:-0}" = 1 ] && return 0
+    tb_appctl "$1" ovs/route/add 198.18.0.0/24 br-phy >/dev/null ||
+        tb_die "ovs/route/add failed on host $1"
 }
 
 # Tells every host's native tunnelling the MAC of every other host's
@@ -254,7 +273,7 @@ tb_vswitchd_restart() {
         --pidfile="$dir/run/ovs-vswitchd.pid" \
         --unixctl="$dir/run/ovs-vswitchd.ctl" \
         --log-file="$dir/log/ovs-vswitchd.log" \
-        --disable-system --detach --no-chdir -vconsole:off \
+        --disable-system $(tb_route_flag) --detach --no-chdir -vconsole:off \
         2>>"$dir/log/start.err" ||
         tb_die "ovs-vswitchd restart failed on host $n"
     local i
@@ -265,6 +284,7 @@ tb_vswitchd_restart() {
     ip -n "$ns" addr replace "$(tb_host_ip "$n")/24" dev br-phy
     ip -n "$ns" link set br-phy up
     ip -n "$ns" link set br-int up
+    tb_underlay_route "$n"
     tb_tnl_neigh_all
 }
 
