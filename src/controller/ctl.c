@@ -45,6 +45,7 @@
 #include "lib/sock.h"
 #include "lib/util.h"
 #include "mignet/core.h"
+#include "mignet/etcd.h"
 #include "mignet/store.h"
 
 /* ---- Batches ---- */
@@ -305,7 +306,9 @@ ctl_open_store(struct ctl *ctl)
     char path[OPTIONS_PATH_MAX + OPTIONS_ADDR_MAX + 16], err[4096];
     ctl_store_path(ctl, path, sizeof path);
     if (options_store_is_etcd(&ctl->opts)) {
+        struct etcd_tls tls;
         ctl->store = store_etcd_open(ctl->opts.store, ctl->opts.store_prefix,
+                                     options_store_tls(&ctl->opts, &tls),
                                      err, sizeof err);
         if (ctl->store) {
             store_etcd_set_max_ops(ctl->store, ctl->opts.store_max_txn_ops);

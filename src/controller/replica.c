@@ -76,7 +76,9 @@ replica_create(const struct mignetd_options *opts, char *err,
     struct replica *r = xcalloc(1, sizeof *r);
     r->opts = opts;
     int timeout = (int) (opts->lease_ttl_s * 1000 / 3);
-    r->etcd = etcd_client_create(opts->store, timeout, err, errlen);
+    struct etcd_tls tls;
+    r->etcd = etcd_client_create(opts->store, timeout,
+                                 options_store_tls(opts, &tls), err, errlen);
     if (!r->etcd) {
         free(r);
         return NULL;

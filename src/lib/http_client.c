@@ -477,6 +477,7 @@ fail:
 struct http_conn {
     int fd;
     SSL *ssl;
+    char why[192]; /* a TLS error after the handshake ("" = none) */
 };
 
 /* Waits for 'events' on 'fd' until 'deadline'. */
@@ -523,9 +524,18 @@ conn_io(struct http_conn *c, bool writing, void *buf, size_t len,
             }
             int want = tls_want(c->ssl, r);
             if (want <= 0) {
+                enum http_err e = want || writing ? HTTP_E_IO : HTTP_E_OK;
+                if (SSL_get_error(c->ssl, r) == SSL_ERROR_SSL) {
+                    /* e.g. the server's alert refusing our certificate */
+                    const char *why = ERR_reason_error_string(
+                        ERR_peek_last_error());
+                    snprintf(c->why, sizeof c->why, "TLS error after the "
+                             "handshake: %s", why ? why : "unknown");
+                    e = HTTP_E_TLS;
+                }
                 ERR_clear_error();
                 *done = 0;
-                return want || writing ? HTTP_E_IO : HTTP_E_OK;
+                return e;
             }
             ev = (short) want;
         } else {
@@ -601,15 +611,22 @@ receive(struct http_conn *c, int64_t deadline, struct http_response *resp)
     return e;
 }
 
-/* The TLS handshake over 'c->fd', verifying the server against 'cafile'
- * and 'host', within 'deadline'. */
+/* The TLS handshake over 'c->fd', verifying the server as 'opts' say
+ * (its context, or one made of its files) and its name 'host', within
+ * 'deadline'. */
 static enum http_err
-conn_tls(struct http_conn *c, const char *cafile, const char *host,
+conn_tls(struct http_conn *c, const struct http_opts *opts, const char *host,
          int64_t deadline, char *err, size_t errlen)
 {
-    SSL_CTX *ctx = tls_client_ctx(cafile, err, errlen);
-    if (!ctx) {
-        return HTTP_E_TLS;
+    SSL_CTX *ctx = opts->ctx;
+    if (ctx) {
+        SSL_CTX_up_ref(ctx);
+    } else {
+        ctx = tls_client_ctx_cert(opts->cacert, opts->cert, opts->key, err,
+                                  errlen);
+        if (!ctx) {
+            return HTTP_E_TLS;
+        }
     }
     c->ssl = SSL_new(ctx);
     SSL_CTX_free(ctx); /* the session holds a reference */
@@ -725,7 +742,7 @@ http_request_opts(const struct http_url *url, const struct http_opts *opts,
         return HTTP_E_NOMEM;
     }
 
-    struct http_conn c = {.fd = -1};
+    struct http_conn c = {.fd = -1, .why = ""};
     error = sock_connect(url->host, url->port,
                          (int) (deadline - sock_now_ms()), &c.fd, err,
                          errlen);
@@ -736,8 +753,7 @@ http_request_opts(const struct http_url *url, const struct http_opts *opts,
                                     : HTTP_E_CONNECT;
     }
 
-    e = url->tls ? conn_tls(&c, opts->cacert, url->host, deadline, err,
-                            errlen)
+    e = url->tls ? conn_tls(&c, opts, url->host, deadline, err, errlen)
                  : HTTP_E_OK;
     if (!e) {
         e = send_all(&c, req.data, req.len, deadline);
@@ -752,6 +768,8 @@ http_request_opts(const struct http_url *url, const struct http_opts *opts,
         SET_ERR(err, errlen, "%s", strerror(errno));
     } else if (e == HTTP_E_TIMEOUT) {
         SET_ERR(err, errlen, "no complete answer within %d ms", timeout_ms);
+    } else if (e == HTTP_E_TLS && c.why[0]) {
+        SET_ERR(err, errlen, "%s", c.why);
     } else if (e && e != HTTP_E_TLS) {
         SET_ERR(err, errlen, "%s", http_strerror(e));
     }

@@ -104,11 +104,21 @@ struct http_opts {
      * (NULL: the system's CAs).  The certificate must also name the URL's
      * host (DNS name, or IP address for an address literal). */
     const char *cacert;
+    /* https: the PEM client certificate chain and its key, presented to a
+     * server that asks for one (both NULL: none; both or neither). */
+    const char *cert;
+    const char *key;
+    /* https: a client context made once by tls_client_ctx_cert(), used
+     * instead of 'cacert', 'cert' and 'key' (which would load the files
+     * again for each request).  The caller keeps it. */
+    struct ssl_ctx_st *ctx;
 };
 
 /* http_request() with 'opts' (NULL: none).  Over https the handshake and
  * the verification are within the same deadline; their failure is
- * HTTP_E_TLS with the reason (e.g. the verification error) in 'err'. */
+ * HTTP_E_TLS with the reason (e.g. the verification error) in 'err', and
+ * so is a TLS alert the server sends later (with TLS 1.3 a server refuses
+ * a missing client certificate after the client's handshake ended). */
 enum http_err http_request_opts(const struct http_url *,
                                 const struct http_opts *, const char *method,
                                 const char *path, const char *body,

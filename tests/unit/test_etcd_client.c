@@ -92,9 +92,9 @@ test_endpoints(void **state)
         assert_false(etcd_endpoints_valid(bad[i], err, sizeof err));
         assert_true(err[0] != '\0');
     }
-    assert_null(etcd_client_create("nope", 100, err, sizeof err));
-    struct etcd_client *c = etcd_client_create("etcd://h1:5,h2:6", 100, err,
-                                               sizeof err);
+    assert_null(etcd_client_create("nope", 100, NULL, err, sizeof err));
+    struct etcd_client *c = etcd_client_create("etcd://h1:5,h2:6", 100,
+                                               NULL, err, sizeof err);
     assert_non_null(c);
     assert_string_equal(etcd_client_endpoint(c), "h1:5");
     etcd_client_destroy(c);
@@ -270,7 +270,7 @@ test_unreachable(void **state)
     (void) state;
     char err[256];
     struct etcd_client *c = etcd_client_create("127.0.0.1:1,127.0.0.1:2",
-                                               2000, err, sizeof err);
+                                               2000, NULL, err, sizeof err);
     assert_non_null(c);
     struct etcd_range_result r = {0};
     assert_int_equal(etcd_range(c, "a", 1, NULL, 0, 0, &r, err, sizeof err),

@@ -22,7 +22,8 @@ static struct store *
 open_ok(void)
 {
     char err[512] = "";
-    struct store *s = store_etcd_open(endpoint, prefix, err, sizeof err);
+    struct store *s = store_etcd_open(endpoint, prefix, NULL, err,
+                                      sizeof err);
     if (!s) {
         fail_msg("store_etcd_open(%s, %s): %s", endpoint, prefix, err);
     }
@@ -131,7 +132,7 @@ test_guard(void **state)
     case_sample_init(&c);
     struct store *s = suite_open();
     char err[512], key[200];
-    struct etcd_client *e = etcd_client_create(endpoint, 5000, err,
+    struct etcd_client *e = etcd_client_create(endpoint, 5000, NULL, err,
                                                sizeof err);
     assert_non_null(e);
     int64_t lease, ttl, other, ttl2;
@@ -205,7 +206,7 @@ test_foreign(void **state)
     struct store *s = suite_open();
     store_destroy(s);
     char err[512], key[200];
-    struct etcd_client *e = etcd_client_create(endpoint, 5000, err,
+    struct etcd_client *e = etcd_client_create(endpoint, 5000, NULL, err,
                                                sizeof err);
     assert_non_null(e);
     snprintf(key, sizeof key, "%s/vm/x", prefix);
@@ -229,7 +230,7 @@ test_foreign(void **state)
     op.value_len = strlen(op.value);
     assert_int_equal(etcd_txn(e, NULL, 0, &op, 1, NULL, 0, &res, err,
                               sizeof err), 0);
-    assert_null(store_etcd_open(endpoint, prefix, err, sizeof err));
+    assert_null(store_etcd_open(endpoint, prefix, NULL, err, sizeof err));
     assert_non_null(strstr(err, "something else"));
     etcd_client_destroy(e);
 }
@@ -272,7 +273,7 @@ test_vswitch_value(void **state)
         {"vswitch/red", "[2,1,\"red\",\"AHsAfQA=\"]", EBADMSG},
     };
     char err[512];
-    struct etcd_client *e = etcd_client_create(endpoint, 5000, err,
+    struct etcd_client *e = etcd_client_create(endpoint, 5000, NULL, err,
                                                sizeof err);
     assert_non_null(e);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -305,11 +306,14 @@ test_open_errors(void **state)
 {
     (void) state;
     char err[512] = "";
-    assert_null(store_etcd_open("127.0.0.1:1", "/mignet", err, sizeof err));
+    assert_null(
+        store_etcd_open("127.0.0.1:1", "/mignet", NULL, err, sizeof err));
     assert_non_null(strstr(err, "no etcd endpoint answers"));
-    assert_null(store_etcd_open("127.0.0.1:1", "mignet", err, sizeof err));
-    assert_null(store_etcd_open("127.0.0.1:1", "/mignet/", err, sizeof err));
-    assert_null(store_etcd_open("nope", "/mignet", err, sizeof err));
+    assert_null(
+        store_etcd_open("127.0.0.1:1", "mignet", NULL, err, sizeof err));
+    assert_null(
+        store_etcd_open("127.0.0.1:1", "/mignet/", NULL, err, sizeof err));
+    assert_null(store_etcd_open("nope", "/mignet", NULL, err, sizeof err));
 }
 
 int
