@@ -318,8 +318,10 @@ ctl_open_store(struct ctl *ctl)
                                      replica_lease(ctl->replica));
             }
             log_write(LOG_INF, "store", "event=etcd_opened store=%s "
-                      "max_txn_ops=%u", path,
-                      (unsigned) ctl->opts.store_max_txn_ops);
+                      "max_txn_ops=%u tls=%d client_cert=%d", path,
+                      (unsigned) ctl->opts.store_max_txn_ops,
+                      ctl->opts.store_cacert[0] != '\0',
+                      ctl->opts.store_cert[0] != '\0');
         }
     } else {
         ctl->store = store_sqlite_open_flags(

@@ -84,6 +84,18 @@ replica_create(const struct mignetd_options *opts, char *err,
         return NULL;
     }
     snprintf(r->key, sizeof r->key, "%s/leader", opts->store_prefix);
+    /* One read now: an etcd that answers but refuses us (TLS either way,
+     * plain http at an https etcd) is a configuration to fix, not to wait
+     * out.  An unreachable or slow one is waited for (campaigns). */
+    struct etcd_range_result probe = {0};
+    int e = etcd_range(r->etcd, r->key, strlen(r->key), NULL, 0, 1, &probe,
+                       err, errlen);
+    etcd_range_result_destroy(&probe);
+    if (e && e != ECONNREFUSED && e != ETIMEDOUT) {
+        replica_destroy(r);
+        return NULL;
+    }
+    err[0] = '\0';
     char rest[OPTIONS_PATH_MAX + 16];
     if (opts->advertise_rest[0]) {
         snprintf(rest, sizeof rest, "%s", opts->advertise_rest);

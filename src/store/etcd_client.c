@@ -34,6 +34,10 @@ struct etcd_client {
     int timeout_ms;
     SSL_CTX *tls; /* https: made once from struct etcd_tls; NULL: http */
     bool client_cert; /* 'tls' presents a client certificate */
+    /* The connection kept open to the endpoint in use: over https a new
+     * handshake a request would cost more than the request
+     * (bench/bench_store.sh --tls, docs/ha.md). */
+    struct http_session *http;
 };
 
 /* ---- Endpoints ---- */
@@ -138,6 +142,7 @@ etcd_client_create(const char *spec, int timeout_ms,
         c->client_cert = tls->cert != NULL;
     }
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : ETCD_DEFAULT_TIMEOUT_MS;
+    c->http = http_session_create();
     return c;
 }
 
@@ -145,6 +150,7 @@ void
 etcd_client_destroy(struct etcd_client *c)
 {
     if (c) {
+        http_session_destroy(c->http);
         SSL_CTX_free(c->tls);
         free(c);
     }
@@ -500,8 +506,9 @@ etcd_put_b64(struct strbuf *b, const char *name, const void *p, size_t n,
     return e ? e : strbuf_putc(b, '"');
 }
 
-/* POSTs 'body' to 'path'; moves to the next endpoint only when the
- * current one cannot be connected to. */
+/* POSTs 'body' to 'path' (on the connection kept open, or a new one);
+ * moves to the next endpoint only when the current one cannot be
+ * connected to. */
 static int
 etcd_post(struct etcd_client *c, const char *path, const struct strbuf *body,
           struct http_response *resp, char *err, size_t errlen)
@@ -509,10 +516,9 @@ etcd_post(struct etcd_client *c, const char *path, const struct strbuf *body,
     char why[256] = "";
     const struct http_opts opts = {.ctx = c->tls};
     for (size_t tries = 0; tries < c->n; tries++) {
-        enum http_err e = http_request_opts(&c->urls[c->cur], &opts, "POST",
-                                            path, strbuf_str(body),
-                                            body->len, c->timeout_ms, resp,
-                                            why, sizeof why);
+        enum http_err e = http_session_request(
+            c->http, &c->urls[c->cur], &opts, "POST", path, strbuf_str(body),
+            body->len, c->timeout_ms, resp, why, sizeof why);
         if (!e) {
             return 0;
         }
