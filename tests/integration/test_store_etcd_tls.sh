@@ -11,7 +11,8 @@
 # (2) Two replicas (--replica) elect one leader over TLS (the leader key is
 #     in etcd, read back with the client certificate).
 # (3) Refused at start, with a clear error, exit code not 0, nothing
-#     written: etcd's certificate from another CA, no client certificate,
+#     written: etcd's certificate from another CA or for another host
+#     (localhost; it names 127.0.0.1), no client certificate,
 #     a client certificate from another CA, plain http (no --store-cacert),
 #     a replica with the wrong CA, a missing CA file, a certificate
 #     without its key, a key that does not match, TLS flags with sqlite.
@@ -109,6 +110,11 @@ must_refuse "etcd's certificate from another CA" \
     "certificate verify failed" "${REFUSE[@]}" \
     --store-cacert "$P/other-ca.pem" --store-cert "$P/client.pem" \
     --store-key "$P/client.key"
+# The certificate names IP 127.0.0.1, not "localhost": the host is checked.
+must_refuse "etcd's certificate not naming the host" "hostname mismatch" \
+    --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 \
+    --store "etcd://localhost:${ETCD_ADDR##*:}" --store-prefix /tls-refused \
+    "${TLS[@]}"
 must_refuse "no client certificate" "no client certificate given" \
     "${REFUSE[@]}" --store-cacert "$P/ca.pem"
 must_refuse "a client certificate etcd does not trust" \
