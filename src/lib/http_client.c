@@ -11,12 +11,15 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -761,14 +764,6 @@ conn_close(struct http_conn *c)
 }
 
 void
-http_session_close(struct http_session *s)
-{
-    if (s) {
-        conn_close(&s->conn);
-    }
-}
-
-void
 http_session_destroy(struct http_session *s)
 {
     if (s) {
@@ -816,6 +811,48 @@ conn_idle_usable(struct http_conn *c)
     ssize_t r = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
+
+/* OpenSSL writes with write(2), which raises SIGPIPE on a connection the
+ * peer closed (a kept connection makes that likelier): the calling thread
+ * blocks SIGPIPE while it does TLS I/O, and a SIGPIPE it raised meanwhile
+ * is taken back before it unblocks it. */
+struct sigpipe_guard {
+    sigset_t old;
+    bool was_pending;
+};
+
+static void
+sigpipe_block(struct sigpipe_guard *g)
+{
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
+}
+
+static void
+sigpipe_restore(struct sigpipe_guard *g)
+{
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1) {
+        const struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+static enum http_err exchange_io(struct http_session *, struct http_conn *,
+                                 const struct http_url *,
+                                 const struct http_opts *,
+                                 const struct strbuf *req, int timeout_ms,
+                                 int64_t deadline, struct http_response *,
+                                 char *err, size_t errlen);
 
 /* One request on 's''s connection (opened or reused) or, with 's' NULL,
  * on a connection of its own closed after it. */
@@ -871,6 +908,24 @@ exchange(struct http_session *s, const struct http_url *url,
 
     struct http_conn own = {.fd = -1, .why = ""};
     struct http_conn *c = s ? &s->conn : &own;
+    struct sigpipe_guard guard;
+    sigpipe_block(&guard);
+    e = exchange_io(s, c, url, opts, &req, timeout_ms, deadline, resp, err,
+                    errlen);
+    sigpipe_restore(&guard);
+    strbuf_destroy(&req);
+    return e;
+}
+
+/* exchange()'s I/O: 'req' on 'c' (s's, or its own). */
+static enum http_err
+exchange_io(struct http_session *s, struct http_conn *c,
+            const struct http_url *url, const struct http_opts *opts,
+            const struct strbuf *req, int timeout_ms, int64_t deadline,
+            struct http_response *resp, char *err, size_t errlen)
+{
+    enum http_err e;
+    int error;
     if (s && c->fd >= 0
         && (!same_server(&s->url, url) || !conn_idle_usable(c))) {
         conn_close(c);
@@ -884,7 +939,6 @@ exchange(struct http_session *s, const struct http_url *url,
                              (int) (deadline - sock_now_ms()), &c->fd, err,
                              errlen);
         if (error) {
-            strbuf_destroy(&req);
             c->fd = -1;
             return error == ENOENT      ? HTTP_E_RESOLVE
                    : error == ETIMEDOUT ? HTTP_E_TIMEOUT
@@ -901,7 +955,7 @@ exchange(struct http_session *s, const struct http_url *url,
     bool fresh_tls = !e && url->tls && opened;
     c->got = 0;
     if (!e) {
-        e = send_all(c, req.data, req.len, deadline);
+        e = send_all(c, req->data, req->len, deadline);
     }
     if (!e || e == HTTP_E_IO) {
         /* Even when the send failed the peer may have answered (e.g. 413
@@ -930,7 +984,6 @@ exchange(struct http_session *s, const struct http_url *url,
     if (e || !reusable || !s) {
         conn_close(c);
     }
-    strbuf_destroy(&req);
     return e;
 }
 

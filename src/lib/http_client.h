@@ -141,8 +141,6 @@ enum http_err http_request_opts(const struct http_url *,
 struct http_session;
 struct http_session *http_session_create(void);
 void http_session_destroy(struct http_session *);
-/* Closes the open connection, if any (the next request opens one). */
-void http_session_close(struct http_session *);
 enum http_err http_session_request(struct http_session *,
                                    const struct http_url *,
                                    const struct http_opts *,
