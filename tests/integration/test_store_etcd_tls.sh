@@ -5,6 +5,8 @@
 # for 127.0.0.1 (IP subjectAltName) and client certificates are made here
 # with openssl (etcd_lib.sh make_etcd_certs); etcd is stopped by PID by the
 # EXIT trap even on failure.
+# (0) The store's own cases (test_store_etcd: the backend-independent
+#     cases, the transaction limits, the lease guard) over TLS.
 # (1) With --store-cacert/--store-cert/--store-key a migration is accepted,
 #     mignetd is killed -9 and started again on an empty state directory,
 #     and the migration is there: it is in etcd, over TLS.
@@ -40,6 +42,16 @@ etcd_count() {
     curl -sf "${CURL_TLS[@]}" -X POST "https://$ETCD_ADDR/v3/kv/range" \
         -d "$q}" | jq -r '.count // "0"'
 }
+
+# ---- (0) the store's cases over TLS ----
+out=$(MIGNET_TEST_ETCD=$ETCD_ADDR MIGNET_TEST_ETCD_MAX_OPS=$ETCD_MAX_TXN_OPS \
+      MIGNET_TEST_ETCD_CACERT=$P/ca.pem MIGNET_TEST_ETCD_CERT=$P/client.pem \
+      MIGNET_TEST_ETCD_KEY=$P/client.key \
+      "$MIGNET_BUILD_DIR/test_store_etcd" 2>&1) || {
+    echo "$out" >&2; fail "test_store_etcd over TLS"; }
+grep -q SKIPPED <<<"$out" && { echo "$out" >&2; fail "store cases skipped"; }
+grep -q '^\[  PASSED  \] 15 test(s)' <<<"$out" \
+    || { echo "$out" >&2; fail "store cases over TLS: not all ran"; }
 
 # ---- (1) durable over TLS: accept, kill -9, restart, still there ----
 RUN=0
