@@ -10,7 +10,9 @@
  *   ETIMEDOUT     no whole answer in time (the request may have applied)
  *   E2BIG         etcd refused the request's size or operation count
  *   ENOENT        a lease etcd does not know (expired or revoked)
- *   EPROTO        an answer that does not parse
+ *   EPROTO        an answer that does not parse (no HTTP, cut short --
+ *                 as an https-only etcd does to plain http -- or not
+ *                 etcd's JSON)
  *   EACCES        TLS: etcd's certificate did not verify, or etcd refused
  *                 ours (or its absence).  (A plain http client at an
  *                 https-only etcd sees EIO: etcd closes without a word.)

@@ -84,14 +84,16 @@ replica_create(const struct mignetd_options *opts, char *err,
         return NULL;
     }
     snprintf(r->key, sizeof r->key, "%s/leader", opts->store_prefix);
-    /* One read now: an etcd that answers but refuses us (TLS either way,
-     * plain http at an https etcd) is a configuration to fix, not to wait
-     * out.  An unreachable or slow one is waited for (campaigns). */
+    /* One read now: an etcd that refuses us (TLS either way) or answers
+     * what is no etcd answer (plain http at an https etcd) is a
+     * configuration to fix, not to wait out.  An unreachable, slow or
+     * not yet ready one (an error answer: no leader yet) is waited for
+     * (campaigns). */
     struct etcd_range_result probe = {0};
     int e = etcd_range(r->etcd, r->key, strlen(r->key), NULL, 0, 1, &probe,
                        err, errlen);
     etcd_range_result_destroy(&probe);
-    if (e && e != ECONNREFUSED && e != ETIMEDOUT) {
+    if (e == EACCES || e == EPROTO) {
         replica_destroy(r);
         return NULL;
     }

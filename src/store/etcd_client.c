@@ -506,6 +506,23 @@ etcd_put_b64(struct strbuf *b, const char *name, const void *p, size_t n,
     return e ? e : strbuf_putc(b, '"');
 }
 
+/* The errno (etcd.h) of a request that failed once connected. */
+static int
+etcd_http_errno(enum http_err e)
+{
+    switch (e) {
+    case HTTP_E_TIMEOUT:
+        return ETIMEDOUT;
+    case HTTP_E_TLS:
+        return EACCES;
+    case HTTP_E_IO:
+    case HTTP_E_NOMEM:
+        return EIO;
+    default:
+        return EPROTO; /* no HTTP answer we can read */
+    }
+}
+
 /* POSTs 'body' to 'path' (on the connection kept open, or a new one);
  * moves to the next endpoint only when the current one cannot be
  * connected to. */
@@ -538,9 +555,7 @@ etcd_post(struct etcd_client *c, const char *path, const struct strbuf *body,
         }
         SET_ERR(err, errlen, "etcd %s: %s: %s%s", c->names[c->cur],
                 http_strerror(e), why, hint);
-        return e == HTTP_E_TIMEOUT ? ETIMEDOUT
-               : e == HTTP_E_TLS   ? EACCES
-                                   : EIO;
+        return etcd_http_errno(e);
     }
     SET_ERR(err, errlen, "no etcd endpoint answers (last: %s: %s)",
             c->names[c->cur], why);

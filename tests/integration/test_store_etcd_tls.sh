@@ -14,10 +14,11 @@
 #     in etcd, read back with the client certificate).
 # (3) Refused at start, with a clear error, exit code not 0, nothing
 #     written: etcd's certificate from another CA or for another host
-#     (localhost; it names 127.0.0.1), no client certificate,
-#     a client certificate from another CA, plain http (no --store-cacert),
-#     a replica with the wrong CA, a missing CA file, a certificate
-#     without its key, a key that does not match, TLS flags with sqlite.
+#     (localhost; it names 127.0.0.1), no client certificate, a client
+#     certificate from another CA, plain http (no --store-cacert), a
+#     replica with the wrong CA or with plain http, a missing CA or key
+#     file, a key file that is no key, a certificate without its key, a
+#     key that does not match, TLS flags with sqlite.
 # ctest: serial (etcd and two replicas)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/etcd_lib.sh"
@@ -138,6 +139,8 @@ must_refuse "plain http at an https etcd" "mignetd --store-cacert" \
 must_refuse "a replica with the wrong CA" "certificate verify failed" \
     "${REFUSE[@]}" --replica rx --store-cacert "$P/other-ca.pem" \
     --store-cert "$P/client.pem" --store-key "$P/client.key"
+must_refuse "a replica talking plain http to an https etcd" \
+    "mignetd --store-cacert" "${REFUSE[@]}" --replica ry
 must_refuse "a missing CA file" \
     "cannot read CA certificates $P/nope.pem: No such file" \
     "${REFUSE[@]}" --store-cacert "$P/nope.pem"
