@@ -41,6 +41,7 @@
 #include "lib/clock.h"
 #include "lib/tls.h"
 #include "proto/chan_msg.h"
+#include "mignet/etcd.h"
 #include "mignet/store.h"
 
 /* ---- Settings ---- */
@@ -59,6 +60,9 @@ struct settings {
     const char *store;
     const char *store_max_ops;
     bool serial_commits; /* mignetd --serial-commits (the baseline) */
+    /* --store-cacert/-cert/-key: TLS to that etcd (bench_store.sh --tls),
+     * for the daemons and the baseline commits alike; NULL = http. */
+    const char *store_cacert, *store_cert, *store_key;
     bool throughput_only; /* the plain throughput phase alone */
 };
 
@@ -162,7 +166,7 @@ daemon_start(struct daemon *d, const char *name, const char *const *extra)
     if (pipe(pipefd)) {
         die("pipe: %s", strerror(errno));
     }
-    const char *argv[32] = {
+    const char *argv[40] = {
         cfg.mignetd, "--listen", "127.0.0.1:0", "--agent-listen",
         "127.0.0.1:0", "--state-dir", state, "--log-level", "warn",
         /* Every client and agent is on 127.0.0.1: above the per-address
@@ -185,6 +189,16 @@ daemon_start(struct daemon *d, const char *name, const char *const *extra)
         if (cfg.serial_commits) {
             argv[argc++] = "--serial-commits";
         }
+    }
+    if (cfg.store && cfg.store_cacert) {
+        argv[argc++] = "--store-cacert";
+        argv[argc++] = cfg.store_cacert;
+    }
+    if (cfg.store && cfg.store_cert) {
+        argv[argc++] = "--store-cert";
+        argv[argc++] = cfg.store_cert;
+        argv[argc++] = "--store-key";
+        argv[argc++] = cfg.store_key;
     }
     for (; extra && *extra && argc < 30; extra++) {
         argv[argc++] = *extra;
@@ -804,9 +818,12 @@ baseline_commits_per_s(struct samples *lat)
     char prefix[64];
     snprintf(prefix, sizeof prefix, "/mignet-bench-baseline-%ld",
              (long) getpid());
-    struct store *s = cfg.store ? store_etcd_open(cfg.store, prefix, err,
-                                                  sizeof err)
-                                : store_sqlite_open(path, err, sizeof err);
+    struct etcd_tls tls = {cfg.store_cacert, cfg.store_cert, cfg.store_key};
+    struct store *s = cfg.store
+                          ? store_etcd_open(cfg.store, prefix,
+                                            cfg.store_cacert ? &tls : NULL,
+                                            err, sizeof err)
+                          : store_sqlite_open(path, err, sizeof err);
     if (!s) {
         die("baseline store: %s", err);
     }
@@ -1223,8 +1240,9 @@ usage(void)
     printf("usage: bench_rest [--quick] [--clients N] [--nodes N] [--vms N]"
            "\n       [--latency-samples N] [--mem-vms N] [--mem-inflight N]"
            "\n       [--mem-rounds N] [--mignetd PATH]"
-           "\n       [--store etcd://HOST:PORT --store-max-txn-ops N]"
-           " [--serial-commits]"
+           "\n       [--store etcd://HOST:PORT --store-max-txn-ops N"
+           "\n        [--store-cacert F [--store-cert F --store-key F]]"
+           "\n        [--serial-commits]]"
            " [--throughput-only]\n"
            "Starts mignetd (default: next to this binary) on loopback with "
            "temporary state\nand prints markdown tables for "
@@ -1274,6 +1292,17 @@ main(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--serial-commits")) {
             cfg.serial_commits = true;
+            continue;
+        }
+        const char **tls_flag = !strcmp(argv[i], "--store-cacert")
+                                    ? &cfg.store_cacert
+                                : !strcmp(argv[i], "--store-cert")
+                                    ? &cfg.store_cert
+                                : !strcmp(argv[i], "--store-key")
+                                    ? &cfg.store_key
+                                    : NULL;
+        if (tls_flag && i + 1 < argc) {
+            *tls_flag = argv[++i];
             continue;
         }
         if (!strcmp(argv[i], "--throughput-only")) {

@@ -10,7 +10,12 @@
  *   ETIMEDOUT     no whole answer in time (the request may have applied)
  *   E2BIG         etcd refused the request's size or operation count
  *   ENOENT        a lease etcd does not know (expired or revoked)
- *   EPROTO        an answer that does not parse
+ *   EPROTO        an answer that does not parse (no HTTP, cut short --
+ *                 as an https-only etcd does to plain http -- or not
+ *                 etcd's JSON)
+ *   EACCES        TLS: etcd's certificate did not verify, or etcd refused
+ *                 ours (or its absence).  (A plain http client at an
+ *                 https-only etcd sees EIO: etcd closes without a word.)
  *   EIO           any other refusal by etcd (its message in 'err') */
 #ifndef MIGNET_ETCD_H
 #define MIGNET_ETCD_H 1
@@ -29,14 +34,31 @@ struct etcd_client;
  * with the reason in 'err'. */
 bool etcd_endpoints_valid(const char *spec, char *err, size_t errlen);
 
-/* A client of the cluster at 'spec' (as above).  Requests go to the
- * first endpoint that answers; one that cannot be connected to is left
- * for the next.  NULL with 'err' set when 'spec' is invalid. */
+/* TLS to etcd (docs/ha.md): https to every endpoint, etcd's certificate
+ * verified against 'cacert' and checked to name the endpoint's host (a
+ * DNS name, or an IP address in its IP subjectAltNames); 'cert' and 'key'
+ * (both or neither; NULL) are the client certificate etcd's
+ * --client-cert-auth asks for.  PEM files. */
+struct etcd_tls {
+    const char *cacert;
+    const char *cert;
+    const char *key;
+};
+
+/* A client of the cluster at 'spec' (as above), over TLS when 'tls' is
+ * not NULL (its files are read here, once: a missing or unreadable file,
+ * a certificate without its key or a key that does not match it is an
+ * error now, not at the first request).  Requests go to the first
+ * endpoint that answers; one that cannot be connected to is left for the
+ * next.  NULL with 'err' set when 'spec' or 'tls' is invalid. */
 struct etcd_client *etcd_client_create(const char *spec, int timeout_ms,
+                                       const struct etcd_tls *tls,
                                        char *err, size_t errlen);
 void etcd_client_destroy(struct etcd_client *);
 /* The endpoint in use ("HOST:PORT"). */
 const char *etcd_client_endpoint(const struct etcd_client *);
+/* Whether requests go over https. */
+bool etcd_client_tls(const struct etcd_client *);
 
 /* One key-value pair of a range answer; key and value are NUL-terminated
  * copies (a value may hold NULs: use value_len). */

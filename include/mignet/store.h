@@ -241,12 +241,15 @@ struct store *store_sqlite_open_flags(const char *path, unsigned flags,
 /* etcd backend (src/store/store_etcd.c, docs/ha.md): the records under
  * 'prefix' ("/mignet": PREFIX/TYPE/KEY, one JSON value each) in the etcd
  * cluster at 'endpoints' ("[etcd://]HOST:PORT[,HOST:PORT...]"; the next is
- * tried when one cannot be connected to).  Each commit is one etcd
- * transaction holding every put since the last (the last write of a key
- * wins).  NULL with a message in 'err' when etcd cannot be reached or the
- * prefix holds something else. */
+ * tried when one cannot be connected to), over TLS when 'tls' is not NULL
+ * (mignet/etcd.h).  Each commit is one etcd transaction holding every put
+ * since the last (the last write of a key wins).  NULL with a message in
+ * 'err' when etcd cannot be reached, TLS fails either way, or the prefix
+ * holds something else. */
+struct etcd_tls;
 struct store *store_etcd_open(const char *endpoints, const char *prefix,
-                              char *err, unsigned errlen);
+                              const struct etcd_tls *tls, char *err,
+                              unsigned errlen);
 /* etcd's --max-txn-ops (its default: 128).  A commit of more records is
  * refused with STORE_E_TOO_LARGE and writes nothing: a batch is one
  * transaction or none. */

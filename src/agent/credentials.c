@@ -4,13 +4,12 @@
 #include "agent/credentials.h"
 
 #include <errno.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "lib/log.h"
+#include "lib/tls.h"
 
 int
 agent_token_read(const char *path, char out[CHAN_TOKEN_MAX + 1], char *err,
@@ -64,28 +63,5 @@ agent_tls_client_ctx(const char *ca, const char *cert, const char *key,
         snprintf(err, errlen, "--tls-cert and --tls-key go together");
         return NULL;
     }
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx) {
-        snprintf(err, errlen, "cannot create a TLS context");
-        return NULL;
-    }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-        snprintf(err, errlen, "--tls-ca: cannot load %s", ca);
-    } else if (cert && SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-        snprintf(err, errlen, "--tls-cert: cannot load %s", cert);
-    } else if (key
-               && SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM)
-                      != 1) {
-        snprintf(err, errlen, "--tls-key: cannot load %s", key);
-    } else if (cert && SSL_CTX_check_private_key(ctx) != 1) {
-        snprintf(err, errlen, "--tls-key %s does not match --tls-cert %s",
-                 key, cert);
-    } else {
-        return ctx;
-    }
-    ERR_clear_error();
-    SSL_CTX_free(ctx);
-    return NULL;
+    return tls_client_ctx_cert(ca, cert, key, err, errlen);
 }

@@ -47,6 +47,7 @@
 #include "lib/sock.h"
 #include "lib/util.h"
 #include "mignet/core.h"
+#include "mignet/etcd.h"
 #include "mignet/store.h"
 
 /* ---- Batches ---- */
@@ -427,7 +428,9 @@ ctl_open_store(struct ctl *ctl)
     char path[OPTIONS_PATH_MAX + OPTIONS_ADDR_MAX + 16], err[4096];
     ctl_store_path(ctl, path, sizeof path);
     if (options_store_is_etcd(&ctl->opts)) {
+        struct etcd_tls tls;
         ctl->store = store_etcd_open(ctl->opts.store, ctl->opts.store_prefix,
+                                     options_store_tls(&ctl->opts, &tls),
                                      err, sizeof err);
         if (ctl->store) {
             store_etcd_set_max_ops(ctl->store, ctl->opts.store_max_txn_ops);
@@ -437,8 +440,10 @@ ctl_open_store(struct ctl *ctl)
                                      replica_lease(ctl->replica));
             }
             log_write(LOG_INF, "store", "event=etcd_opened store=%s "
-                      "max_txn_ops=%u", path,
-                      (unsigned) ctl->opts.store_max_txn_ops);
+                      "max_txn_ops=%u tls=%d client_cert=%d", path,
+                      (unsigned) ctl->opts.store_max_txn_ops,
+                      ctl->opts.store_cacert[0] != '\0',
+                      ctl->opts.store_cert[0] != '\0');
         }
     } else {
         ctl->store = store_sqlite_open_flags(

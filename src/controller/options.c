@@ -76,6 +76,14 @@ static const struct opt_def opt_defs[] = {
     OPT_NUM("store-max-txn-ops", store_max_txn_ops, 1, 10000000,
             "N  etcd: the server's --max-txn-ops; a batch of more records "
             "is refused (128)"),
+    OPT_STR("store-cacert", OPT_PATH, store_cacert,
+            "FILE  etcd: talk https to every endpoint, etcd's certificate "
+            "verified against this PEM CA (and its host name or IP)"),
+    OPT_STR("store-cert", OPT_PATH, store_cert,
+            "FILE  etcd: PEM client certificate (etcd --client-cert-auth); "
+            "with --store-key"),
+    OPT_STR("store-key", OPT_PATH, store_key,
+            "FILE  etcd: PEM private key of --store-cert"),
     /* Replicas and leader election (docs/ha.md). */
     OPT_STR("replica", OPT_PATH, replica,
             "NAME  run as one replica of several on the etcd store: only "
@@ -179,6 +187,8 @@ static const struct opt_def opt_defs[] = {
 
 static bool options_check_exposure(const struct mignetd_options *,
                                    char *err, size_t errlen);
+static bool options_check_store_tls(const struct mignetd_options *,
+                                    char *err, size_t errlen);
 
 void
 options_init(struct mignetd_options *o)
@@ -541,6 +551,9 @@ options_finish(struct mignetd_options *o, char *err, size_t errlen)
                  "replicas elect their leader on etcd)");
         return false;
     }
+    if (!options_check_store_tls(o, err, errlen)) {
+        return false;
+    }
     o->core = c;
     return true;
 }
@@ -549,6 +562,46 @@ bool
 options_store_is_etcd(const struct mignetd_options *o)
 {
     return !strncmp(o->store, "etcd://", 7);
+}
+
+/* TLS to etcd: only with an etcd store; a client certificate needs its
+ * key (and the reverse) and https (--store-cacert).  The files are read
+ * when the etcd clients are made, at start (etcd.h). */
+static bool
+options_check_store_tls(const struct mignetd_options *o, char *err,
+                        size_t errlen)
+{
+    bool any = o->store_cacert[0] || o->store_cert[0] || o->store_key[0];
+    if (any && !options_store_is_etcd(o)) {
+        snprintf(err, errlen, "store-cacert, store-cert and store-key are "
+                 "for store etcd://... (TLS to etcd), not %s",
+                 o->store[0] ? o->store : "sqlite");
+        return false;
+    }
+    if (!o->store_cert[0] != !o->store_key[0]) {
+        snprintf(err, errlen, "store-cert and store-key go together");
+        return false;
+    }
+    if (o->store_cert[0] && !o->store_cacert[0]) {
+        snprintf(err, errlen, "store-cert needs store-cacert (a client "
+                 "certificate is sent over https only)");
+        return false;
+    }
+    return true;
+}
+
+const struct etcd_tls *
+options_store_tls(const struct mignetd_options *o, struct etcd_tls *buf)
+{
+    if (!o->store_cacert[0]) {
+        return NULL;
+    }
+    *buf = (struct etcd_tls){
+        .cacert = o->store_cacert,
+        .cert = o->store_cert[0] ? o->store_cert : NULL,
+        .key = o->store_key[0] ? o->store_key : NULL,
+    };
+    return buf;
 }
 
 bool

@@ -56,6 +56,12 @@ struct mignetd_options {
     char store[OPTIONS_PATH_MAX];
     char store_prefix[OPTIONS_ADDR_MAX];
     uint32_t store_max_txn_ops;
+    /* TLS to etcd (docs/ha.md): "" = plain http; a CA file = https to
+     * every endpoint, etcd's certificate verified against it; the client
+     * certificate and key (both or neither) for --client-cert-auth. */
+    char store_cacert[OPTIONS_PATH_MAX];
+    char store_cert[OPTIONS_PATH_MAX];
+    char store_key[OPTIONS_PATH_MAX];
     /* Replicas (docs/ha.md): "" = a single mignetd; else this replica's
      * name, leader election on an etcd lease of 'lease_ttl_s' seconds;
      * the addresses named to clients while another replica leads ("" =
@@ -135,6 +141,14 @@ void options_diff(const struct mignetd_options *a,
 
 /* Whether 'o' selects the etcd store backend (--store etcd://...). */
 bool options_store_is_etcd(const struct mignetd_options *o);
+
+/* The TLS settings of every etcd client mignetd makes (the store, the
+ * leader election): 'buf' filled from 'o' and returned, or NULL when
+ * --store-cacert is not given (plain http).  'buf' must outlive the
+ * use of the result; its strings point into 'o'. */
+struct etcd_tls;
+const struct etcd_tls *options_store_tls(const struct mignetd_options *o,
+                                         struct etcd_tls *buf);
 
 /* Whether the host of "ADDR:PORT" 'addr' is a loopback address
  * (127.0.0.0/8, ::1 or "localhost"); a name or a wildcard is not. */

@@ -76,12 +76,28 @@ replica_create(const struct mignetd_options *opts, char *err,
     struct replica *r = xcalloc(1, sizeof *r);
     r->opts = opts;
     int timeout = (int) (opts->lease_ttl_s * 1000 / 3);
-    r->etcd = etcd_client_create(opts->store, timeout, err, errlen);
+    struct etcd_tls tls;
+    r->etcd = etcd_client_create(opts->store, timeout,
+                                 options_store_tls(opts, &tls), err, errlen);
     if (!r->etcd) {
         free(r);
         return NULL;
     }
     snprintf(r->key, sizeof r->key, "%s/leader", opts->store_prefix);
+    /* One read now: an etcd that refuses us (TLS either way) or answers
+     * what is no etcd answer (plain http at an https etcd) is a
+     * configuration to fix, not to wait out.  An unreachable, slow or
+     * not yet ready one (an error answer: no leader yet) is waited for
+     * (campaigns). */
+    struct etcd_range_result probe = {0};
+    int e = etcd_range(r->etcd, r->key, strlen(r->key), NULL, 0, 1, &probe,
+                       err, errlen);
+    etcd_range_result_destroy(&probe);
+    if (e == EACCES || e == EPROTO) {
+        replica_destroy(r);
+        return NULL;
+    }
+    err[0] = '\0';
     char rest[OPTIONS_PATH_MAX + 16];
     if (opts->advertise_rest[0]) {
         snprintf(rest, sizeof rest, "%s", opts->advertise_rest);

@@ -11,12 +11,15 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -260,6 +263,7 @@ struct head {
     bool chunked;
     bool has_length;
     size_t length;
+    bool close; /* HTTP/1.0, or "Connection: close" */
 };
 
 /* Parses one status line and header block starting at c->p. */
@@ -285,6 +289,7 @@ parse_head(struct cursor *c, struct head *h, struct http_response *resp)
     }
     h->status = (line[9] - '0') * 100 + (line[10] - '0') * 10
                 + (line[11] - '0');
+    h->close = line[7] == '0';
     for (size_t i = 12; i < n; i++) {
         unsigned char ch = (unsigned char) line[i];
         if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
@@ -341,6 +346,11 @@ parse_head(struct cursor *c, struct head *h, struct http_response *resp)
             }
         } else if (colon == 12 && !strncasecmp(line, "content-type", 12)) {
             copy_cut(resp->content_type, sizeof resp->content_type, v, vn);
+        } else if (colon == 10 && !strncasecmp(line, "connection", 10)
+                   && vn >= 5) {
+            for (size_t i = 0; i + 5 <= vn; i++) {
+                h->close |= !strncasecmp(v + i, "close", 5);
+            }
         }
     }
 }
@@ -408,9 +418,13 @@ parse_chunked(struct cursor *c, struct strbuf *out)
     }
 }
 
-enum http_err
-http_response_parse(const char *buf, size_t len, bool eof,
-                    struct http_response *resp)
+/* http_response_parse(), and for a connection kept open: '*used' gets
+ * the bytes the response took, '*reusable' whether the connection may
+ * carry another request after it (the response framed by its length or
+ * chunks, HTTP/1.1, no "Connection: close"). */
+static enum http_err
+parse_response(const char *buf, size_t len, bool eof,
+               struct http_response *resp, size_t *used, bool *reusable)
 {
     struct http_response r;
     struct cursor c = {buf, buf + len};
@@ -442,6 +456,8 @@ http_response_parse(const char *buf, size_t len, bool eof,
             e = HTTP_E_INCOMPLETE;
         } else if (strbuf_append(&body, c.p, h.length)) {
             e = HTTP_E_NOMEM;
+        } else {
+            c.p += h.length;
         }
     } else if (avail > HTTP_MAX_BODY) {
         e = HTTP_E_TOO_LARGE;
@@ -449,6 +465,8 @@ http_response_parse(const char *buf, size_t len, bool eof,
         e = HTTP_E_INCOMPLETE; /* framed by the close */
     } else if (strbuf_append(&body, c.p, avail)) {
         e = HTTP_E_NOMEM;
+    } else {
+        c.p = c.end;
     }
     if (!e && !body.data && strbuf_append(&body, "", 0)) {
         e = HTTP_E_NOMEM;
@@ -462,6 +480,10 @@ http_response_parse(const char *buf, size_t len, bool eof,
     r.body_len = body.len;
     http_response_destroy(resp);
     *resp = r;
+    *used = (size_t) (c.p - buf);
+    *reusable = !h.close && !eof && h.status != 101
+                && (h.chunked || h.has_length || h.status == 204
+                    || h.status == 304);
     return HTTP_E_OK;
 
 fail:
@@ -471,12 +493,23 @@ fail:
     return e;
 }
 
+enum http_err
+http_response_parse(const char *buf, size_t len, bool eof,
+                    struct http_response *resp)
+{
+    size_t used;
+    bool reusable;
+    return parse_response(buf, len, eof, resp, &used, &reusable);
+}
+
 /* ---- I/O ---- */
 
 /* A connection: the socket, and the TLS session over it for https. */
 struct http_conn {
     int fd;
     SSL *ssl;
+    char why[192]; /* a TLS error after the handshake ("" = none) */
+    size_t got;    /* bytes of the current answer received */
 };
 
 /* Waits for 'events' on 'fd' until 'deadline'. */
@@ -523,9 +556,18 @@ conn_io(struct http_conn *c, bool writing, void *buf, size_t len,
             }
             int want = tls_want(c->ssl, r);
             if (want <= 0) {
+                enum http_err e = want || writing ? HTTP_E_IO : HTTP_E_OK;
+                if (SSL_get_error(c->ssl, r) == SSL_ERROR_SSL) {
+                    /* e.g. the server's alert refusing our certificate */
+                    const char *why = ERR_reason_error_string(
+                        ERR_peek_last_error());
+                    snprintf(c->why, sizeof c->why, "TLS error after the "
+                             "handshake: %s", why ? why : "unknown");
+                    e = HTTP_E_TLS;
+                }
                 ERR_clear_error();
                 *done = 0;
-                return want || writing ? HTTP_E_IO : HTTP_E_OK;
+                return e;
             }
             ev = (short) want;
         } else {
@@ -566,12 +608,17 @@ send_all(struct http_conn *c, const char *data, size_t len,
     return HTTP_E_OK;
 }
 
+/* Reads one response; '*reusable' says whether the connection may carry
+ * the next request (parse_response(), and nothing read beyond it). */
 static enum http_err
-receive(struct http_conn *c, int64_t deadline, struct http_response *resp)
+receive(struct http_conn *c, int64_t deadline, struct http_response *resp,
+        bool *reusable)
 {
     struct strbuf in;
     enum http_err e;
+    size_t used = 0;
 
+    *reusable = false;
     strbuf_init(&in);
     for (;;) {
         char chunk[16384];
@@ -581,19 +628,22 @@ receive(struct http_conn *c, int64_t deadline, struct http_response *resp)
             break;
         }
         if (!n) {
-            e = http_response_parse(strbuf_str(&in), in.len, true, resp);
+            e = parse_response(strbuf_str(&in), in.len, true, resp, &used,
+                               reusable);
             break;
         }
         if (in.len + n > (size_t) HTTP_MAX_HEADER + HTTP_MAX_BODY * 2) {
             e = HTTP_E_TOO_LARGE;
             break;
         }
+        c->got += n;
         if (strbuf_append(&in, chunk, n)) {
             e = HTTP_E_NOMEM;
             break;
         }
-        e = http_response_parse(in.data, in.len, false, resp);
+        e = parse_response(in.data, in.len, false, resp, &used, reusable);
         if (e != HTTP_E_INCOMPLETE) {
+            *reusable = !e && *reusable && used == in.len;
             break;
         }
     }
@@ -601,15 +651,22 @@ receive(struct http_conn *c, int64_t deadline, struct http_response *resp)
     return e;
 }
 
-/* The TLS handshake over 'c->fd', verifying the server against 'cafile'
- * and 'host', within 'deadline'. */
+/* The TLS handshake over 'c->fd', verifying the server as 'opts' say
+ * (its context, or one made of its files) and its name 'host', within
+ * 'deadline'. */
 static enum http_err
-conn_tls(struct http_conn *c, const char *cafile, const char *host,
+conn_tls(struct http_conn *c, const struct http_opts *opts, const char *host,
          int64_t deadline, char *err, size_t errlen)
 {
-    SSL_CTX *ctx = tls_client_ctx(cafile, err, errlen);
-    if (!ctx) {
-        return HTTP_E_TLS;
+    SSL_CTX *ctx = opts->ctx;
+    if (ctx) {
+        SSL_CTX_up_ref(ctx);
+    } else {
+        ctx = tls_client_ctx_cert(opts->cacert, opts->cert, opts->key, err,
+                                  errlen);
+        if (!ctx) {
+            return HTTP_E_TLS;
+        }
     }
     c->ssl = SSL_new(ctx);
     SSL_CTX_free(ctx); /* the session holds a reference */
@@ -676,11 +733,134 @@ http_request(const struct http_url *url, const char *method,
                              timeout_ms, resp, err, errlen);
 }
 
-enum http_err
-http_request_opts(const struct http_url *url, const struct http_opts *opts,
-                  const char *method, const char *path, const char *body,
-                  size_t body_len, int timeout_ms,
-                  struct http_response *resp, char *err, size_t errlen)
+/* ---- Connections kept open ---- */
+
+struct http_session {
+    struct http_conn conn; /* fd -1: none open */
+    struct http_url url;   /* what 'conn' is connected to */
+    uint64_t opened, reused;
+};
+
+struct http_session *
+http_session_create(void)
+{
+    struct http_session *s = xcalloc(1, sizeof *s);
+    s->conn.fd = -1;
+    return s;
+}
+
+static void
+conn_close(struct http_conn *c)
+{
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    c->why[0] = '\0';
+}
+
+void
+http_session_destroy(struct http_session *s)
+{
+    if (s) {
+        conn_close(&s->conn);
+        free(s);
+    }
+}
+
+void
+http_session_counts(const struct http_session *s, uint64_t *opened,
+                    uint64_t *reused)
+{
+    *opened = s->opened;
+    *reused = s->reused;
+}
+
+static bool
+same_server(const struct http_url *a, const struct http_url *b)
+{
+    return a->tls == b->tls && !strcmp(a->host, b->host)
+           && !strcmp(a->port, b->port);
+}
+
+/* Whether the idle connection 'c' can carry a request: the server has
+ * neither closed it nor sent anything unasked (a TLS record that is no
+ * data, e.g. a session ticket, is consumed and does not count). */
+static bool
+conn_idle_usable(struct http_conn *c)
+{
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    int n = poll(&p, 1, 0);
+    if (n == 0) {
+        return true;
+    }
+    if (n < 0 || (p.revents & (POLLERR | POLLNVAL))) {
+        return false;
+    }
+    char byte;
+    if (c->ssl) {
+        int r = SSL_peek(c->ssl, &byte, 1);
+        bool idle = r <= 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ;
+        ERR_clear_error();
+        return idle;
+    }
+    ssize_t r = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* OpenSSL writes with write(2), which raises SIGPIPE on a connection the
+ * peer closed (a kept connection makes that likelier): the calling thread
+ * blocks SIGPIPE while it does TLS I/O, and a SIGPIPE it raised meanwhile
+ * is taken back before it unblocks it. */
+struct sigpipe_guard {
+    sigset_t old;
+    bool was_pending;
+};
+
+static void
+sigpipe_block(struct sigpipe_guard *g)
+{
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
+}
+
+static void
+sigpipe_restore(struct sigpipe_guard *g)
+{
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1) {
+        const struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+static enum http_err exchange_io(struct http_session *, struct http_conn *,
+                                 const struct http_url *,
+                                 const struct http_opts *,
+                                 const struct strbuf *req, int timeout_ms,
+                                 int64_t deadline, struct http_response *,
+                                 char *err, size_t errlen);
+
+/* One request on 's''s connection (opened or reused) or, with 's' NULL,
+ * on a connection of its own closed after it. */
+static enum http_err
+exchange(struct http_session *s, const struct http_url *url,
+         const struct http_opts *opts, const char *method, const char *path,
+         const char *body, size_t body_len, int timeout_ms,
+         struct http_response *resp, char *err, size_t errlen)
 {
     int64_t deadline = sock_now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
     const struct http_opts none = {0};
@@ -701,9 +881,10 @@ http_request_opts(const struct http_url *url, const struct http_opts *opts,
                               "Host: %s%s%s:%s\r\n"
                               "User-Agent: mignet\r\n"
                               "Accept: application/json\r\n"
-                              "Connection: close\r\n",
+                              "%s",
                               method, url->prefix, path, v6 ? "[" : "",
-                              url->host, v6 ? "]" : "", url->port);
+                              url->host, v6 ? "]" : "", url->port,
+                              s ? "" : "Connection: close\r\n");
     if (!error && opts->token) {
         error = strbuf_printf(&req, "Authorization: Bearer %s\r\n",
                               opts->token);
@@ -725,40 +906,104 @@ http_request_opts(const struct http_url *url, const struct http_opts *opts,
         return HTTP_E_NOMEM;
     }
 
-    struct http_conn c = {.fd = -1};
-    error = sock_connect(url->host, url->port,
-                         (int) (deadline - sock_now_ms()), &c.fd, err,
-                         errlen);
-    if (error) {
-        strbuf_destroy(&req);
-        return error == ENOENT      ? HTTP_E_RESOLVE
-               : error == ETIMEDOUT ? HTTP_E_TIMEOUT
-                                    : HTTP_E_CONNECT;
-    }
+    struct http_conn own = {.fd = -1, .why = ""};
+    struct http_conn *c = s ? &s->conn : &own;
+    struct sigpipe_guard guard;
+    sigpipe_block(&guard);
+    e = exchange_io(s, c, url, opts, &req, timeout_ms, deadline, resp, err,
+                    errlen);
+    sigpipe_restore(&guard);
+    strbuf_destroy(&req);
+    return e;
+}
 
-    e = url->tls ? conn_tls(&c, opts->cacert, url->host, deadline, err,
-                            errlen)
-                 : HTTP_E_OK;
+/* exchange()'s I/O: 'req' on 'c' (s's, or its own). */
+static enum http_err
+exchange_io(struct http_session *s, struct http_conn *c,
+            const struct http_url *url, const struct http_opts *opts,
+            const struct strbuf *req, int timeout_ms, int64_t deadline,
+            struct http_response *resp, char *err, size_t errlen)
+{
+    enum http_err e;
+    int error;
+    if (s && c->fd >= 0
+        && (!same_server(&s->url, url) || !conn_idle_usable(c))) {
+        conn_close(c);
+    }
+    bool opened = c->fd < 0;
+    if (!opened) {
+        s->reused++;
+        e = HTTP_E_OK;
+    } else {
+        error = sock_connect(url->host, url->port,
+                             (int) (deadline - sock_now_ms()), &c->fd, err,
+                             errlen);
+        if (error) {
+            c->fd = -1;
+            return error == ENOENT      ? HTTP_E_RESOLVE
+                   : error == ETIMEDOUT ? HTTP_E_TIMEOUT
+                                        : HTTP_E_CONNECT;
+        }
+        if (s) {
+            s->url = *url;
+            s->opened++;
+        }
+        e = url->tls ? conn_tls(c, opts, url->host, deadline, err, errlen)
+                     : HTTP_E_OK;
+    }
+    bool reusable = false;
+    bool fresh_tls = !e && url->tls && opened;
+    c->got = 0;
     if (!e) {
-        e = send_all(&c, req.data, req.len, deadline);
+        e = send_all(c, req->data, req->len, deadline);
     }
     if (!e || e == HTTP_E_IO) {
         /* Even when the send failed the peer may have answered (e.g. 413
          * before reading the whole body): try to read it. */
-        enum http_err re = receive(&c, deadline, resp);
-        e = e && re ? e : re;
+        enum http_err re = receive(c, deadline, resp, &reusable);
+        e = e && re && re != HTTP_E_TLS ? e : re; /* an alert says most */
+    }
+    if (fresh_tls && !c->got && (e == HTTP_E_IO || e == HTTP_E_TRUNCATED)) {
+        /* TLS 1.3: a server refuses a client certificate (or its absence)
+         * after the client's handshake ended; its alert may be lost when
+         * it closes before we read it. */
+        snprintf(c->why, sizeof c->why, "the server closed the connection "
+                 "after the handshake without a word (it may refuse our "
+                 "client certificate, or its absence)");
+        e = HTTP_E_TLS;
     }
     if (e == HTTP_E_IO) {
         SET_ERR(err, errlen, "%s", strerror(errno));
     } else if (e == HTTP_E_TIMEOUT) {
         SET_ERR(err, errlen, "no complete answer within %d ms", timeout_ms);
+    } else if (e == HTTP_E_TLS && c->why[0]) {
+        SET_ERR(err, errlen, "%s", c->why);
     } else if (e && e != HTTP_E_TLS) {
         SET_ERR(err, errlen, "%s", http_strerror(e));
     }
-    if (c.ssl) {
-        SSL_free(c.ssl);
+    if (e || !reusable || !s) {
+        conn_close(c);
     }
-    close(c.fd);
-    strbuf_destroy(&req);
     return e;
+}
+
+enum http_err
+http_request_opts(const struct http_url *url, const struct http_opts *opts,
+                  const char *method, const char *path, const char *body,
+                  size_t body_len, int timeout_ms,
+                  struct http_response *resp, char *err, size_t errlen)
+{
+    return exchange(NULL, url, opts, method, path, body, body_len,
+                    timeout_ms, resp, err, errlen);
+}
+
+enum http_err
+http_session_request(struct http_session *s, const struct http_url *url,
+                     const struct http_opts *opts, const char *method,
+                     const char *path, const char *body, size_t body_len,
+                     int timeout_ms, struct http_response *resp, char *err,
+                     size_t errlen)
+{
+    return exchange(s, url, opts, method, path, body, body_len, timeout_ms,
+                    resp, err, errlen);
 }

@@ -1,8 +1,9 @@
 /* http_client.h: a small blocking HTTP/1.1 client for talking to mignetd's
- * northbound API and gateway (the `mignet` CLI, test and real agents).
+ * northbound API and gateway (the `mignet` CLI, test and real agents) and
+ * to etcd.
  *
- * One request per connection ("Connection: close"), every step bounded by
- * a deadline.  The response parser is a pure function over bytes so it can
+ * One request per connection ("Connection: close"), or a connection kept
+ * open (struct http_session); every step bounded by a deadline.  The response parser is a pure function over bytes so it can
  * be tested and fuzzed on its own; it must never read past its input,
  * accept a response it cannot frame, or buffer more than HTTP_MAX_BODY. */
 #ifndef MIGNET_HTTP_CLIENT_H
@@ -10,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct strbuf;
 
@@ -104,16 +106,51 @@ struct http_opts {
      * (NULL: the system's CAs).  The certificate must also name the URL's
      * host (DNS name, or IP address for an address literal). */
     const char *cacert;
+    /* https: the PEM client certificate chain and its key, presented to a
+     * server that asks for one (both NULL: none; both or neither). */
+    const char *cert;
+    const char *key;
+    /* https: a client context made once by tls_client_ctx_cert(), used
+     * instead of 'cacert', 'cert' and 'key' (which would load the files
+     * again for each request).  The caller keeps it. */
+    struct ssl_ctx_st *ctx;
 };
 
 /* http_request() with 'opts' (NULL: none).  Over https the handshake and
  * the verification are within the same deadline; their failure is
- * HTTP_E_TLS with the reason (e.g. the verification error) in 'err'. */
+ * HTTP_E_TLS with the reason (e.g. the verification error) in 'err', and
+ * so is a TLS alert the server sends later (with TLS 1.3 a server refuses
+ * a missing client certificate after the client's handshake ended). */
 enum http_err http_request_opts(const struct http_url *,
                                 const struct http_opts *, const char *method,
                                 const char *path, const char *body,
                                 size_t body_len, int timeout_ms,
                                 struct http_response *resp, char *err,
                                 size_t errlen);
+
+/* A connection kept open between requests (HTTP/1.1 keep-alive), for a
+ * client that talks to one server often (the etcd client: over https a
+ * handshake a request costs more than the request).  A request goes on
+ * the open connection when it is to the same scheme, host and port and
+ * the server has not closed it meanwhile (checked before sending, never
+ * by sending again: a request is sent at most once); else on a new one,
+ * which the TLS settings of that request's 'opts' set up.  The connection
+ * is closed after any error, and after an answer that does not leave it
+ * usable (framed by the close, "Connection: close").  Blocking, one
+ * request at a time, like http_request_opts(). */
+struct http_session;
+struct http_session *http_session_create(void);
+void http_session_destroy(struct http_session *);
+enum http_err http_session_request(struct http_session *,
+                                   const struct http_url *,
+                                   const struct http_opts *,
+                                   const char *method, const char *path,
+                                   const char *body, size_t body_len,
+                                   int timeout_ms,
+                                   struct http_response *resp, char *err,
+                                   size_t errlen);
+/* Connections opened, and requests sent on one already used. */
+void http_session_counts(const struct http_session *, uint64_t *opened,
+                         uint64_t *reused);
 
 #endif /* MIGNET_HTTP_CLIENT_H */

@@ -5,7 +5,10 @@
  * verified by clients, and a failure that says which file was wrong. */
 #include "lib/tls.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
@@ -38,9 +41,41 @@ tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen)
     return NULL;
 }
 
+/* Whether 'path' can be opened for reading; else 'err' says why ('what'
+ * names the role of the file). */
+static bool
+tls_readable(const char *what, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "TLS: cannot read %s %s: %s", what, path,
+                 strerror(errno));
+        return false;
+    }
+    fclose(f);
+    return true;
+}
+
 SSL_CTX *
 tls_client_ctx(const char *cafile, char *err, size_t errlen)
 {
+    return tls_client_ctx_cert(cafile, NULL, NULL, err, errlen);
+}
+
+SSL_CTX *
+tls_client_ctx_cert(const char *cafile, const char *cert, const char *key,
+                    char *err, size_t errlen)
+{
+    if (!cert != !key) {
+        snprintf(err, errlen, "TLS: a client certificate needs its key "
+                 "and a key its certificate");
+        return NULL;
+    }
+    if ((cafile && !tls_readable("CA certificates", cafile, err, errlen))
+        || (cert && !tls_readable("certificate", cert, err, errlen))
+        || (key && !tls_readable("key", key, err, errlen))) {
+        return NULL;
+    }
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) {
         snprintf(err, errlen, "TLS: cannot create a context");
@@ -53,11 +88,29 @@ tls_client_ctx(const char *cafile, char *err, size_t errlen)
     if (ok != 1) {
         snprintf(err, errlen, "TLS: cannot load CA certificates %s",
                  cafile ? cafile : "(system default)");
-        ERR_clear_error();
-        SSL_CTX_free(ctx);
-        return NULL;
+    } else if (cert && SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        snprintf(err, errlen, "TLS: cannot load certificate %s (not a PEM "
+                 "certificate?)", cert);
+    } else if (key && SSL_CTX_use_PrivateKey_file(ctx, key,
+                                                  SSL_FILETYPE_PEM) != 1) {
+        int why = ERR_GET_REASON(ERR_peek_last_error());
+        if (why == X509_R_KEY_VALUES_MISMATCH
+            || why == X509_R_KEY_TYPE_MISMATCH) {
+            snprintf(err, errlen, "TLS: key %s does not match certificate "
+                     "%s", key, cert);
+        } else {
+            snprintf(err, errlen, "TLS: cannot load key %s (not a PEM "
+                     "private key?)", key);
+        }
+    } else if (cert && SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "TLS: key %s does not match certificate %s",
+                 key, cert);
+    } else {
+        return ctx;
     }
-    return ctx;
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return NULL;
 }
 
 int

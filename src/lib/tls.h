@@ -19,6 +19,14 @@ SSL_CTX *tls_server_ctx(const char *cert, const char *key, char *err,
  * (NULL: the system's default CA paths); NULL with 'err' set. */
 SSL_CTX *tls_client_ctx(const char *cafile, char *err, size_t errlen);
 
+/* tls_client_ctx() that also presents the PEM chain 'cert' with its key
+ * 'key' to servers that ask for a client certificate (both NULL: none;
+ * one without the other is refused).  A file that cannot be read, a PEM
+ * that does not parse or a key that does not match the certificate is
+ * refused here, with the file and the reason in 'err'. */
+SSL_CTX *tls_client_ctx_cert(const char *cafile, const char *cert,
+                             const char *key, char *err, size_t errlen);
+
 /* Makes 'ssl' check that the server's certificate names 'host' (a DNS
  * name, or an IP address checked against the IP SANs) and sends it as SNI
  * when it is a name.  0 or -1. */

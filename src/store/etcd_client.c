@@ -22,6 +22,7 @@
 #include "lib/http_client.h"
 #include "lib/sock.h"
 #include "lib/strbuf.h"
+#include "lib/tls.h"
 #include "lib/util.h"
 
 #define SET_ERR strbuf_format_into
@@ -31,6 +32,12 @@ struct etcd_client {
     char names[ETCD_MAX_ENDPOINTS][300];
     size_t n, cur;
     int timeout_ms;
+    SSL_CTX *tls; /* https: made once from struct etcd_tls; NULL: http */
+    bool client_cert; /* 'tls' presents a client certificate */
+    /* The connection kept open to the endpoint in use: over https a new
+     * handshake a request would cost more than the request
+     * (bench/bench_store.sh --tls, docs/ha.md). */
+    struct http_session *http;
 };
 
 /* ---- Endpoints ---- */
@@ -41,10 +48,10 @@ etcd_skip_scheme(const char *spec)
     return !strncmp(spec, "etcd://", 7) ? spec + 7 : spec;
 }
 
-/* Parses 'spec' into 'c' (NULL: check only). */
+/* Parses 'spec' into 'c' (NULL: check only), https URLs when 'tls'. */
 static bool
-etcd_parse_endpoints(const char *spec, struct etcd_client *c, char *err,
-                     size_t errlen)
+etcd_parse_endpoints(const char *spec, bool tls, struct etcd_client *c,
+                     char *err, size_t errlen)
 {
     if (!spec) {
         SET_ERR(err, errlen, "no etcd endpoints");
@@ -78,8 +85,8 @@ etcd_parse_endpoints(const char *spec, struct etcd_client *c, char *err,
             return false;
         }
         bool v6 = strchr(host, ':') != NULL;
-        snprintf(url, sizeof url, "http://%s%s%s:%s", v6 ? "[" : "", host,
-                 v6 ? "]" : "", port);
+        snprintf(url, sizeof url, "%s://%s%s%s:%s", tls ? "https" : "http",
+                 v6 ? "[" : "", host, v6 ? "]" : "", port);
         struct http_url u;
         char why[128];
         if (http_url_parse(url, &u, why, sizeof why)) {
@@ -106,26 +113,53 @@ etcd_parse_endpoints(const char *spec, struct etcd_client *c, char *err,
 bool
 etcd_endpoints_valid(const char *spec, char *err, size_t errlen)
 {
-    return etcd_parse_endpoints(spec, NULL, err, errlen);
+    return etcd_parse_endpoints(spec, false, NULL, err, errlen);
 }
 
 struct etcd_client *
-etcd_client_create(const char *spec, int timeout_ms, char *err,
-                   size_t errlen)
+etcd_client_create(const char *spec, int timeout_ms,
+                   const struct etcd_tls *tls, char *err, size_t errlen)
 {
     struct etcd_client *c = xcalloc(1, sizeof *c);
-    if (!etcd_parse_endpoints(spec, c, err, errlen)) {
+    if (!etcd_parse_endpoints(spec, tls != NULL, c, err, errlen)) {
         free(c);
         return NULL;
     }
+    if (tls && !tls->cacert) {
+        SET_ERR(err, errlen, "etcd over TLS needs a CA file");
+        free(c);
+        return NULL;
+    }
+    if (tls) {
+        char why[512];
+        c->tls = tls_client_ctx_cert(tls->cacert, tls->cert, tls->key, why,
+                                     sizeof why);
+        if (!c->tls) {
+            SET_ERR(err, errlen, "etcd %s", why);
+            free(c);
+            return NULL;
+        }
+        c->client_cert = tls->cert != NULL;
+    }
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : ETCD_DEFAULT_TIMEOUT_MS;
+    c->http = http_session_create();
     return c;
 }
 
 void
 etcd_client_destroy(struct etcd_client *c)
 {
-    free(c);
+    if (c) {
+        http_session_destroy(c->http);
+        SSL_CTX_free(c->tls);
+        free(c);
+    }
+}
+
+bool
+etcd_client_tls(const struct etcd_client *c)
+{
+    return c->tls != NULL;
 }
 
 const char *
@@ -472,18 +506,36 @@ etcd_put_b64(struct strbuf *b, const char *name, const void *p, size_t n,
     return e ? e : strbuf_putc(b, '"');
 }
 
-/* POSTs 'body' to 'path'; moves to the next endpoint only when the
- * current one cannot be connected to. */
+/* The errno (etcd.h) of a request that failed once connected. */
+static int
+etcd_http_errno(enum http_err e)
+{
+    switch (e) {
+    case HTTP_E_TIMEOUT:
+        return ETIMEDOUT;
+    case HTTP_E_TLS:
+        return EACCES;
+    case HTTP_E_IO:
+    case HTTP_E_NOMEM:
+        return EIO;
+    default:
+        return EPROTO; /* no HTTP answer we can read */
+    }
+}
+
+/* POSTs 'body' to 'path' (on the connection kept open, or a new one);
+ * moves to the next endpoint only when the current one cannot be
+ * connected to. */
 static int
 etcd_post(struct etcd_client *c, const char *path, const struct strbuf *body,
           struct http_response *resp, char *err, size_t errlen)
 {
     char why[256] = "";
+    const struct http_opts opts = {.ctx = c->tls};
     for (size_t tries = 0; tries < c->n; tries++) {
-        enum http_err e = http_request(&c->urls[c->cur], "POST", path,
-                                       strbuf_str(body), body->len,
-                                       c->timeout_ms, resp, why,
-                                       sizeof why);
+        enum http_err e = http_session_request(
+            c->http, &c->urls[c->cur], &opts, "POST", path, strbuf_str(body),
+            body->len, c->timeout_ms, resp, why, sizeof why);
         if (!e) {
             return 0;
         }
@@ -491,9 +543,19 @@ etcd_post(struct etcd_client *c, const char *path, const struct strbuf *body,
             c->cur = (c->cur + 1) % c->n;
             continue;
         }
-        SET_ERR(err, errlen, "etcd %s: %s: %s", c->names[c->cur],
-                http_strerror(e), why);
-        return e == HTTP_E_TIMEOUT ? ETIMEDOUT : EIO;
+        /* What an operator most likely got wrong, when it shows. */
+        const char *hint = "";
+        if (!c->tls && e == HTTP_E_TRUNCATED) {
+            hint = " (an etcd serving https only closes plain http "
+                   "connections so: give its CA, mignetd --store-cacert)";
+        } else if (e == HTTP_E_TLS && !c->client_cert
+                   && strstr(why, "after the handshake")) {
+            hint = " (no client certificate given: etcd with "
+                   "--client-cert-auth asks for one, --store-cert)";
+        }
+        SET_ERR(err, errlen, "etcd %s: %s: %s%s", c->names[c->cur],
+                http_strerror(e), why, hint);
+        return etcd_http_errno(e);
     }
     SET_ERR(err, errlen, "no etcd endpoint answers (last: %s: %s)",
             c->names[c->cur], why);

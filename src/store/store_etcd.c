@@ -1068,8 +1068,8 @@ se_check_schema(struct store_etcd *q, char *err, unsigned errlen)
 }
 
 struct store *
-store_etcd_open(const char *endpoints, const char *prefix, char *err,
-                unsigned errlen)
+store_etcd_open(const char *endpoints, const char *prefix,
+                const struct etcd_tls *tls, char *err, unsigned errlen)
 {
     char dummy[1];
     if (!err || !errlen) {
@@ -1083,7 +1083,7 @@ store_etcd_open(const char *endpoints, const char *prefix, char *err,
         return NULL;
     }
     char why[512];
-    struct etcd_client *c = etcd_client_create(endpoints, 0, why,
+    struct etcd_client *c = etcd_client_create(endpoints, 0, tls, why,
                                                sizeof why);
     if (!c) {
         snprintf(err, errlen, "%s", why);

@@ -181,6 +181,22 @@ eventually() {
     fail "timed out waiting for: $what"
 }
 
+# must_refuse WHAT EXPECTED ARGS...: mignetd with ARGS (state dir
+# $T/refused) exits non-zero within 10 s (REFUSE_TIMEOUT), never ready,
+# with EXPECTED on stderr.
+must_refuse() {
+    local what=$1 want=$2; shift 2
+    local rc=0
+    timeout "${REFUSE_TIMEOUT:-10}" "$MIGNETD" --state-dir "$T/refused" "$@" \
+        >"$T/refused.out" 2>"$T/refused.err" || rc=$?
+    [ $rc -ne 0 ] && [ $rc -ne 124 ] ||
+        fail "$what: mignetd did not refuse (exit $rc)"
+    grep -qF -- "$want" "$T/refused.err" ||
+        fail "$what: stderr lacks '$want': $(cat "$T/refused.err")"
+    ! grep -q '^mignetd ready' "$T/refused.out" ||
+        fail "$what: mignetd said ready"
+}
+
 # state NODE FILTER: applies a jq filter to a test agent's state file.
 state() { jq -e "$2" "$T/agent-$1.json" >/dev/null; }
 

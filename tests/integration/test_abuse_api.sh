@@ -34,20 +34,6 @@ EOF
 chmod 600 "$T/tokens"
 
 # ---- A token file that is readable by others, or bad, stops the start.
-# must_refuse WHAT EXPECTED ARGS...: mignetd exits non-zero at once with
-# EXPECTED on stderr.
-must_refuse() {
-    local what=$1 want=$2; shift 2
-    local rc=0
-    timeout 10 "$MIGNETD" --state-dir "$T/refused" "$@" \
-        >"$T/refused.out" 2>"$T/refused.err" || rc=$?
-    [ $rc -ne 0 ] && [ $rc -ne 124 ] ||
-        fail "$what: mignetd did not refuse (exit $rc)"
-    grep -qF -- "$want" "$T/refused.err" ||
-        fail "$what: stderr lacks '$want': $(cat "$T/refused.err")"
-    ! grep -q '^mignetd ready' "$T/refused.out" ||
-        fail "$what: mignetd said ready"
-}
 cp "$T/tokens" "$T/tokens-open"
 chmod 644 "$T/tokens-open"
 must_refuse "a world-readable token file" \

@@ -92,12 +92,35 @@ test_endpoints(void **state)
         assert_false(etcd_endpoints_valid(bad[i], err, sizeof err));
         assert_true(err[0] != '\0');
     }
-    assert_null(etcd_client_create("nope", 100, err, sizeof err));
-    struct etcd_client *c = etcd_client_create("etcd://h1:5,h2:6", 100, err,
-                                               sizeof err);
+    assert_null(etcd_client_create("nope", 100, NULL, err, sizeof err));
+    struct etcd_client *c = etcd_client_create("etcd://h1:5,h2:6", 100,
+                                               NULL, err, sizeof err);
     assert_non_null(c);
     assert_string_equal(etcd_client_endpoint(c), "h1:5");
+    assert_false(etcd_client_tls(c));
     etcd_client_destroy(c);
+    etcd_client_destroy(NULL);
+
+    /* TLS settings are checked, and their files read, when the client is
+     * made: never a client that fails at its first request instead. */
+    static const struct {
+        struct etcd_tls tls;
+        const char *want;
+    } bad_tls[] = {
+        {{.cacert = NULL}, "needs a CA file"},
+        {{.cacert = "/nonexistent/ca.pem"},
+         "cannot read CA certificates /nonexistent/ca.pem"},
+        {{.cacert = "/dev/null", .cert = "/dev/null"}, "needs its key"},
+        {{.cacert = "/dev/null"}, "cannot load CA certificates /dev/null"},
+    };
+    for (size_t i = 0; i < sizeof bad_tls / sizeof bad_tls[0]; i++) {
+        err[0] = '\0';
+        assert_null(etcd_client_create("h1:5", 100, &bad_tls[i].tls, err,
+                                       sizeof err));
+        if (!strstr(err, bad_tls[i].want)) {
+            fail_msg("case %zu: '%s', want '%s'", i, err, bad_tls[i].want);
+        }
+    }
 }
 
 static void
@@ -270,7 +293,7 @@ test_unreachable(void **state)
     (void) state;
     char err[256];
     struct etcd_client *c = etcd_client_create("127.0.0.1:1,127.0.0.1:2",
-                                               2000, err, sizeof err);
+                                               2000, NULL, err, sizeof err);
     assert_non_null(c);
     struct etcd_range_result r = {0};
     assert_int_equal(etcd_range(c, "a", 1, NULL, 0, 0, &r, err, sizeof err),

@@ -3,8 +3,10 @@
  *
  * Every malformed response must be refused with its specific error and
  * without touching the caller's previous response; every well-formed one
- * must yield exactly its body, whichever way it is framed.  One test runs
- * a real request against a loopback listener in a child process. */
+ * must yield exactly its body, whichever way it is framed.  Some tests run
+ * real requests against a loopback listener in a child process: plain,
+ * on a connection kept open (http_session), and over TLS with client
+ * certificates from a PKI the test makes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,11 +18,18 @@
 #include <cmocka.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "lib/http_client.h"
 #include "lib/strbuf.h"
+#include "lib/tls.h"
 
 static enum http_err
 parse(const char *text, bool eof, struct http_response *r)
@@ -402,6 +411,101 @@ test_request_loopback(void **state)
     http_response_destroy(&r);
 }
 
+/* The child of test_session: on the first connection answers three
+ * requests (the third with "Connection: close", then closes); on the
+ * second, one request and closes.  Each request ends with its 2-byte
+ * body "{}" (or with its head: GET). */
+static void
+session_server(int lfd)
+{
+    static const char *const replies[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\"a\"",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3\r\n\"b\"\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n"
+        "\r\n\"c\"",
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\"d\"",
+    };
+    size_t next = 0;
+    for (int conn = 0; conn < 2; conn++) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0) {
+            _exit(1);
+        }
+        for (int req = 0; req < (conn ? 1 : 3); req++) {
+            char buf[4096];
+            size_t got = 0;
+            while (!memmem(buf, got, "\r\n\r\n", 4)) {
+                ssize_t n = read(fd, buf + got, sizeof buf - got);
+                if (n <= 0) {
+                    _exit(2);
+                }
+                got += (size_t) n;
+            }
+            /* A request on a connection closed after its answer must
+             * never come: "Connection: close" was not sent by the
+             * client. */
+            if (memmem(buf, got, "Connection: close", 17)) {
+                _exit(3);
+            }
+            const char *r = replies[next++];
+            if (write(fd, r, strlen(r)) < 0) {
+                _exit(4);
+            }
+        }
+        close(fd);
+    }
+    _exit(0);
+}
+
+/* A session keeps its connection for the next request while the server
+ * keeps it open, and opens another when the server said close. */
+static void
+test_session(void **state)
+{
+    (void) state;
+    struct http_url url;
+    int lfd = listen_loopback("http", "", &url);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        session_server(lfd);
+    }
+    struct http_session *s = http_session_create();
+    struct http_response r;
+    http_response_init(&r);
+    char err[256];
+    static const char *const want[] = {"\"a\"", "\"b\"", "\"c\"",
+                                       "\"d\""};
+    uint64_t opened, reused;
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(http_session_request(s, &url, NULL, "GET", "/x",
+                                              NULL, 0, 5000, &r, err,
+                                              sizeof err),
+                         HTTP_E_OK);
+        assert_string_equal(r.body, want[i]);
+    }
+    http_session_counts(s, &opened, &reused);
+    assert_int_equal(opened, 2); /* the third answer said close */
+    assert_int_equal(reused, 2);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    /* The server is gone: the idle connection it closed is not used, a
+     * new one is refused (unreachable), nothing is sent twice. */
+    close(lfd);
+    assert_int_equal(http_session_request(s, &url, NULL, "GET", "/x", NULL,
+                                          0, 2000, &r, err, sizeof err),
+                     HTTP_E_CONNECT);
+    http_session_counts(s, &opened, &reused);
+    assert_int_equal(reused, 2);
+    http_session_destroy(s);
+    http_session_destroy(NULL);
+    http_response_destroy(&r);
+}
+
 /* https to something that is not a TLS server, or with a CA file that
  * does not load: HTTP_E_TLS with the reason, never a response. */
 static void
@@ -453,6 +557,257 @@ test_tls_refused(void **state)
     http_response_destroy(&r);
 }
 
+/* ---- https with client certificates (lib/tls.c) ---- */
+
+/* A throwaway PKI made with libcrypto in a temporary directory: a CA, a
+ * server certificate for IP 127.0.0.1 and a client certificate (CN
+ * "client") signed by it, and another CA with a key of its own. */
+static char pki[256];
+
+static void
+pki_path(char *out, size_t n, const char *name)
+{
+    snprintf(out, n, "%s/%s", pki, name);
+}
+
+static void
+pki_write(const char *name, X509 *cert, EVP_PKEY *key)
+{
+    char path[300];
+    pki_path(path, sizeof path, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(cert ? PEM_write_X509(f, cert)
+                          : PEM_write_PrivateKey(f, key, NULL, NULL, 0,
+                                                 NULL, NULL),
+                     1);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void
+pki_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    assert_non_null(e);
+    assert_int_equal(X509_add_ext(x, e, -1), 1);
+    X509_EXTENSION_free(e);
+}
+
+/* A certificate for 'key' named 'cn', signed by 'issuer' ('ikey'), or
+ * self-signed (a CA) when 'issuer' is NULL. */
+static X509 *
+pki_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
+         const char *san)
+{
+    static long serial = 1;
+    X509 *x = X509_new();
+    assert_non_null(x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               (const unsigned char *) cn, -1, -1, 0);
+    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
+    pki_ext(x, issuer, NID_basic_constraints,
+            issuer ? "CA:FALSE" : "critical,CA:TRUE");
+    if (san) {
+        pki_ext(x, issuer, NID_subject_alt_name, san);
+    }
+    assert_true(X509_sign(x, issuer ? ikey : key, EVP_sha256()) > 0);
+    return x;
+}
+
+static void
+pki_make(void)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(pki, sizeof pki, "%s/mignet-pki-XXXXXX",
+             base && *base ? base : "/tmp");
+    assert_non_null(mkdtemp(pki));
+    EVP_PKEY *ca_key = EVP_EC_gen("P-256"), *srv_key = EVP_EC_gen("P-256"),
+             *cli_key = EVP_EC_gen("P-256"), *other_key = EVP_EC_gen("P-256");
+    assert_true(ca_key && srv_key && cli_key && other_key);
+    X509 *ca = pki_cert("test CA", ca_key, NULL, NULL, NULL);
+    X509 *other = pki_cert("other CA", other_key, NULL, NULL, NULL);
+    X509 *srv = pki_cert("server", srv_key, ca, ca_key, "IP:127.0.0.1");
+    X509 *cli = pki_cert("client", cli_key, ca, ca_key, NULL);
+    pki_write("ca.pem", ca, NULL);
+    pki_write("other-ca.pem", other, NULL);
+    pki_write("server.pem", srv, NULL);
+    pki_write("server.key", NULL, srv_key);
+    pki_write("client.pem", cli, NULL);
+    pki_write("client.key", NULL, cli_key);
+    pki_write("other.key", NULL, other_key);
+    X509 *certs[] = {ca, other, srv, cli};
+    EVP_PKEY *keys[] = {ca_key, srv_key, cli_key, other_key};
+    for (size_t i = 0; i < 4; i++) {
+        X509_free(certs[i]);
+        EVP_PKEY_free(keys[i]);
+    }
+}
+
+static void
+pki_remove(void)
+{
+    static const char *const names[] = {"ca.pem", "other-ca.pem",
+                                        "server.pem", "server.key",
+                                        "client.pem", "client.key",
+                                        "other.key"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[300];
+        pki_path(path, sizeof path, names[i]);
+        unlink(path);
+    }
+    rmdir(pki);
+}
+
+/* The child of test_tls_client_cert: a TLS server that requires a client
+ * certificate signed by the test CA and answers each request on a
+ * connection (keep-alive) with the client certificate's CN. */
+static void
+tls_server(int lfd)
+{
+    char cert[300], key[300], ca[300], err[256];
+    pki_path(cert, sizeof cert, "server.pem");
+    pki_path(key, sizeof key, "server.key");
+    pki_path(ca, sizeof ca, "ca.pem");
+    SSL_CTX *ctx = tls_server_ctx(cert, key, err, sizeof err);
+    if (!ctx || SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+        _exit(1);
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       NULL);
+    for (;;) {
+        int fd = accept(lfd, NULL, NULL);
+        SSL *ssl = fd >= 0 ? SSL_new(ctx) : NULL;
+        if (!ssl) {
+            _exit(2);
+        }
+        SSL_set_fd(ssl, fd);
+        X509 *peer = NULL;
+        char cn[64] = "";
+        if (SSL_accept(ssl) == 1 && (peer = SSL_get1_peer_certificate(ssl))) {
+            X509_NAME_get_text_by_NID(X509_get_subject_name(peer),
+                                      NID_commonName, cn, sizeof cn);
+            X509_free(peer);
+        }
+        char buf[4096];
+        while (cn[0]) {
+            size_t got = 0;
+            while (!memmem(buf, got, "\r\n\r\n", 4)) {
+                int n = SSL_read(ssl, buf + got, (int) (sizeof buf - got));
+                if (n <= 0) {
+                    cn[0] = '\0';
+                    break;
+                }
+                got += (size_t) n;
+            }
+            char reply[256];
+            int n = snprintf(reply, sizeof reply, "HTTP/1.1 200 OK\r\n"
+                             "Content-Length: %zu\r\n\r\n%s", strlen(cn),
+                             cn);
+            if (cn[0] && SSL_write(ssl, reply, n) != n) {
+                break;
+            }
+        }
+        SSL_free(ssl);
+        close(fd);
+    }
+}
+
+/* https to a server that requires a client certificate: with one (from
+ * files or a context made once, on a connection kept open) the server
+ * sees it; without one, with a certificate but no key, with a key that
+ * does not match, or with the wrong CA for the server: HTTP_E_TLS with
+ * the reason, never a response. */
+static void
+test_tls_client_cert(void **state)
+{
+    (void) state;
+    pki_make();
+    struct http_url url;
+    int lfd = listen_loopback("https", "", &url);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        tls_server(lfd);
+    }
+    char ca[300], other_ca[300], cert[300], key[300], other_key[300];
+    pki_path(ca, sizeof ca, "ca.pem");
+    pki_path(other_ca, sizeof other_ca, "other-ca.pem");
+    pki_path(cert, sizeof cert, "client.pem");
+    pki_path(key, sizeof key, "client.key");
+    pki_path(other_key, sizeof other_key, "other.key");
+    struct http_response r;
+    http_response_init(&r);
+    char err[256];
+
+    struct http_opts files = {.cacert = ca, .cert = cert, .key = key};
+    assert_int_equal(http_request_opts(&url, &files, "GET", "/", NULL, 0,
+                                       5000, &r, err, sizeof err),
+                     HTTP_E_OK);
+    assert_string_equal(r.body, "client");
+
+    SSL_CTX *ctx = tls_client_ctx_cert(ca, cert, key, err, sizeof err);
+    assert_non_null(ctx);
+    struct http_opts made = {.ctx = ctx};
+    struct http_session *s = http_session_create();
+    for (int i = 0; i < 3; i++) {
+        http_response_destroy(&r);
+        assert_int_equal(http_session_request(s, &url, &made, "GET", "/",
+                                              NULL, 0, 5000, &r, err,
+                                              sizeof err),
+                         HTTP_E_OK);
+        assert_string_equal(r.body, "client");
+    }
+    uint64_t opened, reused;
+    http_session_counts(s, &opened, &reused);
+    assert_int_equal(opened, 1);
+    assert_int_equal(reused, 2);
+    http_session_destroy(s);
+    SSL_CTX_free(ctx); /* the caller's, kept alive by nothing else */
+
+    struct {
+        struct http_opts opts;
+        const char *want;
+    } refused[] = {
+        {{.cacert = ca}, ""}, /* the server refuses: its reason varies */
+        {{.cacert = ca, .cert = cert}, "needs its key"},
+        {{.cacert = ca, .cert = cert, .key = other_key}, "does not match"},
+        {{.cacert = other_ca, .cert = cert, .key = key},
+         "certificate verify failed"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        http_response_destroy(&r);
+        enum http_err e = http_request_opts(&url, &refused[i].opts, "GET",
+                                            "/", NULL, 0, 5000, &r, err,
+                                            sizeof err);
+        if (e != HTTP_E_TLS || !strstr(err, refused[i].want) || r.body) {
+            fail_msg("case %zu: %s: %s (want HTTP_E_TLS, '%s')", i,
+                     http_strerror(e), err, refused[i].want);
+        }
+    }
+    assert_null(tls_client_ctx_cert(ca, cert, other_key, err, sizeof err));
+    assert_non_null(strstr(err, "does not match"));
+    assert_null(tls_client_ctx_cert(ca, NULL, key, err, sizeof err));
+    assert_null(tls_client_ctx_cert("/nonexistent.pem", NULL, NULL, err,
+                                    sizeof err));
+    assert_non_null(strstr(err, "No such file"));
+
+    kill(pid, SIGKILL);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    close(lfd);
+    http_response_destroy(&r);
+    pki_remove();
+}
+
 int
 main(void)
 {
@@ -468,6 +823,8 @@ main(void)
         cmocka_unit_test(test_url_parse),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_request_loopback),
+        cmocka_unit_test(test_session),
+        cmocka_unit_test(test_tls_client_cert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

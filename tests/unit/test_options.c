@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "controller/options.h"
+#include "mignet/etcd.h"
 
 static char tmpdir[256];
 static char conf[320];
@@ -205,6 +206,81 @@ test_store(void **state)
         if (r != OPTIONS_ERROR || !strstr(err, bad[i][2])) {
             fail_msg("%s %s: result %d err '%s', want '%s'", bad[i][0],
                      bad[i][1], r, err, bad[i][2]);
+        }
+    }
+}
+
+/* TLS to etcd (docs/ha.md): the three files, from flags or the config
+ * file, and every combination that cannot work refused with its reason.
+ * (Whether the files load is etcd_client_create's part: at start.) */
+static void
+test_store_tls(void **state)
+{
+    (void) state;
+    struct mignetd_options o;
+    struct etcd_tls buf;
+    char err[256];
+    assert_int_equal(parse(&o, err, sizeof err, "--store", "etcd://e1:2379",
+                           NULL),
+                     OPTIONS_RUN);
+    assert_null(options_store_tls(&o, &buf)); /* plain http */
+    assert_int_equal(parse(&o, err, sizeof err, "--store", "etcd://e1:2379",
+                           "--store-cacert", "/etc/ca.pem", NULL),
+                     OPTIONS_RUN);
+    memset(&buf, 0xa5, sizeof buf);
+    assert_ptr_equal(options_store_tls(&o, &buf), &buf);
+    assert_string_equal(buf.cacert, "/etc/ca.pem");
+    assert_null(buf.cert);
+    assert_null(buf.key);
+
+    /* The file gives all three; a flag wins over its line. */
+    write_conf("store = etcd://e1:2379\n"
+               "store-cacert = /f/ca.pem\n"
+               "store-cert = /f/c.pem\n"
+               "store-key = \"/f/c.key\"\n");
+    assert_int_equal(parse(&o, err, sizeof err, "--config", conf,
+                           "--store-cert", "/flag/c.pem", NULL),
+                     OPTIONS_RUN);
+    assert_ptr_equal(options_store_tls(&o, &buf), &buf);
+    assert_string_equal(buf.cacert, "/f/ca.pem");
+    assert_string_equal(buf.cert, "/flag/c.pem");
+    assert_string_equal(buf.key, "/f/c.key");
+
+    /* A changed CA file is a setting SIGHUP names (applied at restart). */
+    struct mignetd_options a, b;
+    assert_int_equal(parse(&a, err, sizeof err, "--store", "etcd://e:1",
+                           "--store-cacert", "/a.pem", NULL),
+                     OPTIONS_RUN);
+    assert_int_equal(parse(&b, err, sizeof err, "--store", "etcd://e:1",
+                           "--store-cacert", "/b.pem", NULL),
+                     OPTIONS_RUN);
+    const char *names[8];
+    size_t n;
+    options_diff(&a, &b, names, &n, 8);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "store-cacert");
+
+    static const char *const bad[][7] = {
+        {"--store-cacert", "/ca.pem", NULL, NULL, NULL, NULL,
+         "for store etcd://... (TLS to etcd), not sqlite"},
+        {"--store", "sqlite", "--store-cacert", "/ca.pem", NULL, NULL,
+         "not sqlite"},
+        {"--store", "etcd://e:1", "--store-cacert", "/ca.pem",
+         "--store-cert", "/c.pem", "store-cert and store-key go together"},
+        {"--store", "etcd://e:1", "--store-cacert", "/ca.pem",
+         "--store-key", "/c.key", "store-cert and store-key go together"},
+        {"--store", "etcd://e:1", "--store-cert", "/c.pem", "--store-key",
+         "/c.key", "store-cert needs store-cacert"},
+        {"--store", "etcd://e:1", "--store-cacert", "", NULL, NULL,
+         "--store-cacert: empty path"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *const *a6 = bad[i];
+        enum options_result r = parse(&o, err, sizeof err, a6[0], a6[1],
+                                      a6[2], a6[3], a6[4], a6[5], NULL);
+        if (r != OPTIONS_ERROR || !strstr(err, a6[6])) {
+            fail_msg("case %zu: result %d err '%s', want '%s'", i, r, err,
+                     a6[6]);
         }
     }
 }
@@ -483,6 +559,7 @@ main(void)
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_store),
+        cmocka_unit_test(test_store_tls),
         cmocka_unit_test(test_strategy_overrides),
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_fabric),

@@ -6,8 +6,10 @@
  * "reopen" a new client on the same keys), then what only this backend
  * does: one transaction per batch, refused whole above the transaction
  * limit (ours, and etcd's --max-txn-ops given as MIGNET_TEST_ETCD_MAX_OPS),
- * the lease guard, pipelined commits, a prefix holding something else.  Without it, only the
- * cases that need no server run (the unit label has no etcd). */
+ * the lease guard, pipelined commits, a prefix holding something else.
+ * Without it, only the cases that need no server run (the unit label has
+ * no etcd).  With MIGNET_TEST_ETCD_CACERT (and _CERT, _KEY) every client
+ * speaks TLS (tests/integration/test_store_etcd_tls.sh). */
 #include <inttypes.h>
 #include <unistd.h>
 
@@ -15,6 +17,10 @@
 #include "store_cases.h"
 
 static const char *endpoint;
+/* MIGNET_TEST_ETCD_CACERT (and _CERT, _KEY): the same over TLS
+ * (test_store_etcd_tls.sh); NULL: plain http. */
+static struct etcd_tls tls_files;
+static const struct etcd_tls *tls;
 static char prefix[128];
 static unsigned serial;
 
@@ -22,7 +28,8 @@ static struct store *
 open_ok(void)
 {
     char err[512] = "";
-    struct store *s = store_etcd_open(endpoint, prefix, err, sizeof err);
+    struct store *s = store_etcd_open(endpoint, prefix, tls, err,
+                                      sizeof err);
     if (!s) {
         fail_msg("store_etcd_open(%s, %s): %s", endpoint, prefix, err);
     }
@@ -131,7 +138,7 @@ test_guard(void **state)
     case_sample_init(&c);
     struct store *s = suite_open();
     char err[512], key[200];
-    struct etcd_client *e = etcd_client_create(endpoint, 5000, err,
+    struct etcd_client *e = etcd_client_create(endpoint, 5000, tls, err,
                                                sizeof err);
     assert_non_null(e);
     int64_t lease, ttl, other, ttl2;
@@ -308,7 +315,7 @@ test_foreign(void **state)
     struct store *s = suite_open();
     store_destroy(s);
     char err[512], key[200];
-    struct etcd_client *e = etcd_client_create(endpoint, 5000, err,
+    struct etcd_client *e = etcd_client_create(endpoint, 5000, tls, err,
                                                sizeof err);
     assert_non_null(e);
     snprintf(key, sizeof key, "%s/vm/x", prefix);
@@ -332,7 +339,7 @@ test_foreign(void **state)
     op.value_len = strlen(op.value);
     assert_int_equal(etcd_txn(e, NULL, 0, &op, 1, NULL, 0, &res, err,
                               sizeof err), 0);
-    assert_null(store_etcd_open(endpoint, prefix, err, sizeof err));
+    assert_null(store_etcd_open(endpoint, prefix, tls, err, sizeof err));
     assert_non_null(strstr(err, "something else"));
     etcd_client_destroy(e);
 }
@@ -375,7 +382,7 @@ test_vswitch_value(void **state)
         {"vswitch/red", "[2,1,\"red\",\"AHsAfQA=\"]", EBADMSG},
     };
     char err[512];
-    struct etcd_client *e = etcd_client_create(endpoint, 5000, err,
+    struct etcd_client *e = etcd_client_create(endpoint, 5000, tls, err,
                                                sizeof err);
     assert_non_null(e);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -408,11 +415,14 @@ test_open_errors(void **state)
 {
     (void) state;
     char err[512] = "";
-    assert_null(store_etcd_open("127.0.0.1:1", "/mignet", err, sizeof err));
+    assert_null(
+        store_etcd_open("127.0.0.1:1", "/mignet", NULL, err, sizeof err));
     assert_non_null(strstr(err, "no etcd endpoint answers"));
-    assert_null(store_etcd_open("127.0.0.1:1", "mignet", err, sizeof err));
-    assert_null(store_etcd_open("127.0.0.1:1", "/mignet/", err, sizeof err));
-    assert_null(store_etcd_open("nope", "/mignet", err, sizeof err));
+    assert_null(
+        store_etcd_open("127.0.0.1:1", "mignet", NULL, err, sizeof err));
+    assert_null(
+        store_etcd_open("127.0.0.1:1", "/mignet/", NULL, err, sizeof err));
+    assert_null(store_etcd_open("nope", "/mignet", NULL, err, sizeof err));
 }
 
 int
@@ -422,6 +432,10 @@ main(void)
     if (endpoint && !*endpoint) {
         endpoint = NULL;
     }
+    tls_files.cacert = getenv("MIGNET_TEST_ETCD_CACERT");
+    tls_files.cert = getenv("MIGNET_TEST_ETCD_CERT");
+    tls_files.key = getenv("MIGNET_TEST_ETCD_KEY");
+    tls = tls_files.cacert && *tls_files.cacert ? &tls_files : NULL;
     const struct CMUnitTest tests[] = {
         STORE_CASES,
         cmocka_unit_test(test_batch_limit),
