@@ -29,6 +29,9 @@ tb_require
 . "$here/mig_lib.sh"
 
 T0=$(tb_now_ms)
+# The machine's load when the run starts (a loaded machine's stalls of the
+# userspace datapath lose probes that no control-plane event explains).
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 MIG_REPLICAS=3
 MIG_ETCD_MEMBERS=${MIG_ETCD_MEMBERS:-3}
 MIG_LEASE_TTL_S=2
@@ -53,7 +56,7 @@ moves() {
         select(.vm == "vm1" and .kind == "delete")][0].due_unix_ms // 0')
     RELAY_BEFORE=$(mig_flows 1 "$DP_K_RELAY" vm1 | wc -l)
     OLD=$MIG_LEADER
-    local cookie n
+    local cookie n p
     cookie=$(dp_cookie "$DP_K_RELAY" vm1)
     # No replica leads until the dead leader's lease runs out: the relay
     # is the switches' job meanwhile.  A sampler counts n1's relay flows
@@ -62,10 +65,27 @@ moves() {
     ( while [ -d "$TB_DIR" ] && [ ! -e "$TB_DIR/led" ]; do
           n=$(dp_flows 1 "$cookie" | wc -l)
           echo "$(tb_now_ms) $n" >>"$TB_DIR/relay-samples"
-          sleep 0.05
+          sleep 0.1
       done ) &
     sampler=$!
     echo "$sampler" >>"$TB_DIR/pids"
+    # Every node's acknowledged map version as each replica answers it
+    # (TIME REPLICA NODE VERSION lines; followers answer 503), from before
+    # the kill until the migration is cleaned.
+    : >"$TB_DIR/nodes-raw"
+    # Raw answers (TIME REPLICA JSON) here, read once at the end: the
+    # sampler itself must not load the machine.
+    ( while [ -d "$TB_DIR" ] && [ ! -e "$TB_DIR/cleaned" ]; do
+          t=$(tb_now_ms)
+          for ((r = 0; r < MIG_REPLICAS; r++)); do
+              b=$(curl -sf -m 0.5 \
+                  "http://127.0.0.1:${MIG_R_REST[r]}/v1/nodes") &&
+                  echo "$t $r $b" >>"$TB_DIR/nodes-raw"
+          done
+          sleep 0.05
+      done ) &
+    nsampler=$!
+    echo "$nsampler" >>"$TB_DIR/pids"
     mig_kill_leader
     while ! mig_leader; do
         [ $(($(tb_now_ms) - MIG_KILLED_MS)) -lt 15000 ] ||
@@ -94,25 +114,21 @@ moves() {
     # here once another leads: the agents must move to another address).
     mig_restart_replica "$OLD"
     ROLE_OLD=$(mig_role "$OLD")
-    # Until the migration is cleaned, watch every node's acknowledged map
-    # version on the new leader: UNACKED[n] is the last time node n was
-    # seen below the move's version (it acknowledged after that).
-    declare -gA UNACKED=()
-    local t p
+    # Until the migration is cleaned, every answer of the new leader's
+    # node list (the nodes sampler).
     for _ in $(seq 1 300); do
-        t=$(tb_now_ms)
-        curl -sf -m 1 "http://127.0.0.1:${MIG_R_REST[NEW]}/v1/nodes" \
-            >"$TB_DIR/nodes.json" || true
-        while read -r node v; do
-            [ "$v" -lt "$MV1" ] && UNACKED[$node]=$t
-        done < <(jq -r '.nodes[] | "\(.id) \(.map_version)"' \
-            "$TB_DIR/nodes.json" 2>/dev/null || true)
         p=$(curl -sf -m 1 \
             "http://127.0.0.1:${MIG_R_REST[NEW]}/v1/migrations/$M1" |
             jq -r .phase || true)
         [ "$p" = cleaned ] && break
         sleep 0.1
     done
+    touch "$TB_DIR/cleaned"
+    wait "$nsampler" || true
+    while read -r t r b; do
+        jq -r --arg t "$t" --arg r "$r" \
+            '.nodes[] | "\($t) \($r) \(.id) \(.map_version)"' <<<"$b"
+    done <"$TB_DIR/nodes-raw" >"$TB_DIR/nodes-samples"
 }
 # lost_ranges REPORT: the probes lost outside the pause, as ranges of
 # each sender's sequence numbers with their due times (for a failure).
@@ -124,11 +140,26 @@ lost_ranges() {
         { q = $2; e = $3 }
         END { if (s != "") print "sender " s ": seq " a "-" q ", due " d "-" e }'
 }
+# ovs_drops: every host's datapath drop counters that are not zero (where
+# a probe lost outside the pause went, when no control-plane event
+# explains it).
+ovs_drops() {
+    local h
+    for h in 1 2 3; do
+        tb_appctl "$h" coverage/show 2>/dev/null |
+            awk -v h="$h" '/drop|overflow|lost/ && $NF != 0 {
+                print "h" h " coverage: " $0 }'
+        tb_appctl "$h" dpctl/show -s 2>/dev/null |
+            awk -v h="$h" '/port [0-9]+:/ { p = $0 }
+                /dropped:[1-9]/ { print "h" h " " p ": " $0 }'
+    done
+}
 MIG_RECV_ARGS="--max-listed 100000"
 mig_traffic 12 "$report" moves
 jq -c '.senders[] | {sender, sent, received, missing_in_window,
     missing_outside_window, duplicated, delay_max_us}' "$report"
 lost_ranges "$report"
+ovs_drops
 tb_log "kill at $MIG_KILLED_MS, pause $(head -1 "$TB_DIR/pauses")"
 tb_expect "vm1 relaying when the leader was killed" \
     "$([ "$PHASE1" = relaying ] && echo 1 || echo 0)" -eq 1
@@ -138,8 +169,13 @@ tb_expect "the killed replica back as a follower" \
     "$([ "$ROLE_OLD" = follower ] && echo 1 || echo 0)" -eq 1
 tb_expect "relay flows on n1 while no replica led (fewest seen)" \
     "$RELAY_MIN" -ge 2
+# The figure: the kill to the new leader's ready line (it serves from
+# then on; the poll that saw it answer as leader came later, by this
+# script's own latency on a loaded machine: printed beside it).
 tb_expect "kill -> new leader serving (ms, TTL + 1 s at most)" \
-    "$FAILOVER_MS" -le $(((MIG_LEASE_TTL_S + 1) * 1000))
+    "$((READY_MS - MIG_KILLED_MS))" -le $(((MIG_LEASE_TTL_S + 1) * 1000))
+tb_expect "kill -> new leader seen answering as leader (ms, TTL + 2 s)" \
+    "$FAILOVER_MS" -le $(((MIG_LEASE_TTL_S + 2) * 1000))
 tb_expect "lost outside the pause" \
     "$(mig_total "$report" missing_outside_window)" -eq 0
 tb_expect "probes sent" "$(mig_total "$report" sent)" -ge \
@@ -178,13 +214,22 @@ tb_expect "vm1's epoch unchanged by the failover" \
 tb_expect "deletion released after the kill (ms after it)" \
     "$((cleaning - MIG_KILLED_MS))" -gt 0
 if [ "$early" = true ]; then
-    # Every node acknowledged the move's version to the new leader first.
-    last=$MIG_KILLED_MS
+    # Every node acknowledged the move's version to the new leader before
+    # the release: node n's acknowledgement came after the new leader's
+    # ready line and after the last answer of the new leader that showed
+    # n below the move's version.
+    last=$READY_MS
+    seen=0
     for n in n1 n2 n3; do
-        [ "${UNACKED[$n]:-0}" -gt "$last" ] && last=${UNACKED[$n]}
+        u=$(awk -v r="$NEW" -v n="$n" -v v="$MV1" -v k="$MIG_KILLED_MS" '
+            $2 == r && $3 == n && $1 >= k && $4 < v && $1 > m { m = $1 }
+            END { print m + 0 }' "$TB_DIR/nodes-samples")
+        [ "$u" -gt 0 ] && seen=$((seen + 1))
+        [ "$u" -gt "$last" ] && last=$u
     done
-    tb_log "released early: the last node acknowledged after $last," \
-        "deletion released at $cleaning"
+    tb_log "released early: $seen node(s) seen below version $MV1 on the" \
+        "new leader; the last acknowledgement came after $last, the" \
+        "deletion at $cleaning"
     tb_expect "early release after every node's acknowledgement (ms)" \
         "$((cleaning - last))" -ge 0
 else
@@ -192,6 +237,13 @@ else
     tb_expect "deletion a full delay after the kill (ms beyond)" \
         "$((cleaning - MIG_KILLED_MS - delay))" -ge 0
 fi
+# The controller's side: only the new leader released it, once.
+tb_expect "the killed leader's releases of migration 1" \
+    "$(grep -c "event=migration id=$M1 phase=cleaning " \
+        "$TB_DIR/mignetd-r$OLD.log" || true)" -eq 0
+tb_expect "releases of migration 1 by every replica" \
+    "$(cat "$TB_DIR"/mignetd-r*.log |
+        grep -c "event=migration id=$M1 phase=cleaning " || true)" -eq 1
 declare -a DELN
 for h in 1 2 3; do DELN[h]=$(($(deletes "$h") - DEL0[h])); done
 tb_expect "deletes n1's agent received" "${DELN[1]}" -eq 1
@@ -223,8 +275,8 @@ tb_expect "no pending tasks" \
     "$(mignet_cli --json tasks | jq '.tasks | length')" -eq 0
 
 SUITE_S=$((($(tb_now_ms) - T0 + 500) / 1000))
-printf '{"etcd_members": %d, "replicas": %d, "lease_ttl_s": %d, "kill_to_leader_ms": %d, "kill_to_ready_ms": %d, "lost_outside_pause": %d, "lost_outside_pause_second": %d, "relayed": %d, "deletions": %d, "released_early": %s, "suite_s": %d}\n' \
+printf '{"etcd_members": %d, "replicas": %d, "lease_ttl_s": %d, "kill_to_leader_ms": %d, "kill_to_ready_ms": %d, "lost_outside_pause": %d, "lost_outside_pause_second": %d, "relayed": %d, "deletions": %d, "released_early": %s, "suite_s": %d, "load_1m_at_start": %s}\n' \
     "$MIG_ETCD_MEMBERS" "$MIG_REPLICAS" "$MIG_LEASE_TTL_S" "$FAILOVER_MS" \
     "$((READY_MS - MIG_KILLED_MS))" \
-    "$LOST1" "$LOST2" "$RELAYED" "${DELN[1]}" "$early" "$SUITE_S"
+    "$LOST1" "$LOST2" "$RELAYED" "${DELN[1]}" "$early" "$SUITE_S" "$LOAD0"
 tb_finish
