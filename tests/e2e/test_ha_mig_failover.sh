@@ -37,6 +37,13 @@ MIG_ETCD_MEMBERS=${MIG_ETCD_MEMBERS:-3}
 MIG_LEASE_TTL_S=2
 MIG_RATE=${HA_RATE:-1000}
 DEL='mignet_agent_instructions_total{kind="delete"}'
+# An early release waits 3 s after the last acknowledgement (as in
+# test_mig_chain.sh), so that the deletion is certainly still pending when
+# the leader is killed (n3 may poll, and every node have acknowledged,
+# within a second of the move); after the takeover it gives the
+# acknowledgements' rule a bound to check.
+INFLIGHT_MS=3000
+MIG_MIGNETD_ARGS="--inflight-ms $INFLIGHT_MS"
 mig_bed mignet
 report=$TB_DIR/report.json
 
@@ -164,6 +171,8 @@ tb_log "kill at $MIG_KILLED_MS, pause $(head -1 "$TB_DIR/pauses")"
 tb_expect "vm1 relaying when the leader was killed" \
     "$([ "$PHASE1" = relaying ] && echo 1 || echo 0)" -eq 1
 tb_expect "relay flows on n1 before the kill" "$RELAY_BEFORE" -ge 2
+tb_expect "the deletion pending at the kill (due ms after it)" \
+    "$((DUE1 - MIG_KILLED_MS))" -gt 0
 tb_expect "samples taken while no replica led" "$NOLEAD_SAMPLES" -ge 2
 tb_expect "the killed replica back as a follower" \
     "$([ "$ROLE_OLD" = follower ] && echo 1 || echo 0)" -eq 1
@@ -194,6 +203,20 @@ for h in 1 2 3; do
         "$([ "$ctl" = "127.0.0.1:${MIG_R_CHAN[NEW]}" ] && echo 1 || echo 0)" \
         -eq 1
 done
+# How long after the new leader's ready line each agent's channel reached
+# it (the agents' logs, the same clock).
+AGENTS_MS=0
+for h in 1 2 3; do
+    ms=-1
+    while read -r ts; do
+        ms=$(($(date -d "$ts" +%s%3N) - READY_MS))
+        [ "$ms" -ge 0 ] && break
+    done < <(grep "event=channel_connected .*controller=127.0.0.1:${MIG_R_CHAN[NEW]} " \
+        "$TB_DIR/agent$h.log" | sed -n 's/^ts=\([^ ]*\) .*/\1/p')
+    tb_expect "n$h's agent connected to r$NEW after it led" "$ms" -ge 0
+    [ "$ms" -gt "$AGENTS_MS" ] && AGENTS_MS=$ms
+done
+tb_log "the last agent reached the new leader $AGENTS_MS ms after its ready line"
 mignet_cli --json node list >"$TB_DIR/nodes-end.json"
 tb_expect "nodes connected to the new leader" \
     "$(jq '[.nodes[] | select(.connected)] | length' \
@@ -214,16 +237,16 @@ tb_expect "vm1's epoch unchanged by the failover" \
 tb_expect "deletion released after the kill (ms after it)" \
     "$((cleaning - MIG_KILLED_MS))" -gt 0
 if [ "$early" = true ]; then
-    # Every node acknowledged the move's version to the new leader before
-    # the release: node n's acknowledgement came after the new leader's
-    # ready line and after the last answer of the new leader that showed
-    # n below the move's version.
+    # Every node acknowledged the move's version to the new leader, and
+    # --inflight-ms passed, before the release: node n's acknowledgement
+    # came after the new leader's ready line and after the last answer of
+    # the new leader that showed n below the move's version.
     last=$READY_MS
     seen=0
     for n in n1 n2 n3; do
         u=$(awk -v r="$NEW" -v n="$n" -v v="$MV1" -v k="$MIG_KILLED_MS" '
             $2 == r && $3 == n && $1 >= k && $4 < v && $1 > m { m = $1 }
-            END { print m + 0 }' "$TB_DIR/nodes-samples")
+            END { printf "%.0f\n", m }' "$TB_DIR/nodes-samples")
         [ "$u" -gt 0 ] && seen=$((seen + 1))
         [ "$u" -gt "$last" ] && last=$u
     done
@@ -231,7 +254,7 @@ if [ "$early" = true ]; then
         "new leader; the last acknowledgement came after $last, the" \
         "deletion at $cleaning"
     tb_expect "early release after every node's acknowledgement (ms)" \
-        "$((cleaning - last))" -ge 0
+        "$((cleaning - last))" -ge "$INFLIGHT_MS"
 else
     tb_log "released after a fresh delay of ${delay} ms (due before: $DUE1)"
     tb_expect "deletion a full delay after the kill (ms beyond)" \
@@ -275,8 +298,8 @@ tb_expect "no pending tasks" \
     "$(mignet_cli --json tasks | jq '.tasks | length')" -eq 0
 
 SUITE_S=$((($(tb_now_ms) - T0 + 500) / 1000))
-printf '{"etcd_members": %d, "replicas": %d, "lease_ttl_s": %d, "kill_to_leader_ms": %d, "kill_to_ready_ms": %d, "lost_outside_pause": %d, "lost_outside_pause_second": %d, "relayed": %d, "deletions": %d, "released_early": %s, "suite_s": %d, "load_1m_at_start": %s}\n' \
+printf '{"etcd_members": %d, "replicas": %d, "lease_ttl_s": %d, "kill_to_leader_ms": %d, "kill_to_ready_ms": %d, "ready_to_agents_ms": %d, "lost_outside_pause": %d, "lost_outside_pause_second": %d, "relayed": %d, "deletions": %d, "released_early": %s, "suite_s": %d, "load_1m_at_start": %s}\n' \
     "$MIG_ETCD_MEMBERS" "$MIG_REPLICAS" "$MIG_LEASE_TTL_S" "$FAILOVER_MS" \
-    "$((READY_MS - MIG_KILLED_MS))" \
+    "$((READY_MS - MIG_KILLED_MS))" "$AGENTS_MS" \
     "$LOST1" "$LOST2" "$RELAYED" "${DELN[1]}" "$early" "$SUITE_S" "$LOAD0"
 tb_finish
