@@ -3,19 +3,22 @@
 # failover test on real Open vSwitch").  mignetd replicated on etcd: a
 # 3-member etcd cluster on loopback, 3 replicas (lease TTL 2 s), the
 # bed's real mignet-agents given all three channel and gateway addresses,
-# 3 senders x 1,000 probes/s to vm1.  vm1 moves n1 -> n2; while its relay
-# runs (inside the deletion delay) the leader is killed with SIGKILL and
-# started again at once (as systemd would), as a follower.  Checks:
+# 3 senders x 1,000 probes/s to vm1 (HA_RATE).  vm1 moves n1 -> n2; while
+# its relay runs (inside the deletion delay) the leader is killed with
+# SIGKILL, and started again once another replica leads (as systemd
+# would): it must come back as a follower.  Checks:
 #   - 0 probes lost outside the pause;
 #   - the relay flows stayed on n1 while no replica led;
-#   - a replica led again within TTL + 1 s of the kill (the figure printed);
-#   - the agents followed it (their channel is connected to it, it sees
-#     all three nodes connected and acknowledging its gateway's map);
-#   - the deletion ran exactly once (n1's agent received one delete, the
-#     others none), not before the restart rule allows it: after every
-#     node acknowledged the move's map version to the new leader, or a
-#     fresh full delay after the kill; the migration ends cleaned at the
-#     epoch it had;
+#   - a replica served again within TTL + 1 s of the kill (its ready
+#     line; the figure printed);
+#   - the agents followed it (their channel connected to it after it
+#     led, it sees all three nodes connected and acknowledging the move's
+#     map version);
+#   - the deletion ran exactly once (released once, by the new leader;
+#     n1's agent received one delete, the others none), not before the
+#     restart rule allows it: --inflight-ms after every node acknowledged
+#     the move's map version to the new leader, or a fresh full delay
+#     after the kill; the migration ends cleaned at the epoch it had;
 #   - a second migration after the failover (n2 -> n3) loses 0 outside
 #     the pause and is cleaned.
 # The last line is JSON with the figures.  Needs root, Open vSwitch and
