@@ -150,11 +150,18 @@ lost_ranges() {
         { q = $2; e = $3 }
         END { if (s != "") print "sender " s ": seq " a "-" q ", due " d "-" e }'
 }
-# ovs_drops: every host's datapath drop counters that are not zero (where
-# a probe lost outside the pause went, when no control-plane event
+# ovs_drops: every host's datapath drop counters, and the kernel's drop
+# counters of every interface of the bed's namespaces, that are not zero
+# (where a probe lost outside the pause went, when no control-plane event
 # explains it).
 ovs_drops() {
-    local h
+    local h ns
+    while read -r ns; do
+        ip -n "$ns" -j -s link show 2>/dev/null | jq -r --arg ns "$ns" \
+            '.[] | select(.stats64.rx.dropped + .stats64.tx.dropped > 0) |
+             "\($ns) \(.ifname): rx dropped \(.stats64.rx.dropped), tx dropped \(.stats64.tx.dropped)"' ||
+            true
+    done <"$TB_DIR/netns"
     for h in 1 2 3; do
         tb_appctl "$h" coverage/show 2>/dev/null |
             awk -v h="$h" '/drop|overflow|lost/ && $NF != 0 {
