@@ -26,6 +26,18 @@ MIG_AGENT_ARGS=${MIG_AGENT_ARGS:-}
 MIG_PUSH=${MIG_PUSH:-0}
 MIG_PUSH_MS=${MIG_PUSH_MS:-10}
 
+# Replicas (docs/ha.md): MIG_REPLICAS=N runs N mignetd replicas
+# (--replica r0..), lease MIG_LEASE_TTL_S, on an etcd cluster of
+# MIG_ETCD_MEMBERS members on loopback (ha_lib.sh); the agents get every
+# replica's channel and gateway, the CLI every URL.  0 (the default): one
+# mignetd on SQLite, as every test had before.
+MIG_REPLICAS=${MIG_REPLICAS:-0}
+MIG_LEASE_TTL_S=${MIG_LEASE_TTL_S:-2}
+MIG_ETCD_MEMBERS=${MIG_ETCD_MEMBERS:-3}
+MIG_R_REST=()
+MIG_R_CHAN=()
+MIG_R_PID=()
+
 mignet_cli() { "$MIG_BUILD/mignet" --url "$MIG_URL" "$@"; }
 
 # mig_free_port: a free TCP port on loopback, below the ephemeral range and
@@ -35,17 +47,25 @@ mig_free_port() {
         "${TB_DIR:?tb_setup first}/.ports" || tb_die "no free port"
 }
 
+# _mig_common: the mignetd flags every daemon of the bed gets, in the
+# array MIG_COMMON.
+_mig_common() {
+    # shellcheck disable=SC2206 # MIG_MIGNETD_ARGS is word-split on purpose
+    MIG_COMMON=(--strategy "$MIG_STRATEGY" --heartbeat-ms 500
+        --log-level info
+        --push-interval-ms "$([ "$MIG_PUSH" = 1 ] && echo "$MIG_PUSH_MS" || echo 0)"
+        ${MIG_MIGNETD_ARGS:-})
+}
+
 # _mig_mignetd: (re)starts mignetd on MIG_REST/MIG_AGENT_PORT with the
 # state directory of this run; appends to its log.
 _mig_mignetd() {
     local mark
     mark=$(grep -c "mignetd ready" "$TB_DIR/mignetd.log" 2>/dev/null || true)
+    _mig_common
     "$MIG_BUILD/mignetd" --listen "127.0.0.1:$MIG_REST" \
         --agent-listen "127.0.0.1:$MIG_AGENT_PORT" \
-        --state-dir "$TB_DIR/state" --strategy "$MIG_STRATEGY" \
-        --heartbeat-ms 500 --log-level info \
-        --push-interval-ms "$([ "$MIG_PUSH" = 1 ] && echo "$MIG_PUSH_MS" || echo 0)" \
-        ${MIG_MIGNETD_ARGS:-} \
+        --state-dir "$TB_DIR/state" "${MIG_COMMON[@]}" \
         >>"$TB_DIR/mignetd.log" 2>&1 &
     MIG_MIGNETD_PID=$!
     echo $! >>"$TB_DIR/pids"
@@ -64,6 +84,113 @@ mig_restart_mignetd() {
     _mig_mignetd || tb_die "mignetd did not restart: $(tail -5 "$TB_DIR/mignetd.log")"
 }
 
+# _mig_replica I: (re)starts replica rI on its ports (MIG_R_REST[I],
+# MIG_R_CHAN[I]) and the run's etcd store; appends to
+# $TB_DIR/mignetd-rI.log and waits until it leads or follows (its
+# "mignetd ready" or "mignetd following" line).  A replica started while
+# another leads comes up as a follower, as systemd's restart would.
+_mig_replica() {
+    local i=$1 log=$TB_DIR/mignetd-r$1.log mark n
+    mark=$(grep -c "^mignetd \(ready\|following\)" "$log" 2>/dev/null || true)
+    _mig_common
+    "$MIG_BUILD/mignetd" --listen "127.0.0.1:${MIG_R_REST[i]}" \
+        --agent-listen "127.0.0.1:${MIG_R_CHAN[i]}" \
+        --state-dir "$TB_DIR/state-r$i" --store "$HA_STORE" \
+        --store-max-txn-ops 10000 --replica "r$i" \
+        --lease-ttl-s "$MIG_LEASE_TTL_S" "${MIG_COMMON[@]}" \
+        >>"$log" 2>&1 &
+    MIG_R_PID[i]=$!
+    echo $! >>"$TB_DIR/pids"
+    for _ in $(seq 1 100); do
+        n=$(grep -c "^mignetd \(ready\|following\)" "$log" || true)
+        [ "${n:-0}" -gt "${mark:-0}" ] && return 0
+        tb_pid_alive "${MIG_R_PID[i]}" || break
+        sleep 0.05
+    done
+    return 1
+}
+
+# mig_restart_replica I: starts replica rI again (after it was killed) on
+# the same ports.
+mig_restart_replica() {
+    _mig_replica "$1" ||
+        tb_die "replica r$1 did not restart: $(tail -5 "$TB_DIR/mignetd-r$1.log")"
+}
+
+# mig_role I: replica rI's role from its /healthz (leader, follower; empty
+# when it does not answer).
+mig_role() {
+    curl -s -m 1 "http://127.0.0.1:${MIG_R_REST[$1]}/healthz" 2>/dev/null |
+        sed -n 's/.*"role": *"\([a-z]*\)".*/\1/p' || true
+}
+
+# mig_leader: true when exactly one replica leads; then MIG_LEADER is its
+# index, MIG_MIGNETD_PID its PID, MIG_AGENT_PORT its channel, and MIG_URL
+# lists its URL first (the CLI tries the others next).
+mig_leader() {
+    local i n=0 lead=
+    for ((i = 0; i < MIG_REPLICAS; i++)); do
+        if [ "$(mig_role "$i")" = leader ]; then lead=$i; n=$((n + 1)); fi
+    done
+    [ "$n" = 1 ] || return 1
+    MIG_LEADER=$lead
+    MIG_MIGNETD_PID=${MIG_R_PID[lead]}
+    MIG_REST=${MIG_R_REST[lead]}
+    MIG_AGENT_PORT=${MIG_R_CHAN[lead]}
+    MIG_URL=http://127.0.0.1:$MIG_REST
+    for ((i = 0; i < MIG_REPLICAS; i++)); do
+        [ "$i" = "$lead" ] || MIG_URL+=",http://127.0.0.1:${MIG_R_REST[i]}"
+    done
+}
+
+# mig_wait_leader [TIMEOUT_S]: polls until one replica leads (mig_leader);
+# sets MIG_LEADER_MS, the time it was seen.
+mig_wait_leader() {
+    local t=${1:-10} i
+    for ((i = 0; i < t * 20; i++)); do
+        if mig_leader; then
+            MIG_LEADER_MS=$(tb_now_ms)
+            return 0
+        fi
+        sleep 0.05
+    done
+    tb_die "no replica leads after ${t}s"
+}
+
+# mig_kill_leader: SIGKILL to the leading replica (MIG_LEADER).  Sets
+# MIG_KILLED (its index) and MIG_KILLED_MS.
+mig_kill_leader() {
+    MIG_KILLED=$MIG_LEADER
+    kill -KILL "${MIG_R_PID[MIG_KILLED]}"
+    MIG_KILLED_MS=$(tb_now_ms)
+    tb_log "leader r$MIG_KILLED killed (pid ${MIG_R_PID[MIG_KILLED]})"
+}
+
+# _mig_replicas_start: the etcd cluster and MIG_REPLICAS replicas; one of
+# them leads.  Sets MIG_CONTROLLERS and MIG_GATEWAYS (every replica, in
+# the same order: the agents' gateway follows their channel).
+_mig_replicas_start() {
+    local i try
+    . "$(dirname "${BASH_SOURCE[0]}")/ha_lib.sh"
+    ha_etcd_require
+    ha_etcd_up "$MIG_ETCD_MEMBERS"
+    MIG_CONTROLLERS="" MIG_GATEWAYS=""
+    for ((i = 0; i < MIG_REPLICAS; i++)); do
+        mkdir -p "$TB_DIR/state-r$i"
+        for try in 1 2 3 4 5; do
+            MIG_R_REST[i]=$(mig_free_port)
+            MIG_R_CHAN[i]=$(mig_free_port)
+            _mig_replica "$i" && break
+            [ "$try" = 5 ] && tb_die "replica r$i did not start:" \
+                "$(tail -5 "$TB_DIR/mignetd-r$i.log")"
+        done
+        MIG_CONTROLLERS+="${MIG_CONTROLLERS:+,}127.0.0.1:${MIG_R_CHAN[i]}"
+        MIG_GATEWAYS+="${MIG_GATEWAYS:+,}http://127.0.0.1:${MIG_R_REST[i]}"
+    done
+    mig_wait_leader 10
+    tb_log "replicas r0..r$((MIG_REPLICAS - 1)) on etcd, r$MIG_LEADER leads"
+}
+
 # _mig_agent H: starts host H's agent with the node's token
 # ($TB_DIR/token-nH, from mig_start's node add; a new metrics port each
 # time); appends to its log and waits for it to be ready.
@@ -77,7 +204,8 @@ _mig_agent() {
             --token-file "$TB_DIR/token-n$h" \
             --ofp "unix:$(tb_mgmt_sock "$h")" \
             --ovsdb "unix:$(tb_host_dir "$h")/run/db.sock" \
-            --controller "127.0.0.1:$MIG_AGENT_PORT" --gateway "$MIG_URL" \
+            --controller "${MIG_CONTROLLERS:-127.0.0.1:$MIG_AGENT_PORT}" \
+            --gateway "${MIG_GATEWAYS:-$MIG_URL}" \
             --refresh-ms "${MIG_REFRESH[$h]}" --refresh-jitter 0.1 \
             --stats-ms 100 --metrics "127.0.0.1:${MIG_METRICS[$h]}" \
             --log-level info ${MIG_AGENT_ARGS:-} \
@@ -112,6 +240,7 @@ mig_start() {
     # binds it: try other ports.
     local try
     for try in 1 2 3 4 5; do
+        [ "$MIG_REPLICAS" -gt 0 ] && { _mig_replicas_start; break; }
         MIG_REST=$(mig_free_port)
         MIG_AGENT_PORT=$(mig_free_port)
         MIG_URL=http://127.0.0.1:$MIG_REST
@@ -234,11 +363,13 @@ mig_flows() {
 }
 
 # mig_traffic SECONDS REPORT MOVES_FN: receiver in vm1, senders vm2..vm4;
-# MOVES_FN runs 0.8 s after they start.
+# MOVES_FN runs 0.8 s after they start.  MIG_RECV_ARGS: more receiver
+# flags (e.g. "--max-listed 100000").
 mig_traffic() {
     local secs=$1 report=$2 moves=$3 rpid s spids=()
+    # shellcheck disable=SC2086 # MIG_RECV_ARGS is word-split on purpose
     tb_recv_start 1 5000 "$report" --senders 3 --slack-ms "$MIG_SLACK_MS" \
-        --duration $((secs + 10))
+        --duration $((secs + 10)) ${MIG_RECV_ARGS:-}
     rpid=$TB_BG_PID
     for s in 2 3 4; do
         tb_send_start "$s" 1 5000 "$MIG_RATE" "$secs" "$s"
