@@ -20,6 +20,14 @@ election_init(struct election *e, uint32_t ttl_s, uint32_t poll_ms,
     };
 }
 
+void
+election_wake(struct election *e, uint64_t now_ms)
+{
+    if (e->role == ELECTION_FOLLOWER && e->next_ms > now_ms) {
+        e->next_ms = now_ms;
+    }
+}
+
 enum election_action
 election_tick(struct election *e, uint64_t now_ms)
 {

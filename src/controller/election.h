@@ -54,6 +54,10 @@ void election_campaign_done(struct election *, uint64_t sent_ms,
  * error (retried soon; the lease still counts until it would expire). */
 void election_keepalive_done(struct election *, uint64_t sent_ms,
                              uint64_t now_ms, int err, int64_t ttl_s);
+/* A follower learnt that the leader key is gone (a watch): its next
+ * campaign is due at 'now_ms' rather than at the next poll.  Nothing for
+ * a leader. */
+void election_wake(struct election *, uint64_t now_ms);
 /* When election_tick() has something to do next (a leader: no later
  * than its lease's expiry). */
 uint64_t election_next_ms(const struct election *);

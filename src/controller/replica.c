@@ -6,7 +6,10 @@
  * campaign reads it and, only when it is gone, grants a lease and puts
  * the key with the comparison create_revision == 0: of two replicas
  * campaigning at once exactly one wins.  etcd calls block, each for at
- * most a third of the TTL (the election's own client). */
+ * most a third of the TTL (the election's own client).  A follower also
+ * watches the key (a stream on the loop, never blocking): its deletion
+ * -- the leader's lease ended -- starts a campaign at once rather than at
+ * the next poll; the poll stays for when the watch is down. */
 #include "controller/replica.h"
 
 #include <errno.h>
@@ -20,18 +23,22 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <jansson.h>
+#include <openssl/ssl.h>
 
 #include "controller/election.h"
 #include "controller/options.h"
+#include "lib/base64.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/sock.h"
 #include "lib/strbuf.h"
+#include "lib/tls.h"
 #include "lib/util.h"
 #include "mignet/etcd.h"
 #include "proto/chan_msg.h"
@@ -54,6 +61,12 @@ struct replica {
     struct evconnlistener *chan;
     struct event *timer, *sig_term, *sig_int;
     int follow_result;
+    /* The watch on the leader key (follower). */
+    struct evhttp_connection *watch_conn;
+    struct event *watch_retry;
+    struct evbuffer *watch_buf; /* a line not yet whole */
+    SSL_CTX *watch_ctx;         /* https etcd: made once */
+    uint64_t watch_wakes;       /* deletions seen (logged) */
     /* Leader. */
     void (*lost)(void *);
     void *lost_aux;
@@ -124,9 +137,12 @@ replica_create(const struct mignetd_options *opts, char *err,
     return r;
 }
 
+static void replica_watch_stop(struct replica *);
+
 static void
 replica_close_follower(struct replica *r)
 {
+    replica_watch_stop(r);
     if (r->chan) {
         evconnlistener_free(r->chan);
         r->chan = NULL;
@@ -155,6 +171,9 @@ replica_destroy(struct replica *r)
         event_base_free(r->base);
     }
     etcd_client_destroy(r->etcd);
+    if (r->watch_ctx) {
+        SSL_CTX_free(r->watch_ctx);
+    }
     free(r);
 }
 
@@ -420,6 +439,176 @@ replica_http_cb(struct evhttp_request *req, void *arg)
     json_decref(v);
 }
 
+/* ---- Follower: the watch ---- */
+
+#define REPLICA_WATCH_RETRY_MS 1000
+
+static void replica_watch_start(struct replica *);
+
+static void
+replica_watch_stop(struct replica *r)
+{
+    if (r->watch_conn) { /* frees its request without calling back */
+        evhttp_connection_free(r->watch_conn);
+        r->watch_conn = NULL;
+    }
+    if (r->watch_retry) {
+        event_free(r->watch_retry);
+        r->watch_retry = NULL;
+    }
+    if (r->watch_buf) {
+        evbuffer_free(r->watch_buf);
+        r->watch_buf = NULL;
+    }
+}
+
+static void
+replica_watch_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    replica_watch_start(arg);
+}
+
+/* The stream ended or failed: the poll goes on; a new watch later. */
+static void
+replica_watch_again(struct replica *r)
+{
+    if (!r->base || !r->watch_retry) {
+        return;
+    }
+    struct timeval tv = {REPLICA_WATCH_RETRY_MS / 1000,
+                         (REPLICA_WATCH_RETRY_MS % 1000) * 1000};
+    evtimer_add(r->watch_retry, &tv);
+}
+
+/* One answer of the stream: true when it reports the key deleted. */
+static bool
+replica_watch_line(const char *line, size_t len)
+{
+    json_t *v = json_loadb(line, len, 0, NULL);
+    json_t *events = json_object_get(json_object_get(v, "result"),
+                                     "events");
+    bool deleted = false;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev) {
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        deleted |= type && !strcmp(type, "DELETE");
+    }
+    json_decref(v);
+    return deleted;
+}
+
+static void
+replica_watch_chunk_cb(struct evhttp_request *req, void *arg)
+{
+    struct replica *r = arg;
+    evbuffer_add_buffer(r->watch_buf, evhttp_request_get_input_buffer(req));
+    bool deleted = false;
+    size_t len;
+    char *line;
+    while ((line = evbuffer_readln(r->watch_buf, &len, EVBUFFER_EOL_LF))) {
+        deleted |= replica_watch_line(line, len);
+        free(line);
+    }
+    if (evbuffer_get_length(r->watch_buf) > 1u << 20) {
+        evbuffer_drain(r->watch_buf, evbuffer_get_length(r->watch_buf));
+    }
+    if (deleted && r->el.role == ELECTION_FOLLOWER && r->timer) {
+        r->watch_wakes++;
+        log_write(LOG_INF, "replica", "event=leader_key_deleted replica=%s "
+                  "action=campaign wakes=%" PRIu64, r->opts->replica,
+                  r->watch_wakes);
+        election_wake(&r->el, replica_now());
+        struct timeval now = {0, 0};
+        evtimer_add(r->timer, &now);
+    }
+}
+
+static void
+replica_watch_done_cb(struct evhttp_request *req, void *arg)
+{
+    struct replica *r = arg;
+    log_write(LOG_DBG, "replica", "event=watch_ended status=%d",
+              req ? evhttp_request_get_response_code(req) : 0);
+    replica_watch_again(r);
+}
+
+/* Opens the watch on the etcd endpoint in use (a new connection each
+ * time: a TLS session is not resumed across connections). */
+static void
+replica_watch_start(struct replica *r)
+{
+    char host[256], port[8];
+    if (!r->base
+        || !sock_split_hostport(etcd_client_endpoint(r->etcd), host,
+                                sizeof host, port, sizeof port)) {
+        return;
+    }
+    if (!r->watch_retry) {
+        r->watch_retry = evtimer_new(r->base, replica_watch_retry_cb, r);
+        r->watch_buf = evbuffer_new();
+        if (!r->watch_retry || !r->watch_buf) {
+            return;
+        }
+    }
+    if (r->watch_conn) {
+        evhttp_connection_free(r->watch_conn);
+        r->watch_conn = NULL;
+    }
+    evbuffer_drain(r->watch_buf, evbuffer_get_length(r->watch_buf));
+    struct bufferevent *bev = NULL;
+    if (etcd_client_tls(r->etcd)) {
+        if (!r->watch_ctx) {
+            struct etcd_tls tls;
+            const struct etcd_tls *t = options_store_tls(r->opts, &tls);
+            char err[256];
+            r->watch_ctx = t ? tls_client_ctx_cert(t->cacert, t->cert,
+                                                   t->key, err, sizeof err)
+                             : NULL;
+            if (!r->watch_ctx) {
+                return; /* the poll alone */
+            }
+        }
+        SSL *ssl = SSL_new(r->watch_ctx);
+        if (!ssl || tls_client_expect_host(ssl, host)) {
+            SSL_free(ssl);
+            return;
+        }
+        bev = bufferevent_openssl_socket_new(r->base, -1, ssl,
+                                             BUFFEREVENT_SSL_CONNECTING,
+                                             BEV_OPT_CLOSE_ON_FREE);
+        if (!bev) {
+            SSL_free(ssl);
+            return;
+        }
+    }
+    r->watch_conn = evhttp_connection_base_bufferevent_new(
+        r->base, NULL, bev, host, (uint16_t) atoi(port));
+    struct evhttp_request *req =
+        r->watch_conn ? evhttp_request_new(replica_watch_done_cb, r) : NULL;
+    if (!req) {
+        replica_watch_again(r);
+        return;
+    }
+    evhttp_request_set_chunked_cb(req, replica_watch_chunk_cb);
+    struct strbuf key;
+    strbuf_init(&key);
+    base64_encode(&key, r->key, strlen(r->key));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Host", host);
+    evhttp_add_header(evhttp_request_get_output_headers(req),
+                      "Content-Type", "application/json");
+    evbuffer_add_printf(evhttp_request_get_output_buffer(req),
+                        "{\"create_request\":{\"key\":\"%s\"}}",
+                        strbuf_str(&key));
+    strbuf_destroy(&key);
+    if (evhttp_make_request(r->watch_conn, req, EVHTTP_REQ_POST,
+                            "/v3/watch")) {
+        replica_watch_again(r); /* the request was freed */
+    }
+}
+
 /* ---- Follower: the loop ---- */
 
 static void
@@ -511,6 +700,7 @@ replica_follow(struct replica *r)
     fflush(stdout);
     struct timeval now = {0, 0};
     evtimer_add(r->timer, &now);
+    replica_watch_start(r);
     event_base_dispatch(r->base);
     replica_close_follower(r);
     event_base_free(r->base);

@@ -299,6 +299,11 @@ source_clean() {
 sort -n "$T/failover_ms" | awk '{a[NR] = $1} END {
     printf "failover_ms n=%d p50=%d p99=%d max=%d (lease TTL '"$TTL"' s)\n",
         NR, a[int((NR + 1) / 2)], a[int(NR * 0.99 + 0.999)], a[NR] }'
+# Followers watch the leader key: its deletion (a killed leader's lease
+# ending) started their campaigns, not only the 200 ms poll.
+wakes=$(cat "$T"/r*.log | grep -c 'event=leader_key_deleted' || true)
+echo "campaigns woken by the watch: $wakes ($kills leader kills)"
+[ "$wakes" -gt 0 ] || fail "no follower saw the leader key deleted (watch)"
 [ "$accepted" -gt 0 ] || fail "no migration accepted"
 [ -s "$T/cleaned" ] || fail "no deletion was released"
 eventually "the source holds none of the cleaned VMs" source_clean

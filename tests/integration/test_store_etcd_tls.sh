@@ -10,8 +10,9 @@
 # (1) With --store-cacert/--store-cert/--store-key a migration is accepted,
 #     mignetd is killed -9 and started again on an empty state directory,
 #     and the migration is there: it is in etcd, over TLS.
-# (2) Two replicas (--replica) elect one leader over TLS (the leader key is
-#     in etcd, read back with the client certificate).
+# (2) Two replicas (--replica) elect one leader over TLS (the key is in
+#     etcd, read back with the client certificate), and when the leader is
+#     killed the follower's watch of the leader key starts its campaign.
 # (3) Refused at start, with a clear error, exit code not 0, nothing
 #     written: etcd's certificate from another CA or for another host
 #     (localhost; it names 127.0.0.1), no client certificate, a client
@@ -112,8 +113,16 @@ one_leader || fail "leadership did not hold: r0=$(role 0) r1=$(role 1)"
 for i in 0 1; do
     ! grep -q 'event=campaign_failed' "$T/r$i.log" ||
         fail "replica r$i: a campaign failed: $(cat "$T/r$i.log")"
-    stop_pid "${R_PID[$i]}" TERM
 done
+# The follower watches the leader key over TLS: the leader killed, its
+# lease ends, the key goes, and the watch starts the follower's campaign.
+if [ "$(role 0)" = leader ]; then lead=0; fol=1; else lead=1; fol=0; fi
+stop_pid "${R_PID[$lead]}" 9
+new_leader() { [ "$(role "$fol")" = leader ]; }
+eventually "r$fol takes over" new_leader
+grep -q 'event=leader_key_deleted' "$T/r$fol.log" ||
+    fail "r$fol: no leader_key_deleted (the watch over TLS): $(cat "$T/r$fol.log")"
+stop_pid "${R_PID[$fol]}" TERM
 
 # ---- (3) refused at start ----
 # (must_refuse: lib.sh.)

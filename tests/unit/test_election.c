@@ -25,6 +25,32 @@ test_follower_polls(void **state)
     assert_int_equal(election_tick(&e, 1260), ELECTION_CAMPAIGN);
 }
 
+/* A watch that saw the leader key go wakes a follower at once; a leader
+ * is not moved by it, and a wake never puts a campaign later. */
+static void
+test_wake(void **state)
+{
+    (void) state;
+    struct election e;
+    election_init(&e, 3, 5000, 1000);
+    assert_int_equal(election_tick(&e, 1000), ELECTION_CAMPAIGN);
+    election_campaign_done(&e, 1000, 1010, false, 0);
+    assert_int_equal(election_tick(&e, 1500), ELECTION_NONE);
+    election_wake(&e, 1500);
+    assert_int_equal(election_next_ms(&e), 1500);
+    assert_int_equal(election_tick(&e, 1500), ELECTION_CAMPAIGN);
+    election_campaign_done(&e, 1500, 1510, true, 3);
+    assert_int_equal(e.role, ELECTION_LEADER);
+    uint64_t next = election_next_ms(&e);
+    election_wake(&e, 1600);
+    assert_int_equal(election_next_ms(&e), next);
+
+    election_init(&e, 3, 5000, 0);
+    election_campaign_done(&e, 0, 10, false, 0); /* due at 5010 */
+    election_wake(&e, 6000);
+    assert_int_equal(election_next_ms(&e), 5010);
+}
+
 /* A won campaign: the lease counts from when it was sent; keepalives
  * every third of the TTL push it on. */
 static void
@@ -121,6 +147,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_follower_polls),
+        cmocka_unit_test(test_wake),
         cmocka_unit_test(test_leader_renews),
         cmocka_unit_test(test_leader_expires),
         cmocka_unit_test(test_leader_lease_gone),
