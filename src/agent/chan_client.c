@@ -181,7 +181,9 @@ static void
 table_sort(struct entry_table *t)
 {
     if (t->unsorted) {
-        qsort(t->v, t->n, sizeof *t->v, entry_cmp);
+        if (t->n > 1) { /* (qsort may not be given NULL, even for 0) */
+            qsort(t->v, t->n, sizeof *t->v, entry_cmp);
+        }
         strmap_destroy(&t->index);
         t->unsorted = false;
     }

@@ -728,7 +728,9 @@ se_scan(struct store_etcd *q, int (*cb)(void *, const struct store_rec *),
         if (ret) {
             break;
         }
-        qsort(l, n, sizeof *l, se_cmp_seq);
+        if (n > 1) { /* (qsort may not be given NULL, even for 0) */
+            qsort(l, n, sizeof *l, se_cmp_seq);
+        }
         se_index_add(q, l, n);
         for (size_t i = 0; i < n && cb && !ret; i++) {
             ret = cb(aux, &l[i].rec);
