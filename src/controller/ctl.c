@@ -512,6 +512,18 @@ ctl_free(struct ctl *ctl)
     if (ctl->base) {
         event_base_free(ctl->base);
     }
+    /* Answers never sent (a deposed leader answers nothing more): their
+     * requests go with the listener, their bodies here. */
+    for (size_t i = 0; i < ctl->n_replies; i++) {
+        if (ctl->replies[i].body) {
+            evbuffer_free(ctl->replies[i].body);
+        }
+    }
+    for (size_t i = 0; i < ctl->n_sealed; i++) {
+        if (ctl->sealed[i].body) {
+            evbuffer_free(ctl->sealed[i].body);
+        }
+    }
     free(ctl->replies);
     free(ctl->sealed);
 }
