@@ -57,8 +57,11 @@ struct etcd_client *etcd_client_create(const char *spec, int timeout_ms,
 void etcd_client_destroy(struct etcd_client *);
 /* The endpoint in use ("HOST:PORT"). */
 const char *etcd_client_endpoint(const struct etcd_client *);
-/* Whether requests go over https. */
-bool etcd_client_tls(const struct etcd_client *);
+/* The TLS context its requests use (OpenSSL's SSL_CTX), NULL for plain
+ * http; it lives as long as the client (another connection to the same
+ * etcd, e.g. a watch, may use it). */
+struct ssl_ctx_st;
+struct ssl_ctx_st *etcd_client_tls_ctx(const struct etcd_client *);
 
 /* One key-value pair of a range answer; key and value are NUL-terminated
  * copies (a value may hold NULs: use value_len). */

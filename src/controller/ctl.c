@@ -179,6 +179,25 @@ ctl_txn_main(void *arg)
     return NULL;
 }
 
+/* The sealed batch's commit, begun at ctl->txn_t0, ended with 'err':
+ * counted, then released (false: mignetd must stop). */
+static bool
+ctl_committed(struct ctl *ctl, int err)
+{
+    metrics_hist_observe(&ctl->metrics.commit, clock_mono_s() - ctl->txn_t0);
+    ctl->metrics.store_commits++;
+    return ctl_release(ctl, err);
+}
+
+/* The transaction in flight has run (ctl->txn_err): back to the store. */
+static bool
+ctl_txn_end(struct ctl *ctl)
+{
+    store_commit_end(ctl->store, ctl->txn, ctl->txn_err);
+    ctl->txn = NULL;
+    return ctl_committed(ctl, ctl->txn_err);
+}
+
 /* Waits for the commit in flight, if any, and releases its batch.
  * False when it failed (mignetd must stop). */
 static bool
@@ -188,12 +207,18 @@ ctl_txn_finish(struct ctl *ctl)
         return true;
     }
     pthread_join(ctl->txn_thread, NULL);
-    int err = ctl->txn_err;
-    store_commit_end(ctl->store, ctl->txn, err);
-    ctl->txn = NULL;
-    metrics_hist_observe(&ctl->metrics.commit, clock_mono_s() - ctl->txn_t0);
-    ctl->metrics.store_commits++;
-    return ctl_release(ctl, err);
+    return ctl_txn_end(ctl);
+}
+
+/* The store failed outside the loop's own end of batch: stop serving. */
+static void
+ctl_stop_failed(struct ctl *ctl)
+{
+    if (!ctl->exit_code) { /* CTL_EXIT_DEPOSED stays */
+        ctl->exit_code = 1;
+    }
+    ctl->stopping = true;
+    event_base_loopbreak(ctl->base);
 }
 
 static void
@@ -204,12 +229,8 @@ ctl_txn_done_cb(evutil_socket_t fd, short what, void *arg)
     char b[16];
     while (read(fd, b, sizeof b) > 0) {
     }
-    if (ctl->txn && !ctl_txn_finish(ctl)) {
-        if (!ctl->exit_code) {
-            ctl->exit_code = 1;
-        }
-        ctl->stopping = true;
-        event_base_loopbreak(ctl->base);
+    if (!ctl_txn_finish(ctl)) {
+        ctl_stop_failed(ctl);
     }
     /* The open batch's commit starts at the end of this loop pass. */
 }
@@ -226,30 +247,20 @@ ctl_commit_open(struct ctl *ctl)
         return ctl_release(ctl, 0);
     }
     ctl->dirty = false;
-    double t0 = clock_mono_s();
+    ctl->txn_t0 = clock_mono_s();
     if (!ctl->pipeline) {
-        int err = store_commit(ctl->store);
-        metrics_hist_observe(&ctl->metrics.commit, clock_mono_s() - t0);
-        ctl->metrics.store_commits++;
+        return ctl_committed(ctl, store_commit(ctl->store));
+    }
+    int err = store_commit_begin(ctl->store, &ctl->txn);
+    if (err || !ctl->txn) {
         return ctl_release(ctl, err);
     }
-    struct store_txn *txn;
-    int err = store_commit_begin(ctl->store, &txn);
-    if (err || !txn) {
-        return ctl_release(ctl, err);
-    }
-    ctl->txn = txn;
-    ctl->txn_t0 = t0;
     err = pthread_create(&ctl->txn_thread, NULL, ctl_txn_main, ctl);
     if (err) { /* run it here */
         log_write(LOG_WARN, "store", "event=commit_thread_failed "
                   "err=\"%s\" action=commit_in_place", strerror(err));
-        err = store_commit_run(ctl->store, txn);
-        store_commit_end(ctl->store, txn, err);
-        ctl->txn = NULL;
-        metrics_hist_observe(&ctl->metrics.commit, clock_mono_s() - t0);
-        ctl->metrics.store_commits++;
-        return ctl_release(ctl, err);
+        ctl->txn_err = store_commit_run(ctl->store, ctl->txn);
+        return ctl_txn_end(ctl);
     }
     return true;
 }
@@ -281,11 +292,7 @@ ctl_cut_batch(struct ctl *ctl)
     ctl->metrics.batches_cut++;
     /* The batch in flight first: then this one may begin. */
     if (!ctl_txn_finish(ctl) || !ctl_commit_open(ctl)) {
-        if (!ctl->exit_code) { /* CTL_EXIT_DEPOSED stays */
-            ctl->exit_code = 1;
-        }
-        ctl->stopping = true;
-        event_base_loopbreak(ctl->base);
+        ctl_stop_failed(ctl);
         return false;
     }
     return true;
@@ -476,16 +483,12 @@ ctl_open_store(struct ctl *ctl)
 static void
 ctl_free(struct ctl *ctl)
 {
-    if (ctl->txn) { /* not reached: ctl_main ends every commit */
-        pthread_join(ctl->txn_thread, NULL);
-        store_commit_end(ctl->store, ctl->txn, ECANCELED);
-        ctl->txn = NULL;
-    }
+    /* No commit is in flight here: ctl_main ends every one it begins. */
     if (ctl->txn_done) {
         event_free(ctl->txn_done);
     }
     for (int i = 0; i < 2; i++) {
-        if (ctl->txn_pipe[i] > 0) {
+        if (ctl->txn_pipe[i] >= 0) {
             close(ctl->txn_pipe[i]);
         }
     }
@@ -681,7 +684,7 @@ ctl_follow(struct ctl *ctl)
 int
 ctl_main(const struct mignetd_options *opts, int argc, char **argv)
 {
-    struct ctl ctl = {0};
+    struct ctl ctl = {.txn_pipe = {-1, -1}};
     ctl.opts = *opts;
     ctl.argc = argc;
     ctl.argv = argv;

@@ -65,7 +65,6 @@ struct replica {
     struct evhttp_connection *watch_conn;
     struct event *watch_retry;
     struct evbuffer *watch_buf; /* a line not yet whole */
-    SSL_CTX *watch_ctx;         /* https etcd: made once */
     uint64_t watch_wakes;       /* deletions seen (logged) */
     /* Leader. */
     void (*lost)(void *);
@@ -171,9 +170,6 @@ replica_destroy(struct replica *r)
         event_base_free(r->base);
     }
     etcd_client_destroy(r->etcd);
-    if (r->watch_ctx) {
-        SSL_CTX_free(r->watch_ctx);
-    }
     free(r);
 }
 
@@ -559,19 +555,9 @@ replica_watch_start(struct replica *r)
     }
     evbuffer_drain(r->watch_buf, evbuffer_get_length(r->watch_buf));
     struct bufferevent *bev = NULL;
-    if (etcd_client_tls(r->etcd)) {
-        if (!r->watch_ctx) {
-            struct etcd_tls tls;
-            const struct etcd_tls *t = options_store_tls(r->opts, &tls);
-            char err[256];
-            r->watch_ctx = t ? tls_client_ctx_cert(t->cacert, t->cert,
-                                                   t->key, err, sizeof err)
-                             : NULL;
-            if (!r->watch_ctx) {
-                return; /* the poll alone */
-            }
-        }
-        SSL *ssl = SSL_new(r->watch_ctx);
+    SSL_CTX *ctx = etcd_client_tls_ctx(r->etcd); /* the client's own */
+    if (ctx) {
+        SSL *ssl = SSL_new(ctx);
         if (!ssl || tls_client_expect_host(ssl, host)) {
             SSL_free(ssl);
             return;

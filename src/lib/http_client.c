@@ -821,25 +821,30 @@ struct sigpipe_guard {
     bool was_pending;
 };
 
+/* Fills 'pipe_set' with SIGPIPE alone; whether SIGPIPE is pending. */
+static bool
+sigpipe_pending(sigset_t *pipe_set)
+{
+    sigset_t pending;
+    sigemptyset(pipe_set);
+    sigaddset(pipe_set, SIGPIPE);
+    sigpending(&pending);
+    return sigismember(&pending, SIGPIPE) == 1;
+}
+
 static void
 sigpipe_block(struct sigpipe_guard *g)
 {
-    sigset_t pipe_set, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    sigpending(&pending);
-    g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+    sigset_t pipe_set;
+    g->was_pending = sigpipe_pending(&pipe_set);
     pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
 }
 
 static void
 sigpipe_restore(struct sigpipe_guard *g)
 {
-    sigset_t pipe_set, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    sigpending(&pending);
-    if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1) {
+    sigset_t pipe_set;
+    if (sigpipe_pending(&pipe_set) && !g->was_pending) {
         const struct timespec zero = {0, 0};
         while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
         }

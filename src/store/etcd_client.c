@@ -156,10 +156,10 @@ etcd_client_destroy(struct etcd_client *c)
     }
 }
 
-bool
-etcd_client_tls(const struct etcd_client *c)
+SSL_CTX *
+etcd_client_tls_ctx(const struct etcd_client *c)
 {
-    return c->tls != NULL;
+    return c->tls;
 }
 
 const char *

@@ -751,16 +751,14 @@ se_scan(struct store_etcd *q, int (*cb)(void *, const struct store_rec *),
 
 /* ---- The store's operations ---- */
 
+/* Forgets the open batch: its keys are as etcd holds them.  Only with
+ * no commit in flight (an in-flight key's 'committed' is not yet true). */
 static void
-se_batch_end(struct store_etcd *q, bool applied)
+se_batch_drop(struct store_etcd *q)
 {
     for (size_t i = 0; i < q->n_ops; i++) {
         struct se_entry *e = q->ops[i].entry;
-        if (applied) {
-            e->committed = e->seq;
-        } else {
-            e->seq = e->committed;
-        }
+        e->seq = e->committed;
         e->op = -1;
         free(q->ops[i].value);
         if (!e->seq) {
@@ -863,7 +861,7 @@ store_etcd_commit_begin(struct store *s, struct store_txn **out)
                   ? "an earlier pipelined commit failed" : "a put failed",
                   strerror(e));
         q->failed = 0;
-        se_batch_end(q, false);
+        se_batch_drop(q);
         return e;
     }
     if (!q->n_ops) {
@@ -874,7 +872,7 @@ store_etcd_commit_begin(struct store *s, struct store_txn **out)
                   "max_txn_ops=%u action=refused (one transaction or none: "
                   "raise etcd's --max-txn-ops and --store-max-txn-ops)",
                   q->n_ops, q->max_ops);
-        se_batch_end(q, false);
+        se_batch_drop(q);
         return E2BIG;
     }
     struct store_txn *t = xcalloc(1, sizeof *t);
@@ -1006,7 +1004,7 @@ store_etcd_destroy(struct store *s)
     if (q->txn) { /* never run: the caller ends what it begins */
         store_etcd_commit_end(s, q->txn, ECANCELED);
     }
-    se_batch_end(q, false); /* uncommitted puts are not durable */
+    se_batch_drop(q); /* uncommitted puts are not durable */
     se_index_clear(q);
     free(q->buckets);
     free(q->ops);

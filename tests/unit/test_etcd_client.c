@@ -97,7 +97,7 @@ test_endpoints(void **state)
                                                NULL, err, sizeof err);
     assert_non_null(c);
     assert_string_equal(etcd_client_endpoint(c), "h1:5");
-    assert_false(etcd_client_tls(c));
+    assert_null(etcd_client_tls_ctx(c));
     etcd_client_destroy(c);
     etcd_client_destroy(NULL);
 
