@@ -9,6 +9,8 @@
 
 # shellcheck shell=bash
 
+source "$(dirname "${BASH_SOURCE[0]}")/../etcd_member.sh"
+
 # ha_etcd_require: etcd must be installed.  A test bed runs as root only,
 # where a missing package is a failure, not a skip (scripts/deps.sh test
 # installs etcd-server).
@@ -44,16 +46,9 @@ ha_etcd_up() {
         done
         HA_STORE=etcd://$HA_STORE
         for ((i = 1; i <= n; i++)); do
-            rm -rf "$TB_DIR/etcd-e$i"
-            etcd --name "e$i" --data-dir "$TB_DIR/etcd-e$i" \
-                --listen-client-urls "http://127.0.0.1:${cport[i]}" \
-                --advertise-client-urls "http://127.0.0.1:${cport[i]}" \
-                --listen-peer-urls "http://127.0.0.1:${pport[i]}" \
-                --initial-advertise-peer-urls "http://127.0.0.1:${pport[i]}" \
-                --initial-cluster "$cluster" --initial-cluster-state new \
-                --initial-cluster-token "$TB_RUN-$try" \
-                --max-txn-ops 10000 --max-request-bytes 33554432 \
-                >>"$TB_DIR/etcd-e$i.log" 2>&1 &
+            etcd_member "e$i" "$TB_DIR/etcd-e$i" "$TB_DIR/etcd-e$i.log" \
+                "${cport[i]}" "${pport[i]}" "$cluster" \
+                --initial-cluster-token "$TB_RUN-$try"
             HA_ETCD_PID+=("$!")
             echo $! >>"$TB_DIR/pids"
         done

@@ -6,6 +6,8 @@
 # by make_etcd_certs DIR) it serves its clients over https only and asks
 # each for a client certificate (--client-cert-auth).
 
+source "$(dirname "${BASH_SOURCE[0]}")/../etcd_member.sh"
+
 # need_etcd: exit 77 (skip) when etcd is not installed, unless root (CI),
 # where a missing package is a failure (scripts/deps.sh test installs it).
 need_etcd() {
@@ -47,11 +49,9 @@ make_etcd_certs() {
 }
 
 # start_etcd NAME [ARGS...]: starts etcd with data dir $T/etcd-NAME and
-# sets ETCD_PID and ETCD_ADDR (127.0.0.1:PORT of its clients).  The
-# transaction limit is ETCD_MAX_TXN_OPS (10000; etcd's own default is
-# 128), the request limit 32 MiB (etcd: 1.5 MiB) so a batch of that many
-# records fits.  ETCD_TLS=DIR: https for clients (see above).
-ETCD_MAX_TXN_OPS=${ETCD_MAX_TXN_OPS:-10000}
+# sets ETCD_PID and ETCD_ADDR (127.0.0.1:PORT of its clients); the limits
+# are etcd_member's (ETCD_MAX_TXN_OPS).  ETCD_TLS=DIR: https for clients
+# (see above).
 start_etcd() {
     local name=$1; shift
     local try i cport pport scheme=http
@@ -67,16 +67,9 @@ start_etcd() {
     for try in 1 2 3 4 5; do
         cport=$(free_port); pport=$(free_port)
         [ "$cport" != "$pport" ] || continue
-        rm -rf "$T/etcd-$name"
-        etcd --name "$name" --data-dir "$T/etcd-$name" \
-            --listen-client-urls "$scheme://127.0.0.1:$cport" \
-            --advertise-client-urls "$scheme://127.0.0.1:$cport" \
-            --listen-peer-urls "http://127.0.0.1:$pport" \
-            --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
-            --initial-cluster "$name=http://127.0.0.1:$pport" \
-            --max-txn-ops "$ETCD_MAX_TXN_OPS" \
-            --max-request-bytes 33554432 "${tls[@]}" "$@" \
-            >>"$T/etcd-$name.log" 2>&1 &
+        ETCD_SCHEME=$scheme etcd_member "$name" "$T/etcd-$name" \
+            "$T/etcd-$name.log" "$cport" "$pport" \
+            "$name=http://127.0.0.1:$pport" "${tls[@]}" "$@"
         ETCD_PID=$!
         PIDS+=("$ETCD_PID")
         ETCD_ADDR=127.0.0.1:$cport

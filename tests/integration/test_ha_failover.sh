@@ -47,14 +47,8 @@ for i in 0 1 2; do
     cluster+="${cluster:+,}e$i=http://127.0.0.1:${E_PPORT[$i]}"
 done
 for i in 0 1 2; do
-    etcd --name "e$i" --data-dir "$T/etcd-e$i" \
-        --listen-client-urls "http://127.0.0.1:${E_CPORT[$i]}" \
-        --advertise-client-urls "http://127.0.0.1:${E_CPORT[$i]}" \
-        --listen-peer-urls "http://127.0.0.1:${E_PPORT[$i]}" \
-        --initial-advertise-peer-urls "http://127.0.0.1:${E_PPORT[$i]}" \
-        --initial-cluster "$cluster" --initial-cluster-state new \
-        --max-txn-ops 10000 --max-request-bytes 33554432 \
-        >>"$T/etcd-e$i.log" 2>&1 &
+    etcd_member "e$i" "$T/etcd-e$i" "$T/etcd-e$i.log" "${E_CPORT[$i]}" \
+        "${E_PPORT[$i]}" "$cluster"
     E_PID+=("$!")
     PIDS+=("$!")
 done
