@@ -153,34 +153,103 @@ PB_PATHS=2 PB_RATE_MBIT=$rate PB_RTT_MS=$rtt PB_MTU=$mtu pb_bed
 
 # ---- the planner's estimate -------------------------------------------
 
-# pc_estimate MEM_MB DIRTY PATHS RATE_MBIT: the planner's total (ms) for
-# the bed's topology: h1 and h2 behind two switches joined by PATHS links
-# of RATE_MBIT.  Cached per argument list.
+# pc_topo PATHS RATE_MBIT: writes the bed's topology (h1 and h2 behind
+# two switches joined by PATHS links of RATE_MBIT) and prints its path.
+pc_topo() {
+    local topo=$TB_DIR/est.$1.$2.topo p
+    {
+        echo "# the pre-copy bed: $1 shaped path(s) of $2 Mbit/s"
+        echo "switch s1 dpid=1"
+        echo "switch s2 dpid=2"
+        echo "host h1 s1:1 10gbit"
+        echo "host h2 s2:1 10gbit"
+        for ((p = 1; p <= $1; p++)); do
+            echo "link s1:$((p + 1)) s2:$((p + 1)) ${2}mbit"
+        done
+    } >"$topo"
+    printf '%s\n' "$topo"
+}
+
+# pc_estimate MEM_MB DIRTY PATHS RATE_MBIT [WORKING_SET_MB]: the planner's
+# total (ms) on the bed's topology at link capacity.  The engine's
+# workload writes DIRTY pages a second uniformly over its MEM_MB, so the
+# model's working set is MEM_MB (a page written twice in a round is sent
+# once); WORKING_SET_MB 0 gives the model without one (every write a new
+# page).  Cached per argument list.
 declare -A est_cache
 pc_estimate() {
-    local key="$*" topo=$TB_DIR/est.$3.$4.topo strat=single
+    local key="$*" topo strat=single ws=${5:-$1}
     if [ -z "${est_cache[$key]:-}" ]; then
-        {
-            echo "# the pre-copy bed: $3 shaped path(s) of $4 Mbit/s"
-            echo "switch s1 dpid=1"
-            echo "switch s2 dpid=2"
-            echo "host h1 s1:1 10gbit"
-            echo "host h2 s2:1 10gbit"
-            local p
-            for ((p = 1; p <= $3; p++)); do
-                echo "link s1:$((p + 1)) s2:$((p + 1)) ${4}mbit"
-            done
-        } >"$topo"
+        topo=$(pc_topo "$3" "$4")
         [ "$3" -eq 1 ] || strat=dr+paths
         est_cache[$key]=$("$B/mignet" sim --topo "$topo" --pairs h1:h2 \
             --migrations 1 --memory-mb "$1" --dirty-pages-per-s "$2" \
-            --deadline-ms 1 --max-paths "$3" --strategy "$strat" \
+            --working-set-mb "$ws" --deadline-ms 1 --max-paths "$3" --strategy "$strat" \
             --estimate capacity --json 2>/dev/null |
             jq '.results[0].per_migration[0] |
                 {estimate_ms, n_paths, rounds, precopy_stop}' -c) ||
             tb_die "the planner's estimate failed ($key)"
     fi
     printf '%s\n' "${est_cache[$key]}"
+}
+
+# ---- the learned estimate (issue 15, item 5) --------------------------
+
+# A mignetd on loopback inside the bed's fabric namespace, with the
+# bed's one-path topology, learns the pair h1 -> h2 from every
+# single-path report (`mignet transfer report`, as an operator's would).
+# Its answer's estimate_before is the planner's estimate of that very
+# transfer from what it had learned from the earlier ones (the median of
+# the last 8 goodputs), or at link capacity ("nominal") for the first.
+# It is restarted for each (slow start after idle, background) group, so
+# that what it learns is of the same conditions.
+learn_pid=
+learn_url=
+learn_vmm=
+learn_start() {
+    local d=$TB_DIR/learn.$1 admin i
+    mkdir -p "$d/state"
+    admin=mgnad_$(openssl rand -hex 16)
+    learn_vmm=mgnvm_$(openssl rand -hex 16)
+    printf 'admin %s\nvmm %s\n' "$admin" "$learn_vmm" >"$d/tokens"
+    chmod 600 "$d/tokens"
+    tb_ns_bg "$TB_FAB" "$B/mignetd" --listen 127.0.0.1:0 \
+        --agent-listen 127.0.0.1:0 --state-dir "$d/state" \
+        --fabric "$(pc_topo 1 "$rate")" --fabric-poll-ms 3600000 \
+        --api-tokens "$d/tokens" >"$d/ready" 2>"$d/log"
+    # shellcheck disable=SC2153 # tb_ns_bg (lib.sh) sets it
+    learn_pid=$TB_BG_PID
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^mignetd ready ' "$d/ready" && break
+        tb_pid_alive "$learn_pid" || tb_die "learning mignetd exited: $(tail -3 "$d/log")"
+        sleep 0.05
+    done
+    learn_url=http://$(sed -n 's/.* rest=\([^ ]*\).*/\1/p' "$d/ready")
+    [ "$learn_url" != http:// ] || tb_die "learning mignetd not ready"
+    for i in 1 2; do
+        ip netns exec "$TB_FAB" "$MIGNET" --url "$learn_url" --token "$admin" \
+            node add "h$i" --address "$(pb_ip 1 "$i")" >/dev/null ||
+            tb_die "learning mignetd: node h$i"
+    done
+}
+learn_stop() {
+    [ -z "$learn_pid" ] || tb_stop_pid "$learn_pid"
+    learn_pid=
+}
+# learn_report REPORT: posts it; prints the answer's estimate_before as
+# {"learned_estimate_ms", "learned_source", "learned_n"} (nulls if none).
+learn_report() {
+    local ans
+    if [ -z "$learn_pid" ] || [ ! -s "$1" ] ||
+        ! ans=$(ip netns exec "$TB_FAB" "$MIGNET" --url "$learn_url" \
+            --token "$learn_vmm" --json transfer report "$1" --from h1 \
+            --to h2 2>>"$TB_DIR/learn.errors"); then
+        echo '{"learned_estimate_ms": null, "learned_source": null, "learned_n": null}'
+        return 0
+    fi
+    jq -c '.transfer.estimate_before // {} |
+        {learned_estimate_ms: .total_ms, learned_source: .bandwidth_source,
+         learned_n: .learned_transfers}' <<<"$ans"
 }
 
 # ---- background flow ---------------------------------------------------
@@ -219,7 +288,7 @@ failures=0
 pc_case() {
     local phase=$1 mode=$2 mem=$3 dirty=$4 bg=$5 ssai=$6 paths=$7 tr=$8
     local run=$9 mbit=${10}
-    local name port p rc_s=0 rc_r=0 rpid est tmo
+    local name port p rc_s=0 rc_r=0 rpid est estlin tmo
     seq_no=$((seq_no + 1))
     port=$((port0 + (seq_no % 40) * 2))
     name=$(printf '%03d-%s-%s-m%s-d%s-bg%s-s%s-p%s-r%s' "$seq_no" "$phase" \
@@ -262,13 +331,16 @@ pc_case() {
     j1=$(pb_mptcp_joins 1)
     o1=$(pb_sock_drops)
     est=$(pc_estimate "$mem" "$dirty" "$paths" "$mbit")
-    local rep=$out/raw/$name.send.json
+    estlin=$(pc_estimate "$mem" "$dirty" "$paths" "$mbit" 0)
+    local rep=$out/raw/$name.send.json learned
     [ -s "$rep" ] || rep=/dev/null
+    learned=$(learn_report "$rep")
     jq -c -n --slurpfile s <(cat "$rep" 2>/dev/null; true) \
         --arg phase "$phase" --arg mode "$mode" --argjson mem "$mem" \
         --argjson dirty "$dirty" --argjson bg "$bg" --argjson ssai "$ssai" \
         --argjson paths "$paths" --arg tr "$tr" --argjson run "$run" \
         --argjson mbit "$mbit" --argjson rtt "$rtt" --argjson est "$est" \
+        --argjson estlin "$estlin" --argjson learned "$learned" \
         --argjson rc_s "$rc_s" --argjson rc_r "$rc_r" \
         --argjson p1 "$((after[0] - before[0]))" \
         --argjson p2 "$((after[1] - before[1]))" \
@@ -296,6 +368,17 @@ pc_case() {
            estimate_err_pct: (if $r.total_ms and $r.total_ms > 0 then
                (($est.estimate_ms - $r.total_ms) / $r.total_ms * 100
                 | . * 10 | round / 10) else null end),
+           estimate_linear_ms: $estlin.estimate_ms,
+           estimate_linear_err_pct: (if $r.total_ms and $r.total_ms > 0
+               then (($estlin.estimate_ms - $r.total_ms) / $r.total_ms * 100
+                | . * 10 | round / 10) else null end),
+           learned_estimate_ms: $learned.learned_estimate_ms,
+           learned_source: $learned.learned_source,
+           learned_n: $learned.learned_n,
+           learned_err_pct: (if $r.total_ms and $r.total_ms > 0
+               and $learned.learned_estimate_ms then
+               (($learned.learned_estimate_ms - $r.total_ms) / $r.total_ms
+                * 100 | . * 10 | round / 10) else null end),
            raw: $name}' >>"$out/cases.jsonl"
     local line
     line=$(tail -1 "$out/cases.jsonl")
@@ -306,8 +389,9 @@ pc_case() {
     fi
     jq -r '"\(.raw): total \(.total_ms) ms, downtime \(.downtime_ms) ms,"
         + " rounds \(.rounds), retrans \(.retransmits), estimate"
-        + " \(.estimate_ms) ms (\(.estimate_err_pct) %), verified"
-        + " \(.verified)"' <<<"$line" >&2
+        + " \(.estimate_ms) ms (\(.estimate_err_pct) %), learned"
+        + " \(.learned_estimate_ms) ms (\(.learned_err_pct) %, \(.learned_source)),"
+        + " verified \(.verified)"' <<<"$line" >&2
 }
 
 # ---- the runs ----------------------------------------------------------
@@ -317,6 +401,7 @@ if [ "$do_single" = 1 ]; then
     for ssai in $ssais; do
         pb_ssai "$ssai"
         for bg in $bgs; do
+            learn_start "s$ssai-bg$bg"
             [ "$bg" = 0 ] || bg_start
             for mem in $mems; do
                 for dirty in $dirties; do
@@ -337,6 +422,7 @@ if [ "$do_single" = 1 ]; then
                 done
             done
             [ "$bg" = 0 ] || bg_stop
+            learn_stop
         done
     done
 fi

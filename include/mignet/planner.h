@@ -50,7 +50,18 @@ struct precopy_input {
     double dirty_pages_per_s;   /* >= 0 */
     uint32_t page_size;         /* bytes, > 0 (4096 usually) */
     double bandwidth_Bps;       /* bytes per second, >= 0 */
+    /* How dirtying is counted (docs/planner.md §1).  0: every dirtied page
+     * is a new one (D counts distinct pages a second, as a hypervisor's
+     * dirty-rate sampling reports it), so a round of T seconds leaves
+     * D x page x T bytes.  Else D counts writes a second falling uniformly
+     * on this many bytes (<= memory_bytes): a page written twice in a
+     * round is sent once, and a round of T seconds leaves
+     * W (1 - exp(-D x page x T / W)) bytes. */
+    uint64_t working_set_bytes;
 };
+
+/* What 'seconds' of the workload of 'in' leaves dirty, in bytes (above). */
+double precopy_dirty_bytes(const struct precopy_input *, double seconds);
 
 struct precopy_estimate {
     double total_s;         /* every round, stop-and-copy included */
@@ -63,7 +74,8 @@ struct precopy_estimate {
 };
 
 /* Both compute the same model; precopy_estimate() is the closed form,
- * precopy_iterate() walks it round by round.  Return 0, or EINVAL for an
+ * precopy_iterate() walks it round by round (with a working set there is
+ * no closed form, and both walk it).  Return 0, or EINVAL for an
  * input or configuration out of range ('out' untouched).  Bandwidth 0
  * gives infinite times, 0 rounds and stop NONCONVERGENT. */
 int precopy_estimate(const struct precopy_config *,
@@ -368,6 +380,7 @@ struct plan_request {
      * the same factor (learned over the first path's own), so shared
      * links keep sharing. */
     double learned_Bps;
+    uint64_t working_set_bytes; /* precopy_input's; 0: D distinct pages/s */
 };
 
 /* The estimate with the first 'n_paths' paths of the plan. */

@@ -40,6 +40,7 @@ struct fabric_plan_input {
     uint32_t memory_mb;       /* 0: route only */
     double dirty_pages_per_s;
     uint32_t page_size;       /* 0: 4096 */
+    uint32_t working_set_mb;  /* <= memory_mb; 0: none (precopy_input) */
     uint32_t deadline_ms;     /* 0: none */
     bool has_strategy;        /* else the daemon's --fabric-strategy */
     enum route_strategy strategy;

@@ -23,7 +23,11 @@
     "goodput is sum V_i / sum T_i of its rounds but the stop-and-copy"
 _Static_assert(TRANSFERS_WINDOW == 8, "METHOD names the window's size");
 
-/* The estimate of 'p' between its nodes now, with what was learned. */
+/* The estimate of 'p' between its nodes now, with what was learned.  The
+ * engine's workload writes 'dirty_pps' pages a second uniformly over its
+ * whole region unless it had a hot set: a page written twice in a round
+ * is sent once, so the region is the model's working set (for a hot set,
+ * two working sets, the model has no term: every write counts). */
 static void
 rest_transfer_estimate(struct ctl *ctl, const struct transfer_post *p,
                        struct transfer_estimate *est)
@@ -32,6 +36,7 @@ rest_transfer_estimate(struct ctl *ctl, const struct transfer_post *p,
         .given = true,
         .memory_mb = p->mem_mb,
         .dirty_pages_per_s = p->dirty_pps,
+        .working_set_mb = p->hot ? 0 : p->mem_mb,
     };
     *est = (struct transfer_estimate){0};
     est->learned = transfers_learned(ctl->transfers, p->from, p->to,

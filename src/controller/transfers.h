@@ -40,6 +40,7 @@ struct transfer_post {
     char transport[8];          /* tcp or mptcp */
     uint32_t mem_mb;            /* 1..MN_MEMORY_MB_MAX */
     double dirty_pps;           /* 0..MN_DIRTY_RATE_MAX */
+    bool hot;                   /* the writes had a hot set; else uniform */
     uint32_t paths;             /* 1..MN_TRANSFER_PATHS_MAX */
     double total_ms, downtime_ms;
     double bytes;

@@ -121,13 +121,14 @@ tp_name(json_t *obj, const char *key, char out[MN_NAME_MAX + 1],
 
 /* "hot": null or {"pages_pct", "writes_pct"}, each 0..100. */
 static bool
-tp_hot(json_t *rep, struct rest_error *e)
+tp_hot(json_t *rep, struct transfer_post *p, struct rest_error *e)
 {
     static const char *const keys[] = {"pages_pct", "writes_pct", NULL};
     json_t *h = json_object_get(rep, "hot");
     if (!h || json_is_null(h)) {
         return true;
     }
+    p->hot = true;
     double d;
     if (!json_is_object(h)) {
         return rest_fail(e, 422, "invalid_type",
@@ -342,7 +343,7 @@ tp_report(json_t *rep, struct transfer_post *p, struct rest_error *e)
                              "%zu bytes", strs[i].key, strs[i].max);
         }
     }
-    return tp_hot(rep, e) && tp_timeline(rep, e) && tp_rounds(rep, p, e);
+    return tp_hot(rep, p, e) && tp_timeline(rep, e) && tp_rounds(rep, p, e);
 }
 
 bool

@@ -146,6 +146,7 @@ estimate(const struct router *r, const struct plan_config *cfg,
         .dirty_pages_per_s = req->dirty_pages_per_s,
         .page_size = req->page_size ? req->page_size : 4096,
         .bandwidth_Bps = bps / 8,
+        .working_set_bytes = req->working_set_bytes,
     };
     *step = (struct plan_step) {
         .n_paths = (uint32_t) n,
@@ -175,6 +176,7 @@ request_ok(const struct plan_request *req)
            && req->dirty_pages_per_s >= 0 && isfinite(req->target_cpu_free)
            && req->target_cpu_free >= 0 && req->target_cpu_free <= 1
            && isfinite(req->learned_Bps) && req->learned_Bps >= 0
+           && req->working_set_bytes <= req->memory_bytes
            && (unsigned) req->strategy < ROUTE_N_STRATEGIES;
 }
 

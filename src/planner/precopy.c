@@ -2,8 +2,11 @@
  *
  * Round 1 sends all memory; each later round sends what was dirtied while
  * the previous one was on the wire, V_i = V_(i-1) * D/B, until a Xen stop
- * condition holds; then a stop-and-copy round sends the rest.  Pure
- * arithmetic: it must never loop without bound or divide by zero. */
+ * condition holds; then a stop-and-copy round sends the rest.  With a
+ * working set W, writes falling on pages already dirty in the round are
+ * not new: V_i = W (1 - exp(-V_(i-1) * D / (B W))), which has no closed
+ * form and is walked round by round.  Pure arithmetic: it must never loop
+ * without bound or divide by zero. */
 #include "mignet/planner.h"
 
 #include <errno.h>
@@ -52,7 +55,19 @@ valid(const struct precopy_config *cfg, const struct precopy_input *in)
            && cfg->max_factor >= 1.0 && in->memory_bytes > 0
            && in->page_size > 0 && isfinite(in->dirty_pages_per_s)
            && in->dirty_pages_per_s >= 0 && isfinite(in->bandwidth_Bps)
-           && in->bandwidth_Bps >= 0;
+           && in->bandwidth_Bps >= 0
+           && in->working_set_bytes <= in->memory_bytes;
+}
+
+double
+precopy_dirty_bytes(const struct precopy_input *in, double seconds)
+{
+    double writes = in->dirty_pages_per_s * (double) in->page_size * seconds;
+    if (!in->working_set_bytes) {
+        return writes;
+    }
+    double w = (double) in->working_set_bytes;
+    return -w * expm1(-writes / w);
 }
 
 /* The cases both forms share: no bandwidth, and D >= B.  Returns true if
@@ -233,12 +248,44 @@ iterate(const struct precopy_config *cfg, double m, double b, double r,
     fill(out, n, sent, v, b, why);
 }
 
+/* The same walk with a working set (bandwidth > 0): each round leaves
+ * what its own time dirties, and the ratio of two rounds shrinks as the
+ * working set fills, so D >= B may still converge. */
+static void
+iterate_working_set(const struct precopy_config *cfg,
+                    const struct precopy_input *in,
+                    struct precopy_estimate *out)
+{
+    double m = (double) in->memory_bytes;
+    double b = in->bandwidth_Bps;
+    double v = m;
+    double sent = 0;
+    uint32_t n = 0;
+    enum precopy_stop why;
+
+    for (;;) {
+        sent += v;
+        n++;
+        double next = precopy_dirty_bytes(in, v / b);
+        double r = v > 0 ? next / v : 0;
+        v = next;
+        if (precopy_stops_now(cfg, m, n, sent, v, r, &why)) {
+            break;
+        }
+    }
+    fill(out, n, sent, v, b, why);
+}
+
 static int
 run(const struct precopy_config *cfg, const struct precopy_input *in,
     struct precopy_estimate *out, bool closed)
 {
     if (!valid(cfg, in)) {
         return EINVAL;
+    }
+    if (in->working_set_bytes && in->bandwidth_Bps > 0) {
+        iterate_working_set(cfg, in, out);
+        return 0;
     }
     double r = ratio(in);
     if (!degenerate(in, r, out)) {

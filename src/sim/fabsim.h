@@ -104,6 +104,7 @@ struct fabsim_params {
     bool concurrent;          /* all start at once */
     double memory_mb;         /* MiB per VM */
     double dirty_pages_per_s; /* 4 KiB pages */
+    double working_set_mb;    /* writes fall uniformly on it; 0: none */
     uint64_t deadline_ms;     /* 0: none */
     uint32_t background;      /* long-lived background flows */
     double background_mbps;   /* rate cap of each; 0: none */
@@ -148,6 +149,7 @@ struct fabsim_world {
     size_t n_background;
     struct fabsim_job *background; /* t_arrive unused: always on */
     uint64_t memory_bytes;
+    uint64_t working_set_bytes;    /* <= memory_bytes; 0: none */
 };
 
 /* Builds the fabric (builder or 'p->topo_file') and draws the workload

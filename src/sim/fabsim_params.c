@@ -120,6 +120,10 @@ static const struct fopt fopts[] = {
      "VM memory, MiB (1024)"},
     {"dirty-pages-per-s", K_NUM, S_DBL, F(dirty_pages_per_s), 0, 1e9, false,
      "pages of 4 KiB dirtied per second (5000)"},
+    {"working-set-mb", K_NUM, S_DBL, F(working_set_mb), 0, 1e7, false,
+     "MiB the dirtying writes fall on uniformly (a page written twice in "
+     "a round is sent once; at most --memory-mb); 0: every dirtied page "
+     "is new (0)"},
     {"deadline-ms", K_NUM, S_U64, F(deadline_ms), 0, 1e12, true,
      "migration deadline, 0 for none (8000)"},
     {"background", K_NUM, S_U32, F(background), 0, 1e6, true,

@@ -69,6 +69,8 @@ params_json(const struct fabsim_world *w)
     ok &= js_set(o, "memory_bytes",
                  json_integer((json_int_t)w->memory_bytes));
     ok &= js_set(o, "dirty_pages_per_s", json_real(p->dirty_pages_per_s));
+    ok &= js_set(o, "working_set_bytes",
+                 json_integer((json_int_t)w->working_set_bytes));
     ok &= js_set(o, "page_size", json_integer(4096));
     ok &= js_set(o, "deadline_ms",
                  json_integer((json_int_t)p->deadline_ms));

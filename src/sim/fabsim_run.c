@@ -206,6 +206,7 @@ arrive(struct run *R, uint32_t i, char *err, size_t errlen)
         .memory_bytes = R->w->memory_bytes,
         .dirty_pages_per_s = p->dirty_pages_per_s,
         .page_size = PAGE_SIZE,
+        .working_set_bytes = R->w->working_set_bytes,
         .deadline_ms = p->deadline_ms,
         .target_cpu_free = p->cpu_free,
         .strategy = R->strategy == FABSIM_SINGLE ? ROUTE_SINGLE
@@ -303,7 +304,13 @@ round_end(struct run *R, uint32_t i)
         return;
     }
     m->round++;
-    double dirty = R->p->dirty_pages_per_s * PAGE_SIZE * dur;
+    struct precopy_input load = {
+        .memory_bytes = R->w->memory_bytes,
+        .dirty_pages_per_s = R->p->dirty_pages_per_s,
+        .page_size = PAGE_SIZE,
+        .working_set_bytes = R->w->working_set_bytes,
+    };
+    double dirty = precopy_dirty_bytes(&load, dur);
     double next = dirty < mem ? dirty : mem;
     double ratio = m->round_bytes > 0 ? next / m->round_bytes : 0;
     m->final = precopy_stops_now(&R->pcfg.precopy, mem, m->round, m->sent,

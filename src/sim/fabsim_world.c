@@ -182,6 +182,11 @@ fabsim_world_create(const struct fabsim_params *p, struct fabsim_world **wp,
 {
     struct fabsim_params q = *p;
     resolve_defaults(&q);
+    if (q.working_set_mb > q.memory_mb) {
+        snprintf(err, errlen, "--working-set-mb %g is more than --memory-mb %g",
+                 q.working_set_mb, q.memory_mb);
+        return EINVAL;
+    }
 
     struct fabric *f = NULL;
     int e = build_fabric(&q, &f, err, errlen);
@@ -214,6 +219,10 @@ fabsim_world_create(const struct fabsim_params *p, struct fabsim_world **wp,
     w->memory_bytes = (uint64_t)(q.memory_mb * 1048576.0);
     if (!w->memory_bytes) {
         w->memory_bytes = 1;
+    }
+    w->working_set_bytes = (uint64_t)(q.working_set_mb * 1048576.0);
+    if (w->working_set_bytes > w->memory_bytes) { /* rounding only */
+        w->working_set_bytes = w->memory_bytes;
     }
     w->n_jobs = q.migrations >= 0 ? (size_t)q.migrations
                 : n_pairs         ? n_pairs

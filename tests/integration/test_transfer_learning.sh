@@ -5,8 +5,8 @@
 # The fabric claims 1 Gbit/s between h1 and h4; the reports' rounds say
 # the transfers ran at about 100 Mbit/s.  The reports are written by the
 # pre-copy model itself (V_1 = memory, T_i = V_i / B with a few percent of
-# noise, V_i+1 = dirty rate x page x T_i, Xen's stop conditions) so they
-# look like the engine's.  Checked: the first report's estimate (nominal)
+# noise, V_i+1 what T_i of uniform writes dirty, Xen's stop conditions) so
+# they look like the engine's.  Checked: the first report's estimate (nominal)
 # misses by far, the next one's (learned) by much less, in the answers and
 # in /metrics' mignet_transfer_estimate_error_ratio; a migration's plan
 # says "learned" and its estimate equals what a second mignetd plans on
@@ -35,10 +35,12 @@ EOF
 
 # report SEED: a report of 128 MiB dirtying 1,000 pages/s over a path that
 # really carries 12.5 MB/s (100 Mbit/s), each round's time off by up to
-# 3 % (SEED picks the noise).
+# 3 % (SEED picks the noise).  The writes fall uniformly on the region, as
+# the engine's workload does without --hot: a round of T seconds leaves
+# M (1 - exp(-D P T / M)) dirty, a page written twice being sent once.
 report() {
     python3 - "$1" <<'EOF'
-import json, random, sys
+import json, math, random, sys
 rng = random.Random(int(sys.argv[1]))
 B, M, D, P = 12.5e6, 128 << 20, 1000, 4096
 rounds, t, v, sent = [], 0.0, float(M), 0.0
@@ -49,7 +51,7 @@ while True:
                    "pages": int(v) // P})
     t += ti
     sent += v
-    nxt = min(D * P * ti / 1000, M)
+    nxt = M * (1 - math.exp(-D * P * ti / 1000 / M))
     if len(rounds) > 1 and (v < 200 * 1024 or len(rounds) >= 30):
         break
     v = nxt

@@ -355,6 +355,93 @@ test_names(void **state)
     assert_string_equal(precopy_stop_name(PRECOPY_N_STOPS), "unknown");
 }
 
+/* A working set W: writes on pages already dirty in the round are not
+ * new.  M = W = 10^9 B, pages of 1000 B, B = 10^8 B/s, D = 50,000
+ * writes/s (D/B = 0.5).  V_1 = 10^9 (10 s) leaves
+ * 10^9 (1 - e^-0.5) = 393,469,340 B; V_3 = 10^9 (1 - e^-0.19673) =
+ * 178,591,451; ... V_12 = 320,012; V_13 = 159,993 < 200 KiB: threshold,
+ * 13 rounds, 1,740,376,109 B, 17.4037611 s, downtime 1.59993 ms.  The
+ * same input without a working set halves each round: 0.5^13 M =
+ * 122,070 B is the first under 200 KiB: 14 rounds, 2 x 10^9 (1 - 2^-14)
+ * B, 19.9987793 s. */
+static void
+test_working_set_hand_computed(void **state)
+{
+    struct precopy_config cfg;
+    precopy_config_default(&cfg);
+    struct precopy_input in = input(50000);
+    struct precopy_estimate lin = both(&cfg, &in);
+    assert_int_equal(lin.rounds, 14);
+    assert_near(lin.total_s, 19.998779296875, 1e-9);
+
+    in.working_set_bytes = in.memory_bytes;
+    struct precopy_estimate e = both(&cfg, &in);
+    assert_int_equal(e.rounds, 13);
+    assert_int_equal(e.stop, PRECOPY_STOP_THRESHOLD);
+    assert_true(e.converged);
+    assert_near(e.bytes_sent, 1740376109.4888, 1e-3);
+    assert_near(e.total_s, 17.4037610949, 1e-9);
+    assert_near(e.final_bytes, 159992.98194624, 1e-6);
+    assert_near(e.downtime_s, 0.0015999298194624, 1e-12);
+}
+
+/* D >= B: without a working set round 2 would send at least round 1, so
+ * the model stops at once (nonconvergent).  With W = M the dirty set
+ * cannot outgrow memory: D = 150,000 (1.5 B) leaves 10^9 (1 - e^-1.5) =
+ * 776,869,840 B after round 1, and round 3 would send more than 3 M:
+ * max_sent after 2 iterative rounds, 3 rounds, 688,172,385 B last. */
+static void
+test_working_set_fast_dirtying(void **state)
+{
+    struct precopy_config cfg;
+    precopy_config_default(&cfg);
+    struct precopy_input in = input(150000);
+    assert_int_equal(both(&cfg, &in).stop, PRECOPY_STOP_NONCONVERGENT);
+
+    in.working_set_bytes = in.memory_bytes;
+    struct precopy_estimate e = both(&cfg, &in);
+    assert_int_equal(e.stop, PRECOPY_STOP_MAX_SENT);
+    assert_int_equal(e.rounds, 3);
+    assert_near(e.final_bytes, 688172384.9644, 1e-3);
+    assert_near(e.total_s, 24.6504222482, 1e-9);
+    assert_true(e.bytes_sent <= 3 * (double) in.memory_bytes);
+}
+
+/* precopy_dirty_bytes(): linear without a working set; with one, never
+ * above W nor above the writes, close to the writes while they are a
+ * small part of W, and no pages when nothing is written.  A working set
+ * larger than memory is refused. */
+static void
+test_working_set_dirty_bytes(void **state)
+{
+    struct precopy_input in = input(1000); /* 10^6 B/s of writes */
+    assert_near(precopy_dirty_bytes(&in, 2.5), 2.5e6, 1e-9);
+    in.working_set_bytes = 100000000;      /* 10^8 B */
+    /* 10^8 (1 - e^-0.025) = 2,469,009.4 */
+    assert_near(precopy_dirty_bytes(&in, 2.5), 2469009.4, 0.1);
+    assert_true(precopy_dirty_bytes(&in, 1e6) <= 1e8);
+    assert_near(precopy_dirty_bytes(&in, 1e6), 1e8, 1e-3);
+    assert_near(precopy_dirty_bytes(&in, 0), 0, 0);
+    in.dirty_pages_per_s = 0;
+    assert_near(precopy_dirty_bytes(&in, 5), 0, 0);
+
+    struct precopy_config cfg;
+    precopy_config_default(&cfg);
+    struct precopy_estimate e = {.rounds = 77};
+    in = input(10);
+    in.working_set_bytes = in.memory_bytes + 1;
+    assert_int_equal(precopy_estimate(&cfg, &in, &e), EINVAL);
+    assert_int_equal(precopy_iterate(&cfg, &in, &e), EINVAL);
+    assert_int_equal(e.rounds, 77);
+    /* Nothing dirtied, threshold test off: the walk still ends. */
+    in = input(0);
+    in.working_set_bytes = in.memory_bytes;
+    cfg.stop_bytes = 0;
+    e = both(&cfg, &in);
+    assert_true(isfinite(e.total_s));
+    assert_near(e.final_bytes, 0, 0);
+}
+
 int
 main(void)
 {
@@ -372,6 +459,9 @@ main(void)
         cmocka_unit_test(test_closed_form_matches_iteration_random),
         cmocka_unit_test(test_stripe_bandwidth),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_working_set_hand_computed),
+        cmocka_unit_test(test_working_set_fast_dirtying),
+        cmocka_unit_test(test_working_set_dirty_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
