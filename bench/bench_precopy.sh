@@ -201,48 +201,59 @@ pc_estimate() {
 # Its answer's estimate_before is the planner's estimate of that very
 # transfer from what it had learned from the earlier ones (the median of
 # the last 8 goodputs), or at link capacity ("nominal") for the first.
-# It is restarted for each (slow start after idle, background) group, so
-# that what it learns is of the same conditions.
-learn_pid=
-learn_url=
+# One learner per round-boundary mode (an operator's pair migrates with
+# one; `ack`'s goodput carries a round trip per round that `en`'s does
+# not), restarted for each (slow start after idle, background) group, so
+# that what each learns is of the same conditions.
+declare -A learn_pid learn_url
 learn_vmm=
+# learn_start GROUP: one learner per mode of --modes.
 learn_start() {
-    local d=$TB_DIR/learn.$1 admin i
-    mkdir -p "$d/state"
+    local d admin i m
     admin=mgnad_$(openssl rand -hex 16)
     learn_vmm=mgnvm_$(openssl rand -hex 16)
-    printf 'admin %s\nvmm %s\n' "$admin" "$learn_vmm" >"$d/tokens"
-    chmod 600 "$d/tokens"
-    tb_ns_bg "$TB_FAB" "$B/mignetd" --listen 127.0.0.1:0 \
-        --agent-listen 127.0.0.1:0 --state-dir "$d/state" \
-        --fabric "$(pc_topo 1 "$rate")" --fabric-poll-ms 3600000 \
-        --api-tokens "$d/tokens" >"$d/ready" 2>"$d/log"
-    # shellcheck disable=SC2153 # tb_ns_bg (lib.sh) sets it
-    learn_pid=$TB_BG_PID
-    for ((i = 0; i < 100; i++)); do
-        grep -q '^mignetd ready ' "$d/ready" && break
-        tb_pid_alive "$learn_pid" || tb_die "learning mignetd exited: $(tail -3 "$d/log")"
-        sleep 0.05
-    done
-    learn_url=http://$(sed -n 's/.* rest=\([^ ]*\).*/\1/p' "$d/ready")
-    [ "$learn_url" != http:// ] || tb_die "learning mignetd not ready"
-    for i in 1 2; do
-        ip netns exec "$TB_FAB" "$MIGNET" --url "$learn_url" --token "$admin" \
-            node add "h$i" --address "$(pb_ip 1 "$i")" >/dev/null ||
-            tb_die "learning mignetd: node h$i"
+    for m in $modes; do
+        d=$TB_DIR/learn.$1.$m
+        mkdir -p "$d/state"
+        printf 'admin %s\nvmm %s\n' "$admin" "$learn_vmm" >"$d/tokens"
+        chmod 600 "$d/tokens"
+        tb_ns_bg "$TB_FAB" "$B/mignetd" --listen 127.0.0.1:0 \
+            --agent-listen 127.0.0.1:0 --state-dir "$d/state" \
+            --fabric "$(pc_topo 1 "$rate")" --fabric-poll-ms 3600000 \
+            --api-tokens "$d/tokens" >"$d/ready" 2>"$d/log"
+        # shellcheck disable=SC2153 # tb_ns_bg (lib.sh) sets it
+        learn_pid[$m]=$TB_BG_PID
+        for ((i = 0; i < 100; i++)); do
+            grep -q '^mignetd ready ' "$d/ready" && break
+            tb_pid_alive "${learn_pid[$m]}" ||
+                tb_die "learning mignetd exited: $(tail -3 "$d/log")"
+            sleep 0.05
+        done
+        learn_url[$m]=http://$(sed -n 's/.* rest=\([^ ]*\).*/\1/p' "$d/ready")
+        [ "${learn_url[$m]}" != http:// ] || tb_die "learning mignetd not ready"
+        for i in 1 2; do
+            ip netns exec "$TB_FAB" "$MIGNET" --url "${learn_url[$m]}" \
+                --token "$admin" node add "h$i" --address "$(pb_ip 1 "$i")" \
+                >/dev/null || tb_die "learning mignetd: node h$i"
+        done
     done
 }
 learn_stop() {
-    [ -z "$learn_pid" ] || tb_stop_pid "$learn_pid"
-    learn_pid=
+    local m
+    for m in "${!learn_pid[@]}"; do
+        tb_stop_pid "${learn_pid[$m]}"
+    done
+    learn_pid=()
+    learn_url=()
 }
-# learn_report REPORT: posts it; prints the answer's estimate_before as
-# {"learned_estimate_ms", "learned_source", "learned_n"} (nulls if none).
+# learn_report MODE REPORT: posts it to MODE's learner; prints the
+# answer's estimate_before as {"learned_estimate_ms", "learned_source",
+# "learned_n"} (nulls without a learner or a report).
 learn_report() {
     local ans
-    if [ -z "$learn_pid" ] || [ ! -s "$1" ] ||
-        ! ans=$(ip netns exec "$TB_FAB" "$MIGNET" --url "$learn_url" \
-            --token "$learn_vmm" --json transfer report "$1" --from h1 \
+    if [ -z "${learn_url[$1]:-}" ] || [ ! -s "$2" ] ||
+        ! ans=$(ip netns exec "$TB_FAB" "$MIGNET" --url "${learn_url[$1]}" \
+            --token "$learn_vmm" --json transfer report "$2" --from h1 \
             --to h2 2>>"$TB_DIR/learn.errors"); then
         echo '{"learned_estimate_ms": null, "learned_source": null, "learned_n": null}'
         return 0
@@ -334,7 +345,7 @@ pc_case() {
     estlin=$(pc_estimate "$mem" "$dirty" "$paths" "$mbit" 0)
     local rep=$out/raw/$name.send.json learned
     [ -s "$rep" ] || rep=/dev/null
-    learned=$(learn_report "$rep")
+    learned=$(learn_report "$mode" "$rep")
     jq -c -n --slurpfile s <(cat "$rep" 2>/dev/null; true) \
         --arg phase "$phase" --arg mode "$mode" --argjson mem "$mem" \
         --argjson dirty "$dirty" --argjson bg "$bg" --argjson ssai "$ssai" \

@@ -93,6 +93,52 @@ if jq -e 'any(.[]; .phase == "single")' <<<"$all" >/dev/null; then
          ($e | map(.downtime_ms // empty) | mean | r1 | tostring)]
       | "| " + join(" | ") + " |"' <<<"$all"
     echo
+    echo "### The planner's estimate against the measured total"
+    echo
+    echo "Error = (estimate - measured) / measured, per case, then the mean" \
+        "(min..max) over a group's runs.  *No working set*: every write a" \
+        "new page; *working set*: the model with the engine's region as" \
+        "its working set (docs/planner.md 1.1), both at link capacity;" \
+        "*learned*: mignetd's estimate of the case from the goodput it" \
+        "learned from the earlier reports of the same mode and conditions" \
+        "(the first case of each is at capacity and is not counted)."
+    echo
+    echo "| ssai | bg | MB | pages/s | mode | measured ms | no working set" \
+        "% | working set % | learned % (n) |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    jq -r "$JQDEFS"'
+      def errs(f): map(select(.total_ms and .total_ms > 0 and f != null)
+                       | (f - .total_ms) / .total_ms * 100);
+      def span: if length == 0 then "-" else
+          "\(mean | r1) (\(min | r1)..\(max | r1))" end;
+      [.[] | select(.phase == "single")]
+      | group_by([-.slow_start_after_idle, .background, .mem_mb,
+                  .dirty_pps, .mode])[]
+      | . as $g
+      | ($g | map(select(.learned_source == "learned"))
+            | errs(.learned_estimate_ms)) as $l
+      | [($g[0].slow_start_after_idle | tostring),
+         (if $g[0].background then "on" else "off" end),
+         ($g[0].mem_mb | tostring), ($g[0].dirty_pps | tostring),
+         $g[0].mode,
+         ($g | map(.total_ms // empty) | mean | r0 | tostring),
+         ($g | errs(.estimate_linear_ms) | span),
+         ($g | errs(.estimate_ms) | span),
+         "\($l | span) (\($l | length))"]
+      | "| " + join(" | ") + " |"' <<<"$all"
+    echo
+    jq -r "$JQDEFS"'
+      [.[] | select(.phase == "single" and .total_ms and .total_ms > 0)]
+      | def within(f): map(select(f != null)
+            | ((f - .total_ms) / .total_ms * 100) | fabs <= 10);
+        (map(select(.learned_source == "learned")) | within(.learned_estimate_ms)) as $l
+      | (within(.estimate_ms)) as $w
+      | (within(.estimate_linear_ms)) as $n
+      | "Within +-10 %: learned \($l | map(select(.)) | length) of"
+        + " \($l | length) cases; working set at capacity"
+        + " \($w | map(select(.)) | length) of \($w | length); no working"
+        + " set \($n | map(select(.)) | length) of \($n | length)."' <<<"$all"
+    echo
 fi
 
 # ---- multi-path ----------------------------------------------------------
