@@ -416,6 +416,8 @@ build_vm_migrate(const struct cli_parsed *p, struct cli_request *r,
                      MN_DIRTY_RATE_MAX, err, errlen)
         || !put_number(body, p, "page-size", "page_size", MN_PAGE_SIZE_MIN,
                        MN_PAGE_SIZE_MAX, err, errlen)
+        || !put_number(body, p, "working-set-mb", "working_set_mb", 1,
+                       MN_MEMORY_MB_MAX, err, errlen)
         || !put_number(body, p, "deadline-ms", "deadline_ms", 1,
                        MN_DEADLINE_MS_MAX, err, errlen)
         || !put_real(body, p, "target-cpu-free", "target_cpu_free",
@@ -440,9 +442,10 @@ build_vm_migrate(const struct cli_parsed *p, struct cli_request *r,
     } else if (!cli_opt_value(p, "memory-mb")
                && (cli_opt_value(p, "dirty-pages-per-s")
                    || cli_opt_value(p, "page-size")
+                   || cli_opt_value(p, "working-set-mb")
                    || cli_opt_value(p, "deadline-ms"))) {
-        bad = "--memory-mb is needed with --dirty-pages-per-s, --page-size "
-              "or --deadline-ms";
+        bad = "--memory-mb is needed with --dirty-pages-per-s, --page-size, "
+              "--working-set-mb or --deadline-ms";
     }
     if (bad) {
         json_decref(body);
@@ -985,6 +988,8 @@ static const struct cli_cmd commands[] = {
        "estimate)"},
       {"dirty-pages-per-s", "N", false, "pages the VM dirties per second"},
       {"page-size", "BYTES", false, "page size (default 4096)"},
+      {"working-set-mb", "MB", false, "the dirtying writes fall on this "
+       "much memory"},
       {"deadline-ms", "MS", false, "time budget of the transfer"},
       {"strategy", "S", false, "first path by single, ecmp or dr"},
       {"target-cpu-free", "F", false, "free CPU fraction of the target, "

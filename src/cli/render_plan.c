@@ -155,6 +155,10 @@ cli_render_plan(const json_t *plan, struct strbuf *out, char *err,
         strbuf_printf(out, ", %.0f MiB, %.6g dirty pages/s of %.0f B",
                       mem, num(plan, "dirty_pages_per_s"),
                       num(plan, "page_size"));
+        double ws = num(plan, "working_set_mb");
+        if (!isnan(ws)) {
+            strbuf_printf(out, " (writes on %.0f MiB)", ws);
+        }
         if (!isnan(deadline)) {
             strbuf_printf(out, ", deadline %.0f ms", deadline);
         }

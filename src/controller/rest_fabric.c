@@ -26,6 +26,7 @@ rest_fabric_input(const struct rest_plan_fields *pf,
         .memory_mb = pf->memory_mb,
         .dirty_pages_per_s = pf->dirty_pages_per_s,
         .page_size = pf->page_size,
+        .working_set_mb = pf->working_set_mb,
         .deadline_ms = pf->deadline_ms,
         .has_strategy = pf->has_strategy,
         .strategy = pf->strategy,
@@ -145,6 +146,9 @@ rest_fabric_request(json_t *o, const struct fabric_mig_view *v)
     ok &= js_set(o, "page_size",
                  mem ? json_integer(in->page_size ? in->page_size : 4096)
                      : json_null());
+    ok &= js_set(o, "working_set_mb", in->working_set_mb
+                                          ? json_integer(in->working_set_mb)
+                                          : json_null());
     ok &= js_set(o, "deadline_ms", in->deadline_ms
                                        ? json_integer(in->deadline_ms)
                                        : json_null());

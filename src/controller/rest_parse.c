@@ -792,9 +792,11 @@ rest_get_number(json_t *obj, const char *key, double min, double max,
 static bool
 rest_get_plan(json_t *obj, struct rest_plan_fields *p, struct rest_error *e)
 {
-    bool mem, dirty, page, deadline, bad;
+    bool mem, dirty, page, ws, deadline, bad;
     if (!rest_get_u32(obj, "memory_mb", 1, REST_MEMORY_MB_MAX, &mem,
                       &p->memory_mb, e)
+        || !rest_get_u32(obj, "working_set_mb", 1, REST_MEMORY_MB_MAX, &ws,
+                         &p->working_set_mb, e)
         || !rest_get_number(obj, "dirty_pages_per_s", 0,
                             REST_DIRTY_RATE_MAX, &dirty,
                             &p->dirty_pages_per_s, e)
@@ -821,12 +823,16 @@ rest_get_plan(json_t *obj, struct rest_plan_fields *p, struct rest_error *e)
         }
         p->has_strategy = true;
     }
-    if (!mem && (dirty || page || deadline)) {
+    if (!mem && (dirty || page || ws || deadline)) {
         return rest_fail(e, 422, "missing_field",
                          "'memory_mb' is required with dirty_pages_per_s, "
-                         "page_size or deadline_ms");
+                         "page_size, working_set_mb or deadline_ms");
     }
-    p->given = mem || dirty || page || deadline || p->has_strategy
+    if (ws && p->working_set_mb > p->memory_mb) {
+        return rest_fail(e, 422, "invalid_value",
+                         "'working_set_mb' must be at most 'memory_mb'");
+    }
+    p->given = mem || dirty || page || ws || deadline || p->has_strategy
                || p->has_cpu;
     return true;
 }
@@ -837,7 +843,8 @@ rest_parse_migrate(const char *body, size_t len, struct rest_migrate_req *req,
 {
     static const char *const keys[] = {
         "to", "from", "switchover", "prepare_deadline_ms", "memory_mb",
-        "dirty_pages_per_s", "page_size", "deadline_ms", "strategy",
+        "dirty_pages_per_s", "page_size", "working_set_mb", "deadline_ms",
+        "strategy",
         "target_cpu_free", NULL,
     };
     json_t *obj = rest_parse_object(body, len, e);

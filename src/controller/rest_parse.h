@@ -214,6 +214,7 @@ struct rest_plan_fields {
     uint32_t memory_mb;         /* 0: not given (route only) */
     double dirty_pages_per_s;   /* 0 when not given */
     uint32_t page_size;         /* 0: not given (4096) */
+    uint32_t working_set_mb;    /* 0: not given (none); <= memory_mb */
     uint32_t deadline_ms;       /* 0: none */
     bool has_strategy;
     enum route_strategy strategy;
@@ -223,7 +224,8 @@ struct rest_plan_fields {
 
 /* POST /v1/vms/{id}/migrate: {"to", "from"?, "switchover"?,
  * "prepare_deadline_ms"?, "memory_mb"?, "dirty_pages_per_s"?,
- * "page_size"?, "deadline_ms"?, "strategy"?, "target_cpu_free"?} */
+ * "page_size"?, "working_set_mb"?, "deadline_ms"?, "strategy"?,
+ * "target_cpu_free"?} */
 struct rest_migrate_req {
     char to[MN_NAME_MAX + 1];
     char from[MN_NAME_MAX + 1]; /* "" = not given */

@@ -68,6 +68,9 @@ refuse 422 invalid_value '{"to":"h1","memory_mb":64,"deadline_ms":0}'
 refuse 422 invalid_value '{"to":"h1","strategy":"ospf"}'
 refuse 422 invalid_value '{"to":"h1","target_cpu_free":2}'
 refuse 422 missing_field '{"to":"h1","deadline_ms":5000}'
+refuse 422 missing_field '{"to":"h1","working_set_mb":64}'
+refuse 422 invalid_value '{"to":"h1","memory_mb":64,"working_set_mb":65}'
+refuse 422 invalid_value '{"to":"h1","memory_mb":64,"working_set_mb":0}'
 refuse 422 unknown_field '{"to":"h1","memory":64}'
 refuse 422 not_in_fabric '{"to":"outside","memory_mb":64}'
 refuse 422 invalid_address '{"to":"h6","memory_mb":64}'
@@ -164,6 +167,27 @@ grep -q '^   2  yes       49153  h4 s5 s2 s4 h1$' "$T/out" ||
 grep -q '^stopped adding paths: fits' "$T/out" || fail "$(cat "$T/out")"
 grep -q '^   3 ' "$T/out" && fail "a third path: $(cat "$T/out")"
 grep -q '^deadline: met$' "$T/out" || fail "$(cat "$T/out")"
+
+# A working set: the same VM and path, its 1,000 writes/s falling on its
+# 256 MiB, estimate fewer bytes and less time (docs/planner.md 1.1);
+# the plan says what it was given.
+for v in 2 3; do
+    ok POST /v1/vms 201 "{\"id\":\"w$v\",\"mac\":\"02:00:00:00:00:1$v\",\"ip\":\"198.19.0.2$v\",\"vni\":1,\"node\":\"h4\"}"
+done
+ok POST /v1/vms/w2/migrate 202 \
+    '{"to":"h1","memory_mb":256,"dirty_pages_per_s":1000,"strategy":"single"}'
+[ "$(json .plan.working_set_mb)" = null ] || fail "working set: $BODY"
+lin=$(json '.plan.steps[0] | [.total_ms, .bytes] | @csv')
+BODY=$("$MIGNET" --url "$URL" --json vm migrate w3 --to h1 --memory-mb 256 \
+    --dirty-pages-per-s 1000 --working-set-mb 256 --strategy single) ||
+    fail "vm migrate --working-set-mb"
+[ "$(json .plan.working_set_mb)" = 256 ] || fail "working set: $BODY"
+ws=$(json '.plan.steps[0] | [.total_ms, .bytes] | @csv')
+python3 - "$lin" "$ws" <<'EOF' || fail "working set estimate $ws, without $lin"
+import sys
+(lt, lb), (wt, wb) = (map(float, a.split(",")) for a in sys.argv[1:])
+sys.exit(0 if wt < lt and wb < lb else 1)
+EOF
 stop_pid "$MIGNETD_PID" TERM
 
 # Without a fabric, plan fields are refused; a plain migrate works.
