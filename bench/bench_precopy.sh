@@ -134,7 +134,7 @@ tb_require
 . "$root/tests/e2e/fabric_lib.sh"
 # shellcheck source=precopy_bed.sh
 . "$root/bench/precopy_bed.sh"
-for b in jq gnuplot busybox; do
+for b in jq gnuplot busybox openssl; do
     command -v "$b" >/dev/null 2>&1 || tb_die "$b not found (scripts/deps.sh test)"
 done
 "$MIGNET" precopy send --help >/dev/null 2>&1 ||
@@ -241,7 +241,9 @@ learn_start() {
 learn_stop() {
     local m
     for m in "${!learn_pid[@]}"; do
-        tb_stop_pid "${learn_pid[$m]}"
+        tb_stop_pid "${learn_pid[$m]}" mignetd
+        # Stopped: off the teardown's list (its PID may be reused).
+        sed -i "/^${learn_pid[$m]}\$/d" "$TB_DIR/pids"
     done
     learn_pid=()
     learn_url=()

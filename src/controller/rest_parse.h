@@ -207,8 +207,8 @@ bool rest_parse_binding(const char *body, size_t len,
 #define REST_DEADLINE_MS_MAX MN_DEADLINE_MS_MAX
 
 /* The plan inputs of a migrate request (docs/planner.md).  'memory_mb' is
- * required once any of dirty_pages_per_s, page_size, deadline_ms is
- * given. */
+ * required once any of dirty_pages_per_s, page_size, working_set_mb,
+ * deadline_ms is given; working_set_mb is at most memory_mb. */
 struct rest_plan_fields {
     bool given;                 /* any plan field was present */
     uint32_t memory_mb;         /* 0: not given (route only) */

@@ -119,7 +119,8 @@ tp_name(json_t *obj, const char *key, char out[MN_NAME_MAX + 1],
     return true;
 }
 
-/* "hot": null or {"pages_pct", "writes_pct"}, each 0..100. */
+/* "hot": null or {"pages_pct", "writes_pct"}, each 0..100.  A hot set
+ * of every page is uniform writing: 'p->hot' stays false. */
 static bool
 tp_hot(json_t *rep, struct transfer_post *p, struct rest_error *e)
 {
@@ -128,17 +129,20 @@ tp_hot(json_t *rep, struct transfer_post *p, struct rest_error *e)
     if (!h || json_is_null(h)) {
         return true;
     }
-    p->hot = true;
-    double d;
+    double pages, writes;
     if (!json_is_object(h)) {
         return rest_fail(e, 422, "invalid_type",
                          "'hot' in the report must be null or an object");
     }
-    return tp_keys(h, "'hot'", keys, e)
-           && tp_num(h, "'hot'", "pages_pct", true, false, 0, 100, NULL, &d,
-                     e)
-           && tp_num(h, "'hot'", "writes_pct", true, false, 0, 100, NULL,
-                     &d, e);
+    if (!tp_keys(h, "'hot'", keys, e)
+        || !tp_num(h, "'hot'", "pages_pct", true, false, 0, 100, NULL,
+                   &pages, e)
+        || !tp_num(h, "'hot'", "writes_pct", true, false, 0, 100, NULL,
+                   &writes, e)) {
+        return false;
+    }
+    p->hot = pages < 100;
+    return true;
 }
 
 /* "timeline": the engine's TCP_INFO samples.  Nothing is learned from

@@ -63,6 +63,9 @@ double
 precopy_dirty_bytes(const struct precopy_input *in, double seconds)
 {
     double writes = in->dirty_pages_per_s * (double) in->page_size * seconds;
+    if (!(writes > 0)) {
+        return 0; /* nothing written (and no 0 x infinity) */
+    }
     if (!in->working_set_bytes) {
         return writes;
     }

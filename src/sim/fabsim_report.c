@@ -315,7 +315,10 @@ fabsim_report_table(FILE *out, const struct fabsim_world *w,
 {
     const struct fabsim_params *p = &w->p;
     const struct fabric *f = w->fabric;
-    char arrivals[48];
+    char arrivals[48], ws[48] = "";
+    if (w->working_set_bytes) {
+        snprintf(ws, sizeof ws, " written on %g MiB", p->working_set_mb);
+    }
     if (p->concurrent) {
         snprintf(arrivals, sizeof arrivals, "all at once");
     } else {
@@ -323,13 +326,14 @@ fabsim_report_table(FILE *out, const struct fabsim_world *w,
     }
     fprintf(out,
             "mignet sim --fabric %s: %zu hosts, %zu switches, %zu links; "
-            "%zu migrations (%s) of %g MiB, %g pages/s; deadline %" PRIu64
+            "%zu migrations (%s) of %g MiB, %g pages/s%s; deadline %" PRIu64
             " ms; %u background flows; D-R period %u ms; seed %" PRIu64 "\n\n",
             p->topo == FABSIM_TOPO_FILE ? p->topo_file
                                         : fabsim_topo_name(p->topo),
             fabric_n_hosts(f), fabric_n_nodes(f) - fabric_n_hosts(f),
             fabric_n_links(f), w->n_jobs, arrivals, p->memory_mb,
-            p->dirty_pages_per_s, p->deadline_ms, p->background, p->period_ms,
+            p->dirty_pages_per_s, ws, p->deadline_ms, p->background,
+            p->period_ms,
             p->seed);
     fprintf(out, "%-9s %6s %13s %33s %10s %13s %9s %9s %6s %8s %8s\n",
             "strategy", "migr", "met/missed", "time ms mean/p50/p99/max",

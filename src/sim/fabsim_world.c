@@ -187,6 +187,11 @@ fabsim_world_create(const struct fabsim_params *p, struct fabsim_world **wp,
                  q.working_set_mb, q.memory_mb);
         return EINVAL;
     }
+    if (q.working_set_mb > 0 && q.working_set_mb * 1048576.0 < 4096) {
+        snprintf(err, errlen, "--working-set-mb %g is less than one page of "
+                 "4096 bytes (0 for none)", q.working_set_mb);
+        return EINVAL;
+    }
 
     struct fabric *f = NULL;
     int e = build_fabric(&q, &f, err, errlen);

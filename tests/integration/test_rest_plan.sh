@@ -169,9 +169,10 @@ grep -q '^   3 ' "$T/out" && fail "a third path: $(cat "$T/out")"
 grep -q '^deadline: met$' "$T/out" || fail "$(cat "$T/out")"
 
 # A working set: the same VM and path, its 1,000 writes/s falling on its
-# 256 MiB, estimate fewer bytes and less time (docs/planner.md 1.1);
-# the plan says what it was given.
-for v in 2 3; do
+# 256 MiB, estimate fewer bytes and less time (docs/planner.md 1.1; so
+# here, where D < B: with D >= B it can plan more); the plan says what
+# it was given, in JSON and in the CLI's plan.
+for v in 2 3 4; do
     ok POST /v1/vms 201 "{\"id\":\"w$v\",\"mac\":\"02:00:00:00:00:1$v\",\"ip\":\"198.19.0.2$v\",\"vni\":1,\"node\":\"h4\"}"
 done
 ok POST /v1/vms/w2/migrate 202 \
@@ -188,6 +189,11 @@ import sys
 (lt, lb), (wt, wb) = (map(float, a.split(",")) for a in sys.argv[1:])
 sys.exit(0 if wt < lt and wb < lb else 1)
 EOF
+"$MIGNET" --url "$URL" vm migrate w4 --to h1 --plan --memory-mb 256 \
+    --dirty-pages-per-s 1000 --working-set-mb 128 --strategy single \
+    >"$T/out" || fail "vm migrate --plan --working-set-mb"
+grep -q '^plan: .*, 256 MiB, 1000 dirty pages/s of 4096 B (writes on 128 MiB)$' \
+    "$T/out" || fail "CLI plan: $(cat "$T/out")"
 stop_pid "$MIGNETD_PID" TERM
 
 # Without a fabric, plan fields are refused; a plain migrate works.

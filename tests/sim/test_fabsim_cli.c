@@ -214,6 +214,7 @@ test_table_and_errors(void **state)
         "sim --fabric seed002 --pairs h1:h1 --json",
         "sim --fabric fattree --bogus 1 --json",
         "sim --fabric seed002 --memory-mb 128 --working-set-mb 129 --json",
+        "sim --fabric seed002 --memory-mb 128 --working-set-mb 0.001 --json",
         bad_topo,
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -227,6 +228,9 @@ test_table_and_errors(void **state)
         assert_non_null(fgets(msg, sizeof msg, e));
         fclose(e);
         assert_non_null(strstr(msg, "mignet sim: "));
+        if (strstr(bad[i], "--working-set-mb")) {
+            assert_non_null(strstr(msg, "--working-set-mb"));
+        }
         if (bad[i] == bad_topo) {
             /* The parser's line and column. */
             assert_non_null(strstr(msg, "2:"));
