@@ -232,32 +232,14 @@ precopy_stops_now(const struct precopy_config *cfg, double memory_bytes,
     return true;
 }
 
-/* Round by round, as a hypervisor would run it (r < 1 here: degenerate()
- * took the rest). */
-static void
-iterate(const struct precopy_config *cfg, double m, double b, double r,
-        struct precopy_estimate *out)
-{
-    double v = m;      /* this round's bytes */
-    double sent = 0;
-    uint32_t n = 0;    /* iterative rounds done */
-    enum precopy_stop why;
-
-    do {
-        sent += v;
-        n++;
-        v *= r; /* dirtied while this round was on the wire */
-    } while (!precopy_stops_now(cfg, m, n, sent, v, r, &why));
-    fill(out, n, sent, v, b, why);
-}
-
-/* The same walk with a working set (bandwidth > 0): each round leaves
- * what its own time dirties, and the ratio of two rounds shrinks as the
+/* Round by round, as a hypervisor would run it: each round leaves what
+ * its own time dirties (precopy_dirty_bytes), and the stop rule gets the
+ * ratio of two rounds.  Bandwidth > 0; without a working set r < 1 here
+ * (degenerate() took the rest), with one the ratio shrinks as the
  * working set fills, so D >= B may still converge. */
 static void
-iterate_working_set(const struct precopy_config *cfg,
-                    const struct precopy_input *in,
-                    struct precopy_estimate *out)
+iterate(const struct precopy_config *cfg, const struct precopy_input *in,
+        struct precopy_estimate *out)
 {
     double m = (double) in->memory_bytes;
     double b = in->bandwidth_Bps;
@@ -287,13 +269,18 @@ run(const struct precopy_config *cfg, const struct precopy_input *in,
         return EINVAL;
     }
     if (in->working_set_bytes && in->bandwidth_Bps > 0) {
-        iterate_working_set(cfg, in, out);
+        iterate(cfg, in, out); /* no closed form */
         return 0;
     }
     double r = ratio(in);
-    if (!degenerate(in, r, out)) {
-        double m = (double) in->memory_bytes;
-        (closed ? closed_form : iterate)(cfg, m, in->bandwidth_Bps, r, out);
+    if (degenerate(in, r, out)) {
+        return 0;
+    }
+    if (closed) {
+        closed_form(cfg, (double) in->memory_bytes, in->bandwidth_Bps, r,
+                    out);
+    } else {
+        iterate(cfg, in, out);
     }
     return 0;
 }

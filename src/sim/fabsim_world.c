@@ -225,10 +225,8 @@ fabsim_world_create(const struct fabsim_params *p, struct fabsim_world **wp,
     if (!w->memory_bytes) {
         w->memory_bytes = 1;
     }
+    /* <= memory_bytes: checked above, and both round alike. */
     w->working_set_bytes = (uint64_t)(q.working_set_mb * 1048576.0);
-    if (w->working_set_bytes > w->memory_bytes) { /* rounding only */
-        w->working_set_bytes = w->memory_bytes;
-    }
     w->n_jobs = q.migrations >= 0 ? (size_t)q.migrations
                 : n_pairs         ? n_pairs
                                   : DEFAULT_MIGRATIONS;
