@@ -143,6 +143,10 @@ void agent_flows_read(void *aux, bool ok);
 /* The bounded wait for the desired state is over. */
 void agent_settle_expired(struct agent_core *);
 /* Recomputes, sends the difference and a barrier. */
+struct agent_sync_job *agent_sync_job_create(void);
+void agent_sync_job_destroy(struct agent_sync_job *);
+/* A sync is under way: agent_core_run() goes on with it every turn. */
+bool agent_sync_busy(const struct agent_core *);
 void agent_sync(struct agent_core *);
 /* A sync runs at the next agent_core_run(). */
 void agent_schedule_sync(struct agent_core *);

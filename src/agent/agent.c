@@ -222,6 +222,10 @@ poll_cb(evutil_socket_t fd, short what, void *aux)
     if (a->poll_req) {
         return;
     }
+    if (agent_map_reading(a->core->map)) {
+        poll_arm_next(a); /* the last answer is still being read */
+        return;
+    }
     struct strbuf path, host;
     strbuf_init(&path);
     strbuf_init(&host);

@@ -45,6 +45,7 @@ struct map_push;
 struct flowtab;
 struct pl_engine;
 struct agent_vnet;
+struct agent_sync_job;
 
 #define MAX_PORTS 4096
 #define LAT_SAMPLES 4096
@@ -123,6 +124,7 @@ struct agent_core {
     struct agent_map *map;
     struct map_push *push; /* map push on the channel (map_push.h) */
     bool map_loaded;
+    uint64_t map_errors; /* answers found malformed while being read */
     uint64_t confirmed_version; /* map version confirmed by a barrier */
 
     /* OpenFlow. */
@@ -141,6 +143,7 @@ struct agent_core {
     struct pl_engine *engine;
     struct vm_changes changed;
     bool sync_due; /* a sync runs at the next agent_core_run() */
+    struct agent_sync_job *job; /* the sync under way (agent_sync.c) */
     /* No blackhole on reconnect (agent_sync.c): with the agent's flows
      * still in the switch, the first sync waits until the desired state
      * is known (channel resync and a map read) or until settle_at. */
@@ -234,8 +237,11 @@ int agent_core_ovsdb_receive(struct agent_core *, const char *data,
 void agent_core_ovsdb_disconnected(struct agent_core *, uint64_t now);
 struct strbuf *agent_core_ovsdb_output(struct agent_core *);
 
-/* A 200 answer of GET /v1/map?since=V.  Returns 0, or EINVAL with 'err'
- * filled and nothing changed. */
+/* A 200 answer of GET /v1/map?since=V: read a slice per call here and in
+ * agent_core_run() (agent_map_read_step), applied once it is all read.
+ * Returns 0, or EINVAL with 'err' filled and nothing changed when it is
+ * not a JSON object or an answer is still being read (the shell does not
+ * poll then); a fault found later is logged and counted (map_errors). */
 int agent_core_map_answer(struct agent_core *, const char *body, size_t len,
                           uint64_t now, char *err, size_t errlen);
 

@@ -1,7 +1,13 @@
 /* agent_map.c: the agent's copy of the gateway map (see agent_map.h).
  *
  * Answers are parsed completely into a staging list before anything is
- * applied, so a bad answer never leaves a half-updated map. */
+ * applied, so a bad answer never leaves a half-updated map.  A poll
+ * answer is read a slice at a time (agent_map_read_step): the top-level
+ * object is walked member by member, the entries array element by
+ * element, each element parsed by jansson on its own (lib/json.h's
+ * js_value_len finds its bytes), and a full answer's new table is built
+ * aside and swapped in, so 50,000 entries (9 MB) never hold the agent's
+ * loop at once. */
 #include "agent/agent_map.h"
 
 #include <errno.h>
@@ -13,31 +19,128 @@
 #include <string.h>
 
 #include "lib/addr.h"
+#include "lib/json.h"
 #include "mignet/model.h"
 #include "lib/strmap.h"
 #include "lib/util.h"
 
-struct agent_map {
+/* Entries and their index by VM name. */
+struct amap_table {
     struct amap_entry *e;
     size_t n, cap;
     struct strmap index;
+};
+
+/* Where a poll answer being read stands. */
+enum read_state {
+    READ_MEMBER,  /* expects the next top-level member, or '}' */
+    READ_ENTRIES, /* inside "entries": the next element, or ']' */
+    READ_BUILD,   /* parsed: a full answer's table is being built */
+};
+
+/* Top-level members a reader remembers (for duplicates): more is not a
+ * map answer. */
+#define READ_MAX_KEYS 16
+
+struct amap_reader {
+    char *buf;
+    size_t len, pos;
+    enum read_state state;
+    bool first; /* no member (element) read yet in this object (array) */
+    bool has_version, has_entries, full;
+    uint64_t version;
+    char *keys[READ_MAX_KEYS];
+    size_t n_keys;
+    struct amap_change *st; /* the entries, as parsed */
+    size_t n, cap;
+    size_t built;              /* READ_BUILD: entries put so far */
+    struct amap_table *shadow; /* READ_BUILD: the full answer's table */
+};
+
+struct agent_map {
+    struct amap_table *t;
     uint64_t version;
     uint64_t polled; /* version of the last poll answer applied */
     struct vm_changes changes; /* entries changed since drained */
+    struct amap_reader *reader; /* a poll answer being read, or NULL */
 };
 
 static const char *
 entry_name(const void *aux, uint32_t i)
 {
-    const struct agent_map *m = aux;
-    return m->e[i].vm;
+    const struct amap_table *t = aux;
+    return t->e[i].vm;
+}
+
+static struct amap_table *
+table_create(void)
+{
+    struct amap_table *t = xcalloc(1, sizeof *t);
+    strmap_init(&t->index, entry_name, t);
+    return t;
+}
+
+static void
+table_destroy(struct amap_table *t)
+{
+    if (t) {
+        strmap_destroy(&t->index);
+        free(t->e);
+        free(t);
+    }
+}
+
+static bool
+table_remove(struct amap_table *t, const char *vm)
+{
+    uint32_t i = strmap_find(&t->index, vm);
+    if (i == STRMAP_NONE) {
+        return false;
+    }
+    strmap_remove(&t->index, vm);
+    size_t last = t->n - 1;
+    if (i != last) {
+        strmap_remove(&t->index, t->e[last].vm);
+        t->e[i] = t->e[last];
+        strmap_insert(&t->index, t->e[i].vm, i);
+    }
+    t->n--;
+    return true;
+}
+
+static void
+table_put(struct amap_table *t, const struct amap_entry *e)
+{
+    uint32_t i = strmap_find(&t->index, e->vm);
+    if (i != STRMAP_NONE) {
+        t->e[i] = *e;
+        return;
+    }
+    t->e = xgrow(t->e, &t->cap, t->n + 1, sizeof *t->e);
+    t->e[t->n] = *e;
+    strmap_insert(&t->index, e->vm, (uint32_t) t->n);
+    t->n++;
+}
+
+static void
+reader_free(struct amap_reader *r)
+{
+    if (r) {
+        free(r->buf);
+        for (size_t i = 0; i < r->n_keys; i++) {
+            free(r->keys[i]);
+        }
+        free(r->st);
+        table_destroy(r->shadow);
+        free(r);
+    }
 }
 
 struct agent_map *
 agent_map_create(void)
 {
     struct agent_map *m = xcalloc(1, sizeof *m);
-    strmap_init(&m->index, entry_name, m);
+    m->t = table_create();
     vm_changes_init(&m->changes);
     return m;
 }
@@ -46,9 +149,9 @@ void
 agent_map_destroy(struct agent_map *m)
 {
     if (m) {
-        strmap_destroy(&m->index);
+        table_destroy(m->t);
+        reader_free(m->reader);
         vm_changes_destroy(&m->changes);
-        free(m->e);
         free(m);
     }
 }
@@ -62,20 +165,20 @@ agent_map_version(const struct agent_map *m)
 size_t
 agent_map_count(const struct agent_map *m)
 {
-    return m->n;
+    return m->t->n;
 }
 
 const struct amap_entry *
 agent_map_entry(const struct agent_map *m, size_t i)
 {
-    return i < m->n ? &m->e[i] : NULL;
+    return i < m->t->n ? &m->t->e[i] : NULL;
 }
 
 const struct amap_entry *
 agent_map_find(const struct agent_map *m, const char *vm)
 {
-    uint32_t i = strmap_find(&m->index, vm);
-    return i == STRMAP_NONE ? NULL : &m->e[i];
+    uint32_t i = strmap_find(&m->t->index, vm);
+    return i == STRMAP_NONE ? NULL : &m->t->e[i];
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -182,63 +285,58 @@ parse_entry(json_t *o, struct amap_change *s, char *err, size_t errlen,
     return check_change(s, err, errlen, i);
 }
 
-/* Every change goes through reset(), remove_vm() and put_vm(), which
- * record it in the change set, whatever answer or push it came from. */
-static void
-reset(struct agent_map *m)
-{
-    strmap_destroy(&m->index);
-    strmap_init(&m->index, entry_name, m);
-    m->n = 0;
-    vm_changes_all(&m->changes);
-}
-
+/* Every change goes through remove_vm(), put_vm() or a full answer's
+ * swap (commit), which record it in the change set, whatever answer or
+ * push it came from. */
 static void
 remove_vm(struct agent_map *m, const char *vm)
 {
-    uint32_t i = strmap_find(&m->index, vm);
-    if (i == STRMAP_NONE) {
-        return;
+    if (table_remove(m->t, vm)) {
+        vm_changes_add(&m->changes, vm);
     }
-    vm_changes_add(&m->changes, vm);
-    strmap_remove(&m->index, vm);
-    size_t last = m->n - 1;
-    if (i != last) {
-        strmap_remove(&m->index, m->e[last].vm);
-        m->e[i] = m->e[last];
-        strmap_insert(&m->index, m->e[i].vm, i);
-    }
-    m->n--;
 }
 
 static void
 put_vm(struct agent_map *m, const struct amap_entry *e)
 {
     vm_changes_add(&m->changes, e->vm);
-    uint32_t i = strmap_find(&m->index, e->vm);
-    if (i != STRMAP_NONE) {
-        m->e[i] = *e;
-        return;
-    }
-    m->e = xgrow(m->e, &m->cap, m->n + 1, sizeof *m->e);
-    m->e[m->n] = *e;
-    strmap_insert(&m->index, e->vm, (uint32_t) m->n);
-    m->n++;
+    table_put(m->t, e);
 }
 
-/* Applies checked changes: the whole map when 'full'. */
+/* The changes of a full update, applied to a table of their own. */
 static void
-commit(struct agent_map *m, const struct amap_change *st, size_t n,
-       bool full, uint64_t version)
+build(struct amap_table *t, const struct amap_change *st, size_t n)
 {
-    if (full) {
-        reset(m);
-    }
     for (size_t i = 0; i < n; i++) {
         if (st[i].removed) {
-            remove_vm(m, st[i].e.vm);
+            (void) table_remove(t, st[i].e.vm);
         } else {
-            put_vm(m, &st[i].e);
+            table_put(t, &st[i].e);
+        }
+    }
+}
+
+/* Applies checked changes: the whole map when 'full' ('shadow', when
+ * not NULL, is already their table: it is taken). */
+static void
+commit(struct agent_map *m, const struct amap_change *st, size_t n,
+       bool full, uint64_t version, struct amap_table *shadow)
+{
+    if (full) {
+        if (!shadow) {
+            shadow = table_create();
+            build(shadow, st, n);
+        }
+        table_destroy(m->t);
+        m->t = shadow;
+        vm_changes_all(&m->changes);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            if (st[i].removed) {
+                remove_vm(m, st[i].e.vm);
+            } else {
+                put_vm(m, &st[i].e);
+            }
         }
     }
     m->version = version;
@@ -272,49 +370,262 @@ agent_map_apply_push(struct agent_map *m, uint64_t since, uint64_t version,
             return rc;
         }
     }
-    commit(m, ch, n, since == 0, version);
+    commit(m, ch, n, since == 0, version, NULL);
     return 0;
+}
+
+/* ---- Reading a poll answer, a slice at a time ---- */
+
+static int
+read_fail(struct agent_map *m, char *err, size_t errlen, const char *what)
+{
+    int rc = fail(err, errlen, "%s (at byte %zu)", what, m->reader->pos);
+    reader_free(m->reader);
+    m->reader = NULL;
+    return rc;
+}
+
+static void
+skip_ws(struct amap_reader *r)
+{
+    r->pos += js_ws_len(r->buf + r->pos, r->len - r->pos);
+}
+
+/* The JSON value at the reader's position, consumed; NULL (with 'je'
+ * filled when jansson refused it) if there is none. */
+static json_t *
+take_value(struct amap_reader *r, size_t flags, json_error_t *je)
+{
+    size_t n = js_value_len(r->buf + r->pos, r->len - r->pos);
+    if (!n) {
+        snprintf(je->text, sizeof je->text, "no value");
+        return NULL;
+    }
+    json_t *v = json_loadb(r->buf + r->pos, n,
+                           flags | JSON_REJECT_DUPLICATES, je);
+    r->pos += n;
+    return v;
+}
+
+/* One top-level member (or the object's end).  0, EAGAIN (go on) or
+ * EINVAL. */
+static int
+read_member(struct agent_map *m, char *err, size_t errlen)
+{
+    struct amap_reader *r = m->reader;
+    skip_ws(r);
+    if (r->pos < r->len && r->buf[r->pos] == '}') {
+        r->pos++;
+        skip_ws(r);
+        if (r->pos != r->len) {
+            return read_fail(m, err, errlen, "not JSON: text after the end");
+        }
+        if (!r->has_version || !r->has_entries) {
+            return read_fail(m, err, errlen, "not a map answer (version, "
+                             "full, entries)");
+        }
+        r->state = READ_BUILD;
+        return EAGAIN;
+    }
+    if (!r->first) {
+        if (r->pos >= r->len || r->buf[r->pos] != ',') {
+            return read_fail(m, err, errlen, "not JSON: ',' or '}' expected");
+        }
+        r->pos++;
+        skip_ws(r);
+    }
+    json_error_t je;
+    json_t *key = take_value(r, JSON_DECODE_ANY, &je);
+    if (!json_is_string(key) || r->n_keys == READ_MAX_KEYS) {
+        json_decref(key);
+        return read_fail(m, err, errlen, "not a map answer (a member)");
+    }
+    const char *k = json_string_value(key);
+    for (size_t i = 0; i < r->n_keys; i++) {
+        if (!strcmp(r->keys[i], k)) {
+            json_decref(key);
+            return read_fail(m, err, errlen, "not JSON: duplicate key");
+        }
+    }
+    r->keys[r->n_keys++] = xstrdup(k);
+    json_decref(key);
+    r->first = false;
+    skip_ws(r);
+    if (r->pos >= r->len || r->buf[r->pos] != ':') {
+        return read_fail(m, err, errlen, "not JSON: ':' expected");
+    }
+    r->pos++;
+    skip_ws(r);
+    k = r->keys[r->n_keys - 1];
+    if (!strcmp(k, "entries")) {
+        if (r->pos >= r->len || r->buf[r->pos] != '[') {
+            return read_fail(m, err, errlen, "not a map answer (version, "
+                             "full, entries)");
+        }
+        r->pos++;
+        r->has_entries = true;
+        r->state = READ_ENTRIES;
+        r->first = true;
+        return EAGAIN;
+    }
+    json_t *v = take_value(r, JSON_DECODE_ANY, &je);
+    if (!v) {
+        return read_fail(m, err, errlen, "not JSON: a member's value");
+    }
+    bool ok = true;
+    if (!strcmp(k, "version")) {
+        ok = json_is_integer(v) && json_integer_value(v) >= 0
+             && (uint64_t) json_integer_value(v) <= UINT64_MAX >> 1;
+        r->version = ok ? (uint64_t) json_integer_value(v) : 0;
+        r->has_version = true;
+    } else if (!strcmp(k, "full")) {
+        ok = json_is_boolean(v);
+        r->full = json_is_true(v);
+    }
+    json_decref(v);
+    if (!ok) {
+        return read_fail(m, err, errlen, "not a map answer (version, full, "
+                         "entries)");
+    }
+    return EAGAIN;
+}
+
+/* One element of "entries" (or the array's end). */
+static int
+read_entry(struct agent_map *m, char *err, size_t errlen)
+{
+    struct amap_reader *r = m->reader;
+    skip_ws(r);
+    if (r->pos < r->len && r->buf[r->pos] == ']' && r->first) {
+        r->pos++;
+        r->state = READ_MEMBER;
+        r->first = false;
+        return EAGAIN;
+    }
+    if (!r->first) {
+        if (r->pos < r->len && r->buf[r->pos] == ']') {
+            r->pos++;
+            r->state = READ_MEMBER;
+            return EAGAIN;
+        }
+        if (r->pos >= r->len || r->buf[r->pos] != ',') {
+            return read_fail(m, err, errlen, "not JSON: ',' or ']' expected");
+        }
+        r->pos++;
+        skip_ws(r);
+    }
+    r->first = false;
+    json_error_t je;
+    json_t *o = take_value(r, JSON_DECODE_ANY, &je);
+    if (!o) {
+        char what[200];
+        snprintf(what, sizeof what, "not JSON: entry %zu: %s", r->n,
+                 je.text);
+        return read_fail(m, err, errlen, what);
+    }
+    r->st = xgrow(r->st, &r->cap, r->n + 1, sizeof *r->st);
+    char e[160];
+    int rc = parse_entry(o, &r->st[r->n], e, sizeof e, r->n);
+    json_decref(o);
+    if (rc) {
+        return read_fail(m, err, errlen, e);
+    }
+    r->n++;
+    return EAGAIN;
+}
+
+int
+agent_map_read_begin(struct agent_map *m, const char *json, size_t len,
+                     char *err, size_t errlen)
+{
+    if (m->reader) {
+        return fail(err, errlen, "an answer is being read");
+    }
+    size_t ws = js_ws_len(json, len);
+    if (ws == len || json[ws] != '{') {
+        return fail(err, errlen, "not JSON: no object");
+    }
+    struct amap_reader *r = xcalloc(1, sizeof *r);
+    r->buf = xmalloc(len ? len : 1);
+    memcpy(r->buf, json, len);
+    r->len = len;
+    r->pos = ws + 1;
+    r->state = READ_MEMBER;
+    r->first = true;
+    m->reader = r;
+    return 0;
+}
+
+bool
+agent_map_reading(const struct agent_map *m)
+{
+    return m->reader != NULL;
+}
+
+void
+agent_map_read_cancel(struct agent_map *m)
+{
+    reader_free(m->reader);
+    m->reader = NULL;
+}
+
+int
+agent_map_read_step(struct agent_map *m, size_t *budget, char *err,
+                    size_t errlen)
+{
+    struct amap_reader *r = m->reader;
+    if (!r) {
+        return fail(err, errlen, "no answer is being read");
+    }
+    while (*budget) {
+        int rc;
+        if (r->state == READ_MEMBER) {
+            rc = read_member(m, err, errlen);
+        } else if (r->state == READ_ENTRIES) {
+            rc = read_entry(m, err, errlen);
+            --*budget;
+        } else if (r->full && r->version >= m->version) {
+            /* The new table, built aside: the map keeps serving. */
+            if (!r->shadow) {
+                r->shadow = table_create();
+            }
+            size_t n = r->n - r->built < *budget ? r->n - r->built : *budget;
+            build(r->shadow, r->st + r->built, n);
+            r->built += n;
+            *budget -= n;
+            rc = r->built < r->n ? EAGAIN : 0;
+        } else {
+            rc = 0;
+        }
+        if (rc != EAGAIN) {
+            if (rc) {
+                return rc; /* the reader is gone, nothing applied */
+            }
+            /* An answer older than the map (a push overtook the poll)
+             * would take entries back to older states: nothing in it is
+             * new.  A full one built against an older map is built. */
+            if (r->version >= m->version) {
+                struct amap_table *shadow = r->shadow;
+                r->shadow = NULL;
+                commit(m, r->st, r->n, r->full, r->version, shadow);
+            }
+            m->polled = r->version;
+            agent_map_read_cancel(m);
+            return 0;
+        }
+    }
+    return EAGAIN;
 }
 
 int
 agent_map_apply(struct agent_map *m, const char *json, size_t len, char *err,
                 size_t errlen)
 {
-    json_error_t je;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) {
-        return fail(err, errlen, "not JSON: %s", je.text);
+    int rc = agent_map_read_begin(m, json, len, err, errlen);
+    if (!rc) {
+        size_t budget = SIZE_MAX;
+        rc = agent_map_read_step(m, &budget, err, errlen);
     }
-    int rc = 0;
-    uint64_t version;
-    json_t *full = json_object_get(root, "full");
-    json_t *entries = json_object_get(root, "entries");
-    struct amap_change *st = NULL;
-    size_t n = 0;
-    if (!json_is_object(root) || !json_is_array(entries)
-        || !get_uint(root, "version", UINT64_MAX >> 1, &version)
-        || !json_object_get(root, "version")
-        || (full && !json_is_boolean(full))) {
-        rc = fail(err, errlen, "not a map answer (version, full, entries)");
-        goto out;
-    }
-    n = json_array_size(entries);
-    st = xcalloc(n ? n : 1, sizeof *st);
-    for (size_t i = 0; i < n; i++) {
-        rc = parse_entry(json_array_get(entries, i), &st[i], err, errlen, i);
-        if (rc) {
-            goto out;
-        }
-    }
-    /* An answer older than the map (a push overtook the poll) would take
-     * entries back to older states: nothing in it is new. */
-    if (version >= m->version) {
-        commit(m, st, n, full && json_is_true(full), version);
-    }
-    m->polled = version;
-out:
-    free(st);
-    json_decref(root);
     return rc;
 }
 

@@ -41,6 +41,22 @@ const struct amap_entry *agent_map_find(const struct agent_map *,
  * EINVAL with 'err' filled and the map unchanged. */
 int agent_map_apply(struct agent_map *, const char *json, size_t len,
                     char *err, size_t errlen);
+/* The same a slice at a time, so that 50,000 entries (9 MB) never hold
+ * the agent's loop: agent_map_read_begin() keeps a copy of the answer
+ * (EINVAL when it is not a JSON object, or while another is being
+ * read); each agent_map_read_step() reads about '*budget' entries
+ * (taking them off it) and returns EAGAIN until the answer is read, then
+ * applies it as agent_map_apply() and returns 0, or EINVAL with 'err'
+ * filled and the map unchanged.  The map serves, and takes pushes, in
+ * between; the answer's version is compared with the map's when it is
+ * applied. */
+int agent_map_read_begin(struct agent_map *, const char *json, size_t len,
+                         char *err, size_t errlen);
+int agent_map_read_step(struct agent_map *, size_t *budget, char *err,
+                        size_t errlen);
+/* An answer is being read; agent_map_read_cancel() drops it. */
+bool agent_map_reading(const struct agent_map *);
+void agent_map_read_cancel(struct agent_map *);
 /* The version the last applied poll answer gave (0 before one): a version
  * above it was reached by a push. */
 uint64_t agent_map_polled_version(const struct agent_map *);

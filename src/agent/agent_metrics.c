@@ -207,7 +207,7 @@ agent_metrics_cb(struct evhttp_request *req, void *aux)
          sh->polls},
         {"gateway_poll_errors_total", "counter",
          "Gateway map polls that failed or returned a bad map.",
-         sh->poll_errors},
+         sh->poll_errors + a->map_errors},
         {"instructions_refused_total", "counter",
          "Instructions refused (stale or invalid).", cs.refused},
         {"openflow_errors_total", "counter",

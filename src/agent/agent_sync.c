@@ -1,11 +1,18 @@
 /* agent_sync.c: mignet-agent's desired state and its sync to the switch
  * (part of the sans-I/O core, agent_core.h: no socket, no clock).
  *
- * compute() feeds the engine (pl_engine.c) the views of the VMs whose
- * held entry, map entry, port or snooped binding changed, and it
- * recomputes their flows; agent_sync() hands the changed keys to
- * ofctrl.c, which sends only those flow_mods and a barrier and acks
- * (or nacks) the instructions once the barrier's reply comes;
+ * A sync is a job done a slice per turn of the agent's loop, so that a
+ * start or a resync at 50,000 VMs (100,000 flows) never holds the loop
+ * for more than a few milliseconds (issue 10 item 4): begin() takes the
+ * change sets -- the VMs whose held entry, map entry, port or snooped
+ * binding changed -- and what the batch will confirm; the VIEWS stage
+ * feeds the engine (pl_engine.c) those VMs' views, SYNC_SLICE_VMS per
+ * turn; the ENGINE stage recomputes the dirty owners, SYNC_SLICE_OWNERS
+ * per turn; the SEND stage hands the changed keys to ofctrl.c,
+ * SYNC_SLICE_FLOWS per turn, which sends only those flow_mods and, after
+ * the last slice, a barrier, and acks (or nacks) the instructions once
+ * the barrier's reply comes.  What arrives meanwhile waits in the change
+ * sets for the next job;
  * agent_batch_done reports the map version a confirmed batch carried.
  * After a (re)connection the first sync waits for the switch's flows to be
  * read and, when the switch still held some, for the desired state
@@ -175,40 +182,99 @@ update_vm(struct agent_core *a, const char *name)
     agent_vnet_vm_changed(a, name); /* the tenant switches it is a port of */
 }
 
-static void
-update_changed(struct agent_core *a, const struct vm_changes *c)
+/* Work per turn of the loop, in units of about a VM's view or an owner's
+ * recompute (2-3 us); a flow compared costs an eighth, a flow_mod sent
+ * two (FLOWTAB_MOD_COST).  SYNC_TURN_WORK of it is about 2 ms on the
+ * bench machine (bench/bench_agent_turns.c); the core never reads the
+ * clock, so the budget is counted in work, not time.  A small sync (an
+ * instruction) is done in one turn, stage after stage. */
+#define SYNC_TURN_WORK 200
+#define SYNC_FLOWS_PER_UNIT 8
+
+enum sync_stage { SYNC_IDLE, SYNC_VIEWS, SYNC_ENGINE, SYNC_SEND };
+
+/* The sync under way. */
+struct agent_sync_job {
+    enum sync_stage stage;
+    /* VIEWS: the VMs whose views to rebuild (copied: the inputs may drop
+     * a name before its turn comes), and how many are done. */
+    char (*names)[MN_NAME_MAX + 1];
+    size_t n, cap, next;
+    struct ofctrl_batch batch; /* what its barrier will confirm */
+    bool activation;           /* the batch carries the activation report */
+    struct pl_engine_stats e0;
+};
+
+struct agent_sync_job *
+agent_sync_job_create(void)
 {
-    for (size_t i = 0; i < c->n; i++) {
-        update_vm(a, c->names[i]);
+    return xcalloc(1, sizeof(struct agent_sync_job));
+}
+
+void
+agent_sync_job_destroy(struct agent_sync_job *j)
+{
+    if (j) {
+        free(j->names);
+        free(j);
     }
 }
 
-/* Every VM one source says: its views now ('remote': the map's, else the
- * held entries'), and the engine's views that came from it before. */
-static void
-update_source(struct agent_core *a, bool remote)
+bool
+agent_sync_busy(const struct agent_core *a)
 {
-    for (size_t i = pl_engine_n_vms(a->engine); i-- > 0;) {
+    return a->job->stage != SYNC_IDLE;
+}
+
+static void
+add_name(struct agent_sync_job *j, const char *name)
+{
+    j->names = xgrow(j->names, &j->cap, j->n + 1, sizeof *j->names);
+    size_t len = strnlen(name, MN_NAME_MAX); /* inputs hold valid names */
+    memcpy(j->names[j->n], name, len);
+    j->names[j->n++][len] = '\0';
+}
+
+static void
+add_changed(struct agent_sync_job *j, const struct vm_changes *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        add_name(j, c->names[i]);
+    }
+}
+
+/* Every VM one source says ('remote': the map, else the held entries),
+ * and the engine's VMs that came from it before and it no longer has:
+ * their views are rebuilt (update_vm() of a name reads the inputs as
+ * they are at its turn, so the order does not matter, and a name twice
+ * costs twice).  'map_too': the map's VMs are added anyway. */
+static void
+add_source(struct agent_core *a, bool remote, bool map_too)
+{
+    struct agent_sync_job *j = a->job;
+    for (size_t i = 0; i < pl_engine_n_vms(a->engine); i++) {
         const struct pl_vm *v = pl_engine_vm(a->engine, i);
         /* A watched port is a held entry's, whatever the kind. */
         bool from_map = v->kind == PL_VM_REMOTE;
         bool from_held = !from_map || v->watch_port;
-        if (remote ? from_map : from_held) {
-            update_vm(a, v->vm);
+        if (remote ? from_map && !agent_map_find(a->map, v->vm)
+                   : from_held && !chan_client_find(a->chan, v->vm)) {
+            add_name(j, v->vm);
         }
     }
     size_t n = remote ? agent_map_count(a->map)
                       : chan_client_n_entries(a->chan);
     for (size_t i = 0; i < n; i++) {
-        update_vm(a, remote ? agent_map_entry(a->map, i)->vm
-                            : chan_client_entry(a->chan, i)->vm);
+        add_name(j, remote ? agent_map_entry(a->map, i)->vm
+                           : chan_client_entry(a->chan, i)->vm);
     }
-    for (size_t i = 0; !remote && i < agent_map_count(a->map); i++) {
+    for (size_t i = 0; !remote && !map_too && i < agent_map_count(a->map);
+         i++) {
         /* Held before with no view (a relay it cannot tunnel for): its
          * map entry may count now. */
         const char *vm = agent_map_entry(a->map, i)->vm;
         if (!pl_engine_has_vm(a->engine, vm)) {
-            update_vm(a, vm);
+            add_name(j, vm);
         }
     }
 }
@@ -236,16 +302,17 @@ mark_enforced(struct agent_core *a)
     }
 }
 
-/* The node's view: held entries (placed here or relaying), the map, the
- * ports and the snooped bindings.  Only the VMs their change sets name are
- * rebuilt and recomputed (pl_engine.h); a resync rebuilds every held VM's
- * view, a full map answer every map VM's, an option change or a refused
- * batch recomputes every owner.  Returns 0, or EMSGSIZE when a flow cannot be expressed
- * (logged): then the desired table is incomplete and must not be
- * installed. */
-static int
-compute(struct agent_core *a)
+/* Starts a job: the node's view -- held entries (placed here or
+ * relaying), the map, the ports and the snooped bindings -- as change
+ * sets, drained here; only the VMs they name are rebuilt and recomputed
+ * (pl_engine.h); a resync rebuilds every held VM's view, a full map
+ * answer every map VM's, an option change or a refused batch recomputes
+ * every owner.  The batch confirms what was received until now: the
+ * instructions, the map version and the activations of this moment. */
+static void
+begin(struct agent_core *a)
 {
+    struct agent_sync_job *j = a->job;
     agent_snooped_prune(a);
     pl_engine_set_options(a->engine,
                           agent_port_lookup(a, a->opt.tunnel_port),
@@ -258,28 +325,147 @@ compute(struct agent_core *a)
     /* A resync rebuilds the held VMs' views, a full map answer the
      * map's: a resync at 50,000 map entries costs its own VMs. */
     bool all = a->changed.all;
+    bool map_all = all || map->all;
+    j->n = j->next = 0;
     if (all || held->all) {
-        update_source(a, false);
+        add_source(a, false, map_all);
     } else {
-        update_changed(a, held);
+        add_changed(j, held);
     }
-    if (all || map->all) {
-        update_source(a, true);
+    if (map_all) {
+        add_source(a, true, false);
     } else {
-        update_changed(a, map);
+        add_changed(j, map);
     }
-    update_changed(a, &a->changed);
+    add_changed(j, &a->changed);
+    if (!pl_engine_n_vms(a->engine)) {
+        /* A first table (a start): its room at once, while that costs
+         * nothing, rather than a rehash of 65,536 flows in one turn. */
+        pl_engine_reserve(a->engine, 2 * j->n);
+    }
     chan_client_clear_changes(a->chan);
     agent_map_clear_changes(a->map);
     vm_changes_clear(&a->changed);
-    mark_enforced(a);
+    j->batch = (struct ofctrl_batch){
+        .session = a->session,
+        .ack_seq = chan_client_pending_ack(a->chan),
+        .version = agent_map_version(a->map),
+        .oldest_instr_us = a->unconfirmed_since_us,
+    };
+    /* Instructions from now on start the latency clock again. */
+    a->unconfirmed_since_us = 0;
+    j->activation = a->activation_due;
+    a->activation_due = false;
+    agent_vnet_batch_begin(a);
+    pl_engine_get_stats(a->engine, &j->e0);
+    j->stage = SYNC_VIEWS;
+}
+
+/* The job ends without a batch: what it was to confirm waits for the
+ * next one. */
+static void
+give_up(struct agent_core *a)
+{
+    struct agent_sync_job *j = a->job;
+    if (j->batch.oldest_instr_us
+        && (!a->unconfirmed_since_us
+            || j->batch.oldest_instr_us < a->unconfirmed_since_us)) {
+        a->unconfirmed_since_us = j->batch.oldest_instr_us;
+    }
+    a->activation_due |= j->activation;
+    agent_vnet_batch_sent(a, 0);
+    j->stage = SYNC_IDLE;
+}
+
+static void
+views_step(struct agent_core *a, size_t *budget)
+{
+    struct agent_sync_job *j = a->job;
+    for (; *budget && j->next < j->n; --*budget) {
+        update_vm(a, j->names[j->next++]);
+    }
+    if (j->next == j->n) {
+        mark_enforced(a);
+        j->stage = SYNC_ENGINE;
+    }
+}
+
+static void
+engine_step(struct agent_core *a, size_t *budget)
+{
     char err[256];
-    int error = pl_engine_run(a->engine, err, sizeof err);
+    int error = pl_engine_run_some(a->engine, budget, err, sizeof err);
+    if (error == EAGAIN) {
+        return;
+    }
     if (error) {
+        /* Nothing is sent, so nothing is acknowledged: the switch keeps
+         * the last complete table rather than half of a new one. */
         log_write(LOG_ERROR, "agent", "event=flow_inexpressible node=%s "
                   "action=kept_installed error=\"%s\"", a->opt.node, err);
+        give_up(a);
+        return;
     }
-    return error;
+    ofctrl_set_session(a->ofctrl, a->session);
+    if (ofctrl_sync_begin(a->ofctrl, a->installed,
+                          pl_engine_desired(a->engine),
+                          pl_engine_tracked(a->engine))) {
+        /* Not connected, or the switch is being read: the next
+         * connection, or the read's end, syncs in full. */
+        give_up(a);
+        return;
+    }
+    if (!flowtab_count(a->installed)) {
+        flowtab_reserve(a->installed,
+                        flowtab_count(pl_engine_desired(a->engine)));
+    }
+    a->job->batch.sent_us = a->now_us;
+    a->job->stage = SYNC_SEND;
+}
+
+static void
+send_step(struct agent_core *a, size_t *budget)
+{
+    struct agent_sync_job *j = a->job;
+    struct flowtab_diff d;
+    size_t flows = *budget * SYNC_FLOWS_PER_UNIT;
+    int error = ofctrl_sync_step(a->ofctrl, a->installed,
+                                 pl_engine_desired(a->engine),
+                                 pl_engine_tracked(a->engine), &flows,
+                                 &j->batch, &d);
+    *budget = flows / SYNC_FLOWS_PER_UNIT;
+    if (error == EAGAIN) {
+        return;
+    }
+    if (error) {
+        give_up(a); /* not connected: the next connection syncs in full */
+        return;
+    }
+    j->stage = SYNC_IDLE;
+    pl_engine_clear_tracked(a->engine); /* sent */
+    agent_vnet_batch_sent(a, j->batch.id);
+    if (j->activation) {
+        a->activation_batch = j->batch.id;
+    }
+    a->flow_mods += d.added + d.modified + d.deleted;
+    a->syncs++;
+    if (j->batch.session == a->session) {
+        a->synced_seq = j->batch.ack_seq;
+    }
+    for (size_t k = 0; k < a->n_pend; k++) {
+        if (a->pend[k].enforced && !a->pend[k].batch) {
+            a->pend[k].batch = j->batch.id;
+        }
+    }
+    if (d.added || d.modified || d.deleted) {
+        struct pl_engine_stats e1;
+        pl_engine_get_stats(a->engine, &e1);
+        log_write(LOG_DBG, "agent", "event=flows_synced node=%s added=%zu "
+                  "modified=%zu deleted=%zu installed=%zu vms=%" PRIu64
+                  " full=%" PRIu64, a->opt.node, d.added, d.modified,
+                  d.deleted, flowtab_count(a->installed),
+                  e1.vms - j->e0.vms, e1.full - j->e0.full);
+    }
 }
 
 static uint64_t
@@ -337,54 +523,31 @@ settled(struct agent_core *a)
 void
 agent_sync(struct agent_core *a)
 {
-    if (!a->of_ready || ofctrl_reading(a->ofctrl) || !settled(a)) {
-        /* Resynced in full when the switch is back; or the switch's
-         * flows, or the desired state, are not known yet. */
-        return;
-    }
-    struct pl_engine_stats e0, e1;
-    pl_engine_get_stats(a->engine, &e0);
-    if (compute(a)) {
-        /* Nothing is sent, so nothing is acknowledged: the switch keeps
-         * the last complete table rather than half of a new one. */
-        return;
-    }
-    struct flowtab_diff d;
-    struct ofctrl_batch batch = {
-        .session = a->session,
-        .ack_seq = chan_client_pending_ack(a->chan),
-        .version = agent_map_version(a->map),
-        .sent_us = a->now_us,
-        .oldest_instr_us = a->unconfirmed_since_us,
-    };
-    ofctrl_set_session(a->ofctrl, a->session);
-    if (ofctrl_sync_tracked(a->ofctrl, a->installed,
-                            pl_engine_desired(a->engine),
-                            pl_engine_tracked(a->engine), &batch, &d)) {
-        return; /* not connected: the next connection syncs in full */
-    }
-    pl_engine_clear_tracked(a->engine); /* sent */
-    agent_vnet_batch_sent(a, batch.id);
-    if (a->activation_due) {
-        a->activation_due = false;
-        a->activation_batch = batch.id;
-    }
-    a->flow_mods += d.added + d.modified + d.deleted;
-    a->syncs++;
-    a->unconfirmed_since_us = 0;
-    a->synced_seq = batch.ack_seq;
-    for (size_t k = 0; k < a->n_pend; k++) {
-        if (a->pend[k].enforced && !a->pend[k].batch) {
-            a->pend[k].batch = batch.id;
+    struct agent_sync_job *j = a->job;
+    if (j->stage == SYNC_IDLE) {
+        if (!a->of_ready || ofctrl_reading(a->ofctrl) || !settled(a)) {
+            /* Resynced in full when the switch is back; or the switch's
+             * flows, or the desired state, are not known yet. */
+            return;
         }
+        begin(a);
     }
-    if (d.added || d.modified || d.deleted) {
-        pl_engine_get_stats(a->engine, &e1);
-        log_write(LOG_DBG, "agent", "event=flows_synced node=%s added=%zu "
-                  "modified=%zu deleted=%zu installed=%zu vms=%" PRIu64
-                  " full=%" PRIu64, a->opt.node, d.added, d.modified,
-                  d.deleted, flowtab_count(a->installed), e1.vms - e0.vms,
-                  e1.full - e0.full);
+    /* Stage after stage while this turn's work lasts. */
+    size_t budget = SYNC_TURN_WORK;
+    while (budget && j->stage != SYNC_IDLE) {
+        switch (j->stage) {
+        case SYNC_VIEWS:
+            views_step(a, &budget);
+            break;
+        case SYNC_ENGINE:
+            engine_step(a, &budget);
+            break;
+        case SYNC_SEND:
+            send_step(a, &budget);
+            break;
+        case SYNC_IDLE:
+            break;
+        }
     }
 }
 

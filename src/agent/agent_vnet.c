@@ -120,8 +120,10 @@ struct vstats_req {
  * batch that carries it ('batch' 0: not sent yet). */
 struct vseq {
     uint64_t seq;
-    uint64_t batch;
+    uint64_t batch; /* 0: not sent yet; VSEQ_IN_SYNC: in the sync under
+                     * way, whose batch has no id yet */
 };
+#define VSEQ_IN_SYNC UINT64_MAX
 
 struct agent_vnet {
     struct vswitch **sw;
@@ -800,12 +802,24 @@ applied(struct agent_core *a, uint64_t seq)
     agent_schedule_sync(a);
 }
 
+/* A sync began: the changes received so far go with its batch. */
+void
+agent_vnet_batch_begin(struct agent_core *a)
+{
+    struct agent_vnet *v = a->vnet;
+    for (size_t i = 0; i < v->n_seqs; i++) {
+        if (!v->seqs[i].batch) {
+            v->seqs[i].batch = VSEQ_IN_SYNC;
+        }
+    }
+}
+
 void
 agent_vnet_batch_sent(struct agent_core *a, uint64_t batch)
 {
     struct agent_vnet *v = a->vnet;
     for (size_t i = 0; i < v->n_seqs; i++) {
-        if (!v->seqs[i].batch) {
+        if (v->seqs[i].batch == VSEQ_IN_SYNC) {
             v->seqs[i].batch = batch;
         }
     }

@@ -63,11 +63,14 @@ int agent_vnet_packet_out(struct agent_core *, const char *vs,
  * then sent up as vnet_packet_in. */
 bool agent_vnet_packet_in(struct agent_core *, const struct ofp_packet_in *);
 /* The answers to the pushes, drops and removals (their seqs are
- * mignetd's vnet module's own, each answered exactly): batch 'batch' was
- * sent with every one applied so far not yet sent; a batch's barrier
+ * mignetd's vnet module's own, each answered exactly): a sync began
+ * (the ones applied so far and not yet sent go with it); its batch
+ * 'batch' was sent (0: it ended without one, they wait for the next);
+ * a batch's barrier
  * came back (confirmed: ack; refused: nack with the OpenFlow error
  * 'type'/'code'; neither: they go again with the next batch); a new
  * channel session forgets them. */
+void agent_vnet_batch_begin(struct agent_core *);
 void agent_vnet_batch_sent(struct agent_core *, uint64_t batch);
 void agent_vnet_batch_done(struct agent_core *, uint64_t batch,
                            bool confirmed, bool refused, uint16_t type,

@@ -121,9 +121,8 @@ flowtab_find(const struct flowtab *t, uint8_t table, uint16_t priority,
 }
 
 static void
-grow(struct flowtab *t)
+grow_to(struct flowtab *t, size_t nb)
 {
-    size_t nb = t->n_buckets * 2;
     struct fnode **b = xcalloc(nb, sizeof *b);
     for (size_t i = 0; i < t->n_buckets; i++) {
         struct fnode *n = t->buckets[i];
@@ -137,6 +136,24 @@ grow(struct flowtab *t)
     free(t->buckets);
     t->buckets = b;
     t->n_buckets = nb;
+}
+
+static void
+grow(struct flowtab *t)
+{
+    grow_to(t, t->n_buckets * 2);
+}
+
+void
+flowtab_reserve(struct flowtab *t, size_t n)
+{
+    size_t nb = t->n_buckets;
+    while (nb < n && nb < SIZE_MAX / 2) {
+        nb *= 2;
+    }
+    if (nb != t->n_buckets) {
+        grow_to(t, nb);
+    }
 }
 
 /* 'dst' (an initialised flow) becomes a copy of 'src', reusing the action
@@ -292,64 +309,140 @@ sync_put(struct flowtab *installed, const struct fnode *d, struct ofpbuf *out,
 }
 
 void
-flowtab_sync_keys(struct flowtab *installed, const struct flowtab *desired,
-                  const struct flowtab *keys, struct ofpbuf *out,
-                  uint32_t *xid, struct flowtab_diff *diffp)
+flowtab_cursor_init(struct flowtab_cursor *cur)
 {
-    struct flowtab_diff d = {0};
-    /* Make before break: a VM's new flows (another kind, another key) are
-     * in place before its old ones go, so no packet falls in between. */
+    memset(cur, 0, sizeof *cur);
+}
+
+static void
+charge(size_t *budget, size_t cost)
+{
+    *budget -= cost < *budget ? cost : *budget;
+}
+
+/* The first pass: every key of 'adds' ('keys', else 'desired') that
+ * 'desired' holds is added or changed. */
+static bool
+step_adds(struct flowtab *installed, const struct flowtab *desired,
+          const struct flowtab *keys, struct ofpbuf *out, uint32_t *xid,
+          struct flowtab_cursor *cur, size_t *budget)
+{
     const struct flowtab *adds = keys ? keys : desired;
-    for (size_t i = 0; i < adds->n_buckets; i++) {
-        for (struct fnode *k = adds->buckets[i]; k; k = k->next) {
+    for (; cur->bucket < adds->n_buckets; cur->bucket++) {
+        if (!*budget) {
+            return false;
+        }
+        for (struct fnode *k = adds->buckets[cur->bucket]; k; k = k->next) {
             const struct fnode *n =
                 keys ? lookup(desired, k->hash, k->flow.table,
                               k->flow.priority, &k->flow.match)
                      : k;
+            size_t mods = cur->diff.added + cur->diff.modified;
             if (n) {
-                sync_put(installed, n, out, xid, &d);
+                sync_put(installed, n, out, xid, &cur->diff);
+            }
+            charge(budget, 1 + (cur->diff.added + cur->diff.modified - mods)
+                                   * FLOWTAB_MOD_COST);
+        }
+    }
+    return true;
+}
+
+/* The second pass: installed flows of the tracked keys that 'desired'
+ * lacks go. */
+static bool
+step_deletes_keys(struct flowtab *installed, const struct flowtab *desired,
+                  const struct flowtab *keys, struct ofpbuf *out,
+                  uint32_t *xid, struct flowtab_cursor *cur, size_t *budget)
+{
+    for (; cur->bucket < keys->n_buckets; cur->bucket++) {
+        if (!*budget) {
+            return false;
+        }
+        for (struct fnode *k = keys->buckets[cur->bucket]; k; k = k->next) {
+            charge(budget, 1);
+            if (lookup(desired, k->hash, k->flow.table, k->flow.priority,
+                       &k->flow.match)) {
+                continue;
+            }
+            struct fnode *have = lookup(installed, k->hash, k->flow.table,
+                                        k->flow.priority, &k->flow.match);
+            if (have) {
+                put_flow_mod(out, xid, OFPFC_DELETE_STRICT, &have->flow);
+                remove_hashed(installed, k->hash, k->flow.table,
+                              k->flow.priority, &k->flow.match);
+                cur->diff.deleted++;
+                charge(budget, FLOWTAB_MOD_COST);
             }
         }
     }
-    if (keys) {
-        for (size_t i = 0; i < keys->n_buckets; i++) {
-            for (struct fnode *k = keys->buckets[i]; k; k = k->next) {
-                if (lookup(desired, k->hash, k->flow.table, k->flow.priority,
-                           &k->flow.match)) {
-                    continue;
-                }
-                struct fnode *have = lookup(installed, k->hash, k->flow.table,
-                                            k->flow.priority,
-                                            &k->flow.match);
-                if (have) {
-                    put_flow_mod(out, xid, OFPFC_DELETE_STRICT, &have->flow);
-                    remove_hashed(installed, k->hash, k->flow.table,
-                                  k->flow.priority, &k->flow.match);
-                    d.deleted++;
-                }
-            }
+    return true;
+}
+
+/* The second pass of a whole-table diff: every installed flow 'desired'
+ * lacks goes.  Removing never rehashes, so the bucket cursor holds. */
+static bool
+step_deletes_all(struct flowtab *installed, const struct flowtab *desired,
+                 struct ofpbuf *out, uint32_t *xid,
+                 struct flowtab_cursor *cur, size_t *budget)
+{
+    for (; cur->bucket < installed->n_buckets; cur->bucket++) {
+        if (!*budget) {
+            return false;
         }
-    } else {
-        for (size_t i = 0; i < installed->n_buckets; i++) {
-            struct fnode **p = &installed->buckets[i];
-            while (*p) {
-                struct fnode *n = *p;
-                if (lookup(desired, n->hash, n->flow.table, n->flow.priority,
-                           &n->flow.match)) {
-                    p = &n->next;
-                    continue;
-                }
-                put_flow_mod(out, xid, OFPFC_DELETE_STRICT, &n->flow);
-                *p = n->next;
-                n->next = installed->spare;
-                installed->spare = n;
-                installed->n--;
-                d.deleted++;
+        struct fnode **p = &installed->buckets[cur->bucket];
+        while (*p) {
+            struct fnode *n = *p;
+            charge(budget, 1);
+            if (lookup(desired, n->hash, n->flow.table, n->flow.priority,
+                       &n->flow.match)) {
+                p = &n->next;
+                continue;
             }
+            put_flow_mod(out, xid, OFPFC_DELETE_STRICT, &n->flow);
+            *p = n->next;
+            n->next = installed->spare;
+            installed->spare = n;
+            installed->n--;
+            cur->diff.deleted++;
+            charge(budget, FLOWTAB_MOD_COST);
         }
     }
+    return true;
+}
+
+bool
+flowtab_sync_step(struct flowtab *installed, const struct flowtab *desired,
+                  const struct flowtab *keys, struct ofpbuf *out,
+                  uint32_t *xid, struct flowtab_cursor *cur, size_t *budget)
+{
+    /* Make before break: a VM's new flows (another kind, another key) are
+     * in place before its old ones go, so no packet falls in between. */
+    if (!cur->deleting) {
+        if (!step_adds(installed, desired, keys, out, xid, cur, budget)) {
+            return false;
+        }
+        cur->deleting = true;
+        cur->bucket = 0;
+    }
+    return keys ? step_deletes_keys(installed, desired, keys, out, xid, cur,
+                                    budget)
+                : step_deletes_all(installed, desired, out, xid, cur,
+                                   budget);
+}
+
+void
+flowtab_sync_keys(struct flowtab *installed, const struct flowtab *desired,
+                  const struct flowtab *keys, struct ofpbuf *out,
+                  uint32_t *xid, struct flowtab_diff *diffp)
+{
+    struct flowtab_cursor cur;
+    flowtab_cursor_init(&cur);
+    size_t budget = SIZE_MAX;
+    (void) flowtab_sync_step(installed, desired, keys, out, xid, &cur,
+                             &budget);
     if (diffp) {
-        *diffp = d;
+        *diffp = cur.diff;
     }
 }
 

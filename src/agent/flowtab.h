@@ -29,6 +29,9 @@ struct flowtab *flowtab_create(void);
 void flowtab_destroy(struct flowtab *);
 void flowtab_clear(struct flowtab *);
 size_t flowtab_count(const struct flowtab *);
+/* Room for 'n' flows without rehashing (which costs as much as the flows
+ * held: cheap on an empty table, a few ms at 65,536). */
+void flowtab_reserve(struct flowtab *, size_t n);
 
 /* Adds a copy of 'flow' (the caller keeps 'flow' and its action lists),
  * replacing a flow with the same table, priority and match.  The flow must
@@ -78,5 +81,27 @@ void flowtab_sync_keys(struct flowtab *installed,
                        const struct flowtab *desired,
                        const struct flowtab *keys, struct ofpbuf *out,
                        uint32_t *xid, struct flowtab_diff *);
+
+/* flowtab_sync_keys() a slice at a time, so that a diff of 100,000 flows
+ * never holds the agent's loop: each call looks at about '*budget' flows
+ * (whole hash buckets; it takes what it did off '*budget': 1 per flow
+ * looked at, FLOWTAB_MOD_COST more per flow_mod written) from
+ * where 'cur' stopped, appends their flow_mods
+ * (every addition and change before any deletion, across the calls too)
+ * and returns true once the diff is complete ('cur->diff' says what it
+ * did).  Between the calls of one diff, 'desired' and 'keys' must not
+ * change, and nothing else may change 'installed'. */
+#define FLOWTAB_MOD_COST 16
+struct flowtab_cursor {
+    bool deleting; /* the second pass */
+    size_t bucket;
+    struct flowtab_diff diff;
+};
+void flowtab_cursor_init(struct flowtab_cursor *);
+bool flowtab_sync_step(struct flowtab *installed,
+                       const struct flowtab *desired,
+                       const struct flowtab *keys, struct ofpbuf *out,
+                       uint32_t *xid, struct flowtab_cursor *,
+                       size_t *budget);
 
 #endif /* MIGNET_AGENT_FLOWTAB_H */

@@ -37,6 +37,12 @@ struct ofctrl {
     struct flowtab *reading;
     uint64_t read_cookie, read_mask, read_gen;
     size_t read_n;
+    /* A sync sent a slice at a time (ofctrl_sync_begin/step): where its
+     * diff stands, whether it diffs whole tables, and the generation it
+     * began in (its batch belongs to that one). */
+    bool syncing, sync_all;
+    struct flowtab_cursor cur;
+    uint64_t sync_gen;
 };
 
 struct ofctrl *
@@ -75,6 +81,7 @@ ofctrl_reconnected(struct ofctrl *c)
     c->gen++;
     c->resend = false;
     c->full = true;
+    c->syncing = false; /* its flow_mods went with the connection */
 }
 
 bool
@@ -296,19 +303,28 @@ forget_installed(struct flowtab *installed, const struct flowtab *desired)
     flowtab_destroy(w.stale);
 }
 
-/* Sends the flow_mods in 'b' and a barrier for 'batch'. */
+/* Sends the flow_mods in 'b' (one slice of a sync). */
 static void
-send_batch(struct ofctrl *c, struct ofpbuf *b, const struct flowtab_diff *d,
-           const struct flowtab *installed, struct ofctrl_batch *batch,
-           struct flowtab_diff *diffp)
+send_mods(struct ofctrl *c, const struct ofpbuf *b)
 {
     /* The agent encodes every flow itself; whole 1.3 messages. */
-    if (ofconn_send_encoded(c->conn, b->data, b->size, NULL, NULL)
-        || ofconn_barrier(c->conn, barrier_cb, c)) {
+    if (b->size && ofconn_send_encoded(c->conn, b->data, b->size, NULL, NULL)) {
+        abort();
+    }
+}
+
+/* Closes the sync with a barrier for 'batch': the barrier's result
+ * carries the errors of every slice's flow_mods. */
+static void
+send_barrier(struct ofctrl *c, const struct flowtab_diff *d,
+             const struct flowtab *installed, struct ofctrl_batch *batch,
+             struct flowtab_diff *diffp)
+{
+    if (ofconn_barrier(c->conn, barrier_cb, c)) {
         abort();
     }
     batch->id = ++c->next_id;
-    batch->gen = c->gen;
+    batch->gen = c->sync_gen;
     batch->n_mods = d->added + d->modified + d->deleted;
     batch->n_installed = flowtab_count(installed);
     if (c->head + c->n == c->cap && c->head) {
@@ -333,32 +349,79 @@ sync_ready(const struct ofctrl *c)
     return c->reading ? EAGAIN : 0;
 }
 
-/* Both syncs: the keys of 'tracked', or every key when it is NULL or
- * the installed table is new. */
-static int
-sync_keys(struct ofctrl *c, struct flowtab *installed,
-          const struct flowtab *desired, const struct flowtab *tracked,
-          struct ofctrl_batch *batch, struct flowtab_diff *diffp)
+int
+ofctrl_sync_begin(struct ofctrl *c, struct flowtab *installed,
+                  const struct flowtab *desired, const struct flowtab *tracked)
 {
     int error = sync_ready(c);
     if (error) {
         return error;
+    }
+    if (c->syncing) {
+        return EBUSY;
     }
     if (c->resend) {
         forget_installed(installed, desired);
         c->resend = false;
         c->full = true;
     }
+    c->sync_all = c->full || !tracked;
+    c->full = false;
+    c->syncing = true;
+    c->sync_gen = c->gen;
+    flowtab_cursor_init(&c->cur);
+    return 0;
+}
+
+bool
+ofctrl_syncing(const struct ofctrl *c)
+{
+    return c->syncing;
+}
+
+int
+ofctrl_sync_step(struct ofctrl *c, struct flowtab *installed,
+                 const struct flowtab *desired, const struct flowtab *tracked,
+                 size_t *budget, struct ofctrl_batch *batch,
+                 struct flowtab_diff *diffp)
+{
+    if (!c->syncing) {
+        return EINVAL;
+    }
+    if (ofconn_get_state(c->conn) != OFCONN_READY) {
+        c->syncing = false;
+        return ENOTCONN;
+    }
     struct ofpbuf b;
     ofpbuf_init(&b, 4096);
-    struct flowtab_diff d;
     uint32_t xid = 1; /* ofconn gives every message its own */
-    flowtab_sync_keys(installed, desired, c->full ? NULL : tracked, &b, &xid,
-                      &d);
-    c->full = false;
-    send_batch(c, &b, &d, installed, batch, diffp);
+    bool done = flowtab_sync_step(installed, desired,
+                                  c->sync_all ? NULL : tracked, &b, &xid,
+                                  &c->cur, budget);
+    send_mods(c, &b);
     ofpbuf_uninit(&b);
+    if (!done) {
+        return EAGAIN;
+    }
+    c->syncing = false;
+    send_barrier(c, &c->cur.diff, installed, batch, diffp);
     return 0;
+}
+
+/* Both syncs in one call: the keys of 'tracked', or every key when it is
+ * NULL or the installed table is new. */
+static int
+sync_keys(struct ofctrl *c, struct flowtab *installed,
+          const struct flowtab *desired, const struct flowtab *tracked,
+          struct ofctrl_batch *batch, struct flowtab_diff *diffp)
+{
+    int error = ofctrl_sync_begin(c, installed, desired, tracked);
+    if (!error) {
+        size_t budget = SIZE_MAX;
+        error = ofctrl_sync_step(c, installed, desired, tracked, &budget,
+                                 batch, diffp);
+    }
+    return error;
 }
 
 int

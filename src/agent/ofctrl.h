@@ -123,6 +123,25 @@ int ofctrl_sync_tracked(struct ofctrl *, struct flowtab *installed,
                         const struct flowtab *desired,
                         const struct flowtab *tracked,
                         struct ofctrl_batch *batch, struct flowtab_diff *);
+/* The same a slice at a time, so that a diff of 100,000 flows never
+ * holds the agent's loop (flowtab_sync_step): ofctrl_sync_begin() starts
+ * it (0, ENOTCONN, EAGAIN as above, or EBUSY while one is under way);
+ * each ofctrl_sync_step() sends the flow_mods of about '*budget' flows
+ * (taking them off it) and
+ * returns EAGAIN until the last slice, whose call sends the barrier for
+ * 'batch' and returns 0 (ENOTCONN: the connection ended, the sync with
+ * it).  Between the steps 'desired' and 'tracked' must not change; the
+ * batch belongs to the generation the sync began in, so a failure
+ * meanwhile makes it stale, never confirmed. */
+int ofctrl_sync_begin(struct ofctrl *, struct flowtab *installed,
+                      const struct flowtab *desired,
+                      const struct flowtab *tracked);
+int ofctrl_sync_step(struct ofctrl *, struct flowtab *installed,
+                     const struct flowtab *desired,
+                     const struct flowtab *tracked, size_t *budget,
+                     struct ofctrl_batch *batch, struct flowtab_diff *);
+/* A sliced sync is under way. */
+bool ofctrl_syncing(const struct ofctrl *);
 /* A refused batch has not been followed by a confirmed full resend. */
 bool ofctrl_failed(const struct ofctrl *);
 

@@ -86,6 +86,7 @@ struct pl_engine {
     void *ext_aux;
     struct owner **dirty;
     size_t n_dirty, cap_dirty;
+    size_t dirty_next; /* a run under way: the dirty owners done so far */
     bool full; /* everything was marked dirty since the last run */
     /* Contributions by flow key. */
     struct contrib **buckets;
@@ -548,9 +549,8 @@ touch(struct pl_engine *e, uint32_t h, const struct flowtab_flow *f)
 }
 
 static void
-grow_buckets(struct pl_engine *e)
+grow_buckets_to(struct pl_engine *e, size_t nb)
 {
-    size_t nb = e->n_buckets * 2;
     struct contrib **b = xcalloc(nb, sizeof *b);
     for (size_t i = 0; i < e->n_buckets; i++) {
         struct contrib *c = e->buckets[i];
@@ -564,6 +564,25 @@ grow_buckets(struct pl_engine *e)
     free(e->buckets);
     e->buckets = b;
     e->n_buckets = nb;
+}
+
+static void
+grow_buckets(struct pl_engine *e)
+{
+    grow_buckets_to(e, e->n_buckets * 2);
+}
+
+void
+pl_engine_reserve(struct pl_engine *e, size_t flows)
+{
+    size_t nb = e->n_buckets;
+    while (nb < flows && nb < SIZE_MAX / 2) {
+        nb *= 2;
+    }
+    if (nb != e->n_buckets) {
+        grow_buckets_to(e, nb);
+    }
+    flowtab_reserve(e->desired, flows);
 }
 
 struct add_ctx {
@@ -706,15 +725,22 @@ recompute(struct pl_engine *e, struct owner *o)
 }
 
 int
-pl_engine_run(struct pl_engine *e, char *err, size_t err_size)
+pl_engine_run_some(struct pl_engine *e, size_t *budget, char *err,
+                   size_t err_size)
 {
-    e->stats.runs++;
-    e->stats.full += e->full;
-    e->full = false;
-    /* The dirty list does not grow while it is worked through: set and
-     * remove mark, recompute only reads. */
-    for (size_t i = 0; i < e->n_dirty; i++) {
-        struct owner *o = e->dirty[i];
+    if (!e->dirty_next) {
+        e->stats.runs++;
+        e->stats.full += e->full;
+        e->full = false;
+    }
+    /* Recomputing only reads the inputs; an owner marked between two
+     * slices joins the end of the list and this run. */
+    while (e->dirty_next < e->n_dirty) {
+        if (!*budget) {
+            return EAGAIN;
+        }
+        --*budget;
+        struct owner *o = e->dirty[e->dirty_next++];
         o->dirty = false;
         recompute(e, o);
         if (o->type == OWNER_VM) {
@@ -738,6 +764,7 @@ pl_engine_run(struct pl_engine *e, char *err, size_t err_size)
         }
     }
     e->n_dirty = 0;
+    e->dirty_next = 0;
     if (e->n_errors) {
         if (err && err_size) {
             snprintf(err, err_size, "%s", e->err);
@@ -745,6 +772,13 @@ pl_engine_run(struct pl_engine *e, char *err, size_t err_size)
         return EMSGSIZE;
     }
     return 0;
+}
+
+int
+pl_engine_run(struct pl_engine *e, char *err, size_t err_size)
+{
+    size_t budget = SIZE_MAX;
+    return pl_engine_run_some(e, &budget, err, err_size);
 }
 
 const struct flowtab *

@@ -63,6 +63,10 @@ void pl_engine_ext_dirty(struct pl_engine *, const char *name);
 void pl_engine_ext_remove(struct pl_engine *, const char *name);
 size_t pl_engine_n_exts(const struct pl_engine *);
 
+/* Room for 'flows' desired flows without rehashing in a run (the
+ * agent reserves a first table's room before it computes it). */
+void pl_engine_reserve(struct pl_engine *, size_t flows);
+
 /* Marks every owner dirty: the fallback full recompute. */
 void pl_engine_recompute_all(struct pl_engine *);
 
@@ -71,6 +75,13 @@ void pl_engine_recompute_all(struct pl_engine *);
  * pipeline_compute()): the desired table then lacks it and must not be
  * installed; the tracked changes stay, and go once the error is fixed. */
 int pl_engine_run(struct pl_engine *, char *err, size_t err_size);
+/* The same a slice at a time: recomputes at most '*budget' dirty owners
+ * (taking them off it) and returns EAGAIN while some remain (a full recompute of 50,000 VMs
+ * must not hold the agent's loop), else as pl_engine_run().  Inputs may
+ * change between the slices; an owner they mark joins the same run.  The
+ * desired table is complete only once it returned 0. */
+int pl_engine_run_some(struct pl_engine *, size_t *budget, char *err,
+                       size_t err_size);
 
 /* The desired table (valid until the next run). */
 const struct flowtab *pl_engine_desired(const struct pl_engine *);

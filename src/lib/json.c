@@ -104,3 +104,67 @@ js_put_u64(struct strbuf *sb, uint64_t v)
                                                      : "\"%" PRIu64 "\"", v);
     return strbuf_append(sb, buf, (size_t) n) ? ENOMEM : 0;
 }
+
+static bool
+js_is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+size_t
+js_ws_len(const char *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len && js_is_ws(p[i])) {
+        i++;
+    }
+    return i;
+}
+
+/* A string's length, quotes included; 0 if it does not end. */
+static size_t
+string_len(const char *p, size_t len)
+{
+    for (size_t i = 1; i < len; i++) {
+        if (p[i] == '\\') {
+            i++; /* the escaped character, whatever it is */
+        } else if (p[i] == '"') {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+size_t
+js_value_len(const char *p, size_t len)
+{
+    if (!len) {
+        return 0;
+    }
+    if (p[0] == '"') {
+        return string_len(p, len);
+    }
+    if (p[0] == '{' || p[0] == '[') {
+        size_t depth = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (p[i] == '"') {
+                size_t n = string_len(p + i, len - i);
+                if (!n) {
+                    return 0;
+                }
+                i += n - 1;
+            } else if (p[i] == '{' || p[i] == '[') {
+                depth++;
+            } else if ((p[i] == '}' || p[i] == ']') && !--depth) {
+                return i + 1;
+            }
+        }
+        return 0;
+    }
+    size_t i = 0;
+    while (i < len && !js_is_ws(p[i]) && p[i] != ',' && p[i] != ':'
+           && p[i] != '}' && p[i] != ']') {
+        i++;
+    }
+    return i;
+}

@@ -10,6 +10,7 @@
 #define MIGNET_JSON_H 1
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -40,5 +41,15 @@ int js_put_string(struct strbuf *sb, const char *s);
 /* 'v' by the js_u64() rule: an integer, or its decimal string above
  * INT64_MAX. */
 int js_put_u64(struct strbuf *sb, uint64_t v);
+
+/* Readers of answers too big to parse in one go (the gateway map, which
+ * the agent reads a slice per turn of its loop): the length of the JSON
+ * value that starts at p[0] -- a string; an object or array, its
+ * brackets counted and its strings skipped; or a scalar, up to the next
+ * ',', ':', '}', ']' or white space -- without checking it (jansson then
+ * parses exactly those bytes).  0 when the text ends first or p[0] cannot
+ * start a value.  js_ws_len(): the white space at p[0]. */
+size_t js_value_len(const char *p, size_t len);
+size_t js_ws_len(const char *p, size_t len);
 
 #endif /* MIGNET_JSON_H */

@@ -1,9 +1,12 @@
 /* fuzz_agent_map.c: libFuzzer target for the agent's reading of gateway
- * answers (agent_map_apply).
+ * answers (agent_map_apply, and agent_map_read_step a slice at a time).
  *
  * Any input must apply or fail cleanly; a failure must leave the map
  * exactly as it was (all-or-nothing), and whatever applies must leave an
- * index that finds every entry.  It keeps no state between inputs. */
+ * index that finds every entry.  Read in slices of 1-3 entries, the same
+ * input must give the same answer and the same map.  It keeps no state
+ * between inputs. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +20,64 @@ static const char base[] =
     " \"node\": \"n1\", \"address\": \"198.18.0.1\", \"epoch\": 1,"
     " \"mac\": \"02:00:00:00:00:01\", \"ip\": \"198.18.1.1\"}]}";
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static struct agent_map *
+based(void)
 {
     struct agent_map *m = agent_map_create();
     char err[128];
     if (agent_map_apply(m, base, sizeof base - 1, err, sizeof err)) {
         abort();
     }
-    if (agent_map_apply(m, (const char *) data, size, err, sizeof err)) {
+    return m;
+}
+
+/* 'data' read a slice at a time into 'm': the result. */
+static int
+read_sliced(struct agent_map *m, const uint8_t *data, size_t size)
+{
+    char err[128];
+    int rc = agent_map_read_begin(m, (const char *) data, size, err,
+                                  sizeof err);
+    for (size_t k = 0; !rc || rc == EAGAIN; k++) {
+        size_t budget = 1 + k % 3;
+        rc = agent_map_read_step(m, &budget, err, sizeof err);
+        if (!rc) {
+            break;
+        }
+    }
+    return rc;
+}
+
+static void
+same_maps(const struct agent_map *a, const struct agent_map *b)
+{
+    if (agent_map_count(a) != agent_map_count(b)
+        || agent_map_version(a) != agent_map_version(b)
+        || agent_map_reading(a) || agent_map_reading(b)) {
+        abort();
+    }
+    for (size_t i = 0; i < agent_map_count(a); i++) {
+        const struct amap_entry *x = agent_map_entry(a, i);
+        const struct amap_entry *y = agent_map_find(b, x->vm);
+        if (!y || memcmp(x, y, sizeof *x)) {
+            abort();
+        }
+    }
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct agent_map *m = based();
+    char err[128];
+    int rc = agent_map_apply(m, (const char *) data, size, err, sizeof err);
+    struct agent_map *sliced = based();
+    if ((read_sliced(sliced, data, size) != 0) != (rc != 0)) {
+        abort();
+    }
+    same_maps(m, sliced);
+    agent_map_destroy(sliced);
+    if (rc) {
         if (agent_map_version(m) != 3 || agent_map_count(m) != 1
             || !agent_map_find(m, "a") || !err[0]) {
             abort();

@@ -1889,6 +1889,149 @@ test_vnet_restart_waits_for_push(void **state)
     flowtab_destroy(held);
 }
 
+/* ---- A big start, a slice per turn (issue 10 item 4) ---- */
+
+/* A full map of 'n' VMs on n2 (two flows each here). */
+static char *
+big_map(size_t n, uint64_t version)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_printf(&sb, "{\"version\": %llu, \"full\": true, \"entries\": [",
+                  (unsigned long long) version);
+    for (size_t i = 1; i <= n; i++) {
+        strbuf_printf(&sb, "%s{\"vm\": \"bulk%zu\", \"node\": \"n2\", "
+                      "\"address\": \"198.18.0.2\", \"epoch\": 1, "
+                      "\"mac\": \"02:00:00:03:%02zx:%02zx\", "
+                      "\"ip\": \"198.19.%zu.%zu\"}", i > 1 ? "," : "",
+                      i, i / 256, i % 256, 1 + i / 250, i % 250 + 1);
+    }
+    strbuf_printf(&sb, "]}");
+    char *out = strdup(strbuf_str(&sb));
+    strbuf_destroy(&sb);
+    return out;
+}
+
+#define BIG_VMS 3000
+/* Most flow_mods one turn may send (agent_sync.c's budget is ~100). */
+#define TURN_MODS_MAX 200
+
+/* Runs turn after turn until a batch's barrier is sent; 't' holds that
+ * last turn.  Returns the flow_mods sent, and asserts that no turn sent
+ * more than TURN_MODS_MAX; '*turns' counts the turns. */
+static size_t
+run_until_barrier(struct fx *f, struct taken *t, size_t *turns,
+                  void (*mid)(struct fx *), size_t mid_turn)
+{
+    size_t mods = 0;
+    for (*turns = 1;; ++*turns) {
+        assert_true(*turns < 10000);
+        run(f, 0, t);
+        size_t n = count(t, OFPT_FLOW_MOD);
+        assert_true(n <= TURN_MODS_MAX);
+        mods += n;
+        if (*turns == mid_turn && mid) {
+            assert_int_equal(count(t, OFPT_BARRIER_REQUEST), 0);
+            mid(f);
+        }
+        if (count(t, OFPT_BARRIER_REQUEST)) {
+            assert_int_equal(t->type[t->n - 1], OFPT_BARRIER_REQUEST);
+            return mods;
+        }
+    }
+}
+
+/* A welcomed channel, a switch that holds nothing, and the first batch
+ * (the node's own flows, no map yet) confirmed. */
+static void
+up_no_map(struct fx *f)
+{
+    struct taken t;
+    up(f);
+    run_batch(f, &t);
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[t.n - 1]);
+    strbuf_clear(agent_core_chan_output(f->c));
+}
+
+static void
+install_vm1(struct fx *f)
+{
+    feed(f, INSTALL("1", "vm1", "1", "1"));
+}
+
+/* 3,000 VMs (6,000 flows): the map answer is read over many turns (the
+ * map unchanged meanwhile), the flows go out over many turns, no turn
+ * sending more than a slice, and one barrier ends them.  An instruction
+ * that arrives while they go is not acknowledged by their barrier, only
+ * by the next one, which carries its flows. */
+static void
+test_big_start_is_sliced(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_no_map(f);
+    char *map = big_map(BIG_VMS, 9);
+    char err[128];
+    assert_int_equal(agent_core_map_answer(f->c, map, strlen(map), f->now,
+                                           err, sizeof err), 0);
+    free(map);
+    assert_int_equal(agent_map_version(f->c->map), 0); /* still reading */
+    size_t turns;
+    size_t mods = run_until_barrier(f, &t, &turns, install_vm1, 40);
+    assert_true(turns > 40);
+    assert_true(mods >= 2 * BIG_VMS);
+    assert_int_equal(agent_map_version(f->c->map), 9);
+    /* The barrier confirms the map, not the instruction. */
+    barrier_reply(f, &t, "{\"type\":\"refresh\",\"version\":9}\n");
+    assert_int_equal(f->c->confirmed_flows, flowtab_count(f->c->installed));
+    /* The next batch carries vm1's flows, and its ack. */
+    run_batch(f, &t);
+    assert_true(touches_port(&t, 1));
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n");
+}
+
+/* The switch refuses a flow_mod of the first slice: the barrier that
+ * ends the last slice carries it, so the map version is not reported,
+ * and the whole table goes again. */
+static void
+test_big_start_error_in_early_slice(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_no_map(f);
+    char *map = big_map(BIG_VMS, 9);
+    char err[128];
+    assert_int_equal(agent_core_map_answer(f->c, map, strlen(map), f->now,
+                                           err, sizeof err), 0);
+    free(map);
+    uint32_t first_mod = 0;
+    size_t turns = 0;
+    for (;;) {
+        assert_true(++turns < 10000);
+        run(f, 0, &t);
+        if (!first_mod && count(&t, OFPT_FLOW_MOD)) {
+            first_mod = xid_of(&t, OFPT_FLOW_MOD, 0);
+            assert_int_equal(count(&t, OFPT_BARRIER_REQUEST), 0);
+            sw_error(f, first_mod, OFPET_FLOW_MOD_FAILED, 0);
+        }
+        if (count(&t, OFPT_BARRIER_REQUEST)) {
+            break;
+        }
+    }
+    assert_true(first_mod != 0);
+    sw_reply(f, OFPT_BARRIER_REPLY, t.xid[t.n - 1]);
+    expect_chan(f, ""); /* no refresh: the batch was refused */
+    assert_true(ofctrl_failed(f->c->ofctrl));
+    /* The next sync (an instruction) resends every flow, still a slice
+     * per turn, and its barrier confirms the map and the instruction. */
+    install_vm1(f);
+    size_t mods = run_until_barrier(f, &t, &turns, NULL, 0);
+    assert_true(mods >= 2 * BIG_VMS);
+    assert_true(turns > 20);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n"
+                         "{\"type\":\"refresh\",\"version\":9}\n");
+}
+
 int
 main(void)
 {
@@ -1955,6 +2098,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_vnet_port_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vnet_stats_cut, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_big_start_is_sliced, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_big_start_error_in_early_slice,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_vnet_restart_waits_for_push,
                                         setup, teardown),
     };

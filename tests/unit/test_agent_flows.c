@@ -1,6 +1,7 @@
 /* test_agent_flows.c: the agent's pipeline (what flows a node's view
  * yields), its flow-table difference, and its copy of the gateway map. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,6 +15,8 @@
 #include "agent/agent_map.h"
 #include "agent/flowtab.h"
 #include "agent/pipeline.h"
+#include "lib/strbuf.h"
+#include "lib/util.h"
 #include "mignet/ofp.h"
 
 #define TUN 9
@@ -662,6 +665,191 @@ test_map_apply(void **state)
     agent_map_destroy(m);
 }
 
+/* A full answer of 'n' entries (vmI on nI % 3), 'bad' (1-based) an
+ * entry with no node; 'order': 0 version/full/entries, 1 entries first. */
+static char *
+big_answer(size_t n, uint64_t version, size_t bad, int order)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    if (order) {
+        strbuf_printf(&sb, "{\"entries\": [");
+    } else {
+        strbuf_printf(&sb, "{\"version\": %" PRIu64 ", \"full\": true, "
+                      "\"entries\": [", version);
+    }
+    for (size_t i = 1; i <= n; i++) {
+        char node[16] = "";
+        if (i != bad) {
+            snprintf(node, sizeof node, "n%zu", i % 3);
+        }
+        strbuf_printf(&sb, "%s\n {\"vm\": \"vm%zu\", \"node\": \"%s\", "
+                      "\"address\": \"198.18.0.%zu\", \"epoch\": %zu, "
+                      "\"mac\": \"02:00:00:00:%02zx:%02zx\", "
+                      "\"ip\": \"198.19.%zu.%zu\"}", i > 1 ? "," : "",
+                      i, node, i % 3 + 1, i, i / 256, i % 256, i / 250,
+                      i % 250 + 1);
+    }
+    if (order) {
+        strbuf_printf(&sb, "], \"full\": true, \"version\": %" PRIu64 "}",
+                      version);
+    } else {
+        strbuf_printf(&sb, "]}");
+    }
+    char *out = xstrdup(strbuf_str(&sb));
+    strbuf_destroy(&sb);
+    return out;
+}
+
+static bool
+maps_equal(const struct agent_map *a, const struct agent_map *b)
+{
+    if (agent_map_count(a) != agent_map_count(b)
+        || agent_map_version(a) != agent_map_version(b)) {
+        return false;
+    }
+    for (size_t i = 0; i < agent_map_count(a); i++) {
+        const struct amap_entry *x = agent_map_entry(a, i);
+        const struct amap_entry *y = agent_map_find(b, x->vm);
+        if (!y || memcmp(x, y, sizeof *x)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Reads the answer being read with budgets of 1-7; returns the result
+ * and how many steps it took. */
+static int
+read_sliced(struct agent_map *m, char *err, size_t errlen, size_t *steps)
+{
+    static uint64_t x = 88172645463325252ull;
+    int rc;
+    *steps = 0;
+    do {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t budget = 1 + x % 7;
+        rc = agent_map_read_step(m, &budget, err, errlen);
+        ++*steps;
+    } while (rc == EAGAIN);
+    return rc;
+}
+
+/* A poll answer read a slice at a time (agent_map_read_step) is the
+ * answer applied at once, whatever the members' order; the map serves
+ * meanwhile; a fault anywhere in it changes nothing; a push that
+ * overtakes it wins. */
+static void
+test_map_read_sliced(void **state)
+{
+    (void) state;
+    char err[160];
+    for (int order = 0; order < 2; order++) {
+        char *text = big_answer(1000, 12, 0, order);
+        struct agent_map *once = agent_map_create();
+        assert_int_equal(agent_map_apply(once, text, strlen(text), err,
+                                         sizeof err), 0);
+        assert_int_equal(agent_map_count(once), 1000);
+        struct agent_map *m = agent_map_create();
+        assert_int_equal(agent_map_apply(m, full, strlen(full), err,
+                                         sizeof err), 0);
+        assert_int_equal(agent_map_read_begin(m, text, strlen(text), err,
+                                              sizeof err), 0);
+        assert_true(agent_map_reading(m));
+        /* A second answer waits for this one. */
+        assert_int_equal(agent_map_read_begin(m, full, strlen(full), err,
+                                              sizeof err), EINVAL);
+        size_t budget = 10;
+        assert_int_equal(agent_map_read_step(m, &budget, err, sizeof err),
+                         EAGAIN);
+        assert_int_equal(budget, 0);
+        /* Still the old map, whole, while the answer is read. */
+        assert_int_equal(agent_map_version(m), 7);
+        assert_int_equal(agent_map_count(m), 2);
+        size_t steps;
+        assert_int_equal(read_sliced(m, err, sizeof err, &steps), 0);
+        assert_true(steps > 100); /* it did take slices */
+        assert_false(agent_map_reading(m));
+        assert_true(maps_equal(m, once));
+        assert_true(agent_map_changes(m)->all);
+        agent_map_destroy(m);
+        agent_map_destroy(once);
+        free(text);
+    }
+
+    /* A malformed entry near the end: refused late, nothing changed. */
+    char *bad = big_answer(1000, 12, 990, 0);
+    struct agent_map *m = agent_map_create();
+    assert_int_equal(agent_map_apply(m, full, strlen(full), err, sizeof err),
+                     0);
+    agent_map_clear_changes(m);
+    assert_int_equal(agent_map_read_begin(m, bad, strlen(bad), err,
+                                          sizeof err), 0);
+    size_t steps;
+    err[0] = 0;
+    assert_int_equal(read_sliced(m, err, sizeof err, &steps), EINVAL);
+    assert_true(steps > 100);
+    assert_non_null(strstr(err, "entry 989"));
+    assert_false(agent_map_reading(m));
+    assert_int_equal(agent_map_version(m), 7);
+    assert_int_equal(agent_map_count(m), 2);
+    assert_false(agent_map_changes(m)->all);
+    free(bad);
+
+    /* A push to version 13 while a version-12 answer is read: the push
+     * stays, the answer is only counted as polled. */
+    char *text = big_answer(1000, 12, 0, 1);
+    assert_int_equal(agent_map_read_begin(m, text, strlen(text), err,
+                                          sizeof err), 0);
+    size_t budget = 500;
+    assert_int_equal(agent_map_read_step(m, &budget, err, sizeof err),
+                     EAGAIN);
+    struct amap_change ch = {.e = {.vm = "pushed", .node = "n9",
+                                   .epoch = 1}};
+    assert_int_equal(agent_map_apply_push(m, 7, 13, &ch, 1, err, sizeof err),
+                     0);
+    assert_int_equal(read_sliced(m, err, sizeof err, &steps), 0);
+    assert_int_equal(agent_map_version(m), 13);
+    assert_int_equal(agent_map_count(m), 3);
+    assert_non_null(agent_map_find(m, "pushed"));
+    assert_int_equal(agent_map_polled_version(m), 12);
+    free(text);
+
+    /* What the whole-document parser refused, this one refuses too. */
+    static const char *const refused[] = {
+        "{\"version\": 1, \"entries\": []} x",
+        "{\"version\": 1, \"entries\": [], \"version\": 2}",
+        "{\"version\": 1, \"entries\": [{\"vm\": \"a\", \"removed\": true},]}",
+        "{\"version\": 1, \"entries\": [,]}",
+        "{\"version\": 1 \"entries\": []}",
+        "{\"version\": 1, \"entries\": [] ",
+        "{\"version\": 1, \"entries\": {}}",
+        "{\"version\": 1, \"entries\": [\"a]}",
+        "{\"version\": tru, \"entries\": []}",
+        "{\"entries\": []}",
+        "[]",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        err[0] = 0;
+        assert_int_equal(agent_map_apply(m, refused[i], strlen(refused[i]),
+                                         err, sizeof err),
+                         EINVAL);
+        assert_true(err[0] != 0);
+        assert_int_equal(agent_map_version(m), 13);
+        assert_false(agent_map_reading(m));
+    }
+    /* ... and what it took, this one takes. */
+    static const char ok[] =
+        " {\"extra\": {\"a\": [1, \"]\"]}, \"entries\": [ ] ,"
+        " \"version\": 14 , \"full\": false}\n";
+    assert_int_equal(agent_map_apply(m, ok, strlen(ok), err, sizeof err), 0);
+    assert_int_equal(agent_map_version(m), 14);
+    assert_int_equal(agent_map_count(m), 3);
+    agent_map_destroy(m);
+}
+
 int
 main(void)
 {
@@ -674,6 +862,7 @@ main(void)
         cmocka_unit_test(test_pipeline_inexpressible),
         cmocka_unit_test(test_flowtab_diff),
         cmocka_unit_test(test_map_apply),
+        cmocka_unit_test(test_map_read_sliced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,8 @@
  * after every step checks that pl_engine's desired table equals a full
  * pipeline_compute() of the same inputs, given in a shuffled order, flow
  * for flow, and that syncing only the tracked keys keeps a copy equal to
- * it too.  Focused tests show that one VM's change touches only its
+ * it too, additions before deletions; every other sequence runs the
+ * engine and the sync a slice at a time, inputs changing in between.  Focused tests show that one VM's change touches only its
  * flows, how a key group follows its ports, and how owners of one key
  * are ranked, and a change set that overflows.  MIGNET_PL_SEQS
  * overrides the number of sequences (10,000). */
@@ -277,6 +278,61 @@ n_sequences(void)
     return 10000;
 }
 
+/* pl_engine_run_some() in slices of 1-5 owners, with inputs changing
+ * between the slices now and then (at most 3 times): the run must end
+ * with the table of the inputs as they are then. */
+static int
+run_sliced(struct model *m, struct pl_engine *e)
+{
+    int error, changes = 0;
+    do {
+        size_t budget = 1 + rnd(5);
+        error = pl_engine_run_some(e, &budget, NULL, 0);
+        if (error == EAGAIN && changes < 3 && !rnd(4)) {
+            step(m, e);
+            changes++;
+        }
+    } while (error == EAGAIN);
+    return error;
+}
+
+/* flowtab_sync_step() with budgets of 1-40. */
+static void
+sync_sliced(struct flowtab *installed, const struct flowtab *desired,
+            const struct flowtab *keys, struct ofpbuf *buf)
+{
+    struct flowtab_cursor cur;
+    flowtab_cursor_init(&cur);
+    uint32_t xid = 1;
+    size_t budget;
+    do {
+        budget = 1 + rnd(40);
+    } while (!flowtab_sync_step(installed, desired, keys, buf, &xid, &cur,
+                                &budget));
+}
+
+/* Make before break: no flow_mod adds after one deletes. */
+static bool
+adds_before_deletes(const struct ofpbuf *buf)
+{
+    const uint8_t *p = buf->data;
+    bool deleting = false;
+    for (size_t off = 0; off < buf->size;) {
+        size_t len;
+        if (ofp_frame(p + off, buf->size - off, &len) || !len) {
+            return false;
+        }
+        uint8_t cmd = p[off + 25]; /* ofp_flow_mod's command */
+        if (cmd == OFPFC_DELETE_STRICT) {
+            deleting = true;
+        } else if (deleting) {
+            return false;
+        }
+        off += len;
+    }
+    return true;
+}
+
 static void
 test_property_incremental_equals_full(void **state)
 {
@@ -295,13 +351,16 @@ test_property_incremental_equals_full(void **state)
         }
         struct pl_engine *e = pl_engine_create();
         flowtab_clear(installed);
+        /* Every other sequence runs and syncs a slice at a time, as the
+         * agent does with a big change (agent_sync.c). */
+        bool sliced = s % 2;
         int n_steps = 4 + (int) rnd(12);
         for (int k = 0; k < n_steps; k++) {
             /* Several changes between runs, as the agent batches them. */
             for (int j = 1 + (int) rnd(3); j > 0; j--) {
                 step(&m, e);
             }
-            int ie = pl_engine_run(e, NULL, 0);
+            int ie = sliced ? run_sliced(&m, e) : pl_engine_run(e, NULL, 0);
             int fe = full(&m, oracle);
             steps++;
             if (ie != fe) {
@@ -320,11 +379,20 @@ test_property_incremental_equals_full(void **state)
             /* Only the tracked keys go: the copy stays equal. */
             uint32_t xid = 1;
             ofpbuf_clear(&buf);
-            flowtab_sync_keys(installed, pl_engine_desired(e),
-                              pl_engine_tracked(e), &buf, &xid, NULL);
+            if (sliced) {
+                sync_sliced(installed, pl_engine_desired(e),
+                            pl_engine_tracked(e), &buf);
+            } else {
+                flowtab_sync_keys(installed, pl_engine_desired(e),
+                                  pl_engine_tracked(e), &buf, &xid, NULL);
+            }
             pl_engine_clear_tracked(e);
             if (!tables_equal(installed, oracle)) {
                 fail_msg("sequence %zu step %d: tracked sync diverged", s, k);
+            }
+            if (!adds_before_deletes(&buf)) {
+                fail_msg("sequence %zu step %d: a deletion before an "
+                         "addition", s, k);
             }
             checked++;
             watched += n_cookie_kind(oracle, PL_K_ACTIVATE) > 0;
