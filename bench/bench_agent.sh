@@ -126,13 +126,26 @@ flows=$(mig_metric 1 mignet_agent_flows_confirmed)
 migrate_all 1
 big_p50=$(lat_ms 1 0.5)
 big_p99=$(lat_ms 1 0.99)
+# stalls_over LE: how many of the restarted n1 agent's loop stall probes
+# came later than LE seconds (its loop_stall histogram; a stall is the
+# loop held, or the agent not scheduled at all).
+stalls_over() {
+    curl -sf "http://127.0.0.1:${MIG_METRICS[1]}/metrics" |
+        awk -v le="mignet_agent_loop_stall_seconds_bucket{le=\"$1\"}" '
+        $1 == le { n = $2 }
+        $1 == "mignet_agent_loop_stall_seconds_count" { all = $2 }
+        END { print all - n }'
+}
 # The longest the restarted n1 agent's loop was held (resync included).
 stall_ms=$(mig_metric 1 mignet_agent_loop_stall_max_seconds |
     awk '{ printf "%.3f", $1 * 1000 }')
+stalls_5=$(stalls_over 0.005)
+stalls_10=$(stalls_over 0.01)
 
 # 4. V2 VMs in all (about 2 x V2 flows on n1): restart n1's agent again,
 #    time its table, and 5. the instruction latency with that table.
 huge_start_ms=0 huge_flows=0 huge_p50=0 huge_p99=0 huge_stall_ms=0
+huge_stalls_5=0 huge_stalls_10=0
 if [ "$V2" -gt "$V" ]; then
     create_vms $((V + 1)) "$V2"
     sleep 5
@@ -144,6 +157,8 @@ if [ "$V2" -gt "$V" ]; then
     huge_p99=$(lat_ms 1 0.99)
     huge_stall_ms=$(mig_metric 1 mignet_agent_loop_stall_max_seconds |
         awk '{ printf "%.3f", $1 * 1000 }')
+    huge_stalls_5=$(stalls_over 0.005)
+    huge_stalls_10=$(stalls_over 0.01)
 fi
 
 # Baseline last (its flows are not the agents').
@@ -157,13 +172,16 @@ cat >&3 <<JSON
  "instruction_to_barrier_ms_with_big_table": {"n1": {"p50": $big_p50,
      "p99": $big_p99}},
  "loop_stall_max_ms_n1": $stall_ms,
+ "loop_stalls_n1": {"over_5ms": $stalls_5, "over_10ms": $stalls_10},
  "baseline_ofctl_bench": "$ofctl_base",
  "resync": {"vms": $V, "flows_confirmed": $flows,
             "agent_start_to_table_confirmed_ms": $start_ms,
             "biggest_batch_flow_mods": $mods, "biggest_batch_seconds": $secs},
  "resync_huge": {"vms": $V2, "flows_confirmed": $huge_flows,
                  "agent_start_to_table_confirmed_ms": $huge_start_ms,
-                 "loop_stall_max_ms": $huge_stall_ms},
+                 "loop_stall_max_ms": $huge_stall_ms,
+                 "loop_stalls": {"over_5ms": $huge_stalls_5,
+                                 "over_10ms": $huge_stalls_10}},
  "instruction_to_barrier_ms_with_huge_table": {"n1": {"p50": $huge_p50,
      "p99": $huge_p99}}}
 JSON

@@ -11,7 +11,9 @@
  *   restart: a new agent, a switch that still holds that table (read
  *            back in flow statistics) -- until the minimal diff is
  *            confirmed;
- *   instr:   then one install instruction -- until its ack.
+ *   instr:   then one install instruction -- until its ack;
+ *   growth:  a new agent with V/10 VMs, then the others as delta
+ *            answers of 500, each confirmed before the next.
  * For each: the longest turn and what it was, the turns taken, and the
  * time from start to confirmation.  Baseline in the same run: one
  * json_loadb of the map answer (what a single-turn parse costs).
@@ -204,21 +206,23 @@ feed(struct bed *b, const char *what, const char *text)
     }
 }
 
+/* A map answer with VMs bulkFROM..bulkTO, at 'version' ('full': the
+ * whole map; else the changes since the version before). */
 static char *
-map_answer(size_t v, size_t *len)
+map_answer(size_t from, size_t to, size_t version, bool full, size_t *len)
 {
     struct strbuf s;
     strbuf_init(&s);
-    strbuf_printf(&s, "{\"version\": %zu, \"full\": true, \"entries\": [",
-                  v + 1);
-    for (size_t i = 1; i <= v; i++) {
+    strbuf_printf(&s, "{\"version\": %zu, \"full\": %s, \"entries\": [",
+                  version, full ? "true" : "false");
+    for (size_t i = from; i <= to; i++) {
         strbuf_printf(&s, "%s{\"vm\": \"bulk%zu\", \"version\": %zu, "
                       "\"removed\": false, \"node\": \"n2\", \"address\": "
                       "\"198.18.0.2\", \"epoch\": 1, \"mac\": "
                       "\"02:00:00:03:%02zx:%02zx\", \"ip\": "
                       "\"198.19.%zu.%zu\", \"vni\": 100}",
-                      i > 1 ? ", " : "", i, i, i / 256 % 256, i % 256,
-                      1 + i / 250 % 250, i % 250 + 1);
+                      i > from ? ", " : "", i, version, i / 256 % 256,
+                      i % 256, 1 + i / 250 % 250, i % 250 + 1);
     }
     strbuf_printf(&s, "]}");
     *len = strlen(strbuf_str(&s));
@@ -273,28 +277,38 @@ instr_acked(const struct bed *b)
            && b->c->instr_lat.total > 0;
 }
 
+/* A new agent in 'b': its switch connected (handshake, ports, the read
+ * of what it holds), its channel welcomed with an empty resync.
+ * Returns when it started. */
+static uint64_t
+bed_up(struct bed *b)
+{
+    struct agent_core_options o = {
+        .node = "n1", .tunnel_port = "vxlan0",
+        .dhcp_snoop = AGENT_SNOOP_OFF,
+    };
+    ofpbuf_init(&b->reply, 4096);
+    uint64_t t0 = clock_mono_us();
+    b->c = agent_core_create(&o, t0);
+    TURN(b, "switch connected", agent_core_of_connected(b->c, t0));
+    TURN(b, "channel connected", agent_core_chan_connected(b->c, t0));
+    feed(b, "welcome", "{\"type\":\"welcome\",\"node\":\"n1\","
+         "\"map_version\":1,\"heartbeat_ms\":1000}\n"
+         "{\"type\":\"resync_begin\",\"seq\":0}\n"
+         "{\"type\":\"resync_end\",\"seq\":0}\n");
+    while (pump(b)) {
+    }
+    return t0;
+}
+
 /* A new agent on a switch holding 'held' (NULL: nothing), the map
  * answered once; returns the core (the caller destroys it). */
 static struct agent_core *
 run_start(const char *map, size_t len, const struct flowtab *held,
           struct result *r, struct result *instr)
 {
-    struct agent_core_options o = {
-        .node = "n1", .tunnel_port = "vxlan0",
-        .dhcp_snoop = AGENT_SNOOP_OFF,
-    };
     struct bed b = {.held = held};
-    ofpbuf_init(&b.reply, 4096);
-    uint64_t t0 = clock_mono_us();
-    b.c = agent_core_create(&o, t0);
-    TURN(&b, "switch connected", agent_core_of_connected(b.c, t0));
-    TURN(&b, "channel connected", agent_core_chan_connected(b.c, t0));
-    feed(&b, "welcome", "{\"type\":\"welcome\",\"node\":\"n1\","
-         "\"map_version\":1,\"heartbeat_ms\":1000}\n"
-         "{\"type\":\"resync_begin\",\"seq\":0}\n"
-         "{\"type\":\"resync_end\",\"seq\":0}\n");
-    while (pump(&b)) {
-    }
+    uint64_t t0 = bed_up(&b);
     char err[256];
     int rc;
     TURN(&b, "map answer", rc = agent_core_map_answer(b.c, map, len,
@@ -317,6 +331,47 @@ run_start(const char *map, size_t len, const struct flowtab *held,
     }
     ofpbuf_uninit(&b.reply);
     return b.c;
+}
+
+/* growth: a new agent with a tenth of the VMs, then the rest arriving
+ * as delta answers of GROWTH_STEP VMs, each confirmed before the next
+ * (the node's table grows from ~V/5 to ~2V flows, crossing every
+ * power of two on the way). */
+#define GROWTH_STEP 500
+static void
+run_growth(size_t v, struct result *r)
+{
+    struct bed b = {.held = NULL};
+    uint64_t t0 = bed_up(&b);
+    size_t first = v / 10, len;
+    char err[256];
+    char *map = map_answer(1, first, first, true, &len);
+    want_version = first;
+    if (agent_core_map_answer(b.c, map, len, clock_mono_us(), err,
+                              sizeof err)) {
+        die(err);
+    }
+    free(map);
+    settle(&b, table_confirmed, t0, r);
+    b.turns = b.max_us = b.mods = 0;
+    memset(b.kinds, 0, sizeof b.kinds);
+    uint64_t t1 = clock_mono_us();
+    for (size_t from = first + 1; from <= v; from += GROWTH_STEP) {
+        size_t to = from + GROWTH_STEP - 1 < v ? from + GROWTH_STEP - 1 : v;
+        map = map_answer(from, to, to, false, &len);
+        int rc;
+        TURN(&b, "map answer", rc = agent_core_map_answer(
+                                   b.c, map, len, clock_mono_us(), err,
+                                   sizeof err));
+        free(map);
+        if (rc) {
+            die(err);
+        }
+        want_version = to;
+        settle(&b, table_confirmed, t1, r);
+    }
+    ofpbuf_uninit(&b.reply);
+    agent_core_destroy(b.c);
 }
 
 static void
@@ -344,7 +399,7 @@ main(int argc, char **argv)
         return 2;
     }
     size_t len;
-    char *map = map_answer(v, &len);
+    char *map = map_answer(1, v, v + 1, true, &len);
     want_version = v + 1;
 
     uint64_t t0 = clock_mono_us();
@@ -362,7 +417,10 @@ main(int argc, char **argv)
            v, flowtab_count(first->installed), len, parse_us / 1e3);
     print("start", &start, true);
     print("restart", &restart, true);
-    print("instruction_after_restart", &instr, false);
+    print("instruction_after_restart", &instr, true);
+    struct result growth;
+    run_growth(v, &growth);
+    print("growth", &growth, false);
     printf("}\n");
     agent_core_destroy(first);
     agent_core_destroy(second);

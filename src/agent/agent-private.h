@@ -81,6 +81,10 @@ struct agent {
     struct evhttp_request *poll_req; /* the poll in flight, or NULL */
     struct event *poll_deadline;     /* ends it after 1 s in all */
     const char *poll_why;            /* why it failed, for the log */
+    /* The answer's body, taken as it arrives (poll_chunk_cb) so that a
+     * 9 MB map is never copied in one turn; handed to the core whole. */
+    char *poll_body;
+    size_t poll_len, poll_cap;
     struct event *poll_timer;
     uint64_t polls, poll_errors;
     /* Failed polls in a row, when the streak began and when it was last

@@ -144,6 +144,31 @@ gateway_reached(struct agent *a)
     }
 }
 
+/* Appends what the answer's input buffer holds to the body. */
+static void
+poll_take(struct agent *a, struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    if (n) {
+        a->poll_body = xgrow(a->poll_body, &a->poll_cap, a->poll_len + n,
+                             1);
+        evbuffer_remove(in, a->poll_body + a->poll_len, n);
+        a->poll_len += n;
+    }
+}
+
+/* A piece of the answer's body arrived (libevent drains the buffer
+ * afterwards): a 9 MB map is taken a read at a time, not in one turn. */
+static void
+poll_chunk_cb(struct evhttp_request *req, void *aux)
+{
+    struct agent *a = aux;
+    if (a->poll_req == req && evhttp_request_get_response_code(req) == 200) {
+        poll_take(a, req);
+    }
+}
+
 /* The poll ended: 'req' holds the answer, or NULL when there is none. */
 static void
 poll_finish(struct agent *a, struct evhttp_request *req)
@@ -158,12 +183,13 @@ poll_finish(struct agent *a, struct evhttp_request *req)
     } else {
         gateway_reached(a);
         addr_list_succeeded(&a->gws);
-        struct evbuffer *in = evhttp_request_get_input_buffer(req);
-        size_t len = evbuffer_get_length(in);
-        const char *body = len ? (const char *) evbuffer_pullup(in, -1)
-                               : "";
-        if (agent_core_map_answer(a->core, body, len, clock_mono_us(),
-                                  err, sizeof err)) {
+        poll_take(a, req); /* what no chunk callback took */
+        char *body = a->poll_body ? a->poll_body : xmalloc(1);
+        size_t len = a->poll_len;
+        a->poll_body = NULL; /* the core's now */
+        a->poll_len = a->poll_cap = 0;
+        if (agent_core_map_answer_take(a->core, body, len, clock_mono_us(),
+                                       err, sizeof err)) {
             a->poll_errors++;
             log_write(LOG_WARN, "agent", "event=bad_map node=%s "
                       "error=\"%s\"", a->opt.node, err);
@@ -238,6 +264,8 @@ poll_cb(evutil_socket_t fd, short what, void *aux)
                   a->gw.host, a->gw.port);
     struct evhttp_request *req = evhttp_request_new(poll_done_cb, a);
     evhttp_request_set_error_cb(req, poll_error_cb);
+    evhttp_request_set_chunked_cb(req, poll_chunk_cb);
+    a->poll_len = 0;
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Host", strbuf_str(&host));
     evhttp_add_header(h, "Accept", "application/json");
@@ -583,6 +611,7 @@ out:
     event_free(a->of_retry);
     event_free(a->poll_timer);
     event_free(a->poll_deadline);
+    free(a->poll_body);
     event_free(a->stall_timer);
     if (a->dns) {
         evdns_base_free(a->dns, 0);

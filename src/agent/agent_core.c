@@ -771,15 +771,24 @@ map_read(struct agent_core *a, char *err, size_t errlen)
 }
 
 int
-agent_core_map_answer(struct agent_core *a, const char *body, size_t len,
-                      uint64_t now, char *err, size_t errlen)
+agent_core_map_answer_take(struct agent_core *a, char *body, size_t len,
+                           uint64_t now, char *err, size_t errlen)
 {
     a->now_us = now;
-    if (agent_map_read_begin(a->map, body, len, err, errlen)
+    if (agent_map_read_take(a->map, body, len, err, errlen)
         || map_read(a, err, errlen)) {
         return EINVAL; /* a small answer is read at once */
     }
     return 0;
+}
+
+int
+agent_core_map_answer(struct agent_core *a, const char *body, size_t len,
+                      uint64_t now, char *err, size_t errlen)
+{
+    char *copy = xmalloc(len ? len : 1);
+    memcpy(copy, body, len);
+    return agent_core_map_answer_take(a, copy, len, now, err, errlen);
 }
 
 /* Asks for the relay flows' counters: one request per held relay by its

@@ -244,6 +244,9 @@ struct strbuf *agent_core_ovsdb_output(struct agent_core *);
  * poll then); a fault found later is logged and counted (map_errors). */
 int agent_core_map_answer(struct agent_core *, const char *body, size_t len,
                           uint64_t now, char *err, size_t errlen);
+/* The same with no copy: takes 'body' (malloc'd), freed by the core. */
+int agent_core_map_answer_take(struct agent_core *, char *body, size_t len,
+                               uint64_t now, char *err, size_t errlen);
 
 /* Asks the switch for the port-security counters, and for the relay ones
  * while relay flows may exist; a snooped lease that ended schedules a

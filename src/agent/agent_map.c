@@ -535,25 +535,35 @@ read_entry(struct agent_map *m, char *err, size_t errlen)
 }
 
 int
-agent_map_read_begin(struct agent_map *m, const char *json, size_t len,
-                     char *err, size_t errlen)
+agent_map_read_take(struct agent_map *m, char *json, size_t len, char *err,
+                    size_t errlen)
 {
     if (m->reader) {
+        free(json);
         return fail(err, errlen, "an answer is being read");
     }
     size_t ws = js_ws_len(json, len);
     if (ws == len || json[ws] != '{') {
+        free(json);
         return fail(err, errlen, "not JSON: no object");
     }
     struct amap_reader *r = xcalloc(1, sizeof *r);
-    r->buf = xmalloc(len ? len : 1);
-    memcpy(r->buf, json, len);
+    r->buf = json;
     r->len = len;
     r->pos = ws + 1;
     r->state = READ_MEMBER;
     r->first = true;
     m->reader = r;
     return 0;
+}
+
+int
+agent_map_read_begin(struct agent_map *m, const char *json, size_t len,
+                     char *err, size_t errlen)
+{
+    char *copy = xmalloc(len ? len : 1);
+    memcpy(copy, json, len);
+    return agent_map_read_take(m, copy, len, err, errlen);
 }
 
 bool
@@ -587,7 +597,12 @@ agent_map_read_step(struct agent_map *m, size_t *budget, char *err,
         } else if (r->full && r->version >= m->version) {
             /* The new table, built aside: the map keeps serving. */
             if (!r->shadow) {
-                r->shadow = table_create();
+                r->shadow = table_create(); /* its room at once: cheap */
+                if (strmap_reserve(&r->shadow->index, r->n)) {
+                    abort(); /* no memory: as xmalloc */
+                }
+                r->shadow->e = xgrow(r->shadow->e, &r->shadow->cap,
+                                     r->n ? r->n : 1, sizeof *r->shadow->e);
             }
             size_t n = r->n - r->built < *budget ? r->n - r->built : *budget;
             build(r->shadow, r->st + r->built, n);

@@ -52,6 +52,10 @@ int agent_map_apply(struct agent_map *, const char *json, size_t len,
  * applied. */
 int agent_map_read_begin(struct agent_map *, const char *json, size_t len,
                          char *err, size_t errlen);
+/* The same with no copy: takes 'json' (malloc'd; freed by the map, also
+ * when it is refused). */
+int agent_map_read_take(struct agent_map *, char *json, size_t len,
+                        char *err, size_t errlen);
 int agent_map_read_step(struct agent_map *, size_t *budget, char *err,
                         size_t errlen);
 /* An answer is being read; agent_map_read_cancel() drops it. */

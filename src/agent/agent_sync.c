@@ -338,11 +338,6 @@ begin(struct agent_core *a)
         add_changed(j, map);
     }
     add_changed(j, &a->changed);
-    if (!pl_engine_n_vms(a->engine)) {
-        /* A first table (a start): its room at once, while that costs
-         * nothing, rather than a rehash of 65,536 flows in one turn. */
-        pl_engine_reserve(a->engine, 2 * j->n);
-    }
     chan_client_clear_changes(a->chan);
     agent_map_clear_changes(a->map);
     vm_changes_clear(&a->changed);
@@ -386,6 +381,10 @@ views_step(struct agent_core *a, size_t *budget)
     }
     if (j->next == j->n) {
         mark_enforced(a);
+        /* The room for the VMs' flows (two each at least) before they
+         * are computed: growing a table rehashes what it holds, so it is
+         * cheaper now than at 65,536 flows in some later turn. */
+        pl_engine_reserve(a->engine, 2 * pl_engine_n_vms(a->engine));
         j->stage = SYNC_ENGINE;
     }
 }
@@ -415,10 +414,9 @@ engine_step(struct agent_core *a, size_t *budget)
         give_up(a);
         return;
     }
-    if (!flowtab_count(a->installed)) {
-        flowtab_reserve(a->installed,
-                        flowtab_count(pl_engine_desired(a->engine)));
-    }
+    /* The same for the switch's copy (what the read found may be far
+     * fewer flows). */
+    flowtab_reserve(a->installed, flowtab_count(pl_engine_desired(a->engine)));
     a->job->batch.sent_us = a->now_us;
     a->job->stage = SYNC_SEND;
 }
