@@ -13,7 +13,9 @@
  *            confirmed;
  *   instr:   then one install instruction -- until its ack;
  *   growth:  a new agent with V/10 VMs, then the others as delta
- *            answers of 500, each confirmed before the next.
+ *            answers of 500, each confirmed before the next;
+ *   held:    a new agent told by a channel resync that V VMs are placed
+ *            on its node, the lines in 16 KB reads.
  * For each: the longest turn and what it was, the turns taken, and the
  * time from start to confirmation.  Baseline in the same run: one
  * json_loadb of the map answer (what a single-turn parse costs).
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/agent-private.h"
 #include "agent/agent_core.h"
 #include "agent/flowtab.h"
 #include "lib/clock.h"
@@ -269,6 +272,14 @@ table_confirmed(const struct bed *b)
     return b->c->confirmed_version >= want_version;
 }
 
+/* Every instruction received so far is covered by a confirmed batch. */
+static bool
+instr_settled(const struct bed *b)
+{
+    return !agent_sync_busy(b->c) && !b->c->sync_due && b->c->synced_seq
+           && !chan_client_pending_ack(b->c->chan);
+}
+
 static bool
 instr_acked(const struct bed *b)
 {
@@ -374,6 +385,50 @@ run_growth(size_t v, struct result *r)
     agent_core_destroy(b.c);
 }
 
+/* held: a new agent told about V VMs placed on this node by a resync on
+ * its channel (no map), the lines arriving as a socket delivers them
+ * (16 KB reads), until the resync's barrier is confirmed. */
+static void
+run_held(size_t v, struct result *r)
+{
+    struct bed b = {.held = NULL};
+    uint64_t t0 = bed_up(&b);
+    struct strbuf s;
+    strbuf_init(&s);
+    strbuf_printf(&s, "{\"type\":\"resync_begin\",\"seq\":0}\n");
+    for (size_t i = 1; i <= v; i++) {
+        strbuf_printf(&s, "{\"type\":\"install\",\"seq\":%zu,\"vm\":"
+                      "\"held%zu\",\"epoch\":1,\"mac\":"
+                      "\"02:00:00:04:%02zx:%02zx\",\"ip\":\"198.19.%zu.%zu\","
+                      "\"vni\":100}\n", i, i, i / 256 % 256, i % 256,
+                      1 + i / 250 % 250, i % 250 + 1);
+    }
+    strbuf_printf(&s, "{\"type\":\"resync_end\",\"seq\":%zu}\n", v);
+    const char *text = strbuf_str(&s);
+    size_t len = strlen(text);
+    b.turns = b.max_us = b.mods = 0;
+    memset(b.kinds, 0, sizeof b.kinds);
+    for (size_t off = 0; off < len; off += 16384) {
+        size_t n = len - off < 16384 ? len - off : 16384;
+        int rc;
+        TURN(&b, "channel bytes", rc = agent_core_chan_receive(
+                                      b.c, text + off, n, clock_mono_us()));
+        if (rc) {
+            die("agent refused the resync");
+        }
+        uint64_t now = clock_mono_us();
+        if (agent_core_next_wake(b.c) <= now) {
+            TURN(&b, "run", (void) agent_core_run(b.c, now));
+        }
+        pump(&b);
+    }
+    strbuf_destroy(&s);
+    want_version = 0;
+    settle(&b, instr_settled, t0, r);
+    ofpbuf_uninit(&b.reply);
+    agent_core_destroy(b.c);
+}
+
 static void
 print(const char *name, const struct result *r, bool comma)
 {
@@ -420,7 +475,10 @@ main(int argc, char **argv)
     print("instruction_after_restart", &instr, true);
     struct result growth;
     run_growth(v, &growth);
-    print("growth", &growth, false);
+    print("growth", &growth, true);
+    struct result held;
+    run_held(v, &held);
+    print("held", &held, false);
     printf("}\n");
     agent_core_destroy(first);
     agent_core_destroy(second);
