@@ -275,6 +275,9 @@ agent_core_chan_connected(struct agent_core *a, uint64_t now)
 {
     a->now_us = now;
     a->session++;
+    /* A batch of the old session, still waiting for its barrier (a sync
+     * of many slices waits long), acknowledges nothing in this one. */
+    ofctrl_set_session(a->ofctrl, a->session);
     a->synced_seq = 0; /* sequence numbers start again */
     a->confirmed_version = 0; /* report the held version again */
     /* ... and what it activated, if mignetd may not have heard it. */

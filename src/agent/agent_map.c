@@ -39,7 +39,7 @@ enum read_state {
 };
 
 /* Top-level members a reader remembers (for duplicates): more is not a
- * map answer. */
+ * map answer (it has three; a whole-document parse took any number). */
 #define READ_MAX_KEYS 16
 
 struct amap_reader {
@@ -391,13 +391,21 @@ skip_ws(struct amap_reader *r)
     r->pos += js_ws_len(r->buf + r->pos, r->len - r->pos);
 }
 
+/* Deepest nesting of one entry or one other member's value: a map
+ * answer nests 2 levels; jansson would take 2,048. */
+#define READ_MAX_DEPTH 32
+
 /* The JSON value at the reader's position, consumed; NULL (with 'je'
- * filled when jansson refused it) if there is none. */
+ * filled when jansson refused it, '*deep' when it nests deeper than
+ * READ_MAX_DEPTH) if there is none. */
 static json_t *
-take_value(struct amap_reader *r, size_t flags, json_error_t *je)
+take_value(struct amap_reader *r, size_t flags, json_error_t *je,
+           bool *deep)
 {
-    size_t n = js_value_len(r->buf + r->pos, r->len - r->pos);
-    if (!n) {
+    size_t depth;
+    size_t n = js_value_len(r->buf + r->pos, r->len - r->pos, &depth);
+    *deep = depth > READ_MAX_DEPTH;
+    if (!n || *deep) {
         snprintf(je->text, sizeof je->text, "no value");
         return NULL;
     }
@@ -435,7 +443,11 @@ read_member(struct agent_map *m, char *err, size_t errlen)
         skip_ws(r);
     }
     json_error_t je;
-    json_t *key = take_value(r, JSON_DECODE_ANY, &je);
+    bool deep;
+    json_t *key = take_value(r, JSON_DECODE_ANY, &je, &deep);
+    if (!key && !deep) {
+        return read_fail(m, err, errlen, "not JSON: a member's name");
+    }
     if (!json_is_string(key) || r->n_keys == READ_MAX_KEYS) {
         json_decref(key);
         return read_fail(m, err, errlen, "not a map answer (a member)");
@@ -468,9 +480,12 @@ read_member(struct agent_map *m, char *err, size_t errlen)
         r->first = true;
         return EAGAIN;
     }
-    json_t *v = take_value(r, JSON_DECODE_ANY, &je);
+    json_t *v = take_value(r, JSON_DECODE_ANY, &je, &deep);
     if (!v) {
-        return read_fail(m, err, errlen, "not JSON: a member's value");
+        return read_fail(m, err, errlen,
+                         deep ? "not a map answer (a member nested too "
+                                "deep)"
+                              : "not JSON: a member's value");
     }
     bool ok = true;
     if (!strcmp(k, "version")) {
@@ -516,11 +531,17 @@ read_entry(struct agent_map *m, char *err, size_t errlen)
     }
     r->first = false;
     json_error_t je;
-    json_t *o = take_value(r, JSON_DECODE_ANY, &je);
+    bool deep;
+    json_t *o = take_value(r, JSON_DECODE_ANY, &je, &deep);
     if (!o) {
         char what[200];
-        snprintf(what, sizeof what, "not JSON: entry %zu: %s", r->n,
-                 je.text);
+        if (deep) {
+            snprintf(what, sizeof what, "not a map answer: entry %zu "
+                     "nested too deep", r->n);
+        } else {
+            snprintf(what, sizeof what, "not JSON: entry %zu: %s", r->n,
+                     je.text);
+        }
         return read_fail(m, err, errlen, what);
     }
     r->st = xgrow(r->st, &r->cap, r->n + 1, sizeof *r->st);
@@ -545,7 +566,7 @@ agent_map_read_take(struct agent_map *m, char *json, size_t len, char *err,
     size_t ws = js_ws_len(json, len);
     if (ws == len || json[ws] != '{') {
         free(json);
-        return fail(err, errlen, "not JSON: no object");
+        return fail(err, errlen, "not a map answer (no object)");
     }
     struct amap_reader *r = xcalloc(1, sizeof *r);
     r->buf = json;

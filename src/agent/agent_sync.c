@@ -5,11 +5,11 @@
  * start or a resync at 50,000 VMs (100,000 flows) never holds the loop
  * for more than a few milliseconds (issue 10 item 4): begin() takes the
  * change sets -- the VMs whose held entry, map entry, port or snooped
- * binding changed -- and what the batch will confirm; the VIEWS stage
- * feeds the engine (pl_engine.c) those VMs' views, SYNC_SLICE_VMS per
- * turn; the ENGINE stage recomputes the dirty owners, SYNC_SLICE_OWNERS
- * per turn; the SEND stage hands the changed keys to ofctrl.c,
- * SYNC_SLICE_FLOWS per turn, which sends only those flow_mods and, after
+ * binding changed -- and what the batch will confirm; then, within a
+ * budget of work per turn (SYNC_TURN_WORK), the VIEWS stage feeds the
+ * engine (pl_engine.c) those VMs' views, the ENGINE stage recomputes the
+ * dirty owners, and the SEND stage hands the changed keys to ofctrl.c,
+ * which sends only those flow_mods and, after
  * the last slice, a barrier, and acks (or nacks) the instructions once
  * the barrier's reply comes.  What arrives meanwhile waits in the change
  * sets for the next job;
@@ -33,6 +33,8 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mignet/ofp.h"
+
+static bool job_carries_activation(const struct agent_core *);
 
 uint64_t
 agent_now_ms(void *aux)
@@ -78,11 +80,15 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
     map_push_confirmed(a->push, a->chan, a->map, b->version, t,
                        &a->chan_out);
     /* Activations this batch made true on the switch; a session not
-     * ready to hear them gets them with a later batch. */
+     * ready to hear them gets them with a later batch.  The report names
+     * every activation not yet reported: while a newer one waits for its
+     * flows (not sent yet, or in a sync under way), all wait for it. */
     if (a->activation_batch && b->id >= a->activation_batch) {
         a->activation_batch = 0;
-        if (!chan_client_welcomed(a->chan)
-            || chan_client_in_resync(a->chan)) {
+        if (a->activation_due || job_carries_activation(a)) {
+            /* the later batch reports them all */
+        } else if (!chan_client_welcomed(a->chan)
+                   || chan_client_in_resync(a->chan)) {
             a->activation_due = true;
         } else {
             (void) chan_client_report_activated(a->chan, t, &a->chan_out);
@@ -224,6 +230,13 @@ bool
 agent_sync_busy(const struct agent_core *a)
 {
     return a->job->stage != SYNC_IDLE;
+}
+
+/* A sync under way carries an activation report. */
+static bool
+job_carries_activation(const struct agent_core *a)
+{
+    return agent_sync_busy(a) && a->job->activation;
 }
 
 static void

@@ -33,7 +33,7 @@ struct strbuf;
 
 /* One batch of flow_mods and what its barrier confirms. */
 struct ofctrl_batch {
-    uint64_t id;        /* 1, 2, ... per ofctrl, set by ofctrl_sync() */
+    uint64_t id;        /* 1, 2, ... per ofctrl, set with its barrier */
     uint64_t session;   /* channel session it belongs to */
     uint64_t ack_seq;   /* highest instruction it implements, 0 = none */
     uint64_t version;   /* gateway map version it implements, 0 = none */

@@ -136,8 +136,11 @@ string_len(const char *p, size_t len)
 }
 
 size_t
-js_value_len(const char *p, size_t len)
+js_value_len(const char *p, size_t len, size_t *depthp)
 {
+    size_t unused;
+    depthp = depthp ? depthp : &unused;
+    *depthp = 0;
     if (!len) {
         return 0;
     }
@@ -154,7 +157,9 @@ js_value_len(const char *p, size_t len)
                 }
                 i += n - 1;
             } else if (p[i] == '{' || p[i] == '[') {
-                depth++;
+                if (++depth > *depthp) {
+                    *depthp = depth;
+                }
             } else if ((p[i] == '}' || p[i] == ']') && !--depth) {
                 return i + 1;
             }

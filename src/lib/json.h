@@ -48,8 +48,10 @@ int js_put_u64(struct strbuf *sb, uint64_t v);
  * brackets counted and its strings skipped; or a scalar, up to the next
  * ',', ':', '}', ']' or white space -- without checking it (jansson then
  * parses exactly those bytes).  0 when the text ends first or p[0] cannot
- * start a value.  js_ws_len(): the white space at p[0]. */
-size_t js_value_len(const char *p, size_t len);
+ * start a value; '*depth' (if not NULL) is how deep its arrays and
+ * objects nest (0 for a string or a scalar).  js_ws_len(): the white
+ * space at p[0]. */
+size_t js_value_len(const char *p, size_t len, size_t *depth);
 size_t js_ws_len(const char *p, size_t len);
 
 #endif /* MIGNET_JSON_H */

@@ -4,12 +4,15 @@
  * Any input must apply or fail cleanly; a failure must leave the map
  * exactly as it was (all-or-nothing), and whatever applies must leave an
  * index that finds every entry.  Read in slices of 1-3 entries, the same
- * input must give the same answer and the same map.  It keeps no state
- * between inputs. */
+ * input must give the same answer and the same map; against a whole-
+ * document jansson parse, it must refuse what jansson refuses and never
+ * call not JSON what jansson takes.  It keeps no state between inputs. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "agent/agent_map.h"
 
@@ -75,6 +78,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((read_sliced(sliced, data, size) != 0) != (rc != 0)) {
         abort();
     }
+    /* The oracle: the whole document parsed by jansson at once, as the
+     * reader did before it read a slice at a time.  What jansson refuses
+     * the reader refuses; what it takes, the reader never calls not
+     * JSON (it may still find it no map answer). */
+    json_error_t je;
+    json_t *whole = json_loadb((const char *) data, size,
+                               JSON_REJECT_DUPLICATES, &je);
+    if ((!whole && !rc) || (whole && rc && !strncmp(err, "not JSON", 8))) {
+        abort();
+    }
+    json_decref(whole);
     same_maps(m, sliced);
     agent_map_destroy(sliced);
     if (rc) {

@@ -1953,6 +1953,17 @@ up_no_map(struct fx *f)
     strbuf_clear(agent_core_chan_output(f->c));
 }
 
+/* The gateway answers with big_map(BIG_VMS, version). */
+static void
+answer_big_map(struct fx *f, uint64_t version)
+{
+    char *map = big_map(BIG_VMS, version);
+    char err[128];
+    assert_int_equal(agent_core_map_answer(f->c, map, strlen(map), f->now,
+                                           err, sizeof err), 0);
+    free(map);
+}
+
 static void
 install_vm1(struct fx *f)
 {
@@ -1970,11 +1981,7 @@ test_big_start_is_sliced(void **state)
     struct fx *f = *state;
     struct taken t;
     up_no_map(f);
-    char *map = big_map(BIG_VMS, 9);
-    char err[128];
-    assert_int_equal(agent_core_map_answer(f->c, map, strlen(map), f->now,
-                                           err, sizeof err), 0);
-    free(map);
+    answer_big_map(f, 9);
     assert_int_equal(agent_map_version(f->c->map), 0); /* still reading */
     size_t turns;
     size_t mods = run_until_barrier(f, &t, &turns, install_vm1, 40);
@@ -1999,11 +2006,7 @@ test_big_start_error_in_early_slice(void **state)
     struct fx *f = *state;
     struct taken t;
     up_no_map(f);
-    char *map = big_map(BIG_VMS, 9);
-    char err[128];
-    assert_int_equal(agent_core_map_answer(f->c, map, strlen(map), f->now,
-                                           err, sizeof err), 0);
-    free(map);
+    answer_big_map(f, 9);
     uint32_t first_mod = 0;
     size_t turns = 0;
     for (;;) {
@@ -2030,6 +2033,89 @@ test_big_start_error_in_early_slice(void **state)
     assert_true(turns > 20);
     barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n"
                          "{\"type\":\"refresh\",\"version\":9}\n");
+}
+
+/* The channel reconnects while a big batch goes out (a full resend
+ * after a refusal, carrying the old session's seq 2): the new session's
+ * seq 1 (vm2) is not in it, so its barrier acknowledges nothing -- the
+ * map version, true on the switch, is still reported -- and the next
+ * batch, with vm2's flows, acknowledges seq 1. */
+static void
+reconnect_with_vm2(struct fx *f)
+{
+    agent_core_chan_disconnected(f->c, f->now);
+    chan_connect(f);
+    feed(f, INSTALL("1", "vm2", "1", "2"));
+}
+
+static void
+test_big_sync_session_changes(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up_no_map(f);
+    answer_big_map(f, 9);
+    size_t turns;
+    (void) run_until_barrier(f, &t, &turns, NULL, 0);
+    barrier_reply(f, &t, "{\"type\":\"refresh\",\"version\":9}\n");
+    /* A refused install: the next sync resends the whole table. */
+    feed(f, INSTALL("1", "vm1", "1", "1"));
+    run_batch(f, &t);
+    sw_error(f, t.xid[0], OFPET_FLOW_MOD_FAILED, 1);
+    barrier_reply(f, &t, "{\"type\":\"nack\",\"seq\":1,"
+                  "\"ofp_error\":{\"type\":5,\"code\":1}}\n");
+    feed(f, INSTALL("2", "vm1", "2", "1"));
+    /* Turn 40: the recompute done (about 15 turns), the flow_mods going
+     * out (about 60). */
+    size_t mods = run_until_barrier(f, &t, &turns, reconnect_with_vm2, 40);
+    assert_true(mods >= 2 * BIG_VMS);
+    assert_true(turns > 60);
+    barrier_reply(f, &t, "{\"type\":\"refresh\",\"version\":9}\n");
+    run_batch(f, &t);
+    assert_true(touches_port(&t, 2));
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n");
+}
+
+/* An activation report goes only with the batch that made its flows
+ * true.  vm1 and vm2 each migrate back to n1 (inactive installs over
+ * their relays, watched); vm1's first frame: batch A carries its report.
+ * A long sync begins (a full map), and vm2's first frame comes while it
+ * runs: neither A nor that sync carries vm2's report, so A's
+ * barrier reports nothing (the report names every activation not yet
+ * reported), and the batch after reports both. */
+#define RELAY_VM2(SEQ)                                                       \
+    "{\"type\":\"relay\",\"seq\":" SEQ ",\"vm\":\"vm2\",\"epoch\":1,"     \
+    CFG("2") ",\"target\":\"n2\",\"target_address\":\"198.18.0.2\","     \
+    "\"target_epoch\":2}\n"
+
+static void
+frame_vm2(struct fx *f)
+{
+    sw_packet_in(f, 2, pl_cookie(PL_K_ACTIVATE, "vm2"));
+}
+
+static void
+test_activation_waits_for_its_batch(void **state)
+{
+    struct fx *f = *state;
+    struct taken ta, t;
+    up_back_to_n1(f);
+    confirmed(f, INSTALL("4", "vm2", "1", "2") RELAY_VM2("5"),
+              "{\"type\":\"ack\",\"seq\":5}\n");
+    confirmed(f, INSTALL_X("6", "vm2", "3", "2", WATCHED),
+              "{\"type\":\"ack\",\"seq\":6}\n");
+    sw_packet_in(f, 1, pl_cookie(PL_K_ACTIVATE, "vm1"));
+    run_batch(f, &ta); /* A: vm1's local delivery; not answered yet */
+    answer_big_map(f, 20);
+    size_t turns;
+    /* Turn 30: the map is read (8 turns), the sync under way. */
+    (void) run_until_barrier(f, &t, &turns, frame_vm2, 30);
+    assert_true(turns > 40);
+    barrier_reply(f, &ta, ""); /* vm2's flows are not true yet */
+    barrier_reply(f, &t, "{\"type\":\"refresh\",\"version\":20}\n");
+    run_batch(f, &t);
+    barrier_reply(f, &t, ACTIVATED_VM1_3
+                  "{\"type\":\"activated\",\"vm\":\"vm2\",\"epoch\":3}\n");
 }
 
 int
@@ -2101,6 +2187,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_big_start_is_sliced, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_big_start_error_in_early_slice,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_sync_session_changes,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_activation_waits_for_its_batch,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_vnet_restart_waits_for_push,
                                         setup, teardown),
