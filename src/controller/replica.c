@@ -65,7 +65,7 @@ struct replica {
     struct evhttp_connection *watch_conn;
     struct event *watch_retry;
     struct evbuffer *watch_buf; /* a line not yet whole */
-    uint64_t watch_wakes;       /* deletions seen (logged) */
+    uint64_t watch_wakes;       /* campaigns the watch started */
     /* Leader. */
     void (*lost)(void *);
     void *lost_aux;
@@ -511,11 +511,17 @@ replica_watch_chunk_cb(struct evhttp_request *req, void *arg)
     if (evbuffer_get_length(r->watch_buf) > 1u << 20) {
         evbuffer_drain(r->watch_buf, evbuffer_get_length(r->watch_buf));
     }
-    if (deleted && r->el.role == ELECTION_FOLLOWER && r->timer) {
-        r->watch_wakes++;
-        log_write(LOG_INF, "replica", "event=leader_key_deleted replica=%s "
-                  "action=campaign wakes=%" PRIu64, r->opts->replica,
-                  r->watch_wakes);
+    if (!deleted) {
+        return;
+    }
+    /* Logged also when the 200 ms poll was first and this replica already
+     * campaigns or leads: the watch saw it (action=none). */
+    bool wake = r->el.role == ELECTION_FOLLOWER && r->timer;
+    r->watch_wakes += wake;
+    log_write(LOG_INF, "replica", "event=leader_key_deleted replica=%s "
+              "action=%s wakes=%" PRIu64, r->opts->replica,
+              wake ? "campaign" : "none", r->watch_wakes);
+    if (wake) {
         election_wake(&r->el, replica_now());
         struct timeval now = {0, 0};
         evtimer_add(r->timer, &now);

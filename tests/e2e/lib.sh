@@ -238,8 +238,17 @@ tb_host_add() {
 tb_route_flag() {
     [ "${TB_SYSTEM_ROUTE:-0}" = 1 ] || printf '%s' --disable-system-route
 }
+# ovs-vswitchd learns br-phy's address asynchronously; until it has, the
+# route is refused ("Error while inserting route", seen once in a CI run):
+# it is tried again for up to 2 s.
 tb_underlay_route() {
     [ "${TB_SYSTEM_ROUTE:-0}" = 1 ] && return 0
+    local i
+    for i in $(seq 1 20); do
+        tb_appctl "$1" ovs/route/add 198.18.0.0/24 br-phy >/dev/null 2>&1 &&
+            return 0
+        sleep 0.1
+    done
     tb_appctl "$1" ovs/route/add 198.18.0.0/24 br-phy >/dev/null ||
         tb_die "ovs/route/add failed on host $1"
 }
