@@ -593,13 +593,6 @@ agent_map_reading(const struct agent_map *m)
     return m->reader != NULL;
 }
 
-void
-agent_map_read_cancel(struct agent_map *m)
-{
-    reader_free(m->reader);
-    m->reader = NULL;
-}
-
 int
 agent_map_read_step(struct agent_map *m, size_t *budget, char *err,
                     size_t errlen)
@@ -646,7 +639,8 @@ agent_map_read_step(struct agent_map *m, size_t *budget, char *err,
                 commit(m, r->st, r->n, r->full, r->version, shadow);
             }
             m->polled = r->version;
-            agent_map_read_cancel(m);
+            reader_free(m->reader);
+            m->reader = NULL;
             return 0;
         }
     }

@@ -58,9 +58,8 @@ int agent_map_read_take(struct agent_map *, char *json, size_t len,
                         char *err, size_t errlen);
 int agent_map_read_step(struct agent_map *, size_t *budget, char *err,
                         size_t errlen);
-/* An answer is being read; agent_map_read_cancel() drops it. */
+/* An answer is being read. */
 bool agent_map_reading(const struct agent_map *);
-void agent_map_read_cancel(struct agent_map *);
 /* The version the last applied poll answer gave (0 before one): a version
  * above it was reached by a push. */
 uint64_t agent_map_polled_version(const struct agent_map *);

@@ -373,12 +373,6 @@ ofctrl_sync_begin(struct ofctrl *c, struct flowtab *installed,
     return 0;
 }
 
-bool
-ofctrl_syncing(const struct ofctrl *c)
-{
-    return c->syncing;
-}
-
 int
 ofctrl_sync_step(struct ofctrl *c, struct flowtab *installed,
                  const struct flowtab *desired, const struct flowtab *tracked,

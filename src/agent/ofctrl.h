@@ -140,8 +140,6 @@ int ofctrl_sync_step(struct ofctrl *, struct flowtab *installed,
                      const struct flowtab *desired,
                      const struct flowtab *tracked, size_t *budget,
                      struct ofctrl_batch *batch, struct flowtab_diff *);
-/* A sliced sync is under way. */
-bool ofctrl_syncing(const struct ofctrl *);
 /* A refused batch has not been followed by a confirmed full resend. */
 bool ofctrl_failed(const struct ofctrl *);
 
