@@ -15,6 +15,9 @@
 # agent logic: one batch of 2V flows + barrier, and N single flow_mod +
 # barrier round trips.
 # Usage: bench/bench_agent.sh [N=300] [V=5000] [V2=50000] (root; builds)
+# BENCH_LOG_DIR=DIR: the restarted n1 agent logs at debug level (each
+# confirmed instruction's wait, build and switch times) and the agents'
+# logs are copied to DIR.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-300}
@@ -70,6 +73,7 @@ restart_n1() {
     "$MIG_BUILD/mignet-agent" --node n1 --token-file "$TB_DIR/token-n1" \
         --ofp "unix:$(tb_mgmt_sock 1)" \
         --controller "$MIG_AGENTS" --gateway "$MIG_URL" --refresh-ms 1000 \
+        ${BENCH_LOG_DIR:+--log-level debug} \
         --metrics "127.0.0.1:${MIG_METRICS[1]}" \
         >>"$TB_DIR/agent1b.log" 2>&1 &
     MIG_AGENT_PID[1]=$!
@@ -168,6 +172,9 @@ fi
 ofctl_base=$("$MIG_BUILD/mignet-ofctl" "unix:$(tb_mgmt_sock 2)" \
     bench "$((2 * V))" "$N" 2>/dev/null | tail -n 2 | tr '\n' ' ')
 
+if [ -n "${BENCH_LOG_DIR:-}" ]; then
+    mkdir -p "$BENCH_LOG_DIR" && cp "$TB_DIR"/agent*.log "$BENCH_LOG_DIR"/
+fi
 cat >&3 <<JSON
 {"migrations": $N, "instructions_confirmed_n1": $n_1,
  "instruction_to_barrier_ms": {"n1": {"p50": $p50_1, "p99": $p99_1,

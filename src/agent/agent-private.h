@@ -151,6 +151,9 @@ struct agent_sync_job *agent_sync_job_create(void);
 void agent_sync_job_destroy(struct agent_sync_job *);
 /* A sync is under way: agent_core_run() goes on with it every turn. */
 bool agent_sync_busy(const struct agent_core *);
+/* The highest instruction a batch covers: sent, being built, or a
+ * resync's replay (the latency clock runs only for later ones). */
+uint64_t agent_sync_covered_seq(const struct agent_core *);
 void agent_sync(struct agent_core *);
 /* A sync runs at the next agent_core_run(). */
 void agent_schedule_sync(struct agent_core *);

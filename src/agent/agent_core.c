@@ -279,6 +279,8 @@ agent_core_chan_connected(struct agent_core *a, uint64_t now)
      * of many slices waits long), acknowledges nothing in this one. */
     ofctrl_set_session(a->ofctrl, a->session);
     a->synced_seq = 0; /* sequence numbers start again */
+    a->replayed_seq = 0;
+    a->resync_since_us = 0;
     a->confirmed_version = 0; /* report the held version again */
     /* ... and what it activated, if mignetd may not have heard it. */
     a->activation_due = unreported_activations(a);
@@ -292,16 +294,27 @@ agent_core_chan_receive(struct agent_core *a, const char *data, size_t len,
                         uint64_t now)
 {
     a->now_us = now;
+    struct chan_client_stats st;
+    chan_client_get_stats(a->chan, &st);
+    uint64_t resyncs = st.resyncs;
     int err = chan_client_receive(a->chan, data, len, agent_core_ms(a),
                                   &a->chan_out);
     if (err) {
         return err;
     }
+    chan_client_get_stats(a->chan, &st);
+    if (st.resyncs != resyncs) {
+        /* A resync ended: what it replayed is confirmed as a resync. */
+        a->replayed_seq = st.resync_seq;
+        a->resync_since_us = now;
+    }
     uint64_t pending = chan_client_pending_ack(a->chan);
     if (pending) {
-        /* Instructions no barrier covers yet start the latency clock,
-         * also while an earlier barrier is still in flight. */
-        if (pending > a->synced_seq && !a->unconfirmed_since_us) {
+        /* Instructions no batch covers yet start the latency clock, also
+         * while an earlier barrier is in flight or a sync is under way
+         * (which covers those it began with). */
+        if (pending > agent_sync_covered_seq(a)
+            && !a->unconfirmed_since_us) {
             a->unconfirmed_since_us = now;
         }
         agent_schedule_sync(a); /* a barrier will confirm and acknowledge */

@@ -117,7 +117,14 @@ struct agent_core {
     struct strbuf chan_out;  /* queued for the channel */
     uint64_t session;        /* counts connections */
     uint64_t unconfirmed_since_us; /* oldest applied, unacked instruction */
-    uint64_t synced_seq; /* highest instruction a barrier already covers */
+    uint64_t synced_seq; /* highest instruction a batch sent covers */
+    /* The last resync's replay: instructions up to 'replayed_seq' are
+     * state replayed at a (re)connection, not new instructions; the time
+     * from its end to its barrier is the resync's, not an instruction's
+     * latency ('resync_since_us' while unconfirmed). */
+    uint64_t replayed_seq;
+    uint64_t resync_since_us;
+    uint64_t resync_confirmed_us; /* the last one's, 0 = none yet */
     size_t confirmed_flows; /* flows in the switch, per the last barrier */
 
     /* Gateway map. */

@@ -65,19 +65,16 @@ family(struct evbuffer *out, const char *name, const char *type,
 
 static void
 summary(struct evbuffer *out, const char *name, const char *help,
-        const struct lat *l, bool with_max)
+        const struct lat *l)
 {
     double p50, p99, max;
     lat_summary(l, &p50, &p99, &max);
     family(out, name, "summary", help);
     evbuffer_add_printf(out,
         "mignet_agent_%s{quantile=\"0.5\"} %.6f\n"
-        "mignet_agent_%s{quantile=\"0.99\"} %.6f\n",
-        name, p50, name, p99);
-    if (with_max) {
-        evbuffer_add_printf(out, "mignet_agent_%s{quantile=\"1\"} %.6f\n",
-                            name, max);
-    }
+        "mignet_agent_%s{quantile=\"0.99\"} %.6f\n"
+        "mignet_agent_%s{quantile=\"1\"} %.6f\n",
+        name, p50, name, p99, name, max);
     evbuffer_add_printf(out, "mignet_agent_%s_sum %.6f\n"
                         "mignet_agent_%s_count %" PRIu64 "\n",
                         name, l->sum_us / 1e6, name, l->total);
@@ -237,16 +234,19 @@ agent_metrics_cb(struct evhttp_request *req, void *aux)
         "mignet_agent_instructions_total{kind=\"relay\"} %" PRIu64 "\n"
         "mignet_agent_instructions_total{kind=\"delete\"} %" PRIu64 "\n",
         cs.installs, cs.relays, cs.deletes);
+    family(out, "resync_confirmed_seconds", "gauge",
+           "The last channel resync's end to the barrier confirming it.");
+    evbuffer_add_printf(out, "mignet_agent_resync_confirmed_seconds %.6f\n",
+                        a->resync_confirmed_us / 1e6);
     family(out, "biggest_batch_seconds", "gauge",
            "Time from that batch's first send to its barrier reply.");
     evbuffer_add_printf(out, "mignet_agent_biggest_batch_seconds %.6f\n",
                         a->biggest_batch_us / 1e6);
     summary(out, "instruction_latency_seconds",
-            "Instruction arrival to its barrier reply.", &a->instr_lat,
-            false);
+            "Instruction arrival to its barrier reply.", &a->instr_lat);
     summary(out, "dhcp_ack_to_enforced_seconds",
             "DHCP ACK seen to its binding's flows confirmed.",
-            &a->enforce_lat, true);
+            &a->enforce_lat);
     stall_histogram(out, &sh->stall);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");

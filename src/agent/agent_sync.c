@@ -36,6 +36,9 @@
 
 static bool job_carries_activation(const struct agent_core *);
 
+/* An instruction confirmed later than this is logged at info level. */
+#define SLOW_INSTRUCTION_US 100000
+
 uint64_t
 agent_now_ms(void *aux)
 {
@@ -69,7 +72,28 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
         a->biggest_batch_us = a->now_us - b->sent_us;
     }
     if (b->session == a->session && b->ack_seq && b->oldest_instr_us) {
-        agent_lat_add(&a->instr_lat, a->now_us - b->oldest_instr_us);
+        uint64_t lat = a->now_us - b->oldest_instr_us;
+        agent_lat_add(&a->instr_lat, lat);
+        /* Where an instruction's time went: waiting for the sync to
+         * begin (an earlier one under way), building it, the switch. */
+        log_write(lat > SLOW_INSTRUCTION_US ? LOG_INF : LOG_DBG, "agent",
+                  "event=instruction_confirmed node=%s "
+                  "seq=%" PRIu64 " flow_mods=%zu latency_us=%" PRIu64
+                  " wait_us=%" PRIu64 " build_us=%" PRIu64
+                  " switch_us=%" PRIu64, a->opt.node, b->ack_seq, b->n_mods,
+                  a->now_us - b->oldest_instr_us,
+                  b->begun_us - b->oldest_instr_us, b->sent_us - b->begun_us,
+                  a->now_us - b->sent_us);
+    }
+    if (b->session == a->session && a->resync_since_us
+        && b->begun_us >= a->resync_since_us
+        && b->ack_seq >= a->replayed_seq) {
+        a->resync_confirmed_us = a->now_us - a->resync_since_us;
+        a->resync_since_us = 0;
+        log_write(LOG_INF, "agent", "event=resync_confirmed node=%s "
+                  "seq=%" PRIu64 " flow_mods=%zu flows=%zu latency_us=%"
+                  PRIu64, a->opt.node, b->ack_seq, b->n_mods,
+                  b->n_installed, a->resync_confirmed_us);
     }
     /* The map version the batch implements is now true on the switch:
      * report a polled version as a refresh, acknowledge a pushed one as a
@@ -232,6 +256,18 @@ agent_sync_busy(const struct agent_core *a)
     return a->job->stage != SYNC_IDLE;
 }
 
+uint64_t
+agent_sync_covered_seq(const struct agent_core *a)
+{
+    uint64_t seq = a->synced_seq > a->replayed_seq ? a->synced_seq
+                                                   : a->replayed_seq;
+    if (agent_sync_busy(a) && a->job->batch.session == a->session
+        && a->job->batch.ack_seq > seq) {
+        seq = a->job->batch.ack_seq;
+    }
+    return seq;
+}
+
 /* A sync under way carries an activation report. */
 static bool
 job_carries_activation(const struct agent_core *a)
@@ -359,6 +395,7 @@ begin(struct agent_core *a)
         .ack_seq = chan_client_pending_ack(a->chan),
         .version = agent_map_version(a->map),
         .oldest_instr_us = a->unconfirmed_since_us,
+        .begun_us = a->now_us,
     };
     /* Instructions from now on start the latency clock again. */
     a->unconfirmed_since_us = 0;

@@ -639,6 +639,7 @@ handle_resync(struct chan_client *c, const struct chan_msg *m)
     table_clear(&c->staging, false);
     c->in_resync = false;
     c->stats.resyncs++;
+    c->stats.resync_seq = m->seq;
     vm_changes_all(&c->changes);
     state_changed(c);
 }

@@ -72,6 +72,7 @@ struct chan_client_stats {
     uint64_t activated_sent; /* 'activated' reports queued */
     uint64_t refused;      /* instructions refused by the epoch rule */
     uint64_t resyncs;      /* completed resyncs */
+    uint64_t resync_seq;   /* the last completed resync's resync_end seq */
     uint64_t errors;       /* 'error' messages received */
     uint64_t not_leader;   /* 'not_leader' answers received */
     uint64_t heartbeats;   /* heartbeats received */

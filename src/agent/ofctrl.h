@@ -37,6 +37,7 @@ struct ofctrl_batch {
     uint64_t session;   /* channel session it belongs to */
     uint64_t ack_seq;   /* highest instruction it implements, 0 = none */
     uint64_t version;   /* gateway map version it implements, 0 = none */
+    uint64_t begun_us;  /* caller's clock: the sync that built it began */
     uint64_t sent_us;   /* caller's clock, for latency figures */
     uint64_t oldest_instr_us; /* arrival of the oldest instruction in it */
     size_t n_mods;      /* flow_mods in it */

@@ -2048,22 +2048,31 @@ reconnect_with_vm2(struct fx *f)
     feed(f, INSTALL("1", "vm2", "1", "2"));
 }
 
+/* The big map's table confirmed, then install 1 (vm1) refused: the next
+ * sync resends the whole table. */
 static void
-test_big_sync_session_changes(void **state)
+big_table_refused(struct fx *f)
 {
-    struct fx *f = *state;
     struct taken t;
     up_no_map(f);
     answer_big_map(f, 9);
     size_t turns;
     (void) run_until_barrier(f, &t, &turns, NULL, 0);
     barrier_reply(f, &t, "{\"type\":\"refresh\",\"version\":9}\n");
-    /* A refused install: the next sync resends the whole table. */
     feed(f, INSTALL("1", "vm1", "1", "1"));
     run_batch(f, &t);
     sw_error(f, t.xid[0], OFPET_FLOW_MOD_FAILED, 1);
     barrier_reply(f, &t, "{\"type\":\"nack\",\"seq\":1,"
                   "\"ofp_error\":{\"type\":5,\"code\":1}}\n");
+}
+
+static void
+test_big_sync_session_changes(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    size_t turns;
+    big_table_refused(f);
     feed(f, INSTALL("2", "vm1", "2", "1"));
     /* Turn 40: the recompute done (about 15 turns), the flow_mods going
      * out (about 60). */
@@ -2118,12 +2127,102 @@ test_activation_waits_for_its_batch(void **state)
                   "{\"type\":\"activated\",\"vm\":\"vm2\",\"epoch\":3}\n");
 }
 
+/* A message that is no instruction (a heartbeat) arrives while a big
+ * sync carrying instruction 1 goes out, and a second batch begins before
+ * the first's barrier is answered: instruction 1's latency is counted
+ * once, from its arrival -- the heartbeat starts no clock for it. */
+static void
+heartbeat(struct fx *f)
+{
+    feed(f, "{\"type\":\"heartbeat\"}\n");
+}
+
+static void
+test_latency_counted_once_over_a_big_sync(void **state)
+{
+    struct fx *f = *state;
+    struct taken t, t2;
+    size_t turns;
+    big_table_refused(f); /* the next sync resends every flow */
+    assert_int_equal(f->c->instr_lat.total, 0);
+    feed(f, INSTALL("2", "vm2", "1", "2"));
+    uint64_t t0 = f->now;
+    (void) run_until_barrier(f, &t, &turns, heartbeat, 10);
+    assert_true(turns > 10);
+    run_batch(f, &t2); /* the heartbeat's sync, before the first reply */
+    f->now += 3000;
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
+    assert_int_equal(f->c->instr_lat.total, 1);
+    assert_int_equal(f->c->instr_lat.us[0], f->now - t0);
+    barrier_reply(f, &t2, "");
+    assert_int_equal(f->c->instr_lat.total, 1);
+}
+
+/* A resync's replay is the (re)start's, not an instruction: it is timed
+ * as resync_confirmed_us; the next instruction is timed as one. */
+static void
+test_resync_not_an_instruction(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    sw_connect(f, NULL);
+    chan_connect(f);
+    feed(f, RESYNC_VM1);
+    uint64_t t0 = f->now;
+    char err[128];
+    assert_int_equal(agent_core_map_answer(f->c, MAP, strlen(MAP), f->now,
+                                           err, sizeof err),
+                     0);
+    run_batch(f, &t);
+    f->now += 7000;
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n"
+                  "{\"type\":\"refresh\",\"version\":7}\n");
+    assert_int_equal(f->c->instr_lat.total, 0);
+    assert_int_equal(f->c->resync_confirmed_us, f->now - t0);
+    feed(f, INSTALL("2", "vm2", "1", "2"));
+    run_batch(f, &t);
+    f->now += 2000;
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
+    assert_int_equal(f->c->instr_lat.total, 1);
+    assert_int_equal(f->c->instr_lat.us[0], 2000 + 1000); /* run_batch: 1 ms */
+    assert_int_equal(f->c->resync_confirmed_us, 7000 + 1000);
+}
+
+/* An instruction in the same read as the resync's end is one: the batch
+ * that confirms both times each. */
+static void
+test_instruction_after_resync_same_read(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    sw_connect(f, NULL);
+    chan_connect(f);
+    char err[128];
+    assert_int_equal(agent_core_map_answer(f->c, MAP, strlen(MAP), f->now,
+                                           err, sizeof err),
+                     0);
+    feed(f, RESYNC_VM1 INSTALL("2", "vm2", "1", "2"));
+    run_batch(f, &t);
+    f->now += 4000;
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n"
+                  "{\"type\":\"refresh\",\"version\":7}\n");
+    assert_int_equal(f->c->instr_lat.total, 1);
+    assert_int_equal(f->c->instr_lat.us[0], 5000);
+    assert_int_equal(f->c->resync_confirmed_us, 5000);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_install_barrier_ack, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_latency_counted_once_over_a_big_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resync_not_an_instruction,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_instruction_after_resync_same_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_nacks_and_resends, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
