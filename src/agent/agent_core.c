@@ -281,6 +281,7 @@ agent_core_chan_connected(struct agent_core *a, uint64_t now)
     a->synced_seq = 0; /* sequence numbers start again */
     a->replayed_seq = 0;
     a->resync_since_us = 0;
+    a->unconfirmed_since_us = 0; /* those instructions come as a replay */
     a->confirmed_version = 0; /* report the held version again */
     /* ... and what it activated, if mignetd may not have heard it. */
     a->activation_due = unreported_activations(a);
@@ -314,6 +315,7 @@ agent_core_chan_receive(struct agent_core *a, const char *data, size_t len,
          * while an earlier barrier is in flight or a sync is under way
          * (which covers those it began with). */
         if (pending > agent_sync_covered_seq(a)
+            && !chan_client_in_resync(a->chan) /* replayed */
             && !a->unconfirmed_since_us) {
             a->unconfirmed_since_us = now;
         }

@@ -85,9 +85,9 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
                   b->begun_us - b->oldest_instr_us, b->sent_us - b->begun_us,
                   a->now_us - b->sent_us);
     }
+    /* The first batch begun after the resync's end carries all of it. */
     if (b->session == a->session && a->resync_since_us
-        && b->begun_us >= a->resync_since_us
-        && b->ack_seq >= a->replayed_seq) {
+        && b->begun_us >= a->resync_since_us) {
         a->resync_confirmed_us = a->now_us - a->resync_since_us;
         a->resync_since_us = 0;
         log_write(LOG_INF, "agent", "event=resync_confirmed node=%s "
@@ -390,15 +390,21 @@ begin(struct agent_core *a)
     chan_client_clear_changes(a->chan);
     agent_map_clear_changes(a->map);
     vm_changes_clear(&a->changed);
+    /* During a resync the replayed state is staged, not held: this batch
+     * cannot confirm it, so it acknowledges nothing (the one after
+     * resync_end does) and the latency clock goes on. */
+    bool replaying = chan_client_in_resync(a->chan);
     j->batch = (struct ofctrl_batch){
         .session = a->session,
-        .ack_seq = chan_client_pending_ack(a->chan),
+        .ack_seq = replaying ? 0 : chan_client_pending_ack(a->chan),
         .version = agent_map_version(a->map),
-        .oldest_instr_us = a->unconfirmed_since_us,
+        .oldest_instr_us = replaying ? 0 : a->unconfirmed_since_us,
         .begun_us = a->now_us,
     };
-    /* Instructions from now on start the latency clock again. */
-    a->unconfirmed_since_us = 0;
+    if (!replaying) {
+        /* Instructions from now on start the latency clock again. */
+        a->unconfirmed_since_us = 0;
+    }
     j->activation = a->activation_due;
     a->activation_due = false;
     agent_vnet_batch_begin(a);
@@ -412,7 +418,7 @@ static void
 give_up(struct agent_core *a)
 {
     struct agent_sync_job *j = a->job;
-    if (j->batch.oldest_instr_us
+    if (j->batch.oldest_instr_us && j->batch.session == a->session
         && (!a->unconfirmed_since_us
             || j->batch.oldest_instr_us < a->unconfirmed_since_us)) {
         a->unconfirmed_since_us = j->batch.oldest_instr_us;

@@ -2211,6 +2211,56 @@ test_instruction_after_resync_same_read(void **state)
     assert_int_equal(f->c->resync_confirmed_us, 5000);
 }
 
+/* A resync that comes in two reads, a turn of the loop between them
+ * (the reconnection scheduled a sync): nothing of it is an instruction,
+ * the batch of that turn acknowledges none of it (its flows are not
+ * computed yet), and the first batch after resync_end confirms it all
+ * and is timed as the resync. */
+static void
+test_resync_in_two_reads(void **state)
+{
+    struct fx *f = *state;
+    struct taken mid, t;
+    up_with_two(f);
+    agent_core_chan_disconnected(f->c, f->now);
+    chan_connect(f);
+    feed(f, "{\"type\":\"resync_begin\",\"seq\":0}\n"
+            INSTALL("1", "vm1", "1", "1"));
+    run_batch(f, &mid);
+    f->now += 2000;
+    uint64_t t0 = f->now;
+    feed(f, INSTALL("2", "vm2", "1", "2")
+            "{\"type\":\"resync_end\",\"seq\":2}\n");
+    run_batch(f, &t);
+    /* Its reply comes after resync_end: still no ack. */
+    barrier_reply(f, &mid, "");
+    f->now += 3000;
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
+    assert_int_equal(f->c->instr_lat.total, 1); /* up_with_two's */
+    assert_int_equal(f->c->resync_confirmed_us, f->now - t0);
+}
+
+/* An instruction unconfirmed when the channel drops comes back in the
+ * new session's resync: timed as the resync, not as an instruction
+ * whose clock ran across the reconnection. */
+static void
+test_reconnect_drops_the_clock(void **state)
+{
+    struct fx *f = *state;
+    struct taken t;
+    up(f);
+    feed(f, INSTALL("1", "vm1", "1", "1"));
+    agent_core_chan_disconnected(f->c, f->now);
+    f->now += 100000;
+    chan_connect(f);
+    uint64_t t0 = f->now;
+    feed(f, RESYNC_VM1);
+    run_batch(f, &t);
+    barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":1}\n");
+    assert_int_equal(f->c->instr_lat.total, 0);
+    assert_int_equal(f->c->resync_confirmed_us, f->now - t0);
+}
+
 int
 main(void)
 {
@@ -2223,6 +2273,10 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_instruction_after_resync_same_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resync_in_two_reads, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect_drops_the_clock,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_nacks_and_resends, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
