@@ -315,7 +315,6 @@ agent_core_chan_receive(struct agent_core *a, const char *data, size_t len,
          * while an earlier barrier is in flight or a sync is under way
          * (which covers those it began with). */
         if (pending > agent_sync_covered_seq(a)
-            && !chan_client_in_resync(a->chan) /* replayed */
             && !a->unconfirmed_since_us) {
             a->unconfirmed_since_us = now;
         }

@@ -81,9 +81,8 @@ agent_batch_done(void *aux, const struct ofctrl_batch *b,
                   "seq=%" PRIu64 " flow_mods=%zu latency_us=%" PRIu64
                   " wait_us=%" PRIu64 " build_us=%" PRIu64
                   " switch_us=%" PRIu64, a->opt.node, b->ack_seq, b->n_mods,
-                  a->now_us - b->oldest_instr_us,
-                  b->begun_us - b->oldest_instr_us, b->sent_us - b->begun_us,
-                  a->now_us - b->sent_us);
+                  lat, b->begun_us - b->oldest_instr_us,
+                  b->sent_us - b->begun_us, a->now_us - b->sent_us);
     }
     /* The first batch begun after the resync's end carries all of it. */
     if (b->session == a->session && a->resync_since_us
@@ -390,18 +389,17 @@ begin(struct agent_core *a)
     chan_client_clear_changes(a->chan);
     agent_map_clear_changes(a->map);
     vm_changes_clear(&a->changed);
-    /* During a resync the replayed state is staged, not held: this batch
-     * cannot confirm it, so it acknowledges nothing (the one after
-     * resync_end does) and the latency clock goes on. */
-    bool replaying = chan_client_in_resync(a->chan);
+    /* No ack while a resync comes in (chan_client_pending_ack): the
+     * batch then confirms no instruction, and their clock goes on. */
+    uint64_t ack = chan_client_pending_ack(a->chan);
     j->batch = (struct ofctrl_batch){
         .session = a->session,
-        .ack_seq = replaying ? 0 : chan_client_pending_ack(a->chan),
+        .ack_seq = ack,
         .version = agent_map_version(a->map),
-        .oldest_instr_us = replaying ? 0 : a->unconfirmed_since_us,
+        .oldest_instr_us = ack ? a->unconfirmed_since_us : 0,
         .begun_us = a->now_us,
     };
-    if (!replaying) {
+    if (ack) {
         /* Instructions from now on start the latency clock again. */
         a->unconfirmed_since_us = 0;
     }
@@ -503,7 +501,8 @@ send_step(struct agent_core *a, size_t *budget)
     }
     a->flow_mods += d.added + d.modified + d.deleted;
     a->syncs++;
-    if (j->batch.session == a->session) {
+    if (j->batch.session == a->session
+        && j->batch.ack_seq > a->synced_seq) {
         a->synced_seq = j->batch.ack_seq;
     }
     for (size_t k = 0; k < a->n_pend; k++) {

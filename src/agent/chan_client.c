@@ -298,6 +298,9 @@ send_ack(struct chan_client *c, uint64_t now, struct strbuf *out)
 uint64_t
 chan_client_pending_ack(const struct chan_client *c)
 {
+    if (c->in_resync) {
+        return 0; /* the replayed state is staged, not applied yet */
+    }
     return c->pending_ack > c->stats.acked_seq ? c->pending_ack : 0;
 }
 

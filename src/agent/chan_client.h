@@ -112,7 +112,9 @@ void chan_client_destroy(struct chan_client *);
 void chan_client_set_ack(struct chan_client *, bool ack);
 /* With acknowledgements held back (chan_client_set_ack(false)), e.g.
  * until Open vSwitch confirms the flows with a barrier: the highest
- * applied instruction not yet acknowledged, 0 when there is none. */
+ * applied instruction not yet acknowledged, 0 when there is none --
+ * also while a resync comes in: what it replays is staged, not applied,
+ * until resync_end. */
 uint64_t chan_client_pending_ack(const struct chan_client *);
 /* Acknowledges every applied instruction up to 'seq' (never beyond what
  * was applied; nothing during a resync or before welcome). */

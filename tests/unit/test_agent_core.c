@@ -2211,11 +2211,11 @@ test_instruction_after_resync_same_read(void **state)
     assert_int_equal(f->c->resync_confirmed_us, 5000);
 }
 
-/* A resync that comes in two reads, a turn of the loop between them
- * (the reconnection scheduled a sync): nothing of it is an instruction,
- * the batch of that turn acknowledges none of it (its flows are not
- * computed yet), and the first batch after resync_end confirms it all
- * and is timed as the resync. */
+/* A resync that comes in two reads, a map answer and a turn of the loop
+ * between them: nothing of it is an instruction, the batch of that turn
+ * acknowledges none of it (its flows are not computed yet), and the
+ * first batch after resync_end confirms it all and is timed as the
+ * resync. */
 static void
 test_resync_in_two_reads(void **state)
 {
@@ -2226,14 +2226,19 @@ test_resync_in_two_reads(void **state)
     chan_connect(f);
     feed(f, "{\"type\":\"resync_begin\",\"seq\":0}\n"
             INSTALL("1", "vm1", "1", "1"));
+    /* A map answer between the reads: its batch goes out mid-resync. */
+    char err[128];
+    assert_int_equal(agent_core_map_answer(f->c, MAP, strlen(MAP), f->now,
+                                           err, sizeof err),
+                     0);
     run_batch(f, &mid);
     f->now += 2000;
     uint64_t t0 = f->now;
     feed(f, INSTALL("2", "vm2", "1", "2")
             "{\"type\":\"resync_end\",\"seq\":2}\n");
     run_batch(f, &t);
-    /* Its reply comes after resync_end: still no ack. */
-    barrier_reply(f, &mid, "");
+    /* Its reply comes after resync_end: the map, but no ack. */
+    barrier_reply(f, &mid, "{\"type\":\"refresh\",\"version\":7}\n");
     f->now += 3000;
     barrier_reply(f, &t, "{\"type\":\"ack\",\"seq\":2}\n");
     assert_int_equal(f->c->instr_lat.total, 1); /* up_with_two's */

@@ -626,6 +626,33 @@ test_nack(void **state)
     expect_out(f, ""); /* already acknowledged */
 }
 
+/* With acks held back: nothing is pending while a resync comes in (its
+ * state is staged, not applied); at resync_end all of it is. */
+static void
+test_no_pending_ack_during_resync(void **state)
+{
+    struct fixture *f = *state;
+    chan_client_set_ack(f->c, false);
+    connect_welcome(f);
+    assert_int_equal(
+        feed(f, "{\"type\":\"install\",\"seq\":1,\"vm\":\"vm1\",\"epoch\":1,"
+                CFG("1") "}\n", 120),
+        0);
+    assert_int_equal(chan_client_pending_ack(f->c), 1);
+    assert_int_equal(
+        feed(f, "{\"type\":\"resync_begin\",\"seq\":1}\n"
+                "{\"type\":\"install\",\"seq\":2,\"vm\":\"vm2\",\"epoch\":1,"
+                CFG("2") "}\n", 121),
+        0);
+    assert_int_equal(chan_client_pending_ack(f->c), 0);
+    assert_int_equal(feed(f, "{\"type\":\"resync_end\",\"seq\":3}\n", 122),
+                     0);
+    assert_int_equal(chan_client_pending_ack(f->c), 3);
+    struct chan_client_stats st;
+    chan_client_get_stats(f->c, &st);
+    assert_int_equal(st.resync_seq, 3);
+}
+
 static void
 test_disconnect_drops_partial_resync(void **state)
 {
@@ -789,6 +816,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_heartbeats_and_timeouts, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_options_refresh_report_noack,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_pending_ack_during_resync,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_disconnect_drops_partial_resync,
                                         setup, teardown),
