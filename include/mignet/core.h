@@ -130,6 +130,12 @@ struct core_instr {
     const char *iface_id;
     bool inactive;          /* INSTALL */
     bool activate_on_frame; /* INSTALL */
+    /* RELAY: sent by a switch-over that counts the VM as running at the
+     * destination (every mode but `lossless`'s first call; a `rarp`
+     * frame).  The source's copy no longer runs, so each packet it gets
+     * is lost until this relay is in: mignetd sends it before its batch
+     * commits (agent_server.c). */
+    bool activated;
     struct mn_config config;
     /* The port-security binding that goes with 'config' (its enforcement
      * fields), or NULL when the VM has none.  For RELAY and DELETE of a

@@ -2,15 +2,24 @@
  *
  * Each session reads '\n'-framed JSON lines (chan_msg), turns them into
  * core calls, and queues its answers and the core's instructions in a
- * buffer that reaches the socket after the batch commits.  One exception
- * keeps the migration path fast: an install with nothing queued before it
- * is written at once.  That is safe because an install only adds state on
- * the destination: if the commit never happens the controller exits, every
- * session dies with it, and each new session begins with a resync that
- * replaces the agent's state.  Relays and deletions, which change what a
- * node does with traffic, always wait for the commit.  A malformed message
- * never changes state; a node never holds two sessions; a session for a
- * node the core no longer has is closed.
+ * buffer that reaches the socket after the batch commits.  Two exceptions
+ * keep the migration path fast, each written at once when nothing is
+ * queued before it on its session:
+ *   - an install: it only adds state on the destination;
+ *   - a relay of a VM that already runs at its destination
+ *     (core_instr.activated: its `rarp` frame, or a switch-over that
+ *     activates): the source's copy no longer runs, so every packet it
+ *     gets is lost until the relay is in -- one fsync, tens to hundreds
+ *     of ms on a busy disk, was the largest part of a `rarp` switch-over's
+ *     loss.  The relay only follows what the VM did.
+ * Both are safe for the same reason: if the commit never happens the
+ * controller exits, every session dies with it, and each new session
+ * begins with a resync that replaces the agent's state (the VM's next
+ * frame, or the caller's retry, switches over again).  Other relays and
+ * every deletion, which decide what a node does with traffic, wait for
+ * the commit.  A malformed message never changes state; a node never
+ * holds two sessions; a session for a node the core no longer has is
+ * closed.
  *
  * Node identity (docs/agent-protocol.md): a hello must carry the node's
  * token, or come over TLS with a client certificate, verified against
@@ -112,7 +121,7 @@ struct agent_server {
     unsigned n_registered;
     struct agent_session **dirty; /* sessions with output queued */
     size_t n_dirty, dirty_cap;
-    struct strbuf scratch; /* an install written at once */
+    struct strbuf scratch; /* an instruction written at once */
     double install_t0; /* agent_server_time_installs(); 0 = not timed */
     /* Map push. */
     unsigned n_subscribed;
@@ -157,13 +166,14 @@ session_overflow(struct agent_session *s, size_t extra)
     return true;
 }
 
-/* Writes an install at once when nothing is queued ahead of it (see the
- * top of this file); otherwise queues it like everything else. */
+/* Writes an install, or a relay that follows an activation, at once when
+ * nothing is queued ahead of it (see the top of this file); otherwise
+ * queues it like everything else.  Installs are timed ('install_t0'). */
 static void
-session_send_install(struct agent_session *s, const struct chan_msg *m)
+session_send_now(struct agent_session *s, const struct chan_msg *m)
 {
     struct strbuf *sb = &s->srv->scratch;
-    double t0 = s->srv->install_t0;
+    double t0 = m->type == CHAN_INSTALL ? s->srv->install_t0 : 0;
     if (s->out.len || s->queued) {
         if (t0 > 0 && !s->held_install_t0) {
             s->held_install_t0 = t0; /* measured when it is written */
@@ -175,7 +185,8 @@ session_send_install(struct agent_session *s, const struct chan_msg *m)
     enum chan_err e = chan_msg_encode(m, sb);
     if (e) {
         log_write(LOG_ERROR, "agent", "event=encode_failed node=%s "
-                  "type=install err=%s", s->name, chan_err_code(e));
+                  "type=%s err=%s", s->name, chan_msg_type_name(m->type),
+                  chan_err_code(e));
         return;
     }
     if (session_overflow(s, sb->len)) {
@@ -1275,8 +1286,8 @@ agent_server_instr(struct agent_server *srv, const struct core_instr *in)
         m.target_epoch = in->target_epoch;
     }
     enum instr_kind kind = in->kind;
-    if (kind == INSTR_INSTALL) {
-        session_send_install(s, &m); /* may close 's' */
+    if (kind == INSTR_INSTALL || (kind == INSTR_RELAY && in->activated)) {
+        session_send_now(s, &m); /* may close 's' */
     } else {
         session_send(s, &m);
     }

@@ -9,7 +9,8 @@
  * monotonic time, so a clock step never moves a delay.  Each loop
  * iteration is one batch: every change it made is committed with one
  * durable store commit, and only then are its HTTP answers and agent
- * instructions released (installs may go first, see agent_server.c).  A
+ * instructions released (installs, and relays of a VM that already runs
+ * at its destination, may go first: agent_server.c).  A
  * failed commit is fatal: the daemon answers 500 to that batch and exits,
  * so memory never runs ahead of the disk. */
 #include "controller/transfers.h"

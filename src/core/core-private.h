@@ -94,6 +94,9 @@ struct migration {
     uint32_t timeout_task;  /* PREPARE_TIMEOUT, NIL when none */
     uint32_t deadline_task; /* PREPARE_DEADLINE, NIL when none */
     uint32_t delete_task;   /* NIL when none */
+    /* Switching over on the VM's frame at the destination (only during
+     * that call; not stored). */
+    bool on_frame;
 };
 
 struct tombstone {
@@ -156,9 +159,10 @@ void core_free_contents(struct core *);
 void core_emit(struct core *, enum instr_kind, uint32_t node, uint32_t vm,
                uint64_t epoch, const struct mn_config *, uint32_t target,
                uint64_t target_epoch, const struct binding *);
-/* core_emit() with INSTALL flags. */
-#define CORE_EMIT_INACTIVE 1u /* a prepared destination: attracts nothing */
-#define CORE_EMIT_ON_FRAME 2u /* report activation on the first frame */
+/* core_emit() with flags. */
+#define CORE_EMIT_INACTIVE 1u /* INSTALL: a prepared destination */
+#define CORE_EMIT_ON_FRAME 2u /* INSTALL: report activation on a frame */
+#define CORE_EMIT_ACTIVATED 4u /* RELAY: the VM runs at the destination */
 void core_emit_flags(struct core *, enum instr_kind, uint32_t node,
                      uint32_t vm, uint64_t epoch, const struct mn_config *,
                      uint32_t target, uint64_t target_epoch,

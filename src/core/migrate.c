@@ -410,9 +410,11 @@ step3_gateway(struct core *c, const struct mig_move *mv,
     m->pub.map_version = c->vms[mv->vm].map_version;
 }
 
-/* Points every pending relay of 'vi' other than towards 'to' at 'to'. */
+/* Points every pending relay of 'vi' other than towards 'to' at 'to';
+ * 'flags' as step4_relay's. */
 static void
-retarget_relays(struct core *c, uint32_t vi, uint32_t to, uint64_t epoch)
+retarget_relays(struct core *c, uint32_t vi, uint32_t to, uint64_t epoch,
+                unsigned flags)
 {
     if (!c->cfg.retarget) {
         return;
@@ -427,8 +429,8 @@ retarget_relays(struct core *c, uint32_t vi, uint32_t to, uint64_t epoch)
         t->target_epoch = epoch;
         c->stats.relays_retargeted++;
         core_persist_task(c, ti);
-        core_emit(c, INSTR_RELAY, t->node, vi, t->epoch, &t->snapshot, to,
-                  epoch, t->snap);
+        core_emit_flags(c, INSTR_RELAY, t->node, vi, t->epoch, &t->snapshot,
+                        to, epoch, t->snap, flags);
     }
 }
 
@@ -436,11 +438,16 @@ static void
 step4_relay(struct core *c, const struct mig_move *mv, struct migration *m)
 {
     uint32_t vi = mv->vm, to = mv->dst;
+    /* Relays of a VM that runs at the destination only follow that fact
+     * (core_instr.activated). */
+    unsigned flags = m->pub.activated_ms || m->on_frame ? CORE_EMIT_ACTIVATED
+                                                         : 0;
     /* Older relays first, so the new snapshot is not retargeted. */
-    retarget_relays(c, vi, to, mv->new_epoch);
+    retarget_relays(c, vi, to, mv->new_epoch, flags);
     if (c->cfg.relay) {
-        core_emit(c, INSTR_RELAY, mv->src, vi, mv->old_epoch, &mv->snapshot,
-                  to, mv->new_epoch, mv->snap_binding);
+        core_emit_flags(c, INSTR_RELAY, mv->src, vi, mv->old_epoch,
+                        &mv->snapshot, to, mv->new_epoch, mv->snap_binding,
+                        flags);
         m->src_seq = c->nodes[mv->src].last_seq;
         m->src_acked = false;
         core_node_wait(c, mv->src, m->src_seq, m->pub.id);
@@ -601,8 +608,10 @@ mig_switch_and_activate(struct core *c, struct migration *m, bool resumed,
     uint64_t id = m->pub.id;
     bool was_switched = !mig_unswitched(m);
     if (!was_switched) {
+        m->on_frame = resumed;
         mig_transition(c, m, MIG_EV_SWITCH, now);
         m = core_mig_get(c, id);
+        m->on_frame = false;
     }
     if ((resumed || was_switched) && !mig_activated(m)
         && m->pub.phase != MIG_CLEANING && m->pub.phase != MIG_CLEANED) {
@@ -743,7 +752,7 @@ revert_switch_over(struct core *c, struct migration *m)
     core_emit(c, INSTR_INSTALL, src, vi, v->epoch, &v->config, NIL, 0,
               core_vm_binding(c, vi));
     core_gateway_touch(c, vi);
-    retarget_relays(c, vi, src, v->epoch);
+    retarget_relays(c, vi, src, v->epoch, 0);
     core_persist_vm(c, vi);
     core_persist_meta(c);
 }

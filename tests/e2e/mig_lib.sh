@@ -20,6 +20,10 @@ MIG_METRICS=()
 MIG_AGENT_PID=()
 # Extra mignet-agent flags (word-split), e.g. "--dhcp-snoop agent".
 MIG_AGENT_ARGS=${MIG_AGENT_ARGS:-}
+# Extra environment of mignetd (VAR=VALUE words, word-split), e.g. a slow
+# disk: "LD_PRELOAD=build/slow_disk.so MIGNET_SLOW_DISK_FLAG=FILE"
+# (tests/integration/slow_disk.c; FILE holds the ms each fsync waits).
+MIG_MIGNETD_ENV=${MIG_MIGNETD_ENV:-}
 # Map push (docs/agent-protocol.md): off unless MIG_PUSH=1, so that nodes
 # learn a move by their polls and stay stale for a while, which is what
 # most scenarios here are about; MIG_PUSH_MS is the push interval.
@@ -63,7 +67,8 @@ _mig_mignetd() {
     local mark
     mark=$(grep -c "mignetd ready" "$TB_DIR/mignetd.log" 2>/dev/null || true)
     _mig_common
-    "$MIG_BUILD/mignetd" --listen "127.0.0.1:$MIG_REST" \
+    # shellcheck disable=SC2086 # VAR=VALUE words
+    env $MIG_MIGNETD_ENV "$MIG_BUILD/mignetd" --listen "127.0.0.1:$MIG_REST" \
         --agent-listen "127.0.0.1:$MIG_AGENT_PORT" \
         --state-dir "$TB_DIR/state" "${MIG_COMMON[@]}" \
         >>"$TB_DIR/mignetd.log" 2>&1 &

@@ -9,7 +9,11 @@
 # from tap-b1 makes n2's agent activate at once and report `activated`,
 # and mignetd switches over (activated_unix_ms set, relaying or later).
 # A forged `activated` (wrong epoch, unknown VM) is answered with an error
-# and changes nothing.  Everything stopped by PID.
+# and changes nothing.  The RARP comes while mignetd's disk is slow
+# (slow_disk.c: each fsync 400 ms): the source's relay must not wait for
+# the commit -- from the frame at n2's agent to the relay confirmed on n1
+# well under one fsync -- and the disk must have been that slow.
+# Everything stopped by PID.
 source "$(dirname "$0")/lib.sh"
 SRC=${MIGNET_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRC/tests/integration/ovs_lib.sh"
@@ -30,7 +34,12 @@ ip netns exec "$OVS_NS" ip link set tap-b1 up
 A1=$(ovs_vsctl get interface vnet-a1 ofport)
 B1=$(ovs_vsctl get interface tap-b1 ofport)
 
-start_mignetd rarp --heartbeat-ms 1000
+# mignetd on a disk made slow just before the RARP (slow_disk.c).
+SLOW_MS=400
+MIGNET_SLOW_DISK_FLAG=$T/slow_disk \
+    LD_PRELOAD=$MIGNET_BUILD_DIR/slow_disk.so \
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+    start_mignetd rarp --heartbeat-ms 1000 --log-level debug
 ok POST /v1/nodes 201 '{"id":"n1","address":"198.18.0.1","refresh_ms":500}'
 ok POST /v1/nodes 201 '{"id":"n2","address":"198.18.0.2","refresh_ms":500}'
 ok POST /v1/nodes 201 '{"id":"n3","address":"198.18.0.3","refresh_ms":500}'
@@ -95,9 +104,11 @@ PY
     fail "forged reports answered: $(cat "$T/forged")"
 [ "$(phase)" = prepared ] || fail "a forged report moved the migration"
 
-# QEMU's announce from the destination's port.
+# QEMU's announce from the destination's port, on a slow disk.
+echo "$SLOW_MS" >"$T/slow_disk"
 ovs_send_rarp tap-b1 02:00:00:00:00:01
 eventually "switched over on the RARP" switched
+rm -f "$T/slow_disk"
 delivers_b1 || fail "n2 does not deliver to tap-b1 after the activation"
 grep -q "event=activated node=n2 vm=vm1 epoch=$EPOCH result=ok" \
     "$T/rarp.log" || fail "mignetd did not log the activation"
@@ -112,7 +123,35 @@ t = [datetime.strptime(a, "%Y-%m-%dT%H:%M:%S.%fZ") for a in sys.argv[1:]]
 print(round((t[1] - t[0]).total_seconds() * 1000, 1))
 PY
 )
+# The relay: frame at n2's agent -> relay confirmed by n1's barrier, with
+# each commit taking SLOW_MS (were it held for the commit, >= SLOW_MS).
+relay_seq=$(grep -m1 "event=instruction kind=relay node=n1 vm=vm1" \
+    "$T/rarp.log" | sed -n 's/.* seq=\([0-9]*\).*/\1/p')
+[ -n "$relay_seq" ] || fail "mignetd logged no relay to n1"
+eventually "n1 confirmed the relay" grep -q \
+    "event=instruction_confirmed node=n1 seq=$relay_seq " "$T/agent1.log"
+frame_to_relay_ms=$(python3 - "$(ts_of event=activated_on_frame \
+    "$T/agent2.log")" "$(ts_of "event=instruction_confirmed node=n1 \
+seq=$relay_seq " "$T/agent1.log")" <<'PY'
+import sys
+from datetime import datetime
+t = [datetime.strptime(a, "%Y-%m-%dT%H:%M:%S.%fZ") for a in sys.argv[1:]]
+print(round((t[1] - t[0]).total_seconds() * 1000))
+PY
+)
+[ "$frame_to_relay_ms" -lt $((SLOW_MS / 2)) ] ||
+    fail "the relay waited for the commit: frame -> relay on n1" \
+        "$frame_to_relay_ms ms, one fsync $SLOW_MS ms"
+# ... and the disk was slow then: a commit over 0.25 s.
+curl -sf "$URL/metrics" >"$T/metrics" || fail "GET /metrics"
+bucket() {
+    sed -n "s/^mignet_store_commit_seconds_bucket{le=\"$1\"} //p" \
+        "$T/metrics"
+}
+[ "$(bucket 0.25)" -lt "$(bucket +Inf)" ] ||
+    fail "no commit slower than 0.25 s: the slow disk was not in effect"
 api GET /v1/migrations/1
 echo "PASS: rarp switch-over on the destination's RARP: phase" \
     "$(json .phase); frame at n2's agent -> activated at mignetd" \
-    "$frame_to_core_ms ms"
+    "$frame_to_core_ms ms; -> relay confirmed on n1 $frame_to_relay_ms ms" \
+    "(one fsync: $SLOW_MS ms)"

@@ -94,6 +94,9 @@ test_manual(void **state)
     assert_true(relay >= 0);
     assert_int_equal(f->rec.instrs[relay].epoch, 1);
     assert_int_equal(f->rec.instrs[relay].target_epoch, 2);
+    /* The call counts the VM as running at the destination: its relay
+     * may leave before the commit. */
+    assert_true(f->rec.instrs[relay].activated);
     assert_true(core_map_version(f->core) > v0);
     assert_int_equal(vm_node(f), f->n[1]);
     m = mig(f, id);
@@ -154,7 +157,9 @@ test_rarp(void **state)
     struct core_migration m = mig(f, id);
     assert_int_equal(m.switched_ms, 30);
     assert_int_equal(m.activated_ms, 30);
-    assert_true(rec_find(&f->rec, mark, INSTR_RELAY, f->n[0]) >= 0);
+    long relay = rec_find(&f->rec, mark, INSTR_RELAY, f->n[0]);
+    assert_true(relay >= 0);
+    assert_true(f->rec.instrs[relay].activated); /* the frame proved it */
     inst = rec_find(&f->rec, mark, INSTR_INSTALL, f->n[1]);
     assert_false(f->rec.instrs[inst].inactive);
     assert_false(f->rec.instrs[inst].activate_on_frame);
@@ -270,6 +275,11 @@ test_lossless(void **state)
     long inst = rec_find(&f->rec, mark, INSTR_INSTALL, f->n[1]);
     assert_false(f->rec.instrs[inst].inactive);
     assert_true(f->rec.instrs[inst].activate_on_frame);
+    /* Switched before the stop: the VM still runs at the source, so its
+     * relay waits for the commit like any other. */
+    long relay = rec_find(&f->rec, mark, INSTR_RELAY, f->n[0]);
+    assert_true(relay >= 0);
+    assert_false(f->rec.instrs[relay].activated);
     ack_all(f->core, 40);
     struct core_migration m = mig(f, id);
     assert_int_equal(m.phase, MIG_RELAYING);
@@ -327,11 +337,15 @@ test_lossless_frame_first(void **state)
     struct core_fx *f = core_fx_new("mignet");
     uint64_t id = start(f, MIG_SW_LOSSLESS, 0, 10);
     ack_all(f->core, 20);
+    size_t mark = f->rec.n_instrs;
     assert_int_equal(core_node_activated(f->core, f->n[1], f->vm, 2, 30),
                      CORE_E_OK);
     struct core_migration m = mig(f, id);
     assert_int_equal(m.switched_ms, 30);
     assert_int_equal(m.activated_ms, 30);
+    long relay = rec_find(&f->rec, mark, INSTR_RELAY, f->n[0]);
+    assert_true(relay >= 0);
+    assert_true(f->rec.instrs[relay].activated);
     core_fx_free(f);
 }
 
@@ -347,6 +361,9 @@ test_now_degraded(void **state)
                      CORE_E_OK);
     assert_int_equal(mig(f, 1).switchover, MIG_SW_NOW);
     assert_int_equal(mig(f, 1).activated_ms, 0 + 1); /* 0 is "not yet" */
+    long relay = rec_find(&f->rec, 0, INSTR_RELAY, f->n[0]);
+    assert_true(relay >= 0);
+    assert_true(f->rec.instrs[relay].activated);
     ack_all_but(f->core, f->n[1], 5);
     core_run(f->core, core_get_config(f->core)->prepare_timeout_ms);
     struct core_migration m = mig(f, 1);
@@ -460,6 +477,7 @@ test_return_to_relaying_node(void **state)
     assert_true(back > del && relay > back);
     assert_int_equal(f->rec.instrs[back].epoch, 1);
     assert_int_equal(f->rec.instrs[relay].target, f->n[1]);
+    assert_false(f->rec.instrs[relay].activated); /* an abort's relay */
 
     /* Again, switched this time: the pending deletion runs first. */
     assert_int_equal(core_migrate_opts(f->core, f->vm, CORE_NONE, f->n[0],
