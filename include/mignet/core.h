@@ -130,10 +130,11 @@ struct core_instr {
     const char *iface_id;
     bool inactive;          /* INSTALL */
     bool activate_on_frame; /* INSTALL */
-    /* RELAY: sent by a switch-over that counts the VM as running at the
-     * destination (every mode but `lossless`'s first call; a `rarp`
-     * frame).  The source's copy no longer runs, so each packet it gets
-     * is lost until this relay is in: mignetd sends it before its batch
+    /* RELAY: sent by a switch-over once the VM runs at the destination
+     * (its frame there, or a `manual` or `rarp` call), unless the
+     * destination still relayed the VM (migrate.c, step2to4_switch_over).
+     * The relaying node's copy no longer runs, so each packet it gets is
+     * lost until this relay is in: mignetd sends it before its batch
      * commits (agent_server.c). */
     bool activated;
     struct mn_config config;

@@ -7,8 +7,8 @@
  * queued before it on its session:
  *   - an install: it only adds state on the destination;
  *   - a relay of a VM that already runs at its destination
- *     (core_instr.activated: its `rarp` frame, or a switch-over that
- *     activates): the source's copy no longer runs, so every packet it
+ *     (core_instr.activated: its frame there, or a `manual` or `rarp`
+ *     call): the relaying node's copy no longer runs, so every packet it
  *     gets is lost until the relay is in -- one fsync, tens to hundreds
  *     of ms on a busy disk, was the largest part of a `rarp` switch-over's
  *     loss.  The relay only follows what the VM did.

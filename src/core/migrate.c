@@ -251,12 +251,14 @@ core_migrate_check(const struct core *c, uint32_t vi, uint32_t from,
 
 static void task_run_delete(struct core *, uint32_t task, uint64_t now);
 
-static void
+/* True when it ran one: 'node' held a snapshot of the VM until now. */
+static bool
 run_pending_deletes_on(struct core *c, uint32_t vi, uint32_t node,
                        uint64_t now)
 {
+    bool ran = false;
     if (!c->cfg.pending_check) {
-        return;
+        return ran;
     }
     uint32_t ti = c->vms[vi].task_head;
     while (ti != NIL) {
@@ -265,9 +267,11 @@ run_pending_deletes_on(struct core *c, uint32_t vi, uint32_t node,
         if (t->node == node && t->kind == TASK_DELETE) {
             c->stats.tasks_cancelled++;
             task_run_delete(c, ti, now);
+            ran = true;
         }
         ti = next;
     }
+    return ran;
 }
 
 /* The epoch of the VM's next placement: above every one it ever had,
@@ -381,6 +385,7 @@ struct mig_move {
     uint64_t old_epoch, new_epoch;
     struct mn_config snapshot;
     struct binding *snap_binding; /* owned; goes to the DELETE task */
+    unsigned relay_flags; /* CORE_EMIT_ACTIVATED or 0 */
 };
 
 static void
@@ -438,16 +443,12 @@ static void
 step4_relay(struct core *c, const struct mig_move *mv, struct migration *m)
 {
     uint32_t vi = mv->vm, to = mv->dst;
-    /* Relays of a VM that runs at the destination only follow that fact
-     * (core_instr.activated). */
-    unsigned flags = m->pub.activated_ms || m->on_frame ? CORE_EMIT_ACTIVATED
-                                                         : 0;
     /* Older relays first, so the new snapshot is not retargeted. */
-    retarget_relays(c, vi, to, mv->new_epoch, flags);
+    retarget_relays(c, vi, to, mv->new_epoch, mv->relay_flags);
     if (c->cfg.relay) {
         core_emit_flags(c, INSTR_RELAY, mv->src, vi, mv->old_epoch,
                         &mv->snapshot, to, mv->new_epoch, mv->snap_binding,
-                        flags);
+                        mv->relay_flags);
         m->src_seq = c->nodes[mv->src].last_seq;
         m->src_acked = false;
         core_node_wait(c, mv->src, m->src_seq, m->pub.id);
@@ -501,8 +502,21 @@ step2to4_switch_over(struct core *c, struct migration *m, uint64_t now)
     uint64_t id = m->pub.id;
     task_free_ref(c, &m->deadline_task);
     struct mig_move mv = {.vm = m->pub.vm, .dst = m->pub.dst};
-    run_pending_deletes_on(c, mv.vm, mv.dst, now);
+    bool dst_relayed = run_pending_deletes_on(c, mv.vm, mv.dst, now);
     m = core_mig_get(c, id);
+    /* The relays may leave before the commit (core_instr.activated) once
+     * the VM runs at the destination: after its frame there, or a
+     * `manual` or `rarp` call.  Not after a `now` call, made while the VM
+     * pauses (its caller may resume it at the source if the commit
+     * fails), nor while the destination still relayed the VM (the DELETE
+     * above, which waits for the commit): the two nodes would relay to
+     * each other until it lands -- unless a frame came, which the
+     * destination's agent reports only once its own relay is gone. */
+    enum mig_switchover sw = m->pub.switchover;
+    if (m->on_frame || (!dst_relayed && (sw == MIG_SW_MANUAL
+                                         || sw == MIG_SW_RARP))) {
+        mv.relay_flags = CORE_EMIT_ACTIVATED;
+    }
     const struct vm *v = &c->vms[mv.vm];
     mv.src = v->node;
     mv.snapshot = v->config;

@@ -22,7 +22,8 @@ MIG_AGENT_PID=()
 MIG_AGENT_ARGS=${MIG_AGENT_ARGS:-}
 # Extra environment of mignetd (VAR=VALUE words, word-split), e.g. a slow
 # disk: "LD_PRELOAD=build/slow_disk.so MIGNET_SLOW_DISK_FLAG=FILE"
-# (tests/integration/slow_disk.c; FILE holds the ms each fsync waits).
+# (tests/integration/slow_disk.c; FILE holds the ms each fsync waits; add
+# ASAN_OPTIONS=verify_asan_link_order=0 with a sanitizer build).
 MIG_MIGNETD_ENV=${MIG_MIGNETD_ENV:-}
 # Map push (docs/agent-protocol.md): off unless MIG_PUSH=1, so that nodes
 # learn a move by their polls and stay stale for a while, which is what

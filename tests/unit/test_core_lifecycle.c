@@ -361,9 +361,10 @@ test_now_degraded(void **state)
                      CORE_E_OK);
     assert_int_equal(mig(f, 1).switchover, MIG_SW_NOW);
     assert_int_equal(mig(f, 1).activated_ms, 0 + 1); /* 0 is "not yet" */
+    /* Called while the VM pauses: its relay waits for the commit. */
     long relay = rec_find(&f->rec, 0, INSTR_RELAY, f->n[0]);
     assert_true(relay >= 0);
-    assert_true(f->rec.instrs[relay].activated);
+    assert_false(f->rec.instrs[relay].activated);
     ack_all_but(f->core, f->n[1], 5);
     core_run(f->core, core_get_config(f->core)->prepare_timeout_ms);
     struct core_migration m = mig(f, 1);
@@ -439,6 +440,25 @@ test_cleaning_needs_source(void **state)
     core_fx_free(f);
 }
 
+/* vm moved n0 -> n1 (`now`, relaying: n0 holds snapshot 1, its relay to
+ * n1), then a migration back to n0 in mode 'sw' started at 20.  Returns
+ * the number of instructions before that one. */
+static size_t
+back_to_relaying_node(struct core_fx *f, enum mig_switchover sw,
+                      struct core_migrate_result *res)
+{
+    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
+                                  NULL),
+                     CORE_E_OK);
+    ack_all(f->core, 10);
+    size_t mark = f->rec.n_instrs;
+    struct core_migrate_opts o = {.switchover = sw};
+    assert_int_equal(core_migrate_opts(f->core, f->vm, CORE_NONE, f->n[0],
+                                       &o, 20, res),
+                     CORE_E_OK);
+    return mark;
+}
+
 /* Back to a node that still relays for the VM: the prepare leaves that
  * snapshot alone (stale senders still use its relay), the switch-over
  * deletes it first (I4); an abort gives the node its relay back. */
@@ -447,16 +467,9 @@ test_return_to_relaying_node(void **state)
 {
     (void) state;
     struct core_fx *f = core_fx_new("mignet");
-    assert_int_equal(core_migrate(f->core, f->vm, CORE_NONE, f->n[1], 0,
-                                  NULL),
-                     CORE_E_OK);
-    ack_all(f->core, 10); /* relaying: n0 holds snapshot 1, relay -> n1 */
     struct core_migrate_opts o = {.switchover = MIG_SW_RARP};
     struct core_migrate_result res;
-    size_t mark = f->rec.n_instrs;
-    assert_int_equal(core_migrate_opts(f->core, f->vm, CORE_NONE, f->n[0],
-                                       &o, 20, &res),
-                     CORE_E_OK);
+    size_t mark = back_to_relaying_node(f, MIG_SW_RARP, &res);
     assert_int_equal(res.epoch, 3);
     assert_int_equal(rec_find(&f->rec, mark, INSTR_DELETE, f->n[0]), -1);
     long inst = rec_find(&f->rec, mark, INSTR_INSTALL, f->n[0]);
@@ -494,6 +507,32 @@ test_return_to_relaying_node(void **state)
     assert_int_equal(f->rec.instrs[del].epoch, 1);
     assert_int_equal(f->rec.instrs[inst].epoch, 4);
     assert_false(f->rec.instrs[inst].inactive);
+    /* n0's agent reported the frame once its own relay was gone: n1's
+     * relay back to it may leave at once. */
+    relay = rec_find(&f->rec, mark, INSTR_RELAY, f->n[1]);
+    assert_true(relay >= 0);
+    assert_true(f->rec.instrs[relay].activated);
+    core_fx_free(f);
+}
+
+/* A `manual` call back to a node that still relays the VM: the old
+ * snapshot's DELETE there waits for the commit, so the new relay towards
+ * it must too, or the two nodes would relay to each other meanwhile. */
+static void
+test_back_by_call_waits_for_commit(void **state)
+{
+    (void) state;
+    struct core_fx *f = core_fx_new("mignet");
+    struct core_migrate_result res;
+    back_to_relaying_node(f, MIG_SW_MANUAL, &res);
+    ack_all(f->core, 30);
+    size_t mark = f->rec.n_instrs;
+    assert_int_equal(core_migration_switchover(f->core, res.migration, 40),
+                     CORE_E_OK);
+    assert_true(rec_find(&f->rec, mark, INSTR_DELETE, f->n[0]) >= 0);
+    long relay = rec_find(&f->rec, mark, INSTR_RELAY, f->n[1]);
+    assert_true(relay >= 0);
+    assert_false(f->rec.instrs[relay].activated);
     core_fx_free(f);
 }
 
@@ -552,6 +591,7 @@ main(void)
         cmocka_unit_test(test_cleaning_needs_source),
         cmocka_unit_test(test_iface_id),
         cmocka_unit_test(test_return_to_relaying_node),
+        cmocka_unit_test(test_back_by_call_waits_for_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
