@@ -180,13 +180,21 @@ ctl_txn_main(void *arg)
     return NULL;
 }
 
+/* A commit this slow is logged (event=commit_slow): everything the batch
+ * holds -- answers, relays, deletions -- waited that long. */
+#define CTL_SLOW_COMMIT_S 0.1
+
 /* The sealed batch's commit, begun at ctl->txn_t0, ended with 'err':
  * counted, then released (false: mignetd must stop). */
 static bool
 ctl_committed(struct ctl *ctl, int err)
 {
-    metrics_hist_observe(&ctl->metrics.commit, clock_mono_s() - ctl->txn_t0);
+    double s = clock_mono_s() - ctl->txn_t0;
+    metrics_hist_observe(&ctl->metrics.commit, s);
     ctl->metrics.store_commits++;
+    if (s >= CTL_SLOW_COMMIT_S && !err) {
+        log_write(LOG_WARN, "store", "event=commit_slow ms=%.1f", s * 1e3);
+    }
     return ctl_release(ctl, err);
 }
 

@@ -150,6 +150,8 @@ bucket() {
 }
 [ "$(bucket 0.25)" -lt "$(bucket +Inf)" ] ||
     fail "no commit slower than 0.25 s: the slow disk was not in effect"
+grep -q "comp=store event=commit_slow ms=[0-9]" "$T/rarp.log" ||
+    fail "mignetd did not log its slow commits"
 api GET /v1/migrations/1
 echo "PASS: rarp switch-over on the destination's RARP: phase" \
     "$(json .phase); frame at n2's agent -> activated at mignetd" \
