@@ -256,10 +256,10 @@ static bool
 run_pending_deletes_on(struct core *c, uint32_t vi, uint32_t node,
                        uint64_t now)
 {
-    bool ran = false;
     if (!c->cfg.pending_check) {
-        return ran;
+        return false;
     }
+    bool ran = false;
     uint32_t ti = c->vms[vi].task_head;
     while (ti != NIL) {
         uint32_t next = c->tasks[ti].vm_next;

@@ -115,14 +115,18 @@ grep -q "event=activated node=n2 vm=vm1 epoch=$EPOCH result=ok" \
 # How long from the frame at the agent to the report at mignetd (the
 # flows' barrier in between), from the two logs' timestamps.
 ts_of() { grep -m1 "$1" "$2" | sed 's/^ts=\([^ ]*\) .*/\1/'; }
-frame_to_core_ms=$(python3 - "$(ts_of event=activated_on_frame \
-    "$T/agent2.log")" "$(ts_of "event=activated node=n2" "$T/rarp.log")" <<'PY'
+# ms_between T0 T1 [DIGITS]: T1 - T0 in ms, rounded.
+ms_between() {
+    python3 - "$@" <<'PY'
 import sys
 from datetime import datetime
-t = [datetime.strptime(a, "%Y-%m-%dT%H:%M:%S.%fZ") for a in sys.argv[1:]]
-print(round((t[1] - t[0]).total_seconds() * 1000, 1))
+t = [datetime.strptime(a, "%Y-%m-%dT%H:%M:%S.%fZ") for a in sys.argv[1:3]]
+d = (t[1] - t[0]).total_seconds() * 1000
+print(round(d, int(sys.argv[3])) if len(sys.argv) > 3 else round(d))
 PY
-)
+}
+frame_to_core_ms=$(ms_between "$(ts_of event=activated_on_frame \
+    "$T/agent2.log")" "$(ts_of "event=activated node=n2" "$T/rarp.log")" 1)
 # The relay: frame at n2's agent -> relay confirmed by n1's barrier, with
 # each commit taking SLOW_MS (were it held for the commit, >= SLOW_MS).
 relay_seq=$(grep -m1 "event=instruction kind=relay node=n1 vm=vm1" \
@@ -130,15 +134,9 @@ relay_seq=$(grep -m1 "event=instruction kind=relay node=n1 vm=vm1" \
 [ -n "$relay_seq" ] || fail "mignetd logged no relay to n1"
 eventually "n1 confirmed the relay" grep -q \
     "event=instruction_confirmed node=n1 seq=$relay_seq " "$T/agent1.log"
-frame_to_relay_ms=$(python3 - "$(ts_of event=activated_on_frame \
+frame_to_relay_ms=$(ms_between "$(ts_of event=activated_on_frame \
     "$T/agent2.log")" "$(ts_of "event=instruction_confirmed node=n1 \
-seq=$relay_seq " "$T/agent1.log")" <<'PY'
-import sys
-from datetime import datetime
-t = [datetime.strptime(a, "%Y-%m-%dT%H:%M:%S.%fZ") for a in sys.argv[1:]]
-print(round((t[1] - t[0]).total_seconds() * 1000))
-PY
-)
+seq=$relay_seq " "$T/agent1.log")")
 [ "$frame_to_relay_ms" -lt $((SLOW_MS / 2)) ] ||
     fail "the relay waited for the commit: frame -> relay on n1" \
         "$frame_to_relay_ms ms, one fsync $SLOW_MS ms"
